@@ -1,0 +1,1 @@
+//! FerroMQ name server.

@@ -1,0 +1,1 @@
+//! JSON bodies (protocol.md section 5).

@@ -1,0 +1,1 @@
+//! Frames and header serializations (protocol.md 1.2-1.5).

@@ -1,0 +1,1 @@
+//! Lenient fastjson-compatible JSON reader and writer.

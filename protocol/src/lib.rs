@@ -1,0 +1,32 @@
+//! The Apache RocketMQ remoting wire format, with no I/O.
+//!
+//! Everything a RocketMQ peer puts on a socket or in a store file, as Rust types with encoders
+//! and decoders that never panic on bad input:
+//!
+//! - [`frame`]: length-prefixed frames and the two header serializations (fastjson-compatible
+//!   JSON and the ROCKETMQ binary header), decoding into [`RemotingCommand`];
+//! - [`codes`]: request, response and language codes and version ordinals, as open enums;
+//! - [`ext`] and [`header`]: the custom header fields (`extFields`) and typed headers for every
+//!   request family;
+//! - [`json`]: a lenient fastjson-compatible JSON reader and a writer with fastjson's quirks;
+//! - [`body`]: the JSON bodies (route data, cluster info, heartbeat, topic configs, ...);
+//! - [`message`]: the stored-message codec, batches, message ids, properties, tag hashes and
+//!   compression.
+//!
+//! The facts behind every layout are in `shared/docs/protocol.md`; section numbers in the docs
+//! below refer to it.
+
+pub mod body;
+pub mod codes;
+pub mod command;
+pub mod error;
+pub mod ext;
+pub mod frame;
+pub mod header;
+pub mod json;
+pub mod message;
+
+pub use codes::{LanguageCode, RequestCode, ResponseCode, Version};
+pub use command::{RemotingCommand, SerializeType};
+pub use error::{ProtocolError, Result};
+pub use ext::{CommandHeader, ExtFields};

@@ -1,0 +1,1 @@
+//! Message encodings (protocol.md section 6).
