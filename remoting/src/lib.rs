@@ -1,0 +1,18 @@
+//! The RocketMQ remoting transport on tokio.
+//!
+//! - [`Connection`]: one TCP connection carrying frames both ways, requests multiplexed by
+//!   opaque, requests from either side dispatched to a [`Handler`], oneway requests never
+//!   answered, a bounded number of requests in flight (the rest answered `SYSTEM_BUSY`), and an
+//!   idle timeout.
+//! - [`serve`]: the accept loop used by `mqnamesrv` and `mqbroker`.
+//!
+//! Headers are always written as JSON, which every client reads (protocol.md 1.5); both header
+//! types are read.
+
+mod connection;
+mod error;
+mod server;
+
+pub use connection::{Connection, ConnectionConfig, Handler, OVERLOAD_REMARK};
+pub use error::RemotingError;
+pub use server::serve;

@@ -1,0 +1,231 @@
+//! The transport against itself over real sockets.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use ferromq_remoting::{serve, Connection, ConnectionConfig, Handler, RemotingError};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{oneshot, Semaphore};
+
+/// Echoes the body; counts oneway requests; code 999 waits on a gate (to fill the in-flight limit).
+#[derive(Default)]
+struct Echo {
+    oneways: AtomicUsize,
+    gate: Option<Arc<Semaphore>>,
+}
+
+impl Handler for Echo {
+    async fn handle(&self, _conn: &Connection, req: RemotingCommand) -> Option<RemotingCommand> {
+        if req.is_oneway() {
+            self.oneways.fetch_add(1, Ordering::SeqCst);
+            return Some(RemotingCommand::response(ResponseCode::SUCCESS, None));
+        }
+        if req.code == 999 {
+            if let Some(g) = &self.gate {
+                let _p = g.acquire().await.unwrap();
+            }
+        }
+        Some(RemotingCommand::response(ResponseCode::SUCCESS, None).with_body(req.body))
+    }
+}
+
+struct Nothing;
+impl Handler for Nothing {
+    async fn handle(&self, _c: &Connection, _r: RemotingCommand) -> Option<RemotingCommand> {
+        None
+    }
+}
+
+async fn start(handler: Echo, config: ConnectionConfig) -> (String, oneshot::Sender<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(serve(listener, Arc::new(handler), config, async move {
+        let _ = rx.await;
+    }));
+    (addr, tx)
+}
+
+const T: Duration = Duration::from_secs(5);
+
+#[tokio::test]
+async fn request_response_and_oneway() {
+    let (addr, _stop) = start(Echo::default(), ConnectionConfig::default()).await;
+    let conn = Connection::connect(&addr, Arc::new(Nothing), ConnectionConfig::default())
+        .await
+        .unwrap();
+    let req = RemotingCommand::request(RequestCode::HEART_BEAT).with_body(&b"ping"[..]);
+    let resp = conn.request(req, T).await.unwrap();
+    assert!(resp.is_response());
+    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+    assert_eq!(&resp.body[..], b"ping");
+    // A oneway request is handled but never answered: the next call still gets its own response.
+    conn.request_oneway(RemotingCommand::request(
+        RequestCode::UPDATE_CONSUMER_OFFSET,
+    ))
+    .await
+    .unwrap();
+    let resp = conn
+        .request(
+            RemotingCommand::request(RequestCode(1)).with_body(&b"2"[..]),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(&resp.body[..], b"2");
+}
+
+#[tokio::test]
+async fn server_calls_the_client_over_its_connection() {
+    struct CallBack(tokio::sync::Mutex<Option<oneshot::Sender<Connection>>>);
+    impl Handler for CallBack {
+        async fn handle(&self, conn: &Connection, _r: RemotingCommand) -> Option<RemotingCommand> {
+            if let Some(tx) = self.0.lock().await.take() {
+                let _ = tx.send(conn.clone());
+            }
+            Some(RemotingCommand::response(ResponseCode::SUCCESS, None))
+        }
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (ctx, crx) = oneshot::channel();
+    let (_stop, stop_rx) = oneshot::channel::<()>();
+    tokio::spawn(serve(
+        listener,
+        Arc::new(CallBack(tokio::sync::Mutex::new(Some(ctx)))),
+        ConnectionConfig::default(),
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
+    let client = Connection::connect(
+        &addr,
+        Arc::new(Echo::default()),
+        ConnectionConfig::default(),
+    )
+    .await
+    .unwrap();
+    client
+        .request(RemotingCommand::request(RequestCode::HEART_BEAT), T)
+        .await
+        .unwrap();
+    let server_side = crx.await.unwrap();
+    let back = server_side
+        .request(
+            RemotingCommand::request(RequestCode::GET_CONSUMER_RUNNING_INFO)
+                .with_body(&b"state?"[..]),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(&back.body[..], b"state?");
+}
+
+#[tokio::test]
+async fn a_bad_frame_closes_only_that_connection() {
+    let (addr, _stop) = start(Echo::default(), ConnectionConfig::default()).await;
+    let good = Connection::connect(&addr, Arc::new(Nothing), ConnectionConfig::default())
+        .await
+        .unwrap();
+    for garbage in [
+        &b"\xff\xff\xff\xffgarbage"[..],
+        b"\x00\x00\x00\x09\x00\x00\x00\x05{bad}",
+        b"\x7f\x00\x00\x00",
+    ] {
+        let mut bad = TcpStream::connect(&addr).await.unwrap();
+        bad.write_all(garbage).await.unwrap();
+        let mut buf = [0u8; 16];
+        let n = tokio::time::timeout(T, bad.read(&mut buf))
+            .await
+            .expect("server closes the socket")
+            .unwrap_or(0);
+        assert_eq!(n, 0, "no reply to garbage, just a close");
+    }
+    let resp = good
+        .request(
+            RemotingCommand::request(RequestCode(1)).with_body(&b"still"[..]),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(&resp.body[..], b"still");
+}
+
+#[tokio::test]
+async fn overload_is_answered_system_busy() {
+    let gate = Arc::new(Semaphore::new(0));
+    let handler = Echo {
+        gate: Some(gate.clone()),
+        ..Echo::default()
+    };
+    let config = ConnectionConfig {
+        max_in_flight: 2,
+        ..ConnectionConfig::default()
+    };
+    let (addr, _stop) = start(handler, config).await;
+    let conn = Connection::connect(&addr, Arc::new(Nothing), ConnectionConfig::default())
+        .await
+        .unwrap();
+    let mut calls = Vec::new();
+    for _ in 0..3 {
+        let c = conn.clone();
+        calls.push(tokio::spawn(async move {
+            c.request(RemotingCommand::request(RequestCode(999)), T)
+                .await
+        }));
+    }
+    // The third request cannot get an in-flight slot: it is answered at once, before the gate opens.
+    let mut busy = None;
+    while busy.is_none() {
+        if let Some(i) = calls.iter().position(|c| c.is_finished()) {
+            busy = Some(calls.swap_remove(i).await.unwrap().unwrap());
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(busy.unwrap().response_code(), ResponseCode::SYSTEM_BUSY);
+    gate.add_permits(10);
+    let codes: Vec<_> = futures_codes(calls).await;
+    assert_eq!(
+        codes
+            .iter()
+            .filter(|c| **c == ResponseCode::SUCCESS)
+            .count(),
+        2
+    );
+}
+
+async fn futures_codes(
+    calls: Vec<tokio::task::JoinHandle<Result<RemotingCommand, RemotingError>>>,
+) -> Vec<ResponseCode> {
+    let mut out = Vec::new();
+    for c in calls {
+        if let Ok(Ok(r)) = c.await {
+            out.push(r.response_code());
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn calls_fail_when_the_peer_goes_away() {
+    let (addr, stop) = start(Echo::default(), ConnectionConfig::default()).await;
+    let conn = Connection::connect(&addr, Arc::new(Nothing), ConnectionConfig::default())
+        .await
+        .unwrap();
+    conn.request(RemotingCommand::request(RequestCode(1)), T)
+        .await
+        .unwrap();
+    stop.send(()).unwrap();
+    tokio::time::timeout(T, conn.closed())
+        .await
+        .expect("client notices the close");
+    assert!(matches!(
+        conn.request(RemotingCommand::request(RequestCode(1)), T)
+            .await,
+        Err(RemotingError::Closed)
+    ));
+}
