@@ -23,6 +23,7 @@ pub mod error;
 pub mod ext;
 pub mod frame;
 pub mod header;
+pub mod java_properties;
 pub mod json;
 pub mod message;
 
