@@ -117,14 +117,18 @@ macro_rules! command_header {
     };
 }
 
+pub mod offset;
 pub mod pull;
 pub mod send;
+pub mod transaction;
 
 #[cfg(test)]
 mod test_support;
 
+pub use offset::*;
 pub use pull::*;
 pub use send::*;
+pub use transaction::*;
 
 /// A type that one header field can hold: how it is rendered into and parsed from its
 /// `extFields` string.
