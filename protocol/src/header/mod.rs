@@ -117,16 +117,22 @@ macro_rules! command_header {
     };
 }
 
+pub mod admin;
+pub mod client;
 pub mod offset;
 pub mod pull;
+pub mod query;
 pub mod send;
 pub mod transaction;
 
 #[cfg(test)]
 mod test_support;
 
+pub use admin::*;
+pub use client::*;
 pub use offset::*;
 pub use pull::*;
+pub use query::*;
 pub use send::*;
 pub use transaction::*;
 
