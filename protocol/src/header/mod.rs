@@ -119,7 +119,9 @@ macro_rules! command_header {
 
 pub mod admin;
 pub mod client;
+pub mod namesrv;
 pub mod offset;
+pub mod pop;
 pub mod pull;
 pub mod query;
 pub mod send;
@@ -130,7 +132,9 @@ mod test_support;
 
 pub use admin::*;
 pub use client::*;
+pub use namesrv::*;
 pub use offset::*;
+pub use pop::*;
 pub use pull::*;
 pub use query::*;
 pub use send::*;
