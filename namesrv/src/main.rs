@@ -1,0 +1,120 @@
+//! `mqnamesrv`: the FerroMQ name server, with Apache's command-line flags.
+
+use std::process::ExitCode;
+
+use ferromq_namesrv::NamesrvConfig;
+
+const USAGE: &str = "usage: mqnamesrv [-c <file>] [-p] [-h]
+  -c, --configFile <file>   name server config file (properties: listenPort=9876, ...)
+  -p, --printConfigItem     print all config items and exit
+  -h, --help                print this help and exit
+
+Log level: RUST_LOG (default info), e.g. RUST_LOG=debug.";
+
+struct Args {
+    config_file: Option<String>,
+    print_config: bool,
+}
+
+fn parse_args() -> Result<Option<Args>, String> {
+    let mut args = Args {
+        config_file: None,
+        print_config: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "-p" | "--printConfigItem" => args.print_config = true,
+            "-c" | "--configFile" => {
+                args.config_file = Some(it.next().ok_or("-c needs a file name")?);
+            }
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+    }
+    Ok(Some(args))
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("mqnamesrv: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let config = match &args.config_file {
+        None => NamesrvConfig::default(),
+        Some(path) => {
+            let text = match std::fs::read_to_string(path) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("mqnamesrv: cannot read config file {path}: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match NamesrvConfig::from_properties(&text) {
+                Ok((config, report)) => {
+                    for key in report.unknown_keys {
+                        tracing::warn!(%key, file = %path, "unknown config key ignored");
+                    }
+                    config
+                }
+                Err(e) => {
+                    eprintln!("mqnamesrv: {path}: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
+    if args.print_config {
+        print!("{}", config.to_properties());
+        return ExitCode::SUCCESS;
+    }
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("mqnamesrv: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let addr = format!("{}:{}", config.bind_address, config.listen_port);
+        let listener = match tokio::net::TcpListener::bind(&addr).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("mqnamesrv: cannot listen on {addr}: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        println!("The Name Server boot success. serializeType=JSON, address {addr}");
+        let shutdown = async {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+            }
+            tracing::info!("shutting down");
+        };
+        match ferromq_namesrv::run(listener, config, shutdown).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("mqnamesrv: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}

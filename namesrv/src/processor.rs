@@ -1,0 +1,432 @@
+//! Request dispatch: one function per name server request code, answering as Apache's
+//! `DefaultRequestProcessor` / `ClientRequestProcessor` do.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use ferromq_protocol::body::{
+    DataVersion, KVTable, RegisterBrokerBody, RouteJsonStyle, TopicConfigSerializeWrapper, TopicList,
+    TopicRouteData,
+};
+use ferromq_protocol::header::namesrv::*;
+use ferromq_protocol::{CommandHeader, ProtocolError, RemotingCommand, RequestCode, ResponseCode, Version};
+use ferromq_remoting::{Connection, Handler};
+
+use crate::config::NamesrvConfig;
+use crate::kv::{KvStore, ORDER_TOPIC_CONFIG};
+use crate::route::{Registration, RouteRegistry, UnitTopicKind};
+
+/// The name server's state and request handler.
+#[derive(Debug)]
+pub struct NameServer {
+    config: RwLock<NamesrvConfig>,
+    routes: RwLock<RouteRegistry>,
+    kv: Mutex<KvStore>,
+    /// Connections brokers registered over, to close them when the broker expires.
+    broker_conns: Mutex<HashMap<u64, Connection>>,
+    started: Instant,
+}
+
+type Response = RemotingCommand;
+
+fn ok() -> Response {
+    RemotingCommand::response(ResponseCode::SUCCESS, None)
+}
+
+fn fail(code: ResponseCode, remark: impl Into<String>) -> Response {
+    RemotingCommand::response(code, Some(remark.into()))
+}
+
+fn bad_header(e: ProtocolError) -> Response {
+    fail(ResponseCode::SYSTEM_ERROR, format!("bad request header: {e}"))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl NameServer {
+    /// A name server with `config` and an already loaded KV store.
+    pub fn new(config: NamesrvConfig, kv: KvStore) -> Self {
+        let mut routes = RouteRegistry::new();
+        routes.set_delete_topic_with_broker_registration(config.delete_topic_with_broker_registration);
+        NameServer {
+            config: RwLock::new(config),
+            routes: RwLock::new(routes),
+            kv: Mutex::new(kv),
+            broker_conns: Mutex::new(HashMap::new()),
+            started: Instant::now(),
+        }
+    }
+
+    /// A copy of the current configuration.
+    pub fn config(&self) -> NamesrvConfig {
+        self.config.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn routes_mut(&self) -> std::sync::RwLockWriteGuard<'_, RouteRegistry> {
+        self.routes.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn routes(&self) -> std::sync::RwLockReadGuard<'_, RouteRegistry> {
+        self.routes.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Removes brokers that have been silent too long and closes their connections.
+    pub fn scan_not_active_brokers(&self) {
+        let expired = self.routes_mut().expire(Instant::now());
+        for (addr, conn_id) in expired {
+            tracing::warn!(broker = %addr, "broker expired: no registration within its timeout");
+            if let Some(conn) = conn_id.and_then(|id| lock(&self.broker_conns).remove(&id)) {
+                conn.close();
+            }
+        }
+    }
+
+    /// Answers one request (never called for responses).
+    pub fn process(&self, conn: Option<&Connection>, req: &RemotingCommand) -> Response {
+        let code = req.request_code();
+        match code {
+            RequestCode::PUT_KV_CONFIG => self.put_kv(req),
+            RequestCode::GET_KV_CONFIG => self.get_kv(req),
+            RequestCode::DELETE_KV_CONFIG => self.delete_kv(req),
+            RequestCode::GET_KVLIST_BY_NAMESPACE => self.kv_list(req),
+            RequestCode::QUERY_DATA_VERSION => self.query_data_version(req),
+            RequestCode::REGISTER_BROKER => self.register_broker(conn, req),
+            RequestCode::UNREGISTER_BROKER => self.unregister_broker(req),
+            RequestCode::BROKER_HEARTBEAT => self.broker_heartbeat(req),
+            RequestCode::GET_ROUTEINFO_BY_TOPIC => self.route_by_topic(req),
+            RequestCode::GET_BROKER_CLUSTER_INFO => {
+                ok().with_body(self.routes().cluster_info().encode())
+            }
+            RequestCode::WIPE_WRITE_PERM_OF_BROKER => self.change_write_perm(req, false),
+            RequestCode::ADD_WRITE_PERM_OF_BROKER => self.change_write_perm(req, true),
+            RequestCode::GET_ALL_TOPIC_LIST_FROM_NAMESERVER => {
+                if !self.config().enable_all_topic_list {
+                    return fail(ResponseCode::SYSTEM_ERROR, "disable");
+                }
+                topic_list(self.routes().topics(), None)
+            }
+            RequestCode::DELETE_TOPIC_IN_NAMESRV => self.delete_topic(req),
+            RequestCode::REGISTER_TOPIC_IN_NAMESRV => self.register_topic(req),
+            RequestCode::GET_TOPICS_BY_CLUSTER => self.topics_by_cluster(req),
+            RequestCode::GET_SYSTEM_TOPIC_LIST_FROM_NS => {
+                let (topics, addr) = self.routes().system_topics();
+                topic_list(topics, addr)
+            }
+            RequestCode::GET_UNIT_TOPIC_LIST => self.unit_topics(UnitTopicKind::Unit),
+            RequestCode::GET_HAS_UNIT_SUB_TOPIC_LIST => self.unit_topics(UnitTopicKind::HasUnitSub),
+            RequestCode::GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST => {
+                self.unit_topics(UnitTopicKind::HasUnitSubNotUnit)
+            }
+            RequestCode::UPDATE_NAMESRV_CONFIG => self.update_config(req),
+            RequestCode::GET_NAMESRV_CONFIG => ok().with_body(self.config().to_properties().into_bytes()),
+            other => fail(
+                ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
+                format!(" request type {} not supported", other.0),
+            ),
+        }
+    }
+
+    fn put_kv(&self, req: &RemotingCommand) -> Response {
+        let h = match PutKVConfigRequestHeader::read_ext(&req.ext_fields) {
+            Ok(h) => h,
+            Err(e) => return bad_header(e),
+        };
+        match lock(&self.kv).put(&h.namespace, &h.key, &h.value) {
+            Ok(()) => ok(),
+            Err(e) => fail(ResponseCode::SYSTEM_ERROR, format!("cannot persist KV config: {e}")),
+        }
+    }
+
+    fn get_kv(&self, req: &RemotingCommand) -> Response {
+        let h = match GetKVConfigRequestHeader::read_ext(&req.ext_fields) {
+            Ok(h) => h,
+            Err(e) => return bad_header(e),
+        };
+        match lock(&self.kv).get(&h.namespace, &h.key) {
+            Some(v) => ok().with_header(&GetKVConfigResponseHeader {
+                value: Some(v.to_owned()),
+            }),
+            None => fail(
+                ResponseCode::QUERY_NOT_FOUND,
+                format!("No config item, Namespace: {} Key: {}", h.namespace, h.key),
+            ),
+        }
+    }
+
+    fn delete_kv(&self, req: &RemotingCommand) -> Response {
+        let h = match DeleteKVConfigRequestHeader::read_ext(&req.ext_fields) {
+            Ok(h) => h,
+            Err(e) => return bad_header(e),
+        };
+        match lock(&self.kv).delete(&h.namespace, &h.key) {
+            Ok(()) => ok(),
+            Err(e) => fail(ResponseCode::SYSTEM_ERROR, format!("cannot persist KV config: {e}")),
+        }
+    }
+
+    fn kv_list(&self, req: &RemotingCommand) -> Response {
+        let h = match GetKVListByNamespaceRequestHeader::read_ext(&req.ext_fields) {
+            Ok(h) => h,
+            Err(e) => return bad_header(e),
+        };
+        match lock(&self.kv).namespace(&h.namespace) {
+            Some(table) => ok().with_body(KVTable { table: table.clone() }.encode()),
+            None => fail(
+                ResponseCode::QUERY_NOT_FOUND,
+                format!("No config item, Namespace: {}", h.namespace),
+            ),
+        }
+    }
+
+    fn query_data_version(&self, req: &RemotingCommand) -> Response {
+        let h = match QueryDataVersionRequestHeader::read_ext(&req.ext_fields) {
+            Ok(h) => h,
+            Err(e) => return bad_header(e),
+        };
+        let theirs = match DataVersion::decode(&req.body) {
+            Ok(v) => v,
+            Err(e) => return fail(ResponseCode::SYSTEM_ERROR, format!("bad DataVersion body: {e}")),
+        };
+        let mut routes = self.routes_mut();
+        let ours = routes.data_version(&h.cluster_name, &h.broker_addr).cloned();
+        let changed = ours.as_ref() != Some(&theirs);
+        routes.touch(&h.cluster_name, &h.broker_addr, Instant::now());
+        let mut resp = ok().with_header(&QueryDataVersionResponseHeader { changed });
+        if let Some(v) = ours {
+            resp.body = v.encode().into();
+        }
+        resp
+    }
+
+    fn register_broker(&self, conn: Option<&Connection>, req: &RemotingCommand) -> Response {
+        let h = match RegisterBrokerRequestHeader::read_ext(&req.ext_fields) {
+            Ok(h) => h,
+            Err(e) => return bad_header(e),
+        };
+        let expected_crc = h.body_crc32.unwrap_or(0);
+        if expected_crc != 0 && !req.body.is_empty() {
+            let crc = (crc32fast::hash(&req.body) & 0x7FFF_FFFF) as i32;
+            if crc != expected_crc {
+                tracing::warn!(broker = %h.broker_addr, "register broker: body crc32 does not match");
+                return fail(ResponseCode::SYSTEM_ERROR, "crc32 not match");
+            }
+        }
+        let version = Version(req.version);
+        let (topics, filter_servers) = if req.body.is_empty() {
+            (TopicConfigSerializeWrapper::default(), Vec::new())
+        } else if version >= Version::V3_0_11 {
+            match RegisterBrokerBody::decode(&req.body, h.compressed.unwrap_or(false), version) {
+                Ok(b) => (b.topic_config_serialize_wrapper, b.filter_server_list),
+                Err(e) => return fail(ResponseCode::SYSTEM_ERROR, format!("bad register body: {e}")),
+            }
+        } else {
+            match TopicConfigSerializeWrapper::decode(&req.body) {
+                Ok(w) => (w, Vec::new()),
+                Err(e) => return fail(ResponseCode::SYSTEM_ERROR, format!("bad register body: {e}")),
+            }
+        };
+        let registration = Registration {
+            cluster: h.cluster_name,
+            broker_addr: h.broker_addr,
+            broker_name: h.broker_name,
+            broker_id: h.broker_id,
+            ha_server_addr: h.ha_server_addr,
+            zone_name: req.ext_fields.opt_str("__ZONE_NAME"),
+            timeout: h
+                .heartbeat_timeout_millis
+                .filter(|ms| *ms > 0)
+                .map(|ms| Duration::from_millis(ms.unsigned_abs())),
+            enable_acting_master: h.enable_acting_master,
+            topics,
+            filter_servers,
+            conn_id: conn.map(Connection::id),
+        };
+        let addr = registration.broker_addr.clone();
+        let result = match self.routes_mut().register(registration, Instant::now()) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(broker = %addr, error = %e, "registration refused");
+                return fail(ResponseCode::SYSTEM_ERROR, "register broker failed");
+            }
+        };
+        if let Some(conn) = conn {
+            lock(&self.broker_conns).insert(conn.id(), conn.clone());
+        }
+        tracing::debug!(broker = %addr, "broker registered");
+        let mut resp = ok().with_header(&RegisterBrokerResponseHeader {
+            ha_server_addr: result.ha_server_addr,
+            master_addr: result.master_addr,
+        });
+        if self.config().return_order_topic_config_to_broker {
+            if let Some(table) = lock(&self.kv).namespace(ORDER_TOPIC_CONFIG) {
+                resp.body = KVTable { table: table.clone() }.encode().into();
+            }
+        }
+        resp
+    }
+
+    fn unregister_broker(&self, req: &RemotingCommand) -> Response {
+        let h = match UnRegisterBrokerRequestHeader::read_ext(&req.ext_fields) {
+            Ok(h) => h,
+            Err(e) => return bad_header(e),
+        };
+        self.routes_mut()
+            .unregister(&h.cluster_name, &h.broker_addr, &h.broker_name, h.broker_id);
+        tracing::info!(broker = %h.broker_addr, name = %h.broker_name, "broker unregistered");
+        ok()
+    }
+
+    fn broker_heartbeat(&self, req: &RemotingCommand) -> Response {
+        match BrokerHeartbeatRequestHeader::read_ext(&req.ext_fields) {
+            Ok(h) => {
+                self.routes_mut().touch(&h.cluster_name, &h.broker_addr, Instant::now());
+                ok()
+            }
+            Err(e) => bad_header(e),
+        }
+    }
+
+    fn route_by_topic(&self, req: &RemotingCommand) -> Response {
+        let h = match GetRouteInfoRequestHeader::read_ext(&req.ext_fields) {
+            Ok(h) => h,
+            Err(e) => return bad_header(e),
+        };
+        let config = self.config();
+        if config.need_wait_for_service {
+            let wait = Duration::from_secs(u64::try_from(config.wait_seconds_for_service).unwrap_or(0));
+            if self.started.elapsed() < wait {
+                return fail(ResponseCode::SYSTEM_ERROR, "name server not ready");
+            }
+        }
+        let route: Option<TopicRouteData> = self.routes().route(&h.topic);
+        match route {
+            Some(mut route) => {
+                if config.order_message_enable {
+                    route.order_topic_conf = lock(&self.kv)
+                        .get(ORDER_TOPIC_CONFIG, &h.topic)
+                        .map(str::to_owned);
+                }
+                let style = RouteJsonStyle::for_request(
+                    Version(req.version),
+                    h.accept_standard_json_only.unwrap_or(false),
+                );
+                ok().with_body(route.encode(style))
+            }
+            None => fail(
+                ResponseCode::TOPIC_NOT_EXIST,
+                format!("No topic route info in name server for the topic: {}", h.topic),
+            ),
+        }
+    }
+
+    fn change_write_perm(&self, req: &RemotingCommand, add: bool) -> Response {
+        if add {
+            match AddWritePermOfBrokerRequestHeader::read_ext(&req.ext_fields) {
+                Ok(h) => {
+                    let n = self.routes_mut().add_write_perm(&h.broker_name);
+                    ok().with_header(&AddWritePermOfBrokerResponseHeader { add_topic_count: n })
+                }
+                Err(e) => bad_header(e),
+            }
+        } else {
+            match WipeWritePermOfBrokerRequestHeader::read_ext(&req.ext_fields) {
+                Ok(h) => {
+                    let n = self.routes_mut().wipe_write_perm(&h.broker_name);
+                    ok().with_header(&WipeWritePermOfBrokerResponseHeader { wipe_topic_count: n })
+                }
+                Err(e) => bad_header(e),
+            }
+        }
+    }
+
+    fn delete_topic(&self, req: &RemotingCommand) -> Response {
+        match DeleteTopicFromNamesrvRequestHeader::read_ext(&req.ext_fields) {
+            Ok(h) => {
+                let cluster = h.cluster_name.filter(|c| !c.is_empty());
+                self.routes_mut().delete_topic(&h.topic, cluster.as_deref());
+                ok()
+            }
+            Err(e) => bad_header(e),
+        }
+    }
+
+    fn register_topic(&self, req: &RemotingCommand) -> Response {
+        let h = match RegisterTopicRequestHeader::read_ext(&req.ext_fields) {
+            Ok(h) => h,
+            Err(e) => return bad_header(e),
+        };
+        if !req.body.is_empty() {
+            match TopicRouteData::decode(&req.body) {
+                Ok(route) => self.routes_mut().register_topic(&h.topic, &route.queue_datas),
+                Err(e) => return fail(ResponseCode::SYSTEM_ERROR, format!("bad route body: {e}")),
+            }
+        }
+        ok()
+    }
+
+    fn topics_by_cluster(&self, req: &RemotingCommand) -> Response {
+        if !self.config().enable_topic_list {
+            return fail(ResponseCode::SYSTEM_ERROR, "disable");
+        }
+        match GetTopicsByClusterRequestHeader::read_ext(&req.ext_fields) {
+            Ok(h) => topic_list(self.routes().topics_of_cluster(&h.cluster), None),
+            Err(e) => bad_header(e),
+        }
+    }
+
+    fn unit_topics(&self, kind: UnitTopicKind) -> Response {
+        if !self.config().enable_topic_list {
+            return fail(ResponseCode::SYSTEM_ERROR, "disable");
+        }
+        topic_list(self.routes().topics_by_sys_flag(kind), None)
+    }
+
+    fn update_config(&self, req: &RemotingCommand) -> Response {
+        let Ok(text) = std::str::from_utf8(&req.body) else {
+            return fail(ResponseCode::SYSTEM_ERROR, "string2Properties error: body is not UTF-8");
+        };
+        let pairs = ferromq_protocol::java_properties::parse(text);
+        let mut config = self.config.write().unwrap_or_else(|e| e.into_inner());
+        match config.update_at_runtime(&pairs) {
+            Ok(()) => {
+                self.routes_mut()
+                    .set_delete_topic_with_broker_registration(config.delete_topic_with_broker_registration);
+                let keys: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+                tracing::info!(?keys, "name server config updated");
+                ok()
+            }
+            Err(crate::config::ConfigError::NotRuntimeUpdatable { key }) => fail(
+                ResponseCode::NO_PERMISSION,
+                format!("Can not update config in black list. `{key}` cannot be changed at run time"),
+            ),
+            Err(e) => fail(ResponseCode::SYSTEM_ERROR, e.to_string()),
+        }
+    }
+}
+
+fn topic_list(topics: BTreeSet<String>, broker_addr: Option<String>) -> Response {
+    ok().with_body(
+        TopicList {
+            broker_addr,
+            topic_list: topics,
+        }
+        .encode(),
+    )
+}
+
+impl Handler for NameServer {
+    async fn handle(&self, conn: &Connection, request: RemotingCommand) -> Option<RemotingCommand> {
+        Some(self.process(Some(conn), &request))
+    }
+
+    fn on_close(&self, conn: &Connection) {
+        lock(&self.broker_conns).remove(&conn.id());
+        let gone = self.routes_mut().connection_closed(conn.id());
+        for addr in gone {
+            tracing::info!(broker = %addr, "broker connection closed; routes removed");
+        }
+    }
+}
