@@ -99,10 +99,9 @@ fn write_value(value: &Value, style: &Style<'_>, bare_keys: bool, out: &mut Stri
                 if i > 0 {
                     out.push(',');
                 }
-                if bare_keys && is_integer(k) {
-                    out.push_str(k);
-                } else if style.raw_object_keys && k.starts_with('{') && parse(k.as_bytes()).is_ok()
-                {
+                let raw_key = (bare_keys && is_integer(k))
+                    || (style.raw_object_keys && k.starts_with('{') && parse(k.as_bytes()).is_ok());
+                if raw_key {
                     out.push_str(k);
                 } else {
                     write_str(k, style.escape_non_ascii, out);
@@ -322,11 +321,9 @@ impl<'a> Reader<'a> {
     pub fn integer(&mut self) -> Result<i64> {
         let at = self.pos;
         match self.scalar_text()? {
-            Scalar::Text(t) => t.trim().parse::<i64>().or_else(|_| {
-                Err(ProtocolError::Json {
-                    offset: at,
-                    reason: Cow::Borrowed("expected an integer"),
-                })
+            Scalar::Text(t) => t.trim().parse::<i64>().map_err(|_| ProtocolError::Json {
+                offset: at,
+                reason: Cow::Borrowed("expected an integer"),
             }),
             Scalar::Null => self.err("expected an integer, found null"),
         }
