@@ -1,1 +1,38 @@
 //! JSON bodies (protocol.md section 5).
+//!
+//! Typed bodies encoded exactly as Java's fastjson writes them: compact, bean properties in
+//! alphabetical order (structs declare their fields in that order, and writing goes through
+//! [`crate::json`], whose objects are sorted), `null` fields omitted, enums as names, `isX()`
+//! booleans as key `x`. Decoding is lenient like fastjson: unknown fields are ignored, missing
+//! or `null` fields take their Java defaults, numbers may be strings, map keys may be unquoted,
+//! and unknown enum names are kept in an `Other` variant.
+//!
+//! Every type has `encode(&self) -> Vec<u8>`, `to_json(&self) -> String` and
+//! `decode(&[u8]) -> Result<Self>`; the exceptions take a style or mode:
+//!
+//! - [`route`]: [`TopicRouteData::encode`] takes a [`RouteJsonStyle`] (legacy bare-key or
+//!   standard JSON, chosen per request with [`RouteJsonStyle::for_request`]);
+//! - [`cluster`]: [`ClusterInfo`] is always the legacy bare-key form;
+//! - [`topic`] and [`register`]: topic configs, data versions and the REGISTER_BROKER body in
+//!   JSON and in its zlib-compressed binary form;
+//! - [`heartbeat`]: HEART_BEAT data and its enums;
+//! - [`queue`]: [`MessageQueue`] and the lock/unlock bodies;
+//! - [`connection`]: consumer/producer connection listings and CHECK_CLIENT_CONFIG;
+//! - [`misc`]: topic lists, KV tables, the name server KV config file, consumer id lists;
+//! - [`stats`]: statistics bodies keyed by `MessageQueue` beans (protocol.md 5.8, 5.9).
+
+#[macro_use]
+mod macros;
+mod de;
+
+pub mod cluster;
+pub mod misc;
+pub mod register;
+pub mod route;
+pub mod topic;
+
+pub use cluster::ClusterInfo;
+pub use misc::{GetConsumerListByGroupResponseBody, KVTable, KvConfigFile, TopicList};
+pub use register::{RegisterBrokerBody, DEFAULT_MAX_INFLATED};
+pub use route::{perm, BrokerData, QueueData, RouteJsonStyle, TopicRouteData, MASTER_ID};
+pub use topic::{DataVersion, TopicConfig, TopicConfigSerializeWrapper, TopicFilterType};
