@@ -218,7 +218,7 @@ impl NameServer {
         let (topics, filter_servers) = if req.body.is_empty() {
             (TopicConfigSerializeWrapper::default(), Vec::new())
         } else if version >= Version::V3_0_11 {
-            match RegisterBrokerBody::decode(&req.body, h.compressed.unwrap_or(false), version) {
+            match RegisterBrokerBody::decode_request(&req.body, h.compressed.unwrap_or(false), version) {
                 Ok(b) => (b.topic_config_serialize_wrapper, b.filter_server_list),
                 Err(e) => return fail(ResponseCode::SYSTEM_ERROR, format!("bad register body: {e}")),
             }
