@@ -9,7 +9,7 @@
 //!   protocol.md 5.9: `{{"brokerName":"b","queueId":0,"topic":"T"}:{...}}`); such a key is kept as
 //!   its compact JSON text. Strings may be single-quoted; whitespace and a trailing comma before
 //!   `}`/`]` are accepted; nesting is limited to [`MAX_DEPTH`]. Errors carry the byte offset.
-//! - Writing ([`write`], [`to_string`]): compact, keys in the value's (sorted) order, with a
+//! - Writing ([`write`](fn@write), [`to_string`]): compact, keys in the value's (sorted) order, with a
 //!   [`Style`] that reproduces fastjson's quirks per field: integer keys written bare inside the
 //!   named map fields (route and cluster data), bean keys written as raw JSON, and the
 //!   `BrowserCompatible` escaping of non-ASCII characters.

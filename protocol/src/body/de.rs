@@ -1,5 +1,4 @@
 //! Lenient serde helpers for body fields, complementing [`crate::json::lenient`].
-#![allow(dead_code)] // helpers for the heartbeat, connection and stats bodies, next commit
 //!
 //! Each accepts what fastjson would accept for the Java field type: `null` for any container,
 //! numbers and booleans where strings are expected, numeric strings where numbers are expected.

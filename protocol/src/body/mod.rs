@@ -26,13 +26,26 @@ mod macros;
 mod de;
 
 pub mod cluster;
+pub mod connection;
+pub mod heartbeat;
 pub mod misc;
+pub mod queue;
 pub mod register;
 pub mod route;
+pub mod stats;
 pub mod topic;
 
 pub use cluster::ClusterInfo;
+pub use connection::{CheckClientRequestBody, Connection, ConsumerConnection, ProducerConnection};
+pub use heartbeat::{
+    ConsumeFromWhere, ConsumeType, ConsumerData, ExpressionType, HeartbeatData, MessageModel,
+    ProducerData, SubscriptionData,
+};
 pub use misc::{GetConsumerListByGroupResponseBody, KVTable, KvConfigFile, TopicList};
+pub use queue::{
+    LockBatchRequestBody, LockBatchResponseBody, MessageQueue, UnlockBatchRequestBody,
+};
 pub use register::{RegisterBrokerBody, DEFAULT_MAX_INFLATED};
 pub use route::{perm, BrokerData, QueueData, RouteJsonStyle, TopicRouteData, MASTER_ID};
+pub use stats::{ConsumeStats, OffsetWrapper, ResetOffsetBody, TopicOffset, TopicStatsTable};
 pub use topic::{DataVersion, TopicConfig, TopicConfigSerializeWrapper, TopicFilterType};

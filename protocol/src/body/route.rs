@@ -4,6 +4,11 @@
 //! fastjson's default, which writes the `brokerAddrs` ids as bare (unquoted) keys, or the
 //! `BrowserCompatible` standard JSON. Both are compact: the Go client splits the raw
 //! `brokerAddrs` text on `,` and `:`.
+//!
+//! Known differences from Java's bytes, none of which a client parser depends on: map keys are
+//! written in string order, so broker ids 10 and up sort before 2 (Java's `HashMap` iterates
+//! small ids numerically); and the standard style escapes non-ASCII but not `/`, whose
+//! `BrowserCompatible` handling was not verified against fastjson.
 
 use std::collections::BTreeMap;
 
