@@ -140,7 +140,9 @@ macro_rules! config {
 }
 
 fn home() -> PathBuf {
-    std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."))
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 config! {
@@ -267,9 +269,10 @@ mod tests {
 
     #[test]
     fn loads_apache_keys_trims_and_reports_unknown() {
-        let (c, report) =
-            NamesrvConfig::from_properties("listenPort = 19876 \norderMessageEnable=TRUE\nnoSuchKey=1\n")
-                .expect("valid");
+        let (c, report) = NamesrvConfig::from_properties(
+            "listenPort = 19876 \norderMessageEnable=TRUE\nnoSuchKey=1\n",
+        )
+        .expect("valid");
         assert_eq!(c.listen_port, 19876);
         assert!(c.order_message_enable);
         assert_eq!(report.unknown_keys, vec!["noSuchKey".to_owned()]);
@@ -278,7 +281,10 @@ mod tests {
     #[test]
     fn bad_values_name_the_key() {
         let err = NamesrvConfig::from_properties("listenPort=abc\n").expect_err("bad port");
-        assert_eq!(err.to_string(), "invalid value \"abc\" for `listenPort`: expected an integer (u16)");
+        assert_eq!(
+            err.to_string(),
+            "invalid value \"abc\" for `listenPort`: expected an integer (u16)"
+        );
         assert!(NamesrvConfig::from_properties("enableAllTopicList=yes\n").is_err());
     }
 
@@ -288,7 +294,14 @@ mod tests {
         let ok = vec![("orderMessageEnable".to_owned(), "true".to_owned())];
         c.update_at_runtime(&ok).expect("safe key");
         assert!(c.order_message_enable);
-        for key in ["kvConfigPath", "configStorePath", "configBlackList", "listenPort", "rocketmqHome", "bogus"] {
+        for key in [
+            "kvConfigPath",
+            "configStorePath",
+            "configBlackList",
+            "listenPort",
+            "rocketmqHome",
+            "bogus",
+        ] {
             let before = c.clone();
             let bad = vec![
                 ("enableAllTopicList".to_owned(), "false".to_owned()),
@@ -296,7 +309,9 @@ mod tests {
             ];
             assert_eq!(
                 c.update_at_runtime(&bad),
-                Err(ConfigError::NotRuntimeUpdatable { key: key.to_owned() })
+                Err(ConfigError::NotRuntimeUpdatable {
+                    key: key.to_owned()
+                })
             );
             assert!(c == before, "a rejected update changes nothing");
         }
@@ -304,8 +319,12 @@ mod tests {
 
     #[test]
     fn properties_round_trip() {
-        let c = NamesrvConfig { listen_port: 1234, ..NamesrvConfig::default() };
-        let (back, report) = NamesrvConfig::from_properties(&c.to_properties()).expect("own output");
+        let c = NamesrvConfig {
+            listen_port: 1234,
+            ..NamesrvConfig::default()
+        };
+        let (back, report) =
+            NamesrvConfig::from_properties(&c.to_properties()).expect("own output");
         assert!(report.unknown_keys.is_empty());
         assert!(back == c);
     }

@@ -143,7 +143,10 @@ mod tests {
         kv.put("NS", "k", "v").expect("put");
         kv.delete("NS", "k").expect("delete");
         let text = std::fs::read_to_string(&path).expect("written");
-        assert_eq!(text, r#"{"configTable":{"ORDER_TOPIC_CONFIG":{"T1":"broker-a:4"}}}"#);
+        assert_eq!(
+            text,
+            r#"{"configTable":{"ORDER_TOPIC_CONFIG":{"T1":"broker-a:4"}}}"#
+        );
         let again = KvStore::load(&path).expect("reload");
         assert_eq!(again.get(ORDER_TOPIC_CONFIG, "T1"), Some("broker-a:4"));
         assert!(again.namespace("NS").is_none());

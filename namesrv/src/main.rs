@@ -1,5 +1,8 @@
 //! `mqnamesrv`: the FerroMQ name server, with Apache's command-line flags.
 
+// A command-line program talks to its operator on stdout.
+#![allow(clippy::print_stdout)]
+
 use std::process::ExitCode;
 
 use ferromq_namesrv::NamesrvConfig;
@@ -84,7 +87,10 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("mqnamesrv: cannot start the runtime: {e}");

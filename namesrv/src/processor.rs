@@ -6,11 +6,13 @@ use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use ferromq_protocol::body::{
-    DataVersion, KVTable, RegisterBrokerBody, RouteJsonStyle, TopicConfigSerializeWrapper, TopicList,
-    TopicRouteData,
+    DataVersion, KVTable, RegisterBrokerBody, RouteJsonStyle, TopicConfigSerializeWrapper,
+    TopicList, TopicRouteData,
 };
 use ferromq_protocol::header::namesrv::*;
-use ferromq_protocol::{CommandHeader, ProtocolError, RemotingCommand, RequestCode, ResponseCode, Version};
+use ferromq_protocol::{
+    CommandHeader, ProtocolError, RemotingCommand, RequestCode, ResponseCode, Version,
+};
 use ferromq_remoting::{Connection, Handler};
 
 use crate::config::NamesrvConfig;
@@ -39,7 +41,10 @@ fn fail(code: ResponseCode, remark: impl Into<String>) -> Response {
 }
 
 fn bad_header(e: ProtocolError) -> Response {
-    fail(ResponseCode::SYSTEM_ERROR, format!("bad request header: {e}"))
+    fail(
+        ResponseCode::SYSTEM_ERROR,
+        format!("bad request header: {e}"),
+    )
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -50,7 +55,9 @@ impl NameServer {
     /// A name server with `config` and an already loaded KV store.
     pub fn new(config: NamesrvConfig, kv: KvStore) -> Self {
         let mut routes = RouteRegistry::new();
-        routes.set_delete_topic_with_broker_registration(config.delete_topic_with_broker_registration);
+        routes.set_delete_topic_with_broker_registration(
+            config.delete_topic_with_broker_registration,
+        );
         NameServer {
             config: RwLock::new(config),
             routes: RwLock::new(routes),
@@ -62,7 +69,10 @@ impl NameServer {
 
     /// A copy of the current configuration.
     pub fn config(&self) -> NamesrvConfig {
-        self.config.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.config
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn routes_mut(&self) -> std::sync::RwLockWriteGuard<'_, RouteRegistry> {
@@ -121,7 +131,9 @@ impl NameServer {
                 self.unit_topics(UnitTopicKind::HasUnitSubNotUnit)
             }
             RequestCode::UPDATE_NAMESRV_CONFIG => self.update_config(req),
-            RequestCode::GET_NAMESRV_CONFIG => ok().with_body(self.config().to_properties().into_bytes()),
+            RequestCode::GET_NAMESRV_CONFIG => {
+                ok().with_body(self.config().to_properties().into_bytes())
+            }
             other => fail(
                 ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
                 format!(" request type {} not supported", other.0),
@@ -136,7 +148,10 @@ impl NameServer {
         };
         match lock(&self.kv).put(&h.namespace, &h.key, &h.value) {
             Ok(()) => ok(),
-            Err(e) => fail(ResponseCode::SYSTEM_ERROR, format!("cannot persist KV config: {e}")),
+            Err(e) => fail(
+                ResponseCode::SYSTEM_ERROR,
+                format!("cannot persist KV config: {e}"),
+            ),
         }
     }
 
@@ -163,7 +178,10 @@ impl NameServer {
         };
         match lock(&self.kv).delete(&h.namespace, &h.key) {
             Ok(()) => ok(),
-            Err(e) => fail(ResponseCode::SYSTEM_ERROR, format!("cannot persist KV config: {e}")),
+            Err(e) => fail(
+                ResponseCode::SYSTEM_ERROR,
+                format!("cannot persist KV config: {e}"),
+            ),
         }
     }
 
@@ -173,7 +191,12 @@ impl NameServer {
             Err(e) => return bad_header(e),
         };
         match lock(&self.kv).namespace(&h.namespace) {
-            Some(table) => ok().with_body(KVTable { table: table.clone() }.encode()),
+            Some(table) => ok().with_body(
+                KVTable {
+                    table: table.clone(),
+                }
+                .encode(),
+            ),
             None => fail(
                 ResponseCode::QUERY_NOT_FOUND,
                 format!("No config item, Namespace: {}", h.namespace),
@@ -188,10 +211,17 @@ impl NameServer {
         };
         let theirs = match DataVersion::decode(&req.body) {
             Ok(v) => v,
-            Err(e) => return fail(ResponseCode::SYSTEM_ERROR, format!("bad DataVersion body: {e}")),
+            Err(e) => {
+                return fail(
+                    ResponseCode::SYSTEM_ERROR,
+                    format!("bad DataVersion body: {e}"),
+                )
+            }
         };
         let mut routes = self.routes_mut();
-        let ours = routes.data_version(&h.cluster_name, &h.broker_addr).cloned();
+        let ours = routes
+            .data_version(&h.cluster_name, &h.broker_addr)
+            .cloned();
         let changed = ours.as_ref() != Some(&theirs);
         routes.touch(&h.cluster_name, &h.broker_addr, Instant::now());
         let mut resp = ok().with_header(&QueryDataVersionResponseHeader { changed });
@@ -218,14 +248,28 @@ impl NameServer {
         let (topics, filter_servers) = if req.body.is_empty() {
             (TopicConfigSerializeWrapper::default(), Vec::new())
         } else if version >= Version::V3_0_11 {
-            match RegisterBrokerBody::decode_request(&req.body, h.compressed.unwrap_or(false), version) {
+            match RegisterBrokerBody::decode_request(
+                &req.body,
+                h.compressed.unwrap_or(false),
+                version,
+            ) {
                 Ok(b) => (b.topic_config_serialize_wrapper, b.filter_server_list),
-                Err(e) => return fail(ResponseCode::SYSTEM_ERROR, format!("bad register body: {e}")),
+                Err(e) => {
+                    return fail(
+                        ResponseCode::SYSTEM_ERROR,
+                        format!("bad register body: {e}"),
+                    )
+                }
             }
         } else {
             match TopicConfigSerializeWrapper::decode(&req.body) {
                 Ok(w) => (w, Vec::new()),
-                Err(e) => return fail(ResponseCode::SYSTEM_ERROR, format!("bad register body: {e}")),
+                Err(e) => {
+                    return fail(
+                        ResponseCode::SYSTEM_ERROR,
+                        format!("bad register body: {e}"),
+                    )
+                }
             }
         };
         let registration = Registration {
@@ -262,7 +306,11 @@ impl NameServer {
         });
         if self.config().return_order_topic_config_to_broker {
             if let Some(table) = lock(&self.kv).namespace(ORDER_TOPIC_CONFIG) {
-                resp.body = KVTable { table: table.clone() }.encode().into();
+                resp.body = KVTable {
+                    table: table.clone(),
+                }
+                .encode()
+                .into();
             }
         }
         resp
@@ -282,7 +330,8 @@ impl NameServer {
     fn broker_heartbeat(&self, req: &RemotingCommand) -> Response {
         match BrokerHeartbeatRequestHeader::read_ext(&req.ext_fields) {
             Ok(h) => {
-                self.routes_mut().touch(&h.cluster_name, &h.broker_addr, Instant::now());
+                self.routes_mut()
+                    .touch(&h.cluster_name, &h.broker_addr, Instant::now());
                 ok()
             }
             Err(e) => bad_header(e),
@@ -296,7 +345,8 @@ impl NameServer {
         };
         let config = self.config();
         if config.need_wait_for_service {
-            let wait = Duration::from_secs(u64::try_from(config.wait_seconds_for_service).unwrap_or(0));
+            let wait =
+                Duration::from_secs(u64::try_from(config.wait_seconds_for_service).unwrap_or(0));
             if self.started.elapsed() < wait {
                 return fail(ResponseCode::SYSTEM_ERROR, "name server not ready");
             }
@@ -317,7 +367,10 @@ impl NameServer {
             }
             None => fail(
                 ResponseCode::TOPIC_NOT_EXIST,
-                format!("No topic route info in name server for the topic: {}", h.topic),
+                format!(
+                    "No topic route info in name server for the topic: {}",
+                    h.topic
+                ),
             ),
         }
     }
@@ -335,7 +388,9 @@ impl NameServer {
             match WipeWritePermOfBrokerRequestHeader::read_ext(&req.ext_fields) {
                 Ok(h) => {
                     let n = self.routes_mut().wipe_write_perm(&h.broker_name);
-                    ok().with_header(&WipeWritePermOfBrokerResponseHeader { wipe_topic_count: n })
+                    ok().with_header(&WipeWritePermOfBrokerResponseHeader {
+                        wipe_topic_count: n,
+                    })
                 }
                 Err(e) => bad_header(e),
             }
@@ -360,7 +415,9 @@ impl NameServer {
         };
         if !req.body.is_empty() {
             match TopicRouteData::decode(&req.body) {
-                Ok(route) => self.routes_mut().register_topic(&h.topic, &route.queue_datas),
+                Ok(route) => self
+                    .routes_mut()
+                    .register_topic(&h.topic, &route.queue_datas),
                 Err(e) => return fail(ResponseCode::SYSTEM_ERROR, format!("bad route body: {e}")),
             }
         }
@@ -386,21 +443,27 @@ impl NameServer {
 
     fn update_config(&self, req: &RemotingCommand) -> Response {
         let Ok(text) = std::str::from_utf8(&req.body) else {
-            return fail(ResponseCode::SYSTEM_ERROR, "string2Properties error: body is not UTF-8");
+            return fail(
+                ResponseCode::SYSTEM_ERROR,
+                "string2Properties error: body is not UTF-8",
+            );
         };
         let pairs = ferromq_protocol::java_properties::parse(text);
         let mut config = self.config.write().unwrap_or_else(|e| e.into_inner());
         match config.update_at_runtime(&pairs) {
             Ok(()) => {
-                self.routes_mut()
-                    .set_delete_topic_with_broker_registration(config.delete_topic_with_broker_registration);
+                self.routes_mut().set_delete_topic_with_broker_registration(
+                    config.delete_topic_with_broker_registration,
+                );
                 let keys: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
                 tracing::info!(?keys, "name server config updated");
                 ok()
             }
             Err(crate::config::ConfigError::NotRuntimeUpdatable { key }) => fail(
                 ResponseCode::NO_PERMISSION,
-                format!("Can not update config in black list. `{key}` cannot be changed at run time"),
+                format!(
+                    "Can not update config in black list. `{key}` cannot be changed at run time"
+                ),
             ),
             Err(e) => fail(ResponseCode::SYSTEM_ERROR, e.to_string()),
         }

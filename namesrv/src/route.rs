@@ -121,7 +121,11 @@ impl RouteRegistry {
     }
 
     /// Registers (or refreshes) a broker and its topics.
-    pub fn register(&mut self, reg: Registration, now: Instant) -> Result<RegistrationResult, RegisterError> {
+    pub fn register(
+        &mut self,
+        reg: Registration,
+        now: Instant,
+    ) -> Result<RegistrationResult, RegisterError> {
         let key = BrokerKey {
             cluster: reg.cluster.clone(),
             addr: reg.broker_addr.clone(),
@@ -131,10 +135,13 @@ impl RouteRegistry {
             .or_default()
             .insert(reg.broker_name.clone());
         let mut register_first = false;
-        let broker = self.brokers.entry(reg.broker_name.clone()).or_insert_with(|| {
-            register_first = true;
-            BrokerData::new(reg.cluster.clone(), reg.broker_name.clone())
-        });
+        let broker = self
+            .brokers
+            .entry(reg.broker_name.clone())
+            .or_insert_with(|| {
+                register_first = true;
+                BrokerData::new(reg.cluster.clone(), reg.broker_name.clone())
+            });
         if let Some(acting) = reg.enable_acting_master {
             broker.enable_acting_master = acting;
         }
@@ -146,13 +153,17 @@ impl RouteRegistry {
         broker
             .broker_addrs
             .retain(|id, addr| !(addr == &reg.broker_addr && *id != reg.broker_id));
-        if !broker.broker_addrs.contains_key(&reg.broker_id) && reg.topics.topic_config_table.len() == 1 {
+        if !broker.broker_addrs.contains_key(&reg.broker_id)
+            && reg.topics.topic_config_table.len() == 1
+        {
             return Err(RegisterError::NotRegisteredYet {
                 broker_name: reg.broker_name,
                 broker_id: reg.broker_id,
             });
         }
-        let previous = broker.broker_addrs.insert(reg.broker_id, reg.broker_addr.clone());
+        let previous = broker
+            .broker_addrs
+            .insert(reg.broker_id, reg.broker_addr.clone());
         register_first |= previous.is_none();
         let is_master = reg.broker_id == MASTER_ID;
         let is_prime_slave = !old_version_broker
@@ -239,7 +250,13 @@ impl RouteRegistry {
 
     /// Removes one broker address (UNREGISTER_BROKER, expiry or connection close). A broker name
     /// left without addresses disappears from its cluster and from every topic's route.
-    pub fn unregister(&mut self, cluster: &str, broker_addr: &str, broker_name: &str, broker_id: i64) {
+    pub fn unregister(
+        &mut self,
+        cluster: &str,
+        broker_addr: &str,
+        broker_name: &str,
+        broker_id: i64,
+    ) {
         let key = BrokerKey {
             cluster: cluster.to_owned(),
             addr: broker_addr.to_owned(),
@@ -248,7 +265,11 @@ impl RouteRegistry {
         self.filter_servers.remove(&key);
         let mut name_gone = false;
         if let Some(broker) = self.brokers.get_mut(broker_name) {
-            if broker.broker_addrs.get(&broker_id).is_some_and(|a| a == broker_addr) {
+            if broker
+                .broker_addrs
+                .get(&broker_id)
+                .is_some_and(|a| a == broker_addr)
+            {
                 broker.broker_addrs.remove(&broker_id);
             }
             if broker.broker_addrs.is_empty() {

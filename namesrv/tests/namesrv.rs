@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use ferromq_namesrv::NamesrvConfig;
 use ferromq_protocol::body::{
-    ClusterInfo, DataVersion, KVTable, QueueData, RegisterBrokerBody, TopicConfig, TopicConfigSerializeWrapper,
-    TopicList, TopicRouteData,
+    ClusterInfo, DataVersion, KVTable, QueueData, RegisterBrokerBody, TopicConfig,
+    TopicConfigSerializeWrapper, TopicList, TopicRouteData,
 };
 use ferromq_protocol::header::namesrv::*;
 use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode, Version};
@@ -52,26 +52,50 @@ impl Nsrv {
         tokio::spawn(ferromq_namesrv::run(listener, config, async move {
             let _ = rx.await;
         }));
-        Nsrv { addr, _stop: stop, _dir: dir }
+        Nsrv {
+            addr,
+            _stop: stop,
+            _dir: dir,
+        }
     }
 
     async fn client(&self, version: Version) -> Connection {
-        let config = ConnectionConfig { version, ..ConnectionConfig::default() };
-        Connection::connect(&self.addr, Arc::new(NoRequests), config).await.unwrap()
+        let config = ConnectionConfig {
+            version,
+            ..ConnectionConfig::default()
+        };
+        Connection::connect(&self.addr, Arc::new(NoRequests), config)
+            .await
+            .unwrap()
     }
 }
 
-async fn call(conn: &Connection, code: RequestCode, header: &impl CommandHeader, body: Vec<u8>) -> RemotingCommand {
-    conn.request(RemotingCommand::request_with_header(code, header).with_body(body), T).await.unwrap()
+async fn call(
+    conn: &Connection,
+    code: RequestCode,
+    header: &impl CommandHeader,
+    body: Vec<u8>,
+) -> RemotingCommand {
+    conn.request(
+        RemotingCommand::request_with_header(code, header).with_body(body),
+        T,
+    )
+    .await
+    .unwrap()
 }
 
 fn topics(names: &[&str]) -> TopicConfigSerializeWrapper {
     let mut w = TopicConfigSerializeWrapper {
-        data_version: DataVersion { counter: 1, state_version: 0, timestamp: 1_700_000_000_000 },
+        data_version: DataVersion {
+            counter: 1,
+            state_version: 0,
+            timestamp: 1_700_000_000_000,
+        },
         ..TopicConfigSerializeWrapper::default()
     };
     for n in names {
-        w.topic_config_table.insert((*n).to_owned(), TopicConfig::new(*n, 4, 4));
+        w.topic_config_table
+            .insert((*n).to_owned(), TopicConfig::new(*n, 4, 4));
     }
     w
 }
@@ -88,20 +112,41 @@ fn register_header(name: &str, addr: &str, id: i64) -> RegisterBrokerRequestHead
     }
 }
 
-async fn register(conn: &Connection, name: &str, addr: &str, id: i64, names: &[&str]) -> RemotingCommand {
-    let body = RegisterBrokerBody { topic_config_serialize_wrapper: topics(names), ..RegisterBrokerBody::default() };
-    call(conn, RequestCode::REGISTER_BROKER, &register_header(name, addr, id), body.encode()).await
+async fn register(
+    conn: &Connection,
+    name: &str,
+    addr: &str,
+    id: i64,
+    names: &[&str],
+) -> RemotingCommand {
+    let body = RegisterBrokerBody {
+        topic_config_serialize_wrapper: topics(names),
+        ..RegisterBrokerBody::default()
+    };
+    call(
+        conn,
+        RequestCode::REGISTER_BROKER,
+        &register_header(name, addr, id),
+        body.encode(),
+    )
+    .await
 }
 
 async fn route(conn: &Connection, topic: &str) -> RemotingCommand {
-    let h = GetRouteInfoRequestHeader { topic: topic.to_owned(), accept_standard_json_only: None };
+    let h = GetRouteInfoRequestHeader {
+        topic: topic.to_owned(),
+        accept_standard_json_only: None,
+    };
     call(conn, RequestCode::GET_ROUTEINFO_BY_TOPIC, &h, Vec::new()).await
 }
 
 async fn wait_until(mut check: impl AsyncFnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + T;
     while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "condition not reached in time");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not reached in time"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -111,35 +156,78 @@ async fn registration_serves_routes_cluster_info_and_topic_lists() {
     let ns = Nsrv::start().await;
     let broker = ns.client(Version::V5_3_3).await;
     let resp = register(&broker, "broker-a", "127.0.0.1:10911", 0, &["T1", "T2"]).await;
-    assert_eq!(resp.response_code(), ResponseCode::SUCCESS, "{:?}", resp.remark);
-    register(&broker, "broker-b", "127.0.0.1:20911", 0, &["T1"]).await;
+    assert_eq!(
+        resp.response_code(),
+        ResponseCode::SUCCESS,
+        "{:?}",
+        resp.remark
+    );
+    register(&broker, "broker-b", "127.0.0.1:20911", 0, &["T1", "T3"]).await;
 
     let client = ns.client(Version::V5_3_3).await;
     let resp = route(&client, "T1").await;
     assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
     let r = TopicRouteData::decode(&resp.body).unwrap();
-    let names: Vec<_> = r.queue_datas.iter().map(|q| q.broker_name.as_str()).collect();
+    let names: Vec<_> = r
+        .queue_datas
+        .iter()
+        .map(|q| q.broker_name.as_str())
+        .collect();
     assert_eq!(names, ["broker-a", "broker-b"]);
     assert_eq!(r.queue_datas[0].write_queue_nums, 4);
-    assert_eq!(r.broker("broker-a").unwrap().master_addr(), Some("127.0.0.1:10911"));
+    assert_eq!(
+        r.broker("broker-a").unwrap().master_addr(),
+        Some("127.0.0.1:10911")
+    );
 
     let missing = route(&client, "NOPE").await;
     assert_eq!(missing.response_code(), ResponseCode::TOPIC_NOT_EXIST);
     assert!(missing.remark.unwrap().contains("NOPE"));
 
-    let info = client.request(RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO), T).await.unwrap();
+    let info = client
+        .request(
+            RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO),
+            T,
+        )
+        .await
+        .unwrap();
     let text = String::from_utf8(info.body.to_vec()).unwrap();
-    assert!(text.contains(r#""brokerAddrs":{0:"127.0.0.1:10911"}"#), "ClusterInfo keeps bare keys: {text}");
+    assert!(
+        text.contains(r#""brokerAddrs":{0:"127.0.0.1:10911"}"#),
+        "ClusterInfo keeps bare keys: {text}"
+    );
     let info = ClusterInfo::decode(&info.body).unwrap();
     assert_eq!(info.cluster_addr_table["DefaultCluster"].len(), 2);
 
-    let all = client.request(RemotingCommand::request(RequestCode::GET_ALL_TOPIC_LIST_FROM_NAMESERVER), T).await.unwrap();
+    let all = client
+        .request(
+            RemotingCommand::request(RequestCode::GET_ALL_TOPIC_LIST_FROM_NAMESERVER),
+            T,
+        )
+        .await
+        .unwrap();
     let all = TopicList::decode(&all.body).unwrap();
-    assert_eq!(all.topic_list.iter().collect::<Vec<_>>(), ["T1", "T2"]);
-    let h = GetTopicsByClusterRequestHeader { cluster: "DefaultCluster".to_owned() };
-    let by_cluster = TopicList::decode(&call(&client, RequestCode::GET_TOPICS_BY_CLUSTER, &h, vec![]).await.body).unwrap();
-    assert_eq!(by_cluster.topic_list.len(), 2);
-    let sys = client.request(RemotingCommand::request(RequestCode::GET_SYSTEM_TOPIC_LIST_FROM_NS), T).await.unwrap();
+    assert_eq!(
+        all.topic_list.iter().collect::<Vec<_>>(),
+        ["T1", "T2", "T3"]
+    );
+    let h = GetTopicsByClusterRequestHeader {
+        cluster: "DefaultCluster".to_owned(),
+    };
+    let by_cluster = TopicList::decode(
+        &call(&client, RequestCode::GET_TOPICS_BY_CLUSTER, &h, vec![])
+            .await
+            .body,
+    )
+    .unwrap();
+    assert_eq!(by_cluster.topic_list.len(), 3);
+    let sys = client
+        .request(
+            RemotingCommand::request(RequestCode::GET_SYSTEM_TOPIC_LIST_FROM_NS),
+            T,
+        )
+        .await
+        .unwrap();
     let sys = TopicList::decode(&sys.body).unwrap();
     assert!(sys.topic_list.contains("DefaultCluster") && sys.topic_list.contains("broker-b"));
     assert!(sys.broker_addr.is_some());
@@ -149,45 +237,82 @@ async fn registration_serves_routes_cluster_info_and_topic_lists() {
 async fn route_json_follows_the_request_version() {
     let ns = Nsrv::start().await;
     let broker = ns.client(Version::V5_3_3).await;
-    register(&broker, "broker-a", "127.0.0.1:10911", 0, &["T"]).await;
-    register(&broker, "broker-a", "127.0.0.1:10921", 1, &["T"]).await;
+    register(&broker, "broker-a", "127.0.0.1:10911", 0, &["T", "T2"]).await;
+    register(&broker, "broker-a", "127.0.0.1:10921", 1, &["T", "T2"]).await;
     // Go sends version 317: bare numeric keys, compact (its parser splits the raw text).
     let go = ns.client(Version::V4_5_2).await;
     let body = String::from_utf8(route(&go, "T").await.body.to_vec()).unwrap();
-    assert!(body.contains(r#""brokerAddrs":{0:"127.0.0.1:10911",1:"127.0.0.1:10921"}"#), "{body}");
+    assert!(
+        body.contains(r#""brokerAddrs":{0:"127.0.0.1:10911",1:"127.0.0.1:10921"}"#),
+        "{body}"
+    );
     assert!(!body.contains(' '));
     // Unless it asks for standard JSON.
-    let h = GetRouteInfoRequestHeader { topic: "T".to_owned(), accept_standard_json_only: Some(true) };
-    let body = call(&go, RequestCode::GET_ROUTEINFO_BY_TOPIC, &h, vec![]).await.body;
+    let h = GetRouteInfoRequestHeader {
+        topic: "T".to_owned(),
+        accept_standard_json_only: Some(true),
+    };
+    let body = call(&go, RequestCode::GET_ROUTEINFO_BY_TOPIC, &h, vec![])
+        .await
+        .body;
     assert!(String::from_utf8_lossy(&body).contains(r#"{"0":"127.0.0.1:10911","1":"#));
     // 4.9.4+ clients get quoted keys.
     let java = ns.client(Version::V5_3_3).await;
     let body = String::from_utf8(route(&java, "T").await.body.to_vec()).unwrap();
-    assert!(body.contains(r#""brokerAddrs":{"0":"127.0.0.1:10911","1":"127.0.0.1:10921"}"#), "{body}");
-    assert!(serde_json::from_str::<serde_json::Value>(&body).is_ok(), "standard JSON parses strictly");
+    assert!(
+        body.contains(r#""brokerAddrs":{"0":"127.0.0.1:10911","1":"127.0.0.1:10921"}"#),
+        "{body}"
+    );
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&body).is_ok(),
+        "standard JSON parses strictly"
+    );
 }
 
 #[tokio::test]
 async fn compressed_bodies_crc_checks_and_refused_registrations() {
     let ns = Nsrv::start().await;
     let broker = ns.client(Version::V4_9_8).await;
-    let body = RegisterBrokerBody { topic_config_serialize_wrapper: topics(&["C1", "C2"]), ..RegisterBrokerBody::default() };
+    let body = RegisterBrokerBody {
+        topic_config_serialize_wrapper: topics(&["C1", "C2"]),
+        ..RegisterBrokerBody::default()
+    };
     let bytes = body.encode_compressed(Version::V4_9_8);
     let mut h = register_header("broker-z", "127.0.0.1:30911", 0);
     h.compressed = Some(true);
     h.body_crc32 = Some((crc32fast::hash(&bytes) & 0x7FFF_FFFF) as i32 ^ 1);
     let bad = call(&broker, RequestCode::REGISTER_BROKER, &h, bytes.clone()).await;
-    assert_eq!((bad.response_code(), bad.remark.as_deref()), (ResponseCode::SYSTEM_ERROR, Some("crc32 not match")));
+    assert_eq!(
+        (bad.response_code(), bad.remark.as_deref()),
+        (ResponseCode::SYSTEM_ERROR, Some("crc32 not match"))
+    );
     h.body_crc32 = Some((crc32fast::hash(&bytes) & 0x7FFF_FFFF) as i32);
     let good = call(&broker, RequestCode::REGISTER_BROKER, &h, bytes).await;
-    assert_eq!(good.response_code(), ResponseCode::SUCCESS, "{:?}", good.remark);
-    assert_eq!(route(&broker, "C2").await.response_code(), ResponseCode::SUCCESS);
+    assert_eq!(
+        good.response_code(),
+        ResponseCode::SUCCESS,
+        "{:?}",
+        good.remark
+    );
+    assert_eq!(
+        route(&broker, "C2").await.response_code(),
+        ResponseCode::SUCCESS
+    );
 
     // A first registration carrying exactly one topic is refused, as Apache does.
     let one = register(&broker, "broker-y", "127.0.0.1:40911", 0, &["ONLY"]).await;
-    assert_eq!((one.response_code(), one.remark.as_deref()), (ResponseCode::SYSTEM_ERROR, Some("register broker failed")));
+    assert_eq!(
+        (one.response_code(), one.remark.as_deref()),
+        (ResponseCode::SYSTEM_ERROR, Some("register broker failed"))
+    );
     // A garbage body is an error, not a crash.
-    let junk = call(&broker, RequestCode::REGISTER_BROKER, &h, b"\x78\x9c garbage".to_vec()).await;
+    let junk = call(
+        &broker,
+        RequestCode::REGISTER_BROKER,
+        &h,
+        b"\x78\x9c garbage".to_vec(),
+    )
+    .await;
     assert_eq!(junk.response_code(), ResponseCode::SYSTEM_ERROR);
 }
 
@@ -217,25 +342,55 @@ async fn brokers_leave_by_unregister_connection_close_or_expiry() {
         cluster_name: "DefaultCluster".to_owned(),
         broker_id: 0,
     };
-    assert_eq!(call(&a, RequestCode::UNREGISTER_BROKER, &h, vec![]).await.response_code(), ResponseCode::SUCCESS);
-    assert_eq!(route(&client, "TA").await.response_code(), ResponseCode::TOPIC_NOT_EXIST);
+    assert_eq!(
+        call(&a, RequestCode::UNREGISTER_BROKER, &h, vec![])
+            .await
+            .response_code(),
+        ResponseCode::SUCCESS
+    );
+    assert_eq!(
+        route(&client, "TA").await.response_code(),
+        ResponseCode::TOPIC_NOT_EXIST
+    );
 
     // Connection close removes the broker at once.
     let b = ns.client(Version::V5_3_3).await;
     register(&b, "broker-b", "127.0.0.1:20911", 0, &["TB", "TB2"]).await;
-    assert_eq!(route(&client, "TB").await.response_code(), ResponseCode::SUCCESS);
+    assert_eq!(
+        route(&client, "TB").await.response_code(),
+        ResponseCode::SUCCESS
+    );
     b.close();
-    wait_until(async || route(&client, "TB").await.response_code() == ResponseCode::TOPIC_NOT_EXIST).await;
+    wait_until(async || {
+        route(&client, "TB").await.response_code() == ResponseCode::TOPIC_NOT_EXIST
+    })
+    .await;
 
     // Expiry: a 300 ms timeout, scanned every 100 ms; the broker's connection is closed too.
     let c = ns.client(Version::V5_3_3).await;
-    let body = RegisterBrokerBody { topic_config_serialize_wrapper: topics(&["TC", "TC2"]), ..RegisterBrokerBody::default() };
+    let body = RegisterBrokerBody {
+        topic_config_serialize_wrapper: topics(&["TC", "TC2"]),
+        ..RegisterBrokerBody::default()
+    };
     let mut h = register_header("broker-c", "127.0.0.1:30911", 0);
     h.heartbeat_timeout_millis = Some(300);
-    assert_eq!(call(&c, RequestCode::REGISTER_BROKER, &h, body.encode()).await.response_code(), ResponseCode::SUCCESS);
-    assert_eq!(route(&client, "TC").await.response_code(), ResponseCode::SUCCESS);
-    wait_until(async || route(&client, "TC").await.response_code() == ResponseCode::TOPIC_NOT_EXIST).await;
-    tokio::time::timeout(T, c.closed()).await.expect("expired broker's connection is closed");
+    assert_eq!(
+        call(&c, RequestCode::REGISTER_BROKER, &h, body.encode())
+            .await
+            .response_code(),
+        ResponseCode::SUCCESS
+    );
+    assert_eq!(
+        route(&client, "TC").await.response_code(),
+        ResponseCode::SUCCESS
+    );
+    wait_until(async || {
+        route(&client, "TC").await.response_code() == ResponseCode::TOPIC_NOT_EXIST
+    })
+    .await;
+    tokio::time::timeout(T, c.closed())
+        .await
+        .expect("expired broker's connection is closed");
 }
 
 #[tokio::test]
@@ -250,37 +405,104 @@ async fn data_versions_perms_and_topic_admin() {
         cluster_name: "DefaultCluster".to_owned(),
         broker_id: 0,
     };
-    let same = call(&broker, RequestCode::QUERY_DATA_VERSION, &q, topics(&[]).data_version.encode()).await;
-    assert!(!QueryDataVersionResponseHeader::read_ext(&same.ext_fields).unwrap().changed);
-    let newer = DataVersion { counter: 2, ..topics(&[]).data_version };
+    let same = call(
+        &broker,
+        RequestCode::QUERY_DATA_VERSION,
+        &q,
+        topics(&[]).data_version.encode(),
+    )
+    .await;
+    assert!(
+        !QueryDataVersionResponseHeader::read_ext(&same.ext_fields)
+            .unwrap()
+            .changed
+    );
+    let newer = DataVersion {
+        counter: 2,
+        ..topics(&[]).data_version
+    };
     let changed = call(&broker, RequestCode::QUERY_DATA_VERSION, &q, newer.encode()).await;
-    assert!(QueryDataVersionResponseHeader::read_ext(&changed.ext_fields).unwrap().changed);
+    assert!(
+        QueryDataVersionResponseHeader::read_ext(&changed.ext_fields)
+            .unwrap()
+            .changed
+    );
 
-    let wipe = WipeWritePermOfBrokerRequestHeader { broker_name: "broker-a".to_owned() };
-    let resp = call(&broker, RequestCode::WIPE_WRITE_PERM_OF_BROKER, &wipe, vec![]).await;
-    assert_eq!(WipeWritePermOfBrokerResponseHeader::read_ext(&resp.ext_fields).unwrap().wipe_topic_count, 2);
+    let wipe = WipeWritePermOfBrokerRequestHeader {
+        broker_name: "broker-a".to_owned(),
+    };
+    let resp = call(
+        &broker,
+        RequestCode::WIPE_WRITE_PERM_OF_BROKER,
+        &wipe,
+        vec![],
+    )
+    .await;
+    assert_eq!(
+        WipeWritePermOfBrokerResponseHeader::read_ext(&resp.ext_fields)
+            .unwrap()
+            .wipe_topic_count,
+        2
+    );
     let r = TopicRouteData::decode(&route(&broker, "T1").await.body).unwrap();
     assert_eq!(r.queue_datas[0].perm & 2, 0, "write permission wiped");
-    let add = AddWritePermOfBrokerRequestHeader { broker_name: "broker-a".to_owned() };
+    let add = AddWritePermOfBrokerRequestHeader {
+        broker_name: "broker-a".to_owned(),
+    };
     call(&broker, RequestCode::ADD_WRITE_PERM_OF_BROKER, &add, vec![]).await;
     let r = TopicRouteData::decode(&route(&broker, "T1").await.body).unwrap();
     assert_eq!(r.queue_datas[0].perm, 6);
 
-    let del = DeleteTopicFromNamesrvRequestHeader { topic: "T2".to_owned(), cluster_name: None };
-    assert_eq!(call(&broker, RequestCode::DELETE_TOPIC_IN_NAMESRV, &del, vec![]).await.response_code(), ResponseCode::SUCCESS);
-    assert_eq!(route(&broker, "T2").await.response_code(), ResponseCode::TOPIC_NOT_EXIST);
+    let del = DeleteTopicFromNamesrvRequestHeader {
+        topic: "T2".to_owned(),
+        cluster_name: None,
+    };
+    assert_eq!(
+        call(&broker, RequestCode::DELETE_TOPIC_IN_NAMESRV, &del, vec![])
+            .await
+            .response_code(),
+        ResponseCode::SUCCESS
+    );
+    assert_eq!(
+        route(&broker, "T2").await.response_code(),
+        ResponseCode::TOPIC_NOT_EXIST
+    );
 
-    let reg = RegisterTopicRequestHeader { topic: "NEW".to_owned() };
+    let reg = RegisterTopicRequestHeader {
+        topic: "NEW".to_owned(),
+    };
     let body = TopicRouteData {
         queue_datas: vec![
-            QueueData { broker_name: "broker-a".to_owned(), perm: 6, read_queue_nums: 2, topic_sys_flag: 0, write_queue_nums: 2 },
-            QueueData { broker_name: "unknown".to_owned(), perm: 6, read_queue_nums: 2, topic_sys_flag: 0, write_queue_nums: 2 },
+            QueueData {
+                broker_name: "broker-a".to_owned(),
+                perm: 6,
+                read_queue_nums: 2,
+                topic_sys_flag: 0,
+                write_queue_nums: 2,
+            },
+            QueueData {
+                broker_name: "unknown".to_owned(),
+                perm: 6,
+                read_queue_nums: 2,
+                topic_sys_flag: 0,
+                write_queue_nums: 2,
+            },
         ],
         ..TopicRouteData::default()
     };
-    call(&broker, RequestCode::REGISTER_TOPIC_IN_NAMESRV, &reg, body.encode(Default::default())).await;
+    call(
+        &broker,
+        RequestCode::REGISTER_TOPIC_IN_NAMESRV,
+        &reg,
+        body.encode(ferromq_protocol::body::RouteJsonStyle::Standard),
+    )
+    .await;
     let r = TopicRouteData::decode(&route(&broker, "NEW").await.body).unwrap();
-    assert_eq!(r.queue_datas.len(), 1, "queues of unregistered brokers are ignored");
+    assert_eq!(
+        r.queue_datas.len(),
+        1,
+        "queues of unregistered brokers are ignored"
+    );
 }
 
 #[tokio::test]
@@ -299,28 +521,63 @@ async fn kv_config_persists_and_feeds_ordered_topics() {
         key: "T".to_owned(),
         value: "broker-a:4".to_owned(),
     };
-    assert_eq!(call(&admin, RequestCode::PUT_KV_CONFIG, &put, vec![]).await.response_code(), ResponseCode::SUCCESS);
-    let get = GetKVConfigRequestHeader { namespace: "ORDER_TOPIC_CONFIG".to_owned(), key: "T".to_owned() };
+    assert_eq!(
+        call(&admin, RequestCode::PUT_KV_CONFIG, &put, vec![])
+            .await
+            .response_code(),
+        ResponseCode::SUCCESS
+    );
+    let get = GetKVConfigRequestHeader {
+        namespace: "ORDER_TOPIC_CONFIG".to_owned(),
+        key: "T".to_owned(),
+    };
     let resp = call(&admin, RequestCode::GET_KV_CONFIG, &get, vec![]).await;
-    assert_eq!(GetKVConfigResponseHeader::read_ext(&resp.ext_fields).unwrap().value.as_deref(), Some("broker-a:4"));
-    let missing = GetKVConfigRequestHeader { namespace: "X".to_owned(), key: "y".to_owned() };
+    assert_eq!(
+        GetKVConfigResponseHeader::read_ext(&resp.ext_fields)
+            .unwrap()
+            .value
+            .as_deref(),
+        Some("broker-a:4")
+    );
+    let missing = GetKVConfigRequestHeader {
+        namespace: "X".to_owned(),
+        key: "y".to_owned(),
+    };
     let resp = call(&admin, RequestCode::GET_KV_CONFIG, &missing, vec![]).await;
     assert_eq!(resp.response_code(), ResponseCode::QUERY_NOT_FOUND);
-    assert_eq!(resp.remark.as_deref(), Some("No config item, Namespace: X Key: y"));
+    assert_eq!(
+        resp.remark.as_deref(),
+        Some("No config item, Namespace: X Key: y")
+    );
     let text = std::fs::read_to_string(&kv_path).unwrap();
-    assert_eq!(text, r#"{"configTable":{"ORDER_TOPIC_CONFIG":{"T":"broker-a:4"}}}"#);
+    assert_eq!(
+        text,
+        r#"{"configTable":{"ORDER_TOPIC_CONFIG":{"T":"broker-a:4"}}}"#
+    );
 
     // Registration answers with the order config; routes carry orderTopicConf.
     let broker = ns.client(Version::V5_3_3).await;
     let resp = register(&broker, "broker-a", "127.0.0.1:10911", 0, &["T", "U"]).await;
-    assert_eq!(KVTable::decode(&resp.body).unwrap().table.get("T").map(String::as_str), Some("broker-a:4"));
+    assert_eq!(
+        KVTable::decode(&resp.body)
+            .unwrap()
+            .table
+            .get("T")
+            .map(String::as_str),
+        Some("broker-a:4")
+    );
     let r = TopicRouteData::decode(&route(&broker, "T").await.body).unwrap();
     assert_eq!(r.order_topic_conf.as_deref(), Some("broker-a:4"));
 
-    let list = GetKVListByNamespaceRequestHeader { namespace: "ORDER_TOPIC_CONFIG".to_owned() };
+    let list = GetKVListByNamespaceRequestHeader {
+        namespace: "ORDER_TOPIC_CONFIG".to_owned(),
+    };
     let resp = call(&admin, RequestCode::GET_KVLIST_BY_NAMESPACE, &list, vec![]).await;
     assert_eq!(KVTable::decode(&resp.body).unwrap().table.len(), 1);
-    let del = DeleteKVConfigRequestHeader { namespace: "ORDER_TOPIC_CONFIG".to_owned(), key: "T".to_owned() };
+    let del = DeleteKVConfigRequestHeader {
+        namespace: "ORDER_TOPIC_CONFIG".to_owned(),
+        key: "T".to_owned(),
+    };
     call(&admin, RequestCode::DELETE_KV_CONFIG, &del, vec![]).await;
     let resp = call(&admin, RequestCode::GET_KVLIST_BY_NAMESPACE, &list, vec![]).await;
     assert_eq!(resp.response_code(), ResponseCode::QUERY_NOT_FOUND);
@@ -330,20 +587,51 @@ async fn kv_config_persists_and_feeds_ordered_topics() {
 async fn config_updates_are_limited_to_safe_keys() {
     let ns = Nsrv::start().await;
     let admin = ns.client(Version::V5_3_3).await;
-    let update = |body: &str| RemotingCommand::request(RequestCode::UPDATE_NAMESRV_CONFIG).with_body(body.as_bytes().to_vec());
-    let resp = admin.request(update("enableAllTopicList=false\n"), T).await.unwrap();
+    let update = |body: &str| {
+        RemotingCommand::request(RequestCode::UPDATE_NAMESRV_CONFIG)
+            .with_body(body.as_bytes().to_vec())
+    };
+    let resp = admin
+        .request(update("enableAllTopicList=false\n"), T)
+        .await
+        .unwrap();
     assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
-    let resp = admin.request(RemotingCommand::request(RequestCode::GET_ALL_TOPIC_LIST_FROM_NAMESERVER), T).await.unwrap();
-    assert_eq!((resp.response_code(), resp.remark.as_deref()), (ResponseCode::SYSTEM_ERROR, Some("disable")));
-    for evil in ["kvConfigPath=/tmp/evil.json", "configStorePath=/etc/cron.d/x", "rocketmqHome=/tmp", "listenPort=1"] {
+    let resp = admin
+        .request(
+            RemotingCommand::request(RequestCode::GET_ALL_TOPIC_LIST_FROM_NAMESERVER),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (resp.response_code(), resp.remark.as_deref()),
+        (ResponseCode::SYSTEM_ERROR, Some("disable"))
+    );
+    for evil in [
+        "kvConfigPath=/tmp/evil.json",
+        "configStorePath=/etc/cron.d/x",
+        "rocketmqHome=/tmp",
+        "listenPort=1",
+    ] {
         let resp = admin.request(update(evil), T).await.unwrap();
         assert_eq!(resp.response_code(), ResponseCode::NO_PERMISSION, "{evil}");
-        assert!(resp.remark.unwrap().contains("Can not update config in black list"));
+        assert!(resp
+            .remark
+            .unwrap()
+            .contains("Can not update config in black list"));
     }
-    let resp = admin.request(RemotingCommand::request(RequestCode::GET_NAMESRV_CONFIG), T).await.unwrap();
+    let resp = admin
+        .request(RemotingCommand::request(RequestCode::GET_NAMESRV_CONFIG), T)
+        .await
+        .unwrap();
     let text = String::from_utf8(resp.body.to_vec()).unwrap();
-    let pairs: BTreeMap<_, _> = ferromq_protocol::java_properties::parse(&text).into_iter().collect();
-    assert_eq!(pairs.get("enableAllTopicList").map(String::as_str), Some("false"));
+    let pairs: BTreeMap<_, _> = ferromq_protocol::java_properties::parse(&text)
+        .into_iter()
+        .collect();
+    assert_eq!(
+        pairs.get("enableAllTopicList").map(String::as_str),
+        Some("false")
+    );
     assert!(!pairs["kvConfigPath"].contains("evil"));
 }
 
@@ -351,11 +639,26 @@ async fn config_updates_are_limited_to_safe_keys() {
 async fn bad_input_gets_clear_answers_and_the_server_keeps_serving() {
     let ns = Nsrv::start_with(|c| c.frame_max_length = 64 * 1024).await;
     let client = ns.client(Version::V5_3_3).await;
-    let resp = client.request(RemotingCommand::request(RequestCode(4242)), T).await.unwrap();
-    assert_eq!(resp.response_code(), ResponseCode::REQUEST_CODE_NOT_SUPPORTED);
-    assert_eq!(resp.remark.as_deref(), Some(" request type 4242 not supported"));
+    let resp = client
+        .request(RemotingCommand::request(RequestCode(4242)), T)
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.response_code(),
+        ResponseCode::REQUEST_CODE_NOT_SUPPORTED
+    );
+    assert_eq!(
+        resp.remark.as_deref(),
+        Some(" request type 4242 not supported")
+    );
     // A missing required header field is named.
-    let resp = client.request(RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC), T).await.unwrap();
+    let resp = client
+        .request(
+            RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC),
+            T,
+        )
+        .await
+        .unwrap();
     assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
     assert!(resp.remark.unwrap().contains("`topic`"));
 
@@ -363,14 +666,26 @@ async fn bad_input_gets_clear_answers_and_the_server_keeps_serving() {
     over.extend_from_slice(&(1_000_000i32).to_be_bytes());
     over.extend_from_slice(&[0u8; 64]);
     let truncated_then_close = b"\x00\x00\x00\x40\x00\x00\x00\x10{\"code\":1".to_vec();
-    for bad in [b"GET / HTTP/1.1\r\n\r\n".to_vec(), over, truncated_then_close, b"\x00\x00\x00\x06\x00\x00\x00\x02{]".to_vec()] {
+    for bad in [
+        b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+        over,
+        truncated_then_close,
+        b"\x00\x00\x00\x06\x00\x00\x00\x02{]".to_vec(),
+    ] {
         let mut s = TcpStream::connect(&ns.addr).await.unwrap();
         s.write_all(&bad).await.unwrap();
         let _ = s.shutdown().await;
         let mut buf = [0u8; 64];
-        let n = tokio::time::timeout(T, s.read(&mut buf)).await.expect("closed, not hung").unwrap_or(0);
+        let n = tokio::time::timeout(T, s.read(&mut buf))
+            .await
+            .expect("closed, not hung")
+            .unwrap_or(0);
         assert_eq!(n, 0, "no answer to a malformed frame");
     }
     let resp = route(&client, "whatever").await;
-    assert_eq!(resp.response_code(), ResponseCode::TOPIC_NOT_EXIST, "still serving");
+    assert_eq!(
+        resp.response_code(),
+        ResponseCode::TOPIC_NOT_EXIST,
+        "still serving"
+    );
 }
