@@ -10,7 +10,7 @@
 //! - [`msgid`]: the offsetMsgId ([`MessageId`]);
 //! - [`uniq`]: the UNIQ_KEY client message id ([`UniqIdGenerator`], [`UniqKey`]);
 //! - [`tag`]: tag hash codes and TAG subscriptions ([`tag_hash_code`], [`TagSubscription`]);
-//! - [`compress`]: zlib, LZ4 and Zstandard bodies ([`CompressionType`], [`compress()`],
+//! - [`compress`](mod@compress): zlib, LZ4 and Zstandard bodies ([`CompressionType`], [`compress()`],
 //!   [`decompress`]).
 //!
 //! Decoders never panic and never allocate according to an unchecked length field; every
