@@ -1,7 +1,8 @@
 //! Message encodings (protocol.md section 6), shared by the broker store and the client.
 //!
 //! - [`stored`]: the stored record, which is also the pull / query / view body
-//!   ([`MessageExt`], [`decode_record`], [`decode_messages`], [`MessageExt::encode`]);
+//!   ([`MessageExt`], [`MessageExt::encode`]), and [`decode`] its decoders ([`decode_record`],
+//!   [`decode_messages`], [`decode_all`]);
 //! - [`batch`]: the SEND_BATCH_MESSAGE body ([`BatchMessage`], [`encode_batch`],
 //!   [`decode_batch`]);
 //! - [`properties`]: the properties string ([`Properties`]) and the well-known names
@@ -19,6 +20,7 @@
 pub mod batch;
 pub mod compress;
 mod cursor;
+pub mod decode;
 mod hex;
 pub mod msgid;
 pub mod properties;
@@ -32,11 +34,14 @@ pub use batch::{
     BatchMessage,
 };
 pub use compress::{compress, decompress, CompressionType};
+pub use decode::{
+    decode_all, decode_messages, decode_record, DecodeOptions, MessageIter, StoredRecord,
+};
 pub use msgid::{create_message_id, MessageId};
 pub use properties::{property, Properties};
 pub use stored::{
-    body_crc, decode_all, decode_messages, decode_record, DecodeOptions, MessageExt, MessageIter,
-    MessageVersion, StoredRecord, BLANK_MAGIC_CODE, MESSAGE_MAGIC_CODE_V1, MESSAGE_MAGIC_CODE_V2,
+    body_crc, MessageExt, MessageVersion, BLANK_MAGIC_CODE, MESSAGE_MAGIC_CODE_V1,
+    MESSAGE_MAGIC_CODE_V2,
 };
 pub use sysflag::TransactionType;
 pub use tag::{tag_hash_code, TagSubscription};
