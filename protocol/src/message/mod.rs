@@ -1,1 +1,48 @@
-//! Message encodings (protocol.md section 6).
+//! Message encodings (protocol.md section 6), shared by the broker store and the client.
+//!
+//! - [`stored`]: the stored record, which is also the pull / query / view body
+//!   ([`MessageExt`], [`MessageExt::encode`]), and [`decode`] its decoders ([`decode_record`],
+//!   [`decode_messages`], [`decode_all`]);
+//! - [`batch`]: the SEND_BATCH_MESSAGE body ([`BatchMessage`], [`encode_batch`],
+//!   [`decode_batch`]);
+//! - [`properties`]: the properties string ([`Properties`]) and the well-known names
+//!   ([`property`]);
+//! - [`sysflag`]: the message sysFlag bits;
+//! - [`msgid`]: the offsetMsgId ([`MessageId`]);
+//! - [`uniq`]: the UNIQ_KEY client message id ([`UniqIdGenerator`], [`UniqKey`]);
+//! - [`tag`]: tag hash codes and TAG subscriptions ([`tag_hash_code`], [`TagSubscription`]);
+//! - [`compress`](mod@compress): zlib, LZ4 and Zstandard bodies ([`CompressionType`], [`compress()`],
+//!   [`decompress`]).
+//!
+//! Decoders never panic and never allocate according to an unchecked length field; every
+//! failure is a [`crate::ProtocolError`].
+
+pub mod batch;
+pub mod compress;
+mod cursor;
+pub mod decode;
+mod hex;
+pub mod msgid;
+pub mod properties;
+pub mod stored;
+pub mod sysflag;
+pub mod tag;
+pub mod uniq;
+
+pub use batch::{
+    batch_encoded_len, decode_batch, decode_batch_entry, encode_batch, encode_batch_to_bytes,
+    BatchMessage,
+};
+pub use compress::{compress, decompress, CompressionType};
+pub use decode::{
+    decode_all, decode_messages, decode_record, DecodeOptions, MessageIter, StoredRecord,
+};
+pub use msgid::{create_message_id, MessageId};
+pub use properties::{property, Properties};
+pub use stored::{
+    body_crc, MessageExt, MessageVersion, BLANK_MAGIC_CODE, MESSAGE_MAGIC_CODE_V1,
+    MESSAGE_MAGIC_CODE_V2,
+};
+pub use sysflag::TransactionType;
+pub use tag::{tag_hash_code, TagSubscription};
+pub use uniq::{UniqIdGenerator, UniqKey};
