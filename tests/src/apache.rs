@@ -183,6 +183,7 @@ impl ApacheBroker {
         set("brokerRole", "ASYNC_MASTER");
         set("flushDiskType", "ASYNC_FLUSH");
         set("brokerIP1", "127.0.0.1");
+        set("brokerIP2", "127.0.0.1");
         set("listenPort", &port.to_string());
         set("namesrvAddr", namesrv_addr);
         set("storePathRootDir", &store.display().to_string());

@@ -14,6 +14,7 @@
 //! - [`apache`]: the real Apache RocketMQ name server and broker (Maven Central jars).
 //! - [`remoting`]: a minimal blocking RocketMQ remoting client for readiness checks
 //!   (`GET_BROKER_CLUSTER_INFO`, `GET_ROUTEINFO_BY_TOPIC`).
+//! - [`recorder`]: the Python frame recorder used to make golden vectors.
 //! - [`clients`]: the official Java (`rocketmq-client` 5.3.3) and Go
 //!   (`rocketmq-client-go/v2` v2.1.2) client programs.
 //! - [`compat`]: the end-to-end acceptance scenario, run against any name server address.
@@ -24,6 +25,7 @@ pub mod clients;
 pub mod compat;
 pub mod net;
 pub mod process;
+pub mod recorder;
 pub mod remoting;
 pub mod toolchain;
 
