@@ -1,0 +1,124 @@
+//! The official Apache RocketMQ client programs: Java (`rocketmq-client` 5.3.3,
+//! `tests/compat/java`) and Go (`rocketmq-client-go/v2` v2.1.2, `tests/compat/go`).
+//!
+//! Each run gets a fresh temporary `HOME` / `user.home` (the clients write logs and offsets
+//! there), is bounded by [`CLIENT_TIMEOUT`], and is killed if it overruns.
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::artifacts::{GoProgram, JavaArtifacts};
+use crate::process::{run_bounded, ProgramRun};
+
+/// Upper bound for one client program run.
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The outcome of a client program run; see [`ProgramRun::assert_success`].
+pub type ClientRun = ProgramRun;
+
+fn java_client(main: &str, args: &[String], name: &str) -> ClientRun {
+    let jars = JavaArtifacts::get();
+    let home = tempfile::Builder::new()
+        .prefix("java-client-")
+        .tempdir()
+        .expect("tempdir");
+    let mut cmd = Command::new("java");
+    cmd.env("HOME", home.path())
+        .args([
+            "-Xms64m",
+            "-Xmx256m",
+            "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1",
+        ])
+        .arg(format!("-Duser.home={}", home.path().display()))
+        .arg(format!(
+            "-Drocketmq.client.logRoot={}",
+            home.path().join("logs").display()
+        ))
+        // The program's own deadline, below the harness's kill timeout so it can report.
+        .arg(format!(
+            "-Dcompat.timeoutMs={}",
+            (CLIENT_TIMEOUT - Duration::from_secs(15)).as_millis()
+        ))
+        .arg("-cp")
+        .arg(&jars.client_classpath)
+        .arg(main)
+        .args(args);
+    run_bounded(name, cmd, &home.path().join("out.log"), CLIENT_TIMEOUT)
+        .unwrap_or_else(|e| panic!("cannot run {name}: {e}"))
+}
+
+fn go_client(args: &[String], name: &str) -> ClientRun {
+    let program = GoProgram::get();
+    let home = tempfile::Builder::new()
+        .prefix("go-client-")
+        .tempdir()
+        .expect("tempdir");
+    let mut cmd = Command::new(&program.binary);
+    cmd.env("HOME", home.path()).args(args);
+    run_bounded(name, cmd, &home.path().join("out.log"), CLIENT_TIMEOUT)
+        .unwrap_or_else(|e| panic!("cannot run {name}: {e}"))
+}
+
+/// Java `ProduceConsume`: creates `topic` through the name server's `TBW102` route, waits for
+/// its route, sends `n` sync messages (tags, keys, user properties, distinct UTF-8 bodies), then
+/// a push consumer (new group, from the first offset) must receive exactly those `n` intact.
+pub fn java_produce_consume(namesrv: &str, topic: &str, n: usize) -> ClientRun {
+    java_client(
+        "org.ferromq.compat.ProduceConsume",
+        &[namesrv.to_owned(), topic.to_owned(), n.to_string()],
+        &format!("java ProduceConsume {topic} x{n}"),
+    )
+}
+
+/// Go `produce-consume`: sends `n` messages (topic auto-created by the broker via `TBW102`),
+/// waits for the topic's route, then a push consumer from the first offset must receive exactly
+/// those `n` intact.
+pub fn go_produce_consume(namesrv: &str, topic: &str, n: usize) -> ClientRun {
+    let timeout = CLIENT_TIMEOUT - Duration::from_secs(15);
+    go_client(
+        &[
+            "produce-consume".into(),
+            "-namesrv".into(),
+            namesrv.into(),
+            "-topic".into(),
+            topic.into(),
+            "-n".into(),
+            n.to_string(),
+            "-timeout".into(),
+            format!("{}s", timeout.as_secs()),
+        ],
+        &format!("go produce-consume {topic} x{n}"),
+    )
+}
+
+/// Java `Capture` (for golden frames): one send, one batch of three, then a push consumer
+/// subscribed to `TagA || TagB` for `consume`, all against `addr`.
+pub fn java_capture(addr: &str, topic: &str, consume: Duration) -> ClientRun {
+    java_client(
+        "org.ferromq.compat.Capture",
+        &[
+            addr.to_owned(),
+            topic.to_owned(),
+            consume.as_millis().to_string(),
+        ],
+        "java Capture",
+    )
+}
+
+/// Go `capture` (for golden frames): one send, then a push consumer subscribed to
+/// `TagA || TagB` for `consume`, all against `addr`.
+pub fn go_capture(addr: &str, topic: &str, consume: Duration) -> ClientRun {
+    go_client(
+        &[
+            "capture".into(),
+            "-addr".into(),
+            addr.into(),
+            "-topic".into(),
+            topic.into(),
+            "-consume".into(),
+            format!("{}ms", consume.as_millis()),
+        ],
+        "go capture",
+    )
+}

@@ -1,0 +1,36 @@
+//! Cross-process test harness for FerroMQ.
+//!
+//! Integration and compatibility tests start real servers and the official Apache RocketMQ
+//! clients as child processes on free ports, wait for conditions with deadlines (never fixed
+//! sleeps), and stop everything they started when dropped, even on panic.
+//!
+//! Layout:
+//! - [`net`]: free ports (including the broker's `p-2, p, p+1` triple) and condition polling.
+//! - [`process`]: [`ChildGuard`], which kills and reaps a child's process group on drop, and
+//!   bounded runs of client programs with captured output.
+//! - [`toolchain`]: finding `java`, `mvn`, `go` and printing `SKIPPED: ...` when one is missing.
+//! - [`artifacts`]: the Apache jars and the Java/Go compat programs under `tests/compat/`,
+//!   built once per run and cached in `tests/compat/.cache/` and the Maven/Go caches.
+//! - [`apache`]: the real Apache RocketMQ name server and broker (Maven Central jars).
+//! - [`remoting`]: a minimal blocking RocketMQ remoting client for readiness checks
+//!   (`GET_BROKER_CLUSTER_INFO`, `GET_ROUTEINFO_BY_TOPIC`).
+//! - [`recorder`]: the Python frame recorder used to make golden vectors.
+//! - [`clients`]: the official Java (`rocketmq-client` 5.3.3) and Go
+//!   (`rocketmq-client-go/v2` v2.1.2) client programs.
+//! - [`compat`]: the end-to-end acceptance scenario, run against any name server address.
+
+pub mod apache;
+pub mod artifacts;
+pub mod clients;
+pub mod compat;
+pub mod net;
+pub mod process;
+pub mod recorder;
+pub mod remoting;
+pub mod toolchain;
+
+pub use apache::{ApacheBroker, ApacheNamesrv, BrokerOptions};
+pub use clients::{ClientRun, CLIENT_TIMEOUT};
+pub use compat::{official_clients_round_trip, COMPAT_TOOLS};
+pub use process::ChildGuard;
+pub use toolchain::require_tools;
