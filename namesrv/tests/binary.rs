@@ -28,10 +28,16 @@ fn help_and_print_config() {
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("namesrv.properties");
     std::fs::write(&conf, "listenPort=19999\norderMessageEnable=true\n").unwrap();
-    let out = Command::new(BIN).args(["-c", conf.to_str().unwrap(), "-p"]).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["-c", conf.to_str().unwrap(), "-p"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("listenPort=19999\n") && text.contains("orderMessageEnable=true\n"), "{text}");
+    assert!(
+        text.contains("listenPort=19999\n") && text.contains("orderMessageEnable=true\n"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -39,7 +45,10 @@ fn a_bad_value_stops_start_up_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("namesrv.properties");
     std::fs::write(&conf, "listenPort=98760\n").unwrap();
-    let out = Command::new(BIN).args(["-c", conf.to_str().unwrap()]).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["-c", conf.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("listenPort") && err.contains("98760"), "{err}");
@@ -50,10 +59,21 @@ fn a_bad_value_stops_start_up_naming_the_key() {
 #[tokio::test]
 async fn starts_serves_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let conf = dir.path().join("namesrv.properties");
     let kv = dir.path().join("kv").join("kvConfig.json");
-    std::fs::write(&conf, format!("listenPort={port}\nbindAddress=127.0.0.1\nkvConfigPath={}\n", kv.display())).unwrap();
+    std::fs::write(
+        &conf,
+        format!(
+            "listenPort={port}\nbindAddress=127.0.0.1\nkvConfigPath={}\n",
+            kv.display()
+        ),
+    )
+    .unwrap();
     let mut child = Command::new(BIN)
         .args(["-c", conf.to_str().unwrap()])
         .env("HOME", dir.path())
@@ -63,29 +83,52 @@ async fn starts_serves_and_stops_on_sigterm() {
         .unwrap();
     // The boot line is printed once the port is bound.
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    assert!(line.contains(&format!("address 127.0.0.1:{port}")), "{line}");
-
-    let conn = Connection::connect(&format!("127.0.0.1:{port}"), Arc::new(NoRequests), ConnectionConfig::default())
-        .await
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
         .unwrap();
-    let h = GetRouteInfoRequestHeader { topic: "T".to_owned(), accept_standard_json_only: None };
+    assert!(
+        line.contains(&format!("address 127.0.0.1:{port}")),
+        "{line}"
+    );
+
+    let conn = Connection::connect(
+        &format!("127.0.0.1:{port}"),
+        Arc::new(NoRequests),
+        ConnectionConfig::default(),
+    )
+    .await
+    .unwrap();
+    let h = GetRouteInfoRequestHeader {
+        topic: "T".to_owned(),
+        accept_standard_json_only: None,
+    };
     let resp = conn
-        .request(RemotingCommand::request_with_header(RequestCode::GET_ROUTEINFO_BY_TOPIC, &h), Duration::from_secs(5))
+        .request(
+            RemotingCommand::request_with_header(RequestCode::GET_ROUTEINFO_BY_TOPIC, &h),
+            Duration::from_secs(5),
+        )
         .await
         .unwrap();
     assert_eq!(resp.response_code(), ResponseCode::TOPIC_NOT_EXIST);
 
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let exit = loop {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
         }
-        assert!(std::time::Instant::now() < deadline, "mqnamesrv did not stop on SIGTERM");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "mqnamesrv did not stop on SIGTERM"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert!(exit.success(), "{exit:?}");
-    tokio::time::timeout(Duration::from_secs(5), conn.closed()).await.expect("connections closed on shutdown");
+    tokio::time::timeout(Duration::from_secs(5), conn.closed())
+        .await
+        .expect("connections closed on shutdown");
 }

@@ -10,7 +10,10 @@ use ferromq_protocol::header::namesrv::GetRouteInfoRequestHeader;
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode, Version};
 
 fn vector(name: &str) -> RemotingCommand {
-    let path = format!("{}/../protocol/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../protocol/tests/vectors/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let mut buf = BytesMut::from(&std::fs::read(&path).unwrap()[..]);
     FrameDecoder::default().decode(&mut buf).unwrap().unwrap()
 }
@@ -19,13 +22,28 @@ fn vector(name: &str) -> RemotingCommand {
 fn routes_after_a_real_registration_match_apache_byte_for_byte() {
     let ns = NameServer::new(NamesrvConfig::default(), KvStore::in_memory());
     let reg = ns.process(None, &vector("broker-5.3.3-register.bin"));
-    assert_eq!(reg.response_code(), ResponseCode::SUCCESS, "{:?}", reg.remark);
-    assert!(reg.ext_fields.get("masterAddr").is_none(), "a master has no master");
+    assert_eq!(
+        reg.response_code(),
+        ResponseCode::SUCCESS,
+        "{:?}",
+        reg.remark
+    );
+    assert!(
+        reg.ext_fields.get("masterAddr").is_none(),
+        "a master has no master"
+    );
 
-    for (version, apache) in [(317, "apache-namesrv-5.3.3-route-v317.bin"), (479, "apache-namesrv-5.3.3-route-v479.bin")] {
-        let header = GetRouteInfoRequestHeader { topic: "TBW102".to_owned(), accept_standard_json_only: None };
-        let req = RemotingCommand::request_with_header(RequestCode::GET_ROUTEINFO_BY_TOPIC, &header)
-            .with_version(Version(version));
+    for (version, apache) in [
+        (317, "apache-namesrv-5.3.3-route-v317.bin"),
+        (479, "apache-namesrv-5.3.3-route-v479.bin"),
+    ] {
+        let header = GetRouteInfoRequestHeader {
+            topic: "TBW102".to_owned(),
+            accept_standard_json_only: None,
+        };
+        let req =
+            RemotingCommand::request_with_header(RequestCode::GET_ROUTEINFO_BY_TOPIC, &header)
+                .with_version(Version(version));
         let ours = ns.process(None, &req);
         assert_eq!(ours.response_code(), ResponseCode::SUCCESS);
         assert_eq!(
@@ -34,7 +52,10 @@ fn routes_after_a_real_registration_match_apache_byte_for_byte() {
             "route for a version {version} request"
         );
     }
-    let ours = ns.process(None, &RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO));
+    let ours = ns.process(
+        None,
+        &RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO),
+    );
     assert_eq!(
         String::from_utf8_lossy(&ours.body),
         String::from_utf8_lossy(&vector("apache-namesrv-5.3.3-cluster-info.bin").body)

@@ -66,7 +66,9 @@ fn bench_send_header(c: &mut Criterion) {
     let ext = header.to_ext();
     let mut g = c.benchmark_group("send_header_v2");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("to_ext", |b| b.iter(|| black_box(black_box(&header).to_ext())));
+    g.bench_function("to_ext", |b| {
+        b.iter(|| black_box(black_box(&header).to_ext()))
+    });
     g.bench_function("read_ext", |b| {
         b.iter(|| black_box(SendMessageRequestHeaderV2::read_ext(black_box(&ext)).expect("valid")))
     });

@@ -4,13 +4,17 @@
 //! re-encode byte for byte.
 
 use bytes::{Bytes, BytesMut};
-use ferromq_protocol::body::{ClusterInfo, HeartbeatData, RegisterBrokerBody, RouteJsonStyle, TopicRouteData};
+use ferromq_protocol::body::{
+    ClusterInfo, HeartbeatData, RegisterBrokerBody, RouteJsonStyle, TopicRouteData,
+};
 use ferromq_protocol::frame::{self, FrameDecoder};
 use ferromq_protocol::header::namesrv::{GetRouteInfoRequestHeader, RegisterBrokerRequestHeader};
 use ferromq_protocol::header::pull::PullMessageRequestHeader;
 use ferromq_protocol::header::send::SendMessageRequestHeader;
 use ferromq_protocol::message::{decode_batch, Properties};
-use ferromq_protocol::{CommandHeader, LanguageCode, RemotingCommand, RequestCode, SerializeType, Version};
+use ferromq_protocol::{
+    CommandHeader, LanguageCode, RemotingCommand, RequestCode, SerializeType, Version,
+};
 
 fn raw(name: &str) -> Vec<u8> {
     let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -37,9 +41,15 @@ fn java_and_go_single_sends_parse_to_the_same_header() {
     let java = frame("java-5.3.3-send-v2.bin");
     let go = frame("go-2.1.2-send-v1.bin");
     assert_eq!(java.request_code(), RequestCode::SEND_MESSAGE_V2);
-    assert_eq!((java.language, java.version), (LanguageCode::JAVA, Version::V5_3_3.0));
+    assert_eq!(
+        (java.language, java.version),
+        (LanguageCode::JAVA, Version::V5_3_3.0)
+    );
     assert_eq!(go.request_code(), RequestCode::SEND_MESSAGE);
-    assert_eq!((go.language, go.version), (LanguageCode::GO, Version::V4_5_2.0));
+    assert_eq!(
+        (go.language, go.version),
+        (LanguageCode::GO, Version::V4_5_2.0)
+    );
     for (cmd, group) in [(&java, "capture_pg"), (&go, "capture_go_pg")] {
         let h = SendMessageRequestHeader::from_command(cmd).expect("send header");
         assert_eq!(h.producer_group, group);
@@ -54,7 +64,10 @@ fn java_and_go_single_sends_parse_to_the_same_header() {
         assert_eq!(p.value("a"), Some("1"));
         // 32 hex chars for an IPv4 client address, 56 for IPv6 (protocol.md 6.7).
         let uniq = p.uniq_key().expect("UNIQ_KEY");
-        assert!(matches!(uniq.len(), 32 | 56) && uniq.bytes().all(|b| b.is_ascii_hexdigit()), "{uniq}");
+        assert!(
+            matches!(uniq.len(), 32 | 56) && uniq.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{uniq}"
+        );
         assert_eq!(&cmd.body[..], b"hello");
     }
     // Only Java's Message constructors add WAIT=true.
@@ -72,17 +85,25 @@ fn java_batch_body_splits_into_its_messages() {
     assert_eq!(batch.len(), 3);
     for (i, m) in batch.iter().enumerate() {
         assert_eq!(&m.body[..], format!("batch-{i}").as_bytes());
-        assert_eq!(m.properties.keys().collect::<Vec<_>>(), [format!("BATCH{i}").as_str()]);
+        assert_eq!(
+            m.properties.keys().collect::<Vec<_>>(),
+            [format!("BATCH{i}").as_str()]
+        );
         assert_eq!(m.properties.tags(), Some("TagA"));
     }
 }
 
 #[test]
 fn heartbeats_from_both_clients_decode() {
-    let java = HeartbeatData::decode(&frame("java-5.3.3-heartbeat.bin").body).expect("java heartbeat");
+    let java =
+        HeartbeatData::decode(&frame("java-5.3.3-heartbeat.bin").body).expect("java heartbeat");
     let go = HeartbeatData::decode(&frame("go-2.1.2-heartbeat.bin").body).expect("go heartbeat");
     for (hb, group) in [(&java, "capture_cg"), (&go, "capture_go_cg")] {
-        let consumer = hb.consumer_data_set.iter().find(|c| c.group_name == group).expect("group");
+        let consumer = hb
+            .consumer_data_set
+            .iter()
+            .find(|c| c.group_name == group)
+            .expect("group");
         let sub = consumer
             .subscription_data_set
             .iter()
@@ -90,19 +111,29 @@ fn heartbeats_from_both_clients_decode() {
             .expect("subscription");
         let mut codes = sub.code_set.clone();
         codes.sort_unstable();
-        assert_eq!(codes, [2_598_919, 2_598_920], "Java String.hashCode of TagA, TagB");
+        assert_eq!(
+            codes,
+            [2_598_919, 2_598_920],
+            "Java String.hashCode of TagA, TagB"
+        );
         let mut tags = sub.tags_set.clone();
         tags.sort();
         assert_eq!(tags, ["TagA", "TagB"]);
     }
     assert_eq!(java.heartbeat_fingerprint, Some(0));
-    assert!(java.producer_data_set.iter().any(|p| p.group_name == "CLIENT_INNER_PRODUCER"));
+    assert!(java
+        .producer_data_set
+        .iter()
+        .any(|p| p.group_name == "CLIENT_INNER_PRODUCER"));
     assert_eq!(go.heartbeat_fingerprint, None, "Go sends the 4.9 shape");
 }
 
 #[test]
 fn pull_requests_and_route_requests_decode() {
-    for (name, timeout) in [("java-5.3.3-pull.bin", 15_000), ("go-2.1.2-pull.bin", 20_000)] {
+    for (name, timeout) in [
+        ("java-5.3.3-pull.bin", 15_000),
+        ("go-2.1.2-pull.bin", 20_000),
+    ] {
         let cmd = frame(name);
         assert_eq!(cmd.request_code(), RequestCode::PULL_MESSAGE);
         let h = PullMessageRequestHeader::read_ext(&cmd.ext_fields).expect("pull header");
@@ -117,7 +148,10 @@ fn pull_requests_and_route_requests_decode() {
         let cmd = frame(name);
         let h = GetRouteInfoRequestHeader::read_ext(&cmd.ext_fields).expect("route header");
         assert_eq!(h.topic, "CaptureTopic");
-        let got = RouteJsonStyle::for_request(Version(cmd.version), h.accept_standard_json_only.unwrap_or(false));
+        let got = RouteJsonStyle::for_request(
+            Version(cmd.version),
+            h.accept_standard_json_only.unwrap_or(false),
+        );
         assert_eq!(got, style, "{name}");
     }
 }
@@ -126,14 +160,27 @@ fn pull_requests_and_route_requests_decode() {
 fn real_broker_registration_decodes() {
     let cmd = frame("broker-5.3.3-register.bin");
     let h = RegisterBrokerRequestHeader::read_ext(&cmd.ext_fields).expect("register header");
-    assert_eq!((h.broker_name.as_str(), h.cluster_name.as_str(), h.broker_id), ("broker-a", "DefaultCluster", 0));
-    assert_eq!(h.body_crc32, Some((crc32fast::hash(&cmd.body) & 0x7FFF_FFFF) as i32));
-    let body = RegisterBrokerBody::decode_request(&cmd.body, h.compressed.unwrap_or(false), Version(cmd.version))
-        .expect("register body");
+    assert_eq!(
+        (h.broker_name.as_str(), h.cluster_name.as_str(), h.broker_id),
+        ("broker-a", "DefaultCluster", 0)
+    );
+    assert_eq!(
+        h.body_crc32,
+        Some((crc32fast::hash(&cmd.body) & 0x7FFF_FFFF) as i32)
+    );
+    let body = RegisterBrokerBody::decode_request(
+        &cmd.body,
+        h.compressed.unwrap_or(false),
+        Version(cmd.version),
+    )
+    .expect("register body");
     let table = &body.topic_config_serialize_wrapper.topic_config_table;
     assert_eq!(table.len(), 13);
     let tbw = &table["TBW102"];
-    assert_eq!((tbw.perm, tbw.read_queue_nums, tbw.write_queue_nums), (7, 8, 8));
+    assert_eq!(
+        (tbw.perm, tbw.read_queue_nums, tbw.write_queue_nums),
+        (7, 8, 8)
+    );
     assert!(table.contains_key("SCHEDULE_TOPIC_XXXX"));
 }
 
@@ -142,17 +189,30 @@ fn real_broker_registration_decodes() {
 #[test]
 fn apache_namesrv_responses_re_encode_byte_for_byte() {
     for (name, style) in [
-        ("apache-namesrv-5.3.3-route-v317.bin", Some(RouteJsonStyle::Legacy)),
-        ("apache-namesrv-5.3.3-route-v479.bin", Some(RouteJsonStyle::Standard)),
+        (
+            "apache-namesrv-5.3.3-route-v317.bin",
+            Some(RouteJsonStyle::Legacy),
+        ),
+        (
+            "apache-namesrv-5.3.3-route-v479.bin",
+            Some(RouteJsonStyle::Standard),
+        ),
         ("apache-namesrv-5.3.3-cluster-info.bin", None),
     ] {
         let original = raw(name);
         let cmd = frame(name);
         let body = match style {
-            Some(style) => TopicRouteData::decode(&cmd.body).expect("route").encode(style),
-            None => ClusterInfo::decode(&cmd.body).expect("cluster info").encode(),
+            Some(style) => TopicRouteData::decode(&cmd.body)
+                .expect("route")
+                .encode(style),
+            None => ClusterInfo::decode(&cmd.body)
+                .expect("cluster info")
+                .encode(),
         };
-        let again = RemotingCommand { body: Bytes::from(body), ..cmd };
+        let again = RemotingCommand {
+            body: Bytes::from(body),
+            ..cmd
+        };
         let bytes = frame::encode_to_bytes(&again, SerializeType::Json).expect("encode");
         assert_eq!(
             String::from_utf8_lossy(&bytes[8..]),

@@ -35,7 +35,9 @@ impl FerroNamesrv {
                 .build()
                 .expect("runtime");
             rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
                 let _ = addr_tx.send(listener.local_addr().expect("addr").to_string());
                 ferromq_namesrv::run(listener, config, async move {
                     let _ = stop_rx.await;
@@ -45,7 +47,12 @@ impl FerroNamesrv {
             });
         });
         let addr = addr_rx.recv().expect("name server started");
-        FerroNamesrv { addr, stop: Some(stop), thread: Some(thread), _dir: dir }
+        FerroNamesrv {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+            _dir: dir,
+        }
     }
 }
 
