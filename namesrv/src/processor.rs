@@ -69,10 +69,12 @@ impl NameServer {
 
     /// A copy of the current configuration.
     pub fn config(&self) -> NamesrvConfig {
-        self.config
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.settings(NamesrvConfig::clone)
+    }
+
+    /// Reads the configuration in place (request paths use this: no copy per request).
+    fn settings<R>(&self, f: impl FnOnce(&NamesrvConfig) -> R) -> R {
+        f(&self.config.read().unwrap_or_else(|e| e.into_inner()))
     }
 
     fn routes_mut(&self) -> std::sync::RwLockWriteGuard<'_, RouteRegistry> {
@@ -113,7 +115,7 @@ impl NameServer {
             RequestCode::WIPE_WRITE_PERM_OF_BROKER => self.change_write_perm(req, false),
             RequestCode::ADD_WRITE_PERM_OF_BROKER => self.change_write_perm(req, true),
             RequestCode::GET_ALL_TOPIC_LIST_FROM_NAMESERVER => {
-                if !self.config().enable_all_topic_list {
+                if !self.settings(|c| c.enable_all_topic_list) {
                     return fail(ResponseCode::SYSTEM_ERROR, "disable");
                 }
                 topic_list(self.routes().topics(), None)
@@ -132,7 +134,7 @@ impl NameServer {
             }
             RequestCode::UPDATE_NAMESRV_CONFIG => self.update_config(req),
             RequestCode::GET_NAMESRV_CONFIG => {
-                ok().with_body(self.config().to_properties().into_bytes())
+                ok().with_body(self.settings(NamesrvConfig::to_properties).into_bytes())
             }
             other => fail(
                 ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
@@ -304,7 +306,7 @@ impl NameServer {
             ha_server_addr: result.ha_server_addr,
             master_addr: result.master_addr,
         });
-        if self.config().return_order_topic_config_to_broker {
+        if self.settings(|c| c.return_order_topic_config_to_broker) {
             if let Some(table) = lock(&self.kv).namespace(ORDER_TOPIC_CONFIG) {
                 resp.body = KVTable {
                     table: table.clone(),
@@ -343,18 +345,19 @@ impl NameServer {
             Ok(h) => h,
             Err(e) => return bad_header(e),
         };
-        let config = self.config();
-        if config.need_wait_for_service {
-            let wait =
-                Duration::from_secs(u64::try_from(config.wait_seconds_for_service).unwrap_or(0));
-            if self.started.elapsed() < wait {
-                return fail(ResponseCode::SYSTEM_ERROR, "name server not ready");
-            }
+        let (wait_for_service, order_message_enable) = self.settings(|c| {
+            let wait = c.need_wait_for_service.then(|| {
+                Duration::from_secs(u64::try_from(c.wait_seconds_for_service).unwrap_or(0))
+            });
+            (wait, c.order_message_enable)
+        });
+        if wait_for_service.is_some_and(|wait| self.started.elapsed() < wait) {
+            return fail(ResponseCode::SYSTEM_ERROR, "name server not ready");
         }
         let route: Option<TopicRouteData> = self.routes().route(&h.topic);
         match route {
             Some(mut route) => {
-                if config.order_message_enable {
+                if order_message_enable {
                     route.order_topic_conf = lock(&self.kv)
                         .get(ORDER_TOPIC_CONFIG, &h.topic)
                         .map(str::to_owned);
@@ -425,7 +428,7 @@ impl NameServer {
     }
 
     fn topics_by_cluster(&self, req: &RemotingCommand) -> Response {
-        if !self.config().enable_topic_list {
+        if !self.settings(|c| c.enable_topic_list) {
             return fail(ResponseCode::SYSTEM_ERROR, "disable");
         }
         match GetTopicsByClusterRequestHeader::read_ext(&req.ext_fields) {
@@ -435,7 +438,7 @@ impl NameServer {
     }
 
     fn unit_topics(&self, kind: UnitTopicKind) -> Response {
-        if !self.config().enable_topic_list {
+        if !self.settings(|c| c.enable_topic_list) {
             return fail(ResponseCode::SYSTEM_ERROR, "disable");
         }
         topic_list(self.routes().topics_by_sys_flag(kind), None)
