@@ -5,139 +5,9 @@
 //! At run time (UPDATE_NAMESRV_CONFIG) only the keys marked runtime-safe may change: nothing that
 //! names a path or a port can be changed remotely (Apache's CVE-2023-37582 came from that).
 
-use std::fmt;
 use std::path::PathBuf;
 
-/// A config value that could not be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    /// The value does not parse as the key's type.
-    #[error("invalid value {value:?} for `{key}`: expected {expected}")]
-    BadValue {
-        /// The key.
-        key: String,
-        /// The offending value.
-        value: String,
-        /// What the key takes.
-        expected: &'static str,
-    },
-    /// The key may not change while the name server runs.
-    #[error("`{key}` cannot be changed at run time")]
-    NotRuntimeUpdatable {
-        /// The key.
-        key: String,
-    },
-}
-
-trait ConfigValue: Sized {
-    const EXPECTED: &'static str;
-    fn parse_value(s: &str) -> Option<Self>;
-    fn render(&self) -> String;
-}
-
-impl ConfigValue for bool {
-    const EXPECTED: &'static str = "true or false";
-    fn parse_value(s: &str) -> Option<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "true" => Some(true),
-            "false" => Some(false),
-            _ => None,
-        }
-    }
-    fn render(&self) -> String {
-        self.to_string()
-    }
-}
-
-macro_rules! int_value {
-    ($($t:ty),*) => {$(
-        impl ConfigValue for $t {
-            const EXPECTED: &'static str = concat!("an integer (", stringify!($t), ")");
-            fn parse_value(s: &str) -> Option<Self> {
-                s.parse().ok()
-            }
-            fn render(&self) -> String {
-                self.to_string()
-            }
-        }
-    )*};
-}
-int_value!(u16, i32, u32, i64, u64);
-
-impl ConfigValue for String {
-    const EXPECTED: &'static str = "text";
-    fn parse_value(s: &str) -> Option<Self> {
-        Some(s.to_owned())
-    }
-    fn render(&self) -> String {
-        self.clone()
-    }
-}
-
-impl ConfigValue for PathBuf {
-    const EXPECTED: &'static str = "a path";
-    fn parse_value(s: &str) -> Option<Self> {
-        (!s.is_empty()).then(|| PathBuf::from(s))
-    }
-    fn render(&self) -> String {
-        self.display().to_string()
-    }
-}
-
-macro_rules! config {
-    ($( $(#[$doc:meta])* $field:ident : $ty:ty = $default:expr, $key:literal, $runtime:literal; )*) => {
-        /// Name server settings (Apache key names in the docs of each field).
-        #[derive(Clone, PartialEq)]
-        pub struct NamesrvConfig {
-            $( $(#[$doc])* pub $field: $ty, )*
-        }
-
-        impl Default for NamesrvConfig {
-            fn default() -> Self {
-                NamesrvConfig { $( $field: $default, )* }
-            }
-        }
-
-        impl NamesrvConfig {
-            /// Every key this name server understands.
-            pub const KEYS: &'static [&'static str] = &[$($key),*];
-
-            /// Keys that UPDATE_NAMESRV_CONFIG may change.
-            pub const RUNTIME_KEYS: &'static [&'static str] = &[$( $key, )*];
-
-            /// Sets `key` from text. `Ok(false)` means the key is unknown.
-            pub fn set(&mut self, key: &str, value: &str) -> Result<bool, ConfigError> {
-                let value = value.trim();
-                match key.trim() {
-                    $( $key => {
-                        self.$field = <$ty as ConfigValue>::parse_value(value).ok_or_else(|| {
-                            ConfigError::BadValue {
-                                key: $key.to_owned(),
-                                value: value.to_owned(),
-                                expected: <$ty as ConfigValue>::EXPECTED,
-                            }
-                        })?;
-                        Ok(true)
-                    } )*
-                    _ => Ok(false),
-                }
-            }
-
-            /// Whether `key` may change at run time.
-            pub fn is_runtime_updatable(key: &str) -> bool {
-                match key.trim() {
-                    $( $key => $runtime, )*
-                    _ => false,
-                }
-            }
-
-            /// Every setting as `(key, value)` text, in a stable order.
-            pub fn to_pairs(&self) -> Vec<(&'static str, String)> {
-                vec![ $( ($key, ConfigValue::render(&self.$field)), )* ]
-            }
-        }
-    };
-}
+pub use ferromq_protocol::settings::{LoadReport, SettingError as ConfigError};
 
 fn home() -> PathBuf {
     std::env::var_os("HOME")
@@ -145,7 +15,9 @@ fn home() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-config! {
+ferromq_protocol::settings! {
+    /// Name server settings (Apache key names in the docs of each field).
+    pub struct NamesrvConfig {
     /// `listenPort`: the TCP port (Apache default 9876).
     listen_port: u16 = 9876, "listenPort", false;
     /// `rocketmqHome`: install directory (informational).
@@ -212,54 +84,14 @@ config! {
     /// `com.rocketmq.remoting.frameMaxLength` system property.
     frame_max_length: u32 = 16 * 1024 * 1024, "frameMaxLength", false;
 }
-
-impl fmt::Debug for NamesrvConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut m = f.debug_map();
-        for (k, v) in self.to_pairs() {
-            m.entry(&k, &v);
-        }
-        m.finish()
-    }
-}
-
-/// What loading a properties file found besides the settings.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct LoadReport {
-    /// Keys this name server does not know (ignored).
-    pub unknown_keys: Vec<String>,
 }
 
 impl NamesrvConfig {
     /// Builds a config from properties text: defaults, then each key in the text.
     pub fn from_properties(text: &str) -> Result<(NamesrvConfig, LoadReport), ConfigError> {
         let mut config = NamesrvConfig::default();
-        let mut report = LoadReport::default();
-        for (k, v) in ferromq_protocol::java_properties::parse(text) {
-            if !config.set(&k, &v)? {
-                report.unknown_keys.push(k);
-            }
-        }
+        let report = config.apply_properties(text)?;
         Ok((config, report))
-    }
-
-    /// Applies a runtime update (UPDATE_NAMESRV_CONFIG): all keys are checked first, so a
-    /// rejected update changes nothing. Unknown keys are rejected too.
-    pub fn update_at_runtime(&mut self, pairs: &[(String, String)]) -> Result<(), ConfigError> {
-        let mut next = self.clone();
-        for (k, v) in pairs {
-            if !NamesrvConfig::is_runtime_updatable(k) {
-                return Err(ConfigError::NotRuntimeUpdatable { key: k.clone() });
-            }
-            next.set(k, v)?;
-        }
-        *self = next;
-        Ok(())
-    }
-
-    /// The config as properties text (what `-p` prints and GET_NAMESRV_CONFIG returns).
-    pub fn to_properties(&self) -> String {
-        ferromq_protocol::java_properties::to_string(self.to_pairs())
     }
 }
 
@@ -283,7 +115,7 @@ mod tests {
         let err = NamesrvConfig::from_properties("listenPort=abc\n").expect_err("bad port");
         assert_eq!(
             err.to_string(),
-            "invalid value \"abc\" for `listenPort`: expected an integer (u16)"
+            "invalid value \"abc\" for `listenPort`: expected a number (u16)"
         );
         assert!(NamesrvConfig::from_properties("enableAllTopicList=yes\n").is_err());
     }

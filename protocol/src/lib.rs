@@ -26,6 +26,7 @@ pub mod header;
 pub mod java_properties;
 pub mod json;
 pub mod message;
+pub mod settings;
 
 pub use codes::{LanguageCode, RequestCode, ResponseCode, Version};
 pub use command::{RemotingCommand, SerializeType};
