@@ -2,9 +2,9 @@
 //! friends), persisted to `kvConfig.json` as Apache writes it: `{"configTable":{ns:{k:v}}}`.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use ferromq_common::config_file;
 use ferromq_protocol::body::KvConfigFile;
 
 /// The namespace of ordered-topic queue layouts (`brokerName:queueNum;...` per topic).
@@ -29,17 +29,9 @@ impl KvStore {
     /// Loads `path` (a missing file is an empty table; a broken one falls back to the `.bak`
     /// written by the previous save, then to an error).
     pub fn load(path: &Path) -> std::io::Result<Self> {
-        let table = match read_table(path) {
-            Ok(Some(t)) => t,
-            Ok(None) => BTreeMap::new(),
-            Err(primary) => match read_table(&bak_path(path)) {
-                Ok(Some(t)) => {
-                    tracing::warn!(path = %path.display(), error = %primary, "kvConfig unreadable, using the backup");
-                    t
-                }
-                _ => return Err(primary),
-            },
-        };
+        let table = config_file::read(path, KvConfigFile::decode)?
+            .map(|f| f.config_table)
+            .unwrap_or_default();
         Ok(KvStore {
             path: Some(path.to_owned()),
             table,
@@ -83,51 +75,8 @@ impl KvStore {
         let file = KvConfigFile {
             config_table: self.table.clone(),
         };
-        write_atomically(path, file.encode().as_ref())
+        config_file::write(path, file.encode().as_ref())
     }
-}
-
-fn bak_path(path: &Path) -> PathBuf {
-    let mut p = path.as_os_str().to_owned();
-    p.push(".bak");
-    PathBuf::from(p)
-}
-
-fn read_table(path: &Path) -> std::io::Result<Option<BTreeMap<String, BTreeMap<String, String>>>> {
-    match std::fs::read(path) {
-        Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Ok(None),
-        Ok(bytes) => KvConfigFile::decode(&bytes)
-            .map(|f| Some(f.config_table))
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-/// Writes `bytes` to `path` so that a crash at any moment leaves either the old or the new
-/// content: temp file, fsync, keep the previous file as `.bak`, rename.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    if path.exists() {
-        std::fs::copy(path, bak_path(path))?;
-    }
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,1 @@
+//! `config/*.json` in Apache's shapes.

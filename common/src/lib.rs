@@ -1,0 +1,5 @@
+//! Small pieces shared by FerroMQ's servers.
+//!
+//! - [`config_file`]: crash-safe config files in Apache's layout (`<file>` plus `<file>.bak`).
+
+pub mod config_file;
