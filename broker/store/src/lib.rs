@@ -10,6 +10,8 @@
 pub mod config;
 pub mod configs;
 pub mod error;
+pub mod mapped_file;
+pub mod mapped_file_queue;
 
 pub use config::{FlushDiskType, StoreConfig};
 pub use error::{Result, StoreError};

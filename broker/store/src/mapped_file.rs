@@ -1,0 +1,333 @@
+//! One fixed-size, memory-mapped store file (a commitlog or consume-queue segment).
+//!
+//! The file is named by the 20-digit store offset of its first byte and is fully allocated when
+//! created (`fallocate`), so a full disk fails the creation cleanly instead of raising SIGBUS on a
+//! later write into a sparse hole.
+//!
+//! Soundness of the one `unsafe` module in the store rests on these rules, upheld here:
+//! - one writer at a time appends (the owner serialises calls to [`MappedFile::append`]);
+//! - bytes below the published write position ([`MappedFile::wrote`]) are never written again
+//!   while the file is shared, so readers may borrow them freely;
+//! - [`MappedFile::truncate`] (recovery) runs before any reader exists;
+//! - a read slice is a [`Bytes`] that owns an `Arc` of the file, so the mapping outlives every
+//!   reader and deleting the file never unmaps memory still in use.
+#![allow(unsafe_code)]
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use memmap2::{MmapOptions, MmapRaw};
+
+use crate::error::{Result, StoreError};
+
+/// The name of a store file starting at `offset`: 20 zero-padded decimal digits.
+pub fn file_name(offset: u64) -> String {
+    format!("{offset:020}")
+}
+
+/// A mapped store file.
+#[derive(Debug)]
+pub struct MappedFile {
+    path: PathBuf,
+    start: u64,
+    size: usize,
+    map: MmapRaw,
+    _file: File,
+    wrote: AtomicUsize,
+    flushed: AtomicUsize,
+    deleted: AtomicBool,
+}
+
+impl MappedFile {
+    /// Creates `dir/<start>` of `size` bytes, fully allocated, and maps it.
+    pub fn create(dir: &Path, start: u64, size: usize) -> Result<Arc<MappedFile>> {
+        let path = dir.join(file_name(start));
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::io("create directory", dir, e))?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| StoreError::io("create", &path, e))?;
+        if let Err(e) =
+            rustix::fs::fallocate(&file, rustix::fs::FallocateFlags::empty(), 0, size as u64)
+        {
+            let _ = std::fs::remove_file(&path);
+            let source = std::io::Error::from(e);
+            return Err(if source.raw_os_error() == Some(28) {
+                StoreError::NotWritable(format!("disk full: cannot allocate {}", path.display()))
+            } else {
+                StoreError::io("allocate", &path, source)
+            });
+        }
+        MappedFile::map(path, file, start, size, 0)
+    }
+
+    /// Opens an existing file, which must be exactly `size` bytes. Everything in it counts as
+    /// written until recovery truncates it.
+    pub fn open(path: &Path, size: usize) -> Result<Arc<MappedFile>> {
+        let start = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.parse::<u64>().ok())
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!("{} is not named by its offset", path.display()))
+            })?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| StoreError::io("open", path, e))?;
+        let len = file
+            .metadata()
+            .map_err(|e| StoreError::io("stat", path, e))?
+            .len();
+        if len != size as u64 {
+            return Err(StoreError::Corrupt(format!(
+                "{} is {len} bytes; this store's files are {size} bytes (check mappedFileSize*)",
+                path.display()
+            )));
+        }
+        MappedFile::map(path.to_owned(), file, start, size, size)
+    }
+
+    fn map(
+        path: PathBuf,
+        file: File,
+        start: u64,
+        size: usize,
+        wrote: usize,
+    ) -> Result<Arc<MappedFile>> {
+        let map = MmapOptions::new()
+            .len(size)
+            .map_raw(&file)
+            .map_err(|e| StoreError::io("map", &path, e))?;
+        Ok(Arc::new(MappedFile {
+            path,
+            start,
+            size,
+            map,
+            _file: file,
+            wrote: AtomicUsize::new(wrote),
+            flushed: AtomicUsize::new(wrote),
+            deleted: AtomicBool::new(false),
+        }))
+    }
+
+    /// Store offset of the first byte.
+    pub fn start(&self) -> u64 {
+        self.start
+    }
+
+    /// Store offset just past the last byte.
+    pub fn end(&self) -> u64 {
+        self.start + self.size as u64
+    }
+
+    /// Size in bytes.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes written (and readable).
+    pub fn wrote(&self) -> usize {
+        self.wrote.load(Ordering::Acquire)
+    }
+
+    /// Bytes known to be on disk.
+    pub fn flushed(&self) -> usize {
+        self.flushed.load(Ordering::Acquire)
+    }
+
+    /// Bytes left for appends.
+    pub fn remaining(&self) -> usize {
+        self.size - self.wrote()
+    }
+
+    /// Whether no more bytes fit.
+    pub fn is_full(&self) -> bool {
+        self.wrote() >= self.size
+    }
+
+    /// Appends `parts` back to back at the write position and publishes them. Returns the
+    /// position they start at, or `None` (nothing written) when they do not fit.
+    ///
+    /// Callers must not append concurrently (the commitlog's put lock, or the single dispatcher
+    /// thread for consume queues).
+    pub fn append(&self, parts: &[&[u8]]) -> Option<usize> {
+        let pos = self.wrote.load(Ordering::Relaxed);
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        if len > self.size - pos {
+            return None;
+        }
+        let mut at = pos;
+        for part in parts {
+            // SAFETY: `at..at + part.len()` lies within the mapping (checked above) and at or past
+            // the published write position, so no reader borrows it and no other writer runs.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    part.as_ptr(),
+                    self.map.as_mut_ptr().add(at),
+                    part.len(),
+                );
+            }
+            at += part.len();
+        }
+        self.wrote.store(at, Ordering::Release);
+        Some(pos)
+    }
+
+    /// Marks everything written and seals the file (after an end-of-file blank record).
+    pub fn seal(&self) {
+        self.wrote.store(self.size, Ordering::Release);
+    }
+
+    /// A zero-copy view of written bytes `pos..pos + len`, or `None` if any of them are not
+    /// written yet.
+    pub fn read(self: &Arc<Self>, pos: usize, len: usize) -> Option<Bytes> {
+        let end = pos.checked_add(len)?;
+        if end > self.wrote() {
+            return None;
+        }
+        Some(Bytes::from_owner(MappedRange {
+            file: self.clone(),
+            pos,
+            len,
+        }))
+    }
+
+    /// Borrows written bytes `pos..pos + len` without taking a reference count (scans).
+    pub fn bytes(&self, pos: usize, len: usize) -> Option<&[u8]> {
+        let end = pos.checked_add(len)?;
+        if end > self.wrote() {
+            return None;
+        }
+        // SAFETY: the range is within the published write position, which is never rewritten
+        // while the file is shared (module docs).
+        Some(unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(pos), len) })
+    }
+
+    /// Syncs written bytes to disk (`msync`, which on Linux is an `fdatasync` of the range) and
+    /// returns the new flushed position. Never reports bytes as flushed without syncing them.
+    pub fn flush(&self) -> Result<usize> {
+        let wrote = self.wrote();
+        let flushed = self.flushed();
+        if wrote > flushed {
+            self.map
+                .flush_range(flushed, wrote - flushed)
+                .map_err(|e| StoreError::io("sync", &self.path, e))?;
+            self.flushed.fetch_max(wrote, Ordering::AcqRel);
+        }
+        Ok(self.flushed())
+    }
+
+    /// Recovery only, before any reader: sets the write position to `pos` and zeroes whatever
+    /// stale bytes follow it, so an old record can never reappear after the next crash.
+    pub fn truncate(&self, pos: usize) -> Result<()> {
+        let pos = pos.min(self.size);
+        const PAGE: usize = 4096;
+        let mut at = pos;
+        while at < self.size {
+            let end = (at - at % PAGE + PAGE).min(self.size);
+            // SAFETY: recovery runs before the file is shared; the range is within the mapping.
+            let chunk =
+                unsafe { std::slice::from_raw_parts_mut(self.map.as_mut_ptr().add(at), end - at) };
+            if chunk.iter().any(|b| *b != 0) {
+                chunk.fill(0);
+            }
+            at = end;
+        }
+        if pos < self.size {
+            self.map
+                .flush_range(pos, self.size - pos)
+                .map_err(|e| StoreError::io("sync", &self.path, e))?;
+        }
+        self.wrote.store(pos, Ordering::Release);
+        self.flushed.store(pos, Ordering::Release);
+        Ok(())
+    }
+
+    /// Removes the file from disk; the mapping stays valid until the last reader drops it.
+    pub fn delete(&self) -> Result<()> {
+        if !self.deleted.swap(true, Ordering::AcqRel) {
+            std::fs::remove_file(&self.path)
+                .map_err(|e| StoreError::io("delete", &self.path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Last modification time of the file.
+    pub fn modified(&self) -> Option<std::time::SystemTime> {
+        std::fs::metadata(&self.path)
+            .and_then(|m| m.modified())
+            .ok()
+    }
+}
+
+/// The owner behind a zero-copy read: keeps the file mapped while the bytes are alive.
+struct MappedRange {
+    file: Arc<MappedFile>,
+    pos: usize,
+    len: usize,
+}
+
+impl AsRef<[u8]> for MappedRange {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: constructed only by `MappedFile::read` for a range below the write position,
+        // which is never rewritten while shared; the Arc keeps the mapping alive.
+        unsafe { std::slice::from_raw_parts(self.file.map.as_ptr().add(self.pos), self.len) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn append_read_flush_truncate() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = MappedFile::create(dir.path(), 4096, 1024).expect("create");
+        assert_eq!(
+            f.path().file_name().and_then(|n| n.to_str()),
+            Some("00000000000000004096")
+        );
+        assert_eq!(f.append(&[b"hello", b" world"]), Some(0));
+        assert_eq!(f.append(&[b"!"]), Some(11));
+        assert_eq!(f.read(0, 12).as_deref(), Some(&b"hello world!"[..]));
+        assert!(f.read(0, 13).is_none(), "unwritten bytes are not readable");
+        assert!(f.append(&[&[0u8; 1013]]).is_none(), "does not fit");
+        assert_eq!(f.flush().expect("flush"), 12);
+        f.truncate(5).expect("truncate");
+        assert_eq!(f.wrote(), 5);
+        let reopened = MappedFile::open(f.path(), 1024).expect("open");
+        assert_eq!(reopened.start(), 4096);
+        assert_eq!(
+            reopened.bytes(0, 12),
+            Some(&b"hello\0\0\0\0\0\0\0"[..]),
+            "truncation zeroes the tail"
+        );
+        assert!(
+            MappedFile::open(f.path(), 2048).is_err(),
+            "size mismatch is reported"
+        );
+    }
+
+    #[test]
+    fn reads_outlive_deletion() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = MappedFile::create(dir.path(), 0, 4096).expect("create");
+        f.append(&[b"keep me"]);
+        let view = f.read(0, 7).expect("read");
+        f.delete().expect("delete");
+        drop(f);
+        assert_eq!(&view[..], b"keep me");
+    }
+}

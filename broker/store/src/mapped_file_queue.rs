@@ -1,0 +1,281 @@
+//! A directory of contiguous [`MappedFile`]s forming one append-only log (the commitlog, or one
+//! consume queue).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::error::{Result, StoreError};
+use crate::mapped_file::MappedFile;
+
+/// The files of one log, oldest first.
+#[derive(Debug)]
+pub struct MappedFileQueue {
+    dir: PathBuf,
+    file_size: usize,
+    files: RwLock<Vec<Arc<MappedFile>>>,
+}
+
+impl MappedFileQueue {
+    /// Loads every file in `dir` (which may not exist yet). Files must be named by their offset,
+    /// be exactly `file_size` bytes and be contiguous; an empty last file (a crash while creating
+    /// it) is removed, as Apache does.
+    pub fn load(dir: &Path, file_size: usize) -> Result<MappedFileQueue> {
+        let mut names: Vec<(u64, PathBuf)> = Vec::new();
+        match std::fs::read_dir(dir) {
+            Ok(entries) => {
+                for entry in entries {
+                    let entry = entry.map_err(|e| StoreError::io("list", dir, e))?;
+                    let path = entry.path();
+                    let Some(start) = path
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .filter(|n| n.len() == 20)
+                        .and_then(|n| n.parse::<u64>().ok())
+                    else {
+                        continue;
+                    };
+                    names.push((start, path));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::io("list", dir, e)),
+        }
+        names.sort();
+        if let Some((_, last)) = names.last() {
+            if std::fs::metadata(last)
+                .map(|m| m.len() == 0)
+                .unwrap_or(false)
+            {
+                std::fs::remove_file(last).map_err(|e| StoreError::io("remove empty", last, e))?;
+                names.pop();
+            }
+        }
+        let mut files: Vec<Arc<MappedFile>> = Vec::with_capacity(names.len());
+        for (start, path) in names {
+            if let Some(prev) = files.last() {
+                if prev.end() != start {
+                    return Err(StoreError::Corrupt(format!(
+                        "{} does not follow {} (files must be contiguous)",
+                        path.display(),
+                        prev.path().display()
+                    )));
+                }
+            }
+            files.push(MappedFile::open(&path, file_size)?);
+        }
+        Ok(MappedFileQueue {
+            dir: dir.to_owned(),
+            file_size,
+            files: RwLock::new(files),
+        })
+    }
+
+    fn read_files(&self) -> RwLockReadGuard<'_, Vec<Arc<MappedFile>>> {
+        self.files.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write_files(&self) -> RwLockWriteGuard<'_, Vec<Arc<MappedFile>>> {
+        self.files.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Bytes per file.
+    pub fn file_size(&self) -> usize {
+        self.file_size
+    }
+
+    /// All files, oldest first.
+    pub fn files(&self) -> Vec<Arc<MappedFile>> {
+        self.read_files().clone()
+    }
+
+    /// Whether there are no files.
+    pub fn is_empty(&self) -> bool {
+        self.read_files().is_empty()
+    }
+
+    /// The oldest file.
+    pub fn first(&self) -> Option<Arc<MappedFile>> {
+        self.read_files().first().cloned()
+    }
+
+    /// The newest file.
+    pub fn last(&self) -> Option<Arc<MappedFile>> {
+        self.read_files().last().cloned()
+    }
+
+    /// The newest file if it has room, else a new one after it (or at `start_if_empty`, aligned
+    /// down to a file boundary, when there are no files).
+    pub fn writable(&self, start_if_empty: u64) -> Result<Arc<MappedFile>> {
+        if let Some(last) = self.last() {
+            if !last.is_full() {
+                return Ok(last);
+            }
+        }
+        self.create_next(start_if_empty)
+    }
+
+    /// Creates the file after the newest one.
+    pub fn create_next(&self, start_if_empty: u64) -> Result<Arc<MappedFile>> {
+        let mut files = self.write_files();
+        let start = match files.last() {
+            Some(last) => last.end(),
+            None => start_if_empty - start_if_empty % self.file_size as u64,
+        };
+        let file = MappedFile::create(&self.dir, start, self.file_size)?;
+        files.push(file.clone());
+        Ok(file)
+    }
+
+    /// The file holding store offset `offset`.
+    pub fn find(&self, offset: u64) -> Option<Arc<MappedFile>> {
+        let files = self.read_files();
+        let first = files.first()?;
+        if offset < first.start() {
+            return None;
+        }
+        let size = self.file_size as u64;
+        let guess = usize::try_from(offset / size - first.start() / size).ok()?;
+        match files.get(guess) {
+            Some(f) if f.start() <= offset && offset < f.end() => Some(f.clone()),
+            _ => files
+                .iter()
+                .find(|f| f.start() <= offset && offset < f.end())
+                .cloned(),
+        }
+    }
+
+    /// Store offset of the first byte still kept.
+    pub fn min_offset(&self) -> u64 {
+        self.first().map(|f| f.start()).unwrap_or(0)
+    }
+
+    /// Store offset just past the last written byte.
+    pub fn max_offset(&self) -> u64 {
+        self.last()
+            .map(|f| f.start() + f.wrote() as u64)
+            .unwrap_or(0)
+    }
+
+    /// Store offset just past the last byte known to be on disk.
+    pub fn flushed_offset(&self) -> u64 {
+        let files = self.read_files();
+        for f in files.iter().rev() {
+            if f.flushed() > 0 || f.start() == files[0].start() {
+                return f.start() + f.flushed() as u64;
+            }
+        }
+        0
+    }
+
+    /// Syncs every file with unsynced bytes; returns the flushed offset.
+    pub fn flush(&self) -> Result<u64> {
+        for f in self.files() {
+            if f.wrote() > f.flushed() {
+                f.flush()?;
+            }
+        }
+        Ok(self.flushed_offset())
+    }
+
+    /// Recovery: keeps bytes below `offset`, zeroing the rest of its file and deleting every
+    /// later file.
+    pub fn truncate(&self, offset: u64) -> Result<()> {
+        let mut files = self.write_files();
+        while files.len() > 1 && files.last().is_some_and(|f| f.start() >= offset) {
+            if let Some(f) = files.pop() {
+                f.delete()?;
+            }
+        }
+        if let Some(last) = files.last() {
+            if offset < last.end() {
+                let pos = usize::try_from(offset.saturating_sub(last.start())).unwrap_or(0);
+                last.truncate(pos)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the oldest file (retention); the newest is never removed.
+    pub fn delete_first(&self) -> Result<Option<Arc<MappedFile>>> {
+        let mut files = self.write_files();
+        if files.len() <= 1 {
+            return Ok(None);
+        }
+        let first = files.remove(0);
+        first.delete()?;
+        Ok(Some(first))
+    }
+
+    /// Deletes every file (the queue is emptied; its directory stays).
+    pub fn delete_all(&self) -> Result<()> {
+        let mut files = self.write_files();
+        for f in files.drain(..) {
+            f.delete()?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grows_finds_truncates_and_reloads() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let q = MappedFileQueue::load(dir.path(), 100).expect("empty");
+        assert!(q.is_empty() && q.max_offset() == 0);
+        for i in 0..25u8 {
+            let f = q.writable(0).expect("writable");
+            if f.append(&[&[i; 10]]).is_none() {
+                unreachable!("10 bytes always fit in a non-full 100-byte file");
+            }
+        }
+        assert_eq!(q.files().len(), 3);
+        assert_eq!(q.max_offset(), 250);
+        assert_eq!(q.find(205).map(|f| f.start()), Some(200));
+        assert_eq!(q.find(99).map(|f| f.start()), Some(0));
+        assert_eq!(q.flush().expect("flush"), 250);
+        q.truncate(150).expect("truncate");
+        assert_eq!(q.max_offset(), 150);
+        assert_eq!(q.files().len(), 2);
+        drop(q);
+        let q = MappedFileQueue::load(dir.path(), 100).expect("reload");
+        assert_eq!(q.files().len(), 2);
+        assert_eq!(
+            q.find(140).and_then(|f| f.bytes(40, 1).map(<[u8]>::to_vec)),
+            Some(vec![14])
+        );
+        assert_eq!(
+            q.delete_first().expect("delete").map(|f| f.start()),
+            Some(0)
+        );
+        assert_eq!(q.min_offset(), 100);
+        assert!(q.delete_first().expect("keeps last").is_none());
+    }
+
+    #[test]
+    fn rejects_gaps_and_wrong_sizes_and_drops_an_empty_last_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join(crate::mapped_file::file_name(0)),
+            vec![0u8; 100],
+        )
+        .expect("w");
+        std::fs::write(dir.path().join(crate::mapped_file::file_name(100)), b"").expect("w");
+        let q = MappedFileQueue::load(dir.path(), 100).expect("empty last file dropped");
+        assert_eq!(q.files().len(), 1);
+        std::fs::write(
+            dir.path().join(crate::mapped_file::file_name(300)),
+            vec![0u8; 100],
+        )
+        .expect("w");
+        assert!(MappedFileQueue::load(dir.path(), 100).is_err(), "gap");
+        assert!(MappedFileQueue::load(dir.path(), 50).is_err(), "size");
+    }
+}
