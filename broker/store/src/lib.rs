@@ -7,9 +7,12 @@
 //! - [`configs`]: `config/*.json` (topics, consumer offsets, delay offsets, subscription
 //!   groups) in Apache's shapes, written crash-safely.
 
+pub mod checkpoint;
+pub mod commit_log;
 pub mod config;
 pub mod configs;
 pub mod error;
+pub mod flush;
 pub mod mapped_file;
 pub mod mapped_file_queue;
 

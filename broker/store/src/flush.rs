@@ -1,0 +1,276 @@
+//! Flushing the commitlog: group commit under SYNC_FLUSH, interval flushing under ASYNC_FLUSH.
+//!
+//! One thread owns the syncing. Under SYNC_FLUSH a writer appends, then registers a
+//! [`FlushTicket`] for the end of its bytes; the thread syncs everything written so far and
+//! completes every ticket that sync covers, so one `fdatasync` serves all writers waiting at that
+//! moment (those arriving during a sync share the next one). A ticket past its deadline completes
+//! as timed out, never as flushed. Under ASYNC_FLUSH the thread syncs every
+//! `flushIntervalCommitLog` ms when at least `flushCommitLogLeastPages` pages are dirty, and
+//! whatever is dirty every `flushCommitLogThoroughInterval` ms.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use crate::config::FlushDiskType;
+use crate::mapped_file_queue::MappedFileQueue;
+
+/// How a flush wait ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlushOutcome {
+    /// A sync covering the bytes completed.
+    Flushed,
+    /// The deadline passed first (the message is stored; durability is not confirmed).
+    TimedOut,
+}
+
+#[derive(Debug, Default)]
+struct TicketState {
+    outcome: Option<FlushOutcome>,
+    waker: Option<Waker>,
+}
+
+#[derive(Debug, Default)]
+struct TicketInner {
+    state: Mutex<TicketState>,
+    cond: Condvar,
+}
+
+impl TicketInner {
+    fn complete(&self, outcome: FlushOutcome) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if s.outcome.is_none() {
+            s.outcome = Some(outcome);
+            if let Some(w) = s.waker.take() {
+                w.wake();
+            }
+            self.cond.notify_all();
+        }
+    }
+}
+
+/// A wait for bytes to reach the disk: `.await` it, or [`FlushTicket::wait`] from a thread.
+#[derive(Debug, Clone)]
+pub struct FlushTicket(Arc<TicketInner>);
+
+impl FlushTicket {
+    fn completed(outcome: FlushOutcome) -> Self {
+        let t = FlushTicket(Arc::default());
+        t.0.complete(outcome);
+        t
+    }
+
+    /// Blocks until the flush completes or times out.
+    pub fn wait(&self) -> FlushOutcome {
+        let mut s = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(o) = s.outcome {
+                return o;
+            }
+            s = self.0.cond.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+impl Future for FlushTicket {
+    type Output = FlushOutcome;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<FlushOutcome> {
+        let mut s = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
+        match s.outcome {
+            Some(o) => Poll::Ready(o),
+            None => {
+                s.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// Counters for benchmarks and monitoring.
+#[derive(Debug, Default)]
+pub struct FlushStats {
+    /// Syncs performed.
+    pub syncs: AtomicU64,
+    /// Tickets completed as flushed.
+    pub acked: AtomicU64,
+    /// Tickets that timed out.
+    pub timed_out: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Pending {
+    end: u64,
+    deadline: Instant,
+    ticket: Arc<TicketInner>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    pending: Vec<Pending>,
+    stop: bool,
+    wake: bool,
+}
+
+/// Timing settings of the flusher.
+#[derive(Clone, Copy, Debug)]
+pub struct FlushPolicy {
+    /// SYNC_FLUSH or ASYNC_FLUSH.
+    pub mode: FlushDiskType,
+    /// ASYNC_FLUSH: time between flush attempts.
+    pub interval: Duration,
+    /// ASYNC_FLUSH: dirty bytes that trigger a sync.
+    pub least_bytes: u64,
+    /// ASYNC_FLUSH: sync whatever is dirty at least this often.
+    pub thorough_interval: Duration,
+    /// SYNC_FLUSH: how long a writer waits.
+    pub sync_timeout: Duration,
+}
+
+/// The flush service of one commitlog.
+#[derive(Debug)]
+pub struct Flusher {
+    state: Mutex<State>,
+    cond: Condvar,
+    policy: FlushPolicy,
+    stats: FlushStats,
+}
+
+impl Flusher {
+    /// A flusher; start its thread with [`Flusher::run`].
+    pub fn new(policy: FlushPolicy) -> Arc<Flusher> {
+        Arc::new(Flusher {
+            state: Mutex::new(State::default()),
+            cond: Condvar::new(),
+            policy,
+            stats: FlushStats::default(),
+        })
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &FlushPolicy {
+        &self.policy
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &FlushStats {
+        &self.stats
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers a wait for store offset `end` to be on disk (SYNC_FLUSH). Under ASYNC_FLUSH the
+    /// ticket is already complete.
+    pub fn request(&self, end: u64, files: &MappedFileQueue) -> FlushTicket {
+        if self.policy.mode == FlushDiskType::AsyncFlush || files.flushed_offset() >= end {
+            return FlushTicket::completed(FlushOutcome::Flushed);
+        }
+        let ticket = Arc::new(TicketInner::default());
+        let mut s = self.lock();
+        if s.stop {
+            return FlushTicket::completed(FlushOutcome::TimedOut);
+        }
+        s.pending.push(Pending {
+            end,
+            deadline: Instant::now() + self.policy.sync_timeout,
+            ticket: ticket.clone(),
+        });
+        self.cond.notify_one();
+        FlushTicket(ticket)
+    }
+
+    /// Asks the thread to flush soon (ASYNC_FLUSH writers may call it; cheap).
+    pub fn wake(&self) {
+        let mut s = self.lock();
+        s.wake = true;
+        self.cond.notify_one();
+    }
+
+    /// Stops the thread after a final flush.
+    pub fn stop(&self) {
+        let mut s = self.lock();
+        s.stop = true;
+        self.cond.notify_all();
+    }
+
+    /// The flush loop; returns after [`Flusher::stop`], having flushed everything written.
+    pub fn run(&self, files: &MappedFileQueue) {
+        let mut last_thorough = Instant::now();
+        loop {
+            let (stop, has_pending) = {
+                let mut s = self.lock();
+                let wait = match self.policy.mode {
+                    FlushDiskType::SyncFlush => Duration::from_millis(10),
+                    FlushDiskType::AsyncFlush => self.policy.interval,
+                };
+                if !s.stop && s.pending.is_empty() && !s.wake {
+                    s = self
+                        .cond
+                        .wait_timeout(s, wait)
+                        .map(|(g, _)| g)
+                        .unwrap_or_else(|e| e.into_inner().0);
+                }
+                s.wake = false;
+                (s.stop, !s.pending.is_empty())
+            };
+            let dirty = files.max_offset().saturating_sub(files.flushed_offset());
+            let due = match self.policy.mode {
+                FlushDiskType::SyncFlush => {
+                    has_pending
+                        || (dirty > 0 && last_thorough.elapsed() >= self.policy.thorough_interval)
+                }
+                FlushDiskType::AsyncFlush => {
+                    dirty >= self.policy.least_bytes.max(1)
+                        || (dirty > 0 && last_thorough.elapsed() >= self.policy.thorough_interval)
+                }
+            };
+            if due || stop {
+                match files.flush() {
+                    Ok(_) => {
+                        if dirty > 0 {
+                            self.stats.syncs.fetch_add(1, Ordering::Relaxed);
+                        }
+                        if last_thorough.elapsed() >= self.policy.thorough_interval {
+                            last_thorough = Instant::now();
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "commitlog flush failed"),
+                }
+            }
+            self.complete(files.flushed_offset(), stop);
+            if stop {
+                return;
+            }
+        }
+    }
+
+    fn complete(&self, flushed: u64, stopping: bool) {
+        let now = Instant::now();
+        let mut done = Vec::new();
+        {
+            let mut s = self.lock();
+            s.pending.retain(|p| {
+                if p.end <= flushed {
+                    done.push((p.ticket.clone(), FlushOutcome::Flushed));
+                    false
+                } else if p.deadline <= now || stopping {
+                    done.push((p.ticket.clone(), FlushOutcome::TimedOut));
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        for (ticket, outcome) in done {
+            match outcome {
+                FlushOutcome::Flushed => self.stats.acked.fetch_add(1, Ordering::Relaxed),
+                FlushOutcome::TimedOut => self.stats.timed_out.fetch_add(1, Ordering::Relaxed),
+            };
+            ticket.complete(outcome);
+        }
+    }
+}
