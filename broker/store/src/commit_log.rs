@@ -17,8 +17,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use ferromq_protocol::message::{
-    decode_record, property, sysflag, tag_hash_code, DecodeOptions, MessageExt, StoredRecord,
-    TransactionType, BLANK_MAGIC_CODE,
+    body_crc, decode_record, property, sysflag, tag_hash_code, DecodeOptions, MessageExt,
+    StoredRecord, TransactionType, BLANK_MAGIC_CODE,
 };
 
 use crate::config::StoreConfig;
@@ -28,6 +28,7 @@ use crate::mapped_file_queue::MappedFileQueue;
 
 /// Apache's end-of-file marker: `[i32 remaining][i32 BLANK_MAGIC_CODE]`.
 const BLANK_LEN: usize = 8;
+const BODY_CRC_POS: usize = 8;
 const QUEUE_OFFSET_POS: usize = 20;
 const PHYSICAL_OFFSET_POS: usize = 28;
 const BORN_HOST_POS: usize = 48;
@@ -263,6 +264,8 @@ impl CommitLog {
             let start = buf.len();
             m.encode_with_limit(&mut buf, self.max_message_size)
                 .map_err(|e| StoreError::MessageIllegal(e.to_string()))?;
+            buf[start + BODY_CRC_POS..start + BODY_CRC_POS + 4]
+                .copy_from_slice(&body_crc(&m.body).to_be_bytes());
             let born_len = if m.encoded_sys_flag() & sysflag::BORNHOST_V6 != 0 {
                 20
             } else {
