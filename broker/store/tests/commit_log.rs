@@ -151,7 +151,7 @@ fn sync_flush_tickets_complete_after_a_sync() {
     }
     let stats = log.flusher().stats();
     let syncs = stats.syncs.load(std::sync::atomic::Ordering::Relaxed);
-    assert!(syncs >= 1 && syncs <= 32, "{syncs} syncs");
+    assert!((1..=32).contains(&syncs), "{syncs} syncs");
     assert_eq!(stats.acked.load(std::sync::atomic::Ordering::Relaxed), 32);
     log.flusher().stop();
     thread.join().unwrap();
