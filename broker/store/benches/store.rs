@@ -1,0 +1,238 @@
+//! Store benchmarks, each printed beside this machine's own limit measured in the same run by
+//! this program (PERFORMANCE.md: compare in one run, quote ratios).
+//!
+//! `cargo bench -p ferromq-store --bench store` (set `FERROMQ_BENCH_SECS` for longer rounds).
+//!
+//! 1. ASYNC_FLUSH append throughput for 128 B, 1 KiB and 4 KiB bodies, against a plain
+//!    sequential `write()` loop of the same record bytes to a file on the same disk.
+//! 2. SYNC_FLUSH with 1, 16 and 64 concurrent writers: messages per second and messages
+//!    acknowledged per `fdatasync`, against the raw `write`+`fdatasync` rate of 4 KiB blocks.
+//! 3. Read throughput: every record read back by commitlog offset (zero-copy slices).
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ferromq_protocol::message::{property, MessageExt, Properties};
+use ferromq_store::commit_log::CommitLog;
+use ferromq_store::flush::FlushOutcome;
+use ferromq_store::{FlushDiskType, StoreConfig};
+
+fn secs() -> Duration {
+    let s = std::env::var("FERROMQ_BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3.0);
+    Duration::from_secs_f64(s)
+}
+
+fn message(body_len: usize) -> MessageExt {
+    let mut properties = Properties::new();
+    properties.insert(
+        property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX,
+        "7F0000010B2C18B4AAC25F4E9C3A0000",
+    );
+    properties.insert(property::WAIT_STORE_MSG_OK, "true");
+    properties.insert(property::TAGS, "TagA");
+    let host: SocketAddr = "127.0.0.1:10911".parse().unwrap();
+    MessageExt {
+        topic: "BenchmarkTest".to_owned(),
+        body: Bytes::from(vec![b'x'; body_len]),
+        properties,
+        born_host: host,
+        store_host: host,
+        born_timestamp: 1_700_000_000_000,
+        ..MessageExt::default()
+    }
+}
+
+fn store_config(dir: &std::path::Path, flush: FlushDiskType) -> StoreConfig {
+    StoreConfig {
+        mapped_file_size_commit_log: 256 * 1024 * 1024,
+        flush_disk_type: flush,
+        ..StoreConfig::with_root(dir)
+    }
+}
+
+/// Appends for `dur`; returns (messages, bytes, seconds).
+fn append_round(body_len: usize, dur: Duration) -> (u64, u64, f64) {
+    let dir = tempfile::tempdir_in(bench_dir()).unwrap();
+    let log =
+        Arc::new(CommitLog::load(&store_config(dir.path(), FlushDiskType::AsyncFlush)).unwrap());
+    let flusher = log.clone();
+    let t = std::thread::spawn(move || flusher.flusher().run(flusher.files()));
+    let m = message(body_len);
+    let start = Instant::now();
+    let (mut n, mut bytes) = (0u64, 0u64);
+    while start.elapsed() < dur {
+        for _ in 0..256 {
+            let r = log.append(&m).unwrap();
+            bytes += r.bytes as u64;
+            n += 1;
+        }
+    }
+    let el = start.elapsed().as_secs_f64();
+    log.flusher().stop();
+    t.join().unwrap();
+    (n, bytes, el)
+}
+
+/// The same record bytes through one `write()` each, sequentially, for `dur`.
+fn write_loop_round(body_len: usize, dur: Duration) -> (u64, u64, f64) {
+    let dir = tempfile::tempdir_in(bench_dir()).unwrap();
+    let mut record = Vec::new();
+    message(body_len).encode(&mut record).unwrap();
+    let mut f = std::fs::File::create(dir.path().join("plain")).unwrap();
+    let start = Instant::now();
+    let (mut n, mut bytes) = (0u64, 0u64);
+    while start.elapsed() < dur {
+        for _ in 0..256 {
+            f.write_all(&record).unwrap();
+            n += 1;
+            bytes += record.len() as u64;
+        }
+        if bytes > 4 << 30 {
+            break;
+        }
+    }
+    (n, bytes, start.elapsed().as_secs_f64())
+}
+
+fn sync_round(writers: usize, dur: Duration) -> (u64, u64, f64) {
+    let dir = tempfile::tempdir_in(bench_dir()).unwrap();
+    let log =
+        Arc::new(CommitLog::load(&store_config(dir.path(), FlushDiskType::SyncFlush)).unwrap());
+    let flusher = log.clone();
+    let t = std::thread::spawn(move || flusher.flusher().run(flusher.files()));
+    let start = Instant::now();
+    let handles: Vec<_> = (0..writers)
+        .map(|_| {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                let m = message(1024);
+                let mut n = 0u64;
+                while start.elapsed() < dur {
+                    let r = log.append(&m).unwrap();
+                    assert_eq!(
+                        log.flush_ticket(r.end_offset()).wait(),
+                        FlushOutcome::Flushed
+                    );
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let n: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    let el = start.elapsed().as_secs_f64();
+    let syncs = log.flusher().stats().syncs.load(Ordering::Relaxed);
+    log.flusher().stop();
+    t.join().unwrap();
+    (n, syncs, el)
+}
+
+/// Raw `pwrite(4 KiB) + fdatasync` cycles per second: the disk's durable-ack limit.
+fn fdatasync_round(dur: Duration) -> f64 {
+    let dir = tempfile::tempdir_in(bench_dir()).unwrap();
+    let f = std::fs::File::create(dir.path().join("sync")).unwrap();
+    let block = vec![7u8; 4096];
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < dur {
+        f.write_all_at(&block, (n % 4096) * 4096).unwrap();
+        f.sync_data().unwrap();
+        n += 1;
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+fn read_round(dur: Duration) -> (u64, u64, f64) {
+    let dir = tempfile::tempdir_in(bench_dir()).unwrap();
+    let log = CommitLog::load(&store_config(dir.path(), FlushDiskType::AsyncFlush)).unwrap();
+    let m = message(1024);
+    let offsets: Vec<u64> = (0..100_000)
+        .map(|_| log.append(&m).unwrap().commit_log_offset)
+        .collect();
+    let start = Instant::now();
+    let (mut n, mut bytes) = (0u64, 0u64);
+    while start.elapsed() < dur {
+        for off in &offsets {
+            let rec = log.read_record(*off).unwrap();
+            bytes += rec.len() as u64;
+            n += 1;
+        }
+    }
+    (n, bytes, start.elapsed().as_secs_f64())
+}
+
+fn bench_dir() -> std::path::PathBuf {
+    std::env::var_os("FERROMQ_BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument is not supported here.
+    let dur = secs();
+    let rounds = 3;
+    println!(
+        "store benchmark: {rounds} alternating rounds of {dur:?} each, medians (dir: {})",
+        bench_dir().display()
+    );
+    println!("\n1. ASYNC_FLUSH append vs plain write() loop of the same bytes");
+    for body in [128usize, 1024, 4096] {
+        let (mut ours, mut plain, mut ours_mib) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            let (n, b, s) = append_round(body, dur);
+            ours.push(n as f64 / s);
+            ours_mib.push(b as f64 / s / 1048576.0);
+            let (n, _, s) = write_loop_round(body, dur);
+            plain.push(n as f64 / s);
+        }
+        let (o, p) = (median(ours), median(plain));
+        println!(
+            "   body {body:>5} B: store {o:>10.0} msg/s ({:>6.0} MiB/s) | write() loop {p:>10.0} msg/s | ratio {:.2}",
+            median(ours_mib),
+            o / p
+        );
+    }
+    println!("\n2. SYNC_FLUSH group commit, 1 KiB bodies");
+    let raw = median((0..rounds).map(|_| fdatasync_round(dur / 2)).collect());
+    println!("   machine limit: {raw:.0} pwrite(4 KiB)+fdatasync per second");
+    for writers in [1usize, 16, 64] {
+        let (mut rates, mut per_sync) = (Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            let (n, syncs, s) = sync_round(writers, dur);
+            rates.push(n as f64 / s);
+            per_sync.push(n as f64 / syncs.max(1) as f64);
+        }
+        let per = median(per_sync);
+        println!(
+            "   {writers:>2} writers: {:>8.0} msg/s acknowledged, {per:>5.1} msgs per fdatasync ({:.0}% of waiting writers per sync)",
+            median(rates),
+            100.0 * per / writers as f64
+        );
+    }
+    println!("\n3. Reads by commitlog offset (zero-copy slices of 1 KiB records)");
+    let (mut rates, mut mibs) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let (n, b, s) = read_round(dur);
+        rates.push(n as f64 / s);
+        mibs.push(b as f64 / s / 1048576.0);
+    }
+    println!(
+        "   {:.0} records/s ({:.0} MiB/s)",
+        median(rates),
+        median(mibs)
+    );
+}
