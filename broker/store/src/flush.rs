@@ -11,7 +11,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -129,13 +129,25 @@ pub struct FlushPolicy {
     pub sync_timeout: Duration,
 }
 
+/// Called after every sync with the new flushed offset.
+pub type FlushHook = Arc<dyn Fn(u64) + Send + Sync>;
+
 /// The flush service of one commitlog.
-#[derive(Debug)]
 pub struct Flusher {
     state: Mutex<State>,
     cond: Condvar,
     policy: FlushPolicy,
     stats: FlushStats,
+    on_flushed: OnceLock<FlushHook>,
+}
+
+impl std::fmt::Debug for Flusher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Flusher")
+            .field("policy", &self.policy)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Flusher {
@@ -146,7 +158,14 @@ impl Flusher {
             cond: Condvar::new(),
             policy,
             stats: FlushStats::default(),
+            on_flushed: OnceLock::new(),
         })
+    }
+
+    /// Sets the hook called after every sync (the dispatcher's wake-up under SYNC_FLUSH). Only
+    /// the first call takes effect.
+    pub fn set_on_flushed(&self, hook: FlushHook) {
+        let _ = self.on_flushed.set(hook);
     }
 
     /// The policy.
@@ -233,6 +252,9 @@ impl Flusher {
                     Ok(_) => {
                         if dirty > 0 {
                             self.stats.syncs.fetch_add(1, Ordering::Relaxed);
+                            if let Some(hook) = self.on_flushed.get() {
+                                hook(files.flushed_offset());
+                            }
                         }
                         if last_thorough.elapsed() >= self.policy.thorough_interval {
                             last_thorough = Instant::now();

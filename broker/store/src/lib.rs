@@ -10,6 +10,7 @@
 pub mod checkpoint;
 pub mod commit_log;
 pub mod config;
+pub mod dispatch;
 pub mod configs;
 pub mod error;
 pub mod flush;
