@@ -42,14 +42,17 @@ pub(crate) fn load<T>(path: &Path, decode: impl Fn(&[u8]) -> Result<T>) -> Resul
 ///
 /// Every mutation bumps `changes` after changing the table; [`ConfigFile::persist`] remembers
 /// which change count its snapshot covered, so a change racing with a persist is written by
-/// the next one. Persists are serialized by the `written` mutex, so an older snapshot never
+/// the next one. Persists are serialized by the `io` mutex, so an older snapshot never
 /// overwrites a newer one. A freshly loaded table counts as changed, so its first persist
 /// rewrites the file (repairing a torn file that was loaded from `.bak`).
 #[derive(Debug)]
 pub(crate) struct ConfigFile {
     path: Option<PathBuf>,
     changes: AtomicU64,
-    written: Mutex<u64>,
+    /// The change count the file on disk covers.
+    written: AtomicU64,
+    /// Held while writing, so persists run one at a time.
+    io: Mutex<()>,
 }
 
 impl ConfigFile {
@@ -58,7 +61,8 @@ impl ConfigFile {
         ConfigFile {
             path,
             changes: AtomicU64::new(1),
-            written: Mutex::new(0),
+            written: AtomicU64::new(0),
+            io: Mutex::new(()),
         }
     }
 
@@ -72,24 +76,25 @@ impl ConfigFile {
     }
 
     pub(crate) fn is_dirty(&self) -> bool {
-        self.changes.load(Ordering::Acquire) != *lock(&self.written)
+        self.changes.load(Ordering::Acquire) != self.written.load(Ordering::Acquire)
     }
 
     /// Writes `encode()` crash-safely if anything changed since the last write. `encode`
     /// snapshots the table under its own lock; the file is written after that lock is released.
+    /// [`Self::is_dirty`] does not wait for a write in progress.
     pub(crate) fn persist(&self, encode: impl FnOnce() -> String) -> Result<bool> {
         let Some(path) = &self.path else {
             return Ok(false);
         };
-        let mut written = lock(&self.written);
+        let _io = lock(&self.io);
         let seen = self.changes.load(Ordering::Acquire);
-        if seen == *written {
+        if seen == self.written.load(Ordering::Acquire) {
             return Ok(false);
         }
         let text = encode();
         config_file::write(path, text.as_bytes())
             .map_err(|e| StoreError::io("persist", path, e))?;
-        *written = seen;
+        self.written.store(seen, Ordering::Release);
         Ok(true)
     }
 }
