@@ -13,6 +13,7 @@ pub mod config;
 pub mod configs;
 pub mod error;
 pub mod flush;
+pub mod index;
 pub mod mapped_file;
 pub mod mapped_file_queue;
 
