@@ -194,8 +194,13 @@ impl IndexService {
         for key in keys {
             let hash = file::key_hash(&format!("{}#{key}", req.topic));
             if let Some(f) = &last_indexed {
-                if f.holds_newest(hash, phy)? {
-                    continue;
+                match f.holds_newest(hash, phy) {
+                    Ok(true) => continue,
+                    Ok(false) => {}
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
                 }
             }
             result = self.put(&mut current, hash, phy, req.store_timestamp);
