@@ -14,6 +14,7 @@ pub mod dispatch;
 pub mod configs;
 pub mod error;
 pub mod flush;
+pub mod index;
 pub mod mapped_file;
 pub mod mapped_file_queue;
 
