@@ -269,7 +269,10 @@ impl MessageStore {
                 &config.index_dir(),
                 config.max_hash_slot_num,
                 config.max_index_num,
-                last_exit_ok,
+                // With FerroMQ's checkpoint the index is known durable up to the dispatched
+                // offset, so Apache's rule (drop index files newer than the checkpoint time after
+                // a crash) is only needed for stores last written by Apache.
+                last_exit_ok || cp.dispatched_offset.is_some(),
                 cp.index_msg_timestamp,
             )?))
         } else {
@@ -286,10 +289,17 @@ impl MessageStore {
             tracing::warn!(root = %root.display(), from = dispatch_from, "last exit was abnormal: recovering");
         }
         let dispatch_from = dispatch_from.max(commit_log.min_offset());
+        // The index rebuilds from its own end (it skips what it already holds).
+        let index_from = index
+            .as_ref()
+            .map(|i| u64::try_from(i.last_update().1).unwrap_or(0).min(dispatch_from))
+            .unwrap_or(dispatch_from)
+            .max(commit_log.min_offset());
+        let scan_start = dispatch_from.min(index_from);
         let scan_from = if commit_log.files().is_empty() {
             0
         } else {
-            dispatch_from - dispatch_from % config.mapped_file_size_commit_log
+            scan_start - scan_start % config.mapped_file_size_commit_log
         };
         let mut redispatched = 0u64;
         let end = commit_log.recover(scan_from, config.check_crc_on_recover, |req| {
@@ -297,12 +307,14 @@ impl MessageStore {
                 if let Err(e) = consume_queues.dispatch(req) {
                     tracing::error!(error = %e, "consume queue rebuild failed");
                 }
+                redispatched += 1;
+            }
+            if req.commit_log_offset >= index_from {
                 if let Some(index) = &index {
                     if let Err(e) = index.dispatch(req) {
                         tracing::error!(error = %e, "index rebuild failed");
                     }
                 }
-                redispatched += 1;
             }
         })?;
         if end == 0 && commit_log.files().is_empty() {
@@ -403,7 +415,7 @@ impl MessageStore {
         cp.physic_msg_timestamp = crate::commit_log::now_ms();
         cp.logics_msg_timestamp = cp.physic_msg_timestamp;
         if let Some(index) = &self.index {
-            cp.index_msg_timestamp = index.last_update().0;
+            cp.index_msg_timestamp = index.flushed_index_timestamp();
         }
         file.write(cp)
     }
