@@ -11,6 +11,7 @@ pub mod checkpoint;
 pub mod commit_log;
 pub mod config;
 pub mod configs;
+pub mod consume_queue;
 pub mod error;
 pub mod flush;
 pub mod mapped_file;
