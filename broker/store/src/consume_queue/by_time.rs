@@ -56,7 +56,7 @@ impl ConsumeQueue {
                     .unwrap_or(usize::MAX)
                     / CQ_UNIT_SIZE;
                 let n = units_written(&file);
-                (lo < n).then_some(Candidate {
+                (lo < n).then(|| Candidate {
                     file,
                     lo,
                     hi: n - 1,
@@ -92,6 +92,7 @@ impl ConsumeQueue {
         } else if time(file, lo) > timestamp_ms {
             match boundary {
                 TimeBoundary::Lower => lo,
+                // Not reached for a file chosen by its first unit's time; Apache's answer kept.
                 TimeBoundary::Upper => return 0,
             }
         } else {

@@ -144,30 +144,31 @@ impl ConsumeQueueStore {
             })?,
             tags_code: req.tags_code,
         };
-        {
-            // Held across the append so that delete_topic/destroy_all wait for it.
-            let map = self.read_map();
-            if let Some(queue) = map
-                .get(req.topic.as_str())
-                .and_then(|q| q.get(&req.queue_id))
+        loop {
             {
-                return queue.put(unit, req.queue_offset);
+                // Held across the append so that delete_topic/destroy_all wait for it, and never
+                // write into a queue they removed.
+                let map = self.read_map();
+                if let Some(queue) = map
+                    .get(req.topic.as_str())
+                    .and_then(|q| q.get(&req.queue_id))
+                {
+                    return queue.put(unit, req.queue_offset);
+                }
             }
+            self.create(&req.topic, req.queue_id)?;
         }
-        let queue = self.create(&req.topic, req.queue_id)?;
-        let _map = self.read_map();
-        queue.put(unit, req.queue_offset)
     }
 
-    fn create(&self, topic: &str, queue_id: i32) -> Result<Arc<ConsumeQueue>> {
+    fn create(&self, topic: &str, queue_id: i32) -> Result<()> {
         if !is_safe_dir_name(topic) {
             return Err(StoreError::MessageIllegal(format!(
                 "topic {topic:?} cannot name a consume queue directory"
             )));
         }
         let mut map = self.write_map();
-        if let Some(queue) = map.get(topic).and_then(|q| q.get(&queue_id)) {
-            return Ok(queue.clone());
+        if map.get(topic).is_some_and(|q| q.contains_key(&queue_id)) {
+            return Ok(());
         }
         let dir = self.dir.join(topic).join(queue_id.to_string());
         let queue = Arc::new(ConsumeQueue::load(
@@ -178,8 +179,8 @@ impl ConsumeQueueStore {
         )?);
         map.entry(topic.to_owned())
             .or_default()
-            .insert(queue_id, queue.clone());
-        Ok(queue)
+            .insert(queue_id, queue);
+        Ok(())
     }
 
     /// One queue.
@@ -244,6 +245,15 @@ impl ConsumeQueueStore {
             deleted += queue.delete_expired(offset)?;
         }
         Ok(deleted)
+    }
+
+    /// Raises every queue's min offset to its first unit whose record is at or after
+    /// `commit_log_min_offset` (startup, after recovery; [`Self::clean_expired`] does it too).
+    pub fn correct_min_offsets(&self, commit_log_min_offset: u64) {
+        let offset = i64::try_from(commit_log_min_offset).unwrap_or(i64::MAX);
+        for queue in self.all() {
+            queue.correct_min_offset(offset);
+        }
     }
 
     /// Deletes every queue (recovery found an empty commitlog but consume queues exist).
