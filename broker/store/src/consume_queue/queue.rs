@@ -394,3 +394,97 @@ impl ConsumeQueue {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(i: i64) -> CqUnit {
+        CqUnit {
+            commit_log_offset: i * 100,
+            size: 100,
+            tags_code: i,
+        }
+    }
+
+    /// A queue of 4-unit files holding units 0..n.
+    fn queue(dir: &Path, n: i64) -> ConsumeQueue {
+        let q = ConsumeQueue::load(dir, "T".to_owned(), 0, 4 * CQ_UNIT_SIZE).expect("load");
+        for i in 0..n {
+            q.put(unit(i), i).expect("put");
+        }
+        q
+    }
+
+    fn corrupt(dir: &Path, file_start: u64, pos: usize) {
+        let path = dir.join(crate::mapped_file::file_name(file_start));
+        let mut bytes = std::fs::read(&path).expect("read");
+        bytes[pos..pos + CQ_UNIT_SIZE].fill(0xff);
+        std::fs::write(&path, bytes).expect("write");
+    }
+
+    #[test]
+    fn partition_point_finds_the_first_false() {
+        assert_eq!(partition_point(0, 10, |i| i < 4), 4);
+        assert_eq!(partition_point(3, 10, |_| true), 10);
+        assert_eq!(partition_point(3, 10, |_| false), 3);
+        assert_eq!(partition_point(5, 5, |_| true), 5);
+    }
+
+    #[test]
+    fn recovery_scans_only_the_last_three_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        drop(queue(dir.path(), 18)); // files 0, 80, 160, 240, 320 (two units)
+                                     // Damage in the fourth-last file is not looked at (Apache scans from the third-last).
+        corrupt(dir.path(), 80, 20);
+        let q = queue(dir.path(), 0);
+        q.recover().expect("recover");
+        assert_eq!((q.max_offset(), q.max_phy_offset()), (18, 1800));
+        // Damage in the third-last file cuts there.
+        corrupt(dir.path(), 160, 40);
+        let q = queue(dir.path(), 0);
+        q.recover().expect("recover");
+        assert_eq!((q.max_offset(), q.max_phy_offset()), (10, 1000));
+        assert_eq!(q.files.files().len(), 3);
+    }
+
+    #[test]
+    fn recovery_accepts_leading_padding_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let q = ConsumeQueue::load(dir.path(), "T".to_owned(), 0, 4 * CQ_UNIT_SIZE).expect("load");
+        q.put(unit(5), 2).expect("put");
+        q.put(unit(6), 3).expect("put");
+        q.put(unit(7), 4).expect("put");
+        drop(q);
+        let q = queue(dir.path(), 0);
+        q.recover().expect("recover");
+        assert_eq!(
+            (q.min_offset(), q.max_offset(), q.max_phy_offset()),
+            (2, 5, 800)
+        );
+        // A padding unit after a real one is damage.
+        let path = dir.path().join(crate::mapped_file::file_name(80));
+        let mut bytes = std::fs::read(&path).expect("read");
+        bytes[20..40].copy_from_slice(&CqUnit::PADDING.encode());
+        std::fs::write(&path, bytes).expect("write");
+        let q = queue(dir.path(), 0);
+        q.recover().expect("recover");
+        assert_eq!(
+            (q.min_offset(), q.max_offset(), q.max_phy_offset()),
+            (2, 5, 800)
+        );
+        q.put(unit(8), 5).expect("put");
+        q.put(unit(9), 6).expect("put");
+        drop(q);
+        let q = queue(dir.path(), 0);
+        q.recover().expect("recover");
+        assert_eq!(q.max_offset(), 7);
+        let path = dir.path().join(crate::mapped_file::file_name(80));
+        let mut bytes = std::fs::read(&path).expect("read");
+        bytes[20..40].copy_from_slice(&CqUnit::PADDING.encode());
+        std::fs::write(&path, bytes).expect("write");
+        let q = queue(dir.path(), 0);
+        q.recover().expect("recover");
+        assert_eq!((q.max_offset(), q.max_phy_offset()), (5, 800));
+    }
+}
