@@ -12,6 +12,7 @@ pub mod commit_log;
 pub mod config;
 pub mod dispatch;
 pub mod configs;
+pub mod consume_queue;
 pub mod error;
 pub mod flush;
 pub mod index;
