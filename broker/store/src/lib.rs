@@ -3,6 +3,12 @@
 //! A store directory written by Apache RocketMQ opens here, and the reverse, because every file
 //! keeps Apache's format (store-and-broker.md sections 0-3):
 //!
+//! - [`store`]: [`MessageStore`], the facade: open and recover, put (with SYNC_FLUSH group
+//!   commit or ASYNC_FLUSH), pull by queue offset, query by key, look up by commitlog offset;
+//! - [`commit_log`], [`mapped_file`], [`mapped_file_queue`], [`flush`]: the commitlog in mapped
+//!   files named by offset, Apache's record layout, group commit;
+//! - [`consume_queue`]: 20-byte units per topic/queue; [`index`]: the key index (IndexFile);
+//! - [`dispatch`]: the thread that builds both from the commitlog; [`checkpoint`];
 //! - [`config`]: Apache's `MessageStoreConfig` keys;
 //! - [`configs`]: `config/*.json` (topics, consumer offsets, delay offsets, subscription
 //!   groups) in Apache's shapes, written crash-safely.
@@ -10,14 +16,16 @@
 pub mod checkpoint;
 pub mod commit_log;
 pub mod config;
-pub mod dispatch;
 pub mod configs;
 pub mod consume_queue;
+pub mod dispatch;
 pub mod error;
 pub mod flush;
 pub mod index;
 pub mod mapped_file;
 pub mod mapped_file_queue;
+pub mod store;
 
 pub use config::{FlushDiskType, StoreConfig};
 pub use error::{Result, StoreError};
+pub use store::{GetMessageResult, GetMessageStatus, MessageStore, PutResult, PutStatus};

@@ -20,7 +20,7 @@ use ferromq_protocol::message::{property, MessageExt};
 use crate::checkpoint::{Checkpoint, CheckpointFile};
 use crate::commit_log::{AppendResult, CommitLog, DispatchRequest};
 use crate::config::{FlushDiskType, StoreConfig};
-use crate::consume_queue::{ConsumeQueueStore, CqUnit};
+use crate::consume_queue::{ConsumeQueueStore, CqUnit, TimeBoundary};
 use crate::dispatch::{ArrivalListener, Dispatcher, Reput};
 use crate::error::{Result, StoreError};
 use crate::flush::{FlushOutcome, FlushTicket};
@@ -252,7 +252,10 @@ impl MessageStore {
     }
 
     /// Like [`MessageStore::open`], calling `listener` for every dispatched record.
-    pub fn open_with_listener(config: StoreConfig, listener: Option<ArrivalListener>) -> Result<Arc<MessageStore>> {
+    pub fn open_with_listener(
+        config: StoreConfig,
+        listener: Option<ArrivalListener>,
+    ) -> Result<Arc<MessageStore>> {
         let root = config.root().to_owned();
         std::fs::create_dir_all(&root).map_err(|e| StoreError::io("create", &root, e))?;
         let lock = take_lock(&config)?;
@@ -262,7 +265,10 @@ impl MessageStore {
         let (cp_file, cp) = CheckpointFile::open(&config.root_file("checkpoint"))?;
         let cq_size = usize::try_from(config.consume_queue_file_size())
             .map_err(|_| StoreError::Corrupt("mappedFileSizeConsumeQueue too large".to_owned()))?;
-        let consume_queues = Arc::new(ConsumeQueueStore::load(&config.consume_queue_dir(), cq_size)?);
+        let consume_queues = Arc::new(ConsumeQueueStore::load(
+            &config.consume_queue_dir(),
+            cq_size,
+        )?);
         consume_queues.recover()?;
         let index = if config.message_index_enable {
             Some(Arc::new(IndexService::load(
@@ -292,7 +298,11 @@ impl MessageStore {
         // The index rebuilds from its own end (it skips what it already holds).
         let index_from = index
             .as_ref()
-            .map(|i| u64::try_from(i.last_update().1).unwrap_or(0).min(dispatch_from))
+            .map(|i| {
+                u64::try_from(i.last_update().1)
+                    .unwrap_or(0)
+                    .min(dispatch_from)
+            })
             .unwrap_or(dispatch_from)
             .max(commit_log.min_offset());
         let scan_start = dispatch_from.min(index_from);
@@ -337,7 +347,8 @@ impl MessageStore {
             "store recovered"
         );
 
-        let mut dispatchers: Vec<Arc<dyn Dispatcher>> = vec![Arc::new(ConsumeQueueDispatcher(consume_queues.clone()))];
+        let mut dispatchers: Vec<Arc<dyn Dispatcher>> =
+            vec![Arc::new(ConsumeQueueDispatcher(consume_queues.clone()))];
         if let Some(index) = &index {
             dispatchers.push(Arc::new(IndexDispatcher(index.clone())));
         }
@@ -358,7 +369,8 @@ impl MessageStore {
         });
         store.write_checkpoint()?;
         store.start_threads(listener)?;
-        std::fs::write(&abort, std::process::id().to_string()).map_err(|e| StoreError::io("create", &abort, e))?;
+        std::fs::write(&abort, std::process::id().to_string())
+            .map_err(|e| StoreError::io("create", &abort, e))?;
         Ok(store)
     }
 
@@ -370,9 +382,15 @@ impl MessageStore {
         let sync = self.config.flush_disk_type == FlushDiskType::SyncFlush;
         if sync {
             let reput = self.reput.clone();
-            self.commit_log.flusher().set_on_flushed(Arc::new(move |_| reput.wake()));
+            self.commit_log
+                .flusher()
+                .set_on_flushed(Arc::new(move |_| reput.wake()));
         }
-        let (reput, log, dispatchers) = (self.reput.clone(), self.commit_log.clone(), self.dispatchers.clone());
+        let (reput, log, dispatchers) = (
+            self.reput.clone(),
+            self.commit_log.clone(),
+            self.dispatchers.clone(),
+        );
         threads.push(spawn("fmq-dispatch", move || {
             let bound_log = log.clone();
             reput.run(&log, &dispatchers, listener, move || {
@@ -391,7 +409,9 @@ impl MessageStore {
             while !stopping.load(Ordering::Acquire) {
                 std::thread::sleep(Duration::from_millis(200));
                 let Some(store) = store.upgrade() else { return };
-                if last_cq_flush.elapsed() >= Duration::from_millis(store.config.flush_interval_consume_queue.max(200)) {
+                if last_cq_flush.elapsed()
+                    >= Duration::from_millis(store.config.flush_interval_consume_queue.max(200))
+                {
                     last_cq_flush = Instant::now();
                     if let Err(e) = store.write_checkpoint() {
                         tracing::error!(error = %e, "checkpoint failed");
@@ -464,11 +484,13 @@ impl MessageStore {
     /// Appends messages of one queue back to back (a batch).
     pub fn put_messages(&self, messages: &[MessageExt]) -> Result<Pending> {
         if !self.is_writable() {
-            return Err(StoreError::NotWritable(if self.stopping.load(Ordering::Acquire) {
-                "the store is shutting down".to_owned()
-            } else {
-                "the store refuses writes (disk full or write error)".to_owned()
-            }));
+            return Err(StoreError::NotWritable(
+                if self.stopping.load(Ordering::Acquire) {
+                    "the store is shutting down".to_owned()
+                } else {
+                    "the store refuses writes (disk full or write error)".to_owned()
+                },
+            ));
         }
         let append = self.commit_log.append_batch(messages)?;
         let wait = messages
@@ -511,24 +533,42 @@ impl MessageStore {
 
     /// The queue's unit at `queue_offset`.
     pub fn unit(&self, topic: &str, queue_id: i32, queue_offset: i64) -> Option<CqUnit> {
-        self.consume_queues.queue(topic, queue_id)?.unit(queue_offset)
+        self.consume_queues
+            .queue(topic, queue_id)?
+            .unit(queue_offset)
     }
 
     fn store_time_of(&self, commit_log_offset: i64) -> Option<i64> {
         let offset = u64::try_from(commit_log_offset).ok()?;
         let rec = self.commit_log.read_record(offset)?;
-        let m = ferromq_protocol::message::decode_all(&rec, &ferromq_protocol::message::DecodeOptions::store())
-            .ok()?
-            .into_iter()
-            .next()?;
+        let m = ferromq_protocol::message::decode_all(
+            &rec,
+            &ferromq_protocol::message::DecodeOptions::store(),
+        )
+        .ok()?
+        .into_iter()
+        .next()?;
         Some(m.store_timestamp)
     }
 
     /// Queue offset of the first message stored at or after `timestamp_ms` (`upper`: the last at
     /// or before), as SEARCH_OFFSET_BY_TIMESTAMP answers.
-    pub fn offset_by_time(&self, topic: &str, queue_id: i32, timestamp_ms: i64, upper: bool) -> i64 {
+    pub fn offset_by_time(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        timestamp_ms: i64,
+        upper: bool,
+    ) -> i64 {
         match self.consume_queues.queue(topic, queue_id) {
-            Some(q) => q.offset_by_time(timestamp_ms, upper, |off| self.store_time_of(off)),
+            Some(q) => {
+                let boundary = if upper {
+                    TimeBoundary::Upper
+                } else {
+                    TimeBoundary::Lower
+                };
+                q.offset_by_time(timestamp_ms, boundary, |off| self.store_time_of(off))
+            }
             None => 0,
         }
     }
@@ -661,11 +701,24 @@ impl MessageStore {
 
     /// Messages whose `KEYS` or `UNIQ_KEY` hash-match `key` in `topic`, stored in `begin..=end`
     /// (ms), at most `max_num` (capped at `maxMsgsNumBatch`).
-    pub fn query_message(&self, topic: &str, key: &str, max_num: usize, begin_ms: i64, end_ms: i64) -> QueryMessageResult {
+    pub fn query_message(
+        &self,
+        topic: &str,
+        key: &str,
+        max_num: usize,
+        begin_ms: i64,
+        end_ms: i64,
+    ) -> QueryMessageResult {
         let Some(index) = &self.index else {
             return QueryMessageResult::default();
         };
-        let found = index.query(topic, key, max_num.min(self.config.max_msgs_num_batch), begin_ms, end_ms);
+        let found = index.query(
+            topic,
+            key,
+            max_num.min(self.config.max_msgs_num_batch),
+            begin_ms,
+            end_ms,
+        );
         QueryMessageResult {
             messages: found
                 .phy_offsets
@@ -703,7 +756,12 @@ impl MessageStore {
         }
         self.commit_log.flusher().stop();
         self.reput.stop();
-        let threads: Vec<_> = self.threads.lock().unwrap_or_else(|e| e.into_inner()).drain(..).collect();
+        let threads: Vec<_> = self
+            .threads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+            .collect();
         for t in threads {
             // The last reference may be dropped on one of our own threads: never join it.
             if t.thread().id() != std::thread::current().id() {

@@ -63,7 +63,9 @@ fn message(seq: u64) -> MessageExt {
 #[test]
 #[ignore = "run by the crash tests as a child process"]
 fn crash_writer_child() {
-    let Ok(dir) = std::env::var("FMQ_CRASH_DIR") else { return };
+    let Ok(dir) = std::env::var("FMQ_CRASH_DIR") else {
+        return;
+    };
     let mode = match std::env::var("FMQ_CRASH_MODE").as_deref() {
         Ok("SYNC_FLUSH") => FlushDiskType::SyncFlush,
         _ => FlushDiskType::AsyncFlush,
@@ -116,11 +118,29 @@ fn next_rand(state: &mut u64) -> u64 {
     *state
 }
 
-fn run_cycle(dir: &Path, mode: FlushDiskType, start: u64, kill_after: Duration) -> BTreeMap<u64, Ack> {
+fn run_cycle(
+    dir: &Path,
+    mode: FlushDiskType,
+    start: u64,
+    kill_after: Duration,
+) -> BTreeMap<u64, Ack> {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["crash_writer_child", "--ignored", "--exact", "--nocapture", "--test-threads=1"])
+        .args([
+            "crash_writer_child",
+            "--ignored",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("FMQ_CRASH_DIR", dir)
-        .env("FMQ_CRASH_MODE", if mode == FlushDiskType::SyncFlush { "SYNC_FLUSH" } else { "ASYNC_FLUSH" })
+        .env(
+            "FMQ_CRASH_MODE",
+            if mode == FlushDiskType::SyncFlush {
+                "SYNC_FLUSH"
+            } else {
+                "ASYNC_FLUSH"
+            },
+        )
         .env("FMQ_CRASH_START", start.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -138,17 +158,23 @@ fn run_cycle(dir: &Path, mode: FlushDiskType, start: u64, kill_after: Duration) 
     // Wait for the first acknowledgement (the writer is running), then kill at the chosen moment.
     let mut acks = BTreeMap::new();
     let deadline = Instant::now() + Duration::from_secs(30);
-    let mut parse = |line: String, acks: &mut BTreeMap<u64, Ack>| {
+    let parse = |line: String, acks: &mut BTreeMap<u64, Ack>| {
         let f: Vec<&str> = line.split_whitespace().collect();
         if f.first() == Some(&"ACK") && f.len() == 5 {
             acks.insert(
                 f[1].parse().unwrap(),
-                Ack { offset: f[2].parse().unwrap(), queue_id: f[3].parse().unwrap(), queue_offset: f[4].parse().unwrap() },
+                Ack {
+                    offset: f[2].parse().unwrap(),
+                    queue_id: f[3].parse().unwrap(),
+                    queue_offset: f[4].parse().unwrap(),
+                },
             );
         }
     };
     while acks.is_empty() {
-        let line = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("writer acknowledges");
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("writer acknowledges");
         parse(line, &mut acks);
     }
     let kill_at = Instant::now() + kill_after;
@@ -169,28 +195,56 @@ fn run_cycle(dir: &Path, mode: FlushDiskType, start: u64, kill_after: Duration) 
 
 fn verify(dir: &Path, mode: FlushDiskType, all_acks: &BTreeMap<u64, Ack>) {
     let store = MessageStore::open(config(dir, mode)).unwrap();
-    assert!(store.recovered_from_crash(), "the abort file marks the kill");
-    let opts = DecodeOptions { verify_crc: true, ..DecodeOptions::store() };
+    assert!(
+        store.recovered_from_crash(),
+        "the abort file marks the kill"
+    );
+    let opts = DecodeOptions {
+        verify_crc: true,
+        ..DecodeOptions::store()
+    };
     // Every acknowledged message is there, byte for byte, where the writer was told it is.
     for (seq, ack) in all_acks {
-        let rec = store.message_at(ack.offset).unwrap_or_else(|| panic!("acked seq {seq} at {} is gone", ack.offset));
+        let rec = store
+            .message_at(ack.offset)
+            .unwrap_or_else(|| panic!("acked seq {seq} at {} is gone", ack.offset));
         let m = decode_all(&rec, &opts).unwrap().remove(0);
         assert_eq!(&m.body[..], &body(*seq)[..], "seq {seq} body");
         assert_eq!(m.properties.value("seq"), Some(seq.to_string().as_str()));
-        assert_eq!((m.queue_id, m.queue_offset), (ack.queue_id, ack.queue_offset), "seq {seq} position");
-        let unit = store.unit(TOPIC, ack.queue_id, ack.queue_offset).expect("consume queue unit");
-        assert_eq!(unit.commit_log_offset, ack.offset as i64, "seq {seq}: consume queue agrees");
+        assert_eq!(
+            (m.queue_id, m.queue_offset),
+            (ack.queue_id, ack.queue_offset),
+            "seq {seq} position"
+        );
+        let unit = store
+            .unit(TOPIC, ack.queue_id, ack.queue_offset)
+            .expect("consume queue unit");
+        assert_eq!(
+            unit.commit_log_offset, ack.offset as i64,
+            "seq {seq}: consume queue agrees"
+        );
     }
     // Every queue is contiguous from 0 and each unit points at its own record.
     for q in 0..QUEUES {
         let max = store.max_offset_in_queue(TOPIC, q);
         let got = store.get_message(TOPIC, q, 0, usize::MAX, usize::MAX, &AcceptAll);
-        assert!(max == 0 || got.status == GetMessageStatus::Found, "queue {q}: {:?}", got.status);
+        assert!(
+            max == 0 || got.status == GetMessageStatus::Found,
+            "queue {q}: {:?}",
+            got.status
+        );
         for qoff in 0..max {
-            let unit = store.unit(TOPIC, q, qoff).unwrap_or_else(|| panic!("queue {q} hole at {qoff}"));
-            let rec = store.message_at(unit.commit_log_offset as u64).expect("record of a unit");
+            let unit = store
+                .unit(TOPIC, q, qoff)
+                .unwrap_or_else(|| panic!("queue {q} hole at {qoff}"));
+            let rec = store
+                .message_at(unit.commit_log_offset as u64)
+                .expect("record of a unit");
             let m = decode_all(&rec, &opts).unwrap().remove(0);
-            assert_eq!((m.topic.as_str(), m.queue_id, m.queue_offset), (TOPIC, q, qoff));
+            assert_eq!(
+                (m.topic.as_str(), m.queue_id, m.queue_offset),
+                (TOPIC, q, qoff)
+            );
             assert_eq!(rec.len() as i32, unit.size);
         }
     }
@@ -201,16 +255,25 @@ fn verify(dir: &Path, mode: FlushDiskType, all_acks: &BTreeMap<u64, Ack>) {
         match log.scan(off, true) {
             ferromq_store::commit_log::Scan::Message(r) => off += r.size as u64,
             ferromq_store::commit_log::Scan::EndOfFile => off = log.next_file_start(off),
-            ferromq_store::commit_log::Scan::End => panic!("invalid record at {off} below the end {}", log.max_offset()),
+            ferromq_store::commit_log::Scan::End => {
+                panic!("invalid record at {off} below the end {}", log.max_offset())
+            }
         }
     }
     store.shutdown().unwrap();
 }
 
 fn crash_cycles(mode: FlushDiskType) {
-    let cycles: u64 = std::env::var("FERROMQ_CRASH_CYCLES").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
+    let cycles: u64 = std::env::var("FERROMQ_CRASH_CYCLES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
     let dir = tempfile::tempdir().unwrap();
-    let mut seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
     println!("crash test {mode:?}: {cycles} cycles, seed {seed}");
     let mut all = BTreeMap::new();
     for cycle in 0..cycles {
@@ -220,7 +283,10 @@ fn crash_cycles(mode: FlushDiskType) {
         all.extend(acks);
         verify(dir.path(), mode, &all);
     }
-    println!("crash test {mode:?}: {} acknowledged messages verified after {cycles} kills", all.len());
+    println!(
+        "crash test {mode:?}: {} acknowledged messages verified after {cycles} kills",
+        all.len()
+    );
 }
 
 #[test]
