@@ -9,6 +9,8 @@
 //!   files named by offset, Apache's record layout, group commit;
 //! - [`consume_queue`]: 20-byte units per topic/queue; [`index`]: the key index (IndexFile);
 //! - [`dispatch`]: the thread that builds both from the commitlog; [`checkpoint`];
+//! - [`retention`]: `deleteWhen` / `fileReservedTime` / disk-ratio clean-up and refusing writes
+//!   when the disk is too full;
 //! - [`config`]: Apache's `MessageStoreConfig` keys;
 //! - [`configs`]: `config/*.json` (topics, consumer offsets, delay offsets, subscription
 //!   groups) in Apache's shapes, written crash-safely.
@@ -24,6 +26,7 @@ pub mod flush;
 pub mod index;
 pub mod mapped_file;
 pub mod mapped_file_queue;
+pub mod retention;
 pub mod store;
 
 pub use config::{FlushDiskType, StoreConfig};

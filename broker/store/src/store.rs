@@ -9,7 +9,7 @@
 //! to the high-water mark for a store last written by Apache.
 
 use std::fs::File;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -202,6 +202,8 @@ pub struct MessageStore {
     threads: Mutex<Vec<JoinHandle<()>>>,
     stopping: Arc<AtomicBool>,
     writable: AtomicBool,
+    disk_full: AtomicBool,
+    disk_used: AtomicU64,
     last_exit_ok: bool,
     total_memory: u64,
     _lock: File,
@@ -359,6 +361,8 @@ impl MessageStore {
             threads: Mutex::new(Vec::new()),
             stopping: Arc::new(AtomicBool::new(false)),
             writable: AtomicBool::new(true),
+            disk_full: AtomicBool::new(false),
+            disk_used: AtomicU64::new(0),
             last_exit_ok,
             total_memory: total_memory(),
             config,
@@ -406,9 +410,18 @@ impl MessageStore {
         let stopping = self.stopping.clone();
         threads.push(spawn("fmq-housekeeping", move || {
             let mut last_cq_flush = Instant::now();
+            let mut last_clean = Instant::now();
             while !stopping.load(Ordering::Acquire) {
                 std::thread::sleep(Duration::from_millis(200));
                 let Some(store) = store.upgrade() else { return };
+                let clean_every =
+                    Duration::from_millis(store.config.clean_resource_interval.max(200));
+                if last_clean.elapsed() >= clean_every {
+                    last_clean = Instant::now();
+                    if let Err(e) = store.clean_files(std::time::SystemTime::now(), false) {
+                        tracing::error!(error = %e, "retention pass failed");
+                    }
+                }
                 if last_cq_flush.elapsed()
                     >= Duration::from_millis(store.config.flush_interval_consume_queue.max(200))
                 {
@@ -472,7 +485,28 @@ impl MessageStore {
 
     /// Whether puts are accepted.
     pub fn is_writable(&self) -> bool {
-        self.writable.load(Ordering::Acquire) && !self.stopping.load(Ordering::Acquire)
+        self.writable.load(Ordering::Acquire)
+            && !self.disk_full.load(Ordering::Acquire)
+            && !self.stopping.load(Ordering::Acquire)
+    }
+
+    /// Records the disk use seen by a retention pass: at `diskSpaceWarningLevelRatio` writes
+    /// stop; below `diskSpaceCleanForciblyRatio` they resume.
+    pub(crate) fn update_disk_state(&self, used_percent: u64) {
+        self.disk_used.store(used_percent, Ordering::Release);
+        if used_percent >= self.config.disk_space_warning_level_ratio {
+            if !self.disk_full.swap(true, Ordering::AcqRel) {
+                tracing::error!(
+                    used_percent,
+                    limit = self.config.disk_space_warning_level_ratio,
+                    "disk full: refusing writes"
+                );
+            }
+        } else if used_percent < self.config.disk_space_clean_forcibly_ratio
+            && self.disk_full.swap(false, Ordering::AcqRel)
+        {
+            tracing::warn!(used_percent, "disk space recovered: accepting writes again");
+        }
     }
 
     /// Appends one message; await or wait the returned [`Pending`] for its flush. A message whose
@@ -487,8 +521,14 @@ impl MessageStore {
             return Err(StoreError::NotWritable(
                 if self.stopping.load(Ordering::Acquire) {
                     "the store is shutting down".to_owned()
+                } else if self.disk_full.load(Ordering::Acquire) {
+                    format!(
+                        "disk full: {}% used, at or above diskSpaceWarningLevelRatio {}%",
+                        self.disk_used.load(Ordering::Acquire),
+                        self.config.disk_space_warning_level_ratio
+                    )
                 } else {
-                    "the store refuses writes (disk full or write error)".to_owned()
+                    "the store refuses writes".to_owned()
                 },
             ));
         }
