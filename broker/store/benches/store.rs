@@ -7,7 +7,8 @@
 //!    sequential `write()` loop of the same record bytes to a file on the same disk.
 //! 2. SYNC_FLUSH with 1, 16 and 64 concurrent writers: messages per second and messages
 //!    acknowledged per `fdatasync`, against the raw `write`+`fdatasync` rate of 4 KiB blocks.
-//! 3. Read throughput: every record read back by commitlog offset (zero-copy slices).
+//! 3. Read throughput: every record read back by commitlog offset (zero-copy slices), and by
+//!    queue offset through `MessageStore::get_message` in pulls of 32 (what a broker pull does).
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::io::Write;
@@ -21,7 +22,8 @@ use bytes::Bytes;
 use ferromq_protocol::message::{property, MessageExt, Properties};
 use ferromq_store::commit_log::CommitLog;
 use ferromq_store::flush::FlushOutcome;
-use ferromq_store::{FlushDiskType, StoreConfig};
+use ferromq_store::store::AcceptAll;
+use ferromq_store::{FlushDiskType, GetMessageStatus, MessageStore, StoreConfig};
 
 fn secs() -> Duration {
     let s = std::env::var("FERROMQ_BENCH_SECS")
@@ -170,6 +172,54 @@ fn read_round(dur: Duration) -> (u64, u64, f64) {
     (n, bytes, start.elapsed().as_secs_f64())
 }
 
+/// Pulls of 32 by queue offset over 4 queues of 25,000 1 KiB messages.
+fn pull_round(dur: Duration) -> (u64, u64, f64) {
+    let dir = tempfile::tempdir_in(bench_dir()).unwrap();
+    let store = MessageStore::open(store_config(dir.path(), FlushDiskType::AsyncFlush)).unwrap();
+    for i in 0..100_000 {
+        let mut m = message(1024);
+        m.queue_id = i % 4;
+        store.put_message(&m).unwrap().wait();
+    }
+    assert!(store.wait_dispatched(Duration::from_secs(60)));
+    let start = Instant::now();
+    let (mut n, mut bytes) = (0u64, 0u64);
+    'outer: while start.elapsed() < dur {
+        for q in 0..4 {
+            let mut offset = 0;
+            loop {
+                let r = store.get_message("BenchmarkTest", q, offset, 32, 1 << 20, &AcceptAll);
+                if r.status != GetMessageStatus::Found {
+                    break;
+                }
+                n += r.messages.len() as u64;
+                bytes += r.total_size() as u64;
+                offset = r.next_begin_offset;
+                if start.elapsed() >= dur {
+                    break 'outer;
+                }
+            }
+        }
+    }
+    let el = start.elapsed().as_secs_f64();
+    store.shutdown().unwrap();
+    (n, bytes, el)
+}
+
+/// memcpy of 64 MiB buffers: the cost a copying read path would pay, MiB/s.
+fn memcpy_round(dur: Duration) -> f64 {
+    let src = vec![1u8; 64 << 20];
+    let mut dst = vec![0u8; 64 << 20];
+    let start = Instant::now();
+    let mut bytes = 0u64;
+    while start.elapsed() < dur {
+        dst.copy_from_slice(&src);
+        std::hint::black_box(&dst);
+        bytes += src.len() as u64;
+    }
+    bytes as f64 / start.elapsed().as_secs_f64() / 1048576.0
+}
+
 fn bench_dir() -> std::path::PathBuf {
     std::env::var_os("FERROMQ_BENCH_DIR")
         .map(std::path::PathBuf::from)
@@ -223,7 +273,9 @@ fn main() {
             100.0 * per / writers as f64
         );
     }
-    println!("\n3. Reads by commitlog offset (zero-copy slices of 1 KiB records)");
+    let memcpy = median((0..rounds).map(|_| memcpy_round(dur / 2)).collect());
+    println!("\n3. Reads of 1 KiB records (zero-copy slices)");
+    println!("   machine limit for a copying read: memcpy {memcpy:.0} MiB/s");
     let (mut rates, mut mibs) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
         let (n, b, s) = read_round(dur);
@@ -231,7 +283,18 @@ fn main() {
         mibs.push(b as f64 / s / 1048576.0);
     }
     println!(
-        "   {:.0} records/s ({:.0} MiB/s)",
+        "   by commitlog offset: {:.0} records/s ({:.0} MiB/s)",
+        median(rates),
+        median(mibs)
+    );
+    let (mut rates, mut mibs) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let (n, b, s) = pull_round(dur);
+        rates.push(n as f64 / s);
+        mibs.push(b as f64 / s / 1048576.0);
+    }
+    println!(
+        "   by queue offset (pulls of 32): {:.0} messages/s ({:.0} MiB/s)",
         median(rates),
         median(mibs)
     );
