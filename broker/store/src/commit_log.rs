@@ -257,6 +257,14 @@ impl CommitLog {
         let Some(first) = messages.first() else {
             return Err(StoreError::MessageIllegal("empty batch".to_owned()));
         };
+        if messages
+            .iter()
+            .any(|m| m.topic != first.topic || m.queue_id != first.queue_id)
+        {
+            return Err(StoreError::MessageIllegal(
+                "a batch must go to one topic and queue".to_owned(),
+            ));
+        }
         let mut buf: Vec<u8> = Vec::new();
         let mut spans = Vec::with_capacity(messages.len());
         for m in messages {
