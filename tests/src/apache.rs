@@ -3,8 +3,8 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
 use std::time::Duration;
 
 use tempfile::TempDir;
@@ -133,8 +133,15 @@ pub struct BrokerOptions {
     pub auto_create_topic: bool,
     /// JVM heap (`-Xms` = `-Xmx`).
     pub heap: String,
-    /// Extra `key=value` lines for `broker.conf` (Apache key names).
+    /// Extra `key=value` lines for `broker.conf` (Apache key names), written after the
+    /// harness's own lines, so they override them (last key wins in Java properties).
     pub extra_config: Vec<(String, String)>,
+    /// `storePathRootDir` (the commitlog in its `commitlog/`); `None`: a `store/` directory in
+    /// the broker's temporary directory, removed with it. A given directory is kept.
+    pub store_root: Option<PathBuf>,
+    /// `listenPort`; `None`: a free port triple. A given port `p` needs `p - 2` and `p + 1`
+    /// free as well (see [`crate::net::free_broker_port`]).
+    pub listen_port: Option<u16>,
 }
 
 impl Default for BrokerOptions {
@@ -145,6 +152,8 @@ impl Default for BrokerOptions {
             auto_create_topic: true,
             heap: "512m".to_owned(),
             extra_config: Vec::new(),
+            store_root: None,
+            listen_port: None,
         }
     }
 }
@@ -170,9 +179,12 @@ impl ApacheBroker {
             .tempdir()
             .expect("tempdir");
         let home = dir.path().join("home");
-        let store = dir.path().join("store");
+        let store = options
+            .store_root
+            .clone()
+            .unwrap_or_else(|| dir.path().join("store"));
         fs::create_dir_all(&home).expect("create broker home");
-        let port = free_broker_port();
+        let port = options.listen_port.unwrap_or_else(free_broker_port);
         let mut conf = String::new();
         let mut set = |k: &str, v: &str| {
             let _ = writeln!(conf, "{k}={v}");
@@ -244,6 +256,34 @@ impl ApacheBroker {
     /// The temporary directory holding config, store, `user.home` and logs.
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// `storePathRootDir`.
+    pub fn store_root(&self) -> PathBuf {
+        self.options
+            .store_root
+            .clone()
+            .unwrap_or_else(|| self.dir.path().join("store"))
+    }
+
+    /// `<user.home>/logs/rocketmqlogs`, where the broker writes `broker.log`, `store.log`, ...
+    pub fn log_dir(&self) -> PathBuf {
+        self.dir.path().join("home/logs/rocketmqlogs")
+    }
+
+    /// Stops the broker gracefully: `SIGTERM`, so its shutdown hook runs (which flushes the
+    /// store and removes its `abort` file), then waits up to `timeout` for the JVM to exit.
+    /// Returns the exit status (a JVM ended by `SIGTERM` exits with 143); an error with the
+    /// logs if it is still running at the deadline (it is then killed when dropped).
+    pub fn terminate(&mut self, timeout: Duration) -> Result<ExitStatus, String> {
+        match self.child.terminate(timeout) {
+            Some(status) => Ok(status),
+            None => Err(format!(
+                "broker {} still running {timeout:?} after SIGTERM\n{}",
+                self.addr,
+                self.log_tail()
+            )),
+        }
     }
 
     /// The broker's stdout/stderr tail plus the tail of its `broker.log`.

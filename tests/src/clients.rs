@@ -122,3 +122,28 @@ pub fn go_capture(addr: &str, topic: &str, consume: Duration) -> ClientRun {
         "go capture",
     )
 }
+
+/// Java `StoreProduce`: creates `topic` (4 queues) through the name server's `TBW102` route and
+/// sends `n` messages with the deterministic content of `StoreData.java`, message `i` to queue
+/// `i % 4`, printing `SENT\ti\tqueueId\tqueueOffset\toffsetMsgId\tmsgId` per send.
+pub fn java_store_produce(namesrv: &str, topic: &str, n: usize) -> ClientRun {
+    java_client(
+        "org.ferromq.compat.StoreProduce",
+        &[namesrv.to_owned(), topic.to_owned(), n.to_string()],
+        &format!("java StoreProduce {topic} x{n}"),
+    )
+}
+
+/// Java `StoreConsume`: prints the broker's min/max offsets of each queue of `topic`
+/// (`OFFSETS`), reads `n` messages from the beginning of every queue with a lite pull consumer
+/// (`RECV` lines with queue, offsets, ids, body length and CRC, properties), then queries the
+/// broker's index for each of `keys` (`QUERY`) and views some messages by offsetMsgId (`VIEW`).
+pub fn java_store_consume(namesrv: &str, topic: &str, n: usize, keys: &[String]) -> ClientRun {
+    let mut args = vec![namesrv.to_owned(), topic.to_owned(), n.to_string()];
+    args.extend(keys.iter().cloned());
+    java_client(
+        "org.ferromq.compat.StoreConsume",
+        &args,
+        &format!("java StoreConsume {topic} x{n}"),
+    )
+}

@@ -103,6 +103,24 @@ impl ChildGuard {
         }
     }
 
+    /// Asks the child to stop (`SIGTERM` to the child itself, so a JVM runs its shutdown hooks)
+    /// and waits up to `timeout` for it to exit. Returns its exit status, or `None` if it is still
+    /// running at the deadline (it is left running; [`ChildGuard::kill`] or dropping the guard
+    /// stops it). Returns the status at once if the child has already exited.
+    pub fn terminate(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        if let Some(status) = self.try_status() {
+            return Some(status);
+        }
+        if let Some(pid) = i32::try_from(self.child.id())
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+        {
+            // ESRCH means it exited meanwhile; the wait below reaps it.
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        }
+        self.wait_timeout(timeout)
+    }
+
     /// Kills the child's process group (`SIGKILL`) and reaps the child. Idempotent.
     pub fn kill(&mut self) {
         if self.exited.is_some() {
@@ -238,6 +256,51 @@ mod tests {
             run_bounded("sleeper", sh("sleep 30"), &log, Duration::from_millis(300)).expect("run");
         assert!(run.status.is_none());
         assert!(run.elapsed < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn terminate_lets_the_child_handle_sigterm() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("out.log");
+        // The shell traps TERM, prints and exits 7: a graceful shutdown.
+        let mut guard = ChildGuard::spawn(
+            "trapper",
+            sh("trap 'echo bye; exit 7' TERM; echo ready; while :; do sleep 0.05; done"),
+            &log,
+        )
+        .expect("spawn");
+        crate::net::wait_until("trap installed", Duration::from_secs(10), || {
+            guard.ensure_running()?;
+            Ok(fs::read_to_string(&log).is_ok_and(|s| s.contains("ready")))
+        })
+        .expect("child started");
+        let status = guard
+            .terminate(Duration::from_secs(10))
+            .expect("exits on SIGTERM");
+        assert_eq!(status.code(), Some(7));
+        assert!(guard.log_tail(5).contains("bye"));
+        // Idempotent once exited.
+        assert_eq!(guard.terminate(Duration::ZERO), Some(status));
+    }
+
+    #[test]
+    fn terminate_times_out_when_sigterm_is_ignored() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("out.log");
+        let mut guard = ChildGuard::spawn(
+            "stubborn",
+            sh("trap '' TERM; echo ready; while :; do sleep 0.05; done"),
+            &log,
+        )
+        .expect("spawn");
+        crate::net::wait_until("trap installed", Duration::from_secs(10), || {
+            guard.ensure_running()?;
+            Ok(fs::read_to_string(&log).is_ok_and(|s| s.contains("ready")))
+        })
+        .expect("child started");
+        assert!(guard.terminate(Duration::from_millis(300)).is_none());
+        guard.kill();
+        assert!(guard.try_status().is_some());
     }
 
     #[test]
