@@ -178,6 +178,10 @@ fn illegal_messages_are_refused_with_a_reason() {
         .contains("properties"));
     assert!(log.append(&message("", 0, b"x", "k")).is_err());
     let mixed = [message("T", 0, b"a", "k"), message("T", 1, b"b", "k")];
-    assert!(log.append_batch(&mixed).unwrap_err().to_string().contains("one topic and queue"));
+    assert!(log
+        .append_batch(&mixed)
+        .unwrap_err()
+        .to_string()
+        .contains("one topic and queue"));
     assert_eq!(log.max_offset(), 0, "nothing written half-way");
 }
