@@ -153,7 +153,7 @@ impl CommitLog {
     pub fn load(config: &StoreConfig) -> Result<CommitLog> {
         let size = usize::try_from(config.mapped_file_size_commit_log)
             .map_err(|_| StoreError::Corrupt("mappedFileSizeCommitLog too large".to_owned()))?;
-        let files = MappedFileQueue::load(&config.commit_log_dir(), size)?;
+        let files = MappedFileQueue::load(&config.commit_log_dir(), size)?.with_allocation_ahead();
         let flusher = Flusher::new(FlushPolicy {
             mode: config.flush_disk_type,
             interval: Duration::from_millis(config.flush_interval_commit_log.max(1)),
@@ -265,7 +265,9 @@ impl CommitLog {
                 "a batch must go to one topic and queue".to_owned(),
             ));
         }
-        let mut buf: Vec<u8> = Vec::new();
+        // One allocation of the exact size: encoding never grows the buffer.
+        let mut buf: Vec<u8> =
+            Vec::with_capacity(messages.iter().map(MessageExt::encoded_len).sum());
         let mut spans = Vec::with_capacity(messages.len());
         for m in messages {
             self.check(m)?;

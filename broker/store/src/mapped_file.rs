@@ -44,6 +44,17 @@ pub struct MappedFile {
 impl MappedFile {
     /// Creates `dir/<start>` of `size` bytes, fully allocated, and maps it.
     pub fn create(dir: &Path, start: u64, size: usize) -> Result<Arc<MappedFile>> {
+        MappedFile::create_with(dir, start, size, false)
+    }
+
+    /// Like [`MappedFile::create`]; `populate` pre-faults the whole mapping (MAP_POPULATE), so
+    /// appends do not stall on page faults. Used for files allocated ahead of need.
+    pub fn create_with(
+        dir: &Path,
+        start: u64,
+        size: usize,
+        populate: bool,
+    ) -> Result<Arc<MappedFile>> {
         let path = dir.join(file_name(start));
         std::fs::create_dir_all(dir).map_err(|e| StoreError::io("create directory", dir, e))?;
         let file = OpenOptions::new()
@@ -63,7 +74,7 @@ impl MappedFile {
                 StoreError::io("allocate", &path, source)
             });
         }
-        MappedFile::map(path, file, start, size, 0)
+        MappedFile::map(path, file, start, size, 0, populate)
     }
 
     /// Opens an existing file, which must be exactly `size` bytes. Everything in it counts as
@@ -91,7 +102,7 @@ impl MappedFile {
                 path.display()
             )));
         }
-        MappedFile::map(path.to_owned(), file, start, size, size)
+        MappedFile::map(path.to_owned(), file, start, size, size, false)
     }
 
     fn map(
@@ -100,9 +111,14 @@ impl MappedFile {
         start: u64,
         size: usize,
         wrote: usize,
+        populate: bool,
     ) -> Result<Arc<MappedFile>> {
-        let map = MmapOptions::new()
-            .len(size)
+        let mut options = MmapOptions::new();
+        options.len(size);
+        if populate {
+            options.populate();
+        }
+        let map = options
             .map_raw(&file)
             .map_err(|e| StoreError::io("map", &path, e))?;
         Ok(Arc::new(MappedFile {

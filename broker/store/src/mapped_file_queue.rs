@@ -2,10 +2,14 @@
 //! consume queue).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::thread::JoinHandle;
 
 use crate::error::{Result, StoreError};
 use crate::mapped_file::MappedFile;
+
+/// A file being allocated ahead of need: its start offset and the thread creating it.
+type Ahead = (u64, JoinHandle<Result<Arc<MappedFile>>>);
 
 /// The files of one log, oldest first.
 #[derive(Debug)]
@@ -13,6 +17,10 @@ pub struct MappedFileQueue {
     dir: PathBuf,
     file_size: usize,
     files: RwLock<Vec<Arc<MappedFile>>>,
+    /// With allocation ahead on (the commitlog), the next file is created and pre-faulted on a
+    /// background thread while the current one fills (Apache's AllocateMappedFileService).
+    allocate_ahead: bool,
+    ahead: Mutex<Option<Ahead>>,
 }
 
 impl MappedFileQueue {
@@ -67,7 +75,63 @@ impl MappedFileQueue {
             dir: dir.to_owned(),
             file_size,
             files: RwLock::new(files),
+            allocate_ahead: false,
+            ahead: Mutex::new(None),
         })
+    }
+
+    /// Turns on allocation ahead: each new file starts the background creation of the next.
+    pub fn with_allocation_ahead(mut self) -> Self {
+        self.allocate_ahead = true;
+        self
+    }
+
+    fn take_ahead(&self, start: u64) -> Option<Arc<MappedFile>> {
+        let (ahead_start, handle) = self
+            .ahead
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()?;
+        let file = match handle.join() {
+            Ok(Ok(f)) => f,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "allocating the next file ahead failed; creating it now");
+                return None;
+            }
+            Err(_) => return None,
+        };
+        if ahead_start == start {
+            Some(file)
+        } else {
+            let _ = file.delete();
+            None
+        }
+    }
+
+    fn allocate_next_ahead(&self, start: u64) {
+        if !self.allocate_ahead {
+            return;
+        }
+        let (dir, size) = (self.dir.clone(), self.file_size);
+        let spawned = std::thread::Builder::new()
+            .name("fmq-allocate".to_owned())
+            .spawn(move || MappedFile::create_with(&dir, start, size, true));
+        match spawned {
+            Ok(handle) => {
+                *self.ahead.lock().unwrap_or_else(|e| e.into_inner()) = Some((start, handle));
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot start the allocation thread"),
+        }
+    }
+
+    /// Discards a file allocated ahead (its offset is no longer the next one).
+    fn discard_ahead(&self) {
+        let taken = self.ahead.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some((_, handle)) = taken {
+            if let Ok(Ok(f)) = handle.join() {
+                let _ = f.delete();
+            }
+        }
     }
 
     fn read_files(&self) -> RwLockReadGuard<'_, Vec<Arc<MappedFile>>> {
@@ -126,8 +190,13 @@ impl MappedFileQueue {
             Some(last) => last.end(),
             None => start_if_empty - start_if_empty % self.file_size as u64,
         };
-        let file = MappedFile::create(&self.dir, start, self.file_size)?;
+        let file = match self.take_ahead(start) {
+            Some(f) => f,
+            None => MappedFile::create(&self.dir, start, self.file_size)?,
+        };
         files.push(file.clone());
+        drop(files);
+        self.allocate_next_ahead(start + self.file_size as u64);
         Ok(file)
     }
 
@@ -185,6 +254,7 @@ impl MappedFileQueue {
     /// Recovery: keeps bytes below `offset`, zeroing the rest of its file and deleting every
     /// later file.
     pub fn truncate(&self, offset: u64) -> Result<()> {
+        self.discard_ahead();
         let mut files = self.write_files();
         while files.len() > 1 && files.last().is_some_and(|f| f.start() >= offset) {
             if let Some(f) = files.pop() {
@@ -213,6 +283,7 @@ impl MappedFileQueue {
 
     /// Deletes every file (the queue is emptied; its directory stays).
     pub fn delete_all(&self) -> Result<()> {
+        self.discard_ahead();
         let mut files = self.write_files();
         for f in files.drain(..) {
             f.delete()?;
