@@ -50,11 +50,18 @@ impl MappedFileQueue {
         }
         names.sort();
         if let Some((_, last)) = names.last() {
-            if std::fs::metadata(last)
-                .map(|m| m.len() == 0)
-                .unwrap_or(false)
-            {
-                std::fs::remove_file(last).map_err(|e| StoreError::io("remove empty", last, e))?;
+            // A crash while creating (or allocating ahead) the newest file can leave it empty or
+            // short; a file of the wrong size that holds nothing but zeros was never written.
+            let len = std::fs::metadata(last).map(|m| m.len()).unwrap_or(0);
+            let never_written = len == 0
+                || (len != file_size as u64
+                    && std::fs::read(last)
+                        .map(|b| b.iter().all(|x| *x == 0))
+                        .unwrap_or(false));
+            if never_written {
+                tracing::warn!(file = %last.display(), len, "removing an unfinished store file");
+                std::fs::remove_file(last)
+                    .map_err(|e| StoreError::io("remove unfinished", last, e))?;
                 names.pop();
             }
         }
@@ -341,6 +348,18 @@ mod tests {
         std::fs::write(dir.path().join(crate::mapped_file::file_name(100)), b"").expect("w");
         let q = MappedFileQueue::load(dir.path(), 100).expect("empty last file dropped");
         assert_eq!(q.files().len(), 1);
+        drop(q);
+        let short = dir.path().join(crate::mapped_file::file_name(100));
+        std::fs::write(&short, vec![0u8; 40]).expect("w");
+        let q = MappedFileQueue::load(dir.path(), 100).expect("short all-zero last file dropped");
+        assert_eq!(q.files().len(), 1);
+        drop(q);
+        std::fs::write(&short, vec![7u8; 40]).expect("w");
+        assert!(
+            MappedFileQueue::load(dir.path(), 100).is_err(),
+            "a short file with data is corrupt"
+        );
+        std::fs::remove_file(&short).expect("rm");
         std::fs::write(
             dir.path().join(crate::mapped_file::file_name(300)),
             vec![0u8; 100],
