@@ -557,11 +557,20 @@ fn load_ignores_strays_and_rejects_bad_files() {
 
     let qdir = queue_dir(dir.path(), 0);
     std::fs::create_dir_all(&qdir).expect("mkdir");
-    std::fs::write(qdir.join("00000000000000000000"), [0u8; 100]).expect("write");
+    // A short file that holds data is corrupt ...
+    std::fs::write(qdir.join("00000000000000000000"), [1u8; 100]).expect("write");
     assert!(
         ConsumeQueueStore::load(dir.path(), FILE_SIZE).is_err(),
         "file size mismatch"
     );
+    // ... while a short all-zero last file is an allocation cut short by a crash: dropped.
+    std::fs::write(qdir.join("00000000000000000000"), [0u8; 100]).expect("write");
+    let store = ConsumeQueueStore::load(dir.path(), FILE_SIZE).expect("unfinished file dropped");
+    assert_eq!(
+        store.queue(TOPIC, 0).map(|q| q.max_offset()).unwrap_or(0),
+        0
+    );
+    assert!(!qdir.join("00000000000000000000").exists());
 }
 
 #[test]
