@@ -32,13 +32,20 @@ pub fn official_clients_round_trip(namesrv_addr: &str, messages: usize) {
         start.elapsed()
     );
 
+    clients_round_trip(namesrv_addr, messages, &|| broker.log_tail());
+}
+
+/// Steps 2 and 3 of [`official_clients_round_trip`] against whatever broker serves
+/// `namesrv_addr`'s routes; `broker_log` gives context when a client fails.
+pub fn clients_round_trip(namesrv_addr: &str, messages: usize, broker_log: &dyn Fn() -> String) {
+    let start = Instant::now();
     let suffix = format!("{}_{}", std::process::id(), start.elapsed().as_nanos());
     for run in [
         java_produce_consume(namesrv_addr, &format!("CompatJava_{suffix}"), messages),
         go_produce_consume(namesrv_addr, &format!("CompatGo_{suffix}"), messages),
     ] {
         if !run.success() {
-            eprintln!("{}", broker.log_tail());
+            eprintln!("{}", broker_log());
         }
         run.assert_success();
         let ok_line = format!("OK: received all {messages} messages intact");

@@ -18,11 +18,13 @@
 //! - [`clients`]: the official Java (`rocketmq-client` 5.3.3) and Go
 //!   (`rocketmq-client-go/v2` v2.1.2) client programs.
 //! - [`compat`]: the end-to-end acceptance scenario, run against any name server address.
+//! - [`ferro`]: FerroMQ's own name server and broker, in-process on free ports.
 
 pub mod apache;
 pub mod artifacts;
 pub mod clients;
 pub mod compat;
+pub mod ferro;
 pub mod net;
 pub mod process;
 pub mod recorder;
@@ -31,6 +33,7 @@ pub mod toolchain;
 
 pub use apache::{ApacheBroker, ApacheNamesrv, BrokerOptions};
 pub use clients::{ClientRun, CLIENT_TIMEOUT};
-pub use compat::{official_clients_round_trip, COMPAT_TOOLS};
+pub use compat::{clients_round_trip, official_clients_round_trip, COMPAT_TOOLS};
+pub use ferro::{FerroBroker, FerroNamesrv};
 pub use process::ChildGuard;
 pub use toolchain::require_tools;

@@ -1,0 +1,457 @@
+//! The broker: shared state and request dispatch.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use ferromq_protocol::body::{
+    GetConsumerListByGroupResponseBody, HeartbeatData, TopicConfig, TopicConfigSerializeWrapper,
+};
+use ferromq_protocol::header::admin::CreateTopicRequestHeader;
+use ferromq_protocol::header::client::{
+    GetConsumerListByGroupRequestHeader, NotifyConsumerIdsChangedRequestHeader,
+    UnregisterClientRequestHeader,
+};
+use ferromq_protocol::header::offset::*;
+use ferromq_protocol::header::query::{
+    QueryMessageRequestHeader, QueryMessageResponseHeader, ViewMessageRequestHeader,
+};
+use ferromq_protocol::{CommandHeader, ProtocolError, RemotingCommand, RequestCode, ResponseCode};
+use ferromq_remoting::{Connection, Handler};
+use ferromq_store::configs::{ConsumerOffsetTable, SubscriptionGroupTable, TopicConfigTable};
+use ferromq_store::MessageStore;
+use tokio::sync::Notify;
+
+use crate::clients::{ClientChannel, ClientManager};
+use crate::config::Settings;
+
+pub(crate) type Response = RemotingCommand;
+
+pub(crate) fn ok() -> Response {
+    RemotingCommand::response(ResponseCode::SUCCESS, None)
+}
+
+pub(crate) fn fail(code: ResponseCode, remark: impl Into<String>) -> Response {
+    RemotingCommand::response(code, Some(remark.into()))
+}
+
+pub(crate) fn bad_header(e: ProtocolError) -> Response {
+    fail(
+        ResponseCode::SYSTEM_ERROR,
+        format!("bad request header: {e}"),
+    )
+}
+
+/// Perm bits of a topic.
+pub(crate) mod perm {
+    pub(crate) const READ: i32 = 4;
+    pub(crate) const WRITE: i32 = 2;
+    pub(crate) const INHERIT: i32 = 1;
+}
+
+/// Default topic new topics are created from.
+pub(crate) const AUTO_CREATE_TOPIC_KEY: &str = "TBW102";
+
+/// A running broker's state.
+#[derive(Debug)]
+pub struct Broker {
+    pub(crate) settings: Settings,
+    pub(crate) store: Arc<MessageStore>,
+    pub(crate) topics: TopicConfigTable,
+    pub(crate) groups: SubscriptionGroupTable,
+    pub(crate) offsets: ConsumerOffsetTable,
+    pub(crate) clients: ClientManager,
+    pub(crate) store_host: SocketAddr,
+    /// Long-polling wake-ups per (topic, queue).
+    pub(crate) arrivals: Mutex<HashMap<(String, i32), Arc<Notify>>>,
+    /// Signals the name-server registration loop that topics changed.
+    pub(crate) topics_changed: Notify,
+}
+
+impl Broker {
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<MessageStore> {
+        &self.store
+    }
+
+    /// The wake-up of a queue's held pulls.
+    pub(crate) fn arrival(&self, topic: &str, queue_id: i32) -> Arc<Notify> {
+        let mut map = self.arrivals.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry((topic.to_owned(), queue_id)).or_default().clone()
+    }
+
+    /// Wakes pulls held on a queue (called for every dispatched message).
+    pub(crate) fn message_arrived(&self, topic: &str, queue_id: i32) {
+        let map = self.arrivals.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get(&(topic.to_owned(), queue_id)) {
+            n.notify_waiters();
+        }
+    }
+
+    /// The topic table in its register-broker form.
+    pub(crate) fn topic_wrapper(&self) -> TopicConfigSerializeWrapper {
+        self.topics.serialize_wrapper()
+    }
+
+    /// Creates or replaces a topic, persists the table and re-registers with the name servers.
+    pub(crate) fn put_topic(&self, config: TopicConfig) {
+        self.topics.put(config);
+        self.persist_topics();
+        self.topics_changed.notify_one();
+    }
+
+    pub(crate) fn persist_topics(&self) {
+        if let Err(e) = self.topics.persist() {
+            tracing::error!(error = %e, "cannot persist topics.json");
+        }
+    }
+
+    /// Finds a topic, creating it from `TBW102` when allowed (Apache's
+    /// `createTopicInSendMessageMethod`).
+    pub(crate) fn topic_for_send(
+        &self,
+        topic: &str,
+        default_queue_nums: i32,
+    ) -> Option<TopicConfig> {
+        if let Some(t) = self.topics.get(topic) {
+            return Some(t);
+        }
+        if !self.settings.broker.auto_create_topic_enable {
+            return None;
+        }
+        let template = self.topics.get(AUTO_CREATE_TOPIC_KEY)?;
+        if template.perm & perm::INHERIT == 0 {
+            return None;
+        }
+        let queues = default_queue_nums.clamp(1, template.write_queue_nums.max(1));
+        let mut config = TopicConfig::new(topic, queues, queues);
+        config.perm = template.perm & !perm::INHERIT;
+        let (created, fresh) = self.topics.put_if_absent(config);
+        if fresh {
+            tracing::info!(topic, queues, "topic auto-created");
+            self.persist_topics();
+            self.topics_changed.notify_one();
+        }
+        Some(created)
+    }
+
+    /// Creates the retry topic of a consumer group (`%RETRY%<group>`, one queue) if missing.
+    pub(crate) fn ensure_retry_topic(&self, group: &str) {
+        let name = format!("%RETRY%{group}");
+        if self.topics.contains(&name) {
+            return;
+        }
+        let queues = self
+            .groups
+            .get(group)
+            .map(|g| g.retry_queue_nums)
+            .unwrap_or(1)
+            .max(1);
+        let mut config = TopicConfig::new(name.as_str(), queues, queues);
+        config.perm = perm::READ | perm::WRITE;
+        if self.topics.put_if_absent(config).1 {
+            self.persist_topics();
+            self.topics_changed.notify_one();
+        }
+    }
+
+    fn channel(conn: &Connection, client_id: &str, req: &RemotingCommand) -> ClientChannel {
+        ClientChannel {
+            conn: conn.clone(),
+            client_id: client_id.to_owned(),
+            language: req.language,
+            version: req.version,
+            last_update: Instant::now(),
+        }
+    }
+
+    fn heartbeat(&self, conn: &Connection, req: &RemotingCommand) -> Response {
+        let data = match HeartbeatData::decode(&req.body) {
+            Ok(d) => d,
+            Err(e) => {
+                return fail(
+                    ResponseCode::SYSTEM_ERROR,
+                    format!("bad heartbeat body: {e}"),
+                )
+            }
+        };
+        for consumer in &data.consumer_data_set {
+            if self
+                .groups
+                .get_or_create(
+                    &consumer.group_name,
+                    self.settings.broker.auto_create_subscription_group,
+                )
+                .is_none()
+            {
+                tracing::warn!(group = %consumer.group_name, "heartbeat from an unknown group (auto-create off)");
+                continue;
+            }
+            self.ensure_retry_topic(&consumer.group_name);
+            let channel = Broker::channel(conn, &data.client_id, req);
+            if self.clients.register_consumer(channel, consumer) {
+                tracing::info!(group = %consumer.group_name, client = %data.client_id, "consumer joined");
+                self.notify_ids_changed(&consumer.group_name);
+            }
+        }
+        for producer in &data.producer_data_set {
+            self.clients.register_producer(
+                &producer.group_name,
+                Broker::channel(conn, &data.client_id, req),
+            );
+        }
+        let mut resp = ok();
+        resp.ext_fields.insert("IS_SUB_CHANGE", "true");
+        resp
+    }
+
+    /// Tells every member of a group that membership changed (they rebalance at once).
+    pub(crate) fn notify_ids_changed(&self, group: &str) {
+        if !self.settings.broker.notify_consumer_ids_changed_enable {
+            return;
+        }
+        for conn in self.clients.consumer_connections(group) {
+            let header = NotifyConsumerIdsChangedRequestHeader {
+                consumer_group: group.to_owned(),
+                ..Default::default()
+            };
+            let cmd = RemotingCommand::request_with_header(
+                RequestCode::NOTIFY_CONSUMER_IDS_CHANGED,
+                &header,
+            );
+            tokio::spawn(async move {
+                let _ = conn.request_oneway(cmd).await;
+            });
+        }
+    }
+
+    fn unregister_client(&self, conn: &Connection, req: &RemotingCommand) -> Response {
+        let h = match UnregisterClientRequestHeader::read_ext(&req.ext_fields) {
+            Ok(h) => h,
+            Err(e) => return bad_header(e),
+        };
+        if let Some(group) = h.producer_group.filter(|g| !g.is_empty()) {
+            self.clients.unregister_producer(&group, conn.id());
+        }
+        if let Some(group) = h.consumer_group.filter(|g| !g.is_empty()) {
+            if self.clients.unregister_consumer(&group, conn.id()) {
+                self.notify_ids_changed(&group);
+            }
+        }
+        ok()
+    }
+
+    fn consumer_list(&self, req: &RemotingCommand) -> Response {
+        let h = match GetConsumerListByGroupRequestHeader::read_ext(&req.ext_fields) {
+            Ok(h) => h,
+            Err(e) => return bad_header(e),
+        };
+        let ids = self.clients.consumer_ids(&h.consumer_group);
+        if ids.is_empty() {
+            return fail(
+                ResponseCode::SYSTEM_ERROR,
+                format!("no consumer for this group, {}", h.consumer_group),
+            );
+        }
+        ok().with_body(
+            GetConsumerListByGroupResponseBody {
+                consumer_id_list: ids,
+            }
+            .encode(),
+        )
+    }
+
+    fn query_consumer_offset(&self, req: &RemotingCommand) -> Response {
+        let h = match QueryConsumerOffsetRequestHeader::read_ext(&req.ext_fields) {
+            Ok(h) => h,
+            Err(e) => return bad_header(e),
+        };
+        if let Some(offset) = self.offsets.query(&h.consumer_group, &h.topic, h.queue_id) {
+            return ok().with_header(&QueryConsumerOffsetResponseHeader { offset });
+        }
+        // Apache answers 0 for a group's first boot when the queue's first message is still
+        // "in memory"; the whole of a live queue counts as such here.
+        if h.set_zero_if_not_found != Some(false)
+            && self.store.min_offset_in_queue(&h.topic, h.queue_id) <= 0
+        {
+            return ok().with_header(&QueryConsumerOffsetResponseHeader { offset: 0 });
+        }
+        fail(
+            ResponseCode::QUERY_NOT_FOUND,
+            "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first",
+        )
+    }
+
+    fn update_consumer_offset(&self, req: &RemotingCommand) -> Response {
+        match UpdateConsumerOffsetRequestHeader::read_ext(&req.ext_fields) {
+            Ok(h) => {
+                self.offsets
+                    .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
+                ok()
+            }
+            Err(e) => bad_header(e),
+        }
+    }
+
+    fn offset_requests(&self, code: RequestCode, req: &RemotingCommand) -> Response {
+        let ext = &req.ext_fields;
+        match code {
+            RequestCode::GET_MAX_OFFSET => match GetMaxOffsetRequestHeader::read_ext(ext) {
+                Ok(h) => ok().with_header(&GetMaxOffsetResponseHeader {
+                    offset: self.store.max_offset_in_queue(&h.topic, h.queue_id),
+                }),
+                Err(e) => bad_header(e),
+            },
+            RequestCode::GET_MIN_OFFSET => match GetMinOffsetRequestHeader::read_ext(ext) {
+                Ok(h) => ok().with_header(&GetMinOffsetResponseHeader {
+                    offset: self.store.min_offset_in_queue(&h.topic, h.queue_id),
+                }),
+                Err(e) => bad_header(e),
+            },
+            RequestCode::SEARCH_OFFSET_BY_TIMESTAMP => {
+                match SearchOffsetRequestHeader::read_ext(ext) {
+                    Ok(h) => {
+                        let upper = matches!(
+                            h.boundary_type,
+                            Some(ferromq_protocol::header::BoundaryType::Upper)
+                        );
+                        ok().with_header(&SearchOffsetResponseHeader {
+                            offset: self.store.offset_by_time(
+                                &h.topic,
+                                h.queue_id,
+                                h.timestamp,
+                                upper,
+                            ),
+                        })
+                    }
+                    Err(e) => bad_header(e),
+                }
+            }
+            _ => match GetEarliestMsgStoretimeRequestHeader::read_ext(ext) {
+                Ok(h) => ok().with_header(&GetEarliestMsgStoretimeResponseHeader {
+                    timestamp: self
+                        .store
+                        .earliest_message_time(&h.topic, h.queue_id)
+                        .unwrap_or(0),
+                }),
+                Err(e) => bad_header(e),
+            },
+        }
+    }
+
+    fn view_message(&self, req: &RemotingCommand) -> Response {
+        let h = match ViewMessageRequestHeader::read_ext(&req.ext_fields) {
+            Ok(h) => h,
+            Err(e) => return bad_header(e),
+        };
+        match u64::try_from(h.offset)
+            .ok()
+            .and_then(|o| self.store.message_at(o))
+        {
+            Some(record) => ok().with_body(record),
+            None => fail(
+                ResponseCode::SYSTEM_ERROR,
+                format!("can not find message by the offset, {}", h.offset),
+            ),
+        }
+    }
+
+    fn query_message(&self, req: &RemotingCommand) -> Response {
+        let h = match QueryMessageRequestHeader::read_ext(&req.ext_fields) {
+            Ok(h) => h,
+            Err(e) => return bad_header(e),
+        };
+        let max = usize::try_from(h.max_num).unwrap_or(0).max(1);
+        let found =
+            self.store
+                .query_message(&h.topic, &h.key, max, h.begin_timestamp, h.end_timestamp);
+        if found.messages.is_empty() {
+            return fail(
+                ResponseCode::QUERY_NOT_FOUND,
+                "can not find message, maybe time range not correct",
+            );
+        }
+        let mut body = Vec::with_capacity(found.messages.iter().map(|m| m.len()).sum());
+        for m in &found.messages {
+            body.extend_from_slice(m);
+        }
+        ok().with_header(&QueryMessageResponseHeader {
+            index_last_update_timestamp: found.index_last_update_timestamp,
+            index_last_update_phyoffset: found.index_last_update_phyoffset,
+        })
+        .with_body(body)
+    }
+
+    fn create_topic(&self, req: &RemotingCommand) -> Response {
+        let h = match CreateTopicRequestHeader::read_ext(&req.ext_fields) {
+            Ok(h) => h,
+            Err(e) => return bad_header(e),
+        };
+        if let Err(reason) = crate::send::check_topic_name(&h.topic) {
+            return fail(ResponseCode::INVALID_PARAMETER, reason);
+        }
+        let mut config = TopicConfig::new(h.topic.as_str(), h.read_queue_nums, h.write_queue_nums);
+        config.perm = h.perm;
+        config.order = h.order;
+        config.topic_sys_flag = h.topic_sys_flag.unwrap_or(0);
+        self.put_topic(config);
+        ok()
+    }
+
+    /// Answers one request.
+    pub(crate) async fn process(
+        &self,
+        conn: &Connection,
+        req: RemotingCommand,
+    ) -> Option<Response> {
+        let code = req.request_code();
+        Some(match code {
+            RequestCode::SEND_MESSAGE
+            | RequestCode::SEND_MESSAGE_V2
+            | RequestCode::SEND_BATCH_MESSAGE => crate::send::send_message(self, conn, &req).await,
+            RequestCode::PULL_MESSAGE | RequestCode::LITE_PULL_MESSAGE => {
+                crate::pull::pull_message(self, &req).await
+            }
+            RequestCode::HEART_BEAT => self.heartbeat(conn, &req),
+            RequestCode::UNREGISTER_CLIENT => self.unregister_client(conn, &req),
+            RequestCode::GET_CONSUMER_LIST_BY_GROUP => self.consumer_list(&req),
+            RequestCode::QUERY_CONSUMER_OFFSET => self.query_consumer_offset(&req),
+            RequestCode::UPDATE_CONSUMER_OFFSET => self.update_consumer_offset(&req),
+            RequestCode::GET_MAX_OFFSET
+            | RequestCode::GET_MIN_OFFSET
+            | RequestCode::SEARCH_OFFSET_BY_TIMESTAMP
+            | RequestCode::GET_EARLIEST_MSG_STORETIME => self.offset_requests(code, &req),
+            RequestCode::VIEW_MESSAGE_BY_ID => self.view_message(&req),
+            RequestCode::QUERY_MESSAGE => self.query_message(&req),
+            RequestCode::UPDATE_AND_CREATE_TOPIC => self.create_topic(&req),
+            RequestCode::GET_ALL_TOPIC_CONFIG => ok().with_body(self.topic_wrapper().encode()),
+            other => fail(
+                ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
+                format!(" request type {} not supported", other.0),
+            ),
+        })
+    }
+}
+
+/// The remoting handler: one per listener, sharing the broker.
+#[derive(Debug, Clone)]
+pub struct BrokerHandler(pub(crate) Arc<Broker>);
+
+impl Handler for BrokerHandler {
+    async fn handle(&self, conn: &Connection, request: RemotingCommand) -> Option<RemotingCommand> {
+        self.0.process(conn, request).await
+    }
+
+    fn on_close(&self, conn: &Connection) {
+        for group in self.0.clients.connection_gone(conn.id()) {
+            tracing::info!(%group, peer = %conn.peer_addr(), "consumer left");
+            self.0.notify_ids_changed(&group);
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! Producers and consumers known to the broker, by group, from their heartbeats
+//! (store-and-broker.md 7.1): who is online, what each consumer group subscribes to, and the
+//! connections to call back on (NOTIFY_CONSUMER_IDS_CHANGED, check-transaction).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use ferromq_protocol::body::{ConsumerData, SubscriptionData};
+use ferromq_protocol::LanguageCode;
+use ferromq_remoting::Connection;
+
+/// One client connection in a group.
+#[derive(Clone, Debug)]
+pub struct ClientChannel {
+    /// The connection (requests to the client travel on it).
+    pub conn: Connection,
+    /// The client id (`ip@instance`).
+    pub client_id: String,
+    /// The client's language.
+    pub language: LanguageCode,
+    /// The client's version ordinal.
+    pub version: i32,
+    /// Last heartbeat.
+    pub last_update: Instant,
+}
+
+/// A consumer group: its members and their subscriptions.
+#[derive(Clone, Debug, Default)]
+pub struct ConsumerGroup {
+    /// Members by connection id.
+    pub channels: BTreeMap<u64, ClientChannel>,
+    /// Subscriptions by topic (the newest heartbeat wins).
+    pub subscriptions: HashMap<String, SubscriptionData>,
+    /// The latest consumer data (consume type, message model, consume-from).
+    pub data: Option<ConsumerData>,
+}
+
+/// All producer and consumer groups.
+#[derive(Debug, Default)]
+pub struct ClientManager {
+    consumers: Mutex<HashMap<String, ConsumerGroup>>,
+    producers: Mutex<HashMap<String, BTreeMap<u64, ClientChannel>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl ClientManager {
+    /// Records a consumer heartbeat; returns whether the group's membership changed.
+    pub fn register_consumer(&self, channel: ClientChannel, data: &ConsumerData) -> bool {
+        let mut consumers = lock(&self.consumers);
+        let group = consumers.entry(data.group_name.clone()).or_default();
+        let id = channel.conn.id();
+        let changed = match group.channels.get(&id) {
+            Some(old) => old.client_id != channel.client_id,
+            None => true,
+        };
+        group.channels.insert(id, channel);
+        for sub in &data.subscription_data_set {
+            group.subscriptions.insert(sub.topic.clone(), sub.clone());
+        }
+        group.data = Some(data.clone());
+        changed
+    }
+
+    /// Records a producer heartbeat.
+    pub fn register_producer(&self, group: &str, channel: ClientChannel) {
+        lock(&self.producers)
+            .entry(group.to_owned())
+            .or_default()
+            .insert(channel.conn.id(), channel);
+    }
+
+    /// Removes a client from a consumer group (UNREGISTER_CLIENT); returns whether it was there.
+    pub fn unregister_consumer(&self, group: &str, conn_id: u64) -> bool {
+        let mut consumers = lock(&self.consumers);
+        let Some(g) = consumers.get_mut(group) else {
+            return false;
+        };
+        let removed = g.channels.remove(&conn_id).is_some();
+        if g.channels.is_empty() {
+            consumers.remove(group);
+        }
+        removed
+    }
+
+    /// Removes a client from a producer group.
+    pub fn unregister_producer(&self, group: &str, conn_id: u64) {
+        let mut producers = lock(&self.producers);
+        if let Some(g) = producers.get_mut(group) {
+            g.remove(&conn_id);
+            if g.is_empty() {
+                producers.remove(group);
+            }
+        }
+    }
+
+    /// Removes a closed or expired connection everywhere; returns the consumer groups it left.
+    pub fn connection_gone(&self, conn_id: u64) -> Vec<String> {
+        let mut left = Vec::new();
+        let mut consumers = lock(&self.consumers);
+        consumers.retain(|name, g| {
+            if g.channels.remove(&conn_id).is_some() {
+                left.push(name.clone());
+            }
+            !g.channels.is_empty()
+        });
+        drop(consumers);
+        lock(&self.producers).retain(|_, g| {
+            g.remove(&conn_id);
+            !g.is_empty()
+        });
+        left
+    }
+
+    /// Connections silent for longer than `timeout`.
+    pub fn expired(&self, timeout: Duration) -> Vec<Connection> {
+        let now = Instant::now();
+        let mut out = Vec::new();
+        for g in lock(&self.consumers).values() {
+            out.extend(
+                g.channels
+                    .values()
+                    .filter(|c| now.duration_since(c.last_update) > timeout)
+                    .map(|c| c.conn.clone()),
+            );
+        }
+        for g in lock(&self.producers).values() {
+            out.extend(
+                g.values()
+                    .filter(|c| now.duration_since(c.last_update) > timeout)
+                    .map(|c| c.conn.clone()),
+            );
+        }
+        out
+    }
+
+    /// Client ids of a consumer group's members, sorted.
+    pub fn consumer_ids(&self, group: &str) -> Vec<String> {
+        let consumers = lock(&self.consumers);
+        let mut ids: Vec<String> = consumers
+            .get(group)
+            .map(|g| g.channels.values().map(|c| c.client_id.clone()).collect())
+            .unwrap_or_default();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
+    /// Connections of a consumer group's members.
+    pub fn consumer_connections(&self, group: &str) -> Vec<Connection> {
+        lock(&self.consumers)
+            .get(group)
+            .map(|g| g.channels.values().map(|c| c.conn.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// A consumer group's subscription to `topic`.
+    pub fn subscription(&self, group: &str, topic: &str) -> Option<SubscriptionData> {
+        lock(&self.consumers)
+            .get(group)
+            .and_then(|g| g.subscriptions.get(topic).cloned())
+    }
+
+    /// A snapshot of a consumer group.
+    pub fn consumer_group(&self, group: &str) -> Option<ConsumerGroup> {
+        lock(&self.consumers).get(group).cloned()
+    }
+
+    /// Connections of a producer group.
+    pub fn producer_connections(&self, group: &str) -> Vec<ClientChannel> {
+        lock(&self.producers)
+            .get(group)
+            .map(|g| g.values().cloned().collect())
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,244 @@
+//! Broker settings: Apache's `BrokerConfig` / `NettyServerConfig` keys (store-and-broker.md 9).
+//!
+//! One properties file configures both the broker ([`BrokerConfig`]) and its store
+//! ([`StoreConfig`]), as Apache applies one file to every config object. Values are trimmed, a
+//! key neither knows is reported, and a bad value stops start-up naming the key.
+
+use std::net::{IpAddr, Ipv4Addr, UdpSocket};
+
+use ferromq_protocol::settings::{LoadReport, SettingError, SettingValue};
+use ferromq_store::StoreConfig;
+
+/// A broker's role in replication.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BrokerRole {
+    /// Master; slaves copy asynchronously.
+    AsyncMaster,
+    /// Master; a send waits for a slave.
+    SyncMaster,
+    /// Slave.
+    Slave,
+}
+
+impl SettingValue for BrokerRole {
+    const EXPECTED: &'static str = "ASYNC_MASTER, SYNC_MASTER or SLAVE";
+    fn parse_setting(s: &str) -> Option<Self> {
+        match s {
+            "ASYNC_MASTER" => Some(BrokerRole::AsyncMaster),
+            "SYNC_MASTER" => Some(BrokerRole::SyncMaster),
+            "SLAVE" => Some(BrokerRole::Slave),
+            _ => None,
+        }
+    }
+    fn render_setting(&self) -> String {
+        match self {
+            BrokerRole::AsyncMaster => "ASYNC_MASTER",
+            BrokerRole::SyncMaster => "SYNC_MASTER",
+            BrokerRole::Slave => "SLAVE",
+        }
+        .to_owned()
+    }
+}
+
+/// The address other hosts reach this one at: the local side of a route to a public address
+/// (no packet is sent), else loopback.
+fn local_ip() -> String {
+    UdpSocket::bind("0.0.0.0:0")
+        .and_then(|s| s.connect("192.0.2.1:9").map(|()| s))
+        .and_then(|s| s.local_addr())
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+        .to_string()
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_owned())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "DEFAULT_BROKER".to_owned())
+}
+
+ferromq_protocol::settings! {
+    /// Broker settings under Apache's key names.
+    pub struct BrokerConfig {
+        /// `brokerClusterName` (DefaultCluster).
+        broker_cluster_name: String = "DefaultCluster".to_owned(), "brokerClusterName", false;
+        /// `brokerName` (the host name).
+        broker_name: String = host_name(), "brokerName", false;
+        /// `brokerId`: 0 for a master.
+        broker_id: i64 = 0, "brokerId", false;
+        /// `namesrvAddr`: `;`-separated name servers (or the NAMESRV_ADDR environment variable).
+        namesrv_addr: String = std::env::var("NAMESRV_ADDR").unwrap_or_default(), "namesrvAddr", true;
+        /// `listenPort` (10911); the broker also listens on listenPort - 2 (Apache's fast port).
+        listen_port: u16 = 10911, "listenPort", false;
+        /// `brokerIP1`: the address registered and stamped into message ids.
+        broker_ip1: String = local_ip(), "brokerIP1", false;
+        /// `brokerIP2`: the HA address.
+        broker_ip2: String = local_ip(), "brokerIP2", false;
+        /// `haListenPort` (listenPort + 1 when 0).
+        ha_listen_port: u16 = 0, "haListenPort", false;
+        /// `brokerRole`.
+        broker_role: BrokerRole = BrokerRole::AsyncMaster, "brokerRole", false;
+        /// `brokerPermission` (6 = read + write).
+        broker_permission: i32 = 6, "brokerPermission", true;
+        /// `autoCreateTopicEnable` (true): unknown topics are created from `TBW102` on send.
+        auto_create_topic_enable: bool = true, "autoCreateTopicEnable", true;
+        /// `autoCreateSubscriptionGroup` (true).
+        auto_create_subscription_group: bool = true, "autoCreateSubscriptionGroup", true;
+        /// `defaultTopicQueueNums` (8): queues of `TBW102`.
+        default_topic_queue_nums: i32 = 8, "defaultTopicQueueNums", false;
+        /// `registerNameServerPeriod` ms (30000, clamped to 10-60 s).
+        register_name_server_period: u64 = 30_000, "registerNameServerPeriod", true;
+        /// `regionId` (DefaultRegion), returned in send responses.
+        region_id: String = "DefaultRegion".to_owned(), "regionId", false;
+        /// `traceOn` (true), returned in send responses.
+        trace_on: bool = true, "traceOn", true;
+        /// `longPollingEnable` (true).
+        long_polling_enable: bool = true, "longPollingEnable", true;
+        /// `shortPollingTimeMills` (1000): hold time when long polling is off.
+        short_polling_time_mills: u64 = 1000, "shortPollingTimeMills", true;
+        /// `notifyConsumerIdsChangedEnable` (true).
+        notify_consumer_ids_changed_enable: bool = true, "notifyConsumerIdsChangedEnable", true;
+        /// `channelExpiredTimeout` ms (120000): clients silent this long are dropped.
+        channel_expired_timeout: u64 = 120_000, "channelExpiredTimeout", true;
+        /// `flushConsumerOffsetInterval` ms (5000).
+        flush_consumer_offset_interval: u64 = 5000, "flushConsumerOffsetInterval", true;
+        /// `enablePropertyFilter` (false): SQL92 subscriptions.
+        enable_property_filter: bool = false, "enablePropertyFilter", true;
+        /// `serverChannelMaxIdleTimeSeconds` (120).
+        server_channel_max_idle_time_seconds: u64 = 120, "serverChannelMaxIdleTimeSeconds", false;
+        /// `sendMessageThreadPoolNums` (accepted; tokio schedules sends).
+        send_message_thread_pool_nums: i32 = 4, "sendMessageThreadPoolNums", false;
+        /// `pullMessageThreadPoolNums` (accepted).
+        pull_message_thread_pool_nums: i32 = 20, "pullMessageThreadPoolNums", false;
+        /// `sendThreadPoolQueueCapacity`: requests in flight per connection before SYSTEM_BUSY.
+        send_thread_pool_queue_capacity: i32 = 10_000, "sendThreadPoolQueueCapacity", false;
+        /// `rocketmqHome` (accepted).
+        rocketmq_home: String = std::env::var("ROCKETMQ_HOME").unwrap_or_default(), "rocketmqHome", false;
+    }
+}
+
+/// Keys Apache removed long ago that old sample configs still carry; accepted and ignored.
+const IGNORED_LEGACY_KEYS: &[&str] = &[
+    "storePathConsumeQueue",
+    "storePathIndex",
+    "storeCheckpoint",
+    "abortFile",
+    "checkTransactionMessageEnable",
+];
+
+impl BrokerConfig {
+    /// The address clients use: `brokerIP1:listenPort`.
+    pub fn broker_addr(&self) -> String {
+        format!("{}:{}", self.broker_ip1, self.listen_port)
+    }
+
+    /// The HA address: `brokerIP2:haListenPort`.
+    pub fn ha_addr(&self) -> String {
+        let port = if self.ha_listen_port == 0 {
+            self.listen_port.saturating_add(1)
+        } else {
+            self.ha_listen_port
+        };
+        format!("{}:{port}", self.broker_ip2)
+    }
+
+    /// The name servers.
+    pub fn namesrv_addrs(&self) -> Vec<String> {
+        self.namesrv_addr
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// Everything a broker is configured with.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Broker keys.
+    pub broker: BrokerConfig,
+    /// Store keys.
+    pub store: StoreConfig,
+}
+
+impl Settings {
+    /// Applies properties text to both configs. Keys neither knows are reported; Apache's long
+    /// removed keys are accepted and ignored (also reported, as renamed to nothing).
+    pub fn apply_properties(&mut self, text: &str) -> Result<LoadReport, SettingError> {
+        let mut report = LoadReport::default();
+        for (k, v) in ferromq_protocol::java_properties::parse(text) {
+            let key = k.trim();
+            if let Some(canonical) = self.broker.set_key(key, &v)? {
+                if canonical != key {
+                    report.renamed_keys.push((k.clone(), canonical));
+                }
+                continue;
+            }
+            match self.store.set_key(key, &v)? {
+                Some(canonical) if canonical != key => {
+                    report.renamed_keys.push((k.clone(), canonical))
+                }
+                Some(_) => {}
+                None if IGNORED_LEGACY_KEYS.contains(&key) => {
+                    report.renamed_keys.push((k.clone(), "(ignored)"))
+                }
+                None => report.unknown_keys.push(k.clone()),
+            }
+        }
+        // Apache: a master is always id 0.
+        if self.broker.broker_role != BrokerRole::Slave {
+            self.broker.broker_id = 0;
+        }
+        Ok(report)
+    }
+
+    /// Every setting as properties text (`mqbroker -p`).
+    pub fn to_properties(&self) -> String {
+        let mut text = self.broker.to_properties();
+        text.push_str(&self.store.to_properties());
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_file_configures_broker_and_store() {
+        let mut s = Settings::default();
+        let report = s
+            .apply_properties(
+                "brokerClusterName=C1\nbrokerName = broker-a \nlistenPort=20911\nbrokerRole=ASYNC_MASTER\n\
+                 brokerId=3\nflushDiskType=SYNC_FLUSH\nmapedFileSizeCommitLog=1048576\nstorePathIndex=/x\n\
+                 bogusKey=1\nnamesrvAddr=127.0.0.1:9876;127.0.0.2:9876\n",
+            )
+            .expect("valid");
+        assert_eq!(
+            (
+                s.broker.broker_name.as_str(),
+                s.broker.listen_port,
+                s.broker.broker_id
+            ),
+            ("broker-a", 20911, 0)
+        );
+        assert_eq!(
+            s.store.flush_disk_type,
+            ferromq_store::FlushDiskType::SyncFlush
+        );
+        assert_eq!(s.store.mapped_file_size_commit_log, 1_048_576);
+        assert_eq!(report.unknown_keys, ["bogusKey"]);
+        assert_eq!(report.renamed_keys.len(), 2);
+        assert_eq!(
+            s.broker.namesrv_addrs(),
+            ["127.0.0.1:9876", "127.0.0.2:9876"]
+        );
+        let err = Settings::default()
+            .apply_properties("autoCreateTopicEnable=ture\n")
+            .expect_err("bad");
+        assert!(err.to_string().contains("autoCreateTopicEnable"));
+    }
+}

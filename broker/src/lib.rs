@@ -1,0 +1,185 @@
+//! FerroMQ broker: the RocketMQ remoting server on top of [`ferromq_store`].
+//!
+//! - [`config`]: Apache's broker keys; one properties file configures broker and store;
+//! - `broker`: shared state and request dispatch; `send`, `pull` (long polling), `clients`
+//!   (producer and consumer groups from heartbeats), `register` (name servers);
+//! - [`run`]: serve until shutdown (what `mqbroker` and the tests call).
+
+pub mod clients;
+pub mod config;
+
+mod broker;
+
+mod pull;
+mod register;
+mod send;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
+
+use ferromq_remoting::ConnectionConfig;
+use ferromq_store::configs::{
+    system_groups, system_topics, ConsumerOffsetTable, SubscriptionGroupTable, TopicConfigTable,
+};
+use ferromq_store::dispatch::ArrivalListener;
+use ferromq_store::MessageStore;
+use tokio::net::TcpListener;
+
+pub use broker::{Broker, BrokerHandler};
+pub use config::{BrokerConfig, Settings};
+
+/// Why the broker could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    /// The store could not open or close.
+    #[error(transparent)]
+    Store(#[from] ferromq_store::StoreError),
+    /// A socket or file error.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The configuration cannot work.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+/// Opens the store and config files of `settings` and builds the broker (no sockets yet).
+pub async fn open(settings: Settings) -> Result<Arc<Broker>, BrokerError> {
+    let store_host: SocketAddr = settings.broker.broker_addr().parse().map_err(|_| {
+        BrokerError::Config(format!(
+            "brokerIP1 `{}` is not an IP address",
+            settings.broker.broker_ip1
+        ))
+    })?;
+    let cell: Arc<OnceLock<Weak<Broker>>> = Arc::new(OnceLock::new());
+    let listener_cell = cell.clone();
+    let listener: ArrivalListener = Arc::new(move |req| {
+        if let Some(b) = listener_cell.get().and_then(Weak::upgrade) {
+            b.message_arrived(&req.topic, req.queue_id);
+        }
+    });
+    let store_config = settings.store.clone();
+    let store = tokio::task::spawn_blocking(move || {
+        MessageStore::open_with_listener(store_config, Some(listener))
+    })
+    .await
+    .map_err(|e| BrokerError::Config(format!("store open panicked: {e}")))??;
+    let dir = settings.store.config_dir();
+    let topics = TopicConfigTable::load(dir.join("topics.json"))?;
+    let b = &settings.broker;
+    topics.add_missing(system_topics(
+        &b.broker_cluster_name,
+        &b.broker_name,
+        b.auto_create_topic_enable,
+        b.default_topic_queue_nums,
+    ));
+    let groups = SubscriptionGroupTable::load(dir.join("subscriptionGroup.json"))?;
+    groups.add_missing(system_groups());
+    let offsets = ConsumerOffsetTable::load(dir.join("consumerOffset.json"))?;
+    let broker = Arc::new(Broker {
+        store,
+        topics,
+        groups,
+        offsets,
+        clients: Default::default(),
+        store_host,
+        arrivals: Default::default(),
+        topics_changed: Default::default(),
+        settings,
+    });
+    let _ = cell.set(Arc::downgrade(&broker));
+    broker.persist_all();
+    Ok(broker)
+}
+
+impl Broker {
+    /// Persists every config table that changed.
+    pub fn persist_all(&self) {
+        for (name, result) in [
+            ("topics.json", self.topics.persist().map(|_| ())),
+            ("subscriptionGroup.json", self.groups.persist().map(|_| ())),
+            ("consumerOffset.json", self.offsets.persist().map(|_| ())),
+        ] {
+            if let Err(e) = result {
+                tracing::error!(file = name, error = %e, "cannot persist");
+            }
+        }
+    }
+}
+
+/// Serves the broker on `listener` (and on `fast_listener`, Apache's `listenPort - 2`) until
+/// `shutdown` completes; then unregisters from the name servers and closes the store cleanly.
+pub async fn run(
+    broker: Arc<Broker>,
+    listener: TcpListener,
+    fast_listener: Option<TcpListener>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), BrokerError> {
+    let b = &broker.settings.broker;
+    let connection = ConnectionConfig {
+        idle_timeout: Duration::from_secs(b.server_channel_max_idle_time_seconds.max(1)),
+        max_in_flight: usize::try_from(b.send_thread_pool_queue_capacity)
+            .unwrap_or(1)
+            .max(1),
+        ..ConnectionConfig::default()
+    };
+    let handler = Arc::new(BrokerHandler(broker.clone()));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let tasks = vec![
+        tokio::spawn(register::registration_loop(broker.clone(), stop_rx.clone())),
+        tokio::spawn(housekeeping(broker.clone(), stop_rx.clone())),
+    ];
+    let serve_one = |l: TcpListener| {
+        let (h, c, mut rx) = (handler.clone(), connection.clone(), stop_rx.clone());
+        tokio::spawn(async move {
+            let _ = ferromq_remoting::serve(l, h, c, async move {
+                let _ = rx.wait_for(|s| *s).await;
+            })
+            .await;
+        })
+    };
+    let mut servers = vec![serve_one(listener)];
+    if let Some(fast) = fast_listener {
+        servers.push(serve_one(fast));
+    }
+    shutdown.await;
+    tracing::info!("broker shutting down");
+    let _ = stop_tx.send(true);
+    for s in servers {
+        let _ = s.await;
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    register::unregister_all(&broker).await;
+    broker.persist_all();
+    let store = broker.store.clone();
+    tokio::task::spawn_blocking(move || store.shutdown())
+        .await
+        .map_err(|e| BrokerError::Config(format!("store shutdown panicked: {e}")))??;
+    Ok(())
+}
+
+async fn housekeeping(broker: Arc<Broker>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let every = Duration::from_millis(
+        broker
+            .settings
+            .broker
+            .flush_consumer_offset_interval
+            .max(100),
+    );
+    let expiry = Duration::from_millis(broker.settings.broker.channel_expired_timeout);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let b = broker.clone();
+        let _ = tokio::task::spawn_blocking(move || b.persist_all()).await;
+        for conn in broker.clients.expired(expiry) {
+            tracing::info!(peer = %conn.peer_addr(), "client expired: no heartbeat");
+            conn.close();
+        }
+    }
+}

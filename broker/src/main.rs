@@ -1,0 +1,130 @@
+//! `mqbroker`: the FerroMQ broker, with Apache's command-line flags.
+
+// A command-line program talks to its operator on stdout.
+#![allow(clippy::print_stdout)]
+
+use std::process::ExitCode;
+
+use ferromq_broker::Settings;
+
+const USAGE: &str = "usage: mqbroker [-c <file>] [-n <namesrv;namesrv>] [-p] [-h]
+  -c, --configFile <file>   broker config file (properties, Apache's keys: brokerName, listenPort,
+                            storePathRootDir, flushDiskType, ...)
+  -n, --namesrvAddr <list>  name servers, ';'-separated (overrides namesrvAddr / NAMESRV_ADDR)
+  -p, --printConfigItem     print all config items and exit
+  -h, --help                print this help and exit
+
+Log level: RUST_LOG (default info).";
+
+fn main() -> ExitCode {
+    let mut config_file = None;
+    let mut namesrv = None;
+    let mut print = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            "-p" | "--printConfigItem" => print = true,
+            "-c" | "--configFile" => config_file = args.next(),
+            "-n" | "--namesrvAddr" => namesrv = args.next(),
+            other => {
+                eprintln!("mqbroker: unknown argument `{other}`\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let mut settings = Settings::default();
+    if let Some(path) = &config_file {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("mqbroker: cannot read config file {path}: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        match settings.apply_properties(&text) {
+            Ok(report) => {
+                for key in report.unknown_keys {
+                    tracing::warn!(%key, file = %path, "unknown config key ignored");
+                }
+                for (old, new) in report.renamed_keys {
+                    tracing::warn!(key = %old, now = new, "old config key spelling");
+                }
+            }
+            Err(e) => {
+                eprintln!("mqbroker: {path}: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    if let Some(n) = namesrv {
+        settings.broker.namesrv_addr = n;
+    }
+    if print {
+        print!("{}", settings.to_properties());
+        return ExitCode::SUCCESS;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("mqbroker: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let port = settings.broker.listen_port;
+        let listener = match tokio::net::TcpListener::bind(("0.0.0.0", port)).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("mqbroker: cannot listen on port {port}: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let fast = match port.checked_sub(2) {
+            Some(p) => tokio::net::TcpListener::bind(("0.0.0.0", p)).await.ok(),
+            None => None,
+        };
+        let broker = match ferromq_broker::open(settings).await {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("mqbroker: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let b = &broker.settings().broker;
+        println!(
+            "The broker[{}, {}] boot success. serializeType=JSON and name server is {}",
+            b.broker_name,
+            b.broker_addr(),
+            b.namesrv_addr
+        );
+        let shutdown = async {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+            }
+        };
+        match ferromq_broker::run(broker, listener, fast, shutdown).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("mqbroker: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}

@@ -1,0 +1,213 @@
+//! PULL_MESSAGE with long polling (protocol.md 4.2, store-and-broker.md 3.4 and 7.3).
+//!
+//! A pull that finds nothing new and carries the suspend flag is held on its queue's wake-up
+//! (one `Notify` per topic and queue, signalled by the store's dispatcher for every message)
+//! until a message arrives or `suspendTimeoutMillis` passes, instead of Apache's per-arrival
+//! re-execution plus 5 s scans (11.15).
+
+use std::time::Duration;
+
+use ferromq_protocol::body::SubscriptionData;
+use ferromq_protocol::header::pull::{
+    pull_sys_flag, PullMessageRequestHeader, PullMessageResponseHeader,
+};
+use ferromq_protocol::message::TagSubscription;
+use ferromq_protocol::{CommandHeader, RemotingCommand, ResponseCode};
+use ferromq_store::store::MessageFilter;
+use ferromq_store::{GetMessageResult, GetMessageStatus};
+
+use crate::broker::{bad_header, fail, perm, Broker, Response};
+
+/// Longest hold, whatever the client asks.
+const MAX_HOLD: Duration = Duration::from_secs(30);
+/// Default transfer cap of one pull (Apache's maxMsgBytes default for push consumers).
+const DEFAULT_MAX_BYTES: usize = 256 * 1024;
+
+/// Tag filtering at the consume-queue level: `*` (or no tags) matches everything.
+struct TagFilter {
+    codes: Option<Vec<i64>>,
+}
+
+impl TagFilter {
+    fn new(sub: &SubscriptionData) -> TagFilter {
+        let all = sub.sub_string.trim().is_empty() || sub.sub_string.trim() == "*";
+        if all {
+            return TagFilter { codes: None };
+        }
+        let mut codes: Vec<i64> = sub.code_set.iter().map(|c| i64::from(*c)).collect();
+        if codes.is_empty() {
+            codes = TagSubscription::parse(&sub.sub_string)
+                .map(|t| t.codes.iter().map(|c| i64::from(*c)).collect())
+                .unwrap_or_default();
+        }
+        TagFilter { codes: Some(codes) }
+    }
+}
+
+impl MessageFilter for TagFilter {
+    fn matches_tags_code(&self, tags_code: i64) -> bool {
+        match &self.codes {
+            None => true,
+            Some(codes) => codes.contains(&tags_code),
+        }
+    }
+}
+
+/// The response code and next offset for a store result, as Apache's pull processor maps them.
+fn response_code(r: &GetMessageResult, requested: i64) -> (ResponseCode, i64) {
+    match r.status {
+        GetMessageStatus::Found => (ResponseCode::SUCCESS, r.next_begin_offset),
+        GetMessageStatus::NoMatchedMessage | GetMessageStatus::MessageWasRemoving => {
+            (ResponseCode::PULL_RETRY_IMMEDIATELY, r.next_begin_offset)
+        }
+        GetMessageStatus::NoMatchedLogicQueue | GetMessageStatus::NoMessageInQueue => {
+            if requested != 0 {
+                (ResponseCode::PULL_OFFSET_MOVED, 0)
+            } else {
+                (ResponseCode::PULL_NOT_FOUND, 0)
+            }
+        }
+        GetMessageStatus::OffsetFoundNull | GetMessageStatus::OffsetOverflowOne => {
+            (ResponseCode::PULL_NOT_FOUND, r.next_begin_offset)
+        }
+        GetMessageStatus::OffsetOverflowBadly | GetMessageStatus::OffsetTooSmall => {
+            (ResponseCode::PULL_OFFSET_MOVED, r.next_begin_offset)
+        }
+    }
+}
+
+pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Response {
+    let h = match PullMessageRequestHeader::read_ext(&req.ext_fields) {
+        Ok(h) => h,
+        Err(e) => return bad_header(e),
+    };
+    if broker.settings.broker.broker_permission & perm::READ == 0 {
+        return fail(
+            ResponseCode::NO_PERMISSION,
+            "the broker pulling message is forbidden",
+        );
+    }
+    let Some(topic) = broker.topics.get(&h.topic) else {
+        return fail(
+            ResponseCode::TOPIC_NOT_EXIST,
+            format!("topic[{}] not exist, apply first please!", h.topic),
+        );
+    };
+    if topic.perm & perm::READ == 0 {
+        return fail(
+            ResponseCode::NO_PERMISSION,
+            format!("the topic[{}] pulling message is forbidden", h.topic),
+        );
+    }
+    if h.queue_id < 0 || h.queue_id >= topic.read_queue_nums {
+        return fail(
+            ResponseCode::SYSTEM_ERROR,
+            format!(
+                "queueId[{}] is illegal, topic: [{}] topicConfig.readQueueNums: [{}]",
+                h.queue_id, h.topic, topic.read_queue_nums
+            ),
+        );
+    }
+    let auto_group = broker.settings.broker.auto_create_subscription_group;
+    match broker.groups.get_or_create(&h.consumer_group, auto_group) {
+        Some(g) if !g.consume_enable => {
+            return fail(
+                ResponseCode::NO_PERMISSION,
+                format!("subscription group no permission, {}", h.consumer_group),
+            )
+        }
+        Some(_) => {}
+        None => {
+            return fail(
+                ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
+                format!("subscription group [{}] does not exist", h.consumer_group),
+            )
+        }
+    }
+    let sys_flag = h.sys_flag;
+    let subscription = if pull_sys_flag::has(sys_flag, pull_sys_flag::SUBSCRIPTION) {
+        let expr = h.subscription.clone().unwrap_or_else(|| "*".to_owned());
+        Some(SubscriptionData::tag(
+            h.topic.as_str(),
+            &expr,
+            h.sub_version,
+        ))
+    } else {
+        broker.clients.subscription(&h.consumer_group, &h.topic)
+    };
+    let Some(subscription) = subscription else {
+        return fail(
+            ResponseCode::SUBSCRIPTION_NOT_EXIST,
+            format!(
+                "consumer's group info not exist, group: {} topic: {}",
+                h.consumer_group, h.topic
+            ),
+        );
+    };
+    let expression_type = h.expression_type.as_deref().unwrap_or("TAG");
+    if !expression_type.eq_ignore_ascii_case("TAG") {
+        return fail(
+            ResponseCode::SUBSCRIPTION_PARSE_FAILED,
+            format!("expression type {expression_type} is not supported by this broker yet"),
+        );
+    }
+    let filter = TagFilter::new(&subscription);
+    if pull_sys_flag::has(sys_flag, pull_sys_flag::COMMIT_OFFSET) && h.commit_offset >= 0 {
+        broker
+            .offsets
+            .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
+    }
+    let max_msgs = usize::try_from(h.max_msg_nums).unwrap_or(1).max(1);
+    let max_bytes = h
+        .max_msg_bytes
+        .and_then(|b| usize::try_from(b).ok())
+        .filter(|b| *b > 0)
+        .unwrap_or(DEFAULT_MAX_BYTES);
+    let suspend = pull_sys_flag::has(sys_flag, pull_sys_flag::SUSPEND);
+    let hold = if broker.settings.broker.long_polling_enable {
+        Duration::from_millis(u64::try_from(h.suspend_timeout_millis).unwrap_or(0)).min(MAX_HOLD)
+    } else {
+        Duration::from_millis(broker.settings.broker.short_polling_time_mills)
+    };
+
+    let mut held = false;
+    let (result, code, next) = loop {
+        let wake = broker.arrival(&h.topic, h.queue_id);
+        let notified = wake.notified();
+        tokio::pin!(notified);
+        // Register before reading, so an arrival between the read and the wait is not missed.
+        notified.as_mut().enable();
+        let r = broker.store.get_message(
+            &h.topic,
+            h.queue_id,
+            h.queue_offset,
+            max_msgs,
+            max_bytes,
+            &filter,
+        );
+        let (code, next) = response_code(&r, h.queue_offset);
+        if code == ResponseCode::PULL_NOT_FOUND && suspend && !held && !hold.is_zero() {
+            held = true;
+            let _ = tokio::time::timeout(hold, notified).await;
+            continue;
+        }
+        break (r, code, next);
+    };
+    let header = PullMessageResponseHeader {
+        suggest_which_broker_id: 0,
+        next_begin_offset: next,
+        min_offset: result.min_offset,
+        max_offset: result.max_offset,
+        ..Default::default()
+    };
+    let mut resp =
+        RemotingCommand::response(code, Some(result.status.name().to_owned())).with_header(&header);
+    if code == ResponseCode::SUCCESS {
+        let mut body = Vec::with_capacity(result.total_size());
+        for m in &result.messages {
+            body.extend_from_slice(m);
+        }
+        resp.body = body.into();
+    }
+    resp
+}

@@ -1,0 +1,126 @@
+//! Registration with the name servers: at start, every `registerNameServerPeriod` (clamped to
+//! 10-60 s as Apache does) and at once when topics change; unregistration on shutdown.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferromq_protocol::body::RegisterBrokerBody;
+use ferromq_protocol::header::namesrv::{
+    RegisterBrokerRequestHeader, UnRegisterBrokerRequestHeader,
+};
+use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use ferromq_remoting::{Connection, ConnectionConfig, Handler};
+
+use crate::broker::Broker;
+
+const TIMEOUT: Duration = Duration::from_secs(6);
+
+/// Name servers send nothing to brokers; any request is ignored.
+#[derive(Debug)]
+struct Ignore;
+impl Handler for Ignore {
+    async fn handle(&self, _c: &Connection, _r: RemotingCommand) -> Option<RemotingCommand> {
+        None
+    }
+}
+
+async fn connection(addr: &str, conns: &mut HashMap<String, Connection>) -> Option<Connection> {
+    if let Some(c) = conns.get(addr).filter(|c| !c.is_closed()) {
+        return Some(c.clone());
+    }
+    match Connection::connect(addr, Arc::new(Ignore), ConnectionConfig::default()).await {
+        Ok(c) => {
+            conns.insert(addr.to_owned(), c.clone());
+            Some(c)
+        }
+        Err(e) => {
+            tracing::warn!(namesrv = addr, error = %e, "cannot reach name server");
+            None
+        }
+    }
+}
+
+/// Registers with every configured name server once.
+pub(crate) async fn register_all(broker: &Broker, conns: &mut HashMap<String, Connection>) {
+    let b = &broker.settings.broker;
+    let body = RegisterBrokerBody {
+        filter_server_list: Vec::new(),
+        topic_config_serialize_wrapper: broker.topic_wrapper(),
+    }
+    .encode();
+    let header = RegisterBrokerRequestHeader {
+        broker_name: b.broker_name.clone(),
+        broker_addr: b.broker_addr(),
+        cluster_name: b.broker_cluster_name.clone(),
+        ha_server_addr: b.ha_addr(),
+        broker_id: b.broker_id,
+        enable_acting_master: Some(false),
+        compressed: Some(false),
+        body_crc32: Some(ferromq_protocol::message::body_crc(&body)),
+        ..Default::default()
+    };
+    for addr in b.namesrv_addrs() {
+        let Some(conn) = connection(&addr, conns).await else {
+            continue;
+        };
+        let req = RemotingCommand::request_with_header(RequestCode::REGISTER_BROKER, &header)
+            .with_body(body.clone());
+        match conn.request(req, TIMEOUT).await {
+            Ok(r) if r.response_code() == ResponseCode::SUCCESS => {
+                tracing::debug!(namesrv = %addr, "registered");
+            }
+            Ok(r) => {
+                tracing::warn!(namesrv = %addr, code = r.code, remark = ?r.remark, "registration refused")
+            }
+            Err(e) => {
+                tracing::warn!(namesrv = %addr, error = %e, "registration failed");
+                conns.remove(&addr);
+            }
+        }
+    }
+}
+
+/// Registers now, then periodically and whenever topics change, until `stop`.
+pub(crate) async fn registration_loop(
+    broker: Arc<Broker>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let period = Duration::from_millis(
+        broker
+            .settings
+            .broker
+            .register_name_server_period
+            .clamp(10_000, 60_000),
+    );
+    let mut conns = HashMap::new();
+    loop {
+        register_all(&broker, &mut conns).await;
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            _ = broker.topics_changed.notified() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// Unregisters from every name server (best effort, on shutdown).
+pub(crate) async fn unregister_all(broker: &Broker) {
+    let b = &broker.settings.broker;
+    let header = UnRegisterBrokerRequestHeader {
+        broker_name: b.broker_name.clone(),
+        broker_addr: b.broker_addr(),
+        cluster_name: b.broker_cluster_name.clone(),
+        broker_id: b.broker_id,
+    };
+    let mut conns = HashMap::new();
+    for addr in b.namesrv_addrs() {
+        if let Some(conn) = connection(&addr, &mut conns).await {
+            let req = RemotingCommand::request_with_header(RequestCode::UNREGISTER_BROKER, &header);
+            if let Err(e) = conn.request(req, TIMEOUT).await {
+                tracing::warn!(namesrv = %addr, error = %e, "unregistration failed");
+            }
+            conn.close();
+        }
+    }
+}

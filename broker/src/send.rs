@@ -1,0 +1,216 @@
+//! SEND_MESSAGE, SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE (store-and-broker.md 2.1, protocol.md
+//! 4.1): validation as Apache does it, the stored message, and the response Java clients read.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+use ferromq_protocol::header::send::{SendMessageRequestHeader, SendMessageResponseHeader};
+use ferromq_protocol::message::{
+    create_message_id, decode_batch, property, MessageExt, Properties, UniqIdGenerator,
+};
+use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use ferromq_remoting::Connection;
+use ferromq_store::{PutStatus, StoreError};
+
+use crate::broker::{bad_header, fail, ok, perm, Broker, Response};
+
+/// Topics producers may not send to.
+const NOT_SENDABLE: &[&str] = &[
+    "SCHEDULE_TOPIC_XXXX",
+    "RMQ_SYS_TRANS_HALF_TOPIC",
+    "RMQ_SYS_TRANS_OP_HALF_TOPIC",
+    "TRANS_CHECK_MAX_TIME_TOPIC",
+    "SELF_TEST_TOPIC",
+    "OFFSET_MOVED_EVENT",
+];
+
+/// Apache's topic rule: `[%|a-zA-Z0-9_-]`, at most 127 characters (255 for retry and DLQ topics).
+pub(crate) fn check_topic_name(topic: &str) -> Result<(), String> {
+    if topic.is_empty() {
+        return Err("the specified topic is blank".to_owned());
+    }
+    let max = if topic.starts_with("%RETRY%") || topic.starts_with("%DLQ%") {
+        255
+    } else {
+        127
+    };
+    if topic.len() > max {
+        return Err(format!(
+            "the specified topic is longer than topic max length {max}"
+        ));
+    }
+    if !topic
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'%' | b'|' | b'_' | b'-'))
+    {
+        return Err(format!(
+            "the specified topic[{topic}] contains illegal characters, allowing only ^[%|a-zA-Z0-9_-]+$"
+        ));
+    }
+    Ok(())
+}
+
+fn uniq_ids(broker: &Broker) -> &'static UniqIdGenerator {
+    static GEN: OnceLock<UniqIdGenerator> = OnceLock::new();
+    GEN.get_or_init(|| UniqIdGenerator::for_current_process(broker.store_host.ip()))
+}
+
+static RANDOM: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
+
+fn next_random() -> u64 {
+    // xorshift; only spreads sends with queueId < 0 over the queues.
+    let mut x = RANDOM.load(Ordering::Relaxed);
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    RANDOM.store(x, Ordering::Relaxed);
+    x
+}
+
+pub(crate) async fn send_message(
+    broker: &Broker,
+    conn: &Connection,
+    req: &RemotingCommand,
+) -> Response {
+    let h = match SendMessageRequestHeader::from_command(req) {
+        Ok(h) => h,
+        Err(e) => return bad_header(e),
+    };
+    if broker.settings.broker.broker_permission & perm::WRITE == 0 {
+        return fail(
+            ResponseCode::NO_PERMISSION,
+            format!(
+                "the broker[{}] sending message is forbidden",
+                broker.settings.broker.broker_name
+            ),
+        );
+    }
+    if let Err(reason) = check_topic_name(&h.topic) {
+        return fail(ResponseCode::INVALID_PARAMETER, reason);
+    }
+    if NOT_SENDABLE.contains(&h.topic.as_str()) {
+        return fail(
+            ResponseCode::NO_PERMISSION,
+            format!("Sending message to topic[{}] is forbidden.", h.topic),
+        );
+    }
+    let Some(topic) = broker.topic_for_send(&h.topic, h.default_topic_queue_nums) else {
+        return fail(
+            ResponseCode::TOPIC_NOT_EXIST,
+            format!("topic[{}] not exist, apply first please!", h.topic),
+        );
+    };
+    if topic.perm & perm::WRITE == 0 {
+        return fail(
+            ResponseCode::NO_PERMISSION,
+            format!("the topic[{}] sending message is forbidden", h.topic),
+        );
+    }
+    let queues = topic.write_queue_nums.max(topic.read_queue_nums).max(1);
+    let queue_id = if h.queue_id < 0 {
+        (next_random() % topic.write_queue_nums.max(1) as u64) as i32
+    } else {
+        h.queue_id
+    };
+    if queue_id >= queues {
+        return fail(
+            ResponseCode::INVALID_PARAMETER,
+            format!("request queueId[{queue_id}] is illegal, topic has {queues} queues"),
+        );
+    }
+    let batch = req.request_code() == RequestCode::SEND_BATCH_MESSAGE;
+    if batch && h.topic.starts_with("%RETRY%") {
+        return fail(
+            ResponseCode::MESSAGE_ILLEGAL,
+            "batch request does not support retry group",
+        );
+    }
+
+    let base = |body: Bytes, flag: i32, mut properties: Properties| {
+        if properties.uniq_key().is_none() {
+            properties.insert(
+                property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX,
+                uniq_ids(broker).next_id(),
+            );
+        }
+        properties.insert(
+            "CLUSTER",
+            broker.settings.broker.broker_cluster_name.as_str(),
+        );
+        MessageExt {
+            topic: h.topic.clone(),
+            queue_id,
+            flag,
+            body,
+            properties,
+            sys_flag: h.sys_flag,
+            born_timestamp: h.born_timestamp,
+            born_host: conn.peer_addr(),
+            store_host: broker.store_host,
+            reconsume_times: h.reconsume_times.unwrap_or(0),
+            ..MessageExt::default()
+        }
+    };
+    let messages: Vec<MessageExt> = if batch {
+        match decode_batch(&req.body) {
+            Ok(entries) if !entries.is_empty() => entries
+                .into_iter()
+                .map(|e| base(e.body, e.flag, e.properties))
+                .collect(),
+            Ok(_) => return fail(ResponseCode::MESSAGE_ILLEGAL, "empty batch"),
+            Err(e) => {
+                return fail(
+                    ResponseCode::MESSAGE_ILLEGAL,
+                    format!("bad batch body: {e}"),
+                )
+            }
+        }
+    } else {
+        let properties = Properties::decode(h.properties.as_deref().unwrap_or(""));
+        vec![base(req.body.clone(), h.flag, properties)]
+    };
+
+    let pending = match broker.store.put_messages(&messages) {
+        Ok(p) => p,
+        Err(StoreError::MessageIllegal(reason)) => {
+            return fail(ResponseCode::MESSAGE_ILLEGAL, reason)
+        }
+        Err(e @ StoreError::NotWritable(_)) => {
+            return fail(ResponseCode::SERVICE_NOT_AVAILABLE, e.to_string())
+        }
+        Err(e) => return fail(ResponseCode::SYSTEM_ERROR, e.to_string()),
+    };
+    let result = pending.finish().await;
+    let msg_id = result
+        .append
+        .records
+        .iter()
+        .map(|(offset, _)| create_message_id(broker.store_host, *offset as i64))
+        .collect::<Vec<_>>()
+        .join(",");
+    let transaction_id = messages
+        .first()
+        .and_then(|m| m.properties.uniq_key())
+        .map(str::to_owned);
+    let header = SendMessageResponseHeader {
+        msg_id,
+        queue_id,
+        queue_offset: result.append.queue_offset,
+        transaction_id,
+        msg_region: Some(broker.settings.broker.region_id.clone()),
+        trace_on: Some(broker.settings.broker.trace_on),
+        ..Default::default()
+    };
+    let resp = match result.status {
+        PutStatus::PutOk => ok(),
+        PutStatus::FlushDiskTimeout => RemotingCommand::response(
+            ResponseCode::FLUSH_DISK_TIMEOUT,
+            Some(
+                "flush disk timeout: the message is stored but not yet confirmed on disk"
+                    .to_owned(),
+            ),
+        ),
+    };
+    resp.with_header(&header)
+}
