@@ -418,6 +418,7 @@ impl Broker {
             RequestCode::PULL_MESSAGE | RequestCode::LITE_PULL_MESSAGE => {
                 crate::pull::pull_message(self, &req).await
             }
+            RequestCode::CONSUMER_SEND_MSG_BACK => crate::retry::send_back(self, &req).await,
             RequestCode::HEART_BEAT => self.heartbeat(conn, &req),
             RequestCode::UNREGISTER_CLIENT => self.unregister_client(conn, &req),
             RequestCode::GET_CONSUMER_LIST_BY_GROUP => self.consumer_list(&req),

@@ -12,6 +12,7 @@ mod broker;
 
 mod pull;
 mod register;
+mod retry;
 mod send;
 
 use std::future::Future;

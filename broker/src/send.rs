@@ -14,6 +14,7 @@ use ferromq_remoting::Connection;
 use ferromq_store::{PutStatus, StoreError};
 
 use crate::broker::{bad_header, fail, ok, perm, Broker, Response};
+use crate::retry::RETRY_PREFIX;
 
 /// Topics producers may not send to.
 const NOT_SENDABLE: &[&str] = &[
@@ -119,6 +120,18 @@ pub(crate) async fn send_message(
             format!("request queueId[{queue_id}] is illegal, topic has {queues} queues"),
         );
     }
+    // A retry message redelivered too often goes to the group's dead-letter queue.
+    let (target_topic, queue_id) = match h.topic.strip_prefix(RETRY_PREFIX) {
+        Some(group) => {
+            let max = broker.max_reconsume_times(group, h.max_reconsume_times, req.version);
+            if h.reconsume_times.unwrap_or(0) > max {
+                (broker.ensure_dlq_topic(group), 0)
+            } else {
+                (h.topic.clone(), queue_id)
+            }
+        }
+        None => (h.topic.clone(), queue_id),
+    };
     let batch = req.request_code() == RequestCode::SEND_BATCH_MESSAGE;
     if batch && h.topic.starts_with("%RETRY%") {
         return fail(
@@ -139,7 +152,7 @@ pub(crate) async fn send_message(
             broker.settings.broker.broker_cluster_name.as_str(),
         );
         MessageExt {
-            topic: h.topic.clone(),
+            topic: target_topic.clone(),
             queue_id,
             flag,
             body,

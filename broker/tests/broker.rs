@@ -1,0 +1,521 @@
+//! The broker over real sockets, driven with raw remoting commands: sends, pulls with long
+//! polling, offsets, retries into the DLQ, queries, and bad input.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ferromq_broker::Settings;
+use ferromq_protocol::body::{ConsumerData, HeartbeatData, SubscriptionData};
+use ferromq_protocol::header::client::ConsumerSendMsgBackRequestHeader;
+use ferromq_protocol::header::offset::*;
+use ferromq_protocol::header::pull::{PullMessageRequestHeader, PullMessageResponseHeader};
+use ferromq_protocol::header::query::{QueryMessageRequestHeader, ViewMessageRequestHeader};
+use ferromq_protocol::header::send::{SendMessageRequestHeaderV2, SendMessageResponseHeader};
+use ferromq_protocol::message::{
+    decode_all, property, DecodeOptions, MessageExt, MessageId, Properties,
+};
+use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode};
+use ferromq_remoting::{Connection, ConnectionConfig, Handler};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const T: Duration = Duration::from_secs(10);
+
+struct NoRequests;
+impl Handler for NoRequests {
+    async fn handle(&self, _c: &Connection, _r: RemotingCommand) -> Option<RemotingCommand> {
+        None
+    }
+}
+
+struct TestBroker {
+    addr: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestBroker {
+    async fn start(tweak: impl FnOnce(&mut Settings)) -> TestBroker {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut settings = Settings::default();
+        settings.broker.broker_name = "broker-t".to_owned();
+        settings.broker.broker_ip1 = "127.0.0.1".to_owned();
+        settings.broker.listen_port = port;
+        settings.broker.namesrv_addr = String::new();
+        settings.store = ferromq_store::StoreConfig {
+            mapped_file_size_commit_log: 4 << 20,
+            max_hash_slot_num: 1024,
+            max_index_num: 4096,
+            max_message_size: 64 * 1024,
+            ..ferromq_store::StoreConfig::with_root(dir.path())
+        };
+        tweak(&mut settings);
+        let broker = ferromq_broker::open(settings).await.unwrap();
+        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            ferromq_broker::run(broker, listener, None, async move {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        TestBroker {
+            addr: format!("127.0.0.1:{port}"),
+            stop: Some(stop),
+            task: Some(task),
+            _dir: dir,
+        }
+    }
+
+    async fn client(&self) -> Connection {
+        Connection::connect(
+            &self.addr,
+            Arc::new(NoRequests),
+            ConnectionConfig::default(),
+        )
+        .await
+        .unwrap()
+    }
+
+    async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.unwrap();
+        }
+    }
+}
+
+fn send_request(topic: &str, queue_id: i32, body: &[u8], tag: &str, key: &str) -> RemotingCommand {
+    let mut props = Properties::new();
+    props.insert(property::TAGS, tag);
+    props.insert(property::KEYS, key);
+    props.insert(property::WAIT_STORE_MSG_OK, "true");
+    let h = SendMessageRequestHeaderV2 {
+        producer_group: "PG".to_owned(),
+        topic: topic.to_owned(),
+        default_topic: "TBW102".to_owned(),
+        default_topic_queue_nums: 4,
+        queue_id,
+        sys_flag: 0,
+        born_timestamp: 1_700_000_000_000,
+        flag: 0,
+        properties: Some(props.encode()),
+        reconsume_times: Some(0),
+        ..Default::default()
+    };
+    RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &h)
+        .with_body(Bytes::copy_from_slice(body))
+}
+
+async fn heartbeat(conn: &Connection, group: &str, topic: &str, expr: &str) {
+    let hb = HeartbeatData {
+        client_id: "127.0.0.1@test".to_owned(),
+        consumer_data_set: vec![ConsumerData {
+            group_name: group.to_owned(),
+            subscription_data_set: vec![SubscriptionData::tag(topic, expr, 1)],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let resp = conn
+        .request(
+            RemotingCommand::request(RequestCode::HEART_BEAT).with_body(hb.encode()),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+}
+
+fn pull_request(
+    group: &str,
+    topic: &str,
+    queue_id: i32,
+    offset: i64,
+    suspend_ms: i64,
+) -> RemotingCommand {
+    let h = PullMessageRequestHeader {
+        consumer_group: group.to_owned(),
+        topic: topic.to_owned(),
+        queue_id,
+        queue_offset: offset,
+        max_msg_nums: 32,
+        sys_flag: if suspend_ms > 0 { 2 } else { 0 },
+        commit_offset: 0,
+        suspend_timeout_millis: suspend_ms,
+        sub_version: 1,
+        ..Default::default()
+    };
+    RemotingCommand::request_with_header(RequestCode::PULL_MESSAGE, &h)
+}
+
+fn messages(body: &Bytes) -> Vec<MessageExt> {
+    decode_all(body, &DecodeOptions::client()).unwrap()
+}
+
+#[tokio::test]
+async fn send_pull_long_poll_offsets_and_queries() {
+    let broker = TestBroker::start(|_| {}).await;
+    let c = broker.client().await;
+    heartbeat(&c, "G1", "Orders", "*").await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let resp = c
+            .request(
+                send_request(
+                    "Orders",
+                    1,
+                    format!("m{i}").as_bytes(),
+                    "TagA",
+                    &format!("k{i}"),
+                ),
+                T,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.response_code(),
+            ResponseCode::SUCCESS,
+            "{:?}",
+            resp.remark
+        );
+        let h = SendMessageResponseHeader::read_ext(&resp.ext_fields).unwrap();
+        assert_eq!((h.queue_id, h.queue_offset), (1, i));
+        assert_eq!(
+            h.msg_region.as_deref(),
+            Some("DefaultRegion"),
+            "4.9 Java clients read MSG_REGION"
+        );
+        assert!(h.transaction_id.is_some());
+        ids.push(h.msg_id);
+    }
+    // Sends are acknowledged before the dispatcher indexes them: wait for the queue to show all 5.
+    let deadline = Instant::now() + T;
+    loop {
+        let m = GetMaxOffsetRequestHeader {
+            topic: "Orders".into(),
+            queue_id: 1,
+            ..Default::default()
+        };
+        let resp = c
+            .request(
+                RemotingCommand::request_with_header(RequestCode::GET_MAX_OFFSET, &m),
+                T,
+            )
+            .await
+            .unwrap();
+        if GetMaxOffsetResponseHeader::read_ext(&resp.ext_fields)
+            .unwrap()
+            .offset
+            == 5
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "dispatch did not catch up");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let resp = c
+        .request(pull_request("G1", "Orders", 1, 0, 0), T)
+        .await
+        .unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+    let h = PullMessageResponseHeader::read_ext(&resp.ext_fields).unwrap();
+    assert_eq!((h.next_begin_offset, h.min_offset, h.max_offset), (5, 0, 5));
+    let got = messages(&resp.body);
+    assert_eq!(
+        got.iter().map(|m| m.body.to_vec()).collect::<Vec<_>>(),
+        (0..5)
+            .map(|i| format!("m{i}").into_bytes())
+            .collect::<Vec<_>>()
+    );
+    assert!(got
+        .iter()
+        .all(|m| m.properties.value("CLUSTER") == Some("DefaultCluster")));
+
+    // Long polling: a pull at the end is held and answered as soon as a message arrives.
+    let c2 = c.clone();
+    let held = tokio::spawn(async move {
+        let started = Instant::now();
+        let resp = c2
+            .request(pull_request("G1", "Orders", 1, 5, 8000), T)
+            .await
+            .unwrap();
+        (resp, started.elapsed())
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    c.request(send_request("Orders", 1, b"late", "TagA", "late"), T)
+        .await
+        .unwrap();
+    let (resp, waited) = held.await.unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+    assert!(
+        waited < Duration::from_secs(5),
+        "woken by the arrival, not the timeout: {waited:?}"
+    );
+    assert_eq!(&messages(&resp.body)[0].body[..], b"late");
+    // Without a new message the hold times out with PULL_NOT_FOUND and the four offsets.
+    let resp = c
+        .request(pull_request("G1", "Orders", 1, 6, 300), T)
+        .await
+        .unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::PULL_NOT_FOUND);
+    assert_eq!(
+        PullMessageResponseHeader::read_ext(&resp.ext_fields)
+            .unwrap()
+            .next_begin_offset,
+        6
+    );
+    let resp = c
+        .request(pull_request("G1", "Orders", 1, 99, 0), T)
+        .await
+        .unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::PULL_OFFSET_MOVED);
+
+    // Offsets.
+    let q = QueryConsumerOffsetRequestHeader {
+        consumer_group: "Gnew".into(),
+        topic: "Orders".into(),
+        queue_id: 1,
+        ..Default::default()
+    };
+    let resp = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::QUERY_CONSUMER_OFFSET, &q),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        QueryConsumerOffsetResponseHeader::read_ext(&resp.ext_fields)
+            .unwrap()
+            .offset,
+        0,
+        "first boot starts at 0"
+    );
+    let u = UpdateConsumerOffsetRequestHeader {
+        consumer_group: "G1".into(),
+        topic: "Orders".into(),
+        queue_id: 1,
+        commit_offset: 4,
+        ..Default::default()
+    };
+    c.request(
+        RemotingCommand::request_with_header(RequestCode::UPDATE_CONSUMER_OFFSET, &u),
+        T,
+    )
+    .await
+    .unwrap();
+    let q = QueryConsumerOffsetRequestHeader {
+        consumer_group: "G1".into(),
+        ..q
+    };
+    let resp = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::QUERY_CONSUMER_OFFSET, &q),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        QueryConsumerOffsetResponseHeader::read_ext(&resp.ext_fields)
+            .unwrap()
+            .offset,
+        4
+    );
+    let m = GetMaxOffsetRequestHeader {
+        topic: "Orders".into(),
+        queue_id: 1,
+        ..Default::default()
+    };
+    let resp = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::GET_MAX_OFFSET, &m),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        GetMaxOffsetResponseHeader::read_ext(&resp.ext_fields)
+            .unwrap()
+            .offset,
+        6
+    );
+
+    // Query by key, view by offsetMsgId.
+    let q = QueryMessageRequestHeader {
+        topic: "Orders".into(),
+        key: "k3".into(),
+        max_num: 32,
+        begin_timestamp: 0,
+        end_timestamp: i64::MAX,
+        ..Default::default()
+    };
+    let resp = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::QUERY_MESSAGE, &q),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+    assert_eq!(&messages(&resp.body)[0].body[..], b"m3");
+    let id: MessageId = ids[2].parse().unwrap();
+    assert_eq!(
+        id.address.to_string(),
+        broker.addr,
+        "offsetMsgId names the broker's address"
+    );
+    let v = ViewMessageRequestHeader {
+        offset: id.offset,
+        ..Default::default()
+    };
+    let resp = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::VIEW_MESSAGE_BY_ID, &v),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(&messages(&resp.body)[0].body[..], b"m2");
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn failed_messages_are_retried_then_reach_the_dlq() {
+    let broker = TestBroker::start(|_| {}).await;
+    let c = broker.client().await;
+    heartbeat(&c, "GR", "Work", "*").await;
+    let resp = c
+        .request(send_request("Work", 0, b"job", "T", "job-1"), T)
+        .await
+        .unwrap();
+    let h = SendMessageResponseHeader::read_ext(&resp.ext_fields).unwrap();
+    let mut offset = h.msg_id.parse::<MessageId>().unwrap().offset;
+    // Fail it three times with maxReconsumeTimes 2: two retries, then the DLQ.
+    for attempt in 1..=3 {
+        let back = ConsumerSendMsgBackRequestHeader {
+            offset,
+            group: "GR".into(),
+            delay_level: 0,
+            max_reconsume_times: Some(2),
+            ..Default::default()
+        };
+        let resp = c
+            .request(
+                RemotingCommand::request_with_header(RequestCode::CONSUMER_SEND_MSG_BACK, &back),
+                T,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.response_code(),
+            ResponseCode::SUCCESS,
+            "{:?}",
+            resp.remark
+        );
+        let (topic, expect_reconsume) = if attempt <= 2 {
+            ("%RETRY%GR", attempt)
+        } else {
+            ("%DLQ%GR", 3)
+        };
+        let deadline = Instant::now() + T;
+        let got = loop {
+            let next = (attempt as i64 - 1).min(1);
+            let queue_offset = if topic == "%DLQ%GR" { 0 } else { next };
+            let resp = c
+                .request(pull_request("GR", topic, 0, queue_offset, 0), T)
+                .await
+                .unwrap();
+            if resp.response_code() == ResponseCode::SUCCESS {
+                break messages(&resp.body).remove(0);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{topic}: {:?}",
+                resp.response_code()
+            );
+            heartbeat(&c, "GR", topic, "*").await;
+        };
+        assert_eq!(got.reconsume_times, expect_reconsume, "{topic}");
+        assert_eq!(&got.body[..], b"job");
+        assert_eq!(got.properties.value(property::RETRY_TOPIC), Some("Work"));
+        assert!(got.properties.value(property::ORIGIN_MESSAGE_ID).is_some());
+        offset = got.commit_log_offset;
+    }
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_gets_clear_answers_and_the_broker_keeps_serving() {
+    let broker = TestBroker::start(|_| {}).await;
+    let c = broker.client().await;
+    let resp = c
+        .request(RemotingCommand::request(RequestCode(4242)), T)
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.response_code(),
+        ResponseCode::REQUEST_CODE_NOT_SUPPORTED
+    );
+    let resp = c
+        .request(send_request("Big", 0, &vec![0u8; 70_000], "T", "k"), T)
+        .await
+        .unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::MESSAGE_ILLEGAL);
+    assert!(resp.remark.unwrap().contains("maxMessageSize"));
+    let resp = c
+        .request(send_request("bad topic!", 0, b"x", "T", "k"), T)
+        .await
+        .unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::INVALID_PARAMETER);
+    assert!(resp.remark.unwrap().contains("illegal characters"));
+    let resp = c
+        .request(send_request("SCHEDULE_TOPIC_XXXX", 0, b"x", "T", "k"), T)
+        .await
+        .unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::NO_PERMISSION);
+    let resp = c
+        .request(send_request("Orders", 99, b"x", "T", "k"), T)
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.response_code(),
+        ResponseCode::INVALID_PARAMETER,
+        "queue id out of range"
+    );
+    let resp = c
+        .request(pull_request("G", "NoSuchTopic", 0, 0, 0), T)
+        .await
+        .unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::TOPIC_NOT_EXIST);
+    // Garbage, oversized and truncated frames close only their own connection.
+    for bad in [
+        b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+        100_000_000i32.to_be_bytes().to_vec(),
+        b"\x00\x00\x00\x40\x00\x00\x00\x10{\"code\"".to_vec(),
+    ] {
+        let mut s = tokio::net::TcpStream::connect(&broker.addr).await.unwrap();
+        s.write_all(&bad).await.unwrap();
+        let _ = s.shutdown().await;
+        let mut buf = [0u8; 16];
+        assert_eq!(
+            tokio::time::timeout(T, s.read(&mut buf))
+                .await
+                .unwrap()
+                .unwrap_or(0),
+            0
+        );
+    }
+    let resp = c
+        .request(send_request("StillOk", 0, b"x", "T", "k"), T)
+        .await
+        .unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+    broker.stop().await;
+}
