@@ -53,10 +53,17 @@ pub(crate) mod perm {
 /// Default topic new topics are created from.
 pub(crate) const AUTO_CREATE_TOPIC_KEY: &str = "TBW102";
 
+/// Messages put and served since start.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    pub(crate) put: std::sync::atomic::AtomicU64,
+    pub(crate) got: std::sync::atomic::AtomicU64,
+}
+
 /// A running broker's state.
 #[derive(Debug)]
 pub struct Broker {
-    pub(crate) settings: Settings,
+    pub(crate) settings: std::sync::RwLock<Arc<Settings>>,
     pub(crate) store: Arc<MessageStore>,
     pub(crate) topics: TopicConfigTable,
     pub(crate) groups: SubscriptionGroupTable,
@@ -67,12 +74,43 @@ pub struct Broker {
     pub(crate) arrivals: Mutex<HashMap<(String, i32), Arc<Notify>>>,
     /// Signals the name-server registration loop that topics changed.
     pub(crate) topics_changed: Notify,
+    /// When the broker started.
+    pub(crate) started: Instant,
+    /// Message counters for runtime info.
+    pub(crate) stats: Stats,
 }
 
 impl Broker {
-    /// The settings.
-    pub fn settings(&self) -> &Settings {
-        &self.settings
+    /// The current settings (runtime updates swap in a new snapshot).
+    pub fn settings(&self) -> Arc<Settings> {
+        self.settings
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Applies a runtime update (UPDATE_BROKER_CONFIG): only runtime-safe keys, all or nothing.
+    pub fn update_settings(
+        &self,
+        pairs: &[(String, String)],
+    ) -> Result<(), ferromq_protocol::settings::SettingError> {
+        let mut guard = self.settings.write().unwrap_or_else(|e| e.into_inner());
+        let mut next = Settings::clone(&guard);
+        let (broker_pairs, store_pairs): (Vec<_>, Vec<_>) = pairs
+            .iter()
+            .cloned()
+            .partition(|(k, _)| crate::config::BrokerConfig::KEYS.contains(&k.trim()));
+        next.broker.update_at_runtime(&broker_pairs)?;
+        if !store_pairs.is_empty() {
+            // Store settings are fixed once the store is open.
+            return Err(
+                ferromq_protocol::settings::SettingError::NotRuntimeUpdatable {
+                    key: store_pairs[0].0.clone(),
+                },
+            );
+        }
+        *guard = Arc::new(next);
+        Ok(())
     }
 
     /// The store.
@@ -122,7 +160,7 @@ impl Broker {
         if let Some(t) = self.topics.get(topic) {
             return Some(t);
         }
-        if !self.settings.broker.auto_create_topic_enable {
+        if !self.settings().broker.auto_create_topic_enable {
             return None;
         }
         let template = self.topics.get(AUTO_CREATE_TOPIC_KEY)?;
@@ -186,7 +224,7 @@ impl Broker {
                 .groups
                 .get_or_create(
                     &consumer.group_name,
-                    self.settings.broker.auto_create_subscription_group,
+                    self.settings().broker.auto_create_subscription_group,
                 )
                 .is_none()
             {
@@ -213,7 +251,7 @@ impl Broker {
 
     /// Tells every member of a group that membership changed (they rebalance at once).
     pub(crate) fn notify_ids_changed(&self, group: &str) {
-        if !self.settings.broker.notify_consumer_ids_changed_enable {
+        if !self.settings().broker.notify_consumer_ids_changed_enable {
             return;
         }
         for conn in self.clients.consumer_connections(group) {
@@ -432,10 +470,13 @@ impl Broker {
             RequestCode::QUERY_MESSAGE => self.query_message(&req),
             RequestCode::UPDATE_AND_CREATE_TOPIC => self.create_topic(&req),
             RequestCode::GET_ALL_TOPIC_CONFIG => ok().with_body(self.topic_wrapper().encode()),
-            other => fail(
-                ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
-                format!(" request type {} not supported", other.0),
-            ),
+            other => match self.process_admin(other, &req) {
+                Some(resp) => resp,
+                None => fail(
+                    ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
+                    format!(" request type {} not supported", other.0),
+                ),
+            },
         })
     }
 }

@@ -8,6 +8,7 @@
 pub mod clients;
 pub mod config;
 
+mod admin;
 mod broker;
 
 mod pull;
@@ -30,6 +31,14 @@ use tokio::net::TcpListener;
 
 pub use broker::{Broker, BrokerHandler};
 pub use config::{BrokerConfig, Settings};
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
 
 /// Why the broker could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -87,7 +96,9 @@ pub async fn open(settings: Settings) -> Result<Arc<Broker>, BrokerError> {
         store_host,
         arrivals: Default::default(),
         topics_changed: Default::default(),
-        settings,
+        started: std::time::Instant::now(),
+        stats: Default::default(),
+        settings: std::sync::RwLock::new(Arc::new(settings)),
     });
     let _ = cell.set(Arc::downgrade(&broker));
     broker.persist_all();
@@ -117,7 +128,8 @@ pub async fn run(
     fast_listener: Option<TcpListener>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), BrokerError> {
-    let b = &broker.settings.broker;
+    let settings = broker.settings();
+    let b = &settings.broker;
     let connection = ConnectionConfig {
         idle_timeout: Duration::from_secs(b.server_channel_max_idle_time_seconds.max(1)),
         max_in_flight: usize::try_from(b.send_thread_pool_queue_capacity)
@@ -165,12 +177,12 @@ pub async fn run(
 async fn housekeeping(broker: Arc<Broker>, mut stop: tokio::sync::watch::Receiver<bool>) {
     let every = Duration::from_millis(
         broker
-            .settings
+            .settings()
             .broker
             .flush_consumer_offset_interval
             .max(100),
     );
-    let expiry = Duration::from_millis(broker.settings.broker.channel_expired_timeout);
+    let expiry = Duration::from_millis(broker.settings().broker.channel_expired_timeout);
     loop {
         tokio::select! {
             _ = tokio::time::sleep(every) => {}

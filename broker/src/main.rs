@@ -105,7 +105,8 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let b = &broker.settings().broker;
+        let settings = broker.settings();
+        let b = &settings.broker;
         println!(
             "The broker[{}, {}] boot success. serializeType=JSON and name server is {}",
             b.broker_name,

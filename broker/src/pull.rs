@@ -81,7 +81,7 @@ pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Resp
         Ok(h) => h,
         Err(e) => return bad_header(e),
     };
-    if broker.settings.broker.broker_permission & perm::READ == 0 {
+    if broker.settings().broker.broker_permission & perm::READ == 0 {
         return fail(
             ResponseCode::NO_PERMISSION,
             "the broker pulling message is forbidden",
@@ -108,7 +108,7 @@ pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Resp
             ),
         );
     }
-    let auto_group = broker.settings.broker.auto_create_subscription_group;
+    let auto_group = broker.settings().broker.auto_create_subscription_group;
     match broker.groups.get_or_create(&h.consumer_group, auto_group) {
         Some(g) if !g.consume_enable => {
             return fail(
@@ -164,10 +164,10 @@ pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Resp
         .filter(|b| *b > 0)
         .unwrap_or(DEFAULT_MAX_BYTES);
     let suspend = pull_sys_flag::has(sys_flag, pull_sys_flag::SUSPEND);
-    let hold = if broker.settings.broker.long_polling_enable {
+    let hold = if broker.settings().broker.long_polling_enable {
         Duration::from_millis(u64::try_from(h.suspend_timeout_millis).unwrap_or(0)).min(MAX_HOLD)
     } else {
-        Duration::from_millis(broker.settings.broker.short_polling_time_mills)
+        Duration::from_millis(broker.settings().broker.short_polling_time_mills)
     };
 
     let mut held = false;
@@ -203,6 +203,10 @@ pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Resp
     let mut resp =
         RemotingCommand::response(code, Some(result.status.name().to_owned())).with_header(&header);
     if code == ResponseCode::SUCCESS {
+        broker.stats.got.fetch_add(
+            result.messages.len() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         let mut body = Vec::with_capacity(result.total_size());
         for m in &result.messages {
             body.extend_from_slice(m);

@@ -43,7 +43,8 @@ async fn connection(addr: &str, conns: &mut HashMap<String, Connection>) -> Opti
 
 /// Registers with every configured name server once.
 pub(crate) async fn register_all(broker: &Broker, conns: &mut HashMap<String, Connection>) {
-    let b = &broker.settings.broker;
+    let settings = broker.settings();
+    let b = &settings.broker;
     let body = RegisterBrokerBody {
         filter_server_list: Vec::new(),
         topic_config_serialize_wrapper: broker.topic_wrapper(),
@@ -88,7 +89,7 @@ pub(crate) async fn registration_loop(
 ) {
     let period = Duration::from_millis(
         broker
-            .settings
+            .settings()
             .broker
             .register_name_server_period
             .clamp(10_000, 60_000),
@@ -106,7 +107,8 @@ pub(crate) async fn registration_loop(
 
 /// Unregisters from every name server (best effort, on shutdown).
 pub(crate) async fn unregister_all(broker: &Broker) {
-    let b = &broker.settings.broker;
+    let settings = broker.settings();
+    let b = &settings.broker;
     let header = UnRegisterBrokerRequestHeader {
         broker_name: b.broker_name.clone(),
         broker_addr: b.broker_addr(),

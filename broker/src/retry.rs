@@ -64,14 +64,14 @@ pub(crate) async fn send_back(broker: &Broker, req: &RemotingCommand) -> Respons
         Ok(h) => h,
         Err(e) => return bad_header(e),
     };
-    let auto = broker.settings.broker.auto_create_subscription_group;
+    let auto = broker.settings().broker.auto_create_subscription_group;
     let Some(group) = broker.groups.get_or_create(&h.group, auto) else {
         return fail(
             ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
             format!("subscription group not exist, {}", h.group),
         );
     };
-    if broker.settings.broker.broker_permission & perm::WRITE == 0 {
+    if broker.settings().broker.broker_permission & perm::WRITE == 0 {
         return fail(
             ResponseCode::NO_PERMISSION,
             "the broker sending message is forbidden",

@@ -78,12 +78,12 @@ pub(crate) async fn send_message(
         Ok(h) => h,
         Err(e) => return bad_header(e),
     };
-    if broker.settings.broker.broker_permission & perm::WRITE == 0 {
+    if broker.settings().broker.broker_permission & perm::WRITE == 0 {
         return fail(
             ResponseCode::NO_PERMISSION,
             format!(
                 "the broker[{}] sending message is forbidden",
-                broker.settings.broker.broker_name
+                broker.settings().broker.broker_name
             ),
         );
     }
@@ -149,7 +149,7 @@ pub(crate) async fn send_message(
         }
         properties.insert(
             "CLUSTER",
-            broker.settings.broker.broker_cluster_name.as_str(),
+            broker.settings().broker.broker_cluster_name.as_str(),
         );
         MessageExt {
             topic: target_topic.clone(),
@@ -195,6 +195,10 @@ pub(crate) async fn send_message(
         Err(e) => return fail(ResponseCode::SYSTEM_ERROR, e.to_string()),
     };
     let result = pending.finish().await;
+    broker
+        .stats
+        .put
+        .fetch_add(messages.len() as u64, std::sync::atomic::Ordering::Relaxed);
     let msg_id = result
         .append
         .records
@@ -211,8 +215,8 @@ pub(crate) async fn send_message(
         queue_id,
         queue_offset: result.append.queue_offset,
         transaction_id,
-        msg_region: Some(broker.settings.broker.region_id.clone()),
-        trace_on: Some(broker.settings.broker.trace_on),
+        msg_region: Some(broker.settings().broker.region_id.clone()),
+        trace_on: Some(broker.settings().broker.trace_on),
         ..Default::default()
     };
     let resp = match result.status {

@@ -155,6 +155,29 @@ fn pull_request(
     RemotingCommand::request_with_header(RequestCode::PULL_MESSAGE, &h)
 }
 
+/// Sends are acknowledged before the dispatcher indexes them: waits for the queue to show `n`.
+async fn wait_max_offset(c: &Connection, topic: &str, queue_id: i32, n: i64) {
+    let deadline = Instant::now() + T;
+    loop {
+        let m = GetMaxOffsetRequestHeader {
+            topic: topic.into(),
+            queue_id,
+            ..Default::default()
+        };
+        let req = RemotingCommand::request_with_header(RequestCode::GET_MAX_OFFSET, &m);
+        let resp = c.request(req, T).await.unwrap();
+        if GetMaxOffsetResponseHeader::read_ext(&resp.ext_fields)
+            .unwrap()
+            .offset
+            == n
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "dispatch did not catch up");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 fn messages(body: &Bytes) -> Vec<MessageExt> {
     decode_all(body, &DecodeOptions::client()).unwrap()
 }
@@ -195,31 +218,7 @@ async fn send_pull_long_poll_offsets_and_queries() {
         assert!(h.transaction_id.is_some());
         ids.push(h.msg_id);
     }
-    // Sends are acknowledged before the dispatcher indexes them: wait for the queue to show all 5.
-    let deadline = Instant::now() + T;
-    loop {
-        let m = GetMaxOffsetRequestHeader {
-            topic: "Orders".into(),
-            queue_id: 1,
-            ..Default::default()
-        };
-        let resp = c
-            .request(
-                RemotingCommand::request_with_header(RequestCode::GET_MAX_OFFSET, &m),
-                T,
-            )
-            .await
-            .unwrap();
-        if GetMaxOffsetResponseHeader::read_ext(&resp.ext_fields)
-            .unwrap()
-            .offset
-            == 5
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "dispatch did not catch up");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    wait_max_offset(&c, "Orders", 1, 5).await;
     let resp = c
         .request(pull_request("G1", "Orders", 1, 0, 0), T)
         .await
@@ -517,5 +516,167 @@ async fn bad_input_gets_clear_answers_and_the_broker_keeps_serving() {
         .await
         .unwrap();
     assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn admin_codes_and_safe_config_updates() {
+    use ferromq_protocol::body::{ConsumeStats, ConsumerConnection, KVTable, TopicStatsTable};
+    use ferromq_protocol::header::admin::{
+        DeleteTopicRequestHeader, GetConsumeStatsRequestHeader,
+        GetConsumerConnectionListRequestHeader, GetTopicStatsInfoRequestHeader,
+    };
+    let broker = TestBroker::start(|_| {}).await;
+    let c = broker.client().await;
+    heartbeat(&c, "GA", "Stats", "*").await;
+    for i in 0..3 {
+        c.request(
+            send_request("Stats", 2, format!("s{i}").as_bytes(), "T", "k"),
+            T,
+        )
+        .await
+        .unwrap();
+    }
+    wait_max_offset(&c, "Stats", 2, 3).await;
+    let info = c
+        .request(
+            RemotingCommand::request(RequestCode::GET_BROKER_RUNTIME_INFO),
+            T,
+        )
+        .await
+        .unwrap();
+    let info = KVTable::decode(&info.body).unwrap().table;
+    for key in [
+        "brokerVersionDesc",
+        "putTps",
+        "msgPutTotalTodayNow",
+        "commitLogMaxOffset",
+        "bootTimestamp",
+    ] {
+        assert!(info.contains_key(key), "runtime info has {key}");
+    }
+    assert_eq!(info["msgPutTotalTodayNow"], "3");
+
+    let h = GetTopicStatsInfoRequestHeader {
+        topic: "Stats".into(),
+        ..Default::default()
+    };
+    let resp = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::GET_TOPIC_STATS_INFO, &h),
+            T,
+        )
+        .await
+        .unwrap();
+    let stats = TopicStatsTable::decode(&resp.body).unwrap();
+    let q2 = stats
+        .offset_table
+        .iter()
+        .find(|(mq, _)| mq.queue_id == 2)
+        .unwrap()
+        .1;
+    assert_eq!((q2.min_offset, q2.max_offset), (0, 3));
+
+    let u = UpdateConsumerOffsetRequestHeader {
+        consumer_group: "GA".into(),
+        topic: "Stats".into(),
+        queue_id: 2,
+        commit_offset: 1,
+        ..Default::default()
+    };
+    c.request(
+        RemotingCommand::request_with_header(RequestCode::UPDATE_CONSUMER_OFFSET, &u),
+        T,
+    )
+    .await
+    .unwrap();
+    let h = GetConsumeStatsRequestHeader {
+        consumer_group: "GA".into(),
+        topic: Some("Stats".into()),
+        ..Default::default()
+    };
+    let resp = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::GET_CONSUME_STATS, &h),
+            T,
+        )
+        .await
+        .unwrap();
+    let cs = ConsumeStats::decode(&resp.body).unwrap();
+    let w = cs
+        .offset_table
+        .iter()
+        .find(|(mq, _)| mq.queue_id == 2)
+        .unwrap()
+        .1;
+    assert_eq!((w.broker_offset, w.consumer_offset), (3, 1));
+
+    let h = GetConsumerConnectionListRequestHeader {
+        consumer_group: "GA".into(),
+        ..Default::default()
+    };
+    let resp = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::GET_CONSUMER_CONNECTION_LIST, &h),
+            T,
+        )
+        .await
+        .unwrap();
+    let conns = ConsumerConnection::decode(&resp.body).unwrap();
+    assert_eq!(conns.connection_set.len(), 1);
+    assert!(conns.subscription_table.contains_key("Stats"));
+
+    let resp = c
+        .request(RemotingCommand::request(RequestCode::GET_BROKER_CONFIG), T)
+        .await
+        .unwrap();
+    let text = String::from_utf8(resp.body.to_vec()).unwrap();
+    assert!(text.contains("brokerName=broker-t"));
+    // Only runtime-safe keys change; paths and ports are refused (CVE-2023-33246).
+    let update = |body: &str| {
+        RemotingCommand::request(RequestCode::UPDATE_BROKER_CONFIG)
+            .with_body(body.as_bytes().to_vec())
+    };
+    for evil in [
+        "storePathRootDir=/tmp/x",
+        "listenPort=1",
+        "brokerName=other",
+        "rocketmqHome=/tmp",
+    ] {
+        let resp = c.request(update(evil), T).await.unwrap();
+        assert_eq!(resp.response_code(), ResponseCode::NO_PERMISSION, "{evil}");
+    }
+    let resp = c
+        .request(update("autoCreateTopicEnable=false\n"), T)
+        .await
+        .unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+    let resp = c
+        .request(send_request("BrandNew", 0, b"x", "T", "k"), T)
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.response_code(),
+        ResponseCode::TOPIC_NOT_EXIST,
+        "auto-create is off now"
+    );
+
+    let h = DeleteTopicRequestHeader {
+        topic: "Stats".into(),
+        ..Default::default()
+    };
+    let resp = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::DELETE_TOPIC_IN_BROKER, &h),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+    let resp = c
+        .request(pull_request("GA", "Stats", 2, 0, 0), T)
+        .await
+        .unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::TOPIC_NOT_EXIST);
     broker.stop().await;
 }
