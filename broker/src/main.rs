@@ -113,13 +113,7 @@ fn main() -> ExitCode {
             b.broker_addr(),
             b.namesrv_addr
         );
-        let shutdown = async {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
-            }
-        };
+        let shutdown = ferromq_remoting::shutdown_signal();
         match ferromq_broker::run(broker, listener, fast, shutdown).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

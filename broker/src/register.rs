@@ -10,26 +10,17 @@ use ferromq_protocol::header::namesrv::{
     RegisterBrokerRequestHeader, UnRegisterBrokerRequestHeader,
 };
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
-use ferromq_remoting::{Connection, ConnectionConfig, Handler};
+use ferromq_remoting::{Connection, ConnectionConfig, IgnoreRequests};
 
 use crate::broker::Broker;
 
 const TIMEOUT: Duration = Duration::from_secs(6);
 
-/// Name servers send nothing to brokers; any request is ignored.
-#[derive(Debug)]
-struct Ignore;
-impl Handler for Ignore {
-    async fn handle(&self, _c: &Connection, _r: RemotingCommand) -> Option<RemotingCommand> {
-        None
-    }
-}
-
 async fn connection(addr: &str, conns: &mut HashMap<String, Connection>) -> Option<Connection> {
     if let Some(c) = conns.get(addr).filter(|c| !c.is_closed()) {
         return Some(c.clone());
     }
-    match Connection::connect(addr, Arc::new(Ignore), ConnectionConfig::default()).await {
+    match Connection::connect(addr, Arc::new(IgnoreRequests), ConnectionConfig::default()).await {
         Ok(c) => {
             conns.insert(addr.to_owned(), c.clone());
             Some(c)

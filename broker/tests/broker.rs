@@ -17,17 +17,10 @@ use ferromq_protocol::message::{
     decode_all, property, DecodeOptions, MessageExt, MessageId, Properties,
 };
 use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode};
-use ferromq_remoting::{Connection, ConnectionConfig, Handler};
+use ferromq_remoting::{Connection, ConnectionConfig, IgnoreRequests};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const T: Duration = Duration::from_secs(10);
-
-struct NoRequests;
-impl Handler for NoRequests {
-    async fn handle(&self, _c: &Connection, _r: RemotingCommand) -> Option<RemotingCommand> {
-        None
-    }
-}
 
 struct TestBroker {
     addr: String,
@@ -74,7 +67,7 @@ impl TestBroker {
     async fn client(&self) -> Connection {
         Connection::connect(
             &self.addr,
-            Arc::new(NoRequests),
+            Arc::new(IgnoreRequests),
             ConnectionConfig::default(),
         )
         .await

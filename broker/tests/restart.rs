@@ -18,17 +18,10 @@ use ferromq_protocol::header::pull::{PullMessageRequestHeader, PullMessageRespon
 use ferromq_protocol::header::send::SendMessageRequestHeaderV2;
 use ferromq_protocol::message::{decode_all, DecodeOptions};
 use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode};
-use ferromq_remoting::{Connection, ConnectionConfig, Handler};
+use ferromq_remoting::{Connection, ConnectionConfig, IgnoreRequests};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mqbroker");
 const T: Duration = Duration::from_secs(10);
-
-struct NoRequests;
-impl Handler for NoRequests {
-    async fn handle(&self, _c: &Connection, _r: RemotingCommand) -> Option<RemotingCommand> {
-        None
-    }
-}
 
 fn start(conf: &Path) -> Child {
     let mut child = Command::new(BIN)
@@ -46,7 +39,7 @@ fn start(conf: &Path) -> Child {
 }
 
 async fn connect(addr: &str) -> Connection {
-    Connection::connect(addr, Arc::new(NoRequests), ConnectionConfig::default())
+    Connection::connect(addr, Arc::new(IgnoreRequests), ConnectionConfig::default())
         .await
         .unwrap()
 }

@@ -108,11 +108,7 @@ fn main() -> ExitCode {
         };
         println!("The Name Server boot success. serializeType=JSON, address {addr}");
         let shutdown = async {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
-            }
+            ferromq_remoting::shutdown_signal().await;
             tracing::info!("shutting down");
         };
         match ferromq_namesrv::run(listener, config, shutdown).await {

@@ -8,16 +8,9 @@ use std::time::Duration;
 
 use ferromq_protocol::header::namesrv::GetRouteInfoRequestHeader;
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
-use ferromq_remoting::{Connection, ConnectionConfig, Handler};
+use ferromq_remoting::{Connection, ConnectionConfig, IgnoreRequests};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mqnamesrv");
-
-struct NoRequests;
-impl Handler for NoRequests {
-    async fn handle(&self, _c: &Connection, _r: RemotingCommand) -> Option<RemotingCommand> {
-        None
-    }
-}
 
 #[test]
 fn help_and_print_config() {
@@ -93,7 +86,7 @@ async fn starts_serves_and_stops_on_sigterm() {
 
     let conn = Connection::connect(
         &format!("127.0.0.1:{port}"),
-        Arc::new(NoRequests),
+        Arc::new(IgnoreRequests),
         ConnectionConfig::default(),
     )
     .await

@@ -13,19 +13,12 @@ use ferromq_protocol::body::{
 };
 use ferromq_protocol::header::namesrv::*;
 use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode, Version};
-use ferromq_remoting::{Connection, ConnectionConfig, Handler};
+use ferromq_remoting::{Connection, ConnectionConfig, IgnoreRequests};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
 const T: Duration = Duration::from_secs(5);
-
-struct NoRequests;
-impl Handler for NoRequests {
-    async fn handle(&self, _c: &Connection, _r: RemotingCommand) -> Option<RemotingCommand> {
-        None
-    }
-}
 
 struct Nsrv {
     addr: String,
@@ -64,7 +57,7 @@ impl Nsrv {
             version,
             ..ConnectionConfig::default()
         };
-        Connection::connect(&self.addr, Arc::new(NoRequests), config)
+        Connection::connect(&self.addr, Arc::new(IgnoreRequests), config)
             .await
             .unwrap()
     }

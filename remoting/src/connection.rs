@@ -40,6 +40,21 @@ pub trait Handler: Send + Sync + 'static {
     fn on_close(&self, _conn: &Connection) {}
 }
 
+/// A handler for connections whose peer sends no requests (a client talking to a name server):
+/// anything that arrives is left unanswered.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IgnoreRequests;
+
+impl Handler for IgnoreRequests {
+    async fn handle(
+        &self,
+        _conn: &Connection,
+        _request: RemotingCommand,
+    ) -> Option<RemotingCommand> {
+        None
+    }
+}
+
 /// Settings of a connection.
 #[derive(Clone, Debug)]
 pub struct ConnectionConfig {

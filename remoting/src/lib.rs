@@ -13,6 +13,6 @@ mod connection;
 mod error;
 mod server;
 
-pub use connection::{Connection, ConnectionConfig, Handler, OVERLOAD_REMARK};
+pub use connection::{Connection, ConnectionConfig, Handler, IgnoreRequests, OVERLOAD_REMARK};
 pub use error::RemotingError;
-pub use server::serve;
+pub use server::{serve, shutdown_signal};

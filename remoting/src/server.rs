@@ -45,3 +45,20 @@ pub async fn serve<H: Handler>(
     }
     Ok(())
 }
+
+/// Completes when the process gets Ctrl-C (SIGINT) or SIGTERM: the servers' shutdown signal.
+pub async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let sigterm = async {
+        match term.as_mut() {
+            Some(t) => {
+                t.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = sigterm => {}
+    }
+}
