@@ -1,8 +1,9 @@
 //! The Apache jars and the official-client programs under `tests/compat/`, built once per run.
 //!
 //! One Maven run (`tests/compat/pom.xml`) resolves the Apache name server + broker jars
-//! (`apache/target/dependency`) and compiles the Java client programs against `rocketmq-client`
-//! only (`java/target/classes` + `java/target/dependency`). It is skipped when a stamp in
+//! (`apache/target/dependency`), compiles the Java client programs against `rocketmq-client` 5.3.3
+//! only (`java/target/classes` + `java/target/dependency`) and `ProduceConsume` again against
+//! `rocketmq-client` 4.9.8 (`java49/target/...`). It is skipped when a stamp in
 //! `tests/compat/.cache/` shows the poms and sources unchanged since the last successful build.
 //! The Go program is built with `go build` into `tests/compat/.cache/go/` (Go's build cache makes
 //! repeated builds cheap). A file lock serialises builds across test processes.
@@ -55,6 +56,8 @@ impl Drop for CacheLock {
 pub struct JavaArtifacts {
     /// Java client programs + `rocketmq-client` 5.3.3 and its dependencies.
     pub client_classpath: String,
+    /// `ProduceConsume` + `rocketmq-client` 4.9.8 and its dependencies.
+    pub client49_classpath: String,
     /// Apache RocketMQ 5.3.3 name server + broker and their dependencies.
     pub server_classpath: String,
 }
@@ -73,6 +76,8 @@ fn build_java() -> JavaArtifacts {
     let _lock = CacheLock::acquire("maven.lock");
     let client_classes = compat.join("java/target/classes");
     let client_deps = compat.join("java/target/dependency");
+    let client49_classes = compat.join("java49/target/classes");
+    let client49_deps = compat.join("java49/target/dependency");
     let server_deps = compat.join("apache/target/dependency");
     let stamp_path = cache_dir().join("maven.stamp");
     let fingerprint = format!("{:016x}", fingerprint_java_inputs(&compat));
@@ -80,7 +85,11 @@ fn build_java() -> JavaArtifacts {
         && client_classes
             .join("org/ferromq/compat/ProduceConsume.class")
             .is_file()
+        && client49_classes
+            .join("org/ferromq/compat/ProduceConsume.class")
+            .is_file()
         && has_jar(&client_deps, "rocketmq-client-")
+        && has_jar(&client49_deps, "rocketmq-client-4.9.8")
         && has_jar(&server_deps, "rocketmq-broker-");
     if !up_to_date {
         let _ = fs::remove_file(&stamp_path);
@@ -103,6 +112,11 @@ fn build_java() -> JavaArtifacts {
     }
     JavaArtifacts {
         client_classpath: format!("{}:{}/*", client_classes.display(), client_deps.display()),
+        client49_classpath: format!(
+            "{}:{}/*",
+            client49_classes.display(),
+            client49_deps.display()
+        ),
         server_classpath: format!("{}/*", server_deps.display()),
     }
 }
@@ -120,6 +134,7 @@ fn fingerprint_java_inputs(compat: &Path) -> u64 {
     let mut files = vec![
         compat.join("pom.xml"),
         compat.join("java/pom.xml"),
+        compat.join("java49/pom.xml"),
         compat.join("apache/pom.xml"),
     ];
     collect_files(&compat.join("java/src"), &mut files);
@@ -227,6 +242,7 @@ mod tests {
         for f in [
             "pom.xml",
             "java/pom.xml",
+            "java49/pom.xml",
             "apache/pom.xml",
             "go/go.mod",
             "go/go.sum",

@@ -1,8 +1,9 @@
 //! The official Apache RocketMQ client programs: Java (`rocketmq-client` 5.3.3,
-//! `tests/compat/java`) and Go (`rocketmq-client-go/v2` v2.1.2, `tests/compat/go`).
+//! `tests/compat/java`; `ProduceConsume` also on 4.9.8, `tests/compat/java49`) and Go
+//! (`rocketmq-client-go/v2` v2.1.2, `tests/compat/go`).
 //!
 //! Each run gets a fresh temporary `HOME` / `user.home` (the clients write logs and offsets
-//! there), is bounded by [`CLIENT_TIMEOUT`], and is killed if it overruns.
+//! there), is bounded by [`CLIENT_TIMEOUT`] (or the timeout given), and is killed if it overruns.
 
 use std::process::Command;
 use std::time::Duration;
@@ -16,8 +17,33 @@ pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(120);
 /// The outcome of a client program run; see [`ProgramRun::assert_success`].
 pub type ClientRun = ProgramRun;
 
+/// Which build of the Java client programs runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JavaClient {
+    /// `tests/compat/java` on `rocketmq-client` 5.3.3 (every program).
+    V5,
+    /// `tests/compat/java49` on `rocketmq-client` 4.9.8 (`ProduceConsume` only).
+    V4,
+}
+
 fn java_client(main: &str, args: &[String], name: &str) -> ClientRun {
+    java_client_on(JavaClient::V5, main, args, name, CLIENT_TIMEOUT)
+}
+
+/// Runs `main` of the `client` build; the program's own deadline (`-Dcompat.timeoutMs`) is
+/// `timeout` minus 15 s, so it can report before the harness kills it at `timeout`.
+fn java_client_on(
+    client: JavaClient,
+    main: &str,
+    args: &[String],
+    name: &str,
+    timeout: Duration,
+) -> ClientRun {
     let jars = JavaArtifacts::get();
+    let classpath = match client {
+        JavaClient::V5 => &jars.client_classpath,
+        JavaClient::V4 => &jars.client49_classpath,
+    };
     let home = tempfile::Builder::new()
         .prefix("java-client-")
         .tempdir()
@@ -38,17 +64,26 @@ fn java_client(main: &str, args: &[String], name: &str) -> ClientRun {
         // The program's own deadline, below the harness's kill timeout so it can report.
         .arg(format!(
             "-Dcompat.timeoutMs={}",
-            (CLIENT_TIMEOUT - Duration::from_secs(15)).as_millis()
+            program_deadline(timeout).as_millis()
         ))
         .arg("-cp")
-        .arg(&jars.client_classpath)
+        .arg(classpath)
         .arg(main)
         .args(args);
-    run_bounded(name, cmd, &home.path().join("out.log"), CLIENT_TIMEOUT)
+    run_bounded(name, cmd, &home.path().join("out.log"), timeout)
         .unwrap_or_else(|e| panic!("cannot run {name}: {e}"))
 }
 
+/// A client program's own deadline when the harness kills it at `timeout`.
+fn program_deadline(timeout: Duration) -> Duration {
+    timeout.saturating_sub(Duration::from_secs(15))
+}
+
 fn go_client(args: &[String], name: &str) -> ClientRun {
+    go_client_with_timeout(args, name, CLIENT_TIMEOUT)
+}
+
+fn go_client_with_timeout(args: &[String], name: &str, timeout: Duration) -> ClientRun {
     let program = GoProgram::get();
     let home = tempfile::Builder::new()
         .prefix("go-client-")
@@ -56,7 +91,7 @@ fn go_client(args: &[String], name: &str) -> ClientRun {
         .expect("tempdir");
     let mut cmd = Command::new(&program.binary);
     cmd.env("HOME", home.path()).args(args);
-    run_bounded(name, cmd, &home.path().join("out.log"), CLIENT_TIMEOUT)
+    run_bounded(name, cmd, &home.path().join("out.log"), timeout)
         .unwrap_or_else(|e| panic!("cannot run {name}: {e}"))
 }
 
@@ -68,6 +103,72 @@ pub fn java_produce_consume(namesrv: &str, topic: &str, n: usize) -> ClientRun {
         "org.ferromq.compat.ProduceConsume",
         &[namesrv.to_owned(), topic.to_owned(), n.to_string()],
         &format!("java ProduceConsume {topic} x{n}"),
+    )
+}
+
+/// `ProduceConsume` (the same source) built against `rocketmq-client` 4.9.8.
+pub fn java49_produce_consume(namesrv: &str, topic: &str, n: usize) -> ClientRun {
+    java_client_on(
+        JavaClient::V4,
+        "org.ferromq.compat.ProduceConsume",
+        &[namesrv.to_owned(), topic.to_owned(), n.to_string()],
+        &format!("java 4.9.8 ProduceConsume {topic} x{n}"),
+        CLIENT_TIMEOUT,
+    )
+}
+
+/// Java `BrokerScenarios <scenario> <namesrv> <topic> <n>` (5.3.3): one SCENARIOS.md scenario
+/// (`async-oneway`, `batch`, `group`, `lite-pull`, `tag-filter`, `retry-dlq`, `query-view`) on a
+/// topic it creates, groups named after the topic. Prints `OK: <scenario>: <summary>` on success.
+/// Killed at `timeout`; the program gives up 15 s before.
+pub fn java_broker_scenario(
+    scenario: &str,
+    namesrv: &str,
+    topic: &str,
+    n: usize,
+    timeout: Duration,
+) -> ClientRun {
+    java_client_on(
+        JavaClient::V5,
+        "org.ferromq.compat.BrokerScenarios",
+        &[
+            scenario.to_owned(),
+            namesrv.to_owned(),
+            topic.to_owned(),
+            n.to_string(),
+        ],
+        &format!("java BrokerScenarios {scenario} {topic} x{n}"),
+        timeout,
+    )
+}
+
+/// Go `compat-go <scenario> -namesrv .. -broker .. -topic .. -n ..` (v2.1.2): `tag-filter` or
+/// `async-group` (see `tests/compat/go/main.go`). Prints `OK: <scenario>: <summary>` on success.
+/// Killed at `timeout`; the program gives up 15 s before.
+pub fn go_broker_scenario(
+    scenario: &str,
+    namesrv: &str,
+    broker: &str,
+    topic: &str,
+    n: usize,
+    timeout: Duration,
+) -> ClientRun {
+    go_client_with_timeout(
+        &[
+            scenario.into(),
+            "-namesrv".into(),
+            namesrv.into(),
+            "-broker".into(),
+            broker.into(),
+            "-topic".into(),
+            topic.into(),
+            "-n".into(),
+            n.to_string(),
+            "-timeout".into(),
+            format!("{}s", program_deadline(timeout).as_secs()),
+        ],
+        &format!("go {scenario} {topic} x{n}"),
+        timeout,
     )
 }
 

@@ -2,12 +2,24 @@
 // for the FerroMQ compatibility tests.
 //
 //	compat-go produce-consume -namesrv 127.0.0.1:9876 -topic T -n 20 [-timeout 90s]
+//	compat-go tag-filter -namesrv 127.0.0.1:9876 -broker 127.0.0.1:10911 -topic T -n 5 [-timeout 90s]
+//	compat-go async-group -namesrv 127.0.0.1:9876 -broker 127.0.0.1:10911 -topic T -n 16 [-timeout 90s]
 //	compat-go capture -addr 127.0.0.1:9999 -topic T [-consume 4s]
 //
 // produce-consume sends n messages (TBW102 auto-creation on the broker), waits until the name
 // server serves the topic's route, then consumes them with a push consumer from the first
 // offset and checks every body, tag, key and user property. Exit 0 on success, 1 with
 // "FAIL: ..." on stderr otherwise.
+//
+// tag-filter creates a one-queue topic on the broker, sends n messages each with tags A, B and C
+// (interleaved) and a final C sentinel; a push consumer subscribed to "A || C" must receive
+// exactly the A and C ones, intact.
+//
+// async-group creates a four-queue topic on the broker and starts two push consumers of one
+// clustering group; once probe messages show the queues settled two per member, n async sends
+// (callbacks) follow: all SEND_OK, every message consumed exactly once, intact, by both members.
+//
+// The scenarios end with one "OK: <scenario>: ..." line.
 //
 // capture sends one message (tag TagA, key KEY1, property a=1, body "hello") and runs a push
 // consumer subscribed to "TagA || TagB" for a while, so that a recorder sees the Go client's
@@ -21,6 +33,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,6 +63,27 @@ func main() {
 			usage()
 		}
 		err = produceConsume(*namesrv, *topic, *n, time.Now().Add(*timeout))
+	case "tag-filter", "async-group":
+		fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
+		namesrv := fs.String("namesrv", "", "name server host:port")
+		broker := fs.String("broker", "", "broker host:port (topic creation)")
+		topic := fs.String("topic", "", "topic")
+		n := fs.Int("n", 8, "messages per tag / per round")
+		timeout := fs.Duration("timeout", 90*time.Second, "overall deadline")
+		_ = fs.Parse(os.Args[2:])
+		if *namesrv == "" || *broker == "" || *topic == "" {
+			usage()
+		}
+		deadline := time.Now().Add(*timeout)
+		var ok string
+		if os.Args[1] == "tag-filter" {
+			ok, err = tagFilter(*namesrv, *broker, *topic, *n, deadline)
+		} else {
+			ok, err = asyncGroup(*namesrv, *broker, *topic, *n, deadline)
+		}
+		if err == nil {
+			fmt.Printf("OK: %s: %s\n", os.Args[1], ok)
+		}
 	case "capture":
 		fs := flag.NewFlagSet("capture", flag.ExitOnError)
 		addr := fs.String("addr", "", "recorder host:port")
@@ -71,6 +105,7 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: compat-go produce-consume -namesrv ADDR -topic T [-n N] [-timeout D]")
+	fmt.Fprintln(os.Stderr, "       compat-go tag-filter|async-group -namesrv ADDR -broker ADDR -topic T [-n N] [-timeout D]")
 	fmt.Fprintln(os.Stderr, "       compat-go capture -addr ADDR -topic T [-consume D]")
 	os.Exit(2)
 }
@@ -281,4 +316,431 @@ func capture(addr, topic string, consume time.Duration) error {
 	}
 	time.Sleep(consume) // capture window, not a synchronisation
 	return c.Shutdown()
+}
+
+// collector records deliveries of expected messages (by key) from any number of consumers.
+type collector struct {
+	mu       sync.Mutex
+	want     map[string]expected
+	got      map[string]string // key -> receiver
+	problems []string
+}
+
+func newCollector() *collector {
+	return &collector{want: map[string]expected{}, got: map[string]string{}}
+}
+
+func (c *collector) expect(e expected) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.want[e.key] = e
+}
+
+func (c *collector) accept(receiver, topic string, m *primitive.MessageExt) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key := m.GetKeys()
+	e, ok := c.want[key]
+	if !ok {
+		c.problems = append(c.problems, fmt.Sprintf("%s: unexpected message keys=%q tags=%q body=%q", receiver, key, m.GetTags(), m.Body))
+		return
+	}
+	var bad []string
+	if m.Topic != topic {
+		bad = append(bad, "topic "+m.Topic)
+	}
+	if string(m.Body) != e.body {
+		bad = append(bad, fmt.Sprintf("body %q", m.Body))
+	}
+	if m.GetTags() != e.tag {
+		bad = append(bad, "tag "+m.GetTags())
+	}
+	if m.GetProperty("idx") != e.idx {
+		bad = append(bad, "idx "+m.GetProperty("idx"))
+	}
+	if m.GetProperty("run") != e.run {
+		bad = append(bad, "run "+m.GetProperty("run"))
+	}
+	if m.MsgId == "" {
+		bad = append(bad, "no msgId")
+	}
+	if len(bad) > 0 {
+		c.problems = append(c.problems, fmt.Sprintf("%s: key %s: %v", receiver, key, bad))
+	}
+	if first, dup := c.got[key]; dup {
+		c.problems = append(c.problems, fmt.Sprintf("duplicate delivery of key %s (first to %s, again to %s at queue %d offset %d)", key, first, receiver, m.Queue.QueueId, m.QueueOffset))
+		return
+	}
+	c.got[key] = receiver
+}
+
+// check reports problems and missing messages.
+func (c *collector) check() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.problems) > 0 {
+		return fmt.Errorf("%d bad deliveries: %v", len(c.problems), c.problems)
+	}
+	if len(c.got) < len(c.want) {
+		var missing []string
+		for k := range c.want {
+			if _, ok := c.got[k]; !ok {
+				missing = append(missing, k)
+			}
+		}
+		sort.Strings(missing)
+		return fmt.Errorf("timeout: received %d of %d messages; missing keys %v", len(c.got), len(c.want), missing)
+	}
+	return nil
+}
+
+// await polls until every expected message arrived or a problem was seen (or the deadline).
+func (c *collector) await(deadline time.Time) error {
+	for time.Now().Before(deadline) {
+		c.mu.Lock()
+		done := len(c.problems) > 0 || len(c.got) >= len(c.want)
+		c.mu.Unlock()
+		if done {
+			break
+		}
+		time.Sleep(20 * time.Millisecond) // polling a condition, bounded by the deadline
+	}
+	return c.check()
+}
+
+func (c *collector) countBy(receiver string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, r := range c.got {
+		if r == receiver {
+			n++
+		}
+	}
+	return n
+}
+
+func newExpected(tag, kind, run string, i int) expected {
+	return expected{
+		tag:  tag,
+		key:  fmt.Sprintf("%s-%s-%d", kind, run, i),
+		body: fmt.Sprintf("go %s body #%d run %s \u00fc\u20ac\u4e2d", kind, i, run),
+		idx:  strconv.Itoa(i),
+		run:  run,
+	}
+}
+
+func (e expected) message(topic string) *primitive.Message {
+	msg := primitive.NewMessage(topic, []byte(e.body))
+	msg.WithTag(e.tag)
+	msg.WithKeys([]string{e.key})
+	msg.WithProperty("idx", e.idx)
+	msg.WithProperty("run", e.run)
+	return msg
+}
+
+// createTopic sends UPDATE_AND_CREATE_TOPIC to the broker and waits for the route.
+func createTopic(namesrv, broker, topic string, queues int, deadline time.Time) error {
+	adm, err := admin.NewAdmin(admin.WithResolver(primitive.NewPassthroughResolver([]string{namesrv})))
+	if err != nil {
+		return fmt.Errorf("new admin: %w", err)
+	}
+	defer adm.Close()
+	err = adm.CreateTopic(context.Background(),
+		admin.WithTopicCreate(topic),
+		admin.WithBrokerAddrCreate(broker),
+		admin.WithReadQueueNums(queues),
+		admin.WithWriteQueueNums(queues),
+	)
+	if err != nil {
+		return fmt.Errorf("create topic: %w", err)
+	}
+	var last error
+	for time.Now().Before(deadline) {
+		mqs, err := adm.FetchPublishMessageQueues(context.Background(), topic)
+		if err == nil && len(mqs) > 0 {
+			if len(mqs) != queues {
+				return fmt.Errorf("route of %s has %d queues, created %d", topic, len(mqs), queues)
+			}
+			return nil
+		}
+		last = err
+		time.Sleep(100 * time.Millisecond) // polling a condition, bounded by the deadline
+	}
+	return fmt.Errorf("name server never served a route for %s: %v", topic, last)
+}
+
+func startProducer(namesrv, group string) (rocketmq.Producer, error) {
+	p, err := rocketmq.NewProducer(
+		producer.WithNameServer([]string{namesrv}),
+		producer.WithGroupName(group),
+		producer.WithInstanceName(group),
+		producer.WithRetry(2),
+		producer.WithSendMsgTimeout(10*time.Second),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("new producer: %w", err)
+	}
+	if err := p.Start(); err != nil {
+		return nil, fmt.Errorf("start producer: %w", err)
+	}
+	return p, nil
+}
+
+// startConsumer starts a clustering push consumer from the first offset that hands every
+// delivery of topic to col as receiver.
+func startConsumer(namesrv, group, receiver, topic, expression string, col *collector, opts ...consumer.Option) (rocketmq.PushConsumer, error) {
+	opts = append([]consumer.Option{
+		consumer.WithNameServer([]string{namesrv}),
+		consumer.WithGroupName(group),
+		consumer.WithInstance(group + "-" + receiver),
+		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
+	}, opts...)
+	c, err := rocketmq.NewPushConsumer(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("new consumer: %w", err)
+	}
+	selector := consumer.MessageSelector{Type: consumer.TAG, Expression: expression}
+	err = c.Subscribe(topic, selector, func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+		for _, m := range msgs {
+			col.accept(receiver, topic, m)
+		}
+		return consumer.ConsumeSuccess, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("subscribe: %w", err)
+	}
+	if err := c.Start(); err != nil {
+		return nil, fmt.Errorf("start consumer: %w", err)
+	}
+	return c, nil
+}
+
+func runID() string {
+	return strconv.FormatInt(time.Now().UnixNano(), 16)
+}
+
+func tagFilter(namesrv, broker, topic string, n int, deadline time.Time) (string, error) {
+	run := runID()
+	if err := createTopic(namesrv, broker, topic, 1, deadline); err != nil {
+		return "", err
+	}
+	p, err := startProducer(namesrv, topic+"_pg")
+	if err != nil {
+		return "", err
+	}
+	col := newCollector()
+	for i := 0; i < 3*n; i++ {
+		tag := []string{"A", "B", "C"}[i%3]
+		e := newExpected(tag, "TAG"+tag, run, i)
+		if tag != "B" {
+			col.expect(e)
+		}
+		res, err := p.SendSync(context.Background(), e.message(topic))
+		if err == nil && res.Status != primitive.SendOK {
+			err = fmt.Errorf("status %v", res.Status)
+		}
+		if err != nil {
+			_ = p.Shutdown()
+			return "", fmt.Errorf("send #%d: %w", i, err)
+		}
+	}
+	sentinel := newExpected("C", "END", run, 3*n)
+	col.expect(sentinel)
+	if _, err := p.SendSync(context.Background(), sentinel.message(topic)); err != nil {
+		_ = p.Shutdown()
+		return "", fmt.Errorf("send sentinel: %w", err)
+	}
+	_ = p.Shutdown()
+
+	c, err := startConsumer(namesrv, topic+"_cg", "c", topic, "A || C", col, consumer.WithConsumeGoroutineNums(1))
+	if err != nil {
+		return "", err
+	}
+	err = col.await(deadline)
+	_ = c.Shutdown()
+	if err != nil {
+		return "", err
+	}
+	byTag := map[string]int{}
+	col.mu.Lock()
+	for key := range col.got {
+		byTag[col.want[key].tag]++
+	}
+	col.mu.Unlock()
+	return fmt.Sprintf("received A=%d B=%d C=%d of A/B/C x%d (+1 C sentinel)", byTag["A"], byTag["B"], byTag["C"], n), nil
+}
+
+// probes records which member received each probe message (keys "PROBE-...").
+type probes struct {
+	mu   sync.Mutex
+	seen map[string][]string // key -> receivers
+	qid  map[string]int      // key -> queue id
+}
+
+func (p *probes) accept(receiver string, m *primitive.MessageExt) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.seen[m.GetKeys()] = append(p.seen[m.GetKeys()], receiver)
+	p.qid[m.GetKeys()] = m.Queue.QueueId
+}
+
+// settle sends rounds of one probe per queue (round robin) until two rounds in a row show the
+// same stable ownership: every queue's probe delivered once, two queues per member. Until the
+// rebalance has settled, a queue can move after its messages were consumed and before the offset
+// reached the broker, and the new owner legitimately reads them again; the scenario's own
+// messages are sent only after that.
+func settle(p rocketmq.Producer, topic, run string, pr *probes, deadline time.Time) (int, error) {
+	last, stable := "", 0
+	for round := 1; ; round++ {
+		if !time.Now().Before(deadline) {
+			return round, fmt.Errorf("timeout: group never settled on two queues per member (last ownership %q)", last)
+		}
+		var keys []string
+		for q := 0; q < 4; q++ {
+			key := fmt.Sprintf("PROBE-%s-%d-%d", run, round, q)
+			msg := primitive.NewMessage(topic, []byte(key))
+			msg.WithKeys([]string{key})
+			if _, err := p.SendSync(context.Background(), msg); err != nil {
+				return round, fmt.Errorf("probe send: %w", err)
+			}
+			keys = append(keys, key)
+		}
+		for {
+			pr.mu.Lock()
+			done := true
+			for _, k := range keys {
+				done = done && len(pr.seen[k]) > 0
+			}
+			pr.mu.Unlock()
+			if done {
+				break
+			}
+			if !time.Now().Before(deadline) {
+				return round, fmt.Errorf("timeout: probes of round %d not all delivered", round)
+			}
+			time.Sleep(10 * time.Millisecond) // polling a condition, bounded by the deadline
+		}
+		pr.mu.Lock()
+		owner := map[int]string{}
+		perMember := map[string]int{}
+		ok := true
+		for _, k := range keys {
+			if len(pr.seen[k]) != 1 {
+				ok = false
+			}
+			owner[pr.qid[k]] = pr.seen[k][0]
+			perMember[pr.seen[k][0]]++
+		}
+		pr.mu.Unlock()
+		ok = ok && len(owner) == 4 && perMember["a"] == 2 && perMember["b"] == 2
+		now := fmt.Sprint(owner)
+		if ok && now == last {
+			stable++
+		} else if ok {
+			stable = 1
+		} else {
+			stable = 0
+		}
+		last = now
+		if stable == 2 {
+			return round, nil
+		}
+	}
+}
+
+func asyncGroup(namesrv, broker, topic string, n int, deadline time.Time) (string, error) {
+	run := runID()
+	if err := createTopic(namesrv, broker, topic, 4, deadline); err != nil {
+		return "", err
+	}
+	col := newCollector()
+	pr := &probes{seen: map[string][]string{}, qid: map[string]int{}}
+	group := topic + "_cg"
+	var members []rocketmq.PushConsumer
+	defer func() {
+		for _, c := range members {
+			_ = c.Shutdown()
+		}
+	}()
+	for _, label := range []string{"a", "b"} {
+		c, err := rocketmq.NewPushConsumer(
+			consumer.WithNameServer([]string{namesrv}),
+			consumer.WithGroupName(group),
+			consumer.WithInstance(group+"-"+label),
+			consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
+		)
+		if err != nil {
+			return "", fmt.Errorf("new consumer: %w", err)
+		}
+		receiver := label
+		err = c.Subscribe(topic, consumer.MessageSelector{Type: consumer.TAG, Expression: "*"},
+			func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+				for _, m := range msgs {
+					if strings.HasPrefix(m.GetKeys(), "PROBE-") {
+						pr.accept(receiver, m)
+					} else {
+						col.accept(receiver, topic, m)
+					}
+				}
+				return consumer.ConsumeSuccess, nil
+			})
+		if err != nil {
+			return "", fmt.Errorf("subscribe: %w", err)
+		}
+		if err := c.Start(); err != nil {
+			return "", fmt.Errorf("start consumer: %w", err)
+		}
+		members = append(members, c)
+	}
+	p, err := startProducer(namesrv, topic+"_pg")
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = p.Shutdown() }()
+	rounds, err := settle(p, topic, run, pr, deadline)
+	if err != nil {
+		return "", err
+	}
+	fmt.Printf("group settled after %d probe round(s)\n", rounds)
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var sendErrs []string
+	ok := 0
+	for i := 0; i < n; i++ {
+		e := newExpected("Async", "ASYNC", run, i)
+		col.expect(e)
+		wg.Add(1)
+		key := e.key
+		err := p.SendAsync(context.Background(), func(_ context.Context, res *primitive.SendResult, err error) {
+			defer wg.Done()
+			if err == nil && res.Status != primitive.SendOK {
+				err = fmt.Errorf("status %v", res.Status)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				sendErrs = append(sendErrs, fmt.Sprintf("%s: %v", key, err))
+			} else {
+				ok++
+			}
+		}, e.message(topic))
+		if err != nil {
+			wg.Done()
+			return "", fmt.Errorf("async send %s: %w", key, err)
+		}
+	}
+	wg.Wait() // every callback runs: each send has a 10 s timeout
+	if len(sendErrs) > 0 {
+		return "", fmt.Errorf("async sends failed: %v", sendErrs)
+	}
+	if err := col.await(deadline); err != nil {
+		return "", err
+	}
+	a, b := col.countBy("a"), col.countBy("b")
+	if a == 0 || b == 0 {
+		return "", fmt.Errorf("one member received nothing: a=%d b=%d", a, b)
+	}
+	return fmt.Sprintf("%d async sends SEND_OK, all %d consumed once by the group of two (a=%d, b=%d)", ok, n, a, b), nil
 }

@@ -23,9 +23,10 @@ import org.apache.rocketmq.common.message.MessageQueue;
  *
  * <pre>ProduceConsume &lt;namesrv host:port&gt; &lt;topic&gt; &lt;n&gt;</pre>
  *
- * <p>Creates the topic through the name server's TBW102 route, waits until the name server serves
- * a route for it, sends n sync messages (alternating tags TagA/TagB, unique keys, user properties,
- * distinct UTF-8 bodies), then runs a push consumer (fresh group, CONSUME_FROM_FIRST_OFFSET,
+ * <p>Built against rocketmq-client 5.3.3 ({@code tests/compat/java}) and, this source only, 4.9.8
+ * ({@code tests/compat/java49}). Creates the topic through the name server's TBW102 route, waits
+ * until the name server serves a route for it, sends n sync messages (alternating tags TagA/TagB,
+ * unique keys, user properties, distinct UTF-8 bodies), then runs a push consumer (fresh group, CONSUME_FROM_FIRST_OFFSET,
  * "TagA || TagB") that must receive exactly those n messages intact. Exit 0 on success; exit 1
  * with "FAIL: ..." on stderr otherwise. The overall deadline is -Dcompat.timeoutMs (default 90000).
  */
@@ -62,7 +63,9 @@ public final class ProduceConsume {
         Map<String, Expected> expected = new ConcurrentHashMap<>();
         try {
             // Topic creation goes to the broker listed in the name server's TBW102 route.
-            producer.createTopic("TBW102", topic, 4, null);
+            // The implementation's createTopic(key, topic, queues) exists in 4.9.x and 5.x alike (the
+            // public 5.x method adds an attributes map), so this source builds against both clients.
+            producer.getDefaultMQProducerImpl().createTopic("TBW102", topic, 4);
             List<MessageQueue> queues = waitForRoute(producer, topic, deadline);
             System.out.println("route for " + topic + ": " + queues.size() + " queues");
 
