@@ -211,7 +211,6 @@ fn go_tag_filter_delivers_exactly_the_subscribed_tags() {
 /// retry-dlq: a listener that always answers RECONSUME_LATER with maxReconsumeTimes 2 sees the
 /// message with reconsumeTimes 0, 1, 2; then it is the one message in `%DLQ%<group>`.
 #[test]
-#[ignore = "needs CONSUMER_SEND_MSG_BACK"]
 fn java_retry_then_dlq() {
     if !require_tools("java_retry_then_dlq", JAVA) {
         return;
@@ -230,7 +229,6 @@ fn java_retry_then_dlq() {
 /// SEND_MESSAGE to `%RETRY%<group>` with reconsumeTimes 2 and maxReconsumeTimes 2 is stored there
 /// and consumed; one with reconsumeTimes 3 goes to `%DLQ%<group>`.
 #[test]
-#[ignore = "broker bug: SEND_MESSAGE(_V2) to %RETRY%<group> with reconsumeTimes > maxReconsumeTimes is stored in the retry topic, not %DLQ%<group>"]
 fn java_retry_topic_send_over_max_reconsume_times_goes_to_dlq() {
     if !require_tools(
         "java_retry_topic_send_over_max_reconsume_times_goes_to_dlq",
