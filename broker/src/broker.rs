@@ -68,6 +68,9 @@ pub struct Broker {
     pub(crate) topics: TopicConfigTable,
     pub(crate) groups: SubscriptionGroupTable,
     pub(crate) offsets: ConsumerOffsetTable,
+    pub(crate) delay_offsets: ferromq_store::configs::DelayOffsetTable,
+    /// Delay of each level in ms (`messageDelayLevel`).
+    pub(crate) delay_levels: Vec<u64>,
     pub(crate) clients: ClientManager,
     pub(crate) store_host: SocketAddr,
     /// Long-polling wake-ups per (topic, queue).

@@ -14,6 +14,7 @@ mod broker;
 mod pull;
 mod register;
 mod retry;
+mod schedule;
 mod send;
 
 use std::future::Future;
@@ -87,11 +88,16 @@ pub async fn open(settings: Settings) -> Result<Arc<Broker>, BrokerError> {
     let groups = SubscriptionGroupTable::load(dir.join("subscriptionGroup.json"))?;
     groups.add_missing(system_groups());
     let offsets = ConsumerOffsetTable::load(dir.join("consumerOffset.json"))?;
+    let delay_offsets =
+        ferromq_store::configs::DelayOffsetTable::load(dir.join("delayOffset.json"))?;
+    let delay_levels = settings.store.delay_levels();
     let broker = Arc::new(Broker {
         store,
         topics,
         groups,
         offsets,
+        delay_offsets,
+        delay_levels,
         clients: Default::default(),
         store_host,
         arrivals: Default::default(),
@@ -112,6 +118,7 @@ impl Broker {
             ("topics.json", self.topics.persist().map(|_| ())),
             ("subscriptionGroup.json", self.groups.persist().map(|_| ())),
             ("consumerOffset.json", self.offsets.persist().map(|_| ())),
+            ("delayOffset.json", self.delay_offsets.persist().map(|_| ())),
         ] {
             if let Err(e) = result {
                 tracing::error!(file = name, error = %e, "cannot persist");
@@ -139,10 +146,13 @@ pub async fn run(
     };
     let handler = Arc::new(BrokerHandler(broker.clone()));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let tasks = vec![
+    let mut tasks = vec![
         tokio::spawn(register::registration_loop(broker.clone(), stop_rx.clone())),
         tokio::spawn(housekeeping(broker.clone(), stop_rx.clone())),
     ];
+    if b.broker_id == 0 {
+        tasks.extend(schedule::start(&broker, &stop_rx));
+    }
     let serve_one = |l: TcpListener| {
         let (h, c, mut rx) = (handler.clone(), connection.clone(), stop_rx.clone());
         tokio::spawn(async move {

@@ -126,7 +126,7 @@ pub(crate) async fn send_back(broker: &Broker, req: &RemotingCommand) -> Respons
             (NEXT.fetch_add(1, Ordering::Relaxed) % queues) as i32,
         )
     };
-    let message = MessageExt {
+    let mut message = MessageExt {
         topic,
         queue_id,
         flag: original.flag,
@@ -139,6 +139,7 @@ pub(crate) async fn send_back(broker: &Broker, req: &RemotingCommand) -> Respons
         reconsume_times: original.reconsume_times + 1,
         ..MessageExt::default()
     };
+    broker.schedule_if_delayed(&mut message);
     match broker.store.put_message(&message) {
         Ok(pending) => {
             pending.finish().await;

@@ -181,7 +181,9 @@ pub(crate) async fn send_message(
         }
     } else {
         let properties = Properties::decode(h.properties.as_deref().unwrap_or(""));
-        vec![base(req.body.clone(), h.flag, properties)]
+        let mut message = base(req.body.clone(), h.flag, properties);
+        broker.schedule_if_delayed(&mut message);
+        vec![message]
     };
 
     let pending = match broker.store.put_messages(&messages) {

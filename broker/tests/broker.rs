@@ -380,7 +380,9 @@ async fn send_pull_long_poll_offsets_and_queries() {
 
 #[tokio::test]
 async fn failed_messages_are_retried_then_reach_the_dlq() {
-    let broker = TestBroker::start(|_| {}).await;
+    // Retries wait for their delay level (3 + reconsumeTimes): short levels keep this quick.
+    let broker =
+        TestBroker::start(|s| s.store.message_delay_level = "1s 1s 1s 1s 1s".to_owned()).await;
     let c = broker.client().await;
     heartbeat(&c, "GR", "Work", "*").await;
     let resp = c
@@ -421,7 +423,7 @@ async fn failed_messages_are_retried_then_reach_the_dlq() {
             let next = (attempt as i64 - 1).min(1);
             let queue_offset = if topic == "%DLQ%GR" { 0 } else { next };
             let resp = c
-                .request(pull_request("GR", topic, 0, queue_offset, 0), T)
+                .request(pull_request("GR", topic, 0, queue_offset, 3000), T)
                 .await
                 .unwrap();
             if resp.response_code() == ResponseCode::SUCCESS {
@@ -671,5 +673,90 @@ async fn admin_codes_and_safe_config_updates() {
         .await
         .unwrap();
     assert_eq!(resp.response_code(), ResponseCode::TOPIC_NOT_EXIST);
+    broker.stop().await;
+}
+
+fn delayed_request(topic: &str, body: &[u8], level: i32) -> RemotingCommand {
+    let mut props = Properties::new();
+    props.insert(property::DELAY_TIME_LEVEL, level.to_string());
+    props.insert(property::WAIT_STORE_MSG_OK, "true");
+    let h = SendMessageRequestHeaderV2 {
+        producer_group: "PG".to_owned(),
+        topic: topic.to_owned(),
+        default_topic: "TBW102".to_owned(),
+        default_topic_queue_nums: 1,
+        queue_id: 0,
+        properties: Some(props.encode()),
+        ..Default::default()
+    };
+    RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &h)
+        .with_body(Bytes::copy_from_slice(body))
+}
+
+#[tokio::test]
+async fn delayed_messages_wait_for_their_level() {
+    let broker = TestBroker::start(|s| s.store.message_delay_level = "1s 2s".to_owned()).await;
+    let c = broker.client().await;
+    heartbeat(&c, "GD", "Later", "*").await;
+    let sent = Instant::now();
+    let resp = c
+        .request(delayed_request("Later", b"one second", 1), T)
+        .await
+        .unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+    // Level 9 is clamped to the highest configured level (2 s).
+    let resp = c
+        .request(delayed_request("Later", b"two seconds", 9), T)
+        .await
+        .unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+    let resp = c
+        .request(pull_request("GD", "Later", 0, 0, 0), T)
+        .await
+        .unwrap();
+    assert_ne!(
+        resp.response_code(),
+        ResponseCode::SUCCESS,
+        "nothing is in the real topic before its delay"
+    );
+
+    let mut got = Vec::new();
+    let mut offset = 0;
+    while got.len() < 2 {
+        let resp = c
+            .request(pull_request("GD", "Later", 0, offset, 5000), T)
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.response_code(),
+            ResponseCode::SUCCESS,
+            "delivered within its delay plus a margin"
+        );
+        for m in messages(&resp.body) {
+            got.push((
+                String::from_utf8(m.body.to_vec()).unwrap(),
+                sent.elapsed(),
+                m,
+            ));
+        }
+        offset = PullMessageResponseHeader::read_ext(&resp.ext_fields)
+            .unwrap()
+            .next_begin_offset;
+    }
+    assert_eq!(got[0].0, "one second");
+    assert!(
+        got[0].1 >= Duration::from_millis(950),
+        "level 1 waited {:?}",
+        got[0].1
+    );
+    assert_eq!(got[1].0, "two seconds");
+    assert!(
+        got[1].1 >= Duration::from_millis(1950),
+        "level 2 waited {:?}",
+        got[1].1
+    );
+    let m = &got[0].2;
+    assert_eq!(m.properties.value(property::REAL_TOPIC), Some("Later"));
+    assert_eq!(m.properties.value(property::DELAY_TIME_LEVEL), None);
     broker.stop().await;
 }

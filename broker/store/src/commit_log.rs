@@ -32,6 +32,8 @@ const BODY_CRC_POS: usize = 8;
 const QUEUE_OFFSET_POS: usize = 20;
 const PHYSICAL_OFFSET_POS: usize = 28;
 const BORN_HOST_POS: usize = 48;
+/// The topic delayed messages wait in, one queue per delay level.
+pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
 /// Largest encoded properties string (signed i16 length).
 pub const MAX_PROPERTIES_LEN: usize = i16::MAX as usize;
 
@@ -136,6 +138,8 @@ struct PutState {
 #[derive(Debug)]
 pub struct CommitLog {
     files: MappedFileQueue,
+    /// Delay of each level in ms, for the delivery time of `SCHEDULE_TOPIC_XXXX` entries.
+    delay_levels: Vec<u64>,
     put: Mutex<PutState>,
     flusher: Arc<Flusher>,
     max_message_size: usize,
@@ -163,6 +167,7 @@ impl CommitLog {
         });
         Ok(CommitLog {
             files,
+            delay_levels: config.delay_levels(),
             put: Mutex::new(PutState::default()),
             flusher,
             max_message_size: config.max_message_size,
@@ -405,7 +410,19 @@ impl CommitLog {
             Ok((StoredRecord::Message(m), len))
                 if len == size && m.commit_log_offset == offset as i64 =>
             {
-                Scan::Message(DispatchRequest::from_message(&m, size))
+                let mut req = DispatchRequest::from_message(&m, size);
+                if m.topic == SCHEDULE_TOPIC {
+                    // A scheduled entry's tag code is its delivery time (store-and-broker.md 5.1).
+                    let level = m
+                        .properties
+                        .value(property::DELAY_TIME_LEVEL)
+                        .and_then(|l| l.parse::<usize>().ok())
+                        .unwrap_or(1)
+                        .clamp(1, self.delay_levels.len().max(1));
+                    let delay = self.delay_levels.get(level - 1).copied().unwrap_or(0);
+                    req.tags_code = m.store_timestamp + i64::try_from(delay).unwrap_or(0);
+                }
+                Scan::Message(req)
             }
             _ => Scan::End,
         }

@@ -105,6 +105,10 @@ ferromq_protocol::settings! {
         max_transfer_bytes_on_message_in_disk: usize = 64 * 1024, "maxTransferBytesOnMessageInDisk", true;
         /// `maxTransferCountOnMessageInDisk` (8).
         max_transfer_count_on_message_in_disk: usize = 8, "maxTransferCountOnMessageInDisk", true;
+        /// `messageDelayLevel`: the delay of each level, 1-based (`1s 5s 10s ... 2h`; units
+        /// s, m, h, d).
+        message_delay_level: String = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h".to_owned(),
+            "messageDelayLevel", false;
         /// `accessMessageInMemoryMaxRatio`: percent of RAM treated as "hot" (40).
         access_message_in_memory_max_ratio: u64 = 40, "accessMessageInMemoryMaxRatio", true;
     }
@@ -151,6 +155,25 @@ impl StoreConfig {
     /// Consume-queue file size rounded up to whole 20-byte units, as Apache does.
     pub fn consume_queue_file_size(&self) -> u64 {
         self.mapped_file_size_consume_queue.div_ceil(20) * 20
+    }
+
+    /// The delay of each level in ms (index 0 is level 1). Entries that do not parse are skipped.
+    pub fn delay_levels(&self) -> Vec<u64> {
+        self.message_delay_level
+            .split_whitespace()
+            .filter_map(|d| {
+                let (n, unit) = d.split_at(d.len().checked_sub(1)?);
+                let n: u64 = n.parse().ok()?;
+                let ms = match unit {
+                    "s" => 1000,
+                    "m" => 60_000,
+                    "h" => 3_600_000,
+                    "d" => 86_400_000,
+                    _ => return None,
+                };
+                Some(n * ms)
+            })
+            .collect()
     }
 
     /// The root directory.

@@ -1,0 +1,166 @@
+//! Delayed messages by level (store-and-broker.md 5.1, protocol.md 7.9).
+//!
+//! A message sent with `DELAY = L` (or sent back for a retry) is stored in `SCHEDULE_TOPIC_XXXX`
+//! queue `L - 1` with its real topic and queue in `REAL_TOPIC` / `REAL_QID`; the store gives the
+//! consume-queue entry its delivery time as tag code. One task per level follows its queue from
+//! the offset in `delayOffset.json`: each entry's level has the same delay, so the queue head is
+//! always the next due. The task sleeps until the head is due (or a new entry arrives) and then
+//! stores the real message, with `DELAY` removed, in its real topic and queue.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferromq_protocol::message::{
+    decode_all, property, sysflag, DecodeOptions, MessageExt, TransactionType,
+};
+use ferromq_store::commit_log::SCHEDULE_TOPIC;
+
+use crate::broker::Broker;
+
+/// How often an idle level looks again when no arrival wakes it.
+const IDLE_POLL: Duration = Duration::from_millis(100);
+/// Back-off after a failed delivery.
+const RETRY_AFTER: Duration = Duration::from_millis(100);
+
+impl Broker {
+    /// Moves a message with a delay level into the schedule topic (Apache's
+    /// `HookUtils.handleScheduleMessage`): only non-transactional or committed messages, the level
+    /// clamped to the highest configured one.
+    pub(crate) fn schedule_if_delayed(&self, m: &mut MessageExt) {
+        let Some(level) = m
+            .properties
+            .value(property::DELAY_TIME_LEVEL)
+            .and_then(|l| l.trim().parse::<i32>().ok())
+        else {
+            return;
+        };
+        if level <= 0
+            || !matches!(
+                sysflag::transaction_type(m.sys_flag),
+                TransactionType::NotTransaction | TransactionType::Commit
+            )
+        {
+            return;
+        }
+        let max = i32::try_from(self.delay_levels.len()).unwrap_or(1).max(1);
+        let level = level.min(max);
+        m.properties
+            .insert(property::DELAY_TIME_LEVEL, level.to_string());
+        m.properties.insert(property::REAL_TOPIC, m.topic.as_str());
+        m.properties
+            .insert(property::REAL_QUEUE_ID, m.queue_id.to_string());
+        m.topic = SCHEDULE_TOPIC.to_owned();
+        m.queue_id = level - 1;
+    }
+
+    /// The message a due schedule entry becomes: real topic and queue back, `DELAY` removed.
+    fn time_up(&self, scheduled: &MessageExt) -> Option<MessageExt> {
+        let topic = scheduled.properties.value(property::REAL_TOPIC)?.to_owned();
+        let queue_id = scheduled
+            .properties
+            .value(property::REAL_QUEUE_ID)?
+            .parse()
+            .ok()?;
+        let mut properties = scheduled.properties.clone();
+        properties.remove(property::DELAY_TIME_LEVEL);
+        properties.insert(property::WAIT_STORE_MSG_OK, "false");
+        Some(MessageExt {
+            topic,
+            queue_id,
+            flag: scheduled.flag,
+            body: scheduled.body.clone(),
+            properties,
+            sys_flag: scheduled.sys_flag,
+            born_timestamp: scheduled.born_timestamp,
+            born_host: scheduled.born_host,
+            store_host: self.store_host,
+            reconsume_times: scheduled.reconsume_times,
+            prepared_transaction_offset: scheduled.prepared_transaction_offset,
+            ..MessageExt::default()
+        })
+    }
+}
+
+/// Delivers due messages of one level until `stop`.
+async fn deliver_level(
+    broker: Arc<Broker>,
+    level: i32,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let queue_id = level - 1;
+    let mut offset = broker.delay_offsets.get(level).unwrap_or(0);
+    loop {
+        let wake = broker.arrival(SCHEDULE_TOPIC, queue_id);
+        let notified = wake.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let min = broker.store.min_offset_in_queue(SCHEDULE_TOPIC, queue_id);
+        if offset < min {
+            offset = min;
+        }
+        let wait = match broker.store.unit(SCHEDULE_TOPIC, queue_id, offset) {
+            None => IDLE_POLL,
+            Some(unit) => {
+                let now = crate::now_ms();
+                let due = unit.tags_code;
+                if due > now {
+                    Duration::from_millis(u64::try_from(due - now).unwrap_or(0))
+                } else {
+                    match deliver(&broker, unit.commit_log_offset).await {
+                        Ok(()) => {
+                            offset += 1;
+                            broker.delay_offsets.update(level, offset);
+                            continue;
+                        }
+                        Err(reason) => {
+                            tracing::warn!(level, offset, %reason, "delayed delivery failed; retrying");
+                            RETRY_AFTER
+                        }
+                    }
+                }
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = &mut notified => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+async fn deliver(broker: &Broker, commit_log_offset: i64) -> Result<(), String> {
+    let record = u64::try_from(commit_log_offset)
+        .ok()
+        .and_then(|o| broker.store.message_at(o))
+        .ok_or("the scheduled message is gone")?;
+    let scheduled = decode_all(&record, &DecodeOptions::store())
+        .map_err(|e| e.to_string())?
+        .pop()
+        .ok_or("empty record")?;
+    let Some(real) = broker.time_up(&scheduled) else {
+        // Without REAL_TOPIC / REAL_QID there is nowhere to deliver: skip it, as Apache does.
+        tracing::error!(
+            commit_log_offset,
+            "scheduled message without REAL_TOPIC/REAL_QID dropped"
+        );
+        return Ok(());
+    };
+    broker.topic_for_send(&real.topic, 1);
+    broker
+        .store
+        .put_message(&real)
+        .map_err(|e| e.to_string())?
+        .finish()
+        .await;
+    Ok(())
+}
+
+/// Starts one delivery task per level.
+pub(crate) fn start(
+    broker: &Arc<Broker>,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (1..=i32::try_from(broker.delay_levels.len()).unwrap_or(0))
+        .map(|level| tokio::spawn(deliver_level(broker.clone(), level, stop.clone())))
+        .collect()
+}
