@@ -72,6 +72,7 @@ pub struct Broker {
     /// Delay of each level in ms (`messageDelayLevel`).
     pub(crate) delay_levels: Vec<u64>,
     pub(crate) clients: ClientManager,
+    pub(crate) locks: crate::locks::QueueLocks,
     pub(crate) store_host: SocketAddr,
     /// Long-polling wake-ups per (topic, queue).
     pub(crate) arrivals: Mutex<HashMap<(String, i32), Arc<Notify>>>,
@@ -461,6 +462,8 @@ impl Broker {
             }
             RequestCode::CONSUMER_SEND_MSG_BACK => crate::retry::send_back(self, &req).await,
             RequestCode::HEART_BEAT => self.heartbeat(conn, &req),
+            RequestCode::LOCK_BATCH_MQ => self.lock_batch(&req),
+            RequestCode::UNLOCK_BATCH_MQ => self.unlock_batch(&req),
             RequestCode::UNREGISTER_CLIENT => self.unregister_client(conn, &req),
             RequestCode::GET_CONSUMER_LIST_BY_GROUP => self.consumer_list(&req),
             RequestCode::QUERY_CONSUMER_OFFSET => self.query_consumer_offset(&req),

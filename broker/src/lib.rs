@@ -11,6 +11,7 @@ pub mod config;
 mod admin;
 mod broker;
 
+mod locks;
 mod pull;
 mod register;
 mod retry;
@@ -99,6 +100,7 @@ pub async fn open(settings: Settings) -> Result<Arc<Broker>, BrokerError> {
         delay_offsets,
         delay_levels,
         clients: Default::default(),
+        locks: Default::default(),
         store_host,
         arrivals: Default::default(),
         topics_changed: Default::default(),
