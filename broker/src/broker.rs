@@ -73,6 +73,7 @@ pub struct Broker {
     pub(crate) delay_levels: Vec<u64>,
     pub(crate) clients: ClientManager,
     pub(crate) locks: crate::locks::QueueLocks,
+    pub(crate) transactions: crate::transaction::TransactionState,
     pub(crate) store_host: SocketAddr,
     /// Long-polling wake-ups per (topic, queue).
     pub(crate) arrivals: Mutex<HashMap<(String, i32), Arc<Notify>>>,
@@ -463,6 +464,7 @@ impl Broker {
             RequestCode::CONSUMER_SEND_MSG_BACK => crate::retry::send_back(self, &req).await,
             RequestCode::HEART_BEAT => self.heartbeat(conn, &req),
             RequestCode::LOCK_BATCH_MQ => self.lock_batch(&req),
+            RequestCode::END_TRANSACTION => crate::transaction::end_transaction(self, &req).await,
             RequestCode::UNLOCK_BATCH_MQ => self.unlock_batch(&req),
             RequestCode::UNREGISTER_CLIENT => self.unregister_client(conn, &req),
             RequestCode::GET_CONSUMER_LIST_BY_GROUP => self.consumer_list(&req),

@@ -106,6 +106,15 @@ ferromq_protocol::settings! {
         flush_consumer_offset_interval: u64 = 5000, "flushConsumerOffsetInterval", true;
         /// `enablePropertyFilter` (false): SQL92 subscriptions.
         enable_property_filter: bool = false, "enablePropertyFilter", true;
+        /// `transactionTimeOut` ms (6000; note Apache's capital O): half messages younger than
+        /// this are not checked back.
+        transaction_time_out: u64 = 6000, "transactionTimeOut", true;
+        /// `transactionCheckMax` (15): check-backs before a half message is discarded.
+        transaction_check_max: i32 = 15, "transactionCheckMax", true;
+        /// `transactionCheckInterval` ms (30000): how often half messages are checked.
+        transaction_check_interval: u64 = 30_000, "transactionCheckInterval", true;
+        /// `rejectTransactionMessage` (false).
+        reject_transaction_message: bool = false, "rejectTransactionMessage", true;
         /// `serverChannelMaxIdleTimeSeconds` (120).
         server_channel_max_idle_time_seconds: u64 = 120, "serverChannelMaxIdleTimeSeconds", false;
         /// `sendMessageThreadPoolNums` (accepted; tokio schedules sends).

@@ -17,6 +17,7 @@ mod register;
 mod retry;
 mod schedule;
 mod send;
+mod transaction;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -101,6 +102,7 @@ pub async fn open(settings: Settings) -> Result<Arc<Broker>, BrokerError> {
         delay_levels,
         clients: Default::default(),
         locks: Default::default(),
+        transactions: Default::default(),
         store_host,
         arrivals: Default::default(),
         topics_changed: Default::default(),
@@ -154,6 +156,10 @@ pub async fn run(
     ];
     if b.broker_id == 0 {
         tasks.extend(schedule::start(&broker, &stop_rx));
+        tasks.push(tokio::spawn(transaction::checker(
+            broker.clone(),
+            stop_rx.clone(),
+        )));
     }
     let serve_one = |l: TcpListener| {
         let (h, c, mut rx) = (handler.clone(), connection.clone(), stop_rx.clone());

@@ -182,7 +182,11 @@ pub(crate) async fn send_message(
     } else {
         let properties = Properties::decode(h.properties.as_deref().unwrap_or(""));
         let mut message = base(req.body.clone(), h.flag, properties);
-        broker.schedule_if_delayed(&mut message);
+        match broker.prepare_half(&mut message) {
+            Ok(true) => {}
+            Ok(false) => broker.schedule_if_delayed(&mut message),
+            Err(refusal) => return refusal,
+        }
         vec![message]
     };
 
