@@ -168,8 +168,8 @@ pub fn java_ordered_delayed_scenario(
     )
 }
 
-/// Go `compat-go <scenario> -namesrv .. -broker .. -topic .. -n ..` (v2.1.2): `tag-filter` or
-/// `async-group` (see `tests/compat/go/main.go`). Prints `OK: <scenario>: <summary>` on success.
+/// Go `compat-go <scenario> -namesrv .. -broker .. -topic .. -n ..` (v2.1.2): `tag-filter`,
+/// `async-group`, `ordered` or `delayed` (see `tests/compat/go/main.go`). Prints `OK: <scenario>: <summary>` on success.
 /// Killed at `timeout`; the program gives up 15 s before.
 pub fn go_broker_scenario(
     scenario: &str,

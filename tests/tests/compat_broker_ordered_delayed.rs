@@ -21,10 +21,11 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use ferromq_tests::clients::{java_ordered_delayed_scenario, ClientRun};
+use ferromq_tests::clients::{go_broker_scenario, java_ordered_delayed_scenario, ClientRun};
 use ferromq_tests::{require_tools, FerroBroker, FerroNamesrv};
 
 const JAVA: &[&str] = &["java", "mvn"];
+const GO: &[&str] = &["go"];
 
 /// Kill timeout of one scenario program (it gives up 15 s earlier and reports).
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(60);
@@ -93,10 +94,23 @@ fn java(namesrv: &str, scenario: &str, topic: &str, n: usize) -> ClientRun {
     java_ordered_delayed_scenario(scenario, namesrv, topic, n, SCENARIO_TIMEOUT)
 }
 
+fn go(cluster: &Cluster, scenario: &str, n: usize) -> ClientRun {
+    let topic = topic(&format!("Go{}", scenario.replace('-', "")));
+    go_broker_scenario(
+        scenario,
+        cluster.namesrv(),
+        cluster.broker.addr(),
+        &topic,
+        n,
+        SCENARIO_TIMEOUT,
+    )
+}
+
 /// ordered (Java): 3 sharding keys x 30 through a hash selector into 3 queues; an orderly group
 /// goes from 2 to 3 to 2 members while messages flow (each change moves queues that carry keys).
 /// Every message delivered; each key from its one queue; per key the first deliveries are
-/// 0, 1, ..., 29; a redelivery only as a replay by the queue's new owner, in order (see
+/// 0, 1, ..., 29; a redelivery only as a replay by the queue's new owner, in order; while the
+/// queues are locked, LOCK_BATCH_MQ for a foreign client of the group is granted none of them (see
 /// `OrderedDelayedScenarios.ordered`).
 #[test]
 fn java_ordered_per_key_order_across_rebalances() {
@@ -108,7 +122,7 @@ fn java_ordered_per_key_order_across_rebalances() {
     cluster.check(
         &run,
         "OK: ordered: 3 keys x 30 in 3 queues, each key in one queue in order across 2 rebalances \
-         (2 -> 3 -> 2 members), all 90 delivered",
+         (2 -> 3 -> 2 members), all 90 delivered; a foreign client locked none of the 3 queues",
     );
 }
 
@@ -207,5 +221,38 @@ fn java_pending_delayed_message_survives_a_broker_restart() {
         &run,
         "OK: delayed-restart-receive: EARLY and PENDING consumed once each, PENDING after its \
          10 s, topic holds 2",
+    );
+}
+
+/// ordered (Go): `NewHashQueueSelector` with `WithShardingKey`, 3 keys x 30 into 4 queues; one
+/// orderly consumer (`WithConsumerOrder(true)`) receives every message once, each key from the
+/// queue its sends reported, in strictly increasing order. (It takes ~3 s: the Go client v2.1.2
+/// locks a new queue before creating its process queue, so the first pull finds it "not locked"
+/// and retries after `_PullDelayTimeWhenError` = 3 s; the same against an Apache broker.)
+#[test]
+fn go_ordered_per_key_order_with_one_consumer() {
+    if !require_tools("go_ordered_per_key_order_with_one_consumer", GO) {
+        return;
+    }
+    let cluster = Cluster::start();
+    let run = go(&cluster, "ordered", 30);
+    cluster.check(
+        &run,
+        "OK: ordered: 3 keys x 30, each key in one queue, consumed once each in order",
+    );
+}
+
+/// delayed (Go): `WithDelayTimeLevel(2)`: consumed once, intact, 5000-6000 ms after its born
+/// timestamp (the Go push consumer long-polls like the Java one: no extra pull latency).
+#[test]
+fn go_delay_level_2_is_consumed_5_to_6_s_after_the_send() {
+    if !require_tools("go_delay_level_2_is_consumed_5_to_6_s_after_the_send", GO) {
+        return;
+    }
+    let cluster = Cluster::start();
+    let run = go(&cluster, "delayed", 2);
+    cluster.check(
+        &run,
+        "OK: delayed: 2 with delay level 2 consumed once each, 5000-6000 ms after the send",
     );
 }

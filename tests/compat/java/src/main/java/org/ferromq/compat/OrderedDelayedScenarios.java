@@ -21,11 +21,14 @@ import org.apache.rocketmq.client.consumer.listener.MessageListenerOrderly;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.client.producer.SendResult;
 import org.apache.rocketmq.client.producer.SendStatus;
+import org.apache.rocketmq.client.impl.factory.MQClientInstance;
 import org.apache.rocketmq.client.producer.selector.SelectMessageQueueByHash;
 import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.message.MessageConst;
 import org.apache.rocketmq.common.message.MessageExt;
 import org.apache.rocketmq.common.message.MessageQueue;
+import org.apache.rocketmq.remoting.protocol.body.LockBatchRequestBody;
+import org.apache.rocketmq.remoting.protocol.body.UnlockBatchRequestBody;
 import org.apache.rocketmq.remoting.protocol.heartbeat.MessageModel;
 import org.ferromq.compat.Support.Collector;
 import org.ferromq.compat.Support.Expected;
@@ -150,6 +153,7 @@ public final class OrderedDelayedScenarios {
      * <ol>
      * <li>Every send is SEND_OK and lands in the queue the selector picked; the 3 keys hash to 3
      *     different queues, so every queue move moves a key.</li>
+     * <li>The broker grants a queue's lock to one client of the group at a time ({@link #lockProbe}).</li>
      * <li>Each key is first delivered by its queue's owners in turn ({@link #OWNERS}): the old owner
      *     before the move, the new one after it.</li>
      * <li>No message is lost: every (key, seq) is delivered at least once, intact.</li>
@@ -272,6 +276,8 @@ public final class OrderedDelayedScenarios {
             Support.log("b, c settled " + (System.currentTimeMillis() - t2) + " ms after a left (sent up to seq "
                 + (settledAt < 0 ? seq - 1 : settledAt) + " by then): " + holdings(members, topic));
 
+            lockProbe(producer, group, queues, run);
+
             while (errors.isEmpty() && firstSeen.size() < expected.size()) {
                 require(System.currentTimeMillis() < deadline, "timeout: " + firstSeen.size() + " of "
                     + expected.size() + " delivered; missing " + missing(expected.keySet(), firstSeen));
@@ -338,7 +344,45 @@ public final class OrderedDelayedScenarios {
         Support.log("deliveries per member " + perMember + ", " + redelivered + " redelivered after a rebalance");
         require(perMember.size() == 3, "not every member consumed: " + perMember);
         return SHARDS.size() + " keys x " + m + " in 3 queues, each key in one queue in order across 2 rebalances "
-            + "(2 -> 3 -> 2 members), all " + 3 * m + " delivered";
+            + "(2 -> 3 -> 2 members), all " + 3 * m + " delivered; a foreign client locked none of the 3 queues";
+    }
+
+    /**
+     * While b and c hold the locks of all 3 queues: LOCK_BATCH_MQ of all of them for a foreign
+     * client id in the group is granted none, also after that client's UNLOCK_BATCH_MQ of them (it
+     * releases only the caller's own locks); the same client in another group is granted all 3
+     * (locks are per group), and releases them again.
+     */
+    private static void lockProbe(DefaultMQProducer producer, String group, List<MessageQueue> queues, String run)
+        throws Exception {
+        MQClientInstance factory = producer.getDefaultMQProducerImpl().getMqClientFactory();
+        String broker = factory.findBrokerAddressInPublish(queues.get(0).getBrokerName());
+        String intruder = "127.0.0.1@intruder-" + run;
+        Set<MessageQueue> all = new HashSet<>(queues);
+        require(lock(factory, broker, group, intruder, all).isEmpty(), "LOCK_BATCH_MQ for " + intruder + " in " + group
+            + " granted " + lock(factory, broker, group, intruder, all) + " while b and c hold all queues");
+        UnlockBatchRequestBody unlock = new UnlockBatchRequestBody();
+        unlock.setConsumerGroup(group);
+        unlock.setClientId(intruder);
+        unlock.setMqSet(all);
+        factory.getMQClientAPIImpl().unlockBatchMQ(broker, unlock, 3000, false);
+        Set<MessageQueue> after = lock(factory, broker, group, intruder, all);
+        require(after.isEmpty(), "after " + intruder + "'s UNLOCK_BATCH_MQ, LOCK_BATCH_MQ granted it " + after);
+        String other = group + "_other";
+        Set<MessageQueue> otherGroup = lock(factory, broker, other, intruder, all);
+        require(otherGroup.equals(all), "LOCK_BATCH_MQ in another group granted " + otherGroup + " of " + all);
+        unlock.setConsumerGroup(other);
+        factory.getMQClientAPIImpl().unlockBatchMQ(broker, unlock, 3000, false);
+        Support.log("lock probe: a foreign client is granted none of the group's locked queues, all in another group");
+    }
+
+    private static Set<MessageQueue> lock(MQClientInstance factory, String broker, String group, String clientId,
+        Set<MessageQueue> queues) throws Exception {
+        LockBatchRequestBody body = new LockBatchRequestBody();
+        body.setConsumerGroup(group);
+        body.setClientId(clientId);
+        body.setMqSet(queues);
+        return factory.getMQClientAPIImpl().lockBatchMQ(broker, body, 3000);
     }
 
     /** The queue offset of the first delivery of (shard, seq). */
