@@ -142,8 +142,34 @@ pub fn java_broker_scenario(
     )
 }
 
-/// Go `compat-go <scenario> -namesrv .. -broker .. -topic .. -n ..` (v2.1.2): `tag-filter` or
-/// `async-group` (see `tests/compat/go/main.go`). Prints `OK: <scenario>: <summary>` on success.
+/// Java `OrderedDelayedScenarios <scenario> <namesrv> <topic> <n>` (5.3.3): `ordered` (n
+/// messages per sharding key), `delayed` (n messages), `broadcast` (n messages),
+/// `delayed-restart-send` / `delayed-restart-receive` (the halves around a broker restart) on a
+/// topic it creates (or, after the restart, finds), groups named after the topic. Prints
+/// `OK: <scenario>: <summary>` on success. Killed at `timeout`; the program gives up 15 s before.
+pub fn java_ordered_delayed_scenario(
+    scenario: &str,
+    namesrv: &str,
+    topic: &str,
+    n: usize,
+    timeout: Duration,
+) -> ClientRun {
+    java_client_on(
+        JavaClient::V5,
+        "org.ferromq.compat.OrderedDelayedScenarios",
+        &[
+            scenario.to_owned(),
+            namesrv.to_owned(),
+            topic.to_owned(),
+            n.to_string(),
+        ],
+        &format!("java OrderedDelayedScenarios {scenario} {topic} x{n}"),
+        timeout,
+    )
+}
+
+/// Go `compat-go <scenario> -namesrv .. -broker .. -topic .. -n ..` (v2.1.2): `tag-filter`,
+/// `async-group`, `ordered` or `delayed` (see `tests/compat/go/main.go`). Prints `OK: <scenario>: <summary>` on success.
 /// Killed at `timeout`; the program gives up 15 s before.
 pub fn go_broker_scenario(
     scenario: &str,

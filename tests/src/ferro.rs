@@ -85,7 +85,22 @@ impl FerroNamesrv {
 pub struct FerroBroker {
     addr: String,
     _running: Running,
+    data: BrokerData,
+}
+
+/// What survives a broker's stop: its data directory (deleted when this is dropped) and its
+/// settings (the same port, the same store).
+#[derive(Debug)]
+struct BrokerData {
     dir: tempfile::TempDir,
+    settings: Settings,
+}
+
+/// A broker that [`FerroBroker::stop`] stopped cleanly; [`StoppedBroker::start`] runs it again
+/// on the same port with the same data directory. Dropping it deletes the directory.
+#[derive(Debug)]
+pub struct StoppedBroker {
+    data: BrokerData,
 }
 
 impl FerroBroker {
@@ -107,6 +122,13 @@ impl FerroBroker {
             ..ferromq_store::StoreConfig::with_root(dir.path().join("store"))
         };
         tweak(&mut settings);
+        Self::launch(BrokerData { dir, settings })
+    }
+
+    /// Runs a broker with `data`'s settings until the returned value is dropped or stopped.
+    fn launch(data: BrokerData) -> FerroBroker {
+        let settings = data.settings.clone();
+        let port = settings.broker.listen_port;
         let addr = settings.broker.broker_addr();
         let (ready_tx, ready_rx) = mpsc::channel();
         let (stop, stop_rx) = oneshot::channel::<()>();
@@ -139,8 +161,21 @@ impl FerroBroker {
                 stop: Some(stop),
                 thread: Some(thread),
             },
-            dir,
+            data,
         }
+    }
+
+    /// Stops the broker the way a clean shutdown does (it unregisters from the name server,
+    /// persists its config tables and closes the store) and returns once it has; the data
+    /// directory and the port are kept for [`StoppedBroker::start`].
+    pub fn stop(self) -> StoppedBroker {
+        let FerroBroker {
+            addr: _,
+            _running: running,
+            data,
+        } = self;
+        drop(running);
+        StoppedBroker { data }
     }
 
     /// `127.0.0.1:port`.
@@ -150,6 +185,18 @@ impl FerroBroker {
 
     /// The broker's data directory.
     pub fn dir(&self) -> &std::path::Path {
-        self.dir.path()
+        self.data.dir.path()
+    }
+}
+
+impl StoppedBroker {
+    /// Starts the broker again: the same settings, port and data directory.
+    pub fn start(self) -> FerroBroker {
+        FerroBroker::launch(self.data)
+    }
+
+    /// The broker's data directory.
+    pub fn dir(&self) -> &std::path::Path {
+        self.data.dir.path()
     }
 }

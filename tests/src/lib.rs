@@ -34,6 +34,6 @@ pub mod toolchain;
 pub use apache::{ApacheBroker, ApacheNamesrv, BrokerOptions};
 pub use clients::{ClientRun, CLIENT_TIMEOUT};
 pub use compat::{clients_round_trip, official_clients_round_trip, COMPAT_TOOLS};
-pub use ferro::{FerroBroker, FerroNamesrv};
+pub use ferro::{FerroBroker, FerroNamesrv, StoppedBroker};
 pub use process::ChildGuard;
 pub use toolchain::require_tools;

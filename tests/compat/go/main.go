@@ -4,6 +4,8 @@
 //	compat-go produce-consume -namesrv 127.0.0.1:9876 -topic T -n 20 [-timeout 90s]
 //	compat-go tag-filter -namesrv 127.0.0.1:9876 -broker 127.0.0.1:10911 -topic T -n 5 [-timeout 90s]
 //	compat-go async-group -namesrv 127.0.0.1:9876 -broker 127.0.0.1:10911 -topic T -n 16 [-timeout 90s]
+//	compat-go ordered -namesrv 127.0.0.1:9876 -broker 127.0.0.1:10911 -topic T -n 30 [-timeout 90s]
+//	compat-go delayed -namesrv 127.0.0.1:9876 -broker 127.0.0.1:10911 -topic T -n 2 [-timeout 90s]
 //	compat-go capture -addr 127.0.0.1:9999 -topic T [-consume 4s]
 //
 // produce-consume sends n messages (TBW102 auto-creation on the broker), waits until the name
@@ -18,6 +20,15 @@
 // async-group creates a four-queue topic on the broker and starts two push consumers of one
 // clustering group; once probe messages show the queues settled two per member, n async sends
 // (callbacks) follow: all SEND_OK, every message consumed exactly once, intact, by both members.
+//
+// ordered creates a four-queue topic and sends 3 sharding keys x n messages (seq 0..n-1 per key,
+// interleaved) with producer.NewHashQueueSelector and msg.WithShardingKey; one orderly push
+// consumer (consumer.WithConsumerOrder(true)) must receive every message once, each key from the
+// one queue all its sends reported, in strictly increasing seq.
+//
+// delayed creates a one-queue topic, starts a push consumer (a probe message shows it pulling),
+// then sends n messages with msg.WithDelayTimeLevel(2) (5 s): each is consumed once, intact, with
+// the msgId of its send and no DELAY property, between 5000 and 6000 ms after its born timestamp.
 //
 // The scenarios end with one "OK: <scenario>: ..." line.
 //
@@ -63,7 +74,7 @@ func main() {
 			usage()
 		}
 		err = produceConsume(*namesrv, *topic, *n, time.Now().Add(*timeout))
-	case "tag-filter", "async-group":
+	case "tag-filter", "async-group", "ordered", "delayed":
 		fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 		namesrv := fs.String("namesrv", "", "name server host:port")
 		broker := fs.String("broker", "", "broker host:port (topic creation)")
@@ -76,10 +87,15 @@ func main() {
 		}
 		deadline := time.Now().Add(*timeout)
 		var ok string
-		if os.Args[1] == "tag-filter" {
+		switch os.Args[1] {
+		case "tag-filter":
 			ok, err = tagFilter(*namesrv, *broker, *topic, *n, deadline)
-		} else {
+		case "async-group":
 			ok, err = asyncGroup(*namesrv, *broker, *topic, *n, deadline)
+		case "ordered":
+			ok, err = ordered(*namesrv, *broker, *topic, *n, deadline)
+		default:
+			ok, err = delayed(*namesrv, *broker, *topic, *n, deadline)
 		}
 		if err == nil {
 			fmt.Printf("OK: %s: %s\n", os.Args[1], ok)
@@ -105,7 +121,7 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: compat-go produce-consume -namesrv ADDR -topic T [-n N] [-timeout D]")
-	fmt.Fprintln(os.Stderr, "       compat-go tag-filter|async-group -namesrv ADDR -broker ADDR -topic T [-n N] [-timeout D]")
+	fmt.Fprintln(os.Stderr, "       compat-go tag-filter|async-group|ordered|delayed -namesrv ADDR -broker ADDR -topic T [-n N] [-timeout D]")
 	fmt.Fprintln(os.Stderr, "       compat-go capture -addr ADDR -topic T [-consume D]")
 	os.Exit(2)
 }
@@ -743,4 +759,244 @@ func asyncGroup(namesrv, broker, topic string, n int, deadline time.Time) (strin
 		return "", fmt.Errorf("one member received nothing: a=%d b=%d", a, b)
 	}
 	return fmt.Sprintf("%d async sends SEND_OK, all %d consumed once by the group of two (a=%d, b=%d)", ok, n, a, b), nil
+}
+
+// logf prints a progress line with the time since the program started.
+func logf(format string, args ...interface{}) {
+	fmt.Printf("[+%d ms] %s\n", time.Since(programStart).Milliseconds(), fmt.Sprintf(format, args...))
+}
+
+var programStart = time.Now()
+
+var shardingKeys = []string{"ORDER0", "ORDER1", "ORDER2"}
+
+// ordered: see the package comment.
+func ordered(namesrv, broker, topic string, m int, deadline time.Time) (string, error) {
+	run := runID()
+	if err := createTopic(namesrv, broker, topic, 4, deadline); err != nil {
+		return "", err
+	}
+	type delivery struct {
+		shard  string
+		seq    int
+		queue  int
+		offset int64
+	}
+	col := newCollector()
+	var mu sync.Mutex
+	var deliveries []delivery
+	c, err := rocketmq.NewPushConsumer(
+		consumer.WithNameServer([]string{namesrv}),
+		consumer.WithGroupName(topic+"_cg"),
+		consumer.WithInstance(topic+"_cg"),
+		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
+		consumer.WithConsumerOrder(true),
+	)
+	if err != nil {
+		return "", fmt.Errorf("new consumer: %w", err)
+	}
+	err = c.Subscribe(topic, consumer.MessageSelector{Type: consumer.TAG, Expression: "*"},
+		func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+			for _, msg := range msgs {
+				col.accept("c", topic, msg)
+				key := msg.GetKeys()
+				shard, seq := key, -1
+				if i := strings.IndexByte(key, '-'); i > 0 {
+					shard = key[:i]
+					seq, _ = strconv.Atoi(msg.GetProperty("idx"))
+				}
+				mu.Lock()
+				deliveries = append(deliveries, delivery{shard, seq, msg.Queue.QueueId, msg.QueueOffset})
+				mu.Unlock()
+			}
+			return consumer.ConsumeSuccess, nil
+		})
+	if err != nil {
+		return "", fmt.Errorf("subscribe: %w", err)
+	}
+	if err := c.Start(); err != nil {
+		return "", fmt.Errorf("start consumer: %w", err)
+	}
+	defer func() { _ = c.Shutdown() }()
+
+	p, err := rocketmq.NewProducer(
+		producer.WithNameServer([]string{namesrv}),
+		producer.WithGroupName(topic+"_pg"),
+		producer.WithInstanceName(topic+"_pg"),
+		producer.WithQueueSelector(producer.NewHashQueueSelector()),
+		producer.WithRetry(2),
+		producer.WithSendMsgTimeout(10*time.Second),
+	)
+	if err != nil {
+		return "", fmt.Errorf("new producer: %w", err)
+	}
+	if err := p.Start(); err != nil {
+		return "", fmt.Errorf("start producer: %w", err)
+	}
+	defer func() { _ = p.Shutdown() }()
+	queueOf := map[string]int{}
+	for seq := 0; seq < m; seq++ {
+		for _, shard := range shardingKeys {
+			e := newExpected("Ordered", shard, run, seq)
+			col.expect(e)
+			msg := e.message(topic)
+			msg.WithShardingKey(shard)
+			res, err := p.SendSync(context.Background(), msg)
+			if err == nil && res.Status != primitive.SendOK {
+				err = fmt.Errorf("status %v", res.Status)
+			}
+			if err != nil {
+				return "", fmt.Errorf("send %s: %w", e.key, err)
+			}
+			q, seen := queueOf[shard]
+			if !seen {
+				queueOf[shard] = res.MessageQueue.QueueId
+			} else if q != res.MessageQueue.QueueId {
+				return "", fmt.Errorf("%s seq %d sent to queue %d, earlier ones to queue %d", shard, seq, res.MessageQueue.QueueId, q)
+			}
+		}
+	}
+	logf("sent %d x %v; sharding key -> queue %v", m, shardingKeys, queueOf)
+	if err := col.await(deadline); err != nil {
+		return "", err
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, shard := range shardingKeys {
+		var seqs []int
+		for _, d := range deliveries {
+			if d.shard != shard {
+				continue
+			}
+			if d.queue != queueOf[shard] {
+				return "", fmt.Errorf("%s seq %d delivered from queue %d, sent to queue %d", shard, d.seq, d.queue, queueOf[shard])
+			}
+			if d.seq != len(seqs) {
+				return "", fmt.Errorf("%s: seq %d delivered after %v (want %d next)", shard, d.seq, seqs, len(seqs))
+			}
+			seqs = append(seqs, d.seq)
+		}
+		if len(seqs) != m {
+			return "", fmt.Errorf("%s: %d of %d delivered", shard, len(seqs), m)
+		}
+	}
+	return fmt.Sprintf("%d keys x %d, each key in one queue, consumed once each in order", len(shardingKeys), m), nil
+}
+
+// delayed: see the package comment.
+func delayed(namesrv, broker, topic string, n int, deadline time.Time) (string, error) {
+	const level2 = 5000 * time.Millisecond
+	const tolerance = 1000 * time.Millisecond
+	run := runID()
+	if err := createTopic(namesrv, broker, topic, 1, deadline); err != nil {
+		return "", err
+	}
+	col := newCollector()
+	pr := &probes{seen: map[string][]string{}, qid: map[string]int{}}
+	var mu sync.Mutex
+	consumedAt := map[string]time.Time{}
+	delivered := map[string]*primitive.MessageExt{}
+	c, err := rocketmq.NewPushConsumer(
+		consumer.WithNameServer([]string{namesrv}),
+		consumer.WithGroupName(topic+"_cg"),
+		consumer.WithInstance(topic+"_cg"),
+		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
+	)
+	if err != nil {
+		return "", fmt.Errorf("new consumer: %w", err)
+	}
+	err = c.Subscribe(topic, consumer.MessageSelector{Type: consumer.TAG, Expression: "*"},
+		func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+			now := time.Now()
+			for _, msg := range msgs {
+				if strings.HasPrefix(msg.GetKeys(), "PROBE-") {
+					pr.accept("c", msg)
+					continue
+				}
+				mu.Lock()
+				if _, dup := consumedAt[msg.GetKeys()]; !dup {
+					consumedAt[msg.GetKeys()] = now
+					delivered[msg.GetKeys()] = msg
+				}
+				mu.Unlock()
+				col.accept("c", topic, msg)
+			}
+			return consumer.ConsumeSuccess, nil
+		})
+	if err != nil {
+		return "", fmt.Errorf("subscribe: %w", err)
+	}
+	if err := c.Start(); err != nil {
+		return "", fmt.Errorf("start consumer: %w", err)
+	}
+	defer func() { _ = c.Shutdown() }()
+	p, err := startProducer(namesrv, topic+"_pg")
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = p.Shutdown() }()
+
+	// A probe shows the consumer pulling the queue, so the delay is all that is measured.
+	probe := "PROBE-" + run
+	msg := primitive.NewMessage(topic, []byte(probe))
+	msg.WithKeys([]string{probe})
+	if _, err := p.SendSync(context.Background(), msg); err != nil {
+		return "", fmt.Errorf("probe send: %w", err)
+	}
+	for {
+		pr.mu.Lock()
+		got := len(pr.seen[probe]) > 0
+		pr.mu.Unlock()
+		if got {
+			break
+		}
+		if !time.Now().Before(deadline) {
+			return "", fmt.Errorf("timeout: the probe was never consumed")
+		}
+		time.Sleep(10 * time.Millisecond) // polling a condition, bounded by the deadline
+	}
+	logf("consumer is pulling (probe consumed)")
+
+	msgIDs := map[string]string{}
+	for i := 0; i < n; i++ {
+		e := newExpected("Delayed", "DELAYED", run, i)
+		col.expect(e)
+		msg := e.message(topic)
+		msg.WithDelayTimeLevel(2)
+		res, err := p.SendSync(context.Background(), msg)
+		if err == nil && res.Status != primitive.SendOK {
+			err = fmt.Errorf("status %v", res.Status)
+		}
+		if err != nil {
+			return "", fmt.Errorf("send %s: %w", e.key, err)
+		}
+		msgIDs[e.key] = res.MsgID
+	}
+	logf("sent %d with delay level 2", n)
+	if err := col.await(deadline); err != nil {
+		return "", err
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var latencies []string
+	for key, id := range msgIDs {
+		msg := delivered[key]
+		latency := consumedAt[key].Sub(time.UnixMilli(msg.BornTimestamp))
+		latencies = append(latencies, fmt.Sprintf("%s=%dms", key[strings.LastIndexByte(key, '-')+1:], latency.Milliseconds()))
+		if latency < level2 {
+			return "", fmt.Errorf("%s consumed %v after its born timestamp, before the 5 s of delay level 2", key, latency)
+		}
+		if latency > level2+tolerance {
+			return "", fmt.Errorf("%s consumed %v after its born timestamp, more than 6 s", key, latency)
+		}
+		if msg.MsgId != id {
+			return "", fmt.Errorf("%s msgId %s, sent %s", key, msg.MsgId, id)
+		}
+		if d := msg.GetProperty(primitive.PropertyDelayTimeLevel); d != "" {
+			return "", fmt.Errorf("%s still carries DELAY=%s", key, d)
+		}
+	}
+	sort.Strings(latencies)
+	logf("born-to-consume %v", latencies)
+	return fmt.Sprintf("%d with delay level 2 consumed once each, 5000-6000 ms after the send", n), nil
 }
