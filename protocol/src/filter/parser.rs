@@ -12,13 +12,18 @@ use super::ast::{CmpOp, Expr, Literal, StrOp};
 use super::eval::{compare, Value};
 use super::lexer::{Lexer, Tok, Token};
 use super::{syntax_error, MAX_DEPTH};
-use crate::error::Result;
+use crate::error::{ProtocolError, Result};
 
 /// A parsed node and the height of its tree (bounded by [`MAX_DEPTH`]).
+/// The expression is boxed to keep the many `Node` temporaries on the recursive path small.
 struct Node {
-    expr: Expr,
+    expr: Box<Expr>,
     height: usize,
 }
+
+/// Internal results box the error so the frames on the recursive path stay small (nesting
+/// costs stack on every level, in debug builds especially).
+type PResult<T> = std::result::Result<T, Box<ProtocolError>>;
 
 /// Parses `src` into the root expression.
 ///
@@ -31,8 +36,25 @@ pub(crate) fn parse(src: &str) -> Result<Expr> {
         ahead: VecDeque::with_capacity(2),
         nesting: 0,
     };
-    let root = parser.or()?;
-    Ok(parser.as_boolean(root, 0)?.expr)
+    let root = parser.or().map_err(|e| *e)?;
+    Ok(*as_boolean(root, 0).map_err(|e| *e)?.expr)
+}
+
+/// The operators that continue an expression at the equality level.
+#[derive(Clone, Copy)]
+enum EqOp {
+    Eq,
+    Ne,
+    Is,
+}
+
+/// The operators that continue an expression at the comparison level.
+#[derive(Clone, Copy)]
+enum RelOp {
+    Ordered(CmpOp),
+    Between,
+    In,
+    Str(StrOp),
 }
 
 struct Parser<'a> {
@@ -44,7 +66,7 @@ struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     /// The `n`th token ahead (0 or 1), lexing it if needed.
-    fn peek(&mut self, n: usize) -> Result<&Token<'a>> {
+    fn peek(&mut self, n: usize) -> PResult<&Token<'a>> {
         while self.ahead.len() <= n {
             let token = self.lexer.next_token()?;
             self.ahead.push_back(token);
@@ -52,11 +74,12 @@ impl<'a> Parser<'a> {
         Ok(&self.ahead[n])
     }
 
-    fn peek_tok(&mut self, n: usize) -> Result<&Tok<'a>> {
-        Ok(&self.peek(n)?.tok)
+    /// Applies `f` to the `n`th token ahead.
+    fn look<T>(&mut self, n: usize, f: impl FnOnce(&Token<'a>) -> T) -> PResult<T> {
+        Ok(f(self.peek(n)?))
     }
 
-    fn bump(&mut self) -> Result<Token<'a>> {
+    fn bump(&mut self) -> PResult<Token<'a>> {
         self.peek(0)?;
         Ok(self.ahead.pop_front().unwrap_or(Token {
             tok: Tok::Eof,
@@ -65,7 +88,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Consumes a token of kind `want` or fails.
-    fn expect(&mut self, want: &Tok<'_>) -> Result<()> {
+    fn expect(&mut self, want: &Tok<'_>) -> PResult<()> {
         let token = self.bump()?;
         if &token.tok == want {
             Ok(())
@@ -74,222 +97,161 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Builds a node over children of the given heights, enforcing the depth bound.
-    fn node(&self, expr: Expr, child_height: usize, at: usize) -> Result<Node> {
-        let height = child_height + 1;
-        if height > MAX_DEPTH {
-            return Err(syntax_error(
-                at,
-                format!("expression nested deeper than {MAX_DEPTH}"),
-            ));
-        }
-        Ok(Node { expr, height })
-    }
-
     /// Enters a parenthesis or unary operator.
-    fn enter(&mut self, at: usize) -> Result<()> {
+    fn enter(&mut self, at: usize) -> PResult<()> {
         self.nesting += 1;
         if self.nesting > MAX_DEPTH {
-            return Err(syntax_error(
-                at,
-                format!("expression nested deeper than {MAX_DEPTH}"),
-            ));
+            return Err(too_deep(at));
         }
         Ok(())
     }
 
-    /// `asBooleanExpression`: boolean nodes pass, a property gets a boolean cast, anything
-    /// else (a number, a string, a negation) is an error.
-    fn as_boolean(&self, node: Node, at: usize) -> Result<Node> {
-        match node.expr {
-            Expr::Prop(name) => self.node(Expr::Cast(name), node.height, at),
-            ref e if e.is_boolean() => Ok(node),
-            e => Err(syntax_error(
-                at,
-                format!("expression will not result in a boolean value: {e}"),
-            )),
-        }
-    }
-
-    /// `LogicExpression.createOR` / `createAND`, flattening chains of the same operator.
-    fn logic(&self, is_and: bool, left: Node, right: Node, at: usize) -> Result<Node> {
-        let left = self.as_boolean(left, at)?;
-        let right = self.as_boolean(right, at)?;
-        let mut items = Vec::new();
-        let mut child_height = 0;
-        for part in [left, right] {
-            match part.expr {
-                Expr::And(list) if is_and => {
-                    child_height = child_height.max(part.height - 1);
-                    items.extend(list);
-                }
-                Expr::Or(list) if !is_and => {
-                    child_height = child_height.max(part.height - 1);
-                    items.extend(list);
-                }
-                expr => {
-                    child_height = child_height.max(part.height);
-                    items.push(expr);
-                }
-            }
-        }
-        let expr = if is_and {
-            Expr::And(items)
-        } else {
-            Expr::Or(items)
-        };
-        self.node(expr, child_height, at)
-    }
-
-    fn or(&mut self) -> Result<Node> {
+    fn or(&mut self) -> PResult<Node> {
         let mut left = self.and()?;
-        while let Tok::Or = self.peek_tok(0)? {
-            let at = self.bump()?.at;
+        while let Some(at) = self.look(0, |t| (t.tok == Tok::Or).then_some(t.at))? {
+            self.bump()?;
             let right = self.and()?;
-            left = self.logic(false, left, right, at)?;
+            left = logic(false, left, right, at)?;
         }
         Ok(left)
     }
 
-    fn and(&mut self) -> Result<Node> {
+    fn and(&mut self) -> PResult<Node> {
         let mut left = self.equality()?;
-        while let Tok::And = self.peek_tok(0)? {
-            let at = self.bump()?.at;
+        while let Some(at) = self.look(0, |t| (t.tok == Tok::And).then_some(t.at))? {
+            self.bump()?;
             let right = self.equality()?;
-            left = self.logic(true, left, right, at)?;
+            left = logic(true, left, right, at)?;
         }
         Ok(left)
     }
 
-    fn equality(&mut self) -> Result<Node> {
+    fn equality(&mut self) -> PResult<Node> {
         let mut left = self.comparison()?;
         loop {
-            let at = self.peek(0)?.at;
-            left = match self.peek_tok(0)? {
-                Tok::Eq | Tok::Ne => {
-                    let op = if self.bump()?.tok == Tok::Eq {
+            let (op, at) = self.look(0, |t| {
+                let op = match t.tok {
+                    Tok::Eq => Some(EqOp::Eq),
+                    Tok::Ne => Some(EqOp::Ne),
+                    Tok::Is => Some(EqOp::Is),
+                    _ => None,
+                };
+                (op, t.at)
+            })?;
+            let Some(op) = op else { return Ok(left) };
+            self.bump()?;
+            left = match op {
+                EqOp::Eq | EqOp::Ne => {
+                    let right = self.comparison()?;
+                    let op = if matches!(op, EqOp::Eq) {
                         CmpOp::Eq
                     } else {
                         CmpOp::Ne
                     };
-                    let right = self.comparison()?;
-                    check_equal_operands(&left.expr, &right.expr, at)?;
-                    let h = left.height.max(right.height);
-                    self.node(Expr::Cmp(op, left.expr.into(), right.expr.into()), h, at)?
+                    build_equal(op, left, right, at)?
                 }
-                Tok::Is => {
-                    self.bump()?;
-                    let not = if *self.peek_tok(0)? == Tok::Null {
-                        false
-                    } else {
-                        self.expect(&Tok::Not)?;
-                        true
-                    };
-                    self.expect(&Tok::Null)?;
-                    let expr = Expr::IsNull {
-                        expr: left.expr.into(),
-                        not,
-                    };
-                    self.node(expr, left.height, at)?
-                }
-                _ => return Ok(left),
+                EqOp::Is => self.is_null(left, at)?,
             };
         }
     }
 
-    fn comparison(&mut self) -> Result<Node> {
+    /// The rest of `IS NULL` / `IS NOT NULL` after `IS`.
+    fn is_null(&mut self, left: Node, at: usize) -> PResult<Node> {
+        let not = if self.look(0, |t| t.tok == Tok::Null)? {
+            false
+        } else {
+            self.expect(&Tok::Not)?;
+            true
+        };
+        self.expect(&Tok::Null)?;
+        let expr = Expr::IsNull {
+            expr: left.expr,
+            not,
+        };
+        node(expr, left.height, at)
+    }
+
+    fn comparison(&mut self) -> PResult<Node> {
         let mut left = self.unary()?;
         loop {
-            let at = self.peek(0)?.at;
-            let (not, op_tok) = match self.peek_tok(0)? {
-                Tok::Not => match self.peek_tok(1)? {
-                    t @ (Tok::Between
-                    | Tok::In
-                    | Tok::Contains
-                    | Tok::StartsWith
-                    | Tok::EndsWith) => (true, t.clone()),
-                    _ => {
-                        let after = self.peek(1)?.clone();
-                        return Err(unexpected(
-                            &after,
-                            "BETWEEN, IN, CONTAINS, STARTSWITH or ENDSWITH after NOT",
-                        ));
-                    }
-                },
-                t @ (Tok::Gt
-                | Tok::Ge
-                | Tok::Lt
-                | Tok::Le
-                | Tok::Between
-                | Tok::In
-                | Tok::Contains
-                | Tok::StartsWith
-                | Tok::EndsWith) => (false, t.clone()),
-                _ => return Ok(left),
+            let Some((op, not, at)) = self.comparison_op()? else {
+                return Ok(left);
             };
-            if not {
-                self.bump()?;
-            }
-            self.bump()?;
-            left = match op_tok {
-                Tok::Gt | Tok::Ge | Tok::Lt | Tok::Le => {
-                    let op = match op_tok {
-                        Tok::Gt => CmpOp::Gt,
-                        Tok::Ge => CmpOp::Ge,
-                        Tok::Lt => CmpOp::Lt,
-                        _ => CmpOp::Le,
-                    };
+            left = match op {
+                RelOp::Ordered(cmp) => {
                     let right = self.unary()?;
-                    check_ordered_operand(&left.expr, at)?;
-                    check_ordered_operand(&right.expr, at)?;
-                    let h = left.height.max(right.height);
-                    self.node(Expr::Cmp(op, left.expr.into(), right.expr.into()), h, at)?
+                    build_ordered(cmp, left, right, at)?
                 }
-                Tok::Between => {
+                RelOp::Between => {
                     let low = self.unary()?;
                     self.expect(&Tok::And)?;
                     let high = self.unary()?;
-                    check_between(&left.expr, &low.expr, &high.expr, not, at)?;
-                    let h = left.height.max(low.height).max(high.height);
-                    let expr = Expr::Between {
-                        expr: left.expr.into(),
-                        low: low.expr.into(),
-                        high: high.expr.into(),
-                        not,
-                    };
-                    self.node(expr, h, at)?
+                    build_between(left, low, high, not, at)?
                 }
-                Tok::In => {
+                RelOp::In => {
                     let list = self.in_list()?;
-                    let Expr::Prop(prop) = left.expr else {
-                        return Err(syntax_error(at, "IN expects a property on its left"));
-                    };
-                    self.node(Expr::In { prop, list, not }, 0, at)?
+                    build_in(left, list, not, at)?
                 }
-                _ => {
-                    let op = match op_tok {
-                        Tok::Contains => StrOp::Contains,
-                        Tok::StartsWith => StrOp::StartsWith,
-                        _ => StrOp::EndsWith,
-                    };
+                RelOp::Str(op) => {
                     let pattern = self.string_literal()?;
                     let expr = Expr::Str {
                         op,
-                        expr: left.expr.into(),
+                        expr: left.expr,
                         pattern,
                         not,
                     };
-                    self.node(expr, left.height, at)?
+                    node(expr, left.height, at)?
                 }
             };
+        }
+    }
+
+    /// Consumes the operator continuing a comparison (`NOT` included), if there is one.
+    fn comparison_op(&mut self) -> PResult<Option<(RelOp, bool, usize)>> {
+        fn rel(tok: &Tok<'_>) -> Option<RelOp> {
+            Some(match tok {
+                Tok::Gt => RelOp::Ordered(CmpOp::Gt),
+                Tok::Ge => RelOp::Ordered(CmpOp::Ge),
+                Tok::Lt => RelOp::Ordered(CmpOp::Lt),
+                Tok::Le => RelOp::Ordered(CmpOp::Le),
+                Tok::Between => RelOp::Between,
+                Tok::In => RelOp::In,
+                Tok::Contains => RelOp::Str(StrOp::Contains),
+                Tok::StartsWith => RelOp::Str(StrOp::StartsWith),
+                Tok::EndsWith => RelOp::Str(StrOp::EndsWith),
+                _ => return None,
+            })
+        }
+        let (first, is_not, at) = self.look(0, |t| (rel(&t.tok), t.tok == Tok::Not, t.at))?;
+        if let Some(op) = first {
+            self.bump()?;
+            return Ok(Some((op, false, at)));
+        }
+        if !is_not {
+            return Ok(None);
+        }
+        // LOOKAHEAD(2): NOT must be followed by one of the negatable operators.
+        match self.look(1, |t| rel(&t.tok))? {
+            Some(op @ (RelOp::Between | RelOp::In | RelOp::Str(_))) => {
+                self.bump()?;
+                self.bump()?;
+                Ok(Some((op, true, at)))
+            }
+            _ => {
+                let after = self.peek(1)?;
+                Err(unexpected(
+                    after,
+                    "BETWEEN, IN, CONTAINS, STARTSWITH or ENDSWITH after NOT",
+                ))
+            }
         }
     }
 
     /// `( 'a' [, 'b']* )`.
-    fn in_list(&mut self) -> Result<Vec<String>> {
+    fn in_list(&mut self) -> PResult<Vec<String>> {
         self.expect(&Tok::LParen)?;
         let mut list = vec![self.string_literal()?];
-        while let Tok::Comma = self.peek_tok(0)? {
+        while self.look(0, |t| t.tok == Tok::Comma)? {
             self.bump()?;
             list.push(self.string_literal()?);
         }
@@ -297,7 +259,7 @@ impl<'a> Parser<'a> {
         Ok(list)
     }
 
-    fn string_literal(&mut self) -> Result<String> {
+    fn string_literal(&mut self) -> PResult<String> {
         let token = self.bump()?;
         match token.tok {
             Tok::Str(s) => Ok(s),
@@ -305,61 +267,172 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn unary(&mut self) -> Result<Node> {
-        let at = self.peek(0)?.at;
-        match self.peek_tok(0)? {
-            Tok::Plus => {
-                self.bump()?;
-                self.enter(at)?;
-                let inner = self.unary()?;
-                self.nesting -= 1;
-                Ok(inner)
-            }
-            Tok::Minus | Tok::Not => {
-                let is_not = self.bump()?.tok == Tok::Not;
-                self.enter(at)?;
-                let inner = self.unary()?;
-                self.nesting -= 1;
-                if is_not {
-                    let inner = self.as_boolean(inner, at)?;
-                    self.node(Expr::Not(inner.expr.into()), inner.height, at)
-                } else {
-                    self.node(Expr::Neg(inner.expr.into()), inner.height, at)
-                }
-            }
-            _ => self.primary(),
+    fn unary(&mut self) -> PResult<Node> {
+        let (op, at) = self.look(0, |t| {
+            let op = match t.tok {
+                Tok::Plus => Some(None),
+                Tok::Minus => Some(Some(false)),
+                Tok::Not => Some(Some(true)),
+                _ => None,
+            };
+            (op, t.at)
+        })?;
+        let Some(op) = op else { return self.primary() };
+        self.bump()?;
+        self.enter(at)?;
+        let inner = self.unary()?;
+        self.nesting -= 1;
+        match op {
+            None => Ok(inner),
+            Some(is_not) => build_unary(is_not, inner, at),
         }
     }
 
-    fn primary(&mut self) -> Result<Node> {
-        let token = self.bump()?;
-        let at = token.at;
-        let expr = match token.tok {
-            Tok::Str(s) => Expr::Lit(Literal::Str(s)),
-            Tok::Decimal(text) => Expr::Lit(decimal(text, at)?),
-            Tok::Float(text) => Expr::Lit(float(text, at)?),
-            Tok::True => Expr::Lit(Literal::Bool(true)),
-            Tok::False => Expr::Lit(Literal::Bool(false)),
-            Tok::Null => Expr::Lit(Literal::Null),
-            Tok::Id(name) => Expr::Prop(name.to_owned()),
-            Tok::LParen => {
-                self.enter(at)?;
-                let inner = self.or()?;
-                self.expect(&Tok::RParen)?;
-                self.nesting -= 1;
-                return Ok(inner);
-            }
-            _ => return Err(unexpected(&token, "an expression")),
+    fn primary(&mut self) -> PResult<Node> {
+        let Some(at) = self.look(0, |t| (t.tok == Tok::LParen).then_some(t.at))? else {
+            let token = self.bump()?;
+            return atom(token);
         };
-        Ok(Node { expr, height: 1 })
+        self.bump()?;
+        self.enter(at)?;
+        let inner = self.or()?;
+        self.expect(&Tok::RParen)?;
+        self.nesting -= 1;
+        Ok(inner)
     }
 }
 
-fn unexpected(token: &Token<'_>, wanted: &str) -> crate::ProtocolError {
-    syntax_error(
+fn too_deep(at: usize) -> Box<ProtocolError> {
+    Box::new(syntax_error(
+        at,
+        format!("expression nested deeper than {MAX_DEPTH}"),
+    ))
+}
+
+/// Builds a node over children of the given heights, enforcing the depth bound.
+fn node(expr: Expr, child_height: usize, at: usize) -> PResult<Node> {
+    let height = child_height + 1;
+    if height > MAX_DEPTH {
+        return Err(too_deep(at));
+    }
+    Ok(Node {
+        expr: Box::new(expr),
+        height,
+    })
+}
+
+/// A literal or a property.
+fn atom(token: Token<'_>) -> PResult<Node> {
+    let at = token.at;
+    let expr = match token.tok {
+        Tok::Str(s) => Expr::Lit(Literal::Str(s)),
+        Tok::Decimal(text) => Expr::Lit(decimal(text, at)?),
+        Tok::Float(text) => Expr::Lit(float(text, at)?),
+        Tok::True => Expr::Lit(Literal::Bool(true)),
+        Tok::False => Expr::Lit(Literal::Bool(false)),
+        Tok::Null => Expr::Lit(Literal::Null),
+        Tok::Id(name) => Expr::Prop(name.to_owned()),
+        _ => return Err(unexpected(&token, "an expression")),
+    };
+    node(expr, 0, at)
+}
+
+/// `asBooleanExpression`: boolean nodes pass, a property gets a boolean cast, anything else (a
+/// number, a string, a negation) is an error.
+fn as_boolean(n: Node, at: usize) -> PResult<Node> {
+    match *n.expr {
+        Expr::Prop(ref name) => node(Expr::Cast(name.clone()), n.height, at),
+        ref e if e.is_boolean() => Ok(n),
+        ref e => Err(Box::new(syntax_error(
+            at,
+            format!("expression will not result in a boolean value: {e}"),
+        ))),
+    }
+}
+
+/// `UnaryExpression.createNOT` (of a boolean) or `createNegate`.
+fn build_unary(is_not: bool, inner: Node, at: usize) -> PResult<Node> {
+    if is_not {
+        let inner = as_boolean(inner, at)?;
+        node(Expr::Not(inner.expr), inner.height, at)
+    } else {
+        node(Expr::Neg(inner.expr), inner.height, at)
+    }
+}
+
+/// `LogicExpression.createOR` / `createAND`, flattening chains of the same operator.
+fn logic(is_and: bool, left: Node, right: Node, at: usize) -> PResult<Node> {
+    let left = as_boolean(left, at)?;
+    let right = as_boolean(right, at)?;
+    let mut items = Vec::new();
+    let mut child_height = 0;
+    for part in [left, right] {
+        match *part.expr {
+            Expr::And(list) if is_and => {
+                child_height = child_height.max(part.height - 1);
+                items.extend(list);
+            }
+            Expr::Or(list) if !is_and => {
+                child_height = child_height.max(part.height - 1);
+                items.extend(list);
+            }
+            expr => {
+                child_height = child_height.max(part.height);
+                items.push(expr);
+            }
+        }
+    }
+    let expr = if is_and {
+        Expr::And(items)
+    } else {
+        Expr::Or(items)
+    };
+    node(expr, child_height, at)
+}
+
+/// `createEqual` / `createNotEqual` with their operand checks.
+fn build_equal(op: CmpOp, left: Node, right: Node, at: usize) -> PResult<Node> {
+    check_equal_operands(&left.expr, &right.expr, at)?;
+    let h = left.height.max(right.height);
+    node(Expr::Cmp(op, left.expr, right.expr), h, at)
+}
+
+/// `createGreaterThan` and friends with `checkLessThanOperand` on both sides.
+fn build_ordered(op: CmpOp, left: Node, right: Node, at: usize) -> PResult<Node> {
+    check_ordered_operand(&left.expr, at)?;
+    check_ordered_operand(&right.expr, at)?;
+    let h = left.height.max(right.height);
+    node(Expr::Cmp(op, left.expr, right.expr), h, at)
+}
+
+fn build_between(value: Node, low: Node, high: Node, not: bool, at: usize) -> PResult<Node> {
+    check_between(&value.expr, &low.expr, &high.expr, not, at)?;
+    let h = value.height.max(low.height).max(high.height);
+    let expr = Expr::Between {
+        expr: value.expr,
+        low: low.expr,
+        high: high.expr,
+        not,
+    };
+    node(expr, h, at)
+}
+
+/// `createInFilter` / `createNotInFilter`: the left side must be a property.
+fn build_in(left: Node, list: Vec<String>, not: bool, at: usize) -> PResult<Node> {
+    let Expr::Prop(prop) = *left.expr else {
+        return Err(Box::new(syntax_error(
+            at,
+            "IN expects a property on its left",
+        )));
+    };
+    node(Expr::In { prop, list, not }, 0, at)
+}
+
+fn unexpected(token: &Token<'_>, wanted: &str) -> Box<ProtocolError> {
+    Box::new(syntax_error(
         token.at,
         format!("expected {wanted}, found {}", token.tok.describe()),
-    )
+    ))
 }
 
 /// `ConstantExpression.createFromDecimal`: a `long` (an error beyond its range), narrowed to
