@@ -202,17 +202,23 @@ fn trailing_text_is_ignored_like_apache() {
 
 #[test]
 fn depth_is_bounded() {
-    let ok = format!("{}a{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
-    canonical(&ok);
-    let deep = format!(
-        "{}a{}",
-        "(".repeat(MAX_DEPTH + 1),
-        ")".repeat(MAX_DEPTH + 1)
-    );
-    assert!(rejects(&deep).contains("nested deeper"));
+    // Parentheses may nest twice as deep as the tree is tall.
+    let nest = |n: usize| format!("{}a{}", "(".repeat(n), ")".repeat(n));
+    canonical(&nest(2 * MAX_DEPTH));
+    assert!(rejects(&nest(2 * MAX_DEPTH + 1)).contains("nested deeper"));
+    // The tallest trees print with two nesting levels per operator and still parse back.
+    for tall in [
+        format!("a{}", " IS NULL".repeat(MAX_DEPTH - 1)),
+        format!("a > {}5", "- ".repeat(MAX_DEPTH - 2)),
+        format!("{}a", "NOT ".repeat(MAX_DEPTH - 2)),
+    ] {
+        let printed = canonical(&tall);
+        assert_eq!(canonical(&printed), printed);
+    }
+    rejects(&format!("a{}", " IS NULL".repeat(MAX_DEPTH)));
     rejects(&format!("{}a", "NOT ".repeat(100_000)));
     rejects(&format!("a > {}5", "- ".repeat(100_000)));
-    rejects(&format!("a{}", " IS NULL".repeat(MAX_DEPTH + 1)));
+    rejects(&format!("a > {}5", "+ ".repeat(100_000)));
     rejects(&format!("{}a", "(".repeat(100_000)));
     // Long AND/OR chains are flat, so any length is fine.
     let chain = vec!["a = 1"; 20_000].join(" AND ");

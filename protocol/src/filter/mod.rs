@@ -37,8 +37,8 @@
 //!
 //! - Java accepts non-ASCII decimal digits (e.g. Arabic-Indic) in `Integer.valueOf` and hex
 //!   floats (`0x1p3`) in `Double.valueOf`; these conversions fail here (no match).
-//! - Nesting (parentheses, unary operators, tree height) is limited to [`MAX_DEPTH`]; Apache's
-//!   limit is the JVM stack.
+//! - The tree height is limited to [`MAX_DEPTH`] and the nesting of parentheses and unary
+//!   operators to twice that; Apache's limit is the JVM stack.
 //! - Apache caches parse results; callers that want that keep the compiled [`Selector`].
 
 mod ast;
@@ -55,8 +55,15 @@ use std::hash::BuildHasher;
 use crate::error::{ProtocolError, Result};
 use crate::message::Properties;
 
-/// Deepest nesting of parentheses and unary operators, and tallest expression tree, accepted.
+/// Tallest expression tree accepted (each operator is one level; `AND`/`OR` chains are flat).
+///
+/// Parentheses and unary operators may nest up to twice this deep, so that the canonical
+/// [`Display`](fmt::Display) form of every accepted selector, which parenthesises each
+/// operator, is accepted too.
 pub const MAX_DEPTH: usize = 100;
+
+/// Deepest nesting of parentheses and unary operators accepted.
+const MAX_NESTING: usize = 2 * MAX_DEPTH;
 
 /// What the parser reports in [`ProtocolError::Malformed::what`].
 const WHAT: &str = "SQL92 selector";

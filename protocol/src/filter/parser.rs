@@ -11,10 +11,11 @@ use std::collections::VecDeque;
 use super::ast::{CmpOp, Expr, Literal, StrOp};
 use super::eval::{compare, Value};
 use super::lexer::{Lexer, Tok, Token};
-use super::{syntax_error, MAX_DEPTH};
+use super::{syntax_error, MAX_DEPTH, MAX_NESTING};
 use crate::error::{ProtocolError, Result};
 
-/// A parsed node and the height of its tree (bounded by [`MAX_DEPTH`]).
+/// A parsed node and the height of its tree (bounded by [`MAX_DEPTH`]; the nesting of
+/// parentheses and unary operators, which costs parser stack, is bounded by [`MAX_NESTING`]).
 /// The expression is boxed to keep the many `Node` temporaries on the recursive path small.
 struct Node {
     expr: Box<Expr>,
@@ -100,8 +101,11 @@ impl<'a> Parser<'a> {
     /// Enters a parenthesis or unary operator.
     fn enter(&mut self, at: usize) -> PResult<()> {
         self.nesting += 1;
-        if self.nesting > MAX_DEPTH {
-            return Err(too_deep(at));
+        if self.nesting > MAX_NESTING {
+            return Err(Box::new(syntax_error(
+                at,
+                format!("parentheses and unary operators nested deeper than {MAX_NESTING}"),
+            )));
         }
         Ok(())
     }
