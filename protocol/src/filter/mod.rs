@@ -22,16 +22,38 @@
 //! 's'`; unary `+`, `-`; literals `'str'` (`''` is a quote), integers (`int` when they fit,
 //! else `long`, optional `L`), floats (`1.5`, `5.`, `.5`, `5E10`), `TRUE`, `FALSE`, `NULL`;
 //! identifiers `[a-zA-Z_$][a-zA-Z0-9_$]*` name message properties (`TAGS`, `KEYS` and every
-//! user property); keywords are case-insensitive; `--` line and `/* */` block comments. See
-//! `parser.rs` for precedence. As in Apache, parsing stops after the longest expression, so
-//! trailing text that does not continue it is ignored (`a = 1 b` selects `a = 1`).
+//! user property); keywords are case-insensitive; `--` comments (only when a line break
+//! follows) and `/* */` comments.
+//!
+//! Precedence, loosest first: `OR`; `AND`; `=`, `<>`, `IS [NOT] NULL`; `>`, `>=`, `<`, `<=`,
+//! `BETWEEN`, `IN`, `CONTAINS`, ... ; unary `+`, `-`, `NOT`. Binary levels associate to the
+//! left, and `NOT` binds tightest: `NOT a = 1` is `(NOT a) = 1`. Parse-time checks follow
+//! Apache's factories: no `NULL` operand of `=`/`<>`, only numbers (or non-boolean
+//! expressions) under `>`..`<=` and `BETWEEN`, literal `BETWEEN` bounds in order, a property on
+//! the left of `IN`, a boolean result wherever `AND`/`OR`/`NOT` or the whole selector needs one.
+//! Parsing stops after the longest expression, so trailing text that cannot continue it is
+//! ignored (`a = 1 b` selects `a = 1`), as with Apache's grammar, which has no `<EOF>`.
 //!
 //! # Evaluation
 //!
-//! Values are Java's: null, booleans, `int`, `long`, `double` and strings (every property is a
-//! string). A selector matches only when it evaluates to TRUE; null (unknown) and errors (a
-//! failed number conversion, which Apache raises as an exception) do not match. The rules, each
-//! from the Apache class named in the code, are in [`Outcome`] and the `eval.rs` docs.
+//! Values are Java's: null, booleans, `int`, `long`, `double` and strings; every property is a
+//! string, a missing one is null. Only a TRUE result delivers the message; null (unknown) and
+//! errors (exceptions in Apache, such as a failed number conversion) do not ([`Outcome`]).
+//!
+//! - Mixed comparisons convert toward the literal (`ComparisonExpression.__compare`): with
+//!   `a = "10"`, `a > 5` reads `a` with `Integer.valueOf` (TRUE); `a = "5.5"` or `"10000000000"` makes
+//!   that an error, `a > 5.0` uses `Double.valueOf` (which trims and takes `NaN`, `Infinity`).
+//!   Integer literals are `int` when they fit, so only a literal beyond the `int` range reads the
+//!   property as a `long`. `a = TRUE` uses `Boolean.valueOf`.
+//! - Two strings under `>`..`<=` are both read with `Double.valueOf`; under `=`/`<>` they are
+//!   compared as text.
+//! - Null: `x = y` is null when `x` is null, FALSE when only `y` is, TRUE when both are;
+//!   `>`..`<=` with a null side are null; `IS [NOT] NULL` is never null; `IN` on a missing
+//!   property is null; `CONTAINS`/`STARTSWITH`/`ENDSWITH` (and their `NOT` forms) are FALSE on
+//!   null and for an empty pattern.
+//! - `AND`/`OR`/`NOT` are three-valued (`LogicExpression`); they evaluate left to right, the
+//!   first FALSE (AND) or TRUE (OR) decides, and an error on the way aborts the selector.
+//! - A bare property in a boolean position is FALSE (null when missing): it is a string.
 //!
 //! # Known differences from Apache
 //!
