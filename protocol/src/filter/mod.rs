@@ -64,6 +64,7 @@
 //! - Apache caches parse results; callers that want that keep the compiled [`Selector`].
 
 mod ast;
+mod checks;
 mod eval;
 mod java;
 mod lexer;
