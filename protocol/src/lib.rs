@@ -11,7 +11,8 @@
 //! - [`json`]: a lenient fastjson-compatible JSON reader and a writer with fastjson's quirks;
 //! - [`body`]: the JSON bodies (route data, cluster info, heartbeat, topic configs, ...);
 //! - [`message`]: the stored-message codec, batches, message ids, properties, tag hashes and
-//!   compression.
+//!   compression;
+//! - [`filter`]: SQL92 message selectors, parsed and evaluated as Apache's broker does.
 //!
 //! The facts behind every layout are in `shared/docs/protocol.md`; section numbers in the docs
 //! below refer to it.
@@ -21,6 +22,7 @@ pub mod codes;
 pub mod command;
 pub mod error;
 pub mod ext;
+pub mod filter;
 pub mod frame;
 pub mod header;
 pub mod java_properties;
