@@ -274,6 +274,23 @@ impl Broker {
         }
     }
 
+    /// CHECK_CLIENT_CONFIG: Java consumers with a SQL92 subscription ask before starting.
+    fn check_client_config(&self, req: &RemotingCommand) -> Response {
+        let body = match ferromq_protocol::body::CheckClientRequestBody::decode(&req.body) {
+            Ok(b) => b,
+            Err(e) => return fail(ResponseCode::SYSTEM_ERROR, format!("bad check body: {e}")),
+        };
+        match body.subscription_data {
+            Some(sub) if sub.expression_type == ferromq_protocol::body::ExpressionType::Sql92 => {
+                match crate::pull::sql_selector(self, &sub.sub_string) {
+                    Ok(_) => ok(),
+                    Err(refusal) => refusal,
+                }
+            }
+            _ => ok(),
+        }
+    }
+
     fn unregister_client(&self, conn: &Connection, req: &RemotingCommand) -> Response {
         let h = match UnregisterClientRequestHeader::read_ext(&req.ext_fields) {
             Ok(h) => h,
@@ -464,6 +481,7 @@ impl Broker {
             RequestCode::CONSUMER_SEND_MSG_BACK => crate::retry::send_back(self, &req).await,
             RequestCode::HEART_BEAT => self.heartbeat(conn, &req),
             RequestCode::LOCK_BATCH_MQ => self.lock_batch(&req),
+            RequestCode::CHECK_CLIENT_CONFIG => self.check_client_config(&req),
             RequestCode::END_TRANSACTION => crate::transaction::end_transaction(self, &req).await,
             RequestCode::UNLOCK_BATCH_MQ => self.unlock_batch(&req),
             RequestCode::UNREGISTER_CLIENT => self.unregister_client(conn, &req),

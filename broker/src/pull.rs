@@ -7,11 +7,13 @@
 
 use std::time::Duration;
 
-use ferromq_protocol::body::SubscriptionData;
+use ferromq_protocol::body::{ExpressionType, SubscriptionData};
+use ferromq_protocol::filter::Selector;
 use ferromq_protocol::header::pull::{
     pull_sys_flag, PullMessageRequestHeader, PullMessageResponseHeader,
 };
 use ferromq_protocol::message::TagSubscription;
+use ferromq_protocol::message::{decode_all, DecodeOptions};
 use ferromq_protocol::{CommandHeader, RemotingCommand, ResponseCode};
 use ferromq_store::store::MessageFilter;
 use ferromq_store::{GetMessageResult, GetMessageStatus};
@@ -51,6 +53,40 @@ impl MessageFilter for TagFilter {
             Some(codes) => codes.contains(&tags_code),
         }
     }
+}
+
+/// SQL92 filtering on the stored record's properties (`enablePropertyFilter`).
+struct SqlFilter {
+    selector: Selector,
+}
+
+impl MessageFilter for SqlFilter {
+    fn matches_tags_code(&self, _tags_code: i64) -> bool {
+        true
+    }
+
+    fn matches_record(&self, record: &bytes::Bytes) -> bool {
+        decode_all(record, &DecodeOptions::store())
+            .ok()
+            .and_then(|mut ms| ms.pop())
+            .is_some_and(|m| self.selector.evaluate(&m.properties))
+    }
+}
+
+/// Compiles a SQL92 subscription, or the response that refuses it.
+pub(crate) fn sql_selector(broker: &Broker, expression: &str) -> Result<Selector, Response> {
+    if !broker.settings().broker.enable_property_filter {
+        return Err(fail(
+            ResponseCode::SYSTEM_ERROR,
+            "The broker does not support consumer to filter message by SQL92",
+        ));
+    }
+    Selector::parse(expression).map_err(|e| {
+        fail(
+            ResponseCode::SUBSCRIPTION_PARSE_FAILED,
+            format!("parse the consumer's subscription[{expression}] failed: {e}"),
+        )
+    })
 }
 
 /// The response code and next offset for a store result, as Apache's pull processor maps them.
@@ -144,14 +180,26 @@ pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Resp
             ),
         );
     };
-    let expression_type = h.expression_type.as_deref().unwrap_or("TAG");
-    if !expression_type.eq_ignore_ascii_case("TAG") {
-        return fail(
-            ResponseCode::SUBSCRIPTION_PARSE_FAILED,
-            format!("expression type {expression_type} is not supported by this broker yet"),
-        );
-    }
-    let filter = TagFilter::new(&subscription);
+    let sql = match &h.expression_type {
+        Some(t) if pull_sys_flag::has(sys_flag, pull_sys_flag::SUBSCRIPTION) => {
+            t.eq_ignore_ascii_case("SQL92")
+        }
+        _ => subscription.expression_type == ExpressionType::Sql92,
+    };
+    let tag_filter;
+    let sql_filter;
+    let filter: &dyn MessageFilter = if sql {
+        match sql_selector(broker, &subscription.sub_string) {
+            Ok(selector) => {
+                sql_filter = SqlFilter { selector };
+                &sql_filter
+            }
+            Err(refusal) => return refusal,
+        }
+    } else {
+        tag_filter = TagFilter::new(&subscription);
+        &tag_filter
+    };
     if pull_sys_flag::has(sys_flag, pull_sys_flag::COMMIT_OFFSET) && h.commit_offset >= 0 {
         broker
             .offsets
@@ -183,7 +231,7 @@ pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Resp
             h.queue_offset,
             max_msgs,
             max_bytes,
-            &filter,
+            filter,
         );
         let (code, next) = response_code(&r, h.queue_offset);
         if code == ResponseCode::PULL_NOT_FOUND && suspend && !held && !hold.is_zero() {

@@ -760,3 +760,92 @@ async fn delayed_messages_wait_for_their_level() {
     assert_eq!(m.properties.value(property::DELAY_TIME_LEVEL), None);
     broker.stop().await;
 }
+
+#[tokio::test]
+async fn sql92_subscriptions_select_by_properties() {
+    let broker = TestBroker::start(|s| s.broker.enable_property_filter = true).await;
+    let c = broker.client().await;
+    for a in 1..=10 {
+        let mut props = Properties::new();
+        props.insert("a", a.to_string());
+        props.insert("b", if a % 2 == 0 { "x" } else { "y" });
+        let h = SendMessageRequestHeaderV2 {
+            producer_group: "PG".into(),
+            topic: "Sql".into(),
+            default_topic: "TBW102".into(),
+            default_topic_queue_nums: 1,
+            queue_id: 0,
+            properties: Some(props.encode()),
+            ..Default::default()
+        };
+        let req = RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &h)
+            .with_body(Bytes::from(a.to_string()));
+        assert_eq!(
+            c.request(req, T).await.unwrap().response_code(),
+            ResponseCode::SUCCESS
+        );
+    }
+    wait_max_offset(&c, "Sql", 0, 10).await;
+    let hb = HeartbeatData {
+        client_id: "127.0.0.1@sql".to_owned(),
+        consumer_data_set: vec![ConsumerData {
+            group_name: "GS".to_owned(),
+            subscription_data_set: vec![SubscriptionData::sql92("Sql", "a > 5 AND b = 'x'", 1)],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    c.request(
+        RemotingCommand::request(RequestCode::HEART_BEAT).with_body(hb.encode()),
+        T,
+    )
+    .await
+    .unwrap();
+    let (mut got, mut offset) = (Vec::new(), 0);
+    while offset < 10 {
+        let resp = c
+            .request(pull_request("GS", "Sql", 0, offset, 0), T)
+            .await
+            .unwrap();
+        if resp.response_code() == ResponseCode::SUCCESS {
+            got.extend(
+                messages(&resp.body)
+                    .iter()
+                    .map(|m| String::from_utf8(m.body.to_vec()).unwrap()),
+            );
+        }
+        assert!(
+            matches!(
+                resp.response_code(),
+                ResponseCode::SUCCESS | ResponseCode::PULL_RETRY_IMMEDIATELY
+            ),
+            "{:?}",
+            resp.response_code()
+        );
+        offset = PullMessageResponseHeader::read_ext(&resp.ext_fields)
+            .unwrap()
+            .next_begin_offset;
+    }
+    assert_eq!(got, ["6", "8", "10"]);
+    broker.stop().await;
+
+    // With enablePropertyFilter off (the default), a SQL92 pull is refused with Apache's remark.
+    let broker = TestBroker::start(|_| {}).await;
+    let c = broker.client().await;
+    c.request(
+        RemotingCommand::request(RequestCode::HEART_BEAT).with_body(hb.encode()),
+        T,
+    )
+    .await
+    .unwrap();
+    c.request(send_request("Sql", 0, b"x", "T", "k"), T)
+        .await
+        .unwrap();
+    let resp = c
+        .request(pull_request("GS", "Sql", 0, 0, 0), T)
+        .await
+        .unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
+    assert!(resp.remark.unwrap().contains("SQL92"));
+    broker.stop().await;
+}
