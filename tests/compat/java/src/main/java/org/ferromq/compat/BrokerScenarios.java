@@ -50,26 +50,7 @@ public final class BrokerScenarios {
     private BrokerScenarios() {}
 
     public static void main(String[] args) {
-        if (args.length != 4) {
-            System.err.println("usage: BrokerScenarios <scenario> <namesrv host:port> <topic> <n>");
-            System.exit(2);
-        }
-        int code;
-        try {
-            String ok = run(args[0], args[1], args[2], Integer.parseInt(args[3]));
-            Support.log("done");
-            System.out.println("OK: " + args[0] + ": " + ok);
-            code = 0;
-        } catch (Failure f) {
-            System.err.println("FAIL: " + args[0] + ": " + f.getMessage());
-            code = 1;
-        } catch (Throwable t) {
-            System.err.println("FAIL: " + args[0] + ": " + t);
-            t.printStackTrace();
-            code = 1;
-        }
-        // Client threads are not all daemons; exit explicitly.
-        System.exit(code);
+        Support.runScenarioMain("BrokerScenarios", args, BrokerScenarios::run);
     }
 
     private static String run(String scenario, String namesrv, String topic, int n) throws Exception {

@@ -41,6 +41,38 @@ final class Support {
     }
 
     /** The program's overall deadline (-Dcompat.timeoutMs, default 90000), from now. */
+    /** A scenario program's body: returns the text after {@code OK: <scenario>: }. */
+    interface ScenarioRunner {
+        String run(String scenario, String namesrv, String topic, int n) throws Exception;
+    }
+
+    /**
+     * The shared {@code main} of the scenario programs: {@code <scenario> <namesrv> <topic> <n>},
+     * one {@code OK: ...} line on success, {@code FAIL: ...} on stderr and exit 1 otherwise.
+     */
+    static void runScenarioMain(String program, String[] args, ScenarioRunner runner) {
+        if (args.length != 4) {
+            System.err.println("usage: " + program + " <scenario> <namesrv host:port> <topic> <n>");
+            System.exit(2);
+        }
+        int code;
+        try {
+            String ok = runner.run(args[0], args[1], args[2], Integer.parseInt(args[3]));
+            log("done");
+            System.out.println("OK: " + args[0] + ": " + ok);
+            code = 0;
+        } catch (Failure f) {
+            System.err.println("FAIL: " + args[0] + ": " + f.getMessage());
+            code = 1;
+        } catch (Throwable t) {
+            System.err.println("FAIL: " + args[0] + ": " + t);
+            t.printStackTrace();
+            code = 1;
+        }
+        // Client threads are not all daemons; exit explicitly.
+        System.exit(code);
+    }
+
     static long deadline() {
         return System.currentTimeMillis() + Long.getLong("compat.timeoutMs", 90_000L);
     }
