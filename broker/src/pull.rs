@@ -113,11 +113,13 @@ fn response_code(r: &GetMessageResult, requested: i64) -> (ResponseCode, i64) {
 }
 
 pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Response {
+    // One settings snapshot per request (a runtime update swaps in a new one).
+    let settings = broker.settings();
     let h = match PullMessageRequestHeader::read_ext(&req.ext_fields) {
         Ok(h) => h,
         Err(e) => return bad_header(e),
     };
-    if broker.settings().broker.broker_permission & perm::READ == 0 {
+    if settings.broker.broker_permission & perm::READ == 0 {
         return fail(
             ResponseCode::NO_PERMISSION,
             "the broker pulling message is forbidden",
@@ -144,7 +146,7 @@ pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Resp
             ),
         );
     }
-    let auto_group = broker.settings().broker.auto_create_subscription_group;
+    let auto_group = settings.broker.auto_create_subscription_group;
     match broker.groups.get_or_create(&h.consumer_group, auto_group) {
         Some(g) if !g.consume_enable => {
             return fail(
@@ -212,10 +214,10 @@ pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Resp
         .filter(|b| *b > 0)
         .unwrap_or(DEFAULT_MAX_BYTES);
     let suspend = pull_sys_flag::has(sys_flag, pull_sys_flag::SUSPEND);
-    let hold = if broker.settings().broker.long_polling_enable {
+    let hold = if settings.broker.long_polling_enable {
         Duration::from_millis(u64::try_from(h.suspend_timeout_millis).unwrap_or(0)).min(MAX_HOLD)
     } else {
-        Duration::from_millis(broker.settings().broker.short_polling_time_mills)
+        Duration::from_millis(settings.broker.short_polling_time_mills)
     };
 
     let mut held = false;

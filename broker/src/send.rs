@@ -74,16 +74,18 @@ pub(crate) async fn send_message(
     conn: &Connection,
     req: &RemotingCommand,
 ) -> Response {
+    // One settings snapshot per request (a runtime update swaps in a new one).
+    let settings = broker.settings();
     let h = match SendMessageRequestHeader::from_command(req) {
         Ok(h) => h,
         Err(e) => return bad_header(e),
     };
-    if broker.settings().broker.broker_permission & perm::WRITE == 0 {
+    if settings.broker.broker_permission & perm::WRITE == 0 {
         return fail(
             ResponseCode::NO_PERMISSION,
             format!(
                 "the broker[{}] sending message is forbidden",
-                broker.settings().broker.broker_name
+                settings.broker.broker_name
             ),
         );
     }
@@ -147,10 +149,7 @@ pub(crate) async fn send_message(
                 uniq_ids(broker).next_id(),
             );
         }
-        properties.insert(
-            "CLUSTER",
-            broker.settings().broker.broker_cluster_name.as_str(),
-        );
+        properties.insert("CLUSTER", settings.broker.broker_cluster_name.as_str());
         MessageExt {
             topic: target_topic.clone(),
             queue_id,
@@ -221,8 +220,8 @@ pub(crate) async fn send_message(
         queue_id,
         queue_offset: result.append.queue_offset,
         transaction_id,
-        msg_region: Some(broker.settings().broker.region_id.clone()),
-        trace_on: Some(broker.settings().broker.trace_on),
+        msg_region: Some(settings.broker.region_id.clone()),
+        trace_on: Some(settings.broker.trace_on),
         ..Default::default()
     };
     let resp = match result.status {
