@@ -36,8 +36,13 @@ struct Cluster {
 
 impl Cluster {
     fn start() -> Cluster {
+        Cluster::start_with(|_| {})
+    }
+
+    /// A cluster whose broker settings `tweak` adjusts first.
+    fn start_with(tweak: impl FnOnce(&mut ferromq_broker::Settings)) -> Cluster {
         let namesrv = FerroNamesrv::start();
-        let broker = FerroBroker::start(namesrv.addr(), |_| {});
+        let broker = FerroBroker::start(namesrv.addr(), tweak);
         ferromq_tests::net::wait_until("broker registration", Duration::from_secs(30), || {
             let info = ferromq_tests::remoting::broker_cluster_info(namesrv.addr())
                 .map_err(|e| e.to_string())?;
@@ -210,12 +215,18 @@ fn go_tag_filter_delivers_exactly_the_subscribed_tags() {
 
 /// retry-dlq: a listener that always answers RECONSUME_LATER with maxReconsumeTimes 2 sees the
 /// message with reconsumeTimes 0, 1, 2; then it is the one message in `%DLQ%<group>`.
+///
+/// Retries go through delay levels 3 and 4 (10 s and 30 s by default); the broker here runs with
+/// 1 s levels (`messageDelayLevel`, an operator setting Apache has too) so the scenario takes
+/// seconds and its deadline is never a race against the default schedule.
 #[test]
 fn java_retry_then_dlq() {
     if !require_tools("java_retry_then_dlq", JAVA) {
         return;
     }
-    let cluster = Cluster::start();
+    let cluster = Cluster::start_with(|settings| {
+        settings.store.message_delay_level = vec!["1s"; 18].join(" ");
+    });
     let run = java(&cluster, "retry-dlq", 1);
     cluster.check(
         &run,
