@@ -1,0 +1,525 @@
+//! The client shared by every producer and consumer of a process that uses the same name
+//! servers and instance name (Java's `MQClientInstance`): the client id, the transport, the
+//! name-server failover, the topic route cache (refreshed every 30 s), heartbeats to every
+//! broker (every 30 s), and the dispatch of requests brokers send to the client.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
+
+use ferromq_protocol::body::{
+    ConsumerData, GetConsumerListByGroupResponseBody, HeartbeatData, MessageQueue, ProducerData,
+    TopicRouteData, MASTER_ID,
+};
+use ferromq_protocol::header::client::{
+    GetConsumerListByGroupRequestHeader, UnregisterClientRequestHeader,
+};
+use ferromq_protocol::header::namesrv::GetRouteInfoRequestHeader;
+use ferromq_protocol::message::{DecodeOptions, MessageExt, UniqIdGenerator};
+use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use futures::future::BoxFuture;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::inbound;
+use crate::transport::{InboundHandler, TcpTransport, Transport};
+
+/// Settings shared by producers and consumers (Java `ClientConfig`).
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Name server addresses, `;`-separated (`host:port;host:port`). The client sticks to one
+    /// and moves to the next when it fails.
+    pub namesrv_addr: String,
+    /// Instance name; `DEFAULT` becomes `<pid>#<nanos>` in the client id, as in Java. Producers
+    /// and consumers with the same name servers and instance name share one client.
+    pub instance_name: String,
+    /// Timeout of ordinary requests (Java `mqClientApiTimeout`, 3 s).
+    pub request_timeout: Duration,
+    /// Route refresh period (30 s).
+    pub route_refresh_interval: Duration,
+    /// Heartbeat period (30 s).
+    pub heartbeat_interval: Duration,
+    /// The IP put in the client id and message ids; detected when `None`.
+    pub client_ip: Option<IpAddr>,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            namesrv_addr: "127.0.0.1:9876".to_owned(),
+            instance_name: "DEFAULT".to_owned(),
+            request_timeout: Duration::from_secs(3),
+            route_refresh_interval: Duration::from_secs(30),
+            heartbeat_interval: Duration::from_secs(30),
+            client_ip: None,
+        }
+    }
+}
+
+/// What the client needs from a registered consumer.
+pub(crate) trait ConsumerHandle: Send + Sync + 'static {
+    /// Its heartbeat entry.
+    fn consumer_data(&self) -> ConsumerData;
+    /// Rebalance soon (NOTIFY_CONSUMER_IDS_CHANGED).
+    fn trigger_rebalance(&self);
+    /// Reset queue offsets (RESET_CONSUMER_CLIENT_OFFSET).
+    fn reset_offsets(&self, offsets: BTreeMap<MessageQueue, i64>);
+    /// Properties for GET_CONSUMER_RUNNING_INFO.
+    fn running_properties(&self) -> BTreeMap<String, String>;
+    /// CONSUME_MESSAGE_DIRECTLY: run the listener on one message; `Some(true)` = consumed.
+    fn consume_directly(
+        &self,
+        message: MessageExt,
+        broker_name: String,
+    ) -> BoxFuture<'static, Option<bool>>;
+}
+
+/// What the client needs from a transactional producer group: answering check-backs.
+pub(crate) trait CheckHandler: Send + Sync + 'static {
+    /// Answers one CHECK_TRANSACTION_STATE that came from broker `addr`.
+    fn check(
+        &self,
+        addr: String,
+        header: ferromq_protocol::header::transaction::CheckTransactionStateRequestHeader,
+        message: MessageExt,
+    ) -> BoxFuture<'static, ()>;
+}
+
+pub(crate) struct Inner {
+    pub(crate) id: String,
+    pub(crate) config: ClientConfig,
+    namesrvs: Vec<String>,
+    ns_index: AtomicUsize,
+    pub(crate) transport: Arc<dyn Transport>,
+    routes: Mutex<HashMap<String, Arc<TopicRouteData>>>,
+    brokers: Mutex<HashMap<String, BTreeMap<i64, String>>>,
+    producers: Mutex<HashMap<String, Option<Arc<dyn CheckHandler>>>>,
+    consumers: Mutex<HashMap<String, Arc<dyn ConsumerHandle>>>,
+    pub(crate) uniq: UniqIdGenerator,
+    users: AtomicUsize,
+    stop: tokio::sync::watch::Sender<bool>,
+    key: (String, String),
+}
+
+/// A shared client instance; cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("id", &self.inner.id)
+            .field("namesrvs", &self.inner.namesrvs)
+            .finish()
+    }
+}
+
+type Registry = Mutex<HashMap<(String, String), Weak<Inner>>>;
+
+fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The first non-loopback address of this host, found by asking the OS which source address it
+/// would use for an outside destination (no packet is sent); loopback if there is none.
+fn local_ip() -> IpAddr {
+    std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|s| {
+            s.connect("192.0.2.1:9")?;
+            s.local_addr()
+        })
+        .map(|a| a.ip())
+        .ok()
+        .filter(|ip| !ip.is_unspecified())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]))
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Client {
+    /// The shared client for `config` (same name servers and instance name), created on first
+    /// use. Must be called inside a tokio runtime: it spawns the route and heartbeat timers.
+    pub fn shared(config: &ClientConfig) -> Result<Client> {
+        let namesrvs: Vec<String> = config
+            .namesrv_addr
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if namesrvs.is_empty() {
+            return Err(Error::invalid("client", "no name server address"));
+        }
+        let key = (namesrvs.join(";"), config.instance_name.clone());
+        let mut reg = lock(registry());
+        if let Some(inner) = reg.get(&key).and_then(Weak::upgrade) {
+            inner.users.fetch_add(1, Ordering::AcqRel);
+            return Ok(Client { inner });
+        }
+        let ip = config.client_ip.unwrap_or_else(local_ip);
+        let instance = if config.instance_name == "DEFAULT" {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
+            format!("{}#{}", std::process::id(), nanos)
+        } else {
+            config.instance_name.clone()
+        };
+        let (stop, _) = tokio::sync::watch::channel(false);
+        let inner = Arc::new_cyclic(|weak: &Weak<Inner>| {
+            let handler: Arc<dyn InboundHandler> = Arc::new(inbound::Dispatcher {
+                client: weak.clone(),
+            });
+            Inner {
+                id: format!("{ip}@{instance}"),
+                config: config.clone(),
+                namesrvs,
+                ns_index: AtomicUsize::new(0),
+                transport: Arc::new(TcpTransport::new(handler)),
+                routes: Mutex::new(HashMap::new()),
+                brokers: Mutex::new(HashMap::new()),
+                producers: Mutex::new(HashMap::new()),
+                consumers: Mutex::new(HashMap::new()),
+                uniq: UniqIdGenerator::for_current_process(ip),
+                users: AtomicUsize::new(1),
+                stop,
+                key: key.clone(),
+            }
+        });
+        reg.insert(key, Arc::downgrade(&inner));
+        drop(reg);
+        let client = Client { inner };
+        client.spawn_timers();
+        Ok(client)
+    }
+
+    fn spawn_timers(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        let mut stop = self.inner.stop.subscribe();
+        let route_every = self.inner.config.route_refresh_interval;
+        let beat_every = self.inner.config.heartbeat_interval;
+        tokio::spawn(async move {
+            let mut routes = tokio::time::interval(route_every);
+            let mut beats = tokio::time::interval(beat_every);
+            routes.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            beats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = routes.tick() => {
+                        let Some(inner) = weak.upgrade() else { break };
+                        Client { inner }.refresh_routes().await;
+                    }
+                    _ = beats.tick() => {
+                        let Some(inner) = weak.upgrade() else { break };
+                        Client { inner }.heartbeat().await;
+                    }
+                    _ = stop.changed() => break,
+                }
+            }
+        });
+    }
+
+    /// This client's id (`ip@instance`).
+    pub fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    pub(crate) fn timeout(&self) -> Duration {
+        self.inner.config.request_timeout
+    }
+
+    /// Sends a request to a name server, trying each one in turn from the current one.
+    pub(crate) async fn namesrv_request(
+        &self,
+        request: RemotingCommand,
+    ) -> Result<RemotingCommand> {
+        let n = self.inner.namesrvs.len();
+        let start = self.inner.ns_index.load(Ordering::Relaxed);
+        let mut last = None;
+        for i in 0..n {
+            let idx = (start + i) % n;
+            let addr = &self.inner.namesrvs[idx];
+            match self
+                .inner
+                .transport
+                .request(addr, request.clone(), self.timeout())
+                .await
+            {
+                Ok(response) => {
+                    self.inner.ns_index.store(idx, Ordering::Relaxed);
+                    return Ok(response);
+                }
+                Err(e) => {
+                    tracing::debug!(namesrv = %addr, error = %e, "name server failed; trying the next");
+                    last = Some(e);
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::invalid("namesrv", "no name server")))
+    }
+
+    /// Sends a request to a broker address.
+    pub(crate) async fn broker_request(
+        &self,
+        addr: &str,
+        request: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<RemotingCommand> {
+        self.inner.transport.request(addr, request, timeout).await
+    }
+
+    /// Sends a oneway request to a broker address.
+    pub(crate) async fn broker_oneway(&self, addr: &str, request: RemotingCommand) -> Result<()> {
+        self.inner.transport.request_oneway(addr, request).await
+    }
+
+    /// Fetches `topic`'s route from the name servers and caches it.
+    pub async fn fetch_route(&self, topic: &str) -> Result<Arc<TopicRouteData>> {
+        let header = GetRouteInfoRequestHeader {
+            topic: topic.to_owned(),
+            accept_standard_json_only: None,
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::GET_ROUTEINFO_BY_TOPIC, &header);
+        let response = self.namesrv_request(request).await?;
+        if response.response_code() != ResponseCode::SUCCESS {
+            return Err(Error::from_response("route", &response));
+        }
+        let route =
+            TopicRouteData::decode(&response.body).map_err(|e| Error::protocol("route", e))?;
+        let route = Arc::new(route);
+        let mut new_broker = false;
+        {
+            let mut brokers = lock(&self.inner.brokers);
+            for b in &route.broker_datas {
+                let old = brokers.insert(b.broker_name.clone(), b.broker_addrs.clone());
+                new_broker |= old.as_ref() != Some(&b.broker_addrs);
+            }
+        }
+        if new_broker {
+            // Brokers learn about producer groups (for check-backs) and consumers only from
+            // heartbeats: greet a new broker at once instead of up to 30 s later.
+            let client = self.clone();
+            tokio::spawn(async move { client.heartbeat().await });
+        }
+        lock(&self.inner.routes).insert(topic.to_owned(), route.clone());
+        Ok(route)
+    }
+
+    /// `topic`'s route, from the cache or the name servers.
+    pub async fn route(&self, topic: &str) -> Result<Arc<TopicRouteData>> {
+        if let Some(route) = lock(&self.inner.routes).get(topic).cloned() {
+            return Ok(route);
+        }
+        self.fetch_route(topic).await
+    }
+
+    pub(crate) fn cached_route(&self, topic: &str) -> Option<Arc<TopicRouteData>> {
+        lock(&self.inner.routes).get(topic).cloned()
+    }
+
+    async fn refresh_routes(&self) {
+        let topics: Vec<String> = lock(&self.inner.routes).keys().cloned().collect();
+        for topic in topics {
+            if let Err(e) = self.fetch_route(&topic).await {
+                tracing::debug!(%topic, error = %e, "route refresh failed");
+            }
+        }
+    }
+
+    /// The master address of `broker_name`, if known.
+    pub(crate) fn master_addr(&self, broker_name: &str) -> Option<String> {
+        lock(&self.inner.brokers)
+            .get(broker_name)
+            .and_then(|a| a.get(&MASTER_ID).cloned())
+    }
+
+    /// The master address of `broker_name`, fetching `topic`'s route once if unknown.
+    pub(crate) async fn master_addr_for(&self, broker_name: &str, topic: &str) -> Result<String> {
+        if let Some(addr) = self.master_addr(broker_name) {
+            return Ok(addr);
+        }
+        self.fetch_route(topic).await?;
+        self.master_addr(broker_name).ok_or_else(|| {
+            Error::new(
+                ErrorKind::TopicNotFound,
+                "route",
+                format!("broker {broker_name} has no master"),
+            )
+        })
+    }
+
+    /// The broker name whose address table contains `addr`.
+    pub(crate) fn broker_name_of(&self, addr: &str) -> Option<String> {
+        lock(&self.inner.brokers)
+            .iter()
+            .find(|(_, addrs)| addrs.values().any(|a| a == addr))
+            .map(|(name, _)| name.clone())
+    }
+
+    pub(crate) fn register_producer(
+        &self,
+        group: &str,
+        checker: Option<Arc<dyn CheckHandler>>,
+    ) -> Result<()> {
+        let mut producers = lock(&self.inner.producers);
+        if producers.contains_key(group) {
+            return Err(Error::illegal_state(
+                "start",
+                format!("producer group {group} is already registered on this client; use another instance name"),
+            ));
+        }
+        producers.insert(group.to_owned(), checker);
+        Ok(())
+    }
+
+    #[allow(dead_code)] // used by the push consumer (next step)
+    pub(crate) fn register_consumer(
+        &self,
+        group: &str,
+        handle: Arc<dyn ConsumerHandle>,
+    ) -> Result<()> {
+        let mut consumers = lock(&self.inner.consumers);
+        if consumers.contains_key(group) {
+            return Err(Error::illegal_state(
+                "start",
+                format!("consumer group {group} is already registered on this client; use another instance name"),
+            ));
+        }
+        consumers.insert(group.to_owned(), handle);
+        Ok(())
+    }
+
+    pub(crate) fn consumer(&self, group: &str) -> Option<Arc<dyn ConsumerHandle>> {
+        lock(&self.inner.consumers).get(group).cloned()
+    }
+
+    pub(crate) fn check_handler(&self, group: &str) -> Option<Arc<dyn CheckHandler>> {
+        lock(&self.inner.producers).get(group).cloned().flatten()
+    }
+
+    /// Sends a heartbeat (all producer and consumer groups) to every known broker.
+    pub async fn heartbeat(&self) {
+        let producer_data_set: Vec<ProducerData> = lock(&self.inner.producers)
+            .keys()
+            .map(|g| ProducerData {
+                group_name: g.clone(),
+            })
+            .collect();
+        let consumers: Vec<_> = lock(&self.inner.consumers).values().cloned().collect();
+        let consumer_data_set: Vec<ConsumerData> =
+            consumers.iter().map(|c| c.consumer_data()).collect();
+        if producer_data_set.is_empty() && consumer_data_set.is_empty() {
+            return;
+        }
+        let only_masters = consumer_data_set.is_empty();
+        let data = HeartbeatData {
+            client_id: self.inner.id.clone(),
+            consumer_data_set,
+            producer_data_set,
+            ..HeartbeatData::default()
+        };
+        let body = data.encode();
+        let addrs: Vec<String> = lock(&self.inner.brokers)
+            .values()
+            .flat_map(|addrs| {
+                addrs
+                    .iter()
+                    .filter(|(id, _)| !only_masters || **id == MASTER_ID)
+                    .map(|(_, a)| a.clone())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for addr in addrs {
+            let request = RemotingCommand::request(RequestCode::HEART_BEAT).with_body(body.clone());
+            match self.broker_request(&addr, request, self.timeout()).await {
+                Ok(r) if r.response_code() == ResponseCode::SUCCESS => {}
+                Ok(r) => tracing::debug!(%addr, code = %r.response_code(), "heartbeat refused"),
+                Err(e) => tracing::debug!(%addr, error = %e, "heartbeat failed"),
+            }
+        }
+    }
+
+    /// The ids of the group's consumers, as the broker at `addr` knows them, sorted.
+    #[allow(dead_code)] // used by the push consumer (next step)
+    pub(crate) async fn consumer_ids(&self, addr: &str, group: &str) -> Result<Vec<String>> {
+        let header = GetConsumerListByGroupRequestHeader {
+            consumer_group: group.to_owned(),
+            broker_name: None,
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::GET_CONSUMER_LIST_BY_GROUP, &header);
+        let response = self.broker_request(addr, request, self.timeout()).await?;
+        if response.response_code() != ResponseCode::SUCCESS {
+            return Err(Error::from_response("consumer list", &response));
+        }
+        let body = GetConsumerListByGroupResponseBody::decode(&response.body)
+            .map_err(|e| Error::protocol("consumer list", e))?;
+        let mut ids = body.consumer_id_list;
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// A producer or consumer of this client stops: unregister its group from every broker; the
+    /// last user also stops the timers and closes the connections.
+    pub(crate) async fn unregister(
+        &self,
+        producer_group: Option<&str>,
+        consumer_group: Option<&str>,
+    ) {
+        if let Some(g) = producer_group {
+            lock(&self.inner.producers).remove(g);
+        }
+        if let Some(g) = consumer_group {
+            lock(&self.inner.consumers).remove(g);
+        }
+        let addrs: Vec<String> = lock(&self.inner.brokers)
+            .values()
+            .flat_map(|a| a.values().cloned().collect::<Vec<_>>())
+            .collect();
+        for addr in addrs {
+            let header = UnregisterClientRequestHeader {
+                client_id: self.inner.id.clone(),
+                producer_group: producer_group.map(str::to_owned),
+                consumer_group: consumer_group.map(str::to_owned),
+                broker_name: None,
+            };
+            let request =
+                RemotingCommand::request_with_header(RequestCode::UNREGISTER_CLIENT, &header);
+            if let Err(e) = self.broker_request(&addr, request, self.timeout()).await {
+                tracing::debug!(%addr, error = %e, "unregister failed");
+            }
+        }
+        if self.inner.users.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let mut reg = lock(registry());
+            if let Some(current) = reg.get(&self.inner.key) {
+                if current.as_ptr() == Arc::as_ptr(&self.inner) {
+                    reg.remove(&self.inner.key);
+                }
+            }
+            drop(reg);
+            let _ = self.inner.stop.send(true);
+            self.inner.transport.close();
+        }
+    }
+
+    /// Decodes the messages of a pull/check body for the client (decompressing bodies).
+    pub(crate) fn decode_messages(body: &bytes::Bytes) -> Result<Vec<MessageExt>> {
+        ferromq_protocol::message::decode_all(body, &DecodeOptions::client())
+            .map_err(|e| Error::protocol("decode", e))
+    }
+}

@@ -1,0 +1,31 @@
+//! FerroMQ's client core: the RocketMQ client behaviour that every language binding wraps.
+//!
+//! Layout:
+//! - [`error`]: the one [`Error`] type with a stable [`ErrorKind`] and a retryable flag;
+//! - [`transport`]: the [`Transport`] trait (requests to an address, inbound requests from
+//!   brokers) and its tokio TCP implementation with a per-address connection pool;
+//! - [`client`]: the [`Client`] shared per name-server list and instance name (client id,
+//!   name-server failover, route cache, heartbeats, broker-to-client requests);
+//! - [`message`]: [`Message`] to send, [`MessageView`] received, [`SendResult`];
+//! - [`producer`]: [`Producer`] (sync / async / oneway, selectors, batches, retries);
+//! - [`selector`]: [`QueueSelector`] and the built-in selectors, fault avoidance.
+//!
+//! Wire formats come from `ferromq-protocol`; this crate adds behaviour only. The core never
+//! creates a tokio runtime: call it from one the application (or binding) owns.
+
+pub mod admin;
+pub mod client;
+pub mod error;
+mod inbound;
+pub mod message;
+pub mod producer;
+pub mod selector;
+pub mod transport;
+
+pub use admin::{Admin, TopicOptions};
+pub use client::{Client, ClientConfig};
+pub use error::{Error, ErrorKind, Result};
+pub use message::{Message, MessageView, SendResult, SendStatus};
+pub use producer::{Producer, ProducerOptions};
+pub use selector::{QueueSelector, SelectByHash, SelectByRandom, SelectRoundRobin};
+pub use transport::{InboundHandler, TcpTransport, Transport};

@@ -1,0 +1,653 @@
+//! The producer: sync, async and oneway sends, to a chosen queue or through a selector,
+//! batches, retries on another broker with latency-based fault avoidance, compression of large
+//! bodies, and UNIQ_KEY message ids (protocol.md 6.7, 6.9, 7.2).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ferromq_protocol::body::{perm, MessageQueue, TopicRouteData, MASTER_ID};
+use ferromq_protocol::header::send::{SendMessageRequestHeaderV2, SendMessageResponseHeader};
+use ferromq_protocol::message::{
+    batch_encoded_len, compress, encode_batch_to_bytes, property, sysflag, BatchMessage,
+    CompressionType, TransactionType,
+};
+use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+
+use crate::client::{now_ms, CheckHandler, Client, ClientConfig};
+use crate::error::{Error, ErrorKind, Result};
+use crate::message::{Message, SendResult, SendStatus};
+use crate::selector::{pick_queue, random_u64, FaultTracker, QueueSelector};
+
+/// The topic whose route a producer borrows for a topic the name servers do not know yet; the
+/// broker then creates the topic on the first send (`autoCreateTopicEnable`).
+pub const AUTO_CREATE_TOPIC: &str = "TBW102";
+
+/// Largest body (and batch) a producer sends, 4 MiB as Java.
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
+
+/// Producer settings (Java `DefaultMQProducer`).
+#[derive(Debug, Clone)]
+pub struct ProducerOptions {
+    /// Shared client settings (name servers, instance name, timeouts).
+    pub client: ClientConfig,
+    /// Producer group (required for transactions; heartbeats carry it).
+    pub group: String,
+    /// Timeout of one send attempt (3 s).
+    pub send_timeout: Duration,
+    /// Extra attempts of a failed sync or async send, on another broker if there is one (2).
+    pub retry_times: u32,
+    /// Bodies longer than this are zlib-compressed (4 KiB).
+    pub compress_threshold: usize,
+    /// zlib level (5).
+    pub compress_level: u32,
+    /// Largest body or batch accepted (4 MiB).
+    pub max_message_size: usize,
+    /// Avoid brokers that were slow or failing for a while (Java `sendLatencyFaultEnable`).
+    pub latency_fault_enable: bool,
+    /// Queues of a topic the broker auto-creates on first send (4).
+    pub default_topic_queue_nums: i32,
+}
+
+impl Default for ProducerOptions {
+    fn default() -> Self {
+        ProducerOptions {
+            client: ClientConfig::default(),
+            group: "DEFAULT_PRODUCER".to_owned(),
+            send_timeout: Duration::from_secs(3),
+            retry_times: 2,
+            compress_threshold: 4 * 1024,
+            compress_level: 5,
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            latency_fault_enable: false,
+            default_topic_queue_nums: 4,
+        }
+    }
+}
+
+struct Inner {
+    client: Client,
+    options: ProducerOptions,
+    faults: FaultTracker,
+    next_queue: AtomicUsize,
+    runtime: tokio::runtime::Handle,
+    closed: std::sync::atomic::AtomicBool,
+}
+
+/// A started producer; cheap to clone (clones share the producer).
+#[derive(Clone)]
+pub struct Producer {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Producer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Producer")
+            .field("group", &self.inner.options.group)
+            .field("client", &self.inner.client.id())
+            .finish()
+    }
+}
+
+/// How the send is delivered.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Sync,
+    Oneway,
+}
+
+/// The queues a topic's route offers for writing (protocol.md 7.2): masters' writable queues,
+/// sorted by broker name, or the `orderTopicConf` list.
+pub(crate) fn publish_queues(topic: &str, route: &TopicRouteData) -> Vec<MessageQueue> {
+    let mut queues = Vec::new();
+    if let Some(conf) = route.order_topic_conf.as_deref().filter(|c| !c.is_empty()) {
+        for item in conf.split(';') {
+            if let Some((broker, n)) = item.split_once(':') {
+                let n: i32 = n.trim().parse().unwrap_or(0);
+                queues.extend((0..n).map(|i| MessageQueue::new(topic, broker.trim(), i)));
+            }
+        }
+        return queues;
+    }
+    let mut datas: Vec<_> = route.queue_datas.iter().collect();
+    datas.sort_by(|a, b| a.broker_name.cmp(&b.broker_name));
+    for qd in datas {
+        if !perm::is_writeable(qd.perm) {
+            continue;
+        }
+        let has_master = route
+            .broker(&qd.broker_name)
+            .is_some_and(|b| b.broker_addrs.contains_key(&MASTER_ID));
+        if has_master {
+            queues.extend(
+                (0..qd.write_queue_nums).map(|i| MessageQueue::new(topic, &qd.broker_name, i)),
+            );
+        }
+    }
+    queues
+}
+
+fn validate_topic(operation: &'static str, topic: &str) -> Result<()> {
+    if topic.is_empty() {
+        return Err(Error::invalid(operation, "the topic is empty"));
+    }
+    if topic.len() > 127 {
+        return Err(Error::invalid(
+            operation,
+            format!("topic {topic:?} is longer than 127 characters"),
+        ));
+    }
+    if !topic
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'%' | b'|' | b'_' | b'-'))
+    {
+        return Err(Error::invalid(
+            operation,
+            format!("topic {topic:?} has characters outside [%|a-zA-Z0-9_-]"),
+        ));
+    }
+    Ok(())
+}
+
+impl Producer {
+    /// Starts a producer (must be called inside a tokio runtime, which the producer keeps using
+    /// for [`Self::send_async`]).
+    pub async fn start(options: ProducerOptions) -> Result<Producer> {
+        Self::start_with(options, None).await
+    }
+
+    pub(crate) async fn start_with(
+        options: ProducerOptions,
+        checker: Option<Arc<dyn CheckHandler>>,
+    ) -> Result<Producer> {
+        if options.group.is_empty() {
+            return Err(Error::invalid("start", "the producer group is empty"));
+        }
+        let client = Client::shared(&options.client)?;
+        if let Err(e) = client.register_producer(&options.group, checker) {
+            client.unregister(None, None).await;
+            return Err(e);
+        }
+        Ok(Producer {
+            inner: Arc::new(Inner {
+                client,
+                faults: FaultTracker::default(),
+                next_queue: AtomicUsize::new(random_u64() as usize % 1024),
+                runtime: tokio::runtime::Handle::current(),
+                closed: std::sync::atomic::AtomicBool::new(false),
+                options,
+            }),
+        })
+    }
+
+    /// The shared client this producer uses.
+    pub fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
+    /// The producer group.
+    pub fn group(&self) -> &str {
+        &self.inner.options.group
+    }
+
+    /// Sends and waits for the broker's answer ("sync" send), retrying up to
+    /// [`ProducerOptions::retry_times`] times, on another broker when there is one.
+    pub async fn send(&self, message: Message) -> Result<SendResult> {
+        self.send_routed(message, Mode::Sync)
+            .await
+            .and_then(answered)
+    }
+
+    /// Sends without waiting for the answer of the caller: the send (with the same retries as
+    /// [`Self::send`]) runs as a task on the producer's runtime and `callback` gets its outcome
+    /// on a runtime thread. Callable from any thread. (From async code, `send(...).await` in a
+    /// spawned task is the same thing.)
+    pub fn send_async<F>(&self, message: Message, callback: F)
+    where
+        F: FnOnce(Result<SendResult>) + Send + 'static,
+    {
+        let this = self.clone();
+        self.inner.runtime.spawn(async move {
+            callback(this.send(message).await);
+        });
+    }
+
+    /// Sends oneway: the broker does not answer, so nothing is known about the outcome beyond
+    /// the bytes leaving this process. Never retried.
+    pub async fn send_oneway(&self, message: Message) -> Result<()> {
+        self.send_routed(message, Mode::Oneway).await.map(|_| ())
+    }
+
+    /// Sends to the given queue (one attempt).
+    pub async fn send_to_queue(
+        &self,
+        message: Message,
+        queue: &MessageQueue,
+    ) -> Result<SendResult> {
+        if queue.topic != message.topic() {
+            return Err(Error::invalid("send", "the queue belongs to another topic"));
+        }
+        let mut message = message;
+        let sys_flag = self.prepare(&mut message)?;
+        self.send_once(&message, sys_flag, queue, Mode::Sync, AUTO_CREATE_TOPIC)
+            .await
+            .and_then(answered)
+    }
+
+    /// Sends to the queue `selector` picks among the topic's writable queues, given `arg` (for
+    /// ordered messages: the sharding key). One attempt, so order is never broken by a retry
+    /// elsewhere.
+    pub async fn send_with_selector(
+        &self,
+        message: Message,
+        selector: &dyn QueueSelector,
+        arg: &str,
+    ) -> Result<SendResult> {
+        let (queues, _) = self.publish_info(message.topic()).await?;
+        let i = selector.select(&queues, &message, arg) % queues.len();
+        let queue = queues[i].clone();
+        self.send_to_queue(message, &queue).await
+    }
+
+    /// Sends messages of one topic as batches (SEND_BATCH_MESSAGE), split so that no batch
+    /// exceeds [`ProducerOptions::max_message_size`]; one result per batch, in order. Delayed
+    /// messages and retry topics cannot be batched.
+    pub async fn send_batch(&self, messages: Vec<Message>) -> Result<Vec<SendResult>> {
+        let Some(first) = messages.first() else {
+            return Err(Error::invalid("send batch", "no messages"));
+        };
+        let topic = first.topic().to_owned();
+        validate_topic("send batch", &topic)?;
+        let mut entries = Vec::with_capacity(messages.len());
+        for mut m in messages {
+            if m.topic() != topic {
+                return Err(Error::invalid(
+                    "send batch",
+                    "all messages of a batch must have the same topic",
+                ));
+            }
+            if m.property(property::DELAY_TIME_LEVEL).is_some() {
+                return Err(Error::invalid(
+                    "send batch",
+                    "delayed messages cannot be batched",
+                ));
+            }
+            if topic.starts_with("%RETRY%") {
+                return Err(Error::invalid(
+                    "send batch",
+                    "retry topics cannot be batched",
+                ));
+            }
+            if m.body().is_empty() {
+                return Err(Error::invalid("send batch", "a message body is empty"));
+            }
+            if m.property(property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX)
+                .is_none()
+            {
+                let id = self.inner.client.inner.uniq.next_id();
+                m.properties_mut()
+                    .insert(property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX, id);
+            }
+            entries.push(BatchMessage {
+                flag: m.flag(),
+                body: m.body().clone(),
+                properties: m.properties().clone(),
+            });
+        }
+        let max = self.inner.options.max_message_size;
+        let mut chunks: Vec<Vec<BatchMessage>> = Vec::new();
+        let mut size = 0;
+        for e in entries {
+            let len = e.encoded_len();
+            if len > max {
+                return Err(Error::invalid(
+                    "send batch",
+                    format!("a message of {len} bytes exceeds the {max}-byte limit"),
+                ));
+            }
+            match chunks.last_mut() {
+                Some(chunk) if size + len <= max => {
+                    size += len;
+                    chunk.push(e);
+                }
+                _ => {
+                    size = len;
+                    chunks.push(vec![e]);
+                }
+            }
+        }
+        let mut results = Vec::with_capacity(chunks.len());
+        for chunk in chunks {
+            debug_assert!(batch_encoded_len(&chunk) <= max);
+            let body =
+                encode_batch_to_bytes(&chunk).map_err(|e| Error::protocol("send batch", e))?;
+            let ids: Vec<&str> = chunk
+                .iter()
+                .filter_map(|e| e.properties.uniq_key())
+                .collect();
+            let mut batch = Message::new(topic.clone(), body);
+            batch
+                .properties_mut()
+                .insert(property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX, ids.join(","));
+            results.push(
+                self.send_with_retries(&batch, 0, Mode::Sync, true)
+                    .await
+                    .and_then(answered)?,
+            );
+        }
+        Ok(results)
+    }
+
+    /// Stops the producer: unregisters its group from the brokers.
+    pub async fn shutdown(&self) {
+        if !self.inner.closed.swap(true, Ordering::AcqRel) {
+            self.inner
+                .client
+                .unregister(Some(&self.inner.options.group), None)
+                .await;
+        }
+    }
+
+    /// Validates and completes a message; returns its sysFlag.
+    fn prepare(&self, message: &mut Message) -> Result<i32> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(Error::illegal_state("send", "the producer is shut down"));
+        }
+        validate_topic("send", message.topic())?;
+        if message.body().is_empty() {
+            return Err(Error::invalid("send", "the body is empty"));
+        }
+        let max = self.inner.options.max_message_size;
+        if message.body().len() > max {
+            return Err(Error::invalid(
+                "send",
+                format!(
+                    "the body has {} bytes, more than the {max}-byte limit",
+                    message.body().len()
+                ),
+            ));
+        }
+        if message
+            .property(property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX)
+            .is_none()
+        {
+            let id = self.inner.client.inner.uniq.next_id();
+            message
+                .properties_mut()
+                .insert(property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX, id);
+        }
+        let mut sys_flag = 0;
+        if message.body().len() > self.inner.options.compress_threshold {
+            let compressed = compress(
+                message.body(),
+                CompressionType::Zlib,
+                self.inner.options.compress_level,
+            )
+            .map_err(|e| Error::protocol("send", e))?;
+            message.set_body(Bytes::from(compressed));
+            sys_flag = sysflag::with_compression(sys_flag, CompressionType::Zlib);
+        }
+        if message.property(property::TRANSACTION_PREPARED) == Some("true") {
+            sys_flag = sysflag::with_transaction_type(sys_flag, TransactionType::Prepared);
+        }
+        Ok(sys_flag)
+    }
+
+    async fn send_routed(&self, mut message: Message, mode: Mode) -> Result<Option<SendResult>> {
+        let sys_flag = self.prepare(&mut message)?;
+        self.send_with_retries(&message, sys_flag, mode, false)
+            .await
+    }
+
+    /// The writable queues of `topic`, and the template topic to send with (the topic itself
+    /// when known, else [`AUTO_CREATE_TOPIC`]).
+    async fn publish_info(&self, topic: &str) -> Result<(Vec<MessageQueue>, &'static str)> {
+        let client = &self.inner.client;
+        let route = match client.cached_route(topic) {
+            Some(r) => Ok(r),
+            None => client.fetch_route(topic).await,
+        };
+        match route {
+            Ok(route) => {
+                let queues = publish_queues(topic, &route);
+                if queues.is_empty() {
+                    return Err(Error::new(
+                        ErrorKind::TopicNotFound,
+                        "send",
+                        format!("topic {topic} has no writable queue"),
+                    ));
+                }
+                Ok((queues, AUTO_CREATE_TOPIC))
+            }
+            Err(e) if e.kind() == ErrorKind::TopicNotFound => {
+                let template = client.route(AUTO_CREATE_TOPIC).await.map_err(|_| {
+                    Error::new(
+                        ErrorKind::TopicNotFound,
+                        "send",
+                        format!("no route for topic {topic}"),
+                    )
+                    .with_source(e)
+                })?;
+                let n = self.inner.options.default_topic_queue_nums;
+                let mut queues = Vec::new();
+                let mut datas: Vec<_> = template
+                    .queue_datas
+                    .iter()
+                    .filter(|q| perm::is_writeable(q.perm))
+                    .collect();
+                datas.sort_by(|a, b| a.broker_name.cmp(&b.broker_name));
+                for qd in datas {
+                    let count = n.min(qd.read_queue_nums);
+                    queues.extend((0..count).map(|i| MessageQueue::new(topic, &qd.broker_name, i)));
+                }
+                if queues.is_empty() {
+                    return Err(Error::new(
+                        ErrorKind::TopicNotFound,
+                        "send",
+                        format!("no route for topic {topic}"),
+                    ));
+                }
+                Ok((queues, AUTO_CREATE_TOPIC))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn send_with_retries(
+        &self,
+        message: &Message,
+        sys_flag: i32,
+        mode: Mode,
+        batch: bool,
+    ) -> Result<Option<SendResult>> {
+        let attempts = if mode == Mode::Oneway {
+            1
+        } else {
+            1 + self.inner.options.retry_times
+        };
+        let faults = self
+            .inner
+            .options
+            .latency_fault_enable
+            .then_some(&self.inner.faults);
+        let mut last_broker: Option<String> = None;
+        let mut last_error = None;
+        for attempt in 0..attempts {
+            let (queues, default_topic) = match self.publish_info(message.topic()).await {
+                Ok(q) => q,
+                Err(e) if attempt + 1 < attempts && e.is_retryable() => {
+                    last_error = Some(e);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let start = self.inner.next_queue.fetch_add(1, Ordering::Relaxed);
+            let Some(queue) = pick_queue(&queues, start, last_broker.as_deref(), faults) else {
+                break;
+            };
+            let queue = queue.clone();
+            let began = Instant::now();
+            let result = if batch {
+                self.send_batch_once(message, &queue).await
+            } else {
+                self.send_once(message, sys_flag, &queue, mode, default_topic)
+                    .await
+            };
+            match result {
+                Ok(r) => {
+                    self.inner
+                        .faults
+                        .record(&queue.broker_name, began.elapsed(), false);
+                    return Ok(r);
+                }
+                Err(e) => {
+                    let isolate = matches!(
+                        e.kind(),
+                        ErrorKind::Connect | ErrorKind::Timeout | ErrorKind::ConnectionClosed
+                    );
+                    self.inner
+                        .faults
+                        .record(&queue.broker_name, began.elapsed(), isolate);
+                    if !e.is_retryable() {
+                        return Err(e);
+                    }
+                    tracing::debug!(attempt, broker = %queue.broker_name, error = %e, "send failed; retrying");
+                    if e.kind() == ErrorKind::ConnectionClosed || e.kind() == ErrorKind::Connect {
+                        // The route may be stale (broker gone); refetch before the next attempt.
+                        let _ = self.inner.client.fetch_route(message.topic()).await;
+                    }
+                    last_broker = Some(queue.broker_name.clone());
+                    last_error = Some(e);
+                }
+            }
+        }
+        Err(last_error
+            .unwrap_or_else(|| Error::new(ErrorKind::TopicNotFound, "send", "no queue to send to")))
+    }
+
+    fn header(
+        &self,
+        message: &Message,
+        sys_flag: i32,
+        queue: &MessageQueue,
+        default_topic: &str,
+        batch: bool,
+    ) -> SendMessageRequestHeaderV2 {
+        let retry = message.topic().starts_with("%RETRY%");
+        SendMessageRequestHeaderV2 {
+            producer_group: self.inner.options.group.clone(),
+            topic: message.topic().to_owned(),
+            default_topic: default_topic.to_owned(),
+            default_topic_queue_nums: self.inner.options.default_topic_queue_nums,
+            queue_id: queue.queue_id,
+            sys_flag,
+            born_timestamp: now_ms(),
+            flag: message.flag(),
+            properties: Some(message.properties().encode()),
+            reconsume_times: Some(if retry {
+                message
+                    .property(property::RECONSUME_TIME)
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0)
+            } else {
+                0
+            }),
+            unit_mode: Some(false),
+            max_reconsume_times: if retry {
+                message
+                    .property(property::MAX_RECONSUME_TIMES)
+                    .and_then(|v| v.parse().ok())
+            } else {
+                None
+            },
+            batch: Some(batch),
+            broker_name: Some(queue.broker_name.clone()),
+        }
+    }
+
+    async fn send_batch_once(
+        &self,
+        batch: &Message,
+        queue: &MessageQueue,
+    ) -> Result<Option<SendResult>> {
+        let mut header = self.header(batch, 0, queue, AUTO_CREATE_TOPIC, true);
+        // The batch's own properties carry only WAIT (the ids are inside each entry).
+        let mut props = ferromq_protocol::message::Properties::new();
+        props.insert(property::WAIT_STORE_MSG_OK, "true");
+        header.properties = Some(props.encode());
+        let request =
+            RemotingCommand::request_with_header(RequestCode::SEND_BATCH_MESSAGE, &header)
+                .with_body(batch.body().clone());
+        let ids = batch
+            .property(property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX)
+            .unwrap_or_default()
+            .to_owned();
+        self.exchange(request, queue, Mode::Sync, ids).await
+    }
+
+    async fn send_once(
+        &self,
+        message: &Message,
+        sys_flag: i32,
+        queue: &MessageQueue,
+        mode: Mode,
+        default_topic: &str,
+    ) -> Result<Option<SendResult>> {
+        let header = self.header(message, sys_flag, queue, default_topic, false);
+        let request = RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &header)
+            .with_body(message.body().clone());
+        let id = message
+            .property(property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX)
+            .unwrap_or_default()
+            .to_owned();
+        self.exchange(request, queue, mode, id).await
+    }
+
+    async fn exchange(
+        &self,
+        request: RemotingCommand,
+        queue: &MessageQueue,
+        mode: Mode,
+        msg_id: String,
+    ) -> Result<Option<SendResult>> {
+        let client = &self.inner.client;
+        let addr = client
+            .master_addr_for(&queue.broker_name, &queue.topic)
+            .await
+            .or_else(|e| client.master_addr(&queue.broker_name).ok_or(e))?;
+        if mode == Mode::Oneway {
+            client.broker_oneway(&addr, request).await?;
+            return Ok(None);
+        }
+        let response = client
+            .broker_request(&addr, request, self.inner.options.send_timeout)
+            .await?;
+        let status = match response.response_code() {
+            ResponseCode::SUCCESS => SendStatus::Ok,
+            ResponseCode::FLUSH_DISK_TIMEOUT => SendStatus::FlushDiskTimeout,
+            ResponseCode::FLUSH_SLAVE_TIMEOUT => SendStatus::FlushSlaveTimeout,
+            ResponseCode::SLAVE_NOT_AVAILABLE => SendStatus::SlaveNotAvailable,
+            _ => return Err(Error::from_response("send", &response)),
+        };
+        let header: SendMessageResponseHeader =
+            response.header().map_err(|e| Error::protocol("send", e))?;
+        Ok(Some(SendResult {
+            status,
+            msg_id,
+            offset_msg_id: header.msg_id,
+            queue: MessageQueue::new(
+                queue.topic.clone(),
+                queue.broker_name.clone(),
+                header.queue_id,
+            ),
+            queue_offset: header.queue_offset,
+            transaction_id: header.transaction_id,
+        }))
+    }
+}
+
+/// Sync sends always produce a result (only oneway sends give `None`).
+fn answered(result: Option<SendResult>) -> Result<SendResult> {
+    result.ok_or_else(|| Error::illegal_state("send", "no send result"))
+}

@@ -1,0 +1,180 @@
+//! Choosing the queue of a send: the user's [`QueueSelector`] and the built-in ones, and the
+//! producer's default round robin with latency-based fault avoidance (`FaultTracker`,
+//! protocol.md 7.2).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use ferromq_protocol::body::MessageQueue;
+
+use crate::message::Message;
+
+/// Picks a queue for a message; `arg` is what the caller passed to
+/// [`Producer::send_with_selector`](crate::Producer::send_with_selector) (a sharding key, an
+/// order id, ...). Returns an index into `queues` (taken modulo its length).
+pub trait QueueSelector: Send + Sync {
+    /// The index of the chosen queue.
+    fn select(&self, queues: &[MessageQueue], message: &Message, arg: &str) -> usize;
+}
+
+/// Java's `SelectMessageQueueByHash`: `abs(arg.hashCode() % n)`, so the same key always lands
+/// in the same queue (and in the same queue as Java producers choose).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SelectByHash;
+
+/// Java `String.hashCode`.
+pub(crate) fn java_string_hash(s: &str) -> i32 {
+    s.encode_utf16()
+        .fold(0i32, |h, u| h.wrapping_mul(31).wrapping_add(i32::from(u)))
+}
+
+impl QueueSelector for SelectByHash {
+    fn select(&self, queues: &[MessageQueue], _message: &Message, arg: &str) -> usize {
+        let n = queues.len().max(1) as i32;
+        (java_string_hash(arg) % n).unsigned_abs() as usize
+    }
+}
+
+/// A uniformly random queue.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SelectByRandom;
+
+impl QueueSelector for SelectByRandom {
+    fn select(&self, queues: &[MessageQueue], _message: &Message, _arg: &str) -> usize {
+        random_u64() as usize % queues.len().max(1)
+    }
+}
+
+/// Each call takes the next queue.
+#[derive(Debug, Default)]
+pub struct SelectRoundRobin {
+    next: AtomicUsize,
+}
+
+impl QueueSelector for SelectRoundRobin {
+    fn select(&self, queues: &[MessageQueue], _message: &Message, _arg: &str) -> usize {
+        self.next.fetch_add(1, Ordering::Relaxed) % queues.len().max(1)
+    }
+}
+
+/// A random number from the standard library's randomly keyed hasher (no extra dependency).
+pub(crate) fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0),
+    );
+    h.finish()
+}
+
+/// Java `MQFaultStrategy` tables: a send that took at least `LATENCY_MAX[i]` ms makes its broker
+/// unavailable for `NOT_AVAILABLE[i]` ms (largest such `i`).
+const LATENCY_MAX: [u64; 7] = [50, 100, 550, 1800, 3000, 5000, 15000];
+const NOT_AVAILABLE: [u64; 7] = [0, 0, 2000, 5000, 6000, 10000, 30000];
+
+/// Remembers brokers that were slow or failing and until when to avoid them.
+#[derive(Debug, Default)]
+pub(crate) struct FaultTracker {
+    until: Mutex<HashMap<String, Instant>>,
+}
+
+impl FaultTracker {
+    /// Records a send to `broker` that took `latency`; `isolate` marks a failure (treated as
+    /// 10 s of latency, as Java does).
+    pub(crate) fn record(&self, broker: &str, latency: Duration, isolate: bool) {
+        let ms = if isolate {
+            10_000
+        } else {
+            latency.as_millis() as u64
+        };
+        let pause = LATENCY_MAX
+            .iter()
+            .rposition(|max| ms >= *max)
+            .map(|i| NOT_AVAILABLE[i])
+            .unwrap_or(0);
+        let mut until = self.until.lock().unwrap_or_else(|e| e.into_inner());
+        if pause == 0 {
+            until.remove(broker);
+        } else {
+            until.insert(
+                broker.to_owned(),
+                Instant::now() + Duration::from_millis(pause),
+            );
+        }
+    }
+
+    /// Whether `broker` may be used now.
+    pub(crate) fn is_available(&self, broker: &str) -> bool {
+        let until = self.until.lock().unwrap_or_else(|e| e.into_inner());
+        until.get(broker).is_none_or(|t| Instant::now() >= *t)
+    }
+}
+
+/// Round robin over `queues` from `start`, skipping `avoid_broker` and unavailable brokers
+/// when any other queue exists.
+pub(crate) fn pick_queue<'a>(
+    queues: &'a [MessageQueue],
+    start: usize,
+    avoid_broker: Option<&str>,
+    faults: Option<&FaultTracker>,
+) -> Option<&'a MessageQueue> {
+    let n = queues.len();
+    if n == 0 {
+        return None;
+    }
+    let ok = |mq: &MessageQueue| {
+        avoid_broker != Some(mq.broker_name.as_str())
+            && faults.is_none_or(|f| f.is_available(&mq.broker_name))
+    };
+    (0..n)
+        .map(|i| &queues[(start + i) % n])
+        .find(|mq| ok(mq))
+        .or_else(|| {
+            (0..n)
+                .map(|i| &queues[(start + i) % n])
+                .find(|mq| avoid_broker != Some(mq.broker_name.as_str()))
+        })
+        .or(Some(&queues[start % n]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queues() -> Vec<MessageQueue> {
+        (0..4)
+            .map(|i| MessageQueue::new("T", if i < 2 { "a" } else { "b" }, i % 2))
+            .collect()
+    }
+
+    #[test]
+    fn hash_selector_matches_java() {
+        // "order-1".hashCode() = -1207111310 in Java; % 4 = -2 -> 2.
+        assert_eq!(java_string_hash("order-1"), -1207111310);
+        let m = Message::new("T", "x");
+        assert_eq!(SelectByHash.select(&queues(), &m, "order-1"), 2);
+    }
+
+    #[test]
+    fn picking_skips_the_failed_broker_and_isolated_ones() {
+        let q = queues();
+        assert_eq!(
+            pick_queue(&q, 0, Some("a"), None).map(|m| m.broker_name.as_str()),
+            Some("b")
+        );
+        let faults = FaultTracker::default();
+        faults.record("a", Duration::ZERO, true);
+        assert!(!faults.is_available("a"));
+        assert_eq!(
+            pick_queue(&q, 1, None, Some(&faults)).map(|m| m.broker_name.as_str()),
+            Some("b")
+        );
+        faults.record("a", Duration::from_millis(10), false);
+        assert!(faults.is_available("a"));
+    }
+}

@@ -1,0 +1,113 @@
+//! Shared helpers of the client integration tests: real FerroMQ servers, topic creation, and
+//! waiting on conditions with deadlines.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use ferromq_broker::Settings;
+use ferromq_client::{Admin, ClientConfig, TopicOptions};
+use ferromq_tests::{FerroBroker, FerroNamesrv};
+
+/// A name server and one broker.
+pub struct Servers {
+    pub namesrv: FerroNamesrv,
+    pub broker: FerroBroker,
+}
+
+impl Servers {
+    /// Starts a name server and a broker (adjusted by `tweak`) and waits until the broker is
+    /// registered.
+    pub async fn start(tweak: impl FnOnce(&mut Settings) + Send + 'static) -> Servers {
+        let (namesrv, broker) = tokio::task::spawn_blocking(move || {
+            let namesrv = FerroNamesrv::start();
+            let broker = FerroBroker::start(namesrv.addr(), tweak);
+            (namesrv, broker)
+        })
+        .await
+        .expect("servers start");
+        let servers = Servers { namesrv, broker };
+        let admin = Admin::new(&servers.client_config("admin-wait")).expect("admin");
+        let broker_addr = servers.broker.addr().to_owned();
+        wait_for("broker registration", Duration::from_secs(30), || async {
+            admin
+                .cluster_info()
+                .await
+                .map(|c| {
+                    c.broker_addr_table
+                        .values()
+                        .any(|b| b.broker_addrs.values().any(|a| *a == broker_addr))
+                })
+                .unwrap_or(false)
+        })
+        .await;
+        admin.shutdown().await;
+        servers
+    }
+
+    /// Client settings for these servers with a given instance name.
+    pub fn client_config(&self, instance: &str) -> ClientConfig {
+        ClientConfig {
+            namesrv_addr: self.namesrv.addr().to_owned(),
+            instance_name: instance.to_owned(),
+            ..ClientConfig::default()
+        }
+    }
+
+    /// Creates `topic` with `queues` queues and waits until its route is visible.
+    pub async fn create_topic(&self, topic: &str, queues: i32) {
+        let admin = Admin::new(&self.client_config("admin")).expect("admin");
+        let options = TopicOptions {
+            queue_nums: queues,
+            ..TopicOptions::default()
+        };
+        admin
+            .create_topic("DefaultCluster", topic, &options)
+            .await
+            .expect("create topic");
+        wait_for("topic route", Duration::from_secs(30), || async {
+            admin
+                .topic_route(topic)
+                .await
+                .map(|r| r.queue_datas.iter().any(|q| q.write_queue_nums == queues))
+                .unwrap_or(false)
+        })
+        .await;
+        admin.shutdown().await;
+    }
+
+    /// Stops the servers off the async threads (their drop joins runtime threads).
+    pub async fn stop(self) {
+        tokio::task::spawn_blocking(move || drop(self))
+            .await
+            .expect("servers stop");
+    }
+}
+
+/// A name unique in this test process.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Polls `check` every 50 ms until it is true; panics after `timeout`.
+pub async fn wait_for<F, Fut>(what: &str, timeout: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if check().await {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,86 @@
+//! Producer sends against a real FerroMQ name server and broker.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{unique, Servers};
+use ferromq_client::{ErrorKind, Message, Producer, ProducerOptions, SendStatus};
+
+fn options(servers: &Servers, group: &str) -> ProducerOptions {
+    ProducerOptions {
+        client: servers.client_config(group),
+        group: group.to_owned(),
+        ..ProducerOptions::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_send_reports_queue_offset_and_ids() {
+    let servers = Servers::start(|_| {}).await;
+    let topic = unique("SyncSend");
+    servers.create_topic(&topic, 4).await;
+    let producer = Producer::start(options(&servers, &unique("pg")))
+        .await
+        .expect("start");
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        let m = Message::new(&topic, format!("hello {i}"))
+            .with_tag("TagA")
+            .with_keys(["k1"]);
+        let r = producer.send(m).await.expect("send");
+        assert_eq!(r.status, SendStatus::Ok);
+        assert_eq!(r.queue.topic, topic);
+        assert_eq!(
+            r.msg_id.len(),
+            32,
+            "UNIQ_KEY in Apache's format: {}",
+            r.msg_id
+        );
+        assert!(!r.offset_msg_id.is_empty());
+        ids.push(r.msg_id);
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 8);
+    producer.shutdown().await;
+    servers.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_clear_errors_and_the_producer_keeps_working() {
+    let servers = Servers::start(|_| {}).await;
+    let topic = unique("BadInput");
+    servers.create_topic(&topic, 2).await;
+    let producer = Producer::start(options(&servers, &unique("pg")))
+        .await
+        .expect("start");
+    let e = producer
+        .send(Message::new("bad topic!", "x"))
+        .await
+        .expect_err("illegal topic");
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    let big = vec![b'x'; 4 * 1024 * 1024 + 1];
+    let e = producer
+        .send(Message::new(&topic, big))
+        .await
+        .expect_err("oversized");
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    producer
+        .send(Message::new(&topic, "fine"))
+        .await
+        .expect("still works");
+    producer.shutdown().await;
+
+    let mut opts = options(&servers, &unique("pg"));
+    opts.client.namesrv_addr = "127.0.0.1:1".to_owned();
+    opts.client.request_timeout = Duration::from_millis(500);
+    let lost = Producer::start(opts).await.expect("start");
+    let e = lost
+        .send(Message::new(&topic, "x"))
+        .await
+        .expect_err("no name server");
+    assert_eq!(e.kind(), ErrorKind::Connect, "{e}");
+    lost.shutdown().await;
+    servers.stop().await;
+}
