@@ -387,7 +387,6 @@ impl Client {
         Ok(())
     }
 
-    #[allow(dead_code)] // used by the push consumer (next step)
     pub(crate) fn register_consumer(
         &self,
         group: &str,
@@ -455,7 +454,6 @@ impl Client {
     }
 
     /// The ids of the group's consumers, as the broker at `addr` knows them, sorted.
-    #[allow(dead_code)] // used by the push consumer (next step)
     pub(crate) async fn consumer_ids(&self, addr: &str, group: &str) -> Result<Vec<String>> {
         let header = GetConsumerListByGroupRequestHeader {
             consumer_group: group.to_owned(),

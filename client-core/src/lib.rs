@@ -6,6 +6,7 @@
 //!   brokers) and its tokio TCP implementation with a per-address connection pool;
 //! - [`client`]: the [`Client`] shared per name-server list and instance name (client id,
 //!   name-server failover, route cache, heartbeats, broker-to-client requests);
+//! - [`consumer`]: [`PushConsumer`], listeners, allocation strategies, offset stores;
 //! - [`message`]: [`Message`] to send, [`MessageView`] received, [`SendResult`];
 //! - [`producer`]: [`Producer`] (sync / async / oneway, selectors, batches, retries);
 //! - [`selector`]: [`QueueSelector`] and the built-in selectors, fault avoidance.
@@ -15,6 +16,7 @@
 
 pub mod admin;
 pub mod client;
+pub mod consumer;
 pub mod error;
 mod inbound;
 pub mod message;
@@ -24,6 +26,11 @@ pub mod transport;
 
 pub use admin::{Admin, TopicOptions};
 pub use client::{Client, ClientConfig};
+pub use consumer::allocate::AllocateStrategy;
+pub use consumer::{
+    ConsumeFrom, ConsumeResult, FilterExpression, MessageListener, MessageModel, PushConsumer,
+    PushConsumerOptions,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use message::{Message, MessageView, SendResult, SendStatus};
 pub use producer::{Producer, ProducerOptions};

@@ -121,11 +121,6 @@ impl Message {
     pub(crate) fn set_body(&mut self, body: Bytes) {
         self.body = body;
     }
-
-    #[allow(dead_code)] // used by the push consumer (next step)
-    pub(crate) fn set_topic(&mut self, topic: String) {
-        self.topic = topic;
-    }
 }
 
 /// A received message: the stored record plus where it came from.
@@ -136,12 +131,14 @@ pub struct MessageView {
 }
 
 impl MessageView {
-    #[allow(dead_code)] // used by the push consumer (next step)
-    pub(crate) fn new(mut ext: MessageExt, broker_name: &str) -> Self {
+    /// A received record from `broker_name`; a redelivery pulled from `retry_topic` (the
+    /// group's `%RETRY%<group>`) gets its real topic back from `RETRY_TOPIC`.
+    pub(crate) fn new(mut ext: MessageExt, broker_name: &str, retry_topic: Option<&str>) -> Self {
         let queue = MessageQueue::new(ext.topic.clone(), broker_name, ext.queue_id);
-        // Messages redelivered through %RETRY%<group> carry their real topic in RETRY_TOPIC.
-        if let Some(real) = ext.properties.value(property::RETRY_TOPIC) {
-            ext.topic = real.to_owned();
+        if retry_topic == Some(ext.topic.as_str()) {
+            if let Some(real) = ext.properties.value(property::RETRY_TOPIC) {
+                ext.topic = real.to_owned();
+            }
         }
         MessageView { ext, queue }
     }

@@ -111,3 +111,58 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Collects what a listener receives.
+#[derive(Clone, Default)]
+pub struct Collected {
+    pub messages: std::sync::Arc<std::sync::Mutex<Vec<ferromq_client::MessageView>>>,
+}
+
+impl Collected {
+    pub fn listener(&self) -> impl ferromq_client::MessageListener {
+        let messages = self.messages.clone();
+        move |batch: &[ferromq_client::MessageView]| {
+            messages.lock().expect("lock").extend(batch.iter().cloned());
+            ferromq_client::ConsumeResult::Success
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.messages.lock().expect("lock").len()
+    }
+
+    pub fn snapshot(&self) -> Vec<ferromq_client::MessageView> {
+        self.messages.lock().expect("lock").clone()
+    }
+
+    /// Waits until at least `n` messages arrived.
+    pub async fn wait_for(&self, n: usize, timeout: Duration) {
+        wait_for(&format!("{n} messages"), timeout, || async {
+            self.len() >= n
+        })
+        .await;
+    }
+}
+
+/// Push consumer options for these servers, starting from the first offset.
+pub fn consumer_options(
+    servers: &Servers,
+    group: &str,
+    instance: &str,
+) -> ferromq_client::PushConsumerOptions {
+    ferromq_client::PushConsumerOptions {
+        client: servers.client_config(instance),
+        group: group.to_owned(),
+        consume_from: ferromq_client::ConsumeFrom::FirstOffset,
+        ..ferromq_client::PushConsumerOptions::default()
+    }
+}
+
+/// Producer options for these servers.
+pub fn producer_options(servers: &Servers, group: &str) -> ferromq_client::ProducerOptions {
+    ferromq_client::ProducerOptions {
+        client: servers.client_config(group),
+        group: group.to_owned(),
+        ..ferromq_client::ProducerOptions::default()
+    }
+}

@@ -1,0 +1,77 @@
+//! Consumers: the [`PushConsumer`], its listener traits and options, queue allocation
+//! strategies ([`allocate`]) and offset stores.
+
+pub mod allocate;
+mod offset_store;
+mod process_queue;
+mod push;
+
+pub use ferromq_protocol::body::MessageModel;
+pub use push::{PushConsumer, PushConsumerOptions};
+
+use crate::message::MessageView;
+
+/// What a concurrent listener did with a batch of messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConsumeResult {
+    /// Consumed; the offset may move past them.
+    Success,
+    /// Failed; redeliver later through `%RETRY%<group>` (clustering) with growing delays, up
+    /// to the maximum reconsume times, then to `%DLQ%<group>`.
+    ReconsumeLater,
+}
+
+/// The user's concurrent message listener. Called on a blocking worker thread (at most
+/// [`PushConsumerOptions::consume_threads`] at once), with up to
+/// [`PushConsumerOptions::consume_batch_size`] messages of one queue.
+pub trait MessageListener: Send + Sync + 'static {
+    /// Consumes `messages`.
+    fn consume(&self, messages: &[MessageView]) -> ConsumeResult;
+}
+
+impl<F> MessageListener for F
+where
+    F: Fn(&[MessageView]) -> ConsumeResult + Send + Sync + 'static,
+{
+    fn consume(&self, messages: &[MessageView]) -> ConsumeResult {
+        self(messages)
+    }
+}
+
+/// What a consumer subscribes to in a topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FilterExpression {
+    /// A tag expression: `*` or `TagA || TagB`.
+    Tag(String),
+    /// A SQL92 expression over message properties (the broker needs `enablePropertyFilter`).
+    Sql92(String),
+}
+
+impl FilterExpression {
+    /// Every message of the topic.
+    pub fn all() -> Self {
+        FilterExpression::Tag("*".to_owned())
+    }
+
+    /// A tag expression.
+    pub fn tag(expression: impl Into<String>) -> Self {
+        FilterExpression::Tag(expression.into())
+    }
+
+    /// A SQL92 expression.
+    pub fn sql92(expression: impl Into<String>) -> Self {
+        FilterExpression::Sql92(expression.into())
+    }
+}
+
+/// Where a group with no committed offset starts on a queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConsumeFrom {
+    /// After the last message (the default).
+    #[default]
+    LastOffset,
+    /// From the first stored message.
+    FirstOffset,
+    /// From the first message stored at or after this time (ms since the epoch).
+    Timestamp(i64),
+}

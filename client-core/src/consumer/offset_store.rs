@@ -1,0 +1,201 @@
+//! Where a consumer group's progress lives: on the broker for clustering
+//! (QUERY_CONSUMER_OFFSET / UPDATE_CONSUMER_OFFSET), in a local JSON file for broadcasting
+//! (`<dir>/<clientId>/<group>/offsets.json`, the shape of Java's `OffsetSerializeWrapper`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use ferromq_protocol::body::{MessageQueue, ResetOffsetBody};
+use ferromq_protocol::header::offset::{
+    QueryConsumerOffsetRequestHeader, UpdateConsumerOffsetRequestHeader,
+};
+use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+
+use crate::client::Client;
+use crate::error::{Error, ErrorKind, Result};
+
+#[derive(Debug)]
+pub(crate) enum Backend {
+    Broker,
+    File(PathBuf),
+}
+
+/// In-memory offsets plus their backing store.
+#[derive(Debug)]
+pub(crate) struct OffsetStore {
+    group: String,
+    backend: Backend,
+    table: Mutex<HashMap<MessageQueue, i64>>,
+}
+
+impl OffsetStore {
+    pub(crate) fn broker(group: &str) -> Self {
+        OffsetStore {
+            group: group.to_owned(),
+            backend: Backend::Broker,
+            table: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A file store, loaded from `path` if it exists.
+    pub(crate) fn file(group: &str, path: PathBuf) -> Result<Self> {
+        let mut table = HashMap::new();
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let body = ResetOffsetBody::decode(&bytes)
+                    .map_err(|e| Error::protocol("load offsets", e))?;
+                table.extend(body.offset_table);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(
+                    Error::new(ErrorKind::Io, "load offsets", path.display().to_string())
+                        .with_source(e),
+                );
+            }
+        }
+        Ok(OffsetStore {
+            group: group.to_owned(),
+            backend: Backend::File(path),
+            table: Mutex::new(table),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<MessageQueue, i64>> {
+        self.table.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The offset in memory, if any.
+    pub(crate) fn get(&self, mq: &MessageQueue) -> Option<i64> {
+        self.lock().get(mq).copied()
+    }
+
+    /// Sets the offset (only forward when `increase_only`).
+    pub(crate) fn update(&self, mq: &MessageQueue, offset: i64, increase_only: bool) {
+        let mut t = self.lock();
+        let e = t.entry(mq.clone()).or_insert(offset);
+        if !increase_only || offset > *e {
+            *e = offset;
+        }
+    }
+
+    pub(crate) fn remove(&self, mq: &MessageQueue) {
+        self.lock().remove(mq);
+    }
+
+    /// The stored offset: from the broker (None when the group has none there) or the file.
+    pub(crate) async fn read_stored(
+        &self,
+        client: &Client,
+        mq: &MessageQueue,
+    ) -> Result<Option<i64>> {
+        match &self.backend {
+            Backend::File(_) => Ok(self.get(mq)),
+            Backend::Broker => {
+                let addr = client.master_addr_for(&mq.broker_name, &mq.topic).await?;
+                let header = QueryConsumerOffsetRequestHeader {
+                    consumer_group: self.group.clone(),
+                    topic: mq.topic.clone(),
+                    queue_id: mq.queue_id,
+                    set_zero_if_not_found: None,
+                    broker_name: Some(mq.broker_name.clone()),
+                };
+                let request = RemotingCommand::request_with_header(
+                    RequestCode::QUERY_CONSUMER_OFFSET,
+                    &header,
+                );
+                let response = client
+                    .broker_request(&addr, request, client.timeout())
+                    .await?;
+                match response.response_code() {
+                    ResponseCode::SUCCESS => {
+                        let offset = response
+                            .ext_fields
+                            .get("offset")
+                            .and_then(|o| o.parse::<i64>().ok())
+                            .ok_or_else(|| {
+                                Error::new(
+                                    ErrorKind::Protocol,
+                                    "query offset",
+                                    "no offset in the answer",
+                                )
+                            })?;
+                        Ok((offset >= 0).then_some(offset))
+                    }
+                    ResponseCode::QUERY_NOT_FOUND => Ok(None),
+                    _ => Err(Error::from_response("query offset", &response)),
+                }
+            }
+        }
+    }
+
+    /// Writes the offsets of `queues` to the backend (`oneway` for the periodic broker commit).
+    pub(crate) async fn persist(
+        &self,
+        client: &Client,
+        queues: &[MessageQueue],
+        oneway: bool,
+    ) -> Result<()> {
+        match &self.backend {
+            Backend::File(path) => {
+                let body = ResetOffsetBody {
+                    offset_table: self
+                        .lock()
+                        .iter()
+                        .map(|(k, v)| (k.clone(), *v))
+                        .collect::<BTreeMap<_, _>>(),
+                };
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        Error::new(ErrorKind::Io, "persist offsets", dir.display().to_string())
+                            .with_source(e)
+                    })?;
+                }
+                let tmp = path.with_extension("json.tmp");
+                std::fs::write(&tmp, body.encode())
+                    .and_then(|()| std::fs::rename(&tmp, path))
+                    .map_err(|e| {
+                        Error::new(ErrorKind::Io, "persist offsets", path.display().to_string())
+                            .with_source(e)
+                    })
+            }
+            Backend::Broker => {
+                let mut last_error = None;
+                for mq in queues {
+                    let Some(offset) = self.get(mq) else { continue };
+                    let Some(addr) = client.master_addr(&mq.broker_name) else {
+                        continue;
+                    };
+                    let header = UpdateConsumerOffsetRequestHeader {
+                        consumer_group: self.group.clone(),
+                        topic: mq.topic.clone(),
+                        queue_id: mq.queue_id,
+                        commit_offset: offset,
+                        broker_name: Some(mq.broker_name.clone()),
+                    };
+                    let request = RemotingCommand::request_with_header(
+                        RequestCode::UPDATE_CONSUMER_OFFSET,
+                        &header,
+                    );
+                    let result = if oneway {
+                        client.broker_oneway(&addr, request).await
+                    } else {
+                        match client
+                            .broker_request(&addr, request, client.timeout())
+                            .await
+                        {
+                            Ok(r) if r.response_code() == ResponseCode::SUCCESS => Ok(()),
+                            Ok(r) => Err(Error::from_response("commit offset", &r)),
+                            Err(e) => Err(e),
+                        }
+                    };
+                    if let Err(e) = result {
+                        last_error = Some(e);
+                    }
+                }
+                last_error.map_or(Ok(()), Err)
+            }
+        }
+    }
+}

@@ -1,0 +1,867 @@
+//! The push consumer (Java `DefaultMQPushConsumer`): rebalance every 20 s and on
+//! NOTIFY_CONSUMER_IDS_CHANGED, one long-polling pull loop per assigned queue with flow control,
+//! a pool of consume workers running the user's listener, retries through the broker
+//! (CONSUMER_SEND_MSG_BACK, falling back to a direct send to `%RETRY%<group>`), and offsets
+//! committed every 5 s and on shutdown (protocol.md 7.3, 7.4, 7.6).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use ferromq_protocol::body::{
+    perm, ConsumeFromWhere, ConsumeType, ConsumerData, MessageModel, MessageQueue,
+    SubscriptionData, TopicRouteData,
+};
+use ferromq_protocol::header::client::ConsumerSendMsgBackRequestHeader;
+use ferromq_protocol::header::offset::{GetMaxOffsetRequestHeader, SearchOffsetRequestHeader};
+use ferromq_protocol::header::pull::{
+    pull_sys_flag, PullMessageRequestHeader, PullMessageResponseHeader,
+};
+use ferromq_protocol::message::{property, MessageExt};
+use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use futures::future::BoxFuture;
+use tokio::sync::{Notify, Semaphore};
+
+use super::allocate::{AllocateStrategy, Averagely};
+use super::offset_store::OffsetStore;
+use super::process_queue::ProcessQueue;
+use super::{ConsumeFrom, ConsumeResult, FilterExpression, MessageListener};
+use crate::client::{now_ms, Client, ClientConfig, ConsumerHandle};
+use crate::error::{Error, ErrorKind, Result};
+use crate::message::{Message, MessageView};
+use crate::producer::{Producer, ProducerOptions};
+use crate::selector::random_u64;
+
+/// Push consumer settings.
+#[derive(Debug, Clone)]
+pub struct PushConsumerOptions {
+    /// Shared client settings.
+    pub client: ClientConfig,
+    /// Consumer group.
+    pub group: String,
+    /// Clustering (each message to one member) or broadcasting (to every member).
+    pub message_model: MessageModel,
+    /// Where a group without a committed offset starts.
+    pub consume_from: ConsumeFrom,
+    /// Listener calls running at once (Java `consumeThreadMax`, 20).
+    pub consume_threads: usize,
+    /// Messages per listener call (1).
+    pub consume_batch_size: usize,
+    /// Messages per pull (32).
+    pub pull_batch_size: i32,
+    /// Pulling of a queue pauses above this many unconsumed messages (1000).
+    pub pull_threshold_for_queue: usize,
+    /// ... or above this many unconsumed body bytes (100 MiB).
+    pub pull_threshold_size_for_queue: usize,
+    /// Redeliveries before the DLQ; -1 means 16.
+    pub max_reconsume_times: i32,
+    /// Queue allocation among the group's members.
+    pub allocate: Arc<dyn AllocateStrategy>,
+    /// Rebalance period (20 s).
+    pub rebalance_interval: Duration,
+    /// Offset commit period (5 s).
+    pub persist_interval: Duration,
+    /// Pause after a failed pull (3 s).
+    pub pull_retry_delay: Duration,
+    /// Directory of broadcasting offsets (`~/.rocketmq_offsets` when `None`).
+    pub offset_store_dir: Option<PathBuf>,
+}
+
+impl Default for PushConsumerOptions {
+    fn default() -> Self {
+        PushConsumerOptions {
+            client: ClientConfig::default(),
+            group: String::new(),
+            message_model: MessageModel::Clustering,
+            consume_from: ConsumeFrom::LastOffset,
+            consume_threads: 20,
+            consume_batch_size: 1,
+            pull_batch_size: 32,
+            pull_threshold_for_queue: 1000,
+            pull_threshold_size_for_queue: 100 * 1024 * 1024,
+            max_reconsume_times: -1,
+            allocate: Arc::new(Averagely),
+            rebalance_interval: Duration::from_secs(20),
+            persist_interval: Duration::from_secs(5),
+            pull_retry_delay: Duration::from_secs(3),
+            offset_store_dir: None,
+        }
+    }
+}
+
+/// Long-poll hold time asked of the broker, and the request timeout around it.
+const SUSPEND_MILLIS: i64 = 15_000;
+const PULL_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug)]
+struct QueueState {
+    mq: MessageQueue,
+    pq: Mutex<ProcessQueue>,
+    dropped: AtomicBool,
+    reset: Mutex<Option<i64>>,
+}
+
+struct Inner {
+    client: Client,
+    options: PushConsumerOptions,
+    subs: Mutex<BTreeMap<String, SubscriptionData>>,
+    listener: Arc<dyn MessageListener>,
+    queues: Mutex<HashMap<MessageQueue, Arc<QueueState>>>,
+    offsets: OffsetStore,
+    permits: Arc<Semaphore>,
+    rebalance: Notify,
+    stop: tokio::sync::watch::Sender<bool>,
+    retry_producer: Option<Producer>,
+    closed: AtomicBool,
+    retry_topic: String,
+}
+
+/// A started push consumer; cheap to clone.
+#[derive(Clone)]
+pub struct PushConsumer {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for PushConsumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushConsumer")
+            .field("group", &self.inner.options.group)
+            .field("client", &self.inner.client.id())
+            .finish()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn subscription(topic: &str, expression: &FilterExpression) -> Result<SubscriptionData> {
+    let version = now_ms();
+    match expression {
+        FilterExpression::Tag(e) => Ok(SubscriptionData::tag(topic, e, version)),
+        FilterExpression::Sql92(e) => {
+            ferromq_protocol::filter::Selector::parse(e).map_err(|err| {
+                Error::invalid("subscribe", format!("bad SQL92 expression {e:?}: {err}"))
+            })?;
+            Ok(SubscriptionData::sql92(topic, e.clone(), version))
+        }
+    }
+}
+
+/// The queues of a route a consumer may read (protocol.md 7.2), sorted.
+fn subscribe_queues(topic: &str, route: &TopicRouteData) -> Vec<MessageQueue> {
+    let mut queues: Vec<MessageQueue> = route
+        .queue_datas
+        .iter()
+        .filter(|q| perm::is_readable(q.perm))
+        .flat_map(|q| {
+            (0..q.read_queue_nums).map(move |i| MessageQueue::new(topic, &q.broker_name, i))
+        })
+        .collect();
+    queues.sort();
+    queues
+}
+
+/// Waits `d` or until `stop` fires; returns false when stopped.
+async fn pause(stop: &mut tokio::sync::watch::Receiver<bool>, d: Duration) -> bool {
+    if *stop.borrow() {
+        return false;
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(d) => !*stop.borrow(),
+        _ = stop.changed() => false,
+    }
+}
+
+impl PushConsumer {
+    /// Starts a consumer of `options.group` with `subscriptions` and `listener`: it joins the
+    /// group, rebalances at once and starts pulling. Must be called inside a tokio runtime.
+    pub async fn start<L: MessageListener>(
+        options: PushConsumerOptions,
+        subscriptions: impl IntoIterator<Item = (String, FilterExpression)>,
+        listener: L,
+    ) -> Result<PushConsumer> {
+        if options.group.is_empty() {
+            return Err(Error::invalid("start", "the consumer group is empty"));
+        }
+        let mut subs = BTreeMap::new();
+        for (topic, expr) in subscriptions {
+            subs.insert(topic.clone(), subscription(&topic, &expr)?);
+        }
+        if subs.is_empty() {
+            return Err(Error::invalid("start", "no subscription"));
+        }
+        let retry_topic = format!("%RETRY%{}", options.group);
+        let clustering = options.message_model == MessageModel::Clustering;
+        if clustering {
+            subs.insert(
+                retry_topic.clone(),
+                SubscriptionData::tag(&retry_topic, "*", now_ms()),
+            );
+        }
+        let client = Client::shared(&options.client)?;
+        let offsets = if clustering {
+            OffsetStore::broker(&options.group)
+        } else {
+            let dir = options.offset_store_dir.clone().unwrap_or_else(|| {
+                std::env::var_os("HOME")
+                    .map(PathBuf::from)
+                    .unwrap_or_default()
+                    .join(".rocketmq_offsets")
+            });
+            let path = dir
+                .join(client.id())
+                .join(&options.group)
+                .join("offsets.json");
+            match OffsetStore::file(&options.group, path) {
+                Ok(s) => s,
+                Err(e) => {
+                    client.unregister(None, None).await;
+                    return Err(e);
+                }
+            }
+        };
+        let retry_producer = if clustering {
+            let producer_options = ProducerOptions {
+                client: options.client.clone(),
+                group: format!("CLIENT_INNER_PRODUCER_{}", options.group),
+                ..ProducerOptions::default()
+            };
+            match Producer::start(producer_options).await {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    client.unregister(None, None).await;
+                    return Err(e);
+                }
+            }
+        } else {
+            None
+        };
+        let (stop, _) = tokio::sync::watch::channel(false);
+        let inner = Arc::new(Inner {
+            permits: Arc::new(Semaphore::new(options.consume_threads.max(1))),
+            client: client.clone(),
+            subs: Mutex::new(subs),
+            listener: Arc::new(listener),
+            queues: Mutex::new(HashMap::new()),
+            offsets,
+            rebalance: Notify::new(),
+            stop,
+            retry_producer,
+            closed: AtomicBool::new(false),
+            retry_topic,
+            options,
+        });
+        let handle = Arc::new(Handle {
+            inner: Arc::downgrade(&inner),
+        });
+        if let Err(e) = client.register_consumer(&inner.options.group, handle) {
+            if let Some(p) = &inner.retry_producer {
+                p.shutdown().await;
+            }
+            client.unregister(None, None).await;
+            return Err(e);
+        }
+        let topics: Vec<String> = lock(&inner.subs).keys().cloned().collect();
+        for topic in &topics {
+            if let Err(e) = client.fetch_route(topic).await {
+                tracing::warn!(%topic, error = %e, "no route yet for a subscribed topic");
+            }
+        }
+        client.heartbeat().await;
+        let consumer = PushConsumer { inner };
+        consumer.spawn_timers();
+        Ok(consumer)
+    }
+
+    fn spawn_timers(&self) {
+        let inner = self.inner.clone();
+        let mut stop = inner.stop.subscribe();
+        tokio::spawn(async move {
+            loop {
+                rebalance(&inner).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(inner.options.rebalance_interval) => {}
+                    _ = inner.rebalance.notified() => {}
+                    _ = stop.changed() => break,
+                }
+            }
+        });
+        let inner = self.inner.clone();
+        let mut stop = inner.stop.subscribe();
+        tokio::spawn(async move {
+            while pause(&mut stop, inner.options.persist_interval).await {
+                let queues: Vec<MessageQueue> = lock(&inner.queues).keys().cloned().collect();
+                if let Err(e) = inner.offsets.persist(&inner.client, &queues, true).await {
+                    tracing::debug!(error = %e, "offset commit failed");
+                }
+            }
+        });
+    }
+
+    /// Adds (or replaces) a subscription and rebalances.
+    pub async fn subscribe(&self, topic: &str, expression: FilterExpression) -> Result<()> {
+        let sub = subscription(topic, &expression)?;
+        lock(&self.inner.subs).insert(topic.to_owned(), sub);
+        let _ = self.inner.client.fetch_route(topic).await;
+        self.inner.client.heartbeat().await;
+        self.inner.rebalance.notify_one();
+        Ok(())
+    }
+
+    /// The queues currently assigned to this member.
+    pub fn assigned_queues(&self) -> Vec<MessageQueue> {
+        let mut q: Vec<_> = lock(&self.inner.queues).keys().cloned().collect();
+        q.sort();
+        q
+    }
+
+    /// The client this consumer uses.
+    pub fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
+    /// Stops pulling, waits (up to 10 s) for listener calls in flight, commits the offsets and
+    /// leaves the group.
+    pub async fn shutdown(&self) {
+        let inner = &self.inner;
+        if inner.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let _ = inner.stop.send(true);
+        let all = u32::try_from(inner.options.consume_threads.max(1)).unwrap_or(u32::MAX);
+        let drained =
+            tokio::time::timeout(Duration::from_secs(10), inner.permits.acquire_many(all)).await;
+        inner.permits.close();
+        drop(drained);
+        let queues: Vec<MessageQueue> = lock(&inner.queues).keys().cloned().collect();
+        if let Err(e) = inner.offsets.persist(&inner.client, &queues, false).await {
+            tracing::warn!(error = %e, "final offset commit failed");
+        }
+        for qs in lock(&inner.queues).values() {
+            qs.dropped.store(true, Ordering::Release);
+        }
+        if let Some(p) = &inner.retry_producer {
+            p.shutdown().await;
+        }
+        inner
+            .client
+            .unregister(None, Some(&inner.options.group))
+            .await;
+    }
+}
+
+/// The consumer as the client sees it (weak, so the client does not keep it alive).
+struct Handle {
+    inner: Weak<Inner>,
+}
+
+impl ConsumerHandle for Handle {
+    fn consumer_data(&self) -> ConsumerData {
+        let Some(inner) = self.inner.upgrade() else {
+            return ConsumerData::default();
+        };
+        let subscription_data_set = lock(&inner.subs).values().cloned().collect();
+        ConsumerData {
+            consume_from_where: match inner.options.consume_from {
+                ConsumeFrom::LastOffset => ConsumeFromWhere::ConsumeFromLastOffset,
+                ConsumeFrom::FirstOffset => ConsumeFromWhere::ConsumeFromFirstOffset,
+                ConsumeFrom::Timestamp(_) => ConsumeFromWhere::ConsumeFromTimestamp,
+            },
+            consume_type: ConsumeType::ConsumePassively,
+            group_name: inner.options.group.clone(),
+            message_model: inner.options.message_model.clone(),
+            subscription_data_set,
+            unit_mode: false,
+        }
+    }
+
+    fn trigger_rebalance(&self) {
+        if let Some(inner) = self.inner.upgrade() {
+            inner.rebalance.notify_one();
+        }
+    }
+
+    fn reset_offsets(&self, offsets: BTreeMap<MessageQueue, i64>) {
+        let Some(inner) = self.inner.upgrade() else {
+            return;
+        };
+        let queues = lock(&inner.queues);
+        for (mq, offset) in offsets {
+            inner.offsets.update(&mq, offset, false);
+            if let Some(qs) = queues.get(&mq) {
+                *lock(&qs.reset) = Some(offset);
+            }
+        }
+    }
+
+    fn running_properties(&self) -> BTreeMap<String, String> {
+        let mut p = BTreeMap::new();
+        if let Some(inner) = self.inner.upgrade() {
+            p.insert(
+                "PROP_CONSUME_TYPE".to_owned(),
+                "CONSUME_PASSIVELY".to_owned(),
+            );
+            p.insert("PROP_CONSUMEORDERLY".to_owned(), "false".to_owned());
+            p.insert(
+                "PROP_THREADPOOL_CORE_SIZE".to_owned(),
+                inner.options.consume_threads.to_string(),
+            );
+            p.insert("PROP_CLIENT_VERSION".to_owned(), "V5_3_3".to_owned());
+            p.insert(
+                "messageModel".to_owned(),
+                inner.options.message_model.name().to_owned(),
+            );
+            p.insert("consumerGroup".to_owned(), inner.options.group.clone());
+        }
+        p
+    }
+
+    fn consume_directly(
+        &self,
+        message: MessageExt,
+        broker_name: String,
+    ) -> BoxFuture<'static, Option<bool>> {
+        let inner = self.inner.upgrade();
+        Box::pin(async move {
+            let inner = inner?;
+            let view = MessageView::new(message, &broker_name, Some(&inner.retry_topic));
+            let listener = inner.listener.clone();
+            let result = tokio::task::spawn_blocking(move || listener.consume(&[view]))
+                .await
+                .ok()?;
+            Some(result == ConsumeResult::Success)
+        })
+    }
+}
+
+/// One rebalance round over every subscribed topic.
+async fn rebalance(inner: &Arc<Inner>) {
+    let topics: Vec<String> = lock(&inner.subs).keys().cloned().collect();
+    let mut wanted: HashSet<MessageQueue> = HashSet::new();
+    let mut kept_topics: HashSet<String> = HashSet::new();
+    for topic in topics {
+        match allocate_topic(inner, &topic).await {
+            Ok(mine) => wanted.extend(mine),
+            Err(e) => {
+                tracing::debug!(%topic, error = %e, "rebalance skipped a topic");
+                kept_topics.insert(topic);
+            }
+        }
+    }
+    let (removed, current): (Vec<Arc<QueueState>>, HashSet<MessageQueue>) = {
+        let mut queues = lock(&inner.queues);
+        let removed_keys: Vec<MessageQueue> = queues
+            .keys()
+            .filter(|mq| !wanted.contains(*mq) && !kept_topics.contains(&mq.topic))
+            .cloned()
+            .collect();
+        let removed = removed_keys
+            .iter()
+            .filter_map(|k| queues.remove(k))
+            .collect();
+        (removed, queues.keys().cloned().collect())
+    };
+    for qs in removed {
+        qs.dropped.store(true, Ordering::Release);
+        let mq = [qs.mq.clone()];
+        if let Err(e) = inner.offsets.persist(&inner.client, &mq, false).await {
+            tracing::debug!(error = %e, "commit of a released queue failed");
+        }
+        inner.offsets.remove(&qs.mq);
+    }
+    for mq in wanted.into_iter().filter(|mq| !current.contains(mq)) {
+        let offset = match initial_offset(inner, &mq).await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::debug!(queue = ?mq, error = %e, "no start offset yet");
+                continue;
+            }
+        };
+        inner.offsets.update(&mq, offset, false);
+        let qs = Arc::new(QueueState {
+            mq: mq.clone(),
+            pq: Mutex::new(ProcessQueue::default()),
+            dropped: AtomicBool::new(false),
+            reset: Mutex::new(None),
+        });
+        if inner.closed.load(Ordering::Acquire) {
+            return;
+        }
+        lock(&inner.queues).insert(mq, qs.clone());
+        tokio::spawn(pull_loop(inner.clone(), qs, offset));
+    }
+}
+
+async fn allocate_topic(inner: &Arc<Inner>, topic: &str) -> Result<Vec<MessageQueue>> {
+    let client = &inner.client;
+    let route = match client.fetch_route(topic).await {
+        Ok(r) => r,
+        Err(e) => client.cached_route(topic).ok_or(e)?,
+    };
+    let all = subscribe_queues(topic, &route);
+    if inner.options.message_model == MessageModel::Broadcasting {
+        return Ok(all);
+    }
+    let masters: Vec<&str> = route
+        .broker_datas
+        .iter()
+        .filter_map(|b| b.master_addr())
+        .collect();
+    if masters.is_empty() {
+        return Err(Error::new(
+            ErrorKind::TopicNotFound,
+            "rebalance",
+            "no master for the topic",
+        ));
+    }
+    let addr = masters[random_u64() as usize % masters.len()];
+    let ids = client.consumer_ids(addr, &inner.options.group).await?;
+    if ids.is_empty() {
+        return Err(Error::new(
+            ErrorKind::Broker,
+            "rebalance",
+            "the broker knows no member of the group yet",
+        ));
+    }
+    Ok(inner.options.allocate.allocate(client.id(), &all, &ids))
+}
+
+async fn offset_request(
+    inner: &Inner,
+    mq: &MessageQueue,
+    request: RemotingCommand,
+    op: &'static str,
+) -> Result<i64> {
+    let client = &inner.client;
+    let addr = client.master_addr_for(&mq.broker_name, &mq.topic).await?;
+    let response = client
+        .broker_request(&addr, request, client.timeout())
+        .await?;
+    if response.response_code() != ResponseCode::SUCCESS {
+        return Err(Error::from_response(op, &response));
+    }
+    response
+        .ext_fields
+        .get("offset")
+        .and_then(|o| o.parse().ok())
+        .ok_or_else(|| Error::new(ErrorKind::Protocol, op, "no offset in the answer"))
+}
+
+async fn max_offset(inner: &Inner, mq: &MessageQueue) -> Result<i64> {
+    let header = GetMaxOffsetRequestHeader {
+        topic: mq.topic.clone(),
+        queue_id: mq.queue_id,
+        committed: None,
+        broker_name: Some(mq.broker_name.clone()),
+    };
+    let request = RemotingCommand::request_with_header(RequestCode::GET_MAX_OFFSET, &header);
+    offset_request(inner, mq, request, "max offset").await
+}
+
+/// Where a newly assigned queue starts (`computePullFromWhere`).
+async fn initial_offset(inner: &Inner, mq: &MessageQueue) -> Result<i64> {
+    if let Some(offset) = inner.offsets.read_stored(&inner.client, mq).await? {
+        return Ok(offset);
+    }
+    let retry = mq.topic.starts_with("%RETRY%");
+    match inner.options.consume_from {
+        ConsumeFrom::FirstOffset => Ok(0),
+        ConsumeFrom::LastOffset if retry => Ok(0),
+        ConsumeFrom::LastOffset => max_offset(inner, mq).await,
+        ConsumeFrom::Timestamp(_) if retry => max_offset(inner, mq).await,
+        ConsumeFrom::Timestamp(ts) => {
+            let header = SearchOffsetRequestHeader {
+                topic: mq.topic.clone(),
+                queue_id: mq.queue_id,
+                timestamp: ts,
+                boundary_type: None,
+                broker_name: Some(mq.broker_name.clone()),
+            };
+            let request = RemotingCommand::request_with_header(
+                RequestCode::SEARCH_OFFSET_BY_TIMESTAMP,
+                &header,
+            );
+            offset_request(inner, mq, request, "search offset").await
+        }
+    }
+}
+
+/// Pulls one queue until it is dropped or the consumer stops.
+async fn pull_loop(inner: Arc<Inner>, qs: Arc<QueueState>, mut next: i64) {
+    let mut stop = inner.stop.subscribe();
+    let mq = qs.mq.clone();
+    let clustering = inner.options.message_model == MessageModel::Clustering;
+    loop {
+        if qs.dropped.load(Ordering::Acquire) || *stop.borrow() {
+            break;
+        }
+        if let Some(offset) = lock(&qs.reset).take() {
+            lock(&qs.pq).clear();
+            next = offset;
+        }
+        let (count, bytes) = {
+            let pq = lock(&qs.pq);
+            (pq.count(), pq.bytes())
+        };
+        if count > inner.options.pull_threshold_for_queue
+            || bytes > inner.options.pull_threshold_size_for_queue
+        {
+            if !pause(&mut stop, Duration::from_millis(50)).await {
+                break;
+            }
+            continue;
+        }
+        let Some(sub) = lock(&inner.subs).get(&mq.topic).cloned() else {
+            break;
+        };
+        let commit = inner.offsets.get(&mq).filter(|o| clustering && *o > 0);
+        let header = PullMessageRequestHeader {
+            consumer_group: inner.options.group.clone(),
+            topic: mq.topic.clone(),
+            queue_id: mq.queue_id,
+            queue_offset: next,
+            max_msg_nums: inner.options.pull_batch_size,
+            sys_flag: pull_sys_flag::build(commit.is_some(), true, true, false),
+            commit_offset: commit.unwrap_or(0),
+            suspend_timeout_millis: SUSPEND_MILLIS,
+            subscription: Some(sub.sub_string.clone()),
+            sub_version: sub.sub_version,
+            expression_type: Some(sub.expression_type.name().to_owned()),
+            max_msg_bytes: None,
+            request_source: None,
+            proxy_forward_client_id: None,
+            broker_name: Some(mq.broker_name.clone()),
+        };
+        let request = RemotingCommand::request_with_header(RequestCode::PULL_MESSAGE, &header);
+        let pulled = async {
+            let addr = inner
+                .client
+                .master_addr_for(&mq.broker_name, &mq.topic)
+                .await?;
+            inner
+                .client
+                .broker_request(&addr, request, PULL_TIMEOUT)
+                .await
+        };
+        let response = tokio::select! {
+            r = pulled => r,
+            _ = stop.changed() => break,
+        };
+        let response = match response {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::debug!(queue = ?mq, error = %e, "pull failed");
+                if !pause(&mut stop, inner.options.pull_retry_delay).await {
+                    break;
+                }
+                continue;
+            }
+        };
+        let code = response.response_code();
+        let found = code == ResponseCode::SUCCESS;
+        if !matches!(
+            code,
+            ResponseCode::SUCCESS
+                | ResponseCode::PULL_NOT_FOUND
+                | ResponseCode::PULL_RETRY_IMMEDIATELY
+                | ResponseCode::PULL_OFFSET_MOVED
+        ) {
+            let delay = if code == ResponseCode::FLOW_CONTROL {
+                Duration::from_millis(20)
+            } else {
+                inner.options.pull_retry_delay
+            };
+            tracing::debug!(queue = ?mq, %code, remark = ?response.remark, "pull refused");
+            if !pause(&mut stop, delay).await {
+                break;
+            }
+            continue;
+        }
+        let header: PullMessageResponseHeader = match response.header() {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::debug!(error = %e, "bad pull answer");
+                if !pause(&mut stop, inner.options.pull_retry_delay).await {
+                    break;
+                }
+                continue;
+            }
+        };
+        if code == ResponseCode::PULL_OFFSET_MOVED {
+            tracing::info!(queue = ?mq, from = next, to = header.next_begin_offset, "offset moved");
+            next = header.next_begin_offset;
+            inner.offsets.update(&mq, next, false);
+            continue;
+        }
+        if found {
+            let messages = match Client::decode_messages(&response.body) {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(queue = ?mq, error = %e, "undecodable pull body");
+                    Vec::new()
+                }
+            };
+            let filter_tags = sub.expression_type.is_tag() && !sub.is_sub_all();
+            let views: Vec<MessageView> = messages
+                .into_iter()
+                .filter(|m| {
+                    !filter_tags
+                        || m.tags()
+                            .is_some_and(|t| sub.tags_set.iter().any(|s| s == t))
+                })
+                .map(|m| MessageView::new(m, &mq.broker_name, Some(&inner.retry_topic)))
+                .collect();
+            if views.is_empty() {
+                // Everything filtered out: the offset may move past them.
+                let pq = lock(&qs.pq);
+                if pq.count() == 0 {
+                    inner.offsets.update(&mq, header.next_begin_offset, true);
+                }
+                drop(pq);
+            } else {
+                lock(&qs.pq).put(views.iter().map(|v| (v.queue_offset(), v.body().len())));
+                for chunk in views.chunks(inner.options.consume_batch_size.max(1)) {
+                    tokio::spawn(consume(inner.clone(), qs.clone(), chunk.to_vec()));
+                }
+            }
+        }
+        next = header.next_begin_offset;
+    }
+}
+
+/// Runs the listener on one batch and settles its offsets.
+fn consume(
+    inner: Arc<Inner>,
+    qs: Arc<QueueState>,
+    messages: Vec<MessageView>,
+) -> BoxFuture<'static, ()> {
+    Box::pin(consume_batch(inner, qs, messages))
+}
+
+async fn consume_batch(inner: Arc<Inner>, qs: Arc<QueueState>, messages: Vec<MessageView>) {
+    let Ok(permit) = inner.permits.clone().acquire_owned().await else {
+        return;
+    };
+    if qs.dropped.load(Ordering::Acquire) {
+        return;
+    }
+    let listener = inner.listener.clone();
+    let batch = messages.clone();
+    let result = tokio::task::spawn_blocking(move || listener.consume(&batch))
+        .await
+        .unwrap_or(ConsumeResult::ReconsumeLater);
+    drop(permit);
+    let mut done: Vec<i64> = messages.iter().map(MessageView::queue_offset).collect();
+    if result == ConsumeResult::ReconsumeLater {
+        if inner.options.message_model == MessageModel::Broadcasting {
+            tracing::warn!(
+                count = messages.len(),
+                "broadcast consumption failed; messages dropped"
+            );
+        } else {
+            let mut later = Vec::new();
+            for m in &messages {
+                if !send_back(&inner, m).await {
+                    later.push(m.clone());
+                }
+            }
+            if !later.is_empty() {
+                done.retain(|o| !later.iter().any(|m| m.queue_offset() == *o));
+                let (inner, qs) = (inner.clone(), qs.clone());
+                tokio::spawn(async move {
+                    let mut stop = inner.stop.subscribe();
+                    if pause(&mut stop, Duration::from_secs(5)).await {
+                        consume(inner, qs, later).await;
+                    }
+                });
+            }
+        }
+    }
+    if qs.dropped.load(Ordering::Acquire) {
+        return;
+    }
+    let offset = lock(&qs.pq).remove(done);
+    if let Some(offset) = offset {
+        inner.offsets.update(&qs.mq, offset, true);
+    }
+}
+
+fn max_reconsume_times(inner: &Inner) -> i32 {
+    if inner.options.max_reconsume_times < 0 {
+        16
+    } else {
+        inner.options.max_reconsume_times
+    }
+}
+
+/// Returns a failed message to the broker for redelivery; falls back to sending it to
+/// `%RETRY%<group>` directly. False if both failed.
+async fn send_back(inner: &Arc<Inner>, m: &MessageView) -> bool {
+    let ext = m.ext();
+    let max = max_reconsume_times(inner);
+    let header = ConsumerSendMsgBackRequestHeader {
+        offset: ext.commit_log_offset,
+        group: inner.options.group.clone(),
+        delay_level: 0,
+        origin_msg_id: Some(m.msg_id()),
+        origin_topic: Some(m.topic().to_owned()),
+        unit_mode: Some(false),
+        max_reconsume_times: Some(max),
+        broker_name: Some(m.queue().broker_name.clone()),
+    };
+    let request =
+        RemotingCommand::request_with_header(RequestCode::CONSUMER_SEND_MSG_BACK, &header);
+    let sent = match inner.client.master_addr(&m.queue().broker_name) {
+        Some(addr) => {
+            inner
+                .client
+                .broker_request(&addr, request, Duration::from_secs(5))
+                .await
+        }
+        None => Err(Error::new(
+            ErrorKind::TopicNotFound,
+            "send back",
+            "broker unknown",
+        )),
+    };
+    match sent {
+        Ok(r) if r.response_code() == ResponseCode::SUCCESS => return true,
+        Ok(r) => {
+            tracing::debug!(code = %r.response_code(), "send-back refused; sending to the retry topic")
+        }
+        Err(e) => tracing::debug!(error = %e, "send-back failed; sending to the retry topic"),
+    }
+    let Some(producer) = &inner.retry_producer else {
+        return false;
+    };
+    let mut retry = Message::new(inner.retry_topic.clone(), m.body().clone()).with_flag(ext.flag);
+    for (k, v) in ext.properties.clone().into_map() {
+        retry = retry.with_property(k, v);
+    }
+    let origin = m
+        .property(property::ORIGIN_MESSAGE_ID)
+        .map(str::to_owned)
+        .unwrap_or_else(|| m.msg_id());
+    retry = retry
+        .with_property(property::ORIGIN_MESSAGE_ID, origin)
+        .with_property(property::RETRY_TOPIC, m.topic())
+        .with_property(
+            property::RECONSUME_TIME,
+            (ext.reconsume_times + 1).to_string(),
+        )
+        .with_property(property::MAX_RECONSUME_TIMES, max.to_string())
+        .with_delay_level(3 + ext.reconsume_times);
+    retry
+        .properties_mut()
+        .remove(property::TRANSACTION_PREPARED);
+    match producer.send(retry).await {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not return a failed message; consuming it again later");
+            false
+        }
+    }
+}

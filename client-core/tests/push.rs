@@ -1,0 +1,179 @@
+//! Scenarios of SCENARIOS.md with the Rust producer and push consumer against a real FerroMQ
+//! name server and broker: quickstart, async-oneway, batch, ordered (selector), compression.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use common::{consumer_options, producer_options, unique, Collected, Servers};
+use ferromq_client::{FilterExpression, Message, Producer, PushConsumer, SelectByHash, SendStatus};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quickstart_sync_sends_arrive_intact() {
+    let servers = Servers::start(|_| {}).await;
+    let topic = unique("Quickstart");
+    servers.create_topic(&topic, 4).await;
+    let producer = Producer::start(producer_options(&servers, &unique("pg")))
+        .await
+        .expect("producer");
+    let n = 20;
+    let mut sent = BTreeSet::new();
+    for i in 0..n {
+        let m = Message::new(&topic, format!("body-{i}"))
+            .with_tag("TagA")
+            .with_keys([format!("key-{i}")])
+            .with_property("index", i.to_string());
+        let r = producer.send(m).await.expect("send");
+        assert_eq!(r.status, SendStatus::Ok);
+        sent.insert(r.msg_id);
+    }
+    let got = Collected::default();
+    let group = unique("cg");
+    let consumer = PushConsumer::start(
+        consumer_options(&servers, &group, &group),
+        [(topic.clone(), FilterExpression::tag("TagA"))],
+        got.listener(),
+    )
+    .await
+    .expect("consumer");
+    got.wait_for(n, WAIT).await;
+    let messages = got.snapshot();
+    let ids: BTreeSet<String> = messages.iter().map(|m| m.msg_id()).collect();
+    assert_eq!(ids, sent);
+    for m in &messages {
+        let i = m.property("index").expect("user property");
+        assert_eq!(m.body().as_ref(), format!("body-{i}").as_bytes());
+        assert_eq!(m.tag(), Some("TagA"));
+        assert_eq!(m.keys(), vec![format!("key-{i}").as_str()]);
+        assert_eq!(m.topic(), topic);
+    }
+    consumer.shutdown().await;
+    producer.shutdown().await;
+    servers.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_and_oneway_sends_are_all_consumed_and_large_bodies_round_trip() {
+    let servers = Servers::start(|_| {}).await;
+    let topic = unique("AsyncOneway");
+    servers.create_topic(&topic, 4).await;
+    let producer = Producer::start(producer_options(&servers, &unique("pg")))
+        .await
+        .expect("producer");
+    let n = 10;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for i in 0..n {
+        let tx = tx.clone();
+        producer.send_async(Message::new(&topic, format!("async-{i}")), move |r| {
+            let _ = tx.send(r);
+        });
+    }
+    for _ in 0..n {
+        let r = rx.recv().await.expect("callback").expect("async send");
+        assert_eq!(r.status, SendStatus::Ok);
+    }
+    for i in 0..n {
+        producer
+            .send_oneway(Message::new(&topic, format!("oneway-{i}")))
+            .await
+            .expect("oneway");
+    }
+    // Above the 4 KiB threshold: compressed by the producer, decompressed for the listener.
+    let large: String = (0..20_000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    producer
+        .send(Message::new(&topic, large.clone()))
+        .await
+        .expect("large send");
+    let got = Collected::default();
+    let group = unique("cg");
+    let consumer = PushConsumer::start(
+        consumer_options(&servers, &group, &group),
+        [(topic.clone(), FilterExpression::all())],
+        got.listener(),
+    )
+    .await
+    .expect("consumer");
+    got.wait_for(2 * n + 1, WAIT).await;
+    let bodies: BTreeSet<String> = got
+        .snapshot()
+        .iter()
+        .map(|m| String::from_utf8_lossy(m.body()).into_owned())
+        .collect();
+    for i in 0..n {
+        assert!(bodies.contains(&format!("async-{i}")));
+        assert!(bodies.contains(&format!("oneway-{i}")));
+    }
+    assert!(
+        bodies.contains(&large),
+        "the compressed body arrives decompressed"
+    );
+    consumer.shutdown().await;
+    producer.shutdown().await;
+    servers.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_lands_contiguously_in_one_queue_and_selector_keeps_keys_together() {
+    let servers = Servers::start(|_| {}).await;
+    let topic = unique("Batch");
+    servers.create_topic(&topic, 4).await;
+    let producer = Producer::start(producer_options(&servers, &unique("pg")))
+        .await
+        .expect("producer");
+    let batch: Vec<Message> = (0..16)
+        .map(|i| Message::new(&topic, format!("batch-{i}")).with_tag("B"))
+        .collect();
+    let results = producer.send_batch(batch).await.expect("batch");
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0].msg_id.split(',').count(), 16);
+    let keys = ["order-1", "order-2", "order-3"];
+    let mut queue_of_key = BTreeMap::new();
+    for round in 0..5 {
+        for key in keys {
+            let m = Message::new(&topic, format!("{key}:{round}")).with_tag("O");
+            let r = producer
+                .send_with_selector(m, &SelectByHash, key)
+                .await
+                .expect("send");
+            let q = queue_of_key.entry(key).or_insert(r.queue.queue_id);
+            assert_eq!(*q, r.queue.queue_id, "same key, same queue");
+        }
+    }
+    let got = Collected::default();
+    let group = unique("cg");
+    let consumer = PushConsumer::start(
+        consumer_options(&servers, &group, &group),
+        [(topic.clone(), FilterExpression::all())],
+        got.listener(),
+    )
+    .await
+    .expect("consumer");
+    got.wait_for(16 + 15, WAIT).await;
+    let messages = got.snapshot();
+    let batch: Vec<_> = messages.iter().filter(|m| m.tag() == Some("B")).collect();
+    assert_eq!(batch.len(), 16);
+    let queues: BTreeSet<i32> = batch.iter().map(|m| m.queue().queue_id).collect();
+    assert_eq!(queues.len(), 1, "one batch, one queue");
+    let mut offsets: Vec<i64> = batch.iter().map(|m| m.queue_offset()).collect();
+    offsets.sort();
+    assert!(
+        offsets.windows(2).all(|w| w[1] == w[0] + 1),
+        "contiguous offsets {offsets:?}"
+    );
+    for key in keys {
+        let qs: BTreeSet<i32> = messages
+            .iter()
+            .filter(|m| String::from_utf8_lossy(m.body()).starts_with(&format!("{key}:")))
+            .map(|m| m.queue().queue_id)
+            .collect();
+        assert_eq!(qs.len(), 1, "{key} stays in one queue");
+    }
+    consumer.shutdown().await;
+    producer.shutdown().await;
+    servers.stop().await;
+}
