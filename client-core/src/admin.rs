@@ -124,7 +124,7 @@ impl Admin {
     /// Releases the shared client.
     pub async fn shutdown(&self) {
         if !self.closed.swap(true, std::sync::atomic::Ordering::AcqRel) {
-            self.client.unregister(None, None).await;
+            self.client.release();
         }
     }
 }

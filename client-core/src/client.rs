@@ -502,6 +502,11 @@ impl Client {
                 tracing::debug!(%addr, error = %e, "unregister failed");
             }
         }
+        self.release();
+    }
+
+    /// Drops one user's reference; the last one stops the timers and closes the connections.
+    pub(crate) fn release(&self) {
         if self.inner.users.fetch_sub(1, Ordering::AcqRel) == 1 {
             let mut reg = lock(registry());
             if let Some(current) = reg.get(&self.inner.key) {

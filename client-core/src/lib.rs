@@ -9,6 +9,7 @@
 //! - [`consumer`]: [`PushConsumer`], listeners, allocation strategies, offset stores;
 //! - [`message`]: [`Message`] to send, [`MessageView`] received, [`SendResult`];
 //! - [`producer`]: [`Producer`] (sync / async / oneway, selectors, batches, retries);
+//! - [`transaction`]: [`TransactionProducer`] and the [`TransactionListener`] trait;
 //! - [`selector`]: [`QueueSelector`] and the built-in selectors, fault avoidance.
 //!
 //! Wire formats come from `ferromq-protocol`; this crate adds behaviour only. The core never
@@ -22,6 +23,7 @@ mod inbound;
 pub mod message;
 pub mod producer;
 pub mod selector;
+pub mod transaction;
 pub mod transport;
 
 pub use admin::{Admin, TopicOptions};
@@ -35,4 +37,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use message::{Message, MessageView, SendResult, SendStatus};
 pub use producer::{Producer, ProducerOptions};
 pub use selector::{QueueSelector, SelectByHash, SelectByRandom, SelectRoundRobin};
+pub use transaction::{
+    TransactionListener, TransactionProducer, TransactionSendResult, TransactionState,
+};
 pub use transport::{InboundHandler, TcpTransport, Transport};

@@ -166,7 +166,7 @@ impl Producer {
         }
         let client = Client::shared(&options.client)?;
         if let Err(e) = client.register_producer(&options.group, checker) {
-            client.unregister(None, None).await;
+            client.release();
             return Err(e);
         }
         Ok(Producer {

@@ -218,7 +218,7 @@ impl PushConsumer {
             match OffsetStore::file(&options.group, path) {
                 Ok(s) => s,
                 Err(e) => {
-                    client.unregister(None, None).await;
+                    client.release();
                     return Err(e);
                 }
             }
@@ -232,7 +232,7 @@ impl PushConsumer {
             match Producer::start(producer_options).await {
                 Ok(p) => Some(p),
                 Err(e) => {
-                    client.unregister(None, None).await;
+                    client.release();
                     return Err(e);
                 }
             }
@@ -261,7 +261,7 @@ impl PushConsumer {
             if let Some(p) = &inner.retry_producer {
                 p.shutdown().await;
             }
-            client.unregister(None, None).await;
+            client.release();
             return Err(e);
         }
         let topics: Vec<String> = lock(&inner.subs).keys().cloned().collect();

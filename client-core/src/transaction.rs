@@ -1,0 +1,201 @@
+//! Transactional messages (protocol.md 7.7): a half message, the user's local transaction, then
+//! END_TRANSACTION (oneway, as Java); the broker's check-backs (CHECK_TRANSACTION_STATE) are
+//! answered from the user's [`TransactionListener::check`].
+
+use std::sync::Arc;
+
+use ferromq_protocol::header::transaction::{
+    CheckTransactionStateRequestHeader, EndTransactionRequestHeader,
+};
+use ferromq_protocol::message::{property, MessageExt, MessageId};
+use ferromq_protocol::{RemotingCommand, RequestCode};
+use futures::future::BoxFuture;
+
+use crate::client::{CheckHandler, Client};
+use crate::error::{Error, Result};
+use crate::message::{Message, MessageView, SendResult, SendStatus};
+use crate::producer::{Producer, ProducerOptions};
+
+/// The state of a local transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransactionState {
+    /// Deliver the message.
+    Commit,
+    /// Discard the message.
+    Rollback,
+    /// Not known yet: the broker will ask again ([`TransactionListener::check`]).
+    Unknown,
+}
+
+impl TransactionState {
+    /// `commitOrRollback` of END_TRANSACTION (`MessageSysFlag` transaction types).
+    fn wire(self) -> i32 {
+        match self {
+            TransactionState::Commit => 8,
+            TransactionState::Rollback => 12,
+            TransactionState::Unknown => 0,
+        }
+    }
+}
+
+/// The user's side of a transaction.
+pub trait TransactionListener: Send + Sync + 'static {
+    /// Runs the local transaction for the half message just stored (called on the task that
+    /// called [`TransactionProducer::send`]).
+    fn execute(&self, message: &Message, transaction_id: &str) -> TransactionState;
+
+    /// Answers a broker's check-back for a half message still undecided (called on a blocking
+    /// worker thread).
+    fn check(&self, message: &MessageView) -> TransactionState;
+}
+
+/// What a transactional send did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionSendResult {
+    /// The half message's send result.
+    pub send: SendResult,
+    /// What the local transaction decided (Rollback when the half message was not stored).
+    pub state: TransactionState,
+}
+
+/// A producer of transactional messages; cheap to clone.
+#[derive(Clone)]
+pub struct TransactionProducer {
+    producer: Producer,
+    listener: Arc<dyn TransactionListener>,
+}
+
+impl std::fmt::Debug for TransactionProducer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TransactionProducer")
+            .field("producer", &self.producer)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Checker {
+    client: std::sync::Weak<crate::client::Inner>,
+    group: String,
+    listener: Arc<dyn TransactionListener>,
+}
+
+impl CheckHandler for Checker {
+    fn check(
+        &self,
+        addr: String,
+        header: CheckTransactionStateRequestHeader,
+        message: MessageExt,
+    ) -> BoxFuture<'static, ()> {
+        let client = self.client.upgrade().map(|inner| Client { inner });
+        let listener = self.listener.clone();
+        let group = self.group.clone();
+        Box::pin(async move {
+            let Some(client) = client else { return };
+            let broker = client.broker_name_of(&addr).unwrap_or_default();
+            let uniq = message
+                .properties
+                .uniq_key()
+                .map(str::to_owned)
+                .unwrap_or_else(|| message.msg_id());
+            let view = MessageView::new(message, &broker, None);
+            let state = match tokio::task::spawn_blocking(move || listener.check(&view)).await {
+                Ok(s) => s,
+                Err(_) => TransactionState::Unknown,
+            };
+            let end = EndTransactionRequestHeader {
+                topic: header.topic.clone(),
+                producer_group: group,
+                tran_state_table_offset: header.tran_state_table_offset,
+                commit_log_offset: header.commit_log_offset,
+                commit_or_rollback: state.wire(),
+                from_transaction_check: Some(true),
+                msg_id: uniq,
+                transaction_id: header.transaction_id.clone(),
+                broker_name: header.broker_name.clone(),
+            };
+            let request = RemotingCommand::request_with_header(RequestCode::END_TRANSACTION, &end);
+            if let Err(e) = client.broker_oneway(&addr, request).await {
+                tracing::warn!(%addr, error = %e, "could not answer a transaction check");
+            }
+        })
+    }
+}
+
+impl TransactionProducer {
+    /// Starts a transactional producer of `options.group`; the broker's check-backs for that
+    /// group go to `listener`.
+    pub async fn start<L: TransactionListener>(
+        options: ProducerOptions,
+        listener: L,
+    ) -> Result<Self> {
+        let listener: Arc<dyn TransactionListener> = Arc::new(listener);
+        let client = Client::shared(&options.client)?;
+        let checker = Arc::new(Checker {
+            client: Arc::downgrade(&client.inner),
+            group: options.group.clone(),
+            listener: listener.clone(),
+        });
+        let started = Producer::start_with(options, Some(checker)).await;
+        // `start_with` took its own reference to the shared client.
+        client.release();
+        Ok(TransactionProducer {
+            producer: started?,
+            listener,
+        })
+    }
+
+    /// The underlying producer (for ordinary sends).
+    pub fn producer(&self) -> &Producer {
+        &self.producer
+    }
+
+    /// Sends `message` as a half message, runs the local transaction and ends the transaction
+    /// with its outcome.
+    pub async fn send(&self, message: Message) -> Result<TransactionSendResult> {
+        let mut message = message;
+        let props = message.properties_mut();
+        props.remove(property::DELAY_TIME_LEVEL);
+        props.insert(property::TRANSACTION_PREPARED, "true");
+        props.insert(property::PRODUCER_GROUP, self.producer.group());
+        let send = self.producer.send(message.clone()).await?;
+        let state = if send.status == SendStatus::Ok {
+            let id = send
+                .transaction_id
+                .clone()
+                .unwrap_or_else(|| send.msg_id.clone());
+            self.listener.execute(&message, &id)
+        } else {
+            TransactionState::Rollback
+        };
+        self.end(&send, state).await?;
+        Ok(TransactionSendResult { send, state })
+    }
+
+    async fn end(&self, send: &SendResult, state: TransactionState) -> Result<()> {
+        let client = self.producer.client();
+        let offset = MessageId::parse(&send.offset_msg_id)
+            .map_err(|e| Error::protocol("end transaction", e))?
+            .offset;
+        let header = EndTransactionRequestHeader {
+            topic: Some(send.queue.topic.clone()),
+            producer_group: self.producer.group().to_owned(),
+            tran_state_table_offset: send.queue_offset,
+            commit_log_offset: offset,
+            commit_or_rollback: state.wire(),
+            from_transaction_check: Some(false),
+            msg_id: send.msg_id.clone(),
+            transaction_id: send.transaction_id.clone(),
+            broker_name: Some(send.queue.broker_name.clone()),
+        };
+        let addr = client
+            .master_addr_for(&send.queue.broker_name, &send.queue.topic)
+            .await?;
+        let request = RemotingCommand::request_with_header(RequestCode::END_TRANSACTION, &header);
+        client.broker_oneway(&addr, request).await
+    }
+
+    /// Stops the producer.
+    pub async fn shutdown(&self) {
+        self.producer.shutdown().await;
+    }
+}
