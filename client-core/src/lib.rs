@@ -30,8 +30,8 @@ pub use admin::{Admin, TopicOptions};
 pub use client::{Client, ClientConfig};
 pub use consumer::allocate::AllocateStrategy;
 pub use consumer::{
-    ConsumeFrom, ConsumeResult, FilterExpression, MessageListener, MessageModel, PushConsumer,
-    PushConsumerOptions,
+    ConsumeFrom, ConsumeResult, FilterExpression, MessageListener, MessageModel, OrderlyListener,
+    OrderlyResult, PushConsumer, PushConsumerOptions,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use message::{Message, MessageView, SendResult, SendStatus};

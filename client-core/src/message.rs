@@ -198,6 +198,10 @@ impl MessageView {
         self.ext.reconsume_times
     }
 
+    pub(crate) fn set_reconsume_times(&mut self, times: i32) {
+        self.ext.reconsume_times = times;
+    }
+
     /// When the producer created it, ms since the epoch.
     pub fn born_timestamp(&self) -> i64 {
         self.ext.born_timestamp

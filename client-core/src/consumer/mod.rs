@@ -3,6 +3,7 @@
 
 pub mod allocate;
 mod offset_store;
+mod orderly;
 mod process_queue;
 mod push;
 
@@ -34,6 +35,31 @@ where
     F: Fn(&[MessageView]) -> ConsumeResult + Send + Sync + 'static,
 {
     fn consume(&self, messages: &[MessageView]) -> ConsumeResult {
+        self(messages)
+    }
+}
+
+/// What an orderly listener did with a batch of messages of one queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrderlyResult {
+    /// Consumed; the queue moves on.
+    Success,
+    /// Failed; the same messages are offered again after a pause (the queue waits).
+    SuspendCurrentQueueAMoment,
+}
+
+/// The user's orderly listener: messages of one queue, in order, one call at a time per queue
+/// (on a blocking worker thread).
+pub trait OrderlyListener: Send + Sync + 'static {
+    /// Consumes `messages` (consecutive, in offset order).
+    fn consume(&self, messages: &[MessageView]) -> OrderlyResult;
+}
+
+impl<F> OrderlyListener for F
+where
+    F: Fn(&[MessageView]) -> OrderlyResult + Send + Sync + 'static,
+{
+    fn consume(&self, messages: &[MessageView]) -> OrderlyResult {
         self(messages)
     }
 }

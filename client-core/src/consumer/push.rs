@@ -26,8 +26,11 @@ use tokio::sync::{Notify, Semaphore};
 
 use super::allocate::{AllocateStrategy, Averagely};
 use super::offset_store::OffsetStore;
+use super::orderly::{self, OrderlyState};
 use super::process_queue::ProcessQueue;
-use super::{ConsumeFrom, ConsumeResult, FilterExpression, MessageListener};
+use super::{
+    ConsumeFrom, ConsumeResult, FilterExpression, MessageListener, OrderlyListener, OrderlyResult,
+};
 use crate::client::{now_ms, Client, ClientConfig, ConsumerHandle};
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::{Message, MessageView};
@@ -96,26 +99,53 @@ const SUSPEND_MILLIS: i64 = 15_000;
 const PULL_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug)]
-struct QueueState {
-    mq: MessageQueue,
-    pq: Mutex<ProcessQueue>,
-    dropped: AtomicBool,
+pub(super) struct QueueState {
+    pub(super) mq: MessageQueue,
+    pub(super) pq: Mutex<ProcessQueue>,
+    pub(super) dropped: AtomicBool,
     reset: Mutex<Option<i64>>,
+    /// Orderly only: the broker lock and the pulled messages waiting, by offset.
+    pub(super) orderly: OrderlyState,
 }
 
-struct Inner {
-    client: Client,
-    options: PushConsumerOptions,
+impl QueueState {
+    fn new(mq: MessageQueue) -> Self {
+        QueueState {
+            mq,
+            pq: Mutex::new(ProcessQueue::default()),
+            dropped: AtomicBool::new(false),
+            reset: Mutex::new(None),
+            orderly: OrderlyState::default(),
+        }
+    }
+}
+
+/// The user's listener, concurrent or orderly.
+#[derive(Clone)]
+pub(super) enum Listener {
+    Concurrent(Arc<dyn MessageListener>),
+    Orderly(Arc<dyn OrderlyListener>),
+}
+
+pub(super) struct Inner {
+    pub(super) client: Client,
+    pub(super) options: PushConsumerOptions,
     subs: Mutex<BTreeMap<String, SubscriptionData>>,
-    listener: Arc<dyn MessageListener>,
-    queues: Mutex<HashMap<MessageQueue, Arc<QueueState>>>,
-    offsets: OffsetStore,
-    permits: Arc<Semaphore>,
-    rebalance: Notify,
-    stop: tokio::sync::watch::Sender<bool>,
-    retry_producer: Option<Producer>,
+    pub(super) listener: Listener,
+    pub(super) queues: Mutex<HashMap<MessageQueue, Arc<QueueState>>>,
+    pub(super) offsets: OffsetStore,
+    pub(super) permits: Arc<Semaphore>,
+    pub(super) rebalance: Notify,
+    pub(super) stop: tokio::sync::watch::Sender<bool>,
+    pub(super) retry_producer: Option<Producer>,
     closed: AtomicBool,
-    retry_topic: String,
+    pub(super) retry_topic: String,
+}
+
+impl Inner {
+    pub(super) fn is_orderly(&self) -> bool {
+        matches!(self.listener, Listener::Orderly(_))
+    }
 }
 
 /// A started push consumer; cheap to clone.
@@ -133,7 +163,7 @@ impl std::fmt::Debug for PushConsumer {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -165,7 +195,7 @@ fn subscribe_queues(topic: &str, route: &TopicRouteData) -> Vec<MessageQueue> {
 }
 
 /// Waits `d` or until `stop` fires; returns false when stopped.
-async fn pause(stop: &mut tokio::sync::watch::Receiver<bool>, d: Duration) -> bool {
+pub(super) async fn pause(stop: &mut tokio::sync::watch::Receiver<bool>, d: Duration) -> bool {
     if *stop.borrow() {
         return false;
     }
@@ -182,6 +212,42 @@ impl PushConsumer {
         options: PushConsumerOptions,
         subscriptions: impl IntoIterator<Item = (String, FilterExpression)>,
         listener: L,
+    ) -> Result<PushConsumer> {
+        Self::start_with(
+            options,
+            subscriptions,
+            Listener::Concurrent(Arc::new(listener)),
+        )
+        .await
+    }
+
+    /// Starts an orderly consumer: each queue is locked on the broker (LOCK_BATCH_MQ, renewed
+    /// every 20 s) and consumed by one listener call at a time, in offset order; a failed
+    /// batch is retried after a pause, and after `max_reconsume_times` (default unlimited for
+    /// orderly) goes to the DLQ. Clustering only.
+    pub async fn start_orderly<L: OrderlyListener>(
+        options: PushConsumerOptions,
+        subscriptions: impl IntoIterator<Item = (String, FilterExpression)>,
+        listener: L,
+    ) -> Result<PushConsumer> {
+        if options.message_model == MessageModel::Broadcasting {
+            return Err(Error::invalid(
+                "start",
+                "orderly consumption needs clustering",
+            ));
+        }
+        Self::start_with(
+            options,
+            subscriptions,
+            Listener::Orderly(Arc::new(listener)),
+        )
+        .await
+    }
+
+    async fn start_with(
+        options: PushConsumerOptions,
+        subscriptions: impl IntoIterator<Item = (String, FilterExpression)>,
+        listener: Listener,
     ) -> Result<PushConsumer> {
         if options.group.is_empty() {
             return Err(Error::invalid("start", "the consumer group is empty"));
@@ -244,7 +310,7 @@ impl PushConsumer {
             permits: Arc::new(Semaphore::new(options.consume_threads.max(1))),
             client: client.clone(),
             subs: Mutex::new(subs),
-            listener: Arc::new(listener),
+            listener,
             queues: Mutex::new(HashMap::new()),
             offsets,
             rebalance: Notify::new(),
@@ -281,14 +347,21 @@ impl PushConsumer {
         let mut stop = inner.stop.subscribe();
         tokio::spawn(async move {
             loop {
-                rebalance(&inner).await;
+                let wait = if rebalance(&inner).await {
+                    Duration::from_secs(1)
+                } else {
+                    inner.options.rebalance_interval
+                };
                 tokio::select! {
-                    _ = tokio::time::sleep(inner.options.rebalance_interval) => {}
+                    _ = tokio::time::sleep(wait) => {}
                     _ = inner.rebalance.notified() => {}
                     _ = stop.changed() => break,
                 }
             }
         });
+        if self.inner.is_orderly() {
+            tokio::spawn(orderly::renew_locks(self.inner.clone()));
+        }
         let inner = self.inner.clone();
         let mut stop = inner.stop.subscribe();
         tokio::spawn(async move {
@@ -342,6 +415,9 @@ impl PushConsumer {
         }
         for qs in lock(&inner.queues).values() {
             qs.dropped.store(true, Ordering::Release);
+        }
+        if inner.is_orderly() {
+            orderly::unlock(inner, &queues).await;
         }
         if let Some(p) = &inner.retry_producer {
             p.shutdown().await;
@@ -404,7 +480,10 @@ impl ConsumerHandle for Handle {
                 "PROP_CONSUME_TYPE".to_owned(),
                 "CONSUME_PASSIVELY".to_owned(),
             );
-            p.insert("PROP_CONSUMEORDERLY".to_owned(), "false".to_owned());
+            p.insert(
+                "PROP_CONSUMEORDERLY".to_owned(),
+                inner.is_orderly().to_string(),
+            );
             p.insert(
                 "PROP_THREADPOOL_CORE_SIZE".to_owned(),
                 inner.options.consume_threads.to_string(),
@@ -428,17 +507,28 @@ impl ConsumerHandle for Handle {
         Box::pin(async move {
             let inner = inner?;
             let view = MessageView::new(message, &broker_name, Some(&inner.retry_topic));
-            let listener = inner.listener.clone();
-            let result = tokio::task::spawn_blocking(move || listener.consume(&[view]))
-                .await
-                .ok()?;
-            Some(result == ConsumeResult::Success)
+            match inner.listener.clone() {
+                Listener::Concurrent(l) => {
+                    let r = tokio::task::spawn_blocking(move || l.consume(&[view]))
+                        .await
+                        .ok()?;
+                    Some(r == ConsumeResult::Success)
+                }
+                Listener::Orderly(l) => {
+                    let r = tokio::task::spawn_blocking(move || l.consume(&[view]))
+                        .await
+                        .ok()?;
+                    Some(r == OrderlyResult::Success)
+                }
+            }
         })
     }
 }
 
-/// One rebalance round over every subscribed topic.
-async fn rebalance(inner: &Arc<Inner>) {
+/// One rebalance round over every subscribed topic. Returns true when an orderly queue could
+/// not be locked yet (its previous owner may still hold it): the caller retries soon.
+async fn rebalance(inner: &Arc<Inner>) -> bool {
+    let mut retry_soon = false;
     let topics: Vec<String> = lock(&inner.subs).keys().cloned().collect();
     let mut wanted: HashSet<MessageQueue> = HashSet::new();
     let mut kept_topics: HashSet<String> = HashSet::new();
@@ -466,13 +556,29 @@ async fn rebalance(inner: &Arc<Inner>) {
     };
     for qs in removed {
         qs.dropped.store(true, Ordering::Release);
+        // Orderly: let a listener call in flight finish before committing and unlocking.
+        let guard = if inner.is_orderly() {
+            tokio::time::timeout(Duration::from_secs(20), qs.orderly.consume_lock.lock())
+                .await
+                .ok()
+        } else {
+            None
+        };
         let mq = [qs.mq.clone()];
         if let Err(e) = inner.offsets.persist(&inner.client, &mq, false).await {
             tracing::debug!(error = %e, "commit of a released queue failed");
         }
         inner.offsets.remove(&qs.mq);
+        if inner.is_orderly() {
+            orderly::unlock(inner, &mq).await;
+        }
+        drop(guard);
     }
     for mq in wanted.into_iter().filter(|mq| !current.contains(mq)) {
+        if inner.is_orderly() && !orderly::lock_one(inner, &mq).await {
+            retry_soon = true;
+            continue;
+        }
         let offset = match initial_offset(inner, &mq).await {
             Ok(o) => o,
             Err(e) => {
@@ -481,18 +587,17 @@ async fn rebalance(inner: &Arc<Inner>) {
             }
         };
         inner.offsets.update(&mq, offset, false);
-        let qs = Arc::new(QueueState {
-            mq: mq.clone(),
-            pq: Mutex::new(ProcessQueue::default()),
-            dropped: AtomicBool::new(false),
-            reset: Mutex::new(None),
-        });
+        let qs = Arc::new(QueueState::new(mq.clone()));
+        if inner.is_orderly() {
+            qs.orderly.mark_locked();
+        }
         if inner.closed.load(Ordering::Acquire) {
-            return;
+            return false;
         }
         lock(&inner.queues).insert(mq, qs.clone());
         tokio::spawn(pull_loop(inner.clone(), qs, offset));
     }
+    retry_soon
 }
 
 async fn allocate_topic(inner: &Arc<Inner>, topic: &str) -> Result<Vec<MessageQueue>> {
@@ -614,6 +719,12 @@ async fn pull_loop(inner: Arc<Inner>, qs: Arc<QueueState>, mut next: i64) {
             }
             continue;
         }
+        if inner.is_orderly() && !qs.orderly.is_locked() {
+            if !pause(&mut stop, Duration::from_millis(500)).await {
+                break;
+            }
+            continue;
+        }
         let Some(sub) = lock(&inner.subs).get(&mq.topic).cloned() else {
             break;
         };
@@ -721,6 +832,10 @@ async fn pull_loop(inner: Arc<Inner>, qs: Arc<QueueState>, mut next: i64) {
                     inner.offsets.update(&mq, header.next_begin_offset, true);
                 }
                 drop(pq);
+            } else if inner.is_orderly() {
+                lock(&qs.pq).put(views.iter().map(|v| (v.queue_offset(), v.body().len())));
+                qs.orderly.put(views);
+                orderly::kick(&inner, &qs);
             } else {
                 lock(&qs.pq).put(views.iter().map(|v| (v.queue_offset(), v.body().len())));
                 for chunk in views.chunks(inner.options.consume_batch_size.max(1)) {
@@ -748,7 +863,9 @@ async fn consume_batch(inner: Arc<Inner>, qs: Arc<QueueState>, messages: Vec<Mes
     if qs.dropped.load(Ordering::Acquire) {
         return;
     }
-    let listener = inner.listener.clone();
+    let Listener::Concurrent(listener) = inner.listener.clone() else {
+        return;
+    };
     let batch = messages.clone();
     let result = tokio::task::spawn_blocking(move || listener.consume(&batch))
         .await
@@ -789,7 +906,7 @@ async fn consume_batch(inner: Arc<Inner>, qs: Arc<QueueState>, messages: Vec<Mes
     }
 }
 
-fn max_reconsume_times(inner: &Inner) -> i32 {
+pub(super) fn max_reconsume_times(inner: &Inner) -> i32 {
     if inner.options.max_reconsume_times < 0 {
         16
     } else {
@@ -799,7 +916,7 @@ fn max_reconsume_times(inner: &Inner) -> i32 {
 
 /// Returns a failed message to the broker for redelivery; falls back to sending it to
 /// `%RETRY%<group>` directly. False if both failed.
-async fn send_back(inner: &Arc<Inner>, m: &MessageView) -> bool {
+pub(super) async fn send_back(inner: &Arc<Inner>, m: &MessageView) -> bool {
     let ext = m.ext();
     let max = max_reconsume_times(inner);
     let header = ConsumerSendMsgBackRequestHeader {
@@ -834,8 +951,33 @@ async fn send_back(inner: &Arc<Inner>, m: &MessageView) -> bool {
         }
         Err(e) => tracing::debug!(error = %e, "send-back failed; sending to the retry topic"),
     }
+    resend(
+        inner,
+        m,
+        ext.reconsume_times + 1,
+        Some(3 + ext.reconsume_times),
+    )
+    .await
+}
+
+/// Sends a copy of `m` to `%RETRY%<group>` through the consumer's internal producer, as Java's
+/// client does when the broker's send-back fails (and for orderly messages out of retries):
+/// `RETRY_TOPIC`, `ORIGIN_MESSAGE_ID`, `RECONSUME_TIME`, `MAX_RECONSUME_TIMES`, an optional
+/// delay level, the transaction flag cleared.
+pub(super) async fn resend(
+    inner: &Arc<Inner>,
+    m: &MessageView,
+    reconsume_time: i32,
+    delay: Option<i32>,
+) -> bool {
     let Some(producer) = &inner.retry_producer else {
         return false;
+    };
+    let ext = m.ext();
+    let max = if inner.is_orderly() && inner.options.max_reconsume_times < 0 {
+        i32::MAX
+    } else {
+        max_reconsume_times(inner)
     };
     let mut retry = Message::new(inner.retry_topic.clone(), m.body().clone()).with_flag(ext.flag);
     for (k, v) in ext.properties.clone().into_map() {
@@ -848,12 +990,11 @@ async fn send_back(inner: &Arc<Inner>, m: &MessageView) -> bool {
     retry = retry
         .with_property(property::ORIGIN_MESSAGE_ID, origin)
         .with_property(property::RETRY_TOPIC, m.topic())
-        .with_property(
-            property::RECONSUME_TIME,
-            (ext.reconsume_times + 1).to_string(),
-        )
-        .with_property(property::MAX_RECONSUME_TIMES, max.to_string())
-        .with_delay_level(3 + ext.reconsume_times);
+        .with_property(property::RECONSUME_TIME, reconsume_time.to_string())
+        .with_property(property::MAX_RECONSUME_TIMES, max.to_string());
+    if let Some(level) = delay {
+        retry = retry.with_delay_level(level);
+    }
     retry
         .properties_mut()
         .remove(property::TRANSACTION_PREPARED);

@@ -1,0 +1,287 @@
+//! Orderly consumption (protocol.md 7.5): queues locked on the broker (LOCK_BATCH_MQ, renewed
+//! every 20 s, considered lost 30 s after the last success), one listener call at a time per
+//! queue in offset order, suspend-and-retry on failure, DLQ after the maximum reconsume times.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ferromq_protocol::body::{
+    LockBatchRequestBody, LockBatchResponseBody, MessageQueue, UnlockBatchRequestBody,
+};
+use ferromq_protocol::header::client::{LockBatchMqRequestHeader, UnlockBatchMqRequestHeader};
+use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+
+use super::push::{lock, pause, resend, Inner, Listener, QueueState};
+use super::OrderlyResult;
+use crate::error::{Error, Result};
+use crate::message::MessageView;
+
+/// Renewal period of the queue locks.
+const LOCK_RENEW: Duration = Duration::from_secs(20);
+/// A lock not renewed for this long is considered lost by the client.
+const LOCK_MAX_LIVE: Duration = Duration::from_secs(30);
+/// Pause before a failed batch is offered again.
+const SUSPEND: Duration = Duration::from_secs(1);
+
+/// Orderly state of one queue.
+#[derive(Debug, Default)]
+pub(crate) struct OrderlyState {
+    locked: AtomicBool,
+    last_lock: Mutex<Option<Instant>>,
+    msgs: Mutex<BTreeMap<i64, MessageView>>,
+    running: AtomicBool,
+    /// Held while a listener call runs, so a released queue is committed only after it.
+    pub(super) consume_lock: tokio::sync::Mutex<()>,
+}
+
+impl OrderlyState {
+    pub(super) fn mark_locked(&self) {
+        *lock(&self.last_lock) = Some(Instant::now());
+        self.locked.store(true, Ordering::Release);
+    }
+
+    fn mark_unlocked(&self) {
+        self.locked.store(false, Ordering::Release);
+    }
+
+    /// Locked, and renewed recently enough.
+    pub(super) fn is_locked(&self) -> bool {
+        self.locked.load(Ordering::Acquire)
+            && lock(&self.last_lock).is_some_and(|t| t.elapsed() < LOCK_MAX_LIVE)
+    }
+
+    pub(super) fn put(&self, views: Vec<MessageView>) {
+        let mut msgs = lock(&self.msgs);
+        for v in views {
+            msgs.insert(v.queue_offset(), v);
+        }
+    }
+
+    fn take(&self, n: usize) -> Vec<MessageView> {
+        lock(&self.msgs).values().take(n).cloned().collect()
+    }
+
+    fn remove(&self, offsets: &[i64]) {
+        let mut msgs = lock(&self.msgs);
+        for o in offsets {
+            msgs.remove(o);
+        }
+    }
+
+    fn bump_reconsume(&self, offsets: &[i64]) {
+        let mut msgs = lock(&self.msgs);
+        for o in offsets {
+            if let Some(m) = msgs.get_mut(o) {
+                m.set_reconsume_times(m.reconsume_times() + 1);
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        lock(&self.msgs).is_empty()
+    }
+}
+
+async fn lock_batch(
+    inner: &Inner,
+    broker: &str,
+    mqs: BTreeSet<MessageQueue>,
+) -> Result<BTreeSet<MessageQueue>> {
+    let client = &inner.client;
+    let topic = mqs
+        .iter()
+        .next()
+        .map(|q| q.topic.clone())
+        .unwrap_or_default();
+    let addr = client.master_addr_for(broker, &topic).await?;
+    let body = LockBatchRequestBody {
+        client_id: client.id().to_owned(),
+        consumer_group: inner.options.group.clone(),
+        mq_set: mqs,
+        only_this_broker: false,
+    };
+    let header = LockBatchMqRequestHeader {
+        broker_name: Some(broker.to_owned()),
+    };
+    let request = RemotingCommand::request_with_header(RequestCode::LOCK_BATCH_MQ, &header)
+        .with_body(body.encode());
+    let response = client
+        .broker_request(&addr, request, Duration::from_secs(1))
+        .await?;
+    if response.response_code() != ResponseCode::SUCCESS {
+        return Err(Error::from_response("lock queues", &response));
+    }
+    LockBatchResponseBody::decode(&response.body)
+        .map(|b| b.lock_ok_mq_set)
+        .map_err(|e| Error::protocol("lock queues", e))
+}
+
+/// Locks one queue on its broker; true if granted.
+pub(super) async fn lock_one(inner: &Inner, mq: &MessageQueue) -> bool {
+    match lock_batch(inner, &mq.broker_name, BTreeSet::from([mq.clone()])).await {
+        Ok(granted) => granted.contains(mq),
+        Err(e) => {
+            tracing::debug!(queue = ?mq, error = %e, "queue lock failed");
+            false
+        }
+    }
+}
+
+/// Releases queue locks (UNLOCK_BATCH_MQ per broker).
+pub(super) async fn unlock(inner: &Inner, mqs: &[MessageQueue]) {
+    let mut by_broker: HashMap<&str, BTreeSet<MessageQueue>> = HashMap::new();
+    for mq in mqs {
+        by_broker
+            .entry(mq.broker_name.as_str())
+            .or_default()
+            .insert(mq.clone());
+    }
+    for (broker, set) in by_broker {
+        let Some(addr) = inner.client.master_addr(broker) else {
+            continue;
+        };
+        let body = UnlockBatchRequestBody {
+            client_id: inner.client.id().to_owned(),
+            consumer_group: inner.options.group.clone(),
+            mq_set: set,
+            only_this_broker: false,
+        };
+        let header = UnlockBatchMqRequestHeader {
+            broker_name: Some(broker.to_owned()),
+        };
+        let request = RemotingCommand::request_with_header(RequestCode::UNLOCK_BATCH_MQ, &header)
+            .with_body(body.encode());
+        if let Err(e) = inner
+            .client
+            .broker_request(&addr, request, Duration::from_secs(1))
+            .await
+        {
+            tracing::debug!(%broker, error = %e, "unlock failed");
+        }
+    }
+}
+
+/// Renews the locks of every assigned queue every 20 s.
+pub(super) async fn renew_locks(inner: Arc<Inner>) {
+    let mut stop = inner.stop.subscribe();
+    while pause(&mut stop, LOCK_RENEW).await {
+        let queues: Vec<Arc<QueueState>> = lock(&inner.queues).values().cloned().collect();
+        let mut by_broker: HashMap<String, BTreeSet<MessageQueue>> = HashMap::new();
+        for qs in &queues {
+            by_broker
+                .entry(qs.mq.broker_name.clone())
+                .or_default()
+                .insert(qs.mq.clone());
+        }
+        for (broker, set) in by_broker {
+            let granted = match lock_batch(&inner, &broker, set).await {
+                Ok(g) => g,
+                Err(e) => {
+                    tracing::debug!(%broker, error = %e, "lock renewal failed");
+                    continue;
+                }
+            };
+            for qs in queues.iter().filter(|q| q.mq.broker_name == broker) {
+                if granted.contains(&qs.mq) {
+                    qs.orderly.mark_locked();
+                    kick(&inner, qs);
+                } else {
+                    qs.orderly.mark_unlocked();
+                }
+            }
+        }
+    }
+}
+
+/// Starts the queue's consume loop unless it runs already.
+pub(super) fn kick(inner: &Arc<Inner>, qs: &Arc<QueueState>) {
+    if !qs.orderly.running.swap(true, Ordering::AcqRel) {
+        tokio::spawn(consume_loop(inner.clone(), qs.clone()));
+    }
+}
+
+fn max_reconsume(inner: &Inner) -> i32 {
+    if inner.options.max_reconsume_times < 0 {
+        i32::MAX
+    } else {
+        inner.options.max_reconsume_times
+    }
+}
+
+async fn consume_loop(inner: Arc<Inner>, qs: Arc<QueueState>) {
+    let Listener::Orderly(listener) = inner.listener.clone() else {
+        return;
+    };
+    let mut stop = inner.stop.subscribe();
+    loop {
+        loop {
+            if qs.dropped.load(Ordering::Acquire) || *stop.borrow() || !qs.orderly.is_locked() {
+                break;
+            }
+            let guard = qs.orderly.consume_lock.lock().await;
+            if qs.dropped.load(Ordering::Acquire) {
+                break;
+            }
+            let batch = qs.orderly.take(inner.options.consume_batch_size.max(1));
+            if batch.is_empty() {
+                break;
+            }
+            let Ok(permit) = inner.permits.clone().acquire_owned().await else {
+                break;
+            };
+            let call = listener.clone();
+            let messages = batch.clone();
+            let result = tokio::task::spawn_blocking(move || call.consume(&messages))
+                .await
+                .unwrap_or(OrderlyResult::SuspendCurrentQueueAMoment);
+            drop(permit);
+            let offsets: Vec<i64> = batch.iter().map(MessageView::queue_offset).collect();
+            let settled = match result {
+                OrderlyResult::Success => true,
+                OrderlyResult::SuspendCurrentQueueAMoment => {
+                    let max = max_reconsume(&inner);
+                    if batch.iter().all(|m| m.reconsume_times() >= max) {
+                        // Exhausted: to %RETRY%<group>, which the broker turns into the DLQ.
+                        // Java sends RECONSUME_TIME = reconsumeTimes (= the max) and relies on
+                        // Apache's "group holds orderly locks => DLQ" rule; one more than the max
+                        // reaches the DLQ on any broker (reconsumeTimes > max). Only if that works
+                        // does the queue move on.
+                        let mut all_sent = true;
+                        for m in &batch {
+                            let times = m.reconsume_times().saturating_add(1);
+                            all_sent &= resend(&inner, m, times, None).await;
+                        }
+                        all_sent
+                    } else {
+                        false
+                    }
+                }
+            };
+            if settled {
+                qs.orderly.remove(&offsets);
+                let commit = lock(&qs.pq).remove(offsets);
+                if let Some(offset) = commit {
+                    inner.offsets.update(&qs.mq, offset, true);
+                }
+                drop(guard);
+            } else {
+                qs.orderly.bump_reconsume(&offsets);
+                drop(guard);
+                if !pause(&mut stop, SUSPEND).await {
+                    break;
+                }
+            }
+        }
+        qs.orderly.running.store(false, Ordering::Release);
+        // Messages may have arrived between the last look and clearing the flag.
+        let resume = !qs.orderly.is_empty()
+            && qs.orderly.is_locked()
+            && !qs.dropped.load(Ordering::Acquire)
+            && !qs.orderly.running.swap(true, Ordering::AcqRel);
+        if !resume {
+            break;
+        }
+    }
+}
