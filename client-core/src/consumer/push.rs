@@ -346,10 +346,16 @@ impl PushConsumer {
         let inner = self.inner.clone();
         let mut stop = inner.stop.subscribe();
         tokio::spawn(async move {
+            // Unfinished rounds (a topic without a route yet, a queue still locked by its
+            // previous owner) are retried after 1 s, 2 s, 4 s, ... up to the interval.
+            let mut backoff = Duration::from_secs(1);
             loop {
                 let wait = if rebalance(&inner).await {
-                    Duration::from_secs(1)
+                    let wait = backoff.min(inner.options.rebalance_interval);
+                    backoff = backoff.saturating_mul(2);
+                    wait
                 } else {
+                    backoff = Duration::from_secs(1);
                     inner.options.rebalance_interval
                 };
                 tokio::select! {
@@ -525,8 +531,9 @@ impl ConsumerHandle for Handle {
     }
 }
 
-/// One rebalance round over every subscribed topic. Returns true when an orderly queue could
-/// not be locked yet (its previous owner may still hold it): the caller retries soon.
+/// One rebalance round over every subscribed topic. Returns true when the round is unfinished
+/// (a topic has no route or no known member yet, or an orderly queue is still locked by its
+/// previous owner): the caller retries soon.
 async fn rebalance(inner: &Arc<Inner>) -> bool {
     let mut retry_soon = false;
     let topics: Vec<String> = lock(&inner.subs).keys().cloned().collect();
@@ -538,6 +545,7 @@ async fn rebalance(inner: &Arc<Inner>) -> bool {
             Err(e) => {
                 tracing::debug!(%topic, error = %e, "rebalance skipped a topic");
                 kept_topics.insert(topic);
+                retry_soon = true;
             }
         }
     }
