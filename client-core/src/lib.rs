@@ -6,7 +6,7 @@
 //!   brokers) and its tokio TCP implementation with a per-address connection pool;
 //! - [`client`]: the [`Client`] shared per name-server list and instance name (client id,
 //!   name-server failover, route cache, heartbeats, broker-to-client requests);
-//! - [`consumer`]: [`PushConsumer`], listeners, allocation strategies, offset stores;
+//! - [`consumer`]: [`PushConsumer`] (concurrent and orderly), [`PullConsumer`], listeners, allocation strategies, offset stores;
 //! - [`message`]: [`Message`] to send, [`MessageView`] received, [`SendResult`];
 //! - [`producer`]: [`Producer`] (sync / async / oneway, selectors, batches, retries);
 //! - [`transaction`]: [`TransactionProducer`] and the [`TransactionListener`] trait;
@@ -31,7 +31,7 @@ pub use client::{Client, ClientConfig};
 pub use consumer::allocate::AllocateStrategy;
 pub use consumer::{
     ConsumeFrom, ConsumeResult, FilterExpression, MessageListener, MessageModel, OrderlyListener,
-    OrderlyResult, PushConsumer, PushConsumerOptions,
+    OrderlyResult, PullConsumer, PullConsumerOptions, PushConsumer, PushConsumerOptions,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use message::{Message, MessageView, SendResult, SendStatus};

@@ -1,13 +1,17 @@
-//! Consumers: the [`PushConsumer`], its listener traits and options, queue allocation
+//! Consumers: the [`PushConsumer`] with its listener traits and options, the lite
+//! [`PullConsumer`], queue allocation
 //! strategies ([`allocate`]) and offset stores.
 
 pub mod allocate;
 mod offset_store;
 mod orderly;
 mod process_queue;
+mod pull;
 mod push;
+mod queues;
 
 pub use ferromq_protocol::body::MessageModel;
+pub use pull::{PullConsumer, PullConsumerOptions};
 pub use push::{PushConsumer, PushConsumerOptions};
 
 use crate::message::MessageView;

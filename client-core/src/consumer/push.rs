@@ -11,11 +11,9 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use ferromq_protocol::body::{
-    perm, ConsumeFromWhere, ConsumeType, ConsumerData, MessageModel, MessageQueue,
-    SubscriptionData, TopicRouteData,
+    ConsumeFromWhere, ConsumeType, ConsumerData, MessageModel, MessageQueue, SubscriptionData,
 };
 use ferromq_protocol::header::client::ConsumerSendMsgBackRequestHeader;
-use ferromq_protocol::header::offset::{GetMaxOffsetRequestHeader, SearchOffsetRequestHeader};
 use ferromq_protocol::header::pull::{
     pull_sys_flag, PullMessageRequestHeader, PullMessageResponseHeader,
 };
@@ -28,6 +26,7 @@ use super::allocate::{AllocateStrategy, Averagely};
 use super::offset_store::OffsetStore;
 use super::orderly::{self, OrderlyState};
 use super::process_queue::ProcessQueue;
+use super::queues;
 use super::{
     ConsumeFrom, ConsumeResult, FilterExpression, MessageListener, OrderlyListener, OrderlyResult,
 };
@@ -35,7 +34,6 @@ use crate::client::{now_ms, Client, ClientConfig, ConsumerHandle};
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::{Message, MessageView};
 use crate::producer::{Producer, ProducerOptions};
-use crate::selector::random_u64;
 
 /// Push consumer settings.
 #[derive(Debug, Clone)]
@@ -143,6 +141,17 @@ pub(super) struct Inner {
 }
 
 impl Inner {
+    fn group_view(&self) -> queues::GroupView<'_> {
+        queues::GroupView {
+            client: &self.client,
+            group: &self.options.group,
+            model: &self.options.message_model,
+            allocate: self.options.allocate.as_ref(),
+            offsets: &self.offsets,
+            consume_from: self.options.consume_from,
+        }
+    }
+
     pub(super) fn is_orderly(&self) -> bool {
         matches!(self.listener, Listener::Orderly(_))
     }
@@ -178,20 +187,6 @@ fn subscription(topic: &str, expression: &FilterExpression) -> Result<Subscripti
             Ok(SubscriptionData::sql92(topic, e.clone(), version))
         }
     }
-}
-
-/// The queues of a route a consumer may read (protocol.md 7.2), sorted.
-fn subscribe_queues(topic: &str, route: &TopicRouteData) -> Vec<MessageQueue> {
-    let mut queues: Vec<MessageQueue> = route
-        .queue_datas
-        .iter()
-        .filter(|q| perm::is_readable(q.perm))
-        .flat_map(|q| {
-            (0..q.read_queue_nums).map(move |i| MessageQueue::new(topic, &q.broker_name, i))
-        })
-        .collect();
-    queues.sort();
-    queues
 }
 
 /// Waits `d` or until `stop` fires; returns false when stopped.
@@ -540,7 +535,7 @@ async fn rebalance(inner: &Arc<Inner>) -> bool {
     let mut wanted: HashSet<MessageQueue> = HashSet::new();
     let mut kept_topics: HashSet<String> = HashSet::new();
     for topic in topics {
-        match allocate_topic(inner, &topic).await {
+        match queues::allocate(&inner.group_view(), &topic).await {
             Ok(mine) => wanted.extend(mine),
             Err(e) => {
                 tracing::debug!(%topic, error = %e, "rebalance skipped a topic");
@@ -587,7 +582,7 @@ async fn rebalance(inner: &Arc<Inner>) -> bool {
             retry_soon = true;
             continue;
         }
-        let offset = match initial_offset(inner, &mq).await {
+        let offset = match queues::initial_offset(&inner.group_view(), &mq).await {
             Ok(o) => o,
             Err(e) => {
                 tracing::debug!(queue = ?mq, error = %e, "no start offset yet");
@@ -606,100 +601,6 @@ async fn rebalance(inner: &Arc<Inner>) -> bool {
         tokio::spawn(pull_loop(inner.clone(), qs, offset));
     }
     retry_soon
-}
-
-async fn allocate_topic(inner: &Arc<Inner>, topic: &str) -> Result<Vec<MessageQueue>> {
-    let client = &inner.client;
-    let route = match client.fetch_route(topic).await {
-        Ok(r) => r,
-        Err(e) => client.cached_route(topic).ok_or(e)?,
-    };
-    let all = subscribe_queues(topic, &route);
-    if inner.options.message_model == MessageModel::Broadcasting {
-        return Ok(all);
-    }
-    let masters: Vec<&str> = route
-        .broker_datas
-        .iter()
-        .filter_map(|b| b.master_addr())
-        .collect();
-    if masters.is_empty() {
-        return Err(Error::new(
-            ErrorKind::TopicNotFound,
-            "rebalance",
-            "no master for the topic",
-        ));
-    }
-    let addr = masters[random_u64() as usize % masters.len()];
-    let ids = client.consumer_ids(addr, &inner.options.group).await?;
-    if ids.is_empty() {
-        return Err(Error::new(
-            ErrorKind::Broker,
-            "rebalance",
-            "the broker knows no member of the group yet",
-        ));
-    }
-    Ok(inner.options.allocate.allocate(client.id(), &all, &ids))
-}
-
-async fn offset_request(
-    inner: &Inner,
-    mq: &MessageQueue,
-    request: RemotingCommand,
-    op: &'static str,
-) -> Result<i64> {
-    let client = &inner.client;
-    let addr = client.master_addr_for(&mq.broker_name, &mq.topic).await?;
-    let response = client
-        .broker_request(&addr, request, client.timeout())
-        .await?;
-    if response.response_code() != ResponseCode::SUCCESS {
-        return Err(Error::from_response(op, &response));
-    }
-    response
-        .ext_fields
-        .get("offset")
-        .and_then(|o| o.parse().ok())
-        .ok_or_else(|| Error::new(ErrorKind::Protocol, op, "no offset in the answer"))
-}
-
-async fn max_offset(inner: &Inner, mq: &MessageQueue) -> Result<i64> {
-    let header = GetMaxOffsetRequestHeader {
-        topic: mq.topic.clone(),
-        queue_id: mq.queue_id,
-        committed: None,
-        broker_name: Some(mq.broker_name.clone()),
-    };
-    let request = RemotingCommand::request_with_header(RequestCode::GET_MAX_OFFSET, &header);
-    offset_request(inner, mq, request, "max offset").await
-}
-
-/// Where a newly assigned queue starts (`computePullFromWhere`).
-async fn initial_offset(inner: &Inner, mq: &MessageQueue) -> Result<i64> {
-    if let Some(offset) = inner.offsets.read_stored(&inner.client, mq).await? {
-        return Ok(offset);
-    }
-    let retry = mq.topic.starts_with("%RETRY%");
-    match inner.options.consume_from {
-        ConsumeFrom::FirstOffset => Ok(0),
-        ConsumeFrom::LastOffset if retry => Ok(0),
-        ConsumeFrom::LastOffset => max_offset(inner, mq).await,
-        ConsumeFrom::Timestamp(_) if retry => max_offset(inner, mq).await,
-        ConsumeFrom::Timestamp(ts) => {
-            let header = SearchOffsetRequestHeader {
-                topic: mq.topic.clone(),
-                queue_id: mq.queue_id,
-                timestamp: ts,
-                boundary_type: None,
-                broker_name: Some(mq.broker_name.clone()),
-            };
-            let request = RemotingCommand::request_with_header(
-                RequestCode::SEARCH_OFFSET_BY_TIMESTAMP,
-                &header,
-            );
-            offset_request(inner, mq, request, "search offset").await
-        }
-    }
 }
 
 /// Pulls one queue until it is dropped or the consumer stops.

@@ -1,0 +1,131 @@
+//! The queues of a consumer group: which a member reads (allocation among the group's
+//! members, or all of them when broadcasting) and where a newly assigned queue starts.
+
+use ferromq_protocol::body::{perm, MessageModel, MessageQueue, TopicRouteData};
+use ferromq_protocol::header::offset::{GetMaxOffsetRequestHeader, SearchOffsetRequestHeader};
+use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+
+use super::allocate::AllocateStrategy;
+use super::offset_store::OffsetStore;
+use super::ConsumeFrom;
+use crate::client::Client;
+use crate::error::{Error, ErrorKind, Result};
+use crate::selector::random_u64;
+
+/// What queue assignment needs to know about a group member.
+pub(super) struct GroupView<'a> {
+    pub(super) client: &'a Client,
+    pub(super) group: &'a str,
+    pub(super) model: &'a MessageModel,
+    pub(super) allocate: &'a dyn AllocateStrategy,
+    pub(super) offsets: &'a OffsetStore,
+    pub(super) consume_from: ConsumeFrom,
+}
+
+/// The queues of a route a consumer may read (protocol.md 7.2), sorted.
+pub(super) fn subscribe_queues(topic: &str, route: &TopicRouteData) -> Vec<MessageQueue> {
+    let mut queues: Vec<MessageQueue> = route
+        .queue_datas
+        .iter()
+        .filter(|q| perm::is_readable(q.perm))
+        .flat_map(|q| {
+            (0..q.read_queue_nums).map(move |i| MessageQueue::new(topic, &q.broker_name, i))
+        })
+        .collect();
+    queues.sort();
+    queues
+}
+
+pub(super) async fn allocate(g: &GroupView<'_>, topic: &str) -> Result<Vec<MessageQueue>> {
+    let client = g.client;
+    let route = match client.fetch_route(topic).await {
+        Ok(r) => r,
+        Err(e) => client.cached_route(topic).ok_or(e)?,
+    };
+    let all = subscribe_queues(topic, &route);
+    if *g.model == MessageModel::Broadcasting {
+        return Ok(all);
+    }
+    let masters: Vec<&str> = route
+        .broker_datas
+        .iter()
+        .filter_map(|b| b.master_addr())
+        .collect();
+    if masters.is_empty() {
+        return Err(Error::new(
+            ErrorKind::TopicNotFound,
+            "rebalance",
+            "no master for the topic",
+        ));
+    }
+    let addr = masters[random_u64() as usize % masters.len()];
+    let ids = client.consumer_ids(addr, g.group).await?;
+    if ids.is_empty() {
+        return Err(Error::new(
+            ErrorKind::Broker,
+            "rebalance",
+            "the broker knows no member of the group yet",
+        ));
+    }
+    Ok(g.allocate.allocate(client.id(), &all, &ids))
+}
+
+async fn offset_request(
+    g: &GroupView<'_>,
+    mq: &MessageQueue,
+    request: RemotingCommand,
+    op: &'static str,
+) -> Result<i64> {
+    let client = g.client;
+    let addr = client.master_addr_for(&mq.broker_name, &mq.topic).await?;
+    let response = client
+        .broker_request(&addr, request, client.timeout())
+        .await?;
+    if response.response_code() != ResponseCode::SUCCESS {
+        return Err(Error::from_response(op, &response));
+    }
+    response
+        .ext_fields
+        .get("offset")
+        .and_then(|o| o.parse().ok())
+        .ok_or_else(|| Error::new(ErrorKind::Protocol, op, "no offset in the answer"))
+}
+
+pub(super) async fn max_offset(g: &GroupView<'_>, mq: &MessageQueue) -> Result<i64> {
+    let header = GetMaxOffsetRequestHeader {
+        topic: mq.topic.clone(),
+        queue_id: mq.queue_id,
+        committed: None,
+        broker_name: Some(mq.broker_name.clone()),
+    };
+    let request = RemotingCommand::request_with_header(RequestCode::GET_MAX_OFFSET, &header);
+    offset_request(g, mq, request, "max offset").await
+}
+
+/// Where a newly assigned queue starts (`computePullFromWhere`).
+pub(super) async fn initial_offset(g: &GroupView<'_>, mq: &MessageQueue) -> Result<i64> {
+    if let Some(offset) = g.offsets.read_stored(g.client, mq).await? {
+        return Ok(offset);
+    }
+    let retry = mq.topic.starts_with("%RETRY%");
+    match g.consume_from {
+        ConsumeFrom::FirstOffset => Ok(0),
+        ConsumeFrom::LastOffset if retry => Ok(0),
+        ConsumeFrom::LastOffset => max_offset(g, mq).await,
+        ConsumeFrom::Timestamp(_) if retry => max_offset(g, mq).await,
+        ConsumeFrom::Timestamp(ts) => {
+            let header = SearchOffsetRequestHeader {
+                topic: mq.topic.clone(),
+                queue_id: mq.queue_id,
+                timestamp: ts,
+                boundary_type: None,
+                broker_name: Some(mq.broker_name.clone()),
+            };
+            let request = RemotingCommand::request_with_header(
+                RequestCode::SEARCH_OFFSET_BY_TIMESTAMP,
+                &header,
+            );
+            offset_request(g, mq, request, "search offset").await
+        }
+    }
+}
