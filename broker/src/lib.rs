@@ -17,6 +17,7 @@ mod register;
 mod retry;
 mod schedule;
 mod send;
+mod timer;
 mod transaction;
 
 use std::future::Future;
@@ -156,6 +157,7 @@ pub async fn run(
     ];
     if b.broker_id == 0 {
         tasks.extend(schedule::start(&broker, &stop_rx));
+        tasks.push(timer::start(&broker, &stop_rx));
         tasks.push(tokio::spawn(transaction::checker(
             broker.clone(),
             stop_rx.clone(),

@@ -183,7 +183,11 @@ pub(crate) async fn send_message(
         let mut message = base(req.body.clone(), h.flag, properties);
         match broker.prepare_half(&mut message) {
             Ok(true) => {}
-            Ok(false) => broker.schedule_if_delayed(&mut message),
+            Ok(false) => {
+                if let Err(refusal) = broker.park_if_delayed(&mut message) {
+                    return refusal;
+                }
+            }
             Err(refusal) => return refusal,
         }
         vec![message]

@@ -214,6 +214,13 @@ pub(crate) async fn end_transaction(broker: &Broker, req: &RemotingCommand) -> R
         real.properties.remove(property::TRANSACTION_PREPARED);
         real.sys_flag = sysflag::with_transaction_type(real.sys_flag, TransactionType::Commit);
         real.prepared_transaction_offset = half.commit_log_offset;
+        // A committed message with a delay level or timer properties waits like any other.
+        real.topic = topic;
+        real.queue_id = queue_id;
+        if let Err(refusal) = broker.park_if_delayed(&mut real) {
+            return refusal;
+        }
+        let (topic, queue_id) = (real.topic.clone(), real.queue_id);
         if let Err(e) = broker.put_as(real, &topic, queue_id).await {
             return fail(ResponseCode::SYSTEM_ERROR, format!("commit failed: {e}"));
         }

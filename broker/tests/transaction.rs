@@ -2,60 +2,21 @@
 //! to a check-back on the producer's own connection that commits, and then it is delivered.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use ferromq_broker::Settings;
-use ferromq_protocol::body::{ConsumerData, HeartbeatData, ProducerData, SubscriptionData};
 use ferromq_protocol::header::pull::{PullMessageRequestHeader, PullMessageResponseHeader};
-use ferromq_protocol::header::send::{SendMessageRequestHeaderV2, SendMessageResponseHeader};
-use ferromq_protocol::header::transaction::{
-    CheckTransactionStateRequestHeader, EndTransactionRequestHeader,
-};
-use ferromq_protocol::message::{decode_all, property, DecodeOptions, MessageId, Properties};
+use ferromq_protocol::header::send::SendMessageResponseHeader;
+use ferromq_protocol::header::transaction::EndTransactionRequestHeader;
+use ferromq_protocol::message::{decode_all, DecodeOptions, MessageId};
 use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode};
-use ferromq_remoting::{Connection, ConnectionConfig, Handler};
+use ferromq_remoting::{Connection, ConnectionConfig};
 
 const T: Duration = Duration::from_secs(10);
 
-/// A producer that answers every check-back with COMMIT, as a real transaction checker would.
-#[derive(Default)]
-struct CommitOnCheck {
-    checked: Mutex<Vec<String>>,
-}
-
-impl Handler for CommitOnCheck {
-    async fn handle(&self, conn: &Connection, req: RemotingCommand) -> Option<RemotingCommand> {
-        if req.request_code() == RequestCode::CHECK_TRANSACTION_STATE {
-            let h = CheckTransactionStateRequestHeader::read_ext(&req.ext_fields).unwrap();
-            let m = decode_all(&req.body, &DecodeOptions::client())
-                .unwrap()
-                .remove(0);
-            self.checked.lock().unwrap().push(format!(
-                "{}:{}",
-                m.topic,
-                String::from_utf8_lossy(&m.body)
-            ));
-            let end = EndTransactionRequestHeader {
-                producer_group: "TXG".into(),
-                tran_state_table_offset: h.tran_state_table_offset,
-                commit_log_offset: h.commit_log_offset,
-                commit_or_rollback: 8,
-                from_transaction_check: Some(true),
-                msg_id: h.msg_id.unwrap_or_default(),
-                ..Default::default()
-            };
-            let _ = conn
-                .request_oneway(RemotingCommand::request_with_header(
-                    RequestCode::END_TRANSACTION,
-                    &end,
-                ))
-                .await;
-        }
-        None
-    }
-}
+mod support;
+use support::{half_request, heartbeat, CommitOnCheck};
 
 #[tokio::test]
 async fn commit_rollback_and_check_back() {
@@ -80,51 +41,18 @@ async fn commit_rollback_and_check_back() {
         let _ = rx.await;
     }));
     let addr = format!("127.0.0.1:{port}");
-    let checker = Arc::new(CommitOnCheck::default());
+    let checker = Arc::new(CommitOnCheck::new("TXG"));
     let producer = Connection::connect(&addr, checker.clone(), ConnectionConfig::default())
         .await
         .unwrap();
-    let hb = HeartbeatData {
-        client_id: "127.0.0.1@tx".into(),
-        producer_data_set: vec![ProducerData {
-            group_name: "TXG".into(),
-        }],
-        consumer_data_set: vec![ConsumerData {
-            group_name: "TXC".into(),
-            subscription_data_set: vec![SubscriptionData::tag("Tx", "*", 1)],
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
     producer
-        .request(
-            RemotingCommand::request(RequestCode::HEART_BEAT).with_body(hb.encode()),
-            T,
-        )
+        .request(heartbeat("TXG", "TXC", "Tx"), T)
         .await
         .unwrap();
 
     let mut half_offsets = std::collections::HashMap::new();
     for (body, decision) in [("commit", 8), ("rollback", 12), ("unknown", 0)] {
-        let mut props = Properties::new();
-        props.insert(property::TRANSACTION_PREPARED, "true");
-        props.insert(property::PRODUCER_GROUP, "TXG");
-        props.insert(
-            property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX,
-            format!("UNIQ-{body}"),
-        );
-        let h = SendMessageRequestHeaderV2 {
-            producer_group: "TXG".into(),
-            topic: "Tx".into(),
-            default_topic: "TBW102".into(),
-            default_topic_queue_nums: 1,
-            queue_id: 0,
-            sys_flag: 0x4,
-            properties: Some(props.encode()),
-            ..Default::default()
-        };
-        let req = RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &h)
-            .with_body(Bytes::from(body));
+        let req = half_request("TXG", "Tx", body);
         let resp = producer.request(req, T).await.unwrap();
         assert_eq!(
             resp.response_code(),
