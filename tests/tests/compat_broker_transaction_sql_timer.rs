@@ -133,7 +133,8 @@ fn go(namesrv: &str, broker: &str, scenario: &str, n: usize) -> ClientRun {
 
 /// transaction (Java): half messages whose local transaction answers COMMIT, ROLLBACK and
 /// UNKNOW; the check-back answers COMMIT for the UNKNOW one. COMMIT and UNKNOW are consumed once
-/// each, intact, with the msgId of their send; ROLLBACK never. "Never" is bounded without a blind
+/// each, intact, with the msgId of their send and `TRAN_MSG=true` (Apache keeps every property of
+/// the half message); ROLLBACK never. "Never" is bounded without a blind
 /// sleep: a fourth half message PROBE (UNKNOW, answered ROLLBACK on check-back) is sent after the
 /// two arrived, and once its check-back came (the checker has walked past ROLLBACK after its
 /// timeout) a normal sentinel follows in the same queue; when it is consumed, nothing else was.

@@ -35,7 +35,7 @@
 // transaction creates a one-queue topic; a transaction producer (rocketmq.NewTransactionProducer)
 // sends half messages whose local transaction answers COMMIT, ROLLBACK and UNKNOW; the check-back
 // answers COMMIT for UNKNOW. A push consumer must receive COMMIT and UNKNOW once each, intact, with
-// the msgId of their send, and ROLLBACK never; then a half message PROBE (UNKNOW, answered ROLLBACK
+// the msgId of their send and TRAN_MSG=true (as Apache delivers them), and ROLLBACK never; then a half message PROBE (UNKNOW, answered ROLLBACK
 // on check-back) and, once its check-back came, a normal sentinel bound the "never" (see
 // transaction). Check-backs: UNKNOW and PROBE at least once, COMMIT and ROLLBACK never.
 //
@@ -1211,6 +1211,11 @@ func transaction(namesrv, broker, topic string, deadline time.Time) (string, err
 		if m.MsgId != msgIDs[kind] {
 			mu.Unlock()
 			return "", fmt.Errorf("%s delivered with msgId %s, its send returned %s", kind, m.MsgId, msgIDs[kind])
+		}
+		// Apache delivers a committed message with every property of its half message.
+		if p := m.GetProperty(primitive.PropertyTransactionPrepared); p != "true" {
+			mu.Unlock()
+			return "", fmt.Errorf("%s delivered with TRAN_MSG=%q, Apache keeps TRAN_MSG=true on committed messages", kind, p)
 		}
 	}
 	mu.Unlock()

@@ -21,6 +21,7 @@ import org.apache.rocketmq.client.producer.TransactionListener;
 import org.apache.rocketmq.client.producer.TransactionMQProducer;
 import org.apache.rocketmq.client.producer.TransactionSendResult;
 import org.apache.rocketmq.common.message.Message;
+import org.apache.rocketmq.common.message.MessageConst;
 import org.apache.rocketmq.common.message.MessageExt;
 import org.ferromq.compat.Support.Collector;
 import org.ferromq.compat.Support.Expected;
@@ -113,7 +114,8 @@ public final class TransactionSqlTimerScenarios {
      * the local transaction answers COMMIT_MESSAGE, ROLLBACK_MESSAGE and UNKNOW; the check-back
      * (checkLocalTransaction) answers COMMIT_MESSAGE for the UNKNOW one (and, were it asked, the
      * local answer for the others). A push consumer (one queue, one thread) must receive COMMIT and
-     * UNKNOW once each, intact, with the msgId their sends returned, and ROLLBACK never.
+     * UNKNOW once each, intact, with the msgId their sends returned and, as Apache delivers them,
+     * {@code TRAN_MSG=true}; ROLLBACK never.
      *
      * <p>"Never" is made meaningful without a blind sleep: once both arrived, a fourth half message
      * PROBE (local UNKNOW, answered ROLLBACK on check-back) is sent and the program waits for its
@@ -199,6 +201,10 @@ public final class TransactionSqlTimerScenarios {
                 Support.log(kind + " delivered with properties " + new TreeMap<>(m.getProperties()));
                 require(msgIds.get(kind).equals(m.getMsgId()), kind + " delivered with msgId " + m.getMsgId()
                     + ", its send returned " + msgIds.get(kind));
+                // Apache delivers a committed message with every property of its half message.
+                require("true".equals(m.getProperty(MessageConst.PROPERTY_TRANSACTION_PREPARED)), kind
+                    + " delivered with TRAN_MSG=" + m.getProperty(MessageConst.PROPERTY_TRANSACTION_PREPARED)
+                    + ", Apache keeps TRAN_MSG=true on committed messages");
             }
 
             sendHalf(producer, topic, "PROBE", run, sent, transactionIds);
