@@ -87,7 +87,7 @@ func main() {
 			usage()
 		}
 		err = produceConsume(*namesrv, *topic, *n, time.Now().Add(*timeout))
-	case "tag-filter", "async-group", "ordered", "delayed", "transaction", "sql-filter":
+	case "tag-filter", "async-group", "ordered", "delayed", "transaction", "sql-filter", "broadcast":
 		fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 		namesrv := fs.String("namesrv", "", "name server host:port")
 		broker := fs.String("broker", "", "broker host:port (topic creation)")
@@ -111,6 +111,8 @@ func main() {
 			ok, err = transaction(*namesrv, *broker, *topic, deadline)
 		case "sql-filter":
 			ok, err = sqlFilter(*namesrv, *broker, *topic, deadline)
+		case "broadcast":
+			ok, err = broadcast(*namesrv, *broker, *topic, *n, deadline)
 		default:
 			ok, err = delayed(*namesrv, *broker, *topic, *n, deadline)
 		}
@@ -1365,4 +1367,56 @@ func sqlFilter(namesrv, broker, topic string, deadline time.Time) (string, error
 		as = append(as, cases[i].a)
 	}
 	return fmt.Sprintf("received %d of %d with %s: a=[%s]", len(col.got), len(cases), sqlExpression, strings.Join(as, ", ")), nil
+}
+
+// broadcast: two members of one BROADCASTING group (offsets kept locally by each) both receive
+// every one of n messages over two queues, each exactly once and intact.
+func broadcast(namesrv, broker, topic string, n int, deadline time.Time) (string, error) {
+	run := runID()
+	if err := createTopic(namesrv, broker, topic, 2, deadline); err != nil {
+		return "", err
+	}
+	group := topic + "_cg"
+	members := []string{"m1", "m2"}
+	cols := map[string]*collector{}
+	var consumers []rocketmq.PushConsumer
+	defer func() {
+		for _, c := range consumers {
+			_ = c.Shutdown()
+		}
+	}()
+	for _, m := range members {
+		cols[m] = newCollector()
+		c, err := startConsumer(namesrv, group, m, topic, "*", cols[m], consumer.WithConsumerModel(consumer.BroadCasting))
+		if err != nil {
+			return "", err
+		}
+		consumers = append(consumers, c)
+	}
+	p, err := startProducer(namesrv, topic+"_pg")
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = p.Shutdown() }()
+	for i := 0; i < n; i++ {
+		e := newExpected("B", "BCAST", run, i)
+		for _, m := range members {
+			cols[m].expect(e)
+		}
+		res, err := p.SendSync(context.Background(), e.message(topic))
+		if err == nil && res.Status != primitive.SendOK {
+			err = fmt.Errorf("status %v", res.Status)
+		}
+		if err != nil {
+			return "", fmt.Errorf("send #%d: %w", i, err)
+		}
+	}
+	counts := []string{}
+	for _, m := range members {
+		if err := cols[m].await(deadline); err != nil {
+			return "", fmt.Errorf("member %s: %w", m, err)
+		}
+		counts = append(counts, fmt.Sprintf("%s=%d", m, cols[m].countBy(m)))
+	}
+	return fmt.Sprintf("each member received all %d messages once: %s", n, strings.Join(counts, " ")), nil
 }
