@@ -188,7 +188,17 @@ pub(crate) async fn send_message(
             }
         }
     } else {
-        let properties = Properties::decode(h.properties.as_deref().unwrap_or(""));
+        let mut properties = Properties::decode(h.properties.as_deref().unwrap_or(""));
+        // What Apache 5.3.3's send hook context stamps on every single message it stores.
+        properties.insert(property::MSG_REGION, settings.broker.region_id.as_str());
+        properties.insert(
+            property::TRACE_SWITCH,
+            if settings.broker.trace_on {
+                "true"
+            } else {
+                "false"
+            },
+        );
         let mut message = base(req.body.clone(), h.flag, properties);
         match broker.prepare_half(&mut message) {
             Ok(true) => {}

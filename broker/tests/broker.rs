@@ -960,6 +960,12 @@ async fn timer_messages_are_delivered_at_their_time_in_time_order() {
         assert!(*arrived >= due, "{body} arrived {} ms early", due - arrived);
         assert_eq!(m.topic, "Timed");
         assert_eq!(m.properties.value(property::KEYS), Some(body.as_str()));
+        // Stamped on every stored message, as Apache 5.3.3 does.
+        assert_eq!(
+            m.properties.value(property::MSG_REGION),
+            Some("DefaultRegion")
+        );
+        assert_eq!(m.properties.value(property::TRACE_SWITCH), Some("true"));
         if due > 0 {
             assert_eq!(m.properties.value(property::REAL_TOPIC), Some("Timed"));
             let out: i64 = m
