@@ -72,6 +72,10 @@ ferromq_protocol::settings! {
         namesrv_addr: String = std::env::var("NAMESRV_ADDR").unwrap_or_default(), "namesrvAddr", true;
         /// `listenPort` (10911); the broker also listens on listenPort - 2 (Apache's fast port).
         listen_port: u16 = 10911, "listenPort", false;
+        /// `webSocketListenPort` (FerroMQ only): a port serving the same requests over
+        /// WebSocket, for browser clients; 0 (the default) turns it off. Registered in the name
+        /// servers' KV config (namespace `FERROMQ_WEBSOCKET`, key = the broker address).
+        web_socket_listen_port: u16 = 0, "webSocketListenPort", false;
         /// `brokerIP1`: the address registered and stamped into message ids.
         broker_ip1: String = local_ip(), "brokerIP1", false;
         /// `brokerIP2`: the HA address.

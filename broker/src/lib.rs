@@ -17,6 +17,7 @@ mod register;
 mod retry;
 mod schedule;
 mod send;
+mod timer;
 mod transaction;
 
 use std::future::Future;
@@ -148,6 +149,14 @@ pub async fn run(
             .max(1),
         ..ConnectionConfig::default()
     };
+    let websocket = match b.web_socket_listen_port {
+        0 => None,
+        port => Some(TcpListener::bind(("0.0.0.0", port)).await.map_err(|e| {
+            BrokerError::Config(format!(
+                "cannot listen on port {port} (webSocketListenPort): {e}"
+            ))
+        })?),
+    };
     let handler = Arc::new(BrokerHandler(broker.clone()));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = vec![
@@ -156,6 +165,7 @@ pub async fn run(
     ];
     if b.broker_id == 0 {
         tasks.extend(schedule::start(&broker, &stop_rx));
+        tasks.push(timer::start(&broker, &stop_rx));
         tasks.push(tokio::spawn(transaction::checker(
             broker.clone(),
             stop_rx.clone(),
@@ -173,6 +183,15 @@ pub async fn run(
     let mut servers = vec![serve_one(listener)];
     if let Some(fast) = fast_listener {
         servers.push(serve_one(fast));
+    }
+    if let Some(ws) = websocket {
+        let (h, c, mut rx) = (handler.clone(), connection.clone(), stop_rx.clone());
+        servers.push(tokio::spawn(async move {
+            let _ = ferromq_remoting::serve_websocket(ws, h, c, async move {
+                let _ = rx.wait_for(|s| *s).await;
+            })
+            .await;
+        }));
     }
     shutdown.await;
     tracing::info!("broker shutting down");

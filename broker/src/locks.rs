@@ -59,6 +59,17 @@ impl QueueLocks {
         held
     }
 
+    /// Whether `group` holds any lock that has not expired (Apache
+    /// `RebalanceLockManager.isLockAllExpired`, negated): the group consumes orderly.
+    pub(crate) fn any_live(&self, group: &str, now: Instant) -> bool {
+        let groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+        groups.get(group).is_some_and(|locks| {
+            locks
+                .values()
+                .any(|l| now.duration_since(l.renewed) <= LOCK_TTL)
+        })
+    }
+
     /// Releases the queues `client_id` holds among `queues`.
     pub(crate) fn unlock(
         &self,
@@ -156,5 +167,21 @@ mod tests {
         assert!(locks.lock("G", "c3", [mq(0)], later).is_empty());
         locks.unlock("G", "c1", [mq(0)]);
         assert_eq!(locks.lock("G", "c3", [mq(0)], later).len(), 1);
+    }
+
+    #[test]
+    fn a_group_consumes_orderly_while_any_of_its_locks_lives() {
+        let locks = QueueLocks::default();
+        let t0 = Instant::now();
+        assert!(!locks.any_live("G", t0), "no locks");
+        locks.lock("G", "c1", [mq(0)], t0);
+        assert!(locks.any_live("G", t0 + Duration::from_secs(59)));
+        assert!(!locks.any_live("Other", t0));
+        assert!(
+            !locks.any_live("G", t0 + Duration::from_secs(61)),
+            "expired"
+        );
+        locks.unlock("G", "c1", [mq(0)]);
+        assert!(!locks.any_live("G", t0));
     }
 }

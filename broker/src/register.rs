@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use ferromq_protocol::body::RegisterBrokerBody;
 use ferromq_protocol::header::namesrv::{
-    RegisterBrokerRequestHeader, UnRegisterBrokerRequestHeader,
+    DeleteKVConfigRequestHeader, PutKVConfigRequestHeader, RegisterBrokerRequestHeader,
+    UnRegisterBrokerRequestHeader, WEBSOCKET_KV_NAMESPACE,
 };
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use ferromq_remoting::{Connection, ConnectionConfig, IgnoreRequests};
@@ -15,6 +16,14 @@ use ferromq_remoting::{Connection, ConnectionConfig, IgnoreRequests};
 use crate::broker::Broker;
 
 const TIMEOUT: Duration = Duration::from_secs(6);
+
+/// The broker's connections to its name servers.
+#[derive(Debug, Default)]
+pub(crate) struct NamesrvLinks {
+    conns: HashMap<String, Connection>,
+    /// Connections on which the WebSocket endpoint was announced.
+    announced: std::collections::HashSet<u64>,
+}
 
 async fn connection(addr: &str, conns: &mut HashMap<String, Connection>) -> Option<Connection> {
     if let Some(c) = conns.get(addr).filter(|c| !c.is_closed()) {
@@ -33,7 +42,7 @@ async fn connection(addr: &str, conns: &mut HashMap<String, Connection>) -> Opti
 }
 
 /// Registers with every configured name server once.
-pub(crate) async fn register_all(broker: &Broker, conns: &mut HashMap<String, Connection>) {
+pub(crate) async fn register_all(broker: &Broker, links: &mut NamesrvLinks) {
     let settings = broker.settings();
     let b = &settings.broker;
     let body = RegisterBrokerBody {
@@ -53,7 +62,7 @@ pub(crate) async fn register_all(broker: &Broker, conns: &mut HashMap<String, Co
         ..Default::default()
     };
     for addr in b.namesrv_addrs() {
-        let Some(conn) = connection(&addr, conns).await else {
+        let Some(conn) = connection(&addr, &mut links.conns).await else {
             continue;
         };
         let req = RemotingCommand::request_with_header(RequestCode::REGISTER_BROKER, &header)
@@ -61,16 +70,45 @@ pub(crate) async fn register_all(broker: &Broker, conns: &mut HashMap<String, Co
         match conn.request(req, TIMEOUT).await {
             Ok(r) if r.response_code() == ResponseCode::SUCCESS => {
                 tracing::debug!(namesrv = %addr, "registered");
+                // Announced once per connection, so a restarted name server learns it again.
+                if b.web_socket_listen_port != 0
+                    && !links.announced.contains(&conn.id())
+                    && announce_websocket(&conn, &addr, b).await
+                {
+                    links.announced.insert(conn.id());
+                }
             }
             Ok(r) => {
                 tracing::warn!(namesrv = %addr, code = r.code, remark = ?r.remark, "registration refused")
             }
             Err(e) => {
                 tracing::warn!(namesrv = %addr, error = %e, "registration failed");
-                conns.remove(&addr);
+                links.conns.remove(&addr);
             }
         }
     }
+}
+
+/// Puts the WebSocket endpoint into the name server's KV config; whether it was accepted.
+async fn announce_websocket(
+    conn: &Connection,
+    addr: &str,
+    b: &crate::config::BrokerConfig,
+) -> bool {
+    let header = PutKVConfigRequestHeader {
+        namespace: WEBSOCKET_KV_NAMESPACE.to_owned(),
+        key: b.broker_addr(),
+        value: format!("ws://{}:{}/", b.broker_ip1, b.web_socket_listen_port),
+    };
+    let req = RemotingCommand::request_with_header(RequestCode::PUT_KV_CONFIG, &header);
+    match conn.request(req, TIMEOUT).await {
+        Ok(r) if r.response_code() == ResponseCode::SUCCESS => return true,
+        Ok(r) => {
+            tracing::warn!(namesrv = %addr, code = r.code, remark = ?r.remark, "WebSocket endpoint not announced")
+        }
+        Err(e) => tracing::warn!(namesrv = %addr, error = %e, "WebSocket endpoint not announced"),
+    }
+    false
 }
 
 /// Registers now, then periodically and whenever topics change, until `stop`.
@@ -85,9 +123,9 @@ pub(crate) async fn registration_loop(
             .register_name_server_period
             .clamp(10_000, 60_000),
     );
-    let mut conns = HashMap::new();
+    let mut links = NamesrvLinks::default();
     loop {
-        register_all(&broker, &mut conns).await;
+        register_all(&broker, &mut links).await;
         tokio::select! {
             _ = tokio::time::sleep(period) => {}
             _ = broker.topics_changed.notified() => {}
@@ -112,6 +150,15 @@ pub(crate) async fn unregister_all(broker: &Broker) {
             let req = RemotingCommand::request_with_header(RequestCode::UNREGISTER_BROKER, &header);
             if let Err(e) = conn.request(req, TIMEOUT).await {
                 tracing::warn!(namesrv = %addr, error = %e, "unregistration failed");
+            }
+            if b.web_socket_listen_port != 0 {
+                let forget = DeleteKVConfigRequestHeader {
+                    namespace: WEBSOCKET_KV_NAMESPACE.to_owned(),
+                    key: b.broker_addr(),
+                };
+                let req =
+                    RemotingCommand::request_with_header(RequestCode::DELETE_KV_CONFIG, &forget);
+                let _ = conn.request(req, TIMEOUT).await;
             }
             conn.close();
         }

@@ -139,7 +139,9 @@ pub(crate) async fn send_back(broker: &Broker, req: &RemotingCommand) -> Respons
         reconsume_times: original.reconsume_times + 1,
         ..MessageExt::default()
     };
-    broker.schedule_if_delayed(&mut message);
+    if let Err(refusal) = broker.park_if_delayed(&mut message) {
+        return refusal;
+    }
     match broker.store.put_message(&message) {
         Ok(pending) => {
             pending.finish().await;

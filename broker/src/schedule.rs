@@ -53,8 +53,9 @@ impl Broker {
         m.queue_id = level - 1;
     }
 
-    /// The message a due schedule entry becomes: real topic and queue back, `DELAY` removed.
-    fn time_up(&self, scheduled: &MessageExt) -> Option<MessageExt> {
+    /// The message a due schedule or timer entry becomes: real topic and queue back, `DELAY`
+    /// removed.
+    pub(crate) fn time_up(&self, scheduled: &MessageExt) -> Option<MessageExt> {
         let topic = scheduled.properties.value(property::REAL_TOPIC)?.to_owned();
         let queue_id = scheduled
             .properties

@@ -122,11 +122,15 @@ pub(crate) async fn send_message(
             format!("request queueId[{queue_id}] is illegal, topic has {queues} queues"),
         );
     }
-    // A retry message redelivered too often goes to the group's dead-letter queue.
+    // A retry message redelivered too often goes to the group's dead-letter queue; so does one
+    // sent back by an orderly consumer (the group holds queue locks), as Apache's
+    // `handleRetryAndDLQ` does: orderly clients send back only what they gave up on.
     let (target_topic, queue_id) = match h.topic.strip_prefix(RETRY_PREFIX) {
         Some(group) => {
             let max = broker.max_reconsume_times(group, h.max_reconsume_times, req.version);
-            if h.reconsume_times.unwrap_or(0) > max {
+            if h.reconsume_times.unwrap_or(0) > max
+                || broker.locks.any_live(group, std::time::Instant::now())
+            {
                 (broker.ensure_dlq_topic(group), 0)
             } else {
                 (h.topic.clone(), queue_id)
@@ -142,7 +146,12 @@ pub(crate) async fn send_message(
         );
     }
 
+    let to_dlq = target_topic != h.topic;
     let base = |body: Bytes, flag: i32, mut properties: Properties| {
+        if to_dlq {
+            // Dead letters wait for nothing (Apache sets delay level 0 on this path).
+            properties.remove(property::DELAY_TIME_LEVEL);
+        }
         if properties.uniq_key().is_none() {
             properties.insert(
                 property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX,
@@ -179,11 +188,25 @@ pub(crate) async fn send_message(
             }
         }
     } else {
-        let properties = Properties::decode(h.properties.as_deref().unwrap_or(""));
+        let mut properties = Properties::decode(h.properties.as_deref().unwrap_or(""));
+        // What Apache 5.3.3's send hook context stamps on every single message it stores.
+        properties.insert(property::MSG_REGION, settings.broker.region_id.as_str());
+        properties.insert(
+            property::TRACE_SWITCH,
+            if settings.broker.trace_on {
+                "true"
+            } else {
+                "false"
+            },
+        );
         let mut message = base(req.body.clone(), h.flag, properties);
         match broker.prepare_half(&mut message) {
             Ok(true) => {}
-            Ok(false) => broker.schedule_if_delayed(&mut message),
+            Ok(false) => {
+                if let Err(refusal) = broker.park_if_delayed(&mut message) {
+                    return refusal;
+                }
+            }
             Err(refusal) => return refusal,
         }
         vec![message]

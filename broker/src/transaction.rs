@@ -55,10 +55,31 @@ fn is_prepared(m: &MessageExt) -> bool {
         || m.properties.value(property::TRANSACTION_PREPARED) == Some("true")
 }
 
+/// A retry of a consumed transactional message: it still carries `TRAN_MSG` (committed messages
+/// keep it, as in Apache) because the client's fallback for a failed CONSUMER_SEND_MSG_BACK
+/// copies every property (and so sets the prepared bit), but it has reconsume times and a delay
+/// level. Apache's SendMessageProcessor does not take such a message for a half message.
+fn is_retry_of_transactional(m: &MessageExt) -> bool {
+    let delayed = m
+        .properties
+        .value(property::DELAY_TIME_LEVEL)
+        .and_then(|l| l.parse::<i32>().ok())
+        .is_some_and(|l| l > 0);
+    m.reconsume_times > 0 && delayed
+}
+
 impl Broker {
     /// Turns a prepared message into a half message; `Err` carries the refusal.
     pub(crate) fn prepare_half(&self, m: &mut MessageExt) -> Result<bool, Response> {
         if !is_prepared(m) {
+            return Ok(false);
+        }
+        if is_retry_of_transactional(m) {
+            // Apache stores it with the client's prepared bit, which (by its dispatch rules, not
+            // tried) gets no consume-queue entry, so the retry is lost; here it is a normal
+            // (delayed) retry.
+            m.sys_flag =
+                sysflag::with_transaction_type(m.sys_flag, TransactionType::NotTransaction);
             return Ok(false);
         }
         if self.settings().broker.reject_transaction_message {
@@ -210,10 +231,18 @@ pub(crate) async fn end_transaction(broker: &Broker, req: &RemotingCommand) -> R
             .value(property::REAL_QUEUE_ID)
             .and_then(|q| q.parse().ok())
             .unwrap_or(0);
+        // Every property of the half message stays, `TRAN_MSG=true` too: Apache 5.3.3 delivers
+        // committed messages with it (compat_broker_transaction_sql_timer shows both).
         let mut real = half.clone();
-        real.properties.remove(property::TRANSACTION_PREPARED);
         real.sys_flag = sysflag::with_transaction_type(real.sys_flag, TransactionType::Commit);
         real.prepared_transaction_offset = half.commit_log_offset;
+        // A committed message with a delay level or timer properties waits like any other.
+        real.topic = topic;
+        real.queue_id = queue_id;
+        if let Err(refusal) = broker.park_if_delayed(&mut real) {
+            return refusal;
+        }
+        let (topic, queue_id) = (real.topic.clone(), real.queue_id);
         if let Err(e) = broker.put_as(real, &topic, queue_id).await {
             return fail(ResponseCode::SYSTEM_ERROR, format!("commit failed: {e}"));
         }

@@ -849,3 +849,182 @@ async fn sql92_subscriptions_select_by_properties() {
     assert!(resp.remark.unwrap().contains("SQL92"));
     broker.stop().await;
 }
+
+fn timer_request(
+    topic: &str,
+    body: &str,
+    property: &str,
+    value: impl std::fmt::Display,
+) -> RemotingCommand {
+    let mut props = Properties::new();
+    props.insert(property, value.to_string());
+    props.insert(property::KEYS, body);
+    let h = SendMessageRequestHeaderV2 {
+        producer_group: "PG".to_owned(),
+        topic: topic.to_owned(),
+        default_topic: "TBW102".to_owned(),
+        default_topic_queue_nums: 1,
+        queue_id: 0,
+        born_timestamp: now_ms(),
+        properties: Some(props.encode()),
+        ..Default::default()
+    };
+    RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &h)
+        .with_body(Bytes::copy_from_slice(body.as_bytes()))
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Pulls `topic` queue 0 from `offset` until `n` messages came; each with the time it arrived.
+async fn pull_n(c: &Connection, group: &str, topic: &str, n: usize) -> Vec<(MessageExt, i64)> {
+    let mut got = Vec::new();
+    let mut offset = 0;
+    while got.len() < n {
+        let resp = c
+            .request(pull_request(group, topic, 0, offset, 5000), T)
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.response_code(),
+            ResponseCode::SUCCESS,
+            "{n} messages arrive in {topic}; got {}",
+            got.len()
+        );
+        let now = now_ms();
+        got.extend(messages(&resp.body).into_iter().map(|m| (m, now)));
+        offset = PullMessageResponseHeader::read_ext(&resp.ext_fields)
+            .unwrap()
+            .next_begin_offset;
+    }
+    got
+}
+
+#[tokio::test]
+async fn timer_messages_are_delivered_at_their_time_in_time_order() {
+    let broker = TestBroker::start(|_| {}).await;
+    let c = broker.client().await;
+    heartbeat(&c, "GT", "Timed", "*").await;
+    let start = now_ms();
+    // Sent in one order, due in another: 1.5 s, 1 s, 0.5 s (absolute), then one already due.
+    let sends = [
+        ("delay-ms-1500", property::TIMER_DELAY_MS, 1500),
+        ("delay-sec-1", property::TIMER_DELAY_SEC, 1),
+        ("deliver-at-500", property::TIMER_DELIVER_MS, start + 500),
+        (
+            "deliver-in-the-past",
+            property::TIMER_DELIVER_MS,
+            start - 60_000,
+        ),
+    ];
+    let mut sent_at = std::collections::HashMap::new();
+    for (body, p, v) in sends {
+        let at = now_ms();
+        let resp = c
+            .request(timer_request("Timed", body, p, v), T)
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.response_code(),
+            ResponseCode::SUCCESS,
+            "{body}: {resp:?}"
+        );
+        sent_at.insert(body, at);
+    }
+    let got = pull_n(&c, "GT", "Timed", 4).await;
+    let order: Vec<String> = got
+        .iter()
+        .map(|(m, _)| String::from_utf8(m.body.to_vec()).unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "deliver-in-the-past",
+            "deliver-at-500",
+            "delay-sec-1",
+            "delay-ms-1500"
+        ]
+    );
+    for (m, arrived) in &got {
+        let body = String::from_utf8(m.body.to_vec()).unwrap();
+        let due = match body.as_str() {
+            "delay-ms-1500" => sent_at[body.as_str()] + 1500,
+            "delay-sec-1" => sent_at[body.as_str()] + 1000,
+            "deliver-at-500" => start + 500,
+            _ => 0,
+        };
+        assert!(*arrived >= due, "{body} arrived {} ms early", due - arrived);
+        assert_eq!(m.topic, "Timed");
+        assert_eq!(m.properties.value(property::KEYS), Some(body.as_str()));
+        // Stamped on every stored message, as Apache 5.3.3 does.
+        assert_eq!(
+            m.properties.value(property::MSG_REGION),
+            Some("DefaultRegion")
+        );
+        assert_eq!(m.properties.value(property::TRACE_SWITCH), Some("true"));
+        if due > 0 {
+            assert_eq!(m.properties.value(property::REAL_TOPIC), Some("Timed"));
+            let out: i64 = m
+                .properties
+                .value(property::TIMER_OUT_MS)
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(
+                out >= due && out <= due + 1000,
+                "{body}: TIMER_OUT_MS {out}, due {due}"
+            );
+            for p in [
+                property::TIMER_DELAY_MS,
+                property::TIMER_DELAY_SEC,
+                property::TIMER_DELIVER_MS,
+            ] {
+                assert_eq!(
+                    m.properties.value(p),
+                    None,
+                    "{body}: {p} removed on delivery"
+                );
+            }
+        }
+    }
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn illegal_timer_messages_are_refused_with_a_reason() {
+    let broker = TestBroker::start(|s| s.store.timer_max_delay_sec = 10).await;
+    let c = broker.client().await;
+    let too_far = timer_request("Timed", "too far", property::TIMER_DELAY_SEC, 11);
+    let not_a_number = timer_request("Timed", "nan", property::TIMER_DELAY_MS, "soon");
+    for (what, req, reason) in [
+        ("11 s over a 10 s maximum", too_far, "timerMaxDelaySec"),
+        ("a delay that is not a number", not_a_number, "not a number"),
+    ] {
+        let resp = c.request(req, T).await.unwrap();
+        assert_eq!(
+            resp.response_code(),
+            ResponseCode::MESSAGE_ILLEGAL,
+            "{what}"
+        );
+        let remark = resp.remark.unwrap_or_default();
+        assert!(remark.contains(reason), "{what}: remark {remark:?}");
+    }
+    broker.stop().await;
+
+    let off = TestBroker::start(|s| s.store.timer_wheel_enable = false).await;
+    let c = off.client().await;
+    let resp = c
+        .request(
+            timer_request("Timed", "off", property::TIMER_DELAY_SEC, 1),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
+    assert!(resp.remark.unwrap_or_default().contains("timerWheelEnable"));
+    off.stop().await;
+}

@@ -1,6 +1,9 @@
 //! The `mqbroker` binary stopped and started again, gracefully and with `kill -9`, under
-//! SYNC_FLUSH: every acknowledged message and the committed consumer offsets are still there.
+//! SYNC_FLUSH: every acknowledged message and the committed consumer offsets are still there,
+//! and delayed, timer and half messages pending at the stop are delivered (or checked) after.
 #![allow(clippy::unwrap_used)]
+
+mod support;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -16,7 +19,7 @@ use ferromq_protocol::header::offset::{
 };
 use ferromq_protocol::header::pull::{PullMessageRequestHeader, PullMessageResponseHeader};
 use ferromq_protocol::header::send::SendMessageRequestHeaderV2;
-use ferromq_protocol::message::{decode_all, DecodeOptions};
+use ferromq_protocol::message::{decode_all, property, DecodeOptions, Properties};
 use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode};
 use ferromq_remoting::{Connection, ConnectionConfig, IgnoreRequests};
 
@@ -45,14 +48,24 @@ async fn connect(addr: &str) -> Connection {
 }
 
 async fn send(c: &Connection, body: &str) {
+    send_with(c, "Durable", body, &[]).await;
+}
+
+/// Sends `body` to `topic` queue 0 with the extra `properties`; asserts it was acknowledged.
+async fn send_with(c: &Connection, topic: &str, body: &str, properties: &[(&str, String)]) {
+    let mut props = Properties::new();
+    props.insert(property::WAIT_STORE_MSG_OK, "true");
+    for (k, v) in properties {
+        props.insert(*k, v.as_str());
+    }
     let h = SendMessageRequestHeaderV2 {
         producer_group: "PG".into(),
-        topic: "Durable".into(),
+        topic: topic.into(),
         default_topic: "TBW102".into(),
         default_topic_queue_nums: 1,
         queue_id: 0,
         born_timestamp: 1,
-        properties: Some("WAIT\u{1}true\u{2}".into()),
+        properties: Some(props.encode()),
         ..Default::default()
     };
     let req = RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &h)
@@ -66,11 +79,16 @@ async fn send(c: &Connection, body: &str) {
 }
 
 async fn all_bodies(c: &Connection) -> Vec<String> {
+    bodies_of(c, "Durable").await
+}
+
+/// Every message of `topic` queue 0 (pulled as group `G`), in order.
+async fn bodies_of(c: &Connection, topic: &str) -> Vec<String> {
     let hb = HeartbeatData {
         client_id: "t@1".into(),
         consumer_data_set: vec![ConsumerData {
             group_name: "G".into(),
-            subscription_data_set: vec![SubscriptionData::tag("Durable", "*", 1)],
+            subscription_data_set: vec![SubscriptionData::tag(topic, "*", 1)],
             ..Default::default()
         }],
         ..Default::default()
@@ -87,7 +105,7 @@ async fn all_bodies(c: &Connection) -> Vec<String> {
     loop {
         let h = PullMessageRequestHeader {
             consumer_group: "G".into(),
-            topic: "Durable".into(),
+            topic: topic.into(),
             queue_id: 0,
             queue_offset: offset,
             max_msg_nums: 32,
@@ -236,6 +254,124 @@ async fn acknowledged_messages_and_offsets_survive_graceful_stop_and_kill_9() {
         "every acknowledged message after kill -9"
     );
     assert_eq!(committed(&c).await, 33);
+    broker.kill().unwrap();
+    broker.wait().unwrap();
+}
+
+/// A free port and a SYNC_FLUSH broker config in `dir` using it, plus `extra` lines.
+fn sync_flush_conf(dir: &Path, extra: &str) -> (String, std::path::PathBuf) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let conf = dir.join("broker.properties");
+    std::fs::write(
+        &conf,
+        format!(
+            "brokerName=restart-a\nbrokerIP1=127.0.0.1\nlistenPort={port}\nnamesrvAddr=\n\
+             flushDiskType=SYNC_FLUSH\nstorePathRootDir={}\nmappedFileSizeCommitLog=1048576\n{extra}",
+            dir.join("store").display()
+        ),
+    )
+    .unwrap();
+    (format!("127.0.0.1:{port}"), conf)
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+#[tokio::test]
+async fn pending_delayed_timer_and_half_messages_survive_graceful_stop_and_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    // 2 s delays; half messages checked from 1 s on, but nobody answers until the end.
+    let (addr, conf) = sync_flush_conf(
+        dir.path(),
+        "messageDelayLevel=2s\ntransactionTimeOut=1000\ntransactionCheckInterval=300\n\
+         transactionCheckMax=1000\n",
+    );
+    let mut due = std::collections::BTreeMap::new();
+    for round in ["graceful", "kill9"] {
+        let mut broker = start(&conf);
+        let c = connect(&addr).await;
+        let sent = now_ms();
+        send_with(
+            &c,
+            "Pending",
+            &format!("{round}-delayed"),
+            &[(property::DELAY_TIME_LEVEL, "1".to_owned())],
+        )
+        .await;
+        send_with(
+            &c,
+            "Pending",
+            &format!("{round}-timer"),
+            &[(property::TIMER_DELAY_SEC, "2".to_owned())],
+        )
+        .await;
+        let resp = c
+            .request(
+                support::half_request("TXG", "Pending", &format!("{round}-half")),
+                T,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.response_code(),
+            ResponseCode::SUCCESS,
+            "{:?}",
+            resp.remark
+        );
+        due.insert(format!("{round}-delayed"), sent + 2000);
+        due.insert(format!("{round}-timer"), sent + 2000);
+        due.insert(format!("{round}-half"), 0);
+        // Stopped at once: nothing is due yet and no producer answered a check-back.
+        if round == "graceful" {
+            Command::new("kill")
+                .args(["-TERM", &broker.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(broker.wait().unwrap().success(), "graceful stop");
+        } else {
+            broker.kill().unwrap(); // SIGKILL
+            broker.wait().unwrap();
+        }
+    }
+
+    let mut broker = start(&conf);
+    let checker = Arc::new(support::CommitOnCheck::new("TXG"));
+    let producer = Connection::connect(&addr, checker.clone(), ConnectionConfig::default())
+        .await
+        .unwrap();
+    producer
+        .request(support::heartbeat("TXG", "TXC", "Pending"), T)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut got = bodies_of(&producer, "Pending").await;
+    while got.len() < due.len() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await; // polling, bounded by the deadline
+        got = bodies_of(&producer, "Pending").await;
+    }
+    let arrived = now_ms();
+    let mut sorted = got.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        due.keys().cloned().collect::<Vec<_>>(),
+        "each pending message delivered exactly once after the restarts"
+    );
+    let mut checked = checker.checked();
+    checked.sort();
+    checked.dedup();
+    assert_eq!(checked, ["Pending:graceful-half", "Pending:kill9-half"]);
+    for (body, due) in &due {
+        assert!(arrived >= *due, "{body} delivered before it was due");
+    }
     broker.kill().unwrap();
     broker.wait().unwrap();
 }

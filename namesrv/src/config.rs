@@ -20,6 +20,9 @@ ferromq_protocol::settings! {
     pub struct NamesrvConfig {
     /// `listenPort`: the TCP port (Apache default 9876).
     listen_port: u16 = 9876, "listenPort", false;
+    /// `webSocketListenPort` (FerroMQ only): a port serving the same requests over WebSocket,
+    /// for browser clients; 0 (the default) turns it off.
+    web_socket_listen_port: u16 = 0, "webSocketListenPort", false;
     /// `rocketmqHome`: install directory (informational).
     rocketmq_home: String = std::env::var("ROCKETMQ_HOME").unwrap_or_default(), "rocketmqHome", false;
     /// `kvConfigPath`: where KV config is persisted (`~/namesrv/kvConfig.json`).

@@ -55,7 +55,33 @@ pub async fn run(
             }
         }
     });
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let websocket = match server.config().web_socket_listen_port {
+        0 => None,
+        port => {
+            let addr = format!("{}:{port}", server.config().bind_address);
+            let ws = TcpListener::bind(&addr).await.map_err(|e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!("cannot listen on {addr} (WebSocket): {e}"),
+                )
+            })?;
+            let mut stopped = stopped.clone();
+            Some(tokio::spawn(ferromq_remoting::serve_websocket(
+                ws,
+                server.clone(),
+                connection.clone(),
+                async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                },
+            )))
+        }
+    };
     let result = ferromq_remoting::serve(listener, server, connection, shutdown).await;
+    let _ = stop.send(true);
+    if let Some(ws) = websocket {
+        let _ = ws.await;
+    }
     scanner.abort();
     result
 }

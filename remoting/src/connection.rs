@@ -16,8 +16,7 @@ use bytes::{Bytes, BytesMut};
 use ferromq_protocol::codes::{LanguageCode, ResponseCode, Version};
 use ferromq_protocol::frame::{self, FrameDecoder, DEFAULT_MAX_FRAME_LEN};
 use ferromq_protocol::{RemotingCommand, SerializeType};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
@@ -147,6 +146,27 @@ impl Connection {
         let peer = stream.peer_addr()?;
         let local = stream.local_addr()?;
         let (read, write) = stream.into_split();
+        Ok(Connection::start_io(
+            read, write, peer, local, handler, config,
+        ))
+    }
+
+    /// Starts serving a connection over any byte stream halves carrying remoting frames (the
+    /// WebSocket listener uses it); `peer` and `local` are what [`Self::peer_addr`] and
+    /// [`Self::local_addr`] report.
+    pub fn start_io<R, W, H>(
+        read: R,
+        write: W,
+        peer: SocketAddr,
+        local: SocketAddr,
+        handler: Arc<H>,
+        config: ConnectionConfig,
+    ) -> Connection
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+        H: Handler,
+    {
         let (tx, rx) = mpsc::channel(config.write_queue.max(1));
         let conn = Connection {
             inner: Arc::new(Inner {
@@ -163,7 +183,7 @@ impl Connection {
         };
         tokio::spawn(write_loop(write, rx, conn.clone()));
         tokio::spawn(read_loop(read, conn.clone(), handler));
-        Ok(conn)
+        conn
     }
 
     /// A process-unique id of this connection.
@@ -274,7 +294,11 @@ impl Connection {
     }
 }
 
-async fn write_loop(mut write: OwnedWriteHalf, mut rx: mpsc::Receiver<Bytes>, conn: Connection) {
+async fn write_loop<W: AsyncWrite + Unpin>(
+    mut write: W,
+    mut rx: mpsc::Receiver<Bytes>,
+    conn: Connection,
+) {
     loop {
         let first = tokio::select! {
             f = rx.recv() => f,
@@ -297,7 +321,11 @@ async fn write_loop(mut write: OwnedWriteHalf, mut rx: mpsc::Receiver<Bytes>, co
     conn.close();
 }
 
-async fn read_loop<H: Handler>(mut read: OwnedReadHalf, conn: Connection, handler: Arc<H>) {
+async fn read_loop<R: AsyncRead + Unpin, H: Handler>(
+    mut read: R,
+    conn: Connection,
+    handler: Arc<H>,
+) {
     let config = conn.inner.config.clone();
     let decoder = FrameDecoder::new(config.max_frame_len);
     let in_flight = Arc::new(Semaphore::new(config.max_in_flight.max(1)));

@@ -5,6 +5,8 @@
 //!   answered, a bounded number of requests in flight (the rest answered `SYSTEM_BUSY`), and an
 //!   idle timeout.
 //! - [`serve`]: the accept loop used by `mqnamesrv` and `mqbroker`.
+//! - [`serve_websocket`]: the same over WebSocket, for browser clients (binary messages carrying
+//!   the TCP byte stream, one frame per message from the server).
 //!
 //! Headers are always written as JSON, which every client reads (protocol.md 1.5); both header
 //! types are read.
@@ -12,7 +14,9 @@
 mod connection;
 mod error;
 mod server;
+mod websocket;
 
 pub use connection::{Connection, ConnectionConfig, Handler, IgnoreRequests, OVERLOAD_REMARK};
 pub use error::RemotingError;
 pub use server::{serve, shutdown_signal};
+pub use websocket::serve_websocket;

@@ -168,8 +168,34 @@ pub fn java_ordered_delayed_scenario(
     )
 }
 
+/// Java `TransactionSqlTimerScenarios <scenario> <namesrv> <topic> <n>` (5.3.3): `transaction`
+/// (n unused), `sql-filter` (n unused) or `timer` (n messages) on a one-queue topic it creates,
+/// groups named after the topic. Prints `OK: <scenario>: <summary>` on success. Killed at
+/// `timeout`; the program gives up 15 s before.
+pub fn java_transaction_sql_timer_scenario(
+    scenario: &str,
+    namesrv: &str,
+    topic: &str,
+    n: usize,
+    timeout: Duration,
+) -> ClientRun {
+    java_client_on(
+        JavaClient::V5,
+        "org.ferromq.compat.TransactionSqlTimerScenarios",
+        &[
+            scenario.to_owned(),
+            namesrv.to_owned(),
+            topic.to_owned(),
+            n.to_string(),
+        ],
+        &format!("java TransactionSqlTimerScenarios {scenario} {topic} x{n}"),
+        timeout,
+    )
+}
+
 /// Go `compat-go <scenario> -namesrv .. -broker .. -topic .. -n ..` (v2.1.2): `tag-filter`,
-/// `async-group`, `ordered` or `delayed` (see `tests/compat/go/main.go`). Prints `OK: <scenario>: <summary>` on success.
+/// `async-group`, `ordered`, `delayed`, `transaction` or `sql-filter` (see
+/// `tests/compat/go/main.go`). Prints `OK: <scenario>: <summary>` on success.
 /// Killed at `timeout`; the program gives up 15 s before.
 pub fn go_broker_scenario(
     scenario: &str,

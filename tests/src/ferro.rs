@@ -37,12 +37,18 @@ pub struct FerroNamesrv {
 impl FerroNamesrv {
     /// Starts a name server on a free loopback port with its KV file in a temp dir.
     pub fn start() -> FerroNamesrv {
+        FerroNamesrv::start_with(|_| {})
+    }
+
+    /// [`Self::start`] with the settings adjusted by `tweak` first.
+    pub fn start_with(tweak: impl FnOnce(&mut NamesrvConfig)) -> FerroNamesrv {
         let dir = tempfile::tempdir().expect("temp dir");
-        let config = NamesrvConfig {
+        let mut config = NamesrvConfig {
             kv_config_path: dir.path().join("kvConfig.json"),
             config_store_path: dir.path().join("namesrv.properties"),
             ..NamesrvConfig::default()
         };
+        tweak(&mut config);
         let (addr_tx, addr_rx) = mpsc::channel();
         let (stop, stop_rx) = oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {

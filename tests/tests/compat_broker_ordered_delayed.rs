@@ -256,3 +256,18 @@ fn go_delay_level_2_is_consumed_5_to_6_s_after_the_send() {
         "OK: delayed: 2 with delay level 2 consumed once each, 5000-6000 ms after the send",
     );
 }
+
+/// broadcast (Go): two members of one BROADCASTING group (`WithConsumerModel(BroadCasting)`,
+/// offsets kept locally) each receive all n, once each, intact.
+#[test]
+fn go_broadcast_every_member_receives_all() {
+    if !require_tools("go_broadcast_every_member_receives_all", GO) {
+        return;
+    }
+    let cluster = Cluster::start();
+    let run = go(&cluster, "broadcast", 16);
+    cluster.check(
+        &run,
+        "OK: broadcast: each member received all 16 messages once: m1=16 m2=16",
+    );
+}

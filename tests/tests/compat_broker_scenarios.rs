@@ -236,6 +236,25 @@ fn java_retry_then_dlq() {
     );
 }
 
+/// retry-dlq for an orderly consumer: an orderly listener that always suspends, with
+/// maxReconsumeTimes 2, sees the message with reconsumeTimes 0, 1, 2 (local redeliveries); the
+/// client then sends it to `%RETRY%<group>` while holding the queue lock, and the broker puts it
+/// in `%DLQ%<group>` (Apache's rule for groups with live queue locks).
+#[test]
+fn java_orderly_retry_then_dlq() {
+    if !require_tools("java_orderly_retry_then_dlq", JAVA) {
+        return;
+    }
+    let cluster = Cluster::start();
+    let run = java(&cluster, "orderly-dlq", 1);
+    cluster.check(
+        &run,
+        Match::Line(
+            "OK: orderly-dlq: deliveries with reconsumeTimes [0, 1, 2], then 1 message in %DLQ%",
+        ),
+    );
+}
+
 /// retry-dlq, the client's own path (what it does when CONSUMER_SEND_MSG_BACK fails): a
 /// SEND_MESSAGE to `%RETRY%<group>` with reconsumeTimes 2 and maxReconsumeTimes 2 is stored there
 /// and consumed; one with reconsumeTimes 3 goes to `%DLQ%<group>`.

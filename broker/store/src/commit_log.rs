@@ -22,6 +22,7 @@ use ferromq_protocol::message::{
 };
 
 use crate::config::StoreConfig;
+use crate::configs::topics::TIMER_TOPIC;
 use crate::error::{Result, StoreError};
 use crate::flush::{FlushPolicy, FlushTicket, Flusher};
 use crate::mapped_file_queue::MappedFileQueue;
@@ -421,6 +422,13 @@ impl CommitLog {
                         .clamp(1, self.delay_levels.len().max(1));
                     let delay = self.delay_levels.get(level - 1).copied().unwrap_or(0);
                     req.tags_code = m.store_timestamp + i64::try_from(delay).unwrap_or(0);
+                } else if m.topic == TIMER_TOPIC {
+                    // A timer entry's tag code is its delivery time too (`TIMER_OUT_MS`).
+                    req.tags_code = m
+                        .properties
+                        .value(property::TIMER_OUT_MS)
+                        .and_then(|t| t.trim().parse().ok())
+                        .unwrap_or(m.store_timestamp);
                 }
                 Scan::Message(req)
             }

@@ -109,6 +109,11 @@ ferromq_protocol::settings! {
         /// s, m, h, d).
         message_delay_level: String = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h".to_owned(),
             "messageDelayLevel", false;
+        /// `timerWheelEnable`: accept 5.x timer messages (`TIMER_DELIVER_MS`, `TIMER_DELAY_SEC`,
+        /// `TIMER_DELAY_MS`); refused with SYSTEM_ERROR when off (true).
+        timer_wheel_enable: bool = true, "timerWheelEnable", false;
+        /// `timerMaxDelaySec`: the longest timer delay accepted, in seconds (3 days).
+        timer_max_delay_sec: u64 = 259_200, "timerMaxDelaySec", true;
         /// `accessMessageInMemoryMaxRatio`: percent of RAM treated as "hot" (40).
         access_message_in_memory_max_ratio: u64 = 40, "accessMessageInMemoryMaxRatio", true;
     }

@@ -104,6 +104,11 @@ command_header! {
     }
 }
 
+/// FerroMQ: the KV namespace in which a broker with a WebSocket listener announces it to the
+/// name servers (key: the broker address `ip:port` as in route data, value: `ws://ip:port/`), so
+/// browser clients find the WebSocket endpoint of every broker in a route.
+pub const WEBSOCKET_KV_NAMESPACE: &str = "FERROMQ_WEBSOCKET";
+
 command_header! {
     /// `PutKVConfigRequestHeader` (100).
     pub struct PutKVConfigRequestHeader {

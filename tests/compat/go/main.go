@@ -6,6 +6,8 @@
 //	compat-go async-group -namesrv 127.0.0.1:9876 -broker 127.0.0.1:10911 -topic T -n 16 [-timeout 90s]
 //	compat-go ordered -namesrv 127.0.0.1:9876 -broker 127.0.0.1:10911 -topic T -n 30 [-timeout 90s]
 //	compat-go delayed -namesrv 127.0.0.1:9876 -broker 127.0.0.1:10911 -topic T -n 2 [-timeout 90s]
+//	compat-go transaction -namesrv 127.0.0.1:9876 -broker 127.0.0.1:10911 -topic T [-timeout 90s]
+//	compat-go sql-filter -namesrv 127.0.0.1:9876 -broker 127.0.0.1:10911 -topic T [-timeout 90s]
 //	compat-go capture -addr 127.0.0.1:9999 -topic T [-consume 4s]
 //
 // produce-consume sends n messages (TBW102 auto-creation on the broker), waits until the name
@@ -29,6 +31,17 @@
 // delayed creates a one-queue topic, starts a push consumer (a probe message shows it pulling),
 // then sends n messages with msg.WithDelayTimeLevel(2) (5 s): each is consumed once, intact, with
 // the msgId of its send and no DELAY property, between 5000 and 6000 ms after its born timestamp.
+//
+// transaction creates a one-queue topic; a transaction producer (rocketmq.NewTransactionProducer)
+// sends half messages whose local transaction answers COMMIT, ROLLBACK and UNKNOW; the check-back
+// answers COMMIT for UNKNOW. A push consumer must receive COMMIT and UNKNOW once each, intact, with
+// the msgId of their send and TRAN_MSG=true (as Apache delivers them), and ROLLBACK never; then a half message PROBE (UNKNOW, answered ROLLBACK
+// on check-back) and, once its check-back came, a normal sentinel bound the "never" (see
+// transaction). Check-backs: UNKNOW and PROBE at least once, COMMIT and ROLLBACK never.
+//
+// sql-filter creates a one-queue topic and sends the messages of sqlCases (user properties a and
+// b); a push consumer subscribed with SQL92 "a > 5 AND b = 'x'" must receive exactly the matching
+// ones, intact; the last (a = 100, b = 'x') is the sentinel.
 //
 // The scenarios end with one "OK: <scenario>: ..." line.
 //
@@ -74,7 +87,7 @@ func main() {
 			usage()
 		}
 		err = produceConsume(*namesrv, *topic, *n, time.Now().Add(*timeout))
-	case "tag-filter", "async-group", "ordered", "delayed":
+	case "tag-filter", "async-group", "ordered", "delayed", "transaction", "sql-filter", "broadcast":
 		fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 		namesrv := fs.String("namesrv", "", "name server host:port")
 		broker := fs.String("broker", "", "broker host:port (topic creation)")
@@ -94,6 +107,12 @@ func main() {
 			ok, err = asyncGroup(*namesrv, *broker, *topic, *n, deadline)
 		case "ordered":
 			ok, err = ordered(*namesrv, *broker, *topic, *n, deadline)
+		case "transaction":
+			ok, err = transaction(*namesrv, *broker, *topic, deadline)
+		case "sql-filter":
+			ok, err = sqlFilter(*namesrv, *broker, *topic, deadline)
+		case "broadcast":
+			ok, err = broadcast(*namesrv, *broker, *topic, *n, deadline)
 		default:
 			ok, err = delayed(*namesrv, *broker, *topic, *n, deadline)
 		}
@@ -121,7 +140,7 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: compat-go produce-consume -namesrv ADDR -topic T [-n N] [-timeout D]")
-	fmt.Fprintln(os.Stderr, "       compat-go tag-filter|async-group|ordered|delayed -namesrv ADDR -broker ADDR -topic T [-n N] [-timeout D]")
+	fmt.Fprintln(os.Stderr, "       compat-go tag-filter|async-group|ordered|delayed|transaction|sql-filter -namesrv ADDR -broker ADDR -topic T [-n N] [-timeout D]")
 	fmt.Fprintln(os.Stderr, "       compat-go capture -addr ADDR -topic T [-consume D]")
 	os.Exit(2)
 }
@@ -506,6 +525,12 @@ func startProducer(namesrv, group string) (rocketmq.Producer, error) {
 // startConsumer starts a clustering push consumer from the first offset that hands every
 // delivery of topic to col as receiver.
 func startConsumer(namesrv, group, receiver, topic, expression string, col *collector, opts ...consumer.Option) (rocketmq.PushConsumer, error) {
+	selector := consumer.MessageSelector{Type: consumer.TAG, Expression: expression}
+	return startSelectorConsumer(namesrv, group, receiver, topic, selector, col, opts...)
+}
+
+// startSelectorConsumer is startConsumer with any selector (TAG or SQL92).
+func startSelectorConsumer(namesrv, group, receiver, topic string, selector consumer.MessageSelector, col *collector, opts ...consumer.Option) (rocketmq.PushConsumer, error) {
 	opts = append([]consumer.Option{
 		consumer.WithNameServer([]string{namesrv}),
 		consumer.WithGroupName(group),
@@ -516,7 +541,6 @@ func startConsumer(namesrv, group, receiver, topic, expression string, col *coll
 	if err != nil {
 		return nil, fmt.Errorf("new consumer: %w", err)
 	}
-	selector := consumer.MessageSelector{Type: consumer.TAG, Expression: expression}
 	err = c.Subscribe(topic, selector, func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
 		for _, m := range msgs {
 			col.accept(receiver, topic, m)
@@ -999,4 +1023,400 @@ func delayed(namesrv, broker, topic string, n int, deadline time.Time) (string, 
 	sort.Strings(latencies)
 	logf("born-to-consume %v", latencies)
 	return fmt.Sprintf("%d with delay level 2 consumed once each, 5000-6000 ms after the send", n), nil
+}
+
+// kindOf is a scenario key's prefix: "COMMIT" for "COMMIT-<run>-0".
+func kindOf(key string) string {
+	if i := strings.IndexByte(key, '-'); i > 0 {
+		return key[:i]
+	}
+	return key
+}
+
+// txListener answers the local transaction and the check-back per kind, counts check-backs and
+// checks that each check-back carries its message intact.
+type txListener struct {
+	topic    string
+	mu       sync.Mutex
+	sent     map[string]expected // kind -> message
+	msgIDs   map[string]string   // kind -> msgId (the transaction id) of the half send
+	checks   map[string]int
+	problems []string
+}
+
+var txLocal = map[string]primitive.LocalTransactionState{
+	"COMMIT":   primitive.CommitMessageState,
+	"ROLLBACK": primitive.RollbackMessageState,
+	"UNKNOW":   primitive.UnknowState,
+	"PROBE":    primitive.UnknowState,
+}
+
+var txCheck = map[string]primitive.LocalTransactionState{
+	"COMMIT":   primitive.CommitMessageState,
+	"ROLLBACK": primitive.RollbackMessageState,
+	"UNKNOW":   primitive.CommitMessageState,
+	"PROBE":    primitive.RollbackMessageState,
+}
+
+func (l *txListener) ExecuteLocalTransaction(m *primitive.Message) primitive.LocalTransactionState {
+	state, ok := txLocal[kindOf(m.GetKeys())]
+	if !ok {
+		l.mu.Lock()
+		l.problems = append(l.problems, "local transaction for an unexpected message keys="+m.GetKeys())
+		l.mu.Unlock()
+		return primitive.RollbackMessageState
+	}
+	return state
+}
+
+func (l *txListener) CheckLocalTransaction(m *primitive.MessageExt) primitive.LocalTransactionState {
+	kind := kindOf(m.GetKeys())
+	logf("check-back for %s (transactionId %s)", m.GetKeys(), m.TransactionId)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.checks[kind]++
+	e, ok := l.sent[kind]
+	if !ok {
+		l.problems = append(l.problems, "check-back for an unexpected message keys="+m.GetKeys())
+		return primitive.UnknowState
+	}
+	var bad []string
+	if m.Topic != l.topic {
+		bad = append(bad, "topic "+m.Topic)
+	}
+	if string(m.Body) != e.body {
+		bad = append(bad, fmt.Sprintf("body %q", m.Body))
+	}
+	if m.GetTags() != e.tag {
+		bad = append(bad, "tag "+m.GetTags())
+	}
+	if m.GetProperty("idx") != e.idx || m.GetProperty("run") != e.run {
+		bad = append(bad, "idx/run "+m.GetProperty("idx")+"/"+m.GetProperty("run"))
+	}
+	if id := l.msgIDs[kind]; id != "" && m.TransactionId != id {
+		bad = append(bad, "transactionId "+m.TransactionId+", sent "+id)
+	}
+	if len(bad) > 0 {
+		l.problems = append(l.problems, fmt.Sprintf("check-back of %s: %v", kind, bad))
+	}
+	return txCheck[kind]
+}
+
+func (l *txListener) failed() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.problems) > 0 {
+		return fmt.Errorf("%v", l.problems)
+	}
+	return nil
+}
+
+// transaction: see the package comment and the Java scenario (TransactionSqlTimerScenarios):
+// the PROBE's check-back shows the broker's checker walked past ROLLBACK after its timeout (it
+// walks the half queue in order), and the sentinel after it shows nothing else reached the queue.
+func transaction(namesrv, broker, topic string, deadline time.Time) (string, error) {
+	run := runID()
+	if err := createTopic(namesrv, broker, topic, 1, deadline); err != nil {
+		return "", err
+	}
+	col := newCollector()
+	var mu sync.Mutex
+	delivered := map[string]*primitive.MessageExt{} // key -> first delivery
+	c, err := rocketmq.NewPushConsumer(
+		consumer.WithNameServer([]string{namesrv}),
+		consumer.WithGroupName(topic+"_cg"),
+		consumer.WithInstance(topic+"_cg"),
+		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
+		consumer.WithConsumeGoroutineNums(1),
+	)
+	if err != nil {
+		return "", fmt.Errorf("new consumer: %w", err)
+	}
+	err = c.Subscribe(topic, consumer.MessageSelector{Type: consumer.TAG, Expression: "*"},
+		func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+			for _, m := range msgs {
+				mu.Lock()
+				if _, seen := delivered[m.GetKeys()]; !seen {
+					delivered[m.GetKeys()] = m
+				}
+				mu.Unlock()
+				col.accept("c", topic, m)
+			}
+			return consumer.ConsumeSuccess, nil
+		})
+	if err != nil {
+		return "", fmt.Errorf("subscribe: %w", err)
+	}
+	if err := c.Start(); err != nil {
+		return "", fmt.Errorf("start consumer: %w", err)
+	}
+	defer func() { _ = c.Shutdown() }()
+
+	l := &txListener{topic: topic, sent: map[string]expected{}, msgIDs: map[string]string{}, checks: map[string]int{}}
+	tp, err := rocketmq.NewTransactionProducer(l,
+		producer.WithNameServer([]string{namesrv}),
+		producer.WithGroupName(topic+"_pg"),
+		producer.WithInstanceName(topic+"_pg"),
+		producer.WithRetry(2),
+		producer.WithSendMsgTimeout(10*time.Second),
+	)
+	if err != nil {
+		return "", fmt.Errorf("new transaction producer: %w", err)
+	}
+	if err := tp.Start(); err != nil {
+		return "", fmt.Errorf("start transaction producer: %w", err)
+	}
+	defer func() { _ = tp.Shutdown() }()
+	sendHalf := func(kind string, i int) (string, error) {
+		e := newExpected("Tx", kind, run, i)
+		l.mu.Lock()
+		l.sent[kind] = e
+		l.mu.Unlock()
+		res, err := tp.SendMessageInTransaction(context.Background(), e.message(topic))
+		if err != nil {
+			return "", fmt.Errorf("half send %s: %w", kind, err)
+		}
+		if res.Status != primitive.SendOK {
+			return "", fmt.Errorf("half send %s: status %v", kind, res.Status)
+		}
+		if res.State != txLocal[kind] {
+			return "", fmt.Errorf("half send %s: local state %v", kind, res.State)
+		}
+		l.mu.Lock()
+		l.msgIDs[kind] = res.MsgID
+		l.mu.Unlock()
+		return res.MsgID, nil
+	}
+	msgIDs := map[string]string{}
+	sentAt := time.Now()
+	for i, kind := range []string{"COMMIT", "ROLLBACK", "UNKNOW"} {
+		id, err := sendHalf(kind, i)
+		if err != nil {
+			return "", err
+		}
+		msgIDs[kind] = id
+		if kind != "ROLLBACK" {
+			col.expect(l.sent[kind])
+		}
+	}
+	logf("sent COMMIT, ROLLBACK and UNKNOW half messages")
+	if err := col.await(deadline); err != nil {
+		return "", err
+	}
+	if err := l.failed(); err != nil {
+		return "", err
+	}
+	logf("COMMIT and UNKNOW consumed %d ms after the sends", time.Since(sentAt).Milliseconds())
+	mu.Lock()
+	for _, kind := range []string{"COMMIT", "UNKNOW"} {
+		m := delivered[l.sent[kind].key]
+		if m.MsgId != msgIDs[kind] {
+			mu.Unlock()
+			return "", fmt.Errorf("%s delivered with msgId %s, its send returned %s", kind, m.MsgId, msgIDs[kind])
+		}
+		// Apache delivers a committed message with every property of its half message.
+		if p := m.GetProperty(primitive.PropertyTransactionPrepared); p != "true" {
+			mu.Unlock()
+			return "", fmt.Errorf("%s delivered with TRAN_MSG=%q, Apache keeps TRAN_MSG=true on committed messages", kind, p)
+		}
+	}
+	mu.Unlock()
+
+	if _, err := sendHalf("PROBE", 3); err != nil {
+		return "", err
+	}
+	probeAt := time.Now()
+	for {
+		if err := l.failed(); err != nil {
+			return "", err
+		}
+		l.mu.Lock()
+		checked := l.checks["PROBE"] > 0
+		l.mu.Unlock()
+		if checked {
+			break
+		}
+		if !time.Now().Before(deadline) {
+			return "", fmt.Errorf("timeout waiting for the check-back of PROBE")
+		}
+		time.Sleep(20 * time.Millisecond) // polling a condition, bounded by the deadline
+	}
+	logf("PROBE checked back after %d ms", time.Since(probeAt).Milliseconds())
+
+	// The transaction producer cannot send normal messages; the sentinel goes through another.
+	p, err := startProducer(namesrv, topic+"_pg2")
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = p.Shutdown() }()
+	sentinel := newExpected("Tx", "END", run, 4)
+	col.expect(sentinel)
+	if res, err := p.SendSync(context.Background(), sentinel.message(topic)); err != nil || res.Status != primitive.SendOK {
+		return "", fmt.Errorf("sentinel send: %v %v", res, err)
+	}
+	if err := col.await(deadline); err != nil {
+		return "", err
+	}
+	if err := l.failed(); err != nil {
+		return "", err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	logf("check-backs per kind: %v", l.checks)
+	if l.checks["COMMIT"] != 0 || l.checks["ROLLBACK"] != 0 {
+		return "", fmt.Errorf("COMMIT / ROLLBACK checked back %d / %d time(s)", l.checks["COMMIT"], l.checks["ROLLBACK"])
+	}
+	if l.checks["UNKNOW"] < 1 {
+		return "", fmt.Errorf("UNKNOW was never checked back")
+	}
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	if len(col.got) != 3 {
+		return "", fmt.Errorf("received %v", col.got)
+	}
+	return "COMMIT and UNKNOW (committed on check-back) consumed once each, intact; ROLLBACK and PROBE " +
+		"(rolled back on check-back) never; check-backs COMMIT=0 ROLLBACK=0 UNKNOW>=1 PROBE>=1", nil
+}
+
+// sqlExpression is the subscription of SCENARIOS.md.
+const sqlExpression = "a > 5 AND b = 'x'"
+
+// sqlCase is one message of the sql-filter scenario; "" means the property is not set.
+type sqlCase struct{ a, b string }
+
+// sqlCases: a = 1..10 with b = 'x', then with b = 'y'; then a missing, b missing, a not a number,
+// a decimal (Integer.valueOf fails against the int literal 5), a with a plus sign (an int to
+// Java), a past the int range, b in another case; the last is the sentinel (matches). The same
+// set as the Java scenario.
+func sqlCases() []sqlCase {
+	var cases []sqlCase
+	for _, b := range []string{"x", "y"} {
+		for a := 1; a <= 10; a++ {
+			cases = append(cases, sqlCase{strconv.Itoa(a), b})
+		}
+	}
+	return append(cases,
+		sqlCase{"", "x"}, sqlCase{"7", ""}, sqlCase{"abc", "x"}, sqlCase{"5.5", "x"},
+		sqlCase{"+7", "x"}, sqlCase{"2147483648", "x"}, sqlCase{"6", "X"},
+		sqlCase{"100", "x"}) // the sentinel
+}
+
+// matches is what sqlExpression must select: a an int above 5 and b exactly "x".
+func (c sqlCase) matches() bool {
+	a, err := strconv.ParseInt(c.a, 10, 32)
+	return err == nil && a > 5 && c.b == "x"
+}
+
+// sqlFilter: see the package comment.
+func sqlFilter(namesrv, broker, topic string, deadline time.Time) (string, error) {
+	run := runID()
+	if err := createTopic(namesrv, broker, topic, 1, deadline); err != nil {
+		return "", err
+	}
+	p, err := startProducer(namesrv, topic+"_pg")
+	if err != nil {
+		return "", err
+	}
+	col := newCollector()
+	cases := sqlCases()
+	for i, sc := range cases {
+		e := newExpected("Sql", "SQL", run, i)
+		msg := e.message(topic)
+		if sc.a != "" {
+			msg.WithProperty("a", sc.a)
+		}
+		if sc.b != "" {
+			msg.WithProperty("b", sc.b)
+		}
+		if sc.matches() {
+			col.expect(e)
+		}
+		res, err := p.SendSync(context.Background(), msg)
+		if err == nil && res.Status != primitive.SendOK {
+			err = fmt.Errorf("status %v", res.Status)
+		}
+		if err != nil {
+			_ = p.Shutdown()
+			return "", fmt.Errorf("send #%d: %w", i, err)
+		}
+	}
+	_ = p.Shutdown()
+	logf("sent %d messages", len(cases))
+
+	selector := consumer.MessageSelector{Type: consumer.SQL92, Expression: sqlExpression}
+	c, err := startSelectorConsumer(namesrv, topic+"_cg", "c", topic, selector, col, consumer.WithConsumeGoroutineNums(1))
+	if err != nil {
+		return "", err
+	}
+	// One queue, one consume goroutine: once the sentinel is in, everything before it is too.
+	err = col.await(deadline)
+	_ = c.Shutdown()
+	if err != nil {
+		return "", err
+	}
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	var idx []int
+	for key := range col.got {
+		i, _ := strconv.Atoi(col.want[key].idx)
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	var as []string
+	for _, i := range idx {
+		as = append(as, cases[i].a)
+	}
+	return fmt.Sprintf("received %d of %d with %s: a=[%s]", len(col.got), len(cases), sqlExpression, strings.Join(as, ", ")), nil
+}
+
+// broadcast: two members of one BROADCASTING group (offsets kept locally by each) both receive
+// every one of n messages over two queues, each exactly once and intact.
+func broadcast(namesrv, broker, topic string, n int, deadline time.Time) (string, error) {
+	run := runID()
+	if err := createTopic(namesrv, broker, topic, 2, deadline); err != nil {
+		return "", err
+	}
+	group := topic + "_cg"
+	members := []string{"m1", "m2"}
+	cols := map[string]*collector{}
+	var consumers []rocketmq.PushConsumer
+	defer func() {
+		for _, c := range consumers {
+			_ = c.Shutdown()
+		}
+	}()
+	for _, m := range members {
+		cols[m] = newCollector()
+		c, err := startConsumer(namesrv, group, m, topic, "*", cols[m], consumer.WithConsumerModel(consumer.BroadCasting))
+		if err != nil {
+			return "", err
+		}
+		consumers = append(consumers, c)
+	}
+	p, err := startProducer(namesrv, topic+"_pg")
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = p.Shutdown() }()
+	for i := 0; i < n; i++ {
+		e := newExpected("B", "BCAST", run, i)
+		for _, m := range members {
+			cols[m].expect(e)
+		}
+		res, err := p.SendSync(context.Background(), e.message(topic))
+		if err == nil && res.Status != primitive.SendOK {
+			err = fmt.Errorf("status %v", res.Status)
+		}
+		if err != nil {
+			return "", fmt.Errorf("send #%d: %w", i, err)
+		}
+	}
+	counts := []string{}
+	for _, m := range members {
+		if err := cols[m].await(deadline); err != nil {
+			return "", fmt.Errorf("member %s: %w", m, err)
+		}
+		counts = append(counts, fmt.Sprintf("%s=%d", m, cols[m].countBy(m)))
+	}
+	return fmt.Sprintf("each member received all %d messages once: %s", n, strings.Join(counts, " ")), nil
 }

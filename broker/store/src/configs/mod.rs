@@ -6,6 +6,7 @@
 //! | `consumerOffset.json` | [`ConsumerOffsetTable`] | `ConsumerOffsetManager` |
 //! | `delayOffset.json` | [`DelayOffsetTable`] | `ScheduleMessageService` |
 //! | `subscriptionGroup.json` | [`SubscriptionGroupTable`] | `SubscriptionGroupManager` |
+//! | `timerProgress.properties` | [`TimerProgress`] | FerroMQ's own (Apache: `timercheck`) |
 //!
 //! Each table is a thread-safe value shared by reference (`Arc`) between tokio tasks and store
 //! threads, with std locks that are never held across file I/O. Each has the same life cycle:
@@ -35,6 +36,7 @@ mod file;
 pub mod consumer_offsets;
 pub mod delay_offsets;
 pub mod subscription_groups;
+pub mod timer_progress;
 pub mod topics;
 
 pub use consumer_offsets::ConsumerOffsetTable;
@@ -43,4 +45,5 @@ pub use subscription_groups::{
     system_groups, CustomizedRetryPolicy, ExponentialRetryPolicy, GroupRetryPolicy,
     GroupRetryPolicyType, SimpleSubscriptionData, SubscriptionGroupConfig, SubscriptionGroupTable,
 };
-pub use topics::{system_topics, SystemTopics, TopicConfigTable};
+pub use timer_progress::TimerProgress;
+pub use topics::{system_topics, SystemTopics, TopicConfigTable, TIMER_TOPIC};

@@ -19,7 +19,9 @@ import org.apache.rocketmq.client.QueryResult;
 import org.apache.rocketmq.client.consumer.DefaultLitePullConsumer;
 import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
 import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
+import org.apache.rocketmq.client.consumer.listener.ConsumeOrderlyStatus;
 import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
+import org.apache.rocketmq.client.consumer.listener.MessageListenerOrderly;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.client.producer.SendCallback;
 import org.apache.rocketmq.client.producer.SendResult;
@@ -40,7 +42,7 @@ import org.ferromq.compat.Support.Failure;
  * <pre>BrokerScenarios &lt;scenario&gt; &lt;namesrv host:port&gt; &lt;topic&gt; &lt;n&gt;</pre>
  *
  * <p>Scenarios: {@code async-oneway}, {@code batch}, {@code group}, {@code lite-pull},
- * {@code tag-filter}, {@code retry-dlq}, {@code retry-send-dlq}, {@code query-view}. Each creates its topic, uses groups
+ * {@code tag-filter}, {@code retry-dlq}, {@code orderly-dlq}, {@code retry-send-dlq}, {@code query-view}. Each creates its topic, uses groups
  * named after the topic (the topic carries the run id), checks every delivered message (topic,
  * body, tag, key, user properties) and ends with one {@code OK: <scenario>: ...} line whose numbers
  * the Rust test compares exactly. Exit 1 with {@code FAIL: ...} on stderr otherwise. The overall
@@ -61,7 +63,8 @@ public final class BrokerScenarios {
             case "group" -> group(namesrv, topic, n, deadline);
             case "lite-pull" -> litePull(namesrv, topic, n, deadline);
             case "tag-filter" -> tagFilter(namesrv, topic, n, deadline);
-            case "retry-dlq" -> retryDlq(namesrv, topic, deadline);
+            case "retry-dlq" -> retryDlq(namesrv, topic, false, deadline);
+            case "orderly-dlq" -> retryDlq(namesrv, topic, true, deadline);
             case "retry-send-dlq" -> retrySendDlq(namesrv, topic, deadline);
             case "query-view" -> queryView(namesrv, topic, n, deadline);
             default -> throw new Failure("unknown scenario " + scenario);
@@ -457,8 +460,11 @@ public final class BrokerScenarios {
     /**
      * A listener that always answers RECONSUME_LATER, maxReconsumeTimes 2: the message comes back
      * with reconsumeTimes 0, 1, 2, then lands in %DLQ%group (read with a lite pull consumer).
+     * With {@code orderly}, an orderly listener always answers SUSPEND_CURRENT_QUEUE_A_MOMENT: the
+     * client redelivers locally with reconsumeTimes 0, 1, 2, then sends the message to
+     * %RETRY%group while holding the queue lock, and the broker dead-letters it.
      */
-    private static String retryDlq(String namesrv, String topic, long deadline) throws Exception {
+    private static String retryDlq(String namesrv, String topic, boolean orderly, long deadline) throws Exception {
         String group = topic + "_cg";
         Expected e = Expected.of(topic, "Retry", "RETRY", 0, run(topic));
         SendResult sent;
@@ -474,7 +480,7 @@ public final class BrokerScenarios {
             DefaultMQPushConsumer consumer = Support.pushConsumer(namesrv, group, group);
             consumer.setMaxReconsumeTimes(2);
             consumer.subscribe(topic, "*");
-            consumer.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
+            java.util.function.Consumer<List<MessageExt>> record = msgs -> {
                 for (MessageExt m : msgs) {
                     List<String> bad = e.differences(m);
                     if (!sent.getMsgId().equals(m.getMsgId())) {
@@ -486,8 +492,19 @@ public final class BrokerScenarios {
                         + m.getReconsumeTimes() + " from queue " + m.getQueueId() + " offset " + m.getQueueOffset()
                         + " of " + m.getProperty(MessageConst.PROPERTY_RETRY_TOPIC) + "/" + m.getTopic());
                 }
-                return ConsumeConcurrentlyStatus.RECONSUME_LATER;
-            });
+            };
+            if (orderly) {
+                consumer.setSuspendCurrentQueueTimeMillis(100);
+                consumer.registerMessageListener((MessageListenerOrderly) (msgs, ctx) -> {
+                    record.accept(msgs);
+                    return ConsumeOrderlyStatus.SUSPEND_CURRENT_QUEUE_A_MOMENT;
+                });
+            } else {
+                consumer.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
+                    record.accept(msgs);
+                    return ConsumeConcurrentlyStatus.RECONSUME_LATER;
+                });
+            }
             consumer.start();
             Support.log("consumer started");
             MessageExt dead;

@@ -1,0 +1,4 @@
+//! FerroMQ's command-line tools: `mqbench`, a benchmark in the spirit of Apache RocketMQ's
+//! benchmark Producer / Consumer / TransactionProducer.
+
+pub mod bench;
