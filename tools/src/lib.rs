@@ -1,4 +1,4 @@
 //! FerroMQ's command-line tools: `mqbench`, a benchmark in the spirit of Apache RocketMQ's
-//! benchmark Producer / Consumer / TransactionProducer.
+//! benchmark Producer / Consumer / TransactionProducer, over the FerroMQ client.
 
 pub mod bench;

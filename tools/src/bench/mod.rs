@@ -1,8 +1,12 @@
-//! The pieces of `mqbench` that do not depend on what is being measured: lock-free statistics
-//! and the reporter.
+//! `mqbench`: lock-free statistics, the reporter, the timing loop, and the producer, consumer
+//! and transaction benchmarks over the FerroMQ client.
 
+pub mod consumer;
+pub mod producer;
 pub mod report;
+pub mod run;
 pub mod stats;
+pub mod transaction;
 
 pub use report::Reporter;
 pub use stats::{Histogram, Snapshot, Stats, Summary};

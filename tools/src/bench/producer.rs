@@ -1,0 +1,153 @@
+//! `mqbench producer`: send throughput and latency with the FerroMQ client.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ferromq_client::{Message, Producer, ProducerOptions, SendStatus};
+use tokio::sync::Semaphore;
+
+use super::run::{run, StopFlag, Timing};
+use super::{Reporter, Stats, Summary};
+
+/// How messages are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendMode {
+    /// Each worker sends and waits for the result.
+    Sync,
+    /// Up to `inflight` sends outstanding, results through the client's callback.
+    Async,
+    /// Fire and forget: the broker does not answer (latency = time to hand the bytes over).
+    Oneway,
+}
+
+/// Settings of a producer run.
+#[derive(Debug, Clone)]
+pub struct ProducerBench {
+    /// Producer settings (name servers, group, timeouts).
+    pub options: ProducerOptions,
+    /// Topic sent to.
+    pub topic: String,
+    /// Concurrent senders (sync and oneway).
+    pub threads: usize,
+    /// Body size in bytes.
+    pub size: usize,
+    /// Messages per send (1 = single sends; more = SEND_BATCH_MESSAGE).
+    pub batch: usize,
+    /// Sends outstanding at once in async mode.
+    pub inflight: usize,
+    /// Sync, async or oneway.
+    pub mode: SendMode,
+    /// Timing of the run.
+    pub timing: Timing,
+}
+
+impl ProducerBench {
+    /// Starts a producer, warms the route up with one send, runs, and returns the summary.
+    pub async fn run(&self, reporter: &Reporter) -> Result<Summary, ferromq_client::Error> {
+        let producer = Producer::start(self.options.clone()).await?;
+        let body = Bytes::from(vec![b'x'; self.size]);
+        // Route lookup and connection set-up are not part of the measurement.
+        producer
+            .send(Message::new(&self.topic, body.clone()))
+            .await?;
+        let stats = Arc::new(Stats::default());
+        let stop = StopFlag::default();
+        let workers = self.workers(&producer, &stats, &stop, body);
+        let summary = run(stats, reporter, self.timing, stop, workers).await;
+        producer.shutdown().await;
+        Ok(summary)
+    }
+
+    fn workers(
+        &self,
+        producer: &Producer,
+        stats: &Arc<Stats>,
+        stop: &StopFlag,
+        body: Bytes,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let (producer, stats, stop) = (producer.clone(), stats.clone(), stop.clone());
+        let (topic, mode, threads, batch, inflight) = (
+            self.topic.clone(),
+            self.mode,
+            self.threads.max(1),
+            self.batch.max(1),
+            self.inflight.max(1),
+        );
+        async move {
+            let message = move || Message::new(&topic, body.clone());
+            if mode == SendMode::Async {
+                async_sender(producer, stats, stop, message, inflight).await;
+                return;
+            }
+            let tasks: Vec<_> = (0..threads)
+                .map(|_| {
+                    let (producer, stats, stop, message) = (
+                        producer.clone(),
+                        stats.clone(),
+                        stop.clone(),
+                        message.clone(),
+                    );
+                    tokio::spawn(async move {
+                        while !stop.is_raised() {
+                            let started = Instant::now();
+                            let (ok, n) = match (mode, batch) {
+                                (SendMode::Oneway, _) => {
+                                    (producer.send_oneway(message()).await.is_ok(), 1)
+                                }
+                                (_, 1) => (
+                                    producer
+                                        .send(message())
+                                        .await
+                                        .is_ok_and(|r| r.status == SendStatus::Ok),
+                                    1,
+                                ),
+                                (_, n) => (
+                                    producer
+                                        .send_batch((0..n).map(|_| message()).collect())
+                                        .await
+                                        .is_ok_and(|rs| {
+                                            rs.iter().all(|r| r.status == SendStatus::Ok)
+                                        }),
+                                    n as u64,
+                                ),
+                            };
+                            stats.record(ok, n, started.elapsed());
+                        }
+                    })
+                })
+                .collect();
+            for t in tasks {
+                let _ = t.await;
+            }
+        }
+    }
+}
+
+/// One task keeping `inflight` async sends outstanding.
+async fn async_sender(
+    producer: Producer,
+    stats: Arc<Stats>,
+    stop: StopFlag,
+    message: impl Fn() -> Message,
+    inflight: usize,
+) {
+    let window = Arc::new(Semaphore::new(inflight));
+    while !stop.is_raised() {
+        let Ok(permit) = window.clone().acquire_owned().await else {
+            break;
+        };
+        let (stats, started) = (stats.clone(), Instant::now());
+        producer.send_async(message(), move |result| {
+            let ok = result.is_ok_and(|r| r.status == SendStatus::Ok);
+            stats.record(ok, 1, started.elapsed());
+            drop(permit);
+        });
+    }
+    // Wait for what is still outstanding (bounded by the run's drain time).
+    let _ = tokio::time::timeout(
+        Duration::from_secs(30),
+        window.acquire_many(u32::try_from(inflight).unwrap_or(u32::MAX)),
+    )
+    .await;
+}

@@ -1,0 +1,282 @@
+//! `mqbench`: FerroMQ's benchmark, in the spirit of Apache RocketMQ's benchmark Producer,
+//! Consumer and TransactionProducer, over the FerroMQ client.
+//!
+//! ```text
+//! mqbench producer    -n 127.0.0.1:9876 -t BenchmarkTest -w 16 -s 1024 --duration 60 [--mode sync|async|oneway] [--batch N] [--json]
+//! mqbench consumer    -n 127.0.0.1:9876 -t BenchmarkTest -g bench_consumer --duration 60 [--json]
+//! mqbench transaction -n 127.0.0.1:9876 -t BenchmarkTest -w 16 -s 1024 --duration 60 [--check-percent 10] [--json]
+//! ```
+//!
+//! A line every 10 s (TPS, failures, average / p50 / p99 / p999 / max latency), a live
+//! progress line on a terminal, and a final summary; `--json` prints JSON lines instead.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use ferromq_client::{
+    Admin, ClientConfig, ConsumeFrom, MessageModel, ProducerOptions, PushConsumerOptions,
+    TopicOptions,
+};
+use ferromq_tools::bench::consumer::ConsumerBench;
+use ferromq_tools::bench::producer::{ProducerBench, SendMode};
+use ferromq_tools::bench::run::Timing;
+use ferromq_tools::bench::transaction::TransactionBench;
+use ferromq_tools::bench::Reporter;
+
+#[derive(Parser, Debug)]
+#[command(name = "mqbench", version, about = "FerroMQ / RocketMQ benchmark")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Send as fast as possible and report send TPS and latency.
+    Producer(ProducerArgs),
+    /// Consume and report TPS and born-to-consumed latency.
+    Consumer(ConsumerArgs),
+    /// Transactional sends (half message, local transaction, commit) and their latency.
+    Transaction(TransactionArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+struct Common {
+    /// Name server addresses, `;`-separated.
+    #[arg(
+        short = 'n',
+        long,
+        default_value = "127.0.0.1:9876",
+        env = "NAMESRV_ADDR"
+    )]
+    namesrv: String,
+    /// Topic.
+    #[arg(short = 't', long, default_value = "BenchmarkTest")]
+    topic: String,
+    /// Measured seconds.
+    #[arg(long, default_value_t = 60)]
+    duration: u64,
+    /// Seconds between report lines.
+    #[arg(long, default_value_t = 10)]
+    interval: u64,
+    /// JSON lines instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+impl Common {
+    fn timing(&self) -> Timing {
+        Timing {
+            duration: Duration::from_secs(self.duration.max(1)),
+            interval: Duration::from_secs(self.interval.max(1)),
+            drain: Duration::from_secs(10),
+        }
+    }
+
+    fn client(&self, instance: &str) -> ClientConfig {
+        ClientConfig {
+            namesrv_addr: self.namesrv.clone(),
+            instance_name: instance.to_owned(),
+            ..ClientConfig::default()
+        }
+    }
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+enum Mode {
+    Sync,
+    Async,
+    Oneway,
+}
+
+#[derive(Args, Debug)]
+struct ProducerArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Concurrent senders (sync and oneway modes).
+    #[arg(short = 'w', long, default_value_t = 16)]
+    threads: usize,
+    /// Body size in bytes.
+    #[arg(short = 's', long, default_value_t = 1024)]
+    size: usize,
+    /// How messages are sent.
+    #[arg(long, value_enum, default_value_t = Mode::Sync)]
+    mode: Mode,
+    /// Messages per send (SEND_BATCH_MESSAGE when more than 1).
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    /// Async sends outstanding at once.
+    #[arg(long, default_value_t = 1024)]
+    inflight: usize,
+    /// Producer group.
+    #[arg(short = 'g', long, default_value = "benchmark_producer")]
+    group: String,
+    /// Create the topic with this many queues on every master of `--cluster` first (0: rely
+    /// on auto-creation).
+    #[arg(long, default_value_t = 8)]
+    queues: i32,
+    /// Cluster for `--queues`.
+    #[arg(long, default_value = "DefaultCluster")]
+    cluster: String,
+}
+
+#[derive(Args, Debug)]
+struct ConsumerArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Consumer group.
+    #[arg(short = 'g', long, default_value = "benchmark_consumer")]
+    group: String,
+    /// Tag expression.
+    #[arg(short = 'e', long, default_value = "*")]
+    expression: String,
+    /// Listener calls at once.
+    #[arg(short = 'w', long, default_value_t = 20)]
+    threads: usize,
+    /// Start from the first stored message (a new group only) instead of the last.
+    #[arg(long)]
+    from_first: bool,
+    /// Broadcasting instead of clustering.
+    #[arg(long)]
+    broadcast: bool,
+}
+
+#[derive(Args, Debug)]
+struct TransactionArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Concurrent senders.
+    #[arg(short = 'w', long, default_value_t = 16)]
+    threads: usize,
+    /// Body size in bytes.
+    #[arg(short = 's', long, default_value_t = 1024)]
+    size: usize,
+    /// Transaction producer group.
+    #[arg(short = 'g', long, default_value = "benchmark_transaction_producer")]
+    group: String,
+    /// Percent answered UNKNOW first, then committed on the broker's check-back.
+    #[arg(long, default_value_t = 0)]
+    check_percent: u64,
+    /// Percent rolled back.
+    #[arg(long, default_value_t = 0)]
+    rollback_percent: u64,
+}
+
+async fn create_topic(common: &Common, cluster: &str, queues: i32) {
+    if queues <= 0 {
+        return;
+    }
+    let result = async {
+        let admin = Admin::new(&common.client("mqbench-admin"))?;
+        let options = TopicOptions {
+            queue_nums: queues,
+            ..TopicOptions::default()
+        };
+        let r = admin.create_topic(cluster, &common.topic, &options).await;
+        admin.shutdown().await;
+        r
+    }
+    .await;
+    if let Err(e) = result {
+        eprintln!(
+            "mqbench: could not create {} with {queues} queues ({e}); relying on auto-creation",
+            common.topic
+        );
+    }
+}
+
+async fn main_async(cli: Cli) -> Result<(), ferromq_client::Error> {
+    match cli.command {
+        Command::Producer(a) => {
+            create_topic(&a.common, &a.cluster, a.queues).await;
+            let bench = ProducerBench {
+                options: ProducerOptions {
+                    client: a.common.client("mqbench-producer"),
+                    group: a.group.clone(),
+                    compress_threshold: usize::MAX,
+                    ..ProducerOptions::default()
+                },
+                topic: a.common.topic.clone(),
+                threads: a.threads,
+                size: a.size,
+                batch: a.batch,
+                inflight: a.inflight,
+                mode: match a.mode {
+                    Mode::Sync => SendMode::Sync,
+                    Mode::Async => SendMode::Async,
+                    Mode::Oneway => SendMode::Oneway,
+                },
+                timing: a.common.timing(),
+            };
+            let reporter = Reporter::new("producer", "send RT", a.common.json);
+            bench.run(&reporter).await?;
+        }
+        Command::Consumer(a) => {
+            let bench = ConsumerBench {
+                options: PushConsumerOptions {
+                    client: a.common.client("mqbench-consumer"),
+                    group: a.group.clone(),
+                    consume_threads: a.threads.max(1),
+                    consume_from: if a.from_first {
+                        ConsumeFrom::FirstOffset
+                    } else {
+                        ConsumeFrom::LastOffset
+                    },
+                    message_model: if a.broadcast {
+                        MessageModel::Broadcasting
+                    } else {
+                        MessageModel::Clustering
+                    },
+                    ..PushConsumerOptions::default()
+                },
+                topic: a.common.topic.clone(),
+                expression: a.expression.clone(),
+                timing: a.common.timing(),
+            };
+            let reporter = Reporter::new("consumer", "born-to-consumed", a.common.json);
+            bench.run(&reporter).await?;
+        }
+        Command::Transaction(a) => {
+            let bench = TransactionBench {
+                options: ProducerOptions {
+                    client: a.common.client("mqbench-transaction"),
+                    group: a.group.clone(),
+                    compress_threshold: usize::MAX,
+                    ..ProducerOptions::default()
+                },
+                topic: a.common.topic.clone(),
+                threads: a.threads,
+                size: a.size,
+                check_percent: a.check_percent,
+                rollback_percent: a.rollback_percent,
+                timing: a.common.timing(),
+            };
+            let reporter = Reporter::new("transaction", "send RT", a.common.json);
+            let (_, checks) = bench.run(&reporter).await?;
+            eprintln!("mqbench: {checks} check-backs answered");
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mqbench: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(main_async(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mqbench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

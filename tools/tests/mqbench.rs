@@ -1,0 +1,126 @@
+//! `mqbench` against real FerroMQ servers: each benchmark runs briefly with `--json` and its
+//! summary line must show real traffic and no failures.
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+
+use ferromq_tests::{FerroBroker, FerroNamesrv};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_mqbench");
+
+/// Runs mqbench with `args`; returns its JSON lines (and stderr for messages).
+fn mqbench(args: &[&str]) -> (Vec<Value>, String) {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "mqbench {args:?} failed: {stderr}");
+    let lines = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    (lines, stderr)
+}
+
+fn summary(lines: &[Value]) -> &Value {
+    lines
+        .iter()
+        .find(|l| l["kind"] == "summary")
+        .expect("a summary line")
+}
+
+#[test]
+fn producer_consumer_and_transaction_runs_report_real_traffic() {
+    let namesrv = FerroNamesrv::start();
+    let broker = FerroBroker::start(namesrv.addr(), |s| {
+        s.broker.transaction_check_interval = 300;
+        s.broker.transaction_time_out = 300;
+    });
+    ferromq_tests::net::wait_until(
+        "broker registration",
+        std::time::Duration::from_secs(30),
+        || {
+            let info = ferromq_tests::remoting::broker_cluster_info(namesrv.addr())
+                .map_err(|e| e.to_string())?;
+            Ok(info.body_text().contains(broker.addr()))
+        },
+    )
+    .unwrap();
+    let ns = namesrv.addr();
+
+    for mode in ["sync", "async"] {
+        let (lines, stderr) = mqbench(&[
+            "producer",
+            "-n",
+            ns,
+            "-t",
+            "Bench",
+            "-w",
+            "4",
+            "-s",
+            "256",
+            "--mode",
+            mode,
+            "--duration",
+            "2",
+            "--interval",
+            "1",
+            "--json",
+            "--queues",
+            "4",
+        ]);
+        let s = summary(&lines);
+        assert!(s["ok"].as_u64().unwrap() > 0, "{mode}: {s} {stderr}");
+        assert_eq!(s["failures"], 0, "{mode}: {s}");
+        assert!(s["p99_ms"].as_f64().unwrap() >= s["p50_ms"].as_f64().unwrap());
+        assert!(
+            lines.iter().any(|l| l["kind"] == "interval"),
+            "interval lines: {lines:?}"
+        );
+    }
+
+    let (lines, _) = mqbench(&[
+        "consumer",
+        "-n",
+        ns,
+        "-t",
+        "Bench",
+        "-g",
+        "bench_c",
+        "--from-first",
+        "--duration",
+        "3",
+        "--json",
+    ]);
+    let s = summary(&lines);
+    assert!(s["ok"].as_u64().unwrap() > 0, "consumed: {s}");
+    assert_eq!(s["failures"], 0);
+
+    let (lines, stderr) = mqbench(&[
+        "transaction",
+        "-n",
+        ns,
+        "-t",
+        "BenchTx",
+        "-w",
+        "4",
+        "--check-percent",
+        "10",
+        "--duration",
+        "3",
+        "--json",
+    ]);
+    let s = summary(&lines);
+    assert!(s["ok"].as_u64().unwrap() > 0, "{s}");
+    assert_eq!(s["failures"], 0, "{s}");
+    let checks: u64 = stderr
+        .split_whitespace()
+        .zip(stderr.split_whitespace().skip(1))
+        .find(|(_, w)| *w == "check-backs")
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("no check-back count in {stderr}"));
+    assert!(
+        checks > 0,
+        "unknown transactions were checked back: {stderr}"
+    );
+}
