@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine: build FerroMQ and run a local name server (port 9876) and
-# broker (port 10911) with their data in .data/. Ctrl-C stops both cleanly.
+# The main job on a fresh machine: build FerroMQ, run a local name server (port 9876) and broker
+# (port 10911) with their data in .data/, and run the Rust client's demo against them (sends of
+# every kind, a consumer printing what it receives). The servers keep running after the demo;
+# Ctrl-C stops both cleanly. FERROMQ_DEMO=0 skips the demo; FERROMQ_STOP_AFTER_DEMO=1 stops the
+# servers after it (exit status: the demo's).
 #   FERROMQ_NAMESRV_PORT / FERROMQ_BROKER_PORT choose other ports. Browser clients reach the name
 #   server on ws://127.0.0.1:9877/ and the broker on ws://127.0.0.1:10913/
 #   (FERROMQ_NAMESRV_WS_PORT / FERROMQ_BROKER_WS_PORT; webSocketListenPort in the configs).
@@ -9,7 +12,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 
-cargo build --release --locked -p ferromq-namesrv -p ferromq-broker
+cargo build --release --locked -p ferromq-namesrv -p ferromq-broker -p ferromq-examples
 data="$PWD/.data"
 ns_port="${FERROMQ_NAMESRV_PORT:-9876}"
 broker_port="${FERROMQ_BROKER_PORT:-10911}"
@@ -31,8 +34,37 @@ mkdir -p "$data/namesrv" "$data/broker"
   echo "storePathRootDir=$data/broker/store"
 } > "$data/broker/broker.properties"
 
+wait_port() { # port pid name
+  for _ in $(seq 1 300); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || { echo "$3 exited; see the output above" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "$3 did not open port $1 within 30 s" >&2
+  exit 1
+}
+
 target/release/mqnamesrv -c "$data/namesrv/namesrv.properties" &
 ns_pid=$!
-trap 'kill -TERM "$ns_pid" 2>/dev/null; wait "$ns_pid" 2>/dev/null' EXIT
-echo "mqnamesrv on 127.0.0.1:$ns_port; starting mqbroker on 127.0.0.1:$broker_port (Ctrl-C stops both)"
-target/release/mqbroker -c "$data/broker/broker.properties"
+broker_pid=
+stop() {
+  [ -n "$broker_pid" ] && kill -TERM "$broker_pid" 2>/dev/null && wait "$broker_pid" 2>/dev/null
+  kill -TERM "$ns_pid" 2>/dev/null
+  wait "$ns_pid" 2>/dev/null
+}
+trap stop EXIT
+trap 'exit 0' INT TERM
+wait_port "$ns_port" "$ns_pid" mqnamesrv
+target/release/mqbroker -c "$data/broker/broker.properties" &
+broker_pid=$!
+wait_port "$broker_port" "$broker_pid" mqbroker
+echo "mqnamesrv on 127.0.0.1:$ns_port, mqbroker on 127.0.0.1:$broker_port (data in $data)"
+demo_status=0
+if [ "${FERROMQ_DEMO:-1}" != 0 ]; then
+  target/release/demo "127.0.0.1:$ns_port" || demo_status=$?
+fi
+if [ "${FERROMQ_STOP_AFTER_DEMO:-0}" = 1 ]; then
+  exit "$demo_status"
+fi
+echo "servers running; Ctrl-C stops both cleanly"
+wait "$broker_pid"
