@@ -28,7 +28,10 @@ pub mod transport;
 
 pub use admin::{Admin, TopicOptions};
 pub use client::{Client, ClientConfig};
-pub use consumer::allocate::AllocateStrategy;
+pub use consumer::allocate::{
+    AllocateStrategy, Averagely, AveragelyByCircle, ByConfig, ByMachineRoom, ConsistentHash,
+    MachineRoomNearby, MachineRoomResolver,
+};
 pub use consumer::{
     ConsumeFrom, ConsumeResult, FilterExpression, MessageListener, MessageModel, OrderlyListener,
     OrderlyResult, PullConsumer, PullConsumerOptions, PushConsumer, PushConsumerOptions,
