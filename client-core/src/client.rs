@@ -21,6 +21,7 @@ use ferromq_protocol::message::{DecodeOptions, MessageExt, UniqIdGenerator};
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use futures::future::BoxFuture;
 
+use crate::acl::Credentials;
 use crate::error::{Error, ErrorKind, Result};
 use crate::inbound;
 use crate::transport::{InboundHandler, TcpTransport, Transport};
@@ -42,6 +43,8 @@ pub struct ClientConfig {
     pub heartbeat_interval: Duration,
     /// The IP put in the client id and message ids; detected when `None`.
     pub client_ip: Option<IpAddr>,
+    /// ACL 1.0 credentials: when set, every request is signed (protocol.md 7.11).
+    pub credentials: Option<Credentials>,
 }
 
 impl Default for ClientConfig {
@@ -53,6 +56,7 @@ impl Default for ClientConfig {
             route_refresh_interval: Duration::from_secs(30),
             heartbeat_interval: Duration::from_secs(30),
             client_ip: None,
+            credentials: None,
         }
     }
 }
@@ -247,6 +251,7 @@ impl Client {
         &self,
         request: RemotingCommand,
     ) -> Result<RemotingCommand> {
+        let request = self.signed(request);
         let n = self.inner.namesrvs.len();
         let start = self.inner.ns_index.load(Ordering::Relaxed);
         let mut last = None;
@@ -279,11 +284,21 @@ impl Client {
         request: RemotingCommand,
         timeout: Duration,
     ) -> Result<RemotingCommand> {
+        let request = self.signed(request);
         self.inner.transport.request(addr, request, timeout).await
+    }
+
+    /// `request` signed with the ACL credentials, if any.
+    fn signed(&self, mut request: RemotingCommand) -> RemotingCommand {
+        if let Some(credentials) = &self.inner.config.credentials {
+            credentials.sign(&mut request);
+        }
+        request
     }
 
     /// Sends a oneway request to a broker address.
     pub(crate) async fn broker_oneway(&self, addr: &str, request: RemotingCommand) -> Result<()> {
+        let request = self.signed(request);
         self.inner.transport.request_oneway(addr, request).await
     }
 

@@ -7,6 +7,7 @@
 //! - [`client`]: the [`Client`] shared per name-server list and instance name (client id,
 //!   name-server failover, route cache, heartbeats, broker-to-client requests);
 //! - [`consumer`]: [`PushConsumer`] (concurrent and orderly), [`PullConsumer`], listeners, allocation strategies, offset stores;
+//! - [`acl`]: ACL 1.0 request signing ([`Credentials`] in [`ClientConfig`]);
 //! - [`message`]: [`Message`] to send, [`MessageView`] received, [`SendResult`];
 //! - [`producer`]: [`Producer`] (sync / async / oneway, selectors, batches, retries);
 //! - [`transaction`]: [`TransactionProducer`] and the [`TransactionListener`] trait;
@@ -15,6 +16,7 @@
 //! Wire formats come from `ferromq-protocol`; this crate adds behaviour only. The core never
 //! creates a tokio runtime: call it from one the application (or binding) owns.
 
+pub mod acl;
 pub mod admin;
 pub mod client;
 pub mod consumer;
@@ -26,6 +28,7 @@ pub mod selector;
 pub mod transaction;
 pub mod transport;
 
+pub use acl::Credentials;
 pub use admin::{Admin, TopicOptions};
 pub use client::{Client, ClientConfig};
 pub use consumer::allocate::{

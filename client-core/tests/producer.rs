@@ -84,3 +84,17 @@ async fn bad_input_gets_clear_errors_and_the_producer_keeps_working() {
     lost.shutdown().await;
     servers.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_requests_still_work_against_a_server_without_acl() {
+    let servers = Servers::start(|_| {}).await;
+    let topic = unique("Signed");
+    servers.create_topic(&topic, 2).await;
+    let mut opts = options(&servers, &unique("pg"));
+    opts.client.credentials = Some(ferromq_client::Credentials::new("ak", "sk"));
+    let producer = Producer::start(opts).await.expect("start");
+    let r = producer.send(Message::new(&topic, "signed")).await.expect("send");
+    assert_eq!(r.status, SendStatus::Ok);
+    producer.shutdown().await;
+    servers.stop().await;
+}
