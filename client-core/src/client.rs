@@ -106,6 +106,14 @@ pub(crate) struct Inner {
     key: (String, String),
 }
 
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Every handle is gone (normally after the last `release`): close what is left.
+        let _ = self.stop.send(true);
+        self.transport.close();
+    }
+}
+
 /// A shared client instance; cheap to clone.
 #[derive(Clone)]
 pub struct Client {

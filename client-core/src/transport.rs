@@ -51,19 +51,42 @@ pub trait InboundHandler: Send + Sync + 'static {
 
 /// Backoff after a failed connect: 100 ms doubling to this cap.
 const MAX_BACKOFF: Duration = Duration::from_secs(3);
+/// Timeout of one TCP connect.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
-#[derive(Debug)]
-struct Slot {
-    conn: Option<Connection>,
+#[derive(Debug, Default)]
+struct Backoff {
     failures: u32,
     retry_at: Option<Instant>,
 }
 
+/// One address: its live connection, and the connect attempt in progress (one at a time).
+#[derive(Debug, Default)]
+struct Slot {
+    conn: Mutex<Option<Connection>>,
+    backoff: Mutex<Backoff>,
+    connecting: tokio::sync::Mutex<()>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Slot {
+    fn live(&self) -> Option<Connection> {
+        lock(&self.conn)
+            .as_ref()
+            .filter(|c| !c.is_closed())
+            .cloned()
+    }
+}
+
 /// The tokio TCP [`Transport`].
 pub struct TcpTransport {
-    slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Slot>>>>,
+    slots: Mutex<HashMap<String, Arc<Slot>>>,
     handler: Arc<dyn InboundHandler>,
     config: ConnectionConfig,
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for TcpTransport {
@@ -98,40 +121,42 @@ impl TcpTransport {
             slots: Mutex::new(HashMap::new()),
             handler,
             config,
+            closed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
-    fn slot(&self, addr: &str) -> Arc<tokio::sync::Mutex<Slot>> {
-        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        slots
+    fn slot(&self, addr: &str) -> Arc<Slot> {
+        lock(&self.slots)
             .entry(addr.to_owned())
-            .or_insert_with(|| {
-                Arc::new(tokio::sync::Mutex::new(Slot {
-                    conn: None,
-                    failures: 0,
-                    retry_at: None,
-                }))
-            })
+            .or_default()
             .clone()
     }
 
     async fn connection(&self, operation: &'static str, addr: &str) -> Result<Connection> {
-        let slot = self.slot(addr);
-        let mut slot = slot.lock().await;
-        if let Some(conn) = &slot.conn {
-            if !conn.is_closed() {
-                return Ok(conn.clone());
-            }
+        if self.closed.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(Error::new(
+                ErrorKind::IllegalState,
+                operation,
+                "the client is shut down",
+            ));
         }
-        slot.conn = None;
-        if let Some(at) = slot.retry_at {
-            if Instant::now() < at {
+        let slot = self.slot(addr);
+        if let Some(conn) = slot.live() {
+            return Ok(conn);
+        }
+        let _connecting = slot.connecting.lock().await;
+        if let Some(conn) = slot.live() {
+            return Ok(conn);
+        }
+        {
+            let backoff = lock(&slot.backoff);
+            if backoff.retry_at.is_some_and(|at| Instant::now() < at) {
                 return Err(Error::new(
                     ErrorKind::Connect,
                     operation,
                     format!(
                         "{addr} unreachable (backing off after {} failures)",
-                        slot.failures
+                        backoff.failures
                     ),
                 ));
             }
@@ -141,23 +166,26 @@ impl TcpTransport {
             handler: self.handler.clone(),
         });
         let connect = Connection::connect(addr, bridge, self.config.clone());
-        let result = match tokio::time::timeout(Duration::from_secs(3), connect).await {
+        let result = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
             Ok(r) => r,
-            Err(_) => Err(RemotingError::Timeout(Duration::from_secs(3))),
+            Err(_) => Err(RemotingError::Timeout(CONNECT_TIMEOUT)),
         };
         match result {
             Ok(conn) => {
-                slot.failures = 0;
-                slot.retry_at = None;
-                slot.conn = Some(conn.clone());
+                *lock(&slot.backoff) = Backoff::default();
+                *lock(&slot.conn) = Some(conn.clone());
+                if self.closed.load(std::sync::atomic::Ordering::Acquire) {
+                    conn.close();
+                }
                 Ok(conn)
             }
             Err(e) => {
-                slot.failures = slot.failures.saturating_add(1);
-                let backoff = Duration::from_millis(100)
-                    .saturating_mul(1 << slot.failures.min(6))
+                let mut backoff = lock(&slot.backoff);
+                backoff.failures = backoff.failures.saturating_add(1);
+                let pause = Duration::from_millis(100)
+                    .saturating_mul(1 << backoff.failures.min(6))
                     .min(MAX_BACKOFF);
-                slot.retry_at = Some(Instant::now() + backoff);
+                backoff.retry_at = Some(Instant::now() + pause);
                 let mut err = Error::remoting(operation, addr, e);
                 if err.kind() != ErrorKind::Connect {
                     err = Error::new(ErrorKind::Connect, operation, format!("connect to {addr}"))
@@ -204,15 +232,12 @@ impl Transport for TcpTransport {
     }
 
     fn close(&self) {
-        let slots: Vec<_> = {
-            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-            slots.drain().map(|(_, s)| s).collect()
-        };
+        self.closed
+            .store(true, std::sync::atomic::Ordering::Release);
+        let slots: Vec<Arc<Slot>> = lock(&self.slots).drain().map(|(_, s)| s).collect();
         for slot in slots {
-            if let Ok(slot) = slot.try_lock() {
-                if let Some(conn) = &slot.conn {
-                    conn.close();
-                }
+            if let Some(conn) = lock(&slot.conn).take() {
+                conn.close();
             }
         }
     }

@@ -93,7 +93,10 @@ async fn signed_requests_still_work_against_a_server_without_acl() {
     let mut opts = options(&servers, &unique("pg"));
     opts.client.credentials = Some(ferromq_client::Credentials::new("ak", "sk"));
     let producer = Producer::start(opts).await.expect("start");
-    let r = producer.send(Message::new(&topic, "signed")).await.expect("send");
+    let r = producer
+        .send(Message::new(&topic, "signed"))
+        .await
+        .expect("send");
     assert_eq!(r.status, SendStatus::Ok);
     producer.shutdown().await;
     servers.stop().await;
