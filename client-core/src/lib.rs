@@ -15,6 +15,50 @@
 //!
 //! Wire formats come from `ferromq-protocol`; this crate adds behaviour only. The core never
 //! creates a tokio runtime: call it from one the application (or binding) owns.
+//!
+//! ```no_run
+//! use ferromq_client::{
+//!     ClientConfig, ConsumeResult, FilterExpression, Message, MessageView, Producer,
+//!     ProducerOptions, PushConsumer, PushConsumerOptions,
+//! };
+//!
+//! # async fn demo() -> ferromq_client::Result<()> {
+//! let client = ClientConfig {
+//!     namesrv_addr: "127.0.0.1:9876".to_owned(),
+//!     ..ClientConfig::default()
+//! };
+//! let producer = Producer::start(ProducerOptions {
+//!     client: client.clone(),
+//!     group: "demo_producer".to_owned(),
+//!     ..ProducerOptions::default()
+//! })
+//! .await?;
+//! let sent = producer
+//!     .send(Message::new("TopicTest", "hello").with_tag("TagA").with_keys(["k1"]))
+//!     .await?;
+//! println!("sent {} to {:?}", sent.msg_id, sent.queue);
+//!
+//! let consumer = PushConsumer::start(
+//!     PushConsumerOptions {
+//!         client,
+//!         group: "demo_consumer".to_owned(),
+//!         ..PushConsumerOptions::default()
+//!     },
+//!     [("TopicTest".to_owned(), FilterExpression::tag("TagA"))],
+//!     |messages: &[MessageView]| {
+//!         for m in messages {
+//!             println!("received {}", m.msg_id());
+//!         }
+//!         ConsumeResult::Success
+//!     },
+//! )
+//! .await?;
+//! // ... later:
+//! consumer.shutdown().await;
+//! producer.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod acl;
 pub mod admin;

@@ -101,3 +101,20 @@ async fn signed_requests_still_work_against_a_server_without_acl() {
     producer.shutdown().await;
     servers.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_topic_is_created_through_the_tbw102_route() {
+    let servers = Servers::start(|_| {}).await;
+    let topic = unique("AutoCreated");
+    let producer = Producer::start(options(&servers, &unique("pg"))).await.expect("start");
+    let r = producer.send(Message::new(&topic, "first")).await.expect("send");
+    assert_eq!(r.queue.topic, topic);
+    // The broker created the topic and registered it: a fresh route lookup finds it.
+    common::wait_for("the new route", Duration::from_secs(30), || async {
+        producer.client().fetch_route(&topic).await.is_ok()
+    })
+    .await;
+    producer.send(Message::new(&topic, "second")).await.expect("send");
+    producer.shutdown().await;
+    servers.stop().await;
+}
