@@ -24,7 +24,7 @@ use futures::future::BoxFuture;
 use crate::acl::Credentials;
 use crate::error::{Error, ErrorKind, Result};
 use crate::inbound;
-use crate::transport::{InboundHandler, TcpTransport, Transport};
+use crate::transport::{InboundHandler, Transport, TransportFactory};
 
 /// Settings shared by producers and consumers (Java `ClientConfig`).
 #[derive(Debug, Clone)]
@@ -45,6 +45,9 @@ pub struct ClientConfig {
     pub client_ip: Option<IpAddr>,
     /// ACL 1.0 credentials: when set, every request is signed (protocol.md 7.11).
     pub credentials: Option<Credentials>,
+    /// The transport to use; `None` is the tokio TCP transport (required on wasm32, which has
+    /// no default).
+    pub transport: Option<TransportFactory>,
 }
 
 impl Default for ClientConfig {
@@ -57,6 +60,7 @@ impl Default for ClientConfig {
             heartbeat_interval: Duration::from_secs(30),
             client_ip: None,
             credentials: None,
+            transport: None,
         }
     }
 }
@@ -154,6 +158,21 @@ fn local_ip() -> IpAddr {
         .unwrap_or(IpAddr::from([127, 0, 0, 1]))
 }
 
+#[cfg(not(target_arch = "wasm32"))]
+fn default_transport() -> Result<TransportFactory> {
+    Ok(TransportFactory::new(|handler| {
+        Arc::new(crate::tcp::TcpTransport::new(handler)) as Arc<dyn Transport>
+    }))
+}
+
+#[cfg(target_arch = "wasm32")]
+fn default_transport() -> Result<TransportFactory> {
+    Err(Error::invalid(
+        "client",
+        "wasm32 has no default transport: set ClientConfig::transport",
+    ))
+}
+
 pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -191,6 +210,10 @@ impl Client {
         } else {
             config.instance_name.clone()
         };
+        let factory = match &config.transport {
+            Some(f) => f.clone(),
+            None => default_transport()?,
+        };
         let (stop, _) = tokio::sync::watch::channel(false);
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| {
             let handler: Arc<dyn InboundHandler> = Arc::new(inbound::Dispatcher {
@@ -201,7 +224,7 @@ impl Client {
                 config: config.clone(),
                 namesrvs,
                 ns_index: AtomicUsize::new(0),
-                transport: Arc::new(TcpTransport::new(handler)),
+                transport: (factory.0)(handler),
                 routes: Mutex::new(HashMap::new()),
                 brokers: Mutex::new(HashMap::new()),
                 producers: Mutex::new(HashMap::new()),

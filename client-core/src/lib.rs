@@ -69,6 +69,8 @@ mod inbound;
 pub mod message;
 pub mod producer;
 pub mod selector;
+#[cfg(not(target_arch = "wasm32"))]
+mod tcp;
 pub mod transaction;
 pub mod transport;
 
@@ -90,4 +92,6 @@ pub use selector::{QueueSelector, SelectByHash, SelectByRandom, SelectRoundRobin
 pub use transaction::{
     TransactionListener, TransactionProducer, TransactionSendResult, TransactionState,
 };
-pub use transport::{InboundHandler, TcpTransport, Transport};
+#[cfg(not(target_arch = "wasm32"))]
+pub use transport::TcpTransport;
+pub use transport::{InboundHandler, Transport, TransportFactory};
