@@ -209,7 +209,10 @@ async fn transactions_commit_rollback_and_check_back() {
     )
     .await
     .expect("consumer");
-    got.wait_for(2, WAIT).await;
+    wait_for("the checked-back commit", WAIT, || async {
+        bodies(&got).contains("unknown") && bodies(&got).contains("commit")
+    })
+    .await;
     assert_eq!(
         bodies(&got),
         BTreeSet::from(["commit".to_owned(), "unknown".to_owned()])
