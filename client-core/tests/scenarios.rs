@@ -221,7 +221,6 @@ async fn transactions_commit_rollback_and_check_back() {
         checked.load(Ordering::SeqCst) >= 1,
         "the undecided one was checked back"
     );
-    assert_eq!(got.len(), 2);
     consumer.shutdown().await;
     producer.shutdown().await;
     servers.stop().await;
