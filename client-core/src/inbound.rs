@@ -74,16 +74,38 @@ impl InboundHandler for Dispatcher {
                         );
                     };
                     let props = c.running_properties();
+                    let subscriptions: Vec<json::Value> = c
+                        .consumer_data()
+                        .subscription_data_set
+                        .iter()
+                        .filter_map(|sd| json::parse(sd.to_json().as_bytes()).ok())
+                        .collect();
+                    // Java's ConsumerRunningInfo: properties and subscriptionSet (the per-queue
+                    // tables are left empty).
                     let value = json::Value::Object(
-                        [(
-                            "properties".to_owned(),
-                            json::Value::Object(
-                                props
-                                    .into_iter()
-                                    .map(|(k, v)| (k, json::Value::String(v)))
-                                    .collect(),
+                        [
+                            (
+                                "properties".to_owned(),
+                                json::Value::Object(
+                                    props
+                                        .into_iter()
+                                        .map(|(k, v)| (k, json::Value::String(v)))
+                                        .collect(),
+                                ),
                             ),
-                        )]
+                            (
+                                "subscriptionSet".to_owned(),
+                                json::Value::Array(subscriptions),
+                            ),
+                            (
+                                "mqTable".to_owned(),
+                                json::Value::Object(Default::default()),
+                            ),
+                            (
+                                "statusTable".to_owned(),
+                                json::Value::Object(Default::default()),
+                            ),
+                        ]
                         .into_iter()
                         .collect(),
                     );
@@ -177,7 +199,12 @@ mod tests {
 
     impl ConsumerHandle for Handle {
         fn consumer_data(&self) -> ConsumerData {
-            ConsumerData::default()
+            ConsumerData {
+                subscription_data_set: vec![ferromq_protocol::body::SubscriptionData::tag(
+                    "T", "A", 1,
+                )],
+                ..ConsumerData::default()
+            }
         }
         fn trigger_rebalance(&self) {
             *self.0.rebalances.lock().expect("lock") += 1;
