@@ -303,6 +303,7 @@ mod tests {
             text.contains("\"PROP_CONSUME_TYPE\":\"CONSUME_PASSIVELY\""),
             "{text}"
         );
+        assert!(text.contains("\"subscriptionSet\":[{"), "{text}");
 
         let message = MessageExt {
             topic: "T".to_owned(),
