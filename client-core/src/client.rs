@@ -21,9 +21,10 @@ use ferromq_protocol::message::{DecodeOptions, MessageExt, UniqIdGenerator};
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use futures::future::BoxFuture;
 
+use crate::acl::Credentials;
 use crate::error::{Error, ErrorKind, Result};
 use crate::inbound;
-use crate::transport::{InboundHandler, TcpTransport, Transport};
+use crate::transport::{InboundHandler, Transport, TransportFactory};
 
 /// Settings shared by producers and consumers (Java `ClientConfig`).
 #[derive(Debug, Clone)]
@@ -42,6 +43,11 @@ pub struct ClientConfig {
     pub heartbeat_interval: Duration,
     /// The IP put in the client id and message ids; detected when `None`.
     pub client_ip: Option<IpAddr>,
+    /// ACL 1.0 credentials: when set, every request is signed (protocol.md 7.11).
+    pub credentials: Option<Credentials>,
+    /// The transport to use; `None` is the tokio TCP transport (required on wasm32, which has
+    /// no default).
+    pub transport: Option<TransportFactory>,
 }
 
 impl Default for ClientConfig {
@@ -53,6 +59,8 @@ impl Default for ClientConfig {
             route_refresh_interval: Duration::from_secs(30),
             heartbeat_interval: Duration::from_secs(30),
             client_ip: None,
+            credentials: None,
+            transport: None,
         }
     }
 }
@@ -102,6 +110,14 @@ pub(crate) struct Inner {
     key: (String, String),
 }
 
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Every handle is gone (normally after the last `release`): close what is left.
+        let _ = self.stop.send(true);
+        self.transport.close();
+    }
+}
+
 /// A shared client instance; cheap to clone.
 #[derive(Clone)]
 pub struct Client {
@@ -142,6 +158,21 @@ fn local_ip() -> IpAddr {
         .unwrap_or(IpAddr::from([127, 0, 0, 1]))
 }
 
+#[cfg(not(target_arch = "wasm32"))]
+fn default_transport() -> Result<TransportFactory> {
+    Ok(TransportFactory::new(|handler| {
+        Arc::new(crate::tcp::TcpTransport::new(handler)) as Arc<dyn Transport>
+    }))
+}
+
+#[cfg(target_arch = "wasm32")]
+fn default_transport() -> Result<TransportFactory> {
+    Err(Error::invalid(
+        "client",
+        "wasm32 has no default transport: set ClientConfig::transport",
+    ))
+}
+
 pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -179,6 +210,10 @@ impl Client {
         } else {
             config.instance_name.clone()
         };
+        let factory = match &config.transport {
+            Some(f) => f.clone(),
+            None => default_transport()?,
+        };
         let (stop, _) = tokio::sync::watch::channel(false);
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| {
             let handler: Arc<dyn InboundHandler> = Arc::new(inbound::Dispatcher {
@@ -189,7 +224,7 @@ impl Client {
                 config: config.clone(),
                 namesrvs,
                 ns_index: AtomicUsize::new(0),
-                transport: Arc::new(TcpTransport::new(handler)),
+                transport: (factory.0)(handler),
                 routes: Mutex::new(HashMap::new()),
                 brokers: Mutex::new(HashMap::new()),
                 producers: Mutex::new(HashMap::new()),
@@ -247,6 +282,7 @@ impl Client {
         &self,
         request: RemotingCommand,
     ) -> Result<RemotingCommand> {
+        let request = self.signed(request);
         let n = self.inner.namesrvs.len();
         let start = self.inner.ns_index.load(Ordering::Relaxed);
         let mut last = None;
@@ -279,11 +315,21 @@ impl Client {
         request: RemotingCommand,
         timeout: Duration,
     ) -> Result<RemotingCommand> {
+        let request = self.signed(request);
         self.inner.transport.request(addr, request, timeout).await
+    }
+
+    /// `request` signed with the ACL credentials, if any.
+    fn signed(&self, mut request: RemotingCommand) -> RemotingCommand {
+        if let Some(credentials) = &self.inner.config.credentials {
+            credentials.sign(&mut request);
+        }
+        request
     }
 
     /// Sends a oneway request to a broker address.
     pub(crate) async fn broker_oneway(&self, addr: &str, request: RemotingCommand) -> Result<()> {
+        let request = self.signed(request);
         self.inner.transport.request_oneway(addr, request).await
     }
 

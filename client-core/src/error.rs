@@ -5,6 +5,7 @@
 use std::fmt;
 
 use ferromq_protocol::{ProtocolError, RemotingCommand, ResponseCode};
+#[cfg(not(target_arch = "wasm32"))]
 use ferromq_remoting::RemotingError;
 
 /// What went wrong, in a form that bindings map to a class or code. New kinds may be added.
@@ -165,6 +166,7 @@ impl Error {
         &self.message
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn remoting(operation: &'static str, addr: &str, e: RemotingError) -> Self {
         let kind = match &e {
             RemotingError::Connect { .. } => ErrorKind::Connect,
@@ -257,6 +259,7 @@ mod tests {
         );
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     #[test]
     fn remoting_errors_chain_their_source() {
         let e = Error::remoting(

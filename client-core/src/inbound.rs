@@ -74,16 +74,38 @@ impl InboundHandler for Dispatcher {
                         );
                     };
                     let props = c.running_properties();
+                    let subscriptions: Vec<json::Value> = c
+                        .consumer_data()
+                        .subscription_data_set
+                        .iter()
+                        .filter_map(|sd| json::parse(sd.to_json().as_bytes()).ok())
+                        .collect();
+                    // Java's ConsumerRunningInfo: properties and subscriptionSet (the per-queue
+                    // tables are left empty).
                     let value = json::Value::Object(
-                        [(
-                            "properties".to_owned(),
-                            json::Value::Object(
-                                props
-                                    .into_iter()
-                                    .map(|(k, v)| (k, json::Value::String(v)))
-                                    .collect(),
+                        [
+                            (
+                                "properties".to_owned(),
+                                json::Value::Object(
+                                    props
+                                        .into_iter()
+                                        .map(|(k, v)| (k, json::Value::String(v)))
+                                        .collect(),
+                                ),
                             ),
-                        )]
+                            (
+                                "subscriptionSet".to_owned(),
+                                json::Value::Array(subscriptions),
+                            ),
+                            (
+                                "mqTable".to_owned(),
+                                json::Value::Object(Default::default()),
+                            ),
+                            (
+                                "statusTable".to_owned(),
+                                json::Value::Object(Default::default()),
+                            ),
+                        ]
                         .into_iter()
                         .collect(),
                     );
@@ -153,4 +175,167 @@ async fn check_transaction(
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use ferromq_protocol::body::{ConsumerData, MessageQueue};
+    use ferromq_protocol::header::client::GetConsumerRunningInfoRequestHeader;
+    use ferromq_protocol::message::MessageExt;
+
+    use super::*;
+    use crate::client::{ClientConfig, ConsumerHandle};
+
+    #[derive(Default)]
+    struct Recorder {
+        rebalances: Mutex<usize>,
+        resets: Mutex<Vec<(MessageQueue, i64)>>,
+        direct: Mutex<Vec<String>>,
+    }
+
+    struct Handle(Arc<Recorder>);
+
+    impl ConsumerHandle for Handle {
+        fn consumer_data(&self) -> ConsumerData {
+            ConsumerData {
+                subscription_data_set: vec![ferromq_protocol::body::SubscriptionData::tag(
+                    "T", "A", 1,
+                )],
+                ..ConsumerData::default()
+            }
+        }
+        fn trigger_rebalance(&self) {
+            *self.0.rebalances.lock().expect("lock") += 1;
+        }
+        fn reset_offsets(&self, offsets: BTreeMap<MessageQueue, i64>) {
+            self.0.resets.lock().expect("lock").extend(offsets);
+        }
+        fn running_properties(&self) -> BTreeMap<String, String> {
+            BTreeMap::from([(
+                "PROP_CONSUME_TYPE".to_owned(),
+                "CONSUME_PASSIVELY".to_owned(),
+            )])
+        }
+        fn consume_directly(
+            &self,
+            message: MessageExt,
+            broker: String,
+        ) -> BoxFuture<'static, Option<bool>> {
+            self.0
+                .direct
+                .lock()
+                .expect("lock")
+                .push(format!("{}@{broker}", message.topic));
+            Box::pin(async { Some(true) })
+        }
+    }
+
+    fn request(code: RequestCode, fields: &[(&str, &str)]) -> RemotingCommand {
+        let mut r = RemotingCommand::request(code);
+        for (k, v) in fields {
+            r.ext_fields.insert(*k, *v);
+        }
+        r
+    }
+
+    #[tokio::test]
+    async fn broker_requests_reach_the_consumer() {
+        let config = ClientConfig {
+            namesrv_addr: "127.0.0.1:1".to_owned(),
+            instance_name: "inbound-test".to_owned(),
+            ..ClientConfig::default()
+        };
+        let client = Client::shared(&config).expect("client");
+        let recorder = Arc::new(Recorder::default());
+        client
+            .register_consumer("g", Arc::new(Handle(recorder.clone())))
+            .expect("register");
+        let dispatcher = Dispatcher {
+            client: Arc::downgrade(&client.inner),
+        };
+        let addr = "127.0.0.1:10911".to_owned();
+
+        let notify = request(
+            RequestCode::NOTIFY_CONSUMER_IDS_CHANGED,
+            &[("consumerGroup", "g")],
+        );
+        assert!(dispatcher.handle(addr.clone(), notify).await.is_none());
+        assert_eq!(*recorder.rebalances.lock().expect("lock"), 1);
+
+        let mq = MessageQueue::new("T", "b", 1);
+        let body = ResetOffsetBody {
+            offset_table: BTreeMap::from([
+                (mq.clone(), 42),
+                (MessageQueue::new("Other", "b", 0), 7),
+            ]),
+        };
+        let reset = request(
+            RequestCode::RESET_CONSUMER_CLIENT_OFFSET,
+            &[
+                ("topic", "T"),
+                ("group", "g"),
+                ("timestamp", "0"),
+                ("isForce", "true"),
+            ],
+        )
+        .with_body(body.encode());
+        let answer = dispatcher
+            .handle(addr.clone(), reset)
+            .await
+            .expect("answer");
+        assert_eq!(answer.response_code(), ResponseCode::SUCCESS);
+        assert_eq!(*recorder.resets.lock().expect("lock"), vec![(mq, 42)]);
+
+        let header = GetConsumerRunningInfoRequestHeader {
+            consumer_group: "g".to_owned(),
+            client_id: client.id().to_owned(),
+            jstack_enable: None,
+            broker_name: None,
+        };
+        let info =
+            RemotingCommand::request_with_header(RequestCode::GET_CONSUMER_RUNNING_INFO, &header);
+        let answer = dispatcher.handle(addr.clone(), info).await.expect("answer");
+        assert_eq!(answer.response_code(), ResponseCode::SUCCESS);
+        let text = String::from_utf8_lossy(&answer.body).into_owned();
+        assert!(
+            text.contains("\"PROP_CONSUME_TYPE\":\"CONSUME_PASSIVELY\""),
+            "{text}"
+        );
+        assert!(text.contains("\"subscriptionSet\":[{"), "{text}");
+
+        let message = MessageExt {
+            topic: "T".to_owned(),
+            body: bytes::Bytes::from_static(b"x"),
+            ..MessageExt::default()
+        };
+        let direct = request(
+            RequestCode::CONSUME_MESSAGE_DIRECTLY,
+            &[
+                ("consumerGroup", "g"),
+                ("clientId", client.id()),
+                ("msgId", "m"),
+                ("brokerName", "b"),
+            ],
+        )
+        .with_body(message.encode_to_bytes().expect("encode"));
+        let answer = dispatcher
+            .handle(addr.clone(), direct)
+            .await
+            .expect("answer");
+        assert!(String::from_utf8_lossy(&answer.body).contains("CR_SUCCESS"));
+        assert_eq!(
+            *recorder.direct.lock().expect("lock"),
+            vec!["T@b".to_owned()]
+        );
+
+        let unknown = request(RequestCode::PULL_MESSAGE, &[]);
+        let answer = dispatcher.handle(addr, unknown).await.expect("answer");
+        assert_eq!(
+            answer.response_code(),
+            ResponseCode::REQUEST_CODE_NOT_SUPPORTED
+        );
+        client.unregister(None, Some("g")).await;
+    }
 }

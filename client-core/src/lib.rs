@@ -7,6 +7,7 @@
 //! - [`client`]: the [`Client`] shared per name-server list and instance name (client id,
 //!   name-server failover, route cache, heartbeats, broker-to-client requests);
 //! - [`consumer`]: [`PushConsumer`] (concurrent and orderly), [`PullConsumer`], listeners, allocation strategies, offset stores;
+//! - [`acl`]: ACL 1.0 request signing ([`Credentials`] in [`ClientConfig`]);
 //! - [`message`]: [`Message`] to send, [`MessageView`] received, [`SendResult`];
 //! - [`producer`]: [`Producer`] (sync / async / oneway, selectors, batches, retries);
 //! - [`transaction`]: [`TransactionProducer`] and the [`TransactionListener`] trait;
@@ -14,7 +15,52 @@
 //!
 //! Wire formats come from `ferromq-protocol`; this crate adds behaviour only. The core never
 //! creates a tokio runtime: call it from one the application (or binding) owns.
+//!
+//! ```no_run
+//! use ferromq_client::{
+//!     ClientConfig, ConsumeResult, FilterExpression, Message, MessageView, Producer,
+//!     ProducerOptions, PushConsumer, PushConsumerOptions,
+//! };
+//!
+//! # async fn demo() -> ferromq_client::Result<()> {
+//! let client = ClientConfig {
+//!     namesrv_addr: "127.0.0.1:9876".to_owned(),
+//!     ..ClientConfig::default()
+//! };
+//! let producer = Producer::start(ProducerOptions {
+//!     client: client.clone(),
+//!     group: "demo_producer".to_owned(),
+//!     ..ProducerOptions::default()
+//! })
+//! .await?;
+//! let sent = producer
+//!     .send(Message::new("TopicTest", "hello").with_tag("TagA").with_keys(["k1"]))
+//!     .await?;
+//! println!("sent {} to {:?}", sent.msg_id, sent.queue);
+//!
+//! let consumer = PushConsumer::start(
+//!     PushConsumerOptions {
+//!         client,
+//!         group: "demo_consumer".to_owned(),
+//!         ..PushConsumerOptions::default()
+//!     },
+//!     [("TopicTest".to_owned(), FilterExpression::tag("TagA"))],
+//!     |messages: &[MessageView]| {
+//!         for m in messages {
+//!             println!("received {}", m.msg_id());
+//!         }
+//!         ConsumeResult::Success
+//!     },
+//! )
+//! .await?;
+//! // ... later:
+//! consumer.shutdown().await;
+//! producer.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
 
+pub mod acl;
 pub mod admin;
 pub mod client;
 pub mod consumer;
@@ -23,12 +69,18 @@ mod inbound;
 pub mod message;
 pub mod producer;
 pub mod selector;
+#[cfg(not(target_arch = "wasm32"))]
+mod tcp;
 pub mod transaction;
 pub mod transport;
 
+pub use acl::Credentials;
 pub use admin::{Admin, TopicOptions};
 pub use client::{Client, ClientConfig};
-pub use consumer::allocate::AllocateStrategy;
+pub use consumer::allocate::{
+    AllocateStrategy, Averagely, AveragelyByCircle, ByConfig, ByMachineRoom, ConsistentHash,
+    MachineRoomNearby, MachineRoomResolver,
+};
 pub use consumer::{
     ConsumeFrom, ConsumeResult, FilterExpression, MessageListener, MessageModel, OrderlyListener,
     OrderlyResult, PullConsumer, PullConsumerOptions, PushConsumer, PushConsumerOptions,
@@ -40,4 +92,6 @@ pub use selector::{QueueSelector, SelectByHash, SelectByRandom, SelectRoundRobin
 pub use transaction::{
     TransactionListener, TransactionProducer, TransactionSendResult, TransactionState,
 };
-pub use transport::{InboundHandler, TcpTransport, Transport};
+#[cfg(not(target_arch = "wasm32"))]
+pub use transport::TcpTransport;
+pub use transport::{InboundHandler, Transport, TransportFactory};

@@ -2,6 +2,7 @@
 //! batches, retries on another broker with latency-based fault avoidance, compression of large
 //! bodies, and UNIQ_KEY message ids (protocol.md 6.7, 6.9, 7.2).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -66,10 +67,14 @@ impl Default for ProducerOptions {
     }
 }
 
+/// A route and the publish queues computed from it.
+type QueueCacheEntry = (Arc<TopicRouteData>, Arc<Vec<MessageQueue>>);
+
 struct Inner {
     client: Client,
     options: ProducerOptions,
     faults: FaultTracker,
+    queue_cache: std::sync::Mutex<HashMap<String, QueueCacheEntry>>,
     next_queue: AtomicUsize,
     runtime: tokio::runtime::Handle,
     closed: std::sync::atomic::AtomicBool,
@@ -173,6 +178,7 @@ impl Producer {
             inner: Arc::new(Inner {
                 client,
                 faults: FaultTracker::default(),
+                queue_cache: std::sync::Mutex::new(HashMap::new()),
                 next_queue: AtomicUsize::new(random_u64() as usize % 1024),
                 runtime: tokio::runtime::Handle::current(),
                 closed: std::sync::atomic::AtomicBool::new(false),
@@ -230,7 +236,7 @@ impl Producer {
         }
         let mut message = message;
         let sys_flag = self.prepare(&mut message)?;
-        self.send_once(&message, sys_flag, queue, Mode::Sync, AUTO_CREATE_TOPIC)
+        self.send_once(&message, sys_flag, queue, Mode::Sync)
             .await
             .and_then(answered)
     }
@@ -244,7 +250,7 @@ impl Producer {
         selector: &dyn QueueSelector,
         arg: &str,
     ) -> Result<SendResult> {
-        let (queues, _) = self.publish_info(message.topic()).await?;
+        let queues = self.publish_info(message.topic()).await?;
         let i = selector.select(&queues, &message, arg) % queues.len();
         let queue = queues[i].clone();
         self.send_to_queue(message, &queue).await
@@ -400,9 +406,10 @@ impl Producer {
             .await
     }
 
-    /// The writable queues of `topic`, and the template topic to send with (the topic itself
-    /// when known, else [`AUTO_CREATE_TOPIC`]).
-    async fn publish_info(&self, topic: &str) -> Result<(Vec<MessageQueue>, &'static str)> {
+    /// The writable queues of `topic`; for a topic the name servers do not know, queues on
+    /// the brokers of [`AUTO_CREATE_TOPIC`] (every send names it as the template, so the broker
+    /// creates the topic on first use). The list is cached per route version.
+    async fn publish_info(&self, topic: &str) -> Result<Arc<Vec<MessageQueue>>> {
         let client = &self.inner.client;
         let route = match client.cached_route(topic) {
             Some(r) => Ok(r),
@@ -410,6 +417,18 @@ impl Producer {
         };
         match route {
             Ok(route) => {
+                {
+                    let cache = self
+                        .inner
+                        .queue_cache
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner());
+                    if let Some((r, q)) = cache.get(topic) {
+                        if Arc::ptr_eq(r, &route) {
+                            return Ok(q.clone());
+                        }
+                    }
+                }
                 let queues = publish_queues(topic, &route);
                 if queues.is_empty() {
                     return Err(Error::new(
@@ -418,7 +437,13 @@ impl Producer {
                         format!("topic {topic} has no writable queue"),
                     ));
                 }
-                Ok((queues, AUTO_CREATE_TOPIC))
+                let queues = Arc::new(queues);
+                self.inner
+                    .queue_cache
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(topic.to_owned(), (route, queues.clone()));
+                Ok(queues)
             }
             Err(e) if e.kind() == ErrorKind::TopicNotFound => {
                 let template = client.route(AUTO_CREATE_TOPIC).await.map_err(|_| {
@@ -448,7 +473,7 @@ impl Producer {
                         format!("no route for topic {topic}"),
                     ));
                 }
-                Ok((queues, AUTO_CREATE_TOPIC))
+                Ok(Arc::new(queues))
             }
             Err(e) => Err(e),
         }
@@ -474,7 +499,7 @@ impl Producer {
         let mut last_broker: Option<String> = None;
         let mut last_error = None;
         for attempt in 0..attempts {
-            let (queues, default_topic) = match self.publish_info(message.topic()).await {
+            let queues = match self.publish_info(message.topic()).await {
                 Ok(q) => q,
                 Err(e) if attempt + 1 < attempts && e.is_retryable() => {
                     last_error = Some(e);
@@ -491,8 +516,7 @@ impl Producer {
             let result = if batch {
                 self.send_batch_once(message, &queue).await
             } else {
-                self.send_once(message, sys_flag, &queue, mode, default_topic)
-                    .await
+                self.send_once(message, sys_flag, &queue, mode).await
             };
             match result {
                 Ok(r) => {
@@ -531,14 +555,13 @@ impl Producer {
         message: &Message,
         sys_flag: i32,
         queue: &MessageQueue,
-        default_topic: &str,
         batch: bool,
     ) -> SendMessageRequestHeaderV2 {
         let retry = message.topic().starts_with("%RETRY%");
         SendMessageRequestHeaderV2 {
             producer_group: self.inner.options.group.clone(),
             topic: message.topic().to_owned(),
-            default_topic: default_topic.to_owned(),
+            default_topic: AUTO_CREATE_TOPIC.to_owned(),
             default_topic_queue_nums: self.inner.options.default_topic_queue_nums,
             queue_id: queue.queue_id,
             sys_flag,
@@ -571,7 +594,7 @@ impl Producer {
         batch: &Message,
         queue: &MessageQueue,
     ) -> Result<Option<SendResult>> {
-        let mut header = self.header(batch, 0, queue, AUTO_CREATE_TOPIC, true);
+        let mut header = self.header(batch, 0, queue, true);
         // The batch's own properties carry only WAIT (the ids are inside each entry).
         let mut props = ferromq_protocol::message::Properties::new();
         props.insert(property::WAIT_STORE_MSG_OK, "true");
@@ -592,9 +615,8 @@ impl Producer {
         sys_flag: i32,
         queue: &MessageQueue,
         mode: Mode,
-        default_topic: &str,
     ) -> Result<Option<SendResult>> {
-        let header = self.header(message, sys_flag, queue, default_topic, false);
+        let header = self.header(message, sys_flag, queue, false);
         let request = RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &header)
             .with_body(message.body().clone());
         let id = message

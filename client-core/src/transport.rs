@@ -3,20 +3,21 @@
 //! [`Transport`] is the seam between the client's logic and the network: send a request to an
 //! address and wait for the answer, or send it oneway. Requests the broker sends *to* the client
 //! (check-transaction, notify-consumer-ids-changed, ...) arrive at the [`InboundHandler`] given
-//! when the transport is built. [`TcpTransport`] is the native implementation over
-//! [`ferromq_remoting::Connection`]: one connection per address, opened on demand, reopened
+//! when the transport is built. `TcpTransport` (native targets) is the implementation over
+//! `ferromq_remoting::Connection`: one connection per address, opened on demand, reopened
 //! after a failure with an exponential backoff. A WebSocket transport for WASM can implement the
-//! same trait.
+//! same trait and be plugged in with [`TransportFactory`].
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use ferromq_protocol::RemotingCommand;
-use ferromq_remoting::{Connection, ConnectionConfig, Handler, RemotingError};
 use futures::future::BoxFuture;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub use crate::tcp::TcpTransport;
 
 /// Sends remoting commands to addresses (`host:port`).
 pub trait Transport: Send + Sync + 'static {
@@ -49,171 +50,27 @@ pub trait InboundHandler: Send + Sync + 'static {
     ) -> BoxFuture<'static, Option<RemotingCommand>>;
 }
 
-/// Backoff after a failed connect: 100 ms doubling to this cap.
-const MAX_BACKOFF: Duration = Duration::from_secs(3);
+/// A function building a transport from the handler of its inbound requests.
+pub type MakeTransport = dyn Fn(Arc<dyn InboundHandler>) -> Arc<dyn Transport> + Send + Sync;
 
-#[derive(Debug)]
-struct Slot {
-    conn: Option<Connection>,
-    failures: u32,
-    retry_at: Option<Instant>,
+/// Builds the transport of a new [`Client`](crate::Client); set in
+/// [`ClientConfig::transport`](crate::ClientConfig::transport) to replace the native TCP
+/// transport (e.g. by a WebSocket one in the browser).
+#[derive(Clone)]
+pub struct TransportFactory(pub Arc<MakeTransport>);
+
+impl TransportFactory {
+    /// A factory from a closure.
+    pub fn new<F>(make: F) -> Self
+    where
+        F: Fn(Arc<dyn InboundHandler>) -> Arc<dyn Transport> + Send + Sync + 'static,
+    {
+        TransportFactory(Arc::new(make))
+    }
 }
 
-/// The tokio TCP [`Transport`].
-pub struct TcpTransport {
-    slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Slot>>>>,
-    handler: Arc<dyn InboundHandler>,
-    config: ConnectionConfig,
-}
-
-impl std::fmt::Debug for TcpTransport {
+impl std::fmt::Debug for TransportFactory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TcpTransport").finish_non_exhaustive()
-    }
-}
-
-struct Bridge {
-    addr: String,
-    handler: Arc<dyn InboundHandler>,
-}
-
-impl Handler for Bridge {
-    async fn handle(
-        &self,
-        _conn: &Connection,
-        request: RemotingCommand,
-    ) -> Option<RemotingCommand> {
-        self.handler.handle(self.addr.clone(), request).await
-    }
-}
-
-impl TcpTransport {
-    /// A transport whose inbound requests go to `handler`.
-    pub fn new(handler: Arc<dyn InboundHandler>) -> Self {
-        let config = ConnectionConfig {
-            language: ferromq_protocol::LanguageCode::RUST,
-            ..ConnectionConfig::default()
-        };
-        TcpTransport {
-            slots: Mutex::new(HashMap::new()),
-            handler,
-            config,
-        }
-    }
-
-    fn slot(&self, addr: &str) -> Arc<tokio::sync::Mutex<Slot>> {
-        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        slots
-            .entry(addr.to_owned())
-            .or_insert_with(|| {
-                Arc::new(tokio::sync::Mutex::new(Slot {
-                    conn: None,
-                    failures: 0,
-                    retry_at: None,
-                }))
-            })
-            .clone()
-    }
-
-    async fn connection(&self, operation: &'static str, addr: &str) -> Result<Connection> {
-        let slot = self.slot(addr);
-        let mut slot = slot.lock().await;
-        if let Some(conn) = &slot.conn {
-            if !conn.is_closed() {
-                return Ok(conn.clone());
-            }
-        }
-        slot.conn = None;
-        if let Some(at) = slot.retry_at {
-            if Instant::now() < at {
-                return Err(Error::new(
-                    ErrorKind::Connect,
-                    operation,
-                    format!(
-                        "{addr} unreachable (backing off after {} failures)",
-                        slot.failures
-                    ),
-                ));
-            }
-        }
-        let bridge = Arc::new(Bridge {
-            addr: addr.to_owned(),
-            handler: self.handler.clone(),
-        });
-        let connect = Connection::connect(addr, bridge, self.config.clone());
-        let result = match tokio::time::timeout(Duration::from_secs(3), connect).await {
-            Ok(r) => r,
-            Err(_) => Err(RemotingError::Timeout(Duration::from_secs(3))),
-        };
-        match result {
-            Ok(conn) => {
-                slot.failures = 0;
-                slot.retry_at = None;
-                slot.conn = Some(conn.clone());
-                Ok(conn)
-            }
-            Err(e) => {
-                slot.failures = slot.failures.saturating_add(1);
-                let backoff = Duration::from_millis(100)
-                    .saturating_mul(1 << slot.failures.min(6))
-                    .min(MAX_BACKOFF);
-                slot.retry_at = Some(Instant::now() + backoff);
-                let mut err = Error::remoting(operation, addr, e);
-                if err.kind() != ErrorKind::Connect {
-                    err = Error::new(ErrorKind::Connect, operation, format!("connect to {addr}"))
-                        .with_source(err);
-                }
-                Err(err)
-            }
-        }
-    }
-}
-
-fn operation_of(request: &RemotingCommand) -> &'static str {
-    request.request_code().name().unwrap_or("request")
-}
-
-impl Transport for TcpTransport {
-    fn request<'a>(
-        &'a self,
-        addr: &'a str,
-        request: RemotingCommand,
-        timeout: Duration,
-    ) -> BoxFuture<'a, Result<RemotingCommand>> {
-        Box::pin(async move {
-            let op = operation_of(&request);
-            let conn = self.connection(op, addr).await?;
-            conn.request(request, timeout)
-                .await
-                .map_err(|e| Error::remoting(op, addr, e))
-        })
-    }
-
-    fn request_oneway<'a>(
-        &'a self,
-        addr: &'a str,
-        request: RemotingCommand,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            let op = operation_of(&request);
-            let conn = self.connection(op, addr).await?;
-            conn.request_oneway(request)
-                .await
-                .map_err(|e| Error::remoting(op, addr, e))
-        })
-    }
-
-    fn close(&self) {
-        let slots: Vec<_> = {
-            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-            slots.drain().map(|(_, s)| s).collect()
-        };
-        for slot in slots {
-            if let Ok(slot) = slot.try_lock() {
-                if let Some(conn) = &slot.conn {
-                    conn.close();
-                }
-            }
-        }
+        f.write_str("TransportFactory(..)")
     }
 }

@@ -177,3 +177,67 @@ async fn batch_lands_contiguously_in_one_queue_and_selector_keeps_keys_together(
     producer.shutdown().await;
     servers.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flow_control_bounds_the_messages_cached_per_queue() {
+    let servers = Servers::start(|_| {}).await;
+    let topic = unique("Flow");
+    servers.create_topic(&topic, 1).await;
+    let producer = Producer::start(producer_options(&servers, &unique("pg")))
+        .await
+        .expect("producer");
+    let batch: Vec<Message> = (0..100)
+        .map(|i| Message::new(&topic, format!("f{i}")))
+        .collect();
+    producer.send_batch(batch).await.expect("batch");
+    let gate = std::sync::Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+    let consumed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (g, c) = (gate.clone(), consumed.clone());
+    let group = unique("cg");
+    let mut options = consumer_options(&servers, &group, &group);
+    options.pull_threshold_for_queue = 10;
+    options.pull_batch_size = 5;
+    options.consume_threads = 1;
+    let consumer = PushConsumer::start(
+        options,
+        [(topic.clone(), FilterExpression::all())],
+        move |_: &[ferromq_client::MessageView]| {
+            let (open, cv) = &*g;
+            let mut open = open.lock().expect("lock");
+            while !*open {
+                open = cv.wait(open).expect("wait");
+            }
+            c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            ferromq_client::ConsumeResult::Success
+        },
+    )
+    .await
+    .expect("consumer");
+    // The listener is blocked: pulling stops once more than 10 messages wait.
+    common::wait_for("the cache to fill", WAIT, || async {
+        consumer.cached_messages() > 10
+    })
+    .await;
+    // Two more pull rounds' worth of time (each would add 5) must not grow the cache: pulls
+    // are paused. Observed through the cache size only, so this cannot fail on a slow machine.
+    for _ in 0..10 {
+        assert!(
+            consumer.cached_messages() <= 15,
+            "cached {}",
+            consumer.cached_messages()
+        );
+        tokio::task::yield_now().await;
+    }
+    {
+        let (open, cv) = &*gate;
+        *open.lock().expect("lock") = true;
+        cv.notify_all();
+    }
+    common::wait_for("all 100", WAIT, || async {
+        consumed.load(std::sync::atomic::Ordering::SeqCst) == 100
+    })
+    .await;
+    consumer.shutdown().await;
+    producer.shutdown().await;
+    servers.stop().await;
+}

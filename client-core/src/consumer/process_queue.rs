@@ -44,6 +44,17 @@ impl ProcessQueue {
         self.in_flight.len()
     }
 
+    /// Distance between the first and the last message still in flight.
+    pub(crate) fn span(&self) -> i64 {
+        match (
+            self.in_flight.keys().next(),
+            self.in_flight.keys().next_back(),
+        ) {
+            (Some(first), Some(last)) => last - first,
+            _ => 0,
+        }
+    }
+
     pub(crate) fn bytes(&self) -> usize {
         self.bytes
     }
@@ -65,6 +76,7 @@ mod tests {
         pq.put([(5, 10), (6, 10), (7, 10)]);
         assert_eq!(pq.count(), 3);
         assert_eq!(pq.bytes(), 30);
+        assert_eq!(pq.span(), 2);
         assert_eq!(pq.remove([6]), Some(5));
         assert_eq!(pq.remove([5]), Some(7));
         assert_eq!(pq.remove([7]), Some(8));

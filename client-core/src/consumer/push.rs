@@ -56,6 +56,9 @@ pub struct PushConsumerOptions {
     pub pull_threshold_for_queue: usize,
     /// ... or above this many unconsumed body bytes (100 MiB).
     pub pull_threshold_size_for_queue: usize,
+    /// ... or (concurrent listener) when the first and last unconsumed messages are this far
+    /// apart (2000, Java `consumeConcurrentlyMaxSpan`): one stuck message stops its queue.
+    pub consume_concurrently_max_span: i64,
     /// Redeliveries before the DLQ; -1 means 16.
     pub max_reconsume_times: i32,
     /// Queue allocation among the group's members.
@@ -82,6 +85,7 @@ impl Default for PushConsumerOptions {
             pull_batch_size: 32,
             pull_threshold_for_queue: 1000,
             pull_threshold_size_for_queue: 100 * 1024 * 1024,
+            consume_concurrently_max_span: 2000,
             max_reconsume_times: -1,
             allocate: Arc::new(Averagely),
             rebalance_interval: Duration::from_secs(20),
@@ -392,6 +396,15 @@ impl PushConsumer {
         q
     }
 
+    /// Messages pulled but not yet consumed, over all assigned queues (what flow control
+    /// bounds).
+    pub fn cached_messages(&self) -> usize {
+        lock(&self.inner.queues)
+            .values()
+            .map(|q| lock(&q.pq).count())
+            .sum()
+    }
+
     /// The client this consumer uses.
     pub fn client(&self) -> &Client {
         &self.inner.client
@@ -616,12 +629,13 @@ async fn pull_loop(inner: Arc<Inner>, qs: Arc<QueueState>, mut next: i64) {
             lock(&qs.pq).clear();
             next = offset;
         }
-        let (count, bytes) = {
+        let (count, bytes, span) = {
             let pq = lock(&qs.pq);
-            (pq.count(), pq.bytes())
+            (pq.count(), pq.bytes(), pq.span())
         };
         if count > inner.options.pull_threshold_for_queue
             || bytes > inner.options.pull_threshold_size_for_queue
+            || (!inner.is_orderly() && span > inner.options.consume_concurrently_max_span)
         {
             if !pause(&mut stop, Duration::from_millis(50)).await {
                 break;

@@ -1,0 +1,207 @@
+//! The native [`Transport`]: tokio TCP over [`ferromq_remoting::Connection`], one connection
+//! per address, opened on demand and reopened after a failure with an exponential backoff.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ferromq_protocol::RemotingCommand;
+use ferromq_remoting::{Connection, ConnectionConfig, Handler, RemotingError};
+use futures::future::BoxFuture;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::transport::{InboundHandler, Transport};
+
+/// Backoff after a failed connect: 100 ms doubling to this cap.
+const MAX_BACKOFF: Duration = Duration::from_secs(3);
+/// Timeout of one TCP connect.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+#[derive(Debug, Default)]
+struct Backoff {
+    failures: u32,
+    retry_at: Option<Instant>,
+}
+
+/// One address: its live connection, and the connect attempt in progress (one at a time).
+#[derive(Debug, Default)]
+struct Slot {
+    conn: Mutex<Option<Connection>>,
+    backoff: Mutex<Backoff>,
+    connecting: tokio::sync::Mutex<()>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Slot {
+    fn live(&self) -> Option<Connection> {
+        lock(&self.conn)
+            .as_ref()
+            .filter(|c| !c.is_closed())
+            .cloned()
+    }
+}
+
+/// The tokio TCP [`Transport`].
+pub struct TcpTransport {
+    slots: Mutex<HashMap<String, Arc<Slot>>>,
+    handler: Arc<dyn InboundHandler>,
+    config: ConnectionConfig,
+    closed: std::sync::atomic::AtomicBool,
+}
+
+impl std::fmt::Debug for TcpTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpTransport").finish_non_exhaustive()
+    }
+}
+
+struct Bridge {
+    addr: String,
+    handler: Arc<dyn InboundHandler>,
+}
+
+impl Handler for Bridge {
+    async fn handle(
+        &self,
+        _conn: &Connection,
+        request: RemotingCommand,
+    ) -> Option<RemotingCommand> {
+        self.handler.handle(self.addr.clone(), request).await
+    }
+}
+
+impl TcpTransport {
+    /// A transport whose inbound requests go to `handler`.
+    pub fn new(handler: Arc<dyn InboundHandler>) -> Self {
+        let config = ConnectionConfig {
+            language: ferromq_protocol::LanguageCode::RUST,
+            ..ConnectionConfig::default()
+        };
+        TcpTransport {
+            slots: Mutex::new(HashMap::new()),
+            handler,
+            config,
+            closed: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    fn slot(&self, addr: &str) -> Arc<Slot> {
+        lock(&self.slots)
+            .entry(addr.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    async fn connection(&self, operation: &'static str, addr: &str) -> Result<Connection> {
+        if self.closed.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(Error::new(
+                ErrorKind::IllegalState,
+                operation,
+                "the client is shut down",
+            ));
+        }
+        let slot = self.slot(addr);
+        if let Some(conn) = slot.live() {
+            return Ok(conn);
+        }
+        let _connecting = slot.connecting.lock().await;
+        if let Some(conn) = slot.live() {
+            return Ok(conn);
+        }
+        {
+            let backoff = lock(&slot.backoff);
+            if backoff.retry_at.is_some_and(|at| Instant::now() < at) {
+                return Err(Error::new(
+                    ErrorKind::Connect,
+                    operation,
+                    format!(
+                        "{addr} unreachable (backing off after {} failures)",
+                        backoff.failures
+                    ),
+                ));
+            }
+        }
+        let bridge = Arc::new(Bridge {
+            addr: addr.to_owned(),
+            handler: self.handler.clone(),
+        });
+        let connect = Connection::connect(addr, bridge, self.config.clone());
+        let result = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
+            Ok(r) => r,
+            Err(_) => Err(RemotingError::Timeout(CONNECT_TIMEOUT)),
+        };
+        match result {
+            Ok(conn) => {
+                *lock(&slot.backoff) = Backoff::default();
+                *lock(&slot.conn) = Some(conn.clone());
+                if self.closed.load(std::sync::atomic::Ordering::Acquire) {
+                    conn.close();
+                }
+                Ok(conn)
+            }
+            Err(e) => {
+                let mut backoff = lock(&slot.backoff);
+                backoff.failures = backoff.failures.saturating_add(1);
+                let pause = Duration::from_millis(100)
+                    .saturating_mul(1 << backoff.failures.min(6))
+                    .min(MAX_BACKOFF);
+                backoff.retry_at = Some(Instant::now() + pause);
+                let mut err = Error::remoting(operation, addr, e);
+                if err.kind() != ErrorKind::Connect {
+                    err = Error::new(ErrorKind::Connect, operation, format!("connect to {addr}"))
+                        .with_source(err);
+                }
+                Err(err)
+            }
+        }
+    }
+}
+
+fn operation_of(request: &RemotingCommand) -> &'static str {
+    request.request_code().name().unwrap_or("request")
+}
+
+impl Transport for TcpTransport {
+    fn request<'a>(
+        &'a self,
+        addr: &'a str,
+        request: RemotingCommand,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<RemotingCommand>> {
+        Box::pin(async move {
+            let op = operation_of(&request);
+            let conn = self.connection(op, addr).await?;
+            conn.request(request, timeout)
+                .await
+                .map_err(|e| Error::remoting(op, addr, e))
+        })
+    }
+
+    fn request_oneway<'a>(
+        &'a self,
+        addr: &'a str,
+        request: RemotingCommand,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let op = operation_of(&request);
+            let conn = self.connection(op, addr).await?;
+            conn.request_oneway(request)
+                .await
+                .map_err(|e| Error::remoting(op, addr, e))
+        })
+    }
+
+    fn close(&self) {
+        self.closed
+            .store(true, std::sync::atomic::Ordering::Release);
+        let slots: Vec<Arc<Slot>> = lock(&self.slots).drain().map(|(_, s)| s).collect();
+        for slot in slots {
+            if let Some(conn) = lock(&slot.conn).take() {
+                conn.close();
+            }
+        }
+    }
+}
