@@ -148,6 +148,55 @@ async fn delay_level_holds_the_message_back() {
     servers.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timer_messages_wait_for_their_delivery_time() {
+    let servers = Servers::start(|_| {}).await;
+    let topic = unique("Timer");
+    servers.create_topic(&topic, 2).await;
+    let producer = Producer::start(producer_options(&servers, &unique("pg")))
+        .await
+        .expect("producer");
+    let got = Collected::default();
+    let group = unique("cg");
+    let consumer = PushConsumer::start(
+        consumer_options(&servers, &group, &group),
+        [(topic.clone(), FilterExpression::all())],
+        got.listener(),
+    )
+    .await
+    .expect("consumer");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    let sent_at = Instant::now();
+    // Sent in one order, due in the other: 2 s (absolute time), then 1 s (relative).
+    let later = producer
+        .send(Message::new(&topic, "at +2 s").with_deliver_time_ms(now + 2000))
+        .await
+        .expect("send");
+    let sooner = producer
+        .send(Message::new(&topic, "in 1 s").with_delay_ms(1000))
+        .await
+        .expect("send");
+    got.wait_for(1, WAIT).await;
+    let first = got.snapshot()[0].msg_id();
+    assert!(
+        sent_at.elapsed() >= Duration::from_millis(1000),
+        "waited 1 s"
+    );
+    assert_eq!(first, sooner.msg_id, "the one due first arrives first");
+    got.wait_for(2, WAIT).await;
+    assert!(
+        sent_at.elapsed() >= Duration::from_millis(1950),
+        "waited 2 s"
+    );
+    assert_eq!(got.snapshot()[1].msg_id(), later.msg_id);
+    consumer.shutdown().await;
+    producer.shutdown().await;
+    servers.stop().await;
+}
+
 struct Decisions {
     checked: Arc<AtomicUsize>,
 }
