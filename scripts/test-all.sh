@@ -16,7 +16,7 @@ step() { printf '\n== %s\n' "$*"; }
 step "format";        cargo fmt --all -- --check
 step "clippy";        cargo clippy --workspace --all-targets --locked -- -D warnings
 step "rustdoc";       RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
-step "wasm32 check";  cargo check -p ferromq-protocol --target wasm32-unknown-unknown --locked
+step "wasm32 check";  cargo check -p ferromq-protocol -p ferromq-client --target wasm32-unknown-unknown --locked
 step "fuzz targets";  cargo check --manifest-path fuzz/Cargo.toml --locked
 # Everything: unit tests, wire-level server tests, golden vectors, and the official Java and Go
 # clients with a real Apache broker against FerroMQ's name server.
