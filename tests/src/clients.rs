@@ -300,3 +300,13 @@ pub fn java_store_consume(namesrv: &str, topic: &str, n: usize, keys: &[String])
         &format!("java StoreConsume {topic} x{n}"),
     )
 }
+
+/// Java `Interop <mode> ...` (5.3.3): `consume <namesrv> <topic> <n> <orderly|concurrent>
+/// <graceMillis>` prints `RECV` lines in delivery order; `ordered-produce <namesrv> <topic>
+/// <shards> <perShard>` sends by `SelectMessageQueueByHash`; `tx-produce <namesrv> <topic>`
+/// runs COMMIT / ROLLBACK / UNKNOW-then-COMMIT transactions. Each prints `OK` on success.
+pub fn java_interop(args: &[&str]) -> ClientRun {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let name = format!("java Interop {}", args.join(" "));
+    java_client("org.ferromq.compat.Interop", &args, &name)
+}
