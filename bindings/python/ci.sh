@@ -23,6 +23,10 @@ echo "== ferromq extension (maturin develop, debug)"
 (cd "$here" && VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" maturin develop --quiet)
 "$venv/bin/python" -c "import ferromq, sys; print('ferromq', ferromq.__version__, 'on Python', sys.version.split()[0])"
 
-echo "== pytest"
+echo "== rustfmt and clippy (the crate is outside the root workspace)"
+(cd "$here" && cargo fmt --check)
+(cd "$here" && PYO3_PYTHON="$venv/bin/python" cargo clippy --quiet --all-targets -- -D warnings)
+
+echo "== pytest (stub check, error mapping, scenarios, examples)"
 cd "$here"
 FERROMQ_TARGET_DIR="$CARGO_TARGET_DIR" "$venv/bin/python" -m pytest -q tests "$@"
