@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from os import PathLike
 from types import TracebackType
-from typing import Callable, ClassVar, Dict, Iterator, List, Mapping, Optional, Sequence, Union
+from typing import Awaitable, Callable, ClassVar, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 __version__: str
 
@@ -247,6 +247,13 @@ class Producer:
         self,
         *_args: Union[type[BaseException], BaseException, TracebackType, None],
     ) -> bool: ...
+    def __aenter__(self) -> Awaitable[Producer]:
+        """`async with Producer(...) as p:` starts the producer without blocking the loop."""
+    def __aexit__(
+        self,
+        *_args: Union[type[BaseException], BaseException, TracebackType, None],
+    ) -> Awaitable[bool]:
+        """Shuts the producer down at the end of `async with`."""
     def send(
         self,
         message: Message,
@@ -367,6 +374,13 @@ class PullConsumer:
         self,
         *_args: Union[type[BaseException], BaseException, TracebackType, None],
     ) -> bool: ...
+    def __aenter__(self) -> Awaitable[PullConsumer]:
+        """`async with PullConsumer(...) as c:` starts the consumer without blocking the loop."""
+    def __aexit__(
+        self,
+        *_args: Union[type[BaseException], BaseException, TracebackType, None],
+    ) -> Awaitable[bool]:
+        """Shuts the consumer down at the end of `async with`."""
     def subscribe(self, topic: str, expression: Optional[str] = None, *, sql: Optional[str] = None) -> None:
         """Subscribes to `topic`; the group's members share its queues."""
     def assign(self, queues: Sequence[MessageQueue]) -> None:

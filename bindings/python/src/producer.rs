@@ -115,6 +115,50 @@ impl PyProducer {
         Ok(false)
     }
 
+    /// `async with Producer(...) as p:` starts the producer without blocking the loop.
+    fn __aenter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, PyAny>> {
+        let py = slf.py();
+        let this = slf.borrow();
+        this.slot.check_process(py)?;
+        let options = this.options.clone();
+        let started = this.slot.current();
+        let me = slf.clone().unbind();
+        awaitable(
+            py,
+            async move {
+                match started {
+                    Some(p) => Ok(p),
+                    None => Producer::start(options).await,
+                }
+            },
+            move |py, p| {
+                me.borrow(py).slot.set(p);
+                Ok(me.into_any())
+            },
+        )
+    }
+
+    /// Shuts the producer down at the end of `async with`.
+    #[pyo3(signature = (*_args))]
+    fn __aexit__<'py>(
+        &self,
+        py: Python<'py>,
+        _args: &Bound<'py, pyo3::types::PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.slot.check_process(py)?;
+        let p = self.slot.take();
+        awaitable(
+            py,
+            async move {
+                if let Some(p) = p {
+                    p.shutdown().await;
+                }
+                Ok(())
+            },
+            |py, ()| Ok(false.into_pyobject(py)?.to_owned().into_any().unbind()),
+        )
+    }
+
     /// Sends and waits for the broker's answer (retrying on another broker on failure);
     /// returns a SendResult. With `queue` it goes to that queue, with `sharding_key` to the
     /// queue the key hashes to (one attempt each, so ordering holds).

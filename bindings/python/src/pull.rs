@@ -144,6 +144,51 @@ impl PyPullConsumer {
         Ok(false)
     }
 
+    /// `async with PullConsumer(...) as c:` starts the consumer without blocking the loop.
+    fn __aenter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, PyAny>> {
+        let py = slf.py();
+        let this = slf.borrow();
+        this.slot.check_process(py)?;
+        let options = this.options.clone();
+        let started = this.slot.current();
+        let me = slf.clone().unbind();
+        awaitable(
+            py,
+            async move {
+                match started {
+                    Some(c) => Ok(c),
+                    None => PullConsumer::start(options).await,
+                }
+            },
+            move |py, c| {
+                me.borrow(py).slot.set(c);
+                Ok(me.into_any())
+            },
+        )
+    }
+
+    /// Shuts the consumer down at the end of `async with`.
+    #[pyo3(signature = (*_args))]
+    fn __aexit__<'py>(
+        &self,
+        py: Python<'py>,
+        _args: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.slot.check_process(py)?;
+        let c = self.slot.take();
+        lock(&self.buffer).clear();
+        awaitable(
+            py,
+            async move {
+                if let Some(c) = c {
+                    c.shutdown().await;
+                }
+                Ok(())
+            },
+            |py, ()| Ok(false.into_pyobject(py)?.to_owned().into_any().unbind()),
+        )
+    }
+
     /// Subscribes to `topic` (a tag expression, or SQL92 with `sql`); the group's members share
     /// its queues.
     #[pyo3(signature = (topic, expression=None, *, sql=None))]

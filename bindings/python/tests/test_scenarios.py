@@ -49,14 +49,18 @@ def test_quickstart(cluster):
 def test_async_and_oneway(cluster):
     topic = cluster.topic("AsyncOneway")
     got = Collector()
-    with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as producer:
+    producer = ferromq.Producer(cluster.namesrv, cluster.name("pg"))
 
-        async def send_all():
-            return await asyncio.gather(
-                *(producer.send_async(ferromq.Message(topic, f"async {i}")) for i in range(N))
-            )
+    async def send_all():
+        async with producer as p:
+            assert p is producer
+            results = await asyncio.gather(*(p.send_async(ferromq.Message(topic, f"async {i}")) for i in range(N)))
+        with pytest.raises(ferromq.IllegalStateError):
+            producer.send_async(ferromq.Message(topic, b"after the end"))
+        return results
 
-        results = asyncio.run(send_all())
+    results = asyncio.run(send_all())
+    with producer:
         assert [r.status for r in results] == [ferromq.SendStatus.SEND_OK] * N
         for i in range(N):
             assert producer.send_oneway(ferromq.Message(topic, f"oneway {i}")) is None
@@ -332,7 +336,7 @@ def test_pull_consumer_async_for(cluster):
             producer.send(ferromq.Message(topic, f"async pull {i}"))
 
     async def read():
-        with ferromq.PullConsumer(
+        async with ferromq.PullConsumer(
             cluster.namesrv, cluster.name("cg"), consume_from=ferromq.ConsumeFrom.FIRST_OFFSET, iter_timeout=3
         ) as c:
             c.subscribe(topic, "*")

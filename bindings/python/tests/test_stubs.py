@@ -11,7 +11,7 @@ import ferromq
 
 STUB = Path(__file__).resolve().parents[1] / "ferromq.pyi"
 # Protocol methods that are part of the API (other dunders come with every pyclass).
-PROTOCOL = {"__enter__", "__exit__", "__iter__", "__next__", "__aiter__", "__anext__"}
+PROTOCOL = {"__enter__", "__exit__", "__aenter__", "__aexit__", "__iter__", "__next__", "__aiter__", "__anext__"}
 # Attributes maturin's package `__init__` adds (the extension submodule itself).
 PACKAGING = {"ferromq"}
 
