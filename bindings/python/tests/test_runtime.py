@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -100,3 +103,65 @@ def test_fork_child_gets_a_fresh_runtime(cluster):
     ):
         wait_until("all three", lambda: len(got) >= 3)
     assert sorted(got.bodies()) == [b"child", b"parent", b"parent again"]
+
+
+def _child(code: str, cluster, topic: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", code, cluster.namesrv, topic],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+INTERRUPTED_POLL = r"""
+import sys, time, ferromq
+c = ferromq.PullConsumer(sys.argv[1], "interrupt-cg")
+c.start()
+c.assign(c.fetch_queues(sys.argv[2]))
+started = time.monotonic()
+try:
+    print("polling", flush=True)
+    c.poll(60)
+    print("returned", flush=True)
+except KeyboardInterrupt:
+    print(f"interrupted after {time.monotonic() - started:.1f}", flush=True)
+"""
+
+
+def test_ctrl_c_interrupts_a_blocking_call(cluster):
+    topic = cluster.topic("Interrupt")
+    p = _child(INTERRUPTED_POLL, cluster, topic)
+    assert p.stdout is not None
+    assert p.stdout.readline().strip() == "polling"
+    time.sleep(0.3)  # most likely inside poll() by now; caught either way
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 0, err
+    assert out.startswith("interrupted after"), out
+    assert float(out.split()[-1]) < 30
+
+
+EXIT_WITHOUT_SHUTDOWN = r"""
+import sys, time, ferromq
+ns, topic = sys.argv[1], sys.argv[2]
+p = ferromq.Producer(ns, "exit-pg")
+p.start()
+for i in range(100):
+    p.send(ferromq.Message(topic, b"x"))
+def slow(m):
+    time.sleep(0.01)
+    return True
+c = ferromq.PushConsumer(ns, "exit-cg", topic, listener=slow, consume_from=ferromq.ConsumeFrom.FIRST_OFFSET)
+c.start()
+time.sleep(0.3)
+print("leaving with listener calls in flight", flush=True)
+"""
+
+
+def test_exit_without_shutdown_does_not_hang(cluster):
+    topic = cluster.topic("Exit")
+    p = _child(EXIT_WITHOUT_SHUTDOWN, cluster, topic)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    assert "leaving" in out
