@@ -14,7 +14,8 @@ python="${PYTHON:-python3}"
 if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check maturin==1.16.0 pytest==9.2.0
+# pytest 9 needs Python 3.10+; PYTEST_SPEC=pytest==8.4.2 runs the suite on 3.9.
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check maturin==1.16.0 "${PYTEST_SPEC:-pytest==9.2.0}"
 
 echo "== servers (debug)"
 (cd "$root" && cargo build --quiet -p ferromq-namesrv -p ferromq-broker)

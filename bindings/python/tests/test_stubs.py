@@ -93,8 +93,10 @@ def test_class_members_and_signatures_match():
                 got = runtime_params(getattr(cls, m))
                 if got is not None:
                     assert got == stub_params(fn), f"{name}.{m}"
-        if "__init__" in members:
-            assert runtime_params(cls) == stub_params(members["__init__"]), f"{name}()"
+        # (Classes carry their constructor's text signature from Python 3.10 on.)
+        init = runtime_params(cls)
+        if "__init__" in members and init is not None:
+            assert init == stub_params(members["__init__"]), f"{name}()"
 
 
 def test_exception_hierarchy_matches():
