@@ -10,6 +10,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 import ferromq
 from conftest import Collector, wait_until
 
@@ -76,6 +78,8 @@ def test_listener_results_and_exceptions(cluster, caplog):
     assert "not str" in logged
 
 
+# Python 3.12+ warns about fork() in a process with threads: that is what this test is about.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_fork_child_gets_a_fresh_runtime(cluster):
     topic = cluster.topic("Fork")
     got = Collector()
