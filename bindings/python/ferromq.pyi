@@ -304,6 +304,13 @@ class TransactionProducer:
         self,
         *_args: Union[type[BaseException], BaseException, TracebackType, None],
     ) -> bool: ...
+    def __aenter__(self) -> Awaitable[TransactionProducer]:
+        """`async with TransactionProducer(...)` starts the producer without blocking the loop."""
+    def __aexit__(
+        self,
+        *_args: Union[type[BaseException], BaseException, TracebackType, None],
+    ) -> Awaitable[bool]:
+        """Shuts the producer down at the end of `async with`."""
     def send(self, message: Message) -> TransactionSendResult:
         """Half message, `execute(message, transaction_id)`, then commit or rollback."""
 
@@ -334,6 +341,13 @@ class PushConsumer:
         """The consumer group."""
     def start(self) -> None:
         """Joins the group and starts consuming (no-op when started)."""
+    def __aenter__(self) -> Awaitable[PushConsumer]:
+        """`async with PushConsumer(...)` starts the consumer without blocking the loop."""
+    def __aexit__(
+        self,
+        *_args: Union[type[BaseException], BaseException, TracebackType, None],
+    ) -> Awaitable[bool]:
+        """Shuts the consumer down at the end of `async with`."""
     def subscribe(self, topic: str, expression: Optional[str] = None, *, sql: Optional[str] = None) -> None:
         """Adds (or replaces) a subscription of a started consumer."""
     def assigned_queues(self) -> List[MessageQueue]:

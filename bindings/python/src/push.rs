@@ -10,7 +10,7 @@ use pyo3::types::PyTuple;
 use crate::error;
 use crate::listener::PyListener;
 use crate::message::PyConsumeFrom;
-use crate::runtime::{runtime, wait};
+use crate::runtime::{awaitable, runtime, wait};
 use crate::slot::{client_config, Slot};
 
 /// A subscription expression: a tag expression, or SQL92 when `sql` is given.
@@ -130,6 +130,56 @@ impl PyPushConsumer {
         })?;
         self.slot.set(started.map_err(|e| error::to_py(py, &e))?);
         Ok(())
+    }
+
+    /// `async with PushConsumer(...):` starts consuming without blocking the loop.
+    fn __aenter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, PyAny>> {
+        let py = slf.py();
+        let this = slf.borrow();
+        this.slot.check_process(py)?;
+        let started = this.slot.current();
+        let options = this.options.clone();
+        let subs = vec![(this.topic.clone(), this.filter.clone())];
+        let listener = PyListener {
+            callable: this.listener.clone_ref(py),
+        };
+        let orderly = this.orderly;
+        let me = slf.clone().unbind();
+        awaitable(
+            py,
+            async move {
+                match started {
+                    Some(c) => Ok(c),
+                    None if orderly => PushConsumer::start_orderly(options, subs, listener).await,
+                    None => PushConsumer::start(options, subs, listener).await,
+                }
+            },
+            move |py, c| {
+                me.borrow(py).slot.set(c);
+                Ok(me.into_any())
+            },
+        )
+    }
+
+    /// Shuts the consumer down at the end of `async with`.
+    #[pyo3(signature = (*_args))]
+    fn __aexit__<'py>(
+        &self,
+        py: Python<'py>,
+        _args: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.slot.check_process(py)?;
+        let x = self.slot.take();
+        awaitable(
+            py,
+            async move {
+                if let Some(x) = x {
+                    x.shutdown().await;
+                }
+                Ok(())
+            },
+            |py, ()| Ok(false.into_pyobject(py)?.to_owned().into_any().unbind()),
+        )
     }
 
     /// Adds (or replaces) a subscription of a started consumer.

@@ -10,7 +10,7 @@ use pyo3::types::PyTuple;
 use crate::error;
 use crate::listener::PyTransactionListener;
 use crate::message::{PyMessage, PySendResult, PyTransactionState};
-use crate::runtime::{runtime, wait};
+use crate::runtime::{awaitable, runtime, wait};
 use crate::slot::{client_config, seconds, Slot};
 
 /// What a transactional send did: the half message's `send_result` and the `state` the local
@@ -143,6 +143,51 @@ impl PyTransactionProducer {
     fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, PyTuple>) -> PyResult<bool> {
         self.shutdown(py)?;
         Ok(false)
+    }
+
+    /// `async with TransactionProducer(...) as p:` starts the producer without blocking the loop.
+    fn __aenter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, PyAny>> {
+        let py = slf.py();
+        let this = slf.borrow();
+        this.slot.check_process(py)?;
+        let started = this.slot.current();
+        let options = this.options.clone();
+        let listener = Shared(this.listener.clone());
+        let me = slf.clone().unbind();
+        awaitable(
+            py,
+            async move {
+                match started {
+                    Some(p) => Ok(p),
+                    None => TransactionProducer::start(options, listener).await,
+                }
+            },
+            move |py, p| {
+                me.borrow(py).slot.set(p);
+                Ok(me.into_any())
+            },
+        )
+    }
+
+    /// Shuts the producer down at the end of `async with`.
+    #[pyo3(signature = (*_args))]
+    fn __aexit__<'py>(
+        &self,
+        py: Python<'py>,
+        _args: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.slot.check_process(py)?;
+        let x = self.slot.take();
+        awaitable(
+            py,
+            async move {
+                if let Some(x) = x {
+                    x.shutdown().await;
+                }
+                Ok(())
+            },
+            |py, ()| Ok(false.into_pyobject(py)?.to_owned().into_any().unbind()),
+        )
     }
 
     /// Sends `message` transactionally (half message, `execute`, end); returns a

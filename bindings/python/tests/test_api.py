@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -84,3 +85,26 @@ def test_push_consumer_from_timestamp_and_queries(cluster):
     assert b"new" in got.bodies()
     with pytest.raises(ferromq.IllegalStateError):
         c.assigned_queues()
+
+
+def test_async_with_push_consumer_and_transaction_producer(cluster):
+    topic = cluster.topic("AsyncWith")
+    got = Collector()
+
+    async def main():
+        async with ferromq.TransactionProducer(
+            cluster.namesrv, cluster.name("tg"), lambda m, tid: True, lambda m: True
+        ) as tp:
+            assert tp.send(ferromq.Message(topic, b"tx")).state == ferromq.TransactionState.COMMIT
+        consumer = ferromq.PushConsumer(
+            cluster.namesrv, cluster.name("cg"), topic, listener=got, consume_from=ferromq.ConsumeFrom.FIRST_OFFSET
+        )
+        async with consumer as c:
+            assert c is consumer
+            while len(got) < 1:
+                await asyncio.sleep(0.05)
+        with pytest.raises(ferromq.IllegalStateError):
+            consumer.assigned_queues()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+    assert got.bodies() == [b"tx"]
