@@ -1,0 +1,447 @@
+"""FerroMQ client: producers, consumers, transactions and admin over the Rust client core.
+
+Blocking calls release the GIL; listener callables run on client threads that take the GIL
+for the call. Timeouts are in seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from os import PathLike
+from types import TracebackType
+from typing import Awaitable, Callable, ClassVar, Dict, Iterator, List, Mapping, Optional, Sequence, Union
+
+__version__: str
+
+_ListenerResult = Union["ConsumeResult", bool, None]
+_TransactionAnswer = Union["TransactionState", bool, None]
+
+class FerroMQError(Exception):
+    """Base class of every FerroMQ error."""
+
+    code: str
+    """The stable kind name: InvalidArgument, Connect, Timeout, ConnectionClosed,
+    TopicNotFound, Broker, Protocol, IllegalState or Io."""
+    retryable: bool
+    """Whether trying again (possibly on another broker) may succeed."""
+    operation: str
+    """The operation that failed (send, pull, route, ...)."""
+    response_code: Optional[int]
+    """The RocketMQ response code when a server answered with an error."""
+    remark: Optional[str]
+    """The server's remark when a server answered with an error."""
+
+class InvalidArgumentError(FerroMQError):
+    """The caller passed something unusable (empty topic, oversized body, bad expression)."""
+
+class ConnectError(FerroMQError):
+    """No connection could be made to a name server or broker."""
+
+class RequestTimeoutError(FerroMQError):
+    """No answer within the request timeout."""
+
+class ConnectionClosedError(FerroMQError):
+    """The connection closed before the answer arrived."""
+
+class TopicNotFoundError(FerroMQError):
+    """The topic has no route or no usable queue."""
+
+class BrokerError(FerroMQError):
+    """A broker or name server answered with an error response code."""
+
+class ProtocolError(FerroMQError):
+    """A peer sent something that could not be decoded."""
+
+class IllegalStateError(FerroMQError):
+    """Not started, already shut down, or created in another process (before fork())."""
+
+class FerroIOError(FerroMQError):
+    """A local file (broadcast offsets) could not be read or written."""
+
+class SendStatus:
+    """How a broker stored an accepted message."""
+
+    SEND_OK: ClassVar[SendStatus]
+    FLUSH_DISK_TIMEOUT: ClassVar[SendStatus]
+    FLUSH_SLAVE_TIMEOUT: ClassVar[SendStatus]
+    SLAVE_NOT_AVAILABLE: ClassVar[SendStatus]
+    UNKNOWN: ClassVar[SendStatus]
+
+class ConsumeResult:
+    """What a listener did with a message (True/None also mean SUCCESS, False RECONSUME_LATER)."""
+
+    SUCCESS: ClassVar[ConsumeResult]
+    RECONSUME_LATER: ClassVar[ConsumeResult]
+
+class ConsumeFrom:
+    """Where a consumer group without a committed offset starts on a queue."""
+
+    LAST_OFFSET: ClassVar[ConsumeFrom]
+    FIRST_OFFSET: ClassVar[ConsumeFrom]
+    TIMESTAMP: ClassVar[ConsumeFrom]
+
+class TransactionState:
+    """The state of a local transaction."""
+
+    COMMIT: ClassVar[TransactionState]
+    ROLLBACK: ClassVar[TransactionState]
+    UNKNOWN: ClassVar[TransactionState]
+
+class Message:
+    """A message to send."""
+
+    def __init__(
+        self,
+        topic: str,
+        body: Union[bytes, str],
+        *,
+        tag: Optional[str] = None,
+        keys: Union[str, Sequence[str], None] = None,
+        properties: Optional[Mapping[str, str]] = None,
+        delay_level: Optional[int] = None,
+        deliver_time_ms: Optional[int] = None,
+        delay_ms: Optional[int] = None,
+        flag: int = 0,
+    ) -> None: ...
+    @property
+    def topic(self) -> str:
+        """The topic."""
+    @property
+    def body(self) -> bytes:
+        """The body."""
+    @property
+    def tag(self) -> Optional[str]:
+        """The tag."""
+    @property
+    def keys(self) -> List[str]:
+        """The keys."""
+    @property
+    def flag(self) -> int:
+        """The user flag."""
+    @property
+    def properties(self) -> Dict[str, str]:
+        """All properties (system ones included)."""
+    def property(self, name: str) -> Optional[str]:
+        """A property by name."""
+
+class MessageQueue:
+    """A queue of a topic on one broker."""
+
+    def __init__(self, topic: str, broker_name: str, queue_id: int) -> None: ...
+    @property
+    def topic(self) -> str:
+        """The topic."""
+    @property
+    def broker_name(self) -> str:
+        """The broker name."""
+    @property
+    def queue_id(self) -> int:
+        """The queue id on that broker."""
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+class MessageView:
+    """A received message."""
+
+    @property
+    def topic(self) -> str:
+        """The topic the producer sent to (also for redeliveries)."""
+    @property
+    def body(self) -> bytes:
+        """The body."""
+    @property
+    def tag(self) -> Optional[str]:
+        """The tag."""
+    @property
+    def keys(self) -> List[str]:
+        """The keys."""
+    @property
+    def properties(self) -> Dict[str, str]:
+        """All properties (system ones included)."""
+    def property(self, name: str) -> Optional[str]:
+        """A property by name."""
+    @property
+    def msg_id(self) -> str:
+        """The message id."""
+    @property
+    def offset_msg_id(self) -> str:
+        """The broker's offset message id."""
+    @property
+    def queue(self) -> MessageQueue:
+        """The queue it was pulled from (the retry queue for redeliveries)."""
+    @property
+    def queue_id(self) -> int:
+        """The id of that queue."""
+    @property
+    def broker_name(self) -> str:
+        """The broker it came from."""
+    @property
+    def queue_offset(self) -> int:
+        """Its offset in that queue."""
+    @property
+    def reconsume_times(self) -> int:
+        """How many times it was redelivered before."""
+    @property
+    def born_timestamp(self) -> int:
+        """When the producer created it, ms since the epoch."""
+    @property
+    def store_timestamp(self) -> int:
+        """When the broker stored it, ms since the epoch."""
+
+class SendResult:
+    """The result of an accepted send."""
+
+    @property
+    def status(self) -> SendStatus:
+        """How it was stored."""
+    @property
+    def msg_id(self) -> str:
+        """The message id (comma-joined for a batch)."""
+    @property
+    def offset_msg_id(self) -> str:
+        """The broker's offset message id (comma-joined for a batch)."""
+    @property
+    def queue(self) -> MessageQueue:
+        """The queue written."""
+    @property
+    def queue_offset(self) -> int:
+        """The offset in that queue (of the first message of a batch)."""
+    @property
+    def transaction_id(self) -> Optional[str]:
+        """The transaction id (transactional sends)."""
+
+class TransactionSendResult:
+    """What a transactional send did."""
+
+    @property
+    def send_result(self) -> SendResult:
+        """The half message's SendResult."""
+    @property
+    def state(self) -> TransactionState:
+        """What the local transaction decided."""
+
+class Producer:
+    """A producer; `with Producer(...) as p:` starts it and shuts it down."""
+
+    def __init__(
+        self,
+        namesrv: str,
+        group: str = "DEFAULT_PRODUCER",
+        *,
+        instance_name: Optional[str] = None,
+        send_timeout: float = 3.0,
+        retry_times: int = 2,
+        compress_threshold: int = 4096,
+        max_message_size: int = 4194304,
+        request_timeout: float = 3.0,
+    ) -> None: ...
+    @property
+    def group(self) -> str:
+        """The producer group."""
+    def start(self) -> None:
+        """Starts the producer (no-op when started)."""
+    def shutdown(self) -> None:
+        """Stops the producer (no-op when not started)."""
+    def __enter__(self) -> Producer: ...
+    def __exit__(
+        self,
+        *_args: Union[type[BaseException], BaseException, TracebackType, None],
+    ) -> bool: ...
+    def __aenter__(self) -> Awaitable[Producer]:
+        """`async with Producer(...) as p:` starts the producer without blocking the loop."""
+    def __aexit__(
+        self,
+        *_args: Union[type[BaseException], BaseException, TracebackType, None],
+    ) -> Awaitable[bool]:
+        """Shuts the producer down at the end of `async with`."""
+    def send(
+        self,
+        message: Message,
+        *,
+        queue: Optional[MessageQueue] = None,
+        sharding_key: Optional[str] = None,
+    ) -> SendResult:
+        """Sends and waits for the broker's answer; to `queue`, or the queue `sharding_key`
+        hashes to, when given."""
+    def send_to_queue(self, message: Message, queue: MessageQueue) -> SendResult:
+        """Sends to the given queue (one attempt)."""
+    def send_async(
+        self,
+        message: Message,
+        *,
+        queue: Optional[MessageQueue] = None,
+        sharding_key: Optional[str] = None,
+    ) -> asyncio.Future[SendResult]:
+        """Sends without blocking; await the returned future (needs a running event loop)."""
+    def send_oneway(self, message: Message) -> None:
+        """Sends without waiting for any answer."""
+    def send_batch(self, messages: Sequence[Message]) -> List[SendResult]:
+        """Sends messages of one topic as batches; one SendResult per batch."""
+
+class TransactionProducer:
+    """A producer of transactional messages."""
+
+    def __init__(
+        self,
+        namesrv: str,
+        group: str,
+        execute: Callable[[Message, str], _TransactionAnswer],
+        check: Callable[[MessageView], _TransactionAnswer],
+        *,
+        instance_name: Optional[str] = None,
+        send_timeout: float = 3.0,
+        request_timeout: float = 3.0,
+    ) -> None: ...
+    @property
+    def group(self) -> str:
+        """The producer group."""
+    def start(self) -> None:
+        """Starts the producer (no-op when started)."""
+    def shutdown(self) -> None:
+        """Stops the producer (no-op when not started)."""
+    def __enter__(self) -> TransactionProducer: ...
+    def __exit__(
+        self,
+        *_args: Union[type[BaseException], BaseException, TracebackType, None],
+    ) -> bool: ...
+    def __aenter__(self) -> Awaitable[TransactionProducer]:
+        """`async with TransactionProducer(...)` starts the producer without blocking the loop."""
+    def __aexit__(
+        self,
+        *_args: Union[type[BaseException], BaseException, TracebackType, None],
+    ) -> Awaitable[bool]:
+        """Shuts the producer down at the end of `async with`."""
+    def send(self, message: Message) -> TransactionSendResult:
+        """Half message, `execute(message, transaction_id)`, then commit or rollback."""
+
+class PushConsumer:
+    """A push consumer calling `listener(message)` on client threads."""
+
+    def __init__(
+        self,
+        namesrv: str,
+        group: str,
+        topic: str,
+        expression: Optional[str] = None,
+        *,
+        sql: Optional[str] = None,
+        listener: Callable[[MessageView], _ListenerResult],
+        orderly: bool = False,
+        broadcasting: bool = False,
+        consume_from: ConsumeFrom = ConsumeFrom.LAST_OFFSET,
+        consume_timestamp_ms: Optional[int] = None,
+        consume_threads: int = 20,
+        max_reconsume_times: int = -1,
+        instance_name: Optional[str] = None,
+        offset_store_dir: Union[str, PathLike[str], None] = None,
+        request_timeout: float = 3.0,
+    ) -> None: ...
+    @property
+    def group(self) -> str:
+        """The consumer group."""
+    def start(self) -> None:
+        """Joins the group and starts consuming (no-op when started)."""
+    def __aenter__(self) -> Awaitable[PushConsumer]:
+        """`async with PushConsumer(...)` starts the consumer without blocking the loop."""
+    def __aexit__(
+        self,
+        *_args: Union[type[BaseException], BaseException, TracebackType, None],
+    ) -> Awaitable[bool]:
+        """Shuts the consumer down at the end of `async with`."""
+    def subscribe(self, topic: str, expression: Optional[str] = None, *, sql: Optional[str] = None) -> None:
+        """Adds (or replaces) a subscription of a started consumer."""
+    def assigned_queues(self) -> List[MessageQueue]:
+        """The queues currently assigned to this member."""
+    def shutdown(self) -> None:
+        """Stops consuming, commits offsets and leaves the group."""
+    def __enter__(self) -> PushConsumer: ...
+    def __exit__(
+        self,
+        *_args: Union[type[BaseException], BaseException, TracebackType, None],
+    ) -> bool: ...
+
+class PullConsumer:
+    """A lite pull consumer; also a blocking iterator and an async iterator of messages."""
+
+    def __init__(
+        self,
+        namesrv: str,
+        group: str,
+        *,
+        consume_from: ConsumeFrom = ConsumeFrom.LAST_OFFSET,
+        consume_timestamp_ms: Optional[int] = None,
+        auto_commit: bool = True,
+        pull_batch_size: int = 10,
+        iter_timeout: Optional[float] = None,
+        instance_name: Optional[str] = None,
+        request_timeout: float = 3.0,
+    ) -> None: ...
+    @property
+    def group(self) -> str:
+        """The consumer group."""
+    def start(self) -> None:
+        """Starts the consumer with no queues yet (no-op when started)."""
+    def shutdown(self) -> None:
+        """Commits (with auto commit), stops fetching and leaves the group."""
+    def __enter__(self) -> PullConsumer: ...
+    def __exit__(
+        self,
+        *_args: Union[type[BaseException], BaseException, TracebackType, None],
+    ) -> bool: ...
+    def __aenter__(self) -> Awaitable[PullConsumer]:
+        """`async with PullConsumer(...) as c:` starts the consumer without blocking the loop."""
+    def __aexit__(
+        self,
+        *_args: Union[type[BaseException], BaseException, TracebackType, None],
+    ) -> Awaitable[bool]:
+        """Shuts the consumer down at the end of `async with`."""
+    def subscribe(self, topic: str, expression: Optional[str] = None, *, sql: Optional[str] = None) -> None:
+        """Subscribes to `topic`; the group's members share its queues."""
+    def assign(self, queues: Sequence[MessageQueue]) -> None:
+        """Reads exactly `queues` (no rebalancing)."""
+    def fetch_queues(self, topic: str) -> List[MessageQueue]:
+        """The readable queues of `topic`."""
+    def assignment(self) -> List[MessageQueue]:
+        """The queues currently read."""
+    def poll(self, timeout: float = 1.0) -> List[MessageView]:
+        """The next batch of one queue, waiting up to `timeout` seconds (empty if none)."""
+    def poll_async(self, timeout: float = 1.0) -> asyncio.Future[List[MessageView]]:
+        """`poll` as an awaitable."""
+    def seek(self, queue: MessageQueue, offset: int) -> None:
+        """Continues `queue` from `offset`."""
+    def seek_to_begin(self, queue: MessageQueue) -> None:
+        """Continues `queue` from its first message."""
+    def seek_to_end(self, queue: MessageQueue) -> None:
+        """Continues `queue` after its last message."""
+    def commit(self) -> None:
+        """Stores the consumed offsets on the broker now."""
+    def committed(self, queue: MessageQueue) -> Optional[int]:
+        """The offset committed on the broker for `queue`."""
+    def pause(self, queues: Sequence[MessageQueue]) -> None:
+        """Stops fetching `queues`."""
+    def resume(self, queues: Sequence[MessageQueue]) -> None:
+        """Restarts fetching `queues`."""
+    def __iter__(self) -> Iterator[MessageView]: ...
+    def __next__(self) -> MessageView: ...
+    def __aiter__(self) -> PullConsumer: ...
+    def __anext__(self) -> asyncio.Future[MessageView]: ...
+
+class Admin:
+    """Admin operations (topic creation, cluster and route queries)."""
+
+    def __init__(self, namesrv: str, *, instance_name: Optional[str] = None, request_timeout: float = 3.0) -> None: ...
+    def create_topic(
+        self, topic: str, *, queue_nums: int = 8, cluster: str = "DefaultCluster", order: bool = False
+    ) -> None:
+        """Creates (or updates) `topic` on every master of `cluster`."""
+    def cluster_info(self) -> Dict[str, Dict[str, Dict[int, str]]]:
+        """`{cluster: {broker_name: {broker_id: address}}}`."""
+    def topic_route(self, topic: str) -> List[Dict[str, Union[str, int]]]:
+        """The topic's queues per broker."""
+    def shutdown(self) -> None:
+        """Releases the connections."""
+    def __enter__(self) -> Admin: ...
+    def __exit__(
+        self,
+        *_args: Union[type[BaseException], BaseException, TracebackType, None],
+    ) -> bool: ...

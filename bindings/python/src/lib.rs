@@ -1,0 +1,42 @@
+//! The `ferromq` Python module: thin pyo3 wrappers over `ferromq-client`.
+//!
+//! Layout: [`runtime`] (the tokio runtime the binding owns, blocking waits with the GIL
+//! released, asyncio futures), [`error`] (the exception hierarchy), [`message`] (value
+//! types), [`listener`] (Python callables as the core's listener traits), [`slot`] (started
+//! objects and fork safety), then one file per client object.
+
+mod admin;
+mod error;
+mod listener;
+mod message;
+mod producer;
+mod pull;
+mod push;
+mod runtime;
+mod slot;
+mod transaction;
+
+use pyo3::prelude::*;
+
+/// FerroMQ client: producers, consumers, transactions and admin over the Rust client core.
+#[pymodule]
+fn ferromq(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    error::register(m)?;
+    m.add_class::<message::PyMessage>()?;
+    m.add_class::<message::PyMessageView>()?;
+    m.add_class::<message::PyMessageQueue>()?;
+    m.add_class::<message::PySendResult>()?;
+    m.add_class::<message::PySendStatus>()?;
+    m.add_class::<message::PyConsumeResult>()?;
+    m.add_class::<message::PyConsumeFrom>()?;
+    m.add_class::<message::PyTransactionState>()?;
+    m.add_class::<producer::PyProducer>()?;
+    m.add_class::<transaction::PyTransactionProducer>()?;
+    m.add_class::<transaction::PyTransactionSendResult>()?;
+    m.add_class::<push::PyPushConsumer>()?;
+    m.add_class::<pull::PyPullConsumer>()?;
+    m.add_class::<admin::PyAdmin>()?;
+    m.add_function(wrap_pyfunction!(runtime::complete, m)?)?;
+    Ok(())
+}

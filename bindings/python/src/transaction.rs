@@ -1,0 +1,225 @@
+//! `TransactionProducer`: half message, the user's local transaction, commit or rollback, and
+//! the broker's check-backs answered by a callable.
+
+use std::sync::Arc;
+
+use ferromq_client::{ProducerOptions, TransactionProducer};
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+use crate::error;
+use crate::listener::PyTransactionListener;
+use crate::message::{PyMessage, PySendResult, PyTransactionState};
+use crate::runtime::{awaitable, runtime, wait};
+use crate::slot::{client_config, seconds, Slot};
+
+/// What a transactional send did: the half message's `send_result` and the `state` the local
+/// transaction decided.
+#[pyclass(name = "TransactionSendResult", module = "ferromq", frozen)]
+pub(crate) struct PyTransactionSendResult {
+    /// The half message's SendResult.
+    #[pyo3(get)]
+    send_result: Py<PySendResult>,
+    /// What the local transaction decided.
+    #[pyo3(get)]
+    state: PyTransactionState,
+}
+
+#[pymethods]
+impl PyTransactionSendResult {
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "TransactionSendResult(state={}, send_result={})",
+            match self.state {
+                PyTransactionState::Commit => "COMMIT",
+                PyTransactionState::Rollback => "ROLLBACK",
+                PyTransactionState::Unknown => "UNKNOWN",
+            },
+            self.send_result.bind(py).repr()?
+        ))
+    }
+}
+
+/// A producer of transactional messages.
+///
+/// `TransactionProducer(namesrv, group, execute, check, *, instance_name=None,
+/// send_timeout=3.0, request_timeout=3.0)`. `send(message)` stores a half message, calls
+/// `execute(message, transaction_id)` and ends the transaction with its answer
+/// (TransactionState, True = commit, False = rollback, None = unknown); for undecided
+/// transactions the broker later calls `check(message_view)` with the same kinds of answers.
+/// An exception in either means UNKNOWN.
+#[pyclass(name = "TransactionProducer", module = "ferromq")]
+pub(crate) struct PyTransactionProducer {
+    options: ProducerOptions,
+    listener: Arc<PyTransactionListener>,
+    slot: Slot<TransactionProducer>,
+}
+
+struct Shared(Arc<PyTransactionListener>);
+
+impl ferromq_client::TransactionListener for Shared {
+    fn execute(
+        &self,
+        message: &ferromq_client::Message,
+        transaction_id: &str,
+    ) -> ferromq_client::TransactionState {
+        self.0.execute(message, transaction_id)
+    }
+
+    fn check(&self, message: &ferromq_client::MessageView) -> ferromq_client::TransactionState {
+        self.0.check(message)
+    }
+}
+
+#[pymethods]
+impl PyTransactionProducer {
+    #[new]
+    #[pyo3(signature = (namesrv, group, execute, check, *, instance_name=None, send_timeout=3.0, request_timeout=3.0))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        namesrv: &str,
+        group: &str,
+        execute: Py<PyAny>,
+        check: Py<PyAny>,
+        instance_name: Option<String>,
+        send_timeout: f64,
+        request_timeout: f64,
+    ) -> PyResult<Self> {
+        if !execute.bind(py).is_callable() || !check.bind(py).is_callable() {
+            return Err(error::invalid(
+                py,
+                "transaction producer",
+                "execute and check must be callable",
+            ));
+        }
+        Ok(PyTransactionProducer {
+            options: ProducerOptions {
+                client: client_config(namesrv, instance_name, request_timeout),
+                group: group.to_owned(),
+                send_timeout: seconds(send_timeout),
+                ..ProducerOptions::default()
+            },
+            listener: Arc::new(PyTransactionListener { execute, check }),
+            slot: Slot::new("transaction producer"),
+        })
+    }
+
+    /// The producer group.
+    #[getter]
+    fn group(&self) -> &str {
+        &self.options.group
+    }
+
+    /// Starts the producer (no-op when started).
+    fn start(&self, py: Python<'_>) -> PyResult<()> {
+        self.slot.check_process(py)?;
+        if self.slot.is_set() {
+            return Ok(());
+        }
+        let options = self.options.clone();
+        let listener = Shared(self.listener.clone());
+        let p = wait(py, TransactionProducer::start(options, listener))?
+            .map_err(|e| error::to_py(py, &e))?;
+        self.slot.set(p);
+        Ok(())
+    }
+
+    /// Stops the producer (no-op when not started).
+    fn shutdown(&self, py: Python<'_>) -> PyResult<()> {
+        self.slot.check_process(py)?;
+        if let Some(p) = self.slot.take() {
+            wait(py, async move { p.shutdown().await })?;
+        }
+        Ok(())
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
+        slf.borrow().start(slf.py())?;
+        Ok(slf)
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, PyTuple>) -> PyResult<bool> {
+        self.shutdown(py)?;
+        Ok(false)
+    }
+
+    /// `async with TransactionProducer(...) as p:` starts the producer without blocking the loop.
+    fn __aenter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, PyAny>> {
+        let py = slf.py();
+        let this = slf.borrow();
+        this.slot.check_process(py)?;
+        let started = this.slot.current();
+        let options = this.options.clone();
+        let listener = Shared(this.listener.clone());
+        let me = slf.clone().unbind();
+        awaitable(
+            py,
+            async move {
+                match started {
+                    Some(p) => Ok(p),
+                    None => TransactionProducer::start(options, listener).await,
+                }
+            },
+            move |py, p| {
+                me.borrow(py).slot.set(p);
+                Ok(me.into_any())
+            },
+        )
+    }
+
+    /// Shuts the producer down at the end of `async with`.
+    #[pyo3(signature = (*_args))]
+    fn __aexit__<'py>(
+        &self,
+        py: Python<'py>,
+        _args: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.slot.check_process(py)?;
+        let x = self.slot.take();
+        awaitable(
+            py,
+            async move {
+                if let Some(x) = x {
+                    x.shutdown().await;
+                }
+                Ok(())
+            },
+            |py, ()| Ok(false.into_pyobject(py)?.to_owned().into_any().unbind()),
+        )
+    }
+
+    /// Sends `message` transactionally (half message, `execute`, end); returns a
+    /// TransactionSendResult.
+    fn send(&self, py: Python<'_>, message: PyMessage) -> PyResult<PyTransactionSendResult> {
+        let p = self.slot.get(py)?;
+        let r = wait(py, async move { p.send(message.inner).await })?
+            .map_err(|e| error::to_py(py, &e))?;
+        let state = match r.state {
+            ferromq_client::TransactionState::Commit => PyTransactionState::Commit,
+            ferromq_client::TransactionState::Rollback => PyTransactionState::Rollback,
+            ferromq_client::TransactionState::Unknown => PyTransactionState::Unknown,
+        };
+        Ok(PyTransactionSendResult {
+            send_result: Py::new(py, PySendResult::from(r.send))?,
+            state,
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "TransactionProducer(group={:?}, started={})",
+            self.options.group,
+            self.slot.is_set()
+        )
+    }
+}
+
+impl Drop for PyTransactionProducer {
+    fn drop(&mut self) {
+        if let Some(p) = self.slot.take_for_drop() {
+            runtime().spawn(async move { p.shutdown().await });
+        }
+    }
+}

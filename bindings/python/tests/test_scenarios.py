@@ -1,0 +1,371 @@
+"""The shared scenario list (SCENARIOS.md) against the real servers."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+import ferromq
+from conftest import Collector, wait_until
+
+N = 10
+
+
+def consumer(cluster, group, topic, listener, **kwargs) -> ferromq.PushConsumer:
+    kwargs.setdefault("consume_from", ferromq.ConsumeFrom.FIRST_OFFSET)
+    return ferromq.PushConsumer(cluster.namesrv, group, topic, listener=listener, **kwargs)
+
+
+def test_quickstart(cluster):
+    topic = cluster.topic("Quickstart")
+    got = Collector()
+    with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as producer:
+        results = [
+            producer.send(
+                ferromq.Message(topic, f"hello {i}".encode(), tag="TagA", keys=f"key-{i}", properties={"seq": str(i)})
+            )
+            for i in range(N)
+        ]
+    assert [r.status for r in results] == [ferromq.SendStatus.SEND_OK] * N
+    assert len({r.msg_id for r in results}) == N
+    with consumer(cluster, cluster.name("cg"), topic, got):
+        wait_until("all consumed", lambda: len(got) >= N)
+    by_seq = {m.properties["seq"]: m for m in got.snapshot()}
+    assert sorted(by_seq, key=int) == [str(i) for i in range(N)]
+    for i in range(N):
+        m = by_seq[str(i)]
+        assert m.topic == topic
+        assert m.body == f"hello {i}".encode()
+        assert m.tag == "TagA"
+        assert m.keys == [f"key-{i}"]
+        assert m.property("seq") == str(i)
+        assert m.reconsume_times == 0
+    assert {m.msg_id for m in got.snapshot()} == {r.msg_id for r in results}
+
+
+def test_async_and_oneway(cluster):
+    topic = cluster.topic("AsyncOneway")
+    got = Collector()
+    producer = ferromq.Producer(cluster.namesrv, cluster.name("pg"))
+
+    async def send_all():
+        async with producer as p:
+            assert p is producer
+            results = await asyncio.gather(*(p.send_async(ferromq.Message(topic, f"async {i}")) for i in range(N)))
+        with pytest.raises(ferromq.IllegalStateError):
+            producer.send_async(ferromq.Message(topic, b"after the end"))
+        return results
+
+    results = asyncio.run(send_all())
+    with producer:
+        assert [r.status for r in results] == [ferromq.SendStatus.SEND_OK] * N
+        for i in range(N):
+            assert producer.send_oneway(ferromq.Message(topic, f"oneway {i}")) is None
+    with consumer(cluster, cluster.name("cg"), topic, got):
+        wait_until("2N consumed", lambda: len(got) >= 2 * N)
+    expected = {f"async {i}".encode() for i in range(N)} | {f"oneway {i}".encode() for i in range(N)}
+    assert sorted(got.bodies()) == sorted(expected)
+
+
+def test_send_async_error_is_raised_by_await(cluster):
+    with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as producer:
+
+        async def bad():
+            await producer.send_async(ferromq.Message("bad topic name!", b"x"))
+
+        with pytest.raises(ferromq.InvalidArgumentError):
+            asyncio.run(bad())
+
+
+def test_batch(cluster):
+    topic = cluster.topic("Batch")
+    got = Collector()
+    with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as producer:
+        results = producer.send_batch([ferromq.Message(topic, f"batch {i}", keys=f"b{i}") for i in range(N)])
+    assert len(results) == 1
+    assert results[0].status == ferromq.SendStatus.SEND_OK
+    with consumer(cluster, cluster.name("cg"), topic, got):
+        wait_until("batch consumed", lambda: len(got) >= N)
+    msgs = sorted(got.snapshot(), key=lambda m: m.queue_offset)
+    assert [m.body for m in msgs] == [f"batch {i}".encode() for i in range(N)]
+    assert {m.queue_id for m in msgs} == {results[0].queue.queue_id}
+    first = results[0].queue_offset
+    assert [m.queue_offset for m in msgs] == list(range(first, first + N))
+
+
+def test_ordered_across_a_rebalance(cluster):
+    topic = cluster.topic("Ordered")
+    group = cluster.name("cg")
+    keys = ["order-1", "order-2", "order-3"]
+    per_key = 20
+    log: list[tuple[str, int]] = []
+    lock = threading.Lock()
+
+    def record(m: ferromq.MessageView):
+        key, seq = m.body.decode().split(":")
+        with lock:
+            log.append((key, int(seq)))
+        return True
+
+    def member(i):
+        return consumer(cluster, group, topic, record, orderly=True, instance_name=f"{group}-{i}")
+
+    queue_of: dict[str, set] = {k: set() for k in keys}
+    members = [member(1)]
+    members[0].start()
+    with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as producer:
+
+        def send(seqs):
+            for seq in seqs:
+                for key in keys:
+                    r = producer.send(ferromq.Message(topic, f"{key}:{seq}"), sharding_key=key)
+                    queue_of[key].add(r.queue)
+
+        send(range(per_key // 2))
+        wait_until("some consumed", lambda: len(log) > 0)
+        # Mid-stream two more members join: queues move while messages flow.
+        members += [member(2), member(3)]
+        for m in members[1:]:
+            m.start()
+        send(range(per_key // 2, per_key))
+        wait_until("everything", lambda: len(log) >= len(keys) * per_key)
+    for m in members:
+        m.shutdown()
+    assert all(len(q) == 1 for q in queue_of.values()), queue_of
+    for key in keys:
+        assert [s for k, s in log if k == key] == list(range(per_key)), key
+
+
+def test_delayed(cluster):
+    topic = cluster.topic("Delayed")
+    got = Collector()
+    with consumer(cluster, cluster.name("cg"), topic, got):
+        with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as producer:
+            sent = time.time()
+            producer.send(ferromq.Message(topic, "later", delay_level=2))
+        wait_until("delayed message", lambda: len(got) >= 1, timeout=20)
+    elapsed = got.times[0] - sent
+    assert got.bodies() == [b"later"]
+    assert 4.9 <= elapsed <= 7.5, elapsed
+
+
+def test_timer(cluster):
+    topic = cluster.topic("Timer")
+    got = Collector()
+    with consumer(cluster, cluster.name("cg"), topic, got):
+        with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as producer:
+            sent = time.time()
+            producer.send(ferromq.Message(topic, "at", deliver_time_ms=int(sent * 1000) + 3000))
+        wait_until("timer message", lambda: len(got) >= 1, timeout=20)
+    elapsed = got.times[0] - sent
+    assert got.bodies() == [b"at"]
+    assert 2.9 <= elapsed <= 5.5, elapsed
+
+
+def test_transaction_commit_rollback_check_back(cluster):
+    topic = cluster.topic("Transaction")
+    got = Collector()
+    checked: list[bytes] = []
+    answers = {
+        b"commit": ferromq.TransactionState.COMMIT,
+        b"rollback": ferromq.TransactionState.ROLLBACK,
+        b"unknown": ferromq.TransactionState.UNKNOWN,
+    }
+
+    def execute(message: ferromq.Message, transaction_id: str):
+        assert transaction_id
+        return answers[message.body]
+
+    def check(message: ferromq.MessageView):
+        checked.append(message.body)
+        return ferromq.TransactionState.COMMIT
+
+    with ferromq.TransactionProducer(cluster.namesrv, cluster.name("tg"), execute, check) as producer:
+        results = {body: producer.send(ferromq.Message(topic, body)) for body in answers}
+        for body, state in answers.items():
+            assert results[body].state == state
+            assert results[body].send_result.status == ferromq.SendStatus.SEND_OK
+            assert results[body].send_result.transaction_id
+        with consumer(cluster, cluster.name("cg"), topic, got):
+            wait_until("committed two", lambda: len(got) >= 2, timeout=40)
+            # The rolled-back one must never come: give it the time of several check rounds.
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline:
+                assert len(got) == 2
+                time.sleep(0.1)
+    assert sorted(got.bodies()) == [b"commit", b"unknown"]
+    assert b"unknown" in checked
+    assert b"rollback" not in checked
+
+
+def _filtered(cluster, topic, sends, **subscription):
+    """Sends `sends` (a list of Message kwargs) then a matching sentinel to a one-queue topic;
+    returns the bodies the subscribed consumer got before the sentinel."""
+    got = Collector()
+    with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as producer:
+        for kwargs in sends:
+            producer.send(ferromq.Message(topic, **kwargs))
+    with consumer(cluster, cluster.name("cg"), topic, got, **subscription):
+        wait_until("sentinel", lambda: b"end" in got.bodies())
+    # One queue: everything before the sentinel was pulled (and filtered) before it.
+    return sorted(b for b in got.bodies() if b != b"end")
+
+
+def test_tag_filter(cluster):
+    topic = cluster.topic("TagFilter", queues=1)
+    sends = [dict(body=f"{tag}{i}", tag=tag) for i in range(3) for tag in "ABC"] + [dict(body="end", tag="C")]
+    got = _filtered(cluster, topic, sends, expression="A || C")
+    assert got == sorted(f"{tag}{i}".encode() for i in range(3) for tag in "AC")
+
+
+def test_sql_filter(cluster):
+    topic = cluster.topic("SqlFilter", queues=1)
+    sends = [
+        dict(body=f"a={a}", properties={"a": str(a), "b": "x" if a % 2 == 0 else "y"}) for a in range(1, 11)
+    ] + [dict(body="end", properties={"a": "100", "b": "x"})]
+    got = _filtered(cluster, topic, sends, sql="a > 5 AND b = 'x'")
+    assert got == sorted(f"a={a}".encode() for a in (6, 8, 10))
+
+
+def test_broadcast(cluster, tmp_path):
+    topic = cluster.topic("Broadcast")
+    group = cluster.name("cg")
+    members = [Collector(), Collector()]
+    consumers = [
+        consumer(
+            cluster,
+            group,
+            topic,
+            got,
+            broadcasting=True,
+            instance_name=f"{group}-{i}",
+            offset_store_dir=str(tmp_path / f"m{i}"),
+        )
+        for i, got in enumerate(members)
+    ]
+    for c in consumers:
+        c.start()
+    try:
+        with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as producer:
+            for i in range(N):
+                producer.send(ferromq.Message(topic, f"all {i}"))
+        for got in members:
+            wait_until("every member gets all", lambda: len(got) >= N)
+    finally:
+        for c in consumers:
+            c.shutdown()
+    for got in members:
+        assert sorted(got.bodies()) == sorted(f"all {i}".encode() for i in range(N))
+
+
+def test_retry_then_dlq(cluster):
+    topic = cluster.topic("Retry")
+    group = cluster.name("cg")
+    attempts: list[int] = []
+
+    def failing(message: ferromq.MessageView):
+        attempts.append(message.reconsume_times)
+        raise RuntimeError("listener failure (expected by the test)")
+
+    with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as producer:
+        sent = producer.send(ferromq.Message(topic, "poison", keys="poison-key"))
+    with consumer(cluster, group, topic, failing, max_reconsume_times=2):
+        wait_until("redeliveries", lambda: len(attempts) >= 3, timeout=60)
+        dlq = f"%DLQ%{group}"
+        with ferromq.PullConsumer(cluster.namesrv, cluster.name("dlq-reader"), consume_from=ferromq.ConsumeFrom.FIRST_OFFSET) as reader:
+
+            def dlq_routed() -> bool:
+                try:
+                    return bool(reader.fetch_queues(dlq))
+                except ferromq.FerroMQError:
+                    return False
+
+            wait_until("DLQ topic", dlq_routed, timeout=60)
+            reader.assign(reader.fetch_queues(dlq))
+            dead: list[ferromq.MessageView] = []
+            wait_until("dead letter", lambda: dead.extend(reader.poll(0.5)) or len(dead) >= 1, timeout=30)
+    assert attempts[:3] == [0, 1, 2]
+    assert len(attempts) == 3
+    assert [m.msg_id for m in dead] == [sent.msg_id]
+    assert dead[0].body == b"poison"
+    assert dead[0].keys == ["poison-key"]
+
+
+def test_pull_consumer(cluster):
+    topic = cluster.topic("Pull", queues=2)
+    group = cluster.name("cg")
+    with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as producer:
+        for i in range(N):
+            producer.send(ferromq.Message(topic, f"pull {i}"))
+    with ferromq.PullConsumer(
+        cluster.namesrv, group, consume_from=ferromq.ConsumeFrom.FIRST_OFFSET, auto_commit=False, iter_timeout=3
+    ) as c:
+        queues = c.fetch_queues(topic)
+        assert len(queues) == 2
+        c.assign(queues)
+        assert sorted(c.assignment(), key=lambda q: q.queue_id) == sorted(queues, key=lambda q: q.queue_id)
+        first = list(c)  # the blocking iterator ends after iter_timeout without messages
+        assert sorted(m.body for m in first) == sorted(f"pull {i}".encode() for i in range(N))
+        # Seek back on one queue re-reads it.
+        q = first[0].queue
+        again_expected = sorted(m.body for m in first if m.queue == q)
+        c.seek(q, 0)
+        again: list[ferromq.MessageView] = []
+        wait_until("re-read", lambda: again.extend(c.poll(0.5)) or len(again) >= len(again_expected))
+        assert sorted(m.body for m in again) == again_expected
+        c.commit()
+        committed = {qq: c.committed(qq) for qq in queues}
+    ends = {}
+    for m in first:
+        ends[m.queue] = max(ends.get(m.queue, 0), m.queue_offset + 1)
+    assert committed == {qq: ends.get(qq, 0) for qq in queues}
+    # A restarted consumer of the group continues after the committed offsets.
+    with ferromq.PullConsumer(cluster.namesrv, group, iter_timeout=1.5) as c:
+        c.assign(c.fetch_queues(topic))
+        assert list(c) == []
+        assert {qq: c.committed(qq) for qq in queues} == committed
+
+
+def test_pull_consumer_async_for(cluster):
+    topic = cluster.topic("PullAsync")
+    with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as producer:
+        for i in range(N):
+            producer.send(ferromq.Message(topic, f"async pull {i}"))
+
+    async def read():
+        async with ferromq.PullConsumer(
+            cluster.namesrv, cluster.name("cg"), consume_from=ferromq.ConsumeFrom.FIRST_OFFSET, iter_timeout=3
+        ) as c:
+            c.subscribe(topic, "*")
+            return [m.body async for m in c]
+
+    got = asyncio.run(read())
+    assert sorted(got) == sorted(f"async pull {i}".encode() for i in range(N))
+
+
+def test_bad_input(cluster):
+    topic = cluster.topic("BadInput")
+    with ferromq.Producer(cluster.namesrv, cluster.name("pg"), max_message_size=1024) as producer:
+        with pytest.raises(ferromq.InvalidArgumentError) as big:
+            producer.send(ferromq.Message(topic, b"x" * 2048))
+        assert big.value.code == "InvalidArgument"
+        assert big.value.retryable is False
+        with pytest.raises(ferromq.InvalidArgumentError):
+            producer.send(ferromq.Message("illegal topic!", b"x"))
+        # The producer keeps working.
+        assert producer.send(ferromq.Message(topic, b"fine")).status == ferromq.SendStatus.SEND_OK
+    unknown = ferromq.Producer(f"127.0.0.1:{_closed_port()}", cluster.name("pg"), send_timeout=1, request_timeout=1)
+    with unknown:
+        with pytest.raises(ferromq.FerroMQError) as e:
+            unknown.send(ferromq.Message(topic, b"x"))
+    assert isinstance(e.value, (ferromq.ConnectError, ferromq.RequestTimeoutError)), e.value
+    assert e.value.retryable is True
+
+
+def _closed_port() -> int:
+    from conftest import free_port
+
+    return free_port()
