@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds everything and runs every check and test, in every language the project has so far.
+# Builds everything and runs every check and test, in every language the project has so far:
+# Rust (the workspace), Java and Go (official clients in the compat tests), Python (the binding).
 # This is the README's test command; .ci/run calls it and nothing else.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,3 +22,6 @@ step "fuzz targets";  cargo check --manifest-path fuzz/Cargo.toml --locked
 # Everything: unit tests, wire-level server tests, golden vectors, and the official Java and Go
 # clients with a real Apache broker against FerroMQ's name server.
 step "tests";         cargo test --workspace --locked
+# The Python package: its own venv (maturin, pytest), the stub check and the scenario suite
+# against real servers; after the Rust tests, which built the Java programs its interop test uses.
+step "python";        bash bindings/python/ci.sh
