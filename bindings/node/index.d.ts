@@ -24,6 +24,8 @@ export declare class Admin {
   constructor(options: AdminOptions)
   /** Creates (or updates) `topic` on every master of the cluster. */
   createTopic(topic: string, options?: TopicOptions | undefined | null): Promise<void>
+  /** The topic's route, fresh from the name servers (`TopicNotFound` if it has none). */
+  topicRoute(topic: string): Promise<TopicRoute>
   /** Releases the connections. */
   shutdown(): Promise<void>
 }
@@ -373,6 +375,16 @@ export interface ReceivedMessage {
   storeTimestamp: number
 }
 
+/** A broker group of a topic's route. */
+export interface RouteBroker {
+  /** The cluster. */
+  cluster: string
+  /** The broker group. */
+  brokerName: string
+  /** Broker id (`0` = master) to address. */
+  addrs: Record<string, string>
+}
+
 /** The result of an accepted send. */
 export interface SendResult {
   /** How it was stored (`SEND_OK` normally). */
@@ -409,6 +421,26 @@ export interface TopicOptions {
   queueNums?: number
   /** Mark the topic as ordered (false). */
   order?: boolean
+}
+
+/** A topic's queues on one broker group, as the name servers publish them. */
+export interface TopicQueues {
+  /** The broker group. */
+  brokerName: string
+  /** Readable queues. */
+  readQueueNums: number
+  /** Writable queues. */
+  writeQueueNums: number
+  /** Permission bits (2 = write, 4 = read, 6 = both). */
+  perm: number
+}
+
+/** A topic's route. */
+export interface TopicRoute {
+  /** Queues per broker group. */
+  queues: Array<TopicQueues>
+  /** The broker groups serving the topic. */
+  brokers: Array<RouteBroker>
 }
 
 /**

@@ -1,5 +1,6 @@
 //! `Admin`: topic creation on a cluster.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use napi_derive::napi;
@@ -31,6 +32,42 @@ pub struct TopicOptions {
     pub queue_nums: Option<i32>,
     /// Mark the topic as ordered (false).
     pub order: Option<bool>,
+}
+
+/// A topic's queues on one broker group, as the name servers publish them.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct TopicQueues {
+    /// The broker group.
+    pub broker_name: String,
+    /// Readable queues.
+    pub read_queue_nums: i32,
+    /// Writable queues.
+    pub write_queue_nums: i32,
+    /// Permission bits (2 = write, 4 = read, 6 = both).
+    pub perm: i32,
+}
+
+/// A broker group of a topic's route.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct RouteBroker {
+    /// The cluster.
+    pub cluster: String,
+    /// The broker group.
+    pub broker_name: String,
+    /// Broker id (`0` = master) to address.
+    pub addrs: HashMap<String, String>,
+}
+
+/// A topic's route.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct TopicRoute {
+    /// Queues per broker group.
+    pub queues: Vec<TopicQueues>,
+    /// The broker groups serving the topic.
+    pub brokers: Vec<RouteBroker>,
 }
 
 /// Admin operations.
@@ -83,6 +120,40 @@ impl Admin {
                 .await?
                 .create_topic(&cluster, &topic, &core)
                 .await
+        };
+        Fallible(r.await)
+    }
+
+    /// The topic's route, fresh from the name servers (`TopicNotFound` if it has none).
+    #[napi(ts_return_type = "Promise<TopicRoute>")]
+    pub async fn topic_route(&self, topic: String) -> Fallible<TopicRoute> {
+        let r = async {
+            let route = self.get().await?.topic_route(&topic).await?;
+            Ok(TopicRoute {
+                queues: route
+                    .queue_datas
+                    .iter()
+                    .map(|q| TopicQueues {
+                        broker_name: q.broker_name.clone(),
+                        read_queue_nums: q.read_queue_nums,
+                        write_queue_nums: q.write_queue_nums,
+                        perm: q.perm,
+                    })
+                    .collect(),
+                brokers: route
+                    .broker_datas
+                    .iter()
+                    .map(|b| RouteBroker {
+                        cluster: b.cluster.clone(),
+                        broker_name: b.broker_name.clone(),
+                        addrs: b
+                            .broker_addrs
+                            .iter()
+                            .map(|(id, addr)| (id.to_string(), addr.clone()))
+                            .collect(),
+                    })
+                    .collect(),
+            })
         };
         Fallible(r.await)
     }

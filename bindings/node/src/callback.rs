@@ -4,36 +4,89 @@
 //! calling (blocking) thread waits until the JavaScript thread has run the callback and, for a
 //! Promise, until it settled. A callback that throws or rejects is an `Err`.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use napi::bindgen_prelude::JsValuesTupleIntoVec;
-use napi::bindgen_prelude::{Either, FromNapiValue, Promise};
+use napi::bindgen_prelude::{FromNapiValue, JsValuesTupleIntoVec, Promise};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::Status;
+use napi::{sys, Status};
+
+/// What a callback returned: a value now, or a Promise of one.
+pub enum Answer<R: 'static + FromNapiValue> {
+    /// A Promise, awaited by the caller.
+    Later(Promise<R>),
+    /// A plain value.
+    Now(R),
+}
+
+impl<R: 'static + FromNapiValue> FromNapiValue for Answer<R> {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
+        let mut is_promise = false;
+        // SAFETY: napi-rs calls this on the JavaScript thread with a live env and value.
+        let status = unsafe { sys::napi_is_promise(env, value, &mut is_promise) };
+        if status != sys::Status::napi_ok {
+            return Err(napi::Error::new(Status::from(status), "not a value"));
+        }
+        // SAFETY: as above.
+        unsafe {
+            if is_promise {
+                Promise::from_napi_value(env, value).map(Answer::Later)
+            } else {
+                R::from_napi_value(env, value).map(Answer::Now)
+            }
+        }
+    }
+}
+
+impl<R: 'static + FromNapiValue> std::fmt::Debug for Answer<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Answer::Later(_) => "Answer::Later",
+            Answer::Now(_) => "Answer::Now",
+        })
+    }
+}
+
+/// Any return value (a listener's result is ignored: only a throw or rejection counts).
+#[derive(Debug)]
+pub struct Ignored;
+
+impl FromNapiValue for Ignored {
+    unsafe fn from_napi_value(_env: sys::napi_env, _value: sys::napi_value) -> napi::Result<Self> {
+        Ok(Ignored)
+    }
+}
 
 /// A JavaScript callback taking `T` and returning `R` or `Promise<R>`.
-pub(crate) type Callback<T, R> = ThreadsafeFunction<T, Either<Promise<R>, R>, T, Status, false>;
+pub type Callback<T, R> = ThreadsafeFunction<T, Answer<R>, T, Status, false>;
 
 /// A callback that can be released: once [`Slot::release`] ran, calls fail and the callback
 /// no longer keeps Node's event loop alive.
-pub(crate) struct Slot<T, R>
+pub struct Slot<T, R>
 where
     T: 'static + JsValuesTupleIntoVec,
     R: 'static + FromNapiValue,
-    Either<Promise<R>, R>: FromNapiValue,
 {
-    callback: Mutex<Option<std::sync::Arc<Callback<T, R>>>>,
+    callback: Mutex<Option<Arc<Callback<T, R>>>>,
+}
+
+impl<T, R> std::fmt::Debug for Slot<T, R>
+where
+    T: 'static + JsValuesTupleIntoVec,
+    R: 'static + FromNapiValue,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slot").finish_non_exhaustive()
+    }
 }
 
 impl<T, R> Slot<T, R>
 where
     T: 'static + JsValuesTupleIntoVec,
     R: 'static + FromNapiValue + Send,
-    Either<Promise<R>, R>: FromNapiValue + Send,
 {
     pub(crate) fn new(callback: Callback<T, R>) -> Self {
         Slot {
-            callback: Mutex::new(Some(std::sync::Arc::new(callback))),
+            callback: Mutex::new(Some(Arc::new(callback))),
         }
     }
 
@@ -58,7 +111,7 @@ where
         let status = callback.call_with_return_value(
             arg,
             ThreadsafeFunctionCallMode::NonBlocking,
-            move |ret: napi::Result<Either<Promise<R>, R>>, _env| {
+            move |ret: napi::Result<Answer<R>>, _env| {
                 let _ = tx.send(ret.map_err(|e| e.reason.clone()));
                 Ok(())
             },
@@ -68,10 +121,10 @@ where
             return Err(format!("the callback could not be called: {status}"));
         }
         match rx.recv() {
-            Ok(Ok(Either::A(promise))) => {
+            Ok(Ok(Answer::Later(promise))) => {
                 futures::executor::block_on(promise).map_err(|e| e.reason.clone())
             }
-            Ok(Ok(Either::B(value))) => Ok(value),
+            Ok(Ok(Answer::Now(value))) => Ok(value),
             Ok(Err(reason)) => Err(reason),
             Err(_) => Err("the callback was dropped before it answered".to_owned()),
         }

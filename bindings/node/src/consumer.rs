@@ -3,7 +3,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use napi::threadsafe_function::UnknownReturnValue;
 use napi_derive::napi;
 
 use ferromq_client::{
@@ -12,7 +11,7 @@ use ferromq_client::{
     PushConsumer as CorePushConsumer, PushConsumerOptions as CoreOptions,
 };
 
-use crate::callback::{Callback, Slot};
+use crate::callback::{Callback, Ignored, Slot};
 use crate::error::{illegal_state, invalid, Fallible};
 use crate::message::{MessageQueue, ReceivedMessage};
 use crate::options::client_config;
@@ -154,7 +153,7 @@ impl PushConsumerOptions {
     }
 }
 
-type ListenerSlot = Slot<ReceivedMessage, UnknownReturnValue>;
+type ListenerSlot = Slot<ReceivedMessage, Ignored>;
 
 /// The core listener that calls the JavaScript one; a throw or a rejection fails the batch.
 struct JsListener(Arc<ListenerSlot>);
@@ -252,10 +251,7 @@ impl PushConsumer {
         ts_args_type = "listener: (message: ReceivedMessage) => void | Promise<void>",
         ts_return_type = "Promise<void>"
     )]
-    pub async fn start(
-        &self,
-        listener: Callback<ReceivedMessage, UnknownReturnValue>,
-    ) -> Fallible<()> {
+    pub async fn start(&self, listener: Callback<ReceivedMessage, Ignored>) -> Fallible<()> {
         let r = async {
             if lock(&self.inner).is_some() {
                 return Err(illegal_state("start", "the consumer is already started"));
