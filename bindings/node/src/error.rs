@@ -133,3 +133,34 @@ pub(crate) fn illegal_state(operation: &'static str, message: &str) -> CoreError
 pub(crate) fn invalid(operation: &'static str, message: impl Into<String>) -> CoreError {
     CoreError::invalid(operation, message)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_maps_to_its_own_code() {
+        let kinds = [
+            ErrorKind::InvalidArgument,
+            ErrorKind::Connect,
+            ErrorKind::Timeout,
+            ErrorKind::ConnectionClosed,
+            ErrorKind::TopicNotFound,
+            ErrorKind::Broker,
+            ErrorKind::Protocol,
+            ErrorKind::IllegalState,
+            ErrorKind::Io,
+        ];
+        let mut codes: Vec<&str> = kinds.iter().map(|k| code_of(*k).as_str()).collect();
+        for (kind, code) in kinds.iter().zip(&codes) {
+            assert_eq!(
+                kind.as_str(),
+                *code,
+                "the code is the core's stable kind name"
+            );
+        }
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), kinds.len());
+    }
+}
