@@ -431,12 +431,17 @@ describe('scenarios', () => {
     assert.deepEqual(Object.values(ErrorCode).sort(), ['Broker', 'Connect', 'ConnectionClosed', 'IllegalState', 'InvalidArgument', 'Io', 'Protocol', 'Timeout', 'TopicNotFound', 'Unknown'].sort())
   })
 
+  const runExample = (name) => new Promise((resolve, reject) => {
+    const script = path.join(REPO, 'examples', 'node', name)
+    execFile(process.execPath, [script], { env: { ...process.env, FERROMQ_NAMESRV: cluster.namesrvAddr }, timeout: 60000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${name}: ${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout))
+  })
+
   it('examples/node/quickstart.js runs against the cluster', async () => {
-    const script = path.join(REPO, 'examples', 'node', 'quickstart.js')
-    const { stdout } = await new Promise((resolve, reject) => {
-      execFile(process.execPath, [script], { env: { ...process.env, FERROMQ_NAMESRV: cluster.namesrvAddr }, timeout: 60000 }, (err, stdout, stderr) =>
-        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve({ stdout }))
-    })
-    assert.match(stdout, /received 3 of 3/)
+    assert.match(await runExample('quickstart.js'), /received 3 of 3/)
+  })
+
+  it('examples/node/transaction.js runs against the cluster', async () => {
+    assert.match(await runExample('transaction.js'), /delivered: order commit, order unknown/)
   })
 })
