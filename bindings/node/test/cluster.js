@@ -11,6 +11,12 @@ const path = require('node:path')
 const REPO = path.resolve(__dirname, '..', '..', '..')
 const BIN_DIR = process.env.FERROMQ_BIN_DIR || path.join(REPO, 'target', 'debug')
 
+// Servers still running when this process exits (a crash, an interrupted run) die with it.
+const running = new Set()
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL')
+})
+
 /** Resolves when `port` on 127.0.0.1 can be bound (and releases it). */
 function canBind(port) {
   return new Promise((resolve) => {
@@ -33,6 +39,8 @@ async function freeBrokerPort() {
 function startServer(bin, conf, logFile, timeoutMs = 30000) {
   return new Promise((resolve, reject) => {
     const child = spawn(path.join(BIN_DIR, bin), ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] })
+    running.add(child)
+    child.once('exit', () => running.delete(child))
     const log = fs.createWriteStream(logFile)
     let out = ''
     let done = false
