@@ -183,7 +183,12 @@ export declare enum ConsumeFrom {
   Timestamp = 'timestamp',
 }
 
-/** The stable names found in `err.code` of every error FerroMQ raises. */
+/**
+ * The stable names found in `err.code` of every error FerroMQ raises.
+ *
+ * Arguments of the wrong JavaScript type (a missing `topic`, a number as `body`) are refused
+ * by the napi-rs layer before they reach the client, with `err.code === 'InvalidArg'`.
+ */
 export declare enum ErrorCode {
   /** The caller passed something unusable (empty topic, oversized body, bad expression). */
   InvalidArgument = 'InvalidArgument',

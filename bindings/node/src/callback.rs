@@ -84,14 +84,14 @@ where
     T: 'static + JsValuesTupleIntoVec,
     R: 'static + FromNapiValue + Send,
 {
-    pub(crate) fn new(callback: Callback<T, R>) -> Self {
+    pub fn new(callback: Callback<T, R>) -> Self {
         Slot {
             callback: Mutex::new(Some(Arc::new(callback))),
         }
     }
 
     /// Drops the callback (it stops holding the event loop open once no call is in flight).
-    pub(crate) fn release(&self) {
+    pub fn release(&self) {
         self.callback
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -100,7 +100,7 @@ where
 
     /// Calls the callback with `arg` and blocks until it returned (or its Promise settled).
     /// Must run on a thread that is not the JavaScript thread.
-    pub(crate) fn call_blocking(&self, arg: T) -> Result<R, String> {
+    pub fn call_blocking(&self, arg: T) -> Result<R, String> {
         let callback = self
             .callback
             .lock()

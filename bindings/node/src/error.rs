@@ -17,6 +17,9 @@ use napi_derive::napi;
 use ferromq_client::{Error as CoreError, ErrorKind};
 
 /// The stable names found in `err.code` of every error FerroMQ raises.
+///
+/// Arguments of the wrong JavaScript type (a missing `topic`, a number as `body`) are refused
+/// by the napi-rs layer before they reach the client, with `err.code === 'InvalidArg'`.
 #[napi(string_enum)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
