@@ -235,8 +235,21 @@ describe('scenarios', () => {
       assert.ok(checked.includes('unknown'), 'the broker checked the unknown one back')
       assert.deepEqual(received.map(body).sort(), ['commit', 'unknown'])
       for (const m of received) assert.equal(m.properties.TRAN_MSG, 'true')
-      // Rolled back never arrives: one more check period passes without it.
-      await new Promise((r) => setTimeout(r, 1500))
+      // The rolled-back one never reaches the topic: its queues hold exactly two messages
+      // (the end offsets, read by seeking to the end and committing).
+      const counter = new PullConsumer({ namesrvAddr: cluster.namesrvAddr, group: fresh('count'), autoCommit: false })
+      await counter.start()
+      try {
+        const queues = await counter.fetchQueues(t)
+        await counter.assign(queues)
+        for (const q of queues) await counter.seekToEnd(q)
+        await counter.commit()
+        let total = 0
+        for (const q of queues) total += (await counter.committed(q)) ?? 0
+        assert.equal(total, 2)
+      } finally {
+        await counter.shutdown()
+      }
       assert.deepEqual(received.map(body).sort(), ['commit', 'unknown'])
     } finally {
       await tp.shutdown()
