@@ -1,0 +1,188 @@
+//! `Producer`: sync (awaited), oneway, to a queue, by sharding key and batch sends.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use napi_derive::napi;
+
+use ferromq_client::{Producer as CoreProducer, ProducerOptions as CoreOptions, SelectByHash};
+
+use crate::error::{illegal_state, Fallible};
+use crate::message::{Message, MessageQueue, SendResult};
+use crate::options::client_config;
+
+/// Producer settings.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct ProducerOptions {
+    /// Name servers, `host:port` separated by `;`.
+    pub namesrv_addr: String,
+    /// Producer group (`DEFAULT_PRODUCER`; required and unique for transactions).
+    pub group: Option<String>,
+    /// Instance name: objects with the same name servers and instance name share one
+    /// connection set and client id (`DEFAULT`).
+    pub instance_name: Option<String>,
+    /// Timeout of ordinary requests to name servers and brokers, ms (3000).
+    pub request_timeout_ms: Option<u32>,
+    /// Timeout of one send attempt, ms (3000).
+    pub send_timeout_ms: Option<u32>,
+    /// Extra attempts of a failed send, on another broker when there is one (2).
+    pub retry_times: Option<u32>,
+    /// Largest body or batch accepted, bytes (4 MiB).
+    pub max_message_size: Option<u32>,
+    /// Bodies longer than this are compressed, bytes (4096).
+    pub compress_threshold: Option<u32>,
+}
+
+impl ProducerOptions {
+    pub(crate) fn to_core(&self) -> CoreOptions {
+        let mut o = CoreOptions {
+            client: client_config(
+                &self.namesrv_addr,
+                self.instance_name.as_deref(),
+                self.request_timeout_ms,
+            ),
+            ..CoreOptions::default()
+        };
+        if let Some(g) = &self.group {
+            o.group = g.clone();
+        }
+        if let Some(ms) = self.send_timeout_ms {
+            o.send_timeout = Duration::from_millis(u64::from(ms));
+        }
+        if let Some(n) = self.retry_times {
+            o.retry_times = n;
+        }
+        if let Some(n) = self.max_message_size {
+            o.max_message_size = n as usize;
+        }
+        if let Some(n) = self.compress_threshold {
+            o.compress_threshold = n as usize;
+        }
+        o
+    }
+}
+
+/// A producer. `await producer.start()` before sending, `await producer.shutdown()` at the end.
+///
+/// Every send returns a Promise; for "async" sends, start many and await them together.
+#[napi]
+#[derive(Debug)]
+pub struct Producer {
+    options: ProducerOptions,
+    inner: Mutex<Option<CoreProducer>>,
+}
+
+#[napi]
+impl Producer {
+    /// A producer with `options` (not started yet).
+    #[napi(constructor)]
+    pub fn new(options: ProducerOptions) -> Self {
+        Producer {
+            options,
+            inner: Mutex::new(None),
+        }
+    }
+
+    fn get(&self, op: &'static str) -> Result<CoreProducer, ferromq_client::Error> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(|| illegal_state(op, "the producer is not started"))
+    }
+
+    /// Connects to the name servers and registers the group. Calling it again does nothing.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub async fn start(&self) -> Fallible<()> {
+        if self
+            .inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+        {
+            return Fallible(Ok(()));
+        }
+        let started = CoreProducer::start(self.options.to_core()).await;
+        Fallible(started.map(|p| {
+            *self.inner.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
+        }))
+    }
+
+    /// Sends and resolves with the broker's answer (retried on failure, as configured).
+    #[napi(ts_return_type = "Promise<SendResult>")]
+    pub async fn send(&self, message: Message) -> Fallible<SendResult> {
+        let r = async {
+            let p = self.get("send")?;
+            p.send(message.into_core()).await.map(SendResult::from_core)
+        };
+        Fallible(r.await)
+    }
+
+    /// Sends without waiting for the broker (no answer, never retried); resolves once the
+    /// bytes are written.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub async fn send_oneway(&self, message: Message) -> Fallible<()> {
+        let r = async {
+            let p = self.get("send")?;
+            p.send_oneway(message.into_core()).await
+        };
+        Fallible(r.await)
+    }
+
+    /// Sends to the given queue (one attempt).
+    #[napi(ts_return_type = "Promise<SendResult>")]
+    pub async fn send_to_queue(
+        &self,
+        message: Message,
+        queue: MessageQueue,
+    ) -> Fallible<SendResult> {
+        let r = async {
+            let p = self.get("send")?;
+            p.send_to_queue(message.into_core(), &queue.to_core())
+                .await
+                .map(SendResult::from_core)
+        };
+        Fallible(r.await)
+    }
+
+    /// Sends to the queue chosen by hashing `shardingKey` (ordered messages: all messages of
+    /// one key land in one queue, in send order). One attempt.
+    #[napi(ts_return_type = "Promise<SendResult>")]
+    pub async fn send_with_sharding_key(
+        &self,
+        message: Message,
+        sharding_key: String,
+    ) -> Fallible<SendResult> {
+        let r = async {
+            let p = self.get("send")?;
+            p.send_with_selector(message.into_core(), &SelectByHash, &sharding_key)
+                .await
+                .map(SendResult::from_core)
+        };
+        Fallible(r.await)
+    }
+
+    /// Sends messages of one topic as batches (split to respect the size limit); resolves with
+    /// one result per batch sent.
+    #[napi(ts_return_type = "Promise<Array<SendResult>>")]
+    pub async fn send_batch(&self, messages: Vec<Message>) -> Fallible<Vec<SendResult>> {
+        let r = async {
+            let p = self.get("send batch")?;
+            let messages = messages.into_iter().map(Message::into_core).collect();
+            p.send_batch(messages)
+                .await
+                .map(|v| v.into_iter().map(SendResult::from_core).collect())
+        };
+        Fallible(r.await)
+    }
+
+    /// Unregisters the group and stops the producer; later sends fail with `IllegalState`.
+    #[napi]
+    pub async fn shutdown(&self) {
+        let p = self.inner.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(p) = p {
+            p.shutdown().await;
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! `PullConsumer`: the lite pull consumer (assign or subscribe, poll, seek, commit, pause,
+//! resume), also usable as `for await (const message of consumer)`.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use napi::bindgen_prelude::AsyncGenerator;
+use napi_derive::napi;
+
+use ferromq_client::{
+    ErrorKind, PullConsumer as CorePullConsumer, PullConsumerOptions as CoreOptions,
+};
+
+use crate::consumer::{consume_from, ConsumeFrom, Filter};
+use crate::error::{illegal_state, Fallible};
+use crate::message::{MessageQueue, ReceivedMessage};
+use crate::options::client_config;
+
+/// Pull consumer settings.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct PullConsumerOptions {
+    /// Name servers, `host:port` separated by `;`.
+    pub namesrv_addr: String,
+    /// Consumer group (offsets are committed on the broker under it).
+    pub group: String,
+    /// Instance name (`DEFAULT`).
+    pub instance_name: Option<String>,
+    /// Timeout of ordinary requests, ms (3000).
+    pub request_timeout_ms: Option<u32>,
+    /// Where a queue without a committed offset starts (`lastOffset`).
+    pub consume_from: Option<ConsumeFrom>,
+    /// The time for `consumeFrom: 'timestamp'`, ms since the epoch.
+    pub consume_timestamp: Option<i64>,
+    /// Messages per pull (10).
+    pub pull_batch_size: Option<i32>,
+    /// Commit consumed offsets in the background and at shutdown (true).
+    pub auto_commit: Option<bool>,
+    /// Background commit period, ms (5000).
+    pub auto_commit_interval_ms: Option<u32>,
+}
+
+impl PullConsumerOptions {
+    fn to_core(&self) -> Result<CoreOptions, ferromq_client::Error> {
+        let mut o = CoreOptions {
+            client: client_config(
+                &self.namesrv_addr,
+                self.instance_name.as_deref(),
+                self.request_timeout_ms,
+            ),
+            group: self.group.clone(),
+            consume_from: consume_from(self.consume_from, self.consume_timestamp)?,
+            ..CoreOptions::default()
+        };
+        if let Some(n) = self.pull_batch_size {
+            o.pull_batch_size = n;
+        }
+        if let Some(b) = self.auto_commit {
+            o.auto_commit = b;
+        }
+        if let Some(ms) = self.auto_commit_interval_ms {
+            o.auto_commit_interval = Duration::from_millis(u64::from(ms));
+        }
+        Ok(o)
+    }
+}
+
+/// A lite pull consumer. `await start()`, then `subscribe(topic)` (queues shared with the
+/// group) or `assign(queues)` (exactly these), then `poll()` or iterate:
+/// `for await (const m of consumer) { ... }` yields messages one by one and ends after
+/// `shutdown()`.
+#[napi(async_iterator)]
+pub struct PullConsumer {
+    options: PullConsumerOptions,
+    inner: Arc<Mutex<Option<CorePullConsumer>>>,
+    pending: Arc<Mutex<VecDeque<ReceivedMessage>>>,
+}
+
+impl std::fmt::Debug for PullConsumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PullConsumer")
+            .field("group", &self.options.group)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn queues(qs: Vec<MessageQueue>) -> Vec<ferromq_protocol::body::MessageQueue> {
+    qs.iter().map(MessageQueue::to_core).collect()
+}
+
+#[napi]
+impl PullConsumer {
+    /// A consumer with `options` (not started yet).
+    #[napi(constructor)]
+    pub fn new(options: PullConsumerOptions) -> Self {
+        PullConsumer {
+            options,
+            inner: Arc::new(Mutex::new(None)),
+            pending: Arc::new(Mutex::new(VecDeque::new())),
+        }
+    }
+
+    fn get(&self, op: &'static str) -> Result<CorePullConsumer, ferromq_client::Error> {
+        lock(&self.inner)
+            .clone()
+            .ok_or_else(|| illegal_state(op, "the consumer is not started"))
+    }
+
+    /// Joins the group (no queues yet).
+    #[napi(ts_return_type = "Promise<void>")]
+    pub async fn start(&self) -> Fallible<()> {
+        let r = async {
+            if lock(&self.inner).is_some() {
+                return Err(illegal_state("start", "the consumer is already started"));
+            }
+            let c = CorePullConsumer::start(self.options.to_core()?).await?;
+            *lock(&self.inner) = Some(c);
+            Ok(())
+        };
+        Fallible(r.await)
+    }
+
+    /// Subscribes to `topic` (all messages when `filter` is omitted); the group's members
+    /// share its queues.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub async fn subscribe(&self, topic: String, filter: Option<Filter>) -> Fallible<()> {
+        let r = async {
+            let c = self.get("subscribe")?;
+            c.subscribe(&topic, Filter::to_core(filter)?).await
+        };
+        Fallible(r.await)
+    }
+
+    /// Reads exactly `queues`, from their committed offsets (or `consumeFrom`).
+    #[napi(ts_return_type = "Promise<void>")]
+    pub async fn assign(&self, queues: Vec<MessageQueue>) -> Fallible<()> {
+        let r = async {
+            let c = self.get("assign")?;
+            c.assign(self::queues(queues)).await
+        };
+        Fallible(r.await)
+    }
+
+    /// The readable queues of `topic`.
+    #[napi(ts_return_type = "Promise<Array<MessageQueue>>")]
+    pub async fn fetch_queues(&self, topic: String) -> Fallible<Vec<MessageQueue>> {
+        let r = async {
+            let c = self.get("fetch queues")?;
+            let qs = c.fetch_queues(&topic).await?;
+            Ok(qs.iter().map(MessageQueue::from_core).collect())
+        };
+        Fallible(r.await)
+    }
+
+    /// The queues currently read.
+    #[napi]
+    pub fn assignment(&self) -> Vec<MessageQueue> {
+        lock(&self.inner)
+            .as_ref()
+            .map(|c| c.assignment().iter().map(MessageQueue::from_core).collect())
+            .unwrap_or_default()
+    }
+
+    /// The next batch of one queue, waiting up to `timeoutMs` (1000); empty if none came.
+    /// The queue's consumed offset moves past the batch.
+    #[napi(ts_return_type = "Promise<Array<ReceivedMessage>>")]
+    pub async fn poll(&self, timeout_ms: Option<u32>) -> Fallible<Vec<ReceivedMessage>> {
+        let r = async {
+            let c = self.get("poll")?;
+            let mut out: Vec<ReceivedMessage> = lock(&self.pending).drain(..).collect();
+            if !out.is_empty() {
+                return Ok(out);
+            }
+            let timeout = Duration::from_millis(u64::from(timeout_ms.unwrap_or(1000)));
+            let batch = c.poll(timeout).await?;
+            out.extend(batch.iter().map(ReceivedMessage::from_core));
+            Ok(out)
+        };
+        Fallible(r.await)
+    }
+
+    /// Continues `queue` from `offset` (buffered messages of it are dropped).
+    #[napi(ts_return_type = "Promise<void>")]
+    pub async fn seek(&self, queue: MessageQueue, offset: i64) -> Fallible<()> {
+        let r = async {
+            let c = self.get("seek")?;
+            let mq = queue.to_core();
+            lock(&self.pending).retain(|m| {
+                !(m.topic == mq.topic
+                    && m.broker_name == mq.broker_name
+                    && m.queue_id == mq.queue_id)
+            });
+            c.seek(&mq, offset).await
+        };
+        Fallible(r.await)
+    }
+
+    /// Continues `queue` from its first message.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub async fn seek_to_begin(&self, queue: MessageQueue) -> Fallible<()> {
+        self.seek(queue, 0).await
+    }
+
+    /// Continues `queue` after its last message.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub async fn seek_to_end(&self, queue: MessageQueue) -> Fallible<()> {
+        let r = async {
+            let c = self.get("seek")?;
+            c.seek_to_end(&queue.to_core()).await
+        };
+        Fallible(r.await)
+    }
+
+    /// Commits the consumed offsets of every queue on the broker now.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub async fn commit(&self) -> Fallible<()> {
+        let r = async { self.get("commit")?.commit().await };
+        Fallible(r.await)
+    }
+
+    /// The offset committed on the broker for `queue` (`null` if none).
+    #[napi(ts_return_type = "Promise<number | null>")]
+    pub async fn committed(&self, queue: MessageQueue) -> Fallible<Option<i64>> {
+        let r = async {
+            let c = self.get("committed")?;
+            c.committed(&queue.to_core()).await
+        };
+        Fallible(r.await)
+    }
+
+    /// Stops fetching `queues` (already buffered messages are still returned).
+    #[napi]
+    pub fn pause(&self, queues: Vec<MessageQueue>) {
+        if let Some(c) = lock(&self.inner).as_ref() {
+            c.pause(&self::queues(queues));
+        }
+    }
+
+    /// Restarts fetching `queues`.
+    #[napi]
+    pub fn resume(&self, queues: Vec<MessageQueue>) {
+        if let Some(c) = lock(&self.inner).as_ref() {
+            c.resume(&self::queues(queues));
+        }
+    }
+
+    /// Commits (with auto commit on), stops fetching and leaves the group; iteration ends.
+    #[napi]
+    pub async fn shutdown(&self) {
+        let c = lock(&self.inner).clone();
+        if let Some(c) = c {
+            c.shutdown().await;
+        }
+    }
+}
+
+#[napi]
+impl AsyncGenerator for PullConsumer {
+    type Yield = ReceivedMessage;
+    type Next = ();
+    type Return = ();
+
+    fn next(
+        &mut self,
+        _value: Option<Self::Next>,
+    ) -> impl std::future::Future<Output = napi::Result<Option<Self::Yield>>> + Send + 'static {
+        let inner = self.inner.clone();
+        let pending = self.pending.clone();
+        async move {
+            loop {
+                if let Some(m) = lock(&pending).pop_front() {
+                    return Ok(Some(m));
+                }
+                let Some(c) = lock(&inner).clone() else {
+                    return Ok(None);
+                };
+                match c.poll(Duration::from_millis(500)).await {
+                    Ok(batch) => {
+                        lock(&pending).extend(batch.iter().map(ReceivedMessage::from_core))
+                    }
+                    Err(e) if e.kind() == ErrorKind::IllegalState => return Ok(None),
+                    Err(e) => return Err(napi::Error::from_reason(e.to_string())),
+                }
+            }
+        }
+    }
+}
