@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds everything and runs every check and test, in every language the project has so far:
-# Rust (the workspace), Java and Go (official clients in the compat tests), Python (the binding).
+# Rust (the workspace), Java and Go (official clients in the compat tests), Python and Node.js
+# (the bindings).
 # This is the README's test command; .ci/run calls it and nothing else.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,3 +26,5 @@ step "tests";         cargo test --workspace --locked
 # The Python package: its own venv (maturin, pytest), the stub check and the scenario suite
 # against real servers; after the Rust tests, which built the Java programs its interop test uses.
 step "python";        bash bindings/python/ci.sh
+# The Node.js package: npm dev dependencies, the addon, the index.d.ts check and its suite.
+step "node";          bash bindings/node/ci.sh
