@@ -4,7 +4,7 @@
 // other way round. Uses the Java programs of tests/compat (built by Maven for the Rust compat
 // tests: `mvn -q -B -f tests/compat/pom.xml compile dependency:copy-dependencies
 // -DincludeScope=runtime`, so run this suite after `cargo test`); skipped when they or `java`
-// are missing, unless FERROMQ_NODE_INTEROP_REQUIRED=1.
+// are missing, unless FERROMQ_COMPAT_REQUIRED=1 (set on CI) or FERROMQ_NODE_INTEROP_REQUIRED=1.
 
 const { describe, it, before, after } = require('node:test')
 const assert = require('node:assert/strict')
@@ -31,7 +31,8 @@ function javaMissing() {
 }
 
 const missing = javaMissing()
-if (missing && process.env.FERROMQ_NODE_INTEROP_REQUIRED === '1') throw new Error(`interop: ${missing}`)
+const required = process.env.FERROMQ_COMPAT_REQUIRED === '1' || process.env.FERROMQ_NODE_INTEROP_REQUIRED === '1'
+if (missing && required) throw new Error(`interop: ${missing}`)
 
 function java(program, args) {
   return new Promise((resolve, reject) => {
