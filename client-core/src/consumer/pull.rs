@@ -12,18 +12,16 @@ use std::time::Duration;
 use ferromq_protocol::body::{
     ConsumeFromWhere, ConsumeType, ConsumerData, MessageModel, MessageQueue, SubscriptionData,
 };
-use ferromq_protocol::header::pull::{
-    pull_sys_flag, PullMessageRequestHeader, PullMessageResponseHeader,
-};
+use ferromq_protocol::header::pull::PullMessageResponseHeader;
 use ferromq_protocol::message::MessageExt;
-use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use ferromq_protocol::ResponseCode;
 use futures::future::BoxFuture;
 use tokio::sync::{mpsc, Notify};
 
 use super::allocate::{AllocateStrategy, Averagely};
 use super::offset_store::OffsetStore;
 use super::push::{lock, pause};
-use super::queues::{self, GroupView};
+use super::queues::{self, GroupView, PullRequest};
 use super::{ConsumeFrom, FilterExpression};
 use crate::client::{now_ms, Client, ClientConfig, ConsumerHandle};
 use crate::error::{Error, Result};
@@ -541,34 +539,17 @@ async fn fetch_loop(inner: Arc<Inner>, q: Arc<LiteQueue>) {
         };
         let generation = q.generation.load(Ordering::Acquire);
         let offset = *lock(&q.next);
-        let header = PullMessageRequestHeader {
-            consumer_group: inner.options.group.clone(),
-            topic: mq.topic.clone(),
-            queue_id: mq.queue_id,
-            queue_offset: offset,
-            max_msg_nums: inner.options.pull_batch_size,
-            sys_flag: pull_sys_flag::build(false, true, true, false),
-            commit_offset: 0,
-            suspend_timeout_millis: SUSPEND_MILLIS,
-            subscription: Some(sub.sub_string.clone()),
-            sub_version: sub.sub_version,
-            expression_type: Some(sub.expression_type.name().to_owned()),
-            max_msg_bytes: None,
-            request_source: None,
-            proxy_forward_client_id: None,
-            broker_name: Some(mq.broker_name.clone()),
+        let pull = PullRequest {
+            group: &inner.options.group,
+            mq: &mq,
+            sub: &sub,
+            offset,
+            batch: inner.options.pull_batch_size,
+            commit: None,
+            suspend_millis: SUSPEND_MILLIS,
+            timeout: PULL_TIMEOUT,
         };
-        let request = RemotingCommand::request_with_header(RequestCode::PULL_MESSAGE, &header);
-        let pulled = async {
-            let addr = inner
-                .client
-                .master_addr_for(&mq.broker_name, &mq.topic)
-                .await?;
-            inner
-                .client
-                .broker_request(&addr, request, PULL_TIMEOUT)
-                .await
-        };
+        let pulled = pull.send(&inner.client);
         let response = tokio::select! {
             r = pulled => r,
             // A seek, resume or drop interrupts the long poll.

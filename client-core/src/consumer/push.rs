@@ -14,9 +14,7 @@ use ferromq_protocol::body::{
     ConsumeFromWhere, ConsumeType, ConsumerData, MessageModel, MessageQueue, SubscriptionData,
 };
 use ferromq_protocol::header::client::ConsumerSendMsgBackRequestHeader;
-use ferromq_protocol::header::pull::{
-    pull_sys_flag, PullMessageRequestHeader, PullMessageResponseHeader,
-};
+use ferromq_protocol::header::pull::PullMessageResponseHeader;
 use ferromq_protocol::message::{property, MessageExt};
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use futures::future::BoxFuture;
@@ -26,7 +24,7 @@ use super::allocate::{AllocateStrategy, Averagely};
 use super::offset_store::OffsetStore;
 use super::orderly::{self, OrderlyState};
 use super::process_queue::ProcessQueue;
-use super::queues;
+use super::queues::{self, PullRequest};
 use super::{
     ConsumeFrom, ConsumeResult, FilterExpression, MessageListener, OrderlyListener, OrderlyResult,
 };
@@ -652,34 +650,17 @@ async fn pull_loop(inner: Arc<Inner>, qs: Arc<QueueState>, mut next: i64) {
             break;
         };
         let commit = inner.offsets.get(&mq).filter(|o| clustering && *o > 0);
-        let header = PullMessageRequestHeader {
-            consumer_group: inner.options.group.clone(),
-            topic: mq.topic.clone(),
-            queue_id: mq.queue_id,
-            queue_offset: next,
-            max_msg_nums: inner.options.pull_batch_size,
-            sys_flag: pull_sys_flag::build(commit.is_some(), true, true, false),
-            commit_offset: commit.unwrap_or(0),
-            suspend_timeout_millis: SUSPEND_MILLIS,
-            subscription: Some(sub.sub_string.clone()),
-            sub_version: sub.sub_version,
-            expression_type: Some(sub.expression_type.name().to_owned()),
-            max_msg_bytes: None,
-            request_source: None,
-            proxy_forward_client_id: None,
-            broker_name: Some(mq.broker_name.clone()),
+        let pull = PullRequest {
+            group: &inner.options.group,
+            mq: &mq,
+            sub: &sub,
+            offset: next,
+            batch: inner.options.pull_batch_size,
+            commit,
+            suspend_millis: SUSPEND_MILLIS,
+            timeout: PULL_TIMEOUT,
         };
-        let request = RemotingCommand::request_with_header(RequestCode::PULL_MESSAGE, &header);
-        let pulled = async {
-            let addr = inner
-                .client
-                .master_addr_for(&mq.broker_name, &mq.topic)
-                .await?;
-            inner
-                .client
-                .broker_request(&addr, request, PULL_TIMEOUT)
-                .await
-        };
+        let pulled = pull.send(&inner.client);
         let response = tokio::select! {
             r = pulled => r,
             _ = stop.changed() => break,

@@ -1,8 +1,11 @@
 //! The queues of a consumer group: which a member reads (allocation among the group's
 //! members, or all of them when broadcasting) and where a newly assigned queue starts.
 
-use ferromq_protocol::body::{perm, MessageModel, MessageQueue, TopicRouteData};
+use std::time::Duration;
+
+use ferromq_protocol::body::{perm, MessageModel, MessageQueue, SubscriptionData, TopicRouteData};
 use ferromq_protocol::header::offset::{GetMaxOffsetRequestHeader, SearchOffsetRequestHeader};
+use ferromq_protocol::header::pull::{pull_sys_flag, PullMessageRequestHeader};
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 
 use super::allocate::AllocateStrategy;
@@ -20,6 +23,49 @@ pub(super) struct GroupView<'a> {
     pub(super) allocate: &'a dyn AllocateStrategy,
     pub(super) offsets: &'a OffsetStore,
     pub(super) consume_from: ConsumeFrom,
+}
+
+/// One PULL_MESSAGE of a push or pull consumer.
+pub(super) struct PullRequest<'a> {
+    pub(super) group: &'a str,
+    pub(super) mq: &'a MessageQueue,
+    pub(super) sub: &'a SubscriptionData,
+    pub(super) offset: i64,
+    pub(super) batch: i32,
+    /// The consumer offset to commit on the way (clustering push consumers).
+    pub(super) commit: Option<i64>,
+    /// How long the broker may hold the request (long polling).
+    pub(super) suspend_millis: i64,
+    /// Timeout of the whole request (longer than the hold).
+    pub(super) timeout: Duration,
+}
+
+impl PullRequest<'_> {
+    /// Sends the request to the queue's master and returns its answer.
+    pub(super) async fn send(&self, client: &Client) -> Result<RemotingCommand> {
+        let header = PullMessageRequestHeader {
+            consumer_group: self.group.to_owned(),
+            topic: self.mq.topic.clone(),
+            queue_id: self.mq.queue_id,
+            queue_offset: self.offset,
+            max_msg_nums: self.batch,
+            sys_flag: pull_sys_flag::build(self.commit.is_some(), true, true, false),
+            commit_offset: self.commit.unwrap_or(0),
+            suspend_timeout_millis: self.suspend_millis,
+            subscription: Some(self.sub.sub_string.clone()),
+            sub_version: self.sub.sub_version,
+            expression_type: Some(self.sub.expression_type.name().to_owned()),
+            max_msg_bytes: None,
+            request_source: None,
+            proxy_forward_client_id: None,
+            broker_name: Some(self.mq.broker_name.clone()),
+        };
+        let request = RemotingCommand::request_with_header(RequestCode::PULL_MESSAGE, &header);
+        let addr = client
+            .master_addr_for(&self.mq.broker_name, &self.mq.topic)
+            .await?;
+        client.broker_request(&addr, request, self.timeout).await
+    }
 }
 
 /// The queues of a route a consumer may read (protocol.md 7.2), sorted.
