@@ -149,4 +149,35 @@ function fresh(prefix) {
   return `${prefix}_${RUN}_${seq}`
 }
 
-module.exports = { startCluster, waitFor, fresh, REPO }
+/**
+ * A cluster and an `Admin` on it, once the broker has registered (a topic can be created).
+ * `stop()` shuts both down.
+ */
+async function startReadyCluster() {
+  const { Admin } = require('..')
+  const cluster = await startCluster()
+  const admin = new Admin({ namesrvAddr: cluster.namesrvAddr })
+  await waitFor('the broker to register', 20000, async () => {
+    try {
+      await admin.createTopic(fresh('warmup'), { queueNums: 1 })
+      return true
+    } catch (e) {
+      return false
+    }
+  })
+  return {
+    cluster,
+    admin,
+    /** Creates `topic` with `queueNums` queues and waits for its route. */
+    async createTopic(topic, queueNums) {
+      await admin.createTopic(topic, { queueNums })
+      await waitFor('the route', 20000, async () => admin.topicRoute(topic).then(() => true, () => false))
+    },
+    async stop() {
+      await admin.shutdown()
+      await cluster.stop()
+    }
+  }
+}
+
+module.exports = { startCluster, startReadyCluster, waitFor, fresh, REPO }

@@ -12,8 +12,8 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { execFile, execFileSync } = require('node:child_process')
 
-const { Admin, Producer, PushConsumer } = require('..')
-const { startCluster, waitFor, fresh, REPO } = require('./cluster')
+const { Producer, PushConsumer } = require('..')
+const { startReadyCluster, waitFor, fresh, REPO } = require('./cluster')
 
 const JAVA_DIR = path.join(REPO, 'tests', 'compat', 'java', 'target')
 const CLASSPATH = `${path.join(JAVA_DIR, 'classes')}:${path.join(JAVA_DIR, 'dependency')}/*`
@@ -42,29 +42,19 @@ function java(program, args) {
 }
 
 describe('interop with the Java client', { skip: missing }, () => {
+  let ready
   let cluster
-  let admin
   before(async () => {
-    cluster = await startCluster()
-    admin = new Admin({ namesrvAddr: cluster.namesrvAddr })
-    await waitFor('the broker to register', 20000, async () => {
-      try {
-        await admin.createTopic(fresh('warmup'), { queueNums: 1 })
-        return true
-      } catch (e) {
-        return false
-      }
-    })
+    ready = await startReadyCluster()
+    cluster = ready.cluster
   })
   after(async () => {
-    if (admin) await admin.shutdown()
-    if (cluster) await cluster.stop()
+    if (ready) await ready.stop()
   })
 
   it('Node produces, Java consumes: tag, keys and properties intact', async () => {
     const topic = fresh('n2j')
-    await admin.createTopic(topic, { queueNums: 4 })
-    await waitFor('the route', 20000, async () => admin.topicRoute(topic).then(() => true, () => false))
+    await ready.createTopic(topic, 4)
     const producer = new Producer({ namesrvAddr: cluster.namesrvAddr, group: fresh('n2jp') })
     await producer.start()
     const N = 5

@@ -11,8 +11,8 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { execFile, execFileSync } = require('node:child_process')
 
-const { Admin, Producer, PushConsumer } = require('..')
-const { startCluster, waitFor, fresh, REPO } = require('./cluster')
+const { Producer, PushConsumer } = require('..')
+const { startReadyCluster, waitFor, fresh, REPO } = require('./cluster')
 
 const PYTHON = process.env.FERROMQ_PYTHON || path.join(REPO, 'bindings', 'python', '.venv', 'bin', 'python')
 const PEER = path.join(__dirname, 'python_peer.py')
@@ -41,29 +41,19 @@ function python(args) {
 const jsonLines = (out) => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
 
 describe('interop with the Python package', { skip: missing }, () => {
+  let ready
   let cluster
-  let admin
   before(async () => {
-    cluster = await startCluster()
-    admin = new Admin({ namesrvAddr: cluster.namesrvAddr })
-    await waitFor('the broker to register', 20000, async () => {
-      try {
-        await admin.createTopic(fresh('warmup'), { queueNums: 1 })
-        return true
-      } catch (e) {
-        return false
-      }
-    })
+    ready = await startReadyCluster()
+    cluster = ready.cluster
   })
   after(async () => {
-    if (admin) await admin.shutdown()
-    if (cluster) await cluster.stop()
+    if (ready) await ready.stop()
   })
 
   it('Node produces, Python consumes: tag, keys, properties and bodies intact', async () => {
     const topic = fresh('n2py')
-    await admin.createTopic(topic, { queueNums: 4 })
-    await waitFor('the route', 20000, async () => admin.topicRoute(topic).then(() => true, () => false))
+    await ready.createTopic(topic, 4)
     const producer = new Producer({ namesrvAddr: cluster.namesrvAddr, group: fresh('n2pyp') })
     await producer.start()
     const N = 6
@@ -91,8 +81,7 @@ describe('interop with the Python package', { skip: missing }, () => {
 
   it('Python produces, Node consumes: tag, keys, properties and bodies intact', async () => {
     const topic = fresh('py2n')
-    await admin.createTopic(topic, { queueNums: 4 })
-    await waitFor('the route', 20000, async () => admin.topicRoute(topic).then(() => true, () => false))
+    await ready.createTopic(topic, 4)
     const N = 6
     const sent = jsonLines(await python(['produce', cluster.namesrvAddr, topic, String(N)])).map((r) => r.msgId)
     assert.equal(sent.length, N)
