@@ -80,6 +80,16 @@ typedef enum {
   FMQ_TRANSACTION_UNKNOWN = 2,
 } fmq_transaction_state;
 
+// What a listener did with a message.
+typedef enum {
+  // Consumed; the offset may move past it.
+  FMQ_CONSUME_SUCCESS = 0,
+  // Failed. Concurrent: redelivered later through `%RETRY%<group>` with reconsume times + 1,
+  // after the maximum reconsume times to `%DLQ%<group>`. Orderly: the queue pauses and the
+  // message is offered again.
+  FMQ_CONSUME_RETRY_LATER = 1,
+} fmq_consume_status;
+
 // A message to send: topic, body, tag, keys, properties, delay. Made by fmq_message_new,
 // released by fmq_message_free. Sending does not consume it: one message may be sent
 // several times. Not thread-safe: do not change it while another thread sends it.
@@ -93,6 +103,10 @@ typedef struct fmq_message_view fmq_message_view;
 // A producer. Settings (`fmq_producer_set_*`) before fmq_producer_start; sends after it.
 // Every function but fmq_producer_free may be called from any thread, also concurrently.
 typedef struct fmq_producer fmq_producer;
+
+// A lite pull consumer: settings, then fmq_pull_consumer_start, then subscribe or assign,
+// then poll. Thread-safe except for fmq_pull_consumer_free.
+typedef struct fmq_pull_consumer fmq_pull_consumer;
 
 // A push consumer. Settings and subscriptions before fmq_push_consumer_start. Thread-safe
 // except for fmq_push_consumer_free.
@@ -138,6 +152,11 @@ typedef void (*fmq_send_callback)(fmq_result result,
                                   const fmq_send_result *send_result,
                                   const char *error_message,
                                   void *userdata);
+
+// Receives one polled message. `message` and its strings are valid during the call only.
+// Runs on the thread that called fmq_pull_consumer_poll, before poll returns; it must not
+// shut down or free the consumer.
+typedef void (*fmq_poll_callback)(const fmq_message_view *message, void *userdata);
 
 // Runs the local transaction of a half message just stored; returns an
 // fmq_transaction_state value (any other number counts as FMQ_TRANSACTION_UNKNOWN).
@@ -321,6 +340,13 @@ fmq_result fmq_producer_set_send_timeout(fmq_producer *producer, uint32_t ms);
 // Sets how many times a failed sync or async send is retried (default 2). Before start.
 fmq_result fmq_producer_set_retry_times(fmq_producer *producer, uint32_t times);
 
+// Sets the largest body (or batch) accepted, in bytes (default 4 MiB). Before start.
+fmq_result fmq_producer_set_max_message_size(fmq_producer *producer, size_t bytes);
+
+// Sets the timeout of name-server and other non-send requests in ms (default 3000).
+// Before start.
+fmq_result fmq_producer_set_request_timeout(fmq_producer *producer, uint32_t ms);
+
 // Connects to the name servers and registers the group. Blocks the calling thread.
 fmq_result fmq_producer_start(fmq_producer *producer);
 
@@ -374,6 +400,55 @@ fmq_result fmq_producer_shutdown(fmq_producer *producer);
 // Shuts the producer down if needed and releases it (NULL: nothing). Never call it from a
 // callback, nor while another thread uses the producer.
 void fmq_producer_free(fmq_producer *producer);
+
+// A new pull consumer of `group` for `namesrv` (offsets are stored on the broker under the
+// group; auto commit every 5 s). On success `*out` is it.
+fmq_result fmq_pull_consumer_new(const char *namesrv, const char *group, fmq_pull_consumer **out);
+
+// Sets the instance name (default "DEFAULT"). Before start.
+fmq_result fmq_pull_consumer_set_instance_name(fmq_pull_consumer *consumer, const char *name);
+
+// Where a queue without a committed offset starts: true = the first stored message, false
+// (default) = after the last one. Before start.
+fmq_result fmq_pull_consumer_set_consume_from_first(fmq_pull_consumer *consumer, bool first);
+
+// Commits consumed offsets in the background every 5 s (true, the default) or only on
+// fmq_pull_consumer_commit (false). Before start.
+fmq_result fmq_pull_consumer_set_auto_commit(fmq_pull_consumer *consumer, bool auto_commit);
+
+// Joins the group (no queues yet). Blocks.
+fmq_result fmq_pull_consumer_start(fmq_pull_consumer *consumer);
+
+// Subscribes to `topic` with a tag expression (NULL = "*"): its queues are shared among the
+// group's members by rebalancing. After start. Blocks.
+fmq_result fmq_pull_consumer_subscribe(fmq_pull_consumer *consumer,
+                                       const char *topic,
+                                       const char *tag_expression);
+
+// Reads every readable queue of `topic` (no rebalancing), from the committed offsets.
+// After start. Blocks. FMQ_ERR_TOPIC_NOT_FOUND when the topic has no route.
+fmq_result fmq_pull_consumer_assign(fmq_pull_consumer *consumer, const char *topic);
+
+// Waits up to `timeout_ms` for the next batch of messages of one queue and calls
+// `callback` with `userdata` for each, in order, on this thread. On success `*out_count` is
+// the number of messages (0 when none came). The consumed offset moves past them. Blocks.
+fmq_result fmq_pull_consumer_poll(fmq_pull_consumer *consumer,
+                                  uint32_t timeout_ms,
+                                  fmq_poll_callback callback,
+                                  void *userdata,
+                                  size_t *out_count);
+
+// Continues every assigned queue of `topic` from its first message. Blocks.
+fmq_result fmq_pull_consumer_seek_to_begin(fmq_pull_consumer *consumer, const char *topic);
+
+// Stores the consumed offsets of every queue on the broker now. Blocks.
+fmq_result fmq_pull_consumer_commit(fmq_pull_consumer *consumer);
+
+// Commits (with auto commit on), stops fetching and leaves the group. Blocks; idempotent.
+fmq_result fmq_pull_consumer_shutdown(fmq_pull_consumer *consumer);
+
+// Shuts the consumer down if needed and releases it (NULL: nothing).
+void fmq_pull_consumer_free(fmq_pull_consumer *consumer);
 
 // A new transactional producer of `group` (required: check-backs are addressed to it) for
 // `namesrv`, with its two callbacks and their `userdata`. On success `*out` is it.

@@ -218,6 +218,37 @@ pub extern "C" fn fmq_producer_set_retry_times(
     })
 }
 
+/// Sets the largest body (or batch) accepted, in bytes (default 4 MiB). Before start.
+#[no_mangle]
+pub extern "C" fn fmq_producer_set_max_message_size(
+    producer: *mut fmq_producer,
+    bytes: usize,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_producer_set_max_message_size";
+        let p = handle(op, producer)?;
+        if bytes == 0 {
+            return Err(Error::invalid(op, "the maximum message size is 0"));
+        }
+        p.configure(op, |o| o.max_message_size = bytes)
+    })
+}
+
+/// Sets the timeout of name-server and other non-send requests in ms (default 3000).
+/// Before start.
+#[no_mangle]
+pub extern "C" fn fmq_producer_set_request_timeout(
+    producer: *mut fmq_producer,
+    ms: u32,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_producer_set_request_timeout";
+        let p = handle(op, producer)?;
+        let timeout = millis(op, ms)?;
+        p.configure(op, |o| o.client.request_timeout = timeout)
+    })
+}
+
 /// Connects to the name servers and registers the group. Blocks the calling thread.
 #[no_mangle]
 pub extern "C" fn fmq_producer_start(producer: *mut fmq_producer) -> fmq_result {
