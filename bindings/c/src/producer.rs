@@ -406,13 +406,14 @@ pub extern "C" fn fmq_producer_send_batch(
     guard(|| {
         let op = "fmq_producer_send_batch";
         check_out(op, "out", out)?;
-        let p = handle(op, producer)?.producer(op)?;
+        let p = handle(op, producer)?;
         if count == 0 {
             return Err(Error::invalid(op, "the batch is empty"));
         }
         if messages.is_null() {
             return Err(Error::invalid(op, "messages is NULL"));
         }
+        let p = p.producer(op)?;
         // SAFETY: the caller passes an array of `count` message pointers (header).
         let list = unsafe { std::slice::from_raw_parts(messages, count) };
         let batch = list

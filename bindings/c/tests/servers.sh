@@ -26,30 +26,38 @@ _wait_boot() {
     local log="$1" pid="$2"
     for _ in $(seq 600); do
         grep -q "boot success" "$log" 2>/dev/null && return 0
-        kill -0 "$pid" 2>/dev/null || { echo "server exited:" >&2; tail -50 "$log" "$log.err" >&2; return 1; }
+        kill -0 "$pid" 2>/dev/null || { echo "server exited:" >&2; tail -n 50 "$log" "$log.err" >&2; return 1; }
         sleep 0.1
     done
     echo "server did not boot in 60 s" >&2
-    tail -50 "$log" "$log.err" >&2
+    tail -n 50 "$log" "$log.err" >&2
     return 1
 }
 
+# The server processes are started up to three times: a port can be taken between the check
+# and the bind.
 start_servers() {
     local bin="$1" data="$2"
     mkdir -p "$data"
-    local ns_port broker_port
-    ns_port=$(free_port)
-    cat > "$data/namesrv.properties" <<CONF
+    local ns_port broker_port attempt
+    for attempt in 1 2 3; do
+        ns_port=$(free_port)
+        cat >"$data/namesrv.properties" <<CONF
 listenPort=$ns_port
 kvConfigPath=$data/kvConfig.json
 configStorePath=$data/namesrv-store.properties
 CONF
-    RUST_LOG="${RUST_LOG:-warn}" "$bin/mqnamesrv" -c "$data/namesrv.properties" >"$data/namesrv.log" 2>"$data/namesrv.log.err" &
-    _SERVER_PIDS+=($!)
-    _wait_boot "$data/namesrv.log" $! || return 1
-    broker_port=$(free_port)
-    # Delay level 2 is 5 s (the delayed scenario); the others 1 s so retries come back fast.
-    cat > "$data/broker.properties" <<CONF
+        RUST_LOG="${RUST_LOG:-warn}" "$bin/mqnamesrv" -c "$data/namesrv.properties" \
+            >"$data/namesrv.log" 2>"$data/namesrv.log.err" &
+        _SERVER_PIDS+=($!)
+        _wait_boot "$data/namesrv.log" $! && break
+        [ "$attempt" = 3 ] && return 1
+        echo "the name server did not start; trying other ports" >&2
+    done
+    for attempt in 1 2 3; do
+        broker_port=$(free_port)
+        # Delay level 2 is 5 s (the delayed scenario); the others 1 s so retries come back fast.
+        cat >"$data/broker.properties" <<CONF
 brokerClusterName=DefaultCluster
 brokerName=c-broker-a
 brokerId=0
@@ -68,9 +76,14 @@ transactionTimeOut=1000
 autoCreateTopicEnable=true
 autoCreateSubscriptionGroup=true
 CONF
-    RUST_LOG="${RUST_LOG:-warn}" "$bin/mqbroker" -c "$data/broker.properties" >"$data/broker.log" 2>"$data/broker.log.err" &
-    _SERVER_PIDS+=($!)
-    _wait_boot "$data/broker.log" $! || return 1
+        RUST_LOG="${RUST_LOG:-warn}" "$bin/mqbroker" -c "$data/broker.properties" \
+            >"$data/broker.log" 2>"$data/broker.log.err" &
+        _SERVER_PIDS+=($!)
+        _wait_boot "$data/broker.log" $! && break
+        [ "$attempt" = 3 ] && return 1
+        echo "the broker did not start; trying other ports" >&2
+        rm -rf "$data/store"
+    done
     export FMQ_NAMESRV="127.0.0.1:$ns_port"
 }
 
