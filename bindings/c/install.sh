@@ -21,8 +21,9 @@ flags=()
 mkdir -p "$prefix/include" "$prefix/lib/pkgconfig"
 prefix="$(cd "$prefix" && pwd)"
 install -m 644 "$here/include/ferromq.h" "$prefix/include/ferromq.h"
-install -m 755 "$target_dir/$profile/libferromq.so" "$prefix/lib/libferromq.so"
-install -m 644 "$target_dir/$profile/libferromq.a" "$prefix/lib/libferromq.a"
+# Cargo names them libferromq_c (see Cargo.toml); installed under the library's real name.
+install -m 755 "$target_dir/$profile/libferromq_c.so" "$prefix/lib/libferromq.so"
+install -m 644 "$target_dir/$profile/libferromq_c.a" "$prefix/lib/libferromq.a"
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -1)"
 # What a program linking libferromq.a statically needs besides it (Linux, glibc).
 native_static_libs="-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc"
