@@ -63,6 +63,9 @@ for t in api scenarios; do
     # shellcheck disable=SC2086
     gcc "${cflags[@]}" $ferromq_cflags -o "$bin/$t" "$here/tests/$t.c" $ferromq_libs -Wl,-rpath,"$libdir" -lpthread
 done
+# The benchmark is built (not run) so that it never rots.
+# shellcheck disable=SC2086
+gcc "${cflags[@]}" $ferromq_cflags -o "$bin/bench" "$here/bench.c" $ferromq_libs -Wl,-rpath,"$libdir" -lpthread
 # The same API test linked statically against libferromq.a (Libs.private gives the rest).
 # shellcheck disable=SC2086
 gcc "${cflags[@]}" $ferromq_cflags -o "$bin/api-static" "$here/tests/api.c" \

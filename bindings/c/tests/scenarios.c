@@ -184,41 +184,53 @@ static void batch(void) {
     fmq_producer_free(p);
 }
 
-/* ordered: 3 sharding keys x M through the hash selector; orderly consumer; per key one
- * queue and strictly increasing order. */
-static void ordered(void) {
-    enum { KEYS = 3, M = 10 };
-    const char *keys[KEYS] = {"order-a", "order-b", "order-c"};
-    char topic[96];
-    make_topic(topic, sizeof topic, "Ordered", 4);
-    fmq_producer *p = start_producer();
-    int queue_of[KEYS];
-    for (int i = 0; i < M; i++)
-        for (int k = 0; k < KEYS; k++) {
+static void send_ordered(fmq_producer *p, const char *topic, const char *const *keys, int nkeys, int from, int to,
+                         int *queue_of) {
+    for (int i = from; i < to; i++)
+        for (int k = 0; k < nkeys; k++) {
             char body[32];
             snprintf(body, sizeof body, "%d:%d", k, i);
             fmq_message *m = message(topic, body);
             fmq_send_result r;
             CHECK_OK(fmq_producer_send_with_sharding_key(p, m, keys[k], &r));
-            if (i == 0) queue_of[k] = r.queue_id;
+            if (queue_of[k] < 0) queue_of[k] = r.queue_id;
             CHECK(r.queue_id == queue_of[k], "key %s stays in one queue", keys[k]);
             fmq_message_free(m);
         }
-    collector got;
-    collector_init(&got);
-    char group[96];
+}
+
+/* ordered: 3 sharding keys x M through the hash selector; an orderly group that grows from
+ * one member to three mid-stream; per key one queue and exactly 0..M-1 in order. */
+static void ordered(void) {
+    enum { KEYS = 3, M = 20 };
+    const char *keys[KEYS] = {"order-a", "order-b", "order-c"};
+    char topic[96], group[96], instance[3][128];
+    make_topic(topic, sizeof topic, "Ordered", 4);
     unique(group, sizeof group, "cg-orderly");
-    fmq_push_consumer *pc = consumer_with(group, NULL, topic, "*", NULL, ORDERLY, -1, &got);
-    wait_count(&got, KEYS * M, 40, "ordered messages");
-    int last[KEYS] = {-1, -1, -1};
+    for (int i = 0; i < 3; i++) snprintf(instance[i], sizeof instance[i], "%s-%d", group, i + 1);
+    collector got; /* one log for the whole group */
+    collector_init(&got);
+    fmq_push_consumer *members[3] = {NULL, NULL, NULL};
+    members[0] = consumer_with(group, instance[0], topic, "*", NULL, ORDERLY, -1, &got);
+    fmq_producer *p = start_producer();
+    int queue_of[KEYS] = {-1, -1, -1};
+    send_ordered(p, topic, keys, KEYS, 0, M / 2, queue_of);
+    wait_count(&got, 1, 30, "the first ordered messages");
+    /* Two more members join while messages flow: queues move between members. */
+    members[1] = consumer_with(group, instance[1], topic, "*", NULL, ORDERLY, -1, &got);
+    members[2] = consumer_with(group, instance[2], topic, "*", NULL, ORDERLY, -1, &got);
+    send_ordered(p, topic, keys, KEYS, M / 2, M, queue_of);
+    wait_count(&got, KEYS * M, 60, "every ordered message");
+    for (int i = 0; i < 3; i++) fmq_push_consumer_free(members[i]);
+    CHECK(got.count == KEYS * M, "each once: %d", got.count);
+    int next[KEYS] = {0, 0, 0};
     for (int i = 0; i < got.count; i++) {
         int k, seq;
-        CHECK(sscanf(got.items[i].body, "%d:%d", &k, &seq) == 2, "body %s", got.items[i].body);
-        CHECK(seq == last[k] + 1, "key %d: %d after %d", k, seq, last[k]);
-        last[k] = seq;
+        CHECK(sscanf(got.items[i].body, "%d:%d", &k, &seq) == 2 && k >= 0 && k < KEYS, "body %s", got.items[i].body);
+        CHECK(seq == next[k], "key %d: got %d, expected %d", k, seq, next[k]);
+        next[k]++;
         CHECK(got.items[i].queue_id == queue_of[k], "queue");
     }
-    fmq_push_consumer_free(pc);
     fmq_producer_free(p);
 }
 
