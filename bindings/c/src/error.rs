@@ -182,7 +182,6 @@ mod tests {
         for (kind, code) in KINDS.iter().zip(&codes) {
             assert_ne!(*code, 0, "{kind} must not map to FMQ_OK");
             // SAFETY: fmq_result_name returns static NUL-terminated strings.
-            #[allow(unsafe_code)]
             let name = unsafe { CStr::from_ptr(fmq_result_name(*code)) };
             let name = name.to_str().expect("ASCII");
             let expected = format!("FMQ_ERR_{}", kind.as_str()).to_uppercase();
@@ -201,7 +200,6 @@ mod tests {
     fn guard_records_errors_and_catches_panics() {
         let r = guard(|| Err(Error::invalid("test", "bad thing")));
         assert_eq!(r, fmq_result::FMQ_ERR_INVALID_ARGUMENT);
-        #[allow(unsafe_code)]
         // SAFETY: the pointer is valid until the next failing call on this thread.
         let text = unsafe { CStr::from_ptr(fmq_error_message()) };
         assert!(text.to_str().expect("UTF-8").contains("bad thing"));
@@ -209,7 +207,6 @@ mod tests {
 
         let r = guard(|| panic!("boom"));
         assert_eq!(r, fmq_result::FMQ_ERR_PANIC);
-        #[allow(unsafe_code)]
         // SAFETY: as above.
         let text = unsafe { CStr::from_ptr(fmq_error_message()) };
         assert!(text.to_str().expect("UTF-8").contains("boom"));

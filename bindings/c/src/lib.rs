@@ -12,7 +12,7 @@
 //! `include/ferromq.h`; the test `header_is_up_to_date` fails when they differ.
 
 // This crate is the FFI boundary: raw pointers from C are checked for NULL and documented in
-// the header; the `unsafe` blocks are in `ffi` and carry their SAFETY notes.
+// the header; every `unsafe` block (most are in `ffi`) carries its SAFETY note.
 #![allow(unsafe_code)]
 // The exported names follow the C convention `fmq_<type>_<verb>`.
 #![allow(non_camel_case_types)]
