@@ -290,6 +290,18 @@ fmq_result fmq_message_set_deliver_time(fmq_message *message, int64_t deliver_ti
 // its length. NULL when `message` or `len` is NULL.
 const uint8_t *fmq_message_body(const fmq_message *message, size_t *len);
 
+// The topic of a message (owned by the message; valid until it is freed). NULL when
+// `message` is NULL.
+const char *fmq_message_topic(const fmq_message *message);
+
+// The tag of a message, or NULL when it has none (owned by the message; valid until it is
+// freed).
+const char *fmq_message_tag(const fmq_message *message);
+
+// The property `name` of a message (user or system, e.g. "KEYS"), or NULL when absent
+// (owned by the message; valid until it is freed).
+const char *fmq_message_property(const fmq_message *message, const char *name);
+
 // The topic the producer sent to (also for redeliveries). NULL when `view` is NULL.
 const char *fmq_message_view_topic(const fmq_message_view *view);
 

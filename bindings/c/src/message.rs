@@ -4,11 +4,13 @@
 use std::cell::RefCell;
 use std::ffi::{c_char, CString};
 use std::ptr;
+use std::sync::Mutex;
 
 use ferromq_client::{Message, MessageView};
 
 use crate::error::{c_string, fmq_result, guard, guard_value};
 use crate::ffi::{bytes_arg, handle, into_handle, str_arg, take_handle};
+use crate::options::lock;
 
 /// A message to send: topic, body, tag, keys, properties, delay. Made by fmq_message_new,
 /// released by fmq_message_free. Sending does not consume it: one message may be sent
@@ -16,9 +18,26 @@ use crate::ffi::{bytes_arg, handle, into_handle, str_arg, take_handle};
 #[derive(Debug)]
 pub struct fmq_message {
     pub(crate) inner: Message,
+    /// Strings handed out by the accessors; freed with the message.
+    strings: Mutex<Vec<CString>>,
 }
 
 impl fmq_message {
+    pub(crate) fn new(inner: Message) -> Self {
+        fmq_message {
+            inner,
+            strings: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn lend(&self, s: &str) -> *const c_char {
+        let c = c_string(s);
+        let p = c.as_ptr();
+        // The CString's heap buffer does not move when the vector grows.
+        lock(&self.strings).push(c);
+        p
+    }
+
     fn update(&mut self, f: impl FnOnce(Message) -> Message) {
         let m = std::mem::replace(&mut self.inner, Message::new(String::new(), Vec::new()));
         self.inner = f(m);
@@ -39,9 +58,7 @@ pub extern "C" fn fmq_message_new(
         crate::ffi::check_out(op, "out", out)?;
         let topic = str_arg(op, "topic", topic)?;
         let body = bytes_arg(op, "body", body, len)?;
-        let message = fmq_message {
-            inner: Message::new(topic, body.to_vec()),
-        };
+        let message = fmq_message::new(Message::new(topic, body.to_vec()));
         crate::ffi::write_out(out, into_handle(message));
         Ok(())
     })
@@ -153,6 +170,44 @@ pub extern "C" fn fmq_message_body(message: *const fmq_message, len: *mut usize)
         }
         crate::ffi::write_out(len, m.inner.body().len());
         m.inner.body().as_ptr()
+    })
+}
+
+/// The topic of a message (owned by the message; valid until it is freed). NULL when
+/// `message` is NULL.
+#[no_mangle]
+pub extern "C" fn fmq_message_topic(message: *const fmq_message) -> *const c_char {
+    guard_value(ptr::null(), || match handle("fmq_message_topic", message) {
+        Ok(m) => m.lend(m.inner.topic()),
+        Err(_) => ptr::null(),
+    })
+}
+
+/// The tag of a message, or NULL when it has none (owned by the message; valid until it is
+/// freed).
+#[no_mangle]
+pub extern "C" fn fmq_message_tag(message: *const fmq_message) -> *const c_char {
+    guard_value(ptr::null(), || match handle("fmq_message_tag", message) {
+        Ok(m) => m.inner.tag().map_or(ptr::null(), |t| m.lend(t)),
+        Err(_) => ptr::null(),
+    })
+}
+
+/// The property `name` of a message (user or system, e.g. "KEYS"), or NULL when absent
+/// (owned by the message; valid until it is freed).
+#[no_mangle]
+pub extern "C" fn fmq_message_property(
+    message: *const fmq_message,
+    name: *const c_char,
+) -> *const c_char {
+    guard_value(ptr::null(), || {
+        let (Ok(m), Ok(name)) = (
+            handle("fmq_message_property", message),
+            str_arg("fmq_message_property", "name", name),
+        ) else {
+            return ptr::null();
+        };
+        m.inner.property(name).map_or(ptr::null(), |v| m.lend(v))
     })
 }
 

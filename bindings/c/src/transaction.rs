@@ -67,9 +67,7 @@ struct CTransactionListener {
 
 impl TransactionListener for CTransactionListener {
     fn execute(&self, message: &Message, transaction_id: &str) -> TransactionState {
-        let m = fmq_message {
-            inner: message.clone(),
-        };
+        let m = fmq_message::new(message.clone());
         let id = c_string(transaction_id);
         let userdata = self.userdata;
         guard_value(TransactionState::Unknown, || {

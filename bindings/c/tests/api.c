@@ -45,6 +45,12 @@ int main(void) {
     const uint8_t *body = fmq_message_body(m, &len);
     CHECK(len == 5 && memcmp(body, "hello", 5) == 0, "body");
     CHECK(fmq_message_body(NULL, &len) == NULL, "NULL message");
+    CHECK(strcmp(fmq_message_topic(m), "TopicTest") == 0, "topic");
+    CHECK(strcmp(fmq_message_tag(m), "TagA") == 0, "tag");
+    CHECK(strcmp(fmq_message_property(m, "KEYS"), "k1 k2") == 0, "keys: %s", fmq_message_property(m, "KEYS"));
+    CHECK(strcmp(fmq_message_property(m, "a"), "1") == 0, "property");
+    CHECK(fmq_message_property(m, "missing") == NULL, "absent property");
+    CHECK(fmq_message_topic(NULL) == NULL && fmq_message_property(m, NULL) == NULL, "NULL arguments");
     fmq_message_free(NULL);
 
     /* View accessors tolerate NULL. */

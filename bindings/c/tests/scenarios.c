@@ -289,6 +289,8 @@ static int32_t tx_execute(const fmq_message *m, const char *transaction_id, void
     size_t len = 0;
     const uint8_t *body = fmq_message_body(m, &len);
     if (!transaction_id || !*transaction_id) return FMQ_TRANSACTION_ROLLBACK;
+    const char *tag = fmq_message_tag(m);
+    if (!tag || strcmp(tag, "tx") != 0) return FMQ_TRANSACTION_ROLLBACK;
     if (len == 6 && memcmp(body, "commit", 6) == 0) return FMQ_TRANSACTION_COMMIT;
     if (len == 8 && memcmp(body, "rollback", 8) == 0) return FMQ_TRANSACTION_ROLLBACK;
     return FMQ_TRANSACTION_UNKNOWN;
@@ -318,6 +320,7 @@ static void transaction(void) {
     fmq_transaction_state expected[3] = {FMQ_TRANSACTION_COMMIT, FMQ_TRANSACTION_ROLLBACK, FMQ_TRANSACTION_UNKNOWN};
     for (int i = 0; i < 3; i++) {
         fmq_message *m = message(topic, bodies[i]);
+        CHECK_OK(fmq_message_set_tag(m, "tx"));
         fmq_send_result r;
         fmq_transaction_state st = (fmq_transaction_state)-1;
         CHECK_OK(fmq_transaction_producer_send(tp, m, &r, &st));
