@@ -1,0 +1,106 @@
+/* The API's contract without servers: NULL checks, outputs untouched on failure, error codes
+ * and messages, lifecycle errors, message accessors. Usage: api */
+#include "common.h"
+
+static void on_message(const fmq_message_view *m, void *userdata) {
+    (void)m;
+    (void)userdata;
+}
+
+static int32_t listener(const fmq_message_view *m, void *userdata) {
+    (void)m;
+    (void)userdata;
+    return FMQ_CONSUME_SUCCESS;
+}
+
+int main(void) {
+    /* Result names are stable. */
+    CHECK(strcmp(fmq_result_name(FMQ_OK), "FMQ_OK") == 0, "name");
+    CHECK(strcmp(fmq_result_name(FMQ_ERR_TIMEOUT), "FMQ_ERR_TIMEOUT") == 0, "name");
+    CHECK(strcmp(fmq_result_name(12345), "FMQ_ERR_UNKNOWN") == 0, "name");
+    CHECK(strcmp(fmq_error_message(), "") == 0, "no error yet");
+
+    /* Messages: NULL checks, outputs written only on success, accessors. */
+    fmq_message *m = (fmq_message *)0x1;
+    CHECK_ERR(fmq_message_new(NULL, NULL, 0, &m), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK(m == (fmq_message *)0x1, "out untouched");
+    CHECK(strstr(fmq_error_message(), "topic is NULL") != NULL, "%s", fmq_error_message());
+    CHECK_ERR(fmq_message_new("T", NULL, 3, &m), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_message_new("T", NULL, 0, NULL), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_message_new("\xff\xfe", NULL, 0, &m), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(fmq_error_message(), "UTF-8") != NULL, "%s", fmq_error_message());
+    m = NULL;
+    CHECK_OK(fmq_message_new("TopicTest", (const uint8_t *)"hello", 5, &m));
+    CHECK(m != NULL, "message made");
+    CHECK_OK(fmq_message_set_tag(m, "TagA"));
+    CHECK_OK(fmq_message_set_keys(m, "k1 k2"));
+    CHECK_OK(fmq_message_set_property(m, "a", "1"));
+    CHECK_OK(fmq_message_set_delay_level(m, 3));
+    CHECK_OK(fmq_message_set_deliver_time(m, 1700000000000LL));
+    CHECK_ERR(fmq_message_set_tag(m, NULL), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_message_set_tag(NULL, "x"), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_message_set_property(m, "", "v"), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_message_set_delay_level(m, -1), FMQ_ERR_INVALID_ARGUMENT);
+    size_t len = 0;
+    const uint8_t *body = fmq_message_body(m, &len);
+    CHECK(len == 5 && memcmp(body, "hello", 5) == 0, "body");
+    CHECK(fmq_message_body(NULL, &len) == NULL, "NULL message");
+    CHECK(strcmp(fmq_message_topic(m), "TopicTest") == 0, "topic");
+    CHECK(strcmp(fmq_message_tag(m), "TagA") == 0, "tag");
+    CHECK(strcmp(fmq_message_property(m, "KEYS"), "k1 k2") == 0, "keys: %s", fmq_message_property(m, "KEYS"));
+    CHECK(strcmp(fmq_message_property(m, "a"), "1") == 0, "property");
+    CHECK(fmq_message_property(m, "missing") == NULL, "absent property");
+    CHECK(fmq_message_topic(NULL) == NULL && fmq_message_property(m, NULL) == NULL, "NULL arguments");
+    fmq_message_free(NULL);
+
+    /* View accessors tolerate NULL. */
+    CHECK(fmq_message_view_topic(NULL) == NULL && fmq_message_view_queue_id(NULL) == -1, "NULL view");
+    CHECK(fmq_message_view_queue_offset(NULL) == -1 && fmq_message_view_body(NULL, &len) == NULL, "NULL view");
+
+    /* Producer lifecycle without a server: settings before start, sends after. */
+    fmq_producer *p = NULL;
+    CHECK_ERR(fmq_producer_new(NULL, "g", &p), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_producer_new("127.0.0.1:9876", "", &p), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_producer_new("", "g", &p), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK(p == NULL, "out untouched");
+    CHECK_OK(fmq_producer_new("127.0.0.1:9876", "api_group", &p));
+    CHECK_OK(fmq_producer_set_send_timeout(p, 500));
+    CHECK_ERR(fmq_producer_set_send_timeout(p, 0), FMQ_ERR_INVALID_ARGUMENT);
+    fmq_send_result r;
+    memset(&r, 0x5a, sizeof r);
+    CHECK_ERR(fmq_producer_send(p, m, &r), FMQ_ERR_ILLEGAL_STATE);
+    CHECK(strstr(fmq_error_message(), "not started") != NULL, "%s", fmq_error_message());
+    CHECK(((unsigned char *)&r)[0] == 0x5a, "out untouched");
+    CHECK_ERR(fmq_producer_send(NULL, m, &r), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_producer_send(p, m, NULL), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_producer_send_async(p, m, NULL, NULL), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_producer_send_batch(p, NULL, 0, &r), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_OK(fmq_producer_shutdown(p));
+    CHECK_ERR(fmq_producer_start(p), FMQ_ERR_ILLEGAL_STATE);
+    CHECK(strstr(fmq_error_message(), "shut down") != NULL, "%s", fmq_error_message());
+    fmq_producer_free(p);
+    fmq_producer_free(NULL);
+
+    /* Consumers and the transaction producer. */
+    fmq_push_consumer *c = NULL;
+    CHECK_OK(fmq_push_consumer_new("127.0.0.1:9876", "api_cg", &c));
+    CHECK_ERR(fmq_push_consumer_subscribe(c, NULL, "*"), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_push_consumer_start(c, NULL, NULL), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_push_consumer_start(c, listener, NULL), FMQ_ERR_INVALID_ARGUMENT); /* no subscription */
+    CHECK(strstr(fmq_error_message(), "subscription") != NULL, "%s", fmq_error_message());
+    fmq_push_consumer_free(c);
+    fmq_pull_consumer *pc = NULL;
+    CHECK_OK(fmq_pull_consumer_new("127.0.0.1:9876", "api_pull", &pc));
+    size_t n = 7;
+    CHECK_ERR(fmq_pull_consumer_poll(pc, 100, on_message, NULL, &n), FMQ_ERR_ILLEGAL_STATE);
+    CHECK(n == 7, "out untouched");
+    fmq_pull_consumer_free(pc);
+    fmq_transaction_producer *tp = NULL;
+    CHECK_ERR(fmq_transaction_producer_new("127.0.0.1:9876", "api_tx", NULL, NULL, NULL, &tp), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK(tp == NULL, "out untouched");
+    CHECK_ERR(fmq_admin_create_topic("127.0.0.1:9876", NULL, "T", 0), FMQ_ERR_INVALID_ARGUMENT);
+
+    fmq_message_free(m);
+    printf("ok - api\n");
+    return 0;
+}
