@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds everything and runs every check and test, in every language the project has so far:
-# Rust (the workspace), Java and Go (official clients in the compat tests), Python and Node.js
+# Rust (the workspace), Java and Go (official clients in the compat tests), Python, Node.js and C
 # (the bindings).
 # This is the README's test command; .ci/run calls it and nothing else.
 set -euo pipefail
@@ -28,3 +28,6 @@ step "tests";         cargo test --workspace --locked
 step "python";        bash bindings/python/ci.sh
 # The Node.js package: npm dev dependencies, the addon, the index.d.ts check and its suite.
 step "node";          bash bindings/node/ci.sh
+# The C library: install into a temporary prefix, gcc through pkg-config, the examples with make
+# and CMake, the scenario suite natively and under valgrind memcheck.
+step "c";             bash bindings/c/ci.sh

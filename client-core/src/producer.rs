@@ -174,6 +174,10 @@ impl Producer {
             client.release();
             return Err(e);
         }
+        // As Java's producer start: brokers the shared client already talks to learn the group
+        // now (a transaction producer's check-backs must find this client), not at the next
+        // periodic heartbeat.
+        client.heartbeat().await;
         Ok(Producer {
             inner: Arc::new(Inner {
                 client,

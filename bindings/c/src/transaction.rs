@@ -178,14 +178,7 @@ pub extern "C" fn fmq_transaction_producer_start(
             return Err(Error::illegal_state(op, "already started"));
         };
         let options = lock(&p.options).clone();
-        // The heartbeat tells the brokers at once where check-backs for the group go (the
-        // shared client may already be connected, e.g. by a consumer, and would otherwise
-        // announce the group only with its next periodic heartbeat).
-        let started = block_on(op, async {
-            let started = TransactionProducer::start(options, listener).await?;
-            started.producer().client().heartbeat().await;
-            Ok::<_, Error>(started)
-        })?;
+        let started = block_on(op, TransactionProducer::start(options, listener))?;
         match started {
             Ok(started) => *phase = Phase::Started(started),
             Err(e) => {
