@@ -1,0 +1,41 @@
+//! The WebAssembly binding of the FerroMQ client: the npm package `ferromq-wasm`, the same
+//! client core as the Rust, Python, Node and C packages, over a WebSocket transport, for
+//! browsers and Node (with the `ws` package as `globalThis.WebSocket`).
+//!
+//! Layout:
+//! - [`transport`]: the core's `Transport` over `WebSocket` (one local task per connection,
+//!   broker endpoints looked up in the name servers' `FERROMQ_WEBSOCKET` KV namespace);
+//! - `timer`: `setTimeout` sleeps and timeouts as `Send` futures;
+//! - `options`: the client settings common to every object;
+//! - [`producer`], [`consumer`] (push), [`pull`], [`admin`]: the JavaScript classes;
+//! - `message`: messages, received messages and send results as plain objects;
+//! - [`offline`]: the stored-message codec, SQL92 selectors and tag hash codes;
+//! - [`error`]: `ferromq_client::Error` as a JavaScript `Error` with `code` and `retryable`.
+//!
+//! Behaviour lives in `ferromq-client`; this crate translates types, errors and async only.
+
+pub mod admin;
+pub mod consumer;
+pub mod error;
+mod js;
+mod message;
+pub mod offline;
+mod options;
+pub mod producer;
+pub mod pull;
+mod timer;
+mod transport;
+
+use wasm_bindgen::prelude::*;
+
+/// Runs when the module is instantiated: makes `PullConsumer` async-iterable.
+#[wasm_bindgen(start)]
+pub fn start() -> Result<(), JsValue> {
+    pull::install_async_iterator()
+}
+
+/// The package version.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}

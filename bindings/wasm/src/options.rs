@@ -1,0 +1,77 @@
+//! Settings shared by every client object, and the WebSocket transport they all use.
+//!
+//! Common options: `namesrvAddr` (name servers' WebSocket URLs, `;`-separated, e.g.
+//! `ws://127.0.0.1:9877/`), `instanceName` (objects with the same name servers and instance
+//! name share one client and its connections; the default is one name per loaded module),
+//! `requestTimeoutMs` (3000).
+
+use std::cell::OnceCell;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferromq_client::{ClientConfig, Transport, TransportFactory};
+use wasm_bindgen::prelude::*;
+
+use crate::error::invalid;
+use crate::js;
+use crate::transport::{is_ws_url, WsTransport};
+
+thread_local! {
+    static INSTANCE: OnceCell<String> = const { OnceCell::new() };
+}
+
+/// The default instance name: `wasm-<random>`, one per loaded module (the core's `DEFAULT`
+/// would need a process id, which wasm32 has not).
+fn default_instance() -> String {
+    INSTANCE.with(|i| {
+        i.get_or_init(|| {
+            let r = (js_sys::Math::random() * 1e9) as u64;
+            format!("wasm-{}-{r}", js_sys::Date::now() as u64)
+        })
+        .clone()
+    })
+}
+
+/// The client settings in `options`, with the WebSocket transport.
+pub(crate) fn client_config(options: &JsValue, op: &'static str) -> Result<ClientConfig, JsValue> {
+    let namesrv_addr = js::string(options, "namesrvAddr", op)?;
+    let namesrvs: Vec<String> = namesrv_addr
+        .split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if namesrvs.is_empty() {
+        return Err(invalid(op, "`namesrvAddr` has no name server"));
+    }
+    if let Some(bad) = namesrvs.iter().find(|a| !is_ws_url(a)) {
+        return Err(invalid(
+            op,
+            format!("name server {bad:?} is not a WebSocket URL (ws://host:port/)"),
+        ));
+    }
+    let mut c = ClientConfig {
+        namesrv_addr,
+        instance_name: js::opt_string(options, "instanceName", op)?
+            .unwrap_or_else(default_instance),
+        client_ip: Some(std::net::IpAddr::from([127, 0, 0, 1])),
+        ..ClientConfig::default()
+    };
+    if let Some(ms) = js::opt_u32(options, "requestTimeoutMs", op)? {
+        c.request_timeout = Duration::from_millis(u64::from(ms));
+    }
+    let timeout = c.request_timeout;
+    c.transport = Some(TransportFactory::new(move |inbound| {
+        Arc::new(WsTransport::new(namesrvs.clone(), inbound, timeout)) as Arc<dyn Transport>
+    }));
+    Ok(c)
+}
+
+/// An optional duration in ms.
+pub(crate) fn opt_ms(
+    options: &JsValue,
+    key: &str,
+    op: &'static str,
+) -> Result<Option<Duration>, JsValue> {
+    Ok(js::opt_u32(options, key, op)?.map(|ms| Duration::from_millis(u64::from(ms))))
+}
