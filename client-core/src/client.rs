@@ -158,6 +158,19 @@ fn local_ip() -> IpAddr {
         .unwrap_or(IpAddr::from([127, 0, 0, 1]))
 }
 
+/// This process's id; on wasm32, which has no processes, a random number (so that two browser
+/// tabs get different client ids and message keys).
+fn process_id() -> u32 {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        std::process::id()
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        crate::rt::random_u64() as u32
+    }
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 fn default_transport() -> Result<TransportFactory> {
     Ok(TransportFactory::new(|handler| {
@@ -173,12 +186,7 @@ fn default_transport() -> Result<TransportFactory> {
     ))
 }
 
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub(crate) use crate::rt::now_ms;
 
 impl Client {
     /// The shared client for `config` (same name servers and instance name), created on first
@@ -202,11 +210,11 @@ impl Client {
         }
         let ip = config.client_ip.unwrap_or_else(local_ip);
         let instance = if config.instance_name == "DEFAULT" {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
+            let nanos = crate::rt::SystemTime::now()
+                .duration_since(crate::rt::UNIX_EPOCH)
                 .map(|d| d.as_nanos())
                 .unwrap_or(0);
-            format!("{}#{}", std::process::id(), nanos)
+            format!("{}#{}", process_id(), nanos)
         } else {
             config.instance_name.clone()
         };
@@ -229,7 +237,7 @@ impl Client {
                 brokers: Mutex::new(HashMap::new()),
                 producers: Mutex::new(HashMap::new()),
                 consumers: Mutex::new(HashMap::new()),
-                uniq: UniqIdGenerator::for_current_process(ip),
+                uniq: UniqIdGenerator::new(ip, process_id() as u16, crate::rt::random_u64() as i32),
                 users: AtomicUsize::new(1),
                 stop,
                 key: key.clone(),
@@ -247,11 +255,9 @@ impl Client {
         let mut stop = self.inner.stop.subscribe();
         let route_every = self.inner.config.route_refresh_interval;
         let beat_every = self.inner.config.heartbeat_interval;
-        tokio::spawn(async move {
-            let mut routes = tokio::time::interval(route_every);
-            let mut beats = tokio::time::interval(beat_every);
-            routes.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            beats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        crate::rt::spawn(async move {
+            let mut routes = crate::rt::Ticker::new(route_every);
+            let mut beats = crate::rt::Ticker::new(beat_every);
             loop {
                 tokio::select! {
                     _ = routes.tick() => {
@@ -360,7 +366,7 @@ impl Client {
             // Brokers learn about producer groups (for check-backs) and consumers only from
             // heartbeats: greet a new broker at once instead of up to 30 s later.
             let client = self.clone();
-            tokio::spawn(async move { client.heartbeat().await });
+            crate::rt::spawn(async move { client.heartbeat().await });
         }
         lock(&self.inner.routes).insert(topic.to_owned(), route.clone());
         Ok(route)

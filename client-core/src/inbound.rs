@@ -168,7 +168,7 @@ async fn check_transaction(
     match client.check_handler(&group) {
         Some(handler) => {
             // Answer off the connection's read path: the listener may take a while.
-            tokio::spawn(handler.check(addr, header, message));
+            crate::rt::spawn(handler.check(addr, header, message));
         }
         None => {
             tracing::warn!(%group, "check-back for a producer group without a transaction listener")

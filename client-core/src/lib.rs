@@ -11,7 +11,8 @@
 //! - [`message`]: [`Message`] to send, [`MessageView`] received, [`SendResult`];
 //! - [`producer`]: [`Producer`] (sync / async / oneway, selectors, batches, retries);
 //! - [`transaction`]: [`TransactionProducer`] and the [`TransactionListener`] trait;
-//! - [`selector`]: [`QueueSelector`] and the built-in selectors, fault avoidance.
+//! - [`selector`]: [`QueueSelector`] and the built-in selectors, fault avoidance;
+//! - [`rt`]: tasks, timers and clocks: tokio natively, the JS event loop on wasm32.
 //!
 //! Wire formats come from `ferromq-protocol`; this crate adds behaviour only. The core never
 //! creates a tokio runtime: call it from one the application (or binding) owns.
@@ -68,6 +69,7 @@ pub mod error;
 mod inbound;
 pub mod message;
 pub mod producer;
+pub mod rt;
 pub mod selector;
 #[cfg(not(target_arch = "wasm32"))]
 mod tcp;

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use ferromq_protocol::body::{perm, MessageQueue, TopicRouteData, MASTER_ID};
@@ -19,6 +19,7 @@ use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use crate::client::{now_ms, CheckHandler, Client, ClientConfig};
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::{Message, SendResult, SendStatus};
+use crate::rt::Instant;
 use crate::selector::{pick_queue, random_u64, FaultTracker, QueueSelector};
 
 /// The topic whose route a producer borrows for a topic the name servers do not know yet; the
@@ -76,7 +77,7 @@ struct Inner {
     faults: FaultTracker,
     queue_cache: std::sync::Mutex<HashMap<String, QueueCacheEntry>>,
     next_queue: AtomicUsize,
-    runtime: tokio::runtime::Handle,
+    runtime: crate::rt::Handle,
     closed: std::sync::atomic::AtomicBool,
 }
 
@@ -184,7 +185,7 @@ impl Producer {
                 faults: FaultTracker::default(),
                 queue_cache: std::sync::Mutex::new(HashMap::new()),
                 next_queue: AtomicUsize::new(random_u64() as usize % 1024),
-                runtime: tokio::runtime::Handle::current(),
+                runtime: crate::rt::Handle::current(),
                 closed: std::sync::atomic::AtomicBool::new(false),
                 options,
             }),
@@ -295,7 +296,7 @@ impl Producer {
             if m.property(property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX)
                 .is_none()
             {
-                let id = self.inner.client.inner.uniq.next_id();
+                let id = self.inner.client.inner.uniq.next_id_at(crate::rt::now_ms());
                 m.properties_mut()
                     .insert(property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX, id);
             }
@@ -382,7 +383,7 @@ impl Producer {
             .property(property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX)
             .is_none()
         {
-            let id = self.inner.client.inner.uniq.next_id();
+            let id = self.inner.client.inner.uniq.next_id_at(crate::rt::now_ms());
             message
                 .properties_mut()
                 .insert(property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX, id);

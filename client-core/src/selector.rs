@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::rt::Instant;
 
 use ferromq_protocol::body::MessageQueue;
 
@@ -59,18 +61,7 @@ impl QueueSelector for SelectRoundRobin {
     }
 }
 
-/// A random number from the standard library's randomly keyed hasher (no extra dependency).
-pub(crate) fn random_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0),
-    );
-    h.finish()
-}
+pub(crate) use crate::rt::random_u64;
 
 /// Java `MQFaultStrategy` tables: a send that took at least `LATENCY_MAX[i]` ms makes its broker
 /// unavailable for `NOT_AVAILABLE[i]` ms (largest such `i`).

@@ -98,7 +98,7 @@ impl CheckHandler for Checker {
                 .map(str::to_owned)
                 .unwrap_or_else(|| message.msg_id());
             let view = MessageView::new(message, &broker, None);
-            let state = match tokio::task::spawn_blocking(move || listener.check(&view)).await {
+            let state = match crate::rt::spawn_blocking(move || listener.check(&view)).await {
                 Ok(s) => s,
                 Err(_) => TransactionState::Unknown,
             };

@@ -8,6 +8,21 @@ use ferromq_broker::Settings;
 use ferromq_namesrv::NamesrvConfig;
 use tokio::sync::oneshot;
 
+/// Sends the in-process servers' logs to stderr when `FERROMQ_TEST_LOG` is set (an `EnvFilter`
+/// directive such as `info` or `ferromq_remoting=debug`); the test harness shows them for failed
+/// tests. Off by default.
+fn init_test_logging() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Ok(filter) = std::env::var("FERROMQ_TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
+    });
+}
+
 /// A server running on its own tokio runtime thread.
 #[derive(Debug)]
 struct Running {
@@ -42,6 +57,7 @@ impl FerroNamesrv {
 
     /// [`Self::start`] with the settings adjusted by `tweak` first.
     pub fn start_with(tweak: impl FnOnce(&mut NamesrvConfig)) -> FerroNamesrv {
+        init_test_logging();
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = NamesrvConfig {
             kv_config_path: dir.path().join("kvConfig.json"),
@@ -113,6 +129,7 @@ impl FerroBroker {
     /// Starts a broker registered with `namesrv` on a free loopback port, its store in a temp
     /// dir; `tweak` adjusts the settings (store sizes, flush type, ...).
     pub fn start(namesrv: &str, tweak: impl FnOnce(&mut Settings)) -> FerroBroker {
+        init_test_logging();
         let dir = tempfile::tempdir().expect("temp dir");
         let port = crate::net::free_broker_port();
         let mut settings = Settings::default();

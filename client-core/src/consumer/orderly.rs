@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ferromq_protocol::body::{
     LockBatchRequestBody, LockBatchResponseBody, MessageQueue, UnlockBatchRequestBody,
@@ -17,6 +17,7 @@ use super::push::{lock, pause, resend, Inner, Listener, QueueState};
 use super::OrderlyResult;
 use crate::error::{Error, Result};
 use crate::message::MessageView;
+use crate::rt::Instant;
 
 /// Renewal period of the queue locks.
 const LOCK_RENEW: Duration = Duration::from_secs(20);
@@ -198,7 +199,7 @@ pub(super) async fn renew_locks(inner: Arc<Inner>) {
 /// Starts the queue's consume loop unless it runs already.
 pub(super) fn kick(inner: &Arc<Inner>, qs: &Arc<QueueState>) {
     if !qs.orderly.running.swap(true, Ordering::AcqRel) {
-        tokio::spawn(consume_loop(inner.clone(), qs.clone()));
+        crate::rt::spawn(consume_loop(inner.clone(), qs.clone()));
     }
 }
 
@@ -233,7 +234,7 @@ async fn consume_loop(inner: Arc<Inner>, qs: Arc<QueueState>) {
             };
             let call = listener.clone();
             let messages = batch.clone();
-            let result = tokio::task::spawn_blocking(move || call.consume(&messages))
+            let result = crate::rt::spawn_blocking(move || call.consume(&messages))
                 .await
                 .unwrap_or(OrderlyResult::SuspendCurrentQueueAMoment);
             drop(permit);

@@ -26,6 +26,7 @@ use super::{ConsumeFrom, FilterExpression};
 use crate::client::{now_ms, Client, ClientConfig, ConsumerHandle};
 use crate::error::{Error, Result};
 use crate::message::MessageView;
+use crate::rt::Instant;
 
 /// Lite pull consumer settings.
 #[derive(Debug, Clone)]
@@ -174,7 +175,7 @@ impl PullConsumer {
     fn spawn_timers(&self) {
         let inner = self.inner.clone();
         let mut stop = inner.stop.subscribe();
-        tokio::spawn(async move {
+        crate::rt::spawn(async move {
             let mut backoff = Duration::from_secs(1);
             loop {
                 let unfinished = if lock(&inner.subs).is_empty() {
@@ -191,7 +192,7 @@ impl PullConsumer {
                     inner.options.rebalance_interval
                 };
                 tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
+                    _ = crate::rt::sleep(wait) => {}
                     _ = inner.rebalance.notified() => {}
                     _ = stop.changed() => break,
                 }
@@ -200,7 +201,7 @@ impl PullConsumer {
         if self.inner.options.auto_commit {
             let inner = self.inner.clone();
             let mut stop = inner.stop.subscribe();
-            tokio::spawn(async move {
+            crate::rt::spawn(async move {
                 while pause(&mut stop, inner.options.auto_commit_interval).await {
                     let queues: Vec<MessageQueue> = lock(&inner.queues).keys().cloned().collect();
                     if let Err(e) = inner.offsets.persist(&inner.client, &queues, true).await {
@@ -281,10 +282,11 @@ impl PullConsumer {
     /// or the auto commit).
     pub async fn poll(&self, timeout: Duration) -> Result<Vec<MessageView>> {
         self.check_open("poll")?;
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = Instant::now() + timeout;
         let mut rx = self.inner.rx.lock().await;
         loop {
-            let batch = match tokio::time::timeout_at(deadline, rx.recv()).await {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let batch = match crate::rt::timeout(left, rx.recv()).await {
                 Ok(Some(b)) => b,
                 Ok(None) | Err(_) => return Ok(Vec::new()),
             };
@@ -512,7 +514,7 @@ async fn update_queues(inner: &Arc<Inner>, wanted: HashSet<MessageQueue>) {
             wake: Notify::new(),
         });
         lock(&inner.queues).insert(mq, q.clone());
-        tokio::spawn(fetch_loop(inner.clone(), q));
+        crate::rt::spawn(fetch_loop(inner.clone(), q));
     }
 }
 
@@ -529,7 +531,7 @@ async fn fetch_loop(inner: Arc<Inner>, q: Arc<LiteQueue>) {
         {
             tokio::select! {
                 _ = q.wake.notified() => {}
-                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                _ = crate::rt::sleep(Duration::from_millis(50)) => {}
                 _ = stop.changed() => break,
             }
             continue;

@@ -197,7 +197,7 @@ pub(super) async fn pause(stop: &mut tokio::sync::watch::Receiver<bool>, d: Dura
         return false;
     }
     tokio::select! {
-        _ = tokio::time::sleep(d) => !*stop.borrow(),
+        _ = crate::rt::sleep(d) => !*stop.borrow(),
         _ = stop.changed() => false,
     }
 }
@@ -342,7 +342,7 @@ impl PushConsumer {
     fn spawn_timers(&self) {
         let inner = self.inner.clone();
         let mut stop = inner.stop.subscribe();
-        tokio::spawn(async move {
+        crate::rt::spawn(async move {
             // Unfinished rounds (a topic without a route yet, a queue still locked by its
             // previous owner) are retried after 1 s, 2 s, 4 s, ... up to the interval.
             let mut backoff = Duration::from_secs(1);
@@ -356,18 +356,18 @@ impl PushConsumer {
                     inner.options.rebalance_interval
                 };
                 tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
+                    _ = crate::rt::sleep(wait) => {}
                     _ = inner.rebalance.notified() => {}
                     _ = stop.changed() => break,
                 }
             }
         });
         if self.inner.is_orderly() {
-            tokio::spawn(orderly::renew_locks(self.inner.clone()));
+            crate::rt::spawn(orderly::renew_locks(self.inner.clone()));
         }
         let inner = self.inner.clone();
         let mut stop = inner.stop.subscribe();
-        tokio::spawn(async move {
+        crate::rt::spawn(async move {
             while pause(&mut stop, inner.options.persist_interval).await {
                 let queues: Vec<MessageQueue> = lock(&inner.queues).keys().cloned().collect();
                 if let Err(e) = inner.offsets.persist(&inner.client, &queues, true).await {
@@ -418,7 +418,7 @@ impl PushConsumer {
         let _ = inner.stop.send(true);
         let all = u32::try_from(inner.options.consume_threads.max(1)).unwrap_or(u32::MAX);
         let drained =
-            tokio::time::timeout(Duration::from_secs(10), inner.permits.acquire_many(all)).await;
+            crate::rt::timeout(Duration::from_secs(10), inner.permits.acquire_many(all)).await;
         inner.permits.close();
         drop(drained);
         let queues: Vec<MessageQueue> = lock(&inner.queues).keys().cloned().collect();
@@ -521,13 +521,13 @@ impl ConsumerHandle for Handle {
             let view = MessageView::new(message, &broker_name, Some(&inner.retry_topic));
             match inner.listener.clone() {
                 Listener::Concurrent(l) => {
-                    let r = tokio::task::spawn_blocking(move || l.consume(&[view]))
+                    let r = crate::rt::spawn_blocking(move || l.consume(&[view]))
                         .await
                         .ok()?;
                     Some(r == ConsumeResult::Success)
                 }
                 Listener::Orderly(l) => {
-                    let r = tokio::task::spawn_blocking(move || l.consume(&[view]))
+                    let r = crate::rt::spawn_blocking(move || l.consume(&[view]))
                         .await
                         .ok()?;
                     Some(r == OrderlyResult::Success)
@@ -572,7 +572,7 @@ async fn rebalance(inner: &Arc<Inner>) -> bool {
         qs.dropped.store(true, Ordering::Release);
         // Orderly: let a listener call in flight finish before committing and unlocking.
         let guard = if inner.is_orderly() {
-            tokio::time::timeout(Duration::from_secs(20), qs.orderly.consume_lock.lock())
+            crate::rt::timeout(Duration::from_secs(20), qs.orderly.consume_lock.lock())
                 .await
                 .ok()
         } else {
@@ -609,7 +609,7 @@ async fn rebalance(inner: &Arc<Inner>) -> bool {
             return false;
         }
         lock(&inner.queues).insert(mq, qs.clone());
-        tokio::spawn(pull_loop(inner.clone(), qs, offset));
+        crate::rt::spawn(pull_loop(inner.clone(), qs, offset));
     }
     retry_soon
 }
@@ -743,7 +743,7 @@ async fn pull_loop(inner: Arc<Inner>, qs: Arc<QueueState>, mut next: i64) {
             } else {
                 lock(&qs.pq).put(views.iter().map(|v| (v.queue_offset(), v.body().len())));
                 for chunk in views.chunks(inner.options.consume_batch_size.max(1)) {
-                    tokio::spawn(consume(inner.clone(), qs.clone(), chunk.to_vec()));
+                    crate::rt::spawn(consume(inner.clone(), qs.clone(), chunk.to_vec()));
                 }
             }
         }
@@ -771,7 +771,7 @@ async fn consume_batch(inner: Arc<Inner>, qs: Arc<QueueState>, messages: Vec<Mes
         return;
     };
     let batch = messages.clone();
-    let result = tokio::task::spawn_blocking(move || listener.consume(&batch))
+    let result = crate::rt::spawn_blocking(move || listener.consume(&batch))
         .await
         .unwrap_or(ConsumeResult::ReconsumeLater);
     drop(permit);
@@ -792,7 +792,7 @@ async fn consume_batch(inner: Arc<Inner>, qs: Arc<QueueState>, messages: Vec<Mes
             if !later.is_empty() {
                 done.retain(|o| !later.iter().any(|m| m.queue_offset() == *o));
                 let (inner, qs) = (inner.clone(), qs.clone());
-                tokio::spawn(async move {
+                crate::rt::spawn(async move {
                     let mut stop = inner.stop.subscribe();
                     if pause(&mut stop, Duration::from_secs(5)).await {
                         consume(inner, qs, later).await;

@@ -75,14 +75,18 @@ public final class StoreConsume {
         try {
             List<MessageQueue> queues = waitForRoute(admin, topic, deadline);
             for (MessageQueue mq : queues) {
-                out.println("OFFSETS\t" + mq.getQueueId() + "\t" + admin.minOffset(mq) + "\t"
-                    + admin.maxOffset(mq));
+                long min = Support.retryTransient("minOffset", () -> admin.minOffset(mq));
+                long max = Support.retryTransient("maxOffset", () -> admin.maxOffset(mq));
+                out.println("OFFSETS\t" + mq.getQueueId() + "\t" + min + "\t" + max);
             }
 
             consumer.start();
             consumer.assign(queues);
             for (MessageQueue mq : queues) {
-                consumer.seekToBegin(mq);
+                Support.retryTransient("seekToBegin", () -> {
+                    consumer.seekToBegin(mq);
+                    return null;
+                });
             }
             Set<String> seen = new HashSet<>();
             List<MessageExt> views = new ArrayList<>();
@@ -108,7 +112,8 @@ public final class StoreConsume {
                 return 1;
             }
             for (String key : keys) {
-                QueryResult r = admin.queryMessage(topic, key, 64, 0, Long.MAX_VALUE);
+                QueryResult r = Support.retryTransient("queryMessage",
+                    () -> admin.queryMessage(topic, key, 64, 0, Long.MAX_VALUE));
                 List<String> ids = new ArrayList<>();
                 for (MessageExt m : r.getMessageList()) {
                     ids.add(m.getMsgId());
@@ -117,7 +122,8 @@ public final class StoreConsume {
                 out.println("QUERY\t" + key + "\t" + String.join(",", ids));
             }
             for (MessageExt m : views) {
-                MessageExt v = admin.viewMessage(topic, offsetMsgId(m));
+                MessageExt v = Support.retryTransient("viewMessage",
+                    () -> admin.viewMessage(topic, offsetMsgId(m)));
                 out.println("VIEW\t" + offsetMsgId(m) + "\t" + v.getMsgId());
             }
         } finally {

@@ -34,6 +34,43 @@ final class Support {
         System.out.println("[+" + (System.currentTimeMillis() - START) + " ms] " + message);
     }
 
+    /** A client call that may be repeated safely (a read). */
+    interface Call<T> {
+        T call() throws Exception;
+    }
+
+    /**
+     * Runs {@code call}, again (three attempts in all) when the client reports a failure of the
+     * connection rather than an answer. The Java 5.x client closes a channel when any request on
+     * it times out ({@code com.rocketmq.remoting.client.closeSocketIfTimeout} defaults to true),
+     * failing every other request in flight on it; on a loaded 2-core CI machine that happens
+     * without anything being wrong with the broker. Each retry is reported on stderr.
+     */
+    static <T> T retryTransient(String what, Call<T> call) throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return call.call();
+            } catch (Exception e) {
+                if (attempt >= 3 || !isConnectionFailure(e)) {
+                    throw e;
+                }
+                System.err.println("RETRY " + what + " after: " + e);
+                Thread.sleep(200L * attempt);
+            }
+        }
+    }
+
+    private static boolean isConnectionFailure(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof org.apache.rocketmq.remoting.exception.RemotingConnectException
+                || t instanceof org.apache.rocketmq.remoting.exception.RemotingSendRequestException
+                || t instanceof org.apache.rocketmq.remoting.exception.RemotingTimeoutException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     static void require(boolean condition, String message) {
         if (!condition) {
             throw new Failure(message);
