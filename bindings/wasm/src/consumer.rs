@@ -22,7 +22,7 @@ use wasm_bindgen_futures::future_to_promise;
 
 use crate::error::{illegal_state, invalid, to_js};
 use crate::js;
-use crate::message::to_js as message_to_js;
+use crate::message::{queue_to_js, to_js as message_to_js};
 use crate::options::{client_config, opt_ms};
 
 thread_local! {
@@ -276,6 +276,16 @@ impl PushConsumer {
                 }
             }
         })
+    }
+
+    /// The queues currently assigned to this member: `[{ topic, brokerName, queueId }]`.
+    #[wasm_bindgen(js_name = assignedQueues, unchecked_return_type = "Array<MessageQueue>")]
+    pub fn assigned_queues(&self) -> js_sys::Array {
+        let s = self.state.borrow();
+        s.core
+            .as_ref()
+            .map(|c| c.assigned_queues().iter().map(queue_to_js).collect())
+            .unwrap_or_default()
     }
 
     /// Stops pulling, waits for listener calls in flight, commits offsets, leaves the group and

@@ -14,6 +14,7 @@ use std::cell::OnceCell;
 
 use ferromq_client::message::SendStatus;
 use ferromq_client::{Message as CoreMessage, MessageView, SendResult};
+use ferromq_protocol::body::MessageQueue;
 use ferromq_protocol::message::MessageExt;
 use js_sys::{Array, Object, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -165,4 +166,24 @@ pub(crate) fn send_result_to_js(r: &SendResult) -> JsValue {
         js::set(&o, "transactionId", t.as_str());
     }
     o.into()
+}
+
+/// `{ topic, brokerName, queueId }`.
+pub(crate) fn queue_to_js(q: &MessageQueue) -> JsValue {
+    let o = Object::new();
+    js::set(&o, "topic", q.topic.as_str());
+    js::set(&o, "brokerName", q.broker_name.as_str());
+    js::set(&o, "queueId", q.queue_id);
+    o.into()
+}
+
+/// A queue from `{ topic, brokerName, queueId }`.
+pub(crate) fn queue_from_js(v: &JsValue, op: &'static str) -> Result<MessageQueue, JsValue> {
+    let queue_id =
+        js::opt_i64(v, "queueId", op)?.ok_or_else(|| invalid(op, "`queueId` is required"))?;
+    Ok(MessageQueue::new(
+        js::string(v, "topic", op)?,
+        js::string(v, "brokerName", op)?,
+        i32::try_from(queue_id).map_err(|_| invalid(op, "`queueId` is out of range"))?,
+    ))
 }

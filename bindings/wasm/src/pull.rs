@@ -12,7 +12,7 @@ use wasm_bindgen_futures::future_to_promise;
 use crate::consumer::{consume_from, filter_from};
 use crate::error::{illegal_state, to_js};
 use crate::js;
-use crate::message::to_js as message_to_js;
+use crate::message::{queue_from_js, queue_to_js, to_js as message_to_js};
 use crate::options::{client_config, opt_ms};
 
 fn options_from(v: &JsValue) -> Result<PullConsumerOptions, JsValue> {
@@ -131,6 +131,44 @@ impl PullConsumer {
             let timeout = Duration::from_millis(u64::from(timeout_ms.unwrap_or(1000)));
             let batch = c.poll(timeout).await.map_err(|e| to_js(&e))?;
             Ok(batch.iter().map(message_to_js).collect::<Array>().into())
+        })
+    }
+
+    /// The queues of `topic` (to `assign`).
+    #[wasm_bindgen(js_name = fetchQueues, unchecked_return_type = "Promise<Array<MessageQueue>>")]
+    pub fn fetch_queues(&self, topic: String) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let c = core(&state, "fetch queues")?;
+            let queues = c.fetch_queues(&topic).await.map_err(|e| to_js(&e))?;
+            Ok(queues.iter().map(queue_to_js).collect::<Array>().into())
+        })
+    }
+
+    /// Reads exactly `queues` (instead of subscriptions and rebalancing).
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn assign(&self, queues: Array) -> Promise {
+        let state = self.state.clone();
+        let parsed: Result<Vec<_>, JsValue> =
+            queues.iter().map(|q| queue_from_js(&q, "assign")).collect();
+        future_to_promise(async move {
+            let queues = parsed?;
+            let c = core(&state, "assign")?;
+            c.assign(queues).await.map_err(|e| to_js(&e))?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Continues `queue` from `offset`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn seek(&self, queue: JsValue, offset: f64) -> Promise {
+        let state = self.state.clone();
+        let parsed = queue_from_js(&queue, "seek");
+        future_to_promise(async move {
+            let mq = parsed?;
+            let c = core(&state, "seek")?;
+            c.seek(&mq, offset as i64).await.map_err(|e| to_js(&e))?;
+            Ok(JsValue::UNDEFINED)
         })
     }
 

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use ferromq_client::{Error, ErrorKind, InboundHandler, Result, Transport};
+use ferromq_client::{rt, Error, ErrorKind, InboundHandler, Result, Transport};
 use ferromq_protocol::command::{FLAG_ONEWAY, FLAG_RESPONSE};
 use ferromq_protocol::frame::{self, FrameDecoder, DEFAULT_MAX_FRAME_LEN};
 use ferromq_protocol::header::namesrv::{
@@ -34,8 +34,6 @@ use futures::StreamExt;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
-
-use crate::timer;
 
 /// How long opening a WebSocket may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -142,6 +140,7 @@ impl WsTransport {
             alive: conn.alive.clone(),
             own_tx: conn.tx.clone(),
         };
+        // JavaScript objects live in the task, which is therefore local (not `Send`).
         wasm_bindgen_futures::spawn_local(task.run(rx));
         Ok(conn)
     }
@@ -211,10 +210,10 @@ impl WsTransport {
                 reply: Some(reply),
             })
             .map_err(|_| closed(op, addr))?;
-        match timer::timeout(timeout, rx).await {
-            Some(Ok(r)) => r,
-            Some(Err(_)) => Err(closed(op, addr)),
-            None => {
+        match rt::timeout(timeout, rx).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => Err(closed(op, addr)),
+            Err(rt::Elapsed) => {
                 let _ = conn.tx.unbounded_send(Command::Forget(opaque));
                 Err(Error::new(
                     ErrorKind::Timeout,
@@ -382,14 +381,14 @@ impl ConnTask {
                 &format!("cannot open a WebSocket: {}", crate::error::js_text(&e)),
             )),
             Ok(handlers) => {
-                let opened = timer::timeout(CONNECT_TIMEOUT, events.next()).await;
+                let opened = rt::timeout(CONNECT_TIMEOUT, events.next()).await;
                 match opened {
-                    Some(Some(WsEvent::Open)) => {
+                    Ok(Some(WsEvent::Open)) => {
                         let r = self.serve(&handlers.ws, &mut commands, &mut events).await;
                         drop(handlers);
                         r
                     }
-                    None => Err(self.error(
+                    Err(rt::Elapsed) => Err(self.error(
                         ErrorKind::Connect,
                         "connect",
                         &format!(
@@ -397,9 +396,11 @@ impl ConnTask {
                             CONNECT_TIMEOUT.as_millis()
                         ),
                     )),
-                    Some(_) => {
-                        Err(self.error(ErrorKind::Connect, "connect", "cannot open a WebSocket"))
-                    }
+                    Ok(_) => Err(self.error(
+                        ErrorKind::Connect,
+                        "connect",
+                        "cannot open a WebSocket (refused or unreachable)",
+                    )),
                 }
             }
         };

@@ -1,0 +1,347 @@
+'use strict'
+// SCENARIOS.md with the WebAssembly package (its Node flavour, `ws` as the global WebSocket)
+// against a real FerroMQ name server and broker reached over WebSocket only. Every scenario
+// uses fresh topics and groups, starts from the first offset, counts only its own messages and
+// waits with deadlines (no blind sleeps).
+
+const { describe, it, before, after } = require('node:test')
+const assert = require('node:assert/strict')
+
+const { startReadyCluster, startCluster, waitFor, fresh, load } = require('./cluster')
+
+const { Producer, PushConsumer, PullConsumer, Admin } = load()
+
+let ready
+let producer
+const open = []
+
+/** Creates a fresh topic with `queueNums` queues and waits until its route is known. */
+async function topic(prefix, queueNums = 4) {
+  const name = fresh(prefix)
+  await ready.admin.createTopic(name, { queueNums })
+  await waitFor(`the route of ${name}`, 20000, async () => {
+    try {
+      const route = await ready.admin.topicRoute(name)
+      return route.queues.some((q) => q.writeQueueNums === queueNums)
+    } catch (e) {
+      if (e.code !== 'TopicNotFound') throw e
+      return false
+    }
+  })
+  return name
+}
+
+/** Starts a push consumer of a fresh group on `topic` collecting into an array. */
+async function consume(topicName, { filter, listener, ...options } = {}) {
+  const received = []
+  const consumer = new PushConsumer({
+    namesrvAddr: ready.cluster.namesrvWs,
+    group: fresh('g'),
+    consumeFrom: 'firstOffset',
+    ...options,
+  })
+  await consumer.subscribe(topicName, filter)
+  consumer.onMessage(listener || ((m) => { received.push(m) }))
+  await consumer.start()
+  open.push(consumer)
+  return { consumer, received }
+}
+
+const body = (m) => m.text()
+
+before(async () => {
+  ready = await startReadyCluster()
+  producer = new Producer({ namesrvAddr: ready.cluster.namesrvWs, group: fresh('p') })
+  await producer.start()
+})
+
+after(async () => {
+  for (const c of open) await c.shutdown()
+  if (producer) await producer.shutdown()
+  if (ready) await ready.stop()
+})
+
+describe('scenarios over WebSocket', () => {
+  it('quickstart: sync sends with tag, key and property all arrive intact', async () => {
+    const t = await topic('quickstart')
+    const N = 10
+    for (let i = 0; i < N; i++) {
+      const r = await producer.send({ topic: t, body: `hello ${i}`, tag: 'TagA', keys: [`key-${i}`], properties: { index: String(i) } })
+      assert.equal(r.status, 'SEND_OK')
+      assert.equal(r.topic, t)
+      assert.ok(r.msgId.length > 0)
+      assert.equal(typeof r.queueId, 'number')
+      assert.equal(typeof r.queueOffset, 'number')
+    }
+    const { received } = await consume(t)
+    await waitFor('all quickstart messages', 30000, () => received.length >= N)
+    assert.equal(received.length, N)
+    const byBody = new Map(received.map((m) => [body(m), m]))
+    for (let i = 0; i < N; i++) {
+      const m = byBody.get(`hello ${i}`)
+      assert.ok(m, `hello ${i} received`)
+      assert.equal(m.topic, t)
+      assert.equal(m.tag, 'TagA')
+      assert.deepEqual(m.keys, [`key-${i}`])
+      assert.equal(m.properties.index, String(i))
+      assert.ok(m.body instanceof Uint8Array)
+      assert.equal(m.reconsumeTimes, 0)
+      assert.equal(typeof m.queueOffset, 'number')
+      assert.ok(m.msgId.length > 0)
+      assert.ok(m.bornTimestamp > 0 && m.storeTimestamp >= m.bornTimestamp - 1000)
+    }
+  })
+
+  it('async-oneway: concurrent sends and oneway sends all arrive', async () => {
+    const t = await topic('async')
+    const N = 20
+    const results = await Promise.all(Array.from({ length: N }, (_, i) => producer.send({ topic: t, body: `async ${i}` })))
+    for (const r of results) assert.equal(r.status, 'SEND_OK')
+    for (let i = 0; i < N; i++) await producer.sendOneway({ topic: t, body: `oneway ${i}` })
+    const { received } = await consume(t)
+    await waitFor('2N messages', 30000, () => new Set(received.map(body)).size >= 2 * N)
+    const bodies = new Set(received.map(body))
+    assert.equal(bodies.size, 2 * N)
+    for (let i = 0; i < N; i++) {
+      assert.ok(bodies.has(`async ${i}`))
+      assert.ok(bodies.has(`oneway ${i}`))
+    }
+  })
+
+  it('batch: one batch lands contiguously in one queue', async () => {
+    const t = await topic('batch')
+    const N = 10
+    const results = await producer.sendBatch(Array.from({ length: N }, (_, i) => ({ topic: t, body: new TextEncoder().encode(`batch ${i}`), keys: [`b${i}`] })))
+    assert.equal(results.length, 1)
+    assert.equal(results[0].msgId.split(',').length, N)
+    const { received } = await consume(t)
+    await waitFor('the batch', 30000, () => received.length >= N)
+    assert.equal(received.length, N)
+    assert.equal(new Set(received.map((m) => m.queueId)).size, 1)
+    const offsets = received.map((m) => m.queueOffset).sort((a, b) => a - b)
+    for (let i = 0; i < N; i++) assert.equal(offsets[i], results[0].queueOffset + i)
+  })
+
+  it('ordered: each sharding key in one queue, in order, also across a rebalance mid-stream', async () => {
+    const t = await topic('ordered')
+    const keys = ['k1', 'k2', 'k3']
+    const M = 10
+    const group = fresh('og')
+    const queueOf = new Map()
+    const sendRound = async (i) => {
+      for (const k of keys) {
+        // Both spellings: the shardingKey field and sendWithShardingKey.
+        const r = i % 2
+          ? await producer.send({ topic: t, body: `${k}:${i}`, keys: [k], shardingKey: k })
+          : await producer.sendWithShardingKey({ topic: t, body: `${k}:${i}`, keys: [k] }, k)
+        if (!queueOf.has(k)) queueOf.set(k, r.queueId)
+        assert.equal(r.queueId, queueOf.get(k), `key ${k} stays in one queue`)
+      }
+    }
+    const arrivals = []
+    const member = (name) => consume(t, {
+      group,
+      orderly: true,
+      instanceName: fresh(name),
+      listener: (m) => { arrivals.push(body(m)) },
+    })
+    const a = await member('a')
+    for (let i = 0; i < M / 2; i++) await sendRound(i)
+    await waitFor('the first half', 30000, () => new Set(arrivals).size >= keys.length * M / 2)
+    const b = await member('b')
+    const mine = (c) => c.assignedQueues().filter((q) => q.topic === t).length
+    await waitFor('the rebalance', 30000, () => mine(b.consumer) > 0 && mine(a.consumer) + mine(b.consumer) === 4)
+    for (let i = M / 2; i < M; i++) await sendRound(i)
+    await waitFor('every ordered message', 60000, () => new Set(arrivals).size >= keys.length * M)
+    for (const k of keys) {
+      const seq = arrivals.filter((x) => x.startsWith(`${k}:`)).map((x) => Number(x.split(':')[1]))
+      let next = 0
+      for (const v of seq) {
+        assert.ok(v <= next, `${k}: ${v} arrived before ${next} (${seq})`)
+        if (v === next) next += 1
+      }
+      assert.equal(next, M, `${k} complete`)
+    }
+  })
+
+  it('delayed: delay level 2 arrives 5-6 s after the send', async () => {
+    const t = await topic('delayed', 1)
+    const arrivals = []
+    await consume(t, { listener: (m) => { arrivals.push([Date.now(), body(m)]) } })
+    const sentAt = Date.now()
+    await producer.send({ topic: t, body: 'delayed', delayLevel: 2 })
+    await waitFor('the delayed message', 20000, () => arrivals.length >= 1)
+    const dt = arrivals[0][0] - sentAt
+    assert.ok(dt >= 4900 && dt <= 6900, `delivered after ${dt} ms`)
+    assert.equal(arrivals[0][1], 'delayed')
+  })
+
+  it('timer: deliverAt 3 s ahead arrives 3-4 s after the send', async () => {
+    const t = await topic('timer', 1)
+    const arrivals = []
+    await consume(t, { listener: (m) => { arrivals.push([Date.now(), body(m)]) } })
+    const sentAt = Date.now()
+    await producer.send({ topic: t, body: 'timer', deliverAt: sentAt + 3000 })
+    await waitFor('the timer message', 20000, () => arrivals.length >= 1)
+    const dt = arrivals[0][0] - sentAt
+    assert.ok(dt >= 2900 && dt <= 4900, `delivered after ${dt} ms`)
+    assert.equal(arrivals[0][1], 'timer')
+  })
+
+  it('tag-filter: subscribing A || C receives exactly A and C', async () => {
+    const t = await topic('tags', 1)
+    for (let i = 0; i < 3; i++) {
+      for (const tag of ['A', 'B', 'C']) await producer.send({ topic: t, body: `${tag}${i}`, tag })
+    }
+    await producer.send({ topic: t, body: 'END', tag: 'C' })
+    const { received } = await consume(t, { filter: 'A || C' })
+    await waitFor('END', 30000, () => received.length >= 7 && received.some((m) => body(m) === 'END'))
+    assert.deepEqual(received.map(body).sort(), ['A0', 'A1', 'A2', 'C0', 'C1', 'C2', 'END'])
+  })
+
+  it('sql-filter: a > 5 AND b = \'x\' receives exactly the matching ones', async () => {
+    const t = await topic('sql', 1)
+    for (let a = 1; a <= 10; a++) {
+      await producer.send({ topic: t, body: `m${a}`, properties: { a: String(a), b: a % 2 === 0 ? 'x' : 'y' } })
+    }
+    await producer.send({ topic: t, body: 'END', properties: { a: '100', b: 'x' } })
+    const { received } = await consume(t, { filter: { sql92: "a > 5 AND b = 'x'" } })
+    await waitFor('END', 30000, () => received.length >= 4 && received.some((m) => body(m) === 'END'))
+    assert.deepEqual(received.map(body).sort(), ['END', 'm10', 'm6', 'm8'])
+  })
+
+  it('retry-dlq: a failing listener sees reconsumeTimes 0, 1, 2, then the message is in %DLQ%', async () => {
+    const t = await topic('retry', 1)
+    const group = fresh('rg')
+    const seen = []
+    let calls = 0
+    await consume(t, {
+      group,
+      maxReconsumeTimes: 2,
+      listener: (m) => {
+        seen.push(m.reconsumeTimes)
+        assert.equal(m.topic, t)
+        // Both ways of failing: a throw, and returning false.
+        calls += 1
+        if (calls % 2) throw new Error('fail on purpose')
+        return false
+      },
+    })
+    const sent = await producer.send({ topic: t, body: 'doomed', keys: ['doomed'] })
+    await waitFor('three deliveries', 30000, () => seen.length >= 3)
+    assert.deepEqual(seen.slice(0, 3), [0, 1, 2])
+    const dlq = new PullConsumer({ namesrvAddr: ready.cluster.namesrvWs, group: fresh('dlq'), consumeFrom: 'firstOffset' })
+    await dlq.start()
+    try {
+      const queues = await waitFor('the DLQ topic', 30000, async () => {
+        try {
+          const q = await dlq.fetchQueues(`%DLQ%${group}`)
+          return q.length ? q : null
+        } catch (e) {
+          return null
+        }
+      })
+      await dlq.assign(queues)
+      const dead = []
+      await waitFor('the dead letter', 30000, async () => {
+        dead.push(...(await dlq.poll(500)))
+        return dead.length >= 1
+      })
+      assert.equal(dead.length, 1)
+      assert.equal(body(dead[0]), 'doomed')
+      assert.equal(dead[0].msgId, sent.msgId)
+      assert.equal(seen.length, 3, 'no delivery after the DLQ')
+    } finally {
+      await dlq.shutdown()
+    }
+  })
+
+  it('pull as an async iterator: for await yields every message once, ends at shutdown', async () => {
+    const t = await topic('iter', 2)
+    const N = 6
+    for (let i = 0; i < N; i++) await producer.send({ topic: t, body: `i${i}` })
+    const c = new PullConsumer({ namesrvAddr: ready.cluster.namesrvWs, group: fresh('ig'), consumeFrom: 'firstOffset' })
+    await c.subscribe(t)
+    await c.start()
+    const got = []
+    const timer = setTimeout(() => c.shutdown(), 30000)
+    for await (const m of c) {
+      got.push(body(m))
+      if (got.length === N) break
+    }
+    clearTimeout(timer)
+    await c.shutdown()
+    assert.equal(c.closed, true)
+    assert.deepEqual(got.sort(), Array.from({ length: N }, (_, i) => `i${i}`).sort())
+    // After shutdown the iteration ends at once.
+    for await (const m of c) assert.fail(`unexpected ${m.msgId}`)
+  })
+
+  it('bad-input: oversized, illegal topic, unknown name server give clear errors; the producer keeps working', async () => {
+    const t = await topic('bad', 1)
+    await assert.rejects(producer.send({ topic: t, body: new Uint8Array(4 * 1024 * 1024 + 1) }), (e) => {
+      assert.equal(e.code, 'InvalidArgument')
+      assert.equal(e.retryable, false)
+      return true
+    })
+    await assert.rejects(producer.send({ topic: 'bad topic!', body: 'x' }), (e) => e.code === 'InvalidArgument')
+    await assert.rejects(producer.send({ topic: t, body: '' }), (e) => e.code === 'InvalidArgument')
+    await assert.rejects(producer.send({ topic: t }), (e) => e.code === 'InvalidArgument')
+    await assert.rejects(producer.send({ topic: t, body: 'x', keys: ['a b'] }), (e) => e.code === 'InvalidArgument')
+    assert.throws(() => new Producer({ namesrvAddr: '127.0.0.1:9876' }), (e) => e.code === 'InvalidArgument' && /WebSocket URL/.test(e.message))
+    assert.throws(() => new Producer({}), (e) => e.code === 'InvalidArgument')
+    const lost = new Producer({ namesrvAddr: 'ws://127.0.0.1:1/', group: fresh('p'), sendTimeoutMs: 1000, requestTimeoutMs: 1000 })
+    await lost.start()
+    await assert.rejects(lost.send({ topic: t, body: 'x' }), (e) => {
+      assert.equal(e.code, 'Connect')
+      assert.equal(e.retryable, true)
+      assert.ok(e instanceof Error && e.message.length > 0)
+      return true
+    })
+    await lost.shutdown()
+    const r = await producer.send({ topic: t, body: 'still fine' })
+    assert.equal(r.status, 'SEND_OK')
+  })
+
+  it('errors: not started and shut down objects raise IllegalState; every kind has its code', async () => {
+    const { errorCodes } = load()
+    const p = new Producer({ namesrvAddr: ready.cluster.namesrvWs, group: fresh('p') })
+    await assert.rejects(p.send({ topic: 'x', body: 'x' }), (e) => e.code === 'IllegalState' && e.operation === 'send')
+    await p.start()
+    await p.shutdown()
+    await assert.rejects(p.send({ topic: 'x', body: 'x' }), (e) => e.code === 'IllegalState')
+    const pairs = errorCodes().map((s) => s.split('='))
+    for (const [kind, code] of pairs) assert.equal(code, kind)
+    assert.deepEqual(pairs.map(([, c]) => c).sort(), ['Broker', 'Connect', 'ConnectionClosed', 'IllegalState', 'InvalidArgument', 'Io', 'Protocol', 'Timeout', 'TopicNotFound'])
+    const c = new PushConsumer({ namesrvAddr: ready.cluster.namesrvWs, group: fresh('g') })
+    await assert.rejects(c.subscribe('x', { tag: 'A', sql92: 'a > 1' }), (e) => e.code === 'InvalidArgument')
+    await assert.rejects(c.start(), (e) => e.code === 'InvalidArgument' && /onMessage/.test(e.message))
+  })
+})
+
+describe('endpoints', () => {
+  it('a broker without a WebSocket port: a clear Connect error naming it', async () => {
+    const cluster = await startCluster({ brokerWebSocket: false })
+    const admin = new Admin({ namesrvAddr: cluster.namesrvWs, instanceName: fresh('i') })
+    const p = new Producer({ namesrvAddr: cluster.namesrvWs, group: fresh('p'), instanceName: fresh('i'), retryTimes: 0 })
+    try {
+      // The route is known (autoCreateTopicEnable gives TBW102), but the broker announced no
+      // WebSocket endpoint.
+      await p.start()
+      const err = await waitFor('the broker to register', 20000, async () => {
+        try {
+          await p.send({ topic: fresh('nows'), body: 'x' })
+          return null
+        } catch (e) {
+          return e.code === 'Connect' && /no WebSocket endpoint/.test(e.message) ? e : null
+        }
+      })
+      assert.match(err.message, new RegExp(cluster.brokerAddr.replace(/\./g, '\\.')))
+      assert.match(err.message, /webSocketListenPort/)
+    } finally {
+      await p.shutdown()
+      await admin.shutdown()
+      await cluster.stop()
+    }
+  })
+})
