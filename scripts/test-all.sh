@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds everything and runs every check and test, in every language the project has so far:
-# Rust (the workspace), Java and Go (official clients in the compat tests), Python, Node.js and C
-# (the bindings).
+# Rust (the workspace), Java and Go (official clients in the compat tests), Python, Node.js, C and
+# WebAssembly (the bindings).
 # This is the README's test command; .ci/run calls it and nothing else.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,3 +31,6 @@ step "node";          bash bindings/node/ci.sh
 # The C library: install into a temporary prefix, gcc through pkg-config, the examples with make
 # and CMake, the scenario suite natively and under valgrind memcheck.
 step "c";             bash bindings/c/ci.sh
+# The WebAssembly package: clippy for wasm32, the build (wasm-bindgen, wasm-opt), the scenarios in
+# Node over WebSocket, and headless Chromium with the C -> browser and browser -> Java interop.
+step "wasm";          bash bindings/wasm/ci.sh

@@ -137,9 +137,12 @@ pub(crate) fn string_map(
         let value = pair.get(1);
         let value = match value.as_string() {
             Some(s) => s,
-            None if value.as_f64().is_some() || value.as_bool().is_some() => {
-                String::from(js_sys::JsString::from(value.clone()))
-            }
+            None if value.as_bool().is_some() => value.as_bool().unwrap_or_default().to_string(),
+            // A number as JavaScript prints it (`String(2)` is "2", not "2.0").
+            None if value.as_f64().is_some() => js_sys::Number::from(value.clone())
+                .to_string_with_radix(10)
+                .map(String::from)
+                .unwrap_or_default(),
             None => {
                 return Err(invalid(
                     op,

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The WebAssembly package's CI, runnable on a fresh machine once scripts/setup.sh has run
+# (wasm-bindgen-cli 0.2.130, Chromium): installs the npm dev dependencies, checks the crate
+# (rustfmt, clippy for wasm32), builds the servers and the C library (debug) and the package
+# (build.sh, release + wasm-opt), and runs `node --test` against real FerroMQ servers: the
+# scenarios in Node, the offline helpers, and headless Chromium with the example page and the
+# C -> browser and browser -> Java interop. Run it after `cargo test` (which builds the Java
+# compat programs).
+#
+#   bash bindings/wasm/ci.sh
+set -euo pipefail
+cd "$(dirname "$0")"
+here=$(pwd)
+root=$(cd ../.. && pwd)
+[ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+# One target directory for the whole repository (this crate is its own workspace).
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
+
+step() { printf '\n== wasm: %s\n' "$*"; }
+
+command -v node >/dev/null || { echo "ci.sh: node not found (Node.js 18+ is needed)" >&2; exit 1; }
+chromium="${FERROMQ_CHROMIUM:-/usr/bin/chromium}"
+if [ ! -x "$chromium" ]; then
+  if [ "${FERROMQ_COMPAT_REQUIRED:-}" = "1" ]; then
+    echo "ci.sh: $chromium not found (scripts/setup.sh installs it); required on CI" >&2
+    exit 1
+  fi
+  echo "ci.sh: warning: $chromium not found; the browser tests will say SKIPPED" >&2
+fi
+
+step "npm install"
+# `npm ci` can fail on registry mirrors that lack optional platform packages; `npm install`
+# with the committed lockfile works.
+npm install --no-audit --no-fund --loglevel=error
+
+step "rustfmt and clippy (wasm32; the crate is outside the root workspace)"
+cargo fmt --check
+cargo clippy --locked --target wasm32-unknown-unknown -- -D warnings
+
+step "build the servers and the C library (debug)"
+(cd "$root" && cargo build --locked -p ferromq-namesrv -p ferromq-broker -p ferromq-c)
+
+step "build the package"
+bash build.sh
+
+step "node --test"
+export FERROMQ_BIN_DIR="$root/target/debug"
+node --test --test-concurrency=1 test/*.test.js
