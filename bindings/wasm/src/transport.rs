@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use ferromq_client::{rt, Error, ErrorKind, InboundHandler, Result, Transport};
+use ferromq_client::{Error, ErrorKind, InboundHandler, Result, Transport};
 use ferromq_protocol::command::{FLAG_ONEWAY, FLAG_RESPONSE};
 use ferromq_protocol::frame::{self, FrameDecoder, DEFAULT_MAX_FRAME_LEN};
 use ferromq_protocol::header::namesrv::{
@@ -34,6 +34,8 @@ use futures::StreamExt;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
+
+use crate::timer;
 
 /// How long opening a WebSocket may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -210,10 +212,10 @@ impl WsTransport {
                 reply: Some(reply),
             })
             .map_err(|_| closed(op, addr))?;
-        match rt::timeout(timeout, rx).await {
-            Ok(Ok(r)) => r,
-            Ok(Err(_)) => Err(closed(op, addr)),
-            Err(rt::Elapsed) => {
+        match timer::timeout(timeout, rx).await {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(closed(op, addr)),
+            None => {
                 let _ = conn.tx.unbounded_send(Command::Forget(opaque));
                 Err(Error::new(
                     ErrorKind::Timeout,
@@ -381,14 +383,14 @@ impl ConnTask {
                 &format!("cannot open a WebSocket: {}", crate::error::js_text(&e)),
             )),
             Ok(handlers) => {
-                let opened = rt::timeout(CONNECT_TIMEOUT, events.next()).await;
+                let opened = timer::timeout(CONNECT_TIMEOUT, events.next()).await;
                 match opened {
-                    Ok(Some(WsEvent::Open)) => {
+                    Some(Some(WsEvent::Open)) => {
                         let r = self.serve(&handlers.ws, &mut commands, &mut events).await;
                         drop(handlers);
                         r
                     }
-                    Err(rt::Elapsed) => Err(self.error(
+                    None => Err(self.error(
                         ErrorKind::Connect,
                         "connect",
                         &format!(
@@ -396,7 +398,7 @@ impl ConnTask {
                             CONNECT_TIMEOUT.as_millis()
                         ),
                     )),
-                    Ok(_) => Err(self.error(
+                    Some(_) => Err(self.error(
                         ErrorKind::Connect,
                         "connect",
                         "cannot open a WebSocket (refused or unreachable)",
