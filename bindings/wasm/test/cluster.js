@@ -141,9 +141,10 @@ async function startCluster({ brokerWebSocket = true } = {}) {
   const namesrvAddr = `127.0.0.1:${nsPort}`
   let broker
   const port = await freePorts()
-  try {
+  const brokerConf = path.join(dir, 'broker.properties')
+  let starts = 0
+  async function startBroker(wsPort) {
     const levels = ['1s', '5s', ...Array(16).fill('1s')].join(' ')
-    const brokerConf = path.join(dir, 'broker.properties')
     fs.writeFileSync(
       brokerConf,
       [
@@ -151,7 +152,7 @@ async function startCluster({ brokerWebSocket = true } = {}) {
         'brokerName=wasm-broker-a',
         'brokerIP1=127.0.0.1',
         `listenPort=${port}`,
-        brokerWebSocket ? `webSocketListenPort=${port + 2}` : '',
+        wsPort ? `webSocketListenPort=${wsPort}` : '',
         `namesrvAddr=${namesrvAddr}`,
         `storePathRootDir=${path.join(dir, 'store')}`,
         'mappedFileSizeCommitLog=16777216',
@@ -162,7 +163,11 @@ async function startCluster({ brokerWebSocket = true } = {}) {
         '',
       ].join('\n'),
     )
-    broker = await startServer('mqbroker', brokerConf, path.join(dir, 'broker.log'))
+    starts += 1
+    return startServer('mqbroker', brokerConf, path.join(dir, `broker-${starts}.log`))
+  }
+  try {
+    broker = await startBroker(brokerWebSocket ? port + 2 : 0)
   } catch (e) {
     await stop(namesrv)
     throw e
@@ -173,6 +178,13 @@ async function startCluster({ brokerWebSocket = true } = {}) {
     brokerAddr: `127.0.0.1:${port}`,
     brokerWs: brokerWebSocket ? `ws://127.0.0.1:${port + 2}/` : null,
     dir,
+    /** Restarts the broker (same store and TCP port) with its WebSocket on another port. */
+    async restartBroker() {
+      await stop(broker)
+      const other = await freePorts()
+      broker = await startBroker(other)
+      this.brokerWs = `ws://127.0.0.1:${other}/`
+    },
     async stop() {
       await stop(broker)
       await stop(namesrv)

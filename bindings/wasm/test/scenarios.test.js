@@ -320,6 +320,38 @@ describe('scenarios over WebSocket', () => {
 })
 
 describe('endpoints', () => {
+  it('reconnect: after the broker restarts on another WebSocket port, sends find the new endpoint', async () => {
+    const t = await topic('reconnect', 2)
+    const p = new Producer({ namesrvAddr: ready.cluster.namesrvWs, group: fresh('p'), instanceName: fresh('i'), sendTimeoutMs: 2000 })
+    await p.start()
+    try {
+      const before = await p.send({ topic: t, body: 'before' })
+      assert.equal(before.status, 'SEND_OK')
+      const oldWs = ready.cluster.brokerWs
+      await ready.cluster.restartBroker()
+      assert.notEqual(ready.cluster.brokerWs, oldWs)
+      // The cached endpoint is dead: the connection fails, the cache entry goes, and once the
+      // restarted broker has announced its new port to the name server, a send gets through.
+      const errors = []
+      const after = await waitFor('a send after the restart', 40000, async () => {
+        try {
+          return await p.send({ topic: t, body: 'after' })
+        } catch (e) {
+          errors.push(e)
+          return null
+        }
+      })
+      assert.equal(after.status, 'SEND_OK')
+      if (process.env.FERROMQ_TEST_LOG) console.log('errors during the restart:', errors.map((e) => `${e.code}: ${e.message}`))
+      for (const e of errors) assert.ok(['Connect', 'ConnectionClosed', 'Timeout', 'Broker', 'TopicNotFound'].includes(e.code), `${e.code}: ${e.message}`)
+      const { received } = await consume(t)
+      await waitFor('both messages', 30000, () => new Set(received.map(body)).size >= 2)
+      assert.deepEqual([...new Set(received.map(body))].sort(), ['after', 'before'])
+    } finally {
+      await p.shutdown()
+    }
+  })
+
   it('a broker without a WebSocket port: a clear Connect error naming it', async () => {
     const cluster = await startCluster({ brokerWebSocket: false })
     const admin = new Admin({ namesrvAddr: cluster.namesrvWs, instanceName: fresh('i') })
