@@ -316,6 +316,12 @@ describe('scenarios over WebSocket', () => {
     const c = new PushConsumer({ namesrvAddr: ready.cluster.namesrvWs, group: fresh('g') })
     await assert.rejects(c.subscribe('x', { tag: 'A', sql92: 'a > 1' }), (e) => e.code === 'InvalidArgument')
     await assert.rejects(c.start(), (e) => e.code === 'InvalidArgument' && /onMessage/.test(e.message))
+    // Broadcasting keeps offsets in a local file, which wasm32 has not: a clear Io error.
+    const b = new PushConsumer({ namesrvAddr: ready.cluster.namesrvWs, group: fresh('g'), messageModel: 'broadcasting' })
+    await b.subscribe('anything')
+    b.onMessage(() => {})
+    await assert.rejects(b.start(), (e) => e.code === 'Io' && e.retryable === false)
+    await b.shutdown()
   })
 })
 
