@@ -22,7 +22,9 @@ pub struct Admin {
 impl Admin {
     /// An admin client. Throws on unusable options.
     #[wasm_bindgen(constructor)]
-    pub fn new(options: JsValue) -> Result<Admin, JsValue> {
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "ClientOptions")] options: JsValue,
+    ) -> Result<Admin, JsValue> {
         let config = client_config(&options, "admin")?;
         let inner = CoreAdmin::new(&config).map_err(|e| to_js(&e))?;
         Ok(Admin {
@@ -33,7 +35,11 @@ impl Admin {
     /// Creates (or updates) `topic` on every master of `options.cluster`
     /// (`DefaultCluster`) with `options.queueNums` queues (8).
     #[wasm_bindgen(js_name = createTopic, unchecked_return_type = "Promise<void>")]
-    pub fn create_topic(&self, topic: String, options: JsValue) -> Promise {
+    pub fn create_topic(
+        &self,
+        topic: String,
+        #[wasm_bindgen(unchecked_param_type = "TopicOptions | undefined")] options: JsValue,
+    ) -> Promise {
         let inner = self.inner.clone();
         let parsed = (|| -> Result<(String, TopicOptions), JsValue> {
             let cluster = js::opt_string(&options, "cluster", "create topic")?
@@ -59,7 +65,7 @@ impl Admin {
 
     /// The route of `topic`: `{ brokers: [{ brokerName, addrs: { id: 'ip:port' } }],
     /// queues: [{ brokerName, readQueueNums, writeQueueNums }] }`.
-    #[wasm_bindgen(js_name = topicRoute, unchecked_return_type = "Promise<any>")]
+    #[wasm_bindgen(js_name = topicRoute, unchecked_return_type = "Promise<TopicRoute>")]
     pub fn topic_route(&self, topic: String) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {

@@ -188,7 +188,9 @@ pub struct PushConsumer {
 impl PushConsumer {
     /// A consumer with `options` (not started yet). Throws on unusable options.
     #[wasm_bindgen(constructor)]
-    pub fn new(options: JsValue) -> Result<PushConsumer, JsValue> {
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "PushConsumerOptions")] options: JsValue,
+    ) -> Result<PushConsumer, JsValue> {
         let (options, orderly) = options_from(&options)?;
         Ok(PushConsumer {
             options,
@@ -200,7 +202,11 @@ impl PushConsumer {
     /// Subscribes to `topic` with `filter` (a tag expression string, `{ tag }` or
     /// `{ sql92 }`; everything when omitted); before or after `start`.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn subscribe(&self, topic: String, filter: JsValue) -> Promise {
+    pub fn subscribe(
+        &self,
+        topic: String,
+        #[wasm_bindgen(unchecked_param_type = "Filter | undefined")] filter: JsValue,
+    ) -> Promise {
         let state = self.state.clone();
         let expression = filter_from(&filter, "subscribe");
         future_to_promise(async move {
@@ -223,7 +229,11 @@ impl PushConsumer {
 
     /// Sets the listener, called once per message (see the module docs); before `start`.
     #[wasm_bindgen(js_name = onMessage)]
-    pub fn on_message(&self, listener: Function) -> Result<(), JsValue> {
+    pub fn on_message(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(message: ReceivedMessage) => ListenerResult")]
+        listener: Function,
+    ) -> Result<(), JsValue> {
         let mut s = self.state.borrow_mut();
         if s.core.is_some() {
             return Err(illegal_state(
@@ -235,21 +245,17 @@ impl PushConsumer {
         Ok(())
     }
 
-    /// Joins the group and starts consuming with the listener set by `onMessage` (or given
-    /// here).
+    /// Joins the group and starts consuming with the listener set by `onMessage`.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn start(&self, listener: Option<Function>) -> Promise {
+    pub fn start(&self) -> Promise {
         let state = self.state.clone();
         let options = self.options.clone();
         let orderly = self.orderly;
         future_to_promise(async move {
             let (subs, f) = {
-                let mut s = state.borrow_mut();
+                let s = state.borrow();
                 if s.core.is_some() || s.listener_id.is_some() {
                     return Err(illegal_state("start", "the consumer is already started"));
-                }
-                if let Some(l) = listener {
-                    s.listener = Some(l);
                 }
                 let f = s.listener.clone().ok_or_else(|| {
                     invalid("start", "no listener: call onMessage(listener) first")
@@ -279,7 +285,7 @@ impl PushConsumer {
     }
 
     /// The queues currently assigned to this member: `[{ topic, brokerName, queueId }]`.
-    #[wasm_bindgen(js_name = assignedQueues, unchecked_return_type = "Array<MessageQueue>")]
+    #[wasm_bindgen(js_name = assignedQueues, unchecked_return_type = "MessageQueue[]")]
     pub fn assigned_queues(&self) -> js_sys::Array {
         let s = self.state.borrow();
         s.core

@@ -25,6 +25,7 @@ pub mod producer;
 pub mod pull;
 mod timer;
 mod transport;
+mod types;
 
 use wasm_bindgen::prelude::*;
 

@@ -30,7 +30,9 @@ fn host(v: &JsValue, key: &str, op: &'static str) -> Result<Option<SocketAddr>, 
 /// `commitLogOffset`, `flag`, `sysFlag`, `bornTimestamp`, `storeTimestamp`, `bornHost`,
 /// `storeHost` (`'ip:port'`) and `reconsumeTimes`. The body CRC is computed.
 #[wasm_bindgen(js_name = encodeMessage)]
-pub fn encode_message(message: JsValue) -> Result<Uint8Array, JsValue> {
+pub fn encode_message(
+    #[wasm_bindgen(unchecked_param_type = "Message & StoredFields")] message: JsValue,
+) -> Result<Uint8Array, JsValue> {
     const OP: &str = "encode message";
     let (m, _) = from_js(&message, OP)?;
     let int = |key: &str| -> Result<Option<i64>, JsValue> { js::opt_i64(&message, key, OP) };
@@ -70,7 +72,7 @@ pub fn encode_message(message: JsValue) -> Result<Uint8Array, JsValue> {
 /// Decodes every stored record in `bytes` (one or several, as a pull response body carries
 /// them), decompressing compressed bodies. Returns message objects shaped as received ones
 /// (`brokerName` empty). Throws a `Protocol` error on malformed input.
-#[wasm_bindgen(js_name = decodeMessages)]
+#[wasm_bindgen(js_name = decodeMessages, unchecked_return_type = "ReceivedMessage[]")]
 pub fn decode_messages(bytes: &[u8]) -> Result<Array, JsValue> {
     let buf = Bytes::copy_from_slice(bytes);
     let records = decode_all(&buf, &DecodeOptions::client()).map_err(|e| {
@@ -103,15 +105,26 @@ fn props(properties: &JsValue) -> Result<BTreeMap<String, String>, JsValue> {
 /// properties) matches the SQL92 selector `expression`, exactly as the broker decides.
 /// Throws `InvalidArgument` when the expression does not parse.
 #[wasm_bindgen(js_name = sql92Matches)]
-pub fn sql92_matches(expression: &str, properties: JsValue) -> Result<bool, JsValue> {
+pub fn sql92_matches(
+    expression: &str,
+    #[wasm_bindgen(unchecked_param_type = "Record<string, string | number | boolean> | undefined")]
+    properties: JsValue,
+) -> Result<bool, JsValue> {
     Ok(selector(expression)?.evaluate(&props(&properties)?))
 }
 
 /// The three-valued result of the SQL92 `expression` on `properties`: `'TRUE'`, `'FALSE'`,
 /// `'UNKNOWN'` (null, e.g. a missing property) or `'ERROR'` (what raises an exception in
 /// Apache, e.g. a number conversion that fails); only `'TRUE'` delivers.
-#[wasm_bindgen(js_name = sql92Outcome)]
-pub fn sql92_outcome(expression: &str, properties: JsValue) -> Result<String, JsValue> {
+#[wasm_bindgen(
+    js_name = sql92Outcome,
+    unchecked_return_type = "'TRUE' | 'FALSE' | 'UNKNOWN' | 'ERROR'"
+)]
+pub fn sql92_outcome(
+    expression: &str,
+    #[wasm_bindgen(unchecked_param_type = "Record<string, string | number | boolean> | undefined")]
+    properties: JsValue,
+) -> Result<String, JsValue> {
     let outcome = selector(expression)?.outcome(&props(&properties)?);
     Ok(match outcome {
         Outcome::True => "TRUE",

@@ -64,7 +64,9 @@ fn started(
 impl Producer {
     /// A producer with `options` (not started yet). Throws on unusable options.
     #[wasm_bindgen(constructor)]
-    pub fn new(options: JsValue) -> Result<Producer, JsValue> {
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "ProducerOptions")] options: JsValue,
+    ) -> Result<Producer, JsValue> {
         Ok(Producer {
             options: options_from(&options)?,
             inner: Rc::new(RefCell::new(None)),
@@ -91,7 +93,10 @@ impl Producer {
     /// Java's `SelectMessageQueueByHash`: all messages of a key go to one queue, in order; one
     /// attempt); otherwise the send is retried on failure as configured.
     #[wasm_bindgen(unchecked_return_type = "Promise<SendResult>")]
-    pub fn send(&self, message: JsValue) -> Promise {
+    pub fn send(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Message")] message: JsValue,
+    ) -> Promise {
         let inner = self.inner.clone();
         let parsed = from_js(&message, "send");
         future_to_promise(async move {
@@ -108,7 +113,11 @@ impl Producer {
     /// Sends to the queue chosen by hashing `shardingKey` (same as `send` with the
     /// `shardingKey` field).
     #[wasm_bindgen(js_name = sendWithShardingKey, unchecked_return_type = "Promise<SendResult>")]
-    pub fn send_with_sharding_key(&self, message: JsValue, sharding_key: String) -> Promise {
+    pub fn send_with_sharding_key(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Message")] message: JsValue,
+        #[wasm_bindgen(js_name = shardingKey)] sharding_key: String,
+    ) -> Promise {
         let inner = self.inner.clone();
         let parsed = from_js(&message, "send");
         future_to_promise(async move {
@@ -124,7 +133,10 @@ impl Producer {
     /// Sends without waiting for the broker (no answer, never retried); resolves once the
     /// bytes are handed to the WebSocket.
     #[wasm_bindgen(js_name = sendOneway, unchecked_return_type = "Promise<void>")]
-    pub fn send_oneway(&self, message: JsValue) -> Promise {
+    pub fn send_oneway(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Message")] message: JsValue,
+    ) -> Promise {
         let inner = self.inner.clone();
         let parsed = from_js(&message, "send");
         future_to_promise(async move {
@@ -140,7 +152,10 @@ impl Producer {
     /// Sends messages of one topic as batches (split to respect the size limit); resolves with
     /// one result per batch.
     #[wasm_bindgen(js_name = sendBatch, unchecked_return_type = "Promise<SendResult[]>")]
-    pub fn send_batch(&self, messages: Array) -> Promise {
+    pub fn send_batch(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Message[]")] messages: Array,
+    ) -> Promise {
         let inner = self.inner.clone();
         let parsed: Result<Vec<_>, JsValue> = messages
             .iter()

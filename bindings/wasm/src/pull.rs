@@ -70,7 +70,9 @@ fn core(state: &Rc<RefCell<State>>, op: &'static str) -> Result<CorePullConsumer
 impl PullConsumer {
     /// A consumer with `options` (not started yet). Throws on unusable options.
     #[wasm_bindgen(constructor)]
-    pub fn new(options: JsValue) -> Result<PullConsumer, JsValue> {
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "PullConsumerOptions")] options: JsValue,
+    ) -> Result<PullConsumer, JsValue> {
         Ok(PullConsumer {
             options: options_from(&options)?,
             state: Rc::new(RefCell::new(State::default())),
@@ -80,7 +82,11 @@ impl PullConsumer {
     /// Subscribes to `topic` with `filter` (as `PushConsumer.subscribe`); before or after
     /// `start`.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn subscribe(&self, topic: String, filter: JsValue) -> Promise {
+    pub fn subscribe(
+        &self,
+        topic: String,
+        #[wasm_bindgen(unchecked_param_type = "Filter | undefined")] filter: JsValue,
+    ) -> Promise {
         let state = self.state.clone();
         let expression = filter_from(&filter, "subscribe");
         future_to_promise(async move {
@@ -123,8 +129,8 @@ impl PullConsumer {
 
     /// The next batch of messages of one queue, waiting up to `timeoutMs` (1000); empty if none
     /// came.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Array<any>>")]
-    pub fn poll(&self, timeout_ms: Option<u32>) -> Promise {
+    #[wasm_bindgen(unchecked_return_type = "Promise<ReceivedMessage[]>")]
+    pub fn poll(&self, #[wasm_bindgen(js_name = timeoutMs)] timeout_ms: Option<u32>) -> Promise {
         let state = self.state.clone();
         future_to_promise(async move {
             let c = core(&state, "poll")?;
@@ -135,7 +141,7 @@ impl PullConsumer {
     }
 
     /// The queues of `topic` (to `assign`).
-    #[wasm_bindgen(js_name = fetchQueues, unchecked_return_type = "Promise<Array<MessageQueue>>")]
+    #[wasm_bindgen(js_name = fetchQueues, unchecked_return_type = "Promise<MessageQueue[]>")]
     pub fn fetch_queues(&self, topic: String) -> Promise {
         let state = self.state.clone();
         future_to_promise(async move {
@@ -147,7 +153,10 @@ impl PullConsumer {
 
     /// Reads exactly `queues` (instead of subscriptions and rebalancing).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn assign(&self, queues: Array) -> Promise {
+    pub fn assign(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "MessageQueue[]")] queues: Array,
+    ) -> Promise {
         let state = self.state.clone();
         let parsed: Result<Vec<_>, JsValue> =
             queues.iter().map(|q| queue_from_js(&q, "assign")).collect();
@@ -161,7 +170,11 @@ impl PullConsumer {
 
     /// Continues `queue` from `offset`.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn seek(&self, queue: JsValue, offset: f64) -> Promise {
+    pub fn seek(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "MessageQueue")] queue: JsValue,
+        offset: f64,
+    ) -> Promise {
         let state = self.state.clone();
         let parsed = queue_from_js(&queue, "seek");
         future_to_promise(async move {

@@ -1,0 +1,51 @@
+// Compiled with `tsc --noEmit` by test/types.test.js against the generated declarations of both
+// flavours: the package's API as a TypeScript user writes it must type-check.
+import init, {
+  Admin, Producer, PushConsumer, PullConsumer, decodeMessages, encodeMessage, sql92Matches,
+  sql92Outcome, tagHashCode, type FerroMQError, type ReceivedMessage, type SendResult,
+} from '../../pkg/web/ferromq_wasm.js'
+
+export async function demo(): Promise<void> {
+  await init()
+  const admin = new Admin({ namesrvAddr: 'ws://127.0.0.1:9877/' })
+  await admin.createTopic('Orders', { queueNums: 4 })
+  const route = await admin.topicRoute('Orders')
+  const writable: number = route.queues[0].writeQueueNums
+  const producer = new Producer({ namesrvAddr: 'ws://127.0.0.1:9877/', group: 'p', retryTimes: 1 })
+  await producer.start()
+  const r: SendResult = await producer.send({ topic: 'Orders', body: 'x', tag: 'A', keys: ['k'], properties: { a: 1 }, deliverAt: Date.now() + 1000 })
+  const offset: number = r.queueOffset + writable
+  await producer.sendWithShardingKey({ topic: 'Orders', body: new Uint8Array([1]) }, 'key')
+  await producer.sendOneway({ topic: 'Orders', body: 'y', delayLevel: 2, shardingKey: 'k' })
+  const batch: SendResult[] = await producer.sendBatch([{ topic: 'Orders', body: 'z' }])
+  const consumer = new PushConsumer({ namesrvAddr: 'ws://127.0.0.1:9877/', group: 'g', consumeFrom: 'firstOffset', orderly: true })
+  await consumer.subscribe('Orders', { sql92: 'a > 1' })
+  await consumer.subscribe('Other', 'A || B')
+  consumer.onMessage((m: ReceivedMessage) => (m.text().length > offset + batch.length ? undefined : 'reconsumeLater'))
+  await consumer.start()
+  const pull = new PullConsumer({ namesrvAddr: 'ws://127.0.0.1:9877/', group: 'g2' })
+  await pull.subscribe('Orders', undefined)
+  await pull.start()
+  for await (const m of pull) {
+    const tag: string | null = m.tag
+    if (tag) break
+  }
+  const [q] = await pull.fetchQueues('Orders')
+  await pull.assign([q])
+  await pull.seek(q, 0)
+  const polled: ReceivedMessage[] = await pull.poll(500)
+  const bytes: Uint8Array = encodeMessage({ topic: 'T', body: 'b', queueId: polled.length })
+  const decoded: ReceivedMessage[] = decodeMessages(bytes)
+  const ok: boolean = sql92Matches('a > 1', { a: '2' }) && sql92Outcome('a > 1', {}) === 'UNKNOWN'
+  const hash: number = tagHashCode('TagA') + decoded.length + (ok ? 1 : 0)
+  try {
+    await producer.send({ topic: 'bad topic', body: String(hash) })
+  } catch (e) {
+    const err = e as FerroMQError
+    if (err.code === 'InvalidArgument' && !err.retryable) console.log(err.operation)
+  }
+  await consumer.shutdown()
+  await pull.shutdown()
+  await producer.shutdown()
+  await admin.shutdown()
+}
