@@ -13,7 +13,9 @@
 //! A broker address `ip:port` from route data is translated by asking a name server for the
 //! KV item `FERROMQ_WEBSOCKET` / `ip:port` (GET_KV_CONFIG), which a broker with a WebSocket
 //! listener announces; the answer is cached and forgotten when that connection fails.
-//! Connections are opened on demand and reopened on demand after a failure.
+//! Connections are opened on demand and reopened on demand after a failure; after a failed
+//! connect, attempts to that URL wait out a backoff (100 ms doubling to 3 s), as the TCP
+//! transport's do.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -21,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use ferromq_client::{Error, ErrorKind, InboundHandler, Result, Transport};
+use ferromq_client::{rt, Error, ErrorKind, InboundHandler, Result, Transport};
 use ferromq_protocol::command::{FLAG_ONEWAY, FLAG_RESPONSE};
 use ferromq_protocol::frame::{self, FrameDecoder, DEFAULT_MAX_FRAME_LEN};
 use ferromq_protocol::header::namesrv::{
@@ -39,6 +41,25 @@ use crate::timer;
 
 /// How long opening a WebSocket may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Backoff after a failed connect: 100 ms doubling to this cap (as the TCP transport).
+const MAX_BACKOFF: Duration = Duration::from_secs(3);
+
+/// Failed connects to one URL in a row, and when the next attempt may start.
+#[derive(Debug, Default)]
+struct Backoff {
+    failures: u32,
+    retry_at: Option<rt::Instant>,
+}
+
+impl Backoff {
+    fn failed(&mut self) {
+        self.failures = self.failures.saturating_add(1);
+        let pause = Duration::from_millis(100)
+            .saturating_mul(1 << self.failures.min(6))
+            .min(MAX_BACKOFF);
+        self.retry_at = Some(rt::Instant::now() + pause);
+    }
+}
 
 /// What the transport asks a connection task to do.
 enum Command {
@@ -69,6 +90,8 @@ pub(crate) struct WsTransport {
     conns: Mutex<HashMap<String, Conn>>,
     /// Broker `ip:port` -> its `ws://` URL.
     endpoints: Mutex<HashMap<String, String>>,
+    /// Connect failures by URL.
+    backoffs: Mutex<HashMap<String, Arc<Mutex<Backoff>>>>,
     next_opaque: AtomicI32,
     closed: AtomicBool,
     request_timeout: Duration,
@@ -109,6 +132,7 @@ impl WsTransport {
             namesrvs,
             conns: Mutex::new(HashMap::new()),
             endpoints: Mutex::new(HashMap::new()),
+            backoffs: Mutex::new(HashMap::new()),
             next_opaque: AtomicI32::new(1),
             closed: AtomicBool::new(false),
             request_timeout,
@@ -128,6 +152,23 @@ impl WsTransport {
         if let Some(c) = conns.get(url).filter(|c| c.alive.load(Ordering::Acquire)) {
             return Ok(c.clone());
         }
+        let backoff = lock(&self.backoffs)
+            .entry(url.to_owned())
+            .or_default()
+            .clone();
+        {
+            let b = lock(&backoff);
+            if b.retry_at.is_some_and(|at| rt::Instant::now() < at) {
+                return Err(Error::new(
+                    ErrorKind::Connect,
+                    op,
+                    format!(
+                        "{url} unreachable (backing off after {} failed connects)",
+                        b.failures
+                    ),
+                ));
+            }
+        }
         let (tx, rx) = mpsc::unbounded();
         let conn = Conn {
             tx,
@@ -141,6 +182,7 @@ impl WsTransport {
             inbound: self.inbound.clone(),
             alive: conn.alive.clone(),
             own_tx: conn.tx.clone(),
+            backoff,
         };
         // JavaScript objects live in the task, which is therefore local (not `Send`).
         wasm_bindgen_futures::spawn_local(task.run(rx));
@@ -306,6 +348,8 @@ struct ConnTask {
     alive: Arc<AtomicBool>,
     /// Its own command queue (answers to inbound requests are written through it).
     own_tx: mpsc::UnboundedSender<Command>,
+    /// Connect failures of its URL.
+    backoff: Arc<Mutex<Backoff>>,
 }
 
 type Pending = HashMap<i32, oneshot::Sender<Result<RemotingCommand>>>;
@@ -386,6 +430,7 @@ impl ConnTask {
                 let opened = timer::timeout(CONNECT_TIMEOUT, events.next()).await;
                 match opened {
                     Some(Some(WsEvent::Open)) => {
+                        *lock(&self.backoff) = Backoff::default();
                         let r = self.serve(&handlers.ws, &mut commands, &mut events).await;
                         drop(handlers);
                         r
@@ -407,9 +452,12 @@ impl ConnTask {
             }
         };
         self.alive.store(false, Ordering::Release);
+        let err = failure.err();
+        if err.as_ref().is_some_and(|e| e.kind() == ErrorKind::Connect) {
+            lock(&self.backoff).failed();
+        }
         // Fail what was queued and not written yet.
         commands.close();
-        let err = failure.err();
         while let Ok(cmd) = commands.try_recv() {
             if let Command::Send {
                 reply: Some(reply),
