@@ -121,7 +121,7 @@ describe('in headless Chromium', { skip: browserMissing }, () => {
     const n = Number(process.env.FERROMQ_WASM_BENCH_N || 500)
     const state = await page({ topic, mode: 'bench', count: String(n) }, { timeoutMs: 120000 })
     assert.ok(state.bench.sequential > 0 && state.bench.concurrent > 0)
-    const line = `browser sends/s (${n} x ${state.bench.bodyBytes} B, debug servers): ` +
+    const line = `browser sends/s (${n} x ${state.bench.bodyBytes} B, ${path.basename(BIN_DIR)} servers): ` +
       `${state.bench.sequential} awaited one at a time, ${state.bench.concurrent} all in flight`
     console.log(line)
     fs.writeFileSync(path.join(PKG, 'bench.txt'), `${line}\n`)
