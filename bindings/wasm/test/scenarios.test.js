@@ -7,7 +7,10 @@
 const { describe, it, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 
-const { startReadyCluster, startCluster, waitFor, fresh, load } = require('./cluster')
+const path = require('node:path')
+const { execFile } = require('node:child_process')
+
+const { startReadyCluster, startCluster, waitFor, fresh, load, REPO } = require('./cluster')
 
 const { Producer, PushConsumer, PullConsumer, Admin } = load()
 
@@ -322,6 +325,17 @@ describe('scenarios over WebSocket', () => {
     b.onMessage(() => {})
     await assert.rejects(b.start(), (e) => e.code === 'Io' && e.retryable === false)
     await b.shutdown()
+  })
+})
+
+describe('examples', () => {
+  it('examples/wasm/node.js runs against the cluster', async () => {
+    const script = path.join(REPO, 'examples', 'wasm', 'node.js')
+    const out = await new Promise((resolve, reject) => {
+      execFile(process.execPath, [script], { env: { ...process.env, FERROMQ_NAMESRV_WS: ready.cluster.namesrvWs }, timeout: 90000 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout))
+    })
+    assert.match(out, /received 3 of 3/)
   })
 })
 
