@@ -81,19 +81,35 @@ pub fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
     tokio::time::sleep(duration)
 }
 
-/// Completes after `duration`.
+/// Completes after `duration`; dropping it early clears the timer.
 #[cfg(target_arch = "wasm32")]
 pub fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
-    // The JS callback and the timer id stay on the JS side; the future only waits on a channel,
-    // which keeps it `Send`. Dropping it early leaves a timer that fires into a closed channel.
-    let (tx, rx) = futures::channel::oneshot::channel::<()>();
+    use futures::channel::oneshot;
+    use futures::future::{select, Either};
+
+    // The JS timer lives in a local task and the returned future only waits on channels, which
+    // keeps it `Send`. When the future goes away first (a request answered before its timeout),
+    // the task clears the timer: an armed 30 s timer would otherwise keep Node's event loop
+    // alive after everything was shut down.
+    let (fired_tx, fired_rx) = oneshot::channel::<()>();
+    let (cancel_tx, cancel_rx) = oneshot::channel::<()>();
     let ms = i32::try_from(duration.as_millis()).unwrap_or(i32::MAX);
-    let fire = wasm_bindgen::closure::Closure::once_into_js(move || {
-        let _ = tx.send(());
+    wasm_bindgen_futures::spawn_local(async move {
+        let mut handle = wasm_bindgen::JsValue::UNDEFINED;
+        let fired = js_sys::Promise::new(&mut |resolve, _reject| {
+            handle = js::set_timeout(&resolve, ms);
+        });
+        match select(wasm_bindgen_futures::JsFuture::from(fired), cancel_rx).await {
+            Either::Left(_) => {
+                let _ = fired_tx.send(());
+            }
+            Either::Right(_) => js::clear_timeout(&handle),
+        }
     });
-    js::set_timeout(&fire, ms);
     async move {
-        let _ = rx.await;
+        // Dropped with this future, fired or not: the task above then clears the timer.
+        let _cancel = cancel_tx;
+        let _ = fired_rx.await;
     }
 }
 
@@ -106,7 +122,11 @@ mod js {
     extern "C" {
         /// The global `setTimeout` (window, worker or Node).
         #[wasm_bindgen(js_name = setTimeout)]
-        pub(super) fn set_timeout(callback: &JsValue, ms: i32) -> JsValue;
+        pub(super) fn set_timeout(callback: &js_sys::Function, ms: i32) -> JsValue;
+
+        /// The global `clearTimeout`.
+        #[wasm_bindgen(js_name = clearTimeout)]
+        pub(super) fn clear_timeout(handle: &JsValue);
 
         /// `Math.random()`.
         #[wasm_bindgen(js_namespace = Math, js_name = random)]
