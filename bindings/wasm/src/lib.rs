@@ -5,7 +5,6 @@
 //! Layout:
 //! - [`transport`]: the core's `Transport` over `WebSocket` (one local task per connection,
 //!   broker endpoints looked up in the name servers' `FERROMQ_WEBSOCKET` KV namespace);
-//! - `timer`: timeouts whose JavaScript timer is cleared when dropped;
 //! - `options`: the client settings common to every object;
 //! - [`producer`], [`consumer`] (push), [`pull`], [`admin`]: the JavaScript classes;
 //! - `message`: messages, received messages and send results as plain objects;
@@ -23,7 +22,6 @@ pub mod offline;
 mod options;
 pub mod producer;
 pub mod pull;
-mod timer;
 mod transport;
 mod types;
 

@@ -37,8 +37,6 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 
-use crate::timer;
-
 /// How long opening a WebSocket may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Backoff after a failed connect: 100 ms doubling to this cap (as the TCP transport).
@@ -254,10 +252,10 @@ impl WsTransport {
                 reply: Some(reply),
             })
             .map_err(|_| closed(op, addr))?;
-        match timer::timeout(timeout, rx).await {
-            Some(Ok(r)) => r,
-            Some(Err(_)) => Err(closed(op, addr)),
-            None => {
+        match rt::timeout(timeout, rx).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => Err(closed(op, addr)),
+            Err(rt::Elapsed) => {
                 let _ = conn.tx.unbounded_send(Command::Forget(opaque));
                 Err(Error::new(
                     ErrorKind::Timeout,
@@ -427,15 +425,15 @@ impl ConnTask {
                 &format!("cannot open a WebSocket: {}", crate::error::js_text(&e)),
             )),
             Ok(handlers) => {
-                let opened = timer::timeout(CONNECT_TIMEOUT, events.next()).await;
+                let opened = rt::timeout(CONNECT_TIMEOUT, events.next()).await;
                 match opened {
-                    Some(Some(WsEvent::Open)) => {
+                    Ok(Some(WsEvent::Open)) => {
                         *lock(&self.backoff) = Backoff::default();
                         let r = self.serve(&handlers.ws, &mut commands, &mut events).await;
                         drop(handlers);
                         r
                     }
-                    None => Err(self.error(
+                    Err(rt::Elapsed) => Err(self.error(
                         ErrorKind::Connect,
                         "connect",
                         &format!(
@@ -443,7 +441,7 @@ impl ConnTask {
                             CONNECT_TIMEOUT.as_millis()
                         ),
                     )),
-                    Some(_) => Err(self.error(
+                    Ok(_) => Err(self.error(
                         ErrorKind::Connect,
                         "connect",
                         "cannot open a WebSocket (refused or unreachable)",
