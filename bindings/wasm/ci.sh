@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The WebAssembly package's CI, runnable on a fresh machine once scripts/setup.sh has run
 # (wasm-bindgen-cli 0.2.130, Chromium): installs the npm dev dependencies, checks the crate
-# (rustfmt, clippy for wasm32), builds the servers and the C library (debug) and the package
+# (rustfmt, clippy and rustdoc for wasm32), builds the servers and the C library (debug) and the package
 # (build.sh, release + wasm-opt), and runs `node --test` against real FerroMQ servers: the
 # scenarios in Node, the offline helpers, and headless Chromium with the example page and the
 # C -> browser and browser -> Java interop. Run it after `cargo test` (which builds the Java
@@ -33,9 +33,10 @@ step "npm install"
 # with the committed lockfile works.
 npm install --no-audit --no-fund --loglevel=error
 
-step "rustfmt and clippy (wasm32; the crate is outside the root workspace)"
+step "rustfmt, clippy and rustdoc (wasm32; the crate is outside the root workspace)"
 cargo fmt --check
 cargo clippy --locked --target wasm32-unknown-unknown -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --target wasm32-unknown-unknown
 
 step "build the servers and the C library (debug)"
 (cd "$root" && cargo build --locked -p ferromq-namesrv -p ferromq-broker -p ferromq-c)

@@ -3,7 +3,7 @@
 //! browsers and Node (with the `ws` package as `globalThis.WebSocket`).
 //!
 //! Layout:
-//! - [`transport`]: the core's `Transport` over `WebSocket` (one local task per connection,
+//! - `transport`: the core's `Transport` over `WebSocket` (one local task per connection,
 //!   broker endpoints looked up in the name servers' `FERROMQ_WEBSOCKET` KV namespace);
 //! - `options`: the client settings common to every object;
 //! - [`producer`], [`consumer`] (push), [`pull`], [`admin`]: the JavaScript classes;
