@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The WebAssembly package's CI, runnable on a fresh machine once scripts/setup.sh has run
 # (wasm-bindgen-cli 0.2.130, Chromium): installs the npm dev dependencies, checks the crate
-# (rustfmt, clippy and rustdoc for wasm32), builds the servers and the C library (debug) and the package
-# (build.sh, release + wasm-opt), and runs `node --test` against real FerroMQ servers: the
-# scenarios in Node, the offline helpers, and headless Chromium with the example page and the
-# C -> browser and browser -> Java interop. Run it after `cargo test` (which builds the Java
-# compat programs).
+# (rustfmt, clippy and rustdoc for wasm32), builds the servers and the C library (debug) and
+# the package (build.sh, release + wasm-opt), and runs `node --test`: the scenarios in Node
+# against real FerroMQ servers, the transport against a scripted peer, the offline helpers, the
+# .d.ts check, and headless Chromium with the example page and the C -> browser and browser ->
+# Java interop. Run it after `cargo test` (which builds the Java compat programs).
 #
 #   bash bindings/wasm/ci.sh
 set -euo pipefail
