@@ -59,6 +59,7 @@ cat > "$here/pkg/package.json" <<EOF
   "license": "Apache-2.0",
   "repository": "https://github.com/ferromq/ferromq",
   "files": ["web", "node"],
+  "engines": { "node": ">=20.19" },
   "main": "node/ferromq_wasm.js",
   "module": "web/ferromq_wasm.js",
   "browser": "web/ferromq_wasm.js",

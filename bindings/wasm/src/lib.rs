@@ -27,6 +27,31 @@ mod types;
 
 use wasm_bindgen::prelude::*;
 
+// Two small functions written in JavaScript (no `eval`, so a strict Content-Security-Policy
+// needs nothing extra): the `text()` of received messages and the async iterator of
+// `PullConsumer`.
+#[wasm_bindgen(inline_js = "
+export function messageText() { return new TextDecoder().decode(this.body); }
+export async function* pullMessages() {
+  while (!this.closed) {
+    let batch;
+    try { batch = await this.poll(1000); }
+    catch (e) { if (this.closed) return; throw e; }
+    for (const m of batch) yield m;
+  }
+}
+export function textFunction() { return messageText; }
+export function pullIterator() { return pullMessages; }
+")]
+extern "C" {
+    /// `function () { return new TextDecoder().decode(this.body) }`.
+    #[wasm_bindgen(js_name = textFunction)]
+    fn text_function() -> js_sys::Function;
+    /// `async function* () { ... }` polling `this` until it is closed.
+    #[wasm_bindgen(js_name = pullIterator)]
+    fn pull_iterator() -> js_sys::Function;
+}
+
 /// Runs when the module is instantiated: makes `PullConsumer` async-iterable.
 #[wasm_bindgen(start)]
 pub fn start() -> Result<(), JsValue> {

@@ -10,8 +10,6 @@
 //! offsetMsgId, brokerName, queueId, queueOffset, reconsumeTimes, bornTimestamp,
 //! storeTimestamp }`.
 
-use std::cell::OnceCell;
-
 use ferromq_client::message::SendStatus;
 use ferromq_client::{Message as CoreMessage, MessageView, SendResult};
 use ferromq_protocol::body::MessageQueue;
@@ -92,18 +90,8 @@ pub(crate) fn from_js(
     Ok((m, sharding_key))
 }
 
-thread_local! {
-    /// `function () { return new TextDecoder().decode(this.body) }`, shared by every message.
-    static TEXT: OnceCell<js_sys::Function> = const { OnceCell::new() };
-}
-
 fn text_fn() -> js_sys::Function {
-    TEXT.with(|t| {
-        t.get_or_init(|| {
-            js_sys::Function::new_no_args("return new TextDecoder().decode(this.body)")
-        })
-        .clone()
-    })
+    crate::text_function()
 }
 
 /// A received message as a plain object.

@@ -223,17 +223,7 @@ impl PullConsumer {
 /// Makes `PullConsumer` async-iterable: `for await (const m of consumer)` polls until the
 /// consumer is shut down. Installed on the class prototype when the module loads.
 pub(crate) fn install_async_iterator() -> Result<(), JsValue> {
-    let make = js_sys::Function::new_no_args(
-        "return async function* () {\n\
-           while (!this.closed) {\n\
-             let batch;\n\
-             try { batch = await this.poll(1000); }\n\
-             catch (e) { if (this.closed) return; throw e; }\n\
-             for (const m of batch) yield m;\n\
-           }\n\
-         }",
-    );
-    let generator = make.call0(&JsValue::NULL)?;
+    let generator = crate::pull_iterator();
     let probe = PullConsumer {
         options: PullConsumerOptions::default(),
         state: Rc::new(RefCell::new(State::default())),
