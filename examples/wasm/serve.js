@@ -19,6 +19,8 @@ const TYPES = {
   '.ts': 'text/plain',
 }
 
+const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:"
+
 /** Starts serving on 127.0.0.1:`port` (0 = any free port); resolves with the server. */
 function serve(port = 0) {
   const server = http.createServer((req, res) => {
@@ -37,7 +39,11 @@ function serve(port = 0) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found')
         return
       }
-      res.writeHead(200, { 'content-type': TYPES[path.extname(file)] || 'application/octet-stream', 'cache-control': 'no-store' })
+      const headers = { 'content-type': TYPES[path.extname(file)] || 'application/octet-stream', 'cache-control': 'no-store' }
+      // A strict policy: no eval (only WebAssembly compilation), scripts from here only,
+      // connections to here and to WebSocket URLs. The page works under it.
+      if (file.endsWith('.html')) headers['content-security-policy'] = CSP
+      res.writeHead(200, headers)
       res.end(data)
     })
   })
