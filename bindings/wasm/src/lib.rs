@@ -6,7 +6,8 @@
 //! - `transport`: the core's `Transport` over `WebSocket` (one local task per connection,
 //!   broker endpoints looked up in the name servers' `FERROMQ_WEBSOCKET` KV namespace);
 //! - `options`: the client settings common to every object;
-//! - [`producer`], [`consumer`] (push), [`pull`], [`admin`]: the JavaScript classes;
+//! - [`producer`], [`transaction`], [`consumer`] (push), [`pull`], [`admin`]: the JavaScript
+//!   classes;
 //! - `message`: messages, received messages and send results as plain objects;
 //! - [`offline`]: the stored-message codec, SQL92 selectors and tag hash codes;
 //! - [`error`]: `ferromq_client::Error` as a JavaScript `Error` with `code` and `retryable`.
@@ -22,6 +23,7 @@ pub mod offline;
 mod options;
 pub mod producer;
 pub mod pull;
+pub mod transaction;
 mod transport;
 mod types;
 

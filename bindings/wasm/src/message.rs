@@ -175,3 +175,27 @@ pub(crate) fn queue_from_js(v: &JsValue, op: &'static str) -> Result<MessageQueu
         i32::try_from(queue_id).map_err(|_| invalid(op, "`queueId` is out of range"))?,
     ))
 }
+
+/// A message being sent (the local-transaction callback) as a plain object: `{ topic, tag,
+/// keys, properties, body, text() }`.
+pub(crate) fn outgoing_to_js(m: &CoreMessage) -> JsValue {
+    let o = Object::new();
+    js::set(&o, "topic", m.topic());
+    js::set(
+        &o,
+        "tag",
+        m.tag().map(JsValue::from_str).unwrap_or(JsValue::NULL),
+    );
+    let keys: Array = m.properties().keys().map(JsValue::from_str).collect();
+    js::set(&o, "keys", keys);
+    let props = Object::new();
+    for (k, value) in m.properties().clone().into_map() {
+        js::set(&props, &k, value);
+    }
+    js::set(&o, "properties", props);
+    js::set(&o, "body", Uint8Array::from(m.body().as_ref()));
+    let descriptor = Object::new();
+    js::set(&descriptor, "value", text_fn());
+    let _ = Object::define_property(&o, &JsValue::from_str("text"), &descriptor);
+    o.into()
+}

@@ -26,7 +26,7 @@ pub struct Producer {
     inner: Rc<RefCell<Option<CoreProducer>>>,
 }
 
-fn options_from(v: &JsValue) -> Result<ProducerOptions, JsValue> {
+pub(crate) fn options_from(v: &JsValue) -> Result<ProducerOptions, JsValue> {
     const OP: &str = "producer";
     let mut o = ProducerOptions {
         client: client_config(v, OP)?,

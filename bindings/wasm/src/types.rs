@@ -164,6 +164,21 @@ export interface FerroMQError extends Error {
   remark?: string;
 }
 
+export type TransactionState = 'commit' | 'rollback' | 'unknown';
+
+/** The application's side of transactions (both run synchronously; a throw is `'unknown'`). */
+export interface TransactionListener {
+  /** Runs the local transaction for the half message just stored. */
+  execute(message: { topic: string; tag: string | null; keys: string[]; properties: Record<string, string>; body: Uint8Array; text(): string }, transactionId: string): TransactionState;
+  /** Answers the broker's check-back for a half message still undecided. */
+  check(message: ReceivedMessage): TransactionState;
+}
+
+export interface TransactionSendResult {
+  state: TransactionState;
+  send: SendResult;
+}
+
 export interface PullConsumer {
   [Symbol.asyncIterator](): AsyncIterator<ReceivedMessage>;
 }

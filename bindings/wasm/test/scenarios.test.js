@@ -12,7 +12,7 @@ const { execFile } = require('node:child_process')
 
 const { startReadyCluster, startCluster, waitFor, fresh, load, REPO } = require('./cluster')
 
-const { Producer, PushConsumer, PullConsumer, Admin } = load()
+const { Producer, PushConsumer, PullConsumer, Admin, TransactionProducer } = load()
 
 let ready
 let producer
@@ -190,6 +190,44 @@ describe('scenarios over WebSocket', () => {
     for (const name of ['at', 'after']) {
       const dt = arrivals.get(name) - sentAt
       assert.ok(dt >= 2900 && dt <= 4900, `${name}: delivered after ${dt} ms`)
+    }
+  })
+
+  it('transaction: commit delivered, rollback never, unknown committed on check-back', async () => {
+    const t = await topic('tx', 1)
+    const checked = []
+    const executed = []
+    const tp = new TransactionProducer({ namesrvAddr: ready.cluster.namesrvWs, group: fresh('txp') })
+    await tp.start({
+      execute: (m, transactionId) => {
+        assert.ok(transactionId.length > 0)
+        executed.push([m.text(), m.tag, m.keys])
+        if (m.text() === 'throws') throw new Error('a failing local transaction is unknown')
+        return m.text()
+      },
+      check: (m) => {
+        checked.push(body(m))
+        return 'commit'
+      },
+    })
+    try {
+      for (const state of ['commit', 'rollback', 'unknown', 'throws']) {
+        const r = await tp.send({ topic: t, body: state, tag: 'TX', keys: [state] })
+        assert.equal(r.state, state === 'throws' ? 'unknown' : state)
+        assert.equal(r.send.status, 'SEND_OK')
+      }
+      assert.deepEqual(executed[0], ['commit', 'TX', ['commit']])
+      const { received } = await consume(t)
+      await waitFor('commit and the two checked back', 30000, () => received.length >= 3)
+      assert.ok(checked.includes('unknown') && checked.includes('throws'), `checked back: ${checked}`)
+      // The topic has one queue: once END (sent after every decision) is in, a rolled-back
+      // message would have been delivered before it.
+      await producer.send({ topic: t, body: 'END' })
+      await waitFor('END', 30000, () => received.some((m) => body(m) === 'END'))
+      assert.deepEqual(received.map(body).sort(), ['END', 'commit', 'throws', 'unknown'])
+      for (const m of received.filter((x) => body(x) !== 'END')) assert.equal(m.properties.TRAN_MSG, 'true')
+    } finally {
+      await tp.shutdown()
     }
   })
 

@@ -2,7 +2,7 @@
 // flavours: the package's API as a TypeScript user writes it must type-check.
 import init, {
   Admin, Producer, PushConsumer, PullConsumer, decodeMessages, encodeMessage, sql92Matches,
-  sql92Outcome, tagHashCode, type FerroMQError, type ReceivedMessage, type SendResult,
+  sql92Outcome, tagHashCode, TransactionProducer, type FerroMQError, type TransactionSendResult, type ReceivedMessage, type SendResult,
 } from '../../pkg/web/ferromq_wasm.js'
 
 export async function demo(): Promise<void> {
@@ -44,6 +44,10 @@ export async function demo(): Promise<void> {
     const err = e as FerroMQError
     if (err.code === 'InvalidArgument' && !err.retryable) console.log(err.operation)
   }
+  const tp = new TransactionProducer({ namesrvAddr: 'ws://127.0.0.1:9877/', group: 'tx' })
+  await tp.start({ execute: (m, id) => (m.text() === id ? 'commit' : 'unknown'), check: (m) => (m.tag ? 'rollback' : 'commit') })
+  const tr: TransactionSendResult = await tp.send({ topic: 'Orders', body: 'tx' })
+  if (tr.state === 'commit') await tp.shutdown()
   await consumer.shutdown()
   await pull.shutdown()
   await producer.shutdown()
