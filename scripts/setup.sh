@@ -21,19 +21,5 @@ for tool in java mvn go python3; do
   fi
 done
 
-# The WebAssembly package (bindings/wasm): wasm-bindgen-cli at exactly the crate's wasm-bindgen
-# version (no prebuilt binaries here: compiled once, ~4 minutes; no --locked, a pinned
-# dependency is missing from the registry mirror), and Chromium for its browser tests.
-wasm_bindgen_version=0.2.130
-if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $wasm_bindgen_version" ]; then
-  cargo install wasm-bindgen-cli --version "$wasm_bindgen_version" --force
-fi
-if [ ! -x /usr/bin/chromium ]; then
-  sudo=
-  if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then sudo="sudo -n"; fi
-  if ! { $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-         $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } </dev/null; then
-    # bindings/wasm/ci.sh fails on CI (FERROMQ_COMPAT_REQUIRED=1) without it, skips elsewhere.
-    echo "setup: warning: could not install chromium; the WebAssembly browser tests need it" >&2
-  fi
-fi
+# The WebAssembly package's tools (wasm-bindgen-cli, Chromium) are installed by
+# scripts/setup-wasm.sh, which bindings/wasm/ci.sh runs: the main job does not need them.

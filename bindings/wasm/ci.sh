@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The WebAssembly package's CI, runnable on a fresh machine once scripts/setup.sh has run
-# (wasm-bindgen-cli 0.2.130, Chromium): installs the npm dev dependencies, checks the crate
+# The WebAssembly package's CI, runnable on a fresh machine once scripts/setup.sh has run:
+# installs its tools (scripts/setup-wasm.sh: wasm-bindgen-cli, Chromium) and the npm dev
+# dependencies, checks the crate
 # (rustfmt, clippy and rustdoc for wasm32), builds the servers and the C library (debug) and
 # the package (build.sh, release + wasm-opt), and runs `node --test`: the scenarios in Node
 # against real FerroMQ servers, the transport against a scripted peer, the offline helpers, the
@@ -18,11 +19,14 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 
 step() { printf '\n== wasm: %s\n' "$*"; }
 
-command -v node >/dev/null || { echo "ci.sh: node not found (Node.js 18+ is needed)" >&2; exit 1; }
+command -v node >/dev/null || { echo "ci.sh: node not found (Node.js 20.19+ is needed)" >&2; exit 1; }
+
+step "tools (wasm-bindgen-cli, Chromium)"
+bash "$root/scripts/setup-wasm.sh"
 chromium="${FERROMQ_CHROMIUM:-/usr/bin/chromium}"
 if [ ! -x "$chromium" ]; then
   if [ "${FERROMQ_COMPAT_REQUIRED:-}" = "1" ]; then
-    echo "ci.sh: $chromium not found (scripts/setup.sh installs it); required on CI" >&2
+    echo "ci.sh: $chromium not found (scripts/setup-wasm.sh installs it); required on CI" >&2
     exit 1
   fi
   echo "ci.sh: warning: $chromium not found; the browser tests will say SKIPPED" >&2
