@@ -84,8 +84,9 @@ pub use consumer::allocate::{
     MachineRoomNearby, MachineRoomResolver,
 };
 pub use consumer::{
-    ConsumeFrom, ConsumeResult, FilterExpression, MessageListener, MessageModel, OrderlyListener,
-    OrderlyResult, PullConsumer, PullConsumerOptions, PushConsumer, PushConsumerOptions,
+    AsyncMessageListener, AsyncOrderlyListener, ConsumeFrom, ConsumeResult, FilterExpression,
+    MessageListener, MessageModel, OrderlyListener, OrderlyResult, PullConsumer,
+    PullConsumerOptions, PushConsumer, PushConsumerOptions,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use message::{Message, MessageView, SendResult, SendStatus};

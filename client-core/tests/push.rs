@@ -241,3 +241,112 @@ async fn flow_control_bounds_the_messages_cached_per_queue() {
     producer.shutdown().await;
     servers.stop().await;
 }
+
+/// Asynchronous listeners: the futures are awaited (the listener sleeps before answering), a
+/// `ReconsumeLater` future brings the message back through `%RETRY%` with reconsumeTimes 1,
+/// and an orderly async listener sees each queue in offset order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_listeners_are_awaited_retried_and_ordered() {
+    use ferromq_client::{ConsumeResult, MessageView, OrderlyResult};
+    use std::sync::{Arc, Mutex};
+
+    let servers = Servers::start(|s| s.store.message_delay_level = "1s 1s 1s 1s".to_owned()).await;
+    let topic = unique("AsyncListener");
+    servers.create_topic(&topic, 2).await;
+    let producer = Producer::start(producer_options(&servers, &unique("pg")))
+        .await
+        .expect("producer");
+    let n = 12;
+    for i in 0..n {
+        let m = Message::new(&topic, format!("a-{i}")).with_keys([format!("{}", i % 3)]);
+        producer
+            .send_with_selector(m, &SelectByHash, &format!("{}", i % 3))
+            .await
+            .expect("send");
+    }
+
+    // Concurrent: message a-5 fails once.
+    let seen: Arc<Mutex<Vec<(String, i32)>>> = Arc::default();
+    let group = unique("cg");
+    let consumer = PushConsumer::start_async(
+        consumer_options(&servers, &group, &group),
+        [(topic.clone(), FilterExpression::all())],
+        {
+            let seen = seen.clone();
+            move |messages: Vec<MessageView>| {
+                let seen = seen.clone();
+                async move {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    let mut fail = false;
+                    for m in &messages {
+                        let body = String::from_utf8_lossy(m.body()).into_owned();
+                        fail |= body == "a-5" && m.reconsume_times() == 0;
+                        seen.lock().unwrap().push((body, m.reconsume_times()));
+                    }
+                    if fail {
+                        ConsumeResult::ReconsumeLater
+                    } else {
+                        ConsumeResult::Success
+                    }
+                }
+            }
+        },
+    )
+    .await
+    .expect("consumer");
+    common::wait_for("the retried message", WAIT, || {
+        let seen = seen.clone();
+        async move {
+            let seen = seen.lock().unwrap();
+            seen.iter().any(|(b, r)| b == "a-5" && *r == 1)
+                && (0..n).all(|i| seen.iter().any(|(b, _)| *b == format!("a-{i}")))
+        }
+    })
+    .await;
+    consumer.shutdown().await;
+
+    // Orderly: per sharding key, bodies arrive in send order.
+    let ordered: Arc<Mutex<Vec<String>>> = Arc::default();
+    let group = unique("cg-orderly");
+    let consumer = PushConsumer::start_orderly_async(
+        consumer_options(&servers, &group, &group),
+        [(topic.clone(), FilterExpression::all())],
+        {
+            let ordered = ordered.clone();
+            move |messages: Vec<MessageView>| {
+                let ordered = ordered.clone();
+                async move {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    let mut got = ordered.lock().unwrap();
+                    got.extend(
+                        messages
+                            .iter()
+                            .map(|m| String::from_utf8_lossy(m.body()).into_owned()),
+                    );
+                    OrderlyResult::Success
+                }
+            }
+        },
+    )
+    .await
+    .expect("orderly consumer");
+    common::wait_for("every message, orderly", WAIT, || {
+        let ordered = ordered.clone();
+        async move { ordered.lock().unwrap().len() >= n }
+    })
+    .await;
+    let got = ordered.lock().unwrap().clone();
+    for key in 0..3 {
+        let of_key: Vec<usize> = got
+            .iter()
+            .filter_map(|b| b.strip_prefix("a-")?.parse::<usize>().ok())
+            .filter(|i| i % 3 == key)
+            .collect();
+        let mut sorted = of_key.clone();
+        sorted.sort_unstable();
+        assert_eq!(of_key, sorted, "key {key} in send order: {got:?}");
+    }
+    consumer.shutdown().await;
+    producer.shutdown().await;
+    servers.stop().await;
+}

@@ -1,24 +1,28 @@
 //! `PushConsumer`: the client pulls and calls a JavaScript listener for every message.
 //!
-//! The listener runs on the one JavaScript thread, synchronously: returning normally (or
-//! anything but `false` / `'reconsumeLater'`) consumes the message; throwing, returning
-//! `false` or `'reconsumeLater'` asks for a redelivery (clustering: later, through
-//! `%RETRY%<group>` with `reconsumeTimes` + 1, then `%DLQ%<group>` after
-//! `maxReconsumeTimes`; orderly: the queue pauses and the message comes again). A returned
-//! Promise is not awaited (the core's listener is synchronous): do asynchronous work after
-//! deciding.
+//! The listener runs on the one JavaScript thread, once per message, and may be `async`: a
+//! returned Promise is awaited before the message counts as consumed (and, orderly, before the
+//! queue's next message). Returning (or resolving to) anything but `false` /
+//! `'reconsumeLater'` consumes the message; throwing, rejecting, or returning `false` or
+//! `'reconsumeLater'` asks for a redelivery (clustering: later, through `%RETRY%<group>` with
+//! `reconsumeTimes` + 1, then `%DLQ%<group>` after `maxReconsumeTimes`; orderly: the queue
+//! pauses and the message comes again). At most `consumeThreads` (20) messages are in the
+//! listener at once in clustering mode.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use ferromq_client::{
-    ConsumeFrom, ConsumeResult, FilterExpression, MessageListener, MessageModel, MessageView,
-    OrderlyListener, OrderlyResult, PushConsumer as CorePushConsumer, PushConsumerOptions,
+    AsyncMessageListener, AsyncOrderlyListener, ConsumeFrom, ConsumeResult, FilterExpression,
+    MessageModel, MessageView, OrderlyResult, PushConsumer as CorePushConsumer,
+    PushConsumerOptions,
 };
+use futures::future::BoxFuture;
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use crate::error::{illegal_state, invalid, to_js};
 use crate::js;
@@ -53,43 +57,71 @@ impl JsListener {
         LISTENERS.with(|l| l.borrow_mut().remove(&id));
     }
 
-    /// Whether every message was consumed.
-    fn consume_all(&self, messages: &[MessageView]) -> bool {
-        let Some(f) = LISTENERS.with(|l| l.borrow().get(&self.id).cloned()) else {
-            return false;
-        };
-        messages
-            .iter()
-            .all(|m| match f.call1(&JsValue::NULL, &message_to_js(m)) {
-                Err(_) => false,
-                Ok(v) => {
-                    !(v.as_bool() == Some(false)
-                        || v.as_string().is_some_and(|s| {
-                            s.eq_ignore_ascii_case("reconsumeLater")
-                                || s.eq_ignore_ascii_case("RECONSUME_LATER")
-                        }))
+    /// Whether every message was consumed: the listener is called for each in turn and a
+    /// returned Promise is awaited before the next. The JavaScript side runs in a local task;
+    /// the returned future only waits on a channel, which keeps it `Send` for the core.
+    fn consume_all(&self, messages: Vec<MessageView>) -> BoxFuture<'static, bool> {
+        let (tx, rx) = futures::channel::oneshot::channel();
+        let id = self.id;
+        wasm_bindgen_futures::spawn_local(async move {
+            let f = LISTENERS.with(|l| l.borrow().get(&id).cloned());
+            let mut all = f.is_some();
+            if let Some(f) = f {
+                for m in &messages {
+                    if !consumed(f.call1(&JsValue::NULL, &message_to_js(m))).await {
+                        all = false;
+                        break;
+                    }
                 }
-            })
+            }
+            let _ = tx.send(all);
+        });
+        Box::pin(async move { rx.await.unwrap_or(false) })
     }
 }
 
-impl MessageListener for JsListener {
-    fn consume(&self, messages: &[MessageView]) -> ConsumeResult {
-        if self.consume_all(messages) {
-            ConsumeResult::Success
-        } else {
-            ConsumeResult::ReconsumeLater
-        }
+/// Whether a listener's outcome (its return value or thrown error) means "consumed"; a Promise
+/// is awaited first.
+async fn consumed(outcome: Result<JsValue, JsValue>) -> bool {
+    let value = match outcome {
+        Err(_) => return false,
+        Ok(v) => match v.dyn_into::<Promise>() {
+            Ok(p) => match JsFuture::from(p).await {
+                Ok(v) => v,
+                Err(_) => return false,
+            },
+            Err(v) => v,
+        },
+    };
+    !(value.as_bool() == Some(false)
+        || value.as_string().is_some_and(|s| {
+            s.eq_ignore_ascii_case("reconsumeLater") || s.eq_ignore_ascii_case("RECONSUME_LATER")
+        }))
+}
+
+impl AsyncMessageListener for JsListener {
+    fn consume(&self, messages: Vec<MessageView>) -> BoxFuture<'static, ConsumeResult> {
+        let all = self.consume_all(messages);
+        Box::pin(async move {
+            if all.await {
+                ConsumeResult::Success
+            } else {
+                ConsumeResult::ReconsumeLater
+            }
+        })
     }
 }
 
-impl OrderlyListener for JsListener {
-    fn consume(&self, messages: &[MessageView]) -> OrderlyResult {
-        if self.consume_all(messages) {
-            OrderlyResult::Success
-        } else {
-            OrderlyResult::SuspendCurrentQueueAMoment
-        }
+impl AsyncOrderlyListener for JsListener {
+    fn consume(&self, messages: Vec<MessageView>) -> BoxFuture<'static, OrderlyResult> {
+        let all = self.consume_all(messages);
+        Box::pin(async move {
+            if all.await {
+                OrderlyResult::Success
+            } else {
+                OrderlyResult::SuspendCurrentQueueAMoment
+            }
+        })
     }
 }
 
@@ -231,7 +263,9 @@ impl PushConsumer {
     #[wasm_bindgen(js_name = onMessage)]
     pub fn on_message(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "(message: ReceivedMessage) => ListenerResult")]
+        #[wasm_bindgen(
+            unchecked_param_type = "(message: ReceivedMessage) => ListenerResult | Promise<ListenerResult>"
+        )]
         listener: Function,
     ) -> Result<(), JsValue> {
         let mut s = self.state.borrow_mut();
@@ -266,9 +300,9 @@ impl PushConsumer {
             let id = js.id;
             state.borrow_mut().listener_id = Some(id);
             let started = if orderly {
-                CorePushConsumer::start_orderly(options, subs, js).await
+                CorePushConsumer::start_orderly_async(options, subs, js).await
             } else {
-                CorePushConsumer::start(options, subs, js).await
+                CorePushConsumer::start_async(options, subs, js).await
             };
             match started {
                 Ok(c) => {

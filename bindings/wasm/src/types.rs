@@ -139,7 +139,10 @@ export interface MessageQueue {
 /** A tag expression (`'A || B'`, `'*'`), `{ tag }` or `{ sql92 }`. */
 export type Filter = string | { tag?: string; sql92?: string };
 
-/** What a listener returns: nothing (consumed), or `false` / `'reconsumeLater'` (redeliver). */
+/**
+ * What a listener returns: nothing (consumed), or `false` / `'reconsumeLater'` (redeliver); or a
+ * Promise of one of those, awaited (a rejection also redelivers).
+ */
 export type ListenerResult = void | boolean | 'reconsumeLater';
 
 export interface TopicOptions {

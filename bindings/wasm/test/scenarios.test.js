@@ -299,6 +299,42 @@ describe('scenarios over WebSocket', () => {
     }
   })
 
+  it('async listener: a returned Promise is awaited, a rejection redelivers, orderly waits for each', async () => {
+    const t = await topic('asynclistener', 1)
+    const n = 6
+    const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+    // Concurrent: 'a-2' rejects on its first delivery, after an await; it comes back once.
+    const done = []
+    await consume(t, {
+      listener: async (m) => {
+        await sleep(20)
+        if (body(m) === 'a-2' && m.reconsumeTimes === 0) throw new Error('fail on purpose, asynchronously')
+        done.push(`${body(m)}@${m.reconsumeTimes}`)
+      },
+    })
+    // Orderly: the next message of the queue only comes once the previous Promise resolved.
+    const order = []
+    let busy = false
+    await consume(t, {
+      orderly: true,
+      listener: async (m) => {
+        assert.equal(busy, false, 'an orderly listener call while the previous one was pending')
+        busy = true
+        await sleep(30)
+        order.push(body(m))
+        busy = false
+      },
+    })
+    for (let i = 0; i < n; i++) await producer.send({ topic: t, body: `a-${i}` })
+    await waitFor('every message, a-2 redelivered', 30000, () => done.length >= n)
+    assert.deepEqual(
+      [...done].sort(),
+      Array.from({ length: n }, (_, i) => (i === 2 ? 'a-2@1' : `a-${i}@0`)).sort(),
+    )
+    await waitFor('every message, orderly', 30000, () => order.length >= n)
+    assert.deepEqual(order, Array.from({ length: n }, (_, i) => `a-${i}`))
+  })
+
   it('pull: assign, poll each once, seek back re-reads, committed offsets survive a restart', async () => {
     const t = await topic('pull', 2)
     const N = 10

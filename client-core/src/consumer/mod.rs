@@ -14,6 +14,11 @@ pub use ferromq_protocol::body::MessageModel;
 pub use pull::{PullConsumer, PullConsumerOptions};
 pub use push::{PushConsumer, PushConsumerOptions};
 
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+
 use crate::message::MessageView;
 
 /// What a concurrent listener did with a batch of messages.
@@ -40,6 +45,88 @@ where
 {
     fn consume(&self, messages: &[MessageView]) -> ConsumeResult {
         self(messages)
+    }
+}
+
+/// A concurrent listener whose work is asynchronous: the consumer awaits the returned future
+/// (at most [`PushConsumerOptions::consume_threads`] at once) instead of calling a blocking
+/// function on a worker thread. For listeners that wait on I/O, and for hosts with one thread
+/// (WebAssembly, where the listener is JavaScript returning a Promise). Start it with
+/// [`PushConsumer::start_async`].
+pub trait AsyncMessageListener: Send + Sync + 'static {
+    /// Consumes `messages`.
+    fn consume(&self, messages: Vec<MessageView>) -> BoxFuture<'static, ConsumeResult>;
+}
+
+impl<F, Fut> AsyncMessageListener for F
+where
+    F: Fn(Vec<MessageView>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ConsumeResult> + Send + 'static,
+{
+    fn consume(&self, messages: Vec<MessageView>) -> BoxFuture<'static, ConsumeResult> {
+        Box::pin(self(messages))
+    }
+}
+
+/// The orderly counterpart of [`AsyncMessageListener`]: one future at a time per queue, awaited
+/// before the next batch of that queue. Start it with [`PushConsumer::start_orderly_async`].
+pub trait AsyncOrderlyListener: Send + Sync + 'static {
+    /// Consumes `messages` (consecutive, in offset order).
+    fn consume(&self, messages: Vec<MessageView>) -> BoxFuture<'static, OrderlyResult>;
+}
+
+impl<F, Fut> AsyncOrderlyListener for F
+where
+    F: Fn(Vec<MessageView>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = OrderlyResult> + Send + 'static,
+{
+    fn consume(&self, messages: Vec<MessageView>) -> BoxFuture<'static, OrderlyResult> {
+        Box::pin(self(messages))
+    }
+}
+
+/// A blocking listener seen as an asynchronous one: each call runs on a blocking worker thread
+/// ([`crate::rt::spawn_blocking`]); a panic counts as a failure.
+pub(crate) struct OnBlockingThread<L: ?Sized>(pub(crate) Arc<L>);
+
+impl<L: MessageListener + ?Sized> AsyncMessageListener for OnBlockingThread<L> {
+    fn consume(&self, messages: Vec<MessageView>) -> BoxFuture<'static, ConsumeResult> {
+        let listener = self.0.clone();
+        Box::pin(async move {
+            crate::rt::spawn_blocking(move || listener.consume(&messages))
+                .await
+                .unwrap_or(ConsumeResult::ReconsumeLater)
+        })
+    }
+}
+
+impl<L: OrderlyListener + ?Sized> AsyncOrderlyListener for OnBlockingThread<L> {
+    fn consume(&self, messages: Vec<MessageView>) -> BoxFuture<'static, OrderlyResult> {
+        let listener = self.0.clone();
+        Box::pin(async move {
+            crate::rt::spawn_blocking(move || listener.consume(&messages))
+                .await
+                .unwrap_or(OrderlyResult::SuspendCurrentQueueAMoment)
+        })
+    }
+}
+
+/// Awaits a listener's future; a panic in it (natively) yields `failed` instead of ending the
+/// consumer's task with the messages left in flight.
+pub(crate) async fn guarded<T>(future: BoxFuture<'static, T>, failed: T) -> T {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(future))
+            .await
+            .unwrap_or_else(|_| {
+                tracing::error!("a message listener panicked; the messages count as failed");
+                failed
+            })
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let _ = failed;
+        future.await
     }
 }
 

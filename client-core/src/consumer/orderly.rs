@@ -14,7 +14,7 @@ use ferromq_protocol::header::client::{LockBatchMqRequestHeader, UnlockBatchMqRe
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 
 use super::push::{lock, pause, resend, Inner, Listener, QueueState};
-use super::OrderlyResult;
+use super::{guarded, OrderlyResult};
 use crate::error::{Error, Result};
 use crate::message::MessageView;
 use crate::rt::Instant;
@@ -232,11 +232,11 @@ async fn consume_loop(inner: Arc<Inner>, qs: Arc<QueueState>) {
             let Ok(permit) = inner.permits.clone().acquire_owned().await else {
                 break;
             };
-            let call = listener.clone();
-            let messages = batch.clone();
-            let result = crate::rt::spawn_blocking(move || call.consume(&messages))
-                .await
-                .unwrap_or(OrderlyResult::SuspendCurrentQueueAMoment);
+            let result = guarded(
+                listener.consume(batch.clone()),
+                OrderlyResult::SuspendCurrentQueueAMoment,
+            )
+            .await;
             drop(permit);
             let offsets: Vec<i64> = batch.iter().map(MessageView::queue_offset).collect();
             let settled = match result {

@@ -26,7 +26,8 @@ use super::orderly::{self, OrderlyState};
 use super::process_queue::ProcessQueue;
 use super::queues::{self, PullRequest};
 use super::{
-    ConsumeFrom, ConsumeResult, FilterExpression, MessageListener, OrderlyListener, OrderlyResult,
+    guarded, AsyncMessageListener, AsyncOrderlyListener, ConsumeFrom, ConsumeResult,
+    FilterExpression, MessageListener, OnBlockingThread, OrderlyListener, OrderlyResult,
 };
 use crate::client::{now_ms, Client, ClientConfig, ConsumerHandle};
 use crate::error::{Error, ErrorKind, Result};
@@ -123,8 +124,8 @@ impl QueueState {
 /// The user's listener, concurrent or orderly.
 #[derive(Clone)]
 pub(super) enum Listener {
-    Concurrent(Arc<dyn MessageListener>),
-    Orderly(Arc<dyn OrderlyListener>),
+    Concurrent(Arc<dyn AsyncMessageListener>),
+    Orderly(Arc<dyn AsyncOrderlyListener>),
 }
 
 pub(super) struct Inner {
@@ -210,6 +211,16 @@ impl PushConsumer {
         subscriptions: impl IntoIterator<Item = (String, FilterExpression)>,
         listener: L,
     ) -> Result<PushConsumer> {
+        Self::start_async(options, subscriptions, OnBlockingThread(Arc::new(listener))).await
+    }
+
+    /// [`start`](Self::start) with an asynchronous listener: its futures are awaited on the
+    /// consumer's tasks, at most `consume_threads` at once.
+    pub async fn start_async<L: AsyncMessageListener>(
+        options: PushConsumerOptions,
+        subscriptions: impl IntoIterator<Item = (String, FilterExpression)>,
+        listener: L,
+    ) -> Result<PushConsumer> {
         Self::start_with(
             options,
             subscriptions,
@@ -223,6 +234,17 @@ impl PushConsumer {
     /// batch is retried after a pause, and after `max_reconsume_times` (default unlimited for
     /// orderly) goes to the DLQ. Clustering only.
     pub async fn start_orderly<L: OrderlyListener>(
+        options: PushConsumerOptions,
+        subscriptions: impl IntoIterator<Item = (String, FilterExpression)>,
+        listener: L,
+    ) -> Result<PushConsumer> {
+        Self::start_orderly_async(options, subscriptions, OnBlockingThread(Arc::new(listener)))
+            .await
+    }
+
+    /// [`start_orderly`](Self::start_orderly) with an asynchronous listener: one future at a
+    /// time per queue, awaited before the queue's next batch.
+    pub async fn start_orderly_async<L: AsyncOrderlyListener>(
         options: PushConsumerOptions,
         subscriptions: impl IntoIterator<Item = (String, FilterExpression)>,
         listener: L,
@@ -521,15 +543,12 @@ impl ConsumerHandle for Handle {
             let view = MessageView::new(message, &broker_name, Some(&inner.retry_topic));
             match inner.listener.clone() {
                 Listener::Concurrent(l) => {
-                    let r = crate::rt::spawn_blocking(move || l.consume(&[view]))
-                        .await
-                        .ok()?;
+                    let r = guarded(l.consume(vec![view]), ConsumeResult::ReconsumeLater).await;
                     Some(r == ConsumeResult::Success)
                 }
                 Listener::Orderly(l) => {
-                    let r = crate::rt::spawn_blocking(move || l.consume(&[view]))
-                        .await
-                        .ok()?;
+                    let failed = OrderlyResult::SuspendCurrentQueueAMoment;
+                    let r = guarded(l.consume(vec![view]), failed).await;
                     Some(r == OrderlyResult::Success)
                 }
             }
@@ -770,10 +789,11 @@ async fn consume_batch(inner: Arc<Inner>, qs: Arc<QueueState>, messages: Vec<Mes
     let Listener::Concurrent(listener) = inner.listener.clone() else {
         return;
     };
-    let batch = messages.clone();
-    let result = crate::rt::spawn_blocking(move || listener.consume(&batch))
-        .await
-        .unwrap_or(ConsumeResult::ReconsumeLater);
+    let result = guarded(
+        listener.consume(messages.clone()),
+        ConsumeResult::ReconsumeLater,
+    )
+    .await;
     drop(permit);
     let mut done: Vec<i64> = messages.iter().map(MessageView::queue_offset).collect();
     if result == ConsumeResult::ReconsumeLater {
