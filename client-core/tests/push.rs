@@ -281,7 +281,7 @@ async fn async_listeners_are_awaited_retried_and_ordered() {
                     for m in &messages {
                         let body = String::from_utf8_lossy(m.body()).into_owned();
                         fail |= body == "a-5" && m.reconsume_times() == 0;
-                        seen.lock().unwrap().push((body, m.reconsume_times()));
+                        seen.lock().expect("seen").push((body, m.reconsume_times()));
                     }
                     if fail {
                         ConsumeResult::ReconsumeLater
@@ -297,7 +297,7 @@ async fn async_listeners_are_awaited_retried_and_ordered() {
     common::wait_for("the retried message", WAIT, || {
         let seen = seen.clone();
         async move {
-            let seen = seen.lock().unwrap();
+            let seen = seen.lock().expect("seen");
             seen.iter().any(|(b, r)| b == "a-5" && *r == 1)
                 && (0..n).all(|i| seen.iter().any(|(b, _)| *b == format!("a-{i}")))
         }
@@ -317,7 +317,7 @@ async fn async_listeners_are_awaited_retried_and_ordered() {
                 let ordered = ordered.clone();
                 async move {
                     tokio::time::sleep(Duration::from_millis(5)).await;
-                    let mut got = ordered.lock().unwrap();
+                    let mut got = ordered.lock().expect("ordered");
                     got.extend(
                         messages
                             .iter()
@@ -332,10 +332,10 @@ async fn async_listeners_are_awaited_retried_and_ordered() {
     .expect("orderly consumer");
     common::wait_for("every message, orderly", WAIT, || {
         let ordered = ordered.clone();
-        async move { ordered.lock().unwrap().len() >= n }
+        async move { ordered.lock().expect("ordered").len() >= n }
     })
     .await;
-    let got = ordered.lock().unwrap().clone();
+    let got = ordered.lock().expect("ordered").clone();
     for key in 0..3 {
         let of_key: Vec<usize> = got
             .iter()

@@ -144,6 +144,16 @@ pub(crate) fn filter_from(v: &JsValue, op: &'static str) -> Result<FilterExpress
     }
 }
 
+/// Records a subscription made before `start`; a later one of the same topic replaces it.
+pub(crate) fn remember(
+    subscriptions: &mut Vec<(String, FilterExpression)>,
+    topic: String,
+    expression: FilterExpression,
+) {
+    subscriptions.retain(|(t, _)| *t != topic);
+    subscriptions.push((topic, expression));
+}
+
 /// `consumeFrom` (`'lastOffset'`, `'firstOffset'`, `'timestamp'` with `consumeTimestamp`).
 pub(crate) fn consume_from(v: &JsValue, op: &'static str) -> Result<ConsumeFrom, JsValue> {
     match js::opt_string(v, "consumeFrom", op)?.as_deref() {
@@ -249,11 +259,7 @@ impl PushConsumer {
                     .subscribe(&topic, expression)
                     .await
                     .map_err(|e| to_js(&e))?,
-                None => {
-                    let mut s = state.borrow_mut();
-                    s.subscriptions.retain(|(t, _)| *t != topic);
-                    s.subscriptions.push((topic, expression));
-                }
+                None => remember(&mut state.borrow_mut().subscriptions, topic, expression),
             }
             Ok(JsValue::UNDEFINED)
         })

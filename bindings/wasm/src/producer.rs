@@ -97,17 +97,7 @@ impl Producer {
         &self,
         #[wasm_bindgen(unchecked_param_type = "Message")] message: JsValue,
     ) -> Promise {
-        let inner = self.inner.clone();
-        let parsed = from_js(&message, "send");
-        future_to_promise(async move {
-            let (m, key) = parsed?;
-            let p = started(&inner, "send")?;
-            let r = match key {
-                Some(key) => p.send_with_selector(m, &SelectByHash, &key).await,
-                None => p.send(m).await,
-            };
-            r.map(|r| send_result_to_js(&r)).map_err(|e| to_js(&e))
-        })
+        self.send_keyed(&message, None)
     }
 
     /// Sends to the queue chosen by hashing `shardingKey` (same as `send` with the
@@ -118,16 +108,7 @@ impl Producer {
         #[wasm_bindgen(unchecked_param_type = "Message")] message: JsValue,
         #[wasm_bindgen(js_name = shardingKey)] sharding_key: String,
     ) -> Promise {
-        let inner = self.inner.clone();
-        let parsed = from_js(&message, "send");
-        future_to_promise(async move {
-            let (m, _) = parsed?;
-            let p = started(&inner, "send")?;
-            p.send_with_selector(m, &SelectByHash, &sharding_key)
-                .await
-                .map(|r| send_result_to_js(&r))
-                .map_err(|e| to_js(&e))
-        })
+        self.send_keyed(&message, Some(sharding_key))
     }
 
     /// Sends without waiting for the broker (no answer, never retried); resolves once the
@@ -183,6 +164,24 @@ impl Producer {
                 p.shutdown().await;
             }
             Ok(JsValue::UNDEFINED)
+        })
+    }
+}
+
+impl Producer {
+    /// `send`, with the queue chosen by hashing `key` (or the message's `shardingKey` field when
+    /// `key` is `None`).
+    fn send_keyed(&self, message: &JsValue, key: Option<String>) -> Promise {
+        let inner = self.inner.clone();
+        let parsed = from_js(message, "send");
+        future_to_promise(async move {
+            let (m, field) = parsed?;
+            let p = started(&inner, "send")?;
+            let r = match key.or(field) {
+                Some(key) => p.send_with_selector(m, &SelectByHash, &key).await,
+                None => p.send(m).await,
+            };
+            r.map(|r| send_result_to_js(&r)).map_err(|e| to_js(&e))
         })
     }
 }

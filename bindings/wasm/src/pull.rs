@@ -9,7 +9,7 @@ use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::consumer::{consume_from, filter_from};
+use crate::consumer::{consume_from, filter_from, remember};
 use crate::error::{illegal_state, to_js};
 use crate::js;
 use crate::message::{queue_from_js, queue_to_js, to_js as message_to_js};
@@ -97,7 +97,7 @@ impl PullConsumer {
                     .subscribe(&topic, expression)
                     .await
                     .map_err(|e| to_js(&e))?,
-                None => state.borrow_mut().subscriptions.push((topic, expression)),
+                None => remember(&mut state.borrow_mut().subscriptions, topic, expression),
             }
             Ok(JsValue::UNDEFINED)
         })
