@@ -27,6 +27,9 @@ pub(crate) struct OffsetStore {
     group: String,
     backend: Backend,
     table: Mutex<HashMap<MessageQueue, i64>>,
+    /// Held for a whole [`OffsetStore::persist`]: commits never interleave, so the final commit
+    /// of a queue handed over in a rebalance cannot be overtaken by an older periodic one.
+    persisting: tokio::sync::Mutex<()>,
 }
 
 impl OffsetStore {
@@ -35,6 +38,7 @@ impl OffsetStore {
             group: group.to_owned(),
             backend: Backend::Broker,
             table: Mutex::new(HashMap::new()),
+            persisting: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -59,6 +63,7 @@ impl OffsetStore {
             group: group.to_owned(),
             backend: Backend::File(path),
             table: Mutex::new(table),
+            persisting: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -130,13 +135,13 @@ impl OffsetStore {
         }
     }
 
-    /// Writes the offsets of `queues` to the backend (`oneway` for the periodic broker commit).
-    pub(crate) async fn persist(
-        &self,
-        client: &Client,
-        queues: &[MessageQueue],
-        oneway: bool,
-    ) -> Result<()> {
+    /// Writes the offsets of `queues` to the backend, one persist at a time. Broker commits are
+    /// requests, each answered before the next is sent (Java sends the periodic ones oneway):
+    /// the broker serves a connection's requests concurrently, so a oneway commit still in
+    /// flight could land after, and undo, the final commit made before a queue is unlocked for
+    /// its next owner, which would then consume messages again.
+    pub(crate) async fn persist(&self, client: &Client, queues: &[MessageQueue]) -> Result<()> {
+        let _one_at_a_time = self.persisting.lock().await;
         match &self.backend {
             Backend::File(path) => {
                 let body = ResetOffsetBody {
@@ -178,17 +183,13 @@ impl OffsetStore {
                         RequestCode::UPDATE_CONSUMER_OFFSET,
                         &header,
                     );
-                    let result = if oneway {
-                        client.broker_oneway(&addr, request).await
-                    } else {
-                        match client
-                            .broker_request(&addr, request, client.timeout())
-                            .await
-                        {
-                            Ok(r) if r.response_code() == ResponseCode::SUCCESS => Ok(()),
-                            Ok(r) => Err(Error::from_response("commit offset", &r)),
-                            Err(e) => Err(e),
-                        }
+                    let result = match client
+                        .broker_request(&addr, request, client.timeout())
+                        .await
+                    {
+                        Ok(r) if r.response_code() == ResponseCode::SUCCESS => Ok(()),
+                        Ok(r) => Err(Error::from_response("commit offset", &r)),
+                        Err(e) => Err(e),
                     };
                     if let Err(e) = result {
                         last_error = Some(e);

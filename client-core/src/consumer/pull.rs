@@ -204,7 +204,7 @@ impl PullConsumer {
             crate::rt::spawn(async move {
                 while pause(&mut stop, inner.options.auto_commit_interval).await {
                     let queues: Vec<MessageQueue> = lock(&inner.queues).keys().cloned().collect();
-                    if let Err(e) = inner.offsets.persist(&inner.client, &queues, true).await {
+                    if let Err(e) = inner.offsets.persist(&inner.client, &queues).await {
                         tracing::debug!(error = %e, "auto commit failed");
                     }
                 }
@@ -335,7 +335,7 @@ impl PullConsumer {
         let queues: Vec<MessageQueue> = lock(&self.inner.queues).keys().cloned().collect();
         self.inner
             .offsets
-            .persist(&self.inner.client, &queues, false)
+            .persist(&self.inner.client, &queues)
             .await
     }
 
@@ -375,7 +375,7 @@ impl PullConsumer {
         let _ = inner.stop.send(true);
         let queues: Vec<MessageQueue> = lock(&inner.queues).keys().cloned().collect();
         if inner.options.auto_commit {
-            if let Err(e) = inner.offsets.persist(&inner.client, &queues, false).await {
+            if let Err(e) = inner.offsets.persist(&inner.client, &queues).await {
                 tracing::warn!(error = %e, "final offset commit failed");
             }
         }
@@ -489,7 +489,7 @@ async fn update_queues(inner: &Arc<Inner>, wanted: HashSet<MessageQueue>) {
         q.dropped.store(true, Ordering::Release);
         q.wake.notify_one();
         let mq = [q.mq.clone()];
-        if let Err(e) = inner.offsets.persist(&inner.client, &mq, false).await {
+        if let Err(e) = inner.offsets.persist(&inner.client, &mq).await {
             tracing::debug!(error = %e, "commit of a released queue failed");
         }
         inner.offsets.remove(&q.mq);

@@ -392,7 +392,7 @@ impl PushConsumer {
         crate::rt::spawn(async move {
             while pause(&mut stop, inner.options.persist_interval).await {
                 let queues: Vec<MessageQueue> = lock(&inner.queues).keys().cloned().collect();
-                if let Err(e) = inner.offsets.persist(&inner.client, &queues, true).await {
+                if let Err(e) = inner.offsets.persist(&inner.client, &queues).await {
                     tracing::debug!(error = %e, "offset commit failed");
                 }
             }
@@ -444,7 +444,7 @@ impl PushConsumer {
         inner.permits.close();
         drop(drained);
         let queues: Vec<MessageQueue> = lock(&inner.queues).keys().cloned().collect();
-        if let Err(e) = inner.offsets.persist(&inner.client, &queues, false).await {
+        if let Err(e) = inner.offsets.persist(&inner.client, &queues).await {
             tracing::warn!(error = %e, "final offset commit failed");
         }
         for qs in lock(&inner.queues).values() {
@@ -598,7 +598,7 @@ async fn rebalance(inner: &Arc<Inner>) -> bool {
             None
         };
         let mq = [qs.mq.clone()];
-        if let Err(e) = inner.offsets.persist(&inner.client, &mq, false).await {
+        if let Err(e) = inner.offsets.persist(&inner.client, &mq).await {
             tracing::debug!(error = %e, "commit of a released queue failed");
         }
         inner.offsets.remove(&qs.mq);
