@@ -110,12 +110,29 @@ def test_fork_child_gets_a_fresh_runtime(cluster):
 
 
 def _child(code: str, cluster, topic: str) -> subprocess.Popen:
+    # faulthandler: a child that hangs is made to print where every thread is (see _finish).
     return subprocess.Popen(
-        [sys.executable, "-c", code, cluster.namesrv, topic],
+        [sys.executable, "-X", "faulthandler", "-c", code, cluster.namesrv, topic],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def _finish(p: subprocess.Popen, timeout: float) -> tuple[str, str]:
+    """The child's output once it exits; if it is still running after `timeout` seconds, it is
+    aborted (SIGABRT: faulthandler prints every thread's Python stack) and the test fails with
+    that output."""
+    try:
+        return p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.send_signal(signal.SIGABRT)
+        try:
+            out, err = p.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+        pytest.fail(f"the child did not exit within {timeout} s; stdout: {out!r}\nstderr:\n{err}")
 
 
 INTERRUPTED_POLL = r"""
@@ -140,7 +157,7 @@ def test_ctrl_c_interrupts_a_blocking_call(cluster):
     assert p.stdout.readline().strip() == "polling"
     time.sleep(0.3)  # most likely inside poll() by now; caught either way
     p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=30)
+    out, err = _finish(p, 30)
     assert p.returncode == 0, err
     assert out.startswith("interrupted after"), out
     assert float(out.split()[-1]) < 30
@@ -166,6 +183,6 @@ print("leaving with listener calls in flight", flush=True)
 def test_exit_without_shutdown_does_not_hang(cluster):
     topic = cluster.topic("Exit")
     p = _child(EXIT_WITHOUT_SHUTDOWN, cluster, topic)
-    out, err = p.communicate(timeout=60)
+    out, err = _finish(p, 60)
     assert p.returncode == 0, err
     assert "leaving" in out
