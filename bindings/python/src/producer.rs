@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 
 use crate::error;
 use crate::message::{PyMessage, PyMessageQueue, PySendResult};
-use crate::runtime::{awaitable, runtime, wait};
+use crate::runtime::{awaitable, exit_awaitable, runtime, wait};
 use crate::slot::{client_config, seconds, Slot};
 
 /// A producer.
@@ -146,17 +146,8 @@ impl PyProducer {
         _args: &Bound<'py, pyo3::types::PyTuple>,
     ) -> PyResult<Bound<'py, PyAny>> {
         self.slot.check_process(py)?;
-        let p = self.slot.take();
-        awaitable(
-            py,
-            async move {
-                if let Some(p) = p {
-                    p.shutdown().await;
-                }
-                Ok(())
-            },
-            |py, ()| Ok(false.into_pyobject(py)?.to_owned().into_any().unbind()),
-        )
+        let started = self.slot.take();
+        exit_awaitable(py, started.map(|x| async move { x.shutdown().await }))
     }
 
     /// Sends and waits for the broker's answer (retrying on another broker on failure);

@@ -14,7 +14,7 @@ use pyo3::types::PyTuple;
 use crate::error;
 use crate::message::{PyConsumeFrom, PyMessageQueue, PyMessageView};
 use crate::push::expression;
-use crate::runtime::{awaitable, runtime, wait};
+use crate::runtime::{awaitable, exit_awaitable, runtime, wait};
 use crate::slot::{client_config, seconds, Slot};
 
 /// How long one poll of the iterators waits before checking again.
@@ -175,18 +175,9 @@ impl PyPullConsumer {
         _args: &Bound<'py, PyTuple>,
     ) -> PyResult<Bound<'py, PyAny>> {
         self.slot.check_process(py)?;
-        let c = self.slot.take();
+        let started = self.slot.take();
         lock(&self.buffer).clear();
-        awaitable(
-            py,
-            async move {
-                if let Some(c) = c {
-                    c.shutdown().await;
-                }
-                Ok(())
-            },
-            |py, ()| Ok(false.into_pyobject(py)?.to_owned().into_any().unbind()),
-        )
+        exit_awaitable(py, started.map(|x| async move { x.shutdown().await }))
     }
 
     /// Subscribes to `topic` (a tag expression, or SQL92 with `sql`); the group's members share

@@ -10,7 +10,7 @@ use pyo3::types::PyTuple;
 use crate::error;
 use crate::listener::PyListener;
 use crate::message::PyConsumeFrom;
-use crate::runtime::{awaitable, runtime, wait};
+use crate::runtime::{awaitable, exit_awaitable, runtime, wait};
 use crate::slot::{client_config, Slot};
 
 /// A subscription expression: a tag expression, or SQL92 when `sql` is given.
@@ -169,17 +169,8 @@ impl PyPushConsumer {
         _args: &Bound<'py, PyTuple>,
     ) -> PyResult<Bound<'py, PyAny>> {
         self.slot.check_process(py)?;
-        let x = self.slot.take();
-        awaitable(
-            py,
-            async move {
-                if let Some(x) = x {
-                    x.shutdown().await;
-                }
-                Ok(())
-            },
-            |py, ()| Ok(false.into_pyobject(py)?.to_owned().into_any().unbind()),
-        )
+        let started = self.slot.take();
+        exit_awaitable(py, started.map(|x| async move { x.shutdown().await }))
     }
 
     /// Adds (or replaces) a subscription of a started consumer.

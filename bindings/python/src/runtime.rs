@@ -191,6 +191,27 @@ fn complete_loop(rx: Receiver<Completion>) {
     }
 }
 
+/// The awaitable an `__aexit__` returns: runs `shutdown` (when the object was started) and
+/// resolves to `False`, so an exception raised in the `async with` body propagates.
+pub(crate) fn exit_awaitable<'py, F>(
+    py: Python<'py>,
+    shutdown: Option<F>,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    awaitable(
+        py,
+        async move {
+            if let Some(shutdown) = shutdown {
+                shutdown.await;
+            }
+            Ok(())
+        },
+        |py, ()| Ok(false.into_pyobject(py)?.to_owned().into_any().unbind()),
+    )
+}
+
 /// An asyncio future of the running loop that `future` completes: its `Ok` value converted by
 /// `convert`, its error as the mapped exception. Must be called on a thread with a running
 /// event loop.

@@ -10,7 +10,7 @@ use pyo3::types::PyTuple;
 use crate::error;
 use crate::listener::PyTransactionListener;
 use crate::message::{PyMessage, PySendResult, PyTransactionState};
-use crate::runtime::{awaitable, runtime, wait};
+use crate::runtime::{awaitable, exit_awaitable, runtime, wait};
 use crate::slot::{client_config, seconds, Slot};
 
 /// What a transactional send did: the half message's `send_result` and the `state` the local
@@ -177,17 +177,8 @@ impl PyTransactionProducer {
         _args: &Bound<'py, PyTuple>,
     ) -> PyResult<Bound<'py, PyAny>> {
         self.slot.check_process(py)?;
-        let x = self.slot.take();
-        awaitable(
-            py,
-            async move {
-                if let Some(x) = x {
-                    x.shutdown().await;
-                }
-                Ok(())
-            },
-            |py, ()| Ok(false.into_pyobject(py)?.to_owned().into_any().unbind()),
-        )
+        let started = self.slot.take();
+        exit_awaitable(py, started.map(|x| async move { x.shutdown().await }))
     }
 
     /// Sends `message` transactionally (half message, `execute`, end); returns a
