@@ -261,6 +261,11 @@ fn retention_deletes_expired_files_with_their_queues() {
     cfg.file_reserved_time = 0; // every sealed file is expired
     cfg.delete_when = "99".to_owned(); // outside the window unless forced
     cfg.clean_resource_interval = 3_600_000;
+    // The disk of the machine running the test must not decide: above 75 % used (CI's disk was),
+    // the default diskMaxUsedSpaceRatio deletes expired files outside deleteWhen too.
+    cfg.disk_max_used_space_ratio = 101;
+    cfg.disk_space_clean_forcibly_ratio = 101;
+    cfg.disk_space_warning_level_ratio = 101;
     let store = MessageStore::open(cfg).unwrap();
     for i in 0..600 {
         put(&store, &message("Old", 0, i, "A"));
@@ -324,6 +329,8 @@ fn a_too_full_disk_refuses_writes_but_serves_reads() {
     drop(store);
     let mut relaxed = config(dir.path());
     relaxed.clean_resource_interval = 3_600_000;
+    relaxed.disk_space_warning_level_ratio = 101;
+    relaxed.disk_space_clean_forcibly_ratio = 101;
     let store = MessageStore::open(relaxed).unwrap();
     assert!(
         store
