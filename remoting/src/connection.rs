@@ -90,7 +90,7 @@ struct Inner {
     id: u64,
     peer: SocketAddr,
     local: SocketAddr,
-    tx: mpsc::Sender<Bytes>,
+    tx: mpsc::Sender<Frame>,
     pending: Pending,
     next_opaque: AtomicI32,
     closed: AtomicBool,
@@ -276,45 +276,89 @@ impl Connection {
         if self.is_closed() {
             return Err(RemotingError::Closed);
         }
-        let mut buf = BytesMut::with_capacity(256 + cmd.body.len());
-        frame::encode(cmd, SerializeType::Json, &mut buf)?;
+        let frame = Frame::encode(cmd)?;
         self.inner
             .tx
-            .send(buf.freeze())
+            .send(frame)
             .await
             .map_err(|_| RemotingError::Closed)
     }
 
     fn try_send_raw(&self, cmd: &RemotingCommand) {
-        let mut buf = BytesMut::with_capacity(256 + cmd.body.len());
-        if frame::encode(cmd, SerializeType::Json, &mut buf).is_ok() {
+        if let Ok(frame) = Frame::encode(cmd) {
             // Only used for overload answers: if even the write queue is full, drop it.
-            let _ = self.inner.tx.try_send(buf.freeze());
+            let _ = self.inner.tx.try_send(frame);
         }
     }
 }
 
+/// One queued frame: its encoded length words and header, and its body as the command holds it.
+///
+/// Only the header is encoded by the sender (a small buffer); the body is a reference-counted
+/// [`Bytes`], copied once, by the writer, into the buffer it writes from. One large buffer per
+/// frame made the allocator the largest cost of a busy client (glibc consolidates its small-chunk
+/// bins on every large allocation).
+struct Frame {
+    header: Bytes,
+    body: Bytes,
+}
+
+impl Frame {
+    fn encode(cmd: &RemotingCommand) -> Result<Frame, RemotingError> {
+        let mut header = BytesMut::with_capacity(256);
+        frame::encode_header(cmd, SerializeType::Json, cmd.body.len(), &mut header)?;
+        Ok(Frame {
+            header: header.freeze(),
+            body: cmd.body.clone(),
+        })
+    }
+}
+
+/// Most bytes gathered into one `write` when several frames are queued.
+const WRITE_BATCH: usize = 64 * 1024;
+
+/// Bodies at least this large are written from their own buffer instead of being copied.
+const COPY_BODY_BELOW: usize = 16 * 1024;
+
 async fn write_loop<W: AsyncWrite + Unpin>(
     mut write: W,
-    mut rx: mpsc::Receiver<Bytes>,
+    mut rx: mpsc::Receiver<Frame>,
     conn: Connection,
 ) {
-    loop {
+    let mut batch = BytesMut::with_capacity(WRITE_BATCH);
+    'frames: loop {
         let first = tokio::select! {
             f = rx.recv() => f,
             _ = conn.closed() => None,
         };
         let Some(first) = first else { break };
-        let mut failed = write.write_all(&first).await.is_err();
-        // Drain what is already queued before the next syscall wait.
-        while !failed {
-            match rx.try_recv() {
-                Ok(more) => failed = write.write_all(&more).await.is_err(),
-                Err(_) => break,
+        // Frames queued meanwhile (responses finishing together, async sends) go out in the same
+        // syscall: one `write` per burst instead of one per frame.
+        let mut next = Some(first);
+        while let Some(frame) = next.take() {
+            batch.extend_from_slice(&frame.header);
+            if frame.body.len() < COPY_BODY_BELOW {
+                batch.extend_from_slice(&frame.body);
+            } else {
+                let sent = match write.write_all(&batch).await {
+                    Ok(()) => write.write_all(&frame.body).await,
+                    Err(e) => Err(e),
+                };
+                batch.clear();
+                if sent.is_err() {
+                    break 'frames;
+                }
+            }
+            if batch.len() < WRITE_BATCH {
+                next = rx.try_recv().ok();
             }
         }
-        if failed {
-            break;
+        if !batch.is_empty() {
+            let sent = write.write_all(&batch).await;
+            batch.clear();
+            if sent.is_err() {
+                break;
+            }
         }
     }
     let _ = write.shutdown().await;
