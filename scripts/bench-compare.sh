@@ -47,6 +47,35 @@ wait_port() {
     exit 1
 }
 
+# wait_registered <port>: until the name server on <port> lists a broker in DefaultCluster (asks
+# GET_BROKER_CLUSTER_INFO, code 106, over the remoting protocol); a broker's first registration
+# can take seconds (the Apache one's especially).
+wait_registered() {
+    python3 - "$1" <<'PY'
+import json, socket, struct, sys, time
+port = int(sys.argv[1])
+header = json.dumps({"code": 106, "flag": 0, "language": "JAVA", "opaque": 1,
+                     "serializeTypeCurrentRPC": "JSON", "version": 0}).encode()
+deadline = time.time() + 60
+while time.time() < deadline:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(struct.pack(">II", 4 + len(header), len(header)) + header)
+            data = b""
+            while len(data) < 4 or len(data) < 4 + struct.unpack(">I", data[:4])[0]:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            if b"DefaultCluster" in data:
+                sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.2)
+sys.exit("no broker registered with the name server on port %d within 60 s" % port)
+PY
+}
+
 # run <broker> <client> <label> <command...>: one run, its JSON summary tagged and appended.
 run() {
     local broker="$1" client="$2" label="$3"
@@ -91,7 +120,7 @@ wait_port "$ns_port"
 target/release/mqbroker -c "$work/ferro/broker.properties" >"$work/ferro/broker.log" 2>&1 &
 pids+=($!)
 wait_port "$broker_port"
-sleep 1 # first registration
+wait_registered "$ns_port"
 suite ferromq
 for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 wait 2>/dev/null || true
@@ -100,7 +129,7 @@ pids=()
 # Apache RocketMQ 5.3.3.
 if [ "$have_java" = 1 ]; then
     NAMESRV_PORT=$ns_port BROKER_PORT=$broker_port tests/compat/apache-cluster.sh start "$work/apache" >&2
-    sleep 3 # first registration
+    wait_registered "$ns_port"
     suite apache
     tests/compat/apache-cluster.sh stop "$work/apache" >&2
 fi
