@@ -33,13 +33,17 @@ struct Answer;
 
 impl Handler for Answer {
     async fn handle(&self, _conn: &Connection, _req: RemotingCommand) -> Option<RemotingCommand> {
-        let mut resp = RemotingCommand::response(ResponseCode::SUCCESS, None);
-        resp.ext_fields
-            .insert("msgId", "7F00000100002A9F0000000000000000");
-        resp.ext_fields.insert("queueId", "3");
-        resp.ext_fields.insert("queueOffset", "4711");
-        Some(resp)
+        Some(answer())
     }
+}
+
+fn answer() -> RemotingCommand {
+    let mut resp = RemotingCommand::response(ResponseCode::SUCCESS, None);
+    resp.ext_fields
+        .insert("msgId", "7F00000100002A9F0000000000000000");
+    resp.ext_fields.insert("queueId", "3");
+    resp.ext_fields.insert("queueOffset", "4711");
+    resp
 }
 
 fn request() -> RemotingCommand {
@@ -88,12 +92,7 @@ fn frame_sizes() -> (usize, usize) {
     ferromq_protocol::frame::encode(&request(), SerializeType::Json, &mut buf).unwrap();
     let req = buf.len();
     buf.clear();
-    let mut resp = RemotingCommand::response(ResponseCode::SUCCESS, None);
-    resp.ext_fields
-        .insert("msgId", "7F00000100002A9F0000000000000000");
-    resp.ext_fields.insert("queueId", "3");
-    resp.ext_fields.insert("queueOffset", "4711");
-    ferromq_protocol::frame::encode(&resp, SerializeType::Json, &mut buf).unwrap();
+    ferromq_protocol::frame::encode(&answer(), SerializeType::Json, &mut buf).unwrap();
     (req, buf.len())
 }
 
