@@ -10,7 +10,7 @@ use ferromq_protocol::body::{
     OffsetWrapper, ProducerConnection, TopicOffset, TopicStatsTable,
 };
 use ferromq_protocol::header::admin::*;
-use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode};
+use ferromq_protocol::{names, CommandHeader, RemotingCommand, RequestCode, ResponseCode};
 use ferromq_store::configs::subscription_groups::SubscriptionGroupConfig;
 
 use crate::broker::{bad_header, fail, ok, Broker, Response};
@@ -246,13 +246,22 @@ impl Broker {
         }
     }
 
-    fn delete_topic(&self, req: &RemotingCommand) -> Response {
+    async fn delete_topic(&self, req: &RemotingCommand) -> Response {
         let h = match DeleteTopicRequestHeader::read_ext(&req.ext_fields) {
             Ok(h) => h,
             Err(e) => return bad_header(e),
         };
+        if let Err(e) = names::check_topic(&h.topic) {
+            return fail(ResponseCode::INVALID_PARAMETER, e.to_string());
+        }
+        if names::is_internal_topic(&h.topic) {
+            return fail(
+                ResponseCode::NO_PERMISSION,
+                format!("The topic[{}] is conflict with system topic.", h.topic),
+            );
+        }
         self.topics.delete(&h.topic);
-        self.persist_topics();
+        self.persist_topics().await;
         self.offsets.remove_topic(&h.topic);
         if let Err(e) = self.store.delete_topic(&h.topic) {
             return fail(
@@ -264,18 +273,28 @@ impl Broker {
         ok()
     }
 
-    fn groups_admin(&self, code: RequestCode, req: &RemotingCommand) -> Response {
+    /// Writes `subscriptionGroup.json` if it changed, on a blocking thread.
+    async fn persist_groups(&self) {
+        let groups = self.groups.clone();
+        match tokio::task::spawn_blocking(move || groups.persist()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot persist subscriptionGroup.json"),
+            Err(e) => tracing::error!(error = %e, "subscriptionGroup.json writer failed"),
+        }
+    }
+
+    async fn groups_admin(&self, code: RequestCode, req: &RemotingCommand) -> Response {
         match code {
             RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => {
                 match ferromq_protocol::json::from_slice::<SubscriptionGroupConfig>(&req.body) {
-                    Ok(config) if !config.group_name.is_empty() => {
-                        self.groups.update(config);
-                        if let Err(e) = self.groups.persist() {
-                            tracing::error!(error = %e, "cannot persist subscriptionGroup.json");
+                    Ok(config) => {
+                        if let Err(e) = names::check_group(&config.group_name) {
+                            return fail(ResponseCode::INVALID_PARAMETER, e.to_string());
                         }
+                        self.groups.update(config);
+                        self.persist_groups().await;
                         ok()
                     }
-                    Ok(_) => fail(ResponseCode::SYSTEM_ERROR, "groupName is empty"),
                     Err(e) => fail(
                         ResponseCode::SYSTEM_ERROR,
                         format!("bad subscription group body: {e}"),
@@ -292,7 +311,7 @@ impl Broker {
                         if h.clean_offset == Some(true) {
                             self.offsets.remove_group(&h.group_name);
                         }
-                        let _ = self.groups.persist();
+                        self.persist_groups().await;
                         ok()
                     }
                     Err(e) => bad_header(e),
@@ -318,7 +337,7 @@ impl Broker {
     }
 
     /// Admin requests; `None` when `code` is not one of them.
-    pub(crate) fn process_admin(
+    pub(crate) async fn process_admin(
         &self,
         code: RequestCode,
         req: &RemotingCommand,
@@ -331,11 +350,11 @@ impl Broker {
             | RequestCode::GET_PRODUCER_CONNECTION_LIST => self.connections(code, req),
             RequestCode::GET_BROKER_CONFIG => self.broker_config(),
             RequestCode::UPDATE_BROKER_CONFIG => self.update_broker_config(req),
-            RequestCode::DELETE_TOPIC_IN_BROKER => self.delete_topic(req),
+            RequestCode::DELETE_TOPIC_IN_BROKER => self.delete_topic(req).await,
             RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP
             | RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG
             | RequestCode::DELETE_SUBSCRIPTIONGROUP
-            | RequestCode::GET_ALL_CONSUMER_OFFSET => self.groups_admin(code, req),
+            | RequestCode::GET_ALL_CONSUMER_OFFSET => self.groups_admin(code, req).await,
             RequestCode::QUERY_TOPIC_CONSUME_BY_WHO => self.consumed_by(req),
             _ => return None,
         })

@@ -17,7 +17,9 @@ use ferromq_protocol::header::offset::*;
 use ferromq_protocol::header::query::{
     QueryMessageRequestHeader, QueryMessageResponseHeader, ViewMessageRequestHeader,
 };
-use ferromq_protocol::{CommandHeader, ProtocolError, RemotingCommand, RequestCode, ResponseCode};
+use ferromq_protocol::{
+    names, CommandHeader, ProtocolError, RemotingCommand, RequestCode, ResponseCode,
+};
 use ferromq_remoting::{Connection, Handler};
 use ferromq_store::configs::{ConsumerOffsetTable, SubscriptionGroupTable, TopicConfigTable};
 use ferromq_store::MessageStore;
@@ -65,8 +67,8 @@ pub(crate) struct Stats {
 pub struct Broker {
     pub(crate) settings: std::sync::RwLock<Arc<Settings>>,
     pub(crate) store: Arc<MessageStore>,
-    pub(crate) topics: TopicConfigTable,
-    pub(crate) groups: SubscriptionGroupTable,
+    pub(crate) topics: Arc<TopicConfigTable>,
+    pub(crate) groups: Arc<SubscriptionGroupTable>,
     pub(crate) offsets: ConsumerOffsetTable,
     pub(crate) delay_offsets: ferromq_store::configs::DelayOffsetTable,
     /// Delay of each level in ms (`messageDelayLevel`).
@@ -83,6 +85,10 @@ pub struct Broker {
     pub(crate) started: Instant,
     /// Message counters for runtime info.
     pub(crate) stats: Stats,
+    /// Topics created on demand (sends to unknown topics), rate limited.
+    pub(crate) topic_creations: crate::limits::RateLimiter,
+    /// Groups created on demand (heartbeats, pulls, send-backs), rate limited.
+    pub(crate) group_creations: crate::limits::RateLimiter,
 }
 
 impl Broker {
@@ -143,34 +149,60 @@ impl Broker {
     }
 
     /// Creates or replaces a topic, persists the table and re-registers with the name servers.
-    pub(crate) fn put_topic(&self, config: TopicConfig) {
+    pub(crate) async fn put_topic(&self, config: TopicConfig) {
         self.topics.put(config);
-        self.persist_topics();
+        self.persist_topics().await;
         self.topics_changed.notify_one();
     }
 
-    pub(crate) fn persist_topics(&self) {
-        if let Err(e) = self.topics.persist() {
-            tracing::error!(error = %e, "cannot persist topics.json");
+    /// Writes `topics.json` if it changed, on a blocking thread (the write ends in an fsync,
+    /// which must not stall the runtime's workers); concurrent callers share one write.
+    pub(crate) async fn persist_topics(&self) {
+        let topics = self.topics.clone();
+        match tokio::task::spawn_blocking(move || topics.persist()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot persist topics.json"),
+            Err(e) => tracing::error!(error = %e, "topics.json writer failed"),
         }
     }
 
     /// Finds a topic, creating it from `TBW102` when allowed (Apache's
-    /// `createTopicInSendMessageMethod`).
-    pub(crate) fn topic_for_send(
+    /// `createTopicInSendMessageMethod`), at most `topicAutoCreateMaxPerSecond` a second.
+    /// `Err` is the refusal to answer.
+    pub(crate) async fn topic_for_send(
         &self,
         topic: &str,
         default_queue_nums: i32,
-    ) -> Option<TopicConfig> {
+    ) -> Result<TopicConfig, Response> {
         if let Some(t) = self.topics.get(topic) {
-            return Some(t);
+            return Ok(t);
         }
-        if !self.settings().broker.auto_create_topic_enable {
-            return None;
+        let not_found = || {
+            fail(
+                ResponseCode::TOPIC_NOT_EXIST,
+                format!("topic[{topic}] not exist, apply first please!"),
+            )
+        };
+        let settings = self.settings();
+        if !settings.broker.auto_create_topic_enable {
+            return Err(not_found());
         }
-        let template = self.topics.get(AUTO_CREATE_TOPIC_KEY)?;
+        let Some(template) = self.topics.get(AUTO_CREATE_TOPIC_KEY) else {
+            return Err(not_found());
+        };
         if template.perm & perm::INHERIT == 0 {
-            return None;
+            return Err(not_found());
+        }
+        if let Err(e) = names::check_topic(topic) {
+            return Err(fail(ResponseCode::INVALID_PARAMETER, e.to_string()));
+        }
+        let rate = settings.broker.topic_auto_create_max_per_second;
+        if !self.topic_creations.try_acquire(rate, Instant::now()) {
+            return Err(crate::limits::busy(
+                "topics",
+                "topicAutoCreateMaxPerSecond",
+                rate,
+            ));
         }
         let queues = default_queue_nums.clamp(1, template.write_queue_nums.max(1));
         let mut config = TopicConfig::new(topic, queues, queues);
@@ -178,30 +210,36 @@ impl Broker {
         let (created, fresh) = self.topics.put_if_absent(config);
         if fresh {
             tracing::info!(topic, queues, "topic auto-created");
-            self.persist_topics();
+            self.persist_topics().await;
             self.topics_changed.notify_one();
         }
-        Some(created)
+        Ok(created)
     }
 
-    /// Creates the retry topic of a consumer group (`%RETRY%<group>`, one queue) if missing.
-    pub(crate) fn ensure_retry_topic(&self, group: &str) {
-        let name = format!("%RETRY%{group}");
-        if self.topics.contains(&name) {
+    /// Creates a derived topic (a group's retry or dead-letter topic) if missing.
+    pub(crate) async fn ensure_group_topic(&self, name: &str, queues: i32) {
+        if self.topics.contains(name) {
             return;
         }
+        let mut config = TopicConfig::new(name, queues, queues);
+        config.perm = perm::READ | perm::WRITE;
+        if self.topics.put_if_absent(config).1 {
+            self.persist_topics().await;
+            self.topics_changed.notify_one();
+        }
+    }
+
+    /// Creates the retry topic of a consumer group (`%RETRY%<group>`) if missing.
+    pub(crate) async fn ensure_retry_topic(&self, group: &str) -> String {
+        let name = names::retry_topic(group);
         let queues = self
             .groups
             .get(group)
             .map(|g| g.retry_queue_nums)
             .unwrap_or(1)
             .max(1);
-        let mut config = TopicConfig::new(name.as_str(), queues, queues);
-        config.perm = perm::READ | perm::WRITE;
-        if self.topics.put_if_absent(config).1 {
-            self.persist_topics();
-            self.topics_changed.notify_one();
-        }
+        self.ensure_group_topic(&name, queues).await;
+        name
     }
 
     fn channel(conn: &Connection, client_id: &str, req: &RemotingCommand) -> ClientChannel {
@@ -214,7 +252,7 @@ impl Broker {
         }
     }
 
-    fn heartbeat(&self, conn: &Connection, req: &RemotingCommand) -> Response {
+    async fn heartbeat(&self, conn: &Connection, req: &RemotingCommand) -> Response {
         let data = match HeartbeatData::decode(&req.body) {
             Ok(d) => d,
             Err(e) => {
@@ -224,19 +262,15 @@ impl Broker {
                 )
             }
         };
+        if let Err(refusal) = self.check_heartbeat(&data) {
+            return refusal;
+        }
         for consumer in &data.consumer_data_set {
-            if self
-                .groups
-                .get_or_create(
-                    &consumer.group_name,
-                    self.settings().broker.auto_create_subscription_group,
-                )
-                .is_none()
-            {
-                tracing::warn!(group = %consumer.group_name, "heartbeat from an unknown group (auto-create off)");
-                continue;
+            if let Err(refusal) = self.group_for(&consumer.group_name) {
+                tracing::warn!(group = %consumer.group_name, reason = ?refusal.remark, "heartbeat of a group that cannot be created");
+                return refusal;
             }
-            self.ensure_retry_topic(&consumer.group_name);
+            self.ensure_retry_topic(&consumer.group_name).await;
             let channel = Broker::channel(conn, &data.client_id, req);
             if self.clients.register_consumer(channel, consumer) {
                 tracing::info!(group = %consumer.group_name, client = %data.client_id, "consumer joined");
@@ -252,6 +286,43 @@ impl Broker {
         let mut resp = ok();
         resp.ext_fields.insert("IS_SUB_CHANGE", "true");
         resp
+    }
+
+    /// A heartbeat's sizes and names (`heartbeatMaxGroups`, `heartbeatMaxSubscriptions`).
+    fn check_heartbeat(&self, data: &HeartbeatData) -> Result<(), Response> {
+        let settings = self.settings();
+        let b = &settings.broker;
+        let groups = data.consumer_data_set.len() + data.producer_data_set.len();
+        if groups > b.heartbeat_max_groups {
+            return Err(fail(
+                ResponseCode::SYSTEM_ERROR,
+                format!(
+                    "the heartbeat names {groups} groups, more than heartbeatMaxGroups {}",
+                    b.heartbeat_max_groups
+                ),
+            ));
+        }
+        let invalid = |e: names::NameError| fail(ResponseCode::INVALID_PARAMETER, e.to_string());
+        for consumer in &data.consumer_data_set {
+            names::check_group(&consumer.group_name).map_err(invalid)?;
+            let subs = consumer.subscription_data_set.len();
+            if subs > b.heartbeat_max_subscriptions {
+                return Err(fail(
+                    ResponseCode::SYSTEM_ERROR,
+                    format!(
+                        "group {} subscribes {subs} topics in one heartbeat, more than heartbeatMaxSubscriptions {}",
+                        consumer.group_name, b.heartbeat_max_subscriptions
+                    ),
+                ));
+            }
+            for sub in &consumer.subscription_data_set {
+                names::check_topic(&sub.topic).map_err(invalid)?;
+            }
+        }
+        for producer in &data.producer_data_set {
+            names::check_group(&producer.group_name).map_err(invalid)?;
+        }
+        Ok(())
     }
 
     /// Tells every member of a group that membership changed (they rebalance at once).
@@ -348,15 +419,44 @@ impl Broker {
         )
     }
 
+    /// UPDATE_CONSUMER_OFFSET, checked as Apache 5.x checks it: the group exists (or may be
+    /// created), the topic exists and the queue is one of its queues, so a client cannot grow
+    /// the offset table with names of its own.
     fn update_consumer_offset(&self, req: &RemotingCommand) -> Response {
-        match UpdateConsumerOffsetRequestHeader::read_ext(&req.ext_fields) {
-            Ok(h) => {
-                self.offsets
-                    .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
-                ok()
-            }
-            Err(e) => bad_header(e),
+        let h = match UpdateConsumerOffsetRequestHeader::read_ext(&req.ext_fields) {
+            Ok(h) => h,
+            Err(e) => return bad_header(e),
+        };
+        if let Err(refusal) = self.group_for(&h.consumer_group) {
+            return refusal;
         }
+        if let Err(refusal) = self.existing_queue(&h.topic, h.queue_id) {
+            return refusal;
+        }
+        self.offsets
+            .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
+        ok()
+    }
+
+    /// The config of `topic` if it exists and `queue_id` is one of its queues.
+    pub(crate) fn existing_queue(
+        &self,
+        topic: &str,
+        queue_id: i32,
+    ) -> Result<TopicConfig, Response> {
+        let Some(config) = self.topics.get(topic) else {
+            return Err(fail(
+                ResponseCode::TOPIC_NOT_EXIST,
+                format!("topic[{topic}] not exist"),
+            ));
+        };
+        if queue_id < 0 || queue_id >= config.read_queue_nums.max(config.write_queue_nums) {
+            return Err(fail(
+                ResponseCode::SYSTEM_ERROR,
+                format!("QueueId[{queue_id}] is out of range of topic[{topic}]"),
+            ));
+        }
+        Ok(config)
     }
 
     fn offset_requests(&self, code: RequestCode, req: &RemotingCommand) -> Response {
@@ -405,19 +505,16 @@ impl Broker {
         }
     }
 
-    fn view_message(&self, req: &RemotingCommand) -> Response {
+    async fn view_message(&self, req: &RemotingCommand) -> Response {
         let h = match ViewMessageRequestHeader::read_ext(&req.ext_fields) {
             Ok(h) => h,
             Err(e) => return bad_header(e),
         };
-        match u64::try_from(h.offset)
-            .ok()
-            .and_then(|o| self.store.message_at(o))
-        {
-            Some(record) => ok().with_body(record),
-            None => fail(
+        match self.record_at(h.offset).await {
+            Ok((record, _)) => ok().with_body(record),
+            Err(reason) => fail(
                 ResponseCode::SYSTEM_ERROR,
-                format!("can not find message by the offset, {}", h.offset),
+                format!("can not find message by the offset, {}: {reason}", h.offset),
             ),
         }
     }
@@ -448,19 +545,45 @@ impl Broker {
         .with_body(body)
     }
 
-    fn create_topic(&self, req: &RemotingCommand) -> Response {
+    /// UPDATE_AND_CREATE_TOPIC: a valid name that is not an internal topic, queue counts within
+    /// `maxTopicQueueNums`, and permission bits Apache knows.
+    async fn create_topic(&self, req: &RemotingCommand) -> Response {
         let h = match CreateTopicRequestHeader::read_ext(&req.ext_fields) {
             Ok(h) => h,
             Err(e) => return bad_header(e),
         };
-        if let Err(reason) = crate::send::check_topic_name(&h.topic) {
-            return fail(ResponseCode::INVALID_PARAMETER, reason);
+        if let Err(e) = names::check_topic(&h.topic) {
+            return fail(ResponseCode::INVALID_PARAMETER, e.to_string());
+        }
+        if names::is_internal_topic(&h.topic) {
+            return fail(
+                ResponseCode::NO_PERMISSION,
+                format!("The topic[{}] is conflict with system topic.", h.topic),
+            );
+        }
+        let max = self.settings().broker.max_topic_queue_nums;
+        for (what, n) in [("read", h.read_queue_nums), ("write", h.write_queue_nums)] {
+            if !(0..=max).contains(&n) {
+                return fail(
+                    ResponseCode::INVALID_PARAMETER,
+                    format!("{what}QueueNums {n} is out of range 0..={max} (maxTopicQueueNums)"),
+                );
+            }
+        }
+        if h.perm & !(perm::READ | perm::WRITE | perm::INHERIT) != 0 {
+            return fail(
+                ResponseCode::INVALID_PARAMETER,
+                format!(
+                    "perm {} is not a combination of 4 (read), 2 (write) and 1 (inherit)",
+                    h.perm
+                ),
+            );
         }
         let mut config = TopicConfig::new(h.topic.as_str(), h.read_queue_nums, h.write_queue_nums);
         config.perm = h.perm;
         config.order = h.order;
         config.topic_sys_flag = h.topic_sys_flag.unwrap_or(0);
-        self.put_topic(config);
+        self.put_topic(config).await;
         ok()
     }
 
@@ -479,7 +602,7 @@ impl Broker {
                 crate::pull::pull_message(self, &req).await
             }
             RequestCode::CONSUMER_SEND_MSG_BACK => crate::retry::send_back(self, &req).await,
-            RequestCode::HEART_BEAT => self.heartbeat(conn, &req),
+            RequestCode::HEART_BEAT => self.heartbeat(conn, &req).await,
             RequestCode::LOCK_BATCH_MQ => self.lock_batch(&req),
             RequestCode::CHECK_CLIENT_CONFIG => self.check_client_config(&req),
             RequestCode::END_TRANSACTION => crate::transaction::end_transaction(self, &req).await,
@@ -492,11 +615,11 @@ impl Broker {
             | RequestCode::GET_MIN_OFFSET
             | RequestCode::SEARCH_OFFSET_BY_TIMESTAMP
             | RequestCode::GET_EARLIEST_MSG_STORETIME => self.offset_requests(code, &req),
-            RequestCode::VIEW_MESSAGE_BY_ID => self.view_message(&req),
+            RequestCode::VIEW_MESSAGE_BY_ID => self.view_message(&req).await,
             RequestCode::QUERY_MESSAGE => self.query_message(&req),
-            RequestCode::UPDATE_AND_CREATE_TOPIC => self.create_topic(&req),
+            RequestCode::UPDATE_AND_CREATE_TOPIC => self.create_topic(&req).await,
             RequestCode::GET_ALL_TOPIC_CONFIG => ok().with_body(self.topic_wrapper().encode()),
-            other => match self.process_admin(other, &req) {
+            other => match self.process_admin(other, &req).await {
                 Some(resp) => resp,
                 None => fail(
                     ResponseCode::REQUEST_CODE_NOT_SUPPORTED,

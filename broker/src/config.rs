@@ -119,6 +119,23 @@ ferromq_protocol::settings! {
         transaction_check_interval: u64 = 30_000, "transactionCheckInterval", true;
         /// `rejectTransactionMessage` (false).
         reject_transaction_message: bool = false, "rejectTransactionMessage", true;
+        /// `maxTopicQueueNums` (FerroMQ, 1024): the most read or write queues a topic may have;
+        /// UPDATE_AND_CREATE_TOPIC asking for more is refused with INVALID_PARAMETER (clients
+        /// build one object per queue, and the route carries them all).
+        max_topic_queue_nums: i32 = 1024, "maxTopicQueueNums", true;
+        /// `topicAutoCreateMaxPerSecond` (FerroMQ, 100): topics created by sends to unknown
+        /// topics (`autoCreateTopicEnable`), per second; past it such sends get SYSTEM_BUSY.
+        topic_auto_create_max_per_second: u32 = 100, "topicAutoCreateMaxPerSecond", true;
+        /// `subscriptionGroupAutoCreateMaxPerSecond` (FerroMQ, 100): groups created by heartbeats,
+        /// pulls and send-backs of unknown groups (`autoCreateSubscriptionGroup`), per second;
+        /// past it those requests are refused with SYSTEM_BUSY.
+        subscription_group_auto_create_max_per_second: u32 = 100, "subscriptionGroupAutoCreateMaxPerSecond", true;
+        /// `heartbeatMaxGroups` (FerroMQ, 1024): consumer plus producer groups in one heartbeat;
+        /// a larger heartbeat is refused with SYSTEM_ERROR.
+        heartbeat_max_groups: usize = 1024, "heartbeatMaxGroups", true;
+        /// `heartbeatMaxSubscriptions` (FerroMQ, 1024): subscriptions of one consumer group in a
+        /// heartbeat; a larger heartbeat is refused with SYSTEM_ERROR.
+        heartbeat_max_subscriptions: usize = 1024, "heartbeatMaxSubscriptions", true;
         /// `serverChannelMaxIdleTimeSeconds` (120).
         server_channel_max_idle_time_seconds: u64 = 120, "serverChannelMaxIdleTimeSeconds", false;
         /// `sendMessageThreadPoolNums` (accepted; tokio schedules sends).

@@ -10,6 +10,8 @@ pub mod config;
 
 mod admin;
 mod broker;
+mod limits;
+mod records;
 
 mod locks;
 mod pull;
@@ -96,8 +98,8 @@ pub async fn open(settings: Settings) -> Result<Arc<Broker>, BrokerError> {
     let delay_levels = settings.store.delay_levels();
     let broker = Arc::new(Broker {
         store,
-        topics,
-        groups,
+        topics: Arc::new(topics),
+        groups: Arc::new(groups),
         offsets,
         delay_offsets,
         delay_levels,
@@ -109,6 +111,8 @@ pub async fn open(settings: Settings) -> Result<Arc<Broker>, BrokerError> {
         topics_changed: Default::default(),
         started: std::time::Instant::now(),
         stats: Default::default(),
+        topic_creations: Default::default(),
+        group_creations: Default::default(),
         settings: std::sync::RwLock::new(Arc::new(settings)),
     });
     let _ = cell.set(Arc::downgrade(&broker));

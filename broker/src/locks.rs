@@ -99,10 +99,23 @@ impl Broker {
                 )
             }
         };
+        if let Err(e) = ferromq_protocol::names::check_group(&body.consumer_group) {
+            return fail(
+                ferromq_protocol::ResponseCode::INVALID_PARAMETER,
+                e.to_string(),
+            );
+        }
+        // Only queues that exist can be locked, so the lock table is bounded by the topics and
+        // groups the broker has, whatever a client names.
+        let queues: Vec<MessageQueue> = body
+            .mq_set
+            .into_iter()
+            .filter(|mq| self.existing_queue(&mq.topic, mq.queue_id).is_ok())
+            .collect();
         let held = self.locks.lock(
             &body.consumer_group,
             &body.client_id,
-            body.mq_set,
+            queues,
             Instant::now(),
         );
         ok().with_body(

@@ -146,21 +146,15 @@ pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Resp
             ),
         );
     }
-    let auto_group = settings.broker.auto_create_subscription_group;
-    match broker.groups.get_or_create(&h.consumer_group, auto_group) {
-        Some(g) if !g.consume_enable => {
+    match broker.group_for(&h.consumer_group) {
+        Ok(g) if !g.consume_enable => {
             return fail(
                 ResponseCode::NO_PERMISSION,
                 format!("subscription group no permission, {}", h.consumer_group),
             )
         }
-        Some(_) => {}
-        None => {
-            return fail(
-                ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
-                format!("subscription group [{}] does not exist", h.consumer_group),
-            )
-        }
+        Ok(_) => {}
+        Err(refusal) => return refusal,
     }
     let sys_flag = h.sys_flag;
     let subscription = if pull_sys_flag::has(sys_flag, pull_sys_flag::SUBSCRIPTION) {
@@ -207,7 +201,16 @@ pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Resp
             .offsets
             .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
     }
-    let max_msgs = usize::try_from(h.max_msg_nums).unwrap_or(1).max(1);
+    // Apache caps what one pull transfers by count and bytes (maxTransferCountOnMessageInMemory
+    // / InDisk, maxTransferBytes...); the count also bounds how much of the queue is scanned.
+    let store = &settings.store;
+    let max_msgs = usize::try_from(h.max_msg_nums).unwrap_or(1).clamp(
+        1,
+        store
+            .max_transfer_count_on_message_in_memory
+            .max(store.max_transfer_count_on_message_in_disk)
+            .max(1),
+    );
     let max_bytes = h
         .max_msg_bytes
         .and_then(|b| usize::try_from(b).ok())

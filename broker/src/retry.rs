@@ -9,34 +9,19 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use ferromq_protocol::body::TopicConfig;
 use ferromq_protocol::header::client::ConsumerSendMsgBackRequestHeader;
-use ferromq_protocol::message::{
-    create_message_id, decode_all, property, DecodeOptions, MessageExt,
-};
-use ferromq_protocol::{CommandHeader, RemotingCommand, ResponseCode, Version};
+use ferromq_protocol::message::{create_message_id, property, MessageExt};
+use ferromq_protocol::{names, CommandHeader, RemotingCommand, ResponseCode, Version};
 
 use crate::broker::{bad_header, fail, ok, perm, Broker, Response};
-
-/// Prefix of retry topics.
-pub(crate) const RETRY_PREFIX: &str = "%RETRY%";
-/// Prefix of dead-letter topics.
-pub(crate) const DLQ_PREFIX: &str = "%DLQ%";
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
 impl Broker {
     /// Creates `%DLQ%<group>` (one queue, readable so operators can drain it) if missing.
-    pub(crate) fn ensure_dlq_topic(&self, group: &str) -> String {
-        let name = format!("{DLQ_PREFIX}{group}");
-        if !self.topics.contains(&name) {
-            let mut config = TopicConfig::new(name.as_str(), 1, 1);
-            config.perm = perm::READ | perm::WRITE;
-            if self.topics.put_if_absent(config).1 {
-                self.persist_topics();
-                self.topics_changed.notify_one();
-            }
-        }
+    pub(crate) async fn ensure_dlq_topic(&self, group: &str) -> String {
+        let name = names::dlq_topic(group);
+        self.ensure_group_topic(&name, 1).await;
         name
     }
 
@@ -64,12 +49,9 @@ pub(crate) async fn send_back(broker: &Broker, req: &RemotingCommand) -> Respons
         Ok(h) => h,
         Err(e) => return bad_header(e),
     };
-    let auto = broker.settings().broker.auto_create_subscription_group;
-    let Some(group) = broker.groups.get_or_create(&h.group, auto) else {
-        return fail(
-            ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
-            format!("subscription group not exist, {}", h.group),
-        );
+    let group = match broker.group_for(&h.group) {
+        Ok(g) => g,
+        Err(refusal) => return refusal,
     };
     if broker.settings().broker.broker_permission & perm::WRITE == 0 {
         return fail(
@@ -80,24 +62,37 @@ pub(crate) async fn send_back(broker: &Broker, req: &RemotingCommand) -> Respons
     if group.retry_queue_nums <= 0 {
         return ok();
     }
-    let Some(record) = u64::try_from(h.offset)
-        .ok()
-        .and_then(|o| broker.store.message_at(o))
-    else {
+    let original = match broker.record_at(h.offset).await {
+        Ok((_, m)) => m,
+        Err(reason) => {
+            return fail(
+                ResponseCode::SYSTEM_ERROR,
+                format!("look message by offset failed, {}: {reason}", h.offset),
+            )
+        }
+    };
+    // The message must be one this group consumed: from the topic the consumer names (or the
+    // group's own retry topic), with the id the consumer names.
+    let retry_topic = names::retry_topic(&h.group);
+    let topic_matches = match h.origin_topic.as_deref().filter(|t| !t.is_empty()) {
+        Some(origin) => original.topic == origin || original.topic == retry_topic,
+        None => true,
+    };
+    if !topic_matches
+        || !crate::transaction::names_the_message(
+            h.origin_msg_id.as_deref().unwrap_or(""),
+            &original,
+            broker,
+        )
+    {
         return fail(
             ResponseCode::SYSTEM_ERROR,
-            format!("look message by offset failed, {}", h.offset),
+            format!(
+                "the message at offset {} is not the one named by originTopic / originMsgId",
+                h.offset
+            ),
         );
-    };
-    let Some(original) = decode_all(&record, &DecodeOptions::store())
-        .ok()
-        .and_then(|mut v| v.pop())
-    else {
-        return fail(
-            ResponseCode::SYSTEM_ERROR,
-            format!("look message by offset failed, {}", h.offset),
-        );
-    };
+    }
     let max = broker.max_reconsume_times(&h.group, h.max_reconsume_times, req.version);
     let mut properties = original.properties.clone();
     if properties.value(property::RETRY_TOPIC).is_none() {
@@ -110,12 +105,11 @@ pub(crate) async fn send_back(broker: &Broker, req: &RemotingCommand) -> Respons
     }
     let to_dlq = original.reconsume_times >= max || h.delay_level < 0;
     let (topic, queue_id) = if to_dlq {
-        (broker.ensure_dlq_topic(&h.group), 0)
+        (broker.ensure_dlq_topic(&h.group).await, 0)
     } else {
-        let retry = format!("{RETRY_PREFIX}{}", h.group);
-        broker.ensure_retry_topic(&h.group);
+        let retry = broker.ensure_retry_topic(&h.group).await;
         let level = if h.delay_level == 0 {
-            3 + original.reconsume_times
+            original.reconsume_times.saturating_add(3)
         } else {
             h.delay_level
         };
@@ -136,7 +130,7 @@ pub(crate) async fn send_back(broker: &Broker, req: &RemotingCommand) -> Respons
         born_timestamp: original.born_timestamp,
         born_host: original.born_host,
         store_host: broker.store_host,
-        reconsume_times: original.reconsume_times + 1,
+        reconsume_times: original.reconsume_times.saturating_add(1),
         ..MessageExt::default()
     };
     if let Err(refusal) = broker.park_if_delayed(&mut message) {

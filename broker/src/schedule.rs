@@ -53,19 +53,14 @@ impl Broker {
         m.queue_id = level - 1;
     }
 
-    /// The message a due schedule or timer entry becomes: real topic and queue back, `DELAY`
-    /// removed.
-    pub(crate) fn time_up(&self, scheduled: &MessageExt) -> Option<MessageExt> {
-        let topic = scheduled.properties.value(property::REAL_TOPIC)?.to_owned();
-        let queue_id = scheduled
-            .properties
-            .value(property::REAL_QUEUE_ID)?
-            .parse()
-            .ok()?;
+    /// The message a due schedule or timer entry becomes: real topic and queue back (checked by
+    /// [`Broker::real_destination`]), `DELAY` removed. `Err` says why there is nowhere to deliver.
+    pub(crate) fn time_up(&self, scheduled: &MessageExt) -> Result<MessageExt, String> {
+        let (topic, queue_id) = self.real_destination(scheduled)?;
         let mut properties = scheduled.properties.clone();
         properties.remove(property::DELAY_TIME_LEVEL);
         properties.insert(property::WAIT_STORE_MSG_OK, "false");
-        Some(MessageExt {
+        Ok(MessageExt {
             topic,
             queue_id,
             flag: scheduled.flag,
@@ -79,6 +74,15 @@ impl Broker {
             prepared_transaction_offset: scheduled.prepared_transaction_offset,
             ..MessageExt::default()
         })
+    }
+
+    /// Creates the topic a released message goes to if it is missing (as Apache's delivery
+    /// does); a refusal (auto-creation off or rate limited) is logged and the message is stored
+    /// all the same, never dropped.
+    pub(crate) async fn ensure_delivery_topic(&self, topic: &str) {
+        if let Err(refusal) = self.topic_for_send(topic, 1).await {
+            tracing::warn!(topic, reason = ?refusal.remark, "delivering to a topic without config");
+        }
     }
 }
 
@@ -138,15 +142,15 @@ async fn deliver(broker: &Broker, commit_log_offset: i64) -> Result<(), String> 
         .map_err(|e| e.to_string())?
         .pop()
         .ok_or("empty record")?;
-    let Some(real) = broker.time_up(&scheduled) else {
-        // Without REAL_TOPIC / REAL_QID there is nowhere to deliver: skip it, as Apache does.
-        tracing::error!(
-            commit_log_offset,
-            "scheduled message without REAL_TOPIC/REAL_QID dropped"
-        );
-        return Ok(());
+    let real = match broker.time_up(&scheduled) {
+        Ok(real) => real,
+        Err(reason) => {
+            // Nowhere to deliver: skip it, as Apache does, and say why.
+            tracing::error!(commit_log_offset, %reason, "scheduled message dropped");
+            return Ok(());
+        }
     };
-    broker.topic_for_send(&real.topic, 1);
+    broker.ensure_delivery_topic(&real.topic).await;
     broker
         .store
         .put_message(&real)

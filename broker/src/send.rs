@@ -9,48 +9,11 @@ use ferromq_protocol::header::send::{SendMessageRequestHeader, SendMessageRespon
 use ferromq_protocol::message::{
     create_message_id, decode_batch, property, MessageExt, Properties, UniqIdGenerator,
 };
-use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use ferromq_protocol::{names, RemotingCommand, RequestCode, ResponseCode};
 use ferromq_remoting::Connection;
 use ferromq_store::{PutStatus, StoreError};
 
 use crate::broker::{bad_header, fail, ok, perm, Broker, Response};
-use crate::retry::RETRY_PREFIX;
-
-/// Topics producers may not send to.
-const NOT_SENDABLE: &[&str] = &[
-    "SCHEDULE_TOPIC_XXXX",
-    "RMQ_SYS_TRANS_HALF_TOPIC",
-    "RMQ_SYS_TRANS_OP_HALF_TOPIC",
-    "TRANS_CHECK_MAX_TIME_TOPIC",
-    "SELF_TEST_TOPIC",
-    "OFFSET_MOVED_EVENT",
-];
-
-/// Apache's topic rule: `[%|a-zA-Z0-9_-]`, at most 127 characters (255 for retry and DLQ topics).
-pub(crate) fn check_topic_name(topic: &str) -> Result<(), String> {
-    if topic.is_empty() {
-        return Err("the specified topic is blank".to_owned());
-    }
-    let max = if topic.starts_with("%RETRY%") || topic.starts_with("%DLQ%") {
-        255
-    } else {
-        127
-    };
-    if topic.len() > max {
-        return Err(format!(
-            "the specified topic is longer than topic max length {max}"
-        ));
-    }
-    if !topic
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'%' | b'|' | b'_' | b'-'))
-    {
-        return Err(format!(
-            "the specified topic[{topic}] contains illegal characters, allowing only ^[%|a-zA-Z0-9_-]+$"
-        ));
-    }
-    Ok(())
-}
 
 fn uniq_ids(broker: &Broker) -> &'static UniqIdGenerator {
     static GEN: OnceLock<UniqIdGenerator> = OnceLock::new();
@@ -89,20 +52,23 @@ pub(crate) async fn send_message(
             ),
         );
     }
-    if let Err(reason) = check_topic_name(&h.topic) {
-        return fail(ResponseCode::INVALID_PARAMETER, reason);
+    if let Err(e) = names::check_topic(&h.topic) {
+        return fail(ResponseCode::INVALID_PARAMETER, e.to_string());
     }
-    if NOT_SENDABLE.contains(&h.topic.as_str()) {
+    // Apache refuses the schedule and transaction topics; FerroMQ refuses every topic only the
+    // broker writes (the timer topic too, whose REAL_TOPIC the broker would otherwise trust).
+    if names::is_internal_topic(&h.topic) {
         return fail(
             ResponseCode::NO_PERMISSION,
             format!("Sending message to topic[{}] is forbidden.", h.topic),
         );
     }
-    let Some(topic) = broker.topic_for_send(&h.topic, h.default_topic_queue_nums) else {
-        return fail(
-            ResponseCode::TOPIC_NOT_EXIST,
-            format!("topic[{}] not exist, apply first please!", h.topic),
-        );
+    let topic = match broker
+        .topic_for_send(&h.topic, h.default_topic_queue_nums)
+        .await
+    {
+        Ok(topic) => topic,
+        Err(refusal) => return refusal,
     };
     if topic.perm & perm::WRITE == 0 {
         return fail(
@@ -125,13 +91,13 @@ pub(crate) async fn send_message(
     // A retry message redelivered too often goes to the group's dead-letter queue; so does one
     // sent back by an orderly consumer (the group holds queue locks), as Apache's
     // `handleRetryAndDLQ` does: orderly clients send back only what they gave up on.
-    let (target_topic, queue_id) = match h.topic.strip_prefix(RETRY_PREFIX) {
+    let (target_topic, queue_id) = match h.topic.strip_prefix(names::RETRY_TOPIC_PREFIX) {
         Some(group) => {
             let max = broker.max_reconsume_times(group, h.max_reconsume_times, req.version);
             if h.reconsume_times.unwrap_or(0) > max
                 || broker.locks.any_live(group, std::time::Instant::now())
             {
-                (broker.ensure_dlq_topic(group), 0)
+                (broker.ensure_dlq_topic(group).await, 0)
             } else {
                 (h.topic.clone(), queue_id)
             }
@@ -139,7 +105,7 @@ pub(crate) async fn send_message(
         None => (h.topic.clone(), queue_id),
     };
     let batch = req.request_code() == RequestCode::SEND_BATCH_MESSAGE;
-    if batch && h.topic.starts_with("%RETRY%") {
+    if batch && h.topic.starts_with(names::RETRY_TOPIC_PREFIX) {
         return fail(
             ResponseCode::MESSAGE_ILLEGAL,
             "batch request does not support retry group",

@@ -249,7 +249,7 @@ impl Timers {
             if due > now {
                 break;
             }
-            match put_real(broker, commit_log_offset) {
+            match put_real(broker, commit_log_offset).await {
                 Ok(Some(p)) => pending.push(p),
                 Ok(None) => {}
                 Err(e) => {
@@ -269,7 +269,7 @@ impl Timers {
 
 /// Appends the real message of the timer entry at `commit_log_offset`; `None` when there is
 /// nothing to deliver (the entry is skipped, as Apache does).
-fn put_real(broker: &Broker, commit_log_offset: i64) -> Result<Option<Pending>, String> {
+async fn put_real(broker: &Broker, commit_log_offset: i64) -> Result<Option<Pending>, String> {
     let Some(record) = u64::try_from(commit_log_offset)
         .ok()
         .and_then(|o| broker.store.message_at(o))
@@ -287,17 +287,17 @@ fn put_real(broker: &Broker, commit_log_offset: i64) -> Result<Option<Pending>, 
         tracing::error!(commit_log_offset, "timer message does not decode; skipped");
         return Ok(None);
     };
-    let Some(mut real) = broker.time_up(&timed) else {
-        tracing::error!(
-            commit_log_offset,
-            "timer message without REAL_TOPIC/REAL_QID dropped"
-        );
-        return Ok(None);
+    let mut real = match broker.time_up(&timed) {
+        Ok(real) => real,
+        Err(reason) => {
+            tracing::error!(commit_log_offset, %reason, "timer message dropped");
+            return Ok(None);
+        }
     };
     for p in REQUEST_PROPERTIES {
         real.properties.remove(p);
     }
-    broker.topic_for_send(&real.topic, 1);
+    broker.ensure_delivery_topic(&real.topic).await;
     broker
         .store
         .put_message(&real)

@@ -148,7 +148,7 @@ impl Broker {
 
     /// Puts `m` into `topic` (created when missing) as a normal message.
     async fn put_as(&self, mut m: MessageExt, topic: &str, queue_id: i32) -> Result<(), String> {
-        self.topic_for_send(topic, 1);
+        self.ensure_delivery_topic(topic).await;
         m.topic = topic.to_owned();
         m.queue_id = queue_id;
         m.store_host = self.store_host;
@@ -189,6 +189,18 @@ impl Broker {
     }
 }
 
+/// Whether `msg_id` (a client's message id: the UNIQ_KEY, or the offsetMsgId where there is
+/// none) names `m`; an empty id names nothing in particular and passes.
+pub(crate) fn names_the_message(msg_id: &str, m: &MessageExt, broker: &Broker) -> bool {
+    let msg_id = msg_id.trim();
+    msg_id.is_empty()
+        || m.properties
+            .uniq_key()
+            .is_some_and(|u| u.eq_ignore_ascii_case(msg_id))
+        || create_message_id(m.store_host, m.commit_log_offset).eq_ignore_ascii_case(msg_id)
+        || create_message_id(broker.store_host, m.commit_log_offset).eq_ignore_ascii_case(msg_id)
+}
+
 pub(crate) async fn end_transaction(broker: &Broker, req: &RemotingCommand) -> Response {
     let h = match EndTransactionRequestHeader::read_ext(&req.ext_fields) {
         Ok(h) => h,
@@ -197,40 +209,38 @@ pub(crate) async fn end_transaction(broker: &Broker, req: &RemotingCommand) -> R
     if h.commit_or_rollback != COMMIT && h.commit_or_rollback != ROLLBACK {
         return ok(); // unknown: leave it for the checker
     }
-    let Some(half) = broker.half_message(h.commit_log_offset) else {
-        return fail(
-            ResponseCode::SYSTEM_ERROR,
-            "find prepared transaction message failed",
-        );
+    let half = match broker.record_at(h.commit_log_offset).await {
+        Ok((_, half)) => half,
+        Err(reason) => {
+            return fail(
+                ResponseCode::SYSTEM_ERROR,
+                format!("find prepared transaction message failed: {reason}"),
+            )
+        }
     };
-    if half.properties.value(property::PRODUCER_GROUP) != Some(h.producer_group.as_str())
+    if half.topic != HALF_TOPIC
+        || half.properties.value(property::PRODUCER_GROUP) != Some(h.producer_group.as_str())
         || half.queue_offset != h.tran_state_table_offset
-        || half.topic != HALF_TOPIC
+        || !names_the_message(&h.msg_id, &half, broker)
     {
         return fail(
             ResponseCode::SYSTEM_ERROR,
-            "the producer group, queue offset or commitlog offset does not match the prepared message",
+            "the producer group, queue offset, message id or commitlog offset does not match the prepared message",
         );
     }
     if broker.is_resolved(half.queue_offset) {
         return ok();
     }
     if h.commit_or_rollback == COMMIT {
-        let Some(topic) = half
-            .properties
-            .value(property::REAL_TOPIC)
-            .map(str::to_owned)
-        else {
-            return fail(
-                ResponseCode::SYSTEM_ERROR,
-                "the prepared message has no REAL_TOPIC",
-            );
+        let (topic, queue_id) = match broker.real_destination(&half) {
+            Ok(destination) => destination,
+            Err(reason) => {
+                return fail(
+                    ResponseCode::SYSTEM_ERROR,
+                    format!("the prepared message cannot be committed: {reason}"),
+                )
+            }
         };
-        let queue_id = half
-            .properties
-            .value(property::REAL_QUEUE_ID)
-            .and_then(|q| q.parse().ok())
-            .unwrap_or(0);
         // Every property of the half message stays, `TRAN_MSG=true` too: Apache 5.3.3 delivers
         // committed messages with it (compat_broker_transaction_sql_timer shows both).
         let mut real = half.clone();
@@ -288,12 +298,12 @@ async fn check_round(broker: &Broker) {
                     .properties
                     .value(property::CHECK_IMMUNITY_TIME_IN_SECONDS)
                     .and_then(|s| s.parse::<i64>().ok())
-                    .map(|s| s * 1000)
+                    .map(|s| s.saturating_mul(1000))
                     .unwrap_or(i64::try_from(b.transaction_time_out).unwrap_or(6000));
-                if crate::now_ms() - half.store_timestamp < immunity {
+                if crate::now_ms().saturating_sub(half.store_timestamp) < immunity {
                     break;
                 }
-                check_back(broker, half, checks + 1).await;
+                check_back(broker, half, checks.saturating_add(1)).await;
                 // The re-appended copy carries the check from now on.
                 broker.mark_resolved(offset);
             }

@@ -12,6 +12,7 @@
 //! - [`body`]: the JSON bodies (route data, cluster info, heartbeat, topic configs, ...);
 //! - [`message`]: the stored-message codec, batches, message ids, properties, tag hashes and
 //!   compression;
+//! - [`names`]: the topic and group name rules, and which topics are internal;
 //! - [`filter`]: SQL92 message selectors, parsed and evaluated as Apache's broker does.
 //!
 //! The facts behind every layout are in `shared/docs/protocol.md`; section numbers in the docs
@@ -28,6 +29,7 @@ pub mod header;
 pub mod java_properties;
 pub mod json;
 pub mod message;
+pub mod names;
 pub mod settings;
 
 pub use codes::{LanguageCode, RequestCode, ResponseCode, Version};

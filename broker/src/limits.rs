@@ -1,0 +1,108 @@
+//! Limits on what clients can make the broker create: topics and subscription groups created on
+//! demand are rate limited (`topicAutoCreateMaxPerSecond`,
+//! `subscriptionGroupAutoCreateMaxPerSecond`), and every name passes
+//! [`ferromq_protocol::names`] first.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use ferromq_protocol::{names, ResponseCode};
+use ferromq_store::configs::subscription_groups::SubscriptionGroupConfig;
+
+use crate::broker::{fail, Broker, Response};
+
+/// A token bucket refilled at `rate` tokens per second, holding at most `rate` tokens.
+#[derive(Debug)]
+pub(crate) struct RateLimiter {
+    state: Mutex<(f64, Instant)>,
+}
+
+impl Default for RateLimiter {
+    fn default() -> Self {
+        RateLimiter {
+            state: Mutex::new((f64::MAX, Instant::now())),
+        }
+    }
+}
+
+impl RateLimiter {
+    /// Takes one token if there is one at `rate` per second (the rate may change between calls).
+    pub(crate) fn try_acquire(&self, rate: u32, now: Instant) -> bool {
+        let rate = f64::from(rate);
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (tokens, last) = &mut *s;
+        let elapsed = now.saturating_duration_since(*last).as_secs_f64();
+        *tokens = (*tokens + elapsed * rate).min(rate);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Creations refused by the rate limits, for runtime info.
+pub(crate) fn busy(what: &str, key: &str, rate: u32) -> Response {
+    fail(
+        ResponseCode::SYSTEM_BUSY,
+        format!("[LIMIT]too many {what} created on demand (at most {rate} per second, {key}); retry later"),
+    )
+}
+
+impl Broker {
+    /// The settings of `group`, creating it when `autoCreateSubscriptionGroup` allows and the
+    /// creation rate limit has room; otherwise the refusal to answer.
+    pub(crate) fn group_for(&self, group: &str) -> Result<SubscriptionGroupConfig, Response> {
+        if let Some(found) = self.groups.get(group) {
+            return Ok(found);
+        }
+        if let Err(e) = names::check_group(group) {
+            return Err(fail(ResponseCode::INVALID_PARAMETER, e.to_string()));
+        }
+        let settings = self.settings();
+        let b = &settings.broker;
+        if b.auto_create_subscription_group {
+            let rate = b.subscription_group_auto_create_max_per_second;
+            if !self.group_creations.try_acquire(rate, Instant::now()) {
+                return Err(busy(
+                    "subscription groups",
+                    "subscriptionGroupAutoCreateMaxPerSecond",
+                    rate,
+                ));
+            }
+        }
+        self.groups
+            .get_or_create(group, b.auto_create_subscription_group)
+            .ok_or_else(|| {
+                fail(
+                    ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
+                    format!("subscription group [{group}] does not exist"),
+                )
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_bucket_refills_at_its_rate() {
+        let limiter = RateLimiter::default();
+        let t0 = Instant::now();
+        assert!(
+            (0..10).all(|_| limiter.try_acquire(10, t0)),
+            "a full bucket"
+        );
+        assert!(!limiter.try_acquire(10, t0), "empty");
+        assert!(limiter.try_acquire(10, t0 + Duration::from_millis(100)));
+        assert!(!limiter.try_acquire(10, t0 + Duration::from_millis(100)));
+        assert!(
+            !limiter.try_acquire(0, t0 + Duration::from_secs(60)),
+            "rate 0 creates nothing"
+        );
+    }
+}
