@@ -2,184 +2,28 @@
 //! polling, offsets, retries into the DLQ, queries, and bad input.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ferromq_broker::Settings;
 use ferromq_protocol::body::{ConsumerData, HeartbeatData, SubscriptionData};
 use ferromq_protocol::header::client::ConsumerSendMsgBackRequestHeader;
 use ferromq_protocol::header::offset::*;
-use ferromq_protocol::header::pull::{PullMessageRequestHeader, PullMessageResponseHeader};
+use ferromq_protocol::header::pull::PullMessageResponseHeader;
 use ferromq_protocol::header::query::{QueryMessageRequestHeader, ViewMessageRequestHeader};
 use ferromq_protocol::header::send::{SendMessageRequestHeaderV2, SendMessageResponseHeader};
-use ferromq_protocol::message::{
-    decode_all, property, DecodeOptions, MessageExt, MessageId, Properties,
-};
+use ferromq_protocol::message::{property, MessageExt, MessageId, Properties};
 use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode};
-use ferromq_remoting::{Connection, ConnectionConfig, IgnoreRequests};
+use ferromq_remoting::Connection;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const T: Duration = Duration::from_secs(10);
-
-struct TestBroker {
-    addr: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-    _dir: tempfile::TempDir,
-}
-
-impl TestBroker {
-    async fn start(tweak: impl FnOnce(&mut Settings)) -> TestBroker {
-        let dir = tempfile::tempdir().unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let mut settings = Settings::default();
-        settings.broker.broker_name = "broker-t".to_owned();
-        settings.broker.broker_ip1 = "127.0.0.1".to_owned();
-        settings.broker.listen_port = port;
-        settings.broker.namesrv_addr = String::new();
-        settings.store = ferromq_store::StoreConfig {
-            mapped_file_size_commit_log: 4 << 20,
-            max_hash_slot_num: 1024,
-            max_index_num: 4096,
-            max_message_size: 64 * 1024,
-            ..ferromq_store::StoreConfig::with_root(dir.path())
-        };
-        tweak(&mut settings);
-        let broker = ferromq_broker::open(settings).await.unwrap();
-        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            ferromq_broker::run(broker, listener, None, async move {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
-        TestBroker {
-            addr: format!("127.0.0.1:{port}"),
-            stop: Some(stop),
-            task: Some(task),
-            _dir: dir,
-        }
-    }
-
-    async fn client(&self) -> Connection {
-        Connection::connect(
-            &self.addr,
-            Arc::new(IgnoreRequests),
-            ConnectionConfig::default(),
-        )
-        .await
-        .unwrap()
-    }
-
-    async fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.task.take() {
-            t.await.unwrap();
-        }
-    }
-}
-
-fn send_request(topic: &str, queue_id: i32, body: &[u8], tag: &str, key: &str) -> RemotingCommand {
-    let mut props = Properties::new();
-    props.insert(property::TAGS, tag);
-    props.insert(property::KEYS, key);
-    props.insert(property::WAIT_STORE_MSG_OK, "true");
-    let h = SendMessageRequestHeaderV2 {
-        producer_group: "PG".to_owned(),
-        topic: topic.to_owned(),
-        default_topic: "TBW102".to_owned(),
-        default_topic_queue_nums: 4,
-        queue_id,
-        sys_flag: 0,
-        born_timestamp: 1_700_000_000_000,
-        flag: 0,
-        properties: Some(props.encode()),
-        reconsume_times: Some(0),
-        ..Default::default()
-    };
-    RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &h)
-        .with_body(Bytes::copy_from_slice(body))
-}
-
-async fn heartbeat(conn: &Connection, group: &str, topic: &str, expr: &str) {
-    let hb = HeartbeatData {
-        client_id: "127.0.0.1@test".to_owned(),
-        consumer_data_set: vec![ConsumerData {
-            group_name: group.to_owned(),
-            subscription_data_set: vec![SubscriptionData::tag(topic, expr, 1)],
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
-    let resp = conn
-        .request(
-            RemotingCommand::request(RequestCode::HEART_BEAT).with_body(hb.encode()),
-            T,
-        )
-        .await
-        .unwrap();
-    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
-}
-
-fn pull_request(
-    group: &str,
-    topic: &str,
-    queue_id: i32,
-    offset: i64,
-    suspend_ms: i64,
-) -> RemotingCommand {
-    let h = PullMessageRequestHeader {
-        consumer_group: group.to_owned(),
-        topic: topic.to_owned(),
-        queue_id,
-        queue_offset: offset,
-        max_msg_nums: 32,
-        sys_flag: if suspend_ms > 0 { 2 } else { 0 },
-        commit_offset: 0,
-        suspend_timeout_millis: suspend_ms,
-        sub_version: 1,
-        ..Default::default()
-    };
-    RemotingCommand::request_with_header(RequestCode::PULL_MESSAGE, &h)
-}
-
-/// Sends are acknowledged before the dispatcher indexes them: waits for the queue to show `n`.
-async fn wait_max_offset(c: &Connection, topic: &str, queue_id: i32, n: i64) {
-    let deadline = Instant::now() + T;
-    loop {
-        let m = GetMaxOffsetRequestHeader {
-            topic: topic.into(),
-            queue_id,
-            ..Default::default()
-        };
-        let req = RemotingCommand::request_with_header(RequestCode::GET_MAX_OFFSET, &m);
-        let resp = c.request(req, T).await.unwrap();
-        if GetMaxOffsetResponseHeader::read_ext(&resp.ext_fields)
-            .unwrap()
-            .offset
-            == n
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "dispatch did not catch up");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-fn messages(body: &Bytes) -> Vec<MessageExt> {
-    decode_all(body, &DecodeOptions::client()).unwrap()
-}
+mod support;
+use support::*;
 
 #[tokio::test]
 async fn send_pull_long_poll_offsets_and_queries() {
     let broker = TestBroker::start(|_| {}).await;
     let c = broker.client().await;
-    heartbeat(&c, "G1", "Orders", "*").await;
+    subscribe(&c, "G1", "Orders", "*").await;
     let mut ids = Vec::new();
     for i in 0..5 {
         let resp = c
@@ -384,7 +228,7 @@ async fn failed_messages_are_retried_then_reach_the_dlq() {
     let broker =
         TestBroker::start(|s| s.store.message_delay_level = "1s 1s 1s 1s 1s".to_owned()).await;
     let c = broker.client().await;
-    heartbeat(&c, "GR", "Work", "*").await;
+    subscribe(&c, "GR", "Work", "*").await;
     let resp = c
         .request(send_request("Work", 0, b"job", "T", "job-1"), T)
         .await
@@ -434,7 +278,7 @@ async fn failed_messages_are_retried_then_reach_the_dlq() {
                 "{topic}: {:?}",
                 resp.response_code()
             );
-            heartbeat(&c, "GR", topic, "*").await;
+            subscribe(&c, "GR", topic, "*").await;
         };
         assert_eq!(got.reconsume_times, expect_reconsume, "{topic}");
         assert_eq!(&got.body[..], b"job");
@@ -523,7 +367,7 @@ async fn admin_codes_and_safe_config_updates() {
     };
     let broker = TestBroker::start(|_| {}).await;
     let c = broker.client().await;
-    heartbeat(&c, "GA", "Stats", "*").await;
+    subscribe(&c, "GA", "Stats", "*").await;
     for i in 0..3 {
         c.request(
             send_request("Stats", 2, format!("s{i}").as_bytes(), "T", "k"),
@@ -697,7 +541,7 @@ fn delayed_request(topic: &str, body: &[u8], level: i32) -> RemotingCommand {
 async fn delayed_messages_wait_for_their_level() {
     let broker = TestBroker::start(|s| s.store.message_delay_level = "1s 2s".to_owned()).await;
     let c = broker.client().await;
-    heartbeat(&c, "GD", "Later", "*").await;
+    subscribe(&c, "GD", "Later", "*").await;
     let sent = Instant::now();
     let resp = c
         .request(delayed_request("Later", b"one second", 1), T)
@@ -908,7 +752,7 @@ async fn pull_n(c: &Connection, group: &str, topic: &str, n: usize) -> Vec<(Mess
 async fn timer_messages_are_delivered_at_their_time_in_time_order() {
     let broker = TestBroker::start(|_| {}).await;
     let c = broker.client().await;
-    heartbeat(&c, "GT", "Timed", "*").await;
+    subscribe(&c, "GT", "Timed", "*").await;
     let start = now_ms();
     // Sent in one order, due in another: 1.5 s, 1 s, 0.5 s (absolute), then one already due.
     let sends = [

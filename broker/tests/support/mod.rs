@@ -1,8 +1,16 @@
-//! Pieces shared by the broker's socket tests: a transactional producer that commits on
-//! check-back, and the requests it sends.
+//! Pieces shared by the broker's socket tests: a broker on a free port, the requests they send,
+//! and a transactional producer that commits on check-back.
 #![allow(dead_code, unreachable_pub)]
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ferromq_broker::Settings;
+use ferromq_protocol::header::offset::{GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader};
+use ferromq_protocol::header::pull::PullMessageRequestHeader;
+use ferromq_protocol::message::MessageExt;
+use ferromq_protocol::ResponseCode;
+use ferromq_remoting::{ConnectionConfig, IgnoreRequests};
 
 use bytes::Bytes;
 use ferromq_protocol::body::{ConsumerData, HeartbeatData, ProducerData, SubscriptionData};
@@ -108,4 +116,166 @@ pub fn heartbeat(group: &str, consumer_group: &str, topic: &str) -> RemotingComm
         ..Default::default()
     };
     RemotingCommand::request(RequestCode::HEART_BEAT).with_body(hb.encode())
+}
+
+pub const T: Duration = Duration::from_secs(10);
+
+pub struct TestBroker {
+    pub addr: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestBroker {
+    pub async fn start(tweak: impl FnOnce(&mut Settings)) -> TestBroker {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut settings = Settings::default();
+        settings.broker.broker_name = "broker-t".to_owned();
+        settings.broker.broker_ip1 = "127.0.0.1".to_owned();
+        settings.broker.listen_port = port;
+        settings.broker.namesrv_addr = String::new();
+        settings.store = ferromq_store::StoreConfig {
+            mapped_file_size_commit_log: 4 << 20,
+            max_hash_slot_num: 1024,
+            max_index_num: 4096,
+            max_message_size: 64 * 1024,
+            ..ferromq_store::StoreConfig::with_root(dir.path())
+        };
+        tweak(&mut settings);
+        let broker = ferromq_broker::open(settings).await.unwrap();
+        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            ferromq_broker::run(broker, listener, None, async move {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        TestBroker {
+            addr: format!("127.0.0.1:{port}"),
+            stop: Some(stop),
+            task: Some(task),
+            _dir: dir,
+        }
+    }
+
+    pub async fn client(&self) -> Connection {
+        Connection::connect(
+            &self.addr,
+            Arc::new(IgnoreRequests),
+            ConnectionConfig::default(),
+        )
+        .await
+        .unwrap()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.unwrap();
+        }
+    }
+}
+
+pub fn send_request(
+    topic: &str,
+    queue_id: i32,
+    body: &[u8],
+    tag: &str,
+    key: &str,
+) -> RemotingCommand {
+    let mut props = Properties::new();
+    props.insert(property::TAGS, tag);
+    props.insert(property::KEYS, key);
+    props.insert(property::WAIT_STORE_MSG_OK, "true");
+    let h = SendMessageRequestHeaderV2 {
+        producer_group: "PG".to_owned(),
+        topic: topic.to_owned(),
+        default_topic: "TBW102".to_owned(),
+        default_topic_queue_nums: 4,
+        queue_id,
+        sys_flag: 0,
+        born_timestamp: 1_700_000_000_000,
+        flag: 0,
+        properties: Some(props.encode()),
+        reconsume_times: Some(0),
+        ..Default::default()
+    };
+    RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &h)
+        .with_body(Bytes::copy_from_slice(body))
+}
+
+/// Heartbeats one consumer of `group` subscribed to `topic` with `expr`.
+pub async fn subscribe(conn: &Connection, group: &str, topic: &str, expr: &str) {
+    let hb = HeartbeatData {
+        client_id: "127.0.0.1@test".to_owned(),
+        consumer_data_set: vec![ConsumerData {
+            group_name: group.to_owned(),
+            subscription_data_set: vec![SubscriptionData::tag(topic, expr, 1)],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let resp = conn
+        .request(
+            RemotingCommand::request(RequestCode::HEART_BEAT).with_body(hb.encode()),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+}
+
+pub fn pull_request(
+    group: &str,
+    topic: &str,
+    queue_id: i32,
+    offset: i64,
+    suspend_ms: i64,
+) -> RemotingCommand {
+    let h = PullMessageRequestHeader {
+        consumer_group: group.to_owned(),
+        topic: topic.to_owned(),
+        queue_id,
+        queue_offset: offset,
+        max_msg_nums: 32,
+        sys_flag: if suspend_ms > 0 { 2 } else { 0 },
+        commit_offset: 0,
+        suspend_timeout_millis: suspend_ms,
+        sub_version: 1,
+        ..Default::default()
+    };
+    RemotingCommand::request_with_header(RequestCode::PULL_MESSAGE, &h)
+}
+
+/// Sends are acknowledged before the dispatcher indexes them: waits for the queue to show `n`.
+pub async fn wait_max_offset(c: &Connection, topic: &str, queue_id: i32, n: i64) {
+    let deadline = Instant::now() + T;
+    loop {
+        let m = GetMaxOffsetRequestHeader {
+            topic: topic.into(),
+            queue_id,
+            ..Default::default()
+        };
+        let req = RemotingCommand::request_with_header(RequestCode::GET_MAX_OFFSET, &m);
+        let resp = c.request(req, T).await.unwrap();
+        if GetMaxOffsetResponseHeader::read_ext(&resp.ext_fields)
+            .unwrap()
+            .offset
+            == n
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "dispatch did not catch up");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+pub fn messages(body: &Bytes) -> Vec<MessageExt> {
+    decode_all(body, &DecodeOptions::client()).unwrap()
 }
