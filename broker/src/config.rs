@@ -133,6 +133,11 @@ ferromq_protocol::settings! {
         /// `heartbeatMaxGroups` (FerroMQ, 1024): consumer plus producer groups in one heartbeat;
         /// a larger heartbeat is refused with SYSTEM_ERROR.
         heartbeat_max_groups: usize = 1024, "heartbeatMaxGroups", true;
+        /// `compressedRegister` (false): send REGISTER_BROKER bodies zlib-compressed. FerroMQ
+        /// also compresses any body over 1 MiB, so a broker with many topics stays under the
+        /// name servers' frame limit (the compressed form drops `order` and `topicSysFlag`,
+        /// which the name server does not keep either).
+        compressed_register: bool = false, "compressedRegister", true;
         /// `heartbeatMaxSubscriptions` (FerroMQ, 1024): subscriptions of one consumer group in a
         /// heartbeat; a larger heartbeat is refused with SYSTEM_ERROR.
         heartbeat_max_subscriptions: usize = 1024, "heartbeatMaxSubscriptions", true;

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use ferromq_protocol::body::RegisterBrokerBody;
 use ferromq_protocol::header::namesrv::{
     DeleteKVConfigRequestHeader, PutKVConfigRequestHeader, RegisterBrokerRequestHeader,
@@ -16,6 +18,8 @@ use ferromq_remoting::{Connection, ConnectionConfig, IgnoreRequests};
 use crate::broker::Broker;
 
 const TIMEOUT: Duration = Duration::from_secs(6);
+/// Register bodies larger than this are sent compressed whatever `compressedRegister` says.
+const COMPRESS_ABOVE: usize = 1 << 20;
 
 /// The broker's connections to its name servers.
 #[derive(Debug, Default)]
@@ -45,11 +49,18 @@ async fn connection(addr: &str, conns: &mut HashMap<String, Connection>) -> Opti
 pub(crate) async fn register_all(broker: &Broker, links: &mut NamesrvLinks) {
     let settings = broker.settings();
     let b = &settings.broker;
-    let body = RegisterBrokerBody {
+    let register = RegisterBrokerBody {
         filter_server_list: Vec::new(),
         topic_config_serialize_wrapper: broker.topic_wrapper(),
-    }
-    .encode();
+    };
+    let version = RemotingCommand::request(RequestCode::REGISTER_BROKER).version;
+    let json = register.encode();
+    let compressed = b.compressed_register || json.len() > COMPRESS_ABOVE;
+    let body = if compressed {
+        Bytes::from(register.encode_compressed(ferromq_protocol::Version(version)))
+    } else {
+        Bytes::from(json)
+    };
     let header = RegisterBrokerRequestHeader {
         broker_name: b.broker_name.clone(),
         broker_addr: b.broker_addr(),
@@ -57,7 +68,7 @@ pub(crate) async fn register_all(broker: &Broker, links: &mut NamesrvLinks) {
         ha_server_addr: b.ha_addr(),
         broker_id: b.broker_id,
         enable_acting_master: Some(false),
-        compressed: Some(false),
+        compressed: Some(compressed),
         body_crc32: Some(ferromq_protocol::message::body_crc(&body)),
         ..Default::default()
     };

@@ -496,3 +496,73 @@ async fn numbers_at_the_edge_do_not_overflow() {
     }
     broker.stop().await;
 }
+
+#[tokio::test]
+async fn a_broker_with_many_topics_registers_compressed() {
+    let ns_dir = tempfile::tempdir().unwrap();
+    let ns_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ns_addr = ns_listener.local_addr().unwrap().to_string();
+    let config = ferromq_namesrv::NamesrvConfig {
+        kv_config_path: ns_dir.path().join("kvConfig.json"),
+        // 2 MiB: the JSON body of the 12,000 topics below (about 2.4 MB) does not fit.
+        frame_max_length: 2 << 20,
+        ..Default::default()
+    };
+    let (ns_stop, ns_stopped) = tokio::sync::oneshot::channel::<()>();
+    let ns = tokio::spawn(ferromq_namesrv::run(ns_listener, config, async move {
+        let _ = ns_stopped.await;
+    }));
+    const TOPICS: usize = 12_000;
+    let broker = TestBroker::start(|s| {
+        s.broker.namesrv_addr = ns_addr.clone();
+        let dir = s.store.config_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        let table: Vec<String> = (0..TOPICS)
+            .map(|i| {
+                format!(
+                    r#""ManyTopics_{i:05}":{{"topicName":"ManyTopics_{i:05}","readQueueNums":4,"writeQueueNums":4,"perm":6,"topicFilterType":"SINGLE_TAG","topicSysFlag":0,"order":false,"attributes":{{}}}}"#
+                )
+            })
+            .collect();
+        let json = format!(
+            r#"{{"dataVersion":{{"counter":1,"stateVersion":0,"timestamp":0}},"topicConfigTable":{{{}}}}}"#,
+            table.join(",")
+        );
+        std::fs::write(dir.join("topics.json"), json).unwrap();
+    })
+    .await;
+    let c = Connection::connect(
+        &ns_addr,
+        std::sync::Arc::new(ferromq_remoting::IgnoreRequests),
+        ferromq_remoting::ConnectionConfig::default(),
+    )
+    .await
+    .unwrap();
+    let deadline = Instant::now() + T;
+    loop {
+        let resp = call(
+            &c,
+            RemotingCommand::request(RequestCode::GET_ALL_TOPIC_LIST_FROM_NAMESERVER),
+        )
+        .await;
+        let listed = ferromq_protocol::body::TopicList::decode(&resp.body)
+            .map(|l| {
+                l.topic_list
+                    .iter()
+                    .filter(|t| t.starts_with("ManyTopics_"))
+                    .count()
+            })
+            .unwrap_or(0);
+        if listed == TOPICS {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the name server lists {listed} of {TOPICS} topics"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    broker.stop().await;
+    let _ = ns_stop.send(());
+    ns.await.unwrap().unwrap();
+}
