@@ -29,6 +29,11 @@ ferromq_protocol::settings! {
     kv_config_path: PathBuf = home().join("namesrv").join("kvConfig.json"), "kvConfigPath", false;
     /// `configStorePath`: where runtime config updates are persisted.
     config_store_path: PathBuf = home().join("namesrv").join("namesrv.properties"), "configStorePath", false;
+    /// `kvConfigMaxEntries` (FerroMQ, 10000): most KV pairs the name server keeps;
+    /// PUT_KV_CONFIG of a new pair past it is refused with SYSTEM_ERROR.
+    kv_config_max_entries: usize = 10_000, "kvConfigMaxEntries", false;
+    /// `kvConfigMaxValueLength` (FerroMQ, 4096): longest KV value in bytes.
+    kv_config_max_value_length: usize = 4096, "kvConfigMaxValueLength", false;
     /// `productEnvName`.
     product_env_name: String = "center".to_owned(), "productEnvName", false;
     /// `clusterTest`.

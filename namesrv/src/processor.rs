@@ -16,7 +16,7 @@ use ferromq_protocol::{
 use ferromq_remoting::{Connection, Handler};
 
 use crate::config::NamesrvConfig;
-use crate::kv::{KvStore, ORDER_TOPIC_CONFIG};
+use crate::kv::{KvLimits, KvStore, KvWrite, ORDER_TOPIC_CONFIG};
 use crate::route::{Registration, RouteRegistry, UnitTopicKind};
 
 /// The name server's state and request handler.
@@ -53,7 +53,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl NameServer {
     /// A name server with `config` and an already loaded KV store.
-    pub fn new(config: NamesrvConfig, kv: KvStore) -> Self {
+    pub fn new(config: NamesrvConfig, mut kv: KvStore) -> Self {
+        kv.set_limits(KvLimits {
+            max_entries: config.kv_config_max_entries,
+            max_value_len: config.kv_config_max_value_length,
+        });
         let mut routes = RouteRegistry::new();
         routes.set_delete_topic_with_broker_registration(
             config.delete_topic_with_broker_registration,
@@ -96,13 +100,33 @@ impl NameServer {
         }
     }
 
-    /// Answers one request (never called for responses).
+    /// Answers one request (never called for responses); a KV change is written to disk
+    /// before this returns.
     pub fn process(&self, conn: Option<&Connection>, req: &RemotingCommand) -> Response {
+        let (response, write) = self.process_deferred(conn, req);
+        match write {
+            Some(write) => finish_kv_write(response, write.run()),
+            None => response,
+        }
+    }
+
+    /// Answers one request, leaving the file write of a KV change to the caller.
+    fn process_deferred(
+        &self,
+        conn: Option<&Connection>,
+        req: &RemotingCommand,
+    ) -> (Response, Option<KvWrite>) {
+        match req.request_code() {
+            RequestCode::PUT_KV_CONFIG => self.put_kv(req),
+            RequestCode::DELETE_KV_CONFIG => self.delete_kv(req),
+            _ => (self.process_in_memory(conn, req), None),
+        }
+    }
+
+    fn process_in_memory(&self, conn: Option<&Connection>, req: &RemotingCommand) -> Response {
         let code = req.request_code();
         match code {
-            RequestCode::PUT_KV_CONFIG => self.put_kv(req),
             RequestCode::GET_KV_CONFIG => self.get_kv(req),
-            RequestCode::DELETE_KV_CONFIG => self.delete_kv(req),
             RequestCode::GET_KVLIST_BY_NAMESPACE => self.kv_list(req),
             RequestCode::QUERY_DATA_VERSION => self.query_data_version(req),
             RequestCode::REGISTER_BROKER => self.register_broker(conn, req),
@@ -143,17 +167,15 @@ impl NameServer {
         }
     }
 
-    fn put_kv(&self, req: &RemotingCommand) -> Response {
+    /// PUT_KV_CONFIG in memory; the write to run before answering.
+    fn put_kv(&self, req: &RemotingCommand) -> (Response, Option<KvWrite>) {
         let h = match PutKVConfigRequestHeader::read_ext(&req.ext_fields) {
             Ok(h) => h,
-            Err(e) => return bad_header(e),
+            Err(e) => return (bad_header(e), None),
         };
         match lock(&self.kv).put(&h.namespace, &h.key, &h.value) {
-            Ok(()) => ok(),
-            Err(e) => fail(
-                ResponseCode::SYSTEM_ERROR,
-                format!("cannot persist KV config: {e}"),
-            ),
+            Ok(write) => (ok(), Some(write)),
+            Err(e) => (fail(ResponseCode::SYSTEM_ERROR, e.to_string()), None),
         }
     }
 
@@ -173,17 +195,11 @@ impl NameServer {
         }
     }
 
-    fn delete_kv(&self, req: &RemotingCommand) -> Response {
-        let h = match DeleteKVConfigRequestHeader::read_ext(&req.ext_fields) {
-            Ok(h) => h,
-            Err(e) => return bad_header(e),
-        };
-        match lock(&self.kv).delete(&h.namespace, &h.key) {
-            Ok(()) => ok(),
-            Err(e) => fail(
-                ResponseCode::SYSTEM_ERROR,
-                format!("cannot persist KV config: {e}"),
-            ),
+    /// DELETE_KV_CONFIG in memory; the write to run before answering.
+    fn delete_kv(&self, req: &RemotingCommand) -> (Response, Option<KvWrite>) {
+        match DeleteKVConfigRequestHeader::read_ext(&req.ext_fields) {
+            Ok(h) => (ok(), Some(lock(&self.kv).delete(&h.namespace, &h.key))),
+            Err(e) => (bad_header(e), None),
         }
     }
 
@@ -483,9 +499,31 @@ fn topic_list(topics: BTreeSet<String>, broker_addr: Option<String>) -> Response
     )
 }
 
+/// The answer to a KV change once its write ran.
+fn finish_kv_write(response: Response, written: std::io::Result<()>) -> Response {
+    match written {
+        Ok(()) => response,
+        Err(e) => fail(
+            ResponseCode::SYSTEM_ERROR,
+            format!("cannot persist KV config: {e}"),
+        ),
+    }
+}
+
 impl Handler for NameServer {
     async fn handle(&self, conn: &Connection, request: RemotingCommand) -> Option<RemotingCommand> {
-        Some(self.process(Some(conn), &request))
+        let (response, write) = self.process_deferred(Some(conn), &request);
+        Some(match write {
+            // The write ends in an fsync: on a blocking thread, not on a runtime worker.
+            Some(write) => match tokio::task::spawn_blocking(move || write.run()).await {
+                Ok(result) => finish_kv_write(response, result),
+                Err(e) => fail(
+                    ResponseCode::SYSTEM_ERROR,
+                    format!("KV config writer failed: {e}"),
+                ),
+            },
+            None => response,
+        })
     }
 
     fn on_close(&self, conn: &Connection) {

@@ -542,6 +542,20 @@ async fn kv_config_persists_and_feeds_ordered_topics() {
         resp.remark.as_deref(),
         Some("No config item, Namespace: X Key: y")
     );
+    // Names that could be paths and values past kvConfigMaxValueLength are refused.
+    for (namespace, value) in [("../x", "v".to_owned()), ("NS", "v".repeat(5000))] {
+        let bad = PutKVConfigRequestHeader {
+            namespace: namespace.to_owned(),
+            key: "k".to_owned(),
+            value,
+        };
+        let resp = call(&admin, RequestCode::PUT_KV_CONFIG, &bad, vec![]).await;
+        assert_eq!(
+            resp.response_code(),
+            ResponseCode::SYSTEM_ERROR,
+            "{namespace}"
+        );
+    }
     let text = std::fs::read_to_string(&kv_path).unwrap();
     assert_eq!(
         text,

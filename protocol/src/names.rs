@@ -41,12 +41,12 @@ const INTERNAL_TOPICS: &[&str] = &[
 pub enum NameError {
     /// Empty or only spaces.
     Blank {
-        /// "topic" or "group".
+        /// "topic", "group" or "namespace".
         kind: &'static str,
     },
     /// Longer than allowed.
     TooLong {
-        /// "topic" or "group".
+        /// "topic", "group" or "namespace".
         kind: &'static str,
         /// The name's length in bytes.
         len: usize,
@@ -55,7 +55,7 @@ pub enum NameError {
     },
     /// A character outside `[%|a-zA-Z0-9_-]`.
     IllegalCharacters {
-        /// "topic" or "group".
+        /// "topic", "group" or "namespace".
         kind: &'static str,
         /// The name, with anything unprintable escaped.
         name: String,
@@ -106,6 +106,11 @@ fn check(kind: &'static str, name: &str, max: usize) -> Result<(), NameError> {
 /// Checks a consumer or producer group name.
 pub fn check_group(group: &str) -> Result<(), NameError> {
     check("group", group, GROUP_MAX_LENGTH)
+}
+
+/// Checks a namespace of the name server's KV config (same rule as a group name).
+pub fn check_namespace(namespace: &str) -> Result<(), NameError> {
+    check("namespace", namespace, GROUP_MAX_LENGTH)
 }
 
 /// Checks a topic name: an ordinary topic, or a retry / dead-letter topic of a valid group.
