@@ -260,11 +260,27 @@ pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Resp
             result.messages.len() as u64,
             std::sync::atomic::Ordering::Relaxed,
         );
-        let mut body = Vec::with_capacity(result.total_size());
-        for m in &result.messages {
-            body.extend_from_slice(m);
-        }
-        resp.body = body.into();
+        let cold = result.suggest_pulling_from_slave;
+        let messages = result.messages;
+        let concat = move || {
+            let mut body = Vec::with_capacity(messages.iter().map(|m| m.len()).sum());
+            for m in &messages {
+                body.extend_from_slice(m);
+            }
+            body
+        };
+        // Records beyond accessMessageInMemoryMaxRatio are likely not in the page cache: the copy
+        // would fault them in on a runtime worker, stalling every connection it serves.
+        resp.body = if cold {
+            match tokio::task::spawn_blocking(concat).await {
+                Ok(body) => body.into(),
+                Err(e) => {
+                    return fail(ResponseCode::SYSTEM_ERROR, format!("pull copy failed: {e}"))
+                }
+            }
+        } else {
+            concat().into()
+        };
     }
     resp
 }

@@ -119,6 +119,10 @@ struct ProducerArgs {
     /// Cluster for `--queues`.
     #[arg(long, default_value = "DefaultCluster")]
     cluster: String,
+    /// Create this many new topics per second on `--cluster` while sending (topic creation
+    /// rewrites the broker's topic table: this shows what it costs the sends).
+    #[arg(long, default_value_t = 0)]
+    churn_topics: u32,
 }
 
 #[derive(Args, Debug)]
@@ -186,6 +190,30 @@ async fn create_topic(common: &Common, cluster: &str, queues: i32) {
     }
 }
 
+/// Creates `per_second` new topics a second until aborted, and says how many it made.
+async fn churn_topics(common: Common, cluster: String, per_second: u32) {
+    let admin = match Admin::new(&common.client("mqbench-churn")) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("mqbench: no topic churn: {e}");
+            return;
+        }
+    };
+    let every = std::time::Duration::from_secs(1) / per_second;
+    let options = TopicOptions {
+        queue_nums: 4,
+        ..TopicOptions::default()
+    };
+    let mut tick = tokio::time::interval(every);
+    for i in 0u64.. {
+        tick.tick().await;
+        let topic = format!("mqbench_churn_{}_{i}", std::process::id());
+        if let Err(e) = admin.create_topic(&cluster, &topic, &options).await {
+            eprintln!("mqbench: topic churn: {e}");
+        }
+    }
+}
+
 async fn main_async(cli: Cli) -> Result<(), ferromq_client::Error> {
     match cli.command {
         Command::Producer(a) => {
@@ -210,7 +238,18 @@ async fn main_async(cli: Cli) -> Result<(), ferromq_client::Error> {
                 timing: a.common.timing(),
             };
             let reporter = Reporter::new("producer", "send RT", a.common.json);
-            bench.run(&reporter).await?;
+            let churn = (a.churn_topics > 0).then(|| {
+                tokio::spawn(churn_topics(
+                    a.common.clone(),
+                    a.cluster.clone(),
+                    a.churn_topics,
+                ))
+            });
+            let result = bench.run(&reporter).await;
+            if let Some(churn) = churn {
+                churn.abort();
+            }
+            result?;
         }
         Command::Consumer(a) => {
             let bench = ConsumerBench {
