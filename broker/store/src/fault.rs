@@ -73,8 +73,10 @@ pub mod inject {
         id: u64,
         under: PathBuf,
         op: IoOp,
-        /// Matching calls still to let through before failing one.
+        /// Matching calls still to let through before failing.
         skip: u64,
+        /// Failures still to inject.
+        times: u64,
         fired: bool,
     }
 
@@ -109,12 +111,22 @@ pub mod inject {
 
     /// Makes the `nth` (1-based) `op` on a path under `under` fail once with `EIO`.
     pub fn fail_nth(under: &Path, op: IoOp, nth: u64) -> Armed {
+        arm(under, op, nth, 1)
+    }
+
+    /// Makes every `op` on a path under `under` fail with `EIO` until the rule is dropped.
+    pub fn fail_always(under: &Path, op: IoOp) -> Armed {
+        arm(under, op, 1, u64::MAX)
+    }
+
+    fn arm(under: &Path, op: IoOp, nth: u64, times: u64) -> Armed {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         rules().push(Rule {
             id,
             under: under.to_owned(),
             op,
             skip: nth.saturating_sub(1),
+            times,
             fired: false,
         });
         ARMED.fetch_add(1, Ordering::AcqRel);
@@ -133,13 +145,14 @@ pub mod inject {
     #[cold]
     fn check_slow(op: IoOp, path: &Path) -> std::io::Result<()> {
         for rule in rules().iter_mut() {
-            if rule.op != op || rule.fired || !path.starts_with(&rule.under) {
+            if rule.op != op || rule.times == 0 || !path.starts_with(&rule.under) {
                 continue;
             }
             if rule.skip > 0 {
                 rule.skip -= 1;
                 continue;
             }
+            rule.times -= 1;
             rule.fired = true;
             return Err(std::io::Error::from_raw_os_error(5)); // EIO
         }
