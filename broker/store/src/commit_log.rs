@@ -473,8 +473,9 @@ impl CommitLog {
     /// offset of the checkpoint; 0 when unknown). An invalid record, or the end of the files,
     /// before it means acknowledged data is damaged or missing: recovery fails with an error
     /// naming the file and offset, unless `force` (`forceRecoverCorruptCommitLog`) is set, in
-    /// which case the log is truncated there as if it were a torn tail. Everything recovered is
-    /// synced before returning, so a later checkpoint may call it durable.
+    /// which case the log is truncated there as if it were a torn tail. Everything from
+    /// `min(from, durable)` on is synced before returning, so a later checkpoint may call the
+    /// whole log durable.
     pub fn recover(
         &self,
         from: u64,
@@ -543,8 +544,11 @@ impl CommitLog {
             );
         }
         self.files.truncate(end)?;
+        // A crashed process leaves its unsynced writes in the page cache, also below `from`
+        // under ASYNC_FLUSH (dispatch runs ahead of the sync): sync from what was known synced.
+        let sync_from = from.min(durable);
         for f in self.files.files() {
-            if f.end() > from {
+            if f.end() > sync_from {
                 f.sync_written()?;
             }
         }

@@ -336,44 +336,32 @@ impl MessageStore {
         // Below this offset the commitlog was synced when the checkpoint was written (a clean
         // shutdown records its end); unknown (0) in a checkpoint written by Apache.
         let durable = cp.flushed_offset.unwrap_or(0);
-        let mut rebuild = |what: &str, req: &DispatchRequest, r: Result<()>| match r {
-            Ok(()) => true,
-            Err(e) if e.is_transient() => {
-                rebuild_error.get_or_insert(StoreError::NotWritable(format!(
-                    "rebuilding the {what} at commitlog offset {} failed: {e}",
-                    req.commit_log_offset
-                )));
-                true
-            }
-            Err(e) => {
-                tracing::error!(
-                    error = %e,
-                    topic = %req.topic,
-                    queue_id = req.queue_id,
-                    offset = req.commit_log_offset,
-                    "record cannot be dispatched to the {what}; skipped"
-                );
-                false
-            }
-        };
+        // A transient failure fails the start (after it nothing more is dispatched, so no
+        // queue gets a gap); a record that cannot be dispatched is counted and skipped.
         let end = commit_log.recover(
             scan_from,
             config.check_crc_on_recover,
             durable,
             config.force_recover_corrupt_commit_log,
             |req| {
-                let mut ok = true;
+                if rebuild_error.is_some() {
+                    return;
+                }
+                let mut ok = Ok(true);
                 if req.commit_log_offset >= dispatch_from {
-                    ok &= rebuild("consume queue", req, consume_queues.dispatch(req));
+                    ok = rebuilt("consume queue", req, consume_queues.dispatch(req));
                     redispatched += 1;
                 }
                 if req.commit_log_offset >= index_from {
-                    if let Some(index) = &index {
-                        ok &= rebuild("index", req, index.dispatch(req));
+                    if let (Some(index), Ok(_)) = (&index, &ok) {
+                        let indexed = rebuilt("index", req, index.dispatch(req));
+                        ok = ok.and_then(|cq| indexed.map(|i| cq && i));
                     }
                 }
-                if !ok {
-                    undispatchable += 1;
+                match ok {
+                    Ok(true) => {}
+                    Ok(false) => undispatchable += 1,
+                    Err(e) => rebuild_error = Some(e),
                 }
             },
         )?;
@@ -934,6 +922,28 @@ impl Drop for MessageStore {
             if let Err(e) = self.shutdown() {
                 tracing::error!(error = %e, "store shutdown failed");
             }
+        }
+    }
+}
+
+/// Recovery's verdict on one re-dispatch: `Ok(true)` done, `Ok(false)` the record cannot be
+/// dispatched (logged; skipped), `Err` a transient failure that fails the start.
+fn rebuilt(what: &str, req: &DispatchRequest, r: Result<()>) -> Result<bool> {
+    match r {
+        Ok(()) => Ok(true),
+        Err(e) if e.is_transient() => Err(StoreError::NotWritable(format!(
+            "rebuilding the {what} at commitlog offset {} failed: {e}",
+            req.commit_log_offset
+        ))),
+        Err(e) => {
+            tracing::error!(
+                error = %e,
+                topic = %req.topic,
+                queue_id = req.queue_id,
+                offset = req.commit_log_offset,
+                "record cannot be dispatched to the {what}; skipped"
+            );
+            Ok(false)
         }
     }
 }
