@@ -376,6 +376,38 @@ mod tests {
     }
 
     #[test]
+    fn allocation_ahead_hands_over_the_next_file_and_truncation_removes_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let q = MappedFileQueue::load(dir.path(), 4096)
+            .expect("empty")
+            .with_allocation_ahead();
+        for i in 0..3u64 {
+            let f = q.writable(0).expect("writable");
+            assert_eq!(f.start(), i * 4096);
+            f.append(&[&[1u8; 4096]]).expect("fits");
+        }
+        // The next file is being made; taking it is the roll-over.
+        let next = q.create_next(0).expect("next");
+        assert_eq!(next.start(), 3 * 4096);
+        assert_eq!(q.files().len(), 4);
+        // Truncation (recovery) waits for the file allocated ahead and deletes it.
+        q.truncate(4096 + 10).expect("truncate");
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                crate::mapped_file::file_name(0),
+                crate::mapped_file::file_name(4096)
+            ]
+        );
+        assert_eq!(q.max_offset(), 4096 + 10);
+    }
+
+    #[test]
     fn rejects_gaps_and_wrong_sizes_and_drops_an_empty_last_file() {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(
