@@ -173,6 +173,7 @@ impl Reput {
                 return true;
             }
             let Some(d) = dispatchers.get(*i) else {
+                done += lane.waiting.len();
                 return false;
             };
             while let Some(req) = lane.waiting.front() {
