@@ -308,7 +308,13 @@ impl Flusher {
                     }
                 }
             }
-            self.complete(files.flushed_offset(), stop);
+            if self.fault.is_set() {
+                // Recorded elsewhere meanwhile (a consume-queue or checkpoint write): acknowledge
+                // nothing more.
+                self.fail_all();
+            } else {
+                self.complete(files.flushed_offset(), stop);
+            }
             if stop {
                 return;
             }
