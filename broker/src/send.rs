@@ -222,6 +222,10 @@ pub(crate) async fn send_message(
                     .to_owned(),
             ),
         ),
+        // A write or sync of the store failed: not acknowledged.
+        PutStatus::Failed(reason) => {
+            return fail(ResponseCode::SYSTEM_ERROR, format!("store fault: {reason}"))
+        }
     };
     resp.with_header(&header)
 }

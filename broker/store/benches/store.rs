@@ -9,6 +9,13 @@
 //!    acknowledged per `fdatasync`, against the raw `write`+`fdatasync` rate of 4 KiB blocks.
 //! 3. Read throughput: every record read back by commitlog offset (zero-copy slices), and by
 //!    queue offset through `MessageStore::get_message` in pulls of 32 (what a broker pull does).
+//! 4. Roll-over: the longest single append, the longest append that rolled over to a new file,
+//!    and the longest concurrent reader call (`CommitLog::max_offset`, which takes the files
+//!    lock) while a writer fills 128 MiB files as fast as it can, against the median append.
+//!    Long appends that do not roll over are the kernel throttling a writer that dirties pages
+//!    faster than the disk takes them.
+//!
+//! `FERROMQ_BENCH_ONLY=rollover` runs only case 4.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::io::Write;
@@ -220,6 +227,64 @@ fn memcpy_round(dur: Duration) -> f64 {
     bytes as f64 / start.elapsed().as_secs_f64() / 1048576.0
 }
 
+/// Fills `files` commitlog files of 128 MiB with 1 KiB messages while a reader polls
+/// `max_offset()`.
+fn rollover_round(files: u64) -> Rollover {
+    let dir = tempfile::tempdir_in(bench_dir()).unwrap();
+    let size = 128 * 1024 * 1024u64;
+    let config = StoreConfig {
+        mapped_file_size_commit_log: size,
+        ..store_config(dir.path(), FlushDiskType::AsyncFlush)
+    };
+    let log = Arc::new(CommitLog::load(&config).unwrap());
+    let flusher = log.clone();
+    let t = std::thread::spawn(move || flusher.flusher().run(flusher.files()));
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (reader_log, reader_done) = (log.clone(), done.clone());
+    let reader = std::thread::spawn(move || {
+        let mut worst = Duration::ZERO;
+        while !reader_done.load(Ordering::Relaxed) {
+            let s = Instant::now();
+            std::hint::black_box(reader_log.max_offset());
+            worst = worst.max(s.elapsed());
+        }
+        worst
+    });
+    let m = message(1024);
+    let mut lat = Vec::new();
+    let mut roll_worst = Duration::ZERO;
+    let mut file = u64::MAX;
+    while log.max_offset() < files * size {
+        let s = Instant::now();
+        let r = log.append(&m).unwrap();
+        let took = s.elapsed();
+        lat.push(took);
+        if r.commit_log_offset / size != file {
+            file = r.commit_log_offset / size;
+            roll_worst = roll_worst.max(took);
+        }
+    }
+    done.store(true, Ordering::Relaxed);
+    let reader_worst = reader.join().unwrap();
+    log.flusher().stop();
+    t.join().unwrap();
+    lat.sort();
+    Rollover {
+        median: lat[lat.len() / 2],
+        worst: lat[lat.len() - 1],
+        roll_worst,
+        reader_worst,
+    }
+}
+
+struct Rollover {
+    median: Duration,
+    worst: Duration,
+    /// The longest append that rolled over to a new file.
+    roll_worst: Duration,
+    reader_worst: Duration,
+}
+
 fn bench_dir() -> std::path::PathBuf {
     std::env::var_os("FERROMQ_BENCH_DIR")
         .map(std::path::PathBuf::from)
@@ -235,6 +300,10 @@ fn main() {
     // `cargo bench` passes `--bench`; a filter argument is not supported here.
     let dur = secs();
     let rounds = 3;
+    if std::env::var("FERROMQ_BENCH_ONLY").as_deref() == Ok("rollover") {
+        rollover();
+        return;
+    }
     println!(
         "store benchmark: {rounds} alternating rounds of {dur:?} each, medians (dir: {})",
         bench_dir().display()
@@ -298,4 +367,16 @@ fn main() {
         median(rates),
         median(mibs)
     );
+    rollover();
+}
+
+fn rollover() {
+    println!("\n4. Roll-over of 128 MiB commitlog files (8 files, 1 KiB bodies, ASYNC_FLUSH)");
+    for round in 0..3 {
+        let r = rollover_round(8);
+        println!(
+            "   round {round}: append median {:?}, longest append {:?}, longest roll-over append {:?}, longest reader call {:?}",
+            r.median, r.worst, r.roll_worst, r.reader_worst
+        );
+    }
 }

@@ -11,12 +11,14 @@
 //! | 32 | confirmPhyOffset |
 //! | 64 | FerroMQ magic `FMQCKPT1` |
 //! | 72 | dispatchedOffset: commitlog offset below which consume queues and index are built and synced |
+//! | 80 | flushedOffset: commitlog offset below which the commitlog is synced (0: unknown) |
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Result, StoreError};
+use crate::fault::inject::{self, IoOp};
 
 const SIZE: usize = 4096;
 const MAGIC: &[u8; 8] = b"FMQCKPT1";
@@ -37,6 +39,10 @@ pub struct Checkpoint {
     /// FerroMQ: commitlog offset below which consume queues and index are durable; `None` when the
     /// file was written by Apache.
     pub dispatched_offset: Option<u64>,
+    /// FerroMQ: commitlog offset below which the commitlog was synced when the checkpoint was
+    /// written (recovery never truncates below it); `None` when the file was written by Apache
+    /// or by a FerroMQ version that did not record it.
+    pub flushed_offset: Option<u64>,
 }
 
 /// The checkpoint file.
@@ -66,6 +72,12 @@ impl CheckpointFile {
         let n = file
             .read_at(&mut buf, 0)
             .map_err(|e| StoreError::io("read", path, e))?;
+        if n == 0 {
+            // Possibly just created: make its directory entry durable.
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                crate::mapped_file::sync_dir(dir)?;
+            }
+        }
         buf.truncate(n);
         buf.resize(SIZE, 0);
         let cp = Checkpoint {
@@ -77,6 +89,10 @@ impl CheckpointFile {
             dispatched_offset: (&buf[64..72] == MAGIC)
                 .then(|| u64::try_from(i64_at(&buf, 72)).ok())
                 .flatten(),
+            flushed_offset: (&buf[64..72] == MAGIC)
+                .then(|| u64::try_from(i64_at(&buf, 80)).ok())
+                .flatten()
+                .filter(|o| *o > 0),
         };
         Ok((
             CheckpointFile {
@@ -103,9 +119,12 @@ impl CheckpointFile {
         if let Some(off) = cp.dispatched_offset {
             buf[64..72].copy_from_slice(MAGIC);
             buf[72..80].copy_from_slice(&i64::try_from(off).unwrap_or(i64::MAX).to_be_bytes());
+            let flushed = cp.flushed_offset.unwrap_or(0);
+            buf[80..88].copy_from_slice(&i64::try_from(flushed).unwrap_or(i64::MAX).to_be_bytes());
         }
-        self.file
-            .write_all_at(&buf, 0)
+        inject::check(IoOp::Write, &self.path)
+            .and_then(|()| self.file.write_all_at(&buf, 0))
+            .and_then(|()| inject::check(IoOp::Sync, &self.path))
             .and_then(|()| self.file.sync_data())
             .map_err(|e| StoreError::io("write", &self.path, e))
     }
@@ -128,6 +147,7 @@ mod tests {
             master_flushed_offset: 0,
             confirm_phy_offset: 99,
             dispatched_offset: Some(4096),
+            flushed_offset: Some(8192),
         };
         f.write(&want).expect("write");
         assert_eq!(std::fs::metadata(&path).expect("meta").len(), 4096);
@@ -137,6 +157,13 @@ mod tests {
         apache[0..8].copy_from_slice(&7i64.to_be_bytes());
         std::fs::write(&path, &apache).expect("w");
         let cp = CheckpointFile::open(&path).expect("apache").1;
-        assert_eq!((cp.physic_msg_timestamp, cp.dispatched_offset), (7, None));
+        assert_eq!(
+            (
+                cp.physic_msg_timestamp,
+                cp.dispatched_offset,
+                cp.flushed_offset
+            ),
+            (7, None, None)
+        );
     }
 }

@@ -8,8 +8,10 @@
 //!
 //! Reading: [`CommitLog::read`] serves zero-copy slices of the mapped files.
 //! Recovery: [`CommitLog::recover`] scans records, checking length arithmetic, the stored physical
-//! offset and (optionally) the body CRC, and truncates the first invalid record and everything
-//! after it.
+//! offset and (optionally) the body CRC. An invalid record at or past the durable offset (the
+//! flushed offset the checkpoint recorded) is a torn tail: it and everything after it are
+//! truncated. One before it is corruption of acknowledged data: recovery stops with an error
+//! unless `forceRecoverCorruptCommitLog` allows truncating there.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,6 +26,7 @@ use ferromq_protocol::message::{
 use crate::config::StoreConfig;
 use crate::configs::topics::TIMER_TOPIC;
 use crate::error::{Result, StoreError};
+use crate::fault::Fault;
 use crate::flush::{FlushPolicy, FlushTicket, Flusher};
 use crate::mapped_file_queue::MappedFileQueue;
 
@@ -159,13 +162,16 @@ impl CommitLog {
         let size = usize::try_from(config.mapped_file_size_commit_log)
             .map_err(|_| StoreError::Corrupt("mappedFileSizeCommitLog too large".to_owned()))?;
         let files = MappedFileQueue::load(&config.commit_log_dir(), size)?.with_allocation_ahead();
-        let flusher = Flusher::new(FlushPolicy {
-            mode: config.flush_disk_type,
-            interval: Duration::from_millis(config.flush_interval_commit_log.max(1)),
-            least_bytes: config.flush_commit_log_least_pages * 4096,
-            thorough_interval: Duration::from_millis(config.flush_commit_log_thorough_interval),
-            sync_timeout: Duration::from_millis(config.sync_flush_timeout),
-        });
+        let flusher = Flusher::new(
+            FlushPolicy {
+                mode: config.flush_disk_type,
+                interval: Duration::from_millis(config.flush_interval_commit_log.max(1)),
+                least_bytes: config.flush_commit_log_least_pages * 4096,
+                thorough_interval: Duration::from_millis(config.flush_commit_log_thorough_interval),
+                sync_timeout: Duration::from_millis(config.sync_flush_timeout),
+            },
+            Fault::new(),
+        );
         Ok(CommitLog {
             files,
             delay_levels: config.delay_levels(),
@@ -183,6 +189,19 @@ impl CommitLog {
     /// The flush service.
     pub fn flusher(&self) -> &Arc<Flusher> {
         &self.flusher
+    }
+
+    /// The store's fault state (a failed sync of the commitlog records it here).
+    pub fn fault(&self) -> &Arc<Fault> {
+        self.flusher.fault()
+    }
+
+    /// Records a fault for a sync failure.
+    fn note(&self, e: StoreError) -> StoreError {
+        if e.is_sync_failure() {
+            self.fault().record(format_args!("commitlog: {e}"));
+        }
+        e
     }
 
     /// First offset still stored.
@@ -300,6 +319,11 @@ impl CommitLog {
             sysflag::transaction_type(first.sys_flag),
             TransactionType::NotTransaction | TransactionType::Commit
         );
+        if let Some(reason) = self.fault().reason() {
+            return Err(StoreError::NotWritable(format!(
+                "store fault, writes refused until restart: {reason}"
+            )));
+        }
 
         let mut state = self.lock();
         let next = state
@@ -309,13 +333,13 @@ impl CommitLog {
             .copied()
             .unwrap_or(0);
         let queue_offset = if consumable { next } else { 0 };
-        let mut file = self.files.writable(0)?;
+        let mut file = self.files.writable(0).map_err(|e| self.note(e))?;
         if buf.len() + BLANK_LEN > file.remaining() {
             let remaining = file.remaining();
             let blank_len = i32::try_from(remaining).unwrap_or(i32::MAX);
             file.append(&[&blank_len.to_be_bytes(), &BLANK_MAGIC_CODE.to_be_bytes()]);
             file.seal();
-            file = self.files.create_next(0)?;
+            file = self.files.create_next(0).map_err(|e| self.note(e))?;
         }
         let base = file.start() + file.wrote() as u64;
         let store_timestamp = now_ms();
@@ -444,10 +468,20 @@ impl CommitLog {
 
     /// Recovery: scans valid records from `from`, handing each to `on_record`, and truncates
     /// the log after the last valid one. Returns the end offset.
+    ///
+    /// `durable` is the offset below which the commitlog is known to be on disk (the flushed
+    /// offset of the checkpoint; 0 when unknown). An invalid record, or the end of the files,
+    /// before it means acknowledged data is damaged or missing: recovery fails with an error
+    /// naming the file and offset, unless `force` (`forceRecoverCorruptCommitLog`) is set, in
+    /// which case the log is truncated there as if it were a torn tail. Everything from
+    /// `min(from, durable)` on is synced before returning, so a later checkpoint may call the
+    /// whole log durable.
     pub fn recover(
         &self,
         from: u64,
         check_crc: bool,
+        durable: u64,
+        force: bool,
         mut on_record: impl FnMut(&DispatchRequest),
     ) -> Result<u64> {
         let mut offset = from.max(self.min_offset());
@@ -469,9 +503,55 @@ impl CommitLog {
             }
         };
         if self.files.is_empty() {
+            if durable > 0 && !force {
+                return Err(StoreError::Corrupt(format!(
+                    "the commitlog directory {} holds no file, but the checkpoint records data \
+                     synced up to offset {durable}; set forceRecoverCorruptCommitLog=true to \
+                     start with an empty commitlog",
+                    self.files.dir().display()
+                )));
+            }
             return Ok(0);
         }
+        if end < durable {
+            let (file, pos) = match self.files.find(end) {
+                Some(f) => (f.path().display().to_string(), end - f.start()),
+                None => (
+                    self.files
+                        .dir()
+                        .join(crate::mapped_file::file_name(end))
+                        .display()
+                        .to_string(),
+                    0,
+                ),
+            };
+            let what = format!(
+                "commitlog {file}: no valid record at offset {end} (position {pos} in the file; \
+                 bad length, CRC or stored offset, or the file is missing), before the offset \
+                 {durable} the checkpoint records as synced: acknowledged data is corrupt or \
+                 lost"
+            );
+            if !force {
+                return Err(StoreError::Corrupt(format!(
+                    "{what}. Start-up stopped; set forceRecoverCorruptCommitLog=true to truncate \
+                     the commitlog at offset {end}, discarding every record after it"
+                )));
+            }
+            tracing::error!(
+                "{what}; forceRecoverCorruptCommitLog=true: truncating at offset {end}, \
+                 discarding at least {} bytes",
+                durable - end
+            );
+        }
         self.files.truncate(end)?;
+        // A crashed process leaves its unsynced writes in the page cache, also below `from`
+        // under ASYNC_FLUSH (dispatch runs ahead of the sync): sync from what was known synced.
+        let sync_from = from.min(durable);
+        for f in self.files.files() {
+            if f.end() > sync_from {
+                f.sync_written()?;
+            }
+        }
         Ok(end)
     }
 }

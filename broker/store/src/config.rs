@@ -38,6 +38,8 @@ fn default_root() -> PathBuf {
 
 ferromq_protocol::settings! {
     /// Message store settings, under Apache's key names.
+    ///
+    /// FerroMQ-only keys (Apache has no equivalent): `forceRecoverCorruptCommitLog` (false).
     pub struct StoreConfig {
         /// `storePathRootDir`: the store directory (`~/store`).
         store_path_root_dir: PathBuf = default_root(), "storePathRootDir", false;
@@ -79,6 +81,14 @@ ferromq_protocol::settings! {
         max_msgs_num_batch: usize = 64, "maxMsgsNumBatch", true;
         /// `checkCRCOnRecover`: verify body CRCs while recovering (true).
         check_crc_on_recover: bool = true, "checkCRCOnRecover", false;
+        /// `forceRecoverCorruptCommitLog` (FerroMQ only; false): what recovery does with an
+        /// invalid commitlog record (bad length, CRC or stored offset) or a missing file *before*
+        /// the offset the checkpoint records as synced, i.e. damage to acknowledged data. False:
+        /// start-up stops with an error naming the file and offset. True: the commitlog is
+        /// truncated at that record, as a torn tail is, and every record after it is discarded
+        /// (consume queues and index are cut back to match). A torn tail past the synced offset
+        /// (the normal crash case) is truncated either way.
+        force_recover_corrupt_commit_log: bool = false, "forceRecoverCorruptCommitLog", false;
         /// `deleteWhen`: `;`-separated local hours when expired files are deleted ("04").
         delete_when: String = "04".to_owned(), "deleteWhen", true;
         /// `fileReservedTime`: hours a commitlog file is kept (72).

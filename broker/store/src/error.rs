@@ -31,6 +31,27 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether retrying the same operation later may succeed: I/O errors (too many open files,
+    /// disk full, EIO, ...) and refusals for lack of space are transient; an illegal message, a
+    /// name that cannot be a file name, or corrupt data fail the same way every time.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Io { source, .. } => !matches!(
+                source.raw_os_error(),
+                // ENAMETOOLONG, EINVAL: about the name or the arguments, not the machine's state.
+                Some(36 | 22)
+            ),
+            StoreError::NotWritable(_) => true,
+            StoreError::Corrupt(_) | StoreError::Locked(_) | StoreError::MessageIllegal(_) => false,
+        }
+    }
+
+    /// Whether this is a failed sync (of a file or a directory): after one, the store can no
+    /// longer tell what reached the disk.
+    pub fn is_sync_failure(&self) -> bool {
+        matches!(self, StoreError::Io { op, .. } if op.starts_with("sync"))
+    }
+
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         StoreError::Io {
             op,

@@ -7,6 +7,11 @@
 //! as timed out, never as flushed. Under ASYNC_FLUSH the thread syncs every
 //! `flushIntervalCommitLog` ms when at least `flushCommitLogLeastPages` pages are dirty, and
 //! whatever is dirty every `flushCommitLogThoroughInterval` ms.
+//!
+//! A failed sync records the store's [`Fault`]: every waiting ticket and every later one
+//! completes as [`FlushOutcome::Failed`], and the thread syncs nothing more (a later sync could
+//! "succeed" over pages the kernel already dropped, and the flushed offset must not move past
+//! what is known to be on disk).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,15 +21,19 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crate::config::FlushDiskType;
+use crate::fault::Fault;
 use crate::mapped_file_queue::MappedFileQueue;
 
 /// How a flush wait ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FlushOutcome {
     /// A sync covering the bytes completed.
     Flushed,
     /// The deadline passed first (the message is stored; durability is not confirmed).
     TimedOut,
+    /// A write or sync failed (the reason): the bytes may never reach the disk and must not be
+    /// acknowledged.
+    Failed(Arc<str>),
 }
 
 #[derive(Debug, Default)]
@@ -67,8 +76,8 @@ impl FlushTicket {
     pub fn wait(&self) -> FlushOutcome {
         let mut s = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
         loop {
-            if let Some(o) = s.outcome {
-                return o;
+            if let Some(o) = &s.outcome {
+                return o.clone();
             }
             s = self.0.cond.wait(s).unwrap_or_else(|e| e.into_inner());
         }
@@ -79,8 +88,8 @@ impl Future for FlushTicket {
     type Output = FlushOutcome;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<FlushOutcome> {
         let mut s = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
-        match s.outcome {
-            Some(o) => Poll::Ready(o),
+        match &s.outcome {
+            Some(o) => Poll::Ready(o.clone()),
             None => {
                 s.waker = Some(cx.waker().clone());
                 Poll::Pending
@@ -98,6 +107,8 @@ pub struct FlushStats {
     pub acked: AtomicU64,
     /// Tickets that timed out.
     pub timed_out: AtomicU64,
+    /// Tickets failed by a store fault.
+    pub failed: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -139,6 +150,7 @@ pub struct Flusher {
     policy: FlushPolicy,
     stats: FlushStats,
     on_flushed: OnceLock<FlushHook>,
+    fault: Arc<Fault>,
 }
 
 impl std::fmt::Debug for Flusher {
@@ -151,15 +163,22 @@ impl std::fmt::Debug for Flusher {
 }
 
 impl Flusher {
-    /// A flusher; start its thread with [`Flusher::run`].
-    pub fn new(policy: FlushPolicy) -> Arc<Flusher> {
+    /// A flusher that records a failed sync in `fault`; start its thread with
+    /// [`Flusher::run`].
+    pub fn new(policy: FlushPolicy, fault: Arc<Fault>) -> Arc<Flusher> {
         Arc::new(Flusher {
             state: Mutex::new(State::default()),
             cond: Condvar::new(),
             policy,
             stats: FlushStats::default(),
             on_flushed: OnceLock::new(),
+            fault,
         })
+    }
+
+    /// The fault state this flusher records failures in.
+    pub fn fault(&self) -> &Arc<Fault> {
+        &self.fault
     }
 
     /// Sets the hook called after every sync (the dispatcher's wake-up under SYNC_FLUSH). Only
@@ -183,13 +202,23 @@ impl Flusher {
     }
 
     /// Registers a wait for store offset `end` to be on disk (SYNC_FLUSH). Under ASYNC_FLUSH the
-    /// ticket is already complete.
+    /// ticket is already complete. After a fault every ticket is complete as failed.
     pub fn request(&self, end: u64, files: &MappedFileQueue) -> FlushTicket {
+        if let Some(reason) = self.fault.reason() {
+            self.stats.failed.fetch_add(1, Ordering::Relaxed);
+            return FlushTicket::completed(FlushOutcome::Failed(reason));
+        }
         if self.policy.mode == FlushDiskType::AsyncFlush || files.flushed_offset() >= end {
             return FlushTicket::completed(FlushOutcome::Flushed);
         }
         let ticket = Arc::new(TicketInner::default());
         let mut s = self.lock();
+        // Checked again under the lock: a fault recorded before this point fails every ticket
+        // queued after it takes the lock, so none is left waiting.
+        if let Some(reason) = self.fault.reason() {
+            self.stats.failed.fetch_add(1, Ordering::Relaxed);
+            return FlushTicket::completed(FlushOutcome::Failed(reason));
+        }
         if s.stop {
             return FlushTicket::completed(FlushOutcome::TimedOut);
         }
@@ -247,6 +276,14 @@ impl Flusher {
                         || (dirty > 0 && last_thorough.elapsed() >= self.policy.thorough_interval)
                 }
             };
+            if self.fault.is_set() {
+                // Nothing more is synced or acknowledged (module docs).
+                self.fail_all();
+                if stop {
+                    return;
+                }
+                continue;
+            }
             if due || stop {
                 match files.flush() {
                     Ok(_) => {
@@ -260,13 +297,39 @@ impl Flusher {
                             last_thorough = Instant::now();
                         }
                     }
-                    Err(e) => tracing::error!(error = %e, "commitlog flush failed"),
+                    Err(e) => {
+                        self.fault
+                            .record(format_args!("commitlog flush failed: {e}"));
+                        self.fail_all();
+                        if stop {
+                            return;
+                        }
+                        continue;
+                    }
                 }
             }
-            self.complete(files.flushed_offset(), stop);
+            if self.fault.is_set() {
+                // Recorded elsewhere meanwhile (a consume-queue or checkpoint write): acknowledge
+                // nothing more.
+                self.fail_all();
+            } else {
+                self.complete(files.flushed_offset(), stop);
+            }
             if stop {
                 return;
             }
+        }
+    }
+
+    /// Completes every waiting ticket as failed (after a fault).
+    fn fail_all(&self) {
+        let Some(reason) = self.fault.reason() else {
+            return;
+        };
+        let pending = std::mem::take(&mut self.lock().pending);
+        for p in pending {
+            self.stats.failed.fetch_add(1, Ordering::Relaxed);
+            p.ticket.complete(FlushOutcome::Failed(reason.clone()));
         }
     }
 
@@ -291,6 +354,7 @@ impl Flusher {
             match outcome {
                 FlushOutcome::Flushed => self.stats.acked.fetch_add(1, Ordering::Relaxed),
                 FlushOutcome::TimedOut => self.stats.timed_out.fetch_add(1, Ordering::Relaxed),
+                FlushOutcome::Failed(_) => self.stats.failed.fetch_add(1, Ordering::Relaxed),
             };
             ticket.complete(outcome);
         }

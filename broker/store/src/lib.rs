@@ -9,6 +9,8 @@
 //!   files named by offset, Apache's record layout, group commit;
 //! - [`consume_queue`]: 20-byte units per topic/queue; [`index`]: the key index (IndexFile);
 //! - [`dispatch`]: the thread that builds both from the commitlog; [`checkpoint`];
+//! - [`fault`]: the sticky I/O fault (after a failed write or sync the store acknowledges
+//!   nothing until restarted) and a test seam that injects I/O errors;
 //! - [`retention`]: `deleteWhen` / `fileReservedTime` / disk-ratio clean-up and refusing writes
 //!   when the disk is too full;
 //! - [`config`]: Apache's `MessageStoreConfig` keys;
@@ -22,6 +24,7 @@ pub mod configs;
 pub mod consume_queue;
 pub mod dispatch;
 pub mod error;
+pub mod fault;
 pub mod flush;
 pub mod index;
 pub mod mapped_file;

@@ -22,6 +22,43 @@ use bytes::Bytes;
 use memmap2::{MmapOptions, MmapRaw};
 
 use crate::error::{Result, StoreError};
+use crate::fault::inject::{self, IoOp};
+
+/// Syncs a directory, making the creation or removal of its entries durable.
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+    inject::check(IoOp::Sync, dir)
+        .and_then(|()| File::open(dir))
+        .and_then(|d| d.sync_all())
+        .map_err(|e| StoreError::io("sync directory", dir, e))
+}
+
+/// Creates `dir` and any missing parents, then syncs every directory that gained an entry, so
+/// the new directories survive a crash.
+pub(crate) fn create_dir_durable(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    // `dir` and the parents that do not exist yet, deepest first; then the first that exists.
+    let mut to_sync: Vec<&Path> = vec![dir];
+    let mut at = dir;
+    while let Some(parent) = at.parent() {
+        let parent = if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        };
+        to_sync.push(parent);
+        if parent.is_dir() {
+            break;
+        }
+        at = parent;
+    }
+    std::fs::create_dir_all(dir).map_err(|e| StoreError::io("create directory", dir, e))?;
+    for d in to_sync {
+        sync_dir(d)?;
+    }
+    Ok(())
+}
 
 /// The name of a store file starting at `offset`: 20 zero-padded decimal digits.
 pub fn file_name(offset: u64) -> String {
@@ -48,7 +85,8 @@ impl MappedFile {
     }
 
     /// Like [`MappedFile::create`]; `populate` pre-faults the whole mapping (MAP_POPULATE), so
-    /// appends do not stall on page faults. Used for files allocated ahead of need.
+    /// appends do not stall on page faults. The new file's directory entry is synced before it
+    /// is returned (on failure the file is removed).
     pub fn create_with(
         dir: &Path,
         start: u64,
@@ -56,7 +94,7 @@ impl MappedFile {
         populate: bool,
     ) -> Result<Arc<MappedFile>> {
         let path = dir.join(file_name(start));
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::io("create directory", dir, e))?;
+        create_dir_durable(dir)?;
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -74,7 +112,23 @@ impl MappedFile {
                 StoreError::io("allocate", &path, source)
             });
         }
+        if let Err(e) = sync_dir(dir) {
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
         MappedFile::map(path, file, start, size, 0, populate)
+    }
+
+    /// Pre-faults the whole mapping writable (`MADV_POPULATE_WRITE`, falling back to
+    /// `MADV_WILLNEED` on kernels before 5.14) without changing its contents, so later appends
+    /// do not stall on page faults. Safe to run while the file is appended to: the kernel does
+    /// the work and touches no byte.
+    pub fn prefault(&self) {
+        #[cfg(target_os = "linux")]
+        if self.map.advise(memmap2::Advice::PopulateWrite).is_ok() {
+            return;
+        }
+        let _ = self.map.advise(memmap2::Advice::WillNeed);
     }
 
     /// Opens an existing file, which must be exactly `size` bytes. Everything in it counts as
@@ -237,12 +291,25 @@ impl MappedFile {
         let wrote = self.wrote();
         let flushed = self.flushed();
         if wrote > flushed {
-            self.map
-                .flush_range(flushed, wrote - flushed)
+            inject::check(IoOp::Sync, &self.path)
+                .and_then(|()| self.map.flush_range(flushed, wrote - flushed))
                 .map_err(|e| StoreError::io("sync", &self.path, e))?;
             self.flushed.fetch_max(wrote, Ordering::AcqRel);
         }
         Ok(self.flushed())
+    }
+
+    /// Recovery: syncs every written byte, whoever wrote it (a crashed process leaves its
+    /// unsynced writes in the page cache, where recovery reads them; they must be on disk before
+    /// the checkpoint calls them durable).
+    pub fn sync_written(&self) -> Result<()> {
+        let wrote = self.wrote();
+        if wrote > 0 {
+            inject::check(IoOp::Sync, &self.path)
+                .and_then(|()| self.map.flush_range(0, wrote))
+                .map_err(|e| StoreError::io("sync", &self.path, e))?;
+        }
+        Ok(())
     }
 
     /// Recovery only, before any reader: sets the write position to `pos` and zeroes whatever

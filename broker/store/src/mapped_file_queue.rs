@@ -2,14 +2,27 @@
 //! consume queue).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::error::{Result, StoreError};
 use crate::mapped_file::MappedFile;
 
-/// A file being allocated ahead of need: its start offset and the thread creating it.
-type Ahead = (u64, JoinHandle<Result<Arc<MappedFile>>>);
+/// Where the allocation thread hands over the file it created.
+type Slot = Arc<(Mutex<Option<Result<Arc<MappedFile>>>>, Condvar)>;
+
+/// A file being allocated ahead of need: its start offset and where it will appear.
+type Ahead = (u64, Slot);
+
+fn wait_slot(slot: &Slot) -> Result<Arc<MappedFile>> {
+    let (lock, cond) = &**slot;
+    let mut r = lock.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        if let Some(r) = r.take() {
+            return r;
+        }
+        r = cond.wait(r).unwrap_or_else(|e| e.into_inner());
+    }
+}
 
 /// The files of one log, oldest first.
 #[derive(Debug)]
@@ -18,7 +31,9 @@ pub struct MappedFileQueue {
     file_size: usize,
     files: RwLock<Vec<Arc<MappedFile>>>,
     /// With allocation ahead on (the commitlog), the next file is created and pre-faulted on a
-    /// background thread while the current one fills (Apache's AllocateMappedFileService).
+    /// background thread while the current one fills (Apache's AllocateMappedFileService). The
+    /// thread hands the file over as soon as it is created and mapped, then pre-faults it, so a
+    /// roll-over never waits for the pre-fault; no lock is held while it waits for the file.
     allocate_ahead: bool,
     ahead: Mutex<Option<Ahead>>,
 }
@@ -94,18 +109,17 @@ impl MappedFileQueue {
     }
 
     fn take_ahead(&self, start: u64) -> Option<Arc<MappedFile>> {
-        let (ahead_start, handle) = self
+        let (ahead_start, slot) = self
             .ahead
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take()?;
-        let file = match handle.join() {
-            Ok(Ok(f)) => f,
-            Ok(Err(e)) => {
+        let file = match wait_slot(&slot) {
+            Ok(f) => f,
+            Err(e) => {
                 tracing::warn!(error = %e, "allocating the next file ahead failed; creating it now");
                 return None;
             }
-            Err(_) => return None,
         };
         if ahead_start == start {
             Some(file)
@@ -120,12 +134,24 @@ impl MappedFileQueue {
             return;
         }
         let (dir, size) = (self.dir.clone(), self.file_size);
+        let slot: Slot = Arc::default();
+        let handover = slot.clone();
         let spawned = std::thread::Builder::new()
             .name("fmq-allocate".to_owned())
-            .spawn(move || MappedFile::create_with(&dir, start, size, true));
+            .spawn(move || {
+                let created = MappedFile::create(&dir, start, size);
+                let file = created.as_ref().ok().cloned();
+                let (lock, cond) = &*handover;
+                *lock.lock().unwrap_or_else(|e| e.into_inner()) = Some(created);
+                cond.notify_all();
+                // After the handover: a writer may already be appending to it.
+                if let Some(file) = file {
+                    file.prefault();
+                }
+            });
         match spawned {
-            Ok(handle) => {
-                *self.ahead.lock().unwrap_or_else(|e| e.into_inner()) = Some((start, handle));
+            Ok(_) => {
+                *self.ahead.lock().unwrap_or_else(|e| e.into_inner()) = Some((start, slot));
             }
             Err(e) => tracing::warn!(error = %e, "cannot start the allocation thread"),
         }
@@ -134,8 +160,8 @@ impl MappedFileQueue {
     /// Discards a file allocated ahead (its offset is no longer the next one).
     fn discard_ahead(&self) {
         let taken = self.ahead.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some((_, handle)) = taken {
-            if let Ok(Ok(f)) = handle.join() {
+        if let Some((_, slot)) = taken {
+            if let Ok(f) = wait_slot(&slot) {
                 let _ = f.delete();
             }
         }
@@ -190,10 +216,11 @@ impl MappedFileQueue {
         self.create_next(start_if_empty)
     }
 
-    /// Creates the file after the newest one.
+    /// Creates the file after the newest one (or takes the one allocated ahead). No lock is
+    /// held while the file is created or awaited, so readers never wait for a roll-over.
+    /// Callers serialise appends, so only one roll-over runs at a time.
     pub fn create_next(&self, start_if_empty: u64) -> Result<Arc<MappedFile>> {
-        let mut files = self.write_files();
-        let start = match files.last() {
+        let start = match self.last() {
             Some(last) => last.end(),
             None => start_if_empty - start_if_empty % self.file_size as u64,
         };
@@ -201,8 +228,19 @@ impl MappedFileQueue {
             Some(f) => f,
             None => MappedFile::create(&self.dir, start, self.file_size)?,
         };
-        files.push(file.clone());
-        drop(files);
+        {
+            let mut files = self.write_files();
+            let expected = files.last().map_or(start, |l| l.end());
+            if expected != start {
+                drop(files);
+                let _ = file.delete();
+                return Err(StoreError::NotWritable(format!(
+                    "concurrent roll-over in {}: expected the next file at {expected}, made {start}",
+                    self.dir.display()
+                )));
+            }
+            files.push(file.clone());
+        }
         self.allocate_next_ahead(start + self.file_size as u64);
         Ok(file)
     }
@@ -335,6 +373,38 @@ mod tests {
         );
         assert_eq!(q.min_offset(), 100);
         assert!(q.delete_first().expect("keeps last").is_none());
+    }
+
+    #[test]
+    fn allocation_ahead_hands_over_the_next_file_and_truncation_removes_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let q = MappedFileQueue::load(dir.path(), 4096)
+            .expect("empty")
+            .with_allocation_ahead();
+        for i in 0..3u64 {
+            let f = q.writable(0).expect("writable");
+            assert_eq!(f.start(), i * 4096);
+            f.append(&[&[1u8; 4096]]).expect("fits");
+        }
+        // The next file is being made; taking it is the roll-over.
+        let next = q.create_next(0).expect("next");
+        assert_eq!(next.start(), 3 * 4096);
+        assert_eq!(q.files().len(), 4);
+        // Truncation (recovery) waits for the file allocated ahead and deletes it.
+        q.truncate(4096 + 10).expect("truncate");
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                crate::mapped_file::file_name(0),
+                crate::mapped_file::file_name(4096)
+            ]
+        );
+        assert_eq!(q.max_offset(), 4096 + 10);
     }
 
     #[test]

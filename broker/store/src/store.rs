@@ -3,10 +3,17 @@
 //! Opening (store-and-broker.md 2.8-2.9): take the `lock` file, note whether the last run ended
 //! cleanly (no `abort` file), load every file, recover the consume queues, then scan the
 //! commitlog from where the consume queues and index may lag, re-dispatching every record from
-//! there (both are idempotent) and truncating the first invalid record and all after it. After
-//! a clean exit that point is the consume queues' high-water mark; after a crash it is
-//! FerroMQ's checkpointed dispatch offset (consume queues are cut back to it first), falling back
-//! to the high-water mark for a store last written by Apache.
+//! there (both are idempotent) and truncating a torn tail (an invalid record past the synced
+//! offset the checkpoint records; one before it stops start-up, see
+//! `forceRecoverCorruptCommitLog`). After a clean exit that point is the consume queues'
+//! high-water mark; after a crash it is FerroMQ's checkpointed dispatch offset (consume queues
+//! are cut back to it first), falling back to the high-water mark for a store last written by
+//! Apache.
+//!
+//! After a failed write or sync ([`MessageStore::fault`]) the store refuses every put and fails
+//! every SYNC_FLUSH wait with [`PutStatus::Failed`] until restarted; reads go on. It then writes
+//! no checkpoint and keeps the `abort` file, so the next start recovers from the last state known
+//! to be on disk.
 
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -23,16 +30,21 @@ use crate::config::{FlushDiskType, StoreConfig};
 use crate::consume_queue::{ConsumeQueueStore, CqUnit, TimeBoundary};
 use crate::dispatch::{ArrivalListener, Dispatcher, Reput};
 use crate::error::{Result, StoreError};
+use crate::fault::Fault;
 use crate::flush::{FlushOutcome, FlushTicket};
 use crate::index::IndexService;
 
-/// How a stored message's durability ended (PutMessageStatus of a successful put).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How a put's durability ended (PutMessageStatus of an appended message).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PutStatus {
     /// Stored, and flushed as the flush policy requires.
     PutOk,
     /// Stored, but the SYNC_FLUSH sync did not complete in time (response code 10).
     FlushDiskTimeout,
+    /// Not acknowledged: a write or sync of the store failed (the reason), so the message may
+    /// never reach the disk. The store refuses writes until restarted; a broker answers
+    /// SYSTEM_ERROR.
+    Failed(Arc<str>),
 }
 
 /// A stored message.
@@ -70,6 +82,7 @@ impl Pending {
             status: match outcome {
                 FlushOutcome::Flushed => PutStatus::PutOk,
                 FlushOutcome::TimedOut => PutStatus::FlushDiskTimeout,
+                FlushOutcome::Failed(reason) => PutStatus::Failed(reason),
             },
             append,
         }
@@ -180,6 +193,9 @@ impl Dispatcher for ConsumeQueueDispatcher {
     fn dispatch(&self, req: &DispatchRequest) -> Result<()> {
         self.0.dispatch(req)
     }
+    fn ordered_per_queue(&self) -> bool {
+        true
+    }
 }
 
 #[derive(Debug)]
@@ -199,6 +215,7 @@ pub struct MessageStore {
     reput: Arc<Reput>,
     dispatchers: Vec<Arc<dyn Dispatcher>>,
     checkpoint: Mutex<(CheckpointFile, Checkpoint)>,
+    fault: Arc<Fault>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     stopping: Arc<AtomicBool>,
     writable: AtomicBool,
@@ -314,21 +331,43 @@ impl MessageStore {
             scan_start - scan_start % config.mapped_file_size_commit_log
         };
         let mut redispatched = 0u64;
-        let end = commit_log.recover(scan_from, config.check_crc_on_recover, |req| {
-            if req.commit_log_offset >= dispatch_from {
-                if let Err(e) = consume_queues.dispatch(req) {
-                    tracing::error!(error = %e, "consume queue rebuild failed");
+        let mut undispatchable = 0u64;
+        let mut rebuild_error = None;
+        // Below this offset the commitlog was synced when the checkpoint was written (a clean
+        // shutdown records its end); unknown (0) in a checkpoint written by Apache.
+        let durable = cp.flushed_offset.unwrap_or(0);
+        // A transient failure fails the start (after it nothing more is dispatched, so no
+        // queue gets a gap); a record that cannot be dispatched is counted and skipped.
+        let end = commit_log.recover(
+            scan_from,
+            config.check_crc_on_recover,
+            durable,
+            config.force_recover_corrupt_commit_log,
+            |req| {
+                if rebuild_error.is_some() {
+                    return;
                 }
-                redispatched += 1;
-            }
-            if req.commit_log_offset >= index_from {
-                if let Some(index) = &index {
-                    if let Err(e) = index.dispatch(req) {
-                        tracing::error!(error = %e, "index rebuild failed");
+                let mut ok = Ok(true);
+                if req.commit_log_offset >= dispatch_from {
+                    ok = rebuilt("consume queue", req, consume_queues.dispatch(req));
+                    redispatched += 1;
+                }
+                if req.commit_log_offset >= index_from {
+                    if let (Some(index), Ok(_)) = (&index, &ok) {
+                        let indexed = rebuilt("index", req, index.dispatch(req));
+                        ok = ok.and_then(|cq| indexed.map(|i| cq && i));
                     }
                 }
-            }
-        })?;
+                match ok {
+                    Ok(true) => {}
+                    Ok(false) => undispatchable += 1,
+                    Err(e) => rebuild_error = Some(e),
+                }
+            },
+        )?;
+        if let Some(e) = rebuild_error {
+            return Err(e);
+        }
         if end == 0 && commit_log.files().is_empty() {
             consume_queues.destroy_all()?;
         } else {
@@ -354,9 +393,12 @@ impl MessageStore {
         if let Some(index) = &index {
             dispatchers.push(Arc::new(IndexDispatcher(index.clone())));
         }
+        let reput = Reput::new(end);
+        reput.count_undispatchable(undispatchable);
         let store = Arc::new(MessageStore {
-            reput: Reput::new(end),
+            reput,
             dispatchers,
+            fault: commit_log.fault().clone(),
             checkpoint: Mutex::new((cp_file, cp)),
             threads: Mutex::new(Vec::new()),
             stopping: Arc::new(AtomicBool::new(false)),
@@ -426,6 +468,9 @@ impl MessageStore {
                     >= Duration::from_millis(store.config.flush_interval_consume_queue.max(200))
                 {
                     last_cq_flush = Instant::now();
+                    if store.fault.is_set() {
+                        continue;
+                    }
                     if let Err(e) = store.write_checkpoint() {
                         tracing::error!(error = %e, "checkpoint failed");
                     }
@@ -437,7 +482,24 @@ impl MessageStore {
 
     /// Syncs consume queues and index, then records in the checkpoint how far they are durable.
     fn write_checkpoint(&self) -> Result<()> {
-        let dispatched = self.reput.offset();
+        if let Some(reason) = self.fault.reason() {
+            return Err(StoreError::NotWritable(format!(
+                "store fault, no checkpoint written: {reason}"
+            )));
+        }
+        // Both read before the syncs below: each was true when read and stays true.
+        let dispatched = self.reput.durable_offset();
+        let flushed = self.commit_log.flushed_offset();
+        let written = self.sync_and_write_checkpoint(dispatched, flushed);
+        if let Err(e) = &written {
+            // Whatever failed (a consume-queue, index or checkpoint write or sync), the disk can
+            // no longer be trusted.
+            self.fault.record(format_args!("checkpoint: {e}"));
+        }
+        written
+    }
+
+    fn sync_and_write_checkpoint(&self, dispatched: u64, flushed: u64) -> Result<()> {
         self.consume_queues.flush()?;
         if let Some(index) = &self.index {
             index.flush()?;
@@ -445,12 +507,28 @@ impl MessageStore {
         let mut guard = self.checkpoint.lock().unwrap_or_else(|e| e.into_inner());
         let (file, cp) = &mut *guard;
         cp.dispatched_offset = Some(dispatched);
+        cp.flushed_offset = Some(flushed);
         cp.physic_msg_timestamp = crate::commit_log::now_ms();
         cp.logics_msg_timestamp = cp.physic_msg_timestamp;
         if let Some(index) = &self.index {
             cp.index_msg_timestamp = index.flushed_index_timestamp();
         }
         file.write(cp)
+    }
+
+    /// Why the store refuses writes after a failed write or sync, or `None` while it is healthy.
+    /// Set once and kept until the store is reopened; the broker reports it in its runtime
+    /// info.
+    pub fn fault(&self) -> Option<Arc<str>> {
+        self.fault.reason()
+    }
+
+    /// Records that could not be dispatched to a consume queue or the index because of
+    /// something about the record itself (a topic that cannot name a directory, a bad queue id,
+    /// ...), counted since the store was opened. Each was logged with its topic, queue and
+    /// offset and skipped.
+    pub fn undispatchable_records(&self) -> u64 {
+        self.reput.undispatchable()
     }
 
     /// The settings.
@@ -488,6 +566,7 @@ impl MessageStore {
         self.writable.load(Ordering::Acquire)
             && !self.disk_full.load(Ordering::Acquire)
             && !self.stopping.load(Ordering::Acquire)
+            && !self.fault.is_set()
     }
 
     /// Records the disk use seen by a retention pass: at `diskSpaceWarningLevelRatio` writes
@@ -519,7 +598,9 @@ impl MessageStore {
     pub fn put_messages(&self, messages: &[MessageExt]) -> Result<Pending> {
         if !self.is_writable() {
             return Err(StoreError::NotWritable(
-                if self.stopping.load(Ordering::Acquire) {
+                if let Some(reason) = self.fault.reason() {
+                    format!("store fault, writes refused until restart: {reason}")
+                } else if self.stopping.load(Ordering::Acquire) {
                     "the store is shutting down".to_owned()
                 } else if self.disk_full.load(Ordering::Acquire) {
                     format!(
@@ -808,8 +889,18 @@ impl MessageStore {
                 let _ = t.join();
             }
         }
-        self.commit_log.files().flush()?;
-        let caught_up = self.reput.offset() >= self.commit_log.max_offset();
+        if let Some(reason) = self.fault.reason() {
+            // Nothing is synced or checkpointed after a fault, and the abort file stays: the
+            // next start recovers from the last state known to be on disk.
+            tracing::error!(%reason, "store stopped after a fault; the next start recovers as after a crash");
+            return Ok(());
+        }
+        if let Err(e) = self.commit_log.files().flush() {
+            self.fault
+                .record(format_args!("commitlog flush at shutdown failed: {e}"));
+            return Err(e);
+        }
+        let caught_up = self.reput.durable_offset() >= self.commit_log.max_offset();
         self.write_checkpoint()?;
         if caught_up {
             let abort = self.config.root_file("abort");
@@ -831,6 +922,28 @@ impl Drop for MessageStore {
             if let Err(e) = self.shutdown() {
                 tracing::error!(error = %e, "store shutdown failed");
             }
+        }
+    }
+}
+
+/// Recovery's verdict on one re-dispatch: `Ok(true)` done, `Ok(false)` the record cannot be
+/// dispatched (logged; skipped), `Err` a transient failure that fails the start.
+fn rebuilt(what: &str, req: &DispatchRequest, r: Result<()>) -> Result<bool> {
+    match r {
+        Ok(()) => Ok(true),
+        Err(e) if e.is_transient() => Err(StoreError::NotWritable(format!(
+            "rebuilding the {what} at commitlog offset {} failed: {e}",
+            req.commit_log_offset
+        ))),
+        Err(e) => {
+            tracing::error!(
+                error = %e,
+                topic = %req.topic,
+                queue_id = req.queue_id,
+                offset = req.commit_log_offset,
+                "record cannot be dispatched to the {what}; skipped"
+            );
+            Ok(false)
         }
     }
 }

@@ -118,7 +118,9 @@ fn recovery_truncates_a_torn_tail_and_keeps_queue_offsets_contiguous() {
 
     let log = CommitLog::load(&cfg).unwrap();
     let mut seen = Vec::new();
-    let end = log.recover(0, true, |r| seen.push(r.queue_offset)).unwrap();
+    let end = log
+        .recover(0, true, 0, false, |r| seen.push(r.queue_offset))
+        .unwrap();
     assert_eq!(end, last_start as u64, "recovery stops at the torn record");
     assert_eq!(seen, (0..9).collect::<Vec<i64>>());
     assert_eq!(log.max_offset(), end);
@@ -128,7 +130,10 @@ fn recovery_truncates_a_torn_tail_and_keeps_queue_offsets_contiguous() {
     assert_eq!((r.commit_log_offset, r.queue_offset), (end, 9));
     let again = CommitLog::load(&cfg).unwrap();
     let mut n = 0;
-    assert_eq!(again.recover(0, true, |_| n += 1).unwrap(), r.end_offset());
+    assert_eq!(
+        again.recover(0, true, 0, false, |_| n += 1).unwrap(),
+        r.end_offset()
+    );
     assert_eq!(n, 10);
 }
 

@@ -602,3 +602,37 @@ fn readers_see_consistent_units_while_dispatching() {
         reader.join().expect("reader");
     });
 }
+
+#[test]
+fn names_that_cannot_be_a_queue_directory_are_refused_permanently_without_touching_the_disk() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("consumequeue");
+    let store = store(&dir);
+    let long = "x".repeat(256);
+    for (topic, queue_id) in [
+        ("a/b", 0),
+        ("../escape", 0),
+        ("..", 0),
+        (".", 0),
+        ("", 0),
+        ("nul\0", 0),
+        ("back\\slash", 0),
+        (long.as_str(), 0),
+        (TOPIC, -1),
+    ] {
+        let r = DispatchRequest {
+            topic: topic.to_owned(),
+            ..req(queue_id, 0, 100, 0)
+        };
+        let e = store.dispatch(&r).expect_err(topic);
+        assert!(!e.is_transient(), "{topic:?}/{queue_id}: {e}");
+        assert!(store.queue(topic, queue_id).is_none());
+    }
+    assert!(!dir.exists(), "nothing was created");
+    assert!(!tmp.path().join("escape").exists());
+    let ok = DispatchRequest {
+        topic: "x".repeat(255),
+        ..req(0, 0, 100, 0)
+    };
+    store.dispatch(&ok).expect("255 bytes is a legal name");
+}

@@ -23,9 +23,14 @@ pub struct ConsumeQueueStore {
 }
 
 /// Whether `topic` is usable as one directory name (the broker validates topics; this only keeps
-/// a bad one from escaping the store directory).
+/// a bad one from escaping the store directory or failing in the filesystem): not empty, not
+/// `.` or `..`, no `/`, `\\` or NUL, at most 255 bytes.
 fn is_safe_dir_name(topic: &str) -> bool {
-    !topic.is_empty() && topic != "." && topic != ".." && !topic.contains(['/', '\\', '\0'])
+    !topic.is_empty()
+        && topic.len() <= 255
+        && topic != "."
+        && topic != ".."
+        && !topic.contains(['/', '\\', '\0'])
 }
 
 impl ConsumeQueueStore {
@@ -160,10 +165,19 @@ impl ConsumeQueueStore {
         }
     }
 
+    /// Creates a queue. A topic that cannot name a directory, or a negative queue id, is
+    /// refused with a permanent error ([`StoreError::MessageIllegal`]) before the filesystem is
+    /// touched.
     fn create(&self, topic: &str, queue_id: i32) -> Result<()> {
         if !is_safe_dir_name(topic) {
             return Err(StoreError::MessageIllegal(format!(
-                "topic {topic:?} cannot name a consume queue directory"
+                "topic {topic:?} cannot name a consume queue directory (empty, `.`, `..`, `/`, \
+                 `\\`, NUL or over 255 bytes)"
+            )));
+        }
+        if queue_id < 0 {
+            return Err(StoreError::MessageIllegal(format!(
+                "queue id {queue_id} of topic {topic:?} is negative"
             )));
         }
         let mut map = self.write_map();

@@ -29,6 +29,7 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
 use ferromq_protocol::message::tag_hash_code;
 
 use crate::error::{Result, StoreError};
+use crate::fault::inject::{self, IoOp};
 
 /// Header size.
 pub(super) const HEADER_SIZE: u64 = 40;
@@ -116,7 +117,7 @@ impl IndexFile {
         inherit_phy_offset: i64,
         inherit_timestamp: i64,
     ) -> Result<IndexFile> {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::io("create directory", dir, e))?;
+        crate::mapped_file::create_dir_durable(dir)?;
         let path = dir.join(name);
         let file = OpenOptions::new()
             .read(true)
@@ -144,7 +145,8 @@ impl IndexFile {
             .file
             .set_len(file_size(slots, entries))
             .map_err(|e| StoreError::io("size", &f.path, e))
-            .and_then(|()| f.write_header());
+            .and_then(|()| f.write_header())
+            .and_then(|()| crate::mapped_file::sync_dir(dir));
         if let Err(e) = init {
             let _ = std::fs::remove_file(&f.path);
             return Err(e);
@@ -266,8 +268,8 @@ impl IndexFile {
     }
 
     fn write_at(&self, bytes: &[u8], pos: u64) -> Result<()> {
-        self.file
-            .write_all_at(bytes, pos)
+        inject::check(IoOp::Write, &self.path)
+            .and_then(|()| self.file.write_all_at(bytes, pos))
             .map_err(|e| StoreError::io("write", &self.path, e))
     }
 
@@ -394,7 +396,9 @@ impl IndexFile {
     /// Syncs the file if anything was written since the last sync.
     pub(super) fn sync(&self) -> Result<()> {
         if self.dirty.swap(false, Ordering::AcqRel) {
-            if let Err(e) = self.file.sync_data() {
+            if let Err(e) =
+                inject::check(IoOp::Sync, &self.path).and_then(|()| self.file.sync_data())
+            {
                 self.dirty.store(true, Ordering::Release);
                 return Err(StoreError::io("sync", &self.path, e));
             }
