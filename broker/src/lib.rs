@@ -187,7 +187,7 @@ pub async fn run(
     if let Some(ws) = websocket {
         let (h, c, mut rx) = (handler.clone(), connection.clone(), stop_rx.clone());
         servers.push(tokio::spawn(async move {
-            let _ = ferromq_remoting::serve_websocket(ws, h, c, async move {
+            let _ = ferromq_remoting::serve_websocket(ws, h, c, Default::default(), async move {
                 let _ = rx.wait_for(|s| *s).await;
             })
             .await;

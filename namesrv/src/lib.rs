@@ -71,6 +71,7 @@ pub async fn run(
                 ws,
                 server.clone(),
                 connection.clone(),
+                ferromq_remoting::AllowedOrigins::default(),
                 async move {
                     let _ = stopped.wait_for(|s| *s).await;
                 },
