@@ -361,6 +361,25 @@ impl Connection {
             || !self.lock_pending().is_empty()
     }
 
+    /// If more than the high water mark is queued (the peer is not reading its responses),
+    /// waits until the queue is back under the low water mark: reading stops meanwhile.
+    async fn backlogged(&self) -> Backlog {
+        let high = self.inner.config.write_high_water_mark;
+        if high == 0 || self.queued_bytes() <= high {
+            return Backlog::None;
+        }
+        tracing::debug!(
+            peer = %self.peer_addr(),
+            queued = self.queued_bytes(),
+            "write queue over the high water mark: reading stopped"
+        );
+        if self.drained().await {
+            Backlog::Drained
+        } else {
+            Backlog::Close
+        }
+    }
+
     /// Waits until the queue is back under the low water mark. False when the connection
     /// closed meanwhile or the peer read nothing for `idle_timeout` (then it is closed).
     async fn drained(&self) -> bool {
@@ -391,6 +410,16 @@ impl Connection {
             }
         }
     }
+}
+
+/// What [`Connection::backlogged`] found.
+enum Backlog {
+    /// Under the high water mark: read on.
+    None,
+    /// Was over it, and the peer has read enough since.
+    Drained,
+    /// Was over it, and the peer read nothing for the idle time (or the connection closed).
+    Close,
 }
 
 /// One queued frame: its encoded length words and header, and its body as the command holds it.
@@ -504,10 +533,20 @@ async fn read_loop<R: AsyncRead + Unpin, H: Handler>(
     let mut partial_since: Option<Instant> = None;
     'outer: loop {
         let mut decoded = false;
+        let mut paused = false;
         loop {
             match decoder.decode(&mut buf) {
                 Ok(Some(cmd)) => {
                     decoded = true;
+                    // Checked before each request, not only before each read: one read can bring
+                    // many requests.
+                    if !cmd.is_response() {
+                        match conn.backlogged().await {
+                            Backlog::None => {}
+                            Backlog::Drained => paused = true,
+                            Backlog::Close => break 'outer,
+                        }
+                    }
                     dispatch(&conn, &handler, &in_flight, cmd);
                 }
                 Ok(None) => break,
@@ -527,16 +566,12 @@ async fn read_loop<R: AsyncRead + Unpin, H: Handler>(
         } else if partial_since.is_none() {
             partial_since = Some(now);
         }
-        // The peer is not reading its responses: stop reading its requests until it does.
-        if config.write_high_water_mark > 0 && conn.queued_bytes() > config.write_high_water_mark {
-            tracing::debug!(
-                peer = %conn.peer_addr(),
-                queued = conn.queued_bytes(),
-                "write queue over the high water mark: reading stopped"
-            );
-            if !conn.drained().await {
-                break;
-            }
+        match conn.backlogged().await {
+            Backlog::None => {}
+            Backlog::Drained => paused = true,
+            Backlog::Close => break,
+        }
+        if paused {
             // Time spent not reading is not the peer's delay.
             let now = Instant::now();
             active = now;
