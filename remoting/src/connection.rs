@@ -350,8 +350,11 @@ impl Connection {
     /// The writer has written `len` queued bytes to the socket.
     fn written(&self, len: usize) {
         self.inner.queued_bytes.fetch_sub(len, Ordering::AcqRel);
-        self.inner.writes.fetch_add(1, Ordering::AcqRel);
-        self.inner.wrote.notify_waiters();
+        // Only a connection that stops reading waits for writes.
+        if self.inner.config.write_high_water_mark > 0 {
+            self.inner.writes.fetch_add(1, Ordering::AcqRel);
+            self.inner.wrote.notify_waiters();
+        }
     }
 
     /// Whether anything is in flight: a request of the peer being handled (`in_flight` lent
