@@ -151,6 +151,36 @@ ferromq_protocol::settings! {
         send_thread_pool_queue_capacity: i32 = 10_000, "sendThreadPoolQueueCapacity", false;
         /// `rocketmqHome` (accepted).
         rocketmq_home: String = std::env::var("ROCKETMQ_HOME").unwrap_or_default(), "rocketmqHome", false;
+
+        // ---- Transport: listeners, connection limits and backpressure. ----
+        // `serverChannelMaxIdleTimeSeconds` (above) closes a connection that has received no
+        // complete frame for that long while nothing is in flight, and cuts a frame that takes
+        // that long to arrive.
+
+        /// `bindAddress` (Apache's `NettyServerConfig`, `0.0.0.0`): the address the remoting
+        /// port (`listenPort`) and the fast port (`listenPort - 2`) listen on.
+        bind_address: String = "0.0.0.0".to_owned(), "bindAddress", false;
+        /// `webSocketBindAddress` (FerroMQ only): the address the WebSocket port listens on;
+        /// empty (the default) = `bindAddress`.
+        web_socket_bind_address: String = String::new(), "webSocketBindAddress", false;
+        /// `webSocketAllowedOrigins` (FerroMQ only): comma-separated origins of the web pages
+        /// that may open a WebSocket (`https://app.example.com`, `*` for any); empty (the
+        /// default) admits pages of the host the WebSocket was dialed at, any port. Upgrades
+        /// without an `Origin` header (programs, not pages) are always admitted; others are
+        /// answered 403.
+        web_socket_allowed_origins: String = String::new(), "webSocketAllowedOrigins", false;
+        /// `serverMaxConnections` (FerroMQ only; Apache has no limit): connections each
+        /// listener keeps open at once (10000); beyond it new connections are closed at accept
+        /// with a log line. 0 = no limit.
+        server_max_connections: usize = 10_000, "serverMaxConnections", false;
+        /// `writeBufferHighWaterMark` (Apache's `NettyServerConfig`; 0, the default, = Netty's
+        /// 64 KiB): bytes of responses queued for a connection above which the broker stops
+        /// reading its requests until the queue is under `writeBufferLowWaterMark`; a client
+        /// that then reads nothing for `serverChannelMaxIdleTimeSeconds` is disconnected.
+        write_buffer_high_water_mark: usize = 0, "writeBufferHighWaterMark", false;
+        /// `writeBufferLowWaterMark` (Apache's `NettyServerConfig`; 0, the default, = Netty's
+        /// 32 KiB): where reading resumes.
+        write_buffer_low_water_mark: usize = 0, "writeBufferLowWaterMark", false;
     }
 }
 
@@ -177,6 +207,14 @@ impl BrokerConfig {
             self.ha_listen_port
         };
         format!("{}:{port}", self.broker_ip2)
+    }
+
+    /// The address the WebSocket port listens on: `webSocketBindAddress`, else `bindAddress`.
+    pub fn web_socket_bind_address(&self) -> &str {
+        match self.web_socket_bind_address.trim() {
+            "" => &self.bind_address,
+            a => a,
+        }
     }
 
     /// The name servers.
@@ -275,5 +313,55 @@ mod tests {
             .apply_properties("autoCreateTopicEnable=ture\n")
             .expect_err("bad");
         assert!(err.to_string().contains("autoCreateTopicEnable"));
+    }
+
+    #[test]
+    fn transport_keys() {
+        let defaults = Settings::default();
+        let b = &defaults.broker;
+        assert_eq!(
+            (b.bind_address.as_str(), b.web_socket_bind_address()),
+            ("0.0.0.0", "0.0.0.0")
+        );
+        assert_eq!(b.server_max_connections, 10_000);
+        assert_eq!(
+            (
+                b.write_buffer_high_water_mark,
+                b.write_buffer_low_water_mark
+            ),
+            (0, 0)
+        );
+        assert!(b.web_socket_allowed_origins.is_empty());
+        let mut s = Settings::default();
+        let report = s
+            .apply_properties(
+                "bindAddress=127.0.0.1\nserverMaxConnections=5\nwriteBufferHighWaterMark=1048576\n\
+                 writeBufferLowWaterMark=524288\nwebSocketAllowedOrigins=https://a.example, https://b.example\n",
+            )
+            .expect("valid");
+        assert!(report.unknown_keys.is_empty());
+        let b = &s.broker;
+        assert_eq!(
+            (b.bind_address.as_str(), b.web_socket_bind_address()),
+            ("127.0.0.1", "127.0.0.1")
+        );
+        assert_eq!(b.server_max_connections, 5);
+        assert_eq!(
+            (
+                b.write_buffer_high_water_mark,
+                b.write_buffer_low_water_mark
+            ),
+            (1 << 20, 1 << 19)
+        );
+        assert_eq!(
+            b.web_socket_allowed_origins,
+            "https://a.example, https://b.example"
+        );
+        s.apply_properties("webSocketBindAddress=::1\n")
+            .expect("valid");
+        assert_eq!(s.broker.web_socket_bind_address(), "::1");
+        assert!(Settings::default()
+            .apply_properties("serverMaxConnections=-1\n")
+            .is_err());
     }
 }

@@ -3,7 +3,8 @@
 //! - [`config`]: Apache's broker keys; one properties file configures broker and store;
 //! - `broker`: shared state and request dispatch; `send`, `pull` (long polling), `clients`
 //!   (producer and consumer groups from heartbeats), `register` (name servers);
-//! - [`run`]: serve until shutdown (what `mqbroker` and the tests call).
+//! - [`bind`], [`run`]: bind the configured listeners, serve until shutdown (what `mqbroker` and
+//!   the tests call).
 
 pub mod clients;
 pub mod config;
@@ -27,7 +28,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
-use ferromq_remoting::ConnectionConfig;
+use ferromq_remoting::{AllowedOrigins, ConnectionConfig};
 use ferromq_store::configs::{
     system_groups, system_topics, ConsumerOffsetTable, SubscriptionGroupTable, TopicConfigTable,
 };
@@ -136,8 +137,75 @@ impl Broker {
     }
 }
 
+/// Binds the broker's listeners as configured: `bindAddress:listenPort`, and the fast port
+/// `bindAddress:listenPort - 2` (`None` when that one cannot be bound; clients fall back to the
+/// main port).
+pub async fn bind(b: &BrokerConfig) -> Result<(TcpListener, Option<TcpListener>), BrokerError> {
+    let host = b.bind_address.trim();
+    let port = b.listen_port;
+    let listener = TcpListener::bind((host, port)).await.map_err(|e| {
+        BrokerError::Config(format!(
+            "cannot listen on {host}:{port} (bindAddress, listenPort): {e}"
+        ))
+    })?;
+    let fast = match port.checked_sub(2) {
+        Some(p) if port != 0 => match TcpListener::bind((host, p)).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen on the fast port {host}:{p}");
+                None
+            }
+        },
+        _ => None,
+    };
+    Ok((listener, fast))
+}
+
+/// Binds the WebSocket listener, `webSocketBindAddress` (else `bindAddress`) :
+/// `webSocketListenPort`; `None` when the port is 0 (off).
+pub async fn bind_web_socket(b: &BrokerConfig) -> Result<Option<TcpListener>, BrokerError> {
+    let host = b.web_socket_bind_address().trim();
+    match b.web_socket_listen_port {
+        0 => Ok(None),
+        port => TcpListener::bind((host, port))
+            .await
+            .map(Some)
+            .map_err(|e| {
+                BrokerError::Config(format!(
+                "cannot listen on {host}:{port} (webSocketBindAddress, webSocketListenPort): {e}"
+            ))
+            }),
+    }
+}
+
+/// The connection settings of the broker's listeners.
+fn connection_config(b: &BrokerConfig) -> ConnectionConfig {
+    let idle = Duration::from_secs(b.server_channel_max_idle_time_seconds.max(1));
+    let high = match b.write_buffer_high_water_mark {
+        0 => ferromq_remoting::DEFAULT_WRITE_HIGH_WATER_MARK,
+        n => n,
+    };
+    let low = match b.write_buffer_low_water_mark {
+        0 => ferromq_remoting::DEFAULT_WRITE_LOW_WATER_MARK,
+        n => n,
+    };
+    ConnectionConfig {
+        idle_timeout: idle,
+        frame_timeout: idle,
+        max_in_flight: usize::try_from(b.send_thread_pool_queue_capacity)
+            .unwrap_or(1)
+            .max(1),
+        write_high_water_mark: high,
+        write_low_water_mark: low.min(high),
+        max_connections: b.server_max_connections,
+        ..ConnectionConfig::default()
+    }
+}
+
 /// Serves the broker on `listener` (and on `fast_listener`, Apache's `listenPort - 2`) until
 /// `shutdown` completes; then unregisters from the name servers and closes the store cleanly.
+///
+/// The WebSocket listener, if `webSocketListenPort` is set, is bound here ([`bind_web_socket`]).
 pub async fn run(
     broker: Arc<Broker>,
     listener: TcpListener,
@@ -146,21 +214,9 @@ pub async fn run(
 ) -> Result<(), BrokerError> {
     let settings = broker.settings();
     let b = &settings.broker;
-    let connection = ConnectionConfig {
-        idle_timeout: Duration::from_secs(b.server_channel_max_idle_time_seconds.max(1)),
-        max_in_flight: usize::try_from(b.send_thread_pool_queue_capacity)
-            .unwrap_or(1)
-            .max(1),
-        ..ConnectionConfig::default()
-    };
-    let websocket = match b.web_socket_listen_port {
-        0 => None,
-        port => Some(TcpListener::bind(("0.0.0.0", port)).await.map_err(|e| {
-            BrokerError::Config(format!(
-                "cannot listen on port {port} (webSocketListenPort): {e}"
-            ))
-        })?),
-    };
+    let connection = connection_config(b);
+    let origins = AllowedOrigins::parse(&b.web_socket_allowed_origins);
+    let websocket = bind_web_socket(b).await?;
     let handler = Arc::new(BrokerHandler(broker.clone()));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = vec![
@@ -191,7 +247,7 @@ pub async fn run(
     if let Some(ws) = websocket {
         let (h, c, mut rx) = (handler.clone(), connection.clone(), stop_rx.clone());
         servers.push(tokio::spawn(async move {
-            let _ = ferromq_remoting::serve_websocket(ws, h, c, async move {
+            let _ = ferromq_remoting::serve_websocket(ws, h, c, origins, async move {
                 let _ = rx.wait_for(|s| *s).await;
             })
             .await;

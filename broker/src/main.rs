@@ -86,17 +86,12 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let port = settings.broker.listen_port;
-        let listener = match tokio::net::TcpListener::bind(("0.0.0.0", port)).await {
+        let (listener, fast) = match ferromq_broker::bind(&settings.broker).await {
             Ok(l) => l,
             Err(e) => {
-                eprintln!("mqbroker: cannot listen on port {port}: {e}");
+                eprintln!("mqbroker: {e}");
                 return ExitCode::FAILURE;
             }
-        };
-        let fast = match port.checked_sub(2) {
-            Some(p) => tokio::net::TcpListener::bind(("0.0.0.0", p)).await.ok(),
-            None => None,
         };
         let broker = match ferromq_broker::open(settings).await {
             Ok(b) => b,

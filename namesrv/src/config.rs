@@ -91,10 +91,44 @@ ferromq_protocol::settings! {
     /// `frameMaxLength`: largest accepted frame in bytes (16 MiB), FerroMQ's name for Java's
     /// `com.rocketmq.remoting.frameMaxLength` system property.
     frame_max_length: u32 = 16 * 1024 * 1024, "frameMaxLength", false;
+
+    // ---- Transport: listeners, connection limits and backpressure. ----
+    // `bindAddress` (above) is where the TCP port listens. `serverChannelMaxIdleTimeSeconds`
+    // closes a connection that has received no complete frame for that long while nothing is in
+    // flight, and cuts a frame that takes that long to arrive.
+
+    /// `webSocketBindAddress` (FerroMQ only): the address the WebSocket port listens on; empty
+    /// (the default) = `bindAddress`.
+    web_socket_bind_address: String = String::new(), "webSocketBindAddress", false;
+    /// `webSocketAllowedOrigins` (FerroMQ only): comma-separated origins of the web pages that
+    /// may open a WebSocket (`https://app.example.com`, `*` for any); empty (the default) admits
+    /// pages of the host the WebSocket was dialed at, any port. Upgrades without an `Origin`
+    /// header (programs, not pages) are always admitted; others are answered 403.
+    web_socket_allowed_origins: String = String::new(), "webSocketAllowedOrigins", false;
+    /// `serverMaxConnections` (FerroMQ only; Apache has no limit): connections each listener
+    /// keeps open at once (10000); beyond it new connections are closed at accept with a log
+    /// line. 0 = no limit.
+    server_max_connections: usize = 10_000, "serverMaxConnections", false;
+    /// `writeBufferHighWaterMark` (Apache's `NettyServerConfig`; 0, the default, = Netty's
+    /// 64 KiB): bytes of responses queued for a connection above which the name server stops
+    /// reading its requests until the queue is under `writeBufferLowWaterMark`; a client that
+    /// then reads nothing for `serverChannelMaxIdleTimeSeconds` is disconnected.
+    write_buffer_high_water_mark: usize = 0, "writeBufferHighWaterMark", false;
+    /// `writeBufferLowWaterMark` (Apache's `NettyServerConfig`; 0, the default, = Netty's
+    /// 32 KiB): where reading resumes.
+    write_buffer_low_water_mark: usize = 0, "writeBufferLowWaterMark", false;
 }
 }
 
 impl NamesrvConfig {
+    /// The address the WebSocket port listens on: `webSocketBindAddress`, else `bindAddress`.
+    pub fn web_socket_bind_address(&self) -> &str {
+        match self.web_socket_bind_address.trim() {
+            "" => &self.bind_address,
+            a => a,
+        }
+    }
+
     /// Builds a config from properties text: defaults, then each key in the text.
     pub fn from_properties(text: &str) -> Result<(NamesrvConfig, LoadReport), ConfigError> {
         let mut config = NamesrvConfig::default();
@@ -154,6 +188,48 @@ mod tests {
                 })
             );
             assert!(c == before, "a rejected update changes nothing");
+        }
+    }
+
+    #[test]
+    fn transport_keys() {
+        let c = NamesrvConfig::default();
+        assert_eq!(
+            (c.bind_address.as_str(), c.web_socket_bind_address()),
+            ("0.0.0.0", "0.0.0.0")
+        );
+        assert_eq!(c.server_max_connections, 10_000);
+        assert_eq!(
+            (
+                c.write_buffer_high_water_mark,
+                c.write_buffer_low_water_mark
+            ),
+            (0, 0)
+        );
+        let (c, report) = NamesrvConfig::from_properties(
+            "bindAddress=127.0.0.1\nwebSocketBindAddress=0.0.0.0\nserverMaxConnections=0\n\
+             writeBufferHighWaterMark=131072\nwebSocketAllowedOrigins=http://h.example\n",
+        )
+        .expect("valid");
+        assert!(report.unknown_keys.is_empty());
+        assert_eq!(
+            (c.bind_address.as_str(), c.web_socket_bind_address()),
+            ("127.0.0.1", "0.0.0.0")
+        );
+        assert_eq!(c.server_max_connections, 0);
+        assert_eq!(c.write_buffer_high_water_mark, 128 * 1024);
+        assert_eq!(c.web_socket_allowed_origins, "http://h.example");
+        let mut c = NamesrvConfig::default();
+        for key in [
+            "bindAddress",
+            "webSocketAllowedOrigins",
+            "serverMaxConnections",
+        ] {
+            let update = vec![(key.to_owned(), "1".to_owned())];
+            assert!(
+                c.update_at_runtime(&update).is_err(),
+                "{key} is not runtime-safe"
+            );
         }
     }
 

@@ -9,7 +9,8 @@
 //! - [`route`]: the registry of brokers, clusters and topic queues, with expiry;
 //! - [`kv`]: the persisted KV config (`ORDER_TOPIC_CONFIG` and friends);
 //! - [`processor`]: one handler per request code;
-//! - [`run`]: serve a listener until shutdown (what `mqnamesrv` and the tests call).
+//! - [`bind`], [`run`]: bind the configured listener, serve it until shutdown (what `mqnamesrv`
+//!   and the tests call).
 
 pub mod config;
 pub mod kv;
@@ -20,30 +21,77 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferromq_remoting::ConnectionConfig;
+use ferromq_remoting::{AllowedOrigins, ConnectionConfig};
 use tokio::net::TcpListener;
 
 pub use config::NamesrvConfig;
 pub use processor::NameServer;
 
+/// Binds the TCP listener, `bindAddress:listenPort`.
+pub async fn bind(config: &NamesrvConfig) -> std::io::Result<TcpListener> {
+    let (host, port) = (config.bind_address.trim(), config.listen_port);
+    TcpListener::bind((host, port))
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {host}:{port}: {e}")))
+}
+
+/// Binds the WebSocket listener, `webSocketBindAddress` (else `bindAddress`) :
+/// `webSocketListenPort`; `None` when the port is 0 (off).
+pub async fn bind_web_socket(config: &NamesrvConfig) -> std::io::Result<Option<TcpListener>> {
+    let host = config.web_socket_bind_address().trim();
+    match config.web_socket_listen_port {
+        0 => Ok(None),
+        port => TcpListener::bind((host, port))
+            .await
+            .map(Some)
+            .map_err(|e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!("cannot listen on {host}:{port} (WebSocket): {e}"),
+                )
+            }),
+    }
+}
+
+/// The connection settings of the name server's listeners.
+fn connection_config(config: &NamesrvConfig) -> ConnectionConfig {
+    let idle = Duration::from_secs(config.server_channel_max_idle_time_seconds.max(1));
+    let high = match config.write_buffer_high_water_mark {
+        0 => ferromq_remoting::DEFAULT_WRITE_HIGH_WATER_MARK,
+        n => n,
+    };
+    let low = match config.write_buffer_low_water_mark {
+        0 => ferromq_remoting::DEFAULT_WRITE_LOW_WATER_MARK,
+        n => n,
+    };
+    ConnectionConfig {
+        max_frame_len: config.frame_max_length as usize,
+        idle_timeout: idle,
+        frame_timeout: idle,
+        max_in_flight: usize::try_from(config.client_request_thread_pool_queue_capacity)
+            .unwrap_or(1)
+            .max(1),
+        write_high_water_mark: high,
+        write_low_water_mark: low.min(high),
+        max_connections: config.server_max_connections,
+        ..ConnectionConfig::default()
+    }
+}
+
 /// Serves the name server on `listener` until `shutdown` completes.
 ///
 /// Loads the KV config from `config.kv_config_path` (created on first write), scans for expired
-/// brokers every `scanNotActiveBrokerInterval` ms, and closes every connection on shutdown.
+/// brokers every `scanNotActiveBrokerInterval` ms, and closes every connection on shutdown. The
+/// WebSocket listener, if `webSocketListenPort` is set, is bound here ([`bind_web_socket`]).
 pub async fn run(
     listener: TcpListener,
     config: NamesrvConfig,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let kv = kv::KvStore::load(&config.kv_config_path)?;
-    let connection = ConnectionConfig {
-        max_frame_len: config.frame_max_length as usize,
-        idle_timeout: Duration::from_secs(config.server_channel_max_idle_time_seconds.max(1)),
-        max_in_flight: usize::try_from(config.client_request_thread_pool_queue_capacity)
-            .unwrap_or(1)
-            .max(1),
-        ..ConnectionConfig::default()
-    };
+    let connection = connection_config(&config);
+    let origins = AllowedOrigins::parse(&config.web_socket_allowed_origins);
+    let websocket_listener = bind_web_socket(&config).await?;
     let server = Arc::new(NameServer::new(config, kv));
     let scanner = tokio::spawn({
         let server = server.clone();
@@ -56,27 +104,18 @@ pub async fn run(
         }
     });
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let websocket = match server.config().web_socket_listen_port {
-        0 => None,
-        port => {
-            let addr = format!("{}:{port}", server.config().bind_address);
-            let ws = TcpListener::bind(&addr).await.map_err(|e| {
-                std::io::Error::new(
-                    e.kind(),
-                    format!("cannot listen on {addr} (WebSocket): {e}"),
-                )
-            })?;
-            let mut stopped = stopped.clone();
-            Some(tokio::spawn(ferromq_remoting::serve_websocket(
-                ws,
-                server.clone(),
-                connection.clone(),
-                async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                },
-            )))
-        }
-    };
+    let websocket = websocket_listener.map(|ws| {
+        let mut stopped = stopped.clone();
+        tokio::spawn(ferromq_remoting::serve_websocket(
+            ws,
+            server.clone(),
+            connection.clone(),
+            origins,
+            async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            },
+        ))
+    });
     let result = ferromq_remoting::serve(listener, server, connection, shutdown).await;
     let _ = stop.send(true);
     if let Some(ws) = websocket {

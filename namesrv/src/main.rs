@@ -98,14 +98,16 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let addr = format!("{}:{}", config.bind_address, config.listen_port);
-        let listener = match tokio::net::TcpListener::bind(&addr).await {
+        let listener = match ferromq_namesrv::bind(&config).await {
             Ok(l) => l,
             Err(e) => {
-                eprintln!("mqnamesrv: cannot listen on {addr}: {e}");
+                eprintln!("mqnamesrv: {e}");
                 return ExitCode::FAILURE;
             }
         };
+        let addr = listener
+            .local_addr()
+            .map_or_else(|_| config.listen_port.to_string(), |a| a.to_string());
         println!("The Name Server boot success. serializeType=JSON, address {addr}");
         let shutdown = async {
             ferromq_remoting::shutdown_signal().await;

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,7 +18,8 @@ use ferromq_protocol::frame::{self, FrameDecoder, DEFAULT_MAX_FRAME_LEN};
 use ferromq_protocol::{RemotingCommand, SerializeType};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
+use tokio::time::Instant;
 
 use crate::error::RemotingError;
 
@@ -54,17 +55,47 @@ impl Handler for IgnoreRequests {
     }
 }
 
+/// Netty's default write-buffer high water mark (64 KiB): what Apache's
+/// `writeBufferHighWaterMark = 0` means, and what the servers use then.
+pub const DEFAULT_WRITE_HIGH_WATER_MARK: usize = 64 * 1024;
+/// Netty's default write-buffer low water mark (32 KiB).
+pub const DEFAULT_WRITE_LOW_WATER_MARK: usize = 32 * 1024;
+
 /// Settings of a connection.
 #[derive(Clone, Debug)]
 pub struct ConnectionConfig {
     /// Largest frame accepted, length field included.
     pub max_frame_len: usize,
-    /// Close after this long without receiving anything (Apache: 120 s).
+    /// Close when no complete frame has arrived for this long while nothing is in flight (no
+    /// request of the peer being handled, no call of ours awaiting its response). Bytes that do
+    /// not complete a frame do not count, so a peer trickling a byte at a time cannot keep the
+    /// connection open (Apache: `serverChannelMaxIdleTimeSeconds`, 120 s).
     pub idle_timeout: Duration,
-    /// Requests handled at once on this connection; beyond it requests get `SYSTEM_BUSY`.
+    /// Close when a frame has been arriving for this long without being complete, whatever is in
+    /// flight (slowloris). The servers use `serverChannelMaxIdleTimeSeconds` for it too.
+    pub frame_timeout: Duration,
+    /// Requests handled at once on this connection; beyond it requests get `SYSTEM_BUSY`. A
+    /// request holds its slot until its response is queued for the socket.
     pub max_in_flight: usize,
     /// Frames queued for writing before senders wait.
     pub write_queue: usize,
+    /// Bytes queued for the socket above which this side stops reading requests until the queue
+    /// is back under [`Self::write_low_water_mark`] (Netty's `writeBufferHighWaterMark`, which
+    /// Apache's server turns into auto-read off). So a peer that sends requests without reading
+    /// the responses costs a bounded amount of memory: this mark, plus the responses of the
+    /// requests already read (at most `max_in_flight`), plus `write_queue` overload answers. A
+    /// peer that reads nothing for `idle_timeout` while reading is stopped is disconnected.
+    ///
+    /// 0 (the default) never stops reading. Servers turn it on; clients leave it off: a client
+    /// must keep reading responses while its own requests queue, or two peers that both stop
+    /// reading could wait on each other.
+    pub write_high_water_mark: usize,
+    /// Where reading resumes once stopped by [`Self::write_high_water_mark`].
+    pub write_low_water_mark: usize,
+    /// Connections [`crate::serve`] and [`crate::serve_websocket`] keep open at once, each
+    /// listener counting its own; beyond it new connections are closed as they are accepted and
+    /// the open ones are served as before. 0 = no limit. Not used by a single connection.
+    pub max_connections: usize,
     /// `language` stamped on commands this side originates or answers.
     pub language: LanguageCode,
     /// `version` stamped on commands this side originates or answers.
@@ -76,8 +107,12 @@ impl Default for ConnectionConfig {
         ConnectionConfig {
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             idle_timeout: Duration::from_secs(120),
+            frame_timeout: Duration::from_secs(120),
             max_in_flight: 256,
             write_queue: 4096,
+            write_high_water_mark: 0,
+            write_low_water_mark: 0,
+            max_connections: 0,
             language: LanguageCode::JAVA,
             version: Version::V5_3_3,
         }
@@ -94,7 +129,13 @@ struct Inner {
     pending: Pending,
     next_opaque: AtomicI32,
     closed: AtomicBool,
-    close_signal: tokio::sync::Notify,
+    close_signal: Notify,
+    /// Bytes of frames handed to the writer and not yet written to the socket.
+    queued_bytes: AtomicUsize,
+    /// Counts writes to the socket (progress of a slow reader).
+    writes: AtomicU64,
+    /// Signalled after each write to the socket.
+    wrote: Notify,
     config: ConnectionConfig,
 }
 
@@ -177,7 +218,10 @@ impl Connection {
                 pending: Mutex::new(HashMap::new()),
                 next_opaque: AtomicI32::new(1),
                 closed: AtomicBool::new(false),
-                close_signal: tokio::sync::Notify::new(),
+                close_signal: Notify::new(),
+                queued_bytes: AtomicUsize::new(0),
+                writes: AtomicU64::new(0),
+                wrote: Notify::new(),
                 config,
             }),
         };
@@ -204,6 +248,12 @@ impl Connection {
     /// Whether the connection has closed.
     pub fn is_closed(&self) -> bool {
         self.inner.closed.load(Ordering::Acquire)
+    }
+
+    /// Bytes queued for the socket and not yet written (frames handed to the writer, the one
+    /// being written included).
+    pub fn queued_bytes(&self) -> usize {
+        self.inner.queued_bytes.load(Ordering::Acquire)
     }
 
     /// Closes the connection; pending calls fail with [`RemotingError::Closed`].
@@ -277,19 +327,102 @@ impl Connection {
             return Err(RemotingError::Closed);
         }
         let frame = Frame::encode(cmd)?;
-        self.inner
-            .tx
-            .send(frame)
-            .await
-            .map_err(|_| RemotingError::Closed)
+        let len = frame.len();
+        self.inner.queued_bytes.fetch_add(len, Ordering::AcqRel);
+        if self.inner.tx.send(frame).await.is_err() {
+            self.inner.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+            return Err(RemotingError::Closed);
+        }
+        Ok(())
     }
 
     fn try_send_raw(&self, cmd: &RemotingCommand) {
         if let Ok(frame) = Frame::encode(cmd) {
             // Only used for overload answers: if even the write queue is full, drop it.
-            let _ = self.inner.tx.try_send(frame);
+            let len = frame.len();
+            self.inner.queued_bytes.fetch_add(len, Ordering::AcqRel);
+            if self.inner.tx.try_send(frame).is_err() {
+                self.inner.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+            }
         }
     }
+
+    /// The writer has written `len` queued bytes to the socket.
+    fn written(&self, len: usize) {
+        self.inner.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+        // Only a connection that stops reading waits for writes.
+        if self.inner.config.write_high_water_mark > 0 {
+            self.inner.writes.fetch_add(1, Ordering::AcqRel);
+            self.inner.wrote.notify_waiters();
+        }
+    }
+
+    /// Whether anything is in flight: a request of the peer being handled (`in_flight` lent
+    /// out) or a call of ours awaiting its response.
+    fn busy(&self, in_flight: &Semaphore) -> bool {
+        in_flight.available_permits() < self.inner.config.max_in_flight.max(1)
+            || !self.lock_pending().is_empty()
+    }
+
+    /// If more than the high water mark is queued (the peer is not reading its responses),
+    /// waits until the queue is back under the low water mark: reading stops meanwhile.
+    async fn backlogged(&self) -> Backlog {
+        let high = self.inner.config.write_high_water_mark;
+        if high == 0 || self.queued_bytes() <= high {
+            return Backlog::None;
+        }
+        tracing::debug!(
+            peer = %self.peer_addr(),
+            queued = self.queued_bytes(),
+            "write queue over the high water mark: reading stopped"
+        );
+        if self.drained().await {
+            Backlog::Drained
+        } else {
+            Backlog::Close
+        }
+    }
+
+    /// Waits until the queue is back under the low water mark. False when the connection
+    /// closed meanwhile or the peer read nothing for `idle_timeout` (then it is closed).
+    async fn drained(&self) -> bool {
+        let config = &self.inner.config;
+        loop {
+            let wrote = self.inner.wrote.notified();
+            if self.queued_bytes() <= config.write_low_water_mark {
+                return true;
+            }
+            if self.is_closed() {
+                return false;
+            }
+            let writes = self.inner.writes.load(Ordering::Acquire);
+            tokio::select! {
+                () = wrote => {}
+                () = tokio::time::sleep(config.idle_timeout) => {
+                    if self.inner.writes.load(Ordering::Acquire) == writes {
+                        tracing::info!(
+                            peer = %self.peer_addr(),
+                            queued = self.queued_bytes(),
+                            "closing connection: the peer has read nothing for {:?}",
+                            config.idle_timeout
+                        );
+                        return false;
+                    }
+                }
+                () = self.closed() => return false,
+            }
+        }
+    }
+}
+
+/// What [`Connection::backlogged`] found.
+enum Backlog {
+    /// Under the high water mark: read on.
+    None,
+    /// Was over it, and the peer has read enough since.
+    Drained,
+    /// Was over it, and the peer read nothing for the idle time (or the connection closed).
+    Close,
 }
 
 /// One queued frame: its encoded length words and header, and its body as the command holds it.
@@ -312,6 +445,10 @@ impl Frame {
             body: cmd.body.clone(),
         })
     }
+
+    fn len(&self) -> usize {
+        self.header.len() + self.body.len()
+    }
 }
 
 /// Most bytes gathered into one `write` when several frames are queued.
@@ -319,6 +456,19 @@ const WRITE_BATCH: usize = 64 * 1024;
 
 /// Bodies at least this large are written from their own buffer instead of being copied.
 const COPY_BODY_BELOW: usize = 16 * 1024;
+
+/// Writes `buf` whole, or gives up when the connection closes (a peer that reads nothing would
+/// otherwise hold the writer, its socket and its buffers forever).
+async fn write_or_close<W: AsyncWrite + Unpin>(
+    write: &mut W,
+    buf: &[u8],
+    conn: &Connection,
+) -> std::io::Result<()> {
+    tokio::select! {
+        r = write.write_all(buf) => r,
+        () = conn.closed() => Err(std::io::ErrorKind::ConnectionAborted.into()),
+    }
+}
 
 async fn write_loop<W: AsyncWrite + Unpin>(
     mut write: W,
@@ -335,34 +485,40 @@ async fn write_loop<W: AsyncWrite + Unpin>(
         // Frames queued meanwhile (responses finishing together, async sends) go out in the same
         // syscall: one `write` per burst instead of one per frame.
         let mut next = Some(first);
+        // Queued bytes of the frames in `batch`.
+        let mut batched = 0;
         while let Some(frame) = next.take() {
+            batched += frame.len();
             batch.extend_from_slice(&frame.header);
             if frame.body.len() < COPY_BODY_BELOW {
                 batch.extend_from_slice(&frame.body);
             } else {
-                let sent = match write.write_all(&batch).await {
-                    Ok(()) => write.write_all(&frame.body).await,
+                let sent = match write_or_close(&mut write, &batch, &conn).await {
+                    Ok(()) => write_or_close(&mut write, &frame.body, &conn).await,
                     Err(e) => Err(e),
                 };
                 batch.clear();
                 if sent.is_err() {
                     break 'frames;
                 }
+                conn.written(batched);
+                batched = 0;
             }
             if batch.len() < WRITE_BATCH {
                 next = rx.try_recv().ok();
             }
         }
         if !batch.is_empty() {
-            let sent = write.write_all(&batch).await;
+            let sent = write_or_close(&mut write, &batch, &conn).await;
             batch.clear();
             if sent.is_err() {
                 break;
             }
+            conn.written(batched);
         }
     }
-    let _ = write.shutdown().await;
     conn.close();
+    let _ = tokio::time::timeout(Duration::from_secs(1), write.shutdown()).await;
 }
 
 async fn read_loop<R: AsyncRead + Unpin, H: Handler>(
@@ -374,10 +530,28 @@ async fn read_loop<R: AsyncRead + Unpin, H: Handler>(
     let decoder = FrameDecoder::new(config.max_frame_len);
     let in_flight = Arc::new(Semaphore::new(config.max_in_flight.max(1)));
     let mut buf = BytesMut::with_capacity(8 * 1024);
+    // When the last complete frame arrived (or the connection was last found busy).
+    let mut active = Instant::now();
+    // Since when the incomplete frame in `buf` has been arriving.
+    let mut partial_since: Option<Instant> = None;
     'outer: loop {
+        let mut decoded = false;
+        let mut paused = false;
         loop {
             match decoder.decode(&mut buf) {
-                Ok(Some(cmd)) => dispatch(&conn, &handler, &in_flight, cmd),
+                Ok(Some(cmd)) => {
+                    decoded = true;
+                    // Checked before each request, not only before each read: one read can bring
+                    // many requests.
+                    if !cmd.is_response() {
+                        match conn.backlogged().await {
+                            Backlog::None => {}
+                            Backlog::Drained => paused = true,
+                            Backlog::Close => break 'outer,
+                        }
+                    }
+                    dispatch(&conn, &handler, &in_flight, cmd);
+                }
                 Ok(None) => break,
                 Err(e) => {
                     tracing::warn!(peer = %conn.peer_addr(), error = %e, "closing connection: bad frame");
@@ -385,22 +559,66 @@ async fn read_loop<R: AsyncRead + Unpin, H: Handler>(
                 }
             }
         }
+        let now = Instant::now();
+        if decoded {
+            active = now;
+            partial_since = None;
+        }
+        if buf.is_empty() {
+            partial_since = None;
+        } else if partial_since.is_none() {
+            partial_since = Some(now);
+        }
+        match conn.backlogged().await {
+            Backlog::None => {}
+            Backlog::Drained => paused = true,
+            Backlog::Close => break,
+        }
+        if paused {
+            // Time spent not reading is not the peer's delay.
+            let now = Instant::now();
+            active = now;
+            partial_since = partial_since.map(|_| now);
+        }
         if buf.capacity() - buf.len() < 4096 {
             buf.reserve(8 * 1024);
         }
+        let mut deadline = active + config.idle_timeout;
+        if let Some(since) = partial_since {
+            deadline = deadline.min(since + config.frame_timeout);
+        }
         let read_result = tokio::select! {
-            r = tokio::time::timeout(config.idle_timeout, read.read_buf(&mut buf)) => r,
+            r = read.read_buf(&mut buf) => r,
+            () = tokio::time::sleep_until(deadline) => {
+                let now = Instant::now();
+                if partial_since.is_some_and(|since| now >= since + config.frame_timeout) {
+                    tracing::info!(
+                        peer = %conn.peer_addr(),
+                        "closing connection: a frame took longer than {:?} to arrive",
+                        config.frame_timeout
+                    );
+                    break;
+                }
+                if now >= active + config.idle_timeout {
+                    if !conn.busy(&in_flight) {
+                        tracing::info!(
+                            peer = %conn.peer_addr(),
+                            "closing idle connection: no complete frame for {:?}",
+                            config.idle_timeout
+                        );
+                        break;
+                    }
+                    active = now;
+                }
+                continue;
+            }
             _ = conn.closed() => break,
         };
         match read_result {
-            Ok(Ok(0)) => break,
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
                 tracing::debug!(peer = %conn.peer_addr(), error = %e, "read failed");
-                break;
-            }
-            Err(_) => {
-                tracing::info!(peer = %conn.peer_addr(), "closing idle connection");
                 break;
             }
         }
@@ -446,7 +664,6 @@ fn dispatch<H: Handler>(
         let opaque = cmd.opaque;
         let oneway = cmd.is_oneway();
         let response = handler.handle(&conn, cmd).await;
-        drop(permit);
         if let (Some(mut response), false) = (response, oneway) {
             response.opaque = opaque;
             response.flag |= ferromq_protocol::command::FLAG_RESPONSE;
@@ -455,5 +672,8 @@ fn dispatch<H: Handler>(
                 tracing::debug!(error = %e, "could not send a response");
             }
         }
+        // The slot is free once the response is queued (counted in the queued bytes), not
+        // before: until then the response exists only here.
+        drop(permit);
     });
 }

@@ -2,11 +2,13 @@
 //!
 //! - [`Connection`]: one TCP connection carrying frames both ways, requests multiplexed by
 //!   opaque, requests from either side dispatched to a [`Handler`], oneway requests never
-//!   answered, a bounded number of requests in flight (the rest answered `SYSTEM_BUSY`), and an
-//!   idle timeout.
-//! - [`serve`]: the accept loop used by `mqnamesrv` and `mqbroker`.
+//!   answered, a bounded number of requests in flight (the rest answered `SYSTEM_BUSY`), reading
+//!   stopped while the peer leaves too many response bytes unread (a high water mark), and an
+//!   idle rule a trickle of bytes cannot defeat.
+//! - [`serve`]: the accept loop used by `mqnamesrv` and `mqbroker`, with a connection limit.
 //! - [`serve_websocket`]: the same over WebSocket, for browser clients (binary messages carrying
-//!   the TCP byte stream, one frame per message from the server).
+//!   the TCP byte stream, one frame per message from the server), admitting pages by origin
+//!   ([`AllowedOrigins`]).
 //!
 //! Headers are always written as JSON, which every client reads (protocol.md 1.5); both header
 //! types are read.
@@ -16,7 +18,10 @@ mod error;
 mod server;
 mod websocket;
 
-pub use connection::{Connection, ConnectionConfig, Handler, IgnoreRequests, OVERLOAD_REMARK};
+pub use connection::{
+    Connection, ConnectionConfig, Handler, IgnoreRequests, DEFAULT_WRITE_HIGH_WATER_MARK,
+    DEFAULT_WRITE_LOW_WATER_MARK, OVERLOAD_REMARK,
+};
 pub use error::RemotingError;
 pub use server::{serve, shutdown_signal};
-pub use websocket::serve_websocket;
+pub use websocket::{serve_websocket, AllowedOrigins};

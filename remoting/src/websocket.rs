@@ -5,11 +5,15 @@
 //! split across messages or several in one. Text messages close the connection, as a malformed
 //! frame does. Any path is accepted for the upgrade (`ws://host:port/` is the documented one).
 //!
+//! Browsers let any page open a WebSocket to any host, so the upgrade checks the `Origin`
+//! header against [`AllowedOrigins`] and answers HTTP 403 to pages it does not admit.
+//!
 //! Each accepted WebSocket becomes an ordinary [`Connection`] (over an in-memory pipe), so the
 //! name server's and the broker's handlers serve it unchanged; its peer address is the TCP
 //! peer's.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,11 +21,14 @@ use bytes::{Bytes, BytesMut};
 use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use crate::connection::{Connection, ConnectionConfig, Handler};
+use crate::server::RefusalLog;
 
 /// How long a client may take to complete the upgrade.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -35,15 +42,82 @@ fn ws_config(config: &ConnectionConfig) -> WebSocketConfig {
         .max_frame_size(Some(max))
 }
 
+/// Which web pages may open a WebSocket (`webSocketAllowedOrigins`): the `Origin` header a
+/// browser sends with the upgrade is checked against it.
+///
+/// - A request without `Origin` is admitted: it does not come from a web page (Node's `ws`,
+///   other programs), and only browsers need to be kept from connecting on a page's behalf.
+/// - With an empty list, a page is admitted when its host is the host the request was sent to
+///   (the `Host` header), ports aside: a page served from `http://127.0.0.1:8080` may use
+///   `ws://127.0.0.1:9877/`. `localhost`, `127.0.0.1` and `[::1]` count as one host.
+/// - Otherwise the origin must be one of the list, compared whole and ignoring case
+///   (`https://app.example.com`, `http://127.0.0.1:8080`); `*` admits every page.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AllowedOrigins(Vec<String>);
+
+impl AllowedOrigins {
+    /// Parses a comma-separated list; blanks are ignored, so `""` is the same-host rule.
+    pub fn parse(list: &str) -> AllowedOrigins {
+        AllowedOrigins(
+            list.split(',')
+                .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
+                .filter(|o| !o.is_empty())
+                .collect(),
+        )
+    }
+
+    /// Whether an upgrade with these `Origin` and `Host` headers is admitted.
+    pub fn admits(&self, origin: Option<&str>, host: Option<&str>) -> bool {
+        let Some(origin) = origin else { return true };
+        let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
+        if self.0.is_empty() {
+            let page = origin.split_once("://").map(|(_, rest)| host_of(rest));
+            return match (page, host.map(host_of)) {
+                (Some(page), Some(host)) => !page.is_empty() && same_host(&page, &host),
+                _ => false,
+            };
+        }
+        self.0.iter().any(|o| o == "*" || *o == origin)
+    }
+}
+
+/// The host of `host[:port][/path]` (brackets kept for IPv6), lower case.
+fn host_of(authority: &str) -> String {
+    let authority = authority.trim();
+    let authority = authority.split('/').next().unwrap_or_default();
+    let host = if authority.starts_with('[') {
+        match authority.find(']') {
+            Some(end) => &authority[..=end],
+            None => authority,
+        }
+    } else {
+        authority.split(':').next().unwrap_or_default()
+    };
+    host.to_ascii_lowercase()
+}
+
+fn same_host(a: &str, b: &str) -> bool {
+    let loopback = |h: &str| matches!(h, "localhost" | "127.0.0.1" | "[::1]");
+    a == b || (loopback(a) && loopback(b))
+}
+
 /// Accepts WebSocket connections on `listener` and serves each with `handler` until `shutdown`
 /// completes; then stops accepting and closes every connection it opened.
+///
+/// Upgrades from pages `origins` does not admit are answered 403 Forbidden. At most
+/// `config.max_connections` connections (upgrades under way included; 0 = no limit) are open at
+/// once: beyond it a new connection is closed as soon as it is accepted.
 pub async fn serve_websocket<H: Handler>(
     listener: TcpListener,
     handler: Arc<H>,
     config: ConnectionConfig,
+    origins: AllowedOrigins,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let origins = Arc::new(origins);
+    let open = Arc::new(AtomicUsize::new(0));
+    let mut refused = RefusalLog::default();
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -52,13 +126,44 @@ pub async fn serve_websocket<H: Handler>(
         };
         match accepted {
             Ok((stream, peer)) => {
-                let (handler, config, mut stop) =
-                    (handler.clone(), config.clone(), stop_rx.clone());
+                if config.max_connections > 0
+                    && open.load(Ordering::Acquire) >= config.max_connections
+                {
+                    refused.refuse(peer, config.max_connections);
+                    drop(stream);
+                    continue;
+                }
+                let slot = Slot::take(&open);
+                let (handler, config, mut stop, origins) = (
+                    handler.clone(),
+                    config.clone(),
+                    stop_rx.clone(),
+                    origins.clone(),
+                );
                 tokio::spawn(async move {
+                    let _slot = slot;
+                    // The callback's signature is tungstenite's.
+                    #[allow(clippy::result_large_err)]
+                    let check = |req: &Request, resp: Response| {
+                        let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+                        let origin = header("origin");
+                        if origins.admits(origin, header("host")) {
+                            return Ok(resp);
+                        }
+                        tracing::warn!(
+                            %peer,
+                            origin = origin.unwrap_or_default(),
+                            "WebSocket upgrade refused: origin not in webSocketAllowedOrigins"
+                        );
+                        let mut refusal = ErrorResponse::new(Some("origin not allowed".to_owned()));
+                        *refusal.status_mut() = StatusCode::FORBIDDEN;
+                        Err(refusal)
+                    };
                     let upgraded = tokio::time::timeout(
                         HANDSHAKE_TIMEOUT,
-                        tokio_tungstenite::accept_async_with_config(
+                        tokio_tungstenite::accept_hdr_async_with_config(
                             stream,
+                            check,
                             Some(ws_config(&config)),
                         ),
                     )
@@ -96,6 +201,22 @@ pub async fn serve_websocket<H: Handler>(
     }
     let _ = stop_tx.send(true);
     Ok(())
+}
+
+/// One open WebSocket connection (or upgrade under way) counted against the limit.
+struct Slot(Arc<AtomicUsize>);
+
+impl Slot {
+    fn take(open: &Arc<AtomicUsize>) -> Slot {
+        open.fetch_add(1, Ordering::AcqRel);
+        Slot(open.clone())
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Serves one upgraded WebSocket as a [`Connection`].

@@ -1,5 +1,6 @@
 //! The WebSocket listener with a real WebSocket client: frames in binary messages, one frame per
-//! message back, frames split across messages, and bad input closing only that connection.
+//! message back, frames split across messages, bad input closing only that connection, pages
+//! admitted or refused by origin, and the connection limit.
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use ferromq_protocol::frame::{encode_to_bytes, FrameDecoder, DEFAULT_MAX_FRAME_LEN};
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode, SerializeType};
-use ferromq_remoting::{serve_websocket, Connection, ConnectionConfig, Handler};
+use ferromq_remoting::{serve_websocket, AllowedOrigins, Connection, ConnectionConfig, Handler};
 use futures::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
@@ -29,13 +30,21 @@ type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn server() -> (String, tokio::sync::oneshot::Sender<()>) {
+    server_with(ConnectionConfig::default(), AllowedOrigins::default()).await
+}
+
+async fn server_with(
+    config: ConnectionConfig,
+    origins: AllowedOrigins,
+) -> (String, tokio::sync::oneshot::Sender<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(serve_websocket(
         listener,
         Arc::new(Echo),
-        ConnectionConfig::default(),
+        config,
+        origins,
         async move {
             let _ = rx.await;
         },
@@ -132,4 +141,113 @@ async fn bad_input_closes_only_that_connection() {
         .await
         .unwrap();
     assert_eq!(&response(&mut good).await.body[..], b"still here");
+}
+
+/// Upgrades to `url` with `origin` as the `Origin` header (none if `None`): Ok with a working
+/// connection, or the HTTP status of the refusal.
+async fn upgrade(url: &str, origin: Option<&str>) -> Result<Ws, u16> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = url.into_client_request().unwrap();
+    if let Some(o) = origin {
+        req.headers_mut().insert("origin", o.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(req).await {
+        Ok((mut ws, _)) => {
+            ws.send(Message::Binary(request(1, b"hi"))).await.unwrap();
+            assert_eq!(&response(&mut ws).await.body[..], b"hi");
+            Ok(ws)
+        }
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Err(resp.status().as_u16()),
+        Err(e) => panic!("upgrade failed without an HTTP answer: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn pages_of_the_same_host_are_admitted_others_refused_with_403() {
+    let (url, _stop) = server().await;
+    let port = url
+        .trim_start_matches("ws://127.0.0.1:")
+        .trim_end_matches('/');
+    // No Origin: not a browser (Node's `ws`, the Rust client).
+    assert!(upgrade(&url, None).await.is_ok());
+    // A page served from another port of the same host, as examples/wasm/serve.js does; and
+    // the other spellings of loopback.
+    for page in [
+        "http://127.0.0.1:8080",
+        "http://127.0.0.1",
+        "http://localhost:3000",
+        &format!("http://127.0.0.1:{port}"),
+    ] {
+        assert!(upgrade(&url, Some(page)).await.is_ok(), "{page} admitted");
+    }
+    for page in [
+        "http://evil.example",
+        "http://127.0.0.1.evil.example:8080",
+        "null",
+        "",
+    ] {
+        assert_eq!(
+            upgrade(&url, Some(page)).await.err(),
+            Some(403),
+            "{page:?} refused"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_configured_list_admits_only_its_origins() {
+    let origins = AllowedOrigins::parse(" https://app.example.com , http://127.0.0.1:8080/ ");
+    let (url, _stop) = server_with(ConnectionConfig::default(), origins).await;
+    assert!(upgrade(&url, None).await.is_ok());
+    assert!(upgrade(&url, Some("https://APP.example.com")).await.is_ok());
+    assert!(upgrade(&url, Some("http://127.0.0.1:8080")).await.is_ok());
+    for page in [
+        "http://app.example.com",
+        "http://127.0.0.1:8081",
+        "https://evil.example",
+    ] {
+        assert_eq!(
+            upgrade(&url, Some(page)).await.err(),
+            Some(403),
+            "{page} refused"
+        );
+    }
+    let any = AllowedOrigins::parse("*");
+    assert!(any.admits(Some("https://anything.example"), Some("broker:9878")));
+}
+
+#[test]
+fn same_host_compares_host_names_only() {
+    let same = AllowedOrigins::default();
+    assert!(same.admits(
+        Some("https://mq.example.com:8443"),
+        Some("MQ.example.com:9878")
+    ));
+    assert!(same.admits(Some("http://[::1]:8080"), Some("[::1]:9878")));
+    assert!(same.admits(Some("http://[::1]:8080"), Some("localhost:9878")));
+    assert!(!same.admits(Some("http://[::2]:8080"), Some("[::1]:9878")));
+    assert!(!same.admits(Some("https://mq.example.com"), None));
+    assert!(!same.admits(Some("mq.example.com"), Some("mq.example.com")));
+}
+
+#[tokio::test]
+async fn websocket_connections_over_the_limit_are_closed_at_accept() {
+    let config = ConnectionConfig {
+        max_connections: 1,
+        ..ConnectionConfig::default()
+    };
+    let (url, _stop) = server_with(config, AllowedOrigins::default()).await;
+    let mut first = upgrade(&url, None).await.unwrap();
+    let second = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio_tungstenite::connect_async(&url),
+    )
+    .await
+    .expect("an answer, not a hang");
+    assert!(second.is_err(), "the second connection is refused");
+    first
+        .send(Message::Binary(request(2, b"still")))
+        .await
+        .unwrap();
+    assert_eq!(&response(&mut first).await.body[..], b"still");
 }
