@@ -80,6 +80,16 @@ impl Broker {
         set("commitLogDirCapacity", format!("Used : {disk}%"));
         set("earliestMessageTimeStamp", "0".to_owned());
         set("brokerActive", "true".to_owned());
+        // FerroMQ: why the store refuses writes after an I/O fault (empty while healthy), and the
+        // records the dispatcher could not index and skipped.
+        set(
+            "storeFault",
+            store.fault().map(|r| r.to_string()).unwrap_or_default(),
+        );
+        set(
+            "dispatchSkippedRecords",
+            store.undispatchable_records().to_string(),
+        );
         ok().with_body(KVTable { table: t }.encode())
     }
 

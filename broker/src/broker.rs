@@ -45,6 +45,19 @@ pub(crate) fn bad_header(e: ProtocolError) -> Response {
     )
 }
 
+/// Waits for a put of the broker's own (a retry, a delivery, a transaction record) to be as
+/// durable as the flush policy asks; `Err` when the store failed it (a message stored while a
+/// SYNC_FLUSH sync timed out counts as stored, as for producers).
+pub(crate) async fn stored(
+    pending: ferromq_store::store::Pending,
+) -> Result<ferromq_store::PutResult, String> {
+    let result = pending.finish().await;
+    match &result.status {
+        ferromq_store::PutStatus::Failed(reason) => Err(format!("store fault: {reason}")),
+        _ => Ok(result),
+    }
+}
+
 /// Perm bits of a topic.
 pub(crate) mod perm {
     pub(crate) const READ: i32 = 4;

@@ -138,7 +138,12 @@ pub(crate) async fn send_back(broker: &Broker, req: &RemotingCommand) -> Respons
     }
     match broker.store.put_message(&message) {
         Ok(pending) => {
-            pending.finish().await;
+            if let Err(reason) = crate::broker::stored(pending).await {
+                return fail(
+                    ResponseCode::SYSTEM_ERROR,
+                    format!("send back failed: {reason}"),
+                );
+            }
             if to_dlq {
                 tracing::info!(group = %h.group, offset = h.offset, "message moved to the DLQ");
             }

@@ -151,12 +151,9 @@ async fn deliver(broker: &Broker, commit_log_offset: i64) -> Result<(), String> 
         }
     };
     broker.ensure_delivery_topic(&real.topic).await;
-    broker
-        .store
-        .put_message(&real)
-        .map_err(|e| e.to_string())?
-        .finish()
-        .await;
+    let pending = broker.store.put_message(&real).map_err(|e| e.to_string())?;
+    // Not durable: the level's offset stays, and the delivery is tried again.
+    crate::broker::stored(pending).await?;
     Ok(())
 }
 

@@ -189,6 +189,21 @@ pub(crate) async fn send_message(
         Err(e) => return fail(ResponseCode::SYSTEM_ERROR, e.to_string()),
     };
     let result = pending.finish().await;
+    let resp = match &result.status {
+        PutStatus::PutOk => ok(),
+        PutStatus::FlushDiskTimeout => RemotingCommand::response(
+            ResponseCode::FLUSH_DISK_TIMEOUT,
+            Some(
+                "flush disk timeout: the message is stored but not yet confirmed on disk"
+                    .to_owned(),
+            ),
+        ),
+        // A write or sync of the store failed: not acknowledged (Apache answers SEND_OK here,
+        // apache/rocketmq#2706).
+        PutStatus::Failed(reason) => {
+            return fail(ResponseCode::SYSTEM_ERROR, format!("store fault: {reason}"))
+        }
+    };
     broker
         .stats
         .put
@@ -212,20 +227,6 @@ pub(crate) async fn send_message(
         msg_region: Some(settings.broker.region_id.clone()),
         trace_on: Some(settings.broker.trace_on),
         ..Default::default()
-    };
-    let resp = match result.status {
-        PutStatus::PutOk => ok(),
-        PutStatus::FlushDiskTimeout => RemotingCommand::response(
-            ResponseCode::FLUSH_DISK_TIMEOUT,
-            Some(
-                "flush disk timeout: the message is stored but not yet confirmed on disk"
-                    .to_owned(),
-            ),
-        ),
-        // A write or sync of the store failed: not acknowledged.
-        PutStatus::Failed(reason) => {
-            return fail(ResponseCode::SYSTEM_ERROR, format!("store fault: {reason}"))
-        }
     };
     resp.with_header(&header)
 }

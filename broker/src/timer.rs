@@ -240,17 +240,18 @@ impl Timers {
     /// Delivers the due entries (at most [`BATCH`]); returns how many, or the failure after
     /// which the rest stays pending.
     async fn deliver_due(&mut self, broker: &Broker, now: i64) -> Result<usize, String> {
-        let mut pending: Vec<Pending> = Vec::new();
+        let mut pending: Vec<(Entry, Pending)> = Vec::new();
         let mut result = Ok(0);
         while pending.len() < BATCH {
-            let Some(&Reverse((due, _, commit_log_offset))) = self.heap.peek() else {
+            let Some(&Reverse(entry)) = self.heap.peek() else {
                 break;
             };
+            let (due, _, commit_log_offset) = entry;
             if due > now {
                 break;
             }
             match put_real(broker, commit_log_offset).await {
-                Ok(Some(p)) => pending.push(p),
+                Ok(Some(p)) => pending.push((entry, p)),
                 Ok(None) => {}
                 Err(e) => {
                     result = Err(e);
@@ -260,8 +261,12 @@ impl Timers {
             self.heap.pop();
         }
         let n = pending.len();
-        for p in pending {
-            p.finish().await;
+        for (entry, p) in pending {
+            if let Err(reason) = crate::broker::stored(p).await {
+                // Not durable: the entry stays pending (at least once, never zero times).
+                self.heap.push(Reverse(entry));
+                result = Err(reason);
+            }
         }
         result.map(|_| n)
     }

@@ -137,13 +137,15 @@ impl Broker {
             store_host: self.store_host,
             ..MessageExt::default()
         };
-        match self.store.put_message(&op) {
-            Ok(p) => {
-                p.finish().await;
-            }
-            Err(e) => tracing::error!(error = %e, "cannot write a transaction op record"),
+        let written = match self.store.put_message(&op) {
+            Ok(p) => crate::broker::stored(p).await.map(|_| ()),
+            Err(e) => Err(e.to_string()),
+        };
+        match written {
+            Ok(()) => self.mark_resolved(half_queue_offset),
+            // Unresolved, the half message is checked back later: at least once, never lost.
+            Err(reason) => tracing::error!(%reason, "cannot write a transaction op record"),
         }
-        self.mark_resolved(half_queue_offset);
     }
 
     /// Puts `m` into `topic` (created when missing) as a normal message.
@@ -152,12 +154,8 @@ impl Broker {
         m.topic = topic.to_owned();
         m.queue_id = queue_id;
         m.store_host = self.store_host;
-        self.store
-            .put_message(&m)
-            .map_err(|e| e.to_string())?
-            .finish()
-            .await;
-        Ok(())
+        let pending = self.store.put_message(&m).map_err(|e| e.to_string())?;
+        crate::broker::stored(pending).await.map(|_| ())
     }
 
     /// Rebuilds the resolved set from op records not yet behind the checker (at start).
@@ -331,7 +329,13 @@ async fn check_back(broker: &Broker, mut half: MessageExt, checks: i32) {
         store_host: broker.store_host,
         ..half.clone()
     }) {
-        Ok(p) => p.finish().await,
+        Ok(p) => match crate::broker::stored(p).await {
+            Ok(appended) => appended,
+            Err(reason) => {
+                tracing::error!(%reason, "cannot re-append a half message");
+                return;
+            }
+        },
         Err(e) => {
             tracing::error!(error = %e, "cannot re-append a half message");
             return;

@@ -162,6 +162,11 @@ impl TestBroker {
         }
     }
 
+    /// The store's root directory.
+    pub fn root(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     pub async fn client(&self) -> Connection {
         Connection::connect(
             &self.addr,
