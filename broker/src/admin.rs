@@ -261,14 +261,8 @@ impl Broker {
             Ok(h) => h,
             Err(e) => return bad_header(e),
         };
-        if let Err(e) = names::check_topic(&h.topic) {
-            return fail(ResponseCode::INVALID_PARAMETER, e.to_string());
-        }
-        if names::is_internal_topic(&h.topic) {
-            return fail(
-                ResponseCode::NO_PERMISSION,
-                format!("The topic[{}] is conflict with system topic.", h.topic),
-            );
+        if let Err(refusal) = crate::limits::admin_topic(&h.topic) {
+            return refusal;
         }
         self.topics.delete(&h.topic);
         self.persist_topics().await;

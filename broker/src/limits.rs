@@ -51,6 +51,20 @@ pub(crate) fn busy(what: &str, key: &str, rate: u32) -> Response {
     )
 }
 
+/// A topic an admin request may create or delete: a valid name that is not an internal topic.
+pub(crate) fn admin_topic(topic: &str) -> Result<(), Response> {
+    if let Err(e) = names::check_topic(topic) {
+        return Err(fail(ResponseCode::INVALID_PARAMETER, e.to_string()));
+    }
+    if names::is_internal_topic(topic) {
+        return Err(fail(
+            ResponseCode::NO_PERMISSION,
+            format!("The topic[{topic}] is conflict with system topic."),
+        ));
+    }
+    Ok(())
+}
+
 impl Broker {
     /// The settings of `group`, creating it when `autoCreateSubscriptionGroup` allows and the
     /// creation rate limit has room; otherwise the refusal to answer.

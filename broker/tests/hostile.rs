@@ -11,7 +11,6 @@ use ferromq_protocol::body::{
     ConsumerData, HeartbeatData, LockBatchRequestBody, LockBatchResponseBody, MessageQueue,
     SubscriptionData,
 };
-use ferromq_protocol::header::admin::CreateTopicRequestHeader;
 use ferromq_protocol::header::client::ConsumerSendMsgBackRequestHeader;
 use ferromq_protocol::header::offset::UpdateConsumerOffsetRequestHeader;
 use ferromq_protocol::header::query::ViewMessageRequestHeader;
@@ -143,19 +142,7 @@ async fn path_like_names_are_refused_wherever_a_name_can_reach_a_file() {
             ResponseCode::INVALID_PARAMETER,
             "{topic}"
         );
-        let create = CreateTopicRequestHeader {
-            topic: topic.to_owned(),
-            default_topic: "TBW102".to_owned(),
-            read_queue_nums: 1,
-            write_queue_nums: 1,
-            perm: 6,
-            ..Default::default()
-        };
-        let resp = call(
-            &c,
-            RemotingCommand::request_with_header(RequestCode::UPDATE_AND_CREATE_TOPIC, &create),
-        )
-        .await;
+        let resp = call(&c, create_topic_request(topic, 1)).await;
         assert_eq!(
             resp.response_code(),
             ResponseCode::INVALID_PARAMETER,
@@ -170,29 +157,10 @@ async fn path_like_names_are_refused_wherever_a_name_can_reach_a_file() {
 async fn huge_counts_are_capped_or_refused() {
     let broker = TestBroker::start(|s| s.broker.topic_auto_create_max_per_second = 1).await;
     let c = broker.client().await;
-    let create = |queues: i32| CreateTopicRequestHeader {
-        topic: "Wide".to_owned(),
-        default_topic: "TBW102".to_owned(),
-        read_queue_nums: queues,
-        write_queue_nums: queues,
-        perm: 6,
-        ..Default::default()
-    };
-    let resp = call(
-        &c,
-        RemotingCommand::request_with_header(
-            RequestCode::UPDATE_AND_CREATE_TOPIC,
-            &create(1_000_000),
-        ),
-    )
-    .await;
+    let resp = call(&c, create_topic_request("Wide", 1_000_000)).await;
     assert_eq!(resp.response_code(), ResponseCode::INVALID_PARAMETER);
     assert!(resp.remark.unwrap().contains("maxTopicQueueNums"));
-    let resp = call(
-        &c,
-        RemotingCommand::request_with_header(RequestCode::UPDATE_AND_CREATE_TOPIC, &create(4)),
-    )
-    .await;
+    let resp = call(&c, create_topic_request("Wide", 4)).await;
     assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
 
     // A pull asking for i32::MAX messages gets at most maxTransferCountOnMessageInMemory (32).
@@ -335,19 +303,7 @@ fn forged_half_record(at: i64) -> Bytes {
 async fn offsets_into_records_are_refused() {
     let broker = TestBroker::start(|_| {}).await;
     let c = broker.client().await;
-    let victim = CreateTopicRequestHeader {
-        topic: "Victim".to_owned(),
-        default_topic: "TBW102".to_owned(),
-        read_queue_nums: 1,
-        write_queue_nums: 1,
-        perm: 6,
-        ..Default::default()
-    };
-    let resp = call(
-        &c,
-        RemotingCommand::request_with_header(RequestCode::UPDATE_AND_CREATE_TOPIC, &victim),
-    )
-    .await;
+    let resp = call(&c, create_topic_request("Victim", 1)).await;
     assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
 
     // A first message with a placeholder forged record tells where bodies land; the second one

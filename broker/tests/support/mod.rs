@@ -284,3 +284,16 @@ pub async fn wait_max_offset(c: &Connection, topic: &str, queue_id: i32, n: i64)
 pub fn messages(body: &Bytes) -> Vec<MessageExt> {
     decode_all(body, &DecodeOptions::client()).unwrap()
 }
+
+/// UPDATE_AND_CREATE_TOPIC for `topic` with `queues` read and write queues, read-write.
+pub fn create_topic_request(topic: &str, queues: i32) -> RemotingCommand {
+    let h = ferromq_protocol::header::admin::CreateTopicRequestHeader {
+        topic: topic.to_owned(),
+        default_topic: "TBW102".to_owned(),
+        read_queue_nums: queues,
+        write_queue_nums: queues,
+        perm: 6,
+        ..Default::default()
+    };
+    RemotingCommand::request_with_header(RequestCode::UPDATE_AND_CREATE_TOPIC, &h)
+}
