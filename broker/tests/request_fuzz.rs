@@ -28,7 +28,9 @@
 //!   (default 4 and 4); with `1` and `1` a seed replays the same request sequence;
 //! - `FERROMQ_FUZZ_CODES`: comma-separated request codes (numbers or names) to restrict the
 //!   generators to, e.g. `310,SEND_BATCH_MESSAGE` (to bisect a finding); `raw` and `random` name
-//!   the garbage-frame and random-code generators.
+//!   the garbage-frame and random-code generators; a list of only `-CODE` items excludes those;
+//! - `FERROMQ_FUZZ_MAX_RSS_MB`: anonymous memory past which the run reports the requests in
+//!   flight and exits (default 2048), so that unbounded memory cannot take the machine down.
 //!
 //! Run: `cargo test -p ferromq-broker --test request_fuzz -- --nocapture`.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
@@ -192,6 +194,30 @@ struct Servers {
     _dir: tempfile::TempDir,
 }
 
+/// A two-thread runtime on its own thread, running `f`.
+fn spawn_runtime<F, Fut>(name: &str, f: F)
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    let name = name.to_owned();
+    std::thread::Builder::new()
+        .name(name.clone())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name(format!("{name}-rt"))
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(f());
+            rt.shutdown_timeout(Duration::from_secs(5));
+        })
+        .unwrap();
+}
+
+/// The name server and the broker, each in its own runtime (as they would be in their own
+/// processes: a broker that blocks its threads must not stall the name server).
 fn start_servers() -> Servers {
     let dir = tempfile::tempdir().unwrap();
     // The store lives two levels down so that a file written through `..` in a name shows up
@@ -201,61 +227,52 @@ fn start_servers() -> Servers {
     std::fs::create_dir_all(&store_root).unwrap();
     let nsrv_dir = dir.path().join("namesrv");
     std::fs::create_dir_all(&nsrv_dir).unwrap();
-    let (addr_tx, addr_rx) = std::sync::mpsc::channel::<(String, String)>();
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel::<String>();
     let (stop_b_tx, stop_b_rx) = tokio::sync::oneshot::channel::<()>();
     let (stop_n_tx, stop_n_rx) = tokio::sync::oneshot::channel::<()>();
     let (done_tx, done_rx) = std::sync::mpsc::channel::<String>();
-    let root = store_root.clone();
-    std::thread::Builder::new()
-        .name("fuzz-servers".into())
-        .spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_name("fuzz-server-rt")
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let nl = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                let nsrv_addr = nl.local_addr().unwrap().to_string();
-                let config = NamesrvConfig {
-                    kv_config_path: nsrv_dir.join("kvConfig.json"),
-                    config_store_path: nsrv_dir.join("namesrv.properties"),
-                    ..NamesrvConfig::default()
-                };
-                let nsrv = tokio::spawn(ferromq_namesrv::run(nl, config, async move {
-                    let _ = stop_n_rx.await;
-                }));
-                let bl = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                let port = bl.local_addr().unwrap().port();
-                let mut settings = Settings::default();
-                settings.broker.broker_name = BROKER_NAME.to_owned();
-                settings.broker.broker_cluster_name = CLUSTER.to_owned();
-                settings.broker.broker_ip1 = "127.0.0.1".to_owned();
-                settings.broker.listen_port = port;
-                settings.broker.namesrv_addr = nsrv_addr.clone();
-                settings.store = ferromq_store::StoreConfig {
-                    mapped_file_size_commit_log: 8 << 20,
-                    max_hash_slot_num: 4096,
-                    max_index_num: 16384,
-                    max_message_size: 1 << 20,
-                    ..ferromq_store::StoreConfig::with_root(&root)
-                };
-                let broker = ferromq_broker::open(settings).await.unwrap();
-                addr_tx
-                    .send((nsrv_addr, format!("127.0.0.1:{port}")))
-                    .unwrap();
-                let result = ferromq_broker::run(broker, bl, None, async move {
-                    let _ = stop_b_rx.await;
-                })
-                .await;
-                let _ = done_tx.send(format!("{result:?}"));
-                let _ = nsrv.await;
-            });
-            rt.shutdown_timeout(Duration::from_secs(5));
+    spawn_runtime("fuzz-namesrv", move || async move {
+        let nl = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        addr_tx.send(nl.local_addr().unwrap().to_string()).unwrap();
+        let config = NamesrvConfig {
+            kv_config_path: nsrv_dir.join("kvConfig.json"),
+            config_store_path: nsrv_dir.join("namesrv.properties"),
+            ..NamesrvConfig::default()
+        };
+        let _ = ferromq_namesrv::run(nl, config, async move {
+            let _ = stop_n_rx.await;
         })
-        .unwrap();
-    let (nsrv_addr, broker_addr) = addr_rx.recv_timeout(Duration::from_secs(60)).unwrap();
+        .await;
+    });
+    let nsrv_addr = addr_rx.recv_timeout(Duration::from_secs(60)).unwrap();
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel::<String>();
+    let root = store_root.clone();
+    let namesrv_addr = nsrv_addr.clone();
+    spawn_runtime("fuzz-broker", move || async move {
+        let bl = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = bl.local_addr().unwrap().port();
+        let mut settings = Settings::default();
+        settings.broker.broker_name = BROKER_NAME.to_owned();
+        settings.broker.broker_cluster_name = CLUSTER.to_owned();
+        settings.broker.broker_ip1 = "127.0.0.1".to_owned();
+        settings.broker.listen_port = port;
+        settings.broker.namesrv_addr = namesrv_addr;
+        settings.store = ferromq_store::StoreConfig {
+            mapped_file_size_commit_log: 8 << 20,
+            max_hash_slot_num: 4096,
+            max_index_num: 16384,
+            max_message_size: 1 << 20,
+            ..ferromq_store::StoreConfig::with_root(&root)
+        };
+        let broker = ferromq_broker::open(settings).await.unwrap();
+        addr_tx.send(format!("127.0.0.1:{port}")).unwrap();
+        let result = ferromq_broker::run(broker, bl, None, async move {
+            let _ = stop_b_rx.await;
+        })
+        .await;
+        let _ = done_tx.send(format!("{result:?}"));
+    });
+    let broker_addr = addr_rx.recv_timeout(Duration::from_secs(60)).unwrap();
     Servers {
         nsrv_addr,
         broker_addr,
@@ -693,31 +710,45 @@ struct Selection {
 
 impl Selection {
     fn from_env() -> Selection {
-        let Ok(list) = std::env::var("FERROMQ_FUZZ_CODES") else {
-            return Selection {
-                broker: BROKER_CODES.to_vec(),
-                namesrv: NAMESRV_CODES.to_vec(),
-                raw: true,
-                random: true,
-            };
+        let all = Selection {
+            broker: BROKER_CODES.to_vec(),
+            namesrv: NAMESRV_CODES.to_vec(),
+            raw: true,
+            random: true,
         };
+        let Ok(list) = std::env::var("FERROMQ_FUZZ_CODES") else {
+            return all;
+        };
+        let items: Vec<&str> = list.split(',').map(str::trim).filter(|i| !i.is_empty()).collect();
+        if items.iter().all(|i| i.starts_with('-')) {
+            // Only exclusions: everything but these.
+            let mut s = all;
+            for item in items {
+                let item = &item[1..];
+                match item {
+                    "raw" => s.raw = false,
+                    "random" => s.random = false,
+                    _ => {
+                        let code = parse_code(item);
+                        s.broker.retain(|c| *c != code);
+                        s.namesrv.retain(|c| *c != code);
+                    }
+                }
+            }
+            return s;
+        }
         let mut s = Selection {
             broker: Vec::new(),
             namesrv: Vec::new(),
             raw: false,
             random: false,
         };
-        for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        for item in items {
             match item {
                 "raw" => s.raw = true,
                 "random" => s.random = true,
                 _ => {
-                    let code = item
-                        .parse::<i32>()
-                        .ok()
-                        .map(RequestCode)
-                        .or_else(|| RequestCode::from_name(item))
-                        .unwrap_or_else(|| panic!("FERROMQ_FUZZ_CODES: unknown code {item}"));
+                    let code = parse_code(item);
                     let mut known = false;
                     if BROKER_CODES.contains(&code) {
                         s.broker.push(code);
@@ -733,6 +764,14 @@ impl Selection {
         }
         s
     }
+}
+
+fn parse_code(item: &str) -> RequestCode {
+    item.parse::<i32>()
+        .ok()
+        .map(RequestCode)
+        .or_else(|| RequestCode::from_name(item))
+        .unwrap_or_else(|| panic!("FERROMQ_FUZZ_CODES: unknown code {item}"))
 }
 
 fn ext<H: CommandHeader>(h: &H) -> ExtFields {
@@ -1683,10 +1722,14 @@ struct Shared {
     writes: Mutex<VecDeque<(Instant, String)>>,
     /// Per code: (sent, answered SUCCESS).
     stats: Mutex<BTreeMap<i32, (u64, u64)>>,
+    /// Requests sent and not answered yet: id -> (sent at, description).
+    inflight: Mutex<BTreeMap<String, (Instant, String)>>,
+    started: Instant,
 }
 
 impl Shared {
     fn finding(&self, kind: &'static str, detail: String) {
+        let detail = format!("at {:.1?}: {detail}", self.started.elapsed());
         println!("FINDING [{kind}] {detail}");
         self.findings
             .lock()
@@ -1798,7 +1841,13 @@ async fn worker(shared: Arc<Shared>, w: u64, inflight: usize) {
                         return;
                     }
                     let started = Instant::now();
+                    shared
+                        .inflight
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(id.clone(), (started, desc.clone()));
                     let result = conn.request(cmd, timeout).await;
+                    shared.inflight.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
                     let mut stats = shared.stats.lock().unwrap_or_else(|e| e.into_inner());
                     let entry = stats.entry(code.0).or_default();
                     entry.0 += 1;
@@ -2187,6 +2236,47 @@ fn stray_files(outer: &Path, store_root: &Path) -> Vec<PathBuf> {
     stray
 }
 
+/// Anonymous resident memory of this process in MiB.
+fn rss_anon_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("RssAnon:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib / 1024)
+}
+
+/// Unbounded memory would take the machine down before any assertion: past `limit_mib` of
+/// anonymous memory, report the requests in flight (the suspects) and exit.
+fn start_memory_watchdog(shared: Arc<Shared>, limit_mib: u64) {
+    std::thread::Builder::new()
+        .name("fuzz-memory-watchdog".into())
+        .spawn(move || loop {
+            std::thread::sleep(Duration::from_millis(100));
+            let rss = rss_anon_mib();
+            if rss <= limit_mib {
+                continue;
+            }
+            let mut report = format!(
+                "FINDING [unbounded memory] at {:.1?}: anonymous RSS {rss} MiB > FERROMQ_FUZZ_MAX_RSS_MB={limit_mib} (seed {}); requests in flight, oldest first:",
+                shared.started.elapsed(),
+                shared.seed
+            );
+            let inflight = shared.inflight.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let mut list: Vec<_> = inflight.into_iter().collect();
+            list.sort_by_key(|(_, (t, _))| *t);
+            for (id, (t, d)) in list.iter().take(40) {
+                let _ = write!(report, "\n    {id} (for {:.1?}): {}", t.elapsed(), clip(d, 1500));
+            }
+            println!("{report}");
+            std::process::exit(101);
+        })
+        .unwrap();
+}
+
 #[test]
 fn request_fuzz() {
     install_panic_hook();
@@ -2201,6 +2291,7 @@ fn request_fuzz() {
     let workers = env_u64("FERROMQ_FUZZ_WORKERS").unwrap_or(4).max(1);
     let inflight = env_u64("FERROMQ_FUZZ_INFLIGHT").unwrap_or(4).max(1) as usize;
     let selection = Selection::from_env();
+    let max_rss_mib = env_u64("FERROMQ_FUZZ_MAX_RSS_MB").unwrap_or(2048);
     println!(
         "request_fuzz: FERROMQ_FUZZ_SEED={seed} FERROMQ_FUZZ_SECS={secs} workers={workers} in-flight/worker={inflight} max requests={max_requests}"
     );
@@ -2257,7 +2348,10 @@ fn request_fuzz() {
             findings: Mutex::default(),
             writes: Mutex::default(),
             stats: Mutex::default(),
+            inflight: Mutex::default(),
+            started: Instant::now(),
         });
+        start_memory_watchdog(shared.clone(), max_rss_mib);
         let started = Instant::now();
         let mut handles = Vec::new();
         for w in 0..workers {
