@@ -29,6 +29,10 @@
 //! - `FERROMQ_FUZZ_CODES`: comma-separated request codes (numbers or names) to restrict the
 //!   generators to, e.g. `310,SEND_BATCH_MESSAGE` (to bisect a finding); `raw` and `random` name
 //!   the garbage-frame and random-code generators; a list of only `-CODE` items excludes those;
+//! - `FERROMQ_FUZZ_ONLY`: comma-separated case ids (`w0#14,w0#30`, as printed in findings) to
+//!   send, skipping every other generated case: with one worker, one request in flight and the
+//!   same seed and codes, this replays a subset to minimise a finding (codes whose generators
+//!   use answers, END_TRANSACTION and CONSUMER_SEND_MSG_BACK, replay only approximately);
 //! - `FERROMQ_FUZZ_MAX_RSS_MB`: anonymous memory past which the run reports the requests in
 //!   flight and exits (default 2048), so that unbounded memory cannot take the machine down.
 //!
@@ -410,6 +414,17 @@ const SQL: &[&str] = &[
     "",
 ];
 
+/// Topics the broker writes to itself.
+const SYSTEM_TOPICS: &[&str] = &[
+    "rmq_sys_wheel_timer",
+    "rmq_sys_wheel_timer",
+    "SCHEDULE_TOPIC_XXXX",
+    "RMQ_SYS_TRANS_HALF_TOPIC",
+    "RMQ_SYS_TRANS_OP_HALF_TOPIC",
+    "%RETRY%FG0",
+    "%DLQ%FG0",
+];
+
 const TAG_EXPRS: &[&str] = &["*", "TagA", "TagA||TagB", "||", "", " || ", "a||b||c||d||e||f"];
 
 /// What the generators know beyond the pools: commit-log and queue offsets seen in answers.
@@ -559,6 +574,44 @@ impl Gen<'_> {
             text = "P\u{1}".to_owned() + &"v".repeat(40_000);
         }
         text
+    }
+
+    /// Properties of a message the broker itself parked or forwards: a real topic and queue
+    /// (often hostile) and a delivery time that comes due during the run.
+    fn system_properties(&mut self) -> String {
+        let now = now_ms();
+        let mut p = Properties::new();
+        let real_topic = if self.rng.chance(50) {
+            (*self.rng.pick(&["a/b", "../x", "", "%RETRY%", "a b", "x/../../y", "SCHEDULE_TOPIC_XXXX", "rmq_sys_wheel_timer"])).to_owned()
+        } else {
+            self.topic()
+        };
+        if self.rng.chance(90) {
+            p.insert("REAL_TOPIC", real_topic);
+        }
+        if self.rng.chance(90) {
+            p.insert("REAL_QID", (*self.rng.pick(&["0", "1", "-5", "2147483647", "x", ""])).to_owned());
+        }
+        let due = (now + self.rng.range_i64(0, 2_000)).to_string();
+        match self.rng.below(4) {
+            0 => {
+                p.insert("TIMER_OUT_MS", due);
+            }
+            1 => {
+                p.insert("TIMER_OUT_MS", self.timer_value(now));
+            }
+            2 => {
+                p.insert("DELAY", (*self.rng.pick(&["1", "2", "0", "-1", "99", "x"])).to_owned());
+            }
+            _ => {
+                p.insert("TRAN_MSG", "true");
+                p.insert("PGROUP", self.group());
+            }
+        }
+        if self.rng.chance(30) {
+            p.insert("UNIQ_KEY", format!("{:032X}", self.rng.next_u64()));
+        }
+        p.encode()
     }
 
     fn timer_value(&mut self, now: i64) -> String {
@@ -784,16 +837,19 @@ fn broker_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ext
     match code {
         RequestCode::SEND_MESSAGE | RequestCode::SEND_MESSAGE_V2 | RequestCode::SEND_BATCH_MESSAGE => {
             let batch = code == RequestCode::SEND_BATCH_MESSAGE;
+            // One send in eight goes to a system topic with the properties the broker's own
+            // timer / schedule / transaction / retry paths read back.
+            let system = g.rng.chance(12);
             let v1 = SendMessageRequestHeader {
                 producer_group: g.group(),
-                topic: g.topic(),
+                topic: if system { (*g.rng.pick(SYSTEM_TOPICS)).to_owned() } else { g.topic() },
                 default_topic: if g.rng.chance(85) { "TBW102".into() } else { g.topic() },
                 default_topic_queue_nums: g.small_i32(8),
                 queue_id: if g.rng.chance(20) { -1 } else { g.queue_id() },
                 sys_flag: g.sys_flag(),
                 born_timestamp: g.timestamp(),
                 flag: g.small_i32(3),
-                properties: Some(g.properties()),
+                properties: Some(if system { g.system_properties() } else { g.properties() }),
                 reconsume_times: g.rng.chance(30).then(|| g.small_i32(20)),
                 unit_mode: g.rng.chance(10).then(|| g.boolean()),
                 batch: batch.then_some(true),
@@ -1725,6 +1781,10 @@ struct Shared {
     /// Requests sent and not answered yet: id -> (sent at, description).
     inflight: Mutex<BTreeMap<String, (Instant, String)>>,
     started: Instant,
+    /// `FERROMQ_FUZZ_ONLY`: send only these case ids (the others are generated and skipped).
+    only: Option<std::collections::BTreeSet<String>>,
+    /// The highest case number in `only`.
+    only_max: u64,
 }
 
 impl Shared {
@@ -1783,6 +1843,14 @@ async fn worker(shared: Arc<Shared>, w: u64, inflight: usize) {
         };
         let id = format!("w{w}#{i}");
         i += 1;
+        if let Some(only) = &shared.only {
+            if !only.contains(&id) {
+                if i > shared.only_max {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                continue;
+            }
+        }
         shared.sent.fetch_add(1, Ordering::Relaxed);
         match case {
             Case::Raw { target, bytes, what } => {
@@ -1820,13 +1888,21 @@ async fn worker(shared: Arc<Shared>, w: u64, inflight: usize) {
                     continue;
                 };
                 let desc = describe(target, &cmd, oneway, &mutations);
-                if target == Target::Broker && is_write(code) {
-                    let mut wlog = shared.writes.lock().unwrap_or_else(|e| e.into_inner());
-                    wlog.push_back((Instant::now(), format!("{id}: {desc}")));
-                    while wlog.len() > 20_000 {
-                        wlog.pop_front();
+                // Store writes that were not refused: the suspects of a dispatcher stall.
+                let log_write = {
+                    let shared = shared.clone();
+                    let entry = format!("{id}: {desc}");
+                    let sent_at = Instant::now();
+                    move |accepted: bool| {
+                        if target == Target::Broker && is_write(code) && accepted {
+                            let mut wlog = shared.writes.lock().unwrap_or_else(|e| e.into_inner());
+                            wlog.push_back((sent_at, entry));
+                            while wlog.len() > 20_000 {
+                                wlog.pop_front();
+                            }
+                        }
                     }
-                }
+                };
                 let topic = cmd
                     .ext_fields
                     .get("b")
@@ -1838,6 +1914,7 @@ async fn worker(shared: Arc<Shared>, w: u64, inflight: usize) {
                 tasks.spawn(async move {
                     if oneway {
                         let _ = conn.request_oneway(cmd).await;
+                        log_write(true);
                         return;
                     }
                     let started = Instant::now();
@@ -1857,11 +1934,13 @@ async fn worker(shared: Arc<Shared>, w: u64, inflight: usize) {
                                 entry.1 += 1;
                             }
                             drop(stats);
+                            log_write(resp.response_code() == ResponseCode::SUCCESS);
                             learn(&learned, code, &topic, &resp);
                             check_answer(&shared, &id, code, &desc, &resp);
                         }
                         Err(RemotingError::Timeout(_)) => {
                             drop(stats);
+                            log_write(true);
                             shared.finding(
                                 "stall",
                                 format!(
@@ -1973,7 +2052,7 @@ async fn probe(shared: Arc<Shared>) {
                 .map(|(_, d)| d.clone())
                 .collect();
             let mut detail = format!(
-                "probe message {n} (queue offset {offset}) not dispatched within {DISPATCH_DEADLINE:?} (seed {}); {} store-writing requests since the last good probe (showing sends to system topics or with system properties first):",
+                "probe message {n} (queue offset {offset}) not dispatched within {DISPATCH_DEADLINE:?} (seed {}); {} store-writing requests accepted since the last good probe (sends to system topics or with system properties first):",
                 shared.seed,
                 window.len()
             );
@@ -2292,6 +2371,9 @@ fn request_fuzz() {
     let inflight = env_u64("FERROMQ_FUZZ_INFLIGHT").unwrap_or(4).max(1) as usize;
     let selection = Selection::from_env();
     let max_rss_mib = env_u64("FERROMQ_FUZZ_MAX_RSS_MB").unwrap_or(2048);
+    let only: Option<std::collections::BTreeSet<String>> = std::env::var("FERROMQ_FUZZ_ONLY")
+        .ok()
+        .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect());
     println!(
         "request_fuzz: FERROMQ_FUZZ_SEED={seed} FERROMQ_FUZZ_SECS={secs} workers={workers} in-flight/worker={inflight} max requests={max_requests}"
     );
@@ -2350,6 +2432,13 @@ fn request_fuzz() {
             stats: Mutex::default(),
             inflight: Mutex::default(),
             started: Instant::now(),
+            only_max: only
+                .iter()
+                .flatten()
+                .filter_map(|id| id.split('#').nth(1)?.parse::<u64>().ok())
+                .max()
+                .unwrap_or(0),
+            only,
         });
         start_memory_watchdog(shared.clone(), max_rss_mib);
         let started = Instant::now();
