@@ -2488,10 +2488,20 @@ fn request_fuzz() {
     if let Some(stop) = servers.stop_broker.take() {
         let _ = stop.send(());
     }
-    match servers.broker_done.recv_timeout(Duration::from_secs(40)) {
-        Ok(r) if r.starts_with("Ok") => {}
+    // A held pull may legitimately delay the stop by up to its 30 s hold.
+    let stopping = Instant::now();
+    match servers.broker_done.recv_timeout(Duration::from_secs(120)) {
+        Ok(r) if r.starts_with("Ok") => {
+            println!("request_fuzz: broker stopped in {:.1?}", stopping.elapsed());
+            if stopping.elapsed() > Duration::from_secs(40) {
+                problems.push(format!(
+                    "the broker took {:.1?} to shut down (more than 40 s)",
+                    stopping.elapsed()
+                ));
+            }
+        }
         Ok(r) => problems.push(format!("broker run() ended with {r}")),
-        Err(_) => problems.push("the broker did not shut down within 40 s".into()),
+        Err(_) => problems.push("the broker did not shut down within 120 s".into()),
     }
     if let Some(stop) = servers.stop_nsrv.take() {
         let _ = stop.send(());
