@@ -33,6 +33,7 @@
 //!   send, skipping every other generated case: with one worker, one request in flight and the
 //!   same seed and codes, this replays a subset to minimise a finding (codes whose generators
 //!   use answers, END_TRANSACTION and CONSUMER_SEND_MSG_BACK, replay only approximately);
+//! - `FERROMQ_FUZZ_TRACE=1`: print every request as it is sent (`SEND <case id>: ...`);
 //! - `FERROMQ_FUZZ_MAX_RSS_MB`: anonymous memory past which the run reports the requests in
 //!   flight and exits (default 2048), so that unbounded memory cannot take the machine down.
 //!
@@ -1785,6 +1786,8 @@ struct Shared {
     only: Option<std::collections::BTreeSet<String>>,
     /// The highest case number in `only`.
     only_max: u64,
+    /// `FERROMQ_FUZZ_TRACE=1`: print every request as it is sent.
+    trace: bool,
 }
 
 impl Shared {
@@ -1888,6 +1891,9 @@ async fn worker(shared: Arc<Shared>, w: u64, inflight: usize) {
                     continue;
                 };
                 let desc = describe(target, &cmd, oneway, &mutations);
+                if shared.trace {
+                    println!("SEND {id}: {}", clip(&desc, 2000));
+                }
                 // Store writes that were not refused: the suspects of a dispatcher stall.
                 let log_write = {
                     let shared = shared.clone();
@@ -2439,6 +2445,7 @@ fn request_fuzz() {
                 .max()
                 .unwrap_or(0),
             only,
+            trace: std::env::var("FERROMQ_FUZZ_TRACE").is_ok_and(|v| v == "1"),
         });
         start_memory_watchdog(shared.clone(), max_rss_mib);
         let started = Instant::now();
