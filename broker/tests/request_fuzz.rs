@@ -51,8 +51,8 @@ use bytes::Bytes;
 use ferromq_broker::Settings;
 use ferromq_namesrv::NamesrvConfig;
 use ferromq_protocol::body::{
-    CheckClientRequestBody, ConsumerData, DataVersion, ExpressionType, HeartbeatData,
-    ProducerData, RegisterBrokerBody, SubscriptionData, TopicConfig, TopicConfigSerializeWrapper,
+    CheckClientRequestBody, ConsumerData, DataVersion, ExpressionType, HeartbeatData, ProducerData,
+    RegisterBrokerBody, SubscriptionData, TopicConfig, TopicConfigSerializeWrapper,
 };
 use ferromq_protocol::ext::ExtFields;
 use ferromq_protocol::header::admin::*;
@@ -426,7 +426,15 @@ const SYSTEM_TOPICS: &[&str] = &[
     "%DLQ%FG0",
 ];
 
-const TAG_EXPRS: &[&str] = &["*", "TagA", "TagA||TagB", "||", "", " || ", "a||b||c||d||e||f"];
+const TAG_EXPRS: &[&str] = &[
+    "*",
+    "TagA",
+    "TagA||TagB",
+    "||",
+    "",
+    " || ",
+    "a||b||c||d||e||f",
+];
 
 /// What the generators know beyond the pools: commit-log and queue offsets seen in answers.
 #[derive(Debug, Default)]
@@ -465,9 +473,9 @@ impl Gen<'_> {
     fn name(&mut self) -> String {
         if self.rng.chance(70) {
             {
-            let n = 1 + self.rng.below(12);
-            self.rng.ascii(n)
-        }
+                let n = 1 + self.rng.below(12);
+                self.rng.ascii(n)
+            }
         } else {
             (*self.rng.pick(HOSTILE_NAMES)).to_owned()
         }
@@ -506,7 +514,9 @@ impl Gen<'_> {
                 known[self.rng.below(known.len())].0 + self.rng.range_i64(1, 200)
             }
             6 => self.rng.range_i64(0, 1 << 20),
-            7 => *self.rng.pick(&[(8 << 20) - 1, 8 << 20, (8 << 20) + 1, (16 << 20) - 4]),
+            7 => *self
+                .rng
+                .pick(&[(8 << 20) - 1, 8 << 20, (8 << 20) + 1, (16 << 20) - 4]),
             _ => *self.rng.pick(I64S),
         }
     }
@@ -545,23 +555,53 @@ impl Gen<'_> {
         let extra = self.rng.below(5);
         for _ in 0..extra {
             let (k, v) = match self.rng.below(18) {
-                0 => ("DELAY", self.rng.pick(&["1", "2", "3", "18", "19", "0", "-1", "2147483647", "abc"]).to_string()),
+                0 => (
+                    "DELAY",
+                    self.rng
+                        .pick(&["1", "2", "3", "18", "19", "0", "-1", "2147483647", "abc"])
+                        .to_string(),
+                ),
                 1 => ("REAL_TOPIC", self.topic()),
                 2 => ("REAL_QID", self.queue_id().to_string()),
                 3 => ("TIMER_DELIVER_MS", self.timer_value(now)),
-                4 => ("TIMER_DELAY_SEC", self.rng.pick(&["1", "0", "-1", "3", "259201", "9223372036854775807", "x"]).to_string()),
-                5 => ("TIMER_DELAY_MS", self.rng.pick(&["500", "1000", "0", "-1", "9223372036854775807", "x"]).to_string()),
+                4 => (
+                    "TIMER_DELAY_SEC",
+                    self.rng
+                        .pick(&["1", "0", "-1", "3", "259201", "9223372036854775807", "x"])
+                        .to_string(),
+                ),
+                5 => (
+                    "TIMER_DELAY_MS",
+                    self.rng
+                        .pick(&["500", "1000", "0", "-1", "9223372036854775807", "x"])
+                        .to_string(),
+                ),
                 6 => ("TIMER_OUT_MS", self.timer_value(now)),
-                7 => ("TRAN_MSG", self.rng.pick(&["true", "false", "TRUE", ""]).to_string()),
+                7 => (
+                    "TRAN_MSG",
+                    self.rng.pick(&["true", "false", "TRUE", ""]).to_string(),
+                ),
                 8 => ("PGROUP", self.group()),
                 9 => ("RETRY_TOPIC", self.topic()),
-                10 => ("MAX_RECONSUME_TIMES", self.rng.pick(HOSTILE_NUMBERS).to_string()),
-                11 => ("TRAN_PREPARED_QUEUE_OFFSET", self.rng.pick(HOSTILE_NUMBERS).to_string()),
+                10 => (
+                    "MAX_RECONSUME_TIMES",
+                    self.rng.pick(HOSTILE_NUMBERS).to_string(),
+                ),
+                11 => (
+                    "TRAN_PREPARED_QUEUE_OFFSET",
+                    self.rng.pick(HOSTILE_NUMBERS).to_string(),
+                ),
                 12 => ("__transactionId__", self.name()),
-                13 => ("CHECK_IMMUNITY_TIME_IN_SECONDS", self.rng.pick(HOSTILE_NUMBERS).to_string()),
+                13 => (
+                    "CHECK_IMMUNITY_TIME_IN_SECONDS",
+                    self.rng.pick(HOSTILE_NUMBERS).to_string(),
+                ),
                 14 => ("TIMER_DEL_UNIQKEY", self.name()),
                 15 => ("INNER_NUM", self.rng.pick(HOSTILE_NUMBERS).to_string()),
-                16 => ("TIMER_ROLL_TIMES", self.rng.pick(HOSTILE_NUMBERS).to_string()),
+                16 => (
+                    "TIMER_ROLL_TIMES",
+                    self.rng.pick(HOSTILE_NUMBERS).to_string(),
+                ),
                 _ => ("MIN_OFFSET", self.rng.pick(HOSTILE_NUMBERS).to_string()),
             };
             p.insert(k, v);
@@ -569,7 +609,15 @@ impl Gen<'_> {
         let mut text = p.encode();
         if self.rng.chance(5) {
             // Garbled separators.
-            text.push_str(*self.rng.pick(&["\u{1}", "\u{2}", "KEY_ONLY", "\u{1}\u{1}\u{2}\u{2}", "=\u{1}"]));
+            const GARBLED: &[&str] = &[
+                "\u{1}",
+                "\u{2}",
+                "KEY_ONLY",
+                "\u{1}\u{1}\u{2}\u{2}",
+                "=\u{1}",
+            ];
+            let garbled = *self.rng.pick::<&str>(GARBLED);
+            text.push_str(garbled);
         }
         if self.rng.chance(2) {
             text = "P\u{1}".to_owned() + &"v".repeat(40_000);
@@ -583,7 +631,17 @@ impl Gen<'_> {
         let now = now_ms();
         let mut p = Properties::new();
         let real_topic = if self.rng.chance(50) {
-            (*self.rng.pick(&["a/b", "../x", "", "%RETRY%", "a b", "x/../../y", "SCHEDULE_TOPIC_XXXX", "rmq_sys_wheel_timer"])).to_owned()
+            (*self.rng.pick(&[
+                "a/b",
+                "../x",
+                "",
+                "%RETRY%",
+                "a b",
+                "x/../../y",
+                "SCHEDULE_TOPIC_XXXX",
+                "rmq_sys_wheel_timer",
+            ]))
+            .to_owned()
         } else {
             self.topic()
         };
@@ -591,7 +649,10 @@ impl Gen<'_> {
             p.insert("REAL_TOPIC", real_topic);
         }
         if self.rng.chance(90) {
-            p.insert("REAL_QID", (*self.rng.pick(&["0", "1", "-5", "2147483647", "x", ""])).to_owned());
+            p.insert(
+                "REAL_QID",
+                (*self.rng.pick(&["0", "1", "-5", "2147483647", "x", ""])).to_owned(),
+            );
         }
         let due = (now + self.rng.range_i64(0, 2_000)).to_string();
         match self.rng.below(4) {
@@ -602,7 +663,10 @@ impl Gen<'_> {
                 p.insert("TIMER_OUT_MS", self.timer_value(now));
             }
             2 => {
-                p.insert("DELAY", (*self.rng.pick(&["1", "2", "0", "-1", "99", "x"])).to_owned());
+                p.insert(
+                    "DELAY",
+                    (*self.rng.pick(&["1", "2", "0", "-1", "99", "x"])).to_owned(),
+                );
             }
             _ => {
                 p.insert("TRAN_MSG", "true");
@@ -642,9 +706,9 @@ impl Gen<'_> {
     fn sys_flag(&mut self) -> i32 {
         match self.rng.below(10) {
             0..=5 => 0,
-            6 => 0x4,  // TRANSACTION_PREPARED
-            7 => 0x8,  // TRANSACTION_COMMIT
-            8 => 0x1,  // COMPRESSED
+            6 => 0x4, // TRANSACTION_PREPARED
+            7 => 0x8, // TRANSACTION_COMMIT
+            8 => 0x1, // COMPRESSED
             _ => *self.rng.pick(I32S),
         }
     }
@@ -653,7 +717,10 @@ impl Gen<'_> {
         match self.rng.below(6) {
             0..=2 => format!("127.0.0.1:{}", 10_000 + self.rng.below(20_000)),
             3 => real.to_owned(),
-            _ => self.rng.pick(&["", "garbage", "1.2.3.4", "[::1]:1", "127.0.0.1:99999", ":"]).to_string(),
+            _ => self
+                .rng
+                .pick(&["", "garbage", "1.2.3.4", "[::1]:1", "127.0.0.1:99999", ":"])
+                .to_string(),
         }
     }
 }
@@ -773,7 +840,11 @@ impl Selection {
         let Ok(list) = std::env::var("FERROMQ_FUZZ_CODES") else {
             return all;
         };
-        let items: Vec<&str> = list.split(',').map(str::trim).filter(|i| !i.is_empty()).collect();
+        let items: Vec<&str> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+            .collect();
         if items.iter().all(|i| i.starts_with('-')) {
             // Only exclusions: everything but these.
             let mut s = all;
@@ -812,7 +883,10 @@ impl Selection {
                         s.namesrv.push(code);
                         known = true;
                     }
-                    assert!(known, "FERROMQ_FUZZ_CODES: {code} is handled by neither server");
+                    assert!(
+                        known,
+                        "FERROMQ_FUZZ_CODES: {code} is handled by neither server"
+                    );
                 }
             }
         }
@@ -836,21 +910,35 @@ fn ext<H: CommandHeader>(h: &H) -> ExtFields {
 fn broker_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (ExtFields, Vec<u8>) {
     let _ = broker_addr;
     match code {
-        RequestCode::SEND_MESSAGE | RequestCode::SEND_MESSAGE_V2 | RequestCode::SEND_BATCH_MESSAGE => {
+        RequestCode::SEND_MESSAGE
+        | RequestCode::SEND_MESSAGE_V2
+        | RequestCode::SEND_BATCH_MESSAGE => {
             let batch = code == RequestCode::SEND_BATCH_MESSAGE;
             // One send in eight goes to a system topic with the properties the broker's own
             // timer / schedule / transaction / retry paths read back.
             let system = g.rng.chance(12);
             let v1 = SendMessageRequestHeader {
                 producer_group: g.group(),
-                topic: if system { (*g.rng.pick(SYSTEM_TOPICS)).to_owned() } else { g.topic() },
-                default_topic: if g.rng.chance(85) { "TBW102".into() } else { g.topic() },
+                topic: if system {
+                    (*g.rng.pick(SYSTEM_TOPICS)).to_owned()
+                } else {
+                    g.topic()
+                },
+                default_topic: if g.rng.chance(85) {
+                    "TBW102".into()
+                } else {
+                    g.topic()
+                },
                 default_topic_queue_nums: g.small_i32(8),
                 queue_id: if g.rng.chance(20) { -1 } else { g.queue_id() },
                 sys_flag: g.sys_flag(),
                 born_timestamp: g.timestamp(),
                 flag: g.small_i32(3),
-                properties: Some(if system { g.system_properties() } else { g.properties() }),
+                properties: Some(if system {
+                    g.system_properties()
+                } else {
+                    g.properties()
+                }),
                 reconsume_times: g.rng.chance(30).then(|| g.small_i32(20)),
                 unit_mode: g.rng.chance(10).then(|| g.boolean()),
                 batch: batch.then_some(true),
@@ -858,7 +946,11 @@ fn broker_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ext
                 broker_name: g.rng.chance(20).then(|| BROKER_NAME.to_owned()),
             };
             let body = if batch {
-                let n = if g.rng.chance(90) { 1 + g.rng.below(5) } else { 200 };
+                let n = if g.rng.chance(90) {
+                    1 + g.rng.below(5)
+                } else {
+                    200
+                };
                 let msgs: Vec<BatchMessage> = (0..n)
                     .map(|_| BatchMessage {
                         flag: g.small_i32(3),
@@ -901,7 +993,11 @@ fn broker_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ext
                 consumer_group: g.group(),
                 topic: g.topic(),
                 queue_id: g.queue_id(),
-                queue_offset: if g.rng.chance(50) { g.rng.range_i64(0, 4) } else { g.i64v() },
+                queue_offset: if g.rng.chance(50) {
+                    g.rng.range_i64(0, 4)
+                } else {
+                    g.i64v()
+                },
                 max_msg_nums: g.small_i32(32),
                 sys_flag: *g.rng.pick(&[0, 1, 2, 3, 4, 6, 7, 8, 15, -1]),
                 commit_offset: g.i64v(),
@@ -919,7 +1015,12 @@ fn broker_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ext
                 }),
                 sub_version: g.i64v(),
                 expression_type: g.rng.chance(50).then(|| {
-                    if sql { "SQL92" } else { *g.rng.pick(&["TAG", "", "XPATH"]) }.to_owned()
+                    if sql {
+                        "SQL92"
+                    } else {
+                        *g.rng.pick(&["TAG", "", "XPATH"])
+                    }
+                    .to_owned()
                 }),
                 max_msg_bytes: g.rng.chance(30).then(|| *g.rng.pick(I32S)),
                 request_source: g.rng.chance(10).then(|| g.small_i32(3)),
@@ -929,13 +1030,25 @@ fn broker_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ext
             (ext(&h), Vec::new())
         }
         RequestCode::CONSUMER_SEND_MSG_BACK => {
-            let origin = g.learned.stored.get(g.rng.below(g.learned.stored.len().max(1))).cloned();
+            let origin = g
+                .learned
+                .stored
+                .get(g.rng.below(g.learned.stored.len().max(1)))
+                .cloned();
             let h = ConsumerSendMsgBackRequestHeader {
                 offset: g.commit_offset(),
                 group: g.group(),
                 delay_level: g.small_i32(18),
-                origin_msg_id: g.rng.chance(50).then(|| origin.as_ref().map(|o| o.3.clone()).unwrap_or_default()),
-                origin_topic: g.rng.chance(60).then(|| origin.as_ref().map(|o| o.2.clone()).unwrap_or_else(|| g.topic())),
+                origin_msg_id: g
+                    .rng
+                    .chance(50)
+                    .then(|| origin.as_ref().map(|o| o.3.clone()).unwrap_or_default()),
+                origin_topic: g.rng.chance(60).then(|| {
+                    origin
+                        .as_ref()
+                        .map(|o| o.2.clone())
+                        .unwrap_or_else(|| g.topic())
+                }),
                 unit_mode: g.rng.chance(10).then(|| g.boolean()),
                 max_reconsume_times: g.rng.chance(40).then(|| g.small_i32(16)),
                 broker_name: None,
@@ -944,12 +1057,20 @@ fn broker_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ext
         }
         RequestCode::HEART_BEAT => (ExtFields::new(), heartbeat_body(g)),
         RequestCode::LOCK_BATCH_MQ | RequestCode::UNLOCK_BATCH_MQ => {
-            let n = if g.rng.chance(95) { g.rng.below(6) } else { 5000 };
+            let n = if g.rng.chance(95) {
+                g.rng.below(6)
+            } else {
+                5000
+            };
             let mqs: Vec<String> = (0..n)
                 .map(|_| {
                     format!(
                         "{{\"brokerName\":{},\"queueId\":{},\"topic\":{}}}",
-                        json_str(&if g.rng.chance(80) { BROKER_NAME.to_owned() } else { g.name() }),
+                        json_str(&if g.rng.chance(80) {
+                            BROKER_NAME.to_owned()
+                        } else {
+                            g.name()
+                        }),
                         g.queue_id(),
                         json_str(&g.topic())
                     )
@@ -977,7 +1098,11 @@ fn broker_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ext
                     } else {
                         (*g.rng.pick(TAG_EXPRS)).to_owned()
                     },
-                    expression_type: if sql { ExpressionType::Sql92 } else { ExpressionType::Tag },
+                    expression_type: if sql {
+                        ExpressionType::Sql92
+                    } else {
+                        ExpressionType::Tag
+                    },
                     sub_version: g.i64v(),
                     ..Default::default()
                 }),
@@ -985,15 +1110,26 @@ fn broker_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ext
             (ExtFields::new(), body.encode())
         }
         RequestCode::END_TRANSACTION => {
-            let stored = g.learned.stored.get(g.rng.below(g.learned.stored.len().max(1))).cloned();
+            let stored = g
+                .learned
+                .stored
+                .get(g.rng.below(g.learned.stored.len().max(1)))
+                .cloned();
             let h = EndTransactionRequestHeader {
                 topic: g.rng.chance(30).then(|| g.topic()),
                 producer_group: g.group(),
-                tran_state_table_offset: stored.as_ref().filter(|_| g.rng.chance(60)).map(|s| s.1).unwrap_or_else(|| g.i64v()),
+                tran_state_table_offset: stored
+                    .as_ref()
+                    .filter(|_| g.rng.chance(60))
+                    .map(|s| s.1)
+                    .unwrap_or_else(|| g.i64v()),
                 commit_log_offset: g.commit_offset(),
                 commit_or_rollback: *g.rng.pick(&[0, 4, 8, 12, -1, 1, i32::MAX]),
                 from_transaction_check: g.rng.chance(50).then(|| g.boolean()),
-                msg_id: stored.as_ref().map(|s| s.3.clone()).unwrap_or_else(|| g.name()),
+                msg_id: stored
+                    .as_ref()
+                    .map(|s| s.3.clone())
+                    .unwrap_or_else(|| g.name()),
                 transaction_id: g.rng.chance(50).then(|| g.name()),
                 broker_name: None,
             };
@@ -1057,10 +1193,13 @@ fn broker_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ext
                 topic: g.topic(),
                 queue_id: g.queue_id(),
                 timestamp: g.timestamp(),
-                boundary_type: g
-                    .rng
-                    .chance(50)
-                    .then(|| if g.boolean() { BoundaryType::Upper } else { BoundaryType::Lower }),
+                boundary_type: g.rng.chance(50).then(|| {
+                    if g.boolean() {
+                        BoundaryType::Upper
+                    } else {
+                        BoundaryType::Lower
+                    }
+                }),
                 broker_name: None,
             }),
             Vec::new(),
@@ -1087,7 +1226,11 @@ fn broker_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ext
                 key: (*g.rng.pick(&["k1", "kk", "", " ", "k1 k2"])).to_owned(),
                 max_num: g.small_i32(64),
                 begin_timestamp: if g.rng.chance(70) { 0 } else { g.timestamp() },
-                end_timestamp: if g.rng.chance(70) { i64::MAX } else { g.timestamp() },
+                end_timestamp: if g.rng.chance(70) {
+                    i64::MAX
+                } else {
+                    g.timestamp()
+                },
                 unique_key_query: g.rng.chance(30).then(|| g.boolean()),
                 broker_name: None,
             }),
@@ -1105,11 +1248,23 @@ fn broker_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ext
                 read_queue_nums: g.small_i32(8),
                 write_queue_nums: g.small_i32(8),
                 perm: *g.rng.pick(&[6, 6, 6, 7, 2, 4, 0, -1, i32::MAX]),
-                topic_filter_type: if g.boolean() { TopicFilterType::SingleTag } else { TopicFilterType::MultiTag },
+                topic_filter_type: if g.boolean() {
+                    TopicFilterType::SingleTag
+                } else {
+                    TopicFilterType::MultiTag
+                },
                 topic_sys_flag: g.rng.chance(30).then(|| g.small_i32(3)),
                 order: g.boolean(),
                 attributes: g.rng.chance(20).then(|| {
-                    (*g.rng.pick(&["+message.type=NORMAL", "+message.type=FIFO", "+x=y", "-a", "garbage", "+queue.type=BatchCQ"])).to_owned()
+                    (*g.rng.pick(&[
+                        "+message.type=NORMAL",
+                        "+message.type=FIFO",
+                        "+x=y",
+                        "-a",
+                        "garbage",
+                        "+queue.type=BatchCQ",
+                    ]))
+                    .to_owned()
                 }),
                 force: g.rng.chance(10).then(|| g.boolean()),
                 broker_name: None,
@@ -1127,7 +1282,10 @@ fn broker_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ext
             ext(&GetConsumeStatsRequestHeader {
                 consumer_group: g.group(),
                 topic: g.rng.chance(60).then(|| g.topic()),
-                topic_list: g.rng.chance(20).then(|| format!("{};{}", g.topic(), g.topic())),
+                topic_list: g
+                    .rng
+                    .chance(20)
+                    .then(|| format!("{};{}", g.topic(), g.topic())),
                 broker_name: None,
             }),
             Vec::new(),
@@ -1220,7 +1378,11 @@ fn json_str(s: &str) -> String {
 }
 
 fn heartbeat_body(g: &mut Gen<'_>) -> Vec<u8> {
-    let consumers = if g.rng.chance(95) { g.rng.below(3) } else { 300 };
+    let consumers = if g.rng.chance(95) {
+        g.rng.below(3)
+    } else {
+        300
+    };
     let hb = HeartbeatData {
         client_id: format!("127.0.0.1@{}", g.rng.below(4)),
         producer_data_set: (0..g.rng.below(3))
@@ -1241,7 +1403,11 @@ fn heartbeat_body(g: &mut Gen<'_>) -> Vec<u8> {
                             } else {
                                 (*g.rng.pick(TAG_EXPRS)).to_owned()
                             },
-                            expression_type: if sql { ExpressionType::Sql92 } else { ExpressionType::Tag },
+                            expression_type: if sql {
+                                ExpressionType::Sql92
+                            } else {
+                                ExpressionType::Tag
+                            },
                             sub_version: g.i64v(),
                             ..Default::default()
                         }
@@ -1300,7 +1466,14 @@ fn broker_config_body(g: &mut Gen<'_>) -> Vec<u8> {
         let value = if key == "brokerPermission" {
             (*g.rng.pick(&["6", "7", "-1", "x", "", "2147483647"])).to_owned()
         } else if key == "namesrvAddr" {
-            (*g.rng.pick(&["", "garbage", "127.0.0.1:1", "127.0.0.1:1;127.0.0.1:2", "a:b:c"])).to_owned()
+            (*g.rng.pick(&[
+                "",
+                "garbage",
+                "127.0.0.1:1",
+                "127.0.0.1:1;127.0.0.1:2",
+                "a:b:c",
+            ]))
+            .to_owned()
         } else if g.rng.chance(50) {
             (*g.rng.pick(HOSTILE_NUMBERS)).to_owned()
         } else {
@@ -1328,7 +1501,11 @@ fn namesrv_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ex
             ext(&PutKVConfigRequestHeader {
                 namespace: (*g.rng.pick(&["ORDER_TOPIC_CONFIG", "ns", "", "../ns"])).to_owned(),
                 key: g.name(),
-                value: if g.rng.chance(5) { "v".repeat(100_000) } else { g.name() },
+                value: if g.rng.chance(5) {
+                    "v".repeat(100_000)
+                } else {
+                    g.name()
+                },
             }),
             Vec::new(),
         ),
@@ -1359,7 +1536,11 @@ fn namesrv_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ex
             let h = RegisterBrokerRequestHeader {
                 broker_name: broker_name(g),
                 broker_addr: g.broker_addr(broker_addr),
-                cluster_name: if g.rng.chance(80) { CLUSTER.into() } else { g.name() },
+                cluster_name: if g.rng.chance(80) {
+                    CLUSTER.into()
+                } else {
+                    g.name()
+                },
                 ha_server_addr: g.broker_addr(broker_addr),
                 broker_id: if g.rng.chance(60) { 0 } else { g.i64v() },
                 heartbeat_timeout_millis: g.rng.chance(40).then(|| g.i64v()),
@@ -1435,7 +1616,11 @@ fn namesrv_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ex
         }
         RequestCode::GET_TOPICS_BY_CLUSTER => (
             ext(&GetTopicsByClusterRequestHeader {
-                cluster: if g.rng.chance(60) { CLUSTER.into() } else { g.name() },
+                cluster: if g.rng.chance(60) {
+                    CLUSTER.into()
+                } else {
+                    g.name()
+                },
             }),
             Vec::new(),
         ),
@@ -1472,7 +1657,11 @@ fn namesrv_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ex
 }
 
 fn topic_wrapper(g: &mut Gen<'_>) -> TopicConfigSerializeWrapper {
-    let n = if g.rng.chance(95) { g.rng.below(6) } else { 3000 };
+    let n = if g.rng.chance(95) {
+        g.rng.below(6)
+    } else {
+        3000
+    };
     let mut table = BTreeMap::new();
     for _ in 0..n {
         let name = g.topic();
@@ -1495,7 +1684,11 @@ fn topic_wrapper(g: &mut Gen<'_>) -> TopicConfigSerializeWrapper {
 /// A REGISTER_BROKER body and whether it is the compressed form.
 fn register_body(g: &mut Gen<'_>) -> (Vec<u8>, bool) {
     let body = RegisterBrokerBody {
-        filter_server_list: if g.rng.chance(10) { vec!["127.0.0.1:1".into()] } else { Vec::new() },
+        filter_server_list: if g.rng.chance(10) {
+            vec!["127.0.0.1:1".into()]
+        } else {
+            Vec::new()
+        },
         topic_config_serialize_wrapper: topic_wrapper(g),
     };
     match g.rng.below(10) {
@@ -1556,7 +1749,18 @@ fn mutate(rng: &mut Rng, cmd: &mut RemotingCommand) -> Vec<String> {
                 done.push(format!("{k}={new:?}"));
             }
             5 => {
-                let k = (*rng.pick(&["x", "topic", "queueId", "bname", "a", "b", "properties", "i", ""])).to_owned();
+                let k = (*rng.pick(&[
+                    "x",
+                    "topic",
+                    "queueId",
+                    "bname",
+                    "a",
+                    "b",
+                    "properties",
+                    "i",
+                    "",
+                ]))
+                .to_owned();
                 let v = (*rng.pick(HOSTILE_NAMES)).to_owned();
                 cmd.ext_fields.insert(k.clone(), v.clone());
                 done.push(format!("added {k}={v:?}"));
@@ -1626,9 +1830,19 @@ fn raw_garbage(rng: &mut Rng) -> (Vec<u8>, &'static str) {
             (f, "header length beyond the frame")
         }
         5 => (frame(0, b"", &rng.bytes(50)), "header length 0"),
-        6 => (frame(1, &rng.bytes(40), b""), "ROCKETMQ binary header of garbage"),
+        6 => (
+            frame(1, &rng.bytes(40), b""),
+            "ROCKETMQ binary header of garbage",
+        ),
         7 => (frame(7, b"{\"code\":10}", b""), "unknown serialize type 7"),
-        8 => (frame(0, b"{\"code\":\"x\",\"extFields\":{\"a\":[1,{}]},\"flag\":\"no\"}", b""), "JSON header with wrong types"),
+        8 => (
+            frame(
+                0,
+                b"{\"code\":\"x\",\"extFields\":{\"a\":[1,{}]},\"flag\":\"no\"}",
+                b"",
+            ),
+            "JSON header with wrong types",
+        ),
         9 => {
             let depth = *rng.pick(&[1_000usize, 100_000]);
             let mut h = String::from("{\"code\":34,\"opaque\":1,\"extFields\":");
@@ -1646,7 +1860,11 @@ fn raw_garbage(rng: &mut Rng) -> (Vec<u8>, &'static str) {
             (frame(0, h.as_bytes(), b""), "20,000 ext fields")
         }
         _ => {
-            let mut f = frame(0, b"{\"code\":310,\"opaque\":5,\"flag\":0,\"extFields\":{}}", &rng.bytes(64));
+            let mut f = frame(
+                0,
+                b"{\"code\":310,\"opaque\":5,\"flag\":0,\"extFields\":{}}",
+                &rng.bytes(64),
+            );
             let cut = rng.below(f.len());
             f.truncate(cut);
             (f, "truncated frame")
@@ -1654,17 +1872,20 @@ fn raw_garbage(rng: &mut Rng) -> (Vec<u8>, &'static str) {
     }
 }
 
-fn generate(
-    rng: &mut Rng,
-    learned: &Learned,
-    sel: &Selection,
-    broker_addr: &str,
-) -> Case {
+fn generate(rng: &mut Rng, learned: &Learned, sel: &Selection, broker_addr: &str) -> Case {
     let roll = rng.below(100);
     if sel.raw && roll < 2 {
         let (bytes, what) = raw_garbage(rng);
-        let target = if rng.chance(60) { Target::Broker } else { Target::Namesrv };
-        return Case::Raw { target, bytes, what };
+        let target = if rng.chance(60) {
+            Target::Broker
+        } else {
+            Target::Namesrv
+        };
+        return Case::Raw {
+            target,
+            bytes,
+            what,
+        };
     }
     if sel.random && roll < 5 {
         let code = if rng.chance(70) {
@@ -1672,7 +1893,11 @@ fn generate(
         } else {
             RequestCode(rng.next_u64() as i32)
         };
-        let target = if rng.chance(60) { Target::Broker } else { Target::Namesrv };
+        let target = if rng.chance(60) {
+            Target::Broker
+        } else {
+            Target::Namesrv
+        };
         let mut cmd = RemotingCommand::request(code);
         if rng.chance(50) {
             let n = rng.below(500);
@@ -1703,7 +1928,11 @@ fn generate(
     let mut cmd = RemotingCommand::request(code);
     cmd.ext_fields = fields;
     cmd.body = Bytes::from(body);
-    let mutations = if rng.chance(40) { mutate(rng, &mut cmd) } else { Vec::new() };
+    let mutations = if rng.chance(40) {
+        mutate(rng, &mut cmd)
+    } else {
+        Vec::new()
+    };
     // A pull may legitimately be held up to its suspend timeout (capped at 30 s by the broker).
     let timeout = if code == RequestCode::PULL_MESSAGE || code == RequestCode::LITE_PULL_MESSAGE {
         REQUEST_TIMEOUT + Duration::from_secs(30)
@@ -1801,8 +2030,7 @@ impl Shared {
     }
 
     fn done(&self) -> bool {
-        Instant::now() >= self.deadline
-            || self.sent.load(Ordering::Relaxed) >= self.max_requests
+        Instant::now() >= self.deadline || self.sent.load(Ordering::Relaxed) >= self.max_requests
     }
 }
 
@@ -1856,7 +2084,11 @@ async fn worker(shared: Arc<Shared>, w: u64, inflight: usize) {
         }
         shared.sent.fetch_add(1, Ordering::Relaxed);
         match case {
-            Case::Raw { target, bytes, what } => {
+            Case::Raw {
+                target,
+                bytes,
+                what,
+            } => {
                 let addr = match target {
                     Target::Broker => shared.broker_addr.clone(),
                     Target::Namesrv => shared.nsrv_addr.clone(),
@@ -1865,7 +2097,8 @@ async fn worker(shared: Arc<Shared>, w: u64, inflight: usize) {
                     if let Ok(mut s) = tokio::net::TcpStream::connect(&addr).await {
                         let _ = s.write_all(&bytes).await;
                         let mut buf = [0u8; 1024];
-                        let _ = tokio::time::timeout(Duration::from_millis(500), s.read(&mut buf)).await;
+                        let _ = tokio::time::timeout(Duration::from_millis(500), s.read(&mut buf))
+                            .await;
                     }
                     let _ = what;
                 });
@@ -1885,7 +2118,10 @@ async fn worker(shared: Arc<Shared>, w: u64, inflight: usize) {
                 let Some(conn) = conn else {
                     shared.finding(
                         "connect",
-                        format!("{id}: cannot connect to the {target:?} (seed {})", shared.seed),
+                        format!(
+                            "{id}: cannot connect to the {target:?} (seed {})",
+                            shared.seed
+                        ),
                     );
                     tokio::time::sleep(Duration::from_millis(200)).await;
                     continue;
@@ -1930,7 +2166,11 @@ async fn worker(shared: Arc<Shared>, w: u64, inflight: usize) {
                         .unwrap_or_else(|e| e.into_inner())
                         .insert(id.clone(), (started, desc.clone()));
                     let result = conn.request(cmd, timeout).await;
-                    shared.inflight.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+                    shared
+                        .inflight
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&id);
                     let mut stats = shared.stats.lock().unwrap_or_else(|e| e.into_inner());
                     let entry = stats.entry(code.0).or_default();
                     entry.0 += 1;
@@ -1995,7 +2235,10 @@ fn learn(learned: &Mutex<Learned>, code: RequestCode, topic: &str, resp: &Remoti
 /// Answers that are wrong whatever the input.
 fn check_answer(shared: &Shared, id: &str, code: RequestCode, desc: &str, resp: &RemotingCommand) {
     if !resp.is_response() {
-        shared.finding("wrong answer", format!("{id}: the answer is not flagged as a response: {desc}"));
+        shared.finding(
+            "wrong answer",
+            format!("{id}: the answer is not flagged as a response: {desc}"),
+        );
     }
     if resp.response_code() != ResponseCode::SUCCESS {
         return;
@@ -2013,7 +2256,10 @@ fn check_answer(shared: &Shared, id: &str, code: RequestCode, desc: &str, resp: 
     if bad_offset {
         shared.finding(
             "wrong answer",
-            format!("{id}: SUCCESS with a negative or missing offset {:?}: {desc}", resp.ext_fields),
+            format!(
+                "{id}: SUCCESS with a negative or missing offset {:?}: {desc}",
+                resp.ext_fields
+            ),
         );
     }
 }
@@ -2028,16 +2274,24 @@ async fn probe(shared: Arc<Shared>) {
         tokio::time::sleep(Duration::from_secs(1)).await;
         n += 1;
         let sent_at = Instant::now();
-        let (Ok(b), Ok(ns)) = (connect(&shared.broker_addr).await, connect(&shared.nsrv_addr).await)
-        else {
+        let (Ok(b), Ok(ns)) = (
+            connect(&shared.broker_addr).await,
+            connect(&shared.nsrv_addr).await,
+        ) else {
             shared.finding("probe", "cannot connect to a server".into());
             return;
         };
         if let Err(e) = ns
-            .request(RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO), REQUEST_TIMEOUT)
+            .request(
+                RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO),
+                REQUEST_TIMEOUT,
+            )
             .await
         {
-            shared.finding("stall", format!("name server probe GET_BROKER_CLUSTER_INFO: {e}"));
+            shared.finding(
+                "stall",
+                format!("name server probe GET_BROKER_CLUSTER_INFO: {e}"),
+            );
             return;
         }
         let body = format!("probe-{n}");
@@ -2063,17 +2317,30 @@ async fn probe(shared: Arc<Shared>) {
                 window.len()
             );
             let suspicious = |d: &str| {
-                ["rmq_sys", "SCHEDULE", "RMQ_SYS", "REAL_TOPIC", "REAL_QID", "TIMER_", "DELAY", "TRAN_MSG", "%RETRY%", "%DLQ%", "END_TRANSACTION", "CONSUMER_SEND_MSG_BACK"]
-                    .iter()
-                    .any(|k| d.contains(k))
+                [
+                    "rmq_sys",
+                    "SCHEDULE",
+                    "RMQ_SYS",
+                    "REAL_TOPIC",
+                    "REAL_QID",
+                    "TIMER_",
+                    "DELAY",
+                    "TRAN_MSG",
+                    "%RETRY%",
+                    "%DLQ%",
+                    "END_TRANSACTION",
+                    "CONSUMER_SEND_MSG_BACK",
+                ]
+                .iter()
+                .any(|k| d.contains(k))
             };
-            let mut shown = 0;
-            for d in window.iter().filter(|d| suspicious(d)).chain(window.iter().filter(|d| !suspicious(d))) {
-                if shown == 40 {
-                    break;
-                }
+            for d in window
+                .iter()
+                .filter(|d| suspicious(d))
+                .chain(window.iter().filter(|d| !suspicious(d)))
+                .take(40)
+            {
                 let _ = write!(detail, "\n    {}", clip(d, 1500));
-                shown += 1;
             }
             shared.finding("dispatcher stall", detail);
             return;
@@ -2083,7 +2350,12 @@ async fn probe(shared: Arc<Shared>) {
 }
 
 /// Sends one ordinary message; returns its queue offset.
-async fn send_plain(c: &Connection, topic: &str, queue_id: i32, body: &[u8]) -> Result<i64, String> {
+async fn send_plain(
+    c: &Connection,
+    topic: &str,
+    queue_id: i32,
+    body: &[u8],
+) -> Result<i64, String> {
     let mut props = Properties::new();
     props.insert("WAIT", "true");
     props.insert("TAGS", "canary");
@@ -2101,7 +2373,10 @@ async fn send_plain(c: &Connection, topic: &str, queue_id: i32, body: &[u8]) -> 
     };
     let req = RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &h)
         .with_body(Bytes::copy_from_slice(body));
-    let resp = c.request(req, REQUEST_TIMEOUT).await.map_err(|e| format!("SEND_MESSAGE_V2 to {topic}: {e}"))?;
+    let resp = c
+        .request(req, REQUEST_TIMEOUT)
+        .await
+        .map_err(|e| format!("SEND_MESSAGE_V2 to {topic}: {e}"))?;
     if resp.response_code() != ResponseCode::SUCCESS {
         return Err(format!(
             "SEND_MESSAGE_V2 to {topic}: {} {:?}",
@@ -2114,7 +2389,13 @@ async fn send_plain(c: &Connection, topic: &str, queue_id: i32, body: &[u8]) -> 
 }
 
 /// Polls GET_MAX_OFFSET until the queue holds `n` messages; false on the deadline.
-async fn wait_indexed(c: &Connection, topic: &str, queue_id: i32, n: i64, within: Duration) -> bool {
+async fn wait_indexed(
+    c: &Connection,
+    topic: &str,
+    queue_id: i32,
+    n: i64,
+    within: Duration,
+) -> bool {
     let deadline = Instant::now() + within;
     loop {
         let h = GetMaxOffsetRequestHeader {
@@ -2145,11 +2426,17 @@ async fn create_topic(c: &Connection, topic: &str, queues: i32) -> Result<(), St
         ..Default::default()
     };
     let resp = c
-        .request(RemotingCommand::request_with_header(RequestCode::UPDATE_AND_CREATE_TOPIC, &h), REQUEST_TIMEOUT)
+        .request(
+            RemotingCommand::request_with_header(RequestCode::UPDATE_AND_CREATE_TOPIC, &h),
+            REQUEST_TIMEOUT,
+        )
         .await
         .map_err(|e| format!("UPDATE_AND_CREATE_TOPIC {topic}: {e}"))?;
     if resp.response_code() != ResponseCode::SUCCESS {
-        return Err(format!("UPDATE_AND_CREATE_TOPIC {topic}: {} {:?}", resp.code, resp.remark));
+        return Err(format!(
+            "UPDATE_AND_CREATE_TOPIC {topic}: {} {:?}",
+            resp.code, resp.remark
+        ));
     }
     Ok(())
 }
@@ -2167,9 +2454,8 @@ async fn after_fuzz(servers: &Servers, seed: u64, problems: &mut Vec<String>) {
     };
     // Restore: the broker's name server address (UPDATE_BROKER_CONFIG namesrvAddr=...) and the
     // name server's topic listing switch (UPDATE_NAMESRV_CONFIG enableAllTopicList=false).
-    let restore = RemotingCommand::request(RequestCode::UPDATE_BROKER_CONFIG).with_body(
-        format!("namesrvAddr={}\nbrokerPermission=6\n", servers.nsrv_addr).into_bytes(),
-    );
+    let restore = RemotingCommand::request(RequestCode::UPDATE_BROKER_CONFIG)
+        .with_body(format!("namesrvAddr={}\nbrokerPermission=6\n", servers.nsrv_addr).into_bytes());
     match b.request(restore, REQUEST_TIMEOUT).await {
         Ok(r) if r.response_code() == ResponseCode::SUCCESS => {}
         other => problems.push(format!("restoring the broker config (UPDATE_BROKER_CONFIG namesrvAddr, brokerPermission): {other:?}")),
@@ -2178,23 +2464,35 @@ async fn after_fuzz(servers: &Servers, seed: u64, problems: &mut Vec<String>) {
         .with_body(b"enableAllTopicList=true\nenableTopicList=true\n".to_vec());
     match ns.request(restore, REQUEST_TIMEOUT).await {
         Ok(r) if r.response_code() == ResponseCode::SUCCESS => {}
-        other => problems.push(format!("restoring the name server config (UPDATE_NAMESRV_CONFIG): {other:?}")),
+        other => problems.push(format!(
+            "restoring the name server config (UPDATE_NAMESRV_CONFIG): {other:?}"
+        )),
     }
 
     // Both servers answer.
     match b
-        .request(RemotingCommand::request(RequestCode::GET_BROKER_RUNTIME_INFO), REQUEST_TIMEOUT)
+        .request(
+            RemotingCommand::request(RequestCode::GET_BROKER_RUNTIME_INFO),
+            REQUEST_TIMEOUT,
+        )
         .await
     {
         Ok(r) if r.response_code() == ResponseCode::SUCCESS => {}
-        other => problems.push(format!("broker GET_BROKER_RUNTIME_INFO after fuzzing: {other:?}")),
+        other => problems.push(format!(
+            "broker GET_BROKER_RUNTIME_INFO after fuzzing: {other:?}"
+        )),
     }
     match ns
-        .request(RemotingCommand::request(RequestCode::GET_ALL_TOPIC_LIST_FROM_NAMESERVER), REQUEST_TIMEOUT)
+        .request(
+            RemotingCommand::request(RequestCode::GET_ALL_TOPIC_LIST_FROM_NAMESERVER),
+            REQUEST_TIMEOUT,
+        )
         .await
     {
         Ok(r) if r.response_code() == ResponseCode::SUCCESS => {}
-        other => problems.push(format!("name server GET_ALL_TOPIC_LIST_FROM_NAMESERVER after fuzzing: {other:?}")),
+        other => problems.push(format!(
+            "name server GET_ALL_TOPIC_LIST_FROM_NAMESERVER after fuzzing: {other:?}"
+        )),
     }
 
     // The canary: a fresh ordinary topic, one message, pulled back within a bounded wait.
@@ -2215,7 +2513,9 @@ async fn after_fuzz(servers: &Servers, seed: u64, problems: &mut Vec<String>) {
         .await
     {
         Ok(r) if r.response_code() == ResponseCode::SUCCESS => {}
-        other => problems.push(format!("canary: UPDATE_AND_CREATE_SUBSCRIPTIONGROUP: {other:?}")),
+        other => problems.push(format!(
+            "canary: UPDATE_AND_CREATE_SUBSCRIPTIONGROUP: {other:?}"
+        )),
     }
     let body = format!("canary-{seed}");
     let offset = match send_plain(&b, &topic, 1, body.as_bytes()).await {
@@ -2244,7 +2544,10 @@ async fn after_fuzz(servers: &Servers, seed: u64, problems: &mut Vec<String>) {
             ..Default::default()
         };
         match b
-            .request(RemotingCommand::request_with_header(RequestCode::PULL_MESSAGE, &h), REQUEST_TIMEOUT)
+            .request(
+                RemotingCommand::request_with_header(RequestCode::PULL_MESSAGE, &h),
+                REQUEST_TIMEOUT,
+            )
             .await
         {
             Ok(r) if r.response_code() == ResponseCode::SUCCESS => {
@@ -2280,7 +2583,10 @@ async fn after_fuzz(servers: &Servers, seed: u64, problems: &mut Vec<String>) {
             accept_standard_json_only: None,
         };
         let r = ns
-            .request(RemotingCommand::request_with_header(RequestCode::GET_ROUTEINFO_BY_TOPIC, &h), REQUEST_TIMEOUT)
+            .request(
+                RemotingCommand::request_with_header(RequestCode::GET_ROUTEINFO_BY_TOPIC, &h),
+                REQUEST_TIMEOUT,
+            )
             .await;
         if matches!(&r, Ok(r) if r.response_code() == ResponseCode::SUCCESS) {
             break;
@@ -2377,9 +2683,13 @@ fn request_fuzz() {
     let inflight = env_u64("FERROMQ_FUZZ_INFLIGHT").unwrap_or(4).max(1) as usize;
     let selection = Selection::from_env();
     let max_rss_mib = env_u64("FERROMQ_FUZZ_MAX_RSS_MB").unwrap_or(2048);
-    let only: Option<std::collections::BTreeSet<String>> = std::env::var("FERROMQ_FUZZ_ONLY")
-        .ok()
-        .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect());
+    let only: Option<std::collections::BTreeSet<String>> =
+        std::env::var("FERROMQ_FUZZ_ONLY").ok().map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        });
     println!(
         "request_fuzz: FERROMQ_FUZZ_SEED={seed} FERROMQ_FUZZ_SECS={secs} workers={workers} in-flight/worker={inflight} max requests={max_requests}"
     );
@@ -2415,13 +2725,19 @@ fn request_fuzz() {
                 accept_standard_json_only: None,
             };
             let r = ns
-                .request(RemotingCommand::request_with_header(RequestCode::GET_ROUTEINFO_BY_TOPIC, &h), REQUEST_TIMEOUT)
+                .request(
+                    RemotingCommand::request_with_header(RequestCode::GET_ROUTEINFO_BY_TOPIC, &h),
+                    REQUEST_TIMEOUT,
+                )
                 .await
                 .unwrap();
             if r.response_code() == ResponseCode::SUCCESS {
                 break;
             }
-            assert!(Instant::now() < deadline, "the broker did not register with the name server");
+            assert!(
+                Instant::now() < deadline,
+                "the broker did not register with the name server"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
 
@@ -2471,7 +2787,12 @@ fn request_fuzz() {
 
     let mut stats = String::new();
     let (mut other_n, mut other_ok) = (0, 0);
-    for (code, (n, ok)) in shared.stats.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+    for (code, (n, ok)) in shared
+        .stats
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+    {
         let code = RequestCode(*code);
         if BROKER_CODES.contains(&code) || NAMESRV_CODES.contains(&code) {
             let _ = write!(stats, "{code}:{n}/{ok} ");
@@ -2515,9 +2836,16 @@ fn request_fuzz() {
     }
     rt.shutdown_timeout(Duration::from_secs(5));
 
-    println!("request_fuzz: memory before: {rss_before}; after: {}", memory());
+    println!(
+        "request_fuzz: memory before: {rss_before}; after: {}",
+        memory()
+    );
 
-    let findings = shared.findings.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let findings = shared
+        .findings
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     let panics = panics();
     let mut report = String::new();
     for p in &panics {
@@ -2526,7 +2854,11 @@ fn request_fuzz() {
     // Stalls of the same code after the first few say nothing new.
     let mut per_kind_code: BTreeMap<String, usize> = BTreeMap::new();
     for f in &findings {
-        let key = format!("{} {}", f.kind, f.detail.split(" (code ").next().unwrap_or(""));
+        let key = format!(
+            "{} {}",
+            f.kind,
+            f.detail.split(" (code ").next().unwrap_or("")
+        );
         let n = per_kind_code.entry(key).or_default();
         *n += 1;
         if *n <= 3 {
