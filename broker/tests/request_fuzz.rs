@@ -33,6 +33,9 @@
 //!   send, skipping every other generated case: with one worker, one request in flight and the
 //!   same seed and codes, this replays a subset to minimise a finding (codes whose generators
 //!   use answers, END_TRANSACTION and CONSUMER_SEND_MSG_BACK, replay only approximately);
+//! - `FERROMQ_FUZZ_TAME_REAL_TOPIC=1`: `REAL_TOPIC` / `REAL_QID` properties get only ordinary
+//!   values (`FuzzT1`, `FuzzT2`, queue 0 or 1), to look past the dispatcher stall that a hostile
+//!   `REAL_TOPIC` causes;
 //! - `FERROMQ_FUZZ_TRACE=1`: print every request as it is sent (`SEND <case id>: ...`);
 //! - `FERROMQ_FUZZ_MAX_RSS_MB`: anonymous memory past which the run reports the requests in
 //!   flight and exits (default 2048), so that unbounded memory cannot take the machine down.
@@ -447,6 +450,8 @@ struct Learned {
 struct Gen<'a> {
     rng: &'a mut Rng,
     learned: &'a Learned,
+    /// `FERROMQ_FUZZ_TAME_REAL_TOPIC=1`: REAL_TOPIC / REAL_QID only ordinary values.
+    tame: bool,
 }
 
 impl Gen<'_> {
@@ -561,7 +566,9 @@ impl Gen<'_> {
                         .pick(&["1", "2", "3", "18", "19", "0", "-1", "2147483647", "abc"])
                         .to_string(),
                 ),
+                1 if self.tame => ("REAL_TOPIC", "FuzzT1".to_owned()),
                 1 => ("REAL_TOPIC", self.topic()),
+                2 if self.tame => ("REAL_QID", "1".to_owned()),
                 2 => ("REAL_QID", self.queue_id().to_string()),
                 3 => ("TIMER_DELIVER_MS", self.timer_value(now)),
                 4 => (
@@ -630,7 +637,7 @@ impl Gen<'_> {
     fn system_properties(&mut self) -> String {
         let now = now_ms();
         let mut p = Properties::new();
-        let real_topic = if self.rng.chance(50) {
+        let real_topic = if self.rng.chance(if self.tame { 0 } else { 50 }) {
             (*self.rng.pick(&[
                 "a/b",
                 "../x",
@@ -643,7 +650,11 @@ impl Gen<'_> {
             ]))
             .to_owned()
         } else {
-            self.topic()
+            if self.tame {
+                "FuzzT2".to_owned()
+            } else {
+                self.topic()
+            }
         };
         if self.rng.chance(90) {
             p.insert("REAL_TOPIC", real_topic);
@@ -651,7 +662,12 @@ impl Gen<'_> {
         if self.rng.chance(90) {
             p.insert(
                 "REAL_QID",
-                (*self.rng.pick(&["0", "1", "-5", "2147483647", "x", ""])).to_owned(),
+                (*self.rng.pick(if self.tame {
+                    &["0", "1"][..]
+                } else {
+                    &["0", "1", "-5", "2147483647", "x", ""][..]
+                }))
+                .to_owned(),
             );
         }
         let due = (now + self.rng.range_i64(0, 2_000)).to_string();
@@ -827,6 +843,7 @@ struct Selection {
     namesrv: Vec<RequestCode>,
     raw: bool,
     random: bool,
+    tame_real_topic: bool,
 }
 
 impl Selection {
@@ -836,6 +853,7 @@ impl Selection {
             namesrv: NAMESRV_CODES.to_vec(),
             raw: true,
             random: true,
+            tame_real_topic: std::env::var("FERROMQ_FUZZ_TAME_REAL_TOPIC").is_ok_and(|v| v == "1"),
         };
         let Ok(list) = std::env::var("FERROMQ_FUZZ_CODES") else {
             return all;
@@ -867,6 +885,7 @@ impl Selection {
             namesrv: Vec::new(),
             raw: false,
             random: false,
+            tame_real_topic: all.tame_real_topic,
         };
         for item in items {
             match item {
@@ -1920,7 +1939,11 @@ fn generate(rng: &mut Rng, learned: &Learned, sel: &Selection, broker_addr: &str
     } else {
         (Target::Namesrv, sel.namesrv[i - sel.broker.len()])
     };
-    let mut g = Gen { rng, learned };
+    let mut g = Gen {
+        rng,
+        learned,
+        tame: sel.tame_real_topic,
+    };
     let (fields, body) = match target {
         Target::Broker => broker_request(&mut g, code, broker_addr),
         Target::Namesrv => namesrv_request(&mut g, code, broker_addr),
@@ -2342,6 +2365,13 @@ async fn probe(shared: Arc<Shared>) {
             {
                 let _ = write!(detail, "\n    {}", clip(d, 1500));
             }
+            let ids: Vec<&str> = window.iter().filter_map(|d| d.split(':').next()).collect();
+            let _ = write!(
+                detail,
+                "\n    all {} suspects (for FERROMQ_FUZZ_ONLY): {}",
+                ids.len(),
+                ids.join(",")
+            );
             shared.finding("dispatcher stall", detail);
             return;
         }
