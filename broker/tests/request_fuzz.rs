@@ -2884,11 +2884,14 @@ fn request_fuzz() {
     // Stalls of the same code after the first few say nothing new.
     let mut per_kind_code: BTreeMap<String, usize> = BTreeMap::new();
     for f in &findings {
-        let key = format!(
-            "{} {}",
-            f.kind,
-            f.detail.split(" (code ").next().unwrap_or("")
-        );
+        // The word before " (code N)" is the request code's name.
+        let code = f
+            .detail
+            .split(" (code ")
+            .next()
+            .and_then(|head| head.rsplit(' ').next())
+            .unwrap_or("");
+        let key = format!("{} {code}", f.kind);
         let n = per_kind_code.entry(key).or_default();
         *n += 1;
         if *n <= 3 {
