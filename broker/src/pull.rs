@@ -20,7 +20,7 @@ use ferromq_store::{GetMessageResult, GetMessageStatus};
 
 use crate::broker::{bad_header, fail, perm, Broker, Response};
 
-/// Longest hold, whatever the client asks.
+/// Longest hold, whatever the client asks or `shortPollingTimeMills` says.
 const MAX_HOLD: Duration = Duration::from_secs(30);
 /// Default transfer cap of one pull (Apache's maxMsgBytes default for push consumers).
 const DEFAULT_MAX_BYTES: usize = 256 * 1024;
@@ -218,10 +218,11 @@ pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Resp
         .unwrap_or(DEFAULT_MAX_BYTES);
     let suspend = pull_sys_flag::has(sys_flag, pull_sys_flag::SUSPEND);
     let hold = if settings.broker.long_polling_enable {
-        Duration::from_millis(u64::try_from(h.suspend_timeout_millis).unwrap_or(0)).min(MAX_HOLD)
+        Duration::from_millis(u64::try_from(h.suspend_timeout_millis).unwrap_or(0))
     } else {
         Duration::from_millis(settings.broker.short_polling_time_mills)
-    };
+    }
+    .min(MAX_HOLD);
 
     let mut held = false;
     let (result, code, next) = loop {
