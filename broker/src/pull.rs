@@ -197,9 +197,13 @@ pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Resp
         &tag_filter
     };
     if pull_sys_flag::has(sys_flag, pull_sys_flag::COMMIT_OFFSET) && h.commit_offset >= 0 {
+        // Forward only: this pull may have been sent just before the consumer's final commit of
+        // a queue it hands over in a rebalance, and be handled just after it (requests of one
+        // connection run concurrently); a stale offset here would make the next owner consume
+        // messages again.
         broker
             .offsets
-            .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
+            .commit_forward(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
     }
     // Apache caps what one pull transfers by count and bytes (maxTransferCountOnMessageInMemory
     // / InDisk, maxTransferBytes...); the count also bounds how much of the queue is scanned.

@@ -233,3 +233,15 @@ fn torn_file_falls_back_to_bak_and_fresh_dir_is_empty() {
         .expect("nothing usable")
         .is_empty());
 }
+
+#[test]
+fn a_commit_riding_on_a_pull_never_lowers_the_offset() {
+    let t = ConsumerOffsetTable::new();
+    assert!(t.commit_forward("G", "T", 0, 5), "first commit");
+    t.commit("G", "T", 0, 11);
+    assert!(!t.commit_forward("G", "T", 0, 10), "a stale pull commit");
+    assert_eq!(t.query("G", "T", 0), Some(11));
+    assert!(t.commit_forward("G", "T", 0, 12));
+    t.commit("G", "T", 0, 3);
+    assert_eq!(t.query("G", "T", 0), Some(3), "an explicit commit may go back (a seek)");
+}

@@ -176,26 +176,47 @@ impl ConsumerOffsetTable {
     /// Records `offset` (the next offset to consume) for queue `queue_id` of `topic` in
     /// `group`. Allocates only the first time a (topic, group) pair is seen.
     pub fn commit(&self, group: &str, topic: &str, queue_id: i32, offset: i64) {
+        self.set(group, topic, queue_id, offset, false);
+    }
+
+    /// Like [`Self::commit`], but never lowers a recorded offset; whether it recorded `offset`.
+    /// For commits that ride on pulls: a connection's requests are served concurrently, so a
+    /// pull sent just before a consumer's final commit may be handled just after it.
+    pub fn commit_forward(&self, group: &str, topic: &str, queue_id: i32, offset: i64) -> bool {
+        self.set(group, topic, queue_id, offset, true)
+    }
+
+    fn set(&self, group: &str, topic: &str, queue_id: i32, offset: i64, forward: bool) -> bool {
+        let put = |queues: &mut QueueOffsets| match queues.get(&queue_id) {
+            Some(old) if forward && *old >= offset => Err(()),
+            _ => Ok(queues.insert(queue_id, offset)),
+        };
         {
             let table = file::read(&self.table);
             if let Some(queues) = table.get(topic).and_then(|g| g.get(group)) {
-                let old = file::lock(queues).insert(queue_id, offset);
+                let Ok(old) = put(&mut file::lock(queues)) else {
+                    return false;
+                };
                 self.committed(group, topic, queue_id, offset, old);
-                return;
+                return true;
             }
         }
         let old = {
             let mut table = file::write(&self.table);
-            table
+            let queues = table
                 .entry(topic.to_owned())
                 .or_default()
                 .entry(group.to_owned())
                 .or_default()
                 .get_mut()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .insert(queue_id, offset)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match put(queues) {
+                Ok(old) => old,
+                Err(()) => return false,
+            }
         };
         self.committed(group, topic, queue_id, offset, old);
+        true
     }
 
     fn committed(&self, group: &str, topic: &str, queue_id: i32, offset: i64, old: Option<i64>) {
