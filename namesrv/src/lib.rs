@@ -12,6 +12,8 @@
 //! - [`bind`], [`run`]: bind the configured listener, serve it until shutdown (what `mqnamesrv`
 //!   and the tests call).
 
+#![warn(missing_docs)]
+
 pub mod config;
 pub mod kv;
 pub mod processor;

@@ -18,7 +18,12 @@ macro_rules! open_enum {
         pub struct $name(pub $repr);
 
         impl $name {
-            $( $(#[$vmeta])* pub const $variant: $name = $name($value); )*
+            $(
+                #[doc = concat!("`", stringify!($variant), "` (", stringify!($value), ").")]
+                #[doc = ""]
+                $(#[$vmeta])*
+                pub const $variant: $name = $name($value);
+            )*
 
             /// Every named value, in table order.
             pub const ALL: &'static [$name] = &[$($name::$variant),*];

@@ -18,6 +18,8 @@
 //! The facts behind every layout are in `shared/docs/protocol.md`; section numbers in the docs
 //! below refer to it.
 
+#![warn(missing_docs)]
+
 pub mod body;
 pub mod codes;
 pub mod command;

@@ -13,6 +13,8 @@
 //! Headers are always written as JSON, which every client reads (protocol.md 1.5); both header
 //! types are read.
 
+#![warn(missing_docs)]
+
 mod connection;
 mod error;
 mod server;

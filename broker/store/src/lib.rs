@@ -17,6 +17,8 @@
 //! - [`configs`]: `config/*.json` (topics, consumer offsets, delay offsets, subscription
 //!   groups) in Apache's shapes, written crash-safely.
 
+#![warn(missing_docs)]
+
 pub mod checkpoint;
 pub mod commit_log;
 pub mod config;
