@@ -1,4 +1,4 @@
-//! Retention and disk protection (store-and-broker.md section 4).
+//! Retention and disk protection (docs/store.md, "Retention and disk protection").
 //!
 //! A pass runs every `cleanResourceInterval` ms. Expired commitlog files (older than
 //! `fileReservedTime` hours by modification time) are deleted oldest first, never the newest, at
@@ -12,7 +12,7 @@
 //! At or above `diskSpaceCleanForciblyRatio` (with `cleanFileForciblyEnable`) the oldest files go
 //! whatever their age. At or above `diskSpaceWarningLevelRatio` the store refuses writes with a
 //! clear error (reads go on) until use drops below the forced-clean ratio. Unlike Apache the
-//! ratios are not clamped, so operators can set them where their disks need them (11.23).
+//! ratios are not clamped, so operators can set them where their disks need them.
 //! Consume-queue and index files that only point below the commitlog's new first offset go with
 //! it.
 

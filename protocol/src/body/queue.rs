@@ -1,4 +1,4 @@
-//! `MessageQueue` and the LOCK_BATCH_MQ / UNLOCK_BATCH_MQ bodies (protocol.md 5.3).
+//! `MessageQueue` and the LOCK_BATCH_MQ / UNLOCK_BATCH_MQ bodies (docs/protocol.md, "Queue locks").
 
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
