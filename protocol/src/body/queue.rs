@@ -38,7 +38,8 @@ impl MessageQueue {
         }
     }
 
-    /// Parses the compact JSON text of a queue, as found in bean-keyed map keys (5.9).
+    /// Parses the compact JSON text of a queue, as found in bean-keyed map keys
+    /// (docs/protocol.md, "Maps keyed by objects").
     pub fn from_json_text(text: &str) -> Result<Self> {
         json::from_slice(text.as_bytes())
     }
