@@ -7,7 +7,8 @@
 //!
 //! - the hour (UTC; Apache uses the JVM's local zone) is one of `deleteWhen`, or
 //! - disk use is at or above `diskMaxUsedSpaceRatio`, or
-//! - an operator forces it (DELETE_EXPIRED_COMMITLOG).
+//! - it is forced ([`MessageStore::clean_files`] with `force`, what Apache's
+//!   DELETE_EXPIRED_COMMITLOG does; the broker does not serve that code yet).
 //!
 //! At or above `diskSpaceCleanForciblyRatio` (with `cleanFileForciblyEnable`) the oldest files go
 //! whatever their age. At or above `diskSpaceWarningLevelRatio` the store refuses writes with a
