@@ -1,6 +1,6 @@
-//! The admin and ops codes mqadmin and dashboards use (protocol.md 2.5): runtime info, topic and
-//! consume stats, connection lists, broker config (read, and update of safe keys only), topic
-//! and subscription-group management.
+//! The admin and ops codes mqadmin and dashboards use (docs/protocol.md, "Admin codes"): runtime
+//! info, topic and consume stats, connection lists, broker config (read, and update of safe keys
+//! only), topic and subscription-group management.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;

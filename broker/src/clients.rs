@@ -1,5 +1,5 @@
 //! Producers and consumers known to the broker, by group, from their heartbeats
-//! (store-and-broker.md 7.1): who is online, what each consumer group subscribes to, and the
+//! (docs/protocol.md, "Heartbeat"): who is online, what each consumer group subscribes to, and the
 //! connections to call back on (NOTIFY_CONSUMER_IDS_CHANGED, check-transaction).
 
 use std::collections::{BTreeMap, HashMap};

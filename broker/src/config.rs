@@ -1,4 +1,5 @@
-//! Broker settings: Apache's `BrokerConfig` / `NettyServerConfig` keys (store-and-broker.md 9).
+//! Broker settings: Apache's `BrokerConfig` / `NettyServerConfig` keys (docs/architecture.md,
+//! "Configuration").
 //!
 //! One properties file configures both the broker ([`BrokerConfig`]) and its store
 //! ([`StoreConfig`]), as Apache applies one file to every config object. Values are trimmed, a
@@ -9,14 +10,19 @@ use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use ferromq_protocol::settings::{LoadReport, SettingError, SettingValue};
 use ferromq_store::StoreConfig;
 
-/// A broker's role in replication.
+/// A broker's role in replication (`brokerRole`, Apache's names).
+///
+/// FerroMQ has no replication yet: the role is parsed and reported so Apache's config files load,
+/// but no broker copies another's commitlog, and no send waits for a slave.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BrokerRole {
-    /// Master; slaves copy asynchronously.
+    /// `ASYNC_MASTER` (the default): a master.
     AsyncMaster,
-    /// Master; a send waits for a slave.
+    /// `SYNC_MASTER`: in Apache a master whose sends wait for a slave; here, until replication
+    /// lands, the same as `ASYNC_MASTER` (sends are acknowledged after the local flush only).
     SyncMaster,
-    /// Slave.
+    /// `SLAVE`: keeps its non-zero `brokerId` and runs none of the master's services (delay
+    /// levels, timers, transaction check-backs); it does not copy the master's data yet.
     Slave,
 }
 
@@ -82,7 +88,8 @@ ferromq_protocol::settings! {
         broker_ip2: String = local_ip(), "brokerIP2", false;
         /// `haListenPort` (listenPort + 1 when 0).
         ha_listen_port: u16 = 0, "haListenPort", false;
-        /// `brokerRole`.
+        /// `brokerRole` (`ASYNC_MASTER`): accepted for Apache compatibility; without replication
+        /// every role stores and acknowledges on its own (see [`BrokerRole`]).
         broker_role: BrokerRole = BrokerRole::AsyncMaster, "brokerRole", false;
         /// `brokerPermission` (6 = read + write).
         broker_permission: i32 = 6, "brokerPermission", true;

@@ -6,6 +6,8 @@
 //! - [`bind`], [`run`]: bind the configured listeners, serve until shutdown (what `mqbroker` and
 //!   the tests call).
 
+#![warn(missing_docs)]
+
 pub mod clients;
 pub mod config;
 

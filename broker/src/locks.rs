@@ -1,4 +1,4 @@
-//! Queue locks for orderly consumption (store-and-broker.md 7.4): LOCK_BATCH_MQ and
+//! Queue locks for orderly consumption (docs/protocol.md, "Orderly consumption"): LOCK_BATCH_MQ and
 //! UNLOCK_BATCH_MQ. One owner per queue per group; a lock lasts 60 s unless its owner renews it
 //! (clients renew every 20 s); the owner locking again renews it.
 

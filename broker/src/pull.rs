@@ -1,9 +1,9 @@
-//! PULL_MESSAGE with long polling (protocol.md 4.2, store-and-broker.md 3.4 and 7.3).
+//! PULL_MESSAGE with long polling (docs/protocol.md, "Pull headers" and "Long polling").
 //!
 //! A pull that finds nothing new and carries the suspend flag is held on its queue's wake-up
 //! (one `Notify` per topic and queue, signalled by the store's dispatcher for every message)
 //! until a message arrives or `suspendTimeoutMillis` passes, instead of Apache's per-arrival
-//! re-execution plus 5 s scans (11.15).
+//! re-execution plus 5 s scans.
 
 use std::time::Duration;
 

@@ -1,4 +1,5 @@
-//! Retries and dead letters (store-and-broker.md 7, protocol.md 4.5):
+//! Retries and dead letters (docs/protocol.md, "Push consumption and retries" and
+//! "Send-back and client management headers"):
 //! CONSUMER_SEND_MSG_BACK puts a failed message into `%RETRY%<group>` with a growing delay
 //! level, or into `%DLQ%<group>` once it was redelivered `maxReconsumeTimes` times (16 by
 //! default) or the consumer asks for it (`delayLevel < 0`). Sends straight to a retry topic with

@@ -1,4 +1,4 @@
-//! Delayed messages by level (store-and-broker.md 5.1, protocol.md 7.9).
+//! Delayed messages by level (docs/protocol.md, "Delayed and timer messages").
 //!
 //! A message sent with `DELAY = L` (or sent back for a retry) is stored in `SCHEDULE_TOPIC_XXXX`
 //! queue `L - 1` with its real topic and queue in `REAL_TOPIC` / `REAL_QID`; the store gives the

@@ -1,5 +1,6 @@
-//! SEND_MESSAGE, SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE (store-and-broker.md 2.1, protocol.md
-//! 4.1): validation as Apache does it, the stored message, and the response Java clients read.
+//! SEND_MESSAGE, SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE (docs/architecture.md, "A send";
+//! docs/protocol.md, "Send headers"): validation as Apache does it, the stored message, and the
+//! response Java clients read.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;

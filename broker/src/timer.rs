@@ -1,4 +1,4 @@
-//! Timer messages (RocketMQ 5.x; store-and-broker.md 5.2, protocol.md 7.9): delivery at any
+//! Timer messages (RocketMQ 5.x; docs/protocol.md, "Delayed and timer messages"): delivery at any
 //! time up to `timerMaxDelaySec` (3 days) after the send.
 //!
 //! # On the wire and in the commitlog, as Apache

@@ -1,4 +1,4 @@
-//! Transactional messages (store-and-broker.md 6, protocol.md 7.7).
+//! Transactional messages (docs/protocol.md, "Transactions").
 //!
 //! - A prepared message is stored as a **half message** in `RMQ_SYS_TRANS_HALF_TOPIC` queue 0,
 //!   with its real topic and queue in `REAL_TOPIC` / `REAL_QID`, `__transactionId__` set, and its

@@ -1,6 +1,6 @@
-//! ACL 1.0 request signing (protocol.md 7.11, Java `AclClientRPCHook`): every request carries
-//! `AccessKey` (and `SecurityToken`) and a `Signature`, the Base64 HMAC-SHA1 under the secret
-//! key of the values of all ext fields in key order followed by the body.
+//! ACL 1.0 request signing (docs/protocol.md, "ACL signing", Java `AclClientRPCHook`): every
+//! request carries `AccessKey` (and `SecurityToken`) and a `Signature`, the Base64 HMAC-SHA1 under
+//! the secret key of the values of all ext fields in key order followed by the body.
 
 use ferromq_protocol::RemotingCommand;
 

@@ -43,7 +43,7 @@ pub struct ClientConfig {
     pub heartbeat_interval: Duration,
     /// The IP put in the client id and message ids; detected when `None`.
     pub client_ip: Option<IpAddr>,
-    /// ACL 1.0 credentials: when set, every request is signed (protocol.md 7.11).
+    /// ACL 1.0 credentials: when set, every request is signed (docs/protocol.md, "ACL signing").
     pub credentials: Option<Credentials>,
     /// The transport to use; `None` is the tokio TCP transport (required on wasm32, which has
     /// no default).

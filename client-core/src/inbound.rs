@@ -1,5 +1,5 @@
-//! Requests a broker sends to the client (protocol.md 2.4), dispatched to the producer or
-//! consumer they concern.
+//! Requests a broker sends to the client (docs/protocol.md, "Requests from the broker to the
+//! client"), dispatched to the producer or consumer they concern.
 
 use std::collections::BTreeMap;
 use std::sync::Weak;

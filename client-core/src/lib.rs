@@ -61,6 +61,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod acl;
 pub mod admin;
 pub mod client;

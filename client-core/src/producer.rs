@@ -1,6 +1,7 @@
 //! The producer: sync, async and oneway sends, to a chosen queue or through a selector,
 //! batches, retries on another broker with latency-based fault avoidance, compression of large
-//! bodies, and UNIQ_KEY message ids (protocol.md 6.7, 6.9, 7.2).
+//! bodies, and UNIQ_KEY message ids (docs/protocol.md, "UNIQ_KEY", "Compression" and "Producer
+//! queue selection and retries").
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -103,8 +104,8 @@ enum Mode {
     Oneway,
 }
 
-/// The queues a topic's route offers for writing (protocol.md 7.2): masters' writable queues,
-/// sorted by broker name, or the `orderTopicConf` list.
+/// The queues a topic's route offers for writing (docs/protocol.md, "Producer queue selection and
+/// retries"): masters' writable queues, sorted by broker name, or the `orderTopicConf` list.
 pub(crate) fn publish_queues(topic: &str, route: &TopicRouteData) -> Vec<MessageQueue> {
     let mut queues = Vec::new();
     if let Some(conf) = route.order_topic_conf.as_deref().filter(|c| !c.is_empty()) {

@@ -1,6 +1,6 @@
 //! Choosing the queue of a send: the user's [`QueueSelector`] and the built-in ones, and the
 //! producer's default round robin with latency-based fault avoidance (`FaultTracker`,
-//! protocol.md 7.2).
+//! docs/protocol.md, "Producer queue selection and retries").
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,6 +1,6 @@
-//! Transactional messages (protocol.md 7.7): a half message, the user's local transaction, then
-//! END_TRANSACTION (oneway, as Java); the broker's check-backs (CHECK_TRANSACTION_STATE) are
-//! answered from the user's [`TransactionListener::check`].
+//! Transactional messages (docs/protocol.md, "Transactions"): a half message, the user's local
+//! transaction, then END_TRANSACTION (oneway, as Java); the broker's check-backs
+//! (CHECK_TRANSACTION_STATE) are answered from the user's [`TransactionListener::check`].
 
 use std::sync::Arc;
 

@@ -1,4 +1,4 @@
-//! The SCENARIOS.md scenarios with the Rust client against the real Apache RocketMQ 5.3.3 name
+//! The docs/scenarios.md scenarios with the Rust client against the real Apache RocketMQ 5.3.3 name
 //! server and broker (jars from Maven Central): quickstart, async-oneway, batch, ordered,
 //! tag-filter, sql-filter, transaction, delayed, timer, retry-dlq and pull. One server pair for
 //! the whole file (a JVM broker takes seconds to start).

@@ -1,4 +1,4 @@
-//! Scenarios of SCENARIOS.md with the Rust producer and push consumer against a real FerroMQ
+//! Scenarios of docs/scenarios.md with the Rust producer and push consumer against a real FerroMQ
 //! name server and broker: quickstart, async-oneway, batch, ordered (selector), compression.
 
 mod common;

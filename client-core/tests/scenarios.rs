@@ -1,4 +1,4 @@
-//! SCENARIOS.md with the Rust client against a real FerroMQ name server and broker: tag and
+//! docs/scenarios.md with the Rust client against a real FerroMQ name server and broker: tag and
 //! SQL92 filters, delay levels, transactions (commit, rollback, check-back), broadcasting,
 //! retry then DLQ, and a group sharing queues across a member leaving.
 

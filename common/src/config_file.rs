@@ -1,7 +1,7 @@
 //! Config files written so that a crash at any moment leaves a readable file.
 //!
 //! Apache overwrites `<file>` in place after copying it to `<file>.bak`, with no fsync and no
-//! rename, so a crash mid-write can leave a torn file (store-and-broker.md 11.1). Here a write
+//! rename, so a crash mid-write can leave a torn file (docs/store.md, "Config files"). Here a write
 //! goes to `<file>.tmp`, is fsynced, the old file is copied to `<file>.bak` (so Java tools that
 //! fall back to it still find it), the temp file is renamed over `<file>` and the directory is
 //! fsynced. Reading falls back to `<file>.bak` when `<file>` is missing, empty or unparsable, as

@@ -2,4 +2,6 @@
 //!
 //! - [`config_file`]: crash-safe config files in Apache's layout (`<file>` plus `<file>.bak`).
 
+#![warn(missing_docs)]
+
 pub mod config_file;

@@ -2,7 +2,7 @@
 //!
 //! Brokers register their topics here every 30 s; producers and consumers ask for a topic's
 //! route; operators list clusters and topics. Name servers never talk to each other: each broker
-//! registers with every one of them (protocol.md section 8).
+//! registers with every one of them (docs/protocol.md, "Name server behaviour").
 //!
 //! - [`config`]: Apache's `NamesrvConfig` keys, from a properties file, with the runtime-safe
 //!   subset that UPDATE_NAMESRV_CONFIG may change;
@@ -11,6 +11,8 @@
 //! - [`processor`]: one handler per request code;
 //! - [`bind`], [`run`]: bind the configured listener, serve it until shutdown (what `mqnamesrv`
 //!   and the tests call).
+
+#![warn(missing_docs)]
 
 pub mod config;
 pub mod kv;

@@ -1,4 +1,5 @@
-//! The route registry: which brokers live, which topics they serve (protocol.md section 8).
+//! The route registry: which brokers live, which topics they serve (docs/protocol.md, "Name server
+//! behaviour").
 //!
 //! Pure state with no I/O: the request processor calls it under one lock and the liveness scan
 //! calls [`RouteRegistry::expire`]. Every broker is known by `(cluster, address)`; its connection

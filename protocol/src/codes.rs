@@ -18,7 +18,12 @@ macro_rules! open_enum {
         pub struct $name(pub $repr);
 
         impl $name {
-            $( $(#[$vmeta])* pub const $variant: $name = $name($value); )*
+            $(
+                #[doc = concat!("`", stringify!($variant), "` (", stringify!($value), ").")]
+                #[doc = ""]
+                $(#[$vmeta])*
+                pub const $variant: $name = $name($value);
+            )*
 
             /// Every named value, in table order.
             pub const ALL: &'static [$name] = &[$($name::$variant),*];
@@ -78,7 +83,7 @@ macro_rules! open_enum {
 }
 
 open_enum! {
-    /// A request code (`RequestCode.java`), protocol.md section 2.
+    /// A request code (`RequestCode.java`), docs/protocol.md, "Request codes".
     RequestCode(i32) {
         SEND_MESSAGE = 10,
         PULL_MESSAGE = 11,
@@ -213,8 +218,9 @@ open_enum! {
 }
 
 open_enum! {
-    /// A response code (`RemotingSysResponseCode.java` + `ResponseCode.java`), protocol.md
-    /// section 3. Codes 209-211 carry their 5.x names (4.9.x used them for ACL errors).
+    /// A response code (`RemotingSysResponseCode.java` + `ResponseCode.java`),
+    /// docs/protocol.md, "Response codes". Codes 209-211 carry their 5.x names (4.9.x used them for
+    /// ACL errors).
     ResponseCode(i32) {
         SUCCESS = 0,
         SYSTEM_ERROR = 1,
@@ -294,7 +300,8 @@ impl Default for LanguageCode {
     }
 }
 
-/// `MQVersion.Version` ordinal carried in every command's `version` field (protocol.md 1.7).
+/// `MQVersion.Version` ordinal carried in every command's `version` field (docs/protocol.md,
+/// "Versions").
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct Version(pub i32);
 

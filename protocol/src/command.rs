@@ -1,4 +1,5 @@
-//! `RemotingCommand`: the logical request/response carried by every frame (protocol.md 1.3).
+//! `RemotingCommand`: the logical request/response carried by every frame (docs/protocol.md,
+//! "Commands").
 
 use bytes::Bytes;
 

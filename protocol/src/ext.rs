@@ -1,4 +1,5 @@
-//! `extFields`: the string map that carries every custom header field (protocol.md 1.8).
+//! `extFields`: the string map that carries every custom header field (docs/protocol.md, "Custom
+//! headers (extFields)").
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -165,7 +166,8 @@ macro_rules! java_number {
 }
 java_number!(i8, i16, i32, i64, u8, u16, u32, u64);
 
-/// A typed custom header that maps to and from [`ExtFields`] (protocol.md section 4).
+/// A typed custom header that maps to and from [`ExtFields`] (docs/protocol.md, "Custom headers
+/// (extFields)").
 pub trait CommandHeader: Sized {
     /// The Java class name, used in error messages.
     const NAME: &'static str;

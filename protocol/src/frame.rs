@@ -1,4 +1,5 @@
-//! Frames and the two header serializations (protocol.md 1.2-1.5).
+//! Frames and the two header serializations (docs/protocol.md, "Frames", "Commands", "JSON headers"
+//! and "Binary headers").
 //!
 //! ```text
 //! int32 length            = 4 + headerLen + bodyLen (does not count itself)
@@ -120,9 +121,10 @@ pub fn decode_frame(mut frame: Bytes) -> Result<RemotingCommand> {
     Ok(cmd)
 }
 
-/// Decodes a JSON header leniently (protocol.md 1.4): unknown keys ignored, `remark` and
-/// `extFields` may be missing or null, extFields values may be numbers or booleans (C++), trailing
-/// whitespace (the C++ client's newline) is accepted, `language` may be a name or an ordinal.
+/// Decodes a JSON header leniently (docs/protocol.md, "JSON headers"): unknown keys ignored,
+/// `remark` and `extFields` may be missing or null, extFields values may be numbers or booleans
+/// (C++), trailing whitespace (the C++ client's newline) is accepted, `language` may be a name or
+/// an ordinal.
 pub fn decode_json_header(header: &[u8]) -> Result<RemotingCommand> {
     let mut r = Reader::new(header);
     let mut cmd = RemotingCommand::default();
@@ -187,8 +189,8 @@ fn json_ext_fields(r: &mut Reader<'_>) -> Result<ExtFields> {
     Ok(ext)
 }
 
-/// Decodes a ROCKETMQ binary header (protocol.md 1.5). Zero-length keys or values decode to
-/// "absent", as Java reads them as null.
+/// Decodes a ROCKETMQ binary header (docs/protocol.md, "Binary headers"). Zero-length keys or
+/// values decode to "absent", as Java reads them as null.
 pub fn decode_binary_header(header: &[u8]) -> Result<RemotingCommand> {
     const WHAT: &str = "ROCKETMQ header";
     let mut h = header;

@@ -6,9 +6,10 @@
 //!
 //! - Reading ([`parse`], [`Reader`]): object keys may be quoted, single-quoted, bare words or
 //!   numbers (`{0:"10.0.0.1:10911"}`), or whole JSON objects (fastjson's bean-keyed maps,
-//!   protocol.md 5.9: `{{"brokerName":"b","queueId":0,"topic":"T"}:{...}}`); such a key is kept as
-//!   its compact JSON text. Strings may be single-quoted; whitespace and a trailing comma before
-//!   `}`/`]` are accepted; nesting is limited to [`MAX_DEPTH`]. Errors carry the byte offset.
+//!   docs/protocol.md, "Maps keyed by objects":
+//!   `{{"brokerName":"b","queueId":0,"topic":"T"}:{...}}`); such a key is kept as its compact JSON
+//!   text. Strings may be single-quoted; whitespace and a trailing comma before `}`/`]` are
+//!   accepted; nesting is limited to [`MAX_DEPTH`]. Errors carry the byte offset.
 //! - Writing ([`write`](fn@write), [`to_string`]): compact, keys in the value's (sorted) order, with a
 //!   [`Style`] that reproduces fastjson's quirks per field: integer keys written bare inside the
 //!   named map fields (route and cluster data), bean keys written as raw JSON, and the
@@ -65,8 +66,8 @@ pub struct Style<'a> {
     /// Maps stored under these field names (at any depth) write integer keys bare, as fastjson
     /// does for `Map<Long, _>`: `"brokerAddrs":{0:"10.0.0.1:10911"}`.
     pub bare_int_keys_in: &'a [&'a str],
-    /// Keys that are themselves JSON objects (bean-keyed maps, protocol.md 5.9) are written as raw
-    /// JSON rather than as strings.
+    /// Keys that are themselves JSON objects (bean-keyed maps, docs/protocol.md, "Maps keyed by
+    /// objects") are written as raw JSON rather than as strings.
     pub raw_object_keys: bool,
     /// Escape every non-ASCII character as `\uXXXX` (fastjson `BrowserCompatible`).
     pub escape_non_ascii: bool,

@@ -15,8 +15,9 @@
 //! - [`names`]: the topic and group name rules, and which topics are internal;
 //! - [`filter`]: SQL92 message selectors, parsed and evaluated as Apache's broker does.
 //!
-//! The facts behind every layout are in `shared/docs/protocol.md`; section numbers in the docs
-//! below refer to it.
+//! The facts behind every layout are in `docs/protocol.md`; the docs below cite its headings.
+
+#![warn(missing_docs)]
 
 pub mod body;
 pub mod codes;

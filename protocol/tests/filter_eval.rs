@@ -31,7 +31,7 @@ fn check(sql: &str, pairs: &[(&str, &str)], want: &str) {
 
 #[test]
 fn scenario_sql_filter_selects_exactly_the_matching_messages() {
-    // SCENARIOS.md sql-filter: a = 1..10, b = 'x' or 'y'.
+    // docs/scenarios.md, "The list", sql-filter: a = 1..10, b = 'x' or 'y'.
     let selector = Selector::parse("a > 5 AND b = 'x'").expect("valid");
     let mut selected = Vec::new();
     for a in 1..=10 {

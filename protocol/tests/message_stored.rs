@@ -42,7 +42,7 @@ fn golden_message() -> MessageExt {
     }
 }
 
-/// Derived by hand from the field table of protocol.md 6.1.
+/// Derived by hand from the field table of docs/protocol.md, "Stored message record".
 const GOLDEN_HEX: &str = concat!(
     "0000007D",             // TOTALSIZE 125 = 91 fixed + 5 body + 9 topic + 20 properties
     "DAA320A7",             // MAGICCODE v1

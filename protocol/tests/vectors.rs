@@ -62,7 +62,7 @@ fn java_and_go_single_sends_parse_to_the_same_header() {
         assert_eq!(p.tags(), Some("TagA"));
         assert_eq!(p.keys().collect::<Vec<_>>(), ["KEY1"]);
         assert_eq!(p.value("a"), Some("1"));
-        // 32 hex chars for an IPv4 client address, 56 for IPv6 (protocol.md 6.7).
+        // 32 hex chars for an IPv4 client address, 56 for IPv6 (docs/protocol.md, "UNIQ_KEY").
         let uniq = p.uniq_key().expect("UNIQ_KEY");
         assert!(
             matches!(uniq.len(), 32 | 56) && uniq.bytes().all(|b| b.is_ascii_hexdigit()),

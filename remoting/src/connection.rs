@@ -2,8 +2,8 @@
 //!
 //! A connection is symmetric. Whoever opened it, either side may send requests: a client calls
 //! the server, and the server calls the client over the same socket (check-transaction,
-//! notify-consumer-ids-changed, protocol.md 2.4). Incoming requests go to a [`Handler`];
-//! incoming responses complete the matching pending call.
+//! notify-consumer-ids-changed, docs/protocol.md, "Requests from the broker to the client").
+//! Incoming requests go to a [`Handler`]; incoming responses complete the matching pending call.
 
 use std::collections::HashMap;
 use std::future::Future;

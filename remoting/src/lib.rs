@@ -10,8 +10,10 @@
 //!   the TCP byte stream, one frame per message from the server), admitting pages by origin
 //!   ([`AllowedOrigins`]).
 //!
-//! Headers are always written as JSON, which every client reads (protocol.md 1.5); both header
-//! types are read.
+//! Headers are always written as JSON, which every client reads (docs/protocol.md, "Binary
+//! headers"); both header types are read.
+
+#![warn(missing_docs)]
 
 mod connection;
 mod error;

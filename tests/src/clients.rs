@@ -117,7 +117,7 @@ pub fn java49_produce_consume(namesrv: &str, topic: &str, n: usize) -> ClientRun
     )
 }
 
-/// Java `BrokerScenarios <scenario> <namesrv> <topic> <n>` (5.3.3): one SCENARIOS.md scenario
+/// Java `BrokerScenarios <scenario> <namesrv> <topic> <n>` (5.3.3): one docs/scenarios.md scenario
 /// (`async-oneway`, `batch`, `group`, `lite-pull`, `tag-filter`, `retry-dlq`, `query-view`) on a
 /// topic it creates, groups named after the topic. Prints `OK: <scenario>: <summary>` on success.
 /// Killed at `timeout`; the program gives up 15 s before.

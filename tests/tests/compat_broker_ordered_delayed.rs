@@ -1,5 +1,5 @@
-//! The ordered, delayed and broadcast scenarios of SCENARIOS.md with the official clients against
-//! FerroMQ's name server and broker (in-process, free ports): Java `rocketmq-client` 5.3.3
+//! The ordered, delayed and broadcast scenarios of docs/scenarios.md with the official clients
+//! against FerroMQ's name server and broker (in-process, free ports): Java `rocketmq-client` 5.3.3
 //! (`OrderedDelayedScenarios`) and Go `rocketmq-client-go/v2` v2.1.2 (`compat-go`).
 //!
 //! Every test starts its own name server and broker and uses a fresh topic and fresh groups named

@@ -1,5 +1,5 @@
-//! The SCENARIOS.md scenarios with the official clients against FerroMQ's name server and broker
-//! (in-process, free ports): Java `rocketmq-client` 5.3.3 (`BrokerScenarios`), 4.9.8
+//! The docs/scenarios.md scenarios with the official clients against FerroMQ's name server and
+//! broker (in-process, free ports): Java `rocketmq-client` 5.3.3 (`BrokerScenarios`), 4.9.8
 //! (`ProduceConsume`) and Go `rocketmq-client-go/v2` v2.1.2 (`compat-go`).
 //!
 //! Every test starts its own name server and broker (well under a second) and uses a fresh topic

@@ -1,4 +1,4 @@
-//! The transaction, sql-filter and timer scenarios of SCENARIOS.md with the official clients
+//! The transaction, sql-filter and timer scenarios of docs/scenarios.md with the official clients
 //! against FerroMQ's name server and broker (in-process, free ports): Java `rocketmq-client` 5.3.3
 //! (`TransactionSqlTimerScenarios`) and Go `rocketmq-client-go/v2` v2.1.2 (`compat-go`).
 //!

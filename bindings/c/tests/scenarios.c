@@ -1,4 +1,4 @@
-/* The shared scenario list (shared/docs/SCENARIOS.md) against real servers, through the
+/* The shared scenario list (docs/scenarios.md) against real servers, through the
  * installed libferromq. Usage: scenarios NAME | all   (FMQ_NAMESRV=host:port) */
 #include "common.h"
 

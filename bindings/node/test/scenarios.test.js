@@ -1,5 +1,5 @@
 'use strict'
-// SCENARIOS.md with the Node binding against a real FerroMQ name server and broker.
+// docs/scenarios.md with the Node binding against a real FerroMQ name server and broker.
 // Every scenario uses fresh topics and groups, starts from the first offset, counts only its
 // own messages and waits with deadlines (no blind sleeps).
 

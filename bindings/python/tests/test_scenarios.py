@@ -1,4 +1,4 @@
-"""The shared scenario list (SCENARIOS.md) against the real servers."""
+"""The shared scenario list (docs/scenarios.md) against the real servers."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 'use strict'
-// SCENARIOS.md with the WebAssembly package (its Node flavour, `ws` as the global WebSocket)
+// docs/scenarios.md with the WebAssembly package (its Node flavour, `ws` as the global WebSocket)
 // against a real FerroMQ name server and broker reached over WebSocket only. Every scenario
 // uses fresh topics and groups, starts from the first offset, counts only its own messages and
 // waits with deadlines (no blind sleeps).

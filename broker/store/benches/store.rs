@@ -1,5 +1,5 @@
 //! Store benchmarks, each printed beside this machine's own limit measured in the same run by
-//! this program (PERFORMANCE.md: compare in one run, quote ratios).
+//! this program (CONTRIBUTING.md, "Benchmarks": compare in one run, quote ratios).
 //!
 //! `cargo bench -p ferromq-store --bench store` (set `FERROMQ_BENCH_SECS` for longer rounds).
 //!

@@ -1,6 +1,7 @@
-//! The `checkpoint` file: 4 KiB, Apache's five i64 fields at offsets 0-32 (store-and-broker.md
-//! 1.9), plus FerroMQ's own fields at offset 64 that recovery prefers (11.3): offsets instead of
-//! wall-clock timestamps. Apache ignores bytes past 40, so the file stays compatible.
+//! The `checkpoint` file: 4 KiB, Apache's five i64 fields at offsets 0-32
+//! (docs/store.md, "Checkpoint"), plus FerroMQ's own fields at offset 64 that recovery prefers:
+//! offsets instead of wall-clock timestamps. Apache ignores bytes past 40, so the file stays
+//! compatible.
 //!
 //! | offset | field |
 //! |---|---|

@@ -1,10 +1,10 @@
 //! The commitlog: every message of every topic, appended in Apache's record layout.
 //!
-//! Writing (store-and-broker.md 2.2, done better per 11.10): a message is validated and encoded
-//! outside any lock; the put lock is held only to assign the queue offset, patch the physical
-//! offset and store timestamp into the encoded record, copy it into the mapped file (rolling to a
-//! new file with Apache's 8-byte blank record when it does not fit) and bump the queue's next
-//! offset. Durability is the [`Flusher`]'s job.
+//! Writing (docs/store.md, "Writing a message"; Apache holds its put lock for all of it): a message
+//! is validated and encoded outside any lock; the put lock is held only to assign the queue offset,
+//! patch the physical offset and store timestamp into the encoded record, copy it into the mapped
+//! file (rolling to a new file with Apache's 8-byte blank record when it does not fit) and bump the
+//! queue's next offset. Durability is the [`Flusher`]'s job.
 //!
 //! Reading: [`CommitLog::read`] serves zero-copy slices of the mapped files.
 //! Recovery: [`CommitLog::recover`] scans records, checking length arithmetic, the stored physical
@@ -437,7 +437,8 @@ impl CommitLog {
             {
                 let mut req = DispatchRequest::from_message(&m, size);
                 if m.topic == SCHEDULE_TOPIC {
-                    // A scheduled entry's tag code is its delivery time (store-and-broker.md 5.1).
+                    // A scheduled entry's tag code is its delivery time (docs/store.md, "Consume
+                    // queues").
                     let level = m
                         .properties
                         .value(property::DELAY_TIME_LEVEL)

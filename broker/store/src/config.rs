@@ -1,4 +1,4 @@
-//! Store settings: Apache's `MessageStoreConfig` keys (store-and-broker.md 9.2-9.3).
+//! Store settings: Apache's `MessageStoreConfig` keys (docs/store.md, "Store settings").
 
 use std::path::{Path, PathBuf};
 

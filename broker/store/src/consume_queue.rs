@@ -1,5 +1,5 @@
 //! Consume queues: per `(topic, queueId)` indexes into the commitlog, in Apache's on-disk layout
-//! (store-and-broker.md 1.8).
+//! (docs/store.md, "Consume queues").
 //!
 //! Layout: `consumequeue/<topic>/<queueId>/<20-digit byte offset>`. Each file holds a whole number
 //! of 20-byte units ([`CqUnit`]: big-endian `i64` commitlog offset, `i32` record size, `i64` tags

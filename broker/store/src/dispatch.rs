@@ -1,10 +1,10 @@
-//! The dispatcher (Apache's ReputMessageService, store-and-broker.md 2.7): one thread follows
+//! The dispatcher (Apache's ReputMessageService, docs/store.md, "Dispatch"): one thread follows
 //! the commitlog and hands every record to the consume queues and the index, then to an arrival
 //! listener (long polling).
 //!
 //! It reads up to the flushed offset under SYNC_FLUSH (consumers never see unsynced data) and up
 //! to the written offset under ASYNC_FLUSH. It is woken by appends and by completed syncs instead
-//! of polling every millisecond (11.12).
+//! of polling every millisecond.
 //!
 //! A record that cannot be dispatched never stalls the store:
 //! - an error about the record itself (a topic that cannot name a directory, a bad queue id:

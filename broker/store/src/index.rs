@@ -1,5 +1,6 @@
 //! The key index: `index/<yyyyMMddHHmmssSSS>` files in Apache's `IndexFile` format
-//! (store-and-broker.md 1.11, 3.5), so Apache reads FerroMQ's index and the reverse.
+//! (docs/store.md, "Index files" and "Query by key and by id"), so Apache reads FerroMQ's index and
+//! the reverse.
 //!
 //! Every message gets one entry for `topic#UNIQ_KEY` and one for `topic#k` per space-separated
 //! `KEYS` value (rolled-back transaction records get none). An entry holds only the key's Java

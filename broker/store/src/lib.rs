@@ -1,7 +1,7 @@
 //! FerroMQ's message store, with Apache RocketMQ's on-disk layout.
 //!
 //! A store directory written by Apache RocketMQ opens here, and the reverse, because every file
-//! keeps Apache's format (store-and-broker.md sections 0-3):
+//! keeps Apache's format (docs/store.md, "Compatibility checklist"):
 //!
 //! - [`store`]: [`MessageStore`], the facade: open and recover, put (with SYNC_FLUSH group
 //!   commit or ASYNC_FLUSH), pull by queue offset, query by key, look up by commitlog offset;
@@ -16,6 +16,8 @@
 //! - [`config`]: Apache's `MessageStoreConfig` keys;
 //! - [`configs`]: `config/*.json` (topics, consumer offsets, delay offsets, subscription
 //!   groups) in Apache's shapes, written crash-safely.
+
+#![warn(missing_docs)]
 
 pub mod checkpoint;
 pub mod commit_log;

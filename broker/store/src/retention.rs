@@ -1,4 +1,4 @@
-//! Retention and disk protection (store-and-broker.md section 4).
+//! Retention and disk protection (docs/store.md, "Retention and disk protection").
 //!
 //! A pass runs every `cleanResourceInterval` ms. Expired commitlog files (older than
 //! `fileReservedTime` hours by modification time) are deleted oldest first, never the newest, at
@@ -7,12 +7,13 @@
 //!
 //! - the hour (UTC; Apache uses the JVM's local zone) is one of `deleteWhen`, or
 //! - disk use is at or above `diskMaxUsedSpaceRatio`, or
-//! - an operator forces it (DELETE_EXPIRED_COMMITLOG).
+//! - it is forced ([`MessageStore::clean_files`] with `force`, what Apache's
+//!   DELETE_EXPIRED_COMMITLOG does; the broker does not serve that code yet).
 //!
 //! At or above `diskSpaceCleanForciblyRatio` (with `cleanFileForciblyEnable`) the oldest files go
 //! whatever their age. At or above `diskSpaceWarningLevelRatio` the store refuses writes with a
 //! clear error (reads go on) until use drops below the forced-clean ratio. Unlike Apache the
-//! ratios are not clamped, so operators can set them where their disks need them (11.23).
+//! ratios are not clamped, so operators can set them where their disks need them.
 //! Consume-queue and index files that only point below the commitlog's new first offset go with
 //! it.
 

@@ -1,7 +1,7 @@
 //! [`MessageStore`]: the commitlog, consume queues, index and checkpoint working together.
 //!
-//! Opening (store-and-broker.md 2.8-2.9): take the `lock` file, note whether the last run ended
-//! cleanly (no `abort` file), load every file, recover the consume queues, then scan the
+//! Opening (docs/store.md, "Opening and recovery"): take the `lock` file, note whether the last run
+//! ended cleanly (no `abort` file), load every file, recover the consume queues, then scan the
 //! commitlog from where the consume queues and index may lag, re-dispatching every record from
 //! there (both are idempotent) and truncating a torn tail (an invalid record past the synced
 //! offset the checkpoint records; one before it stops start-up, see
@@ -89,7 +89,7 @@ impl Pending {
     }
 }
 
-/// Outcome of a pull from one queue (Apache's GetMessageStatus, protocol.md 4.2).
+/// Outcome of a pull from one queue (Apache's GetMessageStatus, docs/protocol.md, "Pull headers").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GetMessageStatus {
     /// Messages returned.
@@ -707,7 +707,7 @@ impl MessageStore {
     }
 
     /// Reads up to `max_msgs` messages (and roughly `max_bytes`) of a queue from `offset`,
-    /// applying `filter`, with Apache's statuses and transfer limits (store-and-broker.md 3.1-3.2).
+    /// applying `filter`, with Apache's statuses and transfer limits (docs/store.md, "Reading").
     pub fn get_message(
         &self,
         topic: &str,

@@ -1,4 +1,5 @@
-//! The key index against Apache's `IndexFile` format and query rules (store-and-broker.md 1.11).
+//! The key index against Apache's `IndexFile` format and query rules (docs/store.md, "Index
+//! files").
 //!
 //! Files here use 64 slots and 32 entries (936 bytes; 31 usable entries per file).
 

@@ -1,5 +1,5 @@
-//! Queue allocation strategies of a clustering consumer group (protocol.md 7.3). Every member
-//! of a group must use the same one; inputs arrive sorted.
+//! Queue allocation strategies of a clustering consumer group (docs/protocol.md, "Rebalancing").
+//! Every member of a group must use the same one; inputs arrive sorted.
 
 use ferromq_protocol::body::MessageQueue;
 

@@ -184,8 +184,9 @@ impl FilterExpression {
 /// Where a group with no committed offset starts on a queue.
 ///
 /// As with the Java client, the broker is asked for the group's offset first, and brokers
-/// answer 0 (not "none") for a queue whose first message is still in memory (protocol.md 4.3):
-/// on a young topic a new group starts from the beginning whatever is chosen here.
+/// answer 0 (not "none") for a queue whose first message is still in memory (docs/protocol.md,
+/// "Offset headers"): on a young topic a new group starts from the beginning whatever is chosen
+/// here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ConsumeFrom {
     /// After the last message (the default).

@@ -1,6 +1,7 @@
-//! Orderly consumption (protocol.md 7.5): queues locked on the broker (LOCK_BATCH_MQ, renewed
-//! every 20 s, considered lost 30 s after the last success), one listener call at a time per
-//! queue in offset order, suspend-and-retry on failure, DLQ after the maximum reconsume times.
+//! Orderly consumption (docs/protocol.md, "Orderly consumption"): queues locked on the broker
+//! (LOCK_BATCH_MQ, renewed every 20 s, considered lost 30 s after the last success), one listener
+//! call at a time per queue in offset order, suspend-and-retry on failure, DLQ after the maximum
+//! reconsume times.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -2,7 +2,8 @@
 //! NOTIFY_CONSUMER_IDS_CHANGED, one long-polling pull loop per assigned queue with flow control,
 //! a pool of consume workers running the user's listener, retries through the broker
 //! (CONSUMER_SEND_MSG_BACK, falling back to a direct send to `%RETRY%<group>`), and offsets
-//! committed every 5 s and on shutdown (protocol.md 7.3, 7.4, 7.6).
+//! committed every 5 s and on shutdown (docs/protocol.md, "Rebalancing", "Push consumption and
+//! retries" and "Long polling").
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;

@@ -68,7 +68,7 @@ impl PullRequest<'_> {
     }
 }
 
-/// The queues of a route a consumer may read (protocol.md 7.2), sorted.
+/// The queues of a route a consumer may read (docs/protocol.md, "Rebalancing"), sorted.
 pub(super) fn subscribe_queues(topic: &str, route: &TopicRouteData) -> Vec<MessageQueue> {
     let mut queues: Vec<MessageQueue> = route
         .queue_datas

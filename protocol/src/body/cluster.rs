@@ -1,4 +1,4 @@
-//! Cluster info: the GET_BROKER_CLUSTER_INFO body (protocol.md 5.5).
+//! Cluster info: the GET_BROKER_CLUSTER_INFO body (docs/protocol.md, "Cluster info").
 //!
 //! Always written in fastjson's default form, with bare `brokerAddrs` keys, in every version.
 

@@ -1,5 +1,6 @@
-//! Connection listings and client checks (protocol.md 5.7): GET_CONSUMER_CONNECTION_LIST (203),
-//! GET_PRODUCER_CONNECTION_LIST (204) and CHECK_CLIENT_CONFIG (46) bodies.
+//! Connection listings and client checks (docs/protocol.md, "Small bodies"):
+//! GET_CONSUMER_CONNECTION_LIST (203), GET_PRODUCER_CONNECTION_LIST (204) and CHECK_CLIENT_CONFIG
+//! (46) bodies.
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,4 @@
-//! The HEART_BEAT body and its parts (protocol.md 5.2).
+//! The HEART_BEAT body and its parts (docs/protocol.md, "Heartbeat").
 //!
 //! Java 5.x clients add `heartbeatFingerprint` and `withoutSub`; the Go client and 4.x Java
 //! clients send neither. Both are `Option`s here so a decoded heartbeat re-encodes in the shape

@@ -3,7 +3,7 @@
 /// Adds `encode`, `to_json` and `decode` to a serde body type.
 ///
 /// `json_body!(T)` writes fastjson's default style; `json_body!(T, raw_object_keys)` writes
-/// bean-keyed maps with the bean JSON as a raw key (protocol.md 5.9).
+/// bean-keyed maps with the bean JSON as a raw key (docs/protocol.md, "Maps keyed by objects").
 macro_rules! json_body {
     ($name:ident) => {
         json_body!(@impl $name, $crate::json::Style::default());

@@ -1,5 +1,5 @@
-//! Small bodies (protocol.md 5.4, 5.7, 8): topic lists, KV tables, the name server's KV config
-//! file and the consumer id list.
+//! Small bodies (docs/protocol.md, "Small bodies" and "Name server behaviour"): topic lists, KV
+//! tables, the name server's KV config file and the consumer id list.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,4 +1,4 @@
-//! JSON bodies (protocol.md section 5).
+//! JSON bodies (docs/protocol.md, "JSON bodies").
 //!
 //! Typed bodies encoded exactly as Java's fastjson writes them: compact, bean properties in
 //! alphabetical order (structs declare their fields in that order, and writing goes through
@@ -19,7 +19,8 @@
 //! - [`queue`]: [`MessageQueue`] and the lock/unlock bodies;
 //! - [`connection`]: consumer/producer connection listings and CHECK_CLIENT_CONFIG;
 //! - [`misc`]: topic lists, KV tables, the name server KV config file, consumer id lists;
-//! - [`stats`]: statistics bodies keyed by `MessageQueue` beans (protocol.md 5.8, 5.9).
+//! - [`stats`]: statistics bodies keyed by `MessageQueue` beans (docs/protocol.md, "Maps keyed by
+//!   objects").
 
 #[macro_use]
 mod macros;

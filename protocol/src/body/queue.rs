@@ -1,4 +1,4 @@
-//! `MessageQueue` and the LOCK_BATCH_MQ / UNLOCK_BATCH_MQ bodies (protocol.md 5.3).
+//! `MessageQueue` and the LOCK_BATCH_MQ / UNLOCK_BATCH_MQ bodies (docs/protocol.md, "Queue locks").
 
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
@@ -38,7 +38,8 @@ impl MessageQueue {
         }
     }
 
-    /// Parses the compact JSON text of a queue, as found in bean-keyed map keys (5.9).
+    /// Parses the compact JSON text of a queue, as found in bean-keyed map keys
+    /// (docs/protocol.md, "Maps keyed by objects").
     pub fn from_json_text(text: &str) -> Result<Self> {
         json::from_slice(text.as_bytes())
     }

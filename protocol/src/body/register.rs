@@ -1,4 +1,5 @@
-//! The REGISTER_BROKER body (protocol.md 5.6) in its JSON and zlib-compressed binary forms.
+//! The REGISTER_BROKER body (docs/protocol.md, "Topic configs and broker registration") in its JSON
+//! and zlib-compressed binary forms.
 //!
 //! Compressed layout (zlib stream, `Deflater.BEST_COMPRESSION`), every integer a big-endian
 //! `int32`:

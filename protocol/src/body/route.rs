@@ -1,4 +1,4 @@
-//! Topic route data: the GET_ROUTEINFO_BY_TOPIC body (protocol.md 5.1).
+//! Topic route data: the GET_ROUTEINFO_BY_TOPIC body (docs/protocol.md, "Route data").
 //!
 //! The name server picks one of two encodings per request with [`RouteJsonStyle::for_request`]:
 //! fastjson's default, which writes the `brokerAddrs` ids as bare (unquoted) keys, or the
@@ -72,7 +72,8 @@ pub mod topic_sys_flag {
 /// The broker id of a master.
 pub const MASTER_ID: i64 = 0;
 
-/// Which JSON the name server writes for a route (protocol.md 5.1, gotcha 6).
+/// Which JSON the name server writes for a route (docs/protocol.md, "Route data" and "Quirks of
+/// real clients").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RouteJsonStyle {
     /// fastjson default: bare integer `brokerAddrs` keys (`{0:"10.0.0.1:10911"}`).

@@ -1,4 +1,4 @@
-//! Statistics bodies keyed by `MessageQueue` beans (protocol.md 5.8, 5.9).
+//! Statistics bodies keyed by `MessageQueue` beans (docs/protocol.md, "Maps keyed by objects").
 //!
 //! fastjson writes a bean-keyed map with the bean's JSON as the raw key:
 //! `{"offsetTable":{{"brokerName":"b","queueId":0,"topic":"T"}:{...}}}`. These types encode

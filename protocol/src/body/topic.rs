@@ -1,6 +1,7 @@
-//! Topic configs and data versions (protocol.md 5.6, 5.7): `TopicConfig`, its compact string
-//! form, `DataVersion` and `TopicConfigSerializeWrapper` (GET_ALL_TOPIC_CONFIG, and the core of
-//! the REGISTER_BROKER body in [`super::register`]).
+//! Topic configs and data versions (docs/protocol.md, "Topic configs and broker registration" and
+//! "Small bodies"): `TopicConfig`, its compact string form, `DataVersion` and
+//! `TopicConfigSerializeWrapper` (GET_ALL_TOPIC_CONFIG, and the core of the REGISTER_BROKER body in
+//! [`super::register`]).
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;

@@ -1,5 +1,5 @@
 //! SQL92 message selectors (`expressionType = "SQL92"`), parsed and evaluated exactly as Apache
-//! RocketMQ's `filter` module does (protocol.md §7.10).
+//! RocketMQ's `filter` module does (docs/protocol.md, "SQL92 filters").
 //!
 //! ```
 //! use std::collections::HashMap;

@@ -1,4 +1,4 @@
-//! Admin headers used by SDKs and tools (protocol.md 4.7).
+//! Admin headers used by SDKs and tools (docs/protocol.md, "Admin headers").
 
 use crate::header::TopicFilterType;
 

@@ -1,5 +1,6 @@
-//! Consumer send-back and client management headers (protocol.md 4.5), including the
-//! broker-to-client requests of protocol.md 2.4.
+//! Consumer send-back and client management headers (docs/protocol.md, "Send-back and client
+//! management headers"), including the broker-to-client requests of docs/protocol.md, "Requests
+//! from the broker to the client".
 
 command_header! {
     /// `ConsumerSendMsgBackRequestHeader` (36): return a failed message for redelivery.

@@ -1,4 +1,4 @@
-//! Typed custom headers (protocol.md section 4).
+//! Typed custom headers (docs/protocol.md, "Custom headers (extFields)").
 //!
 //! Every header is a plain struct with public fields and a [`CommandHeader`](crate::ext::CommandHeader) impl that maps it to
 //! and from [`ExtFields`] without loss. Required (`@CFNotNull`) fields are plain types, the rest

@@ -1,4 +1,4 @@
-//! Name server headers (protocol.md 4.8, Java `header/namesrv/`).
+//! Name server headers (docs/protocol.md, "Name server headers", Java `header/namesrv/`).
 
 command_header! {
     /// `GetRouteInfoRequestHeader` (105, `GET_ROUTEINFO_BY_TOPIC`).

@@ -1,5 +1,5 @@
-//! Offset headers (protocol.md 4.3): query/update consumer offset, min/max offset, search by
-//! timestamp and earliest store time.
+//! Offset headers (docs/protocol.md, "Offset headers"): query/update consumer offset, min/max
+//! offset, search by timestamp and earliest store time.
 
 use crate::header::BoundaryType;
 

@@ -1,5 +1,5 @@
-//! POP headers (protocol.md 4.9, 5.x; always sent with a JSON header since the codes exceed
-//! 32767).
+//! POP headers of RocketMQ 5.x (docs/protocol.md, "POP headers"; always sent with a JSON header
+//! since the codes exceed 32767).
 
 command_header! {
     /// `PopMessageRequestHeader` (200050).

@@ -1,4 +1,5 @@
-//! Pull headers (protocol.md 4.2): `PULL_MESSAGE` (11) and `LITE_PULL_MESSAGE` (361).
+//! Pull headers (docs/protocol.md, "Pull headers"): `PULL_MESSAGE` (11) and `LITE_PULL_MESSAGE`
+//! (361).
 
 command_header! {
     /// `PullMessageRequestHeader` (11, and 361 when [`pull_sys_flag::LITE_PULL_MESSAGE`] is set).

@@ -1,4 +1,5 @@
-//! Query and view headers (protocol.md 4.6): `QUERY_MESSAGE` (12) and `VIEW_MESSAGE_BY_ID` (33).
+//! Query and view headers (docs/protocol.md, "Query and view headers"): `QUERY_MESSAGE` (12) and
+//! `VIEW_MESSAGE_BY_ID` (33).
 
 command_header! {
     /// `QueryMessageRequestHeader` (12), plus the `_UNIQUE_KEY_QUERY` ext key.

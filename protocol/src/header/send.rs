@@ -1,5 +1,6 @@
-//! Send headers (protocol.md 4.1): `SEND_MESSAGE` (10) with long names, `SEND_MESSAGE_V2` (310)
-//! and `SEND_BATCH_MESSAGE` (320) with the one-letter keys `a`..`n`, and the send response.
+//! Send headers (docs/protocol.md, "Send headers"): `SEND_MESSAGE` (10) with long names,
+//! `SEND_MESSAGE_V2` (310) and `SEND_BATCH_MESSAGE` (320) with the one-letter keys `a`..`n`, and
+//! the send response.
 
 use crate::codes::RequestCode;
 use crate::command::RemotingCommand;
@@ -20,13 +21,13 @@ command_header! {
         default_topic_queue_nums: i32, "defaultTopicQueueNums", required;
         /// Target queue; negative lets the broker pick a writable queue.
         queue_id: i32, "queueId", required;
-        /// `MessageSysFlag` bits (protocol.md 6.2).
+        /// `MessageSysFlag` bits (docs/protocol.md, "sysFlag").
         sys_flag: i32, "sysFlag", required;
         /// Producer-side creation time, ms.
         born_timestamp: i64, "bornTimestamp", required;
         /// User flag, opaque to the broker.
         flag: i32, "flag", required;
-        /// Properties string (protocol.md 6.3).
+        /// Properties string (docs/protocol.md, "Properties").
         properties: String, "properties", optional;
         /// Times the message was consumed before (meaningful for `%RETRY%` topics; Java reads
         /// null as 0).

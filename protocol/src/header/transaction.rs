@@ -1,5 +1,5 @@
-//! Transaction headers (protocol.md 4.4): `END_TRANSACTION` (37) and the broker's
-//! `CHECK_TRANSACTION_STATE` (39).
+//! Transaction headers (docs/protocol.md, "Transaction headers"): `END_TRANSACTION` (37) and the
+//! broker's `CHECK_TRANSACTION_STATE` (39).
 
 command_header! {
     /// `EndTransactionRequestHeader` (37, oneway); `remark` carries the local-transaction error.

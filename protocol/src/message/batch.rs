@@ -1,4 +1,5 @@
-//! The SEND_BATCH_MESSAGE body (protocol.md 6.5, Java `MessageDecoder.encodeMessages`).
+//! The SEND_BATCH_MESSAGE body (docs/protocol.md, "Batch body", Java
+//! `MessageDecoder.encodeMessages`).
 //!
 //! Each message is written as:
 //!

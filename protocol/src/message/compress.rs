@@ -1,4 +1,4 @@
-//! Body compression (protocol.md 6.9, Java `common/compression/*`).
+//! Body compression (docs/protocol.md, "Compression", Java `common/compression/*`).
 //!
 //! | type | sysFlag bits 8-10 | Java 5.x library | here |
 //! |---|---|---|---|

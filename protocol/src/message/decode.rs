@@ -1,4 +1,4 @@
-//! Decoding stored records and message bodies (protocol.md 6.1).
+//! Decoding stored records and message bodies (docs/protocol.md, "Stored message record").
 //!
 //! [`decode_record`] reads one record (or the end-of-file blank) at an offset, for a store
 //! walking its files; [`decode_messages`] and [`decode_all`] read a pull / query / view body.

@@ -1,4 +1,5 @@
-//! Message encodings (protocol.md section 6), shared by the broker store and the client.
+//! Message encodings (docs/protocol.md, "Message encodings"), shared by the broker store and the
+//! client.
 //!
 //! - [`stored`]: the stored record, which is also the pull / query / view body
 //!   ([`MessageExt`], [`MessageExt::encode`]), and [`decode`] its decoders ([`decode_record`],

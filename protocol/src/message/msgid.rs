@@ -1,4 +1,5 @@
-//! The offsetMsgId (protocol.md 6.6, Java `MessageDecoder.createMessageId/decodeMessageId`).
+//! The offsetMsgId (docs/protocol.md, "offsetMsgId", Java
+//! `MessageDecoder.createMessageId/decodeMessageId`).
 //!
 //! `hex_upper(store host IP (4 or 16 bytes) ‖ port (i32) ‖ commitlog offset (i64))`, big endian:
 //! 32 hex characters for an IPv4 store host, 56 for IPv6. Clients send VIEW_MESSAGE_BY_ID

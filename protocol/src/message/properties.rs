@@ -1,4 +1,5 @@
-//! The properties string (protocol.md 6.3) and the well-known property names (6.4).
+//! The properties string (docs/protocol.md, "Properties") and the well-known property names
+//! (docs/protocol.md, "Well-known properties").
 //!
 //! Wire form: `name \u{1} value \u{2}` for every entry, so a trailing `\u{2}` follows the last
 //! pair. The same string is the `properties` send-header field and the PROPERTIES part of a

@@ -1,4 +1,5 @@
-//! The stored message record (protocol.md 6.1; store-and-broker.md 1.3).
+//! The stored message record (docs/protocol.md, "Stored message record"; docs/store.md, "Commitlog
+//! records").
 //!
 //! One layout serves the commitlog, the pull / POP / QUERY_MESSAGE / VIEW_MESSAGE_BY_ID bodies
 //! and the CHECK_TRANSACTION_STATE body. All integers are big endian:

@@ -1,4 +1,4 @@
-//! The message `sysFlag` bits (protocol.md 6.2, Java `MessageSysFlag`).
+//! The message `sysFlag` bits (docs/protocol.md, "sysFlag", Java `MessageSysFlag`).
 //!
 //! The flag travels as a signed 32-bit integer in the stored record, in the send header and in
 //! the consume queue; these helpers operate on that `i32` directly. Topic-level and pull-request

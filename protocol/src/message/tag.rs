@@ -1,4 +1,5 @@
-//! Tag hash codes and TAG subscription expressions (protocol.md 6.8, Java `FilterAPI`).
+//! Tag hash codes and TAG subscription expressions (docs/protocol.md, "Tag hash", Java
+//! `FilterAPI`).
 
 use std::collections::BTreeSet;
 

@@ -1,4 +1,4 @@
-//! The UNIQ_KEY client message id (protocol.md 6.7, Java `MessageClientIDSetter`).
+//! The UNIQ_KEY client message id (docs/protocol.md, "UNIQ_KEY", Java `MessageClientIDSetter`).
 //!
 //! Layout, as upper-case hex (32 characters with an IPv4 address, 56 with IPv6):
 //!

@@ -1278,7 +1278,7 @@ func transaction(namesrv, broker, topic string, deadline time.Time) (string, err
 		"(rolled back on check-back) never; check-backs COMMIT=0 ROLLBACK=0 UNKNOW>=1 PROBE>=1", nil
 }
 
-// sqlExpression is the subscription of SCENARIOS.md.
+// sqlExpression is the subscription of docs/scenarios.md.
 const sqlExpression = "a > 5 AND b = 'x'"
 
 // sqlCase is one message of the sql-filter scenario; "" means the property is not set.

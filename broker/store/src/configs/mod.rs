@@ -17,7 +17,7 @@
 //! - changes in memory, which only mark the table dirty;
 //! - `persist()`: if anything changed, snapshot the JSON under the lock, then write it outside
 //!   the lock with [`ferromq_common::config_file::write`] (temp file, fsync, `<file>.bak`,
-//!   rename, directory fsync), so a crash never leaves a torn file (store-and-broker.md 11.1);
+//!   rename, directory fsync), so a crash never leaves a torn file (docs/store.md, "Config files");
 //! - `encode()` / `decode(bytes)` for the JSON text without files (tests, admin bodies, slave
 //!   sync).
 //!

@@ -154,7 +154,7 @@ impl ConsumeQueue {
     }
 
     /// Appends the unit of the record with queue offset `queue_offset` (the dispatcher, the only
-    /// writer). Apache's rules (store-and-broker.md 1.8):
+    /// writer). Apache's rules (docs/store.md, "Consume queues"):
     /// - a record at or before [`Self::max_phy_offset`] is already indexed and skipped;
     /// - the first file of an empty queue, created for a non-zero queue offset, is padded with
     ///   [`CqUnit::PADDING`] up to it and the min offset starts there;

@@ -1,4 +1,4 @@
-//! One index file in Apache's `IndexFile` layout (store-and-broker.md 1.11), read and written
+//! One index file in Apache's `IndexFile` layout (docs/store.md, "Index files"), read and written
 //! with `pread`/`pwrite` (no mapping, no `unsafe`).
 //!
 //! | bytes | content |

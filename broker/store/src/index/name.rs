@@ -2,8 +2,8 @@
 //! `UtilAll.timeMillisToHumanString`).
 //!
 //! Apache formats local time; FerroMQ formats UTC (the store has no time-zone database, and
-//! store-and-broker.md 11.18 lists local-time names as a weakness). Names only order the files,
-//! so a new name is also forced past the newest existing one: files created in the same
+//! local-time names change meaning with the zone; docs/store.md, "Index files"). Names only order
+//! the files, so a new name is also forced past the newest existing one: files created in the same
 //! millisecond, after a clock step back, or after Apache files named in a zone ahead of UTC
 //! still sort in creation order.
 

@@ -37,7 +37,7 @@ import org.ferromq.compat.Support.Expected;
 import org.ferromq.compat.Support.Failure;
 
 /**
- * The broker scenarios of SCENARIOS.md with the official Java client (5.3.3):
+ * The broker scenarios of docs/scenarios.md with the official Java client (5.3.3):
  *
  * <pre>BrokerScenarios &lt;scenario&gt; &lt;namesrv host:port&gt; &lt;topic&gt; &lt;n&gt;</pre>
  *

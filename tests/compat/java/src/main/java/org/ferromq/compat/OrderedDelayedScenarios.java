@@ -35,7 +35,7 @@ import org.ferromq.compat.Support.Expected;
 import org.ferromq.compat.Support.Failure;
 
 /**
- * The ordered, delayed and broadcast scenarios of SCENARIOS.md with the official Java client
+ * The ordered, delayed and broadcast scenarios of docs/scenarios.md with the official Java client
  * (5.3.3):
  *
  * <pre>OrderedDelayedScenarios &lt;scenario&gt; &lt;namesrv host:port&gt; &lt;topic&gt; &lt;n&gt;</pre>
@@ -401,7 +401,7 @@ public final class OrderedDelayedScenarios {
     // ------------------------------------------------------------------------------------------
     // delayed
 
-    /** SCENARIOS.md: "consumed 5-6 s after the send" for delay level 2. */
+    /** docs/scenarios.md, "The list": "consumed 5-6 s after the send" for delay level 2. */
     private static final long LEVEL2_MILLIS = 5_000;
     private static final long DELAY_TOLERANCE_MILLIS = 1_000;
 

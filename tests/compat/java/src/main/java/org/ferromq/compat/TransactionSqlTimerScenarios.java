@@ -28,7 +28,7 @@ import org.ferromq.compat.Support.Expected;
 import org.ferromq.compat.Support.Failure;
 
 /**
- * The transaction, sql-filter and timer scenarios of SCENARIOS.md with the official Java client
+ * The transaction, sql-filter and timer scenarios of docs/scenarios.md with the official Java client
  * (5.3.3):
  *
  * <pre>TransactionSqlTimerScenarios &lt;scenario&gt; &lt;namesrv host:port&gt; &lt;topic&gt; &lt;n&gt;</pre>
@@ -252,7 +252,7 @@ public final class TransactionSqlTimerScenarios {
     // ------------------------------------------------------------------------------------------
     // sql-filter
 
-    /** The subscription of SCENARIOS.md. */
+    /** The subscription of docs/scenarios.md. */
     static final String SQL = "a > 5 AND b = 'x'";
 
     /**
@@ -356,7 +356,7 @@ public final class TransactionSqlTimerScenarios {
     // ------------------------------------------------------------------------------------------
     // timer
 
-    /** SCENARIOS.md: "consumed 3-4 s after the send" for a deliver-at time 3 s ahead. */
+    /** docs/scenarios.md, "The list": "consumed 3-4 s after the send" for a deliver-at time 3 s ahead. */
     private static final long TIMER_MILLIS = 3_000;
     private static final long TIMER_TOLERANCE_MILLIS = 1_000;
 
