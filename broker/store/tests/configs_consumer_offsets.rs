@@ -243,5 +243,9 @@ fn a_commit_riding_on_a_pull_never_lowers_the_offset() {
     assert_eq!(t.query("G", "T", 0), Some(11));
     assert!(t.commit_forward("G", "T", 0, 12));
     t.commit("G", "T", 0, 3);
-    assert_eq!(t.query("G", "T", 0), Some(3), "an explicit commit may go back (a seek)");
+    assert_eq!(
+        t.query("G", "T", 0),
+        Some(3),
+        "an explicit commit may go back (a seek)"
+    );
 }
