@@ -52,7 +52,8 @@ async fn a_failed_sync_is_never_acknowledged_and_stops_writes() {
     let table = KVTable::decode(&info.body).unwrap().table;
     assert!(!table["storeFault"].is_empty(), "{table:?}");
 
-    // Reads go on: the acknowledged message is served.
+    // Reads go on: the acknowledged message is indexed and served, the failed one never is.
+    wait_max_offset(&c, "Disk", 0, 1).await;
     subscribe(&c, "G", "Disk", "*").await;
     let resp = c
         .request(pull_request("G", "Disk", 0, 0, 0), T)
