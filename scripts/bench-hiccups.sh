@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Send latency while the broker does its slow chores: mqbench sync sends (16 threads, 1 KiB,
 # ASYNC_FLUSH) against a FerroMQ broker whose commitlog files are 64 MiB, so it rolls over to a
-# new file every few seconds; then the same while 20 topics a second are created
-# (`mqbench producer --churn-topics 20`, each one rewrites config/topics.json). Prints one JSON
+# new file every few seconds; then the same while CHURN (20) topics a second are created
+# (`mqbench producer --churn-topics`, each one rewrites config/topics.json). Prints one JSON
 # summary line per run and a table with p99, p999 and the longest send.
 #
 #   bash scripts/bench-hiccups.sh                              # the servers of target/release
 #   BROKER_BIN_DIR=/other/checkout/target/release bash scripts/bench-hiccups.sh
-#   SECONDS_PER_RUN=60 bash scripts/bench-hiccups.sh
+#   SECONDS_PER_RUN=60 CHURN=100 bash scripts/bench-hiccups.sh   # longer runs, 100 topics a second
 #
 # BROKER_BIN_DIR holds the mqnamesrv and mqbroker under test (an older build, to compare);
 # mqbench is always this checkout's.
@@ -46,7 +46,7 @@ wait_port "$broker_port"
 wait_registered "$ns_port"
 
 ns="127.0.0.1:$ns_port"
-for churn in 0 20; do
+for churn in 0 "${CHURN:-20}"; do
     echo "== rollover every ~64 MiB, topic churn $churn/s ($secs s)" >&2
     line="$(target/release/mqbench producer -n "$ns" -t "Hiccup$RANDOM" -w 16 -s 1024 \
         --duration "$secs" --mode sync --churn-topics "$churn" --json \
