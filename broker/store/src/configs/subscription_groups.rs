@@ -45,8 +45,9 @@ pub const CID_SYS_RMQ_TRANS: &str = "CID_RMQ_SYS_TRANS";
 /// Groups with this prefix are system groups, created on demand even when auto-creation is off
 /// (`MixAll.CID_RMQ_SYS_PREFIX`).
 pub const CID_RMQ_SYS_PREFIX: &str = "CID_RMQ_SYS_";
-/// Longest group name that may be auto-created (`Validators.CHARACTER_MAX_LENGTH`).
-pub const GROUP_NAME_MAX_LENGTH: usize = 255;
+/// Longest group name that may be auto-created ([`ferromq_protocol::names::GROUP_MAX_LENGTH`]:
+/// the group's retry topic must fit a file name).
+pub const GROUP_NAME_MAX_LENGTH: usize = ferromq_protocol::names::GROUP_MAX_LENGTH;
 
 /// Which retry backoff a group uses (`GroupRetryPolicyType`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
@@ -278,14 +279,11 @@ pub fn is_sys_consumer_group(group: &str) -> bool {
     group.starts_with(CID_RMQ_SYS_PREFIX)
 }
 
-/// Whether `group` may be auto-created: non-empty, at most [`GROUP_NAME_MAX_LENGTH`] characters
-/// out of `[%|a-zA-Z0-9_-]` (Apache `TopicValidator.isTopicOrGroupIllegal`).
+/// Whether `group` may be auto-created: the project's one name rule,
+/// [`ferromq_protocol::names::check_group`] (Apache's characters, at most
+/// [`GROUP_NAME_MAX_LENGTH`] bytes).
 pub fn is_valid_group_name(group: &str) -> bool {
-    !group.is_empty()
-        && group.len() <= GROUP_NAME_MAX_LENGTH
-        && group
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'%' | b'|' | b'_' | b'-'))
+    ferromq_protocol::names::check_group(group).is_ok()
 }
 
 /// The groups an Apache 5.3.3 broker creates at startup (`SubscriptionGroupManager.init`).
