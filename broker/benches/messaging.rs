@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ferromq_broker::Settings;
+use ferromq_common::now_ms;
 use ferromq_protocol::body::{ConsumerData, HeartbeatData, ProducerData, SubscriptionData};
 use ferromq_protocol::header::pull::{PullMessageRequestHeader, PullMessageResponseHeader};
 use ferromq_protocol::header::send::{SendMessageRequestHeaderV2, SendMessageResponseHeader};
@@ -35,13 +36,6 @@ fn env(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
 }
 
 /// A broker on a free port until the returned sender is dropped.

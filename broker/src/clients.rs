@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use ferromq_common::lock;
 use ferromq_protocol::body::{ConsumerData, SubscriptionData};
 use ferromq_protocol::LanguageCode;
 use ferromq_remoting::Connection;
@@ -41,10 +42,6 @@ pub struct ConsumerGroup {
 pub struct ClientManager {
     consumers: Mutex<HashMap<String, ConsumerGroup>>,
     producers: Mutex<HashMap<String, BTreeMap<u64, ClientChannel>>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl ClientManager {

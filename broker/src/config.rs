@@ -7,7 +7,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 
-use ferromq_protocol::settings::{LoadReport, SettingError, SettingValue};
+use ferromq_common::settings::{LoadReport, SettingError, SettingValue};
 use ferromq_store::StoreConfig;
 
 /// A broker's role in replication (`brokerRole`, Apache's names).
@@ -65,7 +65,7 @@ fn host_name() -> String {
         .unwrap_or_else(|| "DEFAULT_BROKER".to_owned())
 }
 
-ferromq_protocol::settings! {
+ferromq_common::settings! {
     /// Broker settings under Apache's key names.
     pub struct BrokerConfig {
         /// `brokerClusterName` (DefaultCluster).
@@ -249,7 +249,7 @@ impl Settings {
     /// removed keys are accepted and ignored (also reported, as renamed to nothing).
     pub fn apply_properties(&mut self, text: &str) -> Result<LoadReport, SettingError> {
         let mut report = LoadReport::default();
-        for (k, v) in ferromq_protocol::java_properties::parse(text) {
+        for (k, v) in ferromq_common::java_properties::parse(text) {
             let key = k.trim();
             if let Some(canonical) = self.broker.set_key(key, &v)? {
                 if canonical != key {

@@ -7,9 +7,8 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use ferromq_protocol::{names, ResponseCode};
-use ferromq_store::configs::subscription_groups::SubscriptionGroupConfig;
 
-use crate::broker::{fail, Broker, Response};
+use crate::response::{fail, Response};
 
 /// A token bucket refilled at `rate` tokens per second, holding at most `rate` tokens.
 #[derive(Debug)]
@@ -43,7 +42,7 @@ impl RateLimiter {
     }
 }
 
-/// Creations refused by the rate limits, for runtime info.
+/// The refusal of an on-demand creation over its rate limit (`key` names the setting).
 pub(crate) fn busy(what: &str, key: &str, rate: u32) -> Response {
     fail(
         ResponseCode::SYSTEM_BUSY,
@@ -63,39 +62,6 @@ pub(crate) fn admin_topic(topic: &str) -> Result<(), Response> {
         ));
     }
     Ok(())
-}
-
-impl Broker {
-    /// The settings of `group`, creating it when `autoCreateSubscriptionGroup` allows and the
-    /// creation rate limit has room; otherwise the refusal to answer.
-    pub(crate) fn group_for(&self, group: &str) -> Result<SubscriptionGroupConfig, Response> {
-        if let Some(found) = self.groups.get(group) {
-            return Ok(found);
-        }
-        if let Err(e) = names::check_group(group) {
-            return Err(fail(ResponseCode::INVALID_PARAMETER, e.to_string()));
-        }
-        let settings = self.settings();
-        let b = &settings.broker;
-        if b.auto_create_subscription_group {
-            let rate = b.subscription_group_auto_create_max_per_second;
-            if !self.group_creations.try_acquire(rate, Instant::now()) {
-                return Err(busy(
-                    "subscription groups",
-                    "subscriptionGroupAutoCreateMaxPerSecond",
-                    rate,
-                ));
-            }
-        }
-        self.groups
-            .get_or_create(group, b.auto_create_subscription_group)
-            .ok_or_else(|| {
-                fail(
-                    ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
-                    format!("subscription group [{group}] does not exist"),
-                )
-            })
-    }
 }
 
 #[cfg(test)]

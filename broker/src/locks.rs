@@ -1,17 +1,12 @@
-//! Queue locks for orderly consumption (docs/protocol.md, "Orderly consumption"): LOCK_BATCH_MQ and
-//! UNLOCK_BATCH_MQ. One owner per queue per group; a lock lasts 60 s unless its owner renews it
-//! (clients renew every 20 s); the owner locking again renews it.
+//! Queue locks for orderly consumption (docs/protocol.md, "Orderly consumption"), the table
+//! behind LOCK_BATCH_MQ and UNLOCK_BATCH_MQ. One owner per queue per group; a lock lasts 60 s
+//! unless its owner renews it (clients renew every 20 s); the owner locking again renews it.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use ferromq_protocol::body::{
-    LockBatchRequestBody, LockBatchResponseBody, MessageQueue, UnlockBatchRequestBody,
-};
-use ferromq_protocol::RemotingCommand;
-
-use crate::broker::{fail, ok, Broker, Response};
+use ferromq_protocol::body::MessageQueue;
 
 /// How long a lock lives without renewal (Apache's `rocketmq.broker.rebalance.lockMaxLiveTime`).
 pub(crate) const LOCK_TTL: Duration = Duration::from_secs(60);
@@ -84,58 +79,6 @@ impl QueueLocks {
                     locks.remove(&mq);
                 }
             }
-        }
-    }
-}
-
-impl Broker {
-    pub(crate) fn lock_batch(&self, req: &RemotingCommand) -> Response {
-        let body = match LockBatchRequestBody::decode(&req.body) {
-            Ok(b) => b,
-            Err(e) => {
-                return fail(
-                    ferromq_protocol::ResponseCode::SYSTEM_ERROR,
-                    format!("bad lock body: {e}"),
-                )
-            }
-        };
-        if let Err(e) = ferromq_protocol::names::check_group(&body.consumer_group) {
-            return fail(
-                ferromq_protocol::ResponseCode::INVALID_PARAMETER,
-                e.to_string(),
-            );
-        }
-        // Only queues that exist can be locked, so the lock table is bounded by the topics and
-        // groups the broker has, whatever a client names.
-        let queues: Vec<MessageQueue> = body
-            .mq_set
-            .into_iter()
-            .filter(|mq| self.existing_queue(&mq.topic, mq.queue_id).is_ok())
-            .collect();
-        let held = self.locks.lock(
-            &body.consumer_group,
-            &body.client_id,
-            queues,
-            Instant::now(),
-        );
-        ok().with_body(
-            LockBatchResponseBody {
-                lock_ok_mq_set: held.into_iter().collect(),
-            }
-            .encode(),
-        )
-    }
-
-    pub(crate) fn unlock_batch(&self, req: &RemotingCommand) -> Response {
-        match UnlockBatchRequestBody::decode(&req.body) {
-            Ok(b) => {
-                self.locks.unlock(&b.consumer_group, &b.client_id, b.mq_set);
-                ok()
-            }
-            Err(e) => fail(
-                ferromq_protocol::ResponseCode::SYSTEM_ERROR,
-                format!("bad unlock body: {e}"),
-            ),
         }
     }
 }

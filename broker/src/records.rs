@@ -1,5 +1,5 @@
 //! Reading records at offsets a client names, and destinations the broker reads back from
-//! records, without trusting either.
+//! records, without trusting either; and waiting for the broker's own writes to be stored.
 //!
 //! VIEW_MESSAGE_BY_ID, END_TRANSACTION and CONSUMER_SEND_MSG_BACK carry a commitlog offset. Read
 //! as is, an offset into the middle of a record could make the broker decode bytes a client wrote
@@ -14,12 +14,25 @@ use bytes::Bytes;
 use ferromq_protocol::message::{decode_all, property, DecodeOptions, MessageExt};
 use ferromq_protocol::names;
 
-use crate::broker::Broker;
+use crate::state::Broker;
 
 /// How long a read waits for a just-written record to reach its consume queue.
 const DISPATCH_WAIT: Duration = Duration::from_secs(3);
 /// Poll interval of that wait.
 const DISPATCH_POLL: Duration = Duration::from_millis(1);
+
+/// Waits for a put of the broker's own (a retry, a delivery, a transaction record) to be as
+/// durable as the flush policy asks; `Err` when the store failed it (a message stored while a
+/// SYNC_FLUSH sync timed out counts as stored, as for producers).
+pub(crate) async fn stored(
+    pending: ferromq_store::store::Pending,
+) -> Result<ferromq_store::PutResult, String> {
+    let result = pending.finish().await;
+    match &result.status {
+        ferromq_store::PutStatus::Failed(reason) => Err(format!("store fault: {reason}")),
+        _ => Ok(result),
+    }
+}
 
 impl Broker {
     /// The record stored at `offset`, checked to start there; `Err` says why it is refused.

@@ -17,6 +17,7 @@ use ferromq_remoting::Connection;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod support;
+use ferromq_common::now_ms;
 use support::*;
 
 #[tokio::test]
@@ -715,13 +716,6 @@ fn timer_request(
     };
     RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &h)
         .with_body(Bytes::copy_from_slice(body.as_bytes()))
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
 }
 
 /// Pulls `topic` queue 0 from `offset` until `n` messages came; each with the time it arrived.

@@ -53,6 +53,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use ferromq_broker::Settings;
+use ferromq_common::now_ms;
 use ferromq_namesrv::NamesrvConfig;
 use ferromq_protocol::body::{
     CheckClientRequestBody, ConsumerData, DataVersion, ExpressionType, HeartbeatData, ProducerData,
@@ -141,13 +142,6 @@ impl Rng {
         const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-%|";
         (0..n).map(|_| *self.pick(CHARS) as char).collect()
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 fn env_u64(name: &str) -> Option<u64> {

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use ferromq_common::now_ms;
 use ferromq_protocol::body::{ConsumerData, HeartbeatData, SubscriptionData};
 use ferromq_protocol::header::offset::{
     QueryConsumerOffsetRequestHeader, QueryConsumerOffsetResponseHeader,
@@ -276,13 +277,6 @@ fn sync_flush_conf(dir: &Path, extra: &str) -> (String, std::path::PathBuf) {
     )
     .unwrap();
     (format!("127.0.0.1:{port}"), conf)
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
 }
 
 #[tokio::test]

@@ -1,7 +1,18 @@
 //! Small pieces shared by FerroMQ's servers.
 //!
-//! - [`config_file`]: crash-safe config files in Apache's layout (`<file>` plus `<file>.bak`).
+//! - [`mod@settings`] and its [`settings!`] macro: typed settings bound to Apache's property keys;
+//! - [`java_properties`]: reading and writing Java `.properties` text;
+//! - [`config_file`]: crash-safe config files in Apache's layout (`<file>` plus `<file>.bak`);
+//! - [`now_ms`]: the wall clock in milliseconds, as RocketMQ stamps messages and files;
+//! - [`lock`]: poison-tolerant mutex locking.
 
 #![warn(missing_docs)]
 
 pub mod config_file;
+pub mod java_properties;
+pub mod settings;
+mod sync;
+mod time;
+
+pub use sync::lock;
+pub use time::now_ms;

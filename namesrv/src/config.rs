@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-pub use ferromq_protocol::settings::{LoadReport, SettingError as ConfigError};
+pub use ferromq_common::settings::{LoadReport, SettingError as ConfigError};
 
 fn home() -> PathBuf {
     std::env::var_os("HOME")
@@ -15,7 +15,7 @@ fn home() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-ferromq_protocol::settings! {
+ferromq_common::settings! {
     /// Name server settings (Apache key names in the docs of each field).
     pub struct NamesrvConfig {
     /// `listenPort`: the TCP port (Apache default 9876).

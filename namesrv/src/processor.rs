@@ -18,6 +18,7 @@ use ferromq_remoting::{Connection, Handler};
 use crate::config::NamesrvConfig;
 use crate::kv::{KvLimits, KvStore, KvWrite, ORDER_TOPIC_CONFIG};
 use crate::route::{Registration, RouteRegistry, UnitTopicKind};
+use ferromq_common::lock;
 
 /// The name server's state and request handler.
 #[derive(Debug)]
@@ -45,10 +46,6 @@ fn bad_header(e: ProtocolError) -> Response {
         ResponseCode::SYSTEM_ERROR,
         format!("bad request header: {e}"),
     )
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl NameServer {
@@ -467,7 +464,7 @@ impl NameServer {
                 "string2Properties error: body is not UTF-8",
             );
         };
-        let pairs = ferromq_protocol::java_properties::parse(text);
+        let pairs = ferromq_common::java_properties::parse(text);
         let mut config = self.config.write().unwrap_or_else(|e| e.into_inner());
         match config.update_at_runtime(&pairs) {
             Ok(()) => {

@@ -632,7 +632,7 @@ async fn config_updates_are_limited_to_safe_keys() {
         .await
         .unwrap();
     let text = String::from_utf8(resp.body.to_vec()).unwrap();
-    let pairs: BTreeMap<_, _> = ferromq_protocol::java_properties::parse(&text)
+    let pairs: BTreeMap<_, _> = ferromq_common::java_properties::parse(&text)
         .into_iter()
         .collect();
     assert_eq!(

@@ -27,11 +27,9 @@ pub mod ext;
 pub mod filter;
 pub mod frame;
 pub mod header;
-pub mod java_properties;
 pub mod json;
 pub mod message;
 pub mod names;
-pub mod settings;
 
 pub use codes::{LanguageCode, RequestCode, ResponseCode, Version};
 pub use command::{RemotingCommand, SerializeType};

@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use ferromq_protocol::message::{
@@ -149,12 +149,7 @@ pub struct CommitLog {
     max_message_size: usize,
 }
 
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+pub(crate) use ferromq_common::now_ms;
 
 impl CommitLog {
     /// Loads the commitlog files (every one counted as fully written until [`Self::recover`]).

@@ -11,7 +11,7 @@ pub enum FlushDiskType {
     SyncFlush,
 }
 
-impl ferromq_protocol::settings::SettingValue for FlushDiskType {
+impl ferromq_common::settings::SettingValue for FlushDiskType {
     const EXPECTED: &'static str = "ASYNC_FLUSH or SYNC_FLUSH";
     fn parse_setting(s: &str) -> Option<Self> {
         match s {
@@ -36,7 +36,7 @@ fn default_root() -> PathBuf {
         .join("store")
 }
 
-ferromq_protocol::settings! {
+ferromq_common::settings! {
     /// Message store settings, under Apache's key names.
     ///
     /// FerroMQ-only keys (Apache has no equivalent): `forceRecoverCorruptCommitLog` (false).

@@ -25,12 +25,12 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use ferromq_protocol::message::{sysflag, TransactionType};
 
 use crate::commit_log::DispatchRequest;
 use crate::error::{Result, StoreError};
+use ferromq_common::now_ms;
 use file::IndexFile;
 
 /// Apache's `indexKeyHashMethod` for a full index key (`topic#key`): the absolute value of
@@ -61,12 +61,6 @@ pub struct IndexService {
     /// Serialises writers: dispatch and [`IndexService::destroy_all`].
     writer: Mutex<()>,
     flushed_index_timestamp: AtomicI64,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 impl IndexService {

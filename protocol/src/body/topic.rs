@@ -5,13 +5,13 @@
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
 use super::route::perm;
 use crate::error::{ProtocolError, Result};
 use crate::json::{self, Value};
+use ferromq_common::now_ms;
 
 name_enum! {
     /// How a topic's messages carry tags (`TopicFilterType`).
@@ -159,13 +159,6 @@ pub struct DataVersion {
 }
 
 json_body!(DataVersion);
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
 
 impl DataVersion {
     /// A fresh version stamped now, as Java's constructor does (`Default` is all zeros).

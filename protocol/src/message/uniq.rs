@@ -17,11 +17,11 @@
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::hex::{decode_hex_into, push_hex};
 use super::msgid::ip_from_slice;
 use crate::error::{ProtocolError, Result};
+use ferromq_common::now_ms;
 
 const MS_PER_DAY: i64 = 86_400_000;
 
@@ -139,13 +139,6 @@ impl UniqKey {
             start + span
         }
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 /// Milliseconds since the epoch of the first instant (UTC) of the month containing `ms`.

@@ -10,6 +10,7 @@ use ferromq_client::{
 
 use super::run::{run, StopFlag, Timing};
 use super::{Reporter, Stats, Summary};
+use ferromq_client::rt::now_ms;
 
 /// Settings of a consumer run.
 #[derive(Debug, Clone)]
@@ -22,13 +23,6 @@ pub struct ConsumerBench {
     pub expression: String,
     /// Timing of the run.
     pub timing: Timing,
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 impl ConsumerBench {

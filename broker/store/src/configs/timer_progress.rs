@@ -18,7 +18,7 @@
 
 use std::path::Path;
 
-use ferromq_protocol::java_properties;
+use ferromq_common::java_properties;
 
 use super::file;
 use crate::error::{Result, StoreError};

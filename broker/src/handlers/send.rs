@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use bytes::Bytes;
+use ferromq_protocol::body::perm;
 use ferromq_protocol::header::send::{SendMessageRequestHeader, SendMessageResponseHeader};
 use ferromq_protocol::message::{
     create_message_id, decode_batch, property, MessageExt, Properties, UniqIdGenerator,
@@ -14,7 +15,8 @@ use ferromq_protocol::{names, RemotingCommand, RequestCode, ResponseCode};
 use ferromq_remoting::Connection;
 use ferromq_store::{PutStatus, StoreError};
 
-use crate::broker::{bad_header, fail, ok, perm, Broker, Response};
+use crate::response::{bad_header, fail, ok, Response};
+use crate::state::Broker;
 
 fn uniq_ids(broker: &Broker) -> &'static UniqIdGenerator {
     static GEN: OnceLock<UniqIdGenerator> = OnceLock::new();

@@ -40,21 +40,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ferromq_protocol::codes::ResponseCode;
-use ferromq_protocol::message::{
-    decode_all, property, sysflag, DecodeOptions, MessageExt, TransactionType,
-};
+use ferromq_protocol::message::{decode_all, DecodeOptions};
 use ferromq_store::configs::{TimerProgress, TIMER_TOPIC};
 use ferromq_store::store::Pending;
 
-use crate::broker::{fail, Broker, Response};
+use crate::delays::REQUEST_PROPERTIES;
+use crate::records::stored;
+use crate::state::Broker;
 
-/// The timer properties a producer sets; removed from the real message on delivery.
-const REQUEST_PROPERTIES: [&str; 3] = [
-    property::TIMER_DELIVER_MS,
-    property::TIMER_DELAY_SEC,
-    property::TIMER_DELAY_MS,
-];
 /// Most messages delivered in one batch.
 const BATCH: usize = 1024;
 /// Most often the progress file is written while messages are being delivered.
@@ -65,101 +58,6 @@ const RETRY_AFTER: Duration = Duration::from_millis(100);
 const IDLE: Duration = Duration::from_secs(1);
 
 impl Broker {
-    /// Parks a message that must wait (Apache `HookUtils.handleScheduleAndTimerMessage`): a
-    /// timer message into `rmq_sys_wheel_timer`, a delay-level one into `SCHEDULE_TOPIC_XXXX`.
-    /// Only non-transactional and committed messages wait; a delay level wins over timer
-    /// properties, which are then dropped. `Err` is the refusal to answer.
-    pub(crate) fn park_if_delayed(&self, m: &mut MessageExt) -> Result<(), Response> {
-        if !matches!(
-            sysflag::transaction_type(m.sys_flag),
-            TransactionType::NotTransaction | TransactionType::Commit
-        ) {
-            return Ok(());
-        }
-        if m.topic != TIMER_TOPIC
-            && REQUEST_PROPERTIES
-                .iter()
-                .any(|p| m.properties.value(p).is_some())
-        {
-            let level = m
-                .properties
-                .value(property::DELAY_TIME_LEVEL)
-                .and_then(|l| l.trim().parse::<i32>().ok())
-                .unwrap_or(0);
-            if level > 0 {
-                for p in REQUEST_PROPERTIES {
-                    m.properties.remove(p);
-                }
-            } else {
-                self.park_timer(m, crate::now_ms())?;
-            }
-        }
-        self.schedule_if_delayed(m);
-        Ok(())
-    }
-
-    /// Apache `HookUtils.transformTimerMessage`, with millisecond precision (Apache rounds the
-    /// delivery time down to `timerPrecisionMs`; FerroMQ delivers at the time asked for).
-    fn park_timer(&self, m: &mut MessageExt, now: i64) -> Result<(), Response> {
-        let settings = self.settings();
-        if !settings.store.timer_wheel_enable {
-            return Err(fail(
-                ResponseCode::SYSTEM_ERROR,
-                "timer messages are disabled on this broker (timerWheelEnable=false)",
-            ));
-        }
-        let number = |key: &str| -> Result<Option<i64>, Response> {
-            m.properties
-                .value(key)
-                .map(|v| {
-                    v.trim().parse::<i64>().map_err(|_| {
-                        fail(
-                            ResponseCode::MESSAGE_ILLEGAL,
-                            format!("timer property {key}={v} is not a number"),
-                        )
-                    })
-                })
-                .transpose()
-        };
-        let deliver_ms = if let Some(sec) = number(property::TIMER_DELAY_SEC)? {
-            now.saturating_add(sec.saturating_mul(1000))
-        } else if let Some(ms) = number(property::TIMER_DELAY_MS)? {
-            now.saturating_add(ms)
-        } else {
-            number(property::TIMER_DELIVER_MS)?.unwrap_or(now)
-        };
-        if m.properties.value(property::TIMER_DEL_UNIQKEY).is_some() {
-            return Err(fail(
-                ResponseCode::MESSAGE_ILLEGAL,
-                "cancelling timer messages (TIMER_DEL_UNIQKEY) is not supported",
-            ));
-        }
-        if deliver_ms <= now {
-            return Ok(()); // already due: stored and delivered as a normal message
-        }
-        let max_ms = i64::try_from(settings.store.timer_max_delay_sec)
-            .unwrap_or(i64::MAX)
-            .saturating_mul(1000);
-        if deliver_ms - now > max_ms {
-            return Err(fail(
-                ResponseCode::MESSAGE_ILLEGAL,
-                format!(
-                    "timer message delay {} ms exceeds timerMaxDelaySec {} s",
-                    deliver_ms - now,
-                    settings.store.timer_max_delay_sec
-                ),
-            ));
-        }
-        m.properties
-            .insert(property::TIMER_OUT_MS, deliver_ms.to_string());
-        m.properties.insert(property::REAL_TOPIC, m.topic.as_str());
-        m.properties
-            .insert(property::REAL_QUEUE_ID, m.queue_id.to_string());
-        m.topic = TIMER_TOPIC.to_owned();
-        m.queue_id = 0;
-        Ok(())
-    }
-
     fn timer_progress_path(&self) -> PathBuf {
         self.settings()
             .store
@@ -262,7 +160,7 @@ impl Timers {
         }
         let n = pending.len();
         for (entry, p) in pending {
-            if let Err(reason) = crate::broker::stored(p).await {
+            if let Err(reason) = stored(p).await {
                 // Not durable: the entry stays pending (at least once, never zero times).
                 self.heap.push(Reverse(entry));
                 result = Err(reason);
@@ -330,7 +228,7 @@ async fn run(broker: Arc<Broker>, mut stop: tokio::sync::watch::Receiver<bool>) 
         tokio::pin!(notified);
         notified.as_mut().enable();
         dirty |= timers.read_new(&broker);
-        let now = crate::now_ms();
+        let now = ferromq_common::now_ms();
         let mut wait = match timers.deliver_due(&broker, now).await {
             Ok(n) if n > 0 => {
                 dirty = true;

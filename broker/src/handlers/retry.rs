@@ -3,48 +3,23 @@
 //! CONSUMER_SEND_MSG_BACK puts a failed message into `%RETRY%<group>` with a growing delay
 //! level, or into `%DLQ%<group>` once it was redelivered `maxReconsumeTimes` times (16 by
 //! default) or the consumer asks for it (`delayLevel < 0`). Sends straight to a retry topic with
-//! too many reconsumes go to the DLQ as well.
-//!
-//! Until the delay service exists, the `DELAY` level is recorded on the retry message but the
-//! message is delivered at once; retries are still counted and still end in the DLQ.
+//! too many reconsumes go to the DLQ as well. A retry waits out its delay level in the schedule
+//! topic ([`crate::services::schedule`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use ferromq_protocol::body::perm;
 use ferromq_protocol::header::client::ConsumerSendMsgBackRequestHeader;
 use ferromq_protocol::message::{create_message_id, property, MessageExt};
-use ferromq_protocol::{names, CommandHeader, RemotingCommand, ResponseCode, Version};
+use ferromq_protocol::{names, CommandHeader, RemotingCommand, ResponseCode};
 
-use crate::broker::{bad_header, fail, ok, perm, Broker, Response};
+use crate::records::stored;
+use crate::response::{bad_header, fail, ok, Response};
+use crate::state::Broker;
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
-impl Broker {
-    /// Creates `%DLQ%<group>` (one queue, readable so operators can drain it) if missing.
-    pub(crate) async fn ensure_dlq_topic(&self, group: &str) -> String {
-        let name = names::dlq_topic(group);
-        self.ensure_group_topic(&name, 1).await;
-        name
-    }
-
-    /// The most redeliveries a group allows: the request's own limit for clients that send one
-    /// (V3_4_9 and later), else the group's `retryMaxTimes`.
-    pub(crate) fn max_reconsume_times(
-        &self,
-        group: &str,
-        requested: Option<i32>,
-        version: i32,
-    ) -> i32 {
-        match requested {
-            Some(max) if Version(version) >= Version::V3_4_9 => max,
-            _ => self
-                .groups
-                .get(group)
-                .map(|g| g.retry_max_times)
-                .unwrap_or(16),
-        }
-    }
-}
-
+/// CONSUMER_SEND_MSG_BACK.
 pub(crate) async fn send_back(broker: &Broker, req: &RemotingCommand) -> Response {
     let h = match ConsumerSendMsgBackRequestHeader::read_ext(&req.ext_fields) {
         Ok(h) => h,
@@ -80,7 +55,7 @@ pub(crate) async fn send_back(broker: &Broker, req: &RemotingCommand) -> Respons
         None => true,
     };
     if !topic_matches
-        || !crate::transaction::names_the_message(
+        || !crate::transactions::names_the_message(
             h.origin_msg_id.as_deref().unwrap_or(""),
             &original,
             broker,
@@ -139,7 +114,7 @@ pub(crate) async fn send_back(broker: &Broker, req: &RemotingCommand) -> Respons
     }
     match broker.store.put_message(&message) {
         Ok(pending) => {
-            if let Err(reason) = crate::broker::stored(pending).await {
+            if let Err(reason) = stored(pending).await {
                 return fail(
                     ResponseCode::SYSTEM_ERROR,
                     format!("send back failed: {reason}"),

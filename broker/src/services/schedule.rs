@@ -10,12 +10,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferromq_protocol::message::{
-    decode_all, property, sysflag, DecodeOptions, MessageExt, TransactionType,
-};
+use ferromq_protocol::message::{decode_all, property, DecodeOptions, MessageExt};
 use ferromq_store::commit_log::SCHEDULE_TOPIC;
 
-use crate::broker::Broker;
+use crate::records::stored;
+use crate::state::Broker;
 
 /// How often an idle level looks again when no arrival wakes it.
 const IDLE_POLL: Duration = Duration::from_millis(100);
@@ -23,36 +22,6 @@ const IDLE_POLL: Duration = Duration::from_millis(100);
 const RETRY_AFTER: Duration = Duration::from_millis(100);
 
 impl Broker {
-    /// Moves a message with a delay level into the schedule topic (Apache's
-    /// `HookUtils.handleScheduleMessage`): only non-transactional or committed messages, the level
-    /// clamped to the highest configured one.
-    pub(crate) fn schedule_if_delayed(&self, m: &mut MessageExt) {
-        let Some(level) = m
-            .properties
-            .value(property::DELAY_TIME_LEVEL)
-            .and_then(|l| l.trim().parse::<i32>().ok())
-        else {
-            return;
-        };
-        if level <= 0
-            || !matches!(
-                sysflag::transaction_type(m.sys_flag),
-                TransactionType::NotTransaction | TransactionType::Commit
-            )
-        {
-            return;
-        }
-        let max = i32::try_from(self.delay_levels.len()).unwrap_or(1).max(1);
-        let level = level.min(max);
-        m.properties
-            .insert(property::DELAY_TIME_LEVEL, level.to_string());
-        m.properties.insert(property::REAL_TOPIC, m.topic.as_str());
-        m.properties
-            .insert(property::REAL_QUEUE_ID, m.queue_id.to_string());
-        m.topic = SCHEDULE_TOPIC.to_owned();
-        m.queue_id = level - 1;
-    }
-
     /// The message a due schedule or timer entry becomes: real topic and queue back (checked by
     /// [`Broker::real_destination`]), `DELAY` removed. `Err` says why there is nowhere to deliver.
     pub(crate) fn time_up(&self, scheduled: &MessageExt) -> Result<MessageExt, String> {
@@ -74,15 +43,6 @@ impl Broker {
             prepared_transaction_offset: scheduled.prepared_transaction_offset,
             ..MessageExt::default()
         })
-    }
-
-    /// Creates the topic a released message goes to if it is missing (as Apache's delivery
-    /// does); a refusal (auto-creation off or rate limited) is logged and the message is stored
-    /// all the same, never dropped.
-    pub(crate) async fn ensure_delivery_topic(&self, topic: &str) {
-        if let Err(refusal) = self.topic_for_send(topic, 1).await {
-            tracing::warn!(topic, reason = ?refusal.remark, "delivering to a topic without config");
-        }
     }
 }
 
@@ -106,7 +66,7 @@ async fn deliver_level(
         let wait = match broker.store.unit(SCHEDULE_TOPIC, queue_id, offset) {
             None => IDLE_POLL,
             Some(unit) => {
-                let now = crate::now_ms();
+                let now = ferromq_common::now_ms();
                 let due = unit.tags_code;
                 if due > now {
                     Duration::from_millis(u64::try_from(due - now).unwrap_or(0))
@@ -153,7 +113,7 @@ async fn deliver(broker: &Broker, commit_log_offset: i64) -> Result<(), String> 
     broker.ensure_delivery_topic(&real.topic).await;
     let pending = broker.store.put_message(&real).map_err(|e| e.to_string())?;
     // Not durable: the level's offset stays, and the delivery is tried again.
-    crate::broker::stored(pending).await?;
+    stored(pending).await?;
     Ok(())
 }
 

@@ -15,7 +15,7 @@ use ferromq_protocol::header::namesrv::{
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use ferromq_remoting::{Connection, ConnectionConfig, IgnoreRequests};
 
-use crate::broker::Broker;
+use crate::state::Broker;
 
 const TIMEOUT: Duration = Duration::from_secs(6);
 /// Register bodies larger than this are sent compressed whatever `compressedRegister` says.
@@ -122,11 +122,15 @@ async fn announce_websocket(
     false
 }
 
-/// Registers now, then periodically and whenever topics change, until `stop`.
-pub(crate) async fn registration_loop(
-    broker: Arc<Broker>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
+/// Starts registering: now, then periodically and whenever topics change, until `stop`.
+pub(crate) fn start(
+    broker: &Arc<Broker>,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(registration_loop(broker.clone(), stop.clone()))
+}
+
+async fn registration_loop(broker: Arc<Broker>, mut stop: tokio::sync::watch::Receiver<bool>) {
     let period = Duration::from_millis(
         broker
             .settings()

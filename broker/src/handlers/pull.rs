@@ -7,87 +7,22 @@
 
 use std::time::Duration;
 
-use ferromq_protocol::body::{ExpressionType, SubscriptionData};
-use ferromq_protocol::filter::Selector;
+use ferromq_protocol::body::{perm, ExpressionType, SubscriptionData};
 use ferromq_protocol::header::pull::{
     pull_sys_flag, PullMessageRequestHeader, PullMessageResponseHeader,
 };
-use ferromq_protocol::message::TagSubscription;
-use ferromq_protocol::message::{decode_all, DecodeOptions};
 use ferromq_protocol::{CommandHeader, RemotingCommand, ResponseCode};
 use ferromq_store::store::MessageFilter;
 use ferromq_store::{GetMessageResult, GetMessageStatus};
 
-use crate::broker::{bad_header, fail, perm, Broker, Response};
+use crate::filters::{sql_selector, SqlFilter, TagFilter};
+use crate::response::{bad_header, fail, Response};
+use crate::state::Broker;
 
 /// Longest hold, whatever the client asks or `shortPollingTimeMills` says.
 const MAX_HOLD: Duration = Duration::from_secs(30);
 /// Default transfer cap of one pull (Apache's maxMsgBytes default for push consumers).
 const DEFAULT_MAX_BYTES: usize = 256 * 1024;
-
-/// Tag filtering at the consume-queue level: `*` (or no tags) matches everything.
-struct TagFilter {
-    codes: Option<Vec<i64>>,
-}
-
-impl TagFilter {
-    fn new(sub: &SubscriptionData) -> TagFilter {
-        let all = sub.sub_string.trim().is_empty() || sub.sub_string.trim() == "*";
-        if all {
-            return TagFilter { codes: None };
-        }
-        let mut codes: Vec<i64> = sub.code_set.iter().map(|c| i64::from(*c)).collect();
-        if codes.is_empty() {
-            codes = TagSubscription::parse(&sub.sub_string)
-                .map(|t| t.codes.iter().map(|c| i64::from(*c)).collect())
-                .unwrap_or_default();
-        }
-        TagFilter { codes: Some(codes) }
-    }
-}
-
-impl MessageFilter for TagFilter {
-    fn matches_tags_code(&self, tags_code: i64) -> bool {
-        match &self.codes {
-            None => true,
-            Some(codes) => codes.contains(&tags_code),
-        }
-    }
-}
-
-/// SQL92 filtering on the stored record's properties (`enablePropertyFilter`).
-struct SqlFilter {
-    selector: Selector,
-}
-
-impl MessageFilter for SqlFilter {
-    fn matches_tags_code(&self, _tags_code: i64) -> bool {
-        true
-    }
-
-    fn matches_record(&self, record: &bytes::Bytes) -> bool {
-        decode_all(record, &DecodeOptions::store())
-            .ok()
-            .and_then(|mut ms| ms.pop())
-            .is_some_and(|m| self.selector.evaluate(&m.properties))
-    }
-}
-
-/// Compiles a SQL92 subscription, or the response that refuses it.
-pub(crate) fn sql_selector(broker: &Broker, expression: &str) -> Result<Selector, Response> {
-    if !broker.settings().broker.enable_property_filter {
-        return Err(fail(
-            ResponseCode::SYSTEM_ERROR,
-            "The broker does not support consumer to filter message by SQL92",
-        ));
-    }
-    Selector::parse(expression).map_err(|e| {
-        fail(
-            ResponseCode::SUBSCRIPTION_PARSE_FAILED,
-            format!("parse the consumer's subscription[{expression}] failed: {e}"),
-        )
-    })
-}
 
 /// The response code and next offset for a store result, as Apache's pull processor maps them.
 fn response_code(r: &GetMessageResult, requested: i64) -> (ResponseCode, i64) {
@@ -112,6 +47,7 @@ fn response_code(r: &GetMessageResult, requested: i64) -> (ResponseCode, i64) {
     }
 }
 
+/// PULL_MESSAGE and LITE_PULL_MESSAGE.
 pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Response {
     // One settings snapshot per request (a runtime update swaps in a new one).
     let settings = broker.settings();

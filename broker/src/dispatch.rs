@@ -1,0 +1,83 @@
+//! Request dispatch: which handler answers each request code.
+
+use std::sync::Arc;
+
+use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use ferromq_remoting::{Connection, Handler};
+
+use crate::handlers::{
+    admin, client, group, locks, offset, pull, query, retry, send, topic, transaction,
+};
+use crate::response::{fail, Response};
+use crate::state::Broker;
+
+/// Answers one request.
+async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Response {
+    let code = req.request_code();
+    let req = &req;
+    match code {
+        // Messages.
+        RequestCode::SEND_MESSAGE
+        | RequestCode::SEND_MESSAGE_V2
+        | RequestCode::SEND_BATCH_MESSAGE => send::send_message(broker, conn, req).await,
+        RequestCode::PULL_MESSAGE | RequestCode::LITE_PULL_MESSAGE => {
+            pull::pull_message(broker, req).await
+        }
+        RequestCode::CONSUMER_SEND_MSG_BACK => retry::send_back(broker, req).await,
+        RequestCode::END_TRANSACTION => transaction::end_transaction(broker, req).await,
+        // Clients.
+        RequestCode::HEART_BEAT => client::heartbeat(broker, conn, req).await,
+        RequestCode::UNREGISTER_CLIENT => client::unregister_client(broker, conn, req),
+        RequestCode::CHECK_CLIENT_CONFIG => client::check_client_config(broker, req),
+        RequestCode::GET_CONSUMER_LIST_BY_GROUP => client::consumer_list(broker, req),
+        RequestCode::LOCK_BATCH_MQ => locks::lock_batch(broker, req),
+        RequestCode::UNLOCK_BATCH_MQ => locks::unlock_batch(broker, req),
+        // Offsets.
+        RequestCode::QUERY_CONSUMER_OFFSET => offset::query_consumer_offset(broker, req),
+        RequestCode::UPDATE_CONSUMER_OFFSET => offset::update_consumer_offset(broker, req),
+        RequestCode::GET_MAX_OFFSET => offset::max_offset(broker, req),
+        RequestCode::GET_MIN_OFFSET => offset::min_offset(broker, req),
+        RequestCode::SEARCH_OFFSET_BY_TIMESTAMP => offset::search_offset(broker, req),
+        RequestCode::GET_EARLIEST_MSG_STORETIME => offset::earliest_time(broker, req),
+        // Lookups.
+        RequestCode::VIEW_MESSAGE_BY_ID => query::view_message(broker, req).await,
+        RequestCode::QUERY_MESSAGE => query::query_message(broker, req),
+        // Topics.
+        RequestCode::UPDATE_AND_CREATE_TOPIC => topic::create_topic(broker, req).await,
+        RequestCode::DELETE_TOPIC_IN_BROKER => topic::delete_topic(broker, req).await,
+        RequestCode::GET_ALL_TOPIC_CONFIG => topic::all_topic_config(broker),
+        RequestCode::GET_TOPIC_STATS_INFO => topic::topic_stats(broker, req),
+        // Subscription groups.
+        RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => group::update_group(broker, req).await,
+        RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => group::all_groups(broker),
+        RequestCode::DELETE_SUBSCRIPTIONGROUP => group::delete_group(broker, req).await,
+        RequestCode::GET_ALL_CONSUMER_OFFSET => group::all_offsets(broker),
+        RequestCode::GET_CONSUME_STATS => group::consume_stats(broker, req),
+        RequestCode::QUERY_TOPIC_CONSUME_BY_WHO => group::consumed_by(broker, req),
+        // The broker itself.
+        RequestCode::GET_BROKER_RUNTIME_INFO => admin::runtime_info(broker),
+        RequestCode::GET_CONSUMER_CONNECTION_LIST | RequestCode::GET_PRODUCER_CONNECTION_LIST => {
+            admin::connections(broker, code, req)
+        }
+        RequestCode::GET_BROKER_CONFIG => admin::broker_config(broker),
+        RequestCode::UPDATE_BROKER_CONFIG => admin::update_broker_config(broker, req),
+        other => fail(
+            ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
+            format!(" request type {} not supported", other.0),
+        ),
+    }
+}
+
+/// The remoting handler: one per listener, sharing the broker.
+#[derive(Debug, Clone)]
+pub struct BrokerHandler(pub(crate) Arc<Broker>);
+
+impl Handler for BrokerHandler {
+    async fn handle(&self, conn: &Connection, request: RemotingCommand) -> Option<RemotingCommand> {
+        Some(process(&self.0, conn, request).await)
+    }
+
+    fn on_close(&self, conn: &Connection) {
+        client::connection_closed(&self.0, conn);
+    }
+}

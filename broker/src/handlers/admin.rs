@@ -1,0 +1,187 @@
+//! The broker's own admin codes mqadmin and dashboards use (docs/protocol.md, "Admin codes"):
+//! GET_BROKER_RUNTIME_INFO, the producer and consumer connection lists, GET_BROKER_CONFIG and
+//! UPDATE_BROKER_CONFIG (safe keys only). Topic and group management live in [`super::topic`]
+//! and [`super::group`].
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+
+use ferromq_protocol::body::{
+    Connection as ConnectionInfo, ConsumerConnection, KVTable, ProducerConnection,
+};
+use ferromq_protocol::header::admin::{
+    GetBrokerConfigResponseHeader, GetConsumerConnectionListRequestHeader,
+    GetProducerConnectionListRequestHeader,
+};
+use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode};
+
+use crate::response::{bad_header, fail, ok, Response};
+use crate::state::Broker;
+
+/// Setting names whose values are never returned by GET_BROKER_CONFIG.
+fn is_secret(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    ["secret", "password", "token", "accesskey"]
+        .iter()
+        .any(|s| k.contains(s))
+}
+
+/// GET_BROKER_RUNTIME_INFO: counters and store figures, as Apache names them.
+pub(crate) fn runtime_info(broker: &Broker) -> Response {
+    let store = &broker.store;
+    let log = store.commit_log();
+    let uptime = broker.started.elapsed().as_secs_f64().max(1.0);
+    let put = broker.stats.put.load(Ordering::Relaxed);
+    let got = broker.stats.got.load(Ordering::Relaxed);
+    let tps = |n: u64| {
+        let rate = n as f64 / uptime;
+        format!("{rate:.2} {rate:.2} {rate:.2}")
+    };
+    let disk =
+        ferromq_store::retention::disk_used_percent(&store.config().commit_log_dir()).unwrap_or(0);
+    let mut t = BTreeMap::new();
+    let mut set = |k: &str, v: String| {
+        t.insert(k.to_owned(), v);
+    };
+    set("brokerVersionDesc", "V5_3_3".to_owned());
+    set(
+        "brokerVersion",
+        ferromq_protocol::Version::V5_3_3.0.to_string(),
+    );
+    set(
+        "bootTimestamp",
+        (ferromq_common::now_ms() - (uptime * 1000.0) as i64).to_string(),
+    );
+    set("msgPutTotalYesterdayMorning", "0".to_owned());
+    set("msgPutTotalTodayMorning", "0".to_owned());
+    set("msgPutTotalTodayNow", put.to_string());
+    set("msgGetTotalYesterdayMorning", "0".to_owned());
+    set("msgGetTotalTodayMorning", "0".to_owned());
+    set("msgGetTotalTodayNow", got.to_string());
+    set("putTps", tps(put));
+    set("getTransferedTps", tps(got));
+    set("getTransferredTps", tps(got));
+    set("getFoundTps", tps(got));
+    set("getMissTps", "0.00 0.00 0.00".to_owned());
+    set("getTotalTps", tps(got));
+    set("sendThreadPoolQueueSize", "0".to_owned());
+    set("pullThreadPoolQueueSize", "0".to_owned());
+    set("pageCacheLockTimeMills", "0".to_owned());
+    set("commitLogMinOffset", log.min_offset().to_string());
+    set("commitLogMaxOffset", log.max_offset().to_string());
+    set(
+        "dispatchBehindBytes",
+        log.max_offset()
+            .saturating_sub(store.dispatched_offset())
+            .to_string(),
+    );
+    set("commitLogDiskRatio", format!("{:.2}", disk as f64 / 100.0));
+    set(
+        "consumeQueueDiskRatio",
+        format!("{:.2}", disk as f64 / 100.0),
+    );
+    set("commitLogDirCapacity", format!("Used : {disk}%"));
+    set("earliestMessageTimeStamp", "0".to_owned());
+    set("brokerActive", "true".to_owned());
+    // FerroMQ: why the store refuses writes after an I/O fault (empty while healthy), and the
+    // records the dispatcher could not index and skipped.
+    set(
+        "storeFault",
+        store.fault().map(|r| r.to_string()).unwrap_or_default(),
+    );
+    set(
+        "dispatchSkippedRecords",
+        store.undispatchable_records().to_string(),
+    );
+    ok().with_body(KVTable { table: t }.encode())
+}
+
+/// GET_CONSUMER_CONNECTION_LIST or GET_PRODUCER_CONNECTION_LIST: a group's live clients.
+pub(crate) fn connections(broker: &Broker, code: RequestCode, req: &RemotingCommand) -> Response {
+    let info = |c: &crate::clients::ClientChannel| ConnectionInfo {
+        client_addr: c.conn.peer_addr().to_string(),
+        client_id: c.client_id.clone(),
+        language: c.language,
+        version: c.version,
+    };
+    if code == RequestCode::GET_CONSUMER_CONNECTION_LIST {
+        let h = match GetConsumerConnectionListRequestHeader::read_ext(&req.ext_fields) {
+            Ok(h) => h,
+            Err(e) => return bad_header(e),
+        };
+        let Some(group) = broker.clients.consumer_group(&h.consumer_group) else {
+            return fail(
+                ResponseCode::CONSUMER_NOT_ONLINE,
+                format!("the consumer group[{}] not online", h.consumer_group),
+            );
+        };
+        let data = group.data.clone().unwrap_or_default();
+        let body = ConsumerConnection {
+            connection_set: group.channels.values().map(info).collect(),
+            consume_from_where: Some(data.consume_from_where),
+            consume_type: Some(data.consume_type),
+            message_model: Some(data.message_model),
+            subscription_table: group.subscriptions.clone().into_iter().collect(),
+        };
+        ok().with_body(body.encode())
+    } else {
+        let h = match GetProducerConnectionListRequestHeader::read_ext(&req.ext_fields) {
+            Ok(h) => h,
+            Err(e) => return bad_header(e),
+        };
+        let set: Vec<ConnectionInfo> = broker
+            .clients
+            .producer_connections(&h.producer_group)
+            .iter()
+            .map(info)
+            .collect();
+        if set.is_empty() {
+            return fail(ResponseCode::SYSTEM_ERROR, "the producer group not exist");
+        }
+        ok().with_body(
+            ProducerConnection {
+                connection_set: set,
+            }
+            .encode(),
+        )
+    }
+}
+
+/// GET_BROKER_CONFIG: every setting but secrets, as Java properties.
+pub(crate) fn broker_config(broker: &Broker) -> Response {
+    let settings = broker.settings();
+    let pairs = settings
+        .broker
+        .to_pairs()
+        .into_iter()
+        .chain(settings.store.to_pairs())
+        .filter(|(k, _)| !is_secret(k));
+    let text = ferromq_common::java_properties::to_string(pairs);
+    ok().with_header(&GetBrokerConfigResponseHeader {
+        version: String::from_utf8_lossy(&broker.topics.data_version().encode()).into_owned(),
+    })
+    .with_body(text.into_bytes())
+}
+
+/// UPDATE_BROKER_CONFIG: runtime-safe keys only, all or nothing.
+pub(crate) fn update_broker_config(broker: &Broker, req: &RemotingCommand) -> Response {
+    let Ok(text) = std::str::from_utf8(&req.body) else {
+        return fail(
+            ResponseCode::SYSTEM_ERROR,
+            "string2Properties error: body is not UTF-8",
+        );
+    };
+    let pairs = ferromq_common::java_properties::parse(text);
+    match broker.update_settings(&pairs) {
+        Ok(()) => {
+            tracing::info!(keys = ?pairs.iter().map(|(k, _)| k).collect::<Vec<_>>(), "broker config updated");
+            broker.topics_changed.notify_one();
+            ok()
+        }
+        Err(ferromq_common::settings::SettingError::NotRuntimeUpdatable { key }) => fail(
+            ResponseCode::NO_PERMISSION,
+            format!("Can not update config in black list. `{key}` cannot be changed at run time"),
+        ),
+        Err(e) => fail(ResponseCode::SYSTEM_ERROR, e.to_string()),
+    }
+}

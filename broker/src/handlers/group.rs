@@ -1,0 +1,120 @@
+//! Subscription groups and what they consumed: UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
+//! GET_ALL_SUBSCRIPTIONGROUP_CONFIG, DELETE_SUBSCRIPTIONGROUP, GET_ALL_CONSUMER_OFFSET,
+//! GET_CONSUME_STATS and QUERY_TOPIC_CONSUME_BY_WHO.
+
+use ferromq_protocol::body::{ConsumeStats, MessageQueue, OffsetWrapper};
+use ferromq_protocol::header::admin::{
+    DeleteSubscriptionGroupRequestHeader, GetConsumeStatsRequestHeader,
+    QueryTopicConsumeByWhoRequestHeader,
+};
+use ferromq_protocol::{names, CommandHeader, RemotingCommand, ResponseCode};
+use ferromq_store::configs::subscription_groups::SubscriptionGroupConfig;
+
+use crate::response::{bad_header, fail, ok, Response};
+use crate::state::Broker;
+
+/// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP: the group's settings, as a JSON body.
+pub(crate) async fn update_group(broker: &Broker, req: &RemotingCommand) -> Response {
+    match ferromq_protocol::json::from_slice::<SubscriptionGroupConfig>(&req.body) {
+        Ok(config) => {
+            if let Err(e) = names::check_group(&config.group_name) {
+                return fail(ResponseCode::INVALID_PARAMETER, e.to_string());
+            }
+            broker.groups.update(config);
+            broker.persist_groups().await;
+            ok()
+        }
+        Err(e) => fail(
+            ResponseCode::SYSTEM_ERROR,
+            format!("bad subscription group body: {e}"),
+        ),
+    }
+}
+
+/// GET_ALL_SUBSCRIPTIONGROUP_CONFIG: the table as `subscriptionGroup.json` holds it.
+pub(crate) fn all_groups(broker: &Broker) -> Response {
+    ok().with_body(broker.groups.encode().into_bytes())
+}
+
+/// DELETE_SUBSCRIPTIONGROUP: the group, and its offsets when asked.
+pub(crate) async fn delete_group(broker: &Broker, req: &RemotingCommand) -> Response {
+    match DeleteSubscriptionGroupRequestHeader::read_ext(&req.ext_fields) {
+        Ok(h) => {
+            broker.groups.delete(&h.group_name);
+            if h.clean_offset == Some(true) {
+                broker.offsets.remove_group(&h.group_name);
+            }
+            broker.persist_groups().await;
+            ok()
+        }
+        Err(e) => bad_header(e),
+    }
+}
+
+/// GET_ALL_CONSUMER_OFFSET: the table as `consumerOffset.json` holds it.
+pub(crate) fn all_offsets(broker: &Broker) -> Response {
+    ok().with_body(broker.offsets.encode().into_bytes())
+}
+
+/// GET_CONSUME_STATS: per queue, the broker's and the group's offsets.
+pub(crate) fn consume_stats(broker: &Broker, req: &RemotingCommand) -> Response {
+    let h = match GetConsumeStatsRequestHeader::read_ext(&req.ext_fields) {
+        Ok(h) => h,
+        Err(e) => return bad_header(e),
+    };
+    let topics: Vec<String> = match &h.topic {
+        Some(t) if !t.is_empty() => vec![t.clone()],
+        _ => broker
+            .offsets
+            .topics_of_group(&h.consumer_group)
+            .into_iter()
+            .collect(),
+    };
+    let broker_name = broker.settings().broker.broker_name.clone();
+    let mut stats = ConsumeStats::default();
+    for topic in topics {
+        let Some(config) = broker.topics.get(&topic) else {
+            continue;
+        };
+        for q in 0..config.read_queue_nums {
+            let broker_offset = broker.store.max_offset_in_queue(&topic, q);
+            let consumer_offset = broker
+                .offsets
+                .query(&h.consumer_group, &topic, q)
+                .unwrap_or(0);
+            stats.offset_table.insert(
+                MessageQueue {
+                    broker_name: broker_name.clone(),
+                    queue_id: q,
+                    topic: topic.clone(),
+                },
+                OffsetWrapper {
+                    broker_offset,
+                    consumer_offset,
+                    last_timestamp: 0,
+                    pull_offset: consumer_offset,
+                },
+            );
+        }
+    }
+    ok().with_body(stats.encode())
+}
+
+/// QUERY_TOPIC_CONSUME_BY_WHO: the groups with offsets on a topic.
+pub(crate) fn consumed_by(broker: &Broker, req: &RemotingCommand) -> Response {
+    match QueryTopicConsumeByWhoRequestHeader::read_ext(&req.ext_fields) {
+        Ok(h) => {
+            let groups: Vec<String> = broker
+                .offsets
+                .groups_of_topic(&h.topic)
+                .into_iter()
+                .collect();
+            let body = format!(
+                "{{\"groupList\":{}}}",
+                ferromq_protocol::json::to_string(&groups)
+            );
+            ok().with_body(body.into_bytes())
+        }
+        Err(e) => bad_header(e),
+    }
+}

@@ -1,0 +1,15 @@
+//! Request handlers, one file per request family (mirroring `ferromq_protocol::header`). Each
+//! handler takes the broker and the request and answers with a response; [`crate::dispatch`]
+//! maps request codes to them.
+
+pub(crate) mod admin;
+pub(crate) mod client;
+pub(crate) mod group;
+pub(crate) mod locks;
+pub(crate) mod offset;
+pub(crate) mod pull;
+pub(crate) mod query;
+pub(crate) mod retry;
+pub(crate) mod send;
+pub(crate) mod topic;
+pub(crate) mod transaction;

@@ -1,0 +1,106 @@
+//! Topic management: UPDATE_AND_CREATE_TOPIC, DELETE_TOPIC_IN_BROKER, GET_ALL_TOPIC_CONFIG and
+//! GET_TOPIC_STATS_INFO.
+
+use ferromq_protocol::body::{perm, MessageQueue, TopicConfig, TopicOffset, TopicStatsTable};
+use ferromq_protocol::header::admin::{
+    CreateTopicRequestHeader, DeleteTopicRequestHeader, GetTopicStatsInfoRequestHeader,
+};
+use ferromq_protocol::{CommandHeader, RemotingCommand, ResponseCode};
+
+use crate::response::{bad_header, fail, ok, Response};
+use crate::state::Broker;
+
+/// UPDATE_AND_CREATE_TOPIC: a valid name that is not an internal topic, queue counts within
+/// `maxTopicQueueNums`, and permission bits Apache knows.
+pub(crate) async fn create_topic(broker: &Broker, req: &RemotingCommand) -> Response {
+    let h = match CreateTopicRequestHeader::read_ext(&req.ext_fields) {
+        Ok(h) => h,
+        Err(e) => return bad_header(e),
+    };
+    if let Err(refusal) = crate::limits::admin_topic(&h.topic) {
+        return refusal;
+    }
+    let max = broker.settings().broker.max_topic_queue_nums;
+    for (what, n) in [("read", h.read_queue_nums), ("write", h.write_queue_nums)] {
+        if !(0..=max).contains(&n) {
+            return fail(
+                ResponseCode::INVALID_PARAMETER,
+                format!("{what}QueueNums {n} is out of range 0..={max} (maxTopicQueueNums)"),
+            );
+        }
+    }
+    if h.perm & !(perm::READ_WRITE | perm::INHERIT) != 0 {
+        return fail(
+            ResponseCode::INVALID_PARAMETER,
+            format!(
+                "perm {} is not a combination of 4 (read), 2 (write) and 1 (inherit)",
+                h.perm
+            ),
+        );
+    }
+    let mut config = TopicConfig::new(h.topic.as_str(), h.read_queue_nums, h.write_queue_nums);
+    config.perm = h.perm;
+    config.order = h.order;
+    config.topic_sys_flag = h.topic_sys_flag.unwrap_or(0);
+    broker.put_topic(config).await;
+    ok()
+}
+
+/// DELETE_TOPIC_IN_BROKER: the topic's config, offsets and files.
+pub(crate) async fn delete_topic(broker: &Broker, req: &RemotingCommand) -> Response {
+    let h = match DeleteTopicRequestHeader::read_ext(&req.ext_fields) {
+        Ok(h) => h,
+        Err(e) => return bad_header(e),
+    };
+    if let Err(refusal) = crate::limits::admin_topic(&h.topic) {
+        return refusal;
+    }
+    broker.topics.delete(&h.topic);
+    broker.persist_topics().await;
+    broker.offsets.remove_topic(&h.topic);
+    if let Err(e) = broker.store.delete_topic(&h.topic) {
+        return fail(
+            ResponseCode::SYSTEM_ERROR,
+            format!("delete topic failed: {e}"),
+        );
+    }
+    broker.topics_changed.notify_one();
+    ok()
+}
+
+/// GET_ALL_TOPIC_CONFIG: the topic table as the broker registers it.
+pub(crate) fn all_topic_config(broker: &Broker) -> Response {
+    ok().with_body(broker.topic_wrapper().encode())
+}
+
+/// GET_TOPIC_STATS_INFO: each queue's offsets.
+pub(crate) fn topic_stats(broker: &Broker, req: &RemotingCommand) -> Response {
+    let h = match GetTopicStatsInfoRequestHeader::read_ext(&req.ext_fields) {
+        Ok(h) => h,
+        Err(e) => return bad_header(e),
+    };
+    let Some(topic) = broker.topics.get(&h.topic) else {
+        return fail(
+            ResponseCode::TOPIC_NOT_EXIST,
+            format!("topic[{}] not exist", h.topic),
+        );
+    };
+    let broker_name = broker.settings().broker.broker_name.clone();
+    let mut table = TopicStatsTable::default();
+    for q in 0..topic.write_queue_nums.max(topic.read_queue_nums) {
+        let (min, max) = broker.store.queue_range(&h.topic, q).unwrap_or((0, 0));
+        table.offset_table.insert(
+            MessageQueue {
+                broker_name: broker_name.clone(),
+                queue_id: q,
+                topic: h.topic.clone(),
+            },
+            TopicOffset {
+                last_update_timestamp: 0,
+                max_offset: max,
+                min_offset: min,
+            },
+        );
+    }
+    ok().with_body(table.encode())
+}

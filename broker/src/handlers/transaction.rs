@@ -1,0 +1,75 @@
+//! END_TRANSACTION: a producer commits or rolls back a half message (docs/protocol.md,
+//! "Transactions").
+
+use ferromq_protocol::header::transaction::EndTransactionRequestHeader;
+use ferromq_protocol::message::{property, sysflag, TransactionType};
+use ferromq_protocol::{CommandHeader, RemotingCommand, ResponseCode};
+
+use crate::response::{bad_header, fail, ok, Response};
+use crate::state::Broker;
+use crate::transactions::{names_the_message, HALF_TOPIC};
+
+/// `commitOrRollback` values.
+const COMMIT: i32 = 8;
+const ROLLBACK: i32 = 12;
+
+/// END_TRANSACTION (oneway from clients; answered all the same).
+pub(crate) async fn end_transaction(broker: &Broker, req: &RemotingCommand) -> Response {
+    let h = match EndTransactionRequestHeader::read_ext(&req.ext_fields) {
+        Ok(h) => h,
+        Err(e) => return bad_header(e),
+    };
+    if h.commit_or_rollback != COMMIT && h.commit_or_rollback != ROLLBACK {
+        return ok(); // unknown: leave it for the checker
+    }
+    let half = match broker.record_at(h.commit_log_offset).await {
+        Ok((_, half)) => half,
+        Err(reason) => {
+            return fail(
+                ResponseCode::SYSTEM_ERROR,
+                format!("find prepared transaction message failed: {reason}"),
+            )
+        }
+    };
+    if half.topic != HALF_TOPIC
+        || half.properties.value(property::PRODUCER_GROUP) != Some(h.producer_group.as_str())
+        || half.queue_offset != h.tran_state_table_offset
+        || !names_the_message(&h.msg_id, &half, broker)
+    {
+        return fail(
+            ResponseCode::SYSTEM_ERROR,
+            "the producer group, queue offset, message id or commitlog offset does not match the prepared message",
+        );
+    }
+    if broker.is_resolved(half.queue_offset) {
+        return ok();
+    }
+    if h.commit_or_rollback == COMMIT {
+        let (topic, queue_id) = match broker.real_destination(&half) {
+            Ok(destination) => destination,
+            Err(reason) => {
+                return fail(
+                    ResponseCode::SYSTEM_ERROR,
+                    format!("the prepared message cannot be committed: {reason}"),
+                )
+            }
+        };
+        // Every property of the half message stays, `TRAN_MSG=true` too: Apache 5.3.3 delivers
+        // committed messages with it (compat_broker_transaction_sql_timer shows both).
+        let mut real = half.clone();
+        real.sys_flag = sysflag::with_transaction_type(real.sys_flag, TransactionType::Commit);
+        real.prepared_transaction_offset = half.commit_log_offset;
+        // A committed message with a delay level or timer properties waits like any other.
+        real.topic = topic;
+        real.queue_id = queue_id;
+        if let Err(refusal) = broker.park_if_delayed(&mut real) {
+            return refusal;
+        }
+        let (topic, queue_id) = (real.topic.clone(), real.queue_id);
+        if let Err(e) = broker.put_as(real, &topic, queue_id).await {
+            return fail(ResponseCode::SYSTEM_ERROR, format!("commit failed: {e}"));
+        }
+    }
+    broker.write_op(half.queue_offset).await;
+    ok()
+}

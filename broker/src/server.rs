@@ -1,0 +1,136 @@
+//! The broker's listeners and its life: bind the configured ports, serve the remoting protocol
+//! (TCP and WebSocket) with the background services running, then shut down in order.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferromq_remoting::{AllowedOrigins, ConnectionConfig};
+use tokio::net::TcpListener;
+
+use crate::config::BrokerConfig;
+use crate::dispatch::BrokerHandler;
+use crate::services::{register, Services};
+use crate::state::Broker;
+use crate::BrokerError;
+
+/// Binds the broker's listeners as configured: `bindAddress:listenPort`, and the fast port
+/// `bindAddress:listenPort - 2` (`None` when that one cannot be bound; clients fall back to the
+/// main port).
+pub async fn bind(b: &BrokerConfig) -> Result<(TcpListener, Option<TcpListener>), BrokerError> {
+    let host = b.bind_address.trim();
+    let port = b.listen_port;
+    let listener = TcpListener::bind((host, port)).await.map_err(|e| {
+        BrokerError::Config(format!(
+            "cannot listen on {host}:{port} (bindAddress, listenPort): {e}"
+        ))
+    })?;
+    let fast = match port.checked_sub(2) {
+        Some(p) if port != 0 => match TcpListener::bind((host, p)).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen on the fast port {host}:{p}");
+                None
+            }
+        },
+        _ => None,
+    };
+    Ok((listener, fast))
+}
+
+/// Binds the WebSocket listener, `webSocketBindAddress` (else `bindAddress`) :
+/// `webSocketListenPort`; `None` when the port is 0 (off).
+pub async fn bind_web_socket(b: &BrokerConfig) -> Result<Option<TcpListener>, BrokerError> {
+    let host = b.web_socket_bind_address().trim();
+    match b.web_socket_listen_port {
+        0 => Ok(None),
+        port => TcpListener::bind((host, port))
+            .await
+            .map(Some)
+            .map_err(|e| {
+                BrokerError::Config(format!(
+                "cannot listen on {host}:{port} (webSocketBindAddress, webSocketListenPort): {e}"
+            ))
+            }),
+    }
+}
+
+/// The connection settings of the broker's listeners.
+fn connection_config(b: &BrokerConfig) -> ConnectionConfig {
+    let idle = Duration::from_secs(b.server_channel_max_idle_time_seconds.max(1));
+    let high = match b.write_buffer_high_water_mark {
+        0 => ferromq_remoting::DEFAULT_WRITE_HIGH_WATER_MARK,
+        n => n,
+    };
+    let low = match b.write_buffer_low_water_mark {
+        0 => ferromq_remoting::DEFAULT_WRITE_LOW_WATER_MARK,
+        n => n,
+    };
+    ConnectionConfig {
+        idle_timeout: idle,
+        frame_timeout: idle,
+        max_in_flight: usize::try_from(b.send_thread_pool_queue_capacity)
+            .unwrap_or(1)
+            .max(1),
+        write_high_water_mark: high,
+        write_low_water_mark: low.min(high),
+        max_connections: b.server_max_connections,
+        ..ConnectionConfig::default()
+    }
+}
+
+/// Serves the broker on `listener` (and on `fast_listener`, Apache's `listenPort - 2`) until
+/// `shutdown` completes; then unregisters from the name servers and closes the store cleanly.
+///
+/// The WebSocket listener, if `webSocketListenPort` is set, is bound here ([`bind_web_socket`]).
+pub async fn run(
+    broker: Arc<Broker>,
+    listener: TcpListener,
+    fast_listener: Option<TcpListener>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), BrokerError> {
+    let settings = broker.settings();
+    let b = &settings.broker;
+    let connection = connection_config(b);
+    let origins = AllowedOrigins::parse(&b.web_socket_allowed_origins);
+    let websocket = bind_web_socket(b).await?;
+    let handler = Arc::new(BrokerHandler(broker.clone()));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let services = Services::start(&broker, &stop_rx);
+    let serve_one = |l: TcpListener| {
+        let (h, c, mut rx) = (handler.clone(), connection.clone(), stop_rx.clone());
+        tokio::spawn(async move {
+            let _ = ferromq_remoting::serve(l, h, c, async move {
+                let _ = rx.wait_for(|s| *s).await;
+            })
+            .await;
+        })
+    };
+    let mut servers = vec![serve_one(listener)];
+    if let Some(fast) = fast_listener {
+        servers.push(serve_one(fast));
+    }
+    if let Some(ws) = websocket {
+        let (h, c, mut rx) = (handler.clone(), connection.clone(), stop_rx.clone());
+        servers.push(tokio::spawn(async move {
+            let _ = ferromq_remoting::serve_websocket(ws, h, c, origins, async move {
+                let _ = rx.wait_for(|s| *s).await;
+            })
+            .await;
+        }));
+    }
+    shutdown.await;
+    tracing::info!("broker shutting down");
+    let _ = stop_tx.send(true);
+    for s in servers {
+        let _ = s.await;
+    }
+    services.join().await;
+    register::unregister_all(&broker).await;
+    broker.persist_all();
+    let store = broker.store.clone();
+    tokio::task::spawn_blocking(move || store.shutdown())
+        .await
+        .map_err(|e| BrokerError::Config(format!("store shutdown panicked: {e}")))??;
+    Ok(())
+}

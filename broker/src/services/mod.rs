@@ -1,0 +1,47 @@
+//! The broker's background services, apart from the request handlers. Each has a `start` that
+//! spawns its task(s) and ends them when the stop signal turns true:
+//!
+//! - [`register`]: registration with the name servers (and unregistration at shutdown);
+//! - [`housekeeping`]: config tables flushed, silent clients dropped;
+//! - [`schedule`]: delivery of messages with a delay level (master only);
+//! - [`timer`]: delivery of messages with a delivery time (master only);
+//! - [`transaction_check`]: checking back half messages left unresolved (master only).
+
+pub(crate) mod housekeeping;
+pub(crate) mod register;
+pub(crate) mod schedule;
+pub(crate) mod timer;
+pub(crate) mod transaction_check;
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::state::Broker;
+
+/// The running services' tasks.
+pub(crate) struct Services(Vec<JoinHandle<()>>);
+
+impl Services {
+    /// Starts every service this broker runs; they stop when `stop` turns true.
+    pub(crate) fn start(broker: &Arc<Broker>, stop: &watch::Receiver<bool>) -> Services {
+        let mut tasks = vec![
+            register::start(broker, stop),
+            housekeeping::start(broker, stop),
+        ];
+        if broker.settings().broker.broker_id == 0 {
+            tasks.extend(schedule::start(broker, stop));
+            tasks.push(timer::start(broker, stop));
+            tasks.push(transaction_check::start(broker, stop));
+        }
+        Services(tasks)
+    }
+
+    /// Waits for every task to end (after the stop signal).
+    pub(crate) async fn join(self) {
+        for task in self.0 {
+            let _ = task.await;
+        }
+    }
+}
