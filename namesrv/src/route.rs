@@ -9,20 +9,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use ferromq_protocol::body::{
-    BrokerData, ClusterInfo, DataVersion, QueueData, TopicConfigSerializeWrapper, TopicRouteData,
+    perm, topic_sys_flag, BrokerData, ClusterInfo, DataVersion, QueueData,
+    TopicConfigSerializeWrapper, TopicRouteData,
 };
-
-/// Permission bits of a topic (`PermName`).
-mod perm {
-    pub(crate) const READ: i32 = 4;
-    pub(crate) const WRITE: i32 = 2;
-}
-
-/// Topic system flags (`TopicSysFlag`).
-mod topic_sys_flag {
-    pub(crate) const UNIT: i32 = 0x1;
-    pub(crate) const UNIT_SUB: i32 = 0x2;
-}
 
 /// The broker id of a master.
 pub const MASTER_ID: i64 = 0;
@@ -441,10 +430,11 @@ impl RouteRegistry {
                 q.values().next().is_some_and(|qd| {
                     let f = qd.topic_sys_flag;
                     match kind {
-                        UnitTopicKind::Unit => f & topic_sys_flag::UNIT != 0,
-                        UnitTopicKind::HasUnitSub => f & topic_sys_flag::UNIT_SUB != 0,
+                        UnitTopicKind::Unit => f & topic_sys_flag::FLAG_UNIT != 0,
+                        UnitTopicKind::HasUnitSub => f & topic_sys_flag::FLAG_UNIT_SUB != 0,
                         UnitTopicKind::HasUnitSubNotUnit => {
-                            f & topic_sys_flag::UNIT == 0 && f & topic_sys_flag::UNIT_SUB != 0
+                            f & topic_sys_flag::FLAG_UNIT == 0
+                                && f & topic_sys_flag::FLAG_UNIT_SUB != 0
                         }
                     }
                 })
@@ -490,7 +480,7 @@ impl RouteRegistry {
 
     /// Restores read and write permission on every topic of `broker_name`.
     pub fn add_write_perm(&mut self, broker_name: &str) -> i32 {
-        self.update_perm(broker_name, |_| perm::READ | perm::WRITE)
+        self.update_perm(broker_name, |_| perm::READ_WRITE)
     }
 
     fn update_perm(&mut self, broker_name: &str, f: impl Fn(i32) -> i32) -> i32 {

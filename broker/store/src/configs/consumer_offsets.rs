@@ -14,14 +14,14 @@
 //! here too, under group `CID_RMQ_SYS_TRANS`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 
 use ferromq_protocol::body::DataVersion;
 use ferromq_protocol::json::{self, Value};
 
-use super::file::{self, read_data_version, read_int_map, write_int_map, ConfigFile};
+use super::file::{self, read_data_version, read_int_map, write_int_map};
+use super::table::{ConfigTable, TableContents};
 use crate::error::Result;
 
 /// Separator of topic and group in the file's keys.
@@ -39,72 +39,44 @@ type QueueOffsets = BTreeMap<i32, i64>;
 /// allocate nor contend with commits of other groups.
 type Table = HashMap<String, HashMap<String, Mutex<QueueOffsets>>>;
 
-/// Committed consumer offsets, stored in `config/consumerOffset.json`.
-///
-/// Shared by reference (`Arc`) between tasks and threads. Changes only mark the table dirty;
-/// the broker calls [`ConsumerOffsetTable::persist`] periodically (Apache: every
-/// `flushConsumerOffsetInterval` = 5 s) and at shutdown, from a blocking context.
+/// What `consumerOffset.json` holds: the offsets, the data version and the commit count.
 #[derive(Debug)]
-pub struct ConsumerOffsetTable {
+pub struct ConsumerOffsets {
     table: RwLock<Table>,
     data_version: Mutex<DataVersion>,
     commits: AtomicU64,
     version_step: u64,
-    file: ConfigFile,
 }
 
-impl Default for ConsumerOffsetTable {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl ConsumerOffsetTable {
-    /// The file name under the store's `config` directory.
-    pub const FILE_NAME: &'static str = "consumerOffset.json";
-
-    /// An empty table held in memory only ([`Self::persist`] writes nothing).
-    pub fn new() -> Self {
-        Self::with(Table::new(), DataVersion::now(), None)
-    }
-
-    fn with(table: Table, data_version: DataVersion, path: Option<PathBuf>) -> Self {
-        ConsumerOffsetTable {
+impl ConsumerOffsets {
+    fn with(table: Table, data_version: DataVersion) -> Self {
+        ConsumerOffsets {
             table: RwLock::new(table),
             data_version: Mutex::new(data_version),
             commits: AtomicU64::new(0),
             version_step: DEFAULT_VERSION_STEP,
-            file: ConfigFile::new(path),
         }
     }
+}
 
-    /// Sets how many commits advance the data version once (Apache
-    /// `consumerOffsetUpdateVersionStep`, default [`DEFAULT_VERSION_STEP`]; 0 is taken as 1).
-    pub fn with_version_step(mut self, step: u64) -> Self {
-        self.version_step = step.max(1);
-        self
+impl TableContents for ConsumerOffsets {
+    const FILE_NAME: &'static str = "consumerOffset.json";
+
+    fn empty() -> Self {
+        Self::with(Table::new(), DataVersion::now())
     }
 
-    /// Loads the table stored at `path`: empty when there is no file, from `<path>.bak` when
-    /// the file is torn or empty. An error when neither parses.
-    pub fn load(path: impl Into<PathBuf>) -> Result<Self> {
-        let path = path.into();
-        let (table, version) =
-            file::load(&path, decode_parts)?.unwrap_or_else(|| (Table::new(), DataVersion::now()));
-        Ok(Self::with(table, version, Some(path)))
-    }
-
-    /// Decodes `consumerOffset.json` text (fastjson's, pretty or compact, with bare or quoted
-    /// queue ids, or ours) into an in-memory table. Unknown fields such as `groupTopicMap` are
-    /// ignored; keys without `@` cannot be addressed by (group, topic) and are dropped.
-    pub fn decode(bytes: &[u8]) -> Result<Self> {
+    /// Fastjson's text, pretty or compact, with bare or quoted queue ids, or ours. Unknown
+    /// fields such as `groupTopicMap` are ignored; keys without `@` cannot be addressed by
+    /// (group, topic) and are dropped.
+    fn decode(bytes: &[u8]) -> Result<Self> {
         let (table, version) = decode_parts(bytes)?;
-        Ok(Self::with(table, version, None))
+        Ok(Self::with(table, version))
     }
 
-    /// The file's JSON text, compact: `dataVersion`, `groupTopicMap`, `offsetTable`, with
-    /// entries sorted by topic then group, queue ids ascending and written bare.
-    pub fn encode(&self) -> String {
+    /// Compact: `dataVersion`, `groupTopicMap`, `offsetTable`, with entries sorted by topic
+    /// then group, queue ids ascending and written bare.
+    fn encode(&self) -> String {
         let version = file::lock(&self.data_version).clone();
         let table = file::read(&self.table);
         let mut entries: Vec<(&str, &str, &Mutex<QueueOffsets>)> = table
@@ -156,21 +128,21 @@ impl ConsumerOffsetTable {
         out.push_str("}}");
         out
     }
+}
 
-    /// Writes the file crash-safely if any offset changed since it was loaded or last written;
-    /// returns whether it wrote. Does nothing for an in-memory table.
-    pub fn persist(&self) -> Result<bool> {
-        self.file.persist(|| self.encode())
-    }
+/// Committed consumer offsets, stored in `config/consumerOffset.json`.
+///
+/// Shared by reference (`Arc`) between tasks and threads. Changes only mark the table dirty;
+/// the broker calls [`ConfigTable::persist`] periodically (Apache: every
+/// `flushConsumerOffsetInterval` = 5 s) and at shutdown, from a blocking context.
+pub type ConsumerOffsetTable = ConfigTable<ConsumerOffsets>;
 
-    /// Whether any offset changed since the table was loaded or last written.
-    pub fn is_dirty(&self) -> bool {
-        self.file.is_dirty()
-    }
-
-    /// The file this table is stored in.
-    pub fn path(&self) -> Option<&Path> {
-        self.file.path()
+impl ConfigTable<ConsumerOffsets> {
+    /// Sets how many commits advance the data version once (Apache
+    /// `consumerOffsetUpdateVersionStep`, default [`DEFAULT_VERSION_STEP`]; 0 is taken as 1).
+    pub fn with_version_step(mut self, step: u64) -> Self {
+        self.contents_mut().version_step = step.max(1);
+        self
     }
 
     /// Records `offset` (the next offset to consume) for queue `queue_id` of `topic` in
@@ -192,7 +164,7 @@ impl ConsumerOffsetTable {
             _ => Ok(queues.insert(queue_id, offset)),
         };
         {
-            let table = file::read(&self.table);
+            let table = file::read(&self.contents().table);
             if let Some(queues) = table.get(topic).and_then(|g| g.get(group)) {
                 let Ok(old) = put(&mut file::lock(queues)) else {
                     return false;
@@ -202,7 +174,7 @@ impl ConsumerOffsetTable {
             }
         }
         let old = {
-            let mut table = file::write(&self.table);
+            let mut table = file::write(&self.contents().table);
             let queues = table
                 .entry(topic.to_owned())
                 .or_default()
@@ -220,7 +192,7 @@ impl ConsumerOffsetTable {
     }
 
     fn committed(&self, group: &str, topic: &str, queue_id: i32, offset: i64, old: Option<i64>) {
-        self.file.mark_dirty();
+        self.changed();
         if old.is_some_and(|old| offset < old) {
             tracing::debug!(
                 group,
@@ -231,16 +203,16 @@ impl ConsumerOffsetTable {
                 "consumer offset moved back"
             );
         }
-        let n = self.commits.fetch_add(1, Ordering::Relaxed) + 1;
-        if n.is_multiple_of(self.version_step) {
-            file::lock(&self.data_version).next_version();
+        let n = self.contents().commits.fetch_add(1, Ordering::Relaxed) + 1;
+        if n.is_multiple_of(self.contents().version_step) {
+            file::lock(&self.contents().data_version).next_version();
         }
     }
 
     /// The committed offset of queue `queue_id` of `topic` in `group` (Apache answers -1 for
     /// `None`).
     pub fn query(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
-        let table = file::read(&self.table);
+        let table = file::read(&self.contents().table);
         let queues = table.get(topic)?.get(group)?;
         let offset = file::lock(queues).get(&queue_id).copied();
         offset
@@ -248,7 +220,7 @@ impl ConsumerOffsetTable {
 
     /// All committed offsets of `topic` in `group`, by queue id.
     pub fn offsets(&self, group: &str, topic: &str) -> Option<BTreeMap<i32, i64>> {
-        let table = file::read(&self.table);
+        let table = file::read(&self.contents().table);
         let queues = table.get(topic)?.get(group)?;
         let offsets = file::lock(queues).clone();
         Some(offsets)
@@ -256,7 +228,7 @@ impl ConsumerOffsetTable {
 
     /// Groups with offsets in `topic` (Apache `whichGroupByTopic`).
     pub fn groups_of_topic(&self, topic: &str) -> BTreeSet<String> {
-        file::read(&self.table)
+        file::read(&self.contents().table)
             .get(topic)
             .map(|groups| groups.keys().cloned().collect())
             .unwrap_or_default()
@@ -264,7 +236,7 @@ impl ConsumerOffsetTable {
 
     /// Topics `group` has offsets in (Apache `whichTopicByConsumer`).
     pub fn topics_of_group(&self, group: &str) -> BTreeSet<String> {
-        file::read(&self.table)
+        file::read(&self.contents().table)
             .iter()
             .filter(|(_, groups)| groups.contains_key(group))
             .map(|(topic, _)| topic.clone())
@@ -277,7 +249,7 @@ impl ConsumerOffsetTable {
         let Some(offsets) = self.offsets(src_group, topic) else {
             return false;
         };
-        file::write(&self.table)
+        file::write(&self.contents().table)
             .entry(topic.to_owned())
             .or_default()
             .insert(dst_group.to_owned(), Mutex::new(offsets));
@@ -288,7 +260,7 @@ impl ConsumerOffsetTable {
     /// Removes the offsets of `topic` in `group`; returns them.
     pub fn remove(&self, group: &str, topic: &str) -> Option<BTreeMap<i32, i64>> {
         let removed = {
-            let mut table = file::write(&self.table);
+            let mut table = file::write(&self.contents().table);
             let groups = table.get_mut(topic)?;
             let removed = groups.remove(group)?;
             if groups.is_empty() {
@@ -308,7 +280,7 @@ impl ConsumerOffsetTable {
     /// had.
     pub fn remove_group(&self, group: &str) -> usize {
         let removed = {
-            let mut table = file::write(&self.table);
+            let mut table = file::write(&self.contents().table);
             let mut removed = 0;
             table.retain(|_, groups| {
                 removed += usize::from(groups.remove(group).is_some());
@@ -325,7 +297,7 @@ impl ConsumerOffsetTable {
     /// Removes every offset in `topic` (Apache `cleanOffsetByTopic`); returns how many groups
     /// had offsets there.
     pub fn remove_topic(&self, topic: &str) -> usize {
-        let removed = file::write(&self.table)
+        let removed = file::write(&self.contents().table)
             .remove(topic)
             .map_or(0, |groups| groups.len());
         if removed > 0 {
@@ -337,7 +309,7 @@ impl ConsumerOffsetTable {
     /// A copy of the whole table keyed like the file (`"topic@group"`), e.g. for a slave
     /// sync body or admin tools.
     pub fn snapshot(&self) -> BTreeMap<String, BTreeMap<i32, i64>> {
-        let table = file::read(&self.table);
+        let table = file::read(&self.contents().table);
         let mut out = BTreeMap::new();
         for (topic, groups) in table.iter() {
             for (group, queues) in groups {
@@ -352,23 +324,26 @@ impl ConsumerOffsetTable {
 
     /// Number of (topic, group) pairs.
     pub fn len(&self) -> usize {
-        file::read(&self.table).values().map(HashMap::len).sum()
+        file::read(&self.contents().table)
+            .values()
+            .map(HashMap::len)
+            .sum()
     }
 
     /// Whether no offsets are stored.
     pub fn is_empty(&self) -> bool {
-        file::read(&self.table).is_empty()
+        file::read(&self.contents().table).is_empty()
     }
 
     /// The current data version.
     pub fn data_version(&self) -> DataVersion {
-        file::lock(&self.data_version).clone()
+        file::lock(&self.contents().data_version).clone()
     }
 
     /// Marks a structural change: dirty, and a new data version.
     fn bump(&self) {
-        file::lock(&self.data_version).next_version();
-        self.file.mark_dirty();
+        file::lock(&self.contents().data_version).next_version();
+        self.changed();
     }
 }
 

@@ -9,13 +9,13 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use ferromq_protocol::body::DataVersion;
 use ferromq_protocol::json::{self, Value};
 
-use super::file::{self, read_data_version, read_int_map, write_int_map, ConfigFile};
+use super::file::{self, read_data_version, read_int_map, write_int_map};
+use super::table::{ConfigTable, TableContents};
 use crate::error::Result;
 
 /// Apache `delayOffsetUpdateVersionStep`: the data version advances once per this many
@@ -29,70 +29,42 @@ struct Inner {
     updates: u64,
 }
 
-/// Next offsets of the delay levels, stored in `config/delayOffset.json`.
-///
-/// Shared by reference (`Arc`) between the per-level delivery tasks. Updates only mark the
-/// table dirty; the broker calls [`DelayOffsetTable::persist`] periodically (Apache: every
-/// `flushDelayOffsetInterval` = 10 s) and at shutdown, from a blocking context.
+/// What `delayOffset.json` holds: each level's next offset and the data version.
 #[derive(Debug)]
-pub struct DelayOffsetTable {
+pub struct DelayOffsets {
     inner: Mutex<Inner>,
     version_step: u64,
-    file: ConfigFile,
 }
 
-impl Default for DelayOffsetTable {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl DelayOffsetTable {
-    /// The file name under the store's `config` directory.
-    pub const FILE_NAME: &'static str = "delayOffset.json";
-
-    /// An empty table held in memory only ([`Self::persist`] writes nothing).
-    pub fn new() -> Self {
-        Self::with(BTreeMap::new(), DataVersion::now(), None)
-    }
-
-    fn with(offsets: BTreeMap<i32, i64>, data_version: DataVersion, path: Option<PathBuf>) -> Self {
-        DelayOffsetTable {
+impl DelayOffsets {
+    fn with(offsets: BTreeMap<i32, i64>, data_version: DataVersion) -> Self {
+        DelayOffsets {
             inner: Mutex::new(Inner {
                 offsets,
                 data_version,
                 updates: 0,
             }),
             version_step: DEFAULT_VERSION_STEP,
-            file: ConfigFile::new(path),
         }
     }
+}
 
-    /// Sets how many updates advance the data version once (Apache
-    /// `delayOffsetUpdateVersionStep`, default [`DEFAULT_VERSION_STEP`]; 0 is taken as 1).
-    pub fn with_version_step(mut self, step: u64) -> Self {
-        self.version_step = step.max(1);
-        self
+impl TableContents for DelayOffsets {
+    const FILE_NAME: &'static str = "delayOffset.json";
+
+    fn empty() -> Self {
+        Self::with(BTreeMap::new(), DataVersion::now())
     }
 
-    /// Loads the table stored at `path`: empty when there is no file, from `<path>.bak` when
-    /// the file is torn or empty. An error when neither parses.
-    pub fn load(path: impl Into<PathBuf>) -> Result<Self> {
-        let path = path.into();
-        let (offsets, version) = file::load(&path, decode_parts)?
-            .unwrap_or_else(|| (BTreeMap::new(), DataVersion::now()));
-        Ok(Self::with(offsets, version, Some(path)))
-    }
-
-    /// Decodes `delayOffset.json` text (fastjson's, pretty or compact, with bare or quoted
-    /// levels, with or without `dataVersion`, or ours) into an in-memory table.
-    pub fn decode(bytes: &[u8]) -> Result<Self> {
+    /// Fastjson's text, pretty or compact, with bare or quoted levels, with or without
+    /// `dataVersion`, or ours.
+    fn decode(bytes: &[u8]) -> Result<Self> {
         let (offsets, version) = decode_parts(bytes)?;
-        Ok(Self::with(offsets, version, None))
+        Ok(Self::with(offsets, version))
     }
 
-    /// The file's JSON text, compact, levels ascending and written bare.
-    pub fn encode(&self) -> String {
+    /// Compact, levels ascending and written bare.
+    fn encode(&self) -> String {
         let inner = file::lock(&self.inner);
         let mut out = String::with_capacity(96 + inner.offsets.len() * 16);
         out.push_str("{\"dataVersion\":");
@@ -102,49 +74,53 @@ impl DelayOffsetTable {
         out.push('}');
         out
     }
+}
 
-    /// Writes the file crash-safely if any offset changed since it was loaded or last written;
-    /// returns whether it wrote. Does nothing for an in-memory table.
-    pub fn persist(&self) -> Result<bool> {
-        self.file.persist(|| self.encode())
-    }
+/// Next offsets of the delay levels, stored in `config/delayOffset.json`.
+///
+/// Shared by reference (`Arc`) between the per-level delivery tasks. Updates only mark the
+/// table dirty; the broker calls [`ConfigTable::persist`] periodically (Apache: every
+/// `flushDelayOffsetInterval` = 10 s) and at shutdown, from a blocking context.
+pub type DelayOffsetTable = ConfigTable<DelayOffsets>;
 
-    /// Whether any offset changed since the table was loaded or last written.
-    pub fn is_dirty(&self) -> bool {
-        self.file.is_dirty()
-    }
-
-    /// The file this table is stored in.
-    pub fn path(&self) -> Option<&Path> {
-        self.file.path()
+impl ConfigTable<DelayOffsets> {
+    /// Sets how many updates advance the data version once (Apache
+    /// `delayOffsetUpdateVersionStep`, default [`DEFAULT_VERSION_STEP`]; 0 is taken as 1).
+    pub fn with_version_step(mut self, step: u64) -> Self {
+        self.contents_mut().version_step = step.max(1);
+        self
     }
 
     /// Records `offset` as the next offset to deliver for delay level `level` (1-based).
     pub fn update(&self, level: i32, offset: i64) {
+        let contents = self.contents();
         {
-            let mut inner = file::lock(&self.inner);
+            let mut inner = file::lock(&contents.inner);
             inner.offsets.insert(level, offset);
             inner.updates += 1;
-            if inner.updates.is_multiple_of(self.version_step) {
+            if inner.updates.is_multiple_of(contents.version_step) {
                 inner.data_version.next_version();
             }
         }
-        self.file.mark_dirty();
+        self.changed();
     }
 
     /// The next offset of delay level `level`, if recorded (Apache starts a level at 0).
     pub fn get(&self, level: i32) -> Option<i64> {
-        file::lock(&self.inner).offsets.get(&level).copied()
+        file::lock(&self.contents().inner)
+            .offsets
+            .get(&level)
+            .copied()
     }
 
     /// Every recorded level and its next offset.
     pub fn offsets(&self) -> BTreeMap<i32, i64> {
-        file::lock(&self.inner).offsets.clone()
+        file::lock(&self.contents().inner).offsets.clone()
     }
 
     /// The current data version.
     pub fn data_version(&self) -> DataVersion {
-        file::lock(&self.inner).data_version.clone()
+        file::lock(&self.contents().inner).data_version.clone()
     }
 }
 

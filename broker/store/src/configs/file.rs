@@ -1,4 +1,5 @@
-//! What the four tables share: their file, change tracking, lock helpers and JSON helpers.
+//! Helpers of the config tables: the file with its change tracking ([`ConfigFile`], used by
+//! [`super::ConfigTable`]), lock helpers and JSON helpers.
 
 use std::collections::BTreeMap;
 use std::fmt::Display;

@@ -8,8 +8,9 @@
 //! | `subscriptionGroup.json` | [`SubscriptionGroupTable`] | `SubscriptionGroupManager` |
 //! | `timerProgress.properties` | [`TimerProgress`] | FerroMQ's own (Apache: `timercheck`) |
 //!
-//! Each table is a thread-safe value shared by reference (`Arc`) between tokio tasks and store
-//! threads, with std locks that are never held across file I/O. Each has the same life cycle:
+//! Each table is a [`ConfigTable`] over the file's contents ([`TableContents`]: the data with
+//! its own std locks, and its JSON), shared by reference (`Arc`) between tokio tasks and store
+//! threads; no lock is held across file I/O. Every table has the same life cycle:
 //!
 //! - `load(path)` at startup: a missing file gives an empty table; a torn or empty file falls
 //!   back to `<file>.bak` (what Apache's `ConfigManager.load` does), and only when neither
@@ -32,6 +33,7 @@
 //! and `add_missing` adds those the file lacks.
 
 mod file;
+mod table;
 
 pub mod consumer_offsets;
 pub mod delay_offsets;
@@ -39,11 +41,13 @@ pub mod subscription_groups;
 pub mod timer_progress;
 pub mod topics;
 
-pub use consumer_offsets::ConsumerOffsetTable;
-pub use delay_offsets::DelayOffsetTable;
+pub use consumer_offsets::{ConsumerOffsetTable, ConsumerOffsets};
+pub use delay_offsets::{DelayOffsetTable, DelayOffsets};
 pub use subscription_groups::{
     system_groups, CustomizedRetryPolicy, ExponentialRetryPolicy, GroupRetryPolicy,
     GroupRetryPolicyType, SimpleSubscriptionData, SubscriptionGroupConfig, SubscriptionGroupTable,
+    SubscriptionGroups,
 };
+pub use table::{ConfigTable, TableContents};
 pub use timer_progress::TimerProgress;
-pub use topics::{system_topics, SystemTopics, TopicConfigTable, TIMER_TOPIC};
+pub use topics::{system_topics, SystemTopics, TopicConfigTable, Topics, TIMER_TOPIC};

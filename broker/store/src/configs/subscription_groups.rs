@@ -15,14 +15,15 @@
 //! omits `null` fields.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+
 use std::sync::RwLock;
 
 use ferromq_protocol::body::DataVersion;
 use ferromq_protocol::json;
 use serde::{Deserialize, Serialize};
 
-use super::file::{self, de, ConfigFile};
+use super::file::{self, de};
+use super::table::{ConfigTable, TableContents};
 use crate::error::Result;
 
 /// `MixAll.TOOLS_CONSUMER_GROUP`.
@@ -334,102 +335,64 @@ struct Inner {
     groups: BTreeMap<String, SubscriptionGroupConfig>,
 }
 
-/// The broker's consumer group settings, stored in `config/subscriptionGroup.json`.
-///
-/// Shared by reference (`Arc`) between tasks and threads; reads take a shared lock. Every
-/// change bumps the [`DataVersion`] except [`SubscriptionGroupTable::add_missing`]. Changes
-/// only mark the table dirty: call [`SubscriptionGroupTable::persist`] (from a blocking context)
-/// after changing it, as Apache persists this file on every change.
+/// What `subscriptionGroup.json` holds: the group settings, the forbidden table and the data
+/// version, under one lock.
 #[derive(Debug)]
-pub struct SubscriptionGroupTable {
-    inner: RwLock<Inner>,
-    file: ConfigFile,
-}
+pub struct SubscriptionGroups(RwLock<Inner>);
 
-impl Default for SubscriptionGroupTable {
-    fn default() -> Self {
-        Self::new()
+impl SubscriptionGroups {
+    fn with(body: FileBody) -> Self {
+        SubscriptionGroups(RwLock::new(Inner {
+            data_version: body.data_version,
+            forbidden: body.forbidden_table,
+            groups: body.subscription_group_table,
+        }))
     }
 }
 
-impl SubscriptionGroupTable {
-    /// The file name under the store's `config` directory.
-    pub const FILE_NAME: &'static str = "subscriptionGroup.json";
+impl TableContents for SubscriptionGroups {
+    const FILE_NAME: &'static str = "subscriptionGroup.json";
 
-    /// An empty table held in memory only ([`Self::persist`] writes nothing).
-    pub fn new() -> Self {
-        Self::with(
-            FileBody {
-                data_version: DataVersion::now(),
-                ..FileBody::default()
-            },
-            None,
-        )
-    }
-
-    fn with(body: FileBody, path: Option<PathBuf>) -> Self {
-        SubscriptionGroupTable {
-            inner: RwLock::new(Inner {
-                data_version: body.data_version,
-                forbidden: body.forbidden_table,
-                groups: body.subscription_group_table,
-            }),
-            file: ConfigFile::new(path),
-        }
-    }
-
-    /// Loads the table stored at `path`: empty when there is no file, from `<path>.bak` when
-    /// the file is torn or empty. An error when neither parses. System groups are not added;
-    /// see [`Self::add_missing`] and [`system_groups`].
-    pub fn load(path: impl Into<PathBuf>) -> Result<Self> {
-        let path = path.into();
-        let body = file::load(&path, decode_body)?.unwrap_or_else(|| FileBody {
+    fn empty() -> Self {
+        Self::with(FileBody {
             data_version: DataVersion::now(),
             ..FileBody::default()
-        });
-        Ok(Self::with(body, Some(path)))
+        })
     }
 
-    /// Decodes `subscriptionGroup.json` text (fastjson's, pretty or compact, or ours) into an
-    /// in-memory table. Unknown fields are ignored.
-    pub fn decode(bytes: &[u8]) -> Result<Self> {
-        Ok(Self::with(decode_body(bytes)?, None))
+    /// Unknown fields are ignored.
+    fn decode(bytes: &[u8]) -> Result<Self> {
+        Ok(Self::with(decode_body(bytes)?))
     }
 
-    /// The file's JSON text, compact, keys sorted as fastjson writes them.
-    pub fn encode(&self) -> String {
-        let inner = file::read(&self.inner);
+    /// Compact, keys sorted as fastjson writes them.
+    fn encode(&self) -> String {
+        let inner = file::read(&self.0);
         json::to_string(&FileView {
             data_version: &inner.data_version,
             forbidden_table: &inner.forbidden,
             subscription_group_table: &inner.groups,
         })
     }
+}
 
-    /// Writes the file crash-safely if the table changed since it was loaded or last written;
-    /// returns whether it wrote. Does nothing for an in-memory table.
-    pub fn persist(&self) -> Result<bool> {
-        self.file.persist(|| self.encode())
-    }
+/// The broker's consumer group settings, stored in `config/subscriptionGroup.json`.
+///
+/// Reads take a shared lock. Every change bumps the [`DataVersion`] except `add_missing`.
+/// System groups are not added by loading; see `add_missing` and [`system_groups`]. Call
+/// [`ConfigTable::persist`] (from a blocking context) after changing it, as Apache persists this
+/// file on every change.
+pub type SubscriptionGroupTable = ConfigTable<SubscriptionGroups>;
 
-    /// Whether the table changed since it was loaded or last written.
-    pub fn is_dirty(&self) -> bool {
-        self.file.is_dirty()
-    }
-
-    /// The file this table is stored in.
-    pub fn path(&self) -> Option<&Path> {
-        self.file.path()
-    }
-
+impl ConfigTable<SubscriptionGroups> {
     /// The settings of `group`.
     pub fn get(&self, group: &str) -> Option<SubscriptionGroupConfig> {
-        file::read(&self.inner).groups.get(group).cloned()
+        file::read(&self.contents().0).groups.get(group).cloned()
     }
 
     /// Whether `group` exists.
     pub fn contains(&self, group: &str) -> bool {
-        file::read(&self.inner).groups.contains_key(group)
+        file::read(&self.contents().0).groups.contains_key(group)
     }
 
     /// Runs `f` on the settings of `group` under the shared lock, without cloning them.
@@ -438,7 +401,7 @@ impl SubscriptionGroupTable {
         group: &str,
         f: impl FnOnce(&SubscriptionGroupConfig) -> R,
     ) -> Option<R> {
-        file::read(&self.inner).groups.get(group).map(f)
+        file::read(&self.contents().0).groups.get(group).map(f)
     }
 
     /// The settings of `group`, creating them with Java's defaults when the group is unknown,
@@ -453,7 +416,7 @@ impl SubscriptionGroupTable {
             return None;
         }
         let created = {
-            let mut inner = file::write(&self.inner);
+            let mut inner = file::write(&self.contents().0);
             if let Some(found) = inner.groups.get(group) {
                 return Some(found.clone());
             }
@@ -463,7 +426,7 @@ impl SubscriptionGroupTable {
             config
         };
         tracing::info!(group, "subscription group auto-created");
-        self.file.mark_dirty();
+        self.changed();
         Some(created)
     }
 
@@ -472,12 +435,12 @@ impl SubscriptionGroupTable {
     /// attribute merging is the caller's business).
     pub fn update(&self, config: SubscriptionGroupConfig) -> Option<SubscriptionGroupConfig> {
         let old = {
-            let mut inner = file::write(&self.inner);
+            let mut inner = file::write(&self.contents().0);
             let old = inner.groups.insert(config.group_name.clone(), config);
             inner.data_version.next_version();
             old
         };
-        self.file.mark_dirty();
+        self.changed();
         old
     }
 
@@ -485,7 +448,7 @@ impl SubscriptionGroupTable {
     /// returns its settings.
     pub fn delete(&self, group: &str) -> Option<SubscriptionGroupConfig> {
         let old = {
-            let mut inner = file::write(&self.inner);
+            let mut inner = file::write(&self.contents().0);
             inner.forbidden.remove(group);
             let old = inner.groups.remove(group);
             if old.is_some() {
@@ -494,7 +457,7 @@ impl SubscriptionGroupTable {
             old
         };
         if old.is_some() {
-            self.file.mark_dirty();
+            self.changed();
         }
         old
     }
@@ -503,7 +466,7 @@ impl SubscriptionGroupTable {
     /// exists.
     pub fn disable_consume(&self, group: &str) -> bool {
         let found = {
-            let mut inner = file::write(&self.inner);
+            let mut inner = file::write(&self.contents().0);
             let found = match inner.groups.get_mut(group) {
                 Some(config) => {
                     config.consume_enable = false;
@@ -517,7 +480,7 @@ impl SubscriptionGroupTable {
             found
         };
         if found {
-            self.file.mark_dirty();
+            self.changed();
         }
         found
     }
@@ -527,7 +490,7 @@ impl SubscriptionGroupTable {
     /// how many were added.
     pub fn add_missing(&self, configs: impl IntoIterator<Item = SubscriptionGroupConfig>) -> usize {
         let added = {
-            let mut inner = file::write(&self.inner);
+            let mut inner = file::write(&self.contents().0);
             let mut added = 0;
             for c in configs {
                 if !inner.groups.contains_key(&c.group_name) {
@@ -538,14 +501,14 @@ impl SubscriptionGroupTable {
             added
         };
         if added > 0 {
-            self.file.mark_dirty();
+            self.changed();
         }
         added
     }
 
     /// The forbidden bits of `group` on `topic` (0 when none).
     pub fn forbidden(&self, group: &str, topic: &str) -> i32 {
-        file::read(&self.inner)
+        file::read(&self.contents().0)
             .forbidden
             .get(group)
             .and_then(|topics| topics.get(topic))
@@ -566,7 +529,7 @@ impl SubscriptionGroupTable {
     pub fn update_forbidden(&self, group: &str, topic: &str, index: u32, set: bool) -> i32 {
         let bit = 1i32.checked_shl(index).unwrap_or(0);
         let value = {
-            let mut inner = file::write(&self.inner);
+            let mut inner = file::write(&self.contents().0);
             let current = inner
                 .forbidden
                 .get(group)
@@ -590,33 +553,41 @@ impl SubscriptionGroupTable {
             inner.data_version.next_version();
             value
         };
-        self.file.mark_dirty();
+        self.changed();
         value
     }
 
     /// Group names, sorted.
     pub fn names(&self) -> Vec<String> {
-        file::read(&self.inner).groups.keys().cloned().collect()
+        file::read(&self.contents().0)
+            .groups
+            .keys()
+            .cloned()
+            .collect()
     }
 
     /// Every group's settings, sorted by name.
     pub fn list(&self) -> Vec<SubscriptionGroupConfig> {
-        file::read(&self.inner).groups.values().cloned().collect()
+        file::read(&self.contents().0)
+            .groups
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// Number of groups.
     pub fn len(&self) -> usize {
-        file::read(&self.inner).groups.len()
+        file::read(&self.contents().0).groups.len()
     }
 
     /// Whether there are no groups.
     pub fn is_empty(&self) -> bool {
-        file::read(&self.inner).groups.is_empty()
+        file::read(&self.contents().0).groups.is_empty()
     }
 
     /// The current data version.
     pub fn data_version(&self) -> DataVersion {
-        file::read(&self.inner).data_version.clone()
+        file::read(&self.contents().0).data_version.clone()
     }
 }
 

@@ -6,13 +6,13 @@
 //! "topicName":"<topic>","topicSysFlag":0,"writeQueueNums":8}}}`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
 use ferromq_protocol::body::{perm, DataVersion, TopicConfig, TopicConfigSerializeWrapper};
 use serde::Serialize;
 
-use super::file::{self, ConfigFile};
+use super::file;
+use super::table::{ConfigTable, TableContents};
 use crate::error::Result;
 
 /// `RMQ_SYS_SELF_TEST_TOPIC`.
@@ -178,121 +178,76 @@ struct FileView<'a> {
     topic_config_table: &'a BTreeMap<String, TopicConfig>,
 }
 
-/// The broker's topic table, stored in `config/topics.json`.
-///
-/// Shared by reference (`Arc`) between tasks and threads; reads take a shared lock. Every
-/// change bumps the [`DataVersion`] (what the name server compares on re-registration) except
-/// [`TopicConfigTable::add_missing`], which, like Apache's startup defaults, leaves it alone.
-/// Changes only mark the table dirty: call [`TopicConfigTable::persist`] (from a blocking
-/// context) after changing it, as Apache persists this file on every change.
+/// What `topics.json` holds: the topic configs and the data version, under one lock.
 #[derive(Debug)]
-pub struct TopicConfigTable {
-    inner: RwLock<Inner>,
-    file: ConfigFile,
-}
+pub struct Topics(RwLock<Inner>);
 
-impl Default for TopicConfigTable {
-    fn default() -> Self {
-        Self::new()
+impl Topics {
+    fn with(data_version: DataVersion, topics: BTreeMap<String, TopicConfig>) -> Self {
+        Topics(RwLock::new(Inner {
+            data_version,
+            topics,
+        }))
     }
 }
 
-impl TopicConfigTable {
-    /// The file name under the store's `config` directory.
-    pub const FILE_NAME: &'static str = "topics.json";
+impl TableContents for Topics {
+    const FILE_NAME: &'static str = "topics.json";
 
-    /// An empty table held in memory only ([`Self::persist`] writes nothing).
-    pub fn new() -> Self {
-        Self::with(DataVersion::now(), BTreeMap::new(), None)
+    fn empty() -> Self {
+        Self::with(DataVersion::now(), BTreeMap::new())
     }
 
-    fn with(
-        data_version: DataVersion,
-        topics: BTreeMap<String, TopicConfig>,
-        path: Option<PathBuf>,
-    ) -> Self {
-        TopicConfigTable {
-            inner: RwLock::new(Inner {
-                data_version,
-                topics,
-            }),
-            file: ConfigFile::new(path),
-        }
+    fn decode(bytes: &[u8]) -> Result<Self> {
+        let w = TopicConfigSerializeWrapper::decode(bytes)
+            .map_err(|e| file::corrupt("topics.json", e))?;
+        Ok(Self::with(w.data_version, w.topic_config_table))
     }
 
-    /// Loads the table stored at `path`: empty when there is no file, from `<path>.bak` when
-    /// the file is torn or empty. An error when neither parses.
-    pub fn load(path: impl Into<PathBuf>) -> Result<Self> {
-        let path = path.into();
-        let wrapper =
-            file::load(&path, decode_wrapper)?.unwrap_or_else(|| TopicConfigSerializeWrapper {
-                data_version: DataVersion::now(),
-                ..TopicConfigSerializeWrapper::default()
-            });
-        Ok(Self::with(
-            wrapper.data_version,
-            wrapper.topic_config_table,
-            Some(path),
-        ))
-    }
-
-    /// Decodes `topics.json` text (fastjson's, pretty or compact, or ours) into an in-memory
-    /// table.
-    pub fn decode(bytes: &[u8]) -> Result<Self> {
-        let w = decode_wrapper(bytes)?;
-        Ok(Self::with(w.data_version, w.topic_config_table, None))
-    }
-
-    /// The file's JSON text, compact, keys sorted as fastjson writes them.
-    pub fn encode(&self) -> String {
-        let inner = file::read(&self.inner);
+    /// Compact, keys sorted as fastjson writes them.
+    fn encode(&self) -> String {
+        let inner = file::read(&self.0);
         ferromq_protocol::json::to_string(&FileView {
             data_version: &inner.data_version,
             topic_config_table: &inner.topics,
         })
     }
+}
 
-    /// Writes the file crash-safely if the table changed since it was loaded or last written;
-    /// returns whether it wrote. Does nothing for an in-memory table.
-    pub fn persist(&self) -> Result<bool> {
-        self.file.persist(|| self.encode())
-    }
+/// The broker's topic table, stored in `config/topics.json`.
+///
+/// Reads take a shared lock. Every change bumps the [`DataVersion`] (what the name server
+/// compares on re-registration) except `add_missing`, which, like Apache's startup defaults,
+/// leaves it alone. Call [`ConfigTable::persist`] (from a blocking context) after changing it,
+/// as Apache persists this file on every change.
+pub type TopicConfigTable = ConfigTable<Topics>;
 
-    /// Whether the table changed since it was loaded or last written.
-    pub fn is_dirty(&self) -> bool {
-        self.file.is_dirty()
-    }
-
-    /// The file this table is stored in.
-    pub fn path(&self) -> Option<&Path> {
-        self.file.path()
-    }
-
+impl ConfigTable<Topics> {
     /// The config of `topic`.
     pub fn get(&self, topic: &str) -> Option<TopicConfig> {
-        file::read(&self.inner).topics.get(topic).cloned()
+        file::read(&self.contents().0).topics.get(topic).cloned()
     }
 
     /// Whether `topic` exists.
     pub fn contains(&self, topic: &str) -> bool {
-        file::read(&self.inner).topics.contains_key(topic)
+        file::read(&self.contents().0).topics.contains_key(topic)
     }
 
     /// Runs `f` on the config of `topic` under the shared lock, without cloning it.
     pub fn with_topic<R>(&self, topic: &str, f: impl FnOnce(&TopicConfig) -> R) -> Option<R> {
-        file::read(&self.inner).topics.get(topic).map(f)
+        file::read(&self.contents().0).topics.get(topic).map(f)
     }
 
     /// Adds or replaces the config named by `config.topic_name` and bumps the data version;
     /// returns the previous config.
     pub fn put(&self, config: TopicConfig) -> Option<TopicConfig> {
         let old = {
-            let mut inner = file::write(&self.inner);
+            let mut inner = file::write(&self.contents().0);
             let old = inner.topics.insert(config.topic_name.clone(), config);
             inner.data_version.next_version();
             old
         };
-        self.file.mark_dirty();
+        self.changed();
         old
     }
 
@@ -301,13 +256,13 @@ impl TopicConfigTable {
     /// version.
     pub fn put_if_absent(&self, config: TopicConfig) -> (TopicConfig, bool) {
         {
-            let inner = file::read(&self.inner);
+            let inner = file::read(&self.contents().0);
             if let Some(existing) = inner.topics.get(&config.topic_name) {
                 return (existing.clone(), false);
             }
         }
         let result = {
-            let mut inner = file::write(&self.inner);
+            let mut inner = file::write(&self.contents().0);
             if let Some(existing) = inner.topics.get(&config.topic_name) {
                 return (existing.clone(), false);
             }
@@ -317,14 +272,14 @@ impl TopicConfigTable {
             inner.data_version.next_version();
             (config, true)
         };
-        self.file.mark_dirty();
+        self.changed();
         result
     }
 
     /// Removes `topic` and bumps the data version; returns its config if it existed.
     pub fn delete(&self, topic: &str) -> Option<TopicConfig> {
         let old = {
-            let mut inner = file::write(&self.inner);
+            let mut inner = file::write(&self.contents().0);
             let old = inner.topics.remove(topic);
             if old.is_some() {
                 inner.data_version.next_version();
@@ -332,7 +287,7 @@ impl TopicConfigTable {
             old
         };
         if old.is_some() {
-            self.file.mark_dirty();
+            self.changed();
         }
         old
     }
@@ -342,7 +297,7 @@ impl TopicConfigTable {
     /// file wins). Returns how many were added.
     pub fn add_missing(&self, configs: impl IntoIterator<Item = TopicConfig>) -> usize {
         let added = {
-            let mut inner = file::write(&self.inner);
+            let mut inner = file::write(&self.contents().0);
             let mut added = 0;
             for c in configs {
                 if !inner.topics.contains_key(&c.topic_name) {
@@ -353,48 +308,52 @@ impl TopicConfigTable {
             added
         };
         if added > 0 {
-            self.file.mark_dirty();
+            self.changed();
         }
         added
     }
 
     /// Topic names, sorted.
     pub fn names(&self) -> Vec<String> {
-        file::read(&self.inner).topics.keys().cloned().collect()
+        file::read(&self.contents().0)
+            .topics
+            .keys()
+            .cloned()
+            .collect()
     }
 
     /// Every topic config, sorted by name.
     pub fn list(&self) -> Vec<TopicConfig> {
-        file::read(&self.inner).topics.values().cloned().collect()
+        file::read(&self.contents().0)
+            .topics
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// Number of topics.
     pub fn len(&self) -> usize {
-        file::read(&self.inner).topics.len()
+        file::read(&self.contents().0).topics.len()
     }
 
     /// Whether there are no topics.
     pub fn is_empty(&self) -> bool {
-        file::read(&self.inner).topics.is_empty()
+        file::read(&self.contents().0).topics.is_empty()
     }
 
     /// The current data version.
     pub fn data_version(&self) -> DataVersion {
-        file::read(&self.inner).data_version.clone()
+        file::read(&self.contents().0).data_version.clone()
     }
 
     /// The table with its version as one consistent snapshot, the body of GET_ALL_TOPIC_CONFIG
     /// and the core of REGISTER_BROKER.
     pub fn serialize_wrapper(&self) -> TopicConfigSerializeWrapper {
-        let inner = file::read(&self.inner);
+        let inner = file::read(&self.contents().0);
         TopicConfigSerializeWrapper {
             data_version: inner.data_version.clone(),
             topic_config_table: inner.topics.clone(),
             ..TopicConfigSerializeWrapper::default()
         }
     }
-}
-
-fn decode_wrapper(bytes: &[u8]) -> Result<TopicConfigSerializeWrapper> {
-    TopicConfigSerializeWrapper::decode(bytes).map_err(|e| file::corrupt("topics.json", e))
 }
