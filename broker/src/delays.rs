@@ -1,7 +1,8 @@
 //! Parking messages that must wait (docs/protocol.md, "Delayed and timer messages"): a message
 //! with a delay level goes to `SCHEDULE_TOPIC_XXXX` (delivered by [`crate::services::schedule`]),
 //! one with timer properties to `rmq_sys_wheel_timer` (delivered by [`crate::services::timer`]),
-//! each with its real topic and queue in `REAL_TOPIC` / `REAL_QID`.
+//! each with its real topic and queue in `REAL_TOPIC` / `REAL_QID`; and the message a parked one
+//! becomes when it is due.
 
 use ferromq_protocol::codes::ResponseCode;
 use ferromq_protocol::message::{property, sysflag, MessageExt, TransactionType};
@@ -141,5 +142,28 @@ impl Broker {
             .insert(property::REAL_QUEUE_ID, m.queue_id.to_string());
         m.topic = SCHEDULE_TOPIC.to_owned();
         m.queue_id = level - 1;
+    }
+
+    /// The message a due schedule or timer entry becomes: real topic and queue back (checked by
+    /// [`Broker::real_destination`]), `DELAY` removed. `Err` says why there is nowhere to deliver.
+    pub(crate) fn time_up(&self, scheduled: &MessageExt) -> Result<MessageExt, String> {
+        let (topic, queue_id) = self.real_destination(scheduled)?;
+        let mut properties = scheduled.properties.clone();
+        properties.remove(property::DELAY_TIME_LEVEL);
+        properties.insert(property::WAIT_STORE_MSG_OK, "false");
+        Ok(MessageExt {
+            topic,
+            queue_id,
+            flag: scheduled.flag,
+            body: scheduled.body.clone(),
+            properties,
+            sys_flag: scheduled.sys_flag,
+            born_timestamp: scheduled.born_timestamp,
+            born_host: scheduled.born_host,
+            store_host: self.store_host,
+            reconsume_times: scheduled.reconsume_times,
+            prepared_transaction_offset: scheduled.prepared_transaction_offset,
+            ..MessageExt::default()
+        })
     }
 }

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferromq_protocol::message::{decode_all, property, DecodeOptions, MessageExt};
+use ferromq_protocol::message::{decode_all, DecodeOptions};
 use ferromq_store::commit_log::SCHEDULE_TOPIC;
 
 use crate::records::stored;
@@ -20,31 +20,6 @@ use crate::state::Broker;
 const IDLE_POLL: Duration = Duration::from_millis(100);
 /// Back-off after a failed delivery.
 const RETRY_AFTER: Duration = Duration::from_millis(100);
-
-impl Broker {
-    /// The message a due schedule or timer entry becomes: real topic and queue back (checked by
-    /// [`Broker::real_destination`]), `DELAY` removed. `Err` says why there is nowhere to deliver.
-    pub(crate) fn time_up(&self, scheduled: &MessageExt) -> Result<MessageExt, String> {
-        let (topic, queue_id) = self.real_destination(scheduled)?;
-        let mut properties = scheduled.properties.clone();
-        properties.remove(property::DELAY_TIME_LEVEL);
-        properties.insert(property::WAIT_STORE_MSG_OK, "false");
-        Ok(MessageExt {
-            topic,
-            queue_id,
-            flag: scheduled.flag,
-            body: scheduled.body.clone(),
-            properties,
-            sys_flag: scheduled.sys_flag,
-            born_timestamp: scheduled.born_timestamp,
-            born_host: scheduled.born_host,
-            store_host: self.store_host,
-            reconsume_times: scheduled.reconsume_times,
-            prepared_transaction_offset: scheduled.prepared_transaction_offset,
-            ..MessageExt::default()
-        })
-    }
-}
 
 /// Delivers due messages of one level until `stop`.
 async fn deliver_level(

@@ -57,13 +57,13 @@ const RETRY_AFTER: Duration = Duration::from_millis(100);
 /// How long the task sleeps with nothing pending and no arrival (arrivals wake it at once).
 const IDLE: Duration = Duration::from_secs(1);
 
-impl Broker {
-    fn timer_progress_path(&self) -> PathBuf {
-        self.settings()
-            .store
-            .config_dir()
-            .join(TimerProgress::FILE_NAME)
-    }
+/// Where the timer task keeps its progress.
+fn progress_path(broker: &Broker) -> PathBuf {
+    broker
+        .settings()
+        .store
+        .config_dir()
+        .join(TimerProgress::FILE_NAME)
 }
 
 /// One pending timer message: `(delivery time, queue offset, commitlog offset)`.
@@ -210,7 +210,7 @@ async fn put_real(broker: &Broker, commit_log_offset: i64) -> Result<Option<Pend
 
 /// Delivers timer messages until `stop`, then writes the progress one last time.
 async fn run(broker: Arc<Broker>, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let path = broker.timer_progress_path();
+    let path = progress_path(&broker);
     let stored = match TimerProgress::load(&path) {
         Ok(p) => p,
         Err(e) => {
