@@ -3,25 +3,19 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ferromq_protocol::RemotingCommand;
 use ferromq_remoting::{Connection, ConnectionConfig, Handler, RemotingError};
 use futures::future::BoxFuture;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::mux::Backoff;
+use crate::rt::Instant;
 use crate::transport::{InboundHandler, Transport};
 
-/// Backoff after a failed connect: 100 ms doubling to this cap.
-const MAX_BACKOFF: Duration = Duration::from_secs(3);
 /// Timeout of one TCP connect.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-
-#[derive(Debug, Default)]
-struct Backoff {
-    failures: u32,
-    retry_at: Option<Instant>,
-}
 
 /// One address: its live connection, and the connect attempt in progress (one at a time).
 #[derive(Debug, Default)]
@@ -111,19 +105,7 @@ impl TcpTransport {
         if let Some(conn) = slot.live() {
             return Ok(conn);
         }
-        {
-            let backoff = lock(&slot.backoff);
-            if backoff.retry_at.is_some_and(|at| Instant::now() < at) {
-                return Err(Error::new(
-                    ErrorKind::Connect,
-                    operation,
-                    format!(
-                        "{addr} unreachable (backing off after {} failures)",
-                        backoff.failures
-                    ),
-                ));
-            }
-        }
+        lock(&slot.backoff).check(Instant::now(), operation, addr)?;
         let bridge = Arc::new(Bridge {
             addr: addr.to_owned(),
             handler: self.handler.clone(),
@@ -135,7 +117,7 @@ impl TcpTransport {
         };
         match result {
             Ok(conn) => {
-                *lock(&slot.backoff) = Backoff::default();
+                lock(&slot.backoff).succeeded();
                 *lock(&slot.conn) = Some(conn.clone());
                 if self.closed.load(std::sync::atomic::Ordering::Acquire) {
                     conn.close();
@@ -143,12 +125,7 @@ impl TcpTransport {
                 Ok(conn)
             }
             Err(e) => {
-                let mut backoff = lock(&slot.backoff);
-                backoff.failures = backoff.failures.saturating_add(1);
-                let pause = Duration::from_millis(100)
-                    .saturating_mul(1 << backoff.failures.min(6))
-                    .min(MAX_BACKOFF);
-                backoff.retry_at = Some(Instant::now() + pause);
+                lock(&slot.backoff).failed(Instant::now());
                 let mut err = Error::remoting(operation, addr, e);
                 if err.kind() != ErrorKind::Connect {
                     err = Error::new(ErrorKind::Connect, operation, format!("connect to {addr}"))
