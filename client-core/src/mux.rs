@@ -8,14 +8,56 @@
 //! - [`Mux`] (from `ferromq_protocol::mux`, where the servers' connections share it): opaques,
 //!   waiters and their deadlines, responses versus requests from the broker, close;
 //! - [`Backoff`]: after a failed connect to an address, how long to wait before the next
-//!   attempt (100 ms doubling to [`Backoff::MAX`]), reset by a successful connect.
+//!   attempt (100 ms doubling to [`Backoff::MAX`]), reset by a successful connect; a connect
+//!   attempt itself lasts at most [`CONNECT_TIMEOUT`];
+//! - [`Shutdown`]: once a transport is closed, every request fails;
+//! - [`operation_of`]: the operation a request's errors name.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-pub use ferromq_protocol::mux::{Closed, Inbound, Mux, Reply, FIRST_OPAQUE};
+use ferromq_protocol::RemotingCommand;
+
+pub use ferromq_protocol::mux::{deadline, Closed, Inbound, Mux, Reply, FIRST_OPAQUE, MAX_TIMEOUT};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::rt::Instant;
+
+/// How long one connect attempt (TCP connect, WebSocket open) may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The operation named by the errors of `request`: its request code's name.
+pub fn operation_of(request: &RemotingCommand) -> &'static str {
+    request.request_code().name().unwrap_or("request")
+}
+
+/// Whether a transport has been closed; from then on every request fails.
+#[derive(Debug, Default)]
+pub struct Shutdown(AtomicBool);
+
+impl Shutdown {
+    /// Marks the transport closed.
+    pub fn close(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    /// Whether [`Self::close`] has been called.
+    pub fn is_closed(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// `Ok` while open, else the [`ErrorKind::IllegalState`] error of `operation`.
+    pub fn check(&self, operation: &'static str) -> Result<()> {
+        if self.is_closed() {
+            return Err(Error::new(
+                ErrorKind::IllegalState,
+                operation,
+                "the client is shut down",
+            ));
+        }
+        Ok(())
+    }
+}
 
 /// Failed connects to one address in a row, and when the next attempt may start.
 #[derive(Debug, Default, Clone)]
@@ -83,6 +125,26 @@ impl Backoff {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ferromq_protocol::RequestCode;
+
+    #[test]
+    fn shutdown_refuses_requests_once_closed() {
+        let shutdown = Shutdown::default();
+        assert!(shutdown.check("SEND_MESSAGE").is_ok());
+        shutdown.close();
+        let err = shutdown.check("SEND_MESSAGE").err();
+        assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::IllegalState));
+    }
+
+    #[test]
+    fn operations_are_named_by_request_code() {
+        let send = RemotingCommand::request(RequestCode::SEND_MESSAGE);
+        assert_eq!(operation_of(&send), "SEND_MESSAGE");
+        assert_eq!(
+            operation_of(&RemotingCommand::request(RequestCode(-77))),
+            "request"
+        );
+    }
 
     #[test]
     fn the_pause_starts_at_100_ms_and_doubles_to_the_cap() {

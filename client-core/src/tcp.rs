@@ -10,12 +10,9 @@ use ferromq_remoting::{Connection, ConnectionConfig, Handler, RemotingError};
 use futures::future::BoxFuture;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::mux::Backoff;
+use crate::mux::{operation_of, Backoff, Shutdown, CONNECT_TIMEOUT};
 use crate::rt::Instant;
 use crate::transport::{InboundHandler, Transport};
-
-/// Timeout of one TCP connect.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// One address: its live connection, and the connect attempt in progress (one at a time).
 #[derive(Debug, Default)]
@@ -43,7 +40,7 @@ pub struct TcpTransport {
     slots: Mutex<HashMap<String, Arc<Slot>>>,
     handler: Arc<dyn InboundHandler>,
     config: ConnectionConfig,
-    closed: std::sync::atomic::AtomicBool,
+    closed: Shutdown,
 }
 
 impl std::fmt::Debug for TcpTransport {
@@ -78,7 +75,7 @@ impl TcpTransport {
             slots: Mutex::new(HashMap::new()),
             handler,
             config,
-            closed: std::sync::atomic::AtomicBool::new(false),
+            closed: Shutdown::default(),
         }
     }
 
@@ -90,13 +87,7 @@ impl TcpTransport {
     }
 
     async fn connection(&self, operation: &'static str, addr: &str) -> Result<Connection> {
-        if self.closed.load(std::sync::atomic::Ordering::Acquire) {
-            return Err(Error::new(
-                ErrorKind::IllegalState,
-                operation,
-                "the client is shut down",
-            ));
-        }
+        self.closed.check(operation)?;
         let slot = self.slot(addr);
         if let Some(conn) = slot.live() {
             return Ok(conn);
@@ -119,7 +110,7 @@ impl TcpTransport {
             Ok(conn) => {
                 lock(&slot.backoff).succeeded();
                 *lock(&slot.conn) = Some(conn.clone());
-                if self.closed.load(std::sync::atomic::Ordering::Acquire) {
+                if self.closed.is_closed() {
                     conn.close();
                 }
                 Ok(conn)
@@ -135,10 +126,6 @@ impl TcpTransport {
             }
         }
     }
-}
-
-fn operation_of(request: &RemotingCommand) -> &'static str {
-    request.request_code().name().unwrap_or("request")
 }
 
 impl Transport for TcpTransport {
@@ -172,8 +159,7 @@ impl Transport for TcpTransport {
     }
 
     fn close(&self) {
-        self.closed
-            .store(true, std::sync::atomic::Ordering::Release);
+        self.closed.close();
         let slots: Vec<Arc<Slot>> = lock(&self.slots).drain().map(|(_, s)| s).collect();
         for slot in slots {
             if let Some(conn) = lock(&slot.conn).take() {

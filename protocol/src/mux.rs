@@ -20,11 +20,22 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::ops::Add;
+use std::time::Duration;
 
 use crate::command::{RemotingCommand, FLAG_ONEWAY, FLAG_RESPONSE};
 
 /// The first opaque a new connection hands out.
 pub const FIRST_OPAQUE: i32 = 1;
+
+/// The longest timeout [`deadline`] honours; longer ones (`Duration::MAX` for "forever") are cut
+/// to it, so that adding them to an instant cannot overflow.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// The deadline of a request sent at `now` that may wait `timeout` (at most [`MAX_TIMEOUT`]).
+pub fn deadline<I: Add<Duration, Output = I>>(now: I, timeout: Duration) -> I {
+    now + timeout.min(MAX_TIMEOUT)
+}
 
 /// The connection has closed: no request can be registered or sent any more.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,7 +161,8 @@ impl<W, I: Ord + Copy> Mux<W, I> {
 
     /// Prepares `request` to be sent as a request expecting a response (a fresh opaque, the
     /// oneway flag cleared) and registers `waiter` for that response until `deadline`. Returns
-    /// the opaque. After [`Mux::close`], returns the waiter back with [`Closed`].
+    /// the opaque. After [`Mux::close`], returns the waiter back with [`Closed`]. See
+    /// [`deadline`] for computing `deadline` from a timeout.
     pub fn request(
         &mut self,
         request: &mut RemotingCommand,

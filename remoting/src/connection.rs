@@ -14,7 +14,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use ferromq_protocol::codes::{LanguageCode, ResponseCode, Version};
 use ferromq_protocol::frame::{self, FrameDecoder, DEFAULT_MAX_FRAME_LEN};
-use ferromq_protocol::mux::{Inbound, Mux};
+use ferromq_protocol::mux::{self, Inbound, Mux};
 use ferromq_protocol::{RemotingCommand, SerializeType};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -299,11 +299,7 @@ impl Connection {
         timeout: Duration,
     ) -> Result<RemotingCommand, RemotingError> {
         self.stamp(&mut request);
-        let now = Instant::now();
-        // A timeout too long to add is as good as none: a year.
-        let deadline = now
-            .checked_add(timeout)
-            .unwrap_or(now + Duration::from_secs(365 * 24 * 3600));
+        let deadline = mux::deadline(Instant::now(), timeout);
         let (tx, rx) = oneshot::channel();
         let opaque = self
             .lock_pending()

@@ -186,6 +186,19 @@ fn close_hands_back_every_waiter_exactly_once_and_refuses_new_requests() {
 }
 
 #[test]
+fn deadlines_add_the_timeout_up_to_a_year() {
+    let now = std::time::Instant::now();
+    let second = Duration::from_secs(1);
+    assert_eq!(deadline(now, second), now + second);
+    assert_eq!(deadline(now, Duration::ZERO), now);
+    assert_eq!(
+        deadline(now, Duration::MAX),
+        now + MAX_TIMEOUT,
+        "no overflow"
+    );
+}
+
+#[test]
 fn an_inbound_request_goes_to_the_handler_with_its_reply() {
     let mut mux = TestMux::new();
     // The peer's opaques are its own: equal to a pending one of ours, still a request.
