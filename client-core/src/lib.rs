@@ -70,6 +70,7 @@ pub mod consumer;
 pub mod error;
 mod inbound;
 pub mod message;
+pub mod mux;
 pub mod producer;
 pub mod rt;
 pub mod selector;

@@ -3,25 +3,16 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ferromq_protocol::RemotingCommand;
 use ferromq_remoting::{Connection, ConnectionConfig, Handler, RemotingError};
 use futures::future::BoxFuture;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::mux::{operation_of, Backoff, Shutdown, CONNECT_TIMEOUT};
+use crate::rt::Instant;
 use crate::transport::{InboundHandler, Transport};
-
-/// Backoff after a failed connect: 100 ms doubling to this cap.
-const MAX_BACKOFF: Duration = Duration::from_secs(3);
-/// Timeout of one TCP connect.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-
-#[derive(Debug, Default)]
-struct Backoff {
-    failures: u32,
-    retry_at: Option<Instant>,
-}
 
 /// One address: its live connection, and the connect attempt in progress (one at a time).
 #[derive(Debug, Default)]
@@ -49,7 +40,7 @@ pub struct TcpTransport {
     slots: Mutex<HashMap<String, Arc<Slot>>>,
     handler: Arc<dyn InboundHandler>,
     config: ConnectionConfig,
-    closed: std::sync::atomic::AtomicBool,
+    closed: Shutdown,
 }
 
 impl std::fmt::Debug for TcpTransport {
@@ -84,7 +75,7 @@ impl TcpTransport {
             slots: Mutex::new(HashMap::new()),
             handler,
             config,
-            closed: std::sync::atomic::AtomicBool::new(false),
+            closed: Shutdown::default(),
         }
     }
 
@@ -96,13 +87,7 @@ impl TcpTransport {
     }
 
     async fn connection(&self, operation: &'static str, addr: &str) -> Result<Connection> {
-        if self.closed.load(std::sync::atomic::Ordering::Acquire) {
-            return Err(Error::new(
-                ErrorKind::IllegalState,
-                operation,
-                "the client is shut down",
-            ));
-        }
+        self.closed.check(operation)?;
         let slot = self.slot(addr);
         if let Some(conn) = slot.live() {
             return Ok(conn);
@@ -111,19 +96,7 @@ impl TcpTransport {
         if let Some(conn) = slot.live() {
             return Ok(conn);
         }
-        {
-            let backoff = lock(&slot.backoff);
-            if backoff.retry_at.is_some_and(|at| Instant::now() < at) {
-                return Err(Error::new(
-                    ErrorKind::Connect,
-                    operation,
-                    format!(
-                        "{addr} unreachable (backing off after {} failures)",
-                        backoff.failures
-                    ),
-                ));
-            }
-        }
+        lock(&slot.backoff).check(Instant::now(), operation, addr)?;
         let bridge = Arc::new(Bridge {
             addr: addr.to_owned(),
             handler: self.handler.clone(),
@@ -135,20 +108,15 @@ impl TcpTransport {
         };
         match result {
             Ok(conn) => {
-                *lock(&slot.backoff) = Backoff::default();
+                lock(&slot.backoff).succeeded();
                 *lock(&slot.conn) = Some(conn.clone());
-                if self.closed.load(std::sync::atomic::Ordering::Acquire) {
+                if self.closed.is_closed() {
                     conn.close();
                 }
                 Ok(conn)
             }
             Err(e) => {
-                let mut backoff = lock(&slot.backoff);
-                backoff.failures = backoff.failures.saturating_add(1);
-                let pause = Duration::from_millis(100)
-                    .saturating_mul(1 << backoff.failures.min(6))
-                    .min(MAX_BACKOFF);
-                backoff.retry_at = Some(Instant::now() + pause);
+                lock(&slot.backoff).failed(Instant::now());
                 let mut err = Error::remoting(operation, addr, e);
                 if err.kind() != ErrorKind::Connect {
                     err = Error::new(ErrorKind::Connect, operation, format!("connect to {addr}"))
@@ -158,10 +126,6 @@ impl TcpTransport {
             }
         }
     }
-}
-
-fn operation_of(request: &RemotingCommand) -> &'static str {
-    request.request_code().name().unwrap_or("request")
 }
 
 impl Transport for TcpTransport {
@@ -195,8 +159,7 @@ impl Transport for TcpTransport {
     }
 
     fn close(&self) {
-        self.closed
-            .store(true, std::sync::atomic::Ordering::Release);
+        self.closed.close();
         let slots: Vec<Arc<Slot>> = lock(&self.slots).drain().map(|(_, s)| s).collect();
         for slot in slots {
             if let Some(conn) = lock(&slot.conn).take() {

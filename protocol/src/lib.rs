@@ -12,6 +12,7 @@
 //! - [`body`]: the JSON bodies (route data, cluster info, heartbeat, topic configs, ...);
 //! - [`message`]: the stored-message codec, batches, message ids, properties, tag hashes and
 //!   compression;
+//! - [`mux`]: the opaque table of one connection (requests awaiting responses), with no I/O;
 //! - [`names`]: the topic and group name rules, and which topics are internal;
 //! - [`filter`]: SQL92 message selectors, parsed and evaluated as Apache's broker does.
 //!
@@ -29,6 +30,7 @@ pub mod frame;
 pub mod header;
 pub mod json;
 pub mod message;
+pub mod mux;
 pub mod names;
 
 pub use codes::{LanguageCode, RequestCode, ResponseCode, Version};

@@ -5,16 +5,16 @@
 //! notify-consumer-ids-changed, docs/protocol.md, "Requests from the broker to the client").
 //! Incoming requests go to a [`Handler`]; incoming responses complete the matching pending call.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use ferromq_protocol::codes::{LanguageCode, ResponseCode, Version};
 use ferromq_protocol::frame::{self, FrameDecoder, DEFAULT_MAX_FRAME_LEN};
+use ferromq_protocol::mux::{self, Inbound, Mux};
 use ferromq_protocol::{RemotingCommand, SerializeType};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -119,15 +119,22 @@ impl Default for ConnectionConfig {
     }
 }
 
-type Pending = Mutex<HashMap<i32, oneshot::Sender<RemotingCommand>>>;
+/// A call of ours awaiting its response.
+struct Waiter {
+    tx: oneshot::Sender<Result<RemotingCommand, RemotingError>>,
+    /// The call's timeout (for the error when it expires).
+    timeout: Duration,
+}
+
+/// Calls awaiting responses, by opaque (the multiplexer shared with the WASM client).
+type Pending = Mux<Waiter, Instant>;
 
 struct Inner {
     id: u64,
     peer: SocketAddr,
     local: SocketAddr,
     tx: mpsc::Sender<Frame>,
-    pending: Pending,
-    next_opaque: AtomicI32,
+    pending: Mutex<Pending>,
     closed: AtomicBool,
     close_signal: Notify,
     /// Bytes of frames handed to the writer and not yet written to the socket.
@@ -215,8 +222,7 @@ impl Connection {
                 peer,
                 local,
                 tx,
-                pending: Mutex::new(HashMap::new()),
-                next_opaque: AtomicI32::new(1),
+                pending: Mutex::new(Mux::new()),
                 closed: AtomicBool::new(false),
                 close_signal: Notify::new(),
                 queued_bytes: AtomicUsize::new(0),
@@ -260,7 +266,8 @@ impl Connection {
     pub fn close(&self) {
         if !self.inner.closed.swap(true, Ordering::AcqRel) {
             self.inner.close_signal.notify_waiters();
-            self.lock_pending().clear();
+            // Dropping the waiters fails their calls.
+            drop(self.lock_pending().close());
         }
     }
 
@@ -275,9 +282,7 @@ impl Connection {
         }
     }
 
-    fn lock_pending(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<i32, oneshot::Sender<RemotingCommand>>> {
+    fn lock_pending(&self) -> std::sync::MutexGuard<'_, Pending> {
         // A poisoned map only means a panic elsewhere; the map itself is still consistent.
         self.inner.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -293,21 +298,22 @@ impl Connection {
         mut request: RemotingCommand,
         timeout: Duration,
     ) -> Result<RemotingCommand, RemotingError> {
-        let opaque = self.inner.next_opaque.fetch_add(1, Ordering::Relaxed);
-        request.opaque = opaque;
-        request.flag &= !ferromq_protocol::command::FLAG_ONEWAY;
         self.stamp(&mut request);
+        let deadline = mux::deadline(Instant::now(), timeout);
         let (tx, rx) = oneshot::channel();
-        self.lock_pending().insert(opaque, tx);
+        let opaque = self
+            .lock_pending()
+            .request(&mut request, Waiter { tx, timeout }, deadline)
+            .map_err(|_| RemotingError::Closed)?;
         if let Err(e) = self.send_raw(&request).await {
-            self.lock_pending().remove(&opaque);
+            self.lock_pending().forget(opaque);
             return Err(e);
         }
-        match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(response)) => Ok(response),
+        match tokio::time::timeout_at(deadline, rx).await {
+            Ok(Ok(outcome)) => outcome,
             Ok(Err(_)) => Err(RemotingError::Closed),
             Err(_) => {
-                self.lock_pending().remove(&opaque);
+                self.lock_pending().forget(opaque);
                 Err(RemotingError::Timeout(timeout))
             }
         }
@@ -315,9 +321,10 @@ impl Connection {
 
     /// Sends `request` as oneway (no response will come).
     pub async fn request_oneway(&self, mut request: RemotingCommand) -> Result<(), RemotingError> {
-        request.opaque = self.inner.next_opaque.fetch_add(1, Ordering::Relaxed);
-        request.flag |= ferromq_protocol::command::FLAG_ONEWAY;
         self.stamp(&mut request);
+        self.lock_pending()
+            .oneway(&mut request)
+            .map_err(|_| RemotingError::Closed)?;
         self.send_raw(&request).await
     }
 
@@ -361,7 +368,7 @@ impl Connection {
     /// out) or a call of ours awaiting its response.
     fn busy(&self, in_flight: &Semaphore) -> bool {
         in_flight.available_permits() < self.inner.config.max_in_flight.max(1)
-            || !self.lock_pending().is_empty()
+            || !self.lock_pending().is_idle()
     }
 
     /// If more than the high water mark is queued (the peer is not reading its responses),
@@ -633,21 +640,32 @@ fn dispatch<H: Handler>(
     in_flight: &Arc<Semaphore>,
     cmd: RemotingCommand,
 ) {
-    if cmd.is_response() {
-        let waiter = conn.lock_pending().remove(&cmd.opaque);
-        match waiter {
-            Some(tx) => {
-                let _ = tx.send(cmd);
+    let inbound = {
+        let mut pending = conn.lock_pending();
+        if cmd.is_response() {
+            // Calls past their deadline are timed out before a late answer could complete them.
+            for (_, late) in pending.expire(Instant::now()) {
+                let _ = late.tx.send(Err(RemotingError::Timeout(late.timeout)));
             }
-            None => tracing::debug!(
-                opaque = cmd.opaque,
-                "response to an unknown or timed-out request"
-            ),
         }
-        return;
-    }
+        pending.receive(cmd)
+    };
+    let (cmd, reply) = match inbound {
+        Inbound::Response { waiter, response } => {
+            let _ = waiter.tx.send(Ok(response));
+            return;
+        }
+        Inbound::Unmatched(response) => {
+            tracing::debug!(
+                opaque = response.opaque,
+                "response to an unknown or timed-out request"
+            );
+            return;
+        }
+        Inbound::Request { request, reply } => (request, reply),
+    };
     let Ok(permit) = in_flight.clone().try_acquire_owned() else {
-        if !cmd.is_oneway() {
+        if !reply.is_oneway() {
             let mut busy = RemotingCommand::answering(
                 &cmd,
                 ResponseCode::SYSTEM_BUSY,
@@ -661,12 +679,8 @@ fn dispatch<H: Handler>(
     let conn = conn.clone();
     let handler = handler.clone();
     tokio::spawn(async move {
-        let opaque = cmd.opaque;
-        let oneway = cmd.is_oneway();
-        let response = handler.handle(&conn, cmd).await;
-        if let (Some(mut response), false) = (response, oneway) {
-            response.opaque = opaque;
-            response.flag |= ferromq_protocol::command::FLAG_RESPONSE;
+        let answer = handler.handle(&conn, cmd).await;
+        if let Some(mut response) = reply.response(answer) {
             conn.stamp(&mut response);
             if let Err(e) = conn.send_raw(&response).await {
                 tracing::debug!(error = %e, "could not send a response");

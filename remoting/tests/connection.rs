@@ -198,6 +198,32 @@ async fn overload_is_answered_system_busy() {
     );
 }
 
+#[tokio::test]
+async fn a_late_answer_after_a_timeout_reaches_nobody() {
+    let gate = Arc::new(Semaphore::new(0));
+    let echo = Echo {
+        gate: Some(gate.clone()),
+        ..Echo::default()
+    };
+    let (addr, _stop) = start(echo, ConnectionConfig::default()).await;
+    let conn = Connection::connect(&addr, Arc::new(Nothing), ConnectionConfig::default())
+        .await
+        .unwrap();
+    let held = RemotingCommand::request(RequestCode(999)).with_body(&b"late"[..]);
+    let timeout = Duration::from_millis(200);
+    assert!(matches!(
+        conn.request(held, timeout).await,
+        Err(RemotingError::Timeout(t)) if t == timeout
+    ));
+    // The held request is answered now, after its caller gave up; the next call on the same
+    // connection gets its own answer, not that one.
+    gate.add_permits(1);
+    let next = RemotingCommand::request(RequestCode(1)).with_body(&b"next"[..]);
+    let resp = conn.request(next, T).await.unwrap();
+    assert_eq!(&resp.body[..], b"next");
+    assert!(!conn.is_closed());
+}
+
 async fn futures_codes(
     calls: Vec<tokio::task::JoinHandle<Result<RemotingCommand, RemotingError>>>,
 ) -> Vec<ResponseCode> {

@@ -14,17 +14,20 @@
 //! KV item `FERROMQ_WEBSOCKET` / `ip:port` (GET_KV_CONFIG), which a broker with a WebSocket
 //! listener announces; the answer is cached and forgotten when that connection fails.
 //! Connections are opened on demand and reopened on demand after a failure; after a failed
-//! connect, attempts to that URL wait out a backoff (100 ms doubling to 3 s), as the TCP
-//! transport's do.
+//! connect, attempts to that URL wait out the core's [`Backoff`], as the TCP transport's do.
+//!
+//! What happens on a connection (opaques, which response completes which request, requests from
+//! the broker, late answers, timeouts, failing every waiter when it closes) is the core's
+//! [`Mux`], shared by the transport (which registers requests) and the connection task (which
+//! feeds it the frames it reads); this file only moves frames and events.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::BytesMut;
+use ferromq_client::mux::{self, operation_of, Backoff, Inbound, Mux, Shutdown, CONNECT_TIMEOUT};
 use ferromq_client::{rt, Error, ErrorKind, InboundHandler, Result, Transport};
-use ferromq_protocol::command::{FLAG_ONEWAY, FLAG_RESPONSE};
 use ferromq_protocol::frame::{self, FrameDecoder, DEFAULT_MAX_FRAME_LEN};
 use ferromq_protocol::header::namesrv::{
     GetKVConfigRequestHeader, GetKVConfigResponseHeader, WEBSOCKET_KV_NAMESPACE,
@@ -37,37 +40,22 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 
-/// How long opening a WebSocket may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-/// Backoff after a failed connect: 100 ms doubling to this cap (as the TCP transport).
-const MAX_BACKOFF: Duration = Duration::from_secs(3);
-
-/// Failed connects to one URL in a row, and when the next attempt may start.
-#[derive(Debug, Default)]
-struct Backoff {
-    failures: u32,
-    retry_at: Option<rt::Instant>,
+/// A request of ours awaiting its response.
+struct Waiter {
+    reply: oneshot::Sender<Result<RemotingCommand>>,
+    /// The request's operation (for errors).
+    op: &'static str,
+    /// The request's timeout (for the error when it expires).
+    timeout: Duration,
 }
 
-impl Backoff {
-    fn failed(&mut self) {
-        self.failures = self.failures.saturating_add(1);
-        let pause = Duration::from_millis(100)
-            .saturating_mul(1 << self.failures.min(6))
-            .min(MAX_BACKOFF);
-        self.retry_at = Some(rt::Instant::now() + pause);
-    }
-}
+/// The requests awaiting responses on one connection.
+type Pending = Arc<Mutex<Mux<Waiter, rt::Instant>>>;
 
 /// What the transport asks a connection task to do.
 enum Command {
-    /// Write `cmd`; when `reply` is set, route the response with the same opaque there.
-    Send {
-        cmd: RemotingCommand,
-        reply: Option<oneshot::Sender<Result<RemotingCommand>>>,
-    },
-    /// The requester stopped waiting for this opaque (timeout).
-    Forget(i32),
+    /// Write `cmd` (prepared by the connection's [`Mux`], or an answer to a broker request).
+    Send(RemotingCommand),
     /// Close the WebSocket.
     Close,
 }
@@ -76,7 +64,14 @@ enum Command {
 #[derive(Clone)]
 struct Conn {
     tx: mpsc::UnboundedSender<Command>,
-    alive: Arc<AtomicBool>,
+    pending: Pending,
+}
+
+impl Conn {
+    /// Whether the connection is open or opening (its task closes the mux when it ends).
+    fn alive(&self) -> bool {
+        !lock(&self.pending).is_closed()
+    }
 }
 
 /// The WebSocket [`Transport`].
@@ -90,8 +85,7 @@ pub(crate) struct WsTransport {
     endpoints: Mutex<HashMap<String, String>>,
     /// Connect failures by URL.
     backoffs: Mutex<HashMap<String, Arc<Mutex<Backoff>>>>,
-    next_opaque: AtomicI32,
-    closed: AtomicBool,
+    closed: Shutdown,
     request_timeout: Duration,
 }
 
@@ -113,10 +107,6 @@ pub(crate) fn is_ws_url(addr: &str) -> bool {
     lower.starts_with("ws://") || lower.starts_with("wss://")
 }
 
-fn operation_of(request: &RemotingCommand) -> &'static str {
-    request.request_code().name().unwrap_or("request")
-}
-
 impl WsTransport {
     /// A transport whose name servers are `namesrvs` (`ws://` URLs) and whose inbound requests
     /// go to `inbound`.
@@ -131,46 +121,27 @@ impl WsTransport {
             conns: Mutex::new(HashMap::new()),
             endpoints: Mutex::new(HashMap::new()),
             backoffs: Mutex::new(HashMap::new()),
-            next_opaque: AtomicI32::new(1),
-            closed: AtomicBool::new(false),
+            closed: Shutdown::default(),
             request_timeout,
         }
     }
 
     /// The live connection to `url`, opening one when there is none.
     fn conn(&self, op: &'static str, url: &str, addr: &str) -> Result<Conn> {
-        if self.closed.load(Ordering::Acquire) {
-            return Err(Error::new(
-                ErrorKind::IllegalState,
-                op,
-                "the client is shut down",
-            ));
-        }
+        self.closed.check(op)?;
         let mut conns = lock(&self.conns);
-        if let Some(c) = conns.get(url).filter(|c| c.alive.load(Ordering::Acquire)) {
+        if let Some(c) = conns.get(url).filter(|c| c.alive()) {
             return Ok(c.clone());
         }
         let backoff = lock(&self.backoffs)
             .entry(url.to_owned())
             .or_default()
             .clone();
-        {
-            let b = lock(&backoff);
-            if b.retry_at.is_some_and(|at| rt::Instant::now() < at) {
-                return Err(Error::new(
-                    ErrorKind::Connect,
-                    op,
-                    format!(
-                        "{url} unreachable (backing off after {} failed connects)",
-                        b.failures
-                    ),
-                ));
-            }
-        }
+        lock(&backoff).check(rt::Instant::now(), op, url)?;
         let (tx, rx) = mpsc::unbounded();
         let conn = Conn {
             tx,
-            alive: Arc::new(AtomicBool::new(true)),
+            pending: Arc::new(Mutex::new(Mux::new())),
         };
         conns.insert(url.to_owned(), conn.clone());
         drop(conns);
@@ -178,7 +149,7 @@ impl WsTransport {
             url: url.to_owned(),
             addr: addr.to_owned(),
             inbound: self.inbound.clone(),
-            alive: conn.alive.clone(),
+            pending: conn.pending.clone(),
             own_tx: conn.tx.clone(),
             backoff,
         };
@@ -242,26 +213,22 @@ impl WsTransport {
     ) -> Result<RemotingCommand> {
         let op = operation_of(&request);
         let conn = self.conn(op, url, addr)?;
-        let opaque = self.next_opaque.fetch_add(1, Ordering::Relaxed);
-        request.opaque = opaque;
-        request.flag &= !FLAG_ONEWAY;
         let (reply, rx) = oneshot::channel();
-        conn.tx
-            .unbounded_send(Command::Send {
-                cmd: request,
-                reply: Some(reply),
-            })
+        let waiter = Waiter { reply, op, timeout };
+        let deadline = mux::deadline(rt::Instant::now(), timeout);
+        let opaque = lock(&conn.pending)
+            .request(&mut request, waiter, deadline)
             .map_err(|_| closed(op, addr))?;
+        if conn.tx.unbounded_send(Command::Send(request)).is_err() {
+            lock(&conn.pending).forget(opaque);
+            return Err(closed(op, addr));
+        }
         match rt::timeout(timeout, rx).await {
             Ok(Ok(r)) => r,
             Ok(Err(_)) => Err(closed(op, addr)),
             Err(rt::Elapsed) => {
-                let _ = conn.tx.unbounded_send(Command::Forget(opaque));
-                Err(Error::new(
-                    ErrorKind::Timeout,
-                    op,
-                    format!("no answer from {addr} within {} ms", timeout.as_millis()),
-                ))
+                lock(&conn.pending).forget(opaque);
+                Err(timed_out(op, addr, timeout))
             }
         }
     }
@@ -279,6 +246,14 @@ fn closed(op: &'static str, addr: &str) -> Error {
         ErrorKind::ConnectionClosed,
         op,
         format!("the WebSocket to {addr} closed"),
+    )
+}
+
+fn timed_out(op: &'static str, addr: &str, timeout: Duration) -> Error {
+    Error::new(
+        ErrorKind::Timeout,
+        op,
+        format!("no answer from {addr} within {} ms", timeout.as_millis()),
     )
 }
 
@@ -309,19 +284,17 @@ impl Transport for WsTransport {
             let op = operation_of(&request);
             let url = self.resolve(op, addr).await?;
             let conn = self.conn(op, &url, addr)?;
-            request.opaque = self.next_opaque.fetch_add(1, Ordering::Relaxed);
-            request.flag |= FLAG_ONEWAY;
+            lock(&conn.pending)
+                .oneway(&mut request)
+                .map_err(|_| closed(op, addr))?;
             conn.tx
-                .unbounded_send(Command::Send {
-                    cmd: request,
-                    reply: None,
-                })
+                .unbounded_send(Command::Send(request))
                 .map_err(|_| closed(op, addr))
         })
     }
 
     fn close(&self) {
-        self.closed.store(true, Ordering::Release);
+        self.closed.close();
         for (_, conn) in lock(&self.conns).drain() {
             let _ = conn.tx.unbounded_send(Command::Close);
         }
@@ -343,14 +316,13 @@ struct ConnTask {
     /// The address the core used (for inbound requests and error messages).
     addr: String,
     inbound: Arc<dyn InboundHandler>,
-    alive: Arc<AtomicBool>,
+    /// The connection's multiplexer, shared with the transport.
+    pending: Pending,
     /// Its own command queue (answers to inbound requests are written through it).
     own_tx: mpsc::UnboundedSender<Command>,
     /// Connect failures of its URL.
     backoff: Arc<Mutex<Backoff>>,
 }
-
-type Pending = HashMap<i32, oneshot::Sender<Result<RemotingCommand>>>;
 
 /// The event handlers of a WebSocket, removed when dropped.
 struct Handlers {
@@ -418,181 +390,141 @@ impl ConnTask {
 
     async fn run(self, mut commands: mpsc::UnboundedReceiver<Command>) {
         let (events_tx, mut events) = mpsc::unbounded();
-        let failure = match open_socket(&self.url, events_tx) {
-            Err(e) => Err(self.error(
+        // Why the connection ended: the kind and text of the error its waiters get.
+        let (kind, why) = match open_socket(&self.url, events_tx) {
+            Err(e) => (
                 ErrorKind::Connect,
-                "connect",
-                &format!("cannot open a WebSocket: {}", crate::error::js_text(&e)),
-            )),
-            Ok(handlers) => {
-                let opened = rt::timeout(CONNECT_TIMEOUT, events.next()).await;
-                match opened {
-                    Ok(Some(WsEvent::Open)) => {
-                        *lock(&self.backoff) = Backoff::default();
-                        let r = self.serve(&handlers.ws, &mut commands, &mut events).await;
-                        drop(handlers);
-                        r
-                    }
-                    Err(rt::Elapsed) => Err(self.error(
-                        ErrorKind::Connect,
-                        "connect",
-                        &format!(
-                            "WebSocket not open within {} ms",
-                            CONNECT_TIMEOUT.as_millis()
-                        ),
-                    )),
-                    Ok(_) => Err(self.error(
-                        ErrorKind::Connect,
-                        "connect",
-                        "cannot open a WebSocket (refused or unreachable)",
-                    )),
+                format!("cannot open a WebSocket: {}", crate::error::js_text(&e)),
+            ),
+            Ok(handlers) => match rt::timeout(CONNECT_TIMEOUT, events.next()).await {
+                Ok(Some(WsEvent::Open)) => {
+                    lock(&self.backoff).succeeded();
+                    self.serve(&handlers.ws, &mut commands, &mut events).await
                 }
-            }
+                Err(rt::Elapsed) => (
+                    ErrorKind::Connect,
+                    format!(
+                        "WebSocket not open within {} ms",
+                        CONNECT_TIMEOUT.as_millis()
+                    ),
+                ),
+                Ok(_) => (
+                    ErrorKind::Connect,
+                    "cannot open a WebSocket (refused or unreachable)".to_owned(),
+                ),
+            },
         };
-        self.alive.store(false, Ordering::Release);
-        let err = failure.err();
-        if err.as_ref().is_some_and(|e| e.kind() == ErrorKind::Connect) {
-            lock(&self.backoff).failed();
+        if kind == ErrorKind::Connect {
+            lock(&self.backoff).failed(rt::Instant::now());
         }
-        // Fail what was queued and not written yet.
+        // Every request still waiting fails, those queued and not written yet included; what
+        // is left in the queue is dropped.
+        let waiters = lock(&self.pending).close();
+        for w in waiters {
+            let _ = w.reply.send(Err(self.error(kind, w.op, &why)));
+        }
         commands.close();
-        while let Ok(cmd) = commands.try_recv() {
-            if let Command::Send {
-                reply: Some(reply),
-                cmd,
-            } = cmd
-            {
-                let e = match &err {
-                    Some(e) if e.kind() == ErrorKind::Connect => {
-                        self.error(ErrorKind::Connect, operation_of(&cmd), e.message())
-                    }
-                    _ => self.error(ErrorKind::ConnectionClosed, operation_of(&cmd), "closed"),
-                };
-                let _ = reply.send(Err(e));
-            }
-        }
     }
 
-    /// Serves an open WebSocket until it closes or fails.
+    /// Serves an open WebSocket until it closes or fails; returns why it ended.
     async fn serve(
         &self,
         ws: &WebSocket,
         commands: &mut mpsc::UnboundedReceiver<Command>,
         events: &mut mpsc::UnboundedReceiver<WsEvent>,
-    ) -> Result<()> {
-        let mut pending: Pending = HashMap::new();
+    ) -> (ErrorKind, String) {
         let mut buf = BytesMut::new();
         let decoder = FrameDecoder::new(DEFAULT_MAX_FRAME_LEN);
-        let outcome = loop {
+        let closed = |why: &str| (ErrorKind::ConnectionClosed, why.to_owned());
+        loop {
             let next = futures::future::select(commands.next(), events.next()).await;
             match next {
                 futures::future::Either::Left((cmd, _)) => match cmd {
-                    None | Some(Command::Close) => break Ok(()),
-                    Some(Command::Forget(opaque)) => {
-                        pending.remove(&opaque);
+                    None | Some(Command::Close) => {
+                        return closed("the client closed the WebSocket")
                     }
-                    Some(Command::Send { mut cmd, reply }) => {
-                        cmd.language = LanguageCode::RUST;
-                        let mut out = BytesMut::with_capacity(256 + cmd.body.len());
-                        if let Err(e) = frame::encode(&cmd, SerializeType::Json, &mut out) {
-                            if let Some(reply) = reply {
-                                let _ = reply.send(Err(Error::new(
-                                    ErrorKind::InvalidArgument,
-                                    operation_of(&cmd),
-                                    format!("cannot encode the request: {e}"),
-                                )));
-                            }
-                            continue;
-                        }
-                        if let Err(e) = ws.send_with_u8_array(&out) {
-                            let why =
-                                format!("WebSocket send failed: {}", crate::error::js_text(&e));
-                            if let Some(reply) = reply {
-                                let op = operation_of(&cmd);
-                                let _ = reply.send(Err(self.error(
-                                    ErrorKind::ConnectionClosed,
-                                    op,
-                                    &why,
-                                )));
-                            }
-                            break Err(why);
-                        }
-                        if let Some(reply) = reply {
-                            pending.insert(cmd.opaque, reply);
+                    Some(Command::Send(cmd)) => {
+                        if let Err(why) = self.write(ws, cmd) {
+                            return closed(&why);
                         }
                     }
                 },
                 futures::future::Either::Right((event, _)) => match event {
-                    None => break Err("the WebSocket went away".to_owned()),
-                    Some(WsEvent::Error) => break Err("WebSocket error".to_owned()),
+                    None => return closed("the WebSocket went away"),
+                    Some(WsEvent::Error) => return closed("WebSocket error"),
                     Some(WsEvent::Closed(code, reason)) => {
-                        break Err(format!("the WebSocket closed (code {code} {reason:?})"))
+                        return closed(&format!("the WebSocket closed (code {code} {reason:?})"))
                     }
                     Some(WsEvent::Open) => {}
-                    Some(WsEvent::Text) => break Err("the server sent a text message".to_owned()),
+                    Some(WsEvent::Text) => return closed("the server sent a text message"),
                     Some(WsEvent::Data(bytes)) => {
                         buf.extend_from_slice(&bytes);
+                        self.expire();
                         loop {
                             match decoder.decode(&mut buf) {
-                                Ok(Some(cmd)) => self.dispatch(cmd, &mut pending),
+                                Ok(Some(cmd)) => self.dispatch(cmd),
                                 Ok(None) => break,
                                 Err(_) => {
-                                    fail_all(&mut pending, || {
-                                        self.error(
-                                            ErrorKind::Protocol,
-                                            "receive",
-                                            "undecodable frame from the server",
-                                        )
-                                    });
-                                    return Err(self.error(
+                                    return (
                                         ErrorKind::Protocol,
-                                        "receive",
-                                        "undecodable frame",
-                                    ));
+                                        "undecodable frame from the server".to_owned(),
+                                    )
                                 }
                             }
                         }
                     }
                 },
             }
-        };
-        self.alive.store(false, Ordering::Release);
-        let why = match &outcome {
-            Ok(()) => "the client closed the WebSocket".to_owned(),
-            Err(why) => why.clone(),
-        };
-        fail_all(&mut pending, || {
-            self.error(ErrorKind::ConnectionClosed, "request", &why)
-        });
-        outcome.map_err(|why| self.error(ErrorKind::ConnectionClosed, "request", &why))
+        }
     }
 
-    fn dispatch(&self, cmd: RemotingCommand, pending: &mut Pending) {
-        if cmd.is_response() {
-            if let Some(reply) = pending.remove(&cmd.opaque) {
-                let _ = reply.send(Ok(cmd));
+    /// Writes one command; `Err` (why) when the WebSocket failed.
+    fn write(&self, ws: &WebSocket, mut cmd: RemotingCommand) -> std::result::Result<(), String> {
+        cmd.language = LanguageCode::RUST;
+        let mut out = BytesMut::with_capacity(256 + cmd.body.len());
+        if let Err(e) = frame::encode(&cmd, SerializeType::Json, &mut out) {
+            // Only a request of ours has a waiter (an answer's opaque is the peer's).
+            let ours = !cmd.is_response() && !cmd.is_oneway();
+            if let Some(w) = ours
+                .then(|| lock(&self.pending).forget(cmd.opaque))
+                .flatten()
+            {
+                let why = format!("cannot encode the request: {e}");
+                let _ = w
+                    .reply
+                    .send(Err(Error::new(ErrorKind::InvalidArgument, w.op, why)));
             }
-            return;
+            return Ok(());
         }
-        let opaque = cmd.opaque;
-        let oneway = cmd.is_oneway();
-        let answer = self.inbound.handle(self.addr.clone(), cmd);
-        let tx = self.own_tx.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            if let (Some(mut response), false) = (answer.await, oneway) {
-                response.opaque = opaque;
-                response.flag |= FLAG_RESPONSE;
-                let _ = tx.unbounded_send(Command::Send {
-                    cmd: response,
-                    reply: None,
+        ws.send_with_u8_array(&out)
+            .map_err(|e| format!("WebSocket send failed: {}", crate::error::js_text(&e)))
+    }
+
+    /// Times out the requests past their deadline, so that their late answers are dropped.
+    fn expire(&self) {
+        let expired = lock(&self.pending).expire(rt::Instant::now());
+        for (_, w) in expired {
+            let _ = w.reply.send(Err(timed_out(w.op, &self.addr, w.timeout)));
+        }
+    }
+
+    fn dispatch(&self, cmd: RemotingCommand) {
+        let inbound = lock(&self.pending).receive(cmd);
+        match inbound {
+            Inbound::Response { waiter, response } => {
+                let _ = waiter.reply.send(Ok(response));
+            }
+            // An unknown opaque, or an answer after its requester gave up.
+            Inbound::Unmatched(_) => {}
+            Inbound::Request { request, reply } => {
+                let answer = self.inbound.handle(self.addr.clone(), request);
+                let tx = self.own_tx.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Some(response) = reply.response(answer.await) {
+                        let _ = tx.unbounded_send(Command::Send(response));
+                    }
                 });
             }
-        });
-    }
-}
-
-fn fail_all(pending: &mut Pending, err: impl Fn() -> Error) {
-    for (_, reply) in pending.drain() {
-        let _ = reply.send(Err(err()));
+        }
     }
 }
