@@ -20,25 +20,30 @@ declare global {
 
 /** Admin operations. */
 export declare class Admin {
-  /** An admin client; it connects on first use. */
+  /**
+   * An admin client; it connects on first use. After `shutdown()` its calls reject with
+   * `IllegalState`.
+   */
   constructor(options: AdminOptions)
   /** Creates (or updates) `topic` on every master of the cluster. */
   createTopic(topic: string, options?: TopicOptions | undefined | null): Promise<void>
   /** The topic's route, fresh from the name servers (`TopicNotFound` if it has none). */
   topicRoute(topic: string): Promise<TopicRoute>
-  /** Releases the connections. */
+  /** Releases the connections, for good (a second call does nothing). */
   shutdown(): Promise<void>
 }
 
 /**
  * A producer. `await producer.start()` before sending, `await producer.shutdown()` at the end.
+ * It starts once: a second `start`, or a `start` after `shutdown`, rejects with
+ * `IllegalState` (create a new producer).
  *
  * Every send returns a Promise; for "async" sends, start many and await them together.
  */
 export declare class Producer {
   /** A producer with `options` (not started yet). */
   constructor(options: ProducerOptions)
-  /** Connects to the name servers and registers the group. Calling it again does nothing. */
+  /** Connects to the name servers and registers the group. */
   start(): Promise<void>
   /** Sends and resolves with the broker's answer (retried on failure, as configured). */
   send(message: Message): Promise<SendResult>
@@ -59,15 +64,19 @@ export declare class Producer {
    * one result per batch sent.
    */
   sendBatch(messages: Array<Message>): Promise<Array<SendResult>>
-  /** Unregisters the group and stops the producer; later sends fail with `IllegalState`. */
+  /**
+   * Unregisters the group and stops the producer for good; later sends fail with
+   * `IllegalState`, a second call does nothing.
+   */
   shutdown(): Promise<void>
 }
 
 /**
  * A lite pull consumer. `await start()`, then `subscribe(topic)` (queues shared with the
  * group) or `assign(queues)` (exactly these), then `poll()` or iterate:
- * `for await (const m of consumer) { ... }` yields messages one by one and ends after
- * `shutdown()`.
+ * `for await (const m of consumer) { ... }` yields messages one by one (the core buffers a
+ * polled batch) and ends after `shutdown()`. It starts once: a second `start`, or a `start`
+ * after `shutdown`, rejects with `IllegalState`.
  *
  * This type implements JavaScript's async iterable protocol.
  * It can be used with `for await...of` loops.
@@ -109,19 +118,25 @@ export declare class PullConsumer {
   pause(queues: Array<MessageQueue>): void
   /** Restarts fetching `queues`. */
   resume(queues: Array<MessageQueue>): void
-  /** Commits (with auto commit on), stops fetching and leaves the group; iteration ends. */
+  /**
+   * Commits (with auto commit on), stops fetching and leaves the group; iteration ends.
+   * For good: a second call does nothing.
+   */
   shutdown(): Promise<void>
   [globalThis.Symbol.asyncIterator](): globalThis.__NapiRsAsyncGenerator<PullConsumer, ReceivedMessage, void, undefined>
 }
 
 /**
  * A push consumer: `subscribe(...)`, then `start(listener)`; `shutdown()` at the end (until
- * then the listener keeps the process alive).
+ * then the listener keeps the process alive). It starts once: a second `start`, or a `start`
+ * after `shutdown`, rejects with `IllegalState` (create a new consumer).
  *
- * The listener gets one message per call and may return a Promise; a listener that throws
- * or rejects asks for a redelivery (clustering: later, through `%RETRY%<group>`, with
- * `reconsumeTimes` + 1, and after `maxReconsumeTimes` to `%DLQ%<group>`; orderly: the queue
- * pauses and the message is offered again).
+ * The listener gets one message per call and may return a Promise. It returns (or resolves
+ * to) `undefined`, `null`, `true` or `'success'` when the message is consumed, and `false` or
+ * `'reconsumeLater'` to have it redelivered; a throw, a rejection or any other value also
+ * asks for a redelivery (clustering: later, through `%RETRY%<group>`, with `reconsumeTimes`
+ * + 1, and after `maxReconsumeTimes` to `%DLQ%<group>`; orderly: the queue pauses and the
+ * message is offered again). This contract is the same in every FerroMQ binding.
  */
 export declare class PushConsumer {
   /** A consumer with `options` (not started yet). */
@@ -132,12 +147,12 @@ export declare class PushConsumer {
    */
   subscribe(topic: string, filter?: Filter | undefined | null): Promise<void>
   /** Joins the group and starts consuming with `listener`. */
-  start(listener: (message: ReceivedMessage) => void | Promise<void>): Promise<void>
+  start(listener: (message: ReceivedMessage) => void | null | boolean | 'success' | 'reconsumeLater' | Promise<void | null | boolean | 'success' | 'reconsumeLater'>): Promise<void>
   /** The queues currently assigned to this member. */
   assignedQueues(): Array<MessageQueue>
   /**
    * Stops pulling, waits (up to 10 s) for listener calls in flight, commits offsets, leaves
-   * the group and releases the listener.
+   * the group and releases the listener. For good: a second call does nothing.
    */
   shutdown(): Promise<void>
 }
@@ -173,7 +188,10 @@ export interface AdminOptions {
   requestTimeoutMs?: number
 }
 
-/** Where a group without a committed offset starts on a queue. */
+/**
+ * Where a group without a committed offset starts on a queue (the canonical spellings; the
+ * core also accepts `'FIRST_OFFSET'`, `'CONSUME_FROM_FIRST_OFFSET'` and the like).
+ */
 export declare enum ConsumeFrom {
   /** After the last stored message (the default). */
   LastOffset = 'lastOffset',
@@ -214,7 +232,7 @@ export declare enum ErrorCode {
 
 /**
  * What to receive from a topic: `{ tag: 'A || C' }` (`*` for everything, the default) or
- * `{ sql92: 'a > 5 AND b = \'x\'' }` (the broker needs `enablePropertyFilter=true`).
+ * `{ sql92: 'a > 5 AND b = \'x\'' }` (the broker needs `enablePropertyFilter=true`); not both.
  */
 export interface Filter {
   /** A tag expression: `*` or `TagA || TagB`. */
@@ -249,7 +267,10 @@ export interface Message {
   delayMs?: number
 }
 
-/** How a group's members share messages. */
+/**
+ * How a group's members share messages (the canonical spellings; the core accepts any
+ * case and `_`/`-` separators, e.g. `'BROADCASTING'`).
+ */
 export declare enum MessageModel {
   /** Each message goes to one member of the group (the default). */
   Clustering = 'clustering',
@@ -301,7 +322,7 @@ export interface PullConsumerOptions {
   /** Timeout of ordinary requests, ms (3000). */
   requestTimeoutMs?: number
   /** Where a queue without a committed offset starts (`lastOffset`). */
-  consumeFrom?: ConsumeFrom
+  consumeFrom?: ConsumeFrom | 'lastOffset' | 'firstOffset' | 'timestamp'
   /** The time for `consumeFrom: 'timestamp'`, ms since the epoch. */
   consumeTimestamp?: number
   /** Messages per pull (10). */
@@ -326,9 +347,9 @@ export interface PushConsumerOptions {
   /** Timeout of ordinary requests, ms (3000). */
   requestTimeoutMs?: number
   /** `clustering` (default) or `broadcasting`. */
-  messageModel?: MessageModel
+  messageModel?: MessageModel | 'clustering' | 'broadcasting'
   /** Where to start without a committed offset (`lastOffset`). */
-  consumeFrom?: ConsumeFrom
+  consumeFrom?: ConsumeFrom | 'lastOffset' | 'firstOffset' | 'timestamp'
   /** The time for `consumeFrom: 'timestamp'`, ms since the epoch. */
   consumeTimestamp?: number
   /**

@@ -1,7 +1,18 @@
 """FerroMQ client: producers, consumers, transactions and admin over the Rust client core.
 
 Blocking calls release the GIL; listener callables run on client threads that take the GIL
-for the call. Timeouts are in seconds.
+for the call. Timeouts are in seconds. Options left at None take the client core's defaults.
+
+Lifecycle (the same in every FerroMQ binding): an object is created, started once, and shut
+down once. A second `start()` raises IllegalStateError, and so does `start()` after
+`shutdown()`: a shut-down object cannot be restarted, create a new one. A second `shutdown()`
+does nothing.
+
+Listener contract (the same in every FerroMQ binding): a message listener returns None, True,
+ConsumeResult.SUCCESS or "success" when the message is consumed; False,
+ConsumeResult.RECONSUME_LATER or "reconsumeLater" to have it redelivered later. Raising an
+exception, or returning anything else, also means redelivery (and is logged on the `ferromq`
+logger).
 """
 
 from __future__ import annotations
@@ -13,7 +24,7 @@ from typing import Awaitable, Callable, ClassVar, Dict, Iterator, List, Mapping,
 
 __version__: str
 
-_ListenerResult = Union["ConsumeResult", bool, None]
+_ListenerResult = Union["ConsumeResult", bool, str, None]
 _TransactionAnswer = Union["TransactionState", bool, None]
 
 class FerroMQError(Exception):
@@ -68,7 +79,8 @@ class SendStatus:
     UNKNOWN: ClassVar[SendStatus]
 
 class ConsumeResult:
-    """What a listener did with a message (True/None also mean SUCCESS, False RECONSUME_LATER)."""
+    """What a listener did with a message (None/True/"success" also mean SUCCESS,
+    False/"reconsumeLater" RECONSUME_LATER; raising means RECONSUME_LATER)."""
 
     SUCCESS: ClassVar[ConsumeResult]
     RECONSUME_LATER: ClassVar[ConsumeResult]
@@ -226,22 +238,24 @@ class Producer:
     def __init__(
         self,
         namesrv: str,
-        group: str = "DEFAULT_PRODUCER",
+        group: Optional[str] = None,
         *,
         instance_name: Optional[str] = None,
-        send_timeout: float = 3.0,
-        retry_times: int = 2,
-        compress_threshold: int = 4096,
-        max_message_size: int = 4194304,
-        request_timeout: float = 3.0,
-    ) -> None: ...
+        send_timeout: Optional[float] = None,
+        retry_times: Optional[int] = None,
+        compress_threshold: Optional[int] = None,
+        max_message_size: Optional[int] = None,
+        request_timeout: Optional[float] = None,
+    ) -> None:
+        """None takes the core's default: group DEFAULT_PRODUCER, 3 s timeouts, 2 retries,
+        compression above 4096 bytes, 4 MiB messages."""
     @property
     def group(self) -> str:
         """The producer group."""
     def start(self) -> None:
-        """Starts the producer (no-op when started)."""
+        """Starts the producer; IllegalStateError when started or shut down already."""
     def shutdown(self) -> None:
-        """Stops the producer (no-op when not started)."""
+        """Stops the producer for good (a second call does nothing)."""
     def __enter__(self) -> Producer: ...
     def __exit__(
         self,
@@ -289,16 +303,16 @@ class TransactionProducer:
         check: Callable[[MessageView], _TransactionAnswer],
         *,
         instance_name: Optional[str] = None,
-        send_timeout: float = 3.0,
-        request_timeout: float = 3.0,
+        send_timeout: Optional[float] = None,
+        request_timeout: Optional[float] = None,
     ) -> None: ...
     @property
     def group(self) -> str:
         """The producer group."""
     def start(self) -> None:
-        """Starts the producer (no-op when started)."""
+        """Starts the producer; IllegalStateError when started or shut down already."""
     def shutdown(self) -> None:
-        """Stops the producer (no-op when not started)."""
+        """Stops the producer for good (a second call does nothing)."""
     def __enter__(self) -> TransactionProducer: ...
     def __exit__(
         self,
@@ -328,19 +342,22 @@ class PushConsumer:
         listener: Callable[[MessageView], _ListenerResult],
         orderly: bool = False,
         broadcasting: bool = False,
-        consume_from: ConsumeFrom = ConsumeFrom.LAST_OFFSET,
+        consume_from: Optional[ConsumeFrom] = None,
         consume_timestamp_ms: Optional[int] = None,
-        consume_threads: int = 20,
-        max_reconsume_times: int = -1,
+        consume_threads: Optional[int] = None,
+        max_reconsume_times: Optional[int] = None,
         instance_name: Optional[str] = None,
         offset_store_dir: Union[str, PathLike[str], None] = None,
-        request_timeout: float = 3.0,
-    ) -> None: ...
+        request_timeout: Optional[float] = None,
+    ) -> None:
+        """None takes the core's default: LAST_OFFSET, 20 consume threads, 16 redeliveries
+        before the DLQ. `consume_timestamp_ms` goes with ConsumeFrom.TIMESTAMP only."""
     @property
     def group(self) -> str:
         """The consumer group."""
     def start(self) -> None:
-        """Joins the group and starts consuming (no-op when started)."""
+        """Joins the group and starts consuming; IllegalStateError when started or shut down
+        already."""
     def __aenter__(self) -> Awaitable[PushConsumer]:
         """`async with PushConsumer(...)` starts the consumer without blocking the loop."""
     def __aexit__(
@@ -353,7 +370,7 @@ class PushConsumer:
     def assigned_queues(self) -> List[MessageQueue]:
         """The queues currently assigned to this member."""
     def shutdown(self) -> None:
-        """Stops consuming, commits offsets and leaves the group."""
+        """Stops consuming, commits offsets and leaves the group, for good."""
     def __enter__(self) -> PushConsumer: ...
     def __exit__(
         self,
@@ -368,21 +385,23 @@ class PullConsumer:
         namesrv: str,
         group: str,
         *,
-        consume_from: ConsumeFrom = ConsumeFrom.LAST_OFFSET,
+        consume_from: Optional[ConsumeFrom] = None,
         consume_timestamp_ms: Optional[int] = None,
-        auto_commit: bool = True,
-        pull_batch_size: int = 10,
+        auto_commit: Optional[bool] = None,
+        pull_batch_size: Optional[int] = None,
         iter_timeout: Optional[float] = None,
         instance_name: Optional[str] = None,
-        request_timeout: float = 3.0,
-    ) -> None: ...
+        request_timeout: Optional[float] = None,
+    ) -> None:
+        """None takes the core's default: LAST_OFFSET, auto commit, 10 messages per pull."""
     @property
     def group(self) -> str:
         """The consumer group."""
     def start(self) -> None:
-        """Starts the consumer with no queues yet (no-op when started)."""
+        """Starts the consumer with no queues yet; IllegalStateError when started or shut down
+        already."""
     def shutdown(self) -> None:
-        """Commits (with auto commit), stops fetching and leaves the group."""
+        """Commits (with auto commit), stops fetching and leaves the group, for good."""
     def __enter__(self) -> PullConsumer: ...
     def __exit__(
         self,
@@ -429,17 +448,20 @@ class PullConsumer:
 class Admin:
     """Admin operations (topic creation, cluster and route queries)."""
 
-    def __init__(self, namesrv: str, *, instance_name: Optional[str] = None, request_timeout: float = 3.0) -> None: ...
+    def __init__(
+        self, namesrv: str, *, instance_name: Optional[str] = None, request_timeout: Optional[float] = None
+    ) -> None: ...
     def create_topic(
-        self, topic: str, *, queue_nums: int = 8, cluster: str = "DefaultCluster", order: bool = False
+        self, topic: str, *, queue_nums: Optional[int] = None, cluster: Optional[str] = None, order: bool = False
     ) -> None:
-        """Creates (or updates) `topic` on every master of `cluster`."""
+        """Creates (or updates) `topic` on every master of `cluster` (DefaultCluster) with
+        `queue_nums` (8) queues."""
     def cluster_info(self) -> Dict[str, Dict[str, Dict[int, str]]]:
         """`{cluster: {broker_name: {broker_id: address}}}`."""
     def topic_route(self, topic: str) -> List[Dict[str, Union[str, int]]]:
         """The topic's queues per broker."""
     def shutdown(self) -> None:
-        """Releases the connections."""
+        """Releases the connections; later calls raise IllegalStateError."""
     def __enter__(self) -> Admin: ...
     def __exit__(
         self,

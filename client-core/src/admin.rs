@@ -23,6 +23,10 @@ use crate::client::{Client, ClientConfig};
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::MessageView;
 
+/// The cluster topics are created on when a binding's user names none (the broker's default
+/// `brokerClusterName`).
+pub const DEFAULT_CLUSTER: &str = "DefaultCluster";
+
 /// How to create a topic.
 #[derive(Debug, Clone)]
 pub struct TopicOptions {

@@ -32,8 +32,13 @@ pub struct ClientConfig {
     /// Name server addresses, `;`-separated (`host:port;host:port`). The client sticks to one
     /// and moves to the next when it fails.
     pub namesrv_addr: String,
-    /// Instance name; `DEFAULT` becomes `<pid>#<nanos>` in the client id, as in Java. Producers
-    /// and consumers with the same name servers and instance name share one client.
+    /// Instance name (the one rule for every binding). Producers and consumers with the same
+    /// name servers and instance name share one client. Left at [`Self::DEFAULT_INSTANCE`], it
+    /// is made per process: clients are shared within a process only (a child after `fork()`
+    /// never reuses its parent's client), and the client id gets `<pid>#<nanos>` as in Java.
+    /// On wasm32, where there are no processes, "process" means the loaded module (a random
+    /// number drawn once stands in for the pid). Set distinct names to keep two members of one
+    /// group in one process apart.
     pub instance_name: String,
     /// Timeout of ordinary requests (Java `mqClientApiTimeout`, 3 s).
     pub request_timeout: Duration,
@@ -50,11 +55,39 @@ pub struct ClientConfig {
     pub transport: Option<TransportFactory>,
 }
 
+impl ClientConfig {
+    /// The default instance name (see [`Self::instance_name`]).
+    pub const DEFAULT_INSTANCE: &'static str = "DEFAULT";
+
+    /// The default settings for the name servers `namesrv_addr`, with an instance name when
+    /// given (else [`Self::DEFAULT_INSTANCE`]): the common part of every binding's options.
+    pub fn new(namesrv_addr: impl Into<String>, instance_name: Option<String>) -> Self {
+        let mut c = ClientConfig {
+            namesrv_addr: namesrv_addr.into(),
+            ..ClientConfig::default()
+        };
+        if let Some(name) = instance_name {
+            c.instance_name = name;
+        }
+        c
+    }
+
+    /// The name clients are shared under: the instance name, with the process id for the
+    /// default one.
+    fn sharing_name(&self) -> String {
+        if self.instance_name == Self::DEFAULT_INSTANCE {
+            format!("{}@{}", Self::DEFAULT_INSTANCE, process_id())
+        } else {
+            self.instance_name.clone()
+        }
+    }
+}
+
 impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
             namesrv_addr: "127.0.0.1:9876".to_owned(),
-            instance_name: "DEFAULT".to_owned(),
+            instance_name: ClientConfig::DEFAULT_INSTANCE.to_owned(),
             request_timeout: Duration::from_secs(3),
             route_refresh_interval: Duration::from_secs(30),
             heartbeat_interval: Duration::from_secs(30),
@@ -158,8 +191,8 @@ fn local_ip() -> IpAddr {
         .unwrap_or(IpAddr::from([127, 0, 0, 1]))
 }
 
-/// This process's id; on wasm32, which has no processes, a random number (so that two browser
-/// tabs get different client ids and message keys).
+/// This process's id; on wasm32, which has no processes, a random number drawn once per loaded
+/// module (so that two browser tabs get different client ids and message keys).
 fn process_id() -> u32 {
     #[cfg(not(target_arch = "wasm32"))]
     {
@@ -167,7 +200,8 @@ fn process_id() -> u32 {
     }
     #[cfg(target_arch = "wasm32")]
     {
-        crate::rt::random_u64() as u32
+        static ID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+        *ID.get_or_init(|| crate::rt::random_u64() as u32)
     }
 }
 
@@ -202,14 +236,14 @@ impl Client {
         if namesrvs.is_empty() {
             return Err(Error::invalid("client", "no name server address"));
         }
-        let key = (namesrvs.join(";"), config.instance_name.clone());
+        let key = (namesrvs.join(";"), config.sharing_name());
         let mut reg = lock(registry());
         if let Some(inner) = reg.get(&key).and_then(Weak::upgrade) {
             inner.users.fetch_add(1, Ordering::AcqRel);
             return Ok(Client { inner });
         }
         let ip = config.client_ip.unwrap_or_else(local_ip);
-        let instance = if config.instance_name == "DEFAULT" {
+        let instance = if config.instance_name == ClientConfig::DEFAULT_INSTANCE {
             let nanos = crate::rt::SystemTime::now()
                 .duration_since(crate::rt::UNIX_EPOCH)
                 .map(|d| d.as_nanos())
@@ -576,5 +610,19 @@ impl Client {
     pub(crate) fn decode_messages(body: &bytes::Bytes) -> Result<Vec<MessageExt>> {
         ferromq_protocol::message::decode_all(body, &DecodeOptions::client())
             .map_err(|e| Error::protocol("decode", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_instance_is_shared_per_process_only() {
+        let c = ClientConfig::new("127.0.0.1:9876", None);
+        assert_eq!(c.instance_name, ClientConfig::DEFAULT_INSTANCE);
+        assert_eq!(c.sharing_name(), format!("DEFAULT@{}", std::process::id()));
+        let named = ClientConfig::new("127.0.0.1:9876", Some("app-1".to_owned()));
+        assert_eq!(named.sharing_name(), "app-1");
     }
 }

@@ -7,6 +7,10 @@
 //! - [`client`]: the [`Client`] shared per name-server list and instance name (client id,
 //!   name-server failover, route cache, heartbeats, broker-to-client requests);
 //! - [`consumer`]: [`PushConsumer`] (concurrent and orderly), [`PullConsumer`], listeners, allocation strategies, offset stores;
+//!   [`consumer::per_message`]: the one listener contract of every binding ([`Answer`],
+//!   [`EachMessage`]);
+//! - [`choices`]: the option enums bindings receive as text, with their accepted spellings;
+//! - [`lifecycle`]: created → started → shut down ([`Lifecycle`]), as bindings present objects;
 //! - [`acl`]: ACL 1.0 request signing ([`Credentials`] in [`ClientConfig`]);
 //! - [`message`]: [`Message`] to send, [`MessageView`] received, [`SendResult`];
 //! - [`producer`]: [`Producer`] (sync / async / oneway, selectors, batches, retries);
@@ -65,10 +69,12 @@
 
 pub mod acl;
 pub mod admin;
+pub mod choices;
 pub mod client;
 pub mod consumer;
 pub mod error;
 mod inbound;
+pub mod lifecycle;
 pub mod message;
 pub mod mux;
 pub mod producer;
@@ -81,10 +87,14 @@ pub mod transport;
 
 pub use acl::Credentials;
 pub use admin::{Admin, TopicOptions};
+pub use choices::{Allocation, ConsumeFromKind, ExpressionType};
 pub use client::{Client, ClientConfig};
 pub use consumer::allocate::{
     AllocateStrategy, Averagely, AveragelyByCircle, ByConfig, ByMachineRoom, ConsistentHash,
     MachineRoomNearby, MachineRoomResolver,
+};
+pub use consumer::per_message::{
+    Answer, AsyncPerMessageListener, EachMessage, EachMessageAsync, PerMessageListener,
 };
 pub use consumer::{
     AsyncMessageListener, AsyncOrderlyListener, ConsumeFrom, ConsumeResult, FilterExpression,
@@ -92,6 +102,7 @@ pub use consumer::{
     PullConsumerOptions, PushConsumer, PushConsumerOptions,
 };
 pub use error::{Error, ErrorKind, Result};
+pub use lifecycle::{Lifecycle, Service, State};
 pub use message::{Message, MessageView, SendResult, SendStatus};
 pub use producer::{Producer, ProducerOptions};
 pub use selector::{QueueSelector, SelectByHash, SelectByRandom, SelectRoundRobin};

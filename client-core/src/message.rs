@@ -143,6 +143,18 @@ impl MessageView {
         MessageView { ext, queue }
     }
 
+    /// A record of queue 0 of `topic` on broker `b` at `offset` (unit tests).
+    #[cfg(test)]
+    pub(crate) fn for_test(topic: &str, offset: i64, body: String) -> Self {
+        let ext = MessageExt {
+            topic: topic.to_owned(),
+            queue_offset: offset,
+            body: body.into(),
+            ..MessageExt::default()
+        };
+        MessageView::new(ext, "b", None)
+    }
+
     /// The message id (UNIQ_KEY, else the offsetMsgId), as Java's `getMsgId()`.
     pub fn msg_id(&self) -> String {
         self.ext.msg_id()

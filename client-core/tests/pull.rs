@@ -161,3 +161,64 @@ async fn subscribe_mode_reads_every_queue_with_tag_filtering() {
     producer.shutdown().await;
     servers.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn next_message_hands_out_one_at_a_time_and_ends_at_shutdown() {
+    let servers = Servers::start(|_| {}).await;
+    let topic = unique("PullNext");
+    servers.create_topic(&topic, 1).await;
+    let producer = Producer::start(producer_options(&servers, &unique("pg")))
+        .await
+        .expect("producer");
+    for i in 0..5 {
+        producer
+            .send(Message::new(&topic, format!("n{i}")))
+            .await
+            .expect("send");
+    }
+    let group = unique("pullnext");
+    let consumer = PullConsumer::start(options(&servers, &group, &format!("{group}-a")))
+        .await
+        .expect("start");
+    let queues = consumer.fetch_queues(&topic).await.expect("queues");
+    consumer.assign(queues.clone()).await.expect("assign");
+
+    // One message per call, in order, though the broker hands out batches of up to 10.
+    let first = consumer.next_message(Some(WAIT)).await.expect("next");
+    assert_eq!(bodies(first.as_slice()), vec!["n0"]);
+    // poll returns what next_message left buffered first (this batch may hold the rest).
+    let mut rest = consumer.poll(WAIT).await.expect("poll");
+    while rest.len() < 4 {
+        let more = consumer.next_message(Some(WAIT)).await.expect("next");
+        rest.extend(more);
+    }
+    assert_eq!(bodies(&rest), vec!["n1", "n2", "n3", "n4"]);
+
+    // A seek drops what is buffered of the queue and reads again from the offset.
+    consumer.seek(&queues[0], 3).await.expect("seek");
+    let again = consumer.next_message(Some(WAIT)).await.expect("next");
+    assert_eq!(bodies(again.as_slice()), vec!["n3"]);
+
+    // Nothing more: the limit ends the wait with None.
+    let last = consumer.next_message(Some(WAIT)).await.expect("next");
+    assert_eq!(bodies(last.as_slice()), vec!["n4"]);
+    assert!(consumer
+        .next_message(Some(Duration::from_millis(200)))
+        .await
+        .expect("next")
+        .is_none());
+
+    // An unlimited wait ends when the consumer shuts down.
+    let waiting = {
+        let c = consumer.clone();
+        tokio::spawn(async move { c.next_message(None).await })
+    };
+    consumer.shutdown().await;
+    let ended = tokio::time::timeout(WAIT, waiting)
+        .await
+        .expect("next_message returned after shutdown")
+        .expect("task");
+    assert!(matches!(ended, Ok(None)));
+    assert!(consumer.next_message(None).await.expect("after").is_none());
+    producer.shutdown().await;
+}

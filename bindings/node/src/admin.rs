@@ -5,7 +5,10 @@ use std::sync::Arc;
 
 use napi_derive::napi;
 
-use ferromq_client::{Admin as CoreAdmin, ClientConfig, TopicOptions as CoreTopicOptions};
+use ferromq_client::admin::DEFAULT_CLUSTER;
+use ferromq_client::{
+    Admin as CoreAdmin, ClientConfig, Lifecycle, TopicOptions as CoreTopicOptions,
+};
 
 use crate::error::Fallible;
 use crate::options::client_config;
@@ -75,12 +78,13 @@ pub struct TopicRoute {
 #[derive(Debug)]
 pub struct Admin {
     config: ClientConfig,
-    inner: tokio::sync::Mutex<Option<Arc<CoreAdmin>>>,
+    lifecycle: Lifecycle<Arc<CoreAdmin>>,
 }
 
 #[napi]
 impl Admin {
-    /// An admin client; it connects on first use.
+    /// An admin client; it connects on first use. After `shutdown()` its calls reject with
+    /// `IllegalState`.
     #[napi(constructor)]
     pub fn new(options: AdminOptions) -> Self {
         Admin {
@@ -89,18 +93,13 @@ impl Admin {
                 options.instance_name.as_deref(),
                 options.request_timeout_ms,
             ),
-            inner: tokio::sync::Mutex::new(None),
+            lifecycle: Lifecycle::new("admin"),
         }
     }
 
-    async fn get(&self) -> Result<Arc<CoreAdmin>, ferromq_client::Error> {
-        let mut inner = self.inner.lock().await;
-        if let Some(a) = inner.as_ref() {
-            return Ok(a.clone());
-        }
-        let a = Arc::new(CoreAdmin::new(&self.config)?);
-        *inner = Some(a.clone());
-        Ok(a)
+    fn get(&self, op: &'static str) -> Result<Arc<CoreAdmin>, ferromq_client::Error> {
+        self.lifecycle
+            .get_or_start(op, || CoreAdmin::new(&self.config).map(Arc::new))
     }
 
     /// Creates (or updates) `topic` on every master of the cluster.
@@ -115,9 +114,8 @@ impl Admin {
             if let Some(b) = o.order {
                 core.order = b;
             }
-            let cluster = o.cluster.unwrap_or_else(|| "DefaultCluster".to_owned());
-            self.get()
-                .await?
+            let cluster = o.cluster.unwrap_or_else(|| DEFAULT_CLUSTER.to_owned());
+            self.get("create topic")?
                 .create_topic(&cluster, &topic, &core)
                 .await
         };
@@ -128,7 +126,7 @@ impl Admin {
     #[napi(ts_return_type = "Promise<TopicRoute>")]
     pub async fn topic_route(&self, topic: String) -> Fallible<TopicRoute> {
         let r = async {
-            let route = self.get().await?.topic_route(&topic).await?;
+            let route = self.get("topic route")?.topic_route(&topic).await?;
             Ok(TopicRoute {
                 queues: route
                     .queue_datas
@@ -158,11 +156,9 @@ impl Admin {
         Fallible(r.await)
     }
 
-    /// Releases the connections.
+    /// Releases the connections, for good (a second call does nothing).
     #[napi]
     pub async fn shutdown(&self) {
-        if let Some(a) = self.inner.lock().await.take() {
-            a.shutdown().await;
-        }
+        self.lifecycle.shutdown().await;
     }
 }

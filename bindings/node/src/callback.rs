@@ -46,13 +46,34 @@ impl<R: 'static + FromNapiValue> std::fmt::Debug for Answer<R> {
     }
 }
 
-/// Any return value (a listener's result is ignored: only a throw or rejection counts).
+/// A message listener's return value, read as the core's [`ferromq_client::Answer`]:
+/// `undefined` / `null`, a boolean, a string, or (unusable) anything else. The contract (what
+/// each means) is the core's; this only reads the JavaScript value.
 #[derive(Debug)]
-pub struct Ignored;
+pub struct Returned(pub ferromq_client::Answer);
 
-impl FromNapiValue for Ignored {
-    unsafe fn from_napi_value(_env: sys::napi_env, _value: sys::napi_value) -> napi::Result<Self> {
-        Ok(Ignored)
+impl FromNapiValue for Returned {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
+        use ferromq_client::Answer;
+        let mut kind = sys::ValueType::napi_undefined;
+        // SAFETY: napi-rs calls this on the JavaScript thread with a live env and value.
+        let status = unsafe { sys::napi_typeof(env, value, &mut kind) };
+        if status != sys::Status::napi_ok {
+            return Err(napi::Error::new(Status::from(status), "not a value"));
+        }
+        // SAFETY: as above; each conversion matches the type just read.
+        let answer = unsafe {
+            match kind {
+                sys::ValueType::napi_undefined | sys::ValueType::napi_null => Answer::Nothing,
+                sys::ValueType::napi_boolean => Answer::Bool(bool::from_napi_value(env, value)?),
+                sys::ValueType::napi_string => Answer::Text(String::from_napi_value(env, value)?),
+                sys::ValueType::napi_number => Answer::Unusable("a number".to_owned()),
+                sys::ValueType::napi_object => Answer::Unusable("an object".to_owned()),
+                sys::ValueType::napi_function => Answer::Unusable("a function".to_owned()),
+                _ => Answer::Unusable("a value of another type".to_owned()),
+            }
+        };
+        Ok(Returned(answer))
     }
 }
 

@@ -1,4 +1,8 @@
 //! `PushConsumer`: the client pulls and calls a JavaScript listener for every message.
+//!
+//! The listener contract, the option rules and the lifecycle are the core's
+//! (`ferromq_client::consumer::per_message`, `ferromq_client::choices`,
+//! `ferromq_client::lifecycle`); this file translates.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -6,17 +10,18 @@ use std::time::Duration;
 use napi_derive::napi;
 
 use ferromq_client::{
-    ConsumeFrom as CoreConsumeFrom, ConsumeResult, FilterExpression, MessageListener,
-    MessageModel as CoreModel, MessageView, OrderlyListener, OrderlyResult,
-    PushConsumer as CorePushConsumer, PushConsumerOptions as CoreOptions,
+    Answer, ConsumeFrom as CoreConsumeFrom, ConsumeFromKind, ConsumeResult, EachMessage,
+    FilterExpression, Lifecycle, MessageModel as CoreModel, MessageView, PerMessageListener,
+    PushConsumer as CorePushConsumer, PushConsumerOptions as CoreOptions, State,
 };
 
-use crate::callback::{Callback, Ignored, Slot};
-use crate::error::{illegal_state, invalid, Fallible};
+use crate::callback::{Callback, Returned, Slot};
+use crate::error::Fallible;
 use crate::message::{MessageQueue, ReceivedMessage};
 use crate::options::client_config;
 
-/// How a group's members share messages.
+/// How a group's members share messages (the canonical spellings; the core accepts any
+/// case and `_`/`-` separators, e.g. `'BROADCASTING'`).
 #[napi(string_enum = "lowercase")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageModel {
@@ -26,7 +31,8 @@ pub enum MessageModel {
     Broadcasting,
 }
 
-/// Where a group without a committed offset starts on a queue.
+/// Where a group without a committed offset starts on a queue (the canonical spellings; the
+/// core also accepts `'FIRST_OFFSET'`, `'CONSUME_FROM_FIRST_OFFSET'` and the like).
 #[napi(string_enum = "camelCase")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConsumeFrom {
@@ -39,7 +45,7 @@ pub enum ConsumeFrom {
 }
 
 /// What to receive from a topic: `{ tag: 'A || C' }` (`*` for everything, the default) or
-/// `{ sql92: 'a > 5 AND b = \'x\'' }` (the broker needs `enablePropertyFilter=true`).
+/// `{ sql92: 'a > 5 AND b = \'x\'' }` (the broker needs `enablePropertyFilter=true`); not both.
 #[napi(object)]
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -53,31 +59,18 @@ impl Filter {
     pub(crate) fn to_core(
         filter: Option<Filter>,
     ) -> Result<FilterExpression, ferromq_client::Error> {
-        match filter.unwrap_or_default() {
-            Filter {
-                tag: Some(_),
-                sql92: Some(_),
-            } => Err(invalid("subscribe", "give either tag or sql92, not both")),
-            Filter { sql92: Some(e), .. } => Ok(FilterExpression::sql92(e)),
-            Filter { tag: Some(e), .. } => Ok(FilterExpression::tag(e)),
-            Filter { .. } => Ok(FilterExpression::all()),
-        }
+        let f = filter.unwrap_or_default();
+        FilterExpression::from_parts(f.tag, f.sql92)
     }
 }
 
+/// The core's consume-from position from the `consumeFrom` text and `consumeTimestamp`.
 pub(crate) fn consume_from(
-    from: Option<ConsumeFrom>,
+    from: Option<&str>,
     timestamp: Option<i64>,
 ) -> Result<CoreConsumeFrom, ferromq_client::Error> {
-    Ok(match from {
-        None | Some(ConsumeFrom::LastOffset) => CoreConsumeFrom::LastOffset,
-        Some(ConsumeFrom::FirstOffset) => CoreConsumeFrom::FirstOffset,
-        Some(ConsumeFrom::Timestamp) => {
-            CoreConsumeFrom::Timestamp(timestamp.ok_or_else(|| {
-                invalid("start", "consumeFrom 'timestamp' needs consumeTimestamp")
-            })?)
-        }
-    })
+    let kind = from.map(str::parse::<ConsumeFromKind>).transpose()?;
+    CoreConsumeFrom::new(kind, timestamp)
 }
 
 /// Push consumer settings.
@@ -94,9 +87,11 @@ pub struct PushConsumerOptions {
     /// Timeout of ordinary requests, ms (3000).
     pub request_timeout_ms: Option<u32>,
     /// `clustering` (default) or `broadcasting`.
-    pub message_model: Option<MessageModel>,
+    #[napi(ts_type = "MessageModel | 'clustering' | 'broadcasting'")]
+    pub message_model: Option<String>,
     /// Where to start without a committed offset (`lastOffset`).
-    pub consume_from: Option<ConsumeFrom>,
+    #[napi(ts_type = "ConsumeFrom | 'lastOffset' | 'firstOffset' | 'timestamp'")]
+    pub consume_from: Option<String>,
     /// The time for `consumeFrom: 'timestamp'`, ms since the epoch.
     pub consume_timestamp: Option<i64>,
     /// Consume each queue in order, one message at a time, holding a broker lock on it
@@ -125,17 +120,17 @@ impl PushConsumerOptions {
                 self.request_timeout_ms,
             ),
             group: self.group.clone(),
-            consume_from: consume_from(self.consume_from, self.consume_timestamp)?,
+            consume_from: consume_from(self.consume_from.as_deref(), self.consume_timestamp)?,
             ..CoreOptions::default()
         };
-        if self.message_model == Some(MessageModel::Broadcasting) {
-            o.message_model = CoreModel::Broadcasting;
+        if let Some(m) = &self.message_model {
+            o.message_model = m.parse::<CoreModel>()?;
         }
         if let Some(n) = self.max_reconsume_times {
             o.max_reconsume_times = n;
         }
         if let Some(n) = self.consume_threads {
-            o.consume_threads = (n as usize).max(1);
+            o.consume_threads = n as usize;
         }
         if let Some(n) = self.pull_batch_size {
             o.pull_batch_size = n;
@@ -149,55 +144,42 @@ impl PushConsumerOptions {
         if let Some(dir) = &self.offset_store_dir {
             o.offset_store_dir = Some(dir.into());
         }
+        o.validate()?;
         Ok(o)
     }
 }
 
-type ListenerSlot = Slot<ReceivedMessage, Ignored>;
+type ListenerSlot = Slot<ReceivedMessage, Returned>;
 
-/// The core listener that calls the JavaScript one; a throw or a rejection fails the batch.
+/// The JavaScript listener as the core's per-message listener: its return value (or what its
+/// Promise resolves to) becomes the core's `Answer`; a throw or rejection is a failure.
 struct JsListener(Arc<ListenerSlot>);
 
-impl JsListener {
-    fn consume_all(&self, messages: &[MessageView]) -> bool {
-        messages
-            .iter()
-            .all(|m| self.0.call_blocking(ReceivedMessage::from_core(m)).is_ok())
-    }
-}
-
-impl MessageListener for JsListener {
-    fn consume(&self, messages: &[MessageView]) -> ConsumeResult {
-        if self.consume_all(messages) {
-            ConsumeResult::Success
-        } else {
-            ConsumeResult::ReconsumeLater
+impl PerMessageListener for JsListener {
+    fn consume_one(&self, message: &MessageView) -> ConsumeResult {
+        match self.0.call_blocking(ReceivedMessage::from_core(message)) {
+            Ok(Returned(answer)) => answer,
+            Err(reason) => Answer::Failed(reason),
         }
-    }
-}
-
-impl OrderlyListener for JsListener {
-    fn consume(&self, messages: &[MessageView]) -> OrderlyResult {
-        if self.consume_all(messages) {
-            OrderlyResult::Success
-        } else {
-            OrderlyResult::SuspendCurrentQueueAMoment
-        }
+        .outcome()
     }
 }
 
 /// A push consumer: `subscribe(...)`, then `start(listener)`; `shutdown()` at the end (until
-/// then the listener keeps the process alive).
+/// then the listener keeps the process alive). It starts once: a second `start`, or a `start`
+/// after `shutdown`, rejects with `IllegalState` (create a new consumer).
 ///
-/// The listener gets one message per call and may return a Promise; a listener that throws
-/// or rejects asks for a redelivery (clustering: later, through `%RETRY%<group>`, with
-/// `reconsumeTimes` + 1, and after `maxReconsumeTimes` to `%DLQ%<group>`; orderly: the queue
-/// pauses and the message is offered again).
+/// The listener gets one message per call and may return a Promise. It returns (or resolves
+/// to) `undefined`, `null`, `true` or `'success'` when the message is consumed, and `false` or
+/// `'reconsumeLater'` to have it redelivered; a throw, a rejection or any other value also
+/// asks for a redelivery (clustering: later, through `%RETRY%<group>`, with `reconsumeTimes`
+/// + 1, and after `maxReconsumeTimes` to `%DLQ%<group>`; orderly: the queue pauses and the
+/// message is offered again). This contract is the same in every FerroMQ binding.
 #[napi]
 pub struct PushConsumer {
     options: PushConsumerOptions,
     subscriptions: Mutex<Vec<(String, FilterExpression)>>,
-    inner: Mutex<Option<CorePushConsumer>>,
+    lifecycle: Lifecycle<CorePushConsumer>,
     listener: Mutex<Option<Arc<ListenerSlot>>>,
 }
 
@@ -221,7 +203,7 @@ impl PushConsumer {
         PushConsumer {
             options,
             subscriptions: Mutex::new(Vec::new()),
-            inner: Mutex::new(None),
+            lifecycle: Lifecycle::new("push consumer"),
             listener: Mutex::new(None),
         }
     }
@@ -232,14 +214,16 @@ impl PushConsumer {
     pub async fn subscribe(&self, topic: String, filter: Option<Filter>) -> Fallible<()> {
         let r = async {
             let expression = Filter::to_core(filter)?;
-            let started = lock(&self.inner).clone();
-            match started {
-                Some(c) => c.subscribe(&topic, expression).await,
-                None => {
+            match self.lifecycle.state() {
+                State::Created | State::Starting => {
                     let mut subs = lock(&self.subscriptions);
                     subs.retain(|(t, _)| *t != topic);
                     subs.push((topic, expression));
                     Ok(())
+                }
+                State::Started | State::ShutDown => {
+                    let c = self.lifecycle.get("subscribe")?;
+                    c.subscribe(&topic, expression).await
                 }
             }
         };
@@ -248,43 +232,43 @@ impl PushConsumer {
 
     /// Joins the group and starts consuming with `listener`.
     #[napi(
-        ts_args_type = "listener: (message: ReceivedMessage) => void | Promise<void>",
+        ts_args_type = "listener: (message: ReceivedMessage) => void | null | boolean | 'success' | 'reconsumeLater' | Promise<void | null | boolean | 'success' | 'reconsumeLater'>",
         ts_return_type = "Promise<void>"
     )]
-    pub async fn start(&self, listener: Callback<ReceivedMessage, Ignored>) -> Fallible<()> {
+    pub async fn start(&self, listener: Callback<ReceivedMessage, Returned>) -> Fallible<()> {
+        let slot = Arc::new(Slot::new(listener));
         let r = async {
-            if lock(&self.inner).is_some() {
-                return Err(illegal_state("start", "the consumer is already started"));
-            }
             let options = self.options.to_core()?;
             let subs = lock(&self.subscriptions).clone();
-            let slot = Arc::new(Slot::new(listener));
-            let js = JsListener(slot.clone());
-            let started = if self.options.orderly == Some(true) {
-                CorePushConsumer::start_orderly(options, subs, js).await
-            } else {
-                CorePushConsumer::start(options, subs, js).await
-            };
-            match started {
-                Ok(c) => {
-                    *lock(&self.inner) = Some(c);
-                    *lock(&self.listener) = Some(slot);
-                    Ok(())
-                }
-                Err(e) => {
-                    slot.release();
-                    Err(e)
-                }
-            }
+            let js = EachMessage::new(JsListener(slot.clone()));
+            let orderly = self.options.orderly == Some(true);
+            self.lifecycle
+                .start(|| async move {
+                    if orderly {
+                        CorePushConsumer::start_orderly(options, subs, js).await
+                    } else {
+                        CorePushConsumer::start(options, subs, js).await
+                    }
+                })
+                .await
         };
-        Fallible(r.await)
+        match r.await {
+            Ok(_) => {
+                *lock(&self.listener) = Some(slot);
+                Fallible(Ok(()))
+            }
+            Err(e) => {
+                slot.release();
+                Fallible(Err(e))
+            }
+        }
     }
 
     /// The queues currently assigned to this member.
     #[napi]
     pub fn assigned_queues(&self) -> Vec<MessageQueue> {
-        lock(&self.inner)
-            .as_ref()
+        self.lifecycle
+            .current()
             .map(|c| {
                 c.assigned_queues()
                     .iter()
@@ -295,13 +279,10 @@ impl PushConsumer {
     }
 
     /// Stops pulling, waits (up to 10 s) for listener calls in flight, commits offsets, leaves
-    /// the group and releases the listener.
+    /// the group and releases the listener. For good: a second call does nothing.
     #[napi]
     pub async fn shutdown(&self) {
-        let c = lock(&self.inner).clone();
-        if let Some(c) = c {
-            c.shutdown().await;
-        }
+        self.lifecycle.shutdown().await;
         if let Some(slot) = lock(&self.listener).take() {
             slot.release();
         }

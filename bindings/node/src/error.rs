@@ -126,17 +126,6 @@ impl<T: ToNapiValue> ToNapiValue for Fallible<T> {
     }
 }
 
-/// An error for a misuse caught by the binding itself (not started, bad argument), with the
-/// same `code` names as the core's.
-pub(crate) fn illegal_state(operation: &'static str, message: &str) -> CoreError {
-    CoreError::illegal_state(operation, message)
-}
-
-/// An `InvalidArgument` error raised by the binding's own checks.
-pub(crate) fn invalid(operation: &'static str, message: impl Into<String>) -> CoreError {
-    CoreError::invalid(operation, message)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,13 +1,14 @@
 //! `Producer`: sync (awaited), oneway, to a queue, by sharding key and batch sends.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use napi_derive::napi;
 
-use ferromq_client::{Producer as CoreProducer, ProducerOptions as CoreOptions, SelectByHash};
+use ferromq_client::{
+    Lifecycle, Producer as CoreProducer, ProducerOptions as CoreOptions, SelectByHash,
+};
 
-use crate::error::{illegal_state, Fallible};
+use crate::error::Fallible;
 use crate::message::{Message, MessageQueue, SendResult};
 use crate::options::client_config;
 
@@ -64,13 +65,15 @@ impl ProducerOptions {
 }
 
 /// A producer. `await producer.start()` before sending, `await producer.shutdown()` at the end.
+/// It starts once: a second `start`, or a `start` after `shutdown`, rejects with
+/// `IllegalState` (create a new producer).
 ///
 /// Every send returns a Promise; for "async" sends, start many and await them together.
 #[napi]
 #[derive(Debug)]
 pub struct Producer {
     options: ProducerOptions,
-    inner: Mutex<Option<CoreProducer>>,
+    lifecycle: Lifecycle<CoreProducer>,
 }
 
 #[napi]
@@ -80,33 +83,20 @@ impl Producer {
     pub fn new(options: ProducerOptions) -> Self {
         Producer {
             options,
-            inner: Mutex::new(None),
+            lifecycle: Lifecycle::new("producer"),
         }
     }
 
     fn get(&self, op: &'static str) -> Result<CoreProducer, ferromq_client::Error> {
-        self.inner
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-            .ok_or_else(|| illegal_state(op, "the producer is not started"))
+        self.lifecycle.get(op)
     }
 
-    /// Connects to the name servers and registers the group. Calling it again does nothing.
+    /// Connects to the name servers and registers the group.
     #[napi(ts_return_type = "Promise<void>")]
     pub async fn start(&self) -> Fallible<()> {
-        if self
-            .inner
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_some()
-        {
-            return Fallible(Ok(()));
-        }
-        let started = CoreProducer::start(self.options.to_core()).await;
-        Fallible(started.map(|p| {
-            *self.inner.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
-        }))
+        let options = self.options.to_core();
+        let started = self.lifecycle.start(|| CoreProducer::start(options)).await;
+        Fallible(started.map(|_| ()))
     }
 
     /// Sends and resolves with the broker's answer (retried on failure, as configured).
@@ -177,12 +167,10 @@ impl Producer {
         Fallible(r.await)
     }
 
-    /// Unregisters the group and stops the producer; later sends fail with `IllegalState`.
+    /// Unregisters the group and stops the producer for good; later sends fail with
+    /// `IllegalState`, a second call does nothing.
     #[napi]
     pub async fn shutdown(&self) {
-        let p = self.inner.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        if let Some(p) = p {
-            p.shutdown().await;
-        }
+        self.lifecycle.shutdown().await;
     }
 }

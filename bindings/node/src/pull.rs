@@ -1,19 +1,17 @@
 //! `PullConsumer`: the lite pull consumer (assign or subscribe, poll, seek, commit, pause,
 //! resume), also usable as `for await (const message of consumer)`.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use napi::bindgen_prelude::AsyncGenerator;
 use napi_derive::napi;
 
 use ferromq_client::{
-    ErrorKind, PullConsumer as CorePullConsumer, PullConsumerOptions as CoreOptions,
+    Lifecycle, PullConsumer as CorePullConsumer, PullConsumerOptions as CoreOptions,
 };
 
-use crate::consumer::{consume_from, ConsumeFrom, Filter};
-use crate::error::{illegal_state, Fallible};
+use crate::consumer::{consume_from, Filter};
+use crate::error::Fallible;
 use crate::message::{MessageQueue, ReceivedMessage};
 use crate::options::client_config;
 
@@ -30,7 +28,8 @@ pub struct PullConsumerOptions {
     /// Timeout of ordinary requests, ms (3000).
     pub request_timeout_ms: Option<u32>,
     /// Where a queue without a committed offset starts (`lastOffset`).
-    pub consume_from: Option<ConsumeFrom>,
+    #[napi(ts_type = "ConsumeFrom | 'lastOffset' | 'firstOffset' | 'timestamp'")]
+    pub consume_from: Option<String>,
     /// The time for `consumeFrom: 'timestamp'`, ms since the epoch.
     pub consume_timestamp: Option<i64>,
     /// Messages per pull (10).
@@ -50,7 +49,7 @@ impl PullConsumerOptions {
                 self.request_timeout_ms,
             ),
             group: self.group.clone(),
-            consume_from: consume_from(self.consume_from, self.consume_timestamp)?,
+            consume_from: consume_from(self.consume_from.as_deref(), self.consume_timestamp)?,
             ..CoreOptions::default()
         };
         if let Some(n) = self.pull_batch_size {
@@ -62,19 +61,20 @@ impl PullConsumerOptions {
         if let Some(ms) = self.auto_commit_interval_ms {
             o.auto_commit_interval = Duration::from_millis(u64::from(ms));
         }
+        o.validate()?;
         Ok(o)
     }
 }
 
 /// A lite pull consumer. `await start()`, then `subscribe(topic)` (queues shared with the
 /// group) or `assign(queues)` (exactly these), then `poll()` or iterate:
-/// `for await (const m of consumer) { ... }` yields messages one by one and ends after
-/// `shutdown()`.
+/// `for await (const m of consumer) { ... }` yields messages one by one (the core buffers a
+/// polled batch) and ends after `shutdown()`. It starts once: a second `start`, or a `start`
+/// after `shutdown`, rejects with `IllegalState`.
 #[napi(async_iterator)]
 pub struct PullConsumer {
     options: PullConsumerOptions,
-    inner: Arc<Mutex<Option<CorePullConsumer>>>,
-    pending: Arc<Mutex<VecDeque<ReceivedMessage>>>,
+    lifecycle: Lifecycle<CorePullConsumer>,
 }
 
 impl std::fmt::Debug for PullConsumer {
@@ -83,10 +83,6 @@ impl std::fmt::Debug for PullConsumer {
             .field("group", &self.options.group)
             .finish_non_exhaustive()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn queues(qs: Vec<MessageQueue>) -> Vec<ferromq_protocol::body::MessageQueue> {
@@ -100,27 +96,23 @@ impl PullConsumer {
     pub fn new(options: PullConsumerOptions) -> Self {
         PullConsumer {
             options,
-            inner: Arc::new(Mutex::new(None)),
-            pending: Arc::new(Mutex::new(VecDeque::new())),
+            lifecycle: Lifecycle::new("pull consumer"),
         }
     }
 
     fn get(&self, op: &'static str) -> Result<CorePullConsumer, ferromq_client::Error> {
-        lock(&self.inner)
-            .clone()
-            .ok_or_else(|| illegal_state(op, "the consumer is not started"))
+        self.lifecycle.get(op)
     }
 
     /// Joins the group (no queues yet).
     #[napi(ts_return_type = "Promise<void>")]
     pub async fn start(&self) -> Fallible<()> {
         let r = async {
-            if lock(&self.inner).is_some() {
-                return Err(illegal_state("start", "the consumer is already started"));
-            }
-            let c = CorePullConsumer::start(self.options.to_core()?).await?;
-            *lock(&self.inner) = Some(c);
-            Ok(())
+            let options = self.options.to_core()?;
+            self.lifecycle
+                .start(|| CorePullConsumer::start(options))
+                .await
+                .map(|_| ())
         };
         Fallible(r.await)
     }
@@ -160,8 +152,8 @@ impl PullConsumer {
     /// The queues currently read.
     #[napi]
     pub fn assignment(&self) -> Vec<MessageQueue> {
-        lock(&self.inner)
-            .as_ref()
+        self.lifecycle
+            .current()
             .map(|c| c.assignment().iter().map(MessageQueue::from_core).collect())
             .unwrap_or_default()
     }
@@ -172,14 +164,9 @@ impl PullConsumer {
     pub async fn poll(&self, timeout_ms: Option<u32>) -> Fallible<Vec<ReceivedMessage>> {
         let r = async {
             let c = self.get("poll")?;
-            let mut out: Vec<ReceivedMessage> = lock(&self.pending).drain(..).collect();
-            if !out.is_empty() {
-                return Ok(out);
-            }
             let timeout = Duration::from_millis(u64::from(timeout_ms.unwrap_or(1000)));
             let batch = c.poll(timeout).await?;
-            out.extend(batch.iter().map(ReceivedMessage::from_core));
-            Ok(out)
+            Ok(batch.iter().map(ReceivedMessage::from_core).collect())
         };
         Fallible(r.await)
     }
@@ -189,13 +176,7 @@ impl PullConsumer {
     pub async fn seek(&self, queue: MessageQueue, offset: i64) -> Fallible<()> {
         let r = async {
             let c = self.get("seek")?;
-            let mq = queue.to_core();
-            lock(&self.pending).retain(|m| {
-                !(m.topic == mq.topic
-                    && m.broker_name == mq.broker_name
-                    && m.queue_id == mq.queue_id)
-            });
-            c.seek(&mq, offset).await
+            c.seek(&queue.to_core(), offset).await
         };
         Fallible(r.await)
     }
@@ -236,7 +217,7 @@ impl PullConsumer {
     /// Stops fetching `queues` (already buffered messages are still returned).
     #[napi]
     pub fn pause(&self, queues: Vec<MessageQueue>) {
-        if let Some(c) = lock(&self.inner).as_ref() {
+        if let Some(c) = self.lifecycle.current() {
             c.pause(&self::queues(queues));
         }
     }
@@ -244,18 +225,16 @@ impl PullConsumer {
     /// Restarts fetching `queues`.
     #[napi]
     pub fn resume(&self, queues: Vec<MessageQueue>) {
-        if let Some(c) = lock(&self.inner).as_ref() {
+        if let Some(c) = self.lifecycle.current() {
             c.resume(&self::queues(queues));
         }
     }
 
     /// Commits (with auto commit on), stops fetching and leaves the group; iteration ends.
+    /// For good: a second call does nothing.
     #[napi]
     pub async fn shutdown(&self) {
-        let c = lock(&self.inner).clone();
-        if let Some(c) = c {
-            c.shutdown().await;
-        }
+        self.lifecycle.shutdown().await;
     }
 }
 
@@ -269,23 +248,14 @@ impl AsyncGenerator for PullConsumer {
         &mut self,
         _value: Option<Self::Next>,
     ) -> impl std::future::Future<Output = napi::Result<Option<Self::Yield>>> + Send + 'static {
-        let inner = self.inner.clone();
-        let pending = self.pending.clone();
+        let started = self.lifecycle.current();
         async move {
-            loop {
-                if let Some(m) = lock(&pending).pop_front() {
-                    return Ok(Some(m));
-                }
-                let Some(c) = lock(&inner).clone() else {
-                    return Ok(None);
-                };
-                match c.poll(Duration::from_millis(500)).await {
-                    Ok(batch) => {
-                        lock(&pending).extend(batch.iter().map(ReceivedMessage::from_core))
-                    }
-                    Err(e) if e.kind() == ErrorKind::IllegalState => return Ok(None),
-                    Err(e) => return Err(napi::Error::from_reason(e.to_string())),
-                }
+            let Some(c) = started else {
+                return Ok(None);
+            };
+            match c.next_message(None).await {
+                Ok(m) => Ok(m.as_ref().map(ReceivedMessage::from_core)),
+                Err(e) => Err(napi::Error::from_reason(e.to_string())),
             }
         }
     }

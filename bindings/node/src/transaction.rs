@@ -7,12 +7,12 @@ use napi::bindgen_prelude::FnArgs;
 use napi_derive::napi;
 
 use ferromq_client::{
-    Message as CoreMessage, MessageView, TransactionListener,
+    Lifecycle, Message as CoreMessage, MessageView, TransactionListener,
     TransactionProducer as CoreTransactionProducer, TransactionState as CoreState,
 };
 
 use crate::callback::{Callback, Slot};
-use crate::error::{illegal_state, Fallible};
+use crate::error::Fallible;
 use crate::message::{Message, ReceivedMessage, SendResult};
 use crate::producer::ProducerOptions;
 
@@ -103,7 +103,7 @@ pub struct TransactionSendResult {
 #[napi]
 pub struct TransactionProducer {
     options: ProducerOptions,
-    inner: Mutex<Option<CoreTransactionProducer>>,
+    lifecycle: Lifecycle<CoreTransactionProducer>,
     callbacks: Mutex<Vec<Box<dyn Fn() + Send>>>,
 }
 
@@ -126,7 +126,7 @@ impl TransactionProducer {
     pub fn new(options: ProducerOptions) -> Self {
         TransactionProducer {
             options,
-            inner: Mutex::new(None),
+            lifecycle: Lifecycle::new("transaction producer"),
             callbacks: Mutex::new(Vec::new()),
         }
     }
@@ -136,9 +136,6 @@ impl TransactionProducer {
     #[napi(ts_return_type = "Promise<void>")]
     pub async fn start(&self, callbacks: TransactionCallbacks) -> Fallible<()> {
         let r = async {
-            if lock(&self.inner).is_some() {
-                return Err(illegal_state("start", "the producer is already started"));
-            }
             let execute = Arc::new(Slot::new(callbacks.execute));
             let check = Arc::new(Slot::new(callbacks.check));
             let listener = JsTransactionListener {
@@ -152,9 +149,13 @@ impl TransactionProducer {
                     c.release();
                 }
             };
-            match CoreTransactionProducer::start(self.options.to_core(), listener).await {
-                Ok(p) => {
-                    *lock(&self.inner) = Some(p);
+            let options = self.options.to_core();
+            let started = self
+                .lifecycle
+                .start(|| CoreTransactionProducer::start(options, listener))
+                .await;
+            match started {
+                Ok(_) => {
                     lock(&self.callbacks).push(Box::new(release));
                     Ok(())
                 }
@@ -172,9 +173,7 @@ impl TransactionProducer {
     #[napi(ts_return_type = "Promise<TransactionSendResult>")]
     pub async fn send(&self, message: Message) -> Fallible<TransactionSendResult> {
         let r = async {
-            let p = lock(&self.inner)
-                .clone()
-                .ok_or_else(|| illegal_state("send", "the producer is not started"))?;
+            let p = self.lifecycle.get("send")?;
             let sent = p.send(message.into_core()).await?;
             Ok(TransactionSendResult {
                 send: SendResult::from_core(sent.send),
@@ -187,10 +186,7 @@ impl TransactionProducer {
     /// Stops the producer and releases the callbacks.
     #[napi]
     pub async fn shutdown(&self) {
-        let p = lock(&self.inner).clone();
-        if let Some(p) = p {
-            p.shutdown().await;
-        }
+        self.lifecycle.shutdown().await;
         for release in lock(&self.callbacks).drain(..) {
             release();
         }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use ferromq_client::admin::DEFAULT_CLUSTER;
 use ferromq_client::{Admin, TopicOptions};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
@@ -10,8 +11,8 @@ use crate::error;
 use crate::runtime::{runtime, wait};
 use crate::slot::{client_config, Slot};
 
-/// Admin operations: `Admin(namesrv, *, instance_name=None, request_timeout=3.0)`; usable at
-/// once (and as a context manager that shuts it down).
+/// Admin operations: `Admin(namesrv, *, instance_name=None, request_timeout=None)`; usable at
+/// once (and as a context manager that shuts it down). A shut-down admin refuses calls.
 #[pyclass(name = "Admin", module = "ferromq")]
 pub(crate) struct PyAdmin {
     slot: Slot<Arc<Admin>>,
@@ -20,41 +21,43 @@ pub(crate) struct PyAdmin {
 #[pymethods]
 impl PyAdmin {
     #[new]
-    #[pyo3(signature = (namesrv, *, instance_name=None, request_timeout=3.0))]
+    #[pyo3(signature = (namesrv, *, instance_name=None, request_timeout=None))]
     fn new(
         py: Python<'_>,
         namesrv: &str,
         instance_name: Option<String>,
-        request_timeout: f64,
+        request_timeout: Option<f64>,
     ) -> PyResult<Self> {
         let config = client_config(namesrv, instance_name, request_timeout);
         let admin = {
             let _entered = runtime().enter();
             Admin::new(&config).map_err(|e| error::to_py(py, &e))?
         };
-        let slot = Slot::new("admin");
-        slot.set(Arc::new(admin));
-        Ok(PyAdmin { slot })
+        Ok(PyAdmin {
+            slot: Slot::started("admin", Arc::new(admin)),
+        })
     }
 
-    /// Creates (or updates) `topic` on every master of `cluster` with `queue_nums` read and
-    /// write queues; `order` marks it ordered.
-    #[pyo3(signature = (topic, *, queue_nums=8, cluster="DefaultCluster", order=false))]
+    /// Creates (or updates) `topic` on every master of `cluster` (`DefaultCluster`) with
+    /// `queue_nums` (8) read and write queues; `order` marks it ordered.
+    #[pyo3(signature = (topic, *, queue_nums=None, cluster=None, order=false))]
     fn create_topic(
         &self,
         py: Python<'_>,
         topic: String,
-        queue_nums: i32,
-        cluster: &str,
+        queue_nums: Option<i32>,
+        cluster: Option<String>,
         order: bool,
     ) -> PyResult<()> {
-        let a = self.slot.get(py)?;
-        let cluster = cluster.to_owned();
-        let options = TopicOptions {
-            queue_nums,
+        let a = self.slot.get(py, "create topic")?;
+        let cluster = cluster.unwrap_or_else(|| DEFAULT_CLUSTER.to_owned());
+        let mut options = TopicOptions {
             order,
             ..TopicOptions::default()
         };
+        if let Some(n) = queue_nums {
+            options.queue_nums = n;
+        }
         wait(py, async move {
             a.create_topic(&cluster, &topic, &options).await
         })?
@@ -63,7 +66,7 @@ impl PyAdmin {
 
     /// The name servers' cluster table: `{cluster: {broker_name: {broker_id: address}}}`.
     fn cluster_info<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let a = self.slot.get(py)?;
+        let a = self.slot.get(py, "cluster info")?;
         let info =
             wait(py, async move { a.cluster_info().await })?.map_err(|e| error::to_py(py, &e))?;
         let out = PyDict::new(py);
@@ -86,7 +89,7 @@ impl PyAdmin {
     /// `topic`'s route, fresh from the name servers: a list of
     /// `{"broker_name", "read_queue_nums", "write_queue_nums", "perm"}` dicts, one per broker.
     fn topic_route<'py>(&self, py: Python<'py>, topic: String) -> PyResult<Bound<'py, PyList>> {
-        let a = self.slot.get(py)?;
+        let a = self.slot.get(py, "topic route")?;
         let route = wait(py, async move { a.topic_route(&topic).await })?
             .map_err(|e| error::to_py(py, &e))?;
         let out = PyList::empty(py);
@@ -101,13 +104,9 @@ impl PyAdmin {
         Ok(out)
     }
 
-    /// Releases the connections (no-op when already shut down).
+    /// Releases the connections; a second call does nothing.
     fn shutdown(&self, py: Python<'_>) -> PyResult<()> {
-        self.slot.check_process(py)?;
-        if let Some(a) = self.slot.take() {
-            wait(py, async move { a.shutdown().await })?;
-        }
-        Ok(())
+        self.slot.shutdown(py)
     }
 
     fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
@@ -123,8 +122,6 @@ impl PyAdmin {
 
 impl Drop for PyAdmin {
     fn drop(&mut self) {
-        if let Some(a) = self.slot.take_for_drop() {
-            runtime().spawn(async move { a.shutdown().await });
-        }
+        self.slot.drop_in_background();
     }
 }

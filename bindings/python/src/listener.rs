@@ -1,10 +1,12 @@
 //! Python callables as the core's listener traits. They run on client threads that take the
-//! GIL for the call; an exception (or an unusable return value) is logged on the `ferromq`
-//! logger and counts as a failed consume, so the message is redelivered, never dropped.
+//! GIL for the call. A message listener's return value is only translated into the core's
+//! [`Answer`]; the contract (what retries, what counts as a failure) is the core's
+//! (`ferromq_client::consumer::per_message`). Exceptions and unusable answers are also logged
+//! on the `ferromq` logger.
 
 use ferromq_client::{
-    ConsumeResult, Message, MessageListener, MessageView, OrderlyListener, OrderlyResult,
-    TransactionListener, TransactionState,
+    Answer, ConsumeResult, Message, MessageView, PerMessageListener, TransactionListener,
+    TransactionState,
 };
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -26,72 +28,73 @@ fn report(py: Python<'_>, what: &str, err: PyErr) {
     }
 }
 
-/// Calls a message listener on each message; false as soon as one fails.
-fn consume_all(callable: &Py<PyAny>, messages: &[MessageView]) -> bool {
-    Python::try_attach(|py| {
-        for m in messages {
-            let outcome = Py::new(py, PyMessageView::from(m.clone()))
-                .and_then(|view| callable.call1(py, (view,)))
-                .and_then(|r| success(py, r.bind(py)));
-            match outcome {
-                Ok(true) => {}
-                Ok(false) => return false,
+/// The core's reading of a listener's return value: None, a bool, a `ConsumeResult` or a str;
+/// anything else is unusable.
+fn answer(r: &Bound<'_, PyAny>) -> Answer {
+    if r.is_none() {
+        return Answer::Nothing;
+    }
+    if let Ok(b) = r.cast::<pyo3::types::PyBool>() {
+        return Answer::Bool(b.is_true());
+    }
+    if let Ok(c) = r.extract::<PyConsumeResult>() {
+        return Answer::Result(c.into());
+    }
+    if let Ok(s) = r.extract::<String>() {
+        return Answer::Text(s);
+    }
+    let kind = r
+        .get_type()
+        .name()
+        .map_or_else(|_| "?".to_owned(), |n| n.to_string());
+    Answer::Unusable(kind)
+}
+
+/// A Python callable `listener(message: MessageView) -> ConsumeResult | bool | str | None`,
+/// called once per message (the core's `EachMessage` makes it a batch listener).
+pub(crate) struct PyListener {
+    pub(crate) callable: Py<PyAny>,
+}
+
+impl PerMessageListener for PyListener {
+    fn consume_one(&self, message: &MessageView) -> ConsumeResult {
+        Python::try_attach(|py| {
+            let returned = Py::new(py, PyMessageView::from(message.clone()))
+                .and_then(|view| self.callable.call1(py, (view,)));
+            let answer = match returned {
+                Ok(r) => answer(r.bind(py)),
                 Err(e) => {
+                    let text = e.to_string();
                     report(
                         py,
                         "message listener failed; the message will be redelivered",
                         e,
                     );
-                    return false;
+                    Answer::Failed(text)
                 }
+            };
+            let unusable = match &answer {
+                Answer::Unusable(kind) => Some(format!(
+                    "a listener returns ConsumeResult, bool, str or None, not {kind}"
+                )),
+                Answer::Text(s) => s
+                    .parse::<ConsumeResult>()
+                    .err()
+                    .map(|e| e.message().to_owned()),
+                _ => None,
+            };
+            if let Some(why) = unusable {
+                report(
+                    py,
+                    "message listener answer unusable; the message will be redelivered",
+                    PyTypeError::new_err(why),
+                );
             }
-        }
-        true
-    })
-    // The interpreter is shutting down: not consumed.
-    .unwrap_or(false)
-}
-
-/// A listener's answer: None, True or ConsumeResult.SUCCESS mean consumed.
-fn success(py: Python<'_>, r: &Bound<'_, PyAny>) -> PyResult<bool> {
-    if r.is_none() {
-        return Ok(true);
-    }
-    if let Ok(b) = r.cast::<pyo3::types::PyBool>() {
-        return Ok(b.is_true());
-    }
-    if let Ok(c) = r.extract::<PyConsumeResult>() {
-        return Ok(c == PyConsumeResult::Success);
-    }
-    let _ = py;
-    Err(PyTypeError::new_err(format!(
-        "a listener returns ConsumeResult, bool or None, not {}",
-        r.get_type().name()?
-    )))
-}
-
-/// A Python callable `listener(message: MessageView) -> ConsumeResult | bool | None`.
-pub(crate) struct PyListener {
-    pub(crate) callable: Py<PyAny>,
-}
-
-impl MessageListener for PyListener {
-    fn consume(&self, messages: &[MessageView]) -> ConsumeResult {
-        if consume_all(&self.callable, messages) {
-            ConsumeResult::Success
-        } else {
-            ConsumeResult::ReconsumeLater
-        }
-    }
-}
-
-impl OrderlyListener for PyListener {
-    fn consume(&self, messages: &[MessageView]) -> OrderlyResult {
-        if consume_all(&self.callable, messages) {
-            OrderlyResult::Success
-        } else {
-            OrderlyResult::SuspendCurrentQueueAMoment
-        }
+            answer
+        })
+        // The interpreter is shutting down: not consumed.
+        .unwrap_or_else(|| Answer::Failed("the Python interpreter is shutting down".to_owned()))
+        .outcome()
     }
 }
 

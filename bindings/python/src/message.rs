@@ -431,8 +431,9 @@ impl From<SendResult> for PySendResult {
     }
 }
 
-/// What a listener did with a message. A listener may also return True (success), False
-/// (retry) or None (success); raising an exception means retry.
+/// What a listener did with a message. A listener may also return None or True (success),
+/// False (retry), or the strings "success" / "reconsumeLater"; raising an exception, or
+/// returning anything else, means retry.
 #[pyclass(
     name = "ConsumeResult",
     module = "ferromq",
@@ -449,6 +450,15 @@ pub(crate) enum PyConsumeResult {
     /// Failed: redeliver later (orderly consumers: suspend the queue a moment and retry).
     #[pyo3(name = "RECONSUME_LATER")]
     ReconsumeLater,
+}
+
+impl From<PyConsumeResult> for ferromq_client::ConsumeResult {
+    fn from(r: PyConsumeResult) -> Self {
+        match r {
+            PyConsumeResult::Success => ferromq_client::ConsumeResult::Success,
+            PyConsumeResult::ReconsumeLater => ferromq_client::ConsumeResult::ReconsumeLater,
+        }
+    }
 }
 
 /// Where a consumer group without a committed offset starts on a queue.
@@ -473,32 +483,24 @@ pub(crate) enum PyConsumeFrom {
     Timestamp,
 }
 
-impl PyConsumeFrom {
-    pub(crate) fn to_core(
-        self,
-        py: Python<'_>,
-        timestamp_ms: Option<i64>,
-    ) -> PyResult<ferromq_client::ConsumeFrom> {
-        Ok(match (self, timestamp_ms) {
-            (PyConsumeFrom::LastOffset, None) => ferromq_client::ConsumeFrom::LastOffset,
-            (PyConsumeFrom::FirstOffset, None) => ferromq_client::ConsumeFrom::FirstOffset,
-            (PyConsumeFrom::Timestamp, Some(t)) => ferromq_client::ConsumeFrom::Timestamp(t),
-            (PyConsumeFrom::Timestamp, None) => {
-                return Err(crate::error::invalid(
-                    py,
-                    "consumer",
-                    "ConsumeFrom.TIMESTAMP needs consume_timestamp_ms",
-                ))
-            }
-            (_, Some(_)) => {
-                return Err(crate::error::invalid(
-                    py,
-                    "consumer",
-                    "consume_timestamp_ms goes with ConsumeFrom.TIMESTAMP only",
-                ))
-            }
-        })
+impl From<PyConsumeFrom> for ferromq_client::ConsumeFromKind {
+    fn from(c: PyConsumeFrom) -> Self {
+        match c {
+            PyConsumeFrom::LastOffset => ferromq_client::ConsumeFromKind::LastOffset,
+            PyConsumeFrom::FirstOffset => ferromq_client::ConsumeFromKind::FirstOffset,
+            PyConsumeFrom::Timestamp => ferromq_client::ConsumeFromKind::Timestamp,
+        }
     }
+}
+
+/// The core's consume-from position (its rule: a timestamp exactly with `TIMESTAMP`).
+pub(crate) fn consume_from(
+    py: Python<'_>,
+    kind: Option<PyConsumeFrom>,
+    timestamp_ms: Option<i64>,
+) -> PyResult<ferromq_client::ConsumeFrom> {
+    ferromq_client::ConsumeFrom::new(kind.map(Into::into), timestamp_ms)
+        .map_err(|e| crate::error::to_py(py, &e))
 }
 
 /// The state of a local transaction.

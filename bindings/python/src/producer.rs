@@ -6,15 +6,17 @@ use pyo3::prelude::*;
 
 use crate::error;
 use crate::message::{PyMessage, PyMessageQueue, PySendResult};
-use crate::runtime::{awaitable, exit_awaitable, runtime, wait};
+use crate::runtime::{awaitable, wait};
 use crate::slot::{client_config, seconds, Slot};
 
 /// A producer.
 ///
-/// `Producer(namesrv, group="DEFAULT_PRODUCER", *, instance_name=None, send_timeout=3.0,
-/// retry_times=2, compress_threshold=4096, max_message_size=4194304, request_timeout=3.0)`.
-/// `namesrv` is `host:port` (several separated by `;`); timeouts are in seconds. Call
-/// `start()` (or use `with Producer(...) as p:`), then send; `shutdown()` when done.
+/// `Producer(namesrv, group=None, *, instance_name=None, send_timeout=None, retry_times=None,
+/// compress_threshold=None, max_message_size=None, request_timeout=None)`. `namesrv` is
+/// `host:port` (several separated by `;`); timeouts are in seconds. Options left at None take
+/// the client core's defaults: group `DEFAULT_PRODUCER`, 3 s timeouts, 2 retries, compression
+/// above 4096 bytes, 4 MiB messages. Call `start()` (or use `with Producer(...) as p:`), then
+/// send; `shutdown()` when done. A shut-down producer cannot be started again.
 #[pyclass(name = "Producer", module = "ferromq")]
 pub(crate) struct PyProducer {
     options: ProducerOptions,
@@ -51,28 +53,39 @@ fn result_object(py: Python<'_>, r: SendResult) -> PyResult<Py<PyAny>> {
 #[pymethods]
 impl PyProducer {
     #[new]
-    #[pyo3(signature = (namesrv, group="DEFAULT_PRODUCER", *, instance_name=None, send_timeout=3.0, retry_times=2, compress_threshold=4096, max_message_size=4194304, request_timeout=3.0))]
+    #[pyo3(signature = (namesrv, group=None, *, instance_name=None, send_timeout=None, retry_times=None, compress_threshold=None, max_message_size=None, request_timeout=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         namesrv: &str,
-        group: &str,
+        group: Option<String>,
         instance_name: Option<String>,
-        send_timeout: f64,
-        retry_times: u32,
-        compress_threshold: usize,
-        max_message_size: usize,
-        request_timeout: f64,
+        send_timeout: Option<f64>,
+        retry_times: Option<u32>,
+        compress_threshold: Option<usize>,
+        max_message_size: Option<usize>,
+        request_timeout: Option<f64>,
     ) -> Self {
+        let mut options = ProducerOptions {
+            client: client_config(namesrv, instance_name, request_timeout),
+            ..ProducerOptions::default()
+        };
+        if let Some(g) = group {
+            options.group = g;
+        }
+        if let Some(t) = send_timeout {
+            options.send_timeout = seconds(t);
+        }
+        if let Some(n) = retry_times {
+            options.retry_times = n;
+        }
+        if let Some(n) = compress_threshold {
+            options.compress_threshold = n;
+        }
+        if let Some(n) = max_message_size {
+            options.max_message_size = n;
+        }
         PyProducer {
-            options: ProducerOptions {
-                client: client_config(namesrv, instance_name, request_timeout),
-                group: group.to_owned(),
-                send_timeout: seconds(send_timeout),
-                retry_times,
-                compress_threshold,
-                max_message_size,
-                ..ProducerOptions::default()
-            },
+            options,
             slot: Slot::new("producer"),
         }
     }
@@ -83,25 +96,15 @@ impl PyProducer {
         &self.options.group
     }
 
-    /// Starts the producer (no-op when started).
+    /// Starts the producer. A started producer refuses a second start, and a shut-down one
+    /// cannot be started again (create a new one).
     fn start(&self, py: Python<'_>) -> PyResult<()> {
-        self.slot.check_process(py)?;
-        if self.slot.is_set() {
-            return Ok(());
-        }
-        let options = self.options.clone();
-        let p = wait(py, Producer::start(options))?.map_err(|e| error::to_py(py, &e))?;
-        self.slot.set(p);
-        Ok(())
+        self.slot.start(py, Producer::start(self.options.clone()))
     }
 
-    /// Stops the producer (no-op when not started).
+    /// Stops the producer; a second call does nothing.
     fn shutdown(&self, py: Python<'_>) -> PyResult<()> {
-        self.slot.check_process(py)?;
-        if let Some(p) = self.slot.take() {
-            wait(py, async move { p.shutdown().await })?;
-        }
-        Ok(())
+        self.slot.shutdown(py)
     }
 
     fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
@@ -119,23 +122,9 @@ impl PyProducer {
     fn __aenter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, PyAny>> {
         let py = slf.py();
         let this = slf.borrow();
-        this.slot.check_process(py)?;
-        let options = this.options.clone();
-        let started = this.slot.current();
-        let me = slf.clone().unbind();
-        awaitable(
-            py,
-            async move {
-                match started {
-                    Some(p) => Ok(p),
-                    None => Producer::start(options).await,
-                }
-            },
-            move |py, p| {
-                me.borrow(py).slot.set(p);
-                Ok(me.into_any())
-            },
-        )
+        let start = Producer::start(this.options.clone());
+        this.slot
+            .start_awaitable(py, slf.clone().unbind().into_any(), start)
     }
 
     /// Shuts the producer down at the end of `async with`.
@@ -145,9 +134,7 @@ impl PyProducer {
         py: Python<'py>,
         _args: &Bound<'py, pyo3::types::PyTuple>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.slot.check_process(py)?;
-        let started = self.slot.take();
-        exit_awaitable(py, started.map(|x| async move { x.shutdown().await }))
+        self.slot.shutdown_awaitable(py)
     }
 
     /// Sends and waits for the broker's answer (retrying on another broker on failure);
@@ -161,7 +148,7 @@ impl PyProducer {
         queue: Option<PyMessageQueue>,
         sharding_key: Option<String>,
     ) -> PyResult<PySendResult> {
-        let p = self.slot.get(py)?;
+        let p = self.slot.get(py, "send")?;
         let t = target(queue, sharding_key);
         wait(py, send_to(p, message.inner, t))?
             .map(PySendResult::from)
@@ -188,14 +175,14 @@ impl PyProducer {
         queue: Option<PyMessageQueue>,
         sharding_key: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let p = self.slot.get(py)?;
+        let p = self.slot.get(py, "send async")?;
         let t = target(queue, sharding_key);
         awaitable(py, send_to(p, message.inner, t), result_object)
     }
 
     /// Sends oneway: no answer is awaited, so nothing is known of the outcome. Never retried.
     fn send_oneway(&self, py: Python<'_>, message: PyMessage) -> PyResult<()> {
-        let p = self.slot.get(py)?;
+        let p = self.slot.get(py, "send oneway")?;
         wait(py, async move { p.send_oneway(message.inner).await })?
             .map_err(|e| error::to_py(py, &e))
     }
@@ -203,7 +190,7 @@ impl PyProducer {
     /// Sends messages of one topic as batches (split at `max_message_size`); returns one
     /// SendResult per batch.
     fn send_batch(&self, py: Python<'_>, messages: Vec<PyMessage>) -> PyResult<Vec<PySendResult>> {
-        let p = self.slot.get(py)?;
+        let p = self.slot.get(py, "send batch")?;
         let messages: Vec<Message> = messages.into_iter().map(|m| m.inner).collect();
         wait(py, async move { p.send_batch(messages).await })?
             .map(|rs| rs.into_iter().map(PySendResult::from).collect())
@@ -215,15 +202,13 @@ impl PyProducer {
             "Producer(group={:?}, namesrv={:?}, started={})",
             self.options.group,
             self.options.client.namesrv_addr,
-            self.slot.is_set()
+            self.slot.is_started()
         )
     }
 }
 
 impl Drop for PyProducer {
     fn drop(&mut self) {
-        if let Some(p) = self.slot.take_for_drop() {
-            runtime().spawn(async move { p.shutdown().await });
-        }
+        self.slot.drop_in_background();
     }
 }

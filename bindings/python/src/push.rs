@@ -3,46 +3,39 @@
 
 use std::path::PathBuf;
 
-use ferromq_client::{FilterExpression, MessageModel, PushConsumer, PushConsumerOptions};
+use ferromq_client::{
+    EachMessage, FilterExpression, MessageModel, PushConsumer, PushConsumerOptions,
+};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use crate::error;
 use crate::listener::PyListener;
-use crate::message::PyConsumeFrom;
-use crate::runtime::{awaitable, exit_awaitable, runtime, wait};
+use crate::message::{consume_from, PyConsumeFrom};
 use crate::slot::{client_config, Slot};
 
-/// A subscription expression: a tag expression, or SQL92 when `sql` is given.
+/// A subscription expression: a tag expression, or SQL92 when `sql` is given (the core's rule).
 pub(crate) fn expression(
     py: Python<'_>,
     expression: Option<String>,
     sql: Option<String>,
 ) -> PyResult<FilterExpression> {
-    match (expression, sql) {
-        (Some(_), Some(_)) => Err(error::invalid(
-            py,
-            "subscribe",
-            "give a tag expression or sql, not both",
-        )),
-        (_, Some(sql)) => Ok(FilterExpression::sql92(sql)),
-        (Some(tag), None) => Ok(FilterExpression::tag(tag)),
-        (None, None) => Ok(FilterExpression::all()),
-    }
+    FilterExpression::from_parts(expression, sql).map_err(|e| error::to_py(py, &e))
 }
 
 /// A push consumer: the client pulls and calls `listener(message)` for each message on its
 /// own threads (taking the GIL for the call).
 ///
 /// `PushConsumer(namesrv, group, topic, expression=None, *, sql=None, listener, orderly=False,
-/// broadcasting=False, consume_from=ConsumeFrom.LAST_OFFSET, consume_timestamp_ms=None,
-/// consume_threads=20, max_reconsume_times=-1, instance_name=None, offset_store_dir=None,
-/// request_timeout=3.0)`. `expression` is a tag expression (`"*"`, `"A || B"`; all when
-/// omitted), `sql` a SQL92 selector over properties instead. The listener returns
-/// ConsumeResult.SUCCESS, True or None when consumed, ConsumeResult.RECONSUME_LATER or False
-/// to have the message redelivered; raising an exception also means redelivery. `orderly`
+/// broadcasting=False, consume_from=None, consume_timestamp_ms=None, consume_threads=None,
+/// max_reconsume_times=None, instance_name=None, offset_store_dir=None, request_timeout=None)`.
+/// `expression` is a tag expression (`"*"`, `"A || B"`; all when omitted), `sql` a SQL92
+/// selector over properties instead. The listener returns None, True or ConsumeResult.SUCCESS
+/// when consumed, False or ConsumeResult.RECONSUME_LATER to have the message redelivered;
+/// raising an exception (or returning anything else) also means redelivery. `orderly`
 /// consumes each queue in order, one message at a time; `broadcasting` gives every member
-/// every message. `max_reconsume_times` (-1: 16) redeliveries precede the DLQ.
+/// every message. Options left at None take the client core's defaults: start from the last
+/// offset, 20 consume threads, 16 redeliveries before the DLQ, a 3 s request timeout.
 #[pyclass(name = "PushConsumer", module = "ferromq")]
 pub(crate) struct PyPushConsumer {
     options: PushConsumerOptions,
@@ -53,10 +46,33 @@ pub(crate) struct PyPushConsumer {
     slot: Slot<PushConsumer>,
 }
 
+impl PyPushConsumer {
+    /// The start of the core consumer, with the listener adapted by the core.
+    fn starting(
+        &self,
+        py: Python<'_>,
+    ) -> impl std::future::Future<Output = ferromq_client::Result<PushConsumer>> + Send + 'static
+    {
+        let options = self.options.clone();
+        let subs = vec![(self.topic.clone(), self.filter.clone())];
+        let listener = EachMessage::new(PyListener {
+            callable: self.listener.clone_ref(py),
+        });
+        let orderly = self.orderly;
+        async move {
+            if orderly {
+                PushConsumer::start_orderly(options, subs, listener).await
+            } else {
+                PushConsumer::start(options, subs, listener).await
+            }
+        }
+    }
+}
+
 #[pymethods]
 impl PyPushConsumer {
     #[new]
-    #[pyo3(signature = (namesrv, group, topic, expression=None, *, sql=None, listener, orderly=false, broadcasting=false, consume_from=PyConsumeFrom::LastOffset, consume_timestamp_ms=None, consume_threads=20, max_reconsume_times=-1, instance_name=None, offset_store_dir=None, request_timeout=3.0))]
+    #[pyo3(signature = (namesrv, group, topic, expression=None, *, sql=None, listener, orderly=false, broadcasting=false, consume_from=None, consume_timestamp_ms=None, consume_threads=None, max_reconsume_times=None, instance_name=None, offset_store_dir=None, request_timeout=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -68,33 +84,37 @@ impl PyPushConsumer {
         listener: Py<PyAny>,
         orderly: bool,
         broadcasting: bool,
-        consume_from: PyConsumeFrom,
+        consume_from: Option<PyConsumeFrom>,
         consume_timestamp_ms: Option<i64>,
-        consume_threads: usize,
-        max_reconsume_times: i32,
+        consume_threads: Option<usize>,
+        max_reconsume_times: Option<i32>,
         instance_name: Option<String>,
         offset_store_dir: Option<PathBuf>,
-        request_timeout: f64,
+        request_timeout: Option<f64>,
     ) -> PyResult<Self> {
         if !listener.bind(py).is_callable() {
             return Err(error::invalid(py, "consumer", "listener must be callable"));
         }
         let filter = self::expression(py, expression, sql)?;
+        let mut options = PushConsumerOptions {
+            client: client_config(namesrv, instance_name, request_timeout),
+            group: group.to_owned(),
+            consume_from: self::consume_from(py, consume_from, consume_timestamp_ms)?,
+            offset_store_dir,
+            ..PushConsumerOptions::default()
+        };
+        if broadcasting {
+            options.message_model = MessageModel::Broadcasting;
+        }
+        if let Some(n) = consume_threads {
+            options.consume_threads = n;
+        }
+        if let Some(n) = max_reconsume_times {
+            options.max_reconsume_times = n;
+        }
+        options.validate().map_err(|e| error::to_py(py, &e))?;
         Ok(PyPushConsumer {
-            options: PushConsumerOptions {
-                client: client_config(namesrv, instance_name, request_timeout),
-                group: group.to_owned(),
-                message_model: if broadcasting {
-                    MessageModel::Broadcasting
-                } else {
-                    MessageModel::Clustering
-                },
-                consume_from: consume_from.to_core(py, consume_timestamp_ms)?,
-                consume_threads: consume_threads.max(1),
-                max_reconsume_times,
-                offset_store_dir,
-                ..PushConsumerOptions::default()
-            },
+            options,
             topic: topic.to_owned(),
             filter,
             listener,
@@ -109,56 +129,19 @@ impl PyPushConsumer {
         &self.options.group
     }
 
-    /// Joins the group and starts consuming (no-op when started).
+    /// Joins the group and starts consuming. A started consumer refuses a second start, and a
+    /// shut-down one cannot be started again (create a new one).
     fn start(&self, py: Python<'_>) -> PyResult<()> {
-        self.slot.check_process(py)?;
-        if self.slot.is_set() {
-            return Ok(());
-        }
-        let options = self.options.clone();
-        let subs = vec![(self.topic.clone(), self.filter.clone())];
-        let listener = PyListener {
-            callable: self.listener.clone_ref(py),
-        };
-        let orderly = self.orderly;
-        let started = wait(py, async move {
-            if orderly {
-                PushConsumer::start_orderly(options, subs, listener).await
-            } else {
-                PushConsumer::start(options, subs, listener).await
-            }
-        })?;
-        self.slot.set(started.map_err(|e| error::to_py(py, &e))?);
-        Ok(())
+        self.slot.start(py, self.starting(py))
     }
 
     /// `async with PushConsumer(...):` starts consuming without blocking the loop.
     fn __aenter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, PyAny>> {
         let py = slf.py();
         let this = slf.borrow();
-        this.slot.check_process(py)?;
-        let started = this.slot.current();
-        let options = this.options.clone();
-        let subs = vec![(this.topic.clone(), this.filter.clone())];
-        let listener = PyListener {
-            callable: this.listener.clone_ref(py),
-        };
-        let orderly = this.orderly;
-        let me = slf.clone().unbind();
-        awaitable(
-            py,
-            async move {
-                match started {
-                    Some(c) => Ok(c),
-                    None if orderly => PushConsumer::start_orderly(options, subs, listener).await,
-                    None => PushConsumer::start(options, subs, listener).await,
-                }
-            },
-            move |py, c| {
-                me.borrow(py).slot.set(c);
-                Ok(me.into_any())
-            },
-        )
+        let start = this.starting(py);
+        this.slot
+            .start_awaitable(py, slf.clone().unbind().into_any(), start)
     }
 
     /// Shuts the consumer down at the end of `async with`.
@@ -168,9 +151,7 @@ impl PyPushConsumer {
         py: Python<'py>,
         _args: &Bound<'py, PyTuple>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.slot.check_process(py)?;
-        let started = self.slot.take();
-        exit_awaitable(py, started.map(|x| async move { x.shutdown().await }))
+        self.slot.shutdown_awaitable(py)
     }
 
     /// Adds (or replaces) a subscription of a started consumer.
@@ -182,26 +163,22 @@ impl PyPushConsumer {
         expression: Option<String>,
         sql: Option<String>,
     ) -> PyResult<()> {
-        let c = self.slot.get(py)?;
+        let c = self.slot.get(py, "subscribe")?;
         let filter = self::expression(py, expression, sql)?;
-        wait(py, async move { c.subscribe(&topic, filter).await })?
+        crate::runtime::wait(py, async move { c.subscribe(&topic, filter).await })?
             .map_err(|e| error::to_py(py, &e))
     }
 
     /// The queues currently assigned to this member.
     fn assigned_queues(&self, py: Python<'_>) -> PyResult<Vec<crate::message::PyMessageQueue>> {
-        let c = self.slot.get(py)?;
+        let c = self.slot.get(py, "assigned queues")?;
         Ok(c.assigned_queues().into_iter().map(Into::into).collect())
     }
 
-    /// Stops pulling, waits for listener calls in flight, commits offsets and leaves the group
-    /// (no-op when not started).
+    /// Stops pulling, waits for listener calls in flight, commits offsets and leaves the group.
+    /// A second call does nothing.
     fn shutdown(&self, py: Python<'_>) -> PyResult<()> {
-        self.slot.check_process(py)?;
-        if let Some(c) = self.slot.take() {
-            wait(py, async move { c.shutdown().await })?;
-        }
-        Ok(())
+        self.slot.shutdown(py)
     }
 
     fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
@@ -221,15 +198,13 @@ impl PyPushConsumer {
             self.options.group,
             self.topic,
             self.orderly,
-            self.slot.is_set()
+            self.slot.is_started()
         )
     }
 }
 
 impl Drop for PyPushConsumer {
     fn drop(&mut self) {
-        if let Some(c) = self.slot.take_for_drop() {
-            runtime().spawn(async move { c.shutdown().await });
-        }
+        self.slot.drop_in_background();
     }
 }

@@ -1,33 +1,40 @@
-//! What every started object holds: the core object once started, and the process it was
-//! created in. After `fork()` the child's copy refuses to work (the parent's connections and
-//! runtime threads are not there) and is leaked rather than dropped.
+//! What every client object holds: the core's [`Lifecycle`] of its core object (created →
+//! started → shut down; the rules are the core's) and the process it was created in. After
+//! `fork()` the child's copy refuses to work (the parent's connections and runtime threads are
+//! not there) and is leaked rather than dropped.
 
-use std::sync::Mutex;
+use std::future::Future;
 use std::time::Duration;
 
-use ferromq_client::ClientConfig;
+use ferromq_client::{ClientConfig, Lifecycle, Service, State};
 use pyo3::prelude::*;
 
 use crate::error;
-use crate::runtime;
+use crate::runtime::{self, awaitable, exit_awaitable, wait};
 
 pub(crate) struct Slot<T> {
     pid: u32,
     what: &'static str,
-    value: Mutex<Option<T>>,
+    lifecycle: Lifecycle<T>,
 }
 
-impl<T: Clone> Slot<T> {
+impl<T: Service> Slot<T> {
+    /// A created object (`what` names it in errors).
     pub(crate) fn new(what: &'static str) -> Self {
         Slot {
             pid: runtime::pid(),
             what,
-            value: Mutex::new(None),
+            lifecycle: Lifecycle::new(what),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<T>> {
-        self.value.lock().unwrap_or_else(|e| e.into_inner())
+    /// An object started at construction.
+    pub(crate) fn started(what: &'static str, value: T) -> Self {
+        Slot {
+            pid: runtime::pid(),
+            what,
+            lifecycle: Lifecycle::started(what, value),
+        }
     }
 
     /// Fails unless this object belongs to the current process.
@@ -42,60 +49,93 @@ impl<T: Clone> Slot<T> {
         Ok(())
     }
 
-    /// The started core object.
-    pub(crate) fn get(&self, py: Python<'_>) -> PyResult<T> {
+    /// The started core object for operation `op`.
+    pub(crate) fn get(&self, py: Python<'_>, op: &'static str) -> PyResult<T> {
         self.check_process(py)?;
-        self.lock().clone().ok_or_else(|| {
-            error::illegal_state(py, self.what, "not started (call start() or use `with`)")
-        })
+        self.lifecycle.get(op).map_err(|e| error::to_py(py, &e))
     }
 
-    /// The started core object, if any (no error when not started).
+    /// The started core object, if any (no error otherwise).
     pub(crate) fn current(&self) -> Option<T> {
-        self.lock().clone()
+        self.lifecycle.current()
     }
 
-    pub(crate) fn is_set(&self) -> bool {
-        self.lock().is_some()
+    pub(crate) fn is_started(&self) -> bool {
+        self.lifecycle.state() == State::Started
     }
 
-    pub(crate) fn set(&self, value: T) {
-        *self.lock() = Some(value);
+    /// Starts with `start`, waiting with the GIL released.
+    pub(crate) fn start<Fut>(&self, py: Python<'_>, start: Fut) -> PyResult<()>
+    where
+        Fut: Future<Output = ferromq_client::Result<T>> + Send + 'static,
+    {
+        self.check_process(py)?;
+        let lifecycle = self.lifecycle.clone();
+        wait(
+            py,
+            async move { lifecycle.start(|| start).await.map(|_| ()) },
+        )?
+        .map_err(|e| error::to_py(py, &e))
     }
 
-    pub(crate) fn take(&self) -> Option<T> {
-        self.lock().take()
+    /// Starts with `start` as an asyncio awaitable resolving to `me`.
+    pub(crate) fn start_awaitable<'py, Fut>(
+        &self,
+        py: Python<'py>,
+        me: Py<PyAny>,
+        start: Fut,
+    ) -> PyResult<Bound<'py, PyAny>>
+    where
+        Fut: Future<Output = ferromq_client::Result<T>> + Send + 'static,
+    {
+        self.check_process(py)?;
+        let lifecycle = self.lifecycle.clone();
+        awaitable(
+            py,
+            async move { lifecycle.start(|| start).await.map(|_| ()) },
+            move |_, ()| Ok(me),
+        )
     }
 
-    /// For `Drop`: the object to shut down, if it is still running in this process.
-    pub(crate) fn take_for_drop(&mut self) -> Option<T> {
-        let value = self
-            .value
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+    /// Shuts down for good, waiting with the GIL released.
+    pub(crate) fn shutdown(&self, py: Python<'_>) -> PyResult<()> {
+        self.check_process(py)?;
+        let lifecycle = self.lifecycle.clone();
+        wait(py, async move { lifecycle.shutdown().await })
+    }
+
+    /// Shuts down for good as an asyncio awaitable (`__aexit__`).
+    pub(crate) fn shutdown_awaitable<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.check_process(py)?;
+        let lifecycle = self.lifecycle.clone();
+        exit_awaitable(py, Some(async move { lifecycle.shutdown().await }))
+    }
+
+    /// For `Drop`: shuts a started object down in the background, if it runs in this process.
+    pub(crate) fn drop_in_background(&mut self) {
+        let started = self.lifecycle.close();
         if self.pid != runtime::pid() {
-            std::mem::forget(value);
-            return None;
+            std::mem::forget(started);
+            return;
         }
-        value
+        if let Some(s) = started {
+            runtime::runtime().spawn(s.stop());
+        }
     }
 }
 
-/// Client settings from the common constructor arguments. Without an instance name the
-/// process id is used (as Java's `changeInstanceNameToPID`), so a child after `fork()` never
-/// shares the parent's client.
+/// Client settings from the common constructor arguments (the instance-name rule and the
+/// defaults are the core's: [`ClientConfig::new`]).
 pub(crate) fn client_config(
     namesrv: &str,
     instance_name: Option<String>,
-    request_timeout: f64,
+    request_timeout: Option<f64>,
 ) -> ClientConfig {
-    ClientConfig {
-        namesrv_addr: namesrv.to_owned(),
-        instance_name: instance_name.unwrap_or_else(|| runtime::pid().to_string()),
-        request_timeout: seconds(request_timeout),
-        ..ClientConfig::default()
+    let mut c = ClientConfig::new(namesrv, instance_name);
+    if let Some(t) = request_timeout {
+        c.request_timeout = seconds(t);
     }
+    c
 }
 
 /// Seconds as a `Duration` (negative and NaN become zero).

@@ -10,7 +10,7 @@ use pyo3::types::PyTuple;
 use crate::error;
 use crate::listener::PyTransactionListener;
 use crate::message::{PyMessage, PySendResult, PyTransactionState};
-use crate::runtime::{awaitable, exit_awaitable, runtime, wait};
+use crate::runtime::wait;
 use crate::slot::{client_config, seconds, Slot};
 
 /// What a transactional send did: the half message's `send_result` and the `state` the local
@@ -43,7 +43,7 @@ impl PyTransactionSendResult {
 /// A producer of transactional messages.
 ///
 /// `TransactionProducer(namesrv, group, execute, check, *, instance_name=None,
-/// send_timeout=3.0, request_timeout=3.0)`. `send(message)` stores a half message, calls
+/// send_timeout=None, request_timeout=None)` (None: the client core's 3 s). `send(message)` stores a half message, calls
 /// `execute(message, transaction_id)` and ends the transaction with its answer
 /// (TransactionState, True = commit, False = rollback, None = unknown); for undecided
 /// transactions the broker later calls `check(message_view)` with the same kinds of answers.
@@ -74,7 +74,7 @@ impl ferromq_client::TransactionListener for Shared {
 #[pymethods]
 impl PyTransactionProducer {
     #[new]
-    #[pyo3(signature = (namesrv, group, execute, check, *, instance_name=None, send_timeout=3.0, request_timeout=3.0))]
+    #[pyo3(signature = (namesrv, group, execute, check, *, instance_name=None, send_timeout=None, request_timeout=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -83,8 +83,8 @@ impl PyTransactionProducer {
         execute: Py<PyAny>,
         check: Py<PyAny>,
         instance_name: Option<String>,
-        send_timeout: f64,
-        request_timeout: f64,
+        send_timeout: Option<f64>,
+        request_timeout: Option<f64>,
     ) -> PyResult<Self> {
         if !execute.bind(py).is_callable() || !check.bind(py).is_callable() {
             return Err(error::invalid(
@@ -93,13 +93,16 @@ impl PyTransactionProducer {
                 "execute and check must be callable",
             ));
         }
+        let mut options = ProducerOptions {
+            client: client_config(namesrv, instance_name, request_timeout),
+            group: group.to_owned(),
+            ..ProducerOptions::default()
+        };
+        if let Some(t) = send_timeout {
+            options.send_timeout = seconds(t);
+        }
         Ok(PyTransactionProducer {
-            options: ProducerOptions {
-                client: client_config(namesrv, instance_name, request_timeout),
-                group: group.to_owned(),
-                send_timeout: seconds(send_timeout),
-                ..ProducerOptions::default()
-            },
+            options,
             listener: Arc::new(PyTransactionListener { execute, check }),
             slot: Slot::new("transaction producer"),
         })
@@ -111,27 +114,16 @@ impl PyTransactionProducer {
         &self.options.group
     }
 
-    /// Starts the producer (no-op when started).
+    /// Starts the producer. A started producer refuses a second start, and a shut-down one
+    /// cannot be started again (create a new one).
     fn start(&self, py: Python<'_>) -> PyResult<()> {
-        self.slot.check_process(py)?;
-        if self.slot.is_set() {
-            return Ok(());
-        }
-        let options = self.options.clone();
-        let listener = Shared(self.listener.clone());
-        let p = wait(py, TransactionProducer::start(options, listener))?
-            .map_err(|e| error::to_py(py, &e))?;
-        self.slot.set(p);
-        Ok(())
+        let start = TransactionProducer::start(self.options.clone(), Shared(self.listener.clone()));
+        self.slot.start(py, start)
     }
 
-    /// Stops the producer (no-op when not started).
+    /// Stops the producer; a second call does nothing.
     fn shutdown(&self, py: Python<'_>) -> PyResult<()> {
-        self.slot.check_process(py)?;
-        if let Some(p) = self.slot.take() {
-            wait(py, async move { p.shutdown().await })?;
-        }
-        Ok(())
+        self.slot.shutdown(py)
     }
 
     fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
@@ -149,24 +141,9 @@ impl PyTransactionProducer {
     fn __aenter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, PyAny>> {
         let py = slf.py();
         let this = slf.borrow();
-        this.slot.check_process(py)?;
-        let started = this.slot.current();
-        let options = this.options.clone();
-        let listener = Shared(this.listener.clone());
-        let me = slf.clone().unbind();
-        awaitable(
-            py,
-            async move {
-                match started {
-                    Some(p) => Ok(p),
-                    None => TransactionProducer::start(options, listener).await,
-                }
-            },
-            move |py, p| {
-                me.borrow(py).slot.set(p);
-                Ok(me.into_any())
-            },
-        )
+        let start = TransactionProducer::start(this.options.clone(), Shared(this.listener.clone()));
+        this.slot
+            .start_awaitable(py, slf.clone().unbind().into_any(), start)
     }
 
     /// Shuts the producer down at the end of `async with`.
@@ -176,15 +153,13 @@ impl PyTransactionProducer {
         py: Python<'py>,
         _args: &Bound<'py, PyTuple>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.slot.check_process(py)?;
-        let started = self.slot.take();
-        exit_awaitable(py, started.map(|x| async move { x.shutdown().await }))
+        self.slot.shutdown_awaitable(py)
     }
 
     /// Sends `message` transactionally (half message, `execute`, end); returns a
     /// TransactionSendResult.
     fn send(&self, py: Python<'_>, message: PyMessage) -> PyResult<PyTransactionSendResult> {
-        let p = self.slot.get(py)?;
+        let p = self.slot.get(py, "send")?;
         let r = wait(py, async move { p.send(message.inner).await })?
             .map_err(|e| error::to_py(py, &e))?;
         let state = match r.state {
@@ -202,15 +177,13 @@ impl PyTransactionProducer {
         format!(
             "TransactionProducer(group={:?}, started={})",
             self.options.group,
-            self.slot.is_set()
+            self.slot.is_started()
         )
     }
 }
 
 impl Drop for PyTransactionProducer {
     fn drop(&mut self) {
-        if let Some(p) = self.slot.take_for_drop() {
-            runtime().spawn(async move { p.shutdown().await });
-        }
+        self.slot.drop_in_background();
     }
 }

@@ -33,14 +33,16 @@ def test_blocking_calls_release_the_gil(cluster):
 
 
 def test_listener_results_and_exceptions(cluster, caplog):
-    """False, RECONSUME_LATER, an exception and a bad return value each mean a redelivery;
-    True, None and SUCCESS mean consumed."""
+    """False, RECONSUME_LATER, an exception and a bad return value (an unknown string, a
+    float) each mean a redelivery, logged on the `ferromq` logger when unusable; True, None
+    and SUCCESS mean consumed."""
     topic = cluster.topic("ListenerResults")
     answers = {
         b"false": False,
         b"later": ferromq.ConsumeResult.RECONSUME_LATER,
         b"raise": RuntimeError("boom (expected by the test)"),
         b"bad": "not a result",
+        b"float": 1.5,
     }
     seen: dict[bytes, list[int]] = {}
     lock = threading.Lock()
@@ -75,7 +77,8 @@ def test_listener_results_and_exceptions(cluster, caplog):
         assert seen[b][:2] == [0, 1], b
     logged = "\n".join(r.getMessage() + str(r.exc_info) for r in caplog.records)
     assert "boom (expected by the test)" in logged
-    assert "not str" in logged
+    assert '"not a result" is not a consume result' in logged
+    assert "not float" in logged
 
 
 # Python 3.12+ warns about fork() in a process with threads: that is what this test is about.

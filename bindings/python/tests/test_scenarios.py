@@ -60,6 +60,10 @@ def test_async_and_oneway(cluster):
         return results
 
     results = asyncio.run(send_all())
+    # A shut-down producer cannot be started again (the core's lifecycle): a new one sends.
+    with pytest.raises(ferromq.IllegalStateError):
+        producer.start()
+    producer = ferromq.Producer(cluster.namesrv, cluster.name("pg"))
     with producer:
         assert [r.status for r in results] == [ferromq.SendStatus.SEND_OK] * N
         for i in range(N):

@@ -1,16 +1,23 @@
 //! Consumers: the [`PushConsumer`] with its listener traits and options, the lite
-//! [`PullConsumer`], queue allocation
-//! strategies ([`allocate`]) and offset stores.
+//! [`PullConsumer`], queue allocation strategies ([`allocate`]) and offset stores; the
+//! per-message listener contract every binding uses ([`per_message`]) and the option rules
+//! (`validate.rs`: [`FilterExpression::from_parts`], [`ConsumeFrom::new`],
+//! [`PushConsumerOptions::validate`]).
 
 pub mod allocate;
 mod offset_store;
 mod orderly;
+pub mod per_message;
 mod process_queue;
 mod pull;
 mod push;
 mod queues;
+mod validate;
 
-pub use ferromq_protocol::body::MessageModel;
+pub use crate::choices::{Allocation, ConsumeFromKind, ExpressionType, MessageModel};
+pub use per_message::{
+    Answer, AsyncPerMessageListener, EachMessage, EachMessageAsync, PerMessageListener,
+};
 pub use pull::{PullConsumer, PullConsumerOptions};
 pub use push::{PushConsumer, PushConsumerOptions};
 

@@ -2,7 +2,10 @@
 //! from a subscription (rebalanced among the group like a push consumer) or are assigned by
 //! hand; background tasks long-poll each queue into a buffer; `poll` hands out batches, `seek`
 //! moves a queue, `commit` stores the consumed offsets on the broker, and `pause` / `resume`
-//! stop and restart fetching of queues.
+//! stop and restart fetching of queues. `next_message` and `messages` hand polled messages out
+//! one at a time (`buffer.rs`).
+
+mod buffer;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -10,7 +13,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use ferromq_protocol::body::{
-    ConsumeFromWhere, ConsumeType, ConsumerData, MessageModel, MessageQueue, SubscriptionData,
+    ConsumeFromWhere, ConsumeType, ConsumerData, MessageQueue, SubscriptionData,
 };
 use ferromq_protocol::header::pull::PullMessageResponseHeader;
 use ferromq_protocol::message::MessageExt;
@@ -22,7 +25,7 @@ use super::allocate::{AllocateStrategy, Averagely};
 use super::offset_store::OffsetStore;
 use super::push::{lock, pause};
 use super::queues::{self, GroupView, PullRequest};
-use super::{ConsumeFrom, FilterExpression};
+use super::{ConsumeFrom, FilterExpression, MessageModel};
 use crate::client::{now_ms, Client, ClientConfig, ConsumerHandle};
 use crate::error::{Error, Result};
 use crate::message::MessageView;
@@ -106,6 +109,8 @@ struct Inner {
     /// Serializes queue-set changes (timer rebalance, subscribe, assign).
     updating: tokio::sync::Mutex<()>,
     closed: AtomicBool,
+    /// Polled messages not handed out yet (`next_message`).
+    buffer: buffer::Buffer,
 }
 
 /// A started lite pull consumer; cheap to clone.
@@ -128,7 +133,7 @@ impl Inner {
         GroupView {
             client: &self.client,
             group: &self.options.group,
-            model: &MessageModel::Clustering,
+            model: MessageModel::Clustering,
             allocate: self.options.allocate.as_ref(),
             offsets: &self.offsets,
             consume_from: self.options.consume_from,
@@ -140,9 +145,7 @@ impl PullConsumer {
     /// Starts a consumer of `options.group` with no queues yet: call [`Self::subscribe`] or
     /// [`Self::assign`]. Must be called inside a tokio runtime.
     pub async fn start(options: PullConsumerOptions) -> Result<PullConsumer> {
-        if options.group.is_empty() {
-            return Err(Error::invalid("start", "the consumer group is empty"));
-        }
+        options.validate()?;
         let client = Client::shared(&options.client)?;
         let (tx, rx) = mpsc::channel(1024);
         let (stop, _) = tokio::sync::watch::channel(false);
@@ -159,6 +162,7 @@ impl PullConsumer {
             rebalance: Notify::new(),
             updating: tokio::sync::Mutex::new(()),
             closed: AtomicBool::new(false),
+            buffer: buffer::Buffer::default(),
         });
         let handle = Arc::new(Handle {
             inner: Arc::downgrade(&inner),
@@ -212,8 +216,12 @@ impl PullConsumer {
         }
     }
 
+    fn is_shut_down(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
+    }
+
     fn check_open(&self, op: &'static str) -> Result<()> {
-        if self.inner.closed.load(Ordering::Acquire) {
+        if self.is_shut_down() {
             return Err(Error::illegal_state(op, "the consumer is shut down"));
         }
         Ok(())
@@ -277,18 +285,33 @@ impl PullConsumer {
         q
     }
 
-    /// The next batch of messages of one queue, waiting up to `timeout`; empty if none came.
+    /// The next batch of messages of one queue, waiting up to `timeout`; empty if none came
+    /// or the consumer shut down meanwhile. Messages left by [`Self::next_message`] come first.
     /// The consumed offset of that queue moves past the batch (committed by [`Self::commit`]
     /// or the auto commit).
     pub async fn poll(&self, timeout: Duration) -> Result<Vec<MessageView>> {
+        self.check_open("poll")?;
+        let buffered = self.inner.buffer.take_all();
+        if !buffered.is_empty() {
+            return Ok(buffered);
+        }
+        self.poll_batch(timeout).await
+    }
+
+    /// One batch from the fetch tasks (not the buffer).
+    async fn poll_batch(&self, timeout: Duration) -> Result<Vec<MessageView>> {
+        let mut stop = self.inner.stop.subscribe();
         self.check_open("poll")?;
         let deadline = Instant::now() + timeout;
         let mut rx = self.inner.rx.lock().await;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let batch = match crate::rt::timeout(left, rx.recv()).await {
-                Ok(Some(b)) => b,
-                Ok(None) | Err(_) => return Ok(Vec::new()),
+            let batch = tokio::select! {
+                b = crate::rt::timeout(left, rx.recv()) => match b {
+                    Ok(Some(b)) => b,
+                    Ok(None) | Err(_) => return Ok(Vec::new()),
+                },
+                _ = stop.changed() => return Ok(Vec::new()),
             };
             let q = &batch.queue;
             q.buffered.fetch_sub(batch.messages.len(), Ordering::AcqRel);
@@ -311,6 +334,7 @@ impl PullConsumer {
     /// Continues `mq` from `offset`: buffered messages of the queue are discarded.
     pub async fn seek(&self, mq: &MessageQueue, offset: i64) -> Result<()> {
         let q = self.queue("seek", mq)?;
+        self.inner.buffer.discard(mq);
         q.generation.fetch_add(1, Ordering::AcqRel);
         *lock(&q.next) = offset;
         self.inner.offsets.update(mq, offset, false);
@@ -373,6 +397,7 @@ impl PullConsumer {
             return;
         }
         let _ = inner.stop.send(true);
+        inner.buffer.clear();
         let queues: Vec<MessageQueue> = lock(&inner.queues).keys().cloned().collect();
         if inner.options.auto_commit {
             if let Err(e) = inner.offsets.persist(&inner.client, &queues).await {
@@ -403,7 +428,7 @@ impl ConsumerHandle for Handle {
             consume_from_where: ConsumeFromWhere::ConsumeFromLastOffset,
             consume_type: ConsumeType::ConsumeActively,
             group_name: inner.options.group.clone(),
-            message_model: MessageModel::Clustering,
+            message_model: MessageModel::Clustering.wire(),
             subscription_data_set,
             unit_mode: false,
         }

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use ferromq_protocol::body::{
-    ConsumeFromWhere, ConsumeType, ConsumerData, MessageModel, MessageQueue, SubscriptionData,
+    ConsumeFromWhere, ConsumeType, ConsumerData, MessageQueue, SubscriptionData,
 };
 use ferromq_protocol::header::client::ConsumerSendMsgBackRequestHeader;
 use ferromq_protocol::header::pull::PullMessageResponseHeader;
@@ -28,7 +28,8 @@ use super::process_queue::ProcessQueue;
 use super::queues::{self, PullRequest};
 use super::{
     guarded, AsyncMessageListener, AsyncOrderlyListener, ConsumeFrom, ConsumeResult,
-    FilterExpression, MessageListener, OnBlockingThread, OrderlyListener, OrderlyResult,
+    FilterExpression, MessageListener, MessageModel, OnBlockingThread, OrderlyListener,
+    OrderlyResult,
 };
 use crate::client::{now_ms, Client, ClientConfig, ConsumerHandle};
 use crate::error::{Error, ErrorKind, Result};
@@ -149,7 +150,7 @@ impl Inner {
         queues::GroupView {
             client: &self.client,
             group: &self.options.group,
-            model: &self.options.message_model,
+            model: self.options.message_model,
             allocate: self.options.allocate.as_ref(),
             offsets: &self.offsets,
             consume_from: self.options.consume_from,
@@ -269,9 +270,7 @@ impl PushConsumer {
         subscriptions: impl IntoIterator<Item = (String, FilterExpression)>,
         listener: Listener,
     ) -> Result<PushConsumer> {
-        if options.group.is_empty() {
-            return Err(Error::invalid("start", "the consumer group is empty"));
-        }
+        options.validate()?;
         let mut subs = BTreeMap::new();
         for (topic, expr) in subscriptions {
             subs.insert(topic.clone(), subscription(&topic, &expr)?);
@@ -483,7 +482,7 @@ impl ConsumerHandle for Handle {
             },
             consume_type: ConsumeType::ConsumePassively,
             group_name: inner.options.group.clone(),
-            message_model: inner.options.message_model.clone(),
+            message_model: inner.options.message_model.wire(),
             subscription_data_set,
             unit_mode: false,
         }
@@ -526,7 +525,7 @@ impl ConsumerHandle for Handle {
             p.insert("PROP_CLIENT_VERSION".to_owned(), "V5_3_3".to_owned());
             p.insert(
                 "messageModel".to_owned(),
-                inner.options.message_model.name().to_owned(),
+                inner.options.message_model.wire().name().to_owned(),
             );
             p.insert("consumerGroup".to_owned(), inner.options.group.clone());
         }

@@ -3,14 +3,14 @@
 
 use std::time::Duration;
 
-use ferromq_protocol::body::{perm, MessageModel, MessageQueue, SubscriptionData, TopicRouteData};
+use ferromq_protocol::body::{perm, MessageQueue, SubscriptionData, TopicRouteData};
 use ferromq_protocol::header::offset::{GetMaxOffsetRequestHeader, SearchOffsetRequestHeader};
 use ferromq_protocol::header::pull::{pull_sys_flag, PullMessageRequestHeader};
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 
 use super::allocate::AllocateStrategy;
 use super::offset_store::OffsetStore;
-use super::ConsumeFrom;
+use super::{ConsumeFrom, MessageModel};
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
 use crate::selector::random_u64;
@@ -19,7 +19,7 @@ use crate::selector::random_u64;
 pub(super) struct GroupView<'a> {
     pub(super) client: &'a Client,
     pub(super) group: &'a str,
-    pub(super) model: &'a MessageModel,
+    pub(super) model: MessageModel,
     pub(super) allocate: &'a dyn AllocateStrategy,
     pub(super) offsets: &'a OffsetStore,
     pub(super) consume_from: ConsumeFrom,
@@ -89,7 +89,7 @@ pub(super) async fn allocate(g: &GroupView<'_>, topic: &str) -> Result<Vec<Messa
         Err(e) => client.cached_route(topic).ok_or(e)?,
     };
     let all = subscribe_queues(topic, &route);
-    if *g.model == MessageModel::Broadcasting {
+    if g.model == MessageModel::Broadcasting {
         return Ok(all);
     }
     let masters: Vec<&str> = route

@@ -1,0 +1,116 @@
+'use strict'
+// The client core's contract as Node sees it, the same in every FerroMQ binding: what a
+// listener's answer means, the lifecycle of an object, and option strings parsed by the core.
+// Against a real name server and broker; waits with deadlines (no blind sleeps).
+
+const { describe, it, before, after } = require('node:test')
+const assert = require('node:assert/strict')
+
+const { Admin, Producer, PushConsumer, PullConsumer, ErrorCode } = require('..')
+const { startReadyCluster, waitFor, fresh } = require('./cluster')
+
+let ready
+let producer
+const open = []
+
+before(async () => {
+  ready = await startReadyCluster()
+  producer = new Producer({ namesrvAddr: ready.cluster.namesrvAddr, group: fresh('p') })
+  await producer.start()
+})
+
+after(async () => {
+  for (const c of open) await c.shutdown()
+  if (producer) await producer.shutdown()
+  if (ready) await ready.stop()
+})
+
+const illegal = (pattern) => (e) => e.code === ErrorCode.IllegalState && pattern.test(e.message)
+const invalid = (pattern) => (e) => e.code === ErrorCode.InvalidArgument && pattern.test(e.message)
+
+// Each answer once, then 'success': the message must come again with reconsumeTimes 1.
+const RETRY_ANSWERS = [
+  ['false', () => false],
+  ["'reconsumeLater'", () => 'reconsumeLater'],
+  ['a Promise of false', async () => false],
+  ['a number (unusable)', () => 42],
+  ['a rejected Promise', async () => { throw new Error('listener failure (expected by the test)') }],
+]
+
+describe('listener contract', () => {
+  for (const [name, answer] of RETRY_ANSWERS) {
+    it(`${name} redelivers the message`, async () => {
+      const topic = fresh('Answer')
+      await ready.createTopic(topic, 1)
+      await producer.send({ topic, body: 'answer' })
+      const attempts = []
+      // 'CONSUME_FROM_FIRST_OFFSET': a Java spelling, parsed by the core.
+      const consumer = new PushConsumer({
+        namesrvAddr: ready.cluster.namesrvAddr,
+        group: fresh('g'),
+        consumeFrom: 'CONSUME_FROM_FIRST_OFFSET',
+      })
+      await consumer.subscribe(topic)
+      await consumer.start((m) => {
+        attempts.push(m.reconsumeTimes)
+        return attempts.length === 1 ? answer() : 'success'
+      })
+      open.push(consumer)
+      await waitFor('the redelivery', 30000, async () => attempts.length >= 2)
+      assert.deepEqual(attempts.slice(0, 2), [0, 1])
+    })
+  }
+})
+
+describe('lifecycle', () => {
+  it('a producer starts once and shuts down for good', async () => {
+    const p = new Producer({ namesrvAddr: ready.cluster.namesrvAddr, group: fresh('p') })
+    await assert.rejects(p.send({ topic: 'T', body: 'x' }), illegal(/not started/))
+    await p.start()
+    await assert.rejects(p.start(), illegal(/already started/))
+    await p.shutdown()
+    await p.shutdown()
+    await assert.rejects(p.start(), illegal(/cannot be started again/))
+    await assert.rejects(p.send({ topic: 'T', body: 'x' }), illegal(/shut down/))
+  })
+
+  it('a consumer shut down before it started stays shut down, and iteration ends', async () => {
+    const c = new PullConsumer({ namesrvAddr: ready.cluster.namesrvAddr, group: fresh('g') })
+    await c.shutdown()
+    await assert.rejects(c.start(), illegal(/cannot be started again/))
+    const seen = []
+    for await (const m of c) seen.push(m)
+    assert.deepEqual(seen, [])
+    const push = new PushConsumer({ namesrvAddr: ready.cluster.namesrvAddr, group: fresh('g') })
+    await push.subscribe(fresh('T'))
+    await push.shutdown()
+    await assert.rejects(push.start(() => {}), illegal(/cannot be started again/))
+  })
+
+  it('an admin refuses calls after shutdown', async () => {
+    const admin = new Admin({ namesrvAddr: ready.cluster.namesrvAddr })
+    await admin.topicRoute('TBW102').catch(() => {})
+    await admin.shutdown()
+    await assert.rejects(admin.topicRoute('TBW102'), illegal(/shut down/))
+  })
+})
+
+describe('option rules', () => {
+  it('option strings and combinations are checked by the core', async () => {
+    const namesrvAddr = ready.cluster.namesrvAddr
+    await assert.rejects(
+      new PullConsumer({ namesrvAddr, group: fresh('g'), consumeFrom: 'latest' }).start(),
+      invalid(/"latest" is not a consume-from position: use lastOffset, firstOffset, timestamp/)
+    )
+    await assert.rejects(
+      new PullConsumer({ namesrvAddr, group: fresh('g'), consumeFrom: 'timestamp' }).start(),
+      invalid(/needs the consume timestamp/)
+    )
+    await assert.rejects(
+      new PushConsumer({ namesrvAddr, group: fresh('g'), messageModel: 'both' }).start(() => {}),
+      invalid(/not a message model/)
+    )
+    const c = new PushConsumer({ namesrvAddr, group: fresh('g') })
+    await assert.rejects(c.subscribe('T', { tag: 'A', sql92: 'a > 1' }), invalid(/not both/))
+  })
+})
