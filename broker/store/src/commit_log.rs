@@ -14,6 +14,7 @@
 //! unless `forceRecoverCorruptCommitLog` allows truncating there.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -130,6 +131,9 @@ pub enum Scan {
     EndOfFile,
     /// No valid record here: the log ends.
     End,
+    /// A record whose bytes are not all written yet (a replica receives records in chunks
+    /// that may end inside one): wait for the rest.
+    Incomplete,
 }
 
 #[derive(Debug, Default)]
@@ -147,6 +151,9 @@ pub struct CommitLog {
     put: Mutex<PutState>,
     flusher: Arc<Flusher>,
     max_message_size: usize,
+    /// End of the last whole record of a replicated log; `u64::MAX` until the first replicated
+    /// append (a log written locally always ends on a record boundary).
+    whole_end: AtomicU64,
 }
 
 pub(crate) use ferromq_common::now_ms;
@@ -173,6 +180,7 @@ impl CommitLog {
             put: Mutex::new(PutState::default()),
             flusher,
             max_message_size: config.max_message_size,
+            whole_end: AtomicU64::new(u64::MAX),
         })
     }
 
@@ -212,6 +220,21 @@ impl CommitLog {
     /// Offset just past the last byte on disk.
     pub fn flushed_offset(&self) -> u64 {
         self.files.flushed_offset()
+    }
+
+    /// Offset below which the commitlog is synced and ends on a record boundary: what the
+    /// checkpoint may call durable. A replica's synced bytes may end inside a record whose rest
+    /// has not arrived; that part is a torn tail, not acknowledged data.
+    pub fn synced_whole_offset(&self) -> u64 {
+        self.flushed_offset()
+            .min(self.whole_end.load(Ordering::Acquire))
+    }
+
+    /// Offset just past the last whole record written (the max offset, except on a replica
+    /// that has received part of a record).
+    pub fn written_whole_offset(&self) -> u64 {
+        self.max_offset()
+            .min(self.whole_end.load(Ordering::Acquire))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, PutState> {
@@ -375,6 +398,99 @@ impl CommitLog {
         })
     }
 
+    /// Appends bytes a master replicated (docs/store.md, "Replication"): `data` goes at exactly
+    /// `offset`, which must be where this log ends, or, for an empty log, a file boundary (a
+    /// master starts a fresh replica at the start of a file). A chunk never crosses a file
+    /// boundary; a full file rolls over to the next. The bytes are the master's records,
+    /// possibly cut anywhere: the dispatcher indexes a record once all of it is here.
+    pub fn append_replicated(&self, offset: u64, data: &[u8]) -> Result<()> {
+        if let Some(reason) = self.fault().reason() {
+            return Err(StoreError::NotWritable(format!(
+                "store fault, writes refused until restart: {reason}"
+            )));
+        }
+        let _state = self.lock();
+        let file_size = self.files.file_size() as u64;
+        let end = self.files.max_offset();
+        if self.files.is_empty() {
+            if offset % file_size != 0 {
+                return Err(StoreError::NotWritable(format!(
+                    "an empty replica starts at a file boundary; the master sent offset {offset}"
+                )));
+            }
+        } else if offset != end {
+            return Err(StoreError::NotWritable(format!(
+                "the replica's log ends at {end}; the master sent offset {offset}"
+            )));
+        }
+        if data.is_empty() {
+            return Ok(());
+        }
+        let file = self.files.writable(offset).map_err(|e| self.note(e))?;
+        let at = file.start() + file.wrote() as u64;
+        if at != offset {
+            return Err(StoreError::NotWritable(format!(
+                "the replica's writable file is at {at}; the master sent offset {offset}"
+            )));
+        }
+        if data.len() > file.remaining() {
+            return Err(StoreError::NotWritable(format!(
+                "a replicated chunk of {} bytes at {offset} crosses the file boundary at {}",
+                data.len(),
+                file.end()
+            )));
+        }
+        if file.append(&[data]).is_none() {
+            return Err(StoreError::NotWritable(format!(
+                "a replicated chunk at {offset} did not fit"
+            )));
+        }
+        let from = match self.whole_end.load(Ordering::Acquire) {
+            u64::MAX => offset,
+            whole => whole,
+        };
+        self.whole_end
+            .store(self.whole_records_end(from), Ordering::Release);
+        Ok(())
+    }
+
+    /// Walks whole records (and end-of-file blanks) from `from`, a record boundary; returns
+    /// where the first record not yet entirely written starts.
+    fn whole_records_end(&self, from: u64) -> u64 {
+        let mut at = from;
+        loop {
+            let Some(file) = self.files.find(at) else {
+                return at;
+            };
+            let pos = (at - file.start()) as usize;
+            let Some(head) = file.bytes(pos, 8) else {
+                return at;
+            };
+            let size = i32::from_be_bytes([head[0], head[1], head[2], head[3]]);
+            let magic = i32::from_be_bytes([head[4], head[5], head[6], head[7]]);
+            if magic == BLANK_MAGIC_CODE {
+                at = file.end();
+                continue;
+            }
+            match usize::try_from(size) {
+                Ok(size) if size >= 8 && pos + size <= file.wrote() => at += size as u64,
+                _ => return at,
+            }
+        }
+    }
+
+    /// Up to `max` written bytes from `offset`, within the file holding it (what a master sends
+    /// a replica); `None` when `offset` is not stored, empty when nothing is written there yet.
+    pub fn data_from(&self, offset: u64, max: usize) -> Option<Bytes> {
+        let file = self.files.find(offset)?;
+        let pos = usize::try_from(offset - file.start()).ok()?;
+        let len = file.wrote().saturating_sub(pos).min(max);
+        if len == 0 {
+            return Some(Bytes::new());
+        }
+        file.read(pos, len)
+    }
+
     /// A ticket for the bytes before `end` reaching the disk (complete at once under
     /// ASYNC_FLUSH).
     pub fn flush_ticket(&self, end: u64) -> FlushTicket {
@@ -409,7 +525,11 @@ impl CommitLog {
             return Scan::End;
         };
         let Some(head) = file.bytes(pos, 8) else {
-            return Scan::End;
+            return if pos < file.size() && file.wrote() < pos + 8 && file.wrote() > pos {
+                Scan::Incomplete
+            } else {
+                Scan::End
+            };
         };
         let size = i32::from_be_bytes([head[0], head[1], head[2], head[3]]);
         let magic = i32::from_be_bytes([head[4], head[5], head[6], head[7]]);
@@ -420,7 +540,12 @@ impl CommitLog {
             return Scan::End;
         };
         let Some(bytes) = file.read(pos, size) else {
-            return Scan::End;
+            // A plausible record (it fits in its file) running past what is written yet.
+            return if size >= 8 && pos + size <= file.size() && file.wrote() < pos + size {
+                Scan::Incomplete
+            } else {
+                Scan::End
+            };
         };
         let opts = DecodeOptions {
             verify_crc: check_crc,
@@ -495,7 +620,7 @@ impl CommitLog {
                     }
                     offset = next;
                 }
-                Scan::End => break offset,
+                Scan::End | Scan::Incomplete => break offset,
             }
         };
         if self.files.is_empty() {

@@ -320,6 +320,8 @@ impl Reput {
                     offset = log.next_file_start(offset);
                     self.offset.store(offset, Ordering::Release);
                 }
+                // The rest of a replicated record is still on its way.
+                Scan::Incomplete => return n,
                 Scan::End => {
                     if offset < log.min_offset() {
                         // Retention removed files we had not reached (only in a lagging replay).

@@ -489,7 +489,7 @@ impl MessageStore {
         }
         // Both read before the syncs below: each was true when read and stays true.
         let dispatched = self.reput.durable_offset();
-        let flushed = self.commit_log.flushed_offset();
+        let flushed = self.commit_log.synced_whole_offset();
         let written = self.sync_and_write_checkpoint(dispatched, flushed);
         if let Err(e) = &written {
             // Whatever failed (a consume-queue, index or checkpoint write or sync), the disk can
@@ -628,6 +628,36 @@ impl MessageStore {
             self.reput.wake();
         }
         Ok(Pending { append, ticket })
+    }
+
+    /// Appends bytes a master replicated at `offset` ([`CommitLog::append_replicated`]) and lets
+    /// the flusher and the dispatcher take them up. Refused while the store stops, after an I/O
+    /// fault and while the disk is full, as local writes are.
+    pub fn append_replicated(&self, offset: u64, data: &[u8]) -> Result<()> {
+        if self.stopping.load(Ordering::Acquire) {
+            return Err(StoreError::NotWritable(
+                "the store is shutting down".to_owned(),
+            ));
+        }
+        if self.disk_full.load(Ordering::Acquire) {
+            return Err(StoreError::NotWritable(format!(
+                "disk full: {}% used, at or above diskSpaceWarningLevelRatio {}%",
+                self.disk_used.load(Ordering::Acquire),
+                self.config.disk_space_warning_level_ratio
+            )));
+        }
+        self.commit_log.append_replicated(offset, data)?;
+        self.commit_log.flusher().wake();
+        if self.config.flush_disk_type == FlushDiskType::AsyncFlush {
+            self.reput.wake();
+        }
+        Ok(())
+    }
+
+    /// Up to `max` commitlog bytes from `offset`, within one file, for a replica
+    /// ([`CommitLog::data_from`]).
+    pub fn replication_data(&self, offset: u64, max: usize) -> Option<Bytes> {
+        self.commit_log.data_from(offset, max)
     }
 
     /// Appends and waits (async) for durability.
@@ -862,8 +892,8 @@ impl MessageStore {
     /// Waits until everything written has been dispatched (tests, tools).
     pub fn wait_dispatched(&self, timeout: Duration) -> bool {
         let target = match self.config.flush_disk_type {
-            FlushDiskType::SyncFlush => self.commit_log.flushed_offset(),
-            FlushDiskType::AsyncFlush => self.commit_log.max_offset(),
+            FlushDiskType::SyncFlush => self.commit_log.synced_whole_offset(),
+            FlushDiskType::AsyncFlush => self.commit_log.written_whole_offset(),
         };
         self.reput.wake();
         self.reput.wait_for(target, timeout)

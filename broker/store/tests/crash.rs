@@ -255,7 +255,7 @@ fn verify(dir: &Path, mode: FlushDiskType, all_acks: &BTreeMap<u64, Ack>) {
         match log.scan(off, true) {
             ferromq_store::commit_log::Scan::Message(r) => off += r.size as u64,
             ferromq_store::commit_log::Scan::EndOfFile => off = log.next_file_start(off),
-            ferromq_store::commit_log::Scan::End => {
+            ferromq_store::commit_log::Scan::End | ferromq_store::commit_log::Scan::Incomplete => {
                 panic!("invalid record at {off} below the end {}", log.max_offset())
             }
         }
