@@ -10,20 +10,25 @@ use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use ferromq_common::settings::{LoadReport, SettingError, SettingValue};
 use ferromq_store::StoreConfig;
 
-/// A broker's role in replication (`brokerRole`, Apache's names).
-///
-/// FerroMQ has no replication yet: the role is parsed and reported so Apache's config files load,
-/// but no broker copies another's commitlog, and no send waits for a slave.
+/// A broker's role in replication (`brokerRole`, Apache's names; docs/protocol.md,
+/// "Replication").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BrokerRole {
-    /// `ASYNC_MASTER` (the default): a master.
+    /// `ASYNC_MASTER` (the default): a master; slaves copy its commitlog in the background.
     AsyncMaster,
-    /// `SYNC_MASTER`: in Apache a master whose sends wait for a slave; here, until replication
-    /// lands, the same as `ASYNC_MASTER` (sends are acknowledged after the local flush only).
+    /// `SYNC_MASTER`: a master whose sends are acknowledged once a slave has the message too
+    /// (FLUSH_SLAVE_TIMEOUT after `slaveTimeout`, SLAVE_NOT_AVAILABLE without a slave in sync).
     SyncMaster,
-    /// `SLAVE`: keeps its non-zero `brokerId` and runs none of the master's services (delay
-    /// levels, timers, transaction check-backs); it does not copy the master's data yet.
+    /// `SLAVE`: copies its master's commitlog, serves reads, refuses writes, and runs none of
+    /// the master's services (delay levels, timers, transaction check-backs).
     Slave,
+}
+
+impl BrokerRole {
+    /// Whether this broker takes writes.
+    pub fn is_master(self) -> bool {
+        self != BrokerRole::Slave
+    }
 }
 
 impl SettingValue for BrokerRole {
@@ -88,9 +93,28 @@ ferromq_common::settings! {
         broker_ip2: String = local_ip(), "brokerIP2", false;
         /// `haListenPort` (listenPort + 1 when 0).
         ha_listen_port: u16 = 0, "haListenPort", false;
-        /// `brokerRole` (`ASYNC_MASTER`): accepted for Apache compatibility; without replication
-        /// every role stores and acknowledges on its own (see [`BrokerRole`]).
+        /// `brokerRole` (`ASYNC_MASTER`): see [`BrokerRole`].
         broker_role: BrokerRole = BrokerRole::AsyncMaster, "brokerRole", false;
+        /// `haMasterAddress`: a slave's master HA address (`host:port`); empty (the default)
+        /// to learn it from the name servers' registration answer, as Apache's slaves do.
+        ha_master_address: String = String::new(), "haMasterAddress", false;
+        /// `haSendHeartbeatInterval` (5000 ms): a slave reports its offset at least this often;
+        /// a master with nothing to send sends an empty frame this often.
+        ha_send_heartbeat_interval: u64 = 5000, "haSendHeartbeatInterval", false;
+        /// `haHousekeepingInterval` (20000 ms): an HA connection silent this long is closed.
+        ha_housekeeping_interval: u64 = 20_000, "haHousekeepingInterval", false;
+        /// `haTransferBatchSize` (32768): most commitlog bytes in one HA frame.
+        ha_transfer_batch_size: usize = 32 * 1024, "haTransferBatchSize", false;
+        /// `haMaxGapNotInSync` (256 MiB): a slave further behind than this is not in sync, and a
+        /// SYNC_MASTER answers SLAVE_NOT_AVAILABLE rather than wait for it.
+        ha_max_gap_not_in_sync: u64 = 256 * 1024 * 1024, "haMaxGapNotInSync", false;
+        /// `slaveTimeout` (3000 ms): how long a SYNC_MASTER send waits for a slave's ack before
+        /// answering FLUSH_SLAVE_TIMEOUT.
+        slave_timeout: u64 = 3000, "slaveTimeout", true;
+        /// `inSyncReplicas` (1): copies, the master's included, a SYNC_MASTER send waits for.
+        /// Unlike Apache 5.x (where 1 makes SYNC_MASTER asynchronous), a SYNC_MASTER always
+        /// waits for at least one slave: `max(inSyncReplicas - 1, 1)` slave acks.
+        in_sync_replicas: u32 = 1, "inSyncReplicas", true;
         /// `brokerPermission` (6 = read + write).
         broker_permission: i32 = 6, "brokerPermission", true;
         /// `autoCreateTopicEnable` (true): unknown topics are created from `TBW102` on send.
@@ -206,14 +230,17 @@ impl BrokerConfig {
         format!("{}:{}", self.broker_ip1, self.listen_port)
     }
 
+    /// The HA port: `haListenPort`, or `listenPort + 1` when it is 0.
+    pub fn ha_port(&self) -> u16 {
+        match self.ha_listen_port {
+            0 => self.listen_port.saturating_add(1),
+            port => port,
+        }
+    }
+
     /// The HA address: `brokerIP2:haListenPort`.
     pub fn ha_addr(&self) -> String {
-        let port = if self.ha_listen_port == 0 {
-            self.listen_port.saturating_add(1)
-        } else {
-            self.ha_listen_port
-        };
-        format!("{}:{port}", self.broker_ip2)
+        format!("{}:{}", self.broker_ip2, self.ha_port())
     }
 
     /// The address the WebSocket port listens on: `webSocketBindAddress`, else `bindAddress`.

@@ -39,6 +39,7 @@ async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Re
         RequestCode::GET_MIN_OFFSET => offset::min_offset(broker, req),
         RequestCode::SEARCH_OFFSET_BY_TIMESTAMP => offset::search_offset(broker, req),
         RequestCode::GET_EARLIEST_MSG_STORETIME => offset::earliest_time(broker, req),
+        RequestCode::GET_ALL_DELAY_OFFSET => offset::all_delay_offsets(broker),
         // Lookups.
         RequestCode::VIEW_MESSAGE_BY_ID => query::view_message(broker, req).await,
         RequestCode::QUERY_MESSAGE => query::query_message(broker, req),

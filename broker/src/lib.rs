@@ -11,7 +11,8 @@
 //!   family (send, pull, client, offset, query, topic, group, transaction, locks, admin, retry);
 //!   `response`: how every answer and refusal is built;
 //! - `services`: the background tasks (name-server registration, housekeeping, delay levels,
-//!   timers, the transaction checker), each with its start and stop;
+//!   timers, the transaction checker, replication), each with its start and stop;
+//!   `replication` is what the HA services and SYNC_MASTER sends share;
 //! - [`config`]: Apache's broker keys; one properties file configures broker and store;
 //! - [`open`], [`bind`], [`run`]: open the store, bind the configured listeners, serve until
 //!   shutdown (what `mqbroker` and the tests call).
@@ -29,6 +30,7 @@ mod handlers;
 mod limits;
 mod locks;
 mod records;
+mod replication;
 mod response;
 mod server;
 mod services;
@@ -109,6 +111,7 @@ pub async fn open(settings: Settings) -> Result<Arc<Broker>, BrokerError> {
         clients: Default::default(),
         locks: Default::default(),
         resolved_halves: Default::default(),
+        replication: Default::default(),
         store_host,
         arrivals: Default::default(),
         topics_changed: Default::default(),
@@ -119,6 +122,12 @@ pub async fn open(settings: Settings) -> Result<Arc<Broker>, BrokerError> {
         settings: std::sync::RwLock::new(Arc::new(settings)),
     });
     let _ = cell.set(Arc::downgrade(&broker));
+    let weak = Arc::downgrade(&broker);
+    broker.store.set_append_listener(Arc::new(move |end| {
+        if let Some(b) = weak.upgrade() {
+            b.replication.appended(end);
+        }
+    }));
     broker.persist_all();
     Ok(broker)
 }

@@ -95,8 +95,13 @@ pub async fn run(
     let origins = AllowedOrigins::parse(&b.web_socket_allowed_origins);
     let websocket = bind_web_socket(b).await?;
     let handler = Arc::new(BrokerHandler(broker.clone()));
+    let ha_listener = if b.broker_role.is_master() {
+        crate::services::ha::master::bind(b).await?
+    } else {
+        None
+    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let services = Services::start(&broker, &stop_rx);
+    let services = Services::start(&broker, &stop_rx, ha_listener);
     let serve_one = |l: TcpListener| {
         let (h, c, mut rx) = (handler.clone(), connection.clone(), stop_rx.clone());
         tokio::spawn(async move {

@@ -19,6 +19,7 @@ use crate::clients::ClientManager;
 use crate::config::{BrokerConfig, Settings};
 use crate::limits::RateLimiter;
 use crate::locks::QueueLocks;
+use crate::replication::Replication;
 
 /// Messages put and served since start.
 #[derive(Debug, Default)]
@@ -64,6 +65,8 @@ pub struct Broker {
     pub(crate) clients: ClientManager,
     pub(crate) locks: QueueLocks,
     pub(crate) resolved_halves: ResolvedHalves,
+    /// Slaves and their acks (a master), the master's address (a slave).
+    pub(crate) replication: Replication,
     pub(crate) store_host: SocketAddr,
     /// Long-polling wake-ups per (topic, queue).
     pub(crate) arrivals: Mutex<HashMap<(String, i32), Arc<Notify>>>,

@@ -93,6 +93,22 @@ pub(crate) fn runtime_info(broker: &Broker) -> Response {
         "dispatchSkippedRecords",
         store.undispatchable_records().to_string(),
     );
+    // FerroMQ: replication as this broker sees it. A master lists its slaves with the offset
+    // each acknowledged; a slave names the master it replicates.
+    let slaves = broker.replication.slaves();
+    set("haSlaveCount", slaves.len().to_string());
+    set(
+        "haSlaveAckOffsets",
+        slaves
+            .iter()
+            .map(|s| format!("{}={}", s.addr, s.ack))
+            .collect::<Vec<_>>()
+            .join(";"),
+    );
+    set(
+        "haMasterAddress",
+        broker.replication.master_ha_addr().unwrap_or_default(),
+    );
     ok().with_body(KVTable { table: t }.encode())
 }
 

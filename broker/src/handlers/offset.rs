@@ -1,6 +1,6 @@
 //! Queue offsets: a group's committed offset (QUERY_CONSUMER_OFFSET, UPDATE_CONSUMER_OFFSET) and
 //! a queue's bounds (GET_MAX_OFFSET, GET_MIN_OFFSET, SEARCH_OFFSET_BY_TIMESTAMP,
-//! GET_EARLIEST_MSG_STORETIME).
+//! GET_EARLIEST_MSG_STORETIME), and the delay levels' progress (GET_ALL_DELAY_OFFSET).
 
 use ferromq_protocol::header::offset::*;
 use ferromq_protocol::header::BoundaryType;
@@ -101,4 +101,10 @@ pub(crate) fn earliest_time(broker: &Broker, req: &RemotingCommand) -> Response 
         }),
         Err(e) => bad_header(e),
     }
+}
+
+/// GET_ALL_DELAY_OFFSET: the delay levels' progress as `delayOffset.json` holds it (what a
+/// slave syncs).
+pub(crate) fn all_delay_offsets(broker: &Broker) -> Response {
+    ok().with_body(broker.delay_offsets.encode().into_bytes())
 }

@@ -29,6 +29,17 @@ pub(crate) async fn send_back(broker: &Broker, req: &RemotingCommand) -> Respons
         Ok(g) => g,
         Err(refusal) => return refusal,
     };
+    if !broker.settings().broker.broker_role.is_master() {
+        // Apache's store refuses the put and the send-back answers SYSTEM_ERROR; the client
+        // then sends the message back through its master.
+        return fail(
+            ResponseCode::SYSTEM_ERROR,
+            format!(
+                "SERVICE_NOT_AVAILABLE: {}",
+                super::send::SLAVE_REFUSES_WRITES
+            ),
+        );
+    }
     if broker.settings().broker.broker_permission & perm::WRITE == 0 {
         return fail(
             ResponseCode::NO_PERMISSION,

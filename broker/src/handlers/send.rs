@@ -4,6 +4,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use bytes::Bytes;
 use ferromq_protocol::body::perm;
@@ -15,6 +16,8 @@ use ferromq_protocol::{names, RemotingCommand, RequestCode, ResponseCode};
 use ferromq_remoting::Connection;
 use ferromq_store::{PutStatus, StoreError};
 
+use crate::config::{BrokerRole, Settings};
+use crate::replication::Replicated;
 use crate::response::{bad_header, fail, ok, Response};
 use crate::state::Broker;
 
@@ -46,6 +49,9 @@ pub(crate) async fn send_message(
         Ok(h) => h,
         Err(e) => return bad_header(e),
     };
+    if !settings.broker.broker_role.is_master() {
+        return fail(ResponseCode::SERVICE_NOT_AVAILABLE, SLAVE_REFUSES_WRITES);
+    }
     if settings.broker.broker_permission & perm::WRITE == 0 {
         return fail(
             ResponseCode::NO_PERMISSION,
@@ -192,7 +198,7 @@ pub(crate) async fn send_message(
         Err(e) => return fail(ResponseCode::SYSTEM_ERROR, e.to_string()),
     };
     let result = pending.finish().await;
-    let resp = match &result.status {
+    let mut resp = match &result.status {
         PutStatus::PutOk => ok(),
         PutStatus::FlushDiskTimeout => RemotingCommand::response(
             ResponseCode::FLUSH_DISK_TIMEOUT,
@@ -207,6 +213,16 @@ pub(crate) async fn send_message(
             return fail(ResponseCode::SYSTEM_ERROR, format!("store fault: {reason}"))
         }
     };
+    let wait = messages
+        .first()
+        .and_then(|m| m.properties.value(property::WAIT_STORE_MSG_OK))
+        .is_none_or(|v| !v.eq_ignore_ascii_case("false"));
+    if settings.broker.broker_role == BrokerRole::SyncMaster && wait {
+        // As Apache, a replica's answer overrides the flush's.
+        if let Some(refusal) = replicated(broker, &settings, result.append.end_offset()).await {
+            resp = refusal;
+        }
+    }
     broker
         .stats
         .put
@@ -232,4 +248,39 @@ pub(crate) async fn send_message(
         ..Default::default()
     };
     resp.with_header(&header)
+}
+
+/// What a slave answers a write (Apache's remark for SERVICE_NOT_AVAILABLE).
+pub(crate) const SLAVE_REFUSES_WRITES: &str = "service not available now: this broker is a slave \
+    (brokerRole=SLAVE), messages are put to its master";
+
+/// Waits for a SYNC_MASTER's slaves to have everything below `end`; the response that
+/// replaces SUCCESS when they do not.
+async fn replicated(broker: &Broker, settings: &Settings, end: u64) -> Option<Response> {
+    let b = &settings.broker;
+    let needed = usize::try_from(b.in_sync_replicas.saturating_sub(1).max(1)).unwrap_or(1);
+    let master_end = broker.store.commit_log().max_offset();
+    let timeout = Duration::from_millis(b.slave_timeout);
+    match broker
+        .replication
+        .wait(end, needed, master_end, b.ha_max_gap_not_in_sync, timeout)
+        .await
+    {
+        Replicated::Yes => None,
+        Replicated::NoSlave => Some(RemotingCommand::response(
+            ResponseCode::SLAVE_NOT_AVAILABLE,
+            Some(format!(
+                "the message is stored on the master, but fewer than {needed} slave(s) are \
+                 connected and within haMaxGapNotInSync to replicate it"
+            )),
+        )),
+        Replicated::TimedOut => Some(RemotingCommand::response(
+            ResponseCode::FLUSH_SLAVE_TIMEOUT,
+            Some(format!(
+                "the message is stored on the master, but its slave(s) did not acknowledge it \
+                 within slaveTimeout {} ms",
+                b.slave_timeout
+            )),
+        )),
+    }
 }

@@ -15,6 +15,13 @@ const ROLLBACK: i32 = 12;
 
 /// END_TRANSACTION (oneway from clients; answered all the same).
 pub(crate) async fn end_transaction(broker: &Broker, req: &RemotingCommand) -> Response {
+    if !broker.settings().broker.broker_role.is_master() {
+        // Apache answers SLAVE_NOT_AVAILABLE without a remark.
+        return fail(
+            ResponseCode::SLAVE_NOT_AVAILABLE,
+            "this broker is a slave: end transactions on its master",
+        );
+    }
     let h = match EndTransactionRequestHeader::read_ext(&req.ext_fields) {
         Ok(h) => h,
         Err(e) => return bad_header(e),

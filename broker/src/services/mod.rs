@@ -5,8 +5,10 @@
 //! - [`housekeeping`]: config tables flushed, silent clients dropped;
 //! - [`schedule`]: delivery of messages with a delay level (master only);
 //! - [`timer`]: delivery of messages with a delivery time (master only);
-//! - [`transaction_check`]: checking back half messages left unresolved (master only).
+//! - [`transaction_check`]: checking back half messages left unresolved (master only);
+//! - [`ha`]: replication, serving slaves (a master) or copying the master (a slave).
 
+pub(crate) mod ha;
 pub(crate) mod housekeeping;
 pub(crate) mod register;
 pub(crate) mod schedule;
@@ -15,6 +17,7 @@ pub(crate) mod transaction_check;
 
 use std::sync::Arc;
 
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -24,16 +27,30 @@ use crate::state::Broker;
 pub(crate) struct Services(Vec<JoinHandle<()>>);
 
 impl Services {
-    /// Starts every service this broker runs; they stop when `stop` turns true.
-    pub(crate) fn start(broker: &Arc<Broker>, stop: &watch::Receiver<bool>) -> Services {
+    /// Starts every service this broker runs; they stop when `stop` turns true. A master
+    /// serves its slaves on `ha_listener`; a slave replicates from its master.
+    pub(crate) fn start(
+        broker: &Arc<Broker>,
+        stop: &watch::Receiver<bool>,
+        ha_listener: Option<TcpListener>,
+    ) -> Services {
         let mut tasks = vec![
             register::start(broker, stop),
             housekeeping::start(broker, stop),
         ];
-        if broker.settings().broker.broker_id == 0 {
+        let settings = broker.settings();
+        if settings.broker.broker_id == 0 {
             tasks.extend(schedule::start(broker, stop));
             tasks.push(timer::start(broker, stop));
             tasks.push(transaction_check::start(broker, stop));
+        }
+        if settings.broker.broker_role.is_master() {
+            if let Some(listener) = ha_listener {
+                tasks.push(ha::master::start(broker, listener, stop));
+            }
+        } else {
+            tasks.push(ha::slave::start(broker, stop));
+            tasks.push(ha::sync::start(broker, stop));
         }
         Services(tasks)
     }

@@ -10,9 +10,9 @@ use bytes::Bytes;
 use ferromq_protocol::body::RegisterBrokerBody;
 use ferromq_protocol::header::namesrv::{
     DeleteKVConfigRequestHeader, PutKVConfigRequestHeader, RegisterBrokerRequestHeader,
-    UnRegisterBrokerRequestHeader, WEBSOCKET_KV_NAMESPACE,
+    RegisterBrokerResponseHeader, UnRegisterBrokerRequestHeader, WEBSOCKET_KV_NAMESPACE,
 };
-use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode};
 use ferromq_remoting::{Connection, ConnectionConfig, IgnoreRequests};
 
 use crate::state::Broker;
@@ -81,6 +81,9 @@ pub(crate) async fn register_all(broker: &Broker, links: &mut NamesrvLinks) {
         match conn.request(req, TIMEOUT).await {
             Ok(r) if r.response_code() == ResponseCode::SUCCESS => {
                 tracing::debug!(namesrv = %addr, "registered");
+                if !b.broker_role.is_master() {
+                    learn_master(broker, &r);
+                }
                 // Announced once per connection, so a restarted name server learns it again.
                 if b.web_socket_listen_port != 0
                     && !links.announced.contains(&conn.id())
@@ -97,6 +100,19 @@ pub(crate) async fn register_all(broker: &Broker, links: &mut NamesrvLinks) {
                 links.conns.remove(&addr);
             }
         }
+    }
+}
+
+/// A slave learns its master's addresses from the registration answer, as Apache's slaves do.
+fn learn_master(broker: &Broker, answer: &RemotingCommand) {
+    let Ok(h) = RegisterBrokerResponseHeader::read_ext(&answer.ext_fields) else {
+        return;
+    };
+    let (Some(ha), Some(master)) = (h.ha_server_addr, h.master_addr) else {
+        return;
+    };
+    if !ha.is_empty() && broker.replication.set_master(&ha, &master) {
+        tracing::info!(master = %master, ha = %ha, "the name servers name this slave's master");
     }
 }
 

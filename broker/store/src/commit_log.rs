@@ -413,7 +413,7 @@ impl CommitLog {
         let file_size = self.files.file_size() as u64;
         let end = self.files.max_offset();
         if self.files.is_empty() {
-            if offset % file_size != 0 {
+            if !offset.is_multiple_of(file_size) {
                 return Err(StoreError::NotWritable(format!(
                     "an empty replica starts at a file boundary; the master sent offset {offset}"
                 )));

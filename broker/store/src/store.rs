@@ -17,7 +17,7 @@
 
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -223,8 +223,13 @@ pub struct MessageStore {
     disk_used: AtomicU64,
     last_exit_ok: bool,
     total_memory: u64,
+    /// Told the log's new end after every local append (a master's replication).
+    append_listener: OnceLock<AppendListener>,
     _lock: File,
 }
+
+/// Called with the commitlog's new end after every local append.
+pub type AppendListener = Arc<dyn Fn(u64) + Send + Sync>;
 
 impl std::fmt::Debug for MessageStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -407,6 +412,7 @@ impl MessageStore {
             disk_used: AtomicU64::new(0),
             last_exit_ok,
             total_memory: total_memory(),
+            append_listener: OnceLock::new(),
             config,
             commit_log,
             consume_queues,
@@ -614,6 +620,9 @@ impl MessageStore {
             ));
         }
         let append = self.commit_log.append_batch(messages)?;
+        if let Some(listener) = self.append_listener.get() {
+            listener(append.end_offset());
+        }
         let wait = messages
             .first()
             .and_then(|m| m.properties.value(property::WAIT_STORE_MSG_OK))
@@ -628,6 +637,12 @@ impl MessageStore {
             self.reput.wake();
         }
         Ok(Pending { append, ticket })
+    }
+
+    /// Sets what is told the log's new end after every local append (once; later calls are
+    /// ignored and return `false`).
+    pub fn set_append_listener(&self, listener: AppendListener) -> bool {
+        self.append_listener.set(listener).is_ok()
     }
 
     /// Appends bytes a master replicated at `offset` ([`CommitLog::append_replicated`]) and lets

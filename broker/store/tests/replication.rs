@@ -197,3 +197,40 @@ fn chunks_at_other_offsets_are_refused() {
     master.shutdown().unwrap();
     replica.shutdown().unwrap();
 }
+
+#[test]
+fn a_slave_takes_its_masters_tables_and_merges_offsets() {
+    use ferromq_protocol::body::TopicConfig;
+    use ferromq_store::configs::{ConsumerOffsetTable, TopicConfigTable};
+
+    let (master, slave) = (TopicConfigTable::new(), TopicConfigTable::new());
+    master.put(TopicConfig::new("T1", 4, 4));
+    slave.put(TopicConfig::new("T2", 1, 1));
+    slave.replace_from(master.encode().as_bytes()).unwrap();
+    assert!(
+        slave.contains("T1") && !slave.contains("T2"),
+        "{:?}",
+        slave.names()
+    );
+    assert_eq!(slave.data_version(), master.data_version());
+    assert!(slave.replace_from(b"{not json").is_err());
+    assert!(slave.contains("T1"), "a bad answer changes nothing");
+
+    let (master, slave) = (ConsumerOffsetTable::new(), ConsumerOffsetTable::new());
+    master.commit("G", "T1", 0, 5);
+    slave.commit("G", "T1", 0, 1);
+    slave.commit("G", "T1", 1, 7);
+    slave.commit("H", "T2", 0, 3);
+    slave.replace_from(master.encode().as_bytes()).unwrap();
+    assert_eq!(
+        slave.query("G", "T1", 0),
+        Some(5),
+        "the master's offset wins"
+    );
+    assert_eq!(
+        slave.query("G", "T1", 1),
+        Some(7),
+        "the slave's own is kept"
+    );
+    assert_eq!(slave.query("H", "T2", 0), Some(3));
+}

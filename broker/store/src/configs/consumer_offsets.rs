@@ -128,6 +128,26 @@ impl TableContents for ConsumerOffsets {
         out.push_str("}}");
         out
     }
+
+    /// Merges rather than replaces, as Apache's slave sync does (`putAll`): the master's
+    /// offsets win, offsets only the slave has are kept.
+    fn replace_with(&self, other: Self) {
+        let theirs = other.table.into_inner().unwrap_or_else(|e| e.into_inner());
+        let mut ours = file::write(&self.table);
+        for (topic, groups) in theirs {
+            let mine = ours.entry(topic).or_default();
+            for (group, queues) in groups {
+                let queues = queues.into_inner().unwrap_or_else(|e| e.into_inner());
+                file::lock(mine.entry(group).or_default()).extend(queues);
+            }
+        }
+        drop(ours);
+        let version = other
+            .data_version
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
+        *file::lock(&self.data_version) = version;
+    }
 }
 
 /// Committed consumer offsets, stored in `config/consumerOffset.json`.

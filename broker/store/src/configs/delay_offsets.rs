@@ -74,6 +74,12 @@ impl TableContents for DelayOffsets {
         out.push('}');
         out
     }
+    fn replace_with(&self, other: Self) {
+        let other = other.inner.into_inner().unwrap_or_else(|e| e.into_inner());
+        let mut inner = file::lock(&self.inner);
+        inner.offsets = other.offsets;
+        inner.data_version = other.data_version;
+    }
 }
 
 /// Next offsets of the delay levels, stored in `config/delayOffset.json`.

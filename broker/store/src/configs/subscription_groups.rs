@@ -374,6 +374,10 @@ impl TableContents for SubscriptionGroups {
             subscription_group_table: &inner.groups,
         })
     }
+    fn replace_with(&self, other: Self) {
+        let other = other.0.into_inner().unwrap_or_else(|e| e.into_inner());
+        *file::write(&self.0) = other;
+    }
 }
 
 /// The broker's consumer group settings, stored in `config/subscriptionGroup.json`.

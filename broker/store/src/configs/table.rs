@@ -20,6 +20,9 @@ pub trait TableContents: Sized {
 
     /// The file's text: a snapshot taken under the contents' lock.
     fn encode(&self) -> String;
+
+    /// Takes `other`'s data in place of its own (a slave adopting its master's table).
+    fn replace_with(&self, other: Self);
 }
 
 /// A config table: its contents and the file they are stored in.
@@ -77,6 +80,14 @@ impl<C: TableContents> ConfigTable<C> {
     /// returns whether it wrote. Does nothing for an in-memory table.
     pub fn persist(&self) -> Result<bool> {
         self.file.persist(|| self.contents.encode())
+    }
+
+    /// Takes the table a master answered (its file's text) in place of this one's, as a
+    /// slave's sync does; an error (and no change) when the text does not decode.
+    pub fn replace_from(&self, bytes: &[u8]) -> Result<()> {
+        self.contents.replace_with(C::decode(bytes)?);
+        self.changed();
+        Ok(())
     }
 
     /// Whether the table changed since it was loaded or last written.

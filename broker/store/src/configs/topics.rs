@@ -212,6 +212,10 @@ impl TableContents for Topics {
             topic_config_table: &inner.topics,
         })
     }
+    fn replace_with(&self, other: Self) {
+        let other = other.0.into_inner().unwrap_or_else(|e| e.into_inner());
+        *file::write(&self.0) = other;
+    }
 }
 
 /// The broker's topic table, stored in `config/topics.json`.

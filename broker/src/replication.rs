@@ -1,0 +1,208 @@
+//! What the broker knows about replication (docs/protocol.md, "Replication"): on a master, the
+//! connected slaves and the offsets they acknowledged, which SYNC_MASTER sends wait on; on a
+//! slave, its master's HA address as the name servers report it.
+//!
+//! A leaf: the HA services (`services::ha`) keep it current, the send handler waits on it.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use ferromq_common::lock;
+use tokio::sync::{watch, Notify};
+
+/// One connected slave.
+#[derive(Debug, Clone)]
+pub(crate) struct SlaveLink {
+    /// Where it connected from.
+    pub(crate) addr: SocketAddr,
+    /// The offset it last reported: its commitlog holds everything below.
+    pub(crate) ack: u64,
+}
+
+/// How a SYNC_MASTER send ended up waiting for its slaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Replicated {
+    /// Enough slaves have the message.
+    Yes,
+    /// Not enough slaves are connected and in sync to wait for (SLAVE_NOT_AVAILABLE).
+    NoSlave,
+    /// The slaves did not acknowledge in time (FLUSH_SLAVE_TIMEOUT).
+    TimedOut,
+}
+
+/// Replication state shared by the HA services and the send path.
+#[derive(Debug)]
+pub(crate) struct Replication {
+    slaves: Mutex<HashMap<u64, SlaveLink>>,
+    connected: AtomicUsize,
+    next_id: AtomicU64,
+    /// The commitlog's end after the last local append, published while slaves are connected.
+    log_end: watch::Sender<u64>,
+    /// Signalled whenever a slave acknowledges more.
+    acked: Notify,
+    /// A slave's master: (HA address, broker address), from the name servers.
+    master: Mutex<Option<(String, String)>>,
+}
+
+impl Default for Replication {
+    fn default() -> Self {
+        Replication {
+            slaves: Mutex::default(),
+            connected: AtomicUsize::new(0),
+            next_id: AtomicU64::new(1),
+            log_end: watch::channel(0).0,
+            acked: Notify::new(),
+            master: Mutex::default(),
+        }
+    }
+}
+
+impl Replication {
+    /// The store's append listener: wakes the slaves' connections (a no-op without slaves).
+    pub(crate) fn appended(&self, end: u64) {
+        if self.connected.load(Ordering::Acquire) > 0 {
+            self.log_end.send_replace(end);
+        }
+    }
+
+    /// Follows the commitlog's end (for a slave's connection).
+    pub(crate) fn watch_log_end(&self) -> watch::Receiver<u64> {
+        self.log_end.subscribe()
+    }
+
+    /// Registers a slave's connection; its id.
+    pub(crate) fn connect(&self, addr: SocketAddr) -> u64 {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        lock(&self.slaves).insert(id, SlaveLink { addr, ack: 0 });
+        self.connected.fetch_add(1, Ordering::AcqRel);
+        id
+    }
+
+    /// Records a slave's report.
+    pub(crate) fn ack(&self, id: u64, offset: u64) {
+        if let Some(link) = lock(&self.slaves).get_mut(&id) {
+            link.ack = link.ack.max(offset);
+        }
+        self.acked.notify_waiters();
+    }
+
+    /// Forgets a slave's connection.
+    pub(crate) fn disconnect(&self, id: u64) {
+        if lock(&self.slaves).remove(&id).is_some() {
+            self.connected.fetch_sub(1, Ordering::AcqRel);
+        }
+        self.acked.notify_waiters();
+    }
+
+    /// The connected slaves.
+    pub(crate) fn slaves(&self) -> Vec<SlaveLink> {
+        lock(&self.slaves).values().cloned().collect()
+    }
+
+    /// Waits until `needed` slaves acknowledged `end` (the end of a stored message).
+    ///
+    /// As Apache 4.x's SYNC_MASTER: answers [`Replicated::NoSlave`] at once when fewer than
+    /// `needed` slaves are connected within `max_gap` bytes of `master_end`, and
+    /// [`Replicated::TimedOut`] when they do not acknowledge within `timeout`.
+    pub(crate) async fn wait(
+        &self,
+        end: u64,
+        needed: usize,
+        master_end: u64,
+        max_gap: u64,
+        timeout: Duration,
+    ) -> Replicated {
+        let in_sync = lock(&self.slaves)
+            .values()
+            .filter(|s| master_end.saturating_sub(s.ack) < max_gap)
+            .count();
+        if in_sync < needed {
+            return Replicated::NoSlave;
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.acked.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let acked = lock(&self.slaves).values().filter(|s| s.ack >= end).count();
+            if acked >= needed {
+                return Replicated::Yes;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Replicated::TimedOut;
+            }
+        }
+    }
+
+    /// Remembers the master a slave replicates (from a registration answer); whether it changed.
+    pub(crate) fn set_master(&self, ha_addr: &str, addr: &str) -> bool {
+        let next = Some((ha_addr.to_owned(), addr.to_owned()));
+        let mut master = lock(&self.master);
+        let changed = *master != next;
+        *master = next;
+        changed
+    }
+
+    /// The master's broker address a slave learned from the name servers.
+    pub(crate) fn master_addr(&self) -> Option<String> {
+        lock(&self.master).as_ref().map(|(_, addr)| addr.clone())
+    }
+
+    /// The master's HA address a slave learned from the name servers.
+    pub(crate) fn master_ha_addr(&self) -> Option<String> {
+        lock(&self.master).as_ref().map(|(ha, _)| ha.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr() -> SocketAddr {
+        "127.0.0.1:1".parse().unwrap_or_else(|_| unreachable!())
+    }
+
+    #[tokio::test]
+    async fn a_send_waits_for_an_ack_past_its_end() {
+        let r = std::sync::Arc::new(Replication::default());
+        let id = r.connect(addr());
+        r.ack(id, 100);
+        let t = Duration::from_secs(5);
+        assert_eq!(r.wait(100, 1, 100, 1000, t).await, Replicated::Yes);
+        let waiter = {
+            let r = r.clone();
+            tokio::spawn(async move { r.wait(300, 1, 300, 1000, t).await })
+        };
+        r.ack(id, 200);
+        r.ack(id, 300);
+        assert_eq!(waiter.await.ok(), Some(Replicated::Yes));
+    }
+
+    #[tokio::test]
+    async fn no_slave_or_a_lagging_one_is_not_waited_for() {
+        let r = Replication::default();
+        let t = Duration::from_secs(5);
+        assert_eq!(r.wait(10, 1, 10, 1000, t).await, Replicated::NoSlave);
+        let id = r.connect(addr());
+        r.ack(id, 10);
+        assert_eq!(
+            r.wait(5000, 1, 5000, 1000, t).await,
+            Replicated::NoSlave,
+            "4990 bytes behind with a 1000-byte gap allowed"
+        );
+        r.disconnect(id);
+        assert!(r.slaves().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_silent_slave_times_the_send_out() {
+        let r = Replication::default();
+        let id = r.connect(addr());
+        r.ack(id, 50);
+        let waited = r.wait(60, 1, 60, 1000, Duration::from_millis(100)).await;
+        assert_eq!(waited, Replicated::TimedOut);
+    }
+}

@@ -1,0 +1,217 @@
+//! A master's side of replication: slaves connect to `haListenPort`, report where their
+//! commitlog ends, and get the master's commitlog from there, as it is written.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+
+use super::wire;
+use crate::config::BrokerConfig;
+use crate::state::Broker;
+use crate::BrokerError;
+
+/// Largest read of slave reports at once (Apache reads its 1 MiB buffer).
+const READ_BUFFER: usize = 1 << 20;
+
+/// Binds `bindAddress:haListenPort`. An explicitly configured port that cannot be bound stops
+/// the broker; the derived one (`listenPort + 1`) is only a warning, as the fast port is: the
+/// broker then serves no slaves.
+pub(crate) async fn bind(b: &BrokerConfig) -> Result<Option<TcpListener>, BrokerError> {
+    let host = b.bind_address.trim();
+    let port = b.ha_port();
+    match TcpListener::bind((host, port)).await {
+        Ok(l) => Ok(Some(l)),
+        Err(e) if b.ha_listen_port == 0 => {
+            tracing::warn!(error = %e, "cannot listen on the HA port {host}:{port} (listenPort + 1); no slave can replicate this broker");
+            Ok(None)
+        }
+        Err(e) => Err(BrokerError::Config(format!(
+            "cannot listen on {host}:{port} (bindAddress, haListenPort): {e}"
+        ))),
+    }
+}
+
+/// Accepts slaves until `stop`.
+pub(crate) fn start(
+    broker: &Arc<Broker>,
+    listener: TcpListener,
+    stop: &watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let (broker, mut stop) = (broker.clone(), stop.clone());
+    tokio::spawn(async move {
+        let mut slaves = Vec::new();
+        loop {
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                _ = stop.wait_for(|s| *s) => break,
+            };
+            match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    tracing::info!(%peer, "slave connected");
+                    slaves.retain(|t: &JoinHandle<()>| !t.is_finished());
+                    slaves.push(tokio::spawn(serve(
+                        broker.clone(),
+                        stream,
+                        peer,
+                        stop.clone(),
+                    )));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "HA accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+        for t in slaves {
+            let _ = t.await;
+        }
+    })
+}
+
+/// One slave's connection: its reports on one side, the commitlog on the other.
+async fn serve(
+    broker: Arc<Broker>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    mut stop: watch::Receiver<bool>,
+) {
+    let id = broker.replication.connect(peer);
+    let (rd, wr) = stream.into_split();
+    let (start_tx, start_rx) = oneshot::channel();
+    let ended = tokio::select! {
+        r = read_reports(&broker, id, rd, start_tx) => r,
+        r = transfer(&broker, wr, start_rx) => r,
+        _ = stop.wait_for(|s| *s) => Ok(()),
+    };
+    broker.replication.disconnect(id);
+    match ended {
+        Ok(()) => tracing::info!(%peer, "slave disconnected"),
+        Err(reason) => tracing::warn!(%peer, %reason, "slave connection closed"),
+    }
+}
+
+/// Reads the slave's reports; the first says where to start.
+async fn read_reports(
+    broker: &Broker,
+    id: u64,
+    mut rd: OwnedReadHalf,
+    start: oneshot::Sender<u64>,
+) -> Result<(), String> {
+    let idle = housekeeping(broker);
+    let mut start = Some(start);
+    let mut buf = vec![0u8; READ_BUFFER];
+    let mut have = 0;
+    loop {
+        let n = match tokio::time::timeout(idle, rd.read(&mut buf[have..])).await {
+            Err(_) => return Err(format!("no report for {idle:?} (haHousekeepingInterval)")),
+            Ok(Err(e)) => return Err(e.to_string()),
+            Ok(Ok(0)) => return Ok(()),
+            Ok(Ok(n)) => n,
+        };
+        have += n;
+        let Some(offset) = wire::last_report(&buf[..have]) else {
+            continue;
+        };
+        let offset = u64::try_from(offset).map_err(|_| format!("negative offset {offset}"))?;
+        let whole = have - have % wire::REPORT_LEN;
+        buf.copy_within(whole..have, 0);
+        have -= whole;
+        if let Some(tx) = start.take() {
+            let _ = tx.send(offset);
+        }
+        broker.replication.ack(id, offset);
+    }
+}
+
+/// Where a slave reporting `reported` starts: there, or for an empty slave (0) the start of
+/// the master's last commitlog file (as Apache: a fresh slave gets no history beyond it).
+fn start_offset(broker: &Broker, reported: u64) -> Result<u64, String> {
+    let log = broker.store.commit_log();
+    let (min, max) = (log.min_offset(), log.max_offset());
+    if reported == 0 {
+        let file = broker.settings().store.mapped_file_size_commit_log.max(1);
+        return Ok(max - max % file);
+    }
+    if reported > max {
+        return Err(format!(
+            "the slave's commitlog ends at {reported}, past this master's end {max}: its log \
+             is ahead of or diverged from the master's; not replicating (move the slave's store \
+             aside to resynchronise it)"
+        ));
+    }
+    if reported < min {
+        return Err(format!(
+            "the slave's commitlog ends at {reported}, before the oldest offset this master \
+             keeps ({min}); not replicating"
+        ));
+    }
+    Ok(reported)
+}
+
+/// Sends the commitlog from where the slave asks, as it grows; a heartbeat when idle.
+async fn transfer(
+    broker: &Broker,
+    mut wr: OwnedWriteHalf,
+    start: oneshot::Receiver<u64>,
+) -> Result<(), String> {
+    let idle = housekeeping(broker);
+    let reported = match tokio::time::timeout(idle, start).await {
+        Ok(Ok(offset)) => offset,
+        Ok(Err(_)) => return Ok(()),
+        Err(_) => return Err(format!("no first report within {idle:?}")),
+    };
+    let mut next = start_offset(broker, reported)?;
+    let settings = broker.settings();
+    let batch = settings.broker.ha_transfer_batch_size.max(1);
+    let heartbeat = Duration::from_millis(settings.broker.ha_send_heartbeat_interval.max(100));
+    let mut log_end = broker.replication.watch_log_end();
+    let mut last_write = tokio::time::Instant::now();
+    loop {
+        log_end.borrow_and_update();
+        let data = broker.store.replication_data(next, batch);
+        match data {
+            Some(data) if !data.is_empty() => {
+                wr.write_all(&wire::header(next, data.len()))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                wr.write_all(&data).await.map_err(|e| e.to_string())?;
+                next += data.len() as u64;
+                last_write = tokio::time::Instant::now();
+                continue;
+            }
+            Some(_) => {}
+            None => {
+                let log = broker.store.commit_log();
+                if next < log.min_offset() {
+                    return Err(format!(
+                        "offset {next} is no longer stored (the oldest is {})",
+                        log.min_offset()
+                    ));
+                }
+            }
+        }
+        let due = last_write + heartbeat;
+        tokio::select! {
+            changed = log_end.changed() => {
+                if changed.is_err() {
+                    return Ok(());
+                }
+            }
+            () = tokio::time::sleep_until(due) => {
+                wr.write_all(&wire::header(next, 0)).await.map_err(|e| e.to_string())?;
+                last_write = tokio::time::Instant::now();
+            }
+        }
+    }
+}
+
+fn housekeeping(broker: &Broker) -> Duration {
+    Duration::from_millis(broker.settings().broker.ha_housekeeping_interval.max(1000))
+}

@@ -1,0 +1,131 @@
+//! A slave's side of replication: connect to the master's HA port (`haMasterAddress`, else the
+//! address the name servers answered the registration with), report where the local commitlog
+//! ends, and append what the master sends at exactly those offsets.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::wire;
+use crate::state::Broker;
+
+/// Pause before connecting again after a failure (Apache: 5 s).
+const RECONNECT_AFTER: Duration = Duration::from_secs(5);
+/// How long a connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How often a slave without a master address looks again.
+const NO_MASTER_POLL: Duration = Duration::from_millis(500);
+/// Largest transfer body accepted (a master sends at most `haTransferBatchSize`, 32 KiB by
+/// default; a larger announced size is a broken or hostile peer).
+const MAX_BODY: usize = 64 << 20;
+
+/// Replicates from the master until `stop`.
+pub(crate) fn start(broker: &Arc<Broker>, stop: &watch::Receiver<bool>) -> JoinHandle<()> {
+    let (broker, mut stop) = (broker.clone(), stop.clone());
+    tokio::spawn(async move {
+        loop {
+            let Some(master) = master_address(&broker) else {
+                tokio::select! {
+                    () = tokio::time::sleep(NO_MASTER_POLL) => continue,
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+            };
+            let ended = tokio::select! {
+                r = session(&broker, &master) => r,
+                _ = stop.wait_for(|s| *s) => return,
+            };
+            if let Err(reason) = ended {
+                tracing::warn!(%master, %reason, "replication from the master stopped; retrying");
+            }
+            tokio::select! {
+                () = tokio::time::sleep(RECONNECT_AFTER) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+        }
+    })
+}
+
+fn master_address(broker: &Broker) -> Option<String> {
+    let configured = broker.settings().broker.ha_master_address.trim().to_owned();
+    if configured.is_empty() {
+        broker.replication.master_ha_addr()
+    } else {
+        Some(configured)
+    }
+}
+
+/// One connection to the master: reports, then applies transfers until an error.
+async fn session(broker: &Broker, master: &str) -> Result<(), String> {
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(master))
+        .await
+        .map_err(|_| format!("connect timed out after {CONNECT_TIMEOUT:?}"))?
+        .map_err(|e| format!("connect: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    tracing::info!(%master, "replicating from the master");
+    let (mut rd, mut wr) = stream.into_split();
+    let settings = broker.settings();
+    let heartbeat = Duration::from_millis(settings.broker.ha_send_heartbeat_interval.max(100));
+    let idle = Duration::from_millis(settings.broker.ha_housekeeping_interval.max(1000));
+    let log = broker.store.commit_log().clone();
+    let (ends, mut end) = watch::channel(log.max_offset());
+    // Reports go out when the log grew and at least every heartbeat interval.
+    let reports = async move {
+        loop {
+            let offset = *end.borrow_and_update();
+            wr.write_all(&wire::report(offset))
+                .await
+                .map_err(|e| format!("report: {e}"))?;
+            tokio::select! {
+                changed = end.changed() => if changed.is_err() { return Ok(()) },
+                () = tokio::time::sleep(heartbeat) => {}
+            }
+        }
+    };
+    let transfers = async move {
+        let mut header = [0u8; wire::HEADER_LEN];
+        loop {
+            tokio::time::timeout(idle, rd.read_exact(&mut header))
+                .await
+                .map_err(|_| {
+                    format!("nothing from the master for {idle:?} (haHousekeepingInterval)")
+                })?
+                .map_err(|e| format!("read: {e}"))?;
+            let (offset, size) = wire::parse_header(&header);
+            let offset = u64::try_from(offset)
+                .map_err(|_| format!("the master sent a negative offset {offset}"))?;
+            let size = usize::try_from(size)
+                .ok()
+                .filter(|s| *s <= MAX_BODY)
+                .ok_or_else(|| format!("the master announced a body of {size} bytes"))?;
+            let ours = log.max_offset();
+            if ours != 0 && offset != ours {
+                return Err(format!(
+                    "the master sent offset {offset} but this slave's commitlog ends at {ours}: \
+                     the logs diverged; not replicating"
+                ));
+            }
+            if size == 0 {
+                continue;
+            }
+            let mut body = vec![0u8; size];
+            tokio::time::timeout(idle, rd.read_exact(&mut body))
+                .await
+                .map_err(|_| format!("a transfer stalled for {idle:?}"))?
+                .map_err(|e| format!("read: {e}"))?;
+            let store = broker.store.clone();
+            tokio::task::spawn_blocking(move || store.append_replicated(offset, &body))
+                .await
+                .map_err(|e| format!("append panicked: {e}"))?
+                .map_err(|e| format!("append: {e}"))?;
+            ends.send_replace(log.max_offset());
+        }
+    };
+    tokio::select! {
+        r = reports => r,
+        r = transfers => r,
+    }
+}
