@@ -80,13 +80,14 @@ typedef enum {
   FMQ_TRANSACTION_UNKNOWN = 2,
 } fmq_transaction_state;
 
-// What a listener did with a message.
+// What a listener did with a message. A listener returns an `int32_t`: these two values,
+// or any other value, which counts as a failure (see fmq_message_callback).
 typedef enum {
-  // Consumed; the offset may move past it.
+  // Consumed (0); the offset may move past it.
   FMQ_CONSUME_SUCCESS = 0,
-  // Failed. Concurrent: redelivered later through `%RETRY%<group>` with reconsume times + 1,
-  // after the maximum reconsume times to `%DLQ%<group>`. Orderly: the queue pauses and the
-  // message is offered again.
+  // Deliver it again later (1). Concurrent: redelivered through `%RETRY%<group>` with
+  // reconsume times + 1, after the maximum reconsume times to `%DLQ%<group>`. Orderly: the
+  // queue pauses and the message is offered again.
   FMQ_CONSUME_RETRY_LATER = 1,
 } fmq_consume_status;
 
@@ -115,9 +116,16 @@ typedef struct fmq_push_consumer fmq_push_consumer;
 // A transactional producer. Thread-safe except for fmq_transaction_producer_free.
 typedef struct fmq_transaction_producer fmq_transaction_producer;
 
-// A push consumer's listener: one message per call; returns an fmq_consume_status value
-// (anything but FMQ_CONSUME_SUCCESS counts as FMQ_CONSUME_RETRY_LATER). `message` and all
-// its strings are valid during the call only.
+// A push consumer's listener: one message per call. The return value is the FerroMQ
+// listener contract, the same in every language:
+// - `0` (FMQ_CONSUME_SUCCESS): consumed;
+// - `1` (FMQ_CONSUME_RETRY_LATER): deliver it again later;
+// - any other value, e.g. `-1`, is a failure, which also means "deliver it again later"
+//   (a message is never dropped because its listener failed).
+//
+// With a consume batch size above 1 the messages of a batch are offered one by one, in
+// order; the first that is not consumed stops the batch and the whole batch is redelivered.
+// `message` and all its strings are valid during the call only.
 //
 // Runs on a FerroMQ runtime blocking-pool thread, several at once for a concurrent consumer
 // (up to the consume threads, 20), one at a time per queue for an orderly one. It may block
@@ -154,8 +162,8 @@ typedef void (*fmq_send_callback)(fmq_result result,
                                   void *userdata);
 
 // Receives one polled message. `message` and its strings are valid during the call only.
-// Runs on the thread that called fmq_pull_consumer_poll, before poll returns; it must not
-// shut down or free the consumer.
+// Runs on the thread that called fmq_pull_consumer_poll (or _next_message), before that call
+// returns; it must not shut down or free the consumer.
 typedef void (*fmq_poll_callback)(const fmq_message_view *message, void *userdata);
 
 // Runs the local transaction of a half message just stored; returns an
@@ -193,12 +201,13 @@ fmq_result fmq_admin_create_topic(const char *namesrv,
 // its brokers). Blocks. FMQ_ERR_TOPIC_NOT_FOUND for a topic with no route yet.
 fmq_result fmq_admin_topic_write_queues(const char *namesrv, const char *topic, int32_t *out);
 
-// A new push consumer of `group` for the name servers `namesrv`. Defaults: clustering,
-// concurrent, starting from the last offset, 20 listener threads. On success `*out` is it.
+// A new push consumer of `group` for the name servers `namesrv`, with the core's defaults
+// (clustering, concurrent, from the last offset, 20 listener threads, one message per
+// listener call, queues allocated averagely). On success `*out` is it.
 fmq_result fmq_push_consumer_new(const char *namesrv, const char *group, fmq_push_consumer **out);
 
-// Subscribes to `topic` with a tag expression ("*", "TagA", "TagA || TagC"; NULL = "*").
-// Before start.
+// Subscribes to `topic` with a tag expression ("*", "TagA", "TagA || TagC"; NULL = "*"),
+// replacing an earlier subscription to it. Before start.
 fmq_result fmq_push_consumer_subscribe(fmq_push_consumer *consumer,
                                        const char *topic,
                                        const char *tag_expression);
@@ -207,6 +216,20 @@ fmq_result fmq_push_consumer_subscribe(fmq_push_consumer *consumer,
 // "a > 5 AND b = 'x'" (the broker needs enablePropertyFilter=true). Before start.
 fmq_result fmq_push_consumer_subscribe_sql92(fmq_push_consumer *consumer,
                                              const char *topic,
+                                             const char *expression);
+
+// Subscribes to `topic` with a tag expression or a SQL92 expression, each optional (NULL):
+// neither means every message ("*"); both is FMQ_ERR_INVALID_ARGUMENT. Before start.
+fmq_result fmq_push_consumer_subscribe_filter(fmq_push_consumer *consumer,
+                                              const char *topic,
+                                              const char *tag_expression,
+                                              const char *sql92_expression);
+
+// Subscribes to `topic` with `expression` in the language `expression_type`: "tag" or
+// "sql92" (any case; "TAG", "SQL92" and "sql" too). Before start.
+fmq_result fmq_push_consumer_subscribe_typed(fmq_push_consumer *consumer,
+                                             const char *topic,
+                                             const char *expression_type,
                                              const char *expression);
 
 // Sets the instance name (default "DEFAULT"); two members of one group in one process need
@@ -221,28 +244,58 @@ fmq_result fmq_push_consumer_set_orderly(fmq_push_consumer *consumer, bool order
 // or clustering (false, the default: each message to one member). Before start.
 fmq_result fmq_push_consumer_set_broadcasting(fmq_push_consumer *consumer, bool broadcasting);
 
+// The message model by name: "clustering" (the default) or "broadcasting" (any case;
+// "BROADCASTING" too). Before start.
+fmq_result fmq_push_consumer_set_message_model(fmq_push_consumer *consumer, const char *model);
+
 // Where a queue without a committed offset starts: true = the first stored message, false
 // (default) = after the last one. Before start.
 fmq_result fmq_push_consumer_set_consume_from_first(fmq_push_consumer *consumer, bool first);
 
-// Redeliveries before a message goes to `%DLQ%<group>` (default 16; -1 = default). Before start.
+// Where a queue without a committed offset starts, by name: "lastOffset" (the default),
+// "firstOffset" or "timestamp" (any case, `_`/`-` ignored; Java's "CONSUME_FROM_FIRST_OFFSET"
+// too). "timestamp" needs fmq_push_consumer_set_consume_timestamp. An unknown name is
+// FMQ_ERR_INVALID_ARGUMENT. Before start.
+fmq_result fmq_push_consumer_set_consume_from(fmq_push_consumer *consumer,
+                                              const char *consume_from);
+
+// The time (ms since the epoch) to start from with consume-from "timestamp". Given with
+// any other consume-from, fmq_push_consumer_start fails with FMQ_ERR_INVALID_ARGUMENT.
+// Before start.
+fmq_result fmq_push_consumer_set_consume_timestamp(fmq_push_consumer *consumer,
+                                                   int64_t timestamp_ms);
+
+// How the group's members share queues, by name: "averagely" (the default),
+// "averagelyByCircle" or "consistentHash" (any case; "avg", "avgByCircle" too). Before start.
+fmq_result fmq_push_consumer_set_allocation(fmq_push_consumer *consumer, const char *strategy);
+
+// Redeliveries before a message goes to `%DLQ%<group>` (default 16; -1 = default; below -1
+// is refused at start). Before start.
 fmq_result fmq_push_consumer_set_max_reconsume_times(fmq_push_consumer *consumer, int32_t times);
 
-// Listener calls running at once (default 20, at least 1). Before start.
+// Listener calls running at once (default 20; 0 is refused at start). Before start.
 fmq_result fmq_push_consumer_set_consume_threads(fmq_push_consumer *consumer, uint32_t threads);
+
+// Messages offered per listener batch (default 1; 0 is refused at start). The C listener
+// still gets one message per call; a batch is acknowledged (or redelivered) as a whole.
+// Before start.
+fmq_result fmq_push_consumer_set_consume_batch_size(fmq_push_consumer *consumer, uint32_t size);
 
 // The directory of broadcasting offset files (default ~/.rocketmq_offsets). Before start.
 fmq_result fmq_push_consumer_set_offset_store_dir(fmq_push_consumer *consumer, const char *dir);
 
 // Joins the group and starts consuming: `listener` is called with `userdata` for every
-// message (see fmq_message_callback for its thread). Blocks until started.
+// message (see fmq_message_callback for its contract and thread). Blocks until started.
+// The options are checked here (FMQ_ERR_INVALID_ARGUMENT: e.g. a consume timestamp without
+// consume-from "timestamp", no subscription). A consumer starts once: FMQ_ERR_ILLEGAL_STATE
+// when started already or shut down (make a new one); a failed start leaves it unstarted.
 fmq_result fmq_push_consumer_start(fmq_push_consumer *consumer,
                                    fmq_message_callback listener,
                                    void *userdata);
 
-// Stops consuming: waits (up to 10 s) for listener calls in flight, commits the offsets and
-// leaves the group. After it returns the listener is not called again (unless a call was
-// still running after those 10 s). Blocks; idempotent.
+// Stops consuming, for good: waits (up to 10 s) for listener calls in flight, commits the
+// offsets and leaves the group. After it returns the listener is not called again (unless a
+// call was still running after those 10 s). Blocks; a second call does nothing.
 fmq_result fmq_push_consumer_shutdown(fmq_push_consumer *consumer);
 
 // Shuts the consumer down if needed and releases it (NULL: nothing). Never from a listener.
@@ -262,6 +315,12 @@ bool fmq_error_is_retryable(void);
 // The stable name of a result code ("FMQ_OK", "FMQ_ERR_TIMEOUT", ...), "FMQ_ERR_UNKNOWN" for
 // a number that is none. A static string: never free it.
 const char *fmq_result_name(int32_t result);
+
+// The client core's error kind of a result code, as every FerroMQ binding names it
+// ("InvalidArgument", "IllegalState", "Timeout", ...): what the parity suite prints. "Ok" for
+// FMQ_OK, "Panic" for FMQ_ERR_PANIC, "Unknown" for FMQ_ERR_UNKNOWN and any other number.
+// A static string: never free it.
+const char *fmq_error_kind_name(int32_t result);
 
 // A new message for `topic` with `len` bytes of `body` (copied; `body` may be NULL when
 // `len` is 0). On success `*out` is the new message; free it with fmq_message_free.
@@ -360,6 +419,8 @@ fmq_result fmq_producer_set_max_message_size(fmq_producer *producer, size_t byte
 fmq_result fmq_producer_set_request_timeout(fmq_producer *producer, uint32_t ms);
 
 // Connects to the name servers and registers the group. Blocks the calling thread.
+// A producer starts once: FMQ_ERR_ILLEGAL_STATE when it is started already or was shut down
+// (make a new one). A failed start leaves it unstarted, so it may be started again.
 fmq_result fmq_producer_start(fmq_producer *producer);
 
 // Sends `message` and waits for the broker's answer, retrying on failure (sync send).
@@ -405,8 +466,9 @@ fmq_result fmq_producer_send_batch(const fmq_producer *producer,
                                    size_t count,
                                    fmq_send_result *out);
 
-// Stops the producer (unregisters its group). Blocks. Sends fail afterwards; pending async
-// completions still get called. Idempotent.
+// Stops the producer (unregisters its group), for good: it cannot be started again. Blocks.
+// Sends fail afterwards; pending async completions still get called. A second call does
+// nothing.
 fmq_result fmq_producer_shutdown(fmq_producer *producer);
 
 // Shuts the producer down if needed and releases it (NULL: nothing). Never call it from a
@@ -424,11 +486,24 @@ fmq_result fmq_pull_consumer_set_instance_name(fmq_pull_consumer *consumer, cons
 // (default) = after the last one. Before start.
 fmq_result fmq_pull_consumer_set_consume_from_first(fmq_pull_consumer *consumer, bool first);
 
+// Where a queue without a committed offset starts, by name: "lastOffset" (the default),
+// "firstOffset" or "timestamp" (the core's spellings, as fmq_push_consumer_set_consume_from).
+// Before start.
+fmq_result fmq_pull_consumer_set_consume_from(fmq_pull_consumer *consumer,
+                                              const char *consume_from);
+
+// The time (ms since the epoch) to start from with consume-from "timestamp" (with any other
+// consume-from, fmq_pull_consumer_start fails with FMQ_ERR_INVALID_ARGUMENT). Before start.
+fmq_result fmq_pull_consumer_set_consume_timestamp(fmq_pull_consumer *consumer,
+                                                   int64_t timestamp_ms);
+
 // Commits consumed offsets in the background every 5 s (true, the default) or only on
 // fmq_pull_consumer_commit (false). Before start.
 fmq_result fmq_pull_consumer_set_auto_commit(fmq_pull_consumer *consumer, bool auto_commit);
 
-// Joins the group (no queues yet). Blocks.
+// Joins the group (no queues yet). Blocks. The options are checked here
+// (FMQ_ERR_INVALID_ARGUMENT). It starts once: FMQ_ERR_ILLEGAL_STATE when started already or
+// shut down; a failed start leaves it unstarted.
 fmq_result fmq_pull_consumer_start(fmq_pull_consumer *consumer);
 
 // Subscribes to `topic` with a tag expression (NULL = "*"): its queues are shared among the
@@ -450,13 +525,50 @@ fmq_result fmq_pull_consumer_poll(fmq_pull_consumer *consumer,
                                   void *userdata,
                                   size_t *out_count);
 
+// Waits up to `timeout_ms` for the next message and calls `callback` with `userdata` for it
+// on this thread: one message at a time from what earlier polls left, polling when nothing
+// is left. On success `*out_received` says whether a message came (false: the time passed,
+// or the consumer was shut down). Blocks.
+fmq_result fmq_pull_consumer_next_message(fmq_pull_consumer *consumer,
+                                          uint32_t timeout_ms,
+                                          fmq_poll_callback callback,
+                                          void *userdata,
+                                          bool *out_received);
+
+// Continues queue `queue_id` of broker group `broker_name` of `topic` (an assigned queue)
+// from `offset`: its messages polled but not handed out yet are dropped. Blocks.
+fmq_result fmq_pull_consumer_seek(fmq_pull_consumer *consumer,
+                                  const char *topic,
+                                  const char *broker_name,
+                                  int32_t queue_id,
+                                  int64_t offset);
+
+// Continues every assigned queue of `topic` after its last message. Blocks.
+fmq_result fmq_pull_consumer_seek_to_end(fmq_pull_consumer *consumer, const char *topic);
+
+// Stops fetching queue `queue_id` of `broker_name` of `topic`, or with `broker_name` NULL
+// every assigned queue of `topic` (`queue_id` is then ignored). Messages already polled are
+// still handed out. Does not block.
+fmq_result fmq_pull_consumer_pause(fmq_pull_consumer *consumer,
+                                   const char *topic,
+                                   const char *broker_name,
+                                   int32_t queue_id);
+
+// Restarts fetching the queues fmq_pull_consumer_pause stopped (same arguments). Does not
+// block.
+fmq_result fmq_pull_consumer_resume(fmq_pull_consumer *consumer,
+                                    const char *topic,
+                                    const char *broker_name,
+                                    int32_t queue_id);
+
 // Continues every assigned queue of `topic` from its first message. Blocks.
 fmq_result fmq_pull_consumer_seek_to_begin(fmq_pull_consumer *consumer, const char *topic);
 
 // Stores the consumed offsets of every queue on the broker now. Blocks.
 fmq_result fmq_pull_consumer_commit(fmq_pull_consumer *consumer);
 
-// Commits (with auto commit on), stops fetching and leaves the group. Blocks; idempotent.
+// Commits (with auto commit on), stops fetching and leaves the group, for good. Blocks; a
+// second call does nothing.
 fmq_result fmq_pull_consumer_shutdown(fmq_pull_consumer *consumer);
 
 // Shuts the consumer down if needed and releases it (NULL: nothing).
@@ -475,7 +587,9 @@ fmq_result fmq_transaction_producer_new(const char *namesrv,
 fmq_result fmq_transaction_producer_set_instance_name(fmq_transaction_producer *producer,
                                                       const char *name);
 
-// Connects and registers the group (check-backs may arrive from now on). Blocks.
+// Connects and registers the group (check-backs may arrive from now on). Blocks. It starts
+// once: FMQ_ERR_ILLEGAL_STATE when started already or shut down; a failed start leaves it
+// unstarted.
 fmq_result fmq_transaction_producer_start(fmq_transaction_producer *producer);
 
 // Sends `message` as a half message, runs the execute callback on this thread and ends the
@@ -486,7 +600,8 @@ fmq_result fmq_transaction_producer_send(const fmq_transaction_producer *produce
                                          fmq_send_result *out,
                                          fmq_transaction_state *out_state);
 
-// Stops the producer (no more check-backs once it returns). Blocks; idempotent.
+// Stops the producer (no more check-backs once it returns), for good. Blocks; a second call
+// does nothing.
 fmq_result fmq_transaction_producer_shutdown(fmq_transaction_producer *producer);
 
 // Shuts the producer down if needed and releases it (NULL: nothing). Never from a callback.

@@ -4,8 +4,9 @@ use std::ffi::{c_char, c_void};
 use std::sync::Mutex;
 
 use ferromq_client::{
-    Error, Message, Producer, ProducerOptions, SelectByHash, SendResult, SendStatus,
+    Error, Lifecycle, Message, Producer, ProducerOptions, SelectByHash, SendResult, SendStatus,
 };
+use ferromq_common::lock;
 use ferromq_protocol::body::MessageQueue;
 
 use crate::error::{c_string, code_of, fmq_result, guard, guard_value};
@@ -13,7 +14,7 @@ use crate::ffi::{
     check_out, copy_str, handle, into_handle, str_arg, take_handle, write_out, UserData,
 };
 use crate::message::fmq_message;
-use crate::options::{client_config, lock, millis, Phase};
+use crate::options::{check_created, client_config, millis, shutdown};
 use crate::runtime::{block_on, in_async_callback, runtime};
 
 /// Capacity of the id and name fields of fmq_send_result, NUL included.
@@ -117,12 +118,12 @@ pub type fmq_send_callback = Option<
 #[derive(Debug)]
 pub struct fmq_producer {
     options: Mutex<ProducerOptions>,
-    phase: Mutex<Phase<Producer>>,
+    lifecycle: Lifecycle<Producer>,
 }
 
 impl fmq_producer {
     fn producer(&self, op: &'static str) -> Result<Producer, Error> {
-        lock(&self.phase).started(op)
+        self.lifecycle.get(op)
     }
 
     fn configure(
@@ -130,7 +131,7 @@ impl fmq_producer {
         op: &'static str,
         f: impl FnOnce(&mut ProducerOptions),
     ) -> Result<(), Error> {
-        lock(&self.phase).check_new(op)?;
+        check_created(op, &self.lifecycle)?;
         f(&mut lock(&self.options));
         Ok(())
     }
@@ -169,7 +170,7 @@ pub extern "C" fn fmq_producer_new(
             out,
             into_handle(fmq_producer {
                 options: Mutex::new(options),
-                phase: Mutex::new(Phase::New),
+                lifecycle: Lifecycle::new("producer"),
             }),
         );
         Ok(())
@@ -250,16 +251,15 @@ pub extern "C" fn fmq_producer_set_request_timeout(
 }
 
 /// Connects to the name servers and registers the group. Blocks the calling thread.
+/// A producer starts once: FMQ_ERR_ILLEGAL_STATE when it is started already or was shut down
+/// (make a new one). A failed start leaves it unstarted, so it may be started again.
 #[no_mangle]
 pub extern "C" fn fmq_producer_start(producer: *mut fmq_producer) -> fmq_result {
     guard(|| {
         let op = "fmq_producer_start";
         let p = handle(op, producer)?;
-        let mut phase = lock(&p.phase);
-        phase.check_new(op)?;
         let options = lock(&p.options).clone();
-        let started = block_on(op, Producer::start(options))??;
-        *phase = Phase::Started(started);
+        block_on(op, p.lifecycle.start(|| Producer::start(options)))??;
         Ok(())
     })
 }
@@ -440,18 +440,14 @@ pub extern "C" fn fmq_producer_send_batch(
     })
 }
 
-/// Stops the producer (unregisters its group). Blocks. Sends fail afterwards; pending async
-/// completions still get called. Idempotent.
+/// Stops the producer (unregisters its group), for good: it cannot be started again. Blocks.
+/// Sends fail afterwards; pending async completions still get called. A second call does
+/// nothing.
 #[no_mangle]
 pub extern "C" fn fmq_producer_shutdown(producer: *mut fmq_producer) -> fmq_result {
     guard(|| {
         let op = "fmq_producer_shutdown";
-        let p = handle(op, producer)?;
-        let previous = std::mem::replace(&mut *lock(&p.phase), Phase::Closed);
-        if let Phase::Started(started) = previous {
-            block_on(op, started.shutdown())?;
-        }
-        Ok(())
+        shutdown(op, &handle(op, producer)?.lifecycle)
     })
 }
 
@@ -461,10 +457,7 @@ pub extern "C" fn fmq_producer_shutdown(producer: *mut fmq_producer) -> fmq_resu
 pub extern "C" fn fmq_producer_free(producer: *mut fmq_producer) {
     guard_value((), || {
         if let Some(p) = take_handle(producer) {
-            if let Phase::Started(started) = std::mem::replace(&mut *lock(&p.phase), Phase::Closed)
-            {
-                let _ = block_on("fmq_producer_free", started.shutdown());
-            }
+            let _ = shutdown("fmq_producer_free", &p.lifecycle);
         }
     });
 }
