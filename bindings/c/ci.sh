@@ -86,7 +86,8 @@ step "start mqnamesrv and mqbroker"
 start_servers "$CARGO_TARGET_DIR/debug" "$work/servers"
 echo "name server at $FMQ_NAMESRV"
 
-scenarios=(quickstart async-oneway batch ordered delayed timer transaction tag-filter sql-filter broadcast retry-dlq pull bad-input)
+scenarios=(quickstart async-oneway batch ordered delayed timer transaction tag-filter sql-filter broadcast retry-dlq pull bad-input
+    pull-control selector admin push-options)
 vg=(valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite
     --suppressions="$here/tests/valgrind.supp")
 passed=0

@@ -116,6 +116,40 @@ typedef struct fmq_push_consumer fmq_push_consumer;
 // A transactional producer. Thread-safe except for fmq_transaction_producer_free.
 typedef struct fmq_transaction_producer fmq_transaction_producer;
 
+// One broker of the cluster table: its cluster, its name and its master's address (NULL
+// when it has no master). The strings are valid during the call only. Runs on the calling
+// thread, before the admin function returns.
+typedef void (*fmq_admin_broker_callback)(const char *cluster,
+                                          const char *broker_name,
+                                          const char *master_addr,
+                                          void *userdata);
+
+// One broker's queues of a topic route: read and write queue counts and the permission bits
+// (2 = write, 4 = read). `broker_name` is valid during the call only. Runs on the calling
+// thread.
+typedef void (*fmq_admin_queue_data_callback)(const char *broker_name,
+                                              int32_t read_queues,
+                                              int32_t write_queues,
+                                              int32_t perm,
+                                              void *userdata);
+
+// One queue's offsets. For fmq_admin_topic_stats: `first` = the smallest offset kept, `second`
+// = the next offset to be written, `timestamp` = when the last message was stored. For
+// fmq_admin_consumer_progress: `first` = the broker's offset (next to be written), `second` =
+// the group's consumed offset, `timestamp` = when the group last consumed. `broker_name` is
+// valid during the call only. Runs on the calling thread.
+typedef void (*fmq_admin_queue_offsets_callback)(const char *broker_name,
+                                                 int32_t queue_id,
+                                                 int64_t first,
+                                                 int64_t second,
+                                                 int64_t timestamp,
+                                                 void *userdata);
+
+// Receives one polled message. `message` and its strings are valid during the call only.
+// Runs on the thread that called fmq_pull_consumer_poll (or _next_message), before that call
+// returns; it must not shut down or free the consumer.
+typedef void (*fmq_poll_callback)(const fmq_message_view *message, void *userdata);
+
 // A push consumer's listener: one message per call. The return value is the FerroMQ
 // listener contract, the same in every language:
 // - `0` (FMQ_CONSUME_SUCCESS): consumed;
@@ -161,10 +195,19 @@ typedef void (*fmq_send_callback)(fmq_result result,
                                   const char *error_message,
                                   void *userdata);
 
-// Receives one polled message. `message` and its strings are valid during the call only.
-// Runs on the thread that called fmq_pull_consumer_poll (or _next_message), before that call
-// returns; it must not shut down or free the consumer.
-typedef void (*fmq_poll_callback)(const fmq_message_view *message, void *userdata);
+// Chooses the queue of a send (fmq_producer_send_with_selector): gets the message, the
+// number of writable queues of its topic (at least 1) and the `userdata` given with the send,
+// and returns the index of a queue, `0 <= index < queue_count`. The queues are in the
+// route's order (by broker name, then queue id), the same for every call while the route
+// does not change. Any other answer fails the send with FMQ_ERR_INVALID_ARGUMENT before
+// anything is sent.
+//
+// Runs on the thread that called the send, before the send returns; it must not call the
+// blocking FerroMQ functions (they fail with FMQ_ERR_ILLEGAL_STATE there). `message` is
+// valid during the call only.
+typedef int32_t (*fmq_queue_selector)(const fmq_message *message,
+                                      int32_t queue_count,
+                                      void *userdata);
 
 // Runs the local transaction of a half message just stored; returns an
 // fmq_transaction_state value (any other number counts as FMQ_TRANSACTION_UNKNOWN).
@@ -196,6 +239,71 @@ fmq_result fmq_admin_create_topic(const char *namesrv,
                                   const char *cluster,
                                   const char *topic,
                                   int32_t queues);
+
+// As fmq_admin_create_topic, with the ordered-topic flag `order`. Blocks.
+fmq_result fmq_admin_create_topic_with_order(const char *namesrv,
+                                             const char *cluster,
+                                             const char *topic,
+                                             int32_t queues,
+                                             bool order);
+
+// Deletes `topic` from every master of `cluster` ("DefaultCluster" when NULL) and from the
+// name servers. Blocks.
+fmq_result fmq_admin_delete_topic(const char *namesrv, const char *cluster, const char *topic);
+
+// The name servers' cluster table: `callback` gets one call per broker (ordered by cluster,
+// then broker name). Blocks. On success `*out_count` is the number of brokers.
+fmq_result fmq_admin_cluster_info(const char *namesrv,
+                                  fmq_admin_broker_callback callback,
+                                  void *userdata,
+                                  size_t *out_count);
+
+// The route of `topic`, fresh from the name servers: `callback` gets one call per broker
+// that holds queues of it. Blocks. On success `*out_count` is the number of calls.
+// FMQ_ERR_TOPIC_NOT_FOUND for a topic with no route.
+fmq_result fmq_admin_topic_route(const char *namesrv,
+                                 const char *topic,
+                                 fmq_admin_queue_data_callback callback,
+                                 void *userdata,
+                                 size_t *out_count);
+
+// The offsets of every queue of `topic` on its brokers: `callback` gets one call per queue
+// (see fmq_admin_queue_offsets_callback: min offset, max offset, last store time), ordered by
+// broker and queue id. Blocks. On success `*out_count` is the number of queues.
+fmq_result fmq_admin_topic_stats(const char *namesrv,
+                                 const char *topic,
+                                 fmq_admin_queue_offsets_callback callback,
+                                 void *userdata,
+                                 size_t *out_count);
+
+// Consumer group `group`'s progress on `topic`: `callback` gets one call per queue (see
+// fmq_admin_queue_offsets_callback: broker offset, consumed offset, last consume time).
+// Blocks. On success `*out_count` is the number of queues.
+fmq_result fmq_admin_consumer_progress(const char *namesrv,
+                                       const char *group,
+                                       const char *topic,
+                                       fmq_admin_queue_offsets_callback callback,
+                                       void *userdata,
+                                       size_t *out_count);
+
+// The messages of `topic` whose keys include `key`, from every broker's index (at most
+// `max` per broker): `callback` (see fmq_poll_callback) gets each, on this thread. Blocks.
+// On success `*out_count` is the number of messages (0: none found).
+fmq_result fmq_admin_query_by_key(const char *namesrv,
+                                  const char *topic,
+                                  const char *key,
+                                  int32_t max,
+                                  fmq_poll_callback callback,
+                                  void *userdata,
+                                  size_t *out_count);
+
+// The message with the broker's offset message id `offset_msg_id` (fmq_send_result's
+// `offset_msg_id`): `callback` (see fmq_poll_callback) gets it, on this thread. Blocks.
+// FMQ_ERR_INVALID_ARGUMENT for an id that is not one.
+fmq_result fmq_admin_view_message(const char *namesrv,
+                                  const char *offset_msg_id,
+                                  fmq_poll_callback callback,
+                                  void *userdata);
 
 // The number of writable queues the name servers' route of `topic` shows (summed over
 // its brokers). Blocks. FMQ_ERR_TOPIC_NOT_FOUND for a topic with no route yet.
@@ -449,6 +557,15 @@ fmq_result fmq_producer_send_with_sharding_key(const fmq_producer *producer,
                                                const fmq_message *message,
                                                const char *sharding_key,
                                                fmq_send_result *out);
+
+// Sends `message` to the queue `selector` chooses (see fmq_queue_selector), called with
+// `userdata`. One attempt (no retry elsewhere, which could break an order). Blocks. On
+// success `*out` is written.
+fmq_result fmq_producer_send_with_selector(const fmq_producer *producer,
+                                           const fmq_message *message,
+                                           fmq_queue_selector selector,
+                                           void *userdata,
+                                           fmq_send_result *out);
 
 // Sends `message` to queue `queue_id` of broker group `broker_name` (one attempt). Blocks.
 // On success `*out` is written.

@@ -418,18 +418,19 @@ pub extern "C" fn fmq_push_consumer_start(
         let Some(callback) = listener else {
             return Err(Error::invalid(op, "the listener is NULL"));
         };
-        let (options, subs, orderly) = {
+        let (mut options, from, subs, orderly) = {
             let s = lock(&c.settings);
-            let mut options = s.options.clone();
-            options.consume_from = ConsumeFrom::new(s.consume_from, s.consume_timestamp)?;
-            options.validate()?;
-            (options, s.subscriptions.clone(), s.orderly)
+            let from = (s.consume_from, s.consume_timestamp);
+            (s.options.clone(), from, s.subscriptions.clone(), s.orderly)
         };
         let listener = EachMessage::new(CListener {
             callback,
             userdata: UserData(userdata),
         });
+        // The options are checked once the lifecycle allows the start.
         let start = c.lifecycle.start(|| async move {
+            options.consume_from = ConsumeFrom::new(from.0, from.1)?;
+            options.validate()?;
             if orderly {
                 PushConsumer::start_orderly(options, subs, listener).await
             } else {

@@ -4,7 +4,8 @@ use std::ffi::{c_char, c_void};
 use std::sync::Mutex;
 
 use ferromq_client::{
-    Error, Lifecycle, Message, Producer, ProducerOptions, SelectByHash, SendResult, SendStatus,
+    Error, Lifecycle, Message, Producer, ProducerOptions, QueueSelector, SelectByHash, SendResult,
+    SendStatus,
 };
 use ferromq_common::lock;
 use ferromq_protocol::body::MessageQueue;
@@ -362,6 +363,82 @@ pub extern "C" fn fmq_producer_send_with_sharding_key(
         let m = message_arg(op, message)?.clone();
         let key = str_arg(op, "sharding_key", sharding_key)?;
         let r = block_on(op, p.send_with_selector(m, &SelectByHash, key))??;
+        write_out(out, fmq_send_result::from_core(&r));
+        Ok(())
+    })
+}
+
+/// Chooses the queue of a send (fmq_producer_send_with_selector): gets the message, the
+/// number of writable queues of its topic (at least 1) and the `userdata` given with the send,
+/// and returns the index of a queue, `0 <= index < queue_count`. The queues are in the
+/// route's order (by broker name, then queue id), the same for every call while the route
+/// does not change. Any other answer fails the send with FMQ_ERR_INVALID_ARGUMENT before
+/// anything is sent.
+///
+/// Runs on the thread that called the send, before the send returns; it must not call the
+/// blocking FerroMQ functions (they fail with FMQ_ERR_ILLEGAL_STATE there). `message` is
+/// valid during the call only.
+pub type fmq_queue_selector = Option<
+    extern "C" fn(message: *const fmq_message, queue_count: i32, userdata: *mut c_void) -> i32,
+>;
+
+/// The C selector as the core's [`QueueSelector`]: an index out of range is an error.
+struct CSelector {
+    callback: extern "C" fn(*const fmq_message, i32, *mut c_void) -> i32,
+    userdata: UserData,
+}
+
+impl QueueSelector for CSelector {
+    fn select(&self, queues: &[MessageQueue], message: &Message, arg: &str) -> usize {
+        // Only try_select is called by the producer; out of range here means the first queue.
+        self.try_select(queues, message, arg).unwrap_or(0)
+    }
+
+    fn try_select(
+        &self,
+        queues: &[MessageQueue],
+        message: &Message,
+        _arg: &str,
+    ) -> Result<usize, Error> {
+        let op = "fmq_producer_send_with_selector";
+        let count = i32::try_from(queues.len())
+            .map_err(|_| Error::invalid(op, "the topic has more queues than an int32_t holds"))?;
+        let m = fmq_message::new(message.clone());
+        let answer = in_async_callback(|| (self.callback)(&m, count, self.userdata.0));
+        match usize::try_from(answer) {
+            Ok(i) if answer < count => Ok(i),
+            _ => Err(Error::invalid(
+                op,
+                format!("the queue selector answered {answer}, not an index below {count}"),
+            )),
+        }
+    }
+}
+
+/// Sends `message` to the queue `selector` chooses (see fmq_queue_selector), called with
+/// `userdata`. One attempt (no retry elsewhere, which could break an order). Blocks. On
+/// success `*out` is written.
+#[no_mangle]
+pub extern "C" fn fmq_producer_send_with_selector(
+    producer: *const fmq_producer,
+    message: *const fmq_message,
+    selector: fmq_queue_selector,
+    userdata: *mut c_void,
+    out: *mut fmq_send_result,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_producer_send_with_selector";
+        check_out(op, "out", out)?;
+        let Some(callback) = selector else {
+            return Err(Error::invalid(op, "the selector is NULL"));
+        };
+        let p = handle(op, producer)?.producer(op)?;
+        let m = message_arg(op, message)?.clone();
+        let selector = CSelector {
+            callback,
+            userdata: UserData(userdata),
+        };
+        let r = block_on(op, p.send_with_selector(m, &selector, ""))??;
         write_out(out, fmq_send_result::from_core(&r));
         Ok(())
     })

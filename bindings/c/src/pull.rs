@@ -209,14 +209,17 @@ pub extern "C" fn fmq_pull_consumer_start(consumer: *mut fmq_pull_consumer) -> f
     guard(|| {
         let op = "fmq_pull_consumer_start";
         let c = handle(op, consumer)?;
-        let options = {
+        let (mut options, from) = {
             let s = lock(&c.settings);
-            let mut options = s.options.clone();
-            options.consume_from = ConsumeFrom::new(s.consume_from, s.consume_timestamp)?;
-            options.validate()?;
-            options
+            (s.options.clone(), (s.consume_from, s.consume_timestamp))
         };
-        block_on(op, c.lifecycle.start(|| PullConsumer::start(options)))??;
+        // The options are checked once the lifecycle allows the start.
+        let start = c.lifecycle.start(|| async move {
+            options.consume_from = ConsumeFrom::new(from.0, from.1)?;
+            options.validate()?;
+            PullConsumer::start(options).await
+        });
+        block_on(op, start)??;
         Ok(())
     })
 }
