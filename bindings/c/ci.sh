@@ -6,9 +6,10 @@
 #   2. installs header, .so, .a and ferromq.pc into a temp prefix (install.sh);
 #   3. builds the tests with gcc and examples/c with make and with CMake, all through
 #      `pkg-config ferromq` against that prefix (one test also links libferromq.a statically);
-#   4. starts mqnamesrv + mqbroker on free ports, runs tests/api and every scenario of
-#      tests/scenarios natively and then under valgrind memcheck (any error or definitely lost
-#      block fails), and runs both example builds.
+#   4. starts mqnamesrv + mqbroker on free ports, runs tests/api, every scenario of
+#      tests/scenarios and the parity runner tests/parity (its output must equal
+#      tests/parity/expected.txt exactly) natively and then under valgrind memcheck (any error
+#      or definitely lost block fails), and runs both example builds.
 # Exits non-zero on any failure.
 #
 #   bash bindings/c/ci.sh
@@ -59,7 +60,7 @@ libdir="$(pkg-config --variable=libdir ferromq)"
 
 step "build the tests (gcc, pkg-config)"
 cflags=(-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1)
-for t in api scenarios; do
+for t in api scenarios parity; do
     # shellcheck disable=SC2086
     gcc "${cflags[@]}" $ferromq_cflags -o "$bin/$t" "$here/tests/$t.c" $ferromq_libs -Wl,-rpath,"$libdir" -lpthread
 done
@@ -85,7 +86,8 @@ step "start mqnamesrv and mqbroker"
 start_servers "$CARGO_TARGET_DIR/debug" "$work/servers"
 echo "name server at $FMQ_NAMESRV"
 
-scenarios=(quickstart async-oneway batch ordered delayed timer transaction tag-filter sql-filter broadcast retry-dlq pull bad-input)
+scenarios=(quickstart async-oneway batch ordered delayed timer transaction tag-filter sql-filter broadcast retry-dlq pull bad-input
+    pull-control selector admin push-options)
 vg=(valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite
     --suppressions="$here/tests/valgrind.supp")
 passed=0
@@ -122,10 +124,15 @@ collect() {
     logs=()
 }
 
+# The parity runner's command line for launch: runs CMD... and diffs its output with
+# tests/parity/expected.txt (exact text; any difference fails).
+parity=(bash -c 'out="$(mktemp)" && "${@:2}" >"$out" && diff -u "$1" "$out"' parity "$root/tests/parity/expected.txt")
+
 step "tests (native)"
 start=$SECONDS
 launch api "$work/api.log" "$bin/api"
 launch api-static "$work/api-static.log" "$bin/api-static"
+launch parity "$work/parity.log" "${parity[@]}" "$bin/parity"
 for s in "${scenarios[@]}"; do
     launch "$s" "$work/$s.log" "$bin/scenarios" "$s"
 done
@@ -139,6 +146,7 @@ step "tests under valgrind memcheck"
 # two cores starve the timing-sensitive scenarios (check-backs, delays).
 start=$SECONDS
 launch "valgrind api" "$work/vg-api.log" "${vg[@]}" "$bin/api"
+launch "valgrind parity" "$work/vg-parity.log" "${parity[@]}" "${vg[@]}" "$bin/parity"
 for s in "${scenarios[@]}"; do
     launch "valgrind $s" "$work/vg-$s.log" "${vg[@]}" "$bin/scenarios" "$s"
     [ "${#pids[@]}" -ge 4 ] && collect

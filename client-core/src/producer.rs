@@ -257,7 +257,7 @@ impl Producer {
         arg: &str,
     ) -> Result<SendResult> {
         let queues = self.publish_info(message.topic()).await?;
-        let i = selector.select(&queues, &message, arg) % queues.len();
+        let i = selector.try_select(&queues, &message, arg)? % queues.len();
         let queue = queues[i].clone();
         self.send_to_queue(message, &queue).await
     }

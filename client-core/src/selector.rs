@@ -11,6 +11,7 @@ use crate::rt::Instant;
 
 use ferromq_protocol::body::MessageQueue;
 
+use crate::error::Result;
 use crate::message::Message;
 
 /// Picks a queue for a message; `arg` is what the caller passed to
@@ -19,6 +20,13 @@ use crate::message::Message;
 pub trait QueueSelector: Send + Sync {
     /// The index of the chosen queue.
     fn select(&self, queues: &[MessageQueue], message: &Message, arg: &str) -> usize;
+
+    /// The index of the chosen queue, or an error that fails the send before anything is sent:
+    /// for selectors that can answer something unusable (a callback in another language
+    /// answering an index out of range). The default is [`Self::select`].
+    fn try_select(&self, queues: &[MessageQueue], message: &Message, arg: &str) -> Result<usize> {
+        Ok(self.select(queues, message, arg))
+    }
 }
 
 /// Java's `SelectMessageQueueByHash`: `abs(arg.hashCode() % n)`, so the same key always lands

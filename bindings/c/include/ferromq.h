@@ -80,13 +80,14 @@ typedef enum {
   FMQ_TRANSACTION_UNKNOWN = 2,
 } fmq_transaction_state;
 
-// What a listener did with a message.
+// What a listener did with a message. A listener returns an `int32_t`: these two values,
+// or any other value, which counts as a failure (see fmq_message_callback).
 typedef enum {
-  // Consumed; the offset may move past it.
+  // Consumed (0); the offset may move past it.
   FMQ_CONSUME_SUCCESS = 0,
-  // Failed. Concurrent: redelivered later through `%RETRY%<group>` with reconsume times + 1,
-  // after the maximum reconsume times to `%DLQ%<group>`. Orderly: the queue pauses and the
-  // message is offered again.
+  // Deliver it again later (1). Concurrent: redelivered through `%RETRY%<group>` with
+  // reconsume times + 1, after the maximum reconsume times to `%DLQ%<group>`. Orderly: the
+  // queue pauses and the message is offered again.
   FMQ_CONSUME_RETRY_LATER = 1,
 } fmq_consume_status;
 
@@ -115,9 +116,50 @@ typedef struct fmq_push_consumer fmq_push_consumer;
 // A transactional producer. Thread-safe except for fmq_transaction_producer_free.
 typedef struct fmq_transaction_producer fmq_transaction_producer;
 
-// A push consumer's listener: one message per call; returns an fmq_consume_status value
-// (anything but FMQ_CONSUME_SUCCESS counts as FMQ_CONSUME_RETRY_LATER). `message` and all
-// its strings are valid during the call only.
+// One broker of the cluster table: its cluster, its name and its master's address (NULL
+// when it has no master). The strings are valid during the call only. Runs on the calling
+// thread, before the admin function returns.
+typedef void (*fmq_admin_broker_callback)(const char *cluster,
+                                          const char *broker_name,
+                                          const char *master_addr,
+                                          void *userdata);
+
+// One broker's queues of a topic route: read and write queue counts and the permission bits
+// (2 = write, 4 = read). `broker_name` is valid during the call only. Runs on the calling
+// thread.
+typedef void (*fmq_admin_queue_data_callback)(const char *broker_name,
+                                              int32_t read_queues,
+                                              int32_t write_queues,
+                                              int32_t perm,
+                                              void *userdata);
+
+// One queue's offsets. For fmq_admin_topic_stats: `first` = the smallest offset kept, `second`
+// = the next offset to be written, `timestamp` = when the last message was stored. For
+// fmq_admin_consumer_progress: `first` = the broker's offset (next to be written), `second` =
+// the group's consumed offset, `timestamp` = when the group last consumed. `broker_name` is
+// valid during the call only. Runs on the calling thread.
+typedef void (*fmq_admin_queue_offsets_callback)(const char *broker_name,
+                                                 int32_t queue_id,
+                                                 int64_t first,
+                                                 int64_t second,
+                                                 int64_t timestamp,
+                                                 void *userdata);
+
+// Receives one polled message. `message` and its strings are valid during the call only.
+// Runs on the thread that called fmq_pull_consumer_poll (or _next_message), before that call
+// returns; it must not shut down or free the consumer.
+typedef void (*fmq_poll_callback)(const fmq_message_view *message, void *userdata);
+
+// A push consumer's listener: one message per call. The return value is the FerroMQ
+// listener contract, the same in every language:
+// - `0` (FMQ_CONSUME_SUCCESS): consumed;
+// - `1` (FMQ_CONSUME_RETRY_LATER): deliver it again later;
+// - any other value, e.g. `-1`, is a failure, which also means "deliver it again later"
+//   (a message is never dropped because its listener failed).
+//
+// With a consume batch size above 1 the messages of a batch are offered one by one, in
+// order; the first that is not consumed stops the batch and the whole batch is redelivered.
+// `message` and all its strings are valid during the call only.
 //
 // Runs on a FerroMQ runtime blocking-pool thread, several at once for a concurrent consumer
 // (up to the consume threads, 20), one at a time per queue for an orderly one. It may block
@@ -153,10 +195,19 @@ typedef void (*fmq_send_callback)(fmq_result result,
                                   const char *error_message,
                                   void *userdata);
 
-// Receives one polled message. `message` and its strings are valid during the call only.
-// Runs on the thread that called fmq_pull_consumer_poll, before poll returns; it must not
-// shut down or free the consumer.
-typedef void (*fmq_poll_callback)(const fmq_message_view *message, void *userdata);
+// Chooses the queue of a send (fmq_producer_send_with_selector): gets the message, the
+// number of writable queues of its topic (at least 1) and the `userdata` given with the send,
+// and returns the index of a queue, `0 <= index < queue_count`. The queues are in the
+// route's order (by broker name, then queue id), the same for every call while the route
+// does not change. Any other answer fails the send with FMQ_ERR_INVALID_ARGUMENT before
+// anything is sent.
+//
+// Runs on the thread that called the send, before the send returns; it must not call the
+// blocking FerroMQ functions (they fail with FMQ_ERR_ILLEGAL_STATE there). `message` is
+// valid during the call only.
+typedef int32_t (*fmq_queue_selector)(const fmq_message *message,
+                                      int32_t queue_count,
+                                      void *userdata);
 
 // Runs the local transaction of a half message just stored; returns an
 // fmq_transaction_state value (any other number counts as FMQ_TRANSACTION_UNKNOWN).
@@ -189,16 +240,82 @@ fmq_result fmq_admin_create_topic(const char *namesrv,
                                   const char *topic,
                                   int32_t queues);
 
+// As fmq_admin_create_topic, with the ordered-topic flag `order`. Blocks.
+fmq_result fmq_admin_create_topic_with_order(const char *namesrv,
+                                             const char *cluster,
+                                             const char *topic,
+                                             int32_t queues,
+                                             bool order);
+
+// Deletes `topic` from every master of `cluster` ("DefaultCluster" when NULL) and from the
+// name servers. Blocks.
+fmq_result fmq_admin_delete_topic(const char *namesrv, const char *cluster, const char *topic);
+
+// The name servers' cluster table: `callback` gets one call per broker (ordered by cluster,
+// then broker name). Blocks. On success `*out_count` is the number of brokers.
+fmq_result fmq_admin_cluster_info(const char *namesrv,
+                                  fmq_admin_broker_callback callback,
+                                  void *userdata,
+                                  size_t *out_count);
+
+// The route of `topic`, fresh from the name servers: `callback` gets one call per broker
+// that holds queues of it. Blocks. On success `*out_count` is the number of calls.
+// FMQ_ERR_TOPIC_NOT_FOUND for a topic with no route.
+fmq_result fmq_admin_topic_route(const char *namesrv,
+                                 const char *topic,
+                                 fmq_admin_queue_data_callback callback,
+                                 void *userdata,
+                                 size_t *out_count);
+
+// The offsets of every queue of `topic` on its brokers: `callback` gets one call per queue
+// (see fmq_admin_queue_offsets_callback: min offset, max offset, last store time), ordered by
+// broker and queue id. Blocks. On success `*out_count` is the number of queues.
+fmq_result fmq_admin_topic_stats(const char *namesrv,
+                                 const char *topic,
+                                 fmq_admin_queue_offsets_callback callback,
+                                 void *userdata,
+                                 size_t *out_count);
+
+// Consumer group `group`'s progress on `topic`: `callback` gets one call per queue (see
+// fmq_admin_queue_offsets_callback: broker offset, consumed offset, last consume time).
+// Blocks. On success `*out_count` is the number of queues.
+fmq_result fmq_admin_consumer_progress(const char *namesrv,
+                                       const char *group,
+                                       const char *topic,
+                                       fmq_admin_queue_offsets_callback callback,
+                                       void *userdata,
+                                       size_t *out_count);
+
+// The messages of `topic` whose keys include `key`, from every broker's index (at most
+// `max` per broker): `callback` (see fmq_poll_callback) gets each, on this thread. Blocks.
+// On success `*out_count` is the number of messages (0: none found).
+fmq_result fmq_admin_query_by_key(const char *namesrv,
+                                  const char *topic,
+                                  const char *key,
+                                  int32_t max,
+                                  fmq_poll_callback callback,
+                                  void *userdata,
+                                  size_t *out_count);
+
+// The message with the broker's offset message id `offset_msg_id` (fmq_send_result's
+// `offset_msg_id`): `callback` (see fmq_poll_callback) gets it, on this thread. Blocks.
+// FMQ_ERR_INVALID_ARGUMENT for an id that is not one.
+fmq_result fmq_admin_view_message(const char *namesrv,
+                                  const char *offset_msg_id,
+                                  fmq_poll_callback callback,
+                                  void *userdata);
+
 // The number of writable queues the name servers' route of `topic` shows (summed over
 // its brokers). Blocks. FMQ_ERR_TOPIC_NOT_FOUND for a topic with no route yet.
 fmq_result fmq_admin_topic_write_queues(const char *namesrv, const char *topic, int32_t *out);
 
-// A new push consumer of `group` for the name servers `namesrv`. Defaults: clustering,
-// concurrent, starting from the last offset, 20 listener threads. On success `*out` is it.
+// A new push consumer of `group` for the name servers `namesrv`, with the core's defaults
+// (clustering, concurrent, from the last offset, 20 listener threads, one message per
+// listener call, queues allocated averagely). On success `*out` is it.
 fmq_result fmq_push_consumer_new(const char *namesrv, const char *group, fmq_push_consumer **out);
 
-// Subscribes to `topic` with a tag expression ("*", "TagA", "TagA || TagC"; NULL = "*").
-// Before start.
+// Subscribes to `topic` with a tag expression ("*", "TagA", "TagA || TagC"; NULL = "*"),
+// replacing an earlier subscription to it. Before start.
 fmq_result fmq_push_consumer_subscribe(fmq_push_consumer *consumer,
                                        const char *topic,
                                        const char *tag_expression);
@@ -207,6 +324,20 @@ fmq_result fmq_push_consumer_subscribe(fmq_push_consumer *consumer,
 // "a > 5 AND b = 'x'" (the broker needs enablePropertyFilter=true). Before start.
 fmq_result fmq_push_consumer_subscribe_sql92(fmq_push_consumer *consumer,
                                              const char *topic,
+                                             const char *expression);
+
+// Subscribes to `topic` with a tag expression or a SQL92 expression, each optional (NULL):
+// neither means every message ("*"); both is FMQ_ERR_INVALID_ARGUMENT. Before start.
+fmq_result fmq_push_consumer_subscribe_filter(fmq_push_consumer *consumer,
+                                              const char *topic,
+                                              const char *tag_expression,
+                                              const char *sql92_expression);
+
+// Subscribes to `topic` with `expression` in the language `expression_type`: "tag" or
+// "sql92" (any case; "TAG", "SQL92" and "sql" too). Before start.
+fmq_result fmq_push_consumer_subscribe_typed(fmq_push_consumer *consumer,
+                                             const char *topic,
+                                             const char *expression_type,
                                              const char *expression);
 
 // Sets the instance name (default "DEFAULT"); two members of one group in one process need
@@ -221,28 +352,58 @@ fmq_result fmq_push_consumer_set_orderly(fmq_push_consumer *consumer, bool order
 // or clustering (false, the default: each message to one member). Before start.
 fmq_result fmq_push_consumer_set_broadcasting(fmq_push_consumer *consumer, bool broadcasting);
 
+// The message model by name: "clustering" (the default) or "broadcasting" (any case;
+// "BROADCASTING" too). Before start.
+fmq_result fmq_push_consumer_set_message_model(fmq_push_consumer *consumer, const char *model);
+
 // Where a queue without a committed offset starts: true = the first stored message, false
 // (default) = after the last one. Before start.
 fmq_result fmq_push_consumer_set_consume_from_first(fmq_push_consumer *consumer, bool first);
 
-// Redeliveries before a message goes to `%DLQ%<group>` (default 16; -1 = default). Before start.
+// Where a queue without a committed offset starts, by name: "lastOffset" (the default),
+// "firstOffset" or "timestamp" (any case, `_`/`-` ignored; Java's "CONSUME_FROM_FIRST_OFFSET"
+// too). "timestamp" needs fmq_push_consumer_set_consume_timestamp. An unknown name is
+// FMQ_ERR_INVALID_ARGUMENT. Before start.
+fmq_result fmq_push_consumer_set_consume_from(fmq_push_consumer *consumer,
+                                              const char *consume_from);
+
+// The time (ms since the epoch) to start from with consume-from "timestamp". Given with
+// any other consume-from, fmq_push_consumer_start fails with FMQ_ERR_INVALID_ARGUMENT.
+// Before start.
+fmq_result fmq_push_consumer_set_consume_timestamp(fmq_push_consumer *consumer,
+                                                   int64_t timestamp_ms);
+
+// How the group's members share queues, by name: "averagely" (the default),
+// "averagelyByCircle" or "consistentHash" (any case; "avg", "avgByCircle" too). Before start.
+fmq_result fmq_push_consumer_set_allocation(fmq_push_consumer *consumer, const char *strategy);
+
+// Redeliveries before a message goes to `%DLQ%<group>` (default 16; -1 = default; below -1
+// is refused at start). Before start.
 fmq_result fmq_push_consumer_set_max_reconsume_times(fmq_push_consumer *consumer, int32_t times);
 
-// Listener calls running at once (default 20, at least 1). Before start.
+// Listener calls running at once (default 20; 0 is refused at start). Before start.
 fmq_result fmq_push_consumer_set_consume_threads(fmq_push_consumer *consumer, uint32_t threads);
+
+// Messages offered per listener batch (default 1; 0 is refused at start). The C listener
+// still gets one message per call; a batch is acknowledged (or redelivered) as a whole.
+// Before start.
+fmq_result fmq_push_consumer_set_consume_batch_size(fmq_push_consumer *consumer, uint32_t size);
 
 // The directory of broadcasting offset files (default ~/.rocketmq_offsets). Before start.
 fmq_result fmq_push_consumer_set_offset_store_dir(fmq_push_consumer *consumer, const char *dir);
 
 // Joins the group and starts consuming: `listener` is called with `userdata` for every
-// message (see fmq_message_callback for its thread). Blocks until started.
+// message (see fmq_message_callback for its contract and thread). Blocks until started.
+// The options are checked here (FMQ_ERR_INVALID_ARGUMENT: e.g. a consume timestamp without
+// consume-from "timestamp", no subscription). A consumer starts once: FMQ_ERR_ILLEGAL_STATE
+// when started already or shut down (make a new one); a failed start leaves it unstarted.
 fmq_result fmq_push_consumer_start(fmq_push_consumer *consumer,
                                    fmq_message_callback listener,
                                    void *userdata);
 
-// Stops consuming: waits (up to 10 s) for listener calls in flight, commits the offsets and
-// leaves the group. After it returns the listener is not called again (unless a call was
-// still running after those 10 s). Blocks; idempotent.
+// Stops consuming, for good: waits (up to 10 s) for listener calls in flight, commits the
+// offsets and leaves the group. After it returns the listener is not called again (unless a
+// call was still running after those 10 s). Blocks; a second call does nothing.
 fmq_result fmq_push_consumer_shutdown(fmq_push_consumer *consumer);
 
 // Shuts the consumer down if needed and releases it (NULL: nothing). Never from a listener.
@@ -262,6 +423,12 @@ bool fmq_error_is_retryable(void);
 // The stable name of a result code ("FMQ_OK", "FMQ_ERR_TIMEOUT", ...), "FMQ_ERR_UNKNOWN" for
 // a number that is none. A static string: never free it.
 const char *fmq_result_name(int32_t result);
+
+// The client core's error kind of a result code, as every FerroMQ binding names it
+// ("InvalidArgument", "IllegalState", "Timeout", ...): what the parity suite prints. "Ok" for
+// FMQ_OK, "Panic" for FMQ_ERR_PANIC, "Unknown" for FMQ_ERR_UNKNOWN and any other number.
+// A static string: never free it.
+const char *fmq_error_kind_name(int32_t result);
 
 // A new message for `topic` with `len` bytes of `body` (copied; `body` may be NULL when
 // `len` is 0). On success `*out` is the new message; free it with fmq_message_free.
@@ -360,6 +527,8 @@ fmq_result fmq_producer_set_max_message_size(fmq_producer *producer, size_t byte
 fmq_result fmq_producer_set_request_timeout(fmq_producer *producer, uint32_t ms);
 
 // Connects to the name servers and registers the group. Blocks the calling thread.
+// A producer starts once: FMQ_ERR_ILLEGAL_STATE when it is started already or was shut down
+// (make a new one). A failed start leaves it unstarted, so it may be started again.
 fmq_result fmq_producer_start(fmq_producer *producer);
 
 // Sends `message` and waits for the broker's answer, retrying on failure (sync send).
@@ -389,6 +558,15 @@ fmq_result fmq_producer_send_with_sharding_key(const fmq_producer *producer,
                                                const char *sharding_key,
                                                fmq_send_result *out);
 
+// Sends `message` to the queue `selector` chooses (see fmq_queue_selector), called with
+// `userdata`. One attempt (no retry elsewhere, which could break an order). Blocks. On
+// success `*out` is written.
+fmq_result fmq_producer_send_with_selector(const fmq_producer *producer,
+                                           const fmq_message *message,
+                                           fmq_queue_selector selector,
+                                           void *userdata,
+                                           fmq_send_result *out);
+
 // Sends `message` to queue `queue_id` of broker group `broker_name` (one attempt). Blocks.
 // On success `*out` is written.
 fmq_result fmq_producer_send_to_queue(const fmq_producer *producer,
@@ -405,8 +583,9 @@ fmq_result fmq_producer_send_batch(const fmq_producer *producer,
                                    size_t count,
                                    fmq_send_result *out);
 
-// Stops the producer (unregisters its group). Blocks. Sends fail afterwards; pending async
-// completions still get called. Idempotent.
+// Stops the producer (unregisters its group), for good: it cannot be started again. Blocks.
+// Sends fail afterwards; pending async completions still get called. A second call does
+// nothing.
 fmq_result fmq_producer_shutdown(fmq_producer *producer);
 
 // Shuts the producer down if needed and releases it (NULL: nothing). Never call it from a
@@ -424,11 +603,24 @@ fmq_result fmq_pull_consumer_set_instance_name(fmq_pull_consumer *consumer, cons
 // (default) = after the last one. Before start.
 fmq_result fmq_pull_consumer_set_consume_from_first(fmq_pull_consumer *consumer, bool first);
 
+// Where a queue without a committed offset starts, by name: "lastOffset" (the default),
+// "firstOffset" or "timestamp" (the core's spellings, as fmq_push_consumer_set_consume_from).
+// Before start.
+fmq_result fmq_pull_consumer_set_consume_from(fmq_pull_consumer *consumer,
+                                              const char *consume_from);
+
+// The time (ms since the epoch) to start from with consume-from "timestamp" (with any other
+// consume-from, fmq_pull_consumer_start fails with FMQ_ERR_INVALID_ARGUMENT). Before start.
+fmq_result fmq_pull_consumer_set_consume_timestamp(fmq_pull_consumer *consumer,
+                                                   int64_t timestamp_ms);
+
 // Commits consumed offsets in the background every 5 s (true, the default) or only on
 // fmq_pull_consumer_commit (false). Before start.
 fmq_result fmq_pull_consumer_set_auto_commit(fmq_pull_consumer *consumer, bool auto_commit);
 
-// Joins the group (no queues yet). Blocks.
+// Joins the group (no queues yet). Blocks. The options are checked here
+// (FMQ_ERR_INVALID_ARGUMENT). It starts once: FMQ_ERR_ILLEGAL_STATE when started already or
+// shut down; a failed start leaves it unstarted.
 fmq_result fmq_pull_consumer_start(fmq_pull_consumer *consumer);
 
 // Subscribes to `topic` with a tag expression (NULL = "*"): its queues are shared among the
@@ -450,13 +642,50 @@ fmq_result fmq_pull_consumer_poll(fmq_pull_consumer *consumer,
                                   void *userdata,
                                   size_t *out_count);
 
+// Waits up to `timeout_ms` for the next message and calls `callback` with `userdata` for it
+// on this thread: one message at a time from what earlier polls left, polling when nothing
+// is left. On success `*out_received` says whether a message came (false: the time passed,
+// or the consumer was shut down). Blocks.
+fmq_result fmq_pull_consumer_next_message(fmq_pull_consumer *consumer,
+                                          uint32_t timeout_ms,
+                                          fmq_poll_callback callback,
+                                          void *userdata,
+                                          bool *out_received);
+
+// Continues queue `queue_id` of broker group `broker_name` of `topic` (an assigned queue)
+// from `offset`: its messages polled but not handed out yet are dropped. Blocks.
+fmq_result fmq_pull_consumer_seek(fmq_pull_consumer *consumer,
+                                  const char *topic,
+                                  const char *broker_name,
+                                  int32_t queue_id,
+                                  int64_t offset);
+
+// Continues every assigned queue of `topic` after its last message. Blocks.
+fmq_result fmq_pull_consumer_seek_to_end(fmq_pull_consumer *consumer, const char *topic);
+
+// Stops fetching queue `queue_id` of `broker_name` of `topic`, or with `broker_name` NULL
+// every assigned queue of `topic` (`queue_id` is then ignored). Messages already polled are
+// still handed out. Does not block.
+fmq_result fmq_pull_consumer_pause(fmq_pull_consumer *consumer,
+                                   const char *topic,
+                                   const char *broker_name,
+                                   int32_t queue_id);
+
+// Restarts fetching the queues fmq_pull_consumer_pause stopped (same arguments). Does not
+// block.
+fmq_result fmq_pull_consumer_resume(fmq_pull_consumer *consumer,
+                                    const char *topic,
+                                    const char *broker_name,
+                                    int32_t queue_id);
+
 // Continues every assigned queue of `topic` from its first message. Blocks.
 fmq_result fmq_pull_consumer_seek_to_begin(fmq_pull_consumer *consumer, const char *topic);
 
 // Stores the consumed offsets of every queue on the broker now. Blocks.
 fmq_result fmq_pull_consumer_commit(fmq_pull_consumer *consumer);
 
-// Commits (with auto commit on), stops fetching and leaves the group. Blocks; idempotent.
+// Commits (with auto commit on), stops fetching and leaves the group, for good. Blocks; a
+// second call does nothing.
 fmq_result fmq_pull_consumer_shutdown(fmq_pull_consumer *consumer);
 
 // Shuts the consumer down if needed and releases it (NULL: nothing).
@@ -475,7 +704,9 @@ fmq_result fmq_transaction_producer_new(const char *namesrv,
 fmq_result fmq_transaction_producer_set_instance_name(fmq_transaction_producer *producer,
                                                       const char *name);
 
-// Connects and registers the group (check-backs may arrive from now on). Blocks.
+// Connects and registers the group (check-backs may arrive from now on). Blocks. It starts
+// once: FMQ_ERR_ILLEGAL_STATE when started already or shut down; a failed start leaves it
+// unstarted.
 fmq_result fmq_transaction_producer_start(fmq_transaction_producer *producer);
 
 // Sends `message` as a half message, runs the execute callback on this thread and ends the
@@ -486,7 +717,8 @@ fmq_result fmq_transaction_producer_send(const fmq_transaction_producer *produce
                                          fmq_send_result *out,
                                          fmq_transaction_state *out_state);
 
-// Stops the producer (no more check-backs once it returns). Blocks; idempotent.
+// Stops the producer (no more check-backs once it returns), for good. Blocks; a second call
+// does nothing.
 fmq_result fmq_transaction_producer_shutdown(fmq_transaction_producer *producer);
 
 // Shuts the producer down if needed and releases it (NULL: nothing). Never from a callback.

@@ -1,34 +1,47 @@
 //! `fmq_push_consumer`: the library pulls and calls a C listener for every message.
+//!
+//! The listener contract ([`ferromq_client::EachMessage`], [`ferromq_client::Answer`]), the
+//! option rules and spellings and the lifecycle are the core's; this file translates.
 
 use std::ffi::{c_char, c_void};
 use std::sync::Mutex;
 
 use ferromq_client::{
-    ConsumeFrom, ConsumeResult, Error, FilterExpression, MessageListener, MessageModel,
-    MessageView, OrderlyListener, OrderlyResult, PushConsumer, PushConsumerOptions,
+    Allocation, Answer, ConsumeFrom, ConsumeFromKind, ConsumeResult, EachMessage, Error,
+    ExpressionType, FilterExpression, Lifecycle, MessageModel, MessageView, PerMessageListener,
+    PushConsumer, PushConsumerOptions,
 };
+use ferromq_common::lock;
 
 use crate::error::{fmq_result, guard, guard_value};
 use crate::ffi::{check_out, handle, into_handle, str_arg, take_handle, write_out, UserData};
 use crate::message::fmq_message_view;
-use crate::options::{client_config, lock, Phase};
+use crate::options::{check_created, choice, client_config, shutdown};
 use crate::runtime::block_on;
 
-/// What a listener did with a message.
+/// What a listener did with a message. A listener returns an `int32_t`: these two values,
+/// or any other value, which counts as a failure (see fmq_message_callback).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum fmq_consume_status {
-    /// Consumed; the offset may move past it.
+    /// Consumed (0); the offset may move past it.
     FMQ_CONSUME_SUCCESS = 0,
-    /// Failed. Concurrent: redelivered later through `%RETRY%<group>` with reconsume times + 1,
-    /// after the maximum reconsume times to `%DLQ%<group>`. Orderly: the queue pauses and the
-    /// message is offered again.
+    /// Deliver it again later (1). Concurrent: redelivered through `%RETRY%<group>` with
+    /// reconsume times + 1, after the maximum reconsume times to `%DLQ%<group>`. Orderly: the
+    /// queue pauses and the message is offered again.
     FMQ_CONSUME_RETRY_LATER = 1,
 }
 
-/// A push consumer's listener: one message per call; returns an fmq_consume_status value
-/// (anything but FMQ_CONSUME_SUCCESS counts as FMQ_CONSUME_RETRY_LATER). `message` and all
-/// its strings are valid during the call only.
+/// A push consumer's listener: one message per call. The return value is the FerroMQ
+/// listener contract, the same in every language:
+/// - `0` (FMQ_CONSUME_SUCCESS): consumed;
+/// - `1` (FMQ_CONSUME_RETRY_LATER): deliver it again later;
+/// - any other value, e.g. `-1`, is a failure, which also means "deliver it again later"
+///   (a message is never dropped because its listener failed).
+///
+/// With a consume batch size above 1 the messages of a batch are offered one by one, in
+/// order; the first that is not consumed stops the batch and the whole batch is redelivered.
+/// `message` and all its strings are valid during the call only.
 ///
 /// Runs on a FerroMQ runtime blocking-pool thread, several at once for a concurrent consumer
 /// (up to the consume threads, 20), one at a time per queue for an orderly one. It may block
@@ -42,6 +55,9 @@ struct Settings {
     options: PushConsumerOptions,
     subscriptions: Vec<(String, FilterExpression)>,
     orderly: bool,
+    /// The consume-from kind and time as given; the core combines (and checks) them at start.
+    consume_from: Option<ConsumeFromKind>,
+    consume_timestamp: Option<i64>,
 }
 
 /// A push consumer. Settings and subscriptions before fmq_push_consumer_start. Thread-safe
@@ -49,19 +65,42 @@ struct Settings {
 #[derive(Debug)]
 pub struct fmq_push_consumer {
     settings: Mutex<Settings>,
-    phase: Mutex<Phase<PushConsumer>>,
+    lifecycle: Lifecycle<PushConsumer>,
 }
 
 impl fmq_push_consumer {
     fn configure(&self, op: &'static str, f: impl FnOnce(&mut Settings)) -> Result<(), Error> {
-        lock(&self.phase).check_new(op)?;
+        check_created(op, &self.lifecycle)?;
         f(&mut lock(&self.settings));
         Ok(())
     }
+
+    fn subscribe(
+        &self,
+        op: &'static str,
+        topic: *const c_char,
+        expression: FilterExpression,
+    ) -> Result<(), Error> {
+        let topic = str_arg(op, "topic", topic)?.to_owned();
+        self.configure(op, |s| {
+            s.subscriptions.retain(|(t, _)| *t != topic);
+            s.subscriptions.push((topic, expression));
+        })
+    }
 }
 
-/// A new push consumer of `group` for the name servers `namesrv`. Defaults: clustering,
-/// concurrent, starting from the last offset, 20 listener threads. On success `*out` is it.
+/// An optional string argument (NULL: none).
+fn opt_str(op: &'static str, name: &str, p: *const c_char) -> Result<Option<String>, Error> {
+    if p.is_null() {
+        Ok(None)
+    } else {
+        str_arg(op, name, p).map(|s| Some(s.to_owned()))
+    }
+}
+
+/// A new push consumer of `group` for the name servers `namesrv`, with the core's defaults
+/// (clustering, concurrent, from the last offset, 20 listener threads, one message per
+/// listener call, queues allocated averagely). On success `*out` is it.
 #[no_mangle]
 pub extern "C" fn fmq_push_consumer_new(
     namesrv: *const c_char,
@@ -84,20 +123,22 @@ pub extern "C" fn fmq_push_consumer_new(
             },
             subscriptions: Vec::new(),
             orderly: false,
+            consume_from: None,
+            consume_timestamp: None,
         };
         write_out(
             out,
             into_handle(fmq_push_consumer {
                 settings: Mutex::new(settings),
-                phase: Mutex::new(Phase::New),
+                lifecycle: Lifecycle::new("push consumer"),
             }),
         );
         Ok(())
     })
 }
 
-/// Subscribes to `topic` with a tag expression ("*", "TagA", "TagA || TagC"; NULL = "*").
-/// Before start.
+/// Subscribes to `topic` with a tag expression ("*", "TagA", "TagA || TagC"; NULL = "*"),
+/// replacing an earlier subscription to it. Before start.
 #[no_mangle]
 pub extern "C" fn fmq_push_consumer_subscribe(
     consumer: *mut fmq_push_consumer,
@@ -107,13 +148,8 @@ pub extern "C" fn fmq_push_consumer_subscribe(
     guard(|| {
         let op = "fmq_push_consumer_subscribe";
         let c = handle(op, consumer)?;
-        let topic = str_arg(op, "topic", topic)?.to_owned();
-        let expr = if tag_expression.is_null() {
-            FilterExpression::all()
-        } else {
-            FilterExpression::tag(str_arg(op, "tag_expression", tag_expression)?)
-        };
-        c.configure(op, |s| s.subscriptions.push((topic, expr)))
+        let tag = opt_str(op, "tag_expression", tag_expression)?;
+        c.subscribe(op, topic, FilterExpression::from_parts(tag, None)?)
     })
 }
 
@@ -128,9 +164,44 @@ pub extern "C" fn fmq_push_consumer_subscribe_sql92(
     guard(|| {
         let op = "fmq_push_consumer_subscribe_sql92";
         let c = handle(op, consumer)?;
-        let topic = str_arg(op, "topic", topic)?.to_owned();
-        let expr = FilterExpression::sql92(str_arg(op, "expression", expression)?);
-        c.configure(op, |s| s.subscriptions.push((topic, expr)))
+        let sql = str_arg(op, "expression", expression)?.to_owned();
+        c.subscribe(op, topic, FilterExpression::from_parts(None, Some(sql))?)
+    })
+}
+
+/// Subscribes to `topic` with a tag expression or a SQL92 expression, each optional (NULL):
+/// neither means every message ("*"); both is FMQ_ERR_INVALID_ARGUMENT. Before start.
+#[no_mangle]
+pub extern "C" fn fmq_push_consumer_subscribe_filter(
+    consumer: *mut fmq_push_consumer,
+    topic: *const c_char,
+    tag_expression: *const c_char,
+    sql92_expression: *const c_char,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_push_consumer_subscribe_filter";
+        let c = handle(op, consumer)?;
+        let tag = opt_str(op, "tag_expression", tag_expression)?;
+        let sql = opt_str(op, "sql92_expression", sql92_expression)?;
+        c.subscribe(op, topic, FilterExpression::from_parts(tag, sql)?)
+    })
+}
+
+/// Subscribes to `topic` with `expression` in the language `expression_type`: "tag" or
+/// "sql92" (any case; "TAG", "SQL92" and "sql" too). Before start.
+#[no_mangle]
+pub extern "C" fn fmq_push_consumer_subscribe_typed(
+    consumer: *mut fmq_push_consumer,
+    topic: *const c_char,
+    expression_type: *const c_char,
+    expression: *const c_char,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_push_consumer_subscribe_typed";
+        let c = handle(op, consumer)?;
+        let kind: ExpressionType = choice(op, "expression_type", expression_type)?;
+        let expression = str_arg(op, "expression", expression)?;
+        c.subscribe(op, topic, FilterExpression::new(kind, expression))
     })
 }
 
@@ -181,6 +252,21 @@ pub extern "C" fn fmq_push_consumer_set_broadcasting(
     })
 }
 
+/// The message model by name: "clustering" (the default) or "broadcasting" (any case;
+/// "BROADCASTING" too). Before start.
+#[no_mangle]
+pub extern "C" fn fmq_push_consumer_set_message_model(
+    consumer: *mut fmq_push_consumer,
+    model: *const c_char,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_push_consumer_set_message_model";
+        let c = handle(op, consumer)?;
+        let model: MessageModel = choice(op, "model", model)?;
+        c.configure(op, |s| s.options.message_model = model)
+    })
+}
+
 /// Where a queue without a committed offset starts: true = the first stored message, false
 /// (default) = after the last one. Before start.
 #[no_mangle]
@@ -191,16 +277,63 @@ pub extern "C" fn fmq_push_consumer_set_consume_from_first(
     guard(|| {
         let op = "fmq_push_consumer_set_consume_from_first";
         handle(op, consumer)?.configure(op, |s| {
-            s.options.consume_from = if first {
-                ConsumeFrom::FirstOffset
+            s.consume_from = Some(if first {
+                ConsumeFromKind::FirstOffset
             } else {
-                ConsumeFrom::LastOffset
-            }
+                ConsumeFromKind::LastOffset
+            })
         })
     })
 }
 
-/// Redeliveries before a message goes to `%DLQ%<group>` (default 16; -1 = default). Before start.
+/// Where a queue without a committed offset starts, by name: "lastOffset" (the default),
+/// "firstOffset" or "timestamp" (any case, `_`/`-` ignored; Java's "CONSUME_FROM_FIRST_OFFSET"
+/// too). "timestamp" needs fmq_push_consumer_set_consume_timestamp. An unknown name is
+/// FMQ_ERR_INVALID_ARGUMENT. Before start.
+#[no_mangle]
+pub extern "C" fn fmq_push_consumer_set_consume_from(
+    consumer: *mut fmq_push_consumer,
+    consume_from: *const c_char,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_push_consumer_set_consume_from";
+        let c = handle(op, consumer)?;
+        let kind: ConsumeFromKind = choice(op, "consume_from", consume_from)?;
+        c.configure(op, |s| s.consume_from = Some(kind))
+    })
+}
+
+/// The time (ms since the epoch) to start from with consume-from "timestamp". Given with
+/// any other consume-from, fmq_push_consumer_start fails with FMQ_ERR_INVALID_ARGUMENT.
+/// Before start.
+#[no_mangle]
+pub extern "C" fn fmq_push_consumer_set_consume_timestamp(
+    consumer: *mut fmq_push_consumer,
+    timestamp_ms: i64,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_push_consumer_set_consume_timestamp";
+        handle(op, consumer)?.configure(op, |s| s.consume_timestamp = Some(timestamp_ms))
+    })
+}
+
+/// How the group's members share queues, by name: "averagely" (the default),
+/// "averagelyByCircle" or "consistentHash" (any case; "avg", "avgByCircle" too). Before start.
+#[no_mangle]
+pub extern "C" fn fmq_push_consumer_set_allocation(
+    consumer: *mut fmq_push_consumer,
+    strategy: *const c_char,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_push_consumer_set_allocation";
+        let c = handle(op, consumer)?;
+        let allocation: Allocation = choice(op, "strategy", strategy)?;
+        c.configure(op, |s| s.options.allocate = allocation.strategy())
+    })
+}
+
+/// Redeliveries before a message goes to `%DLQ%<group>` (default 16; -1 = default; below -1
+/// is refused at start). Before start.
 #[no_mangle]
 pub extern "C" fn fmq_push_consumer_set_max_reconsume_times(
     consumer: *mut fmq_push_consumer,
@@ -212,7 +345,7 @@ pub extern "C" fn fmq_push_consumer_set_max_reconsume_times(
     })
 }
 
-/// Listener calls running at once (default 20, at least 1). Before start.
+/// Listener calls running at once (default 20; 0 is refused at start). Before start.
 #[no_mangle]
 pub extern "C" fn fmq_push_consumer_set_consume_threads(
     consumer: *mut fmq_push_consumer,
@@ -220,8 +353,23 @@ pub extern "C" fn fmq_push_consumer_set_consume_threads(
 ) -> fmq_result {
     guard(|| {
         let op = "fmq_push_consumer_set_consume_threads";
-        let n = usize::try_from(threads.max(1)).unwrap_or(1);
+        let n = usize::try_from(threads).map_err(|_| Error::invalid(op, "too many threads"))?;
         handle(op, consumer)?.configure(op, |s| s.options.consume_threads = n)
+    })
+}
+
+/// Messages offered per listener batch (default 1; 0 is refused at start). The C listener
+/// still gets one message per call; a batch is acknowledged (or redelivered) as a whole.
+/// Before start.
+#[no_mangle]
+pub extern "C" fn fmq_push_consumer_set_consume_batch_size(
+    consumer: *mut fmq_push_consumer,
+    size: u32,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_push_consumer_set_consume_batch_size";
+        let n = usize::try_from(size).map_err(|_| Error::invalid(op, "the size is too big"))?;
+        handle(op, consumer)?.configure(op, |s| s.options.consume_batch_size = n)
     })
 }
 
@@ -239,46 +387,25 @@ pub extern "C" fn fmq_push_consumer_set_offset_store_dir(
     })
 }
 
-/// The C listener as the core's listener.
+/// The C listener as the core's per-message listener: its return code is the core's
+/// `Answer::Code` (0 success, anything else a retry).
 struct CListener {
     callback: extern "C" fn(*const fmq_message_view, *mut c_void) -> i32,
     userdata: UserData,
 }
 
-impl CListener {
-    fn consume_all(&self, messages: &[MessageView]) -> bool {
-        messages.iter().all(|m| {
-            let view = fmq_message_view::new(m);
-            guard_value(false, || {
-                (self.callback)(&view, self.userdata.0)
-                    == fmq_consume_status::FMQ_CONSUME_SUCCESS as i32
-            })
-        })
-    }
-}
-
-impl MessageListener for CListener {
-    fn consume(&self, messages: &[MessageView]) -> ConsumeResult {
-        if self.consume_all(messages) {
-            ConsumeResult::Success
-        } else {
-            ConsumeResult::ReconsumeLater
-        }
-    }
-}
-
-impl OrderlyListener for CListener {
-    fn consume(&self, messages: &[MessageView]) -> OrderlyResult {
-        if self.consume_all(messages) {
-            OrderlyResult::Success
-        } else {
-            OrderlyResult::SuspendCurrentQueueAMoment
-        }
+impl PerMessageListener for CListener {
+    fn consume_one(&self, message: &MessageView) -> ConsumeResult {
+        let view = fmq_message_view::new(message);
+        Answer::Code((self.callback)(&view, self.userdata.0)).outcome()
     }
 }
 
 /// Joins the group and starts consuming: `listener` is called with `userdata` for every
-/// message (see fmq_message_callback for its thread). Blocks until started.
+/// message (see fmq_message_callback for its contract and thread). Blocks until started.
+/// The options are checked here (FMQ_ERR_INVALID_ARGUMENT: e.g. a consume timestamp without
+/// consume-from "timestamp", no subscription). A consumer starts once: FMQ_ERR_ILLEGAL_STATE
+/// when started already or shut down (make a new one); a failed start leaves it unstarted.
 #[no_mangle]
 pub extern "C" fn fmq_push_consumer_start(
     consumer: *mut fmq_push_consumer,
@@ -291,39 +418,38 @@ pub extern "C" fn fmq_push_consumer_start(
         let Some(callback) = listener else {
             return Err(Error::invalid(op, "the listener is NULL"));
         };
-        let mut phase = lock(&c.phase);
-        phase.check_new(op)?;
-        let (options, subs, orderly) = {
+        let (mut options, from, subs, orderly) = {
             let s = lock(&c.settings);
-            (s.options.clone(), s.subscriptions.clone(), s.orderly)
+            let from = (s.consume_from, s.consume_timestamp);
+            (s.options.clone(), from, s.subscriptions.clone(), s.orderly)
         };
-        let listener = CListener {
+        let listener = EachMessage::new(CListener {
             callback,
             userdata: UserData(userdata),
-        };
-        let started = if orderly {
-            block_on(op, PushConsumer::start_orderly(options, subs, listener))??
-        } else {
-            block_on(op, PushConsumer::start(options, subs, listener))??
-        };
-        *phase = Phase::Started(started);
+        });
+        // The options are checked once the lifecycle allows the start.
+        let start = c.lifecycle.start(|| async move {
+            options.consume_from = ConsumeFrom::new(from.0, from.1)?;
+            options.validate()?;
+            if orderly {
+                PushConsumer::start_orderly(options, subs, listener).await
+            } else {
+                PushConsumer::start(options, subs, listener).await
+            }
+        });
+        block_on(op, start)??;
         Ok(())
     })
 }
 
-/// Stops consuming: waits (up to 10 s) for listener calls in flight, commits the offsets and
-/// leaves the group. After it returns the listener is not called again (unless a call was
-/// still running after those 10 s). Blocks; idempotent.
+/// Stops consuming, for good: waits (up to 10 s) for listener calls in flight, commits the
+/// offsets and leaves the group. After it returns the listener is not called again (unless a
+/// call was still running after those 10 s). Blocks; a second call does nothing.
 #[no_mangle]
 pub extern "C" fn fmq_push_consumer_shutdown(consumer: *mut fmq_push_consumer) -> fmq_result {
     guard(|| {
         let op = "fmq_push_consumer_shutdown";
-        let c = handle(op, consumer)?;
-        let previous = std::mem::replace(&mut *lock(&c.phase), Phase::Closed);
-        if let Phase::Started(started) = previous {
-            block_on(op, started.shutdown())?;
-        }
-        Ok(())
+        shutdown(op, &handle(op, consumer)?.lifecycle)
     })
 }
 
@@ -332,10 +458,7 @@ pub extern "C" fn fmq_push_consumer_shutdown(consumer: *mut fmq_push_consumer) -
 pub extern "C" fn fmq_push_consumer_free(consumer: *mut fmq_push_consumer) {
     guard_value((), || {
         if let Some(c) = take_handle(consumer) {
-            if let Phase::Started(started) = std::mem::replace(&mut *lock(&c.phase), Phase::Closed)
-            {
-                let _ = block_on("fmq_push_consumer_free", started.shutdown());
-            }
+            let _ = shutdown("fmq_push_consumer_free", &c.lifecycle);
         }
     });
 }

@@ -158,6 +158,29 @@ pub extern "C" fn fmq_result_name(result: i32) -> *const c_char {
     name.as_ptr()
 }
 
+/// The client core's error kind of a result code, as every FerroMQ binding names it
+/// ("InvalidArgument", "IllegalState", "Timeout", ...): what the parity suite prints. "Ok" for
+/// FMQ_OK, "Panic" for FMQ_ERR_PANIC, "Unknown" for FMQ_ERR_UNKNOWN and any other number.
+/// A static string: never free it.
+#[no_mangle]
+pub extern "C" fn fmq_error_kind_name(result: i32) -> *const c_char {
+    let name: &'static std::ffi::CStr = match result {
+        0 => c"Ok",
+        1 => c"InvalidArgument",
+        2 => c"Connect",
+        3 => c"Timeout",
+        4 => c"ConnectionClosed",
+        5 => c"TopicNotFound",
+        6 => c"Broker",
+        7 => c"Protocol",
+        8 => c"IllegalState",
+        9 => c"Io",
+        10 => c"Panic",
+        _ => c"Unknown",
+    };
+    name.as_ptr()
+}
+
 #[cfg(test)]
 mod tests {
     use std::ffi::CStr;
@@ -190,6 +213,11 @@ mod tests {
                 expected.replace('_', ""),
                 "the code's name follows the core kind"
             );
+        }
+        for kind in KINDS {
+            // SAFETY: fmq_error_kind_name returns static NUL-terminated strings.
+            let name = unsafe { CStr::from_ptr(fmq_error_kind_name(code_of(kind) as i32)) };
+            assert_eq!(name.to_str().expect("ASCII"), kind.as_str());
         }
         codes.sort_unstable();
         codes.dedup();

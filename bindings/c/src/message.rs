@@ -10,7 +10,7 @@ use ferromq_client::{Message, MessageView};
 
 use crate::error::{c_string, fmq_result, guard, guard_value};
 use crate::ffi::{bytes_arg, handle, into_handle, str_arg, take_handle};
-use crate::options::lock;
+use ferromq_common::lock;
 
 /// A message to send: topic, body, tag, keys, properties, delay. Made by fmq_message_new,
 /// released by fmq_message_free. Sending does not consume it: one message may be sent

@@ -4,8 +4,10 @@ use std::ffi::{c_char, c_void};
 use std::sync::Mutex;
 
 use ferromq_client::{
-    Error, Message, Producer, ProducerOptions, SelectByHash, SendResult, SendStatus,
+    Error, Lifecycle, Message, Producer, ProducerOptions, QueueSelector, SelectByHash, SendResult,
+    SendStatus,
 };
+use ferromq_common::lock;
 use ferromq_protocol::body::MessageQueue;
 
 use crate::error::{c_string, code_of, fmq_result, guard, guard_value};
@@ -13,7 +15,7 @@ use crate::ffi::{
     check_out, copy_str, handle, into_handle, str_arg, take_handle, write_out, UserData,
 };
 use crate::message::fmq_message;
-use crate::options::{client_config, lock, millis, Phase};
+use crate::options::{check_created, client_config, millis, shutdown};
 use crate::runtime::{block_on, in_async_callback, runtime};
 
 /// Capacity of the id and name fields of fmq_send_result, NUL included.
@@ -117,12 +119,12 @@ pub type fmq_send_callback = Option<
 #[derive(Debug)]
 pub struct fmq_producer {
     options: Mutex<ProducerOptions>,
-    phase: Mutex<Phase<Producer>>,
+    lifecycle: Lifecycle<Producer>,
 }
 
 impl fmq_producer {
     fn producer(&self, op: &'static str) -> Result<Producer, Error> {
-        lock(&self.phase).started(op)
+        self.lifecycle.get(op)
     }
 
     fn configure(
@@ -130,7 +132,7 @@ impl fmq_producer {
         op: &'static str,
         f: impl FnOnce(&mut ProducerOptions),
     ) -> Result<(), Error> {
-        lock(&self.phase).check_new(op)?;
+        check_created(op, &self.lifecycle)?;
         f(&mut lock(&self.options));
         Ok(())
     }
@@ -169,7 +171,7 @@ pub extern "C" fn fmq_producer_new(
             out,
             into_handle(fmq_producer {
                 options: Mutex::new(options),
-                phase: Mutex::new(Phase::New),
+                lifecycle: Lifecycle::new("producer"),
             }),
         );
         Ok(())
@@ -250,16 +252,15 @@ pub extern "C" fn fmq_producer_set_request_timeout(
 }
 
 /// Connects to the name servers and registers the group. Blocks the calling thread.
+/// A producer starts once: FMQ_ERR_ILLEGAL_STATE when it is started already or was shut down
+/// (make a new one). A failed start leaves it unstarted, so it may be started again.
 #[no_mangle]
 pub extern "C" fn fmq_producer_start(producer: *mut fmq_producer) -> fmq_result {
     guard(|| {
         let op = "fmq_producer_start";
         let p = handle(op, producer)?;
-        let mut phase = lock(&p.phase);
-        phase.check_new(op)?;
         let options = lock(&p.options).clone();
-        let started = block_on(op, Producer::start(options))??;
-        *phase = Phase::Started(started);
+        block_on(op, p.lifecycle.start(|| Producer::start(options)))??;
         Ok(())
     })
 }
@@ -367,6 +368,82 @@ pub extern "C" fn fmq_producer_send_with_sharding_key(
     })
 }
 
+/// Chooses the queue of a send (fmq_producer_send_with_selector): gets the message, the
+/// number of writable queues of its topic (at least 1) and the `userdata` given with the send,
+/// and returns the index of a queue, `0 <= index < queue_count`. The queues are in the
+/// route's order (by broker name, then queue id), the same for every call while the route
+/// does not change. Any other answer fails the send with FMQ_ERR_INVALID_ARGUMENT before
+/// anything is sent.
+///
+/// Runs on the thread that called the send, before the send returns; it must not call the
+/// blocking FerroMQ functions (they fail with FMQ_ERR_ILLEGAL_STATE there). `message` is
+/// valid during the call only.
+pub type fmq_queue_selector = Option<
+    extern "C" fn(message: *const fmq_message, queue_count: i32, userdata: *mut c_void) -> i32,
+>;
+
+/// The C selector as the core's [`QueueSelector`]: an index out of range is an error.
+struct CSelector {
+    callback: extern "C" fn(*const fmq_message, i32, *mut c_void) -> i32,
+    userdata: UserData,
+}
+
+impl QueueSelector for CSelector {
+    fn select(&self, queues: &[MessageQueue], message: &Message, arg: &str) -> usize {
+        // Only try_select is called by the producer; out of range here means the first queue.
+        self.try_select(queues, message, arg).unwrap_or(0)
+    }
+
+    fn try_select(
+        &self,
+        queues: &[MessageQueue],
+        message: &Message,
+        _arg: &str,
+    ) -> Result<usize, Error> {
+        let op = "fmq_producer_send_with_selector";
+        let count = i32::try_from(queues.len())
+            .map_err(|_| Error::invalid(op, "the topic has more queues than an int32_t holds"))?;
+        let m = fmq_message::new(message.clone());
+        let answer = in_async_callback(|| (self.callback)(&m, count, self.userdata.0));
+        match usize::try_from(answer) {
+            Ok(i) if answer < count => Ok(i),
+            _ => Err(Error::invalid(
+                op,
+                format!("the queue selector answered {answer}, not an index below {count}"),
+            )),
+        }
+    }
+}
+
+/// Sends `message` to the queue `selector` chooses (see fmq_queue_selector), called with
+/// `userdata`. One attempt (no retry elsewhere, which could break an order). Blocks. On
+/// success `*out` is written.
+#[no_mangle]
+pub extern "C" fn fmq_producer_send_with_selector(
+    producer: *const fmq_producer,
+    message: *const fmq_message,
+    selector: fmq_queue_selector,
+    userdata: *mut c_void,
+    out: *mut fmq_send_result,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_producer_send_with_selector";
+        check_out(op, "out", out)?;
+        let Some(callback) = selector else {
+            return Err(Error::invalid(op, "the selector is NULL"));
+        };
+        let p = handle(op, producer)?.producer(op)?;
+        let m = message_arg(op, message)?.clone();
+        let selector = CSelector {
+            callback,
+            userdata: UserData(userdata),
+        };
+        let r = block_on(op, p.send_with_selector(m, &selector, ""))??;
+        write_out(out, fmq_send_result::from_core(&r));
+        Ok(())
+    })
+}
+
 /// Sends `message` to queue `queue_id` of broker group `broker_name` (one attempt). Blocks.
 /// On success `*out` is written.
 #[no_mangle]
@@ -440,18 +517,14 @@ pub extern "C" fn fmq_producer_send_batch(
     })
 }
 
-/// Stops the producer (unregisters its group). Blocks. Sends fail afterwards; pending async
-/// completions still get called. Idempotent.
+/// Stops the producer (unregisters its group), for good: it cannot be started again. Blocks.
+/// Sends fail afterwards; pending async completions still get called. A second call does
+/// nothing.
 #[no_mangle]
 pub extern "C" fn fmq_producer_shutdown(producer: *mut fmq_producer) -> fmq_result {
     guard(|| {
         let op = "fmq_producer_shutdown";
-        let p = handle(op, producer)?;
-        let previous = std::mem::replace(&mut *lock(&p.phase), Phase::Closed);
-        if let Phase::Started(started) = previous {
-            block_on(op, started.shutdown())?;
-        }
-        Ok(())
+        shutdown(op, &handle(op, producer)?.lifecycle)
     })
 }
 
@@ -461,10 +534,7 @@ pub extern "C" fn fmq_producer_shutdown(producer: *mut fmq_producer) -> fmq_resu
 pub extern "C" fn fmq_producer_free(producer: *mut fmq_producer) {
     guard_value((), || {
         if let Some(p) = take_handle(producer) {
-            if let Phase::Started(started) = std::mem::replace(&mut *lock(&p.phase), Phase::Closed)
-            {
-                let _ = block_on("fmq_producer_free", started.shutdown());
-            }
+            let _ = shutdown("fmq_producer_free", &p.lifecycle);
         }
     });
 }

@@ -1,19 +1,26 @@
-//! `fmq_pull_consumer`: a lite pull consumer; the caller polls for messages.
+//! `fmq_pull_consumer`: a lite pull consumer; the caller polls for messages (a batch with
+//! fmq_pull_consumer_poll, one at a time over the core's buffer with
+//! fmq_pull_consumer_next_message), and may pause, resume and seek queues.
 
 use std::ffi::{c_char, c_void};
 use std::sync::Mutex;
 
-use ferromq_client::{ConsumeFrom, Error, FilterExpression, PullConsumer, PullConsumerOptions};
+use ferromq_client::{
+    ConsumeFrom, ConsumeFromKind, Error, FilterExpression, Lifecycle, PullConsumer,
+    PullConsumerOptions,
+};
+use ferromq_common::lock;
+use ferromq_protocol::body::MessageQueue;
 
 use crate::error::{fmq_result, guard, guard_value};
 use crate::ffi::{check_out, handle, into_handle, str_arg, take_handle, write_out};
 use crate::message::fmq_message_view;
-use crate::options::{client_config, lock, millis, Phase};
+use crate::options::{check_created, choice, client_config, millis, shutdown};
 use crate::runtime::block_on;
 
 /// Receives one polled message. `message` and its strings are valid during the call only.
-/// Runs on the thread that called fmq_pull_consumer_poll, before poll returns; it must not
-/// shut down or free the consumer.
+/// Runs on the thread that called fmq_pull_consumer_poll (or _next_message), before that call
+/// returns; it must not shut down or free the consumer.
 pub type fmq_poll_callback =
     Option<extern "C" fn(message: *const fmq_message_view, userdata: *mut c_void)>;
 
@@ -21,23 +28,65 @@ pub type fmq_poll_callback =
 /// then poll. Thread-safe except for fmq_pull_consumer_free.
 #[derive(Debug)]
 pub struct fmq_pull_consumer {
-    options: Mutex<PullConsumerOptions>,
-    phase: Mutex<Phase<PullConsumer>>,
+    settings: Mutex<Settings>,
+    lifecycle: Lifecycle<PullConsumer>,
+}
+
+#[derive(Debug)]
+struct Settings {
+    options: PullConsumerOptions,
+    /// The consume-from kind and time as given; the core combines (and checks) them at start.
+    consume_from: Option<ConsumeFromKind>,
+    consume_timestamp: Option<i64>,
 }
 
 impl fmq_pull_consumer {
-    fn configure(
-        &self,
-        op: &'static str,
-        f: impl FnOnce(&mut PullConsumerOptions),
-    ) -> Result<(), Error> {
-        lock(&self.phase).check_new(op)?;
-        f(&mut lock(&self.options));
+    fn configure(&self, op: &'static str, f: impl FnOnce(&mut Settings)) -> Result<(), Error> {
+        check_created(op, &self.lifecycle)?;
+        f(&mut lock(&self.settings));
         Ok(())
     }
 
     fn consumer(&self, op: &'static str) -> Result<PullConsumer, Error> {
-        lock(&self.phase).started(op)
+        self.lifecycle.get(op)
+    }
+}
+
+/// The queue `queue_id` of broker group `broker_name` of `topic`.
+fn queue_arg(
+    op: &'static str,
+    topic: *const c_char,
+    broker_name: *const c_char,
+    queue_id: i32,
+) -> Result<MessageQueue, Error> {
+    let topic = str_arg(op, "topic", topic)?;
+    let broker = str_arg(op, "broker_name", broker_name)?;
+    if queue_id < 0 {
+        return Err(Error::invalid(
+            op,
+            format!("queue id {queue_id} is negative"),
+        ));
+    }
+    Ok(MessageQueue::new(topic, broker, queue_id))
+}
+
+/// The assigned queues a pause or resume names: one queue, or (broker_name NULL) every
+/// assigned queue of `topic`.
+fn queues_arg(
+    op: &'static str,
+    c: &PullConsumer,
+    topic: *const c_char,
+    broker_name: *const c_char,
+    queue_id: i32,
+) -> Result<Vec<MessageQueue>, Error> {
+    if broker_name.is_null() {
+        let topic = str_arg(op, "topic", topic)?;
+        Ok(c.assignment()
+            .into_iter()
+            .filter(|q| q.topic == topic)
+            .collect())
+    } else {
+        Ok(vec![queue_arg(op, topic, broker_name, queue_id)?])
     }
 }
 
@@ -57,16 +106,20 @@ pub extern "C" fn fmq_pull_consumer_new(
         if group.is_empty() {
             return Err(Error::invalid(op, "the consumer group is empty"));
         }
-        let options = PullConsumerOptions {
-            client,
-            group: group.to_owned(),
-            ..PullConsumerOptions::default()
+        let settings = Settings {
+            options: PullConsumerOptions {
+                client,
+                group: group.to_owned(),
+                ..PullConsumerOptions::default()
+            },
+            consume_from: None,
+            consume_timestamp: None,
         };
         write_out(
             out,
             into_handle(fmq_pull_consumer {
-                options: Mutex::new(options),
-                phase: Mutex::new(Phase::New),
+                settings: Mutex::new(settings),
+                lifecycle: Lifecycle::new("pull consumer"),
             }),
         );
         Ok(())
@@ -83,7 +136,7 @@ pub extern "C" fn fmq_pull_consumer_set_instance_name(
         let op = "fmq_pull_consumer_set_instance_name";
         let c = handle(op, consumer)?;
         let name = str_arg(op, "name", name)?.to_owned();
-        c.configure(op, |o| o.client.instance_name = name)
+        c.configure(op, |s| s.options.client.instance_name = name)
     })
 }
 
@@ -96,13 +149,42 @@ pub extern "C" fn fmq_pull_consumer_set_consume_from_first(
 ) -> fmq_result {
     guard(|| {
         let op = "fmq_pull_consumer_set_consume_from_first";
-        handle(op, consumer)?.configure(op, |o| {
-            o.consume_from = if first {
-                ConsumeFrom::FirstOffset
+        handle(op, consumer)?.configure(op, |s| {
+            s.consume_from = Some(if first {
+                ConsumeFromKind::FirstOffset
             } else {
-                ConsumeFrom::LastOffset
-            }
+                ConsumeFromKind::LastOffset
+            })
         })
+    })
+}
+
+/// Where a queue without a committed offset starts, by name: "lastOffset" (the default),
+/// "firstOffset" or "timestamp" (the core's spellings, as fmq_push_consumer_set_consume_from).
+/// Before start.
+#[no_mangle]
+pub extern "C" fn fmq_pull_consumer_set_consume_from(
+    consumer: *mut fmq_pull_consumer,
+    consume_from: *const c_char,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_pull_consumer_set_consume_from";
+        let c = handle(op, consumer)?;
+        let kind: ConsumeFromKind = choice(op, "consume_from", consume_from)?;
+        c.configure(op, |s| s.consume_from = Some(kind))
+    })
+}
+
+/// The time (ms since the epoch) to start from with consume-from "timestamp" (with any other
+/// consume-from, fmq_pull_consumer_start fails with FMQ_ERR_INVALID_ARGUMENT). Before start.
+#[no_mangle]
+pub extern "C" fn fmq_pull_consumer_set_consume_timestamp(
+    consumer: *mut fmq_pull_consumer,
+    timestamp_ms: i64,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_pull_consumer_set_consume_timestamp";
+        handle(op, consumer)?.configure(op, |s| s.consume_timestamp = Some(timestamp_ms))
     })
 }
 
@@ -115,20 +197,29 @@ pub extern "C" fn fmq_pull_consumer_set_auto_commit(
 ) -> fmq_result {
     guard(|| {
         let op = "fmq_pull_consumer_set_auto_commit";
-        handle(op, consumer)?.configure(op, |o| o.auto_commit = auto_commit)
+        handle(op, consumer)?.configure(op, |s| s.options.auto_commit = auto_commit)
     })
 }
 
-/// Joins the group (no queues yet). Blocks.
+/// Joins the group (no queues yet). Blocks. The options are checked here
+/// (FMQ_ERR_INVALID_ARGUMENT). It starts once: FMQ_ERR_ILLEGAL_STATE when started already or
+/// shut down; a failed start leaves it unstarted.
 #[no_mangle]
 pub extern "C" fn fmq_pull_consumer_start(consumer: *mut fmq_pull_consumer) -> fmq_result {
     guard(|| {
         let op = "fmq_pull_consumer_start";
         let c = handle(op, consumer)?;
-        let mut phase = lock(&c.phase);
-        phase.check_new(op)?;
-        let options = lock(&c.options).clone();
-        *phase = Phase::Started(block_on(op, PullConsumer::start(options))??);
+        let (mut options, from) = {
+            let s = lock(&c.settings);
+            (s.options.clone(), (s.consume_from, s.consume_timestamp))
+        };
+        // The options are checked once the lifecycle allows the start.
+        let start = c.lifecycle.start(|| async move {
+            options.consume_from = ConsumeFrom::new(from.0, from.1)?;
+            options.validate()?;
+            PullConsumer::start(options).await
+        });
+        block_on(op, start)??;
         Ok(())
     })
 }
@@ -145,11 +236,12 @@ pub extern "C" fn fmq_pull_consumer_subscribe(
         let op = "fmq_pull_consumer_subscribe";
         let c = handle(op, consumer)?.consumer(op)?;
         let topic = str_arg(op, "topic", topic)?;
-        let expr = if tag_expression.is_null() {
-            FilterExpression::all()
+        let tag = if tag_expression.is_null() {
+            None
         } else {
-            FilterExpression::tag(str_arg(op, "tag_expression", tag_expression)?)
+            Some(str_arg(op, "tag_expression", tag_expression)?.to_owned())
         };
+        let expr = FilterExpression::from_parts(tag, None)?;
         block_on(op, c.subscribe(topic, expr))?
     })
 }
@@ -208,6 +300,111 @@ pub extern "C" fn fmq_pull_consumer_poll(
     })
 }
 
+/// Waits up to `timeout_ms` for the next message and calls `callback` with `userdata` for it
+/// on this thread: one message at a time from what earlier polls left, polling when nothing
+/// is left. On success `*out_received` says whether a message came (false: the time passed,
+/// or the consumer was shut down). Blocks.
+#[no_mangle]
+pub extern "C" fn fmq_pull_consumer_next_message(
+    consumer: *mut fmq_pull_consumer,
+    timeout_ms: u32,
+    callback: fmq_poll_callback,
+    userdata: *mut c_void,
+    out_received: *mut bool,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_pull_consumer_next_message";
+        check_out(op, "out_received", out_received)?;
+        let Some(callback) = callback else {
+            return Err(Error::invalid(op, "the callback is NULL"));
+        };
+        let c = handle(op, consumer)?.consumer(op)?;
+        let timeout = millis(op, timeout_ms)?;
+        let message = block_on(op, c.next_message(Some(timeout)))??;
+        if let Some(m) = &message {
+            let view = fmq_message_view::new(m);
+            guard_value((), || callback(&view, userdata));
+        }
+        write_out(out_received, message.is_some());
+        Ok(())
+    })
+}
+
+/// Continues queue `queue_id` of broker group `broker_name` of `topic` (an assigned queue)
+/// from `offset`: its messages polled but not handed out yet are dropped. Blocks.
+#[no_mangle]
+pub extern "C" fn fmq_pull_consumer_seek(
+    consumer: *mut fmq_pull_consumer,
+    topic: *const c_char,
+    broker_name: *const c_char,
+    queue_id: i32,
+    offset: i64,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_pull_consumer_seek";
+        let c = handle(op, consumer)?.consumer(op)?;
+        let mq = queue_arg(op, topic, broker_name, queue_id)?;
+        if offset < 0 {
+            return Err(Error::invalid(op, format!("offset {offset} is negative")));
+        }
+        block_on(op, c.seek(&mq, offset))?
+    })
+}
+
+/// Continues every assigned queue of `topic` after its last message. Blocks.
+#[no_mangle]
+pub extern "C" fn fmq_pull_consumer_seek_to_end(
+    consumer: *mut fmq_pull_consumer,
+    topic: *const c_char,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_pull_consumer_seek_to_end";
+        let c = handle(op, consumer)?.consumer(op)?;
+        let topic = str_arg(op, "topic", topic)?;
+        block_on(op, async {
+            for mq in c.assignment().iter().filter(|q| q.topic == topic) {
+                c.seek_to_end(mq).await?;
+            }
+            Ok(())
+        })?
+    })
+}
+
+/// Stops fetching queue `queue_id` of `broker_name` of `topic`, or with `broker_name` NULL
+/// every assigned queue of `topic` (`queue_id` is then ignored). Messages already polled are
+/// still handed out. Does not block.
+#[no_mangle]
+pub extern "C" fn fmq_pull_consumer_pause(
+    consumer: *mut fmq_pull_consumer,
+    topic: *const c_char,
+    broker_name: *const c_char,
+    queue_id: i32,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_pull_consumer_pause";
+        let c = handle(op, consumer)?.consumer(op)?;
+        c.pause(&queues_arg(op, &c, topic, broker_name, queue_id)?);
+        Ok(())
+    })
+}
+
+/// Restarts fetching the queues fmq_pull_consumer_pause stopped (same arguments). Does not
+/// block.
+#[no_mangle]
+pub extern "C" fn fmq_pull_consumer_resume(
+    consumer: *mut fmq_pull_consumer,
+    topic: *const c_char,
+    broker_name: *const c_char,
+    queue_id: i32,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_pull_consumer_resume";
+        let c = handle(op, consumer)?.consumer(op)?;
+        c.resume(&queues_arg(op, &c, topic, broker_name, queue_id)?);
+        Ok(())
+    })
+}
+
 /// Continues every assigned queue of `topic` from its first message. Blocks.
 #[no_mangle]
 pub extern "C" fn fmq_pull_consumer_seek_to_begin(
@@ -237,17 +434,13 @@ pub extern "C" fn fmq_pull_consumer_commit(consumer: *mut fmq_pull_consumer) -> 
     })
 }
 
-/// Commits (with auto commit on), stops fetching and leaves the group. Blocks; idempotent.
+/// Commits (with auto commit on), stops fetching and leaves the group, for good. Blocks; a
+/// second call does nothing.
 #[no_mangle]
 pub extern "C" fn fmq_pull_consumer_shutdown(consumer: *mut fmq_pull_consumer) -> fmq_result {
     guard(|| {
         let op = "fmq_pull_consumer_shutdown";
-        let c = handle(op, consumer)?;
-        let previous = std::mem::replace(&mut *lock(&c.phase), Phase::Closed);
-        if let Phase::Started(started) = previous {
-            block_on(op, started.shutdown())?;
-        }
-        Ok(())
+        shutdown(op, &handle(op, consumer)?.lifecycle)
     })
 }
 
@@ -256,10 +449,7 @@ pub extern "C" fn fmq_pull_consumer_shutdown(consumer: *mut fmq_pull_consumer) -
 pub extern "C" fn fmq_pull_consumer_free(consumer: *mut fmq_pull_consumer) {
     guard_value((), || {
         if let Some(c) = take_handle(consumer) {
-            if let Phase::Started(started) = std::mem::replace(&mut *lock(&c.phase), Phase::Closed)
-            {
-                let _ = block_on("fmq_pull_consumer_free", started.shutdown());
-            }
+            let _ = shutdown("fmq_pull_consumer_free", &c.lifecycle);
         }
     });
 }

@@ -4,14 +4,15 @@ use std::ffi::{c_char, c_void};
 use std::sync::Mutex;
 
 use ferromq_client::{
-    Error, Message, MessageView, ProducerOptions, TransactionListener, TransactionProducer,
-    TransactionState,
+    Error, Lifecycle, Message, MessageView, ProducerOptions, TransactionListener,
+    TransactionProducer, TransactionState,
 };
+use ferromq_common::lock;
 
 use crate::error::{c_string, fmq_result, guard, guard_value};
 use crate::ffi::{check_out, handle, into_handle, str_arg, take_handle, write_out, UserData};
 use crate::message::{fmq_message, fmq_message_view};
-use crate::options::{client_config, lock, Phase};
+use crate::options::{check_created, client_config, shutdown};
 use crate::producer::fmq_send_result;
 use crate::runtime::{block_on, in_async_callback};
 
@@ -59,6 +60,7 @@ pub type fmq_transaction_execute_callback = Option<
 pub type fmq_transaction_check_callback =
     Option<extern "C" fn(message: *const fmq_message_view, userdata: *mut c_void) -> i32>;
 
+#[derive(Clone, Copy)]
 struct CTransactionListener {
     execute: extern "C" fn(*const fmq_message, *const c_char, *mut c_void) -> i32,
     check: extern "C" fn(*const fmq_message_view, *mut c_void) -> i32,
@@ -89,8 +91,8 @@ impl TransactionListener for CTransactionListener {
 #[derive(Debug)]
 pub struct fmq_transaction_producer {
     options: Mutex<ProducerOptions>,
-    listener: Mutex<Option<CTransactionListenerBox>>,
-    phase: Mutex<Phase<TransactionProducer>>,
+    listener: CTransactionListenerBox,
+    lifecycle: Lifecycle<TransactionProducer>,
 }
 
 struct CTransactionListenerBox(CTransactionListener);
@@ -140,8 +142,8 @@ pub extern "C" fn fmq_transaction_producer_new(
             out,
             into_handle(fmq_transaction_producer {
                 options: Mutex::new(options),
-                listener: Mutex::new(Some(CTransactionListenerBox(listener))),
-                phase: Mutex::new(Phase::New),
+                listener: CTransactionListenerBox(listener),
+                lifecycle: Lifecycle::new("transaction producer"),
             }),
         );
         Ok(())
@@ -158,13 +160,15 @@ pub extern "C" fn fmq_transaction_producer_set_instance_name(
         let op = "fmq_transaction_producer_set_instance_name";
         let p = handle(op, producer)?;
         let name = str_arg(op, "name", name)?.to_owned();
-        lock(&p.phase).check_new(op)?;
+        check_created(op, &p.lifecycle)?;
         lock(&p.options).client.instance_name = name;
         Ok(())
     })
 }
 
-/// Connects and registers the group (check-backs may arrive from now on). Blocks.
+/// Connects and registers the group (check-backs may arrive from now on). Blocks. It starts
+/// once: FMQ_ERR_ILLEGAL_STATE when started already or shut down; a failed start leaves it
+/// unstarted.
 #[no_mangle]
 pub extern "C" fn fmq_transaction_producer_start(
     producer: *mut fmq_transaction_producer,
@@ -172,21 +176,13 @@ pub extern "C" fn fmq_transaction_producer_start(
     guard(|| {
         let op = "fmq_transaction_producer_start";
         let p = handle(op, producer)?;
-        let mut phase = lock(&p.phase);
-        phase.check_new(op)?;
-        let Some(CTransactionListenerBox(listener)) = lock(&p.listener).take() else {
-            return Err(Error::illegal_state(op, "already started"));
-        };
         let options = lock(&p.options).clone();
-        let started = block_on(op, TransactionProducer::start(options, listener))?;
-        match started {
-            Ok(started) => *phase = Phase::Started(started),
-            Err(e) => {
-                // The listener is gone with the failed start: the handle cannot start again.
-                *phase = Phase::Closed;
-                return Err(e);
-            }
-        }
+        let listener = p.listener.0;
+        block_on(
+            op,
+            p.lifecycle
+                .start(|| TransactionProducer::start(options, listener)),
+        )??;
         Ok(())
     })
 }
@@ -205,7 +201,7 @@ pub extern "C" fn fmq_transaction_producer_send(
         let op = "fmq_transaction_producer_send";
         check_out(op, "out", out)?;
         check_out(op, "out_state", out_state)?;
-        let p = lock(&handle(op, producer)?.phase).started(op)?;
+        let p = handle(op, producer)?.lifecycle.get(op)?;
         if message.is_null() {
             return Err(Error::invalid(op, "the message is NULL"));
         }
@@ -225,19 +221,15 @@ pub extern "C" fn fmq_transaction_producer_send(
     })
 }
 
-/// Stops the producer (no more check-backs once it returns). Blocks; idempotent.
+/// Stops the producer (no more check-backs once it returns), for good. Blocks; a second call
+/// does nothing.
 #[no_mangle]
 pub extern "C" fn fmq_transaction_producer_shutdown(
     producer: *mut fmq_transaction_producer,
 ) -> fmq_result {
     guard(|| {
         let op = "fmq_transaction_producer_shutdown";
-        let p = handle(op, producer)?;
-        let previous = std::mem::replace(&mut *lock(&p.phase), Phase::Closed);
-        if let Phase::Started(started) = previous {
-            block_on(op, started.shutdown())?;
-        }
-        Ok(())
+        shutdown(op, &handle(op, producer)?.lifecycle)
     })
 }
 
@@ -246,10 +238,7 @@ pub extern "C" fn fmq_transaction_producer_shutdown(
 pub extern "C" fn fmq_transaction_producer_free(producer: *mut fmq_transaction_producer) {
     guard_value((), || {
         if let Some(p) = take_handle(producer) {
-            if let Phase::Started(started) = std::mem::replace(&mut *lock(&p.phase), Phase::Closed)
-            {
-                let _ = block_on("fmq_transaction_producer_free", started.shutdown());
-            }
+            let _ = shutdown("fmq_transaction_producer_free", &p.lifecycle);
         }
     });
 }

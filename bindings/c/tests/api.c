@@ -7,6 +7,29 @@ static void on_message(const fmq_message_view *m, void *userdata) {
     (void)userdata;
 }
 
+static int32_t pick_first(const fmq_message *m, int32_t queue_count, void *userdata) {
+    (void)m;
+    (void)queue_count;
+    (void)userdata;
+    return 0;
+}
+
+static void on_broker(const char *cluster, const char *broker, const char *addr, void *userdata) {
+    (void)cluster;
+    (void)broker;
+    (void)addr;
+    (void)userdata;
+}
+
+static void on_offsets(const char *broker, int32_t queue_id, int64_t a, int64_t b, int64_t t, void *userdata) {
+    (void)broker;
+    (void)queue_id;
+    (void)a;
+    (void)b;
+    (void)t;
+    (void)userdata;
+}
+
 static int32_t listener(const fmq_message_view *m, void *userdata) {
     (void)m;
     (void)userdata;
@@ -19,6 +42,11 @@ int main(void) {
     CHECK(strcmp(fmq_result_name(FMQ_ERR_TIMEOUT), "FMQ_ERR_TIMEOUT") == 0, "name");
     CHECK(strcmp(fmq_result_name(12345), "FMQ_ERR_UNKNOWN") == 0, "name");
     CHECK(strcmp(fmq_error_message(), "") == 0, "no error yet");
+    /* Kind names are the core's. */
+    CHECK(strcmp(fmq_error_kind_name(FMQ_ERR_ILLEGAL_STATE), "IllegalState") == 0, "kind");
+    CHECK(strcmp(fmq_error_kind_name(FMQ_ERR_INVALID_ARGUMENT), "InvalidArgument") == 0, "kind");
+    CHECK(strcmp(fmq_error_kind_name(FMQ_OK), "Ok") == 0, "kind");
+    CHECK(strcmp(fmq_error_kind_name(-3), "Unknown") == 0, "kind");
 
     /* Messages: NULL checks, outputs written only on success, accessors. */
     fmq_message *m = (fmq_message *)0x1;
@@ -75,7 +103,12 @@ int main(void) {
     CHECK_ERR(fmq_producer_send(p, m, NULL), FMQ_ERR_INVALID_ARGUMENT);
     CHECK_ERR(fmq_producer_send_async(p, m, NULL, NULL), FMQ_ERR_INVALID_ARGUMENT);
     CHECK_ERR(fmq_producer_send_batch(p, NULL, 0, &r), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_producer_send_with_selector(p, m, NULL, NULL, &r), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_producer_send_with_selector(p, m, pick_first, NULL, NULL), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_producer_send_with_selector(p, m, pick_first, NULL, &r), FMQ_ERR_ILLEGAL_STATE);
+    CHECK(((unsigned char *)&r)[0] == 0x5a, "out untouched");
     CHECK_OK(fmq_producer_shutdown(p));
+    CHECK_OK(fmq_producer_shutdown(p)); /* a second shutdown does nothing */
     CHECK_ERR(fmq_producer_start(p), FMQ_ERR_ILLEGAL_STATE);
     CHECK(strstr(fmq_error_message(), "shut down") != NULL, "%s", fmq_error_message());
     fmq_producer_free(p);
@@ -88,17 +121,67 @@ int main(void) {
     CHECK_ERR(fmq_push_consumer_start(c, NULL, NULL), FMQ_ERR_INVALID_ARGUMENT);
     CHECK_ERR(fmq_push_consumer_start(c, listener, NULL), FMQ_ERR_INVALID_ARGUMENT); /* no subscription */
     CHECK(strstr(fmq_error_message(), "subscription") != NULL, "%s", fmq_error_message());
+    /* Option text is parsed by the core; the rules are checked at start. */
+    CHECK_ERR(fmq_push_consumer_set_consume_from(c, "sideways"), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(fmq_error_message(), "lastOffset") != NULL, "names the values: %s", fmq_error_message());
+    CHECK_OK(fmq_push_consumer_set_consume_from(c, "CONSUME_FROM_FIRST_OFFSET"));
+    CHECK_OK(fmq_push_consumer_set_consume_from(c, "first_offset"));
+    CHECK_ERR(fmq_push_consumer_set_message_model(c, "everyone"), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_OK(fmq_push_consumer_set_message_model(c, "BROADCASTING"));
+    CHECK_OK(fmq_push_consumer_set_message_model(c, "clustering"));
+    CHECK_ERR(fmq_push_consumer_set_allocation(c, "randomly"), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_OK(fmq_push_consumer_set_allocation(c, "avgByCircle"));
+    CHECK_OK(fmq_push_consumer_set_allocation(c, "consistentHash"));
+    CHECK_ERR(fmq_push_consumer_subscribe_filter(c, "T", "TagA", "a > 1"), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(fmq_error_message(), "not both") != NULL, "%s", fmq_error_message());
+    CHECK_ERR(fmq_push_consumer_subscribe_typed(c, "T", "xpath", "a"), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_OK(fmq_push_consumer_subscribe_typed(c, "T", "SQL92", "a > 1"));
+    CHECK_OK(fmq_push_consumer_subscribe_filter(c, "T", NULL, NULL));
+    CHECK_OK(fmq_push_consumer_set_consume_batch_size(c, 0));
+    CHECK_ERR(fmq_push_consumer_start(c, listener, NULL), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(fmq_error_message(), "batch size") != NULL, "%s", fmq_error_message());
+    CHECK_OK(fmq_push_consumer_set_consume_batch_size(c, 4));
+    CHECK_OK(fmq_push_consumer_set_consume_timestamp(c, 1700000000000LL));
+    CHECK_ERR(fmq_push_consumer_start(c, listener, NULL), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(fmq_error_message(), "timestamp") != NULL, "%s", fmq_error_message());
+    CHECK_OK(fmq_push_consumer_shutdown(c));
+    CHECK_ERR(fmq_push_consumer_set_consume_threads(c, 4), FMQ_ERR_ILLEGAL_STATE);
+    CHECK_ERR(fmq_push_consumer_start(c, listener, NULL), FMQ_ERR_ILLEGAL_STATE);
     fmq_push_consumer_free(c);
     fmq_pull_consumer *pc = NULL;
     CHECK_OK(fmq_pull_consumer_new("127.0.0.1:9876", "api_pull", &pc));
     size_t n = 7;
     CHECK_ERR(fmq_pull_consumer_poll(pc, 100, on_message, NULL, &n), FMQ_ERR_ILLEGAL_STATE);
     CHECK(n == 7, "out untouched");
+    bool got = true;
+    CHECK_ERR(fmq_pull_consumer_next_message(pc, 100, on_message, NULL, &got), FMQ_ERR_ILLEGAL_STATE);
+    CHECK(got, "out untouched");
+    CHECK_ERR(fmq_pull_consumer_next_message(pc, 100, on_message, NULL, NULL), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_pull_consumer_seek(pc, "T", "b", 0, 2), FMQ_ERR_ILLEGAL_STATE);
+    CHECK_ERR(fmq_pull_consumer_seek_to_end(pc, "T"), FMQ_ERR_ILLEGAL_STATE);
+    CHECK_ERR(fmq_pull_consumer_pause(pc, "T", NULL, 0), FMQ_ERR_ILLEGAL_STATE);
+    CHECK_ERR(fmq_pull_consumer_resume(pc, "T", NULL, 0), FMQ_ERR_ILLEGAL_STATE);
+    CHECK_ERR(fmq_pull_consumer_set_consume_from(pc, "sideways"), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_OK(fmq_pull_consumer_set_consume_from(pc, "timestamp"));
+    CHECK_ERR(fmq_pull_consumer_start(pc), FMQ_ERR_INVALID_ARGUMENT); /* no timestamp */
+    CHECK_OK(fmq_pull_consumer_set_consume_timestamp(pc, -5));
+    CHECK_ERR(fmq_pull_consumer_start(pc), FMQ_ERR_INVALID_ARGUMENT);
     fmq_pull_consumer_free(pc);
     fmq_transaction_producer *tp = NULL;
     CHECK_ERR(fmq_transaction_producer_new("127.0.0.1:9876", "api_tx", NULL, NULL, NULL, &tp), FMQ_ERR_INVALID_ARGUMENT);
     CHECK(tp == NULL, "out untouched");
     CHECK_ERR(fmq_admin_create_topic("127.0.0.1:9876", NULL, "T", 0), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_admin_create_topic_with_order("127.0.0.1:9876", NULL, "T", -1, true), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_admin_delete_topic("127.0.0.1:9876", NULL, NULL), FMQ_ERR_INVALID_ARGUMENT);
+    n = 7;
+    CHECK_ERR(fmq_admin_cluster_info("127.0.0.1:9876", NULL, NULL, &n), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_admin_cluster_info("127.0.0.1:9876", on_broker, NULL, NULL), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_admin_topic_route("127.0.0.1:9876", "T", NULL, NULL, &n), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_admin_topic_stats("127.0.0.1:9876", NULL, on_offsets, NULL, &n), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_admin_consumer_progress("127.0.0.1:9876", NULL, "T", on_offsets, NULL, &n), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_admin_query_by_key("127.0.0.1:9876", "T", "k", 0, on_message, NULL, &n), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_admin_view_message("127.0.0.1:9876", "id", NULL, NULL), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK(n == 7, "out untouched");
 
     fmq_message_free(m);
     printf("ok - api\n");

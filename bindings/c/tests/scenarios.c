@@ -577,6 +577,372 @@ static void bad_input(void) {
     fmq_message_free(m);
 }
 
+/* Copies the broker name of a route row (one broker in the test cluster). */
+static void route_broker(const char *broker, int32_t read, int32_t write, int32_t perm, void *userdata) {
+    (void)read;
+    (void)write;
+    (void)perm;
+    snprintf(userdata, 64, "%s", broker);
+}
+
+/* Adds up the max offsets of a topic's queues: the messages stored. */
+static void sum_max_offsets(const char *broker, int32_t queue_id, int64_t min, int64_t max, int64_t t, void *userdata) {
+    (void)broker;
+    (void)queue_id;
+    (void)min;
+    (void)t;
+    *(int64_t *)userdata += max;
+}
+
+/* pull-control: one message at a time (next_message), pause and resume of a topic's queues,
+ * seek of one queue to an offset, seek to the end. */
+static void pull_control(void) {
+    char topic[96], group[96];
+    make_topic(topic, sizeof topic, "PullControl", 2);
+    unique(group, sizeof group, "cg-pullctl");
+    fmq_producer *p = start_producer();
+    fmq_send_result r;
+    for (int i = 0; i < 4; i++) {
+        char body[16];
+        snprintf(body, sizeof body, "first-%d", i);
+        fmq_message *m = message(topic, body);
+        CHECK_OK(fmq_producer_send_with_sharding_key(p, m, "one-queue", &r));
+        fmq_message_free(m);
+    }
+    fmq_pull_consumer *c = NULL;
+    CHECK_OK(fmq_pull_consumer_new(namesrv(), group, &c));
+    CHECK_OK(fmq_pull_consumer_set_consume_from(c, "firstOffset"));
+    CHECK_OK(fmq_pull_consumer_start(c));
+    CHECK_OK(fmq_pull_consumer_assign(c, topic));
+    collector got;
+    collector_init(&got);
+    double deadline = now_s() + 30;
+    while (collector_count(&got) < 4) {
+        bool received = false;
+        int before = collector_count(&got);
+        CHECK_OK(fmq_pull_consumer_next_message(c, 500, collect_poll, &got, &received));
+        CHECK(received == (collector_count(&got) == before + 1), "one message per call");
+        CHECK(now_s() < deadline, "read %d", collector_count(&got));
+    }
+    for (int i = 0; i < 4; i++) CHECK(got.items[i].queue_offset == i, "offset %lld", got.items[i].queue_offset);
+    int queue_id = got.items[0].queue_id;
+
+    /* Paused: nothing new is fetched; resumed: it comes. */
+    CHECK_OK(fmq_pull_consumer_pause(c, topic, NULL, 0));
+    sleep_ms(300);
+    fmq_message *m = message(topic, "while-paused");
+    CHECK_OK(fmq_producer_send_with_sharding_key(p, m, "one-queue", &r));
+    fmq_message_free(m);
+    bool received = true;
+    CHECK_OK(fmq_pull_consumer_next_message(c, 1500, collect_poll, &got, &received));
+    CHECK(!received && collector_count(&got) == 4, "paused: %d", collector_count(&got));
+    CHECK_OK(fmq_pull_consumer_resume(c, topic, NULL, 0));
+    deadline = now_s() + 30;
+    while (collector_count(&got) < 5) {
+        CHECK_OK(fmq_pull_consumer_next_message(c, 500, collect_poll, &got, &received));
+        CHECK(now_s() < deadline, "resumed: %d", collector_count(&got));
+    }
+    CHECK(strcmp(got.items[4].body, "while-paused") == 0, "body %s", got.items[4].body);
+
+    /* Seek one queue back to offset 1: offsets 1..4 again. The broker name is the route's. */
+    char broker[64] = "";
+    size_t rows = 0;
+    CHECK_OK(fmq_admin_topic_route(namesrv(), topic, route_broker, broker, &rows));
+    CHECK(rows == 1 && broker[0] != 0, "one broker: %zu", rows);
+    collector again;
+    collector_init(&again);
+    CHECK_ERR(fmq_pull_consumer_seek(c, topic, broker, queue_id, -1), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_pull_consumer_seek(c, topic, "no-such-broker", queue_id, 1), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_OK(fmq_pull_consumer_seek(c, topic, broker, queue_id, 1));
+    deadline = now_s() + 30;
+    while (collector_count(&again) < 4) {
+        CHECK_OK(fmq_pull_consumer_next_message(c, 500, collect_poll, &again, &received));
+        CHECK(now_s() < deadline, "after seek: %d", collector_count(&again));
+    }
+    for (int i = 0; i < 4; i++)
+        CHECK(again.items[i].queue_offset == i + 1, "offset %lld", again.items[i].queue_offset);
+
+    /* Seek to the end (after a seek back to 0): nothing left to read. */
+    CHECK_OK(fmq_pull_consumer_seek(c, topic, broker, queue_id, 0));
+    CHECK_OK(fmq_pull_consumer_seek_to_end(c, topic));
+    collector end;
+    collector_init(&end);
+    CHECK_OK(fmq_pull_consumer_next_message(c, 1000, collect_poll, &end, &received));
+    CHECK(!received && collector_count(&end) == 0, "at the end: %d", collector_count(&end));
+    CHECK_OK(fmq_pull_consumer_shutdown(c));
+    CHECK_OK(fmq_pull_consumer_shutdown(c));
+    CHECK_ERR(fmq_pull_consumer_start(c), FMQ_ERR_ILLEGAL_STATE);
+    fmq_pull_consumer_free(c);
+    fmq_producer_free(p);
+}
+
+/* The selector's userdata: the queue it answers, and how often it was called. */
+typedef struct {
+    int32_t answer;
+    int32_t queue_count;
+    int calls;
+    char topic[96];
+} selection;
+
+static int32_t select_queue(const fmq_message *m, int32_t queue_count, void *userdata) {
+    selection *s = userdata;
+    s->calls++;
+    s->queue_count = queue_count;
+    snprintf(s->topic, sizeof s->topic, "%s", fmq_message_topic(m));
+    return s->answer;
+}
+
+/* Calls a blocking FerroMQ function from the selector: refused there. */
+static int32_t select_blocking(const fmq_message *m, int32_t queue_count, void *userdata) {
+    (void)queue_count;
+    fmq_send_result r;
+    fmq_result rc = fmq_producer_send(userdata, m, &r);
+    return rc == FMQ_ERR_ILLEGAL_STATE ? 1 : -1;
+}
+
+/* selector: a C queue selector picks the queue; an answer out of range sends nothing. */
+static void selector(void) {
+    char topic[96];
+    make_topic(topic, sizeof topic, "Selector", 4);
+    fmq_producer *p = start_producer();
+    fmq_message *m = message(topic, "selected");
+    selection s = {.answer = 2};
+    fmq_send_result r;
+    CHECK_OK(fmq_producer_send_with_selector(p, m, select_queue, &s, &r));
+    CHECK(s.calls == 1 && s.queue_count == 4 && strcmp(s.topic, topic) == 0, "calls %d count %d", s.calls, s.queue_count);
+    CHECK(r.queue_id == 2 && r.status == FMQ_SEND_OK, "queue %d", r.queue_id);
+    int32_t bad[] = {4, -1, 1000000};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        s.answer = bad[i];
+        memset(&r, 0x5a, sizeof r);
+        CHECK_ERR(fmq_producer_send_with_selector(p, m, select_queue, &s, &r), FMQ_ERR_INVALID_ARGUMENT);
+        CHECK(strstr(fmq_error_message(), "selector") != NULL, "%s", fmq_error_message());
+        CHECK(((unsigned char *)&r)[0] == 0x5a, "out untouched");
+    }
+    CHECK_OK(fmq_producer_send_with_selector(p, m, select_blocking, p, &r));
+    CHECK(r.queue_id == 1, "queue %d", r.queue_id);
+    /* Only the two good sends were stored. */
+    int64_t total = 0;
+    size_t n = 0;
+    double deadline = now_s() + 30; /* the broker's queue offsets follow its commit log */
+    for (;;) {
+        total = 0;
+        CHECK_OK(fmq_admin_topic_stats(namesrv(), topic, sum_max_offsets, &total, &n));
+        if (total >= 2) break;
+        CHECK(now_s() < deadline, "%zu queues, %lld stored", n, (long long)total);
+        sleep_ms(100);
+    }
+    sleep_ms(300); /* nothing more comes */
+    total = 0;
+    CHECK_OK(fmq_admin_topic_stats(namesrv(), topic, sum_max_offsets, &total, &n));
+    CHECK(n == 4 && total == 2, "%zu queues, %lld stored", n, (long long)total);
+    fmq_message_free(m);
+    fmq_producer_free(p);
+}
+
+/* Admin rows, copied out of the callbacks. */
+typedef struct {
+    int brokers;
+    char master[64];
+    int route_rows;
+    int write_queues;
+    int queues;
+    long long max_offset_sum;
+    long long consumed_sum;
+    int found;
+    char found_body[64];
+} admin_rows;
+
+static void on_broker(const char *cluster, const char *broker, const char *addr, void *userdata) {
+    admin_rows *a = userdata;
+    if (strcmp(cluster, "DefaultCluster") == 0 && broker[0] && addr) {
+        a->brokers++;
+        snprintf(a->master, sizeof a->master, "%s", addr);
+    }
+}
+
+static void on_queue_data(const char *broker, int32_t read, int32_t write, int32_t perm, void *userdata) {
+    admin_rows *a = userdata;
+    (void)broker;
+    (void)read;
+    CHECK(perm & 2, "writable: %d", perm);
+    a->route_rows++;
+    a->write_queues += write;
+}
+
+static void on_stats(const char *broker, int32_t queue_id, int64_t min, int64_t max, int64_t t, void *userdata) {
+    admin_rows *a = userdata;
+    (void)broker;
+    (void)queue_id;
+    (void)t;
+    CHECK(min <= max, "min %lld max %lld", (long long)min, (long long)max);
+    a->queues++;
+    a->max_offset_sum += max;
+}
+
+static void on_progress(const char *broker, int32_t queue_id, int64_t broker_offset, int64_t consumed, int64_t t,
+                        void *userdata) {
+    admin_rows *a = userdata;
+    (void)broker;
+    (void)queue_id;
+    (void)broker_offset;
+    (void)t;
+    if (consumed > 0) a->consumed_sum += consumed; /* a queue without messages may have none */
+}
+
+static void on_found(const fmq_message_view *m, void *userdata) {
+    admin_rows *a = userdata;
+    size_t len = 0;
+    const uint8_t *body = fmq_message_view_body(m, &len);
+    a->found++;
+    snprintf(a->found_body, sizeof a->found_body, "%.*s", (int)len, (const char *)body);
+}
+
+/* admin: cluster table, ordered topic creation, route, stats, a group's progress, messages
+ * by key and by offset id, topic deletion. */
+static void admin(void) {
+    admin_rows a;
+    memset(&a, 0, sizeof a);
+    size_t n = 0;
+    CHECK_OK(fmq_admin_cluster_info(namesrv(), on_broker, &a, &n));
+    CHECK(n >= 1 && a.brokers >= 1 && a.master[0], "brokers %zu", n);
+
+    char topic[96];
+    unique(topic, sizeof topic, "Admin");
+    CHECK_OK(fmq_admin_create_topic_with_order(namesrv(), NULL, topic, 3, false));
+    double deadline = now_s() + 30;
+    for (;;) {
+        a.route_rows = a.write_queues = 0;
+        if (fmq_admin_topic_route(namesrv(), topic, on_queue_data, &a, &n) == FMQ_OK && a.write_queues == 3) break;
+        CHECK(now_s() < deadline, "route of %s: %d queues", topic, a.write_queues);
+        sleep_ms(100);
+    }
+    CHECK(n == (size_t)a.route_rows && n >= 1, "rows %zu", n);
+
+    fmq_producer *p = start_producer();
+    fmq_send_result sent[3];
+    for (int i = 0; i < 3; i++) {
+        char body[32];
+        snprintf(body, sizeof body, "admin-%d", i);
+        fmq_message *m = message(topic, body);
+        CHECK_OK(fmq_message_set_keys(m, i == 1 ? "admin-key" : "other-key"));
+        CHECK_OK(fmq_producer_send(p, m, &sent[i]));
+        fmq_message_free(m);
+    }
+    deadline = now_s() + 30; /* the broker's queue offsets follow its commit log */
+    for (;;) {
+        a.queues = 0;
+        a.max_offset_sum = 0;
+        CHECK_OK(fmq_admin_topic_stats(namesrv(), topic, on_stats, &a, &n));
+        if (a.max_offset_sum >= 3) break;
+        CHECK(now_s() < deadline, "stats: %zu queues, %lld messages", n, a.max_offset_sum);
+        sleep_ms(100);
+    }
+    CHECK(n == 3 && a.queues == 3 && a.max_offset_sum == 3, "stats: %zu queues, %lld messages", n, a.max_offset_sum);
+
+    /* A pull consumer of a group reads and commits everything: its progress shows it. */
+    char group[96];
+    unique(group, sizeof group, "cg-admin");
+    fmq_pull_consumer *c = NULL;
+    CHECK_OK(fmq_pull_consumer_new(namesrv(), group, &c));
+    CHECK_OK(fmq_pull_consumer_set_consume_from_first(c, true));
+    CHECK_OK(fmq_pull_consumer_start(c));
+    CHECK_OK(fmq_pull_consumer_assign(c, topic));
+    collector got;
+    collector_init(&got);
+    deadline = now_s() + 30;
+    while (collector_count(&got) < 3) {
+        bool received = false;
+        CHECK_OK(fmq_pull_consumer_next_message(c, 500, collect_poll, &got, &received));
+        CHECK(now_s() < deadline, "read %d", collector_count(&got));
+    }
+    CHECK_OK(fmq_pull_consumer_commit(c));
+    CHECK_OK(fmq_admin_consumer_progress(namesrv(), group, topic, on_progress, &a, &n));
+    CHECK(n >= 1 && a.consumed_sum == 3, "progress: %zu queues, %lld consumed", n, a.consumed_sum);
+    fmq_pull_consumer_free(c);
+
+    /* By key (the index may lag a moment) and by offset id. */
+    deadline = now_s() + 30;
+    for (;;) {
+        a.found = 0;
+        CHECK_OK(fmq_admin_query_by_key(namesrv(), topic, "admin-key", 32, on_found, &a, &n));
+        if (n == 1) break;
+        CHECK(now_s() < deadline, "query by key: %zu", n);
+        sleep_ms(200);
+    }
+    CHECK(a.found == 1 && strcmp(a.found_body, "admin-1") == 0, "found %s", a.found_body);
+    a.found = 0;
+    CHECK_OK(fmq_admin_view_message(namesrv(), sent[2].offset_msg_id, on_found, &a));
+    CHECK(a.found == 1 && strcmp(a.found_body, "admin-2") == 0, "viewed %s", a.found_body);
+    CHECK_ERR(fmq_admin_view_message(namesrv(), "not-an-id", on_found, &a), FMQ_ERR_INVALID_ARGUMENT);
+
+    CHECK_OK(fmq_admin_delete_topic(namesrv(), NULL, topic));
+    deadline = now_s() + 30;
+    while (fmq_admin_topic_route(namesrv(), topic, on_queue_data, &a, &n) == FMQ_OK) {
+        CHECK(now_s() < deadline, "%s still routed", topic);
+        sleep_ms(100);
+    }
+    CHECK_ERR(fmq_admin_topic_route(namesrv(), topic, on_queue_data, &a, &n), FMQ_ERR_TOPIC_NOT_FOUND);
+    fmq_producer_free(p);
+}
+
+/* push-options: batches of up to 4 messages (the listener still gets one per call), queues
+ * allocated by circle, a typed subscription; a failure in a batch redelivers the message. */
+static int32_t fail_first_b1(const fmq_message_view *m, void *userdata) {
+    collector *c = userdata;
+    collect_view(c, m);
+    size_t len = 0;
+    const uint8_t *body = fmq_message_view_body(m, &len);
+    if (len == 2 && memcmp(body, "b1", 2) == 0 && fmq_message_view_reconsume_times(m) == 0) return -1;
+    return FMQ_CONSUME_SUCCESS;
+}
+
+static void push_options(void) {
+    char topic[96], group[96];
+    make_topic(topic, sizeof topic, "PushOptions", 2);
+    unique(group, sizeof group, "cg-options");
+    fmq_producer *p = start_producer();
+    for (int i = 0; i < 8; i++) {
+        char body[16];
+        snprintf(body, sizeof body, "b%d", i);
+        fmq_message *m = message(topic, body);
+        CHECK_OK(fmq_message_set_tag(m, i % 2 ? "odd" : "even"));
+        fmq_send_result r;
+        CHECK_OK(fmq_producer_send(p, m, &r));
+        fmq_message_free(m);
+    }
+    collector got;
+    collector_init(&got);
+    fmq_push_consumer *pc = NULL;
+    CHECK_OK(fmq_push_consumer_new(namesrv(), group, &pc));
+    CHECK_OK(fmq_push_consumer_subscribe_typed(pc, topic, "tag", "odd"));
+    CHECK_OK(fmq_push_consumer_set_consume_from(pc, "firstOffset"));
+    CHECK_OK(fmq_push_consumer_set_consume_batch_size(pc, 4));
+    CHECK_OK(fmq_push_consumer_set_allocation(pc, "averagelyByCircle"));
+    CHECK_OK(fmq_push_consumer_set_message_model(pc, "clustering"));
+    CHECK_OK(fmq_push_consumer_start(pc, fail_first_b1, &got));
+    CHECK_ERR(fmq_push_consumer_start(pc, fail_first_b1, &got), FMQ_ERR_ILLEGAL_STATE);
+    /* b1, b3, b5, b7, and b1 again later: the batch b1 failed in is redelivered as a whole, so
+     * messages after b1 in it may come only then. */
+    double deadline = now_s() + 60;
+    for (;;) {
+        pthread_mutex_lock(&got.mu);
+        int retried = 0;
+        for (int i = 0; i < got.count; i++)
+            if (strcmp(got.items[i].body, "b1") == 0 && got.items[i].reconsume_times == 1) retried = 1;
+        int all = find_body(&got, "b1") >= 0 && find_body(&got, "b3") >= 0 && find_body(&got, "b5") >= 0 &&
+                  find_body(&got, "b7") >= 0;
+        pthread_mutex_unlock(&got.mu);
+        if (retried && all) break;
+        CHECK(now_s() < deadline, "b1 redelivered: %d received", collector_count(&got));
+        sleep_ms(50);
+    }
+    CHECK_OK(fmq_push_consumer_shutdown(pc)); /* no listener call after it */
+    for (int i = 0; i < got.count; i++) CHECK(strcmp(got.items[i].tag, "odd") == 0, "tag %s", got.items[i].tag);
+    fmq_push_consumer_free(pc);
+    fmq_producer_free(p);
+}
+
 typedef struct {
     const char *name;
     void (*run)(void);
@@ -587,7 +953,8 @@ static const scenario SCENARIOS[] = {
     {"ordered", ordered},       {"delayed", delayed},           {"timer", timer},
     {"transaction", transaction}, {"tag-filter", tag_filter},   {"sql-filter", sql_filter},
     {"broadcast", broadcast},   {"retry-dlq", retry_dlq},       {"pull", pull},
-    {"bad-input", bad_input},
+    {"bad-input", bad_input},   {"pull-control", pull_control}, {"selector", selector},
+    {"admin", admin},           {"push-options", push_options},
 };
 
 int main(int argc, char **argv) {
