@@ -11,6 +11,7 @@ use crate::rt::Instant;
 
 use ferromq_protocol::body::MessageQueue;
 
+use crate::error::Result;
 use crate::message::Message;
 
 /// Picks a queue for a message; `arg` is what the caller passed to
@@ -19,6 +20,13 @@ use crate::message::Message;
 pub trait QueueSelector: Send + Sync {
     /// The index of the chosen queue.
     fn select(&self, queues: &[MessageQueue], message: &Message, arg: &str) -> usize;
+
+    /// The index of the chosen queue, or why none was chosen (a binding's selector that failed
+    /// or answered no index of `queues`); the send then fails with this error. The default is
+    /// [`Self::select`] modulo the number of queues.
+    fn try_select(&self, queues: &[MessageQueue], message: &Message, arg: &str) -> Result<usize> {
+        Ok(self.select(queues, message, arg) % queues.len().max(1))
+    }
 }
 
 /// Java's `SelectMessageQueueByHash`: `abs(arg.hashCode() % n)`, so the same key always lands
@@ -149,6 +157,19 @@ mod tests {
         assert_eq!(java_string_hash("order-1"), -1207111310);
         let m = Message::new("T", "x");
         assert_eq!(SelectByHash.select(&queues(), &m, "order-1"), 2);
+    }
+
+    #[test]
+    fn try_select_defaults_to_select_modulo_the_queues() {
+        struct Tenth;
+        impl QueueSelector for Tenth {
+            fn select(&self, _: &[MessageQueue], _: &Message, _: &str) -> usize {
+                10
+            }
+        }
+        let m = Message::new("T", "x");
+        assert_eq!(Tenth.try_select(&queues(), &m, "").ok(), Some(2));
+        assert_eq!(Tenth.try_select(&[], &m, "").ok(), Some(0));
     }
 
     #[test]
