@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The WebAssembly package's CI, runnable on a fresh machine once scripts/setup.sh has run:
 # installs its tools (scripts/setup-wasm.sh: wasm-bindgen-cli, Chromium) and the npm dev
-# dependencies, checks the crate
-# (rustfmt, clippy and rustdoc for wasm32), builds the servers and the C library (debug) and
-# the package (build.sh, release + wasm-opt), and runs `node --test`: the scenarios in Node
-# against real FerroMQ servers, the transport against a scripted peer, the offline helpers, the
-# .d.ts check, and headless Chromium with the example page and the C -> browser and browser ->
-# Java interop. Run it after `cargo test` (which builds the Java compat programs).
+# dependencies, checks the crate (rustfmt, clippy and rustdoc for wasm32), builds the servers
+# and the C library (debug) and the package (build.sh, release + wasm-opt), and runs
+# `node --test`: the scenarios in Node against real FerroMQ servers, the core's contract and the
+# package's surface (test/contract.test.js), the parity suite (test/parity.test.js, compared
+# with tests/parity/expected.txt), the transport against a scripted peer, the offline helpers,
+# the .d.ts check, and headless Chromium with the example page and the C -> browser and
+# browser -> Java interop. Run it after `cargo test` (which builds the Java compat programs).
 #
 #   bash bindings/wasm/ci.sh
 set -euo pipefail

@@ -257,8 +257,13 @@ impl Producer {
         arg: &str,
     ) -> Result<SendResult> {
         let queues = self.publish_info(message.topic()).await?;
-        let i = selector.try_select(&queues, &message, arg)? % queues.len();
-        let queue = queues[i].clone();
+        let i = selector.try_select(&queues, &message, arg)?;
+        let queue = queues.get(i).cloned().ok_or_else(|| {
+            Error::invalid(
+                "send",
+                format!("the queue selector chose queue {i} of {}", queues.len()),
+            )
+        })?;
         self.send_to_queue(message, &queue).await
     }
 

@@ -21,11 +21,11 @@ pub trait QueueSelector: Send + Sync {
     /// The index of the chosen queue.
     fn select(&self, queues: &[MessageQueue], message: &Message, arg: &str) -> usize;
 
-    /// The index of the chosen queue, or an error that fails the send before anything is sent:
-    /// for selectors that can answer something unusable (a callback in another language
-    /// answering an index out of range). The default is [`Self::select`].
+    /// The index of the chosen queue, or why none was chosen (a binding's selector that failed
+    /// or answered no index of `queues`); the send then fails with this error. The default is
+    /// [`Self::select`] modulo the number of queues.
     fn try_select(&self, queues: &[MessageQueue], message: &Message, arg: &str) -> Result<usize> {
-        Ok(self.select(queues, message, arg))
+        Ok(self.select(queues, message, arg) % queues.len().max(1))
     }
 }
 
@@ -157,6 +157,19 @@ mod tests {
         assert_eq!(java_string_hash("order-1"), -1207111310);
         let m = Message::new("T", "x");
         assert_eq!(SelectByHash.select(&queues(), &m, "order-1"), 2);
+    }
+
+    #[test]
+    fn try_select_defaults_to_select_modulo_the_queues() {
+        struct Tenth;
+        impl QueueSelector for Tenth {
+            fn select(&self, _: &[MessageQueue], _: &Message, _: &str) -> usize {
+                10
+            }
+        }
+        let m = Message::new("T", "x");
+        assert_eq!(Tenth.try_select(&queues(), &m, "").ok(), Some(2));
+        assert_eq!(Tenth.try_select(&[], &m, "").ok(), Some(0));
     }
 
     #[test]

@@ -1,22 +1,17 @@
 //! `PushConsumer`: the client pulls and calls a JavaScript listener for every message.
 //!
-//! The listener runs on the one JavaScript thread, once per message, and may be `async`: a
-//! returned Promise is awaited before the message counts as consumed (and, orderly, before the
-//! queue's next message). Returning (or resolving to) anything but `false` /
-//! `'reconsumeLater'` consumes the message; throwing, rejecting, or returning `false` or
-//! `'reconsumeLater'` asks for a redelivery (clustering: later, through `%RETRY%<group>` with
-//! `reconsumeTimes` + 1, then `%DLQ%<group>` after `maxReconsumeTimes`; orderly: the queue
-//! pauses and the message comes again). At most `consumeThreads` (20) messages are in the
-//! listener at once in clustering mode.
+//! The listener contract, the option rules and the lifecycle are the core's
+//! (`ferromq_client::consumer::per_message`, `ferromq_client::choices`,
+//! `ferromq_client::lifecycle`); this file translates a JavaScript answer into the core's
+//! `Answer` and JavaScript options into the core's.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use ferromq_client::{
-    AsyncMessageListener, AsyncOrderlyListener, ConsumeFrom, ConsumeResult, FilterExpression,
-    MessageModel, MessageView, OrderlyResult, PushConsumer as CorePushConsumer,
-    PushConsumerOptions,
+    Allocation, Answer, AsyncPerMessageListener, ConsumeFrom, ConsumeFromKind, ConsumeResult,
+    EachMessageAsync, FilterExpression, Lifecycle, MessageModel, MessageView,
+    PushConsumer as CorePushConsumer, PushConsumerOptions, State,
 };
 use futures::future::BoxFuture;
 use js_sys::{Function, Promise};
@@ -24,109 +19,73 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
-use crate::error::{illegal_state, invalid, to_js};
+use crate::error::{illegal_state, js_text, to_js, OrJs};
 use crate::js;
 use crate::message::{queue_to_js, to_js as message_to_js};
 use crate::options::{client_config, opt_ms};
+use crate::registry;
 
-thread_local! {
-    /// The JavaScript listeners by id: JavaScript functions are not `Send`, the core's
-    /// listeners must be, so they hold the id and look the function up on the JS thread.
-    static LISTENERS: RefCell<HashMap<u32, Function>> = RefCell::new(HashMap::new());
-    static NEXT_ID: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
-}
-
-/// The core listener calling the JavaScript function registered under `id`.
+/// The core's per-message listener calling the JavaScript function registered under `id`.
+///
+/// The JavaScript side runs in a local task (JavaScript values are not `Send`); the future
+/// given to the core only waits for its `Answer`.
 #[derive(Debug)]
 struct JsListener {
     id: u32,
 }
 
-impl JsListener {
-    fn register(f: Function) -> JsListener {
-        let id = NEXT_ID.with(|n| {
-            let id = n.get();
-            n.set(id.wrapping_add(1));
-            id
-        });
-        LISTENERS.with(|l| l.borrow_mut().insert(id, f));
-        JsListener { id }
-    }
-
-    fn release(id: u32) {
-        LISTENERS.with(|l| l.borrow_mut().remove(&id));
-    }
-
-    /// Whether every message was consumed: the listener is called for each in turn and a
-    /// returned Promise is awaited before the next. The JavaScript side runs in a local task;
-    /// the returned future only waits on a channel, which keeps it `Send` for the core.
-    fn consume_all(&self, messages: Vec<MessageView>) -> BoxFuture<'static, bool> {
+impl AsyncPerMessageListener for JsListener {
+    fn consume_one(&self, message: MessageView) -> BoxFuture<'static, ConsumeResult> {
         let (tx, rx) = futures::channel::oneshot::channel();
         let id = self.id;
         wasm_bindgen_futures::spawn_local(async move {
-            let f = LISTENERS.with(|l| l.borrow().get(&id).cloned());
-            let mut all = f.is_some();
-            if let Some(f) = f {
-                for m in &messages {
-                    if !consumed(f.call1(&JsValue::NULL, &message_to_js(m))).await {
-                        all = false;
-                        break;
-                    }
-                }
-            }
-            let _ = tx.send(all);
+            let answer = match registry::get(id).and_then(|f| f.dyn_into::<Function>().ok()) {
+                Some(f) => answer_of(f.call1(&JsValue::NULL, &message_to_js(&message))).await,
+                None => Answer::Failed("the listener was released (consumer shut down)".into()),
+            };
+            let _ = tx.send(answer);
         });
-        Box::pin(async move { rx.await.unwrap_or(false) })
+        Box::pin(async move {
+            rx.await
+                .unwrap_or_else(|_| Answer::Failed("the listener call was dropped".into()))
+                .outcome()
+        })
     }
 }
 
-/// Whether a listener's outcome (its return value or thrown error) means "consumed"; a Promise
-/// is awaited first.
-async fn consumed(outcome: Result<JsValue, JsValue>) -> bool {
-    let value = match outcome {
-        Err(_) => return false,
-        Ok(v) => match v.dyn_into::<Promise>() {
-            Ok(p) => match JsFuture::from(p).await {
-                Ok(v) => v,
-                Err(_) => return false,
-            },
-            Err(v) => v,
-        },
+/// The core's `Answer` for what a listener call did: threw, returned a value, or returned a
+/// Promise (awaited; a rejection is a failure).
+async fn answer_of(returned: Result<JsValue, JsValue>) -> Answer {
+    let value = match returned {
+        Err(thrown) => return Answer::Failed(js_text(&thrown)),
+        Ok(v) => v,
     };
-    !(value.as_bool() == Some(false)
-        || value.as_string().is_some_and(|s| {
-            s.eq_ignore_ascii_case("reconsumeLater") || s.eq_ignore_ascii_case("RECONSUME_LATER")
-        }))
-}
-
-impl AsyncMessageListener for JsListener {
-    fn consume(&self, messages: Vec<MessageView>) -> BoxFuture<'static, ConsumeResult> {
-        let all = self.consume_all(messages);
-        Box::pin(async move {
-            if all.await {
-                ConsumeResult::Success
-            } else {
-                ConsumeResult::ReconsumeLater
-            }
-        })
-    }
-}
-
-impl AsyncOrderlyListener for JsListener {
-    fn consume(&self, messages: Vec<MessageView>) -> BoxFuture<'static, OrderlyResult> {
-        let all = self.consume_all(messages);
-        Box::pin(async move {
-            if all.await {
-                OrderlyResult::Success
-            } else {
-                OrderlyResult::SuspendCurrentQueueAMoment
-            }
-        })
+    let value = match value.dyn_into::<Promise>() {
+        Ok(p) => match JsFuture::from(p).await {
+            Ok(v) => v,
+            Err(rejected) => return Answer::Failed(js_text(&rejected)),
+        },
+        Err(v) => v,
+    };
+    if value.is_undefined() || value.is_null() {
+        Answer::Nothing
+    } else if let Some(b) = value.as_bool() {
+        Answer::Bool(b)
+    } else if let Some(s) = value.as_string() {
+        Answer::Text(s)
+    } else if value.as_f64().is_some() {
+        Answer::Unusable("a number".to_owned())
+    } else if value.is_function() {
+        Answer::Unusable("a function".to_owned())
+    } else if value.is_object() {
+        Answer::Unusable("an object".to_owned())
+    } else {
+        Answer::Unusable("a value of another type".to_owned())
     }
 }
 
 /// A subscription filter: a tag expression string (`'A || C'`, `'*'`), `{ tag }` or
-/// `{ sql92 }`; everything when omitted.
+/// `{ sql92 }` (not both); everything when omitted.
 pub(crate) fn filter_from(v: &JsValue, op: &'static str) -> Result<FilterExpression, JsValue> {
     if v.is_undefined() || v.is_null() {
         return Ok(FilterExpression::all());
@@ -134,39 +93,25 @@ pub(crate) fn filter_from(v: &JsValue, op: &'static str) -> Result<FilterExpress
     if let Some(s) = v.as_string() {
         return Ok(FilterExpression::tag(s));
     }
-    let tag = js::opt_string(v, "tag", op)?;
-    let sql = js::opt_string(v, "sql92", op)?;
-    match (tag, sql) {
-        (Some(_), Some(_)) => Err(invalid(op, "give either tag or sql92, not both")),
-        (_, Some(e)) => Ok(FilterExpression::sql92(e)),
-        (Some(e), None) => Ok(FilterExpression::tag(e)),
-        (None, None) => Ok(FilterExpression::all()),
-    }
+    FilterExpression::from_parts(
+        js::opt_string(v, "tag", op)?,
+        js::opt_string(v, "sql92", op)?,
+    )
+    .or_js()
 }
 
-/// Records a subscription made before `start`; a later one of the same topic replaces it.
-pub(crate) fn remember(
-    subscriptions: &mut Vec<(String, FilterExpression)>,
-    topic: String,
-    expression: FilterExpression,
-) {
-    subscriptions.retain(|(t, _)| *t != topic);
-    subscriptions.push((topic, expression));
-}
-
-/// `consumeFrom` (`'lastOffset'`, `'firstOffset'`, `'timestamp'` with `consumeTimestamp`).
+/// The consume-from position from `consumeFrom` and `consumeTimestamp`.
 pub(crate) fn consume_from(v: &JsValue, op: &'static str) -> Result<ConsumeFrom, JsValue> {
-    match js::opt_string(v, "consumeFrom", op)?.as_deref() {
-        None | Some("lastOffset") => Ok(ConsumeFrom::LastOffset),
-        Some("firstOffset") => Ok(ConsumeFrom::FirstOffset),
-        Some("timestamp") => js::opt_i64(v, "consumeTimestamp", op)?
-            .map(ConsumeFrom::Timestamp)
-            .ok_or_else(|| invalid(op, "consumeFrom 'timestamp' needs consumeTimestamp")),
-        Some(other) => Err(invalid(
-            op,
-            format!("consumeFrom {other:?} is not lastOffset, firstOffset or timestamp"),
-        )),
-    }
+    let kind = js::opt_string(v, "consumeFrom", op)?
+        .map(|s| s.parse::<ConsumeFromKind>())
+        .transpose()
+        .or_js()?;
+    ConsumeFrom::new(kind, js::opt_i64(v, "consumeTimestamp", op)?).or_js()
+}
+
+/// A count option as the core's `i32`.
+pub(crate) fn opt_i32(v: &JsValue, key: &str, op: &'static str) -> Result<Option<i32>, JsValue> {
+    Ok(js::opt_u32(v, key, op)?.map(|n| i32::try_from(n).unwrap_or(i32::MAX)))
 }
 
 fn options_from(v: &JsValue) -> Result<(PushConsumerOptions, bool), JsValue> {
@@ -177,21 +122,23 @@ fn options_from(v: &JsValue) -> Result<(PushConsumerOptions, bool), JsValue> {
         consume_from: consume_from(v, OP)?,
         ..PushConsumerOptions::default()
     };
-    match js::opt_string(v, "messageModel", OP)?.as_deref() {
-        None | Some("clustering") => {}
-        Some("broadcasting") => o.message_model = MessageModel::Broadcasting,
-        Some(other) => {
-            return Err(invalid(
-                OP,
-                format!("messageModel {other:?} is not clustering or broadcasting"),
-            ))
-        }
+    if let Some(m) = js::opt_string(v, "messageModel", OP)? {
+        o.message_model = m.parse::<MessageModel>().or_js()?;
+    }
+    if let Some(a) = js::opt_string(v, "allocation", OP)? {
+        o.allocate = a.parse::<Allocation>().or_js()?.strategy();
     }
     if let Some(n) = js::opt_i64(v, "maxReconsumeTimes", OP)? {
         o.max_reconsume_times = i32::try_from(n).unwrap_or(i32::MAX);
     }
-    if let Some(n) = js::opt_u32(v, "pullBatchSize", OP)? {
-        o.pull_batch_size = i32::try_from(n).unwrap_or(i32::MAX);
+    if let Some(n) = js::opt_u32(v, "consumeThreads", OP)? {
+        o.consume_threads = n as usize;
+    }
+    if let Some(n) = js::opt_u32(v, "consumeBatchSize", OP)? {
+        o.consume_batch_size = n as usize;
+    }
+    if let Some(n) = opt_i32(v, "pullBatchSize", OP)? {
+        o.pull_batch_size = n;
     }
     if let Some(d) = opt_ms(v, "rebalanceIntervalMs", OP)? {
         o.rebalance_interval = d;
@@ -199,31 +146,42 @@ fn options_from(v: &JsValue) -> Result<(PushConsumerOptions, bool), JsValue> {
     if let Some(d) = opt_ms(v, "persistIntervalMs", OP)? {
         o.persist_interval = d;
     }
+    o.validate().or_js()?;
     let orderly = js::opt_bool(v, "orderly", OP)?.unwrap_or(false);
     Ok((o, orderly))
 }
 
+/// What is set before `start`: subscriptions and the listener; then the registered listener.
 #[derive(Debug, Default)]
-struct State {
+struct Setup {
     subscriptions: Vec<(String, FilterExpression)>,
     listener: Option<Function>,
     listener_id: Option<u32>,
-    core: Option<CorePushConsumer>,
 }
 
-/// A push consumer: `subscribe(topic, filter)`, `onMessage(listener)`, `await start()`;
-/// `await shutdown()` at the end.
+/// A push consumer: `subscribe(topic, filter)`, then `start(listener)` (or `onMessage(listener)`
+/// and `start()`); `shutdown()` at the end. It starts once: a second `start`, or a `start` after
+/// `shutdown`, rejects with `IllegalState` (create a new consumer).
+///
+/// The listener gets one message per call and may return a Promise. It returns (or resolves
+/// to) `undefined`, `null`, `true` or `'success'` when the message is consumed, and `false` or
+/// `'reconsumeLater'` to have it redelivered; a throw, a rejection or any other value also
+/// asks for a redelivery (clustering: later, through `%RETRY%<group>`, with `reconsumeTimes`
+/// + 1, and after `maxReconsumeTimes` to `%DLQ%<group>`; orderly: the queue pauses and the
+/// message is offered again). This contract is the same in every FerroMQ binding.
 ///
 /// Options: `namesrvAddr`, `group` (required), `instanceName`, `requestTimeoutMs`,
 /// `consumeFrom` (`lastOffset`), `consumeTimestamp`, `messageModel` (`clustering`),
-/// `orderly` (false), `maxReconsumeTimes` (16), `pullBatchSize` (32), `rebalanceIntervalMs`
-/// (20000), `persistIntervalMs` (5000).
+/// `allocation` (`averagely`), `orderly` (false), `maxReconsumeTimes` (16), `consumeThreads`
+/// (20), `consumeBatchSize` (1), `pullBatchSize` (32), `rebalanceIntervalMs` (20000),
+/// `persistIntervalMs` (5000).
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct PushConsumer {
     options: PushConsumerOptions,
     orderly: bool,
-    state: Rc<RefCell<State>>,
+    lifecycle: Lifecycle<CorePushConsumer>,
+    setup: Rc<RefCell<Setup>>,
 }
 
 #[wasm_bindgen]
@@ -237,7 +195,8 @@ impl PushConsumer {
         Ok(PushConsumer {
             options,
             orderly,
-            state: Rc::new(RefCell::new(State::default())),
+            lifecycle: Lifecycle::new("push consumer"),
+            setup: Rc::new(RefCell::new(Setup::default())),
         })
     }
 
@@ -249,75 +208,95 @@ impl PushConsumer {
         topic: String,
         #[wasm_bindgen(unchecked_param_type = "Filter | undefined")] filter: JsValue,
     ) -> Promise {
-        let state = self.state.clone();
+        let lifecycle = self.lifecycle.clone();
+        let setup = self.setup.clone();
         let expression = filter_from(&filter, "subscribe");
         future_to_promise(async move {
             let expression = expression?;
-            let core = state.borrow().core.clone();
-            match core {
-                Some(c) => c
-                    .subscribe(&topic, expression)
-                    .await
-                    .map_err(|e| to_js(&e))?,
-                None => remember(&mut state.borrow_mut().subscriptions, topic, expression),
+            match lifecycle.state() {
+                State::Created | State::Starting => {
+                    let subs = &mut setup.borrow_mut().subscriptions;
+                    subs.retain(|(t, _)| *t != topic);
+                    subs.push((topic, expression));
+                }
+                State::Started | State::ShutDown => {
+                    let c = lifecycle.get("subscribe").or_js()?;
+                    c.subscribe(&topic, expression).await.or_js()?;
+                }
             }
             Ok(JsValue::UNDEFINED)
         })
     }
 
-    /// Sets the listener, called once per message (see the module docs); before `start`.
+    /// Sets the listener `start()` uses when given none; before `start`.
     #[wasm_bindgen(js_name = onMessage)]
     pub fn on_message(
         &self,
-        #[wasm_bindgen(
-            unchecked_param_type = "(message: ReceivedMessage) => ListenerResult | Promise<ListenerResult>"
-        )]
-        listener: Function,
+        #[wasm_bindgen(unchecked_param_type = "MessageListener")] listener: Function,
     ) -> Result<(), JsValue> {
-        let mut s = self.state.borrow_mut();
-        if s.core.is_some() {
+        if self.lifecycle.state() != State::Created {
             return Err(illegal_state(
                 "onMessage",
-                "the consumer is already started",
+                "the listener is set before start()",
             ));
         }
-        s.listener = Some(listener);
+        self.setup.borrow_mut().listener = Some(listener);
         Ok(())
     }
 
-    /// Joins the group and starts consuming with the listener set by `onMessage`.
+    /// Joins the group and starts consuming with `listener` (else the one set by
+    /// `onMessage`).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn start(&self) -> Promise {
-        let state = self.state.clone();
+    pub fn start(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "MessageListener")] listener: Option<
+            Function,
+        >,
+    ) -> Promise {
+        let lifecycle = self.lifecycle.clone();
+        let setup = self.setup.clone();
         let options = self.options.clone();
         let orderly = self.orderly;
         future_to_promise(async move {
             let (subs, f) = {
-                let s = state.borrow();
-                if s.core.is_some() || s.listener_id.is_some() {
-                    return Err(illegal_state("start", "the consumer is already started"));
-                }
-                let f = s.listener.clone().ok_or_else(|| {
-                    invalid("start", "no listener: call onMessage(listener) first")
-                })?;
-                (s.subscriptions.clone(), f)
+                let s = setup.borrow();
+                (
+                    s.subscriptions.clone(),
+                    listener.or_else(|| s.listener.clone()),
+                )
             };
-            let js = JsListener::register(f);
-            let id = js.id;
-            state.borrow_mut().listener_id = Some(id);
-            let started = if orderly {
-                CorePushConsumer::start_orderly_async(options, subs, js).await
-            } else {
-                CorePushConsumer::start_async(options, subs, js).await
+            let Some(f) = f else {
+                // Refused as a second start when it is one, else for the missing listener.
+                let no_listener = || async {
+                    Err(ferromq_client::Error::invalid(
+                        "start",
+                        "no listener: call start(listener) or onMessage(listener) first",
+                    ))
+                };
+                return lifecycle
+                    .start(no_listener)
+                    .await
+                    .map(|_| JsValue::UNDEFINED)
+                    .or_js();
             };
+            let id = registry::register(f.into());
+            let js = EachMessageAsync::new(JsListener { id });
+            let started = lifecycle
+                .start(|| async move {
+                    if orderly {
+                        CorePushConsumer::start_orderly_async(options, subs, js).await
+                    } else {
+                        CorePushConsumer::start_async(options, subs, js).await
+                    }
+                })
+                .await;
             match started {
-                Ok(c) => {
-                    state.borrow_mut().core = Some(c);
+                Ok(_) => {
+                    setup.borrow_mut().listener_id = Some(id);
                     Ok(JsValue::UNDEFINED)
                 }
                 Err(e) => {
-                    JsListener::release(id);
-                    state.borrow_mut().listener_id = None;
+                    registry::release(id);
                     Err(to_js(&e))
                 }
             }
@@ -327,25 +306,22 @@ impl PushConsumer {
     /// The queues currently assigned to this member: `[{ topic, brokerName, queueId }]`.
     #[wasm_bindgen(js_name = assignedQueues, unchecked_return_type = "MessageQueue[]")]
     pub fn assigned_queues(&self) -> js_sys::Array {
-        let s = self.state.borrow();
-        s.core
-            .as_ref()
+        self.lifecycle
+            .current()
             .map(|c| c.assigned_queues().iter().map(queue_to_js).collect())
             .unwrap_or_default()
     }
 
     /// Stops pulling, waits for listener calls in flight, commits offsets, leaves the group and
-    /// releases the listener.
+    /// releases the listener. For good: a second call does nothing.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn shutdown(&self) -> Promise {
-        let state = self.state.clone();
+        let lifecycle = self.lifecycle.clone();
+        let setup = self.setup.clone();
         future_to_promise(async move {
-            let core = state.borrow_mut().core.take();
-            if let Some(c) = core {
-                c.shutdown().await;
-            }
-            if let Some(id) = state.borrow_mut().listener_id.take() {
-                JsListener::release(id);
+            lifecycle.shutdown().await;
+            if let Some(id) = setup.borrow_mut().listener_id.take() {
+                registry::release(id);
             }
             Ok(JsValue::UNDEFINED)
         })

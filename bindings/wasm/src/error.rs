@@ -61,6 +61,18 @@ pub(crate) fn to_js(e: &CoreError) -> JsValue {
     err
 }
 
+/// A core result with its error as a JavaScript error.
+pub(crate) trait OrJs<T> {
+    /// `self`, with the error converted by [`to_js`].
+    fn or_js(self) -> Result<T, JsValue>;
+}
+
+impl<T> OrJs<T> for ferromq_client::Result<T> {
+    fn or_js(self) -> Result<T, JsValue> {
+        self.map_err(|e| to_js(&e))
+    }
+}
+
 /// An `InvalidArgument` error raised by the binding's own checks, as a JavaScript error.
 pub(crate) fn invalid(operation: &'static str, message: impl Into<String>) -> JsValue {
     to_js(&CoreError::invalid(operation, message))

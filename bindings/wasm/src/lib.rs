@@ -9,6 +9,7 @@
 //! - [`producer`], [`transaction`], [`consumer`] (push), [`pull`], [`admin`]: the JavaScript
 //!   classes;
 //! - `message`: messages, received messages and send results as plain objects;
+//! - `registry`: the JavaScript functions the core's callbacks (listeners, selectors) call;
 //! - [`offline`]: the stored-message codec, SQL92 selectors and tag hash codes;
 //! - [`error`]: `ferromq_client::Error` as a JavaScript `Error` with `code` and `retryable`.
 //!
@@ -23,6 +24,7 @@ pub mod offline;
 mod options;
 pub mod producer;
 pub mod pull;
+mod registry;
 pub mod transaction;
 mod transport;
 mod types;
@@ -35,11 +37,12 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen(inline_js = "
 export function messageText() { return new TextDecoder().decode(this.body); }
 export async function* pullMessages() {
-  while (!this.closed) {
-    let batch;
-    try { batch = await this.poll(1000); }
-    catch (e) { if (this.closed) return; throw e; }
-    for (const m of batch) yield m;
+  for (;;) {
+    let m;
+    try { m = await this.nextMessage(); }
+    catch (e) { if (e && e.code === 'IllegalState') return; throw e; }
+    if (m === null || m === undefined) return;
+    yield m;
   }
 }
 export function textFunction() { return messageText; }
@@ -49,7 +52,8 @@ extern "C" {
     /// `function () { return new TextDecoder().decode(this.body) }`.
     #[wasm_bindgen(js_name = textFunction)]
     fn text_function() -> js_sys::Function;
-    /// `async function* () { ... }` polling `this` until it is closed.
+    /// `async function* () { ... }` taking `this.nextMessage()` until it answers `null` (shut
+    /// down) or `IllegalState` (not started, or shut down).
     #[wasm_bindgen(js_name = pullIterator)]
     fn pull_iterator() -> js_sys::Function;
 }

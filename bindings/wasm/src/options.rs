@@ -2,10 +2,9 @@
 //!
 //! Common options: `namesrvAddr` (name servers' WebSocket URLs, `;`-separated, e.g.
 //! `ws://127.0.0.1:9877/`), `instanceName` (objects with the same name servers and instance
-//! name share one client and its connections; the default is one name per loaded module),
-//! `requestTimeoutMs` (3000).
+//! name share one client and its connections; by default the core's `DEFAULT`, which the core
+//! makes unique per loaded module), `requestTimeoutMs` (3000).
 
-use std::cell::OnceCell;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,22 +14,6 @@ use wasm_bindgen::prelude::*;
 use crate::error::invalid;
 use crate::js;
 use crate::transport::{is_ws_url, WsTransport};
-
-thread_local! {
-    static INSTANCE: OnceCell<String> = const { OnceCell::new() };
-}
-
-/// The default instance name: `wasm-<random>`, one per loaded module (the core's `DEFAULT`
-/// would need a process id, which wasm32 has not).
-fn default_instance() -> String {
-    INSTANCE.with(|i| {
-        i.get_or_init(|| {
-            let r = (js_sys::Math::random() * 1e9) as u64;
-            format!("wasm-{}-{r}", js_sys::Date::now() as u64)
-        })
-        .clone()
-    })
-}
 
 /// The client settings in `options`, with the WebSocket transport.
 pub(crate) fn client_config(options: &JsValue, op: &'static str) -> Result<ClientConfig, JsValue> {
@@ -50,13 +33,7 @@ pub(crate) fn client_config(options: &JsValue, op: &'static str) -> Result<Clien
             format!("name server {bad:?} is not a WebSocket URL (ws://host:port/)"),
         ));
     }
-    let mut c = ClientConfig {
-        namesrv_addr,
-        instance_name: js::opt_string(options, "instanceName", op)?
-            .unwrap_or_else(default_instance),
-        client_ip: Some(std::net::IpAddr::from([127, 0, 0, 1])),
-        ..ClientConfig::default()
-    };
+    let mut c = ClientConfig::new(namesrv_addr, js::opt_string(options, "instanceName", op)?);
     if let Some(ms) = js::opt_u32(options, "requestTimeoutMs", op)? {
         c.request_timeout = Duration::from_millis(u64::from(ms));
     }

@@ -1,20 +1,67 @@
-//! `Producer`: sync (awaited) sends, by sharding key, batches and oneway sends.
+//! `Producer`: sync (awaited) sends, by sharding key or a JavaScript queue selector, batches
+//! and oneway sends.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
-use ferromq_client::{Producer as CoreProducer, ProducerOptions, SelectByHash};
-use js_sys::{Array, Promise};
+use ferromq_client::{
+    Lifecycle, Message as CoreMessage, Producer as CoreProducer, ProducerOptions, QueueSelector,
+    SelectByHash,
+};
+use ferromq_protocol::body::MessageQueue;
+use js_sys::{Array, Function, Promise};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::error::{illegal_state, to_js};
+use crate::error::{js_text, OrJs};
 use crate::js;
-use crate::message::{from_js, send_result_to_js};
+use crate::message::{from_js, outgoing_to_js, send_result_to_js};
 use crate::options::{client_config, opt_ms};
+use crate::registry;
+
+/// The core's queue selector calling the JavaScript function registered under `id` with
+/// `(message, queueCount)`; it runs on the JavaScript thread, inside the send. A throw, or an
+/// answer that is not an integer from 0 to `queueCount - 1`, fails the send with
+/// `InvalidArgument`.
+#[derive(Debug)]
+struct JsSelector {
+    id: u32,
+}
+
+impl QueueSelector for JsSelector {
+    fn select(&self, queues: &[MessageQueue], message: &CoreMessage, arg: &str) -> usize {
+        self.try_select(queues, message, arg).unwrap_or(0)
+    }
+
+    fn try_select(
+        &self,
+        queues: &[MessageQueue],
+        message: &CoreMessage,
+        _arg: &str,
+    ) -> ferromq_client::Result<usize> {
+        let bad = |why: String| ferromq_client::Error::invalid("send", why);
+        let f = registry::get(self.id)
+            .and_then(|f| f.dyn_into::<Function>().ok())
+            .ok_or_else(|| bad("the queue selector is gone".to_owned()))?;
+        let count = queues.len();
+        let answer = f
+            .call2(
+                &JsValue::NULL,
+                &outgoing_to_js(message),
+                &JsValue::from_f64(count as f64),
+            )
+            .map_err(|e| bad(format!("the queue selector threw: {}", js_text(&e))))?;
+        match answer.as_f64() {
+            Some(i) if i.fract() == 0.0 && i >= 0.0 && i < count as f64 => Ok(i as usize),
+            _ => Err(bad(format!(
+                "the queue selector answered {answer:?}; it must be an integer from 0 to {}",
+                count.saturating_sub(1)
+            ))),
+        }
+    }
+}
 
 /// A producer: `new Producer({ namesrvAddr: 'ws://127.0.0.1:9877/', group })`, `await
-/// start()`, sends, `await shutdown()`.
+/// start()`, sends, `await shutdown()`. It starts once: a second `start`, or a `start` after
+/// `shutdown`, rejects with `IllegalState` (create a new producer).
 ///
 /// Options: `namesrvAddr` (required), `group` (`DEFAULT_PRODUCER`), `instanceName`,
 /// `requestTimeoutMs`, `sendTimeoutMs` (3000), `retryTimes` (2), `maxMessageSize` (4 MiB),
@@ -23,7 +70,7 @@ use crate::options::{client_config, opt_ms};
 #[derive(Debug)]
 pub struct Producer {
     options: ProducerOptions,
-    inner: Rc<RefCell<Option<CoreProducer>>>,
+    lifecycle: Lifecycle<CoreProducer>,
 }
 
 pub(crate) fn options_from(v: &JsValue) -> Result<ProducerOptions, JsValue> {
@@ -50,16 +97,6 @@ pub(crate) fn options_from(v: &JsValue) -> Result<ProducerOptions, JsValue> {
     Ok(o)
 }
 
-fn started(
-    inner: &Rc<RefCell<Option<CoreProducer>>>,
-    op: &'static str,
-) -> Result<CoreProducer, JsValue> {
-    inner
-        .borrow()
-        .clone()
-        .ok_or_else(|| illegal_state(op, "the producer is not started"))
-}
-
 #[wasm_bindgen]
 impl Producer {
     /// A producer with `options` (not started yet). Throws on unusable options.
@@ -69,21 +106,20 @@ impl Producer {
     ) -> Result<Producer, JsValue> {
         Ok(Producer {
             options: options_from(&options)?,
-            inner: Rc::new(RefCell::new(None)),
+            lifecycle: Lifecycle::new("producer"),
         })
     }
 
-    /// Connects to the name servers and registers the group; calling it again does nothing.
+    /// Connects to the name servers and registers the group.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn start(&self) -> Promise {
         let options = self.options.clone();
-        let inner = self.inner.clone();
+        let lifecycle = self.lifecycle.clone();
         future_to_promise(async move {
-            if inner.borrow().is_some() {
-                return Ok(JsValue::UNDEFINED);
-            }
-            let p = CoreProducer::start(options).await.map_err(|e| to_js(&e))?;
-            *inner.borrow_mut() = Some(p);
+            lifecycle
+                .start(|| CoreProducer::start(options))
+                .await
+                .or_js()?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -111,6 +147,29 @@ impl Producer {
         self.send_keyed(&message, Some(sharding_key))
     }
 
+    /// Sends to the queue `selector(message, queueCount)` picks among the topic's writable
+    /// queues: it returns an index from 0 to `queueCount - 1` (one attempt, as with a sharding
+    /// key). A throw or any other answer rejects with `InvalidArgument` (nothing is sent).
+    #[wasm_bindgen(js_name = sendWithSelector, unchecked_return_type = "Promise<SendResult>")]
+    pub fn send_with_selector(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Message")] message: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "QueueSelector")] selector: Function,
+    ) -> Promise {
+        let lifecycle = self.lifecycle.clone();
+        let parsed = from_js(&message, "send");
+        future_to_promise(async move {
+            let (m, _) = parsed?;
+            let p = lifecycle.get("send").or_js()?;
+            let selector = JsSelector {
+                id: registry::register(selector.into()),
+            };
+            let r = p.send_with_selector(m, &selector, "").await;
+            registry::release(selector.id);
+            r.map(|r| send_result_to_js(&r)).or_js()
+        })
+    }
+
     /// Sends without waiting for the broker (no answer, never retried); resolves once the
     /// bytes are handed to the WebSocket.
     #[wasm_bindgen(js_name = sendOneway, unchecked_return_type = "Promise<void>")]
@@ -118,15 +177,12 @@ impl Producer {
         &self,
         #[wasm_bindgen(unchecked_param_type = "Message")] message: JsValue,
     ) -> Promise {
-        let inner = self.inner.clone();
+        let lifecycle = self.lifecycle.clone();
         let parsed = from_js(&message, "send");
         future_to_promise(async move {
             let (m, _) = parsed?;
-            let p = started(&inner, "send")?;
-            p.send_oneway(m)
-                .await
-                .map(|()| JsValue::UNDEFINED)
-                .map_err(|e| to_js(&e))
+            let p = lifecycle.get("send").or_js()?;
+            p.send_oneway(m).await.map(|()| JsValue::UNDEFINED).or_js()
         })
     }
 
@@ -137,15 +193,15 @@ impl Producer {
         &self,
         #[wasm_bindgen(unchecked_param_type = "Message[]")] messages: Array,
     ) -> Promise {
-        let inner = self.inner.clone();
+        let lifecycle = self.lifecycle.clone();
         let parsed: Result<Vec<_>, JsValue> = messages
             .iter()
             .map(|m| from_js(&m, "send batch").map(|(m, _)| m))
             .collect();
         future_to_promise(async move {
             let messages = parsed?;
-            let p = started(&inner, "send batch")?;
-            let results = p.send_batch(messages).await.map_err(|e| to_js(&e))?;
+            let p = lifecycle.get("send batch").or_js()?;
+            let results = p.send_batch(messages).await.or_js()?;
             Ok(results
                 .iter()
                 .map(send_result_to_js)
@@ -154,15 +210,13 @@ impl Producer {
         })
     }
 
-    /// Unregisters the group and stops the producer; later sends fail with `IllegalState`.
+    /// Unregisters the group and stops the producer, for good (a second call does nothing);
+    /// later sends fail with `IllegalState`.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn shutdown(&self) -> Promise {
-        let inner = self.inner.clone();
+        let lifecycle = self.lifecycle.clone();
         future_to_promise(async move {
-            let p = inner.borrow().clone();
-            if let Some(p) = p {
-                p.shutdown().await;
-            }
+            lifecycle.shutdown().await;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -172,16 +226,16 @@ impl Producer {
     /// `send`, with the queue chosen by hashing `key` (or the message's `shardingKey` field when
     /// `key` is `None`).
     fn send_keyed(&self, message: &JsValue, key: Option<String>) -> Promise {
-        let inner = self.inner.clone();
+        let lifecycle = self.lifecycle.clone();
         let parsed = from_js(message, "send");
         future_to_promise(async move {
             let (m, field) = parsed?;
-            let p = started(&inner, "send")?;
+            let p = lifecycle.get("send").or_js()?;
             let r = match key.or(field) {
                 Some(key) => p.send_with_selector(m, &SelectByHash, &key).await,
                 None => p.send(m).await,
             };
-            r.map(|r| send_result_to_js(&r)).map_err(|e| to_js(&e))
+            r.map(|r| send_result_to_js(&r)).or_js()
         })
     }
 }

@@ -5,64 +5,50 @@
 //! is): they return `'commit'`, `'rollback'` or `'unknown'`; a throw counts as `'unknown'` (the
 //! broker asks again later), as an exception does in Java.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
+use std::cell::Cell;
 use std::rc::Rc;
 
 use ferromq_client::{
-    Message as CoreMessage, MessageView, ProducerOptions, TransactionListener,
+    Lifecycle, Message as CoreMessage, MessageView, ProducerOptions, TransactionListener,
     TransactionProducer as CoreProducer, TransactionState,
 };
-use js_sys::{Function, Object, Promise};
+use js_sys::{Array, Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::error::{illegal_state, invalid, to_js};
+use crate::error::{invalid, to_js, OrJs};
 use crate::js;
 use crate::message::{from_js, outgoing_to_js, send_result_to_js, to_js as message_to_js};
 use crate::producer::options_from;
+use crate::registry;
 
-thread_local! {
-    /// `(execute, check)` by id (JavaScript functions are not `Send`; the core's listener is).
-    static LISTENERS: RefCell<HashMap<u32, (Function, Function)>> = RefCell::new(HashMap::new());
-    static NEXT_ID: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
-}
-
+/// The state a function answered: its string read with the core's spellings; a throw or any
+/// other answer is `unknown`.
 fn state_of(result: Result<JsValue, JsValue>) -> TransactionState {
-    let Ok(v) = result else {
-        return TransactionState::Unknown;
-    };
-    match v.as_string().map(|s| s.to_ascii_lowercase()).as_deref() {
-        Some("commit" | "commit_message") => TransactionState::Commit,
-        Some("rollback" | "rollback_message") => TransactionState::Rollback,
-        _ => TransactionState::Unknown,
-    }
+    result
+        .ok()
+        .and_then(|v| v.as_string())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(TransactionState::Unknown)
 }
 
-fn state_name(state: TransactionState) -> &'static str {
-    match state {
-        TransactionState::Commit => "commit",
-        TransactionState::Rollback => "rollback",
-        TransactionState::Unknown => "unknown",
-    }
-}
-
-/// The core listener calling the JavaScript functions registered under `id`.
+/// The core listener calling the JavaScript `[execute, check]` registered under `id`.
 #[derive(Debug)]
 struct JsTransactionListener {
     id: u32,
 }
 
 impl JsTransactionListener {
-    fn functions(&self) -> Option<(Function, Function)> {
-        LISTENERS.with(|l| l.borrow().get(&self.id).cloned())
+    fn function(&self, index: u32) -> Option<Function> {
+        let pair: Array = registry::get(self.id)?.dyn_into().ok()?;
+        pair.get(index).dyn_into().ok()
     }
 }
 
 impl TransactionListener for JsTransactionListener {
     fn execute(&self, message: &CoreMessage, transaction_id: &str) -> TransactionState {
-        match self.functions() {
-            Some((execute, _)) => state_of(execute.call2(
+        match self.function(0) {
+            Some(execute) => state_of(execute.call2(
                 &JsValue::NULL,
                 &outgoing_to_js(message),
                 &JsValue::from_str(transaction_id),
@@ -72,17 +58,11 @@ impl TransactionListener for JsTransactionListener {
     }
 
     fn check(&self, message: &MessageView) -> TransactionState {
-        match self.functions() {
-            Some((_, check)) => state_of(check.call1(&JsValue::NULL, &message_to_js(message))),
+        match self.function(1) {
+            Some(check) => state_of(check.call1(&JsValue::NULL, &message_to_js(message))),
             None => TransactionState::Unknown,
         }
     }
-}
-
-#[derive(Debug, Default)]
-struct State {
-    core: Option<CoreProducer>,
-    listener_id: Option<u32>,
 }
 
 /// A transactional producer: `await start({ execute, check })`, `await send(message)` resolves
@@ -92,7 +72,8 @@ struct State {
 #[derive(Debug)]
 pub struct TransactionProducer {
     options: ProducerOptions,
-    state: Rc<RefCell<State>>,
+    lifecycle: Lifecycle<CoreProducer>,
+    listener_id: Rc<Cell<Option<u32>>>,
 }
 
 #[wasm_bindgen]
@@ -104,7 +85,8 @@ impl TransactionProducer {
     ) -> Result<TransactionProducer, JsValue> {
         Ok(TransactionProducer {
             options: options_from(&options)?,
-            state: Rc::new(RefCell::new(State::default())),
+            lifecycle: Lifecycle::new("transaction producer"),
+            listener_id: Rc::new(Cell::new(None)),
         })
     }
 
@@ -115,9 +97,10 @@ impl TransactionProducer {
         &self,
         #[wasm_bindgen(unchecked_param_type = "TransactionListener")] listener: JsValue,
     ) -> Promise {
-        let state = self.state.clone();
+        let lifecycle = self.lifecycle.clone();
+        let listener_id = self.listener_id.clone();
         let options = self.options.clone();
-        let functions = (|| -> Result<(Function, Function), JsValue> {
+        let functions = (|| -> Result<Array, JsValue> {
             let f = |name: &str| {
                 js::get(&listener, name)
                     .and_then(|v| v.dyn_into::<Function>().ok())
@@ -125,28 +108,21 @@ impl TransactionProducer {
                         invalid("start", format!("the listener needs a `{name}` function"))
                     })
             };
-            Ok((f("execute")?, f("check")?))
+            Ok(Array::of2(&f("execute")?.into(), &f("check")?.into()))
         })();
         future_to_promise(async move {
             let functions = functions?;
-            if state.borrow().listener_id.is_some() {
-                return Err(illegal_state("start", "the producer is already started"));
-            }
-            let id = NEXT_ID.with(|n| {
-                let id = n.get();
-                n.set(id.wrapping_add(1));
-                id
-            });
-            LISTENERS.with(|l| l.borrow_mut().insert(id, functions));
-            state.borrow_mut().listener_id = Some(id);
-            match CoreProducer::start(options, JsTransactionListener { id }).await {
-                Ok(p) => {
-                    state.borrow_mut().core = Some(p);
+            let id = registry::register(functions.into());
+            let started = lifecycle
+                .start(|| CoreProducer::start(options, JsTransactionListener { id }))
+                .await;
+            match started {
+                Ok(_) => {
+                    listener_id.set(Some(id));
                     Ok(JsValue::UNDEFINED)
                 }
                 Err(e) => {
-                    LISTENERS.with(|l| l.borrow_mut().remove(&id));
-                    state.borrow_mut().listener_id = None;
+                    registry::release(id);
                     Err(to_js(&e))
                 }
             }
@@ -160,34 +136,28 @@ impl TransactionProducer {
         &self,
         #[wasm_bindgen(unchecked_param_type = "Message")] message: JsValue,
     ) -> Promise {
-        let state = self.state.clone();
+        let lifecycle = self.lifecycle.clone();
         let parsed = from_js(&message, "send");
         future_to_promise(async move {
             let (m, _) = parsed?;
-            let p = state
-                .borrow()
-                .core
-                .clone()
-                .ok_or_else(|| illegal_state("send", "the producer is not started"))?;
-            let r = p.send(m).await.map_err(|e| to_js(&e))?;
+            let p = lifecycle.get("send").or_js()?;
+            let r = p.send(m).await.or_js()?;
             let o = Object::new();
-            js::set(&o, "state", state_name(r.state));
+            js::set(&o, "state", r.state.to_string());
             js::set(&o, "send", send_result_to_js(&r.send));
             Ok(o.into())
         })
     }
 
-    /// Stops the producer and releases the listener.
+    /// Stops the producer and releases the listener, for good (a second call does nothing).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn shutdown(&self) -> Promise {
-        let state = self.state.clone();
+        let lifecycle = self.lifecycle.clone();
+        let listener_id = self.listener_id.clone();
         future_to_promise(async move {
-            let core = state.borrow_mut().core.take();
-            if let Some(p) = core {
-                p.shutdown().await;
-            }
-            if let Some(id) = state.borrow_mut().listener_id.take() {
-                LISTENERS.with(|l| l.borrow_mut().remove(&id));
+            lifecycle.shutdown().await;
+            if let Some(id) = listener_id.take() {
+                registry::release(id);
             }
             Ok(JsValue::UNDEFINED)
         })

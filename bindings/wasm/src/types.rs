@@ -9,7 +9,7 @@ const TYPES: &str = r#"
 export interface ClientOptions {
   /** Name servers' WebSocket URLs, `;`-separated (`ws://127.0.0.1:9877/`). */
   namesrvAddr: string;
-  /** Objects with the same name servers and instance name share one client (one per module by default). */
+  /** Objects with the same name servers and instance name share one client (the core's `DEFAULT`, one per loaded module, by default). */
   instanceName?: string;
   /** Timeout of ordinary requests, ms (3000). */
   requestTimeoutMs?: number;
@@ -28,21 +28,35 @@ export interface ProducerOptions extends ClientOptions {
   compressThreshold?: number;
 }
 
+/** Where a group without a committed offset starts (the core also accepts any case, `_`/`-` separators and Java names such as `'CONSUME_FROM_FIRST_OFFSET'`). */
 export type ConsumeFrom = 'lastOffset' | 'firstOffset' | 'timestamp';
+
+/** How the group's queues are shared among its members. */
+export type Allocation = 'averagely' | 'averagelyByCircle' | 'consistentHash';
 
 export interface PushConsumerOptions extends ClientOptions {
   group: string;
+  /** `lastOffset` (default). */
   consumeFrom?: ConsumeFrom;
-  /** For `consumeFrom: 'timestamp'`, ms since the epoch. */
+  /** For `consumeFrom: 'timestamp'` only (required there), ms since the epoch. */
   consumeTimestamp?: number;
   /** `clustering` (default); `broadcasting` is refused on wasm32 (no local offset file). */
   messageModel?: 'clustering' | 'broadcasting';
+  /** Queue allocation among the group's members (`averagely`). */
+  allocation?: Allocation;
   /** One listener call at a time per queue, in order, with a broker lock on the queue. */
   orderly?: boolean;
   /** Redeliveries before `%DLQ%<group>` (16). */
   maxReconsumeTimes?: number;
+  /** Listener calls running at once (20). */
+  consumeThreads?: number;
+  /** Messages handed to the consumer per delivery (1); the listener still gets them one per call, in order; when one is not consumed, the rest of the batch is not offered and the whole batch is redelivered. */
+  consumeBatchSize?: number;
+  /** Messages per pull (32). */
   pullBatchSize?: number;
+  /** Rebalance period, ms (20000). */
   rebalanceIntervalMs?: number;
+  /** Offset commit period, ms (5000). */
   persistIntervalMs?: number;
 }
 
@@ -140,10 +154,30 @@ export interface MessageQueue {
 export type Filter = string | { tag?: string; sql92?: string };
 
 /**
- * What a listener returns: nothing (consumed), or `false` / `'reconsumeLater'` (redeliver); or a
- * Promise of one of those, awaited (a rejection also redelivers).
+ * What a message listener answers (or resolves to). `undefined`, `null`, `true` or `'success'`:
+ * consumed. `false` or `'reconsumeLater'`: redeliver later. A throw, a rejected Promise or any
+ * other value also redelivers. The same contract as every FerroMQ binding (Node included).
  */
-export type ListenerResult = void | boolean | 'reconsumeLater';
+export type ListenerResult = void | null | boolean | 'success' | 'reconsumeLater';
+
+/** A push consumer's listener: one message per call; a returned Promise is awaited. */
+export type MessageListener = (message: ReceivedMessage) => ListenerResult | Promise<ListenerResult>;
+
+/**
+ * Picks the queue of `Producer.sendWithSelector`: an integer index from 0 to `queueCount - 1`.
+ * A throw or any other answer rejects the send with `InvalidArgument` (nothing is sent).
+ */
+export type QueueSelector = (message: OutgoingMessage, queueCount: number) => number;
+
+/** A message as a producer hands it to a selector or a transaction's `execute`. */
+export interface OutgoingMessage {
+  topic: string;
+  tag: string | null;
+  keys: string[];
+  properties: Record<string, string>;
+  body: Uint8Array;
+  text(): string;
+}
 
 export interface TopicOptions {
   /** `DefaultCluster` by default. */
@@ -153,9 +187,38 @@ export interface TopicOptions {
   order?: boolean;
 }
 
+export interface RouteBroker {
+  cluster: string;
+  brokerName: string;
+  /** Broker id (`0` = master) to `ip:port`. */
+  addrs: Record<string, string>;
+}
+
 export interface TopicRoute {
-  brokers: { brokerName: string; addrs: Record<string, string> }[];
-  queues: { brokerName: string; readQueueNums: number; writeQueueNums: number }[];
+  brokers: RouteBroker[];
+  /** Permission bits: 2 = write, 4 = read, 6 = both. */
+  queues: { brokerName: string; readQueueNums: number; writeQueueNums: number; perm: number }[];
+}
+
+export interface ClusterInfo {
+  brokers: RouteBroker[];
+  /** Cluster name to its broker names. */
+  clusters: Record<string, string[]>;
+}
+
+export interface QueueStats extends MessageQueue {
+  minOffset: number;
+  /** The next offset to be written. */
+  maxOffset: number;
+  lastUpdateTimestamp: number;
+}
+
+export interface QueueProgress extends MessageQueue {
+  brokerOffset: number;
+  /** The group's committed offset. */
+  consumerOffset: number;
+  pullOffset: number;
+  lastTimestamp: number;
 }
 
 /** What every failure throws or rejects with. */
@@ -172,7 +235,7 @@ export type TransactionState = 'commit' | 'rollback' | 'unknown';
 /** The application's side of transactions (both run synchronously; a throw is `'unknown'`). */
 export interface TransactionListener {
   /** Runs the local transaction for the half message just stored. */
-  execute(message: { topic: string; tag: string | null; keys: string[]; properties: Record<string, string>; body: Uint8Array; text(): string }, transactionId: string): TransactionState;
+  execute(message: OutgoingMessage, transactionId: string): TransactionState;
   /** Answers the broker's check-back for a half message still undecided. */
   check(message: ReceivedMessage): TransactionState;
 }
