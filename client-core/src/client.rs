@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
+use ferromq_common::lock;
 use ferromq_protocol::body::{
     ConsumerData, GetConsumerListByGroupResponseBody, HeartbeatData, MessageQueue, ProducerData,
     TopicRouteData, MASTER_ID,
@@ -171,10 +172,6 @@ type Registry = Mutex<HashMap<(String, String), Weak<Inner>>>;
 fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(|| Mutex::new(HashMap::new()))
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The first non-loopback address of this host, found by asking the OS which source address it

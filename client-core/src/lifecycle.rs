@@ -16,8 +16,9 @@
 //! that fails (or is cancelled) leaves the object created, so `start` may be called again.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
+use ferromq_common::lock;
 use futures::future::BoxFuture;
 
 use crate::admin::Admin;
@@ -102,10 +103,6 @@ impl<T> Drop for Pending<'_, T> {
             }
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl<T: Service> Lifecycle<T> {

@@ -290,7 +290,7 @@ impl Producer {
                     "delayed messages cannot be batched",
                 ));
             }
-            if topic.starts_with("%RETRY%") {
+            if topic.starts_with(ferromq_protocol::names::RETRY_TOPIC_PREFIX) {
                 return Err(Error::invalid(
                     "send batch",
                     "retry topics cannot be batched",
@@ -568,7 +568,9 @@ impl Producer {
         queue: &MessageQueue,
         batch: bool,
     ) -> SendMessageRequestHeaderV2 {
-        let retry = message.topic().starts_with("%RETRY%");
+        let retry = message
+            .topic()
+            .starts_with(ferromq_protocol::names::RETRY_TOPIC_PREFIX);
         SendMessageRequestHeaderV2 {
             producer_group: self.inner.options.group.clone(),
             topic: message.topic().to_owned(),

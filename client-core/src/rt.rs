@@ -131,6 +131,10 @@ mod js {
         /// `Math.random()`.
         #[wasm_bindgen(js_namespace = Math, js_name = random)]
         pub(super) fn random() -> f64;
+
+        /// `Date.now()`.
+        #[wasm_bindgen(js_namespace = Date, js_name = now)]
+        pub(super) fn date_now() -> f64;
     }
 }
 
@@ -227,11 +231,13 @@ pub fn random_u64() -> u64 {
 }
 
 /// Milliseconds since the Unix epoch.
+#[cfg(not(target_arch = "wasm32"))]
+pub use ferromq_common::now_ms;
+
+/// Milliseconds since the Unix epoch (JavaScript's `Date.now()`).
+#[cfg(target_arch = "wasm32")]
 pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    js::date_now() as i64
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use ferromq_common::lock;
 use ferromq_protocol::RemotingCommand;
 use ferromq_remoting::{Connection, ConnectionConfig, Handler, RemotingError};
 use futures::future::BoxFuture;
@@ -20,10 +21,6 @@ struct Slot {
     conn: Mutex<Option<Connection>>,
     backoff: Mutex<Backoff>,
     connecting: tokio::sync::Mutex<()>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Slot {

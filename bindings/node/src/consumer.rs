@@ -14,6 +14,7 @@ use ferromq_client::{
     FilterExpression, Lifecycle, MessageModel as CoreModel, MessageView, PerMessageListener,
     PushConsumer as CorePushConsumer, PushConsumerOptions as CoreOptions, State,
 };
+use ferromq_common::lock;
 
 use crate::callback::{Callback, Returned, Slot};
 use crate::error::Fallible;
@@ -189,10 +190,6 @@ impl std::fmt::Debug for PushConsumer {
             .field("group", &self.options.group)
             .finish_non_exhaustive()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[napi]

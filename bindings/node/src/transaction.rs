@@ -10,6 +10,7 @@ use ferromq_client::{
     Lifecycle, Message as CoreMessage, MessageView, TransactionListener,
     TransactionProducer as CoreTransactionProducer, TransactionState as CoreState,
 };
+use ferromq_common::lock;
 
 use crate::callback::{Callback, Slot};
 use crate::error::Fallible;
@@ -113,10 +114,6 @@ impl std::fmt::Debug for TransactionProducer {
             .field("options", &self.options)
             .finish_non_exhaustive()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[napi]

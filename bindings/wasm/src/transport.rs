@@ -28,6 +28,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use ferromq_client::mux::{self, operation_of, Backoff, Inbound, Mux, Shutdown, CONNECT_TIMEOUT};
 use ferromq_client::{rt, Error, ErrorKind, InboundHandler, Result, Transport};
+use ferromq_common::lock;
 use ferromq_protocol::frame::{self, FrameDecoder, DEFAULT_MAX_FRAME_LEN};
 use ferromq_protocol::header::namesrv::{
     GetKVConfigRequestHeader, GetKVConfigResponseHeader, WEBSOCKET_KV_NAMESPACE,
@@ -95,10 +96,6 @@ impl std::fmt::Debug for WsTransport {
             .field("namesrvs", &self.namesrvs)
             .finish_non_exhaustive()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Whether `addr` is a WebSocket URL (used as is) rather than a broker's `ip:port`.

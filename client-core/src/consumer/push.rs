@@ -35,6 +35,7 @@ use crate::client::{now_ms, Client, ClientConfig, ConsumerHandle};
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::{Message, MessageView};
 use crate::producer::{Producer, ProducerOptions};
+pub(super) use ferromq_common::lock;
 
 /// Push consumer settings.
 #[derive(Debug, Clone)]
@@ -177,10 +178,6 @@ impl std::fmt::Debug for PushConsumer {
     }
 }
 
-pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 fn subscription(topic: &str, expression: &FilterExpression) -> Result<SubscriptionData> {
     let version = now_ms();
     match expression {
@@ -278,7 +275,7 @@ impl PushConsumer {
         if subs.is_empty() {
             return Err(Error::invalid("start", "no subscription"));
         }
-        let retry_topic = format!("%RETRY%{}", options.group);
+        let retry_topic = ferromq_protocol::names::retry_topic(&options.group);
         let clustering = options.message_model == MessageModel::Clustering;
         if clustering {
             subs.insert(

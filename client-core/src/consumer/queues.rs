@@ -153,7 +153,9 @@ pub(super) async fn initial_offset(g: &GroupView<'_>, mq: &MessageQueue) -> Resu
     if let Some(offset) = g.offsets.read_stored(g.client, mq).await? {
         return Ok(offset);
     }
-    let retry = mq.topic.starts_with("%RETRY%");
+    let retry = mq
+        .topic
+        .starts_with(ferromq_protocol::names::RETRY_TOPIC_PREFIX);
     match g.consume_from {
         ConsumeFrom::FirstOffset => Ok(0),
         ConsumeFrom::LastOffset if retry => Ok(0),
