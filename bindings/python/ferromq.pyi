@@ -86,7 +86,9 @@ class ConsumeResult:
     RECONSUME_LATER: ClassVar[ConsumeResult]
 
 class ConsumeFrom:
-    """Where a consumer group without a committed offset starts on a queue."""
+    """Where a consumer group without a committed offset starts on a queue. Consumers also
+    take it as text, read by the client core: "lastOffset", "first_offset",
+    "CONSUME_FROM_TIMESTAMP", ... (anything else raises InvalidArgumentError)."""
 
     LAST_OFFSET: ClassVar[ConsumeFrom]
     FIRST_OFFSET: ClassVar[ConsumeFrom]
@@ -342,7 +344,7 @@ class PushConsumer:
         listener: Callable[[MessageView], _ListenerResult],
         orderly: bool = False,
         broadcasting: bool = False,
-        consume_from: Optional[ConsumeFrom] = None,
+        consume_from: Union[ConsumeFrom, str, None] = None,
         consume_timestamp_ms: Optional[int] = None,
         consume_threads: Optional[int] = None,
         max_reconsume_times: Optional[int] = None,
@@ -385,7 +387,7 @@ class PullConsumer:
         namesrv: str,
         group: str,
         *,
-        consume_from: Optional[ConsumeFrom] = None,
+        consume_from: Union[ConsumeFrom, str, None] = None,
         consume_timestamp_ms: Optional[int] = None,
         auto_commit: Optional[bool] = None,
         pull_batch_size: Optional[int] = None,

@@ -461,7 +461,9 @@ impl From<PyConsumeResult> for ferromq_client::ConsumeResult {
     }
 }
 
-/// Where a consumer group without a committed offset starts on a queue.
+/// Where a consumer group without a committed offset starts on a queue. Consumers also take
+/// it as text, read by the client core: "lastOffset", "first_offset",
+/// "CONSUME_FROM_TIMESTAMP", ... (anything else raises InvalidArgumentError).
 #[pyclass(
     name = "ConsumeFrom",
     module = "ferromq",
@@ -493,14 +495,29 @@ impl From<PyConsumeFrom> for ferromq_client::ConsumeFromKind {
     }
 }
 
+/// A consume-from argument: the enum, or text read by the core (`"firstOffset"`,
+/// `"CONSUME_FROM_FIRST_OFFSET"`, ...; anything else is an `InvalidArgumentError`).
+#[derive(FromPyObject)]
+pub(crate) enum ConsumeFromArg {
+    Kind(PyConsumeFrom),
+    Text(String),
+}
+
 /// The core's consume-from position (its rule: a timestamp exactly with `TIMESTAMP`).
 pub(crate) fn consume_from(
     py: Python<'_>,
-    kind: Option<PyConsumeFrom>,
+    kind: Option<ConsumeFromArg>,
     timestamp_ms: Option<i64>,
 ) -> PyResult<ferromq_client::ConsumeFrom> {
-    ferromq_client::ConsumeFrom::new(kind.map(Into::into), timestamp_ms)
-        .map_err(|e| crate::error::to_py(py, &e))
+    let kind = match kind {
+        None => None,
+        Some(ConsumeFromArg::Kind(k)) => Some(k.into()),
+        Some(ConsumeFromArg::Text(s)) => Some(
+            s.parse::<ferromq_client::ConsumeFromKind>()
+                .map_err(|e| crate::error::to_py(py, &e))?,
+        ),
+    };
+    ferromq_client::ConsumeFrom::new(kind, timestamp_ms).map_err(|e| crate::error::to_py(py, &e))
 }
 
 /// The state of a local transaction.

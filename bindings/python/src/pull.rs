@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use crate::error;
-use crate::message::{consume_from, PyConsumeFrom, PyMessageQueue, PyMessageView};
+use crate::message::{consume_from, ConsumeFromArg, PyMessageQueue, PyMessageView};
 use crate::push::expression;
 use crate::runtime::{awaitable, wait};
 use crate::slot::{client_config, seconds, Slot};
@@ -45,7 +45,7 @@ impl PyPullConsumer {
         py: Python<'_>,
         namesrv: &str,
         group: &str,
-        consume_from: Option<PyConsumeFrom>,
+        consume_from: Option<ConsumeFromArg>,
         consume_timestamp_ms: Option<i64>,
         auto_commit: Option<bool>,
         pull_batch_size: Option<i32>,

@@ -11,7 +11,7 @@ use pyo3::types::PyTuple;
 
 use crate::error;
 use crate::listener::PyListener;
-use crate::message::{consume_from, PyConsumeFrom};
+use crate::message::{consume_from, ConsumeFromArg};
 use crate::slot::{client_config, Slot};
 
 /// A subscription expression: a tag expression, or SQL92 when `sql` is given (the core's rule).
@@ -84,7 +84,7 @@ impl PyPushConsumer {
         listener: Py<PyAny>,
         orderly: bool,
         broadcasting: bool,
-        consume_from: Option<PyConsumeFrom>,
+        consume_from: Option<ConsumeFromArg>,
         consume_timestamp_ms: Option<i64>,
         consume_threads: Option<usize>,
         max_reconsume_times: Option<i32>,

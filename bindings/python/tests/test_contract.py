@@ -92,3 +92,12 @@ def test_option_rules_are_the_cores():
         ferromq.PushConsumer(
             "127.0.0.1:9876", "g", "T", listener=print, consume_from=ferromq.ConsumeFrom.TIMESTAMP
         )
+
+
+def test_consume_from_text_is_read_by_the_core():
+    c = ferromq.PullConsumer("127.0.0.1:9876", "g", consume_from="CONSUME_FROM_FIRST_OFFSET")
+    c.shutdown()
+    with pytest.raises(ferromq.InvalidArgumentError, match='"sideways" is not a consume-from position'):
+        ferromq.PushConsumer("127.0.0.1:9876", "g", "T", listener=print, consume_from="sideways")
+    with pytest.raises(ferromq.InvalidArgumentError, match="needs the consume timestamp"):
+        ferromq.PullConsumer("127.0.0.1:9876", "g", consume_from="timestamp")
