@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use ferromq_protocol::body::{
-    perm, ClusterInfo, ConsumeStats, MessageQueue, OffsetWrapper, TopicOffset, TopicRouteData,
-    TopicStatsTable, MASTER_ID,
+    perm, ClusterInfo, ConsumeStats, KVTable, MessageQueue, OffsetWrapper, TopicOffset,
+    TopicRouteData, TopicStatsTable, MASTER_ID,
 };
 use ferromq_protocol::header::admin::{
     CreateTopicRequestHeader, DeleteTopicRequestHeader, GetConsumeStatsRequestHeader,
@@ -170,6 +170,18 @@ impl Admin {
             return Err(Error::from_response("delete topic", &response));
         }
         Ok(())
+    }
+
+    /// A broker's runtime figures (GET_BROKER_RUNTIME_INFO): `putTps`, `commitLogMaxOffset`,
+    /// `brokerVersionDesc`, ... as the broker names them.
+    pub async fn broker_runtime_info(&self, broker_addr: &str) -> Result<BTreeMap<String, String>> {
+        let request = RemotingCommand::request(RequestCode::GET_BROKER_RUNTIME_INFO);
+        let response = self
+            .broker_call("broker runtime info", broker_addr, request)
+            .await?;
+        let table = KVTable::decode(&response.body)
+            .map_err(|e| Error::protocol("broker runtime info", e))?;
+        Ok(table.table.into_iter().collect())
     }
 
     /// Min / max offsets of every queue of `topic`, from each broker of its route.
