@@ -131,6 +131,11 @@ ferromq_common::settings! {
         trace_on: bool = true, "traceOn", true;
         /// `longPollingEnable` (true).
         long_polling_enable: bool = true, "longPollingEnable", true;
+        /// `slaveReadEnable` (false): pull answers may send consumers to a slave
+        /// (`suggestWhichBrokerId`): one far behind to the group's `whichBrokerWhenConsumeSlowly`,
+        /// others to its `brokerId`. Off, they are always sent to the master. FerroMQ's slaves
+        /// serve pulls either way (Apache 5.x's refuse them when this is off).
+        slave_read_enable: bool = false, "slaveReadEnable", true;
         /// `shortPollingTimeMills` (1000): hold time when long polling is off.
         short_polling_time_mills: u64 = 1000, "shortPollingTimeMills", true;
         /// `notifyConsumerIdsChangedEnable` (true).

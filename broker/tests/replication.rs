@@ -13,7 +13,7 @@ use ferromq_broker::config::BrokerRole;
 use ferromq_broker::Settings;
 use ferromq_protocol::body::KVTable;
 use ferromq_protocol::header::transaction::EndTransactionRequestHeader;
-use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode};
 use ferromq_remoting::Connection;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -411,4 +411,75 @@ async fn a_slave_refuses_a_master_whose_offsets_do_not_follow_its_log() {
         "nothing wrong appended"
     );
     slave.stop().await;
+}
+
+/// The broker id a pull answer suggests for the next pull.
+async fn suggested(c: &Connection, group: &str, topic: &str, offset: i64) -> i64 {
+    let r = c
+        .request(pull_request(group, topic, 0, offset, 0), T)
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    ferromq_protocol::header::pull::PullMessageResponseHeader::read_ext(&r.ext_fields)
+        .unwrap()
+        .suggest_which_broker_id
+}
+
+/// A broker with two messages in `Suggest` queue 0 and group `Slow` (brokerId 1,
+/// whichBrokerWhenConsumeSlowly 2) subscribed to it.
+async fn suggesting_broker(
+    tweak: impl FnOnce(&mut Settings) + Send + 'static,
+) -> (TestBroker, Connection) {
+    let b = TestBroker::start(tweak).await;
+    let c = b.client().await;
+    for i in 0..2 {
+        assert_eq!(
+            send(&c, "Suggest", 0, i).await.response_code(),
+            ResponseCode::SUCCESS
+        );
+    }
+    wait_max_offset(&c, "Suggest", 0, 2).await;
+    let group = br#"{"groupName":"Slow","consumeEnable":true,"brokerId":1,"whichBrokerWhenConsumeSlowly":2}"#;
+    let r = c
+        .request(
+            RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
+                .with_body(Bytes::from_static(group)),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    subscribe(&c, "Slow", "Suggest", "*").await;
+    (b, c)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pull_answers_suggest_slaves_only_with_slave_read_enable() {
+    // accessMessageInMemoryMaxRatio=0: every message pulled counts as no longer in memory.
+    let (cold, c) = suggesting_broker(|s| s.store.access_message_in_memory_max_ratio = 0).await;
+    assert_eq!(
+        suggested(&c, "Slow", "Suggest", 0).await,
+        0,
+        "slaveReadEnable off: the master"
+    );
+    let update = RemotingCommand::request(RequestCode::UPDATE_BROKER_CONFIG)
+        .with_body(Bytes::from_static(b"slaveReadEnable=true\n"));
+    assert_eq!(
+        c.request(update, T).await.unwrap().response_code(),
+        ResponseCode::SUCCESS
+    );
+    assert_eq!(
+        suggested(&c, "Slow", "Suggest", 0).await,
+        2,
+        "far behind: whichBrokerWhenConsumeSlowly"
+    );
+    cold.stop().await;
+
+    let (hot, c) = suggesting_broker(|s| s.broker.slave_read_enable = true).await;
+    assert_eq!(
+        suggested(&c, "Slow", "Suggest", 0).await,
+        1,
+        "in memory: the group's brokerId"
+    );
+    hot.stop().await;
 }

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use ferromq_protocol::body::{perm, ExpressionType, SubscriptionData};
+use ferromq_protocol::body::{perm, ExpressionType, SubscriptionData, MASTER_ID};
 use ferromq_protocol::header::pull::{
     pull_sys_flag, PullMessageRequestHeader, PullMessageResponseHeader,
 };
@@ -82,16 +82,16 @@ pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Resp
             ),
         );
     }
-    match broker.group_for(&h.consumer_group) {
+    let group = match broker.group_for(&h.consumer_group) {
         Ok(g) if !g.consume_enable => {
             return fail(
                 ResponseCode::NO_PERMISSION,
                 format!("subscription group no permission, {}", h.consumer_group),
             )
         }
-        Ok(_) => {}
+        Ok(g) => g,
         Err(refusal) => return refusal,
-    }
+    };
     let sys_flag = h.sys_flag;
     let subscription = if pull_sys_flag::has(sys_flag, pull_sys_flag::SUBSCRIPTION) {
         let expr = h.subscription.clone().unwrap_or_else(|| "*".to_owned());
@@ -187,8 +187,20 @@ pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Resp
         }
         break (r, code, next);
     };
+    // Where the consumer should pull next (Apache): with slaveReadEnable, a consumer far
+    // behind (its messages no longer in memory) is sent to whichBrokerWhenConsumeSlowly, others
+    // to the group's brokerId; without it, always to the master.
+    let suggest = if settings.broker.slave_read_enable {
+        if result.suggest_pulling_from_slave {
+            group.which_broker_when_consume_slowly
+        } else {
+            group.broker_id
+        }
+    } else {
+        MASTER_ID
+    };
     let header = PullMessageResponseHeader {
-        suggest_which_broker_id: 0,
+        suggest_which_broker_id: suggest,
         next_begin_offset: next,
         min_offset: result.min_offset,
         max_offset: result.max_offset,
