@@ -34,6 +34,19 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, in declaration order (bindings check their mapping against it).
+    pub const ALL: [ErrorKind; 9] = [
+        ErrorKind::InvalidArgument,
+        ErrorKind::Connect,
+        ErrorKind::Timeout,
+        ErrorKind::ConnectionClosed,
+        ErrorKind::TopicNotFound,
+        ErrorKind::Broker,
+        ErrorKind::Protocol,
+        ErrorKind::IllegalState,
+        ErrorKind::Io,
+    ];
+
     /// A stable name, e.g. for bindings and logs.
     pub fn as_str(self) -> &'static str {
         match self {

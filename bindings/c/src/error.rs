@@ -187,17 +187,7 @@ mod tests {
 
     use super::*;
 
-    const KINDS: [ErrorKind; 9] = [
-        ErrorKind::InvalidArgument,
-        ErrorKind::Connect,
-        ErrorKind::Timeout,
-        ErrorKind::ConnectionClosed,
-        ErrorKind::TopicNotFound,
-        ErrorKind::Broker,
-        ErrorKind::Protocol,
-        ErrorKind::IllegalState,
-        ErrorKind::Io,
-    ];
+    const KINDS: [ErrorKind; 9] = ErrorKind::ALL;
 
     #[test]
     fn every_kind_maps_to_its_own_code_and_name() {

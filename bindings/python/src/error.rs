@@ -70,17 +70,7 @@ pyo3::create_exception!(
 
 /// Every kind the binding knows, with its stable name; used by the tests through
 /// `ferromq._error_for_code`.
-pub(crate) const KINDS: [ErrorKind; 9] = [
-    ErrorKind::InvalidArgument,
-    ErrorKind::Connect,
-    ErrorKind::Timeout,
-    ErrorKind::ConnectionClosed,
-    ErrorKind::TopicNotFound,
-    ErrorKind::Broker,
-    ErrorKind::Protocol,
-    ErrorKind::IllegalState,
-    ErrorKind::Io,
-];
+pub(crate) const KINDS: [ErrorKind; 9] = ErrorKind::ALL;
 
 /// The exception class of `kind` (the base class for kinds added to the core later).
 fn class(py: Python<'_>, kind: ErrorKind) -> Bound<'_, pyo3::types::PyType> {

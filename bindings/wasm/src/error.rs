@@ -29,17 +29,7 @@ pub(crate) fn code_of(kind: ErrorKind) -> &'static str {
 }
 
 /// Every kind the binding maps, for the mapping check (`errorCodes()` in JavaScript).
-pub(crate) const KINDS: [ErrorKind; 9] = [
-    ErrorKind::InvalidArgument,
-    ErrorKind::Connect,
-    ErrorKind::Timeout,
-    ErrorKind::ConnectionClosed,
-    ErrorKind::TopicNotFound,
-    ErrorKind::Broker,
-    ErrorKind::Protocol,
-    ErrorKind::IllegalState,
-    ErrorKind::Io,
-];
+pub(crate) const KINDS: [ErrorKind; 9] = ErrorKind::ALL;
 
 fn set(obj: &JsValue, key: &str, value: &JsValue) {
     // Setting a property on a fresh Error object cannot fail.
