@@ -483,3 +483,27 @@ async fn pull_answers_suggest_slaves_only_with_slave_read_enable() {
     );
     hot.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_ha_port_serves_a_bounded_number_of_connections() {
+    let ha = free_port().await;
+    let master = master(BrokerRole::AsyncMaster, ha).await;
+    // The broker binds its HA port while it starts: wait until it answers requests.
+    let _ = max_offset(&master.client().await).await;
+    let mut peers = Vec::new();
+    for _ in 0..16 {
+        let mut p = TcpStream::connect(("127.0.0.1", ha)).await.unwrap();
+        p.write_all(&0i64.to_be_bytes()).await.unwrap();
+        // Served: a heartbeat comes within haSendHeartbeatInterval.
+        assert!(read_n(&mut p, 12).await.is_some());
+        peers.push(p);
+    }
+    let mut extra = TcpStream::connect(("127.0.0.1", ha)).await.unwrap();
+    let _ = extra.write_all(&0i64.to_be_bytes()).await;
+    assert!(
+        read_n(&mut extra, 12).await.is_none(),
+        "the 17th connection was served"
+    );
+    drop(peers);
+    master.stop().await;
+}

@@ -16,8 +16,11 @@ use crate::config::BrokerConfig;
 use crate::state::Broker;
 use crate::BrokerError;
 
-/// Largest read of slave reports at once (Apache reads its 1 MiB buffer).
-const READ_BUFFER: usize = 1 << 20;
+/// Read buffer of a slave's reports (8 bytes each; only the last complete one counts).
+const READ_BUFFER: usize = 4096;
+/// Most HA connections served at once. The HA port speaks no authentication (as Apache's):
+/// a cap keeps whatever else reaches it from holding memory and tasks without bound.
+const MAX_SLAVES: usize = 16;
 
 /// Binds `bindAddress:haListenPort`. An explicitly configured port that cannot be bound stops
 /// the broker; the derived one (`listenPort + 1`) is only a warning, as the fast port is: the
@@ -53,9 +56,14 @@ pub(crate) fn start(
             };
             match accepted {
                 Ok((stream, peer)) => {
+                    slaves.retain(|t: &JoinHandle<()>| !t.is_finished());
+                    if slaves.len() >= MAX_SLAVES {
+                        tracing::warn!(%peer, "HA connection refused: {MAX_SLAVES} already served");
+                        drop(stream);
+                        continue;
+                    }
                     let _ = stream.set_nodelay(true);
                     tracing::info!(%peer, "slave connected");
-                    slaves.retain(|t: &JoinHandle<()>| !t.is_finished());
                     slaves.push(tokio::spawn(serve(
                         broker.clone(),
                         stream,
