@@ -361,6 +361,17 @@ export interface PushConsumerOptions {
   maxReconsumeTimes?: number
   /** Listener calls running at once (20). */
   consumeThreads?: number
+  /**
+   * Messages of one queue handed to the consumer together (1; 0 is refused). The listener
+   * still gets one message per call, in order; the first that is not consumed stops the
+   * batch and the whole batch is redelivered.
+   */
+  consumeBatchSize?: number
+  /**
+   * How the group's members share queues: `averagely` (default), `averagelyByCircle` or
+   * `consistentHash` (the core also accepts Java's names, any case and `_`/`-` separators).
+   */
+  allocation?: 'averagely' | 'averagelyByCircle' | 'consistentHash'
   /** Messages per pull (32). */
   pullBatchSize?: number
   /** Rebalance period, ms (20000). */

@@ -347,12 +347,15 @@ class PushConsumer:
         consume_from: Union[ConsumeFrom, str, None] = None,
         consume_timestamp_ms: Optional[int] = None,
         consume_threads: Optional[int] = None,
+        consume_batch_size: Optional[int] = None,
+        allocation: Optional[str] = None,
         max_reconsume_times: Optional[int] = None,
         instance_name: Optional[str] = None,
         offset_store_dir: Union[str, PathLike[str], None] = None,
         request_timeout: Optional[float] = None,
     ) -> None:
-        """None takes the core's default: LAST_OFFSET, 20 consume threads, 16 redeliveries
+        """None takes the core's default: LAST_OFFSET, 20 consume threads, a consume batch
+        of 1, "averagely" allocation ("averagelyByCircle", "consistentHash"), 16 redeliveries
         before the DLQ. `consume_timestamp_ms` goes with ConsumeFrom.TIMESTAMP only."""
     @property
     def group(self) -> str:

@@ -10,9 +10,10 @@ use std::time::Duration;
 use napi_derive::napi;
 
 use ferromq_client::{
-    Answer, ConsumeFrom as CoreConsumeFrom, ConsumeFromKind, ConsumeResult, EachMessage,
-    FilterExpression, Lifecycle, MessageModel as CoreModel, MessageView, PerMessageListener,
-    PushConsumer as CorePushConsumer, PushConsumerOptions as CoreOptions, State,
+    Allocation, Answer, ConsumeFrom as CoreConsumeFrom, ConsumeFromKind, ConsumeResult,
+    EachMessage, FilterExpression, Lifecycle, MessageModel as CoreModel, MessageView,
+    PerMessageListener, PushConsumer as CorePushConsumer, PushConsumerOptions as CoreOptions,
+    State,
 };
 use ferromq_common::lock;
 
@@ -102,6 +103,14 @@ pub struct PushConsumerOptions {
     pub max_reconsume_times: Option<i32>,
     /// Listener calls running at once (20).
     pub consume_threads: Option<u32>,
+    /// Messages of one queue handed to the consumer together (1; 0 is refused). The listener
+    /// still gets one message per call, in order; the first that is not consumed stops the
+    /// batch and the whole batch is redelivered.
+    pub consume_batch_size: Option<u32>,
+    /// How the group's members share queues: `averagely` (default), `averagelyByCircle` or
+    /// `consistentHash` (the core also accepts Java's names, any case and `_`/`-` separators).
+    #[napi(ts_type = "'averagely' | 'averagelyByCircle' | 'consistentHash'")]
+    pub allocation: Option<String>,
     /// Messages per pull (32).
     pub pull_batch_size: Option<i32>,
     /// Rebalance period, ms (20000).
@@ -132,6 +141,12 @@ impl PushConsumerOptions {
         }
         if let Some(n) = self.consume_threads {
             o.consume_threads = n as usize;
+        }
+        if let Some(n) = self.consume_batch_size {
+            o.consume_batch_size = n as usize;
+        }
+        if let Some(a) = &self.allocation {
+            o.allocate = a.parse::<Allocation>()?.strategy();
         }
         if let Some(n) = self.pull_batch_size {
             o.pull_batch_size = n;

@@ -28,6 +28,12 @@ after(async () => {
 const illegal = (pattern) => (e) => e.code === ErrorCode.IllegalState && pattern.test(e.message)
 const invalid = (pattern) => (e) => e.code === ErrorCode.InvalidArgument && pattern.test(e.message)
 
+async function freshTopic(prefix, queueNums = 1) {
+  const topic = fresh(prefix)
+  await ready.createTopic(topic, queueNums)
+  return topic
+}
+
 // Each answer once, then 'success': the message must come again with reconsumeTimes 1.
 const RETRY_ANSWERS = [
   ['false', () => false],
@@ -110,7 +116,39 @@ describe('option rules', () => {
       new PushConsumer({ namesrvAddr, group: fresh('g'), messageModel: 'both' }).start(() => {}),
       invalid(/not a message model/)
     )
+    await assert.rejects(
+      new PushConsumer({ namesrvAddr, group: fresh('g'), allocation: 'random' }).start(() => {}),
+      invalid(/"random" is not an allocation strategy/)
+    )
+    await assert.rejects(
+      new PushConsumer({ namesrvAddr, group: fresh('g'), consumeBatchSize: 0 }).start(() => {}),
+      invalid(/consume batch size/)
+    )
     const c = new PushConsumer({ namesrvAddr, group: fresh('g') })
     await assert.rejects(c.subscribe('T', { tag: 'A', sql92: 'a > 1' }), invalid(/not both/))
+  })
+})
+
+describe('push consumer options', () => {
+  it('consumeBatchSize and allocation: every message once, one per listener call', async () => {
+    const topic = await freshTopic('Batch', 2)
+    const N = 8
+    for (let i = 0; i < N; i++) await producer.sendWithShardingKey({ topic, body: `b${i}` }, 'one')
+    const seen = []
+    const consumer = new PushConsumer({
+      namesrvAddr: ready.cluster.namesrvAddr,
+      group: fresh('g'),
+      consumeFrom: 'firstOffset',
+      consumeBatchSize: 4,
+      allocation: 'AVG_BY_CIRCLE'
+    })
+    open.push(consumer)
+    await consumer.subscribe(topic)
+    await consumer.start((m) => {
+      seen.push(m.body.toString())
+    })
+    await waitFor('every message', 30000, async () => seen.length >= N)
+    assert.deepEqual([...seen].sort(), Array.from({ length: N }, (_, i) => `b${i}`).sort())
+    await waitFor('both queues assigned', 30000, async () => consumer.assignedQueues().filter((q) => q.topic === topic).length === 2)
   })
 })

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use ferromq_client::{
-    EachMessage, FilterExpression, MessageModel, PushConsumer, PushConsumerOptions,
+    Allocation, EachMessage, FilterExpression, MessageModel, PushConsumer, PushConsumerOptions,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -28,14 +28,20 @@ pub(crate) fn expression(
 ///
 /// `PushConsumer(namesrv, group, topic, expression=None, *, sql=None, listener, orderly=False,
 /// broadcasting=False, consume_from=None, consume_timestamp_ms=None, consume_threads=None,
-/// max_reconsume_times=None, instance_name=None, offset_store_dir=None, request_timeout=None)`.
+/// consume_batch_size=None, allocation=None, max_reconsume_times=None, instance_name=None,
+/// offset_store_dir=None, request_timeout=None)`.
 /// `expression` is a tag expression (`"*"`, `"A || B"`; all when omitted), `sql` a SQL92
 /// selector over properties instead. The listener returns None, True or ConsumeResult.SUCCESS
 /// when consumed, False or ConsumeResult.RECONSUME_LATER to have the message redelivered;
 /// raising an exception (or returning anything else) also means redelivery. `orderly`
 /// consumes each queue in order, one message at a time; `broadcasting` gives every member
-/// every message. Options left at None take the client core's defaults: start from the last
-/// offset, 20 consume threads, 16 redeliveries before the DLQ, a 3 s request timeout.
+/// every message. `consume_batch_size` messages of one queue are handed over together (the
+/// listener still gets one per call, in order; the first not consumed stops the batch and the
+/// whole batch is redelivered); `allocation` shares the queues among the group's members:
+/// "averagely", "averagelyByCircle" or "consistentHash" (any case, `_`/`-` separators and
+/// Java's names too). Options left at None take the client core's defaults: start from the
+/// last offset, 20 consume threads, a batch of 1, averagely, 16 redeliveries before the DLQ,
+/// a 3 s request timeout.
 #[pyclass(name = "PushConsumer", module = "ferromq")]
 pub(crate) struct PyPushConsumer {
     options: PushConsumerOptions,
@@ -72,7 +78,7 @@ impl PyPushConsumer {
 #[pymethods]
 impl PyPushConsumer {
     #[new]
-    #[pyo3(signature = (namesrv, group, topic, expression=None, *, sql=None, listener, orderly=false, broadcasting=false, consume_from=None, consume_timestamp_ms=None, consume_threads=None, max_reconsume_times=None, instance_name=None, offset_store_dir=None, request_timeout=None))]
+    #[pyo3(signature = (namesrv, group, topic, expression=None, *, sql=None, listener, orderly=false, broadcasting=false, consume_from=None, consume_timestamp_ms=None, consume_threads=None, consume_batch_size=None, allocation=None, max_reconsume_times=None, instance_name=None, offset_store_dir=None, request_timeout=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -87,6 +93,8 @@ impl PyPushConsumer {
         consume_from: Option<ConsumeFromArg>,
         consume_timestamp_ms: Option<i64>,
         consume_threads: Option<usize>,
+        consume_batch_size: Option<usize>,
+        allocation: Option<String>,
         max_reconsume_times: Option<i32>,
         instance_name: Option<String>,
         offset_store_dir: Option<PathBuf>,
@@ -108,6 +116,13 @@ impl PyPushConsumer {
         }
         if let Some(n) = consume_threads {
             options.consume_threads = n;
+        }
+        if let Some(n) = consume_batch_size {
+            options.consume_batch_size = n;
+        }
+        if let Some(a) = allocation {
+            let a: Allocation = a.parse().map_err(|e| error::to_py(py, &e))?;
+            options.allocate = a.strategy();
         }
         if let Some(n) = max_reconsume_times {
             options.max_reconsume_times = n;
