@@ -451,7 +451,8 @@ class PullConsumer:
     def __anext__(self) -> asyncio.Future[MessageView]: ...
 
 class Admin:
-    """Admin operations (topic creation, cluster and route queries)."""
+    """Admin operations: topics, cluster and route queries, statistics, consumer progress,
+    messages by key or id, broker runtime figures."""
 
     def __init__(
         self, namesrv: str, *, instance_name: Optional[str] = None, request_timeout: Optional[float] = None
@@ -465,6 +466,21 @@ class Admin:
         """`{cluster: {broker_name: {broker_id: address}}}`."""
     def topic_route(self, topic: str) -> List[Dict[str, Union[str, int]]]:
         """The topic's queues per broker."""
+    def delete_topic(self, topic: str, *, cluster: Optional[str] = None) -> None:
+        """Deletes `topic` from every master of `cluster` (DefaultCluster) and from the name
+        servers."""
+    def topic_stats(self, topic: str) -> List[Dict[str, Union[str, int]]]:
+        """Per queue: topic, broker_name, queue_id, min_offset, max_offset,
+        last_update_timestamp."""
+    def consumer_progress(self, group: str, topic: str) -> List[Dict[str, Union[str, int]]]:
+        """Per queue: topic, broker_name, queue_id, broker_offset, consumer_offset, pull_offset,
+        last_timestamp."""
+    def query_by_key(self, topic: str, key: str, *, max: int = 32) -> List[MessageView]:
+        """The messages of `topic` with `key` among their keys (at most `max` per broker)."""
+    def view_by_offset_id(self, offset_msg_id: str) -> MessageView:
+        """The message with broker id `offset_msg_id` (SendResult.offset_msg_id)."""
+    def broker_runtime_info(self, broker_addr: str) -> Dict[str, str]:
+        """The runtime figures of the broker at `broker_addr` (putTps, brokerVersionDesc, ...)."""
     def shutdown(self) -> None:
         """Releases the connections; later calls raise IllegalStateError."""
     def __enter__(self) -> Admin: ...

@@ -1,17 +1,41 @@
-//! `Admin`: topic creation and cluster and route queries.
+//! `Admin`: the core's admin client (cluster, topics, statistics, consumer progress, messages
+//! by key or id, broker runtime figures) with dict and list results.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ferromq_client::admin::DEFAULT_CLUSTER;
 use ferromq_client::{Admin, TopicOptions};
+use ferromq_protocol::body::MessageQueue;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
 use crate::error;
+use crate::message::PyMessageView;
 use crate::runtime::{runtime, wait};
 use crate::slot::{client_config, Slot};
 
-/// Admin operations: `Admin(namesrv, *, instance_name=None, request_timeout=None)`; usable at
+/// `{"topic", "broker_name", "queue_id"}` plus the fields `extra` sets, one dict per queue.
+fn queue_rows<'py, V>(
+    py: Python<'py>,
+    table: &BTreeMap<MessageQueue, V>,
+    extra: impl Fn(&Bound<'py, PyDict>, &V) -> PyResult<()>,
+) -> PyResult<Bound<'py, PyList>> {
+    let out = PyList::empty(py);
+    for (mq, v) in table {
+        let d = PyDict::new(py);
+        d.set_item("topic", &mq.topic)?;
+        d.set_item("broker_name", &mq.broker_name)?;
+        d.set_item("queue_id", mq.queue_id)?;
+        extra(&d, v)?;
+        out.append(d)?;
+    }
+    Ok(out)
+}
+
+/// Admin operations: `Admin(namesrv, *, instance_name=None, request_timeout=None)`, then
+/// `cluster_info`, `create_topic`, `delete_topic`, `topic_route`, `topic_stats`,
+/// `consumer_progress`, `query_by_key`, `view_by_offset_id`, `broker_runtime_info`; usable at
 /// once (and as a context manager that shuts it down). A shut-down admin refuses calls.
 #[pyclass(name = "Admin", module = "ferromq")]
 pub(crate) struct PyAdmin {
@@ -102,6 +126,84 @@ impl PyAdmin {
             out.append(d)?;
         }
         Ok(out)
+    }
+
+    /// Deletes `topic` from every master of `cluster` (`DefaultCluster`) and from the name
+    /// servers.
+    #[pyo3(signature = (topic, *, cluster=None))]
+    fn delete_topic(&self, py: Python<'_>, topic: String, cluster: Option<String>) -> PyResult<()> {
+        let a = self.slot.get(py, "delete topic")?;
+        let cluster = cluster.unwrap_or_else(|| DEFAULT_CLUSTER.to_owned());
+        wait(py, async move { a.delete_topic(&cluster, &topic).await })?
+            .map_err(|e| error::to_py(py, &e))
+    }
+
+    /// The offsets of every queue of `topic`: a list of `{"topic", "broker_name", "queue_id",
+    /// "min_offset", "max_offset", "last_update_timestamp"}` dicts, in queue order.
+    fn topic_stats<'py>(&self, py: Python<'py>, topic: String) -> PyResult<Bound<'py, PyList>> {
+        let a = self.slot.get(py, "topic stats")?;
+        let stats = wait(py, async move { a.topic_stats(&topic).await })?
+            .map_err(|e| error::to_py(py, &e))?;
+        queue_rows(py, &stats, |d, s| {
+            d.set_item("min_offset", s.min_offset)?;
+            d.set_item("max_offset", s.max_offset)?;
+            d.set_item("last_update_timestamp", s.last_update_timestamp)
+        })
+    }
+
+    /// How far `group` has consumed `topic`: a list of `{"topic", "broker_name", "queue_id",
+    /// "broker_offset", "consumer_offset", "pull_offset", "last_timestamp"}` dicts.
+    fn consumer_progress<'py>(
+        &self,
+        py: Python<'py>,
+        group: String,
+        topic: String,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let a = self.slot.get(py, "consumer progress")?;
+        let progress = wait(py, async move { a.consumer_progress(&group, &topic).await })?
+            .map_err(|e| error::to_py(py, &e))?;
+        queue_rows(py, &progress, |d, p| {
+            d.set_item("broker_offset", p.broker_offset)?;
+            d.set_item("consumer_offset", p.consumer_offset)?;
+            d.set_item("pull_offset", p.pull_offset)?;
+            d.set_item("last_timestamp", p.last_timestamp)
+        })
+    }
+
+    /// The messages of `topic` with `key` among their keys, from every broker's index (at
+    /// most `max` per broker).
+    #[pyo3(signature = (topic, key, *, max=32))]
+    fn query_by_key(
+        &self,
+        py: Python<'_>,
+        topic: String,
+        key: String,
+        max: i32,
+    ) -> PyResult<Vec<PyMessageView>> {
+        let a = self.slot.get(py, "query message")?;
+        let found = wait(py, async move { a.query_by_key(&topic, &key, max).await })?
+            .map_err(|e| error::to_py(py, &e))?;
+        Ok(found.into_iter().map(PyMessageView::from).collect())
+    }
+
+    /// The message with broker id `offset_msg_id` (a SendResult's `offset_msg_id`).
+    fn view_by_offset_id(&self, py: Python<'_>, offset_msg_id: String) -> PyResult<PyMessageView> {
+        let a = self.slot.get(py, "view message")?;
+        wait(py, async move { a.view_by_offset_id(&offset_msg_id).await })?
+            .map(PyMessageView::from)
+            .map_err(|e| error::to_py(py, &e))
+    }
+
+    /// A broker's runtime figures (`putTps`, `commitLogMaxOffset`, `brokerVersionDesc`, ...)
+    /// as the broker names them, from the broker at `broker_addr` (`host:port`).
+    fn broker_runtime_info(
+        &self,
+        py: Python<'_>,
+        broker_addr: String,
+    ) -> PyResult<BTreeMap<String, String>> {
+        let a = self.slot.get(py, "broker runtime info")?;
+        wait(py, async move { a.broker_runtime_info(&broker_addr).await })?
+            .map_err(|e| error::to_py(py, &e))
     }
 
     /// Releases the connections; a second call does nothing.

@@ -42,3 +42,55 @@ def test_consume_batch_size_and_allocation_deliver_every_message_once(cluster):
             timeout=30,
         )
     assert sorted(seen.bodies()) == sorted(f"b{i}".encode() for i in range(n))
+
+
+def test_admin_surface(cluster):
+    admin = cluster.admin
+    info = admin.cluster_info()
+    assert info["DefaultCluster"]["py-broker-a"][0] == cluster.broker
+
+    runtime = admin.broker_runtime_info(cluster.broker)
+    assert "commitLogMaxOffset" in runtime and all(isinstance(v, str) for v in runtime.values())
+
+    topic = cluster.topic("Admin", queues=2)
+    queue1 = ferromq.MessageQueue(topic, "py-broker-a", 1)
+    with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as producer:
+        sent = producer.send(ferromq.Message(topic, b"admin", keys=["order-7"]), queue=queue1)
+
+    def stats_show_the_message() -> bool:
+        stats = admin.topic_stats(topic)
+        return len(stats) == 2 and stats[1]["max_offset"] == 1
+
+    wait_until("the topic stats", stats_show_the_message)
+    stats = admin.topic_stats(topic)
+    assert [(s["topic"], s["broker_name"], s["queue_id"], s["min_offset"], s["max_offset"]) for s in stats] == [
+        (topic, "py-broker-a", 0, 0, 0),
+        (topic, "py-broker-a", 1, 0, 1),
+    ]
+
+    group = cluster.name("cg")
+    seen = Collector()
+    with ferromq.PushConsumer(
+        cluster.namesrv, group, topic, listener=seen, consume_from=ferromq.ConsumeFrom.FIRST_OFFSET
+    ):
+        wait_until("the admin message", lambda: len(seen) >= 1, timeout=30)
+
+    def progress_is_committed() -> bool:
+        try:
+            progress = admin.consumer_progress(group, topic)
+        except ferromq.FerroMQError:
+            return False
+        q1 = [p for p in progress if p["queue_id"] == 1]
+        return bool(q1) and q1[0]["consumer_offset"] == 1 and q1[0]["broker_offset"] == 1
+
+    wait_until("the consumer progress", progress_is_committed)
+
+    viewed = admin.view_by_offset_id(sent.offset_msg_id)
+    assert viewed.body == b"admin"
+    assert viewed.msg_id == sent.msg_id
+    wait_until("the key index", lambda: len(admin.query_by_key(topic, "order-7")) == 1)
+    assert admin.query_by_key(topic, "no-such-key", max=4) == []
+
+    admin.delete_topic(topic)
+    with pytest.raises(ferromq.TopicNotFoundError):
+        admin.topic_route(topic)
