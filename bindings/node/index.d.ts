@@ -18,7 +18,10 @@ declare global {
   }
 }
 
-/** Admin operations. */
+/**
+ * Admin operations: `clusterInfo`, `createTopic`, `deleteTopic`, `topicRoute`, `topicStats`,
+ * `consumerProgress`, `queryByKey`, `viewMessage`, `brokerRuntimeInfo`; `shutdown` at the end.
+ */
 export declare class Admin {
   /**
    * An admin client; it connects on first use. After `shutdown()` its calls reject with
@@ -29,6 +32,32 @@ export declare class Admin {
   createTopic(topic: string, options?: TopicOptions | undefined | null): Promise<void>
   /** The topic's route, fresh from the name servers (`TopicNotFound` if it has none). */
   topicRoute(topic: string): Promise<TopicRoute>
+  /**
+   * The name servers' cluster table: every broker group and the broker names of each
+   * cluster.
+   */
+  clusterInfo(): Promise<ClusterInfo>
+  /**
+   * Deletes `topic` from every master of `cluster` (`DefaultCluster`) and from the name
+   * servers.
+   */
+  deleteTopic(topic: string, cluster?: string | undefined | null): Promise<void>
+  /** The offsets of every queue of `topic`, in queue order. */
+  topicStats(topic: string): Promise<Array<QueueStats>>
+  /** How far `group` has consumed `topic`, per queue. */
+  consumerProgress(group: string, topic: string): Promise<Array<QueueProgress>>
+  /**
+   * The messages of `topic` with `key` among their keys, from every broker's index (at most
+   * `max` per broker, 32 when omitted).
+   */
+  queryByKey(topic: string, key: string, max?: number | undefined | null): Promise<Array<ReceivedMessage>>
+  /** The message with broker id `offsetMsgId` (a send result's `offsetMsgId`). */
+  viewMessage(offsetMsgId: string): Promise<ReceivedMessage>
+  /**
+   * The runtime figures of the broker at `brokerAddr` (`host:port`): `putTps`,
+   * `commitLogMaxOffset`, `brokerVersionDesc`, ... as the broker names them.
+   */
+  brokerRuntimeInfo(brokerAddr: string): Promise<Record<string, string>>
   /** Releases the connections, for good (a second call does nothing). */
   shutdown(): Promise<void>
 }
@@ -186,6 +215,14 @@ export interface AdminOptions {
   instanceName?: string
   /** Timeout of requests, ms (3000). */
   requestTimeoutMs?: number
+}
+
+/** The name servers' cluster table. */
+export interface ClusterInfo {
+  /** Every broker group. */
+  brokers: Array<RouteBroker>
+  /** Cluster name to its broker names. */
+  clusters: Record<string, Array<string>>
 }
 
 /**
@@ -380,6 +417,40 @@ export interface PushConsumerOptions {
   persistIntervalMs?: number
   /** Directory of broadcasting offsets (`~/.rocketmq_offsets`). */
   offsetStoreDir?: string
+}
+
+/** How far a consumer group has consumed one queue. */
+export interface QueueProgress {
+  /** The topic. */
+  topic: string
+  /** The broker group. */
+  brokerName: string
+  /** The queue. */
+  queueId: number
+  /** The queue's max offset. */
+  brokerOffset: number
+  /** The group's committed offset. */
+  consumerOffset: number
+  /** The group's pull offset. */
+  pullOffset: number
+  /** Store time of the last consumed message, ms. */
+  lastTimestamp: number
+}
+
+/** The offsets of one queue of a topic. */
+export interface QueueStats {
+  /** The topic. */
+  topic: string
+  /** The broker group. */
+  brokerName: string
+  /** The queue. */
+  queueId: number
+  /** The smallest offset still stored. */
+  minOffset: number
+  /** The next offset to be written. */
+  maxOffset: number
+  /** Store time of the last message, ms. */
+  lastUpdateTimestamp: number
 }
 
 /** A message as a consumer receives it. */

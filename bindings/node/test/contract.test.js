@@ -152,3 +152,61 @@ describe('push consumer options', () => {
     await waitFor('both queues assigned', 30000, async () => consumer.assignedQueues().filter((q) => q.topic === topic).length === 2)
   })
 })
+
+describe('admin', () => {
+  it('cluster info, broker runtime info, topic stats, consumer progress, query by key, view by id, delete', async () => {
+    const admin = new Admin({ namesrvAddr: ready.cluster.namesrvAddr })
+    try {
+      const info = await admin.clusterInfo()
+      assert.deepEqual(Object.keys(info.clusters), ['DefaultCluster'])
+      assert.equal(info.clusters.DefaultCluster.length, 1)
+      const brokerName = info.clusters.DefaultCluster[0]
+      assert.equal(info.brokers[0].brokerName, brokerName)
+      assert.equal(brokerName, 'node-broker-a')
+      const brokerAddr = info.brokers[0].addrs['0']
+      assert.match(brokerAddr, /^127\.0\.0\.1:\d+$/)
+
+      const runtime = await admin.brokerRuntimeInfo(brokerAddr)
+      assert.equal(typeof runtime.commitLogMaxOffset, 'string')
+
+      const topic = fresh('Admin')
+      await admin.createTopic(topic, { queueNums: 2 })
+      await waitFor('the route', 20000, async () => admin.topicRoute(topic).then(() => true, () => false))
+      const sent = await producer.sendToQueue({ topic, body: 'admin', keys: ['order-7'] }, { topic, brokerName, queueId: 1 })
+      let stats
+      await waitFor('the topic stats', 20000, async () => {
+        stats = await admin.topicStats(topic)
+        return stats.length === 2 && stats[1].maxOffset === 1
+      })
+      assert.deepEqual(stats.map((s) => [s.topic, s.brokerName, s.queueId, s.minOffset, s.maxOffset]), [[topic, brokerName, 0, 0, 0], [topic, brokerName, 1, 0, 1]])
+
+      const group = fresh('g')
+      const c = new PullConsumer({ namesrvAddr: ready.cluster.namesrvAddr, group, consumeFrom: 'firstOffset', autoCommit: false })
+      await c.start()
+      await c.assign(await c.fetchQueues(topic))
+      const got = []
+      await waitFor('the admin message', 30000, async () => {
+        got.push(...(await c.poll(500)))
+        return got.length >= 1
+      })
+      await c.commit()
+      await c.shutdown()
+      await waitFor('the consumer progress', 20000, async () => {
+        const progress = await admin.consumerProgress(group, topic).catch(() => [])
+        const q1 = progress.find((p) => p.queueId === 1)
+        return q1 && q1.consumerOffset === 1 && q1.brokerOffset === 1
+      })
+
+      const viewed = await admin.viewMessage(sent.offsetMsgId)
+      assert.equal(viewed.body.toString(), 'admin')
+      assert.equal(viewed.msgId, sent.msgId)
+      await waitFor('the key index', 20000, async () => (await admin.queryByKey(topic, 'order-7')).length === 1)
+      assert.deepEqual(await admin.queryByKey(topic, 'no-such-key', 4), [])
+
+      await admin.deleteTopic(topic)
+      await assert.rejects(admin.topicRoute(topic), (e) => e.code === ErrorCode.TopicNotFound)
+    } finally {
+      await admin.shutdown()
+    }
+  })
+})
