@@ -89,6 +89,13 @@ export declare class Producer {
    */
   sendWithShardingKey(message: Message, shardingKey: string): Promise<SendResult>
   /**
+   * Sends to the queue `selector(message, queueCount)` picks among the topic's writable
+   * queues: it returns an index from 0 to `queueCount - 1` (one attempt, as with a sharding
+   * key). It runs on the JavaScript thread while the send waits. A throw or any other answer
+   * rejects with `InvalidArgument` (nothing is sent).
+   */
+  sendWithSelector(message: Message, selector: (message: Message, queueCount: number) => number): Promise<SendResult>
+  /**
    * Sends messages of one topic as batches (split to respect the size limit); resolves with
    * one result per batch sent.
    */

@@ -281,6 +281,10 @@ class Producer:
         hashes to, when given."""
     def send_to_queue(self, message: Message, queue: MessageQueue) -> SendResult:
         """Sends to the given queue (one attempt)."""
+    def send_with_selector(self, message: Message, selector: Callable[[Message, int], int]) -> SendResult:
+        """Sends to the queue `selector(message, queue_count)` picks (an int from 0 to
+        queue_count - 1); an exception or any other answer raises InvalidArgumentError and
+        nothing is sent."""
     def send_async(
         self,
         message: Message,

@@ -3,8 +3,9 @@
 //! It translates types, errors and async only; all behaviour is in `ferromq-client`.
 //! Layout: [`error`] (the one mapping of core errors to JavaScript errors), [`message`]
 //! (messages, queues, send results), [`producer`], [`transaction`], [`consumer`] (push
-//! consumer), [`pull`] (lite pull consumer, an async iterator), [`admin`], and [`callback`]
-//! (calling JavaScript listeners from client threads).
+//! consumer), [`pull`] (lite pull consumer, an async iterator), [`admin`], [`selector`] (a
+//! JavaScript queue selector) and [`callback`] (calling JavaScript listeners from client
+//! threads).
 //!
 //! Async methods run on napi-rs's tokio runtime, which is the runtime the client core uses:
 //! the core never creates one.
@@ -22,4 +23,5 @@ pub mod message;
 mod options;
 pub mod producer;
 pub mod pull;
+pub mod selector;
 pub mod transaction;

@@ -11,6 +11,7 @@ use ferromq_client::{
 use crate::error::Fallible;
 use crate::message::{Message, MessageQueue, SendResult};
 use crate::options::client_config;
+use crate::selector::{JsSelector, SelectorFn};
 
 /// Producer settings.
 #[napi(object)]
@@ -151,6 +152,31 @@ impl Producer {
                 .map(SendResult::from_core)
         };
         Fallible(r.await)
+    }
+
+    /// Sends to the queue `selector(message, queueCount)` picks among the topic's writable
+    /// queues: it returns an index from 0 to `queueCount - 1` (one attempt, as with a sharding
+    /// key). It runs on the JavaScript thread while the send waits. A throw or any other answer
+    /// rejects with `InvalidArgument` (nothing is sent).
+    #[napi(
+        ts_args_type = "message: Message, selector: (message: Message, queueCount: number) => number",
+        ts_return_type = "Promise<SendResult>"
+    )]
+    pub async fn send_with_selector(
+        &self,
+        message: Message,
+        selector: SelectorFn,
+    ) -> Fallible<SendResult> {
+        let selector = JsSelector::new(selector);
+        let r = async {
+            let p = self.get("send")?;
+            p.send_with_selector(message.into_core(), &selector, "")
+                .await
+                .map(SendResult::from_core)
+        };
+        let r = r.await;
+        selector.release();
+        Fallible(r)
     }
 
     /// Sends messages of one topic as batches (split to respect the size limit); resolves with

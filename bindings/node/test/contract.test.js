@@ -210,3 +210,36 @@ describe('admin', () => {
     }
   })
 })
+
+describe('producer queue selector', () => {
+  it('sends to the queue the JavaScript selector picks', async () => {
+    const topic = await freshTopic('Selector', 4)
+    const counts = []
+    for (let i = 0; i < 4; i++) {
+      const r = await producer.sendWithSelector({ topic, body: `s${i}`, tag: 'S' }, (m, queueCount) => {
+        counts.push(queueCount)
+        assert.equal(m.body.toString(), `s${i}`)
+        assert.equal(m.tag, 'S')
+        return queueCount - 1 - i
+      })
+      assert.equal(r.queue.queueId, 3 - i)
+    }
+    assert.deepEqual(counts, [4, 4, 4, 4])
+  })
+
+  it('a throw or an answer that is no queue index is InvalidArgument, and nothing is sent', async () => {
+    const topic = await freshTopic('SelectorBad', 2)
+    await assert.rejects(
+      producer.sendWithSelector({ topic, body: 'x' }, () => { throw new Error('no queue for you') }),
+      invalid(/queue selector threw: no queue for you/)
+    )
+    for (const bad of [2, -1, 0.5, '0', undefined, NaN]) {
+      await assert.rejects(producer.sendWithSelector({ topic, body: 'x' }, () => bad), invalid(/queue selector answered/), String(bad))
+    }
+    // Nothing was stored: the first message of each queue is at offset 0.
+    for (const queueId of [0, 1]) {
+      const r = await producer.sendWithSelector({ topic, body: 'ok' }, () => queueId)
+      assert.deepEqual([r.queue.queueId, r.queueOffset], [queueId, 0])
+    }
+  })
+})

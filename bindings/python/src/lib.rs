@@ -2,8 +2,9 @@
 //!
 //! Layout: [`runtime`] (the tokio runtime the binding owns, blocking waits with the GIL
 //! released, asyncio futures), [`error`] (the exception hierarchy), [`message`] (value
-//! types), [`listener`] (Python callables as the core's listener traits), [`slot`] (started
-//! objects and fork safety), then one file per client object.
+//! types), [`listener`] (Python callables as the core's listener traits), [`selector`] (a
+//! Python queue selector), [`slot`] (started objects and fork safety), then one file per
+//! client object.
 
 mod admin;
 mod error;
@@ -13,6 +14,7 @@ mod producer;
 mod pull;
 mod push;
 mod runtime;
+mod selector;
 mod slot;
 mod transaction;
 

@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 use crate::error;
 use crate::message::{PyMessage, PyMessageQueue, PySendResult};
 use crate::runtime::{awaitable, wait};
+use crate::selector::PySelector;
 use crate::slot::{client_config, seconds, Slot};
 
 /// A producer.
@@ -163,6 +164,28 @@ impl PyProducer {
         queue: PyMessageQueue,
     ) -> PyResult<PySendResult> {
         self.send(py, message, Some(queue), None)
+    }
+
+    /// Sends to the queue `selector(message, queue_count)` picks among the topic's writable
+    /// queues: it returns an int from 0 to `queue_count - 1` (one attempt, as with a sharding
+    /// key). It runs on a client thread (taking the GIL) while the send waits. An exception or
+    /// any other answer raises InvalidArgumentError and nothing is sent.
+    fn send_with_selector(
+        &self,
+        py: Python<'_>,
+        message: PyMessage,
+        selector: Py<PyAny>,
+    ) -> PyResult<PySendResult> {
+        if !selector.bind(py).is_callable() {
+            return Err(error::invalid(py, "send", "selector must be callable"));
+        }
+        let p = self.slot.get(py, "send")?;
+        let selector = PySelector { callable: selector };
+        wait(py, async move {
+            p.send_with_selector(message.inner, &selector, "").await
+        })?
+        .map(PySendResult::from)
+        .map_err(|e| error::to_py(py, &e))
     }
 
     /// Sends without blocking: returns an asyncio future (await it) resolving to the

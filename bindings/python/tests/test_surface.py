@@ -94,3 +94,40 @@ def test_admin_surface(cluster):
     admin.delete_topic(topic)
     with pytest.raises(ferromq.TopicNotFoundError):
         admin.topic_route(topic)
+
+
+def test_send_with_selector_sends_to_the_queue_it_picks(cluster):
+    topic = cluster.topic("Selector", queues=4)
+    counts: list[int] = []
+    with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as producer:
+        for i in range(4):
+
+            def pick(message: ferromq.Message, queue_count: int, i: int = i) -> int:
+                counts.append(queue_count)
+                assert message.body == f"s{i}".encode()
+                assert message.tag == "S"
+                return queue_count - 1 - i
+
+            r = producer.send_with_selector(ferromq.Message(topic, f"s{i}", tag="S"), pick)
+            assert r.queue.queue_id == 3 - i
+    assert counts == [4, 4, 4, 4]
+
+
+def test_a_failing_selector_is_invalid_argument_and_nothing_is_sent(cluster):
+    topic = cluster.topic("SelectorBad", queues=2)
+
+    def raises(_message: ferromq.Message, _count: int) -> int:
+        raise ValueError("no queue for you")
+
+    with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as producer:
+        with pytest.raises(ferromq.InvalidArgumentError, match="queue selector raised ValueError: no queue for you"):
+            producer.send_with_selector(ferromq.Message(topic, b"x"), raises)
+        for bad in [2, -1, 0.5, "0", None, True]:
+            with pytest.raises(ferromq.InvalidArgumentError, match="queue selector answered"):
+                producer.send_with_selector(ferromq.Message(topic, b"x"), lambda _m, _n, bad=bad: bad)
+        with pytest.raises(ferromq.InvalidArgumentError, match="callable"):
+            producer.send_with_selector(ferromq.Message(topic, b"x"), 0)  # type: ignore[arg-type]
+        # Nothing was stored: the first message of each queue is at offset 0.
+        for queue_id in [0, 1]:
+            r = producer.send_with_selector(ferromq.Message(topic, b"ok"), lambda _m, _n, q=queue_id: q)
+            assert (r.queue.queue_id, r.queue_offset) == (queue_id, 0)
