@@ -105,7 +105,9 @@ pub use error::{Error, ErrorKind, Result};
 pub use lifecycle::{Lifecycle, Service, State};
 pub use message::{Message, MessageView, SendResult, SendStatus};
 pub use producer::{Producer, ProducerOptions};
-pub use selector::{QueueSelector, SelectByHash, SelectByRandom, SelectRoundRobin};
+pub use selector::{
+    ForeignSelector, QueueSelector, SelectByHash, SelectByRandom, SelectRoundRobin, SelectorAnswer,
+};
 pub use transaction::{
     TransactionListener, TransactionProducer, TransactionSendResult, TransactionState,
 };

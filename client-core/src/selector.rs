@@ -29,6 +29,64 @@ pub trait QueueSelector: Send + Sync {
     }
 }
 
+/// What a selector written in a binding's language answered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SelectorAnswer {
+    /// A number: it must be an integer naming one of the queues.
+    Number(f64),
+    /// Something else, described for the error (`"a string"`, `"None"`, ...).
+    Unusable(String),
+    /// The selector failed, said as what completes "the queue selector ..." in its language
+    /// (`raised ValueError: ...`, `threw: ...`).
+    Failed(String),
+}
+
+/// A binding's selector, a function of the message and the number of queues: the core checks
+/// its answer, so every language accepts and refuses the same. An answer that is not an integer
+/// from 0 to `queue_count - 1`, or a failure, fails the send with InvalidArgument before anything
+/// is sent.
+pub struct ForeignSelector<F>(pub F);
+
+impl<F> std::fmt::Debug for ForeignSelector<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ForeignSelector")
+    }
+}
+
+impl<F> QueueSelector for ForeignSelector<F>
+where
+    F: Fn(&Message, usize) -> SelectorAnswer + Send + Sync,
+{
+    fn select(&self, queues: &[MessageQueue], message: &Message, arg: &str) -> usize {
+        // The producer calls try_select; an unusable answer here means the first queue.
+        self.try_select(queues, message, arg).unwrap_or(0)
+    }
+
+    fn try_select(&self, queues: &[MessageQueue], message: &Message, _arg: &str) -> Result<usize> {
+        let count = queues.len();
+        let refuse = |what: String| {
+            crate::error::Error::invalid(
+                "send",
+                format!(
+                    "the queue selector answered {what}; it must be an integer from 0 to {}",
+                    count.saturating_sub(1)
+                ),
+            )
+        };
+        match (self.0)(message, count) {
+            SelectorAnswer::Number(n) if n.fract() == 0.0 && n >= 0.0 && n < count as f64 => {
+                Ok(n as usize)
+            }
+            SelectorAnswer::Number(n) => Err(refuse(n.to_string())),
+            SelectorAnswer::Unusable(what) => Err(refuse(what)),
+            SelectorAnswer::Failed(why) => Err(crate::error::Error::invalid(
+                "send",
+                format!("the queue selector {why}"),
+            )),
+        }
+    }
+}
+
 /// Java's `SelectMessageQueueByHash`: `abs(arg.hashCode() % n)`, so the same key always lands
 /// in the same queue (and in the same queue as Java producers choose).
 #[derive(Debug, Default, Clone, Copy)]
@@ -157,6 +215,41 @@ mod tests {
         assert_eq!(java_string_hash("order-1"), -1207111310);
         let m = Message::new("T", "x");
         assert_eq!(SelectByHash.select(&queues(), &m, "order-1"), 2);
+    }
+
+    #[test]
+    fn a_foreign_selectors_answer_is_checked_by_the_core() {
+        let queues: Vec<MessageQueue> = (0..3)
+            .map(|i| MessageQueue {
+                topic: "T".into(),
+                broker_name: "b".into(),
+                queue_id: i,
+            })
+            .collect();
+        let m = Message::new("T", "x");
+        let answer = |a: SelectorAnswer| {
+            ForeignSelector(move |_: &Message, n: usize| {
+                assert_eq!(n, 3);
+                a.clone()
+            })
+            .try_select(&queues, &m, "")
+        };
+        assert_eq!(answer(SelectorAnswer::Number(2.0)).ok(), Some(2));
+        for bad in [
+            SelectorAnswer::Number(3.0),
+            SelectorAnswer::Number(-1.0),
+            SelectorAnswer::Number(1.5),
+            SelectorAnswer::Number(f64::NAN),
+            SelectorAnswer::Unusable("a string".into()),
+            SelectorAnswer::Failed("boom".into()),
+        ] {
+            let e = answer(bad.clone()).expect_err("refused");
+            assert_eq!(
+                e.kind(),
+                crate::error::ErrorKind::InvalidArgument,
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -4,8 +4,8 @@ use std::ffi::{c_char, c_void};
 use std::sync::Mutex;
 
 use ferromq_client::{
-    Error, Lifecycle, Message, Producer, ProducerOptions, QueueSelector, SelectByHash, SendResult,
-    SendStatus,
+    Error, ForeignSelector, Lifecycle, Message, Producer, ProducerOptions, SelectByHash,
+    SelectorAnswer, SendResult, SendStatus,
 };
 use ferromq_common::lock;
 use ferromq_protocol::body::MessageQueue;
@@ -382,37 +382,23 @@ pub type fmq_queue_selector = Option<
     extern "C" fn(message: *const fmq_message, queue_count: i32, userdata: *mut c_void) -> i32,
 >;
 
-/// The C selector as the core's [`QueueSelector`]: an index out of range is an error.
-struct CSelector {
+/// Calls the C selector with `(message, queue_count, userdata)` and says what it answered; the
+/// core ([`ForeignSelector`]) checks the answer (an index below `queue_count`).
+fn c_answer(
     callback: extern "C" fn(*const fmq_message, i32, *mut c_void) -> i32,
-    userdata: UserData,
-}
-
-impl QueueSelector for CSelector {
-    fn select(&self, queues: &[MessageQueue], message: &Message, arg: &str) -> usize {
-        // Only try_select is called by the producer; out of range here means the first queue.
-        self.try_select(queues, message, arg).unwrap_or(0)
-    }
-
-    fn try_select(
-        &self,
-        queues: &[MessageQueue],
-        message: &Message,
-        _arg: &str,
-    ) -> Result<usize, Error> {
-        let op = "fmq_producer_send_with_selector";
-        let count = i32::try_from(queues.len())
-            .map_err(|_| Error::invalid(op, "the topic has more queues than an int32_t holds"))?;
-        let m = fmq_message::new(message.clone());
-        let answer = in_async_callback(|| (self.callback)(&m, count, self.userdata.0));
-        match usize::try_from(answer) {
-            Ok(i) if answer < count => Ok(i),
-            _ => Err(Error::invalid(
-                op,
-                format!("the queue selector answered {answer}, not an index below {count}"),
-            )),
-        }
-    }
+    userdata: &UserData,
+    message: &Message,
+    count: usize,
+) -> SelectorAnswer {
+    let Ok(count) = i32::try_from(count) else {
+        return SelectorAnswer::Failed(
+            "cannot be asked: the topic has more queues than an int32_t holds".to_owned(),
+        );
+    };
+    let m = fmq_message::new(message.clone());
+    SelectorAnswer::Number(f64::from(in_async_callback(|| {
+        callback(&m, count, userdata.0)
+    })))
 }
 
 /// Sends `message` to the queue `selector` chooses (see fmq_queue_selector), called with
@@ -434,10 +420,9 @@ pub extern "C" fn fmq_producer_send_with_selector(
         };
         let p = handle(op, producer)?.producer(op)?;
         let m = message_arg(op, message)?.clone();
-        let selector = CSelector {
-            callback,
-            userdata: UserData(userdata),
-        };
+        let userdata = UserData(userdata);
+        let selector =
+            ForeignSelector(move |m: &Message, n: usize| c_answer(callback, &userdata, m, n));
         let r = block_on(op, p.send_with_selector(m, &selector, ""))??;
         write_out(out, fmq_send_result::from_core(&r));
         Ok(())

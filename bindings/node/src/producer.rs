@@ -5,7 +5,8 @@ use std::time::Duration;
 use napi_derive::napi;
 
 use ferromq_client::{
-    Lifecycle, Producer as CoreProducer, ProducerOptions as CoreOptions, SelectByHash,
+    ForeignSelector, Lifecycle, Producer as CoreProducer, ProducerOptions as CoreOptions,
+    SelectByHash,
 };
 
 use crate::error::Fallible;
@@ -167,7 +168,8 @@ impl Producer {
         message: Message,
         selector: SelectorFn,
     ) -> Fallible<SendResult> {
-        let selector = JsSelector::new(selector);
+        let js = JsSelector::new(selector);
+        let selector = ForeignSelector(|m: &ferromq_client::Message, n: usize| js.answer(m, n));
         let r = async {
             let p = self.get("send")?;
             p.send_with_selector(message.into_core(), &selector, "")
@@ -175,7 +177,7 @@ impl Producer {
                 .map(SendResult::from_core)
         };
         let r = r.await;
-        selector.release();
+        js.release();
         Fallible(r)
     }
 

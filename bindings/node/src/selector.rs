@@ -5,8 +5,7 @@ use std::sync::Arc;
 use napi::bindgen_prelude::{FnArgs, FromNapiValue};
 use napi::{sys, Status};
 
-use ferromq_client::{Error, Message as CoreMessage, QueueSelector};
-use ferromq_protocol::body::MessageQueue;
+use ferromq_client::{Message as CoreMessage, SelectorAnswer};
 
 use crate::callback::{Callback, Slot};
 use crate::message::Message;
@@ -56,34 +55,20 @@ impl JsSelector {
     }
 }
 
-impl QueueSelector for JsSelector {
-    fn select(&self, queues: &[MessageQueue], message: &CoreMessage, arg: &str) -> usize {
-        self.try_select(queues, message, arg).unwrap_or(0)
-    }
-
-    fn try_select(
-        &self,
-        queues: &[MessageQueue],
-        message: &CoreMessage,
-        _arg: &str,
-    ) -> ferromq_client::Result<usize> {
-        let bad = |why: String| Error::invalid("send", why);
-        let count = queues.len();
+impl JsSelector {
+    /// Calls the function with `(message, queueCount)` and says what it answered; the core
+    /// ([`ForeignSelector`](ferromq_client::ForeignSelector)) checks the answer.
+    pub fn answer(&self, message: &CoreMessage, count: usize) -> SelectorAnswer {
         let args = FnArgs::from((
             Message::from_core(message),
             u32::try_from(count).unwrap_or(u32::MAX),
         ));
         // Called on a runtime worker inside `send`: let the runtime move other tasks away
         // while this thread waits for JavaScript.
-        let Chosen(answer) = tokio::task::block_in_place(|| self.0.call_blocking(args))
-            .map_err(|reason| bad(format!("the queue selector threw: {reason}")))?;
-        match answer {
-            Ok(i) if i.fract() == 0.0 && i >= 0.0 && i < count as f64 => Ok(i as usize),
-            other => Err(bad(format!(
-                "the queue selector answered {}; it must be an integer from 0 to {}",
-                other.map_or_else(|what| what, |n| n.to_string()),
-                count.saturating_sub(1)
-            ))),
+        match tokio::task::block_in_place(|| self.0.call_blocking(args)) {
+            Err(reason) => SelectorAnswer::Failed(format!("threw: {reason}")),
+            Ok(Chosen(Ok(n))) => SelectorAnswer::Number(n),
+            Ok(Chosen(Err(what))) => SelectorAnswer::Unusable(what),
         }
     }
 }

@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use crate::error;
 use crate::message::{PyMessage, PyMessageQueue, PySendResult};
 use crate::runtime::{awaitable, wait};
-use crate::selector::PySelector;
+use crate::selector;
 use crate::slot::{client_config, seconds, Slot};
 
 /// A producer.
@@ -180,7 +180,7 @@ impl PyProducer {
             return Err(error::invalid(py, "send", "selector must be callable"));
         }
         let p = self.slot.get(py, "send")?;
-        let selector = PySelector { callable: selector };
+        let selector = selector::selector(selector);
         wait(py, async move {
             p.send_with_selector(message.inner, &selector, "").await
         })?

@@ -1,56 +1,41 @@
 //! A Python callable as the core's `QueueSelector`: `selector(message, queue_count) -> int`.
 
-use ferromq_client::{Error, Message, QueueSelector};
-use ferromq_protocol::body::MessageQueue;
+use ferromq_client::{ForeignSelector, Message, SelectorAnswer};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyInt};
 
 use crate::message::PyMessage;
 
 /// The core's queue selector calling `callable(message, queue_count)` on the runtime thread
-/// that runs the send (taking the GIL for the call). An exception, or an answer that is not an
-/// int from 0 to `queue_count - 1`, fails the send with InvalidArgumentError (nothing is sent).
-pub(crate) struct PySelector {
-    pub(crate) callable: Py<PyAny>,
-}
-
-impl QueueSelector for PySelector {
-    fn select(&self, queues: &[MessageQueue], message: &Message, arg: &str) -> usize {
-        self.try_select(queues, message, arg).unwrap_or(0)
-    }
-
-    fn try_select(
-        &self,
-        queues: &[MessageQueue],
-        message: &Message,
-        _arg: &str,
-    ) -> ferromq_client::Result<usize> {
-        let bad = |why: String| Error::invalid("send", why);
-        let count = queues.len();
+/// that runs the send (taking the GIL for the call); the core checks the answer (an int naming
+/// a queue; an exception or anything else fails the send with InvalidArgumentError).
+pub(crate) fn selector(
+    callable: Py<PyAny>,
+) -> ForeignSelector<impl Fn(&Message, usize) -> SelectorAnswer> {
+    ForeignSelector(move |message: &Message, count: usize| {
         Python::try_attach(|py| {
             let m = PyMessage {
                 inner: message.clone(),
             };
-            let answer = self
-                .callable
-                .call1(py, (m, count))
-                .map_err(|e| bad(format!("the queue selector raised {e}")))?;
-            let answer = answer.bind(py);
-            let index = if answer.is_instance_of::<PyInt>() && !answer.is_instance_of::<PyBool>() {
-                answer.extract::<usize>().ok().filter(|&i| i < count)
-            } else {
-                None
+            let answer = match callable.call1(py, (m, count)) {
+                Ok(a) => a,
+                Err(e) => return SelectorAnswer::Failed(format!("raised {e}")),
             };
-            index.ok_or_else(|| {
-                let shown = answer
-                    .repr()
-                    .map_or_else(|_| "?".to_owned(), |r| r.to_string());
-                bad(format!(
-                    "the queue selector answered {shown}; it must be an int from 0 to {}",
-                    count.saturating_sub(1)
-                ))
-            })
+            let answer = answer.bind(py);
+            let number = (answer.is_instance_of::<PyInt>() && !answer.is_instance_of::<PyBool>())
+                .then(|| answer.extract::<i64>().ok())
+                .flatten();
+            match number {
+                Some(n) => SelectorAnswer::Number(n as f64),
+                None => SelectorAnswer::Unusable(
+                    answer
+                        .repr()
+                        .map_or_else(|_| "?".to_owned(), |r| r.to_string()),
+                ),
+            }
         })
-        .unwrap_or_else(|| Err(bad("the Python interpreter is shutting down".to_owned())))
-    }
+        .unwrap_or_else(|| {
+            SelectorAnswer::Failed("failed: the Python interpreter is shutting down".to_owned())
+        })
+    })
 }

@@ -2,10 +2,9 @@
 //! and oneway sends.
 
 use ferromq_client::{
-    Lifecycle, Message as CoreMessage, Producer as CoreProducer, ProducerOptions, QueueSelector,
-    SelectByHash,
+    ForeignSelector, Lifecycle, Message as CoreMessage, Producer as CoreProducer, ProducerOptions,
+    SelectByHash, SelectorAnswer,
 };
-use ferromq_protocol::body::MessageQueue;
 use js_sys::{Array, Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -17,45 +16,37 @@ use crate::message::{from_js, outgoing_to_js, send_result_to_js};
 use crate::options::{client_config, opt_ms};
 use crate::registry;
 
-/// The core's queue selector calling the JavaScript function registered under `id` with
-/// `(message, queueCount)`; it runs on the JavaScript thread, inside the send. A throw, or an
-/// answer that is not an integer from 0 to `queueCount - 1`, fails the send with
-/// `InvalidArgument`.
-#[derive(Debug)]
-struct JsSelector {
-    id: u32,
-}
-
-impl QueueSelector for JsSelector {
-    fn select(&self, queues: &[MessageQueue], message: &CoreMessage, arg: &str) -> usize {
-        self.try_select(queues, message, arg).unwrap_or(0)
-    }
-
-    fn try_select(
-        &self,
-        queues: &[MessageQueue],
-        message: &CoreMessage,
-        _arg: &str,
-    ) -> ferromq_client::Result<usize> {
-        let bad = |why: String| ferromq_client::Error::invalid("send", why);
-        let f = registry::get(self.id)
-            .and_then(|f| f.dyn_into::<Function>().ok())
-            .ok_or_else(|| bad("the queue selector is gone".to_owned()))?;
-        let count = queues.len();
-        let answer = f
-            .call2(
-                &JsValue::NULL,
-                &outgoing_to_js(message),
-                &JsValue::from_f64(count as f64),
-            )
-            .map_err(|e| bad(format!("the queue selector threw: {}", js_text(&e))))?;
-        match answer.as_f64() {
-            Some(i) if i.fract() == 0.0 && i >= 0.0 && i < count as f64 => Ok(i as usize),
-            _ => Err(bad(format!(
-                "the queue selector answered {answer:?}; it must be an integer from 0 to {}",
-                count.saturating_sub(1)
-            ))),
-        }
+/// Calls the JavaScript selector registered under `id` with `(message, queueCount)` (on the
+/// JavaScript thread, inside the send) and says what it answered; the core
+/// ([`ForeignSelector`]) checks the answer, as for the Node package.
+fn answer(id: u32, message: &CoreMessage, count: usize) -> SelectorAnswer {
+    let Some(f) = registry::get(id).and_then(|f| f.dyn_into::<Function>().ok()) else {
+        return SelectorAnswer::Failed("is gone".to_owned());
+    };
+    let answer = match f.call2(
+        &JsValue::NULL,
+        &outgoing_to_js(message),
+        &JsValue::from_f64(count as f64),
+    ) {
+        Ok(a) => a,
+        Err(e) => return SelectorAnswer::Failed(format!("threw: {}", js_text(&e))),
+    };
+    match answer.as_f64() {
+        Some(n) => SelectorAnswer::Number(n),
+        None => SelectorAnswer::Unusable(
+            if answer.is_undefined() {
+                "undefined"
+            } else if answer.is_null() {
+                "null"
+            } else if answer.is_string() {
+                "a string"
+            } else if answer.as_bool().is_some() {
+                "a boolean"
+            } else {
+                "a value of another type"
+            }
+            .to_owned(),
+        ),
     }
 }
 
@@ -161,11 +152,10 @@ impl Producer {
         future_to_promise(async move {
             let (m, _) = parsed?;
             let p = lifecycle.get("send").or_js()?;
-            let selector = JsSelector {
-                id: registry::register(selector.into()),
-            };
+            let id = registry::register(selector.into());
+            let selector = ForeignSelector(move |m: &CoreMessage, n: usize| answer(id, m, n));
             let r = p.send_with_selector(m, &selector, "").await;
-            registry::release(selector.id);
+            registry::release(id);
             r.map(|r| send_result_to_js(&r)).or_js()
         })
     }
