@@ -129,6 +129,12 @@ fn an_async_flush_failure_makes_the_store_refuse_writes() {
     let store = MessageStore::open(config(dir.path(), FlushDiskType::AsyncFlush)).unwrap();
     let r = store.put_message(&message("T", 0, false)).unwrap().wait();
     assert_eq!(r.status, PutStatus::PutOk);
+    // The first message's background sync must be done before the fault is armed, or it is
+    // that sync which fails (before the second put, which is then refused).
+    let log = store.commit_log();
+    eventually("the first message is synced", || {
+        log.flushed_offset() == log.max_offset()
+    });
     let rule = fail_nth(&first_commitlog_file(dir.path()), IoOp::Sync, 1);
     // ASYNC_FLUSH acknowledges at once; the background sync then fails.
     let r = store.put_message(&message("T", 1, false)).unwrap().wait();
