@@ -9,6 +9,7 @@
 //!   files named by offset, Apache's record layout, group commit;
 //! - [`consume_queue`]: 20-byte units per topic/queue; [`index`]: the key index (IndexFile);
 //! - [`dispatch`]: the thread that builds both from the commitlog; [`checkpoint`];
+//! - `replica`: a master's reads for its slaves and a slave's appends of its master's bytes;
 //! - [`fault`]: the sticky I/O fault (after a failed write or sync the store acknowledges
 //!   nothing until restarted) and a test seam that injects I/O errors;
 //! - [`retention`]: `deleteWhen` / `fileReservedTime` / disk-ratio clean-up and refusing writes
@@ -31,6 +32,7 @@ pub mod flush;
 pub mod index;
 pub mod mapped_file;
 pub mod mapped_file_queue;
+mod replica;
 pub mod retention;
 pub mod store;
 

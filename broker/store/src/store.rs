@@ -212,19 +212,19 @@ pub struct MessageStore {
     pub(crate) commit_log: Arc<CommitLog>,
     pub(crate) consume_queues: Arc<ConsumeQueueStore>,
     pub(crate) index: Option<Arc<IndexService>>,
-    reput: Arc<Reput>,
+    pub(crate) reput: Arc<Reput>,
     dispatchers: Vec<Arc<dyn Dispatcher>>,
     checkpoint: Mutex<(CheckpointFile, Checkpoint)>,
     fault: Arc<Fault>,
     threads: Mutex<Vec<JoinHandle<()>>>,
-    stopping: Arc<AtomicBool>,
+    pub(crate) stopping: Arc<AtomicBool>,
     writable: AtomicBool,
-    disk_full: AtomicBool,
-    disk_used: AtomicU64,
+    pub(crate) disk_full: AtomicBool,
+    pub(crate) disk_used: AtomicU64,
     last_exit_ok: bool,
     total_memory: u64,
     /// Told the log's new end after every local append (a master's replication).
-    append_listener: OnceLock<AppendListener>,
+    pub(crate) append_listener: OnceLock<AppendListener>,
     _lock: File,
 }
 
@@ -637,42 +637,6 @@ impl MessageStore {
             self.reput.wake();
         }
         Ok(Pending { append, ticket })
-    }
-
-    /// Sets what is told the log's new end after every local append (once; later calls are
-    /// ignored and return `false`).
-    pub fn set_append_listener(&self, listener: AppendListener) -> bool {
-        self.append_listener.set(listener).is_ok()
-    }
-
-    /// Appends bytes a master replicated at `offset` ([`CommitLog::append_replicated`]) and lets
-    /// the flusher and the dispatcher take them up. Refused while the store stops, after an I/O
-    /// fault and while the disk is full, as local writes are.
-    pub fn append_replicated(&self, offset: u64, data: &[u8]) -> Result<()> {
-        if self.stopping.load(Ordering::Acquire) {
-            return Err(StoreError::NotWritable(
-                "the store is shutting down".to_owned(),
-            ));
-        }
-        if self.disk_full.load(Ordering::Acquire) {
-            return Err(StoreError::NotWritable(format!(
-                "disk full: {}% used, at or above diskSpaceWarningLevelRatio {}%",
-                self.disk_used.load(Ordering::Acquire),
-                self.config.disk_space_warning_level_ratio
-            )));
-        }
-        self.commit_log.append_replicated(offset, data)?;
-        self.commit_log.flusher().wake();
-        if self.config.flush_disk_type == FlushDiskType::AsyncFlush {
-            self.reput.wake();
-        }
-        Ok(())
-    }
-
-    /// Up to `max` commitlog bytes from `offset`, within one file, for a replica
-    /// ([`CommitLog::data_from`]).
-    pub fn replication_data(&self, offset: u64, max: usize) -> Option<Bytes> {
-        self.commit_log.data_from(offset, max)
     }
 
     /// Appends and waits (async) for durability.
