@@ -215,8 +215,7 @@ pub(crate) async fn send_message(
     };
     let wait = messages
         .first()
-        .and_then(|m| m.properties.value(property::WAIT_STORE_MSG_OK))
-        .is_none_or(|v| !v.eq_ignore_ascii_case("false"));
+        .is_none_or(|m| m.properties.wait_store_msg_ok());
     if settings.broker.broker_role == BrokerRole::SyncMaster && wait {
         // As Apache, a replica's answer overrides the flush's.
         if let Some(refusal) = replicated(broker, &settings, result.append.end_offset()).await {

@@ -22,7 +22,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ferromq_protocol::message::{property, MessageExt};
+use ferromq_protocol::message::MessageExt;
 
 use crate::checkpoint::{Checkpoint, CheckpointFile};
 use crate::commit_log::{AppendResult, CommitLog, DispatchRequest};
@@ -625,8 +625,7 @@ impl MessageStore {
         }
         let wait = messages
             .first()
-            .and_then(|m| m.properties.value(property::WAIT_STORE_MSG_OK))
-            .is_none_or(|v| !v.eq_ignore_ascii_case("false"));
+            .is_none_or(|m| m.properties.wait_store_msg_ok());
         let ticket = if wait {
             self.commit_log.flush_ticket(append.end_offset())
         } else {

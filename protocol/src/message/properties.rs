@@ -197,6 +197,14 @@ impl Properties {
             .filter(|k| !k.is_empty())
     }
 
+    /// Whether the sender waits for the store (Apache's `isWaitStoreMsgOK`): true unless
+    /// [`property::WAIT_STORE_MSG_OK`] says `false`. A message that does not wait is acknowledged
+    /// without waiting for a sync flush or a slave.
+    pub fn wait_store_msg_ok(&self) -> bool {
+        self.value(property::WAIT_STORE_MSG_OK)
+            .is_none_or(|v| !v.eq_ignore_ascii_case("false"))
+    }
+
     /// The [`property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX`] value (the client message id).
     pub fn uniq_key(&self) -> Option<&str> {
         self.value(property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX)
@@ -325,6 +333,21 @@ impl<'a> IntoIterator for &'a Properties {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_an_explicit_false_skips_waiting_for_the_store() {
+        let mut p = Properties::new();
+        assert!(p.wait_store_msg_ok(), "absent: wait");
+        for (v, wait) in [
+            ("true", true),
+            ("false", false),
+            ("FALSE", false),
+            ("x", true),
+        ] {
+            p.insert(property::WAIT_STORE_MSG_OK, v);
+            assert_eq!(p.wait_store_msg_ok(), wait, "{v}");
+        }
+    }
 
     #[test]
     fn encode_has_trailing_separator() {
