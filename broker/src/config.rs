@@ -136,6 +136,11 @@ ferromq_common::settings! {
         /// others to its `brokerId`. Off, they are always sent to the master. FerroMQ's slaves
         /// serve pulls either way (Apache 5.x's refuse them when this is off).
         slave_read_enable: bool = false, "slaveReadEnable", true;
+        /// `offsetCheckInSlave` (false): whether a slave corrects a pull's offset when its queue
+        /// does not hold it (too small, too large, no such queue). Off, a slave answers with
+        /// the offset the consumer asked for: a slave behind its master must not move consumers
+        /// back.
+        offset_check_in_slave: bool = false, "offsetCheckInSlave", true;
         /// `shortPollingTimeMills` (1000): hold time when long polling is off.
         short_polling_time_mills: u64 = 1000, "shortPollingTimeMills", true;
         /// `notifyConsumerIdsChangedEnable` (true).

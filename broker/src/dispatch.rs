@@ -57,6 +57,7 @@ async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Re
         RequestCode::QUERY_TOPIC_CONSUME_BY_WHO => group::consumed_by(broker, req),
         // The broker itself.
         RequestCode::GET_BROKER_RUNTIME_INFO => admin::runtime_info(broker),
+        RequestCode::GET_BROKER_HA_STATUS => admin::ha_status(broker),
         RequestCode::GET_CONSUMER_CONNECTION_LIST | RequestCode::GET_PRODUCER_CONNECTION_LIST => {
             admin::connections(broker, code, req)
         }

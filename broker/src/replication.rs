@@ -20,6 +20,58 @@ pub(crate) struct SlaveLink {
     pub(crate) addr: SocketAddr,
     /// The offset it last reported: its commitlog holds everything below.
     pub(crate) ack: u64,
+    /// Where the transfer to it started (0 until its first report was answered).
+    pub(crate) transfer_from: u64,
+    /// Bytes sent to it, per second.
+    pub(crate) sent: Rate,
+}
+
+/// A slave's connection to its master, while it is up.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MasterLink {
+    /// The master's HA address.
+    pub(crate) addr: String,
+    /// When the master last sent something (ms since the epoch).
+    pub(crate) last_read_ms: i64,
+    /// When this slave last reported its offset (ms since the epoch).
+    pub(crate) last_write_ms: i64,
+    /// Bytes received, per second.
+    pub(crate) received: Rate,
+}
+
+/// A byte count per wall-clock second: what the last complete second carried.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Rate {
+    second: i64,
+    this_second: u64,
+    last_second: u64,
+}
+
+impl Rate {
+    /// Counts `bytes` at `now_ms`.
+    pub(crate) fn add(&mut self, bytes: u64, now_ms: i64) {
+        self.roll(now_ms);
+        self.this_second += bytes;
+    }
+
+    /// Bytes of the second before the one `now_ms` falls in.
+    pub(crate) fn per_second(mut self, now_ms: i64) -> u64 {
+        self.roll(now_ms);
+        self.last_second
+    }
+
+    fn roll(&mut self, now_ms: i64) {
+        let second = now_ms.div_euclid(1000);
+        if second != self.second {
+            self.last_second = if second == self.second + 1 {
+                self.this_second
+            } else {
+                0
+            };
+            self.this_second = 0;
+            self.second = second;
+        }
+    }
 }
 
 /// How a SYNC_MASTER send ended up waiting for its slaves.
@@ -45,6 +97,8 @@ pub(crate) struct Replication {
     acked: Notify,
     /// A slave's master: (HA address, broker address), from the name servers.
     master: Mutex<Option<(String, String)>>,
+    /// A slave's live connection to its master.
+    master_link: Mutex<Option<MasterLink>>,
 }
 
 impl Default for Replication {
@@ -56,6 +110,7 @@ impl Default for Replication {
             log_end: watch::channel(0).0,
             acked: Notify::new(),
             master: Mutex::default(),
+            master_link: Mutex::default(),
         }
     }
 }
@@ -76,7 +131,13 @@ impl Replication {
     /// Registers a slave's connection; its id.
     pub(crate) fn connect(&self, addr: SocketAddr) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        lock(&self.slaves).insert(id, SlaveLink { addr, ack: 0 });
+        let link = SlaveLink {
+            addr,
+            ack: 0,
+            transfer_from: 0,
+            sent: Rate::default(),
+        };
+        lock(&self.slaves).insert(id, link);
         self.connected.fetch_add(1, Ordering::AcqRel);
         id
     }
@@ -87,6 +148,20 @@ impl Replication {
             link.ack = link.ack.max(offset);
         }
         self.acked.notify_waiters();
+    }
+
+    /// Records where the transfer to a slave starts.
+    pub(crate) fn transfer_from(&self, id: u64, offset: u64) {
+        if let Some(link) = lock(&self.slaves).get_mut(&id) {
+            link.transfer_from = offset;
+        }
+    }
+
+    /// Counts bytes sent to a slave.
+    pub(crate) fn sent(&self, id: u64, bytes: u64) {
+        if let Some(link) = lock(&self.slaves).get_mut(&id) {
+            link.sent.add(bytes, ferromq_common::now_ms());
+        }
     }
 
     /// Forgets a slave's connection.
@@ -155,6 +230,51 @@ impl Replication {
     pub(crate) fn master_ha_addr(&self) -> Option<String> {
         lock(&self.master).as_ref().map(|(ha, _)| ha.clone())
     }
+
+    /// Where a slave replicates from: `configured` (`haMasterAddress`) when set, else the
+    /// address learned from the name servers.
+    pub(crate) fn master_target(&self, configured: &str) -> Option<String> {
+        let configured = configured.trim();
+        if configured.is_empty() {
+            self.master_ha_addr()
+        } else {
+            Some(configured.to_owned())
+        }
+    }
+
+    /// A slave connected to its master at `addr`.
+    pub(crate) fn master_connected(&self, addr: &str) {
+        *lock(&self.master_link) = Some(MasterLink {
+            addr: addr.to_owned(),
+            ..MasterLink::default()
+        });
+    }
+
+    /// A slave received `bytes` from its master (a heartbeat is 0).
+    pub(crate) fn master_read(&self, bytes: u64) {
+        let now = ferromq_common::now_ms();
+        if let Some(link) = lock(&self.master_link).as_mut() {
+            link.last_read_ms = now;
+            link.received.add(bytes, now);
+        }
+    }
+
+    /// A slave reported its offset to its master.
+    pub(crate) fn master_written(&self) {
+        if let Some(link) = lock(&self.master_link).as_mut() {
+            link.last_write_ms = ferromq_common::now_ms();
+        }
+    }
+
+    /// A slave's connection to its master ended.
+    pub(crate) fn master_disconnected(&self) {
+        *lock(&self.master_link) = None;
+    }
+
+    /// A slave's connection to its master, while it is up: the master is alive.
+    pub(crate) fn master_link(&self) -> Option<MasterLink> {
+        lock(&self.master_link).clone()
+    }
 }
 
 #[cfg(test)]
@@ -195,6 +315,18 @@ mod tests {
         );
         r.disconnect(id);
         assert!(r.slaves().is_empty());
+    }
+
+    #[test]
+    fn a_rate_is_the_last_complete_second() {
+        let mut r = Rate::default();
+        r.add(10, 5_000);
+        r.add(5, 5_999);
+        assert_eq!(r.per_second(5_500), 0, "the second is not over");
+        assert_eq!(r.per_second(6_200), 15);
+        r.add(7, 6_300);
+        assert_eq!(r.per_second(7_000), 7);
+        assert_eq!(r.per_second(9_000), 0, "nothing in the second before");
     }
 
     #[tokio::test]

@@ -507,3 +507,118 @@ async fn the_ha_port_serves_a_bounded_number_of_connections() {
     drop(peers);
     master.stop().await;
 }
+
+/// GET_BROKER_HA_STATUS, as `mqadmin haStatus` reads it.
+async fn ha_status(c: &Connection) -> ferromq_protocol::body::HaRuntimeInfo {
+    let r = c
+        .request(
+            RemotingCommand::request(RequestCode::GET_BROKER_HA_STATUS),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    ferromq_protocol::body::HaRuntimeInfo::decode(&r.body).unwrap()
+}
+
+/// A pull on `c`: its code, suggested broker id and next offset.
+async fn pull_on(c: &Connection, offset: i64, suspend_ms: i64) -> (ResponseCode, i64, i64) {
+    let r = c
+        .request(pull_request("G", "Back", 0, offset, suspend_ms), T)
+        .await
+        .unwrap();
+    let h = ferromq_protocol::header::pull::PullMessageResponseHeader::read_ext(&r.ext_fields)
+        .unwrap_or_else(|e| panic!("{e}: {} {:?}", r.code, r.remark));
+    (
+        r.response_code(),
+        h.suggest_which_broker_id,
+        h.next_begin_offset,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slave_sends_consumers_to_its_live_master_and_serves_them_without_it() {
+    // Through a name server, so the slave syncs the topic from its master.
+    let (ns, ns_stop, _ns_dir) = namesrv().await;
+    let ha = free_port().await;
+    let master = master_with(BrokerRole::SyncMaster, ha, &ns).await;
+    let mc = master.client().await;
+    let created = mc
+        .request(create_topic_request("Back", 1), T)
+        .await
+        .unwrap();
+    assert_eq!(created.response_code(), ResponseCode::SUCCESS);
+    let slave = slave_with(0, None, &ns).await;
+    let sc = slave.client().await;
+    let deadline = Instant::now() + T;
+    while ha_status(&mc).await.ha_connection_info.is_empty() {
+        assert!(Instant::now() < deadline, "the slave never connected");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for i in 0..3 {
+        let r = send(&mc, "Back", 0, i).await;
+        assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    }
+    let end = caught_up(&mc, &sc).await;
+    wait_max_offset(&sc, "Back", 0, 3).await;
+    subscribe(&sc, "G", "Back", "*").await;
+
+    // haStatus: the master lists its slave, in sync; the slave names its master.
+    let status = ha_status(&mc).await;
+    assert!(status.master);
+    assert_eq!(status.master_commit_log_max_offset, end as i64);
+    assert_eq!(status.in_sync_slave_nums, 1);
+    assert_eq!(status.ha_connection_info.len(), 1);
+    let link = &status.ha_connection_info[0];
+    assert_eq!((link.slave_ack_offset, link.diff), (end as i64, 0));
+    assert!(link.in_sync);
+    let status = ha_status(&sc).await;
+    assert!(!status.master);
+    let client = &status.ha_client_runtime_info;
+    assert_eq!(client.master_addr, format!("127.0.0.1:{ha}"));
+    assert_eq!(client.max_offset, end as i64);
+    assert!(client.last_read_timestamp > 0 && client.last_write_timestamp > 0);
+
+    // The master is up: what the slave has it serves, pointing back to the master; for
+    // nothing new it answers at once (no long poll), and it never moves the offset.
+    assert_eq!(pull_on(&sc, 0, 0).await, (ResponseCode::SUCCESS, 0, 3));
+    let started = Instant::now();
+    assert_eq!(
+        pull_on(&sc, 3, 20_000).await,
+        (ResponseCode::PULL_RETRY_IMMEDIATELY, 0, 3)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "a slave with a live master holds no pull"
+    );
+    assert_eq!(
+        pull_on(&sc, 50, 0).await,
+        (ResponseCode::PULL_RETRY_IMMEDIATELY, 0, 50),
+        "a slave does not correct an offset past its end (offsetCheckInSlave=false)"
+    );
+
+    // Without its master the slave serves consumers as a master would, long polling included.
+    master.stop().await;
+    let deadline = Instant::now() + T;
+    while ha_status(&sc)
+        .await
+        .ha_client_runtime_info
+        .last_read_timestamp
+        != 0
+    {
+        assert!(Instant::now() < deadline, "the slave still sees its master");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(pull_on(&sc, 1, 0).await, (ResponseCode::SUCCESS, 0, 3));
+    assert_eq!(
+        pull_on(&sc, 3, 200).await,
+        (ResponseCode::PULL_NOT_FOUND, 0, 3)
+    );
+    assert_eq!(
+        pull_on(&sc, 50, 0).await,
+        (ResponseCode::PULL_OFFSET_MOVED, 0, 50),
+        "the offset is still not corrected on a slave"
+    );
+    slave.stop().await;
+    let _ = ns_stop.send(());
+}

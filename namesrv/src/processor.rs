@@ -6,8 +6,8 @@ use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use ferromq_protocol::body::{
-    DataVersion, KVTable, RegisterBrokerBody, RouteJsonStyle, TopicConfigSerializeWrapper,
-    TopicList, TopicRouteData,
+    BrokerMemberGroup, DataVersion, GetBrokerMemberGroupResponseBody, KVTable, RegisterBrokerBody,
+    RouteJsonStyle, TopicConfigSerializeWrapper, TopicList, TopicRouteData,
 };
 use ferromq_protocol::header::namesrv::*;
 use ferromq_protocol::{
@@ -133,6 +133,7 @@ impl NameServer {
             RequestCode::GET_BROKER_CLUSTER_INFO => {
                 ok().with_body(self.routes().cluster_info().encode())
             }
+            RequestCode::GET_BROKER_MEMBER_GROUP => self.member_group(req),
             RequestCode::WIPE_WRITE_PERM_OF_BROKER => self.change_write_perm(req, false),
             RequestCode::ADD_WRITE_PERM_OF_BROKER => self.change_write_perm(req, true),
             RequestCode::GET_ALL_TOPIC_LIST_FROM_NAMESERVER => {
@@ -389,6 +390,23 @@ impl NameServer {
                 ),
             ),
         }
+    }
+
+    /// GET_BROKER_MEMBER_GROUP: the registered addresses of one broker name (empty when unknown,
+    /// as Apache answers).
+    fn member_group(&self, req: &RemotingCommand) -> Response {
+        let h = match GetBrokerMemberGroupRequestHeader::read_ext(&req.ext_fields) {
+            Ok(h) => h,
+            Err(e) => return bad_header(e),
+        };
+        let body = GetBrokerMemberGroupResponseBody {
+            broker_member_group: BrokerMemberGroup {
+                broker_addrs: self.routes().broker_addrs(&h.broker_name),
+                cluster: h.cluster_name,
+                broker_name: h.broker_name,
+            },
+        };
+        ok().with_body(body.encode())
     }
 
     fn change_write_perm(&self, req: &RemotingCommand, add: bool) -> Response {

@@ -297,6 +297,14 @@ impl RouteRegistry {
         }
     }
 
+    /// The registered addresses of `broker_name` by broker id (empty when unknown).
+    pub fn broker_addrs(&self, broker_name: &str) -> BTreeMap<i64, String> {
+        self.brokers
+            .get(broker_name)
+            .map(|b| b.broker_addrs.clone())
+            .unwrap_or_default()
+    }
+
     /// Forgets every broker registered over connection `conn_id` (it closed).
     pub fn connection_closed(&mut self, conn_id: u64) -> Vec<String> {
         let keys: Vec<BrokerKey> = self

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use ferromq_namesrv::NamesrvConfig;
 use ferromq_protocol::body::{
-    ClusterInfo, DataVersion, KVTable, QueueData, RegisterBrokerBody, TopicConfig,
-    TopicConfigSerializeWrapper, TopicList, TopicRouteData,
+    ClusterInfo, DataVersion, GetBrokerMemberGroupResponseBody, KVTable, QueueData,
+    RegisterBrokerBody, TopicConfig, TopicConfigSerializeWrapper, TopicList, TopicRouteData,
 };
 use ferromq_protocol::header::namesrv::*;
 use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode, Version};
@@ -319,6 +319,51 @@ async fn slaves_learn_their_master_and_get_no_route_of_their_own() {
     let h = RegisterBrokerResponseHeader::read_ext(&resp.ext_fields).unwrap();
     assert_eq!(h.master_addr.as_deref(), Some("127.0.0.1:10911"));
     assert_eq!(h.ha_server_addr.as_deref(), Some("127.0.0.1:10911-ha"));
+
+    // GET_BROKER_MEMBER_GROUP lists both; an unknown name is an empty group.
+    let members = async |name: &str| {
+        let h = GetBrokerMemberGroupRequestHeader {
+            cluster_name: "DefaultCluster".to_owned(),
+            broker_name: name.to_owned(),
+        };
+        let r = call(&slave, RequestCode::GET_BROKER_MEMBER_GROUP, &h, vec![]).await;
+        assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+        GetBrokerMemberGroupResponseBody::decode(&r.body)
+            .unwrap()
+            .broker_member_group
+    };
+    let group = members("broker-a").await;
+    assert_eq!(
+        (group.cluster.as_str(), group.broker_name.as_str()),
+        ("DefaultCluster", "broker-a")
+    );
+    assert_eq!(
+        group.broker_addrs,
+        BTreeMap::from([
+            (0, "127.0.0.1:10911".to_owned()),
+            (1, "127.0.0.1:10921".to_owned())
+        ])
+    );
+    assert!(members("nope").await.broker_addrs.is_empty());
+
+    // The master's connection closes (a crash): the group keeps the slave, and the topics
+    // keep their queues on broker-a, so consumers can go on reading from the slave.
+    master.close();
+    wait_until(async || members("broker-a").await.broker_addrs.len() == 1).await;
+    assert_eq!(
+        members("broker-a").await.broker_addrs,
+        BTreeMap::from([(1, "127.0.0.1:10921".to_owned())])
+    );
+    let r = TopicRouteData::decode(&route(&slave, "T").await.body).unwrap();
+    assert_eq!(
+        r.queue_datas.len(),
+        1,
+        "broker-a's queues stay in the route"
+    );
+    assert_eq!(
+        r.broker_datas[0].broker_addrs,
+        BTreeMap::from([(1, "127.0.0.1:10921".to_owned())])
+    );
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
 //! The broker's own admin codes mqadmin and dashboards use (docs/protocol.md, "Admin codes"):
-//! GET_BROKER_RUNTIME_INFO, the producer and consumer connection lists, GET_BROKER_CONFIG and
+//! GET_BROKER_RUNTIME_INFO, GET_BROKER_HA_STATUS, the producer and consumer connection lists, GET_BROKER_CONFIG and
 //! UPDATE_BROKER_CONFIG (safe keys only). Topic and group management live in [`super::topic`]
 //! and [`super::group`].
 
@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
 use ferromq_protocol::body::{
-    Connection as ConnectionInfo, ConsumerConnection, KVTable, ProducerConnection,
+    Connection as ConnectionInfo, ConsumerConnection, HaConnectionRuntimeInfo, HaRuntimeInfo,
+    KVTable, ProducerConnection,
 };
 use ferromq_protocol::header::admin::{
     GetBrokerConfigResponseHeader, GetConsumerConnectionListRequestHeader,
@@ -24,6 +25,51 @@ fn is_secret(key: &str) -> bool {
     ["secret", "password", "token", "accesskey"]
         .iter()
         .any(|s| k.contains(s))
+}
+
+/// GET_BROKER_HA_STATUS (`mqadmin haStatus`): a master's slaves with their lag, or a slave's
+/// link to its master, as Apache's `HARuntimeInfo`.
+pub(crate) fn ha_status(broker: &Broker) -> Response {
+    let settings = broker.settings();
+    let end = broker.store.commit_log().max_offset();
+    let now = ferromq_common::now_ms();
+    let signed = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    let mut info = HaRuntimeInfo::default();
+    if settings.broker.broker_role.is_master() {
+        info.master = true;
+        info.master_commit_log_max_offset = signed(end);
+        for link in broker.replication.slaves() {
+            let diff = end.saturating_sub(link.ack);
+            let in_sync = diff < settings.broker.ha_max_gap_not_in_sync;
+            info.in_sync_slave_nums += i32::from(in_sync);
+            info.ha_connection_info.push(HaConnectionRuntimeInfo {
+                addr: link.addr.to_string(),
+                slave_ack_offset: signed(link.ack),
+                diff: signed(diff),
+                in_sync,
+                transferred_byte_in_second: signed(link.sent.per_second(now)),
+                transfer_from_where: signed(link.transfer_from),
+            });
+        }
+    } else {
+        let client = &mut info.ha_client_runtime_info;
+        client.max_offset = signed(end);
+        match broker.replication.master_link() {
+            Some(link) => {
+                client.master_addr = link.addr;
+                client.last_read_timestamp = link.last_read_ms;
+                client.last_write_timestamp = link.last_write_ms;
+                client.transferred_byte_in_second = signed(link.received.per_second(now));
+            }
+            None => {
+                client.master_addr = broker
+                    .replication
+                    .master_target(&settings.broker.ha_master_address)
+                    .unwrap_or_default();
+            }
+        }
+    }
+    ok().with_body(info.encode())
 }
 
 /// GET_BROKER_RUNTIME_INFO: counters and store figures, as Apache names them.

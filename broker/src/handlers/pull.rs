@@ -132,7 +132,17 @@ pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Resp
         tag_filter = TagFilter::new(&subscription);
         &tag_filter
     };
-    if pull_sys_flag::has(sys_flag, pull_sys_flag::COMMIT_OFFSET) && h.commit_offset >= 0 {
+    let is_slave = !settings.broker.broker_role.is_master();
+    // A slave whose master is up sends consumers back to it (Apache does so while the group's
+    // lowest broker id is the master's): what it has, it serves; for anything else it answers
+    // at once instead of holding the pull, so the consumer asks the master without delay.
+    let master_up = is_slave && broker.replication.master_link().is_some();
+    // Commits ride on pulls to the master only (Apache ignores them on a slave; its clients
+    // clear the flag when they pull from one).
+    if !is_slave
+        && pull_sys_flag::has(sys_flag, pull_sys_flag::COMMIT_OFFSET)
+        && h.commit_offset >= 0
+    {
         // Forward only: this pull may have been sent just before the consumer's final commit of
         // a queue it hands over in a rebalance, and be handled just after it (requests of one
         // connection run concurrently); a stale offset here would make the next owner consume
@@ -179,8 +189,18 @@ pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Resp
             max_bytes,
             filter,
         );
-        let (code, next) = response_code(&r, h.queue_offset);
-        if code == ResponseCode::PULL_NOT_FOUND && suspend && !held && !hold.is_zero() {
+        let (code, mut next) = response_code(&r, h.queue_offset);
+        let corrected = !matches!(
+            r.status,
+            GetMessageStatus::Found
+                | GetMessageStatus::NoMatchedMessage
+                | GetMessageStatus::MessageWasRemoving
+        );
+        if is_slave && corrected && !settings.broker.offset_check_in_slave {
+            next = h.queue_offset;
+        }
+        if code == ResponseCode::PULL_NOT_FOUND && suspend && !held && !hold.is_zero() && !master_up
+        {
             held = true;
             let _ = tokio::time::timeout(hold, notified).await;
             continue;
@@ -198,6 +218,16 @@ pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Resp
         }
     } else {
         MASTER_ID
+    };
+    let (suggest, code) = if master_up && !result.suggest_pulling_from_slave {
+        let code = if code == ResponseCode::SUCCESS {
+            code
+        } else {
+            ResponseCode::PULL_RETRY_IMMEDIATELY
+        };
+        (MASTER_ID, code)
+    } else {
+        (suggest, code)
     };
     let header = PullMessageResponseHeader {
         suggest_which_broker_id: suggest,

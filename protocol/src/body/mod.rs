@@ -28,6 +28,7 @@ mod de;
 
 pub mod cluster;
 pub mod connection;
+pub mod ha;
 pub mod heartbeat;
 pub mod misc;
 pub mod queue;
@@ -38,6 +39,10 @@ pub mod topic;
 
 pub use cluster::ClusterInfo;
 pub use connection::{CheckClientRequestBody, Connection, ConsumerConnection, ProducerConnection};
+pub use ha::{
+    BrokerMemberGroup, GetBrokerMemberGroupResponseBody, HaClientRuntimeInfo,
+    HaConnectionRuntimeInfo, HaRuntimeInfo,
+};
 pub use heartbeat::{
     ConsumeFromWhere, ConsumeType, ConsumerData, ExpressionType, HeartbeatData, MessageModel,
     ProducerData, SubscriptionData,

@@ -208,6 +208,16 @@ command_header! {
 }
 
 command_header! {
+    /// `GetBrokerMemberGroupRequestHeader` (901, 5.x): the members of one broker name.
+    pub struct GetBrokerMemberGroupRequestHeader {
+        /// Cluster name (echoed in the answer; Apache looks the group up by name only).
+        cluster_name: String, "clusterName", required;
+        /// Broker name.
+        broker_name: String, "brokerName", required;
+    }
+}
+
+command_header! {
     /// `GetTopicsByClusterRequestHeader` (224).
     pub struct GetTopicsByClusterRequestHeader {
         /// Cluster name.

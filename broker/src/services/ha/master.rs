@@ -95,7 +95,7 @@ async fn serve(
     let (start_tx, start_rx) = oneshot::channel();
     let ended = tokio::select! {
         r = read_reports(&broker, id, rd, start_tx) => r,
-        r = transfer(&broker, wr, start_rx) => r,
+        r = transfer(&broker, id, wr, start_rx) => r,
         _ = stop.wait_for(|s| *s) => Ok(()),
     };
     broker.replication.disconnect(id);
@@ -166,6 +166,7 @@ fn start_offset(broker: &Broker, reported: u64) -> Result<u64, String> {
 /// Sends the commitlog from where the slave asks, as it grows; a heartbeat when idle.
 async fn transfer(
     broker: &Broker,
+    id: u64,
     mut wr: OwnedWriteHalf,
     start: oneshot::Receiver<u64>,
 ) -> Result<(), String> {
@@ -176,6 +177,7 @@ async fn transfer(
         Err(_) => return Err(format!("no first report within {idle:?}")),
     };
     let mut next = start_offset(broker, reported)?;
+    broker.replication.transfer_from(id, next);
     let settings = broker.settings();
     let batch = settings.broker.ha_transfer_batch_size.max(1);
     let heartbeat = Duration::from_millis(settings.broker.ha_send_heartbeat_interval.max(100));
@@ -191,6 +193,7 @@ async fn transfer(
                     .map_err(|e| e.to_string())?;
                 wr.write_all(&data).await.map_err(|e| e.to_string())?;
                 next += data.len() as u64;
+                broker.replication.sent(id, data.len() as u64);
                 last_write = tokio::time::Instant::now();
                 continue;
             }

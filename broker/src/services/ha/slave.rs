@@ -38,6 +38,7 @@ pub(crate) fn start(broker: &Arc<Broker>, stop: &watch::Receiver<bool>) -> JoinH
                 r = session(&broker, &master) => r,
                 _ = stop.wait_for(|s| *s) => return,
             };
+            broker.replication.master_disconnected();
             if let Err(reason) = ended {
                 tracing::warn!(%master, %reason, "replication from the master stopped; retrying");
             }
@@ -50,12 +51,9 @@ pub(crate) fn start(broker: &Arc<Broker>, stop: &watch::Receiver<bool>) -> JoinH
 }
 
 fn master_address(broker: &Broker) -> Option<String> {
-    let configured = broker.settings().broker.ha_master_address.trim().to_owned();
-    if configured.is_empty() {
-        broker.replication.master_ha_addr()
-    } else {
-        Some(configured)
-    }
+    broker
+        .replication
+        .master_target(&broker.settings().broker.ha_master_address)
 }
 
 /// One connection to the master: reports, then applies transfers until an error.
@@ -66,6 +64,8 @@ async fn session(broker: &Broker, master: &str) -> Result<(), String> {
         .map_err(|e| format!("connect: {e}"))?;
     let _ = stream.set_nodelay(true);
     tracing::info!(%master, "replicating from the master");
+    let replication = &broker.replication;
+    replication.master_connected(master);
     let (mut rd, mut wr) = stream.into_split();
     let settings = broker.settings();
     let heartbeat = Duration::from_millis(settings.broker.ha_send_heartbeat_interval.max(100));
@@ -79,6 +79,7 @@ async fn session(broker: &Broker, master: &str) -> Result<(), String> {
             wr.write_all(&wire::report(offset))
                 .await
                 .map_err(|e| format!("report: {e}"))?;
+            replication.master_written();
             tokio::select! {
                 changed = end.changed() => if changed.is_err() { return Ok(()) },
                 () = tokio::time::sleep(heartbeat) => {}
@@ -109,6 +110,7 @@ async fn session(broker: &Broker, master: &str) -> Result<(), String> {
                 ));
             }
             if size == 0 {
+                replication.master_read(0);
                 continue;
             }
             let mut body = vec![0u8; size];
@@ -116,6 +118,7 @@ async fn session(broker: &Broker, master: &str) -> Result<(), String> {
                 .await
                 .map_err(|_| format!("a transfer stalled for {idle:?}"))?
                 .map_err(|e| format!("read: {e}"))?;
+            replication.master_read(size as u64);
             let store = broker.store.clone();
             tokio::task::spawn_blocking(move || store.append_replicated(offset, &body))
                 .await
