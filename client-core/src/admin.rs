@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use ferromq_protocol::body::{
-    perm, ClusterInfo, ConsumeStats, KVTable, MessageQueue, OffsetWrapper, TopicOffset,
-    TopicRouteData, TopicStatsTable, MASTER_ID,
+    perm, ClusterInfo, ConsumeStats, HaRuntimeInfo, KVTable, MessageQueue, OffsetWrapper,
+    TopicOffset, TopicRouteData, TopicStatsTable, MASTER_ID,
 };
 use ferromq_protocol::header::admin::{
     CreateTopicRequestHeader, DeleteTopicRequestHeader, GetConsumeStatsRequestHeader,
@@ -182,6 +182,16 @@ impl Admin {
         let table = KVTable::decode(&response.body)
             .map_err(|e| Error::protocol("broker runtime info", e))?;
         Ok(table.table.into_iter().collect())
+    }
+
+    /// A broker's replication state (GET_BROKER_HA_STATUS, what `mqadmin haStatus` prints): a
+    /// master's slaves with their lag, or a slave's link to its master.
+    pub async fn broker_ha_status(&self, broker_addr: &str) -> Result<HaRuntimeInfo> {
+        let request = RemotingCommand::request(RequestCode::GET_BROKER_HA_STATUS);
+        let response = self
+            .broker_call("broker HA status", broker_addr, request)
+            .await?;
+        HaRuntimeInfo::decode(&response.body).map_err(|e| Error::protocol("broker HA status", e))
     }
 
     /// Min / max offsets of every queue of `topic`, from each broker of its route.

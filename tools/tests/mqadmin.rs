@@ -1,5 +1,6 @@
-//! `mqadmin clusterList` against a real name server and broker: the broker is listed with its
-//! cluster, name, id, address, version and active flag, in Apache's column order.
+//! `mqadmin` against a real name server and brokers: `clusterList` lists a broker with its
+//! cluster, name, id, address, version and active flag, in Apache's column order; `haStatus`
+//! shows a master's slave (in sync) and a slave's master, in Apache's layout.
 
 use std::process::Command;
 use std::time::Duration;
@@ -70,4 +71,92 @@ fn cluster_list_shows_every_registered_broker() {
         1,
         "header only"
     );
+}
+
+fn mqadmin(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_mqadmin"))
+        .args(args)
+        .output()
+        .expect("run mqadmin");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The value after `#key\t` in an `haStatus` block.
+fn field<'a>(text: &'a str, key: &str) -> &'a str {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("#{key}\t")))
+        .unwrap_or_else(|| panic!("no #{key} in {text}"))
+}
+
+#[test]
+fn ha_status_shows_a_masters_slave_and_a_slaves_master() {
+    use ferromq_broker::config::BrokerRole;
+    let namesrv = FerroNamesrv::start();
+    let ha_port = ferromq_tests::net::free_port();
+    let master = FerroBroker::start(namesrv.addr(), |s| {
+        s.broker.broker_name = "broker-ha".to_owned();
+        s.broker.broker_role = BrokerRole::AsyncMaster;
+        s.broker.ha_listen_port = ha_port;
+    });
+    let slave = FerroBroker::start(namesrv.addr(), |s| {
+        s.broker.broker_name = "broker-ha".to_owned();
+        s.broker.broker_id = 1;
+        s.broker.broker_role = BrokerRole::Slave;
+    });
+    // The slave learns its master from the name server and connects to its HA port.
+    ferromq_tests::net::wait_until("the slave connects", Duration::from_secs(30), || {
+        let text = mqadmin(&["haStatus", "-n", namesrv.addr(), "-b", master.addr()]);
+        Ok(field(&text, "SlaveNum") == "1")
+    })
+    .expect("the master lists its slave");
+
+    let by_cluster = mqadmin(&["haStatus", "-n", namesrv.addr(), "-c", "DefaultCluster"]);
+    assert_eq!(
+        field(&by_cluster, "MasterAddr"),
+        master.addr(),
+        "{by_cluster}"
+    );
+    assert_eq!(field(&by_cluster, "InSyncSlaveNum"), "1");
+    let header = by_cluster
+        .lines()
+        .find(|l| l.starts_with("#SlaveAddr"))
+        .expect("slave table");
+    assert_eq!(
+        header.split_whitespace().collect::<Vec<_>>(),
+        [
+            "#SlaveAddr",
+            "#SlaveAckOffset",
+            "#Diff",
+            "#TransferSpeed(KB/s)",
+            "#Status",
+            "#TransferFromWhere"
+        ]
+    );
+    let row = by_cluster
+        .lines()
+        .skip_while(|l| !l.starts_with("#SlaveAddr"))
+        .nth(1)
+        .expect("one slave row");
+    assert!(row.starts_with("127.0.0.1:"), "{row}");
+    assert!(row.split_whitespace().any(|c| c == "OK"), "{row}");
+
+    // The slave reports its offset as soon as it connects.
+    ferromq_tests::net::wait_until("the slave reports", Duration::from_secs(30), || {
+        let of_slave = mqadmin(&["haStatus", "-n", namesrv.addr(), "-b", slave.addr()]);
+        assert_eq!(
+            field(&of_slave, "MasterAddr"),
+            format!("127.0.0.1:{ha_port}"),
+            "{of_slave}"
+        );
+        Ok(field(&of_slave, "LastWriteTime")
+            .parse::<i64>()
+            .unwrap_or(0)
+            > 0)
+    })
+    .expect("the slave's last report time shows");
 }

@@ -2,10 +2,12 @@
 //!
 //! ```text
 //! mqadmin clusterList -n 127.0.0.1:9876 [-c DefaultCluster]
+//! mqadmin haStatus -n 127.0.0.1:9876 (-b 127.0.0.1:10911 | -c DefaultCluster) [-i 3]
 //! ```
 //!
 //! So far: `clusterList` (every broker the name servers list, with its version, TPS and
-//! whether it is active). Apache's own `mqadmin` works against FerroMQ's servers too.
+//! whether it is active) and `haStatus` (a master's slaves and their lag, or a slave's link to
+//! its master). Apache's own `mqadmin` works against FerroMQ's servers too.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -13,6 +15,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use ferromq_client::{Admin, ClientConfig};
+use ferromq_protocol::body::HaRuntimeInfo;
 
 #[derive(Parser, Debug)]
 #[command(name = "mqadmin", version, about = "FerroMQ / RocketMQ admin tool")]
@@ -26,6 +29,30 @@ enum Command {
     /// List the brokers of every cluster (or of one), as Apache's `clusterList`.
     #[command(name = "clusterList")]
     ClusterList(ClusterListArgs),
+    /// Replication status of a broker, or of every master of a cluster, as Apache's `haStatus`.
+    #[command(name = "haStatus")]
+    HaStatus(HaStatusArgs),
+}
+
+#[derive(Args, Debug)]
+struct HaStatusArgs {
+    /// Name servers, `host:port;host:port`.
+    #[arg(short = 'n', long = "namesrvAddr", env = "NAMESRV_ADDR")]
+    namesrv: String,
+    /// One broker's address.
+    #[arg(
+        short = 'b',
+        long = "brokerAddr",
+        conflicts_with = "cluster",
+        required_unless_present = "cluster"
+    )]
+    broker: Option<String>,
+    /// Every master of this cluster.
+    #[arg(short = 'c', long = "clusterName")]
+    cluster: Option<String>,
+    /// Print again every this many seconds, until interrupted.
+    #[arg(short = 'i', long = "interval")]
+    interval: Option<u64>,
 }
 
 #[derive(Args, Debug)]
@@ -53,6 +80,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::ClusterList(args) => cluster_list(args).await,
+            Command::HaStatus(args) => ha_status(args).await,
         }
     });
     match result {
@@ -120,6 +148,87 @@ async fn cluster_list(args: ClusterListArgs) -> Result<(), ferromq_client::Error
     admin.shutdown().await;
     print_out(&out);
     Ok(())
+}
+
+async fn ha_status(args: HaStatusArgs) -> Result<(), ferromq_client::Error> {
+    let admin = Admin::new(&ClientConfig::new(
+        args.namesrv.as_str(),
+        Some("mqadmin".to_owned()),
+    ))?;
+    let result = async {
+        loop {
+            let addrs = match (&args.broker, &args.cluster) {
+                (Some(addr), _) => vec![addr.trim().to_owned()],
+                (None, Some(cluster)) => {
+                    let info = admin.cluster_info().await?;
+                    info.brokers_of(cluster.trim())
+                        .filter_map(|b| b.master_addr().map(str::to_owned))
+                        .collect()
+                }
+                (None, None) => Vec::new(),
+            };
+            let mut out = String::new();
+            for addr in addrs {
+                let status = admin.broker_ha_status(&addr).await?;
+                write_ha_status(&mut out, &addr, &status);
+            }
+            print_out(&out);
+            match args.interval {
+                Some(secs) => tokio::time::sleep(std::time::Duration::from_secs(secs.max(1))).await,
+                None => return Ok(()),
+            }
+        }
+    }
+    .await;
+    admin.shutdown().await;
+    result
+}
+
+/// One broker's `haStatus` block, in Apache's layout.
+fn write_ha_status(out: &mut String, addr: &str, s: &HaRuntimeInfo) {
+    if s.master {
+        let _ = writeln!(
+            out,
+            "\n#MasterAddr\t{addr}\n#MasterCommitLogMaxOffset\t{}\n#SlaveNum\t{}\n#InSyncSlaveNum\t{}",
+            s.master_commit_log_max_offset,
+            s.ha_connection_info.len(),
+            s.in_sync_slave_nums
+        );
+        let _ = writeln!(
+            out,
+            "{:<32}  {:<16} {:>16} {:>16} {:>16} {:>16}",
+            "#SlaveAddr",
+            "#SlaveAckOffset",
+            "#Diff",
+            "#TransferSpeed(KB/s)",
+            "#Status",
+            "#TransferFromWhere"
+        );
+        for c in &s.ha_connection_info {
+            let _ = writeln!(
+                out,
+                "{:<32}  {:<16} {:>16} {:>16.2} {:>16} {:>16}",
+                c.addr,
+                c.slave_ack_offset,
+                c.diff,
+                c.transferred_byte_in_second as f64 / 1024.0,
+                if c.in_sync { "OK" } else { "Fall Behind" },
+                c.transfer_from_where
+            );
+        }
+    } else {
+        let c = &s.ha_client_runtime_info;
+        let _ = writeln!(out, "\n#MasterAddr\t{}", c.master_addr);
+        let _ = writeln!(out, "#CommitLogMaxOffset\t{}", c.max_offset);
+        let _ = writeln!(
+            out,
+            "#TransferSpeed(KB/s)\t{:.2}",
+            c.transferred_byte_in_second as f64 / 1024.0
+        );
+        let _ = writeln!(out, "#LastReadTime\t{}", c.last_read_timestamp);
+        let _ = writeln!(out, "#LastWriteTime\t{}", c.last_write_timestamp);
+        let _ = writeln!(out, "#MasterFlushOffset\t{}", c.master_flush_offset);
+    }
 }
 
 /// Writes `text` to stdout; a reader that went away (`| head`) is not an error.
