@@ -15,6 +15,15 @@ use crate::state::Broker;
 async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Response {
     let code = req.request_code();
     let req = &req;
+    if is_table_write(code) && !broker.settings().broker.broker_role.is_master() {
+        // A slave's topics and groups are its master's, copied every 10 s: a change made here
+        // would vanish at the next copy. Apache 4.x and 5.0-5.1 answer this; later versions
+        // accept the write and lose it the same way.
+        return fail(
+            ResponseCode::SYSTEM_ERROR,
+            "Can't modify topic or subscription group from slave broker, please execute it from master broker.",
+        );
+    }
     match code {
         // Messages.
         RequestCode::SEND_MESSAGE
@@ -68,6 +77,17 @@ async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Re
             format!(" request type {} not supported", other.0),
         ),
     }
+}
+
+/// Codes that change the topic or subscription group tables.
+fn is_table_write(code: RequestCode) -> bool {
+    matches!(
+        code,
+        RequestCode::UPDATE_AND_CREATE_TOPIC
+            | RequestCode::DELETE_TOPIC_IN_BROKER
+            | RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP
+            | RequestCode::DELETE_SUBSCRIPTIONGROUP
+    )
 }
 
 /// The remoting handler: one per listener, sharing the broker.

@@ -219,6 +219,23 @@ async fn a_slave_refuses_writes_and_end_transaction() {
         .await
         .unwrap();
     assert_eq!(r.response_code(), ResponseCode::SLAVE_NOT_AVAILABLE);
+    // Topic and group changes belong on the master (the slave copies its tables from it).
+    let r = sc
+        .request(create_topic_request("OnSlave", 4), T)
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
+    assert!(r.remark.unwrap_or_default().contains("from slave broker"));
+    let group = br#"{"groupName":"G","consumeEnable":true}"#;
+    let r = sc
+        .request(
+            RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
+                .with_body(Bytes::from_static(group)),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
     assert_eq!(max_offset(&sc).await, 0, "nothing was written");
     slave.stop().await;
 }
