@@ -56,10 +56,12 @@ async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Re
         RequestCode::UPDATE_AND_CREATE_TOPIC => topic::create_topic(broker, req).await,
         RequestCode::DELETE_TOPIC_IN_BROKER => topic::delete_topic(broker, req).await,
         RequestCode::GET_ALL_TOPIC_CONFIG => topic::all_topic_config(broker),
+        RequestCode::GET_TOPIC_CONFIG => topic::topic_config(broker, req),
         RequestCode::GET_TOPIC_STATS_INFO => topic::topic_stats(broker, req),
         // Subscription groups.
         RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => group::update_group(broker, req).await,
         RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => group::all_groups(broker),
+        RequestCode::GET_SUBSCRIPTIONGROUP_CONFIG => group::group_config(broker, req),
         RequestCode::DELETE_SUBSCRIPTIONGROUP => group::delete_group(broker, req).await,
         RequestCode::GET_ALL_CONSUMER_OFFSET => group::all_offsets(broker),
         RequestCode::GET_CONSUME_STATS => group::consume_stats(broker, req),

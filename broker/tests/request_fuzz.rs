@@ -772,7 +772,11 @@ const BROKER_CODES: &[RequestCode] = &[
     RequestCode::QUERY_MESSAGE,
     RequestCode::UPDATE_AND_CREATE_TOPIC,
     RequestCode::GET_ALL_TOPIC_CONFIG,
+    RequestCode::GET_TOPIC_CONFIG,
+    RequestCode::GET_SUBSCRIPTIONGROUP_CONFIG,
+    RequestCode::GET_ALL_DELAY_OFFSET,
     RequestCode::GET_BROKER_RUNTIME_INFO,
+    RequestCode::GET_BROKER_HA_STATUS,
     RequestCode::GET_TOPIC_STATS_INFO,
     RequestCode::GET_CONSUME_STATS,
     RequestCode::GET_CONSUMER_CONNECTION_LIST,
@@ -799,6 +803,7 @@ const NAMESRV_CODES: &[RequestCode] = &[
     RequestCode::BROKER_HEARTBEAT,
     RequestCode::GET_ROUTEINFO_BY_TOPIC,
     RequestCode::GET_BROKER_CLUSTER_INFO,
+    RequestCode::GET_BROKER_MEMBER_GROUP,
     RequestCode::WIPE_WRITE_PERM_OF_BROKER,
     RequestCode::ADD_WRITE_PERM_OF_BROKER,
     RequestCode::GET_ALL_TOPIC_LIST_FROM_NAMESERVER,
@@ -1294,6 +1299,17 @@ fn broker_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ext
             }),
             Vec::new(),
         ),
+        RequestCode::GET_TOPIC_CONFIG => (
+            ext(&GetTopicConfigRequestHeader {
+                topic: g.topic(),
+                lo: g.rng.chance(50).then(|| g.boolean()),
+            }),
+            Vec::new(),
+        ),
+        RequestCode::GET_SUBSCRIPTIONGROUP_CONFIG => (
+            ext(&GetSubscriptionGroupConfigRequestHeader { group: g.group() }),
+            Vec::new(),
+        ),
         RequestCode::GET_CONSUME_STATS => (
             ext(&GetConsumeStatsRequestHeader {
                 consumer_group: g.group(),
@@ -1364,8 +1380,9 @@ fn broker_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ext
             }),
             Vec::new(),
         ),
-        // GET_ALL_TOPIC_CONFIG, GET_BROKER_RUNTIME_INFO, GET_BROKER_CONFIG,
-        // GET_ALL_SUBSCRIPTIONGROUP_CONFIG, GET_ALL_CONSUMER_OFFSET: no header.
+        // GET_ALL_TOPIC_CONFIG, GET_BROKER_RUNTIME_INFO, GET_BROKER_HA_STATUS, GET_BROKER_CONFIG,
+        // GET_ALL_SUBSCRIPTIONGROUP_CONFIG, GET_ALL_CONSUMER_OFFSET, GET_ALL_DELAY_OFFSET: no
+        // header.
         _ => {
             let mut e = ExtFields::new();
             if g.rng.chance(30) {
@@ -1598,6 +1615,13 @@ fn namesrv_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ex
         ),
         RequestCode::WIPE_WRITE_PERM_OF_BROKER => (
             ext(&WipeWritePermOfBrokerRequestHeader {
+                broker_name: broker_name(g),
+            }),
+            Vec::new(),
+        ),
+        RequestCode::GET_BROKER_MEMBER_GROUP => (
+            ext(&GetBrokerMemberGroupRequestHeader {
+                cluster_name: CLUSTER.to_owned(),
                 broker_name: broker_name(g),
             }),
             Vec::new(),

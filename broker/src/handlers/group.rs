@@ -1,11 +1,11 @@
 //! Subscription groups and what they consumed: UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
-//! GET_ALL_SUBSCRIPTIONGROUP_CONFIG, DELETE_SUBSCRIPTIONGROUP, GET_ALL_CONSUMER_OFFSET,
+//! GET_ALL_SUBSCRIPTIONGROUP_CONFIG, GET_SUBSCRIPTIONGROUP_CONFIG, DELETE_SUBSCRIPTIONGROUP, GET_ALL_CONSUMER_OFFSET,
 //! GET_CONSUME_STATS and QUERY_TOPIC_CONSUME_BY_WHO.
 
 use ferromq_protocol::body::{ConsumeStats, MessageQueue, OffsetWrapper};
 use ferromq_protocol::header::admin::{
     DeleteSubscriptionGroupRequestHeader, GetConsumeStatsRequestHeader,
-    QueryTopicConsumeByWhoRequestHeader,
+    GetSubscriptionGroupConfigRequestHeader, QueryTopicConsumeByWhoRequestHeader,
 };
 use ferromq_protocol::{names, CommandHeader, RemotingCommand, ResponseCode};
 use ferromq_store::configs::subscription_groups::SubscriptionGroupConfig;
@@ -34,6 +34,21 @@ pub(crate) async fn update_group(broker: &Broker, req: &RemotingCommand) -> Resp
 /// GET_ALL_SUBSCRIPTIONGROUP_CONFIG: the table as `subscriptionGroup.json` holds it.
 pub(crate) fn all_groups(broker: &Broker) -> Response {
     ok().with_body(broker.groups.encode().into_bytes())
+}
+
+/// GET_SUBSCRIPTIONGROUP_CONFIG: one group's settings, as `subscriptionGroup.json` holds them.
+pub(crate) fn group_config(broker: &Broker, req: &RemotingCommand) -> Response {
+    let h = match GetSubscriptionGroupConfigRequestHeader::read_ext(&req.ext_fields) {
+        Ok(h) => h,
+        Err(e) => return bad_header(e),
+    };
+    match broker.groups.get(&h.group) {
+        Some(config) => ok().with_body(ferromq_protocol::json::to_string(&config).into_bytes()),
+        None => fail(
+            ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
+            format!("No group in this broker: {}", h.group),
+        ),
+    }
 }
 
 /// DELETE_SUBSCRIPTIONGROUP: the group, and its offsets when asked.

@@ -1,9 +1,10 @@
-//! Topic management: UPDATE_AND_CREATE_TOPIC, DELETE_TOPIC_IN_BROKER, GET_ALL_TOPIC_CONFIG and
-//! GET_TOPIC_STATS_INFO.
+//! Topic management: UPDATE_AND_CREATE_TOPIC, DELETE_TOPIC_IN_BROKER, GET_ALL_TOPIC_CONFIG,
+//! GET_TOPIC_CONFIG and GET_TOPIC_STATS_INFO.
 
 use ferromq_protocol::body::{perm, MessageQueue, TopicConfig, TopicOffset, TopicStatsTable};
 use ferromq_protocol::header::admin::{
-    CreateTopicRequestHeader, DeleteTopicRequestHeader, GetTopicStatsInfoRequestHeader,
+    CreateTopicRequestHeader, DeleteTopicRequestHeader, GetTopicConfigRequestHeader,
+    GetTopicStatsInfoRequestHeader,
 };
 use ferromq_protocol::{CommandHeader, RemotingCommand, ResponseCode};
 
@@ -71,6 +72,22 @@ pub(crate) async fn delete_topic(broker: &Broker, req: &RemotingCommand) -> Resp
 /// GET_ALL_TOPIC_CONFIG: the topic table as the broker registers it.
 pub(crate) fn all_topic_config(broker: &Broker) -> Response {
     ok().with_body(broker.topic_wrapper().encode())
+}
+
+/// GET_TOPIC_CONFIG (`mqadmin topicStatus`, dashboards): one topic's config, as Apache's
+/// `TopicConfigAndQueueMapping` (no logical queue mapping: FerroMQ has none).
+pub(crate) fn topic_config(broker: &Broker, req: &RemotingCommand) -> Response {
+    let h = match GetTopicConfigRequestHeader::read_ext(&req.ext_fields) {
+        Ok(h) => h,
+        Err(e) => return bad_header(e),
+    };
+    match broker.topics.get(&h.topic) {
+        Some(config) => ok().with_body(config.encode()),
+        None => fail(
+            ResponseCode::TOPIC_NOT_EXIST,
+            format!("No topic in this broker. topic: {}", h.topic),
+        ),
+    }
 }
 
 /// GET_TOPIC_STATS_INFO: each queue's offsets.

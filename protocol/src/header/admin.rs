@@ -51,6 +51,24 @@ command_header! {
 }
 
 command_header! {
+    /// `GetTopicConfigRequestHeader` (351): one topic's config.
+    pub struct GetTopicConfigRequestHeader {
+        /// Topic.
+        topic: String, "topic", required;
+        /// 5.x: include the logical queue mapping (FerroMQ has none).
+        lo: bool, "lo", optional;
+    }
+}
+
+command_header! {
+    /// `GetSubscriptionGroupConfigRequestHeader` (352): one group's config.
+    pub struct GetSubscriptionGroupConfigRequestHeader {
+        /// Consumer group.
+        group: String, "group", required;
+    }
+}
+
+command_header! {
     /// `GetConsumeStatsRequestHeader` (208).
     pub struct GetConsumeStatsRequestHeader {
         /// Consumer group.
