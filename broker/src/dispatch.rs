@@ -6,7 +6,7 @@ use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use ferromq_remoting::{Connection, Handler};
 
 use crate::handlers::{
-    admin, client, group, locks, offset, pull, query, retry, send, topic, transaction,
+    admin, client, group, locks, offset, pull, query, relay, retry, send, topic, transaction,
 };
 use crate::response::{fail, Response};
 use crate::state::Broker;
@@ -71,6 +71,13 @@ async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Re
         RequestCode::GET_BROKER_HA_STATUS => admin::ha_status(broker),
         RequestCode::GET_CONSUMER_CONNECTION_LIST | RequestCode::GET_PRODUCER_CONNECTION_LIST => {
             admin::connections(broker, code, req)
+        }
+        // Relayed to consumers.
+        RequestCode::GET_CONSUMER_RUNNING_INFO => relay::consumer_running_info(broker, req).await,
+        RequestCode::CONSUME_MESSAGE_DIRECTLY => relay::consume_message_directly(broker, req).await,
+        RequestCode::INVOKE_BROKER_TO_RESET_OFFSET => relay::reset_offset(broker, req).await,
+        RequestCode::INVOKE_BROKER_TO_GET_CONSUMER_STATUS => {
+            relay::consumer_status(broker, req).await
         }
         RequestCode::GET_BROKER_CONFIG => admin::broker_config(broker),
         RequestCode::UPDATE_BROKER_CONFIG => admin::update_broker_config(broker, req),

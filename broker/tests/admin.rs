@@ -1,14 +1,28 @@
-//! The admin codes Apache's `mqadmin` and dashboards read one topic or group with:
-//! GET_TOPIC_CONFIG (351) and GET_SUBSCRIPTIONGROUP_CONFIG (352), with Apache's bodies and
-//! refusals for what the broker does not have.
+//! Admin codes of Apache's `mqadmin` and dashboards: GET_TOPIC_CONFIG (351) and
+//! GET_SUBSCRIPTIONGROUP_CONFIG (352) with Apache's bodies and refusals, and the requests the
+//! broker relays to consumers (running info, consume directly, consumer status, reset offset),
+//! against a connection that answers as a consumer would; a consumer that never answers stalls
+//! nobody.
 #![allow(clippy::unwrap_used)]
 
+use std::sync::Arc;
+
 use bytes::Bytes;
-use ferromq_protocol::body::TopicConfig;
+use ferromq_protocol::body::{
+    ConsumerData, GetConsumerStatusBody, HeartbeatData, MessageQueue, ResetOffsetBody,
+    SubscriptionData, TopicConfig,
+};
 use ferromq_protocol::header::admin::{
     GetSubscriptionGroupConfigRequestHeader, GetTopicConfigRequestHeader,
 };
-use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use ferromq_protocol::header::client::{
+    ConsumeMessageDirectlyResultRequestHeader, GetConsumerRunningInfoRequestHeader,
+    GetConsumerStatusRequestHeader, ResetOffsetRequestHeader,
+};
+use ferromq_protocol::header::offset::UpdateConsumerOffsetRequestHeader;
+use ferromq_protocol::header::send::SendMessageResponseHeader;
+use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode};
+use ferromq_remoting::{Connection, ConnectionConfig};
 use ferromq_store::configs::subscription_groups::SubscriptionGroupConfig;
 
 mod support;
@@ -74,5 +88,339 @@ async fn one_topic_and_one_group_config() {
         r.response_code(),
         ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST
     );
+    broker.stop().await;
+}
+
+/// A consumer connection that answers what the broker relays to it, as a client would, and
+/// records each request it got.
+#[derive(Default)]
+struct FakeConsumer {
+    got: std::sync::Mutex<Vec<RemotingCommand>>,
+    /// Answer nothing (a consumer that hangs).
+    silent: bool,
+}
+
+impl ferromq_remoting::Handler for FakeConsumer {
+    async fn handle(&self, _: &Connection, request: RemotingCommand) -> Option<RemotingCommand> {
+        self.got.lock().unwrap().push(request.clone());
+        if self.silent {
+            return None;
+        }
+        let code = request.request_code();
+        let answer = if code == RequestCode::GET_CONSUMER_RUNNING_INFO {
+            RemotingCommand::response(ResponseCode::SUCCESS, None).with_body(Bytes::from_static(
+                br#"{"properties":{"consumeType":"CONSUME_PASSIVELY"}}"#,
+            ))
+        } else if code == RequestCode::CONSUME_MESSAGE_DIRECTLY {
+            // Echo the message body it was handed, to show it got the right record.
+            let record = ferromq_protocol::message::decode_all(
+                &request.body,
+                &ferromq_protocol::message::DecodeOptions::default(),
+            )
+            .unwrap();
+            let body = format!(
+                r#"{{"consumeResult":"CR_SUCCESS","remark":"{}"}}"#,
+                String::from_utf8_lossy(&record[0].body)
+            );
+            RemotingCommand::response(ResponseCode::SUCCESS, None).with_body(body.into_bytes())
+        } else if code == RequestCode::GET_CONSUMER_STATUS_FROM_CLIENT {
+            let mut status = GetConsumerStatusBody::default();
+            status.message_queue_table.insert(
+                MessageQueue {
+                    topic: "Relay".into(),
+                    broker_name: "b".into(),
+                    queue_id: 0,
+                },
+                2,
+            );
+            RemotingCommand::response(ResponseCode::SUCCESS, None).with_body(status.encode())
+        } else {
+            return None;
+        };
+        Some(answer)
+    }
+}
+
+async fn consumer_conn(broker: &TestBroker, fake: &Arc<FakeConsumer>, id: &str) -> Connection {
+    let c = Connection::connect(&broker.addr, fake.clone(), ConnectionConfig::default())
+        .await
+        .unwrap();
+    let hb = HeartbeatData {
+        client_id: id.to_owned(),
+        consumer_data_set: vec![ConsumerData {
+            group_name: "RelayGroup".to_owned(),
+            subscription_data_set: vec![SubscriptionData::tag("Relay", "*", 1)],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let r = c
+        .request(
+            RemotingCommand::request(RequestCode::HEART_BEAT).with_body(hb.encode()),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_relayed_to_consumers() {
+    let broker = TestBroker::start(|s| s.broker.broker_name = "relay-broker".to_owned()).await;
+    let admin = broker.client().await;
+    let created = admin
+        .request(create_topic_request("Relay", 2), T)
+        .await
+        .unwrap();
+    assert_eq!(created.response_code(), ResponseCode::SUCCESS);
+    let sent = admin
+        .request(send_request("Relay", 0, b"first", "T", "k1"), T)
+        .await
+        .unwrap();
+    assert_eq!(sent.response_code(), ResponseCode::SUCCESS);
+    let offset_msg_id = SendMessageResponseHeader::read_ext(&sent.ext_fields)
+        .unwrap()
+        .msg_id;
+    admin
+        .request(send_request("Relay", 0, b"second", "T", "k2"), T)
+        .await
+        .unwrap();
+    wait_max_offset(&admin, "Relay", 0, 2).await;
+    let fake = Arc::new(FakeConsumer::default());
+    let _consumer = consumer_conn(&broker, &fake, "10.0.0.1@c1").await;
+
+    // Running info: the consumer's own answer.
+    let h = GetConsumerRunningInfoRequestHeader {
+        consumer_group: "RelayGroup".into(),
+        client_id: "10.0.0.1@c1".into(),
+        jstack_enable: Some(false),
+        broker_name: None,
+    };
+    let r = admin
+        .request(
+            RemotingCommand::request_with_header(RequestCode::GET_CONSUMER_RUNNING_INFO, &h),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    assert!(String::from_utf8_lossy(&r.body).contains("CONSUME_PASSIVELY"));
+    let unknown = GetConsumerRunningInfoRequestHeader {
+        client_id: "nobody".into(),
+        ..h.clone()
+    };
+    let r = admin
+        .request(
+            RemotingCommand::request_with_header(RequestCode::GET_CONSUMER_RUNNING_INFO, &unknown),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
+    assert!(r.remark.unwrap_or_default().contains("not online"));
+
+    // Consume directly: the broker hands the consumer the stored record msgId names.
+    let h = ConsumeMessageDirectlyResultRequestHeader {
+        consumer_group: "RelayGroup".into(),
+        client_id: Some("10.0.0.1@c1".into()),
+        msg_id: Some(offset_msg_id),
+        topic: Some("Relay".into()),
+        ..Default::default()
+    };
+    let r = admin
+        .request(
+            RemotingCommand::request_with_header(RequestCode::CONSUME_MESSAGE_DIRECTLY, &h),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    assert!(String::from_utf8_lossy(&r.body).contains(r#""remark":"first""#));
+    let relayed = fake
+        .got
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|c| c.request_code() == RequestCode::CONSUME_MESSAGE_DIRECTLY)
+        .cloned()
+        .unwrap();
+    assert_eq!(relayed.ext_fields.get("brokerName"), Some("relay-broker"));
+    let bad = ConsumeMessageDirectlyResultRequestHeader {
+        msg_id: Some("not-an-id".into()),
+        ..h.clone()
+    };
+    let r = admin
+        .request(
+            RemotingCommand::request_with_header(RequestCode::CONSUME_MESSAGE_DIRECTLY, &bad),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
+
+    // Consumer status: every consumer's offsets, by client id.
+    let h = GetConsumerStatusRequestHeader {
+        topic: "Relay".into(),
+        group: "RelayGroup".into(),
+        ..Default::default()
+    };
+    let r = admin
+        .request(
+            RemotingCommand::request_with_header(
+                RequestCode::INVOKE_BROKER_TO_GET_CONSUMER_STATUS,
+                &h,
+            ),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    let status = GetConsumerStatusBody::decode(&r.body).unwrap();
+    assert_eq!(status.consumer_table.len(), 1);
+    assert_eq!(
+        status.consumer_table["10.0.0.1@c1"]
+            .0
+            .values()
+            .copied()
+            .collect::<Vec<_>>(),
+        [2]
+    );
+
+    // Reset by time: the group committed 2 on queue 0; reset to the start (timestamp 0) tells
+    // the consumer to go back to 0, and answers the table.
+    let commit = UpdateConsumerOffsetRequestHeader {
+        consumer_group: "RelayGroup".into(),
+        topic: "Relay".into(),
+        queue_id: 0,
+        commit_offset: 2,
+        ..Default::default()
+    };
+    for q in 0..2 {
+        let commit = UpdateConsumerOffsetRequestHeader {
+            queue_id: q,
+            ..commit.clone()
+        };
+        admin
+            .request(
+                RemotingCommand::request_with_header(RequestCode::UPDATE_CONSUMER_OFFSET, &commit),
+                T,
+            )
+            .await
+            .unwrap();
+    }
+    let reset = ResetOffsetRequestHeader {
+        topic: "Relay".into(),
+        group: "RelayGroup".into(),
+        timestamp: 0,
+        is_force: false,
+        ..Default::default()
+    };
+    let r = admin
+        .request(
+            RemotingCommand::request_with_header(
+                RequestCode::INVOKE_BROKER_TO_RESET_OFFSET,
+                &reset,
+            ),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    let table = ResetOffsetBody::decode(&r.body).unwrap().offset_table;
+    let by_queue: Vec<(i32, i64)> = table.iter().map(|(mq, o)| (mq.queue_id, *o)).collect();
+    assert_eq!(by_queue, [(0, 0), (1, 0)]);
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        let notices: Vec<RemotingCommand> = fake
+            .got
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.request_code() == RequestCode::RESET_CONSUMER_CLIENT_OFFSET)
+            .cloned()
+            .collect();
+        if let Some(n) = notices.first() {
+            let body = ResetOffsetBody::decode(&n.body).unwrap();
+            assert_eq!(body.offset_table, table);
+            assert_eq!(n.ext_fields.get("group"), Some("RelayGroup"));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no reset notice");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // To the end (-1) without force: nothing moves forward of where the group is.
+    let r = admin
+        .request(
+            RemotingCommand::request_with_header(
+                RequestCode::INVOKE_BROKER_TO_RESET_OFFSET,
+                &ResetOffsetRequestHeader {
+                    timestamp: -1,
+                    ..reset.clone()
+                },
+            ),
+            T,
+        )
+        .await
+        .unwrap();
+    let table = ResetOffsetBody::decode(&r.body).unwrap().offset_table;
+    let by_queue: Vec<(i32, i64)> = table.iter().map(|(mq, o)| (mq.queue_id, *o)).collect();
+    assert_eq!(by_queue, [(0, 2), (1, 0)], "queue 1 is empty: its end is 0");
+    // A group nobody consumes in: CONSUMER_NOT_ONLINE.
+    let r = admin
+        .request(
+            RemotingCommand::request_with_header(
+                RequestCode::INVOKE_BROKER_TO_RESET_OFFSET,
+                &ResetOffsetRequestHeader {
+                    group: "Nobody".into(),
+                    ..reset.clone()
+                },
+            ),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_ne!(r.response_code(), ResponseCode::SUCCESS);
+    broker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_that_never_answers_costs_the_admin_only_its_timeout() {
+    let broker = TestBroker::start(|_| {}).await;
+    let admin = broker.client().await;
+    let fake = Arc::new(FakeConsumer {
+        silent: true,
+        ..Default::default()
+    });
+    let _consumer = consumer_conn(&broker, &fake, "10.0.0.2@hung").await;
+    let h = GetConsumerRunningInfoRequestHeader {
+        consumer_group: "RelayGroup".into(),
+        client_id: "10.0.0.2@hung".into(),
+        jstack_enable: None,
+        broker_name: None,
+    };
+    let slow = {
+        let admin = admin.clone();
+        tokio::spawn(async move {
+            admin
+                .request(
+                    RemotingCommand::request_with_header(
+                        RequestCode::GET_CONSUMER_RUNNING_INFO,
+                        &h,
+                    ),
+                    std::time::Duration::from_secs(30),
+                )
+                .await
+                .unwrap()
+        })
+    };
+    // Meanwhile the broker serves everyone else, the admin's own connection included.
+    let created = admin
+        .request(create_topic_request("StillServed", 1), T)
+        .await
+        .unwrap();
+    assert_eq!(created.response_code(), ResponseCode::SUCCESS);
+    let r = slow.await.unwrap();
+    assert_eq!(r.response_code(), ResponseCode::CONSUME_MSG_TIMEOUT);
     broker.stop().await;
 }

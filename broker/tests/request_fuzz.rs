@@ -777,6 +777,10 @@ const BROKER_CODES: &[RequestCode] = &[
     RequestCode::GET_ALL_DELAY_OFFSET,
     RequestCode::GET_BROKER_RUNTIME_INFO,
     RequestCode::GET_BROKER_HA_STATUS,
+    RequestCode::GET_CONSUMER_RUNNING_INFO,
+    RequestCode::CONSUME_MESSAGE_DIRECTLY,
+    RequestCode::INVOKE_BROKER_TO_RESET_OFFSET,
+    RequestCode::INVOKE_BROKER_TO_GET_CONSUMER_STATUS,
     RequestCode::GET_TOPIC_STATS_INFO,
     RequestCode::GET_CONSUME_STATS,
     RequestCode::GET_CONSUMER_CONNECTION_LIST,
@@ -1308,6 +1312,53 @@ fn broker_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ext
         ),
         RequestCode::GET_SUBSCRIPTIONGROUP_CONFIG => (
             ext(&GetSubscriptionGroupConfigRequestHeader { group: g.group() }),
+            Vec::new(),
+        ),
+        RequestCode::GET_CONSUMER_RUNNING_INFO => (
+            ext(&GetConsumerRunningInfoRequestHeader {
+                consumer_group: g.group(),
+                client_id: (*g.rng.pick(&["127.0.0.1@fuzz", "", "nobody"])).to_owned(),
+                jstack_enable: g.rng.chance(50).then(|| g.boolean()),
+                broker_name: None,
+            }),
+            Vec::new(),
+        ),
+        RequestCode::CONSUME_MESSAGE_DIRECTLY => (
+            ext(&ConsumeMessageDirectlyResultRequestHeader {
+                consumer_group: g.group(),
+                client_id: g.rng.chance(80).then(|| "127.0.0.1@fuzz".to_owned()),
+                msg_id: g.rng.chance(80).then(|| {
+                    (*g.rng.pick(&[
+                        "7F00000100002A9F0000000000000000",
+                        "7F00000100002A9F7FFFFFFFFFFFFFFF",
+                        "7F00000100002A9FFFFFFFFFFFFFFFFF",
+                        "zz",
+                        "",
+                    ]))
+                    .to_owned()
+                }),
+                topic: g.rng.chance(50).then(|| g.topic()),
+                ..Default::default()
+            }),
+            Vec::new(),
+        ),
+        RequestCode::INVOKE_BROKER_TO_RESET_OFFSET => (
+            ext(&ResetOffsetRequestHeader {
+                topic: g.topic(),
+                group: g.group(),
+                timestamp: *g.rng.pick(&[-1, 0, i64::MIN, i64::MAX, 1_700_000_000_000]),
+                is_force: g.boolean(),
+                ..Default::default()
+            }),
+            Vec::new(),
+        ),
+        RequestCode::INVOKE_BROKER_TO_GET_CONSUMER_STATUS => (
+            ext(&GetConsumerStatusRequestHeader {
+                topic: g.topic(),
+                group: g.group(),
+                client_addr: g.rng.chance(50).then(|| "127.0.0.1@fuzz".to_owned()),
+                broker_name: None,
+            }),
             Vec::new(),
         ),
         RequestCode::GET_CONSUME_STATS => (

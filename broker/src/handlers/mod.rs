@@ -9,6 +9,7 @@ pub(crate) mod locks;
 pub(crate) mod offset;
 pub(crate) mod pull;
 pub(crate) mod query;
+pub(crate) mod relay;
 pub(crate) mod retry;
 pub(crate) mod send;
 pub(crate) mod topic;

@@ -55,5 +55,8 @@ pub use register::{RegisterBrokerBody, DEFAULT_MAX_INFLATED};
 pub use route::{
     perm, topic_sys_flag, BrokerData, QueueData, RouteJsonStyle, TopicRouteData, MASTER_ID,
 };
-pub use stats::{ConsumeStats, OffsetWrapper, ResetOffsetBody, TopicOffset, TopicStatsTable};
+pub use stats::{
+    ConsumeStats, GetConsumerStatusBody, OffsetWrapper, QueueOffsets, ResetOffsetBody, TopicOffset,
+    TopicStatsTable,
+};
 pub use topic::{DataVersion, TopicConfig, TopicConfigSerializeWrapper, TopicFilterType};

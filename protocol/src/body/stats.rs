@@ -99,6 +99,26 @@ pub struct ResetOffsetBody {
 
 json_body!(ResetOffsetBody, raw_object_keys);
 
+/// One consumer's queue offsets, as a `Map<MessageQueue, Long>`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct QueueOffsets(#[serde(with = "mq_map")] pub BTreeMap<MessageQueue, i64>);
+
+/// GET_CONSUMER_STATUS_FROM_CLIENT (221) and INVOKE_BROKER_TO_GET_CONSUMER_STATUS (223) body
+/// (`GetConsumerStatusBody`): a client answers its own queues' offsets in `messageQueueTable`;
+/// the broker answers every client's in `consumerTable` (client id to its table).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct GetConsumerStatusBody {
+    /// One client's queues and their offsets.
+    #[serde(with = "mq_map")]
+    pub message_queue_table: BTreeMap<MessageQueue, i64>,
+    /// Client id to its queues and their offsets.
+    pub consumer_table: BTreeMap<String, QueueOffsets>,
+}
+
+json_body!(GetConsumerStatusBody, raw_object_keys);
+
 /// Serde for `Map<MessageQueue, V>`: keys written as the queue's compact JSON text (the writer
 /// emits it raw with `Style::raw_object_keys`).
 mod mq_map {
@@ -226,5 +246,21 @@ mod tests {
             r#"{"offsetTable":{{"brokerName":"b","queueId":1,"topic":"T"}:42}}"#
         );
         assert_eq!(ResetOffsetBody::decode(text.as_bytes()).expect("rt"), r);
+
+        let mut status = GetConsumerStatusBody::default();
+        status.message_queue_table.insert(mq(1), 7);
+        status.consumer_table.insert(
+            "c1".into(),
+            QueueOffsets(status.message_queue_table.clone()),
+        );
+        let text = status.to_json();
+        assert_eq!(
+            text,
+            r#"{"consumerTable":{"c1":{{"brokerName":"b","queueId":1,"topic":"T"}:7}},"messageQueueTable":{{"brokerName":"b","queueId":1,"topic":"T"}:7}}"#
+        );
+        assert_eq!(
+            GetConsumerStatusBody::decode(text.as_bytes()).expect("rt"),
+            status
+        );
     }
 }

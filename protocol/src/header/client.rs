@@ -117,6 +117,27 @@ command_header! {
 }
 
 command_header! {
+    /// `ConsumeMessageDirectlyResultRequestHeader` (309): an admin asks the broker to have one
+    /// consumer consume one message; the broker adds `brokerName` and the message, and relays.
+    pub struct ConsumeMessageDirectlyResultRequestHeader {
+        /// Consumer group.
+        consumer_group: String, "consumerGroup", required;
+        /// Client id of the consumer asked.
+        client_id: String, "clientId", optional;
+        /// The message's offsetMsgId.
+        msg_id: String, "msgId", optional;
+        /// The broker holding the message (set by the broker when relaying).
+        broker_name: String, "brokerName", optional;
+        /// Topic.
+        topic: String, "topic", optional;
+        /// The topic's sysFlag.
+        topic_sys_flag: i32, "topicSysFlag", optional;
+        /// The group's sysFlag.
+        group_sys_flag: i32, "groupSysFlag", optional;
+    }
+}
+
+command_header! {
     /// `GetConsumerStatusRequestHeader` (221, broker to client).
     pub struct GetConsumerStatusRequestHeader {
         /// Topic.
