@@ -35,6 +35,7 @@ mod response;
 mod server;
 mod services;
 mod state;
+mod stats;
 mod transactions;
 
 use std::net::SocketAddr;
@@ -116,7 +117,7 @@ pub async fn open(settings: Settings) -> Result<Arc<Broker>, BrokerError> {
         arrivals: Default::default(),
         topics_changed: Default::default(),
         started: std::time::Instant::now(),
-        stats: Default::default(),
+        stats: crate::stats::Stats::new(ferromq_common::now_ms()),
         topic_creations: Default::default(),
         group_creations: Default::default(),
         settings: std::sync::RwLock::new(Arc::new(settings)),

@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
@@ -20,13 +19,7 @@ use crate::config::{BrokerConfig, Settings};
 use crate::limits::RateLimiter;
 use crate::locks::QueueLocks;
 use crate::replication::Replication;
-
-/// Messages put and served since start.
-#[derive(Debug, Default)]
-pub(crate) struct Stats {
-    pub(crate) put: AtomicU64,
-    pub(crate) got: AtomicU64,
-}
+use crate::stats::Stats;
 
 /// Half messages of transactions with an op record (committed or rolled back), by half queue
 /// offset; rebuilt from the op queue at start.

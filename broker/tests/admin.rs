@@ -424,3 +424,72 @@ async fn a_consumer_that_never_answers_costs_the_admin_only_its_timeout() {
     assert_eq!(r.response_code(), ResponseCode::CONSUME_MSG_TIMEOUT);
     broker.stop().await;
 }
+
+#[tokio::test]
+async fn runtime_info_has_live_rates_and_the_fields_apaches_tools_print() {
+    let broker = TestBroker::start(|_| {}).await;
+    let c = broker.client().await;
+    let started = ferromq_common::now_ms();
+    for i in 0..3 {
+        let r = c
+            .request(
+                send_request("Live", 0, format!("m{i}").as_bytes(), "T", "k"),
+                T,
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    }
+    wait_max_offset(&c, "Live", 0, 3).await;
+    subscribe(&c, "LiveGroup", "Live", "*").await;
+    let found = c
+        .request(pull_request("LiveGroup", "Live", 0, 0, 0), T)
+        .await
+        .unwrap();
+    assert_eq!(found.response_code(), ResponseCode::SUCCESS);
+    let missed = c
+        .request(pull_request("LiveGroup", "Live", 0, 3, 0), T)
+        .await
+        .unwrap();
+    assert_eq!(missed.response_code(), ResponseCode::PULL_NOT_FOUND);
+    let r = c
+        .request(
+            RemotingCommand::request(RequestCode::GET_BROKER_RUNTIME_INFO),
+            T,
+        )
+        .await
+        .unwrap();
+    let t = ferromq_protocol::body::KVTable::decode(&r.body)
+        .unwrap()
+        .table;
+    let first = |k: &str| -> f64 {
+        t[k].split_whitespace()
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{k}: {}", t[k]))
+    };
+    assert!(first("putTps") > 0.0, "putTps {}", t["putTps"]);
+    assert_eq!(
+        t["putTps"].split_whitespace().count(),
+        3,
+        "10 s, 60 s, 600 s"
+    );
+    assert!(first("getTransferredTps") > 0.0);
+    assert!(first("getFoundTps") > 0.0 && first("getMissTps") > 0.0);
+    assert_eq!(t["msgPutTotalTodayNow"], "3");
+    assert_eq!(t["msgGetTotalTodayNow"], "3");
+    assert_eq!(t["msgPutTotalTodayMorning"], "0", "started today");
+    for k in [
+        "sendThreadPoolQueueHeadWaitTimeMills",
+        "pullThreadPoolQueueHeadWaitTimeMills",
+        "ackThreadPoolQueueHeadWaitTimeMills",
+    ] {
+        assert_eq!(t[k], "0", "{k}");
+    }
+    let earliest: i64 = t["earliestMessageTimeStamp"].parse().unwrap();
+    assert!(
+        earliest >= started - 1000 && earliest <= ferromq_common::now_ms(),
+        "earliest {earliest}, started {started}"
+    );
+    broker.stop().await;
+}

@@ -4,7 +4,6 @@
 //! and [`super::group`].
 
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 
 use ferromq_protocol::body::{
     Connection as ConnectionInfo, ConsumerConnection, HaConnectionRuntimeInfo, HaRuntimeInfo,
@@ -77,12 +76,14 @@ pub(crate) fn runtime_info(broker: &Broker) -> Response {
     let store = &broker.store;
     let log = store.commit_log();
     let uptime = broker.started.elapsed().as_secs_f64().max(1.0);
-    let put = broker.stats.put.load(Ordering::Relaxed);
-    let got = broker.stats.got.load(Ordering::Relaxed);
-    let tps = |n: u64| {
-        let rate = n as f64 / uptime;
-        format!("{rate:.2} {rate:.2} {rate:.2}")
+    let now = ferromq_common::now_ms();
+    // Apache's TPS triples: the last 10 s, 60 s and 600 s.
+    let windows = [10, 60, 600].map(|w| broker.stats.rates(w, now));
+    let tps = |pick: fn(&crate::stats::Rates) -> f64| {
+        let [a, b, c] = windows.each_ref().map(pick);
+        format!("{a:.2} {b:.2} {c:.2}")
     };
+    let days = broker.stats.days();
     let disk =
         ferromq_store::retention::disk_used_percent(&store.config().commit_log_dir()).unwrap_or(0);
     let mut t = BTreeMap::new();
@@ -96,22 +97,38 @@ pub(crate) fn runtime_info(broker: &Broker) -> Response {
     );
     set(
         "bootTimestamp",
-        (ferromq_common::now_ms() - (uptime * 1000.0) as i64).to_string(),
+        (now - (uptime * 1000.0) as i64).to_string(),
     );
-    set("msgPutTotalYesterdayMorning", "0".to_owned());
-    set("msgPutTotalTodayMorning", "0".to_owned());
-    set("msgPutTotalTodayNow", put.to_string());
-    set("msgGetTotalYesterdayMorning", "0".to_owned());
-    set("msgGetTotalTodayMorning", "0".to_owned());
-    set("msgGetTotalTodayNow", got.to_string());
-    set("putTps", tps(put));
-    set("getTransferedTps", tps(got));
-    set("getTransferredTps", tps(got));
-    set("getFoundTps", tps(got));
-    set("getMissTps", "0.00 0.00 0.00".to_owned());
-    set("getTotalTps", tps(got));
-    set("sendThreadPoolQueueSize", "0".to_owned());
-    set("pullThreadPoolQueueSize", "0".to_owned());
+    // Totals at yesterday's and today's midnight (UTC; 0 when the broker was not running then)
+    // and now: `clusterList -m` prints the differences.
+    set(
+        "msgPutTotalYesterdayMorning",
+        days.yesterday_morning.0.to_string(),
+    );
+    set("msgPutTotalTodayMorning", days.today_morning.0.to_string());
+    set("msgPutTotalTodayNow", days.now.0.to_string());
+    set(
+        "msgGetTotalYesterdayMorning",
+        days.yesterday_morning.1.to_string(),
+    );
+    set("msgGetTotalTodayMorning", days.today_morning.1.to_string());
+    set("msgGetTotalTodayNow", days.now.1.to_string());
+    set("putTps", tps(|r| r.put));
+    set("getTransferedTps", tps(|r| r.got));
+    set("getTransferredTps", tps(|r| r.got));
+    set("getFoundTps", tps(|r| r.found));
+    set("getMissTps", tps(|r| r.missed));
+    set("getTotalTps", tps(|r| r.found + r.missed));
+    // Requests are served on the connection's task, not queued for a thread pool: nothing
+    // waits in a queue, so the sizes and head wait times Apache's tools print are 0.
+    for pool in ["send", "pull", "litePull", "ack", "query"] {
+        set(&format!("{pool}ThreadPoolQueueSize"), "0".to_owned());
+        set(
+            &format!("{pool}ThreadPoolQueueHeadWaitTimeMills"),
+            "0".to_owned(),
+        );
+    }
+    set("EndTransactionQueueSize", "0".to_owned());
     set("pageCacheLockTimeMills", "0".to_owned());
     set("commitLogMinOffset", log.min_offset().to_string());
     set("commitLogMaxOffset", log.max_offset().to_string());
@@ -127,7 +144,10 @@ pub(crate) fn runtime_info(broker: &Broker) -> Response {
         format!("{:.2}", disk as f64 / 100.0),
     );
     set("commitLogDirCapacity", format!("Used : {disk}%"));
-    set("earliestMessageTimeStamp", "0".to_owned());
+    set(
+        "earliestMessageTimeStamp",
+        store.earliest_store_time().unwrap_or(0).to_string(),
+    );
     set("brokerActive", "true".to_owned());
     // FerroMQ: why the store refuses writes after an I/O fault (empty while healthy), and the
     // records the dispatcher could not index and skipped.

@@ -5,6 +5,7 @@
 //! until a message arrives or `suspendTimeoutMillis` passes, instead of Apache's per-arrival
 //! re-execution plus 5 s scans.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use ferromq_protocol::body::{perm, ExpressionType, SubscriptionData, MASTER_ID};
@@ -238,11 +239,15 @@ pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Resp
     };
     let mut resp =
         RemotingCommand::response(code, Some(result.status.name().to_owned())).with_header(&header);
+    let stats = &broker.stats;
+    if code != ResponseCode::SUCCESS {
+        stats.missed.fetch_add(1, Ordering::Relaxed);
+    }
     if code == ResponseCode::SUCCESS {
-        broker.stats.got.fetch_add(
-            result.messages.len() as u64,
-            std::sync::atomic::Ordering::Relaxed,
-        );
+        stats.found.fetch_add(1, Ordering::Relaxed);
+        stats
+            .got
+            .fetch_add(result.messages.len() as u64, Ordering::Relaxed);
         let cold = result.suggest_pulling_from_slave;
         let messages = result.messages;
         let concat = move || {

@@ -3,6 +3,7 @@
 //!
 //! - [`register`]: registration with the name servers (and unregistration at shutdown);
 //! - [`housekeeping`]: config tables flushed, silent clients dropped;
+//! - [`stats`]: the message counters sampled for runtime info;
 //! - [`schedule`]: delivery of messages with a delay level (master only);
 //! - [`timer`]: delivery of messages with a delivery time (master only);
 //! - [`transaction_check`]: checking back half messages left unresolved (master only);
@@ -12,6 +13,7 @@ pub(crate) mod ha;
 pub(crate) mod housekeeping;
 pub(crate) mod register;
 pub(crate) mod schedule;
+pub(crate) mod stats;
 pub(crate) mod timer;
 pub(crate) mod transaction_check;
 
@@ -37,6 +39,7 @@ impl Services {
         let mut tasks = vec![
             register::start(broker, stop),
             housekeeping::start(broker, stop),
+            stats::start(broker, stop),
         ];
         let settings = broker.settings();
         if settings.broker.broker_id == 0 {

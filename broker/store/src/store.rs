@@ -667,6 +667,12 @@ impl MessageStore {
             .unit(queue_offset)
     }
 
+    /// The store time of the oldest message still in the commitlog.
+    pub fn earliest_store_time(&self) -> Option<i64> {
+        let min = i64::try_from(self.commit_log.min_offset()).ok()?;
+        self.store_time_of(min)
+    }
+
     fn store_time_of(&self, commit_log_offset: i64) -> Option<i64> {
         let offset = u64::try_from(commit_log_offset).ok()?;
         let rec = self.commit_log.read_record(offset)?;
