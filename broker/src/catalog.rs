@@ -28,6 +28,16 @@ impl Broker {
         self.topics_changed.notify_one();
     }
 
+    /// `defaultTopicQueueNums` changed at run time: `TBW102` (when it exists) takes that many
+    /// read and write queues, so topics created on send from now on get them.
+    pub(crate) async fn resize_default_topic(&self, queues: i32) {
+        if let Some(mut template) = self.topics.get(AUTO_CREATE_TOPIC_KEY) {
+            template.read_queue_nums = queues;
+            template.write_queue_nums = queues;
+            self.put_topic(template).await;
+        }
+    }
+
     /// Writes `topics.json` if it changed, on a blocking thread (the write ends in an fsync,
     /// which must not stall the runtime's workers); concurrent callers share one write.
     pub(crate) async fn persist_topics(&self) {

@@ -51,6 +51,33 @@ impl SettingValue for BrokerRole {
     }
 }
 
+/// Keys UPDATE_BROKER_CONFIG never changes, whatever they are: Apache's `configBlackList`
+/// (`brokerConfigPath`, `rocketmqHome`, `configBlackList`) and every key naming a path, a
+/// port, an address or the broker's identity, so no admin request can point the broker at a
+/// file, a command or another network (the CVE-2023-33246 / -37582 class).
+pub const CONFIG_BLACKLIST: &[&str] = &[
+    "brokerConfigPath",
+    "rocketmqHome",
+    "configBlackList",
+    "brokerClusterName",
+    "brokerName",
+    "brokerId",
+    "brokerRole",
+    "brokerIP1",
+    "brokerIP2",
+    "listenPort",
+    "haListenPort",
+    "haMasterAddress",
+    "bindAddress",
+    "webSocketListenPort",
+    "webSocketBindAddress",
+    "webSocketAllowedOrigins",
+    "storePathRootDir",
+    "storePathCommitLog",
+    "storePathConsumeQueue",
+    "storePathIndex",
+];
+
 /// The address other hosts reach this one at: the local side of a route to a public address
 /// (no packet is sent), else loopback.
 fn local_ip() -> String {
@@ -100,14 +127,14 @@ ferromq_common::settings! {
         ha_master_address: String = String::new(), "haMasterAddress", false;
         /// `haSendHeartbeatInterval` (5000 ms): a slave reports its offset at least this often;
         /// a master with nothing to send sends an empty frame this often.
-        ha_send_heartbeat_interval: u64 = 5000, "haSendHeartbeatInterval", false;
+        ha_send_heartbeat_interval: u64 = 5000, "haSendHeartbeatInterval", true;
         /// `haHousekeepingInterval` (20000 ms): an HA connection silent this long is closed.
-        ha_housekeeping_interval: u64 = 20_000, "haHousekeepingInterval", false;
+        ha_housekeeping_interval: u64 = 20_000, "haHousekeepingInterval", true;
         /// `haTransferBatchSize` (32768): most commitlog bytes in one HA frame.
-        ha_transfer_batch_size: usize = 32 * 1024, "haTransferBatchSize", false;
+        ha_transfer_batch_size: usize = 32 * 1024, "haTransferBatchSize", true;
         /// `haMaxGapNotInSync` (256 MiB): a slave further behind than this is not in sync, and a
         /// SYNC_MASTER answers SLAVE_NOT_AVAILABLE rather than wait for it.
-        ha_max_gap_not_in_sync: u64 = 256 * 1024 * 1024, "haMaxGapNotInSync", false;
+        ha_max_gap_not_in_sync: u64 = 256 * 1024 * 1024, "haMaxGapNotInSync", true;
         /// `slaveTimeout` (3000 ms): how long a SYNC_MASTER send waits for a slave's ack before
         /// answering FLUSH_SLAVE_TIMEOUT.
         slave_timeout: u64 = 3000, "slaveTimeout", true;
@@ -121,12 +148,12 @@ ferromq_common::settings! {
         auto_create_topic_enable: bool = true, "autoCreateTopicEnable", true;
         /// `autoCreateSubscriptionGroup` (true).
         auto_create_subscription_group: bool = true, "autoCreateSubscriptionGroup", true;
-        /// `defaultTopicQueueNums` (8): queues of `TBW102`.
-        default_topic_queue_nums: i32 = 8, "defaultTopicQueueNums", false;
+        /// `defaultTopicQueueNums` (8): queues of `TBW102` (a run-time change resizes it).
+        default_topic_queue_nums: i32 = 8, "defaultTopicQueueNums", true;
         /// `registerNameServerPeriod` ms (30000, clamped to 10-60 s).
         register_name_server_period: u64 = 30_000, "registerNameServerPeriod", true;
         /// `regionId` (DefaultRegion), returned in send responses.
-        region_id: String = "DefaultRegion".to_owned(), "regionId", false;
+        region_id: String = "DefaultRegion".to_owned(), "regionId", true;
         /// `traceOn` (true), returned in send responses.
         trace_on: bool = true, "traceOn", true;
         /// `longPollingEnable` (true).
@@ -184,10 +211,10 @@ ferromq_common::settings! {
         heartbeat_max_subscriptions: usize = 1024, "heartbeatMaxSubscriptions", true;
         /// `serverChannelMaxIdleTimeSeconds` (120).
         server_channel_max_idle_time_seconds: u64 = 120, "serverChannelMaxIdleTimeSeconds", false;
-        /// `sendMessageThreadPoolNums` (accepted; tokio schedules sends).
-        send_message_thread_pool_nums: i32 = 4, "sendMessageThreadPoolNums", false;
-        /// `pullMessageThreadPoolNums` (accepted).
-        pull_message_thread_pool_nums: i32 = 20, "pullMessageThreadPoolNums", false;
+        /// `sendMessageThreadPoolNums` (accepted, no effect: tokio schedules sends).
+        send_message_thread_pool_nums: i32 = 4, "sendMessageThreadPoolNums", true;
+        /// `pullMessageThreadPoolNums` (accepted, no effect).
+        pull_message_thread_pool_nums: i32 = 20, "pullMessageThreadPoolNums", true;
         /// `sendThreadPoolQueueCapacity`: requests in flight per connection before SYSTEM_BUSY.
         send_thread_pool_queue_capacity: i32 = 10_000, "sendThreadPoolQueueCapacity", false;
         /// `rocketmqHome` (accepted).

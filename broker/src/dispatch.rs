@@ -80,7 +80,7 @@ async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Re
             relay::consumer_status(broker, req).await
         }
         RequestCode::GET_BROKER_CONFIG => admin::broker_config(broker),
-        RequestCode::UPDATE_BROKER_CONFIG => admin::update_broker_config(broker, req),
+        RequestCode::UPDATE_BROKER_CONFIG => admin::update_broker_config(broker, req).await,
         other => fail(
             ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
             format!(" request type {} not supported", other.0),

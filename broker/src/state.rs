@@ -93,9 +93,11 @@ impl Broker {
             .cloned()
             .partition(|(k, _)| BrokerConfig::KEYS.contains(&k.trim()));
         next.broker.update_at_runtime(&broker_pairs)?;
-        if let Some((key, _)) = store_pairs.first() {
-            // Store settings are fixed once the store is open.
-            return Err(SettingError::NotRuntimeUpdatable { key: key.clone() });
+        next.store.update_at_runtime(&store_pairs)?;
+        if !store_pairs.is_empty() {
+            self.store
+                .update_config(next.store.clone())
+                .map_err(|key| SettingError::NotRuntimeUpdatable { key })?;
         }
         *guard = Arc::new(next);
         Ok(())

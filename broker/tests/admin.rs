@@ -493,3 +493,104 @@ async fn runtime_info_has_live_rates_and_the_fields_apaches_tools_print() {
     );
     broker.stop().await;
 }
+
+/// UPDATE_BROKER_CONFIG with `body`; the answer.
+async fn update_config(c: &Connection, body: &str) -> RemotingCommand {
+    c.request(
+        RemotingCommand::request(RequestCode::UPDATE_BROKER_CONFIG)
+            .with_body(body.as_bytes().to_vec()),
+        T,
+    )
+    .await
+    .unwrap()
+}
+
+async fn config_text(c: &Connection) -> String {
+    let r = c
+        .request(RemotingCommand::request(RequestCode::GET_BROKER_CONFIG), T)
+        .await
+        .unwrap();
+    String::from_utf8_lossy(&r.body).into_owned()
+}
+
+#[tokio::test]
+async fn config_updates_take_effect_or_say_why_not() {
+    let broker = TestBroker::start(|_| {}).await;
+    let c = broker.client().await;
+
+    // Store keys change while the store is open, and act at once.
+    let r = update_config(&c, "flushIntervalCommitLog=250\nmaxMessageSize=1024\n").await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    let text = config_text(&c).await;
+    assert!(text.contains("flushIntervalCommitLog=250"), "{text}");
+    let big = c
+        .request(send_request("Sized", 0, &[b'x'; 2000], "T", "k"), T)
+        .await
+        .unwrap();
+    assert_eq!(big.response_code(), ResponseCode::MESSAGE_ILLEGAL);
+    let small = c
+        .request(send_request("Sized", 0, &[b'x'; 1000], "T", "k"), T)
+        .await
+        .unwrap();
+    assert_eq!(small.response_code(), ResponseCode::SUCCESS);
+
+    // defaultTopicQueueNums resizes TBW102: a topic created on send from now on gets 3 queues.
+    let r = update_config(&c, "defaultTopicQueueNums=3").await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    let r = c
+        .request(send_request("AfterResize", 0, b"x", "T", "k"), T)
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    let h = GetTopicConfigRequestHeader {
+        topic: "AfterResize".into(),
+        lo: None,
+    };
+    let r = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::GET_TOPIC_CONFIG, &h),
+            T,
+        )
+        .await
+        .unwrap();
+    let config = TopicConfig::decode(&r.body).unwrap();
+    assert_eq!(config.write_queue_nums, 3);
+    let r = update_config(&c, "defaultTopicQueueNums=0").await;
+    assert_eq!(r.response_code(), ResponseCode::INVALID_PARAMETER);
+
+    // Refusals name the reason; a refused request changes nothing, even its good keys.
+    for (body, code, says) in [
+        (
+            "storePathRootDir=/tmp/x",
+            ResponseCode::NO_PERMISSION,
+            "black list",
+        ),
+        (
+            "haMasterAddress=10.0.0.1:1",
+            ResponseCode::NO_PERMISSION,
+            "black list",
+        ),
+        (
+            "flushIntervalCommitLog=999\nbrokerName=x",
+            ResponseCode::NO_PERMISSION,
+            "black list",
+        ),
+        (
+            "mappedFileSizeCommitLog=1048576",
+            ResponseCode::SYSTEM_ERROR,
+            "restart",
+        ),
+        ("noSuchKey=1", ResponseCode::INVALID_PARAMETER, "noSuchKey"),
+    ] {
+        let r = update_config(&c, body).await;
+        assert_eq!(r.response_code(), code, "{body}");
+        let remark = r.remark.unwrap_or_default();
+        assert!(remark.contains(says), "{body}: {remark}");
+    }
+    let text = config_text(&c).await;
+    assert!(
+        text.contains("flushIntervalCommitLog=250"),
+        "unchanged: {text}"
+    );
+    broker.stop().await;
+}

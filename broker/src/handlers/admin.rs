@@ -14,7 +14,9 @@ use ferromq_protocol::header::admin::{
     GetProducerConnectionListRequestHeader,
 };
 use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode};
+use ferromq_store::StoreConfig;
 
+use crate::config::{BrokerConfig, CONFIG_BLACKLIST};
 use crate::response::{bad_header, fail, ok, Response};
 use crate::state::Broker;
 
@@ -246,7 +248,7 @@ pub(crate) fn broker_config(broker: &Broker) -> Response {
 }
 
 /// UPDATE_BROKER_CONFIG: runtime-safe keys only, all or nothing.
-pub(crate) fn update_broker_config(broker: &Broker, req: &RemotingCommand) -> Response {
+pub(crate) async fn update_broker_config(broker: &Broker, req: &RemotingCommand) -> Response {
     let Ok(text) = std::str::from_utf8(&req.body) else {
         return fail(
             ResponseCode::SYSTEM_ERROR,
@@ -254,16 +256,61 @@ pub(crate) fn update_broker_config(broker: &Broker, req: &RemotingCommand) -> Re
         );
     };
     let pairs = ferromq_common::java_properties::parse(text);
+    // Every key is checked before any is applied: a request changes all its keys or none.
+    for (key, _) in &pairs {
+        let key = key.trim();
+        if CONFIG_BLACKLIST.contains(&key) {
+            return fail(
+                ResponseCode::NO_PERMISSION,
+                format!("Can not update config in black list. `{key}` names a path, a port, an address or the broker's identity"),
+            );
+        }
+        let known = BrokerConfig::KEYS.contains(&key) || StoreConfig::KEYS.contains(&key);
+        if !known {
+            return fail(
+                ResponseCode::INVALID_PARAMETER,
+                format!("`{key}` is not a setting FerroMQ's broker knows"),
+            );
+        }
+        if !BrokerConfig::is_runtime_updatable(key) && !StoreConfig::is_runtime_updatable(key) {
+            return fail(
+                ResponseCode::SYSTEM_ERROR,
+                format!("`{key}` takes effect only when the broker starts: set it in the broker's properties file and restart it"),
+            );
+        }
+    }
+    let before = broker.settings();
+    let max_queues = before.broker.max_topic_queue_nums;
+    if let Some((_, v)) = pairs
+        .iter()
+        .find(|(k, _)| k.trim() == "defaultTopicQueueNums")
+    {
+        if !v
+            .trim()
+            .parse::<i32>()
+            .is_ok_and(|n| (1..=max_queues).contains(&n))
+        {
+            return fail(
+                ResponseCode::INVALID_PARAMETER,
+                format!(
+                    "defaultTopicQueueNums {} is out of range 1..={max_queues} (maxTopicQueueNums)",
+                    v.trim()
+                ),
+            );
+        }
+    }
     match broker.update_settings(&pairs) {
         Ok(()) => {
             tracing::info!(keys = ?pairs.iter().map(|(k, _)| k).collect::<Vec<_>>(), "broker config updated");
+            let after = broker.settings();
+            if after.broker.default_topic_queue_nums != before.broker.default_topic_queue_nums {
+                broker
+                    .resize_default_topic(after.broker.default_topic_queue_nums)
+                    .await;
+            }
             broker.topics_changed.notify_one();
             ok()
         }
-        Err(ferromq_common::settings::SettingError::NotRuntimeUpdatable { key }) => fail(
-            ResponseCode::NO_PERMISSION,
-            format!("Can not update config in black list. `{key}` cannot be changed at run time"),
-        ),
         Err(e) => fail(ResponseCode::SYSTEM_ERROR, e.to_string()),
     }
 }

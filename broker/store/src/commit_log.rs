@@ -14,7 +14,7 @@
 //! unless `forceRecoverCorruptCommitLog` allows truncating there.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -150,7 +150,8 @@ pub struct CommitLog {
     delay_levels: Vec<u64>,
     put: Mutex<PutState>,
     flusher: Arc<Flusher>,
-    max_message_size: usize,
+    /// `maxMessageSize`, changed at run time by [`CommitLog::apply`].
+    max_message_size: AtomicUsize,
     /// End of the last whole record of a replicated log; `u64::MAX` until the first replicated
     /// append (a log written locally always ends on a record boundary).
     whole_end: AtomicU64,
@@ -158,30 +159,40 @@ pub struct CommitLog {
 
 pub(crate) use ferromq_common::now_ms;
 
+/// The flush policy `config` asks for.
+fn flush_policy(config: &StoreConfig) -> FlushPolicy {
+    FlushPolicy {
+        mode: config.flush_disk_type,
+        interval: Duration::from_millis(config.flush_interval_commit_log.max(1)),
+        least_bytes: config.flush_commit_log_least_pages * 4096,
+        thorough_interval: Duration::from_millis(config.flush_commit_log_thorough_interval),
+        sync_timeout: Duration::from_millis(config.sync_flush_timeout),
+    }
+}
+
 impl CommitLog {
     /// Loads the commitlog files (every one counted as fully written until [`Self::recover`]).
     pub fn load(config: &StoreConfig) -> Result<CommitLog> {
         let size = usize::try_from(config.mapped_file_size_commit_log)
             .map_err(|_| StoreError::Corrupt("mappedFileSizeCommitLog too large".to_owned()))?;
         let files = MappedFileQueue::load(&config.commit_log_dir(), size)?.with_allocation_ahead();
-        let flusher = Flusher::new(
-            FlushPolicy {
-                mode: config.flush_disk_type,
-                interval: Duration::from_millis(config.flush_interval_commit_log.max(1)),
-                least_bytes: config.flush_commit_log_least_pages * 4096,
-                thorough_interval: Duration::from_millis(config.flush_commit_log_thorough_interval),
-                sync_timeout: Duration::from_millis(config.sync_flush_timeout),
-            },
-            Fault::new(),
-        );
+        let flusher = Flusher::new(flush_policy(config), Fault::new());
         Ok(CommitLog {
             files,
             delay_levels: config.delay_levels(),
             put: Mutex::new(PutState::default()),
             flusher,
-            max_message_size: config.max_message_size,
+            max_message_size: AtomicUsize::new(config.max_message_size),
             whole_end: AtomicU64::new(u64::MAX),
         })
+    }
+
+    /// Takes the settings of `config` that may change while the store is open: the flush
+    /// timings and `maxMessageSize`.
+    pub fn apply(&self, config: &StoreConfig) {
+        self.flusher.set_timing(flush_policy(config));
+        self.max_message_size
+            .store(config.max_message_size, Ordering::Relaxed);
     }
 
     /// The files.
@@ -266,11 +277,11 @@ impl CommitLog {
     }
 
     fn check(&self, m: &MessageExt) -> Result<()> {
-        if m.body.len() > self.max_message_size {
+        let max_message_size = self.max_message_size.load(Ordering::Relaxed);
+        if m.body.len() > max_message_size {
             return Err(StoreError::MessageIllegal(format!(
-                "message body of {} bytes exceeds maxMessageSize {}",
+                "message body of {} bytes exceeds maxMessageSize {max_message_size}",
                 m.body.len(),
-                self.max_message_size
             )));
         }
         if m.properties.encoded_len() > MAX_PROPERTIES_LEN {
@@ -312,10 +323,11 @@ impl CommitLog {
         let mut buf: Vec<u8> =
             Vec::with_capacity(messages.iter().map(MessageExt::encoded_len).sum());
         let mut spans = Vec::with_capacity(messages.len());
+        let max_message_size = self.max_message_size.load(Ordering::Relaxed);
         for m in messages {
             self.check(m)?;
             let start = buf.len();
-            m.encode_with_limit(&mut buf, self.max_message_size)
+            m.encode_with_limit(&mut buf, max_message_size)
                 .map_err(|e| StoreError::MessageIllegal(e.to_string()))?;
             buf[start + BODY_CRC_POS..start + BODY_CRC_POS + 4]
                 .copy_from_slice(&body_crc(&m.body).to_be_bytes());

@@ -147,7 +147,10 @@ pub type FlushHook = Arc<dyn Fn(u64) + Send + Sync>;
 pub struct Flusher {
     state: Mutex<State>,
     cond: Condvar,
-    policy: FlushPolicy,
+    /// Fixed when the store opens (read on every put without a lock).
+    mode: FlushDiskType,
+    /// Changed at run time by [`Flusher::set_timing`] (UPDATE_BROKER_CONFIG).
+    policy: Mutex<FlushPolicy>,
     stats: FlushStats,
     on_flushed: OnceLock<FlushHook>,
     fault: Arc<Fault>,
@@ -156,7 +159,7 @@ pub struct Flusher {
 impl std::fmt::Debug for Flusher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Flusher")
-            .field("policy", &self.policy)
+            .field("policy", &self.policy())
             .field("stats", &self.stats)
             .finish_non_exhaustive()
     }
@@ -169,7 +172,8 @@ impl Flusher {
         Arc::new(Flusher {
             state: Mutex::new(State::default()),
             cond: Condvar::new(),
-            policy,
+            mode: policy.mode,
+            policy: Mutex::new(policy),
             stats: FlushStats::default(),
             on_flushed: OnceLock::new(),
             fault,
@@ -187,9 +191,21 @@ impl Flusher {
         let _ = self.on_flushed.set(hook);
     }
 
-    /// The policy.
-    pub fn policy(&self) -> &FlushPolicy {
-        &self.policy
+    /// The policy now.
+    pub fn policy(&self) -> FlushPolicy {
+        *self.policy.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes the timings of `next` (intervals, thresholds, sync timeout) from the next round
+    /// on; the mode (SYNC_FLUSH or ASYNC_FLUSH) stays what the store opened with.
+    pub fn set_timing(&self, next: FlushPolicy) {
+        let mut policy = self.policy.lock().unwrap_or_else(|e| e.into_inner());
+        *policy = FlushPolicy {
+            mode: self.mode,
+            ..next
+        };
+        drop(policy);
+        self.cond.notify_all();
     }
 
     /// Counters.
@@ -208,7 +224,7 @@ impl Flusher {
             self.stats.failed.fetch_add(1, Ordering::Relaxed);
             return FlushTicket::completed(FlushOutcome::Failed(reason));
         }
-        if self.policy.mode == FlushDiskType::AsyncFlush || files.flushed_offset() >= end {
+        if self.mode == FlushDiskType::AsyncFlush || files.flushed_offset() >= end {
             return FlushTicket::completed(FlushOutcome::Flushed);
         }
         let ticket = Arc::new(TicketInner::default());
@@ -224,7 +240,7 @@ impl Flusher {
         }
         s.pending.push(Pending {
             end,
-            deadline: Instant::now() + self.policy.sync_timeout,
+            deadline: Instant::now() + self.policy().sync_timeout,
             ticket: ticket.clone(),
         });
         self.cond.notify_one();
@@ -249,11 +265,12 @@ impl Flusher {
     pub fn run(&self, files: &MappedFileQueue) {
         let mut last_thorough = Instant::now();
         loop {
+            let policy = self.policy();
             let (stop, has_pending) = {
                 let mut s = self.lock();
-                let wait = match self.policy.mode {
+                let wait = match policy.mode {
                     FlushDiskType::SyncFlush => Duration::from_millis(10),
-                    FlushDiskType::AsyncFlush => self.policy.interval,
+                    FlushDiskType::AsyncFlush => policy.interval,
                 };
                 if !s.stop && s.pending.is_empty() && !s.wake {
                     s = self
@@ -266,14 +283,14 @@ impl Flusher {
                 (s.stop, !s.pending.is_empty())
             };
             let dirty = files.max_offset().saturating_sub(files.flushed_offset());
-            let due = match self.policy.mode {
+            let due = match policy.mode {
                 FlushDiskType::SyncFlush => {
                     has_pending
-                        || (dirty > 0 && last_thorough.elapsed() >= self.policy.thorough_interval)
+                        || (dirty > 0 && last_thorough.elapsed() >= policy.thorough_interval)
                 }
                 FlushDiskType::AsyncFlush => {
-                    dirty >= self.policy.least_bytes.max(1)
-                        || (dirty > 0 && last_thorough.elapsed() >= self.policy.thorough_interval)
+                    dirty >= policy.least_bytes.max(1)
+                        || (dirty > 0 && last_thorough.elapsed() >= policy.thorough_interval)
                 }
             };
             if self.fault.is_set() {
@@ -293,7 +310,7 @@ impl Flusher {
                                 hook(files.flushed_offset());
                             }
                         }
-                        if last_thorough.elapsed() >= self.policy.thorough_interval {
+                        if last_thorough.elapsed() >= policy.thorough_interval {
                             last_thorough = Instant::now();
                         }
                     }
@@ -358,5 +375,31 @@ impl Flusher {
             };
             ticket.complete(outcome);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(mode: FlushDiskType, ms: u64) -> FlushPolicy {
+        FlushPolicy {
+            mode,
+            interval: Duration::from_millis(ms),
+            least_bytes: ms,
+            thorough_interval: Duration::from_millis(ms),
+            sync_timeout: Duration::from_millis(ms),
+        }
+    }
+
+    #[test]
+    fn timings_change_at_run_time_and_the_mode_does_not() {
+        let f = Flusher::new(policy(FlushDiskType::SyncFlush, 500), Fault::new());
+        f.set_timing(policy(FlushDiskType::AsyncFlush, 250));
+        let now = f.policy();
+        assert_eq!(now.mode, FlushDiskType::SyncFlush, "fixed at open");
+        assert_eq!(now.interval, Duration::from_millis(250));
+        assert_eq!(now.sync_timeout, Duration::from_millis(250));
+        assert_eq!(now.least_bytes, 250);
     }
 }

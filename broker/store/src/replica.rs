@@ -29,7 +29,7 @@ impl MessageStore {
             return Err(StoreError::NotWritable(format!(
                 "disk full: {}% used, at or above diskSpaceWarningLevelRatio {}%",
                 self.disk_used.load(Ordering::Acquire),
-                self.config.disk_space_warning_level_ratio
+                self.live_config().disk_space_warning_level_ratio
             )));
         }
         self.commit_log.append_replicated(offset, data)?;

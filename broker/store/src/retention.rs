@@ -68,7 +68,7 @@ pub fn in_delete_window(delete_when: &str, now: SystemTime) -> bool {
 impl MessageStore {
     /// Runs one retention pass at `now`; `force` deletes expired files outside `deleteWhen`.
     pub fn clean_files(&self, now: SystemTime, force: bool) -> Result<CleanReport> {
-        let config = &self.config;
+        let config = &*self.live_config();
         let used = [config.commit_log_dir(), config.root().to_owned()]
             .iter()
             .filter_map(|p| disk_used_percent(p))

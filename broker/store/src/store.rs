@@ -17,7 +17,7 @@
 
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -208,7 +208,10 @@ impl Dispatcher for IndexDispatcher {
 
 /// The message store.
 pub struct MessageStore {
+    /// The settings the store opened with (paths, sizes, flush mode: fixed while it is open).
     pub(crate) config: StoreConfig,
+    /// The settings now: [`MessageStore::update_config`] changes the run-time ones.
+    live: RwLock<Arc<StoreConfig>>,
     pub(crate) commit_log: Arc<CommitLog>,
     pub(crate) consume_queues: Arc<ConsumeQueueStore>,
     pub(crate) index: Option<Arc<IndexService>>,
@@ -401,6 +404,7 @@ impl MessageStore {
         let reput = Reput::new(end);
         reput.count_undispatchable(undispatchable);
         let store = Arc::new(MessageStore {
+            live: RwLock::new(Arc::new(config.clone())),
             reput,
             dispatchers,
             fault: commit_log.fault().clone(),
@@ -463,7 +467,7 @@ impl MessageStore {
                 std::thread::sleep(Duration::from_millis(200));
                 let Some(store) = store.upgrade() else { return };
                 let clean_every =
-                    Duration::from_millis(store.config.clean_resource_interval.max(200));
+                    Duration::from_millis(store.live_config().clean_resource_interval.max(200));
                 if last_clean.elapsed() >= clean_every {
                     last_clean = Instant::now();
                     if let Err(e) = store.clean_files(std::time::SystemTime::now(), false) {
@@ -471,7 +475,9 @@ impl MessageStore {
                     }
                 }
                 if last_cq_flush.elapsed()
-                    >= Duration::from_millis(store.config.flush_interval_consume_queue.max(200))
+                    >= Duration::from_millis(
+                        store.live_config().flush_interval_consume_queue.max(200),
+                    )
                 {
                     last_cq_flush = Instant::now();
                     if store.fault.is_set() {
@@ -537,9 +543,34 @@ impl MessageStore {
         self.reput.undispatchable()
     }
 
-    /// The settings.
+    /// The settings the store opened with. Run-time settings may have changed since: see
+    /// [`MessageStore::live_config`].
     pub fn config(&self) -> &StoreConfig {
         &self.config
+    }
+
+    /// The settings now, run-time changes included.
+    pub fn live_config(&self) -> Arc<StoreConfig> {
+        self.live.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Changes settings while the store is open. Only keys [`StoreConfig::is_runtime_updatable`]
+    /// accepts may differ from the current ones; they take effect at once (flush timings and
+    /// `maxMessageSize` from the next flush round and put; retention, transfer limits and the
+    /// rest at their next use). Refused with the first fixed key that differs.
+    pub fn update_config(&self, next: StoreConfig) -> std::result::Result<(), String> {
+        let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
+        let fixed = live
+            .to_pairs()
+            .into_iter()
+            .zip(next.to_pairs())
+            .find(|((key, old), (_, new))| old != new && !StoreConfig::is_runtime_updatable(key));
+        if let Some(((key, _), _)) = fixed {
+            return Err(key.to_owned());
+        }
+        self.commit_log.apply(&next);
+        *live = Arc::new(next);
+        Ok(())
     }
 
     /// Whether the previous run ended without a clean shutdown.
@@ -579,15 +610,16 @@ impl MessageStore {
     /// stop; below `diskSpaceCleanForciblyRatio` they resume.
     pub(crate) fn update_disk_state(&self, used_percent: u64) {
         self.disk_used.store(used_percent, Ordering::Release);
-        if used_percent >= self.config.disk_space_warning_level_ratio {
+        let config = self.live_config();
+        if used_percent >= config.disk_space_warning_level_ratio {
             if !self.disk_full.swap(true, Ordering::AcqRel) {
                 tracing::error!(
                     used_percent,
-                    limit = self.config.disk_space_warning_level_ratio,
+                    limit = config.disk_space_warning_level_ratio,
                     "disk full: refusing writes"
                 );
             }
-        } else if used_percent < self.config.disk_space_clean_forcibly_ratio
+        } else if used_percent < config.disk_space_clean_forcibly_ratio
             && self.disk_full.swap(false, Ordering::AcqRel)
         {
             tracing::warn!(used_percent, "disk space recovered: accepting writes again");
@@ -612,7 +644,7 @@ impl MessageStore {
                     format!(
                         "disk full: {}% used, at or above diskSpaceWarningLevelRatio {}%",
                         self.disk_used.load(Ordering::Acquire),
-                        self.config.disk_space_warning_level_ratio
+                        self.live_config().disk_space_warning_level_ratio
                     )
                 } else {
                     "the store refuses writes".to_owned()
@@ -774,7 +806,8 @@ impl MessageStore {
             return r;
         }
         let max_phy = self.commit_log.max_offset();
-        let hot_bytes = self.total_memory * self.config.access_message_in_memory_max_ratio / 100;
+        let config = self.live_config();
+        let hot_bytes = self.total_memory * config.access_message_in_memory_max_ratio / 100;
         r.status = GetMessageStatus::NoMatchedMessage;
         let mut next = offset;
         let mut total = 0usize;
@@ -793,13 +826,13 @@ impl MessageStore {
             if !r.messages.is_empty() {
                 let (count_limit, bytes_limit) = if hot {
                     (
-                        self.config.max_transfer_count_on_message_in_memory,
-                        self.config.max_transfer_bytes_on_message_in_memory,
+                        config.max_transfer_count_on_message_in_memory,
+                        config.max_transfer_bytes_on_message_in_memory,
                     )
                 } else {
                     (
-                        self.config.max_transfer_count_on_message_in_disk,
-                        self.config.max_transfer_bytes_on_message_in_disk,
+                        config.max_transfer_count_on_message_in_disk,
+                        config.max_transfer_bytes_on_message_in_disk,
                     )
                 };
                 if r.messages.len() >= max_msgs
@@ -850,7 +883,7 @@ impl MessageStore {
         let found = index.query(
             topic,
             key,
-            max_num.min(self.config.max_msgs_num_batch),
+            max_num.min(self.live_config().max_msgs_num_batch),
             begin_ms,
             end_ms,
         );

@@ -112,11 +112,11 @@ async fn read_reports(
     mut rd: OwnedReadHalf,
     start: oneshot::Sender<u64>,
 ) -> Result<(), String> {
-    let idle = housekeeping(broker);
     let mut start = Some(start);
     let mut buf = vec![0u8; READ_BUFFER];
     let mut have = 0;
     loop {
+        let idle = housekeeping(broker);
         let n = match tokio::time::timeout(idle, rd.read(&mut buf[have..])).await {
             Err(_) => return Err(format!("no report for {idle:?} (haHousekeepingInterval)")),
             Ok(Err(e)) => return Err(e.to_string()),
@@ -178,12 +178,13 @@ async fn transfer(
     };
     let mut next = start_offset(broker, reported)?;
     broker.replication.transfer_from(id, next);
-    let settings = broker.settings();
-    let batch = settings.broker.ha_transfer_batch_size.max(1);
-    let heartbeat = Duration::from_millis(settings.broker.ha_send_heartbeat_interval.max(100));
     let mut log_end = broker.replication.watch_log_end();
     let mut last_write = tokio::time::Instant::now();
     loop {
+        // Read each round: haTransferBatchSize and haSendHeartbeatInterval change at run time.
+        let settings = broker.settings();
+        let batch = settings.broker.ha_transfer_batch_size.max(1);
+        let heartbeat = Duration::from_millis(settings.broker.ha_send_heartbeat_interval.max(100));
         log_end.borrow_and_update();
         let data = broker.store.replication_data(next, batch);
         match data {

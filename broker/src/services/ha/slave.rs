@@ -67,9 +67,11 @@ async fn session(broker: &Broker, master: &str) -> Result<(), String> {
     let replication = &broker.replication;
     replication.master_connected(master);
     let (mut rd, mut wr) = stream.into_split();
-    let settings = broker.settings();
-    let heartbeat = Duration::from_millis(settings.broker.ha_send_heartbeat_interval.max(100));
-    let idle = Duration::from_millis(settings.broker.ha_housekeeping_interval.max(1000));
+    // Read each round: haSendHeartbeatInterval and haHousekeepingInterval change at run time.
+    let heartbeat =
+        || Duration::from_millis(broker.settings().broker.ha_send_heartbeat_interval.max(100));
+    let idle =
+        || Duration::from_millis(broker.settings().broker.ha_housekeeping_interval.max(1000));
     let log = broker.store.commit_log().clone();
     let (ends, mut end) = watch::channel(log.max_offset());
     // Reports go out when the log grew and at least every heartbeat interval.
@@ -82,13 +84,14 @@ async fn session(broker: &Broker, master: &str) -> Result<(), String> {
             replication.master_written();
             tokio::select! {
                 changed = end.changed() => if changed.is_err() { return Ok(()) },
-                () = tokio::time::sleep(heartbeat) => {}
+                () = tokio::time::sleep(heartbeat()) => {}
             }
         }
     };
     let transfers = async move {
         let mut header = [0u8; wire::HEADER_LEN];
         loop {
+            let idle = idle();
             tokio::time::timeout(idle, rd.read_exact(&mut header))
                 .await
                 .map_err(|_| {
