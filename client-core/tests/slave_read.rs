@@ -5,7 +5,8 @@
 //! A dead master leaves the client's route after the first failed pull (a forced, throttled
 //! route refresh), not at the next periodic refresh: the lite pull case runs with periodic
 //! refreshes and rebalances turned off, so it can only pass that way. Producers, which need a
-//! master, send to the topic's other broker name meanwhile.
+//! master, send to the topic's other broker name meanwhile, and a producer whose client cached
+//! the masterless route asks for it again once the master is back.
 
 mod common;
 
@@ -241,6 +242,30 @@ impl Pair {
             .expect("master stops")
     }
 
+    /// Starts the stopped master again (same port, same data) and waits until the name
+    /// servers list it.
+    async fn restart_master(&mut self, stopped: ferromq_tests::StoppedBroker) {
+        let master = tokio::task::spawn_blocking(move || stopped.start())
+            .await
+            .expect("master restarts");
+        let addr = master.addr().to_owned();
+        self.master = Some(master);
+        let admin = Admin::new(&ClientConfig::new(
+            self.namesrv.addr(),
+            Some(unique("admin")),
+        ))
+        .expect("admin");
+        wait_for("the restarted master's registration", WAIT, || async {
+            admin.cluster_info().await.is_ok_and(|c| {
+                c.broker_addr_table
+                    .values()
+                    .any(|b| b.broker_addrs.values().any(|a| *a == addr))
+            })
+        })
+        .await;
+        admin.shutdown().await;
+    }
+
     async fn stop(self) {
         tokio::task::spawn_blocking(move || drop(self))
             .await
@@ -372,11 +397,7 @@ async fn a_push_consumer_reads_the_slave_while_the_master_is_down_and_commits_to
     .await;
 
     // The master returns with the offsets it had; the consumer's reach it.
-    pair.master = Some(
-        tokio::task::spawn_blocking(move || stopped.start())
-            .await
-            .expect("master restarts"),
-    );
+    pair.restart_master(stopped).await;
     let master_addr = pair.master_addr();
     wait_for(
         "the consumer's offsets on the restarted master",
@@ -431,7 +452,7 @@ async fn a_lite_pull_consumer_leaves_a_dead_master_without_a_periodic_refresh() 
     let before = got.len();
     assert!(before < MESSAGES, "everything polled before the stop");
 
-    let _stopped = pair.stop_master().await;
+    let stopped = pair.stop_master().await;
     let deadline = tokio::time::Instant::now() + WAIT;
     while keys_of(&got) != keys {
         assert!(
@@ -458,6 +479,24 @@ async fn a_lite_pull_consumer_leaves_a_dead_master_without_a_periodic_refresh() 
         let stored = consumer.committed(&mq).await.expect("committed");
         assert_eq!(stored, Some(end[mq.queue_id as usize]), "{mq:?}");
     }
+
+    // The master is back, but the consumer's client (no periodic refresh) has cached a route
+    // without it. A producer sharing that client finds no writable queue there and asks the
+    // name servers again instead of failing.
+    pair.restart_master(stopped).await;
+    let producer = Producer::start(ProducerOptions {
+        client: client(pair.namesrv.addr(), &group, hour),
+        group: unique("pg"),
+        ..ProducerOptions::default()
+    })
+    .await
+    .expect("producer");
+    let sent = producer
+        .send(Message::new(&topic, "after the restart"))
+        .await
+        .expect("send with a cached route that lacks the master");
+    assert_eq!(sent.queue.broker_name, BROKER);
+    producer.shutdown().await;
     consumer.shutdown().await;
     pair.stop().await;
 }
