@@ -108,6 +108,8 @@ pub(crate) trait ConsumerHandle: Send + Sync + 'static {
     fn trigger_rebalance(&self);
     /// Reset queue offsets (RESET_CONSUMER_CLIENT_OFFSET).
     fn reset_offsets(&self, offsets: BTreeMap<MessageQueue, i64>);
+    /// The offsets in memory of `topic`'s queues (GET_CONSUMER_STATUS_FROM_CLIENT).
+    fn queue_offsets(&self, topic: &str) -> BTreeMap<MessageQueue, i64>;
     /// Properties for GET_CONSUMER_RUNNING_INFO.
     fn running_properties(&self) -> BTreeMap<String, String>;
     /// CONSUME_MESSAGE_DIRECTLY: run the listener on one message; `Some(true)` = consumed.

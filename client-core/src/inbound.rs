@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 use std::sync::Weak;
 
-use ferromq_protocol::body::ResetOffsetBody;
+use ferromq_protocol::body::{GetConsumerStatusBody, ResetOffsetBody};
 use ferromq_protocol::header::client::{
-    GetConsumerRunningInfoRequestHeader, NotifyConsumerIdsChangedRequestHeader,
-    ResetOffsetRequestHeader,
+    GetConsumerRunningInfoRequestHeader, GetConsumerStatusRequestHeader,
+    NotifyConsumerIdsChangedRequestHeader, ResetOffsetRequestHeader,
 };
 use ferromq_protocol::header::transaction::CheckTransactionStateRequestHeader;
 use ferromq_protocol::json;
@@ -59,6 +59,23 @@ impl InboundHandler for Dispatcher {
                         c.reset_offsets(offsets);
                     }
                     Some(RemotingCommand::response(ResponseCode::SUCCESS, None))
+                }
+                RequestCode::GET_CONSUMER_STATUS_FROM_CLIENT => {
+                    let Ok(h) = request.header::<GetConsumerStatusRequestHeader>() else {
+                        return error(ResponseCode::SYSTEM_ERROR, "bad header");
+                    };
+                    // Apache answers an empty table for a group this client does not run.
+                    let status = GetConsumerStatusBody {
+                        message_queue_table: client
+                            .consumer(&h.group)
+                            .map(|c| c.queue_offsets(&h.topic))
+                            .unwrap_or_default(),
+                        ..GetConsumerStatusBody::default()
+                    };
+                    Some(
+                        RemotingCommand::response(ResponseCode::SUCCESS, None)
+                            .with_body(status.encode()),
+                    )
                 }
                 RequestCode::GET_CONSUMER_RUNNING_INFO => {
                     let Ok(h) = request.header::<GetConsumerRunningInfoRequestHeader>() else {
@@ -212,6 +229,16 @@ mod tests {
         fn reset_offsets(&self, offsets: BTreeMap<MessageQueue, i64>) {
             self.0.resets.lock().expect("lock").extend(offsets);
         }
+        fn queue_offsets(&self, topic: &str) -> BTreeMap<MessageQueue, i64> {
+            self.0
+                .resets
+                .lock()
+                .expect("lock")
+                .iter()
+                .filter(|(mq, _)| mq.topic == topic)
+                .cloned()
+                .collect()
+        }
         fn running_properties(&self) -> BTreeMap<String, String> {
             BTreeMap::from([(
                 "PROP_CONSUME_TYPE".to_owned(),
@@ -286,7 +313,23 @@ mod tests {
             .await
             .expect("answer");
         assert_eq!(answer.response_code(), ResponseCode::SUCCESS);
-        assert_eq!(*recorder.resets.lock().expect("lock"), vec![(mq, 42)]);
+        assert_eq!(
+            *recorder.resets.lock().expect("lock"),
+            vec![(mq.clone(), 42)]
+        );
+
+        // The broker asks for the offsets of a topic's queues (mqadmin consumerStatus).
+        let status = request(
+            RequestCode::GET_CONSUMER_STATUS_FROM_CLIENT,
+            &[("topic", "T"), ("group", "g")],
+        );
+        let answer = dispatcher
+            .handle(addr.clone(), status)
+            .await
+            .expect("answer");
+        assert_eq!(answer.response_code(), ResponseCode::SUCCESS);
+        let body = GetConsumerStatusBody::decode(&answer.body).expect("status body");
+        assert_eq!(body.message_queue_table, BTreeMap::from([(mq, 42)]));
 
         let header = GetConsumerRunningInfoRequestHeader {
             consumer_group: "g".to_owned(),

@@ -90,6 +90,15 @@ impl OffsetStore {
         }
     }
 
+    /// The offsets in memory of `topic`'s queues (GET_CONSUMER_STATUS_FROM_CLIENT).
+    pub(crate) fn of_topic(&self, topic: &str) -> std::collections::BTreeMap<MessageQueue, i64> {
+        self.lock()
+            .iter()
+            .filter(|(mq, _)| mq.topic == topic)
+            .map(|(mq, o)| (mq.clone(), *o))
+            .collect()
+    }
+
     pub(crate) fn remove(&self, mq: &MessageQueue) {
         self.lock().remove(mq);
     }

@@ -444,6 +444,13 @@ impl ConsumerHandle for Handle {
         }
     }
 
+    fn queue_offsets(&self, topic: &str) -> BTreeMap<MessageQueue, i64> {
+        self.inner
+            .upgrade()
+            .map(|inner| inner.offsets.of_topic(topic))
+            .unwrap_or_default()
+    }
+
     fn reset_offsets(&self, offsets: BTreeMap<MessageQueue, i64>) {
         let Some(inner) = self.inner.upgrade() else {
             return;
