@@ -64,11 +64,13 @@ async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Re
         RequestCode::GET_SUBSCRIPTIONGROUP_CONFIG => group::group_config(broker, req),
         RequestCode::DELETE_SUBSCRIPTIONGROUP => group::delete_group(broker, req).await,
         RequestCode::GET_ALL_CONSUMER_OFFSET => group::all_offsets(broker),
+        RequestCode::CLONE_GROUP_OFFSET => group::clone_group_offset(broker, req),
         RequestCode::GET_CONSUME_STATS => group::consume_stats(broker, req),
         RequestCode::QUERY_TOPIC_CONSUME_BY_WHO => group::consumed_by(broker, req),
         // The broker itself.
         RequestCode::GET_BROKER_RUNTIME_INFO => admin::runtime_info(broker),
         RequestCode::GET_BROKER_HA_STATUS => admin::ha_status(broker),
+        RequestCode::VIEW_BROKER_STATS_DATA => admin::view_stats(broker, req),
         RequestCode::GET_CONSUMER_CONNECTION_LIST | RequestCode::GET_PRODUCER_CONNECTION_LIST => {
             admin::connections(broker, code, req)
         }

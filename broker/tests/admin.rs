@@ -594,3 +594,114 @@ async fn config_updates_take_effect_or_say_why_not() {
     );
     broker.stop().await;
 }
+
+#[tokio::test]
+async fn stats_by_topic_and_group_and_cloned_offsets() {
+    use ferromq_protocol::body::BrokerStatsData;
+    use ferromq_protocol::header::admin::{
+        CloneGroupOffsetRequestHeader, ViewBrokerStatsDataRequestHeader,
+    };
+    use ferromq_protocol::header::offset::QueryConsumerOffsetRequestHeader;
+    let broker = TestBroker::start(|_| {}).await;
+    let c = broker.client().await;
+    for i in 0..4 {
+        let r = c
+            .request(
+                send_request("Counted", 0, format!("m{i}").as_bytes(), "T", "k"),
+                T,
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    }
+    wait_max_offset(&c, "Counted", 0, 4).await;
+    subscribe(&c, "Reader", "Counted", "*").await;
+    let r = c
+        .request(pull_request("Reader", "Counted", 0, 0, 0), T)
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+
+    let view = async |name: &str, key: &str| {
+        let h = ViewBrokerStatsDataRequestHeader {
+            stats_name: name.into(),
+            stats_key: key.into(),
+        };
+        c.request(
+            RemotingCommand::request_with_header(RequestCode::VIEW_BROKER_STATS_DATA, &h),
+            T,
+        )
+        .await
+        .unwrap()
+    };
+    let r = view("TOPIC_PUT_NUMS", "Counted").await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    let data = BrokerStatsData::decode(&r.body).unwrap();
+    assert_eq!(data.stats_minute.sum, 4);
+    assert_eq!(data.stats_day.sum, 4);
+    assert_eq!(data.stats_minute.avgpt, 1.0, "one message per send");
+    let r = view("GROUP_GET_NUMS", "Counted@Reader").await;
+    assert_eq!(BrokerStatsData::decode(&r.body).unwrap().stats_hour.sum, 4);
+    let r = view("TOPIC_PUT_NUMS", "NeverSent").await;
+    assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
+    assert!(r.remark.unwrap_or_default().contains("not exist"));
+    let r = view("NO_SUCH_STATS", "Counted").await;
+    assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
+
+    // cloneGroupOffset: the new group starts where the old one is.
+    let commit = UpdateConsumerOffsetRequestHeader {
+        consumer_group: "Reader".into(),
+        topic: "Counted".into(),
+        queue_id: 0,
+        commit_offset: 3,
+        ..Default::default()
+    };
+    c.request(
+        RemotingCommand::request_with_header(RequestCode::UPDATE_CONSUMER_OFFSET, &commit),
+        T,
+    )
+    .await
+    .unwrap();
+    let h = CloneGroupOffsetRequestHeader {
+        src_group: "Reader".into(),
+        dest_group: "Copy".into(),
+        topic: None,
+        offline: Some(false),
+    };
+    let r = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::CLONE_GROUP_OFFSET, &h),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    let q = QueryConsumerOffsetRequestHeader {
+        consumer_group: "Copy".into(),
+        topic: "Counted".into(),
+        queue_id: 0,
+        ..Default::default()
+    };
+    let r = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::QUERY_CONSUMER_OFFSET, &q),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    assert_eq!(r.ext_fields.get("offset"), Some("3"));
+    let bad = CloneGroupOffsetRequestHeader {
+        dest_group: "../evil".into(),
+        ..h
+    };
+    let r = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::CLONE_GROUP_OFFSET, &bad),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::INVALID_PARAMETER);
+    broker.stop().await;
+}

@@ -1,11 +1,13 @@
 //! Subscription groups and what they consumed: UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
-//! GET_ALL_SUBSCRIPTIONGROUP_CONFIG, GET_SUBSCRIPTIONGROUP_CONFIG, DELETE_SUBSCRIPTIONGROUP, GET_ALL_CONSUMER_OFFSET,
+//! GET_ALL_SUBSCRIPTIONGROUP_CONFIG, GET_SUBSCRIPTIONGROUP_CONFIG, DELETE_SUBSCRIPTIONGROUP,
+//! CLONE_GROUP_OFFSET, GET_ALL_CONSUMER_OFFSET,
 //! GET_CONSUME_STATS and QUERY_TOPIC_CONSUME_BY_WHO.
 
 use ferromq_protocol::body::{ConsumeStats, MessageQueue, OffsetWrapper};
 use ferromq_protocol::header::admin::{
-    DeleteSubscriptionGroupRequestHeader, GetConsumeStatsRequestHeader,
-    GetSubscriptionGroupConfigRequestHeader, QueryTopicConsumeByWhoRequestHeader,
+    CloneGroupOffsetRequestHeader, DeleteSubscriptionGroupRequestHeader,
+    GetConsumeStatsRequestHeader, GetSubscriptionGroupConfigRequestHeader,
+    QueryTopicConsumeByWhoRequestHeader,
 };
 use ferromq_protocol::{names, CommandHeader, RemotingCommand, ResponseCode};
 use ferromq_store::configs::subscription_groups::SubscriptionGroupConfig;
@@ -64,6 +66,44 @@ pub(crate) async fn delete_group(broker: &Broker, req: &RemotingCommand) -> Resp
         }
         Err(e) => bad_header(e),
     }
+}
+
+/// CLONE_GROUP_OFFSET (`mqadmin cloneGroupOffset`): the destination group gets the source
+/// group's offsets of one topic, or of every topic it has offsets of. Unless `offline`, a topic
+/// the source group's online consumers do not subscribe to is skipped (Apache's rule).
+pub(crate) fn clone_group_offset(broker: &Broker, req: &RemotingCommand) -> Response {
+    let h = match CloneGroupOffsetRequestHeader::read_ext(&req.ext_fields) {
+        Ok(h) => h,
+        Err(e) => return bad_header(e),
+    };
+    if let Err(e) = names::check_group(&h.dest_group) {
+        return fail(ResponseCode::INVALID_PARAMETER, e.to_string());
+    }
+    let topics: Vec<String> = match h.topic.as_deref().map(str::trim) {
+        Some(topic) if !topic.is_empty() => vec![topic.to_owned()],
+        _ => broker
+            .offsets
+            .topics_of_group(&h.src_group)
+            .into_iter()
+            .collect(),
+    };
+    let online = broker.clients.consumer_group(&h.src_group);
+    for topic in topics {
+        if broker.topics.get(&topic).is_none() {
+            continue;
+        }
+        let subscribed = online
+            .as_ref()
+            .is_none_or(|g| g.subscriptions.is_empty() || g.subscriptions.contains_key(&topic));
+        if !h.offline.unwrap_or(false) && !subscribed {
+            continue;
+        }
+        broker
+            .offsets
+            .clone_offsets(&h.src_group, &h.dest_group, &topic);
+    }
+    // Written with the other offsets by housekeeping (flushConsumerOffsetInterval).
+    ok()
 }
 
 /// GET_ALL_CONSUMER_OFFSET: the table as `consumerOffset.json` holds it.

@@ -19,6 +19,7 @@ use ferromq_store::{GetMessageResult, GetMessageStatus};
 use crate::filters::{sql_selector, SqlFilter, TagFilter};
 use crate::response::{bad_header, fail, Response};
 use crate::state::Broker;
+use crate::stats::StatsName;
 
 /// Longest hold, whatever the client asks or `shortPollingTimeMills` says.
 const MAX_HOLD: Duration = Duration::from_secs(30);
@@ -248,6 +249,12 @@ pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Resp
         stats
             .got
             .fetch_add(result.messages.len() as u64, Ordering::Relaxed);
+        let key = format!("{}@{}", h.topic, h.consumer_group);
+        stats
+            .keyed
+            .add(StatsName::GroupGetNums, &key, result.messages.len() as u64);
+        let bytes: usize = result.messages.iter().map(|m| m.len()).sum();
+        stats.keyed.add(StatsName::GroupGetSize, &key, bytes as u64);
         let cold = result.suggest_pulling_from_slave;
         let messages = result.messages;
         let concat = move || {

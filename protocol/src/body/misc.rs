@@ -142,3 +142,29 @@ mod tests {
         );
     }
 }
+
+/// One window of a broker statistic (`BrokerStatsItem`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct BrokerStatsItem {
+    /// Per call (`sum` divided by the calls that added to it).
+    pub avgpt: f64,
+    /// What was added in the window.
+    pub sum: i64,
+    /// Per second.
+    pub tps: f64,
+}
+
+/// The VIEW_BROKER_STATS_DATA answer (`BrokerStatsData`): the last minute, hour and day.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct BrokerStatsData {
+    /// The last 24 hours.
+    pub stats_day: BrokerStatsItem,
+    /// The last hour.
+    pub stats_hour: BrokerStatsItem,
+    /// The last minute.
+    pub stats_minute: BrokerStatsItem,
+}
+
+json_body!(BrokerStatsData);

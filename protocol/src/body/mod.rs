@@ -47,7 +47,10 @@ pub use heartbeat::{
     ConsumeFromWhere, ConsumeType, ConsumerData, ExpressionType, HeartbeatData, MessageModel,
     ProducerData, SubscriptionData,
 };
-pub use misc::{GetConsumerListByGroupResponseBody, KVTable, KvConfigFile, TopicList};
+pub use misc::{
+    BrokerStatsData, BrokerStatsItem, GetConsumerListByGroupResponseBody, KVTable, KvConfigFile,
+    TopicList,
+};
 pub use queue::{
     LockBatchRequestBody, LockBatchResponseBody, MessageQueue, UnlockBatchRequestBody,
 };

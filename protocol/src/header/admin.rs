@@ -69,6 +69,30 @@ command_header! {
 }
 
 command_header! {
+    /// `CloneGroupOffsetRequestHeader` (314): copy one group's offsets to another.
+    pub struct CloneGroupOffsetRequestHeader {
+        /// Group copied from.
+        src_group: String, "srcGroup", required;
+        /// Group copied to.
+        dest_group: String, "destGroup", required;
+        /// Only this topic (empty or absent: every topic the source group has offsets of).
+        topic: String, "topic", optional;
+        /// Copy even topics the source group's online consumers do not subscribe to.
+        offline: bool, "offline", optional;
+    }
+}
+
+command_header! {
+    /// `ViewBrokerStatsDataRequestHeader` (315): one statistic of one key (`mqadmin statsAll`).
+    pub struct ViewBrokerStatsDataRequestHeader {
+        /// The statistic, e.g. `TOPIC_PUT_NUMS`, `GROUP_GET_NUMS`.
+        stats_name: String, "statsName", required;
+        /// Its key: a topic, or `topic@group`.
+        stats_key: String, "statsKey", required;
+    }
+}
+
+command_header! {
     /// `GetConsumeStatsRequestHeader` (208).
     pub struct GetConsumeStatsRequestHeader {
         /// Consumer group.
