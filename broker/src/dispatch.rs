@@ -66,6 +66,7 @@ async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Re
         RequestCode::GET_ALL_CONSUMER_OFFSET => group::all_offsets(broker),
         RequestCode::CLONE_GROUP_OFFSET => group::clone_group_offset(broker, req),
         RequestCode::GET_CONSUME_STATS => group::consume_stats(broker, req),
+        RequestCode::GET_BROKER_CONSUME_STATS => group::broker_consume_stats(broker, req),
         RequestCode::QUERY_TOPIC_CONSUME_BY_WHO => group::consumed_by(broker, req),
         // The broker itself.
         RequestCode::GET_BROKER_RUNTIME_INFO => admin::runtime_info(broker),

@@ -306,14 +306,12 @@ impl Keyed {
             };
             let sum = value.saturating_sub(v);
             let calls = times.saturating_sub(t);
-            let ms = now_ms - at;
+            // Over at least a second: a window that has just begun has no meaningful rate
+            // below that.
+            let ms = (now_ms - at).max(1000);
             Window {
                 sum,
-                tps: if ms > 0 {
-                    sum as f64 * 1000.0 / ms as f64
-                } else {
-                    0.0
-                },
+                tps: sum as f64 * 1000.0 / ms as f64,
                 avgpt: if calls > 0 {
                     sum as f64 / calls as f64
                 } else {

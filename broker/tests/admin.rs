@@ -705,3 +705,95 @@ async fn stats_by_topic_and_group_and_cloned_offsets() {
     assert_eq!(r.response_code(), ResponseCode::INVALID_PARAMETER);
     broker.stop().await;
 }
+
+#[tokio::test]
+async fn broker_consume_stats_lists_every_groups_lag() {
+    use ferromq_protocol::body::{ConsumeStats, ConsumeStatsList};
+    use ferromq_protocol::header::admin::{
+        GetConsumeStatsInBrokerHeader, GetConsumeStatsRequestHeader,
+    };
+    let broker = TestBroker::start(|_| {}).await;
+    let c = broker.client().await;
+    let created = c.request(create_topic_request("Lag", 1), T).await.unwrap();
+    assert_eq!(created.response_code(), ResponseCode::SUCCESS);
+    let started = ferromq_common::now_ms();
+    for i in 0..5 {
+        c.request(
+            send_request("Lag", 0, format!("m{i}").as_bytes(), "T", "k"),
+            T,
+        )
+        .await
+        .unwrap();
+    }
+    wait_max_offset(&c, "Lag", 0, 5).await;
+    subscribe(&c, "LagGroup", "Lag", "*").await;
+    let r = c
+        .request(pull_request("LagGroup", "Lag", 0, 0, 0), T)
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    let commit = UpdateConsumerOffsetRequestHeader {
+        consumer_group: "LagGroup".into(),
+        topic: "Lag".into(),
+        queue_id: 0,
+        commit_offset: 2,
+        ..Default::default()
+    };
+    c.request(
+        RemotingCommand::request_with_header(RequestCode::UPDATE_CONSUMER_OFFSET, &commit),
+        T,
+    )
+    .await
+    .unwrap();
+
+    // One group's stats: the lag, the time of the last consumed message, the consume rate.
+    let h = GetConsumeStatsRequestHeader {
+        consumer_group: "LagGroup".into(),
+        topic: Some("Lag".into()),
+        ..Default::default()
+    };
+    let r = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::GET_CONSUME_STATS, &h),
+            T,
+        )
+        .await
+        .unwrap();
+    let stats = ConsumeStats::decode(&r.body).unwrap();
+    assert_eq!(stats.total_diff(), 3);
+    let q0 = stats.offset_table.values().next().unwrap();
+    assert!(q0.last_timestamp >= started - 1000, "{}", q0.last_timestamp);
+    assert!(stats.consume_tps > 0.0, "5 messages pulled");
+
+    // Every group on the broker.
+    let h = GetConsumeStatsInBrokerHeader { is_order: false };
+    let r = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::GET_BROKER_CONSUME_STATS, &h),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    let list = ConsumeStatsList::decode(&r.body).unwrap();
+    assert_eq!(list.broker_addr, broker.addr);
+    let lag_group = list
+        .consume_stats_list
+        .iter()
+        .find_map(|m| m.get("LagGroup"))
+        .expect("LagGroup listed");
+    assert_eq!(lag_group.len(), 1);
+    assert_eq!(lag_group[0].total_diff(), 3);
+    assert_eq!(list.total_diff, 3);
+    // Only order topics: "Lag" is not one.
+    let h = GetConsumeStatsInBrokerHeader { is_order: true };
+    let r = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::GET_BROKER_CONSUME_STATS, &h),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ConsumeStatsList::decode(&r.body).unwrap().total_diff, 0);
+    broker.stop().await;
+}

@@ -779,6 +779,7 @@ const BROKER_CODES: &[RequestCode] = &[
     RequestCode::GET_BROKER_HA_STATUS,
     RequestCode::GET_CONSUMER_RUNNING_INFO,
     RequestCode::CLONE_GROUP_OFFSET,
+    RequestCode::GET_BROKER_CONSUME_STATS,
     RequestCode::VIEW_BROKER_STATS_DATA,
     RequestCode::CONSUME_MESSAGE_DIRECTLY,
     RequestCode::INVOKE_BROKER_TO_RESET_OFFSET,
@@ -1322,6 +1323,12 @@ fn broker_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ext
                 client_id: (*g.rng.pick(&["127.0.0.1@fuzz", "", "nobody"])).to_owned(),
                 jstack_enable: g.rng.chance(50).then(|| g.boolean()),
                 broker_name: None,
+            }),
+            Vec::new(),
+        ),
+        RequestCode::GET_BROKER_CONSUME_STATS => (
+            ext(&GetConsumeStatsInBrokerHeader {
+                is_order: g.boolean(),
             }),
             Vec::new(),
         ),

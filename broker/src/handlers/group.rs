@@ -1,19 +1,20 @@
 //! Subscription groups and what they consumed: UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
 //! GET_ALL_SUBSCRIPTIONGROUP_CONFIG, GET_SUBSCRIPTIONGROUP_CONFIG, DELETE_SUBSCRIPTIONGROUP,
-//! CLONE_GROUP_OFFSET, GET_ALL_CONSUMER_OFFSET,
+//! CLONE_GROUP_OFFSET, GET_BROKER_CONSUME_STATS, GET_ALL_CONSUMER_OFFSET,
 //! GET_CONSUME_STATS and QUERY_TOPIC_CONSUME_BY_WHO.
 
-use ferromq_protocol::body::{ConsumeStats, MessageQueue, OffsetWrapper};
+use ferromq_protocol::body::{ConsumeStats, ConsumeStatsList, MessageQueue, OffsetWrapper};
 use ferromq_protocol::header::admin::{
     CloneGroupOffsetRequestHeader, DeleteSubscriptionGroupRequestHeader,
-    GetConsumeStatsRequestHeader, GetSubscriptionGroupConfigRequestHeader,
-    QueryTopicConsumeByWhoRequestHeader,
+    GetConsumeStatsInBrokerHeader, GetConsumeStatsRequestHeader,
+    GetSubscriptionGroupConfigRequestHeader, QueryTopicConsumeByWhoRequestHeader,
 };
 use ferromq_protocol::{names, CommandHeader, RemotingCommand, ResponseCode};
 use ferromq_store::configs::subscription_groups::SubscriptionGroupConfig;
 
 use crate::response::{bad_header, fail, ok, Response};
 use crate::state::Broker;
+use crate::stats::StatsName;
 
 /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP: the group's settings, as a JSON body.
 pub(crate) async fn update_group(broker: &Broker, req: &RemotingCommand) -> Response {
@@ -125,34 +126,90 @@ pub(crate) fn consume_stats(broker: &Broker, req: &RemotingCommand) -> Response 
             .into_iter()
             .collect(),
     };
-    let broker_name = broker.settings().broker.broker_name.clone();
     let mut stats = ConsumeStats::default();
     for topic in topics {
-        let Some(config) = broker.topics.get(&topic) else {
-            continue;
-        };
-        for q in 0..config.read_queue_nums {
-            let broker_offset = broker.store.max_offset_in_queue(&topic, q);
-            let consumer_offset = broker
-                .offsets
-                .query(&h.consumer_group, &topic, q)
-                .unwrap_or(0);
-            stats.offset_table.insert(
-                MessageQueue {
-                    broker_name: broker_name.clone(),
-                    queue_id: q,
-                    topic: topic.clone(),
-                },
-                OffsetWrapper {
-                    broker_offset,
-                    consumer_offset,
-                    last_timestamp: 0,
-                    pull_offset: consumer_offset,
-                },
-            );
+        if let Some(one) = topic_consume_stats(broker, &h.consumer_group, &topic) {
+            stats.consume_tps += one.consume_tps;
+            stats.offset_table.extend(one.offset_table);
         }
     }
     ok().with_body(stats.encode())
+}
+
+/// One group's progress on one topic: per queue the queue's end, the group's offset and the
+/// store time of the last message it consumed; its consume rate over the last minute.
+fn topic_consume_stats(broker: &Broker, group: &str, topic: &str) -> Option<ConsumeStats> {
+    let config = broker.topics.get(topic)?;
+    let broker_name = broker.settings().broker.broker_name.clone();
+    let mut stats = ConsumeStats::default();
+    for q in 0..config.read_queue_nums.max(config.write_queue_nums) {
+        let broker_offset = broker.store.max_offset_in_queue(topic, q).max(0);
+        let consumer_offset = broker.offsets.query(group, topic, q).unwrap_or(0).max(0);
+        let last_timestamp = match consumer_offset - 1 {
+            last if last >= 0 => broker
+                .store
+                .store_time_in_queue(topic, q, last)
+                .unwrap_or(0),
+            _ => 0,
+        };
+        stats.offset_table.insert(
+            MessageQueue {
+                broker_name: broker_name.clone(),
+                queue_id: q,
+                topic: topic.to_owned(),
+            },
+            OffsetWrapper {
+                broker_offset,
+                consumer_offset,
+                last_timestamp,
+                pull_offset: consumer_offset,
+            },
+        );
+    }
+    let key = format!("{topic}@{group}");
+    stats.consume_tps = broker
+        .stats
+        .keyed
+        .view(StatsName::GroupGetNums, &key, ferromq_common::now_ms())
+        .map_or(0.0, |[minute, _, _]| minute.tps);
+    Some(stats)
+}
+
+/// GET_BROKER_CONSUME_STATS (`mqadmin brokerConsumeStats`, dashboards): every group's progress
+/// on every topic it has offsets of (only topics marked order with `isOrder`), and the
+/// broker's total lag. Topics the group's online consumers do not subscribe to are left out
+/// (Apache's rule).
+pub(crate) fn broker_consume_stats(broker: &Broker, req: &RemotingCommand) -> Response {
+    let h = match GetConsumeStatsInBrokerHeader::read_ext(&req.ext_fields) {
+        Ok(h) => h,
+        Err(e) => return bad_header(e),
+    };
+    let mut list = ConsumeStatsList {
+        broker_addr: broker.settings().broker.broker_addr(),
+        ..ConsumeStatsList::default()
+    };
+    for group in broker.groups.names() {
+        let online = broker.clients.consumer_group(&group);
+        let mut per_topic = Vec::new();
+        for topic in broker.offsets.topics_of_group(&group) {
+            if h.is_order && !broker.topics.get(&topic).is_some_and(|t| t.order) {
+                continue;
+            }
+            let subscribed = online
+                .as_ref()
+                .is_none_or(|g| g.subscriptions.is_empty() || g.subscriptions.contains_key(&topic));
+            if !subscribed {
+                continue;
+            }
+            if let Some(stats) = topic_consume_stats(broker, &group, &topic) {
+                list.total_diff = list.total_diff.wrapping_add(stats.total_diff());
+                per_topic.push(stats);
+            }
+        }
+        list.consume_stats_list
+            .push(std::collections::BTreeMap::from([(group, per_topic)]));
+    }
+    ok().with_body(list.encode())
 }
 
 /// QUERY_TOPIC_CONSUME_BY_WHO: the groups with offsets on a topic.

@@ -740,6 +740,13 @@ impl MessageStore {
         }
     }
 
+    /// Store time of the message at `offset` of a queue, if it is still kept.
+    pub fn store_time_in_queue(&self, topic: &str, queue_id: i32, offset: i64) -> Option<i64> {
+        let q = self.consume_queues.queue(topic, queue_id)?;
+        let unit = q.unit(offset)?;
+        self.store_time_of(unit.commit_log_offset)
+    }
+
     /// Store time of the first message still kept in a queue.
     pub fn earliest_message_time(&self, topic: &str, queue_id: i32) -> Option<i64> {
         let q = self.consume_queues.queue(topic, queue_id)?;

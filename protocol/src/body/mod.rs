@@ -59,7 +59,7 @@ pub use route::{
     perm, topic_sys_flag, BrokerData, QueueData, RouteJsonStyle, TopicRouteData, MASTER_ID,
 };
 pub use stats::{
-    ConsumeStats, GetConsumerStatusBody, OffsetWrapper, QueueOffsets, ResetOffsetBody, TopicOffset,
-    TopicStatsTable,
+    ConsumeStats, ConsumeStatsList, GetConsumerStatusBody, OffsetWrapper, QueueOffsets,
+    ResetOffsetBody, TopicOffset, TopicStatsTable,
 };
 pub use topic::{DataVersion, TopicConfig, TopicConfigSerializeWrapper, TopicFilterType};

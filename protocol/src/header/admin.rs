@@ -93,6 +93,14 @@ command_header! {
 }
 
 command_header! {
+    /// `GetConsumeStatsInBrokerHeader` (317): every group's consume stats on this broker.
+    pub struct GetConsumeStatsInBrokerHeader {
+        /// Only topics marked order.
+        is_order: bool, "isOrder", required;
+    }
+}
+
+command_header! {
     /// `GetConsumeStatsRequestHeader` (208).
     pub struct GetConsumeStatsRequestHeader {
         /// Consumer group.
