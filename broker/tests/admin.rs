@@ -797,3 +797,125 @@ async fn broker_consume_stats_lists_every_groups_lag() {
     assert_eq!(ConsumeStatsList::decode(&r.body).unwrap().total_diff, 0);
     broker.stop().await;
 }
+
+#[tokio::test]
+async fn time_spans_consume_queue_units_and_forbidden_groups() {
+    use ferromq_protocol::body::{
+        GroupForbidden, QueryConsumeQueueResponseBody, QueryConsumeTimeSpanBody,
+    };
+    use ferromq_protocol::header::admin::{
+        QueryConsumeQueueRequestHeader, QueryConsumeTimeSpanRequestHeader,
+        UpdateGroupForbiddenRequestHeader,
+    };
+    let broker = TestBroker::start(|_| {}).await;
+    let c = broker.client().await;
+    let created = c.request(create_topic_request("Span", 1), T).await.unwrap();
+    assert_eq!(created.response_code(), ResponseCode::SUCCESS);
+    for i in 0..3 {
+        c.request(
+            send_request("Span", 0, format!("m{i}").as_bytes(), "TagA", "k"),
+            T,
+        )
+        .await
+        .unwrap();
+    }
+    wait_max_offset(&c, "Span", 0, 3).await;
+    subscribe(&c, "SpanGroup", "Span", "TagA").await;
+    let commit = UpdateConsumerOffsetRequestHeader {
+        consumer_group: "SpanGroup".into(),
+        topic: "Span".into(),
+        queue_id: 0,
+        commit_offset: 1,
+        ..Default::default()
+    };
+    c.request(
+        RemotingCommand::request_with_header(RequestCode::UPDATE_CONSUMER_OFFSET, &commit),
+        T,
+    )
+    .await
+    .unwrap();
+
+    let h = QueryConsumeTimeSpanRequestHeader {
+        topic: "Span".into(),
+        group: "SpanGroup".into(),
+    };
+    let r = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::QUERY_CONSUME_TIME_SPAN, &h),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    let spans = QueryConsumeTimeSpanBody::decode(&r.body).unwrap();
+    let q0 = &spans.consume_time_span_set[0];
+    assert!(q0.min_time_stamp > 0);
+    assert!(q0.min_time_stamp <= q0.consume_time_stamp);
+    assert!(q0.consume_time_stamp <= q0.max_time_stamp);
+    assert!(q0.delay_time >= 0);
+
+    let h = QueryConsumeQueueRequestHeader {
+        topic: "Span".into(),
+        queue_id: 0,
+        index: 1,
+        count: 5,
+        consumer_group: Some("SpanGroup".into()),
+    };
+    let r = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::QUERY_CONSUME_QUEUE, &h),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    let cq = QueryConsumeQueueResponseBody::decode(&r.body).unwrap();
+    assert_eq!((cq.min_queue_index, cq.max_queue_index), (0, 3));
+    assert_eq!(cq.queue_data.len(), 2, "units 1 and 2");
+    assert!(cq.queue_data[0].physic_offset < cq.queue_data[1].physic_offset);
+    assert_eq!(cq.subscription_data.unwrap().sub_string, "TagA");
+    let missing = QueryConsumeQueueRequestHeader {
+        queue_id: 7,
+        ..h.clone()
+    };
+    let r = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::QUERY_CONSUME_QUEUE, &missing),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
+
+    // Forbid the group to read the topic: its pulls get NO_PERMISSION until allowed again.
+    let forbid = |readable: Option<bool>| {
+        let h = UpdateGroupForbiddenRequestHeader {
+            group: "SpanGroup".into(),
+            topic: "Span".into(),
+            readable,
+        };
+        RemotingCommand::request_with_header(RequestCode::UPDATE_AND_GET_GROUP_FORBIDDEN, &h)
+    };
+    let r = c.request(forbid(Some(false)), T).await.unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    assert!(!GroupForbidden::decode(&r.body).unwrap().readable);
+    let pull = c
+        .request(pull_request("SpanGroup", "Span", 0, 0, 0), T)
+        .await
+        .unwrap();
+    assert_eq!(pull.response_code(), ResponseCode::NO_PERMISSION);
+    assert!(pull.remark.unwrap_or_default().contains("forbidden"));
+    let r = c.request(forbid(None), T).await.unwrap();
+    assert!(
+        !GroupForbidden::decode(&r.body).unwrap().readable,
+        "a query changes nothing"
+    );
+    let r = c.request(forbid(Some(true)), T).await.unwrap();
+    assert!(GroupForbidden::decode(&r.body).unwrap().readable);
+    let pull = c
+        .request(pull_request("SpanGroup", "Span", 0, 0, 0), T)
+        .await
+        .unwrap();
+    assert_eq!(pull.response_code(), ResponseCode::SUCCESS);
+    broker.stop().await;
+}

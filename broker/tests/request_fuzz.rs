@@ -780,6 +780,9 @@ const BROKER_CODES: &[RequestCode] = &[
     RequestCode::GET_CONSUMER_RUNNING_INFO,
     RequestCode::CLONE_GROUP_OFFSET,
     RequestCode::GET_BROKER_CONSUME_STATS,
+    RequestCode::QUERY_CONSUME_TIME_SPAN,
+    RequestCode::QUERY_CONSUME_QUEUE,
+    RequestCode::UPDATE_AND_GET_GROUP_FORBIDDEN,
     RequestCode::VIEW_BROKER_STATS_DATA,
     RequestCode::CONSUME_MESSAGE_DIRECTLY,
     RequestCode::INVOKE_BROKER_TO_RESET_OFFSET,
@@ -1326,6 +1329,37 @@ fn broker_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ext
             }),
             Vec::new(),
         ),
+        RequestCode::QUERY_CONSUME_TIME_SPAN => (
+            ext(&QueryConsumeTimeSpanRequestHeader {
+                topic: g.topic(),
+                group: g.group(),
+            }),
+            Vec::new(),
+        ),
+        RequestCode::QUERY_CONSUME_QUEUE => (
+            ext(&QueryConsumeQueueRequestHeader {
+                topic: g.topic(),
+                queue_id: g.small_i32(8),
+                index: *g.rng.pick(&[0, 1, -1, i64::MIN, i64::MAX, 1 << 40]),
+                count: *g.rng.pick(&[0, 1, 32, -1, i32::MAX]),
+                consumer_group: g.rng.chance(50).then(|| g.group()),
+            }),
+            Vec::new(),
+        ),
+        RequestCode::UPDATE_AND_GET_GROUP_FORBIDDEN => {
+            let mut group = g.group();
+            if group.starts_with("FuzzCanary") {
+                group.push('x');
+            }
+            (
+                ext(&UpdateGroupForbiddenRequestHeader {
+                    group,
+                    topic: g.topic(),
+                    readable: g.rng.chance(70).then(|| g.boolean()),
+                }),
+                Vec::new(),
+            )
+        }
         RequestCode::GET_BROKER_CONSUME_STATS => (
             ext(&GetConsumeStatsInBrokerHeader {
                 is_order: g.boolean(),

@@ -1,13 +1,18 @@
 //! Subscription groups and what they consumed: UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
 //! GET_ALL_SUBSCRIPTIONGROUP_CONFIG, GET_SUBSCRIPTIONGROUP_CONFIG, DELETE_SUBSCRIPTIONGROUP,
-//! CLONE_GROUP_OFFSET, GET_BROKER_CONSUME_STATS, GET_ALL_CONSUMER_OFFSET,
+//! CLONE_GROUP_OFFSET, GET_BROKER_CONSUME_STATS, QUERY_CONSUME_TIME_SPAN,
+//! UPDATE_AND_GET_GROUP_FORBIDDEN, GET_ALL_CONSUMER_OFFSET,
 //! GET_CONSUME_STATS and QUERY_TOPIC_CONSUME_BY_WHO.
 
-use ferromq_protocol::body::{ConsumeStats, ConsumeStatsList, MessageQueue, OffsetWrapper};
+use ferromq_protocol::body::{
+    ConsumeStats, ConsumeStatsList, GroupForbidden, MessageQueue, OffsetWrapper,
+    QueryConsumeTimeSpanBody, QueueTimeSpan,
+};
 use ferromq_protocol::header::admin::{
     CloneGroupOffsetRequestHeader, DeleteSubscriptionGroupRequestHeader,
     GetConsumeStatsInBrokerHeader, GetConsumeStatsRequestHeader,
-    GetSubscriptionGroupConfigRequestHeader, QueryTopicConsumeByWhoRequestHeader,
+    GetSubscriptionGroupConfigRequestHeader, QueryConsumeTimeSpanRequestHeader,
+    QueryTopicConsumeByWhoRequestHeader, UpdateGroupForbiddenRequestHeader,
 };
 use ferromq_protocol::{names, CommandHeader, RemotingCommand, ResponseCode};
 use ferromq_store::configs::subscription_groups::SubscriptionGroupConfig;
@@ -210,6 +215,84 @@ pub(crate) fn broker_consume_stats(broker: &Broker, req: &RemotingCommand) -> Re
             .push(std::collections::BTreeMap::from([(group, per_topic)]));
     }
     ok().with_body(list.encode())
+}
+
+/// The bit of the forbidden table that forbids reading (Apache's `PermName.INDEX_PERM_READ`).
+pub(crate) const READ_FORBIDDEN_BIT: u32 = 2;
+
+/// UPDATE_AND_GET_GROUP_FORBIDDEN: forbids (`readable=false`) or allows a group to pull a
+/// topic, and answers whether it may now; without `readable` it only answers. Pulls of a
+/// forbidden group get NO_PERMISSION.
+pub(crate) async fn group_forbidden(broker: &Broker, req: &RemotingCommand) -> Response {
+    let h = match UpdateGroupForbiddenRequestHeader::read_ext(&req.ext_fields) {
+        Ok(h) => h,
+        Err(e) => return bad_header(e),
+    };
+    if let Err(e) = names::check_group(&h.group).and_then(|()| names::check_topic(&h.topic)) {
+        return fail(ResponseCode::INVALID_PARAMETER, e.to_string());
+    }
+    if let Some(readable) = h.readable {
+        broker
+            .groups
+            .update_forbidden(&h.group, &h.topic, READ_FORBIDDEN_BIT, !readable);
+        broker.persist_groups().await;
+    }
+    let answer = GroupForbidden {
+        readable: !broker
+            .groups
+            .is_forbidden(&h.group, &h.topic, READ_FORBIDDEN_BIT),
+        group: h.group,
+        topic: h.topic,
+    };
+    RemotingCommand::response(ResponseCode::SUCCESS, Some(String::new())).with_body(answer.encode())
+}
+
+/// QUERY_CONSUME_TIME_SPAN: per write queue, the store times of its oldest and newest message,
+/// of the last message the group consumed, and how long the next one has waited.
+pub(crate) fn consume_time_span(broker: &Broker, req: &RemotingCommand) -> Response {
+    let h = match QueryConsumeTimeSpanRequestHeader::read_ext(&req.ext_fields) {
+        Ok(h) => h,
+        Err(e) => return bad_header(e),
+    };
+    let Some(config) = broker.topics.get(&h.topic) else {
+        return fail(
+            ResponseCode::TOPIC_NOT_EXIST,
+            format!("topic[{}] not exist", h.topic),
+        );
+    };
+    let broker_name = broker.settings().broker.broker_name.clone();
+    let store = &broker.store;
+    let now = ferromq_common::now_ms();
+    let mut body = QueryConsumeTimeSpanBody::default();
+    for q in 0..config.write_queue_nums {
+        let min_time = store.earliest_message_time(&h.topic, q).unwrap_or(0);
+        let max = store.max_offset_in_queue(&h.topic, q);
+        let at = |offset: i64| store.store_time_in_queue(&h.topic, q, offset).unwrap_or(0);
+        let consumed = broker.offsets.query(&h.group, &h.topic, q).unwrap_or(-1);
+        body.consume_time_span_set.push(QueueTimeSpan {
+            message_queue: MessageQueue {
+                topic: h.topic.clone(),
+                broker_name: broker_name.clone(),
+                queue_id: q,
+            },
+            min_time_stamp: min_time,
+            max_time_stamp: if max > 0 { at(max - 1) } else { 0 },
+            consume_time_stamp: if consumed > 0 {
+                at(consumed - 1)
+            } else {
+                min_time
+            },
+            delay_time: if consumed >= 0 && consumed < max {
+                match at(consumed) {
+                    0 => 0,
+                    next => now.saturating_sub(next).max(0),
+                }
+            } else {
+                0
+            },
+        });
+    }
+    ok().with_body(body.encode())
 }
 
 /// QUERY_TOPIC_CONSUME_BY_WHO: the groups with offsets on a topic.

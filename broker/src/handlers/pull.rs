@@ -17,6 +17,7 @@ use ferromq_store::store::MessageFilter;
 use ferromq_store::{GetMessageResult, GetMessageStatus};
 
 use crate::filters::{sql_selector, SqlFilter, TagFilter};
+use crate::handlers::group::READ_FORBIDDEN_BIT;
 use crate::response::{bad_header, fail, Response};
 use crate::state::Broker;
 use crate::stats::StatsName;
@@ -94,6 +95,19 @@ pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Resp
         Ok(g) => g,
         Err(refusal) => return refusal,
     };
+    // UPDATE_AND_GET_GROUP_FORBIDDEN (Apache's read bit, index 2).
+    if broker
+        .groups
+        .is_forbidden(&h.consumer_group, &h.topic, READ_FORBIDDEN_BIT)
+    {
+        return fail(
+            ResponseCode::NO_PERMISSION,
+            format!(
+                "the consumer group[{}] is forbidden for topic[{}]",
+                h.consumer_group, h.topic
+            ),
+        );
+    }
     let sys_flag = h.sys_flag;
     let subscription = if pull_sys_flag::has(sys_flag, pull_sys_flag::SUBSCRIPTION) {
         let expr = h.subscription.clone().unwrap_or_else(|| "*".to_owned());

@@ -48,8 +48,9 @@ pub use heartbeat::{
     ProducerData, SubscriptionData,
 };
 pub use misc::{
-    BrokerStatsData, BrokerStatsItem, GetConsumerListByGroupResponseBody, KVTable, KvConfigFile,
-    TopicList,
+    BrokerStatsData, BrokerStatsItem, ConsumeQueueData, GetConsumerListByGroupResponseBody,
+    GroupForbidden, KVTable, KvConfigFile, QueryConsumeQueueResponseBody, QueryConsumeTimeSpanBody,
+    QueueTimeSpan, TopicList,
 };
 pub use queue::{
     LockBatchRequestBody, LockBatchResponseBody, MessageQueue, UnlockBatchRequestBody,

@@ -101,6 +101,45 @@ command_header! {
 }
 
 command_header! {
+    /// `QueryConsumeTimeSpanRequestHeader` (303): per queue, the time span of its messages and
+    /// of the group's consumption.
+    pub struct QueryConsumeTimeSpanRequestHeader {
+        /// Topic.
+        topic: String, "topic", required;
+        /// Consumer group.
+        group: String, "group", required;
+    }
+}
+
+command_header! {
+    /// `QueryConsumeQueueRequestHeader` (321, `mqadmin queryCq`): units of one consume queue.
+    pub struct QueryConsumeQueueRequestHeader {
+        /// Topic.
+        topic: String, "topic", required;
+        /// Queue.
+        queue_id: i32, "queueId", required;
+        /// First queue offset.
+        index: i64, "index", required;
+        /// How many units.
+        count: i32, "count", required;
+        /// A group whose subscription to show.
+        consumer_group: String, "consumerGroup", optional;
+    }
+}
+
+command_header! {
+    /// `UpdateGroupForbiddenRequestHeader` (353): forbid or allow a group to read a topic.
+    pub struct UpdateGroupForbiddenRequestHeader {
+        /// Consumer group.
+        group: String, "group", required;
+        /// Topic.
+        topic: String, "topic", required;
+        /// Whether the group may read; absent only queries.
+        readable: bool, "readable", optional;
+    }
+}
+
+command_header! {
     /// `GetConsumeStatsRequestHeader` (208).
     pub struct GetConsumeStatsRequestHeader {
         /// Consumer group.
