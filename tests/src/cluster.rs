@@ -694,8 +694,21 @@ impl Cluster {
     }
 
     /// Waits until the name server's route of `topic` has queues of every one of
-    /// `broker_names` with a master (`brokerId` 0) address.
-    pub fn wait_route_with_masters(&self, topic: &str, broker_names: &[&str]) {
+    /// `broker_names` with the address of its running master (`brokerId` 0; after a
+    /// promotion, the promoted broker) listed.
+    pub fn wait_route_with_masters(&mut self, topic: &str, broker_names: &[&str]) {
+        let masters: Vec<String> = broker_names
+            .iter()
+            .map(|name| {
+                self.brokers
+                    .iter_mut()
+                    .find_map(|b| {
+                        let master = b.spec.broker_name == *name && b.spec.broker_id == 0;
+                        (master && b.is_running()).then(|| b.addr())
+                    })
+                    .unwrap_or_else(|| panic!("no running master of {name}"))
+            })
+            .collect();
         let mut last = String::new();
         let waited = wait_until(
             &format!("the route of {topic} with masters of {broker_names:?}"),
@@ -713,13 +726,11 @@ impl Cluster {
                     }
                 };
                 last = r.body_text();
-                Ok(broker_names.iter().all(|name| {
-                    let master = self
-                        .brokers
-                        .iter()
-                        .find(|b| b.spec.broker_name == *name && b.spec.broker_id == 0);
+                Ok(broker_names.iter().zip(&masters).all(|(name, master)| {
+                    // fastjson writes the ids as bare keys (`{0:"addr"}`), JSON as strings.
                     last.contains(&format!("\"brokerName\":\"{name}\""))
-                        && master.is_some_and(|m| last.contains(&format!("\"{}\"", m.addr())))
+                        && (last.contains(&format!("0:\"{master}\""))
+                            || last.contains(&format!("\"0\":\"{master}\"")))
                 }))
             },
         );
