@@ -45,8 +45,41 @@ fn java_client_on(
         .tempdir()
         .expect("tempdir");
     let cmd = java_command(client, main, args, home.path(), timeout);
-    run_bounded(name, cmd, &home.path().join("out.log"), timeout)
-        .unwrap_or_else(|e| panic!("cannot run {name}: {e}"))
+    let mut run = run_bounded(name, cmd, &home.path().join("out.log"), timeout)
+        .unwrap_or_else(|e| panic!("cannot run {name}: {e}"));
+    if !run.success() {
+        run.output.push_str(&client_log_tail(home.path()));
+    }
+    run
+}
+
+/// The tail of the Java client's own log (`rocketmq_client.log` under `-Drocketmq.client.logRoot`),
+/// for a failed run's report.
+fn client_log_tail(home: &Path) -> String {
+    let candidates = [
+        home.join("logs").join("rocketmq_client.log"),
+        home.join("logs")
+            .join("rocketmqlogs")
+            .join("rocketmq_client.log"),
+    ];
+    let Some(log) = candidates.into_iter().find(|p| p.is_file()) else {
+        return String::new();
+    };
+    // Warnings, errors and exception messages, without stack frames.
+    let text = String::from_utf8_lossy(&std::fs::read(&log).unwrap_or_default()).into_owned();
+    let notable: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.contains(" WARN ")
+                || l.contains(" ERROR ")
+                || (!l.starts_with('\t') && (l.contains("Exception") || l.starts_with("Caused by")))
+        })
+        .collect();
+    format!(
+        "\n--- {} (warnings and errors) ---\n{}",
+        log.display(),
+        notable[notable.len().saturating_sub(40)..].join("\n")
+    )
 }
 
 /// The `java` command line of `main` of the `client` build, with `home` as `HOME` and
@@ -333,7 +366,7 @@ pub struct BackgroundRun {
     started: Instant,
     timeout: Duration,
     // After the guard: the program dies before its home is removed.
-    _home: tempfile::TempDir,
+    home: tempfile::TempDir,
 }
 
 impl BackgroundRun {
@@ -354,10 +387,14 @@ impl BackgroundRun {
         let left = self.timeout.saturating_sub(self.started.elapsed());
         let status = self.guard.wait_timeout(left);
         self.guard.kill();
+        let mut output = self.output();
+        if !status.is_some_and(|s| s.success()) {
+            output.push_str(&client_log_tail(self.home.path()));
+        }
         ProgramRun {
             name: self.name.clone(),
             status,
-            output: self.output(),
+            output,
             elapsed: self.started.elapsed(),
         }
     }
@@ -376,7 +413,7 @@ fn java_background(main: &str, args: &[String], name: &str, timeout: Duration) -
         guard,
         started: Instant::now(),
         timeout,
-        _home: home,
+        home,
     }
 }
 

@@ -175,10 +175,21 @@ public final class HaFailover {
                     break;
                 }
                 if (System.currentTimeMillis() - lastLog >= 2000) {
-                    Support.log("received " + have + " of " + expected.size());
+                    Support.log("received " + have + " of " + expected.size() + "; pulling "
+                        + consumer.getDefaultMQPushConsumerImpl().getRebalanceImpl().getProcessQueueTable().keySet());
                     lastLog = System.currentTimeMillis();
                 }
                 TimeUnit.MILLISECONDS.sleep(50); // polling a condition, bounded by the deadline
+            }
+            if (expected.stream().anyMatch(k -> !deliveries.containsKey(k))) {
+                // What the client saw, for the failure report.
+                var impl = consumer.getDefaultMQPushConsumerImpl();
+                System.out.println("subscribed queues: " + impl.getRebalanceImpl().getTopicSubscribeInfoTable().get(topic));
+                try {
+                    System.out.println("consumer ids: " + impl.getmQClientFactory().findConsumerIdList(topic, group));
+                } catch (Exception e) {
+                    System.out.println("consumer ids: " + e);
+                }
             }
         } finally {
             consumer.shutdown();
