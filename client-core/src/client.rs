@@ -23,6 +23,7 @@ use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use futures::future::BoxFuture;
 
 use crate::acl::Credentials;
+use crate::brokers::{self, BrokerAddr, RefreshThrottle};
 use crate::error::{Error, ErrorKind, Result};
 use crate::inbound;
 use crate::transport::{InboundHandler, Transport, TransportFactory};
@@ -136,6 +137,8 @@ pub(crate) struct Inner {
     pub(crate) transport: Arc<dyn Transport>,
     routes: Mutex<HashMap<String, Arc<TopicRouteData>>>,
     brokers: Mutex<HashMap<String, BTreeMap<i64, String>>>,
+    /// Route refreshes forced by transport failures ([`Client::refresh_route_soon`]).
+    forced_refreshes: RefreshThrottle,
     producers: Mutex<HashMap<String, Option<Arc<dyn CheckHandler>>>>,
     consumers: Mutex<HashMap<String, Arc<dyn ConsumerHandle>>>,
     pub(crate) uniq: UniqIdGenerator,
@@ -219,6 +222,9 @@ fn default_transport() -> Result<TransportFactory> {
 
 pub(crate) use crate::rt::now_ms;
 
+/// The shortest time between two route refreshes of one topic forced by transport failures.
+const FORCED_REFRESH_PERIOD: Duration = Duration::from_secs(1);
+
 impl Client {
     /// The shared client for `config` (same name servers and instance name), created on first
     /// use. Must be called inside a tokio runtime: it spawns the route and heartbeat timers.
@@ -266,6 +272,7 @@ impl Client {
                 transport: (factory.0)(handler),
                 routes: Mutex::new(HashMap::new()),
                 brokers: Mutex::new(HashMap::new()),
+                forced_refreshes: RefreshThrottle::new(FORCED_REFRESH_PERIOD),
                 producers: Mutex::new(HashMap::new()),
                 consumers: Mutex::new(HashMap::new()),
                 uniq: UniqIdGenerator::new(ip, process_id() as u16, crate::rt::random_u64() as i32),
@@ -426,24 +433,103 @@ impl Client {
 
     /// The master address of `broker_name`, if known.
     pub(crate) fn master_addr(&self, broker_name: &str) -> Option<String> {
-        lock(&self.inner.brokers)
-            .get(broker_name)
-            .and_then(|a| a.get(&MASTER_ID).cloned())
+        self.find_broker(broker_name, MASTER_ID, true)
+            .map(|b| b.addr)
     }
 
     /// The master address of `broker_name`, fetching `topic`'s route once if unknown.
     pub(crate) async fn master_addr_for(&self, broker_name: &str, topic: &str) -> Result<String> {
-        if let Some(addr) = self.master_addr(broker_name) {
-            return Ok(addr);
+        self.find_broker_for(broker_name, MASTER_ID, true, topic)
+            .await
+            .map(|b| b.addr)
+    }
+
+    /// An address of `broker_name` from the cached routes (Apache's
+    /// `findBrokerAddressInSubscribe`): that of `broker_id` if listed; else, unless
+    /// `only_this_broker`, another one of the same broker name (the master if listed, else the
+    /// lowest id; see [`brokers::pick`]).
+    pub(crate) fn find_broker(
+        &self,
+        broker_name: &str,
+        broker_id: i64,
+        only_this_broker: bool,
+    ) -> Option<BrokerAddr> {
+        lock(&self.inner.brokers)
+            .get(broker_name)
+            .and_then(|addrs| brokers::pick(addrs, broker_id, only_this_broker))
+    }
+
+    /// [`Self::find_broker`], fetching `topic`'s route once when the cache has no answer (the
+    /// broker name is unknown, or `only_this_broker` and that id is not listed).
+    pub(crate) async fn find_broker_for(
+        &self,
+        broker_name: &str,
+        broker_id: i64,
+        only_this_broker: bool,
+        topic: &str,
+    ) -> Result<BrokerAddr> {
+        if let Some(found) = self.find_broker(broker_name, broker_id, only_this_broker) {
+            return Ok(found);
         }
         self.fetch_route(topic).await?;
-        self.master_addr(broker_name).ok_or_else(|| {
-            Error::new(
-                ErrorKind::TopicNotFound,
-                "route",
-                format!("broker {broker_name} has no master"),
-            )
-        })
+        self.find_broker(broker_name, broker_id, only_this_broker)
+            .ok_or_else(|| {
+                let what = if !only_this_broker {
+                    "no address"
+                } else if broker_id == MASTER_ID {
+                    "no master"
+                } else {
+                    "no such broker id"
+                };
+                Error::new(
+                    ErrorKind::TopicNotFound,
+                    "route",
+                    format!("broker {broker_name} has {what} (id {broker_id})"),
+                )
+            })
+    }
+
+    /// Fetches `topic`'s route again in the background, unless that happened less than a
+    /// second ago. Called after a transport failure on a broker of the topic: a dead master
+    /// then leaves the address table within about a second (once the name servers dropped
+    /// it), not at the next periodic refresh.
+    pub(crate) fn refresh_route_soon(&self, topic: &str) {
+        if !self
+            .inner
+            .forced_refreshes
+            .try_start(topic, crate::rt::Instant::now())
+        {
+            return;
+        }
+        let client = self.clone();
+        let topic = topic.to_owned();
+        crate::rt::spawn(async move {
+            if let Err(e) = client.fetch_route(&topic).await {
+                tracing::debug!(%topic, error = %e, "forced route refresh failed");
+            }
+        });
+    }
+
+    /// [`Self::broker_request`] to a broker serving `topic`; a transport failure (no
+    /// connection, connection closed, timeout) also refreshes the topic's route soon
+    /// ([`Self::refresh_route_soon`]).
+    pub(crate) async fn broker_request_for(
+        &self,
+        topic: &str,
+        addr: &str,
+        request: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<RemotingCommand> {
+        let result = self.broker_request(addr, request, timeout).await;
+        if let Err(e) = &result {
+            if matches!(
+                e.kind(),
+                ErrorKind::Connect | ErrorKind::ConnectionClosed | ErrorKind::Timeout
+            ) {
+                self.refresh_route_soon(topic);
+            }
+        }
+        result
     }
 
     /// The broker name whose address table contains `addr`.

@@ -5,7 +5,9 @@
 //! - [`transport`]: the [`Transport`] trait (requests to an address, inbound requests from
 //!   brokers) and its tokio TCP implementation with a per-address connection pool;
 //! - [`client`]: the [`Client`] shared per name-server list and instance name (client id,
-//!   name-server failover, route cache, heartbeats, broker-to-client requests);
+//!   name-server failover, route cache, heartbeats, broker-to-client requests); which address
+//!   of a broker name a request goes to (the master, or a slave for reads and offsets while
+//!   the master is gone) is the private `brokers` module;
 //! - [`consumer`]: [`PushConsumer`] (concurrent and orderly), [`PullConsumer`], listeners, allocation strategies, offset stores;
 //!   [`consumer::per_message`]: the one listener contract of every binding ([`Answer`],
 //!   [`EachMessage`]);
@@ -69,6 +71,7 @@
 
 pub mod acl;
 pub mod admin;
+mod brokers;
 pub mod choices;
 pub mod client;
 pub mod consumer;

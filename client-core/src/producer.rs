@@ -422,72 +422,96 @@ impl Producer {
     /// creates the topic on first use). The list is cached per route version.
     async fn publish_info(&self, topic: &str) -> Result<Arc<Vec<MessageQueue>>> {
         let client = &self.inner.client;
-        let route = match client.cached_route(topic) {
-            Some(r) => Ok(r),
-            None => client.fetch_route(topic).await,
+        // The route and whether it comes fresh from the name servers.
+        let mut found = match client.cached_route(topic) {
+            Some(r) => Ok((r, false)),
+            None => client.fetch_route(topic).await.map(|r| (r, true)),
         };
-        match route {
-            Ok(route) => {
-                {
-                    let cache = self
-                        .inner
-                        .queue_cache
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner());
-                    if let Some((r, q)) = cache.get(topic) {
-                        if Arc::ptr_eq(r, &route) {
-                            return Ok(q.clone());
-                        }
-                    }
+        loop {
+            let (route, fresh) = match found {
+                Ok(r) => r,
+                Err(e) if e.kind() == ErrorKind::TopicNotFound => {
+                    return self.auto_create_queues(topic, e).await
                 }
-                let queues = publish_queues(topic, &route);
-                if queues.is_empty() {
-                    return Err(Error::new(
-                        ErrorKind::TopicNotFound,
-                        "send",
-                        format!("topic {topic} has no writable queue"),
-                    ));
-                }
-                let queues = Arc::new(queues);
-                self.inner
+                Err(e) => return Err(e),
+            };
+            {
+                let cache = self
+                    .inner
                     .queue_cache
                     .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(topic.to_owned(), (route, queues.clone()));
-                Ok(queues)
-            }
-            Err(e) if e.kind() == ErrorKind::TopicNotFound => {
-                let template = client.route(AUTO_CREATE_TOPIC).await.map_err(|_| {
-                    Error::new(
-                        ErrorKind::TopicNotFound,
-                        "send",
-                        format!("no route for topic {topic}"),
-                    )
-                    .with_source(e)
-                })?;
-                let n = self.inner.options.default_topic_queue_nums;
-                let mut queues = Vec::new();
-                let mut datas: Vec<_> = template
-                    .queue_datas
-                    .iter()
-                    .filter(|q| perm::is_writeable(q.perm))
-                    .collect();
-                datas.sort_by(|a, b| a.broker_name.cmp(&b.broker_name));
-                for qd in datas {
-                    let count = n.min(qd.read_queue_nums);
-                    queues.extend((0..count).map(|i| MessageQueue::new(topic, &qd.broker_name, i)));
+                    .unwrap_or_else(|e| e.into_inner());
+                if let Some((r, q)) = cache.get(topic) {
+                    if Arc::ptr_eq(r, &route) {
+                        return Ok(q.clone());
+                    }
                 }
-                if queues.is_empty() {
-                    return Err(Error::new(
-                        ErrorKind::TopicNotFound,
-                        "send",
-                        format!("no route for topic {topic}"),
-                    ));
-                }
-                Ok(Arc::new(queues))
             }
-            Err(e) => Err(e),
+            let queues = publish_queues(topic, &route);
+            if queues.is_empty() {
+                if !fresh {
+                    // As Apache's producer does when its cached route offers no queue (say the
+                    // only master was down when the route was cached and is back): ask the
+                    // name servers instead of failing until the periodic refresh.
+                    found = client.fetch_route(topic).await.map(|r| (r, true));
+                    continue;
+                }
+                return Err(Error::new(
+                    ErrorKind::TopicNotFound,
+                    "send",
+                    format!("topic {topic} has no writable queue"),
+                ));
+            }
+            let queues = Arc::new(queues);
+            self.inner
+                .queue_cache
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(topic.to_owned(), (route, queues.clone()));
+            return Ok(queues);
         }
+    }
+
+    /// Queues for `topic`, unknown to the name servers (`unknown` says so), on the brokers of
+    /// [`AUTO_CREATE_TOPIC`].
+    async fn auto_create_queues(
+        &self,
+        topic: &str,
+        unknown: Error,
+    ) -> Result<Arc<Vec<MessageQueue>>> {
+        let template = self
+            .inner
+            .client
+            .route(AUTO_CREATE_TOPIC)
+            .await
+            .map_err(|_| {
+                Error::new(
+                    ErrorKind::TopicNotFound,
+                    "send",
+                    format!("no route for topic {topic}"),
+                )
+                .with_source(unknown)
+            })?;
+        let n = self.inner.options.default_topic_queue_nums;
+        let mut queues = Vec::new();
+        let mut datas: Vec<_> = template
+            .queue_datas
+            .iter()
+            .filter(|q| perm::is_writeable(q.perm))
+            .collect();
+        datas.sort_by(|a, b| a.broker_name.cmp(&b.broker_name));
+        for qd in datas {
+            let count = n.min(qd.read_queue_nums);
+            queues.extend((0..count).map(|i| MessageQueue::new(topic, &qd.broker_name, i)));
+        }
+        if queues.is_empty() {
+            return Err(Error::new(
+                ErrorKind::TopicNotFound,
+                "send",
+                format!("no route for topic {topic}"),
+            ));
+        }
+        Ok(Arc::new(queues))
     }
 
     async fn send_with_retries(

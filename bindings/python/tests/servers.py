@@ -1,5 +1,6 @@
 """The real FerroMQ name server and broker as child processes on free ports with temporary data
-directories (used by the pytest fixture and by bench.py), and polling with deadlines."""
+directories (used by the pytest fixture and by bench.py), a master/slave pair of one broker
+name whose processes can be killed and restarted (the HA tests), and polling with deadlines."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import ferromq
 
@@ -59,8 +60,11 @@ class Server:
     """A server process; its stdout is read in the background, stderr goes to a log file."""
 
     def __init__(self, binary: Path, conf: Path, log: Path) -> None:
+        self.binary = binary
+        self.conf = conf
         self.log = log
-        self._stderr = open(log, "wb")
+        # Appended to: a restarted server keeps its earlier log.
+        self._stderr = open(log, "ab")
         self.proc = subprocess.Popen(
             [str(binary), "-c", str(conf)],
             stdout=subprocess.PIPE,
@@ -97,6 +101,20 @@ class Server:
                 self.proc.wait()
         self._stderr.close()
 
+    def kill(self) -> None:
+        """`kill -9`: no shutdown runs; the data directory keeps what the process left."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._stderr.close()
+
+    def restarted(self) -> "Server":
+        """The same binary and config (so the same port and data directory) in a new process,
+        booted."""
+        server = Server(self.binary, self.conf, self.log)
+        server.wait_booted()
+        return server
+
 
 class Cluster:
     """The running servers and helpers for the tests."""
@@ -126,66 +144,168 @@ class Cluster:
         return topic
 
 
-@contextlib.contextmanager
-def running_cluster(data: Path, profile: str = "debug") -> Iterator[Cluster]:
-    """Builds (when missing) and starts a name server and a broker with their data in `data`;
-    stops them on exit."""
+def _binaries(profile: str) -> Path:
+    """The directory of `mqnamesrv` and `mqbroker`, built first when missing."""
     bin_dir = TARGET / profile
     if not (bin_dir / "mqnamesrv").exists() or not (bin_dir / "mqbroker").exists() or os.environ.get("FERROMQ_BUILD_SERVERS"):
         cmd = ["cargo", "build", "--quiet", "-p", "ferromq-namesrv", "-p", "ferromq-broker"]
         if profile == "release":
             cmd.append("--release")
         subprocess.run(cmd, cwd=ROOT, check=True, env={**os.environ, "CARGO_TARGET_DIR": str(TARGET)})
+    return bin_dir
+
+
+def _start_namesrv(data: Path, bin_dir: Path) -> tuple[Server, int]:
+    """A name server with its files in `data`, and its port (not yet booted)."""
     ns_port = free_port()
     (data / "namesrv.properties").write_text(
         f"listenPort={ns_port}\nkvConfigPath={data}/kvConfig.json\nconfigStorePath={data}/namesrv-store.properties\n"
     )
-    namesrv = Server(bin_dir / "mqnamesrv", data / "namesrv.properties", data / "namesrv.log")
+    return Server(bin_dir / "mqnamesrv", data / "namesrv.properties", data / "namesrv.log"), ns_port
+
+
+def _broker_conf(
+    path: Path, store: Path, name: str, port: int, ns_port: int, broker_id: int = 0, extra: Sequence[str] = ()
+) -> None:
+    """Writes the properties of a broker of the test cluster."""
+    path.write_text(
+        "\n".join(
+            [
+                "brokerClusterName=DefaultCluster",
+                f"brokerName={name}",
+                f"brokerId={broker_id}",
+                f"listenPort={port}",
+                f"namesrvAddr=127.0.0.1:{ns_port}",
+                "brokerIP1=127.0.0.1",
+                "brokerIP2=127.0.0.1",
+                f"storePathRootDir={store}",
+                "mappedFileSizeCommitLog=16777216",
+                "maxHashSlotNum=50000",
+                "maxIndexNum=200000",
+                "enablePropertyFilter=true",
+                f"messageDelayLevel={DELAY_LEVELS}",
+                "transactionCheckInterval=1000",
+                "transactionTimeOut=1000",
+                "autoCreateTopicEnable=true",
+                "autoCreateSubscriptionGroup=true",
+                *extra,
+                "",
+            ]
+        )
+    )
+
+
+def _registered(admin: ferromq.Admin, addr: str) -> bool:
+    """Whether the name servers list the broker at `addr`."""
+    try:
+        info = admin.cluster_info()
+    except ferromq.FerroMQError:
+        return False
+    return any(addr in addrs.values() for brokers in info.values() for addrs in brokers.values())
+
+
+@contextlib.contextmanager
+def running_cluster(data: Path, profile: str = "debug") -> Iterator[Cluster]:
+    """Builds (when missing) and starts a name server and a broker with their data in `data`;
+    stops them on exit."""
+    bin_dir = _binaries(profile)
+    namesrv, ns_port = _start_namesrv(data, bin_dir)
     servers = [namesrv]
     try:
         namesrv.wait_booted()
         broker_port = free_port((-2, 1))
-        (data / "broker.properties").write_text(
-            "\n".join(
-                [
-                    "brokerClusterName=DefaultCluster",
-                    "brokerName=py-broker-a",
-                    "brokerId=0",
-                    f"listenPort={broker_port}",
-                    f"namesrvAddr=127.0.0.1:{ns_port}",
-                    "brokerIP1=127.0.0.1",
-                    "brokerIP2=127.0.0.1",
-                    f"storePathRootDir={data}/store",
-                    "mappedFileSizeCommitLog=16777216",
-                    "maxHashSlotNum=50000",
-                    "maxIndexNum=200000",
-                    "enablePropertyFilter=true",
-                    f"messageDelayLevel={DELAY_LEVELS}",
-                    "transactionCheckInterval=1000",
-                    "transactionTimeOut=1000",
-                    "autoCreateTopicEnable=true",
-                    "autoCreateSubscriptionGroup=true",
-                    "",
-                ]
-            )
-        )
+        _broker_conf(data / "broker.properties", data / "store", "py-broker-a", broker_port, ns_port)
         broker = Server(bin_dir / "mqbroker", data / "broker.properties", data / "broker.log")
         servers.append(broker)
         broker.wait_booted()
         c = Cluster(f"127.0.0.1:{ns_port}", f"127.0.0.1:{broker_port}")
-
-        def registered() -> bool:
-            try:
-                info = c.admin.cluster_info()
-            except ferromq.FerroMQError:
-                return False
-            return any(c.broker in addrs.values() for brokers in info.values() for addrs in brokers.values())
-
-        wait_until("broker registration", registered)
+        wait_until("broker registration", lambda: _registered(c.admin, c.broker))
         try:
             yield c
         finally:
             c.admin.shutdown()
     finally:
+        for s in reversed(servers):
+            s.stop()
+
+
+class HaPair(Cluster):
+    """A SYNC_MASTER (`broker`, `master_addr`) and its SLAVE (brokerId 1, `slave_addr`) of the
+    broker name `broker_name`, each with its own port and data directory."""
+
+    broker_name = "py-ha-a"
+
+    def __init__(self, namesrv: str, master: Server, master_addr: str, slave: Server, slave_addr: str) -> None:
+        super().__init__(namesrv, master_addr)
+        self.master = master
+        self.master_addr = master_addr
+        self.slave = slave
+        self.slave_addr = slave_addr
+
+    def kill_master(self) -> None:
+        """`kill -9` the master; returns once the name servers dropped it from the route."""
+        self.master.kill()
+        wait_until("the master leaving the route", lambda: not _registered(self.admin, self.master_addr))
+
+    def restart_master(self) -> None:
+        """Starts the master again on its port and data; returns once it is registered and its
+        slave is connected to it again."""
+        self.master = self.master.restarted()
+        wait_until("the master's registration", lambda: _registered(self.admin, self.master_addr))
+        self.wait_slave_connected()
+
+    def wait_slave_connected(self) -> None:
+        def connected() -> bool:
+            try:
+                return self.admin.broker_runtime_info(self.master_addr).get("haSlaveCount") == "1"
+            except ferromq.FerroMQError:
+                return False
+
+        wait_until("the slave connected to its master", connected)
+
+
+@contextlib.contextmanager
+def running_ha_pair(data: Path, topics: Sequence[str] = (), queues: int = 4, profile: str = "debug") -> Iterator[HaPair]:
+    """A name server, a SYNC_MASTER with `topics` (`queues` queues each) and then its SLAVE
+    (which takes the master's topics when it connects), data in `data`; stopped on exit."""
+    bin_dir = _binaries(profile)
+    namesrv, ns_port = _start_namesrv(data, bin_dir)
+    servers = [namesrv]
+    admin = None
+    try:
+        namesrv.wait_booted()
+        ns = f"127.0.0.1:{ns_port}"
+        admin = ferromq.Admin(ns, instance_name="pytest-ha-admin")
+        ha = ["brokerRole=SYNC_MASTER", "haSendHeartbeatInterval=200"]
+        master_port = free_port((-2, 1))
+        master_addr = f"127.0.0.1:{master_port}"
+        _broker_conf(data / "master.properties", data / "master", HaPair.broker_name, master_port, ns_port, 0, ha)
+        master = Server(bin_dir / "mqbroker", data / "master.properties", data / "master.log")
+        servers.append(master)
+        master.wait_booted()
+        wait_until("the master's registration", lambda: _registered(admin, master_addr))
+        for topic in topics:
+            admin.create_topic(topic, queue_nums=queues)
+        # The slave learns its master from the name servers, so it starts after the master
+        # registered; it takes the master's topics at once.
+        slave_port = free_port((-2, 1))
+        slave_addr = f"127.0.0.1:{slave_port}"
+        slave_conf = ["brokerRole=SLAVE", "haSendHeartbeatInterval=200"]
+        _broker_conf(data / "slave.properties", data / "slave", HaPair.broker_name, slave_port, ns_port, 1, slave_conf)
+        slave = Server(bin_dir / "mqbroker", data / "slave.properties", data / "slave.log")
+        servers.append(slave)
+        slave.wait_booted()
+        wait_until("the slave's registration", lambda: _registered(admin, slave_addr))
+        pair = HaPair(ns, master, master_addr, slave, slave_addr)
+        try:
+            pair.wait_slave_connected()
+            yield pair
+        finally:
+            pair.admin.shutdown()
+            # The restarted master is a new process.
+            servers[1] = pair.master
+    finally:
+        if admin is not None:
+            admin.shutdown()
         for s in reversed(servers):
             s.stop()

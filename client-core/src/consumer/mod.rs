@@ -5,6 +5,7 @@
 //! [`PushConsumerOptions::validate`]).
 
 pub mod allocate;
+mod nodes;
 mod offset_store;
 mod orderly;
 pub mod per_message;

@@ -1,12 +1,17 @@
 //! Where a consumer group's progress lives: on the broker for clustering
 //! (QUERY_CONSUMER_OFFSET / UPDATE_CONSUMER_OFFSET), in a local JSON file for broadcasting
 //! (`<dir>/<clientId>/<group>/offsets.json`, the shape of Java's `OffsetSerializeWrapper`).
+//!
+//! Broker offsets go to the master of the queue's broker name, or to one of its slaves while
+//! it has none (Apache's `RemoteBrokerOffsetStore` does the same). The in-memory table is the
+//! truth: every commit looks the address up again, so once a restarted master is back in the
+//! route the next periodic commit brings it the offsets the group reached meanwhile.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use ferromq_protocol::body::{MessageQueue, ResetOffsetBody};
+use ferromq_protocol::body::{MessageQueue, ResetOffsetBody, MASTER_ID};
 use ferromq_protocol::header::offset::{
     QueryConsumerOffsetRequestHeader, UpdateConsumerOffsetRequestHeader,
 };
@@ -98,7 +103,9 @@ impl OffsetStore {
         match &self.backend {
             Backend::File(_) => Ok(self.get(mq)),
             Backend::Broker => {
-                let addr = client.master_addr_for(&mq.broker_name, &mq.topic).await?;
+                let broker = client
+                    .find_broker_for(&mq.broker_name, MASTER_ID, false, &mq.topic)
+                    .await?;
                 let header = QueryConsumerOffsetRequestHeader {
                     consumer_group: self.group.clone(),
                     topic: mq.topic.clone(),
@@ -111,7 +118,7 @@ impl OffsetStore {
                     &header,
                 );
                 let response = client
-                    .broker_request(&addr, request, client.timeout())
+                    .broker_request_for(&mq.topic, &broker.addr, request, client.timeout())
                     .await?;
                 match response.response_code() {
                     ResponseCode::SUCCESS => {
@@ -169,7 +176,9 @@ impl OffsetStore {
                 let mut last_error = None;
                 for mq in queues {
                     let Some(offset) = self.get(mq) else { continue };
-                    let Some(addr) = client.master_addr(&mq.broker_name) else {
+                    // Looked up for each commit, never kept: the master when listed, else a
+                    // slave (see the module docs).
+                    let Some(broker) = client.find_broker(&mq.broker_name, MASTER_ID, false) else {
                         continue;
                     };
                     let header = UpdateConsumerOffsetRequestHeader {
@@ -184,7 +193,7 @@ impl OffsetStore {
                         &header,
                     );
                     let result = match client
-                        .broker_request(&addr, request, client.timeout())
+                        .broker_request_for(&mq.topic, &broker.addr, request, client.timeout())
                         .await
                     {
                         Ok(r) if r.response_code() == ResponseCode::SUCCESS => Ok(()),

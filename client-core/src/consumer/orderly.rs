@@ -97,6 +97,10 @@ async fn lock_batch(
         .next()
         .map(|q| q.topic.clone())
         .unwrap_or_default();
+    // Locks live on the master only (Apache locks with onlyThisBroker): with the master gone
+    // this fails, the queues of this broker name stay unlocked (or lapse after LOCK_MAX_LIVE)
+    // and their orderly consumption pauses until a master is back, even though their pulls
+    // could be served by a slave.
     let addr = client.master_addr_for(broker, &topic).await?;
     let body = LockBatchRequestBody {
         client_id: client.id().to_owned(),
@@ -141,6 +145,8 @@ pub(super) async fn unlock(inner: &Inner, mqs: &[MessageQueue]) {
             .insert(mq.clone());
     }
     for (broker, set) in by_broker {
+        // The master's locks only; without a master there is nothing to release (they lapse
+        // on the broker after its lock expiry).
         let Some(addr) = inner.client.master_addr(broker) else {
             continue;
         };

@@ -22,6 +22,7 @@ use futures::future::BoxFuture;
 use tokio::sync::{mpsc, Notify};
 
 use super::allocate::{AllocateStrategy, Averagely};
+use super::nodes::PullNodes;
 use super::offset_store::OffsetStore;
 use super::push::{lock, pause};
 use super::queues::{self, GroupView, PullRequest};
@@ -102,6 +103,8 @@ struct Inner {
     assigned_mode: AtomicBool,
     queues: Mutex<HashMap<MessageQueue, Arc<LiteQueue>>>,
     offsets: OffsetStore,
+    /// Which broker of its broker name each queue is pulled from next.
+    nodes: PullNodes,
     tx: mpsc::Sender<Batch>,
     rx: tokio::sync::Mutex<mpsc::Receiver<Batch>>,
     stop: tokio::sync::watch::Sender<bool>,
@@ -152,6 +155,7 @@ impl PullConsumer {
         let inner = Arc::new(Inner {
             client: client.clone(),
             offsets: OffsetStore::broker(&options.group),
+            nodes: PullNodes::default(),
             options,
             subs: Mutex::new(BTreeMap::new()),
             assigned_mode: AtomicBool::new(false),
@@ -518,6 +522,7 @@ async fn update_queues(inner: &Arc<Inner>, wanted: HashSet<MessageQueue>) {
             tracing::debug!(error = %e, "commit of a released queue failed");
         }
         inner.offsets.remove(&q.mq);
+        inner.nodes.forget(&q.mq);
     }
     let current: HashSet<MessageQueue> = lock(&inner.queues).keys().cloned().collect();
     for mq in wanted.into_iter().filter(|q| !current.contains(q)) {
@@ -575,6 +580,7 @@ async fn fetch_loop(inner: Arc<Inner>, q: Arc<LiteQueue>) {
             commit: None,
             suspend_millis: SUSPEND_MILLIS,
             timeout: PULL_TIMEOUT,
+            nodes: &inner.nodes,
         };
         let pulled = pull.send(&inner.client);
         let response = tokio::select! {

@@ -22,6 +22,7 @@ use futures::future::BoxFuture;
 use tokio::sync::{Notify, Semaphore};
 
 use super::allocate::{AllocateStrategy, Averagely};
+use super::nodes::PullNodes;
 use super::offset_store::OffsetStore;
 use super::orderly::{self, OrderlyState};
 use super::process_queue::ProcessQueue;
@@ -138,6 +139,8 @@ pub(super) struct Inner {
     pub(super) listener: Listener,
     pub(super) queues: Mutex<HashMap<MessageQueue, Arc<QueueState>>>,
     pub(super) offsets: OffsetStore,
+    /// Which broker of its broker name each queue is pulled from next.
+    nodes: PullNodes,
     pub(super) permits: Arc<Semaphore>,
     pub(super) rebalance: Notify,
     pub(super) stop: tokio::sync::watch::Sender<bool>,
@@ -329,6 +332,7 @@ impl PushConsumer {
             listener,
             queues: Mutex::new(HashMap::new()),
             offsets,
+            nodes: PullNodes::default(),
             rebalance: Notify::new(),
             stop,
             retry_producer,
@@ -599,6 +603,7 @@ async fn rebalance(inner: &Arc<Inner>) -> bool {
             tracing::debug!(error = %e, "commit of a released queue failed");
         }
         inner.offsets.remove(&qs.mq);
+        inner.nodes.forget(&qs.mq);
         if inner.is_orderly() {
             orderly::unlock(inner, &mq).await;
         }
@@ -675,6 +680,7 @@ async fn pull_loop(inner: Arc<Inner>, qs: Arc<QueueState>, mut next: i64) {
             commit,
             suspend_millis: SUSPEND_MILLIS,
             timeout: PULL_TIMEOUT,
+            nodes: &inner.nodes,
         };
         let pulled = pull.send(&inner.client);
         let response = tokio::select! {

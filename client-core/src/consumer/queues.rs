@@ -3,12 +3,15 @@
 
 use std::time::Duration;
 
-use ferromq_protocol::body::{perm, MessageQueue, SubscriptionData, TopicRouteData};
+use ferromq_protocol::body::{perm, MessageQueue, SubscriptionData, TopicRouteData, MASTER_ID};
 use ferromq_protocol::header::offset::{GetMaxOffsetRequestHeader, SearchOffsetRequestHeader};
-use ferromq_protocol::header::pull::{pull_sys_flag, PullMessageRequestHeader};
+use ferromq_protocol::header::pull::{
+    pull_sys_flag, PullMessageRequestHeader, PullMessageResponseHeader,
+};
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 
 use super::allocate::AllocateStrategy;
+use super::nodes::PullNodes;
 use super::offset_store::OffsetStore;
 use super::{ConsumeFrom, MessageModel};
 use crate::client::Client;
@@ -38,18 +41,28 @@ pub(super) struct PullRequest<'a> {
     pub(super) suspend_millis: i64,
     /// Timeout of the whole request (longer than the hold).
     pub(super) timeout: Duration,
+    /// The consumer's pull-from-which-broker table: read to address the pull, updated with
+    /// the answer's suggestion.
+    pub(super) nodes: &'a PullNodes,
 }
 
 impl PullRequest<'_> {
-    /// Sends the request to the queue's master and returns its answer.
+    /// Sends the request to the broker the queue's last pull answer suggested (the master at
+    /// first), or to another address of the broker name when that one is not in the route,
+    /// and returns the answer.
     pub(super) async fn send(&self, client: &Client) -> Result<RemotingCommand> {
+        let mq = self.mq;
+        let broker = client
+            .find_broker_for(&mq.broker_name, self.nodes.node(mq), false, &mq.topic)
+            .await?;
+        let sys_flag = sys_flag(self.commit.is_some(), broker.is_slave());
         let header = PullMessageRequestHeader {
             consumer_group: self.group.to_owned(),
             topic: self.mq.topic.clone(),
             queue_id: self.mq.queue_id,
             queue_offset: self.offset,
             max_msg_nums: self.batch,
-            sys_flag: pull_sys_flag::build(self.commit.is_some(), true, true, false),
+            sys_flag,
             commit_offset: self.commit.unwrap_or(0),
             suspend_timeout_millis: self.suspend_millis,
             subscription: Some(self.sub.sub_string.clone()),
@@ -61,10 +74,34 @@ impl PullRequest<'_> {
             broker_name: Some(self.mq.broker_name.clone()),
         };
         let request = RemotingCommand::request_with_header(RequestCode::PULL_MESSAGE, &header);
-        let addr = client
-            .master_addr_for(&self.mq.broker_name, &self.mq.topic)
+        let response = client
+            .broker_request_for(&mq.topic, &broker.addr, request, self.timeout)
             .await?;
-        client.broker_request(&addr, request, self.timeout).await
+        if matches!(
+            response.response_code(),
+            ResponseCode::SUCCESS
+                | ResponseCode::PULL_NOT_FOUND
+                | ResponseCode::PULL_RETRY_IMMEDIATELY
+                | ResponseCode::PULL_OFFSET_MOVED
+        ) {
+            if let Ok(h) = response.header::<PullMessageResponseHeader>() {
+                self.nodes.suggest(mq, h.suggest_which_broker_id);
+            }
+        }
+        Ok(response)
+    }
+}
+
+/// The sys flag of a long-polling pull with its subscription, asking the broker to store the
+/// consumer offset on the way when there is one to commit, unless the pull goes to a slave: a
+/// slave does not take offsets with pulls (Apache's `clearCommitOffsetFlag`), the periodic
+/// commit stores them instead.
+fn sys_flag(commit: bool, to_slave: bool) -> i32 {
+    let flag = pull_sys_flag::build(commit, true, true, false);
+    if to_slave {
+        flag & !pull_sys_flag::COMMIT_OFFSET
+    } else {
+        flag
     }
 }
 
@@ -92,19 +129,29 @@ pub(super) async fn allocate(g: &GroupView<'_>, topic: &str) -> Result<Vec<Messa
     if g.model == MessageModel::Broadcasting {
         return Ok(all);
     }
-    let masters: Vec<&str> = route
+    // The group's members as a broker of the topic knows them from heartbeats (which go to
+    // slaves too): a master if there is one, else a slave, so a broker name whose master died
+    // does not stop the group from rebalancing (Apache's `findBrokerAddrByTopic`).
+    let mut candidates: Vec<&str> = route
         .broker_datas
         .iter()
         .filter_map(|b| b.master_addr())
         .collect();
-    if masters.is_empty() {
+    if candidates.is_empty() {
+        candidates = route
+            .broker_datas
+            .iter()
+            .filter_map(|b| b.broker_addrs.values().next().map(String::as_str))
+            .collect();
+    }
+    if candidates.is_empty() {
         return Err(Error::new(
             ErrorKind::TopicNotFound,
             "rebalance",
-            "no master for the topic",
+            "no broker for the topic",
         ));
     }
-    let addr = masters[random_u64() as usize % masters.len()];
+    let addr = candidates[random_u64() as usize % candidates.len()];
     let ids = client.consumer_ids(addr, g.group).await?;
     if ids.is_empty() {
         return Err(Error::new(
@@ -123,9 +170,12 @@ async fn offset_request(
     op: &'static str,
 ) -> Result<i64> {
     let client = g.client;
-    let addr = client.master_addr_for(&mq.broker_name, &mq.topic).await?;
+    // A slave has the same consume queues: it answers when the master is gone.
+    let broker = client
+        .find_broker_for(&mq.broker_name, MASTER_ID, false, &mq.topic)
+        .await?;
     let response = client
-        .broker_request(&addr, request, client.timeout())
+        .broker_request_for(&mq.topic, &broker.addr, request, client.timeout())
         .await?;
     if response.response_code() != ResponseCode::SUCCESS {
         return Err(Error::from_response(op, &response));
@@ -175,5 +225,22 @@ pub(super) async fn initial_offset(g: &GroupView<'_>, mq: &MessageQueue) -> Resu
             );
             offset_request(g, mq, request, "search offset").await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pull_to_a_slave_never_asks_it_to_store_the_offset() {
+        use pull_sys_flag::{has, COMMIT_OFFSET, SUBSCRIPTION, SUSPEND};
+        let to_master = sys_flag(true, false);
+        assert!(has(to_master, COMMIT_OFFSET));
+        let to_slave = sys_flag(true, true);
+        assert!(!has(to_slave, COMMIT_OFFSET));
+        assert_eq!(to_slave, to_master & !COMMIT_OFFSET, "the other bits stay");
+        assert!(has(to_slave, SUSPEND) && has(to_slave, SUBSCRIPTION));
+        assert!(!has(sys_flag(false, false), COMMIT_OFFSET));
     }
 }
