@@ -117,7 +117,6 @@ struct Received {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs reads from slaves (ha-client)"]
 async fn rust_clients_lose_no_acknowledged_message_when_a_sync_master_is_killed() {
     let started = Instant::now();
     let n = cycles();
