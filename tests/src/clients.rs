@@ -475,3 +475,23 @@ pub fn result_figures(output: &str) -> Option<std::collections::BTreeMap<String,
             .collect(),
     )
 }
+
+/// The `name=count` pairs of the first line of `output` that starts with `prefix` followed by
+/// a Java map (`{broker-a=12, broker-b=34}`), e.g. `HaFailover`'s `acked by broker name: ` and
+/// `deliveries by broker name: ` lines; empty when there is no such line.
+pub fn map_line(output: &str, prefix: &str) -> std::collections::BTreeMap<String, u64> {
+    output
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .map(|rest| {
+            rest.trim()
+                .trim_matches(|c| c == '{' || c == '}')
+                .split(", ")
+                .filter_map(|kv| {
+                    let (k, v) = kv.split_once('=')?;
+                    Some((k.to_owned(), v.parse().ok()?))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -20,7 +20,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use ferromq_tests::artifacts::JavaArtifacts;
-use ferromq_tests::clients::{java_ha_consume, java_ha_produce, result_figures};
+use ferromq_tests::clients::{java_ha_consume, java_ha_produce, map_line, result_figures};
 use ferromq_tests::cluster::{Flush, Role};
 use ferromq_tests::net::wait_until;
 use ferromq_tests::{require_tools, Cluster};
@@ -44,21 +44,8 @@ fn lines(path: &Path) -> usize {
     std::fs::read_to_string(path).map_or(0, |s| s.lines().count())
 }
 
-/// `deliveries by broker name: {broker-a=12, broker-b=34}` of the consumer's output.
 fn deliveries_by_broker(output: &str) -> BTreeMap<String, u64> {
-    output
-        .lines()
-        .find_map(|l| l.strip_prefix("deliveries by broker name: "))
-        .map(|rest| {
-            rest.trim_matches(|c| c == '{' || c == '}')
-                .split(", ")
-                .filter_map(|kv| {
-                    let (k, v) = kv.split_once('=')?;
-                    Some((k.to_owned(), v.parse().ok()?))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    map_line(output, "deliveries by broker name: ")
 }
 
 #[test]
@@ -173,8 +160,9 @@ fn java_clients_lose_no_acknowledged_message_when_a_sync_master_is_killed() {
         cluster.restart("broker-a");
         cluster.wait_listed("broker-a");
         let end = cluster.wait_in_sync("broker-a", "broker-a-s");
+        let acked_by = map_line(&run.output, "acked by broker name: ");
         let figures = format!(
-            "cycle {cycle}: acked {acked} ({acked_at_kill} before the kill at {:.1}s), \
+            "cycle {cycle}: acked {acked} {acked_by:?} ({acked_at_kill} before the kill at {:.1}s), \
              failed sends {}, consumed {} of them (+{} extra), duplicates {}, \
              from broker-a {} / broker-b {}, in sync at {end}, {:.1}s",
             killed_at.as_secs_f64(),

@@ -37,7 +37,8 @@ import org.apache.rocketmq.common.message.MessageExt;
  * on, 2 retries, route polled every second). Every key acknowledged with SEND_OK is appended to
  * {@code ackFile} (one per line, flushed at once, so the file is right even if the program is
  * killed). Other outcomes (exceptions, FLUSH_SLAVE_TIMEOUT, SLAVE_NOT_AVAILABLE, ...) are
- * counted as failures; the message may still be stored. Prints a progress line every second and
+ * counted as failures; the message may still be stored. Prints a progress line every second,
+ * then {@code acked by broker name: {broker-a=N, ...}}, {@code failures by kind: {...}} and
  * {@code RESULT acked=N failed=N seconds=S}; exit 0 unless the program itself breaks.
  *
  * <p>{@code consume}: a clustering push consumer of {@code group} (from the first offset) on
@@ -45,7 +46,8 @@ import org.apache.rocketmq.common.message.MessageExt;
  * (-Dcompat.timeoutMs). Prints {@code RESULT acked=N received=N missing=N duplicates=N extra=N}
  * ({@code received}: distinct acknowledged keys; {@code duplicates}: deliveries beyond the first
  * of a key; {@code extra}: distinct keys not in the file, i.e. failed sends that were stored).
- * Exit 1 with the first missing keys if any acknowledged key was not received.
+ * Also prints {@code deliveries by broker name: {broker-a=N, ...}}. Exit 1 with the first missing
+ * keys if any acknowledged key was not received.
  */
 public final class HaFailover {
     private HaFailover() {}
@@ -86,6 +88,7 @@ public final class HaFailover {
         AtomicLong acked = new AtomicLong();
         AtomicLong failed = new AtomicLong();
         Map<String, AtomicInteger> failures = new ConcurrentHashMap<>();
+        Map<String, AtomicInteger> ackedBy = new ConcurrentHashMap<>();
         long start = System.currentTimeMillis();
         long end = start + seconds * 1000L;
         try (BufferedWriter out = Files.newBufferedWriter(ackFile, StandardCharsets.UTF_8)) {
@@ -106,6 +109,8 @@ public final class HaFailover {
                                     out.flush();
                                 }
                                 acked.incrementAndGet();
+                                ackedBy.computeIfAbsent(r.getMessageQueue().getBrokerName(), k -> new AtomicInteger())
+                                    .incrementAndGet();
                             } else {
                                 failed.incrementAndGet();
                                 failures.computeIfAbsent(r.getSendStatus() + "@" + r.getMessageQueue().getBrokerName(),
@@ -136,6 +141,7 @@ public final class HaFailover {
         } finally {
             producer.shutdown();
         }
+        System.out.println("acked by broker name: " + new java.util.TreeMap<>(ackedBy));
         System.out.println("failures by kind: " + failures);
         System.out.printf("RESULT acked=%d failed=%d seconds=%.1f%n", acked.get(), failed.get(),
             (System.currentTimeMillis() - start) / 1000.0);
