@@ -168,6 +168,12 @@ impl ProcessBroker {
         self.dir.join("broker.properties")
     }
 
+    /// How many processes the harness has started for this broker (a start that could not
+    /// bind its port and was retried counts too).
+    pub fn starts(&self) -> u32 {
+        self.starts
+    }
+
     /// Whether the process is running (it has not exited or been killed).
     pub fn is_running(&mut self) -> bool {
         self.child
@@ -250,7 +256,13 @@ impl ProcessBroker {
                 Ok(()) => return,
                 Err(e) => {
                     let text = child.log_tail(TAIL_LINES);
-                    let bind_failed = text.contains("cannot listen");
+                    // `mqbroker: invalid configuration: cannot listen on ...` and exit: a port
+                    // of the previous process not yet released (the fast port's warning does
+                    // not stop the broker and is not this).
+                    let bind_failed = child.try_status().is_some()
+                        && text
+                            .lines()
+                            .any(|l| l.starts_with("mqbroker:") && l.contains("cannot listen"));
                     if bind_failed && Instant::now() < deadline {
                         // The port is still held (by a dying process); try again shortly.
                         std::thread::sleep(Duration::from_millis(200));

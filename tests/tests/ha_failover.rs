@@ -11,6 +11,9 @@
 //! 4. the master starts again on its ports and store, and its slave catches up (same
 //!    `commitLogMaxOffset`) before the next cycle.
 //!
+//! A second test checks the harness's restart: a broker whose listen port is still taken is
+//! started again until it binds (it needs no Java).
+//!
 //! `FERROMQ_HA_CYCLES` sets the number of cycles (5 by default). Needs `java` (17) and `mvn`;
 //! prints `SKIPPED: ...` and passes otherwise (`FERROMQ_COMPAT_REQUIRED=1` fails instead). The
 //! `mqnamesrv` and `mqbroker` binaries must be built (`cargo build --bins`).
@@ -21,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use ferromq_tests::artifacts::JavaArtifacts;
 use ferromq_tests::clients::{java_ha_consume, java_ha_produce, map_line, result_figures};
-use ferromq_tests::cluster::{Flush, Role};
+use ferromq_tests::cluster::{BrokerSpec, Flush, Role};
 use ferromq_tests::net::wait_until;
 use ferromq_tests::{require_tools, Cluster};
 
@@ -190,4 +193,38 @@ fn java_clients_lose_no_acknowledged_message_when_a_sync_master_is_killed() {
         started.elapsed(),
         table.join("\n")
     );
+}
+
+/// The harness itself: a broker restarted while its listen port is still taken (as in the
+/// moments after a kill) is started again until the port is free, within the boot deadline.
+#[test]
+fn a_restart_waits_for_the_listen_port() {
+    let mut cluster = Cluster::start(&[BrokerSpec::master(
+        "broker-a",
+        Role::AsyncMaster,
+        Flush::Async,
+    )]);
+    cluster.kill9("broker-a");
+    let addr = cluster.broker("broker-a").addr();
+    let holder = std::net::TcpListener::bind(&addr).expect("take the killed broker's port");
+    let before = cluster.broker("broker-a").starts();
+    // The first start after the kill writes this log; free the port once it failed to bind.
+    let first_log = cluster
+        .dir()
+        .join("broker-a")
+        .join(format!("broker-a.{}.log", before + 1));
+    let releaser = std::thread::spawn(move || {
+        let failed = wait_until("a start refused its port", Duration::from_secs(30), || {
+            Ok(std::fs::read_to_string(&first_log).is_ok_and(|t| t.contains("cannot listen")))
+        });
+        drop(holder);
+        failed
+    });
+    cluster.restart("broker-a");
+    releaser
+        .join()
+        .expect("releaser")
+        .expect("the first start after the kill fails to bind");
+    cluster.wait_listed("broker-a");
+    assert!(cluster.broker("broker-a").starts() > before + 1);
 }
