@@ -59,15 +59,8 @@ async fn one_topic_and_one_group_config() {
     assert_ne!(r.response_code(), ResponseCode::SUCCESS);
     assert!(r.remark.unwrap_or_default().contains("topic"));
 
-    let group = br#"{"groupName":"CfgGroup","consumeEnable":true,"retryMaxTimes":5,"brokerId":0}"#;
-    let r = c
-        .request(
-            RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
-                .with_body(Bytes::from_static(group)),
-            T,
-        )
-        .await
-        .unwrap();
+    let group = r#"{"groupName":"CfgGroup","consumeEnable":true,"retryMaxTimes":5,"brokerId":0}"#;
+    let r = c.request(update_group_request(group), T).await.unwrap();
     assert_eq!(r.response_code(), ResponseCode::SUCCESS);
     let get_group = |group: &str| {
         let h = GetSubscriptionGroupConfigRequestHeader {

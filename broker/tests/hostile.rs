@@ -105,12 +105,7 @@ async fn path_like_names_are_refused_wherever_a_name_can_reach_a_file() {
     let broker = TestBroker::start(|_| {}).await;
     let c = broker.client().await;
     let group = r#"{"groupName":"x/y","consumeEnable":true}"#;
-    let resp = call(
-        &c,
-        RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
-            .with_body(group.as_bytes().to_vec()),
-    )
-    .await;
+    let resp = call(&c, update_group_request(group)).await;
     assert_eq!(resp.response_code(), ResponseCode::INVALID_PARAMETER);
     assert!(resp.remark.unwrap().contains("illegal characters"));
 

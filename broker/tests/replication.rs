@@ -226,15 +226,8 @@ async fn a_slave_refuses_writes_and_end_transaction() {
         .unwrap();
     assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
     assert!(r.remark.unwrap_or_default().contains("from slave broker"));
-    let group = br#"{"groupName":"G","consumeEnable":true}"#;
-    let r = sc
-        .request(
-            RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
-                .with_body(Bytes::from_static(group)),
-            T,
-        )
-        .await
-        .unwrap();
+    let group = r#"{"groupName":"G","consumeEnable":true}"#;
+    let r = sc.request(update_group_request(group), T).await.unwrap();
     assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
     assert_eq!(max_offset(&sc).await, 0, "nothing was written");
     slave.stop().await;
@@ -456,15 +449,8 @@ async fn suggesting_broker(
         );
     }
     wait_max_offset(&c, "Suggest", 0, 2).await;
-    let group = br#"{"groupName":"Slow","consumeEnable":true,"brokerId":1,"whichBrokerWhenConsumeSlowly":2}"#;
-    let r = c
-        .request(
-            RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
-                .with_body(Bytes::from_static(group)),
-            T,
-        )
-        .await
-        .unwrap();
+    let group = r#"{"groupName":"Slow","consumeEnable":true,"brokerId":1,"whichBrokerWhenConsumeSlowly":2}"#;
+    let r = c.request(update_group_request(group), T).await.unwrap();
     assert_eq!(r.response_code(), ResponseCode::SUCCESS);
     subscribe(&c, "Slow", "Suggest", "*").await;
     (b, c)

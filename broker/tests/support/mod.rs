@@ -285,6 +285,12 @@ pub fn messages(body: &Bytes) -> Vec<MessageExt> {
     decode_all(body, &DecodeOptions::client()).unwrap()
 }
 
+/// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP with `config`, the group's JSON.
+pub fn update_group_request(config: &str) -> RemotingCommand {
+    RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
+        .with_body(Bytes::copy_from_slice(config.as_bytes()))
+}
+
 /// UPDATE_AND_CREATE_TOPIC for `topic` with `queues` read and write queues, read-write.
 pub fn create_topic_request(topic: &str, queues: i32) -> RemotingCommand {
     let h = ferromq_protocol::header::admin::CreateTopicRequestHeader {

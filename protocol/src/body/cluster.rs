@@ -7,8 +7,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::route::BrokerData;
-use crate::error::Result;
-use crate::json::{self, Style};
 
 /// Every broker group and cluster the name server knows.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,28 +20,9 @@ pub struct ClusterInfo {
     pub cluster_addr_table: BTreeMap<String, BTreeSet<String>>,
 }
 
+json_body!(ClusterInfo, bare_int_keys_in: ["brokerAddrs"]);
+
 impl ClusterInfo {
-    /// Encodes in the legacy form (bare integer `brokerAddrs` keys), as Java always does.
-    pub fn encode(&self) -> Vec<u8> {
-        self.to_json().into_bytes()
-    }
-
-    /// The JSON text [`Self::encode`] produces.
-    pub fn to_json(&self) -> String {
-        json::to_string_styled(
-            self,
-            &Style {
-                bare_int_keys_in: &["brokerAddrs"],
-                ..Style::default()
-            },
-        )
-    }
-
-    /// Decodes leniently (quoted or bare keys).
-    pub fn decode(bytes: &[u8]) -> Result<Self> {
-        json::from_slice(bytes)
-    }
-
     /// The broker groups of `cluster`, in name order.
     pub fn brokers_of(&self, cluster: &str) -> impl Iterator<Item = &BrokerData> {
         self.cluster_addr_table

@@ -5,9 +5,6 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
-use crate::json::{self, Style};
-
 /// A broker's replication state (`HARuntimeInfo`). A master fills the connection list; a slave
 /// fills [`HaClientRuntimeInfo`].
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,28 +81,7 @@ pub struct GetBrokerMemberGroupResponseBody {
     pub broker_member_group: BrokerMemberGroup,
 }
 
-impl GetBrokerMemberGroupResponseBody {
-    /// Encodes as fastjson writes it: bare integer `brokerAddrs` keys.
-    pub fn encode(&self) -> Vec<u8> {
-        self.to_json().into_bytes()
-    }
-
-    /// The JSON text [`Self::encode`] produces.
-    pub fn to_json(&self) -> String {
-        json::to_string_styled(
-            self,
-            &Style {
-                bare_int_keys_in: &["brokerAddrs"],
-                ..Style::default()
-            },
-        )
-    }
-
-    /// Decodes leniently (quoted or bare keys).
-    pub fn decode(bytes: &[u8]) -> Result<Self> {
-        json::from_slice(bytes)
-    }
-}
+json_body!(GetBrokerMemberGroupResponseBody, bare_int_keys_in: ["brokerAddrs"]);
 
 #[cfg(test)]
 mod tests {

@@ -3,10 +3,18 @@
 /// Adds `encode`, `to_json` and `decode` to a serde body type.
 ///
 /// `json_body!(T)` writes fastjson's default style; `json_body!(T, raw_object_keys)` writes
-/// bean-keyed maps with the bean JSON as a raw key (docs/protocol.md, "Maps keyed by objects").
+/// bean-keyed maps with the bean JSON as a raw key (docs/protocol.md, "Maps keyed by objects");
+/// `json_body!(T, bare_int_keys_in: ["field"])` writes the integer keys of those map fields
+/// bare (`{0:"addr"}`), as fastjson writes a `Map<Long, _>`.
 macro_rules! json_body {
     ($name:ident) => {
         json_body!(@impl $name, $crate::json::Style::default());
+    };
+    ($name:ident, bare_int_keys_in: [$($key:literal),*]) => {
+        json_body!(@impl $name, $crate::json::Style {
+            bare_int_keys_in: &[$($key),*],
+            ..$crate::json::Style::default()
+        });
     };
     ($name:ident, raw_object_keys) => {
         json_body!(@impl $name, $crate::json::Style {
