@@ -112,6 +112,17 @@ impl ClientManager {
         left
     }
 
+    /// How many producer and consumer connections are registered (a connection in two groups
+    /// counts twice, as Apache counts them).
+    pub fn connection_counts(&self) -> (usize, usize) {
+        let producers = lock(&self.producers).values().map(BTreeMap::len).sum();
+        let consumers = lock(&self.consumers)
+            .values()
+            .map(|g| g.channels.len())
+            .sum();
+        (producers, consumers)
+    }
+
     /// Connections silent for longer than `timeout`.
     pub fn expired(&self, timeout: Duration) -> Vec<Connection> {
         let now = Instant::now();

@@ -72,11 +72,50 @@ pub const CONFIG_BLACKLIST: &[&str] = &[
     "webSocketListenPort",
     "webSocketBindAddress",
     "webSocketAllowedOrigins",
+    "metricsExporterType",
+    "metricsPromExporterHost",
+    "metricsPromExporterPort",
     "storePathRootDir",
     "storePathCommitLog",
     "storePathConsumeQueue",
     "storePathIndex",
 ];
+
+/// `metricsExporterType`: where the broker's metrics go (Apache's names, or their ordinals).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricsExporterType {
+    /// `DISABLE` (0, the default): no metrics.
+    Disable,
+    /// `OTLP_GRPC` (1): not supported by FerroMQ; reported at start-up, nothing exported.
+    OtlpGrpc,
+    /// `PROM` (2): Prometheus text format on `metricsPromExporterHost`:`metricsPromExporterPort`
+    /// at `/metrics`.
+    Prom,
+    /// `LOG` (3): not supported by FerroMQ; reported at start-up, nothing exported.
+    Log,
+}
+
+impl SettingValue for MetricsExporterType {
+    const EXPECTED: &'static str = "DISABLE, OTLP_GRPC, PROM or LOG (or 0-3)";
+    fn parse_setting(s: &str) -> Option<Self> {
+        match s {
+            "DISABLE" | "0" => Some(MetricsExporterType::Disable),
+            "OTLP_GRPC" | "1" => Some(MetricsExporterType::OtlpGrpc),
+            "PROM" | "2" => Some(MetricsExporterType::Prom),
+            "LOG" | "3" => Some(MetricsExporterType::Log),
+            _ => None,
+        }
+    }
+    fn render_setting(&self) -> String {
+        match self {
+            MetricsExporterType::Disable => "DISABLE",
+            MetricsExporterType::OtlpGrpc => "OTLP_GRPC",
+            MetricsExporterType::Prom => "PROM",
+            MetricsExporterType::Log => "LOG",
+        }
+        .to_owned()
+    }
+}
 
 /// The address other hosts reach this one at: the local side of a route to a public address
 /// (no packet is sent), else loopback.
@@ -209,6 +248,19 @@ ferromq_common::settings! {
         /// `heartbeatMaxSubscriptions` (FerroMQ, 1024): subscriptions of one consumer group in a
         /// heartbeat; a larger heartbeat is refused with SYSTEM_ERROR.
         heartbeat_max_subscriptions: usize = 1024, "heartbeatMaxSubscriptions", true;
+
+        // ---- Metrics (docs/architecture.md, "Metrics"). ----
+        /// `metricsExporterType` (DISABLE): `PROM` serves Prometheus text format.
+        metrics_exporter_type: MetricsExporterType = MetricsExporterType::Disable, "metricsExporterType", false;
+        /// `metricsPromExporterHost`: the metrics listener's address; empty (the default) =
+        /// `brokerIP1`, as Apache.
+        metrics_prom_exporter_host: String = String::new(), "metricsPromExporterHost", false;
+        /// `metricsPromExporterPort` (5557).
+        metrics_prom_exporter_port: u16 = 5557, "metricsPromExporterPort", false;
+        /// `metricsMaxSeries` (FerroMQ only, 1000): most topics (and, separately, topic and group
+        /// pairs) given series of their own; the rest are summed under `topic="_other_"`, so a
+        /// client creating topics cannot grow the scrape without bound.
+        metrics_max_series: usize = 1000, "metricsMaxSeries", true;
         /// `serverChannelMaxIdleTimeSeconds` (120).
         server_channel_max_idle_time_seconds: u64 = 120, "serverChannelMaxIdleTimeSeconds", false;
         /// `sendMessageThreadPoolNums` (accepted, no effect: tokio schedules sends).

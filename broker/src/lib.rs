@@ -29,6 +29,7 @@ mod filters;
 mod handlers;
 mod limits;
 mod locks;
+mod metrics;
 mod records;
 mod replication;
 mod response;

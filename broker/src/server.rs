@@ -8,11 +8,12 @@ use std::time::Duration;
 use ferromq_remoting::{AllowedOrigins, ConnectionConfig};
 use tokio::net::TcpListener;
 
-use crate::config::BrokerConfig;
+use crate::config::{BrokerConfig, MetricsExporterType};
 use crate::dispatch::BrokerHandler;
 use crate::services::{register, Services};
 use crate::state::Broker;
 use crate::BrokerError;
+use ferromq_common::settings::SettingValue;
 
 /// Binds the broker's listeners as configured: `bindAddress:listenPort`, and the fast port
 /// `bindAddress:listenPort - 2` (`None` when that one cannot be bound; clients fall back to the
@@ -100,8 +101,20 @@ pub async fn run(
     } else {
         None
     };
+    let metrics_listener = match b.metrics_exporter_type {
+        MetricsExporterType::Prom => Some(crate::services::metrics::bind(b).await?),
+        MetricsExporterType::Disable => None,
+        other => {
+            tracing::warn!(
+                exporter = ?other,
+                "metricsExporterType {} is not supported by FerroMQ (PROM is); no metrics exported",
+                other.render_setting()
+            );
+            None
+        }
+    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let services = Services::start(&broker, &stop_rx, ha_listener);
+    let services = Services::start(&broker, &stop_rx, ha_listener, metrics_listener);
     let serve_one = |l: TcpListener| {
         let (h, c, mut rx) = (handler.clone(), connection.clone(), stop_rx.clone());
         tokio::spawn(async move {

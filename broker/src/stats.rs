@@ -288,6 +288,19 @@ impl Keyed {
         }
     }
 
+    /// Every key of `name` with its total, sorted by key.
+    pub(crate) fn totals(&self, name: StatsName) -> Vec<(String, u64)> {
+        let mut all: Vec<(String, u64)> = self
+            .map(name)
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, item)| (k.clone(), item.value.load(Ordering::Relaxed)))
+            .collect();
+        all.sort();
+        all
+    }
+
     /// The minute, hour and day windows of `name`'s counter of `key` up to `now_ms`; `None`
     /// when nothing was ever counted for it.
     pub(crate) fn view(&self, name: StatsName, key: &str, now_ms: i64) -> Option<[Window; 3]> {

@@ -4,6 +4,7 @@
 //! - [`register`]: registration with the name servers (and unregistration at shutdown);
 //! - [`housekeeping`]: config tables flushed, silent clients dropped;
 //! - [`stats`]: the message counters sampled for runtime info;
+//! - [`metrics`]: the Prometheus endpoint, with `metricsExporterType=PROM`;
 //! - [`schedule`]: delivery of messages with a delay level (master only);
 //! - [`timer`]: delivery of messages with a delivery time (master only);
 //! - [`transaction_check`]: checking back half messages left unresolved (master only);
@@ -11,6 +12,7 @@
 
 pub(crate) mod ha;
 pub(crate) mod housekeeping;
+pub(crate) mod metrics;
 pub(crate) mod register;
 pub(crate) mod schedule;
 pub(crate) mod stats;
@@ -30,17 +32,22 @@ pub(crate) struct Services(Vec<JoinHandle<()>>);
 
 impl Services {
     /// Starts every service this broker runs; they stop when `stop` turns true. A master
-    /// serves its slaves on `ha_listener`; a slave replicates from its master.
+    /// serves its slaves on `ha_listener`; a slave replicates from its master; scrapes are
+    /// answered on `metrics_listener`.
     pub(crate) fn start(
         broker: &Arc<Broker>,
         stop: &watch::Receiver<bool>,
         ha_listener: Option<TcpListener>,
+        metrics_listener: Option<TcpListener>,
     ) -> Services {
         let mut tasks = vec![
             register::start(broker, stop),
             housekeeping::start(broker, stop),
             stats::start(broker, stop),
         ];
+        if let Some(listener) = metrics_listener {
+            tasks.push(metrics::start(broker, listener, stop));
+        }
         let settings = broker.settings();
         if settings.broker.broker_id == 0 {
             tasks.extend(schedule::start(broker, stop));

@@ -1,0 +1,255 @@
+//! The broker's metrics in Prometheus text format (`metricsExporterType=PROM`), under Apache
+//! 5.x's names and labels (`BrokerMetricsConstant`): every series carries `cluster`,
+//! `node_type="broker"` and `node_id` (the broker name). Counters come from the broker's own
+//! statistics ([`crate::stats`]), gauges are read when scraped.
+//!
+//! Series per topic and per topic and group are bounded by `metricsMaxSeries`: beyond it, the
+//! rest are summed under `topic="_other_"` (and `consumer_group="_other_"`).
+
+use std::fmt::Write as _;
+
+use ferromq_protocol::names;
+
+use crate::state::Broker;
+use crate::stats::StatsName;
+
+/// The label value standing for the series beyond `metricsMaxSeries`.
+const OTHER: &str = "_other_";
+
+/// The scrape: every metric, as text.
+pub(crate) fn render(broker: &Broker) -> String {
+    let settings = broker.settings();
+    let b = &settings.broker;
+    let node = format!(
+        r#"cluster="{}",node_type="broker",node_id="{}""#,
+        escape(&b.broker_cluster_name),
+        escape(&b.broker_name)
+    );
+    let cap = b.metrics_max_series;
+    let mut out = String::with_capacity(4096);
+    let gauge = |out: &mut String, name: &str, help: &str, value: i64| {
+        head(out, name, help, "gauge");
+        let _ = writeln!(out, "{name}{{{node}}} {value}");
+    };
+    gauge(
+        &mut out,
+        "rocketmq_broker_permission",
+        "The broker's permission bits (brokerPermission).",
+        i64::from(b.broker_permission),
+    );
+    let topics = broker.topic_wrapper().topic_config_table;
+    gauge(
+        &mut out,
+        "rocketmq_topic_number",
+        "Topics on this broker.",
+        count(topics.len()),
+    );
+    let groups = broker.groups.names();
+    gauge(
+        &mut out,
+        "rocketmq_consumer_group_number",
+        "Subscription groups on this broker.",
+        count(groups.len()),
+    );
+    let (producers, consumers) = broker.clients.connection_counts();
+    gauge(
+        &mut out,
+        "rocketmq_producer_connections",
+        "Producer connections registered by heartbeat.",
+        count(producers),
+    );
+    gauge(
+        &mut out,
+        "rocketmq_consumer_connections",
+        "Consumer connections registered by heartbeat.",
+        count(consumers),
+    );
+
+    let keyed = &broker.stats.keyed;
+    let pair_other = format!("{OTHER}@{OTHER}");
+    let by_topic = |name| capped(keyed.totals(name), cap, OTHER);
+    for (metric, help, name) in [
+        (
+            "rocketmq_messages_in_total",
+            "Messages stored, by the topic producers sent them to.",
+            StatsName::TopicPutNums,
+        ),
+        (
+            "rocketmq_throughput_in_total",
+            "Message body bytes stored, by topic.",
+            StatsName::TopicPutSize,
+        ),
+    ] {
+        head(&mut out, metric, help, "counter");
+        for (topic, value) in by_topic(name) {
+            let _ = writeln!(
+                out,
+                r#"{metric}{{{node},topic="{}",is_system="{}"}} {value}"#,
+                escape(&topic),
+                names::is_internal_topic(&topic)
+            );
+        }
+    }
+    for (metric, help, name) in [
+        (
+            "rocketmq_messages_out_total",
+            "Messages served to pulls, by topic and consumer group.",
+            StatsName::GroupGetNums,
+        ),
+        (
+            "rocketmq_throughput_out_total",
+            "Record bytes served to pulls, by topic and consumer group.",
+            StatsName::GroupGetSize,
+        ),
+    ] {
+        head(&mut out, metric, help, "counter");
+        for (key, value) in capped(keyed.totals(name), cap, &pair_other) {
+            let (topic, group) = split_pair(&key);
+            let _ = writeln!(
+                out,
+                r#"{metric}{{{node},topic="{}",consumer_group="{}"}} {value}"#,
+                escape(topic),
+                escape(group)
+            );
+        }
+    }
+
+    // Lag: what each group has yet to consume of each topic it has offsets of.
+    let mut lags = Vec::new();
+    for group in &groups {
+        for topic in broker.offsets.topics_of_group(group) {
+            let Some(config) = topics.get(&topic) else {
+                continue;
+            };
+            let lag: i64 = (0..config.read_queue_nums.max(config.write_queue_nums))
+                .map(|q| {
+                    let end = broker.store.max_offset_in_queue(&topic, q);
+                    let at = broker.offsets.query(group, &topic, q).unwrap_or(0);
+                    end.saturating_sub(at).max(0)
+                })
+                .fold(0i64, i64::saturating_add);
+            lags.push((format!("{topic}@{group}"), u64::try_from(lag).unwrap_or(0)));
+        }
+    }
+    head(
+        &mut out,
+        "rocketmq_consumer_lag_messages",
+        "Messages a consumer group has yet to consume, by topic.",
+        "gauge",
+    );
+    for (key, lag) in capped(lags, cap, &pair_other) {
+        let (topic, group) = split_pair(&key);
+        let _ = writeln!(
+            out,
+            r#"rocketmq_consumer_lag_messages{{{node},topic="{}",consumer_group="{}"}} {lag}"#,
+            escape(topic),
+            escape(group)
+        );
+    }
+
+    let store = &broker.store;
+    let log = store.commit_log();
+    gauge(
+        &mut out,
+        "rocketmq_storage_size",
+        "Bytes of commitlog kept.",
+        signed(log.max_offset().saturating_sub(log.min_offset())),
+    );
+    gauge(
+        &mut out,
+        "rocketmq_storage_flush_behind_bytes",
+        "Commitlog bytes written but not yet flushed.",
+        signed(log.max_offset().saturating_sub(log.flushed_offset())),
+    );
+    gauge(
+        &mut out,
+        "rocketmq_storage_dispatch_behind_bytes",
+        "Commitlog bytes not yet indexed into consume queues.",
+        signed(log.max_offset().saturating_sub(store.dispatched_offset())),
+    );
+    // Ours: replication as a master sees it.
+    head(
+        &mut out,
+        "ferromq_replication_lag_bytes",
+        "Bytes a connected slave has yet to acknowledge (master only).",
+        "gauge",
+    );
+    let end = log.max_offset();
+    for slave in broker.replication.slaves() {
+        let _ = writeln!(
+            out,
+            r#"ferromq_replication_lag_bytes{{{node},slave="{}"}} {}"#,
+            slave.addr,
+            signed(end.saturating_sub(slave.ack))
+        );
+    }
+    out
+}
+
+fn head(out: &mut String, name: &str, help: &str, kind: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// The first `cap` entries (sorted by key) as they are; the rest summed under `other`.
+fn capped(mut entries: Vec<(String, u64)>, cap: usize, other: &str) -> Vec<(String, u64)> {
+    entries.sort();
+    if entries.len() <= cap {
+        return entries;
+    }
+    let rest: u64 = entries[cap..]
+        .iter()
+        .map(|(_, v)| *v)
+        .fold(0, u64::saturating_add);
+    entries.truncate(cap);
+    entries.push((other.to_owned(), rest));
+    entries
+}
+
+/// `topic@group` into its parts (`_other_` for the summed entry).
+fn split_pair(key: &str) -> (&str, &str) {
+    key.rsplit_once('@').unwrap_or((key, OTHER))
+}
+
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn signed(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A label value as the text format wants it.
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_beyond_the_cap_are_summed() {
+        let entries = vec![
+            ("b".to_owned(), 2),
+            ("a".to_owned(), 1),
+            ("c".to_owned(), 3),
+            ("d".to_owned(), 4),
+        ];
+        let kept = capped(entries, 2, "_other_");
+        assert_eq!(
+            kept,
+            [
+                ("a".to_owned(), 1),
+                ("b".to_owned(), 2),
+                ("_other_".to_owned(), 7)
+            ]
+        );
+        assert_eq!(split_pair("T@G"), ("T", "G"));
+        assert_eq!(split_pair("_other_@_other_"), ("_other_", "_other_"));
+        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}

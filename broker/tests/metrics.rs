@@ -1,0 +1,151 @@
+//! `metricsExporterType=PROM`: `GET /metrics` answers Prometheus text with Apache 5.x's metric
+//! names and labels, counting what was sent and pulled; anything else gets an HTTP error, and a
+//! client that never finishes its request is dropped without holding up the scrape.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use ferromq_broker::config::MetricsExporterType;
+use ferromq_protocol::ResponseCode;
+use support::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+async fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// The whole HTTP answer to `request`.
+async fn http(port: u16, request: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    tokio::time::timeout(T, s.read_to_string(&mut out))
+        .await
+        .expect("answered in time")
+        .unwrap();
+    out
+}
+
+/// The value of the series `line_start` (metric name with labels) in a scrape.
+fn value(scrape: &str, line_start: &str) -> Option<f64> {
+    scrape
+        .lines()
+        .find(|l| l.starts_with(line_start))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_scrape_counts_messages_and_lag() {
+    let port = free_port().await;
+    let broker = TestBroker::start(move |s| {
+        s.broker.broker_name = "metrics-a".to_owned();
+        s.broker.metrics_exporter_type = MetricsExporterType::Prom;
+        s.broker.metrics_prom_exporter_host = "127.0.0.1".to_owned();
+        s.broker.metrics_prom_exporter_port = port;
+    })
+    .await;
+    let c = broker.client().await;
+    for i in 0..5 {
+        let r = c
+            .request(
+                send_request("Metered", 0, format!("m{i}").as_bytes(), "T", "k"),
+                T,
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    }
+    wait_max_offset(&c, "Metered", 0, 5).await;
+    subscribe(&c, "MeterGroup", "Metered", "*").await;
+    let r = c
+        .request(pull_request("MeterGroup", "Metered", 0, 0, 0), T)
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    let commit = ferromq_protocol::header::offset::UpdateConsumerOffsetRequestHeader {
+        consumer_group: "MeterGroup".into(),
+        topic: "Metered".into(),
+        queue_id: 0,
+        commit_offset: 2,
+        ..Default::default()
+    };
+    c.request(
+        ferromq_protocol::RemotingCommand::request_with_header(
+            ferromq_protocol::RequestCode::UPDATE_CONSUMER_OFFSET,
+            &commit,
+        ),
+        T,
+    )
+    .await
+    .unwrap();
+
+    let answer = http(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let (head, scrape) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("text/plain; version=0.0.4"));
+    let node = r#"cluster="DefaultCluster",node_type="broker",node_id="metrics-a""#;
+    assert!(scrape.contains("# TYPE rocketmq_messages_in_total counter"));
+    assert_eq!(
+        value(
+            scrape,
+            &format!(r#"rocketmq_messages_in_total{{{node},topic="Metered",is_system="false"}}"#)
+        ),
+        Some(5.0),
+        "{scrape}"
+    );
+    assert_eq!(
+        value(
+            scrape,
+            &format!(
+                r#"rocketmq_messages_out_total{{{node},topic="Metered",consumer_group="MeterGroup"}}"#
+            )
+        ),
+        Some(5.0)
+    );
+    assert_eq!(
+        value(
+            scrape,
+            &format!(
+                r#"rocketmq_consumer_lag_messages{{{node},topic="Metered",consumer_group="MeterGroup"}}"#
+            )
+        ),
+        Some(3.0)
+    );
+    assert_eq!(
+        value(scrape, &format!("rocketmq_consumer_connections{{{node}}}")),
+        Some(1.0)
+    );
+    assert!(value(scrape, &format!("rocketmq_topic_number{{{node}}}")).unwrap() >= 1.0);
+    assert!(value(scrape, &format!("rocketmq_storage_size{{{node}}}")).unwrap() > 0.0);
+
+    // Other paths and methods, and a request too large.
+    assert!(http(port, "GET /other HTTP/1.1\r\n\r\n")
+        .await
+        .starts_with("HTTP/1.1 404"));
+    assert!(http(port, "POST /metrics HTTP/1.1\r\n\r\n")
+        .await
+        .starts_with("HTTP/1.1 405"));
+    let huge = format!("GET /metrics HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(20_000));
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let _ = s.write_all(huge.as_bytes()).await;
+    let mut out = String::new();
+    let _ = tokio::time::timeout(T, s.read_to_string(&mut out)).await;
+    assert!(out.starts_with("HTTP/1.1 400"), "{out}");
+
+    // A client that connects and sends nothing does not hold up a scrape.
+    let _silent = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let started = std::time::Instant::now();
+    assert!(http(port, "GET /metrics HTTP/1.1\r\n\r\n")
+        .await
+        .starts_with("HTTP/1.1 200"));
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the scrape waited on another client"
+    );
+    broker.stop().await;
+}
