@@ -25,6 +25,7 @@ pub mod artifacts;
 pub mod clients;
 pub mod compat;
 pub mod ferro;
+pub mod mqadmin;
 pub mod net;
 pub mod process;
 pub mod recorder;
