@@ -29,7 +29,9 @@ const JVM_OPTS: &[&str] = &[
 
 fn java_command(home: &std::path::Path, namesrv: &str, classpath: &str) -> Command {
     let mut cmd = Command::new("java");
-    cmd.env("HOME", home)
+    // consumerStatus writes a directory of running-info files into the working directory.
+    cmd.current_dir(home)
+        .env("HOME", home)
         .env("NAMESRV_ADDR", namesrv)
         .env_remove("ROCKETMQ_HOME")
         .args(JVM_OPTS)
