@@ -58,17 +58,23 @@ async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Re
         RequestCode::GET_ALL_TOPIC_CONFIG => topic::all_topic_config(broker),
         RequestCode::GET_TOPIC_CONFIG => topic::topic_config(broker, req),
         RequestCode::GET_TOPIC_STATS_INFO => topic::topic_stats(broker, req),
+        RequestCode::QUERY_CONSUME_QUEUE => topic::query_consume_queue(broker, req),
         // Subscription groups.
         RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => group::update_group(broker, req).await,
         RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => group::all_groups(broker),
         RequestCode::GET_SUBSCRIPTIONGROUP_CONFIG => group::group_config(broker, req),
         RequestCode::DELETE_SUBSCRIPTIONGROUP => group::delete_group(broker, req).await,
         RequestCode::GET_ALL_CONSUMER_OFFSET => group::all_offsets(broker),
+        RequestCode::CLONE_GROUP_OFFSET => group::clone_group_offset(broker, req),
         RequestCode::GET_CONSUME_STATS => group::consume_stats(broker, req),
+        RequestCode::GET_BROKER_CONSUME_STATS => group::broker_consume_stats(broker, req),
+        RequestCode::QUERY_CONSUME_TIME_SPAN => group::consume_time_span(broker, req),
+        RequestCode::UPDATE_AND_GET_GROUP_FORBIDDEN => group::group_forbidden(broker, req).await,
         RequestCode::QUERY_TOPIC_CONSUME_BY_WHO => group::consumed_by(broker, req),
         // The broker itself.
         RequestCode::GET_BROKER_RUNTIME_INFO => admin::runtime_info(broker),
         RequestCode::GET_BROKER_HA_STATUS => admin::ha_status(broker),
+        RequestCode::VIEW_BROKER_STATS_DATA => admin::view_stats(broker, req),
         RequestCode::GET_CONSUMER_CONNECTION_LIST | RequestCode::GET_PRODUCER_CONNECTION_LIST => {
             admin::connections(broker, code, req)
         }
@@ -96,6 +102,7 @@ fn is_table_write(code: RequestCode) -> bool {
             | RequestCode::DELETE_TOPIC_IN_BROKER
             | RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP
             | RequestCode::DELETE_SUBSCRIPTIONGROUP
+            | RequestCode::UPDATE_AND_GET_GROUP_FORBIDDEN
     )
 }
 

@@ -6,9 +6,9 @@
 //! A leaf: the send and pull handlers count, the stats service samples once a second, the admin
 //! handler reads.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
 
 use ferromq_common::lock;
 
@@ -27,6 +27,8 @@ pub(crate) struct Stats {
     pub(crate) found: AtomicU64,
     /// Pulls answered without (nothing new, filtered out, bad offset).
     pub(crate) missed: AtomicU64,
+    /// Per topic and per `topic@group` (VIEW_BROKER_STATS_DATA).
+    pub(crate) keyed: Keyed,
     history: Mutex<History>,
 }
 
@@ -83,6 +85,7 @@ impl Stats {
 
     /// Records the totals at `now_ms` (once a second); rolls the day marks at midnight.
     pub(crate) fn sample(&self, now_ms: i64) {
+        self.keyed.sample(now_ms);
         let totals = self.totals();
         let mut h = lock(&self.history);
         let day = now_ms.div_euclid(DAY_MS);
@@ -146,6 +149,179 @@ impl Stats {
     }
 }
 
+/// The keyed statistics VIEW_BROKER_STATS_DATA serves (`mqadmin statsAll`), under Apache's
+/// names: messages and bytes put per topic, messages and bytes served per `topic@group`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StatsName {
+    /// `TOPIC_PUT_NUMS`: messages stored, by topic.
+    TopicPutNums,
+    /// `TOPIC_PUT_SIZE`: bytes stored, by topic.
+    TopicPutSize,
+    /// `GROUP_GET_NUMS`: messages served, by `topic@group`.
+    GroupGetNums,
+    /// `GROUP_GET_SIZE`: bytes served, by `topic@group`.
+    GroupGetSize,
+}
+
+impl StatsName {
+    const ALL: [StatsName; 4] = [
+        StatsName::TopicPutNums,
+        StatsName::TopicPutSize,
+        StatsName::GroupGetNums,
+        StatsName::GroupGetSize,
+    ];
+
+    /// Apache's name for it.
+    pub(crate) fn apache(self) -> &'static str {
+        match self {
+            StatsName::TopicPutNums => "TOPIC_PUT_NUMS",
+            StatsName::TopicPutSize => "TOPIC_PUT_SIZE",
+            StatsName::GroupGetNums => "GROUP_GET_NUMS",
+            StatsName::GroupGetSize => "GROUP_GET_SIZE",
+        }
+    }
+
+    /// The name for Apache's.
+    pub(crate) fn from_apache(name: &str) -> Option<StatsName> {
+        StatsName::ALL.into_iter().find(|n| n.apache() == name)
+    }
+}
+
+/// Most keys tracked per statistic: a flood of topics or groups costs bounded memory (later
+/// keys are not tracked).
+const MAX_KEYS: usize = 100_000;
+/// Snapshots: every 10 s for the minute, every 10 min for the hour, every hour for the day
+/// (Apache's `StatsItem` sampling).
+const WINDOWS: [(i64, usize); 3] = [(10_000, 7), (600_000, 7), (3_600_000, 25)];
+
+/// One counter of a keyed statistic: a value (messages or bytes) and how many calls added to
+/// it, with snapshots for the minute, hour and day windows.
+#[derive(Debug)]
+struct Item {
+    value: AtomicU64,
+    times: AtomicU64,
+    /// Per window: `(ms, value, times)`, oldest first.
+    rings: Mutex<[VecDeque<(i64, u64, u64)>; 3]>,
+}
+
+/// One window of a keyed statistic, as Apache's `BrokerStatsItem`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Window {
+    /// What was added in the window.
+    pub(crate) sum: u64,
+    /// `sum` per second.
+    pub(crate) tps: f64,
+    /// `sum` per call.
+    pub(crate) avgpt: f64,
+}
+
+/// Keyed statistics, one map per [`StatsName`].
+#[derive(Debug, Default)]
+pub(crate) struct Keyed {
+    maps: [RwLock<HashMap<String, Arc<Item>>>; 4],
+}
+
+impl Keyed {
+    fn map(&self, name: StatsName) -> &RwLock<HashMap<String, Arc<Item>>> {
+        &self.maps[name as usize]
+    }
+
+    /// Adds `value` (one call) to `name`'s counter of `key`.
+    pub(crate) fn add(&self, name: StatsName, key: &str, value: u64) {
+        let map = self.map(name);
+        let found = map
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .cloned();
+        let item = match found {
+            Some(item) => item,
+            None => {
+                let mut map = map.write().unwrap_or_else(|e| e.into_inner());
+                if map.len() >= MAX_KEYS && !map.contains_key(key) {
+                    return;
+                }
+                let now = ferromq_common::now_ms();
+                map.entry(key.to_owned())
+                    .or_insert_with(|| {
+                        Arc::new(Item {
+                            value: AtomicU64::new(0),
+                            times: AtomicU64::new(0),
+                            rings: Mutex::new(std::array::from_fn(|_| {
+                                VecDeque::from([(now, 0, 0)])
+                            })),
+                        })
+                    })
+                    .clone()
+            }
+        };
+        item.value.fetch_add(value, Ordering::Relaxed);
+        item.times.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Takes the snapshots that are due at `now_ms` (called every second; cheap when none is).
+    pub(crate) fn sample(&self, now_ms: i64) {
+        for name in StatsName::ALL {
+            let items: Vec<Arc<Item>> = self
+                .map(name)
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .values()
+                .cloned()
+                .collect();
+            for item in items {
+                let snap = (
+                    now_ms,
+                    item.value.load(Ordering::Relaxed),
+                    item.times.load(Ordering::Relaxed),
+                );
+                let mut rings = lock(&item.rings);
+                for (ring, (every, keep)) in rings.iter_mut().zip(WINDOWS) {
+                    if ring.back().is_none_or(|(at, _, _)| now_ms - at >= every) {
+                        ring.push_back(snap);
+                        while ring.len() > keep {
+                            ring.pop_front();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The minute, hour and day windows of `name`'s counter of `key` up to `now_ms`; `None`
+    /// when nothing was ever counted for it.
+    pub(crate) fn view(&self, name: StatsName, key: &str, now_ms: i64) -> Option<[Window; 3]> {
+        let item = self
+            .map(name)
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .cloned()?;
+        let value = item.value.load(Ordering::Relaxed);
+        let times = item.times.load(Ordering::Relaxed);
+        let rings = lock(&item.rings);
+        Some(std::array::from_fn(|i| {
+            let Some(&(at, v, t)) = rings[i].front() else {
+                return Window::default();
+            };
+            let sum = value.saturating_sub(v);
+            let calls = times.saturating_sub(t);
+            // Over at least a second: a window that has just begun has no meaningful rate
+            // below that.
+            let ms = (now_ms - at).max(1000);
+            Window {
+                sum,
+                tps: sum as f64 * 1000.0 / ms as f64,
+                avgpt: if calls > 0 {
+                    sum as f64 / calls as f64
+                } else {
+                    0.0
+                },
+            }
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +341,43 @@ mod tests {
         let r = s.rates(60, 1_020_000);
         assert_eq!((r.put, r.got), (35.0, 3.0));
         assert_eq!(Stats::default().rates(10, 5), Rates::default());
+    }
+
+    #[test]
+    fn keyed_windows() {
+        let k = Keyed::default();
+        assert!(k.view(StatsName::TopicPutNums, "T", 0).is_none());
+        k.add(StatsName::TopicPutNums, "T", 10);
+        k.add(StatsName::TopicPutNums, "T", 20);
+        let created = {
+            let map = k.map(StatsName::TopicPutNums).read();
+            let map = map.as_deref().ok().and_then(|m| m.get("T").cloned());
+            map.map(|item| lock(&item.rings)[0][0].0)
+                .unwrap_or_default()
+        };
+        let view = |at| k.view(StatsName::TopicPutNums, "T", at).unwrap_or_default();
+        let [minute, hour, day] = view(created + 2000);
+        assert_eq!(
+            minute,
+            Window {
+                sum: 30,
+                tps: 15.0,
+                avgpt: 15.0
+            }
+        );
+        assert_eq!((hour.sum, day.sum), (30, 30));
+        // After a minute of snapshots, the minute window forgets what came before it.
+        for i in 1..=7 {
+            k.sample(created + i * 10_000);
+        }
+        k.add(StatsName::TopicPutNums, "T", 5);
+        let [minute, hour, _] = view(created + 70_000);
+        assert_eq!(minute.sum, 5);
+        assert_eq!(hour.sum, 35);
+        assert_eq!(
+            StatsName::from_apache("GROUP_GET_NUMS"),
+            Some(StatsName::GroupGetNums)
+        );
     }
 
     #[test]

@@ -594,3 +594,328 @@ async fn config_updates_take_effect_or_say_why_not() {
     );
     broker.stop().await;
 }
+
+#[tokio::test]
+async fn stats_by_topic_and_group_and_cloned_offsets() {
+    use ferromq_protocol::body::BrokerStatsData;
+    use ferromq_protocol::header::admin::{
+        CloneGroupOffsetRequestHeader, ViewBrokerStatsDataRequestHeader,
+    };
+    use ferromq_protocol::header::offset::QueryConsumerOffsetRequestHeader;
+    let broker = TestBroker::start(|_| {}).await;
+    let c = broker.client().await;
+    for i in 0..4 {
+        let r = c
+            .request(
+                send_request("Counted", 0, format!("m{i}").as_bytes(), "T", "k"),
+                T,
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    }
+    wait_max_offset(&c, "Counted", 0, 4).await;
+    subscribe(&c, "Reader", "Counted", "*").await;
+    let r = c
+        .request(pull_request("Reader", "Counted", 0, 0, 0), T)
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+
+    let view = async |name: &str, key: &str| {
+        let h = ViewBrokerStatsDataRequestHeader {
+            stats_name: name.into(),
+            stats_key: key.into(),
+        };
+        c.request(
+            RemotingCommand::request_with_header(RequestCode::VIEW_BROKER_STATS_DATA, &h),
+            T,
+        )
+        .await
+        .unwrap()
+    };
+    let r = view("TOPIC_PUT_NUMS", "Counted").await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    let data = BrokerStatsData::decode(&r.body).unwrap();
+    assert_eq!(data.stats_minute.sum, 4);
+    assert_eq!(data.stats_day.sum, 4);
+    assert_eq!(data.stats_minute.avgpt, 1.0, "one message per send");
+    let r = view("GROUP_GET_NUMS", "Counted@Reader").await;
+    assert_eq!(BrokerStatsData::decode(&r.body).unwrap().stats_hour.sum, 4);
+    let r = view("TOPIC_PUT_NUMS", "NeverSent").await;
+    assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
+    assert!(r.remark.unwrap_or_default().contains("not exist"));
+    let r = view("NO_SUCH_STATS", "Counted").await;
+    assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
+
+    // cloneGroupOffset: the new group starts where the old one is.
+    let commit = UpdateConsumerOffsetRequestHeader {
+        consumer_group: "Reader".into(),
+        topic: "Counted".into(),
+        queue_id: 0,
+        commit_offset: 3,
+        ..Default::default()
+    };
+    c.request(
+        RemotingCommand::request_with_header(RequestCode::UPDATE_CONSUMER_OFFSET, &commit),
+        T,
+    )
+    .await
+    .unwrap();
+    let h = CloneGroupOffsetRequestHeader {
+        src_group: "Reader".into(),
+        dest_group: "Copy".into(),
+        topic: None,
+        offline: Some(false),
+    };
+    let r = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::CLONE_GROUP_OFFSET, &h),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    let q = QueryConsumerOffsetRequestHeader {
+        consumer_group: "Copy".into(),
+        topic: "Counted".into(),
+        queue_id: 0,
+        ..Default::default()
+    };
+    let r = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::QUERY_CONSUMER_OFFSET, &q),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    assert_eq!(r.ext_fields.get("offset"), Some("3"));
+    let bad = CloneGroupOffsetRequestHeader {
+        dest_group: "../evil".into(),
+        ..h
+    };
+    let r = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::CLONE_GROUP_OFFSET, &bad),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::INVALID_PARAMETER);
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn broker_consume_stats_lists_every_groups_lag() {
+    use ferromq_protocol::body::{ConsumeStats, ConsumeStatsList};
+    use ferromq_protocol::header::admin::{
+        GetConsumeStatsInBrokerHeader, GetConsumeStatsRequestHeader,
+    };
+    let broker = TestBroker::start(|_| {}).await;
+    let c = broker.client().await;
+    let created = c.request(create_topic_request("Lag", 1), T).await.unwrap();
+    assert_eq!(created.response_code(), ResponseCode::SUCCESS);
+    let started = ferromq_common::now_ms();
+    for i in 0..5 {
+        c.request(
+            send_request("Lag", 0, format!("m{i}").as_bytes(), "T", "k"),
+            T,
+        )
+        .await
+        .unwrap();
+    }
+    wait_max_offset(&c, "Lag", 0, 5).await;
+    subscribe(&c, "LagGroup", "Lag", "*").await;
+    let r = c
+        .request(pull_request("LagGroup", "Lag", 0, 0, 0), T)
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    let commit = UpdateConsumerOffsetRequestHeader {
+        consumer_group: "LagGroup".into(),
+        topic: "Lag".into(),
+        queue_id: 0,
+        commit_offset: 2,
+        ..Default::default()
+    };
+    c.request(
+        RemotingCommand::request_with_header(RequestCode::UPDATE_CONSUMER_OFFSET, &commit),
+        T,
+    )
+    .await
+    .unwrap();
+
+    // One group's stats: the lag, the time of the last consumed message, the consume rate.
+    let h = GetConsumeStatsRequestHeader {
+        consumer_group: "LagGroup".into(),
+        topic: Some("Lag".into()),
+        ..Default::default()
+    };
+    let r = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::GET_CONSUME_STATS, &h),
+            T,
+        )
+        .await
+        .unwrap();
+    let stats = ConsumeStats::decode(&r.body).unwrap();
+    assert_eq!(stats.total_diff(), 3);
+    let q0 = stats.offset_table.values().next().unwrap();
+    assert!(q0.last_timestamp >= started - 1000, "{}", q0.last_timestamp);
+    assert!(stats.consume_tps > 0.0, "5 messages pulled");
+
+    // Every group on the broker.
+    let h = GetConsumeStatsInBrokerHeader { is_order: false };
+    let r = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::GET_BROKER_CONSUME_STATS, &h),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    let list = ConsumeStatsList::decode(&r.body).unwrap();
+    assert_eq!(list.broker_addr, broker.addr);
+    let lag_group = list
+        .consume_stats_list
+        .iter()
+        .find_map(|m| m.get("LagGroup"))
+        .expect("LagGroup listed");
+    assert_eq!(lag_group.len(), 1);
+    assert_eq!(lag_group[0].total_diff(), 3);
+    assert_eq!(list.total_diff, 3);
+    // Only order topics: "Lag" is not one.
+    let h = GetConsumeStatsInBrokerHeader { is_order: true };
+    let r = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::GET_BROKER_CONSUME_STATS, &h),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ConsumeStatsList::decode(&r.body).unwrap().total_diff, 0);
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn time_spans_consume_queue_units_and_forbidden_groups() {
+    use ferromq_protocol::body::{
+        GroupForbidden, QueryConsumeQueueResponseBody, QueryConsumeTimeSpanBody,
+    };
+    use ferromq_protocol::header::admin::{
+        QueryConsumeQueueRequestHeader, QueryConsumeTimeSpanRequestHeader,
+        UpdateGroupForbiddenRequestHeader,
+    };
+    let broker = TestBroker::start(|_| {}).await;
+    let c = broker.client().await;
+    let created = c.request(create_topic_request("Span", 1), T).await.unwrap();
+    assert_eq!(created.response_code(), ResponseCode::SUCCESS);
+    for i in 0..3 {
+        c.request(
+            send_request("Span", 0, format!("m{i}").as_bytes(), "TagA", "k"),
+            T,
+        )
+        .await
+        .unwrap();
+    }
+    wait_max_offset(&c, "Span", 0, 3).await;
+    subscribe(&c, "SpanGroup", "Span", "TagA").await;
+    let commit = UpdateConsumerOffsetRequestHeader {
+        consumer_group: "SpanGroup".into(),
+        topic: "Span".into(),
+        queue_id: 0,
+        commit_offset: 1,
+        ..Default::default()
+    };
+    c.request(
+        RemotingCommand::request_with_header(RequestCode::UPDATE_CONSUMER_OFFSET, &commit),
+        T,
+    )
+    .await
+    .unwrap();
+
+    let h = QueryConsumeTimeSpanRequestHeader {
+        topic: "Span".into(),
+        group: "SpanGroup".into(),
+    };
+    let r = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::QUERY_CONSUME_TIME_SPAN, &h),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    let spans = QueryConsumeTimeSpanBody::decode(&r.body).unwrap();
+    let q0 = &spans.consume_time_span_set[0];
+    assert!(q0.min_time_stamp > 0);
+    assert!(q0.min_time_stamp <= q0.consume_time_stamp);
+    assert!(q0.consume_time_stamp <= q0.max_time_stamp);
+    assert!(q0.delay_time >= 0);
+
+    let h = QueryConsumeQueueRequestHeader {
+        topic: "Span".into(),
+        queue_id: 0,
+        index: 1,
+        count: 5,
+        consumer_group: Some("SpanGroup".into()),
+    };
+    let r = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::QUERY_CONSUME_QUEUE, &h),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    let cq = QueryConsumeQueueResponseBody::decode(&r.body).unwrap();
+    assert_eq!((cq.min_queue_index, cq.max_queue_index), (0, 3));
+    assert_eq!(cq.queue_data.len(), 2, "units 1 and 2");
+    assert!(cq.queue_data[0].physic_offset < cq.queue_data[1].physic_offset);
+    assert_eq!(cq.subscription_data.unwrap().sub_string, "TagA");
+    let missing = QueryConsumeQueueRequestHeader {
+        queue_id: 7,
+        ..h.clone()
+    };
+    let r = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::QUERY_CONSUME_QUEUE, &missing),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
+
+    // Forbid the group to read the topic: its pulls get NO_PERMISSION until allowed again.
+    let forbid = |readable: Option<bool>| {
+        let h = UpdateGroupForbiddenRequestHeader {
+            group: "SpanGroup".into(),
+            topic: "Span".into(),
+            readable,
+        };
+        RemotingCommand::request_with_header(RequestCode::UPDATE_AND_GET_GROUP_FORBIDDEN, &h)
+    };
+    let r = c.request(forbid(Some(false)), T).await.unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    assert!(!GroupForbidden::decode(&r.body).unwrap().readable);
+    let pull = c
+        .request(pull_request("SpanGroup", "Span", 0, 0, 0), T)
+        .await
+        .unwrap();
+    assert_eq!(pull.response_code(), ResponseCode::NO_PERMISSION);
+    assert!(pull.remark.unwrap_or_default().contains("forbidden"));
+    let r = c.request(forbid(None), T).await.unwrap();
+    assert!(
+        !GroupForbidden::decode(&r.body).unwrap().readable,
+        "a query changes nothing"
+    );
+    let r = c.request(forbid(Some(true)), T).await.unwrap();
+    assert!(GroupForbidden::decode(&r.body).unwrap().readable);
+    let pull = c
+        .request(pull_request("SpanGroup", "Span", 0, 0, 0), T)
+        .await
+        .unwrap();
+    assert_eq!(pull.response_code(), ResponseCode::SUCCESS);
+    broker.stop().await;
+}

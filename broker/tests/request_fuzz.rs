@@ -778,6 +778,12 @@ const BROKER_CODES: &[RequestCode] = &[
     RequestCode::GET_BROKER_RUNTIME_INFO,
     RequestCode::GET_BROKER_HA_STATUS,
     RequestCode::GET_CONSUMER_RUNNING_INFO,
+    RequestCode::CLONE_GROUP_OFFSET,
+    RequestCode::GET_BROKER_CONSUME_STATS,
+    RequestCode::QUERY_CONSUME_TIME_SPAN,
+    RequestCode::QUERY_CONSUME_QUEUE,
+    RequestCode::UPDATE_AND_GET_GROUP_FORBIDDEN,
+    RequestCode::VIEW_BROKER_STATS_DATA,
     RequestCode::CONSUME_MESSAGE_DIRECTLY,
     RequestCode::INVOKE_BROKER_TO_RESET_OFFSET,
     RequestCode::INVOKE_BROKER_TO_GET_CONSUMER_STATUS,
@@ -1323,6 +1329,66 @@ fn broker_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ext
             }),
             Vec::new(),
         ),
+        RequestCode::QUERY_CONSUME_TIME_SPAN => (
+            ext(&QueryConsumeTimeSpanRequestHeader {
+                topic: g.topic(),
+                group: g.group(),
+            }),
+            Vec::new(),
+        ),
+        RequestCode::QUERY_CONSUME_QUEUE => (
+            ext(&QueryConsumeQueueRequestHeader {
+                topic: g.topic(),
+                queue_id: g.small_i32(8),
+                index: *g.rng.pick(&[0, 1, -1, i64::MIN, i64::MAX, 1 << 40]),
+                count: *g.rng.pick(&[0, 1, 32, -1, i32::MAX]),
+                consumer_group: g.rng.chance(50).then(|| g.group()),
+            }),
+            Vec::new(),
+        ),
+        RequestCode::UPDATE_AND_GET_GROUP_FORBIDDEN => {
+            let mut group = g.group();
+            if group.starts_with("FuzzCanary") {
+                group.push('x');
+            }
+            (
+                ext(&UpdateGroupForbiddenRequestHeader {
+                    group,
+                    topic: g.topic(),
+                    readable: g.rng.chance(70).then(|| g.boolean()),
+                }),
+                Vec::new(),
+            )
+        }
+        RequestCode::GET_BROKER_CONSUME_STATS => (
+            ext(&GetConsumeStatsInBrokerHeader {
+                is_order: g.boolean(),
+            }),
+            Vec::new(),
+        ),
+        RequestCode::CLONE_GROUP_OFFSET => (
+            ext(&CloneGroupOffsetRequestHeader {
+                src_group: g.group(),
+                dest_group: g.group(),
+                topic: g.rng.chance(50).then(|| g.topic()),
+                offline: g.rng.chance(50).then(|| g.boolean()),
+            }),
+            Vec::new(),
+        ),
+        RequestCode::VIEW_BROKER_STATS_DATA => (
+            ext(&ViewBrokerStatsDataRequestHeader {
+                stats_name: (*g.rng.pick(&[
+                    "TOPIC_PUT_NUMS",
+                    "GROUP_GET_NUMS",
+                    "TOPIC_PUT_SIZE",
+                    "nope",
+                    "",
+                ]))
+                .to_owned(),
+                stats_key: g.topic(),
+            }),
+            Vec::new(),
+        ),
         RequestCode::CONSUME_MESSAGE_DIRECTLY => (
             ext(&ConsumeMessageDirectlyResultRequestHeader {
                 consumer_group: g.group(),
@@ -1557,6 +1623,12 @@ fn broker_config_body(g: &mut Gen<'_>) -> Vec<u8> {
                 "127.0.0.1:1;127.0.0.1:2",
                 "a:b:c",
             ]))
+            .to_owned()
+        } else if key == "maxMessageSize" {
+            // Store keys take effect at run time: a small limit would refuse the canary's
+            // sends as it should, so only values the broker must refuse, or large ones.
+            (*g.rng
+                .pick(&["0", "-1", "x", "", "4194304", "99999999999999999999"]))
             .to_owned()
         } else if g.rng.chance(50) {
             (*g.rng.pick(HOSTILE_NUMBERS)).to_owned()

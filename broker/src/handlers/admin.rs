@@ -6,12 +6,12 @@
 use std::collections::BTreeMap;
 
 use ferromq_protocol::body::{
-    Connection as ConnectionInfo, ConsumerConnection, HaConnectionRuntimeInfo, HaRuntimeInfo,
-    KVTable, ProducerConnection,
+    BrokerStatsData, BrokerStatsItem, Connection as ConnectionInfo, ConsumerConnection,
+    HaConnectionRuntimeInfo, HaRuntimeInfo, KVTable, ProducerConnection,
 };
 use ferromq_protocol::header::admin::{
     GetBrokerConfigResponseHeader, GetConsumerConnectionListRequestHeader,
-    GetProducerConnectionListRequestHeader,
+    GetProducerConnectionListRequestHeader, ViewBrokerStatsDataRequestHeader,
 };
 use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode};
 use ferromq_store::StoreConfig;
@@ -19,6 +19,7 @@ use ferromq_store::StoreConfig;
 use crate::config::{BrokerConfig, CONFIG_BLACKLIST};
 use crate::response::{bad_header, fail, ok, Response};
 use crate::state::Broker;
+use crate::stats::StatsName;
 
 /// Setting names whose values are never returned by GET_BROKER_CONFIG.
 fn is_secret(key: &str) -> bool {
@@ -71,6 +72,39 @@ pub(crate) fn ha_status(broker: &Broker) -> Response {
         }
     }
     ok().with_body(info.encode())
+}
+
+/// VIEW_BROKER_STATS_DATA (`mqadmin statsAll`): one statistic of one key over the last minute,
+/// hour and day: `TOPIC_PUT_NUMS` / `TOPIC_PUT_SIZE` by topic, `GROUP_GET_NUMS` /
+/// `GROUP_GET_SIZE` by `topic@group`.
+pub(crate) fn view_stats(broker: &Broker, req: &RemotingCommand) -> Response {
+    let h = match ViewBrokerStatsDataRequestHeader::read_ext(&req.ext_fields) {
+        Ok(h) => h,
+        Err(e) => return bad_header(e),
+    };
+    let windows = StatsName::from_apache(&h.stats_name).and_then(|name| {
+        broker
+            .stats
+            .keyed
+            .view(name, &h.stats_key, ferromq_common::now_ms())
+    });
+    let Some([minute, hour, day]) = windows else {
+        return fail(
+            ResponseCode::SYSTEM_ERROR,
+            format!("The stats <{}> <{}> not exist", h.stats_name, h.stats_key),
+        );
+    };
+    let item = |w: crate::stats::Window| BrokerStatsItem {
+        avgpt: w.avgpt,
+        sum: i64::try_from(w.sum).unwrap_or(i64::MAX),
+        tps: w.tps,
+    };
+    let data = BrokerStatsData {
+        stats_day: item(day),
+        stats_hour: item(hour),
+        stats_minute: item(minute),
+    };
+    ok().with_body(data.encode())
 }
 
 /// GET_BROKER_RUNTIME_INFO: counters and store figures, as Apache names them.
@@ -296,6 +330,14 @@ pub(crate) async fn update_broker_config(broker: &Broker, req: &RemotingCommand)
                     "defaultTopicQueueNums {} is out of range 1..={max_queues} (maxTopicQueueNums)",
                     v.trim()
                 ),
+            );
+        }
+    }
+    if let Some((_, v)) = pairs.iter().find(|(k, _)| k.trim() == "maxMessageSize") {
+        if v.trim().parse::<usize>().is_ok_and(|n| n == 0) {
+            return fail(
+                ResponseCode::INVALID_PARAMETER,
+                "maxMessageSize 0 would refuse every message",
             );
         }
     }

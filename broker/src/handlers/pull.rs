@@ -17,8 +17,10 @@ use ferromq_store::store::MessageFilter;
 use ferromq_store::{GetMessageResult, GetMessageStatus};
 
 use crate::filters::{sql_selector, SqlFilter, TagFilter};
+use crate::handlers::group::READ_FORBIDDEN_BIT;
 use crate::response::{bad_header, fail, Response};
 use crate::state::Broker;
+use crate::stats::StatsName;
 
 /// Longest hold, whatever the client asks or `shortPollingTimeMills` says.
 const MAX_HOLD: Duration = Duration::from_secs(30);
@@ -93,6 +95,19 @@ pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Resp
         Ok(g) => g,
         Err(refusal) => return refusal,
     };
+    // UPDATE_AND_GET_GROUP_FORBIDDEN (Apache's read bit, index 2).
+    if broker
+        .groups
+        .is_forbidden(&h.consumer_group, &h.topic, READ_FORBIDDEN_BIT)
+    {
+        return fail(
+            ResponseCode::NO_PERMISSION,
+            format!(
+                "the consumer group[{}] is forbidden for topic[{}]",
+                h.consumer_group, h.topic
+            ),
+        );
+    }
     let sys_flag = h.sys_flag;
     let subscription = if pull_sys_flag::has(sys_flag, pull_sys_flag::SUBSCRIPTION) {
         let expr = h.subscription.clone().unwrap_or_else(|| "*".to_owned());
@@ -248,6 +263,12 @@ pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Resp
         stats
             .got
             .fetch_add(result.messages.len() as u64, Ordering::Relaxed);
+        let key = format!("{}@{}", h.topic, h.consumer_group);
+        stats
+            .keyed
+            .add(StatsName::GroupGetNums, &key, result.messages.len() as u64);
+        let bytes: usize = result.messages.iter().map(|m| m.len()).sum();
+        stats.keyed.add(StatsName::GroupGetSize, &key, bytes as u64);
         let cold = result.suggest_pulling_from_slave;
         let messages = result.messages;
         let concat = move || {

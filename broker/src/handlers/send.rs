@@ -20,6 +20,7 @@ use crate::config::{BrokerRole, Settings};
 use crate::replication::Replicated;
 use crate::response::{bad_header, fail, ok, Response};
 use crate::state::Broker;
+use crate::stats::StatsName;
 
 fn uniq_ids(broker: &Broker) -> &'static UniqIdGenerator {
     static GEN: OnceLock<UniqIdGenerator> = OnceLock::new();
@@ -222,10 +223,18 @@ pub(crate) async fn send_message(
             resp = refusal;
         }
     }
-    broker
-        .stats
+    let stats = &broker.stats;
+    stats
         .put
         .fetch_add(messages.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    // By the topic the producer named (a delayed message is stored under the schedule topic).
+    stats
+        .keyed
+        .add(StatsName::TopicPutNums, &h.topic, messages.len() as u64);
+    let bytes: usize = messages.iter().map(|m| m.body.len()).sum();
+    stats
+        .keyed
+        .add(StatsName::TopicPutSize, &h.topic, bytes as u64);
     let msg_id = result
         .append
         .records

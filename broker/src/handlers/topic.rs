@@ -1,10 +1,13 @@
 //! Topic management: UPDATE_AND_CREATE_TOPIC, DELETE_TOPIC_IN_BROKER, GET_ALL_TOPIC_CONFIG,
-//! GET_TOPIC_CONFIG and GET_TOPIC_STATS_INFO.
+//! GET_TOPIC_CONFIG, GET_TOPIC_STATS_INFO and QUERY_CONSUME_QUEUE.
 
-use ferromq_protocol::body::{perm, MessageQueue, TopicConfig, TopicOffset, TopicStatsTable};
+use ferromq_protocol::body::{
+    perm, ConsumeQueueData, MessageQueue, QueryConsumeQueueResponseBody, TopicConfig, TopicOffset,
+    TopicStatsTable,
+};
 use ferromq_protocol::header::admin::{
     CreateTopicRequestHeader, DeleteTopicRequestHeader, GetTopicConfigRequestHeader,
-    GetTopicStatsInfoRequestHeader,
+    GetTopicStatsInfoRequestHeader, QueryConsumeQueueRequestHeader,
 };
 use ferromq_protocol::{CommandHeader, RemotingCommand, ResponseCode};
 
@@ -88,6 +91,51 @@ pub(crate) fn topic_config(broker: &Broker, req: &RemotingCommand) -> Response {
             format!("No topic in this broker. topic: {}", h.topic),
         ),
     }
+}
+
+/// Most units QUERY_CONSUME_QUEUE returns at once.
+const MAX_QUERY_UNITS: i32 = 1000;
+
+/// QUERY_CONSUME_QUEUE (`mqadmin queryCq`): `count` units of one consume queue from `index`
+/// (at most 1,000), with the queue's range and, for `consumerGroup`, its subscription.
+pub(crate) fn query_consume_queue(broker: &Broker, req: &RemotingCommand) -> Response {
+    let h = match QueryConsumeQueueRequestHeader::read_ext(&req.ext_fields) {
+        Ok(h) => h,
+        Err(e) => return bad_header(e),
+    };
+    let Some((min, max)) = broker.store.queue_range(&h.topic, h.queue_id) else {
+        return fail(
+            ResponseCode::SYSTEM_ERROR,
+            format!("{}@{} is not exist!", h.queue_id, h.topic),
+        );
+    };
+    let mut body = QueryConsumeQueueResponseBody {
+        min_queue_index: min,
+        max_queue_index: max,
+        ..Default::default()
+    };
+    if let Some(group) = &h.consumer_group {
+        match broker.clients.subscription(group, &h.topic) {
+            Some(sub) => {
+                body.filter_data = Some(sub.sub_string.clone());
+                body.subscription_data = Some(sub);
+            }
+            None => body.filter_data = Some(format!("{group}@{} is not online!", h.topic)),
+        }
+    }
+    let count = usize::try_from(h.count.clamp(0, MAX_QUERY_UNITS)).unwrap_or(0);
+    let units = broker
+        .store
+        .queue_units(&h.topic, h.queue_id, h.index, count);
+    for (_, unit) in units {
+        body.queue_data.push(ConsumeQueueData {
+            physic_offset: unit.commit_log_offset,
+            physic_size: unit.size,
+            tags_code: unit.tags_code,
+            ..Default::default()
+        });
+    }
+    ok().with_body(body.encode())
 }
 
 /// GET_TOPIC_STATS_INFO: each queue's offsets.

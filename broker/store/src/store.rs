@@ -740,6 +740,27 @@ impl MessageStore {
         }
     }
 
+    /// Up to `max` consume queue units of a queue from `from` (empty when none are kept there).
+    pub fn queue_units(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        from: i64,
+        max: usize,
+    ) -> Vec<(i64, CqUnit)> {
+        match self.consume_queues.queue(topic, queue_id) {
+            Some(q) if max > 0 => q.units(from.max(q.min_offset()), max),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Store time of the message at `offset` of a queue, if it is still kept.
+    pub fn store_time_in_queue(&self, topic: &str, queue_id: i32, offset: i64) -> Option<i64> {
+        let q = self.consume_queues.queue(topic, queue_id)?;
+        let unit = q.unit(offset)?;
+        self.store_time_of(unit.commit_log_offset)
+    }
+
     /// Store time of the first message still kept in a queue.
     pub fn earliest_message_time(&self, topic: &str, queue_id: i32) -> Option<i64> {
         let q = self.consume_queues.queue(topic, queue_id)?;

@@ -142,3 +142,106 @@ mod tests {
         );
     }
 }
+
+/// One window of a broker statistic (`BrokerStatsItem`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct BrokerStatsItem {
+    /// Per call (`sum` divided by the calls that added to it).
+    pub avgpt: f64,
+    /// What was added in the window.
+    pub sum: i64,
+    /// Per second.
+    pub tps: f64,
+}
+
+/// The VIEW_BROKER_STATS_DATA answer (`BrokerStatsData`): the last minute, hour and day.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct BrokerStatsData {
+    /// The last 24 hours.
+    pub stats_day: BrokerStatsItem,
+    /// The last hour.
+    pub stats_hour: BrokerStatsItem,
+    /// The last minute.
+    pub stats_minute: BrokerStatsItem,
+}
+
+json_body!(BrokerStatsData);
+
+/// One queue's time span (`QueueTimeSpan`, QUERY_CONSUME_TIME_SPAN).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct QueueTimeSpan {
+    /// Store time of the last message the group consumed (the oldest kept when none).
+    pub consume_time_stamp: i64,
+    /// How long the next message to consume has waited, ms (0 when caught up).
+    pub delay_time: i64,
+    /// Store time of the newest message.
+    pub max_time_stamp: i64,
+    /// The queue.
+    pub message_queue: super::MessageQueue,
+    /// Store time of the oldest message kept.
+    pub min_time_stamp: i64,
+}
+
+/// The QUERY_CONSUME_TIME_SPAN answer (`QueryConsumeTimeSpanBody`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct QueryConsumeTimeSpanBody {
+    /// One entry per write queue.
+    pub consume_time_span_set: Vec<QueueTimeSpan>,
+}
+
+json_body!(QueryConsumeTimeSpanBody);
+
+/// A group's read permission on a topic (`GroupForbidden`, UPDATE_AND_GET_GROUP_FORBIDDEN).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct GroupForbidden {
+    /// Consumer group.
+    pub group: String,
+    /// Whether it may read the topic.
+    pub readable: bool,
+    /// Topic.
+    pub topic: String,
+}
+
+json_body!(GroupForbidden);
+
+/// One consume queue unit (`ConsumeQueueData`, QUERY_CONSUME_QUEUE).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ConsumeQueueData {
+    /// Whether the group's filter matches (only with extended units, which FerroMQ has not).
+    pub eval: bool,
+    /// A note about the unit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub msg: Option<String>,
+    /// Commitlog offset of the record.
+    pub physic_offset: i64,
+    /// Record size.
+    pub physic_size: i32,
+    /// Tag hash code.
+    pub tags_code: i64,
+}
+
+/// The QUERY_CONSUME_QUEUE answer (`QueryConsumeQueueResponseBody`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct QueryConsumeQueueResponseBody {
+    /// The group's subscription, as online consumers registered it; or why there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter_data: Option<String>,
+    /// The queue's end.
+    pub max_queue_index: i64,
+    /// The queue's first kept offset.
+    pub min_queue_index: i64,
+    /// The units asked for.
+    pub queue_data: Vec<ConsumeQueueData>,
+    /// The group's subscription to the topic, when it has online consumers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription_data: Option<super::SubscriptionData>,
+}
+
+json_body!(QueryConsumeQueueResponseBody);

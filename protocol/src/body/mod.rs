@@ -47,7 +47,11 @@ pub use heartbeat::{
     ConsumeFromWhere, ConsumeType, ConsumerData, ExpressionType, HeartbeatData, MessageModel,
     ProducerData, SubscriptionData,
 };
-pub use misc::{GetConsumerListByGroupResponseBody, KVTable, KvConfigFile, TopicList};
+pub use misc::{
+    BrokerStatsData, BrokerStatsItem, ConsumeQueueData, GetConsumerListByGroupResponseBody,
+    GroupForbidden, KVTable, KvConfigFile, QueryConsumeQueueResponseBody, QueryConsumeTimeSpanBody,
+    QueueTimeSpan, TopicList,
+};
 pub use queue::{
     LockBatchRequestBody, LockBatchResponseBody, MessageQueue, UnlockBatchRequestBody,
 };
@@ -56,7 +60,7 @@ pub use route::{
     perm, topic_sys_flag, BrokerData, QueueData, RouteJsonStyle, TopicRouteData, MASTER_ID,
 };
 pub use stats::{
-    ConsumeStats, GetConsumerStatusBody, OffsetWrapper, QueueOffsets, ResetOffsetBody, TopicOffset,
-    TopicStatsTable,
+    ConsumeStats, ConsumeStatsList, GetConsumerStatusBody, OffsetWrapper, QueueOffsets,
+    ResetOffsetBody, TopicOffset, TopicStatsTable,
 };
 pub use topic::{DataVersion, TopicConfig, TopicConfigSerializeWrapper, TopicFilterType};

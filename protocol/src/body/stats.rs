@@ -99,6 +99,23 @@ pub struct ResetOffsetBody {
 
 json_body!(ResetOffsetBody, raw_object_keys);
 
+/// The GET_BROKER_CONSUME_STATS answer (`ConsumeStatsList`): per group, the consume stats of
+/// each topic it has offsets of.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ConsumeStatsList {
+    /// The broker's address.
+    pub broker_addr: String,
+    /// One single-entry map per group: group name to its topics' stats.
+    pub consume_stats_list: Vec<BTreeMap<String, Vec<ConsumeStats>>>,
+    /// Sum of every lag.
+    pub total_diff: i64,
+    /// Sum of every in-flight lag (pulled, not yet committed).
+    pub total_inflight_diff: i64,
+}
+
+json_body!(ConsumeStatsList, raw_object_keys);
+
 /// One consumer's queue offsets, as a `Map<MessageQueue, Long>`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]

@@ -69,6 +69,77 @@ command_header! {
 }
 
 command_header! {
+    /// `CloneGroupOffsetRequestHeader` (314): copy one group's offsets to another.
+    pub struct CloneGroupOffsetRequestHeader {
+        /// Group copied from.
+        src_group: String, "srcGroup", required;
+        /// Group copied to.
+        dest_group: String, "destGroup", required;
+        /// Only this topic (empty or absent: every topic the source group has offsets of).
+        topic: String, "topic", optional;
+        /// Copy even topics the source group's online consumers do not subscribe to.
+        offline: bool, "offline", optional;
+    }
+}
+
+command_header! {
+    /// `ViewBrokerStatsDataRequestHeader` (315): one statistic of one key (`mqadmin statsAll`).
+    pub struct ViewBrokerStatsDataRequestHeader {
+        /// The statistic, e.g. `TOPIC_PUT_NUMS`, `GROUP_GET_NUMS`.
+        stats_name: String, "statsName", required;
+        /// Its key: a topic, or `topic@group`.
+        stats_key: String, "statsKey", required;
+    }
+}
+
+command_header! {
+    /// `GetConsumeStatsInBrokerHeader` (317): every group's consume stats on this broker.
+    pub struct GetConsumeStatsInBrokerHeader {
+        /// Only topics marked order.
+        is_order: bool, "isOrder", required;
+    }
+}
+
+command_header! {
+    /// `QueryConsumeTimeSpanRequestHeader` (303): per queue, the time span of its messages and
+    /// of the group's consumption.
+    pub struct QueryConsumeTimeSpanRequestHeader {
+        /// Topic.
+        topic: String, "topic", required;
+        /// Consumer group.
+        group: String, "group", required;
+    }
+}
+
+command_header! {
+    /// `QueryConsumeQueueRequestHeader` (321, `mqadmin queryCq`): units of one consume queue.
+    pub struct QueryConsumeQueueRequestHeader {
+        /// Topic.
+        topic: String, "topic", required;
+        /// Queue.
+        queue_id: i32, "queueId", required;
+        /// First queue offset.
+        index: i64, "index", required;
+        /// How many units.
+        count: i32, "count", required;
+        /// A group whose subscription to show.
+        consumer_group: String, "consumerGroup", optional;
+    }
+}
+
+command_header! {
+    /// `UpdateGroupForbiddenRequestHeader` (353): forbid or allow a group to read a topic.
+    pub struct UpdateGroupForbiddenRequestHeader {
+        /// Consumer group.
+        group: String, "group", required;
+        /// Topic.
+        topic: String, "topic", required;
+        /// Whether the group may read; absent only queries.
+        readable: bool, "readable", optional;
+    }
+}
+
+command_header! {
     /// `GetConsumeStatsRequestHeader` (208).
     pub struct GetConsumeStatsRequestHeader {
         /// Consumer group.
