@@ -39,19 +39,12 @@ const PENDING: &[(&str /* command */, &str /* why */)] = &[
          store time of the queue's last message (getMessageStoreTimeStamp(topic, q, max - 1)), \
          so the #Last Updated column stays blank",
     ),
-    // TODO(issue 15): code 208 GET_CONSUME_STATS answers lastTimestamp 0.
+    // TODO(issue 15): code 202 GET_TOPIC_STATS_INFO answers no topicPutTps.
     (
-        "consumerProgress #LastTime",
-        "GET_CONSUME_STATS (208): OffsetWrapper.lastTimestamp is always 0; Apache sets the store \
-         time of the message at consumerOffset - 1, so #LastTime prints N/A",
-    ),
-    // TODO(issue 15): code 315 VIEW_BROKER_STATS_DATA not implemented.
-    (
-        "statsAll",
-        "VIEW_BROKER_STATS_DATA (315) answers REQUEST_CODE_NOT_SUPPORTED; statsAll swallows the \
-         error and prints 0 for #InTPS/#OutTPS/#InMsg24Hour/#OutMsg24Hour (Apache: \
-         BrokerStatsData of TOPIC_PUT_NUMS <topic> and GROUP_GET_NUMS <topic>@<group>, minute \
-         TPS and the day/hour sums)",
+        "topicStatus Topic Put TPS",
+        "GET_TOPIC_STATS_INFO (202): TopicStatsTable.topicPutTps is not sent, so \"Topic Put \
+         TPS\" prints 0.0 seconds after 16 sends; Apache 5.3.3 sets \
+         brokerStatsManager.tpsTopicPutNums(topic), the TOPIC_PUT_NUMS rate over the last minute",
     ),
 ];
 
@@ -111,6 +104,19 @@ fn field<'a>(out: &'a str, label: &str) -> Option<&'a str> {
     out.lines()
         .find_map(|l| l.strip_prefix(label))
         .map(str::trim)
+}
+
+/// `yyyy-MM-dd`.
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
 }
 
 /// Deletes the file a message view wrote the body to: Apache's tool writes it under the fixed
@@ -532,8 +538,20 @@ fn topic_and_message_commands() {
         let out = status.borrow();
         for row in rows(&out, BROKER) {
             // #Last Updated is a date and a time (Apache: the store time of the last message).
-            assert_eq!(row.len(), 6, "no #Last Updated:\n{out}");
+            assert!(
+                row.len() == 6 && is_date(row[4]),
+                "no #Last Updated:\n{out}"
+            );
         }
+    });
+    step("topicStatus Topic Put TPS", || {
+        let out = status.borrow();
+        // Sent 16 messages seconds ago: a rate over the last minute above 0.
+        let tps: f64 = field(&out, "Topic Put TPS:")
+            .unwrap_or_else(|| panic!("no Topic Put TPS:\n{out}"))
+            .parse()
+            .expect("Topic Put TPS number");
+        assert!(tps > 0.0, "Topic Put TPS {tps}:\n{out}");
     });
 
     step("topicClusterList", || {
@@ -781,6 +799,35 @@ fn topic_and_message_commands() {
         assert_eq!(ids, expected, "{out}");
     });
 
+    step("queryCq", || {
+        let out = mqadmin(
+            ns,
+            &[
+                "queryCq", "-t", topic, "-q", "0", "-i", "0", "-c", "4", "-b", master,
+            ],
+        );
+        let per_queue = MESSAGES / 4;
+        assert!(out.contains(&format!("max: {per_queue}, min: 0")), "{out}");
+        // One unit per message of queue 0, pointing at its commitlog offset (the last 16 hex
+        // digits of its offsetMsgId).
+        let offsets: Vec<u64> = out
+            .lines()
+            .filter_map(|l| {
+                let rest = l.strip_prefix("ConsumeQueueData{physicOffset=")?;
+                rest.split(',').next()?.parse().ok()
+            })
+            .collect();
+        let expected: Vec<u64> = sent
+            .iter()
+            .filter(|m| m.queue_id == 0)
+            .map(|m| {
+                u64::from_str_radix(&m.offset_msg_id[m.offset_msg_id.len() - 16..], 16)
+                    .expect("commitlog offset in offsetMsgId")
+            })
+            .collect();
+        assert_eq!(offsets, expected, "{out}");
+    });
+
     step("statsAll", || {
         let out = mqadmin(ns, &["statsAll", "-t", topic]);
         let row = rows(&out, topic)
@@ -901,7 +948,6 @@ fn group_and_consumer_commands() {
     )
     .expect("the fixture's consumer commits its offsets");
 
-    let progress = std::cell::RefCell::new(String::new());
     step("consumerProgress", || {
         let out = mqadmin(ns, &["consumerProgress", "-g", group]);
         let queues: BTreeMap<&str, (&str, &str, &str)> = rows(&out, topic)
@@ -918,18 +964,29 @@ fn group_and_consumer_commands() {
             "#QID #Broker Offset #Consumer Offset #Diff:\n{out}"
         );
         assert!(out.contains("Consume Diff Total: 0"), "{out}");
-        *progress.borrow_mut() = out;
-    });
-    step("consumerProgress #LastTime", || {
-        let out = progress.borrow();
-        let rows = rows(&out, topic);
-        assert_eq!(rows.len(), 4, "{out}");
-        for row in rows {
+        // #LastTime: the store time of the last consumed message, a date and a time.
+        for row in rows(&out, topic) {
             assert!(
-                !row.contains(&"N/A"),
+                row.len() == 9 && is_date(row[7]),
                 "#LastTime of a consumed queue:\n{out}"
             );
         }
+    });
+    step("brokerConsumeStats", || {
+        let out = mqadmin(ns, &["brokerConsumeStats", "-b", master]);
+        // #Topic #Group #Broker Name #QID #Broker Offset #Consumer Offset #Diff #LastTime
+        let queues: BTreeMap<&str, (&str, &str, &str)> = rows(&out, topic)
+            .iter()
+            .filter(|f| f.len() >= 7 && f[1] == group && f[2] == BROKER)
+            .map(|f| (f[3], (f[4], f[5], f[6])))
+            .collect();
+        let n = per_queue.to_string();
+        let expected: BTreeMap<&str, (&str, &str, &str)> = ["0", "1", "2", "3"]
+            .into_iter()
+            .map(|q| (q, (n.as_str(), n.as_str(), "0")))
+            .collect();
+        assert_eq!(queues, expected, "{out}");
+        assert!(out.contains("Diff Total:"), "{out}");
     });
 
     step("consumerStatus", || {
