@@ -59,6 +59,10 @@ async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Re
         RequestCode::GET_TOPIC_CONFIG => topic::topic_config(broker, req),
         RequestCode::GET_TOPIC_STATS_INFO => topic::topic_stats(broker, req),
         RequestCode::QUERY_CONSUME_QUEUE => topic::query_consume_queue(broker, req),
+        RequestCode::CLEAN_UNUSED_TOPIC => topic::clean_unused_topics(broker).await,
+        RequestCode::CLEAN_EXPIRED_CONSUMEQUEUE => {
+            topic::clean_expired_consume_queues(broker).await
+        }
         // Subscription groups.
         RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => group::update_group(broker, req).await,
         RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => group::all_groups(broker),
@@ -94,7 +98,8 @@ async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Re
     }
 }
 
-/// Codes that change the topic or subscription group tables.
+/// Codes that change the topic or subscription group tables (or, CLEAN_UNUSED_TOPIC, the
+/// queues of topics missing from them: a slave's table lags its master's).
 fn is_table_write(code: RequestCode) -> bool {
     matches!(
         code,
@@ -103,6 +108,7 @@ fn is_table_write(code: RequestCode) -> bool {
             | RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP
             | RequestCode::DELETE_SUBSCRIPTIONGROUP
             | RequestCode::UPDATE_AND_GET_GROUP_FORBIDDEN
+            | RequestCode::CLEAN_UNUSED_TOPIC
     )
 }
 

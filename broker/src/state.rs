@@ -94,6 +94,25 @@ impl Broker {
             .partition(|(k, _)| BrokerConfig::KEYS.contains(&k.trim()));
         next.broker.update_at_runtime(&broker_pairs)?;
         next.store.update_at_runtime(&store_pairs)?;
+        // Values that would leave the broker unable to work are refused whatever their spelling
+        // (a key may come twice; the last wins).
+        if next.store.max_message_size == 0 && guard.store.max_message_size != 0 {
+            return Err(SettingError::BadValue {
+                key: "maxMessageSize".to_owned(),
+                value: "0".to_owned(),
+                expected: "a size above 0",
+            });
+        }
+        let queues = next.broker.default_topic_queue_nums;
+        if queues != guard.broker.default_topic_queue_nums
+            && !(1..=next.broker.max_topic_queue_nums).contains(&queues)
+        {
+            return Err(SettingError::BadValue {
+                key: "defaultTopicQueueNums".to_owned(),
+                value: queues.to_string(),
+                expected: "1..=maxTopicQueueNums",
+            });
+        }
         if !store_pairs.is_empty() {
             self.store
                 .update_config(next.store.clone())

@@ -782,6 +782,8 @@ const BROKER_CODES: &[RequestCode] = &[
     RequestCode::GET_BROKER_CONSUME_STATS,
     RequestCode::QUERY_CONSUME_TIME_SPAN,
     RequestCode::QUERY_CONSUME_QUEUE,
+    RequestCode::CLEAN_EXPIRED_CONSUMEQUEUE,
+    RequestCode::CLEAN_UNUSED_TOPIC,
     RequestCode::UPDATE_AND_GET_GROUP_FORBIDDEN,
     RequestCode::VIEW_BROKER_STATS_DATA,
     RequestCode::CONSUME_MESSAGE_DIRECTLY,

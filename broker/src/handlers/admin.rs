@@ -20,6 +20,7 @@ use crate::config::{BrokerConfig, CONFIG_BLACKLIST};
 use crate::response::{bad_header, fail, ok, Response};
 use crate::state::Broker;
 use crate::stats::StatsName;
+use ferromq_common::settings::SettingError;
 
 /// Setting names whose values are never returned by GET_BROKER_CONFIG.
 fn is_secret(key: &str) -> bool {
@@ -314,33 +315,6 @@ pub(crate) async fn update_broker_config(broker: &Broker, req: &RemotingCommand)
         }
     }
     let before = broker.settings();
-    let max_queues = before.broker.max_topic_queue_nums;
-    if let Some((_, v)) = pairs
-        .iter()
-        .find(|(k, _)| k.trim() == "defaultTopicQueueNums")
-    {
-        if !v
-            .trim()
-            .parse::<i32>()
-            .is_ok_and(|n| (1..=max_queues).contains(&n))
-        {
-            return fail(
-                ResponseCode::INVALID_PARAMETER,
-                format!(
-                    "defaultTopicQueueNums {} is out of range 1..={max_queues} (maxTopicQueueNums)",
-                    v.trim()
-                ),
-            );
-        }
-    }
-    if let Some((_, v)) = pairs.iter().find(|(k, _)| k.trim() == "maxMessageSize") {
-        if v.trim().parse::<usize>().is_ok_and(|n| n == 0) {
-            return fail(
-                ResponseCode::INVALID_PARAMETER,
-                "maxMessageSize 0 would refuse every message",
-            );
-        }
-    }
     match broker.update_settings(&pairs) {
         Ok(()) => {
             tracing::info!(keys = ?pairs.iter().map(|(k, _)| k).collect::<Vec<_>>(), "broker config updated");
@@ -352,6 +326,9 @@ pub(crate) async fn update_broker_config(broker: &Broker, req: &RemotingCommand)
             }
             broker.topics_changed.notify_one();
             ok()
+        }
+        Err(e @ SettingError::BadValue { .. }) => {
+            fail(ResponseCode::INVALID_PARAMETER, e.to_string())
         }
         Err(e) => fail(ResponseCode::SYSTEM_ERROR, e.to_string()),
     }

@@ -147,15 +147,25 @@ pub(crate) async fn reset_offset(broker: &Broker, req: &RemotingCommand) -> Resp
             ),
         );
     };
+    // Apache refuses when any queue lacks an offset; a queue the group never committed (no
+    // message reached it yet) counts as offset 0 here, and only a group with no offset at all
+    // on the topic is refused.
+    if broker.offsets.offsets(&h.group, &h.topic).is_none() {
+        return fail(
+            ResponseCode::SYSTEM_ERROR,
+            format!(
+                "The consumer group <{}> has no offsets of topic {}",
+                h.group, h.topic
+            ),
+        );
+    }
     let broker_name = broker.settings().broker.broker_name.clone();
     let mut table = BTreeMap::new();
     for queue_id in 0..topic.write_queue_nums {
-        let Some(current) = broker.offsets.query(&h.group, &h.topic, queue_id) else {
-            return fail(
-                ResponseCode::SYSTEM_ERROR,
-                format!("The consumer group <{}> not exist", h.group),
-            );
-        };
+        let current = broker
+            .offsets
+            .query(&h.group, &h.topic, queue_id)
+            .unwrap_or(0);
         let target = if h.timestamp == -1 {
             broker.store.max_offset_in_queue(&h.topic, queue_id)
         } else {

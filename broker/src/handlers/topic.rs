@@ -1,5 +1,6 @@
 //! Topic management: UPDATE_AND_CREATE_TOPIC, DELETE_TOPIC_IN_BROKER, GET_ALL_TOPIC_CONFIG,
-//! GET_TOPIC_CONFIG, GET_TOPIC_STATS_INFO and QUERY_CONSUME_QUEUE.
+//! GET_TOPIC_CONFIG, GET_TOPIC_STATS_INFO, QUERY_CONSUME_QUEUE, CLEAN_UNUSED_TOPIC and
+//! CLEAN_EXPIRED_CONSUMEQUEUE.
 
 use ferromq_protocol::body::{
     perm, ConsumeQueueData, MessageQueue, QueryConsumeQueueResponseBody, TopicConfig, TopicOffset,
@@ -9,7 +10,7 @@ use ferromq_protocol::header::admin::{
     CreateTopicRequestHeader, DeleteTopicRequestHeader, GetTopicConfigRequestHeader,
     GetTopicStatsInfoRequestHeader, QueryConsumeQueueRequestHeader,
 };
-use ferromq_protocol::{CommandHeader, RemotingCommand, ResponseCode};
+use ferromq_protocol::{names, CommandHeader, RemotingCommand, ResponseCode};
 
 use crate::response::{bad_header, fail, ok, Response};
 use crate::state::Broker;
@@ -90,6 +91,40 @@ pub(crate) fn topic_config(broker: &Broker, req: &RemotingCommand) -> Response {
             ResponseCode::TOPIC_NOT_EXIST,
             format!("No topic in this broker. topic: {}", h.topic),
         ),
+    }
+}
+
+/// CLEAN_UNUSED_TOPIC: deletes the consume queues of topics the broker no longer has (a topic
+/// deleted by hand from `topics.json`, say), keeping internal topics, on a blocking thread.
+pub(crate) async fn clean_unused_topics(broker: &Broker) -> Response {
+    // Asked of the live table topic by topic: a topic created meanwhile is in the table before
+    // its first message reaches a consume queue, so it is never taken for unused.
+    let topics = broker.topics.clone();
+    let store = broker.store.clone();
+    let cleaned = tokio::task::spawn_blocking(move || {
+        store.clean_unused_topics(|t| topics.get(t).is_some() || names::is_internal_topic(t))
+    })
+    .await;
+    match cleaned {
+        Ok(Ok(deleted)) => {
+            if !deleted.is_empty() {
+                tracing::info!(?deleted, "unused topics' consume queues deleted");
+            }
+            ok()
+        }
+        Ok(Err(e)) => fail(ResponseCode::SYSTEM_ERROR, e.to_string()),
+        Err(e) => fail(ResponseCode::SYSTEM_ERROR, e.to_string()),
+    }
+}
+
+/// CLEAN_EXPIRED_CONSUMEQUEUE: drops consume queue files that only point at commitlog data
+/// already deleted, on a blocking thread.
+pub(crate) async fn clean_expired_consume_queues(broker: &Broker) -> Response {
+    let store = broker.store.clone();
+    match tokio::task::spawn_blocking(move || store.clean_expired_consume_queues()).await {
+        Ok(Ok(_)) => ok(),
+        Ok(Err(e)) => fail(ResponseCode::SYSTEM_ERROR, e.to_string()),
+        Err(e) => fail(ResponseCode::SYSTEM_ERROR, e.to_string()),
     }
 }
 

@@ -927,6 +927,26 @@ impl MessageStore {
         Ok(())
     }
 
+    /// Drops consume queue files whose units all point before the commitlog's oldest offset
+    /// (CLEAN_EXPIRED_CONSUMEQUEUE); how many.
+    pub fn clean_expired_consume_queues(&self) -> Result<usize> {
+        self.consume_queues
+            .clean_expired(self.commit_log.min_offset())
+    }
+
+    /// Deletes the consume queues of every topic `keep` refuses (CLEAN_UNUSED_TOPIC); the topics
+    /// deleted.
+    pub fn clean_unused_topics(&self, keep: impl Fn(&str) -> bool) -> Result<Vec<String>> {
+        let mut deleted = Vec::new();
+        for topic in self.consume_queues.topics() {
+            if !keep(&topic) {
+                self.delete_topic(&topic)?;
+                deleted.push(topic);
+            }
+        }
+        Ok(deleted)
+    }
+
     /// Waits until everything written has been dispatched (tests, tools).
     pub fn wait_dispatched(&self, timeout: Duration) -> bool {
         let target = match self.config.flush_disk_type {

@@ -340,3 +340,37 @@ fn a_too_full_disk_refuses_writes_but_serves_reads() {
     );
     put(&store, &message("D", 0, 1, "A"));
 }
+
+#[test]
+fn unused_topics_lose_their_queues_and_live_settings_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MessageStore::open(config(dir.path())).unwrap();
+    put(&store, &message("Kept", 0, 1, "A"));
+    put(&store, &message("Gone", 0, 2, "A"));
+    assert!(store.wait_dispatched(Duration::from_secs(10)));
+    let deleted = store.clean_unused_topics(|t| t == "Kept").unwrap();
+    assert_eq!(deleted, ["Gone"]);
+    assert_eq!(store.max_offset_in_queue("Kept", 0), 1);
+    assert_eq!(store.max_offset_in_queue("Gone", 0), 0);
+    assert_eq!(
+        store.clean_expired_consume_queues().unwrap(),
+        0,
+        "nothing expired"
+    );
+
+    // Run-time settings: a smaller maxMessageSize refuses at once; a fixed key is refused.
+    let mut next = (*store.live_config()).clone();
+    next.max_message_size = 4;
+    store.update_config(next.clone()).unwrap();
+    assert!(matches!(
+        store.put_message(&message("Kept", 0, 3, "A")),
+        Err(StoreError::MessageIllegal(_))
+    ));
+    next.mapped_file_size_commit_log *= 2;
+    assert_eq!(
+        store.update_config(next).unwrap_err(),
+        "mappedFileSizeCommitLog"
+    );
+    assert_eq!(store.live_config().max_message_size, 4);
+    store.shutdown().unwrap();
+}
