@@ -46,6 +46,15 @@ const PENDING: &[(&str /* command */, &str /* why */)] = &[
          TPS\" prints 0.0 seconds after 16 sends; Apache 5.3.3 sets \
          brokerStatsManager.tpsTopicPutNums(topic), the TOPIC_PUT_NUMS rate over the last minute",
     ),
+    // TODO(issue 15): code 328 GET_ALL_PRODUCER_INFO not implemented.
+    (
+        "producer",
+        "GET_ALL_PRODUCER_INFO (328) answers REQUEST_CODE_NOT_SUPPORTED; Apache answers a \
+         ProducerTableInfo body {\"data\":{<group>:[{clientId, remoteIP, language, version, \
+         lastUpdateTimestamp}]}} of every producer connected to the broker, which the tool prints \
+         as \"producer group (<group>) instance : clientId=..,remoteIP=.., language=JAVA, \
+         version=479, lastUpdateTimestamp=..\"",
+    ),
 ];
 
 /// Runs one command's checks. A command on [`PENDING`] must still fail.
@@ -939,6 +948,66 @@ fn group_and_consumer_commands() {
         assert_eq!(conns[0][3..], ["JAVA", "V5_3_3"], "{out}");
     });
 
+    step("producer", || {
+        let pg = format!("{group}_pg");
+        let out = mqadmin(ns, &["producer", "-b", master]);
+        let prefix = format!("producer group ({pg}) instance : clientId=");
+        let instances: Vec<&str> = out.lines().filter(|l| l.starts_with(&prefix)).collect();
+        assert_eq!(instances.len(), 1, "{out}");
+        assert!(instances[0].contains("language=JAVA, version=479"), "{out}");
+    });
+
+    step("getConsumerConfig", || {
+        let out = mqadmin(ns, &["getConsumerConfig", "-g", group]);
+        assert!(out.contains(&format!("{CLUSTER}:{BROKER}")), "{out}");
+        let kv = key_values(&out, '=');
+        assert_eq!(
+            kv.get("groupName").map(String::as_str),
+            Some(group),
+            "{out}"
+        );
+        assert_eq!(
+            kv.get("consumeEnable").map(String::as_str),
+            Some("true"),
+            "{out}"
+        );
+        assert_eq!(
+            kv.get("retryMaxTimes").map(String::as_str),
+            Some("16"),
+            "{out}"
+        );
+    });
+
+    step("queryMsgById -g -d (CONSUME_MESSAGE_DIRECTLY)", || {
+        let m = &sent[3];
+        let out = mqadmin(
+            ns,
+            &[
+                "queryMsgById",
+                "-t",
+                topic,
+                "-i",
+                &m.offset_msg_id,
+                "-g",
+                group,
+                "-d",
+                &client_id,
+            ],
+        );
+        assert!(
+            out.contains("ConsumeMessageDirectlyResult [")
+                && out.contains("consumeResult=CR_SUCCESS"),
+            "{out}"
+        );
+        // The fixture's listener got the message once more.
+        let body = format!("\tadmin-body-{}", m.index);
+        fx.wait_for(
+            "the directly consumed message at the listener",
+            Duration::from_secs(10),
+            |o| o.lines().filter(|l| l.ends_with(&body)).count() >= 2,
+        );
+    });
+
     // Committed offsets reach the broker every second.
     let per_queue = (MESSAGES / 4) as i64;
     wait_until(
@@ -947,6 +1016,17 @@ fn group_and_consumer_commands() {
         || Ok((0..4).all(|q| consumer_offset(master, group, topic, q) == Some(per_queue))),
     )
     .expect("the fixture's consumer commits its offsets");
+
+    step("topicList -c", || {
+        let out = mqadmin(ns, &["topicList", "-c"]);
+        // #Cluster Name #Topic #Consumer Group
+        let groups: Vec<&str> = rows(&out, CLUSTER)
+            .iter()
+            .filter(|f| f.get(1) == Some(&topic))
+            .filter_map(|f| f.get(2).copied())
+            .collect();
+        assert_eq!(groups, [group], "{out}");
+    });
 
     step("consumerProgress", || {
         let out = mqadmin(ns, &["consumerProgress", "-g", group]);
@@ -1061,11 +1141,38 @@ fn group_and_consumer_commands() {
             Duration::from_secs(60),
             |o| ferromq_tests::mqadmin::count_received(o) >= before + MESSAGES,
         );
+        // Every message is among the deliveries after the reset.
         let out = fx.output();
+        let again: BTreeSet<&str> = out
+            .lines()
+            .filter(|l| l.starts_with("RECV\t"))
+            .skip(before)
+            .filter_map(|l| l.rsplit('\t').next())
+            .collect();
         for m in &sent {
-            let body = format!("\tadmin-body-{}", m.index);
-            let times = out.lines().filter(|l| l.ends_with(&body)).count();
-            assert!(times >= 2, "message {} consumed {times} time(s)", m.index);
+            let body = format!("admin-body-{}", m.index);
+            assert!(
+                again.contains(body.as_str()),
+                "{body} not consumed again:\n{out}"
+            );
         }
+    });
+
+    step("skipAccumulatedMessage", || {
+        let out = mqadmin(ns, &["skipAccumulatedMessage", "-g", group, "-t", topic]);
+        let n = per_queue.to_string();
+        let skipped: BTreeMap<&str, &str> =
+            rows(&out, BROKER).iter().map(|f| (f[1], f[2])).collect();
+        let expected: BTreeMap<&str, &str> = ["0", "1", "2", "3"]
+            .into_iter()
+            .map(|q| (q, n.as_str()))
+            .collect();
+        assert_eq!(skipped, expected, "#queueId #offset:\n{out}");
+        wait_until(
+            "the offsets at the end again",
+            Duration::from_secs(30),
+            || Ok((0..4).all(|q| consumer_offset(master, group, topic, q) == Some(per_queue))),
+        )
+        .expect("skipAccumulatedMessage moves the group to the end");
     });
 }
