@@ -55,6 +55,14 @@ const PENDING: &[(&str /* command */, &str /* why */)] = &[
          as \"producer group (<group>) instance : clientId=..,remoteIP=.., language=JAVA, \
          version=479, lastUpdateTimestamp=..\"",
     ),
+    // TODO(issue 15): code 300 QUERY_TOPIC_CONSUME_BY_WHO leaves out online consumers.
+    (
+        "topicList -c (online consumer without offsets)",
+        "QUERY_TOPIC_CONSUME_BY_WHO (300) answers only the groups with committed offsets on the \
+         topic; Apache adds the groups whose online consumers subscribe to it \
+         (consumerManager.queryTopicConsumeByWho), so a consumer that has committed nothing yet \
+         is missing from the #Consumer Group column",
+    ),
 ];
 
 /// Runs one command's checks. A command on [`PENDING`] must still fail.
@@ -461,6 +469,25 @@ fn cluster_broker_and_namesrv_commands() {
             "{out}"
         );
         assert_ne!(route_perm(ns, "TBW102") & 2, 0, "write perm back");
+    });
+
+    step("topicList -c (online consumer without offsets)", || {
+        // A consumer online on an empty topic: it has nothing to commit.
+        let _idle =
+            AdminFixture::start(ns, "AdmIdleA", "AdmIdleGroupA", 0, Duration::from_secs(600));
+        let offsets = request(master, 43, &[], &[], T).expect("GET_ALL_CONSUMER_OFFSET");
+        assert!(
+            !offsets.body_text().contains("AdmIdleA@AdmIdleGroupA"),
+            "the idle group has offsets: {}",
+            offsets.body_text()
+        );
+        let out = mqadmin(ns, &["topicList", "-c"]);
+        let groups: Vec<&str> = rows(&out, CLUSTER)
+            .iter()
+            .filter(|f| f.get(1) == Some(&"AdmIdleA"))
+            .filter_map(|f| f.get(2).copied())
+            .collect();
+        assert_eq!(groups, ["AdmIdleGroupA"], "{out}");
     });
 
     step("clusterRT", || {
