@@ -5,11 +5,12 @@
 //! Each run gets a fresh temporary `HOME` / `user.home` (the clients write logs and offsets
 //! there), is bounded by [`CLIENT_TIMEOUT`] (or the timeout given), and is killed if it overruns.
 
+use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::artifacts::{GoProgram, JavaArtifacts};
-use crate::process::{run_bounded, ProgramRun};
+use crate::process::{run_bounded, ChildGuard, ProgramRun};
 
 /// Upper bound for one client program run.
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -39,27 +40,74 @@ fn java_client_on(
     name: &str,
     timeout: Duration,
 ) -> ClientRun {
+    let home = tempfile::Builder::new()
+        .prefix("java-client-")
+        .tempdir()
+        .expect("tempdir");
+    let cmd = java_command(client, main, args, home.path(), timeout);
+    let mut run = run_bounded(name, cmd, &home.path().join("out.log"), timeout)
+        .unwrap_or_else(|e| panic!("cannot run {name}: {e}"));
+    if !run.success() {
+        run.output.push_str(&client_log_tail(home.path()));
+    }
+    run
+}
+
+/// The tail of the Java client's own log (`rocketmq_client.log` under `-Drocketmq.client.logRoot`),
+/// for a failed run's report.
+fn client_log_tail(home: &Path) -> String {
+    let candidates = [
+        home.join("logs").join("rocketmq_client.log"),
+        home.join("logs")
+            .join("rocketmqlogs")
+            .join("rocketmq_client.log"),
+    ];
+    let Some(log) = candidates.into_iter().find(|p| p.is_file()) else {
+        return String::new();
+    };
+    // Warnings, errors and exception messages, without stack frames.
+    let text = String::from_utf8_lossy(&std::fs::read(&log).unwrap_or_default()).into_owned();
+    let notable: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.contains(" WARN ")
+                || l.contains(" ERROR ")
+                || (!l.starts_with('\t') && (l.contains("Exception") || l.starts_with("Caused by")))
+        })
+        .collect();
+    format!(
+        "\n--- {} (warnings and errors) ---\n{}",
+        log.display(),
+        notable[notable.len().saturating_sub(40)..].join("\n")
+    )
+}
+
+/// The `java` command line of `main` of the `client` build, with `home` as `HOME` and
+/// `user.home` and the program's own deadline derived from `timeout`.
+fn java_command(
+    client: JavaClient,
+    main: &str,
+    args: &[String],
+    home: &Path,
+    timeout: Duration,
+) -> Command {
     let jars = JavaArtifacts::get();
     let classpath = match client {
         JavaClient::V5 => &jars.client_classpath,
         JavaClient::V4 => &jars.client49_classpath,
     };
-    let home = tempfile::Builder::new()
-        .prefix("java-client-")
-        .tempdir()
-        .expect("tempdir");
     let mut cmd = Command::new("java");
-    cmd.env("HOME", home.path())
+    cmd.env("HOME", home)
         .args([
             "-Xms64m",
             "-Xmx256m",
             "-XX:+UseSerialGC",
             "-XX:TieredStopAtLevel=1",
         ])
-        .arg(format!("-Duser.home={}", home.path().display()))
+        .arg(format!("-Duser.home={}", home.display()))
         .arg(format!(
             "-Drocketmq.client.logRoot={}",
-            home.path().join("logs").display()
+            home.join("logs").display()
         ))
         // The program's own deadline, below the harness's kill timeout so it can report.
         .arg(format!(
@@ -70,8 +118,7 @@ fn java_client_on(
         .arg(classpath)
         .arg(main)
         .args(args);
-    run_bounded(name, cmd, &home.path().join("out.log"), timeout)
-        .unwrap_or_else(|e| panic!("cannot run {name}: {e}"))
+    cmd
 }
 
 /// A client program's own deadline when the harness kills it at `timeout`.
@@ -309,4 +356,142 @@ pub fn java_interop(args: &[&str]) -> ClientRun {
     let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
     let name = format!("java Interop {}", args.join(" "));
     java_client("org.ferromq.compat.Interop", &args, &name)
+}
+
+/// A client program running in the background (see [`java_ha_produce`]); killed when dropped.
+#[derive(Debug)]
+pub struct BackgroundRun {
+    name: String,
+    guard: ChildGuard,
+    started: Instant,
+    timeout: Duration,
+    // After the guard: the program dies before its home is removed.
+    home: tempfile::TempDir,
+}
+
+impl BackgroundRun {
+    /// Whether the program is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.guard.try_status().is_none()
+    }
+
+    /// Its output so far.
+    pub fn output(&self) -> String {
+        String::from_utf8_lossy(&std::fs::read(self.guard.log_path()).unwrap_or_default())
+            .into_owned()
+    }
+
+    /// Waits for the program to exit, killing it at the timeout it was started with (counted
+    /// from its start), and returns the run.
+    pub fn finish(mut self) -> ClientRun {
+        let left = self.timeout.saturating_sub(self.started.elapsed());
+        let status = self.guard.wait_timeout(left);
+        self.guard.kill();
+        let mut output = self.output();
+        if !status.is_some_and(|s| s.success()) {
+            output.push_str(&client_log_tail(self.home.path()));
+        }
+        ProgramRun {
+            name: self.name.clone(),
+            status,
+            output,
+            elapsed: self.started.elapsed(),
+        }
+    }
+}
+
+fn java_background(main: &str, args: &[String], name: &str, timeout: Duration) -> BackgroundRun {
+    let home = tempfile::Builder::new()
+        .prefix("java-client-")
+        .tempdir()
+        .expect("tempdir");
+    let cmd = java_command(JavaClient::V5, main, args, home.path(), timeout);
+    let guard = ChildGuard::spawn(name, cmd, &home.path().join("out.log"))
+        .unwrap_or_else(|e| panic!("cannot run {name}: {e}"));
+    BackgroundRun {
+        name: name.to_owned(),
+        guard,
+        started: Instant::now(),
+        timeout,
+        home,
+    }
+}
+
+/// Java `HaFailover produce` (5.3.3), started in the background: 4 threads send sync messages
+/// with a unique key each to `topic` for `seconds` (latency fault tolerance on, 2 retries, the
+/// route polled every second), appending every key acknowledged with SEND_OK to `ack_file` as it
+/// comes. Ends with `RESULT acked=N failed=N seconds=S`. Killed at `seconds` + 60 s.
+pub fn java_ha_produce(namesrv: &str, topic: &str, seconds: u64, ack_file: &Path) -> BackgroundRun {
+    java_background(
+        "org.ferromq.compat.HaFailover",
+        &[
+            "produce".to_owned(),
+            namesrv.to_owned(),
+            topic.to_owned(),
+            seconds.to_string(),
+            ack_file.display().to_string(),
+        ],
+        &format!("java HaFailover produce {topic} {seconds}s"),
+        Duration::from_secs(seconds + 60),
+    )
+}
+
+/// Java `HaFailover consume` (5.3.3): a clustering push consumer of `group` (from the first
+/// offset, route polled every second) on `topic` until it received every key of `ack_file`, or
+/// its deadline (`timeout` - 15 s). Prints `RESULT acked=N received=N missing=N duplicates=N
+/// extra=N`; fails (exit 1) if an acknowledged key is missing.
+pub fn java_ha_consume(
+    namesrv: &str,
+    topic: &str,
+    group: &str,
+    ack_file: &Path,
+    timeout: Duration,
+) -> ClientRun {
+    java_client_on(
+        JavaClient::V5,
+        "org.ferromq.compat.HaFailover",
+        &[
+            "consume".to_owned(),
+            namesrv.to_owned(),
+            topic.to_owned(),
+            group.to_owned(),
+            ack_file.display().to_string(),
+        ],
+        &format!("java HaFailover consume {topic} {group}"),
+        timeout,
+    )
+}
+
+/// The `name=value` numbers of the last `RESULT ...` line of a program's output.
+pub fn result_figures(output: &str) -> Option<std::collections::BTreeMap<String, f64>> {
+    let line = output.lines().rev().find(|l| l.starts_with("RESULT "))?;
+    Some(
+        line.split_whitespace()
+            .skip(1)
+            .filter_map(|kv| {
+                let (k, v) = kv.split_once('=')?;
+                Some((k.to_owned(), v.parse().ok()?))
+            })
+            .collect(),
+    )
+}
+
+/// The `name=count` pairs of the first line of `output` that starts with `prefix` followed by
+/// a Java map (`{broker-a=12, broker-b=34}`), e.g. `HaFailover`'s `acked by broker name: ` and
+/// `deliveries by broker name: ` lines; empty when there is no such line.
+pub fn map_line(output: &str, prefix: &str) -> std::collections::BTreeMap<String, u64> {
+    output
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .map(|rest| {
+            rest.trim()
+                .trim_matches(|c| c == '{' || c == '}')
+                .split(", ")
+                .filter_map(|kv| {
+                    let (k, v) = kv.split_once('=')?;
+                    Some((k.to_owned(), v.parse().ok()?))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }

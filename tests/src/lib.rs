@@ -17,12 +17,15 @@
 //! - [`recorder`]: the Python frame recorder used to make golden vectors.
 //! - [`clients`]: the official Java (`rocketmq-client` 5.3.3) and Go
 //!   (`rocketmq-client-go/v2` v2.1.2) client programs.
+//! - [`cluster`]: FerroMQ's `mqnamesrv` and `mqbroker` binaries as processes in a master/slave
+//!   layout, for kill -9, restart and promotion.
 //! - [`compat`]: the end-to-end acceptance scenario, run against any name server address.
 //! - [`ferro`]: FerroMQ's own name server and broker, in-process on free ports.
 
 pub mod apache;
 pub mod artifacts;
 pub mod clients;
+pub mod cluster;
 pub mod compat;
 pub mod ferro;
 pub mod mqadmin;
@@ -34,6 +37,7 @@ pub mod toolchain;
 
 pub use apache::{ApacheBroker, ApacheNamesrv, BrokerOptions};
 pub use clients::{ClientRun, CLIENT_TIMEOUT};
+pub use cluster::Cluster;
 pub use compat::{clients_round_trip, official_clients_round_trip, COMPAT_TOOLS};
 pub use ferro::{FerroBroker, FerroNamesrv, StoppedBroker};
 pub use process::ChildGuard;

@@ -268,6 +268,9 @@ impl ConsumeQueue {
         let mut end = first_scanned.start();
         let mut prev_end = 0i64;
         let mut seen_real = false;
+        // Whether a written unit was found invalid (a torn write), not merely the end of what
+        // was written: only that is worth a log line.
+        let mut torn = false;
         'scan: for file in &files[start..] {
             let n = units_written(file);
             for i in 0..n {
@@ -282,6 +285,7 @@ impl ConsumeQueue {
                 };
                 if !valid {
                     end = byte_of(file, i);
+                    torn = true;
                     break 'scan;
                 }
             }
@@ -290,7 +294,7 @@ impl ConsumeQueue {
                 break;
             }
         }
-        if end < self.files.max_offset() {
+        if torn {
             tracing::info!(
                 topic = %self.topic,
                 queue_id = self.queue_id,
