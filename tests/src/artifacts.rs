@@ -60,6 +60,8 @@ pub struct JavaArtifacts {
     pub client49_classpath: String,
     /// Apache RocketMQ 5.3.3 name server + broker and their dependencies.
     pub server_classpath: String,
+    /// Apache RocketMQ 5.3.3 `mqadmin` (`rocketmq-tools`) and its dependencies.
+    pub tools_classpath: String,
 }
 
 impl JavaArtifacts {
@@ -79,6 +81,7 @@ fn build_java() -> JavaArtifacts {
     let client49_classes = compat.join("java49/target/classes");
     let client49_deps = compat.join("java49/target/dependency");
     let server_deps = compat.join("apache/target/dependency");
+    let tools_deps = compat.join("tools/target/dependency");
     let stamp_path = cache_dir().join("maven.stamp");
     let fingerprint = format!("{:016x}", fingerprint_java_inputs(&compat));
     let up_to_date = fs::read_to_string(&stamp_path).is_ok_and(|s| s.trim() == fingerprint)
@@ -90,7 +93,8 @@ fn build_java() -> JavaArtifacts {
             .is_file()
         && has_jar(&client_deps, "rocketmq-client-")
         && has_jar(&client49_deps, "rocketmq-client-4.9.8")
-        && has_jar(&server_deps, "rocketmq-broker-");
+        && has_jar(&server_deps, "rocketmq-broker-")
+        && has_jar(&tools_deps, "rocketmq-tools-");
     if !up_to_date {
         let _ = fs::remove_file(&stamp_path);
         let mut cmd = Command::new("mvn");
@@ -118,6 +122,7 @@ fn build_java() -> JavaArtifacts {
             client49_deps.display()
         ),
         server_classpath: format!("{}/*", server_deps.display()),
+        tools_classpath: format!("{}/*", tools_deps.display()),
     }
 }
 
@@ -136,6 +141,7 @@ fn fingerprint_java_inputs(compat: &Path) -> u64 {
         compat.join("java/pom.xml"),
         compat.join("java49/pom.xml"),
         compat.join("apache/pom.xml"),
+        compat.join("tools/pom.xml"),
     ];
     collect_files(&compat.join("java/src"), &mut files);
     files.sort();
@@ -244,6 +250,7 @@ mod tests {
             "java/pom.xml",
             "java49/pom.xml",
             "apache/pom.xml",
+            "tools/pom.xml",
             "go/go.mod",
             "go/go.sum",
         ] {

@@ -28,6 +28,7 @@ pub mod clients;
 pub mod cluster;
 pub mod compat;
 pub mod ferro;
+pub mod mqadmin;
 pub mod net;
 pub mod process;
 pub mod recorder;
