@@ -177,6 +177,23 @@ impl ClientManager {
         lock(&self.consumers).get(group).cloned()
     }
 
+    /// Every producer group with its connections.
+    pub fn producers(&self) -> BTreeMap<String, Vec<ClientChannel>> {
+        lock(&self.producers)
+            .iter()
+            .map(|(group, channels)| (group.clone(), channels.values().cloned().collect()))
+            .collect()
+    }
+
+    /// The consumer groups whose members subscribe to `topic`.
+    pub fn groups_subscribed_to(&self, topic: &str) -> Vec<String> {
+        lock(&self.consumers)
+            .iter()
+            .filter(|(_, g)| g.subscriptions.contains_key(topic))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
     /// Connections of a producer group.
     pub fn producer_connections(&self, group: &str) -> Vec<ClientChannel> {
         lock(&self.producers)

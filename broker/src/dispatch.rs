@@ -89,6 +89,7 @@ async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Re
         RequestCode::INVOKE_BROKER_TO_GET_CONSUMER_STATUS => {
             relay::consumer_status(broker, req).await
         }
+        RequestCode::GET_ALL_PRODUCER_INFO => admin::all_producers(broker),
         RequestCode::GET_BROKER_CONFIG => admin::broker_config(broker),
         RequestCode::UPDATE_BROKER_CONFIG => admin::update_broker_config(broker, req).await,
         other => fail(

@@ -912,3 +912,94 @@ async fn time_spans_consume_queue_units_and_forbidden_groups() {
     assert_eq!(pull.response_code(), ResponseCode::SUCCESS);
     broker.stop().await;
 }
+
+#[tokio::test]
+async fn producers_topic_stats_and_who_consumes() {
+    use ferromq_protocol::body::{ProducerData, TopicStatsTable};
+    use ferromq_protocol::header::admin::{
+        GetTopicStatsInfoRequestHeader, QueryTopicConsumeByWhoRequestHeader,
+    };
+    let broker = TestBroker::start(|_| {}).await;
+    let c = broker.client().await;
+    let hb = HeartbeatData {
+        client_id: "10.0.0.9@prod".to_owned(),
+        producer_data_set: vec![ProducerData {
+            group_name: "ProdGroup".to_owned(),
+        }],
+        ..Default::default()
+    };
+    let r = c
+        .request(
+            RemotingCommand::request(RequestCode::HEART_BEAT).with_body(hb.encode()),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    let r = c
+        .request(
+            RemotingCommand::request(RequestCode::GET_ALL_PRODUCER_INFO),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    let text = String::from_utf8_lossy(&r.body).into_owned();
+    assert!(text.contains(r#""ProdGroup":[{"#), "{text}");
+    assert!(text.contains(r#""clientId":"10.0.0.9@prod""#), "{text}");
+    assert!(text.contains(r#""remoteIP":"127.0.0.1:"#), "{text}");
+
+    let started = ferromq_common::now_ms();
+    for i in 0..3 {
+        c.request(
+            send_request("Stat", 1, format!("m{i}").as_bytes(), "T", "k"),
+            T,
+        )
+        .await
+        .unwrap();
+    }
+    wait_max_offset(&c, "Stat", 1, 3).await;
+    let h = GetTopicStatsInfoRequestHeader {
+        topic: "Stat".into(),
+        broker_name: None,
+    };
+    let r = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::GET_TOPIC_STATS_INFO, &h),
+            T,
+        )
+        .await
+        .unwrap();
+    let stats = TopicStatsTable::decode(&r.body).unwrap();
+    let q1 = stats
+        .offset_table
+        .iter()
+        .find(|(mq, _)| mq.queue_id == 1)
+        .unwrap()
+        .1;
+    assert!(q1.last_update_timestamp >= started - 1000, "{q1:?}");
+    let q0 = stats
+        .offset_table
+        .iter()
+        .find(|(mq, _)| mq.queue_id == 0)
+        .unwrap()
+        .1;
+    assert_eq!(q0.last_update_timestamp, 0, "an empty queue");
+    assert!(stats.topic_put_tps.unwrap_or(0.0) > 0.0);
+
+    // A group subscribed by an online consumer counts as consuming before it commits anything.
+    subscribe(&c, "Watcher", "Stat", "*").await;
+    let h = QueryTopicConsumeByWhoRequestHeader {
+        topic: "Stat".into(),
+        broker_name: None,
+    };
+    let r = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::QUERY_TOPIC_CONSUME_BY_WHO, &h),
+            T,
+        )
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&r.body).contains("Watcher"));
+    broker.stop().await;
+}

@@ -784,6 +784,7 @@ const BROKER_CODES: &[RequestCode] = &[
     RequestCode::QUERY_CONSUME_QUEUE,
     RequestCode::CLEAN_EXPIRED_CONSUMEQUEUE,
     RequestCode::CLEAN_UNUSED_TOPIC,
+    RequestCode::GET_ALL_PRODUCER_INFO,
     RequestCode::UPDATE_AND_GET_GROUP_FORBIDDEN,
     RequestCode::VIEW_BROKER_STATS_DATA,
     RequestCode::CONSUME_MESSAGE_DIRECTLY,

@@ -31,39 +31,7 @@ const T: Duration = Duration::from_secs(5);
 
 /// Commands (or one check of a command) that fail against FerroMQ today, and why. Each step
 /// named here still runs its assertions and must fail; the test prints the reason.
-const PENDING: &[(&str /* command */, &str /* why */)] = &[
-    // TODO(issue 15): code 202 GET_TOPIC_STATS_INFO answers lastUpdateTimestamp 0.
-    (
-        "topicStatus #Last Updated",
-        "GET_TOPIC_STATS_INFO (202): TopicOffset.lastUpdateTimestamp is always 0; Apache sets the \
-         store time of the queue's last message (getMessageStoreTimeStamp(topic, q, max - 1)), \
-         so the #Last Updated column stays blank",
-    ),
-    // TODO(issue 15): code 202 GET_TOPIC_STATS_INFO answers no topicPutTps.
-    (
-        "topicStatus Topic Put TPS",
-        "GET_TOPIC_STATS_INFO (202): TopicStatsTable.topicPutTps is not sent, so \"Topic Put \
-         TPS\" prints 0.0 seconds after 16 sends; Apache 5.3.3 sets \
-         brokerStatsManager.tpsTopicPutNums(topic), the TOPIC_PUT_NUMS rate over the last minute",
-    ),
-    // TODO(issue 15): code 328 GET_ALL_PRODUCER_INFO not implemented.
-    (
-        "producer",
-        "GET_ALL_PRODUCER_INFO (328) answers REQUEST_CODE_NOT_SUPPORTED; Apache answers a \
-         ProducerTableInfo body {\"data\":{<group>:[{clientId, remoteIP, language, version, \
-         lastUpdateTimestamp}]}} of every producer connected to the broker, which the tool prints \
-         as \"producer group (<group>) instance : clientId=..,remoteIP=.., language=JAVA, \
-         version=479, lastUpdateTimestamp=..\"",
-    ),
-    // TODO(issue 15): code 300 QUERY_TOPIC_CONSUME_BY_WHO leaves out online consumers.
-    (
-        "topicList -c (online consumer without offsets)",
-        "QUERY_TOPIC_CONSUME_BY_WHO (300) answers only the groups with committed offsets on the \
-         topic; Apache adds the groups whose online consumers subscribe to it \
-         (consumerManager.queryTopicConsumeByWho), so a consumer that has committed nothing yet \
-         is missing from the #Consumer Group column",
-    ),
-];
+const PENDING: &[(&str /* command */, &str /* why */)] = &[];
 
 /// Runs one command's checks. A command on [`PENDING`] must still fail.
 #[track_caller]

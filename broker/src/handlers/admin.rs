@@ -266,6 +266,52 @@ pub(crate) fn connections(broker: &Broker, code: RequestCode, req: &RemotingComm
     }
 }
 
+/// GET_ALL_PRODUCER_INFO (`mqadmin producer -b`): every producer connected to this broker, by
+/// group, as Apache's `ProducerTableInfo`.
+pub(crate) fn all_producers(broker: &Broker) -> Response {
+    use ferromq_protocol::json::Value;
+    let now_ms = ferromq_common::now_ms();
+    let data: std::collections::BTreeMap<String, Value> = broker
+        .clients
+        .producers()
+        .into_iter()
+        .map(|(group, channels)| {
+            let list = channels
+                .iter()
+                .map(|c| {
+                    let age =
+                        i64::try_from(c.last_update.elapsed().as_millis()).unwrap_or(i64::MAX);
+                    Value::Object(
+                        [
+                            ("clientId", Value::String(c.client_id.clone())),
+                            ("remoteIP", Value::String(c.conn.peer_addr().to_string())),
+                            (
+                                "language",
+                                Value::String(c.language.name().unwrap_or("OTHER").to_owned()),
+                            ),
+                            ("version", Value::from(i64::from(c.version))),
+                            (
+                                "lastUpdateTimestamp",
+                                Value::from(now_ms.saturating_sub(age)),
+                            ),
+                        ]
+                        .into_iter()
+                        .map(|(k, v)| (k.to_owned(), v))
+                        .collect(),
+                    )
+                })
+                .collect();
+            (group, Value::Array(list))
+        })
+        .collect();
+    let body = Value::Object(
+        [("data".to_owned(), Value::Object(data.into_iter().collect()))]
+            .into_iter()
+            .collect(),
+    );
+    ok().with_body(ferromq_protocol::json::to_string(&body).into_bytes())
+}
+
 /// GET_BROKER_CONFIG: every setting but secrets, as Java properties.
 pub(crate) fn broker_config(broker: &Broker) -> Response {
     let settings = broker.settings();

@@ -299,11 +299,11 @@ pub(crate) fn consume_time_span(broker: &Broker, req: &RemotingCommand) -> Respo
 pub(crate) fn consumed_by(broker: &Broker, req: &RemotingCommand) -> Response {
     match QueryTopicConsumeByWhoRequestHeader::read_ext(&req.ext_fields) {
         Ok(h) => {
-            let groups: Vec<String> = broker
-                .offsets
-                .groups_of_topic(&h.topic)
-                .into_iter()
-                .collect();
+            // Groups with offsets on the topic, and (as Apache) groups whose online consumers
+            // subscribe to it though they committed nothing yet.
+            let mut groups = broker.offsets.groups_of_topic(&h.topic);
+            groups.extend(broker.clients.groups_subscribed_to(&h.topic));
+            let groups: Vec<String> = groups.into_iter().collect();
             let body = format!(
                 "{{\"groupList\":{}}}",
                 ferromq_protocol::json::to_string(&groups)
