@@ -3,7 +3,8 @@
 #   scripts/cluster.sh 2m-noslave|2m-2s-async|2m-2s-sync [start|stop|status]
 # start: builds the servers (release), starts two name servers (127.0.0.1:9876 and :9886) and
 # every broker of the layout, with data and logs under .data/<layout>/, waits until both name
-# servers list every broker, and prints the cluster as `mqadmin clusterList` does.
+# servers list every broker, and prints the cluster as `mqadmin clusterList` does. Each broker
+# serves Prometheus metrics on 127.0.0.1:5557, 5558, ... in start order.
 # stop: stops the brokers (slaves first), then the name servers. status: prints the cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -85,9 +86,19 @@ case "$action" in
       start_one "namesrv-$i" "$bin/mqnamesrv" -c "$data/namesrv-$i/namesrv.properties"
       wait_port "$port" "namesrv-$i"
     done
+    metrics_port=5557
     for b in $(brokers); do
       mkdir -p "$data/$b"
-      { cat "conf/$layout/$b.properties"; echo "storePathRootDir=$data/$b/store"; } >"$data/$b/broker.properties"
+      {
+        cat "conf/$layout/$b.properties"
+        echo "storePathRootDir=$data/$b/store"
+        # Prometheus metrics, one port per broker from 5557.
+        echo "metricsExporterType=PROM"
+        echo "metricsPromExporterHost=127.0.0.1"
+        echo "metricsPromExporterPort=$metrics_port"
+      } >"$data/$b/broker.properties"
+      echo "$b metrics: http://127.0.0.1:$metrics_port/metrics"
+      metrics_port=$((metrics_port + 1))
       start_one "$b" "$bin/mqbroker" -c "$data/$b/broker.properties"
       wait_port "$(sed -n 's/^listenPort=//p' "conf/$layout/$b.properties")" "$b"
     done
