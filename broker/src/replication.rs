@@ -4,14 +4,14 @@
 //!
 //! A leaf: the HA services (`services::ha`) keep it current, the send handler waits on it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use ferromq_common::lock;
-use tokio::sync::{watch, Notify};
+use tokio::sync::{oneshot, watch};
 
 /// One connected slave.
 #[derive(Debug, Clone)]
@@ -93,12 +93,58 @@ pub(crate) struct Replication {
     next_id: AtomicU64,
     /// The commitlog's end after the last local append, published while slaves are connected.
     log_end: watch::Sender<u64>,
-    /// Signalled whenever a slave acknowledges more.
-    acked: Notify,
+    /// SYNC_MASTER sends waiting for acknowledgements, woken only once theirs arrived.
+    waiters: Mutex<Waiters>,
     /// A slave's master: (HA address, broker address), from the name servers.
     master: Mutex<Option<(String, String)>>,
     /// A slave's live connection to its master.
     master_link: Mutex<Option<MasterLink>>,
+}
+
+/// Sends waiting for slaves, by how many acknowledgements they need, then by the offset they
+/// wait for.
+#[derive(Debug, Default)]
+struct Waiters {
+    next: u64,
+    by_needed: BTreeMap<usize, BTreeMap<(u64, u64), oneshot::Sender<()>>>,
+}
+
+impl Waiters {
+    /// A waiter for `end` acknowledged by `needed` slaves; its key and its wake-up.
+    fn add(&mut self, end: u64, needed: usize) -> ((u64, u64), oneshot::Receiver<()>) {
+        let (tx, rx) = oneshot::channel();
+        self.next += 1;
+        let key = (end, self.next);
+        self.by_needed.entry(needed).or_default().insert(key, tx);
+        (key, rx)
+    }
+
+    fn remove(&mut self, needed: usize, key: (u64, u64)) {
+        if let Some(waiting) = self.by_needed.get_mut(&needed) {
+            waiting.remove(&key);
+        }
+    }
+
+    /// Wakes every waiter whose offset `needed` slaves have acknowledged; `acks` is sorted, the
+    /// highest first.
+    fn release(&mut self, acks: &[u64]) {
+        for (needed, waiting) in &mut self.by_needed {
+            let Some(&reached) = acks.get(needed.saturating_sub(1)) else {
+                continue;
+            };
+            let later = waiting.split_off(&(reached.saturating_add(1), 0));
+            for (_, tx) in std::mem::replace(waiting, later) {
+                let _ = tx.send(());
+            }
+        }
+    }
+}
+
+/// The slaves' acknowledged offsets, highest first.
+fn sorted_acks(slaves: &HashMap<u64, SlaveLink>) -> Vec<u64> {
+    let mut acks: Vec<u64> = slaves.values().map(|s| s.ack).collect();
+    acks.sort_unstable_by(|a, b| b.cmp(a));
+    acks
 }
 
 impl Default for Replication {
@@ -108,7 +154,7 @@ impl Default for Replication {
             connected: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
             log_end: watch::channel(0).0,
-            acked: Notify::new(),
+            waiters: Mutex::default(),
             master: Mutex::default(),
             master_link: Mutex::default(),
         }
@@ -142,12 +188,16 @@ impl Replication {
         id
     }
 
-    /// Records a slave's report.
+    /// Records a slave's report and releases the sends it completes.
     pub(crate) fn ack(&self, id: u64, offset: u64) {
-        if let Some(link) = lock(&self.slaves).get_mut(&id) {
-            link.ack = link.ack.max(offset);
-        }
-        self.acked.notify_waiters();
+        let acks = {
+            let mut slaves = lock(&self.slaves);
+            if let Some(link) = slaves.get_mut(&id) {
+                link.ack = link.ack.max(offset);
+            }
+            sorted_acks(&slaves)
+        };
+        lock(&self.waiters).release(&acks);
     }
 
     /// Records where the transfer to a slave starts.
@@ -169,7 +219,6 @@ impl Replication {
         if lock(&self.slaves).remove(&id).is_some() {
             self.connected.fetch_sub(1, Ordering::AcqRel);
         }
-        self.acked.notify_waiters();
     }
 
     /// The connected slaves.
@@ -197,17 +246,19 @@ impl Replication {
         if in_sync < needed {
             return Replicated::NoSlave;
         }
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let notified = self.acked.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let acked = lock(&self.slaves).values().filter(|s| s.ack >= end).count();
-            if acked >= needed {
-                return Replicated::Yes;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return Replicated::TimedOut;
+        // Registered before the check, so an acknowledgement in between is not missed; only
+        // the waiters an acknowledgement completes are woken (64 senders waiting would
+        // otherwise all wake for every report).
+        let (key, rx) = lock(&self.waiters).add(end, needed);
+        let acks = sorted_acks(&lock(&self.slaves));
+        lock(&self.waiters).release(&acks);
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(())) => Replicated::Yes,
+            // The sender is only dropped with the whole table (shutdown).
+            Ok(Err(_)) => Replicated::TimedOut,
+            Err(_) => {
+                lock(&self.waiters).remove(needed, key);
+                Replicated::TimedOut
             }
         }
     }
@@ -327,6 +378,27 @@ mod tests {
         r.add(7, 6_300);
         assert_eq!(r.per_second(7_000), 7);
         assert_eq!(r.per_second(9_000), 0, "nothing in the second before");
+    }
+
+    #[tokio::test]
+    async fn an_ack_wakes_only_the_sends_it_completes_and_two_slaves_count_twice() {
+        let r = std::sync::Arc::new(Replication::default());
+        let (a, b) = (r.connect(addr()), r.connect(addr()));
+        let t = Duration::from_secs(5);
+        let spawn = |end, needed| {
+            let r = r.clone();
+            tokio::spawn(async move { r.wait(end, needed, end, 1 << 30, t).await })
+        };
+        let (first, second, both) = (spawn(100, 1), spawn(200, 1), spawn(100, 2));
+        tokio::task::yield_now().await;
+        r.ack(a, 150);
+        assert_eq!(first.await.ok(), Some(Replicated::Yes));
+        assert!(!second.is_finished() && !both.is_finished());
+        r.ack(b, 120);
+        assert_eq!(both.await.ok(), Some(Replicated::Yes), "two slaves past 100");
+        r.ack(b, 250);
+        assert_eq!(second.await.ok(), Some(Replicated::Yes));
+        assert!(lock(&r.waiters).by_needed.values().all(BTreeMap::is_empty));
     }
 
     #[tokio::test]
