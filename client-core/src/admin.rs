@@ -6,18 +6,21 @@ use std::sync::Arc;
 
 use ferromq_protocol::body::{
     perm, ClusterInfo, ConsumeStats, HaRuntimeInfo, KVTable, MessageQueue, OffsetWrapper,
-    TopicOffset, TopicRouteData, TopicStatsTable, MASTER_ID,
+    TopicConfig, TopicList, TopicOffset, TopicRouteData, TopicStatsTable, MASTER_ID,
 };
 use ferromq_protocol::header::admin::{
     CreateTopicRequestHeader, DeleteTopicRequestHeader, GetConsumeStatsRequestHeader,
-    GetTopicStatsInfoRequestHeader,
+    GetTopicStatsInfoRequestHeader, QueryTopicConsumeByWhoRequestHeader,
 };
-use ferromq_protocol::header::namesrv::DeleteTopicFromNamesrvRequestHeader;
+use ferromq_protocol::header::namesrv::{
+    DeleteKVConfigRequestHeader, DeleteTopicFromNamesrvRequestHeader, GetKVConfigRequestHeader,
+    GetKVConfigResponseHeader, PutKVConfigRequestHeader,
+};
 use ferromq_protocol::header::query::{QueryMessageRequestHeader, ViewMessageRequestHeader};
 use ferromq_protocol::header::TopicFilterType;
 use ferromq_protocol::message::MessageId;
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::client::{Client, ClientConfig};
 use crate::error::{Error, ErrorKind, Result};
@@ -300,6 +303,217 @@ impl Admin {
             .ok_or_else(|| Error::new(ErrorKind::Protocol, "view message", "empty answer"))?;
         let broker = self.client.broker_name_of(&addr).unwrap_or_default();
         Ok(MessageView::new(message, &broker, None))
+    }
+
+    /// A broker's settings (GET_BROKER_CONFIG 26, `mqadmin getBrokerConfig`), in the order the
+    /// broker lists them; secrets are never sent.
+    pub async fn broker_config(&self, broker_addr: &str) -> Result<Vec<(String, String)>> {
+        let request = RemotingCommand::request(RequestCode::GET_BROKER_CONFIG);
+        let response = self
+            .broker_call("broker config", broker_addr, request)
+            .await?;
+        let text = std::str::from_utf8(&response.body).map_err(|_| {
+            Error::new(
+                ErrorKind::Protocol,
+                "broker config",
+                "the config is not UTF-8",
+            )
+        })?;
+        Ok(ferromq_common::java_properties::parse(text))
+    }
+
+    /// Changes one setting of a broker at run time (UPDATE_BROKER_CONFIG 25,
+    /// `mqadmin updateBrokerConfig`). The broker refuses keys that are unsafe to change live.
+    pub async fn update_broker_config(
+        &self,
+        broker_addr: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<()> {
+        let body = ferromq_common::java_properties::to_string([(key, value)]);
+        let request = RemotingCommand::request(RequestCode::UPDATE_BROKER_CONFIG)
+            .with_body(body.into_bytes());
+        self.broker_call("update broker config", broker_addr, request)
+            .await?;
+        Ok(())
+    }
+
+    /// Every topic the name servers know (GET_ALL_TOPIC_LIST_FROM_NAMESERVER 206,
+    /// `mqadmin topicList`).
+    pub async fn topic_list(&self) -> Result<BTreeSet<String>> {
+        let request = RemotingCommand::request(RequestCode::GET_ALL_TOPIC_LIST_FROM_NAMESERVER);
+        let response = self.client.namesrv_request(request).await?;
+        if response.response_code() != ResponseCode::SUCCESS {
+            return Err(Error::from_response("topic list", &response));
+        }
+        let list =
+            TopicList::decode(&response.body).map_err(|e| Error::protocol("topic list", e))?;
+        Ok(list.topic_list)
+    }
+
+    /// The consumer groups with offsets on `topic` at one broker (QUERY_TOPIC_CONSUME_BY_WHO
+    /// 300; Apache's `GroupList`).
+    pub async fn topic_consumer_groups(
+        &self,
+        broker_addr: &str,
+        topic: &str,
+    ) -> Result<BTreeSet<String>> {
+        let header = QueryTopicConsumeByWhoRequestHeader {
+            topic: topic.to_owned(),
+            broker_name: None,
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::QUERY_TOPIC_CONSUME_BY_WHO, &header);
+        let response = self
+            .broker_call("topic consumers", broker_addr, request)
+            .await?;
+        let value = ferromq_protocol::json::parse(&response.body)
+            .map_err(|e| Error::protocol("topic consumers", e))?;
+        Ok(value
+            .get("groupList")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|g| g.as_str().map(str::to_owned))
+            .collect())
+    }
+
+    /// One broker's statistics of `topic` (GET_TOPIC_STATS_INFO 202, what `mqadmin topicStatus`
+    /// prints): min / max offset and last store time per queue, and the put TPS.
+    pub async fn topic_stats_at(&self, broker_addr: &str, topic: &str) -> Result<TopicStatsTable> {
+        let header = GetTopicStatsInfoRequestHeader {
+            topic: topic.to_owned(),
+            broker_name: None,
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::GET_TOPIC_STATS_INFO, &header);
+        let response = self
+            .broker_call("topic stats", broker_addr, request)
+            .await?;
+        TopicStatsTable::decode(&response.body).map_err(|e| Error::protocol("topic stats", e))
+    }
+
+    /// Creates or updates `config` on one broker (UPDATE_AND_CREATE_TOPIC 17, `mqadmin
+    /// updateTopic -b`); read and write queue counts may differ.
+    pub async fn create_topic_at(&self, broker_addr: &str, config: &TopicConfig) -> Result<()> {
+        let attributes = (!config.attributes.is_empty()).then(|| {
+            config
+                .attributes
+                .iter()
+                .map(|(k, v)| {
+                    if v.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{k}={v}")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+        let header = CreateTopicRequestHeader {
+            topic: config.topic_name.clone(),
+            default_topic: crate::producer::AUTO_CREATE_TOPIC.to_owned(),
+            read_queue_nums: config.read_queue_nums,
+            write_queue_nums: config.write_queue_nums,
+            perm: config.perm,
+            topic_filter_type: match config.topic_filter_type {
+                ferromq_protocol::body::TopicFilterType::MultiTag => TopicFilterType::MultiTag,
+                _ => TopicFilterType::SingleTag,
+            },
+            topic_sys_flag: Some(config.topic_sys_flag),
+            order: config.order,
+            attributes,
+            force: None,
+            broker_name: None,
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::UPDATE_AND_CREATE_TOPIC, &header);
+        self.broker_call("create topic", broker_addr, request)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes `topic` from one broker only (DELETE_TOPIC_IN_BROKER 215).
+    pub async fn delete_topic_at(&self, broker_addr: &str, topic: &str) -> Result<()> {
+        let header = DeleteTopicRequestHeader {
+            topic: topic.to_owned(),
+            broker_name: None,
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::DELETE_TOPIC_IN_BROKER, &header);
+        self.broker_call("delete topic", broker_addr, request)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes `topic`'s route from every name server (DELETE_TOPIC_IN_NAMESRV 216), for one
+    /// cluster or, with `None`, all.
+    pub async fn delete_topic_in_namesrv(&self, topic: &str, cluster: Option<&str>) -> Result<()> {
+        let header = DeleteTopicFromNamesrvRequestHeader {
+            topic: topic.to_owned(),
+            cluster_name: cluster.map(str::to_owned),
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::DELETE_TOPIC_IN_NAMESRV, &header);
+        self.namesrv_call("delete topic", request).await?;
+        Ok(())
+    }
+
+    /// Stores `key = value` in a name server KV namespace (PUT_KV_CONFIG 100, `mqadmin
+    /// updateKvConfig`; `ORDER_TOPIC_CONFIG` holds order topics' `brokerName:queues` lists).
+    pub async fn put_kv_config(&self, namespace: &str, key: &str, value: &str) -> Result<()> {
+        let header = PutKVConfigRequestHeader {
+            namespace: namespace.to_owned(),
+            key: key.to_owned(),
+            value: value.to_owned(),
+        };
+        let request = RemotingCommand::request_with_header(RequestCode::PUT_KV_CONFIG, &header);
+        self.namesrv_call("put KV config", request).await?;
+        Ok(())
+    }
+
+    /// The value of a name server KV item (GET_KV_CONFIG 101); `None` when absent
+    /// (QUERY_NOT_FOUND).
+    pub async fn kv_config(&self, namespace: &str, key: &str) -> Result<Option<String>> {
+        let header = GetKVConfigRequestHeader {
+            namespace: namespace.to_owned(),
+            key: key.to_owned(),
+        };
+        let request = RemotingCommand::request_with_header(RequestCode::GET_KV_CONFIG, &header);
+        let response = self.client.namesrv_request(request).await?;
+        match response.response_code() {
+            ResponseCode::SUCCESS => {
+                use ferromq_protocol::ext::CommandHeader as _;
+                let header = GetKVConfigResponseHeader::read_ext(&response.ext_fields)
+                    .map_err(|e| Error::protocol("get KV config", e))?;
+                Ok(header.value)
+            }
+            ResponseCode::QUERY_NOT_FOUND => Ok(None),
+            _ => Err(Error::from_response("get KV config", &response)),
+        }
+    }
+
+    /// Removes a name server KV item (DELETE_KV_CONFIG 102, `mqadmin deleteKvConfig`).
+    pub async fn delete_kv_config(&self, namespace: &str, key: &str) -> Result<()> {
+        let header = DeleteKVConfigRequestHeader {
+            namespace: namespace.to_owned(),
+            key: key.to_owned(),
+        };
+        let request = RemotingCommand::request_with_header(RequestCode::DELETE_KV_CONFIG, &header);
+        self.namesrv_call("delete KV config", request).await?;
+        Ok(())
+    }
+
+    async fn namesrv_call(
+        &self,
+        op: &'static str,
+        request: RemotingCommand,
+    ) -> Result<RemotingCommand> {
+        let response = self.client.namesrv_request(request).await?;
+        if response.response_code() != ResponseCode::SUCCESS {
+            return Err(Error::from_response(op, &response));
+        }
+        Ok(response)
     }
 
     /// Releases the shared client.

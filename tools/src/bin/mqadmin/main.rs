@@ -1,0 +1,100 @@
+//! `mqadmin`: FerroMQ's operator tool, command names, flags and output as Apache RocketMQ's
+//! `mqadmin`, so scripts that parse Apache's output keep working.
+//!
+//! ```text
+//! mqadmin clusterList -n 127.0.0.1:9876 [-c DefaultCluster]
+//! mqadmin topicStatus -n 127.0.0.1:9876 -t TopicTest
+//! mqadmin help updateTopic
+//! ```
+//!
+//! Listing commands also take `--json` (FerroMQ's addition). Exit codes: 0 done, 1 a server
+//! refused (`mqadmin: <server> <code> <reason>` on stderr) or could not be reached, 2 a bad
+//! command line (usage on stderr). Each area is one module: `cluster` (clusterList, haStatus),
+//! `broker` (brokerStatus, getBrokerConfig, updateBrokerConfig), `topic` (topicList, topicRoute,
+//! topicStatus, updateTopic, deleteTopic); `common` has what they share. Apache's own `mqadmin`
+//! works against FerroMQ's servers too.
+
+mod broker;
+mod cluster;
+mod common;
+mod topic;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "mqadmin", version, about = "FerroMQ / RocketMQ admin tool")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// List the brokers of every cluster (or of one).
+    #[command(name = "clusterList")]
+    ClusterList(cluster::ClusterListArgs),
+    /// Replication status of a broker, or of every master of a cluster.
+    #[command(name = "haStatus")]
+    HaStatus(cluster::HaStatusArgs),
+    /// Fetch broker runtime status data.
+    #[command(name = "brokerStatus")]
+    BrokerStatus(broker::BrokerStatusArgs),
+    /// Get broker config by cluster or special broker.
+    #[command(name = "getBrokerConfig")]
+    GetBrokerConfig(broker::GetBrokerConfigArgs),
+    /// Update broker's config.
+    #[command(name = "updateBrokerConfig")]
+    UpdateBrokerConfig(broker::UpdateBrokerConfigArgs),
+    /// Fetch all topic list from name server.
+    #[command(name = "topicList")]
+    TopicList(topic::TopicListArgs),
+    /// Examine topic route info.
+    #[command(name = "topicRoute")]
+    TopicRoute(topic::TopicRouteArgs),
+    /// Examine topic Status info.
+    #[command(name = "topicStatus")]
+    TopicStatus(topic::TopicStatusArgs),
+    /// Update or create topic.
+    #[command(name = "updateTopic")]
+    UpdateTopic(topic::UpdateTopicArgs),
+    /// Delete topic from broker and NameServer.
+    #[command(name = "deleteTopic")]
+    DeleteTopic(topic::DeleteTopicArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mqadmin: cannot start a runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::ClusterList(args) => cluster::cluster_list(args).await,
+            Command::HaStatus(args) => cluster::ha_status(args).await,
+            Command::BrokerStatus(args) => broker::broker_status(args).await,
+            Command::GetBrokerConfig(args) => broker::get_broker_config(args).await,
+            Command::UpdateBrokerConfig(args) => broker::update_broker_config(args).await,
+            Command::TopicList(args) => topic::topic_list(args).await,
+            Command::TopicRoute(args) => topic::topic_route(args).await,
+            Command::TopicStatus(args) => topic::topic_status(args).await,
+            Command::UpdateTopic(args) => topic::update_topic(args).await,
+            Command::DeleteTopic(args) => topic::delete_topic(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mqadmin: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
