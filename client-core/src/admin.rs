@@ -5,11 +5,14 @@
 use std::sync::Arc;
 
 use ferromq_protocol::body::{
-    perm, ClusterInfo, ConsumeStats, HaRuntimeInfo, KVTable, MessageQueue, OffsetWrapper,
-    TopicConfig, TopicList, TopicOffset, TopicRouteData, TopicStatsTable, MASTER_ID,
+    perm, ClusterInfo, ConsumeStats, ConsumerConnection, HaRuntimeInfo, KVTable, MessageQueue,
+    OffsetWrapper, ProducerConnection, TopicConfig, TopicList, TopicOffset, TopicRouteData,
+    TopicStatsTable, MASTER_ID,
 };
 use ferromq_protocol::header::admin::{
-    CreateTopicRequestHeader, DeleteTopicRequestHeader, GetConsumeStatsRequestHeader,
+    CreateTopicRequestHeader, DeleteSubscriptionGroupRequestHeader, DeleteTopicRequestHeader,
+    GetConsumeStatsRequestHeader, GetConsumerConnectionListRequestHeader,
+    GetProducerConnectionListRequestHeader, GetSubscriptionGroupConfigRequestHeader,
     GetTopicStatsInfoRequestHeader, QueryTopicConsumeByWhoRequestHeader,
 };
 use ferromq_protocol::header::namesrv::{
@@ -48,6 +51,84 @@ impl Default for TopicOptions {
             perm: perm::READ_WRITE,
             order: false,
         }
+    }
+}
+
+/// A subscription group's settings (Apache's `SubscriptionGroupConfig`), as
+/// [`Admin::create_subscription_group_at`] sends them. The defaults are Apache's.
+#[derive(Debug, Clone)]
+pub struct SubscriptionGroup {
+    /// Group name.
+    pub group_name: String,
+    /// The group may consume (true).
+    pub consume_enable: bool,
+    /// A new group starts from the queues' minimum offsets (true).
+    pub consume_from_min_enable: bool,
+    /// Broadcast consumption allowed (true).
+    pub consume_broadcast_enable: bool,
+    /// Orderly consumption (false).
+    pub consume_message_orderly: bool,
+    /// Retry queues (1).
+    pub retry_queue_nums: i32,
+    /// Deliveries before the dead-letter queue (16).
+    pub retry_max_times: i32,
+    /// The broker id consumers pull from (0, the master).
+    pub broker_id: i64,
+    /// The broker id to pull from when consumption is slow (1).
+    pub which_broker_when_consume_slowly: i64,
+    /// Tell consumers when the group's membership changes (true).
+    pub notify_consumer_ids_changed_enable: bool,
+    /// Attributes, `+key` to value (`-key` to remove).
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl SubscriptionGroup {
+    /// Apache's defaults for `group_name`.
+    pub fn new(group_name: &str) -> Self {
+        SubscriptionGroup {
+            group_name: group_name.to_owned(),
+            consume_enable: true,
+            consume_from_min_enable: true,
+            consume_broadcast_enable: true,
+            consume_message_orderly: false,
+            retry_queue_nums: 1,
+            retry_max_times: 16,
+            broker_id: MASTER_ID,
+            which_broker_when_consume_slowly: 1,
+            notify_consumer_ids_changed_enable: true,
+            attributes: BTreeMap::new(),
+        }
+    }
+
+    /// The JSON body, properties in fastjson's alphabetical order.
+    fn to_json(&self) -> String {
+        use ferromq_protocol::json::write_str;
+        let mut out = String::from("{\"attributes\":{");
+        for (i, (k, v)) in self.attributes.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            write_str(k, false, &mut out);
+            out.push(':');
+            write_str(v, false, &mut out);
+        }
+        out.push_str(&format!(
+            "}},\"brokerId\":{},\"consumeBroadcastEnable\":{},\"consumeEnable\":{},\"consumeFromMinEnable\":{},\"consumeMessageOrderly\":{},\"groupName\":",
+            self.broker_id,
+            self.consume_broadcast_enable,
+            self.consume_enable,
+            self.consume_from_min_enable,
+            self.consume_message_orderly,
+        ));
+        write_str(&self.group_name, false, &mut out);
+        out.push_str(&format!(
+            ",\"notifyConsumerIdsChangedEnable\":{},\"retryMaxTimes\":{},\"retryQueueNums\":{},\"whichBrokerWhenConsumeSlowly\":{}}}",
+            self.notify_consumer_ids_changed_enable,
+            self.retry_max_times,
+            self.retry_queue_nums,
+            self.which_broker_when_consume_slowly,
+        ));
+        out
     }
 }
 
@@ -516,10 +597,150 @@ impl Admin {
         Ok(response)
     }
 
+    /// Creates or updates a subscription group on one broker
+    /// (UPDATE_AND_CREATE_SUBSCRIPTIONGROUP 200, `mqadmin updateSubGroup`).
+    pub async fn create_subscription_group_at(
+        &self,
+        broker_addr: &str,
+        group: &SubscriptionGroup,
+    ) -> Result<()> {
+        let request = RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
+            .with_body(group.to_json().into_bytes());
+        self.broker_call("create subscription group", broker_addr, request)
+            .await?;
+        Ok(())
+    }
+
+    /// One subscription group's settings on a broker, as the broker's JSON
+    /// (GET_SUBSCRIPTIONGROUP_CONFIG 352; SUBSCRIPTION_GROUP_NOT_EXIST when absent).
+    pub async fn subscription_group_at(
+        &self,
+        broker_addr: &str,
+        group: &str,
+    ) -> Result<ferromq_protocol::json::Value> {
+        let header = GetSubscriptionGroupConfigRequestHeader {
+            group: group.to_owned(),
+        };
+        let request = RemotingCommand::request_with_header(
+            RequestCode::GET_SUBSCRIPTIONGROUP_CONFIG,
+            &header,
+        );
+        let response = self
+            .broker_call("subscription group", broker_addr, request)
+            .await?;
+        ferromq_protocol::json::parse(&response.body)
+            .map_err(|e| Error::protocol("subscription group", e))
+    }
+
+    /// Deletes a subscription group from one broker, and its offsets with `clean_offset`
+    /// (DELETE_SUBSCRIPTIONGROUP 207, `mqadmin deleteSubGroup`).
+    pub async fn delete_subscription_group_at(
+        &self,
+        broker_addr: &str,
+        group: &str,
+        clean_offset: bool,
+    ) -> Result<()> {
+        let header = DeleteSubscriptionGroupRequestHeader {
+            group_name: group.to_owned(),
+            clean_offset: Some(clean_offset),
+            broker_name: None,
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::DELETE_SUBSCRIPTIONGROUP, &header);
+        self.broker_call("delete subscription group", broker_addr, request)
+            .await?;
+        Ok(())
+    }
+
+    /// A group's progress at one broker (GET_CONSUME_STATS 208, `mqadmin consumerProgress`):
+    /// per queue the broker's and the group's offsets and the last consumed store time, on
+    /// `topic` or on every topic the group has offsets of.
+    pub async fn consume_stats_at(
+        &self,
+        broker_addr: &str,
+        group: &str,
+        topic: Option<&str>,
+    ) -> Result<ConsumeStats> {
+        let header = GetConsumeStatsRequestHeader {
+            consumer_group: group.to_owned(),
+            topic: topic.map(str::to_owned),
+            topic_list: None,
+            broker_name: None,
+        };
+        let request = RemotingCommand::request_with_header(RequestCode::GET_CONSUME_STATS, &header);
+        let response = self
+            .broker_call("consume stats", broker_addr, request)
+            .await?;
+        ConsumeStats::decode(&response.body).map_err(|e| Error::protocol("consume stats", e))
+    }
+
+    /// The consumers of a group connected to one broker, with their subscriptions
+    /// (GET_CONSUMER_CONNECTION_LIST 203, `mqadmin consumerConnection`; CONSUMER_NOT_ONLINE when
+    /// none is).
+    pub async fn consumer_connection_at(
+        &self,
+        broker_addr: &str,
+        group: &str,
+    ) -> Result<ConsumerConnection> {
+        let header = GetConsumerConnectionListRequestHeader {
+            consumer_group: group.to_owned(),
+            broker_name: None,
+        };
+        let request = RemotingCommand::request_with_header(
+            RequestCode::GET_CONSUMER_CONNECTION_LIST,
+            &header,
+        );
+        let response = self
+            .broker_call("consumer connection", broker_addr, request)
+            .await?;
+        ConsumerConnection::decode(&response.body)
+            .map_err(|e| Error::protocol("consumer connection", e))
+    }
+
+    /// The producers of a group connected to one broker (GET_PRODUCER_CONNECTION_LIST 204,
+    /// `mqadmin producerConnection`).
+    pub async fn producer_connection_at(
+        &self,
+        broker_addr: &str,
+        group: &str,
+    ) -> Result<ProducerConnection> {
+        let header = GetProducerConnectionListRequestHeader {
+            producer_group: group.to_owned(),
+            broker_name: None,
+        };
+        let request = RemotingCommand::request_with_header(
+            RequestCode::GET_PRODUCER_CONNECTION_LIST,
+            &header,
+        );
+        let response = self
+            .broker_call("producer connection", broker_addr, request)
+            .await?;
+        ProducerConnection::decode(&response.body)
+            .map_err(|e| Error::protocol("producer connection", e))
+    }
+
     /// Releases the shared client.
     pub async fn shutdown(&self) {
         if !self.closed.swap(true, std::sync::atomic::Ordering::AcqRel) {
             self.client.release();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_subscription_group_body_is_json_with_apaches_names() {
+        let mut g = SubscriptionGroup::new("g\"1");
+        g.retry_max_times = 3;
+        g.attributes.insert("+k".to_owned(), "v".to_owned());
+        let v = ferromq_protocol::json::parse(g.to_json().as_bytes()).expect("valid JSON");
+        assert_eq!(v["groupName"], "g\"1");
+        assert_eq!(v["retryMaxTimes"], 3);
+        assert_eq!(v["consumeEnable"], true);
+        assert_eq!(v["whichBrokerWhenConsumeSlowly"], 1);
+        assert_eq!(v["attributes"]["+k"], "v");
     }
 }

@@ -11,12 +11,14 @@
 //! refused (`mqadmin: <server> <code> <reason>` on stderr) or could not be reached, 2 a bad
 //! command line (usage on stderr). Each area is one module: `cluster` (clusterList, haStatus),
 //! `broker` (brokerStatus, getBrokerConfig, updateBrokerConfig), `topic` (topicList, topicRoute,
-//! topicStatus, updateTopic, deleteTopic); `common` has what they share. Apache's own `mqadmin`
+//! topicStatus, updateTopic, deleteTopic), `group` (updateSubGroup, deleteSubGroup,
+//! consumerProgress, consumerConnection, producerConnection); `common` has what they share. Apache's own `mqadmin`
 //! works against FerroMQ's servers too.
 
 mod broker;
 mod cluster;
 mod common;
+mod group;
 mod topic;
 
 use std::process::ExitCode;
@@ -62,6 +64,21 @@ enum Command {
     /// Delete topic from broker and NameServer.
     #[command(name = "deleteTopic")]
     DeleteTopic(topic::DeleteTopicArgs),
+    /// Update or create subscription group.
+    #[command(name = "updateSubGroup")]
+    UpdateSubGroup(group::UpdateSubGroupArgs),
+    /// Delete subscription group from broker.
+    #[command(name = "deleteSubGroup")]
+    DeleteSubGroup(group::DeleteSubGroupArgs),
+    /// Query consumer's progress, speed.
+    #[command(name = "consumerProgress")]
+    ConsumerProgress(group::ConsumerProgressArgs),
+    /// Query consumer's socket connection, client version and subscription.
+    #[command(name = "consumerConnection")]
+    ConsumerConnection(group::ConsumerConnectionArgs),
+    /// Query producer's socket connection and client version.
+    #[command(name = "producerConnection")]
+    ProducerConnection(group::ProducerConnectionArgs),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +105,11 @@ fn main() -> ExitCode {
             Command::TopicStatus(args) => topic::topic_status(args).await,
             Command::UpdateTopic(args) => topic::update_topic(args).await,
             Command::DeleteTopic(args) => topic::delete_topic(args).await,
+            Command::UpdateSubGroup(args) => group::update_sub_group(args).await,
+            Command::DeleteSubGroup(args) => group::delete_sub_group(args).await,
+            Command::ConsumerProgress(args) => group::consumer_progress(args).await,
+            Command::ConsumerConnection(args) => group::consumer_connection(args).await,
+            Command::ProducerConnection(args) => group::producer_connection(args).await,
         }
     });
     match result {
