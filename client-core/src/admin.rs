@@ -16,8 +16,10 @@ use ferromq_protocol::header::admin::{
     GetTopicStatsInfoRequestHeader, QueryTopicConsumeByWhoRequestHeader,
 };
 use ferromq_protocol::header::namesrv::{
+    AddWritePermOfBrokerRequestHeader, AddWritePermOfBrokerResponseHeader,
     DeleteKVConfigRequestHeader, DeleteTopicFromNamesrvRequestHeader, GetKVConfigRequestHeader,
-    GetKVConfigResponseHeader, PutKVConfigRequestHeader,
+    GetKVConfigResponseHeader, PutKVConfigRequestHeader, WipeWritePermOfBrokerRequestHeader,
+    WipeWritePermOfBrokerResponseHeader,
 };
 use ferromq_protocol::header::query::{QueryMessageRequestHeader, ViewMessageRequestHeader};
 use ferromq_protocol::header::TopicFilterType;
@@ -583,6 +585,62 @@ impl Admin {
         let request = RemotingCommand::request_with_header(RequestCode::DELETE_KV_CONFIG, &header);
         self.namesrv_call("delete KV config", request).await?;
         Ok(())
+    }
+
+    /// The name server's settings (GET_NAMESRV_CONFIG 319, `mqadmin getNamesrvConfig`), from
+    /// the first name server that answers (one [`Admin`] per address reaches each).
+    pub async fn namesrv_config(&self) -> Result<Vec<(String, String)>> {
+        let request = RemotingCommand::request(RequestCode::GET_NAMESRV_CONFIG);
+        let response = self.namesrv_call("name server config", request).await?;
+        let text = std::str::from_utf8(&response.body).map_err(|_| {
+            Error::new(
+                ErrorKind::Protocol,
+                "name server config",
+                "the config is not UTF-8",
+            )
+        })?;
+        Ok(ferromq_common::java_properties::parse(text))
+    }
+
+    /// Changes one name server setting at run time (UPDATE_NAMESRV_CONFIG 318, `mqadmin
+    /// updateNamesrvConfig`), on the first name server that answers.
+    pub async fn update_namesrv_config(&self, key: &str, value: &str) -> Result<()> {
+        let body = ferromq_common::java_properties::to_string([(key, value)]);
+        let request = RemotingCommand::request(RequestCode::UPDATE_NAMESRV_CONFIG)
+            .with_body(body.into_bytes());
+        self.namesrv_call("update name server config", request)
+            .await?;
+        Ok(())
+    }
+
+    /// Removes write permission from every topic of `broker_name` in the name server's routes
+    /// (WIPE_WRITE_PERM_OF_BROKER 205, `mqadmin wipeWritePerm`); the number of topics changed.
+    pub async fn wipe_write_perm(&self, broker_name: &str) -> Result<i32> {
+        let header = WipeWritePermOfBrokerRequestHeader {
+            broker_name: broker_name.to_owned(),
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::WIPE_WRITE_PERM_OF_BROKER, &header);
+        let response = self.namesrv_call("wipe write perm", request).await?;
+        use ferromq_protocol::ext::CommandHeader as _;
+        WipeWritePermOfBrokerResponseHeader::read_ext(&response.ext_fields)
+            .map(|h| h.wipe_topic_count)
+            .map_err(|e| Error::protocol("wipe write perm", e))
+    }
+
+    /// Gives write permission back to every topic of `broker_name` (ADD_WRITE_PERM_OF_BROKER
+    /// 327, `mqadmin addWritePerm`); the number of topics changed.
+    pub async fn add_write_perm(&self, broker_name: &str) -> Result<i32> {
+        let header = AddWritePermOfBrokerRequestHeader {
+            broker_name: broker_name.to_owned(),
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::ADD_WRITE_PERM_OF_BROKER, &header);
+        let response = self.namesrv_call("add write perm", request).await?;
+        use ferromq_protocol::ext::CommandHeader as _;
+        AddWritePermOfBrokerResponseHeader::read_ext(&response.ext_fields)
+            .map(|h| h.add_topic_count)
+            .map_err(|e| Error::protocol("add write perm", e))
     }
 
     async fn namesrv_call(

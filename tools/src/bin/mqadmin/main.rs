@@ -12,13 +12,15 @@
 //! command line (usage on stderr). Each area is one module: `cluster` (clusterList, haStatus),
 //! `broker` (brokerStatus, getBrokerConfig, updateBrokerConfig), `topic` (topicList, topicRoute,
 //! topicStatus, updateTopic, deleteTopic), `group` (updateSubGroup, deleteSubGroup,
-//! consumerProgress, consumerConnection, producerConnection); `common` has what they share. Apache's own `mqadmin`
+//! consumerProgress, consumerConnection, producerConnection), `namesrv` (getNamesrvConfig,
+//! updateNamesrvConfig, updateKvConfig, deleteKvConfig, wipeWritePerm, addWritePerm); `common` has what they share. Apache's own `mqadmin`
 //! works against FerroMQ's servers too.
 
 mod broker;
 mod cluster;
 mod common;
 mod group;
+mod namesrv;
 mod topic;
 
 use std::process::ExitCode;
@@ -79,6 +81,24 @@ enum Command {
     /// Query producer's socket connection and client version.
     #[command(name = "producerConnection")]
     ProducerConnection(group::ProducerConnectionArgs),
+    /// Get configs of name server.
+    #[command(name = "getNamesrvConfig")]
+    GetNamesrvConfig(namesrv::GetNamesrvConfigArgs),
+    /// Update configs of name server.
+    #[command(name = "updateNamesrvConfig")]
+    UpdateNamesrvConfig(namesrv::UpdateNamesrvConfigArgs),
+    /// Create or update KV config.
+    #[command(name = "updateKvConfig")]
+    UpdateKvConfig(namesrv::UpdateKvConfigArgs),
+    /// Delete KV config.
+    #[command(name = "deleteKvConfig")]
+    DeleteKvConfig(namesrv::DeleteKvConfigArgs),
+    /// Wipe write perm of broker in all name server you defined in the -n param.
+    #[command(name = "wipeWritePerm")]
+    WipeWritePerm(namesrv::WritePermArgs),
+    /// Add write perm of broker in all name server you defined in the -n param.
+    #[command(name = "addWritePerm")]
+    AddWritePerm(namesrv::WritePermArgs),
 }
 
 fn main() -> ExitCode {
@@ -110,6 +130,12 @@ fn main() -> ExitCode {
             Command::ConsumerProgress(args) => group::consumer_progress(args).await,
             Command::ConsumerConnection(args) => group::consumer_connection(args).await,
             Command::ProducerConnection(args) => group::producer_connection(args).await,
+            Command::GetNamesrvConfig(args) => namesrv::get_namesrv_config(args).await,
+            Command::UpdateNamesrvConfig(args) => namesrv::update_namesrv_config(args).await,
+            Command::UpdateKvConfig(args) => namesrv::update_kv_config(args).await,
+            Command::DeleteKvConfig(args) => namesrv::delete_kv_config(args).await,
+            Command::WipeWritePerm(args) => namesrv::write_perm(args, false).await,
+            Command::AddWritePerm(args) => namesrv::write_perm(args, true).await,
         }
     });
     match result {
