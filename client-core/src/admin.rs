@@ -368,6 +368,59 @@ impl Admin {
         Ok(out)
     }
 
+    /// Messages of `topic` stored between `begin` and `end` (ms) whose keys include `key`, or
+    /// with `unique`, whose UNIQ_KEY (client message id) is `key`: QUERY_MESSAGE 12 on every
+    /// master of the topic's route, at most `max` per broker (`mqadmin queryMsgByKey`,
+    /// `queryMsgByUniqueKey`).
+    pub async fn query_messages(
+        &self,
+        topic: &str,
+        key: &str,
+        max: i32,
+        (begin, end): (i64, i64),
+        unique: bool,
+    ) -> Result<Vec<MessageView>> {
+        let route = self.client.fetch_route(topic).await?;
+        let mut out = Vec::new();
+        for b in &route.broker_datas {
+            let Some(addr) = b.master_addr() else {
+                continue;
+            };
+            let header = QueryMessageRequestHeader {
+                topic: topic.to_owned(),
+                key: key.to_owned(),
+                max_num: max,
+                begin_timestamp: begin,
+                end_timestamp: end,
+                unique_key_query: unique.then_some(true),
+                broker_name: None,
+            };
+            let request = RemotingCommand::request_with_header(RequestCode::QUERY_MESSAGE, &header);
+            let response = self
+                .client
+                .broker_request(addr, request, self.client.timeout())
+                .await?;
+            match response.response_code() {
+                ResponseCode::SUCCESS => {
+                    for m in Client::decode_messages(&response.body)? {
+                        // The index is hashed: keep only real matches.
+                        let matches = if unique {
+                            m.properties.uniq_key() == Some(key)
+                        } else {
+                            m.properties.keys().any(|k| k == key)
+                        };
+                        if matches && m.topic == topic {
+                            out.push(MessageView::new(m, &b.broker_name, None));
+                        }
+                    }
+                }
+                ResponseCode::QUERY_NOT_FOUND => {}
+                _ => return Err(Error::from_response("query message", &response)),
+            }
+        }
+        Ok(out)
+    }
+
     /// The message with a broker offsetMsgId (store address + commitlog offset).
     pub async fn view_by_offset_id(&self, offset_msg_id: &str) -> Result<MessageView> {
         let id = MessageId::parse(offset_msg_id)

@@ -13,13 +13,15 @@
 //! `broker` (brokerStatus, getBrokerConfig, updateBrokerConfig), `topic` (topicList, topicRoute,
 //! topicStatus, updateTopic, deleteTopic), `group` (updateSubGroup, deleteSubGroup,
 //! consumerProgress, consumerConnection, producerConnection), `namesrv` (getNamesrvConfig,
-//! updateNamesrvConfig, updateKvConfig, deleteKvConfig, wipeWritePerm, addWritePerm); `common` has what they share. Apache's own `mqadmin`
+//! updateNamesrvConfig, updateKvConfig, deleteKvConfig, wipeWritePerm, addWritePerm), `message` (queryMsgById,
+//! queryMsgByKey, queryMsgByUniqueKey, sendMessage); `common` has what they share. Apache's own `mqadmin`
 //! works against FerroMQ's servers too.
 
 mod broker;
 mod cluster;
 mod common;
 mod group;
+mod message;
 mod namesrv;
 mod topic;
 
@@ -99,6 +101,18 @@ enum Command {
     /// Add write perm of broker in all name server you defined in the -n param.
     #[command(name = "addWritePerm")]
     AddWritePerm(namesrv::WritePermArgs),
+    /// Query Message by Id.
+    #[command(name = "queryMsgById")]
+    QueryMsgById(message::QueryMsgByIdArgs),
+    /// Query Message by Key.
+    #[command(name = "queryMsgByKey")]
+    QueryMsgByKey(message::QueryMsgByKeyArgs),
+    /// Query Message by Unique key.
+    #[command(name = "queryMsgByUniqueKey")]
+    QueryMsgByUniqueKey(message::QueryMsgByUniqueKeyArgs),
+    /// Send a message.
+    #[command(name = "sendMessage")]
+    SendMessage(message::SendMessageArgs),
 }
 
 fn main() -> ExitCode {
@@ -136,6 +150,10 @@ fn main() -> ExitCode {
             Command::DeleteKvConfig(args) => namesrv::delete_kv_config(args).await,
             Command::WipeWritePerm(args) => namesrv::write_perm(args, false).await,
             Command::AddWritePerm(args) => namesrv::write_perm(args, true).await,
+            Command::QueryMsgById(args) => message::query_msg_by_id(args).await,
+            Command::QueryMsgByKey(args) => message::query_msg_by_key(args).await,
+            Command::QueryMsgByUniqueKey(args) => message::query_msg_by_unique_key(args).await,
+            Command::SendMessage(args) => message::send_message(args).await,
         }
     });
     match result {
