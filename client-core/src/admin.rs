@@ -5,16 +5,18 @@
 use std::sync::Arc;
 
 use ferromq_protocol::body::{
-    perm, ClusterInfo, ConsumeStats, ConsumerConnection, HaRuntimeInfo, KVTable, MessageQueue,
-    OffsetWrapper, ProducerConnection, TopicConfig, TopicList, TopicOffset, TopicRouteData,
-    TopicStatsTable, MASTER_ID,
+    perm, BrokerStatsData, ClusterInfo, ConsumeStats, ConsumerConnection, HaRuntimeInfo, KVTable,
+    MessageQueue, OffsetWrapper, ProducerConnection, ResetOffsetBody, TopicConfig, TopicList,
+    TopicOffset, TopicRouteData, TopicStatsTable, MASTER_ID,
 };
 use ferromq_protocol::header::admin::{
-    CreateTopicRequestHeader, DeleteSubscriptionGroupRequestHeader, DeleteTopicRequestHeader,
-    GetConsumeStatsRequestHeader, GetConsumerConnectionListRequestHeader,
+    CloneGroupOffsetRequestHeader, CreateTopicRequestHeader, DeleteSubscriptionGroupRequestHeader,
+    DeleteTopicRequestHeader, GetConsumeStatsRequestHeader, GetConsumerConnectionListRequestHeader,
     GetProducerConnectionListRequestHeader, GetSubscriptionGroupConfigRequestHeader,
     GetTopicStatsInfoRequestHeader, QueryTopicConsumeByWhoRequestHeader,
+    ViewBrokerStatsDataRequestHeader,
 };
+use ferromq_protocol::header::client::ResetOffsetRequestHeader;
 use ferromq_protocol::header::namesrv::{
     AddWritePermOfBrokerRequestHeader, AddWritePermOfBrokerResponseHeader,
     DeleteKVConfigRequestHeader, DeleteTopicFromNamesrvRequestHeader, GetKVConfigRequestHeader,
@@ -828,6 +830,85 @@ impl Admin {
             .await?;
         ProducerConnection::decode(&response.body)
             .map_err(|e| Error::protocol("producer connection", e))
+    }
+
+    /// Copies `src_group`'s offsets on `topic` to `dest_group` at one broker
+    /// (CLONE_GROUP_OFFSET 314, `mqadmin cloneGroupOffset`); with `offline`, even when the
+    /// source group's online consumers do not subscribe to the topic.
+    pub async fn clone_group_offset_at(
+        &self,
+        broker_addr: &str,
+        src_group: &str,
+        dest_group: &str,
+        topic: &str,
+        offline: bool,
+    ) -> Result<()> {
+        let header = CloneGroupOffsetRequestHeader {
+            src_group: src_group.to_owned(),
+            dest_group: dest_group.to_owned(),
+            topic: Some(topic.to_owned()),
+            offline: Some(offline),
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::CLONE_GROUP_OFFSET, &header);
+        self.broker_call("clone group offset", broker_addr, request)
+            .await?;
+        Ok(())
+    }
+
+    /// Moves a group's offsets on `topic` at one broker to the first message stored at or
+    /// after `timestamp` (ms; -1: the end) and tells its online consumers
+    /// (INVOKE_BROKER_TO_RESET_OFFSET 222, `mqadmin resetOffsetByTime`). Without `force` an
+    /// offset only moves back. The new offset of each queue; CONSUMER_NOT_ONLINE when no
+    /// consumer of the group is connected.
+    pub async fn reset_offset_by_time_at(
+        &self,
+        broker_addr: &str,
+        group: &str,
+        topic: &str,
+        timestamp: i64,
+        force: bool,
+    ) -> Result<BTreeMap<MessageQueue, i64>> {
+        let header = ResetOffsetRequestHeader {
+            topic: topic.to_owned(),
+            group: group.to_owned(),
+            queue_id: None,
+            offset: None,
+            timestamp,
+            is_force: force,
+            broker_name: None,
+        };
+        let request = RemotingCommand::request_with_header(
+            RequestCode::INVOKE_BROKER_TO_RESET_OFFSET,
+            &header,
+        );
+        let response = self
+            .broker_call("reset offset", broker_addr, request)
+            .await?;
+        ResetOffsetBody::decode(&response.body)
+            .map(|b| b.offset_table)
+            .map_err(|e| Error::protocol("reset offset", e))
+    }
+
+    /// One broker statistic of one key over the last minute, hour and day
+    /// (VIEW_BROKER_STATS_DATA 315, `mqadmin statsAll`): `TOPIC_PUT_NUMS` / `TOPIC_PUT_SIZE`
+    /// keyed by topic, `GROUP_GET_NUMS` / `GROUP_GET_SIZE` by `topic@group`.
+    pub async fn broker_stats_at(
+        &self,
+        broker_addr: &str,
+        stats_name: &str,
+        stats_key: &str,
+    ) -> Result<BrokerStatsData> {
+        let header = ViewBrokerStatsDataRequestHeader {
+            stats_name: stats_name.to_owned(),
+            stats_key: stats_key.to_owned(),
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::VIEW_BROKER_STATS_DATA, &header);
+        let response = self
+            .broker_call("broker stats", broker_addr, request)
+            .await?;
+        BrokerStatsData::decode(&response.body).map_err(|e| Error::protocol("broker stats", e))
     }
 
     /// Releases the shared client.

@@ -14,7 +14,8 @@
 //! topicStatus, updateTopic, deleteTopic), `group` (updateSubGroup, deleteSubGroup,
 //! consumerProgress, consumerConnection, producerConnection), `namesrv` (getNamesrvConfig,
 //! updateNamesrvConfig, updateKvConfig, deleteKvConfig, wipeWritePerm, addWritePerm), `message` (queryMsgById,
-//! queryMsgByKey, queryMsgByUniqueKey, sendMessage); `common` has what they share. Apache's own `mqadmin`
+//! queryMsgByKey, queryMsgByUniqueKey, sendMessage), `offset` (cloneGroupOffset,
+//! resetOffsetByTime, statsAll); `common` has what they share. Apache's own `mqadmin`
 //! works against FerroMQ's servers too.
 
 mod broker;
@@ -23,6 +24,7 @@ mod common;
 mod group;
 mod message;
 mod namesrv;
+mod offset;
 mod topic;
 
 use std::process::ExitCode;
@@ -113,6 +115,15 @@ enum Command {
     /// Send a message.
     #[command(name = "sendMessage")]
     SendMessage(message::SendMessageArgs),
+    /// Clone offset from other group.
+    #[command(name = "cloneGroupOffset")]
+    CloneGroupOffset(offset::CloneGroupOffsetArgs),
+    /// Reset consumer offset by timestamp(without client restart).
+    #[command(name = "resetOffsetByTime")]
+    ResetOffsetByTime(offset::ResetOffsetByTimeArgs),
+    /// Topic and Consumer tps stats.
+    #[command(name = "statsAll")]
+    StatsAll(offset::StatsAllArgs),
 }
 
 fn main() -> ExitCode {
@@ -154,6 +165,9 @@ fn main() -> ExitCode {
             Command::QueryMsgByKey(args) => message::query_msg_by_key(args).await,
             Command::QueryMsgByUniqueKey(args) => message::query_msg_by_unique_key(args).await,
             Command::SendMessage(args) => message::send_message(args).await,
+            Command::CloneGroupOffset(args) => offset::clone_group_offset(args).await,
+            Command::ResetOffsetByTime(args) => offset::reset_offset_by_time(args).await,
+            Command::StatsAll(args) => offset::stats_all(args).await,
         }
     });
     match result {
