@@ -16,7 +16,9 @@ use ferromq_protocol::header::admin::{
     GetTopicStatsInfoRequestHeader, QueryTopicConsumeByWhoRequestHeader,
     ViewBrokerStatsDataRequestHeader,
 };
-use ferromq_protocol::header::client::ResetOffsetRequestHeader;
+use ferromq_protocol::header::client::{
+    GetConsumerRunningInfoRequestHeader, ResetOffsetRequestHeader,
+};
 use ferromq_protocol::header::namesrv::{
     AddWritePermOfBrokerRequestHeader, AddWritePermOfBrokerResponseHeader,
     DeleteKVConfigRequestHeader, DeleteTopicFromNamesrvRequestHeader, GetKVConfigRequestHeader,
@@ -909,6 +911,31 @@ impl Admin {
             .broker_call("broker stats", broker_addr, request)
             .await?;
         BrokerStatsData::decode(&response.body).map_err(|e| Error::protocol("broker stats", e))
+    }
+
+    /// A consumer's running state, relayed by the broker it is connected to
+    /// (GET_CONSUMER_RUNNING_INFO 307, `mqadmin consumerStatus`): Apache's
+    /// `ConsumerRunningInfo` JSON (`properties`, `subscriptionSet`, `mqTable`, `statusTable`).
+    pub async fn consumer_running_info_at(
+        &self,
+        broker_addr: &str,
+        group: &str,
+        client_id: &str,
+        jstack: bool,
+    ) -> Result<ferromq_protocol::json::Value> {
+        let header = GetConsumerRunningInfoRequestHeader {
+            consumer_group: group.to_owned(),
+            client_id: client_id.to_owned(),
+            jstack_enable: Some(jstack),
+            broker_name: None,
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::GET_CONSUMER_RUNNING_INFO, &header);
+        let response = self
+            .broker_call("consumer running info", broker_addr, request)
+            .await?;
+        ferromq_protocol::json::parse(&response.body)
+            .map_err(|e| Error::protocol("consumer running info", e))
     }
 
     /// Releases the shared client.

@@ -220,6 +220,51 @@ fn groups_are_created_watched_and_deleted() {
     assert_eq!(row[3..5], ["PUSH", "CLUSTERING"], "{all}");
     assert_eq!(row.last(), Some(&"0"), "{all}");
 
+    // consumerStatus: the consumer's running info through the broker's relay.
+    let status = ok(&["consumerStatus", "-n", ns, "-g", "cg1"]);
+    let lines: Vec<&str> = status.lines().collect();
+    assert_eq!(
+        words(lines[0]),
+        [
+            "#Index",
+            "#ClientId",
+            "#Version",
+            "#ConsumerRunningInfoFile"
+        ]
+    );
+    let row = words(lines[1]);
+    assert_eq!(row[0], "1", "{status}");
+    let client_id = row[1].to_owned();
+    let file = std::fs::read_to_string(row[3]).expect("the running info file");
+    assert!(file.starts_with("#Consumer Properties#\n"), "{file}");
+    assert!(
+        status.contains("\n\nSame subscription in the same group of consumer\n"),
+        "{status}"
+    );
+    let one = ok(&["consumerStatus", "-n", ns, "-g", "cg1", "-i", &client_id]);
+    assert_eq!(one, file);
+    // The topic and the group's retry topic, numbered from 001.
+    let subs: Vec<Vec<&str>> = one
+        .lines()
+        .filter(|l| l.contains(" Topic: "))
+        .map(words)
+        .collect();
+    assert_eq!(subs.len(), 2, "{one}");
+    assert_eq!(subs[0][0], "001");
+    assert_eq!(subs[1][0], "002");
+    assert!(
+        subs.iter().any(|w| w[1..]
+            == [
+                "Topic:",
+                "GroupTopic",
+                "ClassFilter:",
+                "false",
+                "SubExpression:",
+                "*"
+            ]),
+        "{one}"
+    );
+
     // producerConnection: the producer, numbered from 0001.
     let prod = ok(&[
         "producerConnection",

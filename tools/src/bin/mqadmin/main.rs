@@ -12,7 +12,7 @@
 //! command line (usage on stderr). Each area is one module: `cluster` (clusterList, haStatus),
 //! `broker` (brokerStatus, getBrokerConfig, updateBrokerConfig), `topic` (topicList, topicRoute,
 //! topicStatus, updateTopic, deleteTopic), `group` (updateSubGroup, deleteSubGroup,
-//! consumerProgress, consumerConnection, producerConnection), `namesrv` (getNamesrvConfig,
+//! consumerProgress, consumerConnection, consumerStatus, producerConnection), `namesrv` (getNamesrvConfig,
 //! updateNamesrvConfig, updateKvConfig, deleteKvConfig, wipeWritePerm, addWritePerm), `message` (queryMsgById,
 //! queryMsgByKey, queryMsgByUniqueKey, sendMessage), `offset` (cloneGroupOffset,
 //! resetOffsetByTime, statsAll); `common` has what they share. Apache's own `mqadmin`
@@ -82,6 +82,9 @@ enum Command {
     /// Query consumer's socket connection, client version and subscription.
     #[command(name = "consumerConnection")]
     ConsumerConnection(group::ConsumerConnectionArgs),
+    /// Query consumer's internal data structure.
+    #[command(name = "consumerStatus")]
+    ConsumerStatus(group::ConsumerStatusArgs),
     /// Query producer's socket connection and client version.
     #[command(name = "producerConnection")]
     ProducerConnection(group::ProducerConnectionArgs),
@@ -154,6 +157,7 @@ fn main() -> ExitCode {
             Command::DeleteSubGroup(args) => group::delete_sub_group(args).await,
             Command::ConsumerProgress(args) => group::consumer_progress(args).await,
             Command::ConsumerConnection(args) => group::consumer_connection(args).await,
+            Command::ConsumerStatus(args) => group::consumer_status(args).await,
             Command::ProducerConnection(args) => group::producer_connection(args).await,
             Command::GetNamesrvConfig(args) => namesrv::get_namesrv_config(args).await,
             Command::UpdateNamesrvConfig(args) => namesrv::update_namesrv_config(args).await,
