@@ -9,14 +9,20 @@
 //!
 //! Listing commands also take `--json` (FerroMQ's addition). Exit codes: 0 done, 1 a server
 //! refused (`mqadmin: <server> <code> <reason>` on stderr) or could not be reached, 2 a bad
-//! command line (usage on stderr). Each area is one module: `cluster` (clusterList, haStatus),
-//! `broker` (brokerStatus, getBrokerConfig, updateBrokerConfig), `topic` (topicList, topicRoute,
-//! topicStatus, updateTopic, deleteTopic), `group` (updateSubGroup, deleteSubGroup,
-//! consumerProgress, consumerConnection, consumerStatus, producerConnection), `namesrv` (getNamesrvConfig,
-//! updateNamesrvConfig, updateKvConfig, deleteKvConfig, wipeWritePerm, addWritePerm), `message` (queryMsgById,
-//! queryMsgByKey, queryMsgByUniqueKey, sendMessage), `offset` (cloneGroupOffset,
-//! resetOffsetByTime, statsAll); `common` has what they share. Apache's own `mqadmin`
-//! works against FerroMQ's servers too.
+//! command line (usage on stderr). Each area is one module:
+//!
+//! - `cluster`: clusterList, haStatus
+//! - `broker`: brokerStatus, getBrokerConfig, updateBrokerConfig
+//! - `topic`: topicList, topicRoute, topicStatus, updateTopic, deleteTopic
+//! - `group`: updateSubGroup, deleteSubGroup, consumerProgress, consumerConnection,
+//!   producerConnection
+//! - `status`: consumerStatus
+//! - `namesrv`: getNamesrvConfig, updateNamesrvConfig, updateKvConfig, deleteKvConfig,
+//!   wipeWritePerm, addWritePerm
+//! - `message`: queryMsgById, queryMsgByKey, queryMsgByUniqueKey, sendMessage
+//! - `offset`: cloneGroupOffset, resetOffsetByTime, statsAll
+//!
+//! `common` has what they share. Apache's own `mqadmin` works against FerroMQ's servers too.
 
 mod broker;
 mod cluster;
@@ -25,6 +31,7 @@ mod group;
 mod message;
 mod namesrv;
 mod offset;
+mod status;
 mod topic;
 
 use std::process::ExitCode;
@@ -84,7 +91,7 @@ enum Command {
     ConsumerConnection(group::ConsumerConnectionArgs),
     /// Query consumer's internal data structure.
     #[command(name = "consumerStatus")]
-    ConsumerStatus(group::ConsumerStatusArgs),
+    ConsumerStatus(status::ConsumerStatusArgs),
     /// Query producer's socket connection and client version.
     #[command(name = "producerConnection")]
     ProducerConnection(group::ProducerConnectionArgs),
@@ -157,7 +164,7 @@ fn main() -> ExitCode {
             Command::DeleteSubGroup(args) => group::delete_sub_group(args).await,
             Command::ConsumerProgress(args) => group::consumer_progress(args).await,
             Command::ConsumerConnection(args) => group::consumer_connection(args).await,
-            Command::ConsumerStatus(args) => group::consumer_status(args).await,
+            Command::ConsumerStatus(args) => status::consumer_status(args).await,
             Command::ProducerConnection(args) => group::producer_connection(args).await,
             Command::GetNamesrvConfig(args) => namesrv::get_namesrv_config(args).await,
             Command::UpdateNamesrvConfig(args) => namesrv::update_namesrv_config(args).await,
