@@ -137,6 +137,69 @@ fn a_sent_message_is_found_by_key_client_id_and_offset_id() {
     assert_eq!(stored.len(), 23, "{stored}");
     assert_eq!(&stored[19..20], ",");
 
+    // consumeMessage: every stored message of the topic, then one queue from an offset.
+    for body in ["second", "third"] {
+        ok(&[
+            "sendMessage",
+            "-n",
+            ns,
+            "-t",
+            "MsgTopic",
+            "-p",
+            body,
+            "-b",
+            "broker-m",
+            "-i",
+            "2",
+        ]);
+    }
+    let mut all = String::new();
+    ferromq_tests::net::wait_until("3 messages consumed", Duration::from_secs(30), || {
+        all = ok(&["consumeMessage", "-n", ns, "-t", "MsgTopic"]);
+        Ok(all.lines().filter(|l| l.starts_with("MSGID: ")).count() == 3)
+    })
+    .unwrap_or_else(|e| panic!("{e}: {all}"));
+    let bodies: Vec<&str> = all
+        .lines()
+        .filter(|l| l.starts_with("MSGID: "))
+        .filter_map(|l| l.split_once(" BODY: ").map(|(_, b)| b))
+        .collect();
+    assert_eq!(bodies, ["hello admin", "second", "third"], "{all}");
+    assert!(all.contains("\nConsume ok\n"), "{all}");
+    assert!(
+        all.starts_with("MessageQueue [topic=MsgTopic, brokerName=broker-m, queueId=0] print msg finished. status=NO_NEW_MSG, offset=0\n"),
+        "an empty queue: {all}"
+    );
+    assert!(all.contains(&format!("MSGID: {msg_id} ")), "{all}");
+    assert!(
+        all.contains("MessageQueue [topic=MsgTopic, brokerName=broker-m, queueId=2] print msg finished. status=NO_NEW_MSG, offset=3\n"),
+        "{all}"
+    );
+    let one = ok(&[
+        "consumeMessage",
+        "-n",
+        ns,
+        "-t",
+        "MsgTopic",
+        "-b",
+        "broker-m",
+        "-i",
+        "2",
+        "-o",
+        "1",
+        "-c",
+        "1",
+    ]);
+    let bodies: Vec<&str> = one
+        .lines()
+        .filter_map(|l| l.split_once(" BODY: ").map(|(_, b)| b))
+        .collect();
+    assert_eq!(bodies, ["second"], "{one}");
+    assert_eq!(
+        support::run(&["consumeMessage", "-n", ns, "-t", "MsgTopic", "-c", "0"]).code,
+        Some(2)
+    );
+
     // An id of no message: the broker's refusal, exit 1.
     let missing = support::run(&[
         "queryMsgById",

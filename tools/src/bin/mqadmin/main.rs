@@ -20,6 +20,7 @@
 //! - `namesrv`: getNamesrvConfig, updateNamesrvConfig, updateKvConfig, deleteKvConfig,
 //!   wipeWritePerm, addWritePerm
 //! - `message`: queryMsgById, queryMsgByKey, queryMsgByUniqueKey, sendMessage
+//! - `consume`: consumeMessage
 //! - `offset`: cloneGroupOffset, resetOffsetByTime, statsAll
 //!
 //! `common` has what they share. Apache's own `mqadmin` works against FerroMQ's servers too.
@@ -27,6 +28,7 @@
 mod broker;
 mod cluster;
 mod common;
+mod consume;
 mod group;
 mod message;
 mod namesrv;
@@ -125,6 +127,9 @@ enum Command {
     /// Send a message.
     #[command(name = "sendMessage")]
     SendMessage(message::SendMessageArgs),
+    /// Consume message.
+    #[command(name = "consumeMessage")]
+    ConsumeMessage(consume::ConsumeMessageArgs),
     /// Clone offset from other group.
     #[command(name = "cloneGroupOffset")]
     CloneGroupOffset(offset::CloneGroupOffsetArgs),
@@ -176,6 +181,7 @@ fn main() -> ExitCode {
             Command::QueryMsgByKey(args) => message::query_msg_by_key(args).await,
             Command::QueryMsgByUniqueKey(args) => message::query_msg_by_unique_key(args).await,
             Command::SendMessage(args) => message::send_message(args).await,
+            Command::ConsumeMessage(args) => consume::consume_message(args).await,
             Command::CloneGroupOffset(args) => offset::clone_group_offset(args).await,
             Command::ResetOffsetByTime(args) => offset::reset_offset_by_time(args).await,
             Command::StatsAll(args) => offset::stats_all(args).await,
