@@ -243,6 +243,13 @@ fn groups_are_created_watched_and_deleted() {
     );
     let one = ok(&["consumerStatus", "-n", ns, "-g", "cg1", "-i", &client_id]);
     assert_eq!(one, file);
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&["consumerStatus", "-n", ns, "-g", "cg1", "--json"]))
+            .expect("JSON");
+    assert!(
+        json[client_id.as_str()]["subscriptionSet"].is_array(),
+        "{json}"
+    );
     // The topic and the group's retry topic, numbered from 001.
     let subs: Vec<Vec<&str>> = one
         .lines()

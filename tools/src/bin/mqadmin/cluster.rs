@@ -40,6 +40,8 @@ pub(crate) struct HaStatusArgs {
     /// Print again every this many seconds, until interrupted.
     #[arg(short = 'i', long = "interval")]
     interval: Option<u64>,
+    #[command(flatten)]
+    out: Json,
 }
 
 /// The first figure of a TPS triple (`"12.50 11.00 10.00"`).
@@ -127,14 +129,20 @@ pub(crate) async fn ha_status(args: HaStatusArgs) -> Outcome {
                 (None, None) => Vec::new(),
             };
             let mut out = String::new();
+            let mut json = serde_json::Map::new();
             for addr in addrs {
                 let status = admin
                     .broker_ha_status(&addr)
                     .await
                     .map_err(Failure::at(&addr))?;
                 write_ha_status(&mut out, &addr, &status);
+                json.insert(addr, serde_json::to_value(&status).unwrap_or_default());
             }
-            print_out(&out);
+            if args.out.json {
+                print_json(&serde_json::Value::Object(json));
+            } else {
+                print_out(&out);
+            }
             match args.interval {
                 Some(secs) => tokio::time::sleep(std::time::Duration::from_secs(secs.max(1))).await,
                 None => return Ok(()),

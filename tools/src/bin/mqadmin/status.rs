@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use clap::Args;
 
-use crate::common::{connect, print_out, Failure, Namesrv, Outcome};
+use crate::common::{connect, print_json, print_out, Failure, Json, Namesrv, Outcome};
 use crate::group::{connection, masters_of, version_desc};
 
 /// `consumerStatus` flags (Apache's `ConsumerStatusSubCommand`).
@@ -25,6 +25,8 @@ pub(crate) struct ConsumerStatusArgs {
     /// Ask for the client's thread stacks too.
     #[arg(short = 's', long = "jstack")]
     jstack: bool,
+    #[command(flatten)]
+    out: Json,
 }
 
 /// Apache's `ConsumerRunningInfo.formatString` for what FerroMQ's clients report: properties,
@@ -94,7 +96,11 @@ pub(crate) async fn consumer_status(args: ConsumerStatusArgs) -> Outcome {
                 .consumer_running_info_at(&addr, group, id.trim(), args.jstack)
                 .await
                 .map_err(Failure::at(&addr))?;
-            print_out(&format_running_info(&info));
+            if args.out.json {
+                print_json(&info);
+            } else {
+                print_out(&format_running_info(&info));
+            }
             return Ok(());
         }
         let now = std::time::SystemTime::now()
@@ -138,6 +144,10 @@ pub(crate) async fn consumer_status(args: ConsumerStatusArgs) -> Outcome {
             );
             index += 1;
             infos.insert(c.client_id.clone(), info);
+        }
+        if args.out.json {
+            print_json(&serde_json::Value::Object(infos.into_iter().collect()));
+            return Ok(());
         }
         if let Some(first) = infos.values().next() {
             let subs = subscriptions(first);
