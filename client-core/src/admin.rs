@@ -25,6 +25,7 @@ use ferromq_protocol::header::namesrv::{
     GetKVConfigResponseHeader, PutKVConfigRequestHeader, WipeWritePermOfBrokerRequestHeader,
     WipeWritePermOfBrokerResponseHeader,
 };
+use ferromq_protocol::header::offset::{SearchOffsetRequestHeader, SearchOffsetResponseHeader};
 use ferromq_protocol::header::query::{QueryMessageRequestHeader, ViewMessageRequestHeader};
 use ferromq_protocol::header::TopicFilterType;
 use ferromq_protocol::message::MessageId;
@@ -936,6 +937,33 @@ impl Admin {
             .await?;
         ferromq_protocol::json::parse(&response.body)
             .map_err(|e| Error::protocol("consumer running info", e))
+    }
+
+    /// The offset of the first message of one queue stored at or after `timestamp` (ms)
+    /// (SEARCH_OFFSET_BY_TIMESTAMP 29, `mqadmin consumeMessage -s / -e`).
+    pub async fn search_offset_at(
+        &self,
+        broker_addr: &str,
+        topic: &str,
+        queue_id: i32,
+        timestamp: i64,
+    ) -> Result<i64> {
+        let header = SearchOffsetRequestHeader {
+            topic: topic.to_owned(),
+            queue_id,
+            timestamp,
+            boundary_type: None,
+            broker_name: None,
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::SEARCH_OFFSET_BY_TIMESTAMP, &header);
+        let response = self
+            .broker_call("search offset", broker_addr, request)
+            .await?;
+        use ferromq_protocol::ext::CommandHeader as _;
+        SearchOffsetResponseHeader::read_ext(&response.ext_fields)
+            .map(|h| h.offset)
+            .map_err(|e| Error::protocol("search offset", e))
     }
 
     /// Releases the shared client.

@@ -200,6 +200,31 @@ fn a_sent_message_is_found_by_key_client_id_and_offset_id() {
         Some(2)
     );
 
+    // -s: from the store time of "second" (in Apache's `yyyy-MM-dd#HH:mm:ss:SSS`).
+    let second_id = all
+        .lines()
+        .find(|l| l.ends_with(" BODY: second"))
+        .and_then(|l| words(l).get(1).map(|w| (*w).to_owned()))
+        .expect("second's id");
+    let second = ok(&[
+        "queryMsgByUniqueKey",
+        "-n",
+        ns,
+        "-t",
+        "MsgTopic",
+        "-i",
+        &second_id,
+    ]);
+    let stored = field(&second, "Store Timestamp:")
+        .replacen(' ', "#", 1)
+        .replacen(',', ":", 1);
+    let since = ok(&["consumeMessage", "-n", ns, "-t", "MsgTopic", "-s", &stored]);
+    let bodies: Vec<&str> = since
+        .lines()
+        .filter_map(|l| l.split_once(" BODY: ").map(|(_, b)| b))
+        .collect();
+    assert_eq!(bodies, ["second", "third"], "-s {stored}: {since}");
+
     // An id of no message: the broker's refusal, exit 1.
     let missing = support::run(&[
         "queryMsgById",

@@ -6,15 +6,15 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use ferromq_client::{ClientConfig, ConsumeFrom, PullConsumer, PullConsumerOptions};
-use ferromq_protocol::body::MessageQueue;
+use ferromq_protocol::body::{MessageQueue, TopicOffset};
 
 use crate::common::{connect, print_out, Failure, Namesrv, Outcome};
+use crate::offset::parse_timestamp;
 
 /// How long a queue may yield nothing before its range is given up.
 const QUIET: Duration = Duration::from_secs(5);
 
-/// `consumeMessage` flags (Apache's `ConsumeMessageCommand`; its `-s` / `-e` time bounds are
-/// not supported yet).
+/// `consumeMessage` flags (Apache's `ConsumeMessageCommand`).
 #[derive(Args, Debug)]
 pub(crate) struct ConsumeMessageArgs {
     #[command(flatten)]
@@ -34,10 +34,74 @@ pub(crate) struct ConsumeMessageArgs {
     /// Consumer group the pulls are made as (nothing is committed).
     #[arg(short = 'g', long = "consumerGroup", default_value = "TOOLS_CONSUMER")]
     group: String,
+    /// Stored from (ms or `yyyy-MM-dd#HH:mm:ss:SSS`, UTC).
+    #[arg(short = 's', long = "beginTimestamp")]
+    begin: Option<String>,
+    /// Stored until (ms or `yyyy-MM-dd#HH:mm:ss:SSS`, UTC).
+    #[arg(short = 'e', long = "endTimestamp")]
+    end: Option<String>,
     /// At most this many messages (128).
     #[arg(short = 'c', long = "MessageNumber", default_value_t = 128,
           value_parser = clap::value_parser!(i64).range(1..))]
     count: i64,
+}
+
+/// The selected queues with the offset range to print: the stored range, narrowed by `-s`
+/// and `-e` (SEARCH_OFFSET_BY_TIMESTAMP at the queue's master).
+async fn select_queues(
+    admin: &ferromq_client::Admin,
+    args: &ConsumeMessageArgs,
+    topic: &str,
+    begin: Option<i64>,
+    end: Option<i64>,
+) -> Result<Vec<(MessageQueue, TopicOffset)>, Failure> {
+    let stats = admin
+        .topic_stats(topic)
+        .await
+        .map_err(Failure::at(&args.ns.namesrv))?;
+    let route = if begin.is_some() || end.is_some() {
+        Some(
+            admin
+                .topic_route(topic)
+                .await
+                .map_err(Failure::at(&args.ns.namesrv))?,
+        )
+    } else {
+        None
+    };
+    let mut out = Vec::new();
+    for (mq, mut range) in stats {
+        if args
+            .broker
+            .as_deref()
+            .is_some_and(|b| b.trim() != mq.broker_name)
+            || args.queue.is_some_and(|q| q != mq.queue_id)
+        {
+            continue;
+        }
+        let addr = route.as_ref().and_then(|r| {
+            r.broker_datas
+                .iter()
+                .find(|b| b.broker_name == mq.broker_name)
+                .and_then(|b| b.master_addr().map(str::to_owned))
+        });
+        if let Some(addr) = &addr {
+            if let Some(t) = begin {
+                range.min_offset = admin
+                    .search_offset_at(addr, topic, mq.queue_id, t)
+                    .await
+                    .map_err(Failure::at(addr))?;
+            }
+            if let Some(t) = end {
+                range.max_offset = admin
+                    .search_offset_at(addr, topic, mq.queue_id, t)
+                    .await
+                    .map_err(Failure::at(addr))?;
+            }
+        }
+        out.push((mq, range));
+    }
+    Ok(out)
 }
 
 /// Java's `MessageQueue.toString`.
@@ -53,19 +117,28 @@ fn mq_string(mq: &MessageQueue) -> String {
 /// message, then `<queue> print msg finished. status=NO_NEW_MSG, offset=<next>`.
 pub(crate) async fn consume_message(args: ConsumeMessageArgs) -> Outcome {
     let topic = args.topic.trim().to_owned();
+    let begin = args
+        .begin
+        .as_deref()
+        .map(|t| parse_timestamp(t.trim()))
+        .transpose()?;
+    let end = args
+        .end
+        .as_deref()
+        .map(|t| parse_timestamp(t.trim()))
+        .transpose()?;
+    if let (Some(b), Some(e)) = (begin, end) {
+        if b > e {
+            return Err(Failure::usage(
+                "consume message",
+                "Please make sure that the beginTimestamp is less than or equal to the endTimestamp",
+            ));
+        }
+    }
     let admin = connect(&args.ns)?;
-    let stats = admin.topic_stats(&topic).await;
+    let selected = select_queues(&admin, &args, &topic, begin, end).await;
     admin.shutdown().await;
-    let stats = stats.map_err(Failure::at(&args.ns.namesrv))?;
-    let selected: Vec<_> = stats
-        .into_iter()
-        .filter(|(mq, _)| {
-            args.broker
-                .as_deref()
-                .is_none_or(|b| b.trim() == mq.broker_name)
-        })
-        .filter(|(mq, _)| args.queue.is_none_or(|q| q == mq.queue_id))
-        .collect();
+    let selected = selected?;
     let consumer = PullConsumer::start(PullConsumerOptions {
         client: ClientConfig::new(args.ns.namesrv.as_str(), Some("mqadmin".to_owned())),
         group: args.group.trim().to_owned(),

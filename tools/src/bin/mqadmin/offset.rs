@@ -125,7 +125,7 @@ fn parse_date(text: &str) -> Option<i64> {
 }
 
 /// The `-s` value as milliseconds.
-fn parse_timestamp(text: &str) -> Result<i64, Failure> {
+pub(crate) fn parse_timestamp(text: &str) -> Result<i64, Failure> {
     if text == "now" {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
