@@ -5,19 +5,32 @@
 use std::sync::Arc;
 
 use ferromq_protocol::body::{
-    perm, ClusterInfo, ConsumeStats, HaRuntimeInfo, KVTable, MessageQueue, OffsetWrapper,
+    perm, BrokerStatsData, ClusterInfo, ConsumeStats, ConsumerConnection, HaRuntimeInfo, KVTable,
+    MessageQueue, OffsetWrapper, ProducerConnection, ResetOffsetBody, TopicConfig, TopicList,
     TopicOffset, TopicRouteData, TopicStatsTable, MASTER_ID,
 };
 use ferromq_protocol::header::admin::{
-    CreateTopicRequestHeader, DeleteTopicRequestHeader, GetConsumeStatsRequestHeader,
-    GetTopicStatsInfoRequestHeader,
+    CloneGroupOffsetRequestHeader, CreateTopicRequestHeader, DeleteSubscriptionGroupRequestHeader,
+    DeleteTopicRequestHeader, GetConsumeStatsRequestHeader, GetConsumerConnectionListRequestHeader,
+    GetProducerConnectionListRequestHeader, GetSubscriptionGroupConfigRequestHeader,
+    GetTopicStatsInfoRequestHeader, QueryTopicConsumeByWhoRequestHeader,
+    ViewBrokerStatsDataRequestHeader,
 };
-use ferromq_protocol::header::namesrv::DeleteTopicFromNamesrvRequestHeader;
+use ferromq_protocol::header::client::{
+    GetConsumerRunningInfoRequestHeader, ResetOffsetRequestHeader,
+};
+use ferromq_protocol::header::namesrv::{
+    AddWritePermOfBrokerRequestHeader, AddWritePermOfBrokerResponseHeader,
+    DeleteKVConfigRequestHeader, DeleteTopicFromNamesrvRequestHeader, GetKVConfigRequestHeader,
+    GetKVConfigResponseHeader, PutKVConfigRequestHeader, WipeWritePermOfBrokerRequestHeader,
+    WipeWritePermOfBrokerResponseHeader,
+};
+use ferromq_protocol::header::offset::{SearchOffsetRequestHeader, SearchOffsetResponseHeader};
 use ferromq_protocol::header::query::{QueryMessageRequestHeader, ViewMessageRequestHeader};
 use ferromq_protocol::header::TopicFilterType;
 use ferromq_protocol::message::MessageId;
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::client::{Client, ClientConfig};
 use crate::error::{Error, ErrorKind, Result};
@@ -45,6 +58,84 @@ impl Default for TopicOptions {
             perm: perm::READ_WRITE,
             order: false,
         }
+    }
+}
+
+/// A subscription group's settings (Apache's `SubscriptionGroupConfig`), as
+/// [`Admin::create_subscription_group_at`] sends them. The defaults are Apache's.
+#[derive(Debug, Clone)]
+pub struct SubscriptionGroup {
+    /// Group name.
+    pub group_name: String,
+    /// The group may consume (true).
+    pub consume_enable: bool,
+    /// A new group starts from the queues' minimum offsets (true).
+    pub consume_from_min_enable: bool,
+    /// Broadcast consumption allowed (true).
+    pub consume_broadcast_enable: bool,
+    /// Orderly consumption (false).
+    pub consume_message_orderly: bool,
+    /// Retry queues (1).
+    pub retry_queue_nums: i32,
+    /// Deliveries before the dead-letter queue (16).
+    pub retry_max_times: i32,
+    /// The broker id consumers pull from (0, the master).
+    pub broker_id: i64,
+    /// The broker id to pull from when consumption is slow (1).
+    pub which_broker_when_consume_slowly: i64,
+    /// Tell consumers when the group's membership changes (true).
+    pub notify_consumer_ids_changed_enable: bool,
+    /// Attributes, `+key` to value (`-key` to remove).
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl SubscriptionGroup {
+    /// Apache's defaults for `group_name`.
+    pub fn new(group_name: &str) -> Self {
+        SubscriptionGroup {
+            group_name: group_name.to_owned(),
+            consume_enable: true,
+            consume_from_min_enable: true,
+            consume_broadcast_enable: true,
+            consume_message_orderly: false,
+            retry_queue_nums: 1,
+            retry_max_times: 16,
+            broker_id: MASTER_ID,
+            which_broker_when_consume_slowly: 1,
+            notify_consumer_ids_changed_enable: true,
+            attributes: BTreeMap::new(),
+        }
+    }
+
+    /// The JSON body, properties in fastjson's alphabetical order.
+    fn to_json(&self) -> String {
+        use ferromq_protocol::json::write_str;
+        let mut out = String::from("{\"attributes\":{");
+        for (i, (k, v)) in self.attributes.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            write_str(k, false, &mut out);
+            out.push(':');
+            write_str(v, false, &mut out);
+        }
+        out.push_str(&format!(
+            "}},\"brokerId\":{},\"consumeBroadcastEnable\":{},\"consumeEnable\":{},\"consumeFromMinEnable\":{},\"consumeMessageOrderly\":{},\"groupName\":",
+            self.broker_id,
+            self.consume_broadcast_enable,
+            self.consume_enable,
+            self.consume_from_min_enable,
+            self.consume_message_orderly,
+        ));
+        write_str(&self.group_name, false, &mut out);
+        out.push_str(&format!(
+            ",\"notifyConsumerIdsChangedEnable\":{},\"retryMaxTimes\":{},\"retryQueueNums\":{},\"whichBrokerWhenConsumeSlowly\":{}}}",
+            self.notify_consumer_ids_changed_enable,
+            self.retry_max_times,
+            self.retry_queue_nums,
+            self.which_broker_when_consume_slowly,
+        ));
+        out
     }
 }
 
@@ -282,6 +373,59 @@ impl Admin {
         Ok(out)
     }
 
+    /// Messages of `topic` stored between `begin` and `end` (ms) whose keys include `key`, or
+    /// with `unique`, whose UNIQ_KEY (client message id) is `key`: QUERY_MESSAGE 12 on every
+    /// master of the topic's route, at most `max` per broker (`mqadmin queryMsgByKey`,
+    /// `queryMsgByUniqueKey`).
+    pub async fn query_messages(
+        &self,
+        topic: &str,
+        key: &str,
+        max: i32,
+        (begin, end): (i64, i64),
+        unique: bool,
+    ) -> Result<Vec<MessageView>> {
+        let route = self.client.fetch_route(topic).await?;
+        let mut out = Vec::new();
+        for b in &route.broker_datas {
+            let Some(addr) = b.master_addr() else {
+                continue;
+            };
+            let header = QueryMessageRequestHeader {
+                topic: topic.to_owned(),
+                key: key.to_owned(),
+                max_num: max,
+                begin_timestamp: begin,
+                end_timestamp: end,
+                unique_key_query: unique.then_some(true),
+                broker_name: None,
+            };
+            let request = RemotingCommand::request_with_header(RequestCode::QUERY_MESSAGE, &header);
+            let response = self
+                .client
+                .broker_request(addr, request, self.client.timeout())
+                .await?;
+            match response.response_code() {
+                ResponseCode::SUCCESS => {
+                    for m in Client::decode_messages(&response.body)? {
+                        // The index is hashed: keep only real matches.
+                        let matches = if unique {
+                            m.properties.uniq_key() == Some(key)
+                        } else {
+                            m.properties.keys().any(|k| k == key)
+                        };
+                        if matches && m.topic == topic {
+                            out.push(MessageView::new(m, &b.broker_name, None));
+                        }
+                    }
+                }
+                ResponseCode::QUERY_NOT_FOUND => {}
+                _ => return Err(Error::from_response("query message", &response)),
+            }
+        }
+        Ok(out)
+    }
+
     /// The message with a broker offsetMsgId (store address + commitlog offset).
     pub async fn view_by_offset_id(&self, offset_msg_id: &str) -> Result<MessageView> {
         let id = MessageId::parse(offset_msg_id)
@@ -302,10 +446,548 @@ impl Admin {
         Ok(MessageView::new(message, &broker, None))
     }
 
+    /// A broker's settings (GET_BROKER_CONFIG 26, `mqadmin getBrokerConfig`), in the order the
+    /// broker lists them; secrets are never sent.
+    pub async fn broker_config(&self, broker_addr: &str) -> Result<Vec<(String, String)>> {
+        let request = RemotingCommand::request(RequestCode::GET_BROKER_CONFIG);
+        let response = self
+            .broker_call("broker config", broker_addr, request)
+            .await?;
+        let text = std::str::from_utf8(&response.body).map_err(|_| {
+            Error::new(
+                ErrorKind::Protocol,
+                "broker config",
+                "the config is not UTF-8",
+            )
+        })?;
+        Ok(ferromq_common::java_properties::parse(text))
+    }
+
+    /// Changes one setting of a broker at run time (UPDATE_BROKER_CONFIG 25,
+    /// `mqadmin updateBrokerConfig`). The broker refuses keys that are unsafe to change live.
+    pub async fn update_broker_config(
+        &self,
+        broker_addr: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<()> {
+        let body = ferromq_common::java_properties::to_string([(key, value)]);
+        let request = RemotingCommand::request(RequestCode::UPDATE_BROKER_CONFIG)
+            .with_body(body.into_bytes());
+        self.broker_call("update broker config", broker_addr, request)
+            .await?;
+        Ok(())
+    }
+
+    /// Every topic the name servers know (GET_ALL_TOPIC_LIST_FROM_NAMESERVER 206,
+    /// `mqadmin topicList`).
+    pub async fn topic_list(&self) -> Result<BTreeSet<String>> {
+        let request = RemotingCommand::request(RequestCode::GET_ALL_TOPIC_LIST_FROM_NAMESERVER);
+        let response = self.client.namesrv_request(request).await?;
+        if response.response_code() != ResponseCode::SUCCESS {
+            return Err(Error::from_response("topic list", &response));
+        }
+        let list =
+            TopicList::decode(&response.body).map_err(|e| Error::protocol("topic list", e))?;
+        Ok(list.topic_list)
+    }
+
+    /// The consumer groups with offsets on `topic` at one broker (QUERY_TOPIC_CONSUME_BY_WHO
+    /// 300; Apache's `GroupList`).
+    pub async fn topic_consumer_groups(
+        &self,
+        broker_addr: &str,
+        topic: &str,
+    ) -> Result<BTreeSet<String>> {
+        let header = QueryTopicConsumeByWhoRequestHeader {
+            topic: topic.to_owned(),
+            broker_name: None,
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::QUERY_TOPIC_CONSUME_BY_WHO, &header);
+        let response = self
+            .broker_call("topic consumers", broker_addr, request)
+            .await?;
+        let value = ferromq_protocol::json::parse(&response.body)
+            .map_err(|e| Error::protocol("topic consumers", e))?;
+        Ok(value
+            .get("groupList")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|g| g.as_str().map(str::to_owned))
+            .collect())
+    }
+
+    /// One broker's statistics of `topic` (GET_TOPIC_STATS_INFO 202, what `mqadmin topicStatus`
+    /// prints): min / max offset and last store time per queue, and the put TPS.
+    pub async fn topic_stats_at(&self, broker_addr: &str, topic: &str) -> Result<TopicStatsTable> {
+        let header = GetTopicStatsInfoRequestHeader {
+            topic: topic.to_owned(),
+            broker_name: None,
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::GET_TOPIC_STATS_INFO, &header);
+        let response = self
+            .broker_call("topic stats", broker_addr, request)
+            .await?;
+        TopicStatsTable::decode(&response.body).map_err(|e| Error::protocol("topic stats", e))
+    }
+
+    /// Creates or updates `config` on one broker (UPDATE_AND_CREATE_TOPIC 17, `mqadmin
+    /// updateTopic -b`); read and write queue counts may differ.
+    pub async fn create_topic_at(&self, broker_addr: &str, config: &TopicConfig) -> Result<()> {
+        let attributes = (!config.attributes.is_empty()).then(|| {
+            config
+                .attributes
+                .iter()
+                .map(|(k, v)| {
+                    if v.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{k}={v}")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+        let header = CreateTopicRequestHeader {
+            topic: config.topic_name.clone(),
+            default_topic: crate::producer::AUTO_CREATE_TOPIC.to_owned(),
+            read_queue_nums: config.read_queue_nums,
+            write_queue_nums: config.write_queue_nums,
+            perm: config.perm,
+            topic_filter_type: match config.topic_filter_type {
+                ferromq_protocol::body::TopicFilterType::MultiTag => TopicFilterType::MultiTag,
+                _ => TopicFilterType::SingleTag,
+            },
+            topic_sys_flag: Some(config.topic_sys_flag),
+            order: config.order,
+            attributes,
+            force: None,
+            broker_name: None,
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::UPDATE_AND_CREATE_TOPIC, &header);
+        self.broker_call("create topic", broker_addr, request)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes `topic` from one broker only (DELETE_TOPIC_IN_BROKER 215).
+    pub async fn delete_topic_at(&self, broker_addr: &str, topic: &str) -> Result<()> {
+        let header = DeleteTopicRequestHeader {
+            topic: topic.to_owned(),
+            broker_name: None,
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::DELETE_TOPIC_IN_BROKER, &header);
+        self.broker_call("delete topic", broker_addr, request)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes `topic`'s route from every name server (DELETE_TOPIC_IN_NAMESRV 216), for one
+    /// cluster or, with `None`, all.
+    pub async fn delete_topic_in_namesrv(&self, topic: &str, cluster: Option<&str>) -> Result<()> {
+        let header = DeleteTopicFromNamesrvRequestHeader {
+            topic: topic.to_owned(),
+            cluster_name: cluster.map(str::to_owned),
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::DELETE_TOPIC_IN_NAMESRV, &header);
+        self.namesrv_call("delete topic", request).await?;
+        Ok(())
+    }
+
+    /// Stores `key = value` in a name server KV namespace (PUT_KV_CONFIG 100, `mqadmin
+    /// updateKvConfig`; `ORDER_TOPIC_CONFIG` holds order topics' `brokerName:queues` lists).
+    pub async fn put_kv_config(&self, namespace: &str, key: &str, value: &str) -> Result<()> {
+        let header = PutKVConfigRequestHeader {
+            namespace: namespace.to_owned(),
+            key: key.to_owned(),
+            value: value.to_owned(),
+        };
+        let request = RemotingCommand::request_with_header(RequestCode::PUT_KV_CONFIG, &header);
+        self.namesrv_call("put KV config", request).await?;
+        Ok(())
+    }
+
+    /// The value of a name server KV item (GET_KV_CONFIG 101); `None` when absent
+    /// (QUERY_NOT_FOUND).
+    pub async fn kv_config(&self, namespace: &str, key: &str) -> Result<Option<String>> {
+        let header = GetKVConfigRequestHeader {
+            namespace: namespace.to_owned(),
+            key: key.to_owned(),
+        };
+        let request = RemotingCommand::request_with_header(RequestCode::GET_KV_CONFIG, &header);
+        let response = self.client.namesrv_request(request).await?;
+        match response.response_code() {
+            ResponseCode::SUCCESS => {
+                use ferromq_protocol::ext::CommandHeader as _;
+                let header = GetKVConfigResponseHeader::read_ext(&response.ext_fields)
+                    .map_err(|e| Error::protocol("get KV config", e))?;
+                Ok(header.value)
+            }
+            ResponseCode::QUERY_NOT_FOUND => Ok(None),
+            _ => Err(Error::from_response("get KV config", &response)),
+        }
+    }
+
+    /// Removes a name server KV item (DELETE_KV_CONFIG 102, `mqadmin deleteKvConfig`).
+    pub async fn delete_kv_config(&self, namespace: &str, key: &str) -> Result<()> {
+        let header = DeleteKVConfigRequestHeader {
+            namespace: namespace.to_owned(),
+            key: key.to_owned(),
+        };
+        let request = RemotingCommand::request_with_header(RequestCode::DELETE_KV_CONFIG, &header);
+        self.namesrv_call("delete KV config", request).await?;
+        Ok(())
+    }
+
+    /// The name server's settings (GET_NAMESRV_CONFIG 319, `mqadmin getNamesrvConfig`), from
+    /// the first name server that answers (one [`Admin`] per address reaches each).
+    pub async fn namesrv_config(&self) -> Result<Vec<(String, String)>> {
+        let request = RemotingCommand::request(RequestCode::GET_NAMESRV_CONFIG);
+        let response = self.namesrv_call("name server config", request).await?;
+        let text = std::str::from_utf8(&response.body).map_err(|_| {
+            Error::new(
+                ErrorKind::Protocol,
+                "name server config",
+                "the config is not UTF-8",
+            )
+        })?;
+        Ok(ferromq_common::java_properties::parse(text))
+    }
+
+    /// Changes one name server setting at run time (UPDATE_NAMESRV_CONFIG 318, `mqadmin
+    /// updateNamesrvConfig`), on the first name server that answers.
+    pub async fn update_namesrv_config(&self, key: &str, value: &str) -> Result<()> {
+        let body = ferromq_common::java_properties::to_string([(key, value)]);
+        let request = RemotingCommand::request(RequestCode::UPDATE_NAMESRV_CONFIG)
+            .with_body(body.into_bytes());
+        self.namesrv_call("update name server config", request)
+            .await?;
+        Ok(())
+    }
+
+    /// Removes write permission from every topic of `broker_name` in the name server's routes
+    /// (WIPE_WRITE_PERM_OF_BROKER 205, `mqadmin wipeWritePerm`); the number of topics changed.
+    pub async fn wipe_write_perm(&self, broker_name: &str) -> Result<i32> {
+        let header = WipeWritePermOfBrokerRequestHeader {
+            broker_name: broker_name.to_owned(),
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::WIPE_WRITE_PERM_OF_BROKER, &header);
+        let response = self.namesrv_call("wipe write perm", request).await?;
+        use ferromq_protocol::ext::CommandHeader as _;
+        WipeWritePermOfBrokerResponseHeader::read_ext(&response.ext_fields)
+            .map(|h| h.wipe_topic_count)
+            .map_err(|e| Error::protocol("wipe write perm", e))
+    }
+
+    /// Gives write permission back to every topic of `broker_name` (ADD_WRITE_PERM_OF_BROKER
+    /// 327, `mqadmin addWritePerm`); the number of topics changed.
+    pub async fn add_write_perm(&self, broker_name: &str) -> Result<i32> {
+        let header = AddWritePermOfBrokerRequestHeader {
+            broker_name: broker_name.to_owned(),
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::ADD_WRITE_PERM_OF_BROKER, &header);
+        let response = self.namesrv_call("add write perm", request).await?;
+        use ferromq_protocol::ext::CommandHeader as _;
+        AddWritePermOfBrokerResponseHeader::read_ext(&response.ext_fields)
+            .map(|h| h.add_topic_count)
+            .map_err(|e| Error::protocol("add write perm", e))
+    }
+
+    async fn namesrv_call(
+        &self,
+        op: &'static str,
+        request: RemotingCommand,
+    ) -> Result<RemotingCommand> {
+        let response = self.client.namesrv_request(request).await?;
+        if response.response_code() != ResponseCode::SUCCESS {
+            return Err(Error::from_response(op, &response));
+        }
+        Ok(response)
+    }
+
+    /// Creates or updates a subscription group on one broker
+    /// (UPDATE_AND_CREATE_SUBSCRIPTIONGROUP 200, `mqadmin updateSubGroup`).
+    pub async fn create_subscription_group_at(
+        &self,
+        broker_addr: &str,
+        group: &SubscriptionGroup,
+    ) -> Result<()> {
+        let request = RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
+            .with_body(group.to_json().into_bytes());
+        self.broker_call("create subscription group", broker_addr, request)
+            .await?;
+        Ok(())
+    }
+
+    /// One subscription group's settings on a broker, as the broker's JSON
+    /// (GET_SUBSCRIPTIONGROUP_CONFIG 352; SUBSCRIPTION_GROUP_NOT_EXIST when absent).
+    pub async fn subscription_group_at(
+        &self,
+        broker_addr: &str,
+        group: &str,
+    ) -> Result<ferromq_protocol::json::Value> {
+        let header = GetSubscriptionGroupConfigRequestHeader {
+            group: group.to_owned(),
+        };
+        let request = RemotingCommand::request_with_header(
+            RequestCode::GET_SUBSCRIPTIONGROUP_CONFIG,
+            &header,
+        );
+        let response = self
+            .broker_call("subscription group", broker_addr, request)
+            .await?;
+        ferromq_protocol::json::parse(&response.body)
+            .map_err(|e| Error::protocol("subscription group", e))
+    }
+
+    /// Deletes a subscription group from one broker, and its offsets with `clean_offset`
+    /// (DELETE_SUBSCRIPTIONGROUP 207, `mqadmin deleteSubGroup`).
+    pub async fn delete_subscription_group_at(
+        &self,
+        broker_addr: &str,
+        group: &str,
+        clean_offset: bool,
+    ) -> Result<()> {
+        let header = DeleteSubscriptionGroupRequestHeader {
+            group_name: group.to_owned(),
+            clean_offset: Some(clean_offset),
+            broker_name: None,
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::DELETE_SUBSCRIPTIONGROUP, &header);
+        self.broker_call("delete subscription group", broker_addr, request)
+            .await?;
+        Ok(())
+    }
+
+    /// A group's progress at one broker (GET_CONSUME_STATS 208, `mqadmin consumerProgress`):
+    /// per queue the broker's and the group's offsets and the last consumed store time, on
+    /// `topic` or on every topic the group has offsets of.
+    pub async fn consume_stats_at(
+        &self,
+        broker_addr: &str,
+        group: &str,
+        topic: Option<&str>,
+    ) -> Result<ConsumeStats> {
+        let header = GetConsumeStatsRequestHeader {
+            consumer_group: group.to_owned(),
+            topic: topic.map(str::to_owned),
+            topic_list: None,
+            broker_name: None,
+        };
+        let request = RemotingCommand::request_with_header(RequestCode::GET_CONSUME_STATS, &header);
+        let response = self
+            .broker_call("consume stats", broker_addr, request)
+            .await?;
+        ConsumeStats::decode(&response.body).map_err(|e| Error::protocol("consume stats", e))
+    }
+
+    /// The consumers of a group connected to one broker, with their subscriptions
+    /// (GET_CONSUMER_CONNECTION_LIST 203, `mqadmin consumerConnection`; CONSUMER_NOT_ONLINE when
+    /// none is).
+    pub async fn consumer_connection_at(
+        &self,
+        broker_addr: &str,
+        group: &str,
+    ) -> Result<ConsumerConnection> {
+        let header = GetConsumerConnectionListRequestHeader {
+            consumer_group: group.to_owned(),
+            broker_name: None,
+        };
+        let request = RemotingCommand::request_with_header(
+            RequestCode::GET_CONSUMER_CONNECTION_LIST,
+            &header,
+        );
+        let response = self
+            .broker_call("consumer connection", broker_addr, request)
+            .await?;
+        ConsumerConnection::decode(&response.body)
+            .map_err(|e| Error::protocol("consumer connection", e))
+    }
+
+    /// The producers of a group connected to one broker (GET_PRODUCER_CONNECTION_LIST 204,
+    /// `mqadmin producerConnection`).
+    pub async fn producer_connection_at(
+        &self,
+        broker_addr: &str,
+        group: &str,
+    ) -> Result<ProducerConnection> {
+        let header = GetProducerConnectionListRequestHeader {
+            producer_group: group.to_owned(),
+            broker_name: None,
+        };
+        let request = RemotingCommand::request_with_header(
+            RequestCode::GET_PRODUCER_CONNECTION_LIST,
+            &header,
+        );
+        let response = self
+            .broker_call("producer connection", broker_addr, request)
+            .await?;
+        ProducerConnection::decode(&response.body)
+            .map_err(|e| Error::protocol("producer connection", e))
+    }
+
+    /// Copies `src_group`'s offsets on `topic` to `dest_group` at one broker
+    /// (CLONE_GROUP_OFFSET 314, `mqadmin cloneGroupOffset`); with `offline`, even when the
+    /// source group's online consumers do not subscribe to the topic.
+    pub async fn clone_group_offset_at(
+        &self,
+        broker_addr: &str,
+        src_group: &str,
+        dest_group: &str,
+        topic: &str,
+        offline: bool,
+    ) -> Result<()> {
+        let header = CloneGroupOffsetRequestHeader {
+            src_group: src_group.to_owned(),
+            dest_group: dest_group.to_owned(),
+            topic: Some(topic.to_owned()),
+            offline: Some(offline),
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::CLONE_GROUP_OFFSET, &header);
+        self.broker_call("clone group offset", broker_addr, request)
+            .await?;
+        Ok(())
+    }
+
+    /// Moves a group's offsets on `topic` at one broker to the first message stored at or
+    /// after `timestamp` (ms; -1: the end) and tells its online consumers
+    /// (INVOKE_BROKER_TO_RESET_OFFSET 222, `mqadmin resetOffsetByTime`). Without `force` an
+    /// offset only moves back. The new offset of each queue; CONSUMER_NOT_ONLINE when no
+    /// consumer of the group is connected.
+    pub async fn reset_offset_by_time_at(
+        &self,
+        broker_addr: &str,
+        group: &str,
+        topic: &str,
+        timestamp: i64,
+        force: bool,
+    ) -> Result<BTreeMap<MessageQueue, i64>> {
+        let header = ResetOffsetRequestHeader {
+            topic: topic.to_owned(),
+            group: group.to_owned(),
+            queue_id: None,
+            offset: None,
+            timestamp,
+            is_force: force,
+            broker_name: None,
+        };
+        let request = RemotingCommand::request_with_header(
+            RequestCode::INVOKE_BROKER_TO_RESET_OFFSET,
+            &header,
+        );
+        let response = self
+            .broker_call("reset offset", broker_addr, request)
+            .await?;
+        ResetOffsetBody::decode(&response.body)
+            .map(|b| b.offset_table)
+            .map_err(|e| Error::protocol("reset offset", e))
+    }
+
+    /// One broker statistic of one key over the last minute, hour and day
+    /// (VIEW_BROKER_STATS_DATA 315, `mqadmin statsAll`): `TOPIC_PUT_NUMS` / `TOPIC_PUT_SIZE`
+    /// keyed by topic, `GROUP_GET_NUMS` / `GROUP_GET_SIZE` by `topic@group`.
+    pub async fn broker_stats_at(
+        &self,
+        broker_addr: &str,
+        stats_name: &str,
+        stats_key: &str,
+    ) -> Result<BrokerStatsData> {
+        let header = ViewBrokerStatsDataRequestHeader {
+            stats_name: stats_name.to_owned(),
+            stats_key: stats_key.to_owned(),
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::VIEW_BROKER_STATS_DATA, &header);
+        let response = self
+            .broker_call("broker stats", broker_addr, request)
+            .await?;
+        BrokerStatsData::decode(&response.body).map_err(|e| Error::protocol("broker stats", e))
+    }
+
+    /// A consumer's running state, relayed by the broker it is connected to
+    /// (GET_CONSUMER_RUNNING_INFO 307, `mqadmin consumerStatus`): Apache's
+    /// `ConsumerRunningInfo` JSON (`properties`, `subscriptionSet`, `mqTable`, `statusTable`).
+    pub async fn consumer_running_info_at(
+        &self,
+        broker_addr: &str,
+        group: &str,
+        client_id: &str,
+        jstack: bool,
+    ) -> Result<ferromq_protocol::json::Value> {
+        let header = GetConsumerRunningInfoRequestHeader {
+            consumer_group: group.to_owned(),
+            client_id: client_id.to_owned(),
+            jstack_enable: Some(jstack),
+            broker_name: None,
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::GET_CONSUMER_RUNNING_INFO, &header);
+        let response = self
+            .broker_call("consumer running info", broker_addr, request)
+            .await?;
+        ferromq_protocol::json::parse(&response.body)
+            .map_err(|e| Error::protocol("consumer running info", e))
+    }
+
+    /// The offset of the first message of one queue stored at or after `timestamp` (ms)
+    /// (SEARCH_OFFSET_BY_TIMESTAMP 29, `mqadmin consumeMessage -s / -e`).
+    pub async fn search_offset_at(
+        &self,
+        broker_addr: &str,
+        topic: &str,
+        queue_id: i32,
+        timestamp: i64,
+    ) -> Result<i64> {
+        let header = SearchOffsetRequestHeader {
+            topic: topic.to_owned(),
+            queue_id,
+            timestamp,
+            boundary_type: None,
+            broker_name: None,
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::SEARCH_OFFSET_BY_TIMESTAMP, &header);
+        let response = self
+            .broker_call("search offset", broker_addr, request)
+            .await?;
+        use ferromq_protocol::ext::CommandHeader as _;
+        SearchOffsetResponseHeader::read_ext(&response.ext_fields)
+            .map(|h| h.offset)
+            .map_err(|e| Error::protocol("search offset", e))
+    }
+
     /// Releases the shared client.
     pub async fn shutdown(&self) {
         if !self.closed.swap(true, std::sync::atomic::Ordering::AcqRel) {
             self.client.release();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_subscription_group_body_is_json_with_apaches_names() {
+        let mut g = SubscriptionGroup::new("g\"1");
+        g.retry_max_times = 3;
+        g.attributes.insert("+k".to_owned(), "v".to_owned());
+        let v = ferromq_protocol::json::parse(g.to_json().as_bytes()).expect("valid JSON");
+        assert_eq!(v["groupName"], "g\"1");
+        assert_eq!(v["retryMaxTimes"], 3);
+        assert_eq!(v["consumeEnable"], true);
+        assert_eq!(v["whichBrokerWhenConsumeSlowly"], 1);
+        assert_eq!(v["attributes"]["+k"], "v");
     }
 }

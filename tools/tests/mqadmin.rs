@@ -62,6 +62,14 @@ fn cluster_list_shows_every_registered_broker() {
     assert_eq!(row.last(), Some(&"true"));
     assert!(lines.next().is_none(), "one broker: {text}");
 
+    let json: serde_json::Value =
+        serde_json::from_str(&mqadmin(&["clusterList", "-n", namesrv.addr(), "--json"]))
+            .expect("JSON");
+    assert_eq!(json[0]["brokerName"], "broker-x", "{json}");
+    assert_eq!(json[0]["addr"], broker.addr());
+    assert_eq!(json[0]["activated"], true);
+    assert_eq!(json.as_array().map(Vec::len), Some(1));
+
     let filtered = Command::new(env!("CARGO_BIN_EXE_mqadmin"))
         .args(["clusterList", "-n", namesrv.addr(), "-c", "OtherCluster"])
         .output()
@@ -122,6 +130,17 @@ fn ha_status_shows_a_masters_slave_and_a_slaves_master() {
         "{by_cluster}"
     );
     assert_eq!(field(&by_cluster, "InSyncSlaveNum"), "1");
+    let json: serde_json::Value = serde_json::from_str(&mqadmin(&[
+        "haStatus",
+        "-n",
+        namesrv.addr(),
+        "-c",
+        "DefaultCluster",
+        "--json",
+    ]))
+    .expect("JSON");
+    assert_eq!(json[master.addr()]["inSyncSlaveNums"], 1, "{json}");
+    assert_eq!(json[master.addr()]["master"], true, "{json}");
     let header = by_cluster
         .lines()
         .find(|l| l.starts_with("#SlaveAddr"))

@@ -1,0 +1,197 @@
+//! `mqadmin`: FerroMQ's operator tool, command names, flags and output as Apache RocketMQ's
+//! `mqadmin`, so scripts that parse Apache's output keep working.
+//!
+//! ```text
+//! mqadmin clusterList -n 127.0.0.1:9876 [-c DefaultCluster]
+//! mqadmin topicStatus -n 127.0.0.1:9876 -t TopicTest
+//! mqadmin help updateTopic
+//! ```
+//!
+//! Listing commands also take `--json` (FerroMQ's addition). Exit codes: 0 done, 1 a server
+//! refused (`mqadmin: <server> <code> <reason>` on stderr) or could not be reached, 2 a bad
+//! command line (usage on stderr). Each area is one module:
+//!
+//! - `cluster`: clusterList, haStatus
+//! - `broker`: brokerStatus, getBrokerConfig, updateBrokerConfig
+//! - `topic`: topicList, topicRoute, topicStatus, updateTopic, deleteTopic
+//! - `group`: updateSubGroup, deleteSubGroup, consumerProgress, consumerConnection,
+//!   producerConnection
+//! - `status`: consumerStatus
+//! - `namesrv`: getNamesrvConfig, updateNamesrvConfig, updateKvConfig, deleteKvConfig,
+//!   wipeWritePerm, addWritePerm
+//! - `message`: queryMsgById, queryMsgByKey, queryMsgByUniqueKey, sendMessage
+//! - `consume`: consumeMessage
+//! - `offset`: cloneGroupOffset, resetOffsetByTime, statsAll
+//!
+//! `common` has what they share. Apache's own `mqadmin` works against FerroMQ's servers too.
+
+mod broker;
+mod cluster;
+mod common;
+mod consume;
+mod group;
+mod message;
+mod namesrv;
+mod offset;
+mod status;
+mod topic;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "mqadmin", version, about = "FerroMQ / RocketMQ admin tool")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// List the brokers of every cluster (or of one).
+    #[command(name = "clusterList")]
+    ClusterList(cluster::ClusterListArgs),
+    /// Replication status of a broker, or of every master of a cluster.
+    #[command(name = "haStatus")]
+    HaStatus(cluster::HaStatusArgs),
+    /// Fetch broker runtime status data.
+    #[command(name = "brokerStatus")]
+    BrokerStatus(broker::BrokerStatusArgs),
+    /// Get broker config by cluster or special broker.
+    #[command(name = "getBrokerConfig")]
+    GetBrokerConfig(broker::GetBrokerConfigArgs),
+    /// Update broker's config.
+    #[command(name = "updateBrokerConfig")]
+    UpdateBrokerConfig(broker::UpdateBrokerConfigArgs),
+    /// Fetch all topic list from name server.
+    #[command(name = "topicList")]
+    TopicList(topic::TopicListArgs),
+    /// Examine topic route info.
+    #[command(name = "topicRoute")]
+    TopicRoute(topic::TopicRouteArgs),
+    /// Examine topic Status info.
+    #[command(name = "topicStatus")]
+    TopicStatus(topic::TopicStatusArgs),
+    /// Update or create topic.
+    #[command(name = "updateTopic")]
+    UpdateTopic(topic::UpdateTopicArgs),
+    /// Delete topic from broker and NameServer.
+    #[command(name = "deleteTopic")]
+    DeleteTopic(topic::DeleteTopicArgs),
+    /// Update or create subscription group.
+    #[command(name = "updateSubGroup")]
+    UpdateSubGroup(group::UpdateSubGroupArgs),
+    /// Delete subscription group from broker.
+    #[command(name = "deleteSubGroup")]
+    DeleteSubGroup(group::DeleteSubGroupArgs),
+    /// Query consumer's progress, speed.
+    #[command(name = "consumerProgress")]
+    ConsumerProgress(group::ConsumerProgressArgs),
+    /// Query consumer's socket connection, client version and subscription.
+    #[command(name = "consumerConnection")]
+    ConsumerConnection(group::ConsumerConnectionArgs),
+    /// Query consumer's internal data structure.
+    #[command(name = "consumerStatus")]
+    ConsumerStatus(status::ConsumerStatusArgs),
+    /// Query producer's socket connection and client version.
+    #[command(name = "producerConnection")]
+    ProducerConnection(group::ProducerConnectionArgs),
+    /// Get configs of name server.
+    #[command(name = "getNamesrvConfig")]
+    GetNamesrvConfig(namesrv::GetNamesrvConfigArgs),
+    /// Update configs of name server.
+    #[command(name = "updateNamesrvConfig")]
+    UpdateNamesrvConfig(namesrv::UpdateNamesrvConfigArgs),
+    /// Create or update KV config.
+    #[command(name = "updateKvConfig")]
+    UpdateKvConfig(namesrv::UpdateKvConfigArgs),
+    /// Delete KV config.
+    #[command(name = "deleteKvConfig")]
+    DeleteKvConfig(namesrv::DeleteKvConfigArgs),
+    /// Wipe write perm of broker in all name server you defined in the -n param.
+    #[command(name = "wipeWritePerm")]
+    WipeWritePerm(namesrv::WritePermArgs),
+    /// Add write perm of broker in all name server you defined in the -n param.
+    #[command(name = "addWritePerm")]
+    AddWritePerm(namesrv::WritePermArgs),
+    /// Query Message by Id.
+    #[command(name = "queryMsgById")]
+    QueryMsgById(message::QueryMsgByIdArgs),
+    /// Query Message by Key.
+    #[command(name = "queryMsgByKey")]
+    QueryMsgByKey(message::QueryMsgByKeyArgs),
+    /// Query Message by Unique key.
+    #[command(name = "queryMsgByUniqueKey")]
+    QueryMsgByUniqueKey(message::QueryMsgByUniqueKeyArgs),
+    /// Send a message.
+    #[command(name = "sendMessage")]
+    SendMessage(message::SendMessageArgs),
+    /// Consume message.
+    #[command(name = "consumeMessage")]
+    ConsumeMessage(consume::ConsumeMessageArgs),
+    /// Clone offset from other group.
+    #[command(name = "cloneGroupOffset")]
+    CloneGroupOffset(offset::CloneGroupOffsetArgs),
+    /// Reset consumer offset by timestamp(without client restart).
+    #[command(name = "resetOffsetByTime")]
+    ResetOffsetByTime(offset::ResetOffsetByTimeArgs),
+    /// Topic and Consumer tps stats.
+    #[command(name = "statsAll")]
+    StatsAll(offset::StatsAllArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mqadmin: cannot start a runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::ClusterList(args) => cluster::cluster_list(args).await,
+            Command::HaStatus(args) => cluster::ha_status(args).await,
+            Command::BrokerStatus(args) => broker::broker_status(args).await,
+            Command::GetBrokerConfig(args) => broker::get_broker_config(args).await,
+            Command::UpdateBrokerConfig(args) => broker::update_broker_config(args).await,
+            Command::TopicList(args) => topic::topic_list(args).await,
+            Command::TopicRoute(args) => topic::topic_route(args).await,
+            Command::TopicStatus(args) => topic::topic_status(args).await,
+            Command::UpdateTopic(args) => topic::update_topic(args).await,
+            Command::DeleteTopic(args) => topic::delete_topic(args).await,
+            Command::UpdateSubGroup(args) => group::update_sub_group(args).await,
+            Command::DeleteSubGroup(args) => group::delete_sub_group(args).await,
+            Command::ConsumerProgress(args) => group::consumer_progress(args).await,
+            Command::ConsumerConnection(args) => group::consumer_connection(args).await,
+            Command::ConsumerStatus(args) => status::consumer_status(args).await,
+            Command::ProducerConnection(args) => group::producer_connection(args).await,
+            Command::GetNamesrvConfig(args) => namesrv::get_namesrv_config(args).await,
+            Command::UpdateNamesrvConfig(args) => namesrv::update_namesrv_config(args).await,
+            Command::UpdateKvConfig(args) => namesrv::update_kv_config(args).await,
+            Command::DeleteKvConfig(args) => namesrv::delete_kv_config(args).await,
+            Command::WipeWritePerm(args) => namesrv::write_perm(args, false).await,
+            Command::AddWritePerm(args) => namesrv::write_perm(args, true).await,
+            Command::QueryMsgById(args) => message::query_msg_by_id(args).await,
+            Command::QueryMsgByKey(args) => message::query_msg_by_key(args).await,
+            Command::QueryMsgByUniqueKey(args) => message::query_msg_by_unique_key(args).await,
+            Command::SendMessage(args) => message::send_message(args).await,
+            Command::ConsumeMessage(args) => consume::consume_message(args).await,
+            Command::CloneGroupOffset(args) => offset::clone_group_offset(args).await,
+            Command::ResetOffsetByTime(args) => offset::reset_offset_by_time(args).await,
+            Command::StatsAll(args) => offset::stats_all(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mqadmin: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

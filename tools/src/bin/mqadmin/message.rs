@@ -1,0 +1,319 @@
+//! `queryMsgById`, `queryMsgByKey`, `queryMsgByUniqueKey` and `sendMessage`.
+
+use std::fmt::Write as _;
+
+use clap::Args;
+use ferromq_client::{ClientConfig, Message, MessageView, Producer, ProducerOptions, SendStatus};
+use ferromq_protocol::body::MessageQueue;
+
+use crate::common::{connect, human_time, print_json, print_out, Failure, Json, Namesrv, Outcome};
+
+/// `queryMsgById` flags (Apache's `QueryMsgByIdSubCommand`).
+#[derive(Args, Debug)]
+pub(crate) struct QueryMsgByIdArgs {
+    #[command(flatten)]
+    ns: Namesrv,
+    /// offsetMsgIds, comma-separated.
+    #[arg(short = 'i', long = "msgId")]
+    ids: String,
+    /// Topic (accepted for Apache's command lines; an offsetMsgId names its broker).
+    #[arg(short = 't', long = "topic")]
+    _topic: Option<String>,
+    /// Also print the body in this charset (only `UTF-8` is known).
+    #[arg(short = 'f', long = "bodyFormat")]
+    body_format: Option<String>,
+}
+
+/// `queryMsgByKey` flags (Apache's `QueryMsgByKeySubCommand`).
+#[derive(Args, Debug)]
+pub(crate) struct QueryMsgByKeyArgs {
+    #[command(flatten)]
+    ns: Namesrv,
+    /// Topic.
+    #[arg(short = 't', long = "topic")]
+    topic: String,
+    /// Message key.
+    #[arg(short = 'k', long = "msgKey")]
+    key: String,
+    /// Stored from (ms, 0).
+    #[arg(short = 'b', long = "beginTimestamp", default_value_t = 0)]
+    begin: i64,
+    /// Stored until (ms, forever).
+    #[arg(short = 'e', long = "endTimestamp", default_value_t = i64::MAX)]
+    end: i64,
+    /// At most this many per broker (64).
+    #[arg(short = 'm', long = "maxNum", default_value_t = 64)]
+    max: i32,
+    #[command(flatten)]
+    out: Json,
+}
+
+/// `queryMsgByUniqueKey` flags (Apache's `QueryMsgByUniqueKeySubCommand`).
+#[derive(Args, Debug)]
+pub(crate) struct QueryMsgByUniqueKeyArgs {
+    #[command(flatten)]
+    ns: Namesrv,
+    /// The client message id (UNIQ_KEY).
+    #[arg(short = 'i', long = "msgId")]
+    id: String,
+    /// Topic.
+    #[arg(short = 't', long = "topic")]
+    topic: String,
+    /// Every copy (at most 32), not only the first stored.
+    #[arg(short = 'a', long = "showAll")]
+    all: bool,
+}
+
+/// `sendMessage` flags (Apache's `SendMessageCommand`).
+#[derive(Args, Debug)]
+pub(crate) struct SendMessageArgs {
+    #[command(flatten)]
+    ns: Namesrv,
+    /// Topic.
+    #[arg(short = 't', long = "topic")]
+    topic: String,
+    /// Body, as UTF-8 text.
+    #[arg(short = 'p', long = "body")]
+    body: String,
+    /// Keys, space-separated.
+    #[arg(short = 'k', long = "key")]
+    keys: Option<String>,
+    /// Tag.
+    #[arg(short = 'c', long = "tags")]
+    tag: Option<String>,
+    /// Broker name (with `-i`).
+    #[arg(short = 'b', long = "broker")]
+    broker: Option<String>,
+    /// Queue id (needs `-b`).
+    #[arg(short = 'i', long = "qid", requires = "broker")]
+    queue: Option<i32>,
+}
+
+/// Writes the body where Apache does (`<tmp>/rocketmq/msgbodys/<id>`); its path.
+fn body_file(m: &MessageView, suffix: &str) -> String {
+    let dir = std::env::temp_dir().join("rocketmq").join("msgbodys");
+    let path = dir.join(format!("{}{suffix}", m.msg_id()));
+    if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, m.body())) {
+        eprintln!("mqadmin: cannot write {}: {e}", path.display());
+    }
+    path.display().to_string()
+}
+
+/// One message as Apache's `printMsg` (`%-20s %s` lines), `OffsetID:` first when `offset_id`.
+fn write_message(out: &mut String, m: &MessageView, offset_id: bool, body_path: &str) {
+    let e = m.ext();
+    let mut line = |k: &str, v: String| {
+        let _ = writeln!(out, "{k:<20} {v}");
+    };
+    if offset_id {
+        line("OffsetID:", m.offset_msg_id());
+    }
+    line("Topic:", e.topic.clone());
+    line("Tags:", format!("[{}]", m.tag().unwrap_or("null")));
+    let keys = m.keys();
+    line(
+        "Keys:",
+        format!(
+            "[{}]",
+            if keys.is_empty() {
+                "null".to_owned()
+            } else {
+                keys.join(" ")
+            }
+        ),
+    );
+    line("Queue ID:", e.queue_id.to_string());
+    line("Queue Offset:", e.queue_offset.to_string());
+    line("CommitLog Offset:", e.commit_log_offset.to_string());
+    line("Reconsume Times:", e.reconsume_times.to_string());
+    line("Born Timestamp:", human_time(e.born_timestamp));
+    line("Store Timestamp:", human_time(e.store_timestamp));
+    line("Born Host:", e.born_host.to_string());
+    line("Store Host:", e.store_host.to_string());
+    line("System Flag:", e.sys_flag.to_string());
+    // Java's Map.toString.
+    let props = m
+        .properties()
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    line("Properties:", format!("{{{props}}}"));
+    line("Message Body Path:", body_path.to_owned());
+}
+
+/// VIEW_MESSAGE_BY_ID for each offsetMsgId, each printed as Apache's `printMsg`.
+pub(crate) async fn query_msg_by_id(args: QueryMsgByIdArgs) -> Outcome {
+    let utf8 = match args.body_format.as_deref().map(str::trim) {
+        None => false,
+        Some(f) if f.eq_ignore_ascii_case("UTF-8") || f.eq_ignore_ascii_case("UTF8") => true,
+        Some(f) => {
+            return Err(Failure::usage(
+                "query message",
+                format!("unknown charset {f}"),
+            ))
+        }
+    };
+    let admin = connect(&args.ns)?;
+    let result = async {
+        let mut out = String::new();
+        for id in args.ids.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            // A refusal names the broker the id points at.
+            let at = ferromq_protocol::message::MessageId::parse(id)
+                .map(|i| i.address.to_string())
+                .unwrap_or_else(|_| id.to_owned());
+            let m = admin
+                .view_by_offset_id(id)
+                .await
+                .map_err(Failure::at(&at))?;
+            let path = body_file(&m, "");
+            write_message(&mut out, &m, true, &path);
+            if utf8 {
+                let _ = writeln!(
+                    out,
+                    "{:<20} {}",
+                    "Message Body:",
+                    String::from_utf8_lossy(m.body())
+                );
+            }
+        }
+        print_out(&out);
+        Ok(())
+    }
+    .await;
+    admin.shutdown().await;
+    result
+}
+
+/// QUERY_MESSAGE by key: `#Message ID  #QID  #Offset` (`%-50s %4s %40s`).
+pub(crate) async fn query_msg_by_key(args: QueryMsgByKeyArgs) -> Outcome {
+    let admin = connect(&args.ns)?;
+    let result = async {
+        let found = admin
+            .query_messages(
+                args.topic.trim(),
+                args.key.trim(),
+                args.max,
+                (args.begin, args.end),
+                false,
+            )
+            .await?;
+        if args.out.json {
+            let rows: Vec<_> = found
+                .iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "msgId": m.msg_id(), "offsetMsgId": m.offset_msg_id(),
+                        "brokerName": m.queue().broker_name, "queueId": m.queue().queue_id,
+                        "queueOffset": m.queue_offset(),
+                    })
+                })
+                .collect();
+            print_json(&serde_json::Value::Array(rows));
+            return Ok(());
+        }
+        let mut out = String::new();
+        let _ = writeln!(out, "{:<50} {:>4} {:>40}", "#Message ID", "#QID", "#Offset");
+        for m in &found {
+            let _ = writeln!(
+                out,
+                "{:<50} {:>4} {:>40}",
+                m.msg_id(),
+                m.queue().queue_id,
+                m.queue_offset()
+            );
+        }
+        print_out(&out);
+        Ok(())
+    }
+    .await;
+    admin.shutdown().await;
+    result
+}
+
+/// QUERY_MESSAGE by UNIQ_KEY: the first stored copy (every copy with `-a`), as Apache's
+/// `showMessage`.
+pub(crate) async fn query_msg_by_unique_key(args: QueryMsgByUniqueKeyArgs) -> Outcome {
+    let admin = connect(&args.ns)?;
+    let result = async {
+        let mut found = admin
+            .query_messages(args.topic.trim(), args.id.trim(), 32, (0, i64::MAX), true)
+            .await?;
+        found.sort_by_key(|m| m.store_timestamp());
+        let n = if args.all {
+            found.len()
+        } else {
+            found.len().min(1)
+        };
+        let mut out = String::new();
+        for (i, m) in found.iter().take(n).enumerate() {
+            let path = body_file(m, &format!("-{i}"));
+            write_message(&mut out, m, false, &path);
+            let _ = writeln!(out);
+        }
+        print_out(&out);
+        Ok(())
+    }
+    .await;
+    admin.shutdown().await;
+    result
+}
+
+/// Apache's `SendStatus` names.
+fn status_name(s: SendStatus) -> &'static str {
+    match s {
+        SendStatus::Ok => "SEND_OK",
+        SendStatus::FlushDiskTimeout => "FLUSH_DISK_TIMEOUT",
+        SendStatus::FlushSlaveTimeout => "FLUSH_SLAVE_TIMEOUT",
+        SendStatus::SlaveNotAvailable => "SLAVE_NOT_AVAILABLE",
+        _ => "UNKNOWN",
+    }
+}
+
+/// Sends one message (to `-b`/`-i`'s queue when given) and prints `#Broker Name  #QID
+/// #Send Result  #MsgId` (`%-32s  %-4s  %-20s    %s`).
+pub(crate) async fn send_message(args: SendMessageArgs) -> Outcome {
+    let topic = args.topic.trim();
+    let mut message = Message::new(topic, args.body.clone().into_bytes());
+    if let Some(tag) = &args.tag {
+        message = message.with_tag(tag.trim());
+    }
+    if let Some(keys) = &args.keys {
+        message = message.with_keys(keys.split_whitespace());
+    }
+    let producer = Producer::start(ProducerOptions {
+        client: ClientConfig::new(args.ns.namesrv.as_str(), Some("mqadmin".to_owned())),
+        group: "PID_SMSC".to_owned(),
+        ..ProducerOptions::default()
+    })
+    .await?;
+    let sent = match (&args.broker, args.queue) {
+        (Some(b), Some(q)) => {
+            let queue = MessageQueue {
+                topic: topic.to_owned(),
+                broker_name: b.trim().to_owned(),
+                queue_id: q,
+            };
+            producer.send_to_queue(message, &queue).await
+        }
+        _ => producer.send(message).await,
+    };
+    producer.shutdown().await;
+    let sent = sent?;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<32}  {:<4}  {:<20}    #MsgId",
+        "#Broker Name", "#QID", "#Send Result"
+    );
+    let _ = writeln!(
+        out,
+        "{:<32}  {:<4}  {:<20}    {}",
+        sent.queue.broker_name,
+        sent.queue.queue_id,
+        status_name(sent.status),
+        sent.msg_id
+    );
+    print_out(&out);
+    Ok(())
+}

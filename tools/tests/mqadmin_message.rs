@@ -1,0 +1,244 @@
+//! `sendMessage`, `queryMsgByKey`, `queryMsgByUniqueKey` and `queryMsgById` against a real
+//! name server and broker: a message sent by the tool is found by key, client id and
+//! offsetMsgId, printed in Apache's layouts.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{cluster, ok};
+
+fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+/// The value of `label` in `%-20s %s` lines.
+fn field<'a>(text: &'a str, label: &str) -> &'a str {
+    text.lines()
+        .find_map(|l| l.strip_prefix(label).map(str::trim_start))
+        .unwrap_or_else(|| panic!("no {label} in {text}"))
+}
+
+#[test]
+fn a_sent_message_is_found_by_key_client_id_and_offset_id() {
+    let (ns, broker) = cluster("broker-m");
+    let ns = ns.addr();
+    ok(&[
+        "updateTopic",
+        "-n",
+        ns,
+        "-c",
+        "DefaultCluster",
+        "-t",
+        "MsgTopic",
+        "-r",
+        "4",
+        "-w",
+        "4",
+    ]);
+    ferromq_tests::net::wait_until("the route", Duration::from_secs(30), || {
+        Ok(support::run(&["topicRoute", "-n", ns, "-t", "MsgTopic"]).code == Some(0))
+    })
+    .expect("routed");
+
+    let sent = ok(&[
+        "sendMessage",
+        "-n",
+        ns,
+        "-t",
+        "MsgTopic",
+        "-p",
+        "hello admin",
+        "-k",
+        "K1",
+        "-c",
+        "TagA",
+        "-b",
+        "broker-m",
+        "-i",
+        "2",
+    ]);
+    let lines: Vec<&str> = sent.lines().collect();
+    assert_eq!(
+        words(lines[0]),
+        ["#Broker", "Name", "#QID", "#Send", "Result", "#MsgId"]
+    );
+    let row = words(lines[1]);
+    assert_eq!(row[..3], ["broker-m", "2", "SEND_OK"], "{sent}");
+    let msg_id = row[3].to_owned();
+    assert_eq!(msg_id.len(), 32, "{sent}");
+
+    // The key index is written behind the commit log: poll until it has the message.
+    let mut by_key = String::new();
+    ferromq_tests::net::wait_until("the key index", Duration::from_secs(30), || {
+        by_key = ok(&["queryMsgByKey", "-n", ns, "-t", "MsgTopic", "-k", "K1"]);
+        Ok(by_key.lines().count() == 2)
+    })
+    .unwrap_or_else(|e| panic!("{e}: {by_key}"));
+    let lines: Vec<&str> = by_key.lines().collect();
+    assert_eq!(words(lines[0]), ["#Message", "ID", "#QID", "#Offset"]);
+    assert_eq!(words(lines[1]), [msg_id.as_str(), "2", "0"]);
+    let json: serde_json::Value = serde_json::from_str(&ok(&[
+        "queryMsgByKey",
+        "-n",
+        ns,
+        "-t",
+        "MsgTopic",
+        "-k",
+        "K1",
+        "--json",
+    ]))
+    .expect("JSON");
+    let offset_id = json[0]["offsetMsgId"]
+        .as_str()
+        .expect("offsetMsgId")
+        .to_owned();
+    assert!(
+        ok(&["queryMsgByKey", "-n", ns, "-t", "MsgTopic", "-k", "K2"])
+            .lines()
+            .count()
+            == 1
+    );
+
+    let by_uniq = ok(&[
+        "queryMsgByUniqueKey",
+        "-n",
+        ns,
+        "-t",
+        "MsgTopic",
+        "-i",
+        &msg_id,
+    ]);
+    assert_eq!(field(&by_uniq, "Topic:"), "MsgTopic", "{by_uniq}");
+    assert_eq!(field(&by_uniq, "Tags:"), "[TagA]");
+    assert_eq!(field(&by_uniq, "Keys:"), "[K1]");
+    assert_eq!(field(&by_uniq, "Queue ID:"), "2");
+    assert_eq!(field(&by_uniq, "Queue Offset:"), "0");
+    assert!(
+        field(&by_uniq, "Properties:").contains(&format!("UNIQ_KEY={msg_id}")),
+        "{by_uniq}"
+    );
+    let path = field(&by_uniq, "Message Body Path:");
+    assert_eq!(std::fs::read(path).expect("body file"), b"hello admin");
+
+    let by_id = ok(&["queryMsgById", "-n", ns, "-i", &offset_id, "-f", "UTF-8"]);
+    assert_eq!(
+        by_id.lines().next(),
+        Some(format!("{:<20} {offset_id}", "OffsetID:").as_str())
+    );
+    assert_eq!(field(&by_id, "Topic:"), "MsgTopic");
+    assert_eq!(
+        field(&by_id, "CommitLog Offset:"),
+        field(&by_uniq, "CommitLog Offset:")
+    );
+    assert_eq!(field(&by_id, "Message Body:"), "hello admin");
+    // `yyyy-MM-dd HH:mm:ss,SSS`.
+    let stored = field(&by_id, "Store Timestamp:");
+    assert_eq!(stored.len(), 23, "{stored}");
+    assert_eq!(&stored[19..20], ",");
+
+    // consumeMessage: every stored message of the topic, then one queue from an offset.
+    for body in ["second", "third"] {
+        ok(&[
+            "sendMessage",
+            "-n",
+            ns,
+            "-t",
+            "MsgTopic",
+            "-p",
+            body,
+            "-b",
+            "broker-m",
+            "-i",
+            "2",
+        ]);
+    }
+    let mut all = String::new();
+    ferromq_tests::net::wait_until("3 messages consumed", Duration::from_secs(30), || {
+        all = ok(&["consumeMessage", "-n", ns, "-t", "MsgTopic"]);
+        Ok(all.lines().filter(|l| l.starts_with("MSGID: ")).count() == 3)
+    })
+    .unwrap_or_else(|e| panic!("{e}: {all}"));
+    let bodies: Vec<&str> = all
+        .lines()
+        .filter(|l| l.starts_with("MSGID: "))
+        .filter_map(|l| l.split_once(" BODY: ").map(|(_, b)| b))
+        .collect();
+    assert_eq!(bodies, ["hello admin", "second", "third"], "{all}");
+    assert!(all.contains("\nConsume ok\n"), "{all}");
+    assert!(
+        all.starts_with("MessageQueue [topic=MsgTopic, brokerName=broker-m, queueId=0] print msg finished. status=NO_NEW_MSG, offset=0\n"),
+        "an empty queue: {all}"
+    );
+    assert!(all.contains(&format!("MSGID: {msg_id} ")), "{all}");
+    assert!(
+        all.contains("MessageQueue [topic=MsgTopic, brokerName=broker-m, queueId=2] print msg finished. status=NO_NEW_MSG, offset=3\n"),
+        "{all}"
+    );
+    let one = ok(&[
+        "consumeMessage",
+        "-n",
+        ns,
+        "-t",
+        "MsgTopic",
+        "-b",
+        "broker-m",
+        "-i",
+        "2",
+        "-o",
+        "1",
+        "-c",
+        "1",
+    ]);
+    let bodies: Vec<&str> = one
+        .lines()
+        .filter_map(|l| l.split_once(" BODY: ").map(|(_, b)| b))
+        .collect();
+    assert_eq!(bodies, ["second"], "{one}");
+    assert_eq!(
+        support::run(&["consumeMessage", "-n", ns, "-t", "MsgTopic", "-c", "0"]).code,
+        Some(2)
+    );
+
+    // -s: from the store time of "second" (in Apache's `yyyy-MM-dd#HH:mm:ss:SSS`).
+    let second_id = all
+        .lines()
+        .find(|l| l.ends_with(" BODY: second"))
+        .and_then(|l| words(l).get(1).map(|w| (*w).to_owned()))
+        .expect("second's id");
+    let second = ok(&[
+        "queryMsgByUniqueKey",
+        "-n",
+        ns,
+        "-t",
+        "MsgTopic",
+        "-i",
+        &second_id,
+    ]);
+    let stored = field(&second, "Store Timestamp:")
+        .replacen(' ', "#", 1)
+        .replacen(',', ":", 1);
+    let since = ok(&["consumeMessage", "-n", ns, "-t", "MsgTopic", "-s", &stored]);
+    let bodies: Vec<&str> = since
+        .lines()
+        .filter_map(|l| l.split_once(" BODY: ").map(|(_, b)| b))
+        .collect();
+    assert_eq!(bodies, ["second", "third"], "-s {stored}: {since}");
+
+    // An id of no message: the broker's refusal, exit 1.
+    let missing = support::run(&[
+        "queryMsgById",
+        "-n",
+        ns,
+        "-i",
+        &format!("{}0000000000FFFFFF", &offset_id[..16]),
+    ]);
+    assert_eq!(missing.code, Some(1), "{missing:?}");
+    assert!(
+        missing
+            .stderr
+            .starts_with(&format!("mqadmin: {} ", broker.addr())),
+        "{}",
+        missing.stderr
+    );
+}
