@@ -395,7 +395,11 @@ mod tests {
         assert_eq!(first.await.ok(), Some(Replicated::Yes));
         assert!(!second.is_finished() && !both.is_finished());
         r.ack(b, 120);
-        assert_eq!(both.await.ok(), Some(Replicated::Yes), "two slaves past 100");
+        assert_eq!(
+            both.await.ok(),
+            Some(Replicated::Yes),
+            "two slaves past 100"
+        );
         r.ack(b, 250);
         assert_eq!(second.await.ok(), Some(Replicated::Yes));
         assert!(lock(&r.waiters).by_needed.values().all(BTreeMap::is_empty));
