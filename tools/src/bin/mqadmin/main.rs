@@ -14,6 +14,7 @@
 //! - `cluster`: clusterList, haStatus
 //! - `broker`: brokerStatus, getBrokerConfig, updateBrokerConfig
 //! - `topic`: topicList, topicRoute, topicStatus, updateTopic, deleteTopic
+//! - `route`: topicClusterList, updateTopicPerm, allocateMQ, updateOrderConf
 //! - `group`: updateSubGroup, deleteSubGroup, consumerProgress, consumerConnection,
 //!   producerConnection
 //! - `status`: consumerStatus
@@ -33,6 +34,7 @@ mod group;
 mod message;
 mod namesrv;
 mod offset;
+mod route;
 mod status;
 mod topic;
 
@@ -76,6 +78,18 @@ enum Command {
     /// Update or create topic.
     #[command(name = "updateTopic")]
     UpdateTopic(topic::UpdateTopicArgs),
+    /// Get cluster info for topic.
+    #[command(name = "topicClusterList")]
+    TopicClusterList(route::TopicClusterListArgs),
+    /// Update topic perm.
+    #[command(name = "updateTopicPerm")]
+    UpdateTopicPerm(route::UpdateTopicPermArgs),
+    /// Allocate MQ.
+    #[command(name = "allocateMQ")]
+    AllocateMq(route::AllocateMqArgs),
+    /// Create or update or delete order conf.
+    #[command(name = "updateOrderConf")]
+    UpdateOrderConf(route::UpdateOrderConfArgs),
     /// Delete topic from broker and NameServer.
     #[command(name = "deleteTopic")]
     DeleteTopic(topic::DeleteTopicArgs),
@@ -165,6 +179,10 @@ fn main() -> ExitCode {
             Command::TopicStatus(args) => topic::topic_status(args).await,
             Command::UpdateTopic(args) => topic::update_topic(args).await,
             Command::DeleteTopic(args) => topic::delete_topic(args).await,
+            Command::TopicClusterList(args) => route::topic_cluster_list(args).await,
+            Command::UpdateTopicPerm(args) => route::update_topic_perm(args).await,
+            Command::AllocateMq(args) => route::allocate_mq(args).await,
+            Command::UpdateOrderConf(args) => route::update_order_conf(args).await,
             Command::UpdateSubGroup(args) => group::update_sub_group(args).await,
             Command::DeleteSubGroup(args) => group::delete_sub_group(args).await,
             Command::ConsumerProgress(args) => group::consumer_progress(args).await,

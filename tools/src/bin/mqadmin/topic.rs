@@ -13,7 +13,7 @@ use crate::common::{
 
 /// The name server KV namespace of order topics' `brokerName:queues` lists (Apache's
 /// `NamesrvUtil.NAMESPACE_ORDER_TOPIC_CONFIG`).
-const ORDER_TOPIC_CONFIG: &str = "ORDER_TOPIC_CONFIG";
+pub(crate) const ORDER_TOPIC_CONFIG: &str = "ORDER_TOPIC_CONFIG";
 
 /// `topicList` flags (Apache's `TopicListSubCommand`).
 #[derive(Args, Debug)]
