@@ -109,3 +109,93 @@ fn topic_route_commands() {
     assert_eq!(usage.code, Some(1));
     assert!(usage.stderr.contains("-v"), "{}", usage.stderr);
 }
+
+#[test]
+fn send_round_trips_and_a_message_by_offset() {
+    let (namesrv, _broker) = cluster("probe-a");
+    let ns = namesrv.addr();
+    ok(&[
+        "updateTopic",
+        "-n",
+        ns,
+        "-c",
+        "DefaultCluster",
+        "-t",
+        "Probed",
+        "-r",
+        "2",
+        "-w",
+        "2",
+    ]);
+    ferromq_tests::net::wait_until("route", Duration::from_secs(30), || {
+        Ok(run(&["topicRoute", "-n", ns, "-t", "Probed"]).code == Some(0))
+    })
+    .expect("the topic's route");
+
+    // Four sends, to queues 0, 1, 0, 1, each row with its round trip.
+    let out = ok(&[
+        "checkMsgSendRT",
+        "-n",
+        ns,
+        "-t",
+        "Probed",
+        "-a",
+        "4",
+        "-s",
+        "16",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["#Broker", "Name", "#QID", "#Send", "Result", "#RT"]
+    );
+    let rows: Vec<Vec<&str>> = lines[1..5]
+        .iter()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row[0], "probe-a");
+        assert_eq!(row[1], (i % 2).to_string());
+        assert_eq!(row[2], "true");
+        assert!(row[3].parse::<u64>().is_ok(), "{row:?}");
+    }
+    assert!(lines[5].starts_with("Avg RT: "), "{out}");
+
+    // The second message of queue 1 (offset 1) is one of those 16-byte bodies.
+    let out = ok(&[
+        "queryMsgByOffset",
+        "-n",
+        ns,
+        "-t",
+        "Probed",
+        "-b",
+        "probe-a",
+        "-i",
+        "1",
+        "-o",
+        "1",
+        "-f",
+        "UTF-8",
+    ]);
+    assert!(out.contains("Queue ID:            1"), "{out}");
+    assert!(out.contains("Queue Offset:        1"), "{out}");
+    assert!(
+        out.contains(&format!("Message Body:        {}", "a".repeat(16))),
+        "{out}"
+    );
+    // Past the end: nothing, as Apache.
+    let out = ok(&[
+        "queryMsgByOffset",
+        "-n",
+        ns,
+        "-t",
+        "Probed",
+        "-b",
+        "probe-a",
+        "-i",
+        "1",
+        "-o",
+        "9",
+    ]);
+    assert_eq!(out, "");
+}

@@ -22,6 +22,7 @@
 //!   wipeWritePerm, addWritePerm
 //! - `message`: queryMsgById, queryMsgByKey, queryMsgByUniqueKey, sendMessage
 //! - `consume`: consumeMessage
+//! - `probe`: queryMsgByOffset, checkMsgSendRT
 //! - `offset`: cloneGroupOffset, resetOffsetByTime, statsAll
 //!
 //! `common` has what they share. Apache's own `mqadmin` works against FerroMQ's servers too.
@@ -34,6 +35,7 @@ mod group;
 mod message;
 mod namesrv;
 mod offset;
+mod probe;
 mod route;
 mod status;
 mod topic;
@@ -84,6 +86,12 @@ enum Command {
     /// Update topic perm.
     #[command(name = "updateTopicPerm")]
     UpdateTopicPerm(route::UpdateTopicPermArgs),
+    /// Query Message by offset.
+    #[command(name = "queryMsgByOffset")]
+    QueryMsgByOffset(probe::QueryMsgByOffsetArgs),
+    /// Check message send response time.
+    #[command(name = "checkMsgSendRT")]
+    CheckMsgSendRt(probe::CheckMsgSendRtArgs),
     /// Allocate MQ.
     #[command(name = "allocateMQ")]
     AllocateMq(route::AllocateMqArgs),
@@ -182,6 +190,8 @@ fn main() -> ExitCode {
             Command::TopicClusterList(args) => route::topic_cluster_list(args).await,
             Command::UpdateTopicPerm(args) => route::update_topic_perm(args).await,
             Command::AllocateMq(args) => route::allocate_mq(args).await,
+            Command::QueryMsgByOffset(args) => probe::query_msg_by_offset(args).await,
+            Command::CheckMsgSendRt(args) => probe::check_msg_send_rt(args).await,
             Command::UpdateOrderConf(args) => route::update_order_conf(args).await,
             Command::UpdateSubGroup(args) => group::update_sub_group(args).await,
             Command::DeleteSubGroup(args) => group::delete_sub_group(args).await,

@@ -90,7 +90,7 @@ pub(crate) struct SendMessageArgs {
 }
 
 /// Writes the body where Apache does (`<tmp>/rocketmq/msgbodys/<id>`); its path.
-fn body_file(m: &MessageView, suffix: &str) -> String {
+pub(crate) fn body_file(m: &MessageView, suffix: &str) -> String {
     let dir = std::env::temp_dir().join("rocketmq").join("msgbodys");
     let path = dir.join(format!("{}{suffix}", m.msg_id()));
     if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, m.body())) {
@@ -100,7 +100,7 @@ fn body_file(m: &MessageView, suffix: &str) -> String {
 }
 
 /// One message as Apache's `printMsg` (`%-20s %s` lines), `OffsetID:` first when `offset_id`.
-fn write_message(out: &mut String, m: &MessageView, offset_id: bool, body_path: &str) {
+pub(crate) fn write_message(out: &mut String, m: &MessageView, offset_id: bool, body_path: &str) {
     let e = m.ext();
     let mut line = |k: &str, v: String| {
         let _ = writeln!(out, "{k:<20} {v}");
