@@ -20,6 +20,7 @@
 
 #![warn(missing_docs)]
 
+mod admin;
 pub mod checkpoint;
 pub mod commit_log;
 pub mod config;

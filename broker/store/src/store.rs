@@ -211,7 +211,7 @@ pub struct MessageStore {
     /// The settings the store opened with (paths, sizes, flush mode: fixed while it is open).
     pub(crate) config: StoreConfig,
     /// The settings now: [`MessageStore::update_config`] changes the run-time ones.
-    live: RwLock<Arc<StoreConfig>>,
+    pub(crate) live: RwLock<Arc<StoreConfig>>,
     pub(crate) commit_log: Arc<CommitLog>,
     pub(crate) consume_queues: Arc<ConsumeQueueStore>,
     pub(crate) index: Option<Arc<IndexService>>,
@@ -549,30 +549,6 @@ impl MessageStore {
         &self.config
     }
 
-    /// The settings now, run-time changes included.
-    pub fn live_config(&self) -> Arc<StoreConfig> {
-        self.live.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// Changes settings while the store is open. Only keys [`StoreConfig::is_runtime_updatable`]
-    /// accepts may differ from the current ones; they take effect at once (flush timings and
-    /// `maxMessageSize` from the next flush round and put; retention, transfer limits and the
-    /// rest at their next use). Refused with the first fixed key that differs.
-    pub fn update_config(&self, next: StoreConfig) -> std::result::Result<(), String> {
-        let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
-        let fixed = live
-            .to_pairs()
-            .into_iter()
-            .zip(next.to_pairs())
-            .find(|((key, old), (_, new))| old != new && !StoreConfig::is_runtime_updatable(key));
-        if let Some(((key, _), _)) = fixed {
-            return Err(key.to_owned());
-        }
-        self.commit_log.apply(&next);
-        *live = Arc::new(next);
-        Ok(())
-    }
-
     /// Whether the previous run ended without a clean shutdown.
     pub fn recovered_from_crash(&self) -> bool {
         !self.last_exit_ok
@@ -699,13 +675,7 @@ impl MessageStore {
             .unit(queue_offset)
     }
 
-    /// The store time of the oldest message still in the commitlog.
-    pub fn earliest_store_time(&self) -> Option<i64> {
-        let min = i64::try_from(self.commit_log.min_offset()).ok()?;
-        self.store_time_of(min)
-    }
-
-    fn store_time_of(&self, commit_log_offset: i64) -> Option<i64> {
+    pub(crate) fn store_time_of(&self, commit_log_offset: i64) -> Option<i64> {
         let offset = u64::try_from(commit_log_offset).ok()?;
         let rec = self.commit_log.read_record(offset)?;
         let m = ferromq_protocol::message::decode_all(
@@ -738,27 +708,6 @@ impl MessageStore {
             }
             None => 0,
         }
-    }
-
-    /// Up to `max` consume queue units of a queue from `from` (empty when none are kept there).
-    pub fn queue_units(
-        &self,
-        topic: &str,
-        queue_id: i32,
-        from: i64,
-        max: usize,
-    ) -> Vec<(i64, CqUnit)> {
-        match self.consume_queues.queue(topic, queue_id) {
-            Some(q) if max > 0 => q.units(from.max(q.min_offset()), max),
-            _ => Vec::new(),
-        }
-    }
-
-    /// Store time of the message at `offset` of a queue, if it is still kept.
-    pub fn store_time_in_queue(&self, topic: &str, queue_id: i32, offset: i64) -> Option<i64> {
-        let q = self.consume_queues.queue(topic, queue_id)?;
-        let unit = q.unit(offset)?;
-        self.store_time_of(unit.commit_log_offset)
     }
 
     /// Store time of the first message still kept in a queue.
@@ -925,26 +874,6 @@ impl MessageStore {
         self.consume_queues.delete_topic(topic)?;
         self.commit_log.remove_topic(topic);
         Ok(())
-    }
-
-    /// Drops consume queue files whose units all point before the commitlog's oldest offset
-    /// (CLEAN_EXPIRED_CONSUMEQUEUE); how many.
-    pub fn clean_expired_consume_queues(&self) -> Result<usize> {
-        self.consume_queues
-            .clean_expired(self.commit_log.min_offset())
-    }
-
-    /// Deletes the consume queues of every topic `keep` refuses (CLEAN_UNUSED_TOPIC); the topics
-    /// deleted.
-    pub fn clean_unused_topics(&self, keep: impl Fn(&str) -> bool) -> Result<Vec<String>> {
-        let mut deleted = Vec::new();
-        for topic in self.consume_queues.topics() {
-            if !keep(&topic) {
-                self.delete_topic(&topic)?;
-                deleted.push(topic);
-            }
-        }
-        Ok(deleted)
     }
 
     /// Waits until everything written has been dispatched (tests, tools).
