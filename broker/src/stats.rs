@@ -7,7 +7,7 @@
 //! handler reads.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use ferromq_common::lock;
@@ -29,6 +29,8 @@ pub(crate) struct Stats {
     pub(crate) missed: AtomicU64,
     /// Per topic and per `topic@group` (VIEW_BROKER_STATS_DATA).
     pub(crate) keyed: Keyed,
+    /// The ten-second period the keyed statistics were last sampled in.
+    keyed_tens: AtomicI64,
     history: Mutex<History>,
 }
 
@@ -85,7 +87,12 @@ impl Stats {
 
     /// Records the totals at `now_ms` (once a second); rolls the day marks at midnight.
     pub(crate) fn sample(&self, now_ms: i64) {
-        self.keyed.sample(now_ms);
+        // The keyed statistics' finest window is 10 s: look at them only when a new ten
+        // seconds began (thousands of keys are not walked every second).
+        let tens = now_ms.div_euclid(10_000);
+        if self.keyed_tens.swap(tens, Ordering::Relaxed) != tens {
+            self.keyed.sample(now_ms);
+        }
         let totals = self.totals();
         let mut h = lock(&self.history);
         let day = now_ms.div_euclid(DAY_MS);
@@ -187,9 +194,9 @@ impl StatsName {
     }
 }
 
-/// Most keys tracked per statistic: a flood of topics or groups costs bounded memory (later
-/// keys are not tracked).
-const MAX_KEYS: usize = 100_000;
+/// Most keys tracked per statistic: a flood of topics or groups costs bounded memory (about
+/// 1 KiB a key with its snapshots, so at most ~10 MiB a statistic); later keys are not tracked.
+const MAX_KEYS: usize = 10_000;
 /// Snapshots: every 10 s for the minute, every 10 min for the hour, every hour for the day
 /// (Apache's `StatsItem` sampling).
 const WINDOWS: [(i64, usize); 3] = [(10_000, 7), (600_000, 7), (3_600_000, 25)];
