@@ -395,12 +395,22 @@ impl Client {
             TopicRouteData::decode(&response.body).map_err(|e| Error::protocol("route", e))?;
         let route = Arc::new(route);
         let mut new_broker = false;
+        let mut returned = Vec::new();
         {
             let mut brokers = lock(&self.inner.brokers);
             for b in &route.broker_datas {
                 let old = brokers.insert(b.broker_name.clone(), b.broker_addrs.clone());
                 new_broker |= old.as_ref() != Some(&b.broker_addrs);
+                returned.extend(b.broker_addrs.values().filter(|addr| {
+                    old.as_ref()
+                        .is_some_and(|old| !old.values().any(|known| known == *addr))
+                }));
             }
+        }
+        // A broker the name servers had dropped and list again has restarted: connect to it at
+        // once rather than after the backoff its failed connects earned.
+        for addr in returned {
+            self.inner.transport.forgive(addr);
         }
         if new_broker {
             // Brokers learn about producer groups (for check-backs) and consumers only from

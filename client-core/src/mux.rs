@@ -94,6 +94,11 @@ impl Backoff {
 
     /// Records a successful connect: the next failure starts from [`Self::FIRST`] again.
     pub fn succeeded(&mut self) {
+        self.forgive();
+    }
+
+    /// Forgets the failures so far: the next attempt may start at once.
+    pub fn forgive(&mut self) {
         *self = Backoff::default();
     }
 

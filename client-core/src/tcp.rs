@@ -155,6 +155,13 @@ impl Transport for TcpTransport {
         })
     }
 
+    fn forgive(&self, addr: &str) {
+        let slot = lock(&self.slots).get(addr).cloned();
+        if let Some(slot) = slot {
+            lock(&slot.backoff).forgive();
+        }
+    }
+
     fn close(&self) {
         self.closed.close();
         let slots: Vec<Arc<Slot>> = lock(&self.slots).drain().map(|(_, s)| s).collect();
@@ -163,5 +170,52 @@ impl Transport for TcpTransport {
                 conn.close();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferromq_protocol::RequestCode;
+
+    struct Deaf;
+
+    impl InboundHandler for Deaf {
+        fn handle(
+            &self,
+            _addr: String,
+            _request: RemotingCommand,
+        ) -> BoxFuture<'static, Option<RemotingCommand>> {
+            Box::pin(async { None })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_forgiven_address_is_connected_at_once() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        let transport = TcpTransport::new(Arc::new(Deaf));
+        {
+            let slot = transport.slot(&addr);
+            let mut backoff = lock(&slot.backoff);
+            let now = Instant::now();
+            while backoff.failed(now) < Backoff::MAX {}
+        }
+        let request = || RemotingCommand::request(RequestCode::HEART_BEAT);
+        let wait = Duration::from_millis(200);
+        let refused = transport.request(&addr, request(), wait).await.err();
+        let refused = refused.map(|e| (e.kind(), e.to_string()));
+        let (kind, text) = refused.unwrap_or((ErrorKind::Io, String::new()));
+        assert_eq!(kind, ErrorKind::Connect);
+        assert!(text.contains("backing off"), "{text}");
+
+        transport.forgive(&addr);
+        // The listener accepts but never answers: the request connects, then times out.
+        let err = transport.request(&addr, request(), wait).await.err();
+        assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::Timeout));
+        transport.forgive("127.0.0.1:1");
+        transport.close();
     }
 }

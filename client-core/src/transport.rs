@@ -38,6 +38,11 @@ pub trait Transport: Send + Sync + 'static {
 
     /// Closes every connection.
     fn close(&self);
+
+    /// The name servers list `addr` again after the client had lost it (a broker registered
+    /// anew): forget the failed connects to it, so the next request connects at once instead
+    /// of failing until the reconnect backoff is over.
+    fn forgive(&self, _addr: &str) {}
 }
 
 /// Receives the requests a server sends to the client.

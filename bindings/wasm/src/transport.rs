@@ -290,6 +290,18 @@ impl Transport for WsTransport {
         })
     }
 
+    fn forgive(&self, addr: &str) {
+        let url = if is_ws_url(addr) {
+            Some(addr.to_owned())
+        } else {
+            lock(&self.endpoints).get(addr).cloned()
+        };
+        let backoff = url.and_then(|url| lock(&self.backoffs).get(&url).cloned());
+        if let Some(backoff) = backoff {
+            lock(&backoff).forgive();
+        }
+    }
+
     fn close(&self) {
         self.closed.close();
         for (_, conn) in lock(&self.conns).drain() {
