@@ -119,7 +119,19 @@ pub struct BrokerHandler(pub(crate) Arc<Broker>);
 
 impl Handler for BrokerHandler {
     async fn handle(&self, conn: &Connection, request: RemotingCommand) -> Option<RemotingCommand> {
-        Some(process(&self.0, conn, request).await)
+        if !self.0.stats.rpc.is_enabled() {
+            return Some(process(&self.0, conn, request).await);
+        }
+        let start = std::time::Instant::now();
+        let (code, oneway) = (request.code, request.is_oneway());
+        let (response, held) =
+            crate::latency::watch_long_polling(process(&self.0, conn, request)).await;
+        let elapsed = start.elapsed();
+        self.0
+            .stats
+            .rpc
+            .record(code, response.code, held, oneway, elapsed);
+        Some(response)
     }
 
     fn on_close(&self, conn: &Connection) {

@@ -27,6 +27,7 @@ mod delays;
 mod dispatch;
 mod filters;
 mod handlers;
+mod latency;
 mod limits;
 mod locks;
 mod metrics;

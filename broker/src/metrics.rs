@@ -167,6 +167,7 @@ pub(crate) fn render(broker: &Broker) -> String {
         "Commitlog bytes not yet indexed into consume queues.",
         signed(log.max_offset().saturating_sub(store.dispatched_offset())),
     );
+    broker.stats.rpc.render(&mut out, &node);
     // Ours: replication as a master sees it.
     head(
         &mut out,

@@ -31,6 +31,8 @@ pub(crate) struct Stats {
     pub(crate) keyed: Keyed,
     /// The ten-second period the keyed statistics were last sampled in.
     keyed_tens: AtomicI64,
+    /// Request latencies (`rocketmq_rpc_latency`), recorded while metrics are exported.
+    pub(crate) rpc: crate::latency::RpcLatencies,
     history: Mutex<History>,
 }
 

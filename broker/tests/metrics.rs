@@ -84,6 +84,13 @@ async fn prometheus_scrape_counts_messages_and_lag() {
     .await
     .unwrap();
 
+    // Nothing new at offset 5: the pull is held until its 200 ms are over.
+    let r = c
+        .request(pull_request("MeterGroup", "Metered", 0, 5, 200), T)
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::PULL_NOT_FOUND);
+
     let answer = http(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await;
     let (head, scrape) = answer.split_once("\r\n\r\n").unwrap();
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
@@ -123,6 +130,44 @@ async fn prometheus_scrape_counts_messages_and_lag() {
     assert!(value(scrape, &format!("rocketmq_topic_number{{{node}}}")).unwrap() >= 1.0);
     assert!(value(scrape, &format!("rocketmq_storage_size{{{node}}}")).unwrap() > 0.0);
 
+    // Request latencies, by Apache's lower-case code names.
+    assert!(scrape.contains("# TYPE rocketmq_rpc_latency histogram"));
+    let rpc = |request: &str, response: &str, held: bool| {
+        format!(
+            r#"rocketmq_rpc_latency_count{{{node},protocol_type="remoting",request_code="{request}",response_code="{response}",is_long_polling="{held}",result="success"}}"#
+        )
+    };
+    assert_eq!(
+        value(scrape, &rpc("send_message_v2", "success", false)),
+        Some(5.0),
+        "{scrape}"
+    );
+    assert_eq!(
+        value(scrape, &rpc("pull_message", "success", false)),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(scrape, &rpc("pull_message", "pull_not_found", true)),
+        Some(1.0)
+    );
+    let held_over_100ms = format!(
+        r#"rocketmq_rpc_latency_bucket{{{node},protocol_type="remoting",request_code="pull_message",response_code="pull_not_found",is_long_polling="true",result="success",le="100"}}"#
+    );
+    assert_eq!(value(scrape, &held_over_100ms), Some(0.0));
+
+    // Every metric the Grafana dashboard in conf/grafana queries is served.
+    for name in dashboard_metrics() {
+        let base = ["_bucket", "_count", "_sum"]
+            .iter()
+            .find_map(|suffix| name.strip_suffix(suffix))
+            .filter(|base| scrape.contains(&format!("# TYPE {base} histogram")))
+            .unwrap_or(&name);
+        assert!(
+            scrape.contains(&format!("# TYPE {base} ")),
+            "the dashboard queries {name}, which the broker does not serve"
+        );
+    }
+
     // Other paths and methods, and a request too large.
     assert!(http(port, "GET /other HTTP/1.1\r\n\r\n")
         .await
@@ -148,4 +193,24 @@ async fn prometheus_scrape_counts_messages_and_lag() {
         "the scrape waited on another client"
     );
     broker.stop().await;
+}
+
+/// The metric names (`rocketmq_*`, `ferromq_*`) queried by the dashboards in `conf/grafana/`.
+fn dashboard_metrics() -> std::collections::BTreeSet<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../conf/grafana");
+    let mut names = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for prefix in ["rocketmq_", "ferromq_"] {
+            for (at, _) in text.match_indices(prefix) {
+                let name: String = text[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                names.insert(name);
+            }
+        }
+    }
+    assert!(names.len() > 10, "dashboards in {}", dir.display());
+    names
 }

@@ -46,6 +46,7 @@ impl Services {
             stats::start(broker, stop),
         ];
         if let Some(listener) = metrics_listener {
+            broker.stats.rpc.enable();
             tasks.push(metrics::start(broker, listener, stop));
         }
         let settings = broker.settings();
