@@ -30,6 +30,7 @@ mod handlers;
 mod latency;
 mod limits;
 mod locks;
+mod meters;
 mod metrics;
 mod records;
 mod replication;

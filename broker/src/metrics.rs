@@ -7,9 +7,11 @@
 //! rest are summed under `topic="_other_"` (and `consumer_group="_other_"`).
 
 use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
 
 use ferromq_protocol::names;
 
+use crate::meters::SIZE_BUCKETS;
 use crate::state::Broker;
 use crate::stats::StatsName;
 
@@ -67,29 +69,7 @@ pub(crate) fn render(broker: &Broker) -> String {
 
     let keyed = &broker.stats.keyed;
     let pair_other = format!("{OTHER}@{OTHER}");
-    let by_topic = |name| capped(keyed.totals(name), cap, OTHER);
-    for (metric, help, name) in [
-        (
-            "rocketmq_messages_in_total",
-            "Messages stored, by the topic producers sent them to.",
-            StatsName::TopicPutNums,
-        ),
-        (
-            "rocketmq_throughput_in_total",
-            "Message body bytes stored, by topic.",
-            StatsName::TopicPutSize,
-        ),
-    ] {
-        head(&mut out, metric, help, "counter");
-        for (topic, value) in by_topic(name) {
-            let _ = writeln!(
-                out,
-                r#"{metric}{{{node},topic="{}",is_system="{}"}} {value}"#,
-                escape(&topic),
-                names::is_internal_topic(&topic)
-            );
-        }
-    }
+    messages_in(&mut out, broker, &node, cap);
     for (metric, help, name) in [
         (
             "rocketmq_messages_out_total",
@@ -112,6 +92,31 @@ pub(crate) fn render(broker: &Broker) -> String {
                 escape(group)
             );
         }
+    }
+
+    head(
+        &mut out,
+        "rocketmq_send_to_dlq_messages_total",
+        "Messages moved to a dead-letter queue, by consumer group and original topic.",
+        "counter",
+    );
+    let dlq = broker.stats.meters.dlq();
+    let dlq = capped(
+        dlq.into_iter()
+            .map(|((group, topic), n)| (format!("{topic}@{group}"), n))
+            .collect(),
+        cap,
+        &pair_other,
+    );
+    for (key, n) in dlq {
+        let (topic, group) = split_pair(&key);
+        let _ = writeln!(
+            out,
+            r#"rocketmq_send_to_dlq_messages_total{{{node},consumer_group="{}",topic="{}",is_system="{}"}} {n}"#,
+            escape(group),
+            escape(topic),
+            names::is_internal_topic(topic)
+        );
     }
 
     // Lag: what each group has yet to consume of each topic it has offsets of.
@@ -185,6 +190,79 @@ pub(crate) fn render(broker: &Broker) -> String {
         );
     }
     out
+}
+
+/// `rocketmq_messages_in_total`, `rocketmq_throughput_in_total` and `rocketmq_message_size` by
+/// topic and message type; past `cap` topics and types, the rest are summed under `_other_`.
+fn messages_in(out: &mut String, broker: &Broker, node: &str, cap: usize) {
+    let all = broker.stats.meters.topics_in();
+    let n = all.len();
+    let mut rows: Vec<(String, &'static str, [u64; SIZE_BUCKETS.len() + 4])> = Vec::new();
+    for (i, ((topic, kind), meter)) in all.into_iter().enumerate() {
+        let mut v = [0u64; SIZE_BUCKETS.len() + 4];
+        v[0] = meter.messages.load(Ordering::Relaxed);
+        v[1] = meter.bytes.load(Ordering::Relaxed);
+        v[2] = meter.size_sum.load(Ordering::Relaxed);
+        for (slot, count) in v[3..].iter_mut().zip(&meter.sizes) {
+            *slot = count.load(Ordering::Relaxed);
+        }
+        if i < cap || n <= cap {
+            rows.push((topic, kind.label(), v));
+        } else {
+            if i == cap {
+                rows.push((OTHER.to_owned(), OTHER, [0; SIZE_BUCKETS.len() + 4]));
+            }
+            if let Some(last) = rows.last_mut() {
+                for (sum, add) in last.2.iter_mut().zip(v) {
+                    *sum = sum.saturating_add(add);
+                }
+            }
+        }
+    }
+    let label = |topic: &str, kind: &str| {
+        format!(
+            r#"{node},topic="{}",message_type="{kind}",is_system="{}""#,
+            escape(topic),
+            names::is_internal_topic(topic)
+        )
+    };
+    for (metric, help, at) in [
+        (
+            "rocketmq_messages_in_total",
+            "Messages stored, by the topic producers sent them to and the message type.",
+            0,
+        ),
+        (
+            "rocketmq_throughput_in_total",
+            "Record bytes stored, by topic and message type.",
+            1,
+        ),
+    ] {
+        head(out, metric, help, "counter");
+        for (topic, kind, v) in &rows {
+            let _ = writeln!(out, "{metric}{{{}}} {}", label(topic, kind), v[at]);
+        }
+    }
+    let metric = "rocketmq_message_size";
+    head(
+        out,
+        metric,
+        "Bytes per message of each send (its record bytes over its messages).",
+        "histogram",
+    );
+    for (topic, kind, v) in &rows {
+        let labels = label(topic, kind);
+        let mut cumulative = 0u64;
+        for (i, count) in v[3..].iter().enumerate() {
+            cumulative += count;
+            let le = SIZE_BUCKETS
+                .get(i)
+                .map_or_else(|| "+Inf".to_owned(), |b| b.to_string());
+            let _ = writeln!(out, r#"{metric}_bucket{{{labels},le="{le}"}} {cumulative}"#);
+        }
+        let _ = writeln!(out, "{metric}_sum{{{labels}}} {}", v[2]);
+        let _ = writeln!(out, "{metric}_count{{{labels}}} {cumulative}");
+    }
 }
 
 fn head(out: &mut String, name: &str, help: &str, kind: &str) {

@@ -33,6 +33,8 @@ pub(crate) struct Stats {
     keyed_tens: AtomicI64,
     /// Request latencies (`rocketmq_rpc_latency`), recorded while metrics are exported.
     pub(crate) rpc: crate::latency::RpcLatencies,
+    /// Sends by message type, message sizes and dead letters, while metrics are exported.
+    pub(crate) meters: crate::meters::Meters,
     history: Mutex<History>,
 }
 

@@ -8,7 +8,10 @@ mod support;
 use std::time::Duration;
 
 use ferromq_broker::config::MetricsExporterType;
-use ferromq_protocol::ResponseCode;
+use ferromq_protocol::header::client::ConsumerSendMsgBackRequestHeader;
+use ferromq_protocol::header::send::SendMessageResponseHeader;
+use ferromq_protocol::message::{property, MessageId, Properties};
+use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode};
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -60,6 +63,34 @@ async fn prometheus_scrape_counts_messages_and_lag() {
             .unwrap();
         assert_eq!(r.response_code(), ResponseCode::SUCCESS);
     }
+    // A delayed send (type "delay") and a message given up on at once (to the DLQ).
+    let mut delayed = send_request("Metered", 1, b"later", "T", "k");
+    let mut props = Properties::decode(delayed.ext_fields.get("i").unwrap());
+    props.insert(property::DELAY_TIME_LEVEL, "1");
+    delayed.ext_fields.insert("i", props.encode());
+    let r = c.request(delayed, T).await.unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    let r = c
+        .request(send_request("Doomed", 0, b"poison", "T", "k"), T)
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    let first = SendMessageResponseHeader::read_ext(&r.ext_fields).unwrap();
+    let back = ConsumerSendMsgBackRequestHeader {
+        offset: first.msg_id.parse::<MessageId>().unwrap().offset,
+        group: "MeterGroup".into(),
+        delay_level: -1,
+        origin_topic: Some("Doomed".into()),
+        ..Default::default()
+    };
+    let r = c
+        .request(
+            RemotingCommand::request_with_header(RequestCode::CONSUMER_SEND_MSG_BACK, &back),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
     wait_max_offset(&c, "Metered", 0, 5).await;
     subscribe(&c, "MeterGroup", "Metered", "*").await;
     let r = c
@@ -75,10 +106,7 @@ async fn prometheus_scrape_counts_messages_and_lag() {
         ..Default::default()
     };
     c.request(
-        ferromq_protocol::RemotingCommand::request_with_header(
-            ferromq_protocol::RequestCode::UPDATE_CONSUMER_OFFSET,
-            &commit,
-        ),
+        RemotingCommand::request_with_header(RequestCode::UPDATE_CONSUMER_OFFSET, &commit),
         T,
     )
     .await
@@ -100,9 +128,40 @@ async fn prometheus_scrape_counts_messages_and_lag() {
     assert_eq!(
         value(
             scrape,
-            &format!(r#"rocketmq_messages_in_total{{{node},topic="Metered",is_system="false"}}"#)
+            &format!(
+                r#"rocketmq_messages_in_total{{{node},topic="Metered",message_type="normal",is_system="false"}}"#
+            )
         ),
         Some(5.0),
+        "{scrape}"
+    );
+    let delay = format!(r#"{node},topic="Metered",message_type="delay",is_system="false""#);
+    assert_eq!(
+        value(scrape, &format!("rocketmq_messages_in_total{{{delay}}}")),
+        Some(1.0)
+    );
+    let normal = format!(r#"{node},topic="Metered",message_type="normal",is_system="false""#);
+    assert!(scrape.contains("# TYPE rocketmq_message_size histogram"));
+    for (series, n) in [
+        (format!(r#"_bucket{{{normal},le="1024"}}"#), 5.0),
+        (format!(r#"_bucket{{{normal},le="+Inf"}}"#), 5.0),
+        (format!("_count{{{normal}}}"), 5.0),
+    ] {
+        let line = format!("rocketmq_message_size{series}");
+        assert_eq!(value(scrape, &line), Some(n), "{line}");
+    }
+    let written = value(scrape, &format!("rocketmq_throughput_in_total{{{normal}}}")).unwrap();
+    let sizes = value(scrape, &format!("rocketmq_message_size_sum{{{normal}}}")).unwrap();
+    assert!(written > 5.0 * 2.0, "record bytes, not bodies: {written}");
+    assert_eq!(sizes, written, "one observation per single send");
+    assert_eq!(
+        value(
+            scrape,
+            &format!(
+                r#"rocketmq_send_to_dlq_messages_total{{{node},consumer_group="MeterGroup",topic="Doomed",is_system="false"}}"#
+            )
+        ),
+        Some(1.0),
         "{scrape}"
     );
     assert_eq!(
@@ -139,7 +198,7 @@ async fn prometheus_scrape_counts_messages_and_lag() {
     };
     assert_eq!(
         value(scrape, &rpc("send_message_v2", "success", false)),
-        Some(5.0),
+        Some(7.0),
         "{scrape}"
     );
     assert_eq!(

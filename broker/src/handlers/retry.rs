@@ -132,6 +132,8 @@ pub(crate) async fn send_back(broker: &Broker, req: &RemotingCommand) -> Respons
                 );
             }
             if to_dlq {
+                let topic = h.origin_topic.as_deref().unwrap_or(retry_topic.as_str());
+                broker.stats.meters.sent_to_dlq(&h.group, topic);
                 tracing::info!(group = %h.group, offset = h.offset, "message moved to the DLQ");
             }
             ok()

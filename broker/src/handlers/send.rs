@@ -17,6 +17,7 @@ use ferromq_remoting::Connection;
 use ferromq_store::{PutStatus, StoreError};
 
 use crate::config::{BrokerRole, Settings};
+use crate::meters::MessageType;
 use crate::replication::Replicated;
 use crate::response::{bad_header, fail, ok, Response};
 use crate::state::Broker;
@@ -149,7 +150,13 @@ pub(crate) async fn send_message(
             ..MessageExt::default()
         }
     };
+    let meters = &broker.stats.meters;
+    let mut kind = None;
     let messages: Vec<MessageExt> = if batch {
+        if meters.is_enabled() {
+            let properties = Properties::decode(h.properties.as_deref().unwrap_or(""));
+            kind = Some(MessageType::of(&properties));
+        }
         match decode_batch(&req.body) {
             Ok(entries) if !entries.is_empty() => entries
                 .into_iter()
@@ -165,6 +172,9 @@ pub(crate) async fn send_message(
         }
     } else {
         let mut properties = Properties::decode(h.properties.as_deref().unwrap_or(""));
+        if meters.is_enabled() {
+            kind = Some(MessageType::of(&properties));
+        }
         // What Apache 5.3.3's send hook context stamps on every single message it stores.
         properties.insert(property::MSG_REGION, settings.broker.region_id.as_str());
         properties.insert(
@@ -235,6 +245,17 @@ pub(crate) async fn send_message(
     stats
         .keyed
         .add(StatsName::TopicPutSize, &h.topic, bytes as u64);
+    if let Some(kind) = kind {
+        meters.message_in(
+            &h.topic,
+            kind,
+            messages.len() as u64,
+            result.append.bytes as u64,
+        );
+    }
+    if to_dlq {
+        meters.sent_to_dlq(&h.producer_group, &h.topic);
+    }
     let msg_id = result
         .append
         .records

@@ -47,6 +47,7 @@ impl Services {
         ];
         if let Some(listener) = metrics_listener {
             broker.stats.rpc.enable();
+            broker.stats.meters.enable();
             tasks.push(metrics::start(broker, listener, stop));
         }
         let settings = broker.settings();

@@ -1,0 +1,285 @@
+//! What the Prometheus exporter counts beyond the broker's own statistics, under Apache 5.x's
+//! labels (`BrokerMetricsManager`):
+//!
+//! - per topic and message type (`normal`, `fifo`, `delay`, `transaction`, read from the
+//!   send's properties as Apache's `getMessageType` does): `rocketmq_messages_in_total`,
+//!   `rocketmq_throughput_in_total` (record bytes written) and the `rocketmq_message_size`
+//!   histogram (one observation per send: its bytes over its messages, buckets 1 KiB, 4 KiB,
+//!   512 KiB, 1 MiB, 2 MiB, 4 MiB). Sends to retry and dead-letter topics are left out, as
+//!   Apache does;
+//! - per consumer group and original topic: `rocketmq_send_to_dlq_messages_total`.
+//!
+//! Nothing is recorded while the exporter is off. At most [`MAX_KEYS`] keys are kept per
+//! table (topics are created by clients); the rest count under `_other_`.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use ferromq_protocol::message::{property, Properties};
+use ferromq_protocol::names;
+
+/// Keys kept apart per table.
+pub(crate) const MAX_KEYS: usize = 10_000;
+
+/// The key standing for those beyond [`MAX_KEYS`].
+pub(crate) const OTHER: &str = "_other_";
+
+/// Apache's `rocketmq_message_size` bucket bounds, in bytes.
+pub(crate) const SIZE_BUCKETS: [u64; 6] = [
+    1024,
+    4 * 1024,
+    512 * 1024,
+    1024 * 1024,
+    2 * 1024 * 1024,
+    4 * 1024 * 1024,
+];
+
+/// Apache's `TopicMessageType` as a metrics label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum MessageType {
+    Normal,
+    Fifo,
+    Delay,
+    Transaction,
+}
+
+impl MessageType {
+    /// The type of a send with `properties` (Apache's `getMessageType`).
+    pub(crate) fn of(properties: &Properties) -> MessageType {
+        if properties
+            .get(property::TRANSACTION_PREPARED)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        {
+            MessageType::Transaction
+        } else if properties.value(property::SHARDING_KEY).is_some() {
+            MessageType::Fifo
+        } else if [
+            "__STARTDELIVERTIME",
+            property::DELAY_TIME_LEVEL,
+            property::TIMER_DELIVER_MS,
+            property::TIMER_DELAY_SEC,
+            property::TIMER_DELAY_MS,
+        ]
+        .iter()
+        .any(|key| properties.value(key).is_some())
+        {
+            MessageType::Delay
+        } else {
+            MessageType::Normal
+        }
+    }
+
+    /// The label value.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            MessageType::Normal => "normal",
+            MessageType::Fifo => "fifo",
+            MessageType::Delay => "delay",
+            MessageType::Transaction => "transaction",
+        }
+    }
+}
+
+/// The counters of one topic and message type.
+#[derive(Debug, Default)]
+pub(crate) struct TopicIn {
+    pub(crate) messages: AtomicU64,
+    pub(crate) bytes: AtomicU64,
+    /// Per size bucket (the last one is `+Inf`), not cumulative.
+    pub(crate) sizes: [AtomicU64; SIZE_BUCKETS.len() + 1],
+    pub(crate) size_sum: AtomicU64,
+}
+
+/// A bounded table of counters.
+#[derive(Debug)]
+struct Table<K, V> {
+    map: RwLock<HashMap<K, Arc<V>>>,
+}
+
+impl<K, V> Default for Table<K, V> {
+    fn default() -> Self {
+        Table {
+            map: RwLock::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone + Ord, V: Default> Table<K, V> {
+    /// The entry of `key`, or of `other()` when the table is full.
+    fn entry(&self, key: K, other: impl FnOnce() -> K) -> Arc<V> {
+        let found = self
+            .map
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned();
+        if let Some(v) = found {
+            return v;
+        }
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        let key = if map.len() >= MAX_KEYS && !map.contains_key(&key) {
+            other()
+        } else {
+            key
+        };
+        map.entry(key).or_default().clone()
+    }
+
+    /// Every entry, sorted by key.
+    fn all(&self) -> Vec<(K, Arc<V>)> {
+        let mut all: Vec<(K, Arc<V>)> = self
+            .map
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+}
+
+/// The exporter's own counters.
+#[derive(Debug, Default)]
+pub(crate) struct Meters {
+    enabled: AtomicBool,
+    topics_in: Table<(String, MessageType), TopicIn>,
+    dlq: Table<(String, String), AtomicU64>,
+}
+
+impl Meters {
+    /// Starts recording (the Prometheus exporter is on).
+    pub(crate) fn enable(&self) {
+        self.enabled.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether anything is recorded.
+    pub(crate) fn is_enabled(&self) -> bool {
+        self.enabled.load(Ordering::Relaxed)
+    }
+
+    /// Counts a send of `messages` messages (`bytes` written) to `topic`.
+    pub(crate) fn message_in(&self, topic: &str, kind: MessageType, messages: u64, bytes: u64) {
+        if !self.is_enabled()
+            || messages == 0
+            || topic.starts_with(names::RETRY_TOPIC_PREFIX)
+            || topic.starts_with(names::DLQ_TOPIC_PREFIX)
+        {
+            return;
+        }
+        let meter = self
+            .topics_in
+            .entry((topic.to_owned(), kind), || (OTHER.to_owned(), kind));
+        meter.messages.fetch_add(messages, Ordering::Relaxed);
+        meter.bytes.fetch_add(bytes, Ordering::Relaxed);
+        let size = bytes / messages;
+        let i = SIZE_BUCKETS
+            .iter()
+            .position(|&bound| size <= bound)
+            .unwrap_or(SIZE_BUCKETS.len());
+        meter.sizes[i].fetch_add(1, Ordering::Relaxed);
+        meter.size_sum.fetch_add(size, Ordering::Relaxed);
+    }
+
+    /// Counts a message of `group` moved to its dead-letter queue (`topic`: where it was first
+    /// sent, else the retry topic it came through).
+    pub(crate) fn sent_to_dlq(&self, group: &str, topic: &str) {
+        if !self.is_enabled() {
+            return;
+        }
+        self.dlq
+            .entry((group.to_owned(), topic.to_owned()), || {
+                (OTHER.to_owned(), OTHER.to_owned())
+            })
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Per topic and type, sorted.
+    pub(crate) fn topics_in(&self) -> Vec<((String, MessageType), Arc<TopicIn>)> {
+        self.topics_in.all()
+    }
+
+    /// Per group and topic, sorted.
+    pub(crate) fn dlq(&self) -> Vec<((String, String), u64)> {
+        self.dlq
+            .all()
+            .into_iter()
+            .map(|(k, v)| (k, v.load(Ordering::Relaxed)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> Properties {
+        let mut p = Properties::default();
+        for (k, v) in pairs {
+            p.insert(*k, *v);
+        }
+        p
+    }
+
+    #[test]
+    fn message_types_follow_apache() {
+        assert_eq!(MessageType::of(&props(&[])), MessageType::Normal);
+        assert_eq!(
+            MessageType::of(&props(&[("TRAN_MSG", "true"), ("DELAY", "3")])),
+            MessageType::Transaction
+        );
+        assert_eq!(
+            MessageType::of(&props(&[("__SHARDINGKEY", "k"), ("DELAY", "3")])),
+            MessageType::Fifo
+        );
+        assert_eq!(
+            MessageType::of(&props(&[("TIMER_DELAY_SEC", "5")])),
+            MessageType::Delay
+        );
+        assert_eq!(
+            MessageType::of(&props(&[("TRAN_MSG", "false")])),
+            MessageType::Normal
+        );
+    }
+
+    #[test]
+    fn sends_count_by_topic_and_type_once_enabled() {
+        let m = Meters::default();
+        m.message_in("T", MessageType::Normal, 1, 100);
+        assert!(m.topics_in().is_empty(), "off: nothing recorded");
+        m.enable();
+        m.message_in("T", MessageType::Normal, 1, 100);
+        m.message_in("T", MessageType::Normal, 4, 4 * 5000);
+        m.message_in("T", MessageType::Delay, 1, 300);
+        m.message_in("%RETRY%G", MessageType::Normal, 1, 300);
+        m.message_in("%DLQ%G", MessageType::Normal, 1, 300);
+        let all = m.topics_in();
+        assert_eq!(all.len(), 2);
+        let normal = &all[0].1;
+        assert_eq!(all[0].0, ("T".to_owned(), MessageType::Normal));
+        assert_eq!(normal.messages.load(Ordering::Relaxed), 5);
+        assert_eq!(normal.bytes.load(Ordering::Relaxed), 20_100);
+        let sizes: Vec<u64> = normal
+            .sizes
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .collect();
+        assert_eq!(sizes, [1, 0, 1, 0, 0, 0, 0]);
+        assert_eq!(normal.size_sum.load(Ordering::Relaxed), 5100);
+    }
+
+    #[test]
+    fn keys_beyond_the_cap_count_as_other() {
+        let m = Meters::default();
+        m.enable();
+        for i in 0..MAX_KEYS + 5 {
+            m.sent_to_dlq("G", &format!("T{i}"));
+        }
+        let dlq = m.dlq();
+        assert_eq!(dlq.len(), MAX_KEYS + 1);
+        let other = (OTHER.to_owned(), OTHER.to_owned());
+        assert_eq!(dlq.iter().find(|(k, _)| *k == other).map(|e| e.1), Some(5));
+    }
+}
