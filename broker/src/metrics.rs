@@ -115,41 +115,69 @@ pub(crate) fn render(broker: &Broker) -> String {
             r#"rocketmq_send_to_dlq_messages_total{{{node},consumer_group="{}",topic="{}",is_system="{}"}} {n}"#,
             escape(group),
             escape(topic),
-            names::is_internal_topic(topic)
+            is_system(topic, group)
         );
     }
 
-    // Lag: what each group has yet to consume of each topic it has offsets of.
+    // Lag, as Apache's ConsumerLagCalculator: per group and topic it has offsets of (retry
+    // topics left out), the messages past the committed offsets, and how long the oldest of
+    // them has waited. A queue without a committed offset has no lag.
+    let now = ferromq_common::now_ms();
     let mut lags = Vec::new();
+    let mut latencies = Vec::new();
     for group in &groups {
         for topic in broker.offsets.topics_of_group(group) {
+            if topic.starts_with(names::RETRY_TOPIC_PREFIX) {
+                continue;
+            }
             let Some(config) = topics.get(&topic) else {
                 continue;
             };
-            let lag: i64 = (0..config.read_queue_nums.max(config.write_queue_nums))
-                .map(|q| {
-                    let end = broker.store.max_offset_in_queue(&topic, q);
-                    let at = broker.offsets.query(group, &topic, q).unwrap_or(0);
-                    end.saturating_sub(at).max(0)
-                })
-                .fold(0i64, i64::saturating_add);
-            lags.push((format!("{topic}@{group}"), u64::try_from(lag).unwrap_or(0)));
+            let mut lag = 0i64;
+            let mut oldest: Option<i64> = None;
+            for q in 0..config.write_queue_nums {
+                let Some(at) = broker.offsets.query(group, &topic, q) else {
+                    continue;
+                };
+                let end = broker.store.max_offset_in_queue(&topic, q);
+                if end > at {
+                    lag = lag.saturating_add(end - at);
+                    let stored = broker.store.store_time_in_queue(&topic, q, at);
+                    oldest = match (oldest, stored.filter(|t| *t > 0)) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                }
+            }
+            let key = format!("{topic}@{group}");
+            let waited = oldest.map_or(0, |t| now.saturating_sub(t).max(0));
+            latencies.push((key.clone(), u64::try_from(waited).unwrap_or(0)));
+            lags.push((key, u64::try_from(lag).unwrap_or(0)));
         }
     }
-    head(
-        &mut out,
-        "rocketmq_consumer_lag_messages",
-        "Messages a consumer group has yet to consume, by topic.",
-        "gauge",
-    );
-    for (key, lag) in capped(lags, cap, &pair_other) {
-        let (topic, group) = split_pair(&key);
-        let _ = writeln!(
-            out,
-            r#"rocketmq_consumer_lag_messages{{{node},topic="{}",consumer_group="{}"}} {lag}"#,
-            escape(topic),
-            escape(group)
-        );
+    for (metric, help, values) in [
+        (
+            "rocketmq_consumer_lag_messages",
+            "Messages a consumer group has yet to consume, by topic.",
+            lags,
+        ),
+        (
+            "rocketmq_consumer_lag_latency",
+            "Milliseconds the oldest message a consumer group has yet to consume has waited.",
+            latencies,
+        ),
+    ] {
+        head(&mut out, metric, help, "gauge");
+        for (key, value) in capped(values, cap, &pair_other) {
+            let (topic, group) = split_pair(&key);
+            let _ = writeln!(
+                out,
+                r#"{metric}{{{node},topic="{}",consumer_group="{}",is_retry="false",is_system="{}"}} {value}"#,
+                escape(topic),
+                escape(group),
+                is_system(topic, group)
+            );
+        }
     }
 
     let store = &broker.store;
@@ -263,6 +291,14 @@ fn messages_in(out: &mut String, broker: &Broker, node: &str, cap: usize) {
         let _ = writeln!(out, "{metric}_sum{{{labels}}} {}", v[2]);
         let _ = writeln!(out, "{metric}_count{{{labels}}} {cumulative}");
     }
+}
+
+/// Apache's `isSystem`: a system topic, or a group named `CID_RMQ_SYS_...` (any case).
+fn is_system(topic: &str, group: &str) -> bool {
+    names::is_internal_topic(topic)
+        || group
+            .get(..12)
+            .is_some_and(|p| p.eq_ignore_ascii_case("CID_RMQ_SYS_"))
 }
 
 fn head(out: &mut String, name: &str, help: &str, kind: &str) {

@@ -177,10 +177,21 @@ async fn prometheus_scrape_counts_messages_and_lag() {
         value(
             scrape,
             &format!(
-                r#"rocketmq_consumer_lag_messages{{{node},topic="Metered",consumer_group="MeterGroup"}}"#
+                r#"rocketmq_consumer_lag_messages{{{node},topic="Metered",consumer_group="MeterGroup",is_retry="false",is_system="false"}}"#
             )
         ),
         Some(3.0)
+    );
+    // Offset 2 of queue 0 was stored before the 200 ms long poll and still waits.
+    let waited = value(
+        scrape,
+        &format!(
+            r#"rocketmq_consumer_lag_latency{{{node},topic="Metered",consumer_group="MeterGroup",is_retry="false",is_system="false"}}"#
+        ),
+    );
+    assert!(
+        waited.is_some_and(|ms| (200.0..60_000.0).contains(&ms)),
+        "{waited:?}"
     );
     assert_eq!(
         value(scrape, &format!("rocketmq_consumer_connections{{{node}}}")),
