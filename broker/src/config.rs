@@ -75,6 +75,7 @@ pub const CONFIG_BLACKLIST: &[&str] = &[
     "metricsExporterType",
     "metricsPromExporterHost",
     "metricsPromExporterPort",
+    "logDir",
     "storePathRootDir",
     "storePathCommitLog",
     "storePathConsumeQueue",
@@ -261,6 +262,16 @@ ferromq_common::settings! {
         /// pairs) given series of their own; the rest are summed under `topic="_other_"`, so a
         /// client creating topics cannot grow the scrape without bound.
         metrics_max_series: usize = 1000, "metricsMaxSeries", true;
+
+        // ---- Logs (docs/architecture.md, "Logs"). ----
+        /// `logFormat` (FerroMQ, `text`): `json` writes one JSON object per line; the
+        /// `FERROMQ_LOG_FORMAT` environment variable wins when set.
+        log_format: String = "text".to_owned(), "logFormat", false;
+        /// `logDir` (FerroMQ, empty = standard error): the directory of `broker.log`, rolled at
+        /// midnight UTC (`~/logs/rocketmqlogs` is Apache's place).
+        log_dir: String = String::new(), "logDir", false;
+        /// `logMaxFiles` (FerroMQ, 7): rolled log files kept.
+        log_max_files: usize = 7, "logMaxFiles", false;
         /// `serverChannelMaxIdleTimeSeconds` (120).
         server_channel_max_idle_time_seconds: u64 = 120, "serverChannelMaxIdleTimeSeconds", false;
         /// `sendMessageThreadPoolNums` (accepted, no effect: tokio schedules sends).

@@ -14,7 +14,8 @@ const USAGE: &str = "usage: mqbroker [-c <file>] [-n <namesrv;namesrv>] [-p] [-h
   -p, --printConfigItem     print all config items and exit
   -h, --help                print this help and exit
 
-Log level: RUST_LOG (default info).";
+Log level: RUST_LOG (default info). Log format and files: logFormat (text or json; the
+FERROMQ_LOG_FORMAT environment variable wins), logDir (empty: standard error), logMaxFiles.";
 
 fn main() -> ExitCode {
     let mut config_file = None;
@@ -36,15 +37,9 @@ fn main() -> ExitCode {
             }
         }
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-
     let mut settings = Settings::default();
+    // Said once the logger is set up, which the config file configures.
+    let mut warnings = Vec::new();
     if let Some(path) = &config_file {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
@@ -56,10 +51,10 @@ fn main() -> ExitCode {
         match settings.apply_properties(&text) {
             Ok(report) => {
                 for key in report.unknown_keys {
-                    tracing::warn!(%key, file = %path, "unknown config key ignored");
+                    warnings.push(format!("unknown config key ignored: {key} (in {path})"));
                 }
                 for (old, new) in report.renamed_keys {
-                    tracing::warn!(key = %old, now = new, "old config key spelling");
+                    warnings.push(format!("old config key spelling: {old}, now {new}"));
                 }
             }
             Err(e) => {
@@ -74,6 +69,17 @@ fn main() -> ExitCode {
     if print {
         print!("{}", settings.to_properties());
         return ExitCode::SUCCESS;
+    }
+    let b = &settings.broker;
+    let logs =
+        ferromq_logging::LogConfig::from_keys("broker", &b.log_format, &b.log_dir, b.log_max_files);
+    if let Err(e) = logs.and_then(|c| ferromq_logging::init(&c).map_err(|e| format!("logDir: {e}")))
+    {
+        eprintln!("mqbroker: {e}");
+        return ExitCode::FAILURE;
+    }
+    for warning in warnings {
+        tracing::warn!("{warning}");
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -100,6 +106,7 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        let shutdown = ferromq_remoting::shutdown_signal();
         let settings = broker.settings();
         let b = &settings.broker;
         println!(
@@ -108,7 +115,6 @@ fn main() -> ExitCode {
             b.broker_addr(),
             b.namesrv_addr
         );
-        let shutdown = ferromq_remoting::shutdown_signal();
         match ferromq_broker::run(broker, listener, fast, shutdown).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -34,6 +34,14 @@ ferromq_common::settings! {
     kv_config_max_entries: usize = 10_000, "kvConfigMaxEntries", false;
     /// `kvConfigMaxValueLength` (FerroMQ, 4096): longest KV value in bytes.
     kv_config_max_value_length: usize = 4096, "kvConfigMaxValueLength", false;
+    /// `logFormat` (FerroMQ, `text`): `json` writes one JSON object per line; the
+    /// `FERROMQ_LOG_FORMAT` environment variable wins when set.
+    log_format: String = "text".to_owned(), "logFormat", false;
+    /// `logDir` (FerroMQ, empty = standard error): the directory of `namesrv.log`, rolled at
+    /// midnight UTC (`~/logs/rocketmqlogs` is Apache's place).
+    log_dir: String = String::new(), "logDir", false;
+    /// `logMaxFiles` (FerroMQ, 7): rolled log files kept.
+    log_max_files: usize = 7, "logMaxFiles", false;
     /// `productEnvName`.
     product_env_name: String = "center".to_owned(), "productEnvName", false;
     /// `clusterTest`.

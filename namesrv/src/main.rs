@@ -12,7 +12,9 @@ const USAGE: &str = "usage: mqnamesrv [-c <file>] [-p] [-h]
   -p, --printConfigItem     print all config items and exit
   -h, --help                print this help and exit
 
-Log level: RUST_LOG (default info), e.g. RUST_LOG=debug.";
+Log level: RUST_LOG (default info), e.g. RUST_LOG=debug. Log format and files: logFormat
+(text or json; the FERROMQ_LOG_FORMAT environment variable wins), logDir (empty: standard
+error), logMaxFiles.";
 
 struct Args {
     config_file: Option<String>,
@@ -50,14 +52,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-
+    // Said once the logger is set up, which the config file configures.
+    let mut warnings = Vec::new();
     let config = match &args.config_file {
         None => NamesrvConfig::default(),
         Some(path) => {
@@ -71,7 +67,7 @@ fn main() -> ExitCode {
             match NamesrvConfig::from_properties(&text) {
                 Ok((config, report)) => {
                     for key in report.unknown_keys {
-                        tracing::warn!(%key, file = %path, "unknown config key ignored");
+                        warnings.push(format!("unknown config key ignored: {key} (in {path})"));
                     }
                     config
                 }
@@ -85,6 +81,20 @@ fn main() -> ExitCode {
     if args.print_config {
         print!("{}", config.to_properties());
         return ExitCode::SUCCESS;
+    }
+    let logs = ferromq_logging::LogConfig::from_keys(
+        "namesrv",
+        &config.log_format,
+        &config.log_dir,
+        config.log_max_files,
+    );
+    if let Err(e) = logs.and_then(|c| ferromq_logging::init(&c).map_err(|e| format!("logDir: {e}")))
+    {
+        eprintln!("mqnamesrv: {e}");
+        return ExitCode::FAILURE;
+    }
+    for warning in warnings {
+        tracing::warn!("{warning}");
     }
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -108,9 +118,10 @@ fn main() -> ExitCode {
         let addr = listener
             .local_addr()
             .map_or_else(|_| config.listen_port.to_string(), |a| a.to_string());
+        let signal = ferromq_remoting::shutdown_signal();
         println!("The Name Server boot success. serializeType=JSON, address {addr}");
         let shutdown = async {
-            ferromq_remoting::shutdown_signal().await;
+            signal.await;
             tracing::info!("shutting down");
         };
         match ferromq_namesrv::run(listener, config, shutdown).await {

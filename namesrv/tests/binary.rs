@@ -125,3 +125,75 @@ async fn starts_serves_and_stops_on_sigterm() {
         .await
         .expect("connections closed on shutdown");
 }
+
+#[test]
+fn logs_go_to_a_json_file_when_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let logs = dir.path().join("logs");
+    let conf = dir.path().join("namesrv.properties");
+    std::fs::write(
+        &conf,
+        format!(
+            "listenPort={port}\nbindAddress=127.0.0.1\nkvConfigPath={}\nlogFormat=json\nlogDir={}\nbogusKey=1\n",
+            dir.path().join("kv.json").display(),
+            logs.display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(BIN)
+        .args(["-c", conf.to_str().unwrap()])
+        .env("HOME", dir.path())
+        .env_remove("FERROMQ_LOG_FORMAT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains("boot success"), "{line}");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(out.stderr.is_empty(), "nothing on stderr with logDir set");
+
+    let text = std::fs::read_to_string(logs.join("namesrv.log")).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l["level"] == "WARN"
+            && l["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("unknown config key ignored: bogusKey"))),
+        "{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["level"] == "INFO" && l["fields"]["message"] == "shutting down"),
+        "{text}"
+    );
+
+    // An unknown format stops start-up, naming the key.
+    std::fs::write(&conf, format!("listenPort={port}\nlogFormat=xml\n")).unwrap();
+    let out = Command::new(BIN)
+        .args(["-c", conf.to_str().unwrap()])
+        .env_remove("FERROMQ_LOG_FORMAT")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("logFormat") && err.contains("xml"), "{err}");
+}

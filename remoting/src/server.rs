@@ -86,19 +86,27 @@ impl RefusalLog {
     }
 }
 
-/// Completes when the process gets Ctrl-C (SIGINT) or SIGTERM: the servers' shutdown signal.
-pub async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    let sigterm = async {
-        match term.as_mut() {
-            Some(t) => {
-                t.recv().await;
-            }
-            None => std::future::pending::<()>().await,
+/// Completes when `signal` fires; never when it could not be registered.
+async fn wait(signal: Option<&mut tokio::signal::unix::Signal>) {
+    match signal {
+        Some(s) => {
+            s.recv().await;
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = sigterm => {}
+        None => std::future::pending::<()>().await,
+    }
+}
+
+/// Completes when the process gets Ctrl-C (SIGINT) or SIGTERM: the servers' shutdown signal.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    // Registered now, not at the first poll: a signal sent as soon as the server said it is
+    // up still stops it gracefully instead of killing it.
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut int = signal(SignalKind::interrupt()).ok();
+    async move {
+        tokio::select! {
+            () = wait(int.as_mut()) => {}
+            () = wait(term.as_mut()) => {}
+        }
     }
 }
