@@ -4,7 +4,8 @@
 # start: builds the servers (release), starts two name servers (127.0.0.1:9876 and :9886) and
 # every broker of the layout, with data and logs under .data/<layout>/, waits until both name
 # servers list every broker, and prints the cluster as `mqadmin clusterList` does. Each broker
-# serves Prometheus metrics on 127.0.0.1:5557, 5558, ... in start order.
+# serves Prometheus metrics on 127.0.0.1:5557, 5558, ... in start order; the name servers on
+# 127.0.0.1:5571 and 5572.
 # stop: stops the brokers (slaves first), then the name servers. status: prints the cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -82,6 +83,9 @@ case "$action" in
         echo "webSocketListenPort=0"
         echo "kvConfigPath=$data/namesrv-$i/kvConfig.json"
         echo "configStorePath=$data/namesrv-$i/namesrv.properties"
+        echo "metricsExporterType=PROM"
+        echo "metricsPromExporterHost=127.0.0.1"
+        echo "metricsPromExporterPort=$((5570 + i))"
       } >"$data/namesrv-$i/namesrv.properties"
       start_one "namesrv-$i" "$bin/mqnamesrv" -c "$data/namesrv-$i/namesrv.properties"
       wait_port "$port" "namesrv-$i"

@@ -7,7 +7,8 @@
 #   FERROMQ_NAMESRV_PORT / FERROMQ_BROKER_PORT choose other ports. Browser clients reach the name
 #   server on ws://127.0.0.1:9877/ and the broker on ws://127.0.0.1:10913/
 #   (FERROMQ_NAMESRV_WS_PORT / FERROMQ_BROKER_WS_PORT; webSocketListenPort in the configs).
-#   The broker's Prometheus metrics are on http://127.0.0.1:5557/metrics (FERROMQ_METRICS_PORT).
+#   The broker's Prometheus metrics are on http://127.0.0.1:5557/metrics (FERROMQ_METRICS_PORT),
+#   the name server's on http://127.0.0.1:5558/metrics (FERROMQ_NAMESRV_METRICS_PORT).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -20,6 +21,7 @@ broker_port="${FERROMQ_BROKER_PORT:-10911}"
 ns_ws_port="${FERROMQ_NAMESRV_WS_PORT:-9877}"
 broker_ws_port="${FERROMQ_BROKER_WS_PORT:-10913}"
 metrics_port="${FERROMQ_METRICS_PORT:-5557}"
+ns_metrics_port="${FERROMQ_NAMESRV_METRICS_PORT:-5558}"
 mkdir -p "$data/namesrv" "$data/broker"
 {
   cat conf/namesrv.properties
@@ -27,6 +29,9 @@ mkdir -p "$data/namesrv" "$data/broker"
   echo "webSocketListenPort=$ns_ws_port"
   echo "kvConfigPath=$data/namesrv/kvConfig.json"
   echo "configStorePath=$data/namesrv/namesrv.properties"
+  echo "metricsExporterType=PROM"
+  echo "metricsPromExporterHost=127.0.0.1"
+  echo "metricsPromExporterPort=$ns_metrics_port"
 } > "$data/namesrv/namesrv.properties"
 {
   cat conf/broker.conf
@@ -64,7 +69,7 @@ target/release/mqbroker -c "$data/broker/broker.properties" &
 broker_pid=$!
 wait_port "$broker_port" "$broker_pid" mqbroker
 echo "mqnamesrv on 127.0.0.1:$ns_port, mqbroker on 127.0.0.1:$broker_port (data in $data)"
-echo "broker metrics: http://127.0.0.1:$metrics_port/metrics"
+echo "metrics: http://127.0.0.1:$metrics_port/metrics (broker), http://127.0.0.1:$ns_metrics_port/metrics (name server)"
 demo_status=0
 if [ "${FERROMQ_DEMO:-1}" != 0 ]; then
   target/release/demo "127.0.0.1:$ns_port" || demo_status=$?

@@ -125,7 +125,8 @@ impl Handler for BrokerHandler {
         let start = std::time::Instant::now();
         let (code, oneway) = (request.code, request.is_oneway());
         let (response, held) =
-            crate::latency::watch_long_polling(process(&self.0, conn, request)).await;
+            ferromq_remoting::rpc_metrics::watch_long_polling(process(&self.0, conn, request))
+                .await;
         let elapsed = start.elapsed();
         self.0
             .stats

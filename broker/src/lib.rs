@@ -27,7 +27,6 @@ mod delays;
 mod dispatch;
 mod filters;
 mod handlers;
-mod latency;
 mod limits;
 mod locks;
 mod meters;

@@ -32,7 +32,7 @@ pub(crate) struct Stats {
     /// The ten-second period the keyed statistics were last sampled in.
     keyed_tens: AtomicI64,
     /// Request latencies (`rocketmq_rpc_latency`), recorded while metrics are exported.
-    pub(crate) rpc: crate::latency::RpcLatencies,
+    pub(crate) rpc: ferromq_remoting::rpc_metrics::RpcLatencies,
     /// Sends by message type, message sizes and dead letters, while metrics are exported.
     pub(crate) meters: crate::meters::Meters,
     history: Mutex<History>,

@@ -220,6 +220,42 @@ macro_rules! settings {
     };
 }
 
+/// `metricsExporterType`: where a server's metrics go (Apache's names, or their ordinals).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricsExporterType {
+    /// `DISABLE` (0, the default): no metrics.
+    Disable,
+    /// `OTLP_GRPC` (1): not supported by FerroMQ; reported at start-up, nothing exported.
+    OtlpGrpc,
+    /// `PROM` (2): Prometheus text format on `metricsPromExporterHost`:`metricsPromExporterPort`
+    /// at `/metrics`.
+    Prom,
+    /// `LOG` (3): not supported by FerroMQ; reported at start-up, nothing exported.
+    Log,
+}
+
+impl SettingValue for MetricsExporterType {
+    const EXPECTED: &'static str = "DISABLE, OTLP_GRPC, PROM or LOG (or 0-3)";
+    fn parse_setting(s: &str) -> Option<Self> {
+        match s {
+            "DISABLE" | "0" => Some(MetricsExporterType::Disable),
+            "OTLP_GRPC" | "1" => Some(MetricsExporterType::OtlpGrpc),
+            "PROM" | "2" => Some(MetricsExporterType::Prom),
+            "LOG" | "3" => Some(MetricsExporterType::Log),
+            _ => None,
+        }
+    }
+    fn render_setting(&self) -> String {
+        match self {
+            MetricsExporterType::Disable => "DISABLE",
+            MetricsExporterType::OtlpGrpc => "OTLP_GRPC",
+            MetricsExporterType::Prom => "PROM",
+            MetricsExporterType::Log => "LOG",
+        }
+        .to_owned()
+    }
+}
+
 #[cfg(test)]
 #[allow(unreachable_pub, dead_code)]
 mod tests {

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-pub use ferromq_common::settings::{LoadReport, SettingError as ConfigError};
+pub use ferromq_common::settings::{LoadReport, MetricsExporterType, SettingError as ConfigError};
 
 fn home() -> PathBuf {
     std::env::var_os("HOME")
@@ -34,6 +34,14 @@ ferromq_common::settings! {
     kv_config_max_entries: usize = 10_000, "kvConfigMaxEntries", false;
     /// `kvConfigMaxValueLength` (FerroMQ, 4096): longest KV value in bytes.
     kv_config_max_value_length: usize = 4096, "kvConfigMaxValueLength", false;
+    /// `metricsExporterType` (DISABLE): `PROM` serves Prometheus text format at `/metrics`
+    /// (FerroMQ only: Apache's name server exports no metrics).
+    metrics_exporter_type: MetricsExporterType = MetricsExporterType::Disable, "metricsExporterType", false;
+    /// `metricsPromExporterHost`: the metrics listener's address; empty (the default) =
+    /// `bindAddress`.
+    metrics_prom_exporter_host: String = String::new(), "metricsPromExporterHost", false;
+    /// `metricsPromExporterPort` (5558: a broker on the same host has 5557).
+    metrics_prom_exporter_port: u16 = 5558, "metricsPromExporterPort", false;
     /// `logFormat` (FerroMQ, `text`): `json` writes one JSON object per line; the
     /// `FERROMQ_LOG_FORMAT` environment variable wins when set.
     log_format: String = "text".to_owned(), "logFormat", false;

@@ -118,7 +118,8 @@ impl KvStore {
         self.table.get(namespace).filter(|m| !m.is_empty())
     }
 
-    fn entries(&self) -> usize {
+    /// Pairs held, over all namespaces.
+    pub fn entries(&self) -> usize {
         self.table.values().map(BTreeMap::len).sum()
     }
 

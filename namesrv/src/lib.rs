@@ -26,6 +26,7 @@ use std::time::Duration;
 use ferromq_remoting::{AllowedOrigins, ConnectionConfig};
 use tokio::net::TcpListener;
 
+use config::MetricsExporterType;
 pub use config::NamesrvConfig;
 pub use processor::NameServer;
 
@@ -53,6 +54,36 @@ pub async fn bind_web_socket(config: &NamesrvConfig) -> std::io::Result<Option<T
                 )
             }),
     }
+}
+
+/// Binds the Prometheus listener when `metricsExporterType=PROM`:
+/// `metricsPromExporterHost` (else `bindAddress`) : `metricsPromExporterPort`.
+pub async fn bind_metrics(config: &NamesrvConfig) -> std::io::Result<Option<TcpListener>> {
+    match config.metrics_exporter_type {
+        MetricsExporterType::Prom => {}
+        MetricsExporterType::Disable => return Ok(None),
+        other => {
+            tracing::warn!(
+                metricsExporterType = ?other,
+                "metrics exporter not supported by FerroMQ (PROM is); no metrics exported"
+            );
+            return Ok(None);
+        }
+    }
+    let host = match config.metrics_prom_exporter_host.trim() {
+        "" => config.bind_address.trim(),
+        host => host,
+    };
+    let port = config.metrics_prom_exporter_port;
+    TcpListener::bind((host, port))
+        .await
+        .map(Some)
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot listen on {host}:{port} (metricsPromExporterHost, metricsPromExporterPort): {e}"),
+            )
+        })
 }
 
 /// The connection settings of the name server's listeners.
@@ -94,6 +125,10 @@ pub async fn run(
     let connection = connection_config(&config);
     let origins = AllowedOrigins::parse(&config.web_socket_allowed_origins);
     let websocket_listener = bind_web_socket(&config).await?;
+    let metrics_listener = bind_metrics(&config).await?;
+    let node = listener
+        .local_addr()
+        .map_or_else(|_| config.listen_port.to_string(), |a| a.to_string());
     let server = Arc::new(NameServer::new(config, kv));
     let scanner = tokio::spawn({
         let server = server.clone();
@@ -118,10 +153,24 @@ pub async fn run(
             },
         ))
     });
+    let metrics = metrics_listener.map(|metrics| {
+        server.rpc.enable();
+        let mut stopped = stopped.clone();
+        let render: ferromq_remoting::prometheus::Render = {
+            let server = server.clone();
+            Arc::new(move || server.render_metrics(&node))
+        };
+        ferromq_remoting::prometheus::spawn(metrics, render, async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        })
+    });
     let result = ferromq_remoting::serve(listener, server, connection, shutdown).await;
     let _ = stop.send(true);
     if let Some(ws) = websocket {
         let _ = ws.await;
+    }
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
     }
     scanner.abort();
     result

@@ -13,6 +13,7 @@ use ferromq_protocol::header::namesrv::*;
 use ferromq_protocol::{
     CommandHeader, ProtocolError, RemotingCommand, RequestCode, ResponseCode, Version,
 };
+use ferromq_remoting::rpc_metrics::RpcLatencies;
 use ferromq_remoting::{Connection, Handler};
 
 use crate::config::NamesrvConfig;
@@ -29,6 +30,8 @@ pub struct NameServer {
     /// Connections brokers registered over, to close them when the broker expires.
     broker_conns: Mutex<HashMap<u64, Connection>>,
     started: Instant,
+    /// Request latencies, recorded while metrics are exported.
+    pub(crate) rpc: RpcLatencies,
 }
 
 type Response = RemotingCommand;
@@ -65,6 +68,7 @@ impl NameServer {
             kv: Mutex::new(kv),
             broker_conns: Mutex::new(HashMap::new()),
             started: Instant::now(),
+            rpc: RpcLatencies::default(),
         }
     }
 
@@ -527,18 +531,19 @@ fn finish_kv_write(response: Response, written: std::io::Result<()>) -> Response
 
 impl Handler for NameServer {
     async fn handle(&self, conn: &Connection, request: RemotingCommand) -> Option<RemotingCommand> {
-        let (response, write) = self.process_deferred(Some(conn), &request);
-        Some(match write {
-            // The write ends in an fsync: on a blocking thread, not on a runtime worker.
-            Some(write) => match tokio::task::spawn_blocking(move || write.run()).await {
-                Ok(result) => finish_kv_write(response, result),
-                Err(e) => fail(
-                    ResponseCode::SYSTEM_ERROR,
-                    format!("KV config writer failed: {e}"),
-                ),
-            },
-            None => response,
-        })
+        if !self.rpc.is_enabled() {
+            return Some(self.answer(conn, &request).await);
+        }
+        let start = Instant::now();
+        let response = self.answer(conn, &request).await;
+        self.rpc.record(
+            request.code,
+            response.code,
+            false,
+            request.is_oneway(),
+            start.elapsed(),
+        );
+        Some(response)
     }
 
     fn on_close(&self, conn: &Connection) {
@@ -548,4 +553,69 @@ impl Handler for NameServer {
             tracing::info!(broker = %addr, "broker connection closed; routes removed");
         }
     }
+}
+
+impl NameServer {
+    /// Answers `request`; a KV write's fsync runs on a blocking thread.
+    async fn answer(&self, conn: &Connection, request: &RemotingCommand) -> Response {
+        let (response, write) = self.process_deferred(Some(conn), request);
+        match write {
+            // The write ends in an fsync: on a blocking thread, not on a runtime worker.
+            Some(write) => match tokio::task::spawn_blocking(move || write.run()).await {
+                Ok(result) => finish_kv_write(response, result),
+                Err(e) => fail(
+                    ResponseCode::SYSTEM_ERROR,
+                    format!("KV config writer failed: {e}"),
+                ),
+            },
+            None => response,
+        }
+    }
+
+    /// The name server's metrics in Prometheus text format: live brokers per cluster, topics,
+    /// KV pairs, and request latencies; every series labelled `node_type="namesrv"` and
+    /// `node_id` (`node`).
+    pub fn render_metrics(&self, node: &str) -> String {
+        use std::fmt::Write as _;
+        let labels = format!(r#"node_type="namesrv",node_id="{}""#, escape_label(node));
+        let mut out = String::with_capacity(2048);
+        let info = self.routes().cluster_info();
+        let topics = self.routes().topics().len();
+        let _ = writeln!(
+            out,
+            "# HELP ferromq_namesrv_brokers Broker nodes registered, by cluster."
+        );
+        let _ = writeln!(out, "# TYPE ferromq_namesrv_brokers gauge");
+        for (cluster, names) in &info.cluster_addr_table {
+            let nodes: usize = names
+                .iter()
+                .filter_map(|n| info.broker_addr_table.get(n))
+                .map(|b| b.broker_addrs.len())
+                .sum();
+            let _ = writeln!(
+                out,
+                r#"ferromq_namesrv_brokers{{{labels},cluster="{}"}} {nodes}"#,
+                escape_label(cluster)
+            );
+        }
+        let kv = lock(&self.kv).entries();
+        for (name, help, value) in [
+            ("ferromq_namesrv_topics", "Topics with a route.", topics),
+            ("ferromq_namesrv_kv_entries", "KV config pairs held.", kv),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} gauge");
+            let _ = writeln!(out, "{name}{{{labels}}} {value}");
+        }
+        self.rpc.render(&mut out, &labels);
+        out
+    }
+}
+
+/// A label value as the text format wants it.
+fn escape_label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }

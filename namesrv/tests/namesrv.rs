@@ -741,3 +741,67 @@ async fn bad_input_gets_clear_answers_and_the_server_keeps_serving() {
         "still serving"
     );
 }
+
+/// The whole answer to `GET /metrics` on `port`.
+async fn scrape(port: u16) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut out = String::new();
+    tokio::time::timeout(T, s.read_to_string(&mut out))
+        .await
+        .expect("answered in time")
+        .unwrap();
+    out
+}
+
+#[tokio::test]
+async fn prometheus_metrics_count_brokers_topics_kv_and_requests() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let ns = Nsrv::start_with(move |c| {
+        c.metrics_exporter_type = ferromq_namesrv::config::MetricsExporterType::Prom;
+        c.metrics_prom_exporter_host = "127.0.0.1".to_owned();
+        c.metrics_prom_exporter_port = port;
+    })
+    .await;
+    let conn = ns.client(Version::V5_3_3).await;
+    for (addr, id) in [("127.0.0.1:10911", 0), ("127.0.0.1:10921", 1)] {
+        let r = register(&conn, "broker-a", addr, id, &["Metered", "Other"]).await;
+        assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    }
+    assert_eq!(
+        route(&conn, "Nowhere").await.response_code(),
+        ResponseCode::TOPIC_NOT_EXIST
+    );
+    let put = PutKVConfigRequestHeader {
+        namespace: "NS".to_owned(),
+        key: "k".to_owned(),
+        value: "v".to_owned(),
+    };
+    let r = call(&conn, RequestCode::PUT_KV_CONFIG, &put, vec![]).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+
+    let answer = scrape(port).await;
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let node = format!(r#"node_type="namesrv",node_id="{}""#, ns.addr);
+    for line in [
+        format!(r#"ferromq_namesrv_brokers{{{node},cluster="DefaultCluster"}} 2"#),
+        format!("ferromq_namesrv_topics{{{node}}} 2"),
+        format!("ferromq_namesrv_kv_entries{{{node}}} 1"),
+        format!(
+            r#"rocketmq_rpc_latency_count{{{node},protocol_type="remoting",request_code="get_routeinfo_by_topic",response_code="topic_not_exist",is_long_polling="false",result="success"}} 1"#
+        ),
+        format!(
+            r#"rocketmq_rpc_latency_count{{{node},protocol_type="remoting",request_code="register_broker",response_code="success",is_long_polling="false",result="success"}} 2"#
+        ),
+    ] {
+        assert!(body.lines().any(|l| l == line), "{line}\nin\n{body}");
+    }
+}

@@ -10,6 +10,8 @@
 //!   the TCP byte stream, one frame per message from the server), admitting pages by origin
 //!   ([`AllowedOrigins`]).
 //!
+//! - [`prometheus`]: the servers' metrics endpoint; [`rpc_metrics`]: request latencies.
+//!
 //! Headers are always written as JSON, which every client reads (docs/protocol.md, "Binary
 //! headers"); both header types are read.
 
@@ -17,6 +19,8 @@
 
 mod connection;
 mod error;
+pub mod prometheus;
+pub mod rpc_metrics;
 mod server;
 mod websocket;
 

@@ -218,7 +218,7 @@ pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Resp
         if code == ResponseCode::PULL_NOT_FOUND && suspend && !held && !hold.is_zero() && !master_up
         {
             held = true;
-            crate::latency::mark_long_polled();
+            ferromq_remoting::rpc_metrics::mark_long_polled();
             let _ = tokio::time::timeout(hold, notified).await;
             continue;
         }

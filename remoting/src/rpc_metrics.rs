@@ -1,4 +1,4 @@
-//! `rocketmq_rpc_latency`: how long the broker took to answer each request, as Apache 5.x's
+//! `rocketmq_rpc_latency`: how long a server took to answer each request, as Apache 5.x's
 //! remoting layer records it (`RemotingMetricsManager`): a histogram in milliseconds with
 //! buckets 1, 3, 5, 7, 10, 100, 1000, 2000 and 3000, per request code, response code, whether
 //! the request was held by long polling, and the result (`success`, or `oneway` for requests
@@ -17,10 +17,10 @@ use std::time::Duration;
 use ferromq_protocol::{RequestCode, ResponseCode};
 
 /// Apache's bucket bounds, in milliseconds.
-pub(crate) const BUCKETS_MS: [u64; 9] = [1, 3, 5, 7, 10, 100, 1000, 2000, 3000];
+pub const BUCKETS_MS: [u64; 9] = [1, 3, 5, 7, 10, 100, 1000, 2000, 3000];
 
 /// Label sets kept apart; the rest share one `_other_` series per response code.
-pub(crate) const MAX_SERIES: usize = 1000;
+pub const MAX_SERIES: usize = 1000;
 
 /// The request code standing for the label sets beyond [`MAX_SERIES`].
 const OTHER_CODE: i32 = i32::MIN;
@@ -31,12 +31,12 @@ tokio::task_local! {
 }
 
 /// Marks the request being handled as held by long polling (`is_long_polling="true"`).
-pub(crate) fn mark_long_polled() {
+pub fn mark_long_polled() {
     let _ = LONG_POLLED.try_with(|held| held.set(true));
 }
 
 /// Runs `handle` (one request's handling) and tells whether it called [`mark_long_polled`].
-pub(crate) async fn watch_long_polling<F: std::future::Future>(handle: F) -> (F::Output, bool) {
+pub async fn watch_long_polling<F: std::future::Future>(handle: F) -> (F::Output, bool) {
     LONG_POLLED
         .scope(std::cell::Cell::new(false), async move {
             let out = handle.await;
@@ -72,26 +72,26 @@ impl Histogram {
     }
 }
 
-/// The broker's request latencies.
+/// A server's request latencies.
 #[derive(Debug, Default)]
-pub(crate) struct RpcLatencies {
+pub struct RpcLatencies {
     enabled: AtomicBool,
     series: RwLock<HashMap<Key, Arc<Histogram>>>,
 }
 
 impl RpcLatencies {
     /// Starts recording (the Prometheus exporter is on).
-    pub(crate) fn enable(&self) {
+    pub fn enable(&self) {
         self.enabled.store(true, Ordering::Relaxed);
     }
 
     /// Whether requests are being recorded.
-    pub(crate) fn is_enabled(&self) -> bool {
+    pub fn is_enabled(&self) -> bool {
         self.enabled.load(Ordering::Relaxed)
     }
 
     /// Counts one answered request.
-    pub(crate) fn record(
+    pub fn record(
         &self,
         request: i32,
         response: i32,
@@ -134,7 +134,7 @@ impl RpcLatencies {
     }
 
     /// The histograms in Prometheus text, each series labelled with `node` plus its own labels.
-    pub(crate) fn render(&self, out: &mut String, node: &str) {
+    pub fn render(&self, out: &mut String, node: &str) {
         let name = "rocketmq_rpc_latency";
         let _ = writeln!(
             out,
