@@ -6,7 +6,9 @@ use clap::Args;
 use ferromq_client::{ClientConfig, Message, MessageView, Producer, ProducerOptions, SendStatus};
 use ferromq_protocol::body::MessageQueue;
 
-use crate::common::{connect, print_json, print_out, Failure, Json, Namesrv, Outcome};
+use crate::common::{
+    cluster_info, connect, print_json, print_out, Failure, Json, Namesrv, Outcome,
+};
 use crate::time::human_time;
 
 /// `queryMsgById` flags (Apache's `QueryMsgByIdSubCommand`).
@@ -180,13 +182,39 @@ pub(crate) async fn query_msg_by_id(args: QueryMsgByIdArgs) -> Outcome {
     };
     let admin = connect(&args.ns)?;
     let result = async {
+        // With -t, the broker addresses, to tell offsetMsgIds from client ids.
+        let brokers: Option<std::collections::BTreeSet<String>> = match &args.topic {
+            Some(_) => Some(
+                cluster_info(&admin, &args.ns)
+                    .await?
+                    .broker_addr_table
+                    .values()
+                    .flat_map(|b| b.broker_addrs.values().cloned())
+                    .collect(),
+            ),
+            None => None,
+        };
         let mut out = String::new();
         for id in args.ids.split(',').map(str::trim).filter(|i| !i.is_empty()) {
             // A refusal names the broker the id points at.
             let at = ferromq_protocol::message::MessageId::parse(id)
                 .map(|i| i.address.to_string())
                 .unwrap_or_else(|_| id.to_owned());
-            let m = match (admin.view_by_offset_id(id).await, args.topic.as_deref()) {
+            // An id whose address is no broker's (a client id) is not looked up there: no
+            // connection to a host that is not a broker.
+            let viewable = match &brokers {
+                Some(addrs) => addrs.contains(&at),
+                None => true,
+            };
+            let viewed = if viewable {
+                admin.view_by_offset_id(id).await
+            } else {
+                Err(ferromq_client::Error::invalid(
+                    "view message",
+                    format!("no message {id}"),
+                ))
+            };
+            let m = match (viewed, args.topic.as_deref()) {
                 (Ok(m), _) => m,
                 (Err(e), Some(topic)) => {
                     let since = crate::time::now_millis() - 3 * 24 * 3600 * 1000;
