@@ -184,7 +184,7 @@ fn progress_names_the_consumer_of_each_queue_and_groups_take_attributes() {
     ]);
     assert!(
         created.ends_with(
-            ", groupSysFlag=0, consumeTimeoutMinute=15, subscriptionDataSet=null, attributes={+lag.limit=10, -old=}}\n"
+            ", groupSysFlag=0, consumeTimeoutMinute=15, subscriptionDataSet=null, attributes={-old=, +lag.limit=10}}\n"
         ),
         "{created}"
     );

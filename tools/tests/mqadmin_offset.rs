@@ -176,7 +176,7 @@ fn offsets_are_cloned_and_reset_and_traffic_is_counted() {
     })
     .expect("cgo offline");
     // No consumer online: as Apache, the offsets are written on the broker directly, with
-    // Apache's rollback table.
+    // Apache's rollback table (queues in the order of Java's hash map: 1 before 0 here).
     let offline = ok(&[
         "resetOffsetByTime",
         "-n",
@@ -206,12 +206,12 @@ fn offsets_are_cloned_and_reset_and_traffic_is_counted() {
     );
     assert_eq!(
         words(lines[2]),
-        ["broker-o", "0", "3", "3", "0", "0"],
+        ["broker-o", "1", "3", "3", "0", "0"],
         "{offline}"
     );
     assert_eq!(
         words(lines[3]),
-        ["broker-o", "1", "3", "3", "0", "0"],
+        ["broker-o", "0", "3", "3", "0", "0"],
         "{offline}"
     );
     assert_eq!(lines.len(), 4, "{offline}");
@@ -232,7 +232,7 @@ fn offsets_are_cloned_and_reset_and_traffic_is_counted() {
     ]);
     assert_eq!(
         words(kept.lines().nth(2).unwrap_or_default()),
-        ["broker-o", "0", "3", "0", "3", "0"],
+        ["broker-o", "1", "3", "0", "3", "0"],
         "{kept}"
     );
     assert_eq!(consumer_offsets(ns, "cgo", "OffTopic"), [0, 0]);

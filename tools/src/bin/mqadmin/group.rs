@@ -12,6 +12,7 @@ use ferromq_protocol::{ResponseCode, Version};
 use crate::common::{
     brokers_of, cluster_info, connect, print_json, print_out, Failure, Json, Namesrv, Outcome,
 };
+use crate::print::{java_bucket, java_hash};
 use crate::time::human_time;
 
 /// `updateSubGroup` flags (Apache's `UpdateSubGroupSubCommand`): `-b` or `-c`, `-g`.
@@ -234,8 +235,10 @@ pub(crate) async fn update_sub_group(args: UpdateSubGroupArgs) -> Outcome {
         }
         // Apache's `SubscriptionGroupConfig.toString` (Guava's toStringHelper); the settings
         // Apache has and FerroMQ's command does not set are at Apache's defaults.
-        let attributes = g
-            .attributes
+        // In the order of Java's `HashMap` (16 buckets).
+        let mut attributes: Vec<_> = g.attributes.iter().collect();
+        attributes.sort_by_cached_key(|(k, _)| java_bucket(java_hash(k), 16));
+        let attributes = attributes
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()

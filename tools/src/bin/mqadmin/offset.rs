@@ -276,7 +276,11 @@ async fn reset_offline(
                 queues.push((mq, max, min));
             }
         }
+        // In the order of Apache's offset table (a hash map of queues).
         queues.sort();
+        let mut order: Vec<MessageQueue> = queues.iter().map(|q| q.0.clone()).collect();
+        crate::print::java_set_order(&mut order);
+        queues.sort_by_key(|q| order.iter().position(|mq| *mq == q.0));
         for (mq, broker_offset, consumer_offset) in queues {
             let target = if timestamp == -1 {
                 broker_offset

@@ -130,6 +130,41 @@ impl Charset {
     }
 }
 
+/// Java's `String.hashCode` (UTF-16 units, wrapping).
+pub(crate) fn java_hash(s: &str) -> i32 {
+    s.encode_utf16()
+        .fold(0i32, |h, u| h.wrapping_mul(31).wrapping_add(i32::from(u)))
+}
+
+/// The bucket of a Java `HashMap` / `HashSet` table of `capacity` (a power of two) that `hash`
+/// falls in: the order Java iterates them in (entries of one bucket come in insertion order,
+/// here in their natural order, so collisions may differ from Apache's).
+pub(crate) fn java_bucket(hash: i32, capacity: usize) -> usize {
+    let h = u32::from_ne_bytes(hash.to_ne_bytes());
+    usize::try_from(h ^ (h >> 16)).unwrap_or(0) & (capacity - 1)
+}
+
+/// Java's `MessageQueue.hashCode`.
+fn mq_hash(mq: &MessageQueue) -> i32 {
+    [
+        java_hash(&mq.broker_name),
+        mq.queue_id,
+        java_hash(&mq.topic),
+    ]
+    .into_iter()
+    .fold(1i32, |r, h| r.wrapping_mul(31).wrapping_add(h))
+}
+
+/// `queues` in the order Java iterates a `HashSet` (or `HashMap`, `ConcurrentHashMap`) of them
+/// in: default capacity, grown at three quarters full (Apache's `printMsg` visits queues so).
+pub(crate) fn java_set_order(queues: &mut [MessageQueue]) {
+    let mut capacity = 16;
+    while queues.len() > capacity * 3 / 4 {
+        capacity *= 2;
+    }
+    queues.sort_by_cached_key(|mq| java_bucket(mq_hash(mq), capacity));
+}
+
 /// Java's `MessageQueue.toString`.
 fn mq_string(mq: &MessageQueue) -> String {
     format!(
@@ -153,9 +188,11 @@ fn status_name(s: PullStatus) -> &'static str {
 /// them.
 fn write_pulled(out: &mut String, m: &MessageView, pull: &PullAnswer, body: Option<Charset>) {
     let e = m.ext();
-    let mut props = m.properties();
-    props.insert("MIN_OFFSET".to_owned(), pull.min_offset.to_string());
-    props.insert("MAX_OFFSET".to_owned(), pull.max_offset.to_string());
+    let mut props: Vec<(String, String)> = m.properties().into_iter().collect();
+    props.push(("MIN_OFFSET".to_owned(), pull.min_offset.to_string()));
+    props.push(("MAX_OFFSET".to_owned(), pull.max_offset.to_string()));
+    // The decoder's `HashMap` of 128 buckets.
+    props.sort_by_cached_key(|(k, _)| java_bucket(java_hash(k), 128));
     let props = props
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
@@ -244,7 +281,7 @@ async fn offset_range(
     Ok((min, max))
 }
 
-/// Every readable queue of a topic, per Apache's `fetchSubscribeMessageQueues`, sorted;
+/// Every readable queue of a topic, per Apache's `fetchSubscribeMessageQueues`, in its order;
 /// `route_topic`'s route names them (an LMQ topic's parent).
 async fn queues_of(
     admin: &Admin,
@@ -263,6 +300,7 @@ async fn queues_of(
         .flat_map(|q| (0..q.read_queue_nums).map(|i| MessageQueue::new(topic, &q.broker_name, i)))
         .collect();
     queues.sort();
+    java_set_order(&mut queues);
     Ok(((*route).clone(), queues))
 }
 
@@ -412,6 +450,45 @@ pub(crate) async fn print_msg_by_queue(args: PrintMsgByQueueArgs) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn java_hash_orders_are_javas() {
+        assert_eq!(java_hash("TAGS"), 2_567_193);
+        assert_eq!(java_hash(""), 0);
+        // Apache 5.3.3's printMsg visited queue 1 of CmpTopic on broker-x before queue 0, and
+        // printed these properties in this order.
+        let mut queues: Vec<_> = (0..2)
+            .map(|i| MessageQueue::new("CmpTopic", "broker-x", i))
+            .collect();
+        java_set_order(&mut queues);
+        assert_eq!(queues[0].queue_id, 1);
+        let mut keys = vec![
+            "CLUSTER",
+            "KEYS",
+            "MSG_REGION",
+            "TAGS",
+            "TRACE_ON",
+            "UNIQ_KEY",
+            "WAIT",
+            "MIN_OFFSET",
+            "MAX_OFFSET",
+        ];
+        keys.sort_by_cached_key(|k| java_bucket(java_hash(k), 128));
+        assert_eq!(
+            keys,
+            [
+                "MSG_REGION",
+                "CLUSTER",
+                "UNIQ_KEY",
+                "MIN_OFFSET",
+                "TAGS",
+                "KEYS",
+                "WAIT",
+                "TRACE_ON",
+                "MAX_OFFSET"
+            ]
+        );
+    }
 
     #[test]
     fn booleans_are_javas() {
