@@ -411,7 +411,8 @@ impl Admin {
     /// master of the topic's route, at most `max` per broker (`mqadmin queryMsgByKey`,
     /// `queryMsgByUniqueKey`). With `cluster`, only that cluster's brokers are asked; for an
     /// LMQ topic (`%LMQ%…`) or `rmq_sys_wheel_timer`, which have no route of their own, the
-    /// route of the topic named `cluster` (the cluster, or an LMQ parent topic) is used instead.
+    /// route of the topic named `cluster` (the cluster, or an LMQ parent topic) is used instead,
+    /// and its index is asked under that name. TopicNotFound when no broker is left to ask.
     pub async fn query_messages(
         &self,
         topic: &str,
@@ -429,6 +430,7 @@ impl Admin {
         };
         let route = self.client.fetch_route(route_topic).await?;
         let mut out = Vec::new();
+        let mut asked = 0;
         for b in &route.broker_datas {
             let Some(addr) = b.master_addr() else {
                 continue;
@@ -436,8 +438,10 @@ impl Admin {
             if !lmq && cluster.is_some_and(|c| c != b.cluster) {
                 continue;
             }
+            asked += 1;
+            // An LMQ's index is asked under its parent topic, as Apache does.
             let header = QueryMessageRequestHeader {
-                topic: topic.to_owned(),
+                topic: if lmq { route_topic } else { topic }.to_owned(),
                 key: key.to_owned(),
                 max_num: max,
                 begin_timestamp: begin,
@@ -459,7 +463,7 @@ impl Admin {
                         } else {
                             m.properties.keys().any(|k| k == key)
                         };
-                        if matches && m.topic == topic {
+                        if matches && (lmq || unique || m.topic == topic) {
                             out.push(MessageView::new(m, &b.broker_name, None));
                         }
                     }
@@ -467,6 +471,13 @@ impl Admin {
                 ResponseCode::QUERY_NOT_FOUND => {}
                 _ => return Err(Error::from_response("query message", &response)),
             }
+        }
+        if asked == 0 {
+            return Err(Error::new(
+                ErrorKind::TopicNotFound,
+                "query message",
+                format!("The topic[{topic}] not matched route info"),
+            ));
         }
         Ok(out)
     }
