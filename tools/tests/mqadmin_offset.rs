@@ -164,8 +164,9 @@ fn offsets_are_cloned_and_reset_and_traffic_is_counted() {
         "start reset consumer offset by specified, group[cgo], topic[OffTopic], force[true], timestamp(string)[0], timestamp(long)[0]"
     );
     assert_eq!(words(lines[1]), ["#brokerName", "#queueId", "#offset"]);
-    assert_eq!(words(lines[2]), ["broker-o", "0", "0"], "{reset}");
-    assert_eq!(words(lines[3]), ["broker-o", "1", "0"], "{reset}");
+    // Queues in the order of Java's hash map, as Apache prints them: 1 before 0 here.
+    assert_eq!(words(lines[2]), ["broker-o", "1", "0"], "{reset}");
+    assert_eq!(words(lines[3]), ["broker-o", "0", "0"], "{reset}");
     // The consumer starts over and takes all 6 again.
     ferromq_tests::net::wait_until("redelivery", WAIT, || Ok(got.load(Ordering::SeqCst) >= 12))
         .expect("the consumer consumes again from 0");

@@ -180,7 +180,11 @@ pub(crate) async fn reset_offset_by_time(args: ResetOffsetByTimeArgs) -> Outcome
             args.force
         );
         let _ = writeln!(out, "{:<40}  {:<40}  {:<40}", "#brokerName", "#queueId", "#offset");
-        for (mq, offset) in &table {
+        // In the order of Apache's table (a `HashMap` of queues).
+        let mut queues: Vec<MessageQueue> = table.keys().cloned().collect();
+        crate::print::java_set_order(&mut queues);
+        for mq in &queues {
+            let offset = table.get(mq).copied().unwrap_or_default();
             let _ = writeln!(out, "{:<40}  {:<40}  {offset:<40}", mq.broker_name, mq.queue_id);
         }
         print_out(&out);
