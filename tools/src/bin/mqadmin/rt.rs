@@ -16,11 +16,11 @@ use crate::time::{fixed_zone_time, now_millis};
 pub(crate) struct ClusterRtArgs {
     #[command(flatten)]
     ns: Namesrv,
-    /// Messages sent to each broker per round (100).
+    /// Messages sent to each broker per round.
     #[arg(short = 'a', long = "amount", default_value_t = 100,
           value_parser = clap::value_parser!(u64).range(1..))]
     amount: u64,
-    /// Body size in bytes (128).
+    /// Body size in bytes.
     #[arg(short = 's', long = "size", default_value_t = 128)]
     size: usize,
     /// Only this cluster (default: every cluster).
@@ -30,10 +30,10 @@ pub(crate) struct ClusterRtArgs {
     /// instead of the table.
     #[arg(short = 'p', long = "printLog")]
     print_log: Option<String>,
-    /// Machine room named in the `-p true` lines (noname).
+    /// Machine room named in the `-p true` lines.
     #[arg(short = 'm', long = "machineRoom", default_value = "noname")]
     machine_room: String,
-    /// Seconds between rounds (10).
+    /// Seconds between rounds.
     #[arg(short = 'i', long = "interval", default_value_t = 10)]
     interval: u64,
     /// Stop after this many rounds (FerroMQ's addition; Apache's runs until stopped).
