@@ -25,7 +25,12 @@ use ferromq_protocol::header::namesrv::{
     GetKVConfigResponseHeader, PutKVConfigRequestHeader, WipeWritePermOfBrokerRequestHeader,
     WipeWritePermOfBrokerResponseHeader,
 };
-use ferromq_protocol::header::offset::{SearchOffsetRequestHeader, SearchOffsetResponseHeader};
+use ferromq_protocol::header::offset::{
+    SearchOffsetRequestHeader, SearchOffsetResponseHeader, UpdateConsumerOffsetRequestHeader,
+};
+use ferromq_protocol::header::pull::{
+    pull_sys_flag, PullMessageRequestHeader, PullMessageResponseHeader,
+};
 use ferromq_protocol::header::query::{QueryMessageRequestHeader, ViewMessageRequestHeader};
 use ferromq_protocol::header::TopicFilterType;
 use ferromq_protocol::message::MessageId;
@@ -137,6 +142,34 @@ impl SubscriptionGroup {
         ));
         out
     }
+}
+
+/// How a pull ended (Apache's `PullStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PullStatus {
+    /// Messages were found (some may have been filtered out).
+    Found,
+    /// Nothing at or after the offset yet.
+    NoNewMsg,
+    /// Messages were there, none matched the expression.
+    NoMatchedMsg,
+    /// The offset is outside the queue.
+    OffsetIllegal,
+}
+
+/// What [`Admin::pull_at`] got.
+#[derive(Debug)]
+pub struct PullAnswer {
+    /// How the pull ended.
+    pub status: PullStatus,
+    /// The offset to pull from next.
+    pub next_begin_offset: i64,
+    /// The queue's minimum offset.
+    pub min_offset: i64,
+    /// The queue's maximum offset (exclusive).
+    pub max_offset: i64,
+    /// The messages, in queue order.
+    pub messages: Vec<MessageView>,
 }
 
 /// Admin operations over the shared [`Client`].
@@ -376,7 +409,10 @@ impl Admin {
     /// Messages of `topic` stored between `begin` and `end` (ms) whose keys include `key`, or
     /// with `unique`, whose UNIQ_KEY (client message id) is `key`: QUERY_MESSAGE 12 on every
     /// master of the topic's route, at most `max` per broker (`mqadmin queryMsgByKey`,
-    /// `queryMsgByUniqueKey`).
+    /// `queryMsgByUniqueKey`). With `cluster`, only that cluster's brokers are asked; for an
+    /// LMQ topic (`%LMQ%…`) or `rmq_sys_wheel_timer`, which have no route of their own, the
+    /// route of the topic named `cluster` (the cluster, or an LMQ parent topic) is used instead,
+    /// and its index is asked under that name. TopicNotFound when no broker is left to ask.
     pub async fn query_messages(
         &self,
         topic: &str,
@@ -384,15 +420,28 @@ impl Admin {
         max: i32,
         (begin, end): (i64, i64),
         unique: bool,
+        cluster: Option<&str>,
     ) -> Result<Vec<MessageView>> {
-        let route = self.client.fetch_route(topic).await?;
+        let cluster = cluster.filter(|c| !c.is_empty());
+        let lmq = topic.starts_with("%LMQ%");
+        let route_topic = match cluster {
+            Some(c) if lmq || topic == "rmq_sys_wheel_timer" => c,
+            _ => topic,
+        };
+        let route = self.client.fetch_route(route_topic).await?;
         let mut out = Vec::new();
+        let mut asked = 0;
         for b in &route.broker_datas {
             let Some(addr) = b.master_addr() else {
                 continue;
             };
+            if !lmq && cluster.is_some_and(|c| c != b.cluster) {
+                continue;
+            }
+            asked += 1;
+            // An LMQ's index is asked under its parent topic, as Apache does.
             let header = QueryMessageRequestHeader {
-                topic: topic.to_owned(),
+                topic: if lmq { route_topic } else { topic }.to_owned(),
                 key: key.to_owned(),
                 max_num: max,
                 begin_timestamp: begin,
@@ -414,7 +463,7 @@ impl Admin {
                         } else {
                             m.properties.keys().any(|k| k == key)
                         };
-                        if matches && m.topic == topic {
+                        if matches && (lmq || unique || m.topic == topic) {
                             out.push(MessageView::new(m, &b.broker_name, None));
                         }
                     }
@@ -422,6 +471,13 @@ impl Admin {
                 ResponseCode::QUERY_NOT_FOUND => {}
                 _ => return Err(Error::from_response("query message", &response)),
             }
+        }
+        if asked == 0 {
+            return Err(Error::new(
+                ErrorKind::TopicNotFound,
+                "query message",
+                format!("The topic[{topic}] not matched route info"),
+            ));
         }
         Ok(out)
     }
@@ -964,6 +1020,95 @@ impl Admin {
         SearchOffsetResponseHeader::read_ext(&response.ext_fields)
             .map(|h| h.offset)
             .map_err(|e| Error::protocol("search offset", e))
+    }
+
+    /// One PULL_MESSAGE of up to `max` messages of `mq` from `offset` at one broker, as
+    /// `group`, filtered by the TAG `expression` (`*`: all), without holding the request or
+    /// committing anything (`mqadmin printMsg`, `printMsgByQueue`). As Apache's pull consumer,
+    /// messages whose tag the expression does not name are dropped on the way.
+    pub async fn pull_at(
+        &self,
+        broker_addr: &str,
+        group: &str,
+        mq: &MessageQueue,
+        expression: &str,
+        offset: i64,
+        max: i32,
+    ) -> Result<PullAnswer> {
+        let sub = ferromq_protocol::body::SubscriptionData::tag(mq.topic.as_str(), expression, 0);
+        let header = PullMessageRequestHeader {
+            consumer_group: group.to_owned(),
+            topic: mq.topic.clone(),
+            queue_id: mq.queue_id,
+            queue_offset: offset,
+            max_msg_nums: max,
+            sys_flag: pull_sys_flag::build(false, false, true, false),
+            commit_offset: 0,
+            suspend_timeout_millis: 0,
+            subscription: Some(sub.sub_string.clone()),
+            sub_version: 0,
+            expression_type: Some("TAG".to_owned()),
+            max_msg_bytes: None,
+            request_source: None,
+            proxy_forward_client_id: None,
+            broker_name: Some(mq.broker_name.clone()),
+        };
+        let request = RemotingCommand::request_with_header(RequestCode::PULL_MESSAGE, &header);
+        let response = self
+            .client
+            .broker_request(broker_addr, request, self.client.timeout())
+            .await?;
+        let status = match response.response_code() {
+            ResponseCode::SUCCESS => PullStatus::Found,
+            ResponseCode::PULL_NOT_FOUND => PullStatus::NoNewMsg,
+            ResponseCode::PULL_RETRY_IMMEDIATELY => PullStatus::NoMatchedMsg,
+            ResponseCode::PULL_OFFSET_MOVED => PullStatus::OffsetIllegal,
+            _ => return Err(Error::from_response("pull message", &response)),
+        };
+        let h = response
+            .header::<PullMessageResponseHeader>()
+            .map_err(|e| Error::protocol("pull message", e))?;
+        let mut messages = Vec::new();
+        if status == PullStatus::Found {
+            for m in Client::decode_messages(&response.body)? {
+                let tag = m.properties.tags();
+                if sub.tags_set.is_empty()
+                    || tag.is_some_and(|t| sub.tags_set.iter().any(|s| s == t))
+                {
+                    messages.push(MessageView::new(m, &mq.broker_name, None));
+                }
+            }
+        }
+        Ok(PullAnswer {
+            status,
+            next_begin_offset: h.next_begin_offset,
+            min_offset: h.min_offset,
+            max_offset: h.max_offset,
+            messages,
+        })
+    }
+
+    /// Stores a group's offset of one queue at one broker (UPDATE_CONSUMER_OFFSET 15,
+    /// `mqadmin resetOffsetByTime` when no consumer of the group is online).
+    pub async fn update_consumer_offset_at(
+        &self,
+        broker_addr: &str,
+        group: &str,
+        mq: &MessageQueue,
+        offset: i64,
+    ) -> Result<()> {
+        let header = UpdateConsumerOffsetRequestHeader {
+            consumer_group: group.to_owned(),
+            topic: mq.topic.clone(),
+            queue_id: mq.queue_id,
+            commit_offset: offset,
+            broker_name: Some(mq.broker_name.clone()),
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::UPDATE_CONSUMER_OFFSET, &header);
+        self.broker_call("update consumer offset", broker_addr, request)
+            .await?;
+        Ok(())
     }
 
     /// Releases the shared client.

@@ -118,6 +118,78 @@ fn a_sent_message_is_found_by_key_client_id_and_offset_id() {
         field(&by_uniq, "Properties:").contains(&format!("UNIQ_KEY={msg_id}")),
         "{by_uniq}"
     );
+    // -c: only the brokers of that cluster are asked.
+    let in_cluster = ok(&[
+        "queryMsgByKey",
+        "-n",
+        ns,
+        "-t",
+        "MsgTopic",
+        "-k",
+        "K1",
+        "-c",
+        "DefaultCluster",
+    ]);
+    assert_eq!(in_cluster, by_key);
+    // A cluster none of the topic's brokers is in: Apache's refusal.
+    let elsewhere = support::run(&[
+        "queryMsgByKey",
+        "-n",
+        ns,
+        "-t",
+        "MsgTopic",
+        "-k",
+        "K1",
+        "-c",
+        "OtherCluster",
+    ]);
+    assert_eq!(elsewhere.code, Some(1), "{elsewhere:?}");
+    assert!(
+        elsewhere
+            .stderr
+            .contains("The topic[MsgTopic] not matched route info"),
+        "{elsewhere:?}"
+    );
+    let uniq_here = ok(&[
+        "queryMsgByUniqueKey",
+        "-n",
+        ns,
+        "-t",
+        "MsgTopic",
+        "-i",
+        &msg_id,
+        "-c",
+        "DefaultCluster",
+    ]);
+    assert_eq!(field(&uniq_here, "Queue Offset:"), "0", "{uniq_here}");
+    let uniq_elsewhere = support::run(&[
+        "queryMsgByUniqueKey",
+        "-n",
+        ns,
+        "-t",
+        "MsgTopic",
+        "-i",
+        &msg_id,
+        "-c",
+        "OtherCluster",
+    ]);
+    assert_eq!(uniq_elsewhere.code, Some(1), "{uniq_elsewhere:?}");
+    // queryMsgById with a client id: as Apache, looked up by UNIQ_KEY in -t (and -c).
+    let by_client_id = ok(&["queryMsgById", "-n", ns, "-t", "MsgTopic", "-i", &msg_id]);
+    assert_eq!(field(&by_client_id, "Keys:"), "[K1]", "{by_client_id}");
+    let not_there = support::run(&[
+        "queryMsgById",
+        "-n",
+        ns,
+        "-t",
+        "MsgTopic",
+        "-i",
+        &msg_id,
+        "-c",
+        "OtherCluster",
+    ]);
+    assert_eq!(not_there.code, Some(1), "{not_there:?}");
+
     let path = field(&by_uniq, "Message Body Path:");
     assert_eq!(std::fs::read(path).expect("body file"), b"hello admin");
 
@@ -132,6 +204,8 @@ fn a_sent_message_is_found_by_key_client_id_and_offset_id() {
         field(&by_uniq, "CommitLog Offset:")
     );
     assert_eq!(field(&by_id, "Message Body:"), "hello admin");
+    let by_id_in_topic = ok(&["queryMsgById", "-n", ns, "-t", "MsgTopic", "-i", &offset_id]);
+    assert_eq!(field(&by_id_in_topic, "OffsetID:"), offset_id);
     // `yyyy-MM-dd HH:mm:ss,SSS`.
     let stored = field(&by_id, "Store Timestamp:");
     assert_eq!(stored.len(), 23, "{stored}");

@@ -164,16 +164,136 @@ fn offsets_are_cloned_and_reset_and_traffic_is_counted() {
         "start reset consumer offset by specified, group[cgo], topic[OffTopic], force[true], timestamp(string)[0], timestamp(long)[0]"
     );
     assert_eq!(words(lines[1]), ["#brokerName", "#queueId", "#offset"]);
-    assert_eq!(words(lines[2]), ["broker-o", "0", "0"], "{reset}");
-    assert_eq!(words(lines[3]), ["broker-o", "1", "0"], "{reset}");
+    // Queues in the order of Java's hash map, as Apache prints them: 1 before 0 here.
+    assert_eq!(words(lines[2]), ["broker-o", "1", "0"], "{reset}");
+    assert_eq!(words(lines[3]), ["broker-o", "0", "0"], "{reset}");
     // The consumer starts over and takes all 6 again.
     ferromq_tests::net::wait_until("redelivery", WAIT, || Ok(got.load(Ordering::SeqCst) >= 12))
         .expect("the consumer consumes again from 0");
 
     rt.block_on(consumer.shutdown());
-    // With no consumer online the broker refuses: exit 1 with its code.
     ferromq_tests::net::wait_until("the consumer is gone", WAIT, || {
-        let r = run(&[
+        Ok(run(&["consumerConnection", "-n", ns, "-g", "cgo"]).code == Some(1))
+    })
+    .expect("cgo offline");
+    // No consumer online: as Apache, the offsets are written on the broker directly, with
+    // Apache's rollback table (queues in the order of Java's hash map: 1 before 0 here).
+    let offline = ok(&[
+        "resetOffsetByTime",
+        "-n",
+        ns,
+        "-g",
+        "cgo",
+        "-t",
+        "OffTopic",
+        "-s",
+        "0",
+    ]);
+    let lines: Vec<&str> = offline.lines().collect();
+    assert_eq!(
+        lines[0],
+        "reset consumer offset by specified consumerGroup[cgo], topic[OffTopic], force[true], timestamp(string)[0], timestamp(long)[0]"
+    );
+    assert_eq!(
+        words(lines[1]),
+        [
+            "#brokerName",
+            "#queueId",
+            "#brokerOffset",
+            "#consumerOffset",
+            "#timestampOffset",
+            "#resetOffset"
+        ]
+    );
+    assert_eq!(
+        words(lines[2]),
+        ["broker-o", "1", "3", "3", "0", "0"],
+        "{offline}"
+    );
+    assert_eq!(
+        words(lines[3]),
+        ["broker-o", "0", "3", "3", "0", "0"],
+        "{offline}"
+    );
+    assert_eq!(lines.len(), 4, "{offline}");
+    assert_eq!(consumer_offsets(ns, "cgo", "OffTopic"), [0, 0]);
+    // Without -f true an offline reset only moves back: to the end, nothing changes.
+    let kept = ok(&[
+        "resetOffsetByTime",
+        "-n",
+        ns,
+        "-g",
+        "cgo",
+        "-t",
+        "OffTopic",
+        "-s",
+        "now",
+        "-f",
+        "false",
+    ]);
+    assert_eq!(
+        words(kept.lines().nth(2).unwrap_or_default()),
+        ["broker-o", "1", "3", "0", "3", "0"],
+        "{kept}"
+    );
+    assert_eq!(consumer_offsets(ns, "cgo", "OffTopic"), [0, 0]);
+
+    // -b / -q / -o: one queue, to the offset given.
+    let one = ok(&[
+        "resetOffsetByTime",
+        "-n",
+        ns,
+        "-g",
+        "cgo",
+        "-t",
+        "OffTopic",
+        "-s",
+        "now",
+        "-b",
+        broker.addr(),
+        "-q",
+        "1",
+        "-o",
+        "2",
+    ]);
+    let now_line = one.lines().next().unwrap_or_default();
+    assert!(
+        now_line.starts_with(&format!(
+            "start reset consumer offset by specified, group[cgo], topic[OffTopic], queueId[1], broker[{}], timestamp(string)[now], timestamp(long)[",
+            broker.addr()
+        )),
+        "{one}"
+    );
+    assert_eq!(
+        one.lines().nth(1),
+        Some("reset consumer offset to 2"),
+        "{one}"
+    );
+    assert_eq!(consumer_offsets(ns, "cgo", "OffTopic"), [0, 2]);
+    // Without -o, the offset stored at the timestamp: the end for now.
+    let to_end = ok(&[
+        "resetOffsetByTime",
+        "-n",
+        ns,
+        "-g",
+        "cgo",
+        "-t",
+        "OffTopic",
+        "-s",
+        "now",
+        "-b",
+        broker.addr(),
+        "-q",
+        "0",
+    ]);
+    assert_eq!(
+        to_end.lines().nth(1),
+        Some("reset consumer offset to 3"),
+        "{to_end}"
+    );
+    assert_eq!(consumer_offsets(ns, "cgo", "OffTopic"), [3, 2]);
+    assert_eq!(
+        run(&[
             "resetOffsetByTime",
             "-n",
             ns,
@@ -182,13 +302,14 @@ fn offsets_are_cloned_and_reset_and_traffic_is_counted() {
             "-t",
             "OffTopic",
             "-s",
-            "now",
-        ]);
-        Ok(r.code == Some(1)
-            && r.stderr
-                .starts_with(&format!("mqadmin: {} 206 ", broker.addr())))
-    })
-    .expect("CONSUMER_NOT_ONLINE");
+            "0",
+            "-q",
+            "1"
+        ])
+        .code,
+        Some(2),
+        "-q needs -b"
+    );
     let bad = run(&[
         "resetOffsetByTime",
         "-n",

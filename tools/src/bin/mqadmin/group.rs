@@ -10,9 +10,10 @@ use ferromq_protocol::body::{Connection, ConsumeStats, ConsumeType, ConsumerConn
 use ferromq_protocol::{ResponseCode, Version};
 
 use crate::common::{
-    brokers_of, cluster_info, connect, human_time, print_json, print_out, Failure, Json, Namesrv,
-    Outcome,
+    brokers_of, cluster_info, connect, print_json, print_out, Failure, Json, Namesrv, Outcome,
 };
+use crate::print::{java_bucket, java_hash};
+use crate::time::human_time;
 
 /// `updateSubGroup` flags (Apache's `UpdateSubGroupSubCommand`): `-b` or `-c`, `-g`.
 #[derive(Args, Debug)]
@@ -56,6 +57,31 @@ pub(crate) struct UpdateSubGroupArgs {
     /// Tell consumers when membership changes.
     #[arg(short = 'a', long = "notifyConsumerIdsChanged", action = ArgAction::Set)]
     notify: Option<bool>,
+    /// Attributes to add or change (`+key=value`) or remove (`-key`), comma-separated.
+    #[arg(long = "attributes")]
+    attributes: Option<String>,
+}
+
+/// Apache's `AttributeParser.parseToMap`: `+a=b,+c=d,-e` to `{+a: b, +c: d, -e: ""}`; a key
+/// set without `+`, removed without `-`, or given twice is refused.
+pub(crate) fn parse_attributes(text: &str) -> Result<BTreeMap<String, String>, Failure> {
+    let bad = |m: String| Failure::usage("update subscription group", m);
+    let mut out = BTreeMap::new();
+    if text.is_empty() {
+        return Ok(out);
+    }
+    for kv in text.split(',') {
+        let (key, value) = match kv.split_once('=') {
+            Some((k, v)) if k.contains('+') => (k, v.split('=').next().unwrap_or_default()),
+            Some((k, _)) => return Err(bad(format!("add/alter attribute format is wrong: {k}"))),
+            None if kv.contains('-') => (kv, ""),
+            None => return Err(bad(format!("delete attribute format is wrong: {kv}"))),
+        };
+        if out.insert(key.to_owned(), value.to_owned()).is_some() {
+            return Err(bad(format!("key duplication: {key}")));
+        }
+    }
+    Ok(out)
 }
 
 /// `deleteSubGroup` flags (Apache's `DeleteSubscriptionGroupCommand`).
@@ -92,6 +118,9 @@ pub(crate) struct ConsumerProgressArgs {
     /// Only the masters of this cluster.
     #[arg(short = 'c', long = "cluster")]
     cluster: Option<String>,
+    /// `true`: a `#Client IP` column, the address of the consumer each queue is allocated to.
+    #[arg(short = 's', long = "showClientIP")]
+    show_client_ip: Option<String>,
     #[command(flatten)]
     out: Json,
 }
@@ -188,6 +217,9 @@ pub(crate) async fn update_sub_group(args: UpdateSubGroupArgs) -> Outcome {
     if let Some(v) = args.notify {
         g.notify_consumer_ids_changed_enable = v;
     }
+    if let Some(a) = &args.attributes {
+        g.attributes = parse_attributes(a.trim())?;
+    }
     let admin = connect(&args.ns)?;
     let result = async {
         let addrs = match &args.broker {
@@ -201,9 +233,18 @@ pub(crate) async fn update_sub_group(args: UpdateSubGroupArgs) -> Outcome {
                 .map_err(Failure::at(&addr))?;
             print_out(&format!("create subscription group to {addr} success.\n"));
         }
-        // Apache's `SubscriptionGroupConfig.toString` (Guava's toStringHelper).
+        // Apache's `SubscriptionGroupConfig.toString` (Guava's toStringHelper); the settings
+        // Apache has and FerroMQ's command does not set are at Apache's defaults.
+        // In the order of Java's `HashMap` (16 buckets).
+        let mut attributes: Vec<_> = g.attributes.iter().collect();
+        attributes.sort_by_cached_key(|(k, _)| java_bucket(java_hash(k), 16));
+        let attributes = attributes
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         print_out(&format!(
-            "SubscriptionGroupConfig{{groupName={}, consumeEnable={}, consumeFromMinEnable={}, consumeBroadcastEnable={}, consumeMessageOrderly={}, retryQueueNums={}, retryMaxTimes={}, brokerId={}, whichBrokerWhenConsumeSlowly={}, notifyConsumerIdsChangedEnable={}}}\n",
+            "SubscriptionGroupConfig{{groupName={}, consumeEnable={}, consumeFromMinEnable={}, consumeBroadcastEnable={}, consumeMessageOrderly={}, retryQueueNums={}, retryMaxTimes={}, groupRetryPolicy=GroupRetryPolicy{{type=CUSTOMIZED, exponentialRetryPolicy=null, customizedRetryPolicy=null}}, brokerId={}, whichBrokerWhenConsumeSlowly={}, notifyConsumerIdsChangedEnable={}, groupSysFlag=0, consumeTimeoutMinute=15, subscriptionDataSet=null, attributes={{{attributes}}}}}\n",
             g.group_name,
             g.consume_enable,
             g.consume_from_min_enable,
@@ -336,11 +377,25 @@ async fn group_progress(admin: &Admin, args: &ConsumerProgressArgs, group: &str)
     queues.sort_by(|(a, _), (b, _)| {
         (&a.topic, &a.broker_name, a.queue_id).cmp(&(&b.topic, &b.broker_name, b.queue_id))
     });
+    let show_ip = args
+        .show_client_ip
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case("true"));
+    let owners = if show_ip {
+        allocation(admin, &addrs, group).await
+    } else {
+        BTreeMap::new()
+    };
     let mut out = String::new();
     let mut rows = Vec::new();
+    let ip_head = if show_ip {
+        format!("{:<20} ", "#Client IP")
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "{:<64}  {:<32}  {:<4}  {:<20}  {:<20}  {:<20} {:<20}#LastTime",
+        "{:<64}  {:<32}  {:<4}  {:<20}  {:<20}  {ip_head}{:<20} {:<20}#LastTime",
         "#Topic",
         "#Broker Name",
         "#QID",
@@ -359,18 +414,29 @@ async fn group_progress(admin: &Admin, args: &ConsumerProgressArgs, group: &str)
         let last = if o.last_timestamp == 0 {
             "N/A".to_owned()
         } else {
-            human_time(o.last_timestamp)[..19].to_owned()
+            let t = human_time(o.last_timestamp);
+            t.get(..19).unwrap_or(&t).to_owned()
+        };
+        let owner = owners.get(mq).map(String::as_str);
+        let ip = if show_ip {
+            format!("{:<20} ", owner.unwrap_or("N/A"))
+        } else {
+            String::new()
         };
         let _ = writeln!(
             out,
-            "{:<64}  {:<32}  {:<4}  {:<20}  {:<20}  {diff:<20} {inflight:<20} {last}",
+            "{:<64}  {:<32}  {:<4}  {:<20}  {:<20}  {ip}{diff:<20} {inflight:<20} {last}",
             mq.topic, mq.broker_name, mq.queue_id, o.broker_offset, o.consumer_offset
         );
-        rows.push(serde_json::json!({
+        let mut row = serde_json::json!({
             "topic": mq.topic, "brokerName": mq.broker_name, "queueId": mq.queue_id,
             "brokerOffset": o.broker_offset, "consumerOffset": o.consumer_offset,
             "diff": diff, "inflight": inflight, "lastTimestamp": o.last_timestamp,
-        }));
+        });
+        if show_ip {
+            row["clientIp"] = owner.map_or(serde_json::Value::Null, Into::into);
+        }
+        rows.push(row);
     }
     let _ = writeln!(out, "\nConsume TPS: {:.2}", stats.consume_tps);
     let _ = writeln!(out, "Consume Diff Total: {diff_total}");
@@ -384,6 +450,40 @@ async fn group_progress(admin: &Admin, args: &ConsumerProgressArgs, group: &str)
         print_out(&out);
     }
     Ok(())
+}
+
+/// Which consumer holds each queue (Apache's `getMessageQueueAllocationResult`): the queues of
+/// each online consumer's running info (`mqTable`), to the host part of its client id. A
+/// consumer that does not answer, or lists no queues, leaves its queues out (`N/A`).
+async fn allocation(
+    admin: &Admin,
+    addrs: &[String],
+    group: &str,
+) -> BTreeMap<ferromq_protocol::body::MessageQueue, String> {
+    let mut out = BTreeMap::new();
+    let Ok((addr, conn)) = connection(admin, addrs, group).await else {
+        return out;
+    };
+    for c in &conn.connection_set {
+        let Ok(info) = admin
+            .consumer_running_info_at(&addr, group, &c.client_id, false)
+            .await
+        else {
+            continue;
+        };
+        let host = c.client_id.split('@').next().unwrap_or_default();
+        for key in info["mqTable"]
+            .as_object()
+            .into_iter()
+            .flat_map(|t| t.keys())
+        {
+            // fastjson writes the queue itself as the key, kept here as its JSON text.
+            if let Ok(mq) = ferromq_protocol::json::from_slice(key.as_bytes()) {
+                out.insert(mq, host.to_owned());
+            }
+        }
+    }
+    out
 }
 
 /// Apache's `MQVersion.getVersionDesc`.

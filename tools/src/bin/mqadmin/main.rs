@@ -23,9 +23,11 @@
 //! - `message`: queryMsgById, queryMsgByKey, queryMsgByUniqueKey, sendMessage
 //! - `consume`: consumeMessage
 //! - `probe`: queryMsgByOffset, checkMsgSendRT
+//! - `print`: printMsg, printMsgByQueue
+//! - `rt`: clusterRT
 //! - `offset`: cloneGroupOffset, resetOffsetByTime, statsAll
 //!
-//! `common` has what they share. Apache's own `mqadmin` works against FerroMQ's servers too.
+//! `common` has what they share, `time` the local-time layouts of Apache's tools. Apache's own `mqadmin` works against FerroMQ's servers too.
 
 mod broker;
 mod cluster;
@@ -35,9 +37,12 @@ mod group;
 mod message;
 mod namesrv;
 mod offset;
+mod print;
 mod probe;
 mod route;
+mod rt;
 mod status;
+mod time;
 mod topic;
 
 use std::process::ExitCode;
@@ -92,6 +97,15 @@ enum Command {
     /// Check message send response time.
     #[command(name = "checkMsgSendRT")]
     CheckMsgSendRt(probe::CheckMsgSendRtArgs),
+    /// Print Message Detail.
+    #[command(name = "printMsg")]
+    PrintMsg(print::PrintMsgArgs),
+    /// Print Message Detail by queueId.
+    #[command(name = "printMsgByQueue")]
+    PrintMsgByQueue(print::PrintMsgByQueueArgs),
+    /// List All clusters Message Send RT.
+    #[command(name = "clusterRT")]
+    ClusterRt(rt::ClusterRtArgs),
     /// Allocate MQ.
     #[command(name = "allocateMQ")]
     AllocateMq(route::AllocateMqArgs),
@@ -192,6 +206,9 @@ fn main() -> ExitCode {
             Command::AllocateMq(args) => route::allocate_mq(args).await,
             Command::QueryMsgByOffset(args) => probe::query_msg_by_offset(args).await,
             Command::CheckMsgSendRt(args) => probe::check_msg_send_rt(args).await,
+            Command::PrintMsg(args) => print::print_msg(args).await,
+            Command::PrintMsgByQueue(args) => print::print_msg_by_queue(args).await,
+            Command::ClusterRt(args) => rt::cluster_rt(args).await,
             Command::UpdateOrderConf(args) => route::update_order_conf(args).await,
             Command::UpdateSubGroup(args) => group::update_sub_group(args).await,
             Command::DeleteSubGroup(args) => group::delete_sub_group(args).await,

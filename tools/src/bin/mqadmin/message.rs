@@ -6,7 +6,10 @@ use clap::Args;
 use ferromq_client::{ClientConfig, Message, MessageView, Producer, ProducerOptions, SendStatus};
 use ferromq_protocol::body::MessageQueue;
 
-use crate::common::{connect, human_time, print_json, print_out, Failure, Json, Namesrv, Outcome};
+use crate::common::{
+    cluster_info, connect, print_json, print_out, Failure, Json, Namesrv, Outcome,
+};
+use crate::time::human_time;
 
 /// `queryMsgById` flags (Apache's `QueryMsgByIdSubCommand`).
 #[derive(Args, Debug)]
@@ -16,12 +19,29 @@ pub(crate) struct QueryMsgByIdArgs {
     /// offsetMsgIds, comma-separated.
     #[arg(short = 'i', long = "msgId")]
     ids: String,
-    /// Topic (accepted for Apache's command lines; an offsetMsgId names its broker).
+    /// Topic: an id that is not an offsetMsgId is looked up as a client message id in it.
     #[arg(short = 't', long = "topic")]
-    _topic: Option<String>,
+    topic: Option<String>,
     /// Also print the body in this charset (only `UTF-8` is known).
     #[arg(short = 'f', long = "bodyFormat")]
     body_format: Option<String>,
+    #[command(flatten)]
+    cluster: Cluster,
+}
+
+/// `-c`: the cluster whose brokers a lookup by key asks, or the route of an LMQ topic (Apache's
+/// "Cluster name or lmq parent topic, lmq is used to find the route").
+#[derive(Args, Debug)]
+pub(crate) struct Cluster {
+    /// Cluster name, or an LMQ topic's parent topic.
+    #[arg(short = 'c', long = "cluster")]
+    cluster: Option<String>,
+}
+
+impl Cluster {
+    fn get(&self) -> Option<&str> {
+        self.cluster.as_deref().map(str::trim)
+    }
 }
 
 /// `queryMsgByKey` flags (Apache's `QueryMsgByKeySubCommand`).
@@ -45,6 +65,8 @@ pub(crate) struct QueryMsgByKeyArgs {
     #[arg(short = 'm', long = "maxNum", default_value_t = 64)]
     max: i32,
     #[command(flatten)]
+    cluster: Cluster,
+    #[command(flatten)]
     out: Json,
 }
 
@@ -62,6 +84,8 @@ pub(crate) struct QueryMsgByUniqueKeyArgs {
     /// Every copy (at most 32), not only the first stored.
     #[arg(short = 'a', long = "showAll")]
     all: bool,
+    #[command(flatten)]
+    cluster: Cluster,
 }
 
 /// `sendMessage` flags (Apache's `SendMessageCommand`).
@@ -142,7 +166,9 @@ pub(crate) fn write_message(out: &mut String, m: &MessageView, offset_id: bool, 
     line("Message Body Path:", body_path.to_owned());
 }
 
-/// VIEW_MESSAGE_BY_ID for each offsetMsgId, each printed as Apache's `printMsg`.
+/// VIEW_MESSAGE_BY_ID for each offsetMsgId, each printed as Apache's `printMsg`; as Apache, an
+/// id that is not one (or that its broker does not find) is then looked up as a client message
+/// id in `-t` (the first copy stored in the last three days).
 pub(crate) async fn query_msg_by_id(args: QueryMsgByIdArgs) -> Outcome {
     let utf8 = match args.body_format.as_deref().map(str::trim) {
         None => false,
@@ -156,16 +182,60 @@ pub(crate) async fn query_msg_by_id(args: QueryMsgByIdArgs) -> Outcome {
     };
     let admin = connect(&args.ns)?;
     let result = async {
+        // With -t, the broker addresses, to tell offsetMsgIds from client ids.
+        let brokers: Option<std::collections::BTreeSet<String>> = match &args.topic {
+            Some(_) => Some(
+                cluster_info(&admin, &args.ns)
+                    .await?
+                    .broker_addr_table
+                    .values()
+                    .flat_map(|b| b.broker_addrs.values().cloned())
+                    .collect(),
+            ),
+            None => None,
+        };
         let mut out = String::new();
         for id in args.ids.split(',').map(str::trim).filter(|i| !i.is_empty()) {
             // A refusal names the broker the id points at.
             let at = ferromq_protocol::message::MessageId::parse(id)
                 .map(|i| i.address.to_string())
                 .unwrap_or_else(|_| id.to_owned());
-            let m = admin
-                .view_by_offset_id(id)
-                .await
-                .map_err(Failure::at(&at))?;
+            // An id whose address is no broker's (a client id) is not looked up there: no
+            // connection to a host that is not a broker.
+            let viewable = match &brokers {
+                Some(addrs) => addrs.contains(&at),
+                None => true,
+            };
+            let viewed = if viewable {
+                admin.view_by_offset_id(id).await
+            } else {
+                Err(ferromq_client::Error::invalid(
+                    "view message",
+                    format!("no message {id}"),
+                ))
+            };
+            let m = match (viewed, args.topic.as_deref()) {
+                (Ok(m), _) => m,
+                (Err(e), Some(topic)) => {
+                    let since = crate::time::now_millis() - 3 * 24 * 3600 * 1000;
+                    let mut found = admin
+                        .query_messages(
+                            topic.trim(),
+                            id,
+                            32,
+                            (since, i64::MAX),
+                            true,
+                            args.cluster.get(),
+                        )
+                        .await
+                        .map_err(Failure::at(&args.ns.namesrv))?;
+                    if found.is_empty() {
+                        return Err(Failure::at(&at)(e));
+                    }
+                    found.swap_remove(0)
+                }
+                (Err(e), None) => return Err(Failure::at(&at)(e)),
+            };
             let path = body_file(&m, "");
             write_message(&mut out, &m, true, &path);
             if utf8 {
@@ -196,6 +266,7 @@ pub(crate) async fn query_msg_by_key(args: QueryMsgByKeyArgs) -> Outcome {
                 args.max,
                 (args.begin, args.end),
                 false,
+                args.cluster.get(),
             )
             .await?;
         if args.out.json {
@@ -237,7 +308,14 @@ pub(crate) async fn query_msg_by_unique_key(args: QueryMsgByUniqueKeyArgs) -> Ou
     let admin = connect(&args.ns)?;
     let result = async {
         let mut found = admin
-            .query_messages(args.topic.trim(), args.id.trim(), 32, (0, i64::MAX), true)
+            .query_messages(
+                args.topic.trim(),
+                args.id.trim(),
+                32,
+                (0, i64::MAX),
+                true,
+                args.cluster.get(),
+            )
             .await?;
         found.sort_by_key(|m| m.store_timestamp());
         let n = if args.all {

@@ -5,9 +5,11 @@ use std::fmt::Write as _;
 
 use clap::{ArgAction, Args};
 use ferromq_client::Admin;
-use ferromq_protocol::body::BrokerStatsData;
+use ferromq_protocol::body::{BrokerStatsData, MessageQueue};
+use ferromq_protocol::ResponseCode;
 
 use crate::common::{connect, print_json, print_out, Failure, Json, Namesrv, Outcome};
+use crate::time::{now_millis, parse_millis_or_date};
 
 /// `cloneGroupOffset` flags (Apache's `CloneGroupOffsetCommand`).
 #[derive(Args, Debug)]
@@ -39,12 +41,24 @@ pub(crate) struct ResetOffsetByTimeArgs {
     /// Topic.
     #[arg(short = 't', long = "topic")]
     topic: String,
-    /// `now`, milliseconds since the epoch, or `yyyy-MM-dd#HH:mm:ss:SSS` (UTC).
+    /// `now`, milliseconds since the epoch, or `yyyy-MM-dd#HH:mm:ss:SSS` (local time).
     #[arg(short = 's', long = "timestamp")]
     timestamp: String,
     /// Move offsets forward too (true), not only back.
     #[arg(short = 'f', long = "force", action = ArgAction::Set, default_value_t = true)]
     force: bool,
+    /// Only one queue: the broker address (with `-q`).
+    #[arg(short = 'b', long = "broker", requires = "queue")]
+    broker: Option<String>,
+    /// Only one queue: its id (with `-b`).
+    #[arg(short = 'q', long = "queue", requires = "broker")]
+    queue: Option<i32>,
+    /// With `-b` and `-q`: this offset rather than the one stored at the timestamp.
+    #[arg(short = 'o', long = "offset", requires = "queue")]
+    offset: Option<i64>,
+    /// Cluster name or LMQ parent topic, whose route an LMQ topic is found by.
+    #[arg(short = 'c', long = "cluster")]
+    cluster: Option<String>,
 }
 
 /// `statsAll` flags (Apache's `StatsAllSubCommand`).
@@ -96,68 +110,68 @@ pub(crate) async fn clone_group_offset(args: CloneGroupOffsetArgs) -> Outcome {
     result
 }
 
-/// `yyyy-MM-dd#HH:mm:ss:SSS` (UTC) as milliseconds since the epoch.
-fn parse_date(text: &str) -> Option<i64> {
-    let (date, time) = text.split_once('#')?;
-    let d: Vec<i64> = date
-        .split('-')
-        .map(|p| p.parse().ok())
-        .collect::<Option<_>>()?;
-    let t: Vec<i64> = time
-        .split(':')
-        .map(|p| p.parse().ok())
-        .collect::<Option<_>>()?;
-    let (&[y, m, day], &[hh, mm, ss, ms]) = (d.as_slice(), t.as_slice()) else {
-        return None;
-    };
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
-        return None;
-    }
-    // Days from a civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(((days * 24 + hh) * 60 + mm) * 60_000 + ss * 1000 + ms)
-}
-
 /// The `-s` value as milliseconds.
 pub(crate) fn parse_timestamp(text: &str) -> Result<i64, Failure> {
     if text == "now" {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        return Ok(now);
+        return Ok(now_millis());
     }
-    text.parse()
-        .ok()
-        .or_else(|| parse_date(text))
-        .ok_or_else(|| {
-            Failure::usage(
-                "reset offset",
-                format!("bad timestamp {text}: now, milliseconds or yyyy-MM-dd#HH:mm:ss:SSS"),
-            )
-        })
+    parse_millis_or_date(text).ok_or_else(|| {
+        Failure::usage(
+            "reset offset",
+            format!("bad timestamp {text}: now, milliseconds or yyyy-MM-dd#HH:mm:ss:SSS"),
+        )
+    })
+}
+
+/// The route of `topic`, or for an LMQ topic or `rmq_sys_wheel_timer` with `-c`, of the
+/// topic `-c` names (Apache's route topic).
+async fn route_of(
+    admin: &Admin,
+    ns: &Namesrv,
+    topic: &str,
+    cluster: Option<&str>,
+) -> Result<std::sync::Arc<ferromq_protocol::body::TopicRouteData>, Failure> {
+    let route_topic = match cluster.filter(|c| !c.is_empty()) {
+        Some(c) if topic.starts_with("%LMQ%") || topic == "rmq_sys_wheel_timer" => c,
+        _ => topic,
+    };
+    admin
+        .topic_route(route_topic)
+        .await
+        .map_err(Failure::at(&ns.namesrv))
 }
 
 /// INVOKE_BROKER_TO_RESET_OFFSET on each master of the topic: Apache's start line, then
-/// `#brokerName  #queueId  #offset` rows (`%-40s  %-40d  %-40d`).
+/// `#brokerName  #queueId  #offset` rows (`%-40s  %-40d  %-40d`). When no consumer of the
+/// group is online, the offsets are written on the brokers directly, as Apache's
+/// `resetOffsetByTimestampOld`. With `-b` and `-q`, that one queue only.
 pub(crate) async fn reset_offset_by_time(args: ResetOffsetByTimeArgs) -> Outcome {
     let raw = args.timestamp.trim();
     let timestamp = parse_timestamp(raw)?;
     let admin = connect(&args.ns)?;
     let result = async {
         let (group, topic) = (args.group.trim(), args.topic.trim());
+        if let (Some(addr), Some(queue)) = (&args.broker, args.queue) {
+            return reset_one_queue(&admin, &args, addr.trim(), queue, timestamp).await;
+        }
+        let route = route_of(&admin, &args.ns, topic, args.cluster.as_deref()).await?;
+        let masters: Vec<String> = route
+            .broker_datas
+            .iter()
+            .filter_map(|b| b.master_addr().map(str::to_owned))
+            .collect();
         let mut table = std::collections::BTreeMap::new();
-        for addr in route_masters(&admin, &args.ns, topic).await? {
-            let t = admin
-                .reset_offset_by_time_at(&addr, group, topic, timestamp, args.force)
+        for addr in &masters {
+            match admin
+                .reset_offset_by_time_at(addr, group, topic, timestamp, args.force)
                 .await
-                .map_err(Failure::at(&addr))?;
-            table.extend(t);
+            {
+                Ok(t) => table.extend(t),
+                Err(e) if e.response_code() == Some(ResponseCode::CONSUMER_NOT_ONLINE) => {
+                    return reset_offline(&admin, &args, &route, timestamp).await;
+                }
+                Err(e) => return Err(Failure::at(addr)(e)),
+            }
         }
         let mut out = String::new();
         let _ = writeln!(
@@ -166,7 +180,11 @@ pub(crate) async fn reset_offset_by_time(args: ResetOffsetByTimeArgs) -> Outcome
             args.force
         );
         let _ = writeln!(out, "{:<40}  {:<40}  {:<40}", "#brokerName", "#queueId", "#offset");
-        for (mq, offset) in &table {
+        // In the order of Apache's table (a `HashMap` of queues).
+        let mut queues: Vec<MessageQueue> = table.keys().cloned().collect();
+        crate::print::java_set_order(&mut queues);
+        for mq in &queues {
+            let offset = table.get(mq).copied().unwrap_or_default();
             let _ = writeln!(out, "{:<40}  {:<40}  {offset:<40}", mq.broker_name, mq.queue_id);
         }
         print_out(&out);
@@ -175,6 +193,143 @@ pub(crate) async fn reset_offset_by_time(args: ResetOffsetByTimeArgs) -> Outcome
     .await;
     admin.shutdown().await;
     result
+}
+
+/// `-b` / `-q`: the queue's offset at the timestamp (or `-o`), written at that broker
+/// (UPDATE_CONSUMER_OFFSET) when above 0, as Apache's `resetOffsetByQueueId`. FerroMQ's broker
+/// does not yet reset a single queue through INVOKE_BROKER_TO_RESET_OFFSET, so online consumers
+/// are not told: they keep the offset they hold until they rebalance.
+async fn reset_one_queue(
+    admin: &Admin,
+    args: &ResetOffsetByTimeArgs,
+    addr: &str,
+    queue: i32,
+    timestamp: i64,
+) -> Outcome {
+    let (group, topic, raw) = (args.group.trim(), args.topic.trim(), args.timestamp.trim());
+    print_out(&format!(
+        "start reset consumer offset by specified, group[{group}], topic[{topic}], queueId[{queue}], broker[{addr}], timestamp(string)[{raw}], timestamp(long)[{timestamp}]\n"
+    ));
+    let offset = match args.offset {
+        Some(o) => o,
+        None => admin
+            .search_offset_at(addr, topic, queue, timestamp)
+            .await
+            .map_err(Failure::at(addr))?,
+    };
+    print_out(&format!("reset consumer offset to {offset}\n"));
+    if offset > 0 {
+        let broker = admin
+            .topic_route(topic)
+            .await
+            .ok()
+            .and_then(|r| {
+                r.broker_datas
+                    .iter()
+                    .find(|b| b.broker_addrs.values().any(|a| a == addr))
+                    .map(|b| b.broker_name.clone())
+            })
+            .unwrap_or_default();
+        let mq = MessageQueue::new(topic, broker, queue);
+        admin
+            .update_consumer_offset_at(addr, group, &mq, offset)
+            .await
+            .map_err(Failure::at(addr))?;
+    }
+    Ok(())
+}
+
+/// No consumer online: per master, each queue the group has an offset on (or, when it has
+/// none, every readable queue from its minimum) is set to the offset at the timestamp (-1: the
+/// end), unless that moves it forward without `-f`; Apache's `RollbackStats` table.
+async fn reset_offline(
+    admin: &Admin,
+    args: &ResetOffsetByTimeArgs,
+    route: &ferromq_protocol::body::TopicRouteData,
+    timestamp: i64,
+) -> Outcome {
+    let (group, topic, raw) = (args.group.trim(), args.topic.trim(), args.timestamp.trim());
+    let mut rows = Vec::new();
+    for b in &route.broker_datas {
+        let Some(addr) = b.master_addr() else {
+            continue;
+        };
+        let at = Failure::at;
+        let stats = admin
+            .consume_stats_at(addr, group, Some(topic))
+            .await
+            .map_err(at(addr))?;
+        // (queue, broker offset, consumer offset)
+        let mut queues: Vec<(MessageQueue, i64, i64)> = stats
+            .offset_table
+            .iter()
+            .filter(|(mq, _)| mq.topic == topic)
+            .map(|(mq, o)| (mq.clone(), o.broker_offset, o.consumer_offset))
+            .collect();
+        if queues.is_empty() {
+            let read = route
+                .queue_datas
+                .iter()
+                .find(|q| q.broker_name == b.broker_name)
+                .map_or(0, |q| q.read_queue_nums);
+            let offsets = admin.topic_stats_at(addr, topic).await.map_err(at(addr))?;
+            for i in 0..read {
+                let mq = MessageQueue::new(topic, b.broker_name.as_str(), i);
+                let o = offsets.offset_table.get(&mq);
+                let (max, min) = o.map_or((0, 0), |o| (o.max_offset, o.min_offset));
+                queues.push((mq, max, min));
+            }
+        }
+        // In the order of Apache's offset table (a hash map of queues).
+        queues.sort();
+        let mut order: Vec<MessageQueue> = queues.iter().map(|q| q.0.clone()).collect();
+        crate::print::java_set_order(&mut order);
+        queues.sort_by_key(|q| order.iter().position(|mq| *mq == q.0));
+        for (mq, broker_offset, consumer_offset) in queues {
+            let target = if timestamp == -1 {
+                broker_offset
+            } else {
+                admin
+                    .search_offset_at(addr, topic, mq.queue_id, timestamp)
+                    .await
+                    .map_err(at(addr))?
+            };
+            let mut reset = consumer_offset;
+            if args.force || target <= consumer_offset {
+                reset = target;
+                admin
+                    .update_consumer_offset_at(addr, group, &mq, target)
+                    .await
+                    .map_err(at(addr))?;
+            }
+            rows.push((mq, broker_offset, consumer_offset, target, reset));
+        }
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "reset consumer offset by specified consumerGroup[{group}], topic[{topic}], force[{}], timestamp(string)[{raw}], timestamp(long)[{timestamp}]",
+        args.force
+    );
+    let _ = writeln!(
+        out,
+        "{:<20}  {:<20}  {:<20}  {:<20}  {:<20}  {:<20}",
+        "#brokerName",
+        "#queueId",
+        "#brokerOffset",
+        "#consumerOffset",
+        "#timestampOffset",
+        "#resetOffset"
+    );
+    for (mq, broker_offset, consumer_offset, target, reset) in rows {
+        let _ = writeln!(
+            out,
+            "{:<20}  {:<20}  {broker_offset:<20}  {consumer_offset:<20}  {target:<20}  {reset:<20}",
+            mq.broker_name, mq.queue_id
+        );
+    }
+    print_out(&out);
+    Ok(())
 }
 
 /// Apache's `compute24HourSum`: the day's sum, else the hour's, else the minute's.
@@ -283,18 +438,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn apache_dates_parse_as_utc() {
-        assert_eq!(parse_date("1970-01-01#00:00:00:000"), Some(0));
-        assert_eq!(
-            parse_date("2024-02-29#23:59:59:007"),
-            Some(1_709_251_199_007)
-        );
-        assert_eq!(parse_date("2024-13-01#00:00:00:000"), None);
-        assert_eq!(parse_date("2024-01-01 00:00:00"), None);
+    fn timestamps_are_now_millis_or_dates() {
         assert!(parse_timestamp("now").is_ok_and(|t| t > 1_700_000_000_000));
         assert_eq!(
             parse_timestamp("1700000000000").ok(),
             Some(1_700_000_000_000)
         );
+        assert!(parse_timestamp("2024-02-29#23:59:59:007").is_ok());
+        assert!(parse_timestamp("yesterday").is_err());
     }
 }
