@@ -19,7 +19,10 @@ use ferromq_protocol::header::client::{
     ConsumeMessageDirectlyResultRequestHeader, GetConsumerRunningInfoRequestHeader,
     GetConsumerStatusRequestHeader, ResetOffsetRequestHeader,
 };
-use ferromq_protocol::header::offset::UpdateConsumerOffsetRequestHeader;
+use ferromq_protocol::header::offset::{
+    QueryConsumerOffsetRequestHeader, QueryConsumerOffsetResponseHeader,
+    UpdateConsumerOffsetRequestHeader,
+};
 use ferromq_protocol::header::send::SendMessageResponseHeader;
 use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode};
 use ferromq_remoting::{Connection, ConnectionConfig};
@@ -359,6 +362,49 @@ async fn requests_relayed_to_consumers() {
     let table = ResetOffsetBody::decode(&r.body).unwrap().offset_table;
     let by_queue: Vec<(i32, i64)> = table.iter().map(|(mq, o)| (mq.queue_id, *o)).collect();
     assert_eq!(by_queue, [(0, 2), (1, 0)], "queue 1 is empty: its end is 0");
+    // One queue (mqadmin resetOffsetByTime -q): to an offset when given, checked against the
+    // queue's range, else by time.
+    let one = |queue_id: i32, offset: Option<i64>| {
+        RemotingCommand::request_with_header(
+            RequestCode::INVOKE_BROKER_TO_RESET_OFFSET,
+            &ResetOffsetRequestHeader {
+                queue_id: Some(queue_id),
+                offset,
+                ..reset.clone()
+            },
+        )
+    };
+    let r = admin.request(one(0, Some(1)), T).await.unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    let table = ResetOffsetBody::decode(&r.body).unwrap().offset_table;
+    let by_queue: Vec<(i32, i64)> = table.iter().map(|(mq, o)| (mq.queue_id, *o)).collect();
+    assert_eq!(by_queue, [(0, 1)]);
+    let r = admin.request(one(1, None), T).await.unwrap();
+    let table = ResetOffsetBody::decode(&r.body).unwrap().offset_table;
+    let by_queue: Vec<(i32, i64)> = table.iter().map(|(mq, o)| (mq.queue_id, *o)).collect();
+    assert_eq!(by_queue, [(1, 0)]);
+    let r = admin.request(one(0, Some(99)), T).await.unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
+    let remark = r.remark.unwrap_or_default();
+    assert!(remark.contains("not in consume queue range"), "{remark}");
+    let r = admin.request(one(7, None), T).await.unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR, "no queue 7");
+    // A one-queue reset is committed on the broker, consumers online or not.
+    let query = QueryConsumerOffsetRequestHeader {
+        consumer_group: "RelayGroup".into(),
+        topic: "Relay".into(),
+        queue_id: 0,
+        ..Default::default()
+    };
+    let r = admin
+        .request(
+            RemotingCommand::request_with_header(RequestCode::QUERY_CONSUMER_OFFSET, &query),
+            T,
+        )
+        .await
+        .unwrap();
+    let committed = QueryConsumerOffsetResponseHeader::read_ext(&r.ext_fields).unwrap();
+    assert_eq!(committed.offset, 1);
     // A group nobody consumes in: CONSUMER_NOT_ONLINE.
     let r = admin
         .request(

@@ -937,9 +937,40 @@ impl Admin {
             is_force: force,
             broker_name: None,
         };
+        self.invoke_reset_at(broker_addr, &header).await
+    }
+
+    /// Resets `group`'s offset on one queue of `topic` at `broker_addr` to `offset`
+    /// (INVOKE_BROKER_TO_RESET_OFFSET with `queueId`, Apache's `resetOffsetByQueueId`): the
+    /// broker commits it and tells the group's online consumers.
+    pub async fn reset_queue_offset_at(
+        &self,
+        broker_addr: &str,
+        group: &str,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+    ) -> Result<BTreeMap<MessageQueue, i64>> {
+        let header = ResetOffsetRequestHeader {
+            topic: topic.to_owned(),
+            group: group.to_owned(),
+            queue_id: Some(queue_id),
+            offset: Some(offset),
+            timestamp: 0,
+            is_force: false,
+            broker_name: None,
+        };
+        self.invoke_reset_at(broker_addr, &header).await
+    }
+
+    async fn invoke_reset_at(
+        &self,
+        broker_addr: &str,
+        header: &ResetOffsetRequestHeader,
+    ) -> Result<BTreeMap<MessageQueue, i64>> {
         let request = RemotingCommand::request_with_header(
             RequestCode::INVOKE_BROKER_TO_RESET_OFFSET,
-            &header,
+            header,
         );
         let response = self
             .broker_call("reset offset", broker_addr, request)

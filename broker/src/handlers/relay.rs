@@ -131,8 +131,9 @@ fn member(broker: &Broker, group: &str, client_id: &str) -> Option<ClientChannel
 }
 
 /// INVOKE_BROKER_TO_RESET_OFFSET: each queue's offset for the timestamp (-1: the queue's end),
-/// kept where the group already is unless that is further back or `isForce`; every online
-/// consumer of the group is told to reset to them, and the table is the answer.
+/// kept where the group already is unless that is further back or `isForce`; with `queueId`
+/// only that queue, to `offset` when given (within the queue's range, as Apache checks); every
+/// online consumer of the group is told to reset to them, and the table is the answer.
 pub(crate) async fn reset_offset(broker: &Broker, req: &RemotingCommand) -> Response {
     let h = match ResetOffsetRequestHeader::read_ext(&req.ext_fields) {
         Ok(h) => h,
@@ -147,10 +148,24 @@ pub(crate) async fn reset_offset(broker: &Broker, req: &RemotingCommand) -> Resp
             ),
         );
     };
+    let one = h.queue_id.filter(|q| *q >= 0);
     // Apache refuses when any queue lacks an offset; a queue the group never committed (no
     // message reached it yet) counts as offset 0 here, and only a group with no offset at all
-    // on the topic is refused.
-    if broker.offsets.offsets(&h.group, &h.topic).is_none() {
+    // on the topic is refused. One queue is reset as Apache 5.x resets on the broker: the group
+    // must exist, offsets need not.
+    if one.is_some() && !broker.settings().broker.broker_role.is_master() {
+        return fail(
+            ResponseCode::SYSTEM_ERROR,
+            "Can not reset offset in slave broker",
+        );
+    }
+    if one.is_some() && !broker.groups.contains(&h.group) {
+        return fail(
+            ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
+            format!("Group {} does not exist", h.group),
+        );
+    }
+    if one.is_none() && broker.offsets.offsets(&h.group, &h.topic).is_none() {
         return fail(
             ResponseCode::SYSTEM_ERROR,
             format!(
@@ -161,7 +176,38 @@ pub(crate) async fn reset_offset(broker: &Broker, req: &RemotingCommand) -> Resp
     }
     let broker_name = broker.settings().broker.broker_name.clone();
     let mut table = BTreeMap::new();
-    for queue_id in 0..topic.write_queue_nums {
+    // One queue (`queueId` >= 0, Apache 5.x's `mqadmin resetOffsetByTime -q`): to `offset` when
+    // given, else to `timestamp`; every queue otherwise.
+    if let Some(queue_id) = one {
+        if queue_id >= topic.read_queue_nums.max(topic.write_queue_nums) {
+            return fail(
+                ResponseCode::SYSTEM_ERROR,
+                format!("queueId {queue_id} out of range for topic {}", h.topic),
+            );
+        }
+        if let Some(offset) = h.offset.filter(|o| *o != -1) {
+            let min = broker.store.min_offset_in_queue(&h.topic, queue_id);
+            let max = broker.store.max_offset_in_queue(&h.topic, queue_id);
+            if offset < min || offset > max + 1 {
+                return fail(
+                    ResponseCode::SYSTEM_ERROR,
+                    format!("Target offset {offset} not in consume queue range [{min}-{max}]"),
+                );
+            }
+            let mq = MessageQueue {
+                topic: h.topic.clone(),
+                broker_name: broker_name.clone(),
+                queue_id,
+            };
+            table.insert(mq, offset);
+        }
+    }
+    let queues = match one {
+        _ if !table.is_empty() => 0..0,
+        Some(q) => q..q + 1,
+        None => 0..topic.write_queue_nums,
+    };
+    for queue_id in queues {
         let current = broker
             .offsets
             .query(&h.group, &h.topic, queue_id)
@@ -186,6 +232,14 @@ pub(crate) async fn reset_offset(broker: &Broker, req: &RemotingCommand) -> Resp
         };
         table.insert(mq, offset);
     }
+    if one.is_some() {
+        // Committed here too, so the reset holds with no consumer online.
+        for (mq, offset) in &table {
+            broker
+                .offsets
+                .commit(&h.group, &h.topic, mq.queue_id, *offset);
+        }
+    }
     let body = ResetOffsetBody {
         offset_table: table,
     }
@@ -195,6 +249,9 @@ pub(crate) async fn reset_offset(broker: &Broker, req: &RemotingCommand) -> Resp
         .consumer_group(&h.group)
         .map(|g| g.channels.into_values().collect::<Vec<_>>())
         .unwrap_or_default();
+    if consumers.is_empty() && one.is_some() {
+        return ok().with_body(body);
+    }
     if consumers.is_empty() {
         return fail(
             ResponseCode::CONSUMER_NOT_ONLINE,
@@ -209,6 +266,7 @@ pub(crate) async fn reset_offset(broker: &Broker, req: &RemotingCommand) -> Resp
         group: h.group.clone(),
         timestamp: h.timestamp,
         is_force: h.is_force,
+        queue_id: one,
         ..Default::default()
     };
     for c in consumers {

@@ -195,10 +195,9 @@ pub(crate) async fn reset_offset_by_time(args: ResetOffsetByTimeArgs) -> Outcome
     result
 }
 
-/// `-b` / `-q`: the queue's offset at the timestamp (or `-o`), written at that broker
-/// (UPDATE_CONSUMER_OFFSET) when above 0, as Apache's `resetOffsetByQueueId`. FerroMQ's broker
-/// does not yet reset a single queue through INVOKE_BROKER_TO_RESET_OFFSET, so online consumers
-/// are not told: they keep the offset they hold until they rebalance.
+/// `-b` / `-q`: the queue's offset at the timestamp (or `-o`), when above 0 written at that
+/// broker (UPDATE_CONSUMER_OFFSET) and reset there (INVOKE_BROKER_TO_RESET_OFFSET with the
+/// queue), which tells the group's online consumers, as Apache's `resetOffsetByQueueId`.
 async fn reset_one_queue(
     admin: &Admin,
     args: &ResetOffsetByTimeArgs,
@@ -233,6 +232,10 @@ async fn reset_one_queue(
         let mq = MessageQueue::new(topic, broker, queue);
         admin
             .update_consumer_offset_at(addr, group, &mq, offset)
+            .await
+            .map_err(Failure::at(addr))?;
+        admin
+            .reset_queue_offset_at(addr, group, topic, queue, offset)
             .await
             .map_err(Failure::at(addr))?;
     }
