@@ -45,8 +45,12 @@ fn cluster_list_shows_every_registered_broker() {
             "#BID",
             "#Addr",
             "#Version",
-            "#InTPS",
-            "#OutTPS",
+            "#InTPS(LOAD)",
+            "#OutTPS(LOAD)",
+            "#Timer(Progress)",
+            "#PCWait(ms)",
+            "#Hour",
+            "#SPACE",
             "#ACTIVATED"
         ]
     );

@@ -192,7 +192,7 @@ pub(crate) async fn allocate_mq(args: AllocateMqArgs) -> Outcome {
             .topic_route(topic)
             .await
             .map_err(Failure::at(&args.ns.namesrv))?;
-        let mut queues: Vec<MessageQueue> = route
+        let queues: Vec<MessageQueue> = route
             .queue_datas
             .iter()
             .filter(|q| q.perm & perm::READ != 0)
@@ -204,17 +204,29 @@ pub(crate) async fn allocate_mq(args: AllocateMqArgs) -> Outcome {
                 })
             })
             .collect();
-        queues.sort();
-        let ips: Vec<String> = args
+        // Apache collects the queues into a `HashSet` and hands them to the strategy in that
+        // set's order (a consumer's rebalance sorts them first; this command does not).
+        let hashes: Vec<i32> = queues.iter().map(java_queue_hash).collect();
+        let queues: Vec<MessageQueue> = java_hash_order(&hashes)
+            .into_iter()
+            .map(|i| queues[i].clone())
+            .collect();
+        let mut ips: Vec<String> = Vec::new();
+        for ip in args
             .ips
             .split(',')
             .map(str::trim)
             .filter(|ip| !ip.is_empty())
-            .map(str::to_owned)
-            .collect();
-        // Apache allocates in the order given (it does not sort the list).
-        let mut result = serde_json::Map::new();
-        for ip in &ips {
+        {
+            if !ips.iter().any(|known| known == ip) {
+                ips.push(ip.to_owned());
+            }
+        }
+        // The result map is a `HashMap` too: its keys print in that map's order.
+        let hashes: Vec<i32> = ips.iter().map(|ip| java_string_hash(ip)).collect();
+        let mut entries = Vec::new();
+        for i in java_hash_order(&hashes) {
+            let ip = &ips[i];
             let mine = Averagely.allocate(ip, &queues, &ips);
             let list: Vec<serde_json::Value> = mine
                 .iter()
@@ -226,15 +238,49 @@ pub(crate) async fn allocate_mq(args: AllocateMqArgs) -> Outcome {
                     })
                 })
                 .collect();
-            result.insert(ip.clone(), serde_json::Value::Array(list));
+            let key = serde_json::Value::String(ip.clone());
+            entries.push(format!("{key}:{}", serde_json::Value::Array(list)));
         }
-        let text = serde_json::json!({ "result": result }).to_string();
+        let text = format!("{{\"result\":{{{}}}}}", entries.join(","));
         print_out(&format!("{text}\n"));
         Ok(())
     }
     .await;
     admin.shutdown().await;
     result
+}
+
+/// Java's `String.hashCode` (over UTF-16 code units).
+fn java_string_hash(s: &str) -> i32 {
+    s.encode_utf16()
+        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+}
+
+/// Java's `MessageQueue.hashCode`.
+fn java_queue_hash(mq: &MessageQueue) -> i32 {
+    let mut h = 1i32;
+    h = h
+        .wrapping_mul(31)
+        .wrapping_add(java_string_hash(&mq.broker_name));
+    h = h.wrapping_mul(31).wrapping_add(mq.queue_id);
+    h.wrapping_mul(31).wrapping_add(java_string_hash(&mq.topic))
+}
+
+/// The order in which a default `java.util.HashMap` / `HashSet` iterates distinct keys with
+/// these hash codes, inserted in this order: bucket by bucket of its final table (16 slots,
+/// doubled while more than 3/4 full), insertion order within a bucket. (Java turns a bucket of
+/// 8 or more keys into a tree, which never happens for the key counts of a topic's queues.)
+fn java_hash_order(hashes: &[i32]) -> Vec<usize> {
+    let mut capacity = 16usize;
+    while hashes.len() > capacity / 4 * 3 {
+        capacity *= 2;
+    }
+    let mut order: Vec<usize> = (0..hashes.len()).collect();
+    order.sort_by_key(|&i| {
+        let h = u32::from_ne_bytes(hashes[i].to_ne_bytes());
+        ((h ^ (h >> 16)) as usize & (capacity - 1), i)
+    });
+    order
 }
 
 /// Reads, writes or deletes the topic's order configuration in the name servers' KV store.
@@ -290,4 +336,36 @@ pub(crate) async fn update_order_conf(args: UpdateOrderConfArgs) -> Outcome {
     .await;
     admin.shutdown().await;
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_string_hash_is_javas() {
+        assert_eq!(java_string_hash(""), 0);
+        assert_eq!(java_string_hash("hello"), 99_162_322);
+        // Overflows wrap as in Java.
+        assert_eq!(java_string_hash("polygenelubricants"), i32::MIN);
+    }
+
+    #[test]
+    fn queues_come_in_the_order_apaches_allocate_mq_printed() {
+        // Apache 5.3.3's allocateMQ -t AdminTopic -i 127.0.0.1@a,127.0.0.1@b gave @a queues 2
+        // and 3, @b queues 0 and 1.
+        let queues: Vec<MessageQueue> = (0..4)
+            .map(|queue_id| MessageQueue {
+                topic: "AdminTopic".to_owned(),
+                broker_name: "apache-broker-a".to_owned(),
+                queue_id,
+            })
+            .collect();
+        let hashes: Vec<i32> = queues.iter().map(java_queue_hash).collect();
+        let ids: Vec<i32> = java_hash_order(&hashes)
+            .into_iter()
+            .map(|i| queues[i].queue_id)
+            .collect();
+        assert_eq!(ids, [2, 3, 0, 1]);
+    }
 }
