@@ -10,9 +10,9 @@
 //!   split into columns on runs of two or more spaces (or tabs): Apache's `printf` widths always
 //!   leave two spaces between columns, and single spaces stay inside a value
 //!   (`2026-12-06 19:10:04`);
-//! - any other line is a text line, known by its label: the text before its first `:` or `=`
-//!   (`Topic Put TPS: 0.0`, `brokerName  =  broker-a`), or the whole line if it has neither
-//!   (`topicList`).
+//! - any other line is a text line, known by its label ([`label`]): the text before its first
+//!   `=` or `: ` (`Topic Put TPS: 0.0`, `brokerName  =  broker-a`,
+//!   `127.0.0.1:10911   putTps   : 0.0`), or the whole line (`topicList`).
 //!
 //! [`compare_layouts`] then asks for the same header lines (byte for byte, trailing blanks
 //! aside), the same rows in each table (by first column, as a multiset) with the same column
@@ -69,12 +69,19 @@ pub fn columns(line: &str) -> Vec<String> {
     out
 }
 
-/// The label of a text line: before its first `:` or `=`, trimmed; the whole line otherwise.
+/// The label of a text line: before its first `=`, or `:` ending the line or followed by a
+/// blank (so `127.0.0.1:10911  key : value` keeps the address), blank runs made one space; the
+/// whole line if it has neither.
 pub fn label(line: &str) -> String {
-    match line.find([':', '=']) {
-        Some(i) => line[..i].trim().to_owned(),
-        None => line.trim().to_owned(),
-    }
+    let bytes = line.as_bytes();
+    let end = bytes
+        .iter()
+        .enumerate()
+        .find(|&(i, &b)| {
+            b == b'=' || (b == b':' && bytes.get(i + 1).is_none_or(|n| *n == b' ' || *n == b'\t'))
+        })
+        .map_or(line.len(), |(i, _)| i);
+    line[..end].split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 impl Layout {
@@ -214,6 +221,18 @@ mod tests {
             ["#MasterAddr", "127.0.0.1:1"]
         );
         assert!(columns("   ").is_empty());
+    }
+
+    #[test]
+    fn labels_end_at_an_equals_sign_or_a_colon_and_blank() {
+        assert_eq!(label("Topic Put TPS: 0.0"), "Topic Put TPS");
+        assert_eq!(label("brokerName      =  broker-a"), "brokerName");
+        assert_eq!(
+            label("127.0.0.1:10911          putTps          : 0.0"),
+            "127.0.0.1:10911 putTps"
+        );
+        assert_eq!(label("Total : 252.0 GiB, Free : 1 GiB"), "Total");
+        assert_eq!(label("TopicA"), "TopicA");
     }
 
     #[test]
