@@ -317,6 +317,25 @@ fn our_mqadmin_against_apaches_servers_prints_what_apaches_prints() {
     );
     broker.wait_registered(&ns, Duration::from_secs(90));
     let addr = broker.addr().to_owned();
+    eprintln!("Apache servers up after {:.1?}", started.elapsed());
+    // The group and its retry topic exist before the consumer starts, so that it takes its retry
+    // queue at once rather than after its next route poll (30 s) and rebalance (20 s).
+    let retry = format!("%RETRY%{GROUP}");
+    ours_ok(&ns, &["updateSubGroup", "-c", CLUSTER, "-g", GROUP]);
+    ours_ok(
+        &ns,
+        &[
+            "updateTopic",
+            "-c",
+            CLUSTER,
+            "-t",
+            &retry,
+            "-r",
+            "1",
+            "-w",
+            "1",
+        ],
+    );
     let mut fixture = AdminFixture::start(&ns, TOPIC, GROUP, MESSAGES, Duration::from_secs(600));
     fixture.wait_for("every message consumed", Duration::from_secs(60), |out| {
         count_received(out) >= MESSAGES
@@ -324,23 +343,26 @@ fn our_mqadmin_against_apaches_servers_prints_what_apaches_prints() {
     let sent = fixture.sent();
     assert_eq!(sent.len(), MESSAGES, "{}", fixture.output());
     let client_id = fixture.consumer_client_id();
-    // Settled: every queue's offset committed, and the consumer holds its retry queue too.
+    eprintln!("fixture sent and consumed after {:.1?}", started.elapsed());
+    // Settled: every queue's offset committed, the retry queue's too (consumerProgress lists it
+    // from then on), and the consumer holds the retry queue (consumerStatus lists it).
+    let retry_row = format!("{retry} ");
     wait_until(
         "the consumer to commit and rebalance",
         Duration::from_secs(60),
         || {
             let committed = (0..4)
-                .all(|q| consumer_offset(&addr, GROUP, TOPIC, q) == Some((MESSAGES / 4) as i64));
-            let retry = format!("%RETRY%{GROUP} ");
+                .all(|q| consumer_offset(&addr, GROUP, TOPIC, q) == Some((MESSAGES / 4) as i64))
+                && consumer_offset(&addr, GROUP, &retry, 0).is_some();
             Ok(committed
                 && ferro_mqadmin(&ns, &["consumerStatus", "-g", GROUP, "-i", &client_id])
                     .output
                     .lines()
-                    .any(|l| l.starts_with(&retry)))
+                    .any(|l| l.starts_with(&retry_row)))
         },
     )
     .unwrap_or_else(|e| panic!("{e}\n{}", fixture.output()));
-    eprintln!("cluster and fixture up after {:.1?}", started.elapsed());
+    eprintln!("consumer settled after {:.1?}", started.elapsed());
 
     // 1. Listing commands, both tools.
     let m = &sent[3];
