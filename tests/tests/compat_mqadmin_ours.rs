@@ -311,7 +311,12 @@ fn our_mqadmin_against_apaches_servers_prints_what_apaches_prints() {
         BrokerOptions {
             broker_name: BROKER.to_owned(),
             // wipeWritePerm must not be undone by a re-registration while it is checked.
-            extra_config: vec![("registerNameServerPeriod".into(), "60000".into())],
+            extra_config: vec![
+                ("registerNameServerPeriod".into(), "60000".into()),
+                // A pull that finds nothing is answered after 1 s rather than held for 15 s, so
+                // the consumer commits its (empty) retry queue's offset at once.
+                ("longPollingEnable".into(), "false".into()),
+            ],
             ..BrokerOptions::default()
         },
     );
