@@ -7,7 +7,7 @@ use clap::Args;
 use ferromq_protocol::body::HaRuntimeInfo;
 
 use crate::common::{
-    cluster_info, connect, print_json, print_out, Failure, Json, Namesrv, Outcome,
+    cluster_info, connect, human_time, print_json, print_out, Failure, Json, Namesrv, Outcome,
 };
 
 /// `clusterList` flags (Apache's `ClusterListSubCommand`).
@@ -337,8 +337,12 @@ fn write_ha_status(out: &mut String, addr: &str, s: &HaRuntimeInfo) {
             "#TransferSpeed(KB/s)\t{:.2}",
             c.transferred_byte_in_second as f64 / 1024.0
         );
-        let _ = writeln!(out, "#LastReadTime\t{}", c.last_read_timestamp);
-        let _ = writeln!(out, "#LastWriteTime\t{}", c.last_write_timestamp);
+        let _ = writeln!(out, "#LastReadTime\t{}", human_time(c.last_read_timestamp));
+        let _ = writeln!(
+            out,
+            "#LastWriteTime\t{}",
+            human_time(c.last_write_timestamp)
+        );
         let _ = writeln!(out, "#MasterFlushOffset\t{}", c.master_flush_offset);
     }
 }
