@@ -6,7 +6,8 @@ use ferromq_client::{AllocateStrategy, Averagely};
 use ferromq_protocol::body::{perm, MessageQueue, TopicConfig, MASTER_ID};
 
 use crate::common::{
-    cluster_info, connect, print_json, print_out, Failure, Json, Namesrv, Outcome,
+    cluster_info, connect, java_hash_order, java_string_hash, print_json, print_out, Failure, Json,
+    Namesrv, Outcome,
 };
 use crate::topic::ORDER_TOPIC_CONFIG;
 
@@ -250,12 +251,6 @@ pub(crate) async fn allocate_mq(args: AllocateMqArgs) -> Outcome {
     result
 }
 
-/// Java's `String.hashCode` (over UTF-16 code units).
-fn java_string_hash(s: &str) -> i32 {
-    s.encode_utf16()
-        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
-}
-
 /// Java's `MessageQueue.hashCode`.
 fn java_queue_hash(mq: &MessageQueue) -> i32 {
     let mut h = 1i32;
@@ -264,23 +259,6 @@ fn java_queue_hash(mq: &MessageQueue) -> i32 {
         .wrapping_add(java_string_hash(&mq.broker_name));
     h = h.wrapping_mul(31).wrapping_add(mq.queue_id);
     h.wrapping_mul(31).wrapping_add(java_string_hash(&mq.topic))
-}
-
-/// The order in which a default `java.util.HashMap` / `HashSet` iterates distinct keys with
-/// these hash codes, inserted in this order: bucket by bucket of its final table (16 slots,
-/// doubled while more than 3/4 full), insertion order within a bucket. (Java turns a bucket of
-/// 8 or more keys into a tree, which never happens for the key counts of a topic's queues.)
-fn java_hash_order(hashes: &[i32]) -> Vec<usize> {
-    let mut capacity = 16usize;
-    while hashes.len() > capacity / 4 * 3 {
-        capacity *= 2;
-    }
-    let mut order: Vec<usize> = (0..hashes.len()).collect();
-    order.sort_by_key(|&i| {
-        let h = u32::from_ne_bytes(hashes[i].to_ne_bytes());
-        ((h ^ (h >> 16)) as usize & (capacity - 1), i)
-    });
-    order
 }
 
 /// Reads, writes or deletes the topic's order configuration in the name servers' KV store.
@@ -341,14 +319,6 @@ pub(crate) async fn update_order_conf(args: UpdateOrderConfArgs) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn java_string_hash_is_javas() {
-        assert_eq!(java_string_hash(""), 0);
-        assert_eq!(java_string_hash("hello"), 99_162_322);
-        // Overflows wrap as in Java.
-        assert_eq!(java_string_hash("polygenelubricants"), i32::MIN);
-    }
 
     #[test]
     fn queues_come_in_the_order_apaches_allocate_mq_printed() {
