@@ -21,6 +21,8 @@
 //!   layout, for kill -9, restart and promotion.
 //! - [`compat`]: the end-to-end acceptance scenario, run against any name server address.
 //! - [`ferro`]: FerroMQ's own name server and broker, in-process on free ports.
+//! - [`mqadmin`]: Apache's `mqadmin` and ours as processes, and the Java `AdminFixture`;
+//!   [`listing`] compares two `mqadmin` outputs' headers, columns and rows.
 
 pub mod apache;
 pub mod artifacts;
@@ -28,6 +30,7 @@ pub mod clients;
 pub mod cluster;
 pub mod compat;
 pub mod ferro;
+pub mod listing;
 pub mod mqadmin;
 pub mod net;
 pub mod process;

@@ -217,3 +217,68 @@ impl AdminFixture {
 pub fn count_received(out: &str) -> usize {
     out.lines().filter(|l| l.starts_with("RECV\t")).count()
 }
+
+/// FerroMQ's `mqadmin` binary of this workspace (`tools/src/bin/mqadmin`), from the target
+/// directory of the running test. `cargo test --workspace` builds it; when it is missing (e.g.
+/// `cargo test -p ferromq-tests`), it is built once with `cargo build -p ferromq-tools --bin
+/// mqadmin` into the same target directory.
+pub fn ferro_mqadmin_path() -> PathBuf {
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let dir = crate::cluster::binary_dir();
+        let path = dir.join("mqadmin");
+        if path.is_file() {
+            return path;
+        }
+        // target/<profile>/ -> the target directory and the profile (`debug` is `dev`).
+        let target = dir.parent().expect("target directory").to_path_buf();
+        let profile = match dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") | None => "dev".to_owned(),
+            Some(other) => other.to_owned(),
+        };
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+        let mut cmd = Command::new(cargo);
+        cmd.args([
+            "build",
+            "-p",
+            "ferromq-tools",
+            "--bin",
+            "mqadmin",
+            "--profile",
+        ])
+        .arg(&profile)
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .env("CARGO_TARGET_DIR", &target);
+        let log = target.join("mqadmin-build.log");
+        eprintln!("building mqadmin ({} not found)...", path.display());
+        let run = run_bounded("cargo build --bin mqadmin", cmd, &log, BUILD_TIMEOUT)
+            .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
+        run.assert_success();
+        assert!(path.is_file(), "cargo built no {}", path.display());
+        path
+    })
+    .clone()
+}
+
+/// Upper bound for building `mqadmin` when the test run did not.
+const BUILD_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// Runs FerroMQ's `mqadmin <args> -n <namesrv>` ([`ferro_mqadmin_path`]), killed after
+/// [`MQADMIN_TIMEOUT`]. The run's `output` is stdout and stderr together; its exit status is
+/// meaningful (0 done, 1 refused or unreachable, 2 bad command line).
+pub fn ferro_mqadmin(namesrv: &str, args: &[&str]) -> ProgramRun {
+    let dir = tempfile::Builder::new()
+        .prefix("ferro-mqadmin-")
+        .tempdir()
+        .expect("tempdir");
+    let mut cmd = Command::new(ferro_mqadmin_path());
+    cmd.current_dir(dir.path())
+        .env_remove("NAMESRV_ADDR")
+        .args(args)
+        .args(["-n", namesrv]);
+    let name = format!("ferromq mqadmin {}", args.join(" "));
+    run_bounded(&name, cmd, &dir.path().join("out.log"), MQADMIN_TIMEOUT)
+        .unwrap_or_else(|e| panic!("cannot run {name}: {e}"))
+}

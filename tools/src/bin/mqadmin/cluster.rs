@@ -1,12 +1,13 @@
 //! `clusterList` and `haStatus`: the brokers of each cluster and their replication.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use clap::Args;
 use ferromq_protocol::body::HaRuntimeInfo;
 
 use crate::common::{
-    cluster_info, connect, print_json, print_out, Failure, Json, Namesrv, Outcome,
+    cluster_info, connect, human_time, print_json, print_out, Failure, Json, Namesrv, Outcome,
 };
 
 /// `clusterList` flags (Apache's `ClusterListSubCommand`).
@@ -17,6 +18,12 @@ pub(crate) struct ClusterListArgs {
     /// Only this cluster.
     #[arg(short = 'c', long = "clusterName")]
     cluster: Option<String>,
+    /// Message totals of yesterday and today instead of the runtime columns.
+    #[arg(short = 'm', long = "moreStats")]
+    more_stats: bool,
+    /// Print again every this many seconds, until interrupted.
+    #[arg(short = 'i', long = "interval")]
+    interval: Option<u64>,
     #[command(flatten)]
     out: Json,
 }
@@ -44,6 +51,11 @@ pub(crate) struct HaStatusArgs {
     out: Json,
 }
 
+/// A runtime-info value as Java's `%s` prints a `String` that may be absent: `null`.
+fn text(t: &BTreeMap<String, String>, key: &str) -> String {
+    t.get(key).cloned().unwrap_or_else(|| "null".to_owned())
+}
+
 /// The first figure of a TPS triple (`"12.50 11.00 10.00"`).
 fn first_tps(value: Option<&String>) -> f64 {
     value
@@ -52,61 +64,191 @@ fn first_tps(value: Option<&String>) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Every broker the name servers list, with its version, TPS and whether it is active.
+/// Milliseconds since the epoch.
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// One broker's row of Apache's `printClusterBaseInfo`, from its runtime info (`None`: the
+/// broker did not answer, and Apache prints empty values, zeros and `false`).
+fn base_row(
+    (cluster, name, id, addr): (&str, &str, i64, &str),
+    table: Option<&BTreeMap<String, String>>,
+    now: i64,
+) -> (String, serde_json::Value) {
+    let empty = BTreeMap::new();
+    let answered = table.is_some();
+    let t = table.unwrap_or(&empty);
+    let get = |key: &str| {
+        if answered {
+            text(t, key)
+        } else {
+            String::new()
+        }
+    };
+    let or_n = |key: &str| match (answered, t.get(key)) {
+        (false, _) => String::new(),
+        (true, Some(v)) => v.clone(),
+        (true, None) => "N".to_owned(),
+    };
+    let version = get("brokerVersionDesc");
+    let tps_in = first_tps(t.get("putTps"));
+    let tps_out = first_tps(t.get("getTransferredTps"));
+    let active = t.get("brokerActive").is_some_and(|a| a == "true");
+    // Apache parses the timer figures in this order and keeps zeros from the first that fails.
+    let mut timer = (0i64, 0i64, 0i64, 0f32, 0f32);
+    let _ = (|| -> Option<()> {
+        timer.0 = t.get("timerReadBehind")?.parse().ok()?;
+        timer.1 = t.get("timerOffsetBehind")?.parse().ok()?;
+        timer.2 = t.get("timerCongestNum")?.parse().ok()?;
+        timer.3 = t.get("timerEnqueueTps")?.parse().ok()?;
+        timer.4 = t.get("timerDequeueTps")?.parse().ok()?;
+        Some(())
+    })();
+    let hour = t
+        .get("earliestMessageTimeStamp")
+        .and_then(|v| v.parse::<i64>().ok())
+        .map_or(0.0, |ts| (now - ts) as f64 / 1000.0 / 60.0 / 60.0);
+    let space = t
+        .get("commitLogDiskRatio")
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    let in_load = format!(
+        "{tps_in:9.2}({},{}ms)",
+        get("sendThreadPoolQueueSize"),
+        get("sendThreadPoolQueueHeadWaitTimeMills")
+    );
+    let out_load = format!(
+        "{tps_out:9.2}({},{}ms|{},{}ms)",
+        get("pullThreadPoolQueueSize"),
+        get("pullThreadPoolQueueHeadWaitTimeMills"),
+        or_n("ackThreadPoolQueueSize"),
+        or_n("ackThreadPoolQueueHeadWaitTimeMills")
+    );
+    let timer_text = format!(
+        "{}-{}({:.1}w, {:.1}, {:.1})",
+        timer.0,
+        timer.1,
+        timer.2 as f32 / 10000.0,
+        timer.3,
+        timer.4
+    );
+    let pc_wait = get("pageCacheLockTimeMills");
+    let line = format!(
+        "{cluster:<22}  {name:<22}  {id:<4}  {addr:<22} {version:<16}  {in_load:>16}  {out_load:>30}  {timer_text:<22}  {pc_wait:>11}  {:<12}  {:<8}  {active:>10}",
+        format!("{hour:.2}"),
+        format!("{space:.4}"),
+    );
+    let json = serde_json::json!({
+        "cluster": cluster, "brokerName": name, "brokerId": id, "addr": addr,
+        "version": version, "inTps": tps_in, "outTps": tps_out, "activated": active,
+        "hour": hour, "space": space,
+    });
+    (line, json)
+}
+
+/// One broker's row of Apache's `printClusterMoreStats`: messages put and got yesterday and
+/// today (zeros from the first figure the broker did not send).
+fn more_stats_row(cluster: &str, name: &str, table: Option<&BTreeMap<String, String>>) -> String {
+    let mut totals = [0i64; 4];
+    if let Some(t) = table {
+        let num = |k: &str| t.get(k).and_then(|v| v.parse::<i64>().ok());
+        let _ = (|| -> Option<()> {
+            let put = |k| num(&format!("msgPutTotal{k}"));
+            let get = |k| num(&format!("msgGetTotal{k}"));
+            totals[0] = put("TodayMorning")? - put("YesterdayMorning")?;
+            totals[1] = get("TodayMorning")? - get("YesterdayMorning")?;
+            totals[2] = put("TodayNow")? - put("TodayMorning")?;
+            totals[3] = get("TodayNow")? - get("TodayMorning")?;
+            Some(())
+        })();
+    }
+    let [a, b, c, d] = totals;
+    format!("{cluster:<16}  {name:<32} {a:>14} {b:>14} {c:>14} {d:>14}\n")
+}
+
+/// Every broker the name servers list, in Apache's columns: version, in/out TPS with the send,
+/// pull and ack queues, timer progress, page-cache lock wait, hours of messages kept, disk use
+/// and whether it is active; or, with `-m`, message totals.
 pub(crate) async fn cluster_list(args: ClusterListArgs) -> Outcome {
     let admin = connect(&args.ns)?;
     let result = async {
-        let info = cluster_info(&admin, &args.ns).await?;
-        let mut out = String::new();
-        let mut rows = Vec::new();
-        let _ = writeln!(
-            out,
-            "{:<22}  {:<22}  {:<4}  {:<22} {:<16}  {:>16}  {:>16}  {:<10}",
-            "#Cluster Name",
-            "#Broker Name",
-            "#BID",
-            "#Addr",
-            "#Version",
-            "#InTPS",
-            "#OutTPS",
-            "#ACTIVATED"
-        );
-        for (cluster, names) in &info.cluster_addr_table {
-            if args.cluster.as_deref().is_some_and(|c| c != cluster) {
-                continue;
+        loop {
+            let info = cluster_info(&admin, &args.ns).await?;
+            let mut out = String::new();
+            let mut rows = Vec::new();
+            if args.more_stats {
+                let _ = writeln!(
+                    out,
+                    "{:<16}  {:<32} {:>14} {:>14} {:>14} {:>14}",
+                    "#Cluster Name",
+                    "#Broker Name",
+                    "#InTotalYest",
+                    "#OutTotalYest",
+                    "#InTotalToday",
+                    "#OutTotalToday"
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "{:<22}  {:<22}  {:<4}  {:<22} {:<16}  {:>16}  {:>30}  {:<22}  {:<11}  {:<12}  {:<8}  {:<10}",
+                    "#Cluster Name",
+                    "#Broker Name",
+                    "#BID",
+                    "#Addr",
+                    "#Version",
+                    "#InTPS(LOAD)",
+                    "#OutTPS(LOAD)",
+                    "#Timer(Progress)",
+                    "#PCWait(ms)",
+                    "#Hour",
+                    "#SPACE",
+                    "#ACTIVATED"
+                );
             }
-            for name in names {
-                let Some(group) = info.broker_addr_table.get(name) else {
-                    continue;
-                };
-                for (id, addr) in &group.broker_addrs {
-                    let (version, tps_in, tps_out, active) =
-                        match admin.broker_runtime_info(addr).await {
-                            Ok(t) => (
-                                t.get("brokerVersionDesc").cloned().unwrap_or_default(),
-                                first_tps(t.get("putTps")),
-                                first_tps(t.get("getTransferredTps")),
-                                t.get("brokerActive").is_some_and(|a| a == "true"),
-                            ),
-                            Err(_) => (String::new(), 0.0, 0.0, false),
+            // As Apache: a named cluster is listed even if the name servers do not know it.
+            let clusters: Vec<&str> = match args.cluster.as_deref().map(str::trim) {
+                Some(c) => vec![c],
+                None => info.cluster_addr_table.keys().map(String::as_str).collect(),
+            };
+            for cluster in clusters {
+                let names = info.cluster_addr_table.get(cluster).into_iter().flatten();
+                for name in names {
+                    let Some(group) = info.broker_addr_table.get(name) else {
+                        continue;
+                    };
+                    for (id, addr) in &group.broker_addrs {
+                        let table = match admin.broker_runtime_info(addr).await {
+                            Ok(t) => Some(t),
+                            Err(e) => {
+                                eprintln!("mqadmin: {}", Failure::at(addr)(e));
+                                None
+                            }
                         };
-                    let _ = writeln!(
-                        out,
-                        "{cluster:<22}  {name:<22}  {id:<4}  {addr:<22} {version:<16}  {tps_in:>16.2}  {tps_out:>16.2}  {active:<10}"
-                    );
-                    rows.push(serde_json::json!({
-                        "cluster": cluster, "brokerName": name, "brokerId": id, "addr": addr,
-                        "version": version, "inTps": tps_in, "outTps": tps_out, "activated": active,
-                    }));
+                        if args.more_stats {
+                            out.push_str(&more_stats_row(cluster, name, table.as_ref()));
+                        } else {
+                            let key = (cluster, name.as_str(), *id, addr.as_str());
+                            let (line, json) = base_row(key, table.as_ref(), now_millis());
+                            out.push_str(&line);
+                            out.push('\n');
+                            rows.push(json);
+                        }
+                    }
                 }
             }
+            if args.out.json && !args.more_stats {
+                print_json(&serde_json::Value::Array(rows));
+            } else {
+                print_out(&out);
+            }
+            match args.interval {
+                Some(secs) => tokio::time::sleep(std::time::Duration::from_secs(secs.max(1))).await,
+                None => return Ok(()),
+            }
         }
-        if args.out.json {
-            print_json(&serde_json::Value::Array(rows));
-        } else {
-            print_out(&out);
-        }
-        Ok(())
     }
     .await;
     admin.shutdown().await;
@@ -195,8 +337,12 @@ fn write_ha_status(out: &mut String, addr: &str, s: &HaRuntimeInfo) {
             "#TransferSpeed(KB/s)\t{:.2}",
             c.transferred_byte_in_second as f64 / 1024.0
         );
-        let _ = writeln!(out, "#LastReadTime\t{}", c.last_read_timestamp);
-        let _ = writeln!(out, "#LastWriteTime\t{}", c.last_write_timestamp);
+        let _ = writeln!(out, "#LastReadTime\t{}", human_time(c.last_read_timestamp));
+        let _ = writeln!(
+            out,
+            "#LastWriteTime\t{}",
+            human_time(c.last_write_timestamp)
+        );
         let _ = writeln!(out, "#MasterFlushOffset\t{}", c.master_flush_offset);
     }
 }

@@ -149,6 +149,40 @@ pub(crate) fn perm_string(perm: i32) -> String {
     [bit(4, 'R'), bit(2, 'W'), bit(1, 'X')].iter().collect()
 }
 
+/// Java's `String.hashCode` (over UTF-16 code units).
+pub(crate) fn java_string_hash(s: &str) -> i32 {
+    s.encode_utf16()
+        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+}
+
+/// The order in which a default `java.util.HashMap` / `HashSet` iterates distinct keys with
+/// these hash codes, inserted in this order: bucket by bucket of its final table (16 slots,
+/// doubled while more than 3/4 full), insertion order within a bucket. (Java turns a bucket of
+/// 8 or more keys into a tree, which never happens for the key counts of a topic's queues.)
+pub(crate) fn java_hash_order(hashes: &[i32]) -> Vec<usize> {
+    let mut capacity = 16usize;
+    while hashes.len() > capacity / 4 * 3 {
+        capacity *= 2;
+    }
+    let mut order: Vec<usize> = (0..hashes.len()).collect();
+    order.sort_by_key(|&i| {
+        let h = u32::from_ne_bytes(hashes[i].to_ne_bytes());
+        ((h ^ (h >> 16)) as usize & (capacity - 1), i)
+    });
+    order
+}
+
+/// `items` in the order a default `java.util.HashSet` of them iterates (see
+/// [`java_hash_order`]), given in insertion order.
+pub(crate) fn java_set_order<'a>(items: impl IntoIterator<Item = &'a String>) -> Vec<&'a String> {
+    let items: Vec<&String> = items.into_iter().collect();
+    let hashes: Vec<i32> = items.iter().map(|s| java_string_hash(s)).collect();
+    java_hash_order(&hashes)
+        .into_iter()
+        .map(|i| items[i])
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,5 +199,28 @@ mod tests {
         assert_eq!(perm_string(6), "RW-");
         assert_eq!(perm_string(7), "RWX");
         assert_eq!(perm_string(2), "-W-");
+    }
+
+    #[test]
+    fn java_string_hash_is_javas() {
+        assert_eq!(java_string_hash(""), 0);
+        assert_eq!(java_string_hash("hello"), 99_162_322);
+        // Overflows wrap as in Java.
+        assert_eq!(java_string_hash("polygenelubricants"), i32::MIN);
+    }
+
+    #[test]
+    fn java_set_order_is_a_hash_sets() {
+        // Java: new HashSet<>(List.of("TBW102", "DefaultCluster", "AdminTopic", "a", "b"))
+        // iterates a, b, AdminTopic, TBW102, DefaultCluster (buckets 1, 2, 8, 11, 15 of 16).
+        let names: Vec<String> = ["TBW102", "DefaultCluster", "AdminTopic", "a", "b"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        let order: Vec<&str> = java_set_order(&names)
+            .into_iter()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(order, ["a", "b", "AdminTopic", "TBW102", "DefaultCluster"]);
     }
 }

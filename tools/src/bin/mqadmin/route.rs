@@ -6,7 +6,8 @@ use ferromq_client::{AllocateStrategy, Averagely};
 use ferromq_protocol::body::{perm, MessageQueue, TopicConfig, MASTER_ID};
 
 use crate::common::{
-    cluster_info, connect, print_json, print_out, Failure, Json, Namesrv, Outcome,
+    cluster_info, connect, java_hash_order, java_string_hash, print_json, print_out, Failure, Json,
+    Namesrv, Outcome,
 };
 use crate::topic::ORDER_TOPIC_CONFIG;
 
@@ -192,7 +193,7 @@ pub(crate) async fn allocate_mq(args: AllocateMqArgs) -> Outcome {
             .topic_route(topic)
             .await
             .map_err(Failure::at(&args.ns.namesrv))?;
-        let mut queues: Vec<MessageQueue> = route
+        let queues: Vec<MessageQueue> = route
             .queue_datas
             .iter()
             .filter(|q| q.perm & perm::READ != 0)
@@ -204,17 +205,29 @@ pub(crate) async fn allocate_mq(args: AllocateMqArgs) -> Outcome {
                 })
             })
             .collect();
-        queues.sort();
-        let ips: Vec<String> = args
+        // Apache collects the queues into a `HashSet` and hands them to the strategy in that
+        // set's order (a consumer's rebalance sorts them first; this command does not).
+        let hashes: Vec<i32> = queues.iter().map(java_queue_hash).collect();
+        let queues: Vec<MessageQueue> = java_hash_order(&hashes)
+            .into_iter()
+            .map(|i| queues[i].clone())
+            .collect();
+        let mut ips: Vec<String> = Vec::new();
+        for ip in args
             .ips
             .split(',')
             .map(str::trim)
             .filter(|ip| !ip.is_empty())
-            .map(str::to_owned)
-            .collect();
-        // Apache allocates in the order given (it does not sort the list).
-        let mut result = serde_json::Map::new();
-        for ip in &ips {
+        {
+            if !ips.iter().any(|known| known == ip) {
+                ips.push(ip.to_owned());
+            }
+        }
+        // The result map is a `HashMap` too: its keys print in that map's order.
+        let hashes: Vec<i32> = ips.iter().map(|ip| java_string_hash(ip)).collect();
+        let mut entries = Vec::new();
+        for i in java_hash_order(&hashes) {
+            let ip = &ips[i];
             let mine = Averagely.allocate(ip, &queues, &ips);
             let list: Vec<serde_json::Value> = mine
                 .iter()
@@ -226,15 +239,26 @@ pub(crate) async fn allocate_mq(args: AllocateMqArgs) -> Outcome {
                     })
                 })
                 .collect();
-            result.insert(ip.clone(), serde_json::Value::Array(list));
+            let key = serde_json::Value::String(ip.clone());
+            entries.push(format!("{key}:{}", serde_json::Value::Array(list)));
         }
-        let text = serde_json::json!({ "result": result }).to_string();
+        let text = format!("{{\"result\":{{{}}}}}", entries.join(","));
         print_out(&format!("{text}\n"));
         Ok(())
     }
     .await;
     admin.shutdown().await;
     result
+}
+
+/// Java's `MessageQueue.hashCode`.
+fn java_queue_hash(mq: &MessageQueue) -> i32 {
+    let mut h = 1i32;
+    h = h
+        .wrapping_mul(31)
+        .wrapping_add(java_string_hash(&mq.broker_name));
+    h = h.wrapping_mul(31).wrapping_add(mq.queue_id);
+    h.wrapping_mul(31).wrapping_add(java_string_hash(&mq.topic))
 }
 
 /// Reads, writes or deletes the topic's order configuration in the name servers' KV store.
@@ -290,4 +314,28 @@ pub(crate) async fn update_order_conf(args: UpdateOrderConfArgs) -> Outcome {
     .await;
     admin.shutdown().await;
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queues_come_in_the_order_apaches_allocate_mq_printed() {
+        // Apache 5.3.3's allocateMQ -t AdminTopic -i 127.0.0.1@a,127.0.0.1@b gave @a queues 2
+        // and 3, @b queues 0 and 1.
+        let queues: Vec<MessageQueue> = (0..4)
+            .map(|queue_id| MessageQueue {
+                topic: "AdminTopic".to_owned(),
+                broker_name: "apache-broker-a".to_owned(),
+                queue_id,
+            })
+            .collect();
+        let hashes: Vec<i32> = queues.iter().map(java_queue_hash).collect();
+        let ids: Vec<i32> = java_hash_order(&hashes)
+            .into_iter()
+            .map(|i| queues[i].queue_id)
+            .collect();
+        assert_eq!(ids, [2, 3, 0, 1]);
+    }
 }

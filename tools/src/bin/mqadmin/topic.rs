@@ -7,8 +7,8 @@ use clap::{ArgGroup, Args};
 use ferromq_protocol::body::{TopicConfig, TopicOffset, TopicStatsTable};
 
 use crate::common::{
-    brokers_of, cluster_info, connect, human_time, perm_string, print_json, print_out, Failure,
-    Json, Namesrv, Outcome,
+    brokers_of, cluster_info, connect, human_time, java_set_order, perm_string, print_json,
+    print_out, Failure, Json, Namesrv, Outcome,
 };
 
 /// The name server KV namespace of order topics' `brokerName:queues` lists (Apache's
@@ -112,7 +112,9 @@ fn front(s: &str, n: usize) -> &str {
 }
 
 /// Every topic, one per line; with `-c`, `#Cluster Name  #Topic  #Consumer Group` rows (one per
-/// group; retry and DLQ topics left out), in Apache's widths.
+/// group; retry and DLQ topics left out), in Apache's widths. Topics and groups come in the order
+/// Apache's tool prints them, a Java `HashSet`'s (names that share a hash bucket in name order,
+/// where Apache keeps the server's order).
 pub(crate) async fn topic_list(args: TopicListArgs) -> Outcome {
     let admin = connect(&args.ns)?;
     let result = async {
@@ -126,7 +128,8 @@ pub(crate) async fn topic_list(args: TopicListArgs) -> Outcome {
                 print_json(&serde_json::json!(topics));
                 return Ok(());
             }
-            for t in &topics {
+            // Apache prints the name server's list as a Java `HashSet` iterates it.
+            for t in java_set_order(&topics) {
                 let _ = writeln!(out, "{t}");
             }
             print_out(&out);
@@ -139,7 +142,7 @@ pub(crate) async fn topic_list(args: TopicListArgs) -> Outcome {
             "#Cluster Name", "#Topic", "#Consumer Group"
         );
         let mut rows = Vec::new();
-        for topic in &topics {
+        for topic in java_set_order(&topics) {
             if topic.starts_with("%RETRY%") || topic.starts_with("%DLQ%") {
                 continue;
             }
@@ -167,7 +170,7 @@ pub(crate) async fn topic_list(args: TopicListArgs) -> Outcome {
             if groups.is_empty() {
                 groups.insert(String::new());
             }
-            for g in &groups {
+            for g in java_set_order(&groups) {
                 let _ = writeln!(
                     out,
                     "{:<20}  {:<64}  {:<64}",
