@@ -7,8 +7,9 @@ use clap::Args;
 use ferromq_protocol::body::HaRuntimeInfo;
 
 use crate::common::{
-    cluster_info, connect, human_time, print_json, print_out, Failure, Json, Namesrv, Outcome,
+    cluster_info, connect, print_json, print_out, Failure, Json, Namesrv, Outcome,
 };
+use crate::time::human_time;
 
 /// `clusterList` flags (Apache's `ClusterListSubCommand`).
 #[derive(Args, Debug)]

@@ -118,69 +118,10 @@ pub(crate) fn print_json(value: &serde_json::Value) {
     print_out(&text);
 }
 
-/// Apache's `UtilAll.timeMillisToHumanString2` layout, `yyyy-MM-dd HH:mm:ss,SSS`, in UTC (Apache
-/// uses the local zone).
-pub(crate) fn human_time(millis: i64) -> String {
-    let secs = millis.div_euclid(1000);
-    let ms = millis.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Days to a civil date (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02},{ms:03}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 /// Apache's `PermName.perm2String`: `RWX` with `-` for each missing bit.
 pub(crate) fn perm_string(perm: i32) -> String {
     let bit = |mask: i32, c: char| if perm & mask == mask { c } else { '-' };
     [bit(4, 'R'), bit(2, 'W'), bit(1, 'X')].iter().collect()
-}
-
-/// Java's `String.hashCode` (over UTF-16 code units).
-pub(crate) fn java_string_hash(s: &str) -> i32 {
-    s.encode_utf16()
-        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
-}
-
-/// The order in which a default `java.util.HashMap` / `HashSet` iterates distinct keys with
-/// these hash codes, inserted in this order: bucket by bucket of its final table (16 slots,
-/// doubled while more than 3/4 full), insertion order within a bucket. (Java turns a bucket of
-/// 8 or more keys into a tree, which never happens for the key counts of a topic's queues.)
-pub(crate) fn java_hash_order(hashes: &[i32]) -> Vec<usize> {
-    let mut capacity = 16usize;
-    while hashes.len() > capacity / 4 * 3 {
-        capacity *= 2;
-    }
-    let mut order: Vec<usize> = (0..hashes.len()).collect();
-    order.sort_by_key(|&i| {
-        let h = u32::from_ne_bytes(hashes[i].to_ne_bytes());
-        ((h ^ (h >> 16)) as usize & (capacity - 1), i)
-    });
-    order
-}
-
-/// `items` in the order a default `java.util.HashSet` of them iterates (see
-/// [`java_hash_order`]), given in insertion order.
-pub(crate) fn java_set_order<'a>(items: impl IntoIterator<Item = &'a String>) -> Vec<&'a String> {
-    let items: Vec<&String> = items.into_iter().collect();
-    let hashes: Vec<i32> = items.iter().map(|s| java_string_hash(s)).collect();
-    java_hash_order(&hashes)
-        .into_iter()
-        .map(|i| items[i])
-        .collect()
 }
 
 #[cfg(test)]
@@ -188,39 +129,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn human_time_is_apaches_layout_in_utc() {
-        assert_eq!(human_time(0), "1970-01-01 00:00:00,000");
-        assert_eq!(human_time(1_709_251_199_007), "2024-02-29 23:59:59,007");
-        assert_eq!(human_time(951_782_400_000), "2000-02-29 00:00:00,000");
-    }
-
-    #[test]
     fn perm_string_is_apaches() {
         assert_eq!(perm_string(6), "RW-");
         assert_eq!(perm_string(7), "RWX");
         assert_eq!(perm_string(2), "-W-");
-    }
-
-    #[test]
-    fn java_string_hash_is_javas() {
-        assert_eq!(java_string_hash(""), 0);
-        assert_eq!(java_string_hash("hello"), 99_162_322);
-        // Overflows wrap as in Java.
-        assert_eq!(java_string_hash("polygenelubricants"), i32::MIN);
-    }
-
-    #[test]
-    fn java_set_order_is_a_hash_sets() {
-        // Java: new HashSet<>(List.of("TBW102", "DefaultCluster", "AdminTopic", "a", "b"))
-        // iterates a, b, AdminTopic, TBW102, DefaultCluster (buckets 1, 2, 8, 11, 15 of 16).
-        let names: Vec<String> = ["TBW102", "DefaultCluster", "AdminTopic", "a", "b"]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
-        let order: Vec<&str> = java_set_order(&names)
-            .into_iter()
-            .map(String::as_str)
-            .collect();
-        assert_eq!(order, ["a", "b", "AdminTopic", "TBW102", "DefaultCluster"]);
     }
 }

@@ -34,10 +34,10 @@ pub(crate) struct ConsumeMessageArgs {
     /// Consumer group the pulls are made as (nothing is committed).
     #[arg(short = 'g', long = "consumerGroup", default_value = "TOOLS_CONSUMER")]
     group: String,
-    /// Stored from (ms or `yyyy-MM-dd#HH:mm:ss:SSS`, UTC).
+    /// Stored from (ms or `yyyy-MM-dd#HH:mm:ss:SSS` in local time).
     #[arg(short = 's', long = "beginTimestamp")]
     begin: Option<String>,
-    /// Stored until (ms or `yyyy-MM-dd#HH:mm:ss:SSS`, UTC).
+    /// Stored until (ms or `yyyy-MM-dd#HH:mm:ss:SSS` in local time).
     #[arg(short = 'e', long = "endTimestamp")]
     end: Option<String>,
     /// At most this many messages (128).

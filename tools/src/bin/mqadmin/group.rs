@@ -12,7 +12,7 @@ use ferromq_protocol::{ResponseCode, Version};
 use crate::common::{
     brokers_of, cluster_info, connect, print_json, print_out, Failure, Json, Namesrv, Outcome,
 };
-use crate::print::{java_bucket, java_hash};
+use crate::java;
 use crate::time::human_time;
 
 /// `updateSubGroup` flags (Apache's `UpdateSubGroupSubCommand`): `-b` or `-c`, `-g`.
@@ -237,7 +237,7 @@ pub(crate) async fn update_sub_group(args: UpdateSubGroupArgs) -> Outcome {
         // Apache has and FerroMQ's command does not set are at Apache's defaults.
         // In the order of Java's `HashMap` (16 buckets).
         let mut attributes: Vec<_> = g.attributes.iter().collect();
-        attributes.sort_by_cached_key(|(k, _)| java_bucket(java_hash(k), 16));
+        attributes.sort_by_cached_key(|(k, _)| java::bucket(java::string_hash(k), 16));
         let attributes = attributes
             .iter()
             .map(|(k, v)| format!("{k}={v}"))

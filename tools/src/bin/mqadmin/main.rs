@@ -34,6 +34,7 @@ mod cluster;
 mod common;
 mod consume;
 mod group;
+mod java;
 mod message;
 mod namesrv;
 mod offset;

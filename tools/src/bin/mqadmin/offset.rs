@@ -182,7 +182,7 @@ pub(crate) async fn reset_offset_by_time(args: ResetOffsetByTimeArgs) -> Outcome
         let _ = writeln!(out, "{:<40}  {:<40}  {:<40}", "#brokerName", "#queueId", "#offset");
         // In the order of Apache's table (a `HashMap` of queues).
         let mut queues: Vec<MessageQueue> = table.keys().cloned().collect();
-        crate::print::java_set_order(&mut queues);
+        crate::java::sort_queues(&mut queues);
         for mq in &queues {
             let offset = table.get(mq).copied().unwrap_or_default();
             let _ = writeln!(out, "{:<40}  {:<40}  {offset:<40}", mq.broker_name, mq.queue_id);
@@ -286,7 +286,7 @@ async fn reset_offline(
         // In the order of Apache's offset table (a hash map of queues).
         queues.sort();
         let mut order: Vec<MessageQueue> = queues.iter().map(|q| q.0.clone()).collect();
-        crate::print::java_set_order(&mut order);
+        crate::java::sort_queues(&mut order);
         queues.sort_by_key(|q| order.iter().position(|mq| *mq == q.0));
         for (mq, broker_offset, consumer_offset) in queues {
             let target = if timestamp == -1 {

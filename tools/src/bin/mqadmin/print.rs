@@ -10,6 +10,7 @@ use ferromq_client::{Admin, MessageView};
 use ferromq_protocol::body::{perm, MessageQueue, TopicRouteData};
 
 use crate::common::{connect, print_out, Failure, Namesrv, Outcome};
+use crate::java;
 use crate::time::parse_millis_or_date;
 
 /// The group the pulls are made as (Apache's `MixAll.TOOLS_CONSUMER_GROUP`).
@@ -130,41 +131,6 @@ impl Charset {
     }
 }
 
-/// Java's `String.hashCode` (UTF-16 units, wrapping).
-pub(crate) fn java_hash(s: &str) -> i32 {
-    s.encode_utf16()
-        .fold(0i32, |h, u| h.wrapping_mul(31).wrapping_add(i32::from(u)))
-}
-
-/// The bucket of a Java `HashMap` / `HashSet` table of `capacity` (a power of two) that `hash`
-/// falls in: the order Java iterates them in (entries of one bucket come in insertion order,
-/// here in their natural order, so collisions may differ from Apache's).
-pub(crate) fn java_bucket(hash: i32, capacity: usize) -> usize {
-    let h = u32::from_ne_bytes(hash.to_ne_bytes());
-    usize::try_from(h ^ (h >> 16)).unwrap_or(0) & (capacity - 1)
-}
-
-/// Java's `MessageQueue.hashCode`.
-fn mq_hash(mq: &MessageQueue) -> i32 {
-    [
-        java_hash(&mq.broker_name),
-        mq.queue_id,
-        java_hash(&mq.topic),
-    ]
-    .into_iter()
-    .fold(1i32, |r, h| r.wrapping_mul(31).wrapping_add(h))
-}
-
-/// `queues` in the order Java iterates a `HashSet` (or `HashMap`, `ConcurrentHashMap`) of them
-/// in: default capacity, grown at three quarters full (Apache's `printMsg` visits queues so).
-pub(crate) fn java_set_order(queues: &mut [MessageQueue]) {
-    let mut capacity = 16;
-    while queues.len() > capacity * 3 / 4 {
-        capacity *= 2;
-    }
-    queues.sort_by_cached_key(|mq| java_bucket(mq_hash(mq), capacity));
-}
-
 /// Java's `MessageQueue.toString`.
 fn mq_string(mq: &MessageQueue) -> String {
     format!(
@@ -192,7 +158,7 @@ fn write_pulled(out: &mut String, m: &MessageView, pull: &PullAnswer, body: Opti
     props.push(("MIN_OFFSET".to_owned(), pull.min_offset.to_string()));
     props.push(("MAX_OFFSET".to_owned(), pull.max_offset.to_string()));
     // The decoder's `HashMap` of 128 buckets.
-    props.sort_by_cached_key(|(k, _)| java_bucket(java_hash(k), 128));
+    props.sort_by_cached_key(|(k, _)| java::bucket(java::string_hash(k), 128));
     let props = props
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
@@ -300,7 +266,7 @@ async fn queues_of(
         .flat_map(|q| (0..q.read_queue_nums).map(|i| MessageQueue::new(topic, &q.broker_name, i)))
         .collect();
     queues.sort();
-    java_set_order(&mut queues);
+    java::sort_queues(&mut queues);
     Ok(((*route).clone(), queues))
 }
 
@@ -452,16 +418,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn java_hash_orders_are_javas() {
-        assert_eq!(java_hash("TAGS"), 2_567_193);
-        assert_eq!(java_hash(""), 0);
-        // Apache 5.3.3's printMsg visited queue 1 of CmpTopic on broker-x before queue 0, and
-        // printed these properties in this order.
-        let mut queues: Vec<_> = (0..2)
-            .map(|i| MessageQueue::new("CmpTopic", "broker-x", i))
-            .collect();
-        java_set_order(&mut queues);
-        assert_eq!(queues[0].queue_id, 1);
+    fn properties_come_in_apaches_order() {
+        // Apache 5.3.3's printMsg printed these properties in this order.
         let mut keys = vec![
             "CLUSTER",
             "KEYS",
@@ -473,7 +431,7 @@ mod tests {
             "MIN_OFFSET",
             "MAX_OFFSET",
         ];
-        keys.sort_by_cached_key(|k| java_bucket(java_hash(k), 128));
+        keys.sort_by_cached_key(|k| java::bucket(java::string_hash(k), 128));
         assert_eq!(
             keys,
             [

@@ -6,9 +6,9 @@ use ferromq_client::{AllocateStrategy, Averagely};
 use ferromq_protocol::body::{perm, MessageQueue, TopicConfig, MASTER_ID};
 
 use crate::common::{
-    cluster_info, connect, java_hash_order, java_string_hash, print_json, print_out, Failure, Json,
-    Namesrv, Outcome,
+    cluster_info, connect, print_json, print_out, Failure, Json, Namesrv, Outcome,
 };
+use crate::java;
 use crate::topic::ORDER_TOPIC_CONFIG;
 
 /// `topicClusterList` flags (Apache's `TopicClusterSubCommand`).
@@ -207,8 +207,8 @@ pub(crate) async fn allocate_mq(args: AllocateMqArgs) -> Outcome {
             .collect();
         // Apache collects the queues into a `HashSet` and hands them to the strategy in that
         // set's order (a consumer's rebalance sorts them first; this command does not).
-        let hashes: Vec<i32> = queues.iter().map(java_queue_hash).collect();
-        let queues: Vec<MessageQueue> = java_hash_order(&hashes)
+        let hashes: Vec<i32> = queues.iter().map(java::queue_hash).collect();
+        let queues: Vec<MessageQueue> = java::hash_order(&hashes)
             .into_iter()
             .map(|i| queues[i].clone())
             .collect();
@@ -224,9 +224,9 @@ pub(crate) async fn allocate_mq(args: AllocateMqArgs) -> Outcome {
             }
         }
         // The result map is a `HashMap` too: its keys print in that map's order.
-        let hashes: Vec<i32> = ips.iter().map(|ip| java_string_hash(ip)).collect();
+        let hashes: Vec<i32> = ips.iter().map(|ip| java::string_hash(ip)).collect();
         let mut entries = Vec::new();
-        for i in java_hash_order(&hashes) {
+        for i in java::hash_order(&hashes) {
             let ip = &ips[i];
             let mine = Averagely.allocate(ip, &queues, &ips);
             let list: Vec<serde_json::Value> = mine
@@ -249,16 +249,6 @@ pub(crate) async fn allocate_mq(args: AllocateMqArgs) -> Outcome {
     .await;
     admin.shutdown().await;
     result
-}
-
-/// Java's `MessageQueue.hashCode`.
-fn java_queue_hash(mq: &MessageQueue) -> i32 {
-    let mut h = 1i32;
-    h = h
-        .wrapping_mul(31)
-        .wrapping_add(java_string_hash(&mq.broker_name));
-    h = h.wrapping_mul(31).wrapping_add(mq.queue_id);
-    h.wrapping_mul(31).wrapping_add(java_string_hash(&mq.topic))
 }
 
 /// Reads, writes or deletes the topic's order configuration in the name servers' KV store.
@@ -331,8 +321,8 @@ mod tests {
                 queue_id,
             })
             .collect();
-        let hashes: Vec<i32> = queues.iter().map(java_queue_hash).collect();
-        let ids: Vec<i32> = java_hash_order(&hashes)
+        let hashes: Vec<i32> = queues.iter().map(java::queue_hash).collect();
+        let ids: Vec<i32> = java::hash_order(&hashes)
             .into_iter()
             .map(|i| queues[i].queue_id)
             .collect();

@@ -5,8 +5,9 @@ use std::fmt::Write as _;
 
 use clap::Args;
 
-use crate::common::{connect, human_time, print_json, print_out, Failure, Json, Namesrv, Outcome};
+use crate::common::{connect, print_json, print_out, Failure, Json, Namesrv, Outcome};
 use crate::group::{connection, masters_of, version_desc};
+use crate::time::human_time;
 
 /// `consumerStatus` flags (Apache's `ConsumerStatusSubCommand`).
 #[derive(Args, Debug)]

@@ -7,9 +7,11 @@ use clap::{ArgGroup, Args};
 use ferromq_protocol::body::{TopicConfig, TopicOffset, TopicStatsTable};
 
 use crate::common::{
-    brokers_of, cluster_info, connect, human_time, java_set_order, perm_string, print_json,
-    print_out, Failure, Json, Namesrv, Outcome,
+    brokers_of, cluster_info, connect, perm_string, print_json, print_out, Failure, Json, Namesrv,
+    Outcome,
 };
+use crate::java;
+use crate::time::human_time;
 
 /// The name server KV namespace of order topics' `brokerName:queues` lists (Apache's
 /// `NamesrvUtil.NAMESPACE_ORDER_TOPIC_CONFIG`).
@@ -129,7 +131,7 @@ pub(crate) async fn topic_list(args: TopicListArgs) -> Outcome {
                 return Ok(());
             }
             // Apache prints the name server's list as a Java `HashSet` iterates it.
-            for t in java_set_order(&topics) {
+            for t in java::set_order(&topics) {
                 let _ = writeln!(out, "{t}");
             }
             print_out(&out);
@@ -142,7 +144,7 @@ pub(crate) async fn topic_list(args: TopicListArgs) -> Outcome {
             "#Cluster Name", "#Topic", "#Consumer Group"
         );
         let mut rows = Vec::new();
-        for topic in java_set_order(&topics) {
+        for topic in java::set_order(&topics) {
             if topic.starts_with("%RETRY%") || topic.starts_with("%DLQ%") {
                 continue;
             }
@@ -170,7 +172,7 @@ pub(crate) async fn topic_list(args: TopicListArgs) -> Outcome {
             if groups.is_empty() {
                 groups.insert(String::new());
             }
-            for g in java_set_order(&groups) {
+            for g in java::set_order(&groups) {
                 let _ = writeln!(
                     out,
                     "{:<20}  {:<64}  {:<64}",
