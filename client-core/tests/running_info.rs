@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use common::{producer_options, unique, wait_for, Servers};
 use ferromq_client::{
-    Admin, ConsumeFrom, ConsumeResult, FilterExpression, Message, MessageView, Producer,
-    PullConsumer, PullConsumerOptions, PushConsumer, PushConsumerOptions,
+    Admin, ConsumeFrom, ConsumeResult, FilterExpression, Message, MessageView, OrderlyResult,
+    Producer, PullConsumer, PullConsumerOptions, PushConsumer, PushConsumerOptions,
 };
 use ferromq_protocol::body::ConsumerRunningInfo;
 use ferromq_protocol::header::client::GetConsumerRunningInfoRequestHeader;
@@ -279,6 +279,63 @@ async fn a_lite_pull_consumer_reports_its_queues_and_pull_rates() {
         "{status:?}"
     );
     assert_eq!(info.subscription_set.len(), 1);
+    consumer.shutdown().await;
+    admin.shutdown().await;
+    servers.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_orderly_consumer_reports_its_queue_locks() {
+    let servers = Servers::start(|_| {}).await;
+    let topic = unique("RunningOrderly");
+    servers.create_topic(&topic, 2).await;
+    let n = 8;
+    let ends = send(&servers, &topic, n, None).await;
+    let consumed = Arc::new(AtomicUsize::new(0));
+    let seen = consumed.clone();
+    let listener = move |batch: &[MessageView]| {
+        seen.fetch_add(batch.len(), Ordering::SeqCst);
+        OrderlyResult::Success
+    };
+    let group = unique("ocg");
+    let options = PushConsumerOptions {
+        client: servers.client_config(&unique("running-orderly")),
+        group: group.clone(),
+        consume_from: ConsumeFrom::FirstOffset,
+        ..PushConsumerOptions::default()
+    };
+    let before = ferromq_common::now_ms();
+    let consumer = PushConsumer::start_orderly(
+        options,
+        [(topic.clone(), FilterExpression::all())],
+        listener,
+    )
+    .await
+    .expect("consumer");
+    wait_for("every message consumed", WAIT, || async {
+        consumed.load(Ordering::SeqCst) >= n
+    })
+    .await;
+    let admin = Admin::new(&servers.client_config(&unique("admin"))).expect("admin");
+    let client_id = consumer.client().id().to_owned();
+    let deadline = Instant::now() + WAIT;
+    let info = loop {
+        let info = running_info(&admin, &servers, &group, &client_id, false).await;
+        if commit_offsets(&info, &topic) == ends {
+            break info;
+        }
+        assert!(Instant::now() < deadline, "{:?}", info.mq_table);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(info.properties["PROP_CONSUMEORDERLY"], "true");
+    for (mq, pq) in info.mq_table.iter().filter(|(mq, _)| mq.topic == topic) {
+        assert!(pq.locked, "{mq:?} is locked on the broker: {pq:?}");
+        assert!(
+            pq.last_lock_timestamp >= before - 1000,
+            "{mq:?} locked since it was assigned: {pq:?}"
+        );
+        assert_eq!(pq.transaction_msg_count, 0, "{pq:?}");
+    }
     consumer.shutdown().await;
     admin.shutdown().await;
     servers.stop().await;
