@@ -58,8 +58,7 @@ async fn running_info(
         .consumer_running_info_at(servers.broker.addr(), group, client_id, jstack)
         .await
         .expect("running info");
-    let text = ferromq_protocol::json::to_string(&value);
-    ConsumerRunningInfo::decode(text.as_bytes()).expect("Apache's ConsumerRunningInfo")
+    ConsumerRunningInfo::from_value(value).expect("Apache's ConsumerRunningInfo")
 }
 
 /// The commit offsets of `topic`'s queues in `info`.

@@ -145,6 +145,16 @@ pub struct ConsumerRunningInfo {
 
 json_body!(ConsumerRunningInfo, raw_object_keys);
 
+impl ConsumerRunningInfo {
+    /// The running info from JSON already parsed with [`json::parse`] (queue keys are then
+    /// strings holding the bean's JSON), as `Admin::consumer_running_info_at` returns it.
+    pub fn from_value(value: json::Value) -> crate::error::Result<Self> {
+        serde_json::from_value(value).map_err(|e| {
+            crate::error::ProtocolError::malformed("ConsumerRunningInfo", e.to_string())
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
