@@ -110,8 +110,10 @@ pub(crate) trait ConsumerHandle: Send + Sync + 'static {
     fn reset_offsets(&self, offsets: BTreeMap<MessageQueue, i64>);
     /// The offsets in memory of `topic`'s queues (GET_CONSUMER_STATUS_FROM_CLIENT).
     fn queue_offsets(&self, topic: &str) -> BTreeMap<MessageQueue, i64>;
-    /// Properties for GET_CONSUMER_RUNNING_INFO.
-    fn running_properties(&self) -> BTreeMap<String, String>;
+    /// GET_CONSUMER_RUNNING_INFO: the consumer's settings, subscriptions, queues and rates
+    /// (the client adds its own properties, [`Client::running_properties`]); a description
+    /// of its tasks in `jstack` when `jstack` is asked for.
+    fn running_info(&self, jstack: bool) -> ferromq_protocol::body::ConsumerRunningInfo;
     /// CONSUME_MESSAGE_DIRECTLY: run the listener on one message; `Some(true)` = consumed.
     fn consume_directly(
         &self,
@@ -227,6 +229,9 @@ pub(crate) use crate::rt::now_ms;
 /// The shortest time between two route refreshes of one topic forced by transport failures.
 const FORCED_REFRESH_PERIOD: Duration = Duration::from_secs(1);
 
+/// The version the client's requests carry (`Version::V5_3_3`), by its Java name.
+const CLIENT_VERSION_NAME: &str = "V5_3_3";
+
 impl Client {
     /// The shared client for `config` (same name servers and instance name), created on first
     /// use. Must be called inside a tokio runtime: it spawns the route and heartbeat timers.
@@ -317,6 +322,39 @@ impl Client {
     /// This client's id (`ip@instance`).
     pub fn id(&self) -> &str {
         &self.inner.id
+    }
+
+    /// The client-wide entries of a consumer's running info (Apache's `MQClientInstance`
+    /// adds `PROP_NAMESERVER_ADDR` and `PROP_CLIENT_VERSION`; `ClientConfig`'s fields come
+    /// with the consumer's settings).
+    pub(crate) fn running_properties(&self) -> BTreeMap<String, String> {
+        use ferromq_protocol::body::running::{PROP_CLIENT_VERSION, PROP_NAMESERVER_ADDR};
+        let config = &self.inner.config;
+        let namesrvs = self.inner.namesrvs.join(";");
+        let ip = self.inner.id.split_once('@').map_or("", |(ip, _)| ip);
+        let instance = self.inner.id.split_once('@').map_or("", |(_, i)| i);
+        [
+            (PROP_NAMESERVER_ADDR, namesrvs.clone()),
+            (PROP_CLIENT_VERSION, CLIENT_VERSION_NAME.to_owned()),
+            ("namesrvAddr", namesrvs),
+            ("clientIP", ip.to_owned()),
+            ("instanceName", instance.to_owned()),
+            (
+                "pollNameServerInterval",
+                config.route_refresh_interval.as_millis().to_string(),
+            ),
+            (
+                "heartbeatBrokerInterval",
+                config.heartbeat_interval.as_millis().to_string(),
+            ),
+            (
+                "mqClientApiTimeout",
+                config.request_timeout.as_millis().to_string(),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
     }
 
     pub(crate) fn timeout(&self) -> Duration {

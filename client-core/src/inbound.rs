@@ -10,7 +10,6 @@ use ferromq_protocol::header::client::{
     NotifyConsumerIdsChangedRequestHeader, ResetOffsetRequestHeader,
 };
 use ferromq_protocol::header::transaction::CheckTransactionStateRequestHeader;
-use ferromq_protocol::json;
 use ferromq_protocol::message::property;
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use futures::future::BoxFuture;
@@ -90,46 +89,13 @@ impl InboundHandler for Dispatcher {
                             ),
                         );
                     };
-                    let props = c.running_properties();
-                    let subscriptions: Vec<json::Value> = c
-                        .consumer_data()
-                        .subscription_data_set
-                        .iter()
-                        .filter_map(|sd| json::parse(sd.to_json().as_bytes()).ok())
-                        .collect();
-                    // Java's ConsumerRunningInfo: properties and subscriptionSet (the per-queue
-                    // tables are left empty).
-                    let value = json::Value::Object(
-                        [
-                            (
-                                "properties".to_owned(),
-                                json::Value::Object(
-                                    props
-                                        .into_iter()
-                                        .map(|(k, v)| (k, json::Value::String(v)))
-                                        .collect(),
-                                ),
-                            ),
-                            (
-                                "subscriptionSet".to_owned(),
-                                json::Value::Array(subscriptions),
-                            ),
-                            (
-                                "mqTable".to_owned(),
-                                json::Value::Object(Default::default()),
-                            ),
-                            (
-                                "statusTable".to_owned(),
-                                json::Value::Object(Default::default()),
-                            ),
-                        ]
-                        .into_iter()
-                        .collect(),
-                    );
-                    let body = json::to_string(&value);
+                    let mut info = c.running_info(h.jstack_enable.unwrap_or(false));
+                    for (k, v) in client.running_properties() {
+                        info.properties.entry(k).or_insert(v);
+                    }
                     Some(
                         RemotingCommand::response(ResponseCode::SUCCESS, None)
-                            .with_body(body.into_bytes()),
+                            .with_body(info.encode()),
                     )
                 }
                 RequestCode::CONSUME_MESSAGE_DIRECTLY => {
@@ -239,11 +205,16 @@ mod tests {
                 .cloned()
                 .collect()
         }
-        fn running_properties(&self) -> BTreeMap<String, String> {
-            BTreeMap::from([(
+        fn running_info(&self, _jstack: bool) -> ferromq_protocol::body::ConsumerRunningInfo {
+            let mut info = ferromq_protocol::body::ConsumerRunningInfo {
+                subscription_set: self.consumer_data().subscription_data_set,
+                ..Default::default()
+            };
+            info.properties.insert(
                 "PROP_CONSUME_TYPE".to_owned(),
                 "CONSUME_PASSIVELY".to_owned(),
-            )])
+            );
+            info
         }
         fn consume_directly(
             &self,
@@ -347,6 +318,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("\"subscriptionSet\":[{"), "{text}");
+        assert!(
+            text.contains("\"PROP_NAMESERVER_ADDR\":\"127.0.0.1:1\""),
+            "{text}"
+        );
 
         let message = MessageExt {
             topic: "T".to_owned(),

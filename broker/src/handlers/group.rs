@@ -117,7 +117,9 @@ pub(crate) fn all_offsets(broker: &Broker) -> Response {
     ok().with_body(broker.offsets.encode().into_bytes())
 }
 
-/// GET_CONSUME_STATS: per queue, the broker's and the group's offsets.
+/// GET_CONSUME_STATS: per queue, the broker's offset, the group's committed offset and the next
+/// offset it will pull (`pullOffset`, whose distance to the committed one mqadmin prints as
+/// `#Inflight`).
 pub(crate) fn consume_stats(broker: &Broker, req: &RemotingCommand) -> Response {
     let h = match GetConsumeStatsRequestHeader::read_ext(&req.ext_fields) {
         Ok(h) => h,
@@ -141,8 +143,9 @@ pub(crate) fn consume_stats(broker: &Broker, req: &RemotingCommand) -> Response 
     ok().with_body(stats.encode())
 }
 
-/// One group's progress on one topic: per queue the queue's end, the group's offset and the
-/// store time of the last message it consumed; its consume rate over the last minute.
+/// One group's progress on one topic: per queue the queue's end, the group's committed and pull
+/// offsets and the store time of the last message it consumed; its consume rate over the last
+/// minute.
 fn topic_consume_stats(broker: &Broker, group: &str, topic: &str) -> Option<ConsumeStats> {
     let config = broker.topics.get(topic)?;
     let broker_name = broker.settings().broker.broker_name.clone();
@@ -150,6 +153,12 @@ fn topic_consume_stats(broker: &Broker, group: &str, topic: &str) -> Option<Cons
     for q in 0..config.read_queue_nums.max(config.write_queue_nums) {
         let broker_offset = broker.store.max_offset_in_queue(topic, q).max(0);
         let consumer_offset = broker.offsets.query(group, topic, q).unwrap_or(0).max(0);
+        // Apache: the pull offset (else the committed one), never below the committed one.
+        let pull_offset = broker
+            .offsets
+            .query_pull(group, topic, q)
+            .unwrap_or(consumer_offset)
+            .max(consumer_offset);
         let last_timestamp = match consumer_offset - 1 {
             last if last >= 0 => broker
                 .store
@@ -167,7 +176,7 @@ fn topic_consume_stats(broker: &Broker, group: &str, topic: &str) -> Option<Cons
                 broker_offset,
                 consumer_offset,
                 last_timestamp,
-                pull_offset: consumer_offset,
+                pull_offset,
             },
         );
     }
@@ -208,6 +217,9 @@ pub(crate) fn broker_consume_stats(broker: &Broker, req: &RemotingCommand) -> Re
             }
             if let Some(stats) = topic_consume_stats(broker, &group, &topic) {
                 list.total_diff = list.total_diff.wrapping_add(stats.total_diff());
+                list.total_inflight_diff = list
+                    .total_inflight_diff
+                    .wrapping_add(stats.inflight_total_diff());
                 per_topic.push(stats);
             }
         }

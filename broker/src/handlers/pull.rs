@@ -224,6 +224,11 @@ pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Resp
         }
         break (r, code, next);
     };
+    // Where the group will read next (Apache's commitPullOffset, on every pull served): the
+    // messages between it and the committed offset are in flight (GET_CONSUME_STATS).
+    broker
+        .offsets
+        .commit_pull(&h.consumer_group, &h.topic, h.queue_id, next);
     // Where the consumer should pull next (Apache): with slaveReadEnable, a consumer far
     // behind (its messages no longer in memory) is sent to whichBrokerWhenConsumeSlowly, others
     // to the group's brokerId; without it, always to the master.

@@ -249,3 +249,31 @@ fn a_commit_riding_on_a_pull_never_lowers_the_offset() {
         "an explicit commit may go back (a seek)"
     );
 }
+
+/// Pull offsets live beside the committed ones, in memory only, and go with their group or
+/// topic.
+#[test]
+fn pull_offsets_are_kept_apart_and_never_written() {
+    let table = ConsumerOffsetTable::new();
+    table.commit("G", "T", 0, 5);
+    table.commit_pull("G", "T", 0, 9);
+    table.commit_pull("G", "T", 1, 3);
+    table.commit_pull("H", "U", 0, 1);
+    assert_eq!(table.query_pull("G", "T", 0), Some(9));
+    assert_eq!(table.query_pull("G", "T", 1), Some(3));
+    assert_eq!(table.query_pull("G", "T", 2), None);
+    assert_eq!(table.query("G", "T", 0), Some(5));
+    assert_eq!(table.query("G", "T", 1), None);
+    assert!(!table.encode().contains(":9"), "{}", table.encode());
+    table.commit_pull("G", "T", 0, 12);
+    assert_eq!(table.query_pull("G", "T", 0), Some(12));
+
+    table.remove_group("G");
+    assert_eq!(table.query_pull("G", "T", 0), None);
+    assert_eq!(table.remove_topic("U"), 0);
+    assert_eq!(table.query_pull("H", "U", 0), None);
+    table.commit_pull("G", "T", 0, 1);
+    table.commit("G", "T", 0, 1);
+    table.remove("G", "T");
+    assert_eq!(table.query_pull("G", "T", 0), None);
+}

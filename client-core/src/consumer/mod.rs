@@ -13,6 +13,8 @@ mod process_queue;
 mod pull;
 mod push;
 mod queues;
+mod running;
+mod stats;
 mod validate;
 
 pub use crate::choices::{Allocation, ConsumeFromKind, ExpressionType, MessageModel};

@@ -48,6 +48,13 @@ impl OrderlyState {
         self.locked.store(false, Ordering::Release);
     }
 
+    /// When the lock was last granted, ms since the epoch.
+    pub(super) fn last_lock_ms(&self) -> Option<i64> {
+        let at = (*lock(&self.last_lock))?;
+        let ago = i64::try_from(at.elapsed().as_millis()).unwrap_or(i64::MAX);
+        Some(crate::client::now_ms().saturating_sub(ago))
+    }
+
     /// Locked, and renewed recently enough.
     pub(super) fn is_locked(&self) -> bool {
         self.locked.load(Ordering::Acquire)
@@ -239,13 +246,26 @@ async fn consume_loop(inner: Arc<Inner>, qs: Arc<QueueState>) {
             let Ok(permit) = inner.permits.clone().acquire_owned().await else {
                 break;
             };
+            let offsets: Vec<i64> = batch.iter().map(MessageView::queue_offset).collect();
+            lock(&qs.pq).set_consuming(Some(&offsets));
+            let began = Instant::now();
             let result = guarded(
                 listener.consume(batch.clone()),
                 OrderlyResult::SuspendCurrentQueueAMoment,
             )
             .await;
             drop(permit);
-            let offsets: Vec<i64> = batch.iter().map(MessageView::queue_offset).collect();
+            qs.stats.consume_time(began.elapsed());
+            if result == OrderlyResult::Success {
+                qs.stats.consumed(batch.len(), 0);
+            } else {
+                qs.stats.consumed(0, batch.len());
+            }
+            {
+                let mut pq = lock(&qs.pq);
+                pq.set_consuming(None);
+                pq.mark_consumed(crate::client::now_ms());
+            }
             let settled = match result {
                 OrderlyResult::Success => true,
                 OrderlyResult::SuspendCurrentQueueAMoment => {

@@ -12,8 +12,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use ferromq_protocol::body::running::{
+    PROP_CONSUMER_START_TIMESTAMP, PROP_CONSUME_ORDERLY, PROP_CONSUME_TYPE,
+};
 use ferromq_protocol::body::{
-    ConsumeFromWhere, ConsumeType, ConsumerData, MessageQueue, SubscriptionData,
+    ConsumeFromWhere, ConsumeType, ConsumerData, ConsumerRunningInfo, MessageQueue,
+    SubscriptionData,
 };
 use ferromq_protocol::header::pull::PullMessageResponseHeader;
 use ferromq_protocol::message::MessageExt;
@@ -24,8 +28,10 @@ use tokio::sync::{mpsc, Notify};
 use super::allocate::{AllocateStrategy, Averagely};
 use super::nodes::PullNodes;
 use super::offset_store::OffsetStore;
+use super::process_queue::ProcessQueue;
 use super::push::{lock, pause};
 use super::queues::{self, GroupView, PullRequest};
+use super::stats::{StatsTable, TopicStats};
 use super::{ConsumeFrom, FilterExpression, MessageModel};
 use crate::client::{now_ms, Client, ClientConfig, ConsumerHandle};
 use crate::error::{Error, Result};
@@ -87,6 +93,28 @@ struct LiteQueue {
     paused: AtomicBool,
     dropped: AtomicBool,
     wake: Notify,
+    /// Fetched messages not polled yet, and the queue's timestamps (running info).
+    pq: Mutex<ProcessQueue>,
+    /// The statistics of the queue's topic.
+    stats: Arc<TopicStats>,
+}
+
+impl LiteQueue {
+    /// Forgets the fetched messages of `batch` (polled, or stale after a seek).
+    fn settle(&self, batch: &[MessageView], polled: bool) {
+        let mut pq = lock(&self.pq);
+        pq.remove(batch.iter().map(MessageView::queue_offset));
+        if polled {
+            pq.mark_consumed(now_ms());
+        }
+    }
+
+    /// Moves the queue to `offset`: what was fetched before no longer counts.
+    fn reposition(&self, offset: i64) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        *lock(&self.next) = offset;
+        lock(&self.pq).clear();
+    }
 }
 
 struct Batch {
@@ -114,6 +142,10 @@ struct Inner {
     closed: AtomicBool,
     /// Polled messages not handed out yet (`next_message`).
     buffer: buffer::Buffer,
+    /// Pull rates and polled messages per topic (running info's `statusTable`).
+    stats: Arc<StatsTable>,
+    /// When the consumer started, ms.
+    started_ms: i64,
 }
 
 /// A started lite pull consumer; cheap to clone.
@@ -167,6 +199,8 @@ impl PullConsumer {
             updating: tokio::sync::Mutex::new(()),
             closed: AtomicBool::new(false),
             buffer: buffer::Buffer::default(),
+            stats: Arc::new(StatsTable::default()),
+            started_ms: now_ms(),
         });
         let handle = Arc::new(Handle {
             inner: Arc::downgrade(&inner),
@@ -181,6 +215,10 @@ impl PullConsumer {
     }
 
     fn spawn_timers(&self) {
+        crate::rt::spawn(super::stats::sampler(
+            self.inner.stats.clone(),
+            self.inner.stop.subscribe(),
+        ));
         let inner = self.inner.clone();
         let mut stop = inner.stop.subscribe();
         crate::rt::spawn(async move {
@@ -218,6 +256,11 @@ impl PullConsumer {
                 }
             });
         }
+    }
+
+    /// The client this consumer uses (its id is how operators' tools address it).
+    pub fn client(&self) -> &Client {
+        &self.inner.client
     }
 
     fn is_shut_down(&self) -> bool {
@@ -322,8 +365,11 @@ impl PullConsumer {
             if q.dropped.load(Ordering::Acquire)
                 || q.generation.load(Ordering::Acquire) != batch.generation
             {
+                q.settle(&batch.messages, false);
                 continue;
             }
+            q.settle(&batch.messages, true);
+            q.stats.consumed(batch.messages.len(), 0);
             self.inner.offsets.update(&q.mq, batch.next, false);
             return Ok(batch.messages);
         }
@@ -339,8 +385,7 @@ impl PullConsumer {
     pub async fn seek(&self, mq: &MessageQueue, offset: i64) -> Result<()> {
         let q = self.queue("seek", mq)?;
         self.inner.buffer.discard(mq);
-        q.generation.fetch_add(1, Ordering::AcqRel);
-        *lock(&q.next) = offset;
+        q.reposition(offset);
         self.inner.offsets.update(mq, offset, false);
         q.wake.notify_one();
         Ok(())
@@ -458,19 +503,18 @@ impl ConsumerHandle for Handle {
         let queues = lock(&inner.queues);
         for (mq, offset) in offsets {
             if let Some(q) = queues.get(&mq) {
-                q.generation.fetch_add(1, Ordering::AcqRel);
-                *lock(&q.next) = offset;
+                q.reposition(offset);
                 inner.offsets.update(&mq, offset, false);
                 q.wake.notify_one();
             }
         }
     }
 
-    fn running_properties(&self) -> BTreeMap<String, String> {
-        BTreeMap::from([(
-            "PROP_CONSUME_TYPE".to_owned(),
-            "CONSUME_ACTIVELY".to_owned(),
-        )])
+    fn running_info(&self, _jstack: bool) -> ConsumerRunningInfo {
+        self.inner
+            .upgrade()
+            .map(|inner| running_info(&inner))
+            .unwrap_or_default()
     }
 
     fn consume_directly(
@@ -480,6 +524,64 @@ impl ConsumerHandle for Handle {
     ) -> BoxFuture<'static, Option<bool>> {
         Box::pin(async { None })
     }
+}
+
+/// The running info of a lite pull consumer (Apache's
+/// `DefaultLitePullConsumerImpl.consumerRunningInfo`, plus the `statusTable` Apache leaves
+/// empty here: pull RT and TPS, and as consumed the messages `poll` handed out).
+fn running_info(inner: &Inner) -> ConsumerRunningInfo {
+    let o = &inner.options;
+    let properties = [
+        (PROP_CONSUME_TYPE, "CONSUME_ACTIVELY".to_owned()),
+        (PROP_CONSUME_ORDERLY, "false".to_owned()),
+        (PROP_CONSUMER_START_TIMESTAMP, inner.started_ms.to_string()),
+        ("consumerGroup", o.group.clone()),
+        (
+            "messageModel",
+            MessageModel::Clustering.wire().name().to_owned(),
+        ),
+        (
+            "consumeFromWhere",
+            super::running::consume_from_where(o.consume_from)
+                .name()
+                .to_owned(),
+        ),
+        ("allocateMessageQueueStrategy", o.allocate.name().to_owned()),
+        ("pullBatchSize", o.pull_batch_size.to_string()),
+        (
+            "pullThresholdForQueue",
+            o.pull_threshold_for_queue.to_string(),
+        ),
+        ("autoCommit", o.auto_commit.to_string()),
+        (
+            "autoCommitIntervalMillis",
+            o.auto_commit_interval.as_millis().to_string(),
+        ),
+        (
+            "pullTimeDelayMillsWhenException",
+            o.pull_retry_delay.as_millis().to_string(),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let mut info = ConsumerRunningInfo {
+        properties,
+        subscription_set: lock(&inner.subs).values().cloned().collect(),
+        ..ConsumerRunningInfo::default()
+    };
+    let queues: Vec<Arc<LiteQueue>> = lock(&inner.queues).values().cloned().collect();
+    for q in queues {
+        let mut pq = lock(&q.pq).info();
+        pq.commit_offset = inner.offsets.get(&q.mq).unwrap_or(-1);
+        pq.droped = q.dropped.load(Ordering::Acquire);
+        info.mq_table.insert(q.mq.clone(), pq);
+    }
+    for sub in &info.subscription_set {
+        info.status_table
+            .insert(sub.topic.clone(), inner.stats.status(&sub.topic));
+    }
+    info
 }
 
 /// Rebalances the subscribed topics; true when the round is unfinished.
@@ -549,6 +651,8 @@ async fn update_queues(inner: &Arc<Inner>, wanted: HashSet<MessageQueue>) {
             paused: AtomicBool::new(false),
             dropped: AtomicBool::new(false),
             wake: Notify::new(),
+            pq: Mutex::new(ProcessQueue::started(now_ms())),
+            stats: inner.stats.topic(&mq.topic),
         });
         lock(&inner.queues).insert(mq, q.clone());
         crate::rt::spawn(fetch_loop(inner.clone(), q));
@@ -578,6 +682,7 @@ async fn fetch_loop(inner: Arc<Inner>, q: Arc<LiteQueue>) {
         };
         let generation = q.generation.load(Ordering::Acquire);
         let offset = *lock(&q.next);
+        lock(&q.pq).mark_pulled(now_ms());
         let pull = PullRequest {
             group: &inner.options.group,
             mq: &mq,
@@ -589,6 +694,7 @@ async fn fetch_loop(inner: Arc<Inner>, q: Arc<LiteQueue>) {
             timeout: PULL_TIMEOUT,
             nodes: &inner.nodes,
         };
+        let began = Instant::now();
         let pulled = pull.send(&inner.client);
         let response = tokio::select! {
             r = pulled => r,
@@ -637,6 +743,7 @@ async fn fetch_loop(inner: Arc<Inner>, q: Arc<LiteQueue>) {
         if code != ResponseCode::SUCCESS {
             continue;
         }
+        let pull_rt = began.elapsed();
         let messages = Client::decode_messages(&response.body).unwrap_or_default();
         let filter_tags = sub.expression_type.is_tag() && !sub.is_sub_all();
         let views: Vec<MessageView> = messages
@@ -648,9 +755,11 @@ async fn fetch_loop(inner: Arc<Inner>, q: Arc<LiteQueue>) {
             })
             .map(|m| MessageView::new(m, &mq.broker_name, None))
             .collect();
+        q.stats.pulled(pull_rt, views.len());
         if views.is_empty() {
             continue;
         }
+        lock(&q.pq).put(views.iter().map(|v| (v.queue_offset(), v.body().len())));
         q.buffered.fetch_add(views.len(), Ordering::AcqRel);
         let batch = Batch {
             queue: q.clone(),

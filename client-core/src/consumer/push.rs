@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use ferromq_protocol::body::{
-    ConsumeFromWhere, ConsumeType, ConsumerData, MessageQueue, SubscriptionData,
+    ConsumeFromWhere, ConsumeType, ConsumerData, ConsumerRunningInfo, MessageQueue,
+    SubscriptionData,
 };
 use ferromq_protocol::header::client::ConsumerSendMsgBackRequestHeader;
 use ferromq_protocol::header::pull::PullMessageResponseHeader;
@@ -27,6 +28,7 @@ use super::offset_store::OffsetStore;
 use super::orderly::{self, OrderlyState};
 use super::process_queue::ProcessQueue;
 use super::queues::{self, PullRequest};
+use super::stats::{StatsTable, TopicStats};
 use super::{
     guarded, AsyncMessageListener, AsyncOrderlyListener, ConsumeFrom, ConsumeResult,
     FilterExpression, MessageListener, MessageModel, OnBlockingThread, OrderlyListener,
@@ -111,16 +113,19 @@ pub(super) struct QueueState {
     reset: Mutex<Option<i64>>,
     /// Orderly only: the broker lock and the pulled messages waiting, by offset.
     pub(super) orderly: OrderlyState,
+    /// The statistics of the queue's topic.
+    pub(super) stats: Arc<TopicStats>,
 }
 
 impl QueueState {
-    fn new(mq: MessageQueue) -> Self {
+    fn new(mq: MessageQueue, stats: Arc<TopicStats>) -> Self {
         QueueState {
             mq,
-            pq: Mutex::new(ProcessQueue::default()),
+            pq: Mutex::new(ProcessQueue::started(now_ms())),
             dropped: AtomicBool::new(false),
             reset: Mutex::new(None),
             orderly: OrderlyState::default(),
+            stats,
         }
     }
 }
@@ -135,7 +140,7 @@ pub(super) enum Listener {
 pub(super) struct Inner {
     pub(super) client: Client,
     pub(super) options: PushConsumerOptions,
-    subs: Mutex<BTreeMap<String, SubscriptionData>>,
+    pub(super) subs: Mutex<BTreeMap<String, SubscriptionData>>,
     pub(super) listener: Listener,
     pub(super) queues: Mutex<HashMap<MessageQueue, Arc<QueueState>>>,
     pub(super) offsets: OffsetStore,
@@ -147,6 +152,10 @@ pub(super) struct Inner {
     pub(super) retry_producer: Option<Producer>,
     closed: AtomicBool,
     pub(super) retry_topic: String,
+    /// Pull and consume rates per topic (running info's `statusTable`).
+    pub(super) stats: Arc<StatsTable>,
+    /// When the consumer started, ms.
+    pub(super) started_ms: i64,
 }
 
 impl Inner {
@@ -338,6 +347,8 @@ impl PushConsumer {
             retry_producer,
             closed: AtomicBool::new(false),
             retry_topic,
+            stats: Arc::new(StatsTable::default()),
+            started_ms: now_ms(),
             options,
         });
         let handle = Arc::new(Handle {
@@ -388,6 +399,10 @@ impl PushConsumer {
         if self.inner.is_orderly() {
             crate::rt::spawn(orderly::renew_locks(self.inner.clone()));
         }
+        crate::rt::spawn(super::stats::sampler(
+            self.inner.stats.clone(),
+            self.inner.stop.subscribe(),
+        ));
         let inner = self.inner.clone();
         let mut stop = inner.stop.subscribe();
         crate::rt::spawn(async move {
@@ -515,29 +530,11 @@ impl ConsumerHandle for Handle {
         }
     }
 
-    fn running_properties(&self) -> BTreeMap<String, String> {
-        let mut p = BTreeMap::new();
-        if let Some(inner) = self.inner.upgrade() {
-            p.insert(
-                "PROP_CONSUME_TYPE".to_owned(),
-                "CONSUME_PASSIVELY".to_owned(),
-            );
-            p.insert(
-                "PROP_CONSUMEORDERLY".to_owned(),
-                inner.is_orderly().to_string(),
-            );
-            p.insert(
-                "PROP_THREADPOOL_CORE_SIZE".to_owned(),
-                inner.options.consume_threads.to_string(),
-            );
-            p.insert("PROP_CLIENT_VERSION".to_owned(), "V5_3_3".to_owned());
-            p.insert(
-                "messageModel".to_owned(),
-                inner.options.message_model.wire().name().to_owned(),
-            );
-            p.insert("consumerGroup".to_owned(), inner.options.group.clone());
-        }
-        p
+    fn running_info(&self, jstack: bool) -> ConsumerRunningInfo {
+        self.inner
+            .upgrade()
+            .map(|inner| super::running::push_info(&inner, jstack))
+            .unwrap_or_default()
     }
 
     fn consume_directly(
@@ -629,7 +626,7 @@ async fn rebalance(inner: &Arc<Inner>) -> bool {
             }
         };
         inner.offsets.update(&mq, offset, false);
-        let qs = Arc::new(QueueState::new(mq.clone()));
+        let qs = Arc::new(QueueState::new(mq.clone(), inner.stats.topic(&mq.topic)));
         if inner.is_orderly() {
             qs.orderly.mark_locked();
         }
@@ -656,7 +653,8 @@ async fn pull_loop(inner: Arc<Inner>, qs: Arc<QueueState>, mut next: i64) {
             next = offset;
         }
         let (count, bytes, span) = {
-            let pq = lock(&qs.pq);
+            let mut pq = lock(&qs.pq);
+            pq.mark_pulled(now_ms());
             (pq.count(), pq.bytes(), pq.span())
         };
         if count > inner.options.pull_threshold_for_queue
@@ -689,11 +687,13 @@ async fn pull_loop(inner: Arc<Inner>, qs: Arc<QueueState>, mut next: i64) {
             timeout: PULL_TIMEOUT,
             nodes: &inner.nodes,
         };
+        let began = crate::rt::Instant::now();
         let pulled = pull.send(&inner.client);
         let response = tokio::select! {
             r = pulled => r,
             _ = stop.changed() => break,
         };
+        let pull_rt = began.elapsed();
         let response = match response {
             Ok(r) => r,
             Err(e) => {
@@ -758,6 +758,7 @@ async fn pull_loop(inner: Arc<Inner>, qs: Arc<QueueState>, mut next: i64) {
                 })
                 .map(|m| MessageView::new(m, &mq.broker_name, Some(&inner.retry_topic)))
                 .collect();
+            qs.stats.pulled(pull_rt, views.len());
             if views.is_empty() {
                 // Everything filtered out: the offset may move past them.
                 let pq = lock(&qs.pq);
@@ -799,12 +800,19 @@ async fn consume_batch(inner: Arc<Inner>, qs: Arc<QueueState>, messages: Vec<Mes
     let Listener::Concurrent(listener) = inner.listener.clone() else {
         return;
     };
+    let began = crate::rt::Instant::now();
     let result = guarded(
         listener.consume(messages.clone()),
         ConsumeResult::ReconsumeLater,
     )
     .await;
     drop(permit);
+    qs.stats.consume_time(began.elapsed());
+    if result == ConsumeResult::Success {
+        qs.stats.consumed(messages.len(), 0);
+    } else {
+        qs.stats.consumed(0, messages.len());
+    }
     let mut done: Vec<i64> = messages.iter().map(MessageView::queue_offset).collect();
     if result == ConsumeResult::ReconsumeLater {
         if inner.options.message_model == MessageModel::Broadcasting {
@@ -834,7 +842,11 @@ async fn consume_batch(inner: Arc<Inner>, qs: Arc<QueueState>, messages: Vec<Mes
     if qs.dropped.load(Ordering::Acquire) {
         return;
     }
-    let offset = lock(&qs.pq).remove(done);
+    let offset = {
+        let mut pq = lock(&qs.pq);
+        pq.mark_consumed(now_ms());
+        pq.remove(done)
+    };
     if let Some(offset) = offset {
         inner.offsets.update(&qs.mq, offset, true);
     }

@@ -20,7 +20,8 @@
 //! - [`connection`]: consumer/producer connection listings and CHECK_CLIENT_CONFIG;
 //! - [`misc`]: topic lists, KV tables, the name server KV config file, consumer id lists;
 //! - [`stats`]: statistics bodies keyed by `MessageQueue` beans (docs/protocol.md, "Maps keyed by
-//!   objects").
+//!   objects");
+//! - [`running`]: a consumer's running info (GET_CONSUMER_RUNNING_INFO), also bean-keyed.
 
 #[macro_use]
 mod macros;
@@ -34,6 +35,7 @@ pub mod misc;
 pub mod queue;
 pub mod register;
 pub mod route;
+pub mod running;
 pub mod stats;
 pub mod topic;
 
@@ -59,6 +61,7 @@ pub use register::{RegisterBrokerBody, DEFAULT_MAX_INFLATED};
 pub use route::{
     perm, topic_sys_flag, BrokerData, QueueData, RouteJsonStyle, TopicRouteData, MASTER_ID,
 };
+pub use running::{ConsumeStatus, ConsumerRunningInfo, PopProcessQueueInfo, ProcessQueueInfo};
 pub use stats::{
     ConsumeStats, ConsumeStatsList, GetConsumerStatusBody, OffsetWrapper, QueueOffsets,
     ResetOffsetBody, TopicOffset, TopicStatsTable,

@@ -59,7 +59,8 @@ pub struct OffsetWrapper {
     /// Store time of the last consumed message, ms.
     #[serde(deserialize_with = "json::lenient::i64")]
     pub last_timestamp: i64,
-    /// 5.x: the group's pull offset.
+    /// 5.x: the next offset the group will pull (at least `consumer_offset`); the messages
+    /// between the two are in flight (`#Inflight` of `mqadmin consumerProgress`).
     #[serde(deserialize_with = "json::lenient::i64")]
     pub pull_offset: i64,
 }
@@ -84,6 +85,16 @@ impl ConsumeStats {
         self.offset_table
             .values()
             .map(|w| w.broker_offset.wrapping_sub(w.consumer_offset))
+            .fold(0i64, i64::wrapping_add)
+    }
+
+    /// Java's `computeInflightTotalDiff`: sum of `pull_offset - consumer_offset`, the messages
+    /// pulled and not committed yet (`mqadmin consumerProgress` prints it per queue as
+    /// `#Inflight`).
+    pub fn inflight_total_diff(&self) -> i64 {
+        self.offset_table
+            .values()
+            .map(|w| w.pull_offset.wrapping_sub(w.consumer_offset))
             .fold(0i64, i64::wrapping_add)
     }
 }
@@ -138,10 +149,13 @@ json_body!(GetConsumerStatusBody, raw_object_keys);
 
 /// Serde for `Map<MessageQueue, V>`: keys written as the queue's compact JSON text (the writer
 /// emits it raw with `Style::raw_object_keys`).
-mod mq_map {
+pub(super) mod mq_map {
     use super::*;
 
-    pub(super) fn serialize<S, V>(map: &BTreeMap<MessageQueue, V>, s: S) -> Result<S::Ok, S::Error>
+    pub(in crate::body) fn serialize<S, V>(
+        map: &BTreeMap<MessageQueue, V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error>
     where
         S: Serializer,
         V: Serialize,
@@ -153,7 +167,9 @@ mod mq_map {
         m.end()
     }
 
-    pub(super) fn deserialize<'de, D, V>(d: D) -> Result<BTreeMap<MessageQueue, V>, D::Error>
+    pub(in crate::body) fn deserialize<'de, D, V>(
+        d: D,
+    ) -> Result<BTreeMap<MessageQueue, V>, D::Error>
     where
         D: Deserializer<'de>,
         V: DeserializeOwned,

@@ -39,10 +39,15 @@ type QueueOffsets = BTreeMap<i32, i64>;
 /// allocate nor contend with commits of other groups.
 type Table = HashMap<String, HashMap<String, Mutex<QueueOffsets>>>;
 
-/// What `consumerOffset.json` holds: the offsets, the data version and the commit count.
+/// What `consumerOffset.json` holds: the offsets, the data version and the commit count; and,
+/// in memory only, the next offset each group will pull (Apache's `pullOffsetTable`).
 #[derive(Debug)]
 pub struct ConsumerOffsets {
     table: RwLock<Table>,
+    /// Next offset to pull per (topic, group, queue), recorded by every pull the broker serves
+    /// and never persisted. Bounded like `table` by the queues the groups read; dropped with
+    /// the group's or topic's offsets.
+    pulls: RwLock<Table>,
     data_version: Mutex<DataVersion>,
     commits: AtomicU64,
     version_step: u64,
@@ -52,6 +57,7 @@ impl ConsumerOffsets {
     fn with(table: Table, data_version: DataVersion) -> Self {
         ConsumerOffsets {
             table: RwLock::new(table),
+            pulls: RwLock::new(Table::new()),
             data_version: Mutex::new(data_version),
             commits: AtomicU64::new(0),
             version_step: DEFAULT_VERSION_STEP,
@@ -229,6 +235,37 @@ impl ConfigTable<ConsumerOffsets> {
         }
     }
 
+    /// Records that `group` will pull queue `queue_id` of `topic` from `offset` next (Apache's
+    /// `commitPullOffset`, called with the next begin offset of every pull served). Memory only;
+    /// allocates only the first time a (topic, group) pair is seen.
+    pub fn commit_pull(&self, group: &str, topic: &str, queue_id: i32, offset: i64) {
+        {
+            let pulls = file::read(&self.contents().pulls);
+            if let Some(queues) = pulls.get(topic).and_then(|g| g.get(group)) {
+                file::lock(queues).insert(queue_id, offset);
+                return;
+            }
+        }
+        file::write(&self.contents().pulls)
+            .entry(topic.to_owned())
+            .or_default()
+            .entry(group.to_owned())
+            .or_default()
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(queue_id, offset);
+    }
+
+    /// The next offset `group` will pull from queue `queue_id` of `topic`, as last recorded by
+    /// [`Self::commit_pull`] (Apache's `queryPullOffset` falls back to the committed offset;
+    /// callers do that with [`Self::query`]).
+    pub fn query_pull(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
+        let pulls = file::read(&self.contents().pulls);
+        let queues = pulls.get(topic)?.get(group)?;
+        let offset = file::lock(queues).get(&queue_id).copied();
+        offset
+    }
+
     /// The committed offset of queue `queue_id` of `topic` in `group` (Apache answers -1 for
     /// `None`).
     pub fn query(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
@@ -277,8 +314,17 @@ impl ConfigTable<ConsumerOffsets> {
         true
     }
 
-    /// Removes the offsets of `topic` in `group`; returns them.
+    /// Removes the offsets (and pull offsets) of `topic` in `group`; returns the offsets.
     pub fn remove(&self, group: &str, topic: &str) -> Option<BTreeMap<i32, i64>> {
+        {
+            let mut pulls = file::write(&self.contents().pulls);
+            if let Some(groups) = pulls.get_mut(topic) {
+                groups.remove(group);
+                if groups.is_empty() {
+                    pulls.remove(topic);
+                }
+            }
+        }
         let removed = {
             let mut table = file::write(&self.contents().table);
             let groups = table.get_mut(topic)?;
@@ -296,9 +342,13 @@ impl ConfigTable<ConsumerOffsets> {
         )
     }
 
-    /// Removes every offset of `group` (Apache `removeOffset`); returns how many topics it
-    /// had.
+    /// Removes every offset and pull offset of `group` (Apache `removeOffset`); returns how
+    /// many topics it had offsets in.
     pub fn remove_group(&self, group: &str) -> usize {
+        file::write(&self.contents().pulls).retain(|_, groups| {
+            groups.remove(group);
+            !groups.is_empty()
+        });
         let removed = {
             let mut table = file::write(&self.contents().table);
             let mut removed = 0;
@@ -314,9 +364,10 @@ impl ConfigTable<ConsumerOffsets> {
         removed
     }
 
-    /// Removes every offset in `topic` (Apache `cleanOffsetByTopic`); returns how many groups
-    /// had offsets there.
+    /// Removes every offset and pull offset in `topic` (Apache `cleanOffsetByTopic`); returns
+    /// how many groups had offsets there.
     pub fn remove_topic(&self, topic: &str) -> usize {
+        file::write(&self.contents().pulls).remove(topic);
         let removed = file::write(&self.contents().table)
             .remove(topic)
             .map_or(0, |groups| groups.len());
