@@ -437,6 +437,40 @@ accounts:
     }
 
     #[test]
+    fn a_bad_edit_keeps_the_last_good_rules() {
+        let dir = std::env::temp_dir().join(format!("ferromq-acl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("plain_acl.yml");
+        std::fs::write(&path, RULES).expect("write");
+        let b = BrokerConfig {
+            acl_enable: true,
+            acl_file_path: path.display().to_string(),
+            ..BrokerConfig::default()
+        };
+        let acl = Acl::open(&b).expect("valid").expect("enabled");
+        let ip: IpAddr = "127.0.0.1".parse().expect("ip");
+        let send = signed(
+            RequestCode::SEND_MESSAGE_V2,
+            &[("b", "Orders")],
+            "alice-key",
+            "alice-secret",
+        );
+        assert_eq!(acl.check(ip, &send), Ok(()));
+        // Unchanged: nothing read. Broken: the old rules stay. Fixed: the new rules apply.
+        acl.reload_if_changed();
+        std::fs::write(&path, "accounts: [").expect("write");
+        acl.reload_if_changed();
+        assert_eq!(acl.check(ip, &send), Ok(()));
+        std::fs::write(&path, "accounts: []\n").expect("write");
+        acl.reload_if_changed();
+        assert_eq!(message(acl.check(ip, &send)), "No acl config for alice-key");
+        std::fs::remove_file(&path).expect("remove");
+        acl.reload_if_changed();
+        assert!(acl.check(ip, &send).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn file_location() {
         let mut b = BrokerConfig {
             rocketmq_home: String::new(),
