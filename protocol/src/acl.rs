@@ -37,12 +37,12 @@ pub fn signature_with(
         .collect();
     // Java's TreeMap orders String keys by UTF-16 code units.
     fields.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
-    let mut content = Vec::with_capacity(request.body.len() + 64);
+    let mut mac = HmacSha1::new(secret_key.as_bytes());
     for (_, v) in fields {
-        content.extend_from_slice(v.as_bytes());
+        mac.update(v.as_bytes());
     }
-    content.extend_from_slice(&request.body);
-    base64(&hmac_sha1(secret_key.as_bytes(), &content))
+    mac.update(&request.body);
+    base64(&mac.finish())
 }
 
 /// Whether `a` and `b` are equal, in a time that depends on their lengths only (Java's
@@ -54,22 +54,70 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn sha1(data: &[u8]) -> [u8; 20] {
-    let mut h: [u32; 5] = [
-        0x6745_2301,
-        0xEFCD_AB89,
-        0x98BA_DCFE,
-        0x1032_5476,
-        0xC3D2_E1F0,
-    ];
-    let mut msg = data.to_vec();
-    let bits = (data.len() as u64).wrapping_mul(8);
-    msg.push(0x80);
-    while msg.len() % 64 != 56 {
-        msg.push(0);
+/// SHA-1 over data given in pieces (the body is hashed where it lies, never copied).
+#[derive(Clone)]
+struct Sha1 {
+    h: [u32; 5],
+    block: [u8; 64],
+    filled: usize,
+    length: u64,
+}
+
+impl Sha1 {
+    fn new() -> Sha1 {
+        Sha1 {
+            h: [
+                0x6745_2301,
+                0xEFCD_AB89,
+                0x98BA_DCFE,
+                0x1032_5476,
+                0xC3D2_E1F0,
+            ],
+            block: [0; 64],
+            filled: 0,
+            length: 0,
+        }
     }
-    msg.extend_from_slice(&bits.to_be_bytes());
-    for chunk in msg.chunks_exact(64) {
+
+    fn update(&mut self, mut data: &[u8]) {
+        self.length = self.length.wrapping_add(data.len() as u64);
+        if self.filled > 0 {
+            let n = (64 - self.filled).min(data.len());
+            self.block[self.filled..self.filled + n].copy_from_slice(&data[..n]);
+            self.filled += n;
+            data = &data[n..];
+            if self.filled < 64 {
+                return;
+            }
+            let block = self.block;
+            self.compress(&block);
+            self.filled = 0;
+        }
+        let mut blocks = data.chunks_exact(64);
+        for block in &mut blocks {
+            self.compress(block);
+        }
+        let rest = blocks.remainder();
+        self.block[..rest.len()].copy_from_slice(rest);
+        self.filled = rest.len();
+    }
+
+    fn finish(mut self) -> [u8; 20] {
+        let bits = self.length.wrapping_mul(8);
+        let mut pad = [0u8; 72];
+        pad[0] = 0x80;
+        let zeros = (119 - self.filled) % 64;
+        self.update(&pad[..1 + zeros]);
+        self.update(&bits.to_be_bytes());
+        debug_assert_eq!(self.filled, 0);
+        let mut out = [0u8; 20];
+        for (i, v) in self.h.iter().enumerate() {
+            out[i * 4..i * 4 + 4].copy_from_slice(&v.to_be_bytes());
+        }
+        out
+    }
+
+    fn compress(&mut self, chunk: &[u8]) {
         let mut w = [0u32; 80];
         for (i, word) in chunk.chunks_exact(4).enumerate() {
             w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
@@ -77,49 +125,91 @@ fn sha1(data: &[u8]) -> [u8; 20] {
         for i in 16..80 {
             w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
         }
-        let [mut a, mut b, mut c, mut d, mut e] = h;
-        for (i, wi) in w.iter().enumerate() {
-            let (f, k) = match i / 20 {
-                0 => ((b & c) | (!b & d), 0x5A82_7999),
-                1 => (b ^ c ^ d, 0x6ED9_EBA1),
-                2 => ((b & c) | (b & d) | (c & d), 0x8F1B_BCDC),
-                _ => (b ^ c ^ d, 0xCA62_C1D6),
-            };
+        let round = |f: u32, k: u32, wi: u32, [a, b, c, d, e]: &mut [u32; 5]| {
             let t = a
                 .rotate_left(5)
                 .wrapping_add(f)
-                .wrapping_add(e)
+                .wrapping_add(*e)
                 .wrapping_add(k)
-                .wrapping_add(*wi);
-            e = d;
-            d = c;
-            c = b.rotate_left(30);
-            b = a;
-            a = t;
+                .wrapping_add(wi);
+            *e = *d;
+            *d = *c;
+            *c = b.rotate_left(30);
+            *b = *a;
+            *a = t;
+        };
+        let mut s = self.h;
+        // Four stages of 20 rounds, each with its own function and constant.
+        for &wi in &w[..20] {
+            let [_, b, c, d, _] = s;
+            round((b & c) | (!b & d), 0x5A82_7999, wi, &mut s);
         }
-        for (x, y) in h.iter_mut().zip([a, b, c, d, e]) {
+        for &wi in &w[20..40] {
+            let [_, b, c, d, _] = s;
+            round(b ^ c ^ d, 0x6ED9_EBA1, wi, &mut s);
+        }
+        for &wi in &w[40..60] {
+            let [_, b, c, d, _] = s;
+            round((b & c) | (b & d) | (c & d), 0x8F1B_BCDC, wi, &mut s);
+        }
+        for &wi in &w[60..] {
+            let [_, b, c, d, _] = s;
+            round(b ^ c ^ d, 0xCA62_C1D6, wi, &mut s);
+        }
+        for (x, y) in self.h.iter_mut().zip(s) {
             *x = x.wrapping_add(y);
         }
     }
-    let mut out = [0u8; 20];
-    for (i, v) in h.iter().enumerate() {
-        out[i * 4..i * 4 + 4].copy_from_slice(&v.to_be_bytes());
-    }
-    out
 }
 
-fn hmac_sha1(key: &[u8], data: &[u8]) -> [u8; 20] {
-    let mut k = [0u8; 64];
-    if key.len() > 64 {
-        k[..20].copy_from_slice(&sha1(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
+/// HMAC-SHA1 (RFC 2104) over data given in pieces.
+struct HmacSha1 {
+    inner: Sha1,
+    outer_key: [u8; 64],
+}
+
+impl HmacSha1 {
+    fn new(key: &[u8]) -> HmacSha1 {
+        let mut k = [0u8; 64];
+        if key.len() > 64 {
+            let mut h = Sha1::new();
+            h.update(key);
+            k[..20].copy_from_slice(&h.finish());
+        } else {
+            k[..key.len()].copy_from_slice(key);
+        }
+        let mut inner = Sha1::new();
+        inner.update(&k.map(|b| b ^ 0x36));
+        HmacSha1 {
+            inner,
+            outer_key: k.map(|b| b ^ 0x5c),
+        }
     }
-    let mut inner: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
-    inner.extend_from_slice(data);
-    let mut outer: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
-    outer.extend_from_slice(&sha1(&inner));
-    sha1(&outer)
+
+    fn update(&mut self, data: &[u8]) {
+        self.inner.update(data);
+    }
+
+    fn finish(self) -> [u8; 20] {
+        let mut outer = Sha1::new();
+        outer.update(&self.outer_key);
+        outer.update(&self.inner.finish());
+        outer.finish()
+    }
+}
+
+#[cfg(test)]
+fn sha1(data: &[u8]) -> [u8; 20] {
+    let mut h = Sha1::new();
+    h.update(data);
+    h.finish()
+}
+
+#[cfg(test)]
+fn hmac_sha1(key: &[u8], data: &[u8]) -> [u8; 20] {
+    let mut m = HmacSha1::new(key);
+    m.update(data);
+    m.finish()
 }
 
 fn base64(data: &[u8]) -> String {
@@ -177,6 +267,27 @@ mod tests {
             )),
             "aa4ae5e15272d00e95705637ce8a3b55ed402112"
         );
+        // Fed in pieces of every size, the same digest.
+        let data: Vec<u8> = (0..300u32).map(|i| (i * 7 % 256) as u8).collect();
+        let whole = sha1(&data);
+        for piece in [1, 3, 63, 64, 65, 128] {
+            let mut h = Sha1::new();
+            for chunk in data.chunks(piece) {
+                h.update(chunk);
+            }
+            assert_eq!(h.finish(), whole, "pieces of {piece}");
+        }
+        // Lengths around the padding boundaries (Python's hashlib).
+        for (len, digest) in [
+            (55, "aecd1643c9903b9bae8cb94f53c50f8a4e18605b"),
+            (56, "f5d65c621c02cc8e785159feff8088e3072da1bc"),
+            (63, "4952f0fe097e4d6410ae9eab4855aa836caf3bff"),
+            (64, "1e17ae1fc093e5daca033553c97a5192ca164486"),
+            (65, "ac44f5dbe3e9b5d2733fc9537fcad715c3c20bc3"),
+            (300, "c171cf8316b7c44ede787146936af403e0ec9de1"),
+        ] {
+            assert_eq!(hex(&sha1(&data[..len])), digest, "length {len}");
+        }
         assert_eq!(base64(b""), "");
         assert_eq!(base64(b"f"), "Zg==");
         assert_eq!(base64(b"fo"), "Zm8=");
