@@ -417,3 +417,62 @@ async fn signed_client_core_producer_and_consumer() {
     producer.shutdown().await;
     b.broker.stop().await;
 }
+
+/// A slave copies its master's tables with the admin codes Apache's `SlaveSynchronize` uses; the
+/// master admits them from the address of a connected HA slave, and from nowhere else unsigned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slave_syncs_tables_from_a_master_with_acl() {
+    let (ns, ns_stop, _ns_dir) = namesrv().await;
+    let ha = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let acl_dir = tempfile::tempdir().unwrap();
+    let path = write_rules(acl_dir.path(), RULES);
+    let ns_for_master = ns.clone();
+    let master = TestBroker::start(move |s| {
+        s.broker.acl_enable = true;
+        s.broker.acl_file_path = path.display().to_string();
+        s.broker.ha_listen_port = ha;
+        s.broker.broker_ip2 = "127.0.0.1".to_owned();
+        s.broker.namesrv_addr = ns_for_master;
+    })
+    .await;
+    let mc = master.client().await;
+    let get_all = || RemotingCommand::request(RequestCode::GET_ALL_TOPIC_CONFIG);
+    // No slave yet: the table is refused to an unsigned client.
+    assert_refused(
+        &call(&mc, get_all(), None).await,
+        "No accessKey is configured",
+    );
+    let created = call(&mc, create_topic_request("Replicated", 2), Some(&admin())).await;
+    assert_eq!(created.response_code(), ResponseCode::SUCCESS);
+
+    let ns_for_slave = ns.clone();
+    let slave = TestBroker::start(move |s| {
+        s.broker.broker_role = ferromq_broker::config::BrokerRole::Slave;
+        s.broker.broker_id = 1;
+        s.broker.ha_master_address = format!("127.0.0.1:{ha}");
+        s.broker.namesrv_addr = ns_for_slave;
+    })
+    .await;
+    let sc = slave.client().await;
+    // The slave's first sync may race its HA connection; it tries again every 10 s.
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let r = call(&sc, get_all(), None).await;
+        if String::from_utf8_lossy(&r.body).contains("\"Replicated\"") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the slave never synced the master's topics"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    slave.stop().await;
+    master.stop().await;
+    let _ = ns_stop.send(());
+}
