@@ -241,6 +241,17 @@ accounts:
     }
 
     #[test]
+    fn the_shipped_example_parses() {
+        let f = AclFile::parse(include_str!("../../../conf/plain_acl.yml")).expect("valid");
+        assert!(f.global_white.is_empty());
+        assert_eq!(
+            f.accounts["app-orders"].resources["%RETRY%audit"],
+            Perm::DENY
+        );
+        assert!(f.accounts["ops-admin"].admin);
+    }
+
+    #[test]
     fn empty_and_bad_files() {
         assert!(AclFile::parse("").expect("empty").accounts.is_empty());
         for (text, needle) in [

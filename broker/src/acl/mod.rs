@@ -51,7 +51,7 @@ const FILE_NAME: &str = "plain_acl.yml";
 /// The class name Apache's refusal remarks start with.
 const EXCEPTION: &str = "org.apache.rocketmq.acl.common.AclException";
 
-/// Clients at or before V4_9_3 add `_UNIQUE_KEY_QUERY` after signing; Apache's broker leaves it
+/// Clients at or before V4_9_3 do not sign `_UNIQUE_KEY_QUERY`; Apache's broker leaves it
 /// out of their signatures.
 const UNIQUE_KEY_QUERY: &str = "_UNIQUE_KEY_QUERY";
 const V4_9_3: Version = Version(400);
