@@ -79,7 +79,6 @@ pub const CONFIG_BLACKLIST: &[&str] = &[
     "storePathCommitLog",
     "storePathConsumeQueue",
     "storePathIndex",
-    "aclEnable",
     "aclFilePath",
 ];
 

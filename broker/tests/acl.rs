@@ -190,6 +190,24 @@ async fn refusals_carry_apaches_code_and_remark() {
     let r = call(&c, create_topic_request("New", 1), Some(&admin())).await;
     assert_eq!(r.response_code(), ResponseCode::SUCCESS);
 
+    // No request turns the ACL off or points it at another file.
+    let update = |text: &str| {
+        RemotingCommand::request(RequestCode::UPDATE_BROKER_CONFIG)
+            .with_body(Bytes::copy_from_slice(text.as_bytes()))
+    };
+    let r = call(&c, update("aclEnable=false"), Some(&alice())).await;
+    assert_refused(
+        &r,
+        "Need admin permission for request code=25, but accessKey=alice-key is not",
+    );
+    let r = call(&c, update("aclEnable=false"), Some(&admin())).await;
+    assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR, "{r:?}");
+    assert!(r.remark.unwrap_or_default().contains("aclEnable"));
+    let r = call(&c, update("aclFilePath=/tmp/open.yml"), Some(&admin())).await;
+    assert_eq!(r.response_code(), ResponseCode::NO_PERMISSION, "{r:?}");
+    let r = call(&c, send("Elsewhere", "m3"), Some(&alice())).await;
+    assert_refused(&r, "No default permission for topic:Elsewhere");
+
     // Nothing refused reached a handler: only m0 was stored.
     wait_max_offset_signed(&c, "Orders", 1).await;
     let r = call(
