@@ -494,3 +494,80 @@ async fn a_slave_syncs_tables_from_a_master_with_acl() {
     master.stop().await;
     let _ = ns_stop.send(());
 }
+
+/// `mqbroker -c <dir>/broker.conf` with `aclEnable=true` reads `<dir>/plain_acl.yml` (when
+/// ROCKETMQ_HOME is not set), and does not start without it.
+#[tokio::test]
+async fn mqbroker_reads_the_file_beside_its_config() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let conf = dir.path().join("broker.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "brokerName=acl-bin\nbrokerIP1=127.0.0.1\nbindAddress=127.0.0.1\nlistenPort={port}\n\
+             storePathRootDir={}\nmapedFileSizeCommitLog=4194304\naclEnable=true\n",
+            dir.path().join("store").display()
+        ),
+    )
+    .unwrap();
+    let mqbroker = || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mqbroker"));
+        cmd.args(["-c", conf.to_str().unwrap()])
+            .env_remove("ROCKETMQ_HOME")
+            .env_remove("NAMESRV_ADDR");
+        cmd
+    };
+    let out = mqbroker().output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let expected = dir.path().join("plain_acl.yml");
+    assert!(stderr.contains(&expected.display().to_string()), "{stderr}");
+
+    write_rules(dir.path(), RULES);
+    /// Kills the broker however the test ends.
+    struct Running(std::process::Child);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Running(
+        mqbroker()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let result = async {
+        assert!(line.contains("boot success"), "{line}");
+        let c = Connection::connect(
+            &format!("127.0.0.1:{port}"),
+            std::sync::Arc::new(ferromq_remoting::IgnoreRequests),
+            ferromq_remoting::ConnectionConfig::default(),
+        )
+        .await
+        .unwrap();
+        let r = call(&c, send("Orders", "m"), None).await;
+        assert_refused(&r, "No accessKey is configured");
+        let r = call(&c, create_topic_request("Orders", 1), Some(&admin())).await;
+        assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{r:?}");
+    };
+    tokio::time::timeout(T, result)
+        .await
+        .expect("the broker answered in time");
+    drop(child);
+}
