@@ -69,7 +69,7 @@ pub(crate) struct Acl {
     refusals: RefusalLog,
 }
 
-/// Why a request was refused, and by whom it claimed to be sent.
+/// Why a request was refused.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Denial {
     /// Apache's exception message.
@@ -181,11 +181,9 @@ impl Acl {
         let expected = signing::signature_with(&account.secret_key, req, |k| {
             old_client && k == UNIQUE_KEY_QUERY
         });
-        let given = req.ext_fields.get(SIGNATURE).unwrap_or_default();
-        if req.ext_fields.get(SIGNATURE).is_none()
-            || !signing::constant_time_eq(expected.as_bytes(), given.as_bytes())
-        {
-            return deny(format!("Check signature failed for accessKey={access_key}"));
+        match req.ext_fields.get(SIGNATURE) {
+            Some(given) if signing::constant_time_eq(expected.as_bytes(), given.as_bytes()) => {}
+            _ => return deny(format!("Check signature failed for accessKey={access_key}")),
         }
         let needed = resource::resources(req).map_err(|message| Denial { message })?;
         if needed
