@@ -257,7 +257,8 @@ ferromq_common::settings! {
         acl_enable: bool = false, "aclEnable", false;
         /// `aclFilePath` (FerroMQ only): the ACL file; empty (the default) =
         /// `$ROCKETMQ_HOME/conf/plain_acl.yml` when `rocketmqHome` / ROCKETMQ_HOME is set, else
-        /// `plain_acl.yml` beside the config file given with `-c`. Read again when it changes.
+        /// `plain_acl.yml` beside the config file given with `-c`; the `*.yml` files of the
+        /// `acl/` directory beside it are read too. Read again when they change.
         acl_file_path: String = String::new(), "aclFilePath", false;
         /// `brokerConfigPath`: the config file the broker was started with (`mqbroker -c` sets
         /// it), where the ACL file is looked for by default.

@@ -16,19 +16,20 @@
 //! SYSTEM_ERROR with the exception's text as the remark. The file is polled for changes; a bad
 //! edit keeps the last good rules.
 //!
-//! `address`: remote address rules; `file`: the YAML file; `perm`: permissions and admin codes;
+//! `address`: remote address rules; `file`: one YAML file; `load`: which files, read and merged; `perm`: permissions and admin codes;
 //! `resource`: what each request code touches; `refusals`: the rate-limited refusal log.
 
 mod address;
 mod file;
+mod load;
 mod perm;
 mod refusals;
 mod resource;
 
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock, Weak};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use ferromq_protocol::acl::{self as signing, ACCESS_KEY, SIGNATURE};
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode, Version};
@@ -39,14 +40,12 @@ use crate::state::Broker;
 
 pub(crate) use address::canonical;
 use file::AclFile;
+use load::Stamp;
 use perm::Perm;
 use refusals::RefusalLog;
 
 /// How often the file's modification time is looked at.
 const RELOAD_POLL: Duration = Duration::from_secs(2);
-
-/// The file name Apache uses.
-const FILE_NAME: &str = "plain_acl.yml";
 
 /// The class name Apache's refusal remarks start with.
 const EXCEPTION: &str = "org.apache.rocketmq.acl.common.AclException";
@@ -55,9 +54,6 @@ const EXCEPTION: &str = "org.apache.rocketmq.acl.common.AclException";
 /// out of their signatures.
 const UNIQUE_KEY_QUERY: &str = "_UNIQUE_KEY_QUERY";
 const V4_9_3: Version = Version(400);
-
-/// What identifies a version of the file on disk.
-type Stamp = (Option<SystemTime>, u64);
 
 /// The ACL of a broker with `aclEnable=true`.
 #[derive(Debug)]
@@ -80,43 +76,6 @@ fn deny(message: String) -> Result<(), Denial> {
     Err(Denial { message })
 }
 
-/// The ACL file: `aclFilePath`, else `$ROCKETMQ_HOME/conf/plain_acl.yml` (`rocketmqHome`), else
-/// `plain_acl.yml` beside the broker's config file.
-pub(crate) fn file_path(b: &BrokerConfig) -> Result<PathBuf, String> {
-    if !b.acl_file_path.trim().is_empty() {
-        return Ok(PathBuf::from(b.acl_file_path.trim()));
-    }
-    if !b.rocketmq_home.trim().is_empty() {
-        return Ok(Path::new(b.rocketmq_home.trim())
-            .join("conf")
-            .join(FILE_NAME));
-    }
-    if !b.broker_config_path.trim().is_empty() {
-        let config = Path::new(b.broker_config_path.trim());
-        return Ok(config
-            .parent()
-            .unwrap_or_else(|| Path::new(""))
-            .join(FILE_NAME));
-    }
-    Err("aclEnable=true but there is no ACL file to read: set aclFilePath or ROCKETMQ_HOME, or start mqbroker with -c".to_owned())
-}
-
-fn stamp_of(path: &Path) -> std::io::Result<Stamp> {
-    let meta = std::fs::metadata(path)?;
-    Ok((meta.modified().ok(), meta.len()))
-}
-
-fn read(path: &Path) -> Result<(AclFile, Stamp), String> {
-    let stamp = stamp_of(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let rules = AclFile::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    for key in &rules.duplicate_keys {
-        tracing::warn!(file = %path.display(), access_key = %key, "accessKey given twice in the ACL file; the first account is used");
-    }
-    Ok((rules, stamp))
-}
-
 impl Acl {
     /// The ACL `b` asks for: `None` when `aclEnable` is false; an error naming the file when it
     /// cannot be read or parsed.
@@ -124,8 +83,8 @@ impl Acl {
         if !b.acl_enable {
             return Ok(None);
         }
-        let path = file_path(b)?;
-        let (rules, stamp) = read(&path)?;
+        let path = load::file_path(b)?;
+        let (rules, stamp) = load::read(&path)?;
         tracing::info!(file = %path.display(), accounts = rules.accounts.len(), "ACL enabled");
         Ok(Some(Acl {
             path,
@@ -142,7 +101,7 @@ impl Acl {
     /// Reads the file again if it changed since last read; a file that no longer parses (or
     /// is gone) keeps the rules in force, and says why once per change.
     pub(crate) fn reload_if_changed(&self) {
-        let now = stamp_of(&self.path).ok();
+        let now = Some(load::stamp(&self.path));
         {
             let mut last = self.stamp.lock().unwrap_or_else(|e| e.into_inner());
             if now == *last {
@@ -150,7 +109,7 @@ impl Acl {
             }
             *last = now;
         }
-        match read(&self.path) {
+        match load::read(&self.path) {
             Ok((rules, stamp)) => {
                 tracing::info!(file = %self.path.display(), accounts = rules.accounts.len(), "ACL file reloaded");
                 *self.rules.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(rules);
@@ -466,26 +425,5 @@ accounts:
         acl.reload_if_changed();
         assert!(acl.check(ip, &send).is_err());
         let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn file_location() {
-        let mut b = BrokerConfig {
-            rocketmq_home: String::new(),
-            ..BrokerConfig::default()
-        };
-        assert!(file_path(&b).is_err());
-        b.broker_config_path = "/etc/ferromq/broker.conf".to_owned();
-        assert_eq!(
-            file_path(&b),
-            Ok(PathBuf::from("/etc/ferromq/plain_acl.yml"))
-        );
-        b.rocketmq_home = "/opt/rocketmq".to_owned();
-        assert_eq!(
-            file_path(&b),
-            Ok(PathBuf::from("/opt/rocketmq/conf/plain_acl.yml"))
-        );
-        b.acl_file_path = "/srv/acl.yml".to_owned();
-        assert_eq!(file_path(&b), Ok(PathBuf::from("/srv/acl.yml")));
     }
 }
