@@ -80,6 +80,7 @@ pub const CONFIG_BLACKLIST: &[&str] = &[
     "storePathCommitLog",
     "storePathConsumeQueue",
     "storePathIndex",
+    "aclFilePath",
 ];
 
 pub use ferromq_common::settings::MetricsExporterType;
@@ -215,6 +216,20 @@ ferromq_common::settings! {
         /// `heartbeatMaxSubscriptions` (FerroMQ, 1024): subscriptions of one consumer group in a
         /// heartbeat; a larger heartbeat is refused with SYSTEM_ERROR.
         heartbeat_max_subscriptions: usize = 1024, "heartbeatMaxSubscriptions", true;
+
+        // ---- ACL 1.0 (docs/security.md). ----
+        /// `aclEnable` (false): check every request on the remoting ports against the ACL file
+        /// (accounts, signatures, topic and group permissions), as Apache's `PlainAccessValidator`.
+        /// A missing or invalid file then stops start-up.
+        acl_enable: bool = false, "aclEnable", false;
+        /// `aclFilePath` (FerroMQ only): the ACL file; empty (the default) =
+        /// `$ROCKETMQ_HOME/conf/plain_acl.yml` when `rocketmqHome` / ROCKETMQ_HOME is set, else
+        /// `plain_acl.yml` beside the config file given with `-c`; the `*.yml` files of the
+        /// `acl/` directory beside it are read too. Read again when they change.
+        acl_file_path: String = String::new(), "aclFilePath", false;
+        /// `brokerConfigPath`: the config file the broker was started with (`mqbroker -c` sets
+        /// it), where the ACL file is looked for by default.
+        broker_config_path: String = String::new(), "brokerConfigPath", false;
 
         // ---- Metrics (docs/architecture.md, "Metrics"). ----
         /// `metricsExporterType` (DISABLE): `PROM` serves Prometheus text format.

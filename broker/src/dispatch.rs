@@ -5,6 +5,7 @@ use std::sync::Arc;
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use ferromq_remoting::{Connection, Handler};
 
+use crate::acl::{canonical, Acl};
 use crate::handlers::{
     admin, client, group, locks, offset, pull, query, relay, retry, send, topic, transaction,
 };
@@ -15,6 +16,11 @@ use crate::state::Broker;
 async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Response {
     let code = req.request_code();
     let req = &req;
+    if let Some(acl) = &broker.acl {
+        if let Err(refusal) = admit(broker, acl, conn, req) {
+            return refusal;
+        }
+    }
     if is_table_write(code) && !broker.settings().broker.broker_role.is_master() {
         // A slave's topics and groups are its master's, copied every 10 s: a change made here
         // would vanish at the next copy. Apache 4.x and 5.0-5.1 answer this; later versions
@@ -97,6 +103,27 @@ async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Re
             format!(" request type {} not supported", other.0),
         ),
     }
+}
+
+/// The ACL check (docs/security.md), before any handler: Apache's RPC hook. A slave copying its
+/// master's tables passes from the address of its HA connection.
+fn admit(
+    broker: &Broker,
+    acl: &Acl,
+    conn: &Connection,
+    req: &RemotingCommand,
+) -> Result<(), Response> {
+    let ip = conn.peer_addr().ip();
+    if crate::acl::is_slave_sync(req.request_code())
+        && broker
+            .replication
+            .slaves()
+            .iter()
+            .any(|s| canonical(s.addr.ip()) == canonical(ip))
+    {
+        return Ok(());
+    }
+    acl.admit(ip, req)
 }
 
 /// Codes that change the topic or subscription group tables (or, CLEAN_UNUSED_TOPIC, the

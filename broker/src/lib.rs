@@ -7,6 +7,7 @@
 //!   clients name), `transactions` (half and op records), `delays` (parking delayed and timer
 //!   messages), `filters` (tag and SQL92), `clients`,
 //!   `locks` and `limits` hold the domain rules the handlers and services share;
+//! - `acl`: ACL 1.0, the checks run before every request's handler when `aclEnable` is set;
 //! - `dispatch`: which handler answers each request code; `handlers`: one file per request
 //!   family (send, pull, client, offset, query, topic, group, transaction, locks, admin, retry);
 //!   `response`: how every answer and refusal is built;
@@ -22,6 +23,7 @@
 pub mod clients;
 pub mod config;
 
+mod acl;
 mod catalog;
 mod delays;
 mod dispatch;
@@ -77,6 +79,8 @@ pub async fn open(settings: Settings) -> Result<Arc<Broker>, BrokerError> {
             settings.broker.broker_ip1
         ))
     })?;
+    // Before the store opens: a bad ACL file stops start-up at once.
+    let acl = acl::Acl::open(&settings.broker).map_err(BrokerError::Config)?;
     let cell: Arc<OnceLock<Weak<Broker>>> = Arc::new(OnceLock::new());
     let listener_cell = cell.clone();
     let listener: ArrivalListener = Arc::new(move |req| {
@@ -122,6 +126,7 @@ pub async fn open(settings: Settings) -> Result<Arc<Broker>, BrokerError> {
         stats: crate::stats::Stats::new(ferromq_common::now_ms()),
         topic_creations: Default::default(),
         group_creations: Default::default(),
+        acl,
         settings: std::sync::RwLock::new(Arc::new(settings)),
     });
     let _ = cell.set(Arc::downgrade(&broker));
@@ -132,5 +137,6 @@ pub async fn open(settings: Settings) -> Result<Arc<Broker>, BrokerError> {
         }
     }));
     broker.persist_all();
+    acl::spawn_reloader(&broker);
     Ok(broker)
 }

@@ -63,6 +63,10 @@ fn main() -> ExitCode {
             }
         }
     }
+    if let Some(path) = &config_file {
+        // Apache's BrokerStartup records the file so; the ACL file is looked for beside it.
+        settings.broker.broker_config_path = path.clone();
+    }
     if let Some(n) = namesrv {
         settings.broker.namesrv_addr = n;
     }

@@ -14,6 +14,7 @@ use ferromq_store::configs::{
 use ferromq_store::MessageStore;
 use tokio::sync::Notify;
 
+use crate::acl::Acl;
 use crate::clients::ClientManager;
 use crate::config::{BrokerConfig, Settings};
 use crate::limits::RateLimiter;
@@ -73,6 +74,8 @@ pub struct Broker {
     pub(crate) topic_creations: RateLimiter,
     /// Groups created on demand (heartbeats, pulls, send-backs), rate limited.
     pub(crate) group_creations: RateLimiter,
+    /// ACL 1.0 rules when `aclEnable` is set.
+    pub(crate) acl: Option<Acl>,
 }
 
 impl Broker {

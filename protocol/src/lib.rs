@@ -3,6 +3,7 @@
 //! Everything a RocketMQ peer puts on a socket or in a store file, as Rust types with encoders
 //! and decoders that never panic on bad input:
 //!
+//! - [`acl`]: ACL 1.0 request signatures (HMAC-SHA1 over the ext fields and body);
 //! - [`frame`]: length-prefixed frames and the two header serializations (fastjson-compatible
 //!   JSON and the ROCKETMQ binary header), decoding into [`RemotingCommand`];
 //! - [`codes`]: request, response and language codes and version ordinals, as open enums;
@@ -20,6 +21,7 @@
 
 #![warn(missing_docs)]
 
+pub mod acl;
 pub mod body;
 pub mod codes;
 pub mod command;

@@ -240,6 +240,34 @@ pub fn java_transaction_sql_timer_scenario(
     )
 }
 
+/// Java `AclRoundTrip <namesrv> <topic> <deniedTopic> <n> <adminKey> <adminSecret> <userKey>
+/// <userSecret>` (5.3.3, `AclClientRPCHook`): the admin creates both topics, the user sends `n`
+/// to `topic` and consumes them with a push consumer, and the user's send to `denied` must be
+/// refused by the broker's ACL. Prints `OK: acl: <summary>` on success.
+pub fn java_acl_round_trip(
+    namesrv: &str,
+    topic: &str,
+    denied: &str,
+    n: usize,
+    admin: (&str, &str),
+    user: (&str, &str),
+) -> ClientRun {
+    java_client(
+        "org.ferromq.compat.AclRoundTrip",
+        &[
+            namesrv.to_owned(),
+            topic.to_owned(),
+            denied.to_owned(),
+            n.to_string(),
+            admin.0.to_owned(),
+            admin.1.to_owned(),
+            user.0.to_owned(),
+            user.1.to_owned(),
+        ],
+        &format!("java AclRoundTrip {topic} x{n}"),
+    )
+}
+
 /// Go `compat-go <scenario> -namesrv .. -broker .. -topic .. -n ..` (v2.1.2): `tag-filter`,
 /// `async-group`, `ordered`, `delayed`, `transaction` or `sql-filter` (see
 /// `tests/compat/go/main.go`). Prints `OK: <scenario>: <summary>` on success.

@@ -1,0 +1,353 @@
+//! ACL 1.0 request signatures (docs/protocol.md, "ACL signing"; Java `AclClientRPCHook` and
+//! `AclUtils`): a signed request carries `AccessKey` (and optionally `SecurityToken`) and a
+//! `Signature`, the Base64 of the HMAC-SHA1, under the account's secret key, of the values of all
+//! ext fields but `Signature` in key order (Java's `TreeMap`, UTF-16 code-unit order) followed by
+//! the body.
+//!
+//! Both sides use this module: the client to sign ([`signature`]), the broker to check
+//! ([`signature_with`] and [`constant_time_eq`]). SHA-1, HMAC and Base64 are written out here (a
+//! few dozen lines) so the crate needs no crypto dependency and still builds for wasm32.
+
+use crate::RemotingCommand;
+
+/// The ext field carrying the access key.
+pub const ACCESS_KEY: &str = "AccessKey";
+/// The ext field carrying the signature.
+pub const SIGNATURE: &str = "Signature";
+/// The ext field carrying the optional security token.
+pub const SECURITY_TOKEN: &str = "SecurityToken";
+
+/// The signature of `request` under `secret_key`: every ext field but `Signature`, values in key
+/// order, then the body.
+pub fn signature(secret_key: &str, request: &RemotingCommand) -> String {
+    signature_with(secret_key, request, |_| false)
+}
+
+/// [`signature`] leaving out, besides `Signature`, the ext fields for which `skip` is true (the
+/// broker leaves out `_UNIQUE_KEY_QUERY` for clients at or before V4_9_3, as Apache's does).
+pub fn signature_with(
+    secret_key: &str,
+    request: &RemotingCommand,
+    skip: impl Fn(&str) -> bool,
+) -> String {
+    let mut fields: Vec<(&str, &str)> = request
+        .ext_fields
+        .iter()
+        .filter(|(k, _)| *k != SIGNATURE && !skip(k))
+        .collect();
+    // Java's TreeMap orders String keys by UTF-16 code units.
+    fields.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+    let mut mac = HmacSha1::new(secret_key.as_bytes());
+    for (_, v) in fields {
+        mac.update(v.as_bytes());
+    }
+    mac.update(&request.body);
+    base64(&mac.finish())
+}
+
+/// Whether `a` and `b` are equal, in a time that depends on their lengths only (Java's
+/// `MessageDigest.isEqual`), for comparing a received signature with the expected one.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// SHA-1 over data given in pieces (the body is hashed where it lies, never copied).
+#[derive(Clone)]
+struct Sha1 {
+    h: [u32; 5],
+    block: [u8; 64],
+    filled: usize,
+    length: u64,
+}
+
+impl Sha1 {
+    fn new() -> Sha1 {
+        Sha1 {
+            h: [
+                0x6745_2301,
+                0xEFCD_AB89,
+                0x98BA_DCFE,
+                0x1032_5476,
+                0xC3D2_E1F0,
+            ],
+            block: [0; 64],
+            filled: 0,
+            length: 0,
+        }
+    }
+
+    fn update(&mut self, mut data: &[u8]) {
+        self.length = self.length.wrapping_add(data.len() as u64);
+        if self.filled > 0 {
+            let n = (64 - self.filled).min(data.len());
+            self.block[self.filled..self.filled + n].copy_from_slice(&data[..n]);
+            self.filled += n;
+            data = &data[n..];
+            if self.filled < 64 {
+                return;
+            }
+            let block = self.block;
+            self.compress(&block);
+            self.filled = 0;
+        }
+        let mut blocks = data.chunks_exact(64);
+        for block in &mut blocks {
+            self.compress(block);
+        }
+        let rest = blocks.remainder();
+        self.block[..rest.len()].copy_from_slice(rest);
+        self.filled = rest.len();
+    }
+
+    fn finish(mut self) -> [u8; 20] {
+        let bits = self.length.wrapping_mul(8);
+        let mut pad = [0u8; 72];
+        pad[0] = 0x80;
+        let zeros = (119 - self.filled) % 64;
+        self.update(&pad[..1 + zeros]);
+        self.update(&bits.to_be_bytes());
+        debug_assert_eq!(self.filled, 0);
+        let mut out = [0u8; 20];
+        for (i, v) in self.h.iter().enumerate() {
+            out[i * 4..i * 4 + 4].copy_from_slice(&v.to_be_bytes());
+        }
+        out
+    }
+
+    fn compress(&mut self, chunk: &[u8]) {
+        let mut w = [0u32; 80];
+        for (i, word) in chunk.chunks_exact(4).enumerate() {
+            w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
+        }
+        for i in 16..80 {
+            w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
+        }
+        let round = |f: u32, k: u32, wi: u32, [a, b, c, d, e]: &mut [u32; 5]| {
+            let t = a
+                .rotate_left(5)
+                .wrapping_add(f)
+                .wrapping_add(*e)
+                .wrapping_add(k)
+                .wrapping_add(wi);
+            *e = *d;
+            *d = *c;
+            *c = b.rotate_left(30);
+            *b = *a;
+            *a = t;
+        };
+        let mut s = self.h;
+        // Four stages of 20 rounds, each with its own function and constant.
+        for &wi in &w[..20] {
+            let [_, b, c, d, _] = s;
+            round((b & c) | (!b & d), 0x5A82_7999, wi, &mut s);
+        }
+        for &wi in &w[20..40] {
+            let [_, b, c, d, _] = s;
+            round(b ^ c ^ d, 0x6ED9_EBA1, wi, &mut s);
+        }
+        for &wi in &w[40..60] {
+            let [_, b, c, d, _] = s;
+            round((b & c) | (b & d) | (c & d), 0x8F1B_BCDC, wi, &mut s);
+        }
+        for &wi in &w[60..] {
+            let [_, b, c, d, _] = s;
+            round(b ^ c ^ d, 0xCA62_C1D6, wi, &mut s);
+        }
+        for (x, y) in self.h.iter_mut().zip(s) {
+            *x = x.wrapping_add(y);
+        }
+    }
+}
+
+/// HMAC-SHA1 (RFC 2104) over data given in pieces.
+struct HmacSha1 {
+    inner: Sha1,
+    outer_key: [u8; 64],
+}
+
+impl HmacSha1 {
+    fn new(key: &[u8]) -> HmacSha1 {
+        let mut k = [0u8; 64];
+        if key.len() > 64 {
+            let mut h = Sha1::new();
+            h.update(key);
+            k[..20].copy_from_slice(&h.finish());
+        } else {
+            k[..key.len()].copy_from_slice(key);
+        }
+        let mut inner = Sha1::new();
+        inner.update(&k.map(|b| b ^ 0x36));
+        HmacSha1 {
+            inner,
+            outer_key: k.map(|b| b ^ 0x5c),
+        }
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        self.inner.update(data);
+    }
+
+    fn finish(self) -> [u8; 20] {
+        let mut outer = Sha1::new();
+        outer.update(&self.outer_key);
+        outer.update(&self.inner.finish());
+        outer.finish()
+    }
+}
+
+#[cfg(test)]
+fn sha1(data: &[u8]) -> [u8; 20] {
+    let mut h = Sha1::new();
+    h.update(data);
+    h.finish()
+}
+
+#[cfg(test)]
+fn hmac_sha1(key: &[u8], data: &[u8]) -> [u8; 20] {
+    let mut m = HmacSha1::new(key);
+    m.update(data);
+    m.finish()
+}
+
+fn base64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(T[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RequestCode;
+
+    #[test]
+    fn primitives_match_known_answers() {
+        let hex = |d: &[u8]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        assert_eq!(
+            hex(&sha1(b"abc")),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
+        // Two blocks, and a key longer than the block (hashed first).
+        assert_eq!(
+            hex(&sha1(
+                b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
+            )),
+            "84983e441c3bd26ebaae4aa1f95129e5e54670f1"
+        );
+        assert_eq!(
+            hex(&hmac_sha1(
+                b"key",
+                b"The quick brown fox jumps over the lazy dog"
+            )),
+            "de7c9b85b8b78aa6bc8a7a36f70a90701c9db4d9"
+        );
+        // RFC 2202 test case 6: an 80-byte key.
+        assert_eq!(
+            hex(&hmac_sha1(
+                &[0xaa; 80],
+                b"Test Using Larger Than Block-Size Key - Hash Key First"
+            )),
+            "aa4ae5e15272d00e95705637ce8a3b55ed402112"
+        );
+        // Fed in pieces of every size, the same digest.
+        let data: Vec<u8> = (0..300u32).map(|i| (i * 7 % 256) as u8).collect();
+        let whole = sha1(&data);
+        for piece in [1, 3, 63, 64, 65, 128] {
+            let mut h = Sha1::new();
+            for chunk in data.chunks(piece) {
+                h.update(chunk);
+            }
+            assert_eq!(h.finish(), whole, "pieces of {piece}");
+        }
+        // Lengths around the padding boundaries (Python's hashlib).
+        for (len, digest) in [
+            (55, "aecd1643c9903b9bae8cb94f53c50f8a4e18605b"),
+            (56, "f5d65c621c02cc8e785159feff8088e3072da1bc"),
+            (63, "4952f0fe097e4d6410ae9eab4855aa836caf3bff"),
+            (64, "1e17ae1fc093e5daca033553c97a5192ca164486"),
+            (65, "ac44f5dbe3e9b5d2733fc9537fcad715c3c20bc3"),
+            (300, "c171cf8316b7c44ede787146936af403e0ec9de1"),
+        ] {
+            assert_eq!(hex(&sha1(&data[..len])), digest, "length {len}");
+        }
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+    }
+
+    fn sample() -> RemotingCommand {
+        let mut r = RemotingCommand::request(RequestCode::PULL_MESSAGE).with_body(&b"hello"[..]);
+        r.ext_fields.insert("topic", "TopicTest");
+        r.ext_fields.insert("queueId", "3");
+        r.ext_fields.insert("consumerGroup", "cg");
+        r.ext_fields.insert(ACCESS_KEY, "RocketMQ");
+        r
+    }
+
+    #[test]
+    fn signature_matches_the_java_client() {
+        // Computed with javax.crypto HmacSHA1 over the TreeMap values + body, as
+        // AclClientRPCHook does, for these fields, body "hello" and secret "12345678".
+        let mut r = sample();
+        assert_eq!(signature("12345678", &r), "G4OotWCLgBupD1S1NUxNoPiRSh0=");
+        // A Signature field already present is not signed.
+        r.ext_fields.insert(SIGNATURE, "whatever");
+        assert_eq!(signature("12345678", &r), "G4OotWCLgBupD1S1NUxNoPiRSh0=");
+        // Skipping a field is the same as not having it.
+        r.ext_fields.insert("_UNIQUE_KEY_QUERY", "true");
+        assert_ne!(signature("12345678", &r), "G4OotWCLgBupD1S1NUxNoPiRSh0=");
+        assert_eq!(
+            signature_with("12345678", &r, |k| k == "_UNIQUE_KEY_QUERY"),
+            "G4OotWCLgBupD1S1NUxNoPiRSh0="
+        );
+        // The body and the secret are signed.
+        assert_ne!(
+            signature("12345678", &sample().with_body(&b"hellO"[..])),
+            "G4OotWCLgBupD1S1NUxNoPiRSh0="
+        );
+        assert_ne!(
+            signature("12345679", &sample()),
+            "G4OotWCLgBupD1S1NUxNoPiRSh0="
+        );
+    }
+
+    #[test]
+    fn keys_sort_as_java_strings() {
+        // U+1F600 (UTF-16 D83D DE00) sorts before U+FF21 in Java's UTF-16 order, after it in
+        // UTF-8 byte order: the values must come "y" then "x".
+        let mut a = RemotingCommand::request(RequestCode::HEART_BEAT);
+        a.ext_fields.insert("\u{FF21}", "x");
+        a.ext_fields.insert("\u{1F600}", "y");
+        let mut b = RemotingCommand::request(RequestCode::HEART_BEAT);
+        b.ext_fields.insert("k1", "y");
+        b.ext_fields.insert("k2", "x");
+        assert_eq!(signature("s", &a), signature("s", &b));
+    }
+
+    #[test]
+    fn comparison() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+        assert!(constant_time_eq(b"", b""));
+    }
+}
