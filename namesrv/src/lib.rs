@@ -23,7 +23,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferromq_remoting::{AllowedOrigins, ConnectionConfig};
+use ferromq_remoting::{AllowedOrigins, ConnectionConfig, ServerTls};
 use tokio::net::TcpListener;
 
 pub use config::NamesrvConfig;
@@ -85,6 +85,8 @@ fn connection_config(config: &NamesrvConfig) -> ConnectionConfig {
 /// Loads the KV config from `config.kv_config_path` (created on first write), scans for expired
 /// brokers every `scanNotActiveBrokerInterval` ms, and closes every connection on shutdown. The
 /// WebSocket listener, if `webSocketListenPort` is set, is bound here ([`bind_web_socket`]).
+/// The TCP port serves TLS as the `tls.*` keys say (docs/configuration.md, "TLS"); a TLS setting
+/// that cannot be used stops start-up.
 pub async fn run(
     listener: TcpListener,
     config: NamesrvConfig,
@@ -92,6 +94,15 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let kv = kv::KvStore::load(&config.kv_config_path)?;
     let connection = connection_config(&config);
+    let tls = config
+        .tls_keys()
+        .and_then(|k| k.server())
+        .and_then(ServerTls::new)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("TLS: {e}")))?;
+    match &tls {
+        Some(t) => tracing::info!(mode = t.mode().name(), "name server port serves TLS"),
+        None => tracing::info!("name server port serves plaintext only (no TLS certificate)"),
+    }
     let origins = AllowedOrigins::parse(&config.web_socket_allowed_origins);
     let websocket_listener = bind_web_socket(&config).await?;
     let server = Arc::new(NameServer::new(config, kv));
@@ -118,7 +129,7 @@ pub async fn run(
             },
         ))
     });
-    let result = ferromq_remoting::serve(listener, server, connection, shutdown).await;
+    let result = ferromq_remoting::serve_tls(listener, server, connection, tls, shutdown).await;
     let _ = stop.send(true);
     if let Some(ws) = websocket {
         let _ = ws.await;
