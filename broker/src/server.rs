@@ -112,7 +112,7 @@ pub(crate) fn outbound_config(b: &BrokerConfig) -> Result<ConnectionConfig, Stri
 /// `shutdown` completes; then unregisters from the name servers and closes the store cleanly.
 ///
 /// The WebSocket listener, if `webSocketListenPort` is set, is bound here ([`bind_web_socket`]).
-/// The remoting ports serve TLS as the `tls.*` keys say (docs/configuration.md, "TLS"); a TLS
+/// The remoting ports serve TLS as the `tls.*` keys say (docs/tls.md); a TLS
 /// setting that cannot be used stops start-up.
 pub async fn run(
     broker: Arc<Broker>,

@@ -62,7 +62,7 @@ pub struct ClientConfig {
     pub tls: Option<TlsConfig>,
 }
 
-/// TLS settings of the TCP transport (docs/configuration.md, "TLS").
+/// TLS settings of the TCP transport (docs/tls.md).
 ///
 /// By default the server's certificate must chain to the system's trusted roots and name the
 /// host dialed: the name server's address as configured, the broker's IP as the route gives it

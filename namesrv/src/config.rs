@@ -118,7 +118,7 @@ ferromq_common::settings! {
     /// 32 KiB): where reading resumes.
     write_buffer_low_water_mark: usize = 0, "writeBufferLowWaterMark", false;
 
-    // ---- TLS (Apache's `TlsSystemConfig` keys; docs/configuration.md, "TLS"). Apache reads
+    // ---- TLS (Apache's `TlsSystemConfig` keys; docs/tls.md). Apache reads
     // them as JVM system properties; FerroMQ from this file, then from `tls.config.file`. ----
 
     /// `tls.server.mode`: disabled, permissive (TLS and plaintext on one port; the default) or

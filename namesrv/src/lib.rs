@@ -85,7 +85,7 @@ fn connection_config(config: &NamesrvConfig) -> ConnectionConfig {
 /// Loads the KV config from `config.kv_config_path` (created on first write), scans for expired
 /// brokers every `scanNotActiveBrokerInterval` ms, and closes every connection on shutdown. The
 /// WebSocket listener, if `webSocketListenPort` is set, is bound here ([`bind_web_socket`]).
-/// The TCP port serves TLS as the `tls.*` keys say (docs/configuration.md, "TLS"); a TLS setting
+/// The TCP port serves TLS as the `tls.*` keys say (docs/tls.md); a TLS setting
 /// that cannot be used stops start-up.
 pub async fn run(
     listener: TcpListener,
