@@ -1,4 +1,4 @@
-//! TLS on the remoting ports (docs/configuration.md, "TLS"): real name servers and brokers in
+//! TLS on the remoting ports (docs/tls.md): real name servers and brokers in
 //! enforcing and permissive modes, mTLS, certificate reload, and our client over TLS. Every
 //! certificate is generated here, at test time, by `rcgen`.
 
@@ -347,6 +347,31 @@ async fn permissive_servers_serve_plaintext_and_tls_on_one_port() {
             .unwrap_or_else(|e| panic!("send (TLS: {secure}): {e}"));
         assert_eq!(sent.status, SendStatus::Ok);
         producer.shutdown().await;
+    }
+    stop((broker, namesrv)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disabled_and_default_servers_refuse_tls_and_serve_plaintext() {
+    let pki = Pki::new();
+    let ca = pki.ca("ca");
+    let server = pki.issue(&ca, "server");
+    // `disabled` ignores the certificate it is given; the default (permissive without a
+    // certificate) is plaintext too.
+    let namesrv = start_namesrv({
+        let server = server.clone();
+        move |c| namesrv_tls(c, "disabled", &server)
+    })
+    .await;
+    let broker = start_broker(namesrv.addr(), |s| s.broker.tls_config_file = String::new()).await;
+    for addr in [namesrv.addr(), broker.addr()] {
+        assert!(
+            ping(addr, Some(trusting(&ca.path))).await.is_err(),
+            "{addr} refuses TLS"
+        );
+        ping(addr, None)
+            .await
+            .unwrap_or_else(|e| panic!("{addr} plaintext after a TLS attempt: {e}"));
     }
     stop((broker, namesrv)).await;
 }

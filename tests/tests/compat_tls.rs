@@ -2,7 +2,7 @@
 //! through FerroMQ's name server and broker in enforcing mode (plaintext refused), verifying
 //! their certificate against a CA (`tls.client.trustCertPath`, test mode off) and, separately,
 //! in Apache's default test mode (any certificate trusted). Certificates are generated here
-//! with `rcgen`.
+//! with `rcgen`. In permissive mode, Java clients with and without TLS share the servers.
 //!
 //! Needs `java` (17) and `mvn` on PATH; prints `SKIPPED: ...` and passes otherwise (set
 //! `FERROMQ_COMPAT_REQUIRED=1` to fail instead).
@@ -132,4 +132,43 @@ fn java_client_with_tls_enabled_round_trips_through_enforcing_servers() {
         &["-Dtls.enable=true".to_owned()],
     )
     .assert_success();
+}
+
+#[test]
+fn java_clients_with_and_without_tls_share_permissive_servers() {
+    if !require_tools("compat_tls", &["java", "mvn"]) {
+        return;
+    }
+    let (_dir, ca, cert, key) = pki();
+    let namesrv = FerroNamesrv::start_with(|c| {
+        c.tls_server_mode = "permissive".to_owned();
+        c.tls_server_cert_path = text(&cert);
+        c.tls_server_key_path = text(&key);
+        c.tls_config_file = String::new();
+    });
+    let broker = FerroBroker::start(namesrv.addr(), |s| {
+        let b = &mut s.broker;
+        b.tls_server_mode = "permissive".to_owned();
+        b.tls_server_cert_path = text(&cert);
+        b.tls_server_key_path = text(&key);
+        b.tls_config_file = String::new();
+    });
+    ferromq_tests::net::wait_until("broker registration", Duration::from_secs(30), || {
+        Ok(cluster_info(namesrv.addr(), None)?.contains(broker.addr()))
+    })
+    .expect("the broker registers with the name server");
+    assert!(
+        cluster_info(namesrv.addr(), Some(&ca))
+            .expect("TLS answer")
+            .contains(broker.addr()),
+        "the permissive name server answers over TLS too"
+    );
+    java_produce_consume_with(
+        namesrv.addr(),
+        "CompatTlsPermissive",
+        8,
+        &["-Dtls.enable=true".to_owned()],
+    )
+    .assert_success();
+    java_produce_consume_with(namesrv.addr(), "CompatPlainPermissive", 8, &[]).assert_success();
 }
