@@ -44,7 +44,7 @@ pub async fn serve_tls<H: Handler>(
     let mut open: Vec<Connection> = Vec::new();
     let mut admitting: JoinSet<Option<Connection>> = JoinSet::new();
     let mut refused = RefusalLog::default();
-    let plaintext_refused = Arc::new(Mutex::new(RefusalLog::default()));
+    let refusals = Arc::new(TlsRefusals::default());
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -84,7 +84,7 @@ pub async fn serve_tls<H: Handler>(
                     tls.clone(),
                     handler.clone(),
                     config.clone(),
-                    plaintext_refused.clone(),
+                    refusals.clone(),
                 ));
             }
             // Out of file descriptors and similar: keep serving the connections we have.
@@ -109,7 +109,7 @@ async fn admit<H: Handler>(
     tls: Arc<ServerTls>,
     handler: Arc<H>,
     config: ConnectionConfig,
-    plaintext_refused: Arc<Mutex<RefusalLog>>,
+    refusals: Arc<TlsRefusals>,
 ) -> Option<Connection> {
     let mut first = [0u8; 1];
     match tokio::time::timeout(config.idle_timeout, stream.peek(&mut first)).await {
@@ -119,13 +119,11 @@ async fn admit<H: Handler>(
     }
     if first[0] != TLS_HANDSHAKE_BYTE {
         if tls.mode() == TlsMode::Enforcing {
-            plaintext_refused
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .log(
-                    peer,
-                    "closing plaintext connection: tls.server.mode is enforcing",
-                );
+            TlsRefusals::log(
+                &refusals.plaintext,
+                peer,
+                "closing plaintext connection: tls.server.mode is enforcing",
+            );
             return None;
         }
         return Connection::start(stream, handler, config)
@@ -138,11 +136,13 @@ async fn admit<H: Handler>(
     let stream = match tokio::time::timeout(config.frame_timeout, acceptor.accept(stream)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
-            tracing::info!(%peer, error = %e, "TLS handshake failed");
+            let what = format!("closing connection: TLS handshake failed: {e}");
+            TlsRefusals::log(&refusals.handshake, peer, &what);
             return None;
         }
         Err(_) => {
-            tracing::info!(%peer, "TLS handshake timed out");
+            let what = "closing connection: TLS handshake timed out";
+            TlsRefusals::log(&refusals.handshake, peer, what);
             return None;
         }
     };
@@ -150,6 +150,23 @@ async fn admit<H: Handler>(
     let conn = Connection::start_io(read, write, peer, local, handler, config);
     tracing::debug!(%peer, id = conn.id(), "accepted TLS connection");
     Some(conn)
+}
+
+/// Connections a TLS listener refused, each kind logged at most once a second.
+#[derive(Default)]
+struct TlsRefusals {
+    /// Plaintext on an enforcing port.
+    plaintext: Mutex<RefusalLog>,
+    /// Failed or timed-out handshakes (untrusted or missing client certificates included).
+    handshake: Mutex<RefusalLog>,
+}
+
+impl TlsRefusals {
+    fn log(log: &Mutex<RefusalLog>, peer: SocketAddr, what: &str) {
+        log.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .log(peer, what);
+    }
 }
 
 /// Logs connections refused for being over the limit: the first at once, then at most one line

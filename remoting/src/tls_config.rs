@@ -133,3 +133,68 @@ impl TlsKeys {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tls_config_file_overrides_the_server_config() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("tls.properties");
+        std::fs::write(
+            &file,
+            "tls.server.certPath = /etc/tls/b.pem\ntls.server.need.client.auth=REQUIRE\n\
+             tls.enable=true\ntls.client.trustCertPath=/etc/tls/ca.pem\nlistenPort=1\n",
+        )
+        .expect("write");
+        let file_key = file.display().to_string();
+        let pairs = [
+            ("listenPort", "10911".to_owned()),
+            ("tls.server.mode", "enforcing".to_owned()),
+            ("tls.server.certPath", "/etc/tls/a.pem".to_owned()),
+            ("tls.server.keyPath", "/etc/tls/a.key".to_owned()),
+            ("tls.config.file", file_key),
+        ];
+        let keys = TlsKeys::resolve(pairs).expect("resolve");
+        let server = keys.server().expect("server");
+        assert_eq!(server.mode, TlsMode::Enforcing);
+        assert_eq!(server.cert_path, Some(PathBuf::from("/etc/tls/b.pem")));
+        assert_eq!(server.key_path, Some(PathBuf::from("/etc/tls/a.key")));
+        assert_eq!(server.client_auth, ClientAuth::Require);
+        let client = keys.client().expect("client").expect("tls.enable");
+        assert_eq!(
+            client.trust,
+            ServerTrust::CaFile(PathBuf::from("/etc/tls/ca.pem"))
+        );
+        assert!(!client.verify_hostname);
+    }
+
+    #[test]
+    fn defaults_are_permissive_plaintext_clients_and_bad_values_name_their_key() {
+        let missing = [("tls.config.file", "/nonexistent/tls.properties".to_owned())];
+        let keys = TlsKeys::resolve(missing.clone()).expect("resolve");
+        let server = keys.server().expect("server");
+        assert_eq!(
+            (server.mode, server.client_auth, server.cert_path),
+            (TlsMode::Permissive, ClientAuth::None, None)
+        );
+        assert!(keys.client().expect("client").is_none());
+        let bad = TlsKeys::resolve([("tls.server.mode", "strict".to_owned()), missing[0].clone()])
+            .expect("resolve");
+        let err = bad
+            .server()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("tls.server.mode"), "{err}");
+        let test_mode = TlsKeys::resolve([
+            ("tls.enable", "true".to_owned()),
+            ("tls.test.mode.enable", "true".to_owned()),
+            missing[0].clone(),
+        ])
+        .expect("resolve");
+        let client = test_mode.client().expect("client").expect("enabled");
+        assert_eq!(client.trust, ServerTrust::Any);
+    }
+}
