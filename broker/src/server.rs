@@ -17,8 +17,11 @@ use ferromq_common::settings::SettingValue;
 
 /// Binds the broker's listeners as configured: `bindAddress:listenPort`, and the fast port
 /// `bindAddress:listenPort - 2` (`None` when that one cannot be bound; clients fall back to the
-/// main port).
+/// main port). The TLS settings are checked first, so that `mqbroker` reports an unusable one
+/// before it reports success.
 pub async fn bind(b: &BrokerConfig) -> Result<(TcpListener, Option<TcpListener>), BrokerError> {
+    server_tls(b)?;
+    outbound_config(b).map_err(BrokerError::Config)?;
     let host = b.bind_address.trim();
     let port = b.listen_port;
     let listener = TcpListener::bind((host, port)).await.map_err(|e| {
@@ -87,10 +90,6 @@ fn server_tls(b: &BrokerConfig) -> Result<Option<Arc<ServerTls>>, BrokerError> {
         .and_then(|k| k.server())
         .and_then(ServerTls::new)
         .map_err(|e| BrokerError::Config(format!("TLS: {e}")))?;
-    match &tls {
-        Some(t) => tracing::info!(mode = t.mode().name(), "remoting ports serve TLS"),
-        None => tracing::info!("remoting ports serve plaintext only (no TLS certificate)"),
-    }
     Ok(tls)
 }
 
@@ -124,6 +123,10 @@ pub async fn run(
     let b = &settings.broker;
     let connection = connection_config(b);
     let tls = server_tls(b)?;
+    match &tls {
+        Some(t) => tracing::info!(mode = t.mode().name(), "remoting ports serve TLS"),
+        None => tracing::info!("remoting ports serve plaintext only (no TLS certificate)"),
+    }
     outbound_config(b).map_err(BrokerError::Config)?;
     let origins = AllowedOrigins::parse(&b.web_socket_allowed_origins);
     let websocket = bind_web_socket(b).await?;

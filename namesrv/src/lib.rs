@@ -29,8 +29,10 @@ use tokio::net::TcpListener;
 pub use config::NamesrvConfig;
 pub use processor::NameServer;
 
-/// Binds the TCP listener, `bindAddress:listenPort`.
+/// Binds the TCP listener, `bindAddress:listenPort`, after checking the TLS settings (so that
+/// `mqnamesrv` reports an unusable one before it reports success).
 pub async fn bind(config: &NamesrvConfig) -> std::io::Result<TcpListener> {
+    server_tls(config)?;
     let (host, port) = (config.bind_address.trim(), config.listen_port);
     TcpListener::bind((host, port))
         .await
@@ -53,6 +55,15 @@ pub async fn bind_web_socket(config: &NamesrvConfig) -> std::io::Result<Option<T
                 )
             }),
     }
+}
+
+/// The TLS of the name server's port (`tls.server.*`); `None` serves plaintext only.
+fn server_tls(config: &NamesrvConfig) -> std::io::Result<Option<Arc<ServerTls>>> {
+    config
+        .tls_keys()
+        .and_then(|k| k.server())
+        .and_then(ServerTls::new)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("TLS: {e}")))
 }
 
 /// The connection settings of the name server's listeners.
@@ -94,11 +105,7 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let kv = kv::KvStore::load(&config.kv_config_path)?;
     let connection = connection_config(&config);
-    let tls = config
-        .tls_keys()
-        .and_then(|k| k.server())
-        .and_then(ServerTls::new)
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("TLS: {e}")))?;
+    let tls = server_tls(&config)?;
     match &tls {
         Some(t) => tracing::info!(mode = t.mode().name(), "name server port serves TLS"),
         None => tracing::info!("name server port serves plaintext only (no TLS certificate)"),
