@@ -12,7 +12,9 @@
 //! - `remoting/64 in flight`: 64 callers on one connection (a sync producer with 64 threads).
 //! - `remoting tls/...`: the same over TLS (rustls, ECDSA P-256 certificate, TLS 1.3), and
 //!   `remoting permissive plain/one in flight`: a plaintext connection to a server that also
-//!   takes TLS on the port (permissive), which must cost what plain `remoting` costs.
+//!   takes TLS on the port (permissive), which must cost what plain `remoting` costs. On the
+//!   shared 2-core VM (load about 4): plain 23.1 µs, permissive plain 23.9 µs, TLS 28.7 µs one
+//!   in flight; 1.03 ms against 1.22 ms for 64 in flight (TLS +18 %).
 //!
 //! ```text
 //! cargo bench -p ferromq-remoting --bench roundtrip
