@@ -293,6 +293,43 @@ ferromq_common::settings! {
         /// `writeBufferLowWaterMark` (Apache's `NettyServerConfig`; 0, the default, = Netty's
         /// 32 KiB): where reading resumes.
         write_buffer_low_water_mark: usize = 0, "writeBufferLowWaterMark", false;
+
+        // ---- TLS (Apache's `TlsSystemConfig` keys; docs/tls.md). Apache reads
+        // them as JVM system properties; FerroMQ from this file, then from `tls.config.file`. ----
+
+        /// `tls.server.mode`: disabled, permissive (TLS and plaintext on one port; the default) or
+        /// enforcing. Permissive without `tls.server.certPath` serves plaintext only.
+        tls_server_mode: String = "permissive".to_owned(), "tls.server.mode", false;
+        /// `tls.server.certPath`: the server's certificate chain (PEM).
+        tls_server_cert_path: String = String::new(), "tls.server.certPath", false;
+        /// `tls.server.keyPath`: its private key (PEM: PKCS#8, RSA or EC; not encrypted,
+        /// so `tls.server.keyPassword` is not a key here: an encrypted key stops start-up).
+        tls_server_key_path: String = String::new(), "tls.server.keyPath", false;
+        /// `tls.server.trustCertPath`: CAs client certificates must chain to (mTLS).
+        tls_server_trust_cert_path: String = String::new(), "tls.server.trustCertPath", false;
+        /// `tls.server.need.client.auth`: none (the default), optional or require.
+        tls_server_need_client_auth: String = "none".to_owned(), "tls.server.need.client.auth", false;
+        /// `tls.server.authClient`: accepted and ignored; client certificates are always checked
+        /// against `tls.server.trustCertPath` (Apache trusts any unless this is true).
+        tls_server_auth_client: bool = false, "tls.server.authClient", false;
+        /// `tls.config.file`: a properties file whose `tls.*` keys override these
+        /// (`/etc/rocketmq/tls.properties`, read when it exists).
+        tls_config_file: String = ferromq_remoting::DEFAULT_TLS_CONFIG_FILE.to_owned(), "tls.config.file", false;
+        /// `tls.test.mode.enable` (false in FerroMQ; Apache's default true makes its servers use a
+        /// throw-away self-signed certificate and its clients trust anything): for the servers,
+        /// accepted and ignored; for a broker's own connections, trust any server.
+        tls_test_mode_enable: bool = false, "tls.test.mode.enable", false;
+        /// `tls.enable`: the broker dials its name servers and master over TLS.
+        tls_enable: bool = false, "tls.enable", false;
+        /// `tls.client.authServer` (true in FerroMQ, false in Apache): check the certificates of
+        /// the servers the broker dials; false trusts any.
+        tls_client_auth_server: bool = true, "tls.client.authServer", false;
+        /// `tls.client.trustCertPath`: CAs of the servers the broker dials (else the system's).
+        tls_client_trust_cert_path: String = String::new(), "tls.client.trustCertPath", false;
+        /// `tls.client.certPath`: the broker's client certificate (PEM), for mTLS.
+        tls_client_cert_path: String = String::new(), "tls.client.certPath", false;
+        /// `tls.client.keyPath`: its private key (PEM).
+        tls_client_key_path: String = String::new(), "tls.client.keyPath", false;
     }
 }
 
@@ -330,6 +367,11 @@ impl BrokerConfig {
             "" => &self.bind_address,
             a => a,
         }
+    }
+
+    /// Apache's TLS keys as set here, overridden by `tls.config.file` when it exists.
+    pub fn tls_keys(&self) -> Result<ferromq_remoting::TlsKeys, ferromq_remoting::TlsError> {
+        ferromq_remoting::TlsKeys::resolve(self.to_pairs())
     }
 
     /// The name servers.

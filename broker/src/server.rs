@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferromq_remoting::{AllowedOrigins, ConnectionConfig};
+use ferromq_remoting::{AllowedOrigins, ConnectionConfig, ServerTls, TlsConnector};
 use tokio::net::TcpListener;
 
 use crate::config::{BrokerConfig, MetricsExporterType};
@@ -17,8 +17,11 @@ use ferromq_common::settings::SettingValue;
 
 /// Binds the broker's listeners as configured: `bindAddress:listenPort`, and the fast port
 /// `bindAddress:listenPort - 2` (`None` when that one cannot be bound; clients fall back to the
-/// main port).
+/// main port). The TLS settings are checked first, so that `mqbroker` reports an unusable one
+/// before it reports success.
 pub async fn bind(b: &BrokerConfig) -> Result<(TcpListener, Option<TcpListener>), BrokerError> {
+    server_tls(b)?;
+    outbound_config(b).map_err(BrokerError::Config)?;
     let host = b.bind_address.trim();
     let port = b.listen_port;
     let listener = TcpListener::bind((host, port)).await.map_err(|e| {
@@ -80,10 +83,36 @@ fn connection_config(b: &BrokerConfig) -> ConnectionConfig {
     }
 }
 
+/// The TLS of the broker's remoting ports (`tls.server.*`); `None` serves plaintext only.
+fn server_tls(b: &BrokerConfig) -> Result<Option<Arc<ServerTls>>, BrokerError> {
+    let tls = b
+        .tls_keys()
+        .and_then(|k| k.server())
+        .and_then(ServerTls::new)
+        .map_err(|e| BrokerError::Config(format!("TLS: {e}")))?;
+    Ok(tls)
+}
+
+/// The settings of connections the broker dials (name servers, its master's remoting port):
+/// TLS when `tls.enable=true` (`tls.client.*`).
+pub(crate) fn outbound_config(b: &BrokerConfig) -> Result<ConnectionConfig, String> {
+    let tls = b
+        .tls_keys()
+        .and_then(|k| k.client())
+        .and_then(|c| c.as_ref().map(TlsConnector::new).transpose())
+        .map_err(|e| format!("TLS: {e}"))?;
+    Ok(ConnectionConfig {
+        tls,
+        ..ConnectionConfig::default()
+    })
+}
+
 /// Serves the broker on `listener` (and on `fast_listener`, Apache's `listenPort - 2`) until
 /// `shutdown` completes; then unregisters from the name servers and closes the store cleanly.
 ///
 /// The WebSocket listener, if `webSocketListenPort` is set, is bound here ([`bind_web_socket`]).
+/// The remoting ports serve TLS as the `tls.*` keys say (docs/tls.md); a TLS
+/// setting that cannot be used stops start-up.
 pub async fn run(
     broker: Arc<Broker>,
     listener: TcpListener,
@@ -93,6 +122,12 @@ pub async fn run(
     let settings = broker.settings();
     let b = &settings.broker;
     let connection = connection_config(b);
+    let tls = server_tls(b)?;
+    match &tls {
+        Some(t) => tracing::info!(mode = t.mode().name(), "remoting ports serve TLS"),
+        None => tracing::info!("remoting ports serve plaintext only (no TLS certificate)"),
+    }
+    outbound_config(b).map_err(BrokerError::Config)?;
     let origins = AllowedOrigins::parse(&b.web_socket_allowed_origins);
     let websocket = bind_web_socket(b).await?;
     let handler = Arc::new(BrokerHandler(broker.clone()));
@@ -117,8 +152,9 @@ pub async fn run(
     let services = Services::start(&broker, &stop_rx, ha_listener, metrics_listener);
     let serve_one = |l: TcpListener| {
         let (h, c, mut rx) = (handler.clone(), connection.clone(), stop_rx.clone());
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let _ = ferromq_remoting::serve(l, h, c, async move {
+            let _ = ferromq_remoting::serve_tls(l, h, c, tls, async move {
                 let _ = rx.wait_for(|s| *s).await;
             })
             .await;

@@ -55,6 +55,53 @@ pub struct ClientConfig {
     /// The transport to use; `None` is the tokio TCP transport (required on wasm32, which has
     /// no default).
     pub transport: Option<TransportFactory>,
+    /// TLS for the tokio TCP transport (to name servers and brokers); `None` (the default) is
+    /// plaintext. Servers in `enforcing` mode need it; `permissive` ones take either. Not used
+    /// by a custom [`Self::transport`] (nor on wasm32). Clients sharing an instance name share
+    /// the first one's TLS settings.
+    pub tls: Option<TlsConfig>,
+}
+
+/// TLS settings of the TCP transport (docs/tls.md).
+///
+/// By default the server's certificate must chain to the system's trusted roots and name the
+/// host dialed: the name server's address as configured, the broker's IP as the route gives it
+/// (`brokerIP1`). Certificates from a private CA that do not carry the brokers' IPs need
+/// [`Self::server_name`] (one name for the cluster) or `verify_hostname = false`.
+///
+/// Apache's Java client, by contrast, trusts any server by default (`tls.test.mode.enable`
+/// is true) and never checks names; [`Self::trust_any_server`] is that behaviour, off by default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// A PEM file of the CAs server certificates must chain to; `None` uses the system's roots.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Whether the certificate must name the host dialed (or [`Self::server_name`]); false
+    /// checks only its chain, as Apache's client does with `tls.client.authServer=true`. Only
+    /// sensible with a private [`Self::ca_file`]. Default true.
+    pub verify_hostname: bool,
+    /// The name every server's certificate is checked against (and sent as SNI) instead of the
+    /// host dialed.
+    pub server_name: Option<String>,
+    /// A client certificate chain (PEM) for servers that require one (`tls.server.need.client.auth`).
+    pub cert_file: Option<std::path::PathBuf>,
+    /// The client certificate's private key (PEM: PKCS#8, RSA or EC; not encrypted).
+    pub key_file: Option<std::path::PathBuf>,
+    /// Trust any server certificate, unverified: the traffic is encrypted but an active man in
+    /// the middle can read it. For tests only; Apache's `tls.test.mode.enable`. Default false.
+    pub trust_any_server: bool,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        TlsConfig {
+            ca_file: None,
+            verify_hostname: true,
+            server_name: None,
+            cert_file: None,
+            key_file: None,
+            trust_any_server: false,
+        }
+    }
 }
 
 impl ClientConfig {
@@ -96,6 +143,7 @@ impl Default for ClientConfig {
             client_ip: None,
             credentials: None,
             transport: None,
+            tls: None,
         }
     }
 }
@@ -210,14 +258,15 @@ fn process_id() -> u32 {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-fn default_transport() -> Result<TransportFactory> {
-    Ok(TransportFactory::new(|handler| {
-        Arc::new(crate::tcp::TcpTransport::new(handler)) as Arc<dyn Transport>
+fn default_transport(config: &ClientConfig) -> Result<TransportFactory> {
+    let tls = crate::tcp::connector(config.tls.as_ref())?;
+    Ok(TransportFactory::new(move |handler| {
+        Arc::new(crate::tcp::TcpTransport::with_tls(handler, tls.clone())) as Arc<dyn Transport>
     }))
 }
 
 #[cfg(target_arch = "wasm32")]
-fn default_transport() -> Result<TransportFactory> {
+fn default_transport(_config: &ClientConfig) -> Result<TransportFactory> {
     Err(Error::invalid(
         "client",
         "wasm32 has no default transport: set ClientConfig::transport",
@@ -264,7 +313,7 @@ impl Client {
         };
         let factory = match &config.transport {
             Some(f) => f.clone(),
-            None => default_transport()?,
+            None => default_transport(config)?,
         };
         let (stop, _) = tokio::sync::watch::channel(false);
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| {

@@ -1,5 +1,6 @@
 //! The native [`Transport`]: tokio TCP over [`ferromq_remoting::Connection`], one connection
-//! per address, opened on demand and reopened after a failure with an exponential backoff.
+//! per address, opened on demand and reopened after a failure with an exponential backoff;
+//! over TLS when [`crate::ClientConfig::tls`] is set.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -7,9 +8,13 @@ use std::time::Duration;
 
 use ferromq_common::lock;
 use ferromq_protocol::RemotingCommand;
-use ferromq_remoting::{Connection, ConnectionConfig, Handler, RemotingError};
+use ferromq_remoting::{
+    ClientTlsSettings, Connection, ConnectionConfig, Handler, RemotingError, ServerTrust,
+    TlsConnector,
+};
 use futures::future::BoxFuture;
 
+use crate::client::TlsConfig;
 use crate::error::{Error, ErrorKind, Result};
 use crate::mux::{operation_of, Backoff, Shutdown, CONNECT_TIMEOUT};
 use crate::rt::Instant;
@@ -61,11 +66,37 @@ impl Handler for Bridge {
     }
 }
 
+/// Loads the certificates `tls` names (at client start, so a bad file is reported then).
+pub(crate) fn connector(tls: Option<&TlsConfig>) -> Result<Option<TlsConnector>> {
+    let Some(tls) = tls else { return Ok(None) };
+    let trust = match (&tls.ca_file, tls.trust_any_server) {
+        (_, true) => ServerTrust::Any,
+        (Some(ca), false) => ServerTrust::CaFile(ca.clone()),
+        (None, false) => ServerTrust::System,
+    };
+    let settings = ClientTlsSettings {
+        trust,
+        verify_hostname: tls.verify_hostname,
+        server_name: tls.server_name.clone(),
+        cert_path: tls.cert_file.clone(),
+        key_path: tls.key_file.clone(),
+    };
+    TlsConnector::new(&settings)
+        .map(Some)
+        .map_err(|e| Error::invalid("client", format!("TLS: {e}")))
+}
+
 impl TcpTransport {
-    /// A transport whose inbound requests go to `handler`.
+    /// A plaintext transport whose inbound requests go to `handler`.
     pub fn new(handler: Arc<dyn InboundHandler>) -> Self {
+        TcpTransport::with_tls(handler, None)
+    }
+
+    /// A transport whose connections use `tls` (`None`: plaintext).
+    pub fn with_tls(handler: Arc<dyn InboundHandler>, tls: Option<TlsConnector>) -> Self {
         let config = ConnectionConfig {
             language: ferromq_protocol::LanguageCode::RUST,
+            tls,
             ..ConnectionConfig::default()
         };
         TcpTransport {

@@ -23,15 +23,17 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferromq_remoting::{AllowedOrigins, ConnectionConfig};
+use ferromq_remoting::{AllowedOrigins, ConnectionConfig, ServerTls};
 use tokio::net::TcpListener;
 
 use config::MetricsExporterType;
 pub use config::NamesrvConfig;
 pub use processor::NameServer;
 
-/// Binds the TCP listener, `bindAddress:listenPort`.
+/// Binds the TCP listener, `bindAddress:listenPort`, after checking the TLS settings (so that
+/// `mqnamesrv` reports an unusable one before it reports success).
 pub async fn bind(config: &NamesrvConfig) -> std::io::Result<TcpListener> {
+    server_tls(config)?;
     let (host, port) = (config.bind_address.trim(), config.listen_port);
     TcpListener::bind((host, port))
         .await
@@ -86,6 +88,15 @@ pub async fn bind_metrics(config: &NamesrvConfig) -> std::io::Result<Option<TcpL
         })
 }
 
+/// The TLS of the name server's port (`tls.server.*`); `None` serves plaintext only.
+fn server_tls(config: &NamesrvConfig) -> std::io::Result<Option<Arc<ServerTls>>> {
+    config
+        .tls_keys()
+        .and_then(|k| k.server())
+        .and_then(ServerTls::new)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("TLS: {e}")))
+}
+
 /// The connection settings of the name server's listeners.
 fn connection_config(config: &NamesrvConfig) -> ConnectionConfig {
     let idle = Duration::from_secs(config.server_channel_max_idle_time_seconds.max(1));
@@ -116,6 +127,8 @@ fn connection_config(config: &NamesrvConfig) -> ConnectionConfig {
 /// Loads the KV config from `config.kv_config_path` (created on first write), scans for expired
 /// brokers every `scanNotActiveBrokerInterval` ms, and closes every connection on shutdown. The
 /// WebSocket listener, if `webSocketListenPort` is set, is bound here ([`bind_web_socket`]).
+/// The TCP port serves TLS as the `tls.*` keys say (docs/tls.md); a TLS setting
+/// that cannot be used stops start-up.
 pub async fn run(
     listener: TcpListener,
     config: NamesrvConfig,
@@ -123,6 +136,11 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let kv = kv::KvStore::load(&config.kv_config_path)?;
     let connection = connection_config(&config);
+    let tls = server_tls(&config)?;
+    match &tls {
+        Some(t) => tracing::info!(mode = t.mode().name(), "name server port serves TLS"),
+        None => tracing::info!("name server port serves plaintext only (no TLS certificate)"),
+    }
     let origins = AllowedOrigins::parse(&config.web_socket_allowed_origins);
     let websocket_listener = bind_web_socket(&config).await?;
     let metrics_listener = bind_metrics(&config).await?;
@@ -164,7 +182,7 @@ pub async fn run(
             let _ = stopped.wait_for(|s| *s).await;
         })
     });
-    let result = ferromq_remoting::serve(listener, server, connection, shutdown).await;
+    let result = ferromq_remoting::serve_tls(listener, server, connection, tls, shutdown).await;
     let _ = stop.send(true);
     if let Some(ws) = websocket {
         let _ = ws.await;

@@ -22,6 +22,7 @@ use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 use tokio::time::Instant;
 
 use crate::error::RemotingError;
+use crate::tls::TlsConnector;
 
 /// Remark Apache sends when it sheds load (clients recognise the `[OVERLOAD]` prefix).
 pub const OVERLOAD_REMARK: &str = "[OVERLOAD]system busy, start flow control for a while";
@@ -100,6 +101,9 @@ pub struct ConnectionConfig {
     pub language: LanguageCode,
     /// `version` stamped on commands this side originates or answers.
     pub version: Version,
+    /// TLS for connections this side dials ([`Connection::connect`]); `None` is plaintext.
+    /// Not used by listeners, whose TLS is [`crate::serve_tls`]'s.
+    pub tls: Option<TlsConnector>,
 }
 
 impl Default for ConnectionConfig {
@@ -115,6 +119,7 @@ impl Default for ConnectionConfig {
             max_connections: 0,
             language: LanguageCode::JAVA,
             version: Version::V5_3_3,
+            tls: None,
         }
     }
 }
@@ -166,21 +171,28 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 impl Connection {
     /// Dials `addr` and starts serving the connection; requests from the peer go to `handler`.
+    /// With [`ConnectionConfig::tls`] set, the TLS handshake completes first.
     pub async fn connect<H: Handler>(
         addr: &str,
         handler: Arc<H>,
         config: ConnectionConfig,
     ) -> Result<Connection, RemotingError> {
-        let stream = TcpStream::connect(addr)
-            .await
-            .map_err(|source| RemotingError::Connect {
-                addr: addr.to_owned(),
-                source,
-            })?;
-        Connection::start(stream, handler, config).map_err(|source| RemotingError::Connect {
+        let failed = |source| RemotingError::Connect {
             addr: addr.to_owned(),
             source,
-        })
+        };
+        let stream = TcpStream::connect(addr).await.map_err(failed)?;
+        let Some(tls) = config.tls.clone() else {
+            return Connection::start(stream, handler, config).map_err(failed);
+        };
+        let _ = stream.set_nodelay(true);
+        let peer = stream.peer_addr().map_err(failed)?;
+        let local = stream.local_addr().map_err(failed)?;
+        let stream = tls.connect(addr, stream).await.map_err(failed)?;
+        let (read, write) = tokio::io::split(stream);
+        Ok(Connection::start_io(
+            read, write, peer, local, handler, config,
+        ))
     }
 
     /// Starts serving an established stream (the server side of an accepted socket, or a dialed

@@ -5,7 +5,10 @@
 //!   answered, a bounded number of requests in flight (the rest answered `SYSTEM_BUSY`), reading
 //!   stopped while the peer leaves too many response bytes unread (a high water mark), and an
 //!   idle rule a trickle of bytes cannot defeat.
-//! - [`serve`]: the accept loop used by `mqnamesrv` and `mqbroker`, with a connection limit.
+//! - [`serve`]: the accept loop used by `mqnamesrv` and `mqbroker`, with a connection limit;
+//!   [`serve_tls`] the same with TLS ([`ServerTls`]: Apache's disabled / permissive / enforcing
+//!   modes, mTLS, certificates reloaded when their files change).
+//! - [`TlsConnector`]: TLS for dialed connections ([`ConnectionConfig::tls`]).
 //! - [`serve_websocket`]: the same over WebSocket, for browser clients (binary messages carrying
 //!   the TCP byte stream, one frame per message from the server), admitting pages by origin
 //!   ([`AllowedOrigins`]).
@@ -22,6 +25,8 @@ mod error;
 pub mod prometheus;
 pub mod rpc_metrics;
 mod server;
+mod tls;
+mod tls_config;
 mod websocket;
 
 pub use connection::{
@@ -29,5 +34,10 @@ pub use connection::{
     DEFAULT_WRITE_LOW_WATER_MARK, OVERLOAD_REMARK,
 };
 pub use error::RemotingError;
-pub use server::{serve, shutdown_signal};
+pub use server::{serve, serve_tls, shutdown_signal};
+pub use tls::{
+    ClientAuth, ClientTlsSettings, ServerTls, ServerTlsSettings, ServerTrust, TlsConnector,
+    TlsError, TlsMode,
+};
+pub use tls_config::{TlsKeys, DEFAULT_TLS_CONFIG_FILE};
 pub use websocket::{serve_websocket, AllowedOrigins};

@@ -2,15 +2,18 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
 
 use crate::connection::{Connection, ConnectionConfig, Handler};
+use crate::tls::{ServerTls, TlsMode, TLS_HANDSHAKE_BYTE};
 
 /// Accepts connections on `listener` and serves each with `handler` until `shutdown` completes;
-/// then stops accepting and closes every connection it opened.
+/// then stops accepting and closes every connection it opened. Plaintext only: [`serve_tls`]
+/// with `None`.
 ///
 /// At most `config.max_connections` connections (0 = no limit) are open at once: beyond it a
 /// new connection is closed as soon as it is accepted, and the open ones are served as before.
@@ -20,29 +23,69 @@ pub async fn serve<H: Handler>(
     config: ConnectionConfig,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    serve_tls(listener, handler, config, None, shutdown).await
+}
+
+/// [`serve`] with TLS as `tls` says (`None`: plaintext only, no byte looked at before the
+/// connection is served).
+///
+/// With TLS, each accepted connection's first byte tells a TLS handshake (`0x16`) from a
+/// remoting frame: the handshake is completed (within `config.frame_timeout`) and the
+/// connection served over TLS; a plaintext one is served as is in permissive mode and closed in
+/// enforcing mode. Connections being told apart or handshaking count against the limit and do
+/// not hold up the accept loop.
+pub async fn serve_tls<H: Handler>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    config: ConnectionConfig,
+    tls: Option<Arc<ServerTls>>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let mut open: Vec<Connection> = Vec::new();
+    let mut admitting: JoinSet<Option<Connection>> = JoinSet::new();
     let mut refused = RefusalLog::default();
+    let refusals = Arc::new(TlsRefusals::default());
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
+            Some(done) = admitting.join_next(), if !admitting.is_empty() => {
+                if let Ok(Some(conn)) = done {
+                    open.push(conn);
+                }
+                continue;
+            }
             () = &mut shutdown => break,
         };
         match accepted {
             Ok((stream, peer)) => {
                 open.retain(|c| !c.is_closed());
-                if config.max_connections > 0 && open.len() >= config.max_connections {
+                let count = open.len() + admitting.len();
+                if config.max_connections > 0 && count >= config.max_connections {
                     refused.refuse(peer, config.max_connections);
                     drop(stream);
                     continue;
                 }
-                match Connection::start(stream, handler.clone(), config.clone()) {
-                    Ok(conn) => {
-                        tracing::debug!(%peer, id = conn.id(), "accepted connection");
-                        open.push(conn);
+                let Some(tls) = &tls else {
+                    match Connection::start(stream, handler.clone(), config.clone()) {
+                        Ok(conn) => {
+                            tracing::debug!(%peer, id = conn.id(), "accepted connection");
+                            open.push(conn);
+                        }
+                        Err(e) => {
+                            tracing::debug!(%peer, error = %e, "connection failed at start")
+                        }
                     }
-                    Err(e) => tracing::debug!(%peer, error = %e, "connection failed at start"),
-                }
+                    continue;
+                };
+                admitting.spawn(admit(
+                    stream,
+                    peer,
+                    tls.clone(),
+                    handler.clone(),
+                    config.clone(),
+                    refusals.clone(),
+                ));
             }
             // Out of file descriptors and similar: keep serving the connections we have.
             Err(e) => {
@@ -51,10 +94,79 @@ pub async fn serve<H: Handler>(
             }
         }
     }
+    admitting.shutdown().await;
     for conn in &open {
         conn.close();
     }
     Ok(())
+}
+
+/// Tells TLS from plaintext by the first byte and starts the connection accordingly; `None`
+/// when it is refused or fails before it starts.
+async fn admit<H: Handler>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    tls: Arc<ServerTls>,
+    handler: Arc<H>,
+    config: ConnectionConfig,
+    refusals: Arc<TlsRefusals>,
+) -> Option<Connection> {
+    let mut first = [0u8; 1];
+    match tokio::time::timeout(config.idle_timeout, stream.peek(&mut first)).await {
+        Ok(Ok(1)) => {}
+        // Closed, failed or silent: nothing to serve.
+        _ => return None,
+    }
+    if first[0] != TLS_HANDSHAKE_BYTE {
+        if tls.mode() == TlsMode::Enforcing {
+            TlsRefusals::log(
+                &refusals.plaintext,
+                peer,
+                "closing plaintext connection: tls.server.mode is enforcing",
+            );
+            return None;
+        }
+        return Connection::start(stream, handler, config)
+            .inspect_err(|e| tracing::debug!(%peer, error = %e, "connection failed at start"))
+            .ok();
+    }
+    let _ = stream.set_nodelay(true);
+    let local = stream.local_addr().ok()?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls.config());
+    let stream = match tokio::time::timeout(config.frame_timeout, acceptor.accept(stream)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            let what = format!("closing connection: TLS handshake failed: {e}");
+            TlsRefusals::log(&refusals.handshake, peer, &what);
+            return None;
+        }
+        Err(_) => {
+            let what = "closing connection: TLS handshake timed out";
+            TlsRefusals::log(&refusals.handshake, peer, what);
+            return None;
+        }
+    };
+    let (read, write) = tokio::io::split(stream);
+    let conn = Connection::start_io(read, write, peer, local, handler, config);
+    tracing::debug!(%peer, id = conn.id(), "accepted TLS connection");
+    Some(conn)
+}
+
+/// Connections a TLS listener refused, each kind logged at most once a second.
+#[derive(Default)]
+struct TlsRefusals {
+    /// Plaintext on an enforcing port.
+    plaintext: Mutex<RefusalLog>,
+    /// Failed or timed-out handshakes (untrusted or missing client certificates included).
+    handshake: Mutex<RefusalLog>,
+}
+
+impl TlsRefusals {
+    fn log(log: &Mutex<RefusalLog>, peer: SocketAddr, what: &str) {
+        log.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .log(peer, what);
+    }
 }
 
 /// Logs connections refused for being over the limit: the first at once, then at most one line
@@ -81,6 +193,21 @@ impl RefusalLog {
             refused = self.unlogged,
             "closing new connection: serverMaxConnections reached"
         );
+        self.last = Some(now);
+        self.unlogged = 0;
+    }
+
+    /// Counts a refusal and logs `what` under the same one-line-a-second rule.
+    fn log(&mut self, peer: SocketAddr, what: &str) {
+        self.unlogged += 1;
+        let now = Instant::now();
+        if self
+            .last
+            .is_some_and(|t| now.duration_since(t) < Duration::from_secs(1))
+        {
+            return;
+        }
+        tracing::warn!(%peer, refused = self.unlogged, "{what}");
         self.last = Some(now);
         self.unlogged = 0;
     }

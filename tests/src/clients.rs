@@ -40,11 +40,32 @@ fn java_client_on(
     name: &str,
     timeout: Duration,
 ) -> ClientRun {
+    java_client_with(client, main, args, name, timeout, &[])
+}
+
+/// [`java_client_on`] with extra JVM options before the main class (`-Dtls.enable=true`).
+fn java_client_with(
+    client: JavaClient,
+    main: &str,
+    args: &[String],
+    name: &str,
+    timeout: Duration,
+    jvm_options: &[String],
+) -> ClientRun {
     let home = tempfile::Builder::new()
         .prefix("java-client-")
         .tempdir()
         .expect("tempdir");
-    let cmd = java_command(client, main, args, home.path(), timeout);
+    let mut cmd = java_command(client, main, args, home.path(), timeout);
+    // JVM options go before the main class: rebuild the argument list with them in front.
+    if !jvm_options.is_empty() {
+        let rest: Vec<std::ffi::OsString> = cmd.get_args().map(|a| a.to_owned()).collect();
+        let mut with = Command::new("java");
+        with.envs(cmd.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+            .args(jvm_options)
+            .args(rest);
+        cmd = with;
+    }
     let mut run = run_bounded(name, cmd, &home.path().join("out.log"), timeout)
         .unwrap_or_else(|e| panic!("cannot run {name}: {e}"));
     if !run.success() {
@@ -150,6 +171,24 @@ pub fn java_produce_consume(namesrv: &str, topic: &str, n: usize) -> ClientRun {
         "org.ferromq.compat.ProduceConsume",
         &[namesrv.to_owned(), topic.to_owned(), n.to_string()],
         &format!("java ProduceConsume {topic} x{n}"),
+    )
+}
+
+/// [`java_produce_consume`] with extra JVM options, such as Apache's TLS system properties
+/// (`-Dtls.enable=true`, `-Dtls.client.trustCertPath=...`).
+pub fn java_produce_consume_with(
+    namesrv: &str,
+    topic: &str,
+    n: usize,
+    jvm_options: &[String],
+) -> ClientRun {
+    java_client_with(
+        JavaClient::V5,
+        "org.ferromq.compat.ProduceConsume",
+        &[namesrv.to_owned(), topic.to_owned(), n.to_string()],
+        &format!("java ProduceConsume {topic} x{n} {jvm_options:?}"),
+        CLIENT_TIMEOUT,
+        jvm_options,
     )
 }
 

@@ -13,7 +13,7 @@ use ferromq_protocol::header::namesrv::{
     RegisterBrokerResponseHeader, UnRegisterBrokerRequestHeader, WEBSOCKET_KV_NAMESPACE,
 };
 use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode};
-use ferromq_remoting::{Connection, ConnectionConfig, IgnoreRequests};
+use ferromq_remoting::{Connection, IgnoreRequests};
 
 use crate::state::Broker;
 
@@ -29,11 +29,22 @@ pub(crate) struct NamesrvLinks {
     announced: std::collections::HashSet<u64>,
 }
 
-async fn connection(addr: &str, conns: &mut HashMap<String, Connection>) -> Option<Connection> {
+async fn connection(
+    broker: &Broker,
+    addr: &str,
+    conns: &mut HashMap<String, Connection>,
+) -> Option<Connection> {
     if let Some(c) = conns.get(addr).filter(|c| !c.is_closed()) {
         return Some(c.clone());
     }
-    match Connection::connect(addr, Arc::new(IgnoreRequests), ConnectionConfig::default()).await {
+    let config = match crate::server::outbound_config(&broker.settings().broker) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(namesrv = addr, error = %e, "cannot reach name server");
+            return None;
+        }
+    };
+    match Connection::connect(addr, Arc::new(IgnoreRequests), config).await {
         Ok(c) => {
             conns.insert(addr.to_owned(), c.clone());
             Some(c)
@@ -73,7 +84,7 @@ pub(crate) async fn register_all(broker: &Broker, links: &mut NamesrvLinks) {
         ..Default::default()
     };
     for addr in b.namesrv_addrs() {
-        let Some(conn) = connection(&addr, &mut links.conns).await else {
+        let Some(conn) = connection(broker, &addr, &mut links.conns).await else {
             continue;
         };
         let req = RemotingCommand::request_with_header(RequestCode::REGISTER_BROKER, &header)
@@ -177,7 +188,7 @@ pub(crate) async fn unregister_all(broker: &Broker) {
     };
     let mut conns = HashMap::new();
     for addr in b.namesrv_addrs() {
-        if let Some(conn) = connection(&addr, &mut conns).await {
+        if let Some(conn) = connection(broker, &addr, &mut conns).await {
             let req = RemotingCommand::request_with_header(RequestCode::UNREGISTER_BROKER, &header);
             if let Err(e) = conn.request(req, TIMEOUT).await {
                 tracing::warn!(namesrv = %addr, error = %e, "unregistration failed");

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
-use ferromq_remoting::{Connection, ConnectionConfig, IgnoreRequests};
+use ferromq_remoting::{Connection, IgnoreRequests};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -66,13 +66,10 @@ async fn sync_all(
     let c = match conn {
         Some(c) if !c.is_closed() => c.clone(),
         _ => {
-            let c = Connection::connect(
-                master,
-                Arc::new(IgnoreRequests),
-                ConnectionConfig::default(),
-            )
-            .await
-            .map_err(|e| format!("connect: {e}"))?;
+            let config = crate::server::outbound_config(&broker.settings().broker)?;
+            let c = Connection::connect(master, Arc::new(IgnoreRequests), config)
+                .await
+                .map_err(|e| format!("connect: {e}"))?;
             *conn = Some(c.clone());
             c
         }
