@@ -29,42 +29,65 @@ fn bind_any(port: u16) -> std::io::Result<TcpListener> {
     TcpListener::bind((Ipv4Addr::UNSPECIFIED, port))
 }
 
-/// A TCP port that was free on all interfaces when checked and that this process has not handed
-/// out before.
+/// The kernel's ephemeral port range (`ip_local_port_range`): the local ports of outgoing
+/// connections. A server port picked there can be taken by some test's client connection
+/// between the check and the server's bind, so ports are picked below it.
+fn ephemeral_low() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
+}
+
+/// A pseudo-random candidate port in `[10002, ephemeral low - 1)`, different per call and per
+/// process (xorshift over time, process id and a counter).
+fn candidate() -> u16 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static STATE: AtomicU64 = AtomicU64::new(0);
+    let seed = || {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        nanos ^ (u64::from(std::process::id()) << 32) | 1
+    };
+    let mut x = STATE.load(Ordering::Relaxed);
+    if x == 0 {
+        x = seed();
+    }
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    STATE.store(x, Ordering::Relaxed);
+    // Room for a broker's p - 2 and p + 1 on either side.
+    let low = 10_002u16;
+    let high = ephemeral_low().max(low + 1_000) - 1;
+    low + u16::try_from(x % u64::from(high - low)).unwrap_or(0)
+}
+
+/// A TCP port that was free on all interfaces when checked, outside the kernel's ephemeral
+/// range, and that this process has not handed out before.
 pub fn free_port() -> u16 {
-    for _ in 0..1000 {
-        let listener = bind_any(0).expect("bind an ephemeral TCP port");
-        let port = listener
-            .local_addr()
-            .expect("local address of a bound socket")
-            .port();
-        if reserve(&[port]) {
+    for _ in 0..10_000 {
+        let port = candidate();
+        if bind_any(port).is_ok() && reserve(&[port]) {
             return port;
         }
     }
-    panic!("no free TCP port found after 1000 attempts");
+    panic!("no free TCP port found after 10000 attempts");
 }
 
 /// A port `p` such that `p - 2`, `p` and `p + 1` are all free: an Apache broker with
 /// `listenPort = p` also opens the VIP channel on `p - 2` and the HA port on `p + 1`.
 pub fn free_broker_port() -> u16 {
-    for _ in 0..1000 {
-        let listener = bind_any(0).expect("bind an ephemeral TCP port");
-        let port = listener
-            .local_addr()
-            .expect("local address of a bound socket")
-            .port();
-        if !(3..u16::MAX).contains(&port) {
-            continue;
-        }
+    for _ in 0..10_000 {
+        let port = candidate();
         // Hold all three at once so the check is about the same moment.
-        let vip = bind_any(port - 2);
-        let ha = bind_any(port + 1);
-        if vip.is_ok() && ha.is_ok() && reserve(&[port - 2, port, port + 1]) {
+        let held = [port - 2, port, port + 1].map(bind_any);
+        if held.iter().all(Result::is_ok) && reserve(&[port - 2, port, port + 1]) {
             return port;
         }
     }
-    panic!("no free broker port triple (p-2, p, p+1) found after 1000 attempts");
+    panic!("no free broker port triple (p-2, p, p+1) found after 10000 attempts");
 }
 
 /// Polls `check` every [`POLL_INTERVAL`] until it returns `Ok(true)`. Returns an error naming
@@ -117,6 +140,10 @@ mod tests {
     #[test]
     fn broker_port_triple_is_free() {
         let p = free_broker_port();
+        assert!(
+            p + 1 < ephemeral_low(),
+            "{p} is outside the ephemeral range"
+        );
         for q in [p - 2, p, p + 1] {
             TcpListener::bind((Ipv4Addr::UNSPECIFIED, q)).expect("port of the triple binds");
         }
