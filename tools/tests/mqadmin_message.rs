@@ -193,7 +193,17 @@ fn a_sent_message_is_found_by_key_client_id_and_offset_id() {
     let path = field(&by_uniq, "Message Body Path:");
     assert_eq!(std::fs::read(path).expect("body file"), b"hello admin");
 
-    let by_id = ok(&["queryMsgById", "-n", ns, "-i", &offset_id, "-f", "UTF-8"]);
+    let by_id = ok(&[
+        "queryMsgById",
+        "-n",
+        ns,
+        "-t",
+        "MsgTopic",
+        "-i",
+        &offset_id,
+        "-f",
+        "UTF-8",
+    ]);
     assert_eq!(
         by_id.lines().next(),
         Some(format!("{:<20} {offset_id}", "OffsetID:").as_str())
@@ -304,6 +314,8 @@ fn a_sent_message_is_found_by_key_client_id_and_offset_id() {
         "queryMsgById",
         "-n",
         ns,
+        "-t",
+        "MsgTopic",
         "-i",
         &format!("{}0000000000FFFFFF", &offset_id[..16]),
     ]);
@@ -315,4 +327,192 @@ fn a_sent_message_is_found_by_key_client_id_and_offset_id() {
         "{}",
         missing.stderr
     );
+}
+
+/// The MessageTrack lines of a message view (`MessageTrack [...]`, each on its own line or run
+/// together), sorted.
+fn tracks(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = text
+        .split("MessageTrack [")
+        .skip(1)
+        .map(|t| format!("MessageTrack [{}", t.trim_end()))
+        .collect();
+    out.sort();
+    out
+}
+
+fn track(group: &str, kind: &str, desc: &str) -> String {
+    format!("MessageTrack [consumerGroup={group}, trackType={kind}, exceptionDesc={desc}]")
+}
+
+#[test]
+fn message_views_end_with_what_each_group_did_with_the_message() {
+    use ferromq_client::{
+        Admin, ClientConfig, ConsumeFrom, ConsumeResult, FilterExpression, MessageView,
+        PushConsumer, PushConsumerOptions,
+    };
+
+    let (ns, broker) = cluster("broker-t");
+    let ns = ns.addr();
+    for topic in ["TrackTopic", "UntrackedTopic"] {
+        ok(&[
+            "updateTopic",
+            "-n",
+            ns,
+            "-c",
+            "DefaultCluster",
+            "-t",
+            topic,
+            "-r",
+            "1",
+            "-w",
+            "1",
+        ]);
+        ferromq_tests::net::wait_until("the route", Duration::from_secs(30), || {
+            Ok(support::run(&["topicRoute", "-n", ns, "-t", topic]).code == Some(0))
+        })
+        .expect("routed");
+    }
+    // A TagA message (the one viewed), then a TagB one.
+    let send = |topic: &str, tag: &str| {
+        let out = ok(&[
+            "sendMessage",
+            "-n",
+            ns,
+            "-t",
+            topic,
+            "-p",
+            "tracked",
+            "-c",
+            tag,
+        ]);
+        words(out.lines().nth(1).expect("a result row"))[3].to_owned()
+    };
+    let msg_id = send("TrackTopic", "TagA");
+    send("TrackTopic", "TagB");
+    let untracked_id = send("UntrackedTopic", "TagA");
+
+    // Three push consumers: every tag, TagB only, and one that goes away once done.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let start = |group: &str, filter: FilterExpression| {
+        rt.block_on(PushConsumer::start(
+            PushConsumerOptions {
+                client: ClientConfig::new(ns, Some(group.to_owned())),
+                group: group.to_owned(),
+                consume_from: ConsumeFrom::FirstOffset,
+                ..PushConsumerOptions::default()
+            },
+            [("TrackTopic".to_owned(), filter)],
+            |_: &[MessageView]| ConsumeResult::Success,
+        ))
+        .expect("consumer")
+    };
+    let all = start("track-all", FilterExpression::all());
+    let tag_b = start("track-tagb", FilterExpression::tag("TagB"));
+    let gone = start("track-gone", FilterExpression::all());
+    let admin = rt
+        .block_on(async { Admin::new(&ClientConfig::new(ns, Some("check".to_owned()))) })
+        .expect("admin");
+    ferromq_tests::net::wait_until("every group commits both", Duration::from_secs(60), || {
+        let mut done = true;
+        for group in ["track-all", "track-tagb", "track-gone"] {
+            let stats =
+                rt.block_on(admin.consume_stats_at(broker.addr(), group, Some("TrackTopic")));
+            done &= stats.is_ok_and(|s| s.offset_table.values().any(|o| o.consumer_offset >= 2));
+        }
+        Ok(done)
+    })
+    .expect("the consumers commit");
+    rt.block_on(gone.shutdown());
+
+    let expected = vec![
+        track("track-all", "CONSUMED", "null"),
+        track(
+            "track-gone",
+            "NOT_ONLINE",
+            "CODE:206 DESC:the consumer group[track-gone] not online",
+        ),
+        track("track-tagb", "CONSUMED_BUT_FILTERED", "null"),
+    ];
+    // queryMsgById: two blank lines after the view (Apache's `%n%n`), then one track a line.
+    let mut by_id = String::new();
+    ferromq_tests::net::wait_until("track-gone to go", Duration::from_secs(30), || {
+        by_id = ok(&["queryMsgById", "-n", ns, "-t", "TrackTopic", "-i", &msg_id]);
+        Ok(tracks(&by_id) == expected)
+    })
+    .unwrap_or_else(|e| panic!("{e}: {by_id}"));
+    let path_line = by_id
+        .lines()
+        .position(|l| l.starts_with("Message Body Path:"))
+        .expect("a body path");
+    let lines: Vec<&str> = by_id.lines().collect();
+    assert_eq!(lines[path_line + 1..path_line + 3], ["", ""], "{by_id}");
+    let mut printed: Vec<String> = lines[path_line + 3..]
+        .iter()
+        .map(|l| (*l).to_owned())
+        .collect();
+    printed.sort();
+    assert_eq!(printed, expected, "{by_id}");
+
+    // queryMsgByUniqueKey: the tracks run together; the body file is named by the id alone.
+    let by_key = ok(&[
+        "queryMsgByUniqueKey",
+        "-n",
+        ns,
+        "-t",
+        "TrackTopic",
+        "-i",
+        &msg_id,
+    ]);
+    assert_eq!(tracks(&by_key), expected, "{by_key}");
+    // The view without `OffsetID:`, two blank lines, and one line of tracks.
+    assert_eq!(by_key.lines().count(), path_line + 3, "{by_key}");
+    let path = field(&by_key, "Message Body Path:");
+    assert!(path.ends_with(&format!("/{msg_id}")), "{path}");
+    assert_eq!(std::fs::read(path).expect("body file"), b"tracked");
+
+    // queryMsgByOffset: the pull's MIN_OFFSET and MAX_OFFSET among the properties, then the
+    // tracks.
+    let by_offset = ok(&[
+        "queryMsgByOffset",
+        "-n",
+        ns,
+        "-t",
+        "TrackTopic",
+        "-b",
+        "broker-t",
+        "-i",
+        "0",
+        "-o",
+        "0",
+    ]);
+    let props = field(&by_offset, "Properties:");
+    assert!(props.contains("MIN_OFFSET=0"), "{by_offset}");
+    assert!(props.contains("MAX_OFFSET=2"), "{by_offset}");
+    assert_eq!(field(&by_offset, "Tags:"), "[TagA]", "{by_offset}");
+    for t in &expected {
+        assert!(by_offset.contains(&format!("\n{t}\n")), "{by_offset}");
+    }
+
+    // A topic nobody consumes.
+    let alone = ok(&[
+        "queryMsgById",
+        "-n",
+        ns,
+        "-t",
+        "UntrackedTopic",
+        "-i",
+        &untracked_id,
+    ]);
+    assert!(alone.ends_with("\n\n\nWARN: No Consumer"), "{alone}");
+
+    // Apache 5.3.3 requires -t.
+    let no_topic = support::run(&["queryMsgById", "-n", ns, "-i", &msg_id]);
+    assert_eq!(no_topic.code, Some(2), "{no_topic:?}");
+
+    rt.block_on(async {
+        all.shutdown().await;
+        tag_b.shutdown().await;
+        admin.shutdown().await;
+    });
 }
