@@ -201,7 +201,7 @@ async fn connection(
     group: &str,
 ) -> Result<(Vec<String>, ConsumerConnection), Fault> {
     let retry = format!("%RETRY%{group}");
-    let route = admin.topic_route(&retry).await?;
+    let route = admin.topic_route(&retry).await.map_err(route_fault)?;
     let addrs: Vec<String> = route
         .broker_datas
         .iter()
@@ -213,11 +213,49 @@ async fn connection(
     let cc = admin.consumer_connection_at(addr, group).await?;
     if cc.connection_set.is_empty() {
         return Err(Fault::Other(format!(
-            "CODE: {}  DESC: Not found the consumer group connection",
-            ResponseCode::CONSUMER_NOT_ONLINE.0
+            "{CLIENT_EXCEPTION}: {}",
+            java_client_message(
+                ResponseCode::CONSUMER_NOT_ONLINE.0,
+                "Not found the consumer group connection"
+            )
         )));
     }
     Ok((addrs, cc))
+}
+
+/// The Java class Apache names in a client-side failure's description.
+const CLIENT_EXCEPTION: &str = "org.apache.rocketmq.client.exception.MQClientException";
+
+/// Where Apache 5.3.3's client throws a route lookup's refusal: the first stack frame that
+/// Apache's `UtilAll.exceptionSimpleDesc` appends to the exception, kept so that the
+/// description reads as Apache's does.
+const ROUTE_FRAME: &str = "org.apache.rocketmq.client.impl.MQClientAPIImpl.\
+                           getTopicRouteInfoFromNameServer(MQClientAPIImpl.java:1998)";
+
+/// The message of a Java `MQClientException(code, message)`: `CODE: <code>  DESC: <message>`,
+/// with Apache's FAQ pointer unless the message already has one (`FAQUrl.attachDefaultURL`).
+fn java_client_message(code: i32, message: &str) -> String {
+    let text = format!("CODE: {code}  DESC: {message}");
+    if text.contains("\nSee ") {
+        text
+    } else {
+        format!(
+            "{text}\nFor more information, please visit the url, \
+             https://rocketmq.apache.org/docs/bestPractice/06FAQ"
+        )
+    }
+}
+
+/// A failed route lookup of a group's retry topic, described as Apache describes the
+/// `MQClientException` its client throws when the name server refuses (no such topic).
+fn route_fault(e: Error) -> Fault {
+    match e.response_code() {
+        Some(code) => Fault::Other(format!(
+            "{CLIENT_EXCEPTION}: {}, {ROUTE_FRAME}",
+            java_client_message(code.0, e.remark().unwrap_or_default())
+        )),
+        None => Fault::from(e),
+    }
 }
 
 /// Whether the group's committed offset on the message's queue, at the broker that stored it,
@@ -299,6 +337,19 @@ mod tests {
         let mut out = String::new();
         write_tracks(&mut out, Ok(Vec::new()), "\n");
         assert_eq!(out, "\n\nWARN: No Consumer");
+    }
+
+    #[test]
+    fn client_failures_read_as_javas() {
+        assert_eq!(
+            java_client_message(17, "No route\nSee https://x for further details."),
+            "CODE: 17  DESC: No route\nSee https://x for further details."
+        );
+        assert_eq!(
+            java_client_message(206, "gone"),
+            "CODE: 206  DESC: gone\nFor more information, please visit the url, \
+             https://rocketmq.apache.org/docs/bestPractice/06FAQ"
+        );
     }
 
     #[test]
