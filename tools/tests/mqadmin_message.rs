@@ -1,6 +1,7 @@
-//! `sendMessage`, `queryMsgByKey`, `queryMsgByUniqueKey` and `queryMsgById` against a real
-//! name server and broker: a message sent by the tool is found by key, client id and
-//! offsetMsgId, printed in Apache's layouts.
+//! `sendMessage`, `queryMsgByKey`, `queryMsgByUniqueKey`, `queryMsgById` and
+//! `queryMsgByOffset` against a real name server and broker: a message sent by the tool is found
+//! by key, client id, offsetMsgId and queue offset, printed in Apache's layouts, with the
+//! MessageTrack lines of the groups consuming its topic.
 
 mod support;
 
@@ -349,7 +350,7 @@ fn track(group: &str, kind: &str, desc: &str) -> String {
 fn message_views_end_with_what_each_group_did_with_the_message() {
     use ferromq_client::{
         Admin, ClientConfig, ConsumeFrom, ConsumeResult, FilterExpression, MessageView,
-        PushConsumer, PushConsumerOptions,
+        PullConsumer, PullConsumerOptions, PushConsumer, PushConsumerOptions,
     };
 
     let (ns, broker) = cluster("broker-t");
@@ -424,6 +425,19 @@ fn message_views_end_with_what_each_group_did_with_the_message() {
     })
     .expect("the consumers commit");
     rt.block_on(gone.shutdown());
+    // A pull consumer of the topic.
+    let puller = rt
+        .block_on(async {
+            let c = PullConsumer::start(PullConsumerOptions {
+                client: ClientConfig::new(ns, Some("track-pull".to_owned())),
+                group: "track-pull".to_owned(),
+                ..PullConsumerOptions::default()
+            })
+            .await?;
+            c.subscribe("TrackTopic", FilterExpression::all()).await?;
+            Ok::<_, ferromq_client::Error>(c)
+        })
+        .expect("pull consumer");
     // A group with an offset on the topic but no retry topic (no route to its consumers).
     let queue = ferromq_protocol::body::MessageQueue {
         topic: "TrackTopic".to_owned(),
@@ -451,6 +465,7 @@ fn message_views_end_with_what_each_group_did_with_the_message() {
              org.apache.rocketmq.client.impl.MQClientAPIImpl.\
              getTopicRouteInfoFromNameServer(MQClientAPIImpl.java:1998)",
         ),
+        track("track-pull", "PULL", "null"),
         track("track-tagb", "CONSUMED_BUT_FILTERED", "null"),
     ];
     // queryMsgById: two blank lines after the view (Apache's `%n%n`), then one track a line.
@@ -465,7 +480,7 @@ fn message_views_end_with_what_each_group_did_with_the_message() {
         .expect("a body path");
     let (_, rest) = after.split_once('\n').expect("a line end");
     assert!(rest.starts_with("\n\nMessageTrack ["), "{by_id}");
-    assert_eq!(rest.matches("]\nMessageTrack [").count(), 3, "{by_id}");
+    assert_eq!(rest.matches("]\nMessageTrack [").count(), 4, "{by_id}");
     assert!(rest.ends_with("]\n"), "{by_id}");
 
     // queryMsgByUniqueKey: the tracks run together; the body file is named by the id alone.
@@ -479,7 +494,7 @@ fn message_views_end_with_what_each_group_did_with_the_message() {
         &msg_id,
     ]);
     assert_eq!(tracks(&by_key), expected, "{by_key}");
-    assert_eq!(by_key.matches("]MessageTrack [").count(), 3, "{by_key}");
+    assert_eq!(by_key.matches("]MessageTrack [").count(), 4, "{by_key}");
     assert!(!by_key.contains("]\nMessageTrack ["), "{by_key}");
     let path = field(&by_key, "Message Body Path:");
     assert!(path.ends_with(&format!("/{msg_id}")), "{path}");
@@ -527,6 +542,7 @@ fn message_views_end_with_what_each_group_did_with_the_message() {
     rt.block_on(async {
         all.shutdown().await;
         tag_b.shutdown().await;
+        puller.shutdown().await;
         admin.shutdown().await;
     });
 }
