@@ -46,22 +46,7 @@ const T: Duration = Duration::from_secs(5);
 
 /// Differences between the two tools' output that are known and owned elsewhere: command (the
 /// case name, its arguments joined by spaces) and why. Such a case must still differ.
-const PENDING: &[(&str, &str)] = &[
-    (
-        "queryMsgById -t OursAdminTopic -i <offsetMsgId>",
-        "message.rs: Apache prints a MessageTrack line per group subscribed to the topic after \
-         the message view; ours does not",
-    ),
-    (
-        "queryMsgByUniqueKey -t OursAdminTopic -i <msgId>",
-        "message.rs: Apache prints the MessageTrack lines (without line breaks between them); \
-         ours does not, and names the body file <msgId>-0 where Apache writes <msgId>",
-    ),
-    (
-        "queryMsgByOffset -t OursAdminTopic -b apache-ours-a -i <qid> -o <offset>",
-        "probe.rs: Apache prints the MessageTrack lines after the message view; ours does not",
-    ),
-];
+const PENDING: &[(&str, &str)] = &[];
 
 /// How two outputs of a case are compared.
 #[derive(Debug, Clone, Copy)]

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use ferromq_client::{
     Admin, ClientConfig, ConsumeFrom, ConsumeResult, FilterExpression, Message, MessageView,
-    Producer, ProducerOptions, PushConsumer, PushConsumerOptions,
+    Producer, ProducerOptions, PullConsumer, PullConsumerOptions, PushConsumer,
+    PushConsumerOptions,
 };
 use ferromq_protocol::ResponseCode;
 use support::{cluster, ok};
@@ -219,6 +220,36 @@ fn groups_are_created_watched_and_deleted() {
     assert_eq!(row[1], "1", "{all}");
     assert_eq!(row[3..5], ["PUSH", "CLUSTERING"], "{all}");
     assert_eq!(row.last(), Some(&"0"), "{all}");
+    // A pull consumer: its type, but no model (as Apache, which names the model of push
+    // groups only).
+    let puller = rt
+        .block_on(async {
+            let c = PullConsumer::start(PullConsumerOptions {
+                client: ClientConfig::new(ns, Some("pull-g".to_owned())),
+                group: "pull-g".to_owned(),
+                ..PullConsumerOptions::default()
+            })
+            .await?;
+            c.subscribe("GroupTopic", FilterExpression::all()).await?;
+            Ok::<_, ferromq_client::Error>(c)
+        })
+        .expect("pull consumer");
+    let mut all = String::new();
+    ferromq_tests::net::wait_until("pull-g is listed online", WAIT, || {
+        all = ok(&["consumerProgress", "-n", ns]);
+        Ok(all
+            .lines()
+            .any(|l| l.starts_with("pull-g ") && words(l).get(1) == Some(&"1")))
+    })
+    .unwrap_or_else(|e| panic!("{e}: {all}"));
+    let row = all
+        .lines()
+        .find(|l| l.starts_with("pull-g "))
+        .map(words)
+        .unwrap_or_default();
+    assert_eq!(row.len(), 6, "no model: {all}");
+    assert_eq!(row[3], "PULL", "{all}");
+    rt.block_on(puller.shutdown());
 
     // consumerStatus: the consumer's running info through the broker's relay.
     let status = ok(&["consumerStatus", "-n", ns, "-g", "cg1"]);

@@ -1,6 +1,7 @@
-//! `sendMessage`, `queryMsgByKey`, `queryMsgByUniqueKey` and `queryMsgById` against a real
-//! name server and broker: a message sent by the tool is found by key, client id and
-//! offsetMsgId, printed in Apache's layouts.
+//! `sendMessage`, `queryMsgByKey`, `queryMsgByUniqueKey`, `queryMsgById` and
+//! `queryMsgByOffset` against a real name server and broker: a message sent by the tool is found
+//! by key, client id, offsetMsgId and queue offset, printed in Apache's layouts, with the
+//! MessageTrack lines of the groups consuming its topic.
 
 mod support;
 
@@ -193,7 +194,17 @@ fn a_sent_message_is_found_by_key_client_id_and_offset_id() {
     let path = field(&by_uniq, "Message Body Path:");
     assert_eq!(std::fs::read(path).expect("body file"), b"hello admin");
 
-    let by_id = ok(&["queryMsgById", "-n", ns, "-i", &offset_id, "-f", "UTF-8"]);
+    let by_id = ok(&[
+        "queryMsgById",
+        "-n",
+        ns,
+        "-t",
+        "MsgTopic",
+        "-i",
+        &offset_id,
+        "-f",
+        "UTF-8",
+    ]);
     assert_eq!(
         by_id.lines().next(),
         Some(format!("{:<20} {offset_id}", "OffsetID:").as_str())
@@ -304,6 +315,8 @@ fn a_sent_message_is_found_by_key_client_id_and_offset_id() {
         "queryMsgById",
         "-n",
         ns,
+        "-t",
+        "MsgTopic",
         "-i",
         &format!("{}0000000000FFFFFF", &offset_id[..16]),
     ]);
@@ -315,4 +328,221 @@ fn a_sent_message_is_found_by_key_client_id_and_offset_id() {
         "{}",
         missing.stderr
     );
+}
+
+/// The MessageTrack lines of a message view (`MessageTrack [...]`, each on its own line or run
+/// together), sorted.
+fn tracks(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = text
+        .split("MessageTrack [")
+        .skip(1)
+        .map(|t| format!("MessageTrack [{}", t.trim_end()))
+        .collect();
+    out.sort();
+    out
+}
+
+fn track(group: &str, kind: &str, desc: &str) -> String {
+    format!("MessageTrack [consumerGroup={group}, trackType={kind}, exceptionDesc={desc}]")
+}
+
+#[test]
+fn message_views_end_with_what_each_group_did_with_the_message() {
+    use ferromq_client::{
+        Admin, ClientConfig, ConsumeFrom, ConsumeResult, FilterExpression, MessageView,
+        PullConsumer, PullConsumerOptions, PushConsumer, PushConsumerOptions,
+    };
+
+    let (ns, broker) = cluster("broker-t");
+    let ns = ns.addr();
+    for topic in ["TrackTopic", "UntrackedTopic"] {
+        ok(&[
+            "updateTopic",
+            "-n",
+            ns,
+            "-c",
+            "DefaultCluster",
+            "-t",
+            topic,
+            "-r",
+            "1",
+            "-w",
+            "1",
+        ]);
+        ferromq_tests::net::wait_until("the route", Duration::from_secs(30), || {
+            Ok(support::run(&["topicRoute", "-n", ns, "-t", topic]).code == Some(0))
+        })
+        .expect("routed");
+    }
+    // A TagA message (the one viewed), then a TagB one.
+    let send = |topic: &str, tag: &str| {
+        let out = ok(&[
+            "sendMessage",
+            "-n",
+            ns,
+            "-t",
+            topic,
+            "-p",
+            "tracked",
+            "-c",
+            tag,
+        ]);
+        words(out.lines().nth(1).expect("a result row"))[3].to_owned()
+    };
+    let msg_id = send("TrackTopic", "TagA");
+    send("TrackTopic", "TagB");
+    let untracked_id = send("UntrackedTopic", "TagA");
+
+    // Three push consumers: every tag, TagB only, and one that goes away once done.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let start = |group: &str, filter: FilterExpression| {
+        rt.block_on(PushConsumer::start(
+            PushConsumerOptions {
+                client: ClientConfig::new(ns, Some(group.to_owned())),
+                group: group.to_owned(),
+                consume_from: ConsumeFrom::FirstOffset,
+                ..PushConsumerOptions::default()
+            },
+            [("TrackTopic".to_owned(), filter)],
+            |_: &[MessageView]| ConsumeResult::Success,
+        ))
+        .expect("consumer")
+    };
+    let all = start("track-all", FilterExpression::all());
+    let tag_b = start("track-tagb", FilterExpression::tag("TagB"));
+    let gone = start("track-gone", FilterExpression::all());
+    let admin = rt
+        .block_on(async { Admin::new(&ClientConfig::new(ns, Some("check".to_owned()))) })
+        .expect("admin");
+    ferromq_tests::net::wait_until("every group commits both", Duration::from_secs(60), || {
+        let mut done = true;
+        for group in ["track-all", "track-tagb", "track-gone"] {
+            let stats =
+                rt.block_on(admin.consume_stats_at(broker.addr(), group, Some("TrackTopic")));
+            done &= stats.is_ok_and(|s| s.offset_table.values().any(|o| o.consumer_offset >= 2));
+        }
+        Ok(done)
+    })
+    .expect("the consumers commit");
+    rt.block_on(gone.shutdown());
+    // A pull consumer of the topic.
+    let puller = rt
+        .block_on(async {
+            let c = PullConsumer::start(PullConsumerOptions {
+                client: ClientConfig::new(ns, Some("track-pull".to_owned())),
+                group: "track-pull".to_owned(),
+                ..PullConsumerOptions::default()
+            })
+            .await?;
+            c.subscribe("TrackTopic", FilterExpression::all()).await?;
+            Ok::<_, ferromq_client::Error>(c)
+        })
+        .expect("pull consumer");
+    // A group with an offset on the topic but no retry topic (no route to its consumers).
+    let queue = ferromq_protocol::body::MessageQueue {
+        topic: "TrackTopic".to_owned(),
+        broker_name: "broker-t".to_owned(),
+        queue_id: 0,
+    };
+    rt.block_on(admin.update_consumer_offset_at(broker.addr(), "track-noretry", &queue, 1))
+        .expect("offset stored");
+
+    let expected = vec![
+        track("track-all", "CONSUMED", "null"),
+        track(
+            "track-gone",
+            "NOT_ONLINE",
+            "CODE:206 DESC:the consumer group[track-gone] not online",
+        ),
+        // As Apache describes the client's failed route lookup.
+        track(
+            "track-noretry",
+            "UNKNOWN",
+            "org.apache.rocketmq.client.exception.MQClientException: CODE: 17  DESC: \
+             No topic route info in name server for the topic: %RETRY%track-noretry\n\
+             For more information, please visit the url, \
+             https://rocketmq.apache.org/docs/bestPractice/06FAQ, \
+             org.apache.rocketmq.client.impl.MQClientAPIImpl.\
+             getTopicRouteInfoFromNameServer(MQClientAPIImpl.java:1998)",
+        ),
+        track("track-pull", "PULL", "null"),
+        track("track-tagb", "CONSUMED_BUT_FILTERED", "null"),
+    ];
+    // queryMsgById: two blank lines after the view (Apache's `%n%n`), then one track a line.
+    let mut by_id = String::new();
+    ferromq_tests::net::wait_until("track-gone to go", Duration::from_secs(30), || {
+        by_id = ok(&["queryMsgById", "-n", ns, "-t", "TrackTopic", "-i", &msg_id]);
+        Ok(tracks(&by_id) == expected)
+    })
+    .unwrap_or_else(|e| panic!("{e}: {by_id}"));
+    let (_, after) = by_id
+        .split_once("\nMessage Body Path:")
+        .expect("a body path");
+    let (_, rest) = after.split_once('\n').expect("a line end");
+    assert!(rest.starts_with("\n\nMessageTrack ["), "{by_id}");
+    assert_eq!(rest.matches("]\nMessageTrack [").count(), 4, "{by_id}");
+    assert!(rest.ends_with("]\n"), "{by_id}");
+
+    // queryMsgByUniqueKey: the tracks run together; the body file is named by the id alone.
+    let by_key = ok(&[
+        "queryMsgByUniqueKey",
+        "-n",
+        ns,
+        "-t",
+        "TrackTopic",
+        "-i",
+        &msg_id,
+    ]);
+    assert_eq!(tracks(&by_key), expected, "{by_key}");
+    assert_eq!(by_key.matches("]MessageTrack [").count(), 4, "{by_key}");
+    assert!(!by_key.contains("]\nMessageTrack ["), "{by_key}");
+    let path = field(&by_key, "Message Body Path:");
+    assert!(path.ends_with(&format!("/{msg_id}")), "{path}");
+    assert_eq!(std::fs::read(path).expect("body file"), b"tracked");
+
+    // queryMsgByOffset: the pull's MIN_OFFSET and MAX_OFFSET among the properties, then the
+    // tracks.
+    let by_offset = ok(&[
+        "queryMsgByOffset",
+        "-n",
+        ns,
+        "-t",
+        "TrackTopic",
+        "-b",
+        "broker-t",
+        "-i",
+        "0",
+        "-o",
+        "0",
+    ]);
+    let props = field(&by_offset, "Properties:");
+    assert!(props.contains("MIN_OFFSET=0"), "{by_offset}");
+    assert!(props.contains("MAX_OFFSET=2"), "{by_offset}");
+    assert_eq!(field(&by_offset, "Tags:"), "[TagA]", "{by_offset}");
+    for t in &expected {
+        assert!(by_offset.contains(&format!("\n{t}\n")), "{by_offset}");
+    }
+
+    // A topic nobody consumes.
+    let alone = ok(&[
+        "queryMsgById",
+        "-n",
+        ns,
+        "-t",
+        "UntrackedTopic",
+        "-i",
+        &untracked_id,
+    ]);
+    assert!(alone.ends_with("\n\n\nWARN: No Consumer"), "{alone}");
+
+    // Apache 5.3.3 requires -t.
+    let no_topic = support::run(&["queryMsgById", "-n", ns, "-i", &msg_id]);
+    assert_eq!(no_topic.code, Some(2), "{no_topic:?}");
+
+    rt.block_on(async {
+        all.shutdown().await;
+        tag_b.shutdown().await;
+        puller.shutdown().await;
+        admin.shutdown().await;
+    });
 }

@@ -161,22 +161,28 @@ fn send_round_trips_and_a_message_by_offset() {
     }
     assert!(lines[5].starts_with("Avg RT: "), "{out}");
 
-    // The second message of queue 1 (offset 1) is one of those 16-byte bodies.
-    let out = ok(&[
-        "queryMsgByOffset",
-        "-n",
-        ns,
-        "-t",
-        "Probed",
-        "-b",
-        "probe-a",
-        "-i",
-        "1",
-        "-o",
-        "1",
-        "-f",
-        "UTF-8",
-    ]);
+    // The second message of queue 1 (offset 1) is one of those 16-byte bodies. As Apache's, the
+    // command pulls once: poll until the broker has queued the message.
+    let mut out = String::new();
+    ferromq_tests::net::wait_until("the message at offset 1", Duration::from_secs(30), || {
+        out = ok(&[
+            "queryMsgByOffset",
+            "-n",
+            ns,
+            "-t",
+            "Probed",
+            "-b",
+            "probe-a",
+            "-i",
+            "1",
+            "-o",
+            "1",
+            "-f",
+            "UTF-8",
+        ]);
+        Ok(!out.is_empty())
+    })
+    .unwrap_or_else(|e| panic!("{e}: {out}"));
     assert!(out.contains("Queue ID:            1"), "{out}");
     assert!(out.contains("Queue Offset:        1"), "{out}");
     assert!(

@@ -505,7 +505,8 @@ async fn all_groups(admin: &Admin, args: &ConsumerProgressArgs) -> Outcome {
         "{:<64}  {:<6}  {:<24} {:<5}  {:<14}  {:<7}  #Diff Total",
         "#Group", "#Count", "#Version", "#Type", "#Model", "#TPS"
     );
-    for topic in &topics {
+    // In the order Apache's `HashSet` of topics iterates.
+    for topic in crate::java::set_order(&topics) {
         let Some(group) = topic.strip_prefix("%RETRY%") else {
             continue;
         };
@@ -529,17 +530,18 @@ async fn all_groups(admin: &Admin, args: &ConsumerProgressArgs) -> Outcome {
             Some(v) if count > 0 => version_desc(v),
             _ => "OFFLINE".to_owned(),
         };
-        let (kind, model) = match conn
-            .as_ref()
-            .and_then(|c| c.message_model.as_ref().map(|m| (c, m)))
-        {
-            Some((c, m)) => (
-                if c.consume_type == Some(ConsumeType::ConsumeActively) {
-                    "PULL"
-                } else {
-                    "PUSH"
+        // As Apache's GroupConsumeInfo: the type of an online group; the model of an online
+        // push group only.
+        let (kind, model) = match conn.as_ref().filter(|_| count > 0) {
+            Some(c) if c.consume_type == Some(ConsumeType::ConsumeActively) => {
+                ("PULL", String::new())
+            }
+            Some(c) => (
+                "PUSH",
+                match (&c.consume_type, &c.message_model) {
+                    (Some(ConsumeType::ConsumePassively), Some(m)) => m.name().to_owned(),
+                    _ => String::new(),
                 },
-                m.name().to_owned(),
             ),
             None => ("", String::new()),
         };

@@ -21,6 +21,7 @@
 //! - `namesrv`: getNamesrvConfig, updateNamesrvConfig, updateKvConfig, deleteKvConfig,
 //!   wipeWritePerm, addWritePerm
 //! - `message`: queryMsgById, queryMsgByKey, queryMsgByUniqueKey, sendMessage
+//! - `track`: the MessageTrack lines after a message view
 //! - `consume`: consumeMessage
 //! - `probe`: queryMsgByOffset, checkMsgSendRT
 //! - `print`: printMsg, printMsgByQueue
@@ -45,6 +46,7 @@ mod rt;
 mod status;
 mod time;
 mod topic;
+mod track;
 
 use std::process::ExitCode;
 

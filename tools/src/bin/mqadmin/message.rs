@@ -10,6 +10,7 @@ use crate::common::{
     cluster_info, connect, print_json, print_out, Failure, Json, Namesrv, Outcome,
 };
 use crate::time::human_time;
+use crate::track::{message_tracks, write_tracks};
 
 /// `queryMsgById` flags (Apache's `QueryMsgByIdSubCommand`).
 #[derive(Args, Debug)]
@@ -19,9 +20,10 @@ pub(crate) struct QueryMsgByIdArgs {
     /// offsetMsgIds, comma-separated.
     #[arg(short = 'i', long = "msgId")]
     ids: String,
-    /// Topic: an id that is not an offsetMsgId is looked up as a client message id in it.
+    /// Topic (required, as in Apache 5.3.3): an id that is not an offsetMsgId is looked up as
+    /// a client message id in it.
     #[arg(short = 't', long = "topic")]
-    topic: Option<String>,
+    topic: String,
     /// Also print the body in this charset (only `UTF-8` is known).
     #[arg(short = 'f', long = "bodyFormat")]
     body_format: Option<String>,
@@ -125,6 +127,18 @@ pub(crate) fn body_file(m: &MessageView, suffix: &str) -> String {
 
 /// One message as Apache's `printMsg` (`%-20s %s` lines), `OffsetID:` first when `offset_id`.
 pub(crate) fn write_message(out: &mut String, m: &MessageView, offset_id: bool, body_path: &str) {
+    write_message_with(out, m, offset_id, body_path, &[]);
+}
+
+/// [`write_message`], with `extra` properties that the client adds to the message's own (a
+/// pull's `MIN_OFFSET` and `MAX_OFFSET`).
+pub(crate) fn write_message_with(
+    out: &mut String,
+    m: &MessageView,
+    offset_id: bool,
+    body_path: &str,
+    extra: &[(&str, String)],
+) {
     let e = m.ext();
     let mut line = |k: &str, v: String| {
         let _ = writeln!(out, "{k:<20} {v}");
@@ -155,9 +169,14 @@ pub(crate) fn write_message(out: &mut String, m: &MessageView, offset_id: bool, 
     line("Born Host:", e.born_host.to_string());
     line("Store Host:", e.store_host.to_string());
     line("System Flag:", e.sys_flag.to_string());
-    // Java's Map.toString.
-    let props = m
-        .properties()
+    // Java's Map.toString of the HashMap the decoder fills (created with capacity 128).
+    let mut props: Vec<(String, String)> = m.properties().into_iter().collect();
+    for (k, v) in extra {
+        props.retain(|(p, _)| p != k);
+        props.push(((*k).to_owned(), v.clone()));
+    }
+    props.sort_by_key(|(k, _)| crate::java::bucket(crate::java::string_hash(k), 128));
+    let props = props
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
@@ -182,18 +201,14 @@ pub(crate) async fn query_msg_by_id(args: QueryMsgByIdArgs) -> Outcome {
     };
     let admin = connect(&args.ns)?;
     let result = async {
-        // With -t, the broker addresses, to tell offsetMsgIds from client ids.
-        let brokers: Option<std::collections::BTreeSet<String>> = match &args.topic {
-            Some(_) => Some(
-                cluster_info(&admin, &args.ns)
-                    .await?
-                    .broker_addr_table
-                    .values()
-                    .flat_map(|b| b.broker_addrs.values().cloned())
-                    .collect(),
-            ),
-            None => None,
-        };
+        // The broker addresses, to tell offsetMsgIds from client ids.
+        let brokers: std::collections::BTreeSet<String> = cluster_info(&admin, &args.ns)
+            .await?
+            .broker_addr_table
+            .values()
+            .flat_map(|b| b.broker_addrs.values().cloned())
+            .collect();
+        let topic = args.topic.trim();
         let mut out = String::new();
         for id in args.ids.split(',').map(str::trim).filter(|i| !i.is_empty()) {
             // A refusal names the broker the id points at.
@@ -202,11 +217,7 @@ pub(crate) async fn query_msg_by_id(args: QueryMsgByIdArgs) -> Outcome {
                 .unwrap_or_else(|_| id.to_owned());
             // An id whose address is no broker's (a client id) is not looked up there: no
             // connection to a host that is not a broker.
-            let viewable = match &brokers {
-                Some(addrs) => addrs.contains(&at),
-                None => true,
-            };
-            let viewed = if viewable {
+            let viewed = if brokers.contains(&at) {
                 admin.view_by_offset_id(id).await
             } else {
                 Err(ferromq_client::Error::invalid(
@@ -214,19 +225,12 @@ pub(crate) async fn query_msg_by_id(args: QueryMsgByIdArgs) -> Outcome {
                     format!("no message {id}"),
                 ))
             };
-            let m = match (viewed, args.topic.as_deref()) {
-                (Ok(m), _) => m,
-                (Err(e), Some(topic)) => {
+            let m = match viewed {
+                Ok(m) => m,
+                Err(e) => {
                     let since = crate::time::now_millis() - 3 * 24 * 3600 * 1000;
                     let mut found = admin
-                        .query_messages(
-                            topic.trim(),
-                            id,
-                            32,
-                            (since, i64::MAX),
-                            true,
-                            args.cluster.get(),
-                        )
+                        .query_messages(topic, id, 32, (since, i64::MAX), true, args.cluster.get())
                         .await
                         .map_err(Failure::at(&args.ns.namesrv))?;
                     if found.is_empty() {
@@ -234,7 +238,6 @@ pub(crate) async fn query_msg_by_id(args: QueryMsgByIdArgs) -> Outcome {
                     }
                     found.swap_remove(0)
                 }
-                (Err(e), None) => return Err(Failure::at(&at)(e)),
             };
             let path = body_file(&m, "");
             write_message(&mut out, &m, true, &path);
@@ -246,6 +249,7 @@ pub(crate) async fn query_msg_by_id(args: QueryMsgByIdArgs) -> Outcome {
                     String::from_utf8_lossy(m.body())
                 );
             }
+            write_tracks(&mut out, message_tracks(&admin, &m).await, "\n");
         }
         print_out(&out);
         Ok(())
@@ -325,9 +329,16 @@ pub(crate) async fn query_msg_by_unique_key(args: QueryMsgByUniqueKeyArgs) -> Ou
         };
         let mut out = String::new();
         for (i, m) in found.iter().take(n).enumerate() {
-            let path = body_file(m, &format!("-{i}"));
+            // Apache: `<msgId>` for the first copy, `<msgId>_<i>` for the others.
+            let suffix = if i == 0 {
+                String::new()
+            } else {
+                format!("_{i}")
+            };
+            let path = body_file(m, &suffix);
             write_message(&mut out, m, false, &path);
-            let _ = writeln!(out);
+            // Apache runs the tracks together, without line ends.
+            write_tracks(&mut out, message_tracks(&admin, m).await, "");
         }
         print_out(&out);
         Ok(())

@@ -360,7 +360,8 @@ pub(crate) async fn stats_all(args: StatsAllArgs) -> Outcome {
             "{:<64}  {:<64} {:>12} {:>11} {:>11} {:>14} {:>14}",
             "#Topic", "#Consumer Group", "#Accumulation", "#InTPS", "#OutTPS", "#InMsg24Hour", "#OutMsg24Hour"
         );
-        for topic in &topics {
+        // In the order Apache's `HashSet` of topics iterates.
+        for topic in crate::java::set_order(&topics) {
             if topic.starts_with("%RETRY%") || topic.starts_with("%DLQ%") {
                 continue;
             }
@@ -395,7 +396,8 @@ pub(crate) async fn stats_all(args: StatsAllArgs) -> Outcome {
                 }
                 continue;
             }
-            for group in &groups {
+            let groups: Vec<String> = groups.into_iter().collect();
+            for group in crate::java::set_order(&groups) {
                 let (mut out_tps, mut out_day, mut lag) = (0.0, 0, 0);
                 let key = format!("{topic}@{group}");
                 for addr in &masters {

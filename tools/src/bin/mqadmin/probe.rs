@@ -2,20 +2,18 @@
 //! trip of sends to each queue in turn.
 
 use std::fmt::Write as _;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::Args;
-use ferromq_client::{
-    ClientConfig, ConsumeFrom, Message, Producer, ProducerOptions, PullConsumer,
-    PullConsumerOptions,
-};
+use ferromq_client::{ClientConfig, Message, Producer, ProducerOptions};
 use ferromq_protocol::body::{perm, MessageQueue};
 
 use crate::common::{connect, print_out, Failure, Namesrv, Outcome};
-use crate::message::{body_file, write_message};
+use crate::message::{body_file, write_message_with};
+use crate::track::{message_tracks, write_tracks};
 
-/// How long `queryMsgByOffset` waits for the message.
-const READ_WAIT: Duration = Duration::from_secs(5);
+/// The group Apache's tools pull as (`MixAll.TOOLS_CONSUMER_GROUP`).
+const TOOLS_CONSUMER: &str = "TOOLS_CONSUMER";
 
 /// `queryMsgByOffset` flags (Apache's `QueryMsgByOffsetSubCommand`).
 #[derive(Args, Debug)]
@@ -56,8 +54,10 @@ pub(crate) struct CheckMsgSendRtArgs {
     size: usize,
 }
 
-/// The message at one queue offset, printed as `queryMsgById` prints it; nothing when the
-/// queue has none there (as Apache).
+/// The message at one queue offset (one PULL_MESSAGE of one message as `TOOLS_CONSUMER`, from
+/// the broker's master), printed as `queryMsgById` prints it, `MIN_OFFSET` and `MAX_OFFSET` of
+/// the pull among its properties and the MessageTrack lines after it; nothing when the queue
+/// has none there (as Apache).
 pub(crate) async fn query_msg_by_offset(args: QueryMsgByOffsetArgs) -> Outcome {
     let utf8 = match args.body_format.as_deref().map(str::trim) {
         None => false,
@@ -74,43 +74,52 @@ pub(crate) async fn query_msg_by_offset(args: QueryMsgByOffsetArgs) -> Outcome {
         broker_name: args.broker.trim().to_owned(),
         queue_id: args.queue,
     };
-    let consumer = PullConsumer::start(PullConsumerOptions {
-        client: ClientConfig::new(args.ns.namesrv.as_str(), Some("mqadmin".to_owned())),
-        group: "TOOLS_CONSUMER".to_owned(),
-        consume_from: ConsumeFrom::FirstOffset,
-        auto_commit: false,
-        ..PullConsumerOptions::default()
-    })
-    .await?;
+    let admin = connect(&args.ns)?;
     let result = async {
-        consumer.assign(vec![mq.clone()]).await?;
-        consumer.seek(&mq, args.offset).await?;
-        let started = Instant::now();
-        while started.elapsed() < READ_WAIT {
-            let batch = consumer.poll(Duration::from_millis(500)).await?;
-            if let Some(m) = batch.iter().find(|m| m.queue_offset() == args.offset) {
-                let mut out = String::new();
-                let path = body_file(m, "");
-                write_message(&mut out, m, true, &path);
-                if utf8 {
-                    let _ = writeln!(
-                        out,
-                        "{:<20} {}",
-                        "Message Body:",
-                        String::from_utf8_lossy(m.body())
-                    );
-                }
-                print_out(&out);
-                break;
-            }
-            if batch.iter().any(|m| m.queue_offset() > args.offset) {
-                break;
-            }
+        let route = admin
+            .topic_route(&mq.topic)
+            .await
+            .map_err(Failure::at(&args.ns.namesrv))?;
+        let Some(addr) = route
+            .broker_datas
+            .iter()
+            .find(|b| b.broker_name == mq.broker_name)
+            .and_then(|b| b.select_addr(0))
+            .map(str::to_owned)
+        else {
+            return Err(Failure::usage(
+                "query message",
+                format!("The broker[{}] not exist", mq.broker_name),
+            ));
+        };
+        let answer = admin
+            .pull_at(&addr, TOOLS_CONSUMER, &mq, "*", args.offset, 1)
+            .await
+            .map_err(Failure::at(&addr))?;
+        let Some(m) = answer.messages.first() else {
+            return Ok(());
+        };
+        let mut out = String::new();
+        let path = body_file(m, "");
+        let extra = [
+            ("MIN_OFFSET", answer.min_offset.to_string()),
+            ("MAX_OFFSET", answer.max_offset.to_string()),
+        ];
+        write_message_with(&mut out, m, true, &path, &extra);
+        if utf8 {
+            let _ = writeln!(
+                out,
+                "{:<20} {}",
+                "Message Body:",
+                String::from_utf8_lossy(m.body())
+            );
         }
+        write_tracks(&mut out, message_tracks(&admin, m).await, "\n");
+        print_out(&out);
         Ok(())
     }
     .await;
-    consumer.shutdown().await;
+    admin.shutdown().await;
     result
 }
 
