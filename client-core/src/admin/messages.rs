@@ -17,42 +17,11 @@ use crate::message::MessageView;
 use super::{Admin, PullAnswer, PullStatus};
 
 impl Admin {
-    /// Messages of `topic` whose keys include `key`, from every broker's index (at most
-    /// `max` per broker).
+    /// Messages of `topic` whose keys include `key`, from every master's index (at most `max`
+    /// per broker), whenever stored.
     pub async fn query_by_key(&self, topic: &str, key: &str, max: i32) -> Result<Vec<MessageView>> {
-        let route = self.client.fetch_route(topic).await?;
-        let mut out = Vec::new();
-        for b in &route.broker_datas {
-            let Some(addr) = b.master_addr() else {
-                continue;
-            };
-            let header = QueryMessageRequestHeader {
-                topic: topic.to_owned(),
-                key: key.to_owned(),
-                max_num: max,
-                begin_timestamp: 0,
-                end_timestamp: i64::MAX,
-                unique_key_query: None,
-                broker_name: None,
-            };
-            let request = RemotingCommand::request_with_header(RequestCode::QUERY_MESSAGE, &header);
-            let response = self
-                .client
-                .broker_request(addr, request, self.client.timeout())
-                .await?;
-            match response.response_code() {
-                ResponseCode::SUCCESS => {
-                    for m in Client::decode_messages(&response.body)? {
-                        if m.properties.keys().any(|k| k == key) {
-                            out.push(MessageView::new(m, &b.broker_name, None));
-                        }
-                    }
-                }
-                ResponseCode::QUERY_NOT_FOUND => {}
-                _ => return Err(Error::from_response("query message", &response)),
-            }
-        }
-        Ok(out)
+        self.query_messages(topic, key, max, (0, i64::MAX), false, None)
+            .await
     }
 
     /// Messages of `topic` stored between `begin` and `end` (ms) whose keys include `key`, or
