@@ -123,8 +123,9 @@ pub(crate) fn render(broker: &Broker) -> String {
     // topics left out), the messages past the committed offsets, and how long the oldest of
     // them has waited. A queue without a committed offset has no lag.
     let now = ferromq_common::now_ms();
-    let mut lags = Vec::new();
-    let mut latencies = Vec::new();
+    // Per group and topic: lag, lag latency, in flight (pulled, not committed), ready (stored,
+    // not pulled) and queueing latency (the oldest message not pulled yet).
+    let mut series: [Vec<(String, u64)>; 5] = Default::default();
     for group in &groups {
         for topic in broker.offsets.topics_of_group(group) {
             if topic.starts_with(names::RETRY_TOPIC_PREFIX) {
@@ -133,28 +134,21 @@ pub(crate) fn render(broker: &Broker) -> String {
             let Some(config) = topics.get(&topic) else {
                 continue;
             };
-            let mut lag = 0i64;
-            let mut oldest: Option<i64> = None;
-            for q in 0..config.write_queue_nums {
-                let Some(at) = broker.offsets.query(group, &topic, q) else {
-                    continue;
-                };
-                let end = broker.store.max_offset_in_queue(&topic, q);
-                if end > at {
-                    lag = lag.saturating_add(end - at);
-                    let stored = broker.store.store_time_in_queue(&topic, q, at);
-                    oldest = match (oldest, stored.filter(|t| *t > 0)) {
-                        (Some(a), Some(b)) => Some(a.min(b)),
-                        (a, b) => a.or(b),
-                    };
-                }
-            }
+            let g = GroupQueues::measure(broker, group, &topic, config.write_queue_nums);
             let key = format!("{topic}@{group}");
-            let waited = oldest.map_or(0, |t| now.saturating_sub(t).max(0));
-            latencies.push((key.clone(), u64::try_from(waited).unwrap_or(0)));
-            lags.push((key, u64::try_from(lag).unwrap_or(0)));
+            let since = |t: Option<i64>| t.map_or(0, |t| now.saturating_sub(t).max(0));
+            for (values, value) in series.iter_mut().zip([
+                g.lag,
+                since(g.oldest_unconsumed),
+                g.inflight,
+                g.ready,
+                since(g.oldest_unpulled),
+            ]) {
+                values.push((key.clone(), u64::try_from(value).unwrap_or(0)));
+            }
         }
     }
+    let [lags, lag_latencies, inflight, ready, queueing] = series;
     for (metric, help, values) in [
         (
             "rocketmq_consumer_lag_messages",
@@ -164,7 +158,22 @@ pub(crate) fn render(broker: &Broker) -> String {
         (
             "rocketmq_consumer_lag_latency",
             "Milliseconds the oldest message a consumer group has yet to consume has waited.",
-            latencies,
+            lag_latencies,
+        ),
+        (
+            "rocketmq_consumer_inflight_messages",
+            "Messages pulled by a consumer group and not yet committed.",
+            inflight,
+        ),
+        (
+            "rocketmq_consumer_ready_messages",
+            "Messages stored and not yet pulled by a consumer group.",
+            ready,
+        ),
+        (
+            "rocketmq_consumer_queueing_latency",
+            "Milliseconds the oldest message not yet pulled by a consumer group has waited.",
+            queueing,
         ),
     ] {
         head(&mut out, metric, help, "gauge");
@@ -290,6 +299,52 @@ fn messages_in(out: &mut String, broker: &Broker, node: &str, cap: usize) {
         }
         let _ = writeln!(out, "{metric}_sum{{{labels}}} {}", v[2]);
         let _ = writeln!(out, "{metric}_count{{{labels}}} {cumulative}");
+    }
+}
+
+/// One group's position on one topic, summed over its queues as Apache's lag calculator does:
+/// a queue without a committed offset counts for nothing; the pull offset is the committed one
+/// until the group pulls past it.
+#[derive(Debug, Default)]
+struct GroupQueues {
+    lag: i64,
+    inflight: i64,
+    ready: i64,
+    /// Store time of the oldest message not consumed / not pulled, over the queues.
+    oldest_unconsumed: Option<i64>,
+    oldest_unpulled: Option<i64>,
+}
+
+impl GroupQueues {
+    fn measure(broker: &Broker, group: &str, topic: &str, queues: i32) -> GroupQueues {
+        let mut g = GroupQueues::default();
+        let earliest = |old: Option<i64>, t: Option<i64>| match (old, t.filter(|t| *t > 0)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        for q in 0..queues {
+            let Some(at) = broker.offsets.query(group, topic, q) else {
+                continue;
+            };
+            let end = broker.store.max_offset_in_queue(topic, q);
+            let pulled = broker
+                .offsets
+                .query_pull(group, topic, q)
+                .map_or(at, |p| p.max(at))
+                .min(end.max(at));
+            g.inflight = g.inflight.saturating_add(pulled - at);
+            if end > at {
+                g.lag = g.lag.saturating_add(end - at);
+                let stored = broker.store.store_time_in_queue(topic, q, at);
+                g.oldest_unconsumed = earliest(g.oldest_unconsumed, stored);
+            }
+            if end > pulled {
+                g.ready = g.ready.saturating_add(end - pulled);
+                let stored = broker.store.store_time_in_queue(topic, q, pulled);
+                g.oldest_unpulled = earliest(g.oldest_unpulled, stored);
+            }
+        }
+        g
     }
 }
 

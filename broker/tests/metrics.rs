@@ -105,12 +105,20 @@ async fn prometheus_scrape_counts_messages_and_lag() {
         commit_offset: 2,
         ..Default::default()
     };
-    c.request(
-        RemotingCommand::request_with_header(RequestCode::UPDATE_CONSUMER_OFFSET, &commit),
-        T,
-    )
-    .await
-    .unwrap();
+    // A second group at offset 0 that never pulls: all 5 ready.
+    let late = ferromq_protocol::header::offset::UpdateConsumerOffsetRequestHeader {
+        consumer_group: "LateGroup".into(),
+        commit_offset: 0,
+        ..commit.clone()
+    };
+    for commit in [&commit, &late] {
+        c.request(
+            RemotingCommand::request_with_header(RequestCode::UPDATE_CONSUMER_OFFSET, commit),
+            T,
+        )
+        .await
+        .unwrap();
+    }
 
     // Nothing new at offset 5: the pull is held until its 200 ms are over.
     let r = c
@@ -181,6 +189,32 @@ async fn prometheus_scrape_counts_messages_and_lag() {
             )
         ),
         Some(3.0)
+    );
+    // The first pull took all 5 of queue 0, the group committed 2: 3 in flight, none ready.
+    for (metric, n) in [
+        ("rocketmq_consumer_inflight_messages", 3.0),
+        ("rocketmq_consumer_ready_messages", 0.0),
+        ("rocketmq_consumer_queueing_latency", 0.0),
+    ] {
+        let line = format!(
+            r#"{metric}{{{node},topic="Metered",consumer_group="MeterGroup",is_retry="false",is_system="false"}}"#
+        );
+        assert_eq!(value(scrape, &line), Some(n), "{line}");
+    }
+    let late = |metric: &str| {
+        value(
+            scrape,
+            &format!(
+                r#"{metric}{{{node},topic="Metered",consumer_group="LateGroup",is_retry="false",is_system="false"}}"#
+            ),
+        )
+    };
+    assert_eq!(late("rocketmq_consumer_ready_messages"), Some(5.0));
+    assert_eq!(late("rocketmq_consumer_inflight_messages"), Some(0.0));
+    let queued = late("rocketmq_consumer_queueing_latency");
+    assert!(
+        queued.is_some_and(|ms| (200.0..60_000.0).contains(&ms)),
+        "stored before the 200 ms long poll: {queued:?}"
     );
     // Offset 2 of queue 0 was stored before the 200 ms long poll and still waits.
     let waited = value(
