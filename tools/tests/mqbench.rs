@@ -124,3 +124,67 @@ fn producer_consumer_and_transaction_runs_report_real_traffic() {
         "unknown transactions were checked back: {stderr}"
     );
 }
+
+#[test]
+fn signed_sends_pass_a_broker_with_acl_and_unsigned_ones_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("plain_acl.yml");
+    std::fs::write(
+        &rules,
+        "accounts:\n  - accessKey: bench-key\n    secretKey: bench-secret\n    admin: true\n",
+    )
+    .unwrap();
+    let namesrv = FerroNamesrv::start();
+    let broker = FerroBroker::start(namesrv.addr(), |s| {
+        s.broker.acl_enable = true;
+        s.broker.acl_file_path = rules.display().to_string();
+    });
+    ferromq_tests::net::wait_until(
+        "broker registration",
+        std::time::Duration::from_secs(30),
+        || {
+            let info = ferromq_tests::remoting::broker_cluster_info(namesrv.addr())
+                .map_err(|e| e.to_string())?;
+            Ok(info.body_text().contains(broker.addr()))
+        },
+    )
+    .unwrap();
+    let ns = namesrv.addr();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "producer",
+            "-n",
+            ns,
+            "-t",
+            "AclBench",
+            "-w",
+            "2",
+            "--duration",
+            "1",
+            "--interval",
+            "1",
+            "--json",
+            "--queues",
+            "2",
+        ];
+        args.extend_from_slice(extra);
+        Command::new(BIN).args(&args).output().unwrap()
+    };
+    let signed = run(&["--access-key", "bench-key", "--secret-key", "bench-secret"]);
+    let stderr = String::from_utf8_lossy(&signed.stderr);
+    assert!(signed.status.success(), "{stderr}");
+    let lines: Vec<Value> = String::from_utf8(signed.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let s = summary(&lines);
+    assert!(s["ok"].as_u64().unwrap() > 0, "{s} {stderr}");
+    assert_eq!(s["failures"], 0, "{s}");
+
+    // Unsigned: the broker refuses, naming the missing key, and mqbench fails.
+    let unsigned = run(&[]);
+    let stderr = String::from_utf8_lossy(&unsigned.stderr);
+    assert!(!unsigned.status.success(), "{stderr}");
+    assert!(stderr.contains("No accessKey is configured"), "{stderr}");
+}

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ferromq_client::{
-    Admin, ClientConfig, ConsumeFrom, MessageModel, ProducerOptions, PushConsumerOptions,
-    TopicOptions,
+    Admin, ClientConfig, ConsumeFrom, Credentials, MessageModel, ProducerOptions,
+    PushConsumerOptions, TlsConfig, TopicOptions,
 };
 use ferromq_tools::bench::consumer::ConsumerBench;
 use ferromq_tools::bench::producer::{ProducerBench, SendMode};
@@ -63,6 +63,23 @@ struct Common {
     /// JSON lines instead of text.
     #[arg(long)]
     json: bool,
+    /// ACL access key: requests are signed (with `--secret-key`).
+    #[arg(long, requires = "secret_key", env = "FERROMQ_ACCESS_KEY")]
+    access_key: Option<String>,
+    /// ACL secret key.
+    #[arg(
+        long,
+        requires = "access_key",
+        env = "FERROMQ_SECRET_KEY",
+        hide_env_values = true
+    )]
+    secret_key: Option<String>,
+    /// Dial TLS, trusting the CAs in this PEM file.
+    #[arg(long)]
+    tls_ca: Option<std::path::PathBuf>,
+    /// Dial TLS and accept any server certificate (Apache's test mode; benchmarks only).
+    #[arg(long, conflicts_with = "tls_ca")]
+    tls_insecure: bool,
 }
 
 impl Common {
@@ -75,9 +92,22 @@ impl Common {
     }
 
     fn client(&self, instance: &str) -> ClientConfig {
+        let credentials = match (&self.access_key, &self.secret_key) {
+            (Some(ak), Some(sk)) => Some(Credentials::new(ak, sk)),
+            _ => None,
+        };
+        let tls = (self.tls_ca.is_some() || self.tls_insecure).then(|| TlsConfig {
+            ca_file: self.tls_ca.clone(),
+            // Benchmarks dial 127.0.0.1: the chain is what matters.
+            verify_hostname: false,
+            trust_any_server: self.tls_insecure,
+            ..TlsConfig::default()
+        });
         ClientConfig {
             namesrv_addr: self.namesrv.clone(),
             instance_name: instance.to_owned(),
+            credentials,
+            tls,
             ..ClientConfig::default()
         }
     }
