@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# What ACL and TLS cost, on this machine: mqbench (1 KiB sends, sync and async, 1 and 16
+# threads) against one name server and one broker run plain, with ACL 1.0 on (every request
+# signed and checked), with TLS enforcing on both servers, and with both. Prints one JSON line
+# per run and a table with each run's TPS relative to the plain one.
+#
+#   bash scripts/bench-security.sh                 # 15 s per run (16 runs: about 5 minutes)
+#   SECONDS_PER_RUN=60 bash scripts/bench-security.sh
+#
+# The certificates (a throw-away CA and a server certificate for 127.0.0.1) are made with
+# openssl in a temporary directory, like the ACL file.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh >/dev/null
+[ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+
+secs="${SECONDS_PER_RUN:-15}"
+work="$(mktemp -d)"
+results="$work/results.jsonl"
+: >"$results"
+cargo build --release --locked -p ferromq-namesrv -p ferromq-broker -p ferromq-tools >&2
+bin=target/release
+
+ns_port=19876
+broker_port=19911
+ns="127.0.0.1:$ns_port"
+pids=()
+stop_all() {
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    pids=()
+}
+cleanup() {
+    stop_all
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+. scripts/bench-lib.sh
+
+# A CA and a server certificate for 127.0.0.1 signed by it.
+tls="$work/tls"
+mkdir -p "$tls"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=bench-ca" \
+    -keyout "$tls/ca.key" -out "$tls/ca.pem" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$tls/server.key" -out "$tls/server.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\n' >"$tls/san.ext"
+openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" \
+    -CAcreateserial -days 2 -extfile "$tls/san.ext" -out "$tls/server.pem" 2>/dev/null
+tls_keys=(
+    "tls.server.mode=enforcing"
+    "tls.server.certPath=$tls/server.pem"
+    "tls.server.keyPath=$tls/server.key"
+    "tls.config.file=$work/no-tls.properties"
+)
+
+acl_file="$work/plain_acl.yml"
+printf 'accounts:\n  - accessKey: bench-key\n    secretKey: bench-secret-0123456789\n    admin: true\n' \
+    >"$acl_file"
+
+# setup <name> <acl: yes|no> <tls: yes|no>: one configuration, then its runs.
+setup() {
+    local name="$1" acl="$2" tls_on="$3"
+    local dir="$work/$name"
+    mkdir -p "$dir/ns" "$dir/broker"
+    {
+        printf '%s\n' "listenPort=$ns_port" "kvConfigPath=$dir/ns/kv.json" \
+            "configStorePath=$dir/ns/ns.properties"
+        [ "$tls_on" = yes ] && printf '%s\n' "${tls_keys[@]}"
+        true
+    } >"$dir/ns/namesrv.properties"
+    "$bin/mqnamesrv" -c "$dir/ns/namesrv.properties" >"$dir/ns/ns.log" 2>&1 &
+    pids+=($!)
+    wait_port "$ns_port"
+    {
+        printf '%s\n' "brokerName=sec-bench" "brokerIP1=127.0.0.1" "brokerIP2=127.0.0.1" \
+            "listenPort=$broker_port" "namesrvAddr=$ns" "storePathRootDir=$dir/broker/store"
+        [ "$acl" = yes ] && printf '%s\n' "aclEnable=true" "aclFilePath=$acl_file"
+        [ "$tls_on" = yes ] && printf '%s\n' "${tls_keys[@]}" "tls.enable=true" \
+            "tls.client.trustCertPath=$tls/ca.pem"
+        true
+    } >"$dir/broker/broker.properties"
+    "$bin/mqbroker" -c "$dir/broker/broker.properties" >"$dir/broker/broker.log" 2>&1 &
+    pids+=($!)
+    wait_port "$broker_port"
+    local client=()
+    [ "$acl" = yes ] && client+=(--access-key bench-key --secret-key bench-secret-0123456789)
+    [ "$tls_on" = yes ] && client+=(--tls-ca "$tls/ca.pem")
+    # A one-second warm-up until sends succeed: the broker has registered and the topic exists.
+    local ready=no
+    for _ in $(seq 1 30); do
+        if "$bin/mqbench" producer -n "$ns" -t "SecBench" -w 1 -s 1024 --duration 1 --json \
+            "${client[@]}" 2>/dev/null | grep '"kind":"summary"' | grep -q '"failures":0'; then
+            ready=yes
+            break
+        fi
+        sleep 1
+    done
+    [ "$ready" = yes ] || { echo "$name: no successful send within 30 tries" >&2; exit 1; }
+    for mode in sync async; do
+        for t in 1 16; do
+            echo "== $name / $mode / $t threads ($secs s)" >&2
+            local line
+            line="$("$bin/mqbench" producer -n "$ns" -t "SecBench" -w "$t" -s 1024 \
+                --duration "$secs" --mode "$mode" --json "${client[@]}" |
+                grep '"kind":"summary"' | tail -n 1)"
+            echo "{\"setup\":\"$name\",\"mode\":\"$mode\",\"threads\":$t,\"result\":$line}" |
+                tee -a "$results"
+        done
+    done
+    stop_all
+}
+
+setup plain no no
+setup acl yes no
+setup tls no yes
+setup acl+tls yes yes
+
+echo
+python3 - "$results" <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+base = {(r["mode"], r["threads"]): r["result"]["tps"] for r in rows if r["setup"] == "plain"}
+print(f"{'setup':9} {'mode':5} {'threads':>7} {'TPS':>9} {'vs plain':>9} {'p99 ms':>8} {'fail':>5}")
+for r in rows:
+    x = r["result"]
+    rel = x["tps"] / base[(r["mode"], r["threads"])] - 1 if base.get((r["mode"], r["threads"])) else 0
+    print(f"{r['setup']:9} {r['mode']:5} {r['threads']:7} {x['tps']:9.0f} {rel:+9.1%} "
+          f"{x['p99_ms']:8.2f} {x['failures']:5}")
+EOF
