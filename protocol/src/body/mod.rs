@@ -21,12 +21,14 @@
 //! - [`misc`]: topic lists, KV tables, the name server KV config file, consumer id lists;
 //! - [`stats`]: statistics bodies keyed by `MessageQueue` beans (docs/protocol.md, "Maps keyed by
 //!   objects");
-//! - [`running`]: a consumer's running info (GET_CONSUMER_RUNNING_INFO), also bean-keyed.
+//! - [`running`]: a consumer's running info (GET_CONSUMER_RUNNING_INFO), also bean-keyed;
+//! - [`auth`]: ACL 2.0 users and ACLs (`UserInfo`, `AclInfo`).
 
 #[macro_use]
 mod macros;
 mod de;
 
+pub mod auth;
 pub mod cluster;
 pub mod connection;
 pub mod ha;

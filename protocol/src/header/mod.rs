@@ -16,7 +16,7 @@
 //! `nsd`, `oway`, `lo`) are not modelled and are ignored when read.
 //!
 //! One file per request family: [`send`], [`pull`], [`offset`], [`transaction`], [`client`],
-//! [`query`], [`admin`], [`namesrv`], [`pop`].
+//! [`query`], [`admin`], [`auth`], [`namesrv`], [`pop`].
 
 use std::fmt;
 use std::str::FromStr;
@@ -118,6 +118,7 @@ macro_rules! command_header {
 }
 
 pub mod admin;
+pub mod auth;
 pub mod client;
 pub mod namesrv;
 pub mod offset;
@@ -131,6 +132,7 @@ pub mod transaction;
 mod test_support;
 
 pub use admin::*;
+pub use auth::*;
 pub use client::*;
 pub use namesrv::*;
 pub use offset::*;
