@@ -5,8 +5,11 @@
 //! the body.
 //!
 //! Both sides use this module: the client to sign ([`signature`]), the broker to check
-//! ([`signature_with`] and [`constant_time_eq`]). SHA-1, HMAC and Base64 are written out here (a
-//! few dozen lines) so the crate needs no crypto dependency and still builds for wasm32.
+//! ([`signature_with`] and [`constant_time_eq`]). SHA-1 is RustCrypto's `sha1` (SHA-NI or ARMv8
+//! instructions when the CPU has them, portable code elsewhere, wasm32 included); HMAC and Base64
+//! are written out here (a few lines each).
+
+use sha1::{Digest, Sha1};
 
 use crate::RemotingCommand;
 
@@ -35,8 +38,15 @@ pub fn signature_with(
         .iter()
         .filter(|(k, _)| *k != SIGNATURE && !skip(k))
         .collect();
-    // Java's TreeMap orders String keys by UTF-16 code units.
-    fields.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+    // Java's TreeMap orders String keys by UTF-16 code units. That is byte order for ASCII keys
+    // (all of Apache's); other keys are compared as UTF-16.
+    fields.sort_unstable_by(|a, b| {
+        if a.0.is_ascii() && b.0.is_ascii() {
+            a.0.cmp(b.0)
+        } else {
+            a.0.encode_utf16().cmp(b.0.encode_utf16())
+        }
+    });
     let mut mac = HmacSha1::new(secret_key.as_bytes());
     for (_, v) in fields {
         mac.update(v.as_bytes());
@@ -54,114 +64,6 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// SHA-1 over data given in pieces (the body is hashed where it lies, never copied).
-#[derive(Clone)]
-struct Sha1 {
-    h: [u32; 5],
-    block: [u8; 64],
-    filled: usize,
-    length: u64,
-}
-
-impl Sha1 {
-    fn new() -> Sha1 {
-        Sha1 {
-            h: [
-                0x6745_2301,
-                0xEFCD_AB89,
-                0x98BA_DCFE,
-                0x1032_5476,
-                0xC3D2_E1F0,
-            ],
-            block: [0; 64],
-            filled: 0,
-            length: 0,
-        }
-    }
-
-    fn update(&mut self, mut data: &[u8]) {
-        self.length = self.length.wrapping_add(data.len() as u64);
-        if self.filled > 0 {
-            let n = (64 - self.filled).min(data.len());
-            self.block[self.filled..self.filled + n].copy_from_slice(&data[..n]);
-            self.filled += n;
-            data = &data[n..];
-            if self.filled < 64 {
-                return;
-            }
-            let block = self.block;
-            self.compress(&block);
-            self.filled = 0;
-        }
-        let mut blocks = data.chunks_exact(64);
-        for block in &mut blocks {
-            self.compress(block);
-        }
-        let rest = blocks.remainder();
-        self.block[..rest.len()].copy_from_slice(rest);
-        self.filled = rest.len();
-    }
-
-    fn finish(mut self) -> [u8; 20] {
-        let bits = self.length.wrapping_mul(8);
-        let mut pad = [0u8; 72];
-        pad[0] = 0x80;
-        let zeros = (119 - self.filled) % 64;
-        self.update(&pad[..1 + zeros]);
-        self.update(&bits.to_be_bytes());
-        debug_assert_eq!(self.filled, 0);
-        let mut out = [0u8; 20];
-        for (i, v) in self.h.iter().enumerate() {
-            out[i * 4..i * 4 + 4].copy_from_slice(&v.to_be_bytes());
-        }
-        out
-    }
-
-    fn compress(&mut self, chunk: &[u8]) {
-        let mut w = [0u32; 80];
-        for (i, word) in chunk.chunks_exact(4).enumerate() {
-            w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
-        }
-        for i in 16..80 {
-            w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
-        }
-        let round = |f: u32, k: u32, wi: u32, [a, b, c, d, e]: &mut [u32; 5]| {
-            let t = a
-                .rotate_left(5)
-                .wrapping_add(f)
-                .wrapping_add(*e)
-                .wrapping_add(k)
-                .wrapping_add(wi);
-            *e = *d;
-            *d = *c;
-            *c = b.rotate_left(30);
-            *b = *a;
-            *a = t;
-        };
-        let mut s = self.h;
-        // Four stages of 20 rounds, each with its own function and constant.
-        for &wi in &w[..20] {
-            let [_, b, c, d, _] = s;
-            round((b & c) | (!b & d), 0x5A82_7999, wi, &mut s);
-        }
-        for &wi in &w[20..40] {
-            let [_, b, c, d, _] = s;
-            round(b ^ c ^ d, 0x6ED9_EBA1, wi, &mut s);
-        }
-        for &wi in &w[40..60] {
-            let [_, b, c, d, _] = s;
-            round((b & c) | (b & d) | (c & d), 0x8F1B_BCDC, wi, &mut s);
-        }
-        for &wi in &w[60..] {
-            let [_, b, c, d, _] = s;
-            round(b ^ c ^ d, 0xCA62_C1D6, wi, &mut s);
-        }
-        for (x, y) in self.h.iter_mut().zip(s) {
-            *x = x.wrapping_add(y);
-        }
-    }
-}
-
 /// HMAC-SHA1 (RFC 2104) over data given in pieces.
 struct HmacSha1 {
     inner: Sha1,
@@ -172,14 +74,12 @@ impl HmacSha1 {
     fn new(key: &[u8]) -> HmacSha1 {
         let mut k = [0u8; 64];
         if key.len() > 64 {
-            let mut h = Sha1::new();
-            h.update(key);
-            k[..20].copy_from_slice(&h.finish());
+            k[..20].copy_from_slice(&Sha1::digest(key));
         } else {
             k[..key.len()].copy_from_slice(key);
         }
         let mut inner = Sha1::new();
-        inner.update(&k.map(|b| b ^ 0x36));
+        inner.update(k.map(|b| b ^ 0x36));
         HmacSha1 {
             inner,
             outer_key: k.map(|b| b ^ 0x5c),
@@ -192,17 +92,15 @@ impl HmacSha1 {
 
     fn finish(self) -> [u8; 20] {
         let mut outer = Sha1::new();
-        outer.update(&self.outer_key);
-        outer.update(&self.inner.finish());
-        outer.finish()
+        outer.update(self.outer_key);
+        outer.update(self.inner.finalize());
+        outer.finalize().into()
     }
 }
 
 #[cfg(test)]
 fn sha1(data: &[u8]) -> [u8; 20] {
-    let mut h = Sha1::new();
-    h.update(data);
-    h.finish()
+    Sha1::digest(data).into()
 }
 
 #[cfg(test)]
@@ -267,15 +165,15 @@ mod tests {
             )),
             "aa4ae5e15272d00e95705637ce8a3b55ed402112"
         );
-        // Fed in pieces of every size, the same digest.
+        // Fed in pieces of every size (ext field values, then the body), the same MAC.
         let data: Vec<u8> = (0..300u32).map(|i| (i * 7 % 256) as u8).collect();
-        let whole = sha1(&data);
+        let whole = hmac_sha1(b"12345678", &data);
         for piece in [1, 3, 63, 64, 65, 128] {
-            let mut h = Sha1::new();
+            let mut m = HmacSha1::new(b"12345678");
             for chunk in data.chunks(piece) {
-                h.update(chunk);
+                m.update(chunk);
             }
-            assert_eq!(h.finish(), whole, "pieces of {piece}");
+            assert_eq!(m.finish(), whole, "pieces of {piece}");
         }
         // Lengths around the padding boundaries (Python's hashlib).
         for (len, digest) in [
