@@ -9,12 +9,13 @@
 #   (FERROMQ_NAMESRV_WS_PORT / FERROMQ_BROKER_WS_PORT; webSocketListenPort in the configs).
 #   The broker's Prometheus metrics are on http://127.0.0.1:5557/metrics (FERROMQ_METRICS_PORT),
 #   the name server's on http://127.0.0.1:5558/metrics (FERROMQ_NAMESRV_METRICS_PORT).
+#   The web console (mqdashboard) is on http://127.0.0.1:8082/ (FERROMQ_DASHBOARD_PORT; 0: none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 
-cargo build --release --locked -p ferromq-namesrv -p ferromq-broker -p ferromq-examples
+cargo build --release --locked -p ferromq-namesrv -p ferromq-broker -p ferromq-examples -p ferromq-dashboard
 data="$PWD/.data"
 ns_port="${FERROMQ_NAMESRV_PORT:-9876}"
 broker_port="${FERROMQ_BROKER_PORT:-10911}"
@@ -22,6 +23,7 @@ ns_ws_port="${FERROMQ_NAMESRV_WS_PORT:-9877}"
 broker_ws_port="${FERROMQ_BROKER_WS_PORT:-10913}"
 metrics_port="${FERROMQ_METRICS_PORT:-5557}"
 ns_metrics_port="${FERROMQ_NAMESRV_METRICS_PORT:-5558}"
+dashboard_port="${FERROMQ_DASHBOARD_PORT:-8082}"
 mkdir -p "$data/namesrv" "$data/broker"
 {
   cat conf/namesrv.properties
@@ -57,7 +59,9 @@ wait_port() { # port pid name
 target/release/mqnamesrv -c "$data/namesrv/namesrv.properties" &
 ns_pid=$!
 broker_pid=
+dashboard_pid=
 stop() {
+  [ -n "$dashboard_pid" ] && kill -INT "$dashboard_pid" 2>/dev/null && wait "$dashboard_pid" 2>/dev/null
   [ -n "$broker_pid" ] && kill -TERM "$broker_pid" 2>/dev/null && wait "$broker_pid" 2>/dev/null
   kill -TERM "$ns_pid" 2>/dev/null
   wait "$ns_pid" 2>/dev/null
@@ -70,6 +74,12 @@ broker_pid=$!
 wait_port "$broker_port" "$broker_pid" mqbroker
 echo "mqnamesrv on 127.0.0.1:$ns_port, mqbroker on 127.0.0.1:$broker_port (data in $data)"
 echo "metrics: http://127.0.0.1:$metrics_port/metrics (broker), http://127.0.0.1:$ns_metrics_port/metrics (name server)"
+if [ "$dashboard_port" != 0 ]; then
+  target/release/mqdashboard -n "127.0.0.1:$ns_port" -p "$dashboard_port" &
+  dashboard_pid=$!
+  wait_port "$dashboard_port" "$dashboard_pid" mqdashboard
+  echo "console: http://127.0.0.1:$dashboard_port/"
+fi
 demo_status=0
 if [ "${FERROMQ_DEMO:-1}" != 0 ]; then
   target/release/demo "127.0.0.1:$ns_port" || demo_status=$?

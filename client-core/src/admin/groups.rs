@@ -1,7 +1,7 @@
 //! Consumer groups: subscription groups, progress and consume statistics, connections, offset
 //! cloning and resets, running info relayed to a client, offset updates.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use ferromq_protocol::body::{
     ConsumeStats, ConsumerConnection, MessageQueue, OffsetWrapper, ProducerConnection,
@@ -63,6 +63,22 @@ impl Admin {
         self.broker_call("create subscription group", broker_addr, request)
             .await?;
         Ok(())
+    }
+
+    /// The names of every subscription group a broker holds (GET_ALL_SUBSCRIPTIONGROUP_CONFIG
+    /// 201, the broker's `subscriptionGroup.json`), system groups included.
+    pub async fn subscription_groups_at(&self, broker_addr: &str) -> Result<BTreeSet<String>> {
+        let request = RemotingCommand::request(RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG);
+        let response = self
+            .broker_call("subscription groups", broker_addr, request)
+            .await?;
+        let all = ferromq_protocol::json::parse(&response.body)
+            .map_err(|e| Error::protocol("subscription groups", e))?;
+        Ok(all
+            .get("subscriptionGroupTable")
+            .and_then(|t| t.as_object())
+            .map(|t| t.keys().cloned().collect())
+            .unwrap_or_default())
     }
 
     /// One subscription group's settings on a broker, as the broker's JSON
