@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from os import PathLike
+from pathlib import Path
 from types import TracebackType
 from typing import Awaitable, Callable, ClassVar, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -89,13 +90,13 @@ class TlsConfig:
         """The files must exist (InvalidArgumentError otherwise); `cert_file` and `key_file`
         go together. A file that does not parse is reported by `start()`."""
     @property
-    def ca_file(self) -> Optional[PathLike[str]]:
+    def ca_file(self) -> Optional[Path]:
         """The PEM file of the CAs server certificates must chain to; None: the system's roots."""
     @property
-    def cert_file(self) -> Optional[PathLike[str]]:
+    def cert_file(self) -> Optional[Path]:
         """The client certificate chain (PEM) for servers that require one (mTLS)."""
     @property
-    def key_file(self) -> Optional[PathLike[str]]:
+    def key_file(self) -> Optional[Path]:
         """The client certificate's private key (PEM, not encrypted)."""
     @property
     def server_name(self) -> Optional[str]:

@@ -3,7 +3,7 @@
 //! [`TlsConfig`]. Whether the certificate files parse is the core's business: it reports a
 //! bad file when the client is created (`start()`, or the `Admin` constructor).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ferromq_client::{Credentials, TlsConfig};
 use pyo3::prelude::*;
@@ -39,13 +39,6 @@ fn existing(py: Python<'_>, what: &str, path: Option<PathBuf>) -> PyResult<Optio
             &format!("{what} {}: {e}", path.display()),
         )),
     }
-}
-
-fn shown(path: Option<&Path>) -> String {
-    path.map_or_else(
-        || "None".to_owned(),
-        |p| format!("{:?}", p.display().to_string()),
-    )
 }
 
 #[pymethods]
@@ -120,19 +113,18 @@ impl PyTlsConfig {
         self.inner.trust_any_server
     }
 
-    fn __repr__(&self) -> String {
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let t = &self.inner;
-        format!(
+        let r = |v: Bound<'_, PyAny>| -> PyResult<String> { Ok(v.repr()?.to_string()) };
+        Ok(format!(
             "TlsConfig(ca_file={}, cert_file={}, key_file={}, server_name={}, verify_hostname={}, trust_any_server={})",
-            shown(t.ca_file.as_deref()),
-            shown(t.cert_file.as_deref()),
-            shown(t.key_file.as_deref()),
-            t.server_name
-                .as_ref()
-                .map_or_else(|| "None".to_owned(), |s| format!("{s:?}")),
-            if t.verify_hostname { "True" } else { "False" },
-            if t.trust_any_server { "True" } else { "False" },
-        )
+            r(t.ca_file.clone().into_pyobject(py)?)?,
+            r(t.cert_file.clone().into_pyobject(py)?)?,
+            r(t.key_file.clone().into_pyobject(py)?)?,
+            r(t.server_name.clone().into_pyobject(py)?)?,
+            r(t.verify_hostname.into_pyobject(py)?.to_owned().into_any())?,
+            r(t.trust_any_server.into_pyobject(py)?.to_owned().into_any())?,
+        ))
     }
 
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
