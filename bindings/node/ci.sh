@@ -34,5 +34,5 @@ cp .dts-check/*.node .
 
 step "node --test"
 export FERROMQ_FRESH_DTS_DIR="$NODE_DIR/.dts-check"
-export FERROMQ_BIN_DIR="$REPO/target/debug"
+export FERROMQ_BIN_DIR="${FERROMQ_BIN_DIR:-${CARGO_TARGET_DIR:-$REPO/target}/debug}"
 node --test --test-concurrency=1 test/*.test.js

@@ -222,6 +222,16 @@ export interface AdminOptions {
   instanceName?: string
   /** Timeout of requests, ms (3000). */
   requestTimeoutMs?: number
+  /**
+   * ACL 1.0 credentials: every request is signed with them (brokers with `aclEnable=true`).
+   * Objects sharing an instance name share the first one's credentials and TLS settings.
+   */
+  credentials?: Credentials
+  /**
+   * TLS to the name servers and brokers: `true` (the system's trusted roots) or the
+   * settings; plaintext when absent or false.
+   */
+  tls?: boolean | TlsOptions
 }
 
 /** The name servers' cluster table. */
@@ -243,6 +253,16 @@ export declare enum ConsumeFrom {
   FirstOffset = 'firstOffset',
   /** From the first message stored at or after `consumeTimestamp`. */
   Timestamp = 'timestamp',
+}
+
+/** ACL 1.0 credentials: every request is signed with them (Apache's `AclClientRPCHook`). */
+export interface Credentials {
+  /** The access key (sent with each request). */
+  accessKey: string
+  /** The secret key (signs each request; never sent). */
+  secretKey: string
+  /** An optional security token (STS), sent with each request. */
+  securityToken?: string
 }
 
 /**
@@ -345,6 +365,16 @@ export interface ProducerOptions {
   instanceName?: string
   /** Timeout of ordinary requests to name servers and brokers, ms (3000). */
   requestTimeoutMs?: number
+  /**
+   * ACL 1.0 credentials: every request is signed with them (brokers with `aclEnable=true`).
+   * Objects sharing an instance name share the first one's credentials and TLS settings.
+   */
+  credentials?: Credentials
+  /**
+   * TLS to the name servers and brokers: `true` (the system's trusted roots) or the
+   * settings; plaintext when absent or false.
+   */
+  tls?: boolean | TlsOptions
   /** Timeout of one send attempt, ms (3000). */
   sendTimeoutMs?: number
   /** Extra attempts of a failed send, on another broker when there is one (2). */
@@ -365,6 +395,16 @@ export interface PullConsumerOptions {
   instanceName?: string
   /** Timeout of ordinary requests, ms (3000). */
   requestTimeoutMs?: number
+  /**
+   * ACL 1.0 credentials: every request is signed with them (brokers with `aclEnable=true`).
+   * Objects sharing an instance name share the first one's credentials and TLS settings.
+   */
+  credentials?: Credentials
+  /**
+   * TLS to the name servers and brokers: `true` (the system's trusted roots) or the
+   * settings; plaintext when absent or false.
+   */
+  tls?: boolean | TlsOptions
   /** Where a queue without a committed offset starts (`lastOffset`). */
   consumeFrom?: ConsumeFrom | 'lastOffset' | 'firstOffset' | 'timestamp'
   /** The time for `consumeFrom: 'timestamp'`, ms since the epoch. */
@@ -390,6 +430,16 @@ export interface PushConsumerOptions {
   instanceName?: string
   /** Timeout of ordinary requests, ms (3000). */
   requestTimeoutMs?: number
+  /**
+   * ACL 1.0 credentials: every request is signed with them (brokers with `aclEnable=true`).
+   * Objects sharing an instance name share the first one's credentials and TLS settings.
+   */
+  credentials?: Credentials
+  /**
+   * TLS to the name servers and brokers: `true` (the system's trusted roots) or the
+   * settings; plaintext when absent or false.
+   */
+  tls?: boolean | TlsOptions
   /** `clustering` (default) or `broadcasting`. */
   messageModel?: MessageModel | 'clustering' | 'broadcasting'
   /** Where to start without a committed offset (`lastOffset`). */
@@ -526,6 +576,34 @@ export declare enum SendStatus {
   FlushSlaveTimeout = 'FLUSH_SLAVE_TIMEOUT',
   /** Stored, but no slave is available (SYNC_MASTER). */
   SlaveNotAvailable = 'SLAVE_NOT_AVAILABLE',
+}
+
+/** TLS settings; `tls: true` is `{}`: the system's trusted roots, host names checked. */
+export interface TlsOptions {
+  /**
+   * A PEM file of the CAs server certificates must chain to (the system's roots when
+   * absent).
+   */
+  caFile?: string
+  /** A client certificate chain (PEM) for servers that require one (mTLS); with `keyFile`. */
+  certFile?: string
+  /** The client certificate's private key (PEM: PKCS#8, RSA or EC; not encrypted). */
+  keyFile?: string
+  /**
+   * The name every server certificate is checked against (and sent as SNI) instead of the
+   * host dialed.
+   */
+  serverName?: string
+  /**
+   * Whether the certificate must name the host dialed or `serverName` (true); false checks
+   * only its chain (sensible with a private `caFile`).
+   */
+  verifyHostname?: boolean
+  /**
+   * Accept any server certificate, unverified (false). Encrypted but open to an active man
+   * in the middle: for tests only.
+   */
+  trustAnyServer?: boolean
 }
 
 /** How to create a topic. */

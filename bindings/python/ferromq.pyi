@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import asyncio
 from os import PathLike
+from pathlib import Path
 from types import TracebackType
-from typing import Awaitable, Callable, ClassVar, Dict, Iterator, List, Mapping, Optional, Sequence, Union
+from typing import Awaitable, Callable, ClassVar, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 __version__: str
 
 _ListenerResult = Union["ConsumeResult", bool, str, None]
 _TransactionAnswer = Union["TransactionState", bool, None]
+_Credentials = Union[Tuple[str, str], Tuple[str, str, str]]
+_Path = Union[str, PathLike[str]]
 
 class FerroMQError(Exception):
     """Base class of every FerroMQ error."""
@@ -68,6 +71,43 @@ class IllegalStateError(FerroMQError):
 
 class FerroIOError(FerroMQError):
     """A local file (broadcast offsets) could not be read or written."""
+
+class TlsConfig:
+    """TLS settings of a client: pass as `tls=` to any client constructor (`tls=True` is
+    `TlsConfig()`, the system's trusted roots). Every connection of the client, to name
+    servers and brokers, then uses TLS."""
+
+    def __init__(
+        self,
+        ca_file: Optional[_Path] = None,
+        *,
+        cert_file: Optional[_Path] = None,
+        key_file: Optional[_Path] = None,
+        server_name: Optional[str] = None,
+        verify_hostname: bool = True,
+        trust_any_server: bool = False,
+    ) -> None:
+        """The files must exist (InvalidArgumentError otherwise); `cert_file` and `key_file`
+        go together. A file that does not parse is reported by `start()`."""
+    @property
+    def ca_file(self) -> Optional[Path]:
+        """The PEM file of the CAs server certificates must chain to; None: the system's roots."""
+    @property
+    def cert_file(self) -> Optional[Path]:
+        """The client certificate chain (PEM) for servers that require one (mTLS)."""
+    @property
+    def key_file(self) -> Optional[Path]:
+        """The client certificate's private key (PEM, not encrypted)."""
+    @property
+    def server_name(self) -> Optional[str]:
+        """The name every server certificate is checked against instead of the host dialed."""
+    @property
+    def verify_hostname(self) -> bool:
+        """Whether the certificate must name the host dialed (or `server_name`)."""
+    @property
+    def trust_any_server(self) -> bool:
+        """Whether any server certificate is accepted unverified (tests only)."""
+    def __eq__(self, other: object) -> bool: ...
 
 class SendStatus:
     """How a broker stored an accepted message."""
@@ -248,9 +288,17 @@ class Producer:
         compress_threshold: Optional[int] = None,
         max_message_size: Optional[int] = None,
         request_timeout: Optional[float] = None,
+        credentials: Optional[_Credentials] = None,
+        tls: Union[bool, TlsConfig, None] = None,
     ) -> None:
         """None takes the core's default: group DEFAULT_PRODUCER, 3 s timeouts, 2 retries,
-        compression above 4096 bytes, 4 MiB messages."""
+        compression above 4096 bytes, 4 MiB messages.
+
+        `credentials` is `(access_key, secret_key)` or `(access_key, secret_key,
+        security_token)`: every request is signed for brokers with ACL 1.0 on. `tls` is True
+        (the system's trusted roots) or a TlsConfig; every client constructor takes both.
+        Objects sharing an instance name share the first one's credentials and TLS settings.
+        Unusable values raise InvalidArgumentError; a TLS file that does not parse, `start()`."""
     @property
     def group(self) -> str:
         """The producer group."""
@@ -311,6 +359,8 @@ class TransactionProducer:
         instance_name: Optional[str] = None,
         send_timeout: Optional[float] = None,
         request_timeout: Optional[float] = None,
+        credentials: Optional[_Credentials] = None,
+        tls: Union[bool, TlsConfig, None] = None,
     ) -> None: ...
     @property
     def group(self) -> str:
@@ -357,6 +407,8 @@ class PushConsumer:
         instance_name: Optional[str] = None,
         offset_store_dir: Union[str, PathLike[str], None] = None,
         request_timeout: Optional[float] = None,
+        credentials: Optional[_Credentials] = None,
+        tls: Union[bool, TlsConfig, None] = None,
     ) -> None:
         """None takes the core's default: LAST_OFFSET, 20 consume threads, a consume batch
         of 1, "averagely" allocation ("averagelyByCircle", "consistentHash"), 16 redeliveries
@@ -401,6 +453,8 @@ class PullConsumer:
         iter_timeout: Optional[float] = None,
         instance_name: Optional[str] = None,
         request_timeout: Optional[float] = None,
+        credentials: Optional[_Credentials] = None,
+        tls: Union[bool, TlsConfig, None] = None,
     ) -> None:
         """None takes the core's default: LAST_OFFSET, auto commit, 10 messages per pull."""
     @property
@@ -459,8 +513,16 @@ class Admin:
     messages by key or id, broker runtime figures."""
 
     def __init__(
-        self, namesrv: str, *, instance_name: Optional[str] = None, request_timeout: Optional[float] = None
-    ) -> None: ...
+        self,
+        namesrv: str,
+        *,
+        instance_name: Optional[str] = None,
+        request_timeout: Optional[float] = None,
+        credentials: Optional[_Credentials] = None,
+        tls: Union[bool, TlsConfig, None] = None,
+    ) -> None:
+        """`credentials` and `tls` as for Producer; a file named by `tls` that does not load
+        raises InvalidArgumentError here."""
     def create_topic(
         self, topic: str, *, queue_nums: Optional[int] = None, cluster: Optional[str] = None, order: bool = False
     ) -> None:

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use napi::bindgen_prelude::Either;
 use napi_derive::napi;
 
 use ferromq_client::admin::DEFAULT_CLUSTER;
@@ -15,7 +16,7 @@ use ferromq_protocol::body::BrokerData;
 
 use crate::error::Fallible;
 use crate::message::ReceivedMessage;
-use crate::options::client_config;
+use crate::options::{client_config, Common, Credentials, TlsOptions};
 
 /// Admin client settings.
 #[napi(object)]
@@ -27,6 +28,12 @@ pub struct AdminOptions {
     pub instance_name: Option<String>,
     /// Timeout of requests, ms (3000).
     pub request_timeout_ms: Option<u32>,
+    /// ACL 1.0 credentials: every request is signed with them (brokers with `aclEnable=true`).
+    /// Objects sharing an instance name share the first one's credentials and TLS settings.
+    pub credentials: Option<Credentials>,
+    /// TLS to the name servers and brokers: `true` (the system's trusted roots) or the
+    /// settings; plaintext when absent or false.
+    pub tls: Option<Either<bool, TlsOptions>>,
 }
 
 /// How to create a topic.
@@ -142,7 +149,9 @@ fn route_broker(b: &BrokerData) -> RouteBroker {
 #[napi]
 #[derive(Debug)]
 pub struct Admin {
-    config: ClientConfig,
+    /// The settings, or why they are unusable (the operation and message of the
+    /// InvalidArgument error every call then rejects with).
+    config: Result<ClientConfig, (&'static str, String)>,
     lifecycle: Lifecycle<Arc<CoreAdmin>>,
 }
 
@@ -153,18 +162,26 @@ impl Admin {
     #[napi(constructor)]
     pub fn new(options: AdminOptions) -> Self {
         Admin {
-            config: client_config(
-                &options.namesrv_addr,
-                options.instance_name.as_deref(),
-                options.request_timeout_ms,
-            ),
+            config: client_config(Common {
+                namesrv_addr: &options.namesrv_addr,
+                instance_name: options.instance_name.as_deref(),
+                request_timeout_ms: options.request_timeout_ms,
+                credentials: options.credentials.as_ref(),
+                tls: options.tls.as_ref(),
+            })
+            .map_err(|e| (e.operation(), e.message().to_owned())),
             lifecycle: Lifecycle::new("admin"),
         }
     }
 
     fn get(&self, op: &'static str) -> Result<Arc<CoreAdmin>, ferromq_client::Error> {
-        self.lifecycle
-            .get_or_start(op, || CoreAdmin::new(&self.config).map(Arc::new))
+        self.lifecycle.get_or_start(op, || {
+            let config = match &self.config {
+                Ok(c) => c,
+                Err((op, msg)) => return Err(ferromq_client::Error::invalid(op, msg.clone())),
+            };
+            CoreAdmin::new(config).map(Arc::new)
+        })
     }
 
     /// Creates (or updates) `topic` on every master of the cluster.

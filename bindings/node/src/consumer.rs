@@ -7,6 +7,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use napi::bindgen_prelude::Either;
 use napi_derive::napi;
 
 use ferromq_client::{
@@ -20,7 +21,7 @@ use ferromq_common::lock;
 use crate::callback::{Callback, Returned, Slot};
 use crate::error::Fallible;
 use crate::message::{MessageQueue, ReceivedMessage};
-use crate::options::client_config;
+use crate::options::{client_config, Common, Credentials, TlsOptions};
 
 /// How a group's members share messages (the canonical spellings; the core accepts any
 /// case and `_`/`-` separators, e.g. `'BROADCASTING'`).
@@ -88,6 +89,12 @@ pub struct PushConsumerOptions {
     pub instance_name: Option<String>,
     /// Timeout of ordinary requests, ms (3000).
     pub request_timeout_ms: Option<u32>,
+    /// ACL 1.0 credentials: every request is signed with them (brokers with `aclEnable=true`).
+    /// Objects sharing an instance name share the first one's credentials and TLS settings.
+    pub credentials: Option<Credentials>,
+    /// TLS to the name servers and brokers: `true` (the system's trusted roots) or the
+    /// settings; plaintext when absent or false.
+    pub tls: Option<Either<bool, TlsOptions>>,
     /// `clustering` (default) or `broadcasting`.
     #[napi(ts_type = "MessageModel | 'clustering' | 'broadcasting'")]
     pub message_model: Option<String>,
@@ -124,11 +131,13 @@ pub struct PushConsumerOptions {
 impl PushConsumerOptions {
     fn to_core(&self) -> Result<CoreOptions, ferromq_client::Error> {
         let mut o = CoreOptions {
-            client: client_config(
-                &self.namesrv_addr,
-                self.instance_name.as_deref(),
-                self.request_timeout_ms,
-            ),
+            client: client_config(Common {
+                namesrv_addr: &self.namesrv_addr,
+                instance_name: self.instance_name.as_deref(),
+                request_timeout_ms: self.request_timeout_ms,
+                credentials: self.credentials.as_ref(),
+                tls: self.tls.as_ref(),
+            })?,
             group: self.group.clone(),
             consume_from: consume_from(self.consume_from.as_deref(), self.consume_timestamp)?,
             ..CoreOptions::default()

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use napi::bindgen_prelude::Either;
 use napi_derive::napi;
 
 use ferromq_client::{
@@ -11,7 +12,7 @@ use ferromq_client::{
 
 use crate::error::Fallible;
 use crate::message::{Message, MessageQueue, SendResult};
-use crate::options::client_config;
+use crate::options::{client_config, Common, Credentials, TlsOptions};
 use crate::selector::{JsSelector, SelectorFn};
 
 /// Producer settings.
@@ -27,6 +28,12 @@ pub struct ProducerOptions {
     pub instance_name: Option<String>,
     /// Timeout of ordinary requests to name servers and brokers, ms (3000).
     pub request_timeout_ms: Option<u32>,
+    /// ACL 1.0 credentials: every request is signed with them (brokers with `aclEnable=true`).
+    /// Objects sharing an instance name share the first one's credentials and TLS settings.
+    pub credentials: Option<Credentials>,
+    /// TLS to the name servers and brokers: `true` (the system's trusted roots) or the
+    /// settings; plaintext when absent or false.
+    pub tls: Option<Either<bool, TlsOptions>>,
     /// Timeout of one send attempt, ms (3000).
     pub send_timeout_ms: Option<u32>,
     /// Extra attempts of a failed send, on another broker when there is one (2).
@@ -38,13 +45,15 @@ pub struct ProducerOptions {
 }
 
 impl ProducerOptions {
-    pub(crate) fn to_core(&self) -> CoreOptions {
+    pub(crate) fn to_core(&self) -> Result<CoreOptions, ferromq_client::Error> {
         let mut o = CoreOptions {
-            client: client_config(
-                &self.namesrv_addr,
-                self.instance_name.as_deref(),
-                self.request_timeout_ms,
-            ),
+            client: client_config(Common {
+                namesrv_addr: &self.namesrv_addr,
+                instance_name: self.instance_name.as_deref(),
+                request_timeout_ms: self.request_timeout_ms,
+                credentials: self.credentials.as_ref(),
+                tls: self.tls.as_ref(),
+            })?,
             ..CoreOptions::default()
         };
         if let Some(g) = &self.group {
@@ -62,7 +71,7 @@ impl ProducerOptions {
         if let Some(n) = self.compress_threshold {
             o.compress_threshold = n as usize;
         }
-        o
+        Ok(o)
     }
 }
 
@@ -96,8 +105,10 @@ impl Producer {
     /// Connects to the name servers and registers the group.
     #[napi(ts_return_type = "Promise<void>")]
     pub async fn start(&self) -> Fallible<()> {
-        let options = self.options.to_core();
-        let started = self.lifecycle.start(|| CoreProducer::start(options)).await;
+        let started = match self.options.to_core() {
+            Ok(options) => self.lifecycle.start(|| CoreProducer::start(options)).await,
+            Err(e) => Err(e),
+        };
         Fallible(started.map(|_| ()))
     }
 

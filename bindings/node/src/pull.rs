@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use napi::bindgen_prelude::AsyncGenerator;
+use napi::bindgen_prelude::Either;
 use napi_derive::napi;
 
 use ferromq_client::{
@@ -13,7 +14,7 @@ use ferromq_client::{
 use crate::consumer::{consume_from, Filter};
 use crate::error::Fallible;
 use crate::message::{MessageQueue, ReceivedMessage};
-use crate::options::client_config;
+use crate::options::{client_config, Common, Credentials, TlsOptions};
 
 /// Pull consumer settings.
 #[napi(object)]
@@ -27,6 +28,12 @@ pub struct PullConsumerOptions {
     pub instance_name: Option<String>,
     /// Timeout of ordinary requests, ms (3000).
     pub request_timeout_ms: Option<u32>,
+    /// ACL 1.0 credentials: every request is signed with them (brokers with `aclEnable=true`).
+    /// Objects sharing an instance name share the first one's credentials and TLS settings.
+    pub credentials: Option<Credentials>,
+    /// TLS to the name servers and brokers: `true` (the system's trusted roots) or the
+    /// settings; plaintext when absent or false.
+    pub tls: Option<Either<bool, TlsOptions>>,
     /// Where a queue without a committed offset starts (`lastOffset`).
     #[napi(ts_type = "ConsumeFrom | 'lastOffset' | 'firstOffset' | 'timestamp'")]
     pub consume_from: Option<String>,
@@ -43,11 +50,13 @@ pub struct PullConsumerOptions {
 impl PullConsumerOptions {
     fn to_core(&self) -> Result<CoreOptions, ferromq_client::Error> {
         let mut o = CoreOptions {
-            client: client_config(
-                &self.namesrv_addr,
-                self.instance_name.as_deref(),
-                self.request_timeout_ms,
-            ),
+            client: client_config(Common {
+                namesrv_addr: &self.namesrv_addr,
+                instance_name: self.instance_name.as_deref(),
+                request_timeout_ms: self.request_timeout_ms,
+                credentials: self.credentials.as_ref(),
+                tls: self.tls.as_ref(),
+            })?,
             group: self.group.clone(),
             consume_from: consume_from(self.consume_from.as_deref(), self.consume_timestamp)?,
             ..CoreOptions::default()

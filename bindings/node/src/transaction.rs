@@ -146,11 +146,14 @@ impl TransactionProducer {
                     c.release();
                 }
             };
-            let options = self.options.to_core();
-            let started = self
-                .lifecycle
-                .start(|| CoreTransactionProducer::start(options, listener))
-                .await;
+            let started = match self.options.to_core() {
+                Ok(options) => {
+                    self.lifecycle
+                        .start(|| CoreTransactionProducer::start(options, listener))
+                        .await
+                }
+                Err(e) => Err(e),
+            };
             match started {
                 Ok(_) => {
                     lock(&self.callbacks).push(Box::new(release));

@@ -1,7 +1,10 @@
 'use strict'
 // Starts the real FerroMQ name server and broker (target/debug/mqnamesrv, target/debug/mqbroker,
-// or FERROMQ_BIN_DIR) on free loopback ports with a temporary data directory, for the tests.
+// or FERROMQ_BIN_DIR) on free loopback ports with a temporary data directory, for the tests;
+// with `secure`, both serve mutual TLS only and the broker checks ACL 1.0 (certificates made
+// by the `openssl` command at test time).
 
+const { execFileSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
@@ -9,34 +12,113 @@ const path = require('node:path')
 const { REPO, freePorts, startServer, stop, writeTestBrokerConf, waitFor, fresh } =
   require('../../../tests/js/servers.js')
 
+/** The accounts of the secure cluster: an admin (creates topics) and an application that may
+ * send to and consume every topic and group but use no admin code. */
+const ACL_ADMIN = { accessKey: 'node-acl-admin', secretKey: 'node-acl-admin-secret' }
+const ACL_APP = { accessKey: 'node-acl-app', secretKey: 'node-acl-app-secret' }
+
+/**
+ * PEM files in `dir`, made with the `openssl` command: a CA (`ca`), a certificate for 127.0.0.1
+ * and localhost (`server`, `serverKey`) the servers serve, and a client certificate (`client`,
+ * `clientKey`) for mutual TLS, both signed by the CA.
+ */
+function makePki(dir) {
+  fs.mkdirSync(dir, { recursive: true })
+  const f = (name) => path.join(dir, name)
+  const openssl = (...args) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] })
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes']
+  openssl('req', '-x509', ...ec, '-days', '2', '-subj', '/CN=ferromq-test-ca',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    '-keyout', f('ca.key'), '-out', f('ca.pem'))
+  fs.writeFileSync(f('leaf.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' +
+    'keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n')
+  for (const [serial, name] of [[2, 'server'], [3, 'client']]) {
+    openssl('req', '-new', ...ec, '-subj', `/CN=ferromq-test-${name}`, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`))
+    openssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-set_serial', String(serial),
+      '-days', '2', '-extfile', f('leaf.cnf'), '-out', f(`${name}.pem`))
+  }
+  return { ca: f('ca.pem'), server: f('server.pem'), serverKey: f('server.key'), client: f('client.pem'), clientKey: f('client.key') }
+}
+
+/** The `tls.*` keys of a server that serves TLS only and requires client certificates. */
+function serverTls(pki) {
+  return [
+    'tls.server.mode=enforcing',
+    `tls.server.certPath=${pki.server}`,
+    `tls.server.keyPath=${pki.serverKey}`,
+    'tls.server.need.client.auth=require',
+    `tls.server.trustCertPath=${pki.ca}`,
+  ]
+}
+
 /**
  * A name server and a broker on free ports; `namesrvAddr` to connect, `stop()` at the end.
  * The broker is set up for tests: SQL92 filtering on, short delay levels (level 2 stays 5 s as
  * in Apache; every other level is 1 s so retries come quickly), fast transaction check-backs.
+ * `client` and `adminClient` are the options every client object of a test spreads in: the
+ * name server and, for a `secure` cluster, the application's (the admin's) credentials and
+ * the client TLS settings (`pki` has the files).
  */
-async function startCluster() {
+async function startCluster({ secure = false } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferromq-node-test-'))
+  const pki = secure ? makePki(path.join(dir, 'pki')) : null
   const nsPort = await freePorts()
   const nsConf = path.join(dir, 'namesrv.properties')
   fs.writeFileSync(
     nsConf,
-    `listenPort=${nsPort}\nkvConfigPath=${path.join(dir, 'kvConfig.json')}\nconfigStorePath=${path.join(dir, 'namesrv.conf')}\n`,
+    [
+      `listenPort=${nsPort}`,
+      `kvConfigPath=${path.join(dir, 'kvConfig.json')}`,
+      `configStorePath=${path.join(dir, 'namesrv.conf')}`,
+      ...(pki ? serverTls(pki) : []),
+      '',
+    ].join('\n'),
   )
   const namesrv = await startServer('mqnamesrv', nsConf, path.join(dir, 'namesrv.log'))
   const namesrvAddr = `127.0.0.1:${nsPort}`
+  let extra = []
+  if (pki) {
+    const aclFile = path.join(dir, 'plain_acl.yml')
+    fs.writeFileSync(aclFile, [
+      'accounts:',
+      `  - accessKey: ${ACL_ADMIN.accessKey}`,
+      `    secretKey: ${ACL_ADMIN.secretKey}`,
+      '    admin: true',
+      `  - accessKey: ${ACL_APP.accessKey}`,
+      `    secretKey: ${ACL_APP.secretKey}`,
+      '    admin: false',
+      '    defaultTopicPerm: PUB|SUB',
+      '    defaultGroupPerm: PUB|SUB',
+      '',
+    ].join('\n'))
+    extra = [
+      'aclEnable=true',
+      `aclFilePath=${aclFile}`,
+      ...serverTls(pki),
+      // The broker's own connections to the (enforcing, mTLS) name server.
+      'tls.enable=true',
+      `tls.client.trustCertPath=${pki.ca}`,
+      `tls.client.certPath=${pki.client}`,
+      `tls.client.keyPath=${pki.clientKey}`,
+    ]
+  }
   let broker
   try {
     const port = await freePorts()
     const brokerConf = path.join(dir, 'broker.properties')
-    writeTestBrokerConf(brokerConf, { brokerName: 'node-broker-a', port, namesrvAddr, dir })
+    writeTestBrokerConf(brokerConf, { brokerName: 'node-broker-a', port, namesrvAddr, dir, extra })
     broker = await startServer('mqbroker', brokerConf, path.join(dir, 'broker.log'))
   } catch (e) {
     await stop(namesrv)
     throw e
   }
+  const tls = pki && { caFile: pki.ca, certFile: pki.client, keyFile: pki.clientKey }
   return {
     namesrvAddr,
     dir,
+    pki,
+    client: pki ? { namesrvAddr, credentials: ACL_APP, tls } : { namesrvAddr },
+    adminClient: pki ? { namesrvAddr, credentials: ACL_ADMIN, tls } : { namesrvAddr },
     async stop() {
       await stop(broker)
       await stop(namesrv)
@@ -76,4 +158,4 @@ async function startReadyCluster() {
   }
 }
 
-module.exports = { startCluster, startReadyCluster, waitFor, fresh, REPO }
+module.exports = { startCluster, startReadyCluster, waitFor, fresh, REPO, ACL_APP, ACL_ADMIN, makePki }

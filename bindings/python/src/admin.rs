@@ -13,7 +13,7 @@ use pyo3::types::{PyDict, PyList, PyTuple};
 use crate::error;
 use crate::message::PyMessageView;
 use crate::runtime::{runtime, wait};
-use crate::slot::{client_config, Slot};
+use crate::slot::{client_config, Common, Slot};
 
 /// `{"topic", "broker_name", "queue_id"}` plus the fields `extra` sets, one dict per queue.
 fn queue_rows<'py, V>(
@@ -33,7 +33,8 @@ fn queue_rows<'py, V>(
     Ok(out)
 }
 
-/// Admin operations: `Admin(namesrv, *, instance_name=None, request_timeout=None)`, then
+/// Admin operations: `Admin(namesrv, *, instance_name=None, request_timeout=None,
+/// credentials=None, tls=None)`, then
 /// `cluster_info`, `create_topic`, `delete_topic`, `topic_route`, `topic_stats`,
 /// `consumer_progress`, `query_by_key`, `view_by_offset_id`, `broker_runtime_info`; usable at
 /// once (and as a context manager that shuts it down). A shut-down admin refuses calls.
@@ -45,14 +46,25 @@ pub(crate) struct PyAdmin {
 #[pymethods]
 impl PyAdmin {
     #[new]
-    #[pyo3(signature = (namesrv, *, instance_name=None, request_timeout=None))]
+    #[pyo3(signature = (namesrv, *, instance_name=None, request_timeout=None, credentials=None, tls=None))]
     fn new(
         py: Python<'_>,
         namesrv: &str,
         instance_name: Option<String>,
         request_timeout: Option<f64>,
+        credentials: Option<Bound<'_, PyAny>>,
+        tls: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let config = client_config(namesrv, instance_name, request_timeout);
+        let config = client_config(
+            py,
+            namesrv,
+            Common {
+                instance_name,
+                request_timeout,
+                credentials,
+                tls,
+            },
+        )?;
         let admin = {
             let _entered = runtime().enter();
             Admin::new(&config).map_err(|e| error::to_py(py, &e))?

@@ -3,7 +3,7 @@
 //! Layout: [`runtime`] (the tokio runtime the binding owns, blocking waits with the GIL
 //! released, asyncio futures), [`error`] (the exception hierarchy), [`message`] (value
 //! types), [`listener`] (Python callables as the core's listener traits), [`selector`] (a
-//! Python queue selector), [`slot`] (started objects and fork safety), then one file per
+//! Python queue selector), [`security`] (credentials and TLS options), [`slot`] (started objects and fork safety), then one file per
 //! client object.
 
 mod admin;
@@ -14,6 +14,7 @@ mod producer;
 mod pull;
 mod push;
 mod runtime;
+mod security;
 mod selector;
 mod slot;
 mod transaction;
@@ -39,6 +40,7 @@ fn ferromq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<push::PyPushConsumer>()?;
     m.add_class::<pull::PyPullConsumer>()?;
     m.add_class::<admin::PyAdmin>()?;
+    m.add_class::<security::PyTlsConfig>()?;
     m.add_function(wrap_pyfunction!(runtime::complete, m)?)?;
     Ok(())
 }

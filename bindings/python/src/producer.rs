@@ -8,16 +8,21 @@ use crate::error;
 use crate::message::{PyMessage, PyMessageQueue, PySendResult};
 use crate::runtime::{awaitable, wait};
 use crate::selector;
-use crate::slot::{client_config, seconds, Slot};
+use crate::slot::{client_config, seconds, Common, Slot};
 
 /// A producer.
 ///
 /// `Producer(namesrv, group=None, *, instance_name=None, send_timeout=None, retry_times=None,
-/// compress_threshold=None, max_message_size=None, request_timeout=None)`. `namesrv` is
+/// compress_threshold=None, max_message_size=None, request_timeout=None, credentials=None,
+/// tls=None)`. `namesrv` is
 /// `host:port` (several separated by `;`); timeouts are in seconds. Options left at None take
 /// the client core's defaults: group `DEFAULT_PRODUCER`, 3 s timeouts, 2 retries, compression
 /// above 4096 bytes, 4 MiB messages. Call `start()` (or use `with Producer(...) as p:`), then
 /// send; `shutdown()` when done. A shut-down producer cannot be started again.
+///
+/// Every client constructor takes `credentials=(access_key, secret_key)` (or with a third
+/// item, a security token) to sign each request for brokers with ACL on, and `tls=True` (the
+/// system's trusted roots) or `tls=TlsConfig(...)` to connect over TLS.
 #[pyclass(name = "Producer", module = "ferromq")]
 pub(crate) struct PyProducer {
     options: ProducerOptions,
@@ -54,9 +59,10 @@ fn result_object(py: Python<'_>, r: SendResult) -> PyResult<Py<PyAny>> {
 #[pymethods]
 impl PyProducer {
     #[new]
-    #[pyo3(signature = (namesrv, group=None, *, instance_name=None, send_timeout=None, retry_times=None, compress_threshold=None, max_message_size=None, request_timeout=None))]
+    #[pyo3(signature = (namesrv, group=None, *, instance_name=None, send_timeout=None, retry_times=None, compress_threshold=None, max_message_size=None, request_timeout=None, credentials=None, tls=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
+        py: Python<'_>,
         namesrv: &str,
         group: Option<String>,
         instance_name: Option<String>,
@@ -65,9 +71,20 @@ impl PyProducer {
         compress_threshold: Option<usize>,
         max_message_size: Option<usize>,
         request_timeout: Option<f64>,
-    ) -> Self {
+        credentials: Option<Bound<'_, PyAny>>,
+        tls: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         let mut options = ProducerOptions {
-            client: client_config(namesrv, instance_name, request_timeout),
+            client: client_config(
+                py,
+                namesrv,
+                Common {
+                    instance_name,
+                    request_timeout,
+                    credentials,
+                    tls,
+                },
+            )?,
             ..ProducerOptions::default()
         };
         if let Some(g) = group {
@@ -85,10 +102,10 @@ impl PyProducer {
         if let Some(n) = max_message_size {
             options.max_message_size = n;
         }
-        PyProducer {
+        Ok(PyProducer {
             options,
             slot: Slot::new("producer"),
-        }
+        })
     }
 
     /// The producer group.

@@ -13,7 +13,7 @@ use crate::error;
 use crate::message::{consume_from, ConsumeFromArg, PyMessageQueue, PyMessageView};
 use crate::push::expression;
 use crate::runtime::{awaitable, wait};
-use crate::slot::{client_config, seconds, Slot};
+use crate::slot::{client_config, seconds, Common, Slot};
 
 /// A lite pull consumer: `subscribe()` (queues shared by the group) or `assign()` (exactly
 /// those queues), then `poll()` batches, or iterate: `for m in consumer` blocks for the next
@@ -22,7 +22,7 @@ use crate::slot::{client_config, seconds, Slot};
 ///
 /// `PullConsumer(namesrv, group, *, consume_from=None, consume_timestamp_ms=None,
 /// auto_commit=None, pull_batch_size=None, iter_timeout=None, instance_name=None,
-/// request_timeout=None)`. Polled messages count as consumed: their offsets are committed by
+/// request_timeout=None, credentials=None, tls=None)`. Polled messages count as consumed: their offsets are committed by
 /// `commit()` or, with auto commit (the default), every 5 seconds and at shutdown. Options
 /// left at None take the client core's defaults (last offset, auto commit, 10 per pull).
 #[pyclass(name = "PullConsumer", module = "ferromq")]
@@ -39,7 +39,7 @@ fn queues(qs: Vec<PyMessageQueue>) -> Vec<MessageQueue> {
 #[pymethods]
 impl PyPullConsumer {
     #[new]
-    #[pyo3(signature = (namesrv, group, *, consume_from=None, consume_timestamp_ms=None, auto_commit=None, pull_batch_size=None, iter_timeout=None, instance_name=None, request_timeout=None))]
+    #[pyo3(signature = (namesrv, group, *, consume_from=None, consume_timestamp_ms=None, auto_commit=None, pull_batch_size=None, iter_timeout=None, instance_name=None, request_timeout=None, credentials=None, tls=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -52,9 +52,20 @@ impl PyPullConsumer {
         iter_timeout: Option<f64>,
         instance_name: Option<String>,
         request_timeout: Option<f64>,
+        credentials: Option<Bound<'_, PyAny>>,
+        tls: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let mut options = PullConsumerOptions {
-            client: client_config(namesrv, instance_name, request_timeout),
+            client: client_config(
+                py,
+                namesrv,
+                Common {
+                    instance_name,
+                    request_timeout,
+                    credentials,
+                    tls,
+                },
+            )?,
             group: group.to_owned(),
             consume_from: self::consume_from(py, consume_from, consume_timestamp_ms)?,
             ..PullConsumerOptions::default()

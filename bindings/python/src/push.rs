@@ -12,7 +12,7 @@ use pyo3::types::PyTuple;
 use crate::error;
 use crate::listener::PyListener;
 use crate::message::{consume_from, ConsumeFromArg};
-use crate::slot::{client_config, Slot};
+use crate::slot::{client_config, Common, Slot};
 
 /// A subscription expression: a tag expression, or SQL92 when `sql` is given (the core's rule).
 pub(crate) fn expression(
@@ -29,7 +29,7 @@ pub(crate) fn expression(
 /// `PushConsumer(namesrv, group, topic, expression=None, *, sql=None, listener, orderly=False,
 /// broadcasting=False, consume_from=None, consume_timestamp_ms=None, consume_threads=None,
 /// consume_batch_size=None, allocation=None, max_reconsume_times=None, instance_name=None,
-/// offset_store_dir=None, request_timeout=None)`.
+/// offset_store_dir=None, request_timeout=None, credentials=None, tls=None)`.
 /// `expression` is a tag expression (`"*"`, `"A || B"`; all when omitted), `sql` a SQL92
 /// selector over properties instead. The listener returns None, True or ConsumeResult.SUCCESS
 /// when consumed, False or ConsumeResult.RECONSUME_LATER to have the message redelivered;
@@ -78,7 +78,7 @@ impl PyPushConsumer {
 #[pymethods]
 impl PyPushConsumer {
     #[new]
-    #[pyo3(signature = (namesrv, group, topic, expression=None, *, sql=None, listener, orderly=false, broadcasting=false, consume_from=None, consume_timestamp_ms=None, consume_threads=None, consume_batch_size=None, allocation=None, max_reconsume_times=None, instance_name=None, offset_store_dir=None, request_timeout=None))]
+    #[pyo3(signature = (namesrv, group, topic, expression=None, *, sql=None, listener, orderly=false, broadcasting=false, consume_from=None, consume_timestamp_ms=None, consume_threads=None, consume_batch_size=None, allocation=None, max_reconsume_times=None, instance_name=None, offset_store_dir=None, request_timeout=None, credentials=None, tls=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -99,13 +99,24 @@ impl PyPushConsumer {
         instance_name: Option<String>,
         offset_store_dir: Option<PathBuf>,
         request_timeout: Option<f64>,
+        credentials: Option<Bound<'_, PyAny>>,
+        tls: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         if !listener.bind(py).is_callable() {
             return Err(error::invalid(py, "consumer", "listener must be callable"));
         }
         let filter = self::expression(py, expression, sql)?;
         let mut options = PushConsumerOptions {
-            client: client_config(namesrv, instance_name, request_timeout),
+            client: client_config(
+                py,
+                namesrv,
+                Common {
+                    instance_name,
+                    request_timeout,
+                    credentials,
+                    tls,
+                },
+            )?,
             group: group.to_owned(),
             consume_from: self::consume_from(py, consume_from, consume_timestamp_ms)?,
             offset_store_dir,

@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 
 use crate::error;
 use crate::runtime::{self, awaitable, exit_awaitable, wait};
+use crate::security;
 
 pub(crate) struct Slot<T> {
     pid: u32,
@@ -124,18 +125,29 @@ impl<T: Service> Slot<T> {
     }
 }
 
+/// The constructor arguments every client object shares.
+pub(crate) struct Common<'py> {
+    pub(crate) instance_name: Option<String>,
+    pub(crate) request_timeout: Option<f64>,
+    pub(crate) credentials: Option<Bound<'py, PyAny>>,
+    pub(crate) tls: Option<Bound<'py, PyAny>>,
+}
+
 /// Client settings from the common constructor arguments (the instance-name rule and the
-/// defaults are the core's: [`ClientConfig::new`]).
+/// defaults are the core's: [`ClientConfig::new`]); unusable `credentials` or `tls` raise
+/// InvalidArgumentError.
 pub(crate) fn client_config(
+    py: Python<'_>,
     namesrv: &str,
-    instance_name: Option<String>,
-    request_timeout: Option<f64>,
-) -> ClientConfig {
-    let mut c = ClientConfig::new(namesrv, instance_name);
-    if let Some(t) = request_timeout {
+    common: Common<'_>,
+) -> PyResult<ClientConfig> {
+    let mut c = ClientConfig::new(namesrv, common.instance_name);
+    if let Some(t) = common.request_timeout {
         c.request_timeout = seconds(t);
     }
-    c
+    c.credentials = security::credentials(py, common.credentials.as_ref())?;
+    c.tls = security::tls(py, common.tls.as_ref())?;
+    Ok(c)
 }
 
 /// Seconds as a `Duration` (negative and NaN become zero).

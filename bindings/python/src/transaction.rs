@@ -11,7 +11,7 @@ use crate::error;
 use crate::listener::PyTransactionListener;
 use crate::message::{PyMessage, PySendResult, PyTransactionState};
 use crate::runtime::wait;
-use crate::slot::{client_config, seconds, Slot};
+use crate::slot::{client_config, seconds, Common, Slot};
 
 /// What a transactional send did: the half message's `send_result` and the `state` the local
 /// transaction decided.
@@ -43,7 +43,8 @@ impl PyTransactionSendResult {
 /// A producer of transactional messages.
 ///
 /// `TransactionProducer(namesrv, group, execute, check, *, instance_name=None,
-/// send_timeout=None, request_timeout=None)` (None: the client core's 3 s). `send(message)` stores a half message, calls
+/// send_timeout=None, request_timeout=None, credentials=None, tls=None)` (None: the client
+/// core's 3 s; `credentials` and `tls` as for `Producer`). `send(message)` stores a half message, calls
 /// `execute(message, transaction_id)` and ends the transaction with its answer
 /// (TransactionState, True = commit, False = rollback, None = unknown); for undecided
 /// transactions the broker later calls `check(message_view)` with the same kinds of answers.
@@ -74,7 +75,7 @@ impl ferromq_client::TransactionListener for Shared {
 #[pymethods]
 impl PyTransactionProducer {
     #[new]
-    #[pyo3(signature = (namesrv, group, execute, check, *, instance_name=None, send_timeout=None, request_timeout=None))]
+    #[pyo3(signature = (namesrv, group, execute, check, *, instance_name=None, send_timeout=None, request_timeout=None, credentials=None, tls=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -85,6 +86,8 @@ impl PyTransactionProducer {
         instance_name: Option<String>,
         send_timeout: Option<f64>,
         request_timeout: Option<f64>,
+        credentials: Option<Bound<'_, PyAny>>,
+        tls: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         if !execute.bind(py).is_callable() || !check.bind(py).is_callable() {
             return Err(error::invalid(
@@ -94,7 +97,16 @@ impl PyTransactionProducer {
             ));
         }
         let mut options = ProducerOptions {
-            client: client_config(namesrv, instance_name, request_timeout),
+            client: client_config(
+                py,
+                namesrv,
+                Common {
+                    instance_name,
+                    request_timeout,
+                    credentials,
+                    tls,
+                },
+            )?,
             group: group.to_owned(),
             ..ProducerOptions::default()
         };

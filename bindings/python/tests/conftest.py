@@ -1,5 +1,5 @@
-"""pytest fixtures: the real servers for the whole session (see servers.py) and a listener
-that collects what it receives."""
+"""pytest fixtures: the real servers for the whole session (see servers.py), plain and with
+ACL and TLS, and a listener that collects what it receives."""
 
 from __future__ import annotations
 
@@ -13,8 +13,22 @@ from servers import Cluster, free_port, running_cluster, wait_until  # noqa: F40
 
 
 @pytest.fixture(scope="session")
-def cluster(tmp_path_factory: pytest.TempPathFactory):
+def plain_cluster(tmp_path_factory: pytest.TempPathFactory):
     with running_cluster(tmp_path_factory.mktemp("ferromq")) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def cluster(plain_cluster):
+    """The plaintext servers (test_scenarios.py runs on the secure ones too)."""
+    return plain_cluster
+
+
+@pytest.fixture(scope="session")
+def secure_cluster(tmp_path_factory: pytest.TempPathFactory):
+    """A name server and broker serving mutual TLS only, the broker checking ACL 1.0; its
+    `opts` are the application account's credentials and the client TLS settings."""
+    with running_cluster(tmp_path_factory.mktemp("ferromq-secure"), secure=True) as c:
         yield c
 
 

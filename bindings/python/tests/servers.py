@@ -1,12 +1,15 @@
 """The real FerroMQ name server and broker as child processes on free ports with temporary data
-directories (used by the pytest fixture and by bench.py), a master/slave pair of one broker
-name whose processes can be killed and restarted (the HA tests), and polling with deadlines."""
+directories (used by the pytest fixture and by bench.py), the same pair with ACL 1.0 and
+enforcing mutual TLS (certificates made by the `openssl` command at test time), a master/slave
+pair of one broker name whose processes can be killed and restarted (the HA tests), and polling
+with deadlines."""
 
 from __future__ import annotations
 
 import contextlib
 import itertools
 import os
+import shutil
 import socket
 import subprocess
 import threading
@@ -116,13 +119,67 @@ class Server:
         return server
 
 
-class Cluster:
-    """The running servers and helpers for the tests."""
+# The accounts of the secure cluster's plain_acl.yml: an admin (creates topics) and an
+# application that may send to and consume every topic and group, but no admin codes.
+ACL_ADMIN = ("py-acl-admin", "py-acl-admin-secret")
+ACL_APP = ("py-acl-app", "py-acl-app-secret")
 
-    def __init__(self, namesrv: str, broker: str) -> None:
+
+class Pki:
+    """PEM files made with the `openssl` command: a CA (`ca`), a certificate for 127.0.0.1 and
+    localhost (`server`, `server_key`) that the servers serve, and a client certificate
+    (`client`, `client_key`) for mutual TLS, all signed by the CA."""
+
+    def __init__(self, directory: Path) -> None:
+        openssl = shutil.which("openssl")
+        if openssl is None:
+            raise RuntimeError("the `openssl` command is needed to make the test certificates")
+        directory.mkdir(parents=True, exist_ok=True)
+        self.ca, ca_key = directory / "ca.pem", directory / "ca.key"
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+        run = lambda *args: subprocess.run([openssl, *args], check=True, capture_output=True)  # noqa: E731
+        run("req", "-x509", *ec, "-days", "2", "-subj", "/CN=ferromq-test-ca",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+            "-keyout", str(ca_key), "-out", str(self.ca))
+        ext = directory / "leaf.cnf"
+        ext.write_text(
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+            "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n"
+        )
+        issued = []
+        for serial, name in enumerate(("server", "client"), start=2):
+            cert, key, csr = directory / f"{name}.pem", directory / f"{name}.key", directory / f"{name}.csr"
+            run("req", "-new", *ec, "-subj", f"/CN=ferromq-test-{name}", "-keyout", str(key), "-out", str(csr))
+            run("x509", "-req", "-in", str(csr), "-CA", str(self.ca), "-CAkey", str(ca_key), "-set_serial", str(serial),
+                "-days", "2", "-extfile", str(ext), "-out", str(cert))
+            issued.append((cert, key))
+        (self.server, self.server_key), (self.client, self.client_key) = issued
+
+    def server_conf(self) -> list[str]:
+        """The `tls.*` keys of a server that serves TLS only and requires client certificates."""
+        return [
+            "tls.server.mode=enforcing",
+            f"tls.server.certPath={self.server}",
+            f"tls.server.keyPath={self.server_key}",
+            "tls.server.need.client.auth=require",
+            f"tls.server.trustCertPath={self.ca}",
+        ]
+
+    def client_tls(self) -> ferromq.TlsConfig:
+        """What a client needs to reach those servers."""
+        return ferromq.TlsConfig(self.ca, cert_file=self.client, key_file=self.client_key)
+
+
+class Cluster:
+    """The running servers and helpers for the tests. `opts` are the security arguments every
+    client of a test passes (empty for the plain cluster), `admin` uses the admin account."""
+
+    def __init__(self, namesrv: str, broker: str, opts: dict | None = None, admin_opts: dict | None = None) -> None:
         self.namesrv = namesrv
         self.broker = broker
-        self.admin = ferromq.Admin(namesrv, instance_name="pytest-admin")
+        self.opts = dict(opts or {})
+        self.admin = ferromq.Admin(namesrv, instance_name="pytest-admin", **(admin_opts or {}))
+        self.pki: Pki | None = None
         self._ids = itertools.count()
 
     def name(self, prefix: str) -> str:
@@ -155,11 +212,20 @@ def _binaries(profile: str) -> Path:
     return bin_dir
 
 
-def _start_namesrv(data: Path, bin_dir: Path) -> tuple[Server, int]:
-    """A name server with its files in `data`, and its port (not yet booted)."""
+def _start_namesrv(data: Path, bin_dir: Path, extra: Sequence[str] = ()) -> tuple[Server, int]:
+    """A name server with its files in `data` (and `extra` properties), and its port (not yet
+    booted)."""
     ns_port = free_port()
     (data / "namesrv.properties").write_text(
-        f"listenPort={ns_port}\nkvConfigPath={data}/kvConfig.json\nconfigStorePath={data}/namesrv-store.properties\n"
+        "\n".join(
+            [
+                f"listenPort={ns_port}",
+                f"kvConfigPath={data}/kvConfig.json",
+                f"configStorePath={data}/namesrv-store.properties",
+                *extra,
+                "",
+            ]
+        )
     )
     return Server(bin_dir / "mqnamesrv", data / "namesrv.properties", data / "namesrv.log"), ns_port
 
@@ -204,21 +270,59 @@ def _registered(admin: ferromq.Admin, addr: str) -> bool:
     return any(addr in addrs.values() for brokers in info.values() for addrs in brokers.values())
 
 
+def _acl_file(path: Path) -> None:
+    path.write_text(
+        f"""accounts:
+  - accessKey: {ACL_ADMIN[0]}
+    secretKey: {ACL_ADMIN[1]}
+    admin: true
+  - accessKey: {ACL_APP[0]}
+    secretKey: {ACL_APP[1]}
+    admin: false
+    defaultTopicPerm: PUB|SUB
+    defaultGroupPerm: PUB|SUB
+"""
+    )
+
+
 @contextlib.contextmanager
-def running_cluster(data: Path, profile: str = "debug") -> Iterator[Cluster]:
+def running_cluster(data: Path, profile: str = "debug", secure: bool = False) -> Iterator[Cluster]:
     """Builds (when missing) and starts a name server and a broker with their data in `data`;
-    stops them on exit."""
+    stops them on exit. `secure`: both serve mutual TLS only and the broker checks ACL 1.0
+    (accounts ACL_ADMIN and ACL_APP); the cluster's `pki` has the certificates."""
     bin_dir = _binaries(profile)
-    namesrv, ns_port = _start_namesrv(data, bin_dir)
+    ns_extra: list[str] = []
+    broker_extra: list[str] = []
+    opts: dict = {}
+    admin_opts: dict = {}
+    pki = None
+    if secure:
+        pki = Pki(data / "pki")
+        ns_extra = pki.server_conf()
+        _acl_file(data / "plain_acl.yml")
+        broker_extra = [
+            "aclEnable=true",
+            f"aclFilePath={data / 'plain_acl.yml'}",
+            *pki.server_conf(),
+            # The broker's own connections to the (enforcing, mTLS) name server.
+            "tls.enable=true",
+            f"tls.client.trustCertPath={pki.ca}",
+            f"tls.client.certPath={pki.client}",
+            f"tls.client.keyPath={pki.client_key}",
+        ]
+        opts = {"credentials": ACL_APP, "tls": pki.client_tls()}
+        admin_opts = {"credentials": ACL_ADMIN, "tls": pki.client_tls()}
+    namesrv, ns_port = _start_namesrv(data, bin_dir, ns_extra)
     servers = [namesrv]
     try:
         namesrv.wait_booted()
         broker_port = free_port((-2, 1))
-        _broker_conf(data / "broker.properties", data / "store", "py-broker-a", broker_port, ns_port)
+        _broker_conf(data / "broker.properties", data / "store", "py-broker-a", broker_port, ns_port, extra=broker_extra)
         broker = Server(bin_dir / "mqbroker", data / "broker.properties", data / "broker.log")
         servers.append(broker)
         broker.wait_booted()
-        c = Cluster(f"127.0.0.1:{ns_port}", f"127.0.0.1:{broker_port}")
+        c = Cluster(f"127.0.0.1:{ns_port}", f"127.0.0.1:{broker_port}", opts, admin_opts)
+        c.pki = pki
         wait_until("broker registration", lambda: _registered(c.admin, c.broker))
         try:
             yield c

@@ -1,4 +1,6 @@
-"""The shared scenario list (docs/scenarios.md) against the real servers."""
+"""The shared scenario list (docs/scenarios.md) against the real servers: once in plaintext,
+once against servers with ACL 1.0 and enforcing mutual TLS, every client passing the
+application account's credentials and the TLS settings (`cluster.opts`)."""
 
 from __future__ import annotations
 
@@ -14,15 +16,22 @@ from conftest import Collector, wait_until
 N = 10
 
 
+@pytest.fixture(scope="module", params=["plain", "acl+tls"])
+def cluster(request):
+    """Each scenario runs against the plain cluster, then against the secure one (both are
+    started once per session)."""
+    return request.getfixturevalue("plain_cluster" if request.param == "plain" else "secure_cluster")
+
+
 def consumer(cluster, group, topic, listener, **kwargs) -> ferromq.PushConsumer:
     kwargs.setdefault("consume_from", ferromq.ConsumeFrom.FIRST_OFFSET)
-    return ferromq.PushConsumer(cluster.namesrv, group, topic, listener=listener, **kwargs)
+    return ferromq.PushConsumer(cluster.namesrv, group, topic, listener=listener, **kwargs, **cluster.opts)
 
 
 def test_quickstart(cluster):
     topic = cluster.topic("Quickstart")
     got = Collector()
-    with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as producer:
+    with ferromq.Producer(cluster.namesrv, cluster.name("pg"), **cluster.opts) as producer:
         results = [
             producer.send(
                 ferromq.Message(topic, f"hello {i}".encode(), tag="TagA", keys=f"key-{i}", properties={"seq": str(i)})
@@ -49,7 +58,7 @@ def test_quickstart(cluster):
 def test_async_and_oneway(cluster):
     topic = cluster.topic("AsyncOneway")
     got = Collector()
-    producer = ferromq.Producer(cluster.namesrv, cluster.name("pg"))
+    producer = ferromq.Producer(cluster.namesrv, cluster.name("pg"), **cluster.opts)
 
     async def send_all():
         async with producer as p:
@@ -63,7 +72,7 @@ def test_async_and_oneway(cluster):
     # A shut-down producer cannot be started again (the core's lifecycle): a new one sends.
     with pytest.raises(ferromq.IllegalStateError):
         producer.start()
-    producer = ferromq.Producer(cluster.namesrv, cluster.name("pg"))
+    producer = ferromq.Producer(cluster.namesrv, cluster.name("pg"), **cluster.opts)
     with producer:
         assert [r.status for r in results] == [ferromq.SendStatus.SEND_OK] * N
         for i in range(N):
@@ -75,7 +84,7 @@ def test_async_and_oneway(cluster):
 
 
 def test_send_async_error_is_raised_by_await(cluster):
-    with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as producer:
+    with ferromq.Producer(cluster.namesrv, cluster.name("pg"), **cluster.opts) as producer:
 
         async def bad():
             await producer.send_async(ferromq.Message("bad topic name!", b"x"))
@@ -87,7 +96,7 @@ def test_send_async_error_is_raised_by_await(cluster):
 def test_batch(cluster):
     topic = cluster.topic("Batch")
     got = Collector()
-    with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as producer:
+    with ferromq.Producer(cluster.namesrv, cluster.name("pg"), **cluster.opts) as producer:
         results = producer.send_batch([ferromq.Message(topic, f"batch {i}", keys=f"b{i}") for i in range(N)])
     assert len(results) == 1
     assert results[0].status == ferromq.SendStatus.SEND_OK
@@ -120,7 +129,7 @@ def test_ordered_across_a_rebalance(cluster):
     queue_of: dict[str, set] = {k: set() for k in keys}
     members = [member(1)]
     members[0].start()
-    with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as producer:
+    with ferromq.Producer(cluster.namesrv, cluster.name("pg"), **cluster.opts) as producer:
 
         def send(seqs):
             for seq in seqs:
@@ -147,7 +156,7 @@ def test_delayed(cluster):
     topic = cluster.topic("Delayed")
     got = Collector()
     with consumer(cluster, cluster.name("cg"), topic, got):
-        with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as producer:
+        with ferromq.Producer(cluster.namesrv, cluster.name("pg"), **cluster.opts) as producer:
             sent = time.time()
             producer.send(ferromq.Message(topic, "later", delay_level=2))
         wait_until("delayed message", lambda: len(got) >= 1, timeout=20)
@@ -160,7 +169,7 @@ def test_timer(cluster):
     topic = cluster.topic("Timer")
     got = Collector()
     with consumer(cluster, cluster.name("cg"), topic, got):
-        with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as producer:
+        with ferromq.Producer(cluster.namesrv, cluster.name("pg"), **cluster.opts) as producer:
             sent = time.time()
             producer.send(ferromq.Message(topic, "at", deliver_time_ms=int(sent * 1000) + 3000))
         wait_until("timer message", lambda: len(got) >= 1, timeout=20)
@@ -187,7 +196,7 @@ def test_transaction_commit_rollback_check_back(cluster):
         checked.append(message.body)
         return ferromq.TransactionState.COMMIT
 
-    with ferromq.TransactionProducer(cluster.namesrv, cluster.name("tg"), execute, check) as producer:
+    with ferromq.TransactionProducer(cluster.namesrv, cluster.name("tg"), execute, check, **cluster.opts) as producer:
         results = {body: producer.send(ferromq.Message(topic, body)) for body in answers}
         for body, state in answers.items():
             assert results[body].state == state
@@ -209,7 +218,7 @@ def _filtered(cluster, topic, sends, **subscription):
     """Sends `sends` (a list of Message kwargs) then a matching sentinel to a one-queue topic;
     returns the bodies the subscribed consumer got before the sentinel."""
     got = Collector()
-    with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as producer:
+    with ferromq.Producer(cluster.namesrv, cluster.name("pg"), **cluster.opts) as producer:
         for kwargs in sends:
             producer.send(ferromq.Message(topic, **kwargs))
     with consumer(cluster, cluster.name("cg"), topic, got, **subscription):
@@ -253,7 +262,7 @@ def test_broadcast(cluster, tmp_path):
     for c in consumers:
         c.start()
     try:
-        with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as producer:
+        with ferromq.Producer(cluster.namesrv, cluster.name("pg"), **cluster.opts) as producer:
             for i in range(N):
                 producer.send(ferromq.Message(topic, f"all {i}"))
         for got in members:
@@ -274,12 +283,12 @@ def test_retry_then_dlq(cluster):
         attempts.append(message.reconsume_times)
         raise RuntimeError("listener failure (expected by the test)")
 
-    with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as producer:
+    with ferromq.Producer(cluster.namesrv, cluster.name("pg"), **cluster.opts) as producer:
         sent = producer.send(ferromq.Message(topic, "poison", keys="poison-key"))
     with consumer(cluster, group, topic, failing, max_reconsume_times=2):
         wait_until("redeliveries", lambda: len(attempts) >= 3, timeout=60)
         dlq = f"%DLQ%{group}"
-        with ferromq.PullConsumer(cluster.namesrv, cluster.name("dlq-reader"), consume_from=ferromq.ConsumeFrom.FIRST_OFFSET) as reader:
+        with ferromq.PullConsumer(cluster.namesrv, cluster.name("dlq-reader"), consume_from=ferromq.ConsumeFrom.FIRST_OFFSET, **cluster.opts) as reader:
 
             def dlq_routed() -> bool:
                 try:
@@ -301,11 +310,11 @@ def test_retry_then_dlq(cluster):
 def test_pull_consumer(cluster):
     topic = cluster.topic("Pull", queues=2)
     group = cluster.name("cg")
-    with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as producer:
+    with ferromq.Producer(cluster.namesrv, cluster.name("pg"), **cluster.opts) as producer:
         for i in range(N):
             producer.send(ferromq.Message(topic, f"pull {i}"))
     with ferromq.PullConsumer(
-        cluster.namesrv, group, consume_from=ferromq.ConsumeFrom.FIRST_OFFSET, auto_commit=False, iter_timeout=3
+        cluster.namesrv, group, consume_from=ferromq.ConsumeFrom.FIRST_OFFSET, auto_commit=False, iter_timeout=3, **cluster.opts
     ) as c:
         queues = c.fetch_queues(topic)
         assert len(queues) == 2
@@ -327,7 +336,7 @@ def test_pull_consumer(cluster):
         ends[m.queue] = max(ends.get(m.queue, 0), m.queue_offset + 1)
     assert committed == {qq: ends.get(qq, 0) for qq in queues}
     # A restarted consumer of the group continues after the committed offsets.
-    with ferromq.PullConsumer(cluster.namesrv, group, iter_timeout=1.5) as c:
+    with ferromq.PullConsumer(cluster.namesrv, group, iter_timeout=1.5, **cluster.opts) as c:
         c.assign(c.fetch_queues(topic))
         assert list(c) == []
         assert {qq: c.committed(qq) for qq in queues} == committed
@@ -335,13 +344,13 @@ def test_pull_consumer(cluster):
 
 def test_pull_consumer_async_for(cluster):
     topic = cluster.topic("PullAsync")
-    with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as producer:
+    with ferromq.Producer(cluster.namesrv, cluster.name("pg"), **cluster.opts) as producer:
         for i in range(N):
             producer.send(ferromq.Message(topic, f"async pull {i}"))
 
     async def read():
         async with ferromq.PullConsumer(
-            cluster.namesrv, cluster.name("cg"), consume_from=ferromq.ConsumeFrom.FIRST_OFFSET, iter_timeout=3
+            cluster.namesrv, cluster.name("cg"), consume_from=ferromq.ConsumeFrom.FIRST_OFFSET, iter_timeout=3, **cluster.opts
         ) as c:
             c.subscribe(topic, "*")
             return [m.body async for m in c]
@@ -352,7 +361,7 @@ def test_pull_consumer_async_for(cluster):
 
 def test_bad_input(cluster):
     topic = cluster.topic("BadInput")
-    with ferromq.Producer(cluster.namesrv, cluster.name("pg"), max_message_size=1024) as producer:
+    with ferromq.Producer(cluster.namesrv, cluster.name("pg"), max_message_size=1024, **cluster.opts) as producer:
         with pytest.raises(ferromq.InvalidArgumentError) as big:
             producer.send(ferromq.Message(topic, b"x" * 2048))
         assert big.value.code == "InvalidArgument"
@@ -361,7 +370,7 @@ def test_bad_input(cluster):
             producer.send(ferromq.Message("illegal topic!", b"x"))
         # The producer keeps working.
         assert producer.send(ferromq.Message(topic, b"fine")).status == ferromq.SendStatus.SEND_OK
-    unknown = ferromq.Producer(f"127.0.0.1:{_closed_port()}", cluster.name("pg"), send_timeout=1, request_timeout=1)
+    unknown = ferromq.Producer(f"127.0.0.1:{_closed_port()}", cluster.name("pg"), send_timeout=1, request_timeout=1, **cluster.opts)
     with unknown:
         with pytest.raises(ferromq.FerroMQError) as e:
             unknown.send(ferromq.Message(topic, b"x"))
