@@ -64,6 +64,8 @@ impl Shutdown {
 pub struct Backoff {
     failures: u32,
     retry_at: Option<Instant>,
+    /// Why the last connect failed, for the errors of requests refused while waiting.
+    last_error: Option<String>,
 }
 
 impl Backoff {
@@ -82,6 +84,13 @@ impl Backoff {
         Self::FIRST
             .saturating_mul(1 << (failures - 1).min(5))
             .min(Self::MAX)
+    }
+
+    /// Records a connect that failed at `now` because of `reason` (shown in the errors of
+    /// requests refused during the pause); returns the pause before the next attempt.
+    pub fn failed_because(&mut self, now: Instant, reason: String) -> Duration {
+        self.last_error = Some(reason);
+        self.failed(now)
     }
 
     /// Records a failed connect at `now`; returns the pause before the next attempt.
@@ -113,11 +122,20 @@ impl Backoff {
     pub fn check(&self, now: Instant, operation: &'static str, target: &str) -> Result<()> {
         match self.waiting(now) {
             None => Ok(()),
-            Some(failures) => Err(Error::new(
-                ErrorKind::Connect,
-                operation,
-                format!("{target} unreachable (backing off after {failures} failed connects)"),
-            )),
+            Some(failures) => {
+                let last = self
+                    .last_error
+                    .as_deref()
+                    .map(|e| format!("; the last: {e}"))
+                    .unwrap_or_default();
+                Err(Error::new(
+                    ErrorKind::Connect,
+                    operation,
+                    format!(
+                        "{target} unreachable (backing off after {failures} failed connects{last})"
+                    ),
+                ))
+            }
         }
     }
 
@@ -184,6 +202,18 @@ mod tests {
         assert!(backoff
             .check(after + Backoff::MAX, "SEND_MESSAGE", "x")
             .is_ok());
+        // Requests refused during the pause say why the last connect failed.
+        let later = after + Backoff::MAX;
+        backoff.failed_because(later, "invalid peer certificate: UnknownIssuer".to_owned());
+        let text = backoff
+            .check(later, "SEND_MESSAGE", "10.0.0.1:10911")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            text.contains("after 3 failed connects; the last: invalid peer certificate"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -144,7 +144,7 @@ impl TcpTransport {
                 Ok(conn)
             }
             Err(e) => {
-                lock(&slot.backoff).failed(Instant::now());
+                lock(&slot.backoff).failed_because(Instant::now(), e.to_string());
                 let mut err = Error::remoting(operation, addr, e);
                 if err.kind() != ErrorKind::Connect {
                     err = Error::new(ErrorKind::Connect, operation, format!("connect to {addr}"))
