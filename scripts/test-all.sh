@@ -34,3 +34,6 @@ step "c";             bash bindings/c/ci.sh
 # The WebAssembly package: clippy for wasm32, the build (wasm-bindgen, wasm-opt), the scenarios in
 # Node over WebSocket, and headless Chromium with the C -> browser and browser -> Java interop.
 step "wasm";          bash bindings/wasm/ci.sh
+# The web console in headless Chromium (installed by the wasm step): each page, a topic made and a
+# message sent from the page, found by key with its markup body shown as text, a lag chart.
+step "dashboard ui";  bash dashboard/ui-test/ci.sh

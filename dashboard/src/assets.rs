@@ -19,6 +19,10 @@ const STYLE: Asset = Asset {
     content_type: "text/css; charset=utf-8",
     body: include_bytes!("assets/app.css"),
 };
+const ICON: Asset = Asset {
+    content_type: "image/svg+xml",
+    body: include_bytes!("assets/favicon.svg"),
+};
 
 /// The asset served at `path`.
 pub(crate) fn find(path: &str) -> Option<&'static Asset> {
@@ -26,6 +30,7 @@ pub(crate) fn find(path: &str) -> Option<&'static Asset> {
         "/" | "/index.html" => Some(&INDEX),
         "/app.js" => Some(&SCRIPT),
         "/app.css" => Some(&STYLE),
+        "/favicon.svg" | "/favicon.ico" => Some(&ICON),
         _ => None,
     }
 }

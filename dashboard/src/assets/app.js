@@ -104,7 +104,8 @@ function lineChart(canvas, series, capacity) {
   for (let i = 0; i <= 4; i++) {
     const y = pad.t + (h - pad.t - pad.b) * i / 4;
     g.beginPath(); g.moveTo(pad.l, y); g.lineTo(w - pad.r, y); g.stroke();
-    g.fillText(String(+(max * (4 - i) / 4).toFixed(1)), 4, y + 4);
+    const tick = max * (4 - i) / 4;
+    g.fillText(max >= 10 ? String(Math.round(tick)) : String(+tick.toFixed(2)), 4, y + 4);
   }
   let legend = pad.l;
   for (const s of series) {
@@ -289,7 +290,9 @@ pages.group = async (main) => {
     const d = await get("/api/group", { name });
     const subscribed = Object.keys(d.subscriptions);
     const known = new Set([...topics.options].map((o) => o.value));
-    for (const t of new Set([...subscribed, ...d.queues.map((q) => q.topic)])) {
+    const candidates = [...new Set([...subscribed, ...d.queues.map((q) => q.topic)])]
+      .sort((a, b) => a.startsWith("%RETRY%") - b.startsWith("%RETRY%") || a.localeCompare(b));
+    for (const t of candidates) {
       if (!known.has(t)) topics.append(el("option", { value: t, text: t }));
     }
     holder.replaceChildren(
@@ -314,7 +317,8 @@ pages.group = async (main) => {
         { title: "Lag", value: (q) => q.lag, num: true },
         { title: "Last consumed", value: (q) => fmtTime(q.lastTimestamp) },
       ], d.queues));
-    barChart(chart, d.queues.map((q) => q.brokerName.slice(-4) + "/" + q.queueId), d.queues.map((q) => q.lag));
+    // Bars labelled by queue id ("r" for the retry topic's queues); the table names the broker.
+    barChart(chart, d.queues.map((q) => (q.topic.startsWith("%RETRY%") ? "r" : "") + q.queueId), d.queues.map((q) => q.lag));
   };
   await refresh();
   timer = setInterval(() => refresh().catch((e) => toast(e.message, true)), 5000);
