@@ -12,6 +12,7 @@ use crate::client::{Client, ClientConfig};
 use crate::error::{Error, Result};
 use crate::message::MessageView;
 
+pub mod auth;
 mod brokers;
 mod groups;
 mod messages;

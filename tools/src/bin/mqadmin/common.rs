@@ -14,6 +14,13 @@ pub(crate) struct Namesrv {
     /// Name servers, `host:port;host:port`.
     #[arg(short = 'n', long = "namesrvAddr", env = "NAMESRV_ADDR")]
     pub(crate) namesrv: String,
+    /// Sign requests with this access key (ACL; FerroMQ's addition). Default: `accessKey` of
+    /// `$ROCKETMQ_HOME/conf/tools.yml`, as Apache's tools.
+    #[arg(long = "accessKey", requires = "secret_key")]
+    pub(crate) access_key: Option<String>,
+    /// The secret key for `--accessKey`.
+    #[arg(long = "secretKey", requires = "access_key")]
+    pub(crate) secret_key: Option<String>,
 }
 
 /// `--json`: a listing printed as one JSON document instead of Apache's columns (FerroMQ's
@@ -77,13 +84,16 @@ impl fmt::Display for Failure {
 /// What a command returns.
 pub(crate) type Outcome = Result<(), Failure>;
 
+/// The client settings for `-n`, signing with the credentials of `crate::credentials`.
+pub(crate) fn client_config(ns: &Namesrv) -> Result<ClientConfig, Failure> {
+    let mut config = ClientConfig::new(ns.namesrv.as_str(), Some("mqadmin".to_owned()));
+    config.credentials = crate::credentials::credentials(ns)?;
+    Ok(config)
+}
+
 /// The admin client for `-n`.
 pub(crate) fn connect(ns: &Namesrv) -> Result<Admin, Failure> {
-    Admin::new(&ClientConfig::new(
-        ns.namesrv.as_str(),
-        Some("mqadmin".to_owned()),
-    ))
-    .map_err(Failure::at(&ns.namesrv))
+    Admin::new(&client_config(ns)?).map_err(Failure::at(&ns.namesrv))
 }
 
 /// The cluster table, with the name servers named on failure.

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use ferromq_client::{ClientConfig, ConsumeFrom, PullConsumer, PullConsumerOptions};
+use ferromq_client::{ConsumeFrom, PullConsumer, PullConsumerOptions};
 use ferromq_protocol::body::{MessageQueue, TopicOffset};
 
 use crate::common::{connect, print_out, Failure, Namesrv, Outcome};
@@ -140,7 +140,7 @@ pub(crate) async fn consume_message(args: ConsumeMessageArgs) -> Outcome {
     admin.shutdown().await;
     let selected = selected?;
     let consumer = PullConsumer::start(PullConsumerOptions {
-        client: ClientConfig::new(args.ns.namesrv.as_str(), Some("mqadmin".to_owned())),
+        client: crate::common::client_config(&args.ns)?,
         group: args.group.trim().to_owned(),
         consume_from: ConsumeFrom::FirstOffset,
         auto_commit: false,

@@ -27,13 +27,20 @@
 //! - `print`: printMsg, printMsgByQueue
 //! - `rt`: clusterRT
 //! - `offset`: cloneGroupOffset, resetOffsetByTime, statsAll
+//! - `auth`: createUser, updateUser, deleteUser, getUser, listUser, createAcl, updateAcl,
+//!   deleteAcl, getAcl, listAcl (ACL 2.0)
+//!
+//! Requests are signed when `--accessKey` / `--secretKey` or `$ROCKETMQ_HOME/conf/tools.yml`
+//! give credentials (`credentials`).
 //!
 //! `common` has what they share, `time` the local-time layouts of Apache's tools. Apache's own `mqadmin` works against FerroMQ's servers too.
 
+mod auth;
 mod broker;
 mod cluster;
 mod common;
 mod consume;
+mod credentials;
 mod group;
 mod java;
 mod message;
@@ -178,6 +185,36 @@ enum Command {
     /// Topic and Consumer tps stats.
     #[command(name = "statsAll")]
     StatsAll(offset::StatsAllArgs),
+    /// Create user to cluster.
+    #[command(name = "createUser")]
+    CreateUser(auth::CreateUserArgs),
+    /// Update user to cluster.
+    #[command(name = "updateUser")]
+    UpdateUser(auth::UpdateUserArgs),
+    /// Delete user from cluster.
+    #[command(name = "deleteUser")]
+    DeleteUser(auth::DeleteUserArgs),
+    /// Get user from cluster.
+    #[command(name = "getUser")]
+    GetUser(auth::GetUserArgs),
+    /// List user from cluster.
+    #[command(name = "listUser")]
+    ListUser(auth::ListUserArgs),
+    /// Create acl to cluster.
+    #[command(name = "createAcl")]
+    CreateAcl(auth::AclArgs),
+    /// Update acl to cluster.
+    #[command(name = "updateAcl")]
+    UpdateAcl(auth::AclArgs),
+    /// Delete acl from cluster.
+    #[command(name = "deleteAcl")]
+    DeleteAcl(auth::DeleteAclArgs),
+    /// Get acl from cluster.
+    #[command(name = "getAcl")]
+    GetAcl(auth::GetAclArgs),
+    /// List acl from cluster.
+    #[command(name = "listAcl")]
+    ListAcl(auth::ListAclArgs),
 }
 
 fn main() -> ExitCode {
@@ -233,6 +270,16 @@ fn main() -> ExitCode {
             Command::CloneGroupOffset(args) => offset::clone_group_offset(args).await,
             Command::ResetOffsetByTime(args) => offset::reset_offset_by_time(args).await,
             Command::StatsAll(args) => offset::stats_all(args).await,
+            Command::CreateUser(args) => auth::create_user(args).await,
+            Command::UpdateUser(args) => auth::update_user(args).await,
+            Command::DeleteUser(args) => auth::delete_user(args).await,
+            Command::GetUser(args) => auth::get_user(args).await,
+            Command::ListUser(args) => auth::list_user(args).await,
+            Command::CreateAcl(args) => auth::create_acl(args).await,
+            Command::UpdateAcl(args) => auth::update_acl(args).await,
+            Command::DeleteAcl(args) => auth::delete_acl(args).await,
+            Command::GetAcl(args) => auth::get_acl(args).await,
+            Command::ListAcl(args) => auth::list_acl(args).await,
         }
     });
     match result {

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use clap::Args;
-use ferromq_client::{ClientConfig, Message, MessageView, Producer, ProducerOptions, SendStatus};
+use ferromq_client::{Message, MessageView, Producer, ProducerOptions, SendStatus};
 use ferromq_protocol::body::MessageQueue;
 
 use crate::common::{
@@ -371,7 +371,7 @@ pub(crate) async fn send_message(args: SendMessageArgs) -> Outcome {
         message = message.with_keys(keys.split_whitespace());
     }
     let producer = Producer::start(ProducerOptions {
-        client: ClientConfig::new(args.ns.namesrv.as_str(), Some("mqadmin".to_owned())),
+        client: crate::common::client_config(&args.ns)?,
         group: "PID_SMSC".to_owned(),
         ..ProducerOptions::default()
     })

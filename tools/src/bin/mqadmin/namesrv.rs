@@ -81,9 +81,10 @@ fn namesrv_addrs(ns: &Namesrv) -> Vec<String> {
 }
 
 /// An admin client that talks to the name server `addr` alone.
-fn connect_to(addr: &str) -> Result<Admin, Failure> {
+fn connect_to(ns: &Namesrv, addr: &str) -> Result<Admin, Failure> {
     connect(&Namesrv {
         namesrv: addr.to_owned(),
+        ..ns.clone()
     })
 }
 
@@ -93,7 +94,7 @@ pub(crate) async fn get_namesrv_config(args: GetNamesrvConfigArgs) -> Outcome {
     let mut out = String::new();
     let mut json = serde_json::Map::new();
     for addr in namesrv_addrs(&args.ns) {
-        let admin = connect_to(&addr)?;
+        let admin = connect_to(&args.ns, &addr)?;
         let config = admin.namesrv_config().await;
         admin.shutdown().await;
         let config = config.map_err(Failure::at(&addr))?;
@@ -124,7 +125,7 @@ pub(crate) async fn update_namesrv_config(args: UpdateNamesrvConfigArgs) -> Outc
     let (key, value) = (args.key.trim(), args.value.trim());
     let addrs = namesrv_addrs(&args.ns);
     for addr in &addrs {
-        let admin = connect_to(addr)?;
+        let admin = connect_to(&args.ns, addr)?;
         let r = admin.update_namesrv_config(key, value).await;
         admin.shutdown().await;
         r.map_err(Failure::at(addr))?;
@@ -140,7 +141,7 @@ pub(crate) async fn update_namesrv_config(args: UpdateNamesrvConfigArgs) -> Outc
 pub(crate) async fn update_kv_config(args: UpdateKvConfigArgs) -> Outcome {
     let (ns, k, v) = (args.namespace.trim(), args.key.trim(), args.value.trim());
     for addr in namesrv_addrs(&args.ns) {
-        let admin = connect_to(&addr)?;
+        let admin = connect_to(&args.ns, &addr)?;
         let r = admin.put_kv_config(ns, k, v).await;
         admin.shutdown().await;
         r.map_err(Failure::at(&addr))?;
@@ -153,7 +154,7 @@ pub(crate) async fn update_kv_config(args: UpdateKvConfigArgs) -> Outcome {
 pub(crate) async fn delete_kv_config(args: DeleteKvConfigArgs) -> Outcome {
     let (ns, k) = (args.namespace.trim(), args.key.trim());
     for addr in namesrv_addrs(&args.ns) {
-        let admin = connect_to(&addr)?;
+        let admin = connect_to(&args.ns, &addr)?;
         let r = admin.delete_kv_config(ns, k).await;
         admin.shutdown().await;
         r.map_err(Failure::at(&addr))?;
@@ -170,7 +171,7 @@ pub(crate) async fn write_perm(args: WritePermArgs, add: bool) -> Outcome {
     let verb = if add { "add" } else { "wipe" };
     let mut failed = None;
     for addr in namesrv_addrs(&args.ns) {
-        let admin = connect_to(&addr)?;
+        let admin = connect_to(&args.ns, &addr)?;
         let result = if add {
             admin.add_write_perm(name).await
         } else {

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::time::Instant;
 
 use clap::Args;
-use ferromq_client::{ClientConfig, Message, Producer, ProducerOptions};
+use ferromq_client::{Message, Producer, ProducerOptions};
 use ferromq_protocol::body::{perm, MessageQueue};
 
 use crate::common::{connect, print_out, Failure, Namesrv, Outcome};
@@ -153,7 +153,7 @@ pub(crate) async fn check_msg_send_rt(args: CheckMsgSendRtArgs) -> Outcome {
         ));
     }
     let producer = Producer::start(ProducerOptions {
-        client: ClientConfig::new(args.ns.namesrv.as_str(), Some("mqadmin".to_owned())),
+        client: crate::common::client_config(&args.ns)?,
         group: format!(
             "mqadmin-rt-{}",
             std::time::SystemTime::now()

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use ferromq_client::{ClientConfig, Message, Producer, ProducerOptions};
+use ferromq_client::{Message, Producer, ProducerOptions};
 
 use crate::common::{cluster_info, connect, print_out, Failure, Namesrv, Outcome};
 use crate::print::java_bool;
@@ -75,7 +75,7 @@ pub(crate) async fn cluster_rt(args: ClusterRtArgs) -> Outcome {
     };
     let as_log = args.print_log.as_deref().is_some_and(java_bool);
     let producer = Producer::start(ProducerOptions {
-        client: ClientConfig::new(args.ns.namesrv.as_str(), Some("mqadmin".to_owned())),
+        client: crate::common::client_config(&args.ns)?,
         group: now_millis().to_string(),
         ..ProducerOptions::default()
     })
