@@ -7,14 +7,21 @@
 //!   histogram (one observation per send: its bytes over its messages, buckets 1 KiB, 4 KiB,
 //!   512 KiB, 1 MiB, 2 MiB, 4 MiB). Sends to retry and dead-letter topics are left out, as
 //!   Apache does;
-//! - per consumer group and original topic: `rocketmq_send_to_dlq_messages_total`.
+//! - per consumer group and original topic: `rocketmq_send_to_dlq_messages_total`;
+//! - per topic (the one the producer named): transactions as Apache's `EndTransactionProcessor`
+//!   counts them: `rocketmq_half_messages` (stored and not yet committed, rolled back or
+//!   discarded by the checker), `rocketmq_commit_messages_total`,
+//!   `rocketmq_rollback_messages_total` and the `rocketmq_finish_message_latency` histogram
+//!   (seconds from the half message's birth to its commit; Apache declares the unit ms but
+//!   records seconds, with buckets 5 s, 1 min, 10 min, 1 h, 12 h, 24 h: the same here). Unlike
+//!   Apache, which persists the half count, it starts at 0 when the broker starts.
 //!
 //! Nothing is recorded while the exporter is off. At most [`MAX_KEYS`] keys are kept per
 //! table (topics are created by clients); the rest count under `_other_`.
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use ferromq_protocol::message::{property, Properties};
@@ -35,6 +42,9 @@ pub(crate) const SIZE_BUCKETS: [u64; 6] = [
     2 * 1024 * 1024,
     4 * 1024 * 1024,
 ];
+
+/// Apache's `rocketmq_finish_message_latency` bucket bounds (seconds, as Apache records them).
+pub(crate) const FINISH_BUCKETS: [u64; 6] = [5, 60, 600, 3600, 12 * 3600, 24 * 3600];
 
 /// Apache's `TopicMessageType` as a metrics label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -92,6 +102,29 @@ pub(crate) struct TopicIn {
     pub(crate) size_sum: AtomicU64,
 }
 
+/// The transaction counters of one topic.
+#[derive(Debug, Default)]
+pub(crate) struct TopicTx {
+    /// Half messages stored and not yet resolved (never below 0).
+    pub(crate) half: AtomicI64,
+    pub(crate) commits: AtomicU64,
+    pub(crate) rollbacks: AtomicU64,
+    /// Commits per finish-latency bucket (the last one is `+Inf`), not cumulative.
+    pub(crate) finish: [AtomicU64; FINISH_BUCKETS.len() + 1],
+    /// Sum of the finish latencies, seconds.
+    pub(crate) finish_sum: AtomicU64,
+}
+
+impl TopicTx {
+    fn half_resolved(&self) {
+        let _ = self
+            .half
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                Some((v - 1).max(0))
+            });
+    }
+}
+
 /// A bounded table of counters.
 #[derive(Debug)]
 struct Table<K, V> {
@@ -147,6 +180,7 @@ pub(crate) struct Meters {
     enabled: AtomicBool,
     topics_in: Table<(String, MessageType), TopicIn>,
     dlq: Table<(String, String), AtomicU64>,
+    transactions: Table<String, TopicTx>,
 }
 
 impl Meters {
@@ -194,6 +228,54 @@ impl Meters {
                 (OTHER.to_owned(), OTHER.to_owned())
             })
             .fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn tx(&self, topic: &str) -> Option<Arc<TopicTx>> {
+        self.is_enabled().then(|| {
+            self.transactions
+                .entry(topic.to_owned(), || OTHER.to_owned())
+        })
+    }
+
+    /// Counts a half message stored for `topic`.
+    pub(crate) fn half_stored(&self, topic: &str) {
+        if let Some(t) = self.tx(topic) {
+            t.half.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a commit of a half message of `topic` born `latency_s` seconds ago.
+    pub(crate) fn committed(&self, topic: &str, latency_s: u64) {
+        if let Some(t) = self.tx(topic) {
+            t.half_resolved();
+            t.commits.fetch_add(1, Ordering::Relaxed);
+            let i = FINISH_BUCKETS
+                .iter()
+                .position(|&bound| latency_s <= bound)
+                .unwrap_or(FINISH_BUCKETS.len());
+            t.finish[i].fetch_add(1, Ordering::Relaxed);
+            t.finish_sum.fetch_add(latency_s, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a rollback of a half message of `topic`.
+    pub(crate) fn rolled_back(&self, topic: &str) {
+        if let Some(t) = self.tx(topic) {
+            t.half_resolved();
+            t.rollbacks.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a half message of `topic` the checker gave up on.
+    pub(crate) fn half_discarded(&self, topic: &str) {
+        if let Some(t) = self.tx(topic) {
+            t.half_resolved();
+        }
+    }
+
+    /// Per topic, sorted.
+    pub(crate) fn transactions(&self) -> Vec<(String, Arc<TopicTx>)> {
+        self.transactions.all()
     }
 
     /// Per topic and type, sorted.
@@ -268,6 +350,32 @@ mod tests {
             .collect();
         assert_eq!(sizes, [1, 0, 1, 0, 0, 0, 0]);
         assert_eq!(normal.size_sum.load(Ordering::Relaxed), 5100);
+    }
+
+    #[test]
+    fn transactions_count_halves_and_their_ends() {
+        let m = Meters::default();
+        m.half_stored("T");
+        assert!(m.transactions().is_empty(), "off: nothing recorded");
+        m.enable();
+        for _ in 0..3 {
+            m.half_stored("T");
+        }
+        m.committed("T", 2);
+        m.committed("T", 4000);
+        m.rolled_back("T");
+        m.half_discarded("T");
+        m.rolled_back("U");
+        let all = m.transactions();
+        let t = &all[0].1;
+        assert_eq!(all[0].0, "T");
+        assert_eq!(t.half.load(Ordering::Relaxed), 0, "never below zero");
+        assert_eq!(t.commits.load(Ordering::Relaxed), 2);
+        assert_eq!(t.rollbacks.load(Ordering::Relaxed), 1);
+        let finish: Vec<u64> = t.finish.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+        assert_eq!(finish, [1, 0, 0, 0, 1, 0, 0]);
+        assert_eq!(t.finish_sum.load(Ordering::Relaxed), 4002);
+        assert_eq!(all[1].1.half.load(Ordering::Relaxed), 0);
     }
 
     #[test]

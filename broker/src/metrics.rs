@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 
 use ferromq_protocol::names;
 
-use crate::meters::SIZE_BUCKETS;
+use crate::meters::{FINISH_BUCKETS, SIZE_BUCKETS};
 use crate::state::Broker;
 use crate::stats::StatsName;
 
@@ -118,6 +118,8 @@ pub(crate) fn render(broker: &Broker) -> String {
             is_system(topic, group)
         );
     }
+
+    transactions(&mut out, broker, &node, cap);
 
     // Lag, as Apache's ConsumerLagCalculator: per group and topic it has offsets of (retry
     // topics left out), the messages past the committed offsets, and how long the oldest of
@@ -231,6 +233,84 @@ pub(crate) fn render(broker: &Broker) -> String {
 
 /// `rocketmq_messages_in_total`, `rocketmq_throughput_in_total` and `rocketmq_message_size` by
 /// topic and message type; past `cap` topics and types, the rest are summed under `_other_`.
+/// The transaction series, per topic; topics beyond `cap` summed under `_other_`.
+fn transactions(out: &mut String, broker: &Broker, node: &str, cap: usize) {
+    const N: usize = FINISH_BUCKETS.len() + 5;
+    let mut rows: Vec<(String, [u64; N])> = Vec::new();
+    for (i, (topic, t)) in broker.stats.meters.transactions().into_iter().enumerate() {
+        let mut v = [0u64; N];
+        v[0] = u64::try_from(t.half.load(Ordering::Relaxed)).unwrap_or(0);
+        v[1] = t.commits.load(Ordering::Relaxed);
+        v[2] = t.rollbacks.load(Ordering::Relaxed);
+        v[3] = t.finish_sum.load(Ordering::Relaxed);
+        for (slot, count) in v[4..].iter_mut().zip(&t.finish) {
+            *slot = count.load(Ordering::Relaxed);
+        }
+        if i < cap {
+            rows.push((topic, v));
+        } else {
+            if i == cap {
+                rows.push((OTHER.to_owned(), [0; N]));
+            }
+            if let Some(last) = rows.last_mut() {
+                for (sum, add) in last.1.iter_mut().zip(v) {
+                    *sum = sum.saturating_add(add);
+                }
+            }
+        }
+    }
+    for (metric, help, kind, at) in [
+        (
+            "rocketmq_half_messages",
+            "Half (prepared) messages not yet committed, rolled back or discarded.",
+            "gauge",
+            0,
+        ),
+        (
+            "rocketmq_commit_messages_total",
+            "Transactional messages committed.",
+            "counter",
+            1,
+        ),
+        (
+            "rocketmq_rollback_messages_total",
+            "Transactional messages rolled back.",
+            "counter",
+            2,
+        ),
+    ] {
+        head(out, metric, help, kind);
+        for (topic, v) in &rows {
+            let _ = writeln!(
+                out,
+                r#"{metric}{{{node},topic="{}"}} {}"#,
+                escape(topic),
+                v[at]
+            );
+        }
+    }
+    let metric = "rocketmq_finish_message_latency";
+    head(
+        out,
+        metric,
+        "Seconds from a committed half message's birth to its commit (Apache's unit).",
+        "histogram",
+    );
+    for (topic, v) in &rows {
+        let labels = format!(r#"{node},topic="{}""#, escape(topic));
+        let mut cumulative = 0u64;
+        for (i, count) in v[4..].iter().enumerate() {
+            cumulative += count;
+            let le = FINISH_BUCKETS
+                .get(i)
+                .map_or_else(|| "+Inf".to_owned(), |b| b.to_string());
+            let _ = writeln!(out, r#"{metric}_bucket{{{labels},le="{le}"}} {cumulative}"#);
+        }
+        let _ = writeln!(out, "{metric}_sum{{{labels}}} {}", v[3]);
+        let _ = writeln!(out, "{metric}_count{{{labels}}} {cumulative}");
+    }
+}
+
 fn messages_in(out: &mut String, broker: &Broker, node: &str, cap: usize) {
     let all = broker.stats.meters.topics_in();
     let n = all.len();

@@ -299,6 +299,65 @@ async fn prometheus_scrape_counts_messages_and_lag() {
     broker.stop().await;
 }
 
+/// Transactions, as Apache's EndTransactionProcessor counts them: half messages outstanding,
+/// commits (with the finish-latency histogram) and rollbacks, per topic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_are_counted_per_topic() {
+    use ferromq_protocol::header::transaction::EndTransactionRequestHeader;
+    let port = free_port().await;
+    let broker = TestBroker::start(move |s| {
+        s.broker.metrics_exporter_type = MetricsExporterType::Prom;
+        s.broker.metrics_prom_exporter_host = "127.0.0.1".to_owned();
+        s.broker.metrics_prom_exporter_port = port;
+    })
+    .await;
+    let c = broker.client().await;
+    for (body, decision) in [("commit", 8), ("rollback", 12), ("pending", 0)] {
+        let r = c
+            .request(half_request("TXG", "TxMetered", body), T)
+            .await
+            .unwrap();
+        assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+        if decision == 0 {
+            continue;
+        }
+        let sent = SendMessageResponseHeader::read_ext(&r.ext_fields).unwrap();
+        let end = EndTransactionRequestHeader {
+            producer_group: "TXG".into(),
+            tran_state_table_offset: sent.queue_offset,
+            commit_log_offset: sent.msg_id.parse::<MessageId>().unwrap().offset,
+            commit_or_rollback: decision,
+            msg_id: format!("UNIQ-{body}"),
+            ..Default::default()
+        };
+        let r = c
+            .request(
+                RemotingCommand::request_with_header(RequestCode::END_TRANSACTION, &end),
+                T,
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    }
+    let answer = http(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let (_, scrape) = answer.split_once("\r\n\r\n").unwrap();
+    let series = |name: &str| {
+        let labels = r#"cluster="DefaultCluster",node_type="broker",node_id="broker-t""#;
+        value(scrape, &format!(r#"{name}{{{labels},topic="TxMetered""#))
+    };
+    assert_eq!(series("rocketmq_half_messages"), Some(1.0), "{scrape}");
+    assert_eq!(series("rocketmq_commit_messages_total"), Some(1.0));
+    assert_eq!(series("rocketmq_rollback_messages_total"), Some(1.0));
+    assert_eq!(series("rocketmq_finish_message_latency_count"), Some(1.0));
+    assert!(scrape.contains("# TYPE rocketmq_finish_message_latency histogram"));
+    // (The test's half messages carry a fixed, old birth time: the commit falls in +Inf.)
+    assert!(
+        scrape.contains(r#"topic="TxMetered",le="+Inf"} 1"#),
+        "{scrape}"
+    );
+    broker.stop().await;
+}
+
 /// The metric names (`rocketmq_*`, `ferromq_*`) queried by the dashboards in `conf/grafana/`.
 fn dashboard_metrics() -> std::collections::BTreeSet<String> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../conf/grafana");

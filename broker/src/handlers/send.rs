@@ -16,6 +16,8 @@ use ferromq_protocol::{names, RemotingCommand, RequestCode, ResponseCode};
 use ferromq_remoting::Connection;
 use ferromq_store::{PutStatus, StoreError};
 
+use crate::transactions::HALF_TOPIC;
+
 use crate::config::{BrokerRole, Settings};
 use crate::meters::MessageType;
 use crate::replication::Replicated;
@@ -255,6 +257,9 @@ pub(crate) async fn send_message(
     }
     if to_dlq {
         meters.sent_to_dlq(&h.producer_group, &h.topic);
+    }
+    if messages.first().is_some_and(|m| m.topic == HALF_TOPIC) {
+        meters.half_stored(&h.topic);
     }
     let msg_id = result
         .append

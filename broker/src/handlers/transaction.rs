@@ -13,6 +13,13 @@ use crate::transactions::{names_the_message, HALF_TOPIC};
 const COMMIT: i32 = 8;
 const ROLLBACK: i32 = 12;
 
+/// The topic the producer sent a half message to.
+pub(crate) fn real_topic(half: &ferromq_protocol::message::MessageExt) -> &str {
+    half.properties
+        .value(property::REAL_TOPIC)
+        .unwrap_or(half.topic.as_str())
+}
+
 /// END_TRANSACTION (oneway from clients; answered all the same).
 pub(crate) async fn end_transaction(broker: &Broker, req: &RemotingCommand) -> Response {
     if !broker.settings().broker.broker_role.is_master() {
@@ -76,6 +83,13 @@ pub(crate) async fn end_transaction(broker: &Broker, req: &RemotingCommand) -> R
         if let Err(e) = broker.put_as(real, &topic, queue_id).await {
             return fail(ResponseCode::SYSTEM_ERROR, format!("commit failed: {e}"));
         }
+        let born_s = ferromq_common::now_ms().saturating_sub(half.born_timestamp) / 1000;
+        broker
+            .stats
+            .meters
+            .committed(real_topic(&half), u64::try_from(born_s).unwrap_or(0));
+    } else {
+        broker.stats.meters.rolled_back(real_topic(&half));
     }
     broker.write_op(half.queue_offset).await;
     ok()

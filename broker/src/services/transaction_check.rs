@@ -46,6 +46,10 @@ async fn check_round(broker: &Broker) {
                 .unwrap_or(0);
             if checks >= b.transaction_check_max {
                 tracing::warn!(offset, checks, "transaction checked too often: discarded");
+                broker
+                    .stats
+                    .meters
+                    .half_discarded(crate::handlers::transaction::real_topic(&half));
                 let _ = broker.put_as(half, CHECK_MAX_TOPIC, 0).await;
                 broker.write_op(offset).await;
             } else {
