@@ -15,6 +15,7 @@
 //! - [`lifecycle`]: created → started → shut down ([`Lifecycle`]), as bindings present objects;
 //! - [`acl`]: ACL 1.0 request signing ([`Credentials`] in [`ClientConfig`]);
 //! - [`message`]: [`Message`] to send, [`MessageView`] received, [`SendResult`];
+//! - [`metrics`]: client-side counters ([`ProducerMetrics`], [`ConsumerMetrics`]);
 //! - [`producer`]: [`Producer`] (sync / async / oneway, selectors, batches, retries);
 //! - [`transaction`]: [`TransactionProducer`] and the [`TransactionListener`] trait;
 //! - [`selector`]: [`QueueSelector`] and the built-in selectors, fault avoidance;
@@ -79,6 +80,7 @@ pub mod error;
 mod inbound;
 pub mod lifecycle;
 pub mod message;
+pub mod metrics;
 pub mod mux;
 pub mod producer;
 pub mod rt;
@@ -107,6 +109,7 @@ pub use consumer::{
 pub use error::{Error, ErrorKind, Result};
 pub use lifecycle::{Lifecycle, Service, State};
 pub use message::{Message, MessageView, SendResult, SendStatus};
+pub use metrics::{ConsumerMetrics, LatencyHistogram, ProducerMetrics, QueueLag};
 pub use producer::{Producer, ProducerOptions};
 pub use selector::{
     ForeignSelector, QueueSelector, SelectByHash, SelectByRandom, SelectRoundRobin, SelectorAnswer,

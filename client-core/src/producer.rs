@@ -20,6 +20,7 @@ use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use crate::client::{now_ms, CheckHandler, Client, ClientConfig};
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::{Message, SendResult, SendStatus};
+use crate::metrics::{ProducerCounters, ProducerMetrics};
 use crate::rt::Instant;
 use crate::selector::{pick_queue, random_u64, FaultTracker, QueueSelector};
 
@@ -80,6 +81,7 @@ struct Inner {
     next_queue: AtomicUsize,
     runtime: crate::rt::Handle,
     closed: std::sync::atomic::AtomicBool,
+    counters: ProducerCounters,
 }
 
 /// A started producer; cheap to clone (clones share the producer).
@@ -188,6 +190,7 @@ impl Producer {
                 next_queue: AtomicUsize::new(random_u64() as usize % 1024),
                 runtime: crate::rt::Handle::current(),
                 closed: std::sync::atomic::AtomicBool::new(false),
+                counters: ProducerCounters::default(),
                 options,
             }),
         })
@@ -209,6 +212,19 @@ impl Producer {
         self.send_routed(message, Mode::Sync)
             .await
             .and_then(answered)
+    }
+
+    /// What this producer counted since it started: sends, failures and their latency
+    /// ([`ProducerMetrics`]).
+    pub fn metrics(&self) -> ProducerMetrics {
+        self.inner.counters.snapshot()
+    }
+
+    /// Counts a send call of `messages` messages begun at `began`.
+    fn observe<T>(&self, began: Instant, messages: usize, result: &Result<T>) {
+        self.inner
+            .counters
+            .record(result.is_ok(), messages, began.elapsed());
     }
 
     /// Sends without waiting for the answer of the caller: the send (with the same retries as
@@ -240,11 +256,17 @@ impl Producer {
         if queue.topic != message.topic() {
             return Err(Error::invalid("send", "the queue belongs to another topic"));
         }
+        let began = Instant::now();
         let mut message = message;
-        let sys_flag = self.prepare(&mut message)?;
-        self.send_once(&message, sys_flag, queue, Mode::Sync)
-            .await
-            .and_then(answered)
+        let result = match self.prepare(&mut message) {
+            Ok(sys_flag) => self
+                .send_once(&message, sys_flag, queue, Mode::Sync)
+                .await
+                .and_then(answered),
+            Err(e) => Err(e),
+        };
+        self.observe(began, 1, &result);
+        result
     }
 
     /// Sends to the queue `selector` picks among the topic's writable queues, given `arg` (for
@@ -347,11 +369,13 @@ impl Producer {
             batch
                 .properties_mut()
                 .insert(property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX, ids.join(","));
-            results.push(
-                self.send_with_retries(&batch, 0, Mode::Sync, true)
-                    .await
-                    .and_then(answered)?,
-            );
+            let began = Instant::now();
+            let sent = self
+                .send_with_retries(&batch, 0, Mode::Sync, true)
+                .await
+                .and_then(answered);
+            self.observe(began, chunk.len(), &sent);
+            results.push(sent?);
         }
         Ok(results)
     }
@@ -412,9 +436,16 @@ impl Producer {
     }
 
     async fn send_routed(&self, mut message: Message, mode: Mode) -> Result<Option<SendResult>> {
-        let sys_flag = self.prepare(&mut message)?;
-        self.send_with_retries(&message, sys_flag, mode, false)
-            .await
+        let began = Instant::now();
+        let result = match self.prepare(&mut message) {
+            Ok(sys_flag) => {
+                self.send_with_retries(&message, sys_flag, mode, false)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        self.observe(began, 1, &result);
+        result
     }
 
     /// The writable queues of `topic`; for a topic the name servers do not know, queues on

@@ -149,6 +149,12 @@ impl TransactionProducer {
         &self.producer
     }
 
+    /// What the producer counted since it started ([`crate::ProducerMetrics`]): every
+    /// transactional send is one send.
+    pub fn metrics(&self) -> crate::ProducerMetrics {
+        self.producer.metrics()
+    }
+
     /// Sends `message` as a half message, runs the local transaction and ends the transaction
     /// with its outcome.
     pub async fn send(&self, message: Message) -> Result<TransactionSendResult> {

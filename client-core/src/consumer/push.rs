@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -37,6 +37,7 @@ use super::{
 use crate::client::{now_ms, Client, ClientConfig, ConsumerHandle};
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::{Message, MessageView};
+use crate::metrics::{ConsumerMetrics, QueueLag};
 use crate::producer::{Producer, ProducerOptions};
 pub(super) use ferromq_common::lock;
 
@@ -115,6 +116,8 @@ pub(super) struct QueueState {
     pub(super) orderly: OrderlyState,
     /// The statistics of the queue's topic.
     pub(super) stats: Arc<TopicStats>,
+    /// The queue's end as the broker last reported it (-1 before the first answer).
+    broker_max: AtomicI64,
 }
 
 impl QueueState {
@@ -126,6 +129,7 @@ impl QueueState {
             reset: Mutex::new(None),
             orderly: OrderlyState::default(),
             stats,
+            broker_max: AtomicI64::new(-1),
         }
     }
 }
@@ -156,6 +160,8 @@ pub(super) struct Inner {
     pub(super) stats: Arc<StatsTable>,
     /// When the consumer started, ms.
     pub(super) started_ms: i64,
+    /// Rebalances that changed the assigned queues.
+    rebalances: AtomicU64,
 }
 
 impl Inner {
@@ -349,6 +355,7 @@ impl PushConsumer {
             retry_topic,
             stats: Arc::new(StatsTable::default()),
             started_ms: now_ms(),
+            rebalances: AtomicU64::new(0),
             options,
         });
         let handle = Arc::new(Handle {
@@ -423,6 +430,32 @@ impl PushConsumer {
         self.inner.client.heartbeat().await;
         self.inner.rebalance.notify_one();
         Ok(())
+    }
+
+    /// What this consumer counted since it started, and the lag of each queue it holds
+    /// ([`ConsumerMetrics`]).
+    pub fn metrics(&self) -> ConsumerMetrics {
+        let inner = &self.inner;
+        let (consumed, consume_failures, consume_latency) = inner.stats.totals();
+        let held: Vec<Arc<QueueState>> = lock(&inner.queues).values().cloned().collect();
+        let mut queues: Vec<QueueLag> = held
+            .iter()
+            .map(|qs| {
+                QueueLag::new(
+                    qs.mq.clone(),
+                    inner.offsets.get(&qs.mq).unwrap_or(-1),
+                    qs.broker_max.load(Ordering::Relaxed),
+                )
+            })
+            .collect();
+        queues.sort_by(|a, b| a.queue.cmp(&b.queue));
+        ConsumerMetrics {
+            consumed,
+            consume_failures,
+            consume_latency,
+            rebalances: inner.rebalances.load(Ordering::Relaxed),
+            queues,
+        }
     }
 
     /// The queues currently assigned to this member.
@@ -592,6 +625,7 @@ async fn rebalance(inner: &Arc<Inner>) -> bool {
             .collect();
         (removed, queues.keys().cloned().collect())
     };
+    let mut changed = !removed.is_empty();
     for qs in removed {
         qs.dropped.store(true, Ordering::Release);
         // Orderly: let a listener call in flight finish before committing and unlocking.
@@ -635,6 +669,10 @@ async fn rebalance(inner: &Arc<Inner>) -> bool {
         }
         lock(&inner.queues).insert(mq, qs.clone());
         crate::rt::spawn(pull_loop(inner.clone(), qs, offset));
+        changed = true;
+    }
+    if changed {
+        inner.rebalances.fetch_add(1, Ordering::Relaxed);
     }
     retry_soon
 }
@@ -734,6 +772,7 @@ async fn pull_loop(inner: Arc<Inner>, qs: Arc<QueueState>, mut next: i64) {
                 continue;
             }
         };
+        qs.broker_max.store(header.max_offset, Ordering::Relaxed);
         if code == ResponseCode::PULL_OFFSET_MOVED {
             tracing::info!(queue = ?mq, from = next, to = header.next_begin_offset, "offset moved");
             next = header.next_begin_offset;

@@ -18,6 +18,7 @@ use ferromq_protocol::body::ConsumeStatus;
 
 use super::push::{lock, pause};
 use crate::client::now_ms;
+use crate::metrics::{LatencyHistogram, LatencyRecorder};
 
 /// Period of the minute window's samples.
 pub(super) const SAMPLE_EVERY: Duration = Duration::from_secs(10);
@@ -109,12 +110,15 @@ fn base(ring: &VecDeque<Sample>, now: i64, span_ms: i64) -> Option<Sample> {
 pub(crate) struct TopicStats {
     counters: [Counter; 5],
     samples: Mutex<Samples>,
+    /// Listener call times for [`crate::ConsumerMetrics`].
+    latency: LatencyRecorder,
 }
 
 impl TopicStats {
     fn new(now: i64) -> Self {
         let stats = TopicStats {
             counters: Default::default(),
+            latency: LatencyRecorder::default(),
             samples: Mutex::new(Samples {
                 minute: VecDeque::with_capacity(KEEP + 1),
                 hour: VecDeque::with_capacity(KEEP + 1),
@@ -138,6 +142,7 @@ impl TopicStats {
     /// A listener call: how long it took.
     pub(crate) fn consume_time(&self, rt: Duration) {
         self.counters[CONSUME_RT].add(millis(rt));
+        self.latency.record(rt);
     }
 
     /// Messages settled by a listener call: consumed, and failed (to be redelivered).
@@ -229,6 +234,22 @@ impl StatsTable {
     pub(crate) fn status(&self, topic: &str) -> ConsumeStatus {
         let t = lock(&self.topics).get(topic).cloned();
         t.map(|t| t.status(now_ms())).unwrap_or_default()
+    }
+
+    /// Messages consumed and failed, and the listener's latencies, over every topic.
+    pub(crate) fn totals(&self) -> (u64, u64, LatencyHistogram) {
+        let topics: Vec<Arc<TopicStats>> = lock(&self.topics).values().cloned().collect();
+        let mut latency = LatencyHistogram::default();
+        let (mut ok, mut failed) = (0, 0);
+        for t in topics {
+            ok += t.counters[CONSUME_OK].read().0;
+            failed += t.counters[CONSUME_FAILED].read().0;
+            latency.merge(&t.latency.snapshot());
+        }
+        if latency.counts.is_empty() {
+            latency = LatencyRecorder::default().snapshot();
+        }
+        (ok, failed, latency)
     }
 
     fn sample(&self, now: i64) {
