@@ -25,10 +25,10 @@ const TLS_DIR = process.env.FERROMQ_WASM_TLS_DIR || undefined
 const CREDENTIALS = { accessKey: 'ferromq-wasm-test', secretKey: 'ferromq-wasm-secret-0042' }
 const SCHEME = TLS_DIR ? 'wss' : 'ws'
 
-/** The tls.server.* keys of an enforcing server (its WebSocket port too). */
-function tlsServerKeys(dir) {
+/** The tls.server.* keys of a server in `mode` (its WebSocket port too). */
+function tlsServerKeys(dir, mode) {
   return [
-    'tls.server.mode=enforcing',
+    `tls.server.mode=${mode}`,
     `tls.server.certPath=${path.join(TLS_DIR, 'server.pem')}`,
     `tls.server.keyPath=${path.join(TLS_DIR, 'server.key')}`,
     `tls.config.file=${path.join(dir, 'no-tls.properties')}`,
@@ -36,14 +36,14 @@ function tlsServerKeys(dir) {
 }
 
 /** The broker's keys of the secure run: TLS, its own TLS connections, ACL. */
-function secureBrokerKeys(dir) {
+function secureBrokerKeys(dir, mode) {
   const acl = path.join(dir, 'plain_acl.yml')
   fs.writeFileSync(
     acl,
     ['accounts:', `  - accessKey: ${CREDENTIALS.accessKey}`, `    secretKey: ${CREDENTIALS.secretKey}`, '    admin: true', ''].join('\n'),
   )
   return [
-    ...tlsServerKeys(dir),
+    ...tlsServerKeys(dir, mode),
     'tls.enable=true',
     `tls.client.trustCertPath=${path.join(TLS_DIR, 'ca.pem')}`,
     'aclEnable=true',
@@ -64,9 +64,10 @@ function load() {
  * TCP address (for native clients), `namesrvWs` the WebSocket URL (for this package). The
  * broker is set up for tests: SQL92 filtering on, short delay levels (level 2 stays 5 s as in
  * Apache; every other level is 1 s so retries come quickly). `brokerWebSocket: false` starts
- * the broker without a WebSocket port.
+ * the broker without a WebSocket port. In the secure run, `tlsMode` is the servers'
+ * `tls.server.mode` (`enforcing` by default).
  */
-async function startCluster({ brokerWebSocket = true } = {}) {
+async function startCluster({ brokerWebSocket = true, tlsMode = 'enforcing' } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferromq-wasm-test-'))
   const nsPort = await freePorts()
   const nsWs = nsPort + 2
@@ -78,7 +79,7 @@ async function startCluster({ brokerWebSocket = true } = {}) {
       `webSocketListenPort=${nsWs}`,
       `kvConfigPath=${path.join(dir, 'kvConfig.json')}`,
       `configStorePath=${path.join(dir, 'namesrv.conf')}`,
-      ...(TLS_DIR ? tlsServerKeys(dir) : []),
+      ...(TLS_DIR ? tlsServerKeys(dir, tlsMode) : []),
       '',
     ].join('\n'),
   )
@@ -94,7 +95,7 @@ async function startCluster({ brokerWebSocket = true } = {}) {
       port,
       namesrvAddr,
       dir,
-      extra: [...(wsPort ? [`webSocketListenPort=${wsPort}`] : []), ...(TLS_DIR ? secureBrokerKeys(dir) : [])],
+      extra: [...(wsPort ? [`webSocketListenPort=${wsPort}`] : []), ...(TLS_DIR ? secureBrokerKeys(dir, tlsMode) : [])],
     })
     starts += 1
     return startServer('mqbroker', brokerConf, path.join(dir, `broker-${starts}.log`))

@@ -4,12 +4,13 @@
 // TLS enforcing on every port and ACL 1.0 on the broker, test/cluster.js): a wrong secret key is
 // refused by the broker (code Broker, responseCode 1, Apache's AclException remark), unsigned
 // requests too, and a plain ws:// client of the enforcing WebSocket port gets an error at once
-// instead of hanging.
+// instead of hanging; with permissive servers (which announce ws:// broker endpoints) a client
+// of wss:// name servers still reaches the broker over wss://.
 
 const { describe, it, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 
-const { startReadyCluster, fresh, load, TLS_DIR, CREDENTIALS } = require('./cluster')
+const { startReadyCluster, waitFor, fresh, load, TLS_DIR, CREDENTIALS } = require('./cluster')
 
 const { Producer, PushConsumer, Admin } = load()
 
@@ -38,7 +39,7 @@ describe('credentials option', () => {
   })
 })
 
-describe('against servers with TLS enforcing and ACL 1.0', { skip: !TLS_DIR && 'needs FERROMQ_WASM_TLS_DIR (bindings/wasm/ci.sh)' }, () => {
+describe('against servers with TLS and ACL 1.0', { skip: !TLS_DIR && 'needs FERROMQ_WASM_TLS_DIR (bindings/wasm/ci.sh)' }, () => {
   let ready
   let topic
   before(async () => {
@@ -87,5 +88,37 @@ describe('against servers with TLS enforcing and ACL 1.0', { skip: !TLS_DIR && '
       assert.ok(['Connect', 'ConnectionClosed'].includes(e.code), `${e.code}: ${e.message}`)
       return true
     })
+  })
+
+  it('permissive servers: a client of wss:// name servers dials the brokers over wss:// too', async () => {
+    // A permissive broker announces ws:// (it serves both); the client must not drop TLS.
+    const opened = []
+    const Base = globalThis.WebSocket
+    globalThis.WebSocket = class extends Base {
+      constructor(url, protocols) {
+        super(url, protocols)
+        opened.push(String(url))
+      }
+    }
+    let permissive
+    try {
+      permissive = await startReadyCluster({ tlsMode: 'permissive' })
+      const t = fresh('Permissive')
+      await permissive.createTopic(t, 1)
+      const p = new Producer({ ...permissive.cluster.client, group: fresh('p'), instanceName: fresh('i') })
+      await p.start()
+      try {
+        const r = await waitFor('a send', 20000, () => p.send({ topic: t, body: 'x' }).catch(() => null))
+        assert.equal(r.status, 'SEND_OK')
+      } finally {
+        await p.shutdown()
+      }
+      const brokerUrl = permissive.cluster.brokerWs
+      assert.ok(opened.includes(brokerUrl), `${brokerUrl} not among ${opened.join(', ')}`)
+      assert.deepEqual(opened.filter((u) => !u.startsWith('wss://')), [])
+    } finally {
+      globalThis.WebSocket = Base
+      if (permissive) await permissive.stop()
+    }
   })
 })
