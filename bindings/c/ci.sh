@@ -9,7 +9,10 @@
 #   4. starts mqnamesrv + mqbroker on free ports, runs tests/api, every scenario of
 #      tests/scenarios and the parity runner tests/parity (its output must equal
 #      tests/parity/expected.txt exactly) natively and then under valgrind memcheck (any error
-#      or definitely lost block fails), and runs both example builds.
+#      or definitely lost block fails), and runs both example builds;
+#   5. restarts the servers with TLS enforcing and ACL 1.0 on (tests/servers.sh, FMQ_SECURE=1)
+#      and runs every scenario once more natively with credentials over TLS, plus
+#      tests/security (wrong secret, unsigned and plaintext clients refused).
 # Exits non-zero on any failure.
 #
 #   bash bindings/c/ci.sh
@@ -60,7 +63,7 @@ libdir="$(pkg-config --variable=libdir ferromq)"
 
 step "build the tests (gcc, pkg-config)"
 cflags=(-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1)
-for t in api scenarios parity; do
+for t in api scenarios parity security; do
     # shellcheck disable=SC2086
     gcc "${cflags[@]}" $ferromq_cflags -o "$bin/$t" "$here/tests/$t.c" $ferromq_libs -Wl,-rpath,"$libdir" -lpthread
 done
@@ -153,6 +156,18 @@ for s in "${scenarios[@]}"; do
 done
 collect
 echo "valgrind: $((SECONDS - start)) s"
+
+step "tests with TLS enforcing and ACL 1.0 (native)"
+stop_servers
+FMQ_SECURE=1 start_servers "$CARGO_TARGET_DIR/debug" "$work/secure-servers"
+echo "name server at $FMQ_NAMESRV (TLS only, broker with aclEnable=true)"
+start=$SECONDS
+launch "secure: security" "$work/secure-security.log" "$bin/security"
+for s in "${scenarios[@]}"; do
+    launch "secure: $s" "$work/secure-$s.log" "$bin/scenarios" "$s"
+done
+collect
+echo "secure: $((SECONDS - start)) s"
 
 echo
 echo "c: $passed passed, $failed failed"

@@ -7,7 +7,9 @@
 # package's surface (test/contract.test.js), the parity suite (test/parity.test.js, compared
 # with tests/parity/expected.txt), the transport against a scripted peer, the offline helpers,
 # the .d.ts check, and headless Chromium with the example page and the C -> browser and
-# browser -> Java interop. Run it after `cargo test` (which builds the Java compat programs).
+# browser -> Java interop; then the scenarios again and test/security.test.js against servers
+# with TLS enforcing (wss://) and ACL 1.0 on. Run it after `cargo test` (which builds the Java
+# compat programs).
 #
 #   bash bindings/wasm/ci.sh
 set -euo pipefail
@@ -50,5 +52,23 @@ step "build the package"
 bash build.sh
 
 step "node --test"
-export FERROMQ_BIN_DIR="$root/target/debug"
+export FERROMQ_BIN_DIR="$CARGO_TARGET_DIR/debug"
 node --test --test-concurrency=1 test/*.test.js
+
+step "node --test with TLS enforcing and ACL 1.0 (wss://, credentials)"
+# The servers' CA and certificate for 127.0.0.1, made here; Node trusts the CA the documented
+# way (NODE_EXTRA_CA_CERTS, read at start-up). test/cluster.js turns both servers to
+# tls.server.mode=enforcing and the broker's ACL on; the scenarios run again with credentials
+# over wss://, and test/security.test.js checks the refusals.
+command -v openssl >/dev/null || { echo "ci.sh: openssl not found (the TLS run needs it)" >&2; exit 1; }
+tls_dir="$(mktemp -d "${TMPDIR:-/tmp}/ferromq-wasm-tls.XXXXXX")"
+trap 'rm -rf "$tls_dir"' EXIT
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -subj /CN=ferromq-test-ca -keyout "$tls_dir/ca.key" -out "$tls_dir/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+  -keyout "$tls_dir/server.key" -out "$tls_dir/server.csr" 2>/dev/null
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$tls_dir/server.ext"
+openssl x509 -req -in "$tls_dir/server.csr" -CA "$tls_dir/ca.pem" -CAkey "$tls_dir/ca.key" \
+  -CAcreateserial -days 2 -extfile "$tls_dir/server.ext" -out "$tls_dir/server.pem" 2>/dev/null
+FERROMQ_WASM_TLS_DIR="$tls_dir" NODE_EXTRA_CA_CERTS="$tls_dir/ca.pem" \
+  node --test --test-concurrency=1 test/scenarios.test.js test/security.test.js

@@ -111,7 +111,7 @@ pub(crate) fn outbound_config(b: &BrokerConfig) -> Result<ConnectionConfig, Stri
 /// `shutdown` completes; then unregisters from the name servers and closes the store cleanly.
 ///
 /// The WebSocket listener, if `webSocketListenPort` is set, is bound here ([`bind_web_socket`]).
-/// The remoting ports serve TLS as the `tls.*` keys say (docs/tls.md); a TLS
+/// The remoting and WebSocket ports serve TLS as the `tls.*` keys say (docs/tls.md); a TLS
 /// setting that cannot be used stops start-up.
 pub async fn run(
     broker: Arc<Broker>,
@@ -166,8 +166,9 @@ pub async fn run(
     }
     if let Some(ws) = websocket {
         let (h, c, mut rx) = (handler.clone(), connection.clone(), stop_rx.clone());
+        let tls = tls.clone();
         servers.push(tokio::spawn(async move {
-            let _ = ferromq_remoting::serve_websocket(ws, h, c, origins, async move {
+            let _ = ferromq_remoting::serve_websocket_tls(ws, h, c, origins, tls, async move {
                 let _ = rx.wait_for(|s| *s).await;
             })
             .await;

@@ -127,7 +127,7 @@ fn connection_config(config: &NamesrvConfig) -> ConnectionConfig {
 /// Loads the KV config from `config.kv_config_path` (created on first write), scans for expired
 /// brokers every `scanNotActiveBrokerInterval` ms, and closes every connection on shutdown. The
 /// WebSocket listener, if `webSocketListenPort` is set, is bound here ([`bind_web_socket`]).
-/// The TCP port serves TLS as the `tls.*` keys say (docs/tls.md); a TLS setting
+/// The TCP and WebSocket ports serve TLS as the `tls.*` keys say (docs/tls.md); a TLS setting
 /// that cannot be used stops start-up.
 pub async fn run(
     listener: TcpListener,
@@ -161,11 +161,12 @@ pub async fn run(
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let websocket = websocket_listener.map(|ws| {
         let mut stopped = stopped.clone();
-        tokio::spawn(ferromq_remoting::serve_websocket(
+        tokio::spawn(ferromq_remoting::serve_websocket_tls(
             ws,
             server.clone(),
             connection.clone(),
             origins,
+            tls.clone(),
             async move {
                 let _ = stopped.wait_for(|s| *s).await;
             },

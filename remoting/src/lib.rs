@@ -11,7 +11,7 @@
 //! - [`TlsConnector`]: TLS for dialed connections ([`ConnectionConfig::tls`]).
 //! - [`serve_websocket`]: the same over WebSocket, for browser clients (binary messages carrying
 //!   the TCP byte stream, one frame per message from the server), admitting pages by origin
-//!   ([`AllowedOrigins`]).
+//!   ([`AllowedOrigins`]); [`serve_websocket_tls`] serves `wss://` with the TCP port's TLS.
 //!
 //! - [`prometheus`]: the servers' metrics endpoint; [`rpc_metrics`]: request latencies.
 //!
@@ -40,4 +40,4 @@ pub use tls::{
     TlsError, TlsMode,
 };
 pub use tls_config::{TlsKeys, DEFAULT_TLS_CONFIG_FILE};
-pub use websocket::{serve_websocket, AllowedOrigins};
+pub use websocket::{serve_websocket, serve_websocket_tls, AllowedOrigins};

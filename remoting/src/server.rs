@@ -198,7 +198,7 @@ impl RefusalLog {
     }
 
     /// Counts a refusal and logs `what` under the same one-line-a-second rule.
-    fn log(&mut self, peer: SocketAddr, what: &str) {
+    pub(crate) fn log(&mut self, peer: SocketAddr, what: &str) {
         self.unlogged += 1;
         let now = Instant::now();
         if self

@@ -11,15 +11,21 @@
 //! Each accepted WebSocket becomes an ordinary [`Connection`] (over an in-memory pipe), so the
 //! name server's and the broker's handlers serve it unchanged; its peer address is the TCP
 //! peer's.
+//!
+//! With TLS ([`serve_websocket_tls`], the server's `tls.server.*` settings and the same
+//! [`ServerTls`] as its TCP port, certificate reload included) the port serves `wss://`: in
+//! `enforcing` mode only TLS, in `permissive` mode TLS or plain `ws://` told apart by the
+//! connection's first byte (`0x16` starts a TLS handshake; an HTTP upgrade starts with `G`).
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures::{SinkExt, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::StatusCode;
@@ -29,8 +35,9 @@ use tokio_tungstenite::WebSocketStream;
 
 use crate::connection::{Connection, ConnectionConfig, Handler};
 use crate::server::RefusalLog;
+use crate::tls::{ServerTls, TlsMode, TLS_HANDSHAKE_BYTE};
 
-/// How long a client may take to complete the upgrade.
+/// How long a client may take to complete the upgrade (the TLS handshake included).
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Buffer of the pipe between a WebSocket and its connection.
 const PIPE: usize = 256 * 1024;
@@ -102,7 +109,8 @@ fn same_host(a: &str, b: &str) -> bool {
 }
 
 /// Accepts WebSocket connections on `listener` and serves each with `handler` until `shutdown`
-/// completes; then stops accepting and closes every connection it opened.
+/// completes; then stops accepting and closes every connection it opened. Plain `ws://` only:
+/// [`serve_websocket_tls`] with `None`.
 ///
 /// Upgrades from pages `origins` does not admit are answered 403 Forbidden. At most
 /// `config.max_connections` connections (upgrades under way included; 0 = no limit) are open at
@@ -114,10 +122,29 @@ pub async fn serve_websocket<H: Handler>(
     origins: AllowedOrigins,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    serve_websocket_tls(listener, handler, config, origins, None, shutdown).await
+}
+
+/// [`serve_websocket`] with TLS as `tls` says (`None`: plain `ws://` only, no byte looked at
+/// before the upgrade).
+///
+/// With TLS, each connection's first byte tells a TLS handshake from a plain HTTP upgrade: the
+/// handshake and then the upgrade are completed over TLS (`wss://`); a plain connection is
+/// upgraded as is in permissive mode and closed in enforcing mode (logged at most once a
+/// second). Handshake and upgrade together must finish within 10 s.
+pub async fn serve_websocket_tls<H: Handler>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    config: ConnectionConfig,
+    origins: AllowedOrigins,
+    tls: Option<Arc<ServerTls>>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let origins = Arc::new(origins);
     let open = Arc::new(AtomicUsize::new(0));
     let mut refused = RefusalLog::default();
+    let tls_refused = Arc::new(Mutex::new(RefusalLog::default()));
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -134,59 +161,29 @@ pub async fn serve_websocket<H: Handler>(
                     continue;
                 }
                 let slot = Slot::take(&open);
-                let (handler, config, mut stop, origins) = (
+                let (handler, config, mut stop, origins, tls, tls_refused) = (
                     handler.clone(),
                     config.clone(),
                     stop_rx.clone(),
                     origins.clone(),
+                    tls.clone(),
+                    tls_refused.clone(),
                 );
                 tokio::spawn(async move {
                     let _slot = slot;
-                    // The callback's signature is tungstenite's.
-                    #[allow(clippy::result_large_err)]
-                    let check = |req: &Request, resp: Response| {
-                        let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
-                        let origin = header("origin");
-                        if origins.admits(origin, header("host")) {
-                            return Ok(resp);
-                        }
-                        tracing::warn!(
-                            %peer,
-                            origin = origin.unwrap_or_default(),
-                            "WebSocket upgrade refused: origin not in webSocketAllowedOrigins"
-                        );
-                        let mut refusal = ErrorResponse::new(Some("origin not allowed".to_owned()));
-                        *refusal.status_mut() = StatusCode::FORBIDDEN;
-                        Err(refusal)
-                    };
-                    let upgraded = tokio::time::timeout(
+                    let admitted = tokio::time::timeout(
                         HANDSHAKE_TIMEOUT,
-                        tokio_tungstenite::accept_hdr_async_with_config(
-                            stream,
-                            check,
-                            Some(ws_config(&config)),
-                        ),
+                        admit(stream, peer, tls, &origins, handler, &config, &tls_refused),
                     )
                     .await;
-                    let ws = match upgraded {
-                        Ok(Ok(ws)) => ws,
-                        Ok(Err(e)) => {
-                            tracing::debug!(%peer, error = %e, "WebSocket upgrade failed");
-                            return;
-                        }
+                    let conn = match admitted {
+                        Ok(Some(conn)) => conn,
+                        Ok(None) => return,
                         Err(_) => {
                             tracing::debug!(%peer, "WebSocket upgrade timed out");
                             return;
                         }
                     };
-                    let conn = match serve_one(ws, handler, config) {
-                        Ok(conn) => conn,
-                        Err(e) => {
-                            tracing::debug!(%peer, error = %e, "WebSocket connection failed at start");
-                            return;
-                        }
-                    };
-                    tracing::debug!(%peer, id = conn.id(), "accepted WebSocket connection");
                     tokio::select! {
                         _ = stop.wait_for(|s| *s) => conn.close(),
                         () = conn.closed() => {}
@@ -201,6 +198,101 @@ pub async fn serve_websocket<H: Handler>(
     }
     let _ = stop_tx.send(true);
     Ok(())
+}
+
+/// Completes TLS (when the first byte asks for it and `tls` is set) and the upgrade, and starts
+/// the connection; `None` when it is refused or fails before it starts.
+async fn admit<H: Handler>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    tls: Option<Arc<ServerTls>>,
+    origins: &AllowedOrigins,
+    handler: Arc<H>,
+    config: &ConnectionConfig,
+    tls_refused: &Mutex<RefusalLog>,
+) -> Option<Connection> {
+    let local = stream.local_addr().ok()?;
+    let Some(tls) = tls else {
+        return upgrade(stream, peer, local, origins, handler, config).await;
+    };
+    let mut first = [0u8; 1];
+    match stream.peek(&mut first).await {
+        Ok(1) => {}
+        // Closed or failed before a byte: nothing to serve.
+        _ => return None,
+    }
+    let refuse = |what: &str| {
+        tls_refused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .log(peer, what);
+    };
+    if first[0] != TLS_HANDSHAKE_BYTE {
+        if tls.mode() == TlsMode::Enforcing {
+            refuse("closing plain WebSocket connection: tls.server.mode is enforcing (use wss://)");
+            return None;
+        }
+        return upgrade(stream, peer, local, origins, handler, config).await;
+    }
+    let _ = stream.set_nodelay(true);
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls.config());
+    match acceptor.accept(stream).await {
+        Ok(stream) => upgrade(stream, peer, local, origins, handler, config).await,
+        Err(e) => {
+            refuse(&format!(
+                "closing WebSocket connection: TLS handshake failed: {e}"
+            ));
+            None
+        }
+    }
+}
+
+/// The WebSocket upgrade (origin checked) over `stream`, then the connection serving it.
+async fn upgrade<S, H>(
+    stream: S,
+    peer: SocketAddr,
+    local: SocketAddr,
+    origins: &AllowedOrigins,
+    handler: Arc<H>,
+    config: &ConnectionConfig,
+) -> Option<Connection>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    H: Handler,
+{
+    // The callback's signature is tungstenite's.
+    #[allow(clippy::result_large_err)]
+    let check = |req: &Request, resp: Response| {
+        let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+        let origin = header("origin");
+        if origins.admits(origin, header("host")) {
+            return Ok(resp);
+        }
+        tracing::warn!(
+            %peer,
+            origin = origin.unwrap_or_default(),
+            "WebSocket upgrade refused: origin not in webSocketAllowedOrigins"
+        );
+        let mut refusal = ErrorResponse::new(Some("origin not allowed".to_owned()));
+        *refusal.status_mut() = StatusCode::FORBIDDEN;
+        Err(refusal)
+    };
+    let ws = match tokio_tungstenite::accept_hdr_async_with_config(
+        stream,
+        check,
+        Some(ws_config(config)),
+    )
+    .await
+    {
+        Ok(ws) => ws,
+        Err(e) => {
+            tracing::debug!(%peer, error = %e, "WebSocket upgrade failed");
+            return None;
+        }
+    };
+    let conn = serve_one(ws, peer, local, handler, config.clone());
+    tracing::debug!(%peer, id = conn.id(), "accepted WebSocket connection");
+    Some(conn)
 }
 
 /// One open WebSocket connection (or upgrade under way) counted against the limit.
@@ -220,13 +312,17 @@ impl Drop for Slot {
 }
 
 /// Serves one upgraded WebSocket as a [`Connection`].
-fn serve_one<H: Handler>(
-    ws: WebSocketStream<TcpStream>,
+fn serve_one<S, H>(
+    ws: WebSocketStream<S>,
+    peer: SocketAddr,
+    local: SocketAddr,
     handler: Arc<H>,
     config: ConnectionConfig,
-) -> std::io::Result<Connection> {
-    let peer = ws.get_ref().peer_addr()?;
-    let local = ws.get_ref().local_addr()?;
+) -> Connection
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    H: Handler,
+{
     let (ours, theirs) = tokio::io::duplex(PIPE);
     let (read, write) = tokio::io::split(theirs);
     let conn = Connection::start_io(read, write, peer, local, handler, config.clone());
@@ -270,7 +366,7 @@ fn serve_one<H: Handler>(
     };
     tokio::spawn(inbound);
     tokio::spawn(outbound);
-    Ok(conn)
+    conn
 }
 
 /// Reads one length-prefixed frame (prefix included) from the connection's side of the pipe.

@@ -28,6 +28,14 @@
 // Capacity of the id and name fields of fmq_send_result, NUL included.
 #define FMQ_ID_CAPACITY 64
 
+// fmq_tls_options.flags: check only the certificate's chain, not that it names the host
+// dialed (or `server_name`). Only sensible with a private `ca_file`.
+#define FMQ_TLS_NO_VERIFY_HOSTNAME 1
+
+// fmq_tls_options.flags: accept any server certificate, unverified (encrypted, but open to
+// an active man in the middle). For tests only.
+#define FMQ_TLS_TRUST_ANY_SERVER 2
+
 // The outcome of a call: `FMQ_OK` (0) or the kind of failure. The numbers are stable; new
 // kinds may be added at the end. Switch on it, and read fmq_error_message() for the text.
 typedef enum {
@@ -149,6 +157,22 @@ typedef void (*fmq_admin_queue_offsets_callback)(const char *broker_name,
 // Runs on the thread that called fmq_pull_consumer_poll (or _next_message), before that call
 // returns; it must not shut down or free the consumer.
 typedef void (*fmq_poll_callback)(const fmq_message_view *message, void *userdata);
+
+// TLS settings for fmq_*_set_tls (a plain struct, read during the call only; zero it and set
+// what you need). Every connection of the handle (name servers and brokers) then uses TLS.
+typedef struct {
+  // A PEM file of the CAs server certificates must chain to; NULL: the system's roots.
+  const char *ca_file;
+  // A client certificate chain (PEM) for servers requiring one (mTLS); NULL: none.
+  const char *cert_file;
+  // The client certificate's private key (PEM, not encrypted); given with `cert_file`.
+  const char *key_file;
+  // The name every server certificate is checked against (and sent as SNI); NULL: the
+  // host dialed (the name server address, the broker's IP from the route).
+  const char *server_name;
+  // FMQ_TLS_* bits; 0 for none.
+  uint32_t flags;
+} fmq_tls_options;
 
 // A push consumer's listener: one message per call. The return value is the FerroMQ
 // listener contract, the same in every language:
@@ -344,6 +368,18 @@ fmq_result fmq_push_consumer_subscribe_typed(fmq_push_consumer *consumer,
 // different names. Before start.
 fmq_result fmq_push_consumer_set_instance_name(fmq_push_consumer *consumer, const char *name);
 
+// Signs every request of this push consumer with ACL 1.0 credentials (brokers with aclEnable=true).
+// `security_token` may be NULL; `access_key` NULL removes them. Before start.
+fmq_result fmq_push_consumer_set_credentials(fmq_push_consumer *consumer,
+                                             const char *access_key,
+                                             const char *secret_key,
+                                             const char *security_token);
+
+// Connects to the name servers and brokers over TLS as `options` says (see fmq_tls_options;
+// the struct is read during the call only); NULL: plaintext again. Files are checked to exist
+// here, loaded at start. Before start.
+fmq_result fmq_push_consumer_set_tls(fmq_push_consumer *consumer, const fmq_tls_options *options);
+
 // Orderly consumption (true): each queue is locked on the broker and consumed one message
 // at a time, in order. Clustering only. Before start.
 fmq_result fmq_push_consumer_set_orderly(fmq_push_consumer *consumer, bool orderly);
@@ -419,6 +455,11 @@ const char *fmq_error_message(void);
 // succeed: true for connect, timeout and connection-closed failures and for "busy" broker
 // answers.
 bool fmq_error_is_retryable(void);
+
+// The RocketMQ response code of the last failure on the calling thread when a server answered
+// with an error (FMQ_ERR_BROKER, FMQ_ERR_TOPIC_NOT_FOUND): e.g. 1 (SYSTEM_ERROR) for a request
+// a broker's ACL refused, 16 (NO_PERMISSION); -1 otherwise.
+int32_t fmq_error_response_code(void);
 
 // The stable name of a result code ("FMQ_OK", "FMQ_ERR_TIMEOUT", ...), "FMQ_ERR_UNKNOWN" for
 // a number that is none. A static string: never free it.
@@ -513,6 +554,18 @@ fmq_result fmq_producer_new(const char *namesrv, const char *group, fmq_producer
 // instance name share one connection set. Before start.
 fmq_result fmq_producer_set_instance_name(fmq_producer *producer, const char *name);
 
+// Signs every request of this producer with ACL 1.0 credentials (brokers with aclEnable=true).
+// `security_token` may be NULL; `access_key` NULL removes them. Before start.
+fmq_result fmq_producer_set_credentials(fmq_producer *producer,
+                                        const char *access_key,
+                                        const char *secret_key,
+                                        const char *security_token);
+
+// Connects to the name servers and brokers over TLS as `options` says (see fmq_tls_options;
+// the struct is read during the call only); NULL: plaintext again. Files are checked to exist
+// here, loaded at start. Before start.
+fmq_result fmq_producer_set_tls(fmq_producer *producer, const fmq_tls_options *options);
+
 // Sets the timeout of one send attempt in ms (default 3000). Before start.
 fmq_result fmq_producer_set_send_timeout(fmq_producer *producer, uint32_t ms);
 
@@ -598,6 +651,18 @@ fmq_result fmq_pull_consumer_new(const char *namesrv, const char *group, fmq_pul
 
 // Sets the instance name (default "DEFAULT"). Before start.
 fmq_result fmq_pull_consumer_set_instance_name(fmq_pull_consumer *consumer, const char *name);
+
+// Signs every request of this pull consumer with ACL 1.0 credentials (brokers with aclEnable=true).
+// `security_token` may be NULL; `access_key` NULL removes them. Before start.
+fmq_result fmq_pull_consumer_set_credentials(fmq_pull_consumer *consumer,
+                                             const char *access_key,
+                                             const char *secret_key,
+                                             const char *security_token);
+
+// Connects to the name servers and brokers over TLS as `options` says (see fmq_tls_options;
+// the struct is read during the call only); NULL: plaintext again. Files are checked to exist
+// here, loaded at start. Before start.
+fmq_result fmq_pull_consumer_set_tls(fmq_pull_consumer *consumer, const fmq_tls_options *options);
 
 // Where a queue without a committed offset starts: true = the first stored message, false
 // (default) = after the last one. Before start.
@@ -691,6 +756,17 @@ fmq_result fmq_pull_consumer_shutdown(fmq_pull_consumer *consumer);
 // Shuts the consumer down if needed and releases it (NULL: nothing).
 void fmq_pull_consumer_free(fmq_pull_consumer *consumer);
 
+// Sets the ACL credentials every later fmq_admin_* call of this process signs its requests
+// with (creating and deleting topics needs an account with `admin: true` on brokers with
+// aclEnable=true). `security_token` may be NULL; `access_key` NULL clears them. Any thread.
+fmq_result fmq_admin_set_credentials(const char *access_key,
+                                     const char *secret_key,
+                                     const char *security_token);
+
+// Sets the TLS every later fmq_admin_* call of this process uses (see fmq_tls_options);
+// NULL: plaintext again. Files are checked to exist here. Any thread.
+fmq_result fmq_admin_set_tls(const fmq_tls_options *options);
+
 // A new transactional producer of `group` (required: check-backs are addressed to it) for
 // `namesrv`, with its two callbacks and their `userdata`. On success `*out` is it.
 fmq_result fmq_transaction_producer_new(const char *namesrv,
@@ -703,6 +779,19 @@ fmq_result fmq_transaction_producer_new(const char *namesrv,
 // Sets the instance name (default "DEFAULT"). Before start.
 fmq_result fmq_transaction_producer_set_instance_name(fmq_transaction_producer *producer,
                                                       const char *name);
+
+// Signs every request of this transaction producer with ACL 1.0 credentials (brokers with aclEnable=true).
+// `security_token` may be NULL; `access_key` NULL removes them. Before start.
+fmq_result fmq_transaction_producer_set_credentials(fmq_transaction_producer *producer,
+                                                    const char *access_key,
+                                                    const char *secret_key,
+                                                    const char *security_token);
+
+// Connects to the name servers and brokers over TLS as `options` says (see fmq_tls_options;
+// the struct is read during the call only); NULL: plaintext again. Files are checked to exist
+// here, loaded at start. Before start.
+fmq_result fmq_transaction_producer_set_tls(fmq_transaction_producer *producer,
+                                            const fmq_tls_options *options);
 
 // Connects and registers the group (check-backs may arrive from now on). Blocks. It starts
 // once: FMQ_ERR_ILLEGAL_STATE when started already or shut down; a failed start leaves it

@@ -24,6 +24,7 @@ fn with_admin<T>(
 ) -> Result<T, Error> {
     let mut config = client_config(op, namesrv)?;
     config.instance_name = "ferromq-c-admin".to_owned();
+    crate::security::apply_admin(&mut config);
     let _entered = runtime()?.enter();
     let admin = Admin::new(&config)?;
     block_on(op, async {

@@ -220,6 +220,39 @@ pub extern "C" fn fmq_push_consumer_set_instance_name(
     })
 }
 
+/// Signs every request of this push consumer with ACL 1.0 credentials (brokers with aclEnable=true).
+/// `security_token` may be NULL; `access_key` NULL removes them. Before start.
+#[no_mangle]
+pub extern "C" fn fmq_push_consumer_set_credentials(
+    consumer: *mut fmq_push_consumer,
+    access_key: *const c_char,
+    secret_key: *const c_char,
+    security_token: *const c_char,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_push_consumer_set_credentials";
+        let h = handle(op, consumer)?;
+        let c = crate::security::credentials(op, access_key, secret_key, security_token)?;
+        h.configure(op, |s| s.options.client.credentials = c)
+    })
+}
+
+/// Connects to the name servers and brokers over TLS as `options` says (see fmq_tls_options;
+/// the struct is read during the call only); NULL: plaintext again. Files are checked to exist
+/// here, loaded at start. Before start.
+#[no_mangle]
+pub extern "C" fn fmq_push_consumer_set_tls(
+    consumer: *mut fmq_push_consumer,
+    options: *const crate::security::fmq_tls_options,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_push_consumer_set_tls";
+        let h = handle(op, consumer)?;
+        let t = crate::security::tls(op, options)?;
+        h.configure(op, |s| s.options.client.tls = t)
+    })
+}
+
 /// Orderly consumption (true): each queue is locked on the broker and consumed one message
 /// at a time, in order. Clustering only. Before start.
 #[no_mangle]

@@ -59,12 +59,15 @@ pub(crate) fn code_of(kind: ErrorKind) -> fmq_result {
 struct LastError {
     message: CString,
     retryable: bool,
+    /// The server's response code, -1 when no server answered with an error.
+    response_code: i32,
 }
 
 thread_local! {
     static LAST_ERROR: RefCell<LastError> = RefCell::new(LastError {
         message: CString::default(),
         retryable: false,
+        response_code: -1,
     });
 }
 
@@ -73,18 +76,20 @@ pub(crate) fn c_string(s: &str) -> CString {
     CString::new(s.replace('\0', " ")).unwrap_or_default()
 }
 
-fn set_last_error(message: &str, retryable: bool) {
+fn set_last_error(message: &str, retryable: bool, response_code: i32) {
     LAST_ERROR.with(|last| {
         *last.borrow_mut() = LastError {
             message: c_string(message),
             retryable,
+            response_code,
         };
     });
 }
 
 /// Records `e` as this thread's last error and returns its code.
 pub(crate) fn fail(e: &Error) -> fmq_result {
-    set_last_error(&e.to_string(), e.is_retryable());
+    let code = e.response_code().map_or(-1, |c| c.0);
+    set_last_error(&e.to_string(), e.is_retryable(), code);
     code_of(e.kind())
 }
 
@@ -104,7 +109,7 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<(), Error>) -> fmq_result {
         Ok(Ok(())) => fmq_result::FMQ_OK,
         Ok(Err(e)) => fail(&e),
         Err(payload) => {
-            set_last_error(&panic_text(payload.as_ref()), false);
+            set_last_error(&panic_text(payload.as_ref()), false, -1);
             fmq_result::FMQ_ERR_PANIC
         }
     }
@@ -113,7 +118,7 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<(), Error>) -> fmq_result {
 /// Runs an accessor that cannot fail: a panic gives `fallback`.
 pub(crate) fn guard_value<T>(fallback: T, body: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|payload| {
-        set_last_error(&panic_text(payload.as_ref()), false);
+        set_last_error(&panic_text(payload.as_ref()), false, -1);
         fallback
     })
 }
@@ -135,6 +140,14 @@ pub extern "C" fn fmq_error_message() -> *const c_char {
 #[no_mangle]
 pub extern "C" fn fmq_error_is_retryable() -> bool {
     guard_value(false, || LAST_ERROR.with(|last| last.borrow().retryable))
+}
+
+/// The RocketMQ response code of the last failure on the calling thread when a server answered
+/// with an error (FMQ_ERR_BROKER, FMQ_ERR_TOPIC_NOT_FOUND): e.g. 1 (SYSTEM_ERROR) for a request
+/// a broker's ACL refused, 16 (NO_PERMISSION); -1 otherwise.
+#[no_mangle]
+pub extern "C" fn fmq_error_response_code() -> i32 {
+    guard_value(-1, || LAST_ERROR.with(|last| last.borrow().response_code))
 }
 
 /// The stable name of a result code ("FMQ_OK", "FMQ_ERR_TIMEOUT", ...), "FMQ_ERR_UNKNOWN" for

@@ -193,6 +193,39 @@ pub extern "C" fn fmq_producer_set_instance_name(
     })
 }
 
+/// Signs every request of this producer with ACL 1.0 credentials (brokers with aclEnable=true).
+/// `security_token` may be NULL; `access_key` NULL removes them. Before start.
+#[no_mangle]
+pub extern "C" fn fmq_producer_set_credentials(
+    producer: *mut fmq_producer,
+    access_key: *const c_char,
+    secret_key: *const c_char,
+    security_token: *const c_char,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_producer_set_credentials";
+        let h = handle(op, producer)?;
+        let c = crate::security::credentials(op, access_key, secret_key, security_token)?;
+        h.configure(op, |o| o.client.credentials = c)
+    })
+}
+
+/// Connects to the name servers and brokers over TLS as `options` says (see fmq_tls_options;
+/// the struct is read during the call only); NULL: plaintext again. Files are checked to exist
+/// here, loaded at start. Before start.
+#[no_mangle]
+pub extern "C" fn fmq_producer_set_tls(
+    producer: *mut fmq_producer,
+    options: *const crate::security::fmq_tls_options,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_producer_set_tls";
+        let h = handle(op, producer)?;
+        let t = crate::security::tls(op, options)?;
+        h.configure(op, |o| o.client.tls = t)
+    })
+}
+
 /// Sets the timeout of one send attempt in ms (default 3000). Before start.
 #[no_mangle]
 pub extern "C" fn fmq_producer_set_send_timeout(

@@ -140,6 +140,39 @@ pub extern "C" fn fmq_pull_consumer_set_instance_name(
     })
 }
 
+/// Signs every request of this pull consumer with ACL 1.0 credentials (brokers with aclEnable=true).
+/// `security_token` may be NULL; `access_key` NULL removes them. Before start.
+#[no_mangle]
+pub extern "C" fn fmq_pull_consumer_set_credentials(
+    consumer: *mut fmq_pull_consumer,
+    access_key: *const c_char,
+    secret_key: *const c_char,
+    security_token: *const c_char,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_pull_consumer_set_credentials";
+        let h = handle(op, consumer)?;
+        let c = crate::security::credentials(op, access_key, secret_key, security_token)?;
+        h.configure(op, |s| s.options.client.credentials = c)
+    })
+}
+
+/// Connects to the name servers and brokers over TLS as `options` says (see fmq_tls_options;
+/// the struct is read during the call only); NULL: plaintext again. Files are checked to exist
+/// here, loaded at start. Before start.
+#[no_mangle]
+pub extern "C" fn fmq_pull_consumer_set_tls(
+    consumer: *mut fmq_pull_consumer,
+    options: *const crate::security::fmq_tls_options,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_pull_consumer_set_tls";
+        let h = handle(op, consumer)?;
+        let t = crate::security::tls(op, options)?;
+        h.configure(op, |s| s.options.client.tls = t)
+    })
+}
+
 /// Where a queue without a committed offset starts: true = the first stored message, false
 /// (default) = after the last one. Before start.
 #[no_mangle]

@@ -166,6 +166,43 @@ pub extern "C" fn fmq_transaction_producer_set_instance_name(
     })
 }
 
+/// Signs every request of this transaction producer with ACL 1.0 credentials (brokers with aclEnable=true).
+/// `security_token` may be NULL; `access_key` NULL removes them. Before start.
+#[no_mangle]
+pub extern "C" fn fmq_transaction_producer_set_credentials(
+    producer: *mut fmq_transaction_producer,
+    access_key: *const c_char,
+    secret_key: *const c_char,
+    security_token: *const c_char,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_transaction_producer_set_credentials";
+        let h = handle(op, producer)?;
+        let c = crate::security::credentials(op, access_key, secret_key, security_token)?;
+        check_created(op, &h.lifecycle)?;
+        lock(&h.options).client.credentials = c;
+        Ok(())
+    })
+}
+
+/// Connects to the name servers and brokers over TLS as `options` says (see fmq_tls_options;
+/// the struct is read during the call only); NULL: plaintext again. Files are checked to exist
+/// here, loaded at start. Before start.
+#[no_mangle]
+pub extern "C" fn fmq_transaction_producer_set_tls(
+    producer: *mut fmq_transaction_producer,
+    options: *const crate::security::fmq_tls_options,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_transaction_producer_set_tls";
+        let h = handle(op, producer)?;
+        let t = crate::security::tls(op, options)?;
+        check_created(op, &h.lifecycle)?;
+        lock(&h.options).client.tls = t;
+        Ok(())
+    })
+}
+
 /// Connects and registers the group (check-backs may arrive from now on). Blocks. It starts
 /// once: FMQ_ERR_ILLEGAL_STATE when started already or shut down; a failed start leaves it
 /// unstarted.

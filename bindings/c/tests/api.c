@@ -111,8 +111,41 @@ int main(void) {
     CHECK_OK(fmq_producer_shutdown(p)); /* a second shutdown does nothing */
     CHECK_ERR(fmq_producer_start(p), FMQ_ERR_ILLEGAL_STATE);
     CHECK(strstr(fmq_error_message(), "shut down") != NULL, "%s", fmq_error_message());
+    CHECK(fmq_error_response_code() == -1, "no server answered: %d", (int)fmq_error_response_code());
+    CHECK_ERR(fmq_producer_set_credentials(p, "ak-0001", "sk-0001", NULL), FMQ_ERR_ILLEGAL_STATE);
+    CHECK_ERR(fmq_producer_set_tls(p, NULL), FMQ_ERR_ILLEGAL_STATE);
     fmq_producer_free(p);
     fmq_producer_free(NULL);
+
+    /* Credentials and TLS: checked by the setters, before start. */
+    fmq_tls_options tls;
+    memset(&tls, 0, sizeof tls);
+    CHECK_ERR(fmq_producer_set_credentials(NULL, "ak-0001", "sk-0001", NULL), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_producer_set_tls(NULL, &tls), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_push_consumer_set_credentials(NULL, "ak-0001", "sk-0001", NULL), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_pull_consumer_set_tls(NULL, NULL), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_transaction_producer_set_credentials(NULL, NULL, NULL, NULL), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_OK(fmq_producer_new("127.0.0.1:9876", "api_secure", &p));
+    CHECK_ERR(fmq_producer_set_credentials(p, "ak-0001", NULL, NULL), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_producer_set_credentials(p, "ak-0001", "", NULL), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_OK(fmq_producer_set_credentials(p, "ak-0001", "sk-0001", "sts-token"));
+    CHECK_OK(fmq_producer_set_credentials(p, NULL, NULL, NULL));
+    tls.ca_file = "/nonexistent/ca.pem";
+    CHECK_ERR(fmq_producer_set_tls(p, &tls), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(fmq_error_message(), "/nonexistent/ca.pem") != NULL, "%s", fmq_error_message());
+    memset(&tls, 0, sizeof tls);
+    tls.flags = 1u << 7;
+    CHECK_ERR(fmq_producer_set_tls(p, &tls), FMQ_ERR_INVALID_ARGUMENT);
+    tls.flags = FMQ_TLS_NO_VERIFY_HOSTNAME | FMQ_TLS_TRUST_ANY_SERVER;
+    tls.server_name = "broker.example.com";
+    CHECK_OK(fmq_producer_set_tls(p, &tls));
+    CHECK_OK(fmq_producer_set_tls(p, NULL));
+    fmq_producer_free(p);
+    CHECK_ERR(fmq_admin_set_credentials("ak-0001", NULL, NULL), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_OK(fmq_admin_set_credentials(NULL, NULL, NULL));
+    tls.key_file = "/nonexistent/key.pem";
+    CHECK_ERR(fmq_admin_set_tls(&tls), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_OK(fmq_admin_set_tls(NULL));
 
     /* Consumers and the transaction producer. */
     fmq_push_consumer *c = NULL;

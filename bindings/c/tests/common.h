@@ -45,11 +45,47 @@
         CHECK(strlen(fmq_error_message()) > 0, "an error has a message");       \
     } while (0)
 
+/* ACL credentials and TLS from the environment (tests/servers.sh with FMQ_SECURE=1 exports
+ * them): FMQ_ACCESS_KEY / FMQ_SECRET_KEY sign every request, FMQ_TLS_CA turns TLS on with that
+ * CA. Unset: plaintext without signatures. */
+static inline const char *test_access_key(void) { return getenv("FMQ_ACCESS_KEY"); }
+static inline const char *test_secret_key(void) { return getenv("FMQ_SECRET_KEY"); }
+
+/* The TLS options of the tests, NULL without FMQ_TLS_CA. */
+static inline const fmq_tls_options *test_tls(void) {
+    static fmq_tls_options tls;
+    const char *ca = getenv("FMQ_TLS_CA");
+    if (!ca) return NULL;
+    memset(&tls, 0, sizeof tls);
+    tls.ca_file = ca;
+    return &tls;
+}
+
+static pthread_once_t admin_security_once = PTHREAD_ONCE_INIT;
+
+static void admin_security(void) {
+    if (test_access_key()) CHECK_OK(fmq_admin_set_credentials(test_access_key(), test_secret_key(), NULL));
+    if (test_tls()) CHECK_OK(fmq_admin_set_tls(test_tls()));
+}
+
 static inline const char *namesrv(void) {
     const char *ns = getenv("FMQ_NAMESRV");
     if (!ns) FAIL("FMQ_NAMESRV is not set (run the suite through bindings/c/ci.sh)");
+    pthread_once(&admin_security_once, admin_security);
     return ns;
 }
+
+/* secure_<type>(handle): the environment's credentials and TLS on a new handle. */
+#define SECURE_FN(type)                                                                 \
+    static inline void secure_##type(fmq_##type *h) {                                   \
+        if (test_access_key())                                                          \
+            CHECK_OK(fmq_##type##_set_credentials(h, test_access_key(), test_secret_key(), NULL)); \
+        if (test_tls()) CHECK_OK(fmq_##type##_set_tls(h, test_tls()));                  \
+    }
+SECURE_FN(producer)
+SECURE_FN(push_consumer)
+SECURE_FN(pull_consumer)
+SECURE_FN(transaction_producer)
 
 static inline double now_s(void) {
     struct timespec ts;
@@ -168,6 +204,7 @@ static inline fmq_producer *start_producer(void) {
     unique(group, sizeof group, "pg");
     fmq_producer *p = NULL;
     CHECK_OK(fmq_producer_new(namesrv(), group, &p));
+    secure_producer(p);
     CHECK_OK(fmq_producer_start(p));
     return p;
 }

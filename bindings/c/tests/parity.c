@@ -18,6 +18,7 @@ static fmq_producer *new_producer(void) {
     unique(group, sizeof group, "parity_pg");
     fmq_producer *p = NULL;
     CHECK_OK(fmq_producer_new(namesrv(), group, &p));
+    secure_producer(p);
     return p;
 }
 
@@ -26,6 +27,7 @@ static fmq_push_consumer *new_consumer(const char *topic) {
     unique(group, sizeof group, "parity_cg");
     fmq_push_consumer *c = NULL;
     CHECK_OK(fmq_push_consumer_new(namesrv(), group, &c));
+    secure_push_consumer(c);
     if (topic) CHECK_OK(fmq_push_consumer_subscribe(c, topic, "*"));
     return c;
 }
@@ -188,6 +190,7 @@ static void pull_seek(void) {
     unique(group, sizeof group, "parity_pull_cg");
     fmq_pull_consumer *c = NULL;
     CHECK_OK(fmq_pull_consumer_new(namesrv(), group, &c));
+    secure_pull_consumer(c);
     CHECK_OK(fmq_pull_consumer_set_consume_from_first(c, true));
     CHECK_OK(fmq_pull_consumer_start(c));
     CHECK_OK(fmq_pull_consumer_assign(c, topic));

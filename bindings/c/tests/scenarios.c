@@ -11,6 +11,7 @@ static fmq_push_consumer *consumer_with(const char *group, const char *instance,
                                         collector *c) {
     fmq_push_consumer *pc = NULL;
     CHECK_OK(fmq_push_consumer_new(namesrv(), group, &pc));
+    secure_push_consumer(pc);
     if (sql)
         CHECK_OK(fmq_push_consumer_subscribe_sql92(pc, topic, sql));
     else
@@ -315,6 +316,7 @@ static void transaction(void) {
     unique(group, sizeof group, "txg");
     fmq_transaction_producer *tp = NULL;
     CHECK_OK(fmq_transaction_producer_new(namesrv(), group, tx_execute, tx_check, &box, &tp));
+    secure_transaction_producer(tp);
     CHECK_OK(fmq_transaction_producer_start(tp));
     const char *bodies[3] = {"commit", "rollback", "unknown"};
     fmq_transaction_state expected[3] = {FMQ_TRANSACTION_COMMIT, FMQ_TRANSACTION_ROLLBACK, FMQ_TRANSACTION_UNKNOWN};
@@ -446,6 +448,7 @@ static void retry_dlq(void) {
     unique(reader_group, sizeof reader_group, "dlq-reader");
     fmq_pull_consumer *reader = NULL;
     CHECK_OK(fmq_pull_consumer_new(namesrv(), reader_group, &reader));
+    secure_pull_consumer(reader);
     CHECK_OK(fmq_pull_consumer_set_consume_from_first(reader, true));
     CHECK_OK(fmq_pull_consumer_start(reader));
     double deadline = now_s() + 60;
@@ -489,6 +492,7 @@ static void pull(void) {
     }
     fmq_pull_consumer *c = NULL;
     CHECK_OK(fmq_pull_consumer_new(namesrv(), group, &c));
+    secure_pull_consumer(c);
     CHECK_OK(fmq_pull_consumer_set_consume_from_first(c, true));
     CHECK_OK(fmq_pull_consumer_set_auto_commit(c, false));
     CHECK_OK(fmq_pull_consumer_start(c));
@@ -517,6 +521,7 @@ static void pull(void) {
     fmq_pull_consumer_free(c);
     /* A new consumer of the group starts at the committed offsets: nothing left. */
     CHECK_OK(fmq_pull_consumer_new(namesrv(), group, &c));
+    secure_pull_consumer(c);
     CHECK_OK(fmq_pull_consumer_set_consume_from_first(c, true));
     CHECK_OK(fmq_pull_consumer_start(c));
     CHECK_OK(fmq_pull_consumer_assign(c, topic));
@@ -536,6 +541,7 @@ static void bad_input(void) {
     unique(group, sizeof group, "pg");
     fmq_producer *p = NULL;
     CHECK_OK(fmq_producer_new(namesrv(), group, &p));
+    secure_producer(p);
     CHECK_OK(fmq_producer_set_max_message_size(p, 1024));
     CHECK_OK(fmq_producer_start(p));
     char big[2048];
@@ -611,6 +617,7 @@ static void pull_control(void) {
     }
     fmq_pull_consumer *c = NULL;
     CHECK_OK(fmq_pull_consumer_new(namesrv(), group, &c));
+    secure_pull_consumer(c);
     CHECK_OK(fmq_pull_consumer_set_consume_from(c, "firstOffset"));
     CHECK_OK(fmq_pull_consumer_start(c));
     CHECK_OK(fmq_pull_consumer_assign(c, topic));
@@ -845,6 +852,7 @@ static void admin(void) {
     unique(group, sizeof group, "cg-admin");
     fmq_pull_consumer *c = NULL;
     CHECK_OK(fmq_pull_consumer_new(namesrv(), group, &c));
+    secure_pull_consumer(c);
     CHECK_OK(fmq_pull_consumer_set_consume_from_first(c, true));
     CHECK_OK(fmq_pull_consumer_start(c));
     CHECK_OK(fmq_pull_consumer_assign(c, topic));
@@ -915,6 +923,7 @@ static void push_options(void) {
     collector_init(&got);
     fmq_push_consumer *pc = NULL;
     CHECK_OK(fmq_push_consumer_new(namesrv(), group, &pc));
+    secure_push_consumer(pc);
     CHECK_OK(fmq_push_consumer_subscribe_typed(pc, topic, "tag", "odd"));
     CHECK_OK(fmq_push_consumer_set_consume_from(pc, "firstOffset"));
     CHECK_OK(fmq_push_consumer_set_consume_batch_size(pc, 4));

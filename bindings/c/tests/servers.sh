@@ -2,6 +2,10 @@
 # directory (as bindings/python/tests/servers.py does). Source it, then:
 #   start_servers BIN_DIR DATA_DIR   # exports FMQ_NAMESRV=127.0.0.1:<port>
 #   stop_servers
+# With FMQ_SECURE=1, both servers serve TLS only (tls.server.mode=enforcing, a certificate for
+# 127.0.0.1 from a CA made here with the openssl CLI) and the broker checks ACL 1.0 (one admin
+# account); start_servers then also exports FMQ_TLS_CA (the CA's PEM file), FMQ_ACCESS_KEY and
+# FMQ_SECRET_KEY, which the test programs pick up (tests/common.h).
 
 _port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -21,6 +25,36 @@ free_port() {
 
 _SERVER_PIDS=()
 
+# _secure_files DATA_DIR: the CA, the servers' certificate and the ACL file.
+_secure_files() {
+    local data="$1"
+    command -v openssl >/dev/null || { echo "FMQ_SECURE=1 needs the openssl CLI" >&2; return 1; }
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj /CN=ferromq-test-ca -keyout "$data/ca.key" -out "$data/ca.pem" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+        -keyout "$data/server.key" -out "$data/server.csr" 2>/dev/null
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$data/server.ext"
+    openssl x509 -req -in "$data/server.csr" -CA "$data/ca.pem" -CAkey "$data/ca.key" \
+        -CAcreateserial -days 2 -extfile "$data/server.ext" -out "$data/server.pem" 2>/dev/null
+    cat >"$data/plain_acl.yml" <<ACL
+accounts:
+  - accessKey: ferromq-c-test
+    secretKey: ferromq-c-secret-0042
+    admin: true
+ACL
+}
+
+# The tls.* keys of an enforcing server (and of the broker's own connections).
+_secure_keys() {
+    local data="$1"
+    cat <<CONF
+tls.server.mode=enforcing
+tls.server.certPath=$data/server.pem
+tls.server.keyPath=$data/server.key
+tls.config.file=$data/no-tls.properties
+CONF
+}
+
 # wait_boot LOG PID: waits for "boot success" in LOG.
 _wait_boot() {
     local log="$1" pid="$2"
@@ -39,13 +73,18 @@ _wait_boot() {
 start_servers() {
     local bin="$1" data="$2"
     mkdir -p "$data"
-    local ns_port broker_port attempt
+    local ns_port broker_port attempt secure=""
+    if [ "${FMQ_SECURE:-}" = 1 ]; then
+        _secure_files "$data" || return 1
+        secure="$(_secure_keys "$data")"
+    fi
     for attempt in 1 2 3; do
         ns_port=$(free_port)
         cat >"$data/namesrv.properties" <<CONF
 listenPort=$ns_port
 kvConfigPath=$data/kvConfig.json
 configStorePath=$data/namesrv-store.properties
+$secure
 CONF
         RUST_LOG="${RUST_LOG:-warn}" "$bin/mqnamesrv" -c "$data/namesrv.properties" \
             >"$data/namesrv.log" 2>"$data/namesrv.log.err" &
@@ -76,6 +115,15 @@ transactionTimeOut=1000
 autoCreateTopicEnable=true
 autoCreateSubscriptionGroup=true
 CONF
+        if [ -n "$secure" ]; then
+            cat >>"$data/broker.properties" <<CONF
+$secure
+tls.enable=true
+tls.client.trustCertPath=$data/ca.pem
+aclEnable=true
+aclFilePath=$data/plain_acl.yml
+CONF
+        fi
         RUST_LOG="${RUST_LOG:-warn}" "$bin/mqbroker" -c "$data/broker.properties" \
             >"$data/broker.log" 2>"$data/broker.log.err" &
         _SERVER_PIDS+=($!)
@@ -85,6 +133,9 @@ CONF
         rm -rf "$data/store"
     done
     export FMQ_NAMESRV="127.0.0.1:$ns_port"
+    if [ -n "$secure" ]; then
+        export FMQ_TLS_CA="$data/ca.pem" FMQ_ACCESS_KEY=ferromq-c-test FMQ_SECRET_KEY=ferromq-c-secret-0042
+    fi
 }
 
 stop_servers() {
@@ -94,4 +145,34 @@ stop_servers() {
         wait "${_SERVER_PIDS[$i]}" 2>/dev/null || true
     done
     _SERVER_PIDS=()
+
+# _secure_files DATA_DIR: the CA, the servers' certificate and the ACL file.
+_secure_files() {
+    local data="$1"
+    command -v openssl >/dev/null || { echo "FMQ_SECURE=1 needs the openssl CLI" >&2; return 1; }
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj /CN=ferromq-test-ca -keyout "$data/ca.key" -out "$data/ca.pem" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+        -keyout "$data/server.key" -out "$data/server.csr" 2>/dev/null
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$data/server.ext"
+    openssl x509 -req -in "$data/server.csr" -CA "$data/ca.pem" -CAkey "$data/ca.key" \
+        -CAcreateserial -days 2 -extfile "$data/server.ext" -out "$data/server.pem" 2>/dev/null
+    cat >"$data/plain_acl.yml" <<ACL
+accounts:
+  - accessKey: ferromq-c-test
+    secretKey: ferromq-c-secret-0042
+    admin: true
+ACL
+}
+
+# The tls.* keys of an enforcing server (and of the broker's own connections).
+_secure_keys() {
+    local data="$1"
+    cat <<CONF
+tls.server.mode=enforcing
+tls.server.certPath=$data/server.pem
+tls.server.keyPath=$data/server.key
+tls.config.file=$data/no-tls.properties
+CONF
+}
 }

@@ -1,14 +1,18 @@
 //! Settings shared by every client object, and the WebSocket transport they all use.
 //!
 //! Common options: `namesrvAddr` (name servers' WebSocket URLs, `;`-separated, e.g.
-//! `ws://127.0.0.1:9877/`), `instanceName` (objects with the same name servers and instance
-//! name share one client and its connections; by default the core's `DEFAULT`, which the core
-//! makes unique per loaded module), `requestTimeoutMs` (3000).
+//! `ws://127.0.0.1:9877/` or `wss://ns.example.com:9877/`), `instanceName` (objects with the
+//! same name servers and instance name share one client and its connections; by default the
+//! core's `DEFAULT`, which the core makes unique per loaded module), `requestTimeoutMs` (3000),
+//! `credentials` (`{accessKey, secretKey, securityToken?}`: ACL 1.0, every request signed).
+//!
+//! TLS (`wss://`) is the platform's: the browser or Node's WebSocket checks the server's
+//! certificate against the trust store it uses, so there are no TLS options here.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferromq_client::{ClientConfig, Transport, TransportFactory};
+use ferromq_client::{ClientConfig, Credentials, Transport, TransportFactory};
 use wasm_bindgen::prelude::*;
 
 use crate::error::invalid;
@@ -30,18 +34,47 @@ pub(crate) fn client_config(options: &JsValue, op: &'static str) -> Result<Clien
     if let Some(bad) = namesrvs.iter().find(|a| !is_ws_url(a)) {
         return Err(invalid(
             op,
-            format!("name server {bad:?} is not a WebSocket URL (ws://host:port/)"),
+            format!(
+                "name server {bad:?} is not a WebSocket URL (ws://host:port/ or wss://host:port/)"
+            ),
         ));
     }
     let mut c = ClientConfig::new(namesrv_addr, js::opt_string(options, "instanceName", op)?);
     if let Some(ms) = js::opt_u32(options, "requestTimeoutMs", op)? {
         c.request_timeout = Duration::from_millis(u64::from(ms));
     }
+    c.credentials = credentials(options, op)?;
     let timeout = c.request_timeout;
     c.transport = Some(TransportFactory::new(move |inbound| {
         Arc::new(WsTransport::new(namesrvs.clone(), inbound, timeout)) as Arc<dyn Transport>
     }));
     Ok(c)
+}
+
+/// The `credentials` option: `{accessKey, secretKey, securityToken?}`, both keys non-empty.
+fn credentials(options: &JsValue, op: &'static str) -> Result<Option<Credentials>, JsValue> {
+    let Some(c) = js::get(options, "credentials") else {
+        return Ok(None);
+    };
+    if !c.is_object() {
+        return Err(invalid(
+            op,
+            "`credentials` must be an object {accessKey, secretKey, securityToken?}",
+        ));
+    }
+    let access_key = js::string(&c, "accessKey", op)?;
+    let secret_key = js::string(&c, "secretKey", op)?;
+    if access_key.is_empty() || secret_key.is_empty() {
+        return Err(invalid(
+            op,
+            "`credentials.accessKey` and `credentials.secretKey` must not be empty",
+        ));
+    }
+    Ok(Some(Credentials {
+        access_key,
+        secret_key,
+        security_token: js::opt_string(&c, "securityToken", op)?.filter(|t| !t.is_empty()),
+    }))
 }
 
 /// An optional duration in ms.

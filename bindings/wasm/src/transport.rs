@@ -12,7 +12,11 @@
 //! Addresses: a `ws://` or `wss://` URL (the name servers the user configured) is used as is.
 //! A broker address `ip:port` from route data is translated by asking a name server for the
 //! KV item `FERROMQ_WEBSOCKET` / `ip:port` (GET_KV_CONFIG), which a broker with a WebSocket
-//! listener announces; the answer is cached and forgotten when that connection fails.
+//! listener announces (`wss://` when its port serves TLS only); the answer is cached and
+//! forgotten when that connection fails. A client that reaches its name servers over `wss://`
+//! reaches the brokers over `wss://` too: an announced `ws://` URL (a broker in permissive
+//! mode, serving both) is dialed as `wss://`, so TLS is never dropped on the way to a broker
+//! (and an https page never tries plain `ws://`, which browsers block).
 //! Connections are opened on demand and reopened on demand after a failure; after a failed
 //! connect, attempts to that URL wait out the core's [`Backoff`], as the TCP transport's do.
 //!
@@ -184,6 +188,7 @@ impl WsTransport {
                     .and_then(|h| h.value)
                     .filter(|v| is_ws_url(v));
                 if let Some(url) = value {
+                    let url = keep_tls(ns, url);
                     lock(&self.endpoints).insert(addr.to_owned(), url.clone());
                     return Ok(url);
                 }
@@ -235,6 +240,19 @@ impl WsTransport {
         if matches!(e.kind(), ErrorKind::Connect | ErrorKind::ConnectionClosed) {
             lock(&self.endpoints).remove(addr);
         }
+    }
+}
+
+/// `url` with `wss://` when the name server `ns` was reached over `wss://`.
+pub(crate) fn keep_tls(ns: &str, url: String) -> String {
+    let secure = ns
+        .get(..6)
+        .is_some_and(|s| s.eq_ignore_ascii_case("wss://"));
+    match url.get(..5) {
+        Some(scheme) if secure && scheme.eq_ignore_ascii_case("ws://") => {
+            format!("wss://{}", &url[5..])
+        }
+        _ => url,
     }
 }
 

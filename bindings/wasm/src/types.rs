@@ -7,12 +7,23 @@ use wasm_bindgen::prelude::*;
 const TYPES: &str = r#"
 /** Options every class takes. */
 export interface ClientOptions {
-  /** Name servers' WebSocket URLs, `;`-separated (`ws://127.0.0.1:9877/`). */
+  /** Name servers' WebSocket URLs, `;`-separated (`ws://127.0.0.1:9877/`, or `wss://host:9877/` to servers with TLS; the platform checks their certificates). */
   namesrvAddr: string;
   /** Objects with the same name servers and instance name share one client (the core's `DEFAULT`, one per loaded module, by default). */
   instanceName?: string;
   /** Timeout of ordinary requests, ms (3000). */
   requestTimeoutMs?: number;
+  /** ACL 1.0 credentials: every request is signed (brokers with `aclEnable=true`). */
+  credentials?: Credentials;
+}
+
+/** ACL 1.0 credentials (an account of the broker's `plain_acl.yml`). */
+export interface Credentials {
+  accessKey: string;
+  /** Never sent: it signs the requests. */
+  secretKey: string;
+  /** An STS token, sent with the requests. */
+  securityToken?: string;
 }
 
 export interface ProducerOptions extends ClientOptions {

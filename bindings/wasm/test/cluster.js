@@ -3,6 +3,12 @@
 // or FERROMQ_BIN_DIR) on free loopback ports, both with a WebSocket port, and a temporary data
 // directory; loads the built package (bindings/wasm/pkg, Node flavour) with `ws` as the global
 // WebSocket.
+//
+// With FERROMQ_WASM_TLS_DIR set (a directory holding ca.pem, server.pem and server.key; ci.sh
+// makes them with the openssl CLI and runs Node with NODE_EXTRA_CA_CERTS=<dir>/ca.pem), both
+// servers serve TLS only (tls.server.mode=enforcing, WebSocket ports included) and the broker
+// checks ACL 1.0 with one admin account: the clusters' URLs are wss:// and `client` carries
+// the account's credentials.
 
 const fs = require('node:fs')
 const os = require('node:os')
@@ -12,6 +18,38 @@ const { REPO, BIN_DIR, freePorts, startServer, stop, writeTestBrokerConf, waitFo
   require('../../../tests/js/servers.js')
 
 const PKG = path.resolve(__dirname, '..', 'pkg')
+
+/** The TLS files' directory of the secure run, or undefined. */
+const TLS_DIR = process.env.FERROMQ_WASM_TLS_DIR || undefined
+/** The ACL account of the secure run. */
+const CREDENTIALS = { accessKey: 'ferromq-wasm-test', secretKey: 'ferromq-wasm-secret-0042' }
+const SCHEME = TLS_DIR ? 'wss' : 'ws'
+
+/** The tls.server.* keys of a server in `mode` (its WebSocket port too). */
+function tlsServerKeys(dir, mode) {
+  return [
+    `tls.server.mode=${mode}`,
+    `tls.server.certPath=${path.join(TLS_DIR, 'server.pem')}`,
+    `tls.server.keyPath=${path.join(TLS_DIR, 'server.key')}`,
+    `tls.config.file=${path.join(dir, 'no-tls.properties')}`,
+  ]
+}
+
+/** The broker's keys of the secure run: TLS, its own TLS connections, ACL. */
+function secureBrokerKeys(dir, mode) {
+  const acl = path.join(dir, 'plain_acl.yml')
+  fs.writeFileSync(
+    acl,
+    ['accounts:', `  - accessKey: ${CREDENTIALS.accessKey}`, `    secretKey: ${CREDENTIALS.secretKey}`, '    admin: true', ''].join('\n'),
+  )
+  return [
+    ...tlsServerKeys(dir, mode),
+    'tls.enable=true',
+    `tls.client.trustCertPath=${path.join(TLS_DIR, 'ca.pem')}`,
+    'aclEnable=true',
+    `aclFilePath=${acl}`,
+  ]
+}
 
 // Node 20 has no global WebSocket: the package uses whatever `globalThis.WebSocket` is.
 if (typeof globalThis.WebSocket === 'undefined') globalThis.WebSocket = require('ws')
@@ -26,9 +64,10 @@ function load() {
  * TCP address (for native clients), `namesrvWs` the WebSocket URL (for this package). The
  * broker is set up for tests: SQL92 filtering on, short delay levels (level 2 stays 5 s as in
  * Apache; every other level is 1 s so retries come quickly). `brokerWebSocket: false` starts
- * the broker without a WebSocket port.
+ * the broker without a WebSocket port. In the secure run, `tlsMode` is the servers'
+ * `tls.server.mode` (`enforcing` by default).
  */
-async function startCluster({ brokerWebSocket = true } = {}) {
+async function startCluster({ brokerWebSocket = true, tlsMode = 'enforcing' } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferromq-wasm-test-'))
   const nsPort = await freePorts()
   const nsWs = nsPort + 2
@@ -40,6 +79,7 @@ async function startCluster({ brokerWebSocket = true } = {}) {
       `webSocketListenPort=${nsWs}`,
       `kvConfigPath=${path.join(dir, 'kvConfig.json')}`,
       `configStorePath=${path.join(dir, 'namesrv.conf')}`,
+      ...(TLS_DIR ? tlsServerKeys(dir, tlsMode) : []),
       '',
     ].join('\n'),
   )
@@ -55,7 +95,7 @@ async function startCluster({ brokerWebSocket = true } = {}) {
       port,
       namesrvAddr,
       dir,
-      extra: wsPort ? [`webSocketListenPort=${wsPort}`] : [],
+      extra: [...(wsPort ? [`webSocketListenPort=${wsPort}`] : []), ...(TLS_DIR ? secureBrokerKeys(dir, tlsMode) : [])],
     })
     starts += 1
     return startServer('mqbroker', brokerConf, path.join(dir, `broker-${starts}.log`))
@@ -66,18 +106,21 @@ async function startCluster({ brokerWebSocket = true } = {}) {
     await stop(namesrv)
     throw e
   }
+  const namesrvWs = `${SCHEME}://127.0.0.1:${nsWs}/`
   return {
     namesrvAddr,
-    namesrvWs: `ws://127.0.0.1:${nsWs}/`,
+    namesrvWs,
+    /** The options every client object of the tests starts from: the name server's URL and, in the secure run, the credentials. */
+    client: TLS_DIR ? { namesrvAddr: namesrvWs, credentials: CREDENTIALS } : { namesrvAddr: namesrvWs },
     brokerAddr: `127.0.0.1:${port}`,
-    brokerWs: brokerWebSocket ? `ws://127.0.0.1:${port + 2}/` : null,
+    brokerWs: brokerWebSocket ? `${SCHEME}://127.0.0.1:${port + 2}/` : null,
     dir,
     /** Restarts the broker (same store and TCP port) with its WebSocket on another port. */
     async restartBroker() {
       await stop(broker)
       const other = await freePorts()
       broker = await startBroker(other)
-      this.brokerWs = `ws://127.0.0.1:${other}/`
+      this.brokerWs = `${SCHEME}://127.0.0.1:${other}/`
     },
     async stop() {
       await stop(broker)
@@ -94,7 +137,7 @@ async function startCluster({ brokerWebSocket = true } = {}) {
 async function startReadyCluster(opts) {
   const { Admin } = load()
   const cluster = await startCluster(opts)
-  const admin = new Admin({ namesrvAddr: cluster.namesrvWs })
+  const admin = new Admin(cluster.client)
   await waitFor('the broker to register', 20000, async () => {
     try {
       await admin.createTopic(fresh('warmup'), { queueNums: 1 })
@@ -117,4 +160,4 @@ async function startReadyCluster(opts) {
   }
 }
 
-module.exports = { startCluster, startReadyCluster, waitFor, fresh, load, REPO, BIN_DIR, PKG }
+module.exports = { startCluster, startReadyCluster, waitFor, fresh, load, REPO, BIN_DIR, PKG, TLS_DIR, CREDENTIALS }

@@ -38,7 +38,7 @@ async function topic(prefix, queueNums = 4) {
 async function consume(topicName, { filter, listener, ...options } = {}) {
   const received = []
   const consumer = new PushConsumer({
-    namesrvAddr: ready.cluster.namesrvWs,
+    ...ready.cluster.client,
     group: fresh('g'),
     consumeFrom: 'firstOffset',
     ...options,
@@ -54,7 +54,7 @@ const body = (m) => m.text()
 
 before(async () => {
   ready = await startReadyCluster()
-  producer = new Producer({ namesrvAddr: ready.cluster.namesrvWs, group: fresh('p') })
+  producer = new Producer({ ...ready.cluster.client, group: fresh('p') })
   await producer.start()
 })
 
@@ -197,7 +197,7 @@ describe('scenarios over WebSocket', () => {
     const t = await topic('tx', 1)
     const checked = []
     const executed = []
-    const tp = new TransactionProducer({ namesrvAddr: ready.cluster.namesrvWs, group: fresh('txp') })
+    const tp = new TransactionProducer({ ...ready.cluster.client, group: fresh('txp') })
     await tp.start({
       execute: (m, transactionId) => {
         assert.ok(transactionId.length > 0)
@@ -273,7 +273,7 @@ describe('scenarios over WebSocket', () => {
     const sent = await producer.send({ topic: t, body: 'doomed', keys: ['doomed'] })
     await waitFor('three deliveries', 30000, () => seen.length >= 3)
     assert.deepEqual(seen.slice(0, 3), [0, 1, 2])
-    const dlq = new PullConsumer({ namesrvAddr: ready.cluster.namesrvWs, group: fresh('dlq'), consumeFrom: 'firstOffset' })
+    const dlq = new PullConsumer({ ...ready.cluster.client, group: fresh('dlq'), consumeFrom: 'firstOffset' })
     await dlq.start()
     try {
       const queues = await waitFor('the DLQ topic', 30000, async () => {
@@ -340,7 +340,7 @@ describe('scenarios over WebSocket', () => {
     const N = 10
     for (let i = 0; i < N; i++) await producer.send({ topic: t, body: `p${i}` })
     const group = fresh('pg')
-    const opts = { namesrvAddr: ready.cluster.namesrvWs, group, consumeFrom: 'firstOffset', autoCommit: false }
+    const opts = { ...ready.cluster.client, group, consumeFrom: 'firstOffset', autoCommit: false }
     const c1 = new PullConsumer(opts)
     await c1.start()
     const queues = await c1.fetchQueues(t)
@@ -388,7 +388,7 @@ describe('scenarios over WebSocket', () => {
     const t = await topic('iter', 2)
     const N = 6
     for (let i = 0; i < N; i++) await producer.send({ topic: t, body: `i${i}` })
-    const c = new PullConsumer({ namesrvAddr: ready.cluster.namesrvWs, group: fresh('ig'), consumeFrom: 'firstOffset' })
+    const c = new PullConsumer({ ...ready.cluster.client, group: fresh('ig'), consumeFrom: 'firstOffset' })
     await c.subscribe(t)
     await c.start()
     const got = []
@@ -433,7 +433,7 @@ describe('scenarios over WebSocket', () => {
 
   it('errors: not started and shut down objects raise IllegalState; every kind has its code', async () => {
     const { errorCodes } = load()
-    const p = new Producer({ namesrvAddr: ready.cluster.namesrvWs, group: fresh('p') })
+    const p = new Producer({ ...ready.cluster.client, group: fresh('p') })
     await assert.rejects(p.send({ topic: 'x', body: 'x' }), (e) => e.code === 'IllegalState' && e.operation === 'send')
     await p.start()
     await p.shutdown()
@@ -441,11 +441,11 @@ describe('scenarios over WebSocket', () => {
     const pairs = errorCodes().map((s) => s.split('='))
     for (const [kind, code] of pairs) assert.equal(code, kind)
     assert.deepEqual(pairs.map(([, c]) => c).sort(), ['Broker', 'Connect', 'ConnectionClosed', 'IllegalState', 'InvalidArgument', 'Io', 'Protocol', 'Timeout', 'TopicNotFound'])
-    const c = new PushConsumer({ namesrvAddr: ready.cluster.namesrvWs, group: fresh('g') })
+    const c = new PushConsumer({ ...ready.cluster.client, group: fresh('g') })
     await assert.rejects(c.subscribe('x', { tag: 'A', sql92: 'a > 1' }), (e) => e.code === 'InvalidArgument')
     await assert.rejects(c.start(), (e) => e.code === 'InvalidArgument' && /onMessage/.test(e.message))
     // Broadcasting keeps offsets in a local file, which wasm32 has not: a clear Io error.
-    const b = new PushConsumer({ namesrvAddr: ready.cluster.namesrvWs, group: fresh('g'), messageModel: 'broadcasting' })
+    const b = new PushConsumer({ ...ready.cluster.client, group: fresh('g'), messageModel: 'broadcasting' })
     await b.subscribe('anything')
     b.onMessage(() => {})
     await assert.rejects(b.start(), (e) => e.code === 'Io' && e.retryable === false)
@@ -453,11 +453,20 @@ describe('scenarios over WebSocket', () => {
   })
 })
 
+/** The example's settings: the name server's URL and, in the secure run, the credentials. */
+function exampleEnv() {
+  const { credentials } = ready.cluster.client
+  return {
+    FERROMQ_NAMESRV_WS: ready.cluster.namesrvWs,
+    ...(credentials ? { FERROMQ_ACCESS_KEY: credentials.accessKey, FERROMQ_SECRET_KEY: credentials.secretKey } : {}),
+  }
+}
+
 describe('examples', () => {
   it('examples/wasm/node.js runs against the cluster', async () => {
     const script = path.join(REPO, 'examples', 'wasm', 'node.js')
     const out = await new Promise((resolve, reject) => {
-      execFile(process.execPath, [script], { env: { ...process.env, FERROMQ_NAMESRV_WS: ready.cluster.namesrvWs }, timeout: 90000 }, (err, stdout, stderr) =>
+      execFile(process.execPath, [script], { env: { ...process.env, ...exampleEnv() }, timeout: 90000 }, (err, stdout, stderr) =>
         err ? reject(new Error(`${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout))
     })
     assert.match(out, /received 3 of 3/)
@@ -467,7 +476,7 @@ describe('examples', () => {
 describe('endpoints', () => {
   it('reconnect: after the broker restarts on another WebSocket port, sends find the new endpoint', async () => {
     const t = await topic('reconnect', 2)
-    const p = new Producer({ namesrvAddr: ready.cluster.namesrvWs, group: fresh('p'), instanceName: fresh('i'), sendTimeoutMs: 2000 })
+    const p = new Producer({ ...ready.cluster.client, group: fresh('p'), instanceName: fresh('i'), sendTimeoutMs: 2000 })
     await p.start()
     try {
       const before = await p.send({ topic: t, body: 'before' })
@@ -499,8 +508,8 @@ describe('endpoints', () => {
 
   it('a broker without a WebSocket port: a clear Connect error naming it', async () => {
     const cluster = await startCluster({ brokerWebSocket: false })
-    const admin = new Admin({ namesrvAddr: cluster.namesrvWs, instanceName: fresh('i') })
-    const p = new Producer({ namesrvAddr: cluster.namesrvWs, group: fresh('p'), instanceName: fresh('i'), retryTimes: 0 })
+    const admin = new Admin({ ...cluster.client, instanceName: fresh('i') })
+    const p = new Producer({ ...cluster.client, group: fresh('p'), instanceName: fresh('i'), retryTimes: 0 })
     try {
       // The route is known (autoCreateTopicEnable gives TBW102), but the broker announced no
       // WebSocket endpoint.

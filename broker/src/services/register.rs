@@ -127,6 +127,21 @@ fn learn_master(broker: &Broker, answer: &RemotingCommand) {
     }
 }
 
+/// `wss` when the WebSocket port serves TLS only (`tls.server.mode=enforcing`), else `ws`
+/// (a permissive port serves both; clients reaching the name servers over `wss://` use `wss://`
+/// for the brokers too).
+fn websocket_scheme(b: &crate::config::BrokerConfig) -> &'static str {
+    let enforcing = b
+        .tls_keys()
+        .and_then(|k| k.server())
+        .is_ok_and(|s| s.mode == ferromq_remoting::TlsMode::Enforcing);
+    if enforcing {
+        "wss"
+    } else {
+        "ws"
+    }
+}
+
 /// Puts the WebSocket endpoint into the name server's KV config; whether it was accepted.
 async fn announce_websocket(
     conn: &Connection,
@@ -136,7 +151,12 @@ async fn announce_websocket(
     let header = PutKVConfigRequestHeader {
         namespace: WEBSOCKET_KV_NAMESPACE.to_owned(),
         key: b.broker_addr(),
-        value: format!("ws://{}:{}/", b.broker_ip1, b.web_socket_listen_port),
+        value: format!(
+            "{}://{}:{}/",
+            websocket_scheme(b),
+            b.broker_ip1,
+            b.web_socket_listen_port
+        ),
     };
     let req = RemotingCommand::request_with_header(RequestCode::PUT_KV_CONFIG, &header);
     match conn.request(req, TIMEOUT).await {

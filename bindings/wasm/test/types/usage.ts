@@ -3,7 +3,7 @@
 import init, {
   Admin, Producer, PushConsumer, PullConsumer, decodeMessages, encodeMessage, sql92Matches,
   sql92Outcome, tagHashCode, TransactionProducer, type FerroMQError, type TransactionSendResult, type ReceivedMessage, type SendResult,
-  type ListenerResult, type MessageListener, type QueueSelector, type ClusterInfo, type QueueStats, type QueueProgress,
+  type ListenerResult, type MessageListener, type Credentials, type QueueSelector, type ClusterInfo, type QueueStats, type QueueProgress,
 } from '../../pkg/web/ferromq_wasm.js'
 
 export async function demo(): Promise<void> {
@@ -21,6 +21,8 @@ export async function demo(): Promise<void> {
   await admin.deleteTopic('Old', 'DefaultCluster')
   await admin.deleteTopic('Older')
   const producer = new Producer({ namesrvAddr: 'ws://127.0.0.1:9877/', group: 'p', retryTimes: 1 })
+  const credentials: Credentials = { accessKey: 'app-orders', secretKey: 'change-me-0f2a9c', securityToken: undefined }
+  await new Producer({ namesrvAddr: 'wss://ns.example.com:9877/', group: 'signed', credentials }).shutdown()
   await producer.start()
   const r: SendResult = await producer.send({ topic: 'Orders', body: 'x', tag: 'A', keys: ['k'], properties: { a: 1 }, deliverAt: Date.now() + 1000 })
   const offset: number = r.queueOffset + writable
