@@ -150,6 +150,7 @@ impl Handler for BrokerHandler {
             return Some(process(&self.0, conn, request).await);
         }
         let start = std::time::Instant::now();
+        let _serving = (self.0.stats.meters.processing).serving(request.request_code());
         let (code, oneway) = (request.code, request.is_oneway());
         let (response, held) =
             ferromq_remoting::rpc_metrics::watch_long_polling(process(&self.0, conn, request))

@@ -16,6 +16,11 @@
 //!   records seconds, with buckets 5 s, 1 min, 10 min, 1 h, 12 h, 24 h: the same here). Unlike
 //!   Apache, which persists the half count, it starts at 0 when the broker starts.
 //!
+//! - per request processor (Apache's thread pools: `send`, `pull`, `lite_pull`, ...):
+//!   `rocketmq_processor_watermark`. Apache reports the tasks queued for each pool's threads;
+//!   FerroMQ serves a request on its connection's task with nothing queued, so the nearest
+//!   figure is the requests being served now, pulls held for new messages left out.
+//!
 //! Nothing is recorded while the exporter is off. At most [`MAX_KEYS`] keys are kept per
 //! table (topics are created by clients); the rest count under `_other_`.
 
@@ -25,7 +30,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use ferromq_protocol::message::{property, Properties};
-use ferromq_protocol::names;
+use ferromq_protocol::{names, RequestCode};
 
 /// Keys kept apart per table.
 pub(crate) const MAX_KEYS: usize = 10_000;
@@ -89,6 +94,87 @@ impl MessageType {
             MessageType::Delay => "delay",
             MessageType::Transaction => "transaction",
         }
+    }
+}
+
+/// Apache's processor (thread pool) names, in its order.
+pub(crate) const PROCESSORS: [&str; 12] = [
+    "send",
+    "async_put",
+    "pull",
+    "ack",
+    "query_message",
+    "client_manager",
+    "heartbeat",
+    "lite_pull",
+    "transaction",
+    "consumer_manager",
+    "admin",
+    "reply",
+];
+
+/// The processor of a request code, as Apache's broker assigns codes to its pools.
+pub(crate) fn processor_of(code: RequestCode) -> usize {
+    match code {
+        RequestCode::SEND_MESSAGE
+        | RequestCode::SEND_MESSAGE_V2
+        | RequestCode::SEND_BATCH_MESSAGE
+        | RequestCode::CONSUMER_SEND_MSG_BACK => 0,
+        RequestCode::PULL_MESSAGE => 2,
+        RequestCode::QUERY_MESSAGE | RequestCode::VIEW_MESSAGE_BY_ID => 4,
+        RequestCode::UNREGISTER_CLIENT | RequestCode::CHECK_CLIENT_CONFIG => 5,
+        RequestCode::HEART_BEAT => 6,
+        RequestCode::LITE_PULL_MESSAGE => 7,
+        RequestCode::END_TRANSACTION => 8,
+        RequestCode::GET_CONSUMER_LIST_BY_GROUP
+        | RequestCode::UPDATE_CONSUMER_OFFSET
+        | RequestCode::QUERY_CONSUMER_OFFSET => 9,
+        RequestCode::SEND_REPLY_MESSAGE | RequestCode::SEND_REPLY_MESSAGE_V2 => 11,
+        _ => 10,
+    }
+}
+
+/// Requests being served per processor.
+#[derive(Debug, Default)]
+pub(crate) struct Processing {
+    serving: [AtomicI64; PROCESSORS.len()],
+}
+
+/// Counts a request as served (or a pull as held) while alive.
+#[derive(Debug)]
+pub(crate) struct Serving<'a> {
+    counter: &'a AtomicI64,
+    delta: i64,
+}
+
+impl Drop for Serving<'_> {
+    fn drop(&mut self) {
+        self.counter.fetch_sub(self.delta, Ordering::Relaxed);
+    }
+}
+
+impl Processing {
+    /// Counts a request of `code` until the guard is dropped.
+    pub(crate) fn serving(&self, code: RequestCode) -> Serving<'_> {
+        self.count(processor_of(code), 1)
+    }
+
+    /// Leaves a pull of `code` out while it is held for new messages (until the guard drops).
+    pub(crate) fn held(&self, code: RequestCode) -> Serving<'_> {
+        self.count(processor_of(code), -1)
+    }
+
+    fn count(&self, processor: usize, delta: i64) -> Serving<'_> {
+        let counter = &self.serving[processor];
+        counter.fetch_add(delta, Ordering::Relaxed);
+        Serving { counter, delta }
+    }
+
+    /// Requests being served per processor, in [`PROCESSORS`] order.
+    pub(crate) fn snapshot(&self) -> [i64; PROCESSORS.len()] {
+        self.serving
+            .each_ref()
+            .map(|c| c.load(Ordering::Relaxed).max(0))
     }
 }
 
@@ -181,6 +267,8 @@ pub(crate) struct Meters {
     topics_in: Table<(String, MessageType), TopicIn>,
     dlq: Table<(String, String), AtomicU64>,
     transactions: Table<String, TopicTx>,
+    /// Requests being served per processor.
+    pub(crate) processing: Processing,
 }
 
 impl Meters {
@@ -376,6 +464,30 @@ mod tests {
         assert_eq!(finish, [1, 0, 0, 0, 1, 0, 0]);
         assert_eq!(t.finish_sum.load(Ordering::Relaxed), 4002);
         assert_eq!(all[1].1.half.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn requests_count_per_processor_while_served_and_not_held() {
+        let p = Processing::default();
+        let send = p.serving(RequestCode::SEND_MESSAGE_V2);
+        let pull = p.serving(RequestCode::PULL_MESSAGE);
+        let other = p.serving(RequestCode::GET_BROKER_RUNTIME_INFO);
+        let at = |name: &str| PROCESSORS.iter().position(|p| *p == name).unwrap_or(99);
+        let now = p.snapshot();
+        assert_eq!(
+            (now[at("send")], now[at("pull")], now[at("admin")]),
+            (1, 1, 1)
+        );
+        let held = p.held(RequestCode::PULL_MESSAGE);
+        assert_eq!(
+            p.snapshot()[at("pull")],
+            0,
+            "a held pull is not being served"
+        );
+        drop(held);
+        assert_eq!(p.snapshot()[at("pull")], 1);
+        drop((send, pull, other));
+        assert_eq!(p.snapshot(), [0; PROCESSORS.len()]);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 
 use ferromq_protocol::names;
 
-use crate::meters::{FINISH_BUCKETS, SIZE_BUCKETS};
+use crate::meters::{FINISH_BUCKETS, PROCESSORS, SIZE_BUCKETS};
 use crate::state::Broker;
 use crate::stats::StatsName;
 
@@ -120,6 +120,19 @@ pub(crate) fn render(broker: &Broker) -> String {
     }
 
     transactions(&mut out, broker, &node, cap);
+    head(
+        &mut out,
+        "rocketmq_processor_watermark",
+        "Requests being served per processor (Apache: queued per thread pool), held pulls left out.",
+        "gauge",
+    );
+    let serving = broker.stats.meters.processing.snapshot();
+    for (name, value) in PROCESSORS.iter().zip(serving) {
+        let _ = writeln!(
+            out,
+            r#"rocketmq_processor_watermark{{{node},processor="{name}"}} {value}"#
+        );
+    }
 
     // Lag, as Apache's ConsumerLagCalculator: per group and topic it has offsets of (retry
     // topics left out), the messages past the committed offsets, and how long the oldest of

@@ -350,6 +350,18 @@ async fn transactions_are_counted_per_topic() {
     assert_eq!(series("rocketmq_rollback_messages_total"), Some(1.0));
     assert_eq!(series("rocketmq_finish_message_latency_count"), Some(1.0));
     assert!(scrape.contains("# TYPE rocketmq_finish_message_latency histogram"));
+    // Nothing is being served while the scrape is answered: every processor's watermark is 0.
+    for processor in [
+        "send",
+        "pull",
+        "lite_pull",
+        "heartbeat",
+        "transaction",
+        "admin",
+    ] {
+        let line = format!(r#"node_id="broker-t",processor="{processor}"}} 0"#);
+        assert!(scrape.contains(&line), "{line} in {scrape}");
+    }
     // (The test's half messages carry a fixed, old birth time: the commit falls in +Inf.)
     assert!(
         scrape.contains(r#"topic="TxMetered",le="+Inf"} 1"#),

@@ -219,6 +219,10 @@ pub(crate) async fn pull_message(broker: &Broker, req: &RemotingCommand) -> Resp
         {
             held = true;
             ferromq_remoting::rpc_metrics::mark_long_polled();
+            let meters = &broker.stats.meters;
+            let _held = meters
+                .is_enabled()
+                .then(|| meters.processing.held(req.request_code()));
             let _ = tokio::time::timeout(hold, notified).await;
             continue;
         }
