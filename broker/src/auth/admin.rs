@@ -12,9 +12,14 @@ use ferromq_protocol::header::auth::{
 use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode};
 
 use super::metadata::user_from_info;
-use super::model::{acl_from_info, parse_subject, PolicyType, Resource, UserStatus, UserType};
+use super::model::{acl_from_info, parse_subject, Acl, PolicyType, Resource, UserStatus, UserType};
 use crate::response::{bad_header, fail, ok, Response};
 use crate::state::Broker;
+
+/// Most users a broker keeps (FerroMQ's bound; Apache has none).
+const MAX_USERS: usize = 100_000;
+/// Most entries one user's ACL holds (FerroMQ's bound; Apache has none).
+const MAX_ENTRIES: usize = 10_000;
 
 /// Apache's answer to an `AuthenticationException` / `AuthorizationException`.
 fn refused(message: impl Into<String>) -> Response {
@@ -107,13 +112,19 @@ async fn create_user(broker: &Broker, req: &RemotingCommand) -> Response {
     };
     let created = broker.auth.metadata.change(|t| {
         if t.users.contains_key(&user.username) {
-            return false;
+            return Err(refused("The user is existed"));
+        }
+        if t.users.len() >= MAX_USERS {
+            return Err(fail(
+                ResponseCode::SYSTEM_ERROR,
+                format!("this broker keeps at most {MAX_USERS} users"),
+            ));
         }
         t.users.insert(user.username.clone(), user);
-        true
+        Ok(())
     });
-    if !created {
-        return refused("The user is existed");
+    if let Err(r) = created {
+        return r;
     }
     persist(broker).await.unwrap_or_else(ok)
 }
@@ -257,12 +268,24 @@ async fn put_acl(broker: &Broker, req: &RemotingCommand) -> Response {
         if !t.users.contains_key(&acl.username) {
             return Err(format!("The subject of {} is not exist.", acl.subject()));
         }
-        match t.acls.get_mut(&acl.username) {
-            Some(old) => old.merge(acl.policies),
-            None => {
-                t.acls.insert(acl.username.clone(), acl);
-            }
+        let mut merged = match t.acls.get(&acl.username) {
+            Some(old) => old.clone(),
+            None => Acl {
+                username: acl.username.clone(),
+                policies: Vec::new(),
+            },
+        };
+        merged.merge(acl.policies);
+        if merged
+            .policies
+            .iter()
+            .map(|p| p.entries.len())
+            .sum::<usize>()
+            > MAX_ENTRIES
+        {
+            return Err(format!("an ACL holds at most {MAX_ENTRIES} entries"));
         }
+        t.acls.insert(merged.username.clone(), merged);
         Ok(())
     });
     if let Err(message) = result {

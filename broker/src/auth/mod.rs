@@ -222,6 +222,15 @@ impl Auth {
         })
     }
 
+    /// `req` signed with `innerClientAuthenticationCredentials` when set (Apache's broker
+    /// signs its requests to name servers and masters so); else unchanged.
+    pub(crate) fn signed(&self, mut req: RemotingCommand) -> RemotingCommand {
+        if let Some(inner) = &self.inner {
+            inner.sign(&mut req);
+        }
+        req
+    }
+
     /// Whether any check is on.
     pub(crate) fn enabled(&self) -> bool {
         self.authentication || self.authorization

@@ -143,10 +143,7 @@ async fn sync_auth(broker: &Arc<Broker>, c: &Connection) -> Result<(), String> {
 }
 
 async fn fetch(broker: &Broker, c: &Connection, code: RequestCode) -> Result<bytes::Bytes, String> {
-    let mut req = RemotingCommand::request(code);
-    if let Some(inner) = &broker.auth.inner {
-        inner.sign(&mut req);
-    }
+    let req = broker.auth.signed(RemotingCommand::request(code));
     let r = c
         .request(req, TIMEOUT)
         .await
