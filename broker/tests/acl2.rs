@@ -235,6 +235,17 @@ async fn signed_users_within_their_acl_are_served_and_others_refused() {
         &call(&c, create_user("bob", "bob-secret", None), Some(&alice())).await,
         "User:alice has no permission to access Cluster:DefaultCluster from 127.0.0.1, no matched policies.",
     );
+    // The broker's config is not for her either, and does not show secrets to root.
+    let config = || RemotingCommand::request(RequestCode::GET_BROKER_CONFIG);
+    assert_eq!(
+        call(&c, config(), Some(&alice())).await.response_code(),
+        ResponseCode::NO_PERMISSION
+    );
+    let r = call(&c, config(), Some(&root())).await;
+    assert_ok(&r);
+    let text = String::from_utf8_lossy(&r.body);
+    assert!(text.contains("authenticationEnabled=true"), "{text}");
+    assert!(!text.contains(ROOT.1), "{text}");
     let update = RemotingCommand::request(RequestCode::UPDATE_BROKER_CONFIG)
         .with_body(Bytes::from_static(b"authenticationEnabled=false"));
     assert_eq!(

@@ -334,6 +334,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn apaches_keys_read_from_a_properties_file() {
+        let mut s = crate::config::Settings::default();
+        let report = s
+            .apply_properties(
+                "authenticationEnabled=true\nauthorizationEnabled=true\n\
+                 authenticationProvider=org.apache.rocketmq.auth.authentication.provider.DefaultAuthenticationProvider\n\
+                 initAuthenticationUser={\"username\":\"root\",\"password\":\"pw=1:2\"}\n\
+                 innerClientAuthenticationCredentials={\"accessKey\":\"inner\",\"secretKey\":\"sk\"}\n\
+                 authenticationWhitelist=10, 11\nmigrateAuthFromV1Enabled=false\nuserCacheMaxNum=5\n",
+            )
+            .expect("valid");
+        assert!(report.unknown_keys.is_empty(), "{:?}", report.unknown_keys);
+        let dir = tempfile::tempdir().expect("dir");
+        let auth = Auth::open(&s.broker, dir.path()).expect("opens");
+        assert!(auth.enabled());
+        assert_eq!(auth.authentication_whitelist, ["10", "11"]);
+        assert_eq!(auth.metadata.user("root").expect("root").password, "pw=1:2");
+        assert!(auth.metadata.user("inner").expect("inner").is_super());
+        assert!(dir.path().join("users.json").exists());
+    }
+
+    #[test]
     fn unknown_providers_stop_start_up() {
         let dir = tempfile::tempdir().expect("dir");
         let mut b = BrokerConfig {
