@@ -231,6 +231,68 @@ ferromq_common::settings! {
         /// it), where the ACL file is looked for by default.
         broker_config_path: String = String::new(), "brokerConfigPath", false;
 
+        // ---- ACL 2.0 (Apache 5.3's `AuthConfig` keys; docs/security.md, "ACL 2.0"). ----
+        /// `authenticationEnabled` (false): every request must be signed by a known, enabled
+        /// user (whitelisted codes aside).
+        authentication_enabled: bool = false, "authenticationEnabled", false;
+        /// `authenticationProvider`: empty or Apache's `DefaultAuthenticationProvider` class
+        /// name (also `default`); anything else stops start-up.
+        authentication_provider: String = String::new(), "authenticationProvider", false;
+        /// `authenticationMetadataProvider`: empty or Apache's
+        /// `LocalAuthenticationMetadataProvider` (also `local`): users in
+        /// `<storePathRootDir>/config/users.json`.
+        authentication_metadata_provider: String = String::new(), "authenticationMetadataProvider", false;
+        /// `authenticationStrategy`: empty or Apache's stateless / stateful strategy class;
+        /// FerroMQ checks every request either way.
+        authentication_strategy: String = String::new(), "authenticationStrategy", false;
+        /// `authenticationWhitelist`: comma-separated request codes that skip authentication.
+        authentication_whitelist: String = String::new(), "authenticationWhitelist", false;
+        /// `initAuthenticationUser`: `{"username":"..","password":".."}`, a super user created
+        /// at start when it does not exist.
+        init_authentication_user: String = String::new(), "initAuthenticationUser", false;
+        /// `innerClientAuthenticationCredentials`: `{"accessKey":"..","secretKey":".."}`, a
+        /// super user created at start when missing, and the credentials the broker signs its
+        /// own requests with (a slave copying its master's tables).
+        inner_client_authentication_credentials: String = String::new(), "innerClientAuthenticationCredentials", false;
+        /// `authorizationEnabled` (false): every request's resources are checked against the
+        /// user's ACL (super users pass).
+        authorization_enabled: bool = false, "authorizationEnabled", false;
+        /// `authorizationProvider`: empty or Apache's `DefaultAuthorizationProvider` (also
+        /// `default`).
+        authorization_provider: String = String::new(), "authorizationProvider", false;
+        /// `authorizationMetadataProvider`: empty or Apache's
+        /// `LocalAuthorizationMetadataProvider` (also `local`): ACLs in
+        /// `<storePathRootDir>/config/acls.json`.
+        authorization_metadata_provider: String = String::new(), "authorizationMetadataProvider", false;
+        /// `authorizationStrategy`: as `authenticationStrategy`.
+        authorization_strategy: String = String::new(), "authorizationStrategy", false;
+        /// `authorizationWhitelist`: comma-separated request codes that skip authorization.
+        authorization_whitelist: String = String::new(), "authorizationWhitelist", false;
+        /// `migrateAuthFromV1Enabled` (false): at start, the accounts of `plain_acl.yml` become
+        /// users and ACLs (accounts whose user exists are left alone).
+        migrate_auth_from_v1_enabled: bool = false, "migrateAuthFromV1Enabled", false;
+        /// Apache's cache sizes and times (`userCacheMaxNum` ...): accepted, no effect (FerroMQ
+        /// keeps every user and ACL in memory).
+        user_cache_max_num: u64 = 1000, "userCacheMaxNum", false;
+        /// Accepted, no effect (see `userCacheMaxNum`).
+        user_cache_expired_second: u64 = 600, "userCacheExpiredSecond", false;
+        /// Accepted, no effect (see `userCacheMaxNum`).
+        user_cache_refresh_second: u64 = 60, "userCacheRefreshSecond", false;
+        /// Accepted, no effect (see `userCacheMaxNum`).
+        acl_cache_max_num: u64 = 1000, "aclCacheMaxNum", false;
+        /// Accepted, no effect (see `userCacheMaxNum`).
+        acl_cache_expired_second: u64 = 600, "aclCacheExpiredSecond", false;
+        /// Accepted, no effect (see `userCacheMaxNum`).
+        acl_cache_refresh_second: u64 = 60, "aclCacheRefreshSecond", false;
+        /// Accepted, no effect (see `userCacheMaxNum`).
+        stateful_authentication_cache_max_num: u64 = 10_000, "statefulAuthenticationCacheMaxNum", false;
+        /// Accepted, no effect (see `userCacheMaxNum`).
+        stateful_authentication_cache_expired_second: u64 = 60, "statefulAuthenticationCacheExpiredSecond", false;
+        /// Accepted, no effect (see `userCacheMaxNum`).
+        stateful_authorization_cache_max_num: u64 = 10_000, "statefulAuthorizationCacheMaxNum", false;
+        /// Accepted, no effect (see `userCacheMaxNum`).
+        stateful_authorization_cache_expired_second: u64 = 60, "statefulAuthorizationCacheExpiredSecond", false;
+
         // ---- Metrics (docs/architecture.md, "Metrics"). ----
         /// `metricsExporterType` (DISABLE): `PROM` serves Prometheus text format.
         metrics_exporter_type: MetricsExporterType = MetricsExporterType::Disable, "metricsExporterType", false;

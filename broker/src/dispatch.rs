@@ -5,7 +5,7 @@ use std::sync::Arc;
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use ferromq_remoting::{Connection, Handler};
 
-use crate::acl::{canonical, Acl};
+use crate::acl::canonical;
 use crate::handlers::{
     admin, client, group, locks, offset, pull, query, relay, retry, send, topic, transaction,
 };
@@ -16,10 +16,8 @@ use crate::state::Broker;
 async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Response {
     let code = req.request_code();
     let req = &req;
-    if let Some(acl) = &broker.acl {
-        if let Err(refusal) = admit(broker, acl, conn, req) {
-            return refusal;
-        }
+    if let Err(refusal) = admit_all(broker, conn, req) {
+        return refusal;
     }
     if is_table_write(code) && !broker.settings().broker.broker_role.is_master() {
         // A slave's topics and groups are its master's, copied every 10 s: a change made here
@@ -98,6 +96,17 @@ async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Re
         RequestCode::GET_ALL_PRODUCER_INFO => admin::all_producers(broker),
         RequestCode::GET_BROKER_CONFIG => admin::broker_config(broker),
         RequestCode::UPDATE_BROKER_CONFIG => admin::update_broker_config(broker, req).await,
+        // ACL 2.0 users and ACLs.
+        RequestCode::AUTH_CREATE_USER
+        | RequestCode::AUTH_UPDATE_USER
+        | RequestCode::AUTH_DELETE_USER
+        | RequestCode::AUTH_GET_USER
+        | RequestCode::AUTH_LIST_USER
+        | RequestCode::AUTH_CREATE_ACL
+        | RequestCode::AUTH_UPDATE_ACL
+        | RequestCode::AUTH_DELETE_ACL
+        | RequestCode::AUTH_GET_ACL
+        | RequestCode::AUTH_LIST_ACL => crate::auth::admin::handle(broker, req).await,
         other => fail(
             ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
             format!(" request type {} not supported", other.0),
@@ -105,14 +114,15 @@ async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Re
     }
 }
 
-/// The ACL check (docs/security.md), before any handler: Apache's RPC hook. A slave copying its
+/// The ACL 1.0 and ACL 2.0 checks (docs/security.md), before any handler. With both on, both
+/// must pass, as in Apache 5.3.2 (its ACL 1.0 RPC hook runs first and its refusal is kept while
+/// the ACL 2.0 pipeline runs; an ACL 2.0 refusal is the one answered). A slave copying its
 /// master's tables passes from the address of its HA connection.
-fn admit(
-    broker: &Broker,
-    acl: &Acl,
-    conn: &Connection,
-    req: &RemotingCommand,
-) -> Result<(), Response> {
+fn admit_all(broker: &Broker, conn: &Connection, req: &RemotingCommand) -> Result<(), Response> {
+    let auth = broker.auth.enabled();
+    if broker.acl.is_none() && !auth {
+        return Ok(());
+    }
     let ip = conn.peer_addr().ip();
     if crate::acl::is_slave_sync(req.request_code())
         && broker
@@ -123,7 +133,11 @@ fn admit(
     {
         return Ok(());
     }
-    acl.admit(ip, req)
+    let v1 = broker.acl.as_ref().map_or(Ok(()), |acl| acl.admit(ip, req));
+    if auth {
+        broker.auth.admit(ip, req)?;
+    }
+    v1
 }
 
 /// Codes that change the topic or subscription group tables (or, CLEAN_UNUSED_TOPIC, the

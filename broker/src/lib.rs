@@ -8,6 +8,7 @@
 //!   messages), `filters` (tag and SQL92), `clients`,
 //!   `locks` and `limits` hold the domain rules the handlers and services share;
 //! - `acl`: ACL 1.0, the checks run before every request's handler when `aclEnable` is set;
+//!   `auth`: ACL 2.0 (users, ACLs, `authenticationEnabled` / `authorizationEnabled`) beside it;
 //! - `dispatch`: which handler answers each request code; `handlers`: one file per request
 //!   family (send, pull, client, offset, query, topic, group, transaction, locks, admin, retry);
 //!   `response`: how every answer and refusal is built;
@@ -24,6 +25,7 @@ pub mod clients;
 pub mod config;
 
 mod acl;
+mod auth;
 mod catalog;
 mod delays;
 mod dispatch;
@@ -81,6 +83,8 @@ pub async fn open(settings: Settings) -> Result<Arc<Broker>, BrokerError> {
     })?;
     // Before the store opens: a bad ACL file stops start-up at once.
     let acl = acl::Acl::open(&settings.broker).map_err(BrokerError::Config)?;
+    let auth = auth::Auth::open(&settings.broker, &settings.store.config_dir())
+        .map_err(BrokerError::Config)?;
     let cell: Arc<OnceLock<Weak<Broker>>> = Arc::new(OnceLock::new());
     let listener_cell = cell.clone();
     let listener: ArrivalListener = Arc::new(move |req| {
@@ -127,6 +131,7 @@ pub async fn open(settings: Settings) -> Result<Arc<Broker>, BrokerError> {
         topic_creations: Default::default(),
         group_creations: Default::default(),
         acl,
+        auth: Arc::new(auth),
         settings: std::sync::RwLock::new(Arc::new(settings)),
     });
     let _ = cell.set(Arc::downgrade(&broker));

@@ -15,6 +15,7 @@ use ferromq_store::MessageStore;
 use tokio::sync::Notify;
 
 use crate::acl::Acl;
+use crate::auth::Auth;
 use crate::clients::ClientManager;
 use crate::config::{BrokerConfig, Settings};
 use crate::limits::RateLimiter;
@@ -76,6 +77,8 @@ pub struct Broker {
     pub(crate) group_creations: RateLimiter,
     /// ACL 1.0 rules when `aclEnable` is set.
     pub(crate) acl: Option<Acl>,
+    /// ACL 2.0: users, ACLs and the `authenticationEnabled` / `authorizationEnabled` checks.
+    pub(crate) auth: Arc<Auth>,
 }
 
 impl Broker {

@@ -483,6 +483,27 @@ impl Gen<'_> {
         }
     }
 
+    /// An ACL 2.0 user name: a few known ones, or a hostile name.
+    fn auth_user(&mut self) -> String {
+        if self.rng.chance(70) {
+            (*self.rng.pick(&["alice", "bob", "root", "carol"])).to_owned()
+        } else {
+            self.name()
+        }
+    }
+
+    /// An ACL 2.0 resource key, valid or not.
+    fn auth_resource(&mut self) -> String {
+        match self.rng.below(6) {
+            0 => "*".to_owned(),
+            1 => format!("Topic:{}", self.topic()),
+            2 => format!("Group:{}*", self.group()),
+            3 => "Topic:*".to_owned(),
+            4 => format!("Cluster:{CLUSTER}"),
+            _ => self.name(),
+        }
+    }
+
     fn queue_id(&mut self) -> i32 {
         if self.rng.chance(75) {
             self.rng.below(4) as i32
@@ -802,6 +823,16 @@ const BROKER_CODES: &[RequestCode] = &[
     RequestCode::DELETE_SUBSCRIPTIONGROUP,
     RequestCode::GET_ALL_CONSUMER_OFFSET,
     RequestCode::QUERY_TOPIC_CONSUME_BY_WHO,
+    RequestCode::AUTH_CREATE_USER,
+    RequestCode::AUTH_UPDATE_USER,
+    RequestCode::AUTH_DELETE_USER,
+    RequestCode::AUTH_GET_USER,
+    RequestCode::AUTH_LIST_USER,
+    RequestCode::AUTH_CREATE_ACL,
+    RequestCode::AUTH_UPDATE_ACL,
+    RequestCode::AUTH_DELETE_ACL,
+    RequestCode::AUTH_GET_ACL,
+    RequestCode::AUTH_LIST_ACL,
 ];
 
 /// Codes the name server handles (`processor.rs` `process`).
@@ -1500,6 +1531,83 @@ fn broker_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ext
             }),
             Vec::new(),
         ),
+        RequestCode::AUTH_CREATE_USER
+        | RequestCode::AUTH_UPDATE_USER
+        | RequestCode::AUTH_DELETE_USER
+        | RequestCode::AUTH_GET_USER => {
+            let username = g.auth_user();
+            let mut e = ExtFields::new();
+            e.insert("username", username.clone());
+            let body = format!(
+                "{{\"password\":{},\"userStatus\":{},\"userType\":{},\"username\":{}}}",
+                json_str(&g.name()),
+                json_str(
+                    g.rng
+                        .pick::<&str>(&["enable", "disable", "DISABLE", "x", ""])
+                ),
+                json_str(
+                    g.rng
+                        .pick::<&str>(&["Normal", "Super", "super", "Root", ""])
+                ),
+                json_str(&username)
+            );
+            (e, body.into_bytes())
+        }
+        RequestCode::AUTH_LIST_USER => {
+            let mut e = ExtFields::new();
+            if g.rng.chance(50) {
+                e.insert("filter", g.auth_user());
+            }
+            (e, Vec::new())
+        }
+        RequestCode::AUTH_CREATE_ACL
+        | RequestCode::AUTH_UPDATE_ACL
+        | RequestCode::AUTH_DELETE_ACL
+        | RequestCode::AUTH_GET_ACL => {
+            let subject = format!(
+                "{}{}",
+                g.rng.pick(&["User:", "user:", "Group:", ""]),
+                g.auth_user()
+            );
+            let resource = g.auth_resource();
+            let mut e = ExtFields::new();
+            e.insert("subject", subject.clone());
+            if g.rng.chance(50) {
+                e.insert("resource", resource.clone());
+                e.insert(
+                    "policyType",
+                    (*g.rng.pick(&["Custom", "Default", "x"])).to_owned(),
+                );
+            }
+            let ips = g.rng.pick(&[
+                "",
+                "\"10.0.0.0/8\"",
+                "\"127.0.0.1\"",
+                "\"::1/200\"",
+                "\"10.*\"",
+                "\"\"",
+            ]);
+            let body = format!(
+                "{{\"policies\":[{{\"entries\":[{{\"actions\":[{}],\"decision\":{},\"resource\":{},\"sourceIps\":[{}]}}],\"policyType\":{}}}],\"subject\":{}}}",
+                g.rng.pick(&["\"Pub\"", "\"Pub\",\"Sub\"", "\"All\"", "\"Any\"", "", "\"x\""]),
+                json_str(g.rng.pick::<&str>(&["Allow", "Deny", "deny", "maybe", ""])),
+                json_str(&resource),
+                ips,
+                json_str(g.rng.pick::<&str>(&["Custom", "Default", "", "x"])),
+                json_str(&subject)
+            );
+            (e, body.into_bytes())
+        }
+        RequestCode::AUTH_LIST_ACL => {
+            let mut e = ExtFields::new();
+            if g.rng.chance(50) {
+                e.insert("subjectFilter", g.auth_user());
+            }
+            if g.rng.chance(50) {
+                e.insert("resourceFilter", g.auth_resource());
+            }
+            (e, Vec::new())
+        }
         // GET_ALL_TOPIC_CONFIG, GET_BROKER_RUNTIME_INFO, GET_BROKER_HA_STATUS, GET_BROKER_CONFIG,
         // GET_ALL_SUBSCRIPTIONGROUP_CONFIG, GET_ALL_CONSUMER_OFFSET, GET_ALL_DELAY_OFFSET: no
         // header.

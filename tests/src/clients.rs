@@ -307,6 +307,37 @@ pub fn java_acl_round_trip(
     )
 }
 
+/// [`java_acl_round_trip`] against a broker with ACL 2.0: the denied send must be answered
+/// `refusal_code` (NO_PERMISSION, 16) with a remark containing `refusal_remark`.
+#[allow(clippy::too_many_arguments)]
+pub fn java_acl2_round_trip(
+    namesrv: &str,
+    topic: &str,
+    denied: &str,
+    n: usize,
+    admin: (&str, &str),
+    user: (&str, &str),
+    refusal_code: i32,
+    refusal_remark: &str,
+) -> ClientRun {
+    java_client(
+        "org.ferromq.compat.AclRoundTrip",
+        &[
+            namesrv.to_owned(),
+            topic.to_owned(),
+            denied.to_owned(),
+            n.to_string(),
+            admin.0.to_owned(),
+            admin.1.to_owned(),
+            user.0.to_owned(),
+            user.1.to_owned(),
+            refusal_code.to_string(),
+            refusal_remark.to_owned(),
+        ],
+        &format!("java AclRoundTrip (ACL 2.0) {topic} x{n}"),
+    )
+}
+
 /// Go `compat-go <scenario> -namesrv .. -broker .. -topic .. -n ..` (v2.1.2): `tag-filter`,
 /// `async-group`, `ordered`, `delayed`, `transaction` or `sql-filter` (see
 /// `tests/compat/go/main.go`). Prints `OK: <scenario>: <summary>` on success.

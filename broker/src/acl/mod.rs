@@ -20,10 +20,10 @@
 //! `resource`: what each request code touches; `refusals`: the rate-limited refusal log.
 
 mod address;
-mod file;
-mod load;
-mod perm;
-mod refusals;
+pub(crate) mod file;
+pub(crate) mod load;
+pub(crate) mod perm;
+pub(crate) mod refusals;
 mod resource;
 
 use std::net::IpAddr;

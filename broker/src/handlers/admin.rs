@@ -25,9 +25,16 @@ use ferromq_common::settings::SettingError;
 /// Setting names whose values are never returned by GET_BROKER_CONFIG.
 fn is_secret(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    ["secret", "password", "token", "accesskey"]
-        .iter()
-        .any(|s| k.contains(s))
+    [
+        "secret",
+        "password",
+        "token",
+        "accesskey",
+        "credential",
+        "authenticationuser",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
 }
 
 /// GET_BROKER_HA_STATUS (`mqadmin haStatus`): a master's slaves with their lag, or a slave's

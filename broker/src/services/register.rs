@@ -89,7 +89,7 @@ pub(crate) async fn register_all(broker: &Broker, links: &mut NamesrvLinks) {
         };
         let req = RemotingCommand::request_with_header(RequestCode::REGISTER_BROKER, &header)
             .with_body(body.clone());
-        match conn.request(req, TIMEOUT).await {
+        match conn.request(broker.auth.signed(req), TIMEOUT).await {
             Ok(r) if r.response_code() == ResponseCode::SUCCESS => {
                 tracing::debug!(namesrv = %addr, "registered");
                 if !b.broker_role.is_master() {
@@ -210,7 +210,7 @@ pub(crate) async fn unregister_all(broker: &Broker) {
     for addr in b.namesrv_addrs() {
         if let Some(conn) = connection(broker, &addr, &mut conns).await {
             let req = RemotingCommand::request_with_header(RequestCode::UNREGISTER_BROKER, &header);
-            if let Err(e) = conn.request(req, TIMEOUT).await {
+            if let Err(e) = conn.request(broker.auth.signed(req), TIMEOUT).await {
                 tracing::warn!(namesrv = %addr, error = %e, "unregistration failed");
             }
             if b.web_socket_listen_port != 0 {
@@ -220,7 +220,7 @@ pub(crate) async fn unregister_all(broker: &Broker) {
                 };
                 let req =
                     RemotingCommand::request_with_header(RequestCode::DELETE_KV_CONFIG, &forget);
-                let _ = conn.request(req, TIMEOUT).await;
+                let _ = conn.request(broker.auth.signed(req), TIMEOUT).await;
             }
             conn.close();
         }

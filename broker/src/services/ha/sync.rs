@@ -2,7 +2,9 @@
 //! offsets, delay-level progress and subscription groups are fetched from the master's broker
 //! port when the master becomes known and every 10 s after, through the admin codes Apache
 //! uses (GET_ALL_TOPIC_CONFIG, GET_ALL_CONSUMER_OFFSET, GET_ALL_DELAY_OFFSET,
-//! GET_ALL_SUBSCRIPTIONGROUP_CONFIG).
+//! GET_ALL_SUBSCRIPTIONGROUP_CONFIG), and ACL 2.0's users and ACLs through AUTH_LIST_USER and
+//! AUTH_LIST_ACL (the master's copy replaces the slave's). Requests are signed with
+//! `innerClientAuthenticationCredentials` when set, so a master with ACL 2.0 on answers them.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,10 +76,10 @@ async fn sync_all(
             c
         }
     };
-    let topics = fetch(&c, RequestCode::GET_ALL_TOPIC_CONFIG).await?;
-    let offsets = fetch(&c, RequestCode::GET_ALL_CONSUMER_OFFSET).await?;
-    let delays = fetch(&c, RequestCode::GET_ALL_DELAY_OFFSET).await?;
-    let groups = fetch(&c, RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG).await?;
+    let topics = fetch(broker, &c, RequestCode::GET_ALL_TOPIC_CONFIG).await?;
+    let offsets = fetch(broker, &c, RequestCode::GET_ALL_CONSUMER_OFFSET).await?;
+    let delays = fetch(broker, &c, RequestCode::GET_ALL_DELAY_OFFSET).await?;
+    let groups = fetch(broker, &c, RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG).await?;
     let what = |name: &'static str| move |e: ferromq_store::StoreError| format!("{name}: {e}");
     if broker.topics.encode().as_bytes() != topics.as_ref() {
         broker
@@ -102,12 +104,48 @@ async fn sync_all(
     tokio::task::spawn_blocking(move || b.persist_all())
         .await
         .map_err(|e| format!("persist: {e}"))?;
+    // Users and ACLs apart: a master without ACL 2.0 (Apache before 5.3, or one that refuses
+    // this slave's credentials) still has its other tables copied.
+    let outcome = sync_auth(broker, &c).await.err();
+    let mut last = AUTH_SYNC_ERROR.lock().unwrap_or_else(|e| e.into_inner());
+    if outcome != *last {
+        match &outcome {
+            Some(reason) => {
+                tracing::warn!(%master, %reason, "cannot sync users and ACLs from the master")
+            }
+            None => tracing::info!(%master, "users and ACLs sync from the master works again"),
+        }
+        *last = outcome;
+    }
     Ok(())
 }
 
-async fn fetch(c: &Connection, code: RequestCode) -> Result<bytes::Bytes, String> {
+/// The last reason users and ACLs could not be copied, logged once per change.
+static AUTH_SYNC_ERROR: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Copies the master's users and ACLs (ACL 2.0) when they differ from this broker's.
+async fn sync_auth(broker: &Arc<Broker>, c: &Connection) -> Result<(), String> {
+    let users = fetch(broker, c, RequestCode::AUTH_LIST_USER).await?;
+    let acls = fetch(broker, c, RequestCode::AUTH_LIST_ACL).await?;
+    let tables = crate::auth::Tables::from_json(&users, &acls)?;
+    let metadata = &broker.auth.metadata;
+    if metadata.read(|t| *t == tables) {
+        return Ok(());
+    }
+    metadata.change(|t| *t = tables);
+    let auth = broker.auth.clone();
+    tokio::task::spawn_blocking(move || auth.metadata.persist())
+        .await
+        .map_err(|e| format!("persist users / ACLs: {e}"))?
+        .map_err(|e| format!("persist users / ACLs: {e}"))?;
+    tracing::info!("users and ACLs synced from the master");
+    Ok(())
+}
+
+async fn fetch(broker: &Broker, c: &Connection, code: RequestCode) -> Result<bytes::Bytes, String> {
+    let req = broker.auth.signed(RemotingCommand::request(code));
     let r = c
-        .request(RemotingCommand::request(code), TIMEOUT)
+        .request(req, TIMEOUT)
         .await
         .map_err(|e| format!("{code:?}: {e}"))?;
     if r.response_code() != ResponseCode::SUCCESS {

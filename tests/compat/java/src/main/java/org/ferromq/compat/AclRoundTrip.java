@@ -22,27 +22,30 @@ import org.apache.rocketmq.remoting.RPCHook;
  * ACL 1.0 with the official Java client's {@code AclClientRPCHook} against a broker with
  * {@code aclEnable=true}:
  *
- * <pre>AclRoundTrip &lt;namesrv&gt; &lt;topic&gt; &lt;deniedTopic&gt; &lt;n&gt; &lt;adminKey&gt; &lt;adminSecret&gt; &lt;userKey&gt; &lt;userSecret&gt;</pre>
+ * <pre>AclRoundTrip &lt;namesrv&gt; &lt;topic&gt; &lt;deniedTopic&gt; &lt;n&gt; &lt;adminKey&gt; &lt;adminSecret&gt; &lt;userKey&gt; &lt;userSecret&gt; [&lt;refusalCode&gt; &lt;refusalRemark&gt;]</pre>
  *
  * <p>The admin account creates both topics (UPDATE_AND_CREATE_TOPIC is an admin code); the user
  * account sends n messages to {@code topic} and a push consumer of the user receives all of them;
  * a send of the user to {@code deniedTopic} must fail with the broker's ACL refusal
- * (MQBrokerException, code 1, an AclException remark). Prints {@code OK: acl: ...} on success,
+ * (MQBrokerException, code 1, an AclException remark; ACL 2.0 brokers: pass the code, 16, and a
+ * text the remark must contain). Prints {@code OK: acl: ...} on success,
  * {@code FAIL: ...} on stderr and exit 1 otherwise. Deadline: -Dcompat.timeoutMs.
  */
 public final class AclRoundTrip {
     private AclRoundTrip() {}
 
     public static void main(String[] args) {
-        if (args.length != 8) {
+        if (args.length != 8 && args.length != 10) {
             System.err.println("usage: AclRoundTrip <namesrv> <topic> <deniedTopic> <n> "
                 + "<adminKey> <adminSecret> <userKey> <userSecret>");
             System.exit(2);
         }
         int code;
         try {
+            int refusalCode = args.length == 10 ? Integer.parseInt(args[8]) : 1;
+            String refusalRemark = args.length == 10 ? args[9] : "AclException";
             String ok = run(args[0], args[1], args[2], Integer.parseInt(args[3]),
-                hook(args[4], args[5]), hook(args[6], args[7]));
+                hook(args[4], args[5]), hook(args[6], args[7]), refusalCode, refusalRemark);
             System.out.println("OK: acl: " + ok);
             code = 0;
         } catch (Support.Failure f) {
@@ -70,8 +73,8 @@ public final class AclRoundTrip {
         return producer;
     }
 
-    private static String run(String namesrv, String topic, String denied, int n, RPCHook admin, RPCHook user)
-        throws Exception {
+    private static String run(String namesrv, String topic, String denied, int n, RPCHook admin, RPCHook user,
+        int refusalCode, String refusalRemark) throws Exception {
         long deadline = Support.deadline();
         String run = Long.toHexString(System.nanoTime());
 
@@ -108,8 +111,9 @@ public final class AclRoundTrip {
                 }
                 Support.require(refusal != null, "denied send failed without a broker answer: " + e);
             }
-            Support.require(refusal.getResponseCode() == 1, "denied send answered code " + refusal.getResponseCode());
-            Support.require(refusal.getErrorMessage() != null && refusal.getErrorMessage().contains("AclException"),
+            Support.require(refusal.getResponseCode() == refusalCode,
+                "denied send answered code " + refusal.getResponseCode());
+            Support.require(refusal.getErrorMessage() != null && refusal.getErrorMessage().contains(refusalRemark),
                 "denied send remark: " + refusal.getErrorMessage());
             Support.log("denied send refused: " + refusal.getErrorMessage());
         } finally {
