@@ -390,6 +390,42 @@ pub fn go_produce_consume(namesrv: &str, topic: &str, n: usize) -> ClientRun {
     )
 }
 
+/// Go `acl`: signed with `who` (access key, secret key), `n` sends to `topic` succeed, a send to
+/// `denied` and a send with a wrong secret are refused, and a push consumer of `group` receives
+/// the `n` messages. Prints `OK: acl: ...` on success. Both topics must exist.
+pub fn go_acl_round_trip(
+    namesrv: &str,
+    topic: &str,
+    denied: &str,
+    group: &str,
+    who: (&str, &str),
+    n: usize,
+) -> ClientRun {
+    let timeout = CLIENT_TIMEOUT - Duration::from_secs(15);
+    go_client(
+        &[
+            "acl".into(),
+            "-namesrv".into(),
+            namesrv.into(),
+            "-topic".into(),
+            topic.into(),
+            "-denied".into(),
+            denied.into(),
+            "-group".into(),
+            group.into(),
+            "-ak".into(),
+            who.0.into(),
+            "-sk".into(),
+            who.1.into(),
+            "-n".into(),
+            n.to_string(),
+            "-timeout".into(),
+            format!("{}s", timeout.as_secs()),
+        ],
+        &format!("go acl {topic} x{n}"),
+    )
+}
+
 /// Java `Capture` (for golden frames): one send, one batch of three, then a push consumer
 /// subscribed to `TagA || TagB` for `consume`, all against `addr`.
 pub fn java_capture(addr: &str, topic: &str, consume: Duration) -> ClientRun {

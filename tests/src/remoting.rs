@@ -176,6 +176,49 @@ pub fn topic_route(namesrv: &str, topic: &str) -> io::Result<Response> {
     )
 }
 
+/// Sends request `code` with `fields` and `body` to `addr`, signed as the ACL account or user
+/// `who` (access key, secret key) the way Apache's `AclClientRPCHook` signs; panics unless the
+/// answer is SUCCESS.
+pub fn signed_request(
+    addr: &str,
+    who: (&str, &str),
+    code: ferromq_protocol::RequestCode,
+    fields: &[(&str, &str)],
+    body: &str,
+) {
+    let mut cmd =
+        ferromq_protocol::RemotingCommand::request(code).with_body(body.as_bytes().to_vec());
+    for (k, v) in fields {
+        cmd.ext_fields.insert(*k, *v);
+    }
+    cmd.ext_fields.insert("AccessKey", who.0);
+    let signature = ferromq_protocol::acl::signature(who.1, &cmd);
+    let mut all: Vec<(&str, &str)> = fields.to_vec();
+    all.push(("AccessKey", who.0));
+    all.push(("Signature", &signature));
+    let r = request(addr, code.0, &all, body.as_bytes(), Duration::from_secs(10)).expect("request");
+    assert_eq!(r.code, 0, "{code:?}: {:?}", r.remark());
+}
+
+/// Creates `topic` (4 queues) on the broker at `addr` with a request signed as `who`.
+pub fn create_topic_signed(addr: &str, who: (&str, &str), topic: &str) {
+    signed_request(
+        addr,
+        who,
+        ferromq_protocol::RequestCode::UPDATE_AND_CREATE_TOPIC,
+        &[
+            ("topic", topic),
+            ("defaultTopic", "TBW102"),
+            ("readQueueNums", "4"),
+            ("writeQueueNums", "4"),
+            ("perm", "6"),
+            ("topicFilterType", "SINGLE_TAG"),
+            ("order", "false"),
+        ],
+        "",
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

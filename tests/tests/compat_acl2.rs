@@ -8,36 +8,24 @@
 //!   prints the same lines for both (broker addresses aside). The harness gives `mqadmin` no
 //!   credentials, so both brokers run with the checks off (the admin codes work either way).
 //!
-//! Needs `java` (17) and `mvn` on PATH; prints `SKIPPED: ...` and passes otherwise (set
+//! - the official Go client (v2.1.2, `WithCredentials`) signed as a normal user sends and
+//!   consumes within its ACL; its send to a topic it may only read and a send with a wrong
+//!   secret are refused.
+//!
+//! Needs `java` (17) and `mvn` on PATH (and `go` for the Go test); prints `SKIPPED: ...` and passes otherwise (set
 //! `FERROMQ_COMPAT_REQUIRED=1` to fail instead).
 
 use std::time::Duration;
 
-use ferromq_protocol::{RemotingCommand, RequestCode};
+use ferromq_protocol::RequestCode;
 use ferromq_tests::apache::{ApacheBroker, ApacheNamesrv, BrokerOptions};
-use ferromq_tests::clients::java_acl2_round_trip;
+use ferromq_tests::clients::{go_acl_round_trip, java_acl2_round_trip};
 use ferromq_tests::mqadmin::apache_mqadmin;
-use ferromq_tests::remoting::request;
+use ferromq_tests::remoting::{create_topic_signed, signed_request, topic_route};
 use ferromq_tests::{require_tools, FerroBroker, FerroNamesrv};
 
 const ADMIN: (&str, &str) = ("compat-root", "compat-root-secret");
 const USER: (&str, &str) = ("compat-user", "compat-user-secret");
-const T: Duration = Duration::from_secs(10);
-
-/// Sends `code` with `fields` and `body` to `addr`, signed as `who`; panics unless SUCCESS.
-fn signed(addr: &str, who: (&str, &str), code: RequestCode, fields: &[(&str, &str)], body: &str) {
-    let mut cmd = RemotingCommand::request(code).with_body(body.as_bytes().to_vec());
-    for (k, v) in fields {
-        cmd.ext_fields.insert(*k, *v);
-    }
-    cmd.ext_fields.insert("AccessKey", who.0);
-    let signature = ferromq_protocol::acl::signature(who.1, &cmd);
-    let mut all: Vec<(&str, &str)> = fields.to_vec();
-    all.push(("AccessKey", who.0));
-    all.push(("Signature", &signature));
-    let r = request(addr, code.0, &all, body.as_bytes(), T).expect("request");
-    assert_eq!(r.code, 0, "{code:?}: {:?}", r.remark());
-}
 
 #[test]
 fn java_acl_client_against_ferromq_acl2() {
@@ -60,7 +48,7 @@ fn java_acl_client_against_ferromq_acl2() {
         Ok(info.body_text().contains(broker.addr()))
     })
     .expect("the broker registers with the name server");
-    signed(
+    signed_request(
         broker.addr(),
         ADMIN,
         RequestCode::AUTH_CREATE_USER,
@@ -75,7 +63,7 @@ fn java_acl_client_against_ferromq_acl2() {
         ]}}],"subject":"User:{}"}}"#,
         USER.0
     );
-    signed(
+    signed_request(
         broker.addr(),
         ADMIN,
         RequestCode::AUTH_CREATE_ACL,
@@ -234,5 +222,73 @@ fn apache_mqadmin_manages_users_and_acls_as_on_apache() {
             o, t,
             "step {i} (mqadmin {args:?}) differs: ours vs Apache's"
         );
+    }
+}
+
+#[test]
+fn go_acl_client_against_ferromq_acl2() {
+    if !require_tools("compat_acl2 (go)", &["go"]) {
+        return;
+    }
+    let suffix = std::process::id();
+    let topic = format!("Acl2Go_{suffix}");
+    let denied = format!("Acl2GoDenied_{suffix}");
+    let namesrv = FerroNamesrv::start();
+    let broker = FerroBroker::start(namesrv.addr(), |s| {
+        s.broker.authentication_enabled = true;
+        s.broker.authorization_enabled = true;
+        s.broker.init_authentication_user =
+            format!(r#"{{"username":"{}","password":"{}"}}"#, ADMIN.0, ADMIN.1);
+    });
+    signed_request(
+        broker.addr(),
+        ADMIN,
+        RequestCode::AUTH_CREATE_USER,
+        &[("username", USER.0)],
+        &format!(r#"{{"password":"{}","username":"{}"}}"#, USER.1, USER.0),
+    );
+    let acl = format!(
+        r#"{{"policies":[{{"entries":[
+            {{"actions":["Pub","Sub","Get"],"decision":"Allow","resource":"Topic:{topic}"}},
+            {{"actions":["Sub","Get"],"decision":"Allow","resource":"Topic:{denied}"}},
+            {{"actions":["Sub","Get","Update"],"decision":"Allow","resource":"Group:go_acl_cg_*"}}
+        ]}}],"subject":"User:{}"}}"#,
+        USER.0
+    );
+    signed_request(
+        broker.addr(),
+        ADMIN,
+        RequestCode::AUTH_CREATE_ACL,
+        &[("subject", &format!("User:{}", USER.0))],
+        &acl,
+    );
+    for t in [&topic, &denied] {
+        create_topic_signed(broker.addr(), ADMIN, t);
+    }
+    wait_for_routes(namesrv.addr(), &[&topic, &denied]);
+    let group = format!("go_acl_cg_{suffix}");
+    let run = go_acl_round_trip(namesrv.addr(), &topic, &denied, &group, USER, 8);
+    run.assert_success();
+    assert!(
+        run.output
+            .contains("OK: acl: sent and received 8, denied topic refused, wrong secret refused"),
+        "{}",
+        run.output
+    );
+    assert!(
+        run.output
+            .contains("wrong secret refused: CODE: 16, DESC: check signature failed."),
+        "NO_PERMISSION with Apache's remark: {}",
+        run.output
+    );
+}
+
+/// Waits until the name server serves a route for each topic.
+fn wait_for_routes(namesrv: &str, topics: &[&str]) {
+    for t in topics {
+        ferromq_tests::net::wait_until("the topic's route", Duration::from_secs(30), || {
+            Ok(topic_route(namesrv, t).map_err(|e| e.to_string())?.code == 0)
+        })
+        .expect("route");
     }
 }

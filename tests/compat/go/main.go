@@ -119,6 +119,26 @@ func main() {
 		if err == nil {
 			fmt.Printf("OK: %s: %s\n", os.Args[1], ok)
 		}
+	case "acl":
+		fs := flag.NewFlagSet("acl", flag.ExitOnError)
+		namesrv := fs.String("namesrv", "", "name server host:port")
+		topic := fs.String("topic", "", "a topic the user may send to and consume")
+		denied := fs.String("denied", "", "a topic the user may not send to")
+		group := fs.String("group", "", "a consumer group the user may consume as")
+		ak := fs.String("ak", "", "access key")
+		sk := fs.String("sk", "", "secret key")
+		n := fs.Int("n", 8, "number of messages")
+		timeout := fs.Duration("timeout", 90*time.Second, "overall deadline")
+		_ = fs.Parse(os.Args[2:])
+		if *namesrv == "" || *topic == "" || *denied == "" || *group == "" || *ak == "" || *sk == "" {
+			usage()
+		}
+		creds := primitive.Credentials{AccessKey: *ak, SecretKey: *sk}
+		var ok string
+		ok, err = aclRoundTrip(*namesrv, *topic, *denied, *group, creds, *n, time.Now().Add(*timeout))
+		if err == nil {
+			fmt.Printf("OK: acl: %s\n", ok)
+		}
 	case "capture":
 		fs := flag.NewFlagSet("capture", flag.ExitOnError)
 		addr := fs.String("addr", "", "recorder host:port")
@@ -142,6 +162,7 @@ func usage() {
 	fmt.Fprintln(os.Stderr, "usage: compat-go produce-consume -namesrv ADDR -topic T [-n N] [-timeout D]")
 	fmt.Fprintln(os.Stderr, "       compat-go tag-filter|async-group|ordered|delayed|transaction|sql-filter -namesrv ADDR -broker ADDR -topic T [-n N] [-timeout D]")
 	fmt.Fprintln(os.Stderr, "       compat-go capture -addr ADDR -topic T [-consume D]")
+	fmt.Fprintln(os.Stderr, "       compat-go acl -namesrv ADDR -topic T -denied T2 -group G -ak AK -sk SK [-n N] [-timeout D]")
 	os.Exit(2)
 }
 
@@ -1419,4 +1440,108 @@ func broadcast(namesrv, broker, topic string, n int, deadline time.Time) (string
 		counts = append(counts, fmt.Sprintf("%s=%d", m, cols[m].countBy(m)))
 	}
 	return fmt.Sprintf("each member received all %d messages once: %s", n, strings.Join(counts, " ")), nil
+}
+
+// aclRoundTrip signs with creds (ACL 1.0 and 2.0 sign alike): n sends to topic succeed, a send
+// to denied is refused by the broker, a producer with a wrong secret is refused, and a push
+// consumer of group receives the n messages.
+func aclRoundTrip(namesrv, topic, denied, group string, creds primitive.Credentials, n int, deadline time.Time) (string, error) {
+	run := runID()
+	p, err := rocketmq.NewProducer(
+		producer.WithNameServer([]string{namesrv}),
+		producer.WithGroupName("compat_go_acl_pg_"+run),
+		producer.WithInstanceName("compat-go-acl-"+run),
+		producer.WithCredentials(creds),
+		producer.WithRetry(0),
+		producer.WithSendMsgTimeout(10*time.Second),
+	)
+	if err != nil {
+		return "", fmt.Errorf("new producer: %w", err)
+	}
+	if err := p.Start(); err != nil {
+		return "", fmt.Errorf("start producer: %w", err)
+	}
+	defer func() { _ = p.Shutdown() }()
+	want := map[string]bool{}
+	for i := 0; i < n; i++ {
+		body := fmt.Sprintf("go acl #%d run %s", i, run)
+		res, err := p.SendSync(context.Background(), primitive.NewMessage(topic, []byte(body)))
+		if err != nil {
+			return "", fmt.Errorf("signed send #%d: %w", i, err)
+		}
+		if res.Status != primitive.SendOK {
+			return "", fmt.Errorf("signed send #%d: status %v", i, res.Status)
+		}
+		want[body] = true
+	}
+	if _, err := p.SendSync(context.Background(), primitive.NewMessage(denied, []byte("never"))); err == nil {
+		return "", fmt.Errorf("a send to %s was accepted", denied)
+	} else {
+		fmt.Printf("denied send refused: %v\n", err)
+	}
+
+	wrong, err := rocketmq.NewProducer(
+		producer.WithNameServer([]string{namesrv}),
+		producer.WithGroupName("compat_go_acl_wrong_"+run),
+		producer.WithInstanceName("compat-go-acl-wrong-"+run),
+		producer.WithCredentials(primitive.Credentials{AccessKey: creds.AccessKey, SecretKey: creds.SecretKey + "-wrong"}),
+		producer.WithRetry(0),
+		producer.WithSendMsgTimeout(10*time.Second),
+	)
+	if err != nil {
+		return "", fmt.Errorf("new producer: %w", err)
+	}
+	if err := wrong.Start(); err != nil {
+		return "", fmt.Errorf("start producer: %w", err)
+	}
+	_, werr := wrong.SendSync(context.Background(), primitive.NewMessage(topic, []byte("forged")))
+	_ = wrong.Shutdown()
+	if werr == nil {
+		return "", fmt.Errorf("a send with a wrong secret was accepted")
+	}
+	fmt.Printf("wrong secret refused: %v\n", werr)
+
+	var mu sync.Mutex
+	got := map[string]bool{}
+	done := make(chan struct{})
+	var once sync.Once
+	c, err := rocketmq.NewPushConsumer(
+		consumer.WithNameServer([]string{namesrv}),
+		consumer.WithGroupName(group),
+		consumer.WithInstance("compat-go-acl-c-"+run),
+		consumer.WithCredentials(creds),
+		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
+	)
+	if err != nil {
+		return "", fmt.Errorf("new consumer: %w", err)
+	}
+	err = c.Subscribe(topic, consumer.MessageSelector{Type: consumer.TAG, Expression: "*"},
+		func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, m := range msgs {
+				if want[string(m.Body)] {
+					got[string(m.Body)] = true
+				}
+			}
+			if len(got) == len(want) {
+				once.Do(func() { close(done) })
+			}
+			return consumer.ConsumeSuccess, nil
+		})
+	if err != nil {
+		return "", fmt.Errorf("subscribe: %w", err)
+	}
+	if err := c.Start(); err != nil {
+		return "", fmt.Errorf("start consumer: %w", err)
+	}
+	defer func() { _ = c.Shutdown() }()
+	select {
+	case <-done:
+	case <-time.After(time.Until(deadline)):
+		mu.Lock()
+		defer mu.Unlock()
+		return "", fmt.Errorf("received %d of %d signed messages", len(got), len(want))
+	}
+	return fmt.Sprintf("sent and received %d, denied topic refused, wrong secret refused", n), nil
 }
