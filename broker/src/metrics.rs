@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
 use ferromq_protocol::names;
+use ferromq_store::flush::FLUSH_LATENCY_BOUNDS_US;
 
 use crate::meters::{FINISH_BUCKETS, PROCESSORS, SIZE_BUCKETS};
 use crate::state::Broker;
@@ -224,6 +225,51 @@ pub(crate) fn render(broker: &Broker) -> String {
         "Commitlog bytes not yet indexed into consume queues.",
         signed(log.max_offset().saturating_sub(store.dispatched_offset())),
     );
+    let flush = log.flusher().stats();
+    let metric = "ferromq_storage_flush_latency";
+    head(
+        &mut out,
+        metric,
+        "Milliseconds each commitlog sync took (fsync of the written pages).",
+        "histogram",
+    );
+    let mut cumulative = 0u64;
+    for (i, count) in flush.latency_buckets.iter().enumerate() {
+        cumulative += count.load(Ordering::Relaxed);
+        let le = FLUSH_LATENCY_BOUNDS_US.get(i).map_or_else(
+            || "+Inf".to_owned(),
+            |us| format!("{}", *us as f64 / 1000.0),
+        );
+        let _ = writeln!(out, r#"{metric}_bucket{{{node},le="{le}"}} {cumulative}"#);
+    }
+    let sum_ms = flush.latency_sum_us.load(Ordering::Relaxed) as f64 / 1000.0;
+    let _ = writeln!(out, "{metric}_sum{{{node}}} {sum_ms}");
+    let _ = writeln!(out, "{metric}_count{{{node}}} {cumulative}");
+    head(
+        &mut out,
+        "ferromq_dispatch_skipped_records_total",
+        "Commitlog records the dispatcher could not index and skipped.",
+        "counter",
+    );
+    let _ = writeln!(
+        out,
+        "ferromq_dispatch_skipped_records_total{{{node}}} {}",
+        store.undispatchable_records()
+    );
+    gauge(
+        &mut out,
+        "ferromq_store_fault",
+        "1 while the store refuses writes after an I/O fault (runtime info's storeFault says why).",
+        i64::from(store.fault().is_some()),
+    );
+    if let Some(open) = open_files() {
+        gauge(
+            &mut out,
+            "ferromq_open_files",
+            "File descriptors the broker process holds (files, sockets).",
+            open,
+        );
+    }
     broker.stats.rpc.render(&mut out, &node);
     // Ours: replication as a master sees it.
     head(
@@ -442,6 +488,12 @@ impl GroupQueues {
 }
 
 /// Apache's `isSystem`: a system topic, or a group named `CID_RMQ_SYS_...` (any case).
+/// Descriptors open in this process (Linux's `/proc/self/fd`); `None` where there is none.
+fn open_files() -> Option<i64> {
+    let entries = std::fs::read_dir("/proc/self/fd").ok()?;
+    Some(count(entries.count()))
+}
+
 fn is_system(topic: &str, group: &str) -> bool {
     names::is_internal_topic(topic)
         || group

@@ -350,6 +350,22 @@ async fn transactions_are_counted_per_topic() {
     assert_eq!(series("rocketmq_rollback_messages_total"), Some(1.0));
     assert_eq!(series("rocketmq_finish_message_latency_count"), Some(1.0));
     assert!(scrape.contains("# TYPE rocketmq_finish_message_latency histogram"));
+    // Ours: the store's health and the process's descriptors.
+    let node = r#"{cluster="DefaultCluster",node_type="broker",node_id="broker-t"}"#;
+    assert_eq!(
+        value(scrape, &format!("ferromq_store_fault{node}")),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(
+            scrape,
+            &format!("ferromq_dispatch_skipped_records_total{node}")
+        ),
+        Some(0.0)
+    );
+    assert!(value(scrape, &format!("ferromq_open_files{node}")).is_some_and(|n| n > 3.0));
+    assert!(scrape.contains("# TYPE ferromq_storage_flush_latency histogram"));
+    assert!(scrape.contains(r#"ferromq_storage_flush_latency_bucket{cluster="DefaultCluster",node_type="broker",node_id="broker-t",le="0.1"}"#));
     // Nothing is being served while the scrape is answered: every processor's watermark is 0.
     for processor in [
         "send",

@@ -109,6 +109,27 @@ pub struct FlushStats {
     pub timed_out: AtomicU64,
     /// Tickets failed by a store fault.
     pub failed: AtomicU64,
+    /// Syncs per duration bucket ([`FLUSH_LATENCY_BOUNDS_US`], then slower), not cumulative.
+    pub latency_buckets: [AtomicU64; FLUSH_LATENCY_BOUNDS_US.len() + 1],
+    /// Sum of the syncs' durations, microseconds.
+    pub latency_sum_us: AtomicU64,
+}
+
+/// Upper bounds (microseconds) of the commitlog sync duration buckets: 0.1 ms to 1 s.
+pub const FLUSH_LATENCY_BOUNDS_US: [u64; 11] = [
+    100, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 500_000, 1_000_000,
+];
+
+impl FlushStats {
+    fn record_sync(&self, took: Duration) {
+        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        let i = FLUSH_LATENCY_BOUNDS_US
+            .iter()
+            .position(|&b| us <= b)
+            .unwrap_or(FLUSH_LATENCY_BOUNDS_US.len());
+        self.latency_buckets[i].fetch_add(1, Ordering::Relaxed);
+        self.latency_sum_us.fetch_add(us, Ordering::Relaxed);
+    }
 }
 
 #[derive(Debug)]
@@ -302,10 +323,12 @@ impl Flusher {
                 continue;
             }
             if due || stop {
+                let began = Instant::now();
                 match files.flush() {
                     Ok(_) => {
                         if dirty > 0 {
                             self.stats.syncs.fetch_add(1, Ordering::Relaxed);
+                            self.stats.record_sync(began.elapsed());
                             if let Some(hook) = self.on_flushed.get() {
                                 hook(files.flushed_offset());
                             }
@@ -381,6 +404,21 @@ impl Flusher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sync_durations_fall_in_their_buckets() {
+        let stats = FlushStats::default();
+        for us in [50, 700, 700, 3_000_000] {
+            stats.record_sync(Duration::from_micros(us));
+        }
+        let counts: Vec<u64> = stats
+            .latency_buckets
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .collect();
+        assert_eq!(counts, [1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        assert_eq!(stats.latency_sum_us.load(Ordering::Relaxed), 3_001_450);
+    }
 
     fn policy(mode: FlushDiskType, ms: u64) -> FlushPolicy {
         FlushPolicy {
