@@ -15,14 +15,10 @@ use ferromq_tests::{require_tools, FerroBroker, FerroNamesrv};
 const ADMIN: (&str, &str) = ("compat-admin", "compat-admin-secret");
 const USER: (&str, &str) = ("compat-user", "compat-user-secret");
 
-#[test]
-fn java_acl_client_against_ferromq_broker() {
-    if !require_tools("compat_acl", &["java", "mvn"]) {
-        return;
-    }
-    let suffix = std::process::id();
-    let topic = format!("AclJava_{suffix}");
-    let denied = format!("AclJavaDenied_{suffix}");
+/// A name server and a broker with `aclEnable=true` and a file where the admin account may do
+/// anything and the user account may send to and consume `topic`, only consume `denied`, and
+/// consume as any group. The temporary directory holds the file.
+fn acl_servers(topic: &str, denied: &str) -> (tempfile::TempDir, FerroNamesrv, FerroBroker) {
     let dir = tempfile::tempdir().expect("temp dir");
     let acl = dir.path().join("plain_acl.yml");
     std::fs::write(
@@ -42,6 +38,18 @@ fn java_acl_client_against_ferromq_broker() {
         s.broker.acl_enable = true;
         s.broker.acl_file_path = acl_path;
     });
+    (dir, namesrv, broker)
+}
+
+#[test]
+fn java_acl_client_against_ferromq_broker() {
+    if !require_tools("compat_acl", &["java", "mvn"]) {
+        return;
+    }
+    let suffix = std::process::id();
+    let topic = format!("AclJava_{suffix}");
+    let denied = format!("AclJavaDenied_{suffix}");
+    let (_dir, namesrv, broker) = acl_servers(&topic, &denied);
     ferromq_tests::net::wait_until(
         "broker registration",
         std::time::Duration::from_secs(30),
@@ -70,25 +78,7 @@ fn go_acl_client_against_ferromq_broker() {
     let suffix = std::process::id();
     let topic = format!("AclGo_{suffix}");
     let denied = format!("AclGoDenied_{suffix}");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let acl = dir.path().join("plain_acl.yml");
-    std::fs::write(
-        &acl,
-        format!(
-            "accounts:\n\
-             \x20 - accessKey: {}\n    secretKey: {}\n    admin: true\n\
-             \x20 - accessKey: {}\n    secretKey: {}\n    defaultTopicPerm: DENY\n    defaultGroupPerm: SUB\n\
-             \x20   topicPerms:\n      - {topic}=PUB|SUB\n      - {denied}=SUB\n",
-            ADMIN.0, ADMIN.1, USER.0, USER.1
-        ),
-    )
-    .expect("write the ACL file");
-    let namesrv = FerroNamesrv::start();
-    let acl_path = acl.display().to_string();
-    let broker = FerroBroker::start(namesrv.addr(), move |s| {
-        s.broker.acl_enable = true;
-        s.broker.acl_file_path = acl_path;
-    });
+    let (_dir, namesrv, broker) = acl_servers(&topic, &denied);
     for t in [&topic, &denied] {
         create_topic_signed(broker.addr(), ADMIN, t);
         ferromq_tests::net::wait_until(

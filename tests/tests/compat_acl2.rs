@@ -27,14 +27,10 @@ use ferromq_tests::{require_tools, FerroBroker, FerroNamesrv};
 const ADMIN: (&str, &str) = ("compat-root", "compat-root-secret");
 const USER: (&str, &str) = ("compat-user", "compat-user-secret");
 
-#[test]
-fn java_acl_client_against_ferromq_acl2() {
-    if !require_tools("compat_acl2", &["java", "mvn"]) {
-        return;
-    }
-    let suffix = std::process::id();
-    let topic = format!("Acl2Java_{suffix}");
-    let denied = format!("Acl2JavaDenied_{suffix}");
+/// A name server and a broker with ACL 2.0 on, the super user `ADMIN` and a user `USER` who may
+/// send to and consume `topic`, only consume `denied`, and consume as the groups `groups`
+/// (a pattern such as `acl_cg_*`).
+fn acl2_servers(topic: &str, denied: &str, groups: &str) -> (FerroNamesrv, FerroBroker) {
     let namesrv = FerroNamesrv::start();
     let broker = FerroBroker::start(namesrv.addr(), |s| {
         s.broker.authentication_enabled = true;
@@ -59,7 +55,7 @@ fn java_acl_client_against_ferromq_acl2() {
         r#"{{"policies":[{{"entries":[
             {{"actions":["Pub","Sub","Get"],"decision":"Allow","resource":"Topic:{topic}"}},
             {{"actions":["Sub","Get"],"decision":"Allow","resource":"Topic:{denied}"}},
-            {{"actions":["Sub","Get","Update"],"decision":"Allow","resource":"Group:acl_cg_*"}}
+            {{"actions":["Sub","Get","Update"],"decision":"Allow","resource":"Group:{groups}"}}
         ]}}],"subject":"User:{}"}}"#,
         USER.0
     );
@@ -70,6 +66,18 @@ fn java_acl_client_against_ferromq_acl2() {
         &[("subject", &format!("User:{}", USER.0))],
         &acl,
     );
+    (namesrv, broker)
+}
+
+#[test]
+fn java_acl_client_against_ferromq_acl2() {
+    if !require_tools("compat_acl2", &["java", "mvn"]) {
+        return;
+    }
+    let suffix = std::process::id();
+    let topic = format!("Acl2Java_{suffix}");
+    let denied = format!("Acl2JavaDenied_{suffix}");
+    let (namesrv, _broker) = acl2_servers(&topic, &denied, "acl_cg_*");
     let run = java_acl2_round_trip(
         namesrv.addr(),
         &topic,
@@ -233,35 +241,7 @@ fn go_acl_client_against_ferromq_acl2() {
     let suffix = std::process::id();
     let topic = format!("Acl2Go_{suffix}");
     let denied = format!("Acl2GoDenied_{suffix}");
-    let namesrv = FerroNamesrv::start();
-    let broker = FerroBroker::start(namesrv.addr(), |s| {
-        s.broker.authentication_enabled = true;
-        s.broker.authorization_enabled = true;
-        s.broker.init_authentication_user =
-            format!(r#"{{"username":"{}","password":"{}"}}"#, ADMIN.0, ADMIN.1);
-    });
-    signed_request(
-        broker.addr(),
-        ADMIN,
-        RequestCode::AUTH_CREATE_USER,
-        &[("username", USER.0)],
-        &format!(r#"{{"password":"{}","username":"{}"}}"#, USER.1, USER.0),
-    );
-    let acl = format!(
-        r#"{{"policies":[{{"entries":[
-            {{"actions":["Pub","Sub","Get"],"decision":"Allow","resource":"Topic:{topic}"}},
-            {{"actions":["Sub","Get"],"decision":"Allow","resource":"Topic:{denied}"}},
-            {{"actions":["Sub","Get","Update"],"decision":"Allow","resource":"Group:go_acl_cg_*"}}
-        ]}}],"subject":"User:{}"}}"#,
-        USER.0
-    );
-    signed_request(
-        broker.addr(),
-        ADMIN,
-        RequestCode::AUTH_CREATE_ACL,
-        &[("subject", &format!("User:{}", USER.0))],
-        &acl,
-    );
+    let (namesrv, broker) = acl2_servers(&topic, &denied, "go_acl_cg_*");
     for t in [&topic, &denied] {
         create_topic_signed(broker.addr(), ADMIN, t);
     }
