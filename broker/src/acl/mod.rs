@@ -16,10 +16,9 @@
 //! SYSTEM_ERROR with the exception's text as the remark. The file is polled for changes; a bad
 //! edit keeps the last good rules.
 //!
-//! `address`: remote address rules; `file`: one YAML file; `load`: which files, read and merged; `perm`: permissions and admin codes;
+//! `ferromq_common::address_rule`: remote address rules; `file`: one YAML file; `load`: which files, read and merged; `perm`: permissions and admin codes;
 //! `resource`: what each request code touches; `refusals`: the rate-limited refusal log.
 
-mod address;
 mod file;
 mod load;
 mod perm;
@@ -38,7 +37,7 @@ use crate::config::BrokerConfig;
 use crate::response::{fail, Response};
 use crate::state::Broker;
 
-pub(crate) use address::canonical;
+pub(crate) use ferromq_common::address_rule::canonical;
 use file::AclFile;
 use load::Stamp;
 use perm::Perm;
