@@ -98,6 +98,11 @@ async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Re
         RequestCode::GET_ALL_PRODUCER_INFO => admin::all_producers(broker),
         RequestCode::GET_BROKER_CONFIG => admin::broker_config(broker),
         RequestCode::UPDATE_BROKER_CONFIG => admin::update_broker_config(broker, req).await,
+        RequestCode::UPDATE_AND_CREATE_ACL_CONFIG
+        | RequestCode::DELETE_ACL_CONFIG
+        | RequestCode::GET_BROKER_CLUSTER_ACL_INFO
+        | RequestCode::UPDATE_GLOBAL_WHITE_ADDRS_CONFIG
+        | RequestCode::GET_BROKER_CLUSTER_ACL_CONFIG => crate::acl::admin::handle(broker, req),
         other => fail(
             ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
             format!(" request type {} not supported", other.0),

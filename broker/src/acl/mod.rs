@@ -17,8 +17,9 @@
 //! edit keeps the last good rules.
 //!
 //! `ferromq_common::address_rule`: remote address rules; `file`: one YAML file; `load`: which files, read and merged; `perm`: permissions and admin codes;
-//! `resource`: what each request code touches; `refusals`: the rate-limited refusal log.
+//! `resource`: what each request code touches; `admin`: the admin codes that edit the files; `refusals`: the rate-limited refusal log.
 
+pub(crate) mod admin;
 mod file;
 mod load;
 mod perm;
@@ -62,6 +63,8 @@ pub(crate) struct Acl {
     /// The file as last read, good or bad (a bad edit is reported once).
     stamp: Mutex<Option<Stamp>>,
     refusals: RefusalLog,
+    /// Held by an admin request editing the files (`admin`), one at a time.
+    edits: Mutex<()>,
 }
 
 /// Why a request was refused.
@@ -90,6 +93,7 @@ impl Acl {
             rules: RwLock::new(Arc::new(rules)),
             stamp: Mutex::new(Some(stamp)),
             refusals: RefusalLog::default(),
+            edits: Mutex::new(()),
         }))
     }
 
@@ -118,6 +122,12 @@ impl Acl {
                 tracing::error!(error = %e, "ACL file not reloaded; the last good rules stay in force");
             }
         }
+    }
+
+    /// Reads the files again now (after an admin request rewrote one).
+    fn reload_now(&self) {
+        *self.stamp.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        self.reload_if_changed();
     }
 
     /// Checks `req` from `ip` (Apache's order, module docs).
@@ -253,6 +263,7 @@ accounts:
             rules: RwLock::new(Arc::new(AclFile::parse(RULES).expect("valid"))),
             stamp: Mutex::new(None),
             refusals: RefusalLog::default(),
+            edits: Mutex::new(()),
         }
     }
 
