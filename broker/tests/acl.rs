@@ -572,7 +572,12 @@ async fn admin_codes_edit_the_file() {
     assert_eq!(v0.cluster_name, "DefaultCluster");
     assert_eq!(v0.counter, 0);
     let file = b.acl_dir.path().join("plain_acl.yml");
-    assert_eq!(v0.file_counters.get(&file.display().to_string()), Some(&0));
+    assert_eq!(
+        v0.file_versions
+            .get(&file.display().to_string())
+            .map(|v| v.0),
+        Some(0)
+    );
     // The file holds secrets: a rewrite keeps its permissions.
     #[cfg(unix)]
     std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();

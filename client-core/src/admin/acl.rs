@@ -47,8 +47,9 @@ pub struct AclVersion {
     pub counter: i64,
     /// The main file's version timestamp (ms).
     pub timestamp: i64,
-    /// Every ACL file's version counter, by path (Apache 4.9.x and FerroMQ brokers).
-    pub file_counters: BTreeMap<String, i64>,
+    /// Every ACL file's version, by path: (counter, timestamp in ms) (Apache 4.9.x and FerroMQ
+    /// brokers).
+    pub file_versions: BTreeMap<String, (i64, i64)>,
 }
 
 /// Every account and global white address of a broker (GET_BROKER_CLUSTER_ACL_CONFIG).
@@ -166,11 +167,11 @@ impl Admin {
         let version =
             json::parse(field("version").as_bytes()).map_err(|e| Error::protocol(OP, e))?;
         let (counter, timestamp) = counter_of(&version);
-        let mut file_counters = BTreeMap::new();
+        let mut file_versions = BTreeMap::new();
         if let Some(all) = e.get("allAclFileVersion") {
             let all = json::parse(all.as_bytes()).map_err(|e| Error::protocol(OP, e))?;
             for (path, v) in all.as_object().into_iter().flatten() {
-                file_counters.insert(path.clone(), counter_of(v).0);
+                file_versions.insert(path.clone(), counter_of(v));
             }
         }
         Ok(AclVersion {
@@ -179,7 +180,7 @@ impl Admin {
             broker_addr: field("brokerAddr"),
             counter,
             timestamp,
-            file_counters,
+            file_versions,
         })
     }
 

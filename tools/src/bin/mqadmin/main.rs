@@ -27,9 +27,11 @@
 //! - `print`: printMsg, printMsgByQueue
 //! - `rt`: clusterRT
 //! - `offset`: cloneGroupOffset, resetOffsetByTime, statsAll
+//! - `acl`: updateAclConfig, deleteAclConfig, updateGlobalWhiteAddr, clusterAclConfigVersion
 //!
 //! `common` has what they share, `time` the local-time layouts of Apache's tools. Apache's own `mqadmin` works against FerroMQ's servers too.
 
+mod acl;
 mod broker;
 mod cluster;
 mod common;
@@ -178,6 +180,18 @@ enum Command {
     /// Topic and Consumer tps stats.
     #[command(name = "statsAll")]
     StatsAll(offset::StatsAllArgs),
+    /// Update acl config yaml file in broker.
+    #[command(name = "updateAclConfig")]
+    UpdateAclConfig(acl::UpdateAclConfigArgs),
+    /// Delete Acl Config Account in broker.
+    #[command(name = "deleteAclConfig", alias = "deleteAccessConfig")]
+    DeleteAclConfig(acl::DeleteAclConfigArgs),
+    /// Update global white address for acl Config File in broker.
+    #[command(name = "updateGlobalWhiteAddr")]
+    UpdateGlobalWhiteAddr(acl::UpdateGlobalWhiteAddrArgs),
+    /// List all of acl config version information in cluster.
+    #[command(name = "clusterAclConfigVersion")]
+    ClusterAclConfigVersion(acl::ClusterAclConfigVersionArgs),
 }
 
 fn main() -> ExitCode {
@@ -233,6 +247,10 @@ fn main() -> ExitCode {
             Command::CloneGroupOffset(args) => offset::clone_group_offset(args).await,
             Command::ResetOffsetByTime(args) => offset::reset_offset_by_time(args).await,
             Command::StatsAll(args) => offset::stats_all(args).await,
+            Command::UpdateAclConfig(args) => acl::update_acl_config(args).await,
+            Command::DeleteAclConfig(args) => acl::delete_acl_config(args).await,
+            Command::UpdateGlobalWhiteAddr(args) => acl::update_global_white_addr(args).await,
+            Command::ClusterAclConfigVersion(args) => acl::cluster_acl_config_version(args).await,
         }
     });
     match result {
