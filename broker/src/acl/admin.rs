@@ -40,8 +40,18 @@ const UPDATE_GLOBAL_WHITE_ADDRS_CONFIG_FAILED: ResponseCode = ResponseCode(211);
 /// Apache's minimum: keys of 6 characters or fewer are refused.
 const KEY_MIN_LENGTH: usize = 6;
 
-/// Answers the ACL 1.0 admin codes (the admin check ran before, in `Acl::check`).
+/// Answers the ACL 1.0 admin codes (the admin check ran before, in `Acl::check`). The file
+/// work (reads, fsyncs) runs as blocking work where the runtime allows it.
 pub(crate) fn handle(broker: &Broker, req: &RemotingCommand) -> Response {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
+            tokio::task::block_in_place(|| answer(broker, req))
+        }
+        _ => answer(broker, req),
+    }
+}
+
+fn answer(broker: &Broker, req: &RemotingCommand) -> Response {
     let code = req.request_code();
     let failed = match code {
         RequestCode::UPDATE_AND_CREATE_ACL_CONFIG => UPDATE_AND_CREATE_ACL_CONFIG_FAILED,
