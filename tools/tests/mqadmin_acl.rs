@@ -156,6 +156,21 @@ fn acl_commands_edit_the_brokers_file() {
         Some("get cluster's plain access config version success.")
     );
 
+    // Every account, Apache 4.9.0's layout.
+    let mut get = vec!["getAccessConfigSubCommand", "-n", ns, "-b", addr];
+    get.extend(SIGNER);
+    let out = ok(&get);
+    assert!(
+        out.contains("globalWhiteRemoteAddresses: [10.1.1.*, 10.2.2.2]"),
+        "{out}"
+    );
+    assert!(out.contains("  accessKey         : user-key1\n"), "{out}");
+    assert!(
+        out.contains("  topicPerms        : [Orders=PUB, Audit=DENY]\n"),
+        "{out}"
+    );
+    assert!(out.contains("  admin             : true\n"), "{out}");
+
     let mut delete = vec!["deleteAclConfig", "-n", ns, "-b", addr, "-a", "user-key1"];
     delete.extend(SIGNER);
     assert_eq!(

@@ -1,6 +1,7 @@
 //! ACL 1.0 commands of Apache's 4.9.x `mqadmin` (docs/security.md, "Editing the file remotely"):
 //! `updateAclConfig`, `deleteAclConfig` (alias `deleteAccessConfig`), `updateGlobalWhiteAddr`
-//! and `clusterAclConfigVersion`, with Apache's flags and lines.
+//! and `clusterAclConfigVersion`, with Apache's flags and lines, and 4.8-4.9.0's
+//! `getAccessConfigSubCommand` (every account, secrets included).
 //!
 //! The broker takes them from admin accounts only, so the requests are signed: with
 //! `--adminAccessKey` / `--adminSecretKey` (FerroMQ's flags), else with the `accessKey` /
@@ -280,6 +281,57 @@ pub(crate) async fn cluster_acl_config_version(args: ClusterAclConfigVersionArgs
     } else {
         "get broker's plain access config version success.\n"
     });
+    print_out(&text);
+    Ok(())
+}
+
+/// `getAccessConfigSubCommand` flags (Apache 4.8-4.9.0's `GetAccessConfigSubCommand`; later
+/// Apache brokers do not answer it, FerroMQ's do).
+#[derive(Args, Debug)]
+pub(crate) struct GetAccessConfigArgs {
+    #[command(flatten)]
+    ns: Namesrv,
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    signer: Signer,
+}
+
+/// Java's `List.toString`: `[a, b]`.
+fn java_list(items: &[String]) -> String {
+    format!("[{}]", items.join(", "))
+}
+
+pub(crate) async fn get_access_config(args: GetAccessConfigArgs) -> Outcome {
+    let admin = connect(&args.ns, &args.signer)?;
+    let mut text = String::new();
+    for addr in addrs(&admin, &args.ns, &args.target, true).await? {
+        let config = admin.acl_config(&addr).await.map_err(Failure::at(&addr))?;
+        let _ = write!(
+            text,
+            "\n{:<20}: {}\n\naccounts:\n",
+            "globalWhiteRemoteAddresses",
+            java_list(&config.global_white_addrs)
+        );
+        for a in &config.plain_access_configs {
+            let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+            let lst = |v: &Option<Vec<String>>| v.as_deref().map(java_list).unwrap_or_default();
+            // The fields of Apache's `PlainAccessConfig`, in its declaration order.
+            for (name, value) in [
+                ("accessKey", a.access_key.clone()),
+                ("secretKey", opt(&a.secret_key)),
+                ("whiteRemoteAddress", opt(&a.white_remote_address)),
+                ("admin", a.admin.to_string()),
+                ("defaultTopicPerm", opt(&a.default_topic_perm)),
+                ("defaultGroupPerm", opt(&a.default_group_perm)),
+                ("topicPerms", lst(&a.topic_perms)),
+                ("groupPerms", lst(&a.group_perms)),
+            ] {
+                let _ = writeln!(text, "{:<1} {:<18}: {}", "", name, value);
+            }
+            text.push('\n');
+        }
+    }
     print_out(&text);
     Ok(())
 }

@@ -27,7 +27,8 @@
 //! - `print`: printMsg, printMsgByQueue
 //! - `rt`: clusterRT
 //! - `offset`: cloneGroupOffset, resetOffsetByTime, statsAll
-//! - `acl`: updateAclConfig, deleteAclConfig, updateGlobalWhiteAddr, clusterAclConfigVersion
+//! - `acl`: updateAclConfig, deleteAclConfig, updateGlobalWhiteAddr, clusterAclConfigVersion,
+//!   getAccessConfigSubCommand
 //!
 //! `common` has what they share, `time` the local-time layouts of Apache's tools. Apache's own `mqadmin` works against FerroMQ's servers too.
 
@@ -192,6 +193,9 @@ enum Command {
     /// List all of acl config version information in cluster.
     #[command(name = "clusterAclConfigVersion")]
     ClusterAclConfigVersion(acl::ClusterAclConfigVersionArgs),
+    /// List all of acl config information in cluster.
+    #[command(name = "getAccessConfigSubCommand")]
+    GetAccessConfig(acl::GetAccessConfigArgs),
 }
 
 fn main() -> ExitCode {
@@ -251,6 +255,7 @@ fn main() -> ExitCode {
             Command::DeleteAclConfig(args) => acl::delete_acl_config(args).await,
             Command::UpdateGlobalWhiteAddr(args) => acl::update_global_white_addr(args).await,
             Command::ClusterAclConfigVersion(args) => acl::cluster_acl_config_version(args).await,
+            Command::GetAccessConfig(args) => acl::get_access_config(args).await,
         }
     });
     match result {
