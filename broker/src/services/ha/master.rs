@@ -65,6 +65,7 @@ pub(crate) fn start(
     if let Some(t) = &tls {
         tracing::info!(mode = t.mode().name(), "HA port serves TLS");
     }
+    let refusals = Arc::new(Refusals::default());
     tokio::spawn(async move {
         let mut slaves = Vec::new();
         loop {
@@ -84,6 +85,7 @@ pub(crate) fn start(
                     slaves.push(tokio::spawn(admit(
                         broker.clone(),
                         tls.clone(),
+                        refusals.clone(),
                         stream,
                         peer,
                         stop.clone(),
@@ -105,6 +107,7 @@ pub(crate) fn start(
 async fn admit(
     broker: Arc<Broker>,
     tls: Option<Arc<ServerTls>>,
+    refusals: Arc<Refusals>,
     stream: TcpStream,
     peer: SocketAddr,
     stop: watch::Receiver<bool>,
@@ -124,12 +127,34 @@ async fn admit(
             serve(broker, rd, wr, peer, stop).await;
         }
         Err(Refused::Silent) => {}
-        Err(Refused::Plaintext) => {
-            tracing::warn!(%peer, "HA connection closed: plaintext, and tls.server.mode is enforcing (the slave needs tls.enable=true)");
-        }
-        Err(Refused::Handshake(why)) => {
-            tracing::warn!(%peer, "HA connection closed: {why}");
-        }
+        Err(Refused::Plaintext) => refusals.log(
+            peer,
+            "plaintext, and tls.server.mode is enforcing (the slave needs tls.enable=true)",
+        ),
+        Err(Refused::Handshake(why)) => refusals.log(peer, &why),
+    }
+}
+
+/// Refused HA connections, logged at most once a second with the count left out since (a flood
+/// of them must not flood the log).
+#[derive(Debug, Default)]
+struct Refusals(std::sync::Mutex<(Option<tokio::time::Instant>, u64)>);
+
+impl Refusals {
+    fn log(&self, peer: SocketAddr, what: &str) {
+        let now = tokio::time::Instant::now();
+        let suppressed = {
+            let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            if g.0
+                .is_some_and(|t| now.duration_since(t) < Duration::from_secs(1))
+            {
+                g.1 += 1;
+                return;
+            }
+            g.0 = Some(now);
+            std::mem::take(&mut g.1)
+        };
+        tracing::warn!(%peer, suppressed, "HA connection closed: {what}");
     }
 }
 
