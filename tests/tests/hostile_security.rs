@@ -6,7 +6,8 @@
 //! another body, a signature over other header fields, an account without PUB sending, batch
 //! sending and sending back into a topic / group it may not write, a non-admin account trying
 //! the ACL 1.0 admin codes (50-54), and plaintext bytes on the enforcing port. One broker with
-//! `tls.server.mode=disabled`: a TLS client. FerroMQ's servers run in-process
+//! `tls.server.mode=disabled`: a TLS client. A name server with a `writeAllowList` that leaves the
+//! clients out: a real broker registering, and KV writes. FerroMQ's servers run in-process
 //! (`ferromq_tests::FerroBroker`); the log is captured from their tracing output.
 #![allow(clippy::unwrap_used)]
 
@@ -24,7 +25,7 @@ use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use ferromq_remoting::{
     ClientTlsSettings, Connection, ConnectionConfig, IgnoreRequests, ServerTrust, TlsConnector,
 };
-use ferromq_tests::FerroBroker;
+use ferromq_tests::{FerroBroker, FerroNamesrv};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -463,4 +464,58 @@ async fn a_tls_client_on_a_disabled_port_is_closed_and_others_served() {
     assert_eq!(r.response_code(), ResponseCode::SUCCESS);
     drop(plain);
     stop(b).await;
+}
+
+/// A name server whose `writeAllowList` leaves out this host: a real broker cannot register (so
+/// no client is sent to it), a KV write is refused with NO_PERMISSION, both logged; reads are
+/// served throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_server_allow_list_keeps_strangers_from_registering() {
+    log_buffer();
+    let namesrv = tokio::task::spawn_blocking(|| {
+        FerroNamesrv::start_with(|c| c.write_allow_list = "10.0.0.*".to_owned())
+    })
+    .await
+    .unwrap();
+    let ns = namesrv.addr().to_owned();
+    let broker = tokio::task::spawn_blocking(move || {
+        FerroBroker::start(&ns, |s| s.broker.broker_name = "stranger-b".to_owned())
+    })
+    .await
+    .unwrap();
+    // The broker registers at start and every 30 s: its first attempt is refused and logged.
+    logged(&["writeAllowList", "request code 103", "127.0.0.1"]).await;
+
+    let reader = connect(namesrv.addr(), None).await;
+    let r = reader
+        .request(
+            RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    let info = String::from_utf8_lossy(&r.body).into_owned();
+    assert!(!info.contains("stranger-b"), "{info}");
+
+    let mut put = RemotingCommand::request(RequestCode::PUT_KV_CONFIG);
+    put.ext_fields.insert("namespace", "ORDER_TOPIC_CONFIG");
+    put.ext_fields.insert("key", "Orders");
+    put.ext_fields.insert("value", "stranger-b:8");
+    let r = reader.request(put, T).await.unwrap();
+    assert_eq!(r.response_code(), ResponseCode::NO_PERMISSION, "{r:?}");
+    logged(&["writeAllowList", "request code 100"]).await;
+    let r = reader
+        .request(
+            RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    drop(reader);
+    stop(broker).await;
+    tokio::task::spawn_blocking(move || drop(namesrv))
+        .await
+        .unwrap();
 }
