@@ -107,6 +107,11 @@ async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Re
         | RequestCode::AUTH_DELETE_ACL
         | RequestCode::AUTH_GET_ACL
         | RequestCode::AUTH_LIST_ACL => crate::auth::admin::handle(broker, req).await,
+        RequestCode::UPDATE_AND_CREATE_ACL_CONFIG
+        | RequestCode::DELETE_ACL_CONFIG
+        | RequestCode::GET_BROKER_CLUSTER_ACL_INFO
+        | RequestCode::UPDATE_GLOBAL_WHITE_ADDRS_CONFIG
+        | RequestCode::GET_BROKER_CLUSTER_ACL_CONFIG => crate::acl::admin::handle(broker, req),
         other => fail(
             ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
             format!(" request type {} not supported", other.0),

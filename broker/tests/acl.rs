@@ -12,7 +12,6 @@ use ferromq_client::{
     ClientConfig, ConsumeFrom, Credentials, FilterExpression, Message, Producer, ProducerOptions,
     PullConsumer, PullConsumerOptions,
 };
-use ferromq_protocol::header::client::ConsumerSendMsgBackRequestHeader;
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use ferromq_remoting::Connection;
 use tokio::net::TcpListener;
@@ -110,16 +109,6 @@ fn send(topic: &str, body: &str) -> RemotingCommand {
     send_request(topic, 0, body.as_bytes(), "TagA", "k")
 }
 
-fn send_back(group: &str) -> RemotingCommand {
-    let h = ConsumerSendMsgBackRequestHeader {
-        offset: 0,
-        group: group.to_owned(),
-        delay_level: 0,
-        ..Default::default()
-    };
-    RemotingCommand::request_with_header(RequestCode::CONSUMER_SEND_MSG_BACK, &h)
-}
-
 #[tokio::test]
 async fn refusals_carry_apaches_code_and_remark() {
     let b = start(RULES, "").await;
@@ -145,29 +134,8 @@ async fn refusals_carry_apaches_code_and_remark() {
     .await;
     assert_refused(&r, "No acl config for mallory");
 
-    // A captured signature replayed with another body.
-    let mut signed = send("Orders", "pay 10");
-    alice().sign(&mut signed);
-    let mut replay = send("Orders", "pay 1000000");
-    replay.ext_fields = signed.ext_fields.clone();
-    assert_refused(
-        &call(&c, replay, None).await,
-        "Check signature failed for accessKey=alice-key",
-    );
-
-    // No PUB on these topics: send, batch; send-back needs the group.
-    let r = call(&c, send("Elsewhere", "m2"), Some(&alice())).await;
-    assert_refused(&r, "No default permission for topic:Elsewhere");
-    let r = call(&c, send("Audit", "m2"), Some(&alice())).await;
-    assert_refused(&r, "No permission for topic:Audit");
-    let mut batch = send("Audit", "m2");
-    batch.code = RequestCode::SEND_BATCH_MESSAGE.0;
-    assert_refused(
-        &call(&c, batch, Some(&alice())).await,
-        "No permission for topic:Audit",
-    );
-    let r = call(&c, send_back("blocked"), Some(&alice())).await;
-    assert_refused(&r, "No permission for group:blocked");
+    // Replayed signatures, signatures over other fields, sends / batches / send-backs without
+    // the permission, and the ACL admin codes from a non-admin: tests/tests/hostile_security.rs.
     // Pulls (and heartbeats) need SUB on the topic and the group.
     let r = call(&c, heartbeat("PG", "blocked", "Orders"), Some(&alice())).await;
     assert_refused(&r, "No permission for group:blocked");
@@ -570,4 +538,209 @@ async fn mqbroker_reads_the_file_beside_its_config() {
         .await
         .expect("the broker answered in time");
     drop(child);
+}
+
+/// Apache's ACL 1.0 admin codes through `client-core`'s `Admin` signed by an admin: an account is
+/// created, updated, used, deleted; global white addresses replaced; the version advances with each
+/// edit; the file is rewritten (and still parses) and applied without waiting for the poll. A
+/// non-admin gets Apache's refusal, bad input the failure code with a reason, and the file is not
+/// touched by a refused edit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_codes_edit_the_file() {
+    use ferromq_client::{AclAccount, Admin};
+    let b = start(RULES, "").await;
+    let addr = b.broker.addr.clone();
+    let c = b.broker.client().await;
+    assert_eq!(
+        call(&c, create_topic_request("Orders", 1), Some(&admin()))
+            .await
+            .response_code(),
+        ResponseCode::SUCCESS
+    );
+    // One instance name per identity: clients of one instance name share a connection.
+    let admin_client = |credentials: Credentials| {
+        let instance = format!("acl-{}", credentials.access_key);
+        Admin::new(&ClientConfig {
+            credentials: Some(credentials),
+            ..ClientConfig::new("127.0.0.1:1".to_owned(), Some(instance))
+        })
+        .unwrap()
+    };
+    let ops = admin_client(admin());
+    let v0 = ops.acl_version(&addr).await.unwrap();
+    assert_eq!(v0.broker_addr, addr);
+    assert_eq!(v0.cluster_name, "DefaultCluster");
+    assert_eq!(v0.counter, 0);
+    let file = b.acl_dir.path().join("plain_acl.yml");
+    assert_eq!(
+        v0.file_versions
+            .get(&file.display().to_string())
+            .map(|v| v.0),
+        Some(0)
+    );
+    // The file holds secrets: a rewrite keeps its permissions.
+    #[cfg(unix)]
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+
+    // A new account may send to Orders at once (no poll wait), and nowhere else.
+    let carol = Credentials::new("carol-key", "carol-secret");
+    let mut account = AclAccount {
+        access_key: "carol-key".to_owned(),
+        secret_key: Some("carol-secret".to_owned()),
+        topic_perms: Some(vec!["Orders=PUB".to_owned()]),
+        ..AclAccount::default()
+    };
+    ops.update_acl_account(&addr, &account).await.unwrap();
+    let r = call(&c, send("Orders", "c0"), Some(&carol)).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{r:?}");
+    let r = call(&c, send("Elsewhere", "c1"), Some(&carol)).await;
+    assert_refused(&r, "No default permission for topic:Elsewhere");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("carol-key") && text.contains("alice-key"),
+        "{text}"
+    );
+    assert_eq!(ops.acl_version(&addr).await.unwrap().counter, 1);
+
+    // An update keeps what it does not name, changes what it does.
+    account.topic_perms = None;
+    account.default_topic_perm = Some("PUB".to_owned());
+    ops.update_acl_account(&addr, &account).await.unwrap();
+    let r = call(&c, send("Elsewhere", "c2"), Some(&carol)).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{r:?}");
+    let all = ops.acl_config(&addr).await.unwrap();
+    let listed = all
+        .plain_access_configs
+        .iter()
+        .find(|a| a.access_key == "carol-key")
+        .unwrap();
+    assert_eq!(
+        listed.topic_perms.as_deref(),
+        Some(&["Orders=PUB".to_owned()][..])
+    );
+    assert_eq!(listed.default_topic_perm.as_deref(), Some("PUB"));
+    assert_eq!(all.plain_access_configs.len(), 3);
+
+    // A non-admin's attempts: tests/tests/hostile_security.rs.
+    let before = std::fs::read_to_string(&file).unwrap();
+    // Bad input: the failure code and a reason; the file is untouched.
+    for (account, needle) in [
+        (
+            AclAccount {
+                access_key: "short".to_owned(),
+                secret_key: Some("long-enough".to_owned()),
+                ..AclAccount::default()
+            },
+            "longer than 6",
+        ),
+        (
+            AclAccount {
+                access_key: "dave-key".to_owned(),
+                secret_key: Some("dave-secret".to_owned()),
+                topic_perms: Some(vec!["Orders=WRITE".to_owned()]),
+                ..AclAccount::default()
+            },
+            "Parse resource permission error",
+        ),
+        (
+            AclAccount {
+                access_key: "dave-key".to_owned(),
+                secret_key: Some("dave-secret".to_owned()),
+                white_remote_address: Some("10.0.0".to_owned()),
+                ..AclAccount::default()
+            },
+            "whiteRemoteAddress",
+        ),
+    ] {
+        let e = ops.update_acl_account(&addr, &account).await.unwrap_err();
+        assert_eq!(e.response_code(), Some(ResponseCode(209)), "{e}");
+        assert!(e.remark().unwrap_or_default().contains(needle), "{e}");
+    }
+    let e = ops
+        .delete_acl_account(&addr, "nobody-key")
+        .await
+        .unwrap_err();
+    assert_eq!(e.response_code(), Some(ResponseCode(210)), "{e}");
+    let e = ops
+        .update_acl_global_white_addrs(&addr, &["10.0.0".to_owned()], None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.response_code(), Some(ResponseCode(211)), "{e}");
+    let e = ops
+        .update_acl_global_white_addrs(&addr, &["*".to_owned()], Some("/etc/passwd"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.response_code(), Some(ResponseCode(211)), "{e}");
+    assert!(
+        e.remark().unwrap_or_default().contains("not an ACL file"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
+
+    // Global white addresses: unsigned requests from them pass; then none again.
+    let unsigned = call(&c, send("Orders", "u0"), None).await;
+    assert_refused(&unsigned, "No accessKey is configured");
+    ops.update_acl_global_white_addrs(
+        &addr,
+        &["127.0.0.1".to_owned()],
+        Some(&file.display().to_string()),
+    )
+    .await
+    .unwrap();
+    let r = call(&c, send("Orders", "u1"), None).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{r:?}");
+    ops.update_acl_global_white_addrs(&addr, &[], None)
+        .await
+        .unwrap();
+    let r = call(&c, send("Orders", "u2"), None).await;
+    assert_refused(&r, "No accessKey is configured");
+
+    // Delete: refused at once; the version counted every edit.
+    ops.delete_acl_account(&addr, "carol-key").await.unwrap();
+    let r = call(&c, send("Orders", "c3"), Some(&carol)).await;
+    assert_refused(&r, "No acl config for carol-key");
+    let v = ops.acl_version(&addr).await.unwrap();
+    assert_eq!(v.counter, 5, "{v:?}");
+    assert!(v.timestamp >= v0.timestamp);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        !text.contains("carol") && text.contains("dataVersion"),
+        "{text}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
+    }
+    ops.shutdown().await;
+    b.broker.stop().await;
+}
+
+/// Without `aclEnable` the admin codes answer as Apache's: "The broker does not enable acl."
+#[tokio::test]
+async fn admin_codes_without_acl() {
+    let broker = TestBroker::start(|_| {}).await;
+    let c = broker.client().await;
+    for (code, expected) in [
+        (RequestCode::UPDATE_AND_CREATE_ACL_CONFIG, ResponseCode(209)),
+        (RequestCode::DELETE_ACL_CONFIG, ResponseCode(210)),
+        (
+            RequestCode::UPDATE_GLOBAL_WHITE_ADDRS_CONFIG,
+            ResponseCode(211),
+        ),
+        (
+            RequestCode::GET_BROKER_CLUSTER_ACL_INFO,
+            ResponseCode::SYSTEM_ERROR,
+        ),
+        (
+            RequestCode::GET_BROKER_CLUSTER_ACL_CONFIG,
+            ResponseCode::SYSTEM_ERROR,
+        ),
+    ] {
+        let r = call(&c, RemotingCommand::request(code), None).await;
+        assert_eq!(r.response_code(), expected, "{code:?}");
+        assert_eq!(r.remark.as_deref(), Some("The broker does not enable acl."));
+    }
+    broker.stop().await;
 }

@@ -833,6 +833,11 @@ const BROKER_CODES: &[RequestCode] = &[
     RequestCode::AUTH_DELETE_ACL,
     RequestCode::AUTH_GET_ACL,
     RequestCode::AUTH_LIST_ACL,
+    RequestCode::UPDATE_AND_CREATE_ACL_CONFIG,
+    RequestCode::DELETE_ACL_CONFIG,
+    RequestCode::GET_BROKER_CLUSTER_ACL_INFO,
+    RequestCode::UPDATE_GLOBAL_WHITE_ADDRS_CONFIG,
+    RequestCode::GET_BROKER_CLUSTER_ACL_CONFIG,
 ];
 
 /// Codes the name server handles (`processor.rs` `process`).
@@ -1608,7 +1613,32 @@ fn broker_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ext
             }
             (e, Vec::new())
         }
+        // ACL 1.0 admin codes (the fuzz broker has no ACL: they must be refused cleanly).
+        RequestCode::UPDATE_AND_CREATE_ACL_CONFIG
+        | RequestCode::DELETE_ACL_CONFIG
+        | RequestCode::UPDATE_GLOBAL_WHITE_ADDRS_CONFIG => {
+            let mut e = ExtFields::new();
+            for key in [
+                "accessKey",
+                "secretKey",
+                "whiteRemoteAddress",
+                "defaultTopicPerm",
+                "topicPerms",
+                "groupPerms",
+                "globalWhiteAddrs",
+                "aclFileFullPath",
+            ] {
+                if g.rng.chance(70) {
+                    e.insert(key, g.name());
+                }
+            }
+            if g.rng.chance(50) {
+                e.insert("admin", g.boolean().to_string());
+            }
+            (e, Vec::new())
+        }
         // GET_ALL_TOPIC_CONFIG, GET_BROKER_RUNTIME_INFO, GET_BROKER_HA_STATUS, GET_BROKER_CONFIG,
+        // GET_BROKER_CLUSTER_ACL_INFO, GET_BROKER_CLUSTER_ACL_CONFIG,
         // GET_ALL_SUBSCRIPTIONGROUP_CONFIG, GET_ALL_CONSUMER_OFFSET, GET_ALL_DELAY_OFFSET: no
         // header.
         _ => {

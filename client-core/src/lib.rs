@@ -91,7 +91,7 @@ pub mod transaction;
 pub mod transport;
 
 pub use acl::Credentials;
-pub use admin::{Admin, SubscriptionGroup, TopicOptions};
+pub use admin::{AclAccount, AclConfig, AclVersion, Admin, SubscriptionGroup, TopicOptions};
 pub use choices::{Allocation, ConsumeFromKind, ExpressionType};
 pub use client::{Client, ClientConfig, TlsConfig};
 pub use consumer::allocate::{

@@ -4,10 +4,12 @@
 //! - [`java_properties`]: reading and writing Java `.properties` text;
 //! - [`config_file`]: crash-safe config files in Apache's layout (`<file>` plus `<file>.bak`);
 //! - [`now_ms`]: the wall clock in milliseconds, as RocketMQ stamps messages and files;
-//! - [`lock`]: poison-tolerant mutex locking.
+//! - [`lock`]: poison-tolerant mutex locking;
+//! - [`address_rule`]: remote address rules in Apache's ACL syntax (`192.168.1.*`, `10.0.0.1-9`).
 
 #![warn(missing_docs)]
 
+pub mod address_rule;
 pub mod config_file;
 pub mod java_properties;
 pub mod settings;

@@ -92,6 +92,11 @@ ferromq_common::settings! {
     /// `configBlackList`: Apache's deny list, accepted for compatibility; FerroMQ allows only
     /// the runtime-safe keys whatever it says.
     config_black_list: String = "configBlackList;configStorePath;kvConfigPath".to_owned(), "configBlackList", false;
+    /// `writeAllowList` (FerroMQ only; Apache's name server checks nothing): address rules,
+    /// separated by `;`, of the clients that may register and unregister brokers and change KV
+    /// config, the name server's config, brokers' write permission and topics; others are refused
+    /// with NO_PERMISSION. Blank (the default): everyone may. Reads stay open. Read at start-up.
+    write_allow_list: String = String::new(), "writeAllowList", false;
     /// `serverChannelMaxIdleTimeSeconds`: idle connections close after this (120).
     server_channel_max_idle_time_seconds: u64 = 120, "serverChannelMaxIdleTimeSeconds", false;
     /// `serverWorkerThreads` (accepted).

@@ -9,11 +9,13 @@
 //! - [`route`]: the registry of brokers, clusters and topic queues, with expiry;
 //! - [`kv`]: the persisted KV config (`ORDER_TOPIC_CONFIG` and friends);
 //! - [`processor`]: one handler per request code;
+//! - [`allow`]: `writeAllowList`, who may change the name server;
 //! - [`bind`], [`run`]: bind the configured listener, serve it until shutdown (what `mqnamesrv`
 //!   and the tests call).
 
 #![warn(missing_docs)]
 
+pub mod allow;
 pub mod config;
 pub mod kv;
 pub mod processor;
@@ -34,6 +36,7 @@ pub use processor::NameServer;
 /// `mqnamesrv` reports an unusable one before it reports success).
 pub async fn bind(config: &NamesrvConfig) -> std::io::Result<TcpListener> {
     server_tls(config)?;
+    allow::WriteAllowList::parse(&config.write_allow_list).map_err(std::io::Error::other)?;
     let (host, port) = (config.bind_address.trim(), config.listen_port);
     TcpListener::bind((host, port))
         .await
@@ -134,6 +137,11 @@ pub async fn run(
     config: NamesrvConfig,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let allow =
+        allow::WriteAllowList::parse(&config.write_allow_list).map_err(std::io::Error::other)?;
+    if allow.is_on() {
+        tracing::info!(rules = %config.write_allow_list, "writeAllowList: only these addresses may change the name server");
+    }
     let kv = kv::KvStore::load(&config.kv_config_path)?;
     let connection = connection_config(&config);
     let tls = server_tls(&config)?;

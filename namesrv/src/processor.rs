@@ -16,6 +16,7 @@ use ferromq_protocol::{
 use ferromq_remoting::rpc_metrics::RpcLatencies;
 use ferromq_remoting::{Connection, Handler};
 
+use crate::allow::WriteAllowList;
 use crate::config::NamesrvConfig;
 use crate::kv::{KvLimits, KvStore, KvWrite, ORDER_TOPIC_CONFIG};
 use crate::route::{Registration, RouteRegistry, UnitTopicKind};
@@ -30,6 +31,8 @@ pub struct NameServer {
     /// Connections brokers registered over, to close them when the broker expires.
     broker_conns: Mutex<HashMap<u64, Connection>>,
     started: Instant,
+    /// `writeAllowList`: who may change the name server.
+    allow: WriteAllowList,
     /// Request latencies, recorded while metrics are exported.
     pub(crate) rpc: RpcLatencies,
 }
@@ -62,7 +65,12 @@ impl NameServer {
         routes.set_delete_topic_with_broker_registration(
             config.delete_topic_with_broker_registration,
         );
+        let allow = WriteAllowList::parse(&config.write_allow_list).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "no address may change the name server");
+            WriteAllowList::nobody()
+        });
         NameServer {
+            allow,
             config: RwLock::new(config),
             routes: RwLock::new(routes),
             kv: Mutex::new(kv),
@@ -117,6 +125,12 @@ impl NameServer {
         conn: Option<&Connection>,
         req: &RemotingCommand,
     ) -> (Response, Option<KvWrite>) {
+        if let Some(conn) = conn {
+            if let Err((code, remark)) = self.allow.admit(conn.peer_addr().ip(), req.request_code())
+            {
+                return (fail(code, remark), None);
+            }
+        }
         match req.request_code() {
             RequestCode::PUT_KV_CONFIG => self.put_kv(req),
             RequestCode::DELETE_KV_CONFIG => self.delete_kv(req),

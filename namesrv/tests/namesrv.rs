@@ -805,3 +805,120 @@ async fn prometheus_metrics_count_brokers_topics_kv_and_requests() {
         assert!(body.lines().any(|l| l == line), "{line}\nin\n{body}");
     }
 }
+
+/// `writeAllowList` (FerroMQ only): changes from addresses outside it get NO_PERMISSION and
+/// change nothing; reads stay open; the list itself cannot be changed remotely.
+#[tokio::test]
+async fn write_allow_list_guards_changes_and_leaves_reads_open() {
+    // A list this test's client (127.0.0.1) is outside of.
+    let closed =
+        Nsrv::start_with(|c| c.write_allow_list = "10.0.0.*;192.168.1.{1,2}".to_owned()).await;
+    let stranger = closed.client(Version::V5_3_3).await;
+    let refused = |resp: &RemotingCommand, code: RequestCode| {
+        assert_eq!(
+            resp.response_code(),
+            ResponseCode::NO_PERMISSION,
+            "{code:?}: {resp:?}"
+        );
+        let remark = resp.remark.as_deref().unwrap_or_default();
+        assert!(
+            remark.contains(&code.0.to_string())
+                && remark.contains("127.0.0.1")
+                && remark.contains("writeAllowList"),
+            "{remark}"
+        );
+    };
+    let resp = register(
+        &stranger,
+        "fake-b",
+        "127.0.0.1:10911",
+        0,
+        &["Stolen", "Stolen2"],
+    )
+    .await;
+    refused(&resp, RequestCode::REGISTER_BROKER);
+    let put = PutKVConfigRequestHeader {
+        namespace: "ORDER_TOPIC_CONFIG".to_owned(),
+        key: "Stolen".to_owned(),
+        value: "fake-b:8".to_owned(),
+    };
+    refused(
+        &call(&stranger, RequestCode::PUT_KV_CONFIG, &put, Vec::new()).await,
+        RequestCode::PUT_KV_CONFIG,
+    );
+    let config = RemotingCommand::request(RequestCode::UPDATE_NAMESRV_CONFIG)
+        .with_body(b"enableAllTopicList=false\n".to_vec());
+    refused(
+        &stranger.request(config, T).await.unwrap(),
+        RequestCode::UPDATE_NAMESRV_CONFIG,
+    );
+    for code in [
+        RequestCode::UNREGISTER_BROKER,
+        RequestCode::DELETE_KV_CONFIG,
+        RequestCode::WIPE_WRITE_PERM_OF_BROKER,
+        RequestCode::ADD_WRITE_PERM_OF_BROKER,
+        RequestCode::DELETE_TOPIC_IN_NAMESRV,
+        RequestCode::REGISTER_TOPIC_IN_NAMESRV,
+    ] {
+        let resp = stranger
+            .request(RemotingCommand::request(code), T)
+            .await
+            .unwrap();
+        refused(&resp, code);
+    }
+    // Nothing changed, and reads are served.
+    let resp = route(&stranger, "Stolen").await;
+    assert_eq!(resp.response_code(), ResponseCode::TOPIC_NOT_EXIST);
+    let resp = stranger
+        .request(
+            RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+    let info = ClusterInfo::decode(&resp.body).unwrap();
+    assert!(info.broker_addr_table.is_empty(), "{info:?}");
+    let get = GetKVConfigRequestHeader {
+        namespace: "ORDER_TOPIC_CONFIG".to_owned(),
+        key: "Stolen".to_owned(),
+    };
+    let resp = call(&stranger, RequestCode::GET_KV_CONFIG, &get, Vec::new()).await;
+    assert_eq!(resp.response_code(), ResponseCode::QUERY_NOT_FOUND);
+
+    // A list holding the client: served as without one, but the list cannot be widened remotely.
+    let open = Nsrv::start_with(|c| c.write_allow_list = "10.0.0.*; 127.0.0.1".to_owned()).await;
+    let broker = open.client(Version::V5_3_3).await;
+    let resp = register(
+        &broker,
+        "broker-a",
+        "127.0.0.1:10911",
+        0,
+        &["Orders", "Audit"],
+    )
+    .await;
+    assert_eq!(resp.response_code(), ResponseCode::SUCCESS, "{resp:?}");
+    assert_eq!(
+        route(&broker, "Orders").await.response_code(),
+        ResponseCode::SUCCESS
+    );
+    let resp = call(&broker, RequestCode::PUT_KV_CONFIG, &put, Vec::new()).await;
+    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+    let widen = RemotingCommand::request(RequestCode::UPDATE_NAMESRV_CONFIG)
+        .with_body(b"writeAllowList=*\n".to_vec());
+    let resp = broker.request(widen, T).await.unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::NO_PERMISSION);
+    assert!(resp.remark.unwrap().contains("black list"));
+}
+
+#[tokio::test]
+async fn a_bad_write_allow_list_stops_start_up() {
+    let config = NamesrvConfig {
+        write_allow_list: "10.0.0".to_owned(),
+        listen_port: 0,
+        bind_address: "127.0.0.1".to_owned(),
+        ..NamesrvConfig::default()
+    };
+    let e = ferromq_namesrv::bind(&config).await.expect_err("refused");
+    assert!(e.to_string().contains("writeAllowList"), "{e}");
+}

@@ -36,8 +36,8 @@ pub use connection::{
 pub use error::RemotingError;
 pub use server::{serve, serve_tls, shutdown_signal};
 pub use tls::{
-    ClientAuth, ClientTlsSettings, ServerTls, ServerTlsSettings, ServerTrust, TlsConnector,
-    TlsError, TlsMode,
+    Accepted, ClientAuth, ClientTlsSettings, Refused, ServerTls, ServerTlsSettings, ServerTrust,
+    TlsConnector, TlsError, TlsMode,
 };
 pub use tls_config::{TlsKeys, DEFAULT_TLS_CONFIG_FILE};
 pub use websocket::{serve_websocket, serve_websocket_tls, AllowedOrigins};

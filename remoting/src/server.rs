@@ -9,7 +9,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
 use crate::connection::{Connection, ConnectionConfig, Handler};
-use crate::tls::{ServerTls, TlsMode, TLS_HANDSHAKE_BYTE};
+use crate::tls::{Accepted, Refused, ServerTls};
 
 /// Accepts connections on `listener` and serves each with `handler` until `shutdown` completes;
 /// then stops accepting and closes every connection it opened. Plaintext only: [`serve_tls`]
@@ -111,14 +111,19 @@ async fn admit<H: Handler>(
     config: ConnectionConfig,
     refusals: Arc<TlsRefusals>,
 ) -> Option<Connection> {
-    let mut first = [0u8; 1];
-    match tokio::time::timeout(config.idle_timeout, stream.peek(&mut first)).await {
-        Ok(Ok(1)) => {}
-        // Closed, failed or silent: nothing to serve.
-        _ => return None,
-    }
-    if first[0] != TLS_HANDSHAKE_BYTE {
-        if tls.mode() == TlsMode::Enforcing {
+    let local = stream.local_addr().ok()?;
+    let stream = match tls
+        .accept(stream, config.idle_timeout, config.frame_timeout)
+        .await
+    {
+        Ok(Accepted::Plain(stream)) => {
+            return Connection::start(stream, handler, config)
+                .inspect_err(|e| tracing::debug!(%peer, error = %e, "connection failed at start"))
+                .ok();
+        }
+        Ok(Accepted::Tls(stream)) => stream,
+        Err(Refused::Silent) => return None,
+        Err(Refused::Plaintext) => {
             TlsRefusals::log(
                 &refusals.plaintext,
                 peer,
@@ -126,23 +131,12 @@ async fn admit<H: Handler>(
             );
             return None;
         }
-        return Connection::start(stream, handler, config)
-            .inspect_err(|e| tracing::debug!(%peer, error = %e, "connection failed at start"))
-            .ok();
-    }
-    let _ = stream.set_nodelay(true);
-    let local = stream.local_addr().ok()?;
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls.config());
-    let stream = match tokio::time::timeout(config.frame_timeout, acceptor.accept(stream)).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => {
-            let what = format!("closing connection: TLS handshake failed: {e}");
-            TlsRefusals::log(&refusals.handshake, peer, &what);
-            return None;
-        }
-        Err(_) => {
-            let what = "closing connection: TLS handshake timed out";
-            TlsRefusals::log(&refusals.handshake, peer, what);
+        Err(Refused::Handshake(why)) => {
+            TlsRefusals::log(
+                &refusals.handshake,
+                peer,
+                &format!("closing connection: {why}"),
+            );
             return None;
         }
     };

@@ -32,6 +32,26 @@ use tokio::net::TcpStream;
 /// The first byte of a TLS handshake record (Apache's `HANDSHAKE_MAGIC_CODE`).
 pub(crate) const TLS_HANDSHAKE_BYTE: u8 = 0x16;
 
+/// A connection [`ServerTls::accept`] admitted.
+#[derive(Debug)]
+pub enum Accepted {
+    /// Plaintext (a `permissive` port).
+    Plain(TcpStream),
+    /// TLS, handshake done.
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+}
+
+/// Why [`ServerTls::accept`] refused a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// Closed, failed or silent before its first byte: nothing to serve, nothing to log.
+    Silent,
+    /// Plaintext on an `enforcing` port.
+    Plaintext,
+    /// The TLS handshake failed or timed out (untrusted or missing client certificates too).
+    Handshake(String),
+}
+
 /// A TLS setting that cannot be used: the key and what is wrong, for a start-up error.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -192,6 +212,36 @@ impl ServerTls {
     /// The mode.
     pub fn mode(&self) -> TlsMode {
         self.settings.mode
+    }
+
+    /// Accepts one connection as the mode says: waits up to `first_byte` for the client's first
+    /// byte, tells TLS (`0x16`) from plaintext, refuses plaintext when enforcing, and completes
+    /// the TLS handshake within `handshake`. The remoting ports and the broker's HA port both
+    /// accept through this.
+    pub async fn accept(
+        &self,
+        stream: TcpStream,
+        first_byte: std::time::Duration,
+        handshake: std::time::Duration,
+    ) -> Result<Accepted, Refused> {
+        let mut first = [0u8; 1];
+        match tokio::time::timeout(first_byte, stream.peek(&mut first)).await {
+            Ok(Ok(1)) => {}
+            _ => return Err(Refused::Silent),
+        }
+        if first[0] != TLS_HANDSHAKE_BYTE {
+            if self.mode() == TlsMode::Enforcing {
+                return Err(Refused::Plaintext);
+            }
+            return Ok(Accepted::Plain(stream));
+        }
+        let _ = stream.set_nodelay(true);
+        let acceptor = tokio_rustls::TlsAcceptor::from(self.config());
+        match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
+            Ok(Ok(s)) => Ok(Accepted::Tls(Box::new(s))),
+            Ok(Err(e)) => Err(Refused::Handshake(format!("TLS handshake failed: {e}"))),
+            Err(_) => Err(Refused::Handshake("TLS handshake timed out".to_owned())),
+        }
     }
 
     fn stamps_of(settings: &ServerTlsSettings) -> Vec<Stamp> {
@@ -426,7 +476,7 @@ impl TlsConnector {
     }
 
     /// Performs the client handshake on `stream`, dialed at `addr` (`host:port`).
-    pub(crate) async fn connect(
+    pub async fn connect(
         &self,
         addr: &str,
         stream: TcpStream,

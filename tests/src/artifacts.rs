@@ -62,6 +62,8 @@ pub struct JavaArtifacts {
     pub server_classpath: String,
     /// Apache RocketMQ 5.3.3 `mqadmin` (`rocketmq-tools`) and its dependencies.
     pub tools_classpath: String,
+    /// Apache RocketMQ 4.9.8 `mqadmin` (the ACL 1.0 commands) and its dependencies.
+    pub tools49_classpath: String,
 }
 
 impl JavaArtifacts {
@@ -82,6 +84,7 @@ fn build_java() -> JavaArtifacts {
     let client49_deps = compat.join("java49/target/dependency");
     let server_deps = compat.join("apache/target/dependency");
     let tools_deps = compat.join("tools/target/dependency");
+    let tools49_deps = compat.join("tools49/target/dependency");
     let stamp_path = cache_dir().join("maven.stamp");
     let fingerprint = format!("{:016x}", fingerprint_java_inputs(&compat));
     let up_to_date = fs::read_to_string(&stamp_path).is_ok_and(|s| s.trim() == fingerprint)
@@ -94,7 +97,8 @@ fn build_java() -> JavaArtifacts {
         && has_jar(&client_deps, "rocketmq-client-")
         && has_jar(&client49_deps, "rocketmq-client-4.9.8")
         && has_jar(&server_deps, "rocketmq-broker-")
-        && has_jar(&tools_deps, "rocketmq-tools-");
+        && has_jar(&tools_deps, "rocketmq-tools-")
+        && has_jar(&tools49_deps, "rocketmq-tools-4.9.8");
     if !up_to_date {
         let _ = fs::remove_file(&stamp_path);
         let mut cmd = Command::new("mvn");
@@ -123,6 +127,7 @@ fn build_java() -> JavaArtifacts {
         ),
         server_classpath: format!("{}/*", server_deps.display()),
         tools_classpath: format!("{}/*", tools_deps.display()),
+        tools49_classpath: format!("{}/*", tools49_deps.display()),
     }
 }
 
@@ -142,6 +147,7 @@ fn fingerprint_java_inputs(compat: &Path) -> u64 {
         compat.join("java49/pom.xml"),
         compat.join("apache/pom.xml"),
         compat.join("tools/pom.xml"),
+        compat.join("tools49/pom.xml"),
     ];
     collect_files(&compat.join("java/src"), &mut files);
     files.sort();
@@ -251,6 +257,7 @@ mod tests {
             "java49/pom.xml",
             "apache/pom.xml",
             "tools/pom.xml",
+            "tools49/pom.xml",
             "go/go.mod",
             "go/go.sum",
         ] {

@@ -23,7 +23,7 @@ pub type ClientRun = ProgramRun;
 pub enum JavaClient {
     /// `tests/compat/java` on `rocketmq-client` 5.3.3 (every program).
     V5,
-    /// `tests/compat/java49` on `rocketmq-client` 4.9.8 (`ProduceConsume` only).
+    /// `tests/compat/java49` on `rocketmq-client` 4.9.8 (`ProduceConsume` and `AclAdmin49`).
     V4,
 }
 
@@ -335,6 +335,32 @@ pub fn java_acl2_round_trip(
             refusal_remark.to_owned(),
         ],
         &format!("java AclRoundTrip (ACL 2.0) {topic} x{n}"),
+    )
+}
+
+/// Java `AclAdmin49 <brokerAddr> <adminKey> <adminSecret> <userKey> <userSecret> <whiteAddr>`
+/// (4.9.8, `MQClientAPIImpl`'s ACL 1.0 admin calls signed by `AclClientRPCHook`): version, create
+/// the user, the user refused the same call, replace the global white addresses, delete the user
+/// twice (the second refused). Prints `OK: acl-admin: <summary>` on success.
+pub fn java49_acl_admin(
+    broker: &str,
+    admin: (&str, &str),
+    user: (&str, &str),
+    white_addr: &str,
+) -> ClientRun {
+    java_client_on(
+        JavaClient::V4,
+        "org.ferromq.compat.AclAdmin49",
+        &[
+            broker.to_owned(),
+            admin.0.to_owned(),
+            admin.1.to_owned(),
+            user.0.to_owned(),
+            user.1.to_owned(),
+            white_addr.to_owned(),
+        ],
+        "java 4.9.8 AclAdmin49",
+        CLIENT_TIMEOUT,
     )
 }
 

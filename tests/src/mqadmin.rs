@@ -66,6 +66,43 @@ pub fn apache_mqadmin(namesrv: &str, args: &[&str]) -> ProgramRun {
         .unwrap_or_else(|e| panic!("cannot run {name}: {e}"))
 }
 
+/// Runs Apache 4.9.8's `mqadmin <args> -n <namesrv>` (the ACL 1.0 commands live there; 5.3.3
+/// dropped them) like [`apache_mqadmin`], signing with `credentials` as Apache's tool does: from
+/// `conf/tools.yml` under its `rocketmq.home.dir`.
+pub fn apache_mqadmin49_signed(
+    namesrv: &str,
+    args: &[&str],
+    credentials: (&str, &str),
+) -> ProgramRun {
+    let jars = JavaArtifacts::get();
+    let home = tempfile::Builder::new()
+        .prefix("mqadmin49-")
+        .tempdir()
+        .expect("tempdir");
+    fs::create_dir_all(home.path().join("conf")).expect("conf dir");
+    fs::write(
+        home.path().join("conf/tools.yml"),
+        format!(
+            "accessKey: {}\nsecretKey: {}\n",
+            credentials.0, credentials.1
+        ),
+    )
+    .expect("tools.yml");
+    // 4.9.8 configures its log from this file and stops without it.
+    fs::write(
+        home.path().join("conf/logback_tools.xml"),
+        "<configuration><root level=\"OFF\"/></configuration>\n",
+    )
+    .expect("logback_tools.xml");
+    let mut cmd = java_command(home.path(), namesrv, &jars.tools49_classpath);
+    cmd.arg("org.apache.rocketmq.tools.command.MQAdminStartup")
+        .args(args)
+        .args(["-n", namesrv]);
+    let name = format!("mqadmin 4.9.8 {}", args.join(" "));
+    run_bounded(&name, cmd, &home.path().join("out.log"), MQADMIN_TIMEOUT)
+        .unwrap_or_else(|e| panic!("cannot run {name}: {e}"))
+}
+
 /// Runs `mqadmin <args> -n <namesrv>` like [`apache_mqadmin`] for a command that never ends by
 /// itself (`clusterRT` prints a line per round until killed): polls its output until `done` holds,
 /// it exits, or `timeout` passes, then kills it. `status` is `None` when it was killed.

@@ -22,8 +22,8 @@ use std::collections::HashMap;
 use ferromq_protocol::names::retry_topic;
 use serde_yaml_ng::Value;
 
-use super::address::AddressRule;
 use super::perm::Perm;
+use ferromq_common::address_rule::AddressRule;
 
 /// One account (`accounts[]`).
 #[derive(Debug, Clone)]

@@ -44,7 +44,7 @@ pub(crate) fn file_path(b: &BrokerConfig) -> Result<PathBuf, String> {
 }
 
 /// The files to read, in order: the directory's (sorted), then `main`.
-fn files(main: &Path) -> Vec<PathBuf> {
+pub(crate) fn files(main: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let dir = main
         .parent()

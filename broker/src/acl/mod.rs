@@ -16,10 +16,10 @@
 //! SYSTEM_ERROR with the exception's text as the remark. The file is polled for changes; a bad
 //! edit keeps the last good rules.
 //!
-//! `address`: remote address rules; `file`: one YAML file; `load`: which files, read and merged; `perm`: permissions and admin codes;
-//! `resource`: what each request code touches; `refusals`: the rate-limited refusal log.
+//! `ferromq_common::address_rule`: remote address rules; `file`: one YAML file; `load`: which files, read and merged; `perm`: permissions and admin codes;
+//! `resource`: what each request code touches; `admin`: the admin codes that edit the files; `refusals`: the rate-limited refusal log.
 
-mod address;
+pub(crate) mod admin;
 pub(crate) mod file;
 pub(crate) mod load;
 pub(crate) mod perm;
@@ -38,7 +38,7 @@ use crate::config::BrokerConfig;
 use crate::response::{fail, Response};
 use crate::state::Broker;
 
-pub(crate) use address::canonical;
+pub(crate) use ferromq_common::address_rule::canonical;
 use file::AclFile;
 use load::Stamp;
 use perm::Perm;
@@ -63,6 +63,8 @@ pub(crate) struct Acl {
     /// The file as last read, good or bad (a bad edit is reported once).
     stamp: Mutex<Option<Stamp>>,
     refusals: RefusalLog,
+    /// Held by an admin request editing the files (`admin`), one at a time.
+    edits: Mutex<()>,
 }
 
 /// Why a request was refused.
@@ -91,6 +93,7 @@ impl Acl {
             rules: RwLock::new(Arc::new(rules)),
             stamp: Mutex::new(Some(stamp)),
             refusals: RefusalLog::default(),
+            edits: Mutex::new(()),
         }))
     }
 
@@ -119,6 +122,12 @@ impl Acl {
                 tracing::error!(error = %e, "ACL file not reloaded; the last good rules stay in force");
             }
         }
+    }
+
+    /// Reads the files again now (after an admin request rewrote one).
+    fn reload_now(&self) {
+        *self.stamp.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        self.reload_if_changed();
     }
 
     /// Checks `req` from `ip` (Apache's order, module docs).
@@ -254,6 +263,7 @@ accounts:
             rules: RwLock::new(Arc::new(AclFile::parse(RULES).expect("valid"))),
             stamp: Mutex::new(None),
             refusals: RefusalLog::default(),
+            edits: Mutex::new(()),
         }
     }
 

@@ -49,7 +49,9 @@ impl BitOr for Perm {
     }
 }
 
-/// Codes only admin accounts may send (Java `Permission.ADMIN_CODE`).
+/// Codes only admin accounts may send (Java `Permission.ADMIN_CODE`, plus the two ACL codes
+/// Apache leaves to any account: UPDATE_GLOBAL_WHITE_ADDRS_CONFIG, which would let any account
+/// admit every address, and GET_BROKER_CLUSTER_ACL_CONFIG, which lists every secret).
 pub(crate) fn needs_admin(code: RequestCode) -> bool {
     matches!(
         code,
@@ -62,6 +64,8 @@ pub(crate) fn needs_admin(code: RequestCode) -> bool {
             | RequestCode::UPDATE_AND_CREATE_ACL_CONFIG
             | RequestCode::DELETE_ACL_CONFIG
             | RequestCode::GET_BROKER_CLUSTER_ACL_INFO
+            | RequestCode::UPDATE_GLOBAL_WHITE_ADDRS_CONFIG
+            | RequestCode::GET_BROKER_CLUSTER_ACL_CONFIG
     )
 }
 

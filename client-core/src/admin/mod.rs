@@ -1,6 +1,6 @@
 //! The admin client (what `mqadmin` builds on): cluster info and topic routes here, and by
 //! subject in the submodules: topics, groups (subscription groups, progress, offsets, requests
-//! relayed to clients), messages, brokers and the name servers.
+//! relayed to clients), messages, brokers, the name servers and ACL 1.0 (`acl`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,6 +13,9 @@ use crate::error::{Error, Result};
 use crate::message::MessageView;
 
 pub mod auth;
+pub use acl::{AclAccount, AclConfig, AclVersion};
+
+mod acl;
 mod brokers;
 mod groups;
 mod messages;

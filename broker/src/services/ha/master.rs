@@ -1,12 +1,16 @@
 //! A master's side of replication: slaves connect to `haListenPort`, report where their
 //! commitlog ends, and get the master's commitlog from there, as it is written.
+//!
+//! The port follows `tls.server.mode` as the remoting ports do (the same acceptor,
+//! `ServerTls::accept`): plaintext when TLS is off, TLS and plaintext told apart by the first
+//! byte when `permissive` (Apache's slaves speak plaintext), TLS only when `enforcing`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use ferromq_remoting::{Accepted, Refused, ServerTls};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
@@ -47,6 +51,21 @@ pub(crate) fn start(
     stop: &watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     let (broker, mut stop) = (broker.clone(), stop.clone());
+    // Checked at start-up with the remoting ports' TLS; a failure here cannot happen then.
+    let tls = broker
+        .settings()
+        .broker
+        .tls_keys()
+        .and_then(|k| k.server())
+        .and_then(ServerTls::new)
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "HA port: TLS settings unusable; serving plaintext");
+            None
+        });
+    if let Some(t) = &tls {
+        tracing::info!(mode = t.mode().name(), "HA port serves TLS");
+    }
+    let refusals = Arc::new(Refusals::default());
     tokio::spawn(async move {
         let mut slaves = Vec::new();
         loop {
@@ -63,9 +82,10 @@ pub(crate) fn start(
                         continue;
                     }
                     let _ = stream.set_nodelay(true);
-                    tracing::info!(%peer, "slave connected");
-                    slaves.push(tokio::spawn(serve(
+                    slaves.push(tokio::spawn(admit(
                         broker.clone(),
+                        tls.clone(),
+                        refusals.clone(),
                         stream,
                         peer,
                         stop.clone(),
@@ -83,15 +103,71 @@ pub(crate) fn start(
     })
 }
 
+/// Accepts a slave's connection as `tls` says (plaintext without it), then serves it.
+async fn admit(
+    broker: Arc<Broker>,
+    tls: Option<Arc<ServerTls>>,
+    refusals: Arc<Refusals>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    stop: watch::Receiver<bool>,
+) {
+    let Some(tls) = tls else {
+        let (rd, wr) = stream.into_split();
+        return serve(broker, rd, wr, peer, stop).await;
+    };
+    let idle = housekeeping(&broker);
+    match tls.accept(stream, idle, idle).await {
+        Ok(Accepted::Plain(stream)) => {
+            let (rd, wr) = stream.into_split();
+            serve(broker, rd, wr, peer, stop).await;
+        }
+        Ok(Accepted::Tls(stream)) => {
+            let (rd, wr) = tokio::io::split(stream);
+            serve(broker, rd, wr, peer, stop).await;
+        }
+        Err(Refused::Silent) => {}
+        Err(Refused::Plaintext) => refusals.log(
+            peer,
+            "plaintext, and tls.server.mode is enforcing (the slave needs tls.enable=true)",
+        ),
+        Err(Refused::Handshake(why)) => refusals.log(peer, &why),
+    }
+}
+
+/// Refused HA connections, logged at most once a second with the count left out since (a flood
+/// of them must not flood the log).
+#[derive(Debug, Default)]
+struct Refusals(std::sync::Mutex<(Option<tokio::time::Instant>, u64)>);
+
+impl Refusals {
+    fn log(&self, peer: SocketAddr, what: &str) {
+        let now = tokio::time::Instant::now();
+        let suppressed = {
+            let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            if g.0
+                .is_some_and(|t| now.duration_since(t) < Duration::from_secs(1))
+            {
+                g.1 += 1;
+                return;
+            }
+            g.0 = Some(now);
+            std::mem::take(&mut g.1)
+        };
+        tracing::warn!(%peer, suppressed, "HA connection closed: {what}");
+    }
+}
+
 /// One slave's connection: its reports on one side, the commitlog on the other.
 async fn serve(
     broker: Arc<Broker>,
-    stream: TcpStream,
+    rd: impl AsyncRead + Unpin,
+    wr: impl AsyncWrite + Unpin,
     peer: SocketAddr,
     mut stop: watch::Receiver<bool>,
 ) {
+    tracing::info!(%peer, "slave connected");
     let id = broker.replication.connect(peer);
-    let (rd, wr) = stream.into_split();
     let (start_tx, start_rx) = oneshot::channel();
     let ended = tokio::select! {
         r = read_reports(&broker, id, rd, start_tx) => r,
@@ -109,7 +185,7 @@ async fn serve(
 async fn read_reports(
     broker: &Broker,
     id: u64,
-    mut rd: OwnedReadHalf,
+    mut rd: impl AsyncRead + Unpin,
     start: oneshot::Sender<u64>,
 ) -> Result<(), String> {
     let mut start = Some(start);
@@ -167,7 +243,7 @@ fn start_offset(broker: &Broker, reported: u64) -> Result<u64, String> {
 async fn transfer(
     broker: &Broker,
     id: u64,
-    mut wr: OwnedWriteHalf,
+    mut wr: impl AsyncWrite + Unpin,
     start: oneshot::Receiver<u64>,
 ) -> Result<(), String> {
     let idle = housekeeping(broker);
@@ -193,6 +269,8 @@ async fn transfer(
                     .await
                     .map_err(|e| e.to_string())?;
                 wr.write_all(&data).await.map_err(|e| e.to_string())?;
+                // A no-op on plain TCP; TLS may hold the last record until flushed.
+                wr.flush().await.map_err(|e| e.to_string())?;
                 next += data.len() as u64;
                 broker.replication.sent(id, data.len() as u64);
                 last_write = tokio::time::Instant::now();
@@ -218,6 +296,7 @@ async fn transfer(
             }
             () = tokio::time::sleep_until(due) => {
                 wr.write_all(&wire::header(next, 0)).await.map_err(|e| e.to_string())?;
+                wr.flush().await.map_err(|e| e.to_string())?;
                 last_write = tokio::time::Instant::now();
             }
         }

@@ -1,11 +1,12 @@
 //! A slave's side of replication: connect to the master's HA port (`haMasterAddress`, else the
 //! address the name servers answered the registration with), report where the local commitlog
-//! ends, and append what the master sends at exactly those offsets.
+//! ends, and append what the master sends at exactly those offsets. With `tls.enable=true` the
+//! connection is TLS, with the keys of the broker's other own connections (`tls.client.*`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -65,10 +66,33 @@ async fn session(broker: &Broker, master: &str) -> Result<(), String> {
         .map_err(|_| format!("connect timed out after {CONNECT_TIMEOUT:?}"))?
         .map_err(|e| format!("connect: {e}"))?;
     let _ = stream.set_nodelay(true);
+    let tls = crate::server::outbound_config(&broker.settings().broker)?.tls;
+    match tls {
+        None => {
+            let (rd, wr) = stream.into_split();
+            replicate(broker, master, rd, wr).await
+        }
+        Some(connector) => {
+            let stream = tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(master, stream))
+                .await
+                .map_err(|_| format!("TLS handshake timed out after {CONNECT_TIMEOUT:?}"))?
+                .map_err(|e| format!("TLS handshake (tls.enable=true): {e}"))?;
+            let (rd, wr) = tokio::io::split(stream);
+            replicate(broker, master, rd, wr).await
+        }
+    }
+}
+
+/// Reports and transfers over one connection (plaintext or TLS) until an error.
+async fn replicate(
+    broker: &Broker,
+    master: &str,
+    mut rd: impl AsyncRead + Unpin,
+    mut wr: impl AsyncWrite + Unpin,
+) -> Result<(), String> {
     tracing::info!(%master, "replicating from the master");
     let replication = &broker.replication;
     replication.master_connected(master);
-    let (mut rd, mut wr) = stream.into_split();
     // Read each round: haSendHeartbeatInterval and haHousekeepingInterval change at run time.
     let heartbeat =
         || Duration::from_millis(broker.settings().broker.ha_send_heartbeat_interval.max(100));
@@ -83,6 +107,7 @@ async fn session(broker: &Broker, master: &str) -> Result<(), String> {
             wr.write_all(&wire::report(offset))
                 .await
                 .map_err(|e| format!("report: {e}"))?;
+            wr.flush().await.map_err(|e| format!("report: {e}"))?;
             replication.master_written();
             tokio::select! {
                 changed = end.changed() => if changed.is_err() { return Ok(()) },

@@ -29,12 +29,15 @@
 //! - `offset`: cloneGroupOffset, resetOffsetByTime, statsAll
 //! - `auth`: createUser, updateUser, deleteUser, getUser, listUser, createAcl, updateAcl,
 //!   deleteAcl, getAcl, listAcl (ACL 2.0)
+//! - `acl`: updateAclConfig, deleteAclConfig, updateGlobalWhiteAddr, clusterAclConfigVersion,
+//!   getAccessConfigSubCommand (ACL 1.0)
 //!
 //! Requests are signed when `--accessKey` / `--secretKey` or `$ROCKETMQ_HOME/conf/tools.yml`
 //! give credentials (`credentials`).
 //!
 //! `common` has what they share, `time` the local-time layouts of Apache's tools. Apache's own `mqadmin` works against FerroMQ's servers too.
 
+mod acl;
 mod auth;
 mod broker;
 mod cluster;
@@ -215,6 +218,21 @@ enum Command {
     /// List acl from cluster.
     #[command(name = "listAcl")]
     ListAcl(auth::ListAclArgs),
+    /// Update acl config yaml file in broker.
+    #[command(name = "updateAclConfig")]
+    UpdateAclConfig(acl::UpdateAclConfigArgs),
+    /// Delete Acl Config Account in broker.
+    #[command(name = "deleteAclConfig", alias = "deleteAccessConfig")]
+    DeleteAclConfig(acl::DeleteAclConfigArgs),
+    /// Update global white address for acl Config File in broker.
+    #[command(name = "updateGlobalWhiteAddr")]
+    UpdateGlobalWhiteAddr(acl::UpdateGlobalWhiteAddrArgs),
+    /// List all of acl config version information in cluster.
+    #[command(name = "clusterAclConfigVersion")]
+    ClusterAclConfigVersion(acl::ClusterAclConfigVersionArgs),
+    /// List all of acl config information in cluster.
+    #[command(name = "getAccessConfigSubCommand")]
+    GetAccessConfig(acl::GetAccessConfigArgs),
 }
 
 fn main() -> ExitCode {
@@ -280,6 +298,11 @@ fn main() -> ExitCode {
             Command::DeleteAcl(args) => auth::delete_acl(args).await,
             Command::GetAcl(args) => auth::get_acl(args).await,
             Command::ListAcl(args) => auth::list_acl(args).await,
+            Command::UpdateAclConfig(args) => acl::update_acl_config(args).await,
+            Command::DeleteAclConfig(args) => acl::delete_acl_config(args).await,
+            Command::UpdateGlobalWhiteAddr(args) => acl::update_global_white_addr(args).await,
+            Command::ClusterAclConfigVersion(args) => acl::cluster_acl_config_version(args).await,
+            Command::GetAccessConfig(args) => acl::get_access_config(args).await,
         }
     });
     match result {

@@ -1,5 +1,6 @@
 //! Remote address rules of ACL 1.0 (Java `RemoteAddressStrategyFactory`): which client addresses
-//! `globalWhiteRemoteAddresses` and an account's `whiteRemoteAddress` admit without a signature.
+//! `globalWhiteRemoteAddresses` and an account's `whiteRemoteAddress` admit without a signature
+//! (the broker's ACL), and who may make changes on the name server (`adminAllowList`).
 //!
 //! The forms, as Apache's:
 //! - blank: admits no address;
@@ -16,7 +17,7 @@ use std::net::{IpAddr, Ipv6Addr};
 
 /// One address rule, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum AddressRule {
+pub enum AddressRule {
     /// Blank: admits no address.
     Nothing,
     /// `*`: admits every address.
@@ -38,7 +39,7 @@ pub(crate) enum AddressRule {
 
 impl AddressRule {
     /// Parses one rule; the error says what is wrong with it.
-    pub(crate) fn parse(text: &str) -> Result<AddressRule, String> {
+    pub fn parse(text: &str) -> Result<AddressRule, String> {
         let text = text.trim();
         if text.is_empty() {
             return Ok(AddressRule::Nothing);
@@ -86,7 +87,7 @@ impl AddressRule {
     }
 
     /// Whether `ip` is admitted.
-    pub(crate) fn matches(&self, ip: IpAddr) -> bool {
+    pub fn matches(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
         match self {
             AddressRule::Nothing => false,
@@ -114,7 +115,7 @@ impl AddressRule {
 
 /// An IPv4-mapped IPv6 address as the IPv4 address it carries (a dual-stack listener sees
 /// IPv4 clients so).
-pub(crate) fn canonical(ip: IpAddr) -> IpAddr {
+pub fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6
             .to_ipv4_mapped()
