@@ -127,15 +127,18 @@ impl Broker {
         }
     }
 
-    /// Creates the retry topic of a consumer group (`%RETRY%<group>`) if missing.
+    /// Creates the retry topic of a consumer group (`%RETRY%<group>`) if missing, with the
+    /// group's `retryQueueNums` queues (at least 1, at most `maxTopicQueueNums`: a group
+    /// written before the cap, or copied from a master, cannot make a topic of billions).
     pub(crate) async fn ensure_retry_topic(&self, group: &str) -> String {
         let name = names::retry_topic(group);
+        let max = self.settings().broker.max_topic_queue_nums.max(1);
         let queues = self
             .groups
             .get(group)
             .map(|g| g.retry_queue_nums)
             .unwrap_or(1)
-            .max(1);
+            .clamp(1, max);
         self.ensure_group_topic(&name, queues).await;
         name
     }

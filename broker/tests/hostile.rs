@@ -157,6 +157,21 @@ async fn huge_counts_are_capped_or_refused() {
     assert!(resp.remark.unwrap().contains("maxTopicQueueNums"));
     let resp = call(&c, create_topic_request("Wide", 4)).await;
     assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+    // A group whose retry topic would get billions of queues (every listing of that topic's
+    // queues would then loop for minutes) is refused; its retry topic never exists.
+    let group = |retry_queue_nums: i64| {
+        RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP).with_body(
+            format!(r#"{{"groupName":"WideRetry","retryQueueNums":{retry_queue_nums}}}"#)
+                .into_bytes(),
+        )
+    };
+    let resp = call(&c, group(i64::from(i32::MAX))).await;
+    assert_eq!(resp.response_code(), ResponseCode::INVALID_PARAMETER);
+    assert!(resp.remark.unwrap().contains("maxTopicQueueNums"));
+    assert_eq!(
+        call(&c, group(2)).await.response_code(),
+        ResponseCode::SUCCESS
+    );
 
     // A pull asking for i32::MAX messages gets at most maxTransferCountOnMessageInMemory (32).
     for i in 0..40 {

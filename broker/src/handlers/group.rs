@@ -28,6 +28,17 @@ pub(crate) async fn update_group(broker: &Broker, req: &RemotingCommand) -> Resp
             if let Err(e) = names::check_group(&config.group_name) {
                 return fail(ResponseCode::INVALID_PARAMETER, e.to_string());
             }
+            let max = broker.settings().broker.max_topic_queue_nums;
+            if config.retry_queue_nums > max {
+                // Its retry topic would get that many queues (Apache accepts any number).
+                return fail(
+                    ResponseCode::INVALID_PARAMETER,
+                    format!(
+                        "retryQueueNums {} is over maxTopicQueueNums {max}",
+                        config.retry_queue_nums
+                    ),
+                );
+            }
             broker.groups.update(config);
             broker.persist_groups().await;
             ok()

@@ -101,7 +101,9 @@ pub(crate) async fn send_back(broker: &Broker, req: &RemotingCommand) -> Respons
             h.delay_level
         };
         properties.insert(property::DELAY_TIME_LEVEL, level.to_string());
-        let queues = u64::try_from(group.retry_queue_nums).unwrap_or(1).max(1);
+        // The retry topic's queues (a group's retryQueueNums is capped at maxTopicQueueNums).
+        let max = broker.settings().broker.max_topic_queue_nums;
+        let queues = u64::try_from(group.retry_queue_nums.clamp(1, max.max(1))).unwrap_or(1);
         (
             retry,
             (NEXT.fetch_add(1, Ordering::Relaxed) % queues) as i32,
