@@ -101,6 +101,11 @@ export declare class Producer {
    */
   sendBatch(messages: Array<Message>): Promise<Array<SendResult>>
   /**
+   * The producer's client-side counters since it started (a snapshot): sends, messages,
+   * failed sends and a histogram of send latency. Throws `IllegalState` unless started.
+   */
+  metrics(): ProducerMetrics
+  /**
    * Unregisters the group and stops the producer for good; later sends fail with
    * `IllegalState`, a second call does nothing.
    */
@@ -187,6 +192,12 @@ export declare class PushConsumer {
   /** The queues currently assigned to this member. */
   assignedQueues(): Array<MessageQueue>
   /**
+   * The consumer's client-side counters since it started (a snapshot): messages consumed
+   * and failed, a histogram of listener latency, rebalances, and each held queue with its
+   * lag. Throws `IllegalState` unless started.
+   */
+  metrics(): ConsumerMetrics
+  /**
    * Stops pulling, waits (up to 10 s) for listener calls in flight, commits offsets, leaves
    * the group and releases the listener. For good: a second call does nothing.
    */
@@ -210,6 +221,11 @@ export declare class TransactionProducer {
    * answer.
    */
   send(message: Message): Promise<TransactionSendResult>
+  /**
+   * The producer's client-side counters since it started (as `Producer.metrics()`; a
+   * transactional send counts as one send). Throws `IllegalState` unless started.
+   */
+  metrics(): ProducerMetrics
   /** Stops the producer and releases the callbacks. */
   shutdown(): Promise<void>
 }
@@ -253,6 +269,22 @@ export declare enum ConsumeFrom {
   FirstOffset = 'firstOffset',
   /** From the first message stored at or after `consumeTimestamp`. */
   Timestamp = 'timestamp',
+}
+
+/** What a push consumer counted since it started. */
+export interface ConsumerMetrics {
+  /** Messages the listener consumed. */
+  consumed: number
+  /** Messages the listener failed (to be redelivered or dead-lettered). */
+  consumeFailures: number
+  /** Time of each listener call. */
+  consumeLatency: LatencyHistogram
+  /** Rebalances that changed the consumer's queues. */
+  rebalances: number
+  /** The queues the consumer holds now, in queue order. */
+  queues: Array<QueueLag>
+  /** The lag of all those queues. */
+  totalLag: number
 }
 
 /** ACL 1.0 credentials: every request is signed with them (Apache's `AclClientRPCHook`). */
@@ -305,6 +337,21 @@ export interface Filter {
   sql92?: string
 }
 
+/** A latency histogram. */
+export interface LatencyHistogram {
+  /** Upper bounds of the buckets, ms (inclusive). */
+  boundsMs: Array<number>
+  /**
+   * Observations per bucket, not cumulative: one more entry than `boundsMs`, the last
+   * counting those above the largest bound.
+   */
+  counts: Array<number>
+  /** Observations in all. */
+  count: number
+  /** Sum of the observations, ms. */
+  sumMs: number
+}
+
 /**
  * A message to send: a plain object, e.g.
  * `{ topic: 'orders', body: 'hello', tag: 'TagA', keys: ['order-1'], properties: { a: '1' } }`.
@@ -350,6 +397,18 @@ export interface MessageQueue {
   brokerName: string
   /** The queue id within the topic on that broker. */
   queueId: number
+}
+
+/** What a producer counted since it started. */
+export interface ProducerMetrics {
+  /** Send calls that succeeded (a batch is one call; oneway sends once written). */
+  sends: number
+  /** Messages in those calls. */
+  messages: number
+  /** Send calls that failed, after their retries. */
+  sendFailures: number
+  /** Time of each send call, retries included. */
+  sendLatency: LatencyHistogram
 }
 
 /** Producer settings. */
@@ -474,6 +533,22 @@ export interface PushConsumerOptions {
   persistIntervalMs?: number
   /** Directory of broadcasting offsets (`~/.rocketmq_offsets`). */
   offsetStoreDir?: string
+}
+
+/** One queue a consumer holds, and how far behind it is. */
+export interface QueueLag {
+  /** The queue's topic (the group's retry topic too). */
+  topic: string
+  /** The broker group. */
+  brokerName: string
+  /** The queue id. */
+  queueId: number
+  /** The next offset to consume; -1 while unknown. */
+  consumerOffset: number
+  /** The queue's end at the last pull; -1 before the first pull. */
+  brokerMaxOffset: number
+  /** Messages between the two (0 while either is unknown). */
+  lag: number
 }
 
 /** How far a consumer group has consumed one queue. */

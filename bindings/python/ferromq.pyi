@@ -21,7 +21,7 @@ import asyncio
 from os import PathLike
 from pathlib import Path
 from types import TracebackType
-from typing import Awaitable, Callable, ClassVar, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Awaitable, Callable, ClassVar, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, TypedDict, Union
 
 __version__: str
 
@@ -29,6 +29,47 @@ _ListenerResult = Union["ConsumeResult", bool, str, None]
 _TransactionAnswer = Union["TransactionState", bool, None]
 _Credentials = Union[Tuple[str, str], Tuple[str, str, str]]
 _Path = Union[str, PathLike[str]]
+
+# The dicts metrics() returns (types for checkers only; at run time they are plain dicts).
+
+class _LatencyHistogram(TypedDict):
+    bounds_ms: List[int]
+    """Upper bounds of the buckets, milliseconds (inclusive)."""
+    counts: List[int]
+    """Observations per bucket (not cumulative), one more than `bounds_ms`: the last counts
+    those above the largest bound."""
+    count: int
+    sum_ms: int
+
+class _ProducerMetrics(TypedDict):
+    sends: int
+    """Send calls that succeeded (a batch is one call; oneway sends once written)."""
+    messages: int
+    """Messages in those calls."""
+    send_failures: int
+    """Send calls that failed after their retries."""
+    send_latency: _LatencyHistogram
+
+class _QueueLag(TypedDict):
+    topic: str
+    broker_name: str
+    queue_id: int
+    consumer_offset: int
+    """The next offset to consume; -1 while unknown."""
+    broker_max_offset: int
+    """The queue's end at the last pull; -1 before the first pull."""
+    lag: int
+    """Messages between the two (0 while either is unknown)."""
+
+class _ConsumerMetrics(TypedDict):
+    consumed: int
+    consume_failures: int
+    consume_latency: _LatencyHistogram
+    rebalances: int
+    """Rebalances that changed the consumer's queues."""
+    queues: List[_QueueLag]
+    """The queues the consumer holds now, in queue order (its retry topic's too)."""
+    total_lag: int
 
 class FerroMQError(Exception):
     """Base class of every FerroMQ error."""
@@ -345,6 +386,8 @@ class Producer:
         """Sends without waiting for any answer."""
     def send_batch(self, messages: Sequence[Message]) -> List[SendResult]:
         """Sends messages of one topic as batches; one SendResult per batch."""
+    def metrics(self) -> _ProducerMetrics:
+        """Client-side counters since start: sends, messages, send_failures, send_latency."""
 
 class TransactionProducer:
     """A producer of transactional messages."""
@@ -383,6 +426,8 @@ class TransactionProducer:
         """Shuts the producer down at the end of `async with`."""
     def send(self, message: Message) -> TransactionSendResult:
         """Half message, `execute(message, transaction_id)`, then commit or rollback."""
+    def metrics(self) -> _ProducerMetrics:
+        """Client-side counters since start, as Producer.metrics()."""
 
 class PushConsumer:
     """A push consumer calling `listener(message)` on client threads."""
@@ -430,6 +475,9 @@ class PushConsumer:
         """Adds (or replaces) a subscription of a started consumer."""
     def assigned_queues(self) -> List[MessageQueue]:
         """The queues currently assigned to this member."""
+    def metrics(self) -> _ConsumerMetrics:
+        """Client-side counters since start: consumed, consume_failures, consume_latency,
+        rebalances, the held queues with their lag, total_lag."""
     def shutdown(self) -> None:
         """Stops consuming, commits offsets and leaves the group, for good."""
     def __enter__(self) -> PushConsumer: ...

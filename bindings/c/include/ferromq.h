@@ -25,6 +25,16 @@
 #include <stdint.h>
 
 
+// Number of bucket bounds of an fmq_latency_histogram.
+#define FMQ_LATENCY_BOUNDS 9
+
+// Number of buckets of an fmq_latency_histogram (one more than the bounds).
+#define FMQ_LATENCY_BUCKETS 10
+
+// Capacity of fmq_queue_lag's topic, NUL included: any topic (127 bytes) and the retry
+// topic of any group (`%RETRY%` and 255 bytes) fit.
+#define FMQ_TOPIC_CAPACITY 264
+
 // Capacity of the id and name fields of fmq_send_result, NUL included.
 #define FMQ_ID_CAPACITY 64
 
@@ -190,6 +200,63 @@ typedef struct {
 // and may call the blocking FerroMQ functions (e.g. send with a producer), but must never
 // shut down or free its own consumer.
 typedef int32_t (*fmq_message_callback)(const fmq_message_view *message, void *userdata);
+
+// A latency histogram (milliseconds).
+typedef struct {
+  // The buckets' upper bounds, inclusive: 1, 5, 10, 50, 100, 500, 1000, 3000, 10000.
+  uint64_t bounds_ms[FMQ_LATENCY_BOUNDS];
+  // Observations per bucket, not cumulative; the last counts those above the largest bound.
+  uint64_t counts[FMQ_LATENCY_BUCKETS];
+  // Observations in all.
+  uint64_t count;
+  // Sum of the observations.
+  uint64_t sum_ms;
+} fmq_latency_histogram;
+
+// What a producer counted since it started (a plain struct: nothing to free).
+typedef struct {
+  // Send calls that succeeded (a batch is one call; oneway sends once written).
+  uint64_t sends;
+  // Messages in those calls.
+  uint64_t messages;
+  // Send calls that failed, after their retries.
+  uint64_t send_failures;
+  // Time of each send call, retries included, as the caller waited for it.
+  fmq_latency_histogram send_latency;
+} fmq_producer_metrics;
+
+// One queue a push consumer holds, and how far behind it is.
+typedef struct {
+  // The topic (the group's retry topic too), NUL-terminated.
+  char topic[FMQ_TOPIC_CAPACITY];
+  // The broker group, NUL-terminated (truncated past FMQ_ID_CAPACITY - 1 bytes).
+  char broker_name[FMQ_ID_CAPACITY];
+  // The queue id.
+  int32_t queue_id;
+  // The next offset to consume; -1 while unknown.
+  int64_t consumer_offset;
+  // The queue's end at the last pull; -1 before the first pull.
+  int64_t broker_max_offset;
+  // Messages between the two (0 while either is unknown).
+  int64_t lag;
+} fmq_queue_lag;
+
+// What a push consumer counted since it started (a plain struct: nothing to free). Its
+// queues go to the array given to fmq_push_consumer_get_metrics.
+typedef struct {
+  // Messages the listener consumed.
+  uint64_t consumed;
+  // Messages the listener failed (each to be redelivered or dead-lettered).
+  uint64_t consume_failures;
+  // Time of each listener call.
+  fmq_latency_histogram consume_latency;
+  // Rebalances that changed the consumer's queues.
+  uint64_t rebalances;
+  // The queues the consumer holds now (may exceed the capacity of the array given).
+  size_t queue_count;
+  // The lag of all those queues.
+  int64_t total_lag;
+} fmq_consumer_metrics;
 
 // The outcome of an accepted send (a plain struct: nothing to free).
 typedef struct {
@@ -545,6 +612,27 @@ int64_t fmq_message_view_born_timestamp(const fmq_message_view *view);
 
 // When the broker stored it, ms since the epoch (-1 when `view` is NULL).
 int64_t fmq_message_view_store_timestamp(const fmq_message_view *view);
+
+// The producer's counters since it started, into `*out`. FMQ_ERR_ILLEGAL_STATE unless
+// started (also after shutdown: read them before). Does not block.
+fmq_result fmq_producer_get_metrics(const fmq_producer *producer, fmq_producer_metrics *out);
+
+// The transactional producer's counters since it started (as fmq_producer_get_metrics; a
+// transactional send counts as one send), into `*out`. FMQ_ERR_ILLEGAL_STATE unless started.
+// Does not block.
+fmq_result fmq_transaction_producer_get_metrics(const fmq_transaction_producer *producer,
+                                                fmq_producer_metrics *out);
+
+// The push consumer's counters since it started, into `*out`, and its queues, in queue
+// order, into `queues`: an array of `capacity` elements given by the caller (NULL when
+// `capacity` is 0). `out->queue_count` is the number of queues held; when it exceeds
+// `capacity` only the first `capacity` are written (call again with a larger array).
+// FMQ_ERR_ILLEGAL_STATE unless started (also after shutdown: read them before). Does not
+// block.
+fmq_result fmq_push_consumer_get_metrics(const fmq_push_consumer *consumer,
+                                         fmq_queue_lag *queues,
+                                         size_t capacity,
+                                         fmq_consumer_metrics *out);
 
 // A new producer of `group` for the name servers `namesrv` (`host:port`, several separated
 // by `;`). Nothing connects before fmq_producer_start. On success `*out` is the producer.

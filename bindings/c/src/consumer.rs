@@ -65,7 +65,7 @@ struct Settings {
 #[derive(Debug)]
 pub struct fmq_push_consumer {
     settings: Mutex<Settings>,
-    lifecycle: Lifecycle<PushConsumer>,
+    pub(crate) lifecycle: Lifecycle<PushConsumer>,
 }
 
 impl fmq_push_consumer {

@@ -119,7 +119,7 @@ pub type fmq_send_callback = Option<
 #[derive(Debug)]
 pub struct fmq_producer {
     options: Mutex<ProducerOptions>,
-    lifecycle: Lifecycle<Producer>,
+    pub(crate) lifecycle: Lifecycle<Producer>,
 }
 
 impl fmq_producer {

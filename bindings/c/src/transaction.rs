@@ -92,7 +92,7 @@ impl TransactionListener for CTransactionListener {
 pub struct fmq_transaction_producer {
     options: Mutex<ProducerOptions>,
     listener: CTransactionListenerBox,
-    lifecycle: Lifecycle<TransactionProducer>,
+    pub(crate) lifecycle: Lifecycle<TransactionProducer>,
 }
 
 struct CTransactionListenerBox(CTransactionListener);

@@ -107,6 +107,12 @@ int main(void) {
     CHECK_ERR(fmq_producer_send_with_selector(p, m, pick_first, NULL, NULL), FMQ_ERR_INVALID_ARGUMENT);
     CHECK_ERR(fmq_producer_send_with_selector(p, m, pick_first, NULL, &r), FMQ_ERR_ILLEGAL_STATE);
     CHECK(((unsigned char *)&r)[0] == 0x5a, "out untouched");
+    fmq_producer_metrics pm;
+    memset(&pm, 0x5a, sizeof pm);
+    CHECK_ERR(fmq_producer_get_metrics(p, &pm), FMQ_ERR_ILLEGAL_STATE);
+    CHECK(((unsigned char *)&pm)[0] == 0x5a, "metrics untouched");
+    CHECK_ERR(fmq_producer_get_metrics(p, NULL), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_producer_get_metrics(NULL, &pm), FMQ_ERR_INVALID_ARGUMENT);
     CHECK_OK(fmq_producer_shutdown(p));
     CHECK_OK(fmq_producer_shutdown(p)); /* a second shutdown does nothing */
     CHECK_ERR(fmq_producer_start(p), FMQ_ERR_ILLEGAL_STATE);
@@ -152,6 +158,11 @@ int main(void) {
     CHECK_OK(fmq_push_consumer_new("127.0.0.1:9876", "api_cg", &c));
     CHECK_ERR(fmq_push_consumer_subscribe(c, NULL, "*"), FMQ_ERR_INVALID_ARGUMENT);
     CHECK_ERR(fmq_push_consumer_start(c, NULL, NULL), FMQ_ERR_INVALID_ARGUMENT);
+    fmq_consumer_metrics cm;
+    fmq_queue_lag lags[2];
+    CHECK_ERR(fmq_push_consumer_get_metrics(c, lags, 2, &cm), FMQ_ERR_ILLEGAL_STATE);
+    CHECK_ERR(fmq_push_consumer_get_metrics(c, NULL, 2, &cm), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_push_consumer_get_metrics(c, lags, 2, NULL), FMQ_ERR_INVALID_ARGUMENT);
     CHECK_ERR(fmq_push_consumer_start(c, listener, NULL), FMQ_ERR_INVALID_ARGUMENT); /* no subscription */
     CHECK(strstr(fmq_error_message(), "subscription") != NULL, "%s", fmq_error_message());
     /* Option text is parsed by the core; the rules are checked at start. */

@@ -36,6 +36,56 @@ static fmq_push_consumer *consumer(const char *topic, const char *tag, const cha
     return consumer_with(group, NULL, topic, tag, sql, 0, -1, c);
 }
 
+/* The consumer's counters once it consumed N messages of TOPIC (4 queues) and its lag is 0;
+ * fails the test after 30 s. */
+static void wait_caught_up(fmq_push_consumer *pc, const char *topic, int n) {
+    fmq_queue_lag queues[16];
+    fmq_consumer_metrics m;
+    double deadline = now_s() + 30;
+    for (;;) {
+        CHECK_OK(fmq_push_consumer_get_metrics(pc, queues, 16, &m));
+        int held = 0;
+        int64_t ends = 0;
+        for (size_t i = 0; i < m.queue_count && i < 16; i++) {
+            if (strcmp(queues[i].topic, topic) != 0) continue;
+            held++;
+            ends += queues[i].broker_max_offset;
+        }
+        if (m.consumed == (uint64_t)n && held == 4 && m.total_lag == 0 && ends == n) break;
+        if (now_s() > deadline)
+            FAIL("consumer metrics: consumed %llu, %d queues held, lag %lld, ends %lld", (unsigned long long)m.consumed,
+                 held, (long long)m.total_lag, (long long)ends);
+        sleep_ms(50);
+    }
+    CHECK(m.consume_failures == 0, "failures %llu", (unsigned long long)m.consume_failures);
+    CHECK(m.consume_latency.count == (uint64_t)n, "listener calls %llu", (unsigned long long)m.consume_latency.count);
+    CHECK(m.rebalances >= 1, "rebalances %llu", (unsigned long long)m.rebalances);
+    CHECK(m.queue_count <= 16, "queues %zu", m.queue_count);
+    for (size_t i = 0; i < m.queue_count; i++) {
+        CHECK(queues[i].lag == 0, "lag of %s/%d: %lld", queues[i].topic, queues[i].queue_id, (long long)queues[i].lag);
+        CHECK(strcmp(queues[i].broker_name, "c-broker-a") == 0, "broker %s", queues[i].broker_name);
+    }
+    /* A smaller array gets the first queues only; queue_count still says how many. */
+    fmq_consumer_metrics again;
+    CHECK_OK(fmq_push_consumer_get_metrics(pc, NULL, 0, &again));
+    CHECK(again.queue_count == m.queue_count, "count %zu vs %zu", again.queue_count, m.queue_count);
+}
+
+/* The producer's counters: N sends of one message and FAILURES failed calls. */
+static void check_producer_metrics(const fmq_producer *p, int n, int failures) {
+    fmq_producer_metrics m;
+    CHECK_OK(fmq_producer_get_metrics(p, &m));
+    CHECK(m.sends == (uint64_t)n && m.messages == (uint64_t)n, "sends %llu messages %llu", (unsigned long long)m.sends,
+          (unsigned long long)m.messages);
+    CHECK(m.send_failures == (uint64_t)failures, "failures %llu", (unsigned long long)m.send_failures);
+    CHECK(m.send_latency.count == (uint64_t)(n + failures), "latency count %llu",
+          (unsigned long long)m.send_latency.count);
+    uint64_t sum = 0;
+    for (int i = 0; i < FMQ_LATENCY_BUCKETS; i++) sum += m.send_latency.counts[i];
+    CHECK(sum == m.send_latency.count, "buckets add up: %llu", (unsigned long long)sum);
+    CHECK(m.send_latency.bounds_ms[0] == 1 && m.send_latency.bounds_ms[FMQ_LATENCY_BOUNDS - 1] == 10000, "bounds");
+}
+
 /* quickstart: N sync sends with tag, key and property; one push consumer gets them intact. */
 static void quickstart(void) {
     enum { N = 10 };
@@ -65,9 +115,18 @@ static void quickstart(void) {
         memcpy(ids[i], r.msg_id, FMQ_ID_CAPACITY);
         fmq_message_free(m);
     }
+    {
+        /* A refused send counts as a failure. */
+        fmq_message *bad = message("bad/topic", "x");
+        fmq_send_result r;
+        CHECK_ERR(fmq_producer_send(p, bad, &r), FMQ_ERR_INVALID_ARGUMENT);
+        fmq_message_free(bad);
+    }
+    check_producer_metrics(p, N, 1);
     wait_count(&got, N, 30, "quickstart messages");
     sleep_ms(300);
     CHECK(collector_count(&got) == N, "exactly N: %d", collector_count(&got));
+    wait_caught_up(pc, topic, N);
     for (int i = 0; i < N; i++) {
         char body[32], key[32], idx[16];
         snprintf(body, sizeof body, "hello-%d", i);

@@ -299,6 +299,18 @@ impl PushConsumer {
             .unwrap_or_default()
     }
 
+    /// The consumer's client-side counters since it started (a snapshot): messages consumed
+    /// and failed, a histogram of listener latency, rebalances, and each held queue with its
+    /// lag. Throws `IllegalState` unless started.
+    #[napi(ts_return_type = "ConsumerMetrics")]
+    pub fn metrics(&self) -> Fallible<crate::metrics::ConsumerMetrics> {
+        Fallible(
+            self.lifecycle
+                .get("metrics")
+                .map(|c| crate::metrics::ConsumerMetrics::from_core(&c.metrics())),
+        )
+    }
+
     /// Stops pulling, waits (up to 10 s) for listener calls in flight, commits offsets, leaves
     /// the group and releases the listener. For good: a second call does nothing.
     #[napi]

@@ -2,7 +2,7 @@
 //!
 //! It translates types, errors and async only; all behaviour is in `ferromq-client`.
 //! Layout: [`error`] (the one mapping of core errors to JavaScript errors), [`message`]
-//! (messages, queues, send results), [`producer`], [`transaction`], [`consumer`] (push
+//! (messages, queues, send results), [`metrics`] (client-side counters), [`producer`], [`transaction`], [`consumer`] (push
 //! consumer), [`pull`] (lite pull consumer, an async iterator), [`admin`], [`selector`] (a
 //! JavaScript queue selector) and [`callback`] (calling JavaScript listeners from client
 //! threads).
@@ -20,6 +20,7 @@ pub mod callback;
 pub mod consumer;
 pub mod error;
 pub mod message;
+pub mod metrics;
 mod options;
 pub mod producer;
 pub mod pull;

@@ -12,6 +12,7 @@ use ferromq_client::{
 
 use crate::error::Fallible;
 use crate::message::{Message, MessageQueue, SendResult};
+use crate::metrics::ProducerMetrics;
 use crate::options::{client_config, Common, Credentials, TlsOptions};
 use crate::selector::{JsSelector, SelectorFn};
 
@@ -204,6 +205,16 @@ impl Producer {
                 .map(|v| v.into_iter().map(SendResult::from_core).collect())
         };
         Fallible(r.await)
+    }
+
+    /// The producer's client-side counters since it started (a snapshot): sends, messages,
+    /// failed sends and a histogram of send latency. Throws `IllegalState` unless started.
+    #[napi(ts_return_type = "ProducerMetrics")]
+    pub fn metrics(&self) -> Fallible<ProducerMetrics> {
+        Fallible(
+            self.get("metrics")
+                .map(|p| ProducerMetrics::from_core(&p.metrics())),
+        )
     }
 
     /// Unregisters the group and stops the producer for good; later sends fail with

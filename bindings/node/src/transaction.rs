@@ -183,6 +183,17 @@ impl TransactionProducer {
         Fallible(r.await)
     }
 
+    /// The producer's client-side counters since it started (as `Producer.metrics()`; a
+    /// transactional send counts as one send). Throws `IllegalState` unless started.
+    #[napi(ts_return_type = "ProducerMetrics")]
+    pub fn metrics(&self) -> Fallible<crate::metrics::ProducerMetrics> {
+        Fallible(
+            self.lifecycle
+                .get("metrics")
+                .map(|p| crate::metrics::ProducerMetrics::from_core(&p.metrics())),
+        )
+    }
+
     /// Stops the producer and releases the callbacks.
     #[napi]
     pub async fn shutdown(&self) {

@@ -361,6 +361,7 @@ function scenarios(secure) {
           assert.equal(r.send.status, 'SEND_OK')
           results[state] = r
         }
+        assert.equal(tp.metrics().sends, 3)
         const { received } = await consume(t)
         await waitFor('commit and the checked-back unknown', 30000, () => received.length >= 2)
         assert.ok(checked.includes('unknown'), 'the broker checked the unknown one back')
@@ -575,6 +576,47 @@ function scenarios(secure) {
       await p.shutdown()
       await assert.rejects(p.send({ topic: 'x', body: 'x' }), (e) => e.code === ErrorCode.IllegalState)
       assert.deepEqual(Object.values(ErrorCode).sort(), ['Broker', 'Connect', 'ConnectionClosed', 'IllegalState', 'InvalidArgument', 'Io', 'Protocol', 'Timeout', 'TopicNotFound', 'Unknown'].sort())
+    })
+
+    it('metrics: a producer counts sends and a refused one, a consumer what it consumed and its lag down to 0', async () => {
+      const t = await topic('metrics')
+      const N = 10
+      const p = new Producer({ ...cluster.client, group: fresh('p') })
+      assert.throws(() => p.metrics(), (e) => e.code === ErrorCode.IllegalState)
+      await p.start()
+      try {
+        assert.equal(p.metrics().sends, 0)
+        for (let i = 0; i < N; i++) await p.send({ topic: t, body: `m${i}` })
+        await assert.rejects(p.send({ topic: 'bad/topic', body: 'x' }), (e) => e.code === ErrorCode.InvalidArgument)
+        const m = p.metrics()
+        assert.equal(m.sends, N)
+        assert.equal(m.messages, N)
+        assert.equal(m.sendFailures, 1)
+        const h = m.sendLatency
+        assert.equal(h.count, N + 1)
+        assert.equal(h.counts.reduce((a, b) => a + b, 0), N + 1)
+        assert.equal(h.counts.length, h.boundsMs.length + 1)
+        assert.ok(h.sumMs >= 0)
+      } finally {
+        await p.shutdown()
+      }
+      const { consumer } = await consume(t)
+      const mine = (m) => m.queues.filter((q) => q.topic === t)
+      await waitFor('consumed and caught up', 30000, () => {
+        const m = consumer.metrics()
+        return m.consumed === N && mine(m).length === 4 && m.totalLag === 0
+      })
+      const m = consumer.metrics()
+      assert.equal(m.consumeFailures, 0)
+      assert.equal(m.consumeLatency.count, N)
+      assert.ok(m.rebalances >= 1)
+      assert.deepEqual(mine(m).map((q) => q.queueId).sort(), [0, 1, 2, 3])
+      assert.equal(mine(m).reduce((a, q) => a + q.brokerMaxOffset, 0), N)
+      for (const q of mine(m)) {
+        assert.equal(q.lag, 0)
+        assert.equal(q.consumerOffset, q.brokerMaxOffset)
+        assert.ok(q.brokerName.length > 0)
+      }
     })
 
     if (!secure) {

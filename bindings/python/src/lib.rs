@@ -3,13 +3,14 @@
 //! Layout: [`runtime`] (the tokio runtime the binding owns, blocking waits with the GIL
 //! released, asyncio futures), [`error`] (the exception hierarchy), [`message`] (value
 //! types), [`listener`] (Python callables as the core's listener traits), [`selector`] (a
-//! Python queue selector), [`security`] (credentials and TLS options), [`slot`] (started objects and fork safety), then one file per
+//! Python queue selector), [`metrics`] (client-side counters as dicts), [`security`] (credentials and TLS options), [`slot`] (started objects and fork safety), then one file per
 //! client object.
 
 mod admin;
 mod error;
 mod listener;
 mod message;
+mod metrics;
 mod producer;
 mod pull;
 mod push;

@@ -237,6 +237,16 @@ impl PyProducer {
             .map_err(|e| error::to_py(py, &e))
     }
 
+    /// The producer's client-side counters since it started, as a dict: `sends` (send calls
+    /// that succeeded; a batch is one), `messages` (messages in them), `send_failures` (calls
+    /// that failed after their retries) and `send_latency` (a histogram of each call's time:
+    /// `bounds_ms`, `counts` per bucket with one more for slower calls, `count`, `sum_ms`).
+    /// Raises IllegalStateError unless started.
+    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let p = self.slot.get(py, "metrics")?;
+        crate::metrics::producer(py, &p.metrics())
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "Producer(group={:?}, namesrv={:?}, started={})",

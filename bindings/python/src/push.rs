@@ -201,6 +201,17 @@ impl PyPushConsumer {
         Ok(c.assigned_queues().into_iter().map(Into::into).collect())
     }
 
+    /// The consumer's client-side counters since it started, as a dict: `consumed` and
+    /// `consume_failures` (messages the listener consumed or failed), `consume_latency` (a
+    /// histogram of the listener calls' time, as in `Producer.metrics()`), `rebalances` (those
+    /// that changed its queues), `queues` (one dict per held queue: `topic`, `broker_name`,
+    /// `queue_id`, `consumer_offset`, `broker_max_offset`, `lag`; offsets are -1 while unknown)
+    /// and `total_lag`. Raises IllegalStateError unless started.
+    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let c = self.slot.get(py, "metrics")?;
+        crate::metrics::consumer(py, &c.metrics())
+    }
+
     /// Stops pulling, waits for listener calls in flight, commits offsets and leaves the group.
     /// A second call does nothing.
     fn shutdown(&self, py: Python<'_>) -> PyResult<()> {

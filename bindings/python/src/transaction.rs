@@ -185,6 +185,14 @@ impl PyTransactionProducer {
         })
     }
 
+    /// The producer's client-side counters since it started, as a dict (the same keys as
+    /// `Producer.metrics()`; each transactional send counts as one send). Raises
+    /// IllegalStateError unless started.
+    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let p = self.slot.get(py, "metrics")?;
+        crate::metrics::producer(py, &p.metrics())
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "TransactionProducer(group={:?}, started={})",

@@ -202,6 +202,7 @@ def test_transaction_commit_rollback_check_back(cluster):
             assert results[body].state == state
             assert results[body].send_result.status == ferromq.SendStatus.SEND_OK
             assert results[body].send_result.transaction_id
+        assert producer.metrics()["sends"] == len(answers)
         with consumer(cluster, cluster.name("cg"), topic, got):
             wait_until("committed two", lambda: len(got) >= 2, timeout=40)
             # The rolled-back one must never come: give it the time of several check rounds.
@@ -357,6 +358,46 @@ def test_pull_consumer_async_for(cluster):
 
     got = asyncio.run(read())
     assert sorted(got) == sorted(f"async pull {i}".encode() for i in range(N))
+
+
+def test_metrics(cluster):
+    """Client-side counters: sends and a refused send, then what a consumer consumed and the
+    lag of its queues, down to 0."""
+    topic = cluster.topic("Metrics")
+    with ferromq.Producer(cluster.namesrv, cluster.name("pg"), **cluster.opts) as producer:
+        before = producer.metrics()
+        assert (before["sends"], before["send_failures"], before["send_latency"]["count"]) == (0, 0, 0)
+        for i in range(N):
+            producer.send(ferromq.Message(topic, f"m{i}"))
+        with pytest.raises(ferromq.InvalidArgumentError):
+            producer.send(ferromq.Message("bad/topic", b"x"))
+        m = producer.metrics()
+    assert (m["sends"], m["messages"], m["send_failures"]) == (N, N, 1)
+    latency = m["send_latency"]
+    assert latency["count"] == N + 1 == sum(latency["counts"])
+    assert len(latency["counts"]) == len(latency["bounds_ms"]) + 1
+    assert latency["bounds_ms"] == sorted(latency["bounds_ms"])
+    with pytest.raises(ferromq.IllegalStateError):
+        producer.metrics()
+
+    got = Collector()
+    with consumer(cluster, cluster.name("cg"), topic, got) as c:
+
+        def caught_up() -> bool:
+            m = c.metrics()
+            held = [q for q in m["queues"] if q["topic"] == topic]
+            return m["consumed"] == N and len(held) == 4 and m["total_lag"] == 0
+
+        wait_until("consumed and caught up", caught_up)
+        m = c.metrics()
+    assert m["consume_failures"] == 0
+    assert m["consume_latency"]["count"] == N
+    assert m["rebalances"] >= 1
+    mine = [q for q in m["queues"] if q["topic"] == topic]
+    assert sorted(q["queue_id"] for q in mine) == [0, 1, 2, 3]
+    assert sum(q["broker_max_offset"] for q in mine) == N
+    assert all(q["lag"] == 0 and q["consumer_offset"] == q["broker_max_offset"] for q in mine)
+    assert all(isinstance(q["broker_name"], str) and q["broker_name"] for q in mine)
 
 
 def test_bad_input(cluster):

@@ -25,6 +25,9 @@ def stub_tree() -> dict[str, dict[str, ast.AST] | ast.AST]:
     out: dict = {}
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
+            if any(isinstance(b, ast.Name) and b.id == "TypedDict" for b in node.bases):
+                # The shapes of returned dicts: types for checkers only, nothing at run time.
+                continue
             members = {}
             for item in node.body:
                 if isinstance(item, ast.FunctionDef):

@@ -312,6 +312,15 @@ impl PushConsumer {
             .unwrap_or_default()
     }
 
+    /// The consumer's client-side counters since it started (a snapshot): messages consumed
+    /// and failed, a histogram of listener latency, rebalances, and each held queue with its
+    /// lag. Throws `IllegalState` unless started.
+    #[wasm_bindgen(unchecked_return_type = "ConsumerMetrics")]
+    pub fn metrics(&self) -> Result<JsValue, JsValue> {
+        let c = self.lifecycle.get("metrics").or_js()?;
+        Ok(crate::metrics::consumer_to_js(&c.metrics()))
+    }
+
     /// Stops pulling, waits for listener calls in flight, commits offsets, leaves the group and
     /// releases the listener. For good: a second call does nothing.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]

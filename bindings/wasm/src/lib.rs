@@ -9,6 +9,7 @@
 //! - [`producer`], [`transaction`], [`consumer`] (push), [`pull`], [`admin`]: the JavaScript
 //!   classes;
 //! - `message`: messages, received messages and send results as plain objects;
+//! - `metrics`: the client-side counters as plain objects;
 //! - `registry`: the JavaScript functions the core's callbacks (listeners, selectors) call;
 //! - [`offline`]: the stored-message codec, SQL92 selectors and tag hash codes;
 //! - [`error`]: `ferromq_client::Error` as a JavaScript `Error` with `code` and `retryable`.
@@ -20,6 +21,7 @@ pub mod consumer;
 pub mod error;
 mod js;
 mod message;
+mod metrics;
 pub mod offline;
 mod options;
 pub mod producer;

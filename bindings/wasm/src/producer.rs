@@ -200,6 +200,14 @@ impl Producer {
         })
     }
 
+    /// The producer's client-side counters since it started (a snapshot): sends, messages,
+    /// failed sends and a histogram of send latency. Throws `IllegalState` unless started.
+    #[wasm_bindgen(unchecked_return_type = "ProducerMetrics")]
+    pub fn metrics(&self) -> Result<JsValue, JsValue> {
+        let p = self.lifecycle.get("metrics").or_js()?;
+        Ok(crate::metrics::producer_to_js(&p.metrics()))
+    }
+
     /// Unregisters the group and stops the producer, for good (a second call does nothing);
     /// later sends fail with `IllegalState`.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]

@@ -149,6 +149,14 @@ impl TransactionProducer {
         })
     }
 
+    /// The producer's client-side counters since it started (as `Producer.metrics()`; a
+    /// transactional send counts as one send). Throws `IllegalState` unless started.
+    #[wasm_bindgen(unchecked_return_type = "ProducerMetrics")]
+    pub fn metrics(&self) -> Result<JsValue, JsValue> {
+        let p = self.lifecycle.get("metrics").or_js()?;
+        Ok(crate::metrics::producer_to_js(&p.metrics()))
+    }
+
     /// Stops the producer and releases the listener, for good (a second call does nothing).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn shutdown(&self) -> Promise {

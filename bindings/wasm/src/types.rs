@@ -161,6 +161,54 @@ export interface MessageQueue {
   queueId: number;
 }
 
+/** A latency histogram, ms. */
+export interface LatencyHistogram {
+  /** The buckets' upper bounds (inclusive). */
+  boundsMs: number[];
+  /** Observations per bucket, not cumulative: one more than `boundsMs`, the last for those above the largest bound. */
+  counts: number[];
+  count: number;
+  sumMs: number;
+}
+
+/** What a producer counted since it started (`metrics()`). */
+export interface ProducerMetrics {
+  /** Send calls that succeeded (a batch is one call; oneway sends once written). */
+  sends: number;
+  /** Messages in those calls. */
+  messages: number;
+  /** Send calls that failed, after their retries. */
+  sendFailures: number;
+  /** Time of each send call, retries included. */
+  sendLatency: LatencyHistogram;
+}
+
+/** One queue a push consumer holds, and how far behind it is. */
+export interface QueueLag extends MessageQueue {
+  /** The next offset to consume; -1 while unknown. */
+  consumerOffset: number;
+  /** The queue's end at the last pull; -1 before the first pull. */
+  brokerMaxOffset: number;
+  /** Messages between the two (0 while either is unknown). */
+  lag: number;
+}
+
+/** What a push consumer counted since it started (`metrics()`). */
+export interface ConsumerMetrics {
+  /** Messages the listener consumed. */
+  consumed: number;
+  /** Messages the listener failed (to be redelivered or dead-lettered). */
+  consumeFailures: number;
+  /** Time of each listener call. */
+  consumeLatency: LatencyHistogram;
+  /** Rebalances that changed the consumer's queues. */
+  rebalances: number;
+  /** The queues the consumer holds now, in queue order (its retry topic's too). */
+  queues: QueueLag[];
+  /** The lag of all those queues. */
+  totalLag: number;
+}
+
 /** A tag expression (`'A || B'`, `'*'`), `{ tag }` or `{ sql92 }`. */
 export type Filter = string | { tag?: string; sql92?: string };
 

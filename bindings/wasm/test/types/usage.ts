@@ -4,6 +4,7 @@ import init, {
   Admin, Producer, PushConsumer, PullConsumer, decodeMessages, encodeMessage, sql92Matches,
   sql92Outcome, tagHashCode, TransactionProducer, type FerroMQError, type TransactionSendResult, type ReceivedMessage, type SendResult,
   type ListenerResult, type MessageListener, type Credentials, type QueueSelector, type ClusterInfo, type QueueStats, type QueueProgress,
+  type ProducerMetrics, type ConsumerMetrics, type QueueLag,
 } from '../../pkg/web/ferromq_wasm.js'
 
 export async function demo(): Promise<void> {
@@ -71,6 +72,11 @@ export async function demo(): Promise<void> {
   const tp = new TransactionProducer({ namesrvAddr: 'ws://127.0.0.1:9877/', group: 'tx' })
   await tp.start({ execute: (m, id) => (m.text() === id ? 'commit' : 'unknown'), check: (m) => (m.tag ? 'rollback' : 'commit') })
   const tr: TransactionSendResult = await tp.send({ topic: 'Orders', body: 'tx' })
+  const sent: ProducerMetrics = producer.metrics()
+  const consumed: ConsumerMetrics = consumer.metrics()
+  const lags: QueueLag[] = consumed.queues.filter((q) => q.lag > 0 && q.brokerName.length > 0)
+  const p99: number = sent.sendLatency.boundsMs[sent.sendLatency.counts.length - 2] + tp.metrics().sends
+  console.log(sent.sends + sent.messages + sent.sendFailures + consumed.consumed + consumed.consumeFailures + consumed.rebalances + consumed.totalLag + lags.length + p99 + consumed.consumeLatency.sumMs)
   if (tr.state === 'commit') await tp.shutdown()
   await consumer.shutdown()
   await pull.shutdown()
