@@ -6,10 +6,12 @@
 //! response code and its remark).
 
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 
 use ferromq_client::admin::{PullStatus, DEFAULT_CLUSTER};
 use ferromq_client::{
-    Error, ErrorKind, Message, MessageView, Producer, ProducerOptions, SendStatus, TopicOptions,
+    Admin, ClientConfig, Credentials, Error, ErrorKind, Message, MessageView, Producer,
+    ProducerOptions, SendResult, SendStatus, TopicOptions,
 };
 use ferromq_protocol::body::route::perm;
 use ferromq_protocol::body::MessageQueue;
@@ -84,15 +86,89 @@ pub(crate) async fn post(state: &State, r: &Request) -> Response {
         Ok(v @ Value::Object(_)) => v,
         _ => return Response::error(400, "the body must be a JSON object"),
     };
-    let result = match r.path.as_str() {
-        "/api/topic/update" => update_topic(state, &body).await,
-        "/api/topic/delete" => delete_topic(state, &body).await,
-        "/api/topic/send" => send(state, &body).await,
-        "/api/group/reset-offset" => reset_offset(state, &body).await,
-        "/api/messages/resend-dlq" => resend_dlq(state, &body).await,
-        _ => return Response::error(404, "no such API"),
+    let w = match Writer::for_request(state, r) {
+        Ok(w) => w,
+        Err(refusal) => return refusal,
     };
+    let result = match r.path.as_str() {
+        "/api/topic/update" => update_topic(&w, &body).await,
+        "/api/topic/delete" => delete_topic(&w, &body).await,
+        "/api/topic/send" => send(&w, &body).await,
+        "/api/group/reset-offset" => reset_offset(&w, &body).await,
+        "/api/messages/resend-dlq" => resend_dlq(&w, &body).await,
+        _ => Err(Response::error(404, "no such API")),
+    };
+    w.close().await;
     answer(result)
+}
+
+/// The clients one write runs with: the operator's own ACL credentials when the page sends
+/// them (`X-Access-Key` and `X-Secret-Key`), else the console's (`--access-key`), else none.
+/// Under ACL, the cluster decides what either may do.
+pub(crate) struct Writer<'a> {
+    state: &'a State,
+    /// The operator's admin client and settings, when the request carried credentials.
+    own: Option<(Admin, ClientConfig)>,
+}
+
+impl<'a> Writer<'a> {
+    fn for_request(state: &'a State, r: &Request) -> Result<Writer<'a>, Response> {
+        let key = r.header("x-access-key").filter(|k| !k.is_empty());
+        let secret = r.header("x-secret-key").filter(|k| !k.is_empty());
+        let (key, secret) = match (key, secret) {
+            (None, None) => return Ok(Writer { state, own: None }),
+            (Some(k), Some(s)) => (k, s),
+            _ => {
+                return Err(bad(
+                    "X-Access-Key and X-Secret-Key go together (or neither)",
+                ))
+            }
+        };
+        // One client per credential pair, apart from the console's own.
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (key, secret).hash(&mut hasher);
+        let config = ClientConfig {
+            instance_name: format!("mqdashboard-operator-{:016x}", hasher.finish()),
+            credentials: Some(Credentials::new(key, secret)),
+            ..state.config.client.clone()
+        };
+        let admin = Admin::new(&config).map_err(cluster_err)?;
+        Ok(Writer {
+            state,
+            own: Some((admin, config)),
+        })
+    }
+
+    fn admin(&self) -> &Admin {
+        self.own.as_ref().map_or(&self.state.admin, |(a, _)| a)
+    }
+
+    /// Sends with the console's producer, or a producer of the operator's for this one send.
+    async fn send(&self, message: Message) -> Result<SendResult, Response> {
+        let Some((_, config)) = &self.own else {
+            return producer(self.state)
+                .await?
+                .send(message)
+                .await
+                .map_err(cluster_err);
+        };
+        let producer = Producer::start(ProducerOptions {
+            client: config.clone(),
+            group: TEST_MESSAGE_GROUP.to_owned(),
+            ..ProducerOptions::default()
+        })
+        .await
+        .map_err(cluster_err)?;
+        let sent = producer.send(message).await.map_err(cluster_err);
+        producer.shutdown().await;
+        sent
+    }
+
+    async fn close(self) {
+        if let Some((admin, _)) = self.own {
+            admin.shutdown().await;
+        }
+    }
 }
 
 fn answer(result: ApiResult) -> Response {
@@ -554,7 +630,7 @@ fn cluster_of(body: &Value) -> &str {
         .unwrap_or(DEFAULT_CLUSTER)
 }
 
-async fn update_topic(state: &State, body: &Value) -> ApiResult {
+async fn update_topic(w: &Writer<'_>, body: &Value) -> ApiResult {
     let name = field(body, "name")?;
     check_topic(name)?;
     if names::is_internal_topic(name) {
@@ -576,22 +652,20 @@ async fn update_topic(state: &State, body: &Value) -> ApiResult {
         perm: perm as i32,
         order: body.get("order").and_then(Value::as_bool).unwrap_or(false),
     };
-    state
-        .admin
+    w.admin()
         .create_topic(cluster_of(body), name, &options)
         .await
         .map_err(cluster_err)?;
     Ok(json!({ "ok": true }))
 }
 
-async fn delete_topic(state: &State, body: &Value) -> ApiResult {
+async fn delete_topic(w: &Writer<'_>, body: &Value) -> ApiResult {
     let name = field(body, "name")?;
     check_topic(name)?;
     if names::is_internal_topic(name) {
         return Err(bad("system topics are not deleted from the console"));
     }
-    state
-        .admin
+    w.admin()
         .delete_topic(cluster_of(body), name)
         .await
         .map_err(cluster_err)?;
@@ -612,7 +686,7 @@ async fn producer(state: &State) -> Result<&Producer, Response> {
         .map_err(cluster_err)
 }
 
-async fn send(state: &State, body: &Value) -> ApiResult {
+async fn send(w: &Writer<'_>, body: &Value) -> ApiResult {
     let topic = field(body, "topic")?;
     check_topic(topic)?;
     let text = body.get("body").and_then(Value::as_str).unwrap_or("");
@@ -634,11 +708,7 @@ async fn send(state: &State, body: &Value) -> ApiResult {
     {
         message = message.with_keys(keys.split_whitespace());
     }
-    let result = producer(state)
-        .await?
-        .send(message)
-        .await
-        .map_err(cluster_err)?;
+    let result = w.send(message).await?;
     Ok(json!({
         "status": match result.status {
             SendStatus::Ok => "SEND_OK",
@@ -655,7 +725,7 @@ async fn send(state: &State, body: &Value) -> ApiResult {
     }))
 }
 
-async fn reset_offset(state: &State, body: &Value) -> ApiResult {
+async fn reset_offset(w: &Writer<'_>, body: &Value) -> ApiResult {
     let group = field(body, "group")?;
     let topic = field(body, "topic")?;
     check_group(group)?;
@@ -664,20 +734,20 @@ async fn reset_offset(state: &State, body: &Value) -> ApiResult {
         .get("timestamp")
         .and_then(Value::as_i64)
         .ok_or_else(|| bad("timestamp: milliseconds since the epoch expected"))?;
-    let route = state.admin.topic_route(topic).await.map_err(cluster_err)?;
+    let route = w.admin().topic_route(topic).await.map_err(cluster_err)?;
     let mut queues = 0;
     for b in &route.broker_datas {
         let Some(addr) = b.master_addr() else {
             continue;
         };
-        match state
-            .admin
+        match w
+            .admin()
             .reset_offset_by_time_at(addr, group, topic, timestamp, true)
             .await
         {
             Ok(reset) => queues += reset.len(),
             Err(e) if e.response_code() == Some(ResponseCode::CONSUMER_NOT_ONLINE) => {
-                queues += reset_offline(state, addr, group, topic, timestamp).await?;
+                queues += reset_offline(w.admin(), addr, group, topic, timestamp).await?;
             }
             Err(e) => return Err(cluster_err(e)),
         }
@@ -688,26 +758,23 @@ async fn reset_offset(state: &State, body: &Value) -> ApiResult {
 /// With no member online, the broker cannot push a reset to clients: the group's committed
 /// offsets are rewritten directly, queue by queue, as Apache's dashboard and `mqadmin` do.
 async fn reset_offline(
-    state: &State,
+    admin: &Admin,
     addr: &str,
     group: &str,
     topic: &str,
     timestamp: i64,
 ) -> Result<usize, Response> {
-    let stats = state
-        .admin
+    let stats = admin
         .consume_stats_at(addr, group, Some(topic))
         .await
         .map_err(cluster_err)?;
     let mut reset = 0;
     for mq in stats.offset_table.keys().filter(|mq| mq.topic == topic) {
-        let offset = state
-            .admin
+        let offset = admin
             .search_offset_at(addr, topic, mq.queue_id, timestamp)
             .await
             .map_err(cluster_err)?;
-        state
-            .admin
+        admin
             .update_consumer_offset_at(addr, group, mq, offset)
             .await
             .map_err(cluster_err)?;
@@ -736,12 +803,12 @@ const NOT_RESENT: &[&str] = &[
 
 /// Sends a copy of a dead-lettered message to the group's retry topic, where the group's
 /// consumers receive it again under its original topic.
-async fn resend_dlq(state: &State, body: &Value) -> ApiResult {
+async fn resend_dlq(w: &Writer<'_>, body: &Value) -> ApiResult {
     let group = field(body, "group")?;
     let id = field(body, "id")?;
     check_group(group)?;
     let dlq = names::dlq_topic(group);
-    let Some(view) = find_by_id(state, &dlq, id).await?.into_iter().next() else {
+    let Some(view) = find_by_id(w.state, &dlq, id).await?.into_iter().next() else {
         return Err(Response::error(404, format!("no message {id} in {dlq}")));
     };
     let mut message = Message::new(names::retry_topic(group), view.body().clone());
@@ -753,10 +820,6 @@ async fn resend_dlq(state: &State, body: &Value) -> ApiResult {
     if view.property("RETRY_TOPIC").is_none() {
         message = message.with_property("RETRY_TOPIC", view.topic().to_owned());
     }
-    let result = producer(state)
-        .await?
-        .send(message)
-        .await
-        .map_err(cluster_err)?;
+    let result = w.send(message).await?;
     Ok(json!({ "ok": true, "msgId": result.msg_id }))
 }

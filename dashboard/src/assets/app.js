@@ -38,6 +38,12 @@ async function call(method, path, params, body) {
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.headers["X-CSRF-Token"] = session.csrfToken;
+    const key = sessionStorage.getItem("ferromq.accessKey");
+    const secret = sessionStorage.getItem("ferromq.secretKey");
+    if (key && secret) {
+      init.headers["X-Access-Key"] = key;
+      init.headers["X-Secret-Key"] = secret;
+    }
     init.body = JSON.stringify(body);
   }
   const res = await fetch(url, init);
@@ -415,8 +421,38 @@ async function render() {
   main.dataset.page = page;
 }
 
+// Credentials for changes (ACL clusters): kept in sessionStorage, so they leave with the tab.
+function showSignedIn() {
+  const key = sessionStorage.getItem("ferromq.accessKey");
+  document.getElementById("signin").textContent = key ? "Signed as " + key : "Credentials";
+}
+
+function setUpCredentials() {
+  const form = document.getElementById("credentials");
+  document.getElementById("signin").addEventListener("click", () => { form.hidden = !form.hidden; });
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const key = document.getElementById("access-key").value.trim();
+    const secret = document.getElementById("secret-key").value;
+    if (!key || !secret) { toast("both keys are needed", true); return; }
+    sessionStorage.setItem("ferromq.accessKey", key);
+    sessionStorage.setItem("ferromq.secretKey", secret);
+    document.getElementById("secret-key").value = "";
+    form.hidden = true;
+    showSignedIn();
+  });
+  document.getElementById("forget").addEventListener("click", () => {
+    sessionStorage.removeItem("ferromq.accessKey");
+    sessionStorage.removeItem("ferromq.secretKey");
+    form.hidden = true;
+    showSignedIn();
+  });
+  showSignedIn();
+}
+
 window.addEventListener("hashchange", render);
 window.addEventListener("DOMContentLoaded", async () => {
+  setUpCredentials();
   try {
     session = await get("/api/session");
     document.getElementById("namesrv").textContent = "name server " + session.namesrv + (session.readOnly ? " (read-only)" : "");
