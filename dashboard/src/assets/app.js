@@ -71,7 +71,11 @@ function table(columns, rows, onRow) {
         })))));
 }
 
-function field(label, input) { return el("label", {}, label, input); }
+function field(label, input) {
+  // A checkbox sits beside its label; other inputs below theirs.
+  if (input.type === "checkbox") return el("label", { class: "check" }, input, label);
+  return el("label", {}, label, input);
+}
 
 function hashParams() {
   const i = location.hash.indexOf("?");
@@ -346,7 +350,7 @@ function messageDetail(m) {
       ["Reconsume times", m.reconsumeTimes], ["Body size", m.bodySize + " B" + (m.bodyTruncated ? " (first 64 KiB shown)" : "")],
       ...Object.entries(m.properties).map(([k, v]) => ["property " + k, v]),
     ]),
-    el("h2", {}, "Body ", field("hex", asHex)), body,
+    el("h2", { text: "Body" }), field("as hex", asHex), body,
     dlqGroup && el("button", { disabled: session.readOnly, text: "Resend to " + dlqGroup, onclick: async () => {
       try { const r = await post("/api/messages/resend-dlq", { group: dlqGroup, id: m.msgId }); toast("resent as " + r.msgId); }
       catch (e) { toast(e.message, true); }
