@@ -53,7 +53,7 @@ const EXCEPTION: &str = "org.apache.rocketmq.acl.common.AclException";
 /// Clients at or before V4_9_3 do not sign `_UNIQUE_KEY_QUERY`; Apache's broker leaves it
 /// out of their signatures.
 const UNIQUE_KEY_QUERY: &str = "_UNIQUE_KEY_QUERY";
-const V4_9_3: Version = Version(400);
+pub(crate) const V4_9_3: Version = Version(400);
 
 /// The ACL of a broker with `aclEnable=true`.
 #[derive(Debug)]

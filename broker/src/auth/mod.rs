@@ -251,7 +251,7 @@ impl Auth {
         if user.status == UserStatus::Disable {
             return Err(format!("User:{name} is disabled."));
         }
-        let old_client = req.version <= 400;
+        let old_client = req.version <= crate::acl::V4_9_3.0;
         let expected = signing::signature_with(&user.password, req, |k| {
             old_client && k == "_UNIQUE_KEY_QUERY"
         });
