@@ -5,7 +5,7 @@
 //! A request carries three properties: `CORRELATION_ID` (a fresh UUID), `REPLY_TO_CLIENT` (this
 //! client's id) and `TTL` (the requester's timeout, ms). A responder answers with a message to
 //! `<cluster>_REPLY_TOPIC` carrying the same three and `MSG_TYPE=reply`; the broker pushes it
-//! to the client named by `REPLY_TO_CLIENT`, and [`complete`] hands it to the waiting request by
+//! to the client named by `REPLY_TO_CLIENT`, and `complete` hands it to the waiting request by
 //! its correlation id. As Apache's `RequestFutureHolder`, the table is one per process: the
 //! correlation ids are UUIDs, unique across every client of the process.
 
