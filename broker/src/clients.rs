@@ -194,6 +194,17 @@ impl ClientManager {
             .collect()
     }
 
+    /// The connection of the producer whose client id is `client_id`, in any group (Apache's
+    /// `ProducerManager.findChannel`: where a request-reply reply is pushed).
+    pub fn find_producer_channel(&self, client_id: &str) -> Option<ClientChannel> {
+        lock(&self.producers)
+            .values()
+            .flat_map(BTreeMap::values)
+            .filter(|c| c.client_id == client_id && !c.conn.is_closed())
+            .max_by_key(|c| c.last_update)
+            .cloned()
+    }
+
     /// Connections of a producer group.
     pub fn producer_connections(&self, group: &str) -> Vec<ClientChannel> {
         lock(&self.producers)

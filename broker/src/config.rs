@@ -163,6 +163,9 @@ ferromq_common::settings! {
         region_id: String = "DefaultRegion".to_owned(), "regionId", true;
         /// `traceOn` (true), returned in send responses.
         trace_on: bool = true, "traceOn", true;
+        /// `storeReplyMessageEnable` (true): a request-reply reply is stored in the reply topic
+        /// as well as pushed to its requester.
+        store_reply_message_enable: bool = true, "storeReplyMessageEnable", true;
         /// `longPollingEnable` (true).
         long_polling_enable: bool = true, "longPollingEnable", true;
         /// `slaveReadEnable` (false): pull answers may send consumers to a slave

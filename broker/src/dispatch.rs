@@ -7,7 +7,7 @@ use ferromq_remoting::{Connection, Handler};
 
 use crate::acl::canonical;
 use crate::handlers::{
-    admin, client, group, locks, offset, pull, query, relay, retry, send, topic, transaction,
+    admin, client, group, locks, offset, pull, query, relay, reply, retry, send, topic, transaction,
 };
 use crate::response::{fail, Response};
 use crate::state::Broker;
@@ -33,6 +33,9 @@ async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Re
         RequestCode::SEND_MESSAGE
         | RequestCode::SEND_MESSAGE_V2
         | RequestCode::SEND_BATCH_MESSAGE => send::send_message(broker, conn, req).await,
+        RequestCode::SEND_REPLY_MESSAGE | RequestCode::SEND_REPLY_MESSAGE_V2 => {
+            reply::send_reply(broker, conn, req).await
+        }
         RequestCode::PULL_MESSAGE | RequestCode::LITE_PULL_MESSAGE => {
             pull::pull_message(broker, req).await
         }

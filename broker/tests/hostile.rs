@@ -532,3 +532,54 @@ async fn a_broker_with_many_topics_registers_compressed() {
     let _ = ns_stop.send(());
     ns.await.unwrap().unwrap();
 }
+
+/// SEND_REPLY_MESSAGE(_V2) (docs/request-reply.md): a header that does not decode, an internal
+/// topic, a reply without REPLY_TO_CLIENT and one to a client the broker does not know each get
+/// Apache's code and a reason; delivery goes on.
+#[tokio::test]
+async fn bad_replies_are_refused_with_a_reason() {
+    let broker = TestBroker::start(|_| {}).await;
+    let c = broker.client().await;
+    // Missing header fields.
+    let mut bad = RemotingCommand::request(RequestCode::SEND_REPLY_MESSAGE);
+    bad.ext_fields.insert("topic", "DefaultCluster_REPLY_TOPIC");
+    let resp = call(&c, bad.with_body(Bytes::from_static(b"x"))).await;
+    assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
+    assert!(
+        resp.remark
+            .as_deref()
+            .unwrap_or("")
+            .contains("bad request header"),
+        "{:?}",
+        resp.remark
+    );
+    let reply = |topic: &str, props: &Properties| {
+        let mut req = send_with(topic, props, b"pong", 0);
+        req.code = RequestCode::SEND_REPLY_MESSAGE_V2.0;
+        req
+    };
+    let mut props = Properties::new();
+    props.insert(property::MESSAGE_TYPE, "reply");
+    props.insert(property::CORRELATION_ID, "c-1");
+    let resp = call(&c, reply("SCHEDULE_TOPIC_XXXX", &props)).await;
+    assert_eq!(resp.response_code(), ResponseCode::NO_PERMISSION);
+    let resp = call(&c, reply("DefaultCluster_REPLY_TOPIC", &props)).await;
+    assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
+    assert!(
+        resp.remark
+            .as_deref()
+            .unwrap_or("")
+            .contains("REPLY_TO_CLIENT"),
+        "{:?}",
+        resp.remark
+    );
+    props.insert(property::MESSAGE_REPLY_TO_CLIENT, "10.0.0.9@gone");
+    let resp = call(&c, reply("DefaultCluster_REPLY_TOPIC", &props)).await;
+    assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
+    assert_eq!(
+        resp.remark.as_deref(),
+        Some("push reply message fail, channel of <10.0.0.9@gone> not found.")
+    );
+    canary_is_delivered(&c, "CanaryReply").await;
+    broker.stop().await;
+}

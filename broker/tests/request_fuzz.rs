@@ -773,6 +773,8 @@ const BROKER_CODES: &[RequestCode] = &[
     RequestCode::SEND_MESSAGE,
     RequestCode::SEND_MESSAGE_V2,
     RequestCode::SEND_BATCH_MESSAGE,
+    RequestCode::SEND_REPLY_MESSAGE,
+    RequestCode::SEND_REPLY_MESSAGE_V2,
     RequestCode::PULL_MESSAGE,
     RequestCode::LITE_PULL_MESSAGE,
     RequestCode::CONSUMER_SEND_MSG_BACK,
@@ -982,8 +984,14 @@ fn broker_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ext
     match code {
         RequestCode::SEND_MESSAGE
         | RequestCode::SEND_MESSAGE_V2
-        | RequestCode::SEND_BATCH_MESSAGE => {
+        | RequestCode::SEND_BATCH_MESSAGE
+        | RequestCode::SEND_REPLY_MESSAGE
+        | RequestCode::SEND_REPLY_MESSAGE_V2 => {
             let batch = code == RequestCode::SEND_BATCH_MESSAGE;
+            let reply = matches!(
+                code,
+                RequestCode::SEND_REPLY_MESSAGE | RequestCode::SEND_REPLY_MESSAGE_V2
+            );
             // One send in eight goes to a system topic with the properties the broker's own
             // timer / schedule / transaction / retry paths read back.
             let system = g.rng.chance(12);
@@ -1015,6 +1023,30 @@ fn broker_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ext
                 max_reconsume_times: g.rng.chance(20).then(|| g.small_i32(20)),
                 broker_name: g.rng.chance(20).then(|| BROKER_NAME.to_owned()),
             };
+            let mut v1 = v1;
+            if reply {
+                // Replies go to the cluster's reply topic, to a requester the broker does not
+                // know (no client here answers a pushed reply), or without one.
+                if g.rng.chance(70) {
+                    v1.topic = "DefaultCluster_REPLY_TOPIC".to_owned();
+                }
+                let mut p = Properties::decode(v1.properties.as_deref().unwrap_or(""));
+                p.insert("MSG_TYPE", "reply");
+                p.insert("CORRELATION_ID", g.rng.ascii(12));
+                match g.rng.below(4) {
+                    0 => {}
+                    1 => {
+                        p.insert("REPLY_TO_CLIENT", "");
+                    }
+                    2 => {
+                        p.insert("REPLY_TO_CLIENT", "127.0.0.1@nobody");
+                    }
+                    _ => {
+                        p.insert("REPLY_TO_CLIENT", g.rng.ascii(20));
+                    }
+                }
+                v1.properties = Some(p.encode());
+            }
             let body = if batch {
                 let n = if g.rng.chance(90) {
                     1 + g.rng.below(5)
@@ -1035,7 +1067,10 @@ fn broker_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ext
             } else {
                 g.message_body()
             };
-            let fields = if code == RequestCode::SEND_MESSAGE {
+            let fields = if matches!(
+                code,
+                RequestCode::SEND_MESSAGE | RequestCode::SEND_REPLY_MESSAGE
+            ) {
                 ext(&v1)
             } else {
                 ext(&SendMessageRequestHeaderV2 {
@@ -2348,6 +2383,8 @@ fn is_write(code: RequestCode) -> bool {
         RequestCode::SEND_MESSAGE
             | RequestCode::SEND_MESSAGE_V2
             | RequestCode::SEND_BATCH_MESSAGE
+            | RequestCode::SEND_REPLY_MESSAGE
+            | RequestCode::SEND_REPLY_MESSAGE_V2
             | RequestCode::CONSUMER_SEND_MSG_BACK
             | RequestCode::END_TRANSACTION
             | RequestCode::DELETE_TOPIC_IN_BROKER

@@ -126,6 +126,24 @@ impl InboundHandler for Dispatcher {
                             .with_body(body.into_bytes()),
                     )
                 }
+                RequestCode::PUSH_REPLY_MESSAGE_TO_CLIENT => {
+                    // As Apache's `receiveReplyMessage`: acknowledged once decoded, whether or
+                    // not a request still waits for it (a stray reply is logged and dropped).
+                    let broker = client.broker_name_of(&addr).unwrap_or_default();
+                    match crate::request::decode_push(&request, &broker) {
+                        Ok(reply) => {
+                            crate::request::complete(reply);
+                            Some(RemotingCommand::response(ResponseCode::SUCCESS, None))
+                        }
+                        Err(e) => {
+                            tracing::warn!(broker = %addr, error = %e, "bad reply message push");
+                            error(
+                                ResponseCode::SYSTEM_ERROR,
+                                format!("process reply message fail: {e}"),
+                            )
+                        }
+                    }
+                }
                 other => error(
                     ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
                     format!("request code {other} not supported by the client"),

@@ -83,6 +83,7 @@ pub mod message;
 pub mod metrics;
 pub mod mux;
 pub mod producer;
+pub mod request;
 pub mod rt;
 pub mod selector;
 #[cfg(not(target_arch = "wasm32"))]

@@ -19,7 +19,7 @@ use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 
 use crate::client::{now_ms, CheckHandler, Client, ClientConfig};
 use crate::error::{Error, ErrorKind, Result};
-use crate::message::{Message, SendResult, SendStatus};
+use crate::message::{Message, MessageView, SendResult, SendStatus};
 use crate::metrics::{ProducerCounters, ProducerMetrics};
 use crate::rt::Instant;
 use crate::selector::{pick_queue, random_u64, FaultTracker, QueueSelector};
@@ -685,8 +685,14 @@ impl Producer {
         mode: Mode,
     ) -> Result<Option<SendResult>> {
         let header = self.header(message, sys_flag, queue, false);
-        let request = RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &header)
-            .with_body(message.body().clone());
+        // A reply (MSG_TYPE=reply) goes as SEND_REPLY_MESSAGE_V2, as Java's client sends it.
+        let code = if message.is_reply() {
+            RequestCode::SEND_REPLY_MESSAGE_V2
+        } else {
+            RequestCode::SEND_MESSAGE_V2
+        };
+        let request =
+            RemotingCommand::request_with_header(code, &header).with_body(message.body().clone());
         let id = message
             .property(property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX)
             .unwrap_or_default()
@@ -734,6 +740,118 @@ impl Producer {
             queue_offset: header.queue_offset,
             transaction_id: header.transaction_id,
         }))
+    }
+}
+
+/// Request-reply (docs/request-reply.md): a request is a message sent with a correlation id;
+/// the call completes when the reply the broker pushes back arrives, or fails with
+/// [`ErrorKind::Timeout`] when none arrives within the timeout (a late reply is then dropped).
+impl Producer {
+    /// Sends `message` as a request and waits up to `timeout` (send included) for its reply
+    /// (Java's `DefaultMQProducer.request(msg, timeout)`).
+    pub async fn request(&self, message: Message, timeout: Duration) -> Result<MessageView> {
+        self.request_on(message, timeout, None).await
+    }
+
+    /// [`Self::request`] sent to the given queue.
+    pub async fn request_to_queue(
+        &self,
+        message: Message,
+        queue: &MessageQueue,
+        timeout: Duration,
+    ) -> Result<MessageView> {
+        self.request_on(message, timeout, Some(queue.clone())).await
+    }
+
+    /// [`Self::request`] sent to the queue `selector` picks given `arg`.
+    pub async fn request_with_selector(
+        &self,
+        message: Message,
+        selector: &dyn QueueSelector,
+        arg: &str,
+        timeout: Duration,
+    ) -> Result<MessageView> {
+        let queues = self.publish_info(message.topic()).await?;
+        let i = selector.try_select(&queues, &message, arg)?;
+        let queue = queues.get(i).cloned().ok_or_else(|| {
+            Error::invalid(
+                "request",
+                format!("the queue selector chose queue {i} of {}", queues.len()),
+            )
+        })?;
+        self.request_on(message, timeout, Some(queue)).await
+    }
+
+    /// [`Self::request`] without waiting in the caller: the request runs as a task on the
+    /// producer's runtime and `callback` gets the reply or the error on a runtime thread
+    /// (Java's `request(msg, RequestCallback, timeout)`).
+    pub fn request_async<F>(&self, message: Message, timeout: Duration, callback: F)
+    where
+        F: FnOnce(Result<MessageView>) + Send + 'static,
+    {
+        let this = self.clone();
+        self.inner.runtime.spawn(async move {
+            callback(this.request(message, timeout).await);
+        });
+    }
+
+    /// Sends a reply built with [`Message::reply_to`] (SEND_REPLY_MESSAGE_V2). The broker
+    /// answers SUCCESS only once the requester took the reply. [`Self::send`] sends a reply the
+    /// same way; this refuses a message that is not a reply.
+    pub async fn send_reply(&self, reply: Message) -> Result<SendResult> {
+        if !reply.is_reply() {
+            return Err(Error::invalid(
+                "send reply",
+                "not a reply message (build it with Message::reply_to)",
+            ));
+        }
+        self.send(reply).await
+    }
+
+    async fn request_on(
+        &self,
+        mut message: Message,
+        timeout: Duration,
+        queue: Option<MessageQueue>,
+    ) -> Result<MessageView> {
+        if timeout.is_zero() {
+            return Err(Error::invalid("request", "the timeout is zero"));
+        }
+        let began = Instant::now();
+        let id = crate::request::correlation_id();
+        let client_id = self.inner.client.id().to_owned();
+        let ttl = timeout.as_millis().to_string();
+        let props = message.properties_mut();
+        props.insert(property::CORRELATION_ID, id.as_str());
+        props.insert(property::MESSAGE_REPLY_TO_CLIENT, client_id);
+        props.insert(property::MESSAGE_TTL, ttl);
+        // The broker pushes the reply over the connection this client heartbeats on as a
+        // producer: on a first request to a topic, make sure its brokers know this client (as
+        // Java's `prepareSendRequest`).
+        if self.inner.client.cached_route(message.topic()).is_none() {
+            self.publish_info(message.topic()).await?;
+            self.inner.client.heartbeat().await;
+        }
+        let pending = crate::request::Pending::register(id);
+        let send = async {
+            match &queue {
+                Some(q) => self.send_to_queue(message, q).await,
+                None => self.send(message).await,
+            }
+        };
+        match crate::rt::timeout(timeout, send).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(_) => {
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    "request",
+                    format!("the request was not sent within {} ms", timeout.as_millis()),
+                ))
+            }
+        }
+        let left = timeout.saturating_sub(began.elapsed());
+        pending.wait(left.max(Duration::from_millis(1))).await
     }
 }
 

@@ -518,6 +518,41 @@ pub fn java_interop(args: &[&str]) -> ClientRun {
     java_client("org.ferromq.compat.Interop", &args, &name)
 }
 
+/// Java `RequestReply request <namesrv> <topic> <n> <timeoutMillis>` (5.3.3): n requests with a
+/// `RequestCallback` (the 5.3.x sync `request` gives up as soon as the request is sent), each
+/// reply checked to be `pong:<body>`; `OK` on success.
+pub fn java_request(namesrv: &str, topic: &str, n: usize, timeout_ms: u64) -> ClientRun {
+    let args = [
+        "request".to_owned(),
+        namesrv.to_owned(),
+        topic.to_owned(),
+        n.to_string(),
+        timeout_ms.to_string(),
+    ];
+    java_client(
+        "org.ferromq.compat.RequestReply",
+        &args,
+        &format!("java RequestReply request {topic} x{n}"),
+    )
+}
+
+/// Java `RequestReply respond <namesrv> <topic> <n>` (5.3.3), started in the background: a push
+/// consumer answering each request with `MessageUtil.createReplyMessage(request, "pong:" +
+/// body)`; prints `READY` once started, ends with `OK` after n accepted replies.
+pub fn java_respond(namesrv: &str, topic: &str, n: usize) -> BackgroundRun {
+    java_background(
+        "org.ferromq.compat.RequestReply",
+        &[
+            "respond".to_owned(),
+            namesrv.to_owned(),
+            topic.to_owned(),
+            n.to_string(),
+        ],
+        &format!("java RequestReply respond {topic} x{n}"),
+        CLIENT_TIMEOUT,
+    )
+}
+
 /// A client program running in the background (see [`java_ha_produce`]); killed when dropped.
 #[derive(Debug)]
 pub struct BackgroundRun {

@@ -10,6 +10,7 @@ pub(crate) mod offset;
 pub(crate) mod pull;
 pub(crate) mod query;
 pub(crate) mod relay;
+pub(crate) mod reply;
 pub(crate) mod retry;
 pub(crate) mod send;
 pub(crate) mod topic;

@@ -5,6 +5,7 @@
 //! mqbench producer    -n 127.0.0.1:9876 -t BenchmarkTest -w 16 -s 1024 --duration 60 [--mode sync|async|oneway] [--batch N] [--json]
 //! mqbench consumer    -n 127.0.0.1:9876 -t BenchmarkTest -g bench_consumer --duration 60 [--json]
 //! mqbench transaction -n 127.0.0.1:9876 -t BenchmarkTest -w 16 -s 1024 --duration 60 [--check-percent 10] [--json]
+//! mqbench request     -n 127.0.0.1:9876 -t BenchmarkRpc -w 16 -s 128 --duration 60 [--json]
 //! ```
 //!
 //! A line every 10 s (TPS, failures, average / p50 / p99 / p999 / max latency), a live
@@ -20,6 +21,7 @@ use ferromq_client::{
 };
 use ferromq_tools::bench::consumer::ConsumerBench;
 use ferromq_tools::bench::producer::{ProducerBench, SendMode};
+use ferromq_tools::bench::request::RequestBench;
 use ferromq_tools::bench::run::Timing;
 use ferromq_tools::bench::transaction::TransactionBench;
 use ferromq_tools::bench::Reporter;
@@ -39,6 +41,8 @@ enum Command {
     Consumer(ConsumerArgs),
     /// Transactional sends (half message, local transaction, commit) and their latency.
     Transaction(TransactionArgs),
+    /// Request-reply round trips against a responder this run starts (docs/request-reply.md).
+    Request(RequestArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -197,6 +201,27 @@ struct TransactionArgs {
     rollback_percent: u64,
 }
 
+#[derive(Args, Debug)]
+struct RequestArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Concurrent requesters, one request in flight each.
+    #[arg(short = 'w', long, default_value_t = 16)]
+    threads: usize,
+    /// Body size in bytes (requests and replies).
+    #[arg(short = 's', long, default_value_t = 128)]
+    size: usize,
+    /// Timeout of one request, ms.
+    #[arg(long, default_value_t = 3000)]
+    request_timeout: u64,
+    /// Create the topic with this many queues on every master of `--cluster` first.
+    #[arg(long, default_value_t = 4)]
+    queues: i32,
+    /// Cluster for `--queues`.
+    #[arg(long, default_value = "DefaultCluster")]
+    cluster: String,
+}
+
 async fn create_topic(common: &Common, cluster: &str, queues: i32) {
     if queues <= 0 {
         return;
@@ -324,6 +349,36 @@ async fn main_async(cli: Cli) -> Result<(), ferromq_client::Error> {
             let reporter = Reporter::new("transaction", "send RT", a.common.json);
             let (_, checks) = bench.run(&reporter).await?;
             eprintln!("mqbench: {checks} check-backs answered");
+        }
+        Command::Request(a) => {
+            create_topic(&a.common, &a.cluster, a.queues).await;
+            let bench = RequestBench {
+                requester: ProducerOptions {
+                    client: a.common.client("mqbench-requester"),
+                    group: "benchmark_requester".to_owned(),
+                    compress_threshold: usize::MAX,
+                    ..ProducerOptions::default()
+                },
+                replier: ProducerOptions {
+                    client: a.common.client("mqbench-replier"),
+                    group: "benchmark_replier".to_owned(),
+                    compress_threshold: usize::MAX,
+                    ..ProducerOptions::default()
+                },
+                responder: PushConsumerOptions {
+                    client: a.common.client("mqbench-responder"),
+                    group: "benchmark_responder".to_owned(),
+                    consume_from: ConsumeFrom::FirstOffset,
+                    ..PushConsumerOptions::default()
+                },
+                topic: a.common.topic.clone(),
+                threads: a.threads,
+                size: a.size,
+                timeout: Duration::from_millis(a.request_timeout.max(1)),
+                timing: a.common.timing(),
+            };
+            let reporter = Reporter::new("request", "round trip", a.common.json);
+            bench.run(&reporter).await?;
         }
     }
     Ok(())
