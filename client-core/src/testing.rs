@@ -36,11 +36,10 @@
 //! The choice is logged (`tracing` at info, and once on standard error). When none has them,
 //! [`LocalClusterError::BinariesNotFound`] lists the places looked at and how to get them.
 
-use std::collections::HashSet;
 use std::fmt::{self, Write as _};
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -53,6 +52,12 @@ use ferromq_protocol::frame::{self, FrameDecoder};
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode, SerializeType};
 
 use crate::ClientConfig;
+
+mod binaries;
+mod ports;
+
+pub use binaries::Binaries;
+use ports::{free_broker_port, free_ports};
 
 /// Environment variable naming a directory with `mqnamesrv` and `mqbroker`, looked at first.
 pub const BIN_DIR_ENV: &str = "FERROMQ_BIN_DIR";
@@ -137,100 +142,6 @@ pub type Result<T> = std::result::Result<T, LocalClusterError>;
 fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> LocalClusterError {
     let what = what.into();
     move |source| LocalClusterError::Io { what, source }
-}
-
-/// The server binaries a cluster runs, and where they were found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Binaries {
-    /// Path of `mqnamesrv`.
-    pub namesrv: PathBuf,
-    /// Path of `mqbroker`.
-    pub broker: PathBuf,
-    /// Which rule found them (`FERROMQ_BIN_DIR`, `cargo target dir`, `PATH`).
-    pub source: &'static str,
-}
-
-impl Binaries {
-    /// Finds `mqnamesrv` and `mqbroker` (see the module docs for the order).
-    pub fn find() -> Result<Binaries> {
-        let env_dir = std::env::var_os(BIN_DIR_ENV).map(PathBuf::from);
-        let path_dirs: Vec<PathBuf> = std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).collect())
-            .unwrap_or_default();
-        Self::find_in(env_dir, target_dirs(), &path_dirs)
-    }
-
-    fn find_in(
-        env_dir: Option<PathBuf>,
-        target_dirs: Vec<PathBuf>,
-        path_dirs: &[PathBuf],
-    ) -> Result<Binaries> {
-        let mut looked_at = Vec::new();
-        let check =
-            |looked_at: &mut Vec<String>, label: String, dirs: &[PathBuf], source: &'static str| {
-                let namesrv = dirs.iter().map(|d| d.join("mqnamesrv")).find(|p| is_exe(p));
-                let broker = dirs.iter().map(|d| d.join("mqbroker")).find(|p| is_exe(p));
-                match (namesrv, broker) {
-                    (Some(namesrv), Some(broker)) => Some(Binaries {
-                        namesrv,
-                        broker,
-                        source,
-                    }),
-                    (n, b) => {
-                        let missing = match (n, b) {
-                            (None, None) => "neither",
-                            (None, _) => "no mqnamesrv",
-                            _ => "no mqbroker",
-                        };
-                        looked_at.push(format!("{label}: {missing}"));
-                        None
-                    }
-                }
-            };
-        match env_dir {
-            Some(dir) => {
-                let label = format!("{BIN_DIR_ENV}={}", dir.display());
-                if let Some(found) = check(&mut looked_at, label, &[dir], "FERROMQ_BIN_DIR") {
-                    return Ok(found);
-                }
-            }
-            None => looked_at.push(format!("{BIN_DIR_ENV}: not set")),
-        }
-        for dir in target_dirs {
-            let label = format!("cargo target dir of this build, {}", dir.display());
-            if let Some(found) = check(&mut looked_at, label, &[dir], "cargo target dir") {
-                return Ok(found);
-            }
-        }
-        let label = format!("PATH ({} directories)", path_dirs.len());
-        if let Some(found) = check(&mut looked_at, label, path_dirs, "PATH") {
-            return Ok(found);
-        }
-        Err(LocalClusterError::BinariesNotFound { looked_at })
-    }
-}
-
-fn is_exe(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-/// `target/<profile>/` of the running executable: a test is `target/<profile>/deps/<name>-<hash>`,
-/// an example `target/<profile>/examples/<name>`, a binary `target/<profile>/<name>`.
-fn target_dirs() -> Vec<PathBuf> {
-    let Ok(exe) = std::env::current_exe() else {
-        return Vec::new();
-    };
-    let Some(dir) = exe.parent() else {
-        return Vec::new();
-    };
-    let nested = dir
-        .file_name()
-        .is_some_and(|n| n == "deps" || n == "examples");
-    match (nested, dir.parent()) {
-        (true, Some(parent)) => vec![parent.to_path_buf()],
-        _ => vec![dir.to_path_buf()],
-    }
 }
 
 /// Options of a [`LocalCluster`]; [`LocalCluster::builder`] makes one.
@@ -942,135 +853,9 @@ fn make_temp_dir() -> Result<PathBuf> {
     }
 }
 
-// ---- free ports -------------------------------------------------------------------------------
-
-/// Ports handed out by this process, so two servers started back to back never get the same one
-/// before either has bound it.
-fn handed_out() -> &'static Mutex<HashSet<u16>> {
-    static PORTS: OnceLock<Mutex<HashSet<u16>>> = OnceLock::new();
-    PORTS.get_or_init(|| Mutex::new(HashSet::new()))
-}
-
-/// The low end of the kernel's ephemeral range (local ports of outgoing connections).
-fn ephemeral_low() -> u16 {
-    fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(32_768)
-}
-
-/// A pseudo-random port in `[10002, ephemeral low - 1)`, different per call and per process.
-fn candidate() -> u16 {
-    static STATE: AtomicU64 = AtomicU64::new(0);
-    let mut x = STATE.load(Ordering::Relaxed);
-    if x == 0 {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        x = nanos ^ (u64::from(std::process::id()) << 32) | 1;
-    }
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    STATE.store(x, Ordering::Relaxed);
-    let low = 10_002u16;
-    let high = ephemeral_low().max(low + 1_000) - 1;
-    low + u16::try_from(x % u64::from(high - low)).unwrap_or(0)
-}
-
-/// `n` consecutive ports starting at a free candidate `p`, all bindable now and not handed out
-/// before; returns them.
-fn free_ports(n: u16) -> Vec<u16> {
-    for _ in 0..10_000 {
-        let p = candidate();
-        let ports: Vec<u16> = (p..p + n).collect();
-        let bindable = ports
-            .iter()
-            .map(|&q| TcpListener::bind((Ipv4Addr::UNSPECIFIED, q)))
-            .collect::<io::Result<Vec<_>>>()
-            .is_ok();
-        if bindable {
-            let mut set = lock(handed_out());
-            if ports.iter().all(|q| !set.contains(q)) {
-                set.extend(&ports);
-                return ports;
-            }
-        }
-    }
-    // Practically unreachable; the server's bind error then says what happened.
-    (20_000..20_000 + n).collect()
-}
-
-/// A broker's `listenPort` p with `p - 2` (the fast port), `p - 1` and `p + 1` (HA) free.
-fn free_broker_port() -> u16 {
-    free_ports(4)[2]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn exe(dir: &Path, name: &str) {
-        use std::os::unix::fs::PermissionsExt;
-        let p = dir.join(name);
-        fs::write(&p, "#!/bin/sh\n").expect("write");
-        fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).expect("chmod");
-    }
-
-    #[test]
-    fn binaries_are_looked_for_in_order_and_the_error_names_each_place() {
-        let root = make_temp_dir().expect("temp dir");
-        let (env, target, path) = (root.join("env"), root.join("target"), root.join("path"));
-        for d in [&env, &target, &path] {
-            fs::create_dir_all(d).expect("mkdir");
-        }
-        exe(&path, "mqnamesrv");
-        exe(&path, "mqbroker");
-        exe(&target, "mqnamesrv");
-        let found = Binaries::find_in(
-            Some(env.clone()),
-            vec![target.clone()],
-            std::slice::from_ref(&path),
-        )
-        .expect("found on PATH");
-        assert_eq!(found.source, "PATH");
-        assert_eq!(found.broker, path.join("mqbroker"));
-
-        exe(&target, "mqbroker");
-        let found = Binaries::find_in(
-            Some(env.clone()),
-            vec![target.clone()],
-            std::slice::from_ref(&path),
-        )
-        .expect("found in the target dir");
-        assert_eq!(found.source, "cargo target dir");
-
-        exe(&env, "mqnamesrv");
-        exe(&env, "mqbroker");
-        let found = Binaries::find_in(Some(env.clone()), vec![target], &[path])
-            .expect("found in FERROMQ_BIN_DIR");
-        assert_eq!(found.source, "FERROMQ_BIN_DIR");
-        assert_eq!(found.namesrv, env.join("mqnamesrv"));
-
-        let empty = root.join("empty");
-        fs::create_dir_all(&empty).expect("mkdir");
-        let err = Binaries::find_in(None, vec![empty.clone()], &[empty]).expect_err("none");
-        let text = err.to_string();
-        assert!(text.contains("FERROMQ_BIN_DIR: not set"), "{text}");
-        assert!(text.contains("cargo target dir of this build"), "{text}");
-        assert!(text.contains("PATH (1 directories): neither"), "{text}");
-        assert!(text.contains("cargo build -p ferromq-namesrv"), "{text}");
-        let _ = fs::remove_dir_all(&root);
-    }
-
-    #[test]
-    fn broker_ports_are_distinct_and_below_the_ephemeral_range() {
-        let a = free_broker_port();
-        let b = free_broker_port();
-        assert_ne!(a, b);
-        assert!(a + 1 < ephemeral_low() && b + 1 < ephemeral_low());
-        assert!(a.abs_diff(b) >= 4, "{a} and {b} overlap");
-    }
 
     #[test]
     fn group_names_follow_apache_layouts() {
