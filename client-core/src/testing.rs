@@ -739,21 +739,24 @@ impl Server {
         }
     }
 
-    /// `SIGTERM` through `kill(1)` (std has no other signal than SIGKILL), then waits up to
-    /// `timeout`, then `SIGKILL`.
+    /// `SIGTERM` through `kill(1)` (std sends no other signal than SIGKILL), waits up to
+    /// `timeout` for the exit, then `SIGKILL`; at once when `kill(1)` cannot be run.
     fn terminate(&mut self, timeout: Duration) {
         if self.ensure_running().is_err() {
             return;
         }
-        if let Some(child) = self.child.as_ref() {
-            let _ = Command::new("kill")
+        let signalled = self.child.as_ref().is_some_and(|child| {
+            Command::new("kill")
                 .args(["-TERM", &child.id().to_string()])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
-                .status();
+                .status()
+                .is_ok_and(|s| s.success())
+        });
+        if signalled {
+            let deadline = Instant::now() + timeout;
+            let _ = wait_until(deadline, || Ok(self.ensure_running().is_err()));
         }
-        let deadline = Instant::now() + timeout;
-        let _ = wait_until(deadline, || Ok(self.ensure_running().is_err()));
         self.kill();
     }
 }
