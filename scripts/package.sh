@@ -74,6 +74,8 @@ c="$stage/$cname"
 step "build and install the C library (release) into the C tarball"
 FERROMQ_PROFILE=release bash bindings/c/install.sh "$c" >/dev/null
 strip --strip-unneeded "$c/lib/libferromq.so"
+# Debug sections out of the archive too (about 120 MB to 40 MB); its symbols stay for linking.
+strip --strip-debug "$c/lib/libferromq.a"
 # Relocatable: the .pc file finds the unpacked tree from its own place (pkg-config's pcfiledir).
 sed -i 's|^prefix=.*|prefix=${pcfiledir}/../..|' "$c/lib/pkgconfig/ferromq.pc"
 mkdir -p "$c/bin"
