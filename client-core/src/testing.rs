@@ -19,7 +19,8 @@
 //! store and log in one fresh temporary directory. It returns once the name server lists every
 //! broker. Dropping it kills every process and deletes the directory (set
 //! `FERROMQ_KEEP_CLUSTER=1` to keep it; its path is printed). Clusters in parallel tests get
-//! distinct ports and directories.
+//! distinct ports and directories. Only a test process killed with `SIGKILL` leaves its servers
+//! running (nothing runs then to stop them); their directories name the process id.
 //!
 //! The API is blocking and needs no runtime: it works in a plain `#[test]` and inside a
 //! `#[tokio::test]` alike (start-up blocks the calling thread for the second or so the servers
