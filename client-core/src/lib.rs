@@ -88,6 +88,8 @@ pub mod rt;
 pub mod selector;
 #[cfg(not(target_arch = "wasm32"))]
 mod tcp;
+#[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
+pub mod testing;
 pub mod transaction;
 pub mod transport;
 

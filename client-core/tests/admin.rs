@@ -1,26 +1,51 @@
-//! The admin client against a real FerroMQ name server and broker.
+//! The admin client against a real FerroMQ name server and broker (`testing::LocalCluster`:
+//! the `mqnamesrv`/`mqbroker` processes).
 
 mod common;
 
 use std::time::Duration;
 
-use common::{consumer_options, producer_options, unique, wait_for, Collected, Servers};
-use ferromq_client::{Admin, ErrorKind, FilterExpression, Message, Producer, PushConsumer};
+use common::{unique, wait_for, Collected};
+use ferromq_client::testing::LocalCluster;
+use ferromq_client::{
+    Admin, ConsumeFrom, ErrorKind, FilterExpression, Message, Producer, ProducerOptions,
+    PushConsumer, PushConsumerOptions, TopicOptions,
+};
 
 const WAIT: Duration = Duration::from_secs(30);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stats_progress_queries_and_deletion() {
-    let servers = Servers::start(|_| {}).await;
+    let servers = LocalCluster::start(1).expect("cluster");
     let topic = unique("Admin");
-    servers.create_topic(&topic, 2).await;
     let admin = Admin::new(&servers.client_config("admin-test")).expect("admin");
+    let options = TopicOptions {
+        queue_nums: 2,
+        ..TopicOptions::default()
+    };
+    admin
+        .create_topic("DefaultCluster", &topic, &options)
+        .await
+        .expect("create topic");
+    wait_for("topic route", WAIT, || async {
+        admin
+            .topic_route(&topic)
+            .await
+            .map(|r| r.queue_datas.iter().any(|q| q.write_queue_nums == 2))
+            .unwrap_or(false)
+    })
+    .await;
     let cluster = admin.cluster_info().await.expect("cluster info");
     assert!(cluster.cluster_addr_table.contains_key("DefaultCluster"));
 
-    let producer = Producer::start(producer_options(&servers, &unique("pg")))
-        .await
-        .expect("producer");
+    let group = unique("pg");
+    let producer = Producer::start(ProducerOptions {
+        client: servers.client_config(&group),
+        group,
+        ..ProducerOptions::default()
+    })
+    .await
+    .expect("producer");
     let mut sent = Vec::new();
     for i in 0..6 {
         let m = Message::new(&topic, format!("a{i}")).with_keys([format!("AK-{i}")]);
@@ -58,7 +83,12 @@ async fn stats_progress_queries_and_deletion() {
     let got = Collected::default();
     let group = unique("cg");
     let consumer = PushConsumer::start(
-        consumer_options(&servers, &group, &group),
+        PushConsumerOptions {
+            client: servers.client_config(&group),
+            group: group.clone(),
+            consume_from: ConsumeFrom::FirstOffset,
+            ..PushConsumerOptions::default()
+        },
         [(topic.clone(), FilterExpression::all())],
         got.listener(),
     )
@@ -81,5 +111,4 @@ async fn stats_progress_queries_and_deletion() {
     assert_eq!(e.kind(), ErrorKind::TopicNotFound);
     admin.shutdown().await;
     producer.shutdown().await;
-    servers.stop().await;
 }

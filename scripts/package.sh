@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Builds the release artifacts into dist/ (docs/packaging.md):
+#   dist/ferromq-<version>-linux-x86_64.tar.gz     servers: bin/ (stripped), conf/, README
+#   dist/ferromq-c-<version>-linux-x86_64.tar.gz   C library: include/, lib/ (.so, .a, pkgconfig), bin/ servers
+#
+#   bash scripts/package.sh                 # the `dist` profile (Cargo.toml)
+#   FERROMQ_DIST_PROFILE=release bash scripts/package.sh
+#
+# The Python wheel and npm tarball are not built here yet (issue 18, second part).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+[ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+
+profile="${FERROMQ_DIST_PROFILE:-dist}"
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)"
+arch="$(uname -m)"
+os="$(uname -s | tr '[:upper:]' '[:lower:]')"
+servers=(mqnamesrv mqbroker mqadmin mqbench mqdashboard)
+dist="$root/dist"
+stage="$(mktemp -d)"
+trap 'rm -rf "$stage"' EXIT
+
+step() { printf '== %s\n' "$*"; }
+
+step "build the servers and tools (profile $profile, --locked)"
+cargo build --locked --profile "$profile" \
+  -p ferromq-namesrv -p ferromq-broker -p ferromq-tools -p ferromq-dashboard --bins
+# `cargo build --profile release` writes to target/release, any other profile to target/<name>.
+out="$target_dir/$profile"
+[ "$profile" = dev ] && out="$target_dir/debug"
+
+mkdir -p "$dist"
+
+# --- the server tarball ---------------------------------------------------------------------
+name="ferromq-$version-$os-$arch"
+srv="$stage/$name"
+mkdir -p "$srv/bin" "$srv/conf"
+for b in "${servers[@]}"; do
+  install -m 755 "$out/$b" "$srv/bin/$b"
+  strip "$srv/bin/$b"
+done
+# Apache's layouts: broker.conf, namesrv.properties, plain_acl.yml, 2m-noslave/, 2m-2s-*/.
+cp conf/broker.conf conf/namesrv.properties conf/plain_acl.yml "$srv/conf/"
+cp -r conf/2m-noslave conf/2m-2s-async conf/2m-2s-sync "$srv/conf/"
+cat > "$srv/README" <<EOF
+FerroMQ $version ($os $arch): Apache RocketMQ-compatible servers, built in Rust.
+
+  bin/mqnamesrv                           the name server (port 9876)
+  bin/mqbroker -c conf/broker.conf        a broker registered with 127.0.0.1:9876
+  bin/mqadmin                             the operator CLI (Apache's command names)
+  bin/mqbench                             the end-to-end benchmark
+  bin/mqdashboard                         the web console
+
+Start as with Apache RocketMQ:
+
+  bin/mqnamesrv &
+  bin/mqbroker -c conf/broker.conf &
+  bin/mqadmin sendMessage -n 127.0.0.1:9876 -t TestTopic -p hello
+  bin/mqadmin consumeMessage -n 127.0.0.1:9876 -t TestTopic
+
+conf/ has Apache's layouts: broker.conf, namesrv.properties, plain_acl.yml (ACL 1.0),
+2m-noslave/, 2m-2s-async/ and 2m-2s-sync/ (two masters, with or without slaves).
+The store goes to storePathRootDir (default ~/store); logs to standard error unless logDir is set.
+Each binary prints its options with -h. Documentation: https://github.com/ferromq/ferromq
+EOF
+tar -C "$stage" -czf "$dist/$name.tar.gz" "$name"
+
+# --- the C tarball --------------------------------------------------------------------------
+# bindings/c/install.sh knows `release` and `debug` only; the library is built with `release`.
+cname="ferromq-c-$version-$os-$arch"
+c="$stage/$cname"
+step "build and install the C library (release) into the C tarball"
+FERROMQ_PROFILE=release bash bindings/c/install.sh "$c" >/dev/null
+strip --strip-unneeded "$c/lib/libferromq.so"
+# Debug sections out of the archive too (about 120 MB to 40 MB); its symbols stay for linking.
+strip --strip-debug "$c/lib/libferromq.a"
+# Relocatable: the .pc file finds the unpacked tree from its own place (pkg-config's pcfiledir).
+sed -i 's|^prefix=.*|prefix=${pcfiledir}/../..|' "$c/lib/pkgconfig/ferromq.pc"
+mkdir -p "$c/bin"
+for b in mqnamesrv mqbroker mqadmin; do
+  cp "$srv/bin/$b" "$c/bin/$b"
+done
+tar -C "$stage" -czf "$dist/$cname.tar.gz" "$cname"
+
+step "sizes"
+for b in "${servers[@]}"; do
+  printf '  %-14s %8d bytes (stripped)\n' "$b" "$(stat -c %s "$srv/bin/$b")"
+done
+for f in "$dist/$name.tar.gz" "$dist/$cname.tar.gz"; do
+  printf '  %-40s %8d bytes\n' "$(basename "$f")" "$(stat -c %s "$f")"
+done
