@@ -28,27 +28,31 @@ pub(crate) struct Signer {
     admin_secret_key: Option<String>,
 }
 
-/// `accessKey` and `secretKey` of Apache's `tools.yml` (`key: value` lines).
-fn tools_yml() -> Option<Credentials> {
-    let home = std::env::var("ROCKETMQ_HOME").ok()?;
-    let text = std::fs::read_to_string(std::path::Path::new(&home).join("conf/tools.yml")).ok()?;
-    let value = |key: &str| {
-        text.lines().find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            (k.trim() == key).then(|| v.trim().trim_matches(['"', '\'']).to_owned())
-        })
-    };
-    match (value("accessKey"), value("secretKey")) {
-        (Some(a), Some(s)) if !a.is_empty() && !s.is_empty() => Some(Credentials::new(a, s)),
-        _ => None,
+/// `-n`: these commands take Apache's `-a/--accessKey` and `-s/--secretKey` for the account
+/// they edit, so the signing keys are `--adminAccessKey` / `--adminSecretKey` (or `tools.yml`).
+#[derive(Args, Debug, Clone)]
+pub(crate) struct AclNamesrv {
+    /// Name servers, `host:port;host:port`.
+    #[arg(short = 'n', long = "namesrvAddr", env = "NAMESRV_ADDR")]
+    namesrv: String,
+}
+
+impl AclNamesrv {
+    /// As the other commands' name-server flags, signing aside.
+    fn common(&self) -> Namesrv {
+        Namesrv {
+            namesrv: self.namesrv.clone(),
+            access_key: None,
+            secret_key: None,
+        }
     }
 }
 
-/// The admin client, signed as `signer` says.
-fn connect(ns: &Namesrv, signer: &Signer) -> Result<Admin, Failure> {
+/// The admin client, signed as `signer` says, else as `$ROCKETMQ_HOME/conf/tools.yml` says.
+fn connect(ns: &AclNamesrv, signer: &Signer) -> Result<Admin, Failure> {
     let credentials = match (&signer.admin_access_key, &signer.admin_secret_key) {
         (Some(a), Some(s)) => Some(Credentials::new(a.clone(), s.clone())),
-        _ => tools_yml(),
+        _ => crate::credentials::credentials(&ns.common())?,
     };
     Admin::new(&ClientConfig {
         credentials,
@@ -97,7 +101,7 @@ async fn addrs(
 #[derive(Args, Debug)]
 pub(crate) struct UpdateAclConfigArgs {
     #[command(flatten)]
-    ns: Namesrv,
+    ns: AclNamesrv,
     #[command(flatten)]
     target: Target,
     #[command(flatten)]
@@ -154,7 +158,7 @@ pub(crate) async fn update_acl_config(args: UpdateAclConfigArgs) -> Outcome {
         topic_perms: list(&args.topic_perms),
         group_perms: list(&args.group_perms),
     };
-    for addr in addrs(&admin, &args.ns, &args.target, false).await? {
+    for addr in addrs(&admin, &args.ns.common(), &args.target, false).await? {
         admin
             .update_acl_account(&addr, &account)
             .await
@@ -170,7 +174,7 @@ pub(crate) async fn update_acl_config(args: UpdateAclConfigArgs) -> Outcome {
 #[derive(Args, Debug)]
 pub(crate) struct DeleteAclConfigArgs {
     #[command(flatten)]
-    ns: Namesrv,
+    ns: AclNamesrv,
     #[command(flatten)]
     target: Target,
     #[command(flatten)]
@@ -183,7 +187,7 @@ pub(crate) struct DeleteAclConfigArgs {
 pub(crate) async fn delete_acl_config(args: DeleteAclConfigArgs) -> Outcome {
     let admin = connect(&args.ns, &args.signer)?;
     let key = args.access_key.trim();
-    for addr in addrs(&admin, &args.ns, &args.target, false).await? {
+    for addr in addrs(&admin, &args.ns.common(), &args.target, false).await? {
         admin
             .delete_acl_account(&addr, key)
             .await
@@ -200,7 +204,7 @@ pub(crate) async fn delete_acl_config(args: DeleteAclConfigArgs) -> Outcome {
 #[derive(Args, Debug)]
 pub(crate) struct UpdateGlobalWhiteAddrArgs {
     #[command(flatten)]
-    ns: Namesrv,
+    ns: AclNamesrv,
     #[command(flatten)]
     target: Target,
     #[command(flatten)]
@@ -223,7 +227,7 @@ pub(crate) async fn update_global_white_addr(args: UpdateGlobalWhiteAddrArgs) ->
         .map(str::to_owned)
         .collect();
     let file = args.file.as_deref().map(str::trim);
-    for addr in addrs(&admin, &args.ns, &args.target, false).await? {
+    for addr in addrs(&admin, &args.ns.common(), &args.target, false).await? {
         admin
             .update_acl_global_white_addrs(&addr, &white, file)
             .await
@@ -239,7 +243,7 @@ pub(crate) async fn update_global_white_addr(args: UpdateGlobalWhiteAddrArgs) ->
 #[derive(Args, Debug)]
 pub(crate) struct ClusterAclConfigVersionArgs {
     #[command(flatten)]
-    ns: Namesrv,
+    ns: AclNamesrv,
     #[command(flatten)]
     target: Target,
     #[command(flatten)]
@@ -261,7 +265,7 @@ pub(crate) async fn cluster_acl_config_version(args: ClusterAclConfigVersionArgs
             "#AclLastUpdateTime"
         );
     }
-    for addr in addrs(&admin, &args.ns, &args.target, true).await? {
+    for addr in addrs(&admin, &args.ns.common(), &args.target, true).await? {
         let v = admin.acl_version(&addr).await.map_err(Failure::at(&addr))?;
         for (path, (counter, timestamp)) in &v.file_versions {
             let time = chrono::Local
@@ -290,7 +294,7 @@ pub(crate) async fn cluster_acl_config_version(args: ClusterAclConfigVersionArgs
 #[derive(Args, Debug)]
 pub(crate) struct GetAccessConfigArgs {
     #[command(flatten)]
-    ns: Namesrv,
+    ns: AclNamesrv,
     #[command(flatten)]
     target: Target,
     #[command(flatten)]
@@ -305,7 +309,7 @@ fn java_list(items: &[String]) -> String {
 pub(crate) async fn get_access_config(args: GetAccessConfigArgs) -> Outcome {
     let admin = connect(&args.ns, &args.signer)?;
     let mut text = String::new();
-    for addr in addrs(&admin, &args.ns, &args.target, true).await? {
+    for addr in addrs(&admin, &args.ns.common(), &args.target, true).await? {
         let config = admin.acl_config(&addr).await.map_err(Failure::at(&addr))?;
         let _ = write!(
             text,

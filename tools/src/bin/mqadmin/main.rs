@@ -313,3 +313,17 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// clap's own checks of every command's flags (unique names and letters, valid groups):
+    /// otherwise a clash shows only when that command runs.
+    #[test]
+    fn every_command_has_consistent_flags() {
+        Cli::command().debug_assert();
+    }
+}
