@@ -34,6 +34,9 @@
 //!    `cargo test --workspace`);
 //! 3. `PATH`.
 //!
+//! The Python and Node packages' `LocalCluster` look in the servers they bundle first
+//! ([`Binaries::find_with_bundled`]), then `FERROMQ_BIN_DIR`, then `PATH`.
+//!
 //! The choice is logged (`tracing` at info, and once on standard error). When none has them,
 //! [`LocalClusterError::BinariesNotFound`] lists the places looked at and how to get them.
 

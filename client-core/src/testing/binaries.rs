@@ -19,14 +19,28 @@ pub struct Binaries {
 impl Binaries {
     /// Finds `mqnamesrv` and `mqbroker` (see the module docs for the order).
     pub fn find() -> Result<Binaries> {
+        Self::find_with_bundled(None)
+    }
+
+    /// As [`Binaries::find`], but first in `bundled`: the directory a package ships its servers
+    /// in (the Python wheel's or the npm package's `bin/`). The language bindings' `LocalCluster`
+    /// passes its own; the cargo target directory is not looked at then unless `bundled` is
+    /// `None`, since the running executable is the language's interpreter.
+    pub fn find_with_bundled(bundled: Option<&Path>) -> Result<Binaries> {
         let env_dir = std::env::var_os(BIN_DIR_ENV).map(PathBuf::from);
         let path_dirs: Vec<PathBuf> = std::env::var_os("PATH")
             .map(|p| std::env::split_paths(&p).collect())
             .unwrap_or_default();
-        Self::find_in(env_dir, target_dirs(), &path_dirs)
+        let targets = if bundled.is_some() {
+            Vec::new()
+        } else {
+            target_dirs()
+        };
+        Self::find_in(bundled.map(Path::to_path_buf), env_dir, targets, &path_dirs)
     }
 
     fn find_in(
+        bundled: Option<PathBuf>,
         env_dir: Option<PathBuf>,
         target_dirs: Vec<PathBuf>,
         path_dirs: &[PathBuf],
@@ -53,6 +67,12 @@ impl Binaries {
                     }
                 }
             };
+        if let Some(dir) = bundled {
+            let label = format!("the package's own servers, {}", dir.display());
+            if let Some(found) = check(&mut looked_at, label, &[dir], "bundled") {
+                return Ok(found);
+            }
+        }
         match env_dir {
             Some(dir) => {
                 let label = format!("{BIN_DIR_ENV}={}", dir.display());
@@ -121,6 +141,7 @@ mod tests {
         exe(&path, "mqbroker");
         exe(&target, "mqnamesrv");
         let found = Binaries::find_in(
+            None,
             Some(env.clone()),
             vec![target.clone()],
             std::slice::from_ref(&path),
@@ -131,6 +152,7 @@ mod tests {
 
         exe(&target, "mqbroker");
         let found = Binaries::find_in(
+            None,
             Some(env.clone()),
             vec![target.clone()],
             std::slice::from_ref(&path),
@@ -140,15 +162,36 @@ mod tests {
 
         exe(&env, "mqnamesrv");
         exe(&env, "mqbroker");
-        let found = Binaries::find_in(Some(env.clone()), vec![target], &[path])
-            .expect("found in FERROMQ_BIN_DIR");
+        let found = Binaries::find_in(
+            None,
+            Some(env.clone()),
+            vec![target.clone()],
+            &[path.clone()],
+        )
+        .expect("found in FERROMQ_BIN_DIR");
         assert_eq!(found.source, "FERROMQ_BIN_DIR");
         assert_eq!(found.namesrv, env.join("mqnamesrv"));
 
+        let bundled = root.join("bundled");
+        fs::create_dir_all(&bundled).expect("mkdir");
+        exe(&bundled, "mqnamesrv");
+        exe(&bundled, "mqbroker");
+        let found = Binaries::find_in(
+            Some(bundled.clone()),
+            Some(env.clone()),
+            vec![target],
+            &[path],
+        )
+        .expect("found in the package");
+        assert_eq!(found.source, "bundled");
+        assert_eq!(found.broker, bundled.join("mqbroker"));
+
         let empty = root.join("empty");
         fs::create_dir_all(&empty).expect("mkdir");
-        let err = Binaries::find_in(None, vec![empty.clone()], &[empty]).expect_err("none");
+        let err = Binaries::find_in(Some(empty.clone()), None, vec![empty.clone()], &[empty])
+            .expect_err("none");
         let text = err.to_string();
+        assert!(text.contains("the package's own servers"), "{text}");
         assert!(text.contains("FERROMQ_BIN_DIR: not set"), "{text}");
         assert!(text.contains("cargo target dir of this build"), "{text}");
         assert!(text.contains("PATH (1 directories): neither"), "{text}");
