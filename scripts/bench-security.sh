@@ -2,7 +2,10 @@
 # What ACL and TLS cost, on this machine: mqbench (1 KiB sends, sync and async, 1 and 16
 # threads) against one name server and one broker run plain, with ACL 1.0 on (every request
 # signed and checked), with TLS enforcing on both servers, and with both. Prints one JSON line
-# per run and a table with each run's TPS relative to the plain one.
+# per run and a table with each run's TPS relative to the plain one, and the CPU time each sent
+# message cost the broker and the client (from /proc and /usr/bin/time): on a machine where the
+# client and the broker share the cores, or one busy with other work, CPU per message is the
+# steadier figure; TPS is the one users see.
 #
 #   bash scripts/bench-security.sh                 # 15 s per run (16 runs: about 5 minutes)
 #   SECONDS_PER_RUN=60 bash scripts/bench-security.sh
@@ -37,6 +40,11 @@ cleanup() {
 trap cleanup EXIT
 
 . scripts/bench-lib.sh
+
+# cpu_ticks <pid>: user + system CPU time of a process so far, in clock ticks.
+cpu_ticks() {
+    awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
 
 # A CA and a server certificate for 127.0.0.1 signed by it.
 tls="$work/tls"
@@ -83,6 +91,7 @@ setup() {
     } >"$dir/broker/broker.properties"
     "$bin/mqbroker" -c "$dir/broker/broker.properties" >"$dir/broker/broker.log" 2>&1 &
     pids+=($!)
+    local broker_pid=$!
     wait_port "$broker_port"
     local client=()
     [ "$acl" = yes ] && client+=(--access-key bench-key --secret-key bench-secret-0123456789)
@@ -101,11 +110,17 @@ setup() {
     for mode in sync async; do
         for t in 1 16; do
             echo "== $name / $mode / $t threads ($secs s)" >&2
-            local line
-            line="$("$bin/mqbench" producer -n "$ns" -t "SecBench" -w "$t" -s 1024 \
-                --duration "$secs" --mode "$mode" --json "${client[@]}" |
-                grep '"kind":"summary"' | tail -n 1)"
-            echo "{\"setup\":\"$name\",\"mode\":\"$mode\",\"threads\":$t,\"result\":$line}" |
+            local line before after
+            before="$(cpu_ticks "$broker_pid")"
+            line="$(/usr/bin/time -f '%U %S' -o "$work/client-cpu" "$bin/mqbench" producer \
+                -n "$ns" -t "SecBench" -w "$t" -s 1024 --duration "$secs" --mode "$mode" \
+                --json "${client[@]}" | grep '"kind":"summary"' | tail -n 1)"
+            after="$(cpu_ticks "$broker_pid")"
+            local broker_s client_s
+            broker_s="$(awk -v a="$after" -v b="$before" -v hz="$(getconf CLK_TCK)" \
+                'BEGIN { printf "%.3f", (a - b) / hz }')"
+            client_s="$(awk '{ printf "%.3f", $1 + $2 }' "$work/client-cpu")"
+            echo "{\"setup\":\"$name\",\"mode\":\"$mode\",\"threads\":$t,\"broker_cpu_s\":$broker_s,\"client_cpu_s\":$client_s,\"result\":$line}" |
                 tee -a "$results"
         done
     done
@@ -121,11 +136,20 @@ echo
 python3 - "$results" <<'EOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-base = {(r["mode"], r["threads"]): r["result"]["tps"] for r in rows if r["setup"] == "plain"}
-print(f"{'setup':9} {'mode':5} {'threads':>7} {'TPS':>9} {'vs plain':>9} {'p99 ms':>8} {'fail':>5}")
+def cpu_us(r):
+    """CPU microseconds per sent message: broker, client, both."""
+    sent = max(r["result"]["ok"], 1)
+    b, c = r["broker_cpu_s"] * 1e6 / sent, r["client_cpu_s"] * 1e6 / sent
+    return b, c, b + c
+base = {(r["mode"], r["threads"]): r for r in rows if r["setup"] == "plain"}
+print(f"{'setup':9} {'mode':5} {'threads':>7} {'TPS':>9} {'vs plain':>9} {'p99 ms':>8} {'fail':>5}"
+      f" {'cpu us/msg broker+client':>25} {'vs plain':>9}")
 for r in rows:
     x = r["result"]
-    rel = x["tps"] / base[(r["mode"], r["threads"])] - 1 if base.get((r["mode"], r["threads"])) else 0
+    p = base.get((r["mode"], r["threads"]))
+    rel = x["tps"] / p["result"]["tps"] - 1 if p else 0
+    b, c, total = cpu_us(r)
+    cpu_rel = total / cpu_us(p)[2] - 1 if p else 0
     print(f"{r['setup']:9} {r['mode']:5} {r['threads']:7} {x['tps']:9.0f} {rel:+9.1%} "
-          f"{x['p99_ms']:8.2f} {x['failures']:5}")
+          f"{x['p99_ms']:8.2f} {x['failures']:5} {b:11.1f} + {c:5.1f} = {total:5.1f} {cpu_rel:+9.1%}")
 EOF

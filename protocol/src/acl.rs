@@ -23,7 +23,7 @@ pub const SECURITY_TOKEN: &str = "SecurityToken";
 /// The signature of `request` under `secret_key`: every ext field but `Signature`, values in key
 /// order, then the body.
 pub fn signature(secret_key: &str, request: &RemotingCommand) -> String {
-    signature_with(secret_key, request, |_| false)
+    SigningKey::new(secret_key).sign_with(request, |_| false)
 }
 
 /// [`signature`] leaving out, besides `Signature`, the ext fields for which `skip` is true (the
@@ -33,26 +33,77 @@ pub fn signature_with(
     request: &RemotingCommand,
     skip: impl Fn(&str) -> bool,
 ) -> String {
-    let mut fields: Vec<(&str, &str)> = request
-        .ext_fields
-        .iter()
-        .filter(|(k, _)| *k != SIGNATURE && !skip(k))
-        .collect();
-    // Java's TreeMap orders String keys by UTF-16 code units. That is byte order for ASCII keys
-    // (all of Apache's); other keys are compared as UTF-16.
-    fields.sort_unstable_by(|a, b| {
-        if a.0.is_ascii() && b.0.is_ascii() {
-            a.0.cmp(b.0)
-        } else {
-            a.0.encode_utf16().cmp(b.0.encode_utf16())
-        }
-    });
-    let mut mac = HmacSha1::new(secret_key.as_bytes());
-    for (_, v) in fields {
-        mac.update(v.as_bytes());
+    SigningKey::new(secret_key).sign_with(request, skip)
+}
+
+/// A secret key made ready for signing: the HMAC's inner and outer pads hashed once, so a
+/// signature costs the hashing of the fields and the body only. The broker keeps one per
+/// account.
+#[derive(Clone)]
+pub struct SigningKey {
+    inner: Sha1,
+    outer: Sha1,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKey(<redacted>)")
     }
-    mac.update(&request.body);
-    base64(&mac.finish())
+}
+
+impl SigningKey {
+    /// The key for `secret_key`.
+    pub fn new(secret_key: &str) -> SigningKey {
+        SigningKey::from_bytes(secret_key.as_bytes())
+    }
+
+    fn from_bytes(key: &[u8]) -> SigningKey {
+        let mut k = [0u8; 64];
+        if key.len() > 64 {
+            k[..20].copy_from_slice(&Sha1::digest(key));
+        } else {
+            k[..key.len()].copy_from_slice(key);
+        }
+        let mut inner = Sha1::new();
+        inner.update(k.map(|b| b ^ 0x36));
+        let mut outer = Sha1::new();
+        outer.update(k.map(|b| b ^ 0x5c));
+        SigningKey { inner, outer }
+    }
+
+    /// The signature of `request` ([`signature`]).
+    pub fn sign(&self, request: &RemotingCommand) -> String {
+        self.sign_with(request, |_| false)
+    }
+
+    /// The signature of `request` without the fields `skip` names ([`signature_with`]).
+    pub fn sign_with(&self, request: &RemotingCommand, skip: impl Fn(&str) -> bool) -> String {
+        let mut mac = HmacSha1 {
+            inner: self.inner.clone(),
+            outer: self.outer.clone(),
+        };
+        let signed = |k: &str| k != SIGNATURE && !skip(k);
+        // Java's TreeMap orders String keys by UTF-16 code units. The ext fields are kept in
+        // byte order, which is the same order when every key is ASCII (all of Apache's); a map
+        // with other keys is sorted as UTF-16.
+        if request.ext_fields.iter().all(|(k, _)| k.is_ascii()) {
+            for (_, v) in request.ext_fields.iter().filter(|(k, _)| signed(k)) {
+                mac.update(v.as_bytes());
+            }
+        } else {
+            let mut fields: Vec<(&str, &str)> = request
+                .ext_fields
+                .iter()
+                .filter(|(k, _)| signed(k))
+                .collect();
+            fields.sort_unstable_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+            for (_, v) in fields {
+                mac.update(v.as_bytes());
+            }
+        }
+        mac.update(&request.body);
+        base64(&mac.finish())
+    }
 }
 
 /// Whether `a` and `b` are equal, in a time that depends on their lengths only (Java's
@@ -64,25 +115,19 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// HMAC-SHA1 (RFC 2104) over data given in pieces.
+/// HMAC-SHA1 (RFC 2104) over data given in pieces, from a [`SigningKey`]'s hashed pads.
 struct HmacSha1 {
     inner: Sha1,
-    outer_key: [u8; 64],
+    outer: Sha1,
 }
 
 impl HmacSha1 {
+    #[cfg(test)]
     fn new(key: &[u8]) -> HmacSha1 {
-        let mut k = [0u8; 64];
-        if key.len() > 64 {
-            k[..20].copy_from_slice(&Sha1::digest(key));
-        } else {
-            k[..key.len()].copy_from_slice(key);
-        }
-        let mut inner = Sha1::new();
-        inner.update(k.map(|b| b ^ 0x36));
+        let k = SigningKey::from_bytes(key);
         HmacSha1 {
-            inner,
-            outer_key: k.map(|b| b ^ 0x5c),
+            inner: k.inner,
+            outer: k.outer,
         }
     }
 
@@ -91,8 +136,7 @@ impl HmacSha1 {
     }
 
     fn finish(self) -> [u8; 20] {
-        let mut outer = Sha1::new();
-        outer.update(self.outer_key);
+        let mut outer = self.outer;
         outer.update(self.inner.finalize());
         outer.finalize().into()
     }

@@ -19,6 +19,7 @@
 
 use std::collections::HashMap;
 
+use ferromq_protocol::acl::SigningKey;
 use ferromq_protocol::names::retry_topic;
 use serde_yaml_ng::Value;
 
@@ -30,6 +31,8 @@ use ferromq_common::address_rule::AddressRule;
 pub(crate) struct Account {
     pub(crate) access_key: String,
     pub(crate) secret_key: String,
+    /// `secret_key` ready for checking signatures.
+    pub(crate) signing: SigningKey,
     /// `whiteRemoteAddress`: addresses this account is admitted from without a signature.
     pub(crate) white_address: AddressRule,
     pub(crate) admin: bool,
@@ -148,6 +151,7 @@ fn account(entry: &Value) -> Result<Account, String> {
     }
     Ok(Account {
         access_key,
+        signing: SigningKey::new(&secret_key),
         secret_key,
         white_address,
         admin,

@@ -97,8 +97,9 @@ impl Acl {
         }))
     }
 
-    fn rules(&self) -> Arc<AclFile> {
-        self.rules.read().unwrap_or_else(|e| e.into_inner()).clone()
+    /// The rules in force, read-locked for the time of one check (a reload waits for it).
+    fn rules(&self) -> std::sync::RwLockReadGuard<'_, Arc<AclFile>> {
+        self.rules.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Reads the file again if it changed since last read; a file that no longer parses (or
@@ -146,9 +147,9 @@ impl Acl {
             return Ok(());
         }
         let old_client = req.version <= V4_9_3.0;
-        let expected = signing::signature_with(&account.secret_key, req, |k| {
-            old_client && k == UNIQUE_KEY_QUERY
-        });
+        let expected = account
+            .signing
+            .sign_with(req, |k| old_client && k == UNIQUE_KEY_QUERY);
         match req.ext_fields.get(SIGNATURE) {
             Some(given) if signing::constant_time_eq(expected.as_bytes(), given.as_bytes()) => {}
             _ => return deny(format!("Check signature failed for accessKey={access_key}")),
@@ -176,7 +177,7 @@ impl Acl {
                 Some(g) => format!("group:{g}"),
                 None => format!("topic:{resource}"),
             };
-            match account.resources.get(resource) {
+            match account.resources.get(resource.as_ref()) {
                 Some(owned) => {
                     if !needed.granted_by(*owned) {
                         return deny(format!("No permission for {shown}"));

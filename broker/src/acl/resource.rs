@@ -1,6 +1,8 @@
 //! What a request touches, per request code (Java `PlainAccessResource.parse`): topics it sends
 //! to (PUB) or reads (SUB), and groups, as `%RETRY%<group>` with SUB.
 
+use std::borrow::Cow;
+
 use ferromq_protocol::body::HeartbeatData;
 use ferromq_protocol::names::{retry_topic, RETRY_TOPIC_PREFIX};
 use ferromq_protocol::{RemotingCommand, RequestCode};
@@ -9,18 +11,23 @@ use super::perm::Perm;
 
 /// The resources of `req` with the permission each needs, in the order Apache adds them (a
 /// resource named twice keeps the last permission). A body that cannot be read is an error, as
-/// in Apache, where the parse failure becomes an `AclException`.
-pub(crate) fn resources(req: &RemotingCommand) -> Result<Vec<(String, Perm)>, String> {
-    let mut out: Vec<(String, Perm)> = Vec::new();
-    let mut add = |resource: Option<String>, perm: Perm| {
+/// in Apache, where the parse failure becomes an `AclException`. Names are borrowed from the
+/// request where they can be (this runs for every request).
+pub(crate) fn resources<'a>(req: &'a RemotingCommand) -> Result<Vec<(Cow<'a, str>, Perm)>, String> {
+    let mut out: Vec<(Cow<'a, str>, Perm)> = Vec::new();
+    let mut add = |resource: Option<Cow<'a, str>>, perm: Perm| {
         let Some(resource) = resource else { return };
         match out.iter_mut().find(|(r, _)| *r == resource) {
             Some(entry) => entry.1 = perm,
             None => out.push((resource, perm)),
         }
     };
-    let field = |name: &str| req.ext_fields.get(name).map(str::to_owned);
-    let send_perm = |topic: &Option<String>| match topic {
+    let field =
+        |name: &str| -> Option<Cow<'a, str>> { req.ext_fields.get(name).map(Cow::Borrowed) };
+    let retry = |group: Option<Cow<'a, str>>| -> Option<Cow<'a, str>> {
+        group.map(|g| Cow::Owned(retry_topic(&g)))
+    };
+    let send_perm = |topic: &Option<Cow<'a, str>>| match topic {
         Some(t) if t.starts_with(RETRY_TOPIC_PREFIX) => Perm::SUB,
         _ => Perm::PUB,
     };
@@ -36,30 +43,31 @@ pub(crate) fn resources(req: &RemotingCommand) -> Result<Vec<(String, Perm)>, St
             add(topic, perm);
         }
         RequestCode::RECALL_MESSAGE => add(field("topic"), Perm::PUB),
-        RequestCode::CONSUMER_SEND_MSG_BACK => {
-            add(field("group").map(|g| retry_topic(&g)), Perm::SUB)
-        }
+        RequestCode::CONSUMER_SEND_MSG_BACK => add(retry(field("group")), Perm::SUB),
         // Apache leaves LITE_PULL_MESSAGE unchecked; it reads the same queues as PULL_MESSAGE,
         // so FerroMQ checks it the same way.
         RequestCode::PULL_MESSAGE | RequestCode::LITE_PULL_MESSAGE => {
             add(field("topic"), Perm::SUB);
-            add(field("consumerGroup").map(|g| retry_topic(&g)), Perm::SUB);
+            add(retry(field("consumerGroup")), Perm::SUB);
         }
         RequestCode::QUERY_MESSAGE => add(field("topic"), Perm::SUB),
         RequestCode::HEART_BEAT => {
             let data = HeartbeatData::decode(&req.body).map_err(|e| e.to_string())?;
             for consumer in &data.consumer_data_set {
-                add(Some(retry_topic(&consumer.group_name)), Perm::SUB);
+                add(
+                    Some(Cow::Owned(retry_topic(&consumer.group_name))),
+                    Perm::SUB,
+                );
                 for sub in &consumer.subscription_data_set {
-                    add(Some(sub.topic.clone()), Perm::SUB);
+                    add(Some(Cow::Owned(sub.topic.clone())), Perm::SUB);
                 }
             }
         }
         RequestCode::UNREGISTER_CLIENT | RequestCode::GET_CONSUMER_LIST_BY_GROUP => {
-            add(field("consumerGroup").map(|g| retry_topic(&g)), Perm::SUB)
+            add(retry(field("consumerGroup")), Perm::SUB)
         }
         RequestCode::UPDATE_CONSUMER_OFFSET => {
-            add(field("consumerGroup").map(|g| retry_topic(&g)), Perm::SUB);
+            add(retry(field("consumerGroup")), Perm::SUB);
             add(field("topic"), Perm::SUB);
         }
         _ => {}
@@ -70,6 +78,10 @@ pub(crate) fn resources(req: &RemotingCommand) -> Result<Vec<(String, Perm)>, St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn resources(req: &RemotingCommand) -> Result<Vec<(String, Perm)>, String> {
+        super::resources(req).map(|v| v.into_iter().map(|(r, p)| (r.into_owned(), p)).collect())
+    }
 
     fn req(code: RequestCode, fields: &[(&str, &str)]) -> RemotingCommand {
         let mut r = RemotingCommand::request(code);

@@ -238,23 +238,25 @@ impl Auth {
 
     /// Authentication (Apache's `DefaultAuthenticationHandler`).
     fn authenticate(&self, req: &RemotingCommand) -> Result<(), String> {
-        let code = req.code.to_string();
-        if self.authentication_whitelist.contains(&code) {
+        if code_listed(&self.authentication_whitelist, req.code) {
             return Ok(());
         }
         let Some(name) = req.ext_fields.get(ACCESS_KEY).filter(|k| !k.is_empty()) else {
             return Err("username cannot be null.".to_owned());
         };
-        let Some(user) = self.metadata.user(name) else {
-            return Err(format!("User:{name} is not found."));
-        };
-        if user.status == UserStatus::Disable {
-            return Err(format!("User:{name} is disabled."));
-        }
         let old_client = req.version <= crate::acl::V4_9_3.0;
-        let expected = signing::signature_with(&user.password, req, |k| {
-            old_client && k == "_UNIQUE_KEY_QUERY"
-        });
+        // Under the read lock, without copying the user: this runs for every request.
+        let expected = self.metadata.read(|t| {
+            let Some(user) = t.users.get(name) else {
+                return Err(format!("User:{name} is not found."));
+            };
+            if user.status == UserStatus::Disable {
+                return Err(format!("User:{name} is disabled."));
+            }
+            Ok(signing::signature_with(&user.password, req, |k| {
+                old_client && k == "_UNIQUE_KEY_QUERY"
+            }))
+        })?;
         match req.ext_fields.get(SIGNATURE) {
             Some(given) if signing::constant_time_eq(expected.as_bytes(), given.as_bytes()) => {
                 Ok(())
@@ -265,7 +267,7 @@ impl Auth {
 
     /// Authorization (Apache's `UserAuthorizationHandler` then `AclAuthorizationHandler`).
     fn authorize(&self, ip: IpAddr, req: &RemotingCommand) -> Result<(), String> {
-        if self.authorization_whitelist.contains(&req.code.to_string()) {
+        if code_listed(&self.authorization_whitelist, req.code) {
             return Ok(());
         }
         let wants = context::wants(req, &self.cluster)
@@ -278,11 +280,13 @@ impl Auth {
                 "Authorization failed. Please verify your access rights and try again.".to_owned(),
             );
         };
-        let Some(user) = self.metadata.user(name) else {
-            return Err(format!("User:{name} not found."));
-        };
-        if user.is_super() {
-            return Ok(());
+        match self
+            .metadata
+            .read(|t| t.users.get(name).map(User::is_super))
+        {
+            None => return Err(format!("User:{name} not found.")),
+            Some(true) => return Ok(()),
+            Some(false) => {}
         }
         let ip = crate::acl::canonical(ip);
         self.metadata.read(|t| {
@@ -329,6 +333,20 @@ impl Auth {
     }
 }
 
+/// Whether `code` is in a whitelist of request codes as written in the config (Apache compares
+/// `String.valueOf(code)` with each entry), without formatting the code on every request.
+fn code_listed(list: &[String], code: i32) -> bool {
+    if list.is_empty() {
+        return false;
+    }
+    let mut buf = [0u8; 12];
+    let mut cursor = std::io::Cursor::new(&mut buf[..]);
+    let _ = std::io::Write::write_fmt(&mut cursor, format_args!("{code}"));
+    let len = usize::try_from(cursor.position()).unwrap_or(0);
+    let text = &buf[..len];
+    list.iter().any(|c| c.as_bytes() == text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,6 +371,18 @@ mod tests {
         assert_eq!(auth.metadata.user("root").expect("root").password, "pw=1:2");
         assert!(auth.metadata.user("inner").expect("inner").is_super());
         assert!(dir.path().join("users.json").exists());
+    }
+
+    #[test]
+    fn whitelisted_codes_compare_as_written() {
+        let list = ["10".to_owned(), "-3".to_owned(), "2147483647".to_owned()];
+        assert!(code_listed(&list, 10));
+        assert!(code_listed(&list, -3));
+        assert!(code_listed(&list, i32::MAX));
+        assert!(!code_listed(&list, 1));
+        assert!(!code_listed(&list, 100));
+        assert!(!code_listed(&["010".to_owned()], 10));
+        assert!(!code_listed(&[], 10));
     }
 
     #[test]

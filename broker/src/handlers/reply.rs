@@ -11,10 +11,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ferromq_protocol::body::perm;
 use ferromq_protocol::header::send::{SendMessageRequestHeader, SendMessageResponseHeader};
 use ferromq_protocol::message::{create_message_id, property, MessageExt, Properties};
-use ferromq_protocol::{names, RemotingCommand, RequestCode, ResponseCode};
+use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use ferromq_remoting::Connection;
 use ferromq_store::PutStatus;
 
@@ -38,56 +37,10 @@ pub(crate) async fn send_reply(
         Ok(h) => h,
         Err(e) => return bad_header(e),
     };
-    if !settings.broker.broker_role.is_master() {
-        return fail(
-            ResponseCode::SERVICE_NOT_AVAILABLE,
-            super::send::SLAVE_REFUSES_WRITES,
-        );
-    }
-    if settings.broker.broker_permission & perm::WRITE == 0 {
-        return fail(
-            ResponseCode::NO_PERMISSION,
-            format!(
-                "the broker[{}] sending message is forbidden",
-                settings.broker.broker_name
-            ),
-        );
-    }
-    if let Err(e) = names::check_topic(&h.topic) {
-        return fail(ResponseCode::INVALID_PARAMETER, e.to_string());
-    }
-    if names::is_internal_topic(&h.topic) {
-        return fail(
-            ResponseCode::NO_PERMISSION,
-            format!("Sending message to topic[{}] is forbidden.", h.topic),
-        );
-    }
-    let topic = match broker
-        .topic_for_send(&h.topic, h.default_topic_queue_nums)
-        .await
-    {
-        Ok(topic) => topic,
+    let queue_id = match super::send::admit_write(broker, &settings, &h).await {
+        Ok(queue_id) => queue_id,
         Err(refusal) => return refusal,
     };
-    if topic.perm & perm::WRITE == 0 {
-        return fail(
-            ResponseCode::NO_PERMISSION,
-            format!("the topic[{}] sending message is forbidden", h.topic),
-        );
-    }
-    let queues = topic.write_queue_nums.max(topic.read_queue_nums).max(1);
-    let queue_id = if h.queue_id < 0 {
-        // One queue is what Apache gives the reply topic; any queue of the topic will do.
-        (now_millis().unsigned_abs() % topic.write_queue_nums.max(1) as u64) as i32
-    } else {
-        h.queue_id
-    };
-    if queue_id >= queues {
-        return fail(
-            ResponseCode::INVALID_PARAMETER,
-            format!("request queueId[{queue_id}] is illegal, topic has {queues} queues"),
-        );
-    }
 
     let mut properties = Properties::decode(h.properties.as_deref().unwrap_or(""));
     let pushed = push_to_requester(broker, conn, &h, queue_id, &mut properties, &req.body).await;

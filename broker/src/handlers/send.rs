@@ -53,54 +53,10 @@ pub(crate) async fn send_message(
         Ok(h) => h,
         Err(e) => return bad_header(e),
     };
-    if !settings.broker.broker_role.is_master() {
-        return fail(ResponseCode::SERVICE_NOT_AVAILABLE, SLAVE_REFUSES_WRITES);
-    }
-    if settings.broker.broker_permission & perm::WRITE == 0 {
-        return fail(
-            ResponseCode::NO_PERMISSION,
-            format!(
-                "the broker[{}] sending message is forbidden",
-                settings.broker.broker_name
-            ),
-        );
-    }
-    if let Err(e) = names::check_topic(&h.topic) {
-        return fail(ResponseCode::INVALID_PARAMETER, e.to_string());
-    }
-    // Apache refuses the schedule and transaction topics; FerroMQ refuses every topic only the
-    // broker writes (the timer topic too, whose REAL_TOPIC the broker would otherwise trust).
-    if names::is_internal_topic(&h.topic) {
-        return fail(
-            ResponseCode::NO_PERMISSION,
-            format!("Sending message to topic[{}] is forbidden.", h.topic),
-        );
-    }
-    let topic = match broker
-        .topic_for_send(&h.topic, h.default_topic_queue_nums)
-        .await
-    {
-        Ok(topic) => topic,
+    let queue_id = match admit_write(broker, &settings, &h).await {
+        Ok(queue_id) => queue_id,
         Err(refusal) => return refusal,
     };
-    if topic.perm & perm::WRITE == 0 {
-        return fail(
-            ResponseCode::NO_PERMISSION,
-            format!("the topic[{}] sending message is forbidden", h.topic),
-        );
-    }
-    let queues = topic.write_queue_nums.max(topic.read_queue_nums).max(1);
-    let queue_id = if h.queue_id < 0 {
-        (next_random() % topic.write_queue_nums.max(1) as u64) as i32
-    } else {
-        h.queue_id
-    };
-    if queue_id >= queues {
-        return fail(
-            ResponseCode::INVALID_PARAMETER,
-            format!("request queueId[{queue_id}] is illegal, topic has {queues} queues"),
-        );
-    }
     // A retry message redelivered too often goes to the group's dead-letter queue; so does one
     // sent back by an orderly consumer (the group holds queue locks), as Apache's
     // `handleRetryAndDLQ` does: orderly clients send back only what they gave up on.
@@ -285,6 +241,69 @@ pub(crate) async fn send_message(
 }
 
 /// What a slave answers a write (Apache's remark for SERVICE_NOT_AVAILABLE).
+/// The checks a message written to a topic passes before anything is stored, for sends and
+/// replies alike: this broker is a writable master, the topic's name is legal and not one only
+/// the broker writes, the topic exists (or is auto-created) and is writable, and the queue is
+/// one of its queues. Returns the queue to write to (`queueId < 0`: one picked at random).
+pub(crate) async fn admit_write(
+    broker: &Broker,
+    settings: &Settings,
+    h: &SendMessageRequestHeader,
+) -> Result<i32, Response> {
+    if !settings.broker.broker_role.is_master() {
+        return Err(fail(
+            ResponseCode::SERVICE_NOT_AVAILABLE,
+            SLAVE_REFUSES_WRITES,
+        ));
+    }
+    if settings.broker.broker_permission & perm::WRITE == 0 {
+        return Err(fail(
+            ResponseCode::NO_PERMISSION,
+            format!(
+                "the broker[{}] sending message is forbidden",
+                settings.broker.broker_name
+            ),
+        ));
+    }
+    if let Err(e) = names::check_topic(&h.topic) {
+        return Err(fail(ResponseCode::INVALID_PARAMETER, e.to_string()));
+    }
+    // Apache refuses the schedule and transaction topics; FerroMQ refuses every topic only the
+    // broker writes (the timer topic too, whose REAL_TOPIC the broker would otherwise trust).
+    if names::is_internal_topic(&h.topic) {
+        return Err(fail(
+            ResponseCode::NO_PERMISSION,
+            format!("Sending message to topic[{}] is forbidden.", h.topic),
+        ));
+    }
+    let topic = match broker
+        .topic_for_send(&h.topic, h.default_topic_queue_nums)
+        .await
+    {
+        Ok(topic) => topic,
+        Err(refusal) => return Err(refusal),
+    };
+    if topic.perm & perm::WRITE == 0 {
+        return Err(fail(
+            ResponseCode::NO_PERMISSION,
+            format!("the topic[{}] sending message is forbidden", h.topic),
+        ));
+    }
+    let queues = topic.write_queue_nums.max(topic.read_queue_nums).max(1);
+    let queue_id = if h.queue_id < 0 {
+        (next_random() % topic.write_queue_nums.max(1) as u64) as i32
+    } else {
+        h.queue_id
+    };
+    if queue_id >= queues {
+        return Err(fail(
+            ResponseCode::INVALID_PARAMETER,
+            format!("request queueId[{queue_id}] is illegal, topic has {queues} queues"),
+        ));
+    }
+    Ok(queue_id)
+}
+
 pub(crate) const SLAVE_REFUSES_WRITES: &str = "service not available now: this broker is a slave \
     (brokerRole=SLAVE), messages are put to its master";
 
