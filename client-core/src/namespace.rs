@@ -220,8 +220,8 @@ mod tests {
     #[test]
     fn without_a_namespace_nothing_changes() {
         for n in [
-            Namespace::new(None).unwrap(),
-            Namespace::new(Some("")).unwrap(),
+            Namespace::new(None).expect("none"),
+            Namespace::new(Some("")).expect("empty"),
         ] {
             assert!(!n.is_set());
             assert_eq!(n.wrap("Topic"), "Topic");
@@ -265,7 +265,7 @@ mod tests {
             assert_eq!(e.kind(), crate::ErrorKind::InvalidArgument, "{bad}");
             assert!(e.to_string().contains("namespace"), "{e}");
         }
-        let e = validate("a%b").unwrap_err().to_string();
+        let e = validate("a%b").expect_err("refused").to_string();
         assert!(e.contains("'%'"), "{e}");
     }
 }

@@ -168,7 +168,11 @@ async fn namespaces_keep_the_same_names_apart() {
             assert!(body.starts_with(ns), "{ns} got {body}");
             assert_eq!(t, topic);
             // A redelivery comes from the group's retry queue, named without the namespace.
-            let queue = if *reconsumed > 0 { "%RETRY%NsGroup" } else { topic };
+            let queue = if *reconsumed > 0 {
+                "%RETRY%NsGroup"
+            } else {
+                topic
+            };
             assert_eq!(queue_topic, queue);
         }
     }
