@@ -434,6 +434,12 @@ export interface ProducerOptions {
    * settings; plaintext when absent or false.
    */
   tls?: boolean | TlsOptions
+  /**
+   * Namespace (Apache's client namespace): topics and groups go on the wire as
+   * `namespace%name`, while messages, send results and queues show the bare names. Letters,
+   * digits, `_`, `-` and `|` only; none when absent.
+   */
+  namespace?: string
   /** Timeout of one send attempt, ms (3000). */
   sendTimeoutMs?: number
   /** Extra attempts of a failed send, on another broker when there is one (2). */
@@ -464,6 +470,12 @@ export interface PullConsumerOptions {
    * settings; plaintext when absent or false.
    */
   tls?: boolean | TlsOptions
+  /**
+   * Namespace (Apache's client namespace): topics and groups go on the wire as
+   * `namespace%name`, while messages, send results and queues show the bare names. Letters,
+   * digits, `_`, `-` and `|` only; none when absent.
+   */
+  namespace?: string
   /** Where a queue without a committed offset starts (`lastOffset`). */
   consumeFrom?: ConsumeFrom | 'lastOffset' | 'firstOffset' | 'timestamp'
   /** The time for `consumeFrom: 'timestamp'`, ms since the epoch. */
@@ -499,6 +511,12 @@ export interface PushConsumerOptions {
    * settings; plaintext when absent or false.
    */
   tls?: boolean | TlsOptions
+  /**
+   * Namespace (Apache's client namespace): topics and groups go on the wire as
+   * `namespace%name`, while messages, send results and queues show the bare names. Letters,
+   * digits, `_`, `-` and `|` only; none when absent.
+   */
+  namespace?: string
   /** `clustering` (default) or `broadcasting`. */
   messageModel?: MessageModel | 'clustering' | 'broadcasting'
   /** Where to start without a committed offset (`lastOffset`). */

@@ -331,6 +331,7 @@ class Producer:
         request_timeout: Optional[float] = None,
         credentials: Optional[_Credentials] = None,
         tls: Union[bool, TlsConfig, None] = None,
+        namespace: Optional[str] = None,
     ) -> None:
         """None takes the core's default: group DEFAULT_PRODUCER, 3 s timeouts, 2 retries,
         compression above 4096 bytes, 4 MiB messages.
@@ -339,6 +340,9 @@ class Producer:
         security_token)`: every request is signed for brokers with ACL 1.0 on. `tls` is True
         (the system's trusted roots) or a TlsConfig; every client constructor takes both.
         Objects sharing an instance name share the first one's credentials and TLS settings.
+        `namespace` (Apache's client namespace) puts topics and groups on the wire as
+        `namespace%name` while messages, results and queues show the bare names; producers
+        and consumers take it, letters, digits, `_`, `-` and `|` only (docs/namespaces.md).
         Unusable values raise InvalidArgumentError; a TLS file that does not parse, `start()`."""
     @property
     def group(self) -> str:
@@ -404,6 +408,7 @@ class TransactionProducer:
         request_timeout: Optional[float] = None,
         credentials: Optional[_Credentials] = None,
         tls: Union[bool, TlsConfig, None] = None,
+        namespace: Optional[str] = None,
     ) -> None: ...
     @property
     def group(self) -> str:
@@ -454,6 +459,7 @@ class PushConsumer:
         request_timeout: Optional[float] = None,
         credentials: Optional[_Credentials] = None,
         tls: Union[bool, TlsConfig, None] = None,
+        namespace: Optional[str] = None,
     ) -> None:
         """None takes the core's default: LAST_OFFSET, 20 consume threads, a consume batch
         of 1, "averagely" allocation ("averagelyByCircle", "consistentHash"), 16 redeliveries
@@ -503,6 +509,7 @@ class PullConsumer:
         request_timeout: Optional[float] = None,
         credentials: Optional[_Credentials] = None,
         tls: Union[bool, TlsConfig, None] = None,
+        namespace: Optional[str] = None,
     ) -> None:
         """None takes the core's default: LAST_OFFSET, auto commit, 10 messages per pull."""
     @property

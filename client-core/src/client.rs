@@ -60,6 +60,12 @@ pub struct ClientConfig {
     /// by a custom [`Self::transport`] (nor on wasm32). Clients sharing an instance name share
     /// the first one's TLS settings.
     pub tls: Option<TlsConfig>,
+    /// The namespace of the producers and consumers made with these settings (Java
+    /// `ClientConfig.setNamespace`; docs/namespaces.md): topics and groups go on the wire as
+    /// `ns%name`, and what the application receives has `ns%` taken off again. `None` (or
+    /// empty) is no namespace. Checked when a producer or consumer starts: 1 to 125
+    /// characters out of `[a-zA-Z0-9_|-]`. The admin client ignores it, as Apache's does.
+    pub namespace: Option<String>,
 }
 
 /// TLS settings of the TCP transport (docs/tls.md).
@@ -144,6 +150,7 @@ impl Default for ClientConfig {
             credentials: None,
             transport: None,
             tls: None,
+            namespace: None,
         }
     }
 }

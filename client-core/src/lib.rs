@@ -13,6 +13,7 @@
 //!   [`EachMessage`]);
 //! - [`choices`]: the option enums bindings receive as text, with their accepted spellings;
 //! - [`lifecycle`]: created → started → shut down ([`Lifecycle`]), as bindings present objects;
+//! - [`namespace`]: Apache's `ns%topic` namespaces ([`ClientConfig::namespace`]);
 //! - [`acl`]: ACL 1.0 request signing ([`Credentials`] in [`ClientConfig`]);
 //! - [`message`]: [`Message`] to send, [`MessageView`] received, [`SendResult`];
 //! - [`metrics`]: client-side counters ([`ProducerMetrics`], [`ConsumerMetrics`]);
@@ -82,6 +83,7 @@ pub mod lifecycle;
 pub mod message;
 pub mod metrics;
 pub mod mux;
+pub mod namespace;
 pub mod producer;
 pub mod request;
 pub mod rt;

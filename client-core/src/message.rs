@@ -121,6 +121,10 @@ impl Message {
     pub(crate) fn set_body(&mut self, body: Bytes) {
         self.body = body;
     }
+
+    pub(crate) fn set_topic(&mut self, topic: String) {
+        self.topic = topic;
+    }
 }
 
 /// A received message: the stored record plus where it came from.
@@ -141,6 +145,12 @@ impl MessageView {
             }
         }
         MessageView { ext, queue }
+    }
+
+    /// Replaces the message's topic and its queue's topic (a namespace taken off).
+    pub(crate) fn set_topics(&mut self, topic: String, queue_topic: String) {
+        self.ext.topic = topic;
+        self.queue.topic = queue_topic;
     }
 
     /// A record of queue 0 of `topic` on broker `b` at `offset` (unit tests).

@@ -21,6 +21,7 @@ use crate::client::{now_ms, CheckHandler, Client, ClientConfig};
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::{Message, MessageView, SendResult, SendStatus};
 use crate::metrics::{ProducerCounters, ProducerMetrics};
+use crate::namespace::Namespace;
 use crate::rt::Instant;
 use crate::selector::{pick_queue, random_u64, FaultTracker, QueueSelector};
 
@@ -82,6 +83,8 @@ struct Inner {
     runtime: crate::rt::Handle,
     closed: std::sync::atomic::AtomicBool,
     counters: ProducerCounters,
+    /// The namespace: topics and the group are wrapped on the wire, send results unwrapped.
+    ns: Namespace,
 }
 
 /// A started producer; cheap to clone (clones share the producer).
@@ -167,12 +170,15 @@ impl Producer {
     }
 
     pub(crate) async fn start_with(
-        options: ProducerOptions,
+        mut options: ProducerOptions,
         checker: Option<Arc<dyn CheckHandler>>,
     ) -> Result<Producer> {
         if options.group.is_empty() {
             return Err(Error::invalid("start", "the producer group is empty"));
         }
+        // As Java's producer: the group joins the namespace too.
+        let ns = Namespace::new(options.client.namespace.as_deref())?;
+        options.group = ns.wrap(&options.group);
         let client = Client::shared(&options.client)?;
         if let Err(e) = client.register_producer(&options.group, checker) {
             client.release();
@@ -192,6 +198,7 @@ impl Producer {
                 closed: std::sync::atomic::AtomicBool::new(false),
                 counters: ProducerCounters::default(),
                 options,
+                ns,
             }),
         })
     }
@@ -201,7 +208,7 @@ impl Producer {
         &self.inner.client
     }
 
-    /// The producer group.
+    /// The producer group, as sent (with the namespace, if any: `ns%group`).
     pub fn group(&self) -> &str {
         &self.inner.options.group
     }
@@ -212,6 +219,11 @@ impl Producer {
         self.send_routed(message, Mode::Sync)
             .await
             .and_then(answered)
+    }
+
+    /// `name` with this producer's namespace (unchanged without one).
+    pub(crate) fn wrap(&self, name: &str) -> String {
+        self.inner.ns.wrap(name)
     }
 
     /// What this producer counted since it started: sends, failures and their latency
@@ -258,6 +270,7 @@ impl Producer {
         }
         let began = Instant::now();
         let mut message = message;
+        let queue = &self.inner.ns.wrap_queue(queue);
         let result = match self.prepare(&mut message) {
             Ok(sys_flag) => self
                 .send_once(&message, sys_flag, queue, Mode::Sync)
@@ -278,15 +291,31 @@ impl Producer {
         selector: &dyn QueueSelector,
         arg: &str,
     ) -> Result<SendResult> {
-        let queues = self.publish_info(message.topic()).await?;
-        let i = selector.try_select(&queues, &message, arg)?;
-        let queue = queues.get(i).cloned().ok_or_else(|| {
+        let queue = self.select_queue("send", &message, selector, arg).await?;
+        self.send_to_queue(message, &queue).await
+    }
+
+    /// The queue `selector` picks for `message` given `arg`. The selector sees the queues and
+    /// the message as the application knows them (without the namespace).
+    async fn select_queue(
+        &self,
+        operation: &'static str,
+        message: &Message,
+        selector: &dyn QueueSelector,
+        arg: &str,
+    ) -> Result<MessageQueue> {
+        let ns = &self.inner.ns;
+        let mut queues = self.publish_info(&ns.wrap(message.topic())).await?;
+        if ns.is_set() {
+            queues = Arc::new(queues.iter().map(|q| ns.unwrap_queue(q)).collect());
+        }
+        let i = selector.try_select(&queues, message, arg)?;
+        queues.get(i).cloned().ok_or_else(|| {
             Error::invalid(
-                "send",
+                operation,
                 format!("the queue selector chose queue {i} of {}", queues.len()),
             )
-        })?;
-        self.send_to_queue(message, &queue).await
+        })
     }
 
     /// Sends messages of one topic as batches (SEND_BATCH_MESSAGE), split so that no batch
@@ -297,7 +326,8 @@ impl Producer {
             return Err(Error::invalid("send batch", "no messages"));
         };
         let topic = first.topic().to_owned();
-        validate_topic("send batch", &topic)?;
+        let wrapped = self.inner.ns.wrap(&topic);
+        validate_topic("send batch", &wrapped)?;
         let mut entries = Vec::with_capacity(messages.len());
         for mut m in messages {
             if m.topic() != topic {
@@ -365,7 +395,7 @@ impl Producer {
                 .iter()
                 .filter_map(|e| e.properties.uniq_key())
                 .collect();
-            let mut batch = Message::new(topic.clone(), body);
+            let mut batch = Message::new(wrapped.clone(), body);
             batch
                 .properties_mut()
                 .insert(property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX, ids.join(","));
@@ -394,6 +424,9 @@ impl Producer {
     fn prepare(&self, message: &mut Message) -> Result<i32> {
         if self.inner.closed.load(Ordering::Acquire) {
             return Err(Error::illegal_state("send", "the producer is shut down"));
+        }
+        if self.inner.ns.is_set() {
+            message.set_topic(self.inner.ns.wrap(message.topic()));
         }
         validate_topic("send", message.topic())?;
         if message.body().is_empty() {
@@ -732,8 +765,9 @@ impl Producer {
             status,
             msg_id,
             offset_msg_id: header.msg_id,
+            // What the application sent to: the topic without the namespace.
             queue: MessageQueue::new(
-                queue.topic.clone(),
+                self.inner.ns.unwrap(&queue.topic),
                 queue.broker_name.clone(),
                 header.queue_id,
             ),
@@ -771,14 +805,9 @@ impl Producer {
         arg: &str,
         timeout: Duration,
     ) -> Result<MessageView> {
-        let queues = self.publish_info(message.topic()).await?;
-        let i = selector.try_select(&queues, &message, arg)?;
-        let queue = queues.get(i).cloned().ok_or_else(|| {
-            Error::invalid(
-                "request",
-                format!("the queue selector chose queue {i} of {}", queues.len()),
-            )
-        })?;
+        let queue = self
+            .select_queue("request", &message, selector, arg)
+            .await?;
         self.request_on(message, timeout, Some(queue)).await
     }
 
@@ -828,8 +857,9 @@ impl Producer {
         // The broker pushes the reply over the connection this client heartbeats on as a
         // producer: on a first request to a topic, make sure its brokers know this client (as
         // Java's `prepareSendRequest`).
-        if self.inner.client.cached_route(message.topic()).is_none() {
-            self.publish_info(message.topic()).await?;
+        let wrapped = self.inner.ns.wrap(message.topic());
+        if self.inner.client.cached_route(&wrapped).is_none() {
+            self.publish_info(&wrapped).await?;
             self.inner.client.heartbeat().await;
         }
         let pending = crate::request::Pending::register(id);
@@ -851,7 +881,8 @@ impl Producer {
             }
         }
         let left = timeout.saturating_sub(began.elapsed());
-        pending.wait(left.max(Duration::from_millis(1))).await
+        let reply = pending.wait(left.max(Duration::from_millis(1))).await?;
+        Ok(self.inner.ns.unwrap_view(reply))
     }
 }
 

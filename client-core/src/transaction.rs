@@ -14,6 +14,7 @@ use futures::future::BoxFuture;
 use crate::client::{CheckHandler, Client};
 use crate::error::{Error, Result};
 use crate::message::{Message, MessageView, SendResult, SendStatus};
+use crate::namespace::Namespace;
 use crate::producer::{Producer, ProducerOptions};
 
 /// The state of a local transaction.
@@ -77,6 +78,8 @@ struct Checker {
     client: std::sync::Weak<crate::client::Inner>,
     group: String,
     listener: Arc<dyn TransactionListener>,
+    /// The producer's namespace: the listener sees topics without it.
+    ns: Namespace,
 }
 
 impl CheckHandler for Checker {
@@ -89,6 +92,7 @@ impl CheckHandler for Checker {
         let client = self.client.upgrade().map(|inner| Client { inner });
         let listener = self.listener.clone();
         let group = self.group.clone();
+        let ns = self.ns.clone();
         Box::pin(async move {
             let Some(client) = client else { return };
             let broker = client.broker_name_of(&addr).unwrap_or_default();
@@ -97,7 +101,7 @@ impl CheckHandler for Checker {
                 .uniq_key()
                 .map(str::to_owned)
                 .unwrap_or_else(|| message.msg_id());
-            let view = MessageView::new(message, &broker, None);
+            let view = ns.unwrap_view(MessageView::new(message, &broker, None));
             let state = match crate::rt::spawn_blocking(move || listener.check(&view)).await {
                 Ok(s) => s,
                 Err(_) => TransactionState::Unknown,
@@ -129,11 +133,13 @@ impl TransactionProducer {
         listener: L,
     ) -> Result<Self> {
         let listener: Arc<dyn TransactionListener> = Arc::new(listener);
+        let ns = Namespace::new(options.client.namespace.as_deref())?;
         let client = Client::shared(&options.client)?;
         let checker = Arc::new(Checker {
             client: Arc::downgrade(&client.inner),
-            group: options.group.clone(),
+            group: ns.wrap(&options.group),
             listener: listener.clone(),
+            ns,
         });
         let started = Producer::start_with(options, Some(checker)).await;
         // `start_with` took its own reference to the shared client.
@@ -182,8 +188,10 @@ impl TransactionProducer {
         let offset = MessageId::parse(&send.offset_msg_id)
             .map_err(|e| Error::protocol("end transaction", e))?
             .offset;
+        // The send result names the topic without the namespace; the broker knows it with.
+        let topic = self.producer.wrap(&send.queue.topic);
         let header = EndTransactionRequestHeader {
-            topic: Some(send.queue.topic.clone()),
+            topic: Some(topic.clone()),
             producer_group: self.producer.group().to_owned(),
             tran_state_table_offset: send.queue_offset,
             commit_log_offset: offset,
@@ -194,7 +202,7 @@ impl TransactionProducer {
             broker_name: Some(send.queue.broker_name.clone()),
         };
         let addr = client
-            .master_addr_for(&send.queue.broker_name, &send.queue.topic)
+            .master_addr_for(&send.queue.broker_name, &topic)
             .await?;
         let request = RemotingCommand::request_with_header(RequestCode::END_TRANSACTION, &header);
         client.broker_oneway(&addr, request).await

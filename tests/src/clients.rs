@@ -518,6 +518,16 @@ pub fn java_interop(args: &[&str]) -> ClientRun {
     java_client("org.ferromq.compat.Interop", &args, &name)
 }
 
+/// Java `Namespaced <mode> ...` (5.3.3, `ClientConfig.setNamespace`): `produce <namesrv>
+/// <namespace> <topic> <n>` prints `SENT` lines with the send result's topic; `consume <namesrv>
+/// <namespace> <topic> <group> <n>` prints `RECV` lines with each message's topic. `OK` on
+/// success.
+pub fn java_namespaced(args: &[&str]) -> ClientRun {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let name = format!("java Namespaced {}", args.join(" "));
+    java_client("org.ferromq.compat.Namespaced", &args, &name)
+}
+
 /// Java `RequestReply request <namesrv> <topic> <n> <timeoutMillis>` (5.3.3): n requests with a
 /// `RequestCallback` (the 5.3.x sync `request` gives up as soon as the request is sent), each
 /// reply checked to be `pong:<body>`; `OK` on success.

@@ -435,6 +435,11 @@ fmq_result fmq_push_consumer_subscribe_typed(fmq_push_consumer *consumer,
 // different names. Before start.
 fmq_result fmq_push_consumer_set_instance_name(fmq_push_consumer *consumer, const char *name);
 
+// Sets the namespace (Apache's client namespace; NULL or "" for none): topics and groups go
+// on the wire as `namespace%name`, while messages, send results and queues show the bare
+// names. Letters, digits, `_`, `-` and `|` only, else FMQ_ERR_INVALID_ARGUMENT. Before start.
+fmq_result fmq_push_consumer_set_namespace(fmq_push_consumer *consumer, const char *namespace_);
+
 // Signs every request of this push consumer with ACL 1.0 credentials (brokers with aclEnable=true).
 // `security_token` may be NULL; `access_key` NULL removes them. Before start.
 fmq_result fmq_push_consumer_set_credentials(fmq_push_consumer *consumer,
@@ -642,6 +647,11 @@ fmq_result fmq_producer_new(const char *namesrv, const char *group, fmq_producer
 // instance name share one connection set. Before start.
 fmq_result fmq_producer_set_instance_name(fmq_producer *producer, const char *name);
 
+// Sets the namespace (Apache's client namespace; NULL or "" for none): topics and groups go
+// on the wire as `namespace%name`, while messages, send results and queues show the bare
+// names. Letters, digits, `_`, `-` and `|` only, else FMQ_ERR_INVALID_ARGUMENT. Before start.
+fmq_result fmq_producer_set_namespace(fmq_producer *producer, const char *namespace_);
+
 // Signs every request of this producer with ACL 1.0 credentials (brokers with aclEnable=true).
 // `security_token` may be NULL; `access_key` NULL removes them. Before start.
 fmq_result fmq_producer_set_credentials(fmq_producer *producer,
@@ -739,6 +749,11 @@ fmq_result fmq_pull_consumer_new(const char *namesrv, const char *group, fmq_pul
 
 // Sets the instance name (default "DEFAULT"). Before start.
 fmq_result fmq_pull_consumer_set_instance_name(fmq_pull_consumer *consumer, const char *name);
+
+// Sets the namespace (Apache's client namespace; NULL or "" for none): topics and groups go
+// on the wire as `namespace%name`, while messages, send results and queues show the bare
+// names. Letters, digits, `_`, `-` and `|` only, else FMQ_ERR_INVALID_ARGUMENT. Before start.
+fmq_result fmq_pull_consumer_set_namespace(fmq_pull_consumer *consumer, const char *namespace_);
 
 // Signs every request of this pull consumer with ACL 1.0 credentials (brokers with aclEnable=true).
 // `security_token` may be NULL; `access_key` NULL removes them. Before start.
@@ -867,6 +882,12 @@ fmq_result fmq_transaction_producer_new(const char *namesrv,
 // Sets the instance name (default "DEFAULT"). Before start.
 fmq_result fmq_transaction_producer_set_instance_name(fmq_transaction_producer *producer,
                                                       const char *name);
+
+// Sets the namespace (Apache's client namespace; NULL or "" for none): topics and groups go
+// on the wire as `namespace%name`, while messages, send results and queues show the bare
+// names. Letters, digits, `_`, `-` and `|` only, else FMQ_ERR_INVALID_ARGUMENT. Before start.
+fmq_result fmq_transaction_producer_set_namespace(fmq_transaction_producer *producer,
+                                                  const char *namespace_);
 
 // Signs every request of this transaction producer with ACL 1.0 credentials (brokers with aclEnable=true).
 // `security_token` may be NULL; `access_key` NULL removes them. Before start.

@@ -19,6 +19,19 @@ pub(crate) fn str_arg<'a>(
         .map_err(|_| Error::invalid(op, format!("{name} is not valid UTF-8")))
 }
 
+/// A namespace argument: NULL or "" is none; otherwise checked by the core's rule.
+pub(crate) fn namespace_arg(op: &'static str, p: *const c_char) -> Result<Option<String>, Error> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    let ns = str_arg(op, "namespace", p)?;
+    if ns.is_empty() {
+        return Ok(None);
+    }
+    ferromq_client::namespace::validate(ns)?;
+    Ok(Some(ns.to_owned()))
+}
+
 /// A byte buffer argument; NULL is allowed only for an empty buffer.
 pub(crate) fn bytes_arg<'a>(
     op: &'static str,

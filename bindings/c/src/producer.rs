@@ -12,7 +12,8 @@ use ferromq_protocol::body::MessageQueue;
 
 use crate::error::{c_string, code_of, fmq_result, guard, guard_value};
 use crate::ffi::{
-    check_out, copy_str, handle, into_handle, str_arg, take_handle, write_out, UserData,
+    check_out, copy_str, handle, into_handle, namespace_arg, str_arg, take_handle, write_out,
+    UserData,
 };
 use crate::message::fmq_message;
 use crate::options::{check_created, client_config, millis, shutdown};
@@ -190,6 +191,22 @@ pub extern "C" fn fmq_producer_set_instance_name(
         let p = handle(op, producer)?;
         let name = str_arg(op, "name", name)?.to_owned();
         p.configure(op, |o| o.client.instance_name = name)
+    })
+}
+
+/// Sets the namespace (Apache's client namespace; NULL or "" for none): topics and groups go
+/// on the wire as `namespace%name`, while messages, send results and queues show the bare
+/// names. Letters, digits, `_`, `-` and `|` only, else FMQ_ERR_INVALID_ARGUMENT. Before start.
+#[no_mangle]
+pub extern "C" fn fmq_producer_set_namespace(
+    producer: *mut fmq_producer,
+    namespace: *const c_char,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_producer_set_namespace";
+        let p = handle(op, producer)?;
+        let ns = namespace_arg(op, namespace)?;
+        p.configure(op, |o| o.client.namespace = ns)
     })
 }
 
@@ -555,4 +572,28 @@ pub extern "C" fn fmq_producer_free(producer: *mut fmq_producer) {
             let _ = shutdown("fmq_producer_free", &p.lifecycle);
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::CStr;
+
+    use super::*;
+    use crate::error::fmq_error_message;
+
+    #[test]
+    fn set_namespace_checks_the_name_before_start() {
+        let mut p: *mut fmq_producer = std::ptr::null_mut();
+        let r = fmq_producer_new(c"127.0.0.1:9876".as_ptr(), c"pg".as_ptr(), &mut p);
+        assert_eq!(r, fmq_result::FMQ_OK);
+        let r = fmq_producer_set_namespace(p, c"bad%ns".as_ptr());
+        assert_eq!(r, fmq_result::FMQ_ERR_INVALID_ARGUMENT);
+        // SAFETY: valid until the next failing call on this thread.
+        let text = unsafe { CStr::from_ptr(fmq_error_message()) };
+        assert!(text.to_str().expect("UTF-8").contains("namespace"));
+        for ok in [c"tenant_A-1|x".as_ptr(), c"".as_ptr(), std::ptr::null()] {
+            assert_eq!(fmq_producer_set_namespace(p, ok), fmq_result::FMQ_OK);
+        }
+        fmq_producer_free(p);
+    }
 }

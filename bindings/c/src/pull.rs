@@ -13,7 +13,7 @@ use ferromq_common::lock;
 use ferromq_protocol::body::MessageQueue;
 
 use crate::error::{fmq_result, guard, guard_value};
-use crate::ffi::{check_out, handle, into_handle, str_arg, take_handle, write_out};
+use crate::ffi::{check_out, handle, into_handle, namespace_arg, str_arg, take_handle, write_out};
 use crate::message::fmq_message_view;
 use crate::options::{check_created, choice, client_config, millis, shutdown};
 use crate::runtime::block_on;
@@ -137,6 +137,22 @@ pub extern "C" fn fmq_pull_consumer_set_instance_name(
         let c = handle(op, consumer)?;
         let name = str_arg(op, "name", name)?.to_owned();
         c.configure(op, |s| s.options.client.instance_name = name)
+    })
+}
+
+/// Sets the namespace (Apache's client namespace; NULL or "" for none): topics and groups go
+/// on the wire as `namespace%name`, while messages, send results and queues show the bare
+/// names. Letters, digits, `_`, `-` and `|` only, else FMQ_ERR_INVALID_ARGUMENT. Before start.
+#[no_mangle]
+pub extern "C" fn fmq_pull_consumer_set_namespace(
+    consumer: *mut fmq_pull_consumer,
+    namespace: *const c_char,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_pull_consumer_set_namespace";
+        let c = handle(op, consumer)?;
+        let ns = namespace_arg(op, namespace)?;
+        c.configure(op, |s| s.options.client.namespace = ns)
     })
 }
 

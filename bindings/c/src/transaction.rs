@@ -10,7 +10,9 @@ use ferromq_client::{
 use ferromq_common::lock;
 
 use crate::error::{c_string, fmq_result, guard, guard_value};
-use crate::ffi::{check_out, handle, into_handle, str_arg, take_handle, write_out, UserData};
+use crate::ffi::{
+    check_out, handle, into_handle, namespace_arg, str_arg, take_handle, write_out, UserData,
+};
 use crate::message::{fmq_message, fmq_message_view};
 use crate::options::{check_created, client_config, shutdown};
 use crate::producer::fmq_send_result;
@@ -162,6 +164,24 @@ pub extern "C" fn fmq_transaction_producer_set_instance_name(
         let name = str_arg(op, "name", name)?.to_owned();
         check_created(op, &p.lifecycle)?;
         lock(&p.options).client.instance_name = name;
+        Ok(())
+    })
+}
+
+/// Sets the namespace (Apache's client namespace; NULL or "" for none): topics and groups go
+/// on the wire as `namespace%name`, while messages, send results and queues show the bare
+/// names. Letters, digits, `_`, `-` and `|` only, else FMQ_ERR_INVALID_ARGUMENT. Before start.
+#[no_mangle]
+pub extern "C" fn fmq_transaction_producer_set_namespace(
+    producer: *mut fmq_transaction_producer,
+    namespace: *const c_char,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_transaction_producer_set_namespace";
+        let p = handle(op, producer)?;
+        let ns = namespace_arg(op, namespace)?;
+        check_created(op, &p.lifecycle)?;
+        lock(&p.options).client.namespace = ns;
         Ok(())
     })
 }

@@ -168,6 +168,8 @@ impl Admin {
                 request_timeout_ms: options.request_timeout_ms,
                 credentials: options.credentials.as_ref(),
                 tls: options.tls.as_ref(),
+                // Apache's admin client applies no namespace.
+                namespace: None,
             })
             .map_err(|e| (e.operation(), e.message().to_owned())),
             lifecycle: Lifecycle::new("admin"),

@@ -95,6 +95,10 @@ pub struct PushConsumerOptions {
     /// TLS to the name servers and brokers: `true` (the system's trusted roots) or the
     /// settings; plaintext when absent or false.
     pub tls: Option<Either<bool, TlsOptions>>,
+    /// Namespace (Apache's client namespace): topics and groups go on the wire as
+    /// `namespace%name`, while messages, send results and queues show the bare names. Letters,
+    /// digits, `_`, `-` and `|` only; none when absent.
+    pub namespace: Option<String>,
     /// `clustering` (default) or `broadcasting`.
     #[napi(ts_type = "MessageModel | 'clustering' | 'broadcasting'")]
     pub message_model: Option<String>,
@@ -137,6 +141,7 @@ impl PushConsumerOptions {
                 request_timeout_ms: self.request_timeout_ms,
                 credentials: self.credentials.as_ref(),
                 tls: self.tls.as_ref(),
+                namespace: self.namespace.as_deref(),
             })?,
             group: self.group.clone(),
             consume_from: consume_from(self.consume_from.as_deref(), self.consume_timestamp)?,

@@ -59,10 +59,12 @@ pub(crate) struct Common<'a> {
     pub(crate) request_timeout_ms: Option<u32>,
     pub(crate) credentials: Option<&'a Credentials>,
     pub(crate) tls: Option<&'a Either<bool, TlsOptions>>,
+    pub(crate) namespace: Option<&'a str>,
 }
 
 /// The client settings of the common options (the instance-name rule and the defaults are
-/// the core's: `ClientConfig::new`); empty credentials are an `InvalidArgument` error.
+/// the core's: `ClientConfig::new`); empty credentials or an illegal namespace are an
+/// `InvalidArgument` error.
 pub(crate) fn client_config(common: Common<'_>) -> Result<ClientConfig, Error> {
     let mut c = ClientConfig::new(common.namesrv_addr, common.instance_name.map(str::to_owned));
     if let Some(ms) = common.request_timeout_ms {
@@ -84,6 +86,10 @@ pub(crate) fn client_config(common: Common<'_>) -> Result<ClientConfig, Error> {
         Some(Either::A(true)) => Some(TlsConfig::default()),
         Some(Either::B(t)) => Some(tls_config(t)?),
     };
+    if let Some(ns) = common.namespace.filter(|ns| !ns.is_empty()) {
+        ferromq_client::namespace::validate(ns)?;
+        c.namespace = Some(ns.to_owned());
+    }
     Ok(c)
 }
 

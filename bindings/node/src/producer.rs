@@ -35,6 +35,10 @@ pub struct ProducerOptions {
     /// TLS to the name servers and brokers: `true` (the system's trusted roots) or the
     /// settings; plaintext when absent or false.
     pub tls: Option<Either<bool, TlsOptions>>,
+    /// Namespace (Apache's client namespace): topics and groups go on the wire as
+    /// `namespace%name`, while messages, send results and queues show the bare names. Letters,
+    /// digits, `_`, `-` and `|` only; none when absent.
+    pub namespace: Option<String>,
     /// Timeout of one send attempt, ms (3000).
     pub send_timeout_ms: Option<u32>,
     /// Extra attempts of a failed send, on another broker when there is one (2).
@@ -54,6 +58,7 @@ impl ProducerOptions {
                 request_timeout_ms: self.request_timeout_ms,
                 credentials: self.credentials.as_ref(),
                 tls: self.tls.as_ref(),
+                namespace: self.namespace.as_deref(),
             })?,
             ..CoreOptions::default()
         };

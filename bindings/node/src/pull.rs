@@ -34,6 +34,10 @@ pub struct PullConsumerOptions {
     /// TLS to the name servers and brokers: `true` (the system's trusted roots) or the
     /// settings; plaintext when absent or false.
     pub tls: Option<Either<bool, TlsOptions>>,
+    /// Namespace (Apache's client namespace): topics and groups go on the wire as
+    /// `namespace%name`, while messages, send results and queues show the bare names. Letters,
+    /// digits, `_`, `-` and `|` only; none when absent.
+    pub namespace: Option<String>,
     /// Where a queue without a committed offset starts (`lastOffset`).
     #[napi(ts_type = "ConsumeFrom | 'lastOffset' | 'firstOffset' | 'timestamp'")]
     pub consume_from: Option<String>,
@@ -56,6 +60,7 @@ impl PullConsumerOptions {
                 request_timeout_ms: self.request_timeout_ms,
                 credentials: self.credentials.as_ref(),
                 tls: self.tls.as_ref(),
+                namespace: self.namespace.as_deref(),
             })?,
             group: self.group.clone(),
             consume_from: consume_from(self.consume_from.as_deref(), self.consume_timestamp)?,

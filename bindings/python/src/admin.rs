@@ -63,6 +63,8 @@ impl PyAdmin {
                 request_timeout,
                 credentials,
                 tls,
+                // Apache's admin client applies no namespace.
+                namespace: None,
             },
         )?;
         let admin = {

@@ -14,7 +14,7 @@ use crate::slot::{client_config, seconds, Common, Slot};
 ///
 /// `Producer(namesrv, group=None, *, instance_name=None, send_timeout=None, retry_times=None,
 /// compress_threshold=None, max_message_size=None, request_timeout=None, credentials=None,
-/// tls=None)`. `namesrv` is
+/// tls=None, namespace=None)`. `namesrv` is
 /// `host:port` (several separated by `;`); timeouts are in seconds. Options left at None take
 /// the client core's defaults: group `DEFAULT_PRODUCER`, 3 s timeouts, 2 retries, compression
 /// above 4096 bytes, 4 MiB messages. Call `start()` (or use `with Producer(...) as p:`), then
@@ -23,6 +23,9 @@ use crate::slot::{client_config, seconds, Common, Slot};
 /// Every client constructor takes `credentials=(access_key, secret_key)` (or with a third
 /// item, a security token) to sign each request for brokers with ACL on, and `tls=True` (the
 /// system's trusted roots) or `tls=TlsConfig(...)` to connect over TLS.
+///
+/// Producers and consumers take `namespace="ns"` (Apache's client namespace): topics and
+/// groups go on the wire as `ns%name`; messages, send results and queues show the bare names.
 #[pyclass(name = "Producer", module = "ferromq")]
 pub(crate) struct PyProducer {
     options: ProducerOptions,
@@ -59,7 +62,7 @@ fn result_object(py: Python<'_>, r: SendResult) -> PyResult<Py<PyAny>> {
 #[pymethods]
 impl PyProducer {
     #[new]
-    #[pyo3(signature = (namesrv, group=None, *, instance_name=None, send_timeout=None, retry_times=None, compress_threshold=None, max_message_size=None, request_timeout=None, credentials=None, tls=None))]
+    #[pyo3(signature = (namesrv, group=None, *, instance_name=None, send_timeout=None, retry_times=None, compress_threshold=None, max_message_size=None, request_timeout=None, credentials=None, tls=None, namespace=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -73,6 +76,7 @@ impl PyProducer {
         request_timeout: Option<f64>,
         credentials: Option<Bound<'_, PyAny>>,
         tls: Option<Bound<'_, PyAny>>,
+        namespace: Option<String>,
     ) -> PyResult<Self> {
         let mut options = ProducerOptions {
             client: client_config(
@@ -83,6 +87,7 @@ impl PyProducer {
                     request_timeout,
                     credentials,
                     tls,
+                    namespace,
                 },
             )?,
             ..ProducerOptions::default()

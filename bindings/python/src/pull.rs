@@ -22,7 +22,7 @@ use crate::slot::{client_config, seconds, Common, Slot};
 ///
 /// `PullConsumer(namesrv, group, *, consume_from=None, consume_timestamp_ms=None,
 /// auto_commit=None, pull_batch_size=None, iter_timeout=None, instance_name=None,
-/// request_timeout=None, credentials=None, tls=None)`. Polled messages count as consumed: their offsets are committed by
+/// request_timeout=None, credentials=None, tls=None, namespace=None)`. Polled messages count as consumed: their offsets are committed by
 /// `commit()` or, with auto commit (the default), every 5 seconds and at shutdown. Options
 /// left at None take the client core's defaults (last offset, auto commit, 10 per pull).
 #[pyclass(name = "PullConsumer", module = "ferromq")]
@@ -39,7 +39,7 @@ fn queues(qs: Vec<PyMessageQueue>) -> Vec<MessageQueue> {
 #[pymethods]
 impl PyPullConsumer {
     #[new]
-    #[pyo3(signature = (namesrv, group, *, consume_from=None, consume_timestamp_ms=None, auto_commit=None, pull_batch_size=None, iter_timeout=None, instance_name=None, request_timeout=None, credentials=None, tls=None))]
+    #[pyo3(signature = (namesrv, group, *, consume_from=None, consume_timestamp_ms=None, auto_commit=None, pull_batch_size=None, iter_timeout=None, instance_name=None, request_timeout=None, credentials=None, tls=None, namespace=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -54,6 +54,7 @@ impl PyPullConsumer {
         request_timeout: Option<f64>,
         credentials: Option<Bound<'_, PyAny>>,
         tls: Option<Bound<'_, PyAny>>,
+        namespace: Option<String>,
     ) -> PyResult<Self> {
         let mut options = PullConsumerOptions {
             client: client_config(
@@ -64,6 +65,7 @@ impl PyPullConsumer {
                     request_timeout,
                     credentials,
                     tls,
+                    namespace,
                 },
             )?,
             group: group.to_owned(),

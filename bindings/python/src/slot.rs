@@ -131,11 +131,13 @@ pub(crate) struct Common<'py> {
     pub(crate) request_timeout: Option<f64>,
     pub(crate) credentials: Option<Bound<'py, PyAny>>,
     pub(crate) tls: Option<Bound<'py, PyAny>>,
+    /// `namespace=`: topics and groups go on the wire as `ns%name` (docs/namespaces.md).
+    pub(crate) namespace: Option<String>,
 }
 
 /// Client settings from the common constructor arguments (the instance-name rule and the
-/// defaults are the core's: [`ClientConfig::new`]); unusable `credentials` or `tls` raise
-/// InvalidArgumentError.
+/// defaults are the core's: [`ClientConfig::new`]); unusable `credentials`, `tls` or
+/// `namespace` raise InvalidArgumentError.
 pub(crate) fn client_config(
     py: Python<'_>,
     namesrv: &str,
@@ -147,6 +149,10 @@ pub(crate) fn client_config(
     }
     c.credentials = security::credentials(py, common.credentials.as_ref())?;
     c.tls = security::tls(py, common.tls.as_ref())?;
+    if let Some(ns) = common.namespace.filter(|ns| !ns.is_empty()) {
+        ferromq_client::namespace::validate(&ns).map_err(|e| error::to_py(py, &e))?;
+        c.namespace = Some(ns);
+    }
     Ok(c)
 }
 

@@ -43,7 +43,7 @@ impl PyTransactionSendResult {
 /// A producer of transactional messages.
 ///
 /// `TransactionProducer(namesrv, group, execute, check, *, instance_name=None,
-/// send_timeout=None, request_timeout=None, credentials=None, tls=None)` (None: the client
+/// send_timeout=None, request_timeout=None, credentials=None, tls=None, namespace=None)` (None: the client
 /// core's 3 s; `credentials` and `tls` as for `Producer`). `send(message)` stores a half message, calls
 /// `execute(message, transaction_id)` and ends the transaction with its answer
 /// (TransactionState, True = commit, False = rollback, None = unknown); for undecided
@@ -75,7 +75,7 @@ impl ferromq_client::TransactionListener for Shared {
 #[pymethods]
 impl PyTransactionProducer {
     #[new]
-    #[pyo3(signature = (namesrv, group, execute, check, *, instance_name=None, send_timeout=None, request_timeout=None, credentials=None, tls=None))]
+    #[pyo3(signature = (namesrv, group, execute, check, *, instance_name=None, send_timeout=None, request_timeout=None, credentials=None, tls=None, namespace=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -88,6 +88,7 @@ impl PyTransactionProducer {
         request_timeout: Option<f64>,
         credentials: Option<Bound<'_, PyAny>>,
         tls: Option<Bound<'_, PyAny>>,
+        namespace: Option<String>,
     ) -> PyResult<Self> {
         if !execute.bind(py).is_callable() || !check.bind(py).is_callable() {
             return Err(error::invalid(
@@ -105,6 +106,7 @@ impl PyTransactionProducer {
                     request_timeout,
                     credentials,
                     tls,
+                    namespace,
                 },
             )?,
             group: group.to_owned(),

@@ -5,6 +5,7 @@ application account's credentials and the TLS settings (`cluster.opts`)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 
@@ -417,6 +418,49 @@ def test_bad_input(cluster):
             unknown.send(ferromq.Message(topic, b"x"))
     assert isinstance(e.value, (ferromq.ConnectError, ferromq.RequestTimeoutError)), e.value
     assert e.value.retryable is True
+
+
+def _namespaced_topic(cluster, name: str) -> None:
+    """Creates wire topic `name` (`ns%topic`) and waits for its route."""
+    cluster.admin.create_topic(name, queue_nums=2)
+
+    def routed() -> bool:
+        try:
+            return bool(cluster.admin.topic_route(name))
+        except ferromq.FerroMQError:
+            return False
+
+    wait_until(f"route of {name}", routed)
+
+
+def test_namespace(cluster):
+    """Two namespaces, the same topic and group names: each side sees only its own messages,
+    under the bare topic name; the wire carries `ns%topic`."""
+    topic = cluster.name("Ns")
+    group = cluster.name("cg")
+    spaces = ("tenantA", "tenantB")
+    for ns in spaces:
+        _namespaced_topic(cluster, f"{ns}%{topic}")
+    for ns in spaces:
+        with ferromq.Producer(cluster.namesrv, cluster.name("pg"), namespace=ns, **cluster.opts) as producer:
+            for i in range(3):
+                r = producer.send(ferromq.Message(topic, f"{ns}-{i}"))
+                assert r.queue.topic == topic
+    got = {ns: Collector() for ns in spaces}
+    with contextlib.ExitStack() as running:
+        for ns in spaces:
+            running.enter_context(consumer(cluster, group, topic, got[ns], namespace=ns))
+        for ns in spaces:
+            wait_until(f"{ns}'s messages", lambda ns=ns: len(got[ns]) >= 3)
+    for ns in spaces:
+        messages = got[ns].snapshot()
+        assert sorted(m.body for m in messages) == [f"{ns}-{i}".encode() for i in range(3)]
+        assert {m.topic for m in messages} == {topic}
+        assert {m.queue.topic for m in messages} == {topic}
+    with pytest.raises(ferromq.InvalidArgumentError, match="namespace"):
+        ferromq.Producer(cluster.namesrv, cluster.name("pg"), namespace="bad%ns", **cluster.opts)
+    with pytest.raises(ferromq.InvalidArgumentError, match="namespace"):
+        ferromq.PullConsumer(cluster.namesrv, group, namespace="has space", **cluster.opts)
 
 
 def _closed_port() -> int:

@@ -4,7 +4,10 @@
 //! `ws://127.0.0.1:9877/` or `wss://ns.example.com:9877/`), `instanceName` (objects with the
 //! same name servers and instance name share one client and its connections; by default the
 //! core's `DEFAULT`, which the core makes unique per loaded module), `requestTimeoutMs` (3000),
-//! `credentials` (`{accessKey, secretKey, securityToken?}`: ACL 1.0, every request signed).
+//! `credentials` (`{accessKey, secretKey, securityToken?}`: ACL 1.0, every request signed),
+//! `namespace` (Apache's client namespace: producers and consumers put topics and groups on
+//! the wire as `namespace%name` and show the bare names; `Admin` ignores it, as Apache's
+//! admin does).
 //!
 //! TLS (`wss://`) is the platform's: the browser or Node's WebSocket checks the server's
 //! certificate against the trust store it uses, so there are no TLS options here.
@@ -15,7 +18,7 @@ use std::time::Duration;
 use ferromq_client::{ClientConfig, Credentials, Transport, TransportFactory};
 use wasm_bindgen::prelude::*;
 
-use crate::error::invalid;
+use crate::error::{invalid, OrJs};
 use crate::js;
 use crate::transport::{is_ws_url, WsTransport};
 
@@ -44,6 +47,10 @@ pub(crate) fn client_config(options: &JsValue, op: &'static str) -> Result<Clien
         c.request_timeout = Duration::from_millis(u64::from(ms));
     }
     c.credentials = credentials(options, op)?;
+    if let Some(ns) = js::opt_string(options, "namespace", op)?.filter(|ns| !ns.is_empty()) {
+        ferromq_client::namespace::validate(&ns).or_js()?;
+        c.namespace = Some(ns);
+    }
     let timeout = c.request_timeout;
     c.transport = Some(TransportFactory::new(move |inbound| {
         Arc::new(WsTransport::new(namesrvs.clone(), inbound, timeout)) as Arc<dyn Transport>

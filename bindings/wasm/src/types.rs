@@ -15,6 +15,8 @@ export interface ClientOptions {
   requestTimeoutMs?: number;
   /** ACL 1.0 credentials: every request is signed (brokers with `aclEnable=true`). */
   credentials?: Credentials;
+  /** Namespace (Apache's client namespace): producers and consumers put topics and groups on the wire as `namespace%name` while messages, send results and queues show the bare names; letters, digits, `_`, `-` and `|` only. `Admin` ignores it. */
+  namespace?: string;
 }
 
 /** ACL 1.0 credentials (an account of the broker's `plain_acl.yml`). */

@@ -36,6 +36,7 @@ use super::{ConsumeFrom, FilterExpression, MessageModel};
 use crate::client::{now_ms, Client, ClientConfig, ConsumerHandle};
 use crate::error::{Error, Result};
 use crate::message::MessageView;
+use crate::namespace::Namespace;
 use crate::rt::Instant;
 
 /// Lite pull consumer settings.
@@ -146,6 +147,9 @@ struct Inner {
     stats: Arc<StatsTable>,
     /// When the consumer started, ms.
     started_ms: i64,
+    /// The namespace: the group, topics and queues are wrapped inside (`ns%name`); what the
+    /// API takes and returns is not.
+    ns: Namespace,
 }
 
 /// A started lite pull consumer; cheap to clone.
@@ -179,8 +183,10 @@ impl Inner {
 impl PullConsumer {
     /// Starts a consumer of `options.group` with no queues yet: call [`Self::subscribe`] or
     /// [`Self::assign`]. Must be called inside a tokio runtime.
-    pub async fn start(options: PullConsumerOptions) -> Result<PullConsumer> {
+    pub async fn start(mut options: PullConsumerOptions) -> Result<PullConsumer> {
         options.validate()?;
+        let ns = Namespace::new(options.client.namespace.as_deref())?;
+        options.group = ns.wrap(&options.group);
         let client = Client::shared(&options.client)?;
         let (tx, rx) = mpsc::channel(1024);
         let (stop, _) = tokio::sync::watch::channel(false);
@@ -201,6 +207,7 @@ impl PullConsumer {
             buffer: buffer::Buffer::default(),
             stats: Arc::new(StatsTable::default()),
             started_ms: now_ms(),
+            ns,
         });
         let handle = Arc::new(Handle {
             inner: Arc::downgrade(&inner),
@@ -283,6 +290,7 @@ impl PullConsumer {
                 "queues were assigned by hand",
             ));
         }
+        let topic = &self.inner.ns.wrap(topic);
         let sub = match expression {
             FilterExpression::Tag(e) => SubscriptionData::tag(topic, &e, now_ms()),
             FilterExpression::Sql92(e) => SubscriptionData::sql92(topic, e, now_ms()),
@@ -304,6 +312,10 @@ impl PullConsumer {
             ));
         }
         self.inner.assigned_mode.store(true, Ordering::Release);
+        let queues: Vec<MessageQueue> = queues
+            .iter()
+            .map(|mq| self.inner.ns.wrap_queue(mq))
+            .collect();
         {
             let mut subs = lock(&self.inner.subs);
             for mq in &queues {
@@ -321,13 +333,21 @@ impl PullConsumer {
 
     /// The readable queues of `topic`.
     pub async fn fetch_queues(&self, topic: &str) -> Result<Vec<MessageQueue>> {
-        let route = self.inner.client.fetch_route(topic).await?;
+        let route = self
+            .inner
+            .client
+            .fetch_route(&self.inner.ns.wrap(topic))
+            .await?;
         Ok(queues::subscribe_queues(topic, &route))
     }
 
     /// The queues currently read.
     pub fn assignment(&self) -> Vec<MessageQueue> {
-        let mut q: Vec<_> = lock(&self.inner.queues).keys().cloned().collect();
+        let ns = &self.inner.ns;
+        let mut q: Vec<_> = lock(&self.inner.queues)
+            .keys()
+            .map(|mq| ns.unwrap_queue(mq))
+            .collect();
         q.sort();
         q
     }
@@ -375,10 +395,15 @@ impl PullConsumer {
         }
     }
 
+    /// The state of `mq` (as the application names it).
     fn queue(&self, op: &'static str, mq: &MessageQueue) -> Result<Arc<LiteQueue>> {
-        lock(&self.inner.queues).get(mq).cloned().ok_or_else(|| {
-            Error::invalid(op, format!("queue {mq:?} is not assigned to this consumer"))
-        })
+        let wrapped = self.inner.ns.wrap_queue(mq);
+        lock(&self.inner.queues)
+            .get(&wrapped)
+            .cloned()
+            .ok_or_else(|| {
+                Error::invalid(op, format!("queue {mq:?} is not assigned to this consumer"))
+            })
     }
 
     /// Continues `mq` from `offset`: buffered messages of the queue are discarded.
@@ -386,7 +411,7 @@ impl PullConsumer {
         let q = self.queue("seek", mq)?;
         self.inner.buffer.discard(mq);
         q.reposition(offset);
-        self.inner.offsets.update(mq, offset, false);
+        self.inner.offsets.update(&q.mq, offset, false);
         q.wake.notify_one();
         Ok(())
     }
@@ -398,7 +423,8 @@ impl PullConsumer {
 
     /// Continues `mq` after its last message.
     pub async fn seek_to_end(&self, mq: &MessageQueue) -> Result<()> {
-        let end = queues::max_offset(&self.inner.group_view(), mq).await?;
+        let wrapped = self.inner.ns.wrap_queue(mq);
+        let end = queues::max_offset(&self.inner.group_view(), &wrapped).await?;
         self.seek(mq, end).await
     }
 
@@ -415,13 +441,14 @@ impl PullConsumer {
     /// The offset committed on the broker for `mq`, if any.
     pub async fn committed(&self, mq: &MessageQueue) -> Result<Option<i64>> {
         let store = OffsetStore::broker(&self.inner.options.group);
-        store.read_stored(&self.inner.client, mq).await
+        let wrapped = self.inner.ns.wrap_queue(mq);
+        store.read_stored(&self.inner.client, &wrapped).await
     }
 
     /// Stops fetching `queues` (already buffered batches are still returned).
     pub fn pause(&self, queues: &[MessageQueue]) {
         for mq in queues {
-            if let Some(q) = lock(&self.inner.queues).get(mq) {
+            if let Some(q) = lock(&self.inner.queues).get(&self.inner.ns.wrap_queue(mq)) {
                 q.paused.store(true, Ordering::Release);
                 // Interrupt a long poll in flight.
                 q.wake.notify_one();
@@ -432,7 +459,7 @@ impl PullConsumer {
     /// Restarts fetching `queues`.
     pub fn resume(&self, queues: &[MessageQueue]) {
         for mq in queues {
-            if let Some(q) = lock(&self.inner.queues).get(mq) {
+            if let Some(q) = lock(&self.inner.queues).get(&self.inner.ns.wrap_queue(mq)) {
                 q.paused.store(false, Ordering::Release);
                 q.wake.notify_one();
             }
@@ -753,7 +780,11 @@ async fn fetch_loop(inner: Arc<Inner>, q: Arc<LiteQueue>) {
                     || m.tags()
                         .is_some_and(|t| sub.tags_set.iter().any(|s| s == t))
             })
-            .map(|m| MessageView::new(m, &mq.broker_name, None))
+            .map(|m| {
+                inner
+                    .ns
+                    .unwrap_view(MessageView::new(m, &mq.broker_name, None))
+            })
             .collect();
         q.stats.pulled(pull_rt, views.len());
         if views.is_empty() {

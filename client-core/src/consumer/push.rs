@@ -38,6 +38,7 @@ use crate::client::{now_ms, Client, ClientConfig, ConsumerHandle};
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::{Message, MessageView};
 use crate::metrics::{ConsumerMetrics, QueueLag};
+use crate::namespace::Namespace;
 use crate::producer::{Producer, ProducerOptions};
 pub(super) use ferromq_common::lock;
 
@@ -162,6 +163,9 @@ pub(super) struct Inner {
     pub(super) started_ms: i64,
     /// Rebalances that changed the assigned queues.
     rebalances: AtomicU64,
+    /// The namespace: subscriptions, queues and the group are wrapped (`ns%name`); messages
+    /// and queues handed to the application are not.
+    pub(super) ns: Namespace,
 }
 
 impl Inner {
@@ -281,13 +285,18 @@ impl PushConsumer {
     }
 
     async fn start_with(
-        options: PushConsumerOptions,
+        mut options: PushConsumerOptions,
         subscriptions: impl IntoIterator<Item = (String, FilterExpression)>,
         listener: Listener,
     ) -> Result<PushConsumer> {
         options.validate()?;
+        // As Java's consumer: the group, its retry topic and the subscribed topics join the
+        // namespace (`ns%group`, `%RETRY%ns%group`, `ns%topic`).
+        let ns = Namespace::new(options.client.namespace.as_deref())?;
+        options.group = ns.wrap(&options.group);
         let mut subs = BTreeMap::new();
         for (topic, expr) in subscriptions {
+            let topic = ns.wrap(&topic);
             subs.insert(topic.clone(), subscription(&topic, &expr)?);
         }
         if subs.is_empty() {
@@ -325,7 +334,11 @@ impl PushConsumer {
         };
         let retry_producer = if clustering {
             let producer_options = ProducerOptions {
-                client: options.client.clone(),
+                // The retry topic is wrapped already.
+                client: ClientConfig {
+                    namespace: None,
+                    ..options.client.clone()
+                },
                 group: format!("CLIENT_INNER_PRODUCER_{}", options.group),
                 ..ProducerOptions::default()
             };
@@ -357,6 +370,7 @@ impl PushConsumer {
             started_ms: now_ms(),
             rebalances: AtomicU64::new(0),
             options,
+            ns,
         });
         let handle = Arc::new(Handle {
             inner: Arc::downgrade(&inner),
@@ -424,6 +438,7 @@ impl PushConsumer {
 
     /// Adds (or replaces) a subscription and rebalances.
     pub async fn subscribe(&self, topic: &str, expression: FilterExpression) -> Result<()> {
+        let topic = &self.inner.ns.wrap(topic);
         let sub = subscription(topic, &expression)?;
         lock(&self.inner.subs).insert(topic.to_owned(), sub);
         let _ = self.inner.client.fetch_route(topic).await;
@@ -442,7 +457,7 @@ impl PushConsumer {
             .iter()
             .map(|qs| {
                 QueueLag::new(
-                    qs.mq.clone(),
+                    inner.ns.unwrap_queue(&qs.mq),
                     inner.offsets.get(&qs.mq).unwrap_or(-1),
                     qs.broker_max.load(Ordering::Relaxed),
                 )
@@ -460,7 +475,11 @@ impl PushConsumer {
 
     /// The queues currently assigned to this member.
     pub fn assigned_queues(&self) -> Vec<MessageQueue> {
-        let mut q: Vec<_> = lock(&self.inner.queues).keys().cloned().collect();
+        let ns = &self.inner.ns;
+        let mut q: Vec<_> = lock(&self.inner.queues)
+            .keys()
+            .map(|mq| ns.unwrap_queue(mq))
+            .collect();
         q.sort();
         q
     }
@@ -579,6 +598,7 @@ impl ConsumerHandle for Handle {
         Box::pin(async move {
             let inner = inner?;
             let view = MessageView::new(message, &broker_name, Some(&inner.retry_topic));
+            let view = inner.ns.unwrap_view(view);
             match inner.listener.clone() {
                 Listener::Concurrent(l) => {
                     let r = guarded(l.consume(vec![view]), ConsumeResult::ReconsumeLater).await;
@@ -795,7 +815,10 @@ async fn pull_loop(inner: Arc<Inner>, qs: Arc<QueueState>, mut next: i64) {
                         || m.tags()
                             .is_some_and(|t| sub.tags_set.iter().any(|s| s == t))
                 })
-                .map(|m| MessageView::new(m, &mq.broker_name, Some(&inner.retry_topic)))
+                .map(|m| {
+                    let view = MessageView::new(m, &mq.broker_name, Some(&inner.retry_topic));
+                    inner.ns.unwrap_view(view)
+                })
                 .collect();
             qs.stats.pulled(pull_rt, views.len());
             if views.is_empty() {
@@ -909,7 +932,7 @@ pub(super) async fn send_back(inner: &Arc<Inner>, m: &MessageView) -> bool {
         group: inner.options.group.clone(),
         delay_level: 0,
         origin_msg_id: Some(m.msg_id()),
-        origin_topic: Some(m.topic().to_owned()),
+        origin_topic: Some(inner.ns.wrap(m.topic())),
         unit_mode: Some(false),
         max_reconsume_times: Some(max),
         broker_name: Some(m.queue().broker_name.clone()),
@@ -974,7 +997,7 @@ pub(super) async fn resend(
         .unwrap_or_else(|| m.msg_id());
     retry = retry
         .with_property(property::ORIGIN_MESSAGE_ID, origin)
-        .with_property(property::RETRY_TOPIC, m.topic())
+        .with_property(property::RETRY_TOPIC, inner.ns.wrap(m.topic()))
         .with_property(property::RECONSUME_TIME, reconsume_time.to_string())
         .with_property(property::MAX_RECONSUME_TIMES, max.to_string());
     if let Some(level) = delay {

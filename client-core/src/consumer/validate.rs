@@ -103,6 +103,7 @@ impl PushConsumerOptions {
             self.max_reconsume_times >= -1,
             "max reconsume times must be -1 (the default, 16) or more",
         )?;
+        crate::namespace::Namespace::new(self.client.namespace.as_deref())?;
         ConsumeFrom::new(Some(self.consume_from.kind()), timestamp(self.consume_from)).map(|_| ())
     }
 }
@@ -116,6 +117,7 @@ impl PullConsumerOptions {
             self.pull_batch_size >= 1,
             "the pull batch size must be at least 1",
         )?;
+        crate::namespace::Namespace::new(self.client.namespace.as_deref())?;
         ConsumeFrom::new(Some(self.consume_from.kind()), timestamp(self.consume_from)).map(|_| ())
     }
 }
