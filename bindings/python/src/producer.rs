@@ -59,7 +59,7 @@ fn result_object(py: Python<'_>, r: SendResult) -> PyResult<Py<PyAny>> {
 #[pymethods]
 impl PyProducer {
     #[new]
-    #[pyo3(signature = (namesrv, group=None, *, instance_name=None, send_timeout=None, retry_times=None, compress_threshold=None, max_message_size=None, request_timeout=None, credentials=None, tls=None))]
+    #[pyo3(signature = (namesrv, group=None, *, instance_name=None, send_timeout=None, retry_times=None, compress_threshold=None, max_message_size=None, request_timeout=None, credentials=None, tls=None, enable_msg_trace=false, trace_topic=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -73,6 +73,8 @@ impl PyProducer {
         request_timeout: Option<f64>,
         credentials: Option<Bound<'_, PyAny>>,
         tls: Option<Bound<'_, PyAny>>,
+        enable_msg_trace: bool,
+        trace_topic: Option<String>,
     ) -> PyResult<Self> {
         let mut options = ProducerOptions {
             client: client_config(
@@ -85,6 +87,8 @@ impl PyProducer {
                     tls,
                 },
             )?,
+            enable_msg_trace,
+            trace_topic,
             ..ProducerOptions::default()
         };
         if let Some(g) = group {
