@@ -135,8 +135,10 @@ fn traced_send_and_consume_appear_in_apaches_query_msg_trace_by_id() {
     )
     .unwrap_or_else(|e| panic!("{e}; Apache's mqadmin printed:\n{apache_output}"));
 
+    eprintln!("Apache's queryMsgTraceById:\n{apache_output}");
     let ours = ferro_mqadmin(&ns, &args);
     ours.assert_success();
+    eprintln!("ours:\n{}", ours.output);
     assert_eq!(
         trace_lines(&ours.output),
         trace_lines(&apache_output),

@@ -98,7 +98,7 @@ pub struct TraceRecord {
     pub msg_id: String,
     /// The broker's offsetMsgId (`Pub`).
     pub offset_msg_id: String,
-    /// The tag (`Java`'s text `null` when there is none, as Java writes it).
+    /// The tag (the text `null` when there is none, as Java writes it).
     pub tags: String,
     /// The keys, space-separated (`null` when there are none, as Java writes it).
     pub keys: String,
