@@ -430,6 +430,11 @@ impl Producer {
         self.inner.tracer.as_ref().map_or(0, |t| t.dropped())
     }
 
+    /// The tracer, with [`ProducerOptions::enable_msg_trace`].
+    pub(crate) fn tracer(&self) -> Option<&Tracer> {
+        self.inner.tracer.as_deref()
+    }
+
     /// The trace topic this producer writes to, when tracing.
     pub fn trace_topic(&self) -> Option<&str> {
         self.inner.tracer.as_ref().map(|t| t.topic())

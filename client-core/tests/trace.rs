@@ -197,3 +197,69 @@ async fn an_illegal_trace_topic_is_refused_at_start() {
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
     servers.stop().await;
 }
+
+struct CommitAll;
+
+impl ferromq_client::TransactionListener for CommitAll {
+    fn execute(&self, _: &Message, _: &str) -> ferromq_client::TransactionState {
+        ferromq_client::TransactionState::Commit
+    }
+    fn check(&self, _: &MessageView) -> ferromq_client::TransactionState {
+        ferromq_client::TransactionState::Commit
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_traced_transaction_records_its_half_message_and_its_end() {
+    let servers = Servers::start(|s| s.broker.trace_topic_enable = true).await;
+    let admin = Admin::new(&servers.client_config("trace-tx-admin")).expect("admin");
+    let topic = unique("TracedTx");
+    servers.create_topic(&topic, 1).await;
+    let pg = unique("trace_txpg");
+    let tx = ferromq_client::TransactionProducer::start(
+        ferromq_client::ProducerOptions {
+            enable_msg_trace: true,
+            ..producer_options(&servers, &pg)
+        },
+        CommitAll,
+    )
+    .await
+    .expect("transaction producer");
+    let sent = tx
+        .send(Message::new(&topic, "tx").with_keys(["tx-1"]))
+        .await
+        .expect("transactional send");
+    tx.shutdown().await;
+    let id = sent.send.msg_id.clone();
+    let complete = |found: &[TraceRecord]| {
+        count(found, TraceType::Pub) == 1 && count(found, TraceType::EndTransaction) == 1
+    };
+    wait_for("transaction trace records", WAIT, || async {
+        complete(&records(&admin, "RMQ_SYS_TRACE_TOPIC", &id).await)
+    })
+    .await;
+    let found = records(&admin, "RMQ_SYS_TRACE_TOPIC", &id).await;
+    let p = found
+        .iter()
+        .find(|r| r.trace_type == TraceType::Pub)
+        .expect("Pub");
+    assert_eq!(p.msg_type, data::msg_type::TRANS_HALF);
+    let end = found
+        .iter()
+        .find(|r| r.trace_type == TraceType::EndTransaction)
+        .expect("EndTransaction");
+    assert_eq!(end.group, pg);
+    assert_eq!(end.topic, topic);
+    assert_eq!(end.keys, "tx-1");
+    assert_eq!(end.tags, "null");
+    assert_eq!(end.msg_type, data::msg_type::TRANS_COMMIT);
+    assert_eq!(end.transaction_state, "COMMIT_MESSAGE");
+    assert_eq!(
+        Some(end.transaction_id.as_str()),
+        sent.send.transaction_id.as_deref()
+    );
+    assert!(!end.from_transaction_check);
+    assert_eq!(end.store_host, servers.broker.addr());
+    admin.shutdown().await;
+    servers.stop().await;
+}

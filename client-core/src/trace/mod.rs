@@ -209,6 +209,40 @@ impl Tracer {
         });
     }
 
+    /// Records the end of a transaction the local listener decided (Java
+    /// `EndTransactionTraceHookImpl`): `state` is Java's `LocalTransactionState` name.
+    pub(crate) fn on_end_transaction(
+        &self,
+        message: &Message,
+        result: &SendResult,
+        broker_addr: &str,
+        state: &str,
+        from_check: bool,
+    ) {
+        if message.topic().starts_with(self.topic.as_str()) {
+            return;
+        }
+        let region = message
+            .property(property::MSG_REGION)
+            .filter(|r| !r.is_empty())
+            .unwrap_or("DefaultRegion");
+        self.append(TraceRecord {
+            timestamp: now_ms(),
+            region_id: region.to_owned(),
+            group: self.group.clone(),
+            topic: message.topic().to_owned(),
+            msg_id: result.msg_id.clone(),
+            tags: java_text(message.tag()),
+            keys: java_text(message.property(property::KEYS)),
+            store_host: broker_addr.to_owned(),
+            msg_type: data::msg_type::TRANS_COMMIT,
+            transaction_id: java_text(result.transaction_id.as_deref()),
+            transaction_state: state.to_owned(),
+            from_transaction_check: from_check,
+            ..TraceRecord::new(TraceType::EndTransaction)
+        });
+    }
+
     /// Records messages handed to the listener (Java `ConsumeMessageTraceHookImpl`, before);
     /// messages the broker marked `TRACE_ON=false` are left out.
     pub(crate) fn before_consume(&self, messages: &[MessageView]) -> Option<ConsumeTrace> {
