@@ -21,7 +21,7 @@ pub enum TraceType {
     SubBefore,
     /// A listener's answer for a message.
     SubAfter,
-    /// A transaction committed or rolled back; decoded, never written by FerroMQ.
+    /// A transaction committed or rolled back by the producer.
     EndTransaction,
 }
 

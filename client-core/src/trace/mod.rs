@@ -1,7 +1,7 @@
 //! Message trace (docs/message-trace.md): with `enable_msg_trace` set, a producer records each
-//! send the broker accepted and a push consumer each message it handed to its listener, and a
-//! background task writes those records to the trace topic (`RMQ_SYS_TRACE_TOPIC` unless
-//! another is chosen) in Apache's trace data format ([`data`]), keyed by message id and keys so
+//! send the broker accepted (a transaction producer also each transaction it ended) and a push
+//! consumer each message it handed to its listener, and a background task writes those records
+//! to the trace topic (`RMQ_SYS_TRACE_TOPIC` unless another is chosen) in Apache's trace data format ([`data`]), keyed by message id and keys so
 //! `mqadmin queryMsgTraceById` (Apache's or FerroMQ's) finds them.
 //!
 //! Tracing never blocks or fails the user's send or consumption: records go into a bounded
