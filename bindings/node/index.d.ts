@@ -448,6 +448,10 @@ export interface ProducerOptions {
   maxMessageSize?: number
   /** Bodies longer than this are compressed, bytes (4096). */
   compressThreshold?: number
+  /** Record each accepted send in the trace topic, Apache's format (Java `enableMsgTrace`; false). */
+  enableMsgTrace?: boolean
+  /** The trace topic (Java `customizedTraceTopic`; `RMQ_SYS_TRACE_TOPIC`). */
+  traceTopic?: string
 }
 
 /** Pull consumer settings. */
@@ -551,6 +555,10 @@ export interface PushConsumerOptions {
   persistIntervalMs?: number
   /** Directory of broadcasting offsets (`~/.rocketmq_offsets`). */
   offsetStoreDir?: string
+  /** Record each delivery and the listener's answer in the trace topic (Java `enableMsgTrace`; false). */
+  enableMsgTrace?: boolean
+  /** The trace topic (Java `customizedTraceTopic`; `RMQ_SYS_TRACE_TOPIC`). */
+  traceTopic?: string
 }
 
 /** One queue a consumer holds, and how far behind it is. */

@@ -332,9 +332,15 @@ class Producer:
         credentials: Optional[_Credentials] = None,
         tls: Union[bool, TlsConfig, None] = None,
         namespace: Optional[str] = None,
+        enable_msg_trace: bool = False,
+        trace_topic: Optional[str] = None,
     ) -> None:
         """None takes the core's default: group DEFAULT_PRODUCER, 3 s timeouts, 2 retries,
         compression above 4096 bytes, 4 MiB messages.
+
+        `enable_msg_trace` records each accepted send in the trace topic (`trace_topic`, else
+        RMQ_SYS_TRACE_TOPIC) in Apache's trace format (Java's enableMsgTrace /
+        customizedTraceTopic); an illegal trace topic fails `start()`.
 
         `credentials` is `(access_key, secret_key)` or `(access_key, secret_key,
         security_token)`: every request is signed for brokers with ACL 1.0 on. `tls` is True
@@ -460,10 +466,14 @@ class PushConsumer:
         credentials: Optional[_Credentials] = None,
         tls: Union[bool, TlsConfig, None] = None,
         namespace: Optional[str] = None,
+        enable_msg_trace: bool = False,
+        trace_topic: Optional[str] = None,
     ) -> None:
         """None takes the core's default: LAST_OFFSET, 20 consume threads, a consume batch
         of 1, "averagely" allocation ("averagelyByCircle", "consistentHash"), 16 redeliveries
-        before the DLQ. `consume_timestamp_ms` goes with ConsumeFrom.TIMESTAMP only."""
+        before the DLQ. `consume_timestamp_ms` goes with ConsumeFrom.TIMESTAMP only.
+        `enable_msg_trace` records each delivery and the listener's answer in the trace topic
+        (`trace_topic`, else RMQ_SYS_TRACE_TOPIC)."""
     @property
     def group(self) -> str:
         """The consumer group."""

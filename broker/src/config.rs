@@ -163,6 +163,12 @@ ferromq_common::settings! {
         region_id: String = "DefaultRegion".to_owned(), "regionId", true;
         /// `traceOn` (true), returned in send responses.
         trace_on: bool = true, "traceOn", true;
+        /// `traceTopicEnable` (false): create the message trace topic (`msgTraceTopicName`,
+        /// one queue) at start-up, as Apache's `TopicConfigManager` does (docs/message-trace.md).
+        trace_topic_enable: bool = false, "traceTopicEnable", false;
+        /// `msgTraceTopicName` (`RMQ_SYS_TRACE_TOPIC`): the trace topic `traceTopicEnable`
+        /// creates; must be a legal topic name.
+        msg_trace_topic_name: String = "RMQ_SYS_TRACE_TOPIC".to_owned(), "msgTraceTopicName", false;
         /// `storeReplyMessageEnable` (true): a request-reply reply is stored in the reply topic
         /// as well as pushed to its requester.
         store_reply_message_enable: bool = true, "storeReplyMessageEnable", true;

@@ -48,7 +48,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock, Weak};
 
 use ferromq_store::configs::{
-    system_groups, system_topics, ConsumerOffsetTable, DelayOffsetTable, SubscriptionGroupTable,
+    system_groups, ConsumerOffsetTable, DelayOffsetTable, SubscriptionGroupTable, SystemTopics,
     TopicConfigTable,
 };
 use ferromq_store::dispatch::ArrivalListener;
@@ -101,12 +101,20 @@ pub async fn open(settings: Settings) -> Result<Arc<Broker>, BrokerError> {
     let dir = settings.store.config_dir();
     let topics = TopicConfigTable::load(dir.join("topics.json"))?;
     let b = &settings.broker;
-    topics.add_missing(system_topics(
-        &b.broker_cluster_name,
-        &b.broker_name,
+    let mut system = SystemTopics::new(
+        b.broker_cluster_name.as_str(),
+        b.broker_name.as_str(),
         b.auto_create_topic_enable,
         b.default_topic_queue_nums,
-    ));
+    );
+    if b.trace_topic_enable {
+        let name = b.msg_trace_topic_name.trim();
+        ferromq_protocol::names::check_topic(name)
+            .map_err(|e| BrokerError::Config(format!("msgTraceTopicName: {e}")))?;
+        system.trace_topic_enable = true;
+        system.msg_trace_topic_name = name.to_owned();
+    }
+    topics.add_missing(system.topics());
     let groups = SubscriptionGroupTable::load(dir.join("subscriptionGroup.json"))?;
     groups.add_missing(system_groups());
     let offsets = ConsumerOffsetTable::load(dir.join("consumerOffset.json"))?;

@@ -19,6 +19,7 @@
 //! - [`metrics`]: client-side counters ([`ProducerMetrics`], [`ConsumerMetrics`]);
 //! - [`producer`]: [`Producer`] (sync / async / oneway, selectors, batches, retries);
 //! - [`transaction`]: [`TransactionProducer`] and the [`TransactionListener`] trait;
+//! - [`trace`]: message trace (Apache's trace data format, the background trace writer);
 //! - [`selector`]: [`QueueSelector`] and the built-in selectors, fault avoidance;
 //! - [`rt`]: tasks, timers and clocks: tokio natively, the JS event loop on wasm32.
 //!
@@ -92,6 +93,7 @@ pub mod selector;
 mod tcp;
 #[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
 pub mod testing;
+pub mod trace;
 pub mod transaction;
 pub mod transport;
 

@@ -24,6 +24,7 @@ use crate::metrics::{ProducerCounters, ProducerMetrics};
 use crate::namespace::Namespace;
 use crate::rt::Instant;
 use crate::selector::{pick_queue, random_u64, FaultTracker, QueueSelector};
+use crate::trace::{Role, Tracer};
 
 /// The topic whose route a producer borrows for a topic the name servers do not know yet; the
 /// broker then creates the topic on the first send (`autoCreateTopicEnable`).
@@ -53,6 +54,12 @@ pub struct ProducerOptions {
     pub latency_fault_enable: bool,
     /// Queues of a topic the broker auto-creates on first send (4).
     pub default_topic_queue_nums: i32,
+    /// Records each accepted send in the trace topic (Java `enableMsgTrace`, off;
+    /// docs/message-trace.md).
+    pub enable_msg_trace: bool,
+    /// The trace topic when tracing (Java `customizedTraceTopic`); `None` or blank is
+    /// `RMQ_SYS_TRACE_TOPIC`.
+    pub trace_topic: Option<String>,
 }
 
 impl Default for ProducerOptions {
@@ -67,6 +74,8 @@ impl Default for ProducerOptions {
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             latency_fault_enable: false,
             default_topic_queue_nums: 4,
+            enable_msg_trace: false,
+            trace_topic: None,
         }
     }
 }
@@ -85,6 +94,8 @@ struct Inner {
     counters: ProducerCounters,
     /// The namespace: topics and the group are wrapped on the wire, send results unwrapped.
     ns: Namespace,
+    /// Set with [`ProducerOptions::enable_msg_trace`].
+    tracer: Option<Arc<Tracer>>,
 }
 
 /// A started producer; cheap to clone (clones share the producer).
@@ -170,12 +181,46 @@ impl Producer {
     }
 
     pub(crate) async fn start_with(
-        mut options: ProducerOptions,
+        options: ProducerOptions,
         checker: Option<Arc<dyn CheckHandler>>,
     ) -> Result<Producer> {
         if options.group.is_empty() {
             return Err(Error::invalid("start", "the producer group is empty"));
         }
+        // A bad namespace is refused before anything starts.
+        Namespace::new(options.client.namespace.as_deref())?;
+        let tracer = if options.enable_msg_trace {
+            Some(
+                Tracer::start(
+                    &options.client,
+                    &options.group,
+                    Role::Produce,
+                    options.trace_topic.as_deref(),
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
+        let started = Self::start_inner(options, checker, tracer.clone()).await;
+        if started.is_err() {
+            if let Some(t) = tracer {
+                t.shutdown().await;
+            }
+        }
+        started
+    }
+
+    /// Starts a producer that records no traces (the trace producer itself).
+    pub(crate) async fn start_untraced(options: ProducerOptions) -> Result<Producer> {
+        Self::start_inner(options, None, None).await
+    }
+
+    async fn start_inner(
+        mut options: ProducerOptions,
+        checker: Option<Arc<dyn CheckHandler>>,
+        tracer: Option<Arc<Tracer>>,
+    ) -> Result<Producer> {
         // As Java's producer: the group joins the namespace too.
         let ns = Namespace::new(options.client.namespace.as_deref())?;
         options.group = ns.wrap(&options.group);
@@ -197,6 +242,7 @@ impl Producer {
                 runtime: crate::rt::Handle::current(),
                 closed: std::sync::atomic::AtomicBool::new(false),
                 counters: ProducerCounters::default(),
+                tracer,
                 options,
                 ns,
             }),
@@ -410,8 +456,35 @@ impl Producer {
         Ok(results)
     }
 
-    /// Stops the producer: unregisters its group from the brokers.
+    /// Trace records dropped so far (queue full or trace send failed); 0 without
+    /// [`ProducerOptions::enable_msg_trace`].
+    pub fn traces_dropped(&self) -> u64 {
+        self.inner.tracer.as_ref().map_or(0, |t| t.dropped())
+    }
+
+    /// The tracer, with [`ProducerOptions::enable_msg_trace`].
+    pub(crate) fn tracer(&self) -> Option<&Tracer> {
+        self.inner.tracer.as_deref()
+    }
+
+    /// The trace topic this producer writes to, when tracing.
+    pub fn trace_topic(&self) -> Option<&str> {
+        self.inner.tracer.as_ref().map(|t| t.topic())
+    }
+
+    /// Stops the producer: writes the trace records still queued (at most 5 s), then
+    /// unregisters its group from the brokers.
     pub async fn shutdown(&self) {
+        if let Some(t) = &self.inner.tracer {
+            if !self.inner.closed.load(Ordering::Acquire) {
+                t.shutdown().await;
+            }
+        }
+        self.shutdown_untraced().await;
+    }
+
+    /// Unregisters the group (the trace producer's own shutdown: it has no tracer).
+    pub(crate) async fn shutdown_untraced(&self) {
         if !self.inner.closed.swap(true, Ordering::AcqRel) {
             self.inner
                 .client
@@ -707,7 +780,7 @@ impl Producer {
             .property(property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX)
             .unwrap_or_default()
             .to_owned();
-        self.exchange(request, queue, Mode::Sync, ids).await
+        self.exchange(request, queue, Mode::Sync, ids, None).await
     }
 
     async fn send_once(
@@ -730,7 +803,7 @@ impl Producer {
             .property(property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX)
             .unwrap_or_default()
             .to_owned();
-        self.exchange(request, queue, mode, id).await
+        self.exchange(request, queue, mode, id, Some(message)).await
     }
 
     async fn exchange(
@@ -739,7 +812,9 @@ impl Producer {
         queue: &MessageQueue,
         mode: Mode,
         msg_id: String,
+        traced: Option<&Message>,
     ) -> Result<Option<SendResult>> {
+        let began_ms = now_ms();
         let client = &self.inner.client;
         let addr = client
             .master_addr_for(&queue.broker_name, &queue.topic)
@@ -761,7 +836,7 @@ impl Producer {
         };
         let header: SendMessageResponseHeader =
             response.header().map_err(|e| Error::protocol("send", e))?;
-        Ok(Some(SendResult {
+        let result = SendResult {
             status,
             msg_id,
             offset_msg_id: header.msg_id,
@@ -773,7 +848,18 @@ impl Producer {
             ),
             queue_offset: header.queue_offset,
             transaction_id: header.transaction_id,
-        }))
+        };
+        if let (Some(tracer), Some(message)) = (&self.inner.tracer, traced) {
+            tracer.on_send(
+                message,
+                &result,
+                &addr,
+                header.msg_region.as_deref(),
+                header.trace_on,
+                began_ms,
+            );
+        }
+        Ok(Some(result))
     }
 }
 

@@ -179,11 +179,16 @@ impl TransactionProducer {
         } else {
             TransactionState::Rollback
         };
-        self.end(&send, state).await?;
+        self.end(&message, &send, state).await?;
         Ok(TransactionSendResult { send, state })
     }
 
-    async fn end(&self, send: &SendResult, state: TransactionState) -> Result<()> {
+    async fn end(
+        &self,
+        message: &Message,
+        send: &SendResult,
+        state: TransactionState,
+    ) -> Result<()> {
         let client = self.producer.client();
         let offset = MessageId::parse(&send.offset_msg_id)
             .map_err(|e| Error::protocol("end transaction", e))?
@@ -204,6 +209,14 @@ impl TransactionProducer {
         let addr = client
             .master_addr_for(&send.queue.broker_name, &topic)
             .await?;
+        if let Some(tracer) = self.producer.tracer() {
+            let name = match state {
+                TransactionState::Commit => "COMMIT_MESSAGE",
+                TransactionState::Rollback => "ROLLBACK_MESSAGE",
+                TransactionState::Unknown => "UNKNOW",
+            };
+            tracer.on_end_transaction(message, send, &addr, name, false);
+        }
         let request = RemotingCommand::request_with_header(RequestCode::END_TRANSACTION, &header);
         client.broker_oneway(&addr, request).await
     }

@@ -69,6 +69,14 @@ async fn get_api(state: &State, r: &Request) -> ApiResult {
             .await
         }
         "/api/messages/by-time" => by_time(state, r).await,
+        "/api/messages/trace" => {
+            trace(
+                state,
+                required(r.param("id"), "id")?,
+                r.param("traceTopic").filter(|t| !t.is_empty()),
+            )
+            .await
+        }
         "/api/producers" => {
             producers(
                 state,
@@ -529,6 +537,45 @@ async fn find_by_id(state: &State, topic: &str, id: &str) -> Result<Vec<MessageV
 async fn by_id(state: &State, topic: &str, id: &str) -> ApiResult {
     let found = find_by_id(state, topic, id).await?;
     Ok(json!({ "messages": found.iter().map(message_json).collect::<Vec<_>>() }))
+}
+
+/// The trace records of message `id` in `trace_topic` (`RMQ_SYS_TRACE_TOPIC`), oldest first
+/// (docs/message-trace.md): what `mqadmin queryMsgTraceById` prints, every field included.
+async fn trace(state: &State, id: &str, trace_topic: Option<&str>) -> ApiResult {
+    let topic = trace_topic.unwrap_or(ferromq_client::trace::TRACE_TOPIC);
+    check_topic(topic)?;
+    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad("id: hexadecimal digits expected"));
+    }
+    let found = state
+        .admin
+        .query_by_key(topic, id, MAX_RESULTS as i32)
+        .await
+        .unwrap_or_default();
+    let mut traces: Vec<(i64, Value)> = Vec::new();
+    for m in &found {
+        let client_host = m.ext().born_host.ip().to_string();
+        let body = String::from_utf8_lossy(m.body());
+        for r in ferromq_client::trace::data::decode(&body) {
+            if r.msg_id != id {
+                continue;
+            }
+            traces.push((
+                r.timestamp,
+                json!({
+                    "type": r.trace_type.name(), "group": r.group, "clientHost": client_host,
+                    "timestamp": r.timestamp, "costTime": r.cost_ms, "success": r.success,
+                    "topic": r.topic, "tags": r.tags, "keys": r.keys, "storeHost": r.store_host,
+                    "offsetMsgId": r.offset_msg_id, "retryTimes": r.retry_times,
+                    "requestId": r.request_id, "contextCode": r.context_code,
+                }),
+            ));
+        }
+    }
+    traces.sort_by_key(|(t, _)| *t);
+    Ok(
+        json!({ "traceTopic": topic, "traces": traces.into_iter().map(|(_, v)| v).collect::<Vec<_>>() }),
+    )
 }
 
 fn param_ms(r: &Request, name: &str) -> Result<i64, Response> {

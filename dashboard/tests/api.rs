@@ -443,3 +443,54 @@ fn changes_on_an_acl_cluster_are_signed_with_the_operators_credentials() {
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["status"], "SEND_OK");
 }
+
+/// Message trace: a send traced by the client core shows up in the message page's trace view
+/// (`/api/messages/trace`), from the trace topic the broker made (`traceTopicEnable`).
+#[test]
+fn a_traced_send_shows_in_the_trace_view() {
+    let (namesrv, _broker) = servers_with(|s| s.broker.trace_topic_enable = true);
+    let console = Console::start(namesrv.addr(), true);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let msg_id = rt.block_on(async {
+        let producer = ferromq_client::Producer::start(ferromq_client::ProducerOptions {
+            client: ClientConfig {
+                namesrv_addr: namesrv.addr().to_owned(),
+                ..ClientConfig::default()
+            },
+            group: "dash_trace_pg".to_owned(),
+            enable_msg_trace: true,
+            ..ferromq_client::ProducerOptions::default()
+        })
+        .await
+        .expect("producer");
+        let sent = producer
+            .send(ferromq_client::Message::new("DashTraced", "x").with_keys(["k-1"]))
+            .await
+            .expect("send");
+        producer.shutdown().await;
+        sent.msg_id
+    });
+    let mut found = Value::Null;
+    wait_until("the trace record", Duration::from_secs(30), || {
+        found = console.get(&format!("/api/messages/trace?id={msg_id}"));
+        Ok(found["traces"].as_array().is_some_and(|t| !t.is_empty()))
+    })
+    .unwrap_or_else(|e| panic!("{e}: {found}"));
+    assert_eq!(found["traceTopic"], "RMQ_SYS_TRACE_TOPIC");
+    let t = &found["traces"][0];
+    assert_eq!(t["type"], "Pub", "{found}");
+    assert_eq!(t["group"], "dash_trace_pg");
+    assert_eq!(t["topic"], "DashTraced");
+    assert_eq!(t["keys"], "k-1");
+    assert_eq!(t["success"], true);
+    // Bad input gets a clear answer.
+    let (status, v) = console.call("GET", "/api/messages/trace?id=zz", &[], "");
+    assert_eq!(status, 400, "{v}");
+    let (status, v) = console.call(
+        "GET",
+        &format!("/api/messages/trace?id={msg_id}&traceTopic=a/b"),
+        &[],
+        "",
+    );
+    assert_eq!(status, 400, "{v}");
+}

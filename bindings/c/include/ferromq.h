@@ -500,6 +500,14 @@ fmq_result fmq_push_consumer_set_consume_batch_size(fmq_push_consumer *consumer,
 // The directory of broadcasting offset files (default ~/.rocketmq_offsets). Before start.
 fmq_result fmq_push_consumer_set_offset_store_dir(fmq_push_consumer *consumer, const char *dir);
 
+// Message trace (Java's enableMsgTrace / customizedTraceTopic; off by default): with `enable`,
+// each message handed to the listener and its answer are recorded in `trace_topic`
+// (NULL: RMQ_SYS_TRACE_TOPIC) in Apache's trace format. An illegal topic fails the start.
+// Before start.
+fmq_result fmq_push_consumer_set_msg_trace(fmq_push_consumer *consumer,
+                                           bool enable,
+                                           const char *trace_topic);
+
 // Joins the group and starts consuming: `listener` is called with `userdata` for every
 // message (see fmq_message_callback for its contract and thread). Blocks until started.
 // The options are checked here (FMQ_ERR_INVALID_ARGUMENT: e.g. a consume timestamp without
@@ -672,6 +680,11 @@ fmq_result fmq_producer_set_retry_times(fmq_producer *producer, uint32_t times);
 
 // Sets the largest body (or batch) accepted, in bytes (default 4 MiB). Before start.
 fmq_result fmq_producer_set_max_message_size(fmq_producer *producer, size_t bytes);
+
+// Message trace (Java's enableMsgTrace / customizedTraceTopic; off by default): with `enable`,
+// each accepted send is recorded in `trace_topic` (NULL: RMQ_SYS_TRACE_TOPIC) in Apache's
+// trace format. An illegal topic fails the start. Before start.
+fmq_result fmq_producer_set_msg_trace(fmq_producer *producer, bool enable, const char *trace_topic);
 
 // Sets the timeout of name-server and other non-send requests in ms (default 3000).
 // Before start.

@@ -92,7 +92,11 @@ impl fmq_push_consumer {
 }
 
 /// An optional string argument (NULL: none).
-fn opt_str(op: &'static str, name: &str, p: *const c_char) -> Result<Option<String>, Error> {
+pub(crate) fn opt_str(
+    op: &'static str,
+    name: &str,
+    p: *const c_char,
+) -> Result<Option<String>, Error> {
     if p.is_null() {
         Ok(None)
     } else {
@@ -435,6 +439,27 @@ pub extern "C" fn fmq_push_consumer_set_offset_store_dir(
         let c = handle(op, consumer)?;
         let dir = str_arg(op, "dir", dir)?.to_owned();
         c.configure(op, |s| s.options.offset_store_dir = Some(dir.into()))
+    })
+}
+
+/// Message trace (Java's enableMsgTrace / customizedTraceTopic; off by default): with `enable`,
+/// each message handed to the listener and its answer are recorded in `trace_topic`
+/// (NULL: RMQ_SYS_TRACE_TOPIC) in Apache's trace format. An illegal topic fails the start.
+/// Before start.
+#[no_mangle]
+pub extern "C" fn fmq_push_consumer_set_msg_trace(
+    consumer: *mut fmq_push_consumer,
+    enable: bool,
+    trace_topic: *const c_char,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_push_consumer_set_msg_trace";
+        let c = handle(op, consumer)?;
+        let topic = opt_str(op, "trace_topic", trace_topic)?;
+        c.configure(op, |s| {
+            s.options.enable_msg_trace = enable;
+            s.options.trace_topic = topic;
+        })
     })
 }
 

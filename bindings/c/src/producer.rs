@@ -286,6 +286,26 @@ pub extern "C" fn fmq_producer_set_max_message_size(
     })
 }
 
+/// Message trace (Java's enableMsgTrace / customizedTraceTopic; off by default): with `enable`,
+/// each accepted send is recorded in `trace_topic` (NULL: RMQ_SYS_TRACE_TOPIC) in Apache's
+/// trace format. An illegal topic fails the start. Before start.
+#[no_mangle]
+pub extern "C" fn fmq_producer_set_msg_trace(
+    producer: *mut fmq_producer,
+    enable: bool,
+    trace_topic: *const c_char,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_producer_set_msg_trace";
+        let p = handle(op, producer)?;
+        let topic = crate::consumer::opt_str(op, "trace_topic", trace_topic)?;
+        p.configure(op, |o| {
+            o.enable_msg_trace = enable;
+            o.trace_topic = topic;
+        })
+    })
+}
+
 /// Sets the timeout of name-server and other non-send requests in ms (default 3000).
 /// Before start.
 #[no_mangle]

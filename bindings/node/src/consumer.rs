@@ -130,6 +130,10 @@ pub struct PushConsumerOptions {
     pub persist_interval_ms: Option<u32>,
     /// Directory of broadcasting offsets (`~/.rocketmq_offsets`).
     pub offset_store_dir: Option<String>,
+    /// Record each delivery and the listener's answer in the trace topic (Java `enableMsgTrace`; false).
+    pub enable_msg_trace: Option<bool>,
+    /// The trace topic (Java `customizedTraceTopic`; `RMQ_SYS_TRACE_TOPIC`).
+    pub trace_topic: Option<String>,
 }
 
 impl PushConsumerOptions {
@@ -174,6 +178,8 @@ impl PushConsumerOptions {
         if let Some(dir) = &self.offset_store_dir {
             o.offset_store_dir = Some(dir.into());
         }
+        o.enable_msg_trace = self.enable_msg_trace.unwrap_or(false);
+        o.trace_topic = self.trace_topic.clone();
         o.validate()?;
         Ok(o)
     }

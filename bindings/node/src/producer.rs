@@ -47,6 +47,10 @@ pub struct ProducerOptions {
     pub max_message_size: Option<u32>,
     /// Bodies longer than this are compressed, bytes (4096).
     pub compress_threshold: Option<u32>,
+    /// Record each accepted send in the trace topic, Apache's format (Java `enableMsgTrace`; false).
+    pub enable_msg_trace: Option<bool>,
+    /// The trace topic (Java `customizedTraceTopic`; `RMQ_SYS_TRACE_TOPIC`).
+    pub trace_topic: Option<String>,
 }
 
 impl ProducerOptions {
@@ -77,6 +81,8 @@ impl ProducerOptions {
         if let Some(n) = self.compress_threshold {
             o.compress_threshold = n as usize;
         }
+        o.enable_msg_trace = self.enable_msg_trace.unwrap_or(false);
+        o.trace_topic = self.trace_topic.clone();
         Ok(o)
     }
 }

@@ -62,7 +62,7 @@ fn result_object(py: Python<'_>, r: SendResult) -> PyResult<Py<PyAny>> {
 #[pymethods]
 impl PyProducer {
     #[new]
-    #[pyo3(signature = (namesrv, group=None, *, instance_name=None, send_timeout=None, retry_times=None, compress_threshold=None, max_message_size=None, request_timeout=None, credentials=None, tls=None, namespace=None))]
+    #[pyo3(signature = (namesrv, group=None, *, instance_name=None, send_timeout=None, retry_times=None, compress_threshold=None, max_message_size=None, request_timeout=None, credentials=None, tls=None, namespace=None, enable_msg_trace=false, trace_topic=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -77,6 +77,8 @@ impl PyProducer {
         credentials: Option<Bound<'_, PyAny>>,
         tls: Option<Bound<'_, PyAny>>,
         namespace: Option<String>,
+        enable_msg_trace: bool,
+        trace_topic: Option<String>,
     ) -> PyResult<Self> {
         let mut options = ProducerOptions {
             client: client_config(
@@ -90,6 +92,8 @@ impl PyProducer {
                     namespace,
                 },
             )?,
+            enable_msg_trace,
+            trace_topic,
             ..ProducerOptions::default()
         };
         if let Some(g) = group {

@@ -29,7 +29,8 @@ pub(crate) fn expression(
 /// `PushConsumer(namesrv, group, topic, expression=None, *, sql=None, listener, orderly=False,
 /// broadcasting=False, consume_from=None, consume_timestamp_ms=None, consume_threads=None,
 /// consume_batch_size=None, allocation=None, max_reconsume_times=None, instance_name=None,
-/// offset_store_dir=None, request_timeout=None, credentials=None, tls=None, namespace=None)`.
+/// offset_store_dir=None, request_timeout=None, credentials=None, tls=None, namespace=None,
+/// enable_msg_trace=False, trace_topic=None)`.
 /// `expression` is a tag expression (`"*"`, `"A || B"`; all when omitted), `sql` a SQL92
 /// selector over properties instead. The listener returns None, True or ConsumeResult.SUCCESS
 /// when consumed, False or ConsumeResult.RECONSUME_LATER to have the message redelivered;
@@ -78,7 +79,7 @@ impl PyPushConsumer {
 #[pymethods]
 impl PyPushConsumer {
     #[new]
-    #[pyo3(signature = (namesrv, group, topic, expression=None, *, sql=None, listener, orderly=false, broadcasting=false, consume_from=None, consume_timestamp_ms=None, consume_threads=None, consume_batch_size=None, allocation=None, max_reconsume_times=None, instance_name=None, offset_store_dir=None, request_timeout=None, credentials=None, tls=None, namespace=None))]
+    #[pyo3(signature = (namesrv, group, topic, expression=None, *, sql=None, listener, orderly=false, broadcasting=false, consume_from=None, consume_timestamp_ms=None, consume_threads=None, consume_batch_size=None, allocation=None, max_reconsume_times=None, instance_name=None, offset_store_dir=None, request_timeout=None, credentials=None, tls=None, namespace=None, enable_msg_trace=false, trace_topic=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -102,6 +103,8 @@ impl PyPushConsumer {
         credentials: Option<Bound<'_, PyAny>>,
         tls: Option<Bound<'_, PyAny>>,
         namespace: Option<String>,
+        enable_msg_trace: bool,
+        trace_topic: Option<String>,
     ) -> PyResult<Self> {
         if !listener.bind(py).is_callable() {
             return Err(error::invalid(py, "consumer", "listener must be callable"));
@@ -122,6 +125,8 @@ impl PyPushConsumer {
             group: group.to_owned(),
             consume_from: self::consume_from(py, consume_from, consume_timestamp_ms)?,
             offset_store_dir,
+            enable_msg_trace,
+            trace_topic,
             ..PushConsumerOptions::default()
         };
         if broadcasting {

@@ -146,6 +146,8 @@ fn options_from(v: &JsValue) -> Result<(PushConsumerOptions, bool), JsValue> {
     if let Some(d) = opt_ms(v, "persistIntervalMs", OP)? {
         o.persist_interval = d;
     }
+    o.enable_msg_trace = js::opt_bool(v, "enableMsgTrace", OP)?.unwrap_or(false);
+    o.trace_topic = js::opt_string(v, "traceTopic", OP)?;
     o.validate().or_js()?;
     let orderly = js::opt_bool(v, "orderly", OP)?.unwrap_or(false);
     Ok((o, orderly))
@@ -174,7 +176,7 @@ struct Setup {
 /// `consumeFrom` (`lastOffset`), `consumeTimestamp`, `messageModel` (`clustering`),
 /// `allocation` (`averagely`), `orderly` (false), `maxReconsumeTimes` (16), `consumeThreads`
 /// (20), `consumeBatchSize` (1), `pullBatchSize` (32), `rebalanceIntervalMs` (20000),
-/// `persistIntervalMs` (5000).
+/// `persistIntervalMs` (5000), `enableMsgTrace` (false), `traceTopic` (`RMQ_SYS_TRACE_TOPIC`).
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct PushConsumer {

@@ -56,7 +56,7 @@ fn answer(id: u32, message: &CoreMessage, count: usize) -> SelectorAnswer {
 ///
 /// Options: `namesrvAddr` (required), `group` (`DEFAULT_PRODUCER`), `instanceName`,
 /// `requestTimeoutMs`, `sendTimeoutMs` (3000), `retryTimes` (2), `maxMessageSize` (4 MiB),
-/// `compressThreshold` (4096).
+/// `compressThreshold` (4096), `enableMsgTrace` (false), `traceTopic` (`RMQ_SYS_TRACE_TOPIC`).
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct Producer {
@@ -85,6 +85,8 @@ pub(crate) fn options_from(v: &JsValue) -> Result<ProducerOptions, JsValue> {
     if let Some(n) = js::opt_u32(v, "compressThreshold", OP)? {
         o.compress_threshold = n as usize;
     }
+    o.enable_msg_trace = js::opt_bool(v, "enableMsgTrace", OP)?.unwrap_or(false);
+    o.trace_topic = js::opt_string(v, "traceTopic", OP)?;
     Ok(o)
 }
 

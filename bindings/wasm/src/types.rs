@@ -39,6 +39,10 @@ export interface ProducerOptions extends ClientOptions {
   maxMessageSize?: number;
   /** Bodies longer than this are compressed, bytes (4096). */
   compressThreshold?: number;
+  /** Record each accepted send in the trace topic, Apache's format (Java `enableMsgTrace`; false). */
+  enableMsgTrace?: boolean;
+  /** The trace topic (Java `customizedTraceTopic`; `RMQ_SYS_TRACE_TOPIC`). */
+  traceTopic?: string;
 }
 
 /** Where a group without a committed offset starts (the core also accepts any case, `_`/`-` separators and Java names such as `'CONSUME_FROM_FIRST_OFFSET'`). */
@@ -71,6 +75,10 @@ export interface PushConsumerOptions extends ClientOptions {
   rebalanceIntervalMs?: number;
   /** Offset commit period, ms (5000). */
   persistIntervalMs?: number;
+  /** Record each delivery and the listener's answer in the trace topic (Java `enableMsgTrace`; false). */
+  enableMsgTrace?: boolean;
+  /** The trace topic (Java `customizedTraceTopic`; `RMQ_SYS_TRACE_TOPIC`). */
+  traceTopic?: string;
 }
 
 export interface PullConsumerOptions extends ClientOptions {

@@ -249,12 +249,22 @@ async fn consume_loop(inner: Arc<Inner>, qs: Arc<QueueState>) {
             let offsets: Vec<i64> = batch.iter().map(MessageView::queue_offset).collect();
             lock(&qs.pq).set_consuming(Some(&offsets));
             let began = Instant::now();
+            let trace = inner.tracer.as_ref().and_then(|t| t.before_consume(&batch));
             let result = guarded(
                 listener.consume(batch.clone()),
                 OrderlyResult::SuspendCurrentQueueAMoment,
             )
             .await;
             drop(permit);
+            if let (Some(t), Some(trace)) = (&inner.tracer, trace) {
+                let ok = result == OrderlyResult::Success;
+                let code = if ok {
+                    crate::trace::data::consume_code::SUCCESS
+                } else {
+                    crate::trace::data::consume_code::FAILED
+                };
+                t.after_consume(trace, ok, code);
+            }
             qs.stats.consume_time(began.elapsed());
             if result == OrderlyResult::Success {
                 qs.stats.consumed(batch.len(), 0);

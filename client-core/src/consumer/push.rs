@@ -40,6 +40,7 @@ use crate::message::{Message, MessageView};
 use crate::metrics::{ConsumerMetrics, QueueLag};
 use crate::namespace::Namespace;
 use crate::producer::{Producer, ProducerOptions};
+use crate::trace::{data::consume_code, Role, Tracer};
 pub(super) use ferromq_common::lock;
 
 /// Push consumer settings.
@@ -78,6 +79,12 @@ pub struct PushConsumerOptions {
     pub pull_retry_delay: Duration,
     /// Directory of broadcasting offsets (`~/.rocketmq_offsets` when `None`).
     pub offset_store_dir: Option<PathBuf>,
+    /// Records each message handed to the listener, and its answer, in the trace topic (Java
+    /// `enableMsgTrace`, off; docs/message-trace.md).
+    pub enable_msg_trace: bool,
+    /// The trace topic when tracing (Java `customizedTraceTopic`); `None` or blank is
+    /// `RMQ_SYS_TRACE_TOPIC`.
+    pub trace_topic: Option<String>,
 }
 
 impl Default for PushConsumerOptions {
@@ -99,6 +106,8 @@ impl Default for PushConsumerOptions {
             persist_interval: Duration::from_secs(5),
             pull_retry_delay: Duration::from_secs(3),
             offset_store_dir: None,
+            enable_msg_trace: false,
+            trace_topic: None,
         }
     }
 }
@@ -166,6 +175,8 @@ pub(super) struct Inner {
     /// The namespace: subscriptions, queues and the group are wrapped (`ns%name`); messages
     /// and queues handed to the application are not.
     pub(super) ns: Namespace,
+    /// Set with [`PushConsumerOptions::enable_msg_trace`].
+    pub(super) tracer: Option<Arc<Tracer>>,
 }
 
 impl Inner {
@@ -310,7 +321,31 @@ impl PushConsumer {
                 SubscriptionData::tag(&retry_topic, "*", now_ms()),
             );
         }
-        let client = Client::shared(&options.client)?;
+        let tracer = if options.enable_msg_trace {
+            Some(
+                Tracer::start(
+                    &options.client,
+                    &options.group,
+                    Role::Consume,
+                    options.trace_topic.as_deref(),
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
+        let stop_tracer = |tracer: Option<Arc<Tracer>>| async move {
+            if let Some(t) = tracer {
+                t.shutdown().await;
+            }
+        };
+        let client = match Client::shared(&options.client) {
+            Ok(c) => c,
+            Err(e) => {
+                stop_tracer(tracer).await;
+                return Err(e);
+            }
+        };
         let offsets = if clustering {
             OffsetStore::broker(&options.group)
         } else {
@@ -328,6 +363,7 @@ impl PushConsumer {
                 Ok(s) => s,
                 Err(e) => {
                     client.release();
+                    stop_tracer(tracer).await;
                     return Err(e);
                 }
             }
@@ -346,6 +382,7 @@ impl PushConsumer {
                 Ok(p) => Some(p),
                 Err(e) => {
                     client.release();
+                    stop_tracer(tracer).await;
                     return Err(e);
                 }
             }
@@ -369,6 +406,7 @@ impl PushConsumer {
             stats: Arc::new(StatsTable::default()),
             started_ms: now_ms(),
             rebalances: AtomicU64::new(0),
+            tracer,
             options,
             ns,
         });
@@ -379,6 +417,7 @@ impl PushConsumer {
             if let Some(p) = &inner.retry_producer {
                 p.shutdown().await;
             }
+            stop_tracer(inner.tracer.clone()).await;
             client.release();
             return Err(e);
         }
@@ -493,6 +532,12 @@ impl PushConsumer {
             .sum()
     }
 
+    /// Trace records dropped so far (queue full or trace send failed); 0 without
+    /// [`PushConsumerOptions::enable_msg_trace`].
+    pub fn traces_dropped(&self) -> u64 {
+        self.inner.tracer.as_ref().map_or(0, |t| t.dropped())
+    }
+
     /// The client this consumer uses.
     pub fn client(&self) -> &Client {
         &self.inner.client
@@ -523,6 +568,9 @@ impl PushConsumer {
         }
         if let Some(p) = &inner.retry_producer {
             p.shutdown().await;
+        }
+        if let Some(t) = &inner.tracer {
+            t.shutdown().await;
         }
         inner
             .client
@@ -863,12 +911,25 @@ async fn consume_batch(inner: Arc<Inner>, qs: Arc<QueueState>, messages: Vec<Mes
         return;
     };
     let began = crate::rt::Instant::now();
+    let trace = inner
+        .tracer
+        .as_ref()
+        .and_then(|t| t.before_consume(&messages));
     let result = guarded(
         listener.consume(messages.clone()),
         ConsumeResult::ReconsumeLater,
     )
     .await;
     drop(permit);
+    if let (Some(t), Some(trace)) = (&inner.tracer, trace) {
+        let ok = result == ConsumeResult::Success;
+        let code = if ok {
+            consume_code::SUCCESS
+        } else {
+            consume_code::FAILED
+        };
+        t.after_consume(trace, ok, code);
+    }
     qs.stats.consume_time(began.elapsed());
     if result == ConsumeResult::Success {
         qs.stats.consumed(messages.len(), 0);

@@ -351,10 +351,35 @@ function messageDetail(m) {
       ...Object.entries(m.properties).map(([k, v]) => ["property " + k, v]),
     ]),
     el("h2", { text: "Body" }), field("as hex", asHex), body,
+    traceView(m.msgId),
     dlqGroup && el("button", { disabled: session.readOnly, text: "Resend to " + dlqGroup, onclick: async () => {
       try { const r = await post("/api/messages/resend-dlq", { group: dlqGroup, id: m.msgId }); toast("resent as " + r.msgId); }
       catch (e) { toast(e.message, true); }
     } }));
+}
+
+// The message's trace records (message trace, docs/message-trace.md), loaded on demand.
+function traceView(msgId) {
+  const topic = el("input", { placeholder: "RMQ_SYS_TRACE_TOPIC", size: 24 });
+  const out = el("div", { id: "message-trace" });
+  const load = async (ev) => {
+    ev.preventDefault();
+    try {
+      const d = await get("/api/messages/trace", { id: msgId, traceTopic: topic.value });
+      out.replaceChildren(d.traces.length ? table([
+        { title: "Type", value: (t) => t.type },
+        { title: "Group", value: (t) => t.group },
+        { title: "Client", value: (t) => t.clientHost },
+        { title: "Time", value: (t) => fmtTime(t.timestamp) },
+        { title: "Cost", value: (t) => t.costTime + " ms" },
+        { title: "Status", value: (t) => t.type === "SubBefore" ? "-" : (t.success ? "success" : "failed") },
+      ], d.traces) : el("p", { text: "no trace of this message in " + d.traceTopic }));
+    } catch (e) { toast(e.message, true); }
+  };
+  return el("div", {},
+    el("h2", { text: "Trace" }),
+    el("form", { class: "inline", onsubmit: load }, field("Trace topic", topic), el("button", { type: "submit", text: "Show trace" })),
+    out);
 }
 
 pages.messages = async (main) => {

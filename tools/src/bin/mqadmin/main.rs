@@ -21,6 +21,7 @@
 //! - `namesrv`: getNamesrvConfig, updateNamesrvConfig, updateKvConfig, deleteKvConfig,
 //!   wipeWritePerm, addWritePerm
 //! - `message`: queryMsgById, queryMsgByKey, queryMsgByUniqueKey, sendMessage
+//! - `trace`: queryMsgTraceById
 //! - `track`: the MessageTrack lines after a message view
 //! - `consume`: consumeMessage
 //! - `probe`: queryMsgByOffset, checkMsgSendRT
@@ -56,6 +57,7 @@ mod rt;
 mod status;
 mod time;
 mod topic;
+mod trace;
 mod track;
 
 use std::process::ExitCode;
@@ -173,6 +175,9 @@ enum Command {
     /// Query Message by Unique key.
     #[command(name = "queryMsgByUniqueKey")]
     QueryMsgByUniqueKey(message::QueryMsgByUniqueKeyArgs),
+    /// Query a message trace.
+    #[command(name = "queryMsgTraceById", alias = "QueryMsgTraceById")]
+    QueryMsgTraceById(trace::QueryMsgTraceByIdArgs),
     /// Send a message.
     #[command(name = "sendMessage")]
     SendMessage(message::SendMessageArgs),
@@ -282,6 +287,7 @@ fn main() -> ExitCode {
             Command::AddWritePerm(args) => namesrv::write_perm(args, true).await,
             Command::QueryMsgById(args) => message::query_msg_by_id(args).await,
             Command::QueryMsgByKey(args) => message::query_msg_by_key(args).await,
+            Command::QueryMsgTraceById(args) => trace::query_msg_trace_by_id(args).await,
             Command::QueryMsgByUniqueKey(args) => message::query_msg_by_unique_key(args).await,
             Command::SendMessage(args) => message::send_message(args).await,
             Command::ConsumeMessage(args) => consume::consume_message(args).await,

@@ -17,6 +17,14 @@ pub(crate) fn human_time(millis: i64) -> String {
     }
 }
 
+/// `millis` (since the epoch) as `yyyy-MM-dd HH:mm:ss` in the local zone.
+pub(crate) fn local_seconds(millis: i64) -> String {
+    match Local.timestamp_millis_opt(millis).single() {
+        Some(t) => t.format("%Y-%m-%d %H:%M:%S").to_string(),
+        None => millis.to_string(),
+    }
+}
+
 /// `millis` as `yyyy-MM-dd HH:mm:ss` in a fixed zone `offset_secs` east of UTC (Apache's
 /// `clusterRT -p true` prints GMT+8 whatever the local zone is).
 pub(crate) fn fixed_zone_time(millis: i64, offset_secs: i32) -> String {

@@ -1,0 +1,265 @@
+//! Message trace (docs/message-trace.md) against a real FerroMQ name server and broker: the
+//! records a traced producer and push consumer write, read back from the trace topic by message
+//! id and decoded, carry Apache's fields; a custom trace topic made by the broker's
+//! `msgTraceTopicName` is used; a failed consumption is traced as failed; an illegal trace topic
+//! is refused at start.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{consumer_options, producer_options, unique, wait_for, Collected, Servers};
+use ferromq_client::trace::{data, TraceRecord, TraceType};
+use ferromq_client::{
+    Admin, ConsumeResult, ErrorKind, FilterExpression, Message, MessageModel, MessageView,
+    Producer, PushConsumer,
+};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Every record about `msg_id` in `trace_topic`.
+async fn records(admin: &Admin, trace_topic: &str, msg_id: &str) -> Vec<TraceRecord> {
+    let found = admin
+        .query_by_key(trace_topic, msg_id, 64)
+        .await
+        .unwrap_or_default();
+    found
+        .iter()
+        .flat_map(|m| data::decode(&String::from_utf8_lossy(m.body())))
+        .filter(|r| r.msg_id == msg_id)
+        .collect()
+}
+
+fn count(records: &[TraceRecord], t: TraceType) -> usize {
+    records.iter().filter(|r| r.trace_type == t).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traced_send_and_consumptions_are_recorded_with_apaches_fields() {
+    let trace_topic = unique("CustomTrace");
+    let name = trace_topic.clone();
+    let servers = Servers::start(move |s| {
+        s.broker.trace_topic_enable = true;
+        s.broker.msg_trace_topic_name = name;
+    })
+    .await;
+    let admin = Admin::new(&servers.client_config("trace-admin")).expect("admin");
+    // msgTraceTopicName: the broker made the custom trace topic at start-up, one queue.
+    let route = admin
+        .topic_route(&trace_topic)
+        .await
+        .expect("trace topic route");
+    assert_eq!(route.queue_datas[0].write_queue_nums, 1);
+
+    let topic = unique("Traced");
+    servers.create_topic(&topic, 2).await;
+    let pg = unique("trace_pg");
+    let producer = Producer::start(ferromq_client::ProducerOptions {
+        enable_msg_trace: true,
+        trace_topic: Some(trace_topic.clone()),
+        ..producer_options(&servers, &pg)
+    })
+    .await
+    .expect("producer");
+    assert_eq!(producer.trace_topic(), Some(trace_topic.as_str()));
+    let sent = producer
+        .send(
+            Message::new(&topic, "traced")
+                .with_tag("TagT")
+                .with_keys(["order-1", "order-2"]),
+        )
+        .await
+        .expect("send");
+
+    // One group consumes it; a broadcasting group fails it (no redelivery in broadcasting).
+    let ok_group = unique("trace_ok");
+    let got = Collected::default();
+    let ok = PushConsumer::start(
+        ferromq_client::PushConsumerOptions {
+            enable_msg_trace: true,
+            trace_topic: Some(trace_topic.clone()),
+            ..consumer_options(&servers, &ok_group, &ok_group)
+        },
+        [(topic.clone(), FilterExpression::tag("*"))],
+        got.listener(),
+    )
+    .await
+    .expect("consumer");
+    let failing_group = unique("trace_fail");
+    let failed = Collected::default();
+    let seen = failed.messages.clone();
+    let failing = PushConsumer::start(
+        ferromq_client::PushConsumerOptions {
+            enable_msg_trace: true,
+            trace_topic: Some(trace_topic.clone()),
+            message_model: MessageModel::Broadcasting,
+            offset_store_dir: Some(servers.broker.dir().join("bcast-offsets")),
+            ..consumer_options(&servers, &failing_group, &failing_group)
+        },
+        [(topic.clone(), FilterExpression::tag("*"))],
+        move |batch: &[MessageView]| {
+            seen.lock().expect("lock").extend(batch.iter().cloned());
+            ConsumeResult::ReconsumeLater
+        },
+    )
+    .await
+    .expect("failing consumer");
+    got.wait_for(1, WAIT).await;
+    failed.wait_for(1, WAIT).await;
+
+    let complete = |found: &[TraceRecord]| {
+        count(found, TraceType::Pub) == 1
+            && count(found, TraceType::SubBefore) == 2
+            && count(found, TraceType::SubAfter) == 2
+    };
+    wait_for("trace records", WAIT, || async {
+        complete(&records(&admin, &trace_topic, &sent.msg_id).await)
+    })
+    .await;
+    let found = records(&admin, &trace_topic, &sent.msg_id).await;
+    assert!(complete(&found), "{found:?}");
+
+    let p = found
+        .iter()
+        .find(|r| r.trace_type == TraceType::Pub)
+        .expect("Pub");
+    assert_eq!(p.group, pg);
+    assert_eq!(p.topic, topic);
+    assert_eq!(p.offset_msg_id, sent.offset_msg_id);
+    assert_eq!(p.tags, "TagT");
+    assert_eq!(p.keys, "order-1 order-2");
+    assert_eq!(p.store_host, servers.broker.addr());
+    assert_eq!(p.region_id, "DefaultRegion");
+    assert_eq!(p.body_length, 6);
+    assert_eq!(p.msg_type, data::msg_type::NORMAL);
+    assert!(p.success && p.timestamp > 0);
+
+    for (group, success, code) in [
+        (&ok_group, true, data::consume_code::SUCCESS),
+        (&failing_group, false, data::consume_code::FAILED),
+    ] {
+        let before = found
+            .iter()
+            .find(|r| r.trace_type == TraceType::SubBefore && &r.group == group)
+            .unwrap_or_else(|| panic!("SubBefore of {group}: {found:?}"));
+        let after = found
+            .iter()
+            .find(|r| r.trace_type == TraceType::SubAfter && &r.group == group)
+            .unwrap_or_else(|| panic!("SubAfter of {group}: {found:?}"));
+        assert_eq!(before.request_id, after.request_id);
+        assert!(!before.request_id.is_empty());
+        assert_eq!(before.region_id, "DefaultRegion");
+        assert_eq!(before.keys, "order-1 order-2");
+        assert_eq!(before.retry_times, 0);
+        assert_eq!((after.success, after.context_code), (success, code));
+        assert!(after.timestamp >= before.timestamp);
+    }
+    // The trace messages are found by the user's keys too (Apache's TraceTransferBean).
+    let by_key = admin
+        .query_by_key(&trace_topic, "order-2", 64)
+        .await
+        .expect("query by key");
+    assert!(!by_key.is_empty());
+
+    failing.shutdown().await;
+    ok.shutdown().await;
+    producer.shutdown().await;
+    assert_eq!(producer.traces_dropped(), 0);
+    assert_eq!(ok.traces_dropped(), 0);
+    admin.shutdown().await;
+    servers.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_illegal_trace_topic_is_refused_at_start() {
+    let servers = Servers::start(|_| {}).await;
+    let err = Producer::start(ferromq_client::ProducerOptions {
+        enable_msg_trace: true,
+        trace_topic: Some("bad/topic".to_owned()),
+        ..producer_options(&servers, &unique("pg"))
+    })
+    .await
+    .expect_err("an illegal trace topic");
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert!(err.to_string().contains("trace topic"), "{err}");
+    let group = unique("cg");
+    let err = PushConsumer::start(
+        ferromq_client::PushConsumerOptions {
+            enable_msg_trace: true,
+            trace_topic: Some("a b".to_owned()),
+            ..consumer_options(&servers, &group, &group)
+        },
+        [("T".to_owned(), FilterExpression::tag("*"))],
+        Collected::default().listener(),
+    )
+    .await
+    .expect_err("an illegal trace topic");
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    servers.stop().await;
+}
+
+struct CommitAll;
+
+impl ferromq_client::TransactionListener for CommitAll {
+    fn execute(&self, _: &Message, _: &str) -> ferromq_client::TransactionState {
+        ferromq_client::TransactionState::Commit
+    }
+    fn check(&self, _: &MessageView) -> ferromq_client::TransactionState {
+        ferromq_client::TransactionState::Commit
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_traced_transaction_records_its_half_message_and_its_end() {
+    let servers = Servers::start(|s| s.broker.trace_topic_enable = true).await;
+    let admin = Admin::new(&servers.client_config("trace-tx-admin")).expect("admin");
+    let topic = unique("TracedTx");
+    servers.create_topic(&topic, 1).await;
+    let pg = unique("trace_txpg");
+    let tx = ferromq_client::TransactionProducer::start(
+        ferromq_client::ProducerOptions {
+            enable_msg_trace: true,
+            ..producer_options(&servers, &pg)
+        },
+        CommitAll,
+    )
+    .await
+    .expect("transaction producer");
+    let sent = tx
+        .send(Message::new(&topic, "tx").with_keys(["tx-1"]))
+        .await
+        .expect("transactional send");
+    tx.shutdown().await;
+    let id = sent.send.msg_id.clone();
+    let complete = |found: &[TraceRecord]| {
+        count(found, TraceType::Pub) == 1 && count(found, TraceType::EndTransaction) == 1
+    };
+    wait_for("transaction trace records", WAIT, || async {
+        complete(&records(&admin, "RMQ_SYS_TRACE_TOPIC", &id).await)
+    })
+    .await;
+    let found = records(&admin, "RMQ_SYS_TRACE_TOPIC", &id).await;
+    let p = found
+        .iter()
+        .find(|r| r.trace_type == TraceType::Pub)
+        .expect("Pub");
+    assert_eq!(p.msg_type, data::msg_type::TRANS_HALF);
+    let end = found
+        .iter()
+        .find(|r| r.trace_type == TraceType::EndTransaction)
+        .expect("EndTransaction");
+    assert_eq!(end.group, pg);
+    assert_eq!(end.topic, topic);
+    assert_eq!(end.keys, "tx-1");
+    assert_eq!(end.tags, "null");
+    assert_eq!(end.msg_type, data::msg_type::TRANS_COMMIT);
+    assert_eq!(end.transaction_state, "COMMIT_MESSAGE");
+    assert_eq!(
+        Some(end.transaction_id.as_str()),
+        sent.send.transaction_id.as_deref()
+    );
+    assert!(!end.from_transaction_check);
+    assert_eq!(end.store_host, servers.broker.addr());
+    admin.shutdown().await;
+    servers.stop().await;
+}
