@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Starts the real mqnamesrv and mqbroker on free loopback ports with their data in a temp
 # directory, through scripts/local-cluster.sh (the launcher the C tarball ships as
 # bin/ferromq-local-cluster). Source it, then:
@@ -66,7 +67,8 @@ start_servers() {
     local out
     out="$(bash "$_LOCAL_CLUSTER" start "${args[@]}")" || return 1
     _CLUSTER_DIR="$(sed -n 's/^FERROMQ_CLUSTER_DIR=//p' <<<"$out")"
-    export FMQ_NAMESRV="$(sed -n 's/^FERROMQ_NAMESRV=//p' <<<"$out")"
+    FMQ_NAMESRV="$(sed -n 's/^FERROMQ_NAMESRV=//p' <<<"$out")"
+    export FMQ_NAMESRV
     if [ "${FMQ_SECURE:-}" = 1 ]; then
         export FMQ_TLS_CA="$data/ca.pem" FMQ_ACCESS_KEY=ferromq-c-test FMQ_SECRET_KEY=ferromq-c-secret-0042
     fi
