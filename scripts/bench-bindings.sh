@@ -25,35 +25,14 @@ host="$(rustc -vV | sed -n 's/^host: //p')"
 (cd bindings/node && CARGO_BUILD_TARGET="$host" npx napi build --platform --release --no-const-enum \
     --runtime-string-enum -- --locked) >&2
 
-ns_port=29876
-broker_port=29911
-pids=()
 cleanup() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
+    bench_cluster_stop
     rm -rf "$work"
 }
 trap cleanup EXIT
-wait_port() {
-    for _ in $(seq 1 300); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "port $1 did not open" >&2
-    exit 1
-}
-printf 'listenPort=%s\nkvConfigPath=%s\nconfigStorePath=%s\n' "$ns_port" "$work/kv.json" "$work/ns.properties" \
-    >"$work/namesrv.properties"
-printf 'brokerName=bench-a\nbrokerIP1=127.0.0.1\nlistenPort=%s\nnamesrvAddr=127.0.0.1:%s\nstorePathRootDir=%s\n' \
-    "$broker_port" "$ns_port" "$work/store" >"$work/broker.properties"
-target/release/mqnamesrv -c "$work/namesrv.properties" >"$work/ns.log" 2>&1 &
-pids+=($!)
-wait_port "$ns_port"
-target/release/mqbroker -c "$work/broker.properties" >"$work/broker.log" 2>&1 &
-pids+=($!)
-wait_port "$broker_port"
-sleep 1
-ns="127.0.0.1:$ns_port"
+. scripts/bench-lib.sh
+bench_cluster_start target/release --broker-config brokerName=bench-a
+ns="$FERROMQ_NAMESRV"
 
 echo "== Rust (mqbench)"
 target/release/mqbench producer -n "$ns" -t BenchRust -w 1 -s 1024 --duration "$secs" --mode sync | tail -n 1

@@ -22,30 +22,17 @@ results="$work/results.jsonl"
 : >"$results"
 cargo build --release --locked -p ferromq-namesrv -p ferromq-broker -p ferromq-tools >&2
 
-ns_port=19876
-broker_port=19911
-pids=()
 cleanup() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
+    bench_cluster_stop
     rm -rf "$work"
 }
 trap cleanup EXIT
 . scripts/bench-lib.sh
 
-printf 'listenPort=%s\nkvConfigPath=%s\nconfigStorePath=%s\n' "$ns_port" "$work/kv.json" \
-    "$work/ns.properties" >"$work/namesrv.properties"
-printf 'brokerName=hiccup-a\nbrokerIP1=127.0.0.1\nlistenPort=%s\nnamesrvAddr=127.0.0.1:%s\nstorePathRootDir=%s\nmappedFileSizeCommitLog=67108864\n' \
-    "$broker_port" "$ns_port" "$work/store" >"$work/broker.properties"
-"$bin/mqnamesrv" -c "$work/namesrv.properties" >"$work/ns.log" 2>&1 &
-pids+=($!)
-wait_port "$ns_port"
-"$bin/mqbroker" -c "$work/broker.properties" >"$work/broker.log" 2>&1 &
-pids+=($!)
-wait_port "$broker_port"
-wait_registered "$ns_port"
-
-ns="127.0.0.1:$ns_port"
+# The store's defaults but 64 MiB commitlog files (bench_cluster_start, scripts/local-cluster.sh).
+bench_cluster_start "$bin" --mqadmin target/release/mqadmin --broker-config brokerName=hiccup-a \
+    --broker-config mappedFileSizeCommitLog=67108864
+ns="$FERROMQ_NAMESRV"
 for churn in 0 "${CHURN:-20}"; do
     echo "== rollover every ~64 MiB, topic churn $churn/s ($secs s)" >&2
     line="$(target/release/mqbench producer -n "$ns" -t "Hiccup$RANDOM" -w 16 -s 1024 \

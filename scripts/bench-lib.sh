@@ -38,3 +38,27 @@ while time.time() < deadline:
 sys.exit("no broker registered with the name server on port %d within 60 s" % port)
 PY
 }
+
+# bench_cluster_start BIN_DIR [local-cluster options...]: a name server and one broker on free
+# ports in a temp dir (scripts/local-cluster.sh, which returns once the name server lists the
+# broker), with a real broker's store sizes (Apache's defaults: 1 GiB commitlog files, 300,000
+# entries per consume-queue file, full-size index files) unless an option sets them; exports
+# FERROMQ_NAMESRV and FERROMQ_CLUSTER_DIR. bench_cluster_stop stops it.
+bench_cluster_start() {
+    local bin="$1" out
+    shift
+    out="$(bash scripts/local-cluster.sh start --bin-dir "$bin" \
+        --broker-config mappedFileSizeCommitLog=1073741824 \
+        --broker-config mappedFileSizeConsumeQueue=6000000 \
+        --broker-config maxHashSlotNum=5000000 --broker-config maxIndexNum=20000000 "$@")"
+    FERROMQ_NAMESRV="$(sed -n 's/^FERROMQ_NAMESRV=//p' <<<"$out")"
+    FERROMQ_CLUSTER_DIR="$(sed -n 's/^FERROMQ_CLUSTER_DIR=//p' <<<"$out")"
+    export FERROMQ_NAMESRV FERROMQ_CLUSTER_DIR
+}
+
+bench_cluster_stop() {
+    if [ -n "${FERROMQ_CLUSTER_DIR:-}" ]; then
+        bash scripts/local-cluster.sh stop "$FERROMQ_CLUSTER_DIR"
+        FERROMQ_CLUSTER_DIR=""
+    fi
+}

@@ -24,17 +24,8 @@ results="$work/results.jsonl"
 cargo build --release --locked -p ferromq-namesrv -p ferromq-broker -p ferromq-tools >&2
 bin=target/release
 
-ns_port=19876
-broker_port=19911
-ns="127.0.0.1:$ns_port"
-pids=()
-stop_all() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    pids=()
-}
 cleanup() {
-    stop_all
+    bench_cluster_stop
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -70,33 +61,24 @@ printf 'accounts:\n  - accessKey: bench-key\n    secretKey: bench-secret-0123456
 # setup <name> <acl: yes|no> <tls: yes|no>: one configuration, then its runs.
 setup() {
     local name="$1" acl="$2" tls_on="$3"
-    local dir="$work/$name"
-    mkdir -p "$dir/ns" "$dir/broker"
-    {
-        printf '%s\n' "listenPort=$ns_port" "kvConfigPath=$dir/ns/kv.json" \
-            "configStorePath=$dir/ns/ns.properties"
-        [ "$tls_on" = yes ] && printf '%s\n' "${tls_keys[@]}"
-        true
-    } >"$dir/ns/namesrv.properties"
-    "$bin/mqnamesrv" -c "$dir/ns/namesrv.properties" >"$dir/ns/ns.log" 2>&1 &
-    pids+=($!)
-    wait_port "$ns_port"
-    {
-        printf '%s\n' "brokerName=sec-bench" "brokerIP1=127.0.0.1" "brokerIP2=127.0.0.1" \
-            "listenPort=$broker_port" "namesrvAddr=$ns" "storePathRootDir=$dir/broker/store"
-        [ "$acl" = yes ] && printf '%s\n' "aclEnable=true" "aclFilePath=$acl_file"
-        [ "$tls_on" = yes ] && printf '%s\n' "${tls_keys[@]}" "tls.enable=true" \
-            "tls.client.trustCertPath=$tls/ca.pem"
-        true
-    } >"$dir/broker/broker.properties"
-    "$bin/mqbroker" -c "$dir/broker/broker.properties" >"$dir/broker/broker.log" 2>&1 &
-    pids+=($!)
-    local broker_pid=$!
-    wait_port "$broker_port"
+    local args=()
+    if [ "$acl" = yes ]; then
+        args+=(--broker-config aclEnable=true --broker-config "aclFilePath=$acl_file")
+    fi
+    if [ "$tls_on" = yes ]; then
+        for line in "${tls_keys[@]}"; do args+=(--namesrv-config "$line" --broker-config "$line"); done
+        args+=(--broker-config tls.enable=true --broker-config "tls.client.trustCertPath=$tls/ca.pem")
+    fi
+    # A name server and a broker on free ports (scripts/local-cluster.sh via bench-lib.sh); it
+    # returns once the name server lists the broker.
+    bench_cluster_start "$bin" --broker-config brokerName=sec-bench "${args[@]}"
+    local ns="$FERROMQ_NAMESRV"
+    local broker_pid
+    broker_pid="$(cat "$(ls "$FERROMQ_CLUSTER_DIR"/broker-*.pid | head -n 1)")"
     local client=()
     [ "$acl" = yes ] && client+=(--access-key bench-key --secret-key bench-secret-0123456789)
     [ "$tls_on" = yes ] && client+=(--tls-ca "$tls/ca.pem")
-    # A one-second warm-up until sends succeed: the broker has registered and the topic exists.
+    # One-second warm-ups until sends succeed (the topic is created by the first).
     local ready=no
     for _ in $(seq 1 30); do
         if "$bin/mqbench" producer -n "$ns" -t "SecBench" -w 1 -s 1024 --duration 1 --json \
@@ -104,7 +86,6 @@ setup() {
             ready=yes
             break
         fi
-        sleep 1
     done
     [ "$ready" = yes ] || { echo "$name: no successful send within 30 tries" >&2; exit 1; }
     for mode in sync async; do
@@ -124,7 +105,7 @@ setup() {
                 tee -a "$results"
         done
     done
-    stop_all
+    bench_cluster_stop
 }
 
 setup plain no no

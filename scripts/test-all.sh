@@ -37,3 +37,7 @@ step "wasm";          bash bindings/wasm/ci.sh
 # The web console in headless Chromium (installed by the wasm step): each page, a topic made and a
 # message sent from the page, found by key with its markup body shown as text, a lag chart.
 step "dashboard ui";  bash dashboard/ui-test/ci.sh
+# The artifacts users install (docs/packaging.md): the server and C tarballs (and the wheel and
+# npm tarball), packaged from the debug builds above, unpacked and run outside the checkout.
+step "packages";      FERROMQ_DIST_PROFILE=dev bash scripts/package.sh
+bash scripts/test-package.sh

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The C binding's CI, non-interactive on a fresh machine (Debian; installs gcc, make, cmake,
 # pkg-config and valgrind with apt-get when they are missing):
-#   1. builds the servers and libferromq (debug), runs the crate's Rust tests (the committed
-#      ferromq.h equals a fresh cbindgen run; every error kind maps to its own code);
+#   1. builds the servers, mqadmin and libferromq (debug), runs the crate's Rust tests (the
+#      committed ferromq.h equals a fresh cbindgen run; every error kind maps to its own code);
 #   2. installs header, .so, .a and ferromq.pc into a temp prefix (install.sh);
 #   3. builds the tests with gcc and examples/c with make and with CMake, all through
 #      `pkg-config ferromq` against that prefix (one test also links libferromq.a statically);
-#   4. starts mqnamesrv + mqbroker on free ports, runs tests/api, every scenario of
+#   4. starts mqnamesrv + mqbroker on free ports (tests/servers.sh, through
+#      scripts/local-cluster.sh), runs tests/api, every scenario of
 #      tests/scenarios and the parity runner tests/parity (its output must equal
 #      tests/parity/expected.txt exactly) natively and then under valgrind memcheck (any error
 #      or definitely lost block fails), and runs both example builds;
@@ -36,8 +37,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get install -y -qq "${missing[@]/gcc/build-essential}" >/dev/null
 fi
 
-step "build the servers and libferromq (debug)"
-(cd "$root" && cargo build --locked -p ferromq-namesrv -p ferromq-broker -p ferromq-c)
+step "build the servers, mqadmin and libferromq (debug)"
+(cd "$root" && cargo build --locked -p ferromq-namesrv -p ferromq-broker -p ferromq-tools -p ferromq-c)
 
 step "Rust tests of the binding (header up to date, error mapping)"
 (cd "$root" && cargo test --locked -p ferromq-c --quiet)
