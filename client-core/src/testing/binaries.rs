@@ -166,7 +166,7 @@ mod tests {
             None,
             Some(env.clone()),
             vec![target.clone()],
-            &[path.clone()],
+            std::slice::from_ref(&path),
         )
         .expect("found in FERROMQ_BIN_DIR");
         assert_eq!(found.source, "FERROMQ_BIN_DIR");
