@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the npm tarball that package.sh wrote into a fresh project, as a user would, with no
 # Rust toolchain on PATH and no FERROMQ_BIN_DIR: runs a LocalCluster send/consume under
-# `node --test` (package-test/) with the bundled servers, and `npx mqnamesrv -h`. Prints the
-# tarball's size and the install time.
+# `node --test` (package-test/) with the bundled servers, `npx mqnamesrv -h`, and
+# `npx mqnamesrv` + `npx mqbroker -c broker.conf` until the broker registers, then SIGTERM.
+# Prints the tarball's size and the install time.
 #
 #   bash bindings/node/test-package.sh DIST_DIR
 set -euo pipefail
@@ -52,6 +53,57 @@ echo "$out" | head -n 5
 grep -q -- '-c' <<<"$out" || { echo "test-package.sh: mqnamesrv -h printed no usage" >&2; exit 1; }
 npx --no-install mqbroker -h >/dev/null
 npx --no-install mqadmin --help >/dev/null
+
+step "npx mqnamesrv -c ... and the mqbroker command with -c broker.conf; SIGTERM stops both"
+# Ports from the kernel (bound and released at once); the servers' own bind error says it if
+# another process took one meanwhile.
+read -r ns_port broker_port < <(node -e '
+  const net = require("node:net")
+  const take = () => new Promise((r) => { const s = net.createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => r(p)) }) })
+  ;(async () => { const a = await take(); let b; do { b = await take() } while (Math.abs(b - a) < 4); console.log(a, b) })()')
+printf 'listenPort=%s\nkvConfigPath=%s/kv.json\nconfigStorePath=%s/ns.properties.store\n' \
+  "$ns_port" "$work" "$work" >namesrv.properties
+printf 'brokerClusterName=DefaultCluster\nbrokerName=package-test\nlistenPort=%s\nnamesrvAddr=127.0.0.1:%s\nbrokerIP1=127.0.0.1\nstorePathRootDir=%s/store\nmappedFileSizeCommitLog=16777216\n' \
+  "$broker_port" "$ns_port" "$work" >broker.conf
+# npx does not pass a SIGTERM sent to it alone on to its child; in a terminal Ctrl-C reaches the
+# whole process group. So npx runs in its own group here and the group gets the signal. The
+# broker runs through the `bin` script itself (node_modules/.bin/mqbroker, as npm scripts run
+# it), which gets the signal alone and must pass it on.
+setsid npx --no-install mqnamesrv -c namesrv.properties >namesrv.log 2>&1 &
+ns_pid=$!
+node_modules/.bin/mqbroker -c broker.conf >broker.log 2>&1 &
+broker_pid=$!
+stop_all() { kill -TERM "$broker_pid" 2>/dev/null || true; kill -TERM -- "-$ns_pid" 2>/dev/null || true; }
+listed=
+for _ in $(seq 1 300); do
+  if npx --no-install mqadmin clusterList -n "127.0.0.1:$ns_port" 2>/dev/null | grep -q package-test; then listed=1; break; fi
+  sleep 0.1
+done
+if [ -z "$listed" ]; then
+  echo "test-package.sh: the broker did not register within 30 s" >&2
+  tail -n 20 namesrv.log broker.log >&2
+  stop_all
+  exit 1
+fi
+npx --no-install mqadmin clusterList -n "127.0.0.1:$ns_port"
+kill -TERM "$broker_pid"
+broker_rc=0
+wait "$broker_pid" || broker_rc=$?
+kill -TERM -- "-$ns_pid"
+ns_rc=0
+wait "$ns_pid" || ns_rc=$?
+echo "after SIGTERM: the mqbroker command exited $broker_rc, npx mqnamesrv $ns_rc"
+listens() { node -e 'const s = require("node:net").connect(+process.argv[1], "127.0.0.1", () => process.exit(0)); s.on("error", () => process.exit(1))' "$1"; }
+if [ "$broker_rc" != 0 ] || listens "$broker_port"; then
+  echo "test-package.sh: the broker did not stop cleanly through its bin script (exit $broker_rc)" >&2
+  tail -n 20 broker.log >&2
+  exit 1
+fi
+for _ in $(seq 1 100); do listens "$ns_port" || break; sleep 0.1; done
+if listens "$ns_port"; then
+  echo "test-package.sh: the name server still listens after SIGTERM to its process group" >&2
+  exit 1
+fi
 
 step "measured"
 echo "tarball: $(basename "$tarball") $(du -k "$tarball" | cut -f1) KiB"
