@@ -62,6 +62,65 @@ export declare class Admin {
   shutdown(): Promise<void>
 }
 
+/** One broker process of a `NativeLocalCluster`. */
+export declare class NativeLocalBroker {
+  /** `brokerName` (`broker-a`, ...). */
+  get brokerName(): string
+  /** `brokerId` (0 for a master). */
+  get brokerId(): number
+  /** `127.0.0.1:listenPort`, the address clients and the name server use. */
+  get addr(): string
+  /** `listenPort` (the broker also listens on `listenPort - 2` and, for HA, `listenPort + 1`). */
+  get port(): number
+  /** The broker's directory (properties file, `store/`, one log per start). */
+  get dir(): string
+  /** Whether the process is running. */
+  get running(): boolean
+  /** The last lines of the current (or last) process's log. */
+  logTail(): string
+  /** Adds a properties line from the next restart on (written last, so it wins). */
+  addConfig(line: string): void
+  /** Kills the process with `SIGKILL` (no shutdown, no unregistration) and reaps it. */
+  kill(): Promise<void>
+  /** Stops the process cleanly (`SIGTERM`; `SIGKILL` after 10 s). */
+  stop(): Promise<void>
+  /**
+   * Starts the broker again on the same ports with the same store (killing it first if it
+   * still runs); resolves once the name server lists it.
+   */
+  restart(): Promise<void>
+}
+
+/** The addon's local cluster; use `require('ferromq/testing').LocalCluster`, which wraps it. */
+export declare class NativeLocalCluster {
+  /** Starts a name server and the brokers; resolves once the name server lists every broker. */
+  static start(options?: LocalClusterOptions | undefined | null): Promise<NativeLocalCluster>
+  /** The name server's address, `127.0.0.1:port`. */
+  get namesrvAddr(): string
+  /**
+   * The cluster's directory: `namesrv/` and one directory per broker (properties file,
+   * store, one log per start). Deleted by `stop()` unless `FERROMQ_KEEP_CLUSTER=1`.
+   */
+  get dir(): string
+  /** The server binaries the cluster runs and where they were found. */
+  get binaries(): LocalClusterBinaries
+  /** The number of broker groups. */
+  get brokerCount(): number
+  /** The master of broker group `index` (`broker-a` is 0). */
+  broker(index: number): NativeLocalBroker
+  /** The slave of broker group `index` (a cluster started with `slaves: true`). */
+  slave(index: number): NativeLocalBroker
+  /**
+   * Stops every server cleanly (`SIGTERM`, up to 10 s each, then `SIGKILL`) and deletes the
+   * directory. A second call does nothing.
+   */
+  stop(): Promise<void>
+  /** Kills every server at once and deletes the directory, blocking (for `process.on('exit')`). */
+  destroySync(): void
+  /** Whether `stop()` or `destroySync()` ran. */
+  get stopped(): boolean
+}
+
 /**
  * A producer. `await producer.start()` before sending, `await producer.shutdown()` at the end.
  * It starts once: a second `start`, or a `start` after `shutdown`, rejects with
@@ -350,6 +409,47 @@ export interface LatencyHistogram {
   count: number
   /** Sum of the observations, ms. */
   sumMs: number
+}
+
+/** Where a cluster's server binaries were found. */
+export interface LocalClusterBinaries {
+  /** Path of `mqnamesrv`. */
+  namesrv: string
+  /** Path of `mqbroker`. */
+  broker: string
+  /** Which rule found them: `bundled`, `FERROMQ_BIN_DIR` or `PATH`. */
+  source: string
+}
+
+/** How to start a local cluster (every field optional). */
+export interface LocalClusterOptions {
+  /** Broker groups (masters), named `broker-a`, `broker-b`, ... (1). */
+  brokers?: number
+  /**
+   * Whether each master gets a slave (`brokerRole=SLAVE`; the masters are then
+   * `SYNC_MASTER` unless a config line says otherwise) (false).
+   */
+  slaves?: boolean
+  /**
+   * Properties lines (`key=value`, Apache's key names) for every broker, written after the
+   * cluster's own lines, so they win (e.g. `enablePropertyFilter=true`).
+   */
+  brokerConfig?: Array<string>
+  /** Properties lines for the name server. */
+  namesrvConfig?: Array<string>
+  /** How long each server may take to boot and register, ms (60000). */
+  bootTimeoutMs?: number
+  /**
+   * Whether start and restart wait until the name server lists each broker (true). The
+   * check asks in plaintext: set it to false for a name server with
+   * `tls.server.mode=enforcing`, and wait for the registration in the test.
+   */
+  waitForRegistration?: boolean
+  /**
+   * The directory of the servers the package bundles, looked at before `FERROMQ_BIN_DIR`
+   * and `PATH` (`ferromq/testing` passes it).
+   */
+  bundledBinDir?: string
 }
 
 /**

@@ -836,6 +836,8 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Admin = nativeBinding.Admin
+module.exports.NativeLocalBroker = nativeBinding.NativeLocalBroker
+module.exports.NativeLocalCluster = nativeBinding.NativeLocalCluster
 module.exports.Producer = nativeBinding.Producer
 module.exports.PullConsumer = nativeBinding.PullConsumer
 module.exports.PushConsumer = nativeBinding.PushConsumer

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # The WebAssembly package's CI, runnable on a fresh machine once scripts/setup.sh has run:
 # installs its tools (scripts/setup-wasm.sh: wasm-bindgen-cli, Chromium) and the npm dev
-# dependencies, checks the crate (rustfmt, clippy and rustdoc for wasm32), builds the servers
-# and the C library (debug) and the package (build.sh, release + wasm-opt), and runs
-# `node --test`: the scenarios in Node against real FerroMQ servers, the core's contract and the
-# package's surface (test/contract.test.js), the parity suite (test/parity.test.js, compared
-# with tests/parity/expected.txt), the transport against a scripted peer, the offline helpers,
-# the .d.ts check, and headless Chromium with the example page and the C -> browser and
-# browser -> Java interop; then the scenarios again and test/security.test.js against servers
-# with TLS enforcing (wss://) and ACL 1.0 on. Run it after `cargo test` (which builds the Java
-# compat programs).
+# dependencies, checks the crate (rustfmt, clippy and rustdoc for wasm32), builds the servers,
+# the C library and the Node addon (debug; its LocalCluster starts the servers) and the package
+# (build.sh, release + wasm-opt), and runs `node --test`: the scenarios in Node against real
+# FerroMQ servers, the core's contract and the package's surface (test/contract.test.js), the
+# parity suite (test/parity.test.js, compared with tests/parity/expected.txt), the transport
+# against a scripted peer, the offline helpers, the .d.ts check, and headless Chromium with the
+# example page and the C -> browser and browser -> Java interop; then the scenarios again and
+# test/security.test.js against servers with TLS enforcing (wss://) and ACL 1.0 on. Run it after
+# `cargo test` (which builds the Java compat programs).
 #
 #   bash bindings/wasm/ci.sh
 set -euo pipefail
@@ -45,8 +45,12 @@ cargo fmt --check
 cargo clippy --locked --target wasm32-unknown-unknown -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --target wasm32-unknown-unknown
 
-step "build the servers and the C library (debug)"
-(cd "$root" && cargo build --locked -p ferromq-namesrv -p ferromq-broker -p ferromq-c)
+step "build the servers, the C library and the Node addon (debug)"
+(cd "$root" && cargo build --locked -p ferromq-namesrv -p ferromq-broker -p ferromq-c -p ferromq-node)
+# test/cluster.js starts the servers with the Node package's LocalCluster (bindings/node/testing.js);
+# its loader takes the addon from NAPI_RS_NATIVE_LIBRARY_PATH (Node loads addons by the .node name).
+cp "$CARGO_TARGET_DIR/debug/libferromq_node.so" "$CARGO_TARGET_DIR/debug/ferromq-node-addon.node"
+export NAPI_RS_NATIVE_LIBRARY_PATH="$CARGO_TARGET_DIR/debug/ferromq-node-addon.node"
 
 step "build the package"
 bash build.sh

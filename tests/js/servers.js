@@ -1,7 +1,8 @@
 'use strict'
-// The real FerroMQ servers for the JavaScript test suites (bindings/node, bindings/wasm): free
-// loopback ports, the binaries of FERROMQ_BIN_DIR (target/debug by default), a broker set up for
-// tests, and the polling and naming helpers the suites share. Only Node's standard library.
+// Helpers of the JavaScript test suites: the broker lines of their tests, polling and naming
+// (bindings/node and bindings/wasm start their servers with `ferromq/testing`'s LocalCluster),
+// and a launcher of the real FerroMQ servers on free loopback ports from FERROMQ_BIN_DIR
+// (target/debug by default), used by dashboard/ui-test. Only Node's standard library.
 
 const { spawn } = require('node:child_process')
 const fs = require('node:fs')
@@ -91,13 +92,22 @@ function stop(child) {
 }
 
 /**
+ * The broker lines of the suites' tests: SQL92 filtering on, short delay levels (level 2 stays
+ * 5 s as in Apache; every other level is 1 s so retries come quickly), fast transaction
+ * check-backs. The Node and WASM suites pass them to `LocalCluster` (`brokerConfig`).
+ */
+const TEST_BROKER_CONFIG = [
+  'enablePropertyFilter=true',
+  `messageDelayLevel=${['1s', '5s', ...Array(16).fill('1s')].join(' ')}`,
+  'transactionCheckInterval=1000',
+  'transactionTimeOut=1000',
+]
+
+/**
  * Writes a test broker's properties file: `brokerName`, `listenPort`, `namesrvAddr` and the
- * store under `dir`, SQL92 filtering on, short delay levels (level 2 stays 5 s as in Apache;
- * every other level is 1 s so retries come quickly), fast transaction check-backs; `extra`
- * lines are appended.
+ * store under `dir`, the lines of `TEST_BROKER_CONFIG`; `extra` lines are appended.
  */
 function writeTestBrokerConf(file, { brokerName, port, namesrvAddr, dir, extra = [] }) {
-  const levels = ['1s', '5s', ...Array(16).fill('1s')].join(' ')
   fs.writeFileSync(
     file,
     [
@@ -108,10 +118,7 @@ function writeTestBrokerConf(file, { brokerName, port, namesrvAddr, dir, extra =
       `namesrvAddr=${namesrvAddr}`,
       `storePathRootDir=${path.join(dir, 'store')}`,
       'mappedFileSizeCommitLog=16777216',
-      'enablePropertyFilter=true',
-      `messageDelayLevel=${levels}`,
-      'transactionCheckInterval=1000',
-      'transactionTimeOut=1000',
+      ...TEST_BROKER_CONFIG,
       ...extra,
       '',
     ].join('\n'),
@@ -137,4 +144,4 @@ function fresh(prefix) {
   return `${prefix}_${RUN}_${seq}`
 }
 
-module.exports = { REPO, BIN_DIR, canBind, freePorts, startServer, stop, writeTestBrokerConf, waitFor, fresh }
+module.exports = { REPO, BIN_DIR, TEST_BROKER_CONFIG, canBind, freePorts, startServer, stop, writeTestBrokerConf, waitFor, fresh }

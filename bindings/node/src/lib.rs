@@ -2,9 +2,10 @@
 //!
 //! It translates types, errors and async only; all behaviour is in `ferromq-client`.
 //! Layout: [`error`] (the one mapping of core errors to JavaScript errors), [`message`]
-//! (messages, queues, send results), [`metrics`] (client-side counters), [`producer`], [`transaction`], [`consumer`] (push
-//! consumer), [`pull`] (lite pull consumer, an async iterator), [`admin`], [`selector`] (a
-//! JavaScript queue selector) and [`callback`] (calling JavaScript listeners from client
+//! (messages, queues, send results), [`metrics`] (client-side counters), [`producer`],
+//! [`transaction`], [`consumer`] (push consumer), [`pull`] (lite pull consumer, an async
+//! iterator), [`admin`], [`selector`] (a JavaScript queue selector), [`testing`] (the local
+//! cluster of `ferromq/testing`) and [`callback`] (calling JavaScript listeners from client
 //! threads).
 //!
 //! Async methods run on napi-rs's tokio runtime, which is the runtime the client core uses:
@@ -25,4 +26,5 @@ mod options;
 pub mod producer;
 pub mod pull;
 pub mod selector;
+pub mod testing;
 pub mod transaction;

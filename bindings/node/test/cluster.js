@@ -1,7 +1,7 @@
 'use strict'
-// Starts the real FerroMQ name server and broker (target/debug/mqnamesrv, target/debug/mqbroker,
-// or FERROMQ_BIN_DIR) on free loopback ports with a temporary data directory, for the tests;
-// with `secure`, both serve mutual TLS only and the broker checks ACL 1.0 (certificates made
+// The servers of the tests: `ferromq/testing`'s LocalCluster (the package's bundled servers,
+// else FERROMQ_BIN_DIR, which ci.sh sets to target/debug) with the suites' broker lines; with
+// `secure`, both servers serve mutual TLS only and the broker checks ACL 1.0 (certificates made
 // by the `openssl` command at test time).
 
 const { execFileSync } = require('node:child_process')
@@ -9,8 +9,8 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 
-const { REPO, freePorts, startServer, stop, writeTestBrokerConf, waitFor, fresh } =
-  require('../../../tests/js/servers.js')
+const { LocalCluster } = require('../testing')
+const { REPO, TEST_BROKER_CONFIG, waitFor, fresh } = require('../../../tests/js/servers.js')
 
 /** The accounts of the secure cluster: an admin (creates topics) and an application that may
  * send to and consume every topic and group but use no admin code. */
@@ -52,33 +52,22 @@ function serverTls(pki) {
 }
 
 /**
- * A name server and a broker on free ports; `namesrvAddr` to connect, `stop()` at the end.
- * The broker is set up for tests: SQL92 filtering on, short delay levels (level 2 stays 5 s as
- * in Apache; every other level is 1 s so retries come quickly), fast transaction check-backs.
- * `client` and `adminClient` are the options every client object of a test spreads in: the
- * name server and, for a `secure` cluster, the application's (the admin's) credentials and
- * the client TLS settings (`pki` has the files).
+ * A name server and a broker on free ports (a `LocalCluster`, in `local`); `namesrvAddr` to
+ * connect, `stop()` at the end. The broker is set up for tests (`TEST_BROKER_CONFIG`: SQL92
+ * filtering on, short delay levels, fast transaction check-backs). `client` and `adminClient`
+ * are the options every client object of a test spreads in: the name server and, for a
+ * `secure` cluster, the application's (the admin's) credentials and the client TLS settings
+ * (`pki` has the files). The secure cluster's name server speaks TLS only, which LocalCluster's
+ * registration check cannot: it returns once the broker has booted, and the tests' first topic
+ * creation waits for the registration.
  */
 async function startCluster({ secure = false } = {}) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferromq-node-test-'))
-  const pki = secure ? makePki(path.join(dir, 'pki')) : null
-  const nsPort = await freePorts()
-  const nsConf = path.join(dir, 'namesrv.properties')
-  fs.writeFileSync(
-    nsConf,
-    [
-      `listenPort=${nsPort}`,
-      `kvConfigPath=${path.join(dir, 'kvConfig.json')}`,
-      `configStorePath=${path.join(dir, 'namesrv.conf')}`,
-      ...(pki ? serverTls(pki) : []),
-      '',
-    ].join('\n'),
-  )
-  const namesrv = await startServer('mqnamesrv', nsConf, path.join(dir, 'namesrv.log'))
-  const namesrvAddr = `127.0.0.1:${nsPort}`
-  let extra = []
+  const pkiDir = secure ? fs.mkdtempSync(path.join(os.tmpdir(), 'ferromq-node-pki-')) : null
+  const pki = secure ? makePki(pkiDir) : null
+  const brokerConfig = [...TEST_BROKER_CONFIG]
+  let namesrvConfig = []
   if (pki) {
-    const aclFile = path.join(dir, 'plain_acl.yml')
+    const aclFile = path.join(pkiDir, 'plain_acl.yml')
     fs.writeFileSync(aclFile, [
       'accounts:',
       `  - accessKey: ${ACL_ADMIN.accessKey}`,
@@ -91,7 +80,8 @@ async function startCluster({ secure = false } = {}) {
       '    defaultGroupPerm: PUB|SUB',
       '',
     ].join('\n'))
-    extra = [
+    namesrvConfig = serverTls(pki)
+    brokerConfig.push(
       'aclEnable=true',
       `aclFilePath=${aclFile}`,
       ...serverTls(pki),
@@ -100,29 +90,27 @@ async function startCluster({ secure = false } = {}) {
       `tls.client.trustCertPath=${pki.ca}`,
       `tls.client.certPath=${pki.client}`,
       `tls.client.keyPath=${pki.clientKey}`,
-    ]
+    )
   }
-  let broker
+  let local
   try {
-    const port = await freePorts()
-    const brokerConf = path.join(dir, 'broker.properties')
-    writeTestBrokerConf(brokerConf, { brokerName: 'node-broker-a', port, namesrvAddr, dir, extra })
-    broker = await startServer('mqbroker', brokerConf, path.join(dir, 'broker.log'))
+    local = await LocalCluster.start({ brokerConfig, namesrvConfig, waitForRegistration: !secure })
   } catch (e) {
-    await stop(namesrv)
+    if (pkiDir) fs.rmSync(pkiDir, { recursive: true, force: true })
     throw e
   }
+  const { namesrvAddr } = local
   const tls = pki && { caFile: pki.ca, certFile: pki.client, keyFile: pki.clientKey }
   return {
+    local,
     namesrvAddr,
-    dir,
+    dir: local.dir,
     pki,
     client: pki ? { namesrvAddr, credentials: ACL_APP, tls } : { namesrvAddr },
     adminClient: pki ? { namesrvAddr, credentials: ACL_ADMIN, tls } : { namesrvAddr },
     async stop() {
-      await stop(broker)
-      await stop(namesrv)
-      fs.rmSync(dir, { recursive: true, force: true })
+      await local.stop()
+      if (pkiDir) fs.rmSync(pkiDir, { recursive: true, force: true })
     },
   }
 }

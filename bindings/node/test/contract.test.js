@@ -162,7 +162,7 @@ describe('admin', () => {
       assert.equal(info.clusters.DefaultCluster.length, 1)
       const brokerName = info.clusters.DefaultCluster[0]
       assert.equal(info.brokers[0].brokerName, brokerName)
-      assert.equal(brokerName, 'node-broker-a')
+      assert.equal(brokerName, 'broker-a')
       const brokerAddr = info.brokers[0].addrs['0']
       assert.match(brokerAddr, /^127\.0\.0\.1:\d+$/)
 

@@ -1,8 +1,9 @@
 'use strict'
-// Starts the real FerroMQ name server and broker (target/debug/mqnamesrv, target/debug/mqbroker,
-// or FERROMQ_BIN_DIR) on free loopback ports, both with a WebSocket port, and a temporary data
-// directory; loads the built package (bindings/wasm/pkg, Node flavour) with `ws` as the global
-// WebSocket.
+// The servers of the tests: `ferromq/testing`'s LocalCluster from the Node package
+// (bindings/node; ci.sh builds its addon and points NAPI_RS_NATIVE_LIBRARY_PATH at it), with
+// FERROMQ_BIN_DIR's servers, a name server and a broker on free loopback ports, both with a
+// WebSocket port; loads the built package (bindings/wasm/pkg, Node flavour) with `ws` as the
+// global WebSocket.
 //
 // With FERROMQ_WASM_TLS_DIR set (a directory holding ca.pem, server.pem and server.key; ci.sh
 // makes them with the openssl CLI and runs Node with NODE_EXTRA_CA_CERTS=<dir>/ca.pem), both
@@ -14,8 +15,8 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 
-const { REPO, BIN_DIR, freePorts, startServer, stop, writeTestBrokerConf, waitFor, fresh } =
-  require('../../../tests/js/servers.js')
+const { LocalCluster } = require('../../node/testing.js')
+const { REPO, BIN_DIR, TEST_BROKER_CONFIG, freePorts, waitFor, fresh } = require('../../../tests/js/servers.js')
 
 const PKG = path.resolve(__dirname, '..', 'pkg')
 
@@ -60,71 +61,55 @@ function load() {
 }
 
 /**
- * A name server and a broker on free ports, both serving WebSocket too. `namesrvAddr` is the
- * TCP address (for native clients), `namesrvWs` the WebSocket URL (for this package). The
- * broker is set up for tests: SQL92 filtering on, short delay levels (level 2 stays 5 s as in
- * Apache; every other level is 1 s so retries come quickly). `brokerWebSocket: false` starts
- * the broker without a WebSocket port. In the secure run, `tlsMode` is the servers'
- * `tls.server.mode` (`enforcing` by default).
+ * A name server and a broker on free ports (a `LocalCluster`, in `local`), both serving
+ * WebSocket too. `namesrvAddr` is the TCP address (for native clients), `namesrvWs` the
+ * WebSocket URL (for this package). The broker is set up for tests (`TEST_BROKER_CONFIG`: SQL92
+ * filtering on, short delay levels, fast transaction check-backs). `brokerWebSocket: false`
+ * starts the broker without a WebSocket port. In the secure run, `tlsMode` is the servers'
+ * `tls.server.mode` (`enforcing` by default); an enforcing name server cannot be asked in
+ * plaintext whether the broker registered, so start returns once the broker has booted
+ * (`startReadyCluster` then waits for the registration).
  */
 async function startCluster({ brokerWebSocket = true, tlsMode = 'enforcing' } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferromq-wasm-test-'))
-  const nsPort = await freePorts()
-  const nsWs = nsPort + 2
-  const nsConf = path.join(dir, 'namesrv.properties')
-  fs.writeFileSync(
-    nsConf,
-    [
-      `listenPort=${nsPort}`,
-      `webSocketListenPort=${nsWs}`,
-      `kvConfigPath=${path.join(dir, 'kvConfig.json')}`,
-      `configStorePath=${path.join(dir, 'namesrv.conf')}`,
-      ...(TLS_DIR ? tlsServerKeys(dir, tlsMode) : []),
-      '',
-    ].join('\n'),
-  )
-  const namesrv = await startServer('mqnamesrv', nsConf, path.join(dir, 'namesrv.log'))
-  const namesrvAddr = `127.0.0.1:${nsPort}`
-  let broker
-  const port = await freePorts()
-  const brokerConf = path.join(dir, 'broker.properties')
-  let starts = 0
-  async function startBroker(wsPort) {
-    writeTestBrokerConf(brokerConf, {
-      brokerName: 'wasm-broker-a',
-      port,
-      namesrvAddr,
-      dir,
-      extra: [...(wsPort ? [`webSocketListenPort=${wsPort}`] : []), ...(TLS_DIR ? secureBrokerKeys(dir, tlsMode) : [])],
-    })
-    starts += 1
-    return startServer('mqbroker', brokerConf, path.join(dir, `broker-${starts}.log`))
-  }
+  // WebSocket ports: LocalCluster picks the TCP ports; these are checked free here.
+  const nsWs = await freePorts([])
+  const wsPort = brokerWebSocket ? await freePorts([]) : 0
+  let local
   try {
-    broker = await startBroker(brokerWebSocket ? port + 2 : 0)
+    local = await LocalCluster.start({
+      namesrvConfig: [`webSocketListenPort=${nsWs}`, ...(TLS_DIR ? tlsServerKeys(dir, tlsMode) : [])],
+      brokerConfig: [
+        ...TEST_BROKER_CONFIG,
+        `webSocketListenPort=${wsPort}`,
+        ...(TLS_DIR ? secureBrokerKeys(dir, tlsMode) : []),
+      ],
+      waitForRegistration: !(TLS_DIR && tlsMode === 'enforcing'),
+    })
   } catch (e) {
-    await stop(namesrv)
+    fs.rmSync(dir, { recursive: true, force: true })
     throw e
   }
+  const broker = local.broker(0)
   const namesrvWs = `${SCHEME}://127.0.0.1:${nsWs}/`
   return {
-    namesrvAddr,
+    local,
+    namesrvAddr: local.namesrvAddr,
     namesrvWs,
     /** The options every client object of the tests starts from: the name server's URL and, in the secure run, the credentials. */
     client: TLS_DIR ? { namesrvAddr: namesrvWs, credentials: CREDENTIALS } : { namesrvAddr: namesrvWs },
-    brokerAddr: `127.0.0.1:${port}`,
-    brokerWs: brokerWebSocket ? `${SCHEME}://127.0.0.1:${port + 2}/` : null,
+    brokerAddr: broker.addr,
+    brokerWs: brokerWebSocket ? `${SCHEME}://127.0.0.1:${wsPort}/` : null,
     dir,
-    /** Restarts the broker (same store and TCP port) with its WebSocket on another port. */
+    /** Restarts the broker (SIGKILL; same store and TCP port) with its WebSocket on another port. */
     async restartBroker() {
-      await stop(broker)
-      const other = await freePorts()
-      broker = await startBroker(other)
+      const other = await freePorts([])
+      broker.addConfig(`webSocketListenPort=${other}`)
+      await broker.restart()
       this.brokerWs = `${SCHEME}://127.0.0.1:${other}/`
     },
     async stop() {
-      await stop(broker)
-      await stop(namesrv)
+      await local.stop()
       fs.rmSync(dir, { recursive: true, force: true })
     },
   }

@@ -258,8 +258,8 @@ describe('admin', () => {
     try {
       const info = await admin.clusterInfo()
       assert.deepEqual(Object.keys(info.clusters), ['DefaultCluster'])
-      assert.deepEqual(info.clusters.DefaultCluster, ['wasm-broker-a'])
-      assert.equal(info.brokers[0].brokerName, 'wasm-broker-a')
+      assert.deepEqual(info.clusters.DefaultCluster, ['broker-a'])
+      assert.equal(info.brokers[0].brokerName, 'broker-a')
       assert.equal(info.brokers[0].addrs['0'], ready.cluster.brokerAddr)
 
       const topic = fresh('Admin')
