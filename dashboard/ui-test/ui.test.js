@@ -12,8 +12,10 @@ const os = require('node:os')
 const path = require('node:path')
 const { spawn } = require('node:child_process')
 
-const { BIN_DIR, freePorts, startServer, stop, writeTestBrokerConf, waitFor, fresh } =
-  require('../../tests/js/servers.js')
+const { REPO, BIN_DIR, freePorts, waitFor, fresh } = require('../../tests/js/servers.js')
+const { execFileSync } = require('node:child_process')
+
+const LOCAL_CLUSTER = path.join(REPO, 'scripts', 'local-cluster.sh')
 
 const CHROMIUM = process.env.FERROMQ_CHROMIUM || '/usr/bin/chromium'
 
@@ -42,22 +44,21 @@ function startProcess(bin, args, ready, logFile) {
 
 describe('mqdashboard in headless Chromium', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferromq-dashboard-ui-'))
-  let namesrv, broker, console_, consumer, browser, page, base
+  let clusterDir, console_, consumer, browser, page, base
   const errors = []
   const topic = fresh('DashUi')
   const group = fresh('DashUiGroup')
 
   before(async () => {
     process.stdout.write(`screenshots and logs: ${dir}\n`)
-    const nsPort = await freePorts([])
-    const nsConf = path.join(dir, 'namesrv.properties')
-    fs.writeFileSync(nsConf, [`listenPort=${nsPort}`, `kvConfigPath=${path.join(dir, 'kv.json')}`,
-      `configStorePath=${path.join(dir, 'namesrv.conf')}`, ''].join('\n'))
-    namesrv = await startServer('mqnamesrv', nsConf, path.join(dir, 'namesrv.log'))
-    const namesrvAddr = `127.0.0.1:${nsPort}`
-    const brokerConf = path.join(dir, 'broker.properties')
-    writeTestBrokerConf(brokerConf, { brokerName: 'ui-broker', port: await freePorts(), namesrvAddr, dir })
-    broker = await startServer('mqbroker', brokerConf, path.join(dir, 'broker.log'))
+    // A name server and a broker (broker-a) on free ports: scripts/local-cluster.sh, the
+    // LocalCluster of the shell and C, returns once the name server lists the broker.
+    const out = execFileSync('bash', [LOCAL_CLUSTER, 'start', '--bin-dir', BIN_DIR,
+      '--dir', path.join(dir, 'cluster')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+    const value = (name) => (out.match(new RegExp(`^${name}=(.*)$`, 'm')) || [])[1]
+    const namesrvAddr = value('FERROMQ_NAMESRV')
+    clusterDir = value('FERROMQ_CLUSTER_DIR')
+    assert.ok(namesrvAddr && clusterDir, `local-cluster.sh printed no address: ${out}`)
     const uiPort = await freePorts([])
     console_ = await startProcess('mqdashboard', ['-n', namesrvAddr, '-p', String(uiPort)],
       'mqdashboard serving', path.join(dir, 'mqdashboard.log'))
@@ -86,8 +87,9 @@ describe('mqdashboard in headless Chromium', () => {
     if (browser) await browser.close()
     if (consumer) consumer.kill('SIGKILL')
     if (console_) console_.kill('SIGINT')
-    await stop(broker)
-    await stop(namesrv)
+    if (clusterDir) {
+      execFileSync('bash', [LOCAL_CLUSTER, 'stop', clusterDir], { stdio: 'inherit' })
+    }
   })
 
   async function open(hash) {
@@ -102,7 +104,7 @@ describe('mqdashboard in headless Chromium', () => {
 
   it('shows the cluster with its broker and draws the TPS chart', async () => {
     await open('#/cluster')
-    await page.waitForSelector('text=ui-broker')
+    await page.waitForSelector('text=broker-a')
     await page.waitForFunction(() => +document.getElementById('tps-chart').dataset.drawn >= 1)
     assert.match(await page.textContent('#main'), /MASTER/)
     await shot('cluster')

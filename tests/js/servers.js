@@ -1,22 +1,14 @@
 'use strict'
-// Helpers of the JavaScript test suites: the broker lines of their tests, polling and naming
-// (bindings/node and bindings/wasm start their servers with `ferromq/testing`'s LocalCluster),
-// and a launcher of the real FerroMQ servers on free loopback ports from FERROMQ_BIN_DIR
-// (target/debug by default), used by dashboard/ui-test. Only Node's standard library.
+// Helpers of the JavaScript test suites: the broker lines of their tests, free ports, polling
+// and naming. The suites start their servers with `ferromq/testing`'s LocalCluster (bindings/node,
+// bindings/wasm) or scripts/local-cluster.sh (dashboard/ui-test), from FERROMQ_BIN_DIR
+// (target/debug by default). Only Node's standard library.
 
-const { spawn } = require('node:child_process')
-const fs = require('node:fs')
 const net = require('node:net')
 const path = require('node:path')
 
 const REPO = path.resolve(__dirname, '..', '..')
 const BIN_DIR = process.env.FERROMQ_BIN_DIR || path.join(REPO, 'target', 'debug')
-
-// Servers still running when this process exits (a crash, an interrupted run) die with it.
-const running = new Set()
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL')
-})
 
 /** Resolves when `port` on 127.0.0.1 can be bound (and releases it). */
 function canBind(port) {
@@ -48,49 +40,6 @@ async function freePorts(offsets = [-2, 1, 2]) {
   throw new Error('no free ports')
 }
 
-/** Starts `bin -c conf` and resolves once a stdout line contains "boot success". */
-function startServer(bin, conf, logFile, timeoutMs = 30000) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(path.join(BIN_DIR, bin), ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] })
-    running.add(child)
-    child.once('exit', () => running.delete(child))
-    const log = fs.createWriteStream(logFile)
-    let out = ''
-    let done = false
-    const timer = setTimeout(() => finish(new Error(`${bin} did not boot within ${timeoutMs} ms`)), timeoutMs)
-    function finish(err) {
-      if (done) return
-      done = true
-      clearTimeout(timer)
-      if (err) {
-        child.kill('SIGKILL')
-        reject(err)
-      } else resolve(child)
-    }
-    child.stdout.on('data', (d) => {
-      log.write(d)
-      out += d
-      if (out.includes('boot success')) finish()
-    })
-    child.stderr.on('data', (d) => log.write(d))
-    child.once('error', finish)
-    child.once('exit', (code) => finish(new Error(`${bin} exited with ${code} before booting (log: ${logFile})`)))
-  })
-}
-
-/** Stops a server with SIGTERM (SIGKILL after 5 s) and resolves once it has exited. */
-function stop(child) {
-  return new Promise((resolve) => {
-    if (!child || child.exitCode !== null || child.signalCode !== null) return resolve()
-    const t = setTimeout(() => child.kill('SIGKILL'), 5000)
-    child.once('exit', () => {
-      clearTimeout(t)
-      resolve()
-    })
-    child.kill('SIGTERM')
-  })
-}
-
 /**
  * The broker lines of the suites' tests: SQL92 filtering on, short delay levels (level 2 stays
  * 5 s as in Apache; every other level is 1 s so retries come quickly), fast transaction
@@ -102,28 +51,6 @@ const TEST_BROKER_CONFIG = [
   'transactionCheckInterval=1000',
   'transactionTimeOut=1000',
 ]
-
-/**
- * Writes a test broker's properties file: `brokerName`, `listenPort`, `namesrvAddr` and the
- * store under `dir`, the lines of `TEST_BROKER_CONFIG`; `extra` lines are appended.
- */
-function writeTestBrokerConf(file, { brokerName, port, namesrvAddr, dir, extra = [] }) {
-  fs.writeFileSync(
-    file,
-    [
-      'brokerClusterName=DefaultCluster',
-      `brokerName=${brokerName}`,
-      'brokerIP1=127.0.0.1',
-      `listenPort=${port}`,
-      `namesrvAddr=${namesrvAddr}`,
-      `storePathRootDir=${path.join(dir, 'store')}`,
-      'mappedFileSizeCommitLog=16777216',
-      ...TEST_BROKER_CONFIG,
-      ...extra,
-      '',
-    ].join('\n'),
-  )
-}
 
 /** Polls `check` every 50 ms until it returns a truthy value; throws after `timeoutMs`. */
 async function waitFor(what, timeoutMs, check) {
@@ -144,4 +71,4 @@ function fresh(prefix) {
   return `${prefix}_${RUN}_${seq}`
 }
 
-module.exports = { REPO, BIN_DIR, TEST_BROKER_CONFIG, canBind, freePorts, startServer, stop, writeTestBrokerConf, waitFor, fresh }
+module.exports = { REPO, BIN_DIR, TEST_BROKER_CONFIG, canBind, freePorts, waitFor, fresh }
