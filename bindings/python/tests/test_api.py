@@ -49,7 +49,7 @@ def test_consume_from_timestamp_needs_a_time():
 def test_send_to_queue_and_sharding_key(cluster):
     topic = cluster.topic("Queues")
     with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as p:
-        q = ferromq.MessageQueue(topic, "py-broker-a", 2)
+        q = ferromq.MessageQueue(topic, cluster.broker_name, 2)
         r = p.send_to_queue(ferromq.Message(topic, b"q2"), q)
         assert r.queue == q
         assert p.send(ferromq.Message(topic, b"q2 again"), queue=q).queue == q
