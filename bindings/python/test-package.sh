@@ -53,7 +53,8 @@ echo "   installed in $(( (end - start) / 1000000 )) ms"
 
 cd "$work"
 echo "== mqbroker -h (console command of ferromq-server)"
-"$work/venv/bin/mqbroker" -h | head -3
+"$work/venv/bin/mqbroker" -h >"$work/mqbroker-h.txt"
+head -3 "$work/mqbroker-h.txt"
 for p in mqnamesrv mqadmin mqbench; do
     "$work/venv/bin/$p" -h >/dev/null
 done
