@@ -31,6 +31,8 @@ def test_with_block_starts_a_listed_broker_and_cleans_up():
     assert not directory.exists()
     with pytest.raises(RuntimeError, match="not started"):
         local.namesrv_addr  # noqa: B018
+    with pytest.raises(RuntimeError, match="stopped .*create a new one"):
+        local.start()
 
 
 def test_kill_restart_and_stop_a_broker():

@@ -163,7 +163,8 @@ class LocalCluster:
         message lists where it looked), RuntimeError when a server does not come up (with the
         tail of its log), ValueError for bad options."""
         if self._cluster is not None:
-            raise RuntimeError("LocalCluster: already started (a cluster starts once; create a new one)")
+            state = "already started" if self._cluster.running else "stopped"
+            raise RuntimeError(f"LocalCluster: {state} (a cluster starts once; create a new one)")
         bundled = None if self._bin_dir is not None else bundled_bin_dir()
         try:
             self._cluster = _LocalCluster(*self._options, bundled, self._bin_dir)
