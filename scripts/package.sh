@@ -113,12 +113,10 @@ cp -r examples/c "$c/share/ferromq/examples"
 rm -rf "$c/share/ferromq/examples/quickstart" "$c/share/ferromq/examples/build"
 tar -C "$stage" -czf "$dist/$cname.tar.gz" "$cname"
 
-# --- the Python wheel and the npm tarball (their own scripts, when this checkout has them) ---
+# --- the Python wheels and the npm tarball (each binding's own script) ----------------------
 for lang in python node; do
-  if [ -f "bindings/$lang/package.sh" ]; then
-    step "the $lang package (bindings/$lang/package.sh)"
-    bash "bindings/$lang/package.sh" "$dist" "$out"
-  fi
+  step "the $lang package (bindings/$lang/package.sh)"
+  bash "bindings/$lang/package.sh" "$dist" "$out"
 done
 
 step "sizes"

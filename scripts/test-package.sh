@@ -8,8 +8,8 @@
 #   2. the C tarball, unpacked: its examples/ quickstart built with make through pkg-config
 #      (PKG_CONFIG_PATH into the unpacked tree only), run against the tarball's own servers
 #      started by its bin/ferromq-local-cluster;
-#   3. bindings/python/test-package.sh and bindings/node/test-package.sh, when this checkout has
-#      them (the wheel and the npm tarball).
+#   3. bindings/python/test-package.sh and bindings/node/test-package.sh (the wheels and the npm
+#      tarball, installed where no Rust toolchain is on PATH).
 #
 #   bash scripts/test-package.sh [DIST_DIR]     # default dist/
 set -euo pipefail
@@ -134,10 +134,8 @@ cluster_dir=""
 [ ! -e "$work/c-cluster" ] || fail "ferromq-local-cluster stop left $work/c-cluster"
 
 for lang in python node; do
-  if [ -f "$root/bindings/$lang/test-package.sh" ]; then
-    step "$lang package (bindings/$lang/test-package.sh)"
-    bash "$root/bindings/$lang/test-package.sh" "$dist"
-  fi
+  step "$lang package (bindings/$lang/test-package.sh)"
+  bash "$root/bindings/$lang/test-package.sh" "$dist"
 done
 echo
 echo "package: all artifacts checked"

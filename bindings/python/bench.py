@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import os
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -23,7 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent / "tests"))
 
 import ferromq  # noqa: E402
-from servers import TARGET, running_cluster  # noqa: E402
+from ferromq.testing import LocalCluster  # noqa: E402
+from helpers import BROKER_CONFIG, TARGET, bin_dir  # noqa: E402
 
 BODY = b"x" * 1024
 
@@ -147,8 +147,8 @@ def main() -> int:
         return run(args.namesrv, args)
     profile = "release" if (TARGET / "release" / "mqbroker").exists() else "debug"
     print(f"starting {profile} servers")
-    with tempfile.TemporaryDirectory() as d, running_cluster(Path(d), profile) as c:
-        return run(c.namesrv, args)
+    with LocalCluster(broker_config=BROKER_CONFIG, bin_dir=bin_dir(profile)) as c:
+        return run(c.namesrv_addr, args)
 
 
 if __name__ == "__main__":

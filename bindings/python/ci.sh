@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the `ferromq` Python package into a private venv and runs its checks: the stub check
-# and the pytest suite against real FerroMQ servers (built here in debug). Non-interactive;
+# and the pytest suite against real FerroMQ servers (built here in debug, started by the
+# package's own ferromq.testing.LocalCluster through its pytest plugin). The wheels and their
+# install-and-run test are package.sh and test-package.sh. Non-interactive;
 # run from anywhere: `bash bindings/python/ci.sh`. Extra arguments go to pytest.
 set -euo pipefail
 

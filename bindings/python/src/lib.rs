@@ -3,7 +3,8 @@
 //! Layout: [`runtime`] (the tokio runtime the binding owns, blocking waits with the GIL
 //! released, asyncio futures), [`error`] (the exception hierarchy), [`message`] (value
 //! types), [`listener`] (Python callables as the core's listener traits), [`selector`] (a
-//! Python queue selector), [`metrics`] (client-side counters as dicts), [`security`] (credentials and TLS options), [`slot`] (started objects and fork safety), then one file per
+//! Python queue selector), [`metrics`] (client-side counters as dicts), [`security`] (credentials and TLS options), [`slot`] (started objects and fork safety),
+//! [`testing`] (the Rust `LocalCluster` for `ferromq.testing`), then one file per
 //! client object.
 
 mod admin;
@@ -18,12 +19,17 @@ mod runtime;
 mod security;
 mod selector;
 mod slot;
+mod testing;
 mod transaction;
 
 use pyo3::prelude::*;
 
 /// FerroMQ client: producers, consumers, transactions and admin over the Rust client core.
+///
+/// The extension `ferromq._ferromq`; the package `ferromq` (python/ferromq/__init__.py)
+/// re-exports every public name, so `import ferromq` is the API.
 #[pymodule]
+#[pyo3(name = "_ferromq")]
 fn ferromq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     error::register(m)?;
@@ -43,5 +49,6 @@ fn ferromq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<admin::PyAdmin>()?;
     m.add_class::<security::PyTlsConfig>()?;
     m.add_function(wrap_pyfunction!(runtime::complete, m)?)?;
+    m.add_class::<testing::PyLocalCluster>()?;
     Ok(())
 }

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from servers import ACL_APP
+from helpers import ACL_APP
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "python"
 

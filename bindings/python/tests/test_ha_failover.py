@@ -1,4 +1,4 @@
-"""Failover to a slave with the real server processes (servers.py `running_ha_pair`): a
+"""Failover to a slave with the real server processes (a `LocalCluster` with a slave): a
 SYNC_MASTER and its SLAVE of one broker name. The master is killed (`kill -9`) after the
 producer's messages were acknowledged; a push consumer that starts afterwards reads every one
 of them from the slave, and one that was running moves from the dead master to the slave. The
@@ -7,22 +7,76 @@ master restarts on its port and data, and the slave holds what is sent after tha
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 import ferromq
 from conftest import Collector, wait_until
-from servers import HaPair, running_ha_pair
+from ferromq.testing import LocalCluster
+from helpers import Cluster, bin_dir
 
 N = 20
 QUEUES = 4
 
 
+class HaPair(Cluster):
+    """The master (`master_addr`) and slave (`slave_addr`) of broker group 0 of a LocalCluster
+    started with `slaves=True`."""
+
+    def __init__(self, local: LocalCluster) -> None:
+        super().__init__(local)
+        self.master_addr = local.broker(0).addr
+        self.slave_addr = local.slave(0).addr
+
+    def kill_master(self) -> None:
+        """`kill -9` the master; returns once the name server dropped it from the route."""
+        self.local.broker(0).kill()
+        wait_until("the master leaving the route", lambda: not self.registered(self.master_addr))
+
+    def restart_master(self) -> None:
+        """Starts the master again on its port and data (LocalCluster returns once it is listed);
+        returns once its slave is connected to it again."""
+        self.local.broker(0).restart()
+        self.wait_slave_connected()
+
+    def wait_slave_connected(self) -> None:
+        def connected() -> bool:
+            try:
+                return self.admin.broker_runtime_info(self.master_addr).get("haSlaveCount") == "1"
+            except ferromq.FerroMQError:
+                return False
+
+        wait_until("the slave connected to its master", connected)
+
+    def resync_slave(self) -> None:
+        """Restarts the slave, which fetches the master's tables (topics included) as soon as it
+        learns the master; returns once its log says so and it is connected again."""
+        slave = self.local.slave(0)
+        slave.restart()
+
+        def synced() -> bool:
+            logs = sorted(slave.dir.glob("*.log"), key=lambda p: int(p.stem) if p.stem.isdigit() else -1)
+            return bool(logs) and "tables synced from the master" in Path(logs[-1]).read_text(errors="replace")
+
+        wait_until("the slave to sync the master's tables (its log at info level)", synced)
+        self.wait_slave_connected()
+
+
 @pytest.fixture
-def ha(tmp_path):
+def ha():
     topic = f"HaFailover_{os.getpid()}"
-    with running_ha_pair(tmp_path, topics=[topic], queues=QUEUES) as pair:
-        yield pair, topic
+    with LocalCluster(slaves=True, broker_config=["haSendHeartbeatInterval=200"], bin_dir=bin_dir()) as local:
+        pair = HaPair(local)
+        try:
+            pair.wait_slave_connected()
+            pair.admin.create_topic(topic, queue_nums=QUEUES)
+            # A slave serves only topics it has from its master (fetched every 10 s): a restart
+            # fetches them at once.
+            pair.resync_slave()
+            yield pair, topic
+        finally:
+            pair.close()
 
 
 def send(pair: HaPair, topic: str, prefix: str, n: int) -> set[str]:
@@ -33,7 +87,7 @@ def send(pair: HaPair, topic: str, prefix: str, n: int) -> set[str]:
         for key in sorted(keys):
             result = producer.send(ferromq.Message(topic, key.encode(), keys=key))
             assert result.status == ferromq.SendStatus.SEND_OK, (key, result.status)
-            assert result.queue.broker_name == HaPair.broker_name
+            assert result.queue.broker_name == pair.broker_name
     return keys
 
 
@@ -72,7 +126,7 @@ def test_consumers_read_every_acknowledged_message_from_the_slave_after_kill_9(h
 
         pair.kill_master()
         # The broker name keeps its queues, served by the slave alone.
-        assert any(q["broker_name"] == HaPair.broker_name for q in pair.admin.topic_route(topic))
+        assert any(q["broker_name"] == pair.broker_name for q in pair.admin.topic_route(topic))
         late = Collector()
         with consumer(pair, topic, late):
             wait_until("every acknowledged message from the slave", lambda: keys_of(late) == before)

@@ -17,7 +17,7 @@ import pytest
 
 import ferromq
 from conftest import Collector, wait_until
-from servers import ROOT
+from helpers import ROOT
 
 JAVA = ROOT / "tests" / "compat" / "java" / "target"
 

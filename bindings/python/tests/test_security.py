@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 import ferromq
-from servers import ACL_APP
+from helpers import ACL_APP
 
 # Every client object takes the same two options.
 CONSTRUCTORS = {
@@ -178,7 +178,7 @@ def test_tls_without_a_client_certificate_is_refused(secure_cluster):
 
 
 def test_server_certificate_from_another_ca_is_refused(secure_cluster, tmp_path):
-    from servers import Pki
+    from helpers import Pki
 
     other = Pki(tmp_path / "other")
     c = secure_cluster

@@ -1,4 +1,4 @@
-"""The stubs (ferromq.pyi) match the runtime module: every public name, class member and
+"""The stubs (python/ferromq/__init__.pyi) match the runtime package: every public name, class member and
 method is in both, methods take the same parameters, and everything public has a docstring."""
 
 from __future__ import annotations
@@ -9,15 +9,19 @@ from pathlib import Path
 
 import ferromq
 
-STUB = Path(__file__).resolve().parents[1] / "ferromq.pyi"
+STUB = Path(__file__).resolve().parents[1] / "python" / "ferromq" / "__init__.pyi"
 # Protocol methods that are part of the API (other dunders come with every pyclass).
 PROTOCOL = {"__enter__", "__exit__", "__aenter__", "__aexit__", "__iter__", "__next__", "__aiter__", "__anext__"}
-# Attributes maturin's package `__init__` adds (the extension submodule itself).
-PACKAGING = {"ferromq"}
+# The package's submodules: the extension (`_ferromq`, private) and the pure-Python ones
+# (`testing`, `pytest_plugin`), which are attributes once imported (the plugin imports them)
+# and typed by their own sources, not by the stub.
+SUBMODULES = {"testing", "pytest_plugin"}
 
 
 def public(name: str) -> bool:
-    return not name.startswith("_") or name in PROTOCOL
+    # (Not identifiers: the names pytest's assertion rewriting adds to the modules of a
+    # package that registers a plugin, `@py_builtins` and `@pytest_ar`.)
+    return name.isidentifier() and (not name.startswith("_") or name in PROTOCOL)
 
 
 def stub_tree() -> dict[str, dict[str, ast.AST] | ast.AST]:
@@ -47,7 +51,21 @@ def stub_tree() -> dict[str, dict[str, ast.AST] | ast.AST]:
 
 
 def runtime_names() -> set[str]:
-    return {n for n in dir(ferromq) if public(n) and n not in PACKAGING} | {"__version__"}
+    names = {n for n in dir(ferromq) if public(n) and not inspect.ismodule(getattr(ferromq, n))}
+    return names | {"__version__"}
+
+
+def test_the_package_reexports_the_whole_extension():
+    """`import ferromq` is the API: every public name of the extension is in the package, the
+    very same object, and the package adds no public name of its own besides submodules."""
+    ext = ferromq._ferromq
+    public_ext = {n for n in dir(ext) if public(n)}
+    assert public_ext <= set(dir(ferromq))
+    for n in public_ext:
+        assert getattr(ferromq, n) is getattr(ext, n), n
+    extra = {n for n in dir(ferromq) if public(n)} - public_ext
+    assert extra <= SUBMODULES, extra
+    assert ferromq.__version__ == ext.__version__
 
 
 def stub_params(fn: ast.FunctionDef) -> list[tuple[str, str]]:

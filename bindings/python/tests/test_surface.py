@@ -47,13 +47,13 @@ def test_consume_batch_size_and_allocation_deliver_every_message_once(cluster):
 def test_admin_surface(cluster):
     admin = cluster.admin
     info = admin.cluster_info()
-    assert info["DefaultCluster"]["py-broker-a"][0] == cluster.broker
+    assert info["DefaultCluster"][cluster.broker_name][0] == cluster.broker
 
     runtime = admin.broker_runtime_info(cluster.broker)
     assert "commitLogMaxOffset" in runtime and all(isinstance(v, str) for v in runtime.values())
 
     topic = cluster.topic("Admin", queues=2)
-    queue1 = ferromq.MessageQueue(topic, "py-broker-a", 1)
+    queue1 = ferromq.MessageQueue(topic, cluster.broker_name, 1)
     with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as producer:
         sent = producer.send(ferromq.Message(topic, b"admin", keys=["order-7"]), queue=queue1)
 
@@ -64,8 +64,8 @@ def test_admin_surface(cluster):
     wait_until("the topic stats", stats_show_the_message)
     stats = admin.topic_stats(topic)
     assert [(s["topic"], s["broker_name"], s["queue_id"], s["min_offset"], s["max_offset"]) for s in stats] == [
-        (topic, "py-broker-a", 0, 0, 0),
-        (topic, "py-broker-a", 1, 0, 1),
+        (topic, cluster.broker_name, 0, 0, 0),
+        (topic, cluster.broker_name, 1, 0, 1),
     ]
 
     group = cluster.name("cg")
