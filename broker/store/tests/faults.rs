@@ -136,9 +136,15 @@ fn an_async_flush_failure_makes_the_store_refuse_writes() {
         log.flushed_offset() == log.max_offset()
     });
     let rule = fail_nth(&first_commitlog_file(dir.path()), IoOp::Sync, 1);
-    // ASYNC_FLUSH acknowledges at once; the background sync then fails.
+    // ASYNC_FLUSH acknowledges at once; the background sync then fails. The flusher's periodic
+    // sync of the file can reach the armed fault before this put: the put is then refused
+    // already, for that failure (seen on CI), which is the behaviour under test too.
     let r = store.put_message(&message("T", 1, false)).unwrap().wait();
-    assert_eq!(r.status, PutStatus::PutOk);
+    match &r.status {
+        PutStatus::PutOk => {}
+        PutStatus::Failed(reason) => assert!(reason.contains("flush failed"), "{reason}"),
+        other => panic!("the second put: {other:?}"),
+    }
     eventually("the background sync was attempted", || rule.fired());
     eventually("the failed background sync is recorded", || {
         store.fault().is_some()
