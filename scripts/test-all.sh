@@ -13,7 +13,14 @@ if [ "${CI:-}" = "true" ]; then
   export FERROMQ_COMPAT_REQUIRED="${FERROMQ_COMPAT_REQUIRED:-1}"
 fi
 
-step() { printf '\n== %s\n' "$*"; }
+# Each step's time is printed when the next one starts, and the total at the end, so a slow CI
+# run shows where its minutes went.
+current=""; current_started=$SECONDS
+step() {
+  [ -n "$current" ] && printf '== %s: %d s\n' "$current" $((SECONDS - current_started))
+  current="$*"; current_started=$SECONDS
+  printf '\n== %s\n' "$*"
+}
 
 step "format";        cargo fmt --all -- --check
 step "clippy";        cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -41,3 +48,5 @@ step "dashboard ui";  bash dashboard/ui-test/ci.sh
 # npm tarball), packaged from the debug builds above, unpacked and run outside the checkout.
 step "packages";      FERROMQ_DIST_PROFILE=dev bash scripts/package.sh
 bash scripts/test-package.sh
+step "done"
+printf "== all steps (set-up included): %d s\n" "$SECONDS"
