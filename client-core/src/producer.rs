@@ -24,7 +24,7 @@ use crate::metrics::{ProducerCounters, ProducerMetrics};
 use crate::namespace::Namespace;
 use crate::rt::Instant;
 use crate::selector::{pick_queue, random_u64, FaultTracker, QueueSelector};
-use crate::trace::{Role, Tracer};
+use crate::trace::{Role, SendAnswer, Tracer};
 
 /// The topic whose route a producer borrows for a topic the name servers do not know yet; the
 /// broker then creates the topic on the first send (`autoCreateTopicEnable`).
@@ -447,7 +447,7 @@ impl Producer {
                 .insert(property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX, ids.join(","));
             let began = Instant::now();
             let sent = self
-                .send_with_retries(&batch, 0, Mode::Sync, true)
+                .send_with_retries(&batch, 0, Mode::Sync, Some(&chunk))
                 .await
                 .and_then(answered);
             self.observe(began, chunk.len(), &sent);
@@ -465,6 +465,11 @@ impl Producer {
     /// The tracer, with [`ProducerOptions::enable_msg_trace`].
     pub(crate) fn tracer(&self) -> Option<&Tracer> {
         self.inner.tracer.as_deref()
+    }
+
+    /// A handle on the tracer, for check-backs answered outside the producer.
+    pub(crate) fn tracer_handle(&self) -> Option<Arc<Tracer>> {
+        self.inner.tracer.clone()
     }
 
     /// The trace topic this producer writes to, when tracing.
@@ -544,10 +549,7 @@ impl Producer {
     async fn send_routed(&self, mut message: Message, mode: Mode) -> Result<Option<SendResult>> {
         let began = Instant::now();
         let result = match self.prepare(&mut message) {
-            Ok(sys_flag) => {
-                self.send_with_retries(&message, sys_flag, mode, false)
-                    .await
-            }
+            Ok(sys_flag) => self.send_with_retries(&message, sys_flag, mode, None).await,
             Err(e) => Err(e),
         };
         self.observe(began, 1, &result);
@@ -656,7 +658,7 @@ impl Producer {
         message: &Message,
         sys_flag: i32,
         mode: Mode,
-        batch: bool,
+        batch: Option<&[BatchMessage]>,
     ) -> Result<Option<SendResult>> {
         let attempts = if mode == Mode::Oneway {
             1
@@ -685,8 +687,8 @@ impl Producer {
             };
             let queue = queue.clone();
             let began = Instant::now();
-            let result = if batch {
-                self.send_batch_once(message, &queue).await
+            let result = if let Some(entries) = batch {
+                self.send_batch_once(message, entries, &queue).await
             } else {
                 self.send_once(message, sys_flag, &queue, mode).await
             };
@@ -766,6 +768,7 @@ impl Producer {
     async fn send_batch_once(
         &self,
         batch: &Message,
+        entries: &[BatchMessage],
         queue: &MessageQueue,
     ) -> Result<Option<SendResult>> {
         let mut header = self.header(batch, 0, queue, true);
@@ -780,7 +783,8 @@ impl Producer {
             .property(property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX)
             .unwrap_or_default()
             .to_owned();
-        self.exchange(request, queue, Mode::Sync, ids, None).await
+        let traced = Traced::Batch(batch.topic(), entries);
+        self.exchange(request, queue, Mode::Sync, ids, traced).await
     }
 
     async fn send_once(
@@ -803,7 +807,8 @@ impl Producer {
             .property(property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX)
             .unwrap_or_default()
             .to_owned();
-        self.exchange(request, queue, mode, id, Some(message)).await
+        self.exchange(request, queue, mode, id, Traced::One(message))
+            .await
     }
 
     async fn exchange(
@@ -812,7 +817,7 @@ impl Producer {
         queue: &MessageQueue,
         mode: Mode,
         msg_id: String,
-        traced: Option<&Message>,
+        traced: Traced<'_>,
     ) -> Result<Option<SendResult>> {
         let began_ms = now_ms();
         let client = &self.inner.client;
@@ -849,15 +854,18 @@ impl Producer {
             queue_offset: header.queue_offset,
             transaction_id: header.transaction_id,
         };
-        if let (Some(tracer), Some(message)) = (&self.inner.tracer, traced) {
-            tracer.on_send(
-                message,
-                &result,
-                &addr,
-                header.msg_region.as_deref(),
-                header.trace_on,
+        if let Some(tracer) = &self.inner.tracer {
+            let answer = SendAnswer {
+                result: &result,
+                broker_addr: &addr,
+                region: header.msg_region.as_deref(),
+                trace_on: header.trace_on,
                 began_ms,
-            );
+            };
+            match traced {
+                Traced::One(message) => tracer.on_send(message, &answer),
+                Traced::Batch(topic, entries) => tracer.on_send_batch(topic, entries, &answer),
+            }
         }
         Ok(Some(result))
     }
@@ -970,6 +978,14 @@ impl Producer {
         let reply = pending.wait(left.max(Duration::from_millis(1))).await?;
         Ok(self.inner.ns.unwrap_view(reply))
     }
+}
+
+/// What one send attempt carries, for the trace records.
+#[derive(Clone, Copy)]
+enum Traced<'a> {
+    One(&'a Message),
+    /// A batch to `topic` (as sent), with its entries in order.
+    Batch(&'a str, &'a [BatchMessage]),
 }
 
 /// Sync sends always produce a result (only oneway sends give `None`).

@@ -2,7 +2,7 @@
 //! transaction, then END_TRANSACTION (oneway, as Java); the broker's check-backs
 //! (CHECK_TRANSACTION_STATE) are answered from the user's [`TransactionListener::check`].
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use ferromq_protocol::header::transaction::{
     CheckTransactionStateRequestHeader, EndTransactionRequestHeader,
@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::message::{Message, MessageView, SendResult, SendStatus};
 use crate::namespace::Namespace;
 use crate::producer::{Producer, ProducerOptions};
+use crate::trace::{EndTransactionTrace, Tracer};
 
 /// The state of a local transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,6 +36,15 @@ impl TransactionState {
             TransactionState::Commit => 8,
             TransactionState::Rollback => 12,
             TransactionState::Unknown => 0,
+        }
+    }
+
+    /// Java's `LocalTransactionState` name (trace records).
+    pub(crate) fn java_name(self) -> &'static str {
+        match self {
+            TransactionState::Commit => "COMMIT_MESSAGE",
+            TransactionState::Rollback => "ROLLBACK_MESSAGE",
+            TransactionState::Unknown => "UNKNOW",
         }
     }
 }
@@ -80,6 +90,8 @@ struct Checker {
     listener: Arc<dyn TransactionListener>,
     /// The producer's namespace: the listener sees topics without it.
     ns: Namespace,
+    /// The producer's tracer, set once it started (check-backs are traced too).
+    tracer: Arc<OnceLock<Arc<Tracer>>>,
 }
 
 impl CheckHandler for Checker {
@@ -93,6 +105,7 @@ impl CheckHandler for Checker {
         let listener = self.listener.clone();
         let group = self.group.clone();
         let ns = self.ns.clone();
+        let tracer = self.tracer.get().cloned();
         Box::pin(async move {
             let Some(client) = client else { return };
             let broker = client.broker_name_of(&addr).unwrap_or_default();
@@ -102,10 +115,24 @@ impl CheckHandler for Checker {
                 .map(str::to_owned)
                 .unwrap_or_else(|| message.msg_id());
             let view = ns.unwrap_view(MessageView::new(message, &broker, None));
-            let state = match crate::rt::spawn_blocking(move || listener.check(&view)).await {
+            let checked = view.clone();
+            let state = match crate::rt::spawn_blocking(move || listener.check(&checked)).await {
                 Ok(s) => s,
                 Err(_) => TransactionState::Unknown,
             };
+            if let Some(tracer) = tracer {
+                tracer.on_end_transaction(&EndTransactionTrace {
+                    topic: view.topic(),
+                    tags: view.tag(),
+                    keys: view.property(property::KEYS),
+                    region: view.property(property::MSG_REGION),
+                    msg_id: &uniq,
+                    transaction_id: header.transaction_id.as_deref(),
+                    broker_addr: &addr,
+                    state,
+                    from_check: true,
+                });
+            }
             let end = EndTransactionRequestHeader {
                 topic: header.topic.clone(),
                 producer_group: group,
@@ -135,19 +162,22 @@ impl TransactionProducer {
         let listener: Arc<dyn TransactionListener> = Arc::new(listener);
         let ns = Namespace::new(options.client.namespace.as_deref())?;
         let client = Client::shared(&options.client)?;
+        let tracer = Arc::new(OnceLock::new());
         let checker = Arc::new(Checker {
             client: Arc::downgrade(&client.inner),
             group: ns.wrap(&options.group),
             listener: listener.clone(),
             ns,
+            tracer: tracer.clone(),
         });
         let started = Producer::start_with(options, Some(checker)).await;
         // `start_with` took its own reference to the shared client.
         client.release();
-        Ok(TransactionProducer {
-            producer: started?,
-            listener,
-        })
+        let producer = started?;
+        if let Some(t) = producer.tracer_handle() {
+            let _ = tracer.set(t);
+        }
+        Ok(TransactionProducer { producer, listener })
     }
 
     /// The underlying producer (for ordinary sends).
@@ -210,12 +240,17 @@ impl TransactionProducer {
             .master_addr_for(&send.queue.broker_name, &topic)
             .await?;
         if let Some(tracer) = self.producer.tracer() {
-            let name = match state {
-                TransactionState::Commit => "COMMIT_MESSAGE",
-                TransactionState::Rollback => "ROLLBACK_MESSAGE",
-                TransactionState::Unknown => "UNKNOW",
-            };
-            tracer.on_end_transaction(message, send, &addr, name, false);
+            tracer.on_end_transaction(&EndTransactionTrace {
+                topic: message.topic(),
+                tags: message.tag(),
+                keys: message.property(property::KEYS),
+                region: message.property(property::MSG_REGION),
+                msg_id: &send.msg_id,
+                transaction_id: send.transaction_id.as_deref(),
+                broker_addr: &addr,
+                state,
+                from_check: false,
+            });
         }
         let request = RemotingCommand::request_with_header(RequestCode::END_TRANSACTION, &header);
         client.broker_oneway(&addr, request).await

@@ -2,7 +2,7 @@
 //! records a traced producer and push consumer write, read back from the trace topic by message
 //! id and decoded, carry Apache's fields; a custom trace topic made by the broker's
 //! `msgTraceTopicName` is used; a failed consumption is traced as failed; an illegal trace topic
-//! is refused at start.
+//! is refused at start; check-backs, namespaced clients and batches are traced as described there.
 
 mod common;
 
@@ -260,6 +260,187 @@ async fn a_traced_transaction_records_its_half_message_and_its_end() {
     );
     assert!(!end.from_transaction_check);
     assert_eq!(end.store_host, servers.broker.addr());
+    admin.shutdown().await;
+    servers.stop().await;
+}
+
+/// Leaves every transaction undecided, then commits it when the broker checks back.
+struct CommitOnCheck;
+
+impl ferromq_client::TransactionListener for CommitOnCheck {
+    fn execute(&self, _: &Message, _: &str) -> ferromq_client::TransactionState {
+        ferromq_client::TransactionState::Unknown
+    }
+    fn check(&self, _: &MessageView) -> ferromq_client::TransactionState {
+        ferromq_client::TransactionState::Commit
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checked_back_transaction_records_both_of_its_ends() {
+    let servers = Servers::start(|s| {
+        s.broker.transaction_check_interval = 1000;
+        s.broker.transaction_time_out = 1000;
+    })
+    .await;
+    let admin = Admin::new(&servers.client_config("trace-check-admin")).expect("admin");
+    let topic = unique("TracedCheck");
+    servers.create_topic(&topic, 1).await;
+    let pg = unique("trace_checkpg");
+    let tx = ferromq_client::TransactionProducer::start(
+        ferromq_client::ProducerOptions {
+            enable_msg_trace: true,
+            ..producer_options(&servers, &pg)
+        },
+        CommitOnCheck,
+    )
+    .await
+    .expect("transaction producer");
+    let sent = tx
+        .send(Message::new(&topic, "checked").with_keys(["check-1"]))
+        .await
+        .expect("transactional send");
+    assert_eq!(sent.state, ferromq_client::TransactionState::Unknown);
+    let id = sent.send.msg_id.clone();
+    let ends = |found: &[TraceRecord]| count(found, TraceType::EndTransaction);
+    // The local decision (UNKNOW) and the check-back's commit; the producer runs until both
+    // are written (the check-back comes from the broker after transactionTimeOut).
+    wait_for("the check-back's trace record", WAIT, || async {
+        ends(&records(&admin, "RMQ_SYS_TRACE_TOPIC", &id).await) >= 2
+    })
+    .await;
+    tx.shutdown().await;
+    let found = records(&admin, "RMQ_SYS_TRACE_TOPIC", &id).await;
+    let local = found
+        .iter()
+        .find(|r| r.trace_type == TraceType::EndTransaction && !r.from_transaction_check)
+        .expect("the local decision");
+    assert_eq!(local.transaction_state, "UNKNOW");
+    let checked = found
+        .iter()
+        .find(|r| r.trace_type == TraceType::EndTransaction && r.from_transaction_check)
+        .unwrap_or_else(|| panic!("the check-back's record: {found:?}"));
+    assert_eq!(checked.transaction_state, "COMMIT_MESSAGE");
+    assert_eq!(checked.group, pg);
+    assert_eq!(checked.topic, topic);
+    assert_eq!(checked.keys, "check-1");
+    assert_eq!(
+        Some(checked.transaction_id.as_str()),
+        sent.send.transaction_id.as_deref()
+    );
+    assert_eq!(checked.store_host, servers.broker.addr());
+    admin.shutdown().await;
+    servers.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespaced_clients_trace_bare_names_to_the_bare_trace_topic() {
+    let servers = Servers::start(|s| s.broker.trace_topic_enable = true).await;
+    let admin = Admin::new(&servers.client_config("trace-ns-admin")).expect("admin");
+    let ns = "tenantT";
+    let topic = unique("TracedNs");
+    servers.create_topic(&format!("{ns}%{topic}"), 1).await;
+    let pg = unique("trace_nspg");
+    let mut options = producer_options(&servers, &pg);
+    options.client.namespace = Some(ns.to_owned());
+    options.enable_msg_trace = true;
+    let producer = Producer::start(options).await.expect("producer");
+    let sent = producer
+        .send(Message::new(&topic, "in a namespace"))
+        .await
+        .expect("send");
+    let group = unique("trace_nscg");
+    let got = Collected::default();
+    let mut options = consumer_options(&servers, &group, &group);
+    options.client.namespace = Some(ns.to_owned());
+    options.enable_msg_trace = true;
+    let consumer = PushConsumer::start(
+        options,
+        [(topic.clone(), FilterExpression::all())],
+        got.listener(),
+    )
+    .await
+    .expect("consumer");
+    got.wait_for(1, WAIT).await;
+    // As Java's trace hooks: names without the namespace, in RMQ_SYS_TRACE_TOPIC itself (where
+    // Apache's queryMsgTraceById looks), not in `tenantT%RMQ_SYS_TRACE_TOPIC`.
+    let complete = |found: &[TraceRecord]| {
+        count(found, TraceType::Pub) == 1 && count(found, TraceType::SubAfter) == 1
+    };
+    wait_for("namespaced trace records", WAIT, || async {
+        complete(&records(&admin, "RMQ_SYS_TRACE_TOPIC", &sent.msg_id).await)
+    })
+    .await;
+    let found = records(&admin, "RMQ_SYS_TRACE_TOPIC", &sent.msg_id).await;
+    let p = found
+        .iter()
+        .find(|r| r.trace_type == TraceType::Pub)
+        .expect("Pub");
+    assert_eq!(
+        (p.topic.as_str(), p.group.as_str()),
+        (topic.as_str(), pg.as_str())
+    );
+    let before = found
+        .iter()
+        .find(|r| r.trace_type == TraceType::SubBefore)
+        .expect("SubBefore");
+    // (A SubBefore record carries no topic in Apache's format.)
+    assert_eq!(before.group, group);
+    let after = found
+        .iter()
+        .find(|r| r.trace_type == TraceType::SubAfter)
+        .expect("SubAfter");
+    assert_eq!(after.group, group);
+    consumer.shutdown().await;
+    producer.shutdown().await;
+    admin.shutdown().await;
+    servers.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_message_of_a_traced_batch_is_found_by_its_id() {
+    let servers = Servers::start(|s| s.broker.trace_topic_enable = true).await;
+    let admin = Admin::new(&servers.client_config("trace-batch-admin")).expect("admin");
+    let topic = unique("TracedBatch");
+    servers.create_topic(&topic, 1).await;
+    let pg = unique("trace_batchpg");
+    let producer = Producer::start(ferromq_client::ProducerOptions {
+        enable_msg_trace: true,
+        ..producer_options(&servers, &pg)
+    })
+    .await
+    .expect("producer");
+    let messages: Vec<Message> = (0..3)
+        .map(|i| {
+            Message::new(&topic, format!("batched {i}"))
+                .with_tag(format!("T{i}"))
+                .with_keys([format!("batch-key-{i}")])
+        })
+        .collect();
+    let results = producer.send_batch(messages).await.expect("batch");
+    assert_eq!(results.len(), 1, "one batch");
+    let ids: Vec<&str> = results[0].msg_id.split(',').collect();
+    let offset_ids: Vec<&str> = results[0].offset_msg_id.split(',').collect();
+    assert_eq!((ids.len(), offset_ids.len()), (3, 3));
+    for (i, (id, offset_id)) in ids.iter().zip(&offset_ids).enumerate() {
+        wait_for("a batched message's trace record", WAIT, || async {
+            count(
+                &records(&admin, "RMQ_SYS_TRACE_TOPIC", id).await,
+                TraceType::Pub,
+            ) == 1
+        })
+        .await;
+        let found = records(&admin, "RMQ_SYS_TRACE_TOPIC", id).await;
+        let p = &found[0];
+        assert_eq!(p.trace_type, TraceType::Pub);
+        assert_eq!(&p.offset_msg_id, offset_id);
+        assert_eq!(p.tags, format!("T{i}"));
+        assert_eq!(p.keys, format!("batch-key-{i}"));
+        assert_eq!(p.body_length, 9);
+        assert_eq!(p.topic, topic);
+        assert!(p.success);
+    }
+    producer.shutdown().await;
     admin.shutdown().await;
     servers.stop().await;
 }

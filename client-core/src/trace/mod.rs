@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ferromq_protocol::message::property;
+use ferromq_protocol::message::{property, BatchMessage};
 use tokio::sync::{mpsc, oneshot};
 
 pub use data::{TraceRecord, TraceType};
@@ -24,7 +24,9 @@ pub use data::{TraceRecord, TraceType};
 use crate::client::{now_ms, ClientConfig};
 use crate::error::{Error, Result};
 use crate::message::{Message, MessageView, SendResult, SendStatus};
+use crate::namespace::Namespace;
 use crate::producer::{Producer, ProducerOptions};
+use crate::transaction::TransactionState;
 
 /// The default trace topic (Java `TopicValidator.RMQ_SYS_TRACE_TOPIC`).
 pub const TRACE_TOPIC: &str = "RMQ_SYS_TRACE_TOPIC";
@@ -75,7 +77,11 @@ pub fn trace_topic(customized: Option<&str>) -> Result<String> {
 /// Records trace records of one producer or push consumer and writes them in the background.
 pub(crate) struct Tracer {
     topic: String,
+    /// The group without the namespace.
     group: String,
+    /// The traced client's namespace: records name topics and groups without it, as Java's
+    /// trace hooks (`NamespaceUtil.withoutNamespace`).
+    ns: Namespace,
     sender: Mutex<Option<mpsc::Sender<TraceRecord>>>,
     finished: Mutex<Option<oneshot::Receiver<()>>>,
     dropped: Arc<AtomicU64>,
@@ -91,6 +97,35 @@ impl std::fmt::Debug for Tracer {
     }
 }
 
+/// The broker's answer to one send attempt, for its `Pub` records.
+pub(crate) struct SendAnswer<'a> {
+    pub(crate) result: &'a SendResult,
+    pub(crate) broker_addr: &'a str,
+    /// The answer's `MSG_REGION`.
+    pub(crate) region: Option<&'a str>,
+    /// The answer's `TRACE_ON`: `Some(false)` turns the record off.
+    pub(crate) trace_on: Option<bool>,
+    /// When the attempt began (ms since the epoch).
+    pub(crate) began_ms: i64,
+}
+
+/// One END_TRANSACTION a transaction producer sends, for its `EndTransaction` record.
+pub(crate) struct EndTransactionTrace<'a> {
+    /// The topic, with or without the namespace.
+    pub(crate) topic: &'a str,
+    pub(crate) tags: Option<&'a str>,
+    pub(crate) keys: Option<&'a str>,
+    /// The half message's `MSG_REGION`.
+    pub(crate) region: Option<&'a str>,
+    /// The message id (UNIQ_KEY).
+    pub(crate) msg_id: &'a str,
+    pub(crate) transaction_id: Option<&'a str>,
+    pub(crate) broker_addr: &'a str,
+    pub(crate) state: TransactionState,
+    /// Whether this answers a check-back (`fromTransactionCheck`).
+    pub(crate) from_check: bool,
+}
+
 /// What [`Tracer::before_consume`] recorded, for [`Tracer::after_consume`].
 pub(crate) struct ConsumeTrace {
     began_ms: i64,
@@ -98,7 +133,10 @@ pub(crate) struct ConsumeTrace {
 }
 
 impl Tracer {
-    /// Starts the trace producer for `group`'s producer or consumer.
+    /// Starts the trace producer for `group`'s producer or consumer (`group` with or without
+    /// the client's namespace). The trace producer itself uses no namespace, as Java's (its
+    /// dispatcher gets only a 5.x `namespaceV2`): the records go to the trace topic by its bare
+    /// name, where Apache's `queryMsgTraceById` looks.
     pub(crate) async fn start(
         client: &ClientConfig,
         group: &str,
@@ -106,10 +144,13 @@ impl Tracer {
         customized_topic: Option<&str>,
     ) -> Result<Arc<Tracer>> {
         let topic = trace_topic(customized_topic)?;
+        let ns = Namespace::new(client.namespace.as_deref())?;
+        let group = ns.unwrap(group);
         let n = TRACER_COUNT.fetch_add(1, Ordering::Relaxed) + 1;
         let options = ProducerOptions {
             client: ClientConfig {
                 instance_name: format!("{TRACE_INSTANCE_NAME}_{}", client.namesrv_addr),
+                namespace: None,
                 ..client.clone()
             },
             group: format!("{TRACE_PRODUCER_GROUP_PREFIX}-{group}-{}-{n}", role.name()),
@@ -130,7 +171,8 @@ impl Tracer {
         ));
         Ok(Arc::new(Tracer {
             topic,
-            group: group.to_owned(),
+            group,
+            ns,
             sender: Mutex::new(Some(tx)),
             finished: Mutex::new(Some(done_rx)),
             dropped,
@@ -160,19 +202,9 @@ impl Tracer {
         }
     }
 
-    /// Records a send the broker answered (Java `SendMessageTraceHookImpl`): `began_ms` is
-    /// when the attempt started, `broker_addr` where it went, `region` and `trace_on` the
-    /// broker's `MSG_REGION` / `TRACE_ON` answer (`TRACE_ON=false` turns the record off).
-    pub(crate) fn on_send(
-        &self,
-        message: &Message,
-        result: &SendResult,
-        broker_addr: &str,
-        region: Option<&str>,
-        trace_on: Option<bool>,
-        began_ms: i64,
-    ) {
-        if trace_on == Some(false) || message.topic().starts_with(self.topic.as_str()) {
+    /// Records a send the broker answered (Java `SendMessageTraceHookImpl`).
+    pub(crate) fn on_send(&self, message: &Message, answer: &SendAnswer<'_>) {
+        if answer.trace_on == Some(false) || self.is_trace_topic(message.topic()) {
             return;
         }
         let delayed = [
@@ -192,53 +224,101 @@ impl Tracer {
             data::msg_type::NORMAL
         };
         self.append(TraceRecord {
-            timestamp: began_ms,
-            region_id: region.unwrap_or_default().to_owned(),
-            group: self.group.clone(),
-            topic: message.topic().to_owned(),
-            msg_id: result.msg_id.clone(),
-            offset_msg_id: result.offset_msg_id.clone(),
             tags: java_text(message.tag()),
             keys: java_text(message.property(property::KEYS)),
-            store_host: broker_addr.to_owned(),
             body_length: i32::try_from(message.body().len()).unwrap_or(i32::MAX),
-            cost_ms: elapsed_ms(began_ms),
             msg_type,
-            success: result.status == SendStatus::Ok,
-            ..TraceRecord::new(TraceType::Pub)
+            ..self.pub_record(
+                message.topic(),
+                &answer.result.msg_id,
+                &answer.result.offset_msg_id,
+                answer,
+            )
         });
     }
 
-    /// Records the end of a transaction the local listener decided (Java
-    /// `EndTransactionTraceHookImpl`): `state` is Java's `LocalTransactionState` name.
-    pub(crate) fn on_end_transaction(
+    /// Records a batch the broker answered: one `Pub` record per message, with its own id,
+    /// offsetMsgId, tag, keys and body size, so each is found by its id. (Java records the
+    /// batch as one record whose id is the ids joined with commas, which no query by id finds.)
+    pub(crate) fn on_send_batch(
         &self,
-        message: &Message,
-        result: &SendResult,
-        broker_addr: &str,
-        state: &str,
-        from_check: bool,
+        topic: &str,
+        entries: &[BatchMessage],
+        answer: &SendAnswer<'_>,
     ) {
-        if message.topic().starts_with(self.topic.as_str()) {
+        if answer.trace_on == Some(false) || self.is_trace_topic(topic) {
             return;
         }
-        let region = message
-            .property(property::MSG_REGION)
+        let mut ids = answer.result.msg_id.split(',');
+        let mut offset_ids = answer.result.offset_msg_id.split(',');
+        for entry in entries {
+            let props = &entry.properties;
+            let id = props
+                .uniq_key()
+                .map(str::to_owned)
+                .or_else(|| ids.next().map(str::to_owned))
+                .unwrap_or_default();
+            let offset_id = offset_ids.next().unwrap_or_default();
+            self.append(TraceRecord {
+                tags: java_text(props.value(property::TAGS)),
+                keys: java_text(props.value(property::KEYS)),
+                body_length: i32::try_from(entry.body.len()).unwrap_or(i32::MAX),
+                msg_type: data::msg_type::NORMAL,
+                ..self.pub_record(topic, &id, offset_id, answer)
+            });
+        }
+    }
+
+    /// A `Pub` record of a message of `topic` (as sent) with the answer's fields filled in.
+    fn pub_record(
+        &self,
+        topic: &str,
+        msg_id: &str,
+        offset_msg_id: &str,
+        answer: &SendAnswer<'_>,
+    ) -> TraceRecord {
+        TraceRecord {
+            timestamp: answer.began_ms,
+            region_id: answer.region.unwrap_or_default().to_owned(),
+            group: self.group.clone(),
+            topic: self.ns.unwrap(topic),
+            msg_id: msg_id.to_owned(),
+            offset_msg_id: offset_msg_id.to_owned(),
+            store_host: answer.broker_addr.to_owned(),
+            cost_ms: elapsed_ms(answer.began_ms),
+            success: answer.result.status == SendStatus::Ok,
+            ..TraceRecord::new(TraceType::Pub)
+        }
+    }
+
+    /// Whether `topic` is the trace topic (its own records are never traced).
+    fn is_trace_topic(&self, topic: &str) -> bool {
+        topic.starts_with(self.topic.as_str())
+    }
+
+    /// Records the end of a transaction (Java `EndTransactionTraceHookImpl`): decided by the
+    /// local listener, or answering a broker's check-back (`from_check`).
+    pub(crate) fn on_end_transaction(&self, end: &EndTransactionTrace<'_>) {
+        if self.is_trace_topic(end.topic) {
+            return;
+        }
+        let region = end
+            .region
             .filter(|r| !r.is_empty())
             .unwrap_or("DefaultRegion");
         self.append(TraceRecord {
             timestamp: now_ms(),
             region_id: region.to_owned(),
             group: self.group.clone(),
-            topic: message.topic().to_owned(),
-            msg_id: result.msg_id.clone(),
-            tags: java_text(message.tag()),
-            keys: java_text(message.property(property::KEYS)),
-            store_host: broker_addr.to_owned(),
+            topic: self.ns.unwrap(end.topic),
+            msg_id: end.msg_id.to_owned(),
+            tags: java_text(end.tags),
+            keys: java_text(end.keys),
+            store_host: end.broker_addr.to_owned(),
             msg_type: data::msg_type::TRANS_COMMIT,
-            transaction_id: java_text(result.transaction_id.as_deref()),
-            transaction_state: state.to_owned(),
-            from_transaction_check: from_check,
+            transaction_id: java_text(end.transaction_id),
+            transaction_state: end.state.java_name().to_owned(),
+            from_transaction_check: end.from_check,
             ..TraceRecord::new(TraceType::EndTransaction)
         });
     }
@@ -264,7 +344,7 @@ impl Tracer {
                     .to_owned(),
                 group: self.group.clone(),
                 request_id: request_id.clone(),
-                topic: m.topic().to_owned(),
+                topic: self.ns.unwrap(m.topic()),
                 msg_id: m.msg_id(),
                 tags: java_text(m.tag()),
                 keys: java_text(m.property(property::KEYS)),
