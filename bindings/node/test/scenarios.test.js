@@ -593,9 +593,12 @@ function scenarios(secure) {
       const replier = new Producer({ ...cluster.client, group: fresh('replier') })
       await replier.start()
       open.push(replier)
-      // The responder answers `pong:<body>`; a body starting with `slow` after 1.5 s.
+      // The responder answers `pong:<body>` (a body starting with `slow` after 1.5 s) and notes
+      // the queue each body came on.
+      const arrived = new Map()
       await consume(t, {
         listener: async (m) => {
+          arrived.set(body(m), m.queueId)
           if (body(m).startsWith('slow')) await new Promise((resolve) => setTimeout(resolve, 1500))
           const reply = replyTo(m, `pong:${body(m)}`)
           assert.equal(reply.properties.MSG_TYPE, 'reply')
@@ -618,6 +621,9 @@ function scenarios(secure) {
       assert.equal(body(await producer.request({ topic: t, body: 'to-queue' }, { ...wait, queue })), 'pong:to-queue')
       assert.equal(body(await producer.request({ topic: t, body: 'keyed' }, { ...wait, shardingKey: 'k' })), 'pong:keyed')
       assert.equal(body(await producer.requestWithSelector({ topic: t, body: 'picked' }, (m, n) => n - 1, wait)), 'pong:picked')
+      assert.deepEqual([arrived.get('to-queue'), arrived.get('picked')], [2, 3])
+      await producer.request({ topic: t, body: 'keyed-again' }, { ...wait, shardingKey: 'k' })
+      assert.equal(arrived.get('keyed-again'), arrived.get('keyed'))
 
       // Answered too late: Timeout after timeoutMs, and the late reply (arriving while the next
       // request waits) is not taken for that request's.

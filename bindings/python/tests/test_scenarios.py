@@ -422,11 +422,13 @@ def test_bad_input(cluster):
     assert e.value.retryable is True
 
 
-def _responder(cluster, topic: str, replier: ferromq.Producer) -> ferromq.PushConsumer:
-    """A push consumer of `topic` answering every request `pong:<body>` through `replier`; a
-    body starting with `slow` is answered after 1.5 s."""
+def _responder(cluster, topic: str, replier: ferromq.Producer, arrived: dict) -> ferromq.PushConsumer:
+    """A push consumer of `topic` answering every request `pong:<body>` through `replier`,
+    noting the queue id of each body in `arrived`; a body starting with `slow` is answered
+    after 1.5 s."""
 
     def answer(request: ferromq.MessageView) -> None:
+        arrived[request.body] = request.queue_id
         if request.body.startswith(b"slow"):
             time.sleep(1.5)
         reply = ferromq.Message.reply_to(request, b"pong:" + request.body)
@@ -448,7 +450,8 @@ def test_request_reply(cluster):
     wait = 20000
     with contextlib.ExitStack() as running:
         replier = running.enter_context(ferromq.Producer(cluster.namesrv, cluster.name("replier"), **cluster.opts))
-        running.enter_context(_responder(cluster, topic, replier))
+        arrived: dict[bytes, int] = {}
+        running.enter_context(_responder(cluster, topic, replier, arrived))
         requester = running.enter_context(ferromq.Producer(cluster.namesrv, cluster.name("requester"), **cluster.opts))
         for i in range(N):
             reply = requester.request(ferromq.Message(topic, f"req-{i}"), timeout_ms=wait)
@@ -473,6 +476,9 @@ def test_request_reply(cluster):
         assert requester.request(ferromq.Message(topic, "keyed"), sharding_key="k", timeout_ms=wait).body == b"pong:keyed"
         picked = requester.request_with_selector(ferromq.Message(topic, "picked"), lambda m, n: n - 1, timeout_ms=wait)
         assert picked.body == b"pong:picked"
+        assert (arrived[b"to-queue"], arrived[b"picked"]) == (2, 3)
+        requester.request(ferromq.Message(topic, "keyed-again"), sharding_key="k", timeout_ms=wait)
+        assert arrived[b"keyed-again"] == arrived[b"keyed"]
 
         # Answered too late: a timeout after timeout_ms, and the late reply (arriving while the
         # next request waits) is not taken for that request's.
