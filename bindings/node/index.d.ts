@@ -772,7 +772,8 @@ export declare function replyTo(request: ReceivedMessage, body: string | Buffer)
 export interface RequestOptions {
   /**
    * How long the request may take, send included, ms (3000). Without a reply by then the
-   * promise rejects with `Timeout` (a reply arriving later is dropped); 0 is refused.
+   * promise rejects with `Timeout` (a reply arriving later is dropped); 0 and negative
+   * values are refused.
    */
   timeoutMs?: number
   /** Send the request to this queue (one attempt). */

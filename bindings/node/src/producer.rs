@@ -93,8 +93,9 @@ impl ProducerOptions {
 #[derive(Debug, Clone, Default)]
 pub struct RequestOptions {
     /// How long the request may take, send included, ms (3000). Without a reply by then the
-    /// promise rejects with `Timeout` (a reply arriving later is dropped); 0 is refused.
-    pub timeout_ms: Option<u32>,
+    /// promise rejects with `Timeout` (a reply arriving later is dropped); 0 and negative
+    /// values are refused.
+    pub timeout_ms: Option<i64>,
     /// Send the request to this queue (one attempt).
     pub queue: Option<MessageQueue>,
     /// Send the request to the queue this key hashes to, as `sendWithShardingKey`; `queue`
@@ -103,11 +104,17 @@ pub struct RequestOptions {
 }
 
 /// The default request timeout, ms.
-const REQUEST_TIMEOUT_MS: u32 = 3000;
+const REQUEST_TIMEOUT_MS: u64 = 3000;
 
 impl RequestOptions {
-    fn timeout(&self) -> Duration {
-        Duration::from_millis(u64::from(self.timeout_ms.unwrap_or(REQUEST_TIMEOUT_MS)))
+    /// The whole timeout; a negative one is refused here, zero by the core.
+    fn timeout(&self) -> Result<Duration, ferromq_client::Error> {
+        match self.timeout_ms {
+            None => Ok(Duration::from_millis(REQUEST_TIMEOUT_MS)),
+            Some(ms) => u64::try_from(ms).map(Duration::from_millis).map_err(|_| {
+                ferromq_client::Error::invalid("request", "timeoutMs must not be negative")
+            }),
+        }
     }
 }
 
@@ -253,8 +260,8 @@ impl Producer {
         options: Option<RequestOptions>,
     ) -> Fallible<ReceivedMessage> {
         let options = options.unwrap_or_default();
-        let timeout = options.timeout();
         let r = async {
+            let timeout = options.timeout()?;
             let p = self.get("request")?;
             let m = message.into_core();
             let reply = match (options.queue, options.sharding_key) {
@@ -280,7 +287,6 @@ impl Producer {
         options: Option<RequestOptions>,
     ) -> Fallible<ReceivedMessage> {
         let options = options.unwrap_or_default();
-        let timeout = options.timeout();
         let js = JsSelector::new(selector);
         let selector = ForeignSelector(|m: &ferromq_client::Message, n: usize| js.answer(m, n));
         let r = async {
@@ -290,6 +296,7 @@ impl Producer {
                     "requestWithSelector takes no queue or shardingKey (the selector picks)",
                 ));
             }
+            let timeout = options.timeout()?;
             let p = self.get("request")?;
             p.request_with_selector(message.into_core(), &selector, "", timeout)
                 .await
