@@ -160,6 +160,24 @@ export declare class Producer {
    */
   sendBatch(messages: Array<Message>): Promise<Array<SendResult>>
   /**
+   * Sends `message` as a request and resolves with its reply (docs/request-reply.md): a
+   * responder consuming the topic answers with `replyTo(request, body)` and `sendReply`.
+   * Rejects with `Timeout` when no reply arrives within `options.timeoutMs` (3000 ms, send
+   * included).
+   */
+  request(message: Message, options?: RequestOptions | undefined | null): Promise<ReceivedMessage>
+  /**
+   * A request to the queue `selector(message, queueCount)` picks, as in `sendWithSelector`.
+   * `options.queue` and `options.shardingKey` are refused here (`InvalidArgument`).
+   */
+  requestWithSelector(message: Message, selector: (message: Message, queueCount: number) => number, options?: RequestOptions | undefined | null): Promise<ReceivedMessage>
+  /**
+   * Sends a reply built with `replyTo(request, body)`; resolves once the broker handed it
+   * to the requester (a requester that is gone or gave up rejects with `Broker`). A message
+   * that is not a reply rejects with `InvalidArgument`. (`send` sends a reply the same way.)
+   */
+  sendReply(reply: Message): Promise<SendResult>
+  /**
    * The producer's client-side counters since it started (a snapshot): sends, messages,
    * failed sends and a histogram of send latency. Throws `IllegalState` unless started.
    */
@@ -739,6 +757,32 @@ export interface ReceivedMessage {
   bornTimestamp: number
   /** When the broker stored it, ms since the epoch. */
   storeTimestamp: number
+}
+
+/**
+ * The reply to a received request (docs/request-reply.md), with `body`: a message to the
+ * reply topic of the cluster that stored the request, carrying its correlation id, reply-to
+ * client and TTL (in `properties`, with `MSG_TYPE: 'reply'`). Send it with
+ * `producer.sendReply(reply)`. Throws `InvalidArgument` when `request` has no `CLUSTER`
+ * property (it was not stored by a broker).
+ */
+export declare function replyTo(request: ReceivedMessage, body: string | Buffer): Message
+
+/** How a request is sent and how long it waits (docs/request-reply.md). */
+export interface RequestOptions {
+  /**
+   * How long the request may take, send included, ms (3000). Without a reply by then the
+   * promise rejects with `Timeout` (a reply arriving later is dropped); 0 and negative
+   * values are refused.
+   */
+  timeoutMs?: number
+  /** Send the request to this queue (one attempt). */
+  queue?: MessageQueue
+  /**
+   * Send the request to the queue this key hashes to, as `sendWithShardingKey`; `queue`
+   * wins when both are given.
+   */
+  shardingKey?: string
 }
 
 /** A broker group of a topic's route. */

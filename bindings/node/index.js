@@ -845,5 +845,6 @@ module.exports.TransactionProducer = nativeBinding.TransactionProducer
 module.exports.ConsumeFrom = nativeBinding.ConsumeFrom
 module.exports.ErrorCode = nativeBinding.ErrorCode
 module.exports.MessageModel = nativeBinding.MessageModel
+module.exports.replyTo = nativeBinding.replyTo
 module.exports.SendStatus = nativeBinding.SendStatus
 module.exports.TransactionState = nativeBinding.TransactionState

@@ -205,7 +205,17 @@ impl Message {
     /// producer sends it with SEND_REPLY_MESSAGE. Fails when the request has no `CLUSTER`
     /// property (it was not stored by a broker, or is not a request).
     pub fn reply_to(request: &MessageView, body: impl Into<bytes::Bytes>) -> Result<Message> {
-        let Some(cluster) = request.property(property::CLUSTER) else {
+        Self::reply_to_properties(|name| request.property(name), body)
+    }
+
+    /// [`Self::reply_to`] for a request known only by its properties, `lookup` finding one by
+    /// name: for bindings whose received messages are plain values (a JavaScript
+    /// object's `properties`) rather than a [`MessageView`]. Same rules and errors.
+    pub fn reply_to_properties<'a>(
+        lookup: impl Fn(&str) -> Option<&'a str>,
+        body: impl Into<bytes::Bytes>,
+    ) -> Result<Message> {
+        let Some(cluster) = lookup(property::CLUSTER) else {
             return Err(Error::invalid(
                 "create reply",
                 "the request message has no CLUSTER property",
@@ -218,7 +228,7 @@ impl Message {
             property::MESSAGE_REPLY_TO_CLIENT,
             property::MESSAGE_TTL,
         ] {
-            if let Some(v) = request.property(key) {
+            if let Some(v) = lookup(key) {
                 reply = reply.with_property(key, v);
             }
         }
@@ -266,6 +276,27 @@ mod tests {
         let stray = MessageView::new(MessageExt::default(), "b", None);
         assert_eq!(
             Message::reply_to(&stray, "x")
+                .expect_err("no cluster")
+                .kind(),
+            ErrorKind::InvalidArgument
+        );
+        // The same from the properties alone.
+        let props: HashMap<String, String> = [
+            ("CLUSTER", "C"),
+            ("CORRELATION_ID", "id"),
+            ("REPLY_TO_CLIENT", "me"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let reply = Message::reply_to_properties(|k| props.get(k).map(String::as_str), "pong")
+            .expect("a reply");
+        assert_eq!(reply.topic(), "C_REPLY_TOPIC");
+        assert!(reply.is_reply());
+        assert_eq!(reply.property(property::CORRELATION_ID), Some("id"));
+        assert_eq!(reply.property(property::MESSAGE_TTL), None);
+        assert_eq!(
+            Message::reply_to_properties(|_| None, "x")
                 .expect_err("no cluster")
                 .kind(),
             ErrorKind::InvalidArgument

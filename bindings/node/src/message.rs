@@ -100,6 +100,27 @@ impl Message {
     }
 }
 
+/// The reply to a received request (docs/request-reply.md), with `body`: a message to the
+/// reply topic of the cluster that stored the request, carrying its correlation id, reply-to
+/// client and TTL (in `properties`, with `MSG_TYPE: 'reply'`). Send it with
+/// `producer.sendReply(reply)`. Throws `InvalidArgument` when `request` has no `CLUSTER`
+/// property (it was not stored by a broker).
+#[napi(ts_return_type = "Message")]
+pub fn reply_to(
+    request: ReceivedMessage,
+    body: Either<String, Buffer>,
+) -> crate::error::Fallible<Message> {
+    let body: Vec<u8> = match body {
+        Either::A(s) => s.into_bytes(),
+        Either::B(b) => b.to_vec(),
+    };
+    let reply = CoreMessage::reply_to_properties(
+        |name| request.properties.get(name).map(String::as_str),
+        body,
+    );
+    crate::error::Fallible(reply.map(|m| Message::from_core(&m)))
+}
+
 /// A queue of a topic on one broker group.
 #[napi(object)]
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,4 +1,5 @@
-//! `Producer`: sync (awaited), oneway, to a queue, by sharding key and batch sends.
+//! `Producer`: sync (awaited), oneway, to a queue, by sharding key and batch sends, and
+//! request-reply (requests awaiting their reply, and replies).
 
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use ferromq_client::{
 };
 
 use crate::error::Fallible;
-use crate::message::{Message, MessageQueue, SendResult};
+use crate::message::{Message, MessageQueue, ReceivedMessage, SendResult};
 use crate::metrics::ProducerMetrics;
 use crate::options::{client_config, Common, Credentials, TlsOptions};
 use crate::selector::{JsSelector, SelectorFn};
@@ -84,6 +85,36 @@ impl ProducerOptions {
         o.enable_msg_trace = self.enable_msg_trace.unwrap_or(false);
         o.trace_topic = self.trace_topic.clone();
         Ok(o)
+    }
+}
+
+/// How a request is sent and how long it waits (docs/request-reply.md).
+#[napi(object)]
+#[derive(Debug, Clone, Default)]
+pub struct RequestOptions {
+    /// How long the request may take, send included, ms (3000). Without a reply by then the
+    /// promise rejects with `Timeout` (a reply arriving later is dropped); 0 and negative
+    /// values are refused.
+    pub timeout_ms: Option<i64>,
+    /// Send the request to this queue (one attempt).
+    pub queue: Option<MessageQueue>,
+    /// Send the request to the queue this key hashes to, as `sendWithShardingKey`; `queue`
+    /// wins when both are given.
+    pub sharding_key: Option<String>,
+}
+
+/// The default request timeout, ms.
+const REQUEST_TIMEOUT_MS: u64 = 3000;
+
+impl RequestOptions {
+    /// The whole timeout; a negative one is refused here, zero by the core.
+    fn timeout(&self) -> Result<Duration, ferromq_client::Error> {
+        match self.timeout_ms {
+            None => Ok(Duration::from_millis(REQUEST_TIMEOUT_MS)),
+            Some(ms) => u64::try_from(ms).map(Duration::from_millis).map_err(|_| {
+                ferromq_client::Error::invalid("request", "timeoutMs must not be negative")
+            }),
+        }
     }
 }
 
@@ -214,6 +245,78 @@ impl Producer {
             p.send_batch(messages)
                 .await
                 .map(|v| v.into_iter().map(SendResult::from_core).collect())
+        };
+        Fallible(r.await)
+    }
+
+    /// Sends `message` as a request and resolves with its reply (docs/request-reply.md): a
+    /// responder consuming the topic answers with `replyTo(request, body)` and `sendReply`.
+    /// Rejects with `Timeout` when no reply arrives within `options.timeoutMs` (3000 ms, send
+    /// included).
+    #[napi(ts_return_type = "Promise<ReceivedMessage>")]
+    pub async fn request(
+        &self,
+        message: Message,
+        options: Option<RequestOptions>,
+    ) -> Fallible<ReceivedMessage> {
+        let options = options.unwrap_or_default();
+        let r = async {
+            let timeout = options.timeout()?;
+            let p = self.get("request")?;
+            let m = message.into_core();
+            let reply = match (options.queue, options.sharding_key) {
+                (Some(q), _) => p.request_to_queue(m, &q.to_core(), timeout).await,
+                (None, Some(k)) => p.request_with_selector(m, &SelectByHash, &k, timeout).await,
+                (None, None) => p.request(m, timeout).await,
+            };
+            reply.map(|v| ReceivedMessage::from_core(&v))
+        };
+        Fallible(r.await)
+    }
+
+    /// A request to the queue `selector(message, queueCount)` picks, as in `sendWithSelector`.
+    /// `options.queue` and `options.shardingKey` are refused here (`InvalidArgument`).
+    #[napi(
+        ts_args_type = "message: Message, selector: (message: Message, queueCount: number) => number, options?: RequestOptions | undefined | null",
+        ts_return_type = "Promise<ReceivedMessage>"
+    )]
+    pub async fn request_with_selector(
+        &self,
+        message: Message,
+        selector: SelectorFn,
+        options: Option<RequestOptions>,
+    ) -> Fallible<ReceivedMessage> {
+        let options = options.unwrap_or_default();
+        let js = JsSelector::new(selector);
+        let selector = ForeignSelector(|m: &ferromq_client::Message, n: usize| js.answer(m, n));
+        let r = async {
+            if options.queue.is_some() || options.sharding_key.is_some() {
+                return Err(ferromq_client::Error::invalid(
+                    "request",
+                    "requestWithSelector takes no queue or shardingKey (the selector picks)",
+                ));
+            }
+            let timeout = options.timeout()?;
+            let p = self.get("request")?;
+            p.request_with_selector(message.into_core(), &selector, "", timeout)
+                .await
+                .map(|v| ReceivedMessage::from_core(&v))
+        };
+        let r = r.await;
+        js.release();
+        Fallible(r)
+    }
+
+    /// Sends a reply built with `replyTo(request, body)`; resolves once the broker handed it
+    /// to the requester (a requester that is gone or gave up rejects with `Broker`). A message
+    /// that is not a reply rejects with `InvalidArgument`. (`send` sends a reply the same way.)
+    #[napi(ts_return_type = "Promise<SendResult>")]
+    pub async fn send_reply(&self, reply: Message) -> Fallible<SendResult> {
+        let r = async {
+            let p = self.get("send reply")?;
+            p.send_reply(reply.into_core())
+                .await
+                .map(SendResult::from_core)
         };
         Fallible(r.await)
     }

@@ -10,7 +10,7 @@ const os = require('node:os')
 const path = require('node:path')
 const { execFile } = require('node:child_process')
 
-const { Admin, Producer, PushConsumer, PullConsumer, TransactionProducer, ErrorCode } = require('..')
+const { Admin, Producer, PushConsumer, PullConsumer, TransactionProducer, ErrorCode, replyTo } = require('..')
 const { startCluster, waitFor, fresh, REPO } = require('./cluster')
 
 /**
@@ -585,6 +585,65 @@ function scenarios(secure) {
       }
       const bad = new Producer({ ...cluster.client, group: fresh('p'), namespace: 'bad%ns' })
       await assert.rejects(bad.start(), (e) => e.code === ErrorCode.InvalidArgument && /namespace/.test(e.message))
+    })
+
+    it('request-reply: each request gets its own reply, also 16 in flight; an unanswered one times out', async () => {
+      const t = await topic('rpc')
+      const wait = { timeoutMs: 20000 }
+      const replier = new Producer({ ...cluster.client, group: fresh('replier') })
+      await replier.start()
+      open.push(replier)
+      // The responder answers `pong:<body>` (a body starting with `slow` after 1.5 s) and notes
+      // the queue each body came on.
+      const arrived = new Map()
+      await consume(t, {
+        listener: async (m) => {
+          arrived.set(body(m), m.queueId)
+          if (body(m).startsWith('slow')) await new Promise((resolve) => setTimeout(resolve, 1500))
+          const reply = replyTo(m, `pong:${body(m)}`)
+          assert.equal(reply.properties.MSG_TYPE, 'reply')
+          await replier.sendReply(reply).catch((e) => console.error(`reply not delivered: ${e.message}`))
+        },
+      })
+      const N = 10
+      let reply
+      for (let i = 0; i < N; i++) {
+        reply = await producer.request({ topic: t, body: `req-${i}` }, wait)
+        assert.equal(body(reply), `pong:req-${i}`)
+      }
+      assert.ok(reply.topic.endsWith('_REPLY_TOPIC'), reply.topic)
+      assert.equal(reply.properties.MSG_TYPE, 'reply')
+      assert.equal(reply.properties.TTL, '20000')
+      assert.ok(reply.properties.CORRELATION_ID)
+      const replies = await Promise.all(Array.from({ length: 16 }, (_, i) => producer.request({ topic: t, body: `many-${i}` }, wait)))
+      assert.deepEqual(replies.map(body), Array.from({ length: 16 }, (_, i) => `pong:many-${i}`))
+      const queue = { topic: t, brokerName: (await admin.topicRoute(t)).queues[0].brokerName, queueId: 2 }
+      assert.equal(body(await producer.request({ topic: t, body: 'to-queue' }, { ...wait, queue })), 'pong:to-queue')
+      assert.equal(body(await producer.request({ topic: t, body: 'keyed' }, { ...wait, shardingKey: 'k' })), 'pong:keyed')
+      assert.equal(body(await producer.requestWithSelector({ topic: t, body: 'picked' }, (m, n) => n - 1, wait)), 'pong:picked')
+      assert.deepEqual([arrived.get('to-queue'), arrived.get('picked')], [2, 3])
+      await producer.request({ topic: t, body: 'keyed-again' }, { ...wait, shardingKey: 'k' })
+      assert.equal(arrived.get('keyed-again'), arrived.get('keyed'))
+
+      // Answered too late: Timeout after timeoutMs, and the late reply (arriving while the next
+      // request waits) is not taken for that request's.
+      const began = Date.now()
+      await assert.rejects(producer.request({ topic: t, body: 'slow-1' }, { timeoutMs: 500 }), (e) => e.code === ErrorCode.Timeout)
+      const took = Date.now() - began
+      assert.ok(took >= 450 && took < 1400, `timed out after ${took} ms`)
+      assert.equal(body(await producer.request({ topic: t, body: 'slow-2' }, wait)), 'pong:slow-2')
+
+      // Nobody consumes this topic.
+      const nobody = await topic('rpcnobody', 1)
+      await assert.rejects(producer.request({ topic: nobody, body: 'anyone?' }, { timeoutMs: 1000 }), (e) => e.code === ErrorCode.Timeout && e.retryable !== undefined)
+
+      // Unusable arguments.
+      for (const timeoutMs of [0, -1]) {
+        await assert.rejects(producer.request({ topic: t, body: 'x' }, { timeoutMs }), (e) => e.code === ErrorCode.InvalidArgument && /timeout/.test(e.message))
+      }
+      await assert.rejects(producer.sendReply({ topic: t, body: 'not a reply' }), (e) => e.code === ErrorCode.InvalidArgument)
+      await assert.rejects(producer.requestWithSelector({ topic: t, body: 'x' }, () => 0, { shardingKey: 'k' }), (e) => e.code === ErrorCode.InvalidArgument)
+      assert.throws(() => replyTo({ ...reply, properties: {} }, 'x'), (e) => e.code === ErrorCode.InvalidArgument)
     })
 
     it('bad-input: oversized, illegal topic, unknown name server give clear errors; the producer keeps working', async () => {

@@ -131,6 +131,24 @@ impl PyMessage {
         self.inner.property(name)
     }
 
+    /// The reply to a received request (docs/request-reply.md), with `body` (bytes, or a str
+    /// sent as UTF-8): addressed to the reply topic of the cluster that stored the request and
+    /// carrying its correlation id, reply-to client and TTL. Send it with
+    /// `Producer.send_reply`. Raises InvalidArgumentError when `request` has no `CLUSTER`
+    /// property (it was not stored by a broker).
+    #[staticmethod]
+    fn reply_to(py: Python<'_>, request: &Bound<'_, PyMessageView>, body: Body) -> PyResult<Self> {
+        Message::reply_to(&request.get().inner, body.into_bytes())
+            .map(|inner| PyMessage { inner })
+            .map_err(|e| crate::error::to_py(py, &e))
+    }
+
+    /// Whether this is a reply built with `Message.reply_to` (`MSG_TYPE=reply`).
+    #[getter]
+    fn is_reply(&self) -> bool {
+        self.inner.is_reply()
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "Message(topic={:?}, tag={}, keys={:?}, body=<{} bytes>)",

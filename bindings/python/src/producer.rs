@@ -1,11 +1,16 @@
-//! `Producer`: sync, asyncio, oneway, queue and sharding-key sends, batches.
+//! `Producer`: sync, asyncio, oneway, queue and sharding-key sends, batches, and
+//! request-reply (requests, sync and asyncio, and replies).
 
-use ferromq_client::{Error, Message, Producer, ProducerOptions, SelectByHash, SendResult};
+use std::time::Duration;
+
+use ferromq_client::{
+    Error, Message, MessageView, Producer, ProducerOptions, SelectByHash, SendResult,
+};
 use ferromq_protocol::body::MessageQueue;
 use pyo3::prelude::*;
 
 use crate::error;
-use crate::message::{PyMessage, PyMessageQueue, PySendResult};
+use crate::message::{PyMessage, PyMessageQueue, PyMessageView, PySendResult};
 use crate::runtime::{awaitable, wait};
 use crate::selector;
 use crate::slot::{client_config, seconds, Common, Slot};
@@ -57,6 +62,31 @@ async fn send_to(p: Producer, m: Message, t: Target) -> Result<SendResult, Error
 
 fn result_object(py: Python<'_>, r: SendResult) -> PyResult<Py<PyAny>> {
     Ok(Py::new(py, PySendResult::from(r))?.into_any())
+}
+
+/// A request's whole timeout (send and wait) from `timeout_ms`; a negative one is refused here,
+/// zero by the core.
+fn request_timeout(py: Python<'_>, timeout_ms: i64) -> PyResult<Duration> {
+    u64::try_from(timeout_ms)
+        .map(Duration::from_millis)
+        .map_err(|_| error::invalid(py, "request", "timeout_ms must not be negative"))
+}
+
+async fn request_to(
+    p: Producer,
+    m: Message,
+    t: Target,
+    timeout: Duration,
+) -> Result<MessageView, Error> {
+    match t {
+        Target::Any => p.request(m, timeout).await,
+        Target::Queue(q) => p.request_to_queue(m, &q, timeout).await,
+        Target::Key(k) => p.request_with_selector(m, &SelectByHash, &k, timeout).await,
+    }
+}
+
+fn view_object(py: Python<'_>, v: MessageView) -> PyResult<Py<PyAny>> {
+    Ok(Py::new(py, PyMessageView::from(v))?.into_any())
 }
 
 #[pymethods]
@@ -243,6 +273,93 @@ impl PyProducer {
         let messages: Vec<Message> = messages.into_iter().map(|m| m.inner).collect();
         wait(py, async move { p.send_batch(messages).await })?
             .map(|rs| rs.into_iter().map(PySendResult::from).collect())
+            .map_err(|e| error::to_py(py, &e))
+    }
+
+    /// Sends `message` as a request and waits for its reply (docs/request-reply.md), with the
+    /// GIL released; returns the reply as a MessageView. `timeout_ms` covers the send and the
+    /// wait: without a reply by then RequestTimeoutError is raised (a reply arriving later is
+    /// dropped). With `queue` the request goes to that queue, with `sharding_key` to the queue
+    /// the key hashes to.
+    #[pyo3(signature = (message, *, timeout_ms=3000, queue=None, sharding_key=None))]
+    fn request(
+        &self,
+        py: Python<'_>,
+        message: PyMessage,
+        timeout_ms: i64,
+        queue: Option<PyMessageQueue>,
+        sharding_key: Option<String>,
+    ) -> PyResult<PyMessageView> {
+        let timeout = request_timeout(py, timeout_ms)?;
+        let p = self.slot.get(py, "request")?;
+        let t = target(queue, sharding_key);
+        wait(py, request_to(p, message.inner, t, timeout))?
+            .map(PyMessageView::from)
+            .map_err(|e| error::to_py(py, &e))
+    }
+
+    /// A request to the given queue; same as `request(message, queue=queue, ...)`.
+    #[pyo3(signature = (message, queue, *, timeout_ms=3000))]
+    fn request_to_queue(
+        &self,
+        py: Python<'_>,
+        message: PyMessage,
+        queue: PyMessageQueue,
+        timeout_ms: i64,
+    ) -> PyResult<PyMessageView> {
+        self.request(py, message, timeout_ms, Some(queue), None)
+    }
+
+    /// A request to the queue `selector(message, queue_count)` picks, as in
+    /// `send_with_selector`.
+    #[pyo3(signature = (message, selector, *, timeout_ms=3000))]
+    fn request_with_selector(
+        &self,
+        py: Python<'_>,
+        message: PyMessage,
+        selector: Py<PyAny>,
+        timeout_ms: i64,
+    ) -> PyResult<PyMessageView> {
+        if !selector.bind(py).is_callable() {
+            return Err(error::invalid(py, "request", "selector must be callable"));
+        }
+        let timeout = request_timeout(py, timeout_ms)?;
+        let p = self.slot.get(py, "request")?;
+        let selector = selector::selector(selector);
+        wait(py, async move {
+            p.request_with_selector(message.inner, &selector, "", timeout)
+                .await
+        })?
+        .map(PyMessageView::from)
+        .map_err(|e| error::to_py(py, &e))
+    }
+
+    /// `request` without blocking: returns an asyncio future (await it) resolving to the
+    /// reply or raising the error (RequestTimeoutError without a reply in `timeout_ms`). Must
+    /// be called from a running event loop.
+    #[pyo3(signature = (message, *, timeout_ms=3000, queue=None, sharding_key=None))]
+    fn request_async<'py>(
+        &self,
+        py: Python<'py>,
+        message: PyMessage,
+        timeout_ms: i64,
+        queue: Option<PyMessageQueue>,
+        sharding_key: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let timeout = request_timeout(py, timeout_ms)?;
+        let p = self.slot.get(py, "request async")?;
+        let t = target(queue, sharding_key);
+        awaitable(py, request_to(p, message.inner, t, timeout), view_object)
+    }
+
+    /// Sends a reply built with `Message.reply_to`; returns a SendResult once the broker
+    /// pushed it to the requester (a requester that is gone, or gave up, raises BrokerError).
+    /// Raises InvalidArgumentError for a message that is not a reply. (`send` and `send_async`
+    /// send a reply the same way.)
+    fn send_reply(&self, py: Python<'_>, reply: PyMessage) -> PyResult<PySendResult> {
+        let p = self.slot.get(py, "send reply")?;
+        wait(py, async move { p.send_reply(reply.inner).await })?
+            .map(PySendResult::from)
             .map_err(|e| error::to_py(py, &e))
     }
 

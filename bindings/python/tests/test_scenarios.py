@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -418,6 +420,95 @@ def test_bad_input(cluster):
             unknown.send(ferromq.Message(topic, b"x"))
     assert isinstance(e.value, (ferromq.ConnectError, ferromq.RequestTimeoutError)), e.value
     assert e.value.retryable is True
+
+
+def _responder(cluster, topic: str, replier: ferromq.Producer, arrived: dict) -> ferromq.PushConsumer:
+    """A push consumer of `topic` answering every request `pong:<body>` through `replier`,
+    noting the queue id of each body in `arrived`; a body starting with `slow` is answered
+    after 1.5 s."""
+
+    def answer(request: ferromq.MessageView) -> None:
+        arrived[request.body] = request.queue_id
+        if request.body.startswith(b"slow"):
+            time.sleep(1.5)
+        reply = ferromq.Message.reply_to(request, b"pong:" + request.body)
+        assert reply.is_reply
+        try:
+            replier.send_reply(reply)
+        except ferromq.FerroMQError:
+            # A requester that gave up may refuse; the requests' outcomes are what is checked.
+            logging.getLogger(__name__).exception("reply not delivered")
+
+    return consumer(cluster, cluster.name("responder"), topic, answer)
+
+
+def test_request_reply(cluster):
+    """docs/scenarios.md, "request-reply": each request gets exactly its own reply, one at a
+    time and 16 in flight (asyncio and threads); a request nobody answers in time raises
+    RequestTimeoutError, and its late reply reaches no other request."""
+    topic = cluster.topic("Rpc")
+    wait = 20000
+    with contextlib.ExitStack() as running:
+        replier = running.enter_context(ferromq.Producer(cluster.namesrv, cluster.name("replier"), **cluster.opts))
+        arrived: dict[bytes, int] = {}
+        running.enter_context(_responder(cluster, topic, replier, arrived))
+        requester = running.enter_context(ferromq.Producer(cluster.namesrv, cluster.name("requester"), **cluster.opts))
+        for i in range(N):
+            reply = requester.request(ferromq.Message(topic, f"req-{i}"), timeout_ms=wait)
+            assert reply.body == f"pong:req-{i}".encode()
+        assert reply.topic.endswith("_REPLY_TOPIC")
+        assert reply.property("MSG_TYPE") == "reply"
+        assert reply.property("TTL") == str(wait)
+        assert reply.property("CORRELATION_ID")
+
+        async def in_flight():
+            return await asyncio.gather(
+                *(requester.request_async(ferromq.Message(topic, f"async-{i}"), timeout_ms=wait) for i in range(16))
+            )
+
+        assert [r.body for r in asyncio.run(in_flight())] == [f"pong:async-{i}".encode() for i in range(16)]
+        # The blocking form releases the GIL: 16 threads wait at once.
+        with ThreadPoolExecutor(16) as pool:
+            bodies = list(pool.map(lambda i: requester.request(ferromq.Message(topic, f"thread-{i}"), timeout_ms=wait).body, range(16)))
+        assert bodies == [f"pong:thread-{i}".encode() for i in range(16)]
+        queue = ferromq.MessageQueue(topic, cluster.broker_name, 2)
+        assert requester.request_to_queue(ferromq.Message(topic, "to-queue"), queue, timeout_ms=wait).body == b"pong:to-queue"
+        assert requester.request(ferromq.Message(topic, "keyed"), sharding_key="k", timeout_ms=wait).body == b"pong:keyed"
+        picked = requester.request_with_selector(ferromq.Message(topic, "picked"), lambda m, n: n - 1, timeout_ms=wait)
+        assert picked.body == b"pong:picked"
+        assert (arrived[b"to-queue"], arrived[b"picked"]) == (2, 3)
+        requester.request(ferromq.Message(topic, "keyed-again"), sharding_key="k", timeout_ms=wait)
+        assert arrived[b"keyed-again"] == arrived[b"keyed"]
+
+        # Answered too late: a timeout after timeout_ms, and the late reply (arriving while the
+        # next request waits) is not taken for that request's.
+        began = time.monotonic()
+        with pytest.raises(ferromq.RequestTimeoutError) as late:
+            requester.request(ferromq.Message(topic, "slow-1"), timeout_ms=500)
+        assert 0.45 <= time.monotonic() - began < 1.4
+        assert late.value.code == "Timeout"
+        assert requester.request(ferromq.Message(topic, "slow-2"), timeout_ms=wait).body == b"pong:slow-2"
+
+        # Nobody consumes this topic: a timeout.
+        unanswered = cluster.topic("RpcNobody", queues=1)
+        with pytest.raises(ferromq.RequestTimeoutError):
+            requester.request(ferromq.Message(unanswered, "anyone?"), timeout_ms=1000)
+
+        async def unanswered_async():
+            await requester.request_async(ferromq.Message(unanswered, "anyone?"), timeout_ms=500)
+
+        with pytest.raises(ferromq.RequestTimeoutError):
+            asyncio.run(unanswered_async())
+
+        # Unusable arguments.
+        for bad in (0, -1):
+            with pytest.raises(ferromq.InvalidArgumentError, match="timeout"):
+                requester.request(ferromq.Message(topic, "x"), timeout_ms=bad)
+        with pytest.raises(ferromq.InvalidArgumentError, match="not a reply"):
+            requester.send_reply(ferromq.Message(topic, "not a reply"))
+        assert not ferromq.Message(topic, "x").is_reply
+    with pytest.raises(ferromq.IllegalStateError):
+        requester.request(ferromq.Message(topic, "after the end"))
 
 
 def _namespaced_topic(cluster, name: str) -> None:

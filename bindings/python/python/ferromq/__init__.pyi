@@ -1,7 +1,7 @@
 """FerroMQ client: producers, consumers, transactions and admin over the Rust client core.
 
 Blocking calls release the GIL; listener callables run on client threads that take the GIL
-for the call. Timeouts are in seconds. Options left at None take the client core's defaults.
+for the call. Timeouts are in seconds, except those named `..._ms`. Options left at None take the client core's defaults.
 
 Lifecycle (the same in every FerroMQ binding): an object is created, started once, and shut
 down once. A second `start()` raises IllegalStateError, and so does `start()` after
@@ -218,6 +218,14 @@ class Message:
         """All properties (system ones included)."""
     def property(self, name: str) -> Optional[str]:
         """A property by name."""
+    @staticmethod
+    def reply_to(request: MessageView, body: Union[bytes, str]) -> Message:
+        """The reply to a received request, to send with `Producer.send_reply`: addressed to
+        the reply topic of the request's cluster, carrying its correlation id, reply-to client
+        and TTL. InvalidArgumentError when `request` has no CLUSTER property."""
+    @property
+    def is_reply(self) -> bool:
+        """Whether this is a reply built with `Message.reply_to`."""
 
 class MessageQueue:
     """A queue of a topic on one broker."""
@@ -396,6 +404,33 @@ class Producer:
         """Sends without waiting for any answer."""
     def send_batch(self, messages: Sequence[Message]) -> List[SendResult]:
         """Sends messages of one topic as batches; one SendResult per batch."""
+    def request(
+        self,
+        message: Message,
+        *,
+        timeout_ms: int = 3000,
+        queue: Optional[MessageQueue] = None,
+        sharding_key: Optional[str] = None,
+    ) -> MessageView:
+        """Sends `message` as a request and returns its reply (docs/request-reply.md);
+        RequestTimeoutError without a reply within `timeout_ms` (send included)."""
+    def request_to_queue(self, message: Message, queue: MessageQueue, *, timeout_ms: int = 3000) -> MessageView:
+        """A request to the given queue."""
+    def request_with_selector(
+        self, message: Message, selector: Callable[[Message, int], int], *, timeout_ms: int = 3000
+    ) -> MessageView:
+        """A request to the queue `selector(message, queue_count)` picks."""
+    def request_async(
+        self,
+        message: Message,
+        *,
+        timeout_ms: int = 3000,
+        queue: Optional[MessageQueue] = None,
+        sharding_key: Optional[str] = None,
+    ) -> asyncio.Future[MessageView]:
+        """`request` without blocking; await the returned future (needs a running event loop)."""
+    def send_reply(self, reply: Message) -> SendResult:
+        """Sends a reply built with `Message.reply_to`; InvalidArgumentError for anything else."""
     def metrics(self) -> _ProducerMetrics:
         """Client-side counters since start: sends, messages, send_failures, send_latency."""
 
