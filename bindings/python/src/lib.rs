@@ -49,6 +49,9 @@ fn ferromq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<admin::PyAdmin>()?;
     m.add_class::<security::PyTlsConfig>()?;
     m.add_function(wrap_pyfunction!(runtime::complete, m)?)?;
+    // At exit, the completion thread stops before the interpreter finalizes.
+    let stop = wrap_pyfunction!(runtime::stop_completer, m)?;
+    m.py().import("atexit")?.call_method1("register", (stop,))?;
     m.add_class::<testing::PyLocalCluster>()?;
     Ok(())
 }

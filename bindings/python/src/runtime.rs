@@ -5,7 +5,7 @@
 //! completion thread (runtime workers never wait for the GIL).
 
 use std::future::Future;
-use std::sync::mpsc::{channel, sync_channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{channel, sync_channel, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -120,9 +120,16 @@ struct Completion {
     outcome: Outcome,
 }
 
+/// What the completer thread is asked to do.
+enum Job {
+    Complete(Completion),
+    /// Stop (at interpreter exit) and say so on the channel.
+    Stop(SyncSender<()>),
+}
+
 struct Completer {
     pid: u32,
-    tx: Sender<Completion>,
+    tx: Sender<Job>,
 }
 
 static COMPLETER: Mutex<Option<Completer>> = Mutex::new(None);
@@ -130,7 +137,7 @@ static COMPLETER: Mutex<Option<Completer>> = Mutex::new(None);
 /// The sender to this process's completer thread: the one thread that takes the GIL to hand
 /// results to event loops, so runtime workers never wait for the GIL, and completions that
 /// pile up while it waits go to each loop in one `call_soon_threadsafe`.
-fn completer() -> Sender<Completion> {
+fn completer() -> Sender<Job> {
     let pid = std::process::id();
     let mut current = COMPLETER.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(c) = current.as_ref() {
@@ -138,7 +145,7 @@ fn completer() -> Sender<Completion> {
             return c.tx.clone();
         }
     }
-    let (tx, rx) = channel::<Completion>();
+    let (tx, rx) = channel::<Job>();
     std::thread::Builder::new()
         .name("ferromq-complete".to_owned())
         .spawn(move || complete_loop(rx))
@@ -150,8 +157,16 @@ fn completer() -> Sender<Completion> {
     tx
 }
 
-fn complete_loop(rx: Receiver<Completion>) {
+fn complete_loop(rx: Receiver<Job>) {
     while let Ok(first) = rx.recv() {
+        let first = match first {
+            Job::Complete(c) => c,
+            Job::Stop(done) => {
+                let _ = done.send(());
+                return;
+            }
+        };
+        let mut stop = None;
         let attached = Python::try_attach(|py| {
             let complete = match COMPLETE.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
                 Ok(wrap_pyfunction!(complete, py)?.into_any().unbind())
@@ -164,7 +179,15 @@ fn complete_loop(rx: Receiver<Completion>) {
             };
             // Group by loop: one wake-up per loop for everything finished meanwhile.
             let mut groups: Vec<(Py<PyAny>, Vec<Item>)> = Vec::new();
-            for c in std::iter::once(first).chain(rx.try_iter()) {
+            let mut jobs = std::iter::once(Job::Complete(first)).chain(rx.try_iter());
+            for job in jobs.by_ref() {
+                let c = match job {
+                    Job::Complete(c) => c,
+                    Job::Stop(done) => {
+                        stop = Some(done);
+                        break;
+                    }
+                };
                 let (ok, value) = (c.outcome)(py);
                 let item = (c.future, ok, value);
                 match groups
@@ -184,10 +207,37 @@ fn complete_loop(rx: Receiver<Completion>) {
                 );
             }
         });
+        if let Some(done) = stop {
+            let _ = done.send(());
+            return;
+        }
         if attached.is_none() {
             // The interpreter is shutting down.
             return;
         }
+    }
+}
+
+/// `_stop_completer()`, registered with `atexit`: stops this process's completion thread
+/// while the interpreter is still whole. Without it the thread could take the GIL for a late
+/// result just as the interpreter finalizes, which aborts the process ("Fatal Python error:
+/// PyGILState_Release"). Results that finish later are dropped (no loop runs to take them);
+/// a later awaitable starts the thread again.
+#[pyfunction]
+#[pyo3(name = "_stop_completer")]
+pub(crate) fn stop_completer(py: Python<'_>) {
+    let taken = {
+        let mut current = COMPLETER.lock().unwrap_or_else(|e| e.into_inner());
+        match current.take() {
+            Some(c) if c.pid == std::process::id() => Some(c.tx),
+            _ => None,
+        }
+    };
+    let Some(tx) = taken else { return };
+    let (done_tx, done_rx) = sync_channel(1);
+    if tx.send(Job::Stop(done_tx)).is_ok() {
+        // The thread may be waiting for the GIL this thread holds: release it meanwhile.
+        let _ = py.detach(move || done_rx.recv_timeout(Duration::from_secs(2)));
     }
 }
 
@@ -233,7 +283,7 @@ where
     let tx = completer();
     runtime().spawn(async move {
         let result = future.await;
-        let _ = tx.send(Completion {
+        let _ = tx.send(Job::Complete(Completion {
             event_loop,
             future: target,
             outcome: Box::new(move |py| match result {
@@ -243,7 +293,7 @@ where
                 },
                 Err(e) => (false, error::to_py(py, &e).into_value(py).into_any()),
             }),
-        });
+        }));
     });
     Ok(py_future)
 }
