@@ -38,6 +38,9 @@ step "node";          bash bindings/node/ci.sh
 # The C library: install into a temporary prefix, gcc through pkg-config, the examples with make
 # and CMake, the scenario suite natively and under valgrind memcheck.
 step "c";             bash bindings/c/ci.sh
+# Request-reply across languages (tests/interop/README.md): requesters of one binding, responders
+# of another, through one real broker; uses what the python, node and c steps built.
+step "interop";       bash tests/interop/request_reply.sh
 # The WebAssembly package: clippy for wasm32, the build (wasm-bindgen, wasm-opt), the scenarios in
 # Node over WebSocket, and headless Chromium with the C -> browser and browser -> Java interop.
 step "wasm";          bash bindings/wasm/ci.sh

@@ -12,7 +12,7 @@ use std::fmt::Display;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{consumer_options, producer_options, unique, wait_for, Servers};
+use common::{consumer_options, poll_until, producer_options, unique, wait_for, Servers};
 use ferromq_client::{
     ConsumeFrom, ConsumeFromKind, ConsumeResult, EachMessage, Error, FilterExpression, Lifecycle,
     Message, MessageView, Producer, ProducerOptions, PullConsumer, PullConsumerOptions,
@@ -182,33 +182,14 @@ async fn pull_seek(servers: &Servers) -> String {
     .expect("pull consumer");
     let queues = consumer.fetch_queues(&topic).await.expect("queues");
     consumer.assign(queues).await.expect("assign");
-    let first = poll_until(&consumer, 5).await;
+    let first = poll_until(&consumer, 5, WAIT).await;
     let queue = first[0].queue().clone();
     consumer.seek(&queue, 2).await.expect("seek");
-    let again = poll_until(&consumer, 3).await;
+    let again = poll_until(&consumer, 3, WAIT).await;
     consumer.shutdown().await;
     let offsets =
         |ms: &[MessageView]| joined(&ms.iter().map(|m| m.queue_offset()).collect::<Vec<_>>());
     format!("offsets={} after_seek={}", offsets(&first), offsets(&again))
-}
-
-async fn poll_until(consumer: &PullConsumer, n: usize) -> Vec<MessageView> {
-    let mut got = Vec::new();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while got.len() < n {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "polled {} of {n} messages",
-            got.len()
-        );
-        got.extend(
-            consumer
-                .poll(Duration::from_millis(500))
-                .await
-                .expect("poll"),
-        );
-    }
-    got
 }
 
 /// A unified-style diff of two line lists (the runner's output is short: a line-by-line

@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::{producer_options, unique, wait_for, Servers};
+use common::{poll_until, producer_options, unique, wait_for, Servers};
 use ferromq_client::{
     ConsumeFrom, FilterExpression, Message, MessageView, Producer, PullConsumer,
     PullConsumerOptions,
@@ -22,25 +22,6 @@ fn options(servers: &Servers, group: &str, instance: &str) -> PullConsumerOption
         auto_commit: false,
         ..PullConsumerOptions::default()
     }
-}
-
-async fn poll_until(consumer: &PullConsumer, n: usize) -> Vec<MessageView> {
-    let mut got = Vec::new();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while got.len() < n {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "polled {} of {n}",
-            got.len()
-        );
-        got.extend(
-            consumer
-                .poll(Duration::from_millis(500))
-                .await
-                .expect("poll"),
-        );
-    }
-    got
 }
 
 fn bodies(ms: &[MessageView]) -> Vec<String> {
@@ -71,7 +52,7 @@ async fn assign_poll_seek_commit_and_restart() {
     assert_eq!(queues.len(), 1);
     let mq = queues[0].clone();
     consumer.assign(queues.clone()).await.expect("assign");
-    let got = poll_until(&consumer, 10).await;
+    let got = poll_until(&consumer, 10, WAIT).await;
     assert_eq!(
         bodies(&got),
         (0..10).map(|i| format!("p{i}")).collect::<Vec<_>>(),
@@ -80,7 +61,7 @@ async fn assign_poll_seek_commit_and_restart() {
 
     // Seek back re-reads.
     consumer.seek(&mq, 5).await.expect("seek");
-    let again = poll_until(&consumer, 5).await;
+    let again = poll_until(&consumer, 5, WAIT).await;
     assert_eq!(
         bodies(&again),
         (5..10).map(|i| format!("p{i}")).collect::<Vec<_>>()
@@ -100,7 +81,7 @@ async fn assign_poll_seek_commit_and_restart() {
         .await
         .expect("start");
     restarted.assign(vec![mq.clone()]).await.expect("assign");
-    let rest = poll_until(&restarted, 3).await;
+    let rest = poll_until(&restarted, 3, WAIT).await;
     assert_eq!(bodies(&rest), ["p10", "p11", "p12"]);
 
     // Paused queues are not fetched; resumed ones are.
@@ -120,7 +101,7 @@ async fn assign_poll_seek_commit_and_restart() {
         .expect("poll")
         .is_empty());
     restarted.resume(std::slice::from_ref(&mq));
-    let resumed = poll_until(&restarted, 1).await;
+    let resumed = poll_until(&restarted, 1, WAIT).await;
     assert_eq!(bodies(&resumed), ["while-paused"]);
     restarted.shutdown().await;
     producer.shutdown().await;
@@ -154,7 +135,7 @@ async fn subscribe_mode_reads_every_queue_with_tag_filtering() {
         consumer.assignment().len() == 4
     })
     .await;
-    let got = poll_until(&consumer, 6).await;
+    let got = poll_until(&consumer, 6, WAIT).await;
     let got: BTreeSet<String> = bodies(&got).into_iter().collect();
     assert_eq!(got, (0..12).step_by(2).map(|i| format!("s{i}")).collect());
     consumer.shutdown().await;

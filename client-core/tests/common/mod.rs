@@ -112,6 +112,30 @@ where
     }
 }
 
+/// Polls `consumer` until it returned at least `n` messages; panics after `timeout`.
+pub async fn poll_until(
+    consumer: &ferromq_client::PullConsumer,
+    n: usize,
+    timeout: Duration,
+) -> Vec<ferromq_client::MessageView> {
+    let mut got = Vec::new();
+    let deadline = Instant::now() + timeout;
+    while got.len() < n {
+        assert!(
+            Instant::now() < deadline,
+            "polled {} of {n} messages",
+            got.len()
+        );
+        got.extend(
+            consumer
+                .poll(Duration::from_millis(500))
+                .await
+                .expect("poll"),
+        );
+    }
+    got
+}
+
 /// Collects what a listener receives.
 #[derive(Clone, Default)]
 pub struct Collected {
