@@ -6,6 +6,7 @@
 //! retries" and "Long polling").
 
 mod concurrent;
+mod expire;
 mod handle;
 mod options;
 mod pull_loop;
@@ -293,6 +294,8 @@ impl PushConsumer {
         });
         if self.inner.is_orderly() {
             crate::rt::spawn(orderly::renew_locks(self.inner.clone()));
+        } else {
+            crate::rt::spawn(expire::expire_loop(self.inner.clone()));
         }
         crate::rt::spawn(super::stats::sampler(
             self.inner.stats.clone(),
@@ -378,25 +381,39 @@ impl PushConsumer {
         &self.inner.client
     }
 
-    /// Stops pulling, waits (up to 10 s) for listener calls in flight, commits the offsets and
-    /// leaves the group.
+    /// Stops pulling, waits (up to [`PushConsumerOptions::await_termination`], 10 s by
+    /// default) for listener calls in flight, commits the offsets of what was consumed and
+    /// leaves the group. A call still running after that is abandoned: its answer is ignored
+    /// and its messages are redelivered to the group.
     pub async fn shutdown(&self) {
         let inner = &self.inner;
         if inner.closed.swap(true, Ordering::AcqRel) {
             return;
         }
         let _ = inner.stop.send(true);
+        // Each call holds a permit until its batch is settled.
         let all = u32::try_from(inner.options.consume_threads.max(1)).unwrap_or(u32::MAX);
-        let drained =
-            crate::rt::timeout(Duration::from_secs(10), inner.permits.acquire_many(all)).await;
+        let drained = crate::rt::timeout(
+            inner.options.await_termination,
+            inner.permits.acquire_many(all),
+        )
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                group = %inner.options.group,
+                waited = ?inner.options.await_termination,
+                "listener calls still running at shutdown; their messages will be redelivered"
+            );
+        }
         inner.permits.close();
         drop(drained);
+        // Dropped first, so an abandoned call that ends from now on commits nothing.
+        for qs in lock(&inner.queues).values() {
+            qs.dropped.store(true, Ordering::Release);
+        }
         let queues: Vec<MessageQueue> = lock(&inner.queues).keys().cloned().collect();
         if let Err(e) = inner.offsets.persist(&inner.client, &queues).await {
             tracing::warn!(error = %e, "final offset commit failed");
-        }
-        for qs in lock(&inner.queues).values() {
-            qs.dropped.store(true, Ordering::Release);
         }
         if inner.is_orderly() {
             orderly::unlock(inner, &queues).await;

@@ -27,10 +27,12 @@ pub(crate) fn consume(
 }
 
 async fn consume_batch(inner: Arc<Inner>, qs: Arc<QueueState>, messages: Vec<MessageView>) {
+    // Held until the batch is settled: shutdown waits for the permits (up to
+    // `await_termination`), so what ended in time is committed by its final offset commit.
     let Ok(permit) = inner.permits.clone().acquire_owned().await else {
         return;
     };
-    if qs.dropped.load(Ordering::Acquire) {
+    if qs.dropped.load(Ordering::Acquire) || inner.closed.load(Ordering::Acquire) {
         return;
     }
     let Listener::Concurrent(listener) = inner.listener.clone() else {
@@ -41,12 +43,13 @@ async fn consume_batch(inner: Arc<Inner>, qs: Arc<QueueState>, messages: Vec<Mes
         .tracer
         .as_ref()
         .and_then(|t| t.before_consume(&messages));
+    qs.in_listener.begin(&messages);
     let result = guarded(
         listener.consume(messages.clone()),
         ConsumeResult::ReconsumeLater,
     )
     .await;
-    drop(permit);
+    qs.in_listener.end(&messages);
     if let (Some(t), Some(trace)) = (&inner.tracer, trace) {
         let ok = result == ConsumeResult::Success;
         let code = if ok {
@@ -72,7 +75,11 @@ async fn consume_batch(inner: Arc<Inner>, qs: Arc<QueueState>, messages: Vec<Mes
         } else {
             let mut later = Vec::new();
             for m in &messages {
-                if !send_back(&inner, m).await {
+                // Returned already by the consume timeout (expire.rs): not again.
+                if !lock(&qs.pq).contains(m.queue_offset()) {
+                    continue;
+                }
+                if !send_back(&inner, m, 0).await {
                     later.push(m.clone());
                 }
             }
@@ -99,6 +106,7 @@ async fn consume_batch(inner: Arc<Inner>, qs: Arc<QueueState>, messages: Vec<Mes
     if let Some(offset) = offset {
         inner.offsets.update(&qs.mq, offset, true);
     }
+    drop(permit);
 }
 
 pub(crate) fn max_reconsume_times(inner: &Inner) -> i32 {
@@ -109,15 +117,16 @@ pub(crate) fn max_reconsume_times(inner: &Inner) -> i32 {
     }
 }
 
-/// Returns a failed message to the broker for redelivery; falls back to sending it to
-/// `%RETRY%<group>` directly. False if both failed.
-pub(crate) async fn send_back(inner: &Arc<Inner>, m: &MessageView) -> bool {
+/// Returns a failed message to the broker for redelivery at `delay_level` (0: the broker's
+/// choice, 3 + the times it was consumed again); falls back to sending it to `%RETRY%<group>`
+/// directly (delay level 3 + those times, as Java). False if both failed.
+pub(crate) async fn send_back(inner: &Arc<Inner>, m: &MessageView, delay_level: i32) -> bool {
     let ext = m.ext();
     let max = max_reconsume_times(inner);
     let header = ConsumerSendMsgBackRequestHeader {
         offset: ext.commit_log_offset,
         group: inner.options.group.clone(),
-        delay_level: 0,
+        delay_level,
         origin_msg_id: Some(m.msg_id()),
         origin_topic: Some(inner.ns.wrap(m.topic())),
         unit_mode: Some(false),

@@ -36,8 +36,9 @@ pub(crate) async fn pull_loop(inner: Arc<Inner>, qs: Arc<QueueState>, mut next: 
             pq.mark_pulled(now_ms());
             (pq.count(), pq.bytes(), pq.span())
         };
-        if count > inner.options.pull_threshold_for_queue
-            || bytes > inner.options.pull_threshold_size_for_queue
+        let (max_count, max_bytes) = inner.options.queue_limits(lock(&inner.queues).len());
+        if count > max_count
+            || bytes > max_bytes
             || (!inner.is_orderly() && span > inner.options.consume_concurrently_max_span)
         {
             if !pause(&mut stop, Duration::from_millis(50)).await {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use ferromq_protocol::body::{MessageQueue, SubscriptionData};
 use tokio::sync::{Notify, Semaphore};
 
+use super::expire::InListener;
 use super::PushConsumerOptions;
 use crate::client::{now_ms, Client};
 use crate::consumer::nodes::PullNodes;
@@ -35,6 +36,8 @@ pub(crate) struct QueueState {
     pub(crate) stats: Arc<TopicStats>,
     /// The queue's end as the broker last reported it (-1 before the first answer).
     pub(crate) broker_max: AtomicI64,
+    /// Concurrent only: the messages in a listener call, for the consume timeout.
+    pub(crate) in_listener: InListener,
 }
 
 impl QueueState {
@@ -47,6 +50,7 @@ impl QueueState {
             orderly: OrderlyState::default(),
             stats,
             broker_max: AtomicI64::new(-1),
+            in_listener: InListener::default(),
         }
     }
 }
