@@ -275,7 +275,7 @@ export declare class PushConsumer {
    */
   metrics(): ConsumerMetrics
   /**
-   * Stops pulling, waits (up to 10 s) for listener calls in flight, commits offsets, leaves
+   * Stops pulling, waits (up to `awaitTerminationMs`, 10 s) for listener calls in flight, commits offsets, leaves
    * the group and releases the listener. For good: a second call does nothing.
    */
   shutdown(): Promise<void>
@@ -677,6 +677,38 @@ export interface PushConsumerOptions {
   enableMsgTrace?: boolean
   /** The trace topic (Java `customizedTraceTopic`; `RMQ_SYS_TRACE_TOPIC`). */
   traceTopic?: string
+  /**
+   * A message whose listener call runs longer than this, ms, is redelivered (through
+   * `%RETRY%<group>`, `reconsumeTimes` + 1) and its queue moves on; the call is not
+   * interrupted and its answer no longer counts (Java `consumeTimeout`; 900000 = 15 min;
+   * 0 is refused). Checked every `consumeTimeoutMs`. Not for orderly consumers.
+   */
+  consumeTimeoutMs?: number
+  /**
+   * Orderly: the pause before a message the listener refused is offered again, ms (Java
+   * `suspendCurrentQueueTimeMillis`; 1000; 10 to 30000).
+   */
+  suspendCurrentQueueTimeMs?: number
+  /**
+   * How long `shutdown()` waits for listener calls in flight, ms (Java
+   * `awaitTerminationMillisWhenShutdown`; 10000). A call still running then is abandoned:
+   * its answer is ignored and its message redelivered.
+   */
+  awaitTerminationMs?: number
+  /** Pulling a queue pauses above this many cached messages (1000). */
+  pullThresholdForQueue?: number
+  /** ... or above this many cached body bytes (100 MiB). */
+  pullThresholdSizeForQueue?: number
+  /**
+   * Replaces `pullThresholdForQueue`: this many cached messages shared evenly among the
+   * queues held, at least 1 each (Java `pullThresholdForTopic`; off when absent).
+   */
+  pullThresholdForTopic?: number
+  /**
+   * Replaces `pullThresholdSizeForQueue` the same way, in body bytes (Java
+   * `pullThresholdSizeForTopic`, which counts MiB; off when absent).
+   */
+  pullThresholdSizeForTopic?: number
 }
 
 /** One queue a consumer holds, and how far behind it is. */

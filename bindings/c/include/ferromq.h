@@ -508,6 +508,40 @@ fmq_result fmq_push_consumer_set_msg_trace(fmq_push_consumer *consumer,
                                            bool enable,
                                            const char *trace_topic);
 
+// The consume timeout in ms (Java consumeTimeout; default 15 minutes; 0 is refused): a message
+// whose listener call has run longer is returned to the broker for redelivery (reconsume
+// times + 1) and its queue's offset moves past it. The call is not interrupted; its answer
+// then no longer counts for that message. Checked every `ms`. Concurrent consumers only.
+// Before start.
+fmq_result fmq_push_consumer_set_consume_timeout(fmq_push_consumer *consumer, uint32_t ms);
+
+// Orderly consumers: the pause in ms before a message the listener refused is offered again
+// (Java suspendCurrentQueueTimeMillis; default 1000; outside 10..=30000 is refused at start).
+// Before start.
+fmq_result fmq_push_consumer_set_suspend_current_queue_time(fmq_push_consumer *consumer,
+                                                            uint32_t ms);
+
+// How long shutdown waits for listener calls in flight, in ms (Java
+// awaitTerminationMillisWhenShutdown; default 10000; 0 does not wait). A call still running
+// after that is abandoned: it may still run after shutdown returns, its answer is ignored and
+// its message is redelivered. Before start.
+fmq_result fmq_push_consumer_set_await_termination(fmq_push_consumer *consumer, uint32_t ms);
+
+// Pulling of a queue pauses above `messages` cached messages (default 1000) or `bytes` cached
+// body bytes (default 100 MiB); 0 is refused at start. Before start.
+fmq_result fmq_push_consumer_set_pull_thresholds_for_queue(fmq_push_consumer *consumer,
+                                                           uint32_t messages,
+                                                           uint64_t bytes);
+
+// Topic-wide pull thresholds (Java pullThresholdForTopic / pullThresholdSizeForTopic, the
+// latter in bytes here): when not -1 (the default, off), `messages` cached messages and
+// `bytes` cached body bytes are shared evenly among the queues the consumer holds (at least 1
+// each) and replace the per-queue thresholds. Below -1 is refused; 0 is refused at start.
+// Before start.
+fmq_result fmq_push_consumer_set_pull_thresholds_for_topic(fmq_push_consumer *consumer,
+                                                           int64_t messages,
+                                                           int64_t bytes);
+
 // Joins the group and starts consuming: `listener` is called with `userdata` for every
 // message (see fmq_message_callback for its contract and thread). Blocks until started.
 // The options are checked here (FMQ_ERR_INVALID_ARGUMENT: e.g. a consume timestamp without
@@ -517,9 +551,10 @@ fmq_result fmq_push_consumer_start(fmq_push_consumer *consumer,
                                    fmq_message_callback listener,
                                    void *userdata);
 
-// Stops consuming, for good: waits (up to 10 s) for listener calls in flight, commits the
-// offsets and leaves the group. After it returns the listener is not called again (unless a
-// call was still running after those 10 s). Blocks; a second call does nothing.
+// Stops consuming, for good: waits (up to the await-termination time, 10 s by default) for
+// listener calls in flight, commits the offsets and leaves the group. After it returns the
+// listener is not called again (unless a call was still running after that time).
+// Blocks; a second call does nothing.
 fmq_result fmq_push_consumer_shutdown(fmq_push_consumer *consumer);
 
 // Shuts the consumer down if needed and releases it (NULL: nothing). Never from a listener.

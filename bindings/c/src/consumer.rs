@@ -5,6 +5,7 @@
 
 use std::ffi::{c_char, c_void};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use ferromq_client::{
     Allocation, Answer, ConsumeFrom, ConsumeFromKind, ConsumeResult, EachMessage, Error,
@@ -18,7 +19,7 @@ use crate::ffi::{
     check_out, handle, into_handle, namespace_arg, str_arg, take_handle, write_out, UserData,
 };
 use crate::message::fmq_message_view;
-use crate::options::{check_created, choice, client_config, shutdown};
+use crate::options::{check_created, choice, client_config, millis, shutdown};
 use crate::runtime::block_on;
 
 /// What a listener did with a message. A listener returns an `int32_t`: these two values,
@@ -463,6 +464,100 @@ pub extern "C" fn fmq_push_consumer_set_msg_trace(
     })
 }
 
+/// The consume timeout in ms (Java consumeTimeout; default 15 minutes; 0 is refused): a message
+/// whose listener call has run longer is returned to the broker for redelivery (reconsume
+/// times + 1) and its queue's offset moves past it. The call is not interrupted; its answer
+/// then no longer counts for that message. Checked every `ms`. Concurrent consumers only.
+/// Before start.
+#[no_mangle]
+pub extern "C" fn fmq_push_consumer_set_consume_timeout(
+    consumer: *mut fmq_push_consumer,
+    ms: u32,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_push_consumer_set_consume_timeout";
+        let c = handle(op, consumer)?;
+        let timeout = millis(op, ms)?;
+        c.configure(op, |s| s.options.consume_timeout = timeout)
+    })
+}
+
+/// Orderly consumers: the pause in ms before a message the listener refused is offered again
+/// (Java suspendCurrentQueueTimeMillis; default 1000; outside 10..=30000 is refused at start).
+/// Before start.
+#[no_mangle]
+pub extern "C" fn fmq_push_consumer_set_suspend_current_queue_time(
+    consumer: *mut fmq_push_consumer,
+    ms: u32,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_push_consumer_set_suspend_current_queue_time";
+        let time = Duration::from_millis(u64::from(ms));
+        handle(op, consumer)?.configure(op, |s| s.options.suspend_current_queue_time = time)
+    })
+}
+
+/// How long shutdown waits for listener calls in flight, in ms (Java
+/// awaitTerminationMillisWhenShutdown; default 10000; 0 does not wait). A call still running
+/// after that is abandoned: it may still run after shutdown returns, its answer is ignored and
+/// its message is redelivered. Before start.
+#[no_mangle]
+pub extern "C" fn fmq_push_consumer_set_await_termination(
+    consumer: *mut fmq_push_consumer,
+    ms: u32,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_push_consumer_set_await_termination";
+        let time = Duration::from_millis(u64::from(ms));
+        handle(op, consumer)?.configure(op, |s| s.options.await_termination = time)
+    })
+}
+
+/// Pulling of a queue pauses above `messages` cached messages (default 1000) or `bytes` cached
+/// body bytes (default 100 MiB); 0 is refused at start. Before start.
+#[no_mangle]
+pub extern "C" fn fmq_push_consumer_set_pull_thresholds_for_queue(
+    consumer: *mut fmq_push_consumer,
+    messages: u32,
+    bytes: u64,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_push_consumer_set_pull_thresholds_for_queue";
+        let bytes = usize::try_from(bytes).map_err(|_| Error::invalid(op, "too many bytes"))?;
+        handle(op, consumer)?.configure(op, |s| {
+            s.options.pull_threshold_for_queue = messages as usize;
+            s.options.pull_threshold_size_for_queue = bytes;
+        })
+    })
+}
+
+/// Topic-wide pull thresholds (Java pullThresholdForTopic / pullThresholdSizeForTopic, the
+/// latter in bytes here): when not -1 (the default, off), `messages` cached messages and
+/// `bytes` cached body bytes are shared evenly among the queues the consumer holds (at least 1
+/// each) and replace the per-queue thresholds. Below -1 is refused; 0 is refused at start.
+/// Before start.
+#[no_mangle]
+pub extern "C" fn fmq_push_consumer_set_pull_thresholds_for_topic(
+    consumer: *mut fmq_push_consumer,
+    messages: i64,
+    bytes: i64,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_push_consumer_set_pull_thresholds_for_topic";
+        let limit = |n: i64| match n {
+            -1 => Ok(None),
+            n => usize::try_from(n).map(Some).map_err(|_| {
+                Error::invalid(op, format!("{n} is no threshold: -1 (off) or 1 and more"))
+            }),
+        };
+        let (messages, bytes) = (limit(messages)?, limit(bytes)?);
+        handle(op, consumer)?.configure(op, |s| {
+            s.options.pull_threshold_for_topic = messages;
+            s.options.pull_threshold_size_for_topic = bytes;
+        })
+    })
+}
+
 /// The C listener as the core's per-message listener: its return code is the core's
 /// `Answer::Code` (0 success, anything else a retry).
 struct CListener {
@@ -518,9 +613,10 @@ pub extern "C" fn fmq_push_consumer_start(
     })
 }
 
-/// Stops consuming, for good: waits (up to 10 s) for listener calls in flight, commits the
-/// offsets and leaves the group. After it returns the listener is not called again (unless a
-/// call was still running after those 10 s). Blocks; a second call does nothing.
+/// Stops consuming, for good: waits (up to the await-termination time, 10 s by default) for
+/// listener calls in flight, commits the offsets and leaves the group. After it returns the
+/// listener is not called again (unless a call was still running after that time).
+/// Blocks; a second call does nothing.
 #[no_mangle]
 pub extern "C" fn fmq_push_consumer_shutdown(consumer: *mut fmq_push_consumer) -> fmq_result {
     guard(|| {

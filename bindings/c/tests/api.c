@@ -185,6 +185,25 @@ int main(void) {
     CHECK_ERR(fmq_push_consumer_start(c, listener, NULL), FMQ_ERR_INVALID_ARGUMENT);
     CHECK(strstr(fmq_error_message(), "batch size") != NULL, "%s", fmq_error_message());
     CHECK_OK(fmq_push_consumer_set_consume_batch_size(c, 4));
+    /* Housekeeping options: a zero consume timeout is refused at once, the other rules at
+     * start; the start that fails on the timestamp below shows these values were taken. */
+    CHECK_ERR(fmq_push_consumer_set_consume_timeout(c, 0), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(fmq_error_message(), "timeout is 0") != NULL, "%s", fmq_error_message());
+    CHECK_OK(fmq_push_consumer_set_consume_timeout(c, 60000));
+    CHECK_OK(fmq_push_consumer_set_await_termination(c, 0));
+    CHECK_OK(fmq_push_consumer_set_suspend_current_queue_time(c, 5));
+    CHECK_ERR(fmq_push_consumer_start(c, listener, NULL), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(fmq_error_message(), "10 ms to 30 s") != NULL, "%s", fmq_error_message());
+    CHECK_OK(fmq_push_consumer_set_suspend_current_queue_time(c, 10));
+    CHECK_ERR(fmq_push_consumer_set_pull_thresholds_for_topic(c, -2, -1), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_OK(fmq_push_consumer_set_pull_thresholds_for_topic(c, 0, -1));
+    CHECK_ERR(fmq_push_consumer_start(c, listener, NULL), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(fmq_error_message(), "pull thresholds") != NULL, "%s", fmq_error_message());
+    CHECK_OK(fmq_push_consumer_set_pull_thresholds_for_topic(c, 40, 8 << 20));
+    CHECK_OK(fmq_push_consumer_set_pull_thresholds_for_queue(c, 5, 0));
+    CHECK_ERR(fmq_push_consumer_start(c, listener, NULL), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(fmq_error_message(), "pull size thresholds") != NULL, "%s", fmq_error_message());
+    CHECK_OK(fmq_push_consumer_set_pull_thresholds_for_queue(c, 5, 1 << 20));
     CHECK_OK(fmq_push_consumer_set_consume_timestamp(c, 1700000000000LL));
     CHECK_ERR(fmq_push_consumer_start(c, listener, NULL), FMQ_ERR_INVALID_ARGUMENT);
     CHECK(strstr(fmq_error_message(), "timestamp") != NULL, "%s", fmq_error_message());

@@ -134,6 +134,28 @@ pub struct PushConsumerOptions {
     pub enable_msg_trace: Option<bool>,
     /// The trace topic (Java `customizedTraceTopic`; `RMQ_SYS_TRACE_TOPIC`).
     pub trace_topic: Option<String>,
+    /// A message whose listener call runs longer than this, ms, is redelivered (through
+    /// `%RETRY%<group>`, `reconsumeTimes` + 1) and its queue moves on; the call is not
+    /// interrupted and its answer no longer counts (Java `consumeTimeout`; 900000 = 15 min;
+    /// 0 is refused). Checked every `consumeTimeoutMs`. Not for orderly consumers.
+    pub consume_timeout_ms: Option<u32>,
+    /// Orderly: the pause before a message the listener refused is offered again, ms (Java
+    /// `suspendCurrentQueueTimeMillis`; 1000; 10 to 30000).
+    pub suspend_current_queue_time_ms: Option<u32>,
+    /// How long `shutdown()` waits for listener calls in flight, ms (Java
+    /// `awaitTerminationMillisWhenShutdown`; 10000). A call still running then is abandoned:
+    /// its answer is ignored and its message redelivered.
+    pub await_termination_ms: Option<u32>,
+    /// Pulling a queue pauses above this many cached messages (1000).
+    pub pull_threshold_for_queue: Option<u32>,
+    /// ... or above this many cached body bytes (100 MiB).
+    pub pull_threshold_size_for_queue: Option<u32>,
+    /// Replaces `pullThresholdForQueue`: this many cached messages shared evenly among the
+    /// queues held, at least 1 each (Java `pullThresholdForTopic`; off when absent).
+    pub pull_threshold_for_topic: Option<u32>,
+    /// Replaces `pullThresholdSizeForQueue` the same way, in body bytes (Java
+    /// `pullThresholdSizeForTopic`, which counts MiB; off when absent).
+    pub pull_threshold_size_for_topic: Option<u32>,
 }
 
 impl PushConsumerOptions {
@@ -180,6 +202,24 @@ impl PushConsumerOptions {
         }
         o.enable_msg_trace = self.enable_msg_trace.unwrap_or(false);
         o.trace_topic = self.trace_topic.clone();
+        let ms = |ms: u32| Duration::from_millis(u64::from(ms));
+        if let Some(t) = self.consume_timeout_ms {
+            o.consume_timeout = ms(t);
+        }
+        if let Some(t) = self.suspend_current_queue_time_ms {
+            o.suspend_current_queue_time = ms(t);
+        }
+        if let Some(t) = self.await_termination_ms {
+            o.await_termination = ms(t);
+        }
+        if let Some(n) = self.pull_threshold_for_queue {
+            o.pull_threshold_for_queue = n as usize;
+        }
+        if let Some(n) = self.pull_threshold_size_for_queue {
+            o.pull_threshold_size_for_queue = n as usize;
+        }
+        o.pull_threshold_for_topic = self.pull_threshold_for_topic.map(|n| n as usize);
+        o.pull_threshold_size_for_topic = self.pull_threshold_size_for_topic.map(|n| n as usize);
         o.validate()?;
         Ok(o)
     }
@@ -322,7 +362,7 @@ impl PushConsumer {
         )
     }
 
-    /// Stops pulling, waits (up to 10 s) for listener calls in flight, commits offsets, leaves
+    /// Stops pulling, waits (up to `awaitTerminationMs`, 10 s) for listener calls in flight, commits offsets, leaves
     /// the group and releases the listener. For good: a second call does nothing.
     #[napi]
     pub async fn shutdown(&self) {

@@ -151,6 +151,45 @@ describe('push consumer options', () => {
     assert.deepEqual([...seen].sort(), Array.from({ length: N }, (_, i) => `b${i}`).sort())
     await waitFor('both queues assigned', 30000, async () => consumer.assignedQueues().filter((q) => q.topic === topic).length === 2)
   })
+
+  it('consume timeout, suspend time, shutdown bound and pull thresholds reach the core', async () => {
+    const namesrvAddr = ready.cluster.namesrvAddr
+    const topic = await freshTopic('Housekeeping')
+    await producer.send({ topic, body: 'h' })
+    const seen = []
+    const consumer = new PushConsumer({
+      namesrvAddr,
+      group: fresh('g'),
+      consumeFrom: 'firstOffset',
+      consumeTimeoutMs: 60000,
+      suspendCurrentQueueTimeMs: 10,
+      awaitTerminationMs: 0,
+      pullThresholdForQueue: 5,
+      pullThresholdSizeForQueue: 1 << 20,
+      pullThresholdForTopic: 40,
+      pullThresholdSizeForTopic: 8 << 20,
+    })
+    await consumer.subscribe(topic)
+    await consumer.start((m) => {
+      seen.push(m.body.toString())
+    })
+    await waitFor('the message', 30000, async () => seen.length >= 1)
+    await consumer.shutdown()
+    const refused = [
+      [{ consumeTimeoutMs: 0 }, /consume timeout must be more than zero/],
+      [{ suspendCurrentQueueTimeMs: 5 }, /from 10 ms to 30 s/],
+      [{ suspendCurrentQueueTimeMs: 30001 }, /from 10 ms to 30 s/],
+      [{ pullThresholdForQueue: 0 }, /pull thresholds/],
+      [{ pullThresholdForTopic: 0 }, /pull thresholds/],
+      [{ pullThresholdSizeForTopic: 0 }, /pull size thresholds/],
+    ]
+    for (const [options, message] of refused) {
+      await assert.rejects(
+        new PushConsumer({ namesrvAddr, group: fresh('g'), ...options }).start(() => {}),
+        invalid(message)
+      )
+    }
+  })
 })
 
 describe('admin', () => {

@@ -2,6 +2,7 @@
 //! broadcasting, tag or SQL92 subscription).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use ferromq_client::{
     Allocation, EachMessage, FilterExpression, MessageModel, PushConsumer, PushConsumerOptions,
@@ -23,6 +24,18 @@ pub(crate) fn expression(
     FilterExpression::from_parts(expression, sql).map_err(|e| error::to_py(py, &e))
 }
 
+/// Seconds as a `Duration`; negative, NaN or infinite is an InvalidArgumentError (the core
+/// judges the rest).
+fn duration(py: Python<'_>, name: &str, seconds: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(seconds).map_err(|_| {
+        error::invalid(
+            py,
+            "consumer",
+            &format!("{name} must be a number of seconds, 0 or more, not {seconds}"),
+        )
+    })
+}
+
 /// A push consumer: the client pulls and calls `listener(message)` for each message on its
 /// own threads (taking the GIL for the call).
 ///
@@ -30,7 +43,10 @@ pub(crate) fn expression(
 /// broadcasting=False, consume_from=None, consume_timestamp_ms=None, consume_threads=None,
 /// consume_batch_size=None, allocation=None, max_reconsume_times=None, instance_name=None,
 /// offset_store_dir=None, request_timeout=None, credentials=None, tls=None, namespace=None,
-/// enable_msg_trace=False, trace_topic=None)`.
+/// enable_msg_trace=False, trace_topic=None, consume_timeout=None,
+/// suspend_current_queue_time=None, await_termination=None, pull_threshold_for_queue=None,
+/// pull_threshold_size_for_queue=None, pull_threshold_for_topic=None,
+/// pull_threshold_size_for_topic=None)`.
 /// `expression` is a tag expression (`"*"`, `"A || B"`; all when omitted), `sql` a SQL92
 /// selector over properties instead. The listener returns None, True or ConsumeResult.SUCCESS
 /// when consumed, False or ConsumeResult.RECONSUME_LATER to have the message redelivered;
@@ -42,7 +58,15 @@ pub(crate) fn expression(
 /// "averagely", "averagelyByCircle" or "consistentHash" (any case, `_`/`-` separators and
 /// Java's names too). Options left at None take the client core's defaults: start from the
 /// last offset, 20 consume threads, a batch of 1, averagely, 16 redeliveries before the DLQ,
-/// a 3 s request timeout.
+/// a 3 s request timeout. Times are in seconds: `consume_timeout` (900: a message whose
+/// listener call runs longer is redelivered and the queue moves on; more than 0),
+/// `suspend_current_queue_time` (1: the pause before an orderly listener's refused message is
+/// offered again; 0.01 to 30), `await_termination` (10: how long `shutdown()` waits for
+/// listener calls in flight; later ones are abandoned and their messages redelivered). Pulling
+/// a queue pauses above `pull_threshold_for_queue` cached messages (1000) or
+/// `pull_threshold_size_for_queue` body bytes (100 MiB); `pull_threshold_for_topic` and
+/// `pull_threshold_size_for_topic` (bytes), when given, are shared among the queues held
+/// instead.
 #[pyclass(name = "PushConsumer", module = "ferromq")]
 pub(crate) struct PyPushConsumer {
     options: PushConsumerOptions,
@@ -79,7 +103,7 @@ impl PyPushConsumer {
 #[pymethods]
 impl PyPushConsumer {
     #[new]
-    #[pyo3(signature = (namesrv, group, topic, expression=None, *, sql=None, listener, orderly=false, broadcasting=false, consume_from=None, consume_timestamp_ms=None, consume_threads=None, consume_batch_size=None, allocation=None, max_reconsume_times=None, instance_name=None, offset_store_dir=None, request_timeout=None, credentials=None, tls=None, namespace=None, enable_msg_trace=false, trace_topic=None))]
+    #[pyo3(signature = (namesrv, group, topic, expression=None, *, sql=None, listener, orderly=false, broadcasting=false, consume_from=None, consume_timestamp_ms=None, consume_threads=None, consume_batch_size=None, allocation=None, max_reconsume_times=None, instance_name=None, offset_store_dir=None, request_timeout=None, credentials=None, tls=None, namespace=None, enable_msg_trace=false, trace_topic=None, consume_timeout=None, suspend_current_queue_time=None, await_termination=None, pull_threshold_for_queue=None, pull_threshold_size_for_queue=None, pull_threshold_for_topic=None, pull_threshold_size_for_topic=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -105,6 +129,13 @@ impl PyPushConsumer {
         namespace: Option<String>,
         enable_msg_trace: bool,
         trace_topic: Option<String>,
+        consume_timeout: Option<f64>,
+        suspend_current_queue_time: Option<f64>,
+        await_termination: Option<f64>,
+        pull_threshold_for_queue: Option<usize>,
+        pull_threshold_size_for_queue: Option<usize>,
+        pull_threshold_for_topic: Option<usize>,
+        pull_threshold_size_for_topic: Option<usize>,
     ) -> PyResult<Self> {
         if !listener.bind(py).is_callable() {
             return Err(error::invalid(py, "consumer", "listener must be callable"));
@@ -145,6 +176,23 @@ impl PyPushConsumer {
         if let Some(n) = max_reconsume_times {
             options.max_reconsume_times = n;
         }
+        if let Some(t) = consume_timeout {
+            options.consume_timeout = duration(py, "consume_timeout", t)?;
+        }
+        if let Some(t) = suspend_current_queue_time {
+            options.suspend_current_queue_time = duration(py, "suspend_current_queue_time", t)?;
+        }
+        if let Some(t) = await_termination {
+            options.await_termination = duration(py, "await_termination", t)?;
+        }
+        if let Some(n) = pull_threshold_for_queue {
+            options.pull_threshold_for_queue = n;
+        }
+        if let Some(n) = pull_threshold_size_for_queue {
+            options.pull_threshold_size_for_queue = n;
+        }
+        options.pull_threshold_for_topic = pull_threshold_for_topic;
+        options.pull_threshold_size_for_topic = pull_threshold_size_for_topic;
         options.validate().map_err(|e| error::to_py(py, &e))?;
         Ok(PyPushConsumer {
             options,

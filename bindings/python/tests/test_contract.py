@@ -94,6 +94,35 @@ def test_option_rules_are_the_cores():
         )
 
 
+def test_housekeeping_options_are_passed_to_the_core():
+    c = ferromq.PushConsumer(
+        "127.0.0.1:9876",
+        "g",
+        "T",
+        listener=print,
+        consume_timeout=0.5,
+        suspend_current_queue_time=0.01,
+        await_termination=0,
+        pull_threshold_for_queue=5,
+        pull_threshold_size_for_queue=1 << 20,
+        pull_threshold_for_topic=40,
+        pull_threshold_size_for_topic=8 << 20,
+    )
+    c.shutdown()
+    refused = [
+        ({"consume_timeout": 0}, "consume timeout must be more than zero"),
+        ({"consume_timeout": -1.0}, "consume_timeout must be a number of seconds"),
+        ({"suspend_current_queue_time": 31}, "from 10 ms to 30 s"),
+        ({"await_termination": float("nan")}, "await_termination must be a number of seconds"),
+        ({"pull_threshold_for_queue": 0}, "pull thresholds"),
+        ({"pull_threshold_for_topic": 0}, "pull thresholds"),
+        ({"pull_threshold_size_for_topic": 0}, "pull size thresholds"),
+    ]
+    for kwargs, message in refused:
+        with pytest.raises(ferromq.InvalidArgumentError, match=message):
+            ferromq.PushConsumer("127.0.0.1:9876", "g", "T", listener=print, **kwargs)
+
+
 def test_consume_from_text_is_read_by_the_core():
     c = ferromq.PullConsumer("127.0.0.1:9876", "g", consume_from="CONSUME_FROM_FIRST_OFFSET")
     c.shutdown()

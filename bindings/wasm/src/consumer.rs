@@ -148,6 +148,24 @@ fn options_from(v: &JsValue) -> Result<(PushConsumerOptions, bool), JsValue> {
     }
     o.enable_msg_trace = js::opt_bool(v, "enableMsgTrace", OP)?.unwrap_or(false);
     o.trace_topic = js::opt_string(v, "traceTopic", OP)?;
+    if let Some(d) = opt_ms(v, "consumeTimeoutMs", OP)? {
+        o.consume_timeout = d;
+    }
+    if let Some(d) = opt_ms(v, "suspendCurrentQueueTimeMs", OP)? {
+        o.suspend_current_queue_time = d;
+    }
+    if let Some(d) = opt_ms(v, "awaitTerminationMs", OP)? {
+        o.await_termination = d;
+    }
+    if let Some(n) = js::opt_u32(v, "pullThresholdForQueue", OP)? {
+        o.pull_threshold_for_queue = n as usize;
+    }
+    if let Some(n) = js::opt_u32(v, "pullThresholdSizeForQueue", OP)? {
+        o.pull_threshold_size_for_queue = n as usize;
+    }
+    o.pull_threshold_for_topic = js::opt_u32(v, "pullThresholdForTopic", OP)?.map(|n| n as usize);
+    o.pull_threshold_size_for_topic =
+        js::opt_u32(v, "pullThresholdSizeForTopic", OP)?.map(|n| n as usize);
     o.validate().or_js()?;
     let orderly = js::opt_bool(v, "orderly", OP)?.unwrap_or(false);
     Ok((o, orderly))
@@ -176,7 +194,13 @@ struct Setup {
 /// `consumeFrom` (`lastOffset`), `consumeTimestamp`, `messageModel` (`clustering`),
 /// `allocation` (`averagely`), `orderly` (false), `maxReconsumeTimes` (16), `consumeThreads`
 /// (20), `consumeBatchSize` (1), `pullBatchSize` (32), `rebalanceIntervalMs` (20000),
-/// `persistIntervalMs` (5000), `enableMsgTrace` (false), `traceTopic` (`RMQ_SYS_TRACE_TOPIC`).
+/// `persistIntervalMs` (5000), `enableMsgTrace` (false), `traceTopic` (`RMQ_SYS_TRACE_TOPIC`),
+/// `consumeTimeoutMs` (900000; a message whose listener call runs longer is redelivered and
+/// its queue moves on; 0 is refused), `suspendCurrentQueueTimeMs` (orderly: 1000, 10 to
+/// 30000), `awaitTerminationMs` (10000: how long `shutdown()` waits for listener calls in
+/// flight), `pullThresholdForQueue` (1000 cached messages), `pullThresholdSizeForQueue`
+/// (100 MiB of cached bodies), `pullThresholdForTopic` and `pullThresholdSizeForTopic` (off;
+/// when set, shared among the queues held instead of the per-queue ones).
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct PushConsumer {

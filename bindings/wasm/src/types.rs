@@ -79,6 +79,20 @@ export interface PushConsumerOptions extends ClientOptions {
   enableMsgTrace?: boolean;
   /** The trace topic (Java `customizedTraceTopic`; `RMQ_SYS_TRACE_TOPIC`). */
   traceTopic?: string;
+  /** A message whose listener call runs longer than this, ms, is redelivered (`reconsumeTimes` + 1) and its queue moves on; the call's answer then no longer counts (Java `consumeTimeout`; 900000; 0 is refused). Not for orderly consumers. */
+  consumeTimeoutMs?: number;
+  /** Orderly: the pause before a refused message is offered again, ms (Java `suspendCurrentQueueTimeMillis`; 1000; 10 to 30000). */
+  suspendCurrentQueueTimeMs?: number;
+  /** How long `shutdown()` waits for listener calls in flight, ms (Java `awaitTerminationMillisWhenShutdown`; 10000); later ones are abandoned and their messages redelivered. */
+  awaitTerminationMs?: number;
+  /** Pulling a queue pauses above this many cached messages (1000). */
+  pullThresholdForQueue?: number;
+  /** ... or above this many cached body bytes (100 MiB). */
+  pullThresholdSizeForQueue?: number;
+  /** Cached messages shared evenly among the queues held, replacing `pullThresholdForQueue` (Java `pullThresholdForTopic`; off when absent). */
+  pullThresholdForTopic?: number;
+  /** Cached body bytes shared the same way, replacing `pullThresholdSizeForQueue` (Java `pullThresholdSizeForTopic`, which counts MiB; off when absent). */
+  pullThresholdSizeForTopic?: number;
 }
 
 export interface PullConsumerOptions extends ClientOptions {

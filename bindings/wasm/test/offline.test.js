@@ -112,4 +112,32 @@ describe('offline helpers', () => {
     assert.ok(new w.Producer({ namesrvAddr: 'ws://h:1/', namespace: 'tenant_A' }))
     assert.equal(typeof w.PullConsumer.prototype[Symbol.asyncIterator], 'function')
   })
+
+  it('push consumer housekeeping options are taken, and invalid values refused', () => {
+    const base = { namesrvAddr: 'ws://h:1/', group: 'g' }
+    assert.ok(new w.PushConsumer({
+      ...base,
+      consumeTimeoutMs: 60000,
+      suspendCurrentQueueTimeMs: 10,
+      awaitTerminationMs: 0,
+      pullThresholdForQueue: 5,
+      pullThresholdSizeForQueue: 1 << 20,
+      pullThresholdForTopic: 40,
+      pullThresholdSizeForTopic: 8 << 20,
+    }))
+    const refused = [
+      [{ consumeTimeoutMs: 0 }, /consume timeout must be more than zero/],
+      [{ suspendCurrentQueueTimeMs: 5 }, /from 10 ms to 30 s/],
+      [{ pullThresholdForQueue: 0 }, /pull thresholds/],
+      [{ pullThresholdForTopic: 0 }, /pull thresholds/],
+      [{ pullThresholdSizeForTopic: 0 }, /pull size thresholds/],
+    ]
+    for (const [options, message] of refused) {
+      assert.throws(
+        () => new w.PushConsumer({ ...base, ...options }),
+        (e) => e.code === 'InvalidArgument' && message.test(e.message),
+        JSON.stringify(options)
+      )
+    }
+  })
 })

@@ -24,8 +24,6 @@ use crate::rt::Instant;
 const LOCK_RENEW: Duration = Duration::from_secs(20);
 /// A lock not renewed for this long is considered lost by the client.
 const LOCK_MAX_LIVE: Duration = Duration::from_secs(30);
-/// Pause before a failed batch is offered again.
-const SUSPEND: Duration = Duration::from_secs(1);
 
 /// Orderly state of one queue.
 #[derive(Debug, Default)]
@@ -243,9 +241,13 @@ async fn consume_loop(inner: Arc<Inner>, qs: Arc<QueueState>) {
             if batch.is_empty() {
                 break;
             }
+            // Held until the batch is settled (shutdown waits for the permits).
             let Ok(permit) = inner.permits.clone().acquire_owned().await else {
                 break;
             };
+            if inner.closed.load(Ordering::Acquire) {
+                break;
+            }
             let offsets: Vec<i64> = batch.iter().map(MessageView::queue_offset).collect();
             lock(&qs.pq).set_consuming(Some(&offsets));
             let began = Instant::now();
@@ -255,7 +257,6 @@ async fn consume_loop(inner: Arc<Inner>, qs: Arc<QueueState>) {
                 OrderlyResult::SuspendCurrentQueueAMoment,
             )
             .await;
-            drop(permit);
             if let (Some(t), Some(trace)) = (&inner.tracer, trace) {
                 let ok = result == OrderlyResult::Success;
                 let code = if ok {
@@ -303,11 +304,13 @@ async fn consume_loop(inner: Arc<Inner>, qs: Arc<QueueState>) {
                 if let Some(offset) = commit {
                     inner.offsets.update(&qs.mq, offset, true);
                 }
+                drop(permit);
                 drop(guard);
             } else {
                 qs.orderly.bump_reconsume(&offsets);
+                drop(permit);
                 drop(guard);
-                if !pause(&mut stop, SUSPEND).await {
+                if !pause(&mut stop, inner.options.suspend_current_queue_time).await {
                     break;
                 }
             }

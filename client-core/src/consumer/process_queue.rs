@@ -107,6 +107,16 @@ impl ProcessQueue {
         })
     }
 
+    /// The smallest offset still in flight (what holds the commit offset back).
+    pub(crate) fn first(&self) -> Option<i64> {
+        self.in_flight.keys().next().copied()
+    }
+
+    /// Whether the message at `offset` is still in flight (not consumed nor expired).
+    pub(crate) fn contains(&self, offset: i64) -> bool {
+        self.in_flight.contains_key(&offset)
+    }
+
     pub(crate) fn count(&self) -> usize {
         self.in_flight.len()
     }
@@ -146,6 +156,8 @@ mod tests {
         assert_eq!(pq.bytes(), 30);
         assert_eq!(pq.span(), 2);
         assert_eq!(pq.remove([6]), Some(5));
+        assert_eq!(pq.first(), Some(5));
+        assert!(pq.contains(7) && !pq.contains(6));
         assert_eq!(pq.remove([5]), Some(7));
         assert_eq!(pq.remove([7]), Some(8));
         assert_eq!(pq.bytes(), 0);

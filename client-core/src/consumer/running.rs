@@ -59,6 +59,29 @@ fn push_properties(inner: &Inner) -> BTreeMap<String, String> {
             (o.pull_threshold_size_for_queue / (1024 * 1024)).to_string(),
         ),
         (
+            "pullThresholdForTopic",
+            o.pull_threshold_for_topic
+                .map_or_else(|| "-1".to_owned(), |n| n.to_string()),
+        ),
+        (
+            "pullThresholdSizeForTopic",
+            o.pull_threshold_size_for_topic
+                .map_or_else(|| "-1".to_owned(), |n| (n / (1024 * 1024)).to_string()),
+        ),
+        // Java counts whole minutes; a shorter timeout shows as 1.
+        (
+            "consumeTimeout",
+            o.consume_timeout.as_secs().div_ceil(60).max(1).to_string(),
+        ),
+        (
+            "suspendCurrentQueueTimeMillis",
+            o.suspend_current_queue_time.as_millis().to_string(),
+        ),
+        (
+            "awaitTerminationMillisWhenShutdown",
+            o.await_termination.as_millis().to_string(),
+        ),
+        (
             "consumeMessageBatchMaxSize",
             o.consume_batch_size.to_string(),
         ),

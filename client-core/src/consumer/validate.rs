@@ -3,6 +3,8 @@
 //! and the numeric settings. Bindings build options from what the user gave and let these
 //! functions refuse what does not fit; `start` checks the options again.
 
+use std::time::Duration;
+
 use super::{ConsumeFrom, FilterExpression, PullConsumerOptions, PushConsumerOptions};
 use crate::choices::{ConsumeFromKind, ExpressionType};
 use crate::error::{Error, Result};
@@ -84,7 +86,8 @@ fn check(ok: bool, message: &str) -> Result<()> {
 
 impl PushConsumerOptions {
     /// Refuses settings the consumer cannot run with: an empty group, no listener threads,
-    /// empty batches, a reconsume limit below -1 or a negative consume timestamp.
+    /// empty batches, a reconsume limit below -1, a pull threshold of 0, a zero consume
+    /// timeout, an orderly suspend time outside 10 ms ..= 30 s or a negative consume timestamp.
     pub fn validate(&self) -> Result<()> {
         check(!self.group.is_empty(), "the consumer group is empty")?;
         check(
@@ -103,10 +106,31 @@ impl PushConsumerOptions {
             self.max_reconsume_times >= -1,
             "max reconsume times must be -1 (the default, 16) or more",
         )?;
+        check(
+            self.pull_threshold_for_queue >= 1 && self.pull_threshold_for_topic != Some(0),
+            "pull thresholds (messages per queue or per topic) must be at least 1",
+        )?;
+        check(
+            self.pull_threshold_size_for_queue >= 1
+                && self.pull_threshold_size_for_topic != Some(0),
+            "pull size thresholds (bytes per queue or per topic) must be at least 1",
+        )?;
+        check(
+            !self.consume_timeout.is_zero(),
+            "the consume timeout must be more than zero",
+        )?;
+        check(
+            (SUSPEND_MIN..=SUSPEND_MAX).contains(&self.suspend_current_queue_time),
+            "the suspend time of an orderly queue must be from 10 ms to 30 s",
+        )?;
         crate::namespace::Namespace::new(self.client.namespace.as_deref())?;
         ConsumeFrom::new(Some(self.consume_from.kind()), timestamp(self.consume_from)).map(|_| ())
     }
 }
+
+/// The range of [`PushConsumerOptions::suspend_current_queue_time`] (where Java clamps).
+const SUSPEND_MIN: Duration = Duration::from_millis(10);
+const SUSPEND_MAX: Duration = Duration::from_secs(30);
 
 impl PullConsumerOptions {
     /// Refuses settings the consumer cannot run with: an empty group, empty pulls or a
@@ -240,6 +264,48 @@ mod tests {
             ),
             (
                 PushConsumerOptions {
+                    pull_threshold_for_queue: 0,
+                    ..ok.clone()
+                },
+                "pull thresholds (messages per queue or per topic) must be at least 1",
+            ),
+            (
+                PushConsumerOptions {
+                    pull_threshold_for_topic: Some(0),
+                    ..ok.clone()
+                },
+                "pull thresholds (messages per queue or per topic) must be at least 1",
+            ),
+            (
+                PushConsumerOptions {
+                    pull_threshold_size_for_topic: Some(0),
+                    ..ok.clone()
+                },
+                "pull size thresholds (bytes per queue or per topic) must be at least 1",
+            ),
+            (
+                PushConsumerOptions {
+                    consume_timeout: Duration::ZERO,
+                    ..ok.clone()
+                },
+                "the consume timeout must be more than zero",
+            ),
+            (
+                PushConsumerOptions {
+                    suspend_current_queue_time: Duration::from_millis(9),
+                    ..ok.clone()
+                },
+                "the suspend time of an orderly queue must be from 10 ms to 30 s",
+            ),
+            (
+                PushConsumerOptions {
+                    suspend_current_queue_time: Duration::from_millis(30_001),
+                    ..ok.clone()
+                },
+                "the suspend time of an orderly queue must be from 10 ms to 30 s",
+            ),
+            (
+                PushConsumerOptions {
                     consume_from: ConsumeFrom::Timestamp(-3),
                     ..ok.clone()
                 },
@@ -249,6 +315,20 @@ mod tests {
         for (options, expected) in bad {
             assert_eq!(message(options.validate()), expected);
         }
+        let edges = PushConsumerOptions {
+            suspend_current_queue_time: Duration::from_millis(10),
+            await_termination: Duration::ZERO,
+            consume_timeout: Duration::from_millis(1),
+            pull_threshold_for_topic: Some(1),
+            pull_threshold_size_for_topic: Some(1),
+            ..ok.clone()
+        };
+        assert_eq!(message(edges.validate()), "accepted ()");
+        let longest = PushConsumerOptions {
+            suspend_current_queue_time: Duration::from_secs(30),
+            ..ok
+        };
+        assert_eq!(message(longest.validate()), "accepted ()");
     }
 
     #[test]

@@ -503,12 +503,27 @@ class PushConsumer:
         namespace: Optional[str] = None,
         enable_msg_trace: bool = False,
         trace_topic: Optional[str] = None,
+        consume_timeout: Optional[float] = None,
+        suspend_current_queue_time: Optional[float] = None,
+        await_termination: Optional[float] = None,
+        pull_threshold_for_queue: Optional[int] = None,
+        pull_threshold_size_for_queue: Optional[int] = None,
+        pull_threshold_for_topic: Optional[int] = None,
+        pull_threshold_size_for_topic: Optional[int] = None,
     ) -> None:
         """None takes the core's default: LAST_OFFSET, 20 consume threads, a consume batch
         of 1, "averagely" allocation ("averagelyByCircle", "consistentHash"), 16 redeliveries
         before the DLQ. `consume_timestamp_ms` goes with ConsumeFrom.TIMESTAMP only.
         `enable_msg_trace` records each delivery and the listener's answer in the trace topic
-        (`trace_topic`, else RMQ_SYS_TRACE_TOPIC)."""
+        (`trace_topic`, else RMQ_SYS_TRACE_TOPIC). Times in seconds: `consume_timeout` (900;
+        a message whose listener call runs longer is redelivered and its queue moves on; more
+        than 0), `suspend_current_queue_time` (1; orderly: the pause before a refused message
+        is offered again; 0.01 to 30), `await_termination` (10; how long shutdown() waits for
+        listener calls in flight, later ones are abandoned and redelivered). Pulling a queue
+        pauses above `pull_threshold_for_queue` cached messages (1000) or
+        `pull_threshold_size_for_queue` body bytes (100 MiB); `pull_threshold_for_topic` and
+        `pull_threshold_size_for_topic` (bytes), when given, are shared among the queues held
+        instead. Invalid values raise InvalidArgumentError."""
     @property
     def group(self) -> str:
         """The consumer group."""
@@ -530,7 +545,8 @@ class PushConsumer:
         """Client-side counters since start: consumed, consume_failures, consume_latency,
         rebalances, the held queues with their lag, total_lag."""
     def shutdown(self) -> None:
-        """Stops consuming, commits offsets and leaves the group, for good."""
+        """Stops consuming, waits up to `await_termination` for listener calls in flight,
+        commits offsets and leaves the group, for good."""
     def __enter__(self) -> PushConsumer: ...
     def __exit__(
         self,
