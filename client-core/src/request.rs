@@ -9,7 +9,7 @@
 //! its correlation id. As Apache's `RequestFutureHolder`, the table is one per process: the
 //! correlation ids are UUIDs, unique across every client of the process.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
@@ -205,7 +205,23 @@ impl Message {
     /// producer sends it with SEND_REPLY_MESSAGE. Fails when the request has no `CLUSTER`
     /// property (it was not stored by a broker, or is not a request).
     pub fn reply_to(request: &MessageView, body: impl Into<bytes::Bytes>) -> Result<Message> {
-        let Some(cluster) = request.property(property::CLUSTER) else {
+        Self::reply_with(|key| request.property(key), body)
+    }
+
+    /// [`Message::reply_to`] for a request known by its properties only (a binding whose
+    /// received messages are plain objects hands their property map back).
+    pub fn reply_to_properties(
+        properties: &BTreeMap<String, String>,
+        body: impl Into<bytes::Bytes>,
+    ) -> Result<Message> {
+        Self::reply_with(|key| properties.get(key).map(String::as_str), body)
+    }
+
+    fn reply_with<'a>(
+        property_of: impl Fn(&str) -> Option<&'a str>,
+        body: impl Into<bytes::Bytes>,
+    ) -> Result<Message> {
+        let Some(cluster) = property_of(property::CLUSTER) else {
             return Err(Error::invalid(
                 "create reply",
                 "the request message has no CLUSTER property",
@@ -218,7 +234,7 @@ impl Message {
             property::MESSAGE_REPLY_TO_CLIENT,
             property::MESSAGE_TTL,
         ] {
-            if let Some(v) = request.property(key) {
+            if let Some(v) = property_of(key) {
                 reply = reply.with_property(key, v);
             }
         }
@@ -263,6 +279,13 @@ mod tests {
             Some("me")
         );
         assert_eq!(reply.property(property::MESSAGE_TTL), Some("3000"));
+        let same = Message::reply_to_properties(&request.properties(), "pong").expect("a reply");
+        assert_eq!(same.topic(), reply.topic());
+        assert_eq!(same.properties(), reply.properties());
+        assert!(
+            Message::reply_to_properties(&BTreeMap::new(), "x").is_err(),
+            "no cluster"
+        );
         let stray = MessageView::new(MessageExt::default(), "b", None);
         assert_eq!(
             Message::reply_to(&stray, "x")
