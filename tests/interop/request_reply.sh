@@ -9,7 +9,8 @@
 #   bash tests/interop/request_reply.sh
 #
 # Needs the Python package in bindings/python/.venv (bash bindings/python/ci.sh; or
-# FERROMQ_PY_VENV=<venv>), the Node addon in bindings/node (bash bindings/node/ci.sh) and node.
+# FERROMQ_PY_VENV=<venv>), the Node addon in bindings/node (bash bindings/node/ci.sh), node and
+# gcc (the C requester is built here against the binding's static library).
 # The servers and mqadmin come from FERROMQ_BIN_DIR, else they are built (debug) in
 # $CARGO_TARGET_DIR (default target/). Settings: COUNT (200 requests), CONCURRENCY (16 in
 # flight), TIMEOUT_MS (10000 per request), READY_TIMEOUT (60 s for a responder to be ready).
@@ -34,6 +35,7 @@ PY="$venv/bin/python"
 requester_py() { exec "$PY" "$here/requester.py" "$@"; }
 responder_py() { exec "$PY" "$here/responder.py" "$@"; }
 responder_js() { exec node "$here/responder.js" "$@"; }
+requester_c() { exec "$work/requester_c" "$@"; }
 
 # --- prerequisites --------------------------------------------------------------------------
 [ -x "$PY" ] && "$PY" -c 'import ferromq' 2>/dev/null ||
@@ -51,6 +53,20 @@ else
 fi
 [ -x "$bin/mqadmin" ] || die "no mqadmin in $bin"
 
+# The C requester, linked statically against the binding's library (bindings/c/ci.sh builds it;
+# else it is built here, debug).
+work="$(mktemp -d "${TMPDIR:-/tmp}/ferromq-interop.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+c_lib="${CARGO_TARGET_DIR:-$root/target}/debug/libferromq_c.a"
+if [ ! -f "$c_lib" ]; then
+    step "build libferromq (debug)"
+    (cd "$root" && cargo build --quiet -p ferromq-c)
+fi
+command -v gcc >/dev/null || die "gcc not found (the C requester)"
+gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o "$work/requester_c" \
+    "$here/requester.c" -I"$root/bindings/c/include" "$c_lib" -lpthread -ldl -lm ||
+    die "could not build tests/interop/requester.c"
+
 # --- the cluster ----------------------------------------------------------------------------
 FERROMQ_CLUSTER_DIR=""
 responder_pid=""
@@ -61,6 +77,7 @@ cleanup() {
     if [ -n "$FERROMQ_CLUSTER_DIR" ]; then
         bash "$root/scripts/local-cluster.sh" stop "$FERROMQ_CLUSTER_DIR" || true
     fi
+    rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -132,6 +149,7 @@ pair() {
 # --- the pairs (add one per line) -----------------------------------------------------------
 pair "Python requester <-> Node responder" requester_py responder_js
 pair "Python requester <-> Python responder (stopped with SIGTERM)" requester_py responder_py term
+pair "C requester <-> Python responder" requester_c responder_py
 
 if [ ${#failed[@]} -gt 0 ]; then
     printf '%s: FAILED: %s\n' "$me" "${failed[@]}" >&2

@@ -116,7 +116,9 @@ typedef struct fmq_message fmq_message;
 
 // A received message, lent to a callback: it and every pointer its accessors return are
 // valid only until the callback returns (copy what you keep). Accessors may be called
-// only on the callback's thread.
+// only on the callback's thread. The one exception is the reply that fmq_producer_request
+// returns: the caller owns it, its strings live until fmq_message_view_free, and it may be
+// used from one thread at a time.
 typedef struct fmq_message_view fmq_message_view;
 
 // A producer. Settings (`fmq_producer_set_*`) before fmq_producer_start; sends after it.
@@ -299,6 +301,19 @@ typedef void (*fmq_send_callback)(fmq_result result,
 typedef int32_t (*fmq_queue_selector)(const fmq_message *message,
                                       int32_t queue_count,
                                       void *userdata);
+
+// Completion of fmq_producer_request_async. On success `result` is FMQ_OK and `reply` is the
+// reply; on failure `reply` is NULL and `error_message` describes the failure (FMQ_ERR_TIMEOUT
+// when no reply came in time). `reply`, its strings and `error_message` are valid during the
+// call only (copy what you keep), as for a consumer's listener.
+//
+// Runs on a FerroMQ runtime worker thread, as fmq_send_callback: return quickly, never block,
+// and do not call the blocking FerroMQ functions (they fail with FMQ_ERR_ILLEGAL_STATE
+// there); fmq_producer_request_async may be called from it. Never free the producer from it.
+typedef void (*fmq_request_callback)(fmq_result result,
+                                     const fmq_message_view *reply,
+                                     const char *error_message,
+                                     void *userdata);
 
 // Runs the local transaction of a half message just stored; returns an
 // fmq_transaction_state value (any other number counts as FMQ_TRANSACTION_UNKNOWN).
@@ -906,6 +921,53 @@ fmq_result fmq_pull_consumer_shutdown(fmq_pull_consumer *consumer);
 
 // Shuts the consumer down if needed and releases it (NULL: nothing).
 void fmq_pull_consumer_free(fmq_pull_consumer *consumer);
+
+// Sends `message` as a request (it gets the properties CORRELATION_ID, REPLY_TO_CLIENT and
+// TTL) and waits up to `timeout_ms` (the send included) for the reply a responder sends with
+// fmq_producer_send_reply. Blocks the calling thread. FMQ_ERR_TIMEOUT when no reply came in
+// time (a later reply is dropped); a `timeout_ms` of 0 is FMQ_ERR_INVALID_ARGUMENT. On success
+// `*reply_out` is the reply, owned by the caller: read it with the fmq_message_view_*
+// accessors (its strings live as long as it) and release it with fmq_message_view_free.
+fmq_result fmq_producer_request(const fmq_producer *producer,
+                                const fmq_message *message,
+                                uint32_t timeout_ms,
+                                fmq_message_view **reply_out);
+
+// fmq_producer_request without waiting: returns at once, and `callback` gets the reply or
+// the error later (see fmq_request_callback for its thread and the reply's lifetime) with
+// `userdata`. FMQ_OK means the request was started; the callback is then called exactly
+// once, at the latest about `timeout_ms` later. Safe to call from any thread, also from
+// callbacks; any number of requests may be in flight.
+fmq_result fmq_producer_request_async(const fmq_producer *producer,
+                                      const fmq_message *message,
+                                      uint32_t timeout_ms,
+                                      fmq_request_callback callback,
+                                      void *userdata);
+
+// Releases a reply returned by fmq_producer_request (NULL: nothing). Only for those: a view
+// lent to a callback belongs to the library and must not be freed.
+void fmq_message_view_free(fmq_message_view *view);
+
+// The reply to `request` (a request received by a listener, or any view of one) with `len`
+// bytes of `body` (copied; NULL when `len` is 0): its topic is the request's cluster's reply
+// topic (`<cluster>_REPLY_TOPIC`) and it carries the request's CORRELATION_ID,
+// REPLY_TO_CLIENT and TTL. FMQ_ERR_INVALID_ARGUMENT when `request` has no CLUSTER property
+// (it was never stored by a broker, so its reply topic is unknown). On success `*out` is a new
+// message (free it with fmq_message_free); send it with fmq_producer_send_reply. Tag, keys
+// and properties may be added before sending.
+fmq_result fmq_message_reply_to(const fmq_message_view *request,
+                                const uint8_t *body,
+                                size_t len,
+                                fmq_message **out);
+
+// Sends a reply made by fmq_message_reply_to (SEND_REPLY_MESSAGE_V2): the broker pushes it to
+// the requester and answers FMQ_OK once the requester took it; FMQ_ERR_BROKER when the
+// requester is gone (no producer with its client id is connected) or did not take it.
+// FMQ_ERR_INVALID_ARGUMENT for a message that is not a reply. Blocks the calling thread (a
+// push consumer's listener may call it). On success `*out` gets the outcome.
+fmq_result fmq_producer_send_reply(const fmq_producer *producer,
+                                   const fmq_message *reply,
+                                   fmq_send_result *out);
 
 // Sets the ACL credentials every later fmq_admin_* call of this process signs its requests
 // with (creating and deleting topics needs an account with `admin: true` on brokers with

@@ -213,10 +213,12 @@ pub extern "C" fn fmq_message_property(
 
 /// A received message, lent to a callback: it and every pointer its accessors return are
 /// valid only until the callback returns (copy what you keep). Accessors may be called
-/// only on the callback's thread.
+/// only on the callback's thread. The one exception is the reply that fmq_producer_request
+/// returns: the caller owns it, its strings live until fmq_message_view_free, and it may be
+/// used from one thread at a time.
 #[derive(Debug)]
 pub struct fmq_message_view {
-    view: MessageView,
+    pub(crate) view: MessageView,
     /// Strings handed out so far; freed with the view after the callback.
     strings: RefCell<Vec<CString>>,
 }
@@ -238,7 +240,7 @@ impl fmq_message_view {
     }
 }
 
-fn with_view<T>(
+pub(crate) fn with_view<T>(
     view: *const fmq_message_view,
     fallback: T,
     f: impl FnOnce(&fmq_message_view) -> T,

@@ -124,7 +124,7 @@ pub struct fmq_producer {
 }
 
 impl fmq_producer {
-    fn producer(&self, op: &'static str) -> Result<Producer, Error> {
+    pub(crate) fn producer(&self, op: &'static str) -> Result<Producer, Error> {
         self.lifecycle.get(op)
     }
 
@@ -139,7 +139,10 @@ impl fmq_producer {
     }
 }
 
-fn message_arg<'a>(op: &'static str, m: *const fmq_message) -> Result<&'a Message, Error> {
+pub(crate) fn message_arg<'a>(
+    op: &'static str,
+    m: *const fmq_message,
+) -> Result<&'a Message, Error> {
     if m.is_null() {
         return Err(Error::invalid(op, "the message is NULL"));
     }

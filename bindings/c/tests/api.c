@@ -107,6 +107,20 @@ int main(void) {
     CHECK_ERR(fmq_producer_send_with_selector(p, m, pick_first, NULL, NULL), FMQ_ERR_INVALID_ARGUMENT);
     CHECK_ERR(fmq_producer_send_with_selector(p, m, pick_first, NULL, &r), FMQ_ERR_ILLEGAL_STATE);
     CHECK(((unsigned char *)&r)[0] == 0x5a, "out untouched");
+    /* Request-reply before start and with bad arguments; the reply is written only on success. */
+    fmq_message_view *reply = (fmq_message_view *)0x1;
+    CHECK_ERR(fmq_producer_request(p, m, 1000, &reply), FMQ_ERR_ILLEGAL_STATE);
+    CHECK(reply == (fmq_message_view *)0x1, "reply untouched");
+    CHECK_ERR(fmq_producer_request(p, m, 0, &reply), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_producer_request(NULL, m, 1000, &reply), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_producer_request(p, m, 1000, NULL), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_producer_request_async(p, m, 1000, NULL, NULL), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_producer_send_reply(p, m, NULL), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_producer_send_reply(p, m, &r), FMQ_ERR_ILLEGAL_STATE);
+    fmq_message *answer = (fmq_message *)0x1;
+    CHECK_ERR(fmq_message_reply_to(NULL, (const uint8_t *)"x", 1, &answer), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK(answer == (fmq_message *)0x1, "out untouched");
+    fmq_message_view_free(NULL);
     fmq_producer_metrics pm;
     memset(&pm, 0x5a, sizeof pm);
     CHECK_ERR(fmq_producer_get_metrics(p, &pm), FMQ_ERR_ILLEGAL_STATE);

@@ -1,6 +1,7 @@
 /* The shared scenario list (docs/scenarios.md) against real servers, through the
  * installed libferromq. Usage: scenarios NAME | all   (FMQ_NAMESRV=host:port) */
 #include "common.h"
+#include "request_reply.h"
 
 #include <stdatomic.h>
 
@@ -1022,7 +1023,7 @@ static const scenario SCENARIOS[] = {
     {"transaction", transaction}, {"tag-filter", tag_filter},   {"sql-filter", sql_filter},
     {"broadcast", broadcast},   {"retry-dlq", retry_dlq},       {"pull", pull},
     {"bad-input", bad_input},   {"pull-control", pull_control}, {"selector", selector},
-    {"admin", admin},           {"push-options", push_options},
+    {"admin", admin},           {"push-options", push_options}, {"request-reply", request_reply},
 };
 
 int main(int argc, char **argv) {

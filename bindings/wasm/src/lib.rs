@@ -7,7 +7,7 @@
 //!   broker endpoints looked up in the name servers' `FERROMQ_WEBSOCKET` KV namespace);
 //! - `options`: the client settings common to every object;
 //! - [`producer`], [`transaction`], [`consumer`] (push), [`pull`], [`admin`]: the JavaScript
-//!   classes;
+//!   classes; [`request`]: request-reply (`Producer.request`, `sendReply`, `createReply`);
 //! - `message`: messages, received messages and send results as plain objects;
 //! - `metrics`: the client-side counters as plain objects;
 //! - `registry`: the JavaScript functions the core's callbacks (listeners, selectors) call;
@@ -27,6 +27,7 @@ mod options;
 pub mod producer;
 pub mod pull;
 mod registry;
+pub mod request;
 pub mod transaction;
 mod transport;
 mod types;

@@ -61,7 +61,7 @@ fn answer(id: u32, message: &CoreMessage, count: usize) -> SelectorAnswer {
 #[derive(Debug)]
 pub struct Producer {
     options: ProducerOptions,
-    lifecycle: Lifecycle<CoreProducer>,
+    pub(crate) lifecycle: Lifecycle<CoreProducer>,
 }
 
 pub(crate) fn options_from(v: &JsValue) -> Result<ProducerOptions, JsValue> {

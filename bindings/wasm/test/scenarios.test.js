@@ -406,6 +406,71 @@ describe('scenarios over WebSocket', () => {
     for await (const m of c) assert.fail(`unexpected ${m.msgId}`)
   })
 
+  it('request-reply: replies matched to their requests, 16 in flight, an unanswered request times out', async () => {
+    const { createReply } = load()
+    const t = await topic('rpc')
+    const silent = await topic('rpcSilent', 1)
+    // The responder: a push consumer answering every request through its own producer.
+    const replier = new Producer({ ...ready.cluster.client, group: fresh('rp') })
+    await replier.start()
+    open.push(replier)
+    const refused = []
+    await consume(t, {
+      listener: async (m) => {
+        try {
+          const r = await replier.sendReply(createReply(m, `pong:${m.text()}`))
+          assert.equal(r.status, 'SEND_OK')
+        } catch (e) {
+          refused.push(e)
+        }
+      },
+    })
+    // One at a time; generous timeouts: the responder's queues may still be settling.
+    for (let i = 0; i < 5; i++) {
+      const reply = await producer.request({ topic: t, body: `seq-${i}` }, 30000)
+      assert.equal(reply.text(), `pong:seq-${i}`)
+      assert.equal(reply.topic, 'DefaultCluster_REPLY_TOPIC')
+      assert.equal(reply.properties.MSG_TYPE, 'reply')
+      assert.ok(reply.properties.CORRELATION_ID.length > 0)
+    }
+    // 48 requests, 16 in flight, each answered with its own reply.
+    const N = 48
+    let next = 0
+    let inFlight = 0
+    let most = 0
+    const replies = new Array(N)
+    const worker = async () => {
+      while (next < N) {
+        const i = next++
+        inFlight++
+        most = Math.max(most, inFlight)
+        try {
+          replies[i] = (await producer.request({ topic: t, body: `par-${i}` }, 30000)).text()
+        } finally {
+          inFlight--
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: 16 }, worker))
+    assert.equal(most, 16)
+    for (let i = 0; i < N; i++) assert.equal(replies[i], `pong:par-${i}`)
+    assert.deepEqual(refused, [])
+    // Nobody consumes `silent`.
+    const started = Date.now()
+    await assert.rejects(producer.request({ topic: silent, body: 'nobody' }, 1500), (e) => {
+      assert.equal(e.code, 'Timeout')
+      return true
+    })
+    assert.ok(Date.now() - started >= 1400, `timed out after ${Date.now() - started} ms`)
+    // Bad input.
+    await assert.rejects(producer.request({ topic: t, body: 'x' }, 0), (e) => e.code === 'InvalidArgument')
+    await assert.rejects(producer.request({ topic: t, body: 'x' }, 1.5), (e) => e.code === 'InvalidArgument')
+    await assert.rejects(producer.sendReply({ topic: t, body: 'not a reply' }), (e) => e.code === 'InvalidArgument')
+    assert.throws(() => createReply({ topic: t, properties: {} }, 'x'), (e) => e.code === 'InvalidArgument' && /CLUSTER/.test(e.message))
+    assert.throws(() => createReply({ topic: t }, 'x'), (e) => e.code === 'InvalidArgument')
+    assert.throws(() => createReply({ properties: { CLUSTER: 'c' } }, ''), (e) => e.code === 'InvalidArgument')
+  })
+
   it('bad-input: oversized, illegal topic, unknown name server give clear errors; the producer keeps working', async () => {
     const t = await topic('bad', 1)
     await assert.rejects(producer.send({ topic: t, body: new Uint8Array(4 * 1024 * 1024 + 1) }), (e) => {

@@ -5,7 +5,7 @@
 //! mqbench producer    -n 127.0.0.1:9876 -t BenchmarkTest -w 16 -s 1024 --duration 60 [--mode sync|async|oneway] [--batch N] [--json]
 //! mqbench consumer    -n 127.0.0.1:9876 -t BenchmarkTest -g bench_consumer --duration 60 [--json]
 //! mqbench transaction -n 127.0.0.1:9876 -t BenchmarkTest -w 16 -s 1024 --duration 60 [--check-percent 10] [--json]
-//! mqbench request     -n 127.0.0.1:9876 -t BenchmarkRpc -w 16 -s 128 --duration 60 [--json]
+//! mqbench request     -n 127.0.0.1:9876 -t BenchmarkRpc --concurrency 16 -s 128 --duration 60 [--request-timeout 3000] [--json]
 //! ```
 //!
 //! A line every 10 s (TPS, failures, average / p50 / p99 / p999 / max latency), a live
@@ -205,8 +205,8 @@ struct TransactionArgs {
 struct RequestArgs {
     #[command(flatten)]
     common: Common,
-    /// Concurrent requesters, one request in flight each.
-    #[arg(short = 'w', long, default_value_t = 16)]
+    /// Concurrent requesters, one request in flight each (also `--concurrency`).
+    #[arg(short = 'w', long, visible_alias = "concurrency", default_value_t = 16)]
     threads: usize,
     /// Body size in bytes (requests and replies).
     #[arg(short = 's', long, default_value_t = 128)]

@@ -2,7 +2,7 @@
 // flavours: the package's API as a TypeScript user writes it must type-check.
 import init, {
   Admin, Producer, PushConsumer, PullConsumer, decodeMessages, encodeMessage, sql92Matches,
-  sql92Outcome, tagHashCode, TransactionProducer, type FerroMQError, type TransactionSendResult, type ReceivedMessage, type SendResult,
+  sql92Outcome, tagHashCode, TransactionProducer, createReply, type FerroMQError, type TransactionSendResult, type ReceivedMessage, type SendResult,
   type ListenerResult, type MessageListener, type Credentials, type QueueSelector, type ClusterInfo, type QueueStats, type QueueProgress,
   type ProducerMetrics, type ConsumerMetrics, type QueueLag,
 } from '../../pkg/web/ferromq_wasm.js'
@@ -32,6 +32,9 @@ export async function demo(): Promise<void> {
   const batch: SendResult[] = await producer.sendBatch([{ topic: 'Orders', body: 'z' }])
   const last: QueueSelector = (m, queueCount) => (m.text().length > 0 ? queueCount - 1 : 0)
   await producer.sendWithSelector({ topic: 'Orders', body: 's' }, last)
+  const reply: ReceivedMessage = await producer.request({ topic: 'Rpc', body: 'ping' }, 3000)
+  const answered: SendResult = await producer.sendReply(createReply(reply, `pong:${reply.text()}`))
+  if (answered.queueOffset < 0) return
   const consumer = new PushConsumer({ namesrvAddr: 'ws://127.0.0.1:9877/', group: 'g', consumeFrom: 'firstOffset', orderly: true, allocation: 'consistentHash', consumeBatchSize: 4, consumeThreads: 2 })
   await consumer.subscribe('Orders', { sql92: 'a > 1' })
   await consumer.subscribe('Other', 'A || B')
