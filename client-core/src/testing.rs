@@ -22,6 +22,14 @@
 //! distinct ports and directories. Only a test process killed with `SIGKILL` leaves its servers
 //! running (nothing runs then to stop them); their directories name the process id.
 //!
+//! Besides `broker-a`, `broker-b`, ... (with [`LocalClusterBuilder::slaves`], each with a slave
+//! `broker-a-s`, ...), a cluster can run any master/slave layout listed broker by broker
+//! ([`LocalClusterBuilder::broker`] with a [`BrokerSpec`]: name, `brokerName`, `brokerId`,
+//! [`BrokerRole`], [`FlushDiskType`], its own properties lines). A [`LocalBroker`] can be killed
+//! (`SIGKILL`), terminated (`SIGTERM`, checked to exit cleanly), reconfigured
+//! ([`LocalBroker::set_property`], e.g. to promote a slave by hand) and restarted on its ports and
+//! store, and waited for until the name server lists or drops it.
+//!
 //! The API is blocking and needs no runtime: it works in a plain `#[test]` and inside a
 //! `#[tokio::test]` alike (start-up blocks the calling thread for the second or so the servers
 //! take to boot; wrap it in `spawn_blocking` if other tasks must run meanwhile).
