@@ -287,7 +287,7 @@ impl LocalClusterBuilder {
     }
 
     /// The brokers to run: the explicit layout, or the groups; an error for a layout that
-    /// names a broker twice or leaves a name empty.
+    /// names a broker twice, leaves a name empty, or names one what is no directory of its own.
     fn layout(&self) -> Result<Vec<BrokerSpec>> {
         if self.layout.is_empty() {
             let role = self.master_role.unwrap_or(if self.slaves {
@@ -313,6 +313,8 @@ impl LocalClusterBuilder {
                 Some("a broker with an empty name or brokerName")
             } else if spec.name.contains(['/', '\\']) || spec.name.starts_with('.') {
                 Some("a broker name that is not a plain directory name")
+            } else if spec.name == "namesrv" {
+                Some("a broker named after the name server's directory")
             } else if !seen.insert(spec.name.as_str()) {
                 Some("two brokers with the same name")
             } else {
@@ -668,7 +670,7 @@ mod tests {
             .layout()
             .expect("layout");
         assert_eq!(specs, std::slice::from_ref(&spec));
-        for bad in ["", "../up", "a/b"] {
+        for bad in ["", "../up", "a/b", "namesrv"] {
             let mut s = spec.clone();
             s.name = bad.to_owned();
             let err = LocalCluster::builder().broker(s).layout().expect_err(bad);

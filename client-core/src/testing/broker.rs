@@ -69,7 +69,7 @@ impl FlushDiskType {
 pub struct BrokerSpec {
     /// The cluster's name for it (`broker-a`, `broker-a-s`, ...): its directory, and what
     /// [`LocalCluster::broker_named`](super::LocalCluster::broker_named) finds it by. Unique
-    /// within a cluster.
+    /// within a cluster, a plain directory name, and not `namesrv`.
     pub name: String,
     /// `brokerName` (the broker group).
     pub broker_name: String,
