@@ -331,3 +331,15 @@ pub fn ferro_mqadmin(namesrv: &str, args: &[&str]) -> ProgramRun {
     run_bounded(&name, cmd, &dir.path().join("out.log"), MQADMIN_TIMEOUT)
         .unwrap_or_else(|e| panic!("cannot run {name}: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::binary_dir;
+
+    #[test]
+    fn binary_dir_is_above_deps() {
+        let dir = binary_dir();
+        assert!(dir.is_dir(), "{}", dir.display());
+        assert_ne!(dir.file_name().and_then(|n| n.to_str()), Some("deps"));
+    }
+}
