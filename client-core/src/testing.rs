@@ -22,6 +22,14 @@
 //! distinct ports and directories. Only a test process killed with `SIGKILL` leaves its servers
 //! running (nothing runs then to stop them); their directories name the process id.
 //!
+//! Besides `broker-a`, `broker-b`, ... (with [`LocalClusterBuilder::slaves`], each with a slave
+//! `broker-a-s`, ...), a cluster can run any master/slave layout listed broker by broker
+//! ([`LocalClusterBuilder::broker`] with a [`BrokerSpec`]: name, `brokerName`, `brokerId`,
+//! [`BrokerRole`], [`FlushDiskType`], its own properties lines). A [`LocalBroker`] can be killed
+//! (`SIGKILL`), terminated (`SIGTERM`, checked to exit cleanly), reconfigured
+//! ([`LocalBroker::set_property`], e.g. to promote a slave by hand) and restarted on its ports and
+//! store, and waited for until the name server lists or drops it.
+//!
 //! The API is blocking and needs no runtime: it works in a plain `#[test]` and inside a
 //! `#[tokio::test]` alike (start-up blocks the calling thread for the second or so the servers
 //! take to boot; wrap it in `spawn_blocking` if other tasks must run meanwhile).
@@ -40,28 +48,27 @@
 //! The choice is logged (`tracing` at info, and once on standard error). When none has them,
 //! [`LocalClusterError::BinariesNotFound`] lists the places looked at and how to get them.
 
+use std::collections::HashSet;
 use std::fmt::{self, Write as _};
-use std::fs::{self, File};
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
-
-use bytes::BytesMut;
-use ferromq_protocol::body::ClusterInfo;
-use ferromq_protocol::frame::{self, FrameDecoder};
-use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode, SerializeType};
 
 use crate::ClientConfig;
 
 mod binaries;
+mod broker;
 mod ports;
+mod server;
 
 pub use binaries::Binaries;
+pub use broker::{BrokerRole, BrokerSpec, FlushDiskType, LocalBroker};
 use ports::{free_broker_port, free_ports};
+use server::{port_accepts, wait_until, Server};
 
 /// Environment variable naming a directory with `mqnamesrv` and `mqbroker`, looked at first.
 pub const BIN_DIR_ENV: &str = "FERROMQ_BIN_DIR";
@@ -89,6 +96,11 @@ pub enum LocalClusterError {
         what: String,
         /// The error.
         source: io::Error,
+    },
+    /// The builder's layout cannot be run (e.g. two brokers with the same name).
+    InvalidLayout {
+        /// What is wrong.
+        reason: String,
     },
     /// A server exited, or was not ready before its deadline.
     NotReady {
@@ -118,6 +130,9 @@ impl fmt::Display for LocalClusterError {
                 )
             }
             LocalClusterError::Io { what, source } => write!(f, "LocalCluster: {what}: {source}"),
+            LocalClusterError::InvalidLayout { reason } => {
+                write!(f, "LocalCluster: invalid layout: {reason}")
+            }
             LocalClusterError::NotReady { what, detail } => {
                 write!(f, "LocalCluster: {what}: {detail}")
             }
@@ -153,6 +168,9 @@ fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> LocalClusterErro
 pub struct LocalClusterBuilder {
     brokers: usize,
     slaves: bool,
+    master_role: Option<BrokerRole>,
+    flush: FlushDiskType,
+    layout: Vec<BrokerSpec>,
     broker_lines: Vec<String>,
     per_broker_lines: Vec<(String, String)>,
     namesrv_lines: Vec<String>,
@@ -166,6 +184,9 @@ impl Default for LocalClusterBuilder {
         Self {
             brokers: 1,
             slaves: false,
+            master_role: None,
+            flush: FlushDiskType::Async,
+            layout: Vec::new(),
             broker_lines: Vec::new(),
             per_broker_lines: Vec::new(),
             namesrv_lines: Vec::new(),
@@ -187,6 +208,32 @@ impl LocalClusterBuilder {
     /// `brokerName`); the masters are then `SYNC_MASTER` unless a config line says otherwise.
     pub fn slaves(mut self, yes: bool) -> Self {
         self.slaves = yes;
+        self
+    }
+
+    /// The masters' `brokerRole` (default: `SYNC_MASTER` with [`Self::slaves`], otherwise
+    /// `ASYNC_MASTER`). Not used with an explicit layout ([`Self::broker`]).
+    pub fn master_role(mut self, role: BrokerRole) -> Self {
+        self.master_role = Some(role);
+        self
+    }
+
+    /// Every broker's `flushDiskType` (default `ASYNC_FLUSH`). Not used with an explicit
+    /// layout ([`Self::broker`]).
+    pub fn flush(mut self, flush: FlushDiskType) -> Self {
+        self.flush = flush;
+        self
+    }
+
+    /// Adds a broker to an explicit layout: with at least one, the cluster runs exactly these
+    /// brokers, started in parallel, instead of the groups of [`Self::brokers`],
+    /// [`Self::slaves`], [`Self::master_role`] and [`Self::flush`]. The lines of
+    /// [`Self::broker_config`] and [`Self::broker_config_for`] still apply. Masters
+    /// (`brokerId` 0) are then [`LocalCluster::brokers`] and the others
+    /// [`LocalCluster::slave`]s, each in the order added; every one is found by its name with
+    /// [`LocalCluster::broker_named`].
+    pub fn broker(mut self, spec: BrokerSpec) -> Self {
+        self.layout.push(spec);
         self
     }
 
@@ -238,6 +285,49 @@ impl LocalClusterBuilder {
     pub fn start(self) -> Result<LocalCluster> {
         LocalCluster::launch(self)
     }
+
+    /// The brokers to run: the explicit layout, or the groups; an error for a layout that
+    /// names a broker twice, leaves a name empty, or names one what is no directory of its own.
+    fn layout(&self) -> Result<Vec<BrokerSpec>> {
+        if self.layout.is_empty() {
+            let role = self.master_role.unwrap_or(if self.slaves {
+                BrokerRole::SyncMaster
+            } else {
+                BrokerRole::AsyncMaster
+            });
+            let mut specs = Vec::new();
+            let mut slaves = Vec::new();
+            for i in 0..self.brokers {
+                let name = group_name(i);
+                specs.push(BrokerSpec::master(&name, role, self.flush));
+                if self.slaves {
+                    slaves.push(BrokerSpec::slave(&name, self.flush));
+                }
+            }
+            specs.extend(slaves);
+            return Ok(specs);
+        }
+        let mut seen = HashSet::new();
+        for spec in &self.layout {
+            let problem = if spec.name.is_empty() || spec.broker_name.is_empty() {
+                Some("a broker with an empty name or brokerName")
+            } else if spec.name.contains(['/', '\\']) || spec.name.starts_with('.') {
+                Some("a broker name that is not a plain directory name")
+            } else if spec.name == "namesrv" {
+                Some("a broker named after the name server's directory")
+            } else if !seen.insert(spec.name.as_str()) {
+                Some("two brokers with the same name")
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Err(LocalClusterError::InvalidLayout {
+                    reason: format!("{problem} ({:?})", spec.name),
+                });
+            }
+        }
+        Ok(self.layout.clone())
+    }
 }
 
 /// A name server and brokers, all real processes; everything is killed and deleted on drop.
@@ -266,6 +356,7 @@ impl LocalCluster {
     }
 
     fn launch(options: LocalClusterBuilder) -> Result<LocalCluster> {
+        let layout = options.layout()?;
         let binaries = match options.binaries.clone() {
             Some(b) => b,
             None => Binaries::find()?,
@@ -282,15 +373,12 @@ impl LocalCluster {
             done: false,
         };
         cluster.start_namesrv(&options)?;
-        let sync = options.slaves;
-        for i in 0..options.brokers {
-            let name = group_name(i);
-            let role = if sync { "SYNC_MASTER" } else { "ASYNC_MASTER" };
-            let master = cluster.new_broker(&options, &name, 0, role)?;
-            cluster.brokers.push(master);
-            if options.slaves {
-                let slave = cluster.new_broker(&options, &name, 1, "SLAVE")?;
-                cluster.slaves.push(slave);
+        for spec in &layout {
+            let broker = cluster.new_broker(&options, spec)?;
+            if spec.broker_id == 0 {
+                cluster.brokers.push(broker);
+            } else {
+                cluster.slaves.push(broker);
             }
         }
         // All processes first, then the waits: the servers boot in parallel.
@@ -345,26 +433,17 @@ impl LocalCluster {
         }
     }
 
-    fn new_broker(
-        &self,
-        options: &LocalClusterBuilder,
-        broker_name: &str,
-        broker_id: u32,
-        role: &str,
-    ) -> Result<LocalBroker> {
-        let label = if broker_id == 0 {
-            broker_name.to_owned()
-        } else {
-            format!("{broker_name}-s")
-        };
+    fn new_broker(&self, options: &LocalClusterBuilder, spec: &BrokerSpec) -> Result<LocalBroker> {
+        let broker_name = spec.broker_name.as_str();
+        let label = spec.name.clone();
         let dir = self.dir.join(&label);
         fs::create_dir_all(&dir).map_err(io_err(format!("create {}", dir.display())))?;
         let mut lines = vec![
             format!("brokerClusterName={CLUSTER_NAME}"),
             format!("brokerName={broker_name}"),
-            format!("brokerId={broker_id}"),
-            format!("brokerRole={role}"),
-            "flushDiskType=ASYNC_FLUSH".to_owned(),
+            format!("brokerId={}", spec.broker_id),
+            format!("brokerRole={}", spec.role.as_str()),
+            format!("flushDiskType={}", spec.flush.as_str()),
             format!("namesrvAddr={}", self.namesrv_addr),
             "brokerIP1=127.0.0.1".to_owned(),
             "brokerIP2=127.0.0.1".to_owned(),
@@ -387,11 +466,11 @@ impl LocalCluster {
                 .filter(|(name, _)| name == broker_name)
                 .map(|(_, line)| line.clone()),
         );
-        let server = Server::new(&format!("broker {}", label_of(broker_name, broker_id)), dir);
+        lines.extend(spec.config.iter().cloned());
+        let server = Server::new(&format!("broker {label}"), dir);
         Ok(LocalBroker {
-            label,
+            name: label,
             broker_name: broker_name.to_owned(),
-            broker_id,
             lines: Mutex::new(lines),
             port: Mutex::new(free_broker_port()),
             fresh_ports: true.into(),
@@ -423,6 +502,22 @@ impl LocalCluster {
         &self.brokers
     }
 
+    /// Every broker: the masters, then the slaves.
+    pub fn all_brokers(&self) -> impl Iterator<Item = &LocalBroker> {
+        self.brokers.iter().chain(&self.slaves)
+    }
+
+    /// The broker with this [name](LocalBroker::name) (`broker-a`, `broker-a-s`, or a
+    /// [`BrokerSpec::name`]).
+    pub fn broker_named(&self, name: &str) -> Option<&LocalBroker> {
+        self.all_brokers().find(|b| b.name() == name)
+    }
+
+    /// The tail of the name server's log, for a failure message.
+    pub fn namesrv_log_tail(&self) -> String {
+        self.namesrv.log_tail()
+    }
+
     /// Client settings for this cluster with the given instance name.
     pub fn client_config(&self, instance: &str) -> ClientConfig {
         ClientConfig {
@@ -447,7 +542,7 @@ impl LocalCluster {
         let deadline = Instant::now() + Duration::from_secs(60);
         for b in self.brokers.iter().chain(&self.slaves) {
             if b.is_running() {
-                b.wait_listed(deadline)?;
+                b.wait_listed_until(deadline)?;
             }
         }
         Ok(())
@@ -491,359 +586,6 @@ fn group_name(i: usize) -> String {
         Ok(n @ 0..=25) => format!("broker-{}", char::from(b'a' + n)),
         _ => format!("broker-{i}"),
     }
-}
-
-fn label_of(broker_name: &str, broker_id: u32) -> String {
-    if broker_id == 0 {
-        broker_name.to_owned()
-    } else {
-        format!("{broker_name} (slave {broker_id})")
-    }
-}
-
-/// One `mqbroker` process of a [`LocalCluster`], running or not.
-#[derive(Debug)]
-pub struct LocalBroker {
-    label: String,
-    broker_name: String,
-    broker_id: u32,
-    lines: Mutex<Vec<String>>,
-    port: Mutex<u16>,
-    /// True until the broker first booted: a failed bind may then move it to other ports.
-    fresh_ports: Mutex<bool>,
-    namesrv_addr: String,
-    bin: PathBuf,
-    boot_timeout: Duration,
-    wait_listed: bool,
-    server: Mutex<Server>,
-}
-
-impl LocalBroker {
-    /// `127.0.0.1:listenPort`, the address clients and the name server use.
-    pub fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port())
-    }
-
-    /// `listenPort` (the broker also listens on `listenPort - 2` and, for HA, `listenPort + 1`).
-    pub fn port(&self) -> u16 {
-        *lock(&self.port)
-    }
-
-    /// `brokerName`.
-    pub fn broker_name(&self) -> &str {
-        &self.broker_name
-    }
-
-    /// `brokerId` (0 for a master).
-    pub fn broker_id(&self) -> u32 {
-        self.broker_id
-    }
-
-    /// `storePathRootDir`.
-    pub fn store_dir(&self) -> PathBuf {
-        self.dir().join("store")
-    }
-
-    /// The broker's directory (properties file, store, one log per start).
-    pub fn dir(&self) -> PathBuf {
-        lock(&self.server).dir.clone()
-    }
-
-    /// Whether the process is running.
-    pub fn is_running(&self) -> bool {
-        lock(&self.server).ensure_running().is_ok()
-    }
-
-    /// The last lines of the current (or last) process's log.
-    pub fn log_tail(&self) -> String {
-        lock(&self.server).log_tail()
-    }
-
-    /// Kills the process with `SIGKILL` (no shutdown, no unregistration: the name server
-    /// notices the closed connection) and reaps it. Does nothing if it is not running.
-    pub fn kill(&self) {
-        lock(&self.server).kill();
-    }
-
-    /// Stops the process cleanly (`SIGTERM`: it unregisters and closes its store), waiting up
-    /// to 10 s before killing it.
-    pub fn stop(&self) {
-        lock(&self.server).terminate(Duration::from_secs(10));
-    }
-
-    /// Adds a properties line to this broker's file from its next [`restart`](Self::restart)
-    /// on (written last, so it wins over earlier lines with the same key), e.g. another
-    /// `webSocketListenPort`.
-    pub fn add_config(&self, line: impl Into<String>) {
-        lock(&self.lines).push(line.into());
-    }
-
-    /// Starts the broker again on the same ports with the same store (killing it first if it
-    /// still runs); returns once the name server lists it.
-    pub fn restart(&self) -> Result<()> {
-        self.kill();
-        self.spawn()?;
-        self.wait_ready(Instant::now() + self.boot_timeout)
-    }
-
-    fn properties(&self) -> String {
-        let port = self.port();
-        let mut text = format!("listenPort={port}\nhaListenPort={}\n", port + 1);
-        for line in lock(&self.lines).iter() {
-            let _ = writeln!(text, "{line}");
-        }
-        text
-    }
-
-    fn spawn(&self) -> Result<()> {
-        let mut server = lock(&self.server);
-        let conf = server.dir.join("broker.properties");
-        fs::write(&conf, self.properties()).map_err(io_err(format!("write {}", conf.display())))?;
-        let mut cmd = Command::new(&self.bin);
-        cmd.arg("-c").arg(&conf);
-        server.spawn(cmd)
-    }
-
-    /// Waits for "boot success", the port, and the name server's listing; re-spawns (on new
-    /// ports before the first boot) when the listen port could not be bound.
-    fn wait_ready(&self, deadline: Instant) -> Result<()> {
-        loop {
-            let addr = self.addr();
-            let booted = wait_until(deadline, || {
-                let mut server = lock(&self.server);
-                server.ensure_running()?;
-                Ok(server.log_contains("boot success") && port_accepts(&addr))
-            });
-            match booted {
-                Ok(()) => break,
-                Err(_) if lock(&self.server).bind_failed() && Instant::now() < deadline => {
-                    if *lock(&self.fresh_ports) {
-                        *lock(&self.port) = free_broker_port();
-                    } else {
-                        // The old process's port is not released yet.
-                        std::thread::sleep(Duration::from_millis(200));
-                    }
-                    self.spawn()?;
-                }
-                Err(detail) => {
-                    return Err(LocalClusterError::NotReady {
-                        what: format!("{} to boot on {addr}", self.label),
-                        detail: format!("{detail}\n{}", self.log_tail()),
-                    })
-                }
-            }
-        }
-        *lock(&self.fresh_ports) = false;
-        if self.wait_listed {
-            self.wait_listed(deadline)
-        } else {
-            Ok(())
-        }
-    }
-
-    fn wait_listed(&self, deadline: Instant) -> Result<()> {
-        let addr = self.addr();
-        let id = i64::from(self.broker_id);
-        let mut last = String::new();
-        let listed = wait_until(deadline, || {
-            lock(&self.server).ensure_running()?;
-            match cluster_info(&self.namesrv_addr) {
-                Ok(info) => Ok(info
-                    .broker_addr_table
-                    .get(&self.broker_name)
-                    .is_some_and(|b| b.broker_addrs.get(&id) == Some(&addr))),
-                Err(e) => {
-                    last = e;
-                    Ok(false)
-                }
-            }
-        });
-        listed.map_err(|detail| LocalClusterError::NotReady {
-            what: format!("the name server to list {} ({addr})", self.label),
-            detail: format!("{detail}; last answer: {last}\n{}", self.log_tail()),
-        })
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// A server process (or none yet), its directory and its numbered logs.
-#[derive(Debug)]
-struct Server {
-    name: String,
-    dir: PathBuf,
-    starts: u32,
-    child: Option<Child>,
-    exited: Option<std::process::ExitStatus>,
-    log: PathBuf,
-}
-
-impl Server {
-    fn new(name: &str, dir: PathBuf) -> Self {
-        Self {
-            name: name.to_owned(),
-            log: dir.join("none.log"),
-            dir,
-            starts: 0,
-            child: None,
-            exited: None,
-        }
-    }
-
-    /// Spawns `cmd` (after killing any previous process), its output in `<n>.log`.
-    fn spawn(&mut self, mut cmd: Command) -> Result<()> {
-        self.kill();
-        self.starts += 1;
-        self.log = self.dir.join(format!("{}.log", self.starts));
-        let out =
-            File::create(&self.log).map_err(io_err(format!("create {}", self.log.display())))?;
-        let err = out.try_clone().map_err(io_err("clone a log handle"))?;
-        if std::env::var_os("RUST_LOG").is_none() {
-            cmd.env("RUST_LOG", "info");
-        }
-        cmd.stdin(Stdio::null()).stdout(out).stderr(err);
-        let child = cmd
-            .spawn()
-            .map_err(io_err(format!("start {} ({cmd:?})", self.name)))?;
-        self.child = Some(child);
-        self.exited = None;
-        Ok(())
-    }
-
-    fn ensure_running(&mut self) -> std::result::Result<(), String> {
-        let Some(child) = self.child.as_mut() else {
-            return Err(format!("{} is not running", self.name));
-        };
-        if self.exited.is_none() {
-            if let Ok(Some(status)) = child.try_wait() {
-                self.exited = Some(status);
-            }
-        }
-        match self.exited {
-            None => Ok(()),
-            Some(status) => Err(format!("{} exited with {status}", self.name)),
-        }
-    }
-
-    fn log_text(&self) -> String {
-        fs::read(&self.log)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default()
-    }
-
-    fn log_contains(&self, needle: &str) -> bool {
-        self.log_text().contains(needle)
-    }
-
-    fn log_tail(&self) -> String {
-        let text = self.log_text();
-        let lines: Vec<&str> = text.lines().collect();
-        format!(
-            "--- {} ({}) ---\n{}",
-            self.name,
-            self.log.display(),
-            lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n")
-        )
-    }
-
-    /// Whether the process exited because it could not listen on its port.
-    fn bind_failed(&mut self) -> bool {
-        self.ensure_running().is_err()
-            && self
-                .log_text()
-                .lines()
-                .any(|l| l.contains("cannot listen") || l.contains("Address already in use"))
-    }
-
-    fn kill(&mut self) {
-        if let Some(child) = self.child.as_mut() {
-            if self.exited.is_none() {
-                let _ = child.kill();
-                if let Ok(status) = child.wait() {
-                    self.exited = Some(status);
-                }
-            }
-        }
-    }
-
-    /// `SIGTERM` through `kill(1)` (std sends no other signal than SIGKILL), waits up to
-    /// `timeout` for the exit, then `SIGKILL`; at once when `kill(1)` cannot be run.
-    fn terminate(&mut self, timeout: Duration) {
-        if self.ensure_running().is_err() {
-            return;
-        }
-        let signalled = self.child.as_ref().is_some_and(|child| {
-            Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        });
-        if signalled {
-            let deadline = Instant::now() + timeout;
-            let _ = wait_until(deadline, || Ok(self.ensure_running().is_err()));
-        }
-        self.kill();
-    }
-}
-
-/// Polls `check` until it returns `Ok(true)`; an error at once when it returns one, or a timeout
-/// error at the deadline.
-fn wait_until(
-    deadline: Instant,
-    mut check: impl FnMut() -> std::result::Result<bool, String>,
-) -> std::result::Result<(), String> {
-    loop {
-        if check()? {
-            return Ok(());
-        }
-        if Instant::now() >= deadline {
-            return Err("timed out".to_owned());
-        }
-        std::thread::sleep(POLL);
-    }
-}
-
-fn port_accepts(addr: &str) -> bool {
-    addr.parse::<SocketAddr>()
-        .is_ok_and(|a| TcpStream::connect_timeout(&a, Duration::from_millis(500)).is_ok())
-}
-
-/// `GET_BROKER_CLUSTER_INFO` over a blocking socket.
-fn cluster_info(namesrv: &str) -> std::result::Result<ClusterInfo, String> {
-    let addr: SocketAddr = namesrv.parse().map_err(|e| format!("{namesrv}: {e}"))?;
-    let mut stream = TcpStream::connect_timeout(&addr, REQUEST_TIMEOUT)
-        .map_err(|e| format!("connect {namesrv}: {e}"))?;
-    stream
-        .set_read_timeout(Some(REQUEST_TIMEOUT))
-        .map_err(|e| e.to_string())?;
-    let request = RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO).with_opaque(1);
-    let bytes = frame::encode_to_bytes(&request, SerializeType::Json).map_err(|e| e.to_string())?;
-    stream.write_all(&bytes).map_err(|e| format!("send: {e}"))?;
-    let decoder = FrameDecoder::default();
-    let mut buf = BytesMut::with_capacity(4096);
-    let response = loop {
-        if let Some(cmd) = decoder.decode(&mut buf).map_err(|e| e.to_string())? {
-            break cmd;
-        }
-        let mut chunk = [0u8; 8192];
-        let n = stream.read(&mut chunk).map_err(|e| format!("read: {e}"))?;
-        if n == 0 {
-            return Err("connection closed before the answer".to_owned());
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    if response.response_code() != ResponseCode::SUCCESS {
-        return Err(format!(
-            "GET_BROKER_CLUSTER_INFO answered {:?} {:?}",
-            response.response_code(),
-            response.remark
-        ));
-    }
-    ClusterInfo::decode(&response.body).map_err(|e| e.to_string())
 }
 
 fn announce(binaries: &Binaries) {
@@ -894,5 +636,48 @@ mod tests {
         assert_eq!(group_name(0), "broker-a");
         assert_eq!(group_name(1), "broker-b");
         assert_eq!(group_name(30), "broker-30");
+    }
+
+    #[test]
+    fn groups_become_masters_then_slaves_with_the_chosen_role_and_flush() {
+        let specs = LocalCluster::builder()
+            .brokers(2)
+            .slaves(true)
+            .flush(FlushDiskType::Sync)
+            .layout()
+            .expect("layout");
+        let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["broker-a", "broker-b", "broker-a-s", "broker-b-s"]);
+        assert_eq!(specs[0].role, BrokerRole::SyncMaster);
+        assert_eq!(specs[2].role, BrokerRole::Slave);
+        assert_eq!(specs[3].broker_id, 1);
+        assert!(specs.iter().all(|s| s.flush == FlushDiskType::Sync));
+        let specs = LocalCluster::builder()
+            .slaves(true)
+            .master_role(BrokerRole::AsyncMaster)
+            .layout()
+            .expect("layout");
+        assert_eq!(specs[0].role, BrokerRole::AsyncMaster);
+        assert_eq!(specs[0].flush, FlushDiskType::Async);
+    }
+
+    #[test]
+    fn an_explicit_layout_replaces_the_groups_and_bad_names_are_refused() {
+        let spec = BrokerSpec::master("x", BrokerRole::AsyncMaster, FlushDiskType::Async);
+        let specs = LocalCluster::builder()
+            .brokers(3)
+            .broker(spec.clone())
+            .layout()
+            .expect("layout");
+        assert_eq!(specs, std::slice::from_ref(&spec));
+        for bad in ["", "../up", "a/b", "namesrv"] {
+            let mut s = spec.clone();
+            s.name = bad.to_owned();
+            let err = LocalCluster::builder().broker(s).layout().expect_err(bad);
+            assert!(
+                matches!(err, LocalClusterError::InvalidLayout { .. }),
+                "{err}"
+            );
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! The Rust client through a SYNC_MASTER's `kill -9` (the scenario of
 //! `tests/tests/ha_failover.rs`, which runs it with the official Java client): the 2m-2s-sync
 //! layout, SYNC_FLUSH, every server a real `mqnamesrv` / `mqbroker` process
-//! (`ferromq_tests::cluster`).
+//! (`ferromq_client::testing::LocalCluster`, with the master/slave helpers of
+//! `ferromq_tests::ha`).
 //!
 //! Each cycle, on a topic of its own: 4 tasks send keyed messages for a few seconds (route
 //! refreshed every second, latency fault tolerance on, 2 retries), remembering every key
@@ -12,19 +13,19 @@
 //! its slave catches up before the next cycle.
 //!
 //! `FERROMQ_HA_CYCLES` sets the number of cycles (2 by default). The `mqnamesrv` and `mqbroker`
-//! binaries must be built (`cargo build --bins`).
+//! binaries must be built (`cargo build -p ferromq-namesrv -p ferromq-broker`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use ferromq_client::testing::{BrokerRole, FlushDiskType, LocalCluster};
 use ferromq_client::{
     ClientConfig, ConsumeFrom, ConsumeResult, FilterExpression, Message, MessageView, Producer,
     ProducerOptions, PushConsumer, PushConsumerOptions, SendStatus,
 };
-use ferromq_tests::cluster::{Flush, Role};
-use ferromq_tests::Cluster;
+use ferromq_tests::ha::{self, broker};
 
 /// How long the producer sends each cycle.
 const SEND_FOR: Duration = Duration::from_secs(8);
@@ -124,41 +125,31 @@ async fn rust_clients_lose_no_acknowledged_message_when_a_sync_master_is_killed(
     let cluster = blocking({
         let topics = topics.clone();
         move || {
-            let mut cluster = Cluster::two_masters_two_slaves(Role::SyncMaster, Flush::Sync);
+            let cluster = ha::two_masters_two_slaves(BrokerRole::SyncMaster, FlushDiskType::Sync);
             for topic in &topics {
-                cluster.create_topic(topic, 4);
+                ha::create_topic(&cluster, topic, 4);
             }
-            cluster.wait_topic_known("broker-a-s", &topics);
-            cluster.wait_topic_known("broker-b-s", &topics);
+            ha::wait_topic_known(&cluster, "broker-a-s", &topics);
+            ha::wait_topic_known(&cluster, "broker-b-s", &topics);
             cluster
         }
     })
     .await;
-    let cluster = Arc::new(Mutex::new(Some(cluster)));
-    // The harness's waits block: each runs on a blocking thread with the cluster lent to it.
-    let with_cluster = |f: Box<dyn FnOnce(&mut Cluster) + Send>| {
+    let cluster = Arc::new(cluster);
+    // The cluster's waits block: each runs on a blocking thread.
+    let with_cluster = |f: Box<dyn FnOnce(&LocalCluster) + Send>| {
         let cluster = cluster.clone();
         async move {
-            blocking(move || {
-                let mut guard = cluster.lock().expect("lock");
-                f(guard.as_mut().expect("cluster"));
-            })
-            .await;
+            blocking(move || f(&cluster)).await;
         }
     };
-    let namesrv = cluster
-        .lock()
-        .expect("lock")
-        .as_ref()
-        .expect("cluster")
-        .namesrv()
-        .to_owned();
+    let namesrv = cluster.namesrv_addr().to_owned();
     let mut table = Vec::new();
     for (cycle, topic) in topics.iter().enumerate() {
         let t0 = Instant::now();
         let topic_owned = topic.clone();
         with_cluster(Box::new(move |c| {
-            c.wait_route_with_masters(&topic_owned, &["broker-a", "broker-b"]);
+            ha::wait_route_with_masters(c, &topic_owned, &["broker-a", "broker-b"]);
         }))
         .await;
         let producer = Arc::new(
@@ -190,10 +181,15 @@ async fn rust_clients_lose_no_acknowledged_message_when_a_sync_master_is_killed(
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        with_cluster(Box::new(|c| c.kill9("broker-a"))).await;
+        with_cluster(Box::new(|c| broker(c, "broker-a").kill())).await;
         let acked_at_kill = sent.acked();
         let killed_at = t0.elapsed();
-        with_cluster(Box::new(|c| c.wait_unlisted("broker-a"))).await;
+        with_cluster(Box::new(|c| {
+            broker(c, "broker-a")
+                .wait_unlisted()
+                .unwrap_or_else(|e| panic!("{e}"));
+        }))
+        .await;
 
         tokio::time::sleep_until(send_until.into()).await;
         stop.store(true, Ordering::Relaxed);
@@ -283,9 +279,11 @@ async fn rust_clients_lose_no_acknowledged_message_when_a_sync_master_is_killed(
         };
 
         with_cluster(Box::new(|c| {
-            c.restart("broker-a");
-            c.wait_listed("broker-a");
-            c.wait_in_sync("broker-a", "broker-a-s");
+            // Back on its ports and store; returns once the name server lists it again.
+            broker(c, "broker-a")
+                .restart()
+                .unwrap_or_else(|e| panic!("{e}"));
+            ha::wait_in_sync(c, "broker-a", "broker-a-s");
         }))
         .await;
         let figures = format!(
@@ -301,7 +299,7 @@ async fn rust_clients_lose_no_acknowledged_message_when_a_sync_master_is_killed(
         table.push(figures);
     }
     with_cluster(Box::new(|c| {
-        c.wait_in_sync("broker-b", "broker-b-s");
+        ha::wait_in_sync(c, "broker-b", "broker-b-s");
     }))
     .await;
     blocking(move || drop(cluster)).await;

@@ -7,7 +7,9 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ferromq_client::testing::LocalCluster;
+use ferromq_client::testing::{
+    BrokerRole, BrokerSpec, FlushDiskType, LocalCluster, LocalClusterError,
+};
 use ferromq_client::{
     Admin, ConsumeFrom, ConsumeResult, FilterExpression, Message, MessageView, Producer,
     ProducerOptions, PushConsumer, PushConsumerOptions, SendStatus, TopicOptions,
@@ -204,4 +206,84 @@ fn slaves_register_beside_their_masters() {
     assert_eq!(slave.broker_id(), 1);
     assert_ne!(slave.addr(), cluster.broker(0).addr());
     assert!(slave.is_running());
+}
+
+#[test]
+fn an_explicit_layout_runs_its_specs_and_a_stopped_slave_is_promoted_by_hand() {
+    let cluster = LocalCluster::builder()
+        .broker(BrokerSpec::master(
+            "broker-x",
+            BrokerRole::SyncMaster,
+            FlushDiskType::Sync,
+        ))
+        .broker(BrokerSpec::slave("broker-x", FlushDiskType::Sync).config("slaveReadEnable=true"))
+        .start()
+        .expect("master and slave");
+    let master = cluster.broker_named("broker-x").expect("master by name");
+    let slave = cluster.broker_named("broker-x-s").expect("slave by name");
+    assert_eq!(cluster.brokers().len(), 1);
+    assert_eq!(cluster.slave(0).map(|b| b.name()), Some("broker-x-s"));
+    assert_eq!(master.role(), Some(BrokerRole::SyncMaster));
+    assert_eq!(slave.role(), Some(BrokerRole::Slave));
+    assert_eq!(slave.broker_id(), 1);
+    assert_eq!(slave.ha_port(), slave.port() + 1);
+    let conf = std::fs::read_to_string(slave.conf_path()).expect("slave's properties");
+    for line in [
+        "brokerName=broker-x",
+        "brokerId=1",
+        "brokerRole=SLAVE",
+        "flushDiskType=SYNC_FLUSH",
+        "slaveReadEnable=true",
+    ] {
+        assert!(
+            conf.lines().any(|l| l == line),
+            "{line} missing in:\n{conf}"
+        );
+    }
+    assert!(slave.store_dir().starts_with(slave.dir()));
+    assert!(slave.log_path().is_file());
+
+    // The master goes away cleanly (SIGTERM) and the name server drops it.
+    master
+        .terminate(Duration::from_secs(30))
+        .expect("master stops on SIGTERM");
+    assert!(!master.is_running());
+    master.wait_unlisted().expect("master unlisted");
+
+    // The slave is stopped, reconfigured and started again as broker-x's master.
+    slave
+        .terminate(Duration::from_secs(30))
+        .expect("slave stops on SIGTERM");
+    slave.wait_unlisted().expect("slave unlisted");
+    let starts = slave.starts();
+    slave.set_property("brokerId", "0");
+    slave.set_property("brokerRole", "ASYNC_MASTER");
+    assert_eq!(slave.broker_id(), 0);
+    assert_eq!(slave.role(), Some(BrokerRole::AsyncMaster));
+    // Returns once the name server lists it as brokerId 0 of broker-x.
+    slave.restart().expect("promoted slave");
+    assert_eq!(slave.starts(), starts + 1);
+    let conf = std::fs::read_to_string(slave.conf_path()).expect("promoted properties");
+    assert_eq!(
+        conf.lines()
+            .filter(|l| l.starts_with("brokerRole="))
+            .collect::<Vec<_>>(),
+        ["brokerRole=ASYNC_MASTER"],
+        "set_property replaces the key:\n{conf}"
+    );
+}
+
+#[test]
+fn a_layout_naming_a_broker_twice_is_refused_before_anything_starts() {
+    let spec = BrokerSpec::master("broker-a", BrokerRole::AsyncMaster, FlushDiskType::Async);
+    let err = LocalCluster::builder()
+        .broker(spec.clone())
+        .broker(spec)
+        .start()
+        .expect_err("two brokers named broker-a");
+    assert!(
+        matches!(err, LocalClusterError::InvalidLayout { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("same name"), "{err}");
 }

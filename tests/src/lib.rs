@@ -17,8 +17,9 @@
 //! - [`recorder`]: the Python frame recorder used to make golden vectors.
 //! - [`clients`]: the official Java (`rocketmq-client` 5.3.3) and Go
 //!   (`rocketmq-client-go/v2` v2.1.2) client programs.
-//! - [`cluster`]: FerroMQ's `mqnamesrv` and `mqbroker` binaries as processes in a master/slave
-//!   layout, for kill -9, restart and promotion.
+//! - [`ha`]: master/slave helpers (2m-2s layout, topics on the masters, slave caught up, routes)
+//!   on top of `ferromq_client::testing::LocalCluster`, which runs FerroMQ's `mqnamesrv` and
+//!   `mqbroker` binaries as processes (kill -9, restart, promotion).
 //! - [`compat`]: the end-to-end acceptance scenario, run against any name server address.
 //! - [`ferro`]: FerroMQ's own name server and broker, in-process on free ports.
 //! - [`mqadmin`]: Apache's `mqadmin` and ours as processes, and the Java `AdminFixture`;
@@ -27,9 +28,9 @@
 pub mod apache;
 pub mod artifacts;
 pub mod clients;
-pub mod cluster;
 pub mod compat;
 pub mod ferro;
+pub mod ha;
 pub mod listing;
 pub mod mqadmin;
 pub mod net;
@@ -40,7 +41,6 @@ pub mod toolchain;
 
 pub use apache::{ApacheBroker, ApacheNamesrv, BrokerOptions};
 pub use clients::{ClientRun, CLIENT_TIMEOUT};
-pub use cluster::Cluster;
 pub use compat::{clients_round_trip, official_clients_round_trip, COMPAT_TOOLS};
 pub use ferro::{FerroBroker, FerroNamesrv, StoppedBroker};
 pub use process::ChildGuard;

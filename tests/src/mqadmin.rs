@@ -255,6 +255,18 @@ pub fn count_received(out: &str) -> usize {
     out.lines().filter(|l| l.starts_with("RECV\t")).count()
 }
 
+/// The directory of the workspace's binaries: `target/<profile>/` above the running test
+/// executable (`target/<profile>/deps/<test>-<hash>`).
+fn binary_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("path of the running test executable");
+    let deps = exe.parent().expect("test executable has a directory");
+    if deps.file_name().is_some_and(|n| n == "deps") {
+        deps.parent().expect("deps has a parent").to_path_buf()
+    } else {
+        deps.to_path_buf()
+    }
+}
+
 /// FerroMQ's `mqadmin` binary of this workspace (`tools/src/bin/mqadmin`), from the target
 /// directory of the running test. `cargo test --workspace` builds it; when it is missing (e.g.
 /// `cargo test -p ferromq-tests`), it is built once with `cargo build -p ferromq-tools --bin
@@ -262,7 +274,7 @@ pub fn count_received(out: &str) -> usize {
 pub fn ferro_mqadmin_path() -> PathBuf {
     static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     PATH.get_or_init(|| {
-        let dir = crate::cluster::binary_dir();
+        let dir = binary_dir();
         let path = dir.join("mqadmin");
         if path.is_file() {
             return path;
@@ -318,4 +330,16 @@ pub fn ferro_mqadmin(namesrv: &str, args: &[&str]) -> ProgramRun {
     let name = format!("ferromq mqadmin {}", args.join(" "));
     run_bounded(&name, cmd, &dir.path().join("out.log"), MQADMIN_TIMEOUT)
         .unwrap_or_else(|e| panic!("cannot run {name}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::binary_dir;
+
+    #[test]
+    fn binary_dir_is_above_deps() {
+        let dir = binary_dir();
+        assert!(dir.is_dir(), "{}", dir.display());
+        assert_ne!(dir.file_name().and_then(|n| n.to_str()), Some("deps"));
+    }
 }

@@ -11,22 +11,25 @@
 //! 4. the master starts again on its ports and store, and its slave catches up (same
 //!    `commitLogMaxOffset`) before the next cycle.
 //!
-//! A second test checks the harness's restart: a broker whose listen port is still taken is
+//! A second test checks `LocalCluster`'s restart: a broker whose listen port is still taken is
 //! started again until it binds (it needs no Java).
 //!
 //! `FERROMQ_HA_CYCLES` sets the number of cycles (5 by default). Needs `java` (17) and `mvn`;
 //! prints `SKIPPED: ...` and passes otherwise (`FERROMQ_COMPAT_REQUIRED=1` fails instead). The
-//! `mqnamesrv` and `mqbroker` binaries must be built (`cargo build --bins`).
+//! `mqnamesrv` and `mqbroker` binaries must be built (`cargo build -p ferromq-namesrv -p ferromq-broker`); the
+//! cluster is `ferromq_client::testing::LocalCluster`, with the master/slave helpers of
+//! `ferromq_tests::ha`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use ferromq_client::testing::{BrokerRole, BrokerSpec, FlushDiskType, LocalCluster};
 use ferromq_tests::artifacts::JavaArtifacts;
 use ferromq_tests::clients::{java_ha_consume, java_ha_produce, map_line, result_figures};
-use ferromq_tests::cluster::{BrokerSpec, Flush, Role};
+use ferromq_tests::ha::{self, broker};
 use ferromq_tests::net::wait_until;
-use ferromq_tests::{require_tools, Cluster};
+use ferromq_tests::require_tools;
 
 const TOOLS: &[&str] = &["java", "mvn"];
 /// How long the producer sends each cycle.
@@ -62,30 +65,29 @@ fn java_clients_lose_no_acknowledged_message_when_a_sync_master_is_killed() {
     let started = Instant::now();
     // Maven first, so its first-run build is not inside any wait below.
     JavaArtifacts::get();
-    let mut cluster = Cluster::two_masters_two_slaves(Role::SyncMaster, Flush::Sync);
+    let cluster = ha::two_masters_two_slaves(BrokerRole::SyncMaster, FlushDiskType::Sync);
+    let namesrv = cluster.namesrv_addr();
     eprintln!(
-        "2m-2s-sync cluster up in {:.1?} (name server {})",
+        "2m-2s-sync cluster up in {:.1?} (name server {namesrv})",
         started.elapsed(),
-        cluster.namesrv()
     );
     let n = cycles();
     let topics: Vec<String> = (0..n).map(|c| format!("HaFailover{c}")).collect();
     for topic in &topics {
-        cluster.create_topic(topic, 4);
+        ha::create_topic(&cluster, topic, 4);
     }
     // Slaves take the topics from their masters' tables.
-    cluster.wait_topic_known("broker-a-s", &topics);
-    cluster.wait_topic_known("broker-b-s", &topics);
+    ha::wait_topic_known(&cluster, "broker-a-s", &topics);
+    ha::wait_topic_known(&cluster, "broker-b-s", &topics);
     let work = tempfile::tempdir().expect("tempdir");
     let mut table = Vec::new();
     for (cycle, topic) in topics.iter().enumerate() {
         let t0 = Instant::now();
-        cluster.wait_route_with_masters(topic, &["broker-a", "broker-b"]);
-        let slave_before = cluster
-            .commit_log_max_offset("broker-a-s")
-            .expect("broker-a-s runtime info");
+        ha::wait_route_with_masters(&cluster, topic, &["broker-a", "broker-b"]);
+        let slave_before =
+            ha::commit_log_max_offset(&cluster, "broker-a-s").expect("broker-a-s runtime info");
         let ack_file = work.path().join(format!("acked-{cycle}.txt"));
-        let mut producer = java_ha_produce(cluster.namesrv(), topic, SEND_SECONDS, &ack_file);
+        let mut producer = java_ha_produce(namesrv, topic, SEND_SECONDS, &ack_file);
 
         // Kill broker-a's master once sends are acknowledged, broker-a's slave holds some of this
         // cycle's messages, and the producer has reported 2, 3 or 4 seconds of sending (the
@@ -98,8 +100,7 @@ fn java_clients_lose_no_acknowledged_message_when_a_sync_master_is_killed() {
                 if !producer.is_running() {
                     return Err("the producer exited early".to_owned());
                 }
-                let on_a = cluster
-                    .commit_log_max_offset("broker-a-s")
+                let on_a = ha::commit_log_max_offset(&cluster, "broker-a-s")
                     .is_ok_and(|o| o > slave_before);
                 let progress = producer
                     .output()
@@ -113,13 +114,15 @@ fn java_clients_lose_no_acknowledged_message_when_a_sync_master_is_killed() {
             let out = producer.output();
             panic!(
                 "cycle {cycle}: {e}\n--- producer ---\n{out}\n{}",
-                cluster.logs_tail(&["broker-a", "broker-a-s"])
+                ha::logs_tail(&cluster, &["broker-a", "broker-a-s"])
             );
         }
-        cluster.kill9("broker-a");
+        broker(&cluster, "broker-a").kill();
         let acked_at_kill = lines(&ack_file);
         let killed_at = t0.elapsed();
-        cluster.wait_unlisted("broker-a");
+        broker(&cluster, "broker-a")
+            .wait_unlisted()
+            .unwrap_or_else(|e| panic!("{e}\n{}", cluster.namesrv_log_tail()));
 
         let run = producer.finish();
         run.assert_success();
@@ -140,10 +143,9 @@ fn java_clients_lose_no_acknowledged_message_when_a_sync_master_is_killed() {
 
         // broker-a's master is still down: its messages come from its slave.
         let group = format!("ha_cg_{cycle}");
-        let consumed =
-            java_ha_consume(cluster.namesrv(), topic, &group, &ack_file, CONSUME_TIMEOUT);
+        let consumed = java_ha_consume(namesrv, topic, &group, &ack_file, CONSUME_TIMEOUT);
         if !consumed.success() {
-            eprintln!("{}", cluster.logs_tail(&["broker-a-s", "broker-b"]));
+            eprintln!("{}", ha::logs_tail(&cluster, &["broker-a-s", "broker-b"]));
         }
         consumed.assert_success();
         let got = result_figures(&consumed.output)
@@ -160,9 +162,11 @@ fn java_clients_lose_no_acknowledged_message_when_a_sync_master_is_killed() {
             "cycle {cycle}: nothing consumed from broker-a (its slave): {by_broker:?}"
         );
 
-        cluster.restart("broker-a");
-        cluster.wait_listed("broker-a");
-        let end = cluster.wait_in_sync("broker-a", "broker-a-s");
+        // Back on its ports and store; returns once the name server lists it again.
+        broker(&cluster, "broker-a")
+            .restart()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let end = ha::wait_in_sync(&cluster, "broker-a", "broker-a-s");
         let acked_by = map_line(&run.output, "acked by broker name: ");
         let figures = format!(
             "cycle {cycle}: acked {acked} {acked_by:?} ({acked_at_kill} before the kill at {:.1}s), \
@@ -187,7 +191,7 @@ fn java_clients_lose_no_acknowledged_message_when_a_sync_master_is_killed() {
         }
         table.push(figures);
     }
-    cluster.wait_in_sync("broker-b", "broker-b-s");
+    ha::wait_in_sync(&cluster, "broker-b", "broker-b-s");
     eprintln!(
         "ha_failover: {n} cycle(s) in {:.1?}\n{}",
         started.elapsed(),
@@ -195,24 +199,24 @@ fn java_clients_lose_no_acknowledged_message_when_a_sync_master_is_killed() {
     );
 }
 
-/// The harness itself: a broker restarted while its listen port is still taken (as in the
+/// `LocalCluster` itself: a broker restarted while its listen port is still taken (as in the
 /// moments after a kill) is started again until the port is free, within the boot deadline.
 #[test]
 fn a_restart_waits_for_the_listen_port() {
-    let mut cluster = Cluster::start(&[BrokerSpec::master(
-        "broker-a",
-        Role::AsyncMaster,
-        Flush::Async,
-    )]);
-    cluster.kill9("broker-a");
-    let addr = cluster.broker("broker-a").addr();
-    let holder = std::net::TcpListener::bind(&addr).expect("take the killed broker's port");
-    let before = cluster.broker("broker-a").starts();
+    let cluster = LocalCluster::builder()
+        .broker(BrokerSpec::master(
+            "broker-a",
+            BrokerRole::AsyncMaster,
+            FlushDiskType::Async,
+        ))
+        .start()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let b = broker(&cluster, "broker-a");
+    b.kill();
+    let holder = std::net::TcpListener::bind(b.addr()).expect("take the killed broker's port");
+    let before = b.starts();
     // The first start after the kill writes this log; free the port once it failed to bind.
-    let first_log = cluster
-        .dir()
-        .join("broker-a")
-        .join(format!("broker-a.{}.log", before + 1));
+    let first_log = b.dir().join(format!("{}.log", before + 1));
     let releaser = std::thread::spawn(move || {
         let failed = wait_until("a start refused its port", Duration::from_secs(30), || {
             Ok(std::fs::read_to_string(&first_log).is_ok_and(|t| t.contains("cannot listen")))
@@ -220,11 +224,12 @@ fn a_restart_waits_for_the_listen_port() {
         drop(holder);
         failed
     });
-    cluster.restart("broker-a");
+    // Returns once the broker booted and the name server lists it.
+    b.restart().unwrap_or_else(|e| panic!("{e}"));
     releaser
         .join()
         .expect("releaser")
         .expect("the first start after the kill fails to bind");
-    cluster.wait_listed("broker-a");
-    assert!(cluster.broker("broker-a").starts() > before + 1);
+    assert!(b.is_running());
+    assert!(b.starts() > before + 1);
 }

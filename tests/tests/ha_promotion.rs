@@ -13,17 +13,19 @@
 //!    consumes them.
 //!
 //! Needs `java` (17) and `mvn`; prints `SKIPPED: ...` and passes otherwise. The `mqnamesrv` and
-//! `mqbroker` binaries must be built (`cargo build --bins`).
+//! `mqbroker` binaries must be built (`cargo build -p ferromq-namesrv -p ferromq-broker`); the
+//! cluster is `ferromq_client::testing::LocalCluster`, with the helpers of `ferromq_tests::ha`.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use ferromq_client::testing::{BrokerRole, FlushDiskType};
 use ferromq_tests::artifacts::JavaArtifacts;
 use ferromq_tests::clients::{
     java_ha_consume, java_ha_produce, map_line, result_figures, ClientRun,
 };
-use ferromq_tests::cluster::{Flush, Role};
-use ferromq_tests::{require_tools, Cluster};
+use ferromq_tests::ha::{self, broker};
+use ferromq_tests::require_tools;
 
 const TOOLS: &[&str] = &["java", "mvn"];
 const TOPIC: &str = "HaPromotion";
@@ -50,15 +52,16 @@ fn a_slave_promoted_by_hand_serves_every_acknowledged_message_and_takes_new_send
     }
     let started = Instant::now();
     JavaArtifacts::get();
-    let mut cluster = Cluster::two_masters_two_slaves(Role::SyncMaster, Flush::Sync);
-    cluster.create_topic(TOPIC, 4);
-    cluster.wait_topic_known("broker-a-s", &[TOPIC.to_owned()]);
-    cluster.wait_route_with_masters(TOPIC, &["broker-a", "broker-b"]);
+    let cluster = ha::two_masters_two_slaves(BrokerRole::SyncMaster, FlushDiskType::Sync);
+    let namesrv = cluster.namesrv_addr();
+    ha::create_topic(&cluster, TOPIC, 4);
+    ha::wait_topic_known(&cluster, "broker-a-s", &[TOPIC.to_owned()]);
+    ha::wait_route_with_masters(&cluster, TOPIC, &["broker-a", "broker-b"]);
     let work = tempfile::tempdir().expect("tempdir");
 
     // 1. Acknowledged messages on both masters, replicated before each acknowledgement.
     let before = work.path().join("acked-before.txt");
-    let run = java_ha_produce(cluster.namesrv(), TOPIC, SEND_SECONDS, &before).finish();
+    let run = java_ha_produce(namesrv, TOPIC, SEND_SECONDS, &before).finish();
     run.assert_success();
     let acked_before = figure(&run, "acked");
     let by_broker = map_line(&run.output, "acked by broker name: ");
@@ -71,22 +74,25 @@ fn a_slave_promoted_by_hand_serves_every_acknowledged_message_and_takes_new_send
         "before the kill: acked {acked_before} {by_broker:?}, failed {}",
         figure(&run, "failed")
     );
-    let end = cluster.wait_in_sync("broker-a", "broker-a-s");
+    let end = ha::wait_in_sync(&cluster, "broker-a", "broker-a-s");
 
     // 2. The master is lost.
-    cluster.kill9("broker-a");
-    cluster.wait_unlisted("broker-a");
+    let master = broker(&cluster, "broker-a");
+    master.kill();
+    master.wait_unlisted().unwrap_or_else(|e| panic!("{e}"));
 
     // 3. The slave becomes broker-a's master.
-    cluster.terminate("broker-a-s");
-    cluster.wait_unlisted("broker-a-s");
-    cluster.set_property("broker-a-s", "brokerId", "0");
-    cluster.set_property("broker-a-s", "brokerRole", "ASYNC_MASTER");
-    cluster.restart("broker-a-s");
-    cluster.wait_listed("broker-a-s");
-    cluster.wait_route_with_masters(TOPIC, &["broker-a", "broker-b"]);
-    let promoted_end = cluster
-        .commit_log_max_offset("broker-a-s")
+    let slave = broker(&cluster, "broker-a-s");
+    slave
+        .terminate(Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{e}"));
+    slave.wait_unlisted().unwrap_or_else(|e| panic!("{e}"));
+    slave.set_property("brokerId", "0");
+    slave.set_property("brokerRole", BrokerRole::AsyncMaster.as_str());
+    // Returns once the name server lists it as broker-a's brokerId 0.
+    slave.restart().unwrap_or_else(|e| panic!("{e}"));
+    ha::wait_route_with_masters(&cluster, TOPIC, &["broker-a", "broker-b"]);
+    let promoted_end = ha::commit_log_max_offset(&cluster, "broker-a-s")
         .expect("runtime info of the promoted broker");
     assert_eq!(
         promoted_end, end,
@@ -95,14 +101,14 @@ fn a_slave_promoted_by_hand_serves_every_acknowledged_message_and_takes_new_send
 
     // 4. Every acknowledged message, broker-a's from the promoted broker.
     let consumed = java_ha_consume(
-        cluster.namesrv(),
+        namesrv,
         TOPIC,
         "ha_promotion_cg_1",
         &before,
         CONSUME_TIMEOUT,
     );
     if !consumed.success() {
-        eprintln!("{}", cluster.logs_tail(&["broker-a-s", "broker-b"]));
+        eprintln!("{}", ha::logs_tail(&cluster, &["broker-a-s", "broker-b"]));
     }
     consumed.assert_success();
     let by_broker = deliveries_by_broker(&consumed.output);
@@ -120,7 +126,7 @@ fn a_slave_promoted_by_hand_serves_every_acknowledged_message_and_takes_new_send
 
     // 5. New sends, some of them to the promoted broker.
     let after = work.path().join("acked-after.txt");
-    let run = java_ha_produce(cluster.namesrv(), TOPIC, SEND_SECONDS, &after).finish();
+    let run = java_ha_produce(namesrv, TOPIC, SEND_SECONDS, &after).finish();
     run.assert_success();
     let acked_after = figure(&run, "acked");
     let acked_by = map_line(&run.output, "acked by broker name: ");
@@ -129,20 +135,13 @@ fn a_slave_promoted_by_hand_serves_every_acknowledged_message_and_takes_new_send
         "the promoted broker acknowledged no send: {acked_by:?}\n{}",
         run.output
     );
-    let grown = cluster
-        .commit_log_max_offset("broker-a-s")
+    let grown = ha::commit_log_max_offset(&cluster, "broker-a-s")
         .expect("runtime info of the promoted broker");
     assert!(
         grown > promoted_end,
         "the promoted broker stored nothing new ({promoted_end} -> {grown})"
     );
-    let consumed = java_ha_consume(
-        cluster.namesrv(),
-        TOPIC,
-        "ha_promotion_cg_2",
-        &after,
-        CONSUME_TIMEOUT,
-    );
+    let consumed = java_ha_consume(namesrv, TOPIC, "ha_promotion_cg_2", &after, CONSUME_TIMEOUT);
     consumed.assert_success();
     let by_broker = deliveries_by_broker(&consumed.output);
     eprintln!(

@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, TcpListener};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-use super::lock;
+use super::server::lock;
 
 /// Ports handed out by this process, so two servers started back to back never get the same one
 /// before either has bound it.
