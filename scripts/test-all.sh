@@ -11,6 +11,8 @@ bash scripts/setup.sh
 # On CI a missing java/mvn/go is a failure, not a skip.
 if [ "${CI:-}" = "true" ]; then
   export FERROMQ_COMPAT_REQUIRED="${FERROMQ_COMPAT_REQUIRED:-1}"
+  # A fresh clone builds once: incremental caches only cost time and disk there.
+  export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 fi
 
 # Each step's time is printed when the next one starts, and the total at the end, so a slow CI
