@@ -124,11 +124,17 @@ for r in $(seq 1 "$rounds"); do
             line="$("${perf_client[@]}" /usr/bin/time -f '%U %S' -o "$work/client-cpu" \
                 "$bin/mqbench" producer -n "${NS[$s]}" -t SecBench -w "$t" -s 1024 \
                 --duration "$secs" --mode "$mode" --json ${CLIENT[$s]} |
-                grep '"kind":"summary"' | tail -n 1)"
+                grep '"kind":"summary"' | tail -n 1)" || true
             after="$(cpu_ticks "${PID[$s]}")"
             extra=""
             if [ "$have_perf" = yes ]; then
-                wait "$perf_pid"
+                wait "$perf_pid" || true
+            fi
+            if [ -z "$line" ]; then
+                echo "round $r: $s / $mode / $t threads: mqbench failed, run left out" >&2
+                continue
+            fi
+            if [ "$have_perf" = yes ]; then
                 extra=",\"broker_counts\":$(counts "$work/broker-perf"),\"client_counts\":$(counts "$work/client-perf")"
             fi
             broker_s="$(awk -v a="$after" -v b="$before" -v hz="$hz" 'BEGIN { printf "%.3f", (a - b) / hz }')"
@@ -151,7 +157,9 @@ print(f"{'setup':8} {'mode':5} {'thr':>3} {'TPS':>7} {'cpu us/msg broker + clien
 for mode, t in keys:
     base = None
     for s in ["plain", "acl", "tls", "acl+tls"]:
-        rs = [r for r in rows if (r["setup"], r["mode"], r["threads"]) == (s, mode, t)]
+        # Runs with failed sends (a full disk, say) measure something else: left out.
+        rs = [r for r in rows if (r["setup"], r["mode"], r["threads"]) == (s, mode, t)
+              and r["result"]["failures"] == 0]
         if not rs:
             continue
         per = lambda f: st.median(f(r) / max(r["result"]["ok"], 1) for r in rs)
