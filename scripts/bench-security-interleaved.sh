@@ -151,8 +151,8 @@ import json, statistics as st, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 keys = sorted({(r["mode"], r["threads"]) for r in rows}, reverse=True)
 loads = [r["load"] for r in rows]
-print(f"median of {max(r['round'] for r in rows)} rounds; 1-minute load average {min(loads):.1f}..{max(loads):.1f}")
-print(f"{'setup':8} {'mode':5} {'thr':>3} {'TPS':>7} {'cpu us/msg broker + client':>27} {'vs plain':>8}"
+print(f"medians over n runs without failed sends; 1-minute load average {min(loads):.1f}..{max(loads):.1f}")
+print(f"{'setup':8} {'mode':5} {'thr':>3} {'n':>2} {'TPS':>7} {'cpu us/msg broker + client':>27} {'vs plain':>8}"
       f" {'syscalls/msg b, c':>18} {'switches/msg b, c':>18}")
 for mode, t in keys:
     base = None
@@ -171,5 +171,5 @@ for mode, t in keys:
         if "broker_counts" in rs[0]:
             counts = (f" {per(lambda r: r['broker_counts'][0]):8.2f}, {per(lambda r: r['client_counts'][0]):6.2f}"
                       f"  {per(lambda r: r['broker_counts'][1]):8.2f}, {per(lambda r: r['client_counts'][1]):6.2f}")
-        print(f"{s:8} {mode:5} {t:3} {tps:7.0f} {b:12.1f} + {c:5.1f} = {b + c:5.1f} {(b + c) / base - 1:+8.1%}{counts}")
+        print(f"{s:8} {mode:5} {t:3} {len(rs):2} {tps:7.0f} {b:12.1f} + {c:5.1f} = {b + c:5.1f} {(b + c) / base - 1:+8.1%}{counts}")
 PY
