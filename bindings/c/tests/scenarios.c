@@ -1,6 +1,7 @@
 /* The shared scenario list (docs/scenarios.md) against real servers, through the
  * installed libferromq. Usage: scenarios NAME | all   (FMQ_NAMESRV=host:port) */
 #include "common.h"
+#include "namespace.h"
 #include "request_reply.h"
 
 #include <stdatomic.h>
@@ -1024,6 +1025,7 @@ static const scenario SCENARIOS[] = {
     {"broadcast", broadcast},   {"retry-dlq", retry_dlq},       {"pull", pull},
     {"bad-input", bad_input},   {"pull-control", pull_control}, {"selector", selector},
     {"admin", admin},           {"push-options", push_options}, {"request-reply", request_reply},
+    {"namespace", namespace_scenario},
 };
 
 int main(int argc, char **argv) {

@@ -471,6 +471,45 @@ describe('scenarios over WebSocket', () => {
     assert.throws(() => createReply({ properties: { CLUSTER: 'c' } }, ''), (e) => e.code === 'InvalidArgument')
   })
 
+  it('namespace: two namespaces share topic and group names without seeing each other', async () => {
+    const t = fresh('ns')
+    const group = fresh('g')
+    const spaces = ['tenantA', 'tenantB']
+    for (const ns of spaces) {
+      // On the wire the topic is `ns%topic`: create that one.
+      const wire = `${ns}%${t}`
+      await ready.admin.createTopic(wire, { queueNums: 2 })
+      await waitFor(`the route of ${wire}`, 20000, async () => {
+        try {
+          return (await ready.admin.topicRoute(wire)).queues.length > 0
+        } catch (e) {
+          if (e.code !== 'TopicNotFound') throw e
+          return false
+        }
+      })
+    }
+    for (const ns of spaces) {
+      const p = new Producer({ ...ready.cluster.client, group: fresh('p'), namespace: ns })
+      await p.start()
+      try {
+        for (let i = 0; i < 3; i++) {
+          const r = await p.send({ topic: t, body: `${ns}-${i}` })
+          assert.equal(r.status, 'SEND_OK')
+          assert.equal(r.topic, t)
+        }
+      } finally {
+        await p.shutdown()
+      }
+    }
+    const got = {}
+    for (const ns of spaces) got[ns] = (await consume(t, { group, namespace: ns })).received
+    for (const ns of spaces) await waitFor(`${ns}'s messages`, 30000, () => got[ns].length >= 3)
+    for (const ns of spaces) {
+      assert.deepEqual(got[ns].map(body).sort(), [0, 1, 2].map((i) => `${ns}-${i}`))
+      for (const m of got[ns]) assert.equal(m.topic, t)
+    }
+  })
+
   it('bad-input: oversized, illegal topic, unknown name server give clear errors; the producer keeps working', async () => {
     const t = await topic('bad', 1)
     await assert.rejects(producer.send({ topic: t, body: new Uint8Array(4 * 1024 * 1024 + 1) }), (e) => {
