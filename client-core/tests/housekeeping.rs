@@ -221,17 +221,13 @@ async fn a_topic_pull_threshold_is_shared_among_the_queues_held() {
     let cluster = cluster();
     let topic = unique("TopicFlow");
     create_topic(&cluster, &topic, 4).await;
-    let bodies: Vec<String> = (0..100).map(|i| format!("t{i}")).collect();
-    let bodies: Vec<&str> = bodies.iter().map(String::as_str).collect();
-    send(&cluster, &topic, &bodies).await;
     let gate = Arc::new(Gate::default());
     let group = unique("cg-topic-flow");
     let mut o = options(&cluster, &group, &group);
-    // 8 for the topic over 4 queues: 2 each; a queue is pulled (one message at a time) while
-    // it caches 2 or fewer, so it stops at 3.
     o.pull_threshold_for_topic = Some(8);
     o.pull_batch_size = 1;
     o.consume_threads = 1;
+    o.rebalance_interval = Duration::from_secs(1);
     let g = gate.clone();
     let consumer = PushConsumer::start(
         o,
@@ -243,14 +239,27 @@ async fn a_topic_pull_threshold_is_shared_among_the_queues_held() {
     )
     .await
     .expect("consumer");
+    // As in Java, the threshold is shared among every queue held: the topic's 4 and the
+    // group's retry queue (the broker makes `%RETRY%<group>` at the first heartbeat). Wait for
+    // all 5 before anything is sent, so the share is fixed while the cache fills.
+    wait_for("the topic's 4 queues and the retry queue", WAIT, || async {
+        consumer.assigned_queues().len() == 5
+    })
+    .await;
+    let bodies: Vec<String> = (0..100).map(|i| format!("t{i}")).collect();
+    let bodies: Vec<&str> = bodies.iter().map(String::as_str).collect();
+    send(&cluster, &topic, &bodies).await;
+    // 8 over 5 queues: 1 each; a queue is pulled (one message at a time) while it caches 1 or
+    // fewer, so each of the topic's 4 queues (25 messages each) stops at 2; the retry queue
+    // stays empty.
     wait_for("every queue to fill up to its share", WAIT, || async {
-        consumer.cached_messages() >= 12
+        consumer.cached_messages() >= 8
     })
     .await;
     // Many pull rounds' worth of time (a paused queue looks again every 50 ms): the cache does
     // not grow. Only an extra pull could fail this, however slow the machine.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(consumer.cached_messages(), 12);
+    assert_eq!(consumer.cached_messages(), 8);
     gate.open();
     wait_for("the rest", WAIT, || async {
         consumer.cached_messages() == 0
