@@ -3,7 +3,8 @@
 //! the secret key of the values of all ext fields in key order followed by the body. The
 //! signature itself is [`ferromq_protocol::acl::signature`], which the broker checks with.
 
-use ferromq_protocol::{acl, RemotingCommand};
+use ferromq_protocol::acl::{self, SigningKey};
+use ferromq_protocol::RemotingCommand;
 
 /// AccessKey / SecretKey credentials of ACL 1.0.
 #[derive(Clone, PartialEq, Eq)]
@@ -41,18 +42,45 @@ impl Credentials {
 
     /// Adds `AccessKey`, `SecurityToken` and `Signature` to `request`.
     pub fn sign(&self, request: &mut RemotingCommand) {
-        request.ext_fields.remove(acl::SIGNATURE);
+        sign(self, &SigningKey::new(&self.secret_key), request);
+    }
+
+    /// These credentials with the secret key made ready for signing, for a client that signs
+    /// every request it sends.
+    pub(crate) fn prepare(&self) -> Signer {
+        Signer {
+            key: SigningKey::new(&self.secret_key),
+            credentials: self.clone(),
+        }
+    }
+}
+
+/// [`Credentials`] and their prepared [`SigningKey`]: the HMAC pads are hashed once per client
+/// instead of once per request.
+pub(crate) struct Signer {
+    credentials: Credentials,
+    key: SigningKey,
+}
+
+impl Signer {
+    /// [`Credentials::sign`] with the prepared key.
+    pub(crate) fn sign(&self, request: &mut RemotingCommand) {
+        sign(&self.credentials, &self.key, request);
+    }
+}
+
+fn sign(credentials: &Credentials, key: &SigningKey, request: &mut RemotingCommand) {
+    request.ext_fields.remove(acl::SIGNATURE);
+    request
+        .ext_fields
+        .insert(acl::ACCESS_KEY, credentials.access_key.clone());
+    if let Some(token) = &credentials.security_token {
         request
             .ext_fields
-            .insert(acl::ACCESS_KEY, self.access_key.clone());
-        if let Some(token) = &self.security_token {
-            request
-                .ext_fields
-                .insert(acl::SECURITY_TOKEN, token.clone());
-        }
-        let signature = acl::signature(&self.secret_key, request);
-        request.ext_fields.insert(acl::SIGNATURE, signature);
+            .insert(acl::SECURITY_TOKEN, token.clone());
     }
+    let signature = key.sign(request);
+    request.ext_fields.insert(acl::SIGNATURE, signature);
 }
 
 #[cfg(test)]
@@ -69,11 +97,18 @@ mod tests {
         r.ext_fields.insert("topic", "TopicTest");
         r.ext_fields.insert("queueId", "3");
         r.ext_fields.insert("consumerGroup", "cg");
-        Credentials::new("RocketMQ", "12345678").sign(&mut r);
+        let mut prepared = r.clone();
+        let credentials = Credentials::new("RocketMQ", "12345678");
+        credentials.sign(&mut r);
         assert_eq!(r.ext_fields.get("AccessKey"), Some("RocketMQ"));
         assert_eq!(
             r.ext_fields.get("Signature"),
             Some("G4OotWCLgBupD1S1NUxNoPiRSh0=")
         );
+        // The client's prepared key signs alike, and signing twice replaces the signature.
+        let signer = credentials.prepare();
+        signer.sign(&mut prepared);
+        signer.sign(&mut prepared);
+        assert_eq!(prepared.ext_fields, r.ext_fields);
     }
 }

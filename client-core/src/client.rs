@@ -204,6 +204,8 @@ pub(crate) struct Inner {
     users: AtomicUsize,
     stop: tokio::sync::watch::Sender<bool>,
     key: (String, String),
+    /// The ACL credentials with their key prepared, when the config has credentials.
+    signer: Option<crate::acl::Signer>,
 }
 
 impl Drop for Inner {
@@ -342,6 +344,7 @@ impl Client {
                 users: AtomicUsize::new(1),
                 stop,
                 key: key.clone(),
+                signer: config.credentials.as_ref().map(Credentials::prepare),
             }
         });
         reg.insert(key, Arc::downgrade(&inner));
@@ -461,8 +464,8 @@ impl Client {
 
     /// `request` signed with the ACL credentials, if any.
     fn signed(&self, mut request: RemotingCommand) -> RemotingCommand {
-        if let Some(credentials) = &self.inner.config.credentials {
-            credentials.sign(&mut request);
+        if let Some(signer) = &self.inner.signer {
+            signer.sign(&mut request);
         }
         request
     }
