@@ -1,11 +1,16 @@
 """A small benchmark of the Python client (not part of CI).
 
     .venv/bin/python bench.py [--namesrv HOST:PORT] [--seconds 10] [--rss]
+    .venv/bin/python bench.py --request 16 [--seconds 10]
 
 Measures 1 KiB sends per second from this one process, sync (one thread) and async (asyncio,
 `--window` sends in flight), then consume throughput through a push-consumer listener. With
 `--rss`, 100,000 messages go through a listener while the process RSS is sampled; the check
 passes when RSS stays flat (grows less than `--rss-slack` MiB after the first 20,000).
+With `--request N`, it measures request-reply instead: N asyncio requesters, each with one
+`request_async` in flight, against a Python responder (a push consumer answering with
+`Message.reply_to`), 128-byte bodies; it prints round trips per second and the p50 / p99 / max
+round-trip latency.
 Without `--namesrv` it starts its own servers (target/release when built, else debug).
 """
 
@@ -106,7 +111,64 @@ def consume(namesrv: str, topic: str, expected: int, samples: list[tuple[int, fl
     return expected / max(times[1] - times[0], 1e-9)
 
 
+async def bench_request(producer: ferromq.Producer, topic: str, seconds: float, concurrency: int) -> list[float]:
+    """Round-trip latencies (seconds) of `concurrency` requesters, each one request in flight."""
+    latencies: list[float] = []
+    end = time.monotonic() + seconds
+    body = b"r" * 128
+
+    async def requester() -> None:
+        while time.monotonic() < end:
+            start = time.monotonic()
+            reply = await producer.request_async(ferromq.Message(topic, body), timeout_ms=3000)
+            latencies.append(time.monotonic() - start)
+            if reply.body != body:
+                raise SystemExit("a reply carried another request's body")
+
+    await asyncio.gather(*(requester() for _ in range(concurrency)))
+    return latencies
+
+
+def run_request(namesrv: str, args: argparse.Namespace) -> int:
+    topic = f"PyBenchRpc_{os.getpid()}"
+    create_topic(namesrv, topic)
+    with ferromq.Producer(namesrv, f"bench-responder-pg-{os.getpid()}") as responder:
+
+        def answer(m: ferromq.MessageView) -> bool:
+            responder.send_reply(ferromq.Message.reply_to(m, m.body))
+            return True
+
+        with ferromq.PushConsumer(
+            namesrv,
+            f"bench-responder-cg-{os.getpid()}",
+            topic,
+            listener=answer,
+            consume_from=ferromq.ConsumeFrom.LAST_OFFSET,
+            consume_threads=max(args.request, 1),
+        ), ferromq.Producer(namesrv, f"bench-requester-pg-{os.getpid()}") as requester:
+            # Warm up until the responder answers: routes, connections, rebalance.
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    requester.request(ferromq.Message(topic, b"warm-up"), timeout_ms=1000)
+                    break
+                except ferromq.RequestTimeoutError:
+                    if time.monotonic() > deadline:
+                        raise SystemExit("the responder never answered")
+            latencies = asyncio.run(bench_request(requester, topic, args.seconds, args.request))
+    latencies.sort()
+    n = len(latencies)
+    pct = lambda q: latencies[min(n - 1, int(q * n))] * 1000  # noqa: E731
+    print(
+        f"request-reply: {n / args.seconds:10.0f} round trips/s ({args.request} requesters, 128 B), "
+        f"p50 {pct(0.5):.2f} ms, p99 {pct(0.99):.2f} ms, max {latencies[-1] * 1000:.2f} ms"
+    )
+    return 0
+
+
 def run(namesrv: str, args: argparse.Namespace) -> int:
+    if args.request:
+        return run_request(namesrv, args)
     topic = f"PyBench_{os.getpid()}"
     create_topic(namesrv, topic)
     with ferromq.Producer(namesrv, f"bench-pg-{os.getpid()}") as producer:
@@ -142,6 +204,7 @@ def main() -> int:
     p.add_argument("--rss", action="store_true")
     p.add_argument("--rss-messages", type=int, default=100_000)
     p.add_argument("--rss-slack", type=float, default=16.0)
+    p.add_argument("--request", type=int, default=0, metavar="N", help="request-reply with N requesters")
     args = p.parse_args()
     if args.namesrv:
         return run(args.namesrv, args)
