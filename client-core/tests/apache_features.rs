@@ -13,11 +13,10 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{unique, wait_for, Collected};
+use common::{trace_records, unique, wait_for, Collected, StuckListener};
 use ferromq_client::trace::{data, TraceRecord, TraceType};
 use ferromq_client::{
     Admin, ClientConfig, ConsumeFrom, ConsumeResult, ErrorKind, FilterExpression, Message,
@@ -115,21 +114,6 @@ impl Apache {
                     .map(|(_, o)| o.consumer_offset)
             })
             .unwrap_or(-1)
-    }
-
-    /// Every trace record about `msg_id` in the trace topic, found by key as Apache's
-    /// `queryMsgTraceById` finds them.
-    async fn trace_records(&self, msg_id: &str) -> Vec<TraceRecord> {
-        let found = self
-            .admin
-            .query_by_key(TRACE_TOPIC, msg_id, 64)
-            .await
-            .unwrap_or_default();
-        found
-            .iter()
-            .flat_map(|m| data::decode(&String::from_utf8_lossy(m.body())))
-            .filter(|r| r.msg_id == msg_id)
-            .collect()
     }
 }
 
@@ -343,29 +327,6 @@ async fn namespace(apache: &Apache) {
     }
 }
 
-/// A gate listeners block on until the test opens it (at most a minute, so a failed test does
-/// not leave a worker thread blocked for ever).
-#[derive(Default)]
-struct Gate {
-    open: Mutex<bool>,
-    cv: Condvar,
-}
-
-impl Gate {
-    fn wait(&self) {
-        let open = self.open.lock().expect("lock");
-        let _ = self
-            .cv
-            .wait_timeout_while(open, Duration::from_secs(60), |open| !*open)
-            .expect("wait");
-    }
-
-    fn open(&self) {
-        *self.open.lock().expect("lock") = true;
-        self.cv.notify_all();
-    }
-}
-
 /// docs/scenarios.md, "consume-timeout": a concurrent listener blocks on its first delivery far
 /// past a 1 s consume timeout; while it is still stuck, Apache's broker delivers the message
 /// again with reconsume times 1 (the client returned it with CONSUMER_SEND_MSG_BACK), and the
@@ -382,59 +343,32 @@ async fn consume_timeout(apache: &Apache) {
         .expect("send");
     producer.shutdown().await;
 
-    let gate = Arc::new(Gate::default());
-    let first_returned = Arc::new(AtomicBool::new(false));
-    let again: Arc<Mutex<Vec<MessageView>>> = Arc::default();
+    let stuck = StuckListener::default();
     let group = unique("cg_expire");
     let mut options = apache.consumer(&group, None);
     options.consume_timeout = Duration::from_secs(1);
     options.persist_interval = Duration::from_millis(200);
-    let (g, returned, seen) = (gate.clone(), first_returned.clone(), again.clone());
     let consumer = PushConsumer::start(
         options,
         [(topic.clone(), FilterExpression::all())],
-        move |batch: &[MessageView]| {
-            for m in batch {
-                if m.reconsume_times() == 0 {
-                    g.wait();
-                    returned.store(true, Ordering::SeqCst);
-                } else {
-                    seen.lock().expect("lock").push(m.clone());
-                }
-            }
-            ConsumeResult::Success
-        },
+        stuck.listener(),
     )
     .await
     .expect("consumer");
-    wait_for("the redelivery", WAIT, || async {
-        !again.lock().expect("lock").is_empty()
-    })
-    .await;
-    {
-        let again = again.lock().expect("lock");
-        assert_eq!(again[0].body().as_ref(), b"stuck");
-        assert_eq!(again[0].msg_id(), sent.msg_id);
-        assert_eq!(again[0].topic(), topic);
-        assert_eq!(again[0].reconsume_times(), 1);
-    }
+    let again = stuck.redelivered(WAIT).await;
+    assert_eq!(again.body().as_ref(), b"stuck");
+    assert_eq!(again.msg_id(), sent.msg_id);
+    assert_eq!(again.topic(), topic);
+    assert_eq!(again.reconsume_times(), 1);
     wait_for(
         "the committed offset to pass the stuck message",
         WAIT,
         || async { apache.committed(&group, &topic).await >= 1 },
     )
     .await;
-    assert!(
-        !first_returned.load(Ordering::SeqCst),
-        "the first call is still stuck"
-    );
-    gate.open();
-    wait_for("the stuck call to end", WAIT, || async {
-        first_returned.load(Ordering::SeqCst)
-    })
-    .await;
+    stuck.release(WAIT).await;
     consumer.shutdown().await;
-    assert_eq!(again.lock().expect("lock").len(), 1, "redelivered once");
+    assert_eq!(stuck.redeliveries(), 1, "redelivered once");
     assert_eq!(apache.committed(&group, &topic).await, 1);
 }
 
@@ -491,10 +425,10 @@ async fn traced_in_a_namespace(apache: &Apache) {
             && count(found, TraceType::SubAfter) == 1
     };
     wait_for("the trace records in RMQ_SYS_TRACE_TOPIC", WAIT, || async {
-        complete(&apache.trace_records(&sent.msg_id).await)
+        complete(&trace_records(&apache.admin, TRACE_TOPIC, &sent.msg_id).await)
     })
     .await;
-    let found = apache.trace_records(&sent.msg_id).await;
+    let found = trace_records(&apache.admin, TRACE_TOPIC, &sent.msg_id).await;
     assert!(complete(&found), "{found:?}");
     let p = found
         .iter()

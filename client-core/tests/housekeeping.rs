@@ -6,10 +6,10 @@
 mod common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{unique, wait_for, Collected};
+use common::{unique, wait_for, Collected, Gate, StuckListener};
 use ferromq_client::testing::LocalCluster;
 use ferromq_client::{
     Admin, ConsumeFrom, ConsumeResult, FilterExpression, Message, MessageView, OrderlyResult,
@@ -93,86 +93,36 @@ async fn committed(cluster: &LocalCluster, group: &str, topic: &str) -> i64 {
         .unwrap_or(-1)
 }
 
-/// A gate listeners block on until the test opens it (at most a minute, so a failed test
-/// does not leave a worker thread blocked for ever).
-#[derive(Default)]
-struct Gate {
-    open: Mutex<bool>,
-    cv: Condvar,
-}
-
-impl Gate {
-    fn wait(&self) {
-        let open = self.open.lock().expect("lock");
-        let _ = self
-            .cv
-            .wait_timeout_while(open, Duration::from_secs(60), |open| !*open)
-            .expect("wait");
-    }
-
-    fn open(&self) {
-        *self.open.lock().expect("lock") = true;
-        self.cv.notify_all();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_listener_call_outliving_the_consume_timeout_is_redelivered_and_passed() {
     let cluster = cluster();
     let topic = unique("Expire");
     create_topic(&cluster, &topic, 1).await;
     let sent = send(&cluster, &topic, &["stuck"]).await;
-    let gate = Arc::new(Gate::default());
-    let first_returned = Arc::new(AtomicBool::new(false));
-    let again: Arc<Mutex<Vec<MessageView>>> = Arc::default();
+    let stuck = StuckListener::default();
     let group = unique("cg-expire");
     let mut o = options(&cluster, &group, &group);
     o.consume_timeout = Duration::from_secs(1);
     o.persist_interval = Duration::from_millis(200);
-    let (g, returned, seen) = (gate.clone(), first_returned.clone(), again.clone());
     let consumer = PushConsumer::start(
         o,
         [(topic.clone(), FilterExpression::all())],
-        move |batch: &[MessageView]| {
-            for m in batch {
-                if m.reconsume_times() == 0 {
-                    g.wait();
-                    returned.store(true, Ordering::SeqCst);
-                } else {
-                    seen.lock().expect("lock").push(m.clone());
-                }
-            }
-            ConsumeResult::Success
-        },
+        stuck.listener(),
     )
     .await
     .expect("consumer");
-    wait_for("the redelivery", WAIT, || async {
-        !again.lock().expect("lock").is_empty()
-    })
-    .await;
-    {
-        let again = again.lock().expect("lock");
-        assert_eq!(again[0].body().as_ref(), b"stuck");
-        assert_eq!(again[0].msg_id(), sent[0].msg_id);
-        assert_eq!(again[0].reconsume_times(), 1);
-    }
+    let again = stuck.redelivered(WAIT).await;
+    assert_eq!(again.body().as_ref(), b"stuck");
+    assert_eq!(again.msg_id(), sent[0].msg_id);
+    assert_eq!(again.reconsume_times(), 1);
     // The queue's offset moves past the stuck message while its call still runs.
     wait_for("the offset to pass the stuck message", WAIT, || async {
         committed(&cluster, &group, &topic).await >= 1
     })
     .await;
-    assert!(
-        !first_returned.load(Ordering::SeqCst),
-        "the first call is still stuck"
-    );
-    gate.open();
-    wait_for("the stuck call to end", WAIT, || async {
-        first_returned.load(Ordering::SeqCst)
-    })
-    .await;
+    stuck.release(WAIT).await;
     consumer.shutdown().await;
-    assert_eq!(again.lock().expect("lock").len(), 1, "redelivered once");
+    assert_eq!(stuck.redeliveries(), 1, "redelivered once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

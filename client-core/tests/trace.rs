@@ -8,7 +8,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{consumer_options, producer_options, unique, wait_for, Collected, Servers};
+use common::{
+    consumer_options, producer_options, trace_records, unique, wait_for, Collected, Servers,
+};
 use ferromq_client::trace::{data, TraceRecord, TraceType};
 use ferromq_client::{
     Admin, ConsumeResult, ErrorKind, FilterExpression, Message, MessageModel, MessageView,
@@ -16,19 +18,6 @@ use ferromq_client::{
 };
 
 const WAIT: Duration = Duration::from_secs(30);
-
-/// Every record about `msg_id` in `trace_topic`.
-async fn records(admin: &Admin, trace_topic: &str, msg_id: &str) -> Vec<TraceRecord> {
-    let found = admin
-        .query_by_key(trace_topic, msg_id, 64)
-        .await
-        .unwrap_or_default();
-    found
-        .iter()
-        .flat_map(|m| data::decode(&String::from_utf8_lossy(m.body())))
-        .filter(|r| r.msg_id == msg_id)
-        .collect()
-}
 
 fn count(records: &[TraceRecord], t: TraceType) -> usize {
     records.iter().filter(|r| r.trace_type == t).count()
@@ -113,10 +102,10 @@ async fn traced_send_and_consumptions_are_recorded_with_apaches_fields() {
             && count(found, TraceType::SubAfter) == 2
     };
     wait_for("trace records", WAIT, || async {
-        complete(&records(&admin, &trace_topic, &sent.msg_id).await)
+        complete(&trace_records(&admin, &trace_topic, &sent.msg_id).await)
     })
     .await;
-    let found = records(&admin, &trace_topic, &sent.msg_id).await;
+    let found = trace_records(&admin, &trace_topic, &sent.msg_id).await;
     assert!(complete(&found), "{found:?}");
 
     let p = found
@@ -235,10 +224,10 @@ async fn a_traced_transaction_records_its_half_message_and_its_end() {
         count(found, TraceType::Pub) == 1 && count(found, TraceType::EndTransaction) == 1
     };
     wait_for("transaction trace records", WAIT, || async {
-        complete(&records(&admin, "RMQ_SYS_TRACE_TOPIC", &id).await)
+        complete(&trace_records(&admin, "RMQ_SYS_TRACE_TOPIC", &id).await)
     })
     .await;
-    let found = records(&admin, "RMQ_SYS_TRACE_TOPIC", &id).await;
+    let found = trace_records(&admin, "RMQ_SYS_TRACE_TOPIC", &id).await;
     let p = found
         .iter()
         .find(|r| r.trace_type == TraceType::Pub)
@@ -306,11 +295,11 @@ async fn a_checked_back_transaction_records_both_of_its_ends() {
     // The local decision (UNKNOW) and the check-back's commit; the producer runs until both
     // are written (the check-back comes from the broker after transactionTimeOut).
     wait_for("the check-back's trace record", WAIT, || async {
-        ends(&records(&admin, "RMQ_SYS_TRACE_TOPIC", &id).await) >= 2
+        ends(&trace_records(&admin, "RMQ_SYS_TRACE_TOPIC", &id).await) >= 2
     })
     .await;
     tx.shutdown().await;
-    let found = records(&admin, "RMQ_SYS_TRACE_TOPIC", &id).await;
+    let found = trace_records(&admin, "RMQ_SYS_TRACE_TOPIC", &id).await;
     let local = found
         .iter()
         .find(|r| r.trace_type == TraceType::EndTransaction && !r.from_transaction_check)
@@ -368,10 +357,10 @@ async fn namespaced_clients_trace_bare_names_to_the_bare_trace_topic() {
         count(found, TraceType::Pub) == 1 && count(found, TraceType::SubAfter) == 1
     };
     wait_for("namespaced trace records", WAIT, || async {
-        complete(&records(&admin, "RMQ_SYS_TRACE_TOPIC", &sent.msg_id).await)
+        complete(&trace_records(&admin, "RMQ_SYS_TRACE_TOPIC", &sent.msg_id).await)
     })
     .await;
-    let found = records(&admin, "RMQ_SYS_TRACE_TOPIC", &sent.msg_id).await;
+    let found = trace_records(&admin, "RMQ_SYS_TRACE_TOPIC", &sent.msg_id).await;
     let p = found
         .iter()
         .find(|r| r.trace_type == TraceType::Pub)
@@ -425,12 +414,12 @@ async fn each_message_of_a_traced_batch_is_found_by_its_id() {
     for (i, (id, offset_id)) in ids.iter().zip(&offset_ids).enumerate() {
         wait_for("a batched message's trace record", WAIT, || async {
             count(
-                &records(&admin, "RMQ_SYS_TRACE_TOPIC", id).await,
+                &trace_records(&admin, "RMQ_SYS_TRACE_TOPIC", id).await,
                 TraceType::Pub,
             ) == 1
         })
         .await;
-        let found = records(&admin, "RMQ_SYS_TRACE_TOPIC", id).await;
+        let found = trace_records(&admin, "RMQ_SYS_TRACE_TOPIC", id).await;
         let p = &found[0];
         assert_eq!(p.trace_type, TraceType::Pub);
         assert_eq!(&p.offset_msg_id, offset_id);

@@ -4,11 +4,13 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use ferromq_broker::Settings;
-use ferromq_client::{Admin, ClientConfig, TopicOptions};
+use ferromq_client::trace::{data, TraceRecord};
+use ferromq_client::{Admin, ClientConfig, ConsumeResult, MessageView, TopicOptions};
 use ferromq_tests::{FerroBroker, FerroNamesrv};
 
 /// A name server and one broker.
@@ -189,4 +191,99 @@ pub fn producer_options(servers: &Servers, group: &str) -> ferromq_client::Produ
         group: group.to_owned(),
         ..ferromq_client::ProducerOptions::default()
     }
+}
+
+/// A gate listener threads wait at until the test opens it (60 s at the most, so a failing
+/// test still ends).
+#[derive(Default)]
+pub struct Gate {
+    open: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl Gate {
+    /// Blocks until [`Gate::open`] (or 60 s).
+    pub fn wait(&self) {
+        let open = self.open.lock().expect("lock");
+        let _ = self
+            .cv
+            .wait_timeout_while(open, Duration::from_secs(60), |open| !*open)
+            .expect("wait");
+    }
+
+    /// Lets every waiting and future caller of [`Gate::wait`] through.
+    pub fn open(&self) {
+        *self.open.lock().expect("lock") = true;
+        self.cv.notify_all();
+    }
+}
+
+/// The consume-timeout scenario's listener (docs/scenarios.md): a message's first delivery
+/// blocks on `gate`; redeliveries (reconsume times above 0) are collected in `again`.
+#[derive(Clone, Default)]
+pub struct StuckListener {
+    pub gate: Arc<Gate>,
+    /// Set once a blocked first call has returned (after the gate opened).
+    pub first_returned: Arc<AtomicBool>,
+    pub again: Arc<Mutex<Vec<MessageView>>>,
+}
+
+impl StuckListener {
+    /// The listener to give to `PushConsumer::start`.
+    pub fn listener(&self) -> impl Fn(&[MessageView]) -> ConsumeResult + Send + Sync + 'static {
+        let this = self.clone();
+        move |batch: &[MessageView]| {
+            for m in batch {
+                if m.reconsume_times() == 0 {
+                    this.gate.wait();
+                    this.first_returned.store(true, Ordering::SeqCst);
+                } else {
+                    this.again.lock().expect("lock").push(m.clone());
+                }
+            }
+            ConsumeResult::Success
+        }
+    }
+
+    /// Waits (up to `timeout`) for the first redelivery and returns it.
+    pub async fn redelivered(&self, timeout: Duration) -> MessageView {
+        wait_for("the redelivery", timeout, || async {
+            !self.again.lock().expect("lock").is_empty()
+        })
+        .await;
+        self.again.lock().expect("lock")[0].clone()
+    }
+
+    /// Checks that the first call is still blocked, opens the gate and waits (up to `timeout`)
+    /// for that call to return.
+    pub async fn release(&self, timeout: Duration) {
+        assert!(
+            !self.first_returned.load(Ordering::SeqCst),
+            "the first call is still stuck"
+        );
+        self.gate.open();
+        wait_for("the stuck call to end", timeout, || async {
+            self.first_returned.load(Ordering::SeqCst)
+        })
+        .await;
+    }
+
+    /// How many redeliveries the listener saw.
+    pub fn redeliveries(&self) -> usize {
+        self.again.lock().expect("lock").len()
+    }
+}
+
+/// Every trace record about `msg_id` in `trace_topic`, found by key as Apache's
+/// `queryMsgTraceById` finds them.
+pub async fn trace_records(admin: &Admin, trace_topic: &str, msg_id: &str) -> Vec<TraceRecord> {
+    let found = admin
+        .query_by_key(trace_topic, msg_id, 64)
+        .await
+        .unwrap_or_default();
+    found
+        .iter()
+        .flat_map(|m| data::decode(&String::from_utf8_lossy(m.body())))
+        .filter(|r| r.msg_id == msg_id)
+        .collect()
 }
