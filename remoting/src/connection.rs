@@ -189,9 +189,8 @@ impl Connection {
         let peer = stream.peer_addr().map_err(failed)?;
         let local = stream.local_addr().map_err(failed)?;
         let stream = tls.connect(addr, stream).await.map_err(failed)?;
-        let (read, write) = tokio::io::split(stream);
-        Ok(Connection::start_io(
-            read, write, peer, local, handler, config,
+        Ok(Connection::start_stream(
+            stream, peer, local, handler, config,
         ))
     }
 
@@ -227,6 +226,42 @@ impl Connection {
         W: AsyncWrite + Unpin + Send + 'static,
         H: Handler,
     {
+        let (conn, rx) = Connection::new(peer, local, config);
+        tokio::spawn(write_loop(write, rx, conn.clone()));
+        tokio::spawn(read_loop(read, conn.clone(), handler));
+        conn
+    }
+
+    /// Starts serving a connection over one stream that cannot be read and written
+    /// independently (a TLS stream: reading and writing both go through its one session
+    /// state). Its reader and writer run in one task, so they never contend for the split
+    /// stream's lock from two threads (with many requests in flight, that contention cost a
+    /// futex wake-up per collision).
+    pub fn start_stream<S, H>(
+        stream: S,
+        peer: SocketAddr,
+        local: SocketAddr,
+        handler: Arc<H>,
+        config: ConnectionConfig,
+    ) -> Connection
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        H: Handler,
+    {
+        let (read, write) = tokio::io::split(stream);
+        let (conn, rx) = Connection::new(peer, local, config);
+        let (w, r) = (conn.clone(), conn.clone());
+        tokio::spawn(async move {
+            tokio::join!(write_loop(write, rx, w), read_loop(read, r, handler));
+        });
+        conn
+    }
+
+    fn new(
+        peer: SocketAddr,
+        local: SocketAddr,
+        config: ConnectionConfig,
+    ) -> (Connection, mpsc::Receiver<Frame>) {
         let (tx, rx) = mpsc::channel(config.write_queue.max(1));
         let conn = Connection {
             inner: Arc::new(Inner {
@@ -243,9 +278,7 @@ impl Connection {
                 config,
             }),
         };
-        tokio::spawn(write_loop(write, rx, conn.clone()));
-        tokio::spawn(read_loop(read, conn.clone(), handler));
-        conn
+        (conn, rx)
     }
 
     /// A process-unique id of this connection.

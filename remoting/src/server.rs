@@ -140,8 +140,7 @@ async fn admit<H: Handler>(
             return None;
         }
     };
-    let (read, write) = tokio::io::split(stream);
-    let conn = Connection::start_io(read, write, peer, local, handler, config);
+    let conn = Connection::start_stream(stream, peer, local, handler, config);
     tracing::debug!(%peer, id = conn.id(), "accepted TLS connection");
     Some(conn)
 }
