@@ -60,9 +60,11 @@ pub struct JavaArtifacts {
     pub client49_classpath: String,
     /// Apache RocketMQ 5.3.3 name server + broker and their dependencies.
     pub server_classpath: String,
-    /// Apache RocketMQ 5.3.3 `mqadmin` (`rocketmq-tools`) and its dependencies.
+    /// Apache RocketMQ 5.3.3 `mqadmin` (`rocketmq-tools`) and its dependencies, after the
+    /// compat classes (for [`crate::mqadmin::MQADMIN_MAIN`]).
     pub tools_classpath: String,
-    /// Apache RocketMQ 4.9.8 `mqadmin` (the ACL 1.0 commands) and its dependencies.
+    /// Apache RocketMQ 4.9.8 `mqadmin` (the ACL 1.0 commands) and its dependencies, after the
+    /// compat classes.
     pub tools49_classpath: String,
 }
 
@@ -126,8 +128,8 @@ fn build_java() -> JavaArtifacts {
             client49_deps.display()
         ),
         server_classpath: format!("{}/*", server_deps.display()),
-        tools_classpath: format!("{}/*", tools_deps.display()),
-        tools49_classpath: format!("{}/*", tools49_deps.display()),
+        tools_classpath: format!("{}:{}/*", client_classes.display(), tools_deps.display()),
+        tools49_classpath: format!("{}:{}/*", client_classes.display(), tools49_deps.display()),
     }
 }
 

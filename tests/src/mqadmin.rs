@@ -19,6 +19,11 @@ use crate::process::{run_bounded, ChildGuard, ProgramRun, TAIL_LINES};
 /// `consumeMessage` take a few seconds more).
 pub const MQADMIN_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The main class that runs Apache's `MQAdminStartup` (either version, from the classpath) and
+/// exits as soon as the command returns (`tests/compat/java/.../QuickMqadmin.java`: without it
+/// every command idles 2.5-5 s in the client's shutdown).
+pub const MQADMIN_MAIN: &str = "org.ferromq.compat.QuickMqadmin";
+
 /// JVM options shared by `mqadmin` and the fixture: small heap, quick start.
 const JVM_OPTS: &[&str] = &[
     "-Xms32m",
@@ -58,9 +63,7 @@ pub fn apache_mqadmin(namesrv: &str, args: &[&str]) -> ProgramRun {
         .tempdir()
         .expect("tempdir");
     let mut cmd = java_command(home.path(), namesrv, &jars.tools_classpath);
-    cmd.arg("org.apache.rocketmq.tools.command.MQAdminStartup")
-        .args(args)
-        .args(["-n", namesrv]);
+    cmd.arg(MQADMIN_MAIN).args(args).args(["-n", namesrv]);
     let name = format!("mqadmin {}", args.join(" "));
     run_bounded(&name, cmd, &home.path().join("out.log"), MQADMIN_TIMEOUT)
         .unwrap_or_else(|e| panic!("cannot run {name}: {e}"))
@@ -95,9 +98,7 @@ pub fn apache_mqadmin49_signed(
     )
     .expect("logback_tools.xml");
     let mut cmd = java_command(home.path(), namesrv, &jars.tools49_classpath);
-    cmd.arg("org.apache.rocketmq.tools.command.MQAdminStartup")
-        .args(args)
-        .args(["-n", namesrv]);
+    cmd.arg(MQADMIN_MAIN).args(args).args(["-n", namesrv]);
     let name = format!("mqadmin 4.9.8 {}", args.join(" "));
     run_bounded(&name, cmd, &home.path().join("out.log"), MQADMIN_TIMEOUT)
         .unwrap_or_else(|e| panic!("cannot run {name}: {e}"))
@@ -118,9 +119,7 @@ pub fn apache_mqadmin_until(
         .tempdir()
         .expect("tempdir");
     let mut cmd = java_command(home.path(), namesrv, &jars.tools_classpath);
-    cmd.arg("org.apache.rocketmq.tools.command.MQAdminStartup")
-        .args(args)
-        .args(["-n", namesrv]);
+    cmd.arg(MQADMIN_MAIN).args(args).args(["-n", namesrv]);
     let name = format!("mqadmin {}", args.join(" "));
     let log = home.path().join("out.log");
     let start = std::time::Instant::now();

@@ -108,7 +108,7 @@ fn apache(home: &Path, namesrv: &str, args: &[String]) -> ProgramRun {
         ))
         .arg("-cp")
         .arg(&jars.tools_classpath)
-        .arg("org.apache.rocketmq.tools.command.MQAdminStartup")
+        .arg(ferromq_tests::mqadmin::MQADMIN_MAIN)
         .args(args)
         .args(["-n", namesrv]);
     let name = format!("mqadmin {}", args.join(" "));
