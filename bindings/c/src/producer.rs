@@ -457,7 +457,7 @@ pub type fmq_queue_selector = Option<
 
 /// Calls the C selector with `(message, queue_count, userdata)` and says what it answered; the
 /// core ([`ForeignSelector`]) checks the answer (an index below `queue_count`).
-fn c_answer(
+pub(crate) fn c_answer(
     callback: extern "C" fn(*const fmq_message, i32, *mut c_void) -> i32,
     userdata: &UserData,
     message: &Message,
