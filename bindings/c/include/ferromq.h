@@ -288,14 +288,14 @@ typedef void (*fmq_send_callback)(fmq_result result,
                                   const char *error_message,
                                   void *userdata);
 
-// Chooses the queue of a send (fmq_producer_send_with_selector): gets the message, the
-// number of writable queues of its topic (at least 1) and the `userdata` given with the send,
-// and returns the index of a queue, `0 <= index < queue_count`. The queues are in the
-// route's order (by broker name, then queue id), the same for every call while the route
-// does not change. Any other answer fails the send with FMQ_ERR_INVALID_ARGUMENT before
-// anything is sent.
+// Chooses the queue of a send (fmq_producer_send_with_selector) or a request
+// (fmq_producer_request_with_selector): gets the message, the number of writable queues of
+// its topic (at least 1) and the `userdata` given with the call, and returns the index of a
+// queue, `0 <= index < queue_count`. The queues are in the route's order (by broker name,
+// then queue id), the same for every call while the route does not change. Any other answer
+// fails the call with FMQ_ERR_INVALID_ARGUMENT before anything is sent.
 //
-// Runs on the thread that called the send, before the send returns; it must not call the
+// Runs on the thread that called the send or request, before it returns; it must not call the
 // blocking FerroMQ functions (they fail with FMQ_ERR_ILLEGAL_STATE there). `message` is
 // valid during the call only.
 typedef int32_t (*fmq_queue_selector)(const fmq_message *message,
