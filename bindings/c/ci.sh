@@ -91,7 +91,7 @@ start_servers "$CARGO_TARGET_DIR/debug" "$work/servers"
 echo "name server at $FMQ_NAMESRV"
 
 scenarios=(quickstart async-oneway batch ordered delayed timer transaction tag-filter sql-filter broadcast retry-dlq pull bad-input
-    pull-control selector admin push-options request-reply namespace)
+    pull-control selector admin push-options request-reply namespace message-trace consume-timeout shutdown)
 vg=(valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite
     --suppressions="$here/tests/valgrind.supp")
 passed=0

@@ -288,14 +288,14 @@ typedef void (*fmq_send_callback)(fmq_result result,
                                   const char *error_message,
                                   void *userdata);
 
-// Chooses the queue of a send (fmq_producer_send_with_selector): gets the message, the
-// number of writable queues of its topic (at least 1) and the `userdata` given with the send,
-// and returns the index of a queue, `0 <= index < queue_count`. The queues are in the
-// route's order (by broker name, then queue id), the same for every call while the route
-// does not change. Any other answer fails the send with FMQ_ERR_INVALID_ARGUMENT before
-// anything is sent.
+// Chooses the queue of a send (fmq_producer_send_with_selector) or a request
+// (fmq_producer_request_with_selector): gets the message, the number of writable queues of
+// its topic (at least 1) and the `userdata` given with the call, and returns the index of a
+// queue, `0 <= index < queue_count`. The queues are in the route's order (by broker name,
+// then queue id), the same for every call while the route does not change. Any other answer
+// fails the call with FMQ_ERR_INVALID_ARGUMENT before anything is sent.
 //
-// Runs on the thread that called the send, before the send returns; it must not call the
+// Runs on the thread that called the send or request, before it returns; it must not call the
 // blocking FerroMQ functions (they fail with FMQ_ERR_ILLEGAL_STATE there). `message` is
 // valid during the call only.
 typedef int32_t (*fmq_queue_selector)(const fmq_message *message,
@@ -933,6 +933,34 @@ fmq_result fmq_producer_request(const fmq_producer *producer,
                                 uint32_t timeout_ms,
                                 fmq_message_view **reply_out);
 
+// fmq_producer_request sent to queue `queue_id` of broker group `broker_name` (as
+// fmq_producer_send_to_queue). Blocks; the reply is the caller's, as for fmq_producer_request.
+fmq_result fmq_producer_request_to_queue(const fmq_producer *producer,
+                                         const fmq_message *message,
+                                         const char *broker_name,
+                                         int32_t queue_id,
+                                         uint32_t timeout_ms,
+                                         fmq_message_view **reply_out);
+
+// fmq_producer_request sent to the queue chosen by hashing `sharding_key` (as
+// fmq_producer_send_with_sharding_key: one key, one queue). Blocks; the reply is the
+// caller's, as for fmq_producer_request.
+fmq_result fmq_producer_request_with_sharding_key(const fmq_producer *producer,
+                                                  const fmq_message *message,
+                                                  const char *sharding_key,
+                                                  uint32_t timeout_ms,
+                                                  fmq_message_view **reply_out);
+
+// fmq_producer_request sent to the queue `selector` chooses (see fmq_queue_selector: it runs
+// on this thread, before the request is sent, with `userdata`). Blocks; the reply is the
+// caller's, as for fmq_producer_request.
+fmq_result fmq_producer_request_with_selector(const fmq_producer *producer,
+                                              const fmq_message *message,
+                                              fmq_queue_selector selector,
+                                              void *userdata,
+                                              uint32_t timeout_ms,
+                                              fmq_message_view **reply_out);
+
 // fmq_producer_request without waiting: returns at once, and `callback` gets the reply or
 // the error later (see fmq_request_callback for its thread and the reply's lifetime) with
 // `userdata`. FMQ_OK means the request was started; the callback is then called exactly
@@ -1011,6 +1039,16 @@ fmq_result fmq_transaction_producer_set_credentials(fmq_transaction_producer *pr
 // here, loaded at start. Before start.
 fmq_result fmq_transaction_producer_set_tls(fmq_transaction_producer *producer,
                                             const fmq_tls_options *options);
+
+// Message trace (Java's enableMsgTrace / customizedTraceTopic; off by default), as
+// fmq_producer_set_msg_trace: with `enable`, each accepted half message is recorded in
+// `trace_topic` (NULL: RMQ_SYS_TRACE_TOPIC) in Apache's trace format, and so is each end of a
+// transaction (an EndTransaction record for the local decision, and one with
+// fromTransactionCheck=true for each answer to a check-back). An illegal topic fails the
+// start. Before start.
+fmq_result fmq_transaction_producer_set_msg_trace(fmq_transaction_producer *producer,
+                                                  bool enable,
+                                                  const char *trace_topic);
 
 // Connects and registers the group (check-backs may arrive from now on). Blocks. It starts
 // once: FMQ_ERR_ILLEGAL_STATE when started already or shut down; a failed start leaves it

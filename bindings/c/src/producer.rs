@@ -441,14 +441,14 @@ pub extern "C" fn fmq_producer_send_with_sharding_key(
     })
 }
 
-/// Chooses the queue of a send (fmq_producer_send_with_selector): gets the message, the
-/// number of writable queues of its topic (at least 1) and the `userdata` given with the send,
-/// and returns the index of a queue, `0 <= index < queue_count`. The queues are in the
-/// route's order (by broker name, then queue id), the same for every call while the route
-/// does not change. Any other answer fails the send with FMQ_ERR_INVALID_ARGUMENT before
-/// anything is sent.
+/// Chooses the queue of a send (fmq_producer_send_with_selector) or a request
+/// (fmq_producer_request_with_selector): gets the message, the number of writable queues of
+/// its topic (at least 1) and the `userdata` given with the call, and returns the index of a
+/// queue, `0 <= index < queue_count`. The queues are in the route's order (by broker name,
+/// then queue id), the same for every call while the route does not change. Any other answer
+/// fails the call with FMQ_ERR_INVALID_ARGUMENT before anything is sent.
 ///
-/// Runs on the thread that called the send, before the send returns; it must not call the
+/// Runs on the thread that called the send or request, before it returns; it must not call the
 /// blocking FerroMQ functions (they fail with FMQ_ERR_ILLEGAL_STATE there). `message` is
 /// valid during the call only.
 pub type fmq_queue_selector = Option<
@@ -457,7 +457,7 @@ pub type fmq_queue_selector = Option<
 
 /// Calls the C selector with `(message, queue_count, userdata)` and says what it answered; the
 /// core ([`ForeignSelector`]) checks the answer (an index below `queue_count`).
-fn c_answer(
+pub(crate) fn c_answer(
     callback: extern "C" fn(*const fmq_message, i32, *mut c_void) -> i32,
     userdata: &UserData,
     message: &Message,

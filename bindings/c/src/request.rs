@@ -1,16 +1,21 @@
-//! Request-reply (docs/request-reply.md): `fmq_producer_request` (blocking),
-//! `fmq_producer_request_async` (callback), `fmq_message_reply_to` and
-//! `fmq_producer_send_reply`. The behaviour is the core's `Producer::request` family.
+//! Request-reply (docs/request-reply.md): `fmq_producer_request` (blocking), to a chosen
+//! queue (`_to_queue`, `_with_sharding_key`, `_with_selector`), `fmq_producer_request_async`
+//! (callback), `fmq_message_reply_to` and `fmq_producer_send_reply`. The behaviour is the
+//! core's `Producer::request` family.
 
 use std::ffi::{c_char, c_void};
+use std::time::Duration;
 
-use ferromq_client::{Error, Message, MessageView};
+use ferromq_client::{Error, ForeignSelector, Message, MessageView, Producer, SelectByHash};
+use ferromq_protocol::body::MessageQueue;
 
 use crate::error::{c_string, code_of, fmq_result, guard, guard_value};
-use crate::ffi::{bytes_arg, check_out, handle, into_handle, take_handle, write_out, UserData};
+use crate::ffi::{
+    bytes_arg, check_out, handle, into_handle, str_arg, take_handle, write_out, UserData,
+};
 use crate::message::{fmq_message, fmq_message_view};
 use crate::options::millis;
-use crate::producer::{fmq_producer, fmq_send_result, message_arg};
+use crate::producer::{c_answer, fmq_producer, fmq_queue_selector, fmq_send_result, message_arg};
 use crate::runtime::{block_on, in_async_callback, runtime};
 
 /// Completion of fmq_producer_request_async. On success `result` is FMQ_OK and `reply` is the
@@ -52,6 +57,100 @@ pub extern "C" fn fmq_producer_request(
         let reply = block_on(op, p.request(m, timeout))??;
         write_out(reply_out, into_handle(fmq_message_view::new(&reply)));
         Ok(())
+    })
+}
+
+/// The common part of the blocking requests: arguments checked, then `request` run with the
+/// started producer, the message and the timeout; the reply written to `*reply_out`.
+fn blocking_request<F>(
+    op: &'static str,
+    producer: *const fmq_producer,
+    message: *const fmq_message,
+    timeout_ms: u32,
+    reply_out: *mut *mut fmq_message_view,
+    request: impl FnOnce(Producer, Message, Duration) -> F,
+) -> Result<(), Error>
+where
+    F: std::future::Future<Output = Result<MessageView, Error>>,
+{
+    check_out(op, "reply_out", reply_out)?;
+    let timeout = millis(op, timeout_ms)?;
+    let p = handle(op, producer)?.producer(op)?;
+    let m = message_arg(op, message)?.clone();
+    let reply = block_on(op, request(p, m, timeout))??;
+    write_out(reply_out, into_handle(fmq_message_view::new(&reply)));
+    Ok(())
+}
+
+/// fmq_producer_request sent to queue `queue_id` of broker group `broker_name` (as
+/// fmq_producer_send_to_queue). Blocks; the reply is the caller's, as for fmq_producer_request.
+#[no_mangle]
+pub extern "C" fn fmq_producer_request_to_queue(
+    producer: *const fmq_producer,
+    message: *const fmq_message,
+    broker_name: *const c_char,
+    queue_id: i32,
+    timeout_ms: u32,
+    reply_out: *mut *mut fmq_message_view,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_producer_request_to_queue";
+        let broker = str_arg(op, "broker_name", broker_name)?;
+        blocking_request(op, producer, message, timeout_ms, reply_out, |p, m, t| {
+            let queue = MessageQueue::new(m.topic(), broker, queue_id);
+            async move { p.request_to_queue(m, &queue, t).await }
+        })
+    })
+}
+
+/// fmq_producer_request sent to the queue chosen by hashing `sharding_key` (as
+/// fmq_producer_send_with_sharding_key: one key, one queue). Blocks; the reply is the
+/// caller's, as for fmq_producer_request.
+#[no_mangle]
+pub extern "C" fn fmq_producer_request_with_sharding_key(
+    producer: *const fmq_producer,
+    message: *const fmq_message,
+    sharding_key: *const c_char,
+    timeout_ms: u32,
+    reply_out: *mut *mut fmq_message_view,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_producer_request_with_sharding_key";
+        let key = str_arg(op, "sharding_key", sharding_key)?.to_owned();
+        blocking_request(
+            op,
+            producer,
+            message,
+            timeout_ms,
+            reply_out,
+            |p, m, t| async move { p.request_with_selector(m, &SelectByHash, &key, t).await },
+        )
+    })
+}
+
+/// fmq_producer_request sent to the queue `selector` chooses (see fmq_queue_selector: it runs
+/// on this thread, before the request is sent, with `userdata`). Blocks; the reply is the
+/// caller's, as for fmq_producer_request.
+#[no_mangle]
+pub extern "C" fn fmq_producer_request_with_selector(
+    producer: *const fmq_producer,
+    message: *const fmq_message,
+    selector: fmq_queue_selector,
+    userdata: *mut c_void,
+    timeout_ms: u32,
+    reply_out: *mut *mut fmq_message_view,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_producer_request_with_selector";
+        let Some(callback) = selector else {
+            return Err(Error::invalid(op, "the selector is NULL"));
+        };
+        let userdata = UserData(userdata);
+        blocking_request(op, producer, message, timeout_ms, reply_out, |p, m, t| {
+            let selector =
+                ForeignSelector(move |m: &Message, n: usize| c_answer(callback, &userdata, m, n));
+            async move { p.request_with_selector(m, &selector, "", t).await }
+        })
     })
 }
 

@@ -223,6 +223,30 @@ pub extern "C" fn fmq_transaction_producer_set_tls(
     })
 }
 
+/// Message trace (Java's enableMsgTrace / customizedTraceTopic; off by default), as
+/// fmq_producer_set_msg_trace: with `enable`, each accepted half message is recorded in
+/// `trace_topic` (NULL: RMQ_SYS_TRACE_TOPIC) in Apache's trace format, and so is each end of a
+/// transaction (an EndTransaction record for the local decision, and one with
+/// fromTransactionCheck=true for each answer to a check-back). An illegal topic fails the
+/// start. Before start.
+#[no_mangle]
+pub extern "C" fn fmq_transaction_producer_set_msg_trace(
+    producer: *mut fmq_transaction_producer,
+    enable: bool,
+    trace_topic: *const c_char,
+) -> fmq_result {
+    guard(|| {
+        let op = "fmq_transaction_producer_set_msg_trace";
+        let p = handle(op, producer)?;
+        let topic = crate::consumer::opt_str(op, "trace_topic", trace_topic)?;
+        check_created(op, &p.lifecycle)?;
+        let mut o = lock(&p.options);
+        o.enable_msg_trace = enable;
+        o.trace_topic = topic;
+        Ok(())
+    })
+}
+
 /// Connects and registers the group (check-backs may arrive from now on). Blocks. It starts
 /// once: FMQ_ERR_ILLEGAL_STATE when started already or shut down; a failed start leaves it
 /// unstarted.

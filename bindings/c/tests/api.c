@@ -115,6 +115,15 @@ int main(void) {
     CHECK_ERR(fmq_producer_request(NULL, m, 1000, &reply), FMQ_ERR_INVALID_ARGUMENT);
     CHECK_ERR(fmq_producer_request(p, m, 1000, NULL), FMQ_ERR_INVALID_ARGUMENT);
     CHECK_ERR(fmq_producer_request_async(p, m, 1000, NULL, NULL), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_producer_request_to_queue(p, m, "broker-a", 0, 1000, &reply), FMQ_ERR_ILLEGAL_STATE);
+    CHECK_ERR(fmq_producer_request_to_queue(p, m, NULL, 0, 1000, &reply), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_producer_request_with_sharding_key(p, m, "k", 1000, &reply), FMQ_ERR_ILLEGAL_STATE);
+    CHECK_ERR(fmq_producer_request_with_sharding_key(p, m, NULL, 1000, &reply), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_producer_request_with_selector(p, m, pick_first, NULL, 1000, &reply), FMQ_ERR_ILLEGAL_STATE);
+    CHECK_ERR(fmq_producer_request_with_selector(p, m, NULL, NULL, 1000, &reply), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_producer_request_with_selector(p, m, pick_first, NULL, 0, &reply), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_producer_request_with_selector(p, m, pick_first, NULL, 1000, NULL), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK(reply == (fmq_message_view *)0x1, "reply untouched");
     CHECK_ERR(fmq_producer_send_reply(p, m, NULL), FMQ_ERR_INVALID_ARGUMENT);
     CHECK_ERR(fmq_producer_send_reply(p, m, &r), FMQ_ERR_ILLEGAL_STATE);
     fmq_message *answer = (fmq_message *)0x1;
@@ -247,6 +256,7 @@ int main(void) {
     fmq_transaction_producer *tp = NULL;
     CHECK_ERR(fmq_transaction_producer_new("127.0.0.1:9876", "api_tx", NULL, NULL, NULL, &tp), FMQ_ERR_INVALID_ARGUMENT);
     CHECK(tp == NULL, "out untouched");
+    CHECK_ERR(fmq_transaction_producer_set_msg_trace(NULL, true, NULL), FMQ_ERR_INVALID_ARGUMENT);
     CHECK_ERR(fmq_admin_create_topic("127.0.0.1:9876", NULL, "T", 0), FMQ_ERR_INVALID_ARGUMENT);
     CHECK_ERR(fmq_admin_create_topic_with_order("127.0.0.1:9876", NULL, "T", -1, true), FMQ_ERR_INVALID_ARGUMENT);
     CHECK_ERR(fmq_admin_delete_topic("127.0.0.1:9876", NULL, NULL), FMQ_ERR_INVALID_ARGUMENT);

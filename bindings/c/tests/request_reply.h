@@ -1,7 +1,7 @@
 /* The request-reply scenario of tests/scenarios.c (docs/scenarios.md, docs/request-reply.md):
- * a push consumer answers every request with "pong:<body>"; blocking requests, 16 async
- * requests in flight, and requests nobody answers failing with FMQ_ERR_TIMEOUT. Included once,
- * by scenarios.c. */
+ * a push consumer answers every request with "pong:<body>"; blocking requests, requests to a
+ * given queue, by sharding key and through a selector, 16 async requests in flight, and
+ * requests nobody answers failing with FMQ_ERR_TIMEOUT. Included once, by scenarios.c. */
 #ifndef FERROMQ_TEST_REQUEST_REPLY_H
 #define FERROMQ_TEST_REQUEST_REPLY_H
 
@@ -18,13 +18,35 @@ typedef struct {
     int answered;
     int failures;
     char last_error[256];
+    /* The queue each request whose body starts with "route-" came on. */
+    int routed;
+    char routed_body[8][32];
+    int routed_queue[8];
 } rr_responder;
+
+/* The queue the request with BODY came on, -1 when it did not come (yet). */
+static int rr_queue_of(rr_responder *r, const char *body) {
+    int q = -1;
+    pthread_mutex_lock(&r->mu);
+    for (int i = 0; i < r->routed; i++)
+        if (strcmp(r->routed_body[i], body) == 0) q = r->routed_queue[i];
+    pthread_mutex_unlock(&r->mu);
+    return q;
+}
 
 /* The responder's listener (a library thread; blocking calls are allowed here). */
 static int32_t rr_answer(const fmq_message_view *request, void *userdata) {
     rr_responder *r = userdata;
     size_t len = 0;
     const uint8_t *body = fmq_message_view_body(request, &len);
+    /* Noted before the reply goes out: the requester may check it as soon as it has the reply. */
+    pthread_mutex_lock(&r->mu);
+    if (len > 6 && memcmp(body, "route-", 6) == 0 && r->routed < 8) {
+        snprintf(r->routed_body[r->routed], sizeof r->routed_body[0], "%.*s", (int)(len < 31 ? len : 31),
+                 (const char *)body);
+        r->routed_queue[r->routed++] = fmq_message_view_queue_id(request);
+    }
+    pthread_mutex_unlock(&r->mu);
     char pong[160];
     int n = snprintf(pong, sizeof pong, "pong:%.*s", (int)(len < 128 ? len : 128), (const char *)body);
     fmq_message *reply = NULL;
@@ -98,6 +120,71 @@ static void rr_wait_below(rr_async *a, int limit) {
     pthread_mutex_unlock(&a->mu);
 }
 
+/* A selector picking the last queue; notes the queue count it was given. */
+static int32_t rr_last_queue(const fmq_message *m, int32_t queue_count, void *userdata) {
+    (void)m;
+    *(int32_t *)userdata = queue_count;
+    return queue_count - 1;
+}
+
+/* A selector answering an index out of range. */
+static int32_t rr_no_such_queue(const fmq_message *m, int32_t queue_count, void *userdata) {
+    (void)m, (void)userdata;
+    return queue_count + 5;
+}
+
+/* Checks that REPLY (freed here) is "pong:<BODY>". */
+static void rr_check_reply(fmq_message_view *reply, const char *body) {
+    char want[64];
+    snprintf(want, sizeof want, "pong:%s", body);
+    size_t len = 0;
+    const uint8_t *got = fmq_message_view_body(reply, &len);
+    CHECK(len == strlen(want) && memcmp(got, want, len) == 0, "reply %.*s to %s", (int)len, (const char *)got, body);
+    fmq_message_view_free(reply);
+}
+
+/* Requests to a chosen queue of TOPIC (4 queues of c-broker-a): by queue, by sharding key (one
+ * key, one queue) and through a selector; bad arguments are refused before anything is sent. */
+static void rr_routed_requests(fmq_producer *requester, rr_responder *responder, const char *topic) {
+    fmq_message_view *reply = NULL;
+    fmq_message *m = message(topic, "route-queue");
+    CHECK_OK(fmq_producer_request_to_queue(requester, m, "c-broker-a", 2, RR_TIMEOUT_MS, &reply));
+    rr_check_reply(reply, "route-queue");
+    fmq_message_free(m);
+    CHECK(rr_queue_of(responder, "route-queue") == 2, "to queue 2: came on %d", rr_queue_of(responder, "route-queue"));
+
+    m = message(topic, "route-key");
+    CHECK_OK(fmq_producer_request_with_sharding_key(requester, m, "k", RR_TIMEOUT_MS, &reply));
+    rr_check_reply(reply, "route-key");
+    fmq_message_free(m);
+    m = message(topic, "route-key-again");
+    CHECK_OK(fmq_producer_request_with_sharding_key(requester, m, "k", RR_TIMEOUT_MS, &reply));
+    rr_check_reply(reply, "route-key-again");
+    fmq_message_free(m);
+    int keyed = rr_queue_of(responder, "route-key");
+    CHECK(keyed >= 0 && keyed == rr_queue_of(responder, "route-key-again"), "one key, one queue: %d and %d", keyed,
+          rr_queue_of(responder, "route-key-again"));
+
+    int32_t count = 0;
+    m = message(topic, "route-picked");
+    CHECK_OK(fmq_producer_request_with_selector(requester, m, rr_last_queue, &count, RR_TIMEOUT_MS, &reply));
+    rr_check_reply(reply, "route-picked");
+    CHECK(count == 4, "the selector saw %d queues", count);
+    CHECK(rr_queue_of(responder, "route-picked") == 3, "picked queue 3: came on %d", rr_queue_of(responder, "route-picked"));
+
+    reply = NULL;
+    CHECK_ERR(fmq_producer_request_with_selector(requester, m, NULL, NULL, RR_TIMEOUT_MS, &reply),
+              FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_producer_request_with_selector(requester, m, rr_no_such_queue, NULL, RR_TIMEOUT_MS, &reply),
+              FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_producer_request_with_sharding_key(requester, m, NULL, RR_TIMEOUT_MS, &reply),
+              FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_producer_request_to_queue(requester, m, NULL, 0, RR_TIMEOUT_MS, &reply), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(fmq_producer_request_to_queue(requester, m, "c-broker-a", 1, 0, &reply), FMQ_ERR_INVALID_ARGUMENT);
+    CHECK(reply == NULL, "no reply written on failure");
+    fmq_message_free(m);
+}
+
 static void request_reply(void) {
     char topic[96], silent[96], group[96];
     make_topic(topic, sizeof topic, "CRpc", 4);
@@ -137,6 +224,8 @@ static void request_reply(void) {
         fmq_message_view_free(reply);
         fmq_message_free(m);
     }
+
+    rr_routed_requests(requester, &responder, topic);
 
     /* Async: RR_ASYNC requests, RR_IN_FLIGHT at a time, each with its own reply. */
     rr_async *a = calloc(1, sizeof *a);
@@ -199,7 +288,7 @@ static void request_reply(void) {
     CHECK_OK(fmq_push_consumer_shutdown(pc));
     pthread_mutex_lock(&responder.mu);
     CHECK(responder.failures == 0, "%d replies failed, last: %s", responder.failures, responder.last_error);
-    CHECK(responder.answered >= 8 + RR_ASYNC, "%d answered", responder.answered);
+    CHECK(responder.answered >= 8 + 4 + RR_ASYNC, "%d answered", responder.answered);
     pthread_mutex_unlock(&responder.mu);
     fmq_push_consumer_free(pc);
     fmq_producer_free(requester);

@@ -1,8 +1,10 @@
 /* The shared scenario list (docs/scenarios.md) against real servers, through the
  * installed libferromq. Usage: scenarios NAME | all   (FMQ_NAMESRV=host:port) */
 #include "common.h"
+#include "housekeeping.h"
 #include "namespace.h"
 #include "request_reply.h"
+#include "trace.h"
 
 #include <stdatomic.h>
 
@@ -1025,7 +1027,8 @@ static const scenario SCENARIOS[] = {
     {"broadcast", broadcast},   {"retry-dlq", retry_dlq},       {"pull", pull},
     {"bad-input", bad_input},   {"pull-control", pull_control}, {"selector", selector},
     {"admin", admin},           {"push-options", push_options}, {"request-reply", request_reply},
-    {"namespace", namespace_scenario},
+    {"namespace", namespace_scenario}, {"message-trace", message_trace}, {"consume-timeout", consume_timeout},
+    {"shutdown", shutdown_scenario},
 };
 
 int main(int argc, char **argv) {

@@ -43,8 +43,11 @@ impl PyTransactionSendResult {
 /// A producer of transactional messages.
 ///
 /// `TransactionProducer(namesrv, group, execute, check, *, instance_name=None,
-/// send_timeout=None, request_timeout=None, credentials=None, tls=None, namespace=None)` (None: the client
-/// core's 3 s; `credentials` and `tls` as for `Producer`). `send(message)` stores a half message, calls
+/// send_timeout=None, request_timeout=None, credentials=None, tls=None, namespace=None,
+/// enable_msg_trace=False, trace_topic=None)` (None: the client core's 3 s; `credentials`,
+/// `tls`, `enable_msg_trace` and `trace_topic` as for `Producer`: a traced transaction
+/// producer also records each commit, rollback or unknown, and each answer to a check-back,
+/// as an EndTransaction record). `send(message)` stores a half message, calls
 /// `execute(message, transaction_id)` and ends the transaction with its answer
 /// (TransactionState, True = commit, False = rollback, None = unknown); for undecided
 /// transactions the broker later calls `check(message_view)` with the same kinds of answers.
@@ -75,7 +78,7 @@ impl ferromq_client::TransactionListener for Shared {
 #[pymethods]
 impl PyTransactionProducer {
     #[new]
-    #[pyo3(signature = (namesrv, group, execute, check, *, instance_name=None, send_timeout=None, request_timeout=None, credentials=None, tls=None, namespace=None))]
+    #[pyo3(signature = (namesrv, group, execute, check, *, instance_name=None, send_timeout=None, request_timeout=None, credentials=None, tls=None, namespace=None, enable_msg_trace=false, trace_topic=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -89,6 +92,8 @@ impl PyTransactionProducer {
         credentials: Option<Bound<'_, PyAny>>,
         tls: Option<Bound<'_, PyAny>>,
         namespace: Option<String>,
+        enable_msg_trace: bool,
+        trace_topic: Option<String>,
     ) -> PyResult<Self> {
         if !execute.bind(py).is_callable() || !check.bind(py).is_callable() {
             return Err(error::invalid(
@@ -110,6 +115,8 @@ impl PyTransactionProducer {
                 },
             )?,
             group: group.to_owned(),
+            enable_msg_trace,
+            trace_topic,
             ..ProducerOptions::default()
         };
         if let Some(t) = send_timeout {

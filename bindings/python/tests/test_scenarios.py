@@ -554,66 +554,6 @@ def test_namespace(cluster):
         ferromq.PullConsumer(cluster.namesrv, group, namespace="has space", **cluster.opts)
 
 
-TRACE_TOPIC = "RMQ_SYS_TRACE_TOPIC"
-
-
-def _trace_records(cluster, msg_id: str) -> list[list[str]]:
-    """The records about `msg_id` in the trace topic, each a list of fields (the type first),
-    decoded as docs/message-trace.md describes: records end with \\u0002, fields are separated
-    by \\u0001. Empty while the trace topic or its index entries do not exist yet."""
-    try:
-        found = cluster.admin.query_by_key(TRACE_TOPIC, msg_id, max=64)
-    except ferromq.FerroMQError:
-        return []
-    records = []
-    for m in found:
-        for record in m.body.decode().split("\u0002"):
-            fields = record.split("\u0001")
-            if len(fields) > 1 and msg_id in fields:
-                records.append(fields)
-    return records
-
-
-def test_message_trace(cluster):
-    """A traced producer and push consumer: the trace topic, queried by the message id, holds a
-    Pub record and a SubBefore/SubAfter pair with one request id."""
-    topic = cluster.topic("Traced", queues=2)
-    pg, cg = cluster.name("trace_pg"), cluster.name("trace_cg")
-    got = Collector()
-    with ferromq.Producer(cluster.namesrv, pg, enable_msg_trace=True, **cluster.opts) as producer:
-        sent = producer.send(ferromq.Message(topic, b"traced", tag="TagT", keys=["order-1", "order-2"]))
-        with consumer(cluster, cg, topic, got, enable_msg_trace=True):
-            wait_until("the traced message", lambda: len(got) >= 1)
-
-            def complete() -> bool:
-                types = [r[0] for r in _trace_records(cluster, sent.msg_id)]
-                return types.count("Pub") == 1 and types.count("SubBefore") == 1 and types.count("SubAfter") == 1
-
-            wait_until("the trace records", complete)
-    assert got.snapshot()[0].msg_id == sent.msg_id
-    records = {r[0]: r for r in _trace_records(cluster, sent.msg_id)}
-    # Pub: timestamp, regionId, group, topic, msgId, tags, keys, storeHost, bodyLength,
-    # costTime, msgType, offsetMsgId, success.
-    pub = records["Pub"]
-    assert pub[3:8] == [pg, topic, sent.msg_id, "TagT", "order-1 order-2"]
-    assert pub[8] == cluster.broker
-    assert pub[9] == "6"
-    assert pub[11] == "0"  # a normal message
-    assert pub[12] == sent.offset_msg_id
-    assert pub[13] == "true"
-    # SubBefore: timestamp, regionId, group, requestId, msgId, retryTimes, keys.
-    before = records["SubBefore"]
-    assert before[3] == cg
-    assert before[4]
-    assert before[5:8] == [sent.msg_id, "0", "order-1 order-2"]
-    # SubAfter: requestId, msgId, costTime, success, keys, contextCode, timestamp, group.
-    after = records["SubAfter"]
-    assert after[1] == before[4]
-    assert after[2] == sent.msg_id
-    assert (after[4], after[5], after[6]) == ("true", "order-1 order-2", "0")
-    assert after[8] == cg
-
-
 def _closed_port() -> int:
     from conftest import free_port
 

@@ -450,7 +450,12 @@ class TransactionProducer:
         credentials: Optional[_Credentials] = None,
         tls: Union[bool, TlsConfig, None] = None,
         namespace: Optional[str] = None,
-    ) -> None: ...
+        enable_msg_trace: bool = False,
+        trace_topic: Optional[str] = None,
+    ) -> None:
+        """Options as for Producer. With `enable_msg_trace` the sends are traced as a
+        Producer's are, and each transaction's end (the local decision, and each answer to a
+        check-back with fromTransactionCheck=true) is recorded as an EndTransaction record."""
     @property
     def group(self) -> str:
         """The producer group."""
