@@ -1,7 +1,7 @@
 //! One controller: the Raft node, the replicated state it applies, the broker liveness table,
 //! and the background monitor that elects new masters.
 //!
-//! Changes go through [`Controller::write`]: one at a time (Apache's event scheduler), on the
+//! Changes go through `Controller::write`: one at a time (Apache's event scheduler), on the
 //! leader only, after the leader has applied everything committed before it (so a new leader
 //! never decides on a stale state), then appended to the Raft log and awaited until applied.
 //! Reads are answered by the leader from its applied state (after a leadership check with the

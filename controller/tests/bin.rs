@@ -64,3 +64,130 @@ async fn mqcontroller_starts_from_a_properties_file() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("self id `n7`"), "{err}");
 }
+
+/// Child processes killed (SIGKILL) when dropped, so a failing test leaves none behind.
+struct Procs(Vec<Option<std::process::Child>>);
+
+impl Drop for Procs {
+    fn drop(&mut self) {
+        for child in self.0.iter_mut().flatten() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn spawn_controller(conf: &std::path::Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_mqcontroller"))
+        .arg("-c")
+        .arg(conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn")
+}
+
+/// The leader's index, once a running controller says it leads.
+async fn process_leader(addrs: &[String], running: &[usize]) -> usize {
+    eventually("a leader among the processes", || async {
+        for &i in running {
+            if tokio::net::TcpStream::connect(&addrs[i]).await.is_err() {
+                continue;
+            }
+            if metadata(&addrs[i]).await.is_leader == Some(true) {
+                return Some(i);
+            }
+        }
+        None
+    })
+    .await
+}
+
+async fn apply(addr: &str, id: i64) -> ferromq_protocol::RemotingCommand {
+    use ferromq_protocol::header::ApplyBrokerIdRequestHeader;
+    let conn = support::connect(addr).await;
+    let h = ApplyBrokerIdRequestHeader {
+        cluster_name: Some("c".into()),
+        broker_name: Some("b".into()),
+        applied_broker_id: Some(id),
+        register_check_code: Some(format!("127.0.0.1:{};1", 20_000 + id)),
+    };
+    let resp = support::call(
+        &conn,
+        support::req(
+            ferromq_protocol::RequestCode::CONTROLLER_APPLY_BROKER_ID,
+            &h,
+        ),
+    )
+    .await;
+    conn.close();
+    resp
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_processes_survive_kill_9_of_the_leader() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let addrs: Vec<String> = (0..3)
+        .map(|_| {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("free port")
+                .port();
+            format!("127.0.0.1:{port}")
+        })
+        .collect();
+    let peers: Vec<String> = addrs
+        .iter()
+        .enumerate()
+        .map(|(i, a)| format!("n{i}-{a}"))
+        .collect();
+    let confs: Vec<std::path::PathBuf> = (0..3)
+        .map(|i| {
+            let conf = dir.path().join(format!("n{i}.properties"));
+            std::fs::write(
+                &conf,
+                format!(
+                    "controllerDLegerGroup=g\ncontrollerDLegerPeers={}\ncontrollerDLegerSelfId=n{i}\ncontrollerStorePath={}\nbindAddress=127.0.0.1\njRaftElectionTimeoutMs=300\n",
+                    peers.join(";"),
+                    dir.path().join(format!("store{i}")).display()
+                ),
+            )
+            .expect("write");
+            conf
+        })
+        .collect();
+    let mut procs = Procs(confs.iter().map(|c| Some(spawn_controller(c))).collect());
+    let leader = process_leader(&addrs, &[0, 1, 2]).await;
+    for id in 1..=2 {
+        let resp = apply(&addrs[leader], id).await;
+        assert_eq!(resp.code, 0, "apply {id}: {:?}", resp.remark);
+    }
+    // kill -9: no shutdown, the store is as the crash left it.
+    let mut child = procs.0[leader].take().expect("child");
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    let rest: Vec<usize> = (0..3).filter(|&i| i != leader).collect();
+    let second = process_leader(&addrs, &rest).await;
+    let resp = apply(&addrs[second], 2).await;
+    assert_eq!(
+        resp.code, 0,
+        "id 2 re-applied by its holder: {:?}",
+        resp.remark
+    );
+    let resp = apply(&addrs[second], 3).await;
+    assert_eq!(resp.code, 0, "id 3 on the new leader: {:?}", resp.remark);
+    // The killed controller restarts from its store and follows the new leader.
+    procs.0[leader] = Some(spawn_controller(&confs[leader]));
+    let addr = addrs[leader].clone();
+    let want = addrs[second].clone();
+    eventually("the restarted controller to follow", || {
+        let (addr, want) = (addr.clone(), want.clone());
+        async move {
+            tokio::net::TcpStream::connect(&addr).await.ok()?;
+            let m = metadata(&addr).await;
+            (m.is_leader == Some(false) && m.controller_leader_address.as_deref() == Some(&want))
+                .then_some(())
+        }
+    })
+    .await;
+}
