@@ -128,6 +128,9 @@ fn raft_config(config: &ControllerConfig, group: &str) -> Result<openraft::Confi
         // Snapshots are small: drop the log behind them, a lagging peer gets the snapshot.
         max_in_snapshot_log_to_keep: 0,
         install_snapshot_timeout: election.max(200),
+        // Chunks travel as JSON arrays of numbers (up to 4 bytes per byte): keep a frame far
+        // below the remoting frame limit.
+        snapshot_max_chunk_size: 256 * 1024,
         ..Default::default()
     }
     .validate()
