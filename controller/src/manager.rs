@@ -78,6 +78,21 @@ fn missing<H: Default>(field: &str) -> Outcome<H> {
     )
 }
 
+/// Longest broker name, cluster name, address or register check code the controller stores
+/// (FerroMQ's limit; every stored string is in the Raft log and every snapshot).
+pub const MAX_NAME_LEN: usize = 255;
+
+/// Refuses a string the controller would store when it is empty, too long or has control
+/// characters.
+fn check_stored(field: &str, value: &str) -> Result<(), String> {
+    if value.is_empty() || value.len() > MAX_NAME_LEN || value.chars().any(char::is_control) {
+        return Err(format!(
+            "`{field}` must be 1 to {MAX_NAME_LEN} bytes without control characters"
+        ));
+    }
+    Ok(())
+}
+
 fn sync_state_body(set: &BrokerSet) -> Vec<u8> {
     SyncStateSet {
         sync_state_set: set.sync_state_set.clone(),
@@ -118,6 +133,13 @@ pub fn apply_broker_id(
         return missing("brokerName, appliedBrokerId or registerCheckCode");
     };
     let address = code.split(';').next().unwrap_or_default();
+    let checked = check_stored("brokerName", broker_name)
+        .and_then(|()| check_stored("clusterName", h.cluster_name.as_deref().unwrap_or("-")))
+        .and_then(|()| check_stored("registerCheckCode", code))
+        .and_then(|()| check_stored("registerCheckCode address", address));
+    if let Err(e) = checked {
+        return Outcome::fail(ResponseCode::CONTROLLER_INVALID_REQUEST, e);
+    }
     let header = ApplyBrokerIdResponseHeader {
         cluster_name: h.cluster_name.clone(),
         broker_name: h.broker_name.clone(),
@@ -164,6 +186,9 @@ pub fn register_broker(
     ) else {
         return missing("brokerName, brokerId or brokerAddress");
     };
+    if let Err(e) = check_stored("brokerAddress", address) {
+        return Outcome::fail(ResponseCode::CONTROLLER_INVALID_REQUEST, e);
+    }
     let Some(set) = state.get(broker_name) else {
         return Outcome::fail(
             ResponseCode::CONTROLLER_BROKER_NEED_TO_BE_REGISTERED,

@@ -305,3 +305,33 @@ fn sync_state_data_splits_replicas() {
     assert_eq!(b.not_in_sync_replicas[0].broker_id, 2);
     assert!(!info.replicas_info_table.contains_key("nope"));
 }
+
+#[test]
+fn stored_strings_are_bounded() {
+    let s = ReplicasState::default();
+    let h = |name: &str, code: &str| ApplyBrokerIdRequestHeader {
+        cluster_name: Some("c".into()),
+        broker_name: Some(name.into()),
+        applied_broker_id: Some(1),
+        register_check_code: Some(code.into()),
+    };
+    let long = "x".repeat(MAX_NAME_LEN + 1);
+    for bad in [
+        h(&long, "a:1;1"),
+        h("b", &long),
+        h("b\n", "a:1;1"),
+        h("b", ";1"),
+    ] {
+        let out = apply_broker_id(&s, &bad);
+        assert_eq!(
+            out.code,
+            ResponseCode::CONTROLLER_INVALID_REQUEST,
+            "{bad:?}"
+        );
+        assert!(out.events.is_empty());
+    }
+    assert_eq!(
+        apply_broker_id(&s, &h("b", "a:1;1")).code,
+        ResponseCode::SUCCESS
+    );
+}
