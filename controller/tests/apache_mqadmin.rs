@@ -33,7 +33,7 @@ fn tools_dir() -> Option<PathBuf> {
 }
 
 /// Runs Apache's `mqadmin <args>`; returns its standard output.
-async fn mqadmin(tools: &PathBuf, home: &std::path::Path, args: &[&str]) -> String {
+async fn mqadmin(tools: &std::path::Path, home: &std::path::Path, args: &[&str]) -> String {
     let mut cmd = Command::new("java");
     cmd.env("HOME", home)
         .env("NAMESRV_ADDR", "127.0.0.1:1")
