@@ -435,9 +435,16 @@ impl Controller {
             let config = self.config();
             let now = Instant::now();
             leader_since = match (self.is_leader(), leader_since) {
-                (true, None) => Some(now),
+                (true, None) => {
+                    tracing::info!(me = %self.peers.me().id, "this controller is now the leader");
+                    Some(now)
+                }
                 (true, since) => since,
-                (false, _) => None,
+                (false, Some(_)) => {
+                    tracing::warn!(me = %self.peers.me().id, leader = ?self.leader().map(|p| &p.id), "this controller is no longer the leader");
+                    None
+                }
+                (false, None) => None,
             };
             if now.duration_since(last_expire)
                 >= Duration::from_millis(config.scan_not_active_broker_interval)

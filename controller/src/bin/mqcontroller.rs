@@ -14,7 +14,7 @@ const USAGE: &str = "usage: mqcontroller -c <file> [-p] [-h]
   -p, --printConfigItem     print all config items and exit
   -h, --help                print this help and exit
 
-Log level: RUST_LOG (default info). Log format and files: logFormat, logDir, logMaxFiles.";
+Log level: RUST_LOG (default info, openraft at warn). Log format and files: logFormat, logDir, logMaxFiles.";
 
 struct Args {
     config_file: Option<String>,
@@ -84,6 +84,11 @@ fn main() -> ExitCode {
     if let Err(e) = config.peers() {
         eprintln!("mqcontroller: {e}");
         return ExitCode::FAILURE;
+    }
+    // openraft reports every vote and state dump at info; keep its warnings only unless the
+    // operator chose a filter.
+    if std::env::var_os("RUST_LOG").is_none() {
+        std::env::set_var("RUST_LOG", "info,openraft=warn");
     }
     let logs = ferromq_logging::LogConfig::from_keys(
         "controller",
