@@ -124,9 +124,8 @@ async fn apply(addr: &str, id: i64) -> ferromq_protocol::RemotingCommand {
     resp
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_processes_survive_kill_9_of_the_leader() {
-    let dir = tempfile::tempdir().expect("tmp");
+/// Config files for a quorum of three on free loopback ports: the addresses and the files.
+fn three_configs(dir: &std::path::Path) -> (Vec<String>, Vec<std::path::PathBuf>) {
     let addrs: Vec<String> = (0..3)
         .map(|_| {
             let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -143,19 +142,26 @@ async fn three_processes_survive_kill_9_of_the_leader() {
         .collect();
     let confs: Vec<std::path::PathBuf> = (0..3)
         .map(|i| {
-            let conf = dir.path().join(format!("n{i}.properties"));
+            let conf = dir.join(format!("n{i}.properties"));
             std::fs::write(
                 &conf,
                 format!(
                     "controllerDLegerGroup=g\ncontrollerDLegerPeers={}\ncontrollerDLegerSelfId=n{i}\ncontrollerStorePath={}\nbindAddress=127.0.0.1\njRaftElectionTimeoutMs=300\n",
                     peers.join(";"),
-                    dir.path().join(format!("store{i}")).display()
+                    dir.join(format!("store{i}")).display()
                 ),
             )
             .expect("write");
             conf
         })
         .collect();
+    (addrs, confs)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_processes_survive_kill_9_of_the_leader() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (addrs, confs) = three_configs(dir.path());
     let mut procs = Procs(confs.iter().map(|c| Some(spawn_controller(c))).collect());
     let leader = process_leader(&addrs, &[0, 1, 2]).await;
     for id in 1..=2 {
@@ -190,4 +196,94 @@ async fn three_processes_survive_kill_9_of_the_leader() {
         }
     })
     .await;
+}
+
+/// GET_NEXT_BROKER_ID of set `b` from `addr`.
+async fn next_id(addr: &str) -> Option<i64> {
+    use ferromq_protocol::header::{GetNextBrokerIdRequestHeader, GetNextBrokerIdResponseHeader};
+    let conn = support::connect(addr).await;
+    let h = GetNextBrokerIdRequestHeader {
+        cluster_name: Some("c".into()),
+        broker_name: Some("b".into()),
+    };
+    let resp = support::call(
+        &conn,
+        support::req(
+            ferromq_protocol::RequestCode::CONTROLLER_GET_NEXT_BROKER_ID,
+            &h,
+        ),
+    )
+    .await;
+    conn.close();
+    resp.header::<GetNextBrokerIdResponseHeader>()
+        .ok()?
+        .next_broker_id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_every_controller_mid_writes_loses_no_acknowledged_change() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    let dir = tempfile::tempdir().expect("tmp");
+    let (addrs, confs) = three_configs(dir.path());
+    let mut procs = Procs(confs.iter().map(|c| Some(spawn_controller(c))).collect());
+    let leader = process_leader(&addrs, &[0, 1, 2]).await;
+    // A writer applies ids 1, 2, 3... one after the other; `acked` is the last acknowledged.
+    let acked = std::sync::Arc::new(AtomicI64::new(0));
+    let writer = {
+        let (acked, addr) = (acked.clone(), addrs[leader].clone());
+        tokio::spawn(async move {
+            for id in 1.. {
+                let Ok(conn) = ferromq_remoting::Connection::connect(
+                    &addr,
+                    std::sync::Arc::new(ferromq_remoting::IgnoreRequests),
+                    ferromq_remoting::ConnectionConfig::default(),
+                )
+                .await
+                else {
+                    return;
+                };
+                let h = ferromq_protocol::header::ApplyBrokerIdRequestHeader {
+                    cluster_name: Some("c".into()),
+                    broker_name: Some("b".into()),
+                    applied_broker_id: Some(id),
+                    register_check_code: Some(format!("127.0.0.1:{};1", 20_000 + id)),
+                };
+                let req = support::req(
+                    ferromq_protocol::RequestCode::CONTROLLER_APPLY_BROKER_ID,
+                    &h,
+                );
+                match conn.request(req, std::time::Duration::from_secs(5)).await {
+                    Ok(resp) if resp.code == 0 => acked.store(id, Ordering::SeqCst),
+                    _ => return,
+                }
+                conn.close();
+            }
+        })
+    };
+    eventually("some acknowledged writes", || {
+        let acked = acked.clone();
+        async move { (acked.load(Ordering::SeqCst) >= 20).then_some(()) }
+    })
+    .await;
+    for child in procs.0.iter_mut() {
+        let mut c = child.take().expect("child");
+        c.kill().expect("kill -9");
+        c.wait().expect("wait");
+    }
+    writer.await.expect("writer");
+    let acked = acked.load(Ordering::SeqCst);
+    for (i, conf) in confs.iter().enumerate() {
+        procs.0[i] = Some(spawn_controller(conf));
+    }
+    let leader = process_leader(&addrs, &[0, 1, 2]).await;
+    let next = eventually("the next id after recovery", || {
+        let addr = addrs[leader].clone();
+        async move { next_id(&addr).await }
+    })
+    .await;
+    // Every acknowledged id survived; at most the one in flight was committed besides.
+    assert!(
+        next == acked + 1 || next == acked + 2,
+        "acknowledged up to {acked}, next id after recovery {next}"
+    );
 }
