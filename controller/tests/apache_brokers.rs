@@ -138,7 +138,7 @@ async fn apache_brokers_fail_over_under_ferromq_controllers() {
         std::future::pending(),
     ));
 
-    let q = Quorum::start(3, "").await;
+    let mut q = Quorum::start(3, "").await;
     let l = q.leader().await;
     let controllers = q.addrs.join(";");
     let ports = [broker_port(), broker_port()];
@@ -224,6 +224,45 @@ async fn apache_brokers_fail_over_under_ferromq_controllers() {
         "apache brokers: master killed (-9); new master elected after {} ms, routed by the name server after {} ms",
         elected.as_millis(),
         routed.as_millis()
+    );
+
+    // The old master comes back (it follows and rejoins the sync state set); then the master
+    // and the controller leader die together.
+    jvms[victim] = Some(start_broker(
+        &deps,
+        dir.path(),
+        victim,
+        ports[victim],
+        &namesrv,
+        &controllers,
+    ));
+    wait_for(
+        "the old master back in the sync state set",
+        Duration::from_secs(90),
+        || {
+            let set = leader.state().get("broker-a")?.clone();
+            (set.master_broker_id == Some(other) && set.sync_state_set.len() == 2).then_some(())
+        },
+    )
+    .await;
+    let survivor = 1 - victim;
+    let killed = Instant::now();
+    drop(jvms[survivor].take());
+    q.kill(l).await;
+    let l2 = q.leader().await;
+    let leader2 = q.controller(l2).clone();
+    wait_for(
+        "the rejoined replica to be elected by the new controller leader",
+        Duration::from_secs(60),
+        || {
+            let s = leader2.state();
+            (s.get("broker-a")?.master_broker_id == Some(master)).then_some(())
+        },
+    )
+    .await;
+    println!(
+        "apache brokers: master and controller leader killed together; new master elected after {} ms",
+        killed.elapsed().as_millis()
     );
     drop(jvms);
     q.shutdown().await;
