@@ -39,17 +39,30 @@ async fn next_id(addr: &str, set: &str) -> i64 {
         .expect("next id")
 }
 
-/// Registers ids 1..=n of `set` through the leader.
+/// Registers ids 1..=n of `set` through the leader, retrying while leadership moves (a loaded
+/// machine may delay heartbeats past an election timeout; re-applying an id one holds is
+/// accepted).
 async fn fill(q: &Quorum, set: &str, n: i64) {
     for id in 1..=n {
-        let l = q.leader().await;
-        let resp = apply_id(&q.addrs[l], set, id).await;
-        assert_eq!(
-            resp.code,
-            ResponseCode::SUCCESS.0,
-            "apply {set}/{id}: {:?}",
-            resp.remark
-        );
+        let deadline = std::time::Instant::now() + support::DEADLINE;
+        loop {
+            let l = q.leader().await;
+            let resp = apply_id(&q.addrs[l], set, id).await;
+            if resp.code == ResponseCode::SUCCESS.0 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline
+                    && [
+                        ResponseCode::CONTROLLER_NOT_LEADER.0,
+                        ResponseCode::SYSTEM_ERROR.0
+                    ]
+                    .contains(&resp.code),
+                "apply {set}/{id}: {} {:?}",
+                resp.code,
+                resp.remark
+            );
+        }
     }
 }
 

@@ -65,7 +65,7 @@ impl Quorum {
             .map(|(j, a)| format!("n{j}-{a}"))
             .collect();
         let text = format!(
-            "controllerDLegerGroup=test\ncontrollerDLegerPeers={}\ncontrollerDLegerSelfId=n{i}\ncontrollerStorePath={}\nbindAddress=127.0.0.1\njRaftElectionTimeoutMs=300\nscanNotActiveBrokerInterval=200\nscanInactiveMasterInterval=500\ncontrollerWriteTimeoutMs=2000\n{}\n",
+            "controllerDLegerGroup=test\ncontrollerDLegerPeers={}\ncontrollerDLegerSelfId=n{i}\ncontrollerStorePath={}\nbindAddress=127.0.0.1\njRaftElectionTimeoutMs=500\nscanNotActiveBrokerInterval=200\nscanInactiveMasterInterval=500\ncontrollerWriteTimeoutMs=2000\n{}\n",
             peers.join(";"),
             self.store(i).display(),
             self.extra
