@@ -146,7 +146,7 @@ fn three_configs(dir: &std::path::Path) -> (Vec<String>, Vec<std::path::PathBuf>
             std::fs::write(
                 &conf,
                 format!(
-                    "controllerDLegerGroup=g\ncontrollerDLegerPeers={}\ncontrollerDLegerSelfId=n{i}\ncontrollerStorePath={}\nbindAddress=127.0.0.1\njRaftElectionTimeoutMs=300\n",
+                    "controllerDLegerGroup=g\ncontrollerDLegerPeers={}\ncontrollerDLegerSelfId=n{i}\ncontrollerStorePath={}\nbindAddress=127.0.0.1\njRaftElectionTimeoutMs=500\n",
                     peers.join(";"),
                     dir.join(format!("store{i}")).display()
                 ),
