@@ -81,7 +81,8 @@ ferromq_common::settings! {
     notify_min_broker_id_changed: bool = false, "notifyMinBrokerIdChanged", true;
     /// `notifyMinBrokerIdChangeTimeoutMillis` (accepted).
     notify_min_broker_id_change_timeout_millis: i64 = 3000, "notifyMinBrokerIdChangeTimeoutMillis", true;
-    /// `enableControllerInNamesrv` (accepted; the controller is not implemented).
+    /// `enableControllerInNamesrv`: also run a controller (docs/controller.md) in `mqnamesrv`,
+    /// on its own port, from the controller keys of the same file.
     enable_controller_in_namesrv: bool = false, "enableControllerInNamesrv", false;
     /// `needWaitForService`: answer route queries "not ready" right after start.
     need_wait_for_service: bool = false, "needWaitForService", true;

@@ -5,6 +5,7 @@
 
 use std::process::ExitCode;
 
+use ferromq_controller::ControllerConfig;
 use ferromq_namesrv::NamesrvConfig;
 
 const USAGE: &str = "usage: mqnamesrv [-c <file>] [-p] [-h]
@@ -54,6 +55,7 @@ fn main() -> ExitCode {
     };
     // Said once the logger is set up, which the config file configures.
     let mut warnings = Vec::new();
+    let mut config_text = String::new();
     let config = match &args.config_file {
         None => NamesrvConfig::default(),
         Some(path) => {
@@ -67,8 +69,15 @@ fn main() -> ExitCode {
             match NamesrvConfig::from_properties(&text) {
                 Ok((config, report)) => {
                     for key in report.unknown_keys {
+                        // With the controller inside, its keys are in the same file.
+                        if config.enable_controller_in_namesrv
+                            && ControllerConfig::KEYS.contains(&key.trim())
+                        {
+                            continue;
+                        }
                         warnings.push(format!("unknown config key ignored: {key} (in {path})"));
                     }
+                    config_text = text;
                     config
                 }
                 Err(e) => {
@@ -82,6 +91,25 @@ fn main() -> ExitCode {
         print!("{}", config.to_properties());
         return ExitCode::SUCCESS;
     }
+    // `enableControllerInNamesrv=true`: a controller (docs/controller.md) runs in this process
+    // on its own port, configured by the controller keys of the same file.
+    let controller_config = if config.enable_controller_in_namesrv {
+        match ControllerConfig::from_properties(&config_text) {
+            Ok((c, _)) => match c.peers() {
+                Ok(_) => Some(c),
+                Err(e) => {
+                    eprintln!("mqnamesrv: enableControllerInNamesrv: {e}");
+                    return ExitCode::FAILURE;
+                }
+            },
+            Err(e) => {
+                eprintln!("mqnamesrv: enableControllerInNamesrv: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
     let logs = ferromq_logging::LogConfig::from_keys(
         "namesrv",
         &config.log_format,
@@ -115,6 +143,16 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        let controller = match controller_config {
+            None => None,
+            Some(c) => match start_controller(c).await {
+                Ok(started) => Some(started),
+                Err(e) => {
+                    eprintln!("mqnamesrv: enableControllerInNamesrv: {e}");
+                    return ExitCode::FAILURE;
+                }
+            },
+        };
         let addr = listener
             .local_addr()
             .map_or_else(|_| config.listen_port.to_string(), |a| a.to_string());
@@ -124,7 +162,14 @@ fn main() -> ExitCode {
             signal.await;
             tracing::info!("shutting down");
         };
-        match ferromq_namesrv::run(listener, config, shutdown).await {
+        let served = ferromq_namesrv::run(listener, config, shutdown).await;
+        if let Some((stop, task)) = controller {
+            let _ = stop.send(());
+            if let Ok(Err(e)) = task.await {
+                tracing::warn!("controller: {e}");
+            }
+        }
+        match served {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("mqnamesrv: {e}");
@@ -132,4 +177,25 @@ fn main() -> ExitCode {
             }
         }
     })
+}
+
+/// A controller stopped by sending on the channel; the task ends when it has stopped.
+type RunningController = (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+);
+
+/// Binds the controller's port, starts it and serves it in the background.
+async fn start_controller(config: ControllerConfig) -> Result<RunningController, String> {
+    let listener = ferromq_controller::bind(&config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let controller = ferromq_controller::Controller::start(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(ferromq_controller::run(listener, controller, async {
+        let _ = stopped.await;
+    }));
+    Ok((stop, task))
 }

@@ -22,7 +22,8 @@
 //! - [`stats`]: statistics bodies keyed by `MessageQueue` beans (docs/protocol.md, "Maps keyed by
 //!   objects");
 //! - [`running`]: a consumer's running info (GET_CONSUMER_RUNNING_INFO), also bean-keyed;
-//! - [`auth`]: ACL 2.0 users and ACLs (`UserInfo`, `AclInfo`).
+//! - [`auth`]: ACL 2.0 users and ACLs (`UserInfo`, `AclInfo`);
+//! - [`controller`]: controller mode's sync state sets and replica listings.
 
 #[macro_use]
 mod macros;
@@ -31,6 +32,7 @@ mod de;
 pub mod auth;
 pub mod cluster;
 pub mod connection;
+pub mod controller;
 pub mod ha;
 pub mod heartbeat;
 pub mod misc;
@@ -43,6 +45,9 @@ pub mod topic;
 
 pub use cluster::ClusterInfo;
 pub use connection::{CheckClientRequestBody, Connection, ConsumerConnection, ProducerConnection};
+pub use controller::{
+    BrokerReplicasInfo, ElectMasterResponseBody, ReplicaIdentity, ReplicasInfo, SyncStateSet,
+};
 pub use ha::{
     BrokerMemberGroup, GetBrokerMemberGroupResponseBody, HaClientRuntimeInfo,
     HaConnectionRuntimeInfo, HaRuntimeInfo,

@@ -16,7 +16,7 @@
 //! `nsd`, `oway`, `lo`) are not modelled and are ignored when read.
 //!
 //! One file per request family: [`send`], [`pull`], [`offset`], [`transaction`], [`client`],
-//! [`query`], [`admin`], [`auth`], [`namesrv`], [`pop`].
+//! [`query`], [`admin`], [`auth`], [`namesrv`], [`controller`], [`pop`].
 
 use std::fmt;
 use std::str::FromStr;
@@ -120,6 +120,7 @@ macro_rules! command_header {
 pub mod admin;
 pub mod auth;
 pub mod client;
+pub mod controller;
 pub mod namesrv;
 pub mod offset;
 pub mod pop;
@@ -134,6 +135,7 @@ mod test_support;
 pub use admin::*;
 pub use auth::*;
 pub use client::*;
+pub use controller::*;
 pub use namesrv::*;
 pub use offset::*;
 pub use pop::*;

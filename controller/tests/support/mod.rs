@@ -1,0 +1,206 @@
+//! A quorum of in-process controllers on loopback, and a remoting client to talk to them.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ferromq_controller::{Controller, ControllerConfig};
+use ferromq_protocol::header::GetMetaDataResponseHeader;
+use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode};
+use ferromq_remoting::{Connection, ConnectionConfig, IgnoreRequests};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const DEADLINE: Duration = Duration::from_secs(15);
+
+/// One running controller.
+pub struct Node {
+    pub controller: Arc<Controller>,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+/// Controllers `n0..n{k}` on loopback, each with its own store under one temp dir.
+pub struct Quorum {
+    pub dir: tempfile::TempDir,
+    pub addrs: Vec<String>,
+    pub nodes: Vec<Option<Node>>,
+    extra: String,
+}
+
+impl Quorum {
+    /// Starts `n` controllers; `extra` is appended to every config file.
+    pub async fn start(n: usize, extra: &str) -> Quorum {
+        let mut listeners = Vec::new();
+        let mut addrs = Vec::new();
+        for _ in 0..n {
+            let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            addrs.push(l.local_addr().expect("addr").to_string());
+            listeners.push(l);
+        }
+        let mut q = Quorum {
+            dir: tempfile::tempdir().expect("tmp"),
+            addrs,
+            nodes: (0..n).map(|_| None).collect(),
+            extra: extra.to_owned(),
+        };
+        for (i, l) in listeners.into_iter().enumerate() {
+            q.start_on(i, l).await;
+        }
+        q
+    }
+
+    pub fn store(&self, i: usize) -> PathBuf {
+        self.dir.path().join(format!("n{i}"))
+    }
+
+    pub fn config(&self, i: usize) -> ControllerConfig {
+        let peers: Vec<String> = self
+            .addrs
+            .iter()
+            .enumerate()
+            .map(|(j, a)| format!("n{j}-{a}"))
+            .collect();
+        let text = format!(
+            "controllerDLegerGroup=test\ncontrollerDLegerPeers={}\ncontrollerDLegerSelfId=n{i}\ncontrollerStorePath={}\nbindAddress=127.0.0.1\njRaftElectionTimeoutMs=500\nscanNotActiveBrokerInterval=200\nscanInactiveMasterInterval=500\ncontrollerWriteTimeoutMs=2000\n{}\n",
+            peers.join(";"),
+            self.store(i).display(),
+            self.extra
+        );
+        ControllerConfig::from_properties(&text).expect("config").0
+    }
+
+    async fn start_on(&mut self, i: usize, listener: TcpListener) {
+        let controller = Controller::start(self.config(i)).await.expect("start");
+        let (stop, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(ferromq_controller::run(
+            listener,
+            controller.clone(),
+            async {
+                let _ = rx.await;
+            },
+        ));
+        self.nodes[i] = Some(Node {
+            controller,
+            stop,
+            task,
+        });
+    }
+
+    /// (Re)starts controller `i` on its port, from its store.
+    pub async fn restart(&mut self, i: usize) {
+        assert!(self.nodes[i].is_none(), "n{i} is running");
+        let deadline = Instant::now() + DEADLINE;
+        let listener = loop {
+            match TcpListener::bind(&self.addrs[i]).await {
+                Ok(l) => break l,
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("rebinding {}: {e}", self.addrs[i]);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("cannot rebind {}: {e}", self.addrs[i]),
+            }
+        };
+        self.start_on(i, listener).await;
+    }
+
+    /// Stops controller `i` (its port closes, its Raft node stops).
+    pub async fn kill(&mut self, i: usize) {
+        let node = self.nodes[i].take().expect("running");
+        let _ = node.stop.send(());
+        node.task.await.expect("join").expect("served");
+    }
+
+    pub fn controller(&self, i: usize) -> &Arc<Controller> {
+        &self.nodes[i].as_ref().expect("running").controller
+    }
+
+    pub fn running(&self) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].is_some())
+            .collect()
+    }
+
+    /// Waits until one running controller leads and every running one knows it.
+    pub async fn leader(&self) -> usize {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let running = self.running();
+            let leaders: Vec<usize> = running
+                .iter()
+                .copied()
+                .filter(|&i| self.controller(i).is_leader())
+                .collect();
+            if let [l] = leaders[..] {
+                let id = self.controller(l).peers().me().id.clone();
+                if running
+                    .iter()
+                    .all(|&i| self.controller(i).leader().map(|p| &p.id) == Some(&id))
+                {
+                    return l;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no single leader among {running:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn shutdown(mut self) {
+        for i in self.running() {
+            self.kill(i).await;
+        }
+    }
+}
+
+/// A remoting client connection to `addr`.
+pub async fn connect(addr: &str) -> Connection {
+    Connection::connect(addr, Arc::new(IgnoreRequests), ConnectionConfig::default())
+        .await
+        .expect("connect")
+}
+
+/// Sends a request and returns the response.
+pub async fn call(conn: &Connection, cmd: RemotingCommand) -> RemotingCommand {
+    conn.request(cmd, Duration::from_secs(10))
+        .await
+        .expect("response")
+}
+
+/// A request with a header and an optional body.
+pub fn req<H: CommandHeader>(code: RequestCode, h: &H) -> RemotingCommand {
+    RemotingCommand::request_with_header(code, h)
+}
+
+/// GET_METADATA_INFO from `addr`.
+pub async fn metadata(addr: &str) -> GetMetaDataResponseHeader {
+    let conn = connect(addr).await;
+    let resp = call(
+        &conn,
+        RemotingCommand::request(RequestCode::CONTROLLER_GET_METADATA_INFO),
+    )
+    .await;
+    conn.close();
+    resp.header().expect("metadata header")
+}
+
+/// Polls `f` until it returns `Some`, failing after [`DEADLINE`] with `what`.
+pub async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
