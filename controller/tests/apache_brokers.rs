@@ -4,34 +4,23 @@
 //! the controller tells (NOTIFY_BROKER_ROLE_CHANGED) and which then registers with the name
 //! server as master (brokerId 0), so clients follow.
 //!
-//! Needs `java` and the Apache jars in `tests/compat/apache/target/dependency` (fetched by the
-//! compat tests' Maven build); without them it prints `SKIPPED` and passes, unless
-//! `FERROMQ_COMPAT_REQUIRED=1`.
+//! Needs `java` and `mvn` (the Apache jars come from Maven through `ferromq_tests`); without
+//! them it prints `SKIPPED` and passes, unless `FERROMQ_COMPAT_REQUIRED=1`.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ferromq_namesrv::NamesrvConfig;
 use ferromq_protocol::body::ClusterInfo;
 use ferromq_protocol::{RemotingCommand, RequestCode};
+use ferromq_tests::artifacts::JavaArtifacts;
+use ferromq_tests::require_tools;
 use support::{call, connect, Quorum};
-
-fn apache_dir() -> Option<PathBuf> {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/compat/apache/target/dependency");
-    let has_broker = std::fs::read_dir(&dir).ok()?.flatten().any(|e| {
-        e.file_name()
-            .to_string_lossy()
-            .starts_with("rocketmq-broker-5.3.3")
-    });
-    let has_java = Command::new("java").arg("-version").output().is_ok();
-    (has_broker && has_java).then_some(dir)
-}
 
 /// A broker JVM, killed (SIGKILL) when dropped.
 struct Jvm(Child);
@@ -58,7 +47,7 @@ fn broker_port() -> u16 {
 }
 
 fn start_broker(
-    deps: &Path,
+    classpath: &str,
     dir: &Path,
     n: usize,
     port: u16,
@@ -88,7 +77,7 @@ fn start_broker(
         ])
         .arg(format!("-Duser.home={}", home.display()))
         .arg("-cp")
-        .arg(format!("{}/*", deps.display()))
+        .arg(classpath)
         .arg("org.apache.rocketmq.broker.BrokerStartup")
         .arg("-c")
         .arg(&conf)
@@ -113,14 +102,15 @@ async fn wait_for<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Opt
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apache_brokers_fail_over_under_ferromq_controllers() {
-    let Some(deps) = apache_dir() else {
-        assert!(
-            std::env::var_os("FERROMQ_COMPAT_REQUIRED").is_none(),
-            "Apache's broker jars or java are missing"
-        );
-        eprintln!("SKIPPED: apache_brokers_fail_over_under_ferromq_controllers: java or tests/compat/apache jars not found");
+    if !require_tools(
+        "apache_brokers_fail_over_under_ferromq_controllers",
+        &["java", "mvn"],
+    ) {
         return;
-    };
+    }
+    let deps = tokio::task::spawn_blocking(|| JavaArtifacts::get().server_classpath.clone())
+        .await
+        .expect("java artifacts");
     let dir = tempfile::tempdir().expect("tmp");
     let ns_config = NamesrvConfig {
         listen_port: 0,
