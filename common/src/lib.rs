@@ -5,11 +5,13 @@
 //! - [`config_file`]: crash-safe config files in Apache's layout (`<file>` plus `<file>.bak`);
 //! - [`now_ms`]: the wall clock in milliseconds, as RocketMQ stamps messages and files;
 //! - [`lock`]: poison-tolerant mutex locking;
-//! - [`address_rule`]: remote address rules in Apache's ACL syntax (`192.168.1.*`, `10.0.0.1-9`).
+//! - [`address_rule`]: remote address rules in Apache's ACL syntax (`192.168.1.*`, `10.0.0.1-9`);
+//! - [`cli`]: the `-c` / `-p` / `-h` command line of the name server and the controller.
 
 #![warn(missing_docs)]
 
 pub mod address_rule;
+pub mod cli;
 pub mod config_file;
 pub mod java_properties;
 pub mod settings;

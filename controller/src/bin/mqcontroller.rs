@@ -5,6 +5,8 @@
 
 use std::process::ExitCode;
 
+use ferromq_common::cli::ServerArgs;
+
 use ferromq_controller::ControllerConfig;
 
 const USAGE: &str = "usage: mqcontroller -c <file> [-p] [-h]
@@ -16,32 +18,8 @@ const USAGE: &str = "usage: mqcontroller -c <file> [-p] [-h]
 
 Log level: RUST_LOG (default info, openraft at warn). Log format and files: logFormat, logDir, logMaxFiles.";
 
-struct Args {
-    config_file: Option<String>,
-    print_config: bool,
-}
-
-fn parse_args() -> Result<Option<Args>, String> {
-    let mut args = Args {
-        config_file: None,
-        print_config: false,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "-p" | "--printConfigItem" => args.print_config = true,
-            "-c" | "--configFile" => {
-                args.config_file = Some(it.next().ok_or("-c needs a file name")?);
-            }
-            other => return Err(format!("unknown argument `{other}`")),
-        }
-    }
-    Ok(Some(args))
-}
-
 fn main() -> ExitCode {
-    let args = match parse_args() {
+    let args = match ServerArgs::parse(std::env::args().skip(1)) {
         Ok(Some(a)) => a,
         Ok(None) => {
             println!("{USAGE}");
