@@ -63,6 +63,11 @@ pub struct Controller {
     writes: tokio::sync::Mutex<()>,
     inactive_tx: mpsc::UnboundedSender<BrokerKey>,
     stop: Notify,
+    /// The addresses the peers' host names resolved to at start: Raft RPCs are taken from
+    /// these only ([`Controller::is_peer_ip`]).
+    peer_ips: std::collections::HashSet<std::net::IpAddr>,
+    /// Raft RPCs refused for coming from elsewhere, logged at most once a second.
+    refused_raft: Mutex<(Option<Instant>, u64)>,
 }
 
 impl std::fmt::Debug for Controller {
@@ -164,6 +169,7 @@ impl Controller {
             Ok(()) | Err(RaftError::APIError(InitializeError::NotAllowed(_))) => {}
             Err(e) => return Err(StartError::Raft(e.to_string())),
         }
+        let peer_ips = resolve_peer_ips(&peers).await;
         let (inactive_tx, inactive_rx) = mpsc::unbounded_channel();
         let controller = Arc::new(Controller {
             metrics: raft.metrics(),
@@ -175,6 +181,8 @@ impl Controller {
             writes: tokio::sync::Mutex::new(()),
             inactive_tx,
             stop: Notify::new(),
+            peer_ips,
+            refused_raft: Mutex::new((None, 0)),
         });
         tokio::spawn(controller.clone().monitor(inactive_rx));
         tracing::info!(me = ?controller.peers.me(), "controller started");
@@ -187,6 +195,27 @@ impl Controller {
         if let Err(e) = self.raft.shutdown().await {
             tracing::warn!("raft shutdown: {e}");
         }
+    }
+
+    /// Whether `ip` is one of the peers' addresses: anything else sending a Raft RPC could
+    /// pose as a leader with a higher term, so those are refused.
+    pub fn is_peer_ip(&self, ip: std::net::IpAddr) -> bool {
+        self.peer_ips.contains(&ip)
+    }
+
+    /// Logs a refused Raft RPC: the first at once, then at most a line a second with the count.
+    pub(crate) fn log_refused_raft(&self, from: std::net::SocketAddr, code: i32) {
+        let mut state = ferromq_common::lock(&self.refused_raft);
+        state.1 += 1;
+        let now = Instant::now();
+        if state
+            .0
+            .is_some_and(|t| now.duration_since(t) < Duration::from_secs(1))
+        {
+            return;
+        }
+        tracing::warn!(%from, code, refused = state.1, "refused a Raft request from an address that is not a controller peer");
+        *state = (Some(now), 0);
     }
 
     /// The Raft handle.
@@ -469,4 +498,20 @@ impl Controller {
             }
         }
     }
+}
+
+/// The IP addresses of every peer's host (IP literals as written, host names resolved once).
+/// A peer that does not resolve is logged and left out: Raft RPCs from it are refused until
+/// the controller restarts.
+async fn resolve_peer_ips(peers: &Peers) -> std::collections::HashSet<std::net::IpAddr> {
+    let mut ips = std::collections::HashSet::new();
+    for peer in &peers.peers {
+        match tokio::net::lookup_host(peer.addr.as_str()).await {
+            Ok(addrs) => ips.extend(addrs.map(|a| a.ip())),
+            Err(e) => {
+                tracing::warn!(peer = %peer.addr, error = %e, "cannot resolve a controller peer's address; its Raft requests will be refused")
+            }
+        }
+    }
+    ips
 }

@@ -56,6 +56,15 @@ impl Controller {
         req: &RemotingCommand,
     ) -> RemotingCommand {
         if is_raft_rpc(req.code) {
+            if let Some(conn) = conn {
+                if !self.is_peer_ip(conn.peer_addr().ip()) {
+                    self.log_refused_raft(conn.peer_addr(), req.code);
+                    return fail(
+                        ResponseCode::NO_PERMISSION,
+                        "Raft requests are accepted from the controller peers only",
+                    );
+                }
+            }
             return serve_rpc(self.raft(), req).await;
         }
         macro_rules! header {

@@ -18,7 +18,7 @@ use ferromq_protocol::header::{
 };
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use ferromq_remoting::{Connection, ConnectionConfig, Handler};
-use support::{call, connect, eventually, metadata, req, Quorum};
+use support::{call, connect, connect_from, eventually, metadata, req, Quorum};
 use tokio::sync::mpsc;
 
 /// A stand-in broker port that records what the controller sends it.
@@ -396,5 +396,24 @@ async fn bad_requests_get_clear_answers() {
         ResponseCode::SYSTEM_ERROR.0,
         "garbage Raft RPC refused"
     );
+    // The peers are at 127.0.0.1: a Raft RPC from any other address, however well formed, is
+    // refused before openraft sees it (it could pose as a leader with a higher term); the
+    // controller requests from that address are still served.
+    let outsider = connect_from(&q.addrs[l], "127.0.0.2".parse().expect("ip")).await;
+    for code in [61_001, 61_002, 61_003] {
+        let resp = call(
+            &outsider,
+            RemotingCommand::request(RequestCode(code)).with_body(b"{}".to_vec()),
+        )
+        .await;
+        assert_eq!(resp.code, ResponseCode::NO_PERMISSION.0, "Raft code {code}");
+    }
+    let meta = call(
+        &outsider,
+        RemotingCommand::request(RequestCode::CONTROLLER_GET_METADATA_INFO),
+    )
+    .await;
+    assert_eq!(meta.code, ResponseCode::SUCCESS.0);
+    assert_eq!(q.leader().await, l, "the leader is untouched");
     q.shutdown().await;
 }

@@ -165,6 +165,25 @@ pub async fn connect(addr: &str) -> Connection {
         .expect("connect")
 }
 
+/// A remoting client connection to `addr` from the local address `from` (another loopback
+/// address such as 127.0.0.2: a client that is not a controller peer).
+pub async fn connect_from(addr: &str, from: std::net::IpAddr) -> Connection {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(std::net::SocketAddr::new(from, 0))
+        .expect("bind the client address");
+    let stream = socket
+        .connect(addr.parse().expect("controller address"))
+        .await
+        .expect("connect");
+    Connection::start(
+        stream,
+        Arc::new(IgnoreRequests),
+        ConnectionConfig::default(),
+    )
+    .expect("connection")
+}
+
 /// Sends a request and returns the response.
 pub async fn call(conn: &Connection, cmd: RemotingCommand) -> RemotingCommand {
     conn.request(cmd, Duration::from_secs(10))
