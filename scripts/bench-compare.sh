@@ -1,22 +1,43 @@
 #!/usr/bin/env bash
-# Producer throughput, FerroMQ against Apache RocketMQ 5.3.3, on this machine, in one run:
-# mqbench (the FerroMQ client) and the official Java client's BenchProducer, 1 KiB messages,
-# sync with 1, 16 and 64 threads and async, each against FerroMQ's broker and then against
-# Apache's (from the Maven jars, tests/compat/apache-cluster.sh). Both brokers run ASYNC_FLUSH
-# with their data in a temporary directory. Prints one JSON summary line per run and a table.
+# FerroMQ against Apache RocketMQ 5.3.3 on this machine, in one run: what each broker sustains
+# and what each message costs it. 1 KiB messages; per broker (FerroMQ's, then Apache's from the
+# Maven jars via tests/compat/apache-cluster.sh), each broker with its data in a temporary dir:
 #
-#   bash scripts/bench-compare.sh            # 20 s per run (16 runs: about 6 minutes)
-#   SECONDS_PER_RUN=60 bash scripts/bench-compare.sh
+#   send      mqbench sync with 1, 16 and 64 threads, async with 1024 sends in flight
+#   batch     mqbench `--batch 32`: async (32 batches in flight) and sync with 16 threads
+#   java      the official Java client's BenchProducer: sync 1, 16, 64 threads, and async
+#   consume   a backlog of BACKLOG messages (1,000,000), then drained by `mqbench consumer` and
+#             by the Java client's push consumer (BenchConsumer), each a new group from the start
+#   syncflush the broker restarted with SYNC_FLUSH: mqbench sync with 16 and 64 threads
 #
-# Needs java (17) and mvn for the Apache side and the Java client; skips those runs without them.
+# Each run reports TPS and latency, and the cost: broker CPU seconds (user + system, from
+# /proc/<pid>/stat) per million messages, the client's CPU per million (/usr/bin/time; a Java
+# client's includes its JVM's start), the broker's anonymous RSS at the end (RssAnon: not the
+# mapped commitlog), and, with `perf`, the broker's system calls per message and messages per
+# flush system call (msync / fdatasync / fsync: one per group commit under SYNC_FLUSH). On a
+# machine whose cores the client and the broker share, or one busy with other work, CPU per
+# message is the steadier figure. Prints one JSON line per run, a table, and FerroMQ / Apache
+# ratios.
+#
+#   bash scripts/bench-compare.sh                          # 20 s per run (about 15 minutes)
+#   SECONDS_PER_RUN=10 RUNS="send batch" BROKERS=ferromq bash scripts/bench-compare.sh
+#   BACKLOG=200000 RUNS=consume bash scripts/bench-compare.sh
+#
+# Needs java (17) and mvn for the Apache broker and the Java client; skips those runs without
+# them. RESULTS=file keeps the JSON lines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh >/dev/null
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+command -v cargo >/dev/null || bash scripts/setup.sh >/dev/null
 
 secs="${SECONDS_PER_RUN:-20}"
+backlog="${BACKLOG:-1000000}"
+runs=" ${RUNS:-send batch java consume syncflush} "
+brokers="${BROKERS:-ferromq apache}"
+warmup="${WARMUP_SECONDS:-5}"
+bin="${CARGO_TARGET_DIR:-target}/release"
 work="$(mktemp -d)"
-results="$work/results.jsonl"
+results="${RESULTS:-$work/results.jsonl}"
 : >"$results"
 cargo build --release --locked -p ferromq-namesrv -p ferromq-broker -p ferromq-tools >&2
 
@@ -26,88 +47,173 @@ if command -v java >/dev/null && command -v mvn >/dev/null; then
     mvn -q -B -f tests/compat/pom.xml compile dependency:copy-dependencies -DincludeScope=runtime >&2
 fi
 java_cp="tests/compat/java/target/classes:tests/compat/java/target/dependency/*"
+java_opts=(-Xmx512m -cp "$java_cp")
 
-ns_port=19876
-broker_port=19911
-pids=()
+have_perf=no
+perf_events="raw_syscalls:sys_enter,context-switches,syscalls:sys_enter_msync,syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync"
+if command -v perf >/dev/null && perf stat -e "$perf_events" -o /dev/null true 2>/dev/null; then
+    have_perf=yes
+else
+    echo "bench-compare: no perf: no system call or flush counts (apt-get install linux-perf)" >&2
+fi
+
+. scripts/bench-lib.sh
+apache_dir="$work/apache"
 cleanup() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    tests/compat/apache-cluster.sh stop "$work/apache" >/dev/null 2>&1 || true
+    bench_cluster_stop
+    tests/compat/apache-cluster.sh stop "$apache_dir" >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
+hz="$(getconf CLK_TCK)"
 
-. scripts/bench-lib.sh
+# The broker under test: its name and pid, and the name server's address.
+broker=""
+broker_pid=""
+ns=""
 
-# run <broker> <client> <label> <command...>: one run, its JSON summary tagged and appended.
-run() {
-    local broker="$1" client="$2" label="$3"
-    shift 3
-    echo "== $broker / $client / $label ($secs s)" >&2
-    local line
-    if [ "$client" = mqbench ]; then
-        line="$("$@" --json | grep '"kind":"summary"' | tail -n 1)"
-    else
-        line="$("$@" | grep '^RESULT ' | tail -n 1 | sed 's/^RESULT //')"
+# measure <client: mqbench|java> <label> <command...>: one run with its cost, a JSON line
+# appended to the results.
+measure() {
+    local client="$1" label="$2"
+    shift 2
+    echo "== $broker / $client / $label" >&2
+    # Not what the previous run left running (the pre-fault of a new commitlog file, a JVM's
+    # collections) in this run's figures.
+    wait_idle "$broker_pid"
+    local perf_pid="" before after line
+    if [ "$have_perf" = yes ]; then
+        perf stat -x, -e "$perf_events" -p "$broker_pid" -o "$work/perf.out" &
+        perf_pid=$!
+        sleep 0.3 # attached
     fi
-    echo "{\"broker\":\"$broker\",\"client\":\"$client\",\"run\":\"$label\",\"result\":$line}" | tee -a "$results"
+    before="$(cpu_ticks "$broker_pid")"
+    line="$(/usr/bin/time -f '%U %S' -o "$work/client-cpu" "$@" 2>"$work/client.err" |
+        { grep -E '"kind":"summary"|^RESULT ' || true; } | tail -n 1 | sed 's/^RESULT //')"
+    after="$(cpu_ticks "$broker_pid")"
+    local counts='{}'
+    if [ -n "$perf_pid" ]; then
+        kill -INT "$perf_pid" 2>/dev/null || true
+        wait "$perf_pid" 2>/dev/null || true
+        counts="$(awk -F, '$1 ~ /^[0-9]/ { gsub(/.*:/, "", $3); printf "%s\"%s\":%s", (n++ ? "," : "{"), $3, $1 }
+            END { if (!n) printf "{"; printf "}" }' "$work/perf.out")"
+    fi
+    if [ -z "$line" ]; then
+        echo "$broker / $client / $label: no result; left out. Its errors:" >&2
+        tail -n 5 "$work/client.err" >&2
+        return 0
+    fi
+    local broker_s client_s
+    broker_s="$(awk -v a="$after" -v b="$before" -v hz="$hz" 'BEGIN { printf "%.3f", (a - b) / hz }')"
+    client_s="$(awk '{ printf "%.3f", $1 + $2 }' "$work/client-cpu")"
+    echo "{\"broker\":\"$broker\",\"client\":\"$client\",\"run\":\"$label\",\"broker_cpu_s\":$broker_s,\"client_cpu_s\":$client_s,\"rss_anon_kb\":$(rss_anon_kb "$broker_pid"),\"broker_counts\":$counts,\"load\":$(cut -d' ' -f1 /proc/loadavg),\"result\":$line}" |
+        tee -a "$results"
 }
 
-suite() { # broker-name
-    local ns="127.0.0.1:$ns_port" topic="BenchCompare$RANDOM"
-    for t in 1 16 64; do
-        run "$1" mqbench "sync-$t" target/release/mqbench producer -n "$ns" -t "$topic" -w "$t" -s 1024 \
-            --duration "$secs" --mode sync
-    done
-    run "$1" mqbench async target/release/mqbench producer -n "$ns" -t "$topic" -s 1024 \
-        --duration "$secs" --mode async --inflight 1024
-    if [ "$have_java" = 1 ]; then
+# The runs of one broker (ASYNC_FLUSH).
+suite() {
+    local topic="BenchCompare$RANDOM"
+    # Warm-up (not measured): the route, the topic, the first commitlog file, Java's JIT.
+    "$bin/mqbench" producer -n "$ns" -t "$topic" -s 1024 --duration "$warmup" --mode async --json >/dev/null
+    wait_idle "$broker_pid"
+    if [[ "$runs" == *" send "* ]]; then
         for t in 1 16 64; do
-            run "$1" java "sync-$t" java -Xmx512m -cp "$java_cp" org.ferromq.compat.BenchProducer "$ns" "$topic" \
+            measure mqbench "sync-$t" "$bin/mqbench" producer -n "$ns" -t "$topic" -w "$t" -s 1024 \
+                --duration "$secs" --mode sync --json
+        done
+        measure mqbench async "$bin/mqbench" producer -n "$ns" -t "$topic" -s 1024 \
+            --duration "$secs" --mode async --inflight 1024 --json
+    fi
+    if [[ "$runs" == *" batch "* ]]; then
+        # 32 batches of 32 in flight: as many messages as the async run's 1024 sends.
+        measure mqbench async-b32 "$bin/mqbench" producer -n "$ns" -t "$topic" -s 1024 \
+            --duration "$secs" --mode async --batch 32 --inflight 32 --json
+        measure mqbench sync16-b32 "$bin/mqbench" producer -n "$ns" -t "$topic" -w 16 -s 1024 \
+            --duration "$secs" --mode sync --batch 32 --json
+    fi
+    if [[ "$runs" == *" java "* ]] && [ "$have_java" = 1 ]; then
+        for t in 1 16 64; do
+            measure java "sync-$t" java "${java_opts[@]}" org.ferromq.compat.BenchProducer "$ns" "$topic" \
                 --threads "$t" --size 1024 --seconds "$secs" --mode sync
         done
-        run "$1" java async java -Xmx512m -cp "$java_cp" org.ferromq.compat.BenchProducer "$ns" "$topic" \
+        measure java async java "${java_opts[@]}" org.ferromq.compat.BenchProducer "$ns" "$topic" \
             --size 1024 --seconds "$secs" --mode async --inflight 1024
+    fi
+    if [[ "$runs" == *" consume "* ]]; then
+        local backlog_topic="BenchBacklog$RANDOM"
+        measure mqbench backlog "$bin/mqbench" producer -n "$ns" -t "$backlog_topic" -s 1024 \
+            --mode async --batch 32 --inflight 32 --messages "$backlog" --duration 600 --json
+        wait_idle "$broker_pid"
+        measure mqbench consume "$bin/mqbench" consumer -n "$ns" -t "$backlog_topic" \
+            -g "bench_consume_$RANDOM" --from-first --messages "$backlog" --duration 600 --json
+        if [ "$have_java" = 1 ]; then
+            measure java consume java "${java_opts[@]}" org.ferromq.compat.BenchConsumer "$ns" \
+                "$backlog_topic" "bench_java_consume_$RANDOM" --messages "$backlog" --seconds 600
+        fi
     fi
 }
 
-# FerroMQ.
-mkdir -p "$work/ferro"
-printf 'listenPort=%s\nkvConfigPath=%s\nconfigStorePath=%s\n' "$ns_port" "$work/ferro/kv.json" \
-    "$work/ferro/ns.properties" >"$work/ferro/namesrv.properties"
-printf 'brokerName=ferro-a\nbrokerIP1=127.0.0.1\nlistenPort=%s\nnamesrvAddr=127.0.0.1:%s\nstorePathRootDir=%s\n' \
-    "$broker_port" "$ns_port" "$work/ferro/store" >"$work/ferro/broker.properties"
-target/release/mqnamesrv -c "$work/ferro/namesrv.properties" >"$work/ferro/ns.log" 2>&1 &
-pids+=($!)
-wait_port "$ns_port"
-target/release/mqbroker -c "$work/ferro/broker.properties" >"$work/ferro/broker.log" 2>&1 &
-pids+=($!)
-wait_port "$broker_port"
-wait_registered "$ns_port"
-suite ferromq
-for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-wait 2>/dev/null || true
-pids=()
+# The SYNC_FLUSH runs of one broker.
+syncflush_suite() {
+    local topic="BenchSyncFlush$RANDOM"
+    "$bin/mqbench" producer -n "$ns" -t "$topic" -s 1024 -w 16 --duration "$warmup" --json >/dev/null
+    wait_idle "$broker_pid"
+    for t in 16 64; do
+        measure mqbench "sflush-$t" "$bin/mqbench" producer -n "$ns" -t "$topic" -w "$t" -s 1024 \
+            --duration "$secs" --mode sync --json
+    done
+}
 
-# Apache RocketMQ 5.3.3.
-if [ "$have_java" = 1 ]; then
-    NAMESRV_PORT=$ns_port BROKER_PORT=$broker_port tests/compat/apache-cluster.sh start "$work/apache" >&2
-    wait_registered "$ns_port"
-    suite apache
-    tests/compat/apache-cluster.sh stop "$work/apache" >&2
-fi
+ferromq_start() { # flushDiskType
+    bench_cluster_start "$bin" --broker-config brokerName=ferro-a --broker-config "flushDiskType=$1"
+    ns="$FERROMQ_NAMESRV"
+    broker_pid="$(cat "$(ls "$FERROMQ_CLUSTER_DIR"/broker-*.pid | head -n 1)")"
+    broker=ferromq
+}
+
+apache_start() { # flushDiskType
+    rm -rf "$apache_dir"
+    FLUSH="$1" NAMESRV_PORT=19876 BROKER_PORT=19911 tests/compat/apache-cluster.sh start "$apache_dir" >&2
+    wait_registered 19876
+    ns=127.0.0.1:19876
+    broker_pid="$(cat "$apache_dir/broker.pid")"
+    broker=apache
+}
+
+apache_stop() {
+    tests/compat/apache-cluster.sh stop "$apache_dir" >&2
+    rm -rf "$apache_dir"
+}
+
+for b in $brokers; do
+    case "$b" in
+    ferromq)
+        ferromq_start ASYNC_FLUSH
+        suite
+        bench_cluster_stop
+        if [[ "$runs" == *" syncflush "* ]]; then
+            ferromq_start SYNC_FLUSH
+            syncflush_suite
+            bench_cluster_stop
+        fi
+        ;;
+    apache)
+        if [ "$have_java" != 1 ]; then
+            echo "bench-compare: no java or mvn: no Apache runs" >&2
+            continue
+        fi
+        apache_start ASYNC_FLUSH
+        suite
+        apache_stop
+        if [[ "$runs" == *" syncflush "* ]]; then
+            apache_start SYNC_FLUSH
+            syncflush_suite
+            apache_stop
+        fi
+        ;;
+    *) echo "BROKERS: unknown broker $b (ferromq, apache)" >&2; exit 2 ;;
+    esac
+done
 
 echo
-python3 - "$results" <<'EOF'
-import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-print(f"{'broker':8} {'client':8} {'run':8} {'TPS':>9} {'avg ms':>8} {'p99 ms':>8} {'fail':>5}")
-for r in rows:
-    x = r["result"]
-    tps = x.get("tps", 0)
-    avg = x.get("avg_ms", x.get("avg_rt_ms", 0))
-    p99 = x.get("p99_ms", 0)
-    fail = x.get("failures", 0)
-    print(f"{r['broker']:8} {r['client']:8} {r['run']:8} {tps:9.0f} {avg:8.3f} {p99:8.2f} {fail:5}")
-EOF
+python3 scripts/bench-table.py "$results"

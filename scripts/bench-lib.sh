@@ -62,3 +62,29 @@ bench_cluster_stop() {
         FERROMQ_CLUSTER_DIR=""
     fi
 }
+
+# cpu_ticks <pid>: user + system CPU time of a process so far, in clock ticks (getconf CLK_TCK
+# a second).
+cpu_ticks() {
+    awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# rss_anon_kb <pid>: the process's anonymous resident memory in KiB (RssAnon: heap, stacks;
+# not the mapped commitlog, which is file-backed page cache).
+rss_anon_kb() {
+    awk '/^RssAnon:/ { print $2 }' "/proc/$1/status"
+}
+
+# wait_idle <pid>: until the process uses under 10 % of a core over 2 s (60 s at most). A broker's
+# first sends make it create a commitlog file and pre-fault the next one (a second or more of
+# CPU): a start-up cost, not a per-message one.
+wait_idle() {
+    local hz before after
+    hz="$(getconf CLK_TCK)"
+    for _ in $(seq 1 30); do
+        before="$(cpu_ticks "$1")"
+        sleep 2
+        after="$(cpu_ticks "$1")"
+        [ $((after - before)) -lt $((hz / 5)) ] && return 0
+    done
+}

@@ -38,8 +38,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-
 # The same certificates and ACL file as bench-security.sh.
 tls="$work/tls"
 mkdir -p "$tls"

@@ -33,11 +33,6 @@ trap cleanup EXIT
 
 . scripts/bench-lib.sh
 
-# cpu_ticks <pid>: user + system CPU time of a process so far, in clock ticks.
-cpu_ticks() {
-    awk '{ print $14 + $15 }' "/proc/$1/stat"
-}
-
 # A CA and a server certificate for 127.0.0.1 signed by it.
 tls="$work/tls"
 mkdir -p "$tls"
@@ -89,19 +84,9 @@ setup() {
         fi
     done
     [ "$ready" = yes ] || { echo "$name: no successful send within 30 tries" >&2; exit 1; }
-    # The first send made the broker create its first commitlog file and allocate the next one
-    # ahead, pre-faulting it on a background thread (1 GiB of page cache zeroed: a second or more
-    # of CPU). That is a start-up cost, not a per-message one, and it would land in the first run
-    # of every configuration (sync, 1 thread), TPS and CPU alike: wait until the broker is idle
-    # (under 10 % of a core over 2 s; 60 s at most).
-    local hz idle_before idle_after
-    hz="$(getconf CLK_TCK)"
-    for _ in $(seq 1 30); do
-        idle_before="$(cpu_ticks "$broker_pid")"
-        sleep 2
-        idle_after="$(cpu_ticks "$broker_pid")"
-        [ $((idle_after - idle_before)) -lt $((hz / 5)) ] && break
-    done
+    # The first send made the broker create its first commitlog file and pre-fault the next one
+    # (1 GiB of page cache zeroed): a start-up cost that would land in the first run.
+    wait_idle "$broker_pid"
     for mode in sync async; do
         for t in 1 16; do
             echo "== $name / $mode / $t threads ($secs s)" >&2

@@ -79,6 +79,64 @@ fn producer_consumer_and_transaction_runs_report_real_traffic() {
         );
     }
 
+    // Async batches, ending at a message count well before the time limit.
+    let (lines, stderr) = mqbench(&[
+        "producer",
+        "-n",
+        ns,
+        "-t",
+        "Bench",
+        "-s",
+        "256",
+        "--mode",
+        "async",
+        "--batch",
+        "8",
+        "--inflight",
+        "4",
+        "--messages",
+        "2000",
+        "--duration",
+        "60",
+        "--json",
+        "--queues",
+        "4",
+    ]);
+    let s = summary(&lines);
+    assert!(
+        s["ok"].as_u64().unwrap() >= 2000,
+        "async batches: {s} {stderr}"
+    );
+    assert_eq!(s["ok"].as_u64().unwrap() % 8, 0, "whole batches: {s}");
+    assert_eq!(s["failures"], 0, "async batches: {s}");
+    assert!(
+        s["seconds"].as_f64().unwrap() < 30.0,
+        "--messages ends it: {s}"
+    );
+
+    // Draining a backlog: the run ends once that many messages were consumed.
+    let (lines, _) = mqbench(&[
+        "consumer",
+        "-n",
+        ns,
+        "-t",
+        "Bench",
+        "-g",
+        "bench_drain",
+        "--from-first",
+        "--messages",
+        "1500",
+        "--duration",
+        "60",
+        "--json",
+    ]);
+    let s = summary(&lines);
+    assert!(s["ok"].as_u64().unwrap() >= 1500, "drained: {s}");
+    assert!(
+        s["seconds"].as_f64().unwrap() < 30.0,
+        "--messages ends it: {s}"
+    );
+
     let (lines, _) = mqbench(&[
         "consumer",
         "-n",

@@ -19,7 +19,7 @@
 //!   [`MAX_HELD`] records are held; past that dispatch waits for the retries.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,8 @@ use crate::error::{Result, StoreError};
 /// Most records held back by transient failures before dispatch stops advancing.
 pub const MAX_HELD: usize = 100_000;
 const FIRST_BACKOFF: Duration = Duration::from_millis(10);
+/// How long the dispatcher lets records gather after a pass that found some (see `Reput::run`).
+const LINGER: Duration = Duration::from_millis(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Something fed every dispatched record, in commitlog order.
@@ -41,6 +43,13 @@ pub trait Dispatcher: Send + Sync + std::fmt::Debug {
     /// later record of this dispatcher.
     fn ordered_per_queue(&self) -> bool {
         false
+    }
+
+    /// Called after each pass over new records (one or many): a dispatcher that gathers its
+    /// writes (the index) writes them here. An error is logged; what was gathered stays for the
+    /// next call.
+    fn end_of_pass(&self) -> Result<()> {
+        Ok(())
     }
 }
 
@@ -75,6 +84,11 @@ pub struct Reput {
     undispatchable: AtomicU64,
     wake: Mutex<bool>,
     cond: Condvar,
+    /// Set while the thread is (about to be) waiting on `cond`: only then does [`Self::wake`]
+    /// take the lock and signal. Every append wakes the dispatcher, so a wake-up that always
+    /// locked and signalled cost each message a futex system call and a lock hand-off with the
+    /// dispatcher thread (docs/performance.md).
+    sleeping: AtomicBool,
     stop: AtomicBool,
 }
 
@@ -96,6 +110,7 @@ impl Reput {
             undispatchable: AtomicU64::new(0),
             wake: Mutex::new(false),
             cond: Condvar::new(),
+            sleeping: AtomicBool::new(false),
             stop: AtomicBool::new(false),
         })
     }
@@ -133,8 +148,19 @@ impl Reput {
         self.held.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Asks the thread to look for new records.
+    /// Asks the thread to look for new records: called after the bound it dispatches up to
+    /// moved (an append, a sync). A thread that is not waiting needs nothing: before it waits it
+    /// checks whether the bound moved since its last pass ([`Self::run`]).
     pub fn wake(&self) {
+        // Pairs with the fence in `run`: either this load sees `sleeping`, or the thread's
+        // check after setting it sees the moved bound.
+        fence(Ordering::SeqCst);
+        if self.sleeping.load(Ordering::Relaxed) {
+            self.signal();
+        }
+    }
+
+    fn signal(&self) {
         let mut w = self.wake.lock().unwrap_or_else(|e| e.into_inner());
         *w = true;
         self.cond.notify_one();
@@ -143,7 +169,7 @@ impl Reput {
     /// Stops the thread after its current pass.
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Release);
-        self.wake();
+        self.signal();
     }
 
     fn skip(&self, req: &DispatchRequest, e: &StoreError) {
@@ -279,8 +305,27 @@ impl Reput {
     }
 
     /// Dispatches every record below `bound()` that has not been dispatched yet; returns how many
-    /// (held records count when their retry succeeds).
+    /// (held records count when their retry succeeds). Ends with each dispatcher's
+    /// [`Dispatcher::end_of_pass`].
     pub fn pass(
+        &self,
+        log: &CommitLog,
+        dispatchers: &[Arc<dyn Dispatcher>],
+        listener: Option<&ArrivalListener>,
+        bound: u64,
+    ) -> usize {
+        let n = self.pass_records(log, dispatchers, listener, bound);
+        if n > 0 {
+            for d in dispatchers {
+                if let Err(e) = d.end_of_pass() {
+                    tracing::warn!(error = %e, "dispatcher could not finish its pass; retried");
+                }
+            }
+        }
+        n
+    }
+
+    fn pass_records(
         &self,
         log: &CommitLog,
         dispatchers: &[Arc<dyn Dispatcher>],
@@ -346,11 +391,19 @@ impl Reput {
         bound: impl Fn() -> u64,
     ) {
         loop {
-            self.pass(log, dispatchers, listener.as_ref(), bound());
+            let passed = bound();
+            let dispatched = self.pass(log, dispatchers, listener.as_ref(), passed);
             if self.stop.load(Ordering::Acquire) {
                 // A last pass so a clean shutdown leaves nothing undispatched.
                 self.pass(log, dispatchers, listener.as_ref(), bound());
                 return;
+            }
+            if dispatched > 0 {
+                // Records are arriving: gather LINGER's worth for the next pass rather than be
+                // woken by each append (as Apache's dispatcher polls every millisecond). Idle,
+                // the thread waits below and the first append wakes it at once.
+                std::thread::sleep(LINGER);
+                continue;
             }
             let mut wait = Duration::from_millis(100);
             if let Some(at) = self.next_retry() {
@@ -358,11 +411,19 @@ impl Reput {
             }
             let mut w = self.wake.lock().unwrap_or_else(|e| e.into_inner());
             if !*w {
-                w = self
-                    .cond
-                    .wait_timeout(w, wait)
-                    .map(|(g, _)| g)
-                    .unwrap_or_else(|e| e.into_inner().0);
+                self.sleeping.store(true, Ordering::Relaxed);
+                fence(Ordering::SeqCst);
+                // Appended (or synced) since the pass began: pass again instead of waiting. An
+                // unchanged bound with records left (a replicated record still incomplete)
+                // waits for the next append, as before.
+                if bound() == passed && !self.stop.load(Ordering::Acquire) {
+                    w = self
+                        .cond
+                        .wait_timeout(w, wait)
+                        .map(|(g, _)| g)
+                        .unwrap_or_else(|e| e.into_inner().0);
+                }
+                self.sleeping.store(false, Ordering::Relaxed);
             }
             *w = false;
         }

@@ -40,6 +40,9 @@ pub enum FlushOutcome {
 struct TicketState {
     outcome: Option<FlushOutcome>,
     waker: Option<Waker>,
+    /// Threads blocked in [`FlushTicket::wait`]: the condition variable is signalled only for
+    /// them (a signal is a futex system call even when nobody waits).
+    sleepers: usize,
 }
 
 #[derive(Debug, Default)]
@@ -56,7 +59,9 @@ impl TicketInner {
             if let Some(w) = s.waker.take() {
                 w.wake();
             }
-            self.cond.notify_all();
+            if s.sleepers > 0 {
+                self.cond.notify_all();
+            }
         }
     }
 }
@@ -66,10 +71,16 @@ impl TicketInner {
 pub struct FlushTicket(Arc<TicketInner>);
 
 impl FlushTicket {
+    /// A ticket complete from the start (every put under ASYNC_FLUSH gets one): made with its
+    /// outcome, without locking or signalling anything.
     fn completed(outcome: FlushOutcome) -> Self {
-        let t = FlushTicket(Arc::default());
-        t.0.complete(outcome);
-        t
+        FlushTicket(Arc::new(TicketInner {
+            state: Mutex::new(TicketState {
+                outcome: Some(outcome),
+                ..TicketState::default()
+            }),
+            cond: Condvar::new(),
+        }))
     }
 
     /// Blocks until the flush completes or times out.
@@ -79,7 +90,9 @@ impl FlushTicket {
             if let Some(o) = &s.outcome {
                 return o.clone();
             }
+            s.sleepers += 1;
             s = self.0.cond.wait(s).unwrap_or_else(|e| e.into_inner());
+            s.sleepers -= 1;
         }
     }
 }
@@ -144,6 +157,11 @@ struct State {
     pending: Vec<Pending>,
     stop: bool,
     wake: bool,
+    /// The thread is waiting on the condition variable: only then do writers signal it (a
+    /// signal costs a futex system call even when nobody waits, and under SYNC_FLUSH every
+    /// message registers a ticket; a thread that is syncing finds the new tickets when it
+    /// looks again).
+    waiting: bool,
 }
 
 /// Timing settings of the flusher.
@@ -264,7 +282,9 @@ impl Flusher {
             deadline: Instant::now() + self.policy().sync_timeout,
             ticket: ticket.clone(),
         });
-        self.cond.notify_one();
+        if s.waiting {
+            self.cond.notify_one();
+        }
         FlushTicket(ticket)
     }
 
@@ -272,7 +292,9 @@ impl Flusher {
     pub fn wake(&self) {
         let mut s = self.lock();
         s.wake = true;
-        self.cond.notify_one();
+        if s.waiting {
+            self.cond.notify_one();
+        }
     }
 
     /// Stops the thread after a final flush.
@@ -294,11 +316,13 @@ impl Flusher {
                     FlushDiskType::AsyncFlush => policy.interval,
                 };
                 if !s.stop && s.pending.is_empty() && !s.wake {
+                    s.waiting = true;
                     s = self
                         .cond
                         .wait_timeout(s, wait)
                         .map(|(g, _)| g)
                         .unwrap_or_else(|e| e.into_inner().0);
+                    s.waiting = false;
                 }
                 s.wake = false;
                 (s.stop, !s.pending.is_empty())

@@ -12,7 +12,11 @@
 //! dispatches; queries run concurrently on a snapshot of the file list, so deleting a file never
 //! disturbs a query already reading it.
 //!
-//! Durability: the header is rewritten after every message, so a process crash loses nothing.
+//! Writes are gathered per dispatch pass (`index/file.rs`): the dispatcher calls
+//! [`IndexService::end_of_pass`], and syncing, querying and rolling over write the batch first.
+//!
+//! Durability: the header is rewritten with every batch; a process crash loses at most the batch
+//! of the pass it interrupted, whose records the recovery dispatches again.
 //! [`IndexService::flush`] syncs; once a full file is synced its end timestamp becomes
 //! [`IndexService::flushed_index_timestamp`], which the store persists as the checkpoint's
 //! `indexMsgTimestamp` (Apache flushes a full file on a helper thread when it rolls over; here
@@ -185,7 +189,6 @@ impl IndexService {
             }
         }
         let mut result = Ok(());
-        let mut wrote = false;
         for key in keys {
             let hash = file::key_hash(&format!("{}#{key}", req.topic));
             if let Some(f) = &last_indexed {
@@ -202,13 +205,23 @@ impl IndexService {
             if result.is_err() {
                 break;
             }
-            wrote = true;
-        }
-        // Publish what was written even when a later key failed.
-        if let (true, Some(f)) = (wrote, &current) {
-            f.write_header()?;
         }
         result
+    }
+
+    /// Writes what the dispatches since the last call gathered (the dispatcher calls it after
+    /// each pass). A failed write keeps the rest for the next call.
+    pub fn end_of_pass(&self) -> Result<()> {
+        let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        self.write_gathered()
+    }
+
+    /// [`Self::end_of_pass`] with the writer lock held: only the newest file gathers.
+    fn write_gathered(&self) -> Result<()> {
+        match self.newest() {
+            Some(f) => f.flush_pending(),
+            None => Ok(()),
+        }
     }
 
     /// Adds one entry to `current`, rolling over when it is full.
@@ -234,6 +247,7 @@ impl IndexService {
     fn roll(&self, prev: Option<&IndexFile>) -> Result<Arc<IndexFile>> {
         let (phy, ts) = match prev {
             Some(p) => {
+                p.flush_pending()?;
                 p.write_header()?;
                 (p.end_phy_offset(), p.end_timestamp())
             }
@@ -279,6 +293,13 @@ impl IndexService {
         begin_ms: i64,
         end_ms: i64,
     ) -> QueryOffsetResult {
+        {
+            // What the dispatcher gathered and has not written yet is found too.
+            let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Err(e) = self.write_gathered() {
+                tracing::warn!(error = %e, "index query: gathered entries could not be written");
+            }
+        }
         let files = self.snapshot();
         let mut result = QueryOffsetResult::default();
         let Some(newest) = files.last() else {
@@ -314,6 +335,10 @@ impl IndexService {
     /// Syncs every file written since its last sync, and advances
     /// [`IndexService::flushed_index_timestamp`] over the full files now on disk.
     pub fn flush(&self) -> Result<()> {
+        {
+            let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            self.write_gathered()?;
+        }
         for f in self.snapshot() {
             f.sync()?;
             if f.is_full() {

@@ -204,6 +204,9 @@ impl Dispatcher for IndexDispatcher {
     fn dispatch(&self, req: &DispatchRequest) -> Result<()> {
         self.0.dispatch(req)
     }
+    fn end_of_pass(&self) -> Result<()> {
+        self.0.end_of_pass()
+    }
 }
 
 /// The message store.

@@ -1,7 +1,9 @@
 //! The key index against Apache's `IndexFile` format and query rules (docs/store.md, "Index
 //! files").
 //!
-//! Files here use 64 slots and 32 entries (936 bytes; 31 usable entries per file).
+//! Files here use 64 slots and 32 entries (936 bytes; 31 usable entries per file). Each dispatch
+//! is followed by `end_of_pass`, as the store's dispatcher ends each pass: the index gathers its
+//! writes until then.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -88,6 +90,7 @@ fn workload(index: &IndexService, range: std::ops::Range<u64>) {
         index
             .dispatch(&req("T", i * 100, ts, Some(&format!("U{i}")), Some(&key)))
             .expect("dispatch");
+        index.end_of_pass().expect("end of pass");
     }
 }
 
@@ -103,9 +106,11 @@ fn golden_layout_matches_apache() {
     index
         .dispatch(&req("TopicTest", 1234, ts1, None, Some("k1")))
         .expect("dispatch");
+    index.end_of_pass().expect("end of pass");
     index
         .dispatch(&req("TopicTest", 2000, ts1 + 5_500, None, Some("k1")))
         .expect("dispatch");
+    index.end_of_pass().expect("end of pass");
     index.flush().expect("flush");
 
     let all = files(dir.path());
@@ -161,6 +166,7 @@ fn reads_a_fresh_apache_file_with_index_count_zero() {
     index
         .dispatch(&req("T", 10, BASE_TS, None, Some("a")))
         .expect("dispatch");
+    index.end_of_pass().expect("end of pass");
     let all = files(dir.path());
     assert_eq!(all.len(), 1, "the existing file is used");
     assert_eq!(be_i32(&all[0].1, 36), 2, "entry 1 written, indexCount 2");
@@ -176,6 +182,7 @@ fn java_min_value_hash_maps_to_slot_zero() {
     index
         .dispatch(&req("T", 77, BASE_TS, None, Some("jllgvmc")))
         .expect("dispatch");
+    index.end_of_pass().expect("end of pass");
     let bytes = &files(dir.path())[0].1;
     assert_eq!(be_i32(bytes, 40), 1, "slot 0 holds entry 1");
     let entry = 40 + 64 * 4 + 20;
@@ -194,10 +201,12 @@ fn queries_by_key_and_uniq_key_within_a_time_range() {
         index
             .dispatch(&req("T", i * 100, ts, Some(&format!("U{i}")), Some(&keys)))
             .expect("dispatch");
+        index.end_of_pass().expect("end of pass");
     }
     index
         .dispatch(&req("Other", 900, BASE_TS + 40_000, None, Some("common")))
         .expect("dispatch");
+    index.end_of_pass().expect("end of pass");
 
     assert_eq!(query_all(&index, "common"), vec![400, 300, 200, 100, 0]);
     assert_eq!(query_all(&index, "order-1"), vec![300, 100]);
@@ -248,6 +257,7 @@ fn hash_collisions_follow_the_chain_and_compare_hashes() {
         index
             .dispatch(&req("T", offset, BASE_TS + offset as i64, None, Some(key)))
             .expect("dispatch");
+        index.end_of_pass().expect("end of pass");
     }
     assert_eq!(
         query_all(&index, "c10"),
@@ -440,6 +450,7 @@ fn re_dispatch_is_idempotent() {
             Some("k0 k0 x"),
         ))
         .expect("dispatch");
+    index.end_of_pass().expect("end of pass");
     let before = files(dir.path());
 
     // Replays (abnormal recovery) of everything, and of the newest record alone.
@@ -454,6 +465,7 @@ fn re_dispatch_is_idempotent() {
                 Some("k0 k0 x"),
             ))
             .expect("dispatch");
+        index.end_of_pass().expect("end of pass");
     }
     assert_eq!(files(dir.path()), before, "nothing written again");
 
@@ -477,14 +489,17 @@ fn duplicates_across_a_rollover_are_reported_once() {
         index
             .dispatch(&req("T", i, BASE_TS, None, Some("fill")))
             .expect("dispatch");
+        index.end_of_pass().expect("end of pass");
     }
     let straddle = req("T", 30, BASE_TS + 1_000, None, Some("a b"));
     index.dispatch(&straddle).expect("dispatch");
+    index.end_of_pass().expect("end of pass");
     let all = files(dir.path());
     assert_eq!(all.len(), 2);
     assert_eq!(be_i32(&all[1].1, 36), 2, "b went to the new file");
     // A crash replay of the straddling record indexes "a" again, in the new file.
     index.dispatch(&straddle).expect("dispatch");
+    index.end_of_pass().expect("end of pass");
     assert_eq!(be_i32(&files(dir.path())[1].1, 36), 3, "a written again");
     assert_eq!(query_all(&index, "a"), vec![30]);
     assert_eq!(query_all(&index, "b"), vec![30]);
@@ -497,6 +512,7 @@ fn rolled_back_transactions_are_not_indexed() {
     let mut r = req("T", 100, BASE_TS, Some("rb"), Some("rb-key"));
     r.sys_flag = sysflag::TRANSACTION_ROLLBACK_TYPE;
     index.dispatch(&r).expect("dispatch");
+    index.end_of_pass().expect("end of pass");
     assert!(files(dir.path()).is_empty(), "no file for nothing to index");
     for (offset, flag) in [
         (200, sysflag::TRANSACTION_PREPARED_TYPE),
@@ -505,6 +521,7 @@ fn rolled_back_transactions_are_not_indexed() {
         let mut r = req("T", offset, BASE_TS, Some("tx"), None);
         r.sys_flag = flag;
         index.dispatch(&r).expect("dispatch");
+        index.end_of_pass().expect("end of pass");
     }
     assert!(query_all(&index, "rb").is_empty());
     assert!(query_all(&index, "rb-key").is_empty());
@@ -540,6 +557,7 @@ fn queries_run_while_dispatching() {
                 Some("hot"),
             ))
             .expect("dispatch");
+        index.end_of_pass().expect("end of pass");
     }
     done.store(true, Ordering::Release);
     for r in readers {
@@ -598,6 +616,7 @@ fn default_size_files_are_sparse() {
     index
         .dispatch(&req("T", 0, BASE_TS, Some("u"), Some("k")))
         .expect("dispatch");
+    index.end_of_pass().expect("end of pass");
     index.flush().expect("flush");
     let path = std::fs::read_dir(dir.path())
         .expect("list")

@@ -1,11 +1,10 @@
 //! `mqbench producer`: send throughput and latency with the FerroMQ client.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use ferromq_client::{Message, Producer, ProducerOptions, SendStatus};
-use tokio::sync::Semaphore;
 
 use super::run::{run, StopFlag, Timing};
 use super::{Reporter, Stats, Summary};
@@ -15,7 +14,7 @@ use super::{Reporter, Stats, Summary};
 pub enum SendMode {
     /// Each worker sends and waits for the result.
     Sync,
-    /// Up to `inflight` sends outstanding, results through the client's callback.
+    /// Up to `inflight` sends outstanding at once (of `batch` messages each).
     Async,
     /// Fire and forget: the broker does not answer (latency = time to hand the bytes over).
     Oneway,
@@ -34,7 +33,7 @@ pub struct ProducerBench {
     pub size: usize,
     /// Messages per send (1 = single sends; more = SEND_BATCH_MESSAGE).
     pub batch: usize,
-    /// Sends outstanding at once in async mode.
+    /// Sends outstanding at once in async mode (each of `batch` messages).
     pub inflight: usize,
     /// Sync, async or oneway.
     pub mode: SendMode,
@@ -67,20 +66,19 @@ impl ProducerBench {
         body: Bytes,
     ) -> impl std::future::Future<Output = ()> + Send + 'static {
         let (producer, stats, stop) = (producer.clone(), stats.clone(), stop.clone());
-        let (topic, mode, threads, batch, inflight) = (
-            self.topic.clone(),
-            self.mode,
-            self.threads.max(1),
-            self.batch.max(1),
-            self.inflight.max(1),
-        );
+        let (topic, mode, batch) = (self.topic.clone(), self.mode, self.batch.max(1));
+        // Async: `inflight` sends outstanding at once. Each is a long-lived task that sends,
+        // awaits and sends again, so a send's future (about 2 KiB) lives inside its task and is
+        // not allocated per send, as a task spawned per send (or a future pushed into a
+        // `FuturesUnordered`) would be: that allocation made malloc the largest cost of the
+        // client (docs/performance.md).
+        let workers = match mode {
+            SendMode::Async => self.inflight.max(1),
+            SendMode::Sync | SendMode::Oneway => self.threads.max(1),
+        };
         async move {
             let message = move || Message::new(&topic, body.clone());
-            if mode == SendMode::Async {
-                async_sender(producer, stats, stop, message, inflight).await;
-                return;
-            }
-            let tasks: Vec<_> = (0..threads)
+            let tasks: Vec<_> = (0..workers)
                 .map(|_| {
                     let (producer, stats, stop, message) = (
                         producer.clone(),
@@ -91,27 +89,7 @@ impl ProducerBench {
                     tokio::spawn(async move {
                         while !stop.is_raised() {
                             let started = Instant::now();
-                            let (ok, n) = match (mode, batch) {
-                                (SendMode::Oneway, _) => {
-                                    (producer.send_oneway(message()).await.is_ok(), 1)
-                                }
-                                (_, 1) => (
-                                    producer
-                                        .send(message())
-                                        .await
-                                        .is_ok_and(|r| r.status == SendStatus::Ok),
-                                    1,
-                                ),
-                                (_, n) => (
-                                    producer
-                                        .send_batch((0..n).map(|_| message()).collect())
-                                        .await
-                                        .is_ok_and(|rs| {
-                                            rs.iter().all(|r| r.status == SendStatus::Ok)
-                                        }),
-                                    n as u64,
-                                ),
-                            };
+                            let (ok, n) = send_once(&producer, mode, batch, &message).await;
                             stats.record(ok, n, started.elapsed());
                         }
                     })
@@ -124,30 +102,29 @@ impl ProducerBench {
     }
 }
 
-/// One task keeping `inflight` async sends outstanding.
-async fn async_sender(
-    producer: Producer,
-    stats: Arc<Stats>,
-    stop: StopFlag,
-    message: impl Fn() -> Message,
-    inflight: usize,
-) {
-    let window = Arc::new(Semaphore::new(inflight));
-    while !stop.is_raised() {
-        let Ok(permit) = window.clone().acquire_owned().await else {
-            break;
-        };
-        let (stats, started) = (stats.clone(), Instant::now());
-        producer.send_async(message(), move |result| {
-            let ok = result.is_ok_and(|r| r.status == SendStatus::Ok);
-            stats.record(ok, 1, started.elapsed());
-            drop(permit);
-        });
+/// One send of `batch` messages (SEND_BATCH_MESSAGE when more than one; oneway sends are
+/// single); whether it succeeded and how many messages it carried.
+async fn send_once(
+    producer: &Producer,
+    mode: SendMode,
+    batch: usize,
+    message: &impl Fn() -> Message,
+) -> (bool, u64) {
+    match (mode, batch) {
+        (SendMode::Oneway, _) => (producer.send_oneway(message()).await.is_ok(), 1),
+        (_, 1) => (
+            producer
+                .send(message())
+                .await
+                .is_ok_and(|r| r.status == SendStatus::Ok),
+            1,
+        ),
+        (_, n) => (
+            producer
+                .send_batch((0..n).map(|_| message()).collect())
+                .await
+                .is_ok_and(|rs| rs.iter().all(|r| r.status == SendStatus::Ok)),
+            n as u64,
+        ),
     }
-    // Wait for what is still outstanding (bounded by the run's drain time).
-    let _ = tokio::time::timeout(
-        Duration::from_secs(30),
-        window.acquire_many(u32::try_from(inflight).unwrap_or(u32::MAX)),
-    )
-    .await;
 }

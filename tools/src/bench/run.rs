@@ -32,7 +32,14 @@ pub struct Timing {
     pub interval: Duration,
     /// How long workers may take to finish what is in flight after the stop.
     pub drain: Duration,
+    /// End the measured window early once this many operations succeeded (`duration` is then
+    /// a time limit).
+    pub messages: Option<u64>,
 }
+
+/// How often the loop looks for [`Timing::messages`]: the measured window ends at most this
+/// late after the count is reached.
+const COUNT_POLL: Duration = Duration::from_millis(10);
 
 /// Runs `workers` (one future that completes when all of them saw the stop flag) for
 /// `timing.duration`, reporting as it goes; returns the summary of the whole run.
@@ -52,14 +59,22 @@ where
     let mut last = start.clone();
     let mut next_interval = began + timing.interval;
     let end = began + timing.duration;
+    let mut next_progress = began + Duration::from_secs(1);
     loop {
         let now = Instant::now();
-        if now >= end {
+        if now >= end || timing.messages.is_some_and(|n| stats.ok() >= start.ok + n) {
             break;
         }
-        let tick = (now + Duration::from_secs(1)).min(next_interval).min(end);
+        let mut tick = next_progress.min(next_interval).min(end);
+        if timing.messages.is_some() {
+            tick = tick.min(now + COUNT_POLL);
+        }
         tokio::time::sleep_until(tick.into()).await;
         let now = Instant::now();
+        if now < next_progress && now < next_interval {
+            continue;
+        }
+        next_progress = now + Duration::from_secs(1);
         if now >= next_interval && now < end {
             let snap = stats.snapshot(true);
             reporter.interval(&last, &snap, now - began);

@@ -178,6 +178,11 @@ impl Stats {
         }
     }
 
+    /// Successful operations so far.
+    pub fn ok(&self) -> u64 {
+        self.ok.load(Ordering::Relaxed)
+    }
+
     /// The largest latency since the start.
     pub fn max(&self) -> Duration {
         Duration::from_micros(self.max_us.load(Ordering::Relaxed))

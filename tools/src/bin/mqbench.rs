@@ -2,8 +2,8 @@
 //! Consumer and TransactionProducer, over the FerroMQ client.
 //!
 //! ```text
-//! mqbench producer    -n 127.0.0.1:9876 -t BenchmarkTest -w 16 -s 1024 --duration 60 [--mode sync|async|oneway] [--batch N] [--json]
-//! mqbench consumer    -n 127.0.0.1:9876 -t BenchmarkTest -g bench_consumer --duration 60 [--json]
+//! mqbench producer    -n 127.0.0.1:9876 -t BenchmarkTest -w 16 -s 1024 --duration 60 [--mode sync|async|oneway] [--inflight N] [--batch N] [--json]
+//! mqbench consumer    -n 127.0.0.1:9876 -t BenchmarkTest -g bench_consumer --duration 60 [--from-first] [--messages N] [--json]
 //! mqbench transaction -n 127.0.0.1:9876 -t BenchmarkTest -w 16 -s 1024 --duration 60 [--check-percent 10] [--json]
 //! mqbench request     -n 127.0.0.1:9876 -t BenchmarkRpc --concurrency 16 -s 128 --duration 60 [--request-timeout 3000] [--json]
 //! ```
@@ -64,6 +64,11 @@ struct Common {
     /// Seconds between report lines.
     #[arg(long, default_value_t = 10)]
     interval: u64,
+    /// End the measured run once this many messages succeeded (sent, or consumed), before
+    /// `--duration` if it comes first: `consumer --from-first --messages 1000000` measures
+    /// draining a backlog of that size.
+    #[arg(long)]
+    messages: Option<u64>,
     /// JSON lines instead of text.
     #[arg(long)]
     json: bool,
@@ -92,6 +97,7 @@ impl Common {
             duration: Duration::from_secs(self.duration.max(1)),
             interval: Duration::from_secs(self.interval.max(1)),
             drain: Duration::from_secs(10),
+            messages: self.messages.filter(|n| *n > 0),
         }
     }
 
@@ -140,7 +146,7 @@ struct ProducerArgs {
     /// Messages per send (SEND_BATCH_MESSAGE when more than 1).
     #[arg(long, default_value_t = 1)]
     batch: usize,
-    /// Async sends outstanding at once.
+    /// Async sends outstanding at once (with `--batch N`, each carries N messages).
     #[arg(long, default_value_t = 1024)]
     inflight: usize,
     /// Producer group.

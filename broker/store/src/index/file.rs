@@ -16,15 +16,24 @@
 //! instead of a `SIGBUS`.
 //!
 //! Concurrency: one writer (the owner serialises [`IndexFile::put`]) and any number of readers.
-//! The header lives in atomics. The writer stores an entry, then publishes the new `indexCount`,
-//! then points the slot at the entry, so a reader that finds a slot value below the count it
+//! The header lives in atomics. The writer stores entries, then publishes the new `indexCount`,
+//! then points the slots at the entries, so a reader that finds a slot value below the count it
 //! loads afterwards reads a complete entry.
+//!
+//! Writes are gathered: [`IndexFile::put`] adds the entry and the slot's new head to an
+//! in-memory batch, and [`IndexFile::flush_pending`] (the owner calls it at the end of each
+//! dispatch pass, before syncing, querying or rolling over, and every [`MAX_PENDING`] entries)
+//! writes the batch's entries with one `pwrite` (they are consecutive), publishes the count,
+//! writes each changed slot, then the header. Indexing a message so costs one `pread` of its
+//! slot and one `pwrite` of it, where writing each entry, slot and header as it came cost four
+//! system calls a message (docs/performance.md).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use ferromq_protocol::message::tag_hash_code;
 
@@ -35,6 +44,26 @@ use crate::fault::inject::{self, IoOp};
 pub(super) const HEADER_SIZE: u64 = 40;
 const SLOT_SIZE: u64 = 4;
 const ENTRY_SIZE: u64 = 20;
+/// Entries gathered before the batch is written whatever the pass (20 KiB).
+const MAX_PENDING: usize = 1024;
+
+/// What the writer has added and not yet written (module docs).
+#[derive(Debug, Default)]
+struct Pending {
+    /// Encoded entries, numbered from the published `indexCount` on.
+    entries: Vec<u8>,
+    /// Slot position -> its new head entry.
+    slots: HashMap<u64, i32>,
+    /// Slots of the batch that were empty before it.
+    new_slots: i32,
+}
+
+impl Pending {
+    fn count(&self) -> i32 {
+        // At most MAX_PENDING entries.
+        (self.entries.len() / ENTRY_SIZE as usize) as i32
+    }
+}
 
 /// Total size of a file with `slots` hash slots and `entries` entries.
 pub(super) fn file_size(slots: u32, entries: u32) -> u64 {
@@ -104,6 +133,8 @@ pub(super) struct IndexFile {
     index_count: AtomicI32,
     /// Written since the last sync.
     dirty: AtomicBool,
+    /// The writer's batch (module docs).
+    pending: Mutex<Pending>,
 }
 
 impl IndexFile {
@@ -139,6 +170,7 @@ impl IndexFile {
             hash_slot_count: AtomicI32::new(0),
             index_count: AtomicI32::new(1),
             dirty: AtomicBool::new(true),
+            pending: Mutex::default(),
             path,
         };
         let init = f
@@ -202,6 +234,7 @@ impl IndexFile {
             hash_slot_count: AtomicI32::new(i32_at(&h, 32)),
             index_count: AtomicI32::new(index_count),
             dirty: AtomicBool::new(false),
+            pending: Mutex::default(),
         })
     }
 
@@ -226,14 +259,21 @@ impl IndexFile {
         self.end_phy_offset.load(Ordering::Acquire)
     }
 
-    /// Number of the next entry (Apache's `indexCount`).
+    /// Number of the next entry written to the file (Apache's `indexCount`; entries of the
+    /// writer's batch not included).
     pub(super) fn index_count(&self) -> i32 {
         self.index_count.load(Ordering::Acquire)
     }
 
-    /// No entry fits any more (Apache's `isWriteFull`: `indexCount >= maxIndexNum`).
+    fn lock_pending(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// No entry fits any more (Apache's `isWriteFull`: `indexCount >= maxIndexNum`), counting
+    /// the writer's batch.
     pub(super) fn is_full(&self) -> bool {
-        i64::from(self.index_count()) >= i64::from(self.entries)
+        let next = self.index_count() + self.lock_pending().count();
+        i64::from(next) >= i64::from(self.entries)
     }
 
     /// Apache's `isTimeMatched`: the file's time range overlaps `[begin, end]`.
@@ -300,11 +340,17 @@ impl IndexFile {
     /// the timestamp a rolled file inherited and then overwrites that, which makes the first
     /// entry of every rolled file read back later than it was stored.
     pub(super) fn put(&self, hash: i32, phy_offset: i64, store_timestamp: i64) -> Result<bool> {
-        let count = self.index_count.load(Ordering::Acquire);
+        let mut pending = self.lock_pending();
+        let published = self.index_count.load(Ordering::Acquire);
+        let count = published + pending.count();
         if i64::from(count) >= i64::from(self.entries) {
             return Ok(false);
         }
-        let prev = self.slot_head(hash, count)?;
+        let slot = self.slot_pos(hash);
+        let prev = match pending.slots.get(&slot) {
+            Some(head) => *head,
+            None => self.slot_head(hash, published)?,
+        };
         if count <= 1 {
             self.begin_phy_offset.store(phy_offset, Ordering::Release);
             self.begin_timestamp
@@ -325,21 +371,64 @@ impl IndexFile {
             prev,
         };
         self.dirty.store(true, Ordering::Release);
-        self.write_at(&entry.encode(), self.entry_pos(count))?;
+        pending.entries.extend_from_slice(&entry.encode());
         if prev == 0 {
-            self.hash_slot_count.fetch_add(1, Ordering::AcqRel);
+            pending.new_slots += 1;
         }
+        pending.slots.insert(slot, count);
         self.end_phy_offset.store(phy_offset, Ordering::Release);
         self.end_timestamp.store(store_timestamp, Ordering::Release);
-        self.index_count.store(count + 1, Ordering::Release);
-        self.write_at(&count.to_be_bytes(), self.slot_pos(hash))?;
+        if pending.count() as usize >= MAX_PENDING {
+            self.write_pending(&mut pending)?;
+        }
         Ok(true)
+    }
+
+    /// Writes the writer's batch and then the header (module docs). Nothing to do without a
+    /// batch. After a failed write what is left of the batch stays for the next call.
+    pub(super) fn flush_pending(&self) -> Result<()> {
+        let mut pending = self.lock_pending();
+        if pending.entries.is_empty() && pending.slots.is_empty() {
+            return Ok(());
+        }
+        self.write_pending(&mut pending)?;
+        self.write_header()
+    }
+
+    fn write_pending(&self, pending: &mut Pending) -> Result<()> {
+        if !pending.entries.is_empty() {
+            let published = self.index_count.load(Ordering::Acquire);
+            self.write_at(&pending.entries, self.entry_pos(published))?;
+            self.hash_slot_count
+                .fetch_add(pending.new_slots, Ordering::AcqRel);
+            self.index_count
+                .store(published + pending.count(), Ordering::Release);
+            pending.entries.clear();
+            pending.new_slots = 0;
+        }
+        // Slots only after the count that covers their entries is published.
+        let mut failed = None;
+        pending.slots.retain(|pos, head| {
+            if failed.is_some() {
+                return true;
+            }
+            match self.write_at(&head.to_be_bytes(), *pos) {
+                Ok(()) => false,
+                Err(e) => {
+                    failed = Some(e);
+                    true
+                }
+            }
+        });
+        failed.map_or(Ok(()), Err)
     }
 
     /// Whether an entry for `hash` at `phy_offset` exists among the newest entries, the ones
     /// for `phy_offset` itself (only meaningful when `phy_offset` is the file's end offset, as
     /// dispatch is in commitlog order).
     pub(super) fn holds_newest(&self, hash: i32, phy_offset: i64) -> Result<bool> {
+        // Rare (a record dispatched again after recovery): read it all from the file.
+        self.flush_pending()?;
         let mut n = self.slot_head(hash, self.index_count())?;
         while n > 0 {
             let e = self.read_entry(n)?;
@@ -455,9 +544,13 @@ mod tests {
             12_500,
             "begin moves to the first entry"
         );
+        assert_eq!(f.index_count(), 1, "gathered, not written yet");
+        f.flush_pending().expect("flush");
+        assert_eq!(f.index_count(), 2);
         assert_eq!(f.read_entry(1).expect("read").time_diff, 0);
         assert!(f.put(3, 700, 15_600).expect("put"));
         assert!(f.put(11, 800, 15_600).expect("put"));
+        f.flush_pending().expect("flush");
         assert_eq!(
             f.read_entry(2).expect("read"),
             Entry {
@@ -484,6 +577,7 @@ mod tests {
         let f = IndexFile::create(dir.path(), "20240101000000000", 8, 16, 0, 0).expect("create");
         assert!(f.put(5, 100, 1_000).expect("put"));
         // A slot pointing past indexCount (a crash between slot and header writes).
+        f.flush_pending().expect("flush");
         f.write_at(&9i32.to_be_bytes(), f.slot_pos(6))
             .expect("write");
         let (mut out, mut seen) = (Vec::new(), HashSet::new());
@@ -491,9 +585,46 @@ mod tests {
             .expect("select");
         assert!(out.is_empty());
         assert!(f.put(6, 200, 2_000).expect("put"));
+        f.flush_pending().expect("flush");
         assert_eq!(f.read_entry(2).expect("read").prev, 0, "treated as empty");
         f.select(6, 0, i64::MAX, 10, &mut out, &mut seen)
             .expect("select");
         assert_eq!(out, vec![200]);
+    }
+
+    #[test]
+    fn a_batch_chains_its_own_entries_and_survives_reopening() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = IndexFile::create(dir.path(), "20240101000000000", 4, 64, 0, 0).expect("create");
+        // Three keys in one slot (4 slots: 1, 5 and 9 share slot 1) and one elsewhere.
+        for (i, hash) in [1, 5, 2, 9].into_iter().enumerate() {
+            assert!(f.put(hash, 100 * (i as i64 + 1), 1_000).expect("put"));
+        }
+        assert_eq!(f.index_count(), 1, "nothing written before the flush");
+        f.flush_pending().expect("flush");
+        assert_eq!(f.index_count(), 5);
+        assert_eq!(f.hash_slot_count.load(Ordering::Acquire), 2);
+        let (mut out, mut seen) = (Vec::new(), HashSet::new());
+        f.select(1, 0, i64::MAX, 10, &mut out, &mut seen)
+            .expect("select");
+        assert_eq!(out, vec![100], "only hash 1 itself");
+        let chain: Vec<i32> = [4, 2, 1]
+            .iter()
+            .map(|&n| f.read_entry(n).expect("read").prev)
+            .collect();
+        assert_eq!(chain, vec![2, 1, 0], "9 -> 5 -> 1 within the batch");
+        drop(f);
+        let path = dir.path().join("20240101000000000");
+        let again = IndexFile::open(&path, 4, 64).expect("open");
+        assert_eq!(
+            again.index_count(),
+            5,
+            "the header was written with the batch"
+        );
+        let (mut out, mut seen) = (Vec::new(), HashSet::new());
+        again
+            .select(9, 0, i64::MAX, 10, &mut out, &mut seen)
+            .expect("select");
+        assert_eq!(out, vec![400]);
     }
 }
