@@ -29,8 +29,12 @@ use crate::error::{Result, StoreError};
 /// Most records held back by transient failures before dispatch stops advancing.
 pub const MAX_HELD: usize = 100_000;
 const FIRST_BACKOFF: Duration = Duration::from_millis(10);
-/// How long the dispatcher lets records gather after a pass that found some (see `Reput::run`).
+/// How long the dispatcher lets records gather after a busy pass (see `Reput::run`).
 const LINGER: Duration = Duration::from_millis(1);
+/// Records a pass must find to count as busy: below it the dispatcher waits to be woken by the
+/// next append, so a message sent at a low rate is dispatched (and a long-polling consumer or a
+/// request-reply responder served) at once instead of up to [`LINGER`] later.
+const LINGER_AFTER: usize = 16;
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Something fed every dispatched record, in commitlog order.
@@ -398,10 +402,10 @@ impl Reput {
                 self.pass(log, dispatchers, listener.as_ref(), bound());
                 return;
             }
-            if dispatched > 0 {
-                // Records are arriving: gather LINGER's worth for the next pass rather than be
-                // woken by each append (as Apache's dispatcher polls every millisecond). Idle,
-                // the thread waits below and the first append wakes it at once.
+            if dispatched >= LINGER_AFTER {
+                // Records are arriving fast: gather LINGER's worth for the next pass rather than
+                // be woken by each append (as Apache's dispatcher polls every millisecond). At
+                // a lower rate the thread waits below and the next append wakes it at once.
                 std::thread::sleep(LINGER);
                 continue;
             }
