@@ -35,6 +35,7 @@ mod limits;
 mod locks;
 mod meters;
 mod metrics;
+mod pop;
 mod records;
 mod replication;
 mod response;
@@ -138,6 +139,7 @@ pub async fn open(settings: Settings) -> Result<Arc<Broker>, BrokerError> {
         stats: crate::stats::Stats::new(ferromq_common::now_ms()),
         topic_creations: Default::default(),
         group_creations: Default::default(),
+        pop: pop::PopService::open(&settings.store.root_file("pop"))?,
         acl,
         auth: Arc::new(auth),
         settings: std::sync::RwLock::new(Arc::new(settings)),

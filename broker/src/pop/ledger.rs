@@ -1,0 +1,452 @@
+//! The pop ledger: the durable record of which popped messages are in flight, and the pop offset
+//! of each (group, topic, queue) (docs/pop.md, "Storage").
+//!
+//! One append-only file, `<storePathRootDir>/pop/ledger`. Every record is framed as
+//! `u32 length | u32 crc32 | JSON payload` (little-endian). A record is written and fsynced
+//! (`fdatasync`) before the request that wrote it is answered, and it is applied to the
+//! in-memory [`State`] under the same lock, so the state always equals a replay of the file.
+//! Replay stops at the first short or corrupt frame (a write torn by a crash) and cuts the file
+//! there. When the file grows past [`COMPACT_AT`] (and at every start) it is rewritten from the
+//! state: a temp file, fsynced, renamed over the ledger, the directory fsynced.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use serde::{Deserialize, Serialize};
+
+/// The ledger is rewritten from the state when it exceeds this many bytes.
+pub(crate) const COMPACT_AT: u64 = 16 * 1024 * 1024;
+/// Largest frame replay accepts (a corrupt length beyond it ends the replay).
+const MAX_FRAME: usize = 64 * 1024 * 1024;
+
+/// One popped message: the group that popped it, the topic it is stored in (a pop retry topic
+/// for retried messages), its queue and queue offset.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct Key {
+    pub(crate) group: String,
+    pub(crate) topic: String,
+    pub(crate) queue_id: i32,
+    pub(crate) offset: i64,
+}
+
+/// An in-flight message.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    /// The pop time of the current handle (an ack or change must carry it).
+    pub(crate) pop_time: i64,
+    pub(crate) invisible_time: i64,
+    pub(crate) revive_qid: i32,
+    /// An ack, change or revive of it is being written: others leave it alone.
+    pub(crate) busy: bool,
+}
+
+impl Entry {
+    /// When it becomes visible again.
+    pub(crate) fn visible_at(&self) -> i64 {
+        self.pop_time.saturating_add(self.invisible_time)
+    }
+}
+
+/// A ledger record.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "k")]
+pub(crate) enum Record {
+    /// Messages popped from one queue, and where the next pop of the group reads.
+    Pop {
+        g: String,
+        t: String,
+        q: i32,
+        pt: i64,
+        it: i64,
+        rq: i32,
+        o: Vec<i64>,
+        n: i64,
+    },
+    /// A message acked (removed if its handle's pop time matches).
+    Ack {
+        g: String,
+        t: String,
+        q: i32,
+        o: i64,
+        pt: i64,
+    },
+    /// A message's invisible time changed: new pop time `npt`, invisible time `it`.
+    Change {
+        g: String,
+        t: String,
+        q: i32,
+        o: i64,
+        pt: i64,
+        npt: i64,
+        it: i64,
+    },
+    /// A message copied to its pop retry topic (no longer in flight here).
+    Revived {
+        g: String,
+        t: String,
+        q: i32,
+        o: i64,
+        pt: i64,
+    },
+    /// The pop offset of a queue moved without messages being in flight.
+    Offset {
+        g: String,
+        t: String,
+        q: i32,
+        n: i64,
+    },
+}
+
+/// What the ledger says: in-flight messages, their revive order, pop offsets.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub(crate) inflight: HashMap<Key, Entry>,
+    /// (visible at, key) of every in-flight message.
+    pub(crate) due: BTreeSet<(i64, Key)>,
+    /// Next offset to pop per (group, topic, queue).
+    pub(crate) offsets: HashMap<(String, String, i32), i64>,
+}
+
+impl State {
+    fn insert(&mut self, key: Key, entry: Entry) {
+        if let Some(old) = self.inflight.remove(&key) {
+            self.due.remove(&(old.visible_at(), key.clone()));
+        }
+        self.due.insert((entry.visible_at(), key.clone()));
+        self.inflight.insert(key, entry);
+    }
+
+    /// Removes `key` if its pop time is `pop_time`.
+    fn remove_if(&mut self, key: &Key, pop_time: i64) {
+        if self
+            .inflight
+            .get(key)
+            .is_some_and(|e| e.pop_time == pop_time)
+        {
+            if let Some(old) = self.inflight.remove(key) {
+                self.due.remove(&(old.visible_at(), key.clone()));
+            }
+        }
+    }
+
+    /// Moves an entry's visibility (in memory only: a failed revive backs off).
+    pub(crate) fn postpone(&mut self, key: &Key, visible_at: i64) {
+        if let Some(e) = self.inflight.get_mut(key) {
+            self.due.remove(&(e.visible_at(), key.clone()));
+            e.invisible_time = visible_at.saturating_sub(e.pop_time);
+            e.busy = false;
+            self.due.insert((e.visible_at(), key.clone()));
+        }
+    }
+
+    /// Applies a durable record.
+    pub(crate) fn apply(&mut self, r: &Record) {
+        match r {
+            Record::Pop {
+                g,
+                t,
+                q,
+                pt,
+                it,
+                rq,
+                o,
+                n,
+            } => {
+                for off in o {
+                    let key = Key {
+                        group: g.clone(),
+                        topic: t.clone(),
+                        queue_id: *q,
+                        offset: *off,
+                    };
+                    let entry = Entry {
+                        pop_time: *pt,
+                        invisible_time: *it,
+                        revive_qid: *rq,
+                        busy: false,
+                    };
+                    self.insert(key, entry);
+                }
+                let slot = self.offsets.entry((g.clone(), t.clone(), *q)).or_insert(*n);
+                *slot = (*slot).max(*n);
+            }
+            Record::Ack { g, t, q, o, pt } | Record::Revived { g, t, q, o, pt } => {
+                let key = Key {
+                    group: g.clone(),
+                    topic: t.clone(),
+                    queue_id: *q,
+                    offset: *o,
+                };
+                self.remove_if(&key, *pt);
+            }
+            Record::Change {
+                g,
+                t,
+                q,
+                o,
+                pt,
+                npt,
+                it,
+            } => {
+                let key = Key {
+                    group: g.clone(),
+                    topic: t.clone(),
+                    queue_id: *q,
+                    offset: *o,
+                };
+                if let Some(e) = self.inflight.get(&key).filter(|e| e.pop_time == *pt) {
+                    let entry = Entry {
+                        pop_time: *npt,
+                        invisible_time: *it,
+                        revive_qid: e.revive_qid,
+                        busy: false,
+                    };
+                    self.insert(key, entry);
+                }
+            }
+            Record::Offset { g, t, q, n } => {
+                self.offsets.insert((g.clone(), t.clone(), *q), *n);
+            }
+        }
+    }
+
+    /// Records that rebuild this state (what a compaction writes).
+    fn records(&self) -> Vec<Record> {
+        let mut out: Vec<Record> = self
+            .offsets
+            .iter()
+            .map(|((g, t, q), n)| Record::Offset {
+                g: g.clone(),
+                t: t.clone(),
+                q: *q,
+                n: *n,
+            })
+            .collect();
+        for (k, e) in &self.inflight {
+            out.push(Record::Pop {
+                g: k.group.clone(),
+                t: k.topic.clone(),
+                q: k.queue_id,
+                pt: e.pop_time,
+                it: e.invisible_time,
+                rq: e.revive_qid,
+                o: vec![k.offset],
+                n: 0,
+            });
+        }
+        out
+    }
+}
+
+/// The ledger file and the state it holds.
+#[derive(Debug)]
+pub(crate) struct Ledger {
+    path: PathBuf,
+    file: Mutex<Option<(File, u64)>>,
+    state: Mutex<State>,
+    /// Set when a write or sync failed: nothing is answered SUCCESS over unsynced data again.
+    fault: Mutex<Option<String>>,
+}
+
+fn frame(r: &Record, out: &mut Vec<u8>) {
+    let payload = serde_json::to_vec(r).unwrap_or_default();
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    out.extend_from_slice(&payload);
+}
+
+/// Parses frames from `data`: the records and the length of the valid prefix.
+fn parse(data: &[u8]) -> (Vec<Record>, usize) {
+    let mut records = Vec::new();
+    let mut pos = 0;
+    while data.len() - pos >= 8 {
+        let len =
+            u32::from_le_bytes([data[pos], data[pos + 1], data[pos + 2], data[pos + 3]]) as usize;
+        let crc = u32::from_le_bytes([data[pos + 4], data[pos + 5], data[pos + 6], data[pos + 7]]);
+        if len > MAX_FRAME || data.len() - pos - 8 < len {
+            break;
+        }
+        let payload = &data[pos + 8..pos + 8 + len];
+        if crc32fast::hash(payload) != crc {
+            break;
+        }
+        let Ok(r) = serde_json::from_slice::<Record>(payload) else {
+            break;
+        };
+        records.push(r);
+        pos += 8 + len;
+    }
+    (records, pos)
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+impl Ledger {
+    /// Opens (or creates) the ledger in `dir`, replays it and compacts it.
+    pub(crate) fn open(dir: &Path) -> std::io::Result<Ledger> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join("ledger");
+        let mut data = Vec::new();
+        if path.exists() {
+            File::open(&path)?.read_to_end(&mut data)?;
+        }
+        let (records, valid) = parse(&data);
+        if valid < data.len() {
+            tracing::warn!(
+                path = %path.display(),
+                dropped = data.len() - valid,
+                "pop ledger: cut a torn or corrupt tail"
+            );
+        }
+        let mut state = State::default();
+        for r in &records {
+            state.apply(r);
+        }
+        let ledger = Ledger {
+            path,
+            file: Mutex::new(None),
+            state: Mutex::new(state),
+            fault: Mutex::new(None),
+        };
+        let mut file = ledger.file.lock().unwrap_or_else(|e| e.into_inner());
+        *file = Some(ledger.compact()?);
+        drop(file);
+        Ok(ledger)
+    }
+
+    /// The in-memory state (never hold it while calling [`Ledger::append`]).
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The write fault, if any.
+    pub(crate) fn fault(&self) -> Option<String> {
+        self.fault.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Rewrites the ledger from the state; returns the new file, open for appending.
+    fn compact(&self) -> std::io::Result<(File, u64)> {
+        let records = self.state().records();
+        let mut bytes = Vec::new();
+        for r in &records {
+            frame(r, &mut bytes);
+        }
+        let tmp = self.path.with_extension("tmp");
+        {
+            let mut f = File::create(&tmp)?;
+            f.write_all(&bytes)?;
+            f.sync_all()?;
+        }
+        std::fs::rename(&tmp, &self.path)?;
+        if let Some(dir) = self.path.parent() {
+            sync_dir(dir);
+        }
+        let f = OpenOptions::new().append(true).open(&self.path)?;
+        Ok((f, bytes.len() as u64))
+    }
+
+    /// Writes `records`, fsyncs them, then applies them to the state (blocking). On an error
+    /// the ledger is faulted and refuses every later write.
+    pub(crate) fn append(&self, records: &[Record]) -> Result<(), String> {
+        let mut guard = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(reason) = self.fault() {
+            return Err(reason);
+        }
+        let result = (|| -> std::io::Result<()> {
+            if guard.as_ref().is_some_and(|(_, len)| *len > COMPACT_AT) {
+                *guard = None;
+                *guard = Some(self.compact()?);
+            }
+            let Some((file, len)) = guard.as_mut() else {
+                return Err(std::io::Error::other("the ledger is not open"));
+            };
+            let mut bytes = Vec::new();
+            for r in records {
+                frame(r, &mut bytes);
+            }
+            file.write_all(&bytes)?;
+            file.sync_data()?;
+            *len += bytes.len() as u64;
+            Ok(())
+        })();
+        match result {
+            Ok(()) => {
+                let mut state = self.state();
+                for r in records {
+                    state.apply(r);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                let reason = format!("pop ledger write failed: {e}");
+                tracing::error!(path = %self.path.display(), "{reason}");
+                *self.fault.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason.clone());
+                Err(reason)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn pop(o: Vec<i64>, pt: i64) -> Record {
+        Record::Pop {
+            g: "g".into(),
+            t: "T".into(),
+            q: 0,
+            pt,
+            it: 1000,
+            rq: 1,
+            n: o.iter().max().map_or(0, |m| m + 1),
+            o,
+        }
+    }
+
+    #[test]
+    fn replay_compacts_and_cuts_torn_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let l = Ledger::open(dir.path()).unwrap();
+            l.append(&[pop(vec![0, 1, 2], 10)]).unwrap();
+            l.append(&[Record::Ack {
+                g: "g".into(),
+                t: "T".into(),
+                q: 0,
+                o: 1,
+                pt: 10,
+            }])
+            .unwrap();
+            // A stale handle (other pop time) changes nothing.
+            l.append(&[Record::Ack {
+                g: "g".into(),
+                t: "T".into(),
+                q: 0,
+                o: 2,
+                pt: 9,
+            }])
+            .unwrap();
+        }
+        // A torn frame at the end.
+        let path = dir.path().join("ledger");
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(&[200, 0, 0, 0, 1, 2]).unwrap();
+        drop(f);
+        let l = Ledger::open(dir.path()).unwrap();
+        let s = l.state();
+        let mut offs: Vec<i64> = s.inflight.keys().map(|k| k.offset).collect();
+        offs.sort_unstable();
+        assert_eq!(offs, vec![0, 2]);
+        assert_eq!(s.offsets[&("g".into(), "T".into(), 0)], 3);
+        assert_eq!(s.due.len(), 2);
+    }
+}

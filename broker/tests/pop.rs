@@ -1,0 +1,215 @@
+//! POP consumption through a real broker over remoting (docs/pop.md): pop, ack, batch ack and
+//! change-invisible round trips, redelivery through the pop retry topic after the invisible
+//! time, long polling, and Apache's answers to bad input.
+#![allow(clippy::unwrap_used)]
+
+mod pop_support;
+mod support;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use ferromq_protocol::header::send::SendMessageResponseHeader;
+use ferromq_protocol::{CommandHeader, ResponseCode};
+use pop_support::*;
+use support::{send_request, TestBroker};
+
+async fn broker() -> TestBroker {
+    TestBroker::start(|s| {
+        s.broker.revive_interval = 50;
+        // Deterministic reads: the normal topic first, then the retry topic.
+        s.broker.pop_from_retry_probability = 0;
+    })
+    .await
+}
+
+async fn send_all(c: &ferromq_remoting::Connection, topic: &str, bodies: &[String]) {
+    let mut next = 0;
+    for b in bodies {
+        let resp = c
+            .request(send_request(topic, 0, b.as_bytes(), "tag", b), T)
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.response_code(),
+            ResponseCode::SUCCESS,
+            "{:?}",
+            resp.remark
+        );
+        next = SendMessageResponseHeader::read_ext(&resp.ext_fields)
+            .unwrap()
+            .queue_offset
+            + 1;
+    }
+    // Sends are acknowledged before the consume queue has them.
+    support::wait_max_offset(c, topic, 0, next).await;
+}
+
+fn bodies(n: usize, prefix: &str) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix}{i}")).collect()
+}
+
+#[tokio::test]
+async fn pop_ack_change_and_redelivery_round_trip() {
+    let b = broker().await;
+    let c = b.client().await;
+    send_all(&c, "PopT", &bodies(4, "m")).await;
+
+    // Sends are acknowledged before the consume queue has them: poll briefly.
+    let r = pop(&c, "G", "PopT", 32, 60_000, 3000).await;
+    assert_eq!(r.code, ResponseCode::SUCCESS, "{:?}", r.remark);
+    assert_eq!(r.remark.as_deref(), Some("FOUND"));
+    let h = r.header.unwrap();
+    assert_eq!(h.invisible_time, 60_000);
+    assert_eq!(h.rest_num, 0);
+    assert_eq!(h.start_offset_info.as_deref(), Some("0 0 0"));
+    assert_eq!(h.msg_offset_info.as_deref(), Some("0 0 0,1,2,3"));
+    let got: Vec<String> = r.messages.iter().map(Popped::body).collect();
+    assert_eq!(got, bodies(4, "m"));
+
+    // Nothing left: POLLING_TIMEOUT, with every required header field.
+    let again = pop(&c, "G", "PopT", 32, 60_000, 0).await;
+    assert_eq!(again.code, ResponseCode::POLLING_TIMEOUT);
+    assert!(again.header.is_some(), "the timeout carries the header");
+    // Another group has its own offsets.
+    let other = pop(&c, "G2", "PopT", 2, 60_000, 3000).await;
+    assert_eq!(other.messages.len(), 2);
+
+    assert_eq!(ack(&c, "G", &r.messages[0]).await, ResponseCode::SUCCESS);
+    assert_eq!(ack(&c, "G", &r.messages[1]).await, ResponseCode::SUCCESS);
+    // Acking twice is a no-op.
+    assert_eq!(ack(&c, "G", &r.messages[1]).await, ResponseCode::SUCCESS);
+
+    // m2 becomes visible again at once (300 ms); m3 stays invisible for a minute.
+    let (code, new_handle) = change(&c, "G", &r.messages[2], 300).await;
+    assert_eq!(code, ResponseCode::SUCCESS);
+    let new_handle = new_handle.unwrap();
+    let back = pop_until(&c, "G", "PopT", 1, 60_000, Duration::from_secs(10)).await;
+    assert_eq!(back.len(), 1, "only the changed message comes back");
+    let m = &back[0];
+    assert_eq!(m.body(), "m2");
+    assert_eq!(m.msg.reconsume_times, 1, "revived with reconsumeTimes + 1");
+    assert_eq!(
+        m.msg.topic, "PopT",
+        "a retry message goes out under its normal topic"
+    );
+    assert_eq!(m.real_topic, "%RETRY%G_PopT");
+    assert!(m.msg.properties.value("1ST_POP_TIME").is_some());
+
+    // Acks of the revived original (its changed handle, and the stale pre-change handle) are
+    // no-ops; the retry copy is acked with its own handle.
+    let p2 = &r.messages[2];
+    let (code, _) = ack_raw(&c, "G", &p2.real_topic, p2.queue_id, p2.offset, &new_handle).await;
+    assert_eq!(code, ResponseCode::SUCCESS);
+    assert_eq!(ack(&c, "G", p2).await, ResponseCode::SUCCESS);
+    assert_eq!(ack(&c, "G", m).await, ResponseCode::SUCCESS);
+    let none = pop(&c, "G", "PopT", 32, 60_000, 500).await;
+    assert_eq!(none.code, ResponseCode::POLLING_TIMEOUT);
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn unacked_messages_come_back_after_the_invisible_time() {
+    let b = broker().await;
+    let c = b.client().await;
+    send_all(&c, "PopR", &bodies(6, "r")).await;
+    let r = pop(&c, "G", "PopR", 6, 800, 3000).await;
+    assert_eq!(r.messages.len(), 6);
+    for p in r.messages.iter().filter(|p| p.offset % 2 == 0) {
+        assert_eq!(ack(&c, "G", p).await, ResponseCode::SUCCESS);
+    }
+    // A batch ack (Apache's body: short names, base64 BitSet) of offset 1 at popTime.
+    let pt = r.header.as_ref().unwrap().pop_time;
+    let body = format!(
+        r#"{{"brokerName":"broker-t","acks":[{{"c":"G","t":"PopR","r":"0","so":0,"q":0,"rq":0,"pt":{pt},"it":800,"b":"Ag=="}}]}}"#
+    );
+    assert_eq!(batch_ack(&c, &body).await, ResponseCode::SUCCESS);
+    let back = pop_until(&c, "G", "PopR", 2, 60_000, Duration::from_secs(10)).await;
+    let got: BTreeSet<String> = back.iter().map(Popped::body).collect();
+    assert_eq!(got, ["r3", "r5"].iter().map(|s| s.to_string()).collect());
+    assert!(back.iter().all(|p| p.msg.reconsume_times == 1));
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn long_polling_pop_is_woken_by_a_send() {
+    let b = broker().await;
+    let c = b.client().await;
+    send_all(&c, "PopL", &bodies(1, "first")).await;
+    let r = pop(&c, "G", "PopL", 32, 60_000, 3000).await;
+    assert_eq!(r.messages.len(), 1);
+    let c2 = b.client().await;
+    let started = Instant::now();
+    let waiter = tokio::spawn(async move { pop(&c2, "G", "PopL", 32, 60_000, 10_000).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    send_all(&c, "PopL", &bodies(1, "late")).await;
+    let r = waiter.await.unwrap();
+    assert_eq!(r.code, ResponseCode::SUCCESS);
+    assert_eq!(r.messages[0].body(), "late0");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "woken, not timed out"
+    );
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_gets_apaches_codes() {
+    let b = broker().await;
+    let c = b.client().await;
+    send_all(&c, "PopB", &bodies(2, "b")).await;
+
+    let r = pop(&c, "G", "PopB", 1000, 60_000, 0).await;
+    assert_eq!(r.code, ResponseCode::INVALID_PARAMETER);
+    let r = pop(&c, "G", "NoSuchTopic", 1, 60_000, 0).await;
+    assert_eq!(r.code, ResponseCode::TOPIC_NOT_EXIST);
+    let r = pop(&c, "G", "%RETRY%G_PopB", 1, 60_000, 0).await;
+    assert_eq!(r.code, ResponseCode::TOPIC_NOT_EXIST);
+    let r = pop(&c, "G", "TBW102", 1, 60_000, 0).await;
+    assert_ne!(
+        r.code,
+        ResponseCode::SUCCESS,
+        "system topics are not popped"
+    );
+
+    let r = pop(&c, "G", "PopB", 2, 1000, 3000).await;
+    assert_eq!(r.messages.len(), 2);
+    let p = &r.messages[0];
+    // Garbled handles: SYSTEM_ERROR naming the problem.
+    for bad in [
+        "",
+        "1 2 3",
+        "x 1 2 3 0 broker-t 0 0",
+        "0 1 2 3 9 broker-t 0 0",
+    ] {
+        let (code, remark) = ack_raw(&c, "G", "PopB", 0, p.offset, bad).await;
+        assert_eq!(code, ResponseCode::SYSTEM_ERROR, "{bad:?}");
+        assert!(remark.unwrap().contains("extraInfo"));
+    }
+    // Queue out of range, offset out of range, unknown topic.
+    let (code, _) = ack_raw(&c, "G", "PopB", 99, p.offset, &p.handle).await;
+    assert_eq!(code, ResponseCode::MESSAGE_ILLEGAL);
+    let (code, remark) = ack_raw(&c, "G", "PopB", 0, 1_000_000, &p.handle).await;
+    assert_eq!(code, ResponseCode::NO_MESSAGE);
+    assert_eq!(remark.as_deref(), Some("offset is illegal"));
+    let (code, _) = ack_raw(&c, "G", "Nope", 0, 0, &p.handle).await;
+    assert_eq!(code, ResponseCode::TOPIC_NOT_EXIST);
+    // A well-formed forged handle and an ack under another group: SUCCESS with no effect.
+    let forged = "0 12345 60000 1 0 broker-t 0 0";
+    assert_eq!(
+        ack_raw(&c, "G", "PopB", 0, 0, forged).await.0,
+        ResponseCode::SUCCESS
+    );
+    assert_eq!(ack(&c, "OtherGroup", p).await, ResponseCode::SUCCESS);
+    assert_eq!(batch_ack(&c, "").await, ResponseCode::NO_MESSAGE);
+    assert_eq!(
+        batch_ack(&c, r#"{"acks":[]}"#).await,
+        ResponseCode::NO_MESSAGE
+    );
+    assert_eq!(batch_ack(&c, "{garbage").await, ResponseCode::SYSTEM_ERROR);
+    // Neither forged ack touched the group's messages: both come back after 1 s.
+    let back = pop_until(&c, "G", "PopB", 2, 60_000, Duration::from_secs(10)).await;
+    let got: BTreeSet<String> = back.iter().map(Popped::body).collect();
+    assert_eq!(got, ["b0", "b1"].iter().map(|s| s.to_string()).collect());
+    b.stop().await;
+}
