@@ -69,7 +69,10 @@ async fn acked_pops_stay_acked_and_unacked_come_back_after_kill_9() {
     for i in 0..10 {
         let body = format!("k{i}");
         let resp = c
-            .request(support::send_request("PopK", 0, body.as_bytes(), "t", &body), T)
+            .request(
+                support::send_request("PopK", 0, body.as_bytes(), "t", &body),
+                T,
+            )
             .await
             .unwrap();
         assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
@@ -93,11 +96,17 @@ async fn acked_pops_stay_acked_and_unacked_come_back_after_kill_9() {
     let c = connect(&addr).await;
     let back = pop_until(&c, "G", "PopK", 5, 60_000, Duration::from_secs(20)).await;
     let got: BTreeSet<String> = back.iter().map(Popped::body).collect();
-    let odd: BTreeSet<String> = (0..10).filter(|i| i % 2 == 1).map(|i| format!("k{i}")).collect();
+    let odd: BTreeSet<String> = (0..10)
+        .filter(|i| i % 2 == 1)
+        .map(|i| format!("k{i}"))
+        .collect();
     assert_eq!(got, odd, "exactly the unacked half comes back");
     for p in &back {
         assert_eq!(p.msg.reconsume_times, 1, "{}", p.body());
-        assert_eq!(p.real_topic, "%RETRY%G_PopK", "redelivered through the retry topic");
+        assert_eq!(
+            p.real_topic, "%RETRY%G_PopK",
+            "redelivered through the retry topic"
+        );
     }
     // The acked half was revived at the same time had it been lost: nothing more comes.
     let more = pop(&c, "G", "PopK", 32, 60_000, 1500).await;
