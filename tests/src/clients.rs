@@ -700,3 +700,21 @@ pub fn map_line(output: &str, prefix: &str) -> std::collections::BTreeMap<String
         })
         .unwrap_or_default()
 }
+
+/// Java `PopScenario pop <namesrv> <topic> <n>` (5.3.3, `MQClientAPIImpl`'s POP calls): pop,
+/// ack, batch ack, change-invisible and redelivery through the pop retry topic (docs/pop.md).
+/// Prints `OK: pop: ...` on success. Killed at `timeout`; the program gives up 15 s before.
+pub fn java_pop_scenario(namesrv: &str, topic: &str, n: usize, timeout: Duration) -> ClientRun {
+    java_client_on(
+        JavaClient::V5,
+        "org.ferromq.compat.PopScenario",
+        &[
+            "pop".to_owned(),
+            namesrv.to_owned(),
+            topic.to_owned(),
+            n.to_string(),
+        ],
+        &format!("java PopScenario {topic} x{n}"),
+        timeout,
+    )
+}
