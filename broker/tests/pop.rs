@@ -213,3 +213,62 @@ async fn bad_input_gets_apaches_codes() {
     assert_eq!(got, ["b0", "b1"].iter().map(|s| s.to_string()).collect());
     b.stop().await;
 }
+
+#[tokio::test]
+async fn parked_pops_and_oversized_acks_do_not_stall_other_clients() {
+    let b = broker().await;
+    let c = b.client().await;
+    send_all(&c, "PopS", &bodies(1, "s")).await;
+    send_all(&c, "PopIdle", &bodies(1, "i")).await;
+    let idle = pop(&c, "G", "PopIdle", 32, 60_000, 3000).await;
+    assert_eq!(idle.messages.len(), 1);
+    // Twenty pops parked on an empty queue for 4 s each, from one connection.
+    let hog = b.client().await;
+    let hog = std::sync::Arc::new(hog);
+    let parked: Vec<_> = (0..20)
+        .map(|_| {
+            let hog = hog.clone();
+            tokio::spawn(async move { pop(&hog, "G", "PopIdle", 32, 60_000, 4_000).await.code })
+        })
+        .collect();
+    // A batch ack claiming a million offsets is refused without work for the others.
+    let many = format!(
+        r#"{{"acks":[{}]}}"#,
+        (0..20)
+            .map(|_| r#"{"c":"G","t":"PopS","r":"0","so":0,"q":0,"pt":1,"b":"////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////"}"#)
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let code = batch_ack(&c, &many).await;
+    assert!(
+        code == ResponseCode::SUCCESS || code == ResponseCode::INVALID_PARAMETER,
+        "{code:?}"
+    );
+    let started = Instant::now();
+    let other = b.client().await;
+    let r = pop(&other, "G2", "PopS", 32, 60_000, 3000).await;
+    assert_eq!(r.messages.len(), 1);
+    assert_eq!(
+        ack(&other, "G2", &r.messages[0]).await,
+        ResponseCode::SUCCESS
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // The parked pops are woken by a send, not left to time out.
+    send_all(&c, "PopIdle", &bodies(1, "late")).await;
+    let mut found = 0;
+    for p in parked {
+        let code = tokio::time::timeout(Duration::from_secs(25), p)
+            .await
+            .unwrap()
+            .unwrap();
+        if code == ResponseCode::SUCCESS {
+            found += 1;
+        }
+    }
+    assert_eq!(found, 1, "one message, one pop gets it");
+    b.stop().await;
+}

@@ -32,6 +32,8 @@ const MAX_POP_NUMS: i32 = 32;
 const MAX_POLL: Duration = Duration::from_secs(60);
 /// Apache's `isTimeoutTooMuch` slack, ms.
 const TIMEOUT_SLACK_MS: i64 = 500;
+/// Offsets one BATCH_ACK_MESSAGE may ack (Apache's clients send one pop's worth per queue).
+const MAX_BATCH_ACK_OFFSETS: usize = 65_536;
 /// Bytes one pop reads from one queue at most.
 const MAX_BYTES: usize = 4 * 1024 * 1024;
 
@@ -68,8 +70,23 @@ struct PopCtx<'a> {
     broker_name: String,
 }
 
+/// POP state lives on the master (its ledger is not replicated): a slave refuses POP requests.
+fn refuse_on_slave(broker: &Broker) -> Result<(), Response> {
+    if broker.settings().broker.broker_role.is_master() {
+        Ok(())
+    } else {
+        Err(fail(
+            ResponseCode::SYSTEM_ERROR,
+            "POP is served by the master only (docs/pop.md)",
+        ))
+    }
+}
+
 /// POP_MESSAGE.
 pub(crate) async fn pop_message(broker: &Broker, req: &RemotingCommand) -> Response {
+    if let Err(refusal) = refuse_on_slave(broker) {
+        return refusal;
+    }
     let settings = broker.settings();
     let h = match PopMessageRequestHeader::read_ext(&req.ext_fields) {
         Ok(h) => h,
@@ -336,17 +353,18 @@ async fn pop_pass(
     Ok(found)
 }
 
-/// The offset a group starts popping a queue at when it has none (Apache's getInitOffset).
+/// The offset a group starts popping a queue at when it has none (Apache's getInitOffset): MIN
+/// and retry topics from the first message; MAX from the last one, or from 0 when the queue was
+/// never cleaned (Apache: when its first message is still in memory).
 fn init_offset(broker: &Broker, topic: &str, queue_id: i32, init_mode: i32) -> i64 {
     let min = broker.store.min_offset_in_queue(topic, queue_id);
-    if init_mode == 0 || topic.starts_with(names::RETRY_TOPIC_PREFIX) || min <= 0 {
-        // MIN, a retry topic, or (MAX) a queue whose first message is still there.
-        if init_mode != 0 && !topic.starts_with(names::RETRY_TOPIC_PREFIX) && min <= 0 {
-            return 0;
-        }
-        return min.max(0);
+    if init_mode == 0 || topic.starts_with(names::RETRY_TOPIC_PREFIX) {
+        min.max(0)
+    } else if min <= 0 {
+        0
+    } else {
+        (broker.store.max_offset_in_queue(topic, queue_id) - 1).max(0)
     }
-    (broker.store.max_offset_in_queue(topic, queue_id) - 1).max(0)
 }
 
 /// Pops up to `want - found` messages of one queue and records them durably.
@@ -516,6 +534,9 @@ fn check_handle(
 
 /// ACK_MESSAGE.
 pub(crate) async fn ack_message(broker: &Broker, req: &RemotingCommand) -> Response {
+    if let Err(refusal) = refuse_on_slave(broker) {
+        return refusal;
+    }
     let h = match AckMessageRequestHeader::read_ext(&req.ext_fields) {
         Ok(h) => h,
         Err(e) => return bad_header(e),
@@ -577,6 +598,9 @@ async fn ack_keys(broker: &Broker, keys: Vec<(Key, i64)>) -> Response {
 
 /// BATCH_ACK_MESSAGE.
 pub(crate) async fn batch_ack(broker: &Broker, req: &RemotingCommand) -> Response {
+    if let Err(refusal) = refuse_on_slave(broker) {
+        return refusal;
+    }
     if req.body.is_empty() {
         return fail(ResponseCode::NO_MESSAGE, "no acks in the body");
     }
@@ -613,13 +637,12 @@ pub(crate) async fn batch_ack(broker: &Broker, req: &RemotingCommand) -> Respons
         if min < 0 || max < 0 {
             continue;
         }
-        // A batch covers one pop of at most 32 messages per queue; a bit set claiming more
-        // than the queue holds is cut off by the range check below.
-        let offsets = match ack.offsets(usize::try_from(max - min + 1).unwrap_or(0).min(4096)) {
+        let room = MAX_BATCH_ACK_OFFSETS.saturating_sub(keys.len());
+        let offsets = match ack.offsets(min, max, room) {
             Ok(o) => o,
-            Err(e) => return fail(ResponseCode::SYSTEM_ERROR, e),
+            Err(e) => return fail(ResponseCode::INVALID_PARAMETER, e),
         };
-        for o in offsets.into_iter().filter(|o| (min..=max).contains(o)) {
+        for o in offsets {
             keys.push((
                 Key {
                     group: ack.group.clone(),
@@ -636,6 +659,9 @@ pub(crate) async fn batch_ack(broker: &Broker, req: &RemotingCommand) -> Respons
 
 /// CHANGE_MESSAGE_INVISIBLETIME.
 pub(crate) async fn change_invisible_time(broker: &Broker, req: &RemotingCommand) -> Response {
+    if let Err(refusal) = refuse_on_slave(broker) {
+        return refusal;
+    }
     let h = match ChangeInvisibleTimeRequestHeader::read_ext(&req.ext_fields) {
         Ok(h) => h,
         Err(e) => return bad_header(e),

@@ -13,6 +13,9 @@ pub(crate) struct BatchAckBody {
     pub(crate) acks: Option<Vec<BatchAck>>,
 }
 
+/// Longest `b` (base64 characters) accepted.
+const MAX_BIT_SET_CHARS: usize = 1 << 20;
+
 /// One queue's acks.
 #[derive(Debug, Deserialize)]
 pub(crate) struct BatchAck {
@@ -47,18 +50,33 @@ impl BatchAck {
         }
     }
 
-    /// The acked offsets (at most `limit`: a bit set claiming more is refused).
-    pub(crate) fn offsets(&self, limit: usize) -> Result<Vec<i64>, String> {
-        let bytes = decode_base64(self.bit_set.as_deref().unwrap_or(""))?;
+    /// The acked offsets within `[min, max]` (others are skipped, as Apache does); `Err` when
+    /// the set does not decode, is too long, or holds more than `room` offsets in range.
+    pub(crate) fn offsets(&self, min: i64, max: i64, room: usize) -> Result<Vec<i64>, String> {
+        let text = self.bit_set.as_deref().unwrap_or("");
+        // Offsets of one pop may be far apart (filtered messages between them), so the set may
+        // be long, but not beyond what a sane batch spans (1 MiB of base64, 6 M offsets).
+        if text.len() > MAX_BIT_SET_CHARS {
+            return Err(format!(
+                "a bit set of {} characters is too long",
+                text.len()
+            ));
+        }
+        let bytes = decode_base64(text)?;
         let mut out = Vec::new();
         for (i, byte) in bytes.iter().enumerate() {
             for bit in 0..8 {
-                if byte & (1 << bit) != 0 {
-                    if out.len() >= limit {
-                        return Err(format!("more than {limit} offsets in one batch ack"));
-                    }
-                    out.push(self.start_offset.saturating_add((i * 8 + bit) as i64));
+                if byte & (1 << bit) == 0 {
+                    continue;
                 }
+                let offset = self.start_offset.saturating_add((i * 8 + bit) as i64);
+                if !(min..=max).contains(&offset) {
+                    continue;
+                }
+                if out.len() >= room {
+                    return Err(format!("more than {room} offsets in one batch ack"));
+                }
+                out.push(offset);
             }
         }
         Ok(out)
@@ -101,8 +119,9 @@ mod tests {
         let body = r#"{"brokerName":"b","acks":[{"c":"g","t":"T","r":"0","so":10,"q":1,"rq":2,"pt":5,"it":60000,"b":"BQI="}]}"#;
         let b: BatchAckBody = serde_json::from_str(body).unwrap();
         let a = &b.acks.unwrap()[0];
-        assert_eq!(a.offsets(32).unwrap(), vec![10, 12, 19]);
-        assert!(a.offsets(2).is_err());
+        assert_eq!(a.offsets(0, 100, 32).unwrap(), vec![10, 12, 19]);
+        assert_eq!(a.offsets(11, 100, 32).unwrap(), vec![12, 19]);
+        assert!(a.offsets(0, 100, 2).is_err());
         assert_eq!(a.retry_mark().unwrap(), 0);
         assert!(decode_base64("a*").is_err());
     }
