@@ -241,6 +241,16 @@ ferromq_common::settings! {
         retrieve_message_from_pop_retry_topic_v1: bool = true, "retrieveMessageFromPopRetryTopicV1", true;
         /// `maxPopPollingSize` (100000): pops parked for long polling at most; past it POLLING_FULL.
         max_pop_polling_size: usize = 100_000, "maxPopPollingSize", true;
+        /// `serverLoadBalancerEnable` (true): QUERY_ASSIGNMENT allocates queues among the
+        /// group's consumers; off, every consumer gets every queue.
+        server_load_balancer_enable: bool = true, "serverLoadBalancerEnable", true;
+        /// `defaultMessageRequestMode` (PULL): the mode QUERY_ASSIGNMENT hands out for a
+        /// (topic, group) without one set by SET_MESSAGE_REQUEST_MODE; `POP` switches every
+        /// group's Java push consumers (with `clientRebalance=false`) to POP.
+        default_message_request_mode: String = "PULL".to_owned(), "defaultMessageRequestMode", true;
+        /// `defaultPopShareQueueNum` (-1): the POP share number with the default POP mode
+        /// (-1: every consumer pops every queue).
+        default_pop_share_queue_num: i32 = -1, "defaultPopShareQueueNum", true;
 
         // ---- ACL 1.0 (docs/security.md). ----
         /// `aclEnable` (false): check every request on the remoting ports against the ACL file

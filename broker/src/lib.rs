@@ -140,7 +140,7 @@ pub async fn open(settings: Settings) -> Result<Arc<Broker>, BrokerError> {
         stats: crate::stats::Stats::new(ferromq_common::now_ms()),
         topic_creations: Default::default(),
         group_creations: Default::default(),
-        pop: pop::PopService::open(&settings.store.root_file("pop"))?,
+        pop: pop::PopService::open(&settings.store.root_file("pop"), &dir)?,
         acl,
         auth: Arc::new(auth),
         settings: std::sync::RwLock::new(Arc::new(settings)),

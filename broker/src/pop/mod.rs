@@ -5,10 +5,12 @@
 //! - [`handle`]: the receipt handle (`extraInfo` / `POP_CK`) and the response info strings;
 //! - [`ledger`]: the fsynced record of in-flight messages and pop offsets (what survives a crash);
 //! - [`revive`]: the task that makes unacked messages visible again;
-//! - [`batch_ack`]: the BATCH_ACK_MESSAGE body.
+//! - [`batch_ack`]: the BATCH_ACK_MESSAGE body;
+//! - [`assignment`]: request modes and server-side queue allocation (QUERY_ASSIGNMENT).
 //!
-//! The request handlers are in `crate::handlers::pop`.
+//! The request handlers are in `crate::handlers::pop` and `crate::handlers::pop_assign`.
 
+pub(crate) mod assignment;
 pub(crate) mod batch_ack;
 pub(crate) mod handle;
 pub(crate) mod ledger;
@@ -33,6 +35,8 @@ pub(crate) struct PopService {
     pub(crate) parked: AtomicUsize,
     /// Wakes the revive task early (tests, shutdown).
     pub(crate) revive_wake: tokio::sync::Notify,
+    /// Request modes (PULL / POP) per topic and group.
+    pub(crate) modes: assignment::ModeTable,
 }
 
 /// A (group, topic, queue) held by one pop; released on drop.
@@ -61,9 +65,11 @@ pub(crate) enum Claim {
 }
 
 impl PopService {
-    /// Opens the ledger under `dir` (`<storePathRootDir>/pop`).
-    pub(crate) fn open(dir: &Path) -> std::io::Result<PopService> {
+    /// Opens the ledger under `dir` (`<storePathRootDir>/pop`) and the request mode table in
+    /// `config_dir`.
+    pub(crate) fn open(dir: &Path, config_dir: &Path) -> std::io::Result<PopService> {
         Ok(PopService {
+            modes: assignment::ModeTable::load(config_dir.join("messageRequestMode.json"))?,
             ledger: Arc::new(Ledger::open(dir)?),
             busy_queues: Mutex::default(),
             next_revive_qid: AtomicU64::new(0),
