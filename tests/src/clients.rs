@@ -718,3 +718,26 @@ pub fn java_pop_scenario(namesrv: &str, topic: &str, n: usize, timeout: Duration
         timeout,
     )
 }
+
+/// Java `PopScenario push <namesrv> <topic> <n>` (5.3.3): a push consumer with
+/// `clientRebalance=false` (the broker must hand out POP assignments) consumes `n` messages, one
+/// of them retried once through CHANGE_MESSAGE_INVISIBLETIME. Prints `OK: push: ...`.
+pub fn java_pop_push_scenario(
+    namesrv: &str,
+    topic: &str,
+    n: usize,
+    timeout: Duration,
+) -> ClientRun {
+    java_client_on(
+        JavaClient::V5,
+        "org.ferromq.compat.PopScenario",
+        &[
+            "push".to_owned(),
+            namesrv.to_owned(),
+            topic.to_owned(),
+            n.to_string(),
+        ],
+        &format!("java PopScenario push {topic} x{n}"),
+        timeout,
+    )
+}

@@ -45,3 +45,39 @@ fn java_pop_ack_batch_ack_change_and_redelivery() {
         run.output
     );
 }
+
+#[test]
+fn java_push_consumer_in_pop_mode() {
+    if !require_tools("compat_pop", &["java", "mvn"]) {
+        return;
+    }
+    let namesrv = FerroNamesrv::start();
+    let broker = FerroBroker::start(namesrv.addr(), |s| {
+        s.broker.default_message_request_mode = "POP".into();
+        s.broker.revive_interval = 100;
+    });
+    ferromq_tests::net::wait_until("broker registration", Duration::from_secs(30), || {
+        let info = ferromq_tests::remoting::broker_cluster_info(namesrv.addr())
+            .map_err(|e| e.to_string())?;
+        Ok(info.body_text().contains(broker.addr()))
+    })
+    .expect("the broker registers with the name server");
+    let topic = format!("PopPush_{}", std::process::id());
+    let run = ferromq_tests::clients::java_pop_push_scenario(
+        namesrv.addr(),
+        &topic,
+        8,
+        Duration::from_secs(90),
+    );
+    if !run.success() {
+        eprintln!("FerroMQ broker data in {}", broker.dir().display());
+    }
+    run.assert_success();
+    assert!(
+        run.output
+            .lines()
+            .any(|l| l.trim_end() == "OK: push: consumed 8 redelivered 1"),
+        "{}",
+        run.output
+    );
+}

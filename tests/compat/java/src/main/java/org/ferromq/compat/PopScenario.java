@@ -38,6 +38,7 @@ import org.apache.rocketmq.remoting.protocol.route.TopicRouteData;
  * fifth to 1 s (the new handle comes back), leaves the rest unacked; then every unacked message
  * must come back once, from the pop retry topic with reconsumeTimes 1 (the changed one first),
  * and no acked one. Prints {@code OK: pop: sent n popped n acked 4 redelivered n-4}.
+ * {@code PopScenario push <namesrv> <topic> <n>}: the push consumer in POP mode, see {@link #push}.
  */
 public final class PopScenario {
     private PopScenario() {}
@@ -47,6 +48,9 @@ public final class PopScenario {
     }
 
     private static String run(String scenario, String namesrv, String topic, int n) throws Exception {
+        if ("push".equals(scenario)) {
+            return push(namesrv, topic, n);
+        }
         Support.require("pop".equals(scenario), "unknown scenario " + scenario);
         Support.require(n >= 6, "n must be at least 6");
         long deadline = Support.deadline();
@@ -133,6 +137,64 @@ public final class PopScenario {
         producer.shutdown();
         instance.shutdown();
         return "sent " + n + " popped " + n + " acked 4 redelivered " + (n - 4);
+    }
+
+    /**
+     * {@code push}: a push consumer with {@code clientRebalance=false} on a broker whose default
+     * request mode is POP consumes n messages; the first delivery of {@code pop-0} answers
+     * RECONSUME_LATER (the client changes its invisible time), so it comes back once with
+     * reconsumeTimes 1. Every other message is delivered exactly once.
+     */
+    private static String push(String namesrv, String topic, int n) throws Exception {
+        long deadline = Support.deadline();
+        String group = "GID_" + topic;
+        DefaultMQProducer producer = Support.producer(namesrv, "PID_" + topic);
+        Support.createTopic(producer, topic, 2, deadline);
+        Map<String, List<Integer>> deliveries = new java.util.concurrent.ConcurrentHashMap<>();
+        org.apache.rocketmq.client.consumer.DefaultMQPushConsumer consumer =
+            Support.pushConsumer(namesrv, group, "push-" + topic);
+        consumer.setClientRebalance(false);
+        consumer.subscribe(topic, "*");
+        consumer.registerMessageListener(
+            (org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently) (msgs, ctx) -> {
+                org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus status =
+                    org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+                for (MessageExt m : msgs) {
+                    List<Integer> seen = deliveries.computeIfAbsent(body(m),
+                        k -> java.util.Collections.synchronizedList(new ArrayList<>()));
+                    // Popped, not pulled: the client gave it a receipt handle.
+                    seen.add(m.getProperty(MessageConst.PROPERTY_POP_CK) == null ? -100 : m.getReconsumeTimes());
+                    if ("pop-0".equals(body(m)) && seen.size() == 1) {
+                        status = org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus.RECONSUME_LATER;
+                    }
+                }
+                return status;
+            });
+        consumer.start();
+        Support.log("push consumer started");
+        for (int i = 0; i < n; i++) {
+            Message m = new Message(topic, "tag", "k" + i, ("pop-" + i).getBytes(StandardCharsets.UTF_8));
+            SendResult r = producer.send(m);
+            Support.require(r.getSendStatus() == SendStatus.SEND_OK, "send " + i + ": " + r);
+        }
+        Support.log("sent " + n);
+        Support.waitFor("every message consumed, pop-0 twice", deadline, () -> {
+            if (deliveries.size() < n) {
+                return false;
+            }
+            List<Integer> zero = deliveries.get("pop-0");
+            return zero != null && zero.size() >= 2;
+        });
+        TimeUnit.MILLISECONDS.sleep(1500); // a late duplicate would show up here
+        for (int i = 0; i < n; i++) {
+            List<Integer> seen = deliveries.get("pop-" + i);
+            List<Integer> want = i == 0 ? java.util.Arrays.asList(0, 1) : java.util.Collections.singletonList(0);
+            Support.require(want.equals(new ArrayList<>(seen)),
+                "pop-" + i + " reconsumeTimes " + seen + ", want " + want + " (-100: delivered without POP_CK, pulled)");
+        }
+        consumer.shutdown();
+        producer.shutdown();
+        return "consumed " + n + " redelivered 1";
     }
 
     private static String body(MessageExt m) {
