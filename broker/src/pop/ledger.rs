@@ -7,7 +7,8 @@
 //! in-memory [`State`] under the same lock, so the state always equals a replay of the file.
 //! Concurrent writers share one sync (group commit, [`Ledger::append`]).
 //! Replay stops at the first short or corrupt frame (a write torn by a crash) and cuts the file
-//! there. When the file grows past [`COMPACT_AT`] (and at every start) it is rewritten from the
+//! there. When the file grows past [`COMPACT_AT`] and twice its size after the last rewrite (and
+//! at every start) it is rewritten from the
 //! state: a temp file, fsynced, renamed over the ledger, the directory fsynced.
 
 use std::collections::{BTreeSet, HashMap};
@@ -246,9 +247,12 @@ impl State {
 #[derive(Debug)]
 pub(crate) struct Ledger {
     path: PathBuf,
-    file: Mutex<Option<(File, u64)>>,
+    /// The open file, its length, and its length right after the last compaction.
+    file: Mutex<Option<(File, u64, u64)>>,
     /// Records waiting for the group-commit writer.
     queue: Mutex<WriteQueue>,
+    /// [`COMPACT_AT`] (smaller in tests).
+    compact_at: std::sync::atomic::AtomicU64,
     state: Mutex<State>,
     /// Set when a write or sync failed: nothing is answered SUCCESS over unsynced data again.
     fault: Mutex<Option<String>>,
@@ -316,6 +320,7 @@ impl Ledger {
             path,
             file: Mutex::new(None),
             queue: Mutex::default(),
+            compact_at: std::sync::atomic::AtomicU64::new(COMPACT_AT),
             state: Mutex::new(state),
             fault: Mutex::new(None),
         };
@@ -336,7 +341,7 @@ impl Ledger {
     }
 
     /// Rewrites the ledger from the state; returns the new file, open for appending.
-    fn compact(&self) -> std::io::Result<(File, u64)> {
+    fn compact(&self) -> std::io::Result<(File, u64, u64)> {
         let records = self.state().records();
         let mut bytes = Vec::new();
         for r in &records {
@@ -353,7 +358,8 @@ impl Ledger {
             sync_dir(dir);
         }
         let f = OpenOptions::new().append(true).open(&self.path)?;
-        Ok((f, bytes.len() as u64))
+        let len = bytes.len() as u64;
+        Ok((f, len, len))
     }
 
     /// Writes `records`, fsyncs them, then applies them to the state (blocking). Concurrent
@@ -395,11 +401,16 @@ impl Ledger {
             return Err(reason);
         }
         let result = (|| -> std::io::Result<()> {
-            if guard.as_ref().is_some_and(|(_, len)| *len > COMPACT_AT) {
+            // Compacting rewrites the whole state: only once the file doubled since the last
+            // rewrite, so a large in-flight set is not rewritten on every append.
+            if guard.as_ref().is_some_and(|(_, len, base)| {
+                *len > self.compact_at.load(std::sync::atomic::Ordering::Relaxed)
+                    && *len > base.saturating_mul(2)
+            }) {
                 *guard = None;
                 *guard = Some(self.compact()?);
             }
-            let Some((file, len)) = guard.as_mut() else {
+            let Some((file, len, _)) = guard.as_mut() else {
                 return Err(std::io::Error::other("the ledger is not open"));
             };
             let mut bytes = Vec::new();
@@ -550,5 +561,35 @@ mod tests {
         let l = Ledger::open(dir.path()).unwrap();
         assert_eq!(l.state().inflight.len(), 400);
         assert_eq!(l.state().offsets[&("g3".into(), "T".into(), 0)], 50);
+    }
+
+    #[test]
+    fn compaction_while_running_keeps_the_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::open(dir.path()).unwrap();
+        l.compact_at
+            .store(4096, std::sync::atomic::Ordering::Relaxed);
+        for i in 0..300 {
+            l.append(&[pop(vec![i], 10)]).unwrap();
+            if i % 3 != 0 {
+                l.append(&[Record::Ack {
+                    g: "g".into(),
+                    t: "T".into(),
+                    q: 0,
+                    o: i,
+                    pt: 10,
+                }])
+                .unwrap();
+            }
+        }
+        let size = std::fs::metadata(dir.path().join("ledger")).unwrap().len();
+        assert_eq!(l.state().inflight.len(), 100);
+        drop(l);
+        let l = Ledger::open(dir.path()).unwrap();
+        assert_eq!(l.state().inflight.len(), 100);
+        assert!(l.state().inflight.keys().all(|k| k.offset % 3 == 0));
+        assert_eq!(l.state().offsets[&("g".into(), "T".into(), 0)], 300);
+        // 300 pops and 200 acks are about 60 KiB of records; compaction kept the file small.
+        assert!(size < 30_000, "{size}");
     }
 }
