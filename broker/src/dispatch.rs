@@ -7,8 +7,8 @@ use ferromq_remoting::{Connection, Handler};
 
 use crate::acl::canonical;
 use crate::handlers::{
-    admin, client, group, locks, offset, pop, pop_assign, pull, query, relay, reply, retry, send,
-    topic, transaction,
+    admin, client, group, locks, offset, pop, pop_assign, pop_notify, pull, query, relay, reply,
+    retry, send, topic, transaction,
 };
 use crate::response::{fail, Response};
 use crate::state::Broker;
@@ -45,6 +45,8 @@ async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Re
         RequestCode::ACK_MESSAGE => pop::ack_message(broker, req).await,
         RequestCode::BATCH_ACK_MESSAGE => pop::batch_ack(broker, req).await,
         RequestCode::CHANGE_MESSAGE_INVISIBLETIME => pop::change_invisible_time(broker, req).await,
+        RequestCode::NOTIFICATION => pop_notify::notification_request(broker, req).await,
+        RequestCode::POLLING_INFO => pop_notify::polling_info(broker, req),
         RequestCode::QUERY_ASSIGNMENT => pop_assign::query_assignment(broker, req),
         RequestCode::SET_MESSAGE_REQUEST_MODE => pop_assign::set_request_mode(broker, req),
         RequestCode::CONSUMER_SEND_MSG_BACK => retry::send_back(broker, req).await,

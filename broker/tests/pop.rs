@@ -272,3 +272,94 @@ async fn parked_pops_and_oversized_acks_do_not_stall_other_clients() {
     assert_eq!(found, 1, "one message, one pop gets it");
     b.stop().await;
 }
+
+async fn notify(
+    c: &ferromq_remoting::Connection,
+    group: &str,
+    topic: &str,
+    poll: i64,
+) -> (ResponseCode, Option<bool>) {
+    use ferromq_protocol::header::pop::{NotificationRequestHeader, NotificationResponseHeader};
+    let h = NotificationRequestHeader {
+        consumer_group: group.into(),
+        topic: topic.into(),
+        queue_id: -1,
+        poll_time: poll,
+        born_time: ferromq_common::now_ms(),
+        ..Default::default()
+    };
+    let req = ferromq_protocol::RemotingCommand::request_with_header(
+        ferromq_protocol::RequestCode::NOTIFICATION,
+        &h,
+    );
+    let resp = c.request(req, T).await.unwrap();
+    let has = NotificationResponseHeader::read_ext(&resp.ext_fields)
+        .ok()
+        .map(|r| r.has_msg);
+    (resp.response_code(), has)
+}
+
+async fn polling_num(c: &ferromq_remoting::Connection, group: &str, topic: &str) -> i32 {
+    use ferromq_protocol::header::pop::{PollingInfoRequestHeader, PollingInfoResponseHeader};
+    let h = PollingInfoRequestHeader {
+        consumer_group: group.into(),
+        topic: topic.into(),
+        queue_id: -1,
+        broker_name: None,
+    };
+    let req = ferromq_protocol::RemotingCommand::request_with_header(
+        ferromq_protocol::RequestCode::POLLING_INFO,
+        &h,
+    );
+    let resp = c.request(req, T).await.unwrap();
+    assert_eq!(
+        resp.response_code(),
+        ResponseCode::SUCCESS,
+        "{:?}",
+        resp.remark
+    );
+    PollingInfoResponseHeader::read_ext(&resp.ext_fields)
+        .unwrap()
+        .polling_num
+}
+
+#[tokio::test]
+async fn notification_and_polling_info() {
+    let b = broker().await;
+    let c = b.client().await;
+    send_all(&c, "PopN", &bodies(1, "n")).await;
+    assert_eq!(
+        notify(&c, "G", "PopN", 0).await,
+        (ResponseCode::SUCCESS, Some(true))
+    );
+    let r = pop(&c, "G", "PopN", 32, 60_000, 3000).await;
+    assert_eq!(r.messages.len(), 1);
+    assert_eq!(
+        notify(&c, "G", "PopN", 0).await,
+        (ResponseCode::SUCCESS, Some(false))
+    );
+    assert_eq!(
+        notify(&c, "G", "Nope", 0).await.0,
+        ResponseCode::TOPIC_NOT_EXIST
+    );
+
+    // A parked pop shows in POLLING_INFO; a parked notification is woken by a send.
+    let c2 = b.client().await;
+    let parked_pop =
+        tokio::spawn(async move { pop(&c2, "G", "PopN", 32, 60_000, 3000).await.code });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while polling_num(&c, "G", "PopN").await != 1 {
+        assert!(Instant::now() < deadline, "the pop never showed as parked");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let c3 = b.client().await;
+    let started = Instant::now();
+    let waiter = tokio::spawn(async move { notify(&c3, "G", "PopN", 10_000).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    send_all(&c, "PopN", &bodies(1, "later")).await;
+    assert_eq!(waiter.await.unwrap(), (ResponseCode::SUCCESS, Some(true)));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(parked_pop.await.unwrap(), ResponseCode::SUCCESS);
+    assert_eq!(polling_num(&c, "G", "PopN").await, 0);
+    b.stop().await;
+}

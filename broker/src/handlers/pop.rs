@@ -214,7 +214,7 @@ pub(crate) async fn pop_message(broker: &Broker, req: &RemotingCommand) -> Respo
     header.revive_qid = revive_qid;
     let poll = Duration::from_millis(u64::try_from(h.poll_time).unwrap_or(0)).min(MAX_POLL);
     let deadline = tokio::time::Instant::now() + poll;
-    let mut parked = false;
+    let mut parked = None;
     let result = loop {
         let pop_time = now_ms();
         let ctx = PopCtx {
@@ -241,10 +241,10 @@ pub(crate) async fn pop_message(broker: &Broker, req: &RemotingCommand) -> Respo
         if !found.bodies.is_empty() || poll.is_zero() || tokio::time::Instant::now() >= deadline {
             break Ok(found);
         }
-        if !parked {
-            let max = settings.broker.max_pop_polling_size;
-            if broker.pop.parked.fetch_add(1, Ordering::Relaxed) >= max {
-                broker.pop.parked.fetch_sub(1, Ordering::Relaxed);
+        if parked.is_none() {
+            let key = format!("{}@{}@{}", h.topic, h.consumer_group, queue_id);
+            parked = broker.pop.park(key, settings.broker.max_pop_polling_size);
+            if parked.is_none() {
                 header.rest_num = found.rest;
                 return pop_response(
                     ResponseCode::POLLING_FULL,
@@ -252,13 +252,10 @@ pub(crate) async fn pop_message(broker: &Broker, req: &RemotingCommand) -> Respo
                     &header,
                 );
             }
-            parked = true;
         }
         let _ = tokio::time::timeout_at(deadline, select_all(notified)).await;
     };
-    if parked {
-        broker.pop.parked.fetch_sub(1, Ordering::Relaxed);
-    }
+    drop(parked);
     let found = match result {
         Ok(f) => f,
         Err(refusal) => return refusal,

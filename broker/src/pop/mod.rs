@@ -32,7 +32,9 @@ pub(crate) struct PopService {
     /// Round-robin revive queue ids handed out.
     next_revive_qid: AtomicU64,
     /// Pop requests waiting for messages (long polling).
-    pub(crate) parked: AtomicUsize,
+    parked: AtomicUsize,
+    /// Of those, per `topic@group@queueId` (POLLING_INFO).
+    parked_keys: Mutex<std::collections::HashMap<String, usize>>,
     /// Wakes the revive task early (tests, shutdown).
     pub(crate) revive_wake: tokio::sync::Notify,
     /// Request modes (PULL / POP) per topic and group.
@@ -55,6 +57,29 @@ impl Drop for QueueGuard<'_> {
     }
 }
 
+/// A parked (long-polling) request, counted until dropped.
+pub(crate) struct Parked<'a> {
+    pop: &'a PopService,
+    key: String,
+}
+
+impl Drop for Parked<'_> {
+    fn drop(&mut self) {
+        self.pop.parked.fetch_sub(1, Ordering::Relaxed);
+        let mut keys = self
+            .pop
+            .parked_keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = keys.get_mut(&self.key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                keys.remove(&self.key);
+            }
+        }
+    }
+}
+
 /// What an ack or change found.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Claim {
@@ -74,6 +99,7 @@ impl PopService {
             busy_queues: Mutex::default(),
             next_revive_qid: AtomicU64::new(0),
             parked: AtomicUsize::new(0),
+            parked_keys: Mutex::default(),
             revive_wake: tokio::sync::Notify::new(),
         })
     }
@@ -91,6 +117,32 @@ impl PopService {
             return None;
         }
         Some(QueueGuard { pop: self, key })
+    }
+
+    /// Counts a request parked on `key` (`topic@group@queueId`), or `None` when `max` requests
+    /// are parked already (POLLING_FULL).
+    pub(crate) fn park(&self, key: String, max: usize) -> Option<Parked<'_>> {
+        if self.parked.fetch_add(1, Ordering::Relaxed) >= max {
+            self.parked.fetch_sub(1, Ordering::Relaxed);
+            return None;
+        }
+        *self
+            .parked_keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key.clone())
+            .or_insert(0) += 1;
+        Some(Parked { pop: self, key })
+    }
+
+    /// Requests parked on `key` (`topic@group@queueId`).
+    pub(crate) fn parked_on(&self, key: &str) -> usize {
+        self.parked_keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The next revive queue id, round robin over `revive_queue_num`.
