@@ -207,6 +207,32 @@ async fn bad_input_gets_apaches_codes() {
         ResponseCode::NO_MESSAGE
     );
     assert_eq!(batch_ack(&c, "{garbage").await, ResponseCode::SYSTEM_ERROR);
+    // Headers missing required fields or with non-numbers: SYSTEM_ERROR naming the field.
+    for code in [
+        ferromq_protocol::RequestCode::POP_MESSAGE,
+        ferromq_protocol::RequestCode::ACK_MESSAGE,
+        ferromq_protocol::RequestCode::CHANGE_MESSAGE_INVISIBLETIME,
+        ferromq_protocol::RequestCode::NOTIFICATION,
+        ferromq_protocol::RequestCode::POLLING_INFO,
+    ] {
+        let mut req = ferromq_protocol::RemotingCommand::request(code);
+        req.ext_fields.insert("consumerGroup", "G");
+        req.ext_fields.insert("topic", "PopB");
+        req.ext_fields.insert("queueId", "zero");
+        let resp = c.request(req, T).await.unwrap();
+        assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR, "{code:?}");
+        assert!(resp.remark.unwrap().contains("queueId"), "{code:?}");
+    }
+    // Garbage assignment bodies.
+    for code in [
+        ferromq_protocol::RequestCode::QUERY_ASSIGNMENT,
+        ferromq_protocol::RequestCode::SET_MESSAGE_REQUEST_MODE,
+    ] {
+        let req = ferromq_protocol::RemotingCommand::request(code)
+            .with_body(bytes::Bytes::from_static(b"[1,2"));
+        let resp = c.request(req, T).await.unwrap();
+        assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR, "{code:?}");
+    }
     // Neither forged ack touched the group's messages: both come back after 1 s.
     let back = pop_until(&c, "G", "PopB", 2, 60_000, Duration::from_secs(10)).await;
     let got: BTreeSet<String> = back.iter().map(Popped::body).collect();
