@@ -389,3 +389,30 @@ async fn notification_and_polling_info() {
     assert_eq!(polling_num(&c, "G", "PopN").await, 0);
     b.stop().await;
 }
+
+#[tokio::test]
+async fn a_change_to_a_short_invisible_time_wakes_the_revive_task() {
+    // A revive task that would otherwise look only every 30 s.
+    let b = TestBroker::start(|s| {
+        s.broker.revive_interval = 30_000;
+        s.broker.pop_from_retry_probability = 0;
+    })
+    .await;
+    let c = b.client().await;
+    send_all(&c, "PopW", &bodies(1, "w")).await;
+    let r = pop(&c, "G", "PopW", 32, 60_000, 3000).await;
+    assert_eq!(r.messages.len(), 1);
+    let started = Instant::now();
+    assert_eq!(
+        change(&c, "G", &r.messages[0], 200).await.0,
+        ResponseCode::SUCCESS
+    );
+    let back = pop_until(&c, "G", "PopW", 1, 60_000, Duration::from_secs(10)).await;
+    assert_eq!(back.len(), 1);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    b.stop().await;
+}

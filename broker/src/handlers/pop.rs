@@ -454,6 +454,10 @@ async fn pop_queue(
     };
     write(broker, vec![rec]).await?;
     broker.offsets.commit(group, topic, queue_id, next);
+    if u64::try_from(h.invisible_time).unwrap_or(0) < broker.settings().broker.revive_interval {
+        // Due before the revive task's next look.
+        broker.pop.revive_wake.notify_one();
+    }
     let start = offsets.first().copied().unwrap_or(offset);
     let mark = retry_mark(topic);
     for (bytes, qo) in r.messages.into_iter().zip(offsets.iter()) {
@@ -707,6 +711,8 @@ pub(crate) async fn change_invisible_time(broker: &Broker, req: &RemotingCommand
             broker.pop.release(&[key]);
             return fail(ResponseCode::SYSTEM_ERROR, reason);
         }
+        // The revive task may be asleep until a later entry: let it look again.
+        broker.pop.revive_wake.notify_one();
     }
     let header = ChangeInvisibleTimeResponseHeader {
         pop_time: now,
