@@ -10,6 +10,7 @@ pub(crate) mod offset;
 pub(crate) mod pop;
 pub(crate) mod pop_assign;
 pub(crate) mod pop_notify;
+pub(crate) mod pop_order;
 pub(crate) mod pull;
 pub(crate) mod query;
 pub(crate) mod relay;

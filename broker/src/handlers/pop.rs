@@ -18,6 +18,7 @@ use ferromq_store::store::MessageFilter;
 use ferromq_store::GetMessageStatus;
 use futures::future::select_all;
 
+use super::pop_order;
 use crate::filters::{sql_selector, SqlFilter, TagFilter};
 use crate::pop::batch_ack::BatchAckBody;
 use crate::pop::handle::{pop_retry_topic, real_topic, retry_mark, ExtraInfo, OffsetInfos};
@@ -59,6 +60,8 @@ struct Found {
     bodies: Vec<Bytes>,
     infos: OffsetInfos,
     rest: i64,
+    /// `orderCountInfo` entries (orderly pops).
+    order_counts: Vec<String>,
 }
 
 /// The per-request settings a pass needs.
@@ -139,12 +142,6 @@ pub(crate) async fn pop_message(broker: &Broker, req: &RemotingCommand) -> Respo
             format!("invisibleTime {} is negative", h.invisible_time),
         );
     }
-    if h.order == Some(true) {
-        return fail(
-            ResponseCode::SYSTEM_ERROR,
-            "orderly (FIFO) pop is not supported by this broker yet",
-        );
-    }
     let Some(topic) = broker.topics.get(&h.topic) else {
         return fail(
             ResponseCode::TOPIC_NOT_EXIST,
@@ -210,7 +207,12 @@ pub(crate) async fn pop_message(broker: &Broker, req: &RemotingCommand) -> Respo
         tag_filter = TagFilter::new(&SubscriptionData::tag(h.topic.as_str(), &expr, 0));
         &tag_filter
     };
-    let revive_qid = broker.pop.revive_qid(settings.broker.revive_queue_num);
+    let order = h.order == Some(true);
+    let revive_qid = if order {
+        pop_order::ORDER_REVIVE_QID
+    } else {
+        broker.pop.revive_qid(settings.broker.revive_queue_num)
+    };
     header.revive_qid = revive_qid;
     let poll = Duration::from_millis(u64::try_from(h.poll_time).unwrap_or(0)).min(MAX_POLL);
     let deadline = tokio::time::Instant::now() + poll;
@@ -271,6 +273,9 @@ pub(crate) async fn pop_message(broker: &Broker, req: &RemotingCommand) -> Respo
     let (start, msgs) = found.infos.finish();
     header.start_offset_info = start;
     header.msg_offset_info = msgs;
+    if order {
+        header.order_count_info = Some(found.order_counts.join(";"));
+    }
     let mut body = Vec::with_capacity(found.bodies.iter().map(Bytes::len).sum());
     for b in &found.bodies {
         body.extend_from_slice(b);
@@ -325,7 +330,12 @@ async fn pop_pass(
     let want = usize::try_from(h.max_msg_nums).unwrap_or(1);
     let probability = broker.settings().broker.pop_from_retry_probability;
     let retry_first = dice(100) < u64::try_from(probability).unwrap_or(0);
-    let retries = retry_topics(broker, &h.consumer_group, &h.topic);
+    // Orderly pops never read the retry topics: redelivery is the blocked batch itself.
+    let retries = if h.order == Some(true) {
+        Vec::new()
+    } else {
+        retry_topics(broker, &h.consumer_group, &h.topic)
+    };
     let mut found = Found::default();
     if retry_first {
         for t in &retries {
@@ -391,7 +401,11 @@ async fn pop_queue(
         },
     };
     let left = want.saturating_sub(found.bodies.len());
-    if left == 0 {
+    let order = h.order == Some(true);
+    let attempt = h.attempt_id.as_deref();
+    if left == 0
+        || (order && pop_order::blocked(broker, group, topic, queue_id, attempt, ctx.pop_time))
+    {
         found.rest += (max_offset - offset).max(0);
         return Ok(());
     }
@@ -442,6 +456,30 @@ async fn pop_queue(
         return Ok(());
     }
     let offsets = r.queue_offsets.clone();
+    if order {
+        let counts = pop_order::counts(broker, group, topic, queue_id, attempt, &offsets);
+        let start = offsets.first().copied().unwrap_or(offset);
+        let rec = Record::OrderPop {
+            g: group.to_owned(),
+            t: topic.to_owned(),
+            q: queue_id,
+            pt: ctx.pop_time,
+            it: h.invisible_time,
+            a: h.attempt_id.clone(),
+            o: offsets.clone(),
+            c: counts.iter().map(|(o, c)| (*o, *c)).collect(),
+            n: start,
+        };
+        write(broker, vec![rec]).await?;
+        broker.offsets.commit(group, topic, queue_id, start);
+        found
+            .order_counts
+            .extend(pop_order::count_info(queue_id, &offsets, &counts));
+        found.bodies.extend(r.messages);
+        found.infos.add(topic, queue_id, start, &offsets);
+        found.rest += (r.max_offset - next).max(0);
+        return Ok(());
+    }
     let rec = Record::Pop {
         g: group.to_owned(),
         t: topic.to_owned(),
@@ -558,6 +596,17 @@ pub(crate) async fn ack_message(broker: &Broker, req: &RemotingCommand) -> Respo
     );
     if h.offset < min || h.offset > max {
         return fail(ResponseCode::NO_MESSAGE, "offset is illegal");
+    }
+    if handle.revive_qid == pop_order::ORDER_REVIVE_QID {
+        return pop_order::ack(
+            broker,
+            &h.consumer_group,
+            &h.topic,
+            h.queue_id,
+            h.offset,
+            &handle,
+        )
+        .await;
     }
     let key = Key {
         group: h.consumer_group.clone(),
@@ -689,6 +738,18 @@ pub(crate) async fn change_invisible_time(broker: &Broker, req: &RemotingCommand
             ResponseCode::INVALID_PARAMETER,
             format!("invisibleTime {} is negative", h.invisible_time),
         );
+    }
+    if handle.revive_qid == pop_order::ORDER_REVIVE_QID {
+        return pop_order::change(
+            broker,
+            &h.consumer_group,
+            &h.topic,
+            h.queue_id,
+            h.offset,
+            &handle,
+            h.invisible_time,
+        )
+        .await;
     }
     let now = now_ms();
     let key = Key {

@@ -86,8 +86,15 @@ fn queues(broker: &Broker, h: &NotificationRequestHeader, read_queues: i32) -> V
 }
 
 /// Whether the group has something to pop on one of `queues`.
-fn has_messages(broker: &Broker, group: &str, queues: &[(String, i32)]) -> bool {
+fn has_messages(broker: &Broker, h: &NotificationRequestHeader, queues: &[(String, i32)]) -> bool {
+    let group = h.consumer_group.as_str();
+    let now = now_ms();
     queues.iter().any(|(topic, q)| {
+        if h.order == Some(true)
+            && super::pop_order::blocked(broker, group, topic, *q, h.attempt_id.as_deref(), now)
+        {
+            return false;
+        }
         let offset = broker
             .pop
             .offset(group, topic, *q)
@@ -137,7 +144,7 @@ pub(crate) async fn notification_request(broker: &Broker, req: &RemotingCommand)
         for n in &mut notified {
             n.as_mut().enable();
         }
-        if has_messages(broker, &h.consumer_group, &watched) {
+        if has_messages(broker, &h, &watched) {
             return notification(true, false);
         }
         if poll.is_zero() || tokio::time::Instant::now() >= deadline {

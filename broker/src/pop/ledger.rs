@@ -11,7 +11,7 @@
 //! at every start) it is rewritten from the
 //! state: a temp file, fsynced, renamed over the ledger, the directory fsynced.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -49,6 +49,50 @@ impl Entry {
     /// When it becomes visible again.
     pub(crate) fn visible_at(&self) -> i64 {
         self.pop_time.saturating_add(self.invisible_time)
+    }
+}
+
+/// The last orderly (FIFO) batch popped from a (group, topic, queue): until every offset of it
+/// is acked or visible again, the queue is blocked for that group (Apache's OrderInfo).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OrderBatch {
+    pub(crate) pop_time: i64,
+    pub(crate) invisible_time: i64,
+    pub(crate) attempt_id: Option<String>,
+    pub(crate) offsets: Vec<i64>,
+    pub(crate) acked: BTreeSet<i64>,
+    /// Offsets whose visibility a change moved.
+    pub(crate) visible_at: HashMap<i64, i64>,
+    /// How often each offset was delivered before this batch (only offsets redelivered).
+    pub(crate) counts: BTreeMap<i64, i32>,
+}
+
+impl OrderBatch {
+    /// Whether a pop with `attempt_id` must skip the queue at `now`: some offset is neither acked
+    /// nor visible again, and the pop is not a retry of the same attempt.
+    pub(crate) fn blocks(&self, attempt_id: Option<&str>, now: i64) -> bool {
+        if self.attempt_id.is_some() && self.attempt_id.as_deref() == attempt_id {
+            return false;
+        }
+        self.offsets.iter().any(|o| {
+            !self.acked.contains(o)
+                && now
+                    < self
+                        .visible_at
+                        .get(o)
+                        .copied()
+                        .unwrap_or(self.pop_time.saturating_add(self.invisible_time))
+        })
+    }
+
+    /// Where the group's orderly consumption continues: the first unacked offset of the batch,
+    /// or past its last one.
+    pub(crate) fn next_offset(&self) -> i64 {
+        self.offsets
+            .iter()
+            .find(|o| !self.acked.contains(o))
+            .copied()
+            .unwrap_or_else(|| self.offsets.last().map_or(0, |o| o + 1))
     }
 }
 
@@ -100,6 +144,38 @@ pub(crate) enum Record {
         q: i32,
         n: i64,
     },
+    /// An orderly batch popped: it replaces the previous one; `n` is where the group's orderly
+    /// consumption stands (the batch start), `c` the delivery counts carried over.
+    OrderPop {
+        g: String,
+        t: String,
+        q: i32,
+        pt: i64,
+        it: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        a: Option<String>,
+        o: Vec<i64>,
+        #[serde(default)]
+        c: Vec<(i64, i32)>,
+        n: i64,
+    },
+    /// An offset of the current orderly batch acked (if the pop time matches).
+    OrderAck {
+        g: String,
+        t: String,
+        q: i32,
+        o: i64,
+        pt: i64,
+    },
+    /// An offset of the current orderly batch becomes visible at `at` (if the pop time matches).
+    OrderChange {
+        g: String,
+        t: String,
+        q: i32,
+        o: i64,
+        pt: i64,
+        at: i64,
+    },
 }
 
 /// What the ledger says: in-flight messages, their revive order, pop offsets.
@@ -108,8 +184,10 @@ pub(crate) struct State {
     pub(crate) inflight: HashMap<Key, Entry>,
     /// (visible at, key) of every in-flight message.
     pub(crate) due: BTreeSet<(i64, Key)>,
-    /// Next offset to pop per (group, topic, queue).
+    /// Next offset to pop per (group, topic, queue) (for orderly pops: the first unacked one).
     pub(crate) offsets: HashMap<(String, String, i32), i64>,
+    /// The current orderly batch per (group, topic, queue).
+    pub(crate) orders: HashMap<(String, String, i32), OrderBatch>,
 }
 
 impl State {
@@ -212,21 +290,93 @@ impl State {
             Record::Offset { g, t, q, n } => {
                 self.offsets.insert((g.clone(), t.clone(), *q), *n);
             }
+            Record::OrderPop {
+                g,
+                t,
+                q,
+                pt,
+                it,
+                a,
+                o,
+                c,
+                n,
+            } => {
+                let key = (g.clone(), t.clone(), *q);
+                let batch = OrderBatch {
+                    pop_time: *pt,
+                    invisible_time: *it,
+                    attempt_id: a.clone(),
+                    offsets: o.clone(),
+                    counts: c.iter().copied().collect(),
+                    ..OrderBatch::default()
+                };
+                self.orders.insert(key.clone(), batch);
+                self.offsets.insert(key, *n);
+            }
+            Record::OrderAck { g, t, q, o, pt } => {
+                let key = (g.clone(), t.clone(), *q);
+                if let Some(b) = self.orders.get_mut(&key) {
+                    if b.pop_time == *pt && b.offsets.contains(o) {
+                        b.acked.insert(*o);
+                        let next = b.next_offset();
+                        let slot = self.offsets.entry(key).or_insert(next);
+                        *slot = (*slot).max(next);
+                    }
+                }
+            }
+            Record::OrderChange { g, t, q, o, pt, at } => {
+                let key = (g.clone(), t.clone(), *q);
+                if let Some(b) = self.orders.get_mut(&key) {
+                    if b.pop_time == *pt && b.offsets.contains(o) {
+                        b.visible_at.insert(*o, *at);
+                    }
+                }
+            }
         }
     }
 
     /// Records that rebuild this state (what a compaction writes).
     fn records(&self) -> Vec<Record> {
-        let mut out: Vec<Record> = self
-            .offsets
-            .iter()
-            .map(|((g, t, q), n)| Record::Offset {
+        let mut out: Vec<Record> = Vec::new();
+        for ((g, t, q), b) in &self.orders {
+            out.push(Record::OrderPop {
                 g: g.clone(),
                 t: t.clone(),
                 q: *q,
-                n: *n,
-            })
-            .collect();
+                pt: b.pop_time,
+                it: b.invisible_time,
+                a: b.attempt_id.clone(),
+                o: b.offsets.clone(),
+                c: b.counts.iter().map(|(o, c)| (*o, *c)).collect(),
+                n: 0,
+            });
+            for o in &b.acked {
+                out.push(Record::OrderAck {
+                    g: g.clone(),
+                    t: t.clone(),
+                    q: *q,
+                    o: *o,
+                    pt: b.pop_time,
+                });
+            }
+            for (o, at) in &b.visible_at {
+                out.push(Record::OrderChange {
+                    g: g.clone(),
+                    t: t.clone(),
+                    q: *q,
+                    o: *o,
+                    pt: b.pop_time,
+                    at: *at,
+                });
+            }
+        }
+        // After the orderly records (which set offsets on the way): the offsets as they are.
+        out.extend(self.offsets.iter().map(|((g, t, q), n)| Record::Offset {
+            g: g.clone(),
+            t: t.clone(),
+            q: *q,
+            n: *n,
+        }));
         for (k, e) in &self.inflight {
             out.push(Record::Pop {
                 g: k.group.clone(),
@@ -472,124 +622,5 @@ struct WriteQueue {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    fn pop(o: Vec<i64>, pt: i64) -> Record {
-        Record::Pop {
-            g: "g".into(),
-            t: "T".into(),
-            q: 0,
-            pt,
-            it: 1000,
-            rq: 1,
-            n: o.iter().max().map_or(0, |m| m + 1),
-            o,
-        }
-    }
-
-    #[test]
-    fn replay_compacts_and_cuts_torn_tail() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let l = Ledger::open(dir.path()).unwrap();
-            l.append(&[pop(vec![0, 1, 2], 10)]).unwrap();
-            l.append(&[Record::Ack {
-                g: "g".into(),
-                t: "T".into(),
-                q: 0,
-                o: 1,
-                pt: 10,
-            }])
-            .unwrap();
-            // A stale handle (other pop time) changes nothing.
-            l.append(&[Record::Ack {
-                g: "g".into(),
-                t: "T".into(),
-                q: 0,
-                o: 2,
-                pt: 9,
-            }])
-            .unwrap();
-        }
-        // A torn frame at the end.
-        let path = dir.path().join("ledger");
-        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        f.write_all(&[200, 0, 0, 0, 1, 2]).unwrap();
-        drop(f);
-        let l = Ledger::open(dir.path()).unwrap();
-        let s = l.state();
-        let mut offs: Vec<i64> = s.inflight.keys().map(|k| k.offset).collect();
-        offs.sort_unstable();
-        assert_eq!(offs, vec![0, 2]);
-        assert_eq!(s.offsets[&("g".into(), "T".into(), 0)], 3);
-        assert_eq!(s.due.len(), 2);
-    }
-
-    #[test]
-    fn concurrent_appends_share_syncs_and_all_apply() {
-        let dir = tempfile::tempdir().unwrap();
-        let l = std::sync::Arc::new(Ledger::open(dir.path()).unwrap());
-        let started = std::time::Instant::now();
-        let threads: Vec<_> = (0..8)
-            .map(|t| {
-                let l = l.clone();
-                std::thread::spawn(move || {
-                    for i in 0..50 {
-                        l.append(&[Record::Pop {
-                            g: format!("g{t}"),
-                            t: "T".into(),
-                            q: 0,
-                            pt: 1,
-                            it: 1000,
-                            rq: 0,
-                            o: vec![i],
-                            n: i + 1,
-                        }])
-                        .unwrap();
-                    }
-                })
-            })
-            .collect();
-        for t in threads {
-            t.join().unwrap();
-        }
-        eprintln!("400 appends by 8 threads in {:?}", started.elapsed());
-        assert_eq!(l.state().inflight.len(), 400);
-        drop(l);
-        let l = Ledger::open(dir.path()).unwrap();
-        assert_eq!(l.state().inflight.len(), 400);
-        assert_eq!(l.state().offsets[&("g3".into(), "T".into(), 0)], 50);
-    }
-
-    #[test]
-    fn compaction_while_running_keeps_the_state() {
-        let dir = tempfile::tempdir().unwrap();
-        let l = Ledger::open(dir.path()).unwrap();
-        l.compact_at
-            .store(4096, std::sync::atomic::Ordering::Relaxed);
-        for i in 0..300 {
-            l.append(&[pop(vec![i], 10)]).unwrap();
-            if i % 3 != 0 {
-                l.append(&[Record::Ack {
-                    g: "g".into(),
-                    t: "T".into(),
-                    q: 0,
-                    o: i,
-                    pt: 10,
-                }])
-                .unwrap();
-            }
-        }
-        let size = std::fs::metadata(dir.path().join("ledger")).unwrap().len();
-        assert_eq!(l.state().inflight.len(), 100);
-        drop(l);
-        let l = Ledger::open(dir.path()).unwrap();
-        assert_eq!(l.state().inflight.len(), 100);
-        assert!(l.state().inflight.keys().all(|k| k.offset % 3 == 0));
-        assert_eq!(l.state().offsets[&("g".into(), "T".into(), 0)], 300);
-        // 300 pops and 200 acks are about 60 KiB of records; compaction kept the file small.
-        assert!(size < 30_000, "{size}");
-    }
-}
+#[path = "ledger_tests.rs"]
+mod tests;

@@ -53,7 +53,20 @@ pub async fn pop(
     invisible_ms: i64,
     poll_ms: i64,
 ) -> PopResult {
-    let h = PopMessageRequestHeader {
+    pop_with(c, group, topic, max, invisible_ms, poll_ms, |_| {}).await
+}
+
+/// [`pop`] with the request header adjusted by `tweak` (order, attemptId, queueId...).
+pub async fn pop_with(
+    c: &Connection,
+    group: &str,
+    topic: &str,
+    max: i32,
+    invisible_ms: i64,
+    poll_ms: i64,
+    tweak: impl FnOnce(&mut PopMessageRequestHeader),
+) -> PopResult {
+    let mut h = PopMessageRequestHeader {
         consumer_group: group.into(),
         topic: topic.into(),
         queue_id: -1,
@@ -68,6 +81,7 @@ pub async fn pop(
         attempt_id: None,
         broker_name: Some("broker-t".into()),
     };
+    tweak(&mut h);
     let req = RemotingCommand::request_with_header(RequestCode::POP_MESSAGE, &h);
     let resp = c.request(req, T).await.unwrap();
     let code = resp.response_code();
