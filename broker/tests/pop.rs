@@ -416,3 +416,40 @@ async fn a_change_to_a_short_invisible_time_wakes_the_revive_task() {
     );
     b.stop().await;
 }
+
+#[tokio::test]
+async fn peek_reads_without_popping() {
+    use ferromq_protocol::header::pop::{PeekMessageRequestHeader, PopMessageResponseHeader};
+    let b = broker().await;
+    let c = b.client().await;
+    send_all(&c, "PopP", &bodies(3, "p")).await;
+    let peek = |max: i32| {
+        let h = PeekMessageRequestHeader {
+            topic: "PopP".into(),
+            queue_id: -1,
+            max_msg_nums: max,
+            consumer_group: "G".into(),
+            broker_name: None,
+        };
+        ferromq_protocol::RemotingCommand::request_with_header(
+            ferromq_protocol::RequestCode::PEEK_MESSAGE,
+            &h,
+        )
+    };
+    for _ in 0..2 {
+        let resp = c.request(peek(2), T).await.unwrap();
+        assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+        let got: Vec<String> = support::messages(&resp.body)
+            .iter()
+            .map(|m| String::from_utf8(m.body.to_vec()).unwrap())
+            .collect();
+        assert_eq!(got, ["p0", "p1"], "peeking twice sees the same messages");
+        let h = PopMessageResponseHeader::read_ext(&resp.ext_fields).unwrap();
+        assert_eq!(h.rest_num, 3);
+    }
+    let r = pop(&c, "G", "PopP", 32, 60_000, 3000).await;
+    assert_eq!(r.messages.len(), 3, "peek popped nothing");
+    let resp = c.request(peek(2), T).await.unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::PULL_NOT_FOUND);
+    b.stop().await;
+}

@@ -1,17 +1,21 @@
-//! NOTIFICATION (200054) and POLLING_INFO (200055): whether a group has messages to pop (with
-//! long polling), and how many pops are parked on a queue (docs/pop.md, "Notification").
+//! NOTIFICATION (200054), POLLING_INFO (200055) and PEEK_MESSAGE (200052): whether a group has
+//! messages to pop (with long polling), how many pops are parked on a queue, and what a pop
+//! would read, without popping (docs/pop.md, "Notification").
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use ferromq_common::now_ms;
 use ferromq_protocol::body::perm;
+use ferromq_protocol::body::SubscriptionData;
 use ferromq_protocol::header::pop::{
-    NotificationRequestHeader, NotificationResponseHeader, PollingInfoRequestHeader,
-    PollingInfoResponseHeader,
+    NotificationRequestHeader, NotificationResponseHeader, PeekMessageRequestHeader,
+    PollingInfoRequestHeader, PollingInfoResponseHeader, PopMessageResponseHeader,
 };
 use ferromq_protocol::{names, CommandHeader, RemotingCommand, ResponseCode};
 use futures::future::select_all;
 
+use crate::filters::TagFilter;
 use crate::pop::handle::pop_retry_topic;
 use crate::response::{bad_header, fail, Response};
 use crate::state::Broker;
@@ -177,4 +181,70 @@ pub(crate) fn polling_info(broker: &Broker, req: &RemotingCommand) -> Response {
         polling_num: i32::try_from(n).unwrap_or(i32::MAX),
     };
     RemotingCommand::response(ResponseCode::SUCCESS, None).with_header(&header)
+}
+
+/// PEEK_MESSAGE: up to `maxMsgNums` (at most 32) messages from where the group would pop next,
+/// the group's pop retry topics included, changing nothing. PULL_NOT_FOUND when there are none.
+pub(crate) fn peek(broker: &Broker, req: &RemotingCommand) -> Response {
+    let h = match PeekMessageRequestHeader::read_ext(&req.ext_fields) {
+        Ok(h) => h,
+        Err(e) => return bad_header(e),
+    };
+    let read_queues = match check(broker, &h.topic, &h.consumer_group, h.queue_id) {
+        Ok(n) => n,
+        Err(refusal) => return refusal,
+    };
+    let as_notification = NotificationRequestHeader {
+        consumer_group: h.consumer_group.clone(),
+        topic: h.topic.clone(),
+        queue_id: if h.queue_id < 0 { -1 } else { h.queue_id },
+        ..Default::default()
+    };
+    let watched = queues(broker, &as_notification, read_queues);
+    let want = usize::try_from(h.max_msg_nums.clamp(1, 32)).unwrap_or(1);
+    let all = SubscriptionData::tag(h.topic.as_str(), "*", 0);
+    let filter = TagFilter::new(&all);
+    let mut bodies: Vec<Bytes> = Vec::new();
+    let mut rest = 0i64;
+    for (topic, q) in &watched {
+        let offset = broker
+            .pop
+            .offset(&h.consumer_group, topic, *q)
+            .or_else(|| {
+                broker
+                    .offsets
+                    .query(&h.consumer_group, topic, *q)
+                    .filter(|o| *o >= 0)
+            })
+            .unwrap_or_else(|| broker.store.min_offset_in_queue(topic, *q).max(0));
+        let max = broker.store.max_offset_in_queue(topic, *q);
+        rest += (max - offset).max(0);
+        let left = want.saturating_sub(bodies.len());
+        if left == 0 {
+            continue;
+        }
+        let r = broker
+            .store
+            .get_message(topic, *q, offset, left, 4 * 1024 * 1024, &filter);
+        bodies.extend(r.messages);
+    }
+    let header = PopMessageResponseHeader {
+        rest_num: rest,
+        ..Default::default()
+    };
+    if bodies.is_empty() {
+        return RemotingCommand::response(
+            ResponseCode::PULL_NOT_FOUND,
+            Some("NO_MESSAGE_IN_QUEUE".to_owned()),
+        )
+        .with_header(&header);
+    }
+    let mut body = Vec::with_capacity(bodies.iter().map(Bytes::len).sum());
+    for b in &bodies {
+        body.extend_from_slice(b);
+    }
+    let mut resp = RemotingCommand::response(ResponseCode::SUCCESS, Some("FOUND".to_owned()))
+        .with_header(&header);
+    resp.body = body.into();
+    resp
 }
