@@ -1,7 +1,7 @@
 //! POP state across `kill -9` of the `mqbroker` binary: messages popped and acked before the
 //! kill never come back; popped and unacked ones come back after their invisible time (through
 //! the pop retry topic, reconsumeTimes 1); the pop offsets survive, so nothing is popped twice
-//! from the normal topic.
+//! from the normal topic; an orderly batch stays blocked, acked and counted.
 #![allow(clippy::unwrap_used)]
 
 mod pop_support;
@@ -115,6 +115,79 @@ async fn acked_pops_stay_acked_and_unacked_come_back_after_kill_9() {
         ResponseCode::POLLING_TIMEOUT,
         "{:?}",
         more.messages.iter().map(Popped::body).collect::<Vec<_>>()
+    );
+    broker.kill().unwrap();
+    broker.wait().unwrap();
+}
+
+#[tokio::test]
+async fn an_orderly_batch_stays_blocked_and_counted_across_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let conf = dir.path().join("broker.properties");
+    std::fs::write(
+        &conf,
+        format!(
+            "brokerName=broker-t\nbrokerIP1=127.0.0.1\nlistenPort={port}\nnamesrvAddr=\n\
+             storePathRootDir={}\nmappedFileSizeCommitLog=1048576\n",
+            dir.path().join("store").display()
+        ),
+    )
+    .unwrap();
+    let fifo = |c: Arc<Connection>, attempt: &'static str| async move {
+        pop_with(&c, "FG", "PopF", 2, 60_000, 0, |h| {
+            h.order = Some(true);
+            h.attempt_id = Some(attempt.to_owned());
+        })
+        .await
+    };
+    let mut broker = start(&conf);
+    let c = Arc::new(connect(&addr).await);
+    let resp = c
+        .request(support::create_topic_request("PopF", 1), T)
+        .await
+        .unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+    for i in 0..3 {
+        let body = format!("f{i}");
+        let resp = c
+            .request(
+                support::send_request("PopF", 0, body.as_bytes(), "t", &body),
+                T,
+            )
+            .await
+            .unwrap();
+        assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+    }
+    support::wait_max_offset(&c, "PopF", 0, 3).await;
+    let r = fifo(c.clone(), "a1").await;
+    assert_eq!(r.messages.len(), 2, "{:?}", r.remark);
+    assert_eq!(ack(&c, "FG", &r.messages[0]).await, ResponseCode::SUCCESS);
+    broker.kill().unwrap();
+    broker.wait().unwrap();
+
+    let mut broker = start(&conf);
+    let c = Arc::new(connect(&addr).await);
+    let blocked = fifo(c.clone(), "a2").await;
+    assert_eq!(
+        blocked.code,
+        ResponseCode::POLLING_TIMEOUT,
+        "offset 1 is still in flight after the restart"
+    );
+    // Make offset 1 visible now with its pre-crash handle; it comes back counted, then 2.
+    let (code, _) = change(&c, "FG", &r.messages[1], 0).await;
+    assert_eq!(code, ResponseCode::SUCCESS);
+    let back = fifo(c.clone(), "a3").await;
+    let offsets: Vec<i64> = back.messages.iter().map(|p| p.offset).collect();
+    assert_eq!(offsets, vec![1, 2], "offset 0 stayed acked");
+    assert_eq!(
+        back.header.unwrap().order_count_info.as_deref(),
+        Some("0 qo0%1 1;0 0 0")
     );
     broker.kill().unwrap();
     broker.wait().unwrap();
