@@ -81,3 +81,73 @@ fn java_push_consumer_in_pop_mode() {
         run.output
     );
 }
+
+/// Apache's `mqadmin setConsumeMode` (SET_MESSAGE_REQUEST_MODE with fastjson's body) against
+/// FerroMQ's broker: the mode lands in `config/messageRequestMode.json`, and refusals come back
+/// as Apache's tool expects.
+#[test]
+fn apache_mqadmin_set_consume_mode() {
+    if !require_tools("compat_pop", &["java", "mvn"]) {
+        return;
+    }
+    let namesrv = FerroNamesrv::start();
+    let broker = FerroBroker::start(namesrv.addr(), |_| {});
+    ferromq_tests::net::wait_until("broker registration", Duration::from_secs(30), || {
+        let info = ferromq_tests::remoting::broker_cluster_info(namesrv.addr())
+            .map_err(|e| e.to_string())?;
+        Ok(info.body_text().contains(broker.addr()))
+    })
+    .expect("the broker registers with the name server");
+    let admin = |args: &[&str]| ferromq_tests::mqadmin::apache_mqadmin(namesrv.addr(), args);
+    let run = admin(&["updateTopic", "-b", broker.addr(), "-t", "PopMode"]);
+    run.assert_success();
+    let run = admin(&["updateSubGroup", "-b", broker.addr(), "-g", "PopModeGroup"]);
+    run.assert_success();
+    let run = admin(&[
+        "setConsumeMode",
+        "-b",
+        broker.addr(),
+        "-t",
+        "PopMode",
+        "-g",
+        "PopModeGroup",
+        "-m",
+        "POP",
+        "-q",
+        "2",
+    ]);
+    run.assert_success();
+    assert!(!run.output.contains("command failed"), "{}", run.output);
+    let file = broker
+        .dir()
+        .join("store")
+        .join("config")
+        .join("messageRequestMode.json");
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    assert!(
+        text.contains(r#""PopMode":{"PopModeGroup":{"#)
+            && text.contains(r#""mode":"POP""#)
+            && text.contains(r#""popShareQueueNum":2"#),
+        "{}: {text}\n{}",
+        file.display(),
+        run.output
+    );
+    // A retry topic is refused (NO_PERMISSION): the tool reports the failure.
+    let run = admin(&[
+        "setConsumeMode",
+        "-b",
+        broker.addr(),
+        "-t",
+        "%RETRY%PopModeGroup",
+        "-g",
+        "PopModeGroup",
+        "-m",
+        "POP",
+    ]);
+    assert!(
+        run.output
+            .contains("retry topic is not allowed to set mode"),
+        "{}",
+        run.output
+    );
+}
