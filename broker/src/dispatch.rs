@@ -48,7 +48,7 @@ async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Re
         RequestCode::NOTIFICATION => pop_notify::notification_request(broker, req).await,
         RequestCode::POLLING_INFO => pop_notify::polling_info(broker, req),
         RequestCode::PEEK_MESSAGE => pop_notify::peek(broker, req),
-        RequestCode::QUERY_ASSIGNMENT => pop_assign::query_assignment(broker, req),
+        RequestCode::QUERY_ASSIGNMENT => pop_assign::query_assignment(broker, req).await,
         RequestCode::SET_MESSAGE_REQUEST_MODE => pop_assign::set_request_mode(broker, req),
         RequestCode::CONSUMER_SEND_MSG_BACK => retry::send_back(broker, req).await,
         RequestCode::END_TRANSACTION => transaction::end_transaction(broker, req).await,

@@ -24,7 +24,7 @@ struct AssignmentBody {
 }
 
 /// QUERY_ASSIGNMENT.
-pub(crate) fn query_assignment(broker: &Broker, req: &RemotingCommand) -> Response {
+pub(crate) async fn query_assignment(broker: &Broker, req: &RemotingCommand) -> Response {
     let q: QueryAssignment = match serde_json::from_slice(&req.body) {
         Ok(q) => q,
         Err(e) => {
@@ -57,12 +57,18 @@ pub(crate) fn query_assignment(broker: &Broker, req: &RemotingCommand) -> Respon
             }
         });
     let pop = mode.mode == "POP";
-    // The topic's queues on this broker (a one-broker view of Apache's route lookup).
-    let all: Option<Vec<Queue>> = broker
-        .topics
-        .get(&q.topic)
-        .filter(|t| t.perm & perm::READ != 0)
-        .map(|t| {
+    // The topic's readable queues: on every broker of its route when a name server knows it
+    // (Apache's route lookup), else this broker's own. Only topics this broker has are looked up.
+    let local = broker.topics.get(&q.topic);
+    let routed = match &local {
+        Some(_) if !b.namesrv_addrs().is_empty() => {
+            crate::pop::routes::cluster_queues(broker, &q.topic).await
+        }
+        _ => None,
+    };
+    let all: Option<Vec<Queue>> = match routed {
+        Some(queues) if !queues.is_empty() => Some(queues.as_ref().clone()),
+        _ => local.filter(|t| t.perm & perm::READ != 0).map(|t| {
             (0..t.read_queue_nums)
                 .map(|queue_id| Queue {
                     topic: q.topic.clone(),
@@ -70,7 +76,8 @@ pub(crate) fn query_assignment(broker: &Broker, req: &RemotingCommand) -> Respon
                     queue_id,
                 })
                 .collect()
-        });
+        }),
+    };
     let assigned = match (all, q.message_model.as_str()) {
         (None, _) => None,
         (Some(all), "BROADCASTING") => Some(all),

@@ -6,7 +6,8 @@
 //! - [`ledger`]: the fsynced record of in-flight messages and pop offsets (what survives a crash);
 //! - [`revive`]: the task that makes unacked messages visible again;
 //! - [`batch_ack`]: the BATCH_ACK_MESSAGE body;
-//! - [`assignment`]: request modes and server-side queue allocation (QUERY_ASSIGNMENT).
+//! - [`assignment`]: request modes and server-side queue allocation (QUERY_ASSIGNMENT);
+//! - [`routes`]: a topic's queues across the cluster, from the name servers.
 //!
 //! The request handlers are in `crate::handlers::pop` and `crate::handlers::pop_assign`.
 
@@ -15,6 +16,7 @@ pub(crate) mod batch_ack;
 pub(crate) mod handle;
 pub(crate) mod ledger;
 pub(crate) mod revive;
+pub(crate) mod routes;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -39,6 +41,8 @@ pub(crate) struct PopService {
     pub(crate) revive_wake: tokio::sync::Notify,
     /// Request modes (PULL / POP) per topic and group.
     pub(crate) modes: assignment::ModeTable,
+    /// Topic routes looked up for QUERY_ASSIGNMENT.
+    pub(crate) routes: routes::RouteCache,
 }
 
 /// A (group, topic, queue) held by one pop; released on drop.
@@ -95,6 +99,7 @@ impl PopService {
     pub(crate) fn open(dir: &Path, config_dir: &Path) -> std::io::Result<PopService> {
         Ok(PopService {
             modes: assignment::ModeTable::load(config_dir.join("messageRequestMode.json"))?,
+            routes: routes::RouteCache::default(),
             ledger: Arc::new(Ledger::open(dir)?),
             busy_queues: Mutex::default(),
             next_revive_qid: AtomicU64::new(0),
