@@ -54,7 +54,10 @@ pub(crate) fn resources<'a>(req: &'a RemotingCommand) -> Result<Vec<(Cow<'a, str
         // Apache's ACL 1.0 has no rule for POP (5.x checks it under ACL 2.0 only); FerroMQ
         // checks what a pull of the same group and topic needs. Acks and changes name a pop
         // retry topic for retried messages, so only their group is checked (docs/pop.md).
-        RequestCode::POP_MESSAGE => {
+        RequestCode::POP_MESSAGE
+        | RequestCode::PEEK_MESSAGE
+        | RequestCode::NOTIFICATION
+        | RequestCode::POLLING_INFO => {
             add(field("topic"), Perm::SUB);
             add(retry(field("consumerGroup")), Perm::SUB);
         }
