@@ -167,7 +167,7 @@ pub(crate) async fn pop_message(broker: &Broker, req: &RemotingCommand) -> Respo
             ResponseCode::INVALID_PARAMETER,
             format!(
                 "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}] consumer:[{}]",
-                queue_id, h.topic, topic.read_queue_nums, req.opaque
+                queue_id, h.topic, topic.read_queue_nums, h.consumer_group
             ),
         );
     }
