@@ -226,6 +226,32 @@ ferromq_common::settings! {
         /// heartbeat; a larger heartbeat is refused with SYSTEM_ERROR.
         heartbeat_max_subscriptions: usize = 1024, "heartbeatMaxSubscriptions", true;
 
+        // ---- POP consumption (docs/pop.md). ----
+        /// `reviveQueueNum` (8): revive queue ids handed out round robin in POP handles.
+        revive_queue_num: i32 = 8, "reviveQueueNum", true;
+        /// `reviveInterval` ms (1000): how often the revive task looks for expired pops (it
+        /// also wakes when the earliest one is due).
+        revive_interval: u64 = 1000, "reviveInterval", true;
+        /// `popFromRetryProbability` (20): percent of pops that read the pop retry topic first.
+        pop_from_retry_probability: i32 = 20, "popFromRetryProbability", true;
+        /// `enableRetryTopicV2` (false): revived messages go to `%RETRY%group+topic` instead of
+        /// `%RETRY%group_topic`.
+        enable_retry_topic_v2: bool = false, "enableRetryTopicV2", true;
+        /// `retrieveMessageFromPopRetryTopicV1` (true): with v2 on, still read the v1 topic.
+        retrieve_message_from_pop_retry_topic_v1: bool = true, "retrieveMessageFromPopRetryTopicV1", true;
+        /// `maxPopPollingSize` (100000): pops parked for long polling at most; past it POLLING_FULL.
+        max_pop_polling_size: usize = 100_000, "maxPopPollingSize", true;
+        /// `serverLoadBalancerEnable` (true): QUERY_ASSIGNMENT allocates queues among the
+        /// group's consumers; off, every consumer gets every queue.
+        server_load_balancer_enable: bool = true, "serverLoadBalancerEnable", true;
+        /// `defaultMessageRequestMode` (PULL): the mode QUERY_ASSIGNMENT hands out for a
+        /// (topic, group) without one set by SET_MESSAGE_REQUEST_MODE; `POP` switches every
+        /// group's Java push consumers (with `clientRebalance=false`) to POP.
+        default_message_request_mode: String = "PULL".to_owned(), "defaultMessageRequestMode", true;
+        /// `defaultPopShareQueueNum` (-1): the POP share number with the default POP mode
+        /// (-1: every consumer pops every queue).
+        default_pop_share_queue_num: i32 = -1, "defaultPopShareQueueNum", true;
+
         // ---- ACL 1.0 (docs/security.md). ----
         /// `aclEnable` (false): check every request on the remoting ports against the ACL file
         /// (accounts, signatures, topic and group permissions), as Apache's `PlainAccessValidator`.

@@ -7,7 +7,8 @@ use ferromq_remoting::{Connection, Handler};
 
 use crate::acl::canonical;
 use crate::handlers::{
-    admin, client, group, locks, offset, pull, query, relay, reply, retry, send, topic, transaction,
+    admin, client, group, locks, offset, pop, pop_assign, pop_notify, pull, query, relay, reply,
+    retry, send, topic, transaction,
 };
 use crate::response::{fail, Response};
 use crate::state::Broker;
@@ -39,6 +40,16 @@ async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Re
         RequestCode::PULL_MESSAGE | RequestCode::LITE_PULL_MESSAGE => {
             pull::pull_message(broker, req).await
         }
+        // POP consumption (docs/pop.md).
+        RequestCode::POP_MESSAGE => pop::pop_message(broker, req).await,
+        RequestCode::ACK_MESSAGE => pop::ack_message(broker, req).await,
+        RequestCode::BATCH_ACK_MESSAGE => pop::batch_ack(broker, req).await,
+        RequestCode::CHANGE_MESSAGE_INVISIBLETIME => pop::change_invisible_time(broker, req).await,
+        RequestCode::NOTIFICATION => pop_notify::notification_request(broker, req).await,
+        RequestCode::POLLING_INFO => pop_notify::polling_info(broker, req),
+        RequestCode::PEEK_MESSAGE => pop_notify::peek(broker, req),
+        RequestCode::QUERY_ASSIGNMENT => pop_assign::query_assignment(broker, req).await,
+        RequestCode::SET_MESSAGE_REQUEST_MODE => pop_assign::set_request_mode(broker, req),
         RequestCode::CONSUMER_SEND_MSG_BACK => retry::send_back(broker, req).await,
         RequestCode::END_TRANSACTION => transaction::end_transaction(broker, req).await,
         // Clients.

@@ -10,7 +10,8 @@
 //! - `acl`: ACL 1.0, the checks run before every request's handler when `aclEnable` is set;
 //!   `auth`: ACL 2.0 (users, ACLs, `authenticationEnabled` / `authorizationEnabled`) beside it;
 //! - `dispatch`: which handler answers each request code; `handlers`: one file per request
-//!   family (send, pull, client, offset, query, topic, group, transaction, locks, admin, retry);
+//!   family (send, pull, client, offset, query, topic, group, transaction, locks, admin, retry,
+//!   pop); `pop`: POP consumption state (the fsynced pop ledger, revive; docs/pop.md);
 //!   `response`: how every answer and refusal is built;
 //! - `services`: the background tasks (name-server registration, housekeeping, delay levels,
 //!   timers, the transaction checker, replication), each with its start and stop;
@@ -35,6 +36,7 @@ mod limits;
 mod locks;
 mod meters;
 mod metrics;
+mod pop;
 mod records;
 mod replication;
 mod response;
@@ -138,6 +140,7 @@ pub async fn open(settings: Settings) -> Result<Arc<Broker>, BrokerError> {
         stats: crate::stats::Stats::new(ferromq_common::now_ms()),
         topic_creations: Default::default(),
         group_creations: Default::default(),
+        pop: pop::PopService::open(&settings.store.root_file("pop"), &dir)?,
         acl,
         auth: Arc::new(auth),
         settings: std::sync::RwLock::new(Arc::new(settings)),

@@ -75,6 +75,8 @@ pub struct Broker {
     pub(crate) topic_creations: RateLimiter,
     /// Groups created on demand (heartbeats, pulls, send-backs), rate limited.
     pub(crate) group_creations: RateLimiter,
+    /// POP consumption: in-flight messages and pop offsets (docs/pop.md).
+    pub(crate) pop: crate::pop::PopService,
     /// ACL 1.0 rules when `aclEnable` is set.
     pub(crate) acl: Option<Acl>,
     /// ACL 2.0: users, ACLs and the `authenticationEnabled` / `authorizationEnabled` checks.

@@ -700,3 +700,44 @@ pub fn map_line(output: &str, prefix: &str) -> std::collections::BTreeMap<String
         })
         .unwrap_or_default()
 }
+
+/// Java `PopScenario pop <namesrv> <topic> <n>` (5.3.3, `MQClientAPIImpl`'s POP calls): pop,
+/// ack, batch ack, change-invisible and redelivery through the pop retry topic (docs/pop.md).
+/// Prints `OK: pop: ...` on success. Killed at `timeout`; the program gives up 15 s before.
+pub fn java_pop_scenario(namesrv: &str, topic: &str, n: usize, timeout: Duration) -> ClientRun {
+    java_client_on(
+        JavaClient::V5,
+        "org.ferromq.compat.PopScenario",
+        &[
+            "pop".to_owned(),
+            namesrv.to_owned(),
+            topic.to_owned(),
+            n.to_string(),
+        ],
+        &format!("java PopScenario {topic} x{n}"),
+        timeout,
+    )
+}
+
+/// Java `PopScenario push <namesrv> <topic> <n>` (5.3.3): a push consumer with
+/// `clientRebalance=false` (the broker must hand out POP assignments) consumes `n` messages, one
+/// of them retried once through CHANGE_MESSAGE_INVISIBLETIME. Prints `OK: push: ...`.
+pub fn java_pop_push_scenario(
+    namesrv: &str,
+    topic: &str,
+    n: usize,
+    timeout: Duration,
+) -> ClientRun {
+    java_client_on(
+        JavaClient::V5,
+        "org.ferromq.compat.PopScenario",
+        &[
+            "push".to_owned(),
+            namesrv.to_owned(),
+            topic.to_owned(),
+            n.to_string(),
+        ],
+        &format!("java PopScenario push {topic} x{n}"),
+        timeout,
+    )
+}

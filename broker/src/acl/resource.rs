@@ -51,6 +51,37 @@ pub(crate) fn resources<'a>(req: &'a RemotingCommand) -> Result<Vec<(Cow<'a, str
             add(retry(field("consumerGroup")), Perm::SUB);
         }
         RequestCode::QUERY_MESSAGE => add(field("topic"), Perm::SUB),
+        // Apache's ACL 1.0 has no rule for POP (5.x checks it under ACL 2.0 only); FerroMQ
+        // checks what a pull of the same group and topic needs. Acks and changes name a pop
+        // retry topic for retried messages, so only their group is checked (docs/pop.md).
+        RequestCode::POP_MESSAGE
+        | RequestCode::PEEK_MESSAGE
+        | RequestCode::NOTIFICATION
+        | RequestCode::POLLING_INFO => {
+            add(field("topic"), Perm::SUB);
+            add(retry(field("consumerGroup")), Perm::SUB);
+        }
+        RequestCode::ACK_MESSAGE | RequestCode::CHANGE_MESSAGE_INVISIBLETIME => {
+            add(retry(field("consumerGroup")), Perm::SUB)
+        }
+        RequestCode::BATCH_ACK_MESSAGE => {
+            #[derive(serde::Deserialize)]
+            struct Ack {
+                #[serde(rename = "c", alias = "consumerGroup")]
+                group: String,
+            }
+            #[derive(serde::Deserialize)]
+            struct Body {
+                #[serde(default)]
+                acks: Vec<Ack>,
+            }
+            if !req.body.is_empty() {
+                let body: Body = serde_json::from_slice(&req.body).map_err(|e| e.to_string())?;
+                for ack in body.acks {
+                    add(Some(Cow::Owned(retry_topic(&ack.group))), Perm::SUB);
+                }
+            }
+        }
         RequestCode::HEART_BEAT => {
             let data = HeartbeatData::decode(&req.body).map_err(|e| e.to_string())?;
             for consumer in &data.consumer_data_set {
@@ -122,6 +153,20 @@ mod tests {
                 ("T".to_owned(), Perm::SUB)
             ]
         );
+        let pop = req(
+            RequestCode::POP_MESSAGE,
+            &[("topic", "T"), ("consumerGroup", "g")],
+        );
+        assert_eq!(
+            resources(&pop).expect("ok"),
+            [
+                ("T".to_owned(), Perm::SUB),
+                ("%RETRY%g".to_owned(), Perm::SUB)
+            ]
+        );
+        let batch = req(RequestCode::BATCH_ACK_MESSAGE, &[])
+            .with_body(&br#"{"acks":[{"c":"g1","t":"T"},{"c":"g2","t":"T"}]}"#[..]);
+        assert_eq!(resources(&batch).expect("ok").len(), 2);
         let bad = req(RequestCode::HEART_BEAT, &[]).with_body(&b"{"[..]);
         assert!(resources(&bad).is_err());
     }

@@ -55,6 +55,7 @@ impl Services {
             tasks.extend(schedule::start(broker, stop));
             tasks.push(timer::start(broker, stop));
             tasks.push(transaction_check::start(broker, stop));
+            tasks.push(crate::pop::revive::start(broker, stop));
         }
         if settings.broker.broker_role.is_master() {
             if let Some(listener) = ha_listener {
