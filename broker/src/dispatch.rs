@@ -39,6 +39,7 @@ async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Re
         RequestCode::PULL_MESSAGE | RequestCode::LITE_PULL_MESSAGE => {
             pull::pull_message(broker, req).await
         }
+        RequestCode::NOTIFY_BROKER_ROLE_CHANGED => crate::replicas::notified(broker, req),
         RequestCode::CONSUMER_SEND_MSG_BACK => retry::send_back(broker, req).await,
         RequestCode::END_TRANSACTION => transaction::end_transaction(broker, req).await,
         // Clients.

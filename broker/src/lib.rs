@@ -36,6 +36,7 @@ mod locks;
 mod meters;
 mod metrics;
 mod records;
+mod replicas;
 mod replication;
 mod response;
 mod server;
@@ -74,7 +75,14 @@ pub enum BrokerError {
 }
 
 /// Opens the store and config files of `settings` and builds the broker (no sockets yet).
-pub async fn open(settings: Settings) -> Result<Arc<Broker>, BrokerError> {
+pub async fn open(mut settings: Settings) -> Result<Arc<Broker>, BrokerError> {
+    replicas::check_settings(&settings).map_err(BrokerError::Config)?;
+    // Controller mode: a slave taking no writes until the controllers decide, and a former
+    // master's unacknowledged tail cut before anything reads the store.
+    let truncate_to = replicas::startup_truncation(&settings).await;
+    if settings.broker.enable_controller_mode {
+        settings.broker.broker_role = config::BrokerRole::Slave;
+    }
     let store_host: SocketAddr = settings.broker.broker_addr().parse().map_err(|_| {
         BrokerError::Config(format!(
             "brokerIP1 `{}` is not an IP address",
@@ -94,7 +102,7 @@ pub async fn open(settings: Settings) -> Result<Arc<Broker>, BrokerError> {
     });
     let store_config = settings.store.clone();
     let store = tokio::task::spawn_blocking(move || {
-        MessageStore::open_with_listener(store_config, Some(listener))
+        MessageStore::open_truncated(store_config, Some(listener), truncate_to)
     })
     .await
     .map_err(|e| BrokerError::Config(format!("store open panicked: {e}")))??;
@@ -149,6 +157,12 @@ pub async fn open(settings: Settings) -> Result<Arc<Broker>, BrokerError> {
             b.replication.appended(end);
         }
     }));
+    if broker.settings().broker.enable_controller_mode {
+        let path = replicas::epoch_path(&broker.settings());
+        let epochs = services::ha::autoswitch::epoch::EpochFile::open(&path)
+            .map_err(|e| BrokerError::Config(format!("storePathEpochFile: {e}")))?;
+        broker.replication.auto.load_epochs(epochs);
+    }
     broker.persist_all();
     acl::spawn_reloader(&broker);
     Ok(broker)

@@ -51,6 +51,16 @@ impl Services {
             tasks.push(metrics::start(broker, listener, stop));
         }
         let settings = broker.settings();
+        if settings.broker.enable_controller_mode {
+            // Roles come from the controllers; the master-only services run per master term.
+            tasks.extend(crate::replicas::start(broker, stop));
+            if let Some(listener) = ha_listener {
+                tasks.push(ha::autoswitch::master::start(broker, listener, stop));
+            }
+            tasks.push(ha::autoswitch::slave::start(broker, stop));
+            tasks.push(ha::sync::start(broker, stop));
+            return Services(tasks);
+        }
         if settings.broker.broker_id == 0 {
             tasks.extend(schedule::start(broker, stop));
             tasks.push(timer::start(broker, stop));

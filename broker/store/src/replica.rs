@@ -40,6 +40,39 @@ impl MessageStore {
         Ok(())
     }
 
+    /// Dispatches (builds consume queues and index for) only records below `limit`
+    /// (`u64::MAX`: everything written), so consumers never see bytes past it; a higher limit
+    /// wakes the dispatcher. Controller mode sets it to the confirm offset.
+    pub fn set_dispatch_limit(&self, limit: u64) {
+        let before = self.dispatch_limit.swap(limit, Ordering::AcqRel);
+        if limit > before {
+            self.reput.wake();
+        }
+    }
+
+    /// Makes a replica's store the writer of a new master term (controller mode): cuts a
+    /// partly replicated record, dispatches everything to the end, and takes each queue's next
+    /// offset from its consume queue. Returns the log's end, where the new term starts.
+    pub fn promote(&self, timeout: std::time::Duration) -> Result<u64> {
+        let end = self.commit_log.end_replication()?;
+        self.set_dispatch_limit(u64::MAX);
+        if self.config.flush_disk_type == FlushDiskType::SyncFlush {
+            let _ = self.commit_log.flush_ticket(end).wait();
+        } else {
+            self.commit_log.flusher().wake();
+        }
+        self.reput.wake();
+        if !self.reput.wait_for(end, timeout) {
+            return Err(StoreError::NotWritable(format!(
+                "the dispatcher did not reach {end} within {timeout:?}"
+            )));
+        }
+        for (topic, queue_id, next) in self.consume_queues.next_offsets() {
+            self.commit_log.set_queue_offset(&topic, queue_id, next);
+        }
+        Ok(end)
+    }
+
     /// Up to `max` commitlog bytes from `offset`, within one file, for a replica
     /// ([`CommitLog::data_from`](crate::commit_log::CommitLog::data_from)).
     pub fn replication_data(&self, offset: u64, max: usize) -> Option<Bytes> {

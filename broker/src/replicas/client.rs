@@ -1,0 +1,152 @@
+//! The broker's connections to its controllers (`controllerAddr`): which one leads (asked with
+//! CONTROLLER_GET_METADATA_INFO, and learned again from CONTROLLER_NOT_LEADER answers), requests
+//! to the leader, and heartbeats to every controller (each keeps its own liveness table).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferromq_protocol::header::GetMetaDataResponseHeader;
+use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode};
+use ferromq_remoting::{Connection, IgnoreRequests};
+
+use crate::state::Broker;
+
+const TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Connections to the controllers and the leader last seen.
+#[derive(Debug)]
+pub(crate) struct Controllers {
+    addrs: Vec<String>,
+    conns: HashMap<String, Connection>,
+    leader: Option<String>,
+}
+
+impl Controllers {
+    pub(crate) fn new(addrs: Vec<String>) -> Controllers {
+        Controllers {
+            addrs,
+            conns: HashMap::new(),
+            leader: None,
+        }
+    }
+
+    async fn conn(&mut self, broker: &Broker, addr: &str) -> Result<Connection, String> {
+        if let Some(c) = self.conns.get(addr).filter(|c| !c.is_closed()) {
+            return Ok(c.clone());
+        }
+        let config = crate::server::outbound_config(&broker.settings().broker)?;
+        let c = tokio::time::timeout(
+            TIMEOUT,
+            Connection::connect(addr, Arc::new(IgnoreRequests), config),
+        )
+        .await
+        .map_err(|_| format!("controller {addr}: connect timed out"))?
+        .map_err(|e| format!("controller {addr}: {e}"))?;
+        self.conns.insert(addr.to_owned(), c.clone());
+        Ok(c)
+    }
+
+    /// The leader's address, asking the controllers when it is not known.
+    pub(crate) async fn leader(&mut self, broker: &Broker) -> Result<String, String> {
+        if let Some(l) = &self.leader {
+            return Ok(l.clone());
+        }
+        let mut why = Vec::new();
+        for addr in self.addrs.clone() {
+            let answer = match self.conn(broker, &addr).await {
+                Ok(c) => c
+                    .request(
+                        RemotingCommand::request(RequestCode::CONTROLLER_GET_METADATA_INFO),
+                        TIMEOUT,
+                    )
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            let answer = match answer {
+                Ok(a) if a.response_code() == ResponseCode::SUCCESS => a,
+                Ok(a) => {
+                    why.push(format!("{addr}: code {} {:?}", a.code, a.remark));
+                    continue;
+                }
+                Err(e) => {
+                    self.conns.remove(&addr);
+                    why.push(format!("{addr}: {e}"));
+                    continue;
+                }
+            };
+            let Ok(h) = GetMetaDataResponseHeader::read_ext(&answer.ext_fields) else {
+                continue;
+            };
+            let leader = if h.is_leader == Some(true) {
+                Some(addr.clone())
+            } else {
+                h.controller_leader_address.filter(|a| !a.is_empty())
+            };
+            if let Some(l) = leader {
+                self.leader = Some(l.clone());
+                return Ok(l);
+            }
+            why.push(format!("{addr}: no leader known"));
+        }
+        Err(format!("no controller leader: {}", why.join("; ")))
+    }
+
+    /// Sends a request to the leader, finding it again after CONTROLLER_NOT_LEADER or a
+    /// broken connection (three tries).
+    pub(crate) async fn call(
+        &mut self,
+        broker: &Broker,
+        request: impl Fn() -> RemotingCommand,
+    ) -> Result<RemotingCommand, String> {
+        let mut last = String::new();
+        for _ in 0..3 {
+            let leader = self.leader(broker).await?;
+            let conn = match self.conn(broker, &leader).await {
+                Ok(c) => c,
+                Err(e) => {
+                    self.leader = None;
+                    last = e;
+                    continue;
+                }
+            };
+            match conn.request(request(), TIMEOUT).await {
+                Ok(r) if r.response_code() == ResponseCode::CONTROLLER_NOT_LEADER => {
+                    self.leader = None;
+                    last = format!("{leader}: not the leader");
+                }
+                Ok(r) => return Ok(r),
+                Err(e) => {
+                    self.conns.remove(&leader);
+                    self.leader = None;
+                    last = format!("{leader}: {e}");
+                }
+            }
+        }
+        Err(last)
+    }
+
+    /// Sends `request` (oneway) to every controller, reconnecting where needed.
+    pub(crate) async fn oneway_to_all(
+        &mut self,
+        broker: &Broker,
+        request: impl Fn() -> RemotingCommand,
+    ) {
+        for addr in self.addrs.clone() {
+            match self.conn(broker, &addr).await {
+                Ok(c) => {
+                    if c.request_oneway(request()).await.is_err() {
+                        self.conns.remove(&addr);
+                    }
+                }
+                Err(e) => tracing::debug!(controller = %addr, error = %e, "heartbeat not sent"),
+            }
+        }
+    }
+}
+
+/// A request with a header.
+pub(crate) fn request<H: CommandHeader>(code: RequestCode, h: &H) -> RemotingCommand {
+    RemotingCommand::request_with_header(code, h)
+}

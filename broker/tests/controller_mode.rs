@@ -1,0 +1,381 @@
+//! Brokers in controller mode: three `mqbroker` processes of one broker set under three
+//! in-process FerroMQ controllers and a name server. A master is elected and widens the sync
+//! state set to all three; sends with `allAckInSyncStateSet=true` are acknowledged; `kill -9` of
+//! the master elects another member of the set, the FerroMQ client follows, and every
+//! acknowledged message is consumed from the new master. The old master then restarts as a
+//! slave and catches up. The time from the kill to the first successful send is printed.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ferromq_client::{
+    ClientConfig, ConsumeFrom, FilterExpression, Message, Producer, ProducerOptions, PullConsumer,
+    PullConsumerOptions, SendStatus,
+};
+use ferromq_controller::{Controller, ControllerConfig};
+use ferromq_protocol::body::SyncStateSet;
+use ferromq_protocol::header::{GetReplicaInfoRequestHeader, GetReplicaInfoResponseHeader};
+use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode};
+use ferromq_remoting::{Connection, ConnectionConfig, IgnoreRequests};
+use tokio::net::TcpListener;
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// Three controllers on loopback; dropped with the test's runtime.
+struct Quorum {
+    addrs: Vec<String>,
+    _dir: tempfile::TempDir,
+}
+
+async fn quorum() -> Quorum {
+    let dir = tempfile::tempdir().unwrap();
+    let mut listeners = Vec::new();
+    for _ in 0..3 {
+        listeners.push(TcpListener::bind("127.0.0.1:0").await.unwrap());
+    }
+    let addrs: Vec<String> = listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().to_string())
+        .collect();
+    let peers: Vec<String> = addrs
+        .iter()
+        .enumerate()
+        .map(|(i, a)| format!("n{i}-{a}"))
+        .collect();
+    for (i, l) in listeners.into_iter().enumerate() {
+        let text = format!(
+            "controllerDLegerGroup=g\ncontrollerDLegerPeers={}\ncontrollerDLegerSelfId=n{i}\n\
+             controllerStorePath={}\nbindAddress=127.0.0.1\njRaftElectionTimeoutMs=500\n\
+             scanNotActiveBrokerInterval=200\nscanInactiveMasterInterval=500\n\
+             controllerWriteTimeoutMs=2000\n",
+            peers.join(";"),
+            dir.path().join(format!("n{i}")).display()
+        );
+        let config = ControllerConfig::from_properties(&text).unwrap().0;
+        let controller = Controller::start(config).await.unwrap();
+        tokio::spawn(ferromq_controller::run(
+            l,
+            controller,
+            std::future::pending::<()>(),
+        ));
+    }
+    Quorum { addrs, _dir: dir }
+}
+
+async fn namesrv() -> (String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let config = ferromq_namesrv::NamesrvConfig {
+        kv_config_path: dir.path().join("kvConfig.json"),
+        ..Default::default()
+    };
+    tokio::spawn(ferromq_namesrv::run(
+        listener,
+        config,
+        std::future::pending::<()>(),
+    ));
+    (addr, dir)
+}
+
+/// A listen port whose neighbours (the fast port below it, the HA port above) are free too.
+fn free_port() -> u16 {
+    loop {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let p = l.local_addr().unwrap().port();
+        if !(1030..=65000).contains(&p) {
+            continue;
+        }
+        let neighbours_free = [p - 2, p + 1]
+            .iter()
+            .all(|q| std::net::TcpListener::bind(("127.0.0.1", *q)).is_ok());
+        if neighbours_free {
+            return p;
+        }
+    }
+}
+
+/// One `mqbroker` process.
+struct BrokerProc {
+    conf: PathBuf,
+    root: PathBuf,
+    addr: String,
+    child: Option<Child>,
+}
+
+impl BrokerProc {
+    fn new(dir: &Path, i: usize, ns: &str, controllers: &str) -> BrokerProc {
+        let root = dir.join(format!("b{i}"));
+        std::fs::create_dir_all(&root).unwrap();
+        let port = free_port();
+        let conf = root.join("broker.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "brokerClusterName=C\nbrokerName=broker-a\nbrokerId=-1\nlistenPort={port}\n\
+                 brokerIP1=127.0.0.1\nbrokerIP2=127.0.0.1\nnamesrvAddr={ns}\n\
+                 storePathRootDir={}\nmappedFileSizeCommitLog=4194304\n\
+                 enableControllerMode=true\ncontrollerAddr={controllers}\n\
+                 allAckInSyncStateSet=true\nbrokerHeartbeatInterval=200\n\
+                 controllerHeartBeatTimeoutMills=2000\nsyncBrokerMetadataPeriod=1000\n\
+                 checkSyncStateSetPeriod=1000\nhaSendHeartbeatInterval=200\nslaveTimeout=3000\n\
+                 registerNameServerPeriod=10000\n",
+                root.join("store").display()
+            ),
+        )
+        .unwrap();
+        BrokerProc {
+            conf,
+            root,
+            addr: format!("127.0.0.1:{port}"),
+            child: None,
+        }
+    }
+
+    fn start(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.root.join("broker.log"))
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_mqbroker"))
+            .arg("-c")
+            .arg(&self.conf)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+    }
+
+    fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.root.join("broker.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for BrokerProc {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+async fn connect(addr: &str) -> Option<Connection> {
+    Connection::connect(addr, Arc::new(IgnoreRequests), ConnectionConfig::default())
+        .await
+        .ok()
+}
+
+/// The set's master (id, address) and sync state set, from whichever controller leads.
+async fn replica_info(controllers: &[String]) -> Option<(i64, String, Vec<i64>)> {
+    let h = GetReplicaInfoRequestHeader {
+        broker_name: Some("broker-a".to_owned()),
+    };
+    for addr in controllers {
+        let Some(c) = connect(addr).await else {
+            continue;
+        };
+        let req =
+            RemotingCommand::request_with_header(RequestCode::CONTROLLER_GET_REPLICA_INFO, &h);
+        let Ok(r) = c.request(req, Duration::from_secs(3)).await else {
+            continue;
+        };
+        c.close();
+        if r.response_code() != ResponseCode::SUCCESS {
+            continue;
+        }
+        let h = GetReplicaInfoResponseHeader::read_ext(&r.ext_fields).ok()?;
+        let set = SyncStateSet::decode(&r.body).ok()?;
+        return match (h.master_broker_id, h.master_address) {
+            (Some(id), Some(a)) if id >= 0 && !a.is_empty() => {
+                Some((id, a, set.sync_state_set.into_iter().collect()))
+            }
+            _ => None,
+        };
+    }
+    None
+}
+
+/// Waits until the controllers name a master whose sync state set has `size` members (and,
+/// with `not`, a master other than that address).
+async fn wait_master(controllers: &[String], size: usize, not: Option<&str>) -> (i64, String) {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if let Some((id, addr, set)) = replica_info(controllers).await {
+            if set.len() == size && Some(addr.as_str()) != not {
+                return (id, addr);
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no master with a sync state set of {size}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn max_offset(addr: &str) -> Option<u64> {
+    let c = connect(addr).await?;
+    let r = c
+        .request(
+            RemotingCommand::request(RequestCode::GET_BROKER_RUNTIME_INFO),
+            Duration::from_secs(3),
+        )
+        .await
+        .ok()?;
+    let table = ferromq_protocol::body::KVTable::decode(&r.body).ok()?.table;
+    table.get("commitLogMaxOffset")?.parse().ok()
+}
+
+fn client(ns: &str, name: &str) -> ClientConfig {
+    ClientConfig {
+        route_refresh_interval: Duration::from_millis(500),
+        ..ClientConfig::new(ns.to_owned(), Some(name.to_owned()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_master_is_replaced_from_the_sync_state_set_without_losing_acknowledged_sends() {
+    let q = quorum().await;
+    let controllers = q.addrs.join(";");
+    let (ns, _ns_dir) = namesrv().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut brokers: Vec<BrokerProc> = (0..3)
+        .map(|i| BrokerProc::new(dir.path(), i, &ns, &controllers))
+        .collect();
+    for b in &mut brokers {
+        b.start();
+    }
+    let (master_id, master_addr) = wait_master(&q.addrs, 3, None).await;
+    eprintln!("master {master_id} at {master_addr}; sync state set of 3");
+
+    let producer = Producer::start(ProducerOptions {
+        client: client(&ns, "cmode-p"),
+        group: "cmode-producers".to_owned(),
+        retry_times: 2,
+        ..ProducerOptions::default()
+    })
+    .await
+    .unwrap();
+    let mut acked = Vec::new();
+    let deadline = Instant::now() + DEADLINE;
+    let mut i = 0;
+    while acked.len() < 100 {
+        assert!(
+            Instant::now() < deadline,
+            "only {} sends acknowledged",
+            acked.len()
+        );
+        let body = format!("m-{i}");
+        match producer.send(Message::new("Failover", body.clone())).await {
+            Ok(r) if r.status == SendStatus::Ok => acked.push(body),
+            Ok(r) => eprintln!("{body}: {:?}", r.status),
+            Err(e) => {
+                eprintln!("{body}: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        i += 1;
+    }
+    // Every member of the sync state set has what was acknowledged.
+    let master_end = max_offset(&master_addr).await.unwrap();
+    for b in &brokers {
+        let deadline = Instant::now() + DEADLINE;
+        while max_offset(&b.addr).await.unwrap_or(0) < master_end {
+            assert!(Instant::now() < deadline, "{} did not catch up", b.addr);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    let killed = brokers.iter().position(|b| b.addr == master_addr).unwrap();
+    brokers[killed].kill9();
+    let killed_at = Instant::now();
+    let mut first_send = None;
+    let deadline = Instant::now() + DEADLINE;
+    while acked.len() < 120 {
+        assert!(
+            Instant::now() < deadline,
+            "no send acknowledged after the kill: {}",
+            brokers
+                .iter()
+                .map(BrokerProc::log)
+                .collect::<Vec<_>>()
+                .join("\n----\n")
+        );
+        let body = format!("m-{i}");
+        i += 1;
+        match producer.send(Message::new("Failover", body.clone())).await {
+            Ok(r) if r.status == SendStatus::Ok => {
+                first_send.get_or_insert_with(|| killed_at.elapsed());
+                acked.push(body);
+            }
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    let (new_id, new_addr) = wait_master(&q.addrs, 2, Some(&master_addr)).await;
+    eprintln!(
+        "kill -9 of the master to the first acknowledged send on the new master ({new_id} at \
+         {new_addr}): {:?}",
+        first_send.unwrap()
+    );
+
+    // Every acknowledged message is consumed.
+    let consumer = PullConsumer::start(PullConsumerOptions {
+        client: client(&ns, "cmode-c"),
+        group: "cmode-readers".to_owned(),
+        consume_from: ConsumeFrom::FirstOffset,
+        auto_commit: false,
+        ..PullConsumerOptions::default()
+    })
+    .await
+    .unwrap();
+    consumer
+        .subscribe("Failover", FilterExpression::all())
+        .await
+        .unwrap();
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    let deadline = Instant::now() + DEADLINE;
+    while !acked.iter().all(|b| seen.contains_key(b)) {
+        assert!(
+            Instant::now() < deadline,
+            "{} acknowledged messages never consumed",
+            acked.iter().filter(|b| !seen.contains_key(*b)).count()
+        );
+        for m in consumer.poll(Duration::from_millis(500)).await.unwrap() {
+            *seen
+                .entry(String::from_utf8_lossy(m.body()).into_owned())
+                .or_default() += 1;
+        }
+    }
+    let duplicates: usize = seen.values().map(|n| n - 1).sum();
+    eprintln!(
+        "{} acknowledged, all consumed, {duplicates} duplicates",
+        acked.len()
+    );
+
+    // The old master comes back as a slave of the new one and catches up.
+    brokers[killed].start();
+    let (_, still) = wait_master(&q.addrs, 3, None).await;
+    assert_eq!(still, new_addr, "the new master keeps its role");
+    let end = max_offset(&new_addr).await.unwrap();
+    let deadline = Instant::now() + DEADLINE;
+    while max_offset(&brokers[killed].addr).await.unwrap_or(0) != end {
+        assert!(
+            Instant::now() < deadline,
+            "the old master did not catch up: {}",
+            brokers[killed].log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    consumer.shutdown().await;
+    producer.shutdown().await;
+}
