@@ -4,6 +4,10 @@
 //! the master elects another member of the set, the FerroMQ client follows, and every
 //! acknowledged message is consumed from the new master. The old master then restarts as a
 //! slave and catches up. The time from the kill to the first successful send is printed.
+//!
+//! A second test leaves an unacknowledged tail on a master (its slaves are killed first), kills
+//! it, lets a restarted slave take over, and restarts the old master: it cuts its tail back to
+//! where the new master's epoch starts and ends up byte-identical to the new master.
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
@@ -107,7 +111,7 @@ struct BrokerProc {
 }
 
 impl BrokerProc {
-    fn new(dir: &Path, i: usize, ns: &str, controllers: &str) -> BrokerProc {
+    fn new(dir: &Path, i: usize, ns: &str, controllers: &str, extra: &str) -> BrokerProc {
         let root = dir.join(format!("b{i}"));
         std::fs::create_dir_all(&root).unwrap();
         let port = free_port();
@@ -122,7 +126,7 @@ impl BrokerProc {
                  allAckInSyncStateSet=true\nbrokerHeartbeatInterval=200\n\
                  controllerHeartBeatTimeoutMills=2000\nsyncBrokerMetadataPeriod=1000\n\
                  checkSyncStateSetPeriod=1000\nhaSendHeartbeatInterval=200\nslaveTimeout=3000\n\
-                 registerNameServerPeriod=10000\n",
+                 registerNameServerPeriod=10000\n{extra}\n",
                 root.join("store").display()
             ),
         )
@@ -156,6 +160,19 @@ impl BrokerProc {
             c.kill().unwrap();
             c.wait().unwrap();
         }
+    }
+
+    fn commit_log(&self) -> Vec<u8> {
+        let dir = self.root.join("store").join("commitlog");
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .flat_map(|f| std::fs::read(f).unwrap())
+            .collect()
     }
 
     fn log(&self) -> String {
@@ -250,7 +267,7 @@ async fn a_killed_master_is_replaced_from_the_sync_state_set_without_losing_ackn
     let (ns, _ns_dir) = namesrv().await;
     let dir = tempfile::tempdir().unwrap();
     let mut brokers: Vec<BrokerProc> = (0..3)
-        .map(|i| BrokerProc::new(dir.path(), i, &ns, &controllers))
+        .map(|i| BrokerProc::new(dir.path(), i, &ns, &controllers, ""))
         .collect();
     for b in &mut brokers {
         b.start();
@@ -377,5 +394,107 @@ async fn a_killed_master_is_replaced_from_the_sync_state_set_without_losing_ackn
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     consumer.shutdown().await;
+    producer.shutdown().await;
+}
+
+async fn send_acked(producer: &Producer, body: &str) {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        match producer.send(Message::new("Tail", body.to_owned())).await {
+            Ok(r) if r.status == SendStatus::Ok => return,
+            other => {
+                assert!(
+                    Instant::now() < deadline,
+                    "{body} not acknowledged: {other:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+async fn wait_offset(addr: &str, end: u64, what: &str) {
+    let deadline = Instant::now() + DEADLINE;
+    while max_offset(addr).await.unwrap_or(0) != end {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: {addr} never reached {end}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_former_master_cuts_its_unacknowledged_tail_when_it_returns() {
+    let q = quorum().await;
+    let controllers = q.addrs.join(";");
+    let (ns, _ns_dir) = namesrv().await;
+    let dir = tempfile::tempdir().unwrap();
+    // No periodic shrink of the sync state set during the test; a short slaveTimeout.
+    let extra = "checkSyncStateSetPeriod=600000\nslaveTimeout=500";
+    let mut brokers: Vec<BrokerProc> = (0..3)
+        .map(|i| BrokerProc::new(dir.path(), i, &ns, &controllers, extra))
+        .collect();
+    for b in &mut brokers {
+        b.start();
+    }
+    let (_, master_addr) = wait_master(&q.addrs, 3, None).await;
+    let producer = Producer::start(ProducerOptions {
+        client: client(&ns, "tail-p"),
+        group: "tail-producers".to_owned(),
+        retry_times: 0,
+        ..ProducerOptions::default()
+    })
+    .await
+    .unwrap();
+    for i in 0..20 {
+        send_acked(&producer, &format!("acked-{i}")).await;
+    }
+    let acked_end = max_offset(&master_addr).await.unwrap();
+    let old = brokers.iter().position(|b| b.addr == master_addr).unwrap();
+    let slaves: Vec<usize> = (0..3).filter(|i| *i != old).collect();
+    for b in &slaves {
+        wait_offset(&brokers[*b].addr, acked_end, "slave").await;
+    }
+    // The slaves die; the master stores one more message no slave gets: not acknowledged.
+    for b in &slaves {
+        brokers[*b].kill9();
+    }
+    let r = producer
+        .send(Message::new("Tail", "unacknowledged"))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status,
+        SendStatus::FlushSlaveTimeout,
+        "stored, not acknowledged"
+    );
+    let tail_end = max_offset(&master_addr).await.unwrap();
+    assert!(tail_end > acked_end);
+    brokers[old].kill9();
+    for b in &slaves {
+        brokers[*b].start();
+    }
+    let (_, new_addr) = wait_master(&q.addrs, 2, Some(&master_addr)).await;
+    send_acked(&producer, "after").await;
+    let new_end = max_offset(&new_addr).await.unwrap();
+
+    // The old master returns: it cuts its tail at the new master's epoch start (acked_end),
+    // then copies the new master's log.
+    brokers[old].start();
+    wait_offset(&brokers[old].addr, new_end, "the old master").await;
+    let new = brokers.iter().position(|b| b.addr == new_addr).unwrap();
+    let (a, b) = (brokers[old].commit_log(), brokers[new].commit_log());
+    let end = new_end as usize;
+    assert!(
+        a[..end] == b[..end],
+        "the old master's log differs from the new master's: {}",
+        brokers[old].log()
+    );
+    assert!(
+        brokers[old].log().contains("truncated"),
+        "no truncation logged: {}",
+        brokers[old].log()
+    );
     producer.shutdown().await;
 }
