@@ -498,3 +498,105 @@ async fn a_former_master_cuts_its_unacknowledged_tail_when_it_returns() {
     );
     producer.shutdown().await;
 }
+
+/// Failover cycles (3 by default, `FERROMQ_FAILOVER_CYCLES` for more): each sends 20
+/// acknowledged messages, kills the master with `kill -9`, measures the time to the first
+/// acknowledged send on its successor and restarts the killed broker as a slave. Every
+/// acknowledged message is consumed at the end; duplicates are counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failover_cycles_lose_no_acknowledged_message() {
+    let cycles: usize = std::env::var("FERROMQ_FAILOVER_CYCLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let q = quorum().await;
+    let controllers = q.addrs.join(";");
+    let (ns, _ns_dir) = namesrv().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut brokers: Vec<BrokerProc> = (0..3)
+        .map(|i| BrokerProc::new(dir.path(), i, &ns, &controllers, ""))
+        .collect();
+    for b in &mut brokers {
+        b.start();
+    }
+    let producer = Producer::start(ProducerOptions {
+        client: client(&ns, "cycles-p"),
+        group: "cycles-producers".to_owned(),
+        retry_times: 2,
+        ..ProducerOptions::default()
+    })
+    .await
+    .unwrap();
+    let mut acked = Vec::new();
+    let mut times = Vec::new();
+    let mut n = 0;
+    for cycle in 0..cycles {
+        let (_, master_addr) = wait_master(&q.addrs, 3, None).await;
+        for _ in 0..20 {
+            let body = format!("c{cycle}-{n}");
+            n += 1;
+            if let Ok(r) = producer.send(Message::new("Cycles", body.clone())).await {
+                if r.status == SendStatus::Ok {
+                    acked.push(body);
+                }
+            }
+        }
+        let killed = brokers.iter().position(|b| b.addr == master_addr).unwrap();
+        brokers[killed].kill9();
+        let at = Instant::now();
+        let deadline = at + DEADLINE;
+        loop {
+            assert!(Instant::now() < deadline, "cycle {cycle}: no new master");
+            let body = format!("c{cycle}-{n}");
+            n += 1;
+            match producer.send(Message::new("Cycles", body.clone())).await {
+                Ok(r) if r.status == SendStatus::Ok => {
+                    times.push(at.elapsed());
+                    acked.push(body);
+                    break;
+                }
+                _ => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+        brokers[killed].start();
+    }
+    let consumer = PullConsumer::start(PullConsumerOptions {
+        client: client(&ns, "cycles-c"),
+        group: "cycles-readers".to_owned(),
+        consume_from: ConsumeFrom::FirstOffset,
+        auto_commit: false,
+        ..PullConsumerOptions::default()
+    })
+    .await
+    .unwrap();
+    consumer
+        .subscribe("Cycles", FilterExpression::all())
+        .await
+        .unwrap();
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    let deadline = Instant::now() + DEADLINE;
+    while !acked.iter().all(|b| seen.contains_key(b)) {
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} acknowledged messages never consumed",
+            acked.iter().filter(|b| !seen.contains_key(*b)).count(),
+            acked.len()
+        );
+        for m in consumer.poll(Duration::from_millis(500)).await.unwrap() {
+            *seen
+                .entry(String::from_utf8_lossy(m.body()).into_owned())
+                .or_default() += 1;
+        }
+    }
+    times.sort();
+    let duplicates: usize = seen.values().map(|n| n - 1).sum();
+    eprintln!(
+        "{cycles} cycles: kill -9 to first acknowledged send p50 {:?}, max {:?}; {} acknowledged, \
+         0 lost, {duplicates} duplicates",
+        times[times.len() / 2],
+        times[times.len() - 1],
+        acked.len()
+    );
+    consumer.shutdown().await;
+    producer.shutdown().await;
+}

@@ -13,6 +13,9 @@ use ferromq_remoting::{Connection, IgnoreRequests};
 use crate::state::Broker;
 
 const TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a controller that could not be reached is skipped by heartbeats, so one
+/// unreachable controller does not delay the heartbeats to the others past their timeout.
+const SKIP_UNREACHABLE: Duration = Duration::from_secs(2);
 
 /// Connections to the controllers and the leader last seen.
 #[derive(Debug)]
@@ -20,6 +23,7 @@ pub(crate) struct Controllers {
     addrs: Vec<String>,
     conns: HashMap<String, Connection>,
     leader: Option<String>,
+    unreachable: HashMap<String, tokio::time::Instant>,
 }
 
 impl Controllers {
@@ -28,6 +32,7 @@ impl Controllers {
             addrs,
             conns: HashMap::new(),
             leader: None,
+            unreachable: HashMap::new(),
         }
     }
 
@@ -133,14 +138,23 @@ impl Controllers {
         broker: &Broker,
         request: impl Fn() -> RemotingCommand,
     ) {
+        let now = tokio::time::Instant::now();
+        self.unreachable.retain(|_, until| *until > now);
         for addr in self.addrs.clone() {
+            if self.unreachable.contains_key(&addr) {
+                continue;
+            }
             match self.conn(broker, &addr).await {
                 Ok(c) => {
                     if c.request_oneway(request()).await.is_err() {
                         self.conns.remove(&addr);
                     }
                 }
-                Err(e) => tracing::debug!(controller = %addr, error = %e, "heartbeat not sent"),
+                Err(e) => {
+                    self.unreachable
+                        .insert(addr.clone(), now + SKIP_UNREACHABLE);
+                    tracing::debug!(controller = %addr, error = %e, "heartbeat not sent");
+                }
             }
         }
     }
