@@ -26,6 +26,9 @@ use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode
 use ferromq_remoting::{Connection, ConnectionConfig, IgnoreRequests};
 use tokio::net::TcpListener;
 
+mod support;
+use support::{create_topic_request, send_request};
+
 const DEADLINE: Duration = Duration::from_secs(60);
 
 /// Three controllers on loopback; dropped with the test's runtime.
@@ -599,4 +602,64 @@ async fn failover_cycles_lose_no_acknowledged_message() {
     );
     consumer.shutdown().await;
     producer.shutdown().await;
+}
+
+/// The example configs of `conf/controller/` load without unknown keys and pass the checks.
+#[test]
+fn the_example_configs_load() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conf/controller");
+    let mut brokers = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("controller-") {
+            let (_, report) = ControllerConfig::from_properties(&text).unwrap();
+            assert!(report.unknown_keys.is_empty(), "{name}: {report:?}");
+        } else {
+            let mut s = ferromq_broker::Settings::default();
+            let report = s.apply_properties(&text).unwrap();
+            assert!(
+                report.unknown_keys.is_empty(),
+                "{name}: {:?}",
+                report.unknown_keys
+            );
+            assert!(s.broker.enable_controller_mode && s.broker.all_ack_in_sync_state_set);
+            brokers += 1;
+        }
+    }
+    assert_eq!(brokers, 6);
+}
+
+/// A set whose sync state set is smaller than `minInSyncReplicas` refuses writes before storing
+/// them, with Apache's answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn too_small_a_sync_state_set_refuses_writes() {
+    let q = quorum().await;
+    let (ns, _ns_dir) = namesrv().await;
+    let dir = tempfile::tempdir().unwrap();
+    let extra = "minInSyncReplicas=2";
+    let mut broker = BrokerProc::new(dir.path(), 0, &ns, &q.addrs.join(";"), extra);
+    broker.start();
+    let (_, master) = wait_master(&q.addrs, 1, None).await;
+    assert_eq!(master, broker.addr);
+    let c = connect(&master).await.unwrap();
+    let r = c
+        .request(create_topic_request("Small", 1), Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    let end = max_offset(&master).await.unwrap();
+    let send = send_request("Small", 0, b"x", "TagA", "k");
+    let r = c.request(send, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
+    assert!(
+        r.remark
+            .as_deref()
+            .unwrap_or("")
+            .contains("in-sync replicas not enough"),
+        "{:?}",
+        r.remark
+    );
+    assert_eq!(max_offset(&master).await.unwrap(), end, "nothing stored");
 }

@@ -264,6 +264,9 @@ pub(crate) async fn admit_write(
             SLAVE_REFUSES_WRITES,
         ));
     }
+    if settings.broker.enable_controller_mode {
+        crate::replicas::admit(broker, settings)?;
+    }
     if settings.broker.broker_permission & perm::WRITE == 0 {
         return Err(fail(
             ResponseCode::NO_PERMISSION,

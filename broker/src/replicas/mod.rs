@@ -261,29 +261,58 @@ pub(crate) fn notified(broker: &Broker, req: &RemotingCommand) -> Response {
     RemotingCommand::response(ResponseCode::SUCCESS, None)
 }
 
-/// What a send waits for in controller mode: with `allAckInSyncStateSet=true`, every member of
-/// the sync state set has everything below `end` (SYSTEM_ERROR "in-sync replicas not enough"
-/// when the set is smaller than `minInSyncReplicas`, FLUSH_SLAVE_TIMEOUT after `slaveTimeout`).
-pub(crate) async fn replicated(broker: &Broker, settings: &Settings, end: u64) -> Option<Response> {
-    let b = &settings.broker;
-    if !b.all_ack_in_sync_state_set {
-        return None;
-    }
-    let auto = &broker.replication.auto;
-    let (set, _) = auto.sync_state_set();
-    if (set.len() as u64) < u64::from(b.min_in_sync_replicas) {
-        return Some(RemotingCommand::response(
+/// Before a write is stored in controller mode (Apache checks it before the put too): a sync
+/// state set smaller than `minInSyncReplicas` refuses it with SYSTEM_ERROR "in-sync replicas
+/// not enough".
+pub(crate) fn admit(broker: &Broker, settings: &Settings) -> Result<(), Response> {
+    let min = settings.broker.min_in_sync_replicas;
+    let (set, _) = broker.replication.auto.sync_state_set();
+    if (set.len() as u64) < u64::from(min) {
+        return Err(RemotingCommand::response(
             ResponseCode::SYSTEM_ERROR,
             Some(format!(
                 "in-sync replicas not enough: the sync state set {set:?} is smaller than \
-                 minInSyncReplicas {}",
-                b.min_in_sync_replicas
+                 minInSyncReplicas {min}"
             )),
         ));
     }
+    Ok(())
+}
+
+/// What a stored send waits for in controller mode (Apache's `CommitLog.handleHA` there). With
+/// `allAckInSyncStateSet=true`: every member of the sync state set has everything below `end`.
+/// Otherwise `inSyncReplicas` copies, the master's included (none to wait for at 1).
+/// FLUSH_SLAVE_TIMEOUT after `slaveTimeout`.
+pub(crate) async fn replicated(broker: &Broker, settings: &Settings, end: u64) -> Option<Response> {
+    let b = &settings.broker;
+    let auto = &broker.replication.auto;
+    let (set, _) = auto.sync_state_set();
+    let timeout = Duration::from_millis(b.slave_timeout);
+    if !b.all_ack_in_sync_state_set {
+        let need = b.in_sync_replicas;
+        if need <= 1 {
+            return None;
+        }
+        let slaves = usize::try_from(need - 1).unwrap_or(usize::MAX);
+        let master_end = broker.store.commit_log().max_offset();
+        return match broker
+            .replication
+            .wait(end, slaves, master_end, b.ha_max_gap_not_in_sync, timeout)
+            .await
+        {
+            crate::replication::Replicated::Yes => None,
+            _ => Some(RemotingCommand::response(
+                ResponseCode::FLUSH_SLAVE_TIMEOUT,
+                Some(format!(
+                    "the message is stored on the master, but fewer than {need} replicas \
+                     (inSyncReplicas) have it within slaveTimeout {} ms",
+                    b.slave_timeout
+                )),
+            )),
+        };
+    }
     auto.update_confirm(broker.store.commit_log().max_offset());
     let mut confirm = auto.watch_confirm();
-    let timeout = Duration::from_millis(b.slave_timeout);
     let reached = tokio::time::timeout(timeout, confirm.wait_for(|c| *c >= end))
         .await
         .is_ok_and(|r| r.is_ok());
