@@ -104,7 +104,7 @@ async fn serve(
     let (start_tx, start_rx) = oneshot::channel();
     let ended = tokio::select! {
         r = read_reports(&broker, slave_id, link, rd, buf, start_tx) => r,
-        r = transfer(&broker, link, wr, start_rx, from_last_file) => r,
+        r = transfer(&broker, slave_id, link, wr, start_rx, from_last_file) => r,
         _ = role.wait_for(|r| !matches!(r, Role::Master { .. })) => Err("no longer master".to_owned()),
         _ = stop.wait_for(|s| *s) => Ok(()),
     };
@@ -187,6 +187,7 @@ fn start_offset(broker: &Broker, reported: u64, from_last_file: bool) -> Result<
 
 async fn transfer(
     broker: &Broker,
+    slave_id: i64,
     link: u64,
     mut wr: OwnedWriteHalf,
     start: oneshot::Receiver<u64>,
@@ -234,6 +235,7 @@ async fn transfer(
                 wr.write_all(&data).await.map_err(|e| e.to_string())?;
                 next += data.len() as u64;
                 broker.replication.sent(link, data.len() as u64);
+                auto.sent_to(slave_id, end, ferromq_common::now_ms());
                 last_write = tokio::time::Instant::now();
                 sent_confirm = confirm_now;
                 continue;

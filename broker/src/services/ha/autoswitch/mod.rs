@@ -43,6 +43,9 @@ pub(crate) struct SlaveProgress {
     pub(crate) caught_up_ms: i64,
     /// Open connections from it (a reconnect may overlap the old one).
     pub(crate) links: u32,
+    /// The master's log end when it last sent to it, and when (ms): acknowledging that end
+    /// means it was caught up at that time (Apache's rule, which holds under constant load).
+    sent: (u64, i64),
 }
 
 #[derive(Debug, Default)]
@@ -163,6 +166,15 @@ impl State {
         p.caught_up_ms = p.caught_up_ms.max(now_ms);
     }
 
+    /// The master sent a slave a frame at `now_ms` while its log ended at `end`.
+    pub(crate) fn sent_to(&self, id: i64, end: u64, now_ms: i64) {
+        if let Some(p) = lock(&self.inner).slaves.get_mut(&id) {
+            if p.sent.0 <= end {
+                p.sent = (end, now_ms);
+            }
+        }
+    }
+
     /// A slave's connection ended.
     pub(crate) fn slave_disconnected(&self, id: i64) {
         let mut g = lock(&self.inner);
@@ -185,6 +197,8 @@ impl State {
         p.ack = p.ack.max(ack);
         if p.ack >= master_end {
             p.caught_up_ms = now_ms;
+        } else if p.ack >= p.sent.0 {
+            p.caught_up_ms = p.caught_up_ms.max(p.sent.1);
         }
         !in_set && p.ack >= *self.confirm.borrow()
     }
@@ -260,5 +274,9 @@ mod tests {
         assert_eq!(s.update_confirm(400), 500, "never back");
         assert!(s.slave_acked(3, 600, 600, 0), "caught up: a candidate");
         assert!(!s.set_sync_state_set([1].into(), 1), "older epoch ignored");
+        // Under load the master's end moves on; acknowledging what was sent at 50 counts.
+        s.sent_to(2, 700, 50);
+        s.slave_acked(2, 700, 900, 80);
+        assert_eq!(s.slaves()[&2].caught_up_ms, 50);
     }
 }
