@@ -466,6 +466,17 @@ impl CommitLog {
         Ok(())
     }
 
+    /// A replica cuts its log at `offset`, a record boundary (controller mode: a tail its new
+    /// master does not have), without writing bytes readers may hold
+    /// ([`MappedFileQueue::truncate_live`]).
+    pub fn truncate_replica(&self, offset: u64) -> Result<()> {
+        let _state = self.lock();
+        self.files.truncate_live(offset)?;
+        self.whole_end
+            .store(self.files.max_offset().min(offset), Ordering::Release);
+        Ok(())
+    }
+
     /// A replica about to take local writes (controller mode): drops a record its master sent
     /// only part of, so the log ends on a record boundary; returns the log's end.
     pub fn end_replication(&self) -> Result<u64> {

@@ -50,6 +50,24 @@ impl MessageStore {
         }
     }
 
+    /// Cuts a replica's log at `offset` while it runs (controller mode: the part of its log its
+    /// new master does not have). Refused when the dispatcher already passed `offset` (consume
+    /// queues would point past the log; a restart cuts it with [`MessageStore::open_truncated`]).
+    /// The checkpoint is written again so recovery does not expect the cut bytes.
+    pub fn truncate_replica(&self, offset: u64) -> Result<()> {
+        let limit = self.dispatch_limit.load(Ordering::Acquire).min(offset);
+        self.dispatch_limit.store(limit, Ordering::Release);
+        let dispatched = self.reput.offset();
+        if dispatched > offset {
+            return Err(StoreError::NotWritable(format!(
+                "records up to {dispatched} are dispatched, past {offset}; restart the broker \
+                 to cut its log there"
+            )));
+        }
+        self.commit_log.truncate_replica(offset)?;
+        self.write_checkpoint()
+    }
+
     /// Makes a replica's store the writer of a new master term (controller mode): cuts a
     /// partly replicated record, dispatches everything to the end, and takes each queue's next
     /// offset from its consume queue. Returns the log's end, where the new term starts.

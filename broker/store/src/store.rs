@@ -521,7 +521,7 @@ impl MessageStore {
     }
 
     /// Syncs consume queues and index, then records in the checkpoint how far they are durable.
-    fn write_checkpoint(&self) -> Result<()> {
+    pub(crate) fn write_checkpoint(&self) -> Result<()> {
         if let Some(reason) = self.fault.reason() {
             return Err(StoreError::NotWritable(format!(
                 "store fault, no checkpoint written: {reason}"

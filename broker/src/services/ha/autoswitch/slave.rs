@@ -5,9 +5,10 @@
 //! it).
 //!
 //! A log that holds bytes past the point where it and the master's agree (a former master's
-//! unacknowledged tail) is cut at start-up (`crate::replicas::startup_truncation`), before the
-//! store is shared; found later, at run time, it stops replication with an error asking for a
-//! restart (the store cannot zero bytes readers may hold).
+//! unacknowledged tail, or more of the old master's tail than the new master got) is cut there:
+//! at start-up before the store is shared (`crate::replicas::startup_truncation`), or here, at
+//! the handshake, while running (`MessageStore::truncate_replica`, refused when consumers may
+//! already have seen the bytes; a restart then cuts them).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -120,10 +121,19 @@ async fn session(broker: &Broker, master: &str) -> Result<(), String> {
                 )
             })?;
         if point < local_end {
-            return Err(format!(
-                "this log ends at {local_end} but agrees with the master's only up to {point}: \
-                 restart this broker to cut its tail"
-            ));
+            let cut = u64::try_from(point).map_err(|_| format!("bad point {point}"))?;
+            let store = broker.store.clone();
+            tokio::task::spawn_blocking(move || store.truncate_replica(cut))
+                .await
+                .map_err(|e| format!("truncation panicked: {e}"))?
+                .map_err(|e| {
+                    format!(
+                        "this log ends at {local_end} but agrees with the master's only up to \
+                         {point}, and cannot be cut there while running: {e}"
+                    )
+                })?;
+            auto.with_epochs(|e| e.truncate_from_offset(point))?;
+            tracing::warn!(%master, from = local_end, to = point, "commitlog truncated to the master's epoch boundary");
         }
     }
     tracing::info!(%master, local_end, master_end, "replicating from the master (controller mode)");
