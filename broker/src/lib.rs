@@ -15,6 +15,8 @@
 //! - `services`: the background tasks (name-server registration, housekeeping, delay levels,
 //!   timers, the transaction checker, replication), each with its start and stop;
 //!   `replication` is what the HA services and SYNC_MASTER sends share;
+//! - `replicas`: controller mode (`enableControllerMode`), the broker's side of the controllers:
+//!   its id, its role, the sync state set (with `services::ha::autoswitch` replicating);
 //! - [`config`]: Apache's broker keys; one properties file configures broker and store;
 //! - [`open`], [`bind`], [`run`]: open the store, bind the configured listeners, serve until
 //!   shutdown (what `mqbroker` and the tests call).

@@ -8,7 +8,9 @@
 //! - [`schedule`]: delivery of messages with a delay level (master only);
 //! - [`timer`]: delivery of messages with a delivery time (master only);
 //! - [`transaction_check`]: checking back half messages left unresolved (master only);
-//! - [`ha`]: replication, serving slaves (a master) or copying the master (a slave).
+//! - [`ha`]: replication, serving slaves (a master) or copying the master (a slave); in
+//!   controller mode the auto-switch variant, with `crate::replicas` deciding the role and the
+//!   master-only services above started per master term.
 
 pub(crate) mod ha;
 pub(crate) mod housekeeping;
