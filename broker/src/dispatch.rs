@@ -40,6 +40,7 @@ async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Re
             pull::pull_message(broker, req).await
         }
         RequestCode::NOTIFY_BROKER_ROLE_CHANGED => crate::replicas::notified(broker, req),
+        RequestCode::GET_BROKER_EPOCH_CACHE => crate::replicas::epoch_cache(broker),
         RequestCode::CONSUMER_SEND_MSG_BACK => retry::send_back(broker, req).await,
         RequestCode::END_TRANSACTION => transaction::end_transaction(broker, req).await,
         // Clients.

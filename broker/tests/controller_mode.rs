@@ -641,9 +641,25 @@ async fn too_small_a_sync_state_set_refuses_writes() {
     let extra = "minInSyncReplicas=2";
     let mut broker = BrokerProc::new(dir.path(), 0, &ns, &q.addrs.join(";"), extra);
     broker.start();
-    let (_, master) = wait_master(&q.addrs, 1, None).await;
+    let (master_id, master) = wait_master(&q.addrs, 1, None).await;
     assert_eq!(master, broker.addr);
     let c = connect(&master).await.unwrap();
+    // `mqadmin getBrokerEpoch`: one epoch, from offset 0, open-ended.
+    let r = c
+        .request(
+            RemotingCommand::request(RequestCode::GET_BROKER_EPOCH_CACHE),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    let cache: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(cache["brokerName"], "broker-a");
+    assert_eq!(cache["brokerId"], master_id);
+    let epochs = cache["epochList"].as_array().unwrap();
+    assert_eq!(epochs.len(), 1, "{cache}");
+    assert_eq!(epochs[0]["startOffset"], 0);
+    assert_eq!(epochs[0]["endOffset"], i64::MAX);
     let r = c
         .request(create_topic_request("Small", 1), Duration::from_secs(5))
         .await

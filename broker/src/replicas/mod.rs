@@ -261,6 +261,61 @@ pub(crate) fn notified(broker: &Broker, req: &RemotingCommand) -> Response {
     RemotingCommand::response(ResponseCode::SUCCESS, None)
 }
 
+/// One epoch of GET_BROKER_EPOCH_CACHE's answer (Apache's `EpochEntry`; the newest one ends at
+/// `Long.MAX_VALUE`, as Apache's cache reports it).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EpochJson {
+    end_offset: i64,
+    epoch: i32,
+    start_offset: i64,
+}
+
+/// GET_BROKER_EPOCH_CACHE's body (Apache's `EpochEntryCache`, fields in fastjson's order).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EpochCacheJson {
+    broker_id: i64,
+    broker_name: String,
+    cluster_name: String,
+    epoch_list: Vec<EpochJson>,
+    max_offset: i64,
+}
+
+/// GET_BROKER_EPOCH_CACHE (`mqadmin getBrokerEpoch`): this broker's epochs and log end.
+pub(crate) fn epoch_cache(broker: &Broker) -> Response {
+    let s = broker.settings();
+    if !s.broker.enable_controller_mode {
+        return RemotingCommand::response(
+            ResponseCode::SYSTEM_ERROR,
+            Some("this request only for controllerMode".to_owned()),
+        );
+    }
+    let entries = broker.replication.auto.epochs();
+    let epoch_list = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| EpochJson {
+            end_offset: entries.get(i + 1).map_or(i64::MAX, |n| n.start),
+            epoch: e.epoch,
+            start_offset: e.start,
+        })
+        .collect();
+    let body = EpochCacheJson {
+        broker_id: broker
+            .replication
+            .auto
+            .local_id()
+            .unwrap_or(s.broker.broker_id),
+        broker_name: s.broker.broker_name.clone(),
+        cluster_name: s.broker.broker_cluster_name.clone(),
+        epoch_list,
+        max_offset: broker.store.commit_log().max_offset() as i64,
+    };
+    RemotingCommand::response(ResponseCode::SUCCESS, None)
+        .with_body(ferromq_protocol::json::to_string(&body).into_bytes())
+}
+
 /// Before a write is stored in controller mode (Apache checks it before the put too): a sync
 /// state set smaller than `minInSyncReplicas` refuses it with SYSTEM_ERROR "in-sync replicas
 /// not enough".
