@@ -27,7 +27,7 @@ use ferromq_remoting::{Connection, ConnectionConfig, IgnoreRequests};
 use tokio::net::TcpListener;
 
 mod support;
-use support::{create_topic_request, send_request};
+use support::{create_topic_request, send_request, wait_max_offset};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -416,6 +416,19 @@ async fn send_acked(producer: &Producer, body: &str) {
     }
 }
 
+async fn queue_max_offset(c: &Connection, topic: &str, queue_id: i32) -> i64 {
+    let h = ferromq_protocol::header::offset::GetMaxOffsetRequestHeader {
+        topic: topic.into(),
+        queue_id,
+        ..Default::default()
+    };
+    let req = RemotingCommand::request_with_header(RequestCode::GET_MAX_OFFSET, &h);
+    let r = c.request(req, DEADLINE).await.unwrap();
+    ferromq_protocol::header::offset::GetMaxOffsetResponseHeader::read_ext(&r.ext_fields)
+        .unwrap()
+        .offset
+}
+
 async fn wait_offset(addr: &str, end: u64, what: &str) {
     let deadline = Instant::now() + DEADLINE;
     while max_offset(addr).await.unwrap_or(0) != end {
@@ -450,9 +463,23 @@ async fn a_former_master_cuts_its_unacknowledged_tail_when_it_returns() {
     })
     .await
     .unwrap();
+    let mc = connect(&master_addr).await.unwrap();
+    let r = mc
+        .request(create_topic_request("Tail", 1), DEADLINE)
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
     for i in 0..20 {
-        send_acked(&producer, &format!("acked-{i}")).await;
+        let r = mc
+            .request(
+                send_request("Tail", 0, format!("acked-{i}").as_bytes(), "T", "k"),
+                DEADLINE,
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
     }
+    wait_max_offset(&mc, "Tail", 0, 20).await;
     let acked_end = max_offset(&master_addr).await.unwrap();
     let old = brokers.iter().position(|b| b.addr == master_addr).unwrap();
     let slaves: Vec<usize> = (0..3).filter(|i| *i != old).collect();
@@ -463,17 +490,23 @@ async fn a_former_master_cuts_its_unacknowledged_tail_when_it_returns() {
     for b in &slaves {
         brokers[*b].kill9();
     }
-    let r = producer
-        .send(Message::new("Tail", "unacknowledged"))
+    let r = mc
+        .request(
+            send_request("Tail", 0, b"unacknowledged", "T", "k"),
+            DEADLINE,
+        )
         .await
         .unwrap();
     assert_eq!(
-        r.status,
-        SendStatus::FlushSlaveTimeout,
-        "stored, not acknowledged"
+        r.response_code(),
+        ResponseCode::FLUSH_SLAVE_TIMEOUT,
+        "stored, not acknowledged: {:?}",
+        r.remark
     );
     let tail_end = max_offset(&master_addr).await.unwrap();
     assert!(tail_end > acked_end);
+    // Consumers never see it: the master dispatches only up to the confirm offset.
+    assert_eq!(queue_max_offset(&mc, "Tail", 0).await, 20);
     brokers[old].kill9();
     for b in &slaves {
         brokers[*b].start();
