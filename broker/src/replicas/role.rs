@@ -63,10 +63,16 @@ pub(super) async fn run(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
     let mut registered = false;
     let mut next_sync = tokio::time::Instant::now();
     let mut next_check = tokio::time::Instant::now();
+    let mut next_heartbeat = tokio::time::Instant::now();
     loop {
         let s = broker.settings();
         let b = &s.broker;
-        heartbeat(&broker, &mut ctl, id, &s).await;
+        let heartbeat_every = Duration::from_millis(b.broker_heartbeat_interval.max(50));
+        // Wake-ups (a slave caught up, a notification) do not add heartbeats.
+        if tokio::time::Instant::now() >= next_heartbeat {
+            heartbeat(&broker, &mut ctl, id, &s).await;
+            next_heartbeat = tokio::time::Instant::now() + heartbeat_every;
+        }
         let now = tokio::time::Instant::now();
         let asked = broker.replication.auto.take_sync_request();
         if !registered || asked || now >= next_sync {
@@ -99,9 +105,8 @@ pub(super) async fn run(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
                 tracing::warn!(error = %e, "cannot change the sync state set");
             }
         }
-        let wait = Duration::from_millis(b.broker_heartbeat_interval.max(50));
         tokio::select! {
-            () = tokio::time::sleep(wait) => {}
+            () = tokio::time::sleep_until(next_heartbeat) => {}
             () = broker.replication.auto.wake.notified() => {}
             _ = stop.wait_for(|s| *s) => break,
         }
