@@ -290,6 +290,24 @@ async fn a_ferromq_and_an_apache_broker_replicate_each_other_in_controller_mode(
     )
     .await;
     println!("mixed: an Apache 5.3.3 slave followed a FerroMQ master to offset {end}");
+    // Apache's `mqadmin getBrokerEpoch` reads the FerroMQ broker's epochs.
+    let (ns, addr) = (namesrv.clone(), ferro_addr.clone());
+    let epochs = tokio::task::spawn_blocking(move || {
+        let run =
+            ferromq_tests::mqadmin::apache_mqadmin(&ns, &["getBrokerEpoch", "-b", "broker-a"]);
+        run.assert_success();
+        run.output
+    })
+    .await
+    .expect("mqadmin");
+    let ours = epochs
+        .split("#clusterName")
+        .find(|part| part.contains(&format!("#brokerAddr\t{addr}")))
+        .unwrap_or_else(|| panic!("no epochs of {addr} in: {epochs}"));
+    assert!(
+        ours.contains("epoch=1") && ours.contains("startOffset=0"),
+        "{ours}"
+    );
 
     // The FerroMQ master stops; the Apache broker is elected and takes writes.
     ferro.stop().await;
