@@ -337,8 +337,37 @@ pub(crate) fn admit(broker: &Broker, settings: &Settings) -> Result<(), Response
 /// What a stored send waits for in controller mode (Apache's `CommitLog.handleHA` there). With
 /// `allAckInSyncStateSet=true`: every member of the sync state set has everything below `end`.
 /// Otherwise `inSyncReplicas` copies, the master's included (none to wait for at 1).
-/// FLUSH_SLAVE_TIMEOUT after `slaveTimeout`.
+/// FLUSH_SLAVE_TIMEOUT after `slaveTimeout`, and as soon as this broker stops being the master
+/// of the term the message was stored in: a master paused while another was elected must not
+/// acknowledge what it stored meanwhile, whatever confirm offset it later hears of as a slave.
 pub(crate) async fn replicated(broker: &Broker, settings: &Settings, end: u64) -> Option<Response> {
+    let auto = &broker.replication.auto;
+    let lost = || {
+        Some(RemotingCommand::response(
+            ResponseCode::FLUSH_SLAVE_TIMEOUT,
+            Some(
+                "the message is stored on this broker, but it stopped being the master before \
+                 the replicas acknowledged it: it will be discarded"
+                    .to_owned(),
+            ),
+        ))
+    };
+    let Role::Master { epoch } = auto.role() else {
+        return lost();
+    };
+    let term = Role::Master { epoch };
+    let mut role = auto.watch_role();
+    let outcome = tokio::select! {
+        r = wait_replicated(broker, settings, end) => r,
+        _ = role.wait_for(|r| *r != term) => return lost(),
+    };
+    if outcome.is_none() && auto.role() != term {
+        return lost();
+    }
+    outcome
+}
+
+async fn wait_replicated(broker: &Broker, settings: &Settings, end: u64) -> Option<Response> {
     let b = &settings.broker;
     let auto = &broker.replication.auto;
     let (set, _) = auto.sync_state_set();
