@@ -34,7 +34,29 @@ const DEADLINE: Duration = Duration::from_secs(60);
 /// Three controllers on loopback; dropped with the test's runtime.
 struct Quorum {
     addrs: Vec<String>,
+    nodes: Vec<(Arc<Controller>, Option<tokio::sync::oneshot::Sender<()>>)>,
     _dir: tempfile::TempDir,
+}
+
+impl Quorum {
+    /// Stops the controller that leads (its port closes, its Raft node stops); its index.
+    async fn kill_leader(&mut self) -> usize {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let leader = self
+                .nodes
+                .iter()
+                .position(|(c, stop)| stop.is_some() && c.is_leader());
+            if let Some(i) = leader {
+                if let Some(stop) = self.nodes[i].1.take() {
+                    let _ = stop.send(());
+                }
+                return i;
+            }
+            assert!(Instant::now() < deadline, "no controller leads");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 }
 
 async fn quorum() -> Quorum {
@@ -52,6 +74,7 @@ async fn quorum() -> Quorum {
         .enumerate()
         .map(|(i, a)| format!("n{i}-{a}"))
         .collect();
+    let mut nodes = Vec::new();
     for (i, l) in listeners.into_iter().enumerate() {
         let text = format!(
             "controllerDLegerGroup=g\ncontrollerDLegerPeers={}\ncontrollerDLegerSelfId=n{i}\n\
@@ -63,13 +86,17 @@ async fn quorum() -> Quorum {
         );
         let config = ControllerConfig::from_properties(&text).unwrap().0;
         let controller = Controller::start(config).await.unwrap();
-        tokio::spawn(ferromq_controller::run(
-            l,
-            controller,
-            std::future::pending::<()>(),
-        ));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(ferromq_controller::run(l, controller.clone(), async move {
+            let _ = stopped.await;
+        }));
+        nodes.push((controller, Some(stop)));
     }
-    Quorum { addrs, _dir: dir }
+    Quorum {
+        addrs,
+        nodes,
+        _dir: dir,
+    }
 }
 
 async fn namesrv() -> (String, tempfile::TempDir) {
@@ -800,4 +827,91 @@ async fn a_paused_master_is_replaced_and_cuts_what_it_took_after() {
         );
     }
     eprintln!("stale write answered {} ({:?})", r.code, r.remark);
+}
+
+/// `kill -9` of the master and the controller leader at the same moment: the remaining two
+/// controllers elect a leader, which elects a new master from the sync state set; every
+/// acknowledged message is consumed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_master_and_the_controller_leader_die_together() {
+    let mut q = quorum().await;
+    let controllers = q.addrs.join(";");
+    let (ns, _ns_dir) = namesrv().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut brokers: Vec<BrokerProc> = (0..3)
+        .map(|i| BrokerProc::new(dir.path(), i, &ns, &controllers, ""))
+        .collect();
+    for b in &mut brokers {
+        b.start();
+    }
+    let (_, master_addr) = wait_master(&q.addrs, 3, None).await;
+    let producer = Producer::start(ProducerOptions {
+        client: client(&ns, "both-p"),
+        group: "both-producers".to_owned(),
+        retry_times: 2,
+        ..ProducerOptions::default()
+    })
+    .await
+    .unwrap();
+    let mut acked = Vec::new();
+    let mut n = 0;
+    while acked.len() < 30 {
+        let body = format!("b-{n}");
+        n += 1;
+        if let Ok(r) = producer.send(Message::new("Both", body.clone())).await {
+            if r.status == SendStatus::Ok {
+                acked.push(body);
+            }
+        }
+    }
+    let killed = brokers.iter().position(|b| b.addr == master_addr).unwrap();
+    brokers[killed].kill9();
+    let at = Instant::now();
+    let dead_controller = q.kill_leader().await;
+    let deadline = at + DEADLINE;
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "no send acknowledged after the kills"
+        );
+        let body = format!("b-{n}");
+        n += 1;
+        match producer.send(Message::new("Both", body.clone())).await {
+            Ok(r) if r.status == SendStatus::Ok => {
+                acked.push(body);
+                break;
+            }
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    eprintln!(
+        "master and controller leader (n{dead_controller}) killed: first acknowledged send after {:?}",
+        at.elapsed()
+    );
+    let consumer = PullConsumer::start(PullConsumerOptions {
+        client: client(&ns, "both-c"),
+        group: "both-readers".to_owned(),
+        consume_from: ConsumeFrom::FirstOffset,
+        auto_commit: false,
+        ..PullConsumerOptions::default()
+    })
+    .await
+    .unwrap();
+    consumer
+        .subscribe("Both", FilterExpression::all())
+        .await
+        .unwrap();
+    let mut seen = std::collections::HashSet::new();
+    let deadline = Instant::now() + DEADLINE;
+    while !acked.iter().all(|b| seen.contains(b)) {
+        assert!(
+            Instant::now() < deadline,
+            "acknowledged messages never consumed"
+        );
+        for m in consumer.poll(Duration::from_millis(500)).await.unwrap() {
+            seen.insert(String::from_utf8_lossy(m.body()).into_owned());
+        }
+    }
+    consumer.shutdown().await;
+    producer.shutdown().await;
 }
