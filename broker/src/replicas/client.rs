@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use ferromq_protocol::header::GetMetaDataResponseHeader;
 use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode};
-use ferromq_remoting::{Connection, IgnoreRequests};
-
-use crate::state::Broker;
+use ferromq_remoting::{Connection, ConnectionConfig, IgnoreRequests};
 
 const TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a controller that could not be reached is skipped by heartbeats, so one
@@ -36,14 +34,14 @@ impl Controllers {
         }
     }
 
-    async fn conn(&mut self, broker: &Broker, addr: &str) -> Result<Connection, String> {
+    async fn conn(&mut self, addr: &str) -> Result<Connection, String> {
         if let Some(c) = self.conns.get(addr).filter(|c| !c.is_closed()) {
             return Ok(c.clone());
         }
-        let config = crate::server::outbound_config(&broker.settings().broker)?;
+        // Plaintext whatever `tls.enable` says: the controller port serves no TLS yet.
         let c = tokio::time::timeout(
             TIMEOUT,
-            Connection::connect(addr, Arc::new(IgnoreRequests), config),
+            Connection::connect(addr, Arc::new(IgnoreRequests), ConnectionConfig::default()),
         )
         .await
         .map_err(|_| format!("controller {addr}: connect timed out"))?
@@ -53,13 +51,13 @@ impl Controllers {
     }
 
     /// The leader's address, asking the controllers when it is not known.
-    pub(crate) async fn leader(&mut self, broker: &Broker) -> Result<String, String> {
+    pub(crate) async fn leader(&mut self) -> Result<String, String> {
         if let Some(l) = &self.leader {
             return Ok(l.clone());
         }
         let mut why = Vec::new();
         for addr in self.addrs.clone() {
-            let answer = match self.conn(broker, &addr).await {
+            let answer = match self.conn(&addr).await {
                 Ok(c) => c
                     .request(
                         RemotingCommand::request(RequestCode::CONTROLLER_GET_METADATA_INFO),
@@ -102,13 +100,12 @@ impl Controllers {
     /// broken connection (three tries).
     pub(crate) async fn call(
         &mut self,
-        broker: &Broker,
         request: impl Fn() -> RemotingCommand,
     ) -> Result<RemotingCommand, String> {
         let mut last = String::new();
         for _ in 0..3 {
-            let leader = self.leader(broker).await?;
-            let conn = match self.conn(broker, &leader).await {
+            let leader = self.leader().await?;
+            let conn = match self.conn(&leader).await {
                 Ok(c) => c,
                 Err(e) => {
                     self.leader = None;
@@ -133,18 +130,14 @@ impl Controllers {
     }
 
     /// Sends `request` (oneway) to every controller, reconnecting where needed.
-    pub(crate) async fn oneway_to_all(
-        &mut self,
-        broker: &Broker,
-        request: impl Fn() -> RemotingCommand,
-    ) {
+    pub(crate) async fn oneway_to_all(&mut self, request: impl Fn() -> RemotingCommand) {
         let now = tokio::time::Instant::now();
         self.unreachable.retain(|_, until| *until > now);
         for addr in self.addrs.clone() {
             if self.unreachable.contains_key(&addr) {
                 continue;
             }
-            match self.conn(broker, &addr).await {
+            match self.conn(&addr).await {
                 Ok(c) => {
                     if c.request_oneway(request()).await.is_err() {
                         self.conns.remove(&addr);

@@ -155,7 +155,7 @@ async fn master_from_controllers(s: &Settings) -> Result<Option<(i64, String)>, 
             ferromq_remoting::Connection::connect(
                 &addr,
                 Arc::new(ferromq_remoting::IgnoreRequests),
-                crate::server::outbound_config(&s.broker)?,
+                ferromq_remoting::ConnectionConfig::default(),
             ),
         )
         .await

@@ -79,7 +79,7 @@ pub(super) async fn run(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
             let step = if registered {
                 replica_info(&broker, &mut ctl).await
             } else {
-                register(&broker, &mut ctl, id, &s).await
+                register(&mut ctl, id, &s).await
             };
             match step {
                 Ok(state) => {
@@ -132,9 +132,7 @@ async fn broker_id(broker: &Broker, ctl: &mut Controllers) -> Result<i64, String
                 broker_name: Some(name.clone()),
             };
             let r = ctl
-                .call(broker, || {
-                    request(RequestCode::CONTROLLER_GET_NEXT_BROKER_ID, &h)
-                })
+                .call(|| request(RequestCode::CONTROLLER_GET_NEXT_BROKER_ID, &h))
                 .await?;
             expect_success(&r, "CONTROLLER_GET_NEXT_BROKER_ID")?;
             let id = GetNextBrokerIdResponseHeader::read_ext(&r.ext_fields)
@@ -156,9 +154,7 @@ async fn broker_id(broker: &Broker, ctl: &mut Controllers) -> Result<i64, String
         register_check_code: Some(pending.check_code.clone()),
     };
     let r = ctl
-        .call(broker, || {
-            request(RequestCode::CONTROLLER_APPLY_BROKER_ID, &h)
-        })
+        .call(|| request(RequestCode::CONTROLLER_APPLY_BROKER_ID, &h))
         .await?;
     if let Err(e) = expect_success(&r, "CONTROLLER_APPLY_BROKER_ID") {
         // Taken by another broker meanwhile: start over with a fresh id.
@@ -195,16 +191,11 @@ async fn heartbeat(broker: &Broker, ctl: &mut Controllers, id: i64, s: &Settings
         heartbeat_timeout_millis: Some(b.controller_heart_beat_timeout_mills as i64),
         election_priority: Some(b.broker_election_priority),
     };
-    ctl.oneway_to_all(broker, || request(RequestCode::BROKER_HEARTBEAT, &h))
+    ctl.oneway_to_all(|| request(RequestCode::BROKER_HEARTBEAT, &h))
         .await;
 }
 
-async fn register(
-    broker: &Broker,
-    ctl: &mut Controllers,
-    id: i64,
-    s: &Settings,
-) -> Result<SetState, String> {
+async fn register(ctl: &mut Controllers, id: i64, s: &Settings) -> Result<SetState, String> {
     let h = RegisterBrokerToControllerRequestHeader {
         cluster_name: Some(s.broker.broker_cluster_name.clone()),
         broker_name: Some(s.broker.broker_name.clone()),
@@ -213,9 +204,7 @@ async fn register(
         invoke_time: Some(ferromq_common::now_ms()),
     };
     let r = ctl
-        .call(broker, || {
-            request(RequestCode::CONTROLLER_REGISTER_BROKER, &h)
-        })
+        .call(|| request(RequestCode::CONTROLLER_REGISTER_BROKER, &h))
         .await?;
     expect_success(&r, "CONTROLLER_REGISTER_BROKER")?;
     let h = RegisterBrokerToControllerResponseHeader::read_ext(&r.ext_fields)
@@ -235,9 +224,7 @@ async fn replica_info(broker: &Broker, ctl: &mut Controllers) -> Result<SetState
         broker_name: Some(broker.settings().broker.broker_name.clone()),
     };
     let r = ctl
-        .call(broker, || {
-            request(RequestCode::CONTROLLER_GET_REPLICA_INFO, &h)
-        })
+        .call(|| request(RequestCode::CONTROLLER_GET_REPLICA_INFO, &h))
         .await?;
     expect_success(&r, "CONTROLLER_GET_REPLICA_INFO")?;
     let h = GetReplicaInfoResponseHeader::read_ext(&r.ext_fields).map_err(|e| e.to_string())?;
@@ -266,7 +253,7 @@ async fn elect(broker: &Broker, ctl: &mut Controllers, id: i64) -> Result<SetSta
         invoke_time: Some(ferromq_common::now_ms()),
     };
     let r = ctl
-        .call(broker, || request(RequestCode::CONTROLLER_ELECT_MASTER, &h))
+        .call(|| request(RequestCode::CONTROLLER_ELECT_MASTER, &h))
         .await?;
     expect_success(&r, "CONTROLLER_ELECT_MASTER")?;
     let h = ElectMasterResponseHeader::read_ext(&r.ext_fields).map_err(|e| e.to_string())?;
@@ -442,9 +429,7 @@ async fn alter_sync_state_set(
     }
     .encode();
     let r = ctl
-        .call(broker, || {
-            request(RequestCode::CONTROLLER_ALTER_SYNC_STATE_SET, &h).with_body(body.clone())
-        })
+        .call(|| request(RequestCode::CONTROLLER_ALTER_SYNC_STATE_SET, &h).with_body(body.clone()))
         .await?;
     if r.response_code() != ResponseCode::SUCCESS {
         // Fenced (a newer epoch somewhere): fetch the set's state again.
