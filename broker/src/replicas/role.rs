@@ -325,9 +325,12 @@ async fn become_master(
         .await
         .map_err(|e| format!("promotion panicked: {e}"))?
         .map_err(|e| format!("cannot take writes: {e}"))?;
+    // A new term starts at the log's end. The same term again (this broker restarted while the
+    // controllers still named it master) keeps its start: its slaves hold that entry too, and a
+    // moved start would make them cut their logs back to the term before.
     auto.with_epochs(|e| {
-        if e.last_epoch() >= epoch {
-            e.truncate_from_epoch(epoch)?;
+        if e.last_epoch() == epoch {
+            return Ok(());
         }
         e.append(EpochEntry {
             epoch,

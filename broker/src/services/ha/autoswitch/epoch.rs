@@ -112,12 +112,6 @@ impl EpochFile {
         self.persist()
     }
 
-    /// Drops the entries of `epoch` and later.
-    pub(crate) fn truncate_from_epoch(&mut self, epoch: i32) -> Result<(), String> {
-        self.entries.retain(|e, _| *e < epoch);
-        self.persist()
-    }
-
     /// The offset up to which this log (ending at `own_end`) and `other`'s (ending at
     /// `other_end`) hold the same bytes: the newest epoch both have with the same start, up to
     /// where the shorter of the two ends it. `None` when they share no epoch.
