@@ -81,6 +81,10 @@ pub const CONFIG_BLACKLIST: &[&str] = &[
     "storePathConsumeQueue",
     "storePathIndex",
     "aclFilePath",
+    "enableControllerMode",
+    "controllerAddr",
+    "storePathEpochFile",
+    "storePathBrokerIdentity",
 ];
 
 pub use ferromq_common::settings::MetricsExporterType;
@@ -149,6 +153,55 @@ ferromq_common::settings! {
         /// Unlike Apache 5.x (where 1 makes SYNC_MASTER asynchronous), a SYNC_MASTER always
         /// waits for at least one slave: `max(inSyncReplicas - 1, 1)` slave acks.
         in_sync_replicas: u32 = 1, "inSyncReplicas", true;
+
+        // ---- Controller mode (Apache 5.x RIP-44; docs/controller.md, "Brokers in controller
+        // mode"). Checked together at start-up (`crate::replicas::check_settings`). ----
+        /// `enableControllerMode` (false): the controllers (`controllerAddr`) assign this broker's
+        /// id and decide whether it is the master of its set; `brokerRole` and `brokerId` are then
+        /// only where it starts (a slave until the controllers say otherwise).
+        enable_controller_mode: bool = false, "enableControllerMode", false;
+        /// `controllerAddr`: `;`-separated controller addresses (`host:port`).
+        controller_addr: String = String::new(), "controllerAddr", false;
+        /// `fetchControllerAddrByDnsLookup` (false): accepted; FerroMQ resolves every
+        /// `controllerAddr` host name when it connects, so there is nothing more to look up.
+        fetch_controller_addr_by_dns_lookup: bool = false, "fetchControllerAddrByDnsLookup", false;
+        /// `syncBrokerMetadataPeriod` (5000 ms): how often the broker asks the controller for its
+        /// set's master and sync state set (a missed NOTIFY_BROKER_ROLE_CHANGED is caught up).
+        sync_broker_metadata_period: u64 = 5000, "syncBrokerMetadataPeriod", true;
+        /// `checkSyncStateSetPeriod` (5000 ms): how often a master shrinks its sync state set of
+        /// slaves that fell behind.
+        check_sync_state_set_period: u64 = 5000, "checkSyncStateSetPeriod", true;
+        /// `syncControllerMetadataPeriod` (10000 ms): how often the broker looks for the
+        /// controller leader again.
+        sync_controller_metadata_period: u64 = 10_000, "syncControllerMetadataPeriod", true;
+        /// `controllerHeartBeatTimeoutMills` (10000 ms): the heartbeat timeout the broker asks
+        /// the controllers to apply to it.
+        controller_heart_beat_timeout_mills: u64 = 10_000, "controllerHeartBeatTimeoutMills", true;
+        /// `brokerHeartbeatInterval` (1000 ms): how often the broker heartbeats to the controllers.
+        broker_heartbeat_interval: u64 = 1000, "brokerHeartbeatInterval", true;
+        /// `brokerElectionPriority` (Integer.MAX_VALUE): lower wins a tied election.
+        broker_election_priority: i32 = i32::MAX, "brokerElectionPriority", true;
+        /// `allAckInSyncStateSet` (false): in controller mode a send is acknowledged only once
+        /// every member of the sync state set has it.
+        all_ack_in_sync_state_set: bool = false, "allAckInSyncStateSet", true;
+        /// `minInSyncReplicas` (1): with `allAckInSyncStateSet`, a sync state set smaller than
+        /// this refuses sends (IN_SYNC_REPLICAS_NOT_ENOUGH).
+        min_in_sync_replicas: u32 = 1, "minInSyncReplicas", true;
+        /// `haMaxTimeSlaveNotCatchup` (15000 ms): a slave of the sync state set that has not
+        /// caught up with the master for this long is removed from it.
+        ha_max_time_slave_not_catchup: u64 = 15_000, "haMaxTimeSlaveNotCatchup", true;
+        /// `storePathEpochFile`: the epoch file; empty (the default) =
+        /// `<storePathRootDir>/epochFileCheckpoint`, as Apache.
+        store_path_epoch_file: String = String::new(), "storePathEpochFile", false;
+        /// `storePathBrokerIdentity`: the file holding the id the controllers gave this broker;
+        /// empty (the default) = `<storePathRootDir>/brokerIdentity`, as Apache.
+        store_path_broker_identity: String = String::new(), "storePathBrokerIdentity", false;
+        /// `syncFromLastFile` (false): a new replica in controller mode asks its master for the
+        /// last commitlog file only, not the whole log.
+        sync_from_last_file: bool = false, "syncFromLastFile", false;
+        /// `enableDLegerCommitLog` (false): Apache's DLedger commitlog, which FerroMQ does not
+        /// have; accepted only as false with `enableControllerMode` (the two exclude each other).
+        enable_dleger_commit_log: bool = false, "enableDLegerCommitLog", false;
         /// `brokerPermission` (6 = read + write).
         broker_permission: i32 = 6, "brokerPermission", true;
         /// `autoCreateTopicEnable` (true): unknown topics are created from `TBW102` on send.
@@ -515,8 +568,8 @@ impl Settings {
                 None => report.unknown_keys.push(k.clone()),
             }
         }
-        // Apache: a master is always id 0.
-        if self.broker.broker_role != BrokerRole::Slave {
+        // Apache: a master is always id 0 (in controller mode the controllers assign ids).
+        if self.broker.broker_role != BrokerRole::Slave && !self.broker.enable_controller_mode {
             self.broker.broker_id = 0;
         }
         Ok(report)

@@ -50,6 +50,9 @@ async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Re
         RequestCode::PEEK_MESSAGE => pop_notify::peek(broker, req),
         RequestCode::QUERY_ASSIGNMENT => pop_assign::query_assignment(broker, req).await,
         RequestCode::SET_MESSAGE_REQUEST_MODE => pop_assign::set_request_mode(broker, req),
+        // Controller mode (docs/controller.md).
+        RequestCode::NOTIFY_BROKER_ROLE_CHANGED => crate::replicas::notified(broker, req),
+        RequestCode::GET_BROKER_EPOCH_CACHE => crate::replicas::epoch_cache(broker),
         RequestCode::CONSUMER_SEND_MSG_BACK => retry::send_back(broker, req).await,
         RequestCode::END_TRANSACTION => transaction::end_transaction(broker, req).await,
         // Clients.

@@ -16,6 +16,8 @@
 //! - `services`: the background tasks (name-server registration, housekeeping, delay levels,
 //!   timers, the transaction checker, replication), each with its start and stop;
 //!   `replication` is what the HA services and SYNC_MASTER sends share;
+//! - `replicas`: controller mode (`enableControllerMode`), the broker's side of the controllers:
+//!   its id, its role, the sync state set (with `services::ha::autoswitch` replicating);
 //! - [`config`]: Apache's broker keys; one properties file configures broker and store;
 //! - [`open`], [`bind`], [`run`]: open the store, bind the configured listeners, serve until
 //!   shutdown (what `mqbroker` and the tests call).
@@ -38,6 +40,7 @@ mod meters;
 mod metrics;
 mod pop;
 mod records;
+mod replicas;
 mod replication;
 mod response;
 mod server;
@@ -76,7 +79,14 @@ pub enum BrokerError {
 }
 
 /// Opens the store and config files of `settings` and builds the broker (no sockets yet).
-pub async fn open(settings: Settings) -> Result<Arc<Broker>, BrokerError> {
+pub async fn open(mut settings: Settings) -> Result<Arc<Broker>, BrokerError> {
+    replicas::check_settings(&settings).map_err(BrokerError::Config)?;
+    // Controller mode: a slave taking no writes until the controllers decide, and a former
+    // master's unacknowledged tail cut before anything reads the store.
+    let truncate_to = replicas::startup_truncation(&settings).await;
+    if settings.broker.enable_controller_mode {
+        settings.broker.broker_role = config::BrokerRole::Slave;
+    }
     let store_host: SocketAddr = settings.broker.broker_addr().parse().map_err(|_| {
         BrokerError::Config(format!(
             "brokerIP1 `{}` is not an IP address",
@@ -96,7 +106,7 @@ pub async fn open(settings: Settings) -> Result<Arc<Broker>, BrokerError> {
     });
     let store_config = settings.store.clone();
     let store = tokio::task::spawn_blocking(move || {
-        MessageStore::open_with_listener(store_config, Some(listener))
+        MessageStore::open_truncated(store_config, Some(listener), truncate_to)
     })
     .await
     .map_err(|e| BrokerError::Config(format!("store open panicked: {e}")))??;
@@ -152,6 +162,12 @@ pub async fn open(settings: Settings) -> Result<Arc<Broker>, BrokerError> {
             b.replication.appended(end);
         }
     }));
+    if broker.settings().broker.enable_controller_mode {
+        let path = replicas::epoch_path(&broker.settings());
+        let epochs = services::ha::autoswitch::epoch::EpochFile::open(&path)
+            .map_err(|e| BrokerError::Config(format!("storePathEpochFile: {e}")))?;
+        broker.replication.auto.load_epochs(epochs);
+    }
     broker.persist_all();
     acl::spawn_reloader(&broker);
     Ok(broker)

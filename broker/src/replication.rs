@@ -99,6 +99,8 @@ pub(crate) struct Replication {
     master: Mutex<Option<(String, String)>>,
     /// A slave's live connection to its master.
     master_link: Mutex<Option<MasterLink>>,
+    /// Controller mode: role, epochs, sync state set, confirm offset.
+    pub(crate) auto: crate::services::ha::autoswitch::State,
 }
 
 /// Sends waiting for slaves, by how many acknowledgements they need, then by the offset they
@@ -157,6 +159,7 @@ impl Default for Replication {
             waiters: Mutex::default(),
             master: Mutex::default(),
             master_link: Mutex::default(),
+            auto: Default::default(),
         }
     }
 }
@@ -164,6 +167,13 @@ impl Default for Replication {
 impl Replication {
     /// The store's append listener: wakes the slaves' connections (a no-op without slaves).
     pub(crate) fn appended(&self, end: u64) {
+        // A controller-mode master alone in its sync state set confirms what it writes.
+        if matches!(
+            self.auto.role(),
+            crate::services::ha::autoswitch::Role::Master { .. }
+        ) {
+            self.auto.update_confirm(end);
+        }
         if self.connected.load(Ordering::Acquire) > 0 {
             self.log_end.send_replace(end);
         }
@@ -270,6 +280,11 @@ impl Replication {
         let changed = *master != next;
         *master = next;
         changed
+    }
+
+    /// Forgets the master learned from the name servers (this broker became master).
+    pub(crate) fn clear_master(&self) {
+        *lock(&self.master) = None;
     }
 
     /// The master's broker address a slave learned from the name servers.

@@ -131,7 +131,7 @@ pub async fn run(
     let origins = AllowedOrigins::parse(&b.web_socket_allowed_origins);
     let websocket = bind_web_socket(b).await?;
     let handler = Arc::new(BrokerHandler(broker.clone()));
-    let ha_listener = if b.broker_role.is_master() {
+    let ha_listener = if b.broker_role.is_master() || b.enable_controller_mode {
         crate::services::ha::master::bind(b).await?
     } else {
         None

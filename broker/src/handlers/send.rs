@@ -185,7 +185,15 @@ pub(crate) async fn send_message(
     let wait = messages
         .first()
         .is_none_or(|m| m.properties.wait_store_msg_ok());
-    if settings.broker.broker_role == BrokerRole::SyncMaster && wait {
+    if settings.broker.enable_controller_mode {
+        if wait {
+            if let Some(refusal) =
+                crate::replicas::replicated(broker, &settings, result.append.end_offset()).await
+            {
+                resp = refusal;
+            }
+        }
+    } else if settings.broker.broker_role == BrokerRole::SyncMaster && wait {
         // As Apache, a replica's answer overrides the flush's.
         if let Some(refusal) = replicated(broker, &settings, result.append.end_offset()).await {
             resp = refusal;
@@ -255,6 +263,9 @@ pub(crate) async fn admit_write(
             ResponseCode::SERVICE_NOT_AVAILABLE,
             SLAVE_REFUSES_WRITES,
         ));
+    }
+    if settings.broker.enable_controller_mode {
+        crate::replicas::admit(broker, settings)?;
     }
     if settings.broker.broker_permission & perm::WRITE == 0 {
         return Err(fail(

@@ -8,7 +8,9 @@
 //! - [`schedule`]: delivery of messages with a delay level (master only);
 //! - [`timer`]: delivery of messages with a delivery time (master only);
 //! - [`transaction_check`]: checking back half messages left unresolved (master only);
-//! - [`ha`]: replication, serving slaves (a master) or copying the master (a slave).
+//! - [`ha`]: replication, serving slaves (a master) or copying the master (a slave); in
+//!   controller mode the auto-switch variant, with `crate::replicas` deciding the role and the
+//!   master-only services above started per master term.
 
 pub(crate) mod ha;
 pub(crate) mod housekeeping;
@@ -51,6 +53,16 @@ impl Services {
             tasks.push(metrics::start(broker, listener, stop));
         }
         let settings = broker.settings();
+        if settings.broker.enable_controller_mode {
+            // Roles come from the controllers; the master-only services run per master term.
+            tasks.extend(crate::replicas::start(broker, stop));
+            if let Some(listener) = ha_listener {
+                tasks.push(ha::autoswitch::master::start(broker, listener, stop));
+            }
+            tasks.push(ha::autoswitch::slave::start(broker, stop));
+            tasks.push(ha::sync::start(broker, stop));
+            return Services(tasks);
+        }
         if settings.broker.broker_id == 0 {
             tasks.extend(schedule::start(broker, stop));
             tasks.push(timer::start(broker, stop));

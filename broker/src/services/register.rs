@@ -60,6 +60,12 @@ async fn connection(
 pub(crate) async fn register_all(broker: &Broker, links: &mut NamesrvLinks) {
     let settings = broker.settings();
     let b = &settings.broker;
+    // Controller mode: not before the controllers gave this broker its role.
+    if b.enable_controller_mode
+        && broker.replication.auto.role() == crate::services::ha::autoswitch::Role::Unknown
+    {
+        return;
+    }
     let register = RegisterBrokerBody {
         filter_server_list: Vec::new(),
         topic_config_serialize_wrapper: broker.topic_wrapper(),

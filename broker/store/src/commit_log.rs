@@ -466,6 +466,38 @@ impl CommitLog {
         Ok(())
     }
 
+    /// A replica cuts its log at `offset`, a record boundary (controller mode: a tail its new
+    /// master does not have), without writing bytes readers may hold
+    /// ([`MappedFileQueue::truncate_live`]).
+    pub fn truncate_replica(&self, offset: u64) -> Result<()> {
+        let _state = self.lock();
+        self.files.truncate_live(offset)?;
+        self.whole_end
+            .store(self.files.max_offset().min(offset), Ordering::Release);
+        Ok(())
+    }
+
+    /// A replica about to take local writes (controller mode): drops a record its master sent
+    /// only part of, so the log ends on a record boundary; returns the log's end.
+    pub fn end_replication(&self) -> Result<u64> {
+        let _state = self.lock();
+        let end = self.files.max_offset();
+        let whole = self.whole_end.swap(u64::MAX, Ordering::AcqRel);
+        if whole == u64::MAX || whole >= end {
+            return Ok(end);
+        }
+        match self.files.last() {
+            Some(file) if file.start() <= whole => {
+                file.rewind((whole - file.start()) as usize);
+                Ok(whole)
+            }
+            _ => Err(StoreError::NotWritable(format!(
+                "a partial record from {whole} spans files up to {end}; restart the broker to \
+                 recover its tail"
+            ))),
+        }
+    }
+
     /// Walks whole records (and end-of-file blanks) from `from`, a record boundary; returns
     /// where the first record not yet entirely written starts.
     fn whole_records_end(&self, from: u64) -> u64 {

@@ -312,6 +312,18 @@ impl MappedFile {
         Ok(())
     }
 
+    /// Moves the write position back to `pos` without touching the bytes after it: for a
+    /// replica that becomes the writer with a record its master sent only part of. Those bytes
+    /// never formed a whole record, so no reader was given them, and the next appends
+    /// overwrite them from `pos` (a crash before that leaves a torn tail, which recovery cuts).
+    pub fn rewind(&self, pos: usize) {
+        let pos = pos.min(self.wrote());
+        self.wrote.store(pos, Ordering::Release);
+        if self.flushed() > pos {
+            self.flushed.store(pos, Ordering::Release);
+        }
+    }
+
     /// Recovery only, before any reader: sets the write position to `pos` and zeroes whatever
     /// stale bytes follow it, so an old record can never reappear after the next crash.
     pub fn truncate(&self, pos: usize) -> Result<()> {

@@ -315,6 +315,45 @@ impl MappedFileQueue {
         Ok(())
     }
 
+    /// At run time, with readers about: keeps bytes below `offset` without writing a byte any
+    /// reader may hold. Later files are deleted (their mappings live on for readers holding
+    /// them); the file holding `offset` is unlinked and replaced by a new file with a copy of
+    /// its bytes below `offset` (readers of the old one keep its mapping). A crash between the
+    /// unlink and the copy's flush loses that file's bytes: for a replica, which this is for,
+    /// its master sends them again.
+    pub fn truncate_live(&self, offset: u64) -> Result<()> {
+        self.discard_ahead();
+        let mut files = self.write_files();
+        while files.len() > 1 && files.last().is_some_and(|f| f.start() >= offset) {
+            if let Some(f) = files.pop() {
+                f.delete()?;
+            }
+        }
+        let Some(last) = files.last().cloned() else {
+            return Ok(());
+        };
+        let end = last.start() + last.wrote() as u64;
+        if offset >= end {
+            return Ok(());
+        }
+        let keep = usize::try_from(offset.saturating_sub(last.start())).unwrap_or(0);
+        let kept = last.bytes(0, keep).map(<[u8]>::to_vec).unwrap_or_default();
+        last.delete()?;
+        let fresh = MappedFile::create(&self.dir, last.start(), self.file_size)?;
+        if !kept.is_empty() && fresh.append(&[&kept]).is_none() {
+            return Err(crate::error::StoreError::Corrupt(format!(
+                "{} bytes do not fit a new file of {}",
+                kept.len(),
+                self.file_size
+            )));
+        }
+        fresh.flush()?;
+        if let Some(slot) = files.last_mut() {
+            *slot = fresh;
+        }
+        Ok(())
+    }
+
     /// Removes the oldest file (retention); the newest is never removed.
     pub fn delete_first(&self) -> Result<Option<Arc<MappedFile>>> {
         let mut files = self.write_files();
@@ -340,6 +379,52 @@ impl MappedFileQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn live_truncation_leaves_readers_their_bytes_and_persists() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let q = MappedFileQueue::load(dir.path(), 100).expect("empty");
+        for i in 0..25u8 {
+            let f = q.writable(0).expect("writable");
+            if f.append(&[&[i; 10]]).is_none() {
+                unreachable!("10 bytes always fit in a non-full 100-byte file");
+            }
+        }
+        let held = q
+            .find(150)
+            .and_then(|f| f.read(50, 10))
+            .expect("a reader's bytes");
+        let later = q
+            .find(210)
+            .and_then(|f| f.read(10, 10))
+            .expect("a later file's bytes");
+        q.truncate_live(140).expect("truncate");
+        assert_eq!(q.max_offset(), 140);
+        assert_eq!(q.files().len(), 2);
+        assert_eq!(&held[..], &[15; 10], "the reader's bytes did not change");
+        assert_eq!(
+            &later[..],
+            &[21; 10],
+            "a deleted file stays mapped for its reader"
+        );
+        let f = q.writable(0).expect("writable");
+        assert!(f.append(&[&[99; 10]]).is_some());
+        assert_eq!(
+            &held[..],
+            &[15; 10],
+            "an append after the cut writes the new file"
+        );
+        q.flush().expect("flush");
+        drop(q);
+        let q = MappedFileQueue::load(dir.path(), 100).expect("reload");
+        let at = |o: u64| {
+            q.find(o)
+                .and_then(|f| f.bytes((o - f.start()) as usize, 1).map(<[u8]>::to_vec))
+        };
+        assert_eq!(at(139), Some(vec![13]));
+        assert_eq!(at(140), Some(vec![99]));
+        assert_eq!(at(150), Some(vec![0]), "nothing of the cut tail on disk");
+    }
 
     #[test]
     fn grows_finds_truncates_and_reloads() {

@@ -231,6 +231,9 @@ pub struct MessageStore {
     total_memory: u64,
     /// Told the log's new end after every local append (a master's replication).
     pub(crate) append_listener: OnceLock<AppendListener>,
+    /// Commitlog offset the dispatcher stops at (`u64::MAX`: none); controller mode keeps
+    /// consumers below the confirm offset with it ([`MessageStore::set_dispatch_limit`]).
+    pub(crate) dispatch_limit: Arc<AtomicU64>,
     _lock: File,
 }
 
@@ -285,6 +288,17 @@ impl MessageStore {
     pub fn open_with_listener(
         config: StoreConfig,
         listener: Option<ArrivalListener>,
+    ) -> Result<Arc<MessageStore>> {
+        MessageStore::open_truncated(config, listener, None)
+    }
+
+    /// Like [`MessageStore::open_with_listener`], and when `truncate_to` is below the recovered
+    /// end, cuts the commitlog there (with the consume queues) before anything reads it: a
+    /// former master in controller mode drops the tail its new master never had.
+    pub fn open_truncated(
+        config: StoreConfig,
+        listener: Option<ArrivalListener>,
+        truncate_to: Option<u64>,
     ) -> Result<Arc<MessageStore>> {
         let root = config.root().to_owned();
         std::fs::create_dir_all(&root).map_err(|e| StoreError::io("create", &root, e))?;
@@ -379,6 +393,14 @@ impl MessageStore {
         if let Some(e) = rebuild_error {
             return Err(e);
         }
+        let end = match truncate_to {
+            Some(cut) if cut < end => {
+                commit_log.files().truncate(cut)?;
+                tracing::warn!(root = %root.display(), from = end, to = cut, "commitlog truncated to the master's epoch boundary");
+                cut
+            }
+            _ => end,
+        };
         if end == 0 && commit_log.files().is_empty() {
             consume_queues.destroy_all()?;
         } else {
@@ -420,6 +442,7 @@ impl MessageStore {
             last_exit_ok,
             total_memory: total_memory(),
             append_listener: OnceLock::new(),
+            dispatch_limit: Arc::new(AtomicU64::new(u64::MAX)),
             config,
             commit_log,
             consume_queues,
@@ -445,19 +468,21 @@ impl MessageStore {
                 .flusher()
                 .set_on_flushed(Arc::new(move |_| reput.wake()));
         }
-        let (reput, log, dispatchers) = (
+        let (reput, log, dispatchers, limit) = (
             self.reput.clone(),
             self.commit_log.clone(),
             self.dispatchers.clone(),
+            self.dispatch_limit.clone(),
         );
         threads.push(spawn("fmq-dispatch", move || {
             let bound_log = log.clone();
             reput.run(&log, &dispatchers, listener, move || {
-                if sync {
+                let end = if sync {
                     bound_log.flushed_offset()
                 } else {
                     bound_log.max_offset()
-                }
+                };
+                end.min(limit.load(Ordering::Acquire))
             })
         })?);
 
@@ -496,7 +521,7 @@ impl MessageStore {
     }
 
     /// Syncs consume queues and index, then records in the checkpoint how far they are durable.
-    fn write_checkpoint(&self) -> Result<()> {
+    pub(crate) fn write_checkpoint(&self) -> Result<()> {
         if let Some(reason) = self.fault.reason() {
             return Err(StoreError::NotWritable(format!(
                 "store fault, no checkpoint written: {reason}"

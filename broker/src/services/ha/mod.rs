@@ -3,6 +3,7 @@
 //! ([`master`]); a slave copies it byte for byte into its own store ([`slave`]) and keeps its
 //! master's tables ([`sync`]).
 
+pub(crate) mod autoswitch;
 pub(crate) mod master;
 pub(crate) mod slave;
 pub(crate) mod sync;
