@@ -495,6 +495,21 @@ fn fixture(servers: &Servers, topic: &str, group: &str) -> (AdminFixture, Vec<Se
         Duration::from_secs(60),
         |out| ferromq_tests::mqadmin::count_received(out) >= MESSAGES,
     );
+    // Received is not yet committed: the Java consumer sends its offsets every 5 s
+    // (persistConsumerOffsetInterval) and with its next pull, and steps such as
+    // queryMsgByUniqueKey report CONSUMED only from the broker's committed offsets.
+    let per_queue = i64::try_from(MESSAGES / 4).expect("count");
+    wait_until(
+        "the fixture's consumer offsets on the broker",
+        Duration::from_secs(60),
+        || {
+            Ok((0..4).all(|q| {
+                consumer_offset(servers.master.addr(), group, topic, q)
+                    .is_some_and(|o| o >= per_queue)
+            }))
+        },
+    )
+    .expect("the fixture's consumer commits its offsets");
     (fx, sent)
 }
 
