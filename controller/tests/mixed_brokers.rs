@@ -14,7 +14,6 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -23,72 +22,21 @@ use ferromq_protocol::header::send::SendMessageRequestHeaderV2;
 use ferromq_protocol::message::{property, Properties};
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use ferromq_tests::artifacts::JavaArtifacts;
+use ferromq_tests::jvm::{apache_controller_mode_broker, ControllerModeBroker, Jvm};
+use ferromq_tests::net::free_broker_port;
 use ferromq_tests::require_tools;
 use support::{call, connect, Quorum};
 use tokio::net::TcpListener;
 
-/// A broker JVM, killed (SIGKILL) when dropped.
-struct Jvm(Child);
-
-impl Drop for Jvm {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A port `p` with `p - 2` (the fast port) and `p + 1` (HA) free too.
-fn broker_port() -> u16 {
-    loop {
-        let p = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("port")
-            .port();
-        let free = |q: u16| std::net::TcpListener::bind(("127.0.0.1", q)).is_ok();
-        if p > 1024 && p < 65_000 && free(p - 2) && free(p + 1) {
-            return p;
-        }
-    }
-}
-
 fn apache_broker(classpath: &str, dir: &Path, port: u16, namesrv: &str, controllers: &str) -> Jvm {
-    let home = dir.join("apache-home");
-    let store = dir.join("apache-store");
-    std::fs::create_dir_all(&home).expect("home");
-    let conf = dir.join("apache.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "brokerClusterName=DefaultCluster\nbrokerName=broker-a\nbrokerId=-1\n\
-             brokerRole=SLAVE\nenableControllerMode=true\ncontrollerAddr={controllers}\n\
-             namesrvAddr={namesrv}\nallAckInSyncStateSet=true\nbrokerIP1=127.0.0.1\n\
-             listenPort={port}\nstorePathRootDir={}\nstorePathCommitLog={}/commitlog\n\
-             mappedFileSizeCommitLog=4194304\nhaSendHeartbeatInterval=500\n",
-            store.display(),
-            store.display()
-        ),
-    )
-    .expect("conf");
-    let log = std::fs::File::create(dir.join("apache.log")).expect("log");
-    let child = Command::new("java")
-        .env("ROCKETMQ_HOME", &home)
-        .args([
-            "-Xms256m",
-            "-Xmx256m",
-            "-XX:+UseSerialGC",
-            "-XX:TieredStopAtLevel=1",
-        ])
-        .arg(format!("-Duser.home={}", home.display()))
-        .arg("-cp")
-        .arg(classpath)
-        .arg("org.apache.rocketmq.broker.BrokerStartup")
-        .arg("-c")
-        .arg(&conf)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("java");
-    Jvm(child)
+    let broker = ControllerModeBroker {
+        tag: "apache",
+        port,
+        namesrv,
+        controllers,
+        extra: "mappedFileSizeCommitLog=4194304\nhaSendHeartbeatInterval=500",
+    };
+    apache_controller_mode_broker(classpath, dir, broker)
 }
 
 /// An in-process FerroMQ broker; stopped cleanly by `stop`.
@@ -241,7 +189,7 @@ async fn a_ferromq_and_an_apache_broker_replicate_each_other_in_controller_mode(
 
     // The FerroMQ broker first: it is elected master.
     let ferro_root: PathBuf = dir.path().join("ferro-store");
-    let ferro_port = broker_port();
+    let ferro_port = free_broker_port();
     let ferro_addr = format!("127.0.0.1:{ferro_port}");
     let ferro = ferromq_broker(&ferro_root, ferro_port, &namesrv, &controllers).await;
     let ferro_id = wait_for(
@@ -261,7 +209,7 @@ async fn a_ferromq_and_an_apache_broker_replicate_each_other_in_controller_mode(
     send_acked(&ferro_addr, 10, "before").await;
 
     // The Apache broker follows the FerroMQ master and joins the sync state set.
-    let apache_port = broker_port();
+    let apache_port = free_broker_port();
     let apache_addr = format!("127.0.0.1:{apache_port}");
     let jvm = apache_broker(&deps, dir.path(), apache_port, &namesrv, &controllers);
     let apache_log = dir.path().join("apache.log");

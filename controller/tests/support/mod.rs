@@ -7,7 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ferromq_controller::{Controller, ControllerConfig};
-use ferromq_protocol::header::GetMetaDataResponseHeader;
+use ferromq_protocol::header::{
+    ApplyBrokerIdRequestHeader, BrokerHeartbeatRequestHeader, ElectMasterRequestHeader,
+    GetMetaDataResponseHeader,
+};
 use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode};
 use ferromq_remoting::{Connection, ConnectionConfig, IgnoreRequests};
 use tokio::net::TcpListener;
@@ -222,4 +225,49 @@ where
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+}
+
+/// On the controller (leader) `addr`: broker set `b` of cluster `c` with replicas 1 and 2
+/// (`127.0.0.1:40001`, `:40002`), each heartbeating (60 s timeout) on its own connection, and
+/// replica 1 elected master (the first election takes the replica that asks). Returns the
+/// heartbeat connections: closing one makes that replica dead.
+pub async fn broker_set(addr: &str) -> Vec<Connection> {
+    let admin = connect(addr).await;
+    let mut beats = Vec::new();
+    for id in 1..=2i64 {
+        let broker = format!("127.0.0.1:{}", 40_000 + id);
+        let apply = ApplyBrokerIdRequestHeader {
+            cluster_name: Some("c".into()),
+            broker_name: Some("b".into()),
+            applied_broker_id: Some(id),
+            register_check_code: Some(format!("{broker};1")),
+        };
+        let resp = call(&admin, req(RequestCode::CONTROLLER_APPLY_BROKER_ID, &apply)).await;
+        assert_eq!(resp.code, 0, "apply id {id}: {:?}", resp.remark);
+        let conn = connect(addr).await;
+        let hb = BrokerHeartbeatRequestHeader {
+            cluster_name: "c".into(),
+            broker_addr: broker,
+            broker_name: "b".into(),
+            broker_id: Some(id),
+            epoch: Some(0),
+            max_offset: Some(0),
+            confirm_offset: None,
+            heartbeat_timeout_millis: Some(60_000),
+            election_priority: None,
+        };
+        call(&conn, req(RequestCode::BROKER_HEARTBEAT, &hb)).await;
+        beats.push(conn);
+    }
+    let elect = ElectMasterRequestHeader {
+        cluster_name: Some("c".into()),
+        broker_name: Some("b".into()),
+        broker_id: Some(1),
+        designate_elect: Some(false),
+        invoke_time: None,
+    };
+    let resp = call(&admin, req(RequestCode::CONTROLLER_ELECT_MASTER, &elect)).await;
+    assert_eq!(resp.code, 0, "first election: {:?}", resp.remark);
+    admin.close();
+    beats
 }
