@@ -256,6 +256,34 @@ async fn a_ferromq_and_an_apache_broker_replicate_each_other_in_controller_mode(
         ours.contains("epoch=1") && ours.contains("startOffset=0"),
         "{ours}"
     );
+    // FerroMQ's `mqadmin getBrokerEpoch` prints the same lines for both brokers (Apache's in
+    // the order of a hash set: compared sorted). Nothing is written in between.
+    let ns = namesrv.clone();
+    let mine = tokio::task::spawn_blocking(move || {
+        let run = ferromq_tests::mqadmin::ferro_mqadmin(&ns, &["getBrokerEpoch", "-b", "broker-a"]);
+        run.assert_success();
+        run.output
+    })
+    .await
+    .expect("mqadmin");
+    let sorted = |text: &str| {
+        let mut lines: Vec<String> = text
+            .lines()
+            .filter(|l| l.starts_with('#'))
+            .map(str::to_owned)
+            .collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(
+        sorted(&mine),
+        sorted(&epochs),
+        "ours:\n{mine}\nApache's:\n{epochs}"
+    );
+    assert!(
+        mine.contains(&format!("#brokerAddr\t{apache_addr}")),
+        "{mine}"
+    );
 
     // The FerroMQ master stops; the Apache broker is elected and takes writes.
     ferro.stop().await;
