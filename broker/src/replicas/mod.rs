@@ -145,6 +145,15 @@ pub(crate) async fn startup_truncation(s: &Settings) -> Option<u64> {
     u64::try_from(point).ok()
 }
 
+/// The settings of connections to the controllers: TLS with `tls.enable=true`, as to the name
+/// servers (a TLS setting that cannot be used already stopped start-up).
+pub(crate) fn controller_dial(s: &Settings) -> ferromq_remoting::ConnectionConfig {
+    crate::server::outbound_config(&s.broker).unwrap_or_else(|e| {
+        tracing::warn!("controllers dialed in plaintext: {e}");
+        ferromq_remoting::ConnectionConfig::default()
+    })
+}
+
 async fn master_from_controllers(s: &Settings) -> Result<Option<(i64, String)>, String> {
     let header = GetReplicaInfoRequestHeader {
         broker_name: Some(s.broker.broker_name.clone()),
@@ -155,7 +164,7 @@ async fn master_from_controllers(s: &Settings) -> Result<Option<(i64, String)>, 
             ferromq_remoting::Connection::connect(
                 &addr,
                 Arc::new(ferromq_remoting::IgnoreRequests),
-                ferromq_remoting::ConnectionConfig::default(),
+                controller_dial(s),
             ),
         )
         .await
