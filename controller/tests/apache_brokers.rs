@@ -14,7 +14,6 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use ferromq_namesrv::NamesrvConfig;
 use ferromq_protocol::body::ClusterInfo;
 use ferromq_protocol::{RemotingCommand, RequestCode};
 use ferromq_tests::artifacts::JavaArtifacts;
@@ -66,21 +65,7 @@ async fn apache_brokers_fail_over_under_ferromq_controllers() {
         .await
         .expect("java artifacts");
     let dir = tempfile::tempdir().expect("tmp");
-    let ns_config = NamesrvConfig {
-        listen_port: 0,
-        bind_address: "127.0.0.1".into(),
-        kv_config_path: dir.path().join("kv.json"),
-        ..NamesrvConfig::default()
-    };
-    let listener = ferromq_namesrv::bind(&ns_config)
-        .await
-        .expect("namesrv bind");
-    let namesrv = listener.local_addr().expect("addr").to_string();
-    tokio::spawn(ferromq_namesrv::run(
-        listener,
-        ns_config,
-        std::future::pending(),
-    ));
+    let namesrv = support::namesrv(dir.path()).await;
 
     let mut q = Quorum::start(3, "").await;
     let l = q.leader().await;

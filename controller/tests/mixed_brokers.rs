@@ -25,8 +25,7 @@ use ferromq_tests::artifacts::JavaArtifacts;
 use ferromq_tests::jvm::{apache_controller_mode_broker, ControllerModeBroker, Jvm};
 use ferromq_tests::net::free_broker_port;
 use ferromq_tests::require_tools;
-use support::{call, connect, Quorum};
-use tokio::net::TcpListener;
+use support::{call, connect, ferromq_broker, Quorum};
 
 fn apache_broker(classpath: &str, dir: &Path, port: u16, namesrv: &str, controllers: &str) -> Jvm {
     let broker = ControllerModeBroker {
@@ -37,44 +36,6 @@ fn apache_broker(classpath: &str, dir: &Path, port: u16, namesrv: &str, controll
         extra: "mappedFileSizeCommitLog=4194304\nhaSendHeartbeatInterval=500",
     };
     apache_controller_mode_broker(classpath, dir, broker)
-}
-
-/// An in-process FerroMQ broker; stopped cleanly by `stop`.
-struct Ferro {
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-async fn ferromq_broker(root: &Path, port: u16, namesrv: &str, controllers: &str) -> Ferro {
-    let mut settings = ferromq_broker::Settings::default();
-    let text = format!(
-        "brokerClusterName=DefaultCluster\nbrokerName=broker-a\nbrokerId=-1\n\
-         enableControllerMode=true\ncontrollerAddr={controllers}\nnamesrvAddr={namesrv}\n\
-         allAckInSyncStateSet=true\nbrokerIP1=127.0.0.1\nbrokerIP2=127.0.0.1\nlistenPort={port}\n\
-         brokerHeartbeatInterval=500\nsyncBrokerMetadataPeriod=1000\n\
-         checkSyncStateSetPeriod=1000\nhaSendHeartbeatInterval=500\nslaveTimeout=5000\n\
-         mappedFileSizeCommitLog=4194304\nmaxHashSlotNum=1024\nmaxIndexNum=4096\n"
-    );
-    settings.apply_properties(&text).expect("settings");
-    settings.store.store_path_root_dir = root.to_owned();
-    let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
-    let broker = ferromq_broker::open(settings).await.expect("open");
-    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        ferromq_broker::run(broker, listener, None, async move {
-            let _ = rx.await;
-        })
-        .await
-        .expect("broker run");
-    });
-    Ferro { stop, task }
-}
-
-impl Ferro {
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        let _ = self.task.await;
-    }
 }
 
 async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(
@@ -169,19 +130,7 @@ async fn a_ferromq_and_an_apache_broker_replicate_each_other_in_controller_mode(
         .await
         .expect("java artifacts");
     let dir = tempfile::tempdir().expect("tmp");
-    let ns_config = ferromq_namesrv::NamesrvConfig {
-        listen_port: 0,
-        bind_address: "127.0.0.1".into(),
-        kv_config_path: dir.path().join("kv.json"),
-        ..ferromq_namesrv::NamesrvConfig::default()
-    };
-    let listener = ferromq_namesrv::bind(&ns_config).await.expect("bind");
-    let namesrv = listener.local_addr().expect("addr").to_string();
-    tokio::spawn(ferromq_namesrv::run(
-        listener,
-        ns_config,
-        std::future::pending(),
-    ));
+    let namesrv = support::namesrv(dir.path()).await;
     let q = Quorum::start(3, "").await;
     let l = q.leader().await;
     let leader = q.controller(l).clone();
@@ -191,7 +140,7 @@ async fn a_ferromq_and_an_apache_broker_replicate_each_other_in_controller_mode(
     let ferro_root: PathBuf = dir.path().join("ferro-store");
     let ferro_port = free_broker_port();
     let ferro_addr = format!("127.0.0.1:{ferro_port}");
-    let ferro = ferromq_broker(&ferro_root, ferro_port, &namesrv, &controllers).await;
+    let ferro = ferromq_broker(&ferro_root, ferro_port, &namesrv, &controllers, "").await;
     let ferro_id = wait_for(
         "the FerroMQ broker elected",
         Duration::from_secs(30),
@@ -298,7 +247,7 @@ async fn a_ferromq_and_an_apache_broker_replicate_each_other_in_controller_mode(
     send_acked(&apache_addr, 10, "apache").await;
 
     // The FerroMQ broker returns as a slave of the Apache master and catches up.
-    let ferro = ferromq_broker(&ferro_root, ferro_port, &namesrv, &controllers).await;
+    let ferro = ferromq_broker(&ferro_root, ferro_port, &namesrv, &controllers, "").await;
     let apache_end = max_offset(&apache_addr).await.expect("apache offset");
     assert!(apache_end > end);
     wait_for(

@@ -271,3 +271,68 @@ pub async fn broker_set(addr: &str) -> Vec<Connection> {
     admin.close();
     beats
 }
+
+/// An in-process FerroMQ broker of set `broker-a` in controller mode
+/// (`allAckInSyncStateSet=true`, quick heartbeats and checks, small files); `extra` is
+/// appended to its properties. Stopped cleanly by [`Ferro::stop`].
+pub struct Ferro {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+pub async fn ferromq_broker(
+    root: &std::path::Path,
+    port: u16,
+    namesrv: &str,
+    controllers: &str,
+    extra: &str,
+) -> Ferro {
+    let mut settings = ferromq_broker::Settings::default();
+    let text = format!(
+        "brokerClusterName=DefaultCluster\nbrokerName=broker-a\nbrokerId=-1\n\
+         enableControllerMode=true\ncontrollerAddr={controllers}\nnamesrvAddr={namesrv}\n\
+         allAckInSyncStateSet=true\nbrokerIP1=127.0.0.1\nbrokerIP2=127.0.0.1\nlistenPort={port}\n\
+         brokerHeartbeatInterval=500\nsyncBrokerMetadataPeriod=1000\n\
+         checkSyncStateSetPeriod=1000\nhaSendHeartbeatInterval=500\nslaveTimeout=5000\n\
+         mappedFileSizeCommitLog=4194304\nmaxHashSlotNum=1024\nmaxIndexNum=4096\n{extra}\n"
+    );
+    settings.apply_properties(&text).expect("settings");
+    settings.store.store_path_root_dir = root.to_owned();
+    let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
+    let broker = ferromq_broker::open(settings).await.expect("open");
+    let (stop, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        ferromq_broker::run(broker, listener, None, async move {
+            let _ = rx.await;
+        })
+        .await
+        .expect("broker run");
+    });
+    Ferro { stop, task }
+}
+
+impl Ferro {
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+/// An in-process FerroMQ name server on a free port of 127.0.0.1 (its KV file under `dir`),
+/// serving until the test ends; its address.
+pub async fn namesrv(dir: &std::path::Path) -> String {
+    let config = ferromq_namesrv::NamesrvConfig {
+        listen_port: 0,
+        bind_address: "127.0.0.1".into(),
+        kv_config_path: dir.join("kv.json"),
+        ..ferromq_namesrv::NamesrvConfig::default()
+    };
+    let listener = ferromq_namesrv::bind(&config).await.expect("namesrv bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    tokio::spawn(ferromq_namesrv::run(
+        listener,
+        config,
+        std::future::pending(),
+    ));
+    addr
+}
