@@ -12,24 +12,8 @@ mod support;
 
 use ferromq_tests::artifacts::JavaArtifacts;
 use ferromq_tests::listing::compare_layouts;
-use ferromq_tests::mqadmin::{apache_mqadmin, ferro_mqadmin};
 use ferromq_tests::require_tools;
-use support::{broker_set, Quorum};
-
-/// Runs Apache's `mqadmin <args>` (the controller commands take the controller's address with
-/// `-a`; the name server option the harness adds is not used); returns its output.
-async fn mqadmin(args: &[&str]) -> String {
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let run = apache_mqadmin("127.0.0.1:1", &args);
-        // MQAdminStartup reports a failed command in its output and still exits 0.
-        run.assert_success();
-        run.output
-    })
-    .await
-    .expect("join")
-}
+use support::{apache_mqadmin as mqadmin, broker_set, ferro_mqadmin_ok, Quorum};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apache_mqadmin_controller_commands() {
@@ -66,19 +50,8 @@ async fn apache_mqadmin_controller_commands() {
         (["getSyncStateSet", "-a", a, "-b", "b"], &sync),
         (["getControllerConfig", "-a", a, "", ""], &config),
     ] {
-        let args: Vec<String> = args
-            .iter()
-            .filter(|s| !s.is_empty())
-            .map(|s| (*s).to_owned())
-            .collect();
-        let ours = tokio::task::spawn_blocking(move || {
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let run = ferro_mqadmin("127.0.0.1:1", &args);
-            run.assert_success();
-            run.output
-        })
-        .await
-        .expect("join");
+        let args: Vec<&str> = args.into_iter().filter(|s| !s.is_empty()).collect();
+        let ours = ferro_mqadmin_ok(&args).await;
         if let Err(diff) = compare_layouts(theirs, &ours, &[]) {
             panic!("layouts differ:\n{diff}\n--- Apache ---\n{theirs}\n--- ours ---\n{ours}");
         }

@@ -19,46 +19,12 @@ use ferromq_protocol::{RemotingCommand, RequestCode};
 use ferromq_tests::artifacts::JavaArtifacts;
 use ferromq_tests::jvm::apache_controller;
 use ferromq_tests::listing::compare_layouts;
-use ferromq_tests::mqadmin::{apache_mqadmin, ferro_mqadmin};
 use ferromq_tests::net::free_port;
-use ferromq_tests::process::ProgramRun;
 use ferromq_tests::require_tools;
-use support::{broker_set, eventually, Quorum};
-
-/// The name server address the harness passes with `-n` (the controller commands accept it and
-/// do not use it).
-const NO_NAMESRV: &str = "127.0.0.1:1";
-
-/// Our `mqadmin <args>`, off the async runtime.
-async fn ours(args: &[&str]) -> ProgramRun {
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        ferro_mqadmin(NO_NAMESRV, &args)
-    })
-    .await
-    .expect("join")
-}
-
-/// Our `mqadmin <args>`, which must succeed; its output.
-async fn ours_ok(args: &[&str]) -> String {
-    let run = ours(args).await;
-    run.assert_success();
-    run.output
-}
-
-/// Apache's `mqadmin <args>` (it exits 0 even when the command failed); its output.
-async fn apaches(args: &[&str]) -> String {
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let run = apache_mqadmin(NO_NAMESRV, &args);
-        run.assert_success();
-        run.output
-    })
-    .await
-    .expect("join")
-}
+use support::{
+    apache_mqadmin, broker_set, eventually, ferro_mqadmin, ferro_mqadmin_ok, ferro_mqadmin_refused,
+    Quorum,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ferro_mqadmin_against_ferromq_controllers() {
@@ -70,7 +36,7 @@ async fn ferro_mqadmin_against_ferromq_controllers() {
     let f = follower.as_str();
 
     // Every controller knows the leader; the follower says so.
-    let meta = ours_ok(&["getControllerMetaData", "-a", f]).await;
+    let meta = ferro_mqadmin_ok(&["getControllerMetaData", "-a", f]).await;
     assert!(meta.contains("\n#ControllerGroup\ttest\n"), "{meta}");
     assert!(
         meta.contains(&format!("\n#ControllerLeaderAddress\t{leader}\n")),
@@ -81,7 +47,7 @@ async fn ferro_mqadmin_against_ferromq_controllers() {
     }
 
     // Reads go to the leader, found through the follower.
-    let sync = ours_ok(&["getSyncStateSet", "-a", f, "-b", "b"]).await;
+    let sync = ferro_mqadmin_ok(&["getSyncStateSet", "-a", f, "-b", "b"]).await;
     for line in [
         "#brokerName\tb",
         "#MasterBrokerId\t1",
@@ -96,7 +62,7 @@ async fn ferro_mqadmin_against_ferromq_controllers() {
 
     // Configs are per controller: one block each.
     let two = format!("{};{}", q.addrs[0], q.addrs[1]);
-    let config = ours_ok(&["getControllerConfig", "-a", &two]).await;
+    let config = ferro_mqadmin_ok(&["getControllerConfig", "-a", &two]).await;
     for addr in &q.addrs[..2] {
         assert!(
             config.contains(&format!("============{addr}============\n")),
@@ -112,7 +78,7 @@ async fn ferro_mqadmin_against_ferromq_controllers() {
 
     // A change reaches every controller named; a key that is not a run-time one is refused.
     let all = q.addrs.join(";");
-    let updated = ours_ok(&[
+    let updated = ferro_mqadmin_ok(&[
         "updateControllerConfig",
         "-a",
         &all,
@@ -130,30 +96,23 @@ async fn ferro_mqadmin_against_ferromq_controllers() {
     for i in 0..3 {
         assert!(q.controller(i).config().enable_elect_unclean_master, "n{i}");
     }
-    let refused = ours(&[
-        "updateControllerConfig",
-        "-a",
-        f,
-        "-k",
-        "controllerStorePath",
-        "-v",
-        "/tmp",
-    ])
+    ferro_mqadmin_refused(
+        &[
+            "updateControllerConfig",
+            "-a",
+            f,
+            "-k",
+            "controllerStorePath",
+            "-v",
+            "/tmp",
+        ],
+        &format!("{f} 16 "),
+    )
     .await;
-    assert_eq!(
-        refused.status.and_then(|s| s.code()),
-        Some(1),
-        "{}",
-        refused.output
-    );
-    assert!(
-        refused.output.contains(&format!("{f} 16 ")),
-        "{}",
-        refused.output
-    );
 
     // Replica 2 (outside the sync state set; allowed by the update above) becomes master.
-    let elected = ours_ok(&["electMaster", "-a", f, "-b", "2", "-bn", "b", "-c", "c"]).await;
+    let elected =
+        ferro_mqadmin_ok(&["electMaster", "-a", f, "-b", "2", "-bn", "b", "-c", "c"]).await;
     for line in [
         "#ClusterName\tc",
         "#BrokerName\tb",
@@ -170,48 +129,38 @@ async fn ferro_mqadmin_against_ferromq_controllers() {
     let state = q.controller(l).state();
     assert_eq!(state.get("b").and_then(|s| s.master_broker_id), Some(2));
     drop(state);
-    let unknown = ours(&["electMaster", "-a", f, "-b", "9", "-bn", "b", "-c", "c"]).await;
-    assert_eq!(
-        unknown.status.and_then(|s| s.code()),
-        Some(1),
-        "{}",
-        unknown.output
-    );
-    assert!(
-        unknown.output.contains(&format!("mqadmin: {f} 2012 ")),
-        "{}",
-        unknown.output
-    );
+    ferro_mqadmin_refused(
+        &["electMaster", "-a", f, "-b", "9", "-bn", "b", "-c", "c"],
+        &format!("mqadmin: {f} 2012 "),
+    )
+    .await;
 
     // Bad command lines are refused before any request.
-    let no_cluster = ours(&["cleanBrokerMetadata", "-a", f, "-bn", "b", "-b", "1"]).await;
-    assert_ne!(no_cluster.status.and_then(|s| s.code()), Some(0));
-    assert!(
-        no_cluster
-            .output
-            .contains("clusterName option can not be empty"),
-        "{}",
-        no_cluster.output
-    );
-    let bad_ids = ours(&[
-        "cleanBrokerMetadata",
-        "-a",
-        f,
-        "-bn",
-        "b",
-        "-c",
-        "c",
-        "-b",
-        "1;x",
-    ])
+    ferro_mqadmin_refused(
+        &["cleanBrokerMetadata", "-a", f, "-bn", "b", "-b", "1"],
+        "clusterName option can not be empty",
+    )
     .await;
-    assert_ne!(bad_ids.status.and_then(|s| s.code()), Some(0));
-    assert!(bad_ids.output.contains("broker ids"), "{}", bad_ids.output);
+    ferro_mqadmin_refused(
+        &[
+            "cleanBrokerMetadata",
+            "-a",
+            f,
+            "-bn",
+            "b",
+            "-c",
+            "c",
+            "-b",
+            "1;x",
+        ],
+        "broker ids",
+    )
+    .await;
 
     // Replica 1 stops heartbeating (its connection closes): its record can be removed.
     beats.remove(0).close();
     let cleaned = eventually("replica 1 cleaned", || async {
-        let run = ours(&[
+        let run = ferro_mqadmin(&[
             "cleanBrokerMetadata",
             "-a",
             f,
@@ -303,8 +252,8 @@ async fn ferro_mqadmin_against_apache_controller() {
         vec!["getSyncStateSet", "-a", a, "-b", "b"],
         vec!["getControllerConfig", "-a", a],
     ] {
-        let theirs = apaches(&args).await;
-        let mine = ours_ok(&args).await;
+        let theirs = apache_mqadmin(&args).await;
+        let mine = ferro_mqadmin_ok(&args).await;
         if let Err(diff) = compare_layouts(&theirs, &mine, &[]) {
             panic!(
                 "{args:?}: layouts differ:\n{diff}\n--- Apache ---\n{theirs}\n--- ours ---\n{mine}"
@@ -323,7 +272,7 @@ async fn ferro_mqadmin_against_apache_controller() {
         }
     }
 
-    let updated = ours_ok(&[
+    let updated = ferro_mqadmin_ok(&[
         "updateControllerConfig",
         "-a",
         a,
@@ -337,7 +286,7 @@ async fn ferro_mqadmin_against_apache_controller() {
         updated.contains("enableElectUncleanMaster : true"),
         "{updated}"
     );
-    let config = ours_ok(&["getControllerConfig", "-a", a]).await;
+    let config = ferro_mqadmin_ok(&["getControllerConfig", "-a", a]).await;
     assert!(
         config
             .lines()
@@ -345,22 +294,24 @@ async fn ferro_mqadmin_against_apache_controller() {
         "{config}"
     );
 
-    let elected = ours_ok(&["electMaster", "-a", a, "-b", "2", "-bn", "b", "-c", "c"]).await;
+    let elected =
+        ferro_mqadmin_ok(&["electMaster", "-a", a, "-b", "2", "-bn", "b", "-c", "c"]).await;
     assert!(
         elected
             .lines()
             .any(|l| l == "#BrokerMasterAddr\t127.0.0.1:40002"),
         "{elected}"
     );
-    let sync = ours_ok(&["getSyncStateSet", "-a", a, "-b", "b"]).await;
+    let sync = ferro_mqadmin_ok(&["getSyncStateSet", "-a", a, "-b", "b"]).await;
     assert!(sync.lines().any(|l| l == "#MasterBrokerId\t2"), "{sync}");
 
-    let cleaned = ours_ok(&["cleanBrokerMetadata", "-a", a, "-bn", "b", "-c", "c", "-l"]).await;
+    let cleaned =
+        ferro_mqadmin_ok(&["cleanBrokerMetadata", "-a", a, "-bn", "b", "-c", "c", "-l"]).await;
     assert!(
         cleaned.contains("clear broker b metadata from controller success!"),
         "{cleaned}"
     );
-    let gone = ours(&["getSyncStateSet", "-a", a, "-b", "b"]).await;
+    let gone = ferro_mqadmin(&["getSyncStateSet", "-a", a, "-b", "b"]).await;
     assert!(
         !gone.output.contains("#MasterBrokerId\t2"),
         "{}",

@@ -336,3 +336,50 @@ pub async fn namesrv(dir: &std::path::Path) -> String {
     ));
     addr
 }
+
+/// The name server address the `mqadmin` harness passes with `-n` (the controller commands
+/// accept it and do not use it).
+pub const NO_NAMESRV: &str = "127.0.0.1:1";
+
+/// FerroMQ's `mqadmin <args>` (a process), off the async runtime.
+pub async fn ferro_mqadmin(args: &[&str]) -> ferromq_tests::process::ProgramRun {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ferromq_tests::mqadmin::ferro_mqadmin(NO_NAMESRV, &args)
+    })
+    .await
+    .expect("join")
+}
+
+/// FerroMQ's `mqadmin <args>`, which must succeed; its output.
+pub async fn ferro_mqadmin_ok(args: &[&str]) -> String {
+    let run = ferro_mqadmin(args).await;
+    run.assert_success();
+    run.output
+}
+
+/// FerroMQ's `mqadmin <args>`, which must exit 1 with `text` in its output.
+pub async fn ferro_mqadmin_refused(args: &[&str], text: &str) {
+    let run = ferro_mqadmin(args).await;
+    let code = run.status.and_then(|s| s.code());
+    assert!(
+        code == Some(1) && run.output.contains(text),
+        "{args:?}: exit {code:?}, no {text:?} in:\n{}",
+        run.output
+    );
+}
+
+/// Apache's `mqadmin <args>` (a JVM), off the async runtime; its output. `MQAdminStartup`
+/// reports a failed command in its output and still exits 0, so callers check the output.
+pub async fn apache_mqadmin(args: &[&str]) -> String {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = ferromq_tests::mqadmin::apache_mqadmin(NO_NAMESRV, &args);
+        run.assert_success();
+        run.output
+    })
+    .await
+    .expect("join")
+}

@@ -92,12 +92,10 @@ pub(crate) async fn get_controller_meta_data(args: GetControllerMetaDataArgs) ->
     Ok(())
 }
 
-/// `getSyncStateSet` flags: `-b` or `-c` (with `-n`), `-i` to repeat.
+/// `-b` broker name or `-c` cluster, and `-i` (getSyncStateSet, getBrokerEpoch).
 #[derive(Args, Debug)]
 #[command(group(ArgGroup::new("target").required(true).args(["broker", "cluster"])))]
-pub(crate) struct GetSyncStateSetArgs {
-    #[command(flatten)]
-    a: ControllerAddr,
+pub(crate) struct Brokers {
     /// Broker name.
     #[arg(short = 'b', long = "brokerName")]
     broker: Option<String>,
@@ -107,6 +105,15 @@ pub(crate) struct GetSyncStateSetArgs {
     /// Print again every this many seconds, until stopped.
     #[arg(short = 'i', long = "interval", num_args = 0..=1, default_missing_value = "3")]
     interval: Option<u64>,
+}
+
+/// `getSyncStateSet` flags: `-b` or `-c` (with `-n`), `-i` to repeat.
+#[derive(Args, Debug)]
+pub(crate) struct GetSyncStateSetArgs {
+    #[command(flatten)]
+    a: ControllerAddr,
+    #[command(flatten)]
+    brokers: Brokers,
 }
 
 /// Apache's `ReplicaIdentity.toString()`.
@@ -132,7 +139,7 @@ async fn names_of(admin: &Admin, namesrv: &str, cluster: &str) -> Result<Vec<Str
 }
 
 async fn sync_state_once(admin: &Admin, args: &GetSyncStateSetArgs, addr: &str) -> Outcome {
-    let names = match (&args.broker, &args.cluster, &args.a.namesrv) {
+    let names = match (&args.brokers.broker, &args.brokers.cluster, &args.a.namesrv) {
         (Some(b), _, _) => vec![b.trim().to_owned()],
         (None, Some(c), Some(ns)) => names_of(admin, ns, c.trim()).await?,
         _ => return Err(Failure::usage("getSyncStateSet", "-c needs -n")),
@@ -169,7 +176,10 @@ async fn sync_state_once(admin: &Admin, args: &GetSyncStateSetArgs, addr: &str) 
 pub(crate) async fn get_sync_state_set(args: GetSyncStateSetArgs) -> Outcome {
     let addr = args.a.first()?;
     let admin = admin(args.a.namesrv.as_deref(), &addr)?;
-    let result = repeat(args.interval, || sync_state_once(&admin, &args, &addr)).await;
+    let result = repeat(args.brokers.interval, || {
+        sync_state_once(&admin, &args, &addr)
+    })
+    .await;
     admin.shutdown().await;
     result
 }
@@ -190,21 +200,13 @@ where
     Ok(())
 }
 
-/// `getBrokerEpoch` flags: `-b` or `-c`, `-i` to repeat.
+/// `getBrokerEpoch` flags: `-b` (its master and slaves) or `-c` (every broker), `-i` to repeat.
 #[derive(Args, Debug)]
-#[command(group(ArgGroup::new("target").required(true).args(["broker", "cluster"])))]
 pub(crate) struct GetBrokerEpochArgs {
     #[command(flatten)]
     ns: Namesrv,
-    /// Broker name: its master and slaves.
-    #[arg(short = 'b', long = "brokerName")]
-    broker: Option<String>,
-    /// Every broker (masters and slaves) of this cluster.
-    #[arg(short = 'c', long = "clusterName")]
-    cluster: Option<String>,
-    /// Print again every this many seconds, until stopped.
-    #[arg(short = 'i', long = "interval", num_args = 0..=1, default_missing_value = "3")]
-    interval: Option<u64>,
+    #[command(flatten)]
+    brokers: Brokers,
 }
 
 /// Apache's block for one broker: the last epoch ends at the log's end.
@@ -232,7 +234,7 @@ fn epoch_block(addr: &str, cache: &EpochEntryCache) -> String {
 
 async fn broker_epoch_once(admin: &Admin, args: &GetBrokerEpochArgs) -> Outcome {
     let info = cluster_info(admin, &args.ns).await?;
-    let groups = match (&args.broker, &args.cluster) {
+    let groups = match (&args.brokers.broker, &args.brokers.cluster) {
         (Some(b), _) => {
             let name = b.trim();
             let group = info.broker_addr_table.get(name).ok_or_else(|| {
@@ -258,7 +260,7 @@ async fn broker_epoch_once(admin: &Admin, args: &GetBrokerEpochArgs) -> Outcome 
 /// Each broker's epochs (GET_BROKER_EPOCH_CACHE), master and slaves.
 pub(crate) async fn get_broker_epoch(args: GetBrokerEpochArgs) -> Outcome {
     let admin = connect(&args.ns)?;
-    let result = repeat(args.interval, || broker_epoch_once(&admin, &args)).await;
+    let result = repeat(args.brokers.interval, || broker_epoch_once(&admin, &args)).await;
     admin.shutdown().await;
     result
 }
