@@ -60,6 +60,17 @@ async fn ferro_mqadmin_against_ferromq_controllers() {
         assert!(sync.lines().any(|l| l == line), "no {line:?} in {sync}");
     }
 
+    // --json (FerroMQ's addition) carries the same facts.
+    let json = |text: String| -> serde_json::Value {
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+    };
+    let meta = json(ferro_mqadmin_ok(&["getControllerMetaData", "-a", f, "--json"]).await);
+    assert_eq!(meta["controllerLeaderAddress"], leader.as_str(), "{meta}");
+    assert_eq!(meta["peers"].as_array().map(Vec::len), Some(3), "{meta}");
+    let sync = json(ferro_mqadmin_ok(&["getSyncStateSet", "-a", f, "-b", "b", "--json"]).await);
+    assert_eq!(sync["b"]["masterBrokerId"], 1, "{sync}");
+    assert_eq!(sync["b"]["notInSyncReplicas"][0]["brokerId"], 2, "{sync}");
+
     // Configs are per controller: one block each.
     let two = format!("{};{}", q.addrs[0], q.addrs[1]);
     let config = ferro_mqadmin_ok(&["getControllerConfig", "-a", &two]).await;

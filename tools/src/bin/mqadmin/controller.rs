@@ -11,7 +11,9 @@ use ferromq_client::admin::CleanBrokerData;
 use ferromq_client::Admin;
 use ferromq_protocol::body::{EpochEntryCache, ReplicaIdentity};
 
-use crate::common::{brokers_of, cluster_info, connect, print_out, Failure, Namesrv, Outcome};
+use crate::common::{
+    brokers_of, cluster_info, connect, print_json, print_out, Failure, Json, Namesrv, Outcome,
+};
 
 /// `-a`: a controller address, or Apache's `;`-separated list (the first one is asked, except
 /// by the config commands, which ask every one).
@@ -60,6 +62,8 @@ fn admin(namesrv: Option<&str>, controller: &str) -> Result<Admin, Failure> {
 pub(crate) struct GetControllerMetaDataArgs {
     #[command(flatten)]
     a: ControllerAddr,
+    #[command(flatten)]
+    out: Json,
 }
 
 /// `#ControllerGroup`, the leader and one `#Peer:` line per peer.
@@ -69,6 +73,22 @@ pub(crate) async fn get_controller_meta_data(args: GetControllerMetaDataArgs) ->
     let result = admin.controller_metadata(&addr).await;
     admin.shutdown().await;
     let meta = result.map_err(Failure::at(&addr))?;
+    if args.out.json {
+        let peers: Vec<&str> = meta
+            .peers
+            .iter()
+            .flat_map(|p| p.split(';'))
+            .filter(|p| !p.is_empty())
+            .collect();
+        print_json(&serde_json::json!({
+            "group": meta.group,
+            "controllerLeaderId": meta.controller_leader_id,
+            "controllerLeaderAddress": meta.controller_leader_address,
+            "isLeader": meta.is_leader,
+            "peers": peers,
+        }));
+        return Ok(());
+    }
     let or_null = |v: &Option<String>| v.clone().unwrap_or_else(|| "null".to_owned());
     let mut out = String::new();
     let _ = write!(out, "\n#ControllerGroup\t{}", or_null(&meta.group));
@@ -114,6 +134,8 @@ pub(crate) struct GetSyncStateSetArgs {
     a: ControllerAddr,
     #[command(flatten)]
     brokers: Brokers,
+    #[command(flatten)]
+    out: Json,
 }
 
 /// Apache's `ReplicaIdentity.toString()`.
@@ -148,6 +170,10 @@ async fn sync_state_once(admin: &Admin, args: &GetSyncStateSetArgs, addr: &str) 
         .sync_state_data(addr, &names)
         .await
         .map_err(Failure::at(addr))?;
+    if args.out.json {
+        print_json(&serde_json::to_value(&info.replicas_info_table).unwrap_or_default());
+        return Ok(());
+    }
     let num = |v: Option<i64>| v.map_or_else(|| "null".to_owned(), |v| v.to_string());
     let mut out = String::new();
     for (name, set) in &info.replicas_info_table {
@@ -207,6 +233,8 @@ pub(crate) struct GetBrokerEpochArgs {
     ns: Namesrv,
     #[command(flatten)]
     brokers: Brokers,
+    #[command(flatten)]
+    out: Json,
 }
 
 /// Apache's block for one broker: the last epoch ends at the log's end.
@@ -245,14 +273,24 @@ async fn broker_epoch_once(admin: &Admin, args: &GetBrokerEpochArgs) -> Outcome 
         (None, Some(c)) => brokers_of(&info, c.trim())?,
         (None, None) => Vec::new(),
     };
+    let mut json = Vec::new();
     for group in groups {
         for addr in group.broker_addrs.values() {
             let cache = admin
                 .broker_epoch_cache(addr)
                 .await
                 .map_err(Failure::at(addr))?;
-            print_out(&epoch_block(addr, &cache));
+            if args.out.json {
+                let mut v = serde_json::to_value(&cache).unwrap_or_default();
+                v["brokerAddr"] = serde_json::Value::from(addr.as_str());
+                json.push(v);
+            } else {
+                print_out(&epoch_block(addr, &cache));
+            }
         }
+    }
+    if args.out.json {
+        print_json(&serde_json::Value::Array(json));
     }
     Ok(())
 }
@@ -270,6 +308,8 @@ pub(crate) async fn get_broker_epoch(args: GetBrokerEpochArgs) -> Outcome {
 pub(crate) struct GetControllerConfigArgs {
     #[command(flatten)]
     a: ControllerAddr,
+    #[command(flatten)]
+    out: Json,
 }
 
 /// Every controller's settings, one block per controller.
@@ -279,17 +319,30 @@ pub(crate) async fn get_controller_config(args: GetControllerConfigArgs) -> Outc
     let admin = admin(None, &first)?;
     let result = async {
         let mut out = String::new();
+        let mut json = serde_json::Map::new();
         for addr in &addrs {
             let config = admin
                 .controller_config(addr)
                 .await
                 .map_err(Failure::at(addr))?;
+            if args.out.json {
+                let table = config
+                    .into_iter()
+                    .map(|(k, v)| (k, serde_json::Value::from(v)))
+                    .collect();
+                json.insert(addr.clone(), serde_json::Value::Object(table));
+                continue;
+            }
             let _ = writeln!(out, "============{addr}============");
             for (k, v) in config {
                 let _ = writeln!(out, "{k:<50}=  {v}");
             }
         }
-        print_out(&out);
+        if args.out.json {
+            print_json(&serde_json::Value::Object(json));
+        } else {
+            print_out(&out);
+        }
         Ok(())
     }
     .await;
