@@ -1,7 +1,9 @@
 //! TLS on the controller port: three controllers with `tls.server.mode=enforcing` reach each
 //! other over TLS (`tls.enable=true`, trusting the test CA) and elect a leader; a client over TLS
 //! gets answers, a plaintext client is closed unanswered; a FerroMQ broker in controller mode
-//! with `tls.enable=true` registers, heartbeats and is elected master of its set.
+//! with `tls.enable=true` registers, heartbeats and is elected master of its set; a second one
+//! replicates from it over TLS (the master's HA port is `enforcing` too: a plaintext slave gets
+//! nothing) and joins the sync state set.
 
 mod support;
 
@@ -17,6 +19,7 @@ use ferromq_remoting::{
 use ferromq_tests::net::free_broker_port;
 use ferromq_tests::pki::Pki;
 use support::{eventually, ferromq_broker, Quorum};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The TLS keys of a controller (and of a broker's own connections) trusting `pki`'s CA.
 fn tls_keys(pki: &Pki, dir: &Path) -> String {
@@ -111,6 +114,41 @@ async fn controllers_and_brokers_over_tls() {
         async move { elected }
     })
     .await;
+
+    // The master's HA port (listenPort + 1) closes a plaintext slave before answering.
+    let mut plain = tokio::net::TcpStream::connect(("127.0.0.1", port + 1))
+        .await
+        .expect("connect to the HA port");
+    let handshake = [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9];
+    let _ = plain.write_all(&handshake).await;
+    let mut answer = [0u8; 1];
+    let read = tokio::time::timeout(Duration::from_secs(10), plain.read(&mut answer))
+        .await
+        .expect("the HA port answered or closed");
+    assert!(
+        matches!(read, Ok(0) | Err(_)),
+        "a plaintext slave got {read:?}"
+    );
+
+    // A second broker follows over TLS and joins the sync state set.
+    let port2 = free_broker_port();
+    let slave = ferromq_broker(
+        &dir.path().join("broker2"),
+        port2,
+        &namesrv,
+        &q.addrs.join(";"),
+        &keys,
+    )
+    .await;
+    eventually("the TLS slave in the sync state set", || {
+        let state = controller.state();
+        let joined = state
+            .get("broker-a")
+            .and_then(|set| (set.sync_state_set.len() == 2).then_some(()));
+        async move { joined }
+    })
+    .await;
+    slave.stop().await;
     broker.stop().await;
     q.shutdown().await;
 }

@@ -126,14 +126,20 @@ pub(crate) async fn startup_truncation(s: &Settings) -> Option<u64> {
         return None;
     }
     let ha = derived_ha_addr(&master_addr);
-    let (_, master_end, master_epochs) =
-        match crate::services::ha::autoswitch::slave::handshake(&ha, own_id, false).await {
-            Ok(h) => h,
-            Err(e) => {
-                tracing::warn!(master = %ha, error = %e, "cannot compare epochs with the master");
-                return None;
-            }
-        };
+    let (_, master_end, master_epochs) = match crate::services::ha::autoswitch::slave::handshake(
+        &ha,
+        own_id,
+        false,
+        controller_dial(s).tls,
+    )
+    .await
+    {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::warn!(master = %ha, error = %e, "cannot compare epochs with the master");
+            return None;
+        }
+    };
     let Some(point) = epochs.consistent_point(i64::MAX, &master_epochs, master_end) else {
         tracing::error!(master = %ha, "this log and the master's share no epoch; keeping it as it is");
         return None;

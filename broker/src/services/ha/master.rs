@@ -51,20 +51,7 @@ pub(crate) fn start(
     stop: &watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     let (broker, mut stop) = (broker.clone(), stop.clone());
-    // Checked at start-up with the remoting ports' TLS; a failure here cannot happen then.
-    let tls = broker
-        .settings()
-        .broker
-        .tls_keys()
-        .and_then(|k| k.server())
-        .and_then(ServerTls::new)
-        .unwrap_or_else(|e| {
-            tracing::error!(error = %e, "HA port: TLS settings unusable; serving plaintext");
-            None
-        });
-    if let Some(t) = &tls {
-        tracing::info!(mode = t.mode().name(), "HA port serves TLS");
-    }
+    let tls = port_tls(&broker);
     let refusals = Arc::new(Refusals::default());
     tokio::spawn(async move {
         let mut slaves = Vec::new();
@@ -103,6 +90,26 @@ pub(crate) fn start(
     })
 }
 
+/// The HA port's TLS, as `tls.server.*` say (the remoting ports' acceptor); `None` serves
+/// plaintext. Checked at start-up with the remoting ports' TLS, so a failure here cannot
+/// happen then; it is logged and the port serves plaintext.
+pub(crate) fn port_tls(broker: &Broker) -> Option<Arc<ServerTls>> {
+    let tls = broker
+        .settings()
+        .broker
+        .tls_keys()
+        .and_then(|k| k.server())
+        .and_then(ServerTls::new)
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "HA port: TLS settings unusable; serving plaintext");
+            None
+        });
+    if let Some(t) = &tls {
+        tracing::info!(mode = t.mode().name(), "HA port serves TLS");
+    }
+    tls
+}
+
 /// Accepts a slave's connection as `tls` says (plaintext without it), then serves it.
 async fn admit(
     broker: Arc<Broker>,
@@ -138,10 +145,10 @@ async fn admit(
 /// Refused HA connections, logged at most once a second with the count left out since (a flood
 /// of them must not flood the log).
 #[derive(Debug, Default)]
-struct Refusals(std::sync::Mutex<(Option<tokio::time::Instant>, u64)>);
+pub(crate) struct Refusals(std::sync::Mutex<(Option<tokio::time::Instant>, u64)>);
 
 impl Refusals {
-    fn log(&self, peer: SocketAddr, what: &str) {
+    pub(crate) fn log(&self, peer: SocketAddr, what: &str) {
         let now = tokio::time::Instant::now();
         let suppressed = {
             let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
