@@ -110,6 +110,49 @@ pub(crate) fn port_tls(broker: &Broker) -> Option<Arc<ServerTls>> {
     tls
 }
 
+/// The two halves of a slave's connection, plaintext or TLS.
+pub(crate) type SlaveHalves = (
+    Box<dyn AsyncRead + Unpin + Send>,
+    Box<dyn AsyncWrite + Unpin + Send>,
+);
+
+/// A slave's connection accepted as `tls` says (plaintext without it); `None` when it was
+/// refused (logged through `refusals`). Classic and controller-mode HA ports share it.
+pub(crate) async fn accept_slave(
+    tls: Option<Arc<ServerTls>>,
+    refusals: &Refusals,
+    stream: TcpStream,
+    peer: SocketAddr,
+    idle: Duration,
+) -> Option<SlaveHalves> {
+    let plain = |stream: TcpStream| -> SlaveHalves {
+        let (rd, wr) = stream.into_split();
+        (Box::new(rd), Box::new(wr))
+    };
+    let Some(tls) = tls else {
+        return Some(plain(stream));
+    };
+    match tls.accept(stream, idle, idle).await {
+        Ok(Accepted::Plain(stream)) => Some(plain(stream)),
+        Ok(Accepted::Tls(stream)) => {
+            let (rd, wr) = tokio::io::split(stream);
+            Some((Box::new(rd), Box::new(wr)))
+        }
+        Err(Refused::Silent) => None,
+        Err(Refused::Plaintext) => {
+            refusals.log(
+                peer,
+                "plaintext, and tls.server.mode is enforcing (the slave needs tls.enable=true)",
+            );
+            None
+        }
+        Err(Refused::Handshake(why)) => {
+            refusals.log(peer, &why);
+            None
+        }
+    }
+}
+
 /// Accepts a slave's connection as `tls` says (plaintext without it), then serves it.
 async fn admit(
     broker: Arc<Broker>,
@@ -119,26 +162,9 @@ async fn admit(
     peer: SocketAddr,
     stop: watch::Receiver<bool>,
 ) {
-    let Some(tls) = tls else {
-        let (rd, wr) = stream.into_split();
-        return serve(broker, rd, wr, peer, stop).await;
-    };
     let idle = housekeeping(&broker);
-    match tls.accept(stream, idle, idle).await {
-        Ok(Accepted::Plain(stream)) => {
-            let (rd, wr) = stream.into_split();
-            serve(broker, rd, wr, peer, stop).await;
-        }
-        Ok(Accepted::Tls(stream)) => {
-            let (rd, wr) = tokio::io::split(stream);
-            serve(broker, rd, wr, peer, stop).await;
-        }
-        Err(Refused::Silent) => {}
-        Err(Refused::Plaintext) => refusals.log(
-            peer,
-            "plaintext, and tls.server.mode is enforcing (the slave needs tls.enable=true)",
-        ),
-        Err(Refused::Handshake(why)) => refusals.log(peer, &why),
+    if let Some((rd, wr)) = accept_slave(tls, &refusals, stream, peer, idle).await {
+        serve(broker, rd, wr, peer, stop).await;
     }
 }
 

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferromq_remoting::{Accepted, Refused, ServerTls};
+use ferromq_remoting::ServerTls;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 
 use super::wire::{self, SlaveFrame, TransferHeader};
 use super::Role;
-use crate::services::ha::master::{port_tls, Refusals};
+use crate::services::ha::master::{accept_slave, port_tls, Refusals};
 use crate::state::Broker;
 
 /// Most slave connections at once (the port speaks no authentication).
@@ -78,26 +78,9 @@ async fn admit(
     peer: SocketAddr,
     stop: watch::Receiver<bool>,
 ) {
-    let Some(tls) = tls else {
-        let (rd, wr) = stream.into_split();
-        return serve(broker, rd, wr, peer, stop).await;
-    };
     let idle = housekeeping(&broker);
-    match tls.accept(stream, idle, idle).await {
-        Ok(Accepted::Plain(stream)) => {
-            let (rd, wr) = stream.into_split();
-            serve(broker, rd, wr, peer, stop).await;
-        }
-        Ok(Accepted::Tls(stream)) => {
-            let (rd, wr) = tokio::io::split(stream);
-            serve(broker, rd, wr, peer, stop).await;
-        }
-        Err(Refused::Silent) => {}
-        Err(Refused::Plaintext) => refusals.log(
-            peer,
-            "plaintext, and tls.server.mode is enforcing (the slave needs tls.enable=true)",
-        ),
-        Err(Refused::Handshake(why)) => refusals.log(peer, &why),
+    if let Some((rd, wr)) = accept_slave(tls, &refusals, stream, peer, idle).await {
+        serve(broker, rd, wr, peer, stop).await;
     }
 }
 
