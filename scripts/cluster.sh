@@ -1,30 +1,48 @@
 #!/usr/bin/env bash
 # Runs one of the classic RocketMQ layouts on this machine, from conf/<layout>/:
-#   scripts/cluster.sh 2m-noslave|2m-2s-async|2m-2s-sync [start|stop|status]
+#   scripts/cluster.sh 2m-noslave|2m-2s-async|2m-2s-sync|controller [start|stop|status]
 # start: builds the servers (release), starts two name servers (127.0.0.1:9876 and :9886) and
 # every broker of the layout, with data and logs under .data/<layout>/, waits until both name
 # servers list every broker, and prints the cluster as `mqadmin clusterList` does. Each broker
 # serves Prometheus metrics on 127.0.0.1:5557, 5558, ... in start order; the name servers on
 # 127.0.0.1:5571 and 5572.
 # stop: stops the brokers (slaves first), then the name servers. status: prints the cluster.
+# controller (docs/controller.md): one name server (127.0.0.1:9876), the three controllers of
+# conf/controller/ (127.0.0.1:9878, :9868, :9858), then the six brokers (broker-a and broker-b,
+# three replicas each) in controller mode; start waits until both broker sets have a master and
+# prints the cluster and the sync state sets (`mqadmin getSyncStateSet`), as status does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 layout="${1:-}"
 action="${2:-start}"
 case "$layout" in
-  2m-noslave|2m-2s-async|2m-2s-sync) ;;
-  *) echo "usage: scripts/cluster.sh 2m-noslave|2m-2s-async|2m-2s-sync [start|stop|status]" >&2; exit 2 ;;
+  2m-noslave|2m-2s-async|2m-2s-sync|controller) ;;
+  *) echo "usage: scripts/cluster.sh 2m-noslave|2m-2s-async|2m-2s-sync|controller [start|stop|status]" >&2; exit 2 ;;
 esac
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 data="$PWD/.data/$layout"
-bin="$PWD/target/release"
+# CLUSTER_PROFILE=dev runs a debug build instead (quicker to build, for a try-out).
+profile="${CLUSTER_PROFILE:-release}"
+case "$profile" in
+  release) build_flags=(--release); bin="${CARGO_TARGET_DIR:-$PWD/target}/release" ;;
+  dev) build_flags=(); bin="${CARGO_TARGET_DIR:-$PWD/target}/debug" ;;
+  *) echo "CLUSTER_PROFILE must be release or dev, not $profile" >&2; exit 2 ;;
+esac
 namesrvs="127.0.0.1:9876;127.0.0.1:9886"
+namesrv_count=2
+controllers=""
+if [ "$layout" = controller ]; then
+  # The example brokers register with one name server.
+  namesrvs="127.0.0.1:9876"
+  namesrv_count=1
+  controllers="127.0.0.1:9878;127.0.0.1:9868;127.0.0.1:9858"
+fi
 
 # The brokers of the layout, masters first.
 brokers() {
   local f
   for f in conf/"$layout"/*.properties; do
-    case "$f" in *-s.properties) ;; *) basename "$f" .properties ;; esac
+    case "$f" in *-s.properties|*/controller-*.properties) ;; *) basename "$f" .properties ;; esac
   done
   for f in conf/"$layout"/*-s.properties; do
     [ -e "$f" ] && basename "$f" .properties
@@ -66,15 +84,35 @@ stop_one() { # name
   echo "stopped $1"
 }
 
+# The controllers of the layout (none but in `controller`).
+controller_names() {
+  local f
+  for f in conf/"$layout"/controller-*.properties; do
+    [ -e "$f" ] && basename "$f" .properties
+  done
+  return 0
+}
+
 status() {
   "$bin/mqadmin" clusterList -n "$namesrvs"
+  if [ -n "$controllers" ]; then
+    "$bin/mqadmin" getSyncStateSet -a "$controllers" -c DefaultCluster -n "$namesrvs"
+  fi
+}
+
+# Lines `#MasterBrokerId<TAB><id>` of the sync state sets: one per broker set with a master.
+masters() {
+  "$bin/mqadmin" getSyncStateSet -a "$controllers" -c DefaultCluster -n "$namesrvs" 2>/dev/null \
+    | grep -cE '^#MasterBrokerId'$'\t''[0-9]+$' || true
 }
 
 case "$action" in
   start)
-    cargo build --release --locked -p ferromq-namesrv -p ferromq-broker -p ferromq-tools
+    packages=(-p ferromq-namesrv -p ferromq-broker -p ferromq-tools)
+    [ -n "$controllers" ] && packages+=(-p ferromq-controller)
+    cargo build "${build_flags[@]}" --locked "${packages[@]}"
     mkdir -p "$data"
-    for i in 1 2; do
+    for i in $(seq 1 "$namesrv_count"); do
       port=$((9876 + (i - 1) * 10))
       mkdir -p "$data/namesrv-$i"
       {
@@ -89,6 +127,19 @@ case "$action" in
       } >"$data/namesrv-$i/namesrv.properties"
       start_one "namesrv-$i" "$bin/mqnamesrv" -c "$data/namesrv-$i/namesrv.properties"
       wait_port "$port" "namesrv-$i"
+    done
+    for c in $(controller_names); do
+      mkdir -p "$data/$c"
+      {
+        cat "conf/$layout/$c.properties"
+        echo "controllerStorePath=$data/$c/store"
+      } >"$data/$c/controller.properties"
+      start_one "$c" "$bin/mqcontroller" -c "$data/$c/controller.properties"
+    done
+    for c in $(controller_names); do
+      port=$(sed -n "s/^controllerDLegerSelfId=//p" "conf/$layout/$c.properties")
+      port=$(sed -n "s/^controllerDLegerPeers=.*$port-127\.0\.0\.1:\([0-9]*\).*/\1/p" "conf/$layout/$c.properties")
+      wait_port "$port" "$c"
     done
     metrics_port=5557
     for b in $(brokers); do
@@ -110,16 +161,26 @@ case "$action" in
     want=$(brokers | wc -l)
     for _ in $(seq 1 300); do
       seen=$("$bin/mqadmin" clusterList -n "127.0.0.1:9876" 2>/dev/null | grep -c '^DefaultCluster' || true)
-      seen2=$("$bin/mqadmin" clusterList -n "127.0.0.1:9886" 2>/dev/null | grep -c '^DefaultCluster' || true)
+      seen2="$want"
+      [ "$namesrv_count" -ge 2 ] && seen2=$("$bin/mqadmin" clusterList -n "127.0.0.1:9886" 2>/dev/null | grep -c '^DefaultCluster' || true)
       [ "$seen" -ge "$want" ] && [ "$seen2" -ge "$want" ] && break
       sleep 0.1
     done
+    if [ -n "$controllers" ]; then
+      # Both broker sets have a master (the first replica to ask is elected).
+      for _ in $(seq 1 600); do
+        [ "$(masters)" -ge 2 ] && break
+        sleep 0.1
+      done
+      [ "$(masters)" -ge 2 ] || { echo "the broker sets have no masters after 60 s; see $data/*.log" >&2; status; exit 1; }
+    fi
     status
     echo "data and logs in $data; stop with: scripts/cluster.sh $layout stop"
     ;;
   stop)
     for b in $(brokers | tac); do stop_one "$b"; done
-    for i in 2 1; do stop_one "namesrv-$i"; done
+    for c in $(controller_names | tac); do stop_one "$c"; done
+    for i in $(seq "$namesrv_count" -1 1); do stop_one "namesrv-$i"; done
     ;;
   status)
     status

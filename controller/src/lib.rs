@@ -59,6 +59,8 @@ pub async fn bind(config: &ControllerConfig) -> std::io::Result<TcpListener> {
 }
 
 /// Serves `listener` for `controller` until `shutdown` completes, then stops the controller.
+/// The port serves TLS as the `tls.server.*` keys say (docs/tls.md); an unusable TLS setting
+/// stops the controller before the port serves.
 pub async fn run(
     listener: TcpListener,
     controller: Arc<Controller>,
@@ -71,7 +73,19 @@ pub async fn run(
             .max(1),
         ..ConnectionConfig::default()
     };
-    let served = ferromq_remoting::serve(listener, controller.clone(), conn_config, shutdown).await;
+    let tls = match config.server_tls() {
+        Ok(t) => t,
+        Err(e) => {
+            controller.shutdown().await;
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, e));
+        }
+    };
+    match &tls {
+        Some(t) => tracing::info!(mode = t.mode().name(), "controller port serves TLS"),
+        None => tracing::info!("controller port serves plaintext only (no TLS certificate)"),
+    }
+    let served =
+        ferromq_remoting::serve_tls(listener, controller.clone(), conn_config, tls, shutdown).await;
     controller.shutdown().await;
     served
 }

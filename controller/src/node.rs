@@ -68,6 +68,8 @@ pub struct Controller {
     peer_ips: std::collections::HashSet<std::net::IpAddr>,
     /// Raft RPCs refused for coming from elsewhere, logged at most once a second.
     refused_raft: Mutex<(Option<Instant>, u64)>,
+    /// The settings of the connections this controller dials (TLS with `tls.enable`).
+    dial: ferromq_remoting::ConnectionConfig,
 }
 
 impl std::fmt::Debug for Controller {
@@ -156,7 +158,12 @@ impl Controller {
         let sm = StateMachine::open(&store.join("snapshot")).map_err(open_err)?;
         let applied = sm.shared();
         let raft_config = Arc::new(raft_config(&config, &peers.group)?);
-        let raft = Raft::new(peers.me().node_id, raft_config, Network::default(), log, sm)
+        let dial = ferromq_remoting::ConnectionConfig {
+            tls: config.client_tls().map_err(StartError::Config)?,
+            ..ferromq_remoting::ConnectionConfig::default()
+        };
+        let network = Network::new(dial.clone());
+        let raft = Raft::new(peers.me().node_id, raft_config, network, log, sm)
             .await
             .map_err(|e| StartError::Raft(e.to_string()))?;
         let members: BTreeMap<NodeId, BasicNode> = peers
@@ -183,6 +190,7 @@ impl Controller {
             stop: Notify::new(),
             peer_ips,
             refused_raft: Mutex::new((None, 0)),
+            dial,
         });
         tokio::spawn(controller.clone().monitor(inactive_rx));
         tracing::info!(me = ?controller.peers.me(), "controller started");
@@ -434,7 +442,7 @@ impl Controller {
                 .map(|(_, r)| r.address.clone())
                 .collect()
         };
-        crate::notify::role_changed(targets, &outcome.header, &set);
+        crate::notify::role_changed(targets, &outcome.header, &set, self.dial.clone());
     }
 
     async fn on_broker_inactive(&self, key: BrokerKey) {

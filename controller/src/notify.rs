@@ -19,6 +19,7 @@ pub(crate) fn role_changed(
     targets: Vec<String>,
     elected: &ElectMasterResponseHeader,
     set: &BrokerSet,
+    dial: ConnectionConfig,
 ) {
     let header = NotifyBrokerRoleChangedRequestHeader {
         master_address: elected.master_address.clone(),
@@ -35,14 +36,10 @@ pub(crate) fn role_changed(
         let request =
             RemotingCommand::request_with_header(RequestCode::NOTIFY_BROKER_ROLE_CHANGED, &header)
                 .with_body(body.clone());
+        let dial = dial.clone();
         tokio::spawn(async move {
             let sent = tokio::time::timeout(NOTIFY_TIMEOUT, async {
-                let conn = Connection::connect(
-                    &addr,
-                    Arc::new(IgnoreRequests),
-                    ConnectionConfig::default(),
-                )
-                .await?;
+                let conn = Connection::connect(&addr, Arc::new(IgnoreRequests), dial).await?;
                 let result = conn.request_oneway(request).await;
                 // Let the writer put the frame on the socket before closing (the timeout
                 // around this block bounds the wait).

@@ -12,39 +12,15 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ferromq_namesrv::NamesrvConfig;
 use ferromq_protocol::body::ClusterInfo;
 use ferromq_protocol::{RemotingCommand, RequestCode};
 use ferromq_tests::artifacts::JavaArtifacts;
+use ferromq_tests::jvm::{apache_controller_mode_broker, ControllerModeBroker, Jvm};
+use ferromq_tests::net::free_broker_port;
 use ferromq_tests::require_tools;
 use support::{call, connect, Quorum};
-
-/// A broker JVM, killed (SIGKILL) when dropped.
-struct Jvm(Child);
-
-impl Drop for Jvm {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A port `p` with `p - 2` (Apache's fast port) and `p + 1` (HA) free too.
-fn broker_port() -> u16 {
-    loop {
-        let p = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("port")
-            .port();
-        let free = |q: u16| std::net::TcpListener::bind(("127.0.0.1", q)).is_ok();
-        if p > 1024 && p < 65_000 && free(p - 2) && free(p + 1) {
-            return p;
-        }
-    }
-}
 
 fn start_broker(
     classpath: &str,
@@ -54,38 +30,15 @@ fn start_broker(
     namesrv: &str,
     controllers: &str,
 ) -> Jvm {
-    let home = dir.join(format!("home{n}"));
-    let store = dir.join(format!("store{n}"));
-    std::fs::create_dir_all(&home).expect("home");
-    let conf = dir.join(format!("broker{n}.conf"));
-    std::fs::write(
-        &conf,
-        format!(
-            "brokerClusterName=DefaultCluster\nbrokerName=broker-a\nbrokerId=-1\nbrokerRole=SLAVE\nenableControllerMode=true\ncontrollerAddr={controllers}\nnamesrvAddr={namesrv}\nallAckInSyncStateSet=true\nbrokerIP1=127.0.0.1\nlistenPort={port}\nstorePathRootDir={}\nstorePathCommitLog={}/commitlog\n",
-            store.display(),
-            store.display()
-        ),
-    )
-    .expect("conf");
-    let child = Command::new("java")
-        .env("ROCKETMQ_HOME", &home)
-        .args([
-            "-Xms256m",
-            "-Xmx256m",
-            "-XX:+UseSerialGC",
-            "-XX:TieredStopAtLevel=1",
-        ])
-        .arg(format!("-Duser.home={}", home.display()))
-        .arg("-cp")
-        .arg(classpath)
-        .arg("org.apache.rocketmq.broker.BrokerStartup")
-        .arg("-c")
-        .arg(&conf)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("java");
-    Jvm(child)
+    let tag = format!("broker{n}");
+    let broker = ControllerModeBroker {
+        tag: &tag,
+        port,
+        namesrv,
+        controllers,
+        extra: "",
+    };
+    apache_controller_mode_broker(classpath, dir, broker)
 }
 
 /// Polls `check` every 100 ms for up to `limit`.
@@ -112,26 +65,12 @@ async fn apache_brokers_fail_over_under_ferromq_controllers() {
         .await
         .expect("java artifacts");
     let dir = tempfile::tempdir().expect("tmp");
-    let ns_config = NamesrvConfig {
-        listen_port: 0,
-        bind_address: "127.0.0.1".into(),
-        kv_config_path: dir.path().join("kv.json"),
-        ..NamesrvConfig::default()
-    };
-    let listener = ferromq_namesrv::bind(&ns_config)
-        .await
-        .expect("namesrv bind");
-    let namesrv = listener.local_addr().expect("addr").to_string();
-    tokio::spawn(ferromq_namesrv::run(
-        listener,
-        ns_config,
-        std::future::pending(),
-    ));
+    let namesrv = support::namesrv(dir.path()).await;
 
     let mut q = Quorum::start(3, "").await;
     let l = q.leader().await;
     let controllers = q.addrs.join(";");
-    let ports = [broker_port(), broker_port()];
+    let ports = [free_broker_port(), free_broker_port()];
     let mut jvms: Vec<Option<Jvm>> = ports
         .iter()
         .enumerate()

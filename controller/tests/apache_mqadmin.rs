@@ -1,6 +1,7 @@
 //! Apache RocketMQ 5.3.3's own `mqadmin` controller commands against FerroMQ's controller:
 //! getControllerMetaData, getSyncStateSet, electMaster, getControllerConfig,
-//! updateControllerConfig, cleanBrokerMetadata.
+//! updateControllerConfig, cleanBrokerMetadata; FerroMQ's `mqadmin` must print the read commands'
+//! output in the same layout.
 //!
 //! Needs `java` and `mvn` (Apache's tools jars come from Maven through `ferromq_tests`); without
 //! them the test prints `SKIPPED` and passes, unless `FERROMQ_COMPAT_REQUIRED=1`.
@@ -9,29 +10,10 @@
 
 mod support;
 
-use ferromq_protocol::header::{
-    ApplyBrokerIdRequestHeader, BrokerHeartbeatRequestHeader, ElectMasterRequestHeader,
-};
-use ferromq_protocol::RequestCode;
 use ferromq_tests::artifacts::JavaArtifacts;
-use ferromq_tests::mqadmin::apache_mqadmin;
+use ferromq_tests::listing::compare_layouts;
 use ferromq_tests::require_tools;
-use support::{call, connect, req, Quorum};
-
-/// Runs Apache's `mqadmin <args>` (the controller commands take the controller's address with
-/// `-a`; the name server option the harness adds is not used); returns its output.
-async fn mqadmin(args: &[&str]) -> String {
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let run = apache_mqadmin("127.0.0.1:1", &args);
-        // MQAdminStartup reports a failed command in its output and still exits 0.
-        run.assert_success();
-        run.output
-    })
-    .await
-    .expect("join")
-}
+use support::{apache_mqadmin as mqadmin, broker_set, ferro_mqadmin_ok, Quorum};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apache_mqadmin_controller_commands() {
@@ -45,46 +27,7 @@ async fn apache_mqadmin_controller_commands() {
     let q = Quorum::start(3, "").await;
     let l = q.leader().await;
     let leader = q.addrs[l].clone();
-    let admin = connect(&leader).await;
-    let mut beats = Vec::new();
-    for id in 1..=2i64 {
-        let addr = format!("127.0.0.1:{}", 40_000 + id);
-        let apply = ApplyBrokerIdRequestHeader {
-            cluster_name: Some("c".into()),
-            broker_name: Some("b".into()),
-            applied_broker_id: Some(id),
-            register_check_code: Some(format!("{addr};1")),
-        };
-        let resp = call(&admin, req(RequestCode::CONTROLLER_APPLY_BROKER_ID, &apply)).await;
-        assert_eq!(resp.code, 0, "{:?}", resp.remark);
-        let conn = connect(&leader).await;
-        let hb = BrokerHeartbeatRequestHeader {
-            cluster_name: "c".into(),
-            broker_addr: addr,
-            broker_name: "b".into(),
-            broker_id: Some(id),
-            epoch: Some(0),
-            max_offset: Some(0),
-            confirm_offset: None,
-            heartbeat_timeout_millis: Some(60_000),
-            election_priority: None,
-        };
-        call(&conn, req(RequestCode::BROKER_HEARTBEAT, &hb)).await;
-        beats.push(conn);
-    }
-    let elect = ElectMasterRequestHeader {
-        cluster_name: Some("c".into()),
-        broker_name: Some("b".into()),
-        broker_id: Some(1),
-        designate_elect: Some(false),
-        invoke_time: None,
-    };
-    assert_eq!(
-        call(&admin, req(RequestCode::CONTROLLER_ELECT_MASTER, &elect))
-            .await
-            .code,
-        0
-    );
+    let beats = broker_set(&leader).await;
 
     let a = leader.as_str();
     let meta = mqadmin(&["getControllerMetaData", "-a", a]).await;
@@ -100,6 +43,19 @@ async fn apache_mqadmin_controller_commands() {
 
     let config = mqadmin(&["getControllerConfig", "-a", a]).await;
     assert!(config.contains("enableElectUncleanMaster"), "{config}");
+
+    // FerroMQ's mqadmin prints the same layout.
+    for (args, theirs) in [
+        (["getControllerMetaData", "-a", a, "", ""], &meta),
+        (["getSyncStateSet", "-a", a, "-b", "b"], &sync),
+        (["getControllerConfig", "-a", a, "", ""], &config),
+    ] {
+        let args: Vec<&str> = args.into_iter().filter(|s| !s.is_empty()).collect();
+        let ours = ferro_mqadmin_ok(&args).await;
+        if let Err(diff) = compare_layouts(theirs, &ours, &[]) {
+            panic!("layouts differ:\n{diff}\n--- Apache ---\n{theirs}\n--- ours ---\n{ours}");
+        }
+    }
     mqadmin(&[
         "updateControllerConfig",
         "-a",

@@ -14,7 +14,6 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -23,110 +22,20 @@ use ferromq_protocol::header::send::SendMessageRequestHeaderV2;
 use ferromq_protocol::message::{property, Properties};
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use ferromq_tests::artifacts::JavaArtifacts;
+use ferromq_tests::jvm::{apache_controller_mode_broker, ControllerModeBroker, Jvm};
+use ferromq_tests::net::free_broker_port;
 use ferromq_tests::require_tools;
-use support::{call, connect, Quorum};
-use tokio::net::TcpListener;
-
-/// A broker JVM, killed (SIGKILL) when dropped.
-struct Jvm(Child);
-
-impl Drop for Jvm {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A port `p` with `p - 2` (the fast port) and `p + 1` (HA) free too.
-fn broker_port() -> u16 {
-    loop {
-        let p = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("port")
-            .port();
-        let free = |q: u16| std::net::TcpListener::bind(("127.0.0.1", q)).is_ok();
-        if p > 1024 && p < 65_000 && free(p - 2) && free(p + 1) {
-            return p;
-        }
-    }
-}
+use support::{call, connect, ferromq_broker, Quorum};
 
 fn apache_broker(classpath: &str, dir: &Path, port: u16, namesrv: &str, controllers: &str) -> Jvm {
-    let home = dir.join("apache-home");
-    let store = dir.join("apache-store");
-    std::fs::create_dir_all(&home).expect("home");
-    let conf = dir.join("apache.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "brokerClusterName=DefaultCluster\nbrokerName=broker-a\nbrokerId=-1\n\
-             brokerRole=SLAVE\nenableControllerMode=true\ncontrollerAddr={controllers}\n\
-             namesrvAddr={namesrv}\nallAckInSyncStateSet=true\nbrokerIP1=127.0.0.1\n\
-             listenPort={port}\nstorePathRootDir={}\nstorePathCommitLog={}/commitlog\n\
-             mappedFileSizeCommitLog=4194304\nhaSendHeartbeatInterval=500\n",
-            store.display(),
-            store.display()
-        ),
-    )
-    .expect("conf");
-    let log = std::fs::File::create(dir.join("apache.log")).expect("log");
-    let child = Command::new("java")
-        .env("ROCKETMQ_HOME", &home)
-        .args([
-            "-Xms256m",
-            "-Xmx256m",
-            "-XX:+UseSerialGC",
-            "-XX:TieredStopAtLevel=1",
-        ])
-        .arg(format!("-Duser.home={}", home.display()))
-        .arg("-cp")
-        .arg(classpath)
-        .arg("org.apache.rocketmq.broker.BrokerStartup")
-        .arg("-c")
-        .arg(&conf)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("java");
-    Jvm(child)
-}
-
-/// An in-process FerroMQ broker; stopped cleanly by `stop`.
-struct Ferro {
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-async fn ferromq_broker(root: &Path, port: u16, namesrv: &str, controllers: &str) -> Ferro {
-    let mut settings = ferromq_broker::Settings::default();
-    let text = format!(
-        "brokerClusterName=DefaultCluster\nbrokerName=broker-a\nbrokerId=-1\n\
-         enableControllerMode=true\ncontrollerAddr={controllers}\nnamesrvAddr={namesrv}\n\
-         allAckInSyncStateSet=true\nbrokerIP1=127.0.0.1\nbrokerIP2=127.0.0.1\nlistenPort={port}\n\
-         brokerHeartbeatInterval=500\nsyncBrokerMetadataPeriod=1000\n\
-         checkSyncStateSetPeriod=1000\nhaSendHeartbeatInterval=500\nslaveTimeout=5000\n\
-         mappedFileSizeCommitLog=4194304\nmaxHashSlotNum=1024\nmaxIndexNum=4096\n"
-    );
-    settings.apply_properties(&text).expect("settings");
-    settings.store.store_path_root_dir = root.to_owned();
-    let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
-    let broker = ferromq_broker::open(settings).await.expect("open");
-    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        ferromq_broker::run(broker, listener, None, async move {
-            let _ = rx.await;
-        })
-        .await
-        .expect("broker run");
-    });
-    Ferro { stop, task }
-}
-
-impl Ferro {
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        let _ = self.task.await;
-    }
+    let broker = ControllerModeBroker {
+        tag: "apache",
+        port,
+        namesrv,
+        controllers,
+        extra: "mappedFileSizeCommitLog=4194304\nhaSendHeartbeatInterval=500",
+    };
+    apache_controller_mode_broker(classpath, dir, broker)
 }
 
 async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(
@@ -221,19 +130,7 @@ async fn a_ferromq_and_an_apache_broker_replicate_each_other_in_controller_mode(
         .await
         .expect("java artifacts");
     let dir = tempfile::tempdir().expect("tmp");
-    let ns_config = ferromq_namesrv::NamesrvConfig {
-        listen_port: 0,
-        bind_address: "127.0.0.1".into(),
-        kv_config_path: dir.path().join("kv.json"),
-        ..ferromq_namesrv::NamesrvConfig::default()
-    };
-    let listener = ferromq_namesrv::bind(&ns_config).await.expect("bind");
-    let namesrv = listener.local_addr().expect("addr").to_string();
-    tokio::spawn(ferromq_namesrv::run(
-        listener,
-        ns_config,
-        std::future::pending(),
-    ));
+    let namesrv = support::namesrv(dir.path()).await;
     let q = Quorum::start(3, "").await;
     let l = q.leader().await;
     let leader = q.controller(l).clone();
@@ -241,9 +138,9 @@ async fn a_ferromq_and_an_apache_broker_replicate_each_other_in_controller_mode(
 
     // The FerroMQ broker first: it is elected master.
     let ferro_root: PathBuf = dir.path().join("ferro-store");
-    let ferro_port = broker_port();
+    let ferro_port = free_broker_port();
     let ferro_addr = format!("127.0.0.1:{ferro_port}");
-    let ferro = ferromq_broker(&ferro_root, ferro_port, &namesrv, &controllers).await;
+    let ferro = ferromq_broker(&ferro_root, ferro_port, &namesrv, &controllers, "").await;
     let ferro_id = wait_for(
         "the FerroMQ broker elected",
         Duration::from_secs(30),
@@ -261,7 +158,7 @@ async fn a_ferromq_and_an_apache_broker_replicate_each_other_in_controller_mode(
     send_acked(&ferro_addr, 10, "before").await;
 
     // The Apache broker follows the FerroMQ master and joins the sync state set.
-    let apache_port = broker_port();
+    let apache_port = free_broker_port();
     let apache_addr = format!("127.0.0.1:{apache_port}");
     let jvm = apache_broker(&deps, dir.path(), apache_port, &namesrv, &controllers);
     let apache_log = dir.path().join("apache.log");
@@ -308,6 +205,34 @@ async fn a_ferromq_and_an_apache_broker_replicate_each_other_in_controller_mode(
         ours.contains("epoch=1") && ours.contains("startOffset=0"),
         "{ours}"
     );
+    // FerroMQ's `mqadmin getBrokerEpoch` prints the same lines for both brokers (Apache's in
+    // the order of a hash set: compared sorted). Nothing is written in between.
+    let ns = namesrv.clone();
+    let mine = tokio::task::spawn_blocking(move || {
+        let run = ferromq_tests::mqadmin::ferro_mqadmin(&ns, &["getBrokerEpoch", "-b", "broker-a"]);
+        run.assert_success();
+        run.output
+    })
+    .await
+    .expect("mqadmin");
+    let sorted = |text: &str| {
+        let mut lines: Vec<String> = text
+            .lines()
+            .filter(|l| l.starts_with('#'))
+            .map(str::to_owned)
+            .collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(
+        sorted(&mine),
+        sorted(&epochs),
+        "ours:\n{mine}\nApache's:\n{epochs}"
+    );
+    assert!(
+        mine.contains(&format!("#brokerAddr\t{apache_addr}")),
+        "{mine}"
+    );
 
     // The FerroMQ master stops; the Apache broker is elected and takes writes.
     ferro.stop().await;
@@ -322,7 +247,7 @@ async fn a_ferromq_and_an_apache_broker_replicate_each_other_in_controller_mode(
     send_acked(&apache_addr, 10, "apache").await;
 
     // The FerroMQ broker returns as a slave of the Apache master and catches up.
-    let ferro = ferromq_broker(&ferro_root, ferro_port, &namesrv, &controllers).await;
+    let ferro = ferromq_broker(&ferro_root, ferro_port, &namesrv, &controllers, "").await;
     let apache_end = max_offset(&apache_addr).await.expect("apache offset");
     assert!(apache_end > end);
     wait_for(

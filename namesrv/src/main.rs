@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use ferromq_common::cli::ServerArgs;
+use ferromq_common::cli::{load_config, ServerArgs};
 
 use ferromq_controller::ControllerConfig;
 use ferromq_namesrv::NamesrvConfig;
@@ -31,40 +31,20 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // Said once the logger is set up, which the config file configures.
-    let mut warnings = Vec::new();
-    let mut config_text = String::new();
-    let config = match &args.config_file {
-        None => NamesrvConfig::default(),
-        Some(path) => {
-            let text = match std::fs::read_to_string(path) {
-                Ok(t) => t,
-                Err(e) => {
-                    eprintln!("mqnamesrv: cannot read config file {path}: {e}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            match NamesrvConfig::from_properties(&text) {
-                Ok((config, report)) => {
-                    for key in report.unknown_keys {
-                        // With the controller inside, its keys are in the same file.
-                        if config.enable_controller_in_namesrv
-                            && ControllerConfig::KEYS.contains(&key.trim())
-                        {
-                            continue;
-                        }
-                        warnings.push(format!("unknown config key ignored: {key} (in {path})"));
-                    }
-                    config_text = text;
-                    config
-                }
-                Err(e) => {
-                    eprintln!("mqnamesrv: {path}: {e}");
-                    return ExitCode::FAILURE;
-                }
-            }
+    let loaded = match load_config(args.config_file.as_deref(), NamesrvConfig::from_properties) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("mqnamesrv: {e}");
+            return ExitCode::FAILURE;
         }
     };
+    // Said once the logger is set up, which the config file configures. With the controller
+    // inside, its keys are in the same file.
+    let warnings = loaded.warnings(|key| {
+        loaded.config.enable_controller_in_namesrv && ControllerConfig::KEYS.contains(&key)
+    });
+    let config_text = loaded.text;
+    let config = loaded.config;
     if args.print_config {
         print!("{}", config.to_properties());
         return ExitCode::SUCCESS;

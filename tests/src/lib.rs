@@ -12,6 +12,8 @@
 //! - [`artifacts`]: the Apache jars and the Java/Go compat programs under `tests/compat/`,
 //!   built once per run and cached in `tests/compat/.cache/` and the Maven/Go caches.
 //! - [`apache`]: the real Apache RocketMQ name server and broker (Maven Central jars).
+//! - [`pki`]: a CA and a server certificate for TLS tests.
+//! - [`jvm`]: Apache's controller and controller-mode broker as bare JVMs (controller tests).
 //! - [`remoting`]: a minimal blocking RocketMQ remoting client for readiness checks
 //!   (`GET_BROKER_CLUSTER_INFO`, `GET_ROUTEINFO_BY_TOPIC`).
 //! - [`recorder`]: the Python frame recorder used to make golden vectors.
@@ -31,9 +33,11 @@ pub mod clients;
 pub mod compat;
 pub mod ferro;
 pub mod ha;
+pub mod jvm;
 pub mod listing;
 pub mod mqadmin;
 pub mod net;
+pub mod pki;
 pub mod process;
 pub mod recorder;
 pub mod remoting;

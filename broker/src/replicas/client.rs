@@ -22,11 +22,14 @@ pub(crate) struct Controllers {
     conns: HashMap<String, Connection>,
     leader: Option<String>,
     unreachable: HashMap<String, tokio::time::Instant>,
+    /// Connection settings: TLS with `tls.enable=true`.
+    dial: ConnectionConfig,
 }
 
 impl Controllers {
-    pub(crate) fn new(addrs: Vec<String>) -> Controllers {
+    pub(crate) fn new(addrs: Vec<String>, dial: ConnectionConfig) -> Controllers {
         Controllers {
+            dial,
             addrs,
             conns: HashMap::new(),
             leader: None,
@@ -38,10 +41,9 @@ impl Controllers {
         if let Some(c) = self.conns.get(addr).filter(|c| !c.is_closed()) {
             return Ok(c.clone());
         }
-        // Plaintext whatever `tls.enable` says: the controller port serves no TLS yet.
         let c = tokio::time::timeout(
             TIMEOUT,
-            Connection::connect(addr, Arc::new(IgnoreRequests), ConnectionConfig::default()),
+            Connection::connect(addr, Arc::new(IgnoreRequests), self.dial.clone()),
         )
         .await
         .map_err(|_| format!("controller {addr}: connect timed out"))?

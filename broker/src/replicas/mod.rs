@@ -126,14 +126,20 @@ pub(crate) async fn startup_truncation(s: &Settings) -> Option<u64> {
         return None;
     }
     let ha = derived_ha_addr(&master_addr);
-    let (_, master_end, master_epochs) =
-        match crate::services::ha::autoswitch::slave::handshake(&ha, own_id, false).await {
-            Ok(h) => h,
-            Err(e) => {
-                tracing::warn!(master = %ha, error = %e, "cannot compare epochs with the master");
-                return None;
-            }
-        };
+    let (_, master_end, master_epochs) = match crate::services::ha::autoswitch::slave::handshake(
+        &ha,
+        own_id,
+        false,
+        controller_dial(s).tls,
+    )
+    .await
+    {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::warn!(master = %ha, error = %e, "cannot compare epochs with the master");
+            return None;
+        }
+    };
     let Some(point) = epochs.consistent_point(i64::MAX, &master_epochs, master_end) else {
         tracing::error!(master = %ha, "this log and the master's share no epoch; keeping it as it is");
         return None;
@@ -143,6 +149,15 @@ pub(crate) async fn startup_truncation(s: &Settings) -> Option<u64> {
     }
     tracing::info!(master = %ha, point, "the log is kept up to where it agrees with the master's");
     u64::try_from(point).ok()
+}
+
+/// The settings of connections to the controllers: TLS with `tls.enable=true`, as to the name
+/// servers (a TLS setting that cannot be used already stopped start-up).
+pub(crate) fn controller_dial(s: &Settings) -> ferromq_remoting::ConnectionConfig {
+    crate::server::outbound_config(&s.broker).unwrap_or_else(|e| {
+        tracing::warn!("controllers dialed in plaintext: {e}");
+        ferromq_remoting::ConnectionConfig::default()
+    })
 }
 
 async fn master_from_controllers(s: &Settings) -> Result<Option<(i64, String)>, String> {
@@ -155,7 +170,7 @@ async fn master_from_controllers(s: &Settings) -> Result<Option<(i64, String)>, 
             ferromq_remoting::Connection::connect(
                 &addr,
                 Arc::new(ferromq_remoting::IgnoreRequests),
-                ferromq_remoting::ConnectionConfig::default(),
+                controller_dial(s),
             ),
         )
         .await

@@ -46,7 +46,10 @@ struct MasterTerm {
 
 pub(super) async fn run(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
     let settings = broker.settings();
-    let mut ctl = Controllers::new(super::controller_addrs(&settings));
+    let mut ctl = Controllers::new(
+        super::controller_addrs(&settings),
+        super::controller_dial(&settings),
+    );
     let mut term: Option<MasterTerm> = None;
     let id = loop {
         match broker_id(&broker, &mut ctl).await {

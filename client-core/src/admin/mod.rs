@@ -1,6 +1,6 @@
 //! The admin client (what `mqadmin` builds on): cluster info and topic routes here, and by
 //! subject in the submodules: topics, groups (subscription groups, progress, offsets, requests
-//! relayed to clients), messages, brokers, the name servers and ACL 1.0 (`acl`).
+//! relayed to clients), messages, brokers, the name servers, ACL 1.0 (`acl`) and the controllers of controller mode (`controller`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,9 +14,11 @@ use crate::message::MessageView;
 
 pub mod auth;
 pub use acl::{AclAccount, AclConfig, AclVersion};
+pub use controller::CleanBrokerData;
 
 mod acl;
 mod brokers;
+mod controller;
 mod groups;
 mod messages;
 mod namesrv;

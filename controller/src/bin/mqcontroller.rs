@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use ferromq_common::cli::ServerArgs;
+use ferromq_common::cli::{load_config, ServerArgs};
 
 use ferromq_controller::ControllerConfig;
 
@@ -30,31 +30,18 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut warnings = Vec::new();
-    let config = match &args.config_file {
-        None => ControllerConfig::default(),
-        Some(path) => {
-            let text = match std::fs::read_to_string(path) {
-                Ok(t) => t,
-                Err(e) => {
-                    eprintln!("mqcontroller: cannot read config file {path}: {e}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            match ControllerConfig::from_properties(&text) {
-                Ok((config, report)) => {
-                    for key in report.unknown_keys {
-                        warnings.push(format!("unknown config key ignored: {key} (in {path})"));
-                    }
-                    config
-                }
-                Err(e) => {
-                    eprintln!("mqcontroller: {path}: {e}");
-                    return ExitCode::FAILURE;
-                }
-            }
+    let loaded = match load_config(
+        args.config_file.as_deref(),
+        ControllerConfig::from_properties,
+    ) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("mqcontroller: {e}");
+            return ExitCode::FAILURE;
         }
     };
+    let warnings = loaded.warnings(|_| false);
+    let config = loaded.config;
     if args.print_config {
         print!("{}", config.to_properties());
         return ExitCode::SUCCESS;

@@ -7,7 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ferromq_controller::{Controller, ControllerConfig};
-use ferromq_protocol::header::GetMetaDataResponseHeader;
+use ferromq_protocol::header::{
+    ApplyBrokerIdRequestHeader, BrokerHeartbeatRequestHeader, ElectMasterRequestHeader,
+    GetMetaDataResponseHeader,
+};
 use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode};
 use ferromq_remoting::{Connection, ConnectionConfig, IgnoreRequests};
 use tokio::net::TcpListener;
@@ -222,4 +225,161 @@ where
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+}
+
+/// On the controller (leader) `addr`: broker set `b` of cluster `c` with replicas 1 and 2
+/// (`127.0.0.1:40001`, `:40002`), each heartbeating (60 s timeout) on its own connection, and
+/// replica 1 elected master (the first election takes the replica that asks). Returns the
+/// heartbeat connections: closing one makes that replica dead.
+pub async fn broker_set(addr: &str) -> Vec<Connection> {
+    let admin = connect(addr).await;
+    let mut beats = Vec::new();
+    for id in 1..=2i64 {
+        let broker = format!("127.0.0.1:{}", 40_000 + id);
+        let apply = ApplyBrokerIdRequestHeader {
+            cluster_name: Some("c".into()),
+            broker_name: Some("b".into()),
+            applied_broker_id: Some(id),
+            register_check_code: Some(format!("{broker};1")),
+        };
+        let resp = call(&admin, req(RequestCode::CONTROLLER_APPLY_BROKER_ID, &apply)).await;
+        assert_eq!(resp.code, 0, "apply id {id}: {:?}", resp.remark);
+        let conn = connect(addr).await;
+        let hb = BrokerHeartbeatRequestHeader {
+            cluster_name: "c".into(),
+            broker_addr: broker,
+            broker_name: "b".into(),
+            broker_id: Some(id),
+            epoch: Some(0),
+            max_offset: Some(0),
+            confirm_offset: None,
+            heartbeat_timeout_millis: Some(60_000),
+            election_priority: None,
+        };
+        call(&conn, req(RequestCode::BROKER_HEARTBEAT, &hb)).await;
+        beats.push(conn);
+    }
+    let elect = ElectMasterRequestHeader {
+        cluster_name: Some("c".into()),
+        broker_name: Some("b".into()),
+        broker_id: Some(1),
+        designate_elect: Some(false),
+        invoke_time: None,
+    };
+    let resp = call(&admin, req(RequestCode::CONTROLLER_ELECT_MASTER, &elect)).await;
+    assert_eq!(resp.code, 0, "first election: {:?}", resp.remark);
+    admin.close();
+    beats
+}
+
+/// An in-process FerroMQ broker of set `broker-a` in controller mode
+/// (`allAckInSyncStateSet=true`, quick heartbeats and checks, small files); `extra` is
+/// appended to its properties. Stopped cleanly by [`Ferro::stop`].
+pub struct Ferro {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+pub async fn ferromq_broker(
+    root: &std::path::Path,
+    port: u16,
+    namesrv: &str,
+    controllers: &str,
+    extra: &str,
+) -> Ferro {
+    let mut settings = ferromq_broker::Settings::default();
+    let text = format!(
+        "brokerClusterName=DefaultCluster\nbrokerName=broker-a\nbrokerId=-1\n\
+         enableControllerMode=true\ncontrollerAddr={controllers}\nnamesrvAddr={namesrv}\n\
+         allAckInSyncStateSet=true\nbrokerIP1=127.0.0.1\nbrokerIP2=127.0.0.1\nlistenPort={port}\n\
+         brokerHeartbeatInterval=500\nsyncBrokerMetadataPeriod=1000\n\
+         checkSyncStateSetPeriod=1000\nhaSendHeartbeatInterval=500\nslaveTimeout=5000\n\
+         mappedFileSizeCommitLog=4194304\nmaxHashSlotNum=1024\nmaxIndexNum=4096\n{extra}\n"
+    );
+    settings.apply_properties(&text).expect("settings");
+    settings.store.store_path_root_dir = root.to_owned();
+    let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
+    let broker = ferromq_broker::open(settings).await.expect("open");
+    let (stop, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        ferromq_broker::run(broker, listener, None, async move {
+            let _ = rx.await;
+        })
+        .await
+        .expect("broker run");
+    });
+    Ferro { stop, task }
+}
+
+impl Ferro {
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+/// An in-process FerroMQ name server on a free port of 127.0.0.1 (its KV file under `dir`),
+/// serving until the test ends; its address.
+pub async fn namesrv(dir: &std::path::Path) -> String {
+    let config = ferromq_namesrv::NamesrvConfig {
+        listen_port: 0,
+        bind_address: "127.0.0.1".into(),
+        kv_config_path: dir.join("kv.json"),
+        ..ferromq_namesrv::NamesrvConfig::default()
+    };
+    let listener = ferromq_namesrv::bind(&config).await.expect("namesrv bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    tokio::spawn(ferromq_namesrv::run(
+        listener,
+        config,
+        std::future::pending(),
+    ));
+    addr
+}
+
+/// The name server address the `mqadmin` harness passes with `-n` (the controller commands
+/// accept it and do not use it).
+pub const NO_NAMESRV: &str = "127.0.0.1:1";
+
+/// FerroMQ's `mqadmin <args>` (a process), off the async runtime.
+pub async fn ferro_mqadmin(args: &[&str]) -> ferromq_tests::process::ProgramRun {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ferromq_tests::mqadmin::ferro_mqadmin(NO_NAMESRV, &args)
+    })
+    .await
+    .expect("join")
+}
+
+/// FerroMQ's `mqadmin <args>`, which must succeed; its output.
+pub async fn ferro_mqadmin_ok(args: &[&str]) -> String {
+    let run = ferro_mqadmin(args).await;
+    run.assert_success();
+    run.output
+}
+
+/// FerroMQ's `mqadmin <args>`, which must exit 1 with `text` in its output.
+pub async fn ferro_mqadmin_refused(args: &[&str], text: &str) {
+    let run = ferro_mqadmin(args).await;
+    let code = run.status.and_then(|s| s.code());
+    assert!(
+        code == Some(1) && run.output.contains(text),
+        "{args:?}: exit {code:?}, no {text:?} in:\n{}",
+        run.output
+    );
+}
+
+/// Apache's `mqadmin <args>` (a JVM), off the async runtime; its output. `MQAdminStartup`
+/// reports a failed command in its output and still exits 0, so callers check the output.
+pub async fn apache_mqadmin(args: &[&str]) -> String {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = ferromq_tests::mqadmin::apache_mqadmin(NO_NAMESRV, &args);
+        run.assert_success();
+        run.output
+    })
+    .await
+    .expect("join")
 }

@@ -76,6 +76,38 @@ pub struct ReplicaIdentity {
     pub alive: bool,
 }
 
+/// `EpochEntry`: one master epoch of a broker's log, from `startOffset` to `endOffset`
+/// (`Long.MAX_VALUE` for the open newest epoch in GET_BROKER_EPOCH_CACHE answers).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct EpochEntry {
+    /// Where the epoch's messages end (exclusive).
+    pub end_offset: i64,
+    /// The master epoch.
+    pub epoch: i32,
+    /// Where the epoch's messages start.
+    pub start_offset: i64,
+}
+
+/// `EpochEntryCache`: a broker's epochs and log end (answer of GET_BROKER_EPOCH_CACHE 1007,
+/// what `mqadmin getBrokerEpoch` prints).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct EpochEntryCache {
+    /// The broker's id in its set.
+    pub broker_id: i64,
+    /// Broker name.
+    pub broker_name: String,
+    /// Cluster name.
+    pub cluster_name: String,
+    /// The epochs, oldest first.
+    pub epoch_list: Vec<EpochEntry>,
+    /// The commitlog's end.
+    pub max_offset: i64,
+}
+
+json_body!(EpochEntryCache);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,5 +178,30 @@ mod tests {
             BrokerReplicasInfo::decode(text.as_bytes()).expect("decode"),
             info
         );
+    }
+
+    #[test]
+    fn epoch_cache_as_fastjson_writes_it() {
+        let cache = EpochEntryCache {
+            broker_id: 2,
+            broker_name: "b".into(),
+            cluster_name: "c".into(),
+            epoch_list: vec![EpochEntry {
+                end_offset: i64::MAX,
+                epoch: 1,
+                start_offset: 0,
+            }],
+            max_offset: 42,
+        };
+        let text = cache.to_json();
+        assert_eq!(
+            text,
+            r#"{"brokerId":2,"brokerName":"b","clusterName":"c","epochList":[{"endOffset":9223372036854775807,"epoch":1,"startOffset":0}],"maxOffset":42}"#
+        );
+        assert_eq!(
+            EpochEntryCache::decode(text.as_bytes()).expect("decode"),
+            cache
+        );
+        assert!(EpochEntryCache::decode(br#"{"brokerId":"#).is_err());
     }
 }

@@ -46,7 +46,8 @@ pub mod topic;
 pub use cluster::ClusterInfo;
 pub use connection::{CheckClientRequestBody, Connection, ConsumerConnection, ProducerConnection};
 pub use controller::{
-    BrokerReplicasInfo, ElectMasterResponseBody, ReplicaIdentity, ReplicasInfo, SyncStateSet,
+    BrokerReplicasInfo, ElectMasterResponseBody, EpochEntry, EpochEntryCache, ReplicaIdentity,
+    ReplicasInfo, SyncStateSet,
 };
 pub use ha::{
     BrokerMemberGroup, GetBrokerMemberGroupResponseBody, HaClientRuntimeInfo,

@@ -51,20 +51,7 @@ pub(crate) fn start(
     stop: &watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     let (broker, mut stop) = (broker.clone(), stop.clone());
-    // Checked at start-up with the remoting ports' TLS; a failure here cannot happen then.
-    let tls = broker
-        .settings()
-        .broker
-        .tls_keys()
-        .and_then(|k| k.server())
-        .and_then(ServerTls::new)
-        .unwrap_or_else(|e| {
-            tracing::error!(error = %e, "HA port: TLS settings unusable; serving plaintext");
-            None
-        });
-    if let Some(t) = &tls {
-        tracing::info!(mode = t.mode().name(), "HA port serves TLS");
-    }
+    let tls = port_tls(&broker);
     let refusals = Arc::new(Refusals::default());
     tokio::spawn(async move {
         let mut slaves = Vec::new();
@@ -103,6 +90,69 @@ pub(crate) fn start(
     })
 }
 
+/// The HA port's TLS, as `tls.server.*` say (the remoting ports' acceptor); `None` serves
+/// plaintext. Checked at start-up with the remoting ports' TLS, so a failure here cannot
+/// happen then; it is logged and the port serves plaintext.
+pub(crate) fn port_tls(broker: &Broker) -> Option<Arc<ServerTls>> {
+    let tls = broker
+        .settings()
+        .broker
+        .tls_keys()
+        .and_then(|k| k.server())
+        .and_then(ServerTls::new)
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "HA port: TLS settings unusable; serving plaintext");
+            None
+        });
+    if let Some(t) = &tls {
+        tracing::info!(mode = t.mode().name(), "HA port serves TLS");
+    }
+    tls
+}
+
+/// The two halves of a slave's connection, plaintext or TLS.
+pub(crate) type SlaveHalves = (
+    Box<dyn AsyncRead + Unpin + Send>,
+    Box<dyn AsyncWrite + Unpin + Send>,
+);
+
+/// A slave's connection accepted as `tls` says (plaintext without it); `None` when it was
+/// refused (logged through `refusals`). Classic and controller-mode HA ports share it.
+pub(crate) async fn accept_slave(
+    tls: Option<Arc<ServerTls>>,
+    refusals: &Refusals,
+    stream: TcpStream,
+    peer: SocketAddr,
+    idle: Duration,
+) -> Option<SlaveHalves> {
+    let plain = |stream: TcpStream| -> SlaveHalves {
+        let (rd, wr) = stream.into_split();
+        (Box::new(rd), Box::new(wr))
+    };
+    let Some(tls) = tls else {
+        return Some(plain(stream));
+    };
+    match tls.accept(stream, idle, idle).await {
+        Ok(Accepted::Plain(stream)) => Some(plain(stream)),
+        Ok(Accepted::Tls(stream)) => {
+            let (rd, wr) = tokio::io::split(stream);
+            Some((Box::new(rd), Box::new(wr)))
+        }
+        Err(Refused::Silent) => None,
+        Err(Refused::Plaintext) => {
+            refusals.log(
+                peer,
+                "plaintext, and tls.server.mode is enforcing (the slave needs tls.enable=true)",
+            );
+            None
+        }
+        Err(Refused::Handshake(why)) => {
+            refusals.log(peer, &why);
+            None
+        }
+    }
+}
+
 /// Accepts a slave's connection as `tls` says (plaintext without it), then serves it.
 async fn admit(
     broker: Arc<Broker>,
@@ -112,36 +162,19 @@ async fn admit(
     peer: SocketAddr,
     stop: watch::Receiver<bool>,
 ) {
-    let Some(tls) = tls else {
-        let (rd, wr) = stream.into_split();
-        return serve(broker, rd, wr, peer, stop).await;
-    };
     let idle = housekeeping(&broker);
-    match tls.accept(stream, idle, idle).await {
-        Ok(Accepted::Plain(stream)) => {
-            let (rd, wr) = stream.into_split();
-            serve(broker, rd, wr, peer, stop).await;
-        }
-        Ok(Accepted::Tls(stream)) => {
-            let (rd, wr) = tokio::io::split(stream);
-            serve(broker, rd, wr, peer, stop).await;
-        }
-        Err(Refused::Silent) => {}
-        Err(Refused::Plaintext) => refusals.log(
-            peer,
-            "plaintext, and tls.server.mode is enforcing (the slave needs tls.enable=true)",
-        ),
-        Err(Refused::Handshake(why)) => refusals.log(peer, &why),
+    if let Some((rd, wr)) = accept_slave(tls, &refusals, stream, peer, idle).await {
+        serve(broker, rd, wr, peer, stop).await;
     }
 }
 
 /// Refused HA connections, logged at most once a second with the count left out since (a flood
 /// of them must not flood the log).
 #[derive(Debug, Default)]
-struct Refusals(std::sync::Mutex<(Option<tokio::time::Instant>, u64)>);
+pub(crate) struct Refusals(std::sync::Mutex<(Option<tokio::time::Instant>, u64)>);
 
 impl Refusals {
-    fn log(&self, peer: SocketAddr, what: &str) {
+    pub(crate) fn log(&self, peer: SocketAddr, what: &str) {
         let now = tokio::time::Instant::now();
         let suppressed = {
             let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());

@@ -30,6 +30,8 @@
 //! - `offset`: cloneGroupOffset, resetOffsetByTime, statsAll
 //! - `auth`: createUser, updateUser, deleteUser, getUser, listUser, createAcl, updateAcl,
 //!   deleteAcl, getAcl, listAcl (ACL 2.0)
+//! - `controller`: getControllerMetaData, getSyncStateSet, getBrokerEpoch, getControllerConfig,
+//!   updateControllerConfig, electMaster, cleanBrokerMetadata (controller mode)
 //! - `acl`: updateAclConfig, deleteAclConfig, updateGlobalWhiteAddr, clusterAclConfigVersion,
 //!   getAccessConfigSubCommand (ACL 1.0)
 //!
@@ -44,6 +46,7 @@ mod broker;
 mod cluster;
 mod common;
 mod consume;
+mod controller;
 mod credentials;
 mod group;
 mod java;
@@ -238,10 +241,38 @@ enum Command {
     /// List all of acl config information in cluster.
     #[command(name = "getAccessConfigSubCommand")]
     GetAccessConfig(acl::GetAccessConfigArgs),
+    /// Get controller cluster's metadata.
+    #[command(name = "getControllerMetaData")]
+    GetControllerMetaData(controller::GetControllerMetaDataArgs),
+    /// Fetch syncStateSet for target brokers.
+    #[command(name = "getSyncStateSet")]
+    GetSyncStateSet(controller::GetSyncStateSetArgs),
+    /// Fetch broker epoch entries.
+    #[command(name = "getBrokerEpoch")]
+    GetBrokerEpoch(controller::GetBrokerEpochArgs),
+    /// Get controller config.
+    #[command(name = "getControllerConfig")]
+    GetControllerConfig(controller::GetControllerConfigArgs),
+    /// Update controller config.
+    #[command(name = "updateControllerConfig")]
+    UpdateControllerConfig(controller::UpdateControllerConfigArgs),
+    /// Re-elect the specified broker as master.
+    #[command(name = "electMaster")]
+    ElectMaster(controller::ElectMasterArgs),
+    /// Clean metadata of broker on controller.
+    #[command(name = "cleanBrokerMetadata")]
+    CleanBrokerMetadata(controller::CleanBrokerMetadataArgs),
+}
+
+/// Apache's few two-letter short options (`-bn` of electMaster and cleanBrokerMetadata), which
+/// clap cannot declare, spelled as their long forms.
+fn apache_args(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    args.map(|a| if a == "-bn" { "--brokerName".into() } else { a })
+        .collect()
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(apache_args(std::env::args_os()));
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -309,6 +340,17 @@ fn main() -> ExitCode {
             Command::UpdateGlobalWhiteAddr(args) => acl::update_global_white_addr(args).await,
             Command::ClusterAclConfigVersion(args) => acl::cluster_acl_config_version(args).await,
             Command::GetAccessConfig(args) => acl::get_access_config(args).await,
+            Command::GetControllerMetaData(args) => {
+                controller::get_controller_meta_data(args).await
+            }
+            Command::GetSyncStateSet(args) => controller::get_sync_state_set(args).await,
+            Command::GetBrokerEpoch(args) => controller::get_broker_epoch(args).await,
+            Command::GetControllerConfig(args) => controller::get_controller_config(args).await,
+            Command::UpdateControllerConfig(args) => {
+                controller::update_controller_config(args).await
+            }
+            Command::ElectMaster(args) => controller::elect_master(args).await,
+            Command::CleanBrokerMetadata(args) => controller::clean_broker_metadata(args).await,
         }
     });
     match result {
@@ -331,5 +373,28 @@ mod tests {
     #[test]
     fn every_command_has_consistent_flags() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn apaches_bn_is_the_broker_name() {
+        use clap::Parser;
+        let args = [
+            "mqadmin",
+            "electMaster",
+            "-a",
+            "h:1",
+            "-b",
+            "2",
+            "-bn",
+            "b",
+            "-c",
+            "c",
+        ];
+        let cli = Cli::try_parse_from(super::apache_args(args.iter().map(Into::into)))
+            .expect("Apache's flags parse");
+        assert!(
+            matches!(cli.command, super::Command::ElectMaster(ref a) if format!("{a:?}").contains("broker_name: \"b\"")),
+            "{cli:?}"
+        );
     }
 }

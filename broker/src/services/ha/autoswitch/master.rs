@@ -2,20 +2,22 @@
 //! they are, get the master's epochs (to cut a diverged tail), then report their log's end and
 //! receive the commitlog from there. A frame never spans two epochs, and each carries the
 //! master's confirm offset. Connections are served only while this broker is master; a role
-//! change ends them. (Plaintext only for now, unlike classic HA's TLS.)
+//! change ends them. The port follows `tls.server.mode` as classic HA's does (the same acceptor):
+//! TLS, plaintext, or both told apart by the first byte.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use ferromq_remoting::ServerTls;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::wire::{self, SlaveFrame, TransferHeader};
 use super::Role;
+use crate::services::ha::master::{accept_slave, port_tls, Refusals};
 use crate::state::Broker;
 
 /// Most slave connections at once (the port speaks no authentication).
@@ -28,6 +30,8 @@ pub(crate) fn start(
     stop: &watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     let (broker, mut stop) = (broker.clone(), stop.clone());
+    let tls = port_tls(&broker);
+    let refusals = Arc::new(Refusals::default());
     tokio::spawn(async move {
         let mut slaves: Vec<JoinHandle<()>> = Vec::new();
         loop {
@@ -44,8 +48,10 @@ pub(crate) fn start(
                         continue;
                     }
                     let _ = stream.set_nodelay(true);
-                    slaves.push(tokio::spawn(serve(
+                    slaves.push(tokio::spawn(admit(
                         broker.clone(),
+                        tls.clone(),
+                        refusals.clone(),
                         stream,
                         peer,
                         stop.clone(),
@@ -63,13 +69,32 @@ pub(crate) fn start(
     })
 }
 
-async fn serve(
+/// Accepts a slave's connection as `tls` says (plaintext without it), then serves it.
+async fn admit(
     broker: Arc<Broker>,
+    tls: Option<Arc<ServerTls>>,
+    refusals: Arc<Refusals>,
     stream: TcpStream,
     peer: SocketAddr,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
-    let (mut rd, mut wr) = stream.into_split();
+    let idle = housekeeping(&broker);
+    if let Some((rd, wr)) = accept_slave(tls, &refusals, stream, peer, idle).await {
+        serve(broker, rd, wr, peer, stop).await;
+    }
+}
+
+async fn serve<R, W>(
+    broker: Arc<Broker>,
+    mut rd: R,
+    wr: W,
+    peer: SocketAddr,
+    mut stop: watch::Receiver<bool>,
+) where
+    R: AsyncRead + Unpin + Send,
+    W: AsyncWrite + Unpin + Send,
+{
+    let mut wr = wr;
     let idle = housekeeping(&broker);
     let mut buf = Vec::with_capacity(64);
     let handshake = tokio::time::timeout(idle, next_frame(&mut rd, &mut buf)).await;
@@ -117,7 +142,10 @@ async fn serve(
 }
 
 /// The next slave frame, reading more as needed; `buf` keeps what follows it.
-async fn next_frame(rd: &mut OwnedReadHalf, buf: &mut Vec<u8>) -> Result<SlaveFrame, String> {
+async fn next_frame(
+    rd: &mut (impl AsyncRead + Unpin),
+    buf: &mut Vec<u8>,
+) -> Result<SlaveFrame, String> {
     loop {
         if let Some((frame, len)) = SlaveFrame::decode(buf)? {
             buf.drain(..len);
@@ -136,7 +164,7 @@ async fn read_reports(
     broker: &Broker,
     slave_id: i64,
     link: u64,
-    mut rd: OwnedReadHalf,
+    mut rd: impl AsyncRead + Unpin,
     mut buf: Vec<u8>,
     start: oneshot::Sender<u64>,
 ) -> Result<(), String> {
@@ -189,7 +217,7 @@ async fn transfer(
     broker: &Broker,
     slave_id: i64,
     link: u64,
-    mut wr: OwnedWriteHalf,
+    mut wr: impl AsyncWrite + Unpin,
     start: oneshot::Receiver<u64>,
     from_last_file: bool,
 ) -> Result<(), String> {

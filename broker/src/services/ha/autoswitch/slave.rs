@@ -9,11 +9,15 @@
 //! at start-up before the store is shared (`crate::replicas::startup_truncation`), or here, at
 //! the handshake, while running (`MessageStore::truncate_replica`, refused when consumers may
 //! already have seen the bytes; a restart then cuts them).
+//!
+//! With `tls.enable=true` the connection is TLS, with the keys of the broker's other own
+//! connections (`tls.client.*`), as classic HA's slave dials.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use ferromq_remoting::TlsConnector;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -26,6 +30,10 @@ use crate::state::Broker;
 const RECONNECT_AFTER: Duration = Duration::from_millis(500);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const MAX_BODY: usize = 64 << 20;
+
+/// A connection to a master's HA port: plaintext or TLS.
+pub(crate) trait HaStream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> HaStream for T {}
 
 /// Follows whichever master the controllers name, until `stop`.
 pub(crate) fn start(broker: &Arc<Broker>, stop: &watch::Receiver<bool>) -> JoinHandle<()> {
@@ -64,12 +72,22 @@ pub(crate) async fn handshake(
     ha_addr: &str,
     local_id: i64,
     from_last_file: bool,
-) -> Result<(TcpStream, i64, EpochFile), String> {
-    let mut stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(ha_addr))
+    tls: Option<TlsConnector>,
+) -> Result<(Box<dyn HaStream>, i64, EpochFile), String> {
+    let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(ha_addr))
         .await
         .map_err(|_| format!("connect timed out after {CONNECT_TIMEOUT:?}"))?
         .map_err(|e| format!("connect: {e}"))?;
-    let _ = stream.set_nodelay(true);
+    let _ = tcp.set_nodelay(true);
+    let mut stream: Box<dyn HaStream> = match tls {
+        None => Box::new(tcp),
+        Some(connector) => Box::new(
+            tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(ha_addr, tcp))
+                .await
+                .map_err(|_| format!("TLS handshake timed out after {CONNECT_TIMEOUT:?}"))?
+                .map_err(|e| format!("TLS handshake (tls.enable=true): {e}"))?,
+        ),
+    };
     let hs = SlaveFrame::Handshake {
         sync_from_last_file: from_last_file,
         async_learner: false,
@@ -108,7 +126,9 @@ async fn session(broker: &Broker, master: &str) -> Result<(), String> {
     let auto = &broker.replication.auto;
     let local_id = auto.local_id().ok_or("no broker id yet")?;
     let from_last_file = broker.settings().broker.sync_from_last_file;
-    let (stream, master_end, master_epochs) = handshake(master, local_id, from_last_file).await?;
+    let tls = crate::server::outbound_config(&broker.settings().broker)?.tls;
+    let (stream, master_end, master_epochs) =
+        handshake(master, local_id, from_last_file, tls).await?;
     let log = broker.store.commit_log().clone();
     let local_end = log.max_offset() as i64;
     let has_epochs = auto.last_epoch() >= 0;
@@ -138,7 +158,7 @@ async fn session(broker: &Broker, master: &str) -> Result<(), String> {
     }
     tracing::info!(%master, local_end, master_end, "replicating from the master (controller mode)");
     broker.replication.master_connected(master);
-    let (mut rd, mut wr) = stream.into_split();
+    let (mut rd, mut wr) = tokio::io::split(stream);
     let heartbeat =
         || Duration::from_millis(broker.settings().broker.ha_send_heartbeat_interval.max(100));
     let idle =
