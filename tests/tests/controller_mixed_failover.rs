@@ -1,0 +1,157 @@
+//! Mixed broker set, failover away from an Apache master: an Apache RocketMQ 5.3.3 broker and
+//! two FerroMQ brokers, all in controller mode with `allAckInSyncStateSet=true`, under three
+//! FerroMQ controllers (`mqcontroller` processes, `ferromq_tests::cmode`).
+//!
+//! The Apache broker starts first and is elected master; the FerroMQ brokers follow it and join
+//! the sync state set; sends to it are acknowledged. Then the Apache master is paused
+//! (`SIGSTOP`): the controllers elect a FerroMQ broker, which takes acknowledged writes. A write
+//! is sent to the paused Apache broker, which reads it first thing when it resumes (`SIGCONT`),
+//! while it still believes it leads: it must not acknowledge it. The Apache broker then learns
+//! it is a slave, cuts what it stored past the FerroMQ master's epoch start, and follows the
+//! FerroMQ master: its commitlog becomes byte-identical to the FerroMQ master's.
+//!
+//! Needs `java` and `mvn` (else `SKIPPED`, or a failure with `FERROMQ_COMPAT_REQUIRED=1`) and
+//! `cargo build -p ferromq-namesrv -p ferromq-broker -p ferromq-controller`. About 40 s.
+
+use std::time::Duration;
+
+use ferromq_tests::apache::{ApacheBroker, BrokerOptions};
+use ferromq_tests::cmode::{
+    commit_log_bytes, finish_send, max_offset, pause_group, send_direct, start_send,
+    wait_offset_at_least, CmodeCluster, CLUSTER_TIMEOUT,
+};
+use ferromq_tests::net::{free_broker_port, wait_until};
+use ferromq_tests::require_tools;
+
+/// Sends `n` messages to `addr`, each of which must be acknowledged (retried until then).
+fn send_acked(cluster: &CmodeCluster, addr: &str, n: usize, tag: &str) {
+    for i in 0..n {
+        let mut last = None;
+        wait_until(
+            &format!("{tag}-{i} acknowledged by {addr}"),
+            CLUSTER_TIMEOUT,
+            || {
+                last = Some(send_direct(addr, "Mixed", &format!("{tag}-{i}")));
+                Ok(matches!(last, Some(Ok((0, _)))))
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}: last {last:?}\n{}", cluster.logs()));
+    }
+}
+
+#[test]
+fn an_apache_former_master_cuts_its_stale_tail_against_a_ferromq_master() {
+    let test = "controller_mixed_failover::an_apache_former_master_cuts_its_stale_tail";
+    if !require_tools(test, &["java", "mvn"]) {
+        return;
+    }
+    let mut cluster = CmodeCluster::new("127.0.0.1", 3);
+    let store = tempfile::tempdir().expect("tempdir");
+    let port = free_broker_port();
+    let extra: Vec<(String, String)> = [
+        ("brokerClusterName", "C"),
+        ("brokerId", "-1"),
+        ("brokerRole", "SLAVE"),
+        ("flushDiskType", "SYNC_FLUSH"),
+        ("enableControllerMode", "true"),
+        ("controllerAddr", &cluster.controller_addrs()),
+        ("allAckInSyncStateSet", "true"),
+        ("brokerHeartbeatInterval", "300"),
+        ("controllerHeartBeatTimeoutMills", "3000"),
+        ("syncBrokerMetadataPeriod", "1000"),
+        ("haSendHeartbeatInterval", "500"),
+        ("mappedFileSizeCommitLog", "4194304"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    let mut apache = ApacheBroker::start(
+        &cluster.namesrv,
+        BrokerOptions {
+            extra_config: extra,
+            store_root: Some(store.path().to_owned()),
+            listen_port: Some(port),
+            heap: "256m".to_owned(),
+            ..BrokerOptions::default()
+        },
+    );
+    let apache_addr = apache.addr().to_owned();
+    let info = cluster.wait_master(1, None);
+    assert_eq!(
+        info.master_addr,
+        apache_addr,
+        "the Apache broker, alone, is elected\n{}",
+        apache.log_tail()
+    );
+    for _ in 0..2 {
+        let i = cluster.add_broker(None, None, "");
+        cluster.brokers[i].start();
+    }
+    cluster.wait_master(3, None);
+    send_acked(&cluster, &apache_addr, 20, "on-apache");
+    let acked_end = max_offset(&apache_addr).expect("apache answers");
+    for b in &cluster.brokers {
+        wait_offset_at_least(&b.addr, acked_end, "a FerroMQ slave")
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    eprintln!("mixed failover: two FerroMQ slaves followed an Apache master to {acked_end}");
+
+    // The Apache master stops answering; a FerroMQ broker is elected and takes writes.
+    let pid = apache.child().id();
+    pause_group(pid, true);
+    let new = cluster.wait_master(2, Some(&apache_addr)).master_addr;
+    send_acked(&cluster, &new, 5, "on-ferromq");
+    // Read by the Apache broker as soon as it resumes, before it learns its new role.
+    let stale = start_send(&apache_addr, "Mixed", "stale").expect("connect to the paused broker");
+    pause_group(pid, false);
+    let (code, remark) = finish_send(stale).expect("an answer to the stale write");
+    let stale_end = max_offset(&apache_addr).unwrap_or(0);
+    assert_ne!(
+        code,
+        0,
+        "the replaced Apache master acknowledged a write\n{}",
+        apache.log_tail()
+    );
+    eprintln!(
+        "mixed failover: the resumed Apache broker answered the stale write {code} ({remark}), \
+         its end then {stale_end} (acknowledged end {acked_end})"
+    );
+
+    // Stored (FLUSH_SLAVE_TIMEOUT) rather than refused: it lies past the FerroMQ master's
+    // epoch start (`acked_end`), where the FerroMQ master stored other messages.
+    if code == 12 {
+        assert!(
+            stale_end > acked_end,
+            "stored at {stale_end}, acked to {acked_end}"
+        );
+    }
+
+    // It follows the FerroMQ master, without the stale write.
+    cluster.wait_master(3, None);
+    let mut n = 0;
+    while max_offset(&new).unwrap_or(0) < stale_end || n == 0 {
+        send_acked(&cluster, &new, 5, &format!("after{n}"));
+        n += 1;
+    }
+    let new_end = max_offset(&new).expect("the new master answers");
+    let mut apache_end = 0;
+    wait_until(
+        "the Apache broker at the FerroMQ master's end",
+        CLUSTER_TIMEOUT,
+        || {
+            apache_end = max_offset(&apache_addr).unwrap_or(0);
+            Ok(apache_end == new_end)
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}: at {apache_end}\n{}", apache.log_tail()));
+    let ours = cluster.brokers[cluster.broker_at(&new)].commit_log();
+    let theirs = commit_log_bytes(&apache.store_root().join("commitlog"));
+    let end = usize::try_from(new_end).expect("offset");
+    assert!(
+        theirs.len() >= end && ours[..end] == theirs[..end],
+        "the Apache broker's commitlog differs from the FerroMQ master's below {end}\n{}",
+        apache.log_tail()
+    );
+    eprintln!("mixed failover: the Apache former master cut its tail and equals the FerroMQ master up to {new_end}");
+    let _ = apache.terminate(Duration::from_secs(10));
+}
