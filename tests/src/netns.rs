@@ -9,8 +9,7 @@
 //! Dropping the value deletes the namespace and the pair.
 //!
 //! It needs `CAP_NET_ADMIN` and the `ip` tool; without them `create` returns the reason, and the
-//! test prints `SKIPPED: ...` (or fails when `FERROMQ_COMPAT_REQUIRED=1`, see
-//! [`crate::toolchain`]).
+//! test prints `SKIPPED: ...` (or fails when `FERROMQ_NETNS_REQUIRED=1`).
 
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
