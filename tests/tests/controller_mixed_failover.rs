@@ -10,9 +10,15 @@
 //! it is a slave, cuts what it stored past the FerroMQ master's epoch start, and follows the
 //! FerroMQ master: its commitlog becomes byte-identical to the FerroMQ master's.
 //!
+//! A second test kills the Apache master (`kill -9`) with a tail its paused FerroMQ slaves never
+//! acknowledged; a FerroMQ broker is elected, and the Apache broker, restarted on its store,
+//! cuts that tail and ends byte-identical to the FerroMQ master.
+//!
 //! Needs `java` and `mvn` (else `SKIPPED`, or a failure with `FERROMQ_COMPAT_REQUIRED=1`) and
-//! `cargo build -p ferromq-namesrv -p ferromq-broker -p ferromq-controller`. About 40 s.
+//! `cargo build -p ferromq-namesrv -p ferromq-broker -p ferromq-controller`. About 60 s for both
+//! (one at a time).
 
+use std::path::Path;
 use std::time::Duration;
 
 use ferromq_tests::apache::{ApacheBroker, BrokerOptions};
@@ -22,6 +28,15 @@ use ferromq_tests::cmode::{
 };
 use ferromq_tests::net::{free_broker_port, wait_until};
 use ferromq_tests::require_tools;
+
+/// One test at a time: each runs a JVM broker and seven other servers.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// Sends `n` messages to `addr`, each of which must be acknowledged (retried until then).
 fn send_acked(cluster: &CmodeCluster, addr: &str, n: usize, tag: &str) {
@@ -39,15 +54,8 @@ fn send_acked(cluster: &CmodeCluster, addr: &str, n: usize, tag: &str) {
     }
 }
 
-#[test]
-fn an_apache_former_master_cuts_its_stale_tail_against_a_ferromq_master() {
-    let test = "controller_mixed_failover::an_apache_former_master_cuts_its_stale_tail";
-    if !require_tools(test, &["java", "mvn"]) {
-        return;
-    }
-    let mut cluster = CmodeCluster::new("127.0.0.1", 3);
-    let store = tempfile::tempdir().expect("tempdir");
-    let port = free_broker_port();
+/// The Apache broker in controller mode on `store` and `port` (the same at every start).
+fn start_apache(cluster: &CmodeCluster, store: &Path, port: u16) -> ApacheBroker {
     let extra: Vec<(String, String)> = [
         ("brokerClusterName", "C"),
         ("brokerId", "-1"),
@@ -60,21 +68,32 @@ fn an_apache_former_master_cuts_its_stale_tail_against_a_ferromq_master() {
         ("controllerHeartBeatTimeoutMills", "3000"),
         ("syncBrokerMetadataPeriod", "1000"),
         ("haSendHeartbeatInterval", "500"),
+        ("haMaxTimeSlaveNotCatchup", "60000"),
         ("mappedFileSizeCommitLog", "4194304"),
     ]
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
     .collect();
-    let mut apache = ApacheBroker::start(
+    ApacheBroker::start(
         &cluster.namesrv,
         BrokerOptions {
             extra_config: extra,
-            store_root: Some(store.path().to_owned()),
+            store_root: Some(store.to_owned()),
             listen_port: Some(port),
             heap: "256m".to_owned(),
             ..BrokerOptions::default()
         },
-    );
+    )
+}
+
+/// Controllers, the Apache broker elected master, two FerroMQ brokers following it in the sync
+/// state set, 20 acknowledged sends that both FerroMQ brokers hold. Returns the cluster, the
+/// Apache broker, its store and port, and the acknowledged end.
+fn apache_led_set() -> (CmodeCluster, ApacheBroker, tempfile::TempDir, u16, u64) {
+    let mut cluster = CmodeCluster::new("127.0.0.1", 3);
+    let store = tempfile::tempdir().expect("tempdir");
+    let port = free_broker_port();
+    let apache = start_apache(&cluster, store.path(), port);
     let apache_addr = apache.addr().to_owned();
     let info = cluster.wait_master(1, None);
     assert_eq!(
@@ -95,6 +114,51 @@ fn an_apache_former_master_cuts_its_stale_tail_against_a_ferromq_master() {
             .unwrap_or_else(|e| panic!("{e}"));
     }
     eprintln!("mixed failover: two FerroMQ slaves followed an Apache master to {acked_end}");
+    (cluster, apache, store, port, acked_end)
+}
+
+/// Sends acknowledged messages to `master` until its end passes `at_least`; returns its end.
+fn grow_past(cluster: &CmodeCluster, master: &str, at_least: u64) -> u64 {
+    let mut n = 0;
+    while max_offset(master).unwrap_or(0) <= at_least || n == 0 {
+        send_acked(cluster, master, 5, &format!("after{n}"));
+        n += 1;
+    }
+    max_offset(master).expect("the master answers")
+}
+
+/// Waits until the Apache broker ends where the FerroMQ master `new` does (`new_end`) and checks
+/// that both commitlogs are byte-identical up to there.
+fn apache_equals_master(cluster: &CmodeCluster, apache: &ApacheBroker, new: &str, new_end: u64) {
+    let mut apache_end = 0;
+    wait_until(
+        "the Apache broker at the FerroMQ master's end",
+        CLUSTER_TIMEOUT,
+        || {
+            apache_end = max_offset(apache.addr()).unwrap_or(0);
+            Ok(apache_end == new_end)
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}: at {apache_end}\n{}", apache.log_tail()));
+    let ours = cluster.brokers[cluster.broker_at(new)].commit_log();
+    let theirs = commit_log_bytes(&apache.store_root().join("commitlog"));
+    let end = usize::try_from(new_end).expect("offset");
+    assert!(
+        theirs.len() >= end && ours[..end] == theirs[..end],
+        "the Apache broker's commitlog differs from the FerroMQ master's below {end}\n{}",
+        apache.log_tail()
+    );
+}
+
+#[test]
+fn an_apache_former_master_cuts_its_stale_tail_against_a_ferromq_master() {
+    let test = "controller_mixed_failover::an_apache_former_master_cuts_its_stale_tail";
+    if !require_tools(test, &["java", "mvn"]) {
+        return;
+    }
+    let _one = one_at_a_time();
+    let (cluster, mut apache, _store, _port, acked_end) = apache_led_set();
+    let apache_addr = apache.addr().to_owned();
 
     // The Apache master stops answering; a FerroMQ broker is elected and takes writes.
     let pid = apache.child().id();
@@ -128,30 +192,46 @@ fn an_apache_former_master_cuts_its_stale_tail_against_a_ferromq_master() {
 
     // It follows the FerroMQ master, without the stale write.
     cluster.wait_master(3, None);
-    let mut n = 0;
-    while max_offset(&new).unwrap_or(0) < stale_end || n == 0 {
-        send_acked(&cluster, &new, 5, &format!("after{n}"));
-        n += 1;
-    }
-    let new_end = max_offset(&new).expect("the new master answers");
-    let mut apache_end = 0;
-    wait_until(
-        "the Apache broker at the FerroMQ master's end",
-        CLUSTER_TIMEOUT,
-        || {
-            apache_end = max_offset(&apache_addr).unwrap_or(0);
-            Ok(apache_end == new_end)
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e}: at {apache_end}\n{}", apache.log_tail()));
-    let ours = cluster.brokers[cluster.broker_at(&new)].commit_log();
-    let theirs = commit_log_bytes(&apache.store_root().join("commitlog"));
-    let end = usize::try_from(new_end).expect("offset");
-    assert!(
-        theirs.len() >= end && ours[..end] == theirs[..end],
-        "the Apache broker's commitlog differs from the FerroMQ master's below {end}\n{}",
-        apache.log_tail()
-    );
+    let new_end = grow_past(&cluster, &new, stale_end);
+    apache_equals_master(&cluster, &apache, &new, new_end);
     eprintln!("mixed failover: the Apache former master cut its tail and equals the FerroMQ master up to {new_end}");
     let _ = apache.terminate(Duration::from_secs(10));
+}
+
+/// The Apache master is killed (`kill -9`) with a tail no slave acknowledged (its FerroMQ slaves
+/// were paused when it stored it), a FerroMQ broker is elected, and the Apache broker restarts on
+/// its store: it cuts that tail against the FerroMQ master and follows it.
+#[test]
+fn an_apache_master_killed_with_an_unacknowledged_tail_cuts_it_when_it_restarts() {
+    let test = "controller_mixed_failover::an_apache_master_killed_with_an_unacknowledged_tail";
+    if !require_tools(test, &["java", "mvn"]) {
+        return;
+    }
+    let _one = one_at_a_time();
+    let (cluster, apache, store, port, acked_end) = apache_led_set();
+    let apache_addr = apache.addr().to_owned();
+    // The slaves stop acknowledging; a write to the Apache master is stored, not acknowledged.
+    for b in &cluster.brokers {
+        b.pause(true);
+    }
+    let (code, remark) = send_direct(&apache_addr, "Mixed", "unacknowledged").expect("answer");
+    let tail_end = max_offset(&apache_addr).expect("apache answers");
+    assert_ne!(code, 0, "acknowledged without its slaves: {remark}");
+    assert!(tail_end > acked_end, "nothing stored past {acked_end}");
+    eprintln!("mixed failover: the Apache master answered {code} ({remark}), its end {tail_end}");
+    // kill -9 (dropping the broker kills its process group; its store is ours).
+    drop(apache);
+    for b in &cluster.brokers {
+        b.pause(false);
+    }
+    let new = cluster.wait_master(2, Some(&apache_addr)).master_addr;
+    let new_end = grow_past(&cluster, &new, tail_end);
+
+    // Back on its store: it cuts the unacknowledged tail and follows the FerroMQ master.
+    let apache = start_apache(&cluster, store.path(), port);
+    apache_equals_master(&cluster, &apache, &new, new_end);
+    eprintln!(
+        "mixed failover: the restarted Apache broker cut its tail (to {tail_end}) and equals the \
+         FerroMQ master up to {new_end}"
+    );
 }
