@@ -14,8 +14,12 @@
 //! acknowledged; a FerroMQ broker is elected, and the Apache broker, restarted on its store,
 //! cuts that tail and ends byte-identical to the FerroMQ master.
 //!
+//! A third test turns it round: a FerroMQ master killed with a tail its paused Apache slave never
+//! acknowledged; the Apache broker is elected, and the FerroMQ broker, restarted on its store,
+//! cuts that tail against the Apache master.
+//!
 //! Needs `java` and `mvn` (else `SKIPPED`, or a failure with `FERROMQ_COMPAT_REQUIRED=1`) and
-//! `cargo build -p ferromq-namesrv -p ferromq-broker -p ferromq-controller`. About 60 s for both
+//! `cargo build -p ferromq-namesrv -p ferromq-broker -p ferromq-controller`. About 80 s for the three
 //! (one at a time).
 
 use std::path::Path;
@@ -233,5 +237,73 @@ fn an_apache_master_killed_with_an_unacknowledged_tail_cuts_it_when_it_restarts(
     eprintln!(
         "mixed failover: the restarted Apache broker cut its tail (to {tail_end}) and equals the \
          FerroMQ master up to {new_end}"
+    );
+}
+
+/// The other way round: a FerroMQ master with an Apache slave stores a write the (paused) Apache
+/// slave never acknowledges, and is killed (`kill -9`); the Apache broker is elected and takes
+/// writes; the FerroMQ broker, restarted on its store, cuts its unacknowledged tail against the
+/// Apache master at start-up and ends byte-identical to it.
+#[test]
+fn a_ferromq_master_killed_with_an_unacknowledged_tail_cuts_it_against_an_apache_master() {
+    let test = "controller_mixed_failover::a_ferromq_master_killed_with_an_unacknowledged_tail";
+    if !require_tools(test, &["java", "mvn"]) {
+        return;
+    }
+    let _one = one_at_a_time();
+    let mut cluster = CmodeCluster::new("127.0.0.1", 3);
+    let ferro = cluster.add_broker(None, None, "");
+    cluster.brokers[ferro].start();
+    let ferro_addr = cluster.brokers[ferro].addr.clone();
+    assert_eq!(cluster.wait_master(1, None).master_addr, ferro_addr);
+    let store = tempfile::tempdir().expect("tempdir");
+    let apache = start_apache(&cluster, store.path(), free_broker_port());
+    let apache_addr = apache.addr().to_owned();
+    cluster.wait_master(2, None);
+    send_acked(&cluster, &ferro_addr, 20, "on-ferromq");
+    let acked_end = max_offset(&ferro_addr).expect("the master answers");
+    wait_offset_at_least(&apache_addr, acked_end, "the Apache slave")
+        .unwrap_or_else(|e| panic!("{e}\n{}", apache.log_tail()));
+
+    // The Apache slave stops acknowledging; a write is stored, not acknowledged.
+    pause_group(apache.child().id(), true);
+    let (code, remark) = send_direct(&ferro_addr, "Mixed", "unacknowledged").expect("answer");
+    let tail_end = max_offset(&ferro_addr).expect("the master answers");
+    assert_ne!(code, 0, "acknowledged without its slave: {remark}");
+    assert!(tail_end > acked_end, "nothing stored past {acked_end}");
+    cluster.brokers[ferro].kill9();
+    pause_group(apache.child().id(), false);
+    let master = cluster.wait_master(1, Some(&ferro_addr)).master_addr;
+    assert_eq!(master, apache_addr, "the Apache broker is elected");
+    let apache_end = grow_past(&cluster, &apache_addr, tail_end);
+
+    // Back on its store: it cuts the tail at the Apache master's epoch start and follows it.
+    cluster.brokers[ferro].start();
+    let mut end = 0;
+    wait_until(
+        "the FerroMQ broker at the Apache master's end",
+        CLUSTER_TIMEOUT,
+        || {
+            end = max_offset(&ferro_addr).unwrap_or(0);
+            Ok(end == apache_end)
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}: at {end}\n{}", cluster.brokers[ferro].log_tail(60)));
+    let ours = cluster.brokers[ferro].commit_log();
+    let theirs = commit_log_bytes(&apache.store_root().join("commitlog"));
+    let end = usize::try_from(apache_end).expect("offset");
+    assert!(
+        theirs.len() >= end && ours.len() >= end && ours[..end] == theirs[..end],
+        "the FerroMQ broker's commitlog differs from the Apache master's below {end}\n{}",
+        cluster.brokers[ferro].log_tail(60)
+    );
+    assert!(
+        cluster.brokers[ferro].log().contains("truncated"),
+        "no truncation logged: {}",
+        cluster.brokers[ferro].log_tail(60)
+    );
+    eprintln!(
+        "mixed failover: the restarted FerroMQ broker cut its tail (to {tail_end}) and equals the \
+         Apache master up to {apache_end}"
     );
 }
