@@ -19,8 +19,8 @@
 //! cuts that tail against the Apache master.
 //!
 //! Needs `java` and `mvn` (else `SKIPPED`, or a failure with `FERROMQ_COMPAT_REQUIRED=1`) and
-//! `cargo build -p ferromq-namesrv -p ferromq-broker -p ferromq-controller`. About 80 s for the three
-//! (one at a time).
+//! `cargo build -p ferromq-namesrv -p ferromq-broker -p ferromq-controller`. About 80 s for the
+//! three (one at a time).
 
 use std::path::Path;
 use std::time::Duration;
