@@ -500,3 +500,36 @@ pub fn pause_group(pid: u32, stop: bool) {
     rustix::process::kill_process_group(p, sig)
         .unwrap_or_else(|e| panic!("signal {sig:?} to group {pid}: {e}"));
 }
+
+/// One send acknowledged to Java `ControllerFailover` (a line of its `<ackFile>.at`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ack {
+    /// The message key.
+    pub key: String,
+    /// When the acknowledgement arrived, epoch milliseconds.
+    pub at: u64,
+    /// `ip:port` of the broker that stored it (from the offset message id).
+    pub host: String,
+}
+
+/// The acknowledgements `ControllerFailover produce` wrote so far for `ack_file`.
+pub fn acks(ack_file: &std::path::Path) -> Vec<Ack> {
+    let text = std::fs::read_to_string(format!("{}.at", ack_file.display())).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let mut it = l.split(' ');
+            Some(Ack {
+                key: it.next()?.to_owned(),
+                at: it.next()?.parse().ok()?,
+                host: it.next()?.to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// Now, epoch milliseconds (the clock `ControllerFailover` stamps acknowledgements with).
+pub fn now_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}

@@ -26,13 +26,14 @@
 //! `SKIPPED` (`FERROMQ_COMPAT_REQUIRED=1` fails instead), and the binaries:
 //! `cargo build -p ferromq-namesrv -p ferromq-broker -p ferromq-controller`.
 
-use std::path::Path;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use ferromq_tests::artifacts::JavaArtifacts;
 use ferromq_tests::clients::{java_controller_produce, java_ha_consume, result_figures};
-use ferromq_tests::cmode::{max_offset, send_direct, CmodeCluster, CLUSTER_TIMEOUT};
+use ferromq_tests::cmode::{
+    acks, max_offset, now_millis, send_direct, CmodeCluster, CLUSTER_TIMEOUT,
+};
 use ferromq_tests::net::wait_until;
 use ferromq_tests::netns::Netns;
 use ferromq_tests::require_tools;
@@ -53,33 +54,6 @@ enum Fault {
     KillWithControllerLeader,
     Pause,
     Partition,
-}
-
-/// One acknowledged send: key, epoch millis of the acknowledgement, store host.
-struct Ack {
-    key: String,
-    at: u64,
-    host: String,
-}
-
-fn acks(ack_file: &Path) -> Vec<Ack> {
-    let text = std::fs::read_to_string(format!("{}.at", ack_file.display())).unwrap_or_default();
-    text.lines()
-        .filter_map(|l| {
-            let mut it = l.split(' ');
-            Some(Ack {
-                key: it.next()?.to_owned(),
-                at: it.next()?.parse().ok()?,
-                host: it.next()?.to_owned(),
-            })
-        })
-        .collect()
-}
-
-fn now_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// What a run of cycles measured.

@@ -18,17 +18,22 @@
 //! acknowledged; the Apache broker is elected, and the FerroMQ broker, restarted on its store,
 //! cuts that tail against the Apache master.
 //!
+//! A fourth runs the official Java producer (`ControllerFailover`) through two `kill -9`
+//! failovers of such a set (the Apache master, then the FerroMQ master that replaced it, each
+//! restarted afterwards); every acknowledged key is consumed.
+//!
 //! Needs `java` and `mvn` (else `SKIPPED`, or a failure with `FERROMQ_COMPAT_REQUIRED=1`) and
-//! `cargo build -p ferromq-namesrv -p ferromq-broker -p ferromq-controller`. About 80 s for the
-//! three (one at a time).
+//! `cargo build -p ferromq-namesrv -p ferromq-broker -p ferromq-controller`. About 2 min for the
+//! four (one at a time).
 
 use std::path::Path;
 use std::time::Duration;
 
 use ferromq_tests::apache::{ApacheBroker, BrokerOptions};
+use ferromq_tests::clients::{java_controller_produce, java_ha_consume, result_figures};
 use ferromq_tests::cmode::{
-    commit_log_bytes, finish_send, max_offset, pause_group, send_direct, start_send,
-    wait_offset_at_least, CmodeCluster, CLUSTER_TIMEOUT,
+    acks, commit_log_bytes, finish_send, max_offset, now_millis, pause_group, send_direct,
+    start_send, wait_offset_at_least, CmodeCluster, CLUSTER_TIMEOUT,
 };
 use ferromq_tests::net::{free_broker_port, wait_until};
 use ferromq_tests::require_tools;
@@ -306,4 +311,103 @@ fn a_ferromq_master_killed_with_an_unacknowledged_tail_cuts_it_against_an_apache
         "mixed failover: the restarted FerroMQ broker cut its tail (to {tail_end}) and equals the \
          Apache master up to {apache_end}"
     );
+}
+
+/// The official Java producer through failovers of a mixed set: an Apache master and two
+/// FerroMQ brokers; the Apache master is killed (`kill -9`) and a FerroMQ broker takes over;
+/// the Apache broker restarts and rejoins; then the FerroMQ master is killed and the set elects
+/// again. Every acknowledged key is consumed at the end by a Java push consumer.
+#[test]
+fn the_java_producer_follows_failovers_between_apache_and_ferromq_masters() {
+    let test = "controller_mixed_failover::the_java_producer_follows_failovers";
+    if !require_tools(test, &["java", "mvn"]) {
+        return;
+    }
+    let _one = one_at_a_time();
+    let (mut cluster, apache, store, port, _) = apache_led_set();
+    let apache_addr = apache.addr().to_owned();
+    let mut apache = Some(apache);
+    let work = tempfile::tempdir().expect("tempdir");
+    let ack_file = work.path().join("acked.txt");
+    let stop_file = work.path().join("stop");
+    let mut producer =
+        java_controller_produce(&cluster.namesrv, "MixedJava", &ack_file, &stop_file, 600, 2);
+    for cycle in 0..2 {
+        let master = cluster.wait_master(3, None).master_addr;
+        let since = now_millis();
+        wait_until(
+            &format!("cycle {cycle}: sends acknowledged by {master}"),
+            CLUSTER_TIMEOUT,
+            || {
+                if !producer.is_running() {
+                    return Err(format!("the producer exited:\n{}", producer.output()));
+                }
+                Ok(acks(&ack_file)
+                    .iter()
+                    .filter(|a| a.at >= since && a.host == master)
+                    .count()
+                    >= 10)
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", producer.output(), cluster.logs()));
+        let t0 = now_millis();
+        let ferro = (master != apache_addr).then(|| cluster.broker_at(&master));
+        match ferro {
+            Some(i) => cluster.brokers[i].kill9(),
+            None => drop(apache.take()),
+        }
+        let mut first = None;
+        wait_until(
+            &format!("cycle {cycle}: a send acknowledged by a broker other than {master}"),
+            CLUSTER_TIMEOUT,
+            || {
+                first = acks(&ack_file)
+                    .iter()
+                    .filter(|a| a.at >= t0 && a.host != master)
+                    .map(|a| a.at)
+                    .min();
+                Ok(first.is_some())
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", producer.output(), cluster.logs()));
+        let new = cluster.wait_master(2, Some(&master)).master_addr;
+        eprintln!(
+            "mixed failover: cycle {cycle}: kill -9 of {} master {master}: first ack on {new} \
+             after {} ms",
+            if ferro.is_some() {
+                "the FerroMQ"
+            } else {
+                "the Apache"
+            },
+            first.unwrap_or(t0) - t0
+        );
+        match ferro {
+            Some(i) => cluster.brokers[i].start(),
+            None => apache = Some(start_apache(&cluster, store.path(), port)),
+        }
+    }
+    cluster.wait_master(3, None);
+    std::fs::write(&stop_file, b"stop").expect("stop file");
+    let run = producer.finish();
+    run.assert_success();
+    let acked = acks(&ack_file).len();
+    let consumed = java_ha_consume(
+        &cluster.namesrv,
+        "MixedJava",
+        "mixed_java_readers",
+        &ack_file,
+        Duration::from_secs(180),
+    );
+    let figures = result_figures(&consumed.output).unwrap_or_default();
+    assert!(
+        consumed.success() && figures.get("missing") == Some(&0.0),
+        "acknowledged messages lost: {figures:?}\n{}\n{}",
+        consumed.output,
+        cluster.logs()
+    );
+    eprintln!(
+        "mixed failover: {acked} acknowledged, 0 lost, {} duplicates",
+        figures.get("duplicates").copied().unwrap_or(0.0)
+    );
+    drop(apache);
 }
