@@ -156,8 +156,11 @@ impl CmodeCluster {
     /// are added by [`CmodeCluster::add_broker`].
     pub fn new(ip: &str, controllers: usize) -> CmodeCluster {
         let bins = ServerBinaries::find();
+        // FERROMQ_KEEP_CLUSTER=1 keeps the servers' directories (stores, logs) for a post-mortem.
+        let keep = std::env::var("FERROMQ_KEEP_CLUSTER").is_ok_and(|v| v == "1");
         let dir = tempfile::Builder::new()
             .prefix("cmode-")
+            .disable_cleanup(keep)
             .tempdir()
             .expect("tempdir");
         let ns_root = dir.path().join("namesrv");
