@@ -6,10 +6,6 @@
 
 use std::time::{Duration, Instant};
 
-use ferromq_client::{
-    ConsumeFrom, FilterExpression, Message, Producer, ProducerOptions, PullConsumer,
-    PullConsumerOptions, SendStatus,
-};
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 
 mod cmode;
@@ -76,12 +72,7 @@ async fn a_paused_master_is_replaced_and_cuts_what_it_took_after() {
     let (ns, _ns_dir) = namesrv().await;
     let dir = tempfile::tempdir().unwrap();
     let extra = "slaveTimeout=500";
-    let mut brokers: Vec<BrokerProc> = (0..3)
-        .map(|i| BrokerProc::new(dir.path(), i, &ns, &controllers, extra))
-        .collect();
-    for b in &mut brokers {
-        b.start();
-    }
+    let brokers = start_brokers(dir.path(), &ns, &controllers, extra);
     let (_, master_addr) = wait_master(&q.addrs, 3, None).await;
     let mc = connect(&master_addr).await.unwrap();
     let r = mc
@@ -157,80 +148,22 @@ async fn the_master_and_the_controller_leader_die_together() {
     let controllers = q.addrs.join(";");
     let (ns, _ns_dir) = namesrv().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut brokers: Vec<BrokerProc> = (0..3)
-        .map(|i| BrokerProc::new(dir.path(), i, &ns, &controllers, ""))
-        .collect();
-    for b in &mut brokers {
-        b.start();
-    }
+    let mut brokers = start_brokers(dir.path(), &ns, &controllers, "");
     let (_, master_addr) = wait_master(&q.addrs, 3, None).await;
-    let producer = Producer::start(ProducerOptions {
-        client: client(&ns, "both-p"),
-        group: "both-producers".to_owned(),
-        retry_times: 2,
-        ..ProducerOptions::default()
-    })
-    .await
-    .unwrap();
+    let producer = producer(&ns, "both-p", "both-producers", 2).await;
     let mut acked = Vec::new();
     let mut n = 0;
-    while acked.len() < 30 {
-        let body = format!("b-{n}");
-        n += 1;
-        if let Ok(r) = producer.send(Message::new("Both", body.clone())).await {
-            if r.status == SendStatus::Ok {
-                acked.push(body);
-            }
-        }
-    }
+    send_until_acked(&producer, "Both", "b", &mut n, &mut acked, 30).await;
     let killed = brokers.iter().position(|b| b.addr == master_addr).unwrap();
     brokers[killed].kill9();
     let at = Instant::now();
     let dead_controller = q.kill_leader().await;
-    let deadline = at + DEADLINE;
-    loop {
-        assert!(
-            Instant::now() < deadline,
-            "no send acknowledged after the kills"
-        );
-        let body = format!("b-{n}");
-        n += 1;
-        match producer.send(Message::new("Both", body.clone())).await {
-            Ok(r) if r.status == SendStatus::Ok => {
-                acked.push(body);
-                break;
-            }
-            _ => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
+    let first = acked.len() + 1;
+    send_until_acked(&producer, "Both", "b", &mut n, &mut acked, first).await;
     eprintln!(
         "master and controller leader (n{dead_controller}) killed: first acknowledged send after {:?}",
         at.elapsed()
     );
-    let consumer = PullConsumer::start(PullConsumerOptions {
-        client: client(&ns, "both-c"),
-        group: "both-readers".to_owned(),
-        consume_from: ConsumeFrom::FirstOffset,
-        auto_commit: false,
-        ..PullConsumerOptions::default()
-    })
-    .await
-    .unwrap();
-    consumer
-        .subscribe("Both", FilterExpression::all())
-        .await
-        .unwrap();
-    let mut seen = std::collections::HashSet::new();
-    let deadline = Instant::now() + DEADLINE;
-    while !acked.iter().all(|b| seen.contains(b)) {
-        assert!(
-            Instant::now() < deadline,
-            "acknowledged messages never consumed"
-        );
-        for m in consumer.poll(Duration::from_millis(500)).await.unwrap() {
-            seen.insert(String::from_utf8_lossy(m.body()).into_owned());
-        }
-    }
-    consumer.shutdown().await;
+    consume_all(&ns, "both-c", "both-readers", "Both", &acked).await;
     producer.shutdown().await;
 }

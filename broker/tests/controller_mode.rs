@@ -13,10 +13,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use ferromq_client::{
-    ConsumeFrom, FilterExpression, Message, Producer, ProducerOptions, PullConsumer,
-    PullConsumerOptions, SendStatus,
-};
+use ferromq_client::{Message, SendStatus};
 use ferromq_controller::ControllerConfig;
 use ferromq_protocol::ResponseCode;
 
@@ -31,43 +28,14 @@ async fn a_killed_master_is_replaced_from_the_sync_state_set_without_losing_ackn
     let controllers = q.addrs.join(";");
     let (ns, _ns_dir) = namesrv().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut brokers: Vec<BrokerProc> = (0..3)
-        .map(|i| BrokerProc::new(dir.path(), i, &ns, &controllers, ""))
-        .collect();
-    for b in &mut brokers {
-        b.start();
-    }
+    let mut brokers = start_brokers(dir.path(), &ns, &controllers, "");
     let (master_id, master_addr) = wait_master(&q.addrs, 3, None).await;
     eprintln!("master {master_id} at {master_addr}; sync state set of 3");
 
-    let producer = Producer::start(ProducerOptions {
-        client: client(&ns, "cmode-p"),
-        group: "cmode-producers".to_owned(),
-        retry_times: 2,
-        ..ProducerOptions::default()
-    })
-    .await
-    .unwrap();
+    let producer = producer(&ns, "cmode-p", "cmode-producers", 2).await;
     let mut acked = Vec::new();
-    let deadline = Instant::now() + DEADLINE;
     let mut i = 0;
-    while acked.len() < 100 {
-        assert!(
-            Instant::now() < deadline,
-            "only {} sends acknowledged",
-            acked.len()
-        );
-        let body = format!("m-{i}");
-        match producer.send(Message::new("Failover", body.clone())).await {
-            Ok(r) if r.status == SendStatus::Ok => acked.push(body),
-            Ok(r) => eprintln!("{body}: {:?}", r.status),
-            Err(e) => {
-                eprintln!("{body}: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-        i += 1;
-    }
+    send_until_acked(&producer, "Failover", "m", &mut i, &mut acked, 100).await;
     // Every member of the sync state set has what was acknowledged.
     let master_end = max_offset(&master_addr).await.unwrap();
     for b in &brokers {
@@ -81,64 +49,19 @@ async fn a_killed_master_is_replaced_from_the_sync_state_set_without_losing_ackn
     let killed = brokers.iter().position(|b| b.addr == master_addr).unwrap();
     brokers[killed].kill9();
     let killed_at = Instant::now();
-    let mut first_send = None;
-    let deadline = Instant::now() + DEADLINE;
-    while acked.len() < 120 {
-        assert!(
-            Instant::now() < deadline,
-            "no send acknowledged after the kill: {}",
-            brokers
-                .iter()
-                .map(BrokerProc::log)
-                .collect::<Vec<_>>()
-                .join("\n----\n")
-        );
-        let body = format!("m-{i}");
-        i += 1;
-        match producer.send(Message::new("Failover", body.clone())).await {
-            Ok(r) if r.status == SendStatus::Ok => {
-                first_send.get_or_insert_with(|| killed_at.elapsed());
-                acked.push(body);
-            }
-            _ => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
+    let first = acked.len() + 1;
+    send_until_acked(&producer, "Failover", "m", &mut i, &mut acked, first).await;
+    let first_send = killed_at.elapsed();
+    send_until_acked(&producer, "Failover", "m", &mut i, &mut acked, 120).await;
     let (new_id, new_addr) = wait_master(&q.addrs, 2, Some(&master_addr)).await;
     eprintln!(
         "kill -9 of the master to the first acknowledged send on the new master ({new_id} at \
          {new_addr}): {:?}",
-        first_send.unwrap()
+        first_send
     );
 
     // Every acknowledged message is consumed.
-    let consumer = PullConsumer::start(PullConsumerOptions {
-        client: client(&ns, "cmode-c"),
-        group: "cmode-readers".to_owned(),
-        consume_from: ConsumeFrom::FirstOffset,
-        auto_commit: false,
-        ..PullConsumerOptions::default()
-    })
-    .await
-    .unwrap();
-    consumer
-        .subscribe("Failover", FilterExpression::all())
-        .await
-        .unwrap();
-    let mut seen = std::collections::HashMap::<String, usize>::new();
-    let deadline = Instant::now() + DEADLINE;
-    while !acked.iter().all(|b| seen.contains_key(b)) {
-        assert!(
-            Instant::now() < deadline,
-            "{} acknowledged messages never consumed",
-            acked.iter().filter(|b| !seen.contains_key(*b)).count()
-        );
-        for m in consumer.poll(Duration::from_millis(500)).await.unwrap() {
-            *seen
-                .entry(String::from_utf8_lossy(m.body()).into_owned())
-                .or_default() += 1;
-        }
-    }
-    let duplicates: usize = seen.values().map(|n| n - 1).sum();
+    let duplicates = consume_all(&ns, "cmode-c", "cmode-readers", "Failover", &acked).await;
     eprintln!(
         "{} acknowledged, all consumed, {duplicates} duplicates",
         acked.len()
@@ -158,7 +81,6 @@ async fn a_killed_master_is_replaced_from_the_sync_state_set_without_losing_ackn
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    consumer.shutdown().await;
     producer.shutdown().await;
 }
 
@@ -170,21 +92,9 @@ async fn a_former_master_cuts_its_unacknowledged_tail_when_it_returns() {
     let dir = tempfile::tempdir().unwrap();
     // No periodic shrink of the sync state set during the test; a short slaveTimeout.
     let extra = "checkSyncStateSetPeriod=600000\nslaveTimeout=500";
-    let mut brokers: Vec<BrokerProc> = (0..3)
-        .map(|i| BrokerProc::new(dir.path(), i, &ns, &controllers, extra))
-        .collect();
-    for b in &mut brokers {
-        b.start();
-    }
+    let mut brokers = start_brokers(dir.path(), &ns, &controllers, extra);
     let (_, master_addr) = wait_master(&q.addrs, 3, None).await;
-    let producer = Producer::start(ProducerOptions {
-        client: client(&ns, "tail-p"),
-        group: "tail-producers".to_owned(),
-        retry_times: 0,
-        ..ProducerOptions::default()
-    })
-    .await
-    .unwrap();
+    let producer = producer(&ns, "tail-p", "tail-producers", 0).await;
     let mc = connect(&master_addr).await.unwrap();
     let r = mc
         .request(create_topic_request("Tail", 1), DEADLINE)
@@ -271,20 +181,8 @@ async fn failover_cycles_lose_no_acknowledged_message() {
     let controllers = q.addrs.join(";");
     let (ns, _ns_dir) = namesrv().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut brokers: Vec<BrokerProc> = (0..3)
-        .map(|i| BrokerProc::new(dir.path(), i, &ns, &controllers, ""))
-        .collect();
-    for b in &mut brokers {
-        b.start();
-    }
-    let producer = Producer::start(ProducerOptions {
-        client: client(&ns, "cycles-p"),
-        group: "cycles-producers".to_owned(),
-        retry_times: 2,
-        ..ProducerOptions::default()
-    })
-    .await
-    .unwrap();
+    let mut brokers = start_brokers(dir.path(), &ns, &controllers, "");
+    let producer = producer(&ns, "cycles-p", "cycles-producers", 2).await;
     let mut acked = Vec::new();
     let mut times = Vec::new();
     let mut n = 0;
@@ -318,36 +216,8 @@ async fn failover_cycles_lose_no_acknowledged_message() {
         }
         brokers[killed].start();
     }
-    let consumer = PullConsumer::start(PullConsumerOptions {
-        client: client(&ns, "cycles-c"),
-        group: "cycles-readers".to_owned(),
-        consume_from: ConsumeFrom::FirstOffset,
-        auto_commit: false,
-        ..PullConsumerOptions::default()
-    })
-    .await
-    .unwrap();
-    consumer
-        .subscribe("Cycles", FilterExpression::all())
-        .await
-        .unwrap();
-    let mut seen = std::collections::HashMap::<String, usize>::new();
-    let deadline = Instant::now() + DEADLINE;
-    while !acked.iter().all(|b| seen.contains_key(b)) {
-        assert!(
-            Instant::now() < deadline,
-            "{} of {} acknowledged messages never consumed",
-            acked.iter().filter(|b| !seen.contains_key(*b)).count(),
-            acked.len()
-        );
-        for m in consumer.poll(Duration::from_millis(500)).await.unwrap() {
-            *seen
-                .entry(String::from_utf8_lossy(m.body()).into_owned())
-                .or_default() += 1;
-        }
-    }
+    let duplicates = consume_all(&ns, "cycles-c", "cycles-readers", "Cycles", &acked).await;
     times.sort();
-    let duplicates: usize = seen.values().map(|n| n - 1).sum();
     eprintln!(
         "{cycles} cycles: kill -9 to first acknowledged send p50 {:?}, max {:?}; {} acknowledged, \
          0 lost, {duplicates} duplicates",
@@ -355,7 +225,6 @@ async fn failover_cycles_lose_no_acknowledged_message() {
         times[times.len() - 1],
         acked.len()
     );
-    consumer.shutdown().await;
     producer.shutdown().await;
 }
 

@@ -243,6 +243,11 @@ impl ApacheBroker {
         }
     }
 
+    /// The JVM's process guard (its id leads the process group, for `SIGSTOP`/`SIGCONT`).
+    pub fn child(&self) -> &ChildGuard {
+        &self.child
+    }
+
     /// The broker address clients use, `"127.0.0.1:listenPort"`.
     pub fn addr(&self) -> &str {
         &self.addr

@@ -641,6 +641,34 @@ pub fn java_ha_produce(namesrv: &str, topic: &str, seconds: u64, ack_file: &Path
     )
 }
 
+/// Java `ControllerFailover produce` (5.3.3), in the background: `threads` threads send sync
+/// messages with a unique key each to `topic` until `stop_file` exists (at most `max_seconds`),
+/// appending every key acknowledged with SEND_OK to `ack_file` (for [`java_ha_consume`]) and
+/// `key epochMillis storeHost` to `<ack_file>.at`. Killed at `max_seconds` + 60 s.
+pub fn java_controller_produce(
+    namesrv: &str,
+    topic: &str,
+    ack_file: &Path,
+    stop_file: &Path,
+    max_seconds: u64,
+    threads: usize,
+) -> BackgroundRun {
+    java_background(
+        "org.ferromq.compat.ControllerFailover",
+        &[
+            "produce".to_owned(),
+            namesrv.to_owned(),
+            topic.to_owned(),
+            ack_file.display().to_string(),
+            stop_file.display().to_string(),
+            max_seconds.to_string(),
+            threads.to_string(),
+        ],
+        &format!("java ControllerFailover produce {topic}"),
+        Duration::from_secs(max_seconds + 60),
+    )
+}
+
 /// Java `HaFailover consume` (5.3.3): a clustering push consumer of `group` (from the first
 /// offset, route polled every second) on `topic` until it received every key of `ack_file`, or
 /// its deadline (`timeout` - 15 s). Prints `RESULT acked=N received=N missing=N duplicates=N

@@ -24,12 +24,16 @@
 //!   `mqbroker` binaries as processes (kill -9, restart, promotion).
 //! - [`compat`]: the end-to-end acceptance scenario, run against any name server address.
 //! - [`ferro`]: FerroMQ's own name server and broker, in-process on free ports.
+//! - [`cmode`]: controller mode as processes (`mqnamesrv`, `mqcontroller`, `mqbroker` replicas
+//!   of one broker set) and what the controllers say about the set; [`netns`]: a network
+//!   namespace with a veth pair to cut a broker off the network.
 //! - [`mqadmin`]: Apache's `mqadmin` and ours as processes, and the Java `AdminFixture`;
 //!   [`listing`] compares two `mqadmin` outputs' headers, columns and rows.
 
 pub mod apache;
 pub mod artifacts;
 pub mod clients;
+pub mod cmode;
 pub mod compat;
 pub mod ferro;
 pub mod ha;
@@ -37,6 +41,7 @@ pub mod jvm;
 pub mod listing;
 pub mod mqadmin;
 pub mod net;
+pub mod netns;
 pub mod pki;
 pub mod process;
 pub mod recorder;

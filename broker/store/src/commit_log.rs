@@ -14,7 +14,7 @@
 //! unless `forceRecoverCorruptCommitLog` allows truncating there.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -155,6 +155,12 @@ pub struct CommitLog {
     /// End of the last whole record of a replicated log; `u64::MAX` until the first replicated
     /// append (a log written locally always ends on a record boundary).
     whole_end: AtomicU64,
+    /// Set (under the put lock) once the log takes a master's bytes (a replicated append or a
+    /// replica's cut), cleared when it becomes a writer again ([`CommitLog::end_replication`]).
+    /// A local append is refused meanwhile: a send a broker admitted while it still led can
+    /// reach the log after the broker turned slave, and would otherwise land between the
+    /// master's bytes (or at the point just cut), leaving the cut record inside the copy.
+    follows_master: AtomicBool,
 }
 
 pub(crate) use ferromq_common::now_ms;
@@ -184,6 +190,7 @@ impl CommitLog {
             flusher,
             max_message_size: AtomicUsize::new(config.max_message_size),
             whole_end: AtomicU64::new(u64::MAX),
+            follows_master: AtomicBool::new(false),
         })
     }
 
@@ -356,6 +363,11 @@ impl CommitLog {
         }
 
         let mut state = self.lock();
+        if self.follows_master.load(Ordering::Acquire) {
+            return Err(StoreError::NotWritable(
+                "this log follows a master (replica): local writes are refused".to_owned(),
+            ));
+        }
         let next = state
             .queue_offsets
             .get(first.topic.as_str())
@@ -422,6 +434,7 @@ impl CommitLog {
             )));
         }
         let _state = self.lock();
+        self.follows_master.store(true, Ordering::Release);
         let file_size = self.files.file_size() as u64;
         let end = self.files.max_offset();
         if self.files.is_empty() {
@@ -471,6 +484,7 @@ impl CommitLog {
     /// ([`MappedFileQueue::truncate_live`]).
     pub fn truncate_replica(&self, offset: u64) -> Result<()> {
         let _state = self.lock();
+        self.follows_master.store(true, Ordering::Release);
         self.files.truncate_live(offset)?;
         self.whole_end
             .store(self.files.max_offset().min(offset), Ordering::Release);
@@ -481,6 +495,7 @@ impl CommitLog {
     /// only part of, so the log ends on a record boundary; returns the log's end.
     pub fn end_replication(&self) -> Result<u64> {
         let _state = self.lock();
+        self.follows_master.store(false, Ordering::Release);
         let end = self.files.max_offset();
         let whole = self.whole_end.swap(u64::MAX, Ordering::AcqRel);
         if whole == u64::MAX || whole >= end {
@@ -491,10 +506,14 @@ impl CommitLog {
                 file.rewind((whole - file.start()) as usize);
                 Ok(whole)
             }
-            _ => Err(StoreError::NotWritable(format!(
-                "a partial record from {whole} spans files up to {end}; restart the broker to \
-                 recover its tail"
-            ))),
+            _ => {
+                // Still a replica: it cannot take local writes.
+                self.follows_master.store(true, Ordering::Release);
+                Err(StoreError::NotWritable(format!(
+                    "a partial record from {whole} spans files up to {end}; restart the broker \
+                     to recover its tail"
+                )))
+            }
         }
     }
 

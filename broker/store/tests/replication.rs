@@ -234,3 +234,30 @@ fn a_slave_takes_its_masters_tables_and_merges_offsets() {
     );
     assert_eq!(slave.query("H", "T2", 0), Some(3));
 }
+
+/// A replica refuses local writes from its first replicated append (or cut) until it is
+/// promoted: a send a broker admitted while it still led may reach the store after the broker
+/// turned slave, and must not land between the master's bytes.
+#[test]
+fn a_replica_refuses_local_writes_until_it_is_promoted() {
+    let (m_dir, r_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let master = MessageStore::open(config(m_dir.path())).unwrap();
+    let replica = MessageStore::open(config(r_dir.path())).unwrap();
+    fill(&master, 20);
+    let end = replicate(&master, &replica, 0, 4096);
+    assert!(
+        replica.put_message(&message("Rep", 0, 1)).is_err(),
+        "a local write between replicated bytes"
+    );
+    assert_eq!(replica.commit_log().max_offset(), end, "nothing appended");
+    replica.truncate_replica(end).unwrap();
+    assert!(
+        replica.put_message(&message("Rep", 0, 2)).is_err(),
+        "after a cut"
+    );
+    assert_eq!(replica.promote(Duration::from_secs(10)).unwrap(), end);
+    let r = replica.put_message(&message("Rep", 0, 3)).unwrap().wait();
+    assert_eq!(r.status, PutStatus::PutOk, "a promoted replica writes");
+    master.shutdown().unwrap();
+    replica.shutdown().unwrap();
+}

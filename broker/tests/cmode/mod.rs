@@ -7,7 +7,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ferromq_client::{ClientConfig, Message, Producer, SendStatus};
+use ferromq_client::{
+    ClientConfig, ConsumeFrom, FilterExpression, Message, Producer, ProducerOptions, PullConsumer,
+    PullConsumerOptions, SendStatus,
+};
 use ferromq_controller::{Controller, ControllerConfig};
 use ferromq_protocol::body::SyncStateSet;
 use ferromq_protocol::header::{GetReplicaInfoRequestHeader, GetReplicaInfoResponseHeader};
@@ -321,4 +324,94 @@ pub fn signal(b: &BrokerProc, sig: &str) {
     let pid = b.child.as_ref().unwrap().id().to_string();
     let ok = Command::new("kill").args([sig, &pid]).status().unwrap();
     assert!(ok.success(), "kill {sig} {pid}");
+}
+
+/// A FerroMQ producer on the test name server (route refresh 500 ms).
+pub async fn producer(ns: &str, name: &str, group: &str, retry_times: u32) -> Producer {
+    Producer::start(ProducerOptions {
+        client: client(ns, name),
+        group: group.to_owned(),
+        retry_times,
+        ..ProducerOptions::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// Sends `<prefix>-<n>` messages (counting `n` on) to `topic` until `count` of them are in
+/// `acked`, within [`DEADLINE`]; refusals and errors are retried after a short pause.
+pub async fn send_until_acked(
+    producer: &Producer,
+    topic: &str,
+    prefix: &str,
+    n: &mut usize,
+    acked: &mut Vec<String>,
+    count: usize,
+) {
+    let deadline = Instant::now() + DEADLINE;
+    while acked.len() < count {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {count} sends acknowledged",
+            acked.len()
+        );
+        let body = format!("{prefix}-{n}");
+        *n += 1;
+        match producer.send(Message::new(topic, body.clone())).await {
+            Ok(r) if r.status == SendStatus::Ok => acked.push(body),
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+/// A pull consumer of a new group reads `topic` from the first offset until every body of
+/// `acked` was seen (within [`DEADLINE`]); returns the duplicates (deliveries beyond the first).
+pub async fn consume_all(
+    ns: &str,
+    name: &str,
+    group: &str,
+    topic: &str,
+    acked: &[String],
+) -> usize {
+    let consumer = PullConsumer::start(PullConsumerOptions {
+        client: client(ns, name),
+        group: group.to_owned(),
+        consume_from: ConsumeFrom::FirstOffset,
+        auto_commit: false,
+        ..PullConsumerOptions::default()
+    })
+    .await
+    .unwrap();
+    consumer
+        .subscribe(topic, FilterExpression::all())
+        .await
+        .unwrap();
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    let deadline = Instant::now() + DEADLINE;
+    while !acked.iter().all(|b| seen.contains_key(b)) {
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} acknowledged messages never consumed",
+            acked.iter().filter(|b| !seen.contains_key(*b)).count(),
+            acked.len()
+        );
+        for m in consumer.poll(Duration::from_millis(500)).await.unwrap() {
+            *seen
+                .entry(String::from_utf8_lossy(m.body()).into_owned())
+                .or_default() += 1;
+        }
+    }
+    consumer.shutdown().await;
+    seen.values().map(|n| n - 1).sum()
+}
+
+/// Three replicas of `broker-a` (with `extra` config lines), started.
+pub fn start_brokers(dir: &Path, ns: &str, controllers: &str, extra: &str) -> Vec<BrokerProc> {
+    let mut brokers: Vec<BrokerProc> = (0..3)
+        .map(|i| BrokerProc::new(dir, i, ns, controllers, extra))
+        .collect();
+    for b in &mut brokers {
+        b.start();
+    }
+    brokers
 }
