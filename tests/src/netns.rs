@@ -1,8 +1,8 @@
 //! A network namespace joined to the host by a veth pair, for partition tests.
 //!
-//! [`Netns::create`] makes namespace `fmq<pid>-<n>` with the veth end `10.X.Y.2/24` inside and
-//! `10.X.Y.1/24` on the host (X from the process id, Y a counter, so parallel test processes do
-//! not collide). A server started with `ip netns exec <name>` listens inside and is reached from
+//! [`Netns::create`] makes namespace `fmq<pid>-<n>` with the veth end `198.18.X.Y+1/30` inside and
+//! `198.18.X.Y/30` on the host (RFC 2544's benchmarking range, which no real network uses; X from
+//! the process id, Y from a counter, so parallel test processes do not collide). A server started with `ip netns exec <name>` listens inside and is reached from
 //! the host at the inner address; it reaches host servers listening on the outer address.
 //! [`Netns::cut`] takes the namespace's end down (packets in both directions are dropped; TCP
 //! connections are not closed, as when a cable is pulled) and [`Netns::restore`] brings it back.
@@ -56,9 +56,9 @@ impl Netns {
         let tag = format!("{}{n}", pid % 100_000);
         let host_if = format!("fmqh{tag}");
         let ns_if = format!("fmqn{tag}");
-        let (x, y) = (20 + pid % 200, n % 250);
-        let host_ip = format!("10.{x}.{y}.1");
-        let ns_ip = format!("10.{x}.{y}.2");
+        let (x, y) = (pid % 256, 1 + (n % 63) * 4);
+        let host_ip = format!("198.18.{x}.{y}");
+        let ns_ip = format!("198.18.{x}.{}", y + 1);
         ip(&["netns", "add", &name]).map_err(|e| format!("{e} (needs CAP_NET_ADMIN)"))?;
         let me = Netns {
             name,
@@ -82,12 +82,12 @@ impl Netns {
         ip(&[
             "addr",
             "add",
-            &format!("{}/24", me.host_ip),
+            &format!("{}/30", me.host_ip),
             "dev",
             &me.host_if,
         ])?;
         ip(&["link", "set", &me.host_if, "up"])?;
-        let inner = format!("{}/24", me.ns_ip);
+        let inner = format!("{}/30", me.ns_ip);
         ip(&[
             "netns", "exec", ns, "ip", "addr", "add", &inner, "dev", &me.ns_if,
         ])?;
