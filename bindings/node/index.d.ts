@@ -136,6 +136,15 @@ export declare class Producer {
   /** Sends and resolves with the broker's answer (retried on failure, as configured). */
   send(message: Message): Promise<SendResult>
   /**
+   * `send` that blocks the JavaScript thread until the broker answered and returns the
+   * SendResult (throws the same errors). The request is written and its answer awaited on
+   * the calling thread, without the hops of a Promise (a runtime task, then the event
+   * loop): for scripts that send one message at a time and have nothing else to run
+   * meanwhile. Timers and I/O callbacks wait while it blocks (at most the send timeout
+   * times the attempts).
+   */
+  sendSync(message: Message): SendResult
+  /**
    * Sends without waiting for the broker (no answer, never retried); resolves once the
    * bytes are written.
    */

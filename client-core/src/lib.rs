@@ -22,6 +22,8 @@
 //! - [`trace`]: message trace (Apache's trace data format, the background trace writer);
 //! - [`selector`]: [`QueueSelector`] and the built-in selectors, fault avoidance;
 //! - [`rt`]: tasks, timers and clocks: tokio natively, the JS event loop on wasm32.
+//! - [`blocking`] (native): waiting for a future on the calling thread, for the bindings'
+//!   blocking calls.
 //!
 //! Wire formats come from `ferromq-protocol`; this crate adds behaviour only. The core never
 //! creates a tokio runtime: call it from one the application (or binding) owns.
@@ -74,6 +76,8 @@
 
 pub mod acl;
 pub mod admin;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod blocking;
 mod brokers;
 pub mod choices;
 pub mod client;

@@ -32,7 +32,10 @@ pub(crate) fn runtime() -> Result<&'static Runtime, Error> {
     Ok(RUNTIME.get_or_init(|| rt))
 }
 
-/// Runs `future` to completion on the calling thread (the blocking C calls).
+/// Runs `future` to completion on the calling thread (the blocking C calls): polled there
+/// inside the runtime's context, woken by the worker that gets the answer
+/// ([`ferromq_client::blocking`]). On a thread of the runtime itself (a listener calling back
+/// into the client, on the runtime's blocking pool) tokio's `block_on` waits instead.
 pub(crate) fn block_on<F: Future>(op: &'static str, future: F) -> Result<F::Output, Error> {
     if IN_ASYNC_CALLBACK.with(Cell::get) {
         return Err(Error::illegal_state(
@@ -40,7 +43,12 @@ pub(crate) fn block_on<F: Future>(op: &'static str, future: F) -> Result<F::Outp
             "blocking calls are not allowed in a send-completion or transaction-execute callback",
         ));
     }
-    Ok(runtime()?.block_on(future))
+    let rt = runtime()?;
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Ok(rt.block_on(future));
+    }
+    let _context = rt.enter();
+    Ok(ferromq_client::blocking::block_here(future))
 }
 
 /// Calls into C from the runtime's async context: blocking FerroMQ calls are refused there.

@@ -165,6 +165,25 @@ impl Producer {
         Fallible(r.await)
     }
 
+    /// `send` that blocks the JavaScript thread until the broker answered and returns the
+    /// SendResult (throws the same errors). The request is written and its answer awaited on
+    /// the calling thread, without the hops of a Promise (a runtime task, then the event
+    /// loop): for scripts that send one message at a time and have nothing else to run
+    /// meanwhile. Timers and I/O callbacks wait while it blocks (at most the send timeout
+    /// times the attempts).
+    #[napi(ts_return_type = "SendResult")]
+    pub fn send_sync(&self, message: Message) -> Fallible<SendResult> {
+        let r = self.get("send").and_then(|p| {
+            let m = message.into_core();
+            // Polled here, inside the runtime's context (`ferromq_client::blocking`).
+            napi::bindgen_prelude::within_runtime_if_available(|| {
+                ferromq_client::blocking::block_here(p.send(m))
+            })
+            .map(SendResult::from_core)
+        });
+        Fallible(r)
+    }
+
     /// Sends without waiting for the broker (no answer, never retried); resolves once the
     /// bytes are written.
     #[napi(ts_return_type = "Promise<void>")]

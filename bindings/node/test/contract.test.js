@@ -250,6 +250,26 @@ describe('admin', () => {
   })
 })
 
+describe('sendSync', () => {
+  it('blocks until the broker answered, in order, and throws the errors send rejects with', async () => {
+    const topic = await freshTopic('SendSync', 1)
+    const p = new Producer({ namesrvAddr: ready.cluster.namesrvAddr, group: fresh('p') })
+    assert.throws(() => p.sendSync({ topic, body: 'x' }), illegal(/not started/))
+    await p.start()
+    const offsets = []
+    for (let i = 0; i < 3; i++) {
+      const r = p.sendSync({ topic, body: `sync${i}` })
+      assert.equal(r.status, 'SEND_OK')
+      assert.equal(r.queue.topic, topic)
+      offsets.push(r.queueOffset)
+    }
+    assert.deepEqual(offsets, [0, 1, 2])
+    assert.throws(() => p.sendSync({ topic: 'bad topic!', body: 'x' }), (e) => e.code === ErrorCode.InvalidArgument)
+    await p.shutdown()
+    assert.throws(() => p.sendSync({ topic, body: 'x' }), illegal(/shut down/))
+  })
+})
+
 describe('producer queue selector', () => {
   it('sends to the queue the JavaScript selector picks', async () => {
     const topic = await freshTopic('Selector', 4)

@@ -2,12 +2,14 @@
 //!
 //! Layout: [`runtime`] (the tokio runtime the binding owns, blocking waits with the GIL
 //! released, asyncio futures), [`error`] (the exception hierarchy), [`message`] (value
-//! types), [`listener`] (Python callables as the core's listener traits), [`selector`] (a
+//! types), [`listener`] (Python callables as the core's listener traits; [`combine`] delivers
+//! concurrent listener calls several per GIL acquisition), [`selector`] (a
 //! Python queue selector), [`metrics`] (client-side counters as dicts), [`security`] (credentials and TLS options), [`slot`] (started objects and fork safety),
 //! [`testing`] (the Rust `LocalCluster` for `ferromq.testing`), then one file per
 //! client object.
 
 mod admin;
+mod combine;
 mod error;
 mod listener;
 mod message;

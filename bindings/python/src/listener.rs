@@ -11,6 +11,7 @@ use ferromq_client::{
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
+use crate::combine::Combiner;
 use crate::message::{PyConsumeResult, PyMessage, PyMessageView, PyTransactionState};
 
 /// Logs `err` (with its traceback) on the `ferromq` logger.
@@ -51,50 +52,68 @@ fn answer(r: &Bound<'_, PyAny>) -> Answer {
 }
 
 /// A Python callable `listener(message: MessageView) -> ConsumeResult | bool | str | None`,
-/// called once per message (the core's `EachMessage` makes it a batch listener).
+/// called once per message (the core's `EachMessage` makes it a batch listener); the calls of
+/// concurrent consume threads are combined per GIL acquisition ([`Combiner`]).
 pub(crate) struct PyListener {
-    pub(crate) callable: Py<PyAny>,
+    callable: Py<PyAny>,
+    combiner: Combiner,
+}
+
+impl PyListener {
+    pub(crate) fn new(callable: Py<PyAny>) -> Self {
+        PyListener {
+            callable,
+            combiner: Combiner::new(),
+        }
+    }
+
+    /// Calls the listener for `message` (the GIL held) and reads its answer.
+    fn call(&self, py: Python<'_>, message: &MessageView) -> ConsumeResult {
+        let returned = Py::new(py, PyMessageView::from(message.clone()))
+            .and_then(|view| self.callable.call1(py, (view,)));
+        let answer = match returned {
+            Ok(r) => answer(r.bind(py)),
+            Err(e) => {
+                let text = e.to_string();
+                report(
+                    py,
+                    "message listener failed; the message will be redelivered",
+                    e,
+                );
+                Answer::Failed(text)
+            }
+        };
+        let unusable = match &answer {
+            Answer::Unusable(kind) => Some(format!(
+                "a listener returns ConsumeResult, bool, str or None, not {kind}"
+            )),
+            Answer::Text(s) => s
+                .parse::<ConsumeResult>()
+                .err()
+                .map(|e| e.message().to_owned()),
+            _ => None,
+        };
+        if let Some(why) = unusable {
+            report(
+                py,
+                "message listener answer unusable; the message will be redelivered",
+                PyTypeError::new_err(why),
+            );
+        }
+        answer.outcome()
+    }
 }
 
 impl PerMessageListener for PyListener {
     fn consume_one(&self, message: &MessageView) -> ConsumeResult {
-        Python::try_attach(|py| {
-            let returned = Py::new(py, PyMessageView::from(message.clone()))
-                .and_then(|view| self.callable.call1(py, (view,)));
-            let answer = match returned {
-                Ok(r) => answer(r.bind(py)),
-                Err(e) => {
-                    let text = e.to_string();
-                    report(
-                        py,
-                        "message listener failed; the message will be redelivered",
-                        e,
-                    );
-                    Answer::Failed(text)
-                }
-            };
-            let unusable = match &answer {
-                Answer::Unusable(kind) => Some(format!(
-                    "a listener returns ConsumeResult, bool, str or None, not {kind}"
-                )),
-                Answer::Text(s) => s
-                    .parse::<ConsumeResult>()
-                    .err()
-                    .map(|e| e.message().to_owned()),
-                _ => None,
-            };
-            if let Some(why) = unusable {
-                report(
-                    py,
-                    "message listener answer unusable; the message will be redelivered",
-                    PyTypeError::new_err(why),
-                );
-            }
-            answer
-        })
-        // The interpreter is shutting down: not consumed.
-        .unwrap_or_else(|| Answer::Failed("the Python interpreter is shutting down".to_owned()))
-        .outcome()
+        // The interpreter shutting down: not consumed.
+        let gone =
+            || Answer::Failed("the Python interpreter is shutting down".to_owned()).outcome();
+        self.combiner.consume(
+            message,
+            &|py: Python<'_>, m: &MessageView| self.call(py, m),
+            &gone,
+        )
     }
 }
 

@@ -86,9 +86,7 @@ impl PyPushConsumer {
     {
         let options = self.options.clone();
         let subs = vec![(self.topic.clone(), self.filter.clone())];
-        let listener = EachMessage::new(PyListener {
-            callable: self.listener.clone_ref(py),
-        });
+        let listener = EachMessage::new(PyListener::new(self.listener.clone_ref(py)));
         let orderly = self.orderly;
         async move {
             if orderly {

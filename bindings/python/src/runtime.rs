@@ -1,6 +1,7 @@
 //! The tokio runtime the binding owns (the core never creates one), created on first use and
 //! created again in a child process after `fork()` (the parent's worker threads do not exist
-//! there). Blocking calls run their future on it and wait with the GIL released; awaitables
+//! there). Blocking calls poll their future on the calling thread inside the runtime's context
+//! with the GIL released (see [`wait`]); awaitables
 //! complete an asyncio future through its loop's `call_soon_threadsafe`, handed over by one
 //! completion thread (runtime workers never wait for the GIL).
 
@@ -8,6 +9,8 @@ use std::future::Future;
 use std::sync::mpsc::{channel, sync_channel, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::sync::Mutex;
 use std::time::Duration;
+
+use ferromq_client::blocking::poll_here;
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -48,10 +51,45 @@ pub(crate) fn pid() -> u32 {
     std::process::id()
 }
 
-/// Runs `future` on the runtime and waits for it with the GIL released; Ctrl-C (a pending
-/// signal handler raising) cancels the wait and the future. Never blocks a runtime thread on
-/// a runtime: the future always runs as a task, this thread only waits on a channel.
+/// Runs `future` to completion and returns its output, waiting with the GIL released; Ctrl-C
+/// (a pending signal handler raising) cancels the wait and the future.
+///
+/// On an ordinary Python thread the future is polled on the calling thread itself (inside the
+/// runtime's context, so its timers and spawned tasks work; `ferromq_client::blocking`): the
+/// request is written without a hop to a runtime worker, and the answer wakes this thread
+/// directly. On a thread that already
+/// belongs to the runtime (a listener or selector calling back into the client) it runs as a
+/// task instead, since a runtime thread must never be parked waiting for the runtime.
 pub(crate) fn wait<T, F>(py: Python<'_>, future: F) -> PyResult<T>
+where
+    T: Send + 'static,
+    F: Future<Output = T> + Send + 'static,
+{
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return wait_on_task(py, future);
+    }
+    let runtime = runtime();
+    let mut future = Box::pin(future);
+    loop {
+        let (back, polled) = py.detach(move || {
+            let _context = runtime.enter();
+            let polled = poll_here(future.as_mut(), Some(SIGNAL_CHECK));
+            (future, polled)
+        });
+        future = back;
+        if let Some(value) = polled {
+            return Ok(value);
+        }
+        // Dropping the future (on return) cancels the operation.
+        py.check_signals()?;
+    }
+}
+
+/// How often a blocking call looks for a pending Ctrl-C.
+const SIGNAL_CHECK: Duration = Duration::from_millis(100);
+
+/// [`wait`] for runtime threads: the future runs as a task, this thread waits on a channel.
+fn wait_on_task<T, F>(py: Python<'_>, future: F) -> PyResult<T>
 where
     T: Send + 'static,
     F: Future<Output = T> + Send + 'static,
@@ -63,7 +101,7 @@ where
     let mut rx = rx;
     loop {
         let (back, received) = py.detach(move || {
-            let r = rx.recv_timeout(Duration::from_millis(100));
+            let r = rx.recv_timeout(SIGNAL_CHECK);
             (rx, r)
         });
         rx = back;

@@ -81,6 +81,44 @@ def test_listener_results_and_exceptions(cluster, caplog):
     assert "not float" in logged
 
 
+def test_listeners_that_wait_still_run_concurrently(cluster):
+    """Listener calls are combined per GIL acquisition, but a call that waits with the GIL
+    released (here time.sleep) does not hold up the others: they run on their own threads, up
+    to consume_threads at once, and each message is acknowledged on its own."""
+    topic = cluster.topic("WaitingListeners")
+    running = 0
+    most = 0
+    seen: list[bytes] = []
+    lock = threading.Lock()
+
+    def listener(m: ferromq.MessageView) -> bool:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.5)
+        with lock:
+            running -= 1
+            seen.append(m.body)
+        return True
+
+    bodies = [f"m{i}".encode() for i in range(8)]
+    with ferromq.Producer(cluster.namesrv, cluster.name("pg")) as p:
+        for b in bodies:
+            p.send(ferromq.Message(topic, b))
+    with ferromq.PushConsumer(
+        cluster.namesrv,
+        cluster.name("cg"),
+        topic,
+        listener=listener,
+        consume_from=ferromq.ConsumeFrom.FIRST_OFFSET,
+        consume_threads=8,
+    ):
+        wait_until("every message consumed", lambda: len(seen) >= len(bodies), timeout=60)
+    assert sorted(seen) == sorted(bodies)  # each once: no batch was redelivered
+    assert most >= 2, f"at most {most} listener call(s) ran at once"
+
+
 # Python 3.12+ warns about fork() in a process with threads: that is what this test is about.
 @pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_fork_child_gets_a_fresh_runtime(cluster):
