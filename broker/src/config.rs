@@ -130,6 +130,9 @@ ferromq_common::settings! {
         /// `MessagingService` on this port (the proxy in "local" mode, docs/grpc.md); 0 (the
         /// default) turns it off.
         grpc_server_port: u16 = 0, "grpcServerPort", false;
+        /// `minInvisibleTimeMillsForRecv` (Apache's proxy key, 10 s): the shortest invisible
+        /// duration a gRPC receive may ask for.
+        min_invisible_time_mills_for_recv: i64 = 10_000, "minInvisibleTimeMillsForRecv", true;
         /// `brokerIP1`: the address registered and stamped into message ids.
         broker_ip1: String = local_ip(), "brokerIP1", false;
         /// `brokerIP2`: the HA address.

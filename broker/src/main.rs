@@ -154,6 +154,7 @@ async fn start_grpc(b: &ferromq_broker::config::BrokerConfig) -> Result<(), Stri
         namesrv_addr: b.namesrv_addr.clone(),
         grpc_server_port: b.grpc_server_port,
         rocketmq_cluster_name: b.broker_cluster_name.clone(),
+        min_invisible_time_mills_for_recv: b.min_invisible_time_mills_for_recv,
         ..ferromq_proxy::ProxyConfig::default()
     };
     let proxy = ferromq_proxy::Proxy::new(config, ferromq_proxy::Mode::Local);

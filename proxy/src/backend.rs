@@ -12,7 +12,9 @@ use ferromq_client::TcpTransport;
 use ferromq_common::lock;
 use ferromq_protocol::body::heartbeat::{HeartbeatData, ProducerData};
 use ferromq_protocol::body::route::TopicRouteData;
-use ferromq_protocol::header::admin::GetTopicConfigRequestHeader;
+use ferromq_protocol::header::admin::{
+    GetSubscriptionGroupConfigRequestHeader, GetTopicConfigRequestHeader,
+};
 use ferromq_protocol::header::namesrv::GetRouteInfoRequestHeader;
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 
@@ -65,6 +67,7 @@ pub struct Backend {
     routes: Mutex<HashMap<String, (Instant, Arc<TopicRouteData>)>>,
     types: Mutex<HashMap<String, (Instant, TopicMessageType)>>,
     masters: Mutex<HashMap<String, String>>,
+    groups: Mutex<HashMap<String, (Instant, Option<serde_json::Value>)>>,
 }
 
 impl std::fmt::Debug for Backend {
@@ -86,6 +89,7 @@ impl Backend {
             routes: Mutex::new(HashMap::new()),
             types: Mutex::new(HashMap::new()),
             masters: Mutex::new(HashMap::new()),
+            groups: Mutex::new(HashMap::new()),
         }
     }
 
@@ -230,6 +234,41 @@ impl Backend {
         }
         lock(&self.types).insert(topic.to_owned(), (Instant::now(), found));
         Ok(found)
+    }
+
+    /// The subscription group config of `group` (Apache's `SubscriptionGroupConfig` JSON) from
+    /// a master of `topic`; `None` when no broker has it.
+    pub async fn group_config(&self, group: &str, topic: &str) -> Option<serde_json::Value> {
+        if let Some((at, g)) = lock(&self.groups).get(group) {
+            if at.elapsed() < ROUTE_TTL {
+                return g.clone();
+            }
+        }
+        let route = self.route(topic).await.ok()?;
+        let mut found = None;
+        for broker in &route.broker_datas {
+            let Some(addr) = broker.master_addr() else {
+                continue;
+            };
+            let header = GetSubscriptionGroupConfigRequestHeader {
+                group: group.to_owned(),
+            };
+            let request = RemotingCommand::request_with_header(
+                RequestCode::GET_SUBSCRIPTIONGROUP_CONFIG,
+                &header,
+            );
+            let Ok(response) = self.request(addr, request, self.timeout).await else {
+                continue;
+            };
+            if response.response_code() == ResponseCode::SUCCESS {
+                found = serde_json::from_slice(&response.body).ok();
+                if found.is_some() {
+                    break;
+                }
+            }
+        }
+        lock(&self.groups).insert(group.to_owned(), (Instant::now(), found.clone()));
+        found
     }
 
     /// Registers `group` as a producer group of client `client_id` with every master of

@@ -42,6 +42,8 @@ pub struct ProxyConfig {
     pub grpc_client_consumer_max_long_polling_timeout_millis: i64,
     /// Batch size given to consumers (`grpcClientConsumerLongPollingBatchSize`).
     pub grpc_client_consumer_long_polling_batch_size: i32,
+    /// Shortest invisible duration of a receive, ms (`minInvisibleTimeMillsForRecv`, 10 s).
+    pub min_invisible_time_mills_for_recv: i64,
     /// Timeout of one remoting request to a broker or name server, ms.
     pub remoting_timeout_millis: u64,
 }
@@ -60,6 +62,7 @@ impl Default for ProxyConfig {
             enable_topic_message_type_check: true,
             grpc_client_consumer_max_long_polling_timeout_millis: 20_000,
             grpc_client_consumer_long_polling_batch_size: 32,
+            min_invisible_time_mills_for_recv: 10_000,
             remoting_timeout_millis: 3_000,
         }
     }

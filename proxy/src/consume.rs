@@ -20,9 +20,7 @@ use crate::receipt::{self, ReceiptHandle};
 use crate::status::{ok, status, ProxyError, ProxyResult};
 use crate::{now_ms, Proxy};
 
-/// Shortest and longest invisible time of a receive (Apache's `minInvisibleTimeMillsForRecv`
-/// and `maxInvisibleTimeMills`).
-const MIN_INVISIBLE_MS: i64 = 10_000;
+/// Longest invisible time (Apache's `maxInvisibleTimeMills`).
 const MAX_INVISIBLE_MS: i64 = 12 * 3600 * 1000;
 /// Invisible time of an auto-renewed receive (Apache's `defaultInvisibleTimeMills`).
 const DEFAULT_INVISIBLE_MS: i64 = 60_000;
@@ -35,11 +33,11 @@ fn name(r: &Option<pb::Resource>) -> &str {
     r.as_ref().map(|r| r.name.as_str()).unwrap_or_default()
 }
 
-fn check_invisible(ms: i64) -> ProxyResult<()> {
-    if ms < MIN_INVISIBLE_MS {
+fn check_invisible(ms: i64, min: i64) -> ProxyResult<()> {
+    if ms < min {
         return Err(ProxyError::new(
             Code::IllegalInvisibleTime,
-            format!("the invisibleTime is too small. min is {MIN_INVISIBLE_MS}"),
+            format!("the invisibleTime is too small. min is {min}"),
         ));
     }
     if ms > MAX_INVISIBLE_MS {
@@ -176,7 +174,7 @@ impl Proxy {
                 ProxyError::new(Code::IllegalInvisibleTime, "invisible duration is negative")
             })?
         };
-        check_invisible(invisible)?;
+        check_invisible(invisible, self.config.min_invisible_time_mills_for_recv)?;
         let max = self
             .config
             .grpc_client_consumer_max_long_polling_timeout_millis;

@@ -65,7 +65,11 @@ pub(crate) async fn keep_producers_registered(proxy: Arc<Proxy>) {
 
 /// The settings the server answers: the client's own, with the server's limits merged in as
 /// Apache's `GrpcClientSettingsManager` does.
-fn merge_settings(proxy: &Proxy, mut settings: pb::Settings) -> pb::Settings {
+fn merge_settings(
+    proxy: &Proxy,
+    mut settings: pb::Settings,
+    group: Option<&serde_json::Value>,
+) -> pb::Settings {
     let config = &proxy.config;
     match &mut settings.pub_sub {
         Some(pb::settings::PubSub::Publishing(p)) => {
@@ -87,21 +91,18 @@ fn merge_settings(proxy: &Proxy, mut settings: pb::Settings) -> pb::Settings {
             s.long_polling_timeout = Some(crate::convert::duration_of(
                 config.grpc_client_consumer_max_long_polling_timeout_millis,
             ));
-            // Apache's default group retry policy: 16 retries on the delay levels from 1 s.
-            let next = [
-                1_000, 5_000, 10_000, 30_000, 60_000, 120_000, 180_000, 240_000, 300_000, 360_000,
-                420_000, 480_000, 540_000, 600_000, 1_200_000, 1_800_000, 3_600_000, 7_200_000,
-            ];
+            let field = |k: &str| group.and_then(|g| g.get(k));
+            s.fifo = Some(
+                field("consumeMessageOrderly")
+                    .and_then(serde_json::Value::as_bool)
+                    .unwrap_or(false),
+            );
+            let retry_max = field("retryMaxTimes")
+                .and_then(serde_json::Value::as_i64)
+                .unwrap_or(16);
             settings.backoff_policy = Some(pb::RetryPolicy {
-                max_attempts: 17,
-                strategy: Some(pb::retry_policy::Strategy::CustomizedBackoff(
-                    pb::CustomizedBackoff {
-                        next: next
-                            .iter()
-                            .map(|ms| crate::convert::duration_of(*ms))
-                            .collect(),
-                    },
-                )),
+                max_attempts: i32::try_from(retry_max + 1).unwrap_or(17),
+                strategy: Some(retry_strategy(field("groupRetryPolicy"))),
             });
         }
         None => {}
@@ -111,6 +112,47 @@ fn merge_settings(proxy: &Proxy, mut settings: pb::Settings) -> pb::Settings {
         endpoints: None,
     });
     settings
+}
+
+/// Apache's default customized retry delays: the delay levels from 1 s.
+const DEFAULT_RETRY_DELAYS_MS: [i64; 18] = [
+    1_000, 5_000, 10_000, 30_000, 60_000, 120_000, 180_000, 240_000, 300_000, 360_000, 420_000,
+    480_000, 540_000, 600_000, 1_200_000, 1_800_000, 3_600_000, 7_200_000,
+];
+
+/// A group's `groupRetryPolicy` as the SDK's backoff (Apache's `mergeSubscriptionData`).
+fn retry_strategy(policy: Option<&serde_json::Value>) -> pb::retry_policy::Strategy {
+    use pb::retry_policy::Strategy;
+    use serde_json::Value;
+    let ms = |v: Option<&Value>, default: i64| v.and_then(Value::as_i64).unwrap_or(default);
+    let kind = policy.and_then(|p| p.get("type")).and_then(Value::as_str);
+    if kind == Some("EXPONENTIAL") {
+        let e = policy.and_then(|p| p.get("exponentialRetryPolicy"));
+        return Strategy::ExponentialBackoff(pb::ExponentialBackoff {
+            initial: Some(crate::convert::duration_of(ms(
+                e.and_then(|e| e.get("initial")),
+                5_000,
+            ))),
+            max: Some(crate::convert::duration_of(ms(
+                e.and_then(|e| e.get("max")),
+                7_200_000,
+            ))),
+            multiplier: e
+                .and_then(|e| e.get("multiplier"))
+                .and_then(Value::as_f64)
+                .unwrap_or(2.0) as f32,
+        });
+    }
+    let next: Vec<i64> = policy
+        .and_then(|p| p.get("customizedRetryPolicy"))
+        .and_then(|c| c.get("next"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_i64).collect())
+        .filter(|v: &Vec<i64>| !v.is_empty())
+        .unwrap_or_else(|| DEFAULT_RETRY_DELAYS_MS.to_vec());
+    Strategy::CustomizedBackoff(pb::CustomizedBackoff {
+        next: next.into_iter().map(crate::convert::duration_of).collect(),
+    })
 }
 
 impl Proxy {
@@ -166,7 +208,7 @@ impl Proxy {
         }
         Ok(pb::TelemetryCommand {
             status: Some(ok()),
-            command: Some(Command::Settings(merge_settings(self, settings))),
+            command: Some(Command::Settings(merge_settings(self, settings, None))),
         })
     }
 }
