@@ -22,6 +22,8 @@
 //!   `mqbroker` binaries as processes (kill -9, restart, promotion).
 //! - [`compat`]: the end-to-end acceptance scenario, run against any name server address.
 //! - [`ferro`]: FerroMQ's own name server and broker, in-process on free ports.
+//! - [`grpc`]: Apache's proxy in local mode (gRPC `MessagingService`), topic/group set-up and
+//!   the official 5.x gRPC SDK programs (Java `rocketmq-client-java`, Go `golang/v5`).
 //! - [`mqadmin`]: Apache's `mqadmin` and ours as processes, and the Java `AdminFixture`;
 //!   [`listing`] compares two `mqadmin` outputs' headers, columns and rows.
 
@@ -30,6 +32,7 @@ pub mod artifacts;
 pub mod clients;
 pub mod compat;
 pub mod ferro;
+pub mod grpc;
 pub mod ha;
 pub mod listing;
 pub mod mqadmin;
