@@ -220,7 +220,7 @@ impl Backend {
             if response.response_code() != ResponseCode::SUCCESS {
                 continue;
             }
-            let Ok(json) = serde_json::from_slice::<serde_json::Value>(&response.body) else {
+            let Ok(json) = ferromq_protocol::json::parse(&response.body) else {
                 continue;
             };
             let attr = json
@@ -261,7 +261,7 @@ impl Backend {
                 continue;
             };
             if response.response_code() == ResponseCode::SUCCESS {
-                found = serde_json::from_slice(&response.body).ok();
+                found = ferromq_protocol::json::parse(&response.body).ok();
                 if found.is_some() {
                     break;
                 }

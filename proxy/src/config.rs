@@ -44,6 +44,14 @@ pub struct ProxyConfig {
     pub grpc_client_consumer_long_polling_batch_size: i32,
     /// Shortest invisible duration of a receive, ms (`minInvisibleTimeMillsForRecv`, 10 s).
     pub min_invisible_time_mills_for_recv: i64,
+    /// TLS beside plaintext on the gRPC port (Apache's permissive mode; FerroMQ key
+    /// `grpcTlsEnable`, default true).
+    #[serde(rename = "grpcTlsEnable")]
+    pub tls_enable: bool,
+    /// PEM certificate chain of the gRPC port (`tlsCertPath`); none: self-signed.
+    pub tls_cert_path: Option<String>,
+    /// PEM private key of the gRPC port (`tlsKeyPath`).
+    pub tls_key_path: Option<String>,
     /// Timeout of one remoting request to a broker or name server, ms.
     pub remoting_timeout_millis: u64,
 }
@@ -63,6 +71,9 @@ impl Default for ProxyConfig {
             grpc_client_consumer_max_long_polling_timeout_millis: 20_000,
             grpc_client_consumer_long_polling_batch_size: 32,
             min_invisible_time_mills_for_recv: 10_000,
+            tls_enable: true,
+            tls_cert_path: None,
+            tls_key_path: None,
             remoting_timeout_millis: 3_000,
         }
     }

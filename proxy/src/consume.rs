@@ -272,6 +272,11 @@ impl Proxy {
         let mut out = vec![pb::ReceiveMessageResponse {
             content: Some(Content::Status(ok())),
         }];
+        let max_attempts = settings
+            .as_ref()
+            .and_then(|s| s.backoff_policy.as_ref())
+            .map(|p| p.max_attempts)
+            .filter(|n| *n > 0);
         for mut m in messages {
             if m.properties.value(property::POP_CK).is_none() {
                 let start = starts.get(&m.queue_id).copied().unwrap_or(m.queue_offset);
@@ -288,17 +293,31 @@ impl Proxy {
                 m.properties.insert(property::POP_CK, handle);
             }
             let mut message = to_grpc(&m, &topic, now);
-            if let Some(sys) = message.system_properties.as_mut() {
-                if let Some(h) = sys.receipt_handle.as_mut() {
-                    if h.split(' ').count() == 8 {
-                        h.push_str(&format!(" {}", m.commit_log_offset));
-                    }
+            let Some(sys) = message.system_properties.as_mut() else {
+                continue;
+            };
+            if let Some(h) = sys.receipt_handle.as_mut() {
+                if h.split(' ').count() == 8 {
+                    h.push_str(&format!(" {}", m.commit_log_offset));
                 }
-                sys.invisible_duration = Some(crate::convert::duration_of(invisible));
+            }
+            sys.invisible_duration = Some(crate::convert::duration_of(invisible));
+            // Out of attempts: to the DLQ instead of to the client (Apache's
+            // PopMessageResultFilterImpl: reconsumeTimes >= maxAttempts).
+            if max_attempts.is_some_and(|max| m.reconsume_times >= max) {
+                let handle = sys.receipt_handle.clone().unwrap_or_default();
+                let id = sys.message_id.clone();
+                if let Err(e) = self.dead_letter(group, &topic, &handle, &id).await {
+                    tracing::warn!(%group, %topic, message = %id, error = %e, "DLQ forward failed");
+                }
+                continue;
             }
             out.push(pb::ReceiveMessageResponse {
                 content: Some(Content::Message(message)),
             });
+        }
+        if out.len() == 1 {
+            return Ok(vec![not_found()]);
         }
         Ok(out)
     }
@@ -483,7 +502,20 @@ impl Proxy {
         let topic = name(&request.topic);
         validate_name(group, "group", Code::IllegalConsumerGroup)?;
         validate_name(topic, "topic", Code::IllegalTopic)?;
-        let handle = self.handle_of(&request.receipt_handle)?;
+        self.dead_letter(group, topic, &request.receipt_handle, &request.message_id)
+            .await
+    }
+
+    /// Moves the message of `text` to the group's DLQ (`CONSUMER_SEND_MSG_BACK` with no retries
+    /// left), then acks it.
+    async fn dead_letter(
+        &self,
+        group: &str,
+        topic: &str,
+        text: &str,
+        message_id: &str,
+    ) -> ProxyResult<()> {
+        let handle = self.handle_of(text)?;
         let Some(offset) = handle.commit_log_offset else {
             return Err(ProxyError::new(
                 Code::InvalidReceiptHandle,
@@ -495,7 +527,7 @@ impl Proxy {
             offset,
             group: group.to_owned(),
             delay_level: -1,
-            origin_msg_id: Some(request.message_id.clone()),
+            origin_msg_id: Some(message_id.to_owned()),
             origin_topic: Some(handle.real_topic(topic, group)),
             unit_mode: Some(false),
             max_reconsume_times: Some(0),
@@ -510,7 +542,7 @@ impl Proxy {
         if response.response_code() != ResponseCode::SUCCESS {
             return Err(ProxyError::from_response(&response));
         }
-        self.ack_one(group, topic, &request.receipt_handle).await
+        self.ack_one(group, topic, text).await
     }
 }
 

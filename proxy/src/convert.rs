@@ -303,6 +303,7 @@ fn message_type_of(p: &Properties) -> MessageType {
     } else if p.value(property::DELAY_TIME_LEVEL).is_some()
         || p.value(property::TIMER_DELIVER_MS).is_some()
         || p.value(property::TIMER_DELAY_SEC).is_some()
+        || p.value(property::TIMER_OUT_MS).is_some()
     {
         MessageType::Delay
     } else if p.value(property::SHARDING_KEY).is_some() {
@@ -330,7 +331,10 @@ pub fn to_grpc(m: &MessageExt, topic: &str, now_ms: i64) -> pb::Message {
     {
         Some(ts_of(now_ms + secs * 1000))
     } else {
+        // A FerroMQ broker keeps the delivery time of a delivered timer message in
+        // `TIMER_OUT_MS` only (Apache keeps `TIMER_DELIVER_MS` too).
         p.value(property::TIMER_DELIVER_MS)
+            .or_else(|| p.value(property::TIMER_OUT_MS))
             .and_then(|s| s.parse::<i64>().ok())
             .map(ts_of)
     };

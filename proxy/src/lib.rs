@@ -23,6 +23,7 @@ pub mod receipt;
 mod service;
 pub mod sessions;
 pub mod status;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicUsize;
@@ -112,13 +113,23 @@ pub async fn serve(
     let heartbeats = tokio::spawn(service::keep_producers_registered(proxy.clone()));
     let svc = pb::messaging_service_server::MessagingServiceServer::from_arc(proxy.clone())
         .max_decoding_message_size(MAX_DECODING_MESSAGE_SIZE);
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let tls = if proxy.config.tls_enable {
+        let cfg = tls::server_config(
+            proxy.config.tls_cert_path.as_deref(),
+            proxy.config.tls_key_path.as_deref(),
+        )
+        .map_err(std::io::Error::other)?;
+        Some(cfg)
+    } else {
+        None
+    };
+    let (incoming, acceptor) = tls::incoming(listener, tls);
     let result = tonic::transport::Server::builder()
-        .tcp_nodelay(true)
         .add_service(svc)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await;
     heartbeats.abort();
+    acceptor.abort();
     proxy.backend.close();
     result.map_err(std::io::Error::other)
 }

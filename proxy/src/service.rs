@@ -197,8 +197,24 @@ impl Proxy {
                         command: None,
                     });
                 }
+                let topic = s
+                    .subscriptions
+                    .first()
+                    .and_then(|e| e.topic.as_ref())
+                    .map(|t| t.name.clone())
+                    .unwrap_or_default();
+                let config = if topic.is_empty() {
+                    None
+                } else {
+                    self.backend.group_config(group, &topic).await
+                };
+                let merged = merge_settings(self, settings, config.as_ref());
                 self.sessions
-                    .update(client_id, settings.clone(), Some(stream.clone()));
+                    .update(client_id, merged.clone(), Some(stream.clone()));
+                return Ok(pb::TelemetryCommand {
+                    status: Some(ok()),
+                    command: Some(Command::Settings(merged)),
+                });
             }
             None => {
                 return Err(Status::invalid_argument(

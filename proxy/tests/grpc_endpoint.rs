@@ -378,3 +378,95 @@ async fn transactions_commit_rollback_and_check_back() {
         "rolled back message delivered: {more:?} ({c:?})"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_config_reaches_settings_and_exhausted_messages_go_to_the_dlq() {
+    let env = start(&[]).await;
+    env.create_topic("GrpcRetry", "NORMAL").await;
+    env.create_topic("%DLQ%GrpcDlqGroup", "NORMAL").await;
+    env.create_group("GrpcOrderlyGroup", true, 16).await;
+    env.create_group("GrpcDlqGroup", false, 1).await;
+    let mut client = env.client().await;
+    let access = endpoints(env.grpc_addr);
+
+    let subscription_of = |answer: pb::TelemetryCommand| match answer.command {
+        Some(Command::Settings(s)) => match s.pub_sub.clone() {
+            Some(pb::settings::PubSub::Subscription(sub)) => (s, sub),
+            other => panic!("subscription expected, got {other:?}"),
+        },
+        other => panic!("settings expected, got {other:?}"),
+    };
+    // An orderly group makes the consumer FIFO.
+    let (answer, _o, _okeep) = telemetry(
+        &mut client,
+        "orderly",
+        consumer_settings("GrpcOrderlyGroup", "GrpcRetry", access.clone()),
+    )
+    .await;
+    let (settings, sub) = subscription_of(answer);
+    assert_eq!(sub.fifo, Some(true));
+    assert_eq!(settings.backoff_policy.expect("backoff").max_attempts, 17);
+
+    // retryMaxTimes 1: two deliveries, then the DLQ.
+    let (answer, _d, _dkeep) = telemetry(
+        &mut client,
+        "dlq",
+        consumer_settings("GrpcDlqGroup", "GrpcRetry", access.clone()),
+    )
+    .await;
+    let (settings, sub) = subscription_of(answer);
+    assert_eq!(sub.fifo, Some(false));
+    assert_eq!(settings.backoff_policy.expect("backoff").max_attempts, 2);
+
+    let m = message("GrpcRetry", "poison", MessageType::Normal);
+    let sent_id = id(&m);
+    let r = client
+        .send_message(request(pb::SendMessageRequest { messages: vec![m] }, "p"))
+        .await
+        .expect("rpc")
+        .into_inner();
+    assert_eq!(code(&r.status), Code::Ok);
+    let mut attempts = Vec::new();
+    let deadline = std::time::Instant::now() + WAIT;
+    while attempts.len() < 2 && std::time::Instant::now() < deadline {
+        let (_, got) = receive_once(
+            &mut client,
+            "dlq",
+            "GrpcDlqGroup",
+            "GrpcRetry",
+            Duration::from_secs(1),
+            Duration::from_secs(2),
+        )
+        .await;
+        for m in got {
+            assert_eq!(id(&m), sent_id);
+            attempts.push(m.system_properties.and_then(|s| s.delivery_attempt));
+        }
+    }
+    assert_eq!(attempts, vec![Some(1), Some(2)]);
+    // The third pop finds it out of attempts and forwards it to %DLQ%GrpcDlqGroup: the group
+    // sees nothing more (it is revived 1 s after the second delivery; polls cover 6 s).
+    for _ in 0..3 {
+        let (_, again) = receive_once(
+            &mut client,
+            "dlq",
+            "GrpcDlqGroup",
+            "GrpcRetry",
+            Duration::from_secs(1),
+            Duration::from_secs(2),
+        )
+        .await;
+        assert!(again.is_empty(), "delivered a third time: {again:?}");
+    }
+    let dead = receive_n(
+        &mut client,
+        "dlq-reader",
+        "GrpcDlqReader",
+        "%DLQ%GrpcDlqGroup",
+        1,
+        WAIT,
+    )
+    .await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].body, b"poison");
+}

@@ -44,6 +44,7 @@ pub async fn start(broker_lines: &[&str]) -> Env {
         .expect("cluster starts");
     let config = ProxyConfig {
         namesrv_addr: cluster.namesrv_addr().to_owned(),
+        min_invisible_time_mills_for_recv: 1_000,
         ..ProxyConfig::default()
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -101,6 +102,20 @@ impl Env {
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+}
+
+impl Env {
+    /// Creates consumer group `group` (orderly or not, with `retry_max_times`).
+    pub async fn create_group(&self, group: &str, orderly: bool, retry_max_times: i32) {
+        let admin = Admin::new(&self.cluster.client_config("grpc-test-admin")).expect("admin");
+        let mut g = ferromq_client::SubscriptionGroup::new(group);
+        g.consume_message_orderly = orderly;
+        g.retry_max_times = retry_max_times;
+        admin
+            .create_subscription_group_at(&self.cluster.broker(0).addr(), &g)
+            .await
+            .expect("create group");
     }
 }
 
