@@ -268,6 +268,7 @@ impl Proxy {
             }]);
         }
         let starts = start_offsets(head.start_offset_info.as_deref());
+        let counts = order_counts(head.order_count_info.as_deref());
         let now = now_ms();
         let mut out = vec![pb::ReceiveMessageResponse {
             content: Some(Content::Status(ok())),
@@ -278,6 +279,10 @@ impl Proxy {
             .map(|p| p.max_attempts)
             .filter(|n| *n > 0);
         for mut m in messages {
+            // Orderly pops count deliveries in `orderCountInfo`, not in the stored message.
+            if let Some(n) = counts.get(&(m.queue_id, m.queue_offset)) {
+                m.reconsume_times = *n;
+            }
             if m.properties.value(property::POP_CK).is_none() {
                 let start = starts.get(&m.queue_id).copied().unwrap_or(m.queue_offset);
                 let handle = receipt::build(
@@ -546,6 +551,25 @@ impl Proxy {
     }
 }
 
+/// `orderCountInfo` of an orderly pop: `retry qo<queueId>%<offset> <count>` per message that
+/// was delivered before (the `retry queueId minCount` entries are skipped).
+fn order_counts(info: Option<&str>) -> HashMap<(i32, i64), i32> {
+    let mut out = HashMap::new();
+    for part in info.unwrap_or_default().split(';') {
+        let f: Vec<&str> = part.split(' ').collect();
+        if f.len() != 3 {
+            continue;
+        }
+        let Some((q, o)) = f[1].strip_prefix("qo").and_then(|k| k.split_once('%')) else {
+            continue;
+        };
+        if let (Ok(q), Ok(o), Ok(n)) = (q.parse(), o.parse(), f[2].parse()) {
+            out.insert((q, o), n);
+        }
+    }
+    out
+}
+
 /// `startOffsetInfo` (`retry queueId startOffset;...`) of normal queues, by queue id.
 fn start_offsets(info: Option<&str>) -> HashMap<i32, i64> {
     let mut out = HashMap::new();
@@ -558,4 +582,22 @@ fn start_offsets(info: Option<&str>) -> HashMap<i32, i64> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_pop_offset_and_order_infos() {
+        let starts = start_offsets(Some("0 1 5;1 0 3;0 2 9"));
+        assert_eq!(starts.get(&1), Some(&5));
+        assert_eq!(starts.get(&2), Some(&9));
+        assert_eq!(starts.get(&0), None);
+        let counts = order_counts(Some("0 qo1%5 2;0 qo1%6 1;0 1 0"));
+        assert_eq!(counts.get(&(1, 5)), Some(&2));
+        assert_eq!(counts.get(&(1, 6)), Some(&1));
+        assert_eq!(counts.len(), 2);
+        assert!(order_counts(None).is_empty());
+    }
 }

@@ -12,12 +12,13 @@
 //! - [`sessions`]: clients (settings, Telemetry streams) and open transactions, and the handler
 //!   of the broker's transaction checks;
 //! - [`convert`], [`receipt`], [`status`]: messages, receipt handles and answers;
-//! - `service`, `produce`, `consume`: the RPCs.
+//! - `service`, `produce`, `consume`, `offsets`: the RPCs.
 
 pub mod backend;
 pub mod config;
 mod consume;
 pub mod convert;
+mod offsets;
 mod produce;
 pub mod receipt;
 mod service;

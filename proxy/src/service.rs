@@ -323,37 +323,25 @@ impl MessagingService for Proxy {
 
     async fn update_offset(
         &self,
-        _request: Request<pb::UpdateOffsetRequest>,
+        request: Request<pb::UpdateOffsetRequest>,
     ) -> Result<Response<pb::UpdateOffsetResponse>, Status> {
-        Ok(Response::new(pb::UpdateOffsetResponse {
-            status: Some(status(
-                Code::NotImplemented,
-                "UpdateOffset is not implemented",
-            )),
-        }))
+        Ok(Response::new(
+            self.update_offset(request.into_inner()).await,
+        ))
     }
 
     async fn get_offset(
         &self,
-        _request: Request<pb::GetOffsetRequest>,
+        request: Request<pb::GetOffsetRequest>,
     ) -> Result<Response<pb::GetOffsetResponse>, Status> {
-        Ok(Response::new(pb::GetOffsetResponse {
-            status: Some(status(Code::NotImplemented, "GetOffset is not implemented")),
-            offset: 0,
-        }))
+        Ok(Response::new(self.get_offset(request.into_inner()).await))
     }
 
     async fn query_offset(
         &self,
-        _request: Request<pb::QueryOffsetRequest>,
+        request: Request<pb::QueryOffsetRequest>,
     ) -> Result<Response<pb::QueryOffsetResponse>, Status> {
-        Ok(Response::new(pb::QueryOffsetResponse {
-            status: Some(status(
-                Code::NotImplemented,
-                "QueryOffset is not implemented",
-            )),
-            offset: 0,
-        }))
+        Ok(Response::new(self.query_offset(request.into_inner()).await))
     }
 
     async fn end_transaction(

@@ -272,3 +272,97 @@ async fn broker_serves_grpc_in_local_mode() {
         assert_eq!(e.addresses[0].port, i32::from(port));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offsets_update_get_and_query() {
+    let env = start(&[]).await;
+    env.create_topic("GrpcOffsets", "NORMAL").await;
+    let mut client = env.client().await;
+    for i in 0..8 {
+        let m = message("GrpcOffsets", &format!("o{i}"), MessageType::Normal);
+        assert_eq!(send_status(&mut client, vec![m]).await, Code::Ok);
+    }
+    let route = client
+        .query_route(request(
+            pb::QueryRouteRequest {
+                topic: resource("GrpcOffsets"),
+                endpoints: Some(endpoints(env.grpc_addr)),
+            },
+            "off",
+        ))
+        .await
+        .expect("rpc")
+        .into_inner();
+    // The consume queues are written just after the sends are answered: poll for all 8.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut total = 0;
+        for q in &route.message_queues {
+            let query = |policy: pb::QueryOffsetPolicy| pb::QueryOffsetRequest {
+                message_queue: Some(q.clone()),
+                query_offset_policy: policy as i32,
+                timestamp: None,
+            };
+            let end = client
+                .query_offset(request(query(pb::QueryOffsetPolicy::End), "off"))
+                .await
+                .expect("rpc")
+                .into_inner();
+            assert_eq!(code(&end.status), Code::Ok, "{end:?}");
+            let begin = client
+                .query_offset(request(query(pb::QueryOffsetPolicy::Beginning), "off"))
+                .await
+                .expect("rpc")
+                .into_inner();
+            assert_eq!(begin.offset, 0);
+            total += end.offset;
+        }
+        if total == 8 {
+            break;
+        }
+        assert!(
+            total < 8 && std::time::Instant::now() < deadline,
+            "max offsets sum to {total}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let q = route.message_queues[0].clone();
+    let updated = client
+        .update_offset(request(
+            pb::UpdateOffsetRequest {
+                group: resource("GrpcOffsetGroup"),
+                message_queue: Some(q.clone()),
+                offset: 1,
+            },
+            "off",
+        ))
+        .await
+        .expect("rpc")
+        .into_inner();
+    assert_eq!(code(&updated.status), Code::Ok, "{updated:?}");
+    let got = client
+        .get_offset(request(
+            pb::GetOffsetRequest {
+                group: resource("GrpcOffsetGroup"),
+                message_queue: Some(q.clone()),
+            },
+            "off",
+        ))
+        .await
+        .expect("rpc")
+        .into_inner();
+    assert_eq!((code(&got.status), got.offset), (Code::Ok, 1));
+    let bad = client
+        .query_offset(request(
+            pb::QueryOffsetRequest {
+                message_queue: Some(q),
+                query_offset_policy: 7,
+                timestamp: None,
+            },
+            "off",
+        ))
+        .await
+        .expect("rpc")
+        .into_inner();
+    assert_eq!(code(&bad.status), Code::BadRequest);
+}
