@@ -12,8 +12,8 @@ use ferromq_proxy::{Mode, Proxy, ProxyConfig};
     about = "FerroMQ gRPC proxy (apache.rocketmq.v2.MessagingService)"
 )]
 struct Args {
-    /// rmq-proxy.json
-    #[arg(short = 'p', long = "proxyConfigPath", alias = "pc")]
+    /// rmq-proxy.json (Apache's `-pc` is accepted too)
+    #[arg(long = "proxyConfigPath")]
     proxy_config_path: Option<PathBuf>,
     /// Name servers (overrides namesrvAddr).
     #[arg(short = 'n', long = "namesrvAddr")]
@@ -23,7 +23,14 @@ struct Args {
 #[tokio::main]
 async fn main() {
     tracing_subscriber_init();
-    let args = Args::parse();
+    // Apache spells the short flag `-pc`, which is not a one-letter flag.
+    let args = Args::parse_from(std::env::args().map(|a| {
+        if a == "-pc" {
+            "--proxyConfigPath".to_owned()
+        } else {
+            a
+        }
+    }));
     let mut config = match &args.proxy_config_path {
         Some(path) => match ProxyConfig::load(path) {
             Ok(c) => c,

@@ -22,6 +22,10 @@ pub(crate) type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Se
 /// How often the producer groups of live publishers are heartbeated to the brokers.
 const PRODUCER_HEARTBEAT: Duration = Duration::from_secs(20);
 
+/// A client with no Telemetry stream that sends nothing this long is forgotten (Apache's
+/// channel expiry is 120 s too).
+const CLIENT_IDLE: Duration = Duration::from_secs(120);
+
 /// The client id every 5.x SDK sends in metadata.
 pub(crate) fn client_id<T>(request: &Request<T>) -> Option<String> {
     request
@@ -54,6 +58,10 @@ pub(crate) async fn keep_producers_registered(proxy: Arc<Proxy>) {
     let mut tick = tokio::time::interval(PRODUCER_HEARTBEAT);
     loop {
         tick.tick().await;
+        let gone = proxy.sessions.expire(CLIENT_IDLE);
+        if gone > 0 {
+            tracing::info!(gone, "gRPC clients expired: no stream and no heartbeat");
+        }
         for topic in proxy.sessions.published_topics() {
             proxy
                 .backend

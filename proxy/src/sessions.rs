@@ -124,6 +124,17 @@ impl Sessions {
         }
     }
 
+    /// Forgets clients without a live Telemetry stream that were not heard from for `idle`
+    /// (a client that vanished without NotifyClientTermination).
+    pub fn expire(&self, idle: Duration) -> usize {
+        let mut clients = lock(&self.clients);
+        let before = clients.len();
+        clients.retain(|_, s| {
+            s.stream.as_ref().is_some_and(|tx| !tx.is_closed()) || s.seen.elapsed() < idle
+        });
+        before - clients.len()
+    }
+
     /// Topics published by live producers (their groups are the topics).
     pub fn published_topics(&self) -> Vec<String> {
         let mut topics: Vec<String> = lock(&self.clients)
@@ -240,5 +251,22 @@ impl InboundHandler for Inbound {
             self.0.check_transaction(&addr, &request);
         }
         Box::pin(async { None })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_without_stream_expire() {
+        let sessions = Sessions::default();
+        let (tx, _rx) = mpsc::channel(1);
+        sessions.update("live", pb::Settings::default(), Some(tx));
+        sessions.update("gone", pb::Settings::default(), None);
+        assert_eq!(sessions.expire(Duration::from_secs(60)), 0);
+        assert_eq!(sessions.expire(Duration::ZERO), 1);
+        assert!(sessions.settings("live").is_some());
+        assert!(sessions.settings("gone").is_none());
     }
 }
