@@ -319,7 +319,8 @@ pub struct ApacheProxy {
 
 impl ApacheProxy {
     /// Starts the name server and the proxy; `extra_broker` lines (Apache keys) go last into
-    /// the broker config. Test-friendly settings: open transactions are checked after 3 s.
+    /// the broker config. Test-friendly settings: open transactions are checked after 3 s, long
+    /// polls last at most 5 s.
     /// Waits until the gRPC port accepts connections and the broker is registered; panics
     /// with the logs otherwise.
     pub fn start(extra_broker: &[(&str, &str)]) -> Self {
@@ -375,6 +376,9 @@ impl ApacheProxy {
             "namesrvAddr": namesrv.addr(),
             "grpcServerPort": grpc_port,
             "remotingListenPort": remoting_port,
+            // A push consumer's long poll (20 s by default) is not woken by a retried message:
+            // a nacked message waits for the poll to end.
+            "grpcClientConsumerMaxLongPollingTimeoutMillis": 5000,
         });
         fs::write(&proxy_conf, proxy_json.to_string()).expect("write rmq-proxy.json");
         let mut cmd = Command::new("java");
