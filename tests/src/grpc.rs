@@ -319,9 +319,10 @@ pub struct ApacheProxy {
 
 impl ApacheProxy {
     /// Starts the name server and the proxy; `extra_broker` lines (Apache keys) go last into
-    /// the broker config. Test-friendly settings: open transactions are checked after 3 s, the
-    /// proxy accepts invisible durations down to 1 s. Waits until the gRPC port accepts
-    /// connections and the broker is registered; panics with the logs otherwise.
+    /// the broker config. Test-friendly settings: open transactions are checked after 3 s, long
+    /// polls last at most 5 s.
+    /// Waits until the gRPC port accepts connections and the broker is registered; panics
+    /// with the logs otherwise.
     pub fn start(extra_broker: &[(&str, &str)]) -> Self {
         let jars = JavaArtifacts::get();
         let namesrv = ApacheNamesrv::start();
@@ -375,7 +376,9 @@ impl ApacheProxy {
             "namesrvAddr": namesrv.addr(),
             "grpcServerPort": grpc_port,
             "remotingListenPort": remoting_port,
-            "minInvisibleTimeMillsForRecv": 1000,
+            // A push consumer's long poll (20 s by default) is not woken by a retried message:
+            // a nacked message waits for the poll to end.
+            "grpcClientConsumerMaxLongPollingTimeoutMillis": 5000,
         });
         fs::write(&proxy_conf, proxy_json.to_string()).expect("write rmq-proxy.json");
         let mut cmd = Command::new("java");
@@ -455,5 +458,41 @@ impl ApacheProxy {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expected_lines_have_exact_counts() {
+        assert_eq!(
+            expected_line("transaction", 12),
+            "OK: transaction: committed 4 rolled-back 4 checked 4 received 8"
+        );
+        assert_eq!(
+            expected_line("redelivery", 12),
+            "OK: redelivery: received 12 acked 6 redelivered 6 attempt 2"
+        );
+        for s in SCENARIOS {
+            assert!(expected_line(s, 6).starts_with(&format!("OK: {s}: ")));
+        }
+    }
+
+    #[test]
+    fn missing_lines_names_what_did_not_pass() {
+        let output = "[+1ms] scenario normal\nOK: normal: sent 6 received 6 acked 6\r\n\
+                      FAIL: fifo: java.lang.IllegalStateException: mg1\n";
+        assert_eq!(
+            missing_lines(output, &["normal", "fifo"], 6),
+            ["OK: fifo: sent 6 groups 3 received 6 in order"]
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "multiple of 6")]
+    fn counts_must_split_into_thirds_and_halves() {
+        let _ = expected_line("normal", 8);
     }
 }

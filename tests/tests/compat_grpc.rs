@@ -47,8 +47,7 @@ fn ferromq_cluster(extra: &[&str]) -> (LocalCluster, GrpcTarget) {
     let mut builder = LocalCluster::builder()
         .broker_config(format!("grpcServerPort={grpc_port}"))
         .broker_config("transactionCheckInterval=1000")
-        .broker_config("transactionTimeOut=3000")
-        .broker_config("minInvisibleTimeMillsForRecv=1000");
+        .broker_config("transactionTimeOut=3000");
     for line in extra {
         builder = builder.broker_config(*line);
     }
@@ -251,6 +250,7 @@ fn pop_crash_over_grpc_ferromq() {
         Duration::from_secs(300),
     );
     let want = format!("OK: crash-ack-half: received {n} acked {}", n / 2);
+    eprintln!("before the kill ({:.1?}): {want}", half.elapsed);
     assert!(
         half.success() && half.output.lines().any(|l| l.trim_end() == want),
         "no '{want}':\n{}\n{}",
@@ -274,6 +274,7 @@ fn pop_crash_over_grpc_ferromq() {
         Duration::from_secs(300),
     );
     let want = format!("OK: crash-drain: redelivered {} acked-again 0", n / 2);
+    eprintln!("after the restart ({:.1?}): {want}", drain.elapsed);
     assert!(
         drain.success() && drain.output.lines().any(|l| l.trim_end() == want),
         "no '{want}':\n{}\n{}",

@@ -31,8 +31,14 @@ import org.apache.rocketmq.client.apis.producer.Producer;
 final class ConsumerScenarios {
     private ConsumerScenarios() {}
 
-    /** Short invisible duration for scenarios that wait for a redelivery. */
-    static final Duration SHORT_INVISIBLE = Duration.ofSeconds(2);
+    /**
+     * Invisible duration for receives that wait for a redelivery: the shortest Apache's proxy
+     * accepts by default ({@code minInvisibleTimeMillsForRecv}, 10 s).
+     */
+    static final Duration SHORT_INVISIBLE = Duration.ofSeconds(10);
+
+    /** What change-invisible shortens idx 0 to (ChangeInvisibleDuration has no minimum). */
+    static final Duration CHANGED_INVISIBLE = Duration.ofSeconds(2);
 
     static void sendN(String endpoint, String topic, int n) throws Exception {
         List<Message> messages = new ArrayList<>();
@@ -62,9 +68,9 @@ final class ConsumerScenarios {
                     if (seen.add(i)) {
                         check(view.getDeliveryAttempt() == 1, "idx " + i + " first attempt " + view.getDeliveryAttempt());
                         if (i == 0) {
-                            consumer.changeInvisibleDuration(view, SHORT_INVISIBLE);
+                            consumer.changeInvisibleDuration(view, CHANGED_INVISIBLE);
                             changedAt = System.currentTimeMillis();
-                            progress("changed idx 0 to " + SHORT_INVISIBLE);
+                            progress("changed idx 0 to " + CHANGED_INVISIBLE);
                         } else {
                             consumer.ack(view);
                         }
@@ -85,7 +91,7 @@ final class ConsumerScenarios {
     }
 
     /**
-     * Received with a 2 s invisible duration; even ones are acked, odd ones not: exactly the odd
+     * Received with a 10 s invisible duration; even ones are acked, odd ones not: exactly the odd
      * ones come back (attempt 2) and are then acked.
      */
     static String redelivery(String endpoint, String topic, String group, int n) throws Exception {
