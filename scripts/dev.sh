@@ -10,6 +10,8 @@
 #   The broker's Prometheus metrics are on http://127.0.0.1:5557/metrics (FERROMQ_METRICS_PORT),
 #   the name server's on http://127.0.0.1:5558/metrics (FERROMQ_NAMESRV_METRICS_PORT).
 #   The web console (mqdashboard) is on http://127.0.0.1:8082/ (FERROMQ_DASHBOARD_PORT; 0: none).
+#   The RocketMQ 5.x gRPC SDKs reach the broker on 127.0.0.1:8081 (FERROMQ_GRPC_PORT; 0: off;
+#   grpcServerPort in the broker config, docs/grpc.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -24,6 +26,7 @@ broker_ws_port="${FERROMQ_BROKER_WS_PORT:-10913}"
 metrics_port="${FERROMQ_METRICS_PORT:-5557}"
 ns_metrics_port="${FERROMQ_NAMESRV_METRICS_PORT:-5558}"
 dashboard_port="${FERROMQ_DASHBOARD_PORT:-8082}"
+grpc_port="${FERROMQ_GRPC_PORT:-8081}"
 mkdir -p "$data/namesrv" "$data/broker"
 {
   cat conf/namesrv.properties
@@ -39,6 +42,7 @@ mkdir -p "$data/namesrv" "$data/broker"
   cat conf/broker.conf
   echo "listenPort=$broker_port"
   echo "webSocketListenPort=$broker_ws_port"
+  echo "grpcServerPort=$grpc_port"
   echo "namesrvAddr=127.0.0.1:$ns_port"
   echo "storePathRootDir=$data/broker/store"
   echo "metricsExporterType=PROM"

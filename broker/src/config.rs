@@ -70,6 +70,7 @@ pub const CONFIG_BLACKLIST: &[&str] = &[
     "haMasterAddress",
     "bindAddress",
     "webSocketListenPort",
+    "grpcServerPort",
     "webSocketBindAddress",
     "webSocketAllowedOrigins",
     "metricsExporterType",
@@ -125,6 +126,13 @@ ferromq_common::settings! {
         /// WebSocket, for browser clients; 0 (the default) turns it off. Registered in the name
         /// servers' KV config (namespace `FERROMQ_WEBSOCKET`, key = the broker address).
         web_socket_listen_port: u16 = 0, "webSocketListenPort", false;
+        /// `grpcServerPort` (Apache's proxy key): when set, `mqbroker` serves the 5.x gRPC
+        /// `MessagingService` on this port (the proxy in "local" mode, docs/grpc.md); 0 (the
+        /// default) turns it off.
+        grpc_server_port: u16 = 0, "grpcServerPort", false;
+        /// `minInvisibleTimeMillsForRecv` (Apache's proxy key, 10 s): the shortest invisible
+        /// duration a gRPC receive may ask for.
+        min_invisible_time_mills_for_recv: i64 = 10_000, "minInvisibleTimeMillsForRecv", true;
         /// `brokerIP1`: the address registered and stamped into message ids.
         broker_ip1: String = local_ip(), "brokerIP1", false;
         /// `brokerIP2`: the HA address.

@@ -112,6 +112,10 @@ fn main() -> ExitCode {
         };
         let shutdown = ferromq_remoting::shutdown_signal();
         let settings = broker.settings();
+        if let Err(e) = start_grpc(&settings.broker).await {
+            eprintln!("mqbroker: {e}");
+            return ExitCode::FAILURE;
+        }
         let b = &settings.broker;
         println!(
             "The broker[{}, {}] boot success. serializeType=JSON and name server is {}",
@@ -127,4 +131,48 @@ fn main() -> ExitCode {
             }
         }
     })
+}
+
+/// Starts the gRPC endpoint (Apache's proxy in "local" mode, docs/grpc.md) when `grpcServerPort`
+/// is set: the same proxy as `mqproxy`, pointed at this broker's name servers.
+#[cfg(feature = "grpc")]
+async fn start_grpc(b: &ferromq_broker::config::BrokerConfig) -> Result<(), String> {
+    if b.grpc_server_port == 0 {
+        return Ok(());
+    }
+    if b.namesrv_addr.trim().is_empty() {
+        return Err(
+            "grpcServerPort needs namesrvAddr (the gRPC endpoint routes through the name servers)"
+                .to_owned(),
+        );
+    }
+    let addr = format!("{}:{}", b.bind_address, b.grpc_server_port);
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr} (bindAddress, grpcServerPort): {e}"))?;
+    let config = ferromq_proxy::ProxyConfig {
+        namesrv_addr: b.namesrv_addr.clone(),
+        grpc_server_port: b.grpc_server_port,
+        rocketmq_cluster_name: b.broker_cluster_name.clone(),
+        min_invisible_time_mills_for_recv: b.min_invisible_time_mills_for_recv,
+        ..ferromq_proxy::ProxyConfig::default()
+    };
+    let proxy = ferromq_proxy::Proxy::new(config, ferromq_proxy::Mode::Local);
+    tokio::spawn(async move {
+        let shutdown = ferromq_remoting::shutdown_signal();
+        if let Err(e) = ferromq_proxy::serve(proxy, listener, shutdown).await {
+            tracing::error!(error = %e, "gRPC endpoint stopped");
+        }
+    });
+    Ok(())
+}
+
+#[cfg(not(feature = "grpc"))]
+async fn start_grpc(b: &ferromq_broker::config::BrokerConfig) -> Result<(), String> {
+    if b.grpc_server_port != 0 {
+        tracing::warn!(
+            "grpcServerPort is set but this mqbroker was built without the grpc feature"
+        );
+    }
+    Ok(())
 }

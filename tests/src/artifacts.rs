@@ -3,7 +3,9 @@
 //! One Maven run (`tests/compat/pom.xml`) resolves the Apache name server + broker jars
 //! (`apache/target/dependency`), compiles the Java client programs against `rocketmq-client` 5.3.3
 //! only (`java/target/classes` + `java/target/dependency`) and `ProduceConsume` again against
-//! `rocketmq-client` 4.9.8 (`java49/target/...`). It is skipped when a stamp in
+//! `rocketmq-client` 4.9.8 (`java49/target/...`), the gRPC programs against the 5.x SDK
+//! `rocketmq-client-java` (`grpc-java/target/...`) and resolves Apache's proxy
+//! (`proxy/target/dependency`). It is skipped when a stamp in
 //! `tests/compat/.cache/` shows the poms and sources unchanged since the last successful build.
 //! The Go program is built with `go build` into `tests/compat/.cache/go/` (Go's build cache makes
 //! repeated builds cheap). A file lock serialises builds across test processes.
@@ -66,6 +68,10 @@ pub struct JavaArtifacts {
     /// Apache RocketMQ 4.9.8 `mqadmin` (the ACL 1.0 commands) and its dependencies, after the
     /// compat classes.
     pub tools49_classpath: String,
+    /// The gRPC programs (`tests/compat/grpc-java`) + `rocketmq-client-java` (the 5.x SDK).
+    pub grpc_client_classpath: String,
+    /// Apache RocketMQ 5.3.3 proxy (`rocketmq-proxy`, the broker included, for local mode).
+    pub proxy_classpath: String,
 }
 
 impl JavaArtifacts {
@@ -87,6 +93,9 @@ fn build_java() -> JavaArtifacts {
     let server_deps = compat.join("apache/target/dependency");
     let tools_deps = compat.join("tools/target/dependency");
     let tools49_deps = compat.join("tools49/target/dependency");
+    let grpc_classes = compat.join("grpc-java/target/classes");
+    let grpc_deps = compat.join("grpc-java/target/dependency");
+    let proxy_deps = compat.join("proxy/target/dependency");
     let stamp_path = cache_dir().join("maven.stamp");
     let fingerprint = format!("{:016x}", fingerprint_java_inputs(&compat));
     let up_to_date = fs::read_to_string(&stamp_path).is_ok_and(|s| s.trim() == fingerprint)
@@ -100,7 +109,12 @@ fn build_java() -> JavaArtifacts {
         && has_jar(&client49_deps, "rocketmq-client-4.9.8")
         && has_jar(&server_deps, "rocketmq-broker-")
         && has_jar(&tools_deps, "rocketmq-tools-")
-        && has_jar(&tools49_deps, "rocketmq-tools-4.9.8");
+        && has_jar(&tools49_deps, "rocketmq-tools-4.9.8")
+        && grpc_classes
+            .join("org/ferromq/grpc/GrpcScenarios.class")
+            .is_file()
+        && has_jar(&grpc_deps, "rocketmq-client-java-")
+        && has_jar(&proxy_deps, "rocketmq-proxy-");
     if !up_to_date {
         let _ = fs::remove_file(&stamp_path);
         let mut cmd = Command::new("mvn");
@@ -130,6 +144,8 @@ fn build_java() -> JavaArtifacts {
         server_classpath: format!("{}/*", server_deps.display()),
         tools_classpath: format!("{}:{}/*", client_classes.display(), tools_deps.display()),
         tools49_classpath: format!("{}:{}/*", client_classes.display(), tools49_deps.display()),
+        grpc_client_classpath: format!("{}:{}/*", grpc_classes.display(), grpc_deps.display()),
+        proxy_classpath: format!("{}/*", proxy_deps.display()),
     }
 }
 
@@ -150,8 +166,11 @@ fn fingerprint_java_inputs(compat: &Path) -> u64 {
         compat.join("apache/pom.xml"),
         compat.join("tools/pom.xml"),
         compat.join("tools49/pom.xml"),
+        compat.join("grpc-java/pom.xml"),
+        compat.join("proxy/pom.xml"),
     ];
     collect_files(&compat.join("java/src"), &mut files);
+    collect_files(&compat.join("grpc-java/src"), &mut files);
     files.sort();
     let mut hash = Fnv::new();
     for file in files {
@@ -193,29 +212,37 @@ impl Fnv {
     }
 }
 
-/// The Go client program (`tests/compat/go`, `rocketmq-client-go/v2` v2.1.2).
+/// A Go client program: `tests/compat/go` (`rocketmq-client-go/v2` v2.1.2, remoting) or
+/// `tests/compat/go-grpc` (`rocketmq-clients/golang/v5`, the 5.x gRPC SDK).
 #[derive(Debug)]
 pub struct GoProgram {
-    /// Path of the built `compat-go` binary.
+    /// Path of the built binary.
     pub binary: PathBuf,
 }
 
 impl GoProgram {
-    /// Builds the program once per process (`go build`, module cache and build cache make
+    /// Builds `tests/compat/go` once per process (`go build`, module cache and build cache make
     /// this fast after the first time). Panics with the compiler output if the build fails.
     pub fn get() -> &'static GoProgram {
         static PROGRAM: OnceLock<GoProgram> = OnceLock::new();
-        PROGRAM.get_or_init(build_go)
+        PROGRAM.get_or_init(|| build_go("go", "compat-go"))
+    }
+
+    /// Builds `tests/compat/go-grpc` (the gRPC SDK program) once per process.
+    pub fn grpc() -> &'static GoProgram {
+        static PROGRAM: OnceLock<GoProgram> = OnceLock::new();
+        PROGRAM.get_or_init(|| build_go("go-grpc", "compat-go-grpc"))
     }
 }
 
-fn build_go() -> GoProgram {
+/// `go build` of `tests/compat/<dir>` into `tests/compat/.cache/<dir>/<name>`.
+fn build_go(dir: &str, name: &str) -> GoProgram {
     let _lock = CacheLock::acquire("go.lock");
-    let out_dir = cache_dir().join("go");
-    fs::create_dir_all(&out_dir).expect("create tests/compat/.cache/go");
-    let binary = out_dir.join("compat-go");
+    let out_dir = cache_dir().join(dir);
+    fs::create_dir_all(&out_dir).unwrap_or_else(|e| panic!("create .cache/{dir}: {e}"));
+    let binary = out_dir.join(name);
     let mut cmd = Command::new("go");
-    cmd.current_dir(compat_dir().join("go"))
+    cmd.current_dir(compat_dir().join(dir))
         .env("GOTOOLCHAIN", "local")
         .env("GOFLAGS", "-mod=readonly")
         .args(["build", "-o"])
@@ -223,11 +250,12 @@ fn build_go() -> GoProgram {
         .arg(".");
     let log = out_dir.join("build.log");
     let _ = fs::remove_file(&log);
-    let run = run_bounded("go build (tests/compat/go)", cmd, &log, BUILD_TIMEOUT)
+    let what = format!("go build (tests/compat/{dir})");
+    let run = run_bounded(&what, cmd, &log, BUILD_TIMEOUT)
         .unwrap_or_else(|e| panic!("cannot run go: {e}"));
     if !run.success() || !binary.is_file() {
         panic!(
-            "go build of tests/compat/go failed ({:?}):\n{}",
+            "go build of tests/compat/{dir} failed ({:?}):\n{}",
             run.status,
             tail_of_text(&run.output, TAIL_LINES)
         );
@@ -260,8 +288,12 @@ mod tests {
             "apache/pom.xml",
             "tools/pom.xml",
             "tools49/pom.xml",
+            "grpc-java/pom.xml",
+            "proxy/pom.xml",
             "go/go.mod",
             "go/go.sum",
+            "go-grpc/go.mod",
+            "go-grpc/go.sum",
         ] {
             assert!(compat.join(f).is_file(), "missing tests/compat/{f}");
         }

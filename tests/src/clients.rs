@@ -25,6 +25,8 @@ pub enum JavaClient {
     V5,
     /// `tests/compat/java49` on `rocketmq-client` 4.9.8 (`ProduceConsume` and `AclAdmin49`).
     V4,
+    /// `tests/compat/grpc-java` on `rocketmq-client-java` (the 5.x gRPC SDK).
+    Grpc,
 }
 
 fn java_client(main: &str, args: &[String], name: &str) -> ClientRun {
@@ -33,7 +35,7 @@ fn java_client(main: &str, args: &[String], name: &str) -> ClientRun {
 
 /// Runs `main` of the `client` build; the program's own deadline (`-Dcompat.timeoutMs`) is
 /// `timeout` minus 15 s, so it can report before the harness kills it at `timeout`.
-fn java_client_on(
+pub fn java_client_on(
     client: JavaClient,
     main: &str,
     args: &[String],
@@ -116,6 +118,7 @@ fn java_command(
     let classpath = match client {
         JavaClient::V5 => &jars.client_classpath,
         JavaClient::V4 => &jars.client49_classpath,
+        JavaClient::Grpc => &jars.grpc_client_classpath,
     };
     let mut cmd = Command::new("java");
     cmd.env("HOME", home)

@@ -27,6 +27,8 @@
 //! - [`cmode`]: controller mode as processes (`mqnamesrv`, `mqcontroller`, `mqbroker` replicas
 //!   of one broker set) and what the controllers say about the set; [`netns`]: a network
 //!   namespace with a veth pair to cut a broker off the network.
+//! - [`grpc`]: Apache's proxy in local mode (gRPC `MessagingService`), topic/group set-up and
+//!   the official 5.x gRPC SDK programs (Java `rocketmq-client-java`, Go `golang/v5`).
 //! - [`mqadmin`]: Apache's `mqadmin` and ours as processes, and the Java `AdminFixture`;
 //!   [`listing`] compares two `mqadmin` outputs' headers, columns and rows.
 
@@ -36,6 +38,7 @@ pub mod clients;
 pub mod cmode;
 pub mod compat;
 pub mod ferro;
+pub mod grpc;
 pub mod ha;
 pub mod jvm;
 pub mod listing;

@@ -44,12 +44,73 @@ pub(crate) async fn create_topic(broker: &Broker, req: &RemotingCommand) -> Resp
             ),
         );
     }
+    let current = broker
+        .topics
+        .get(&h.topic)
+        .map(|c| c.attributes)
+        .unwrap_or_default();
+    let attributes = match alter_attributes(current, h.attributes.as_deref().unwrap_or_default()) {
+        Ok(a) => a,
+        Err(why) => return fail(ResponseCode::INVALID_PARAMETER, why),
+    };
     let mut config = TopicConfig::new(h.topic.as_str(), h.read_queue_nums, h.write_queue_nums);
+    config.attributes = attributes;
     config.perm = h.perm;
     config.order = h.order;
     config.topic_sys_flag = h.topic_sys_flag.unwrap_or(0);
     broker.put_topic(config).await;
     ok()
+}
+
+/// Values of the topic attribute `message.type` (Apache's `TopicMessageType`).
+const MESSAGE_TYPES: &[&str] = &[
+    "UNSPECIFIED",
+    "NORMAL",
+    "FIFO",
+    "DELAY",
+    "TRANSACTION",
+    "MIXED",
+];
+
+/// Applies `+key=value` (set) and `-key` (remove) entries, comma-separated, to a topic's
+/// attributes, as Apache's `AttributeUtil.alterCurrentAttributes`; the only key known is
+/// `message.type` (docs/grpc.md, "Message types").
+fn alter_attributes(
+    mut current: std::collections::BTreeMap<String, String>,
+    change: &str,
+) -> Result<std::collections::BTreeMap<String, String>, String> {
+    for entry in change.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (add, rest) = if let Some(rest) = entry.strip_prefix('+') {
+            (true, rest)
+        } else if let Some(rest) = entry.strip_prefix('-') {
+            (false, rest)
+        } else {
+            return Err(format!("attribute {entry} must start with + or -"));
+        };
+        let (key, value) = match rest.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (rest, None),
+        };
+        if key != "message.type" {
+            return Err(format!("unsupported key: {key}"));
+        }
+        match (add, value) {
+            (true, Some(v)) if MESSAGE_TYPES.contains(&v) => {
+                current.insert(key.to_owned(), v.to_owned());
+            }
+            (true, Some(v)) => {
+                return Err(format!(
+                    "value {v} of {key} is not one of {}",
+                    MESSAGE_TYPES.join(",")
+                ))
+            }
+            (true, None) => return Err(format!("attribute {entry} has no value")),
+            (false, _) => {
+                current.remove(key);
+            }
+        }
+    }
+    Ok(current)
 }
 
 /// DELETE_TOPIC_IN_BROKER: the topic's config, offsets and files.
@@ -219,4 +280,28 @@ pub(crate) fn topic_stats(broker: &Broker, req: &RemotingCommand) -> Response {
             .map_or(0.0, |[minute, _, _]| minute.tps),
     );
     ok().with_body(table.encode())
+}
+
+#[cfg(test)]
+mod attribute_tests {
+    use super::alter_attributes;
+
+    #[test]
+    fn message_type_attribute_is_set_replaced_and_removed() {
+        let a = alter_attributes(Default::default(), "+message.type=FIFO").expect("set");
+        assert_eq!(a.get("message.type").map(String::as_str), Some("FIFO"));
+        let a = alter_attributes(a, "+message.type=TRANSACTION").expect("replace");
+        assert_eq!(
+            a.get("message.type").map(String::as_str),
+            Some("TRANSACTION")
+        );
+        let a = alter_attributes(a, "-message.type").expect("remove");
+        assert!(a.is_empty());
+        assert!(alter_attributes(Default::default(), "+message.type=BOGUS").is_err());
+        assert!(alter_attributes(Default::default(), "+other=1").is_err());
+        assert!(alter_attributes(Default::default(), "message.type=FIFO").is_err());
+        assert!(alter_attributes(Default::default(), "")
+            .expect("empty")
+            .is_empty());
+    }
 }

@@ -1,0 +1,128 @@
+//! The proxy's settings, under Apache's `rmq-proxy.json` key names.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// Where messages go: Apache's two proxy modes share one code path here (docs/grpc.md, "Modes").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Standalone `mqproxy`: routes come from the name servers and queues are reached through
+    /// the proxy's own address (the access point the client used).
+    Cluster,
+    /// Inside a broker: the same remoting client, pointed at the broker's own name servers and
+    /// port; routes name each broker's host with the gRPC port.
+    Local,
+}
+
+/// `rmq-proxy.json` (the keys FerroMQ reads; others are ignored).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ProxyConfig {
+    /// Name servers, `;`-separated (`namesrvAddr`).
+    pub namesrv_addr: String,
+    /// gRPC listening port (`grpcServerPort`, 8081).
+    pub grpc_server_port: u16,
+    /// Cluster the proxy serves (`rocketMQClusterName`); informational.
+    #[serde(rename = "rocketMQClusterName")]
+    pub rocketmq_cluster_name: String,
+    /// Largest message body, bytes (`maxMessageSize`, 4 MiB).
+    pub max_message_size: usize,
+    /// Most user properties per message (`userPropertyMaxNum`, 128).
+    pub user_property_max_num: usize,
+    /// Total bytes of user properties, tag and keys (`maxUserPropertySize`, 16 KiB).
+    pub max_user_property_size: usize,
+    /// Longest message group, bytes (`maxMessageGroupSize`, 64).
+    pub max_message_group_size: usize,
+    /// Farthest delivery time ahead, ms (`maxDelayTimeMills`, one day).
+    pub max_delay_time_mills: i64,
+    /// Tell producers to check a message's type against the topic's (`enableTopicMessageTypeCheck`).
+    pub enable_topic_message_type_check: bool,
+    /// Longest long polling of a receive, ms (`grpcClientConsumerMaxLongPollingTimeoutMillis`).
+    pub grpc_client_consumer_max_long_polling_timeout_millis: i64,
+    /// Batch size given to consumers (`grpcClientConsumerLongPollingBatchSize`).
+    pub grpc_client_consumer_long_polling_batch_size: i32,
+    /// Shortest invisible duration of a receive, ms (`minInvisibleTimeMillsForRecv`, 10 s).
+    pub min_invisible_time_mills_for_recv: i64,
+    /// TLS beside plaintext on the gRPC port (Apache's permissive mode; FerroMQ key
+    /// `grpcTlsEnable`, default true).
+    #[serde(rename = "grpcTlsEnable")]
+    pub tls_enable: bool,
+    /// PEM certificate chain of the gRPC port (`tlsCertPath`); none: self-signed.
+    pub tls_cert_path: Option<String>,
+    /// PEM private key of the gRPC port (`tlsKeyPath`).
+    pub tls_key_path: Option<String>,
+    /// Timeout of one remoting request to a broker or name server, ms.
+    pub remoting_timeout_millis: u64,
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        ProxyConfig {
+            namesrv_addr: "127.0.0.1:9876".to_owned(),
+            grpc_server_port: 8081,
+            rocketmq_cluster_name: "DefaultCluster".to_owned(),
+            max_message_size: 4 * 1024 * 1024,
+            user_property_max_num: 128,
+            max_user_property_size: 16 * 1024,
+            max_message_group_size: 64,
+            max_delay_time_mills: 24 * 3600 * 1000,
+            enable_topic_message_type_check: true,
+            grpc_client_consumer_max_long_polling_timeout_millis: 20_000,
+            grpc_client_consumer_long_polling_batch_size: 32,
+            min_invisible_time_mills_for_recv: 10_000,
+            tls_enable: true,
+            tls_cert_path: None,
+            tls_key_path: None,
+            remoting_timeout_millis: 3_000,
+        }
+    }
+}
+
+impl ProxyConfig {
+    /// Reads a `rmq-proxy.json` file.
+    pub fn load(path: &Path) -> Result<ProxyConfig, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        ProxyConfig::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Parses the JSON text of a `rmq-proxy.json`.
+    pub fn parse(text: &str) -> Result<ProxyConfig, String> {
+        let config: ProxyConfig =
+            serde_json::from_str(text).map_err(|e| format!("invalid proxy config: {e}"))?;
+        if config.namesrv_addr.trim().is_empty() {
+            return Err("namesrvAddr is empty".to_owned());
+        }
+        Ok(config)
+    }
+
+    /// The name servers as a list.
+    pub fn namesrvs(&self) -> Vec<String> {
+        self.namesrv_addr
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_apache_keys_and_keeps_defaults() {
+        let c = ProxyConfig::parse(
+            r#"{"rocketMQClusterName":"C1","namesrvAddr":"a:1;b:2","grpcServerPort":18081,"other":1}"#,
+        )
+        .expect("parse");
+        assert_eq!(c.rocketmq_cluster_name, "C1");
+        assert_eq!(c.namesrvs(), vec!["a:1", "b:2"]);
+        assert_eq!(c.grpc_server_port, 18081);
+        assert_eq!(c.max_message_size, 4 * 1024 * 1024);
+        assert!(ProxyConfig::parse(r#"{"namesrvAddr":""}"#).is_err());
+        assert!(ProxyConfig::parse("{").is_err());
+    }
+}
