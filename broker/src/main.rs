@@ -144,10 +144,12 @@ async fn start_grpc(b: &ferromq_broker::config::BrokerConfig) -> Result<(), Stri
         // The endpoint would reach this broker's remoting port unsigned: refused by the ACL, or
         // let through by a whitelisted loopback address, which would serve every gRPC client
         // without checking it. Neither is what the operator asked for.
-        return Err("grpcServerPort cannot be used with aclEnable, authenticationEnabled or \
+        return Err(
+            "grpcServerPort cannot be used with aclEnable, authenticationEnabled or \
              authorizationEnabled yet: the gRPC endpoint does not check clients' credentials \
              (docs/grpc.md)"
-            .to_owned());
+                .to_owned(),
+        );
     }
     if b.namesrv_addr.trim().is_empty() {
         return Err(
