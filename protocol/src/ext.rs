@@ -15,16 +15,25 @@ use crate::error::{ProtocolError, Result};
 /// headers use are static strings, so decoding a send header or building a send response
 /// allocates twice (the vector and the buffer) instead of twice per field (a
 /// `BTreeMap<String, String>` did). Replaced and removed values stay in the buffer as waste
-/// until it outweighs the live text, then the buffer is compacted.
+/// until it outweighs the live text, then the buffer is compacted. (One pointer in the command.)
 #[derive(Clone, Default)]
-pub struct ExtFields {
+pub struct ExtFields(Option<Box<Fields>>);
+
+/// The entries and text of a non-empty [`ExtFields`], boxed so that a command stays small (it
+/// is moved by value through every handler and queue) and an empty map allocates nothing.
+#[derive(Clone, Debug)]
+struct Fields {
     /// Sorted by key, keys unique.
     entries: Vec<Entry>,
     /// The values, and the keys that are not static.
     text: String,
-    /// Bytes of `text` that no entry refers to any more.
-    waste: usize,
 }
+
+/// What an empty map iterates.
+static EMPTY: Fields = Fields {
+    entries: Vec::new(),
+    text: String::new(),
+};
 
 #[derive(Clone, Copy, Debug)]
 struct Span {
@@ -49,21 +58,7 @@ const FIRST_ENTRIES: usize = 16;
 /// Text a map starts with at its first insert.
 const FIRST_TEXT: usize = 256;
 
-impl ExtFields {
-    /// An empty map (allocates nothing until the first insert).
-    pub fn new() -> Self {
-        ExtFields::default()
-    }
-
-    /// An empty map with room for `entries` fields of `text` bytes in all.
-    pub fn with_capacity(entries: usize, text: usize) -> Self {
-        ExtFields {
-            entries: Vec::with_capacity(entries),
-            text: String::with_capacity(text),
-            waste: 0,
-        }
-    }
-
+impl Fields {
     fn key_of(&self, e: &Entry) -> &str {
         match e.key {
             Key::Static(k) => k,
@@ -77,15 +72,6 @@ impl ExtFields {
 
     fn find(&self, key: &str) -> Result<usize, usize> {
         self.entries.binary_search_by(|e| self.key_of(e).cmp(key))
-    }
-
-    fn reserve_first(&mut self) {
-        if self.entries.capacity() == 0 {
-            self.entries.reserve(FIRST_ENTRIES);
-        }
-        if self.text.capacity() == 0 {
-            self.text.reserve(FIRST_TEXT);
-        }
     }
 
     /// Appends `s` to the text, returning its span.
@@ -102,11 +88,7 @@ impl ExtFields {
     /// returning the previous value's span.
     fn set(&mut self, key: &str, stat: Option<&'static str>, value: Span) -> Option<Span> {
         match self.find(key) {
-            Ok(i) => {
-                let old = std::mem::replace(&mut self.entries[i].value, value);
-                self.waste += old.end - old.start;
-                Some(old)
-            }
+            Ok(i) => Some(std::mem::replace(&mut self.entries[i].value, value)),
             Err(i) => {
                 let key = match stat.or_else(|| known_key(key)) {
                     Some(k) => Key::Static(k),
@@ -118,12 +100,31 @@ impl ExtFields {
         }
     }
 
-    /// Rewrites the text without the waste once it is more than the live text.
-    fn compact(&mut self) {
-        if self.waste < 1024 || self.waste < self.text.len() / 2 {
+    /// Called after an insert with the text's capacity before it: when the buffer had to
+    /// grow past 1 KiB, rewrites it without the waste (replaced and removed text) if that is
+    /// more than the live text. Looking only when the buffer grows keeps the cost of the look
+    /// (a pass over the entries) below that of the growth's copy, however many fields a
+    /// header has.
+    fn compact(&mut self, capacity_before: usize) {
+        if self.text.capacity() == capacity_before || self.text.len() < 1024 {
             return;
         }
-        let mut text = String::with_capacity(self.text.len() - self.waste);
+        let span_len = |s: &Span| s.end - s.start;
+        let live: usize = self
+            .entries
+            .iter()
+            .map(|e| {
+                span_len(&e.value)
+                    + match &e.key {
+                        Key::Text(k) => span_len(k),
+                        Key::Static(_) => 0,
+                    }
+            })
+            .sum();
+        if self.text.len() <= 2 * live {
+            return;
+        }
+        let mut text = String::with_capacity(live);
         for e in &mut self.entries {
             let mut copy = |s: Span| {
                 let start = text.len();
@@ -139,37 +140,36 @@ impl ExtFields {
             e.value = copy(e.value);
         }
         self.text = text;
-        self.waste = 0;
     }
 
     /// Sets `key` to `value`, returning the previous value.
-    pub fn insert(&mut self, key: impl AsRef<str>, value: impl AsRef<str>) -> Option<String> {
-        self.reserve_first();
+    fn insert(&mut self, key: impl AsRef<str>, value: impl AsRef<str>) -> Option<String> {
+        let capacity = self.text.capacity();
         let value = self.push_text(value.as_ref());
         let old = self
             .set(key.as_ref(), None, value)
             .map(|s| self.text[s.start..s.end].to_owned());
-        self.compact();
+        self.compact(capacity);
         old
     }
 
     /// Sets the static `key` to `value` (the typed headers' writer: the key is not copied).
-    pub fn insert_static(&mut self, key: &'static str, value: &str) {
-        self.reserve_first();
+    fn insert_static(&mut self, key: &'static str, value: &str) {
+        let capacity = self.text.capacity();
         let value = self.push_text(value);
         self.set(key, Some(key), value);
-        self.compact();
+        self.compact(capacity);
     }
 
     /// Sets `key` to the text `write` appends to the map's buffer (numbers rendered in place,
     /// JSON strings unescaped in place); when `write` returns `Ok(false)` (a JSON null) the key
     /// is left as it was.
-    pub(crate) fn insert_with<E>(
+    fn insert_with<E>(
         &mut self,
         key: &str,
         write: impl FnOnce(&mut String) -> std::result::Result<bool, E>,
     ) -> std::result::Result<(), E> {
-        self.reserve_first();
+        let capacity = self.text.capacity();
         let start = self.text.len();
         let keep = write(&mut self.text);
         if !matches!(keep, Ok(true)) {
@@ -181,48 +181,107 @@ impl ExtFields {
             end: self.text.len(),
         };
         self.set(key, None, value);
-        self.compact();
+        self.compact(capacity);
         Ok(())
     }
 
     /// The value of `key`.
-    pub fn get(&self, key: &str) -> Option<&str> {
+    fn get(&self, key: &str) -> Option<&str> {
         self.find(key).ok().map(|i| self.value_of(&self.entries[i]))
     }
 
     /// Removes `key`.
-    pub fn remove(&mut self, key: &str) -> Option<String> {
+    fn remove(&mut self, key: &str) -> Option<String> {
         let i = self.find(key).ok()?;
         let e = self.entries.remove(i);
-        let old = self.value_of(&e).to_owned();
-        self.waste += e.value.end - e.value.start;
-        if let Key::Text(k) = e.key {
-            self.waste += k.end - k.start;
-        }
-        Some(old)
-    }
-
-    /// Whether `key` is present.
-    pub fn contains_key(&self, key: &str) -> bool {
-        self.find(key).is_ok()
-    }
-
-    /// Number of entries.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether there are no entries.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        Some(self.value_of(&e).to_owned())
     }
 
     /// Entries in key order.
-    pub fn iter(&self) -> Iter<'_> {
+    fn iter(&self) -> Iter<'_> {
         Iter {
             map: self,
             entries: self.entries.iter(),
         }
+    }
+}
+
+impl ExtFields {
+    /// An empty map (allocates nothing until the first insert).
+    pub fn new() -> Self {
+        ExtFields::default()
+    }
+
+    /// An empty map with room for `entries` fields of `text` bytes in all.
+    pub fn with_capacity(entries: usize, text: usize) -> Self {
+        ExtFields(Some(Box::new(Fields {
+            entries: Vec::with_capacity(entries),
+            text: String::with_capacity(text),
+        })))
+    }
+
+    fn fields(&self) -> &Fields {
+        self.0.as_deref().unwrap_or(&EMPTY)
+    }
+
+    fn fields_mut(&mut self) -> &mut Fields {
+        self.0.get_or_insert_with(|| {
+            Box::new(Fields {
+                entries: Vec::with_capacity(FIRST_ENTRIES),
+                text: String::with_capacity(FIRST_TEXT),
+            })
+        })
+    }
+
+    /// Sets `key` to `value`, returning the previous value.
+    pub fn insert(&mut self, key: impl AsRef<str>, value: impl AsRef<str>) -> Option<String> {
+        self.fields_mut().insert(key.as_ref(), value.as_ref())
+    }
+
+    /// Sets the static `key` to `value` (the typed headers' writer: the key is not copied).
+    pub fn insert_static(&mut self, key: &'static str, value: &str) {
+        self.fields_mut().insert_static(key, value)
+    }
+
+    /// Sets `key` to the text `write` appends to the map's buffer (numbers rendered in place,
+    /// JSON strings unescaped in place); when `write` returns `Ok(false)` (a JSON null) the key
+    /// is left as it was.
+    pub(crate) fn insert_with<E>(
+        &mut self,
+        key: &str,
+        write: impl FnOnce(&mut String) -> std::result::Result<bool, E>,
+    ) -> std::result::Result<(), E> {
+        self.fields_mut().insert_with(key, write)
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.fields().get(key)
+    }
+
+    /// Removes `key`.
+    pub fn remove(&mut self, key: &str) -> Option<String> {
+        self.0.as_deref_mut()?.remove(key)
+    }
+
+    /// Whether `key` is present.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.fields().find(key).is_ok()
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.fields().entries.len()
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.fields().entries.is_empty()
+    }
+
+    /// Entries in key order.
+    pub fn iter(&self) -> Iter<'_> {
+        self.fields().iter()
     }
 
     /// A required string field.
@@ -391,7 +450,7 @@ impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for ExtFields {
 /// The entries of an [`ExtFields`] in key order.
 #[derive(Clone, Debug)]
 pub struct Iter<'a> {
-    map: &'a ExtFields,
+    map: &'a Fields,
     entries: std::slice::Iter<'a, Entry>,
 }
 
@@ -521,7 +580,8 @@ mod tests {
         assert_eq!(ext.get("counter"), Some("9999"));
         assert_eq!(ext.get("keep").map(str::len), Some(100));
         assert_eq!(ext.len(), 5);
-        assert!(ext.text.len() < 4096, "buffer grew to {}", ext.text.len());
+        let text = ext.0.as_ref().map_or(0, |f| f.text.len());
+        assert!(text < 4096, "buffer grew to {text}");
     }
 
     #[test]

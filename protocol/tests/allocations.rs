@@ -4,6 +4,8 @@
 //! of owned strings per header would break.
 
 #![allow(unsafe_code)]
+// The figures are the point of the test: printed for docs/performance.md.
+#![allow(clippy::print_stdout)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
