@@ -3,7 +3,8 @@
 # and what each message costs it. 1 KiB messages; per broker (FerroMQ's, then Apache's from the
 # Maven jars via tests/compat/apache-cluster.sh), each broker with its data in a temporary dir:
 #
-#   send      mqbench sync with 1, 16 and 64 threads, async with 1024 sends in flight
+#   send      mqbench sync with 1, 16 and 64 threads, async with 1024 sends in flight, and the
+#             loopback ping-pong of the same frame sizes (`mqbench pingpong`, no broker)
 #   batch     mqbench `--batch 32`: async (32 batches in flight) and sync with 16 threads
 #   java      the official Java client's BenchProducer: sync 1, 16, 64 threads, and async
 #   consume   a backlog of BACKLOG messages (1,000,000), then drained by `mqbench consumer` and
@@ -123,6 +124,9 @@ suite() {
         done
         measure mqbench async "$bin/mqbench" producer -n "$ns" -t "$topic" -s 1024 \
             --duration "$secs" --mode async --inflight 1024 --json
+        # The loopback limit a sync-1 round trip is held against (no broker involved; run in
+        # each broker's sitting so it sees the same load). Its broker CPU is the idle broker's.
+        measure mqbench pingpong "$bin/mqbench" pingpong --duration "$secs" --json
     fi
     if [[ "$runs" == *" batch "* ]]; then
         # 32 batches of 32 in flight: as many messages as the async run's 1024 sends.

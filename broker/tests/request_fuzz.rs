@@ -1614,10 +1614,7 @@ fn broker_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ext
             e.insert("subject", subject.clone());
             if g.rng.chance(50) {
                 e.insert("resource", resource.clone());
-                e.insert(
-                    "policyType",
-                    (*g.rng.pick(&["Custom", "Default", "x"])).to_owned(),
-                );
+                e.insert("policyType", *g.rng.pick(&["Custom", "Default", "x"]));
             }
             let ips = g.rng.pick(&[
                 "",
@@ -1679,8 +1676,8 @@ fn broker_request(g: &mut Gen<'_>, code: RequestCode, broker_addr: &str) -> (Ext
         _ => {
             let mut e = ExtFields::new();
             if g.rng.chance(30) {
-                e.insert("topicSeq", (*g.rng.pick(HOSTILE_NUMBERS)).to_owned());
-                e.insert("maxTopicNum", (*g.rng.pick(HOSTILE_NUMBERS)).to_owned());
+                e.insert("topicSeq", *g.rng.pick(HOSTILE_NUMBERS));
+                e.insert("maxTopicNum", *g.rng.pick(HOSTILE_NUMBERS));
             }
             (e, Vec::new())
         }

@@ -108,18 +108,33 @@ impl TcpTransport {
     }
 
     fn slot(&self, addr: &str) -> Arc<Slot> {
-        lock(&self.slots)
-            .entry(addr.to_owned())
-            .or_default()
-            .clone()
+        let mut slots = lock(&self.slots);
+        // Looked up before `entry`, which would copy the address on every request.
+        if let Some(slot) = slots.get(addr) {
+            return slot.clone();
+        }
+        slots.entry(addr.to_owned()).or_default().clone()
     }
 
+    /// The live connection to `addr`, opened first if there is none. Every request comes
+    /// here: the usual case (a live connection) is answered without entering the connect
+    /// path, whose future (TCP connect, TLS handshake, timeout) is large and would otherwise
+    /// make every request's boxed future that large too.
     async fn connection(&self, operation: &'static str, addr: &str) -> Result<Connection> {
         self.closed.check(operation)?;
         let slot = self.slot(addr);
         if let Some(conn) = slot.live() {
             return Ok(conn);
         }
+        Box::pin(self.connect(operation, addr, slot)).await
+    }
+
+    async fn connect(
+        &self,
+        operation: &'static str,
+        addr: &str,
+        slot: Arc<Slot>,
+    ) -> Result<Connection> {
         let _connecting = slot.connecting.lock().await;
         if let Some(conn) = slot.live() {
             return Ok(conn);

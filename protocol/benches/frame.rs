@@ -75,5 +75,40 @@ fn bench_send_header(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_frames, bench_send_header);
+/// What a broker does for every send it answers: the response header into extFields, then the
+/// frame's header bytes.
+fn bench_send_response(c: &mut Criterion) {
+    use ferromq_protocol::header::send::SendMessageResponseHeader;
+    use ferromq_protocol::ResponseCode;
+    let header = SendMessageResponseHeader {
+        msg_id: "7F00000100002A9F0000000000ABCDEF".to_owned(),
+        queue_id: 3,
+        queue_offset: 123_456,
+        transaction_id: Some("7F0000010B2C18B4AAC25F4E9C3A0000".to_owned()),
+        msg_region: Some("DefaultRegion".to_owned()),
+        trace_on: Some(true),
+        ..Default::default()
+    };
+    let mut g = c.benchmark_group("send_response");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("build and encode", |b| {
+        let mut buf = BytesMut::with_capacity(4096);
+        b.iter(|| {
+            let resp = RemotingCommand::response(ResponseCode::SUCCESS, None)
+                .with_opaque(4711)
+                .with_header(black_box(&header));
+            buf.clear();
+            frame::encode_header(&resp, SerializeType::Json, 0, &mut buf).expect("encode");
+            black_box(buf.len())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_frames,
+    bench_send_header,
+    bench_send_response
+);
 criterion_main!(benches);

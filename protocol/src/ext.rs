@@ -1,7 +1,6 @@
 //! `extFields`: the string map that carries every custom header field (docs/protocol.md, "Custom
 //! headers (extFields)").
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::error::{ProtocolError, Result};
@@ -10,48 +9,288 @@ use crate::error::{ProtocolError, Result};
 /// `SendMessageRequestHeaderV2`); values are always strings on the wire.
 ///
 /// Ordered by key so that encoding is deterministic.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct ExtFields(BTreeMap<String, String>);
+///
+/// Built for the request path, where every frame decodes one map and every response encodes
+/// one: the entries are a sorted vector of spans into one text buffer, and the keys the typed
+/// headers use are static strings, so decoding a send header or building a send response
+/// allocates twice (the vector and the buffer) instead of twice per field (a
+/// `BTreeMap<String, String>` did). Replaced and removed values stay in the buffer as waste
+/// until it outweighs the live text, then the buffer is compacted. (One pointer in the command.)
+#[derive(Clone, Default)]
+pub struct ExtFields(Option<Box<Fields>>);
 
-impl ExtFields {
-    /// An empty map.
-    pub fn new() -> Self {
-        ExtFields(BTreeMap::new())
+/// The entries and text of a non-empty [`ExtFields`], boxed so that a command stays small (it
+/// is moved by value through every handler and queue) and an empty map allocates nothing.
+#[derive(Clone, Debug)]
+struct Fields {
+    /// Sorted by key, keys unique.
+    entries: Vec<Entry>,
+    /// The values, and the keys that are not static.
+    text: String,
+}
+
+/// What an empty map iterates.
+static EMPTY: Fields = Fields {
+    entries: Vec::new(),
+    text: String::new(),
+};
+
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    start: usize,
+    end: usize,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Key {
+    Static(&'static str),
+    Text(Span),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    key: Key,
+    value: Span,
+}
+
+/// Entries a map starts with at its first insert (a send header has 11-14).
+const FIRST_ENTRIES: usize = 16;
+/// Text a map starts with at its first insert.
+const FIRST_TEXT: usize = 256;
+
+impl Fields {
+    fn key_of(&self, e: &Entry) -> &str {
+        match e.key {
+            Key::Static(k) => k,
+            Key::Text(s) => &self.text[s.start..s.end],
+        }
+    }
+
+    fn value_of(&self, e: &Entry) -> &str {
+        &self.text[e.value.start..e.value.end]
+    }
+
+    fn find(&self, key: &str) -> Result<usize, usize> {
+        self.entries.binary_search_by(|e| self.key_of(e).cmp(key))
+    }
+
+    /// Appends `s` to the text, returning its span.
+    fn push_text(&mut self, s: &str) -> Span {
+        let start = self.text.len();
+        self.text.push_str(s);
+        Span {
+            start,
+            end: self.text.len(),
+        }
+    }
+
+    /// Sets the entry of `key` (a static key when `stat` is given) to the value at `value`,
+    /// returning the previous value's span.
+    fn set(&mut self, key: &str, stat: Option<&'static str>, value: Span) -> Option<Span> {
+        match self.find(key) {
+            Ok(i) => Some(std::mem::replace(&mut self.entries[i].value, value)),
+            Err(i) => {
+                let key = match stat.or_else(|| known_key(key)) {
+                    Some(k) => Key::Static(k),
+                    None => Key::Text(self.push_text(key)),
+                };
+                self.entries.insert(i, Entry { key, value });
+                None
+            }
+        }
+    }
+
+    /// Called after an insert with the text's capacity before it: when the buffer had to
+    /// grow past 1 KiB, rewrites it without the waste (replaced and removed text) if that is
+    /// more than the live text. Looking only when the buffer grows keeps the cost of the look
+    /// (a pass over the entries) below that of the growth's copy, however many fields a
+    /// header has.
+    fn compact(&mut self, capacity_before: usize) {
+        if self.text.capacity() == capacity_before || self.text.len() < 1024 {
+            return;
+        }
+        let span_len = |s: &Span| s.end - s.start;
+        let live: usize = self
+            .entries
+            .iter()
+            .map(|e| {
+                span_len(&e.value)
+                    + match &e.key {
+                        Key::Text(k) => span_len(k),
+                        Key::Static(_) => 0,
+                    }
+            })
+            .sum();
+        if self.text.len() <= 2 * live {
+            return;
+        }
+        let mut text = String::with_capacity(live);
+        for e in &mut self.entries {
+            let mut copy = |s: Span| {
+                let start = text.len();
+                text.push_str(&self.text[s.start..s.end]);
+                Span {
+                    start,
+                    end: text.len(),
+                }
+            };
+            if let Key::Text(k) = e.key {
+                e.key = Key::Text(copy(k));
+            }
+            e.value = copy(e.value);
+        }
+        self.text = text;
     }
 
     /// Sets `key` to `value`, returning the previous value.
-    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) -> Option<String> {
-        self.0.insert(key.into(), value.into())
+    fn insert(&mut self, key: impl AsRef<str>, value: impl AsRef<str>) -> Option<String> {
+        let capacity = self.text.capacity();
+        let value = self.push_text(value.as_ref());
+        let old = self
+            .set(key.as_ref(), None, value)
+            .map(|s| self.text[s.start..s.end].to_owned());
+        self.compact(capacity);
+        old
+    }
+
+    /// Sets the static `key` to `value` (the typed headers' writer: the key is not copied).
+    fn insert_static(&mut self, key: &'static str, value: &str) {
+        let capacity = self.text.capacity();
+        let value = self.push_text(value);
+        self.set(key, Some(key), value);
+        self.compact(capacity);
+    }
+
+    /// Sets `key` to the text `write` appends to the map's buffer (numbers rendered in place,
+    /// JSON strings unescaped in place); when `write` returns `Ok(false)` (a JSON null) the key
+    /// is left as it was.
+    fn insert_with<E>(
+        &mut self,
+        key: &str,
+        write: impl FnOnce(&mut String) -> std::result::Result<bool, E>,
+    ) -> std::result::Result<(), E> {
+        let capacity = self.text.capacity();
+        let start = self.text.len();
+        let keep = write(&mut self.text);
+        if !matches!(keep, Ok(true)) {
+            self.text.truncate(start);
+            return keep.map(|_| ());
+        }
+        let value = Span {
+            start,
+            end: self.text.len(),
+        };
+        self.set(key, None, value);
+        self.compact(capacity);
+        Ok(())
+    }
+
+    /// The value of `key`.
+    fn get(&self, key: &str) -> Option<&str> {
+        // A header has a dozen fields: a scan that compares lengths first beats a binary
+        // search of string comparisons there.
+        if self.entries.len() <= 16 {
+            return self
+                .entries
+                .iter()
+                .find(|e| self.key_of(e) == key)
+                .map(|e| self.value_of(e));
+        }
+        self.find(key).ok().map(|i| self.value_of(&self.entries[i]))
+    }
+
+    /// Removes `key`.
+    fn remove(&mut self, key: &str) -> Option<String> {
+        let i = self.find(key).ok()?;
+        let e = self.entries.remove(i);
+        Some(self.value_of(&e).to_owned())
+    }
+
+    /// Entries in key order.
+    fn iter(&self) -> Iter<'_> {
+        Iter {
+            map: self,
+            entries: self.entries.iter(),
+        }
+    }
+}
+
+impl ExtFields {
+    /// An empty map (allocates nothing until the first insert).
+    pub fn new() -> Self {
+        ExtFields::default()
+    }
+
+    /// An empty map with room for `entries` fields of `text` bytes in all.
+    pub fn with_capacity(entries: usize, text: usize) -> Self {
+        ExtFields(Some(Box::new(Fields {
+            entries: Vec::with_capacity(entries),
+            text: String::with_capacity(text),
+        })))
+    }
+
+    fn fields(&self) -> &Fields {
+        self.0.as_deref().unwrap_or(&EMPTY)
+    }
+
+    fn fields_mut(&mut self) -> &mut Fields {
+        self.0.get_or_insert_with(|| {
+            Box::new(Fields {
+                entries: Vec::with_capacity(FIRST_ENTRIES),
+                text: String::with_capacity(FIRST_TEXT),
+            })
+        })
+    }
+
+    /// Sets `key` to `value`, returning the previous value.
+    pub fn insert(&mut self, key: impl AsRef<str>, value: impl AsRef<str>) -> Option<String> {
+        self.fields_mut().insert(key.as_ref(), value.as_ref())
+    }
+
+    /// Sets the static `key` to `value` (the typed headers' writer: the key is not copied).
+    pub fn insert_static(&mut self, key: &'static str, value: &str) {
+        self.fields_mut().insert_static(key, value)
+    }
+
+    /// Sets `key` to the text `write` appends to the map's buffer (numbers rendered in place,
+    /// JSON strings unescaped in place); when `write` returns `Ok(false)` (a JSON null) the key
+    /// is left as it was.
+    pub(crate) fn insert_with<E>(
+        &mut self,
+        key: &str,
+        write: impl FnOnce(&mut String) -> std::result::Result<bool, E>,
+    ) -> std::result::Result<(), E> {
+        self.fields_mut().insert_with(key, write)
     }
 
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str)
+        self.fields().get(key)
     }
 
     /// Removes `key`.
     pub fn remove(&mut self, key: &str) -> Option<String> {
-        self.0.remove(key)
+        self.0.as_deref_mut()?.remove(key)
     }
 
     /// Whether `key` is present.
     pub fn contains_key(&self, key: &str) -> bool {
-        self.0.contains_key(key)
+        self.fields().find(key).is_ok()
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.fields().entries.len()
     }
 
     /// Whether there are no entries.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.fields().entries.is_empty()
     }
 
     /// Entries in key order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    pub fn iter(&self) -> Iter<'_> {
+        self.fields().iter()
     }
 
     /// A required string field.
@@ -110,7 +349,11 @@ impl ExtFields {
 
     /// Sets a field from any `Display` value (numbers, booleans as `true`/`false`).
     pub fn put(&mut self, field: &str, value: impl fmt::Display) {
-        self.0.insert(field.to_owned(), value.to_string());
+        use fmt::Write;
+        let _ = self.insert_with(field, |text| {
+            let _ = write!(text, "{value}");
+            Ok::<bool, fmt::Error>(true)
+        });
     }
 
     /// Sets a field when `value` is `Some`, as Java omits null fields.
@@ -121,23 +364,124 @@ impl ExtFields {
     }
 }
 
+/// The keys of the typed headers a broker or client reads and writes on every message (the
+/// send header's `a`..`n`, the pull header, the send response, the RPC superclass keys): stored
+/// as static strings instead of copied into each map.
+fn known_key(key: &str) -> Option<&'static str> {
+    const KEYS: &[&str] = &[
+        "a",
+        "b",
+        "c",
+        "d",
+        "e",
+        "f",
+        "g",
+        "h",
+        "i",
+        "j",
+        "k",
+        "l",
+        "m",
+        "n",
+        "bname",
+        "lo",
+        "ns",
+        "nsd",
+        "oway",
+        "msgId",
+        "queueId",
+        "queueOffset",
+        "transactionId",
+        "MSG_REGION",
+        "TRACE_ON",
+        "batchUniqId",
+        "topic",
+        "consumerGroup",
+        "commitOffset",
+        "maxMsgNums",
+        "sysFlag",
+        "suspendTimeoutMillis",
+        "subscription",
+        "subVersion",
+        "expressionType",
+        "maxMsgBytes",
+        "requestSource",
+        "proxyFrowardClientId",
+        "nextBeginOffset",
+        "minOffset",
+        "maxOffset",
+        "suggestWhichBrokerId",
+        "offset",
+        "group",
+        "producerGroup",
+        "flag",
+        "bornTimestamp",
+        "properties",
+        "AccessKey",
+        "Signature",
+        "unitMode",
+        "batch",
+        "reconsumeTimes",
+        "maxReconsumeTimes",
+        "defaultTopic",
+        "defaultTopicQueueNums",
+        "brokerName",
+        "zoneName",
+        "forbiddenType",
+    ];
+    KEYS.iter().copied().find(|k| *k == key)
+}
+
+impl PartialEq for ExtFields {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for ExtFields {}
+
 impl fmt::Debug for ExtFields {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.0.iter()).finish()
+        f.debug_map().entries(self.iter()).finish()
     }
 }
 
-impl FromIterator<(String, String)> for ExtFields {
-    fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Self {
-        ExtFields(iter.into_iter().collect())
+impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for ExtFields {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut ext = ExtFields::new();
+        for (k, v) in iter {
+            ext.insert(k, v);
+        }
+        ext
     }
 }
+
+/// The entries of an [`ExtFields`] in key order.
+#[derive(Clone, Debug)]
+pub struct Iter<'a> {
+    map: &'a Fields,
+    entries: std::slice::Iter<'a, Entry>,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a str, &'a str);
+    fn next(&mut self) -> Option<Self::Item> {
+        let e = self.entries.next()?;
+        Some((self.map.key_of(e), self.map.value_of(e)))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.entries.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
 
 impl<'a> IntoIterator for &'a ExtFields {
-    type Item = (&'a String, &'a String);
-    type IntoIter = std::collections::btree_map::Iter<'a, String, String>;
+    type Item = (&'a str, &'a str);
+    type IntoIter = Iter<'a>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
+        self.iter()
     }
 }
 
@@ -200,6 +544,53 @@ mod tests {
         assert!(parse_java_bool("TRUE"));
         assert!(!parse_java_bool("1"));
         assert!(!parse_java_bool("yes"));
+    }
+
+    #[test]
+    fn keys_stay_sorted_and_unique_whatever_the_insert_order() {
+        let mut a = ExtFields::new();
+        a.insert("zeta", "1");
+        a.insert_static("b", "topic");
+        a.insert("Alpha", "2");
+        a.put("queueId", 7);
+        assert_eq!(a.insert("zeta", "3").as_deref(), Some("1"));
+        let keys: Vec<&str> = a.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["Alpha", "b", "queueId", "zeta"]);
+        assert_eq!(a.get("zeta"), Some("3"));
+        assert_eq!(a.len(), 4);
+        // The same entries inserted otherwise are equal (the buffer layout does not count).
+        let b: ExtFields = [
+            ("queueId", "7"),
+            ("b", "topic"),
+            ("zeta", "3"),
+            ("Alpha", "2"),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(a, b);
+        assert_eq!(a.remove("b").as_deref(), Some("topic"));
+        assert_eq!(a.remove("b"), None);
+        assert!(!a.contains_key("b"));
+        assert_ne!(a, b);
+        assert_eq!(
+            format!("{a:?}"),
+            r#"{"Alpha": "2", "queueId": "7", "zeta": "3"}"#
+        );
+    }
+
+    #[test]
+    fn rewriting_one_field_many_times_keeps_the_buffer_bounded() {
+        let mut ext = ExtFields::new();
+        ext.insert("keep", "k".repeat(100));
+        for i in 0..10_000 {
+            ext.put("counter", i);
+            ext.insert(format!("tmp{}", i % 3), "x".repeat(50));
+        }
+        assert_eq!(ext.get("counter"), Some("9999"));
+        assert_eq!(ext.get("keep").map(str::len), Some(100));
+        assert_eq!(ext.len(), 5);
+        let text = ext.0.as_ref().map_or(0, |f| f.text.len());
+        assert!(text < 4096, "buffer grew to {text}");
     }
 
     #[test]

@@ -176,15 +176,14 @@ fn json_i32(r: &mut Reader<'_>, field: &'static str) -> Result<i32> {
 }
 
 fn json_ext_fields(r: &mut Reader<'_>) -> Result<ExtFields> {
-    let mut ext = ExtFields::new();
     if r.take_null() {
-        return Ok(ext);
+        return Ok(ExtFields::new());
     }
+    // The values are at most the rest of the header: one buffer holds them all.
+    let mut ext = ExtFields::with_capacity(16, r.remaining());
     r.begin_object()?;
     while let Some(key) = r.next_key()? {
-        if let Scalar::Text(v) = r.scalar_text()? {
-            ext.insert(key.into_owned(), v.into_owned());
-        }
+        ext.insert_with(&key, |text| r.scalar_text_into(text))?;
     }
     Ok(ext)
 }
@@ -323,23 +322,47 @@ pub fn encode_header(
 /// Writes the JSON header as Java's fastjson does: compact, keys sorted, nulls omitted,
 /// `language` by name, every extFields value a string.
 fn write_json_header(cmd: &RemotingCommand, dst: &mut BytesMut) {
-    let mut s = String::with_capacity(128 + cmd.ext_fields.len() * 24);
+    thread_local! {
+        /// The text of the header being written: one buffer per thread instead of one
+        /// allocation per frame.
+        static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut s) => {
+            s.clear();
+            json_header_text(cmd, &mut s);
+            dst.extend_from_slice(s.as_bytes());
+            if s.capacity() > 64 * 1024 {
+                // One huge header (a large remark) does not stay allocated.
+                *s = String::new();
+            }
+        }
+        Err(_) => {
+            let mut s = String::new();
+            json_header_text(cmd, &mut s);
+            dst.extend_from_slice(s.as_bytes());
+        }
+    });
+}
+
+fn json_header_text(cmd: &RemotingCommand, s: &mut String) {
+    s.reserve(128 + cmd.ext_fields.len() * 24);
     s.push_str("{\"code\":");
-    push_int(&mut s, i64::from(cmd.code));
+    push_int(s, i64::from(cmd.code));
     if !cmd.ext_fields.is_empty() {
         s.push_str(",\"extFields\":{");
         for (i, (k, v)) in cmd.ext_fields.iter().enumerate() {
             if i > 0 {
                 s.push(',');
             }
-            json::write_str(k, false, &mut s);
+            json::write_str(k, false, s);
             s.push(':');
-            json::write_str(v, false, &mut s);
+            json::write_str(v, false, s);
         }
         s.push('}');
     }
     s.push_str(",\"flag\":");
-    push_int(&mut s, i64::from(cmd.flag));
+    push_int(s, i64::from(cmd.flag));
     s.push_str(",\"language\":");
     match cmd.language.name() {
         Some(name) => {
@@ -347,23 +370,21 @@ fn write_json_header(cmd: &RemotingCommand, dst: &mut BytesMut) {
             s.push_str(name);
             s.push('"');
         }
-        None => push_int(&mut s, i64::from(cmd.language.0)),
+        None => push_int(s, i64::from(cmd.language.0)),
     }
     s.push_str(",\"opaque\":");
-    push_int(&mut s, i64::from(cmd.opaque));
+    push_int(s, i64::from(cmd.opaque));
     if let Some(remark) = &cmd.remark {
         s.push_str(",\"remark\":");
-        json::write_str(remark, false, &mut s);
+        json::write_str(remark, false, s);
     }
     s.push_str(",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":");
-    push_int(&mut s, i64::from(cmd.version));
+    push_int(s, i64::from(cmd.version));
     s.push('}');
-    dst.extend_from_slice(s.as_bytes());
 }
 
 fn push_int(s: &mut String, v: i64) {
-    use std::fmt::Write;
-    let _ = write!(s, "{v}");
+    s.push_str(itoa::Buffer::new().format(v));
 }
 
 fn write_binary_header(cmd: &RemotingCommand, dst: &mut BytesMut) -> Result<()> {
@@ -480,6 +501,28 @@ mod tests {
         let odd = br#"{"code":1,"language":12,"extFields":null,"x":{"y":[1]},"opaque":-3}"#;
         let cmd = decode_json_header(odd).expect("odd header");
         assert_eq!((cmd.language, cmd.opaque), (LanguageCode::RUST, -3));
+    }
+
+    #[test]
+    fn ext_values_are_unescaped_and_nulls_dropped() {
+        let header = br#"{"code":310,"extFields":{"i":"KEYS\u0001k1\u0002T\"q\"","a":null,"b":"Topic","zz":"\uD83D\uDE00 \n"},"flag":0}"#;
+        let cmd = decode_json_header(header).expect("header");
+        assert_eq!(cmd.ext_fields.get("i"), Some("KEYS\u{1}k1\u{2}T\"q\""));
+        assert_eq!(cmd.ext_fields.get("a"), None);
+        assert_eq!(cmd.ext_fields.get("b"), Some("Topic"));
+        assert_eq!(cmd.ext_fields.get("zz"), Some("\u{1F600} \n"));
+        assert_eq!(cmd.ext_fields.len(), 3);
+        // Round trip through the writer.
+        let mut buf = BytesMut::new();
+        encode(&cmd, SerializeType::Json, &mut buf).expect("encode");
+        let again = FrameDecoder::default()
+            .decode(&mut buf)
+            .expect("decode")
+            .expect("frame");
+        assert_eq!(again.ext_fields, cmd.ext_fields);
+        // A bad escape or bad UTF-8 inside a value is an error, not a panic.
+        assert!(decode_json_header(br#"{"code":1,"extFields":{"a":"x\q"}}"#).is_err());
+        assert!(decode_json_header(b"{\"code\":1,\"extFields\":{\"a\":\"\xff\\n\"}}").is_err());
     }
 
     #[test]

@@ -192,6 +192,11 @@ impl<'a> Reader<'a> {
         self.pos
     }
 
+    /// Bytes not read yet.
+    pub fn remaining(&self) -> usize {
+        self.input.len().saturating_sub(self.pos)
+    }
+
     fn err<T>(&self, reason: &'static str) -> Result<T> {
         Err(ProtocolError::Json {
             offset: self.pos,
@@ -435,33 +440,68 @@ impl<'a> Reader<'a> {
             }
             self.pos += 1;
         }
-        let mut buf: Vec<u8> = self.input[start..self.pos].to_vec();
+        let mut out = String::with_capacity(self.pos - start + 16);
+        self.pos = start;
+        self.string_rest(quote, &mut out)?;
+        Ok(Cow::Owned(out))
+    }
+
+    /// Reads a string, number or boolean as text appended to `out` (escapes decoded in place,
+    /// nothing allocated); `Ok(false)` for `null`, which appends nothing. A nested value is
+    /// appended as its compact JSON text, as [`Self::scalar_text`] returns it.
+    pub fn scalar_text_into(&mut self, out: &mut String) -> Result<bool> {
+        match self.peek() {
+            Some(q @ (b'"' | b'\'')) => {
+                self.pos += 1;
+                self.string_rest(q, out)?;
+                Ok(true)
+            }
+            _ => match self.scalar_text()? {
+                Scalar::Text(t) => {
+                    out.push_str(&t);
+                    Ok(true)
+                }
+                Scalar::Null => Ok(false),
+            },
+        }
+    }
+
+    /// Appends the rest of a string whose opening `quote` is consumed to `out`, decoding
+    /// escapes, and consumes the closing quote.
+    fn string_rest(&mut self, quote: u8, out: &mut String) -> Result<()> {
         loop {
+            let start = self.pos;
+            while let Some(&b) = self.input.get(self.pos) {
+                if b == quote || b == b'\\' {
+                    break;
+                }
+                self.pos += 1;
+            }
+            // Escapes start with an ASCII byte, so a run between them is whole UTF-8 or not at all.
+            let run = std::str::from_utf8(&self.input[start..self.pos])
+                .or_else(|_| self.err("string is not UTF-8"))?;
+            out.push_str(run);
             let Some(&b) = self.input.get(self.pos) else {
                 return self.err("unterminated string");
             };
             self.pos += 1;
             if b == quote {
-                break;
-            }
-            if b != b'\\' {
-                buf.push(b);
-                continue;
+                return Ok(());
             }
             let Some(&e) = self.input.get(self.pos) else {
                 return self.err("unterminated escape");
             };
             self.pos += 1;
             match e {
-                b'"' | b'\\' | b'/' | b'\'' => buf.push(e),
-                b'b' => buf.push(8),
-                b'f' => buf.push(12),
-                b'n' => buf.push(b'\n'),
-                b'r' => buf.push(b'\r'),
-                b't' => buf.push(b'\t'),
+                b'"' | b'\\' | b'/' | b'\'' => out.push(char::from(e)),
+                b'b' => out.push('\u{8}'),
+                b'f' => out.push('\u{c}'),
+                b'n' => out.push('\n'),
+                b'r' => out.push('\r'),
+                b't' => out.push('\t'),
                 b'x' => {
                     let v = self.hex(2)?;
-                    push_char(&mut buf, char::from_u32(v).unwrap_or('\u{fffd}'));
+                    out.push(char::from_u32(v).unwrap_or('\u{fffd}'));
                 }
                 b'u' => {
                     let hi = self.hex(4)?;
@@ -480,14 +520,11 @@ impl<'a> Reader<'a> {
                     } else {
                         char::from_u32(hi)
                     };
-                    push_char(&mut buf, c.unwrap_or('\u{fffd}'));
+                    out.push(c.unwrap_or('\u{fffd}'));
                 }
                 _ => return self.err("invalid escape"),
             }
         }
-        String::from_utf8(buf)
-            .map(Cow::Owned)
-            .or_else(|_| self.err("string is not UTF-8"))
     }
 
     fn hex(&mut self, n: usize) -> Result<u32> {
@@ -507,11 +544,6 @@ impl<'a> Reader<'a> {
         self.pos += n;
         Ok(v)
     }
-}
-
-fn push_char(buf: &mut Vec<u8>, c: char) {
-    let mut tmp = [0u8; 4];
-    buf.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
 }
 
 /// Lenient serde field deserializers: accept what fastjson accepts for a typed Java field.

@@ -225,13 +225,14 @@ pub(crate) async fn send_message(
     if messages.first().is_some_and(|m| m.topic == HALF_TOPIC) {
         meters.half_stored(&h.topic);
     }
-    let msg_id = result
-        .append
-        .records
-        .iter()
-        .map(|(offset, _)| create_message_id(broker.store_host, *offset as i64))
-        .collect::<Vec<_>>()
-        .join(",");
+    let msg_id = match result.append.records.as_slice() {
+        [(offset, _)] => create_message_id(broker.store_host, *offset as i64),
+        records => records
+            .iter()
+            .map(|(offset, _)| create_message_id(broker.store_host, *offset as i64))
+            .collect::<Vec<_>>()
+            .join(","),
+    };
     let transaction_id = messages
         .first()
         .and_then(|m| m.properties.uniq_key())

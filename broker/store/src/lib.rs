@@ -33,6 +33,8 @@ pub mod flush;
 pub mod index;
 pub mod mapped_file;
 pub mod mapped_file_queue;
+mod reads;
+mod recovery;
 mod replica;
 pub mod retention;
 pub mod store;

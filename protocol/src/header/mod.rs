@@ -151,7 +151,7 @@ pub(crate) trait HeaderField: Sized {
     fn parse_field(header: &'static str, key: &'static str, raw: &str) -> Result<Self>;
 
     /// Writes the value under `key`.
-    fn write_field(&self, ext: &mut ExtFields, key: &str);
+    fn write_field(&self, ext: &mut ExtFields, key: &'static str);
 }
 
 impl HeaderField for String {
@@ -159,8 +159,8 @@ impl HeaderField for String {
         Ok(raw.to_owned())
     }
 
-    fn write_field(&self, ext: &mut ExtFields, key: &str) {
-        ext.insert(key, self.as_str());
+    fn write_field(&self, ext: &mut ExtFields, key: &'static str) {
+        ext.insert_static(key, self.as_str());
     }
 }
 
@@ -179,8 +179,8 @@ macro_rules! number_field {
                 <$t as JavaNumber>::parse_java(raw).ok_or_else(|| invalid(header, key, raw))
             }
 
-            fn write_field(&self, ext: &mut ExtFields, key: &str) {
-                ext.insert(key, itoa::Buffer::new().format(*self));
+            fn write_field(&self, ext: &mut ExtFields, key: &'static str) {
+                ext.insert_static(key, itoa::Buffer::new().format(*self));
             }
         }
     )*};
@@ -193,8 +193,8 @@ impl HeaderField for bool {
         Ok(parse_java_bool(raw))
     }
 
-    fn write_field(&self, ext: &mut ExtFields, key: &str) {
-        ext.insert(key, if *self { "true" } else { "false" });
+    fn write_field(&self, ext: &mut ExtFields, key: &'static str) {
+        ext.insert_static(key, if *self { "true" } else { "false" });
     }
 }
 
@@ -241,8 +241,8 @@ impl HeaderField for BoundaryType {
         Ok(BoundaryType::parse_lenient(raw))
     }
 
-    fn write_field(&self, ext: &mut ExtFields, key: &str) {
-        ext.insert(key, self.as_str());
+    fn write_field(&self, ext: &mut ExtFields, key: &'static str) {
+        ext.insert_static(key, self.as_str());
     }
 }
 
@@ -290,8 +290,8 @@ impl HeaderField for TopicFilterType {
         raw.parse().map_err(|_| invalid(header, key, raw))
     }
 
-    fn write_field(&self, ext: &mut ExtFields, key: &str) {
-        ext.insert(key, self.as_str());
+    fn write_field(&self, ext: &mut ExtFields, key: &'static str) {
+        ext.insert_static(key, self.as_str());
     }
 }
 

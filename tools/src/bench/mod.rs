@@ -1,7 +1,8 @@
 //! `mqbench`: lock-free statistics, the reporter, the timing loop, and the producer, consumer,
-//! transaction and request-reply benchmarks over the FerroMQ client.
+//! transaction, request-reply and loopback ping-pong benchmarks over the FerroMQ client.
 
 pub mod consumer;
+pub mod pingpong;
 pub mod producer;
 pub mod report;
 pub mod request;

@@ -6,6 +6,7 @@
 //! mqbench consumer    -n 127.0.0.1:9876 -t BenchmarkTest -g bench_consumer --duration 60 [--from-first] [--messages N] [--json]
 //! mqbench transaction -n 127.0.0.1:9876 -t BenchmarkTest -w 16 -s 1024 --duration 60 [--check-percent 10] [--json]
 //! mqbench request     -n 127.0.0.1:9876 -t BenchmarkRpc --concurrency 16 -s 128 --duration 60 [--request-timeout 3000] [--json]
+//! mqbench pingpong    --duration 10 [--request-bytes 1400] [--response-bytes 300] [--json]
 //! ```
 //!
 //! A line every 10 s (TPS, failures, average / p50 / p99 / p999 / max latency), a live
@@ -20,6 +21,7 @@ use ferromq_client::{
     PushConsumerOptions, TlsConfig, TopicOptions,
 };
 use ferromq_tools::bench::consumer::ConsumerBench;
+use ferromq_tools::bench::pingpong::PingPongBench;
 use ferromq_tools::bench::producer::{ProducerBench, SendMode};
 use ferromq_tools::bench::request::RequestBench;
 use ferromq_tools::bench::run::Timing;
@@ -43,6 +45,9 @@ enum Command {
     Transaction(TransactionArgs),
     /// Request-reply round trips against a responder this run starts (docs/request-reply.md).
     Request(RequestArgs),
+    /// This machine's loopback request/response limit: frames of a sync send's sizes over
+    /// 127.0.0.1, one in flight, no broker (the yardstick of `producer -w 1`).
+    Pingpong(PingPongArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -228,6 +233,18 @@ struct RequestArgs {
     cluster: String,
 }
 
+#[derive(Args, Debug)]
+struct PingPongArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Bytes of each request frame (a 1 KiB SEND_MESSAGE_V2 from mqbench is about 1,400).
+    #[arg(long, default_value_t = 1400)]
+    request_bytes: usize,
+    /// Bytes of each response frame (a send response is about 300).
+    #[arg(long, default_value_t = 300)]
+    response_bytes: usize,
+}
+
 async fn create_topic(common: &Common, cluster: &str, queues: i32) {
     if queues <= 0 {
         return;
@@ -385,6 +402,21 @@ async fn main_async(cli: Cli) -> Result<(), ferromq_client::Error> {
             };
             let reporter = Reporter::new("request", "round trip", a.common.json);
             bench.run(&reporter).await?;
+        }
+        Command::Pingpong(a) => {
+            let bench = PingPongBench {
+                request_len: a.request_bytes,
+                response_len: a.response_bytes,
+                timing: a.common.timing(),
+            };
+            let reporter = Reporter::new("pingpong", "round trip", a.common.json);
+            if let Err(e) = bench.run(&reporter).await {
+                return Err(ferromq_client::Error::new(
+                    ferromq_client::ErrorKind::Connect,
+                    "pingpong",
+                    format!("loopback ping-pong failed: {e}"),
+                ));
+            }
         }
     }
     Ok(())
