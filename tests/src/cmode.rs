@@ -502,6 +502,35 @@ pub fn pause_group(pid: u32, stop: bool) {
     };
     rustix::process::kill_process_group(p, sig)
         .unwrap_or_else(|e| panic!("signal {sig:?} to group {pid}: {e}"));
+    if stop {
+        // `kill` returns before the threads stop: each stops when it next runs. A thread that
+        // was running (a JVM's replication thread, say) could still read and acknowledge a
+        // write sent right after; wait until every thread of the leader is stopped.
+        wait_until(
+            &format!("every thread of {pid} stopped"),
+            Duration::from_secs(10),
+            || Ok(all_threads_stopped(pid)),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+/// Whether every thread of process `pid` is stopped (`T`/`t` in `/proc`) or gone (`Z`/`X`).
+fn all_threads_stopped(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return true; // gone: nothing runs
+    };
+    tasks.flatten().all(|t| {
+        let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
+        // The state follows the command name, which is in parentheses and may hold spaces.
+        match stat.rfind(')') {
+            Some(i) => matches!(
+                stat[i + 1..].trim_start().chars().next(),
+                Some('T' | 't') | None
+            ),
+            None => true,
+        }
+    })
 }
 
 /// One send acknowledged to Java `ControllerFailover` (a line of its `<ackFile>.at`).
@@ -535,4 +564,52 @@ pub fn now_millis() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Waits until `ack_file` lists `n` acknowledgements stored by `master` at or after `since`
+/// (epoch ms); `Err` when the deadline passes or `producer_running` says the producer exited.
+pub fn wait_acks_from(
+    ack_file: &std::path::Path,
+    master: &str,
+    since: u64,
+    n: usize,
+    mut producer_running: impl FnMut() -> bool,
+) -> Result<(), String> {
+    wait_until(
+        &format!("{n} sends acknowledged by {master}"),
+        CLUSTER_TIMEOUT,
+        || {
+            if !producer_running() {
+                return Err("the producer exited".to_owned());
+            }
+            let got = acks(ack_file)
+                .iter()
+                .filter(|a| a.at >= since && a.host == master)
+                .count();
+            Ok(got >= n)
+        },
+    )
+}
+
+/// Waits for the first acknowledgement at or after `t0` (epoch ms) stored by a broker other
+/// than `old_master`, and returns its time.
+pub fn first_ack_elsewhere(
+    ack_file: &std::path::Path,
+    old_master: &str,
+    t0: u64,
+) -> Result<u64, String> {
+    let mut first = None;
+    wait_until(
+        &format!("a send acknowledged by a broker other than {old_master}"),
+        CLUSTER_TIMEOUT,
+        || {
+            first = acks(ack_file)
+                .iter()
+                .filter(|a| a.at >= t0 && a.host != old_master)
+                .map(|a| a.at)
+                .min();
+            Ok(first.is_some())
+        },
+    )?;
+    Ok(first.unwrap_or(t0))
 }

@@ -37,7 +37,8 @@ use std::time::Duration;
 use ferromq_tests::artifacts::JavaArtifacts;
 use ferromq_tests::clients::{java_controller_produce, java_ha_consume, result_figures};
 use ferromq_tests::cmode::{
-    acks, max_offset, now_millis, send_direct, CmodeCluster, CLUSTER_TIMEOUT,
+    acks, first_ack_elsewhere, max_offset, now_millis, send_direct, wait_acks_from, CmodeCluster,
+    CLUSTER_TIMEOUT,
 };
 use ferromq_tests::net::wait_until;
 use ferromq_tests::netns::Netns;
@@ -110,21 +111,16 @@ fn run_cycles(test: &str, fault: Fault, cycles: usize, netns: Option<&Netns>) ->
     for cycle in 0..cycles {
         let master = cluster.wait_master(3, None).master_addr;
         let since = now_millis();
-        wait_until(
-            &format!("cycle {cycle}: {ACKS_BEFORE_FAULT} sends acknowledged by {master}"),
-            CLUSTER_TIMEOUT,
-            || {
-                if !producer.is_running() {
-                    return Err(format!("the producer exited:\n{}", producer.output()));
-                }
-                let n = acks(&ack_file)
-                    .iter()
-                    .filter(|a| a.at >= since && a.host == master)
-                    .count();
-                Ok(n >= ACKS_BEFORE_FAULT)
-            },
-        )
-        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", producer.output(), cluster.logs()));
+        wait_acks_from(&ack_file, &master, since, ACKS_BEFORE_FAULT, || {
+            producer.is_running()
+        })
+        .unwrap_or_else(|e| {
+            panic!(
+                "cycle {cycle}: {e}\n{}\n{}",
+                producer.output(),
+                cluster.logs()
+            )
+        });
         let old = cluster.broker_at(&master);
         let t0 = now_millis();
         let mut dead_controller = None;
@@ -140,21 +136,14 @@ fn run_cycles(test: &str, fault: Fault, cycles: usize, netns: Option<&Netns>) ->
             Fault::Pause => cluster.brokers[old].pause(true),
             Fault::Partition => netns.expect("a namespace").cut(),
         }
-        let mut first = None;
-        wait_until(
-            &format!("cycle {cycle}: a send acknowledged by a broker other than {master}"),
-            CLUSTER_TIMEOUT,
-            || {
-                first = acks(&ack_file)
-                    .iter()
-                    .filter(|a| a.at >= t0 && a.host != master)
-                    .map(|a| a.at)
-                    .min();
-                Ok(first.is_some())
-            },
-        )
-        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", producer.output(), cluster.logs()));
-        let took = Duration::from_millis(first.unwrap_or(t0) - t0);
+        let first = first_ack_elsewhere(&ack_file, &master, t0).unwrap_or_else(|e| {
+            panic!(
+                "cycle {cycle}: {e}\n{}\n{}",
+                producer.output(),
+                cluster.logs()
+            )
+        });
+        let took = Duration::from_millis(first - t0);
         let new = cluster.wait_master(2, Some(&master)).master_addr;
         eprintln!(
             "{test}: cycle {cycle}: {fault:?} of {master}: first ack on {new} after {took:?}"

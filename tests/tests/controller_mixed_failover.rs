@@ -32,8 +32,8 @@ use std::time::Duration;
 use ferromq_tests::apache::{ApacheBroker, BrokerOptions};
 use ferromq_tests::clients::{java_controller_produce, java_ha_consume, result_figures};
 use ferromq_tests::cmode::{
-    acks, commit_log_bytes, finish_send, max_offset, now_millis, pause_group, send_direct,
-    start_send, wait_offset_at_least, CmodeCluster, CLUSTER_TIMEOUT,
+    acks, commit_log_bytes, finish_send, first_ack_elsewhere, max_offset, now_millis, pause_group,
+    send_direct, start_send, wait_acks_from, wait_offset_at_least, CmodeCluster, CLUSTER_TIMEOUT,
 };
 use ferromq_tests::net::{free_broker_port, wait_until};
 use ferromq_tests::require_tools;
@@ -335,41 +335,28 @@ fn the_java_producer_follows_failovers_between_apache_and_ferromq_masters() {
     for cycle in 0..2 {
         let master = cluster.wait_master(3, None).master_addr;
         let since = now_millis();
-        wait_until(
-            &format!("cycle {cycle}: sends acknowledged by {master}"),
-            CLUSTER_TIMEOUT,
-            || {
-                if !producer.is_running() {
-                    return Err(format!("the producer exited:\n{}", producer.output()));
-                }
-                Ok(acks(&ack_file)
-                    .iter()
-                    .filter(|a| a.at >= since && a.host == master)
-                    .count()
-                    >= 10)
+        wait_acks_from(&ack_file, &master, since, 10, || producer.is_running()).unwrap_or_else(
+            |e| {
+                panic!(
+                    "cycle {cycle}: {e}\n{}\n{}",
+                    producer.output(),
+                    cluster.logs()
+                )
             },
-        )
-        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", producer.output(), cluster.logs()));
+        );
         let t0 = now_millis();
         let ferro = (master != apache_addr).then(|| cluster.broker_at(&master));
         match ferro {
             Some(i) => cluster.brokers[i].kill9(),
             None => drop(apache.take()),
         }
-        let mut first = None;
-        wait_until(
-            &format!("cycle {cycle}: a send acknowledged by a broker other than {master}"),
-            CLUSTER_TIMEOUT,
-            || {
-                first = acks(&ack_file)
-                    .iter()
-                    .filter(|a| a.at >= t0 && a.host != master)
-                    .map(|a| a.at)
-                    .min();
-                Ok(first.is_some())
-            },
-        )
-        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", producer.output(), cluster.logs()));
+        let first = first_ack_elsewhere(&ack_file, &master, t0).unwrap_or_else(|e| {
+            panic!(
+                "cycle {cycle}: {e}\n{}\n{}",
+                producer.output(),
+                cluster.logs()
+            )
+        });
         let new = cluster.wait_master(2, Some(&master)).master_addr;
         eprintln!(
             "mixed failover: cycle {cycle}: kill -9 of {} master {master}: first ack on {new} \
@@ -379,7 +366,7 @@ fn the_java_producer_follows_failovers_between_apache_and_ferromq_masters() {
             } else {
                 "the Apache"
             },
-            first.unwrap_or(t0) - t0
+            first - t0
         );
         match ferro {
             Some(i) => cluster.brokers[i].start(),
