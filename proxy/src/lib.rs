@@ -34,8 +34,12 @@ use std::time::Duration;
 pub use config::{Mode, ProxyConfig};
 use tokio::net::TcpListener;
 
-/// Code generated from `apache/rocketmq/v2/*.proto` (see build.rs).
+/// Code generated from `apache/rocketmq/v2/*.proto` (see build.rs). The protos' comments
+/// become its docs as they are, brackets and bare URLs included.
 #[allow(
+    rustdoc::broken_intra_doc_links,
+    rustdoc::invalid_html_tags,
+    rustdoc::bare_urls,
     missing_docs,
     unreachable_pub,
     clippy::all,
