@@ -21,7 +21,7 @@ target_dir="${CARGO_TARGET_DIR:-$root/target}"
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)"
 arch="$(uname -m)"
 os="$(uname -s | tr '[:upper:]' '[:lower:]')"
-servers=(mqnamesrv mqbroker mqadmin mqbench mqdashboard)
+servers=(mqnamesrv mqbroker mqcontroller mqproxy mqadmin mqbench mqdashboard)
 dist="$root/dist"
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
@@ -37,7 +37,8 @@ if [ "$profile" = dev ]; then
   cargo test --workspace --locked --no-run
 else
   cargo build --locked --profile "$profile" \
-    -p ferromq-namesrv -p ferromq-broker -p ferromq-tools -p ferromq-dashboard --bins
+    -p ferromq-namesrv -p ferromq-broker -p ferromq-controller -p ferromq-proxy -p ferromq-tools \
+    -p ferromq-dashboard --bins
 fi
 # `cargo build --profile release` writes to target/release, any other profile to target/<name>.
 out="$target_dir/$profile"
@@ -63,13 +64,16 @@ done
 # The shell LocalCluster: namesrv + broker on free ports in a temp dir (docs/packaging.md).
 install -m 755 scripts/local-cluster.sh "$srv/bin/ferromq-local-cluster"
 # Apache's layouts: broker.conf, namesrv.properties, plain_acl.yml, 2m-noslave/, 2m-2s-*/.
-cp conf/broker.conf conf/namesrv.properties conf/plain_acl.yml "$srv/conf/"
-cp -r conf/2m-noslave conf/2m-2s-async conf/2m-2s-sync "$srv/conf/"
+cp conf/broker.conf conf/namesrv.properties conf/plain_acl.yml conf/rmq-proxy.json "$srv/conf/"
+cp -r conf/2m-noslave conf/2m-2s-async conf/2m-2s-sync conf/controller "$srv/conf/"
 cat > "$srv/README" <<EOF
 FerroMQ $version ($os $arch): Apache RocketMQ-compatible servers, built in Rust.
 
   bin/mqnamesrv                           the name server (port 9876)
   bin/mqbroker -c conf/broker.conf        a broker registered with 127.0.0.1:9876
+  bin/mqcontroller -c conf/controller/controller-n0.properties
+                                          a controller of controller mode (automatic failover)
+  bin/mqproxy -pc conf/rmq-proxy.json     the RocketMQ 5.x gRPC endpoint for a whole cluster
   bin/mqadmin                             the operator CLI (Apache's command names)
   bin/mqbench                             the end-to-end benchmark
   bin/mqdashboard                         the web console
@@ -83,7 +87,8 @@ Start as with Apache RocketMQ:
   bin/mqadmin consumeMessage -n 127.0.0.1:9876 -t TestTopic
 
 conf/ has Apache's layouts: broker.conf, namesrv.properties, plain_acl.yml (ACL 1.0),
-2m-noslave/, 2m-2s-async/ and 2m-2s-sync/ (two masters, with or without slaves).
+2m-noslave/, 2m-2s-async/ and 2m-2s-sync/ (two masters, with or without slaves),
+controller/ (three controllers, two broker sets of three replicas) and rmq-proxy.json.
 The store goes to storePathRootDir (default ~/store); logs to standard error unless logDir is set.
 For a test: eval "\$(bin/ferromq-local-cluster start)" starts a name server and a broker on
 free ports in a temporary directory and sets FERROMQ_NAMESRV; bin/ferromq-local-cluster stop

@@ -62,14 +62,14 @@ free_port() {
 step "server tarball: $(basename "$server_tgz")"
 tar -C "$work" -xzf "$server_tgz"
 srv="$work/ferromq-$version-$platform"
-for b in mqnamesrv mqbroker mqadmin mqbench mqdashboard ferromq-local-cluster; do
+for b in mqnamesrv mqbroker mqcontroller mqproxy mqadmin mqbench mqdashboard ferromq-local-cluster; do
   [ -x "$srv/bin/$b" ] || fail "bin/$b missing from the server tarball"
 done
-for f in broker.conf namesrv.properties plain_acl.yml 2m-noslave 2m-2s-async 2m-2s-sync; do
+for f in broker.conf namesrv.properties plain_acl.yml rmq-proxy.json 2m-noslave 2m-2s-async 2m-2s-sync controller; do
   [ -e "$srv/conf/$f" ] || fail "conf/$f missing from the server tarball"
 done
 [ -s "$srv/README" ] || fail "README missing from the server tarball"
-for b in mqnamesrv mqbroker mqadmin mqbench mqdashboard; do
+for b in mqnamesrv mqbroker mqcontroller mqproxy mqadmin mqbench mqdashboard; do
   if readelf -S "$srv/bin/$b" | grep -q '\.symtab'; then fail "bin/$b is not stripped"; fi
 done
 
