@@ -304,7 +304,7 @@ impl Gate {
 
     fn open(&self) {
         let (lock, cv) = &*self.open;
-        *lock.lock().expect("gate") = true;
+        *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
         self.released.store(true, Ordering::Release);
         cv.notify_all();
     }
@@ -327,6 +327,17 @@ impl Gate {
     }
 }
 
+/// Opens its gate when dropped, a failing test included: a listener held at the gate is a
+/// blocking thread, and the runtime's shutdown waits for those, so a failed assertion would
+/// otherwise hang the test instead of failing it.
+struct OpenOnDrop(Gate);
+
+impl Drop for OpenOnDrop {
+    fn drop(&mut self) {
+        self.0.open();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_push_consumer_reads_the_slave_while_the_master_is_down_and_commits_to_it_again() {
     let topic = unique("SlaveRead");
@@ -336,6 +347,7 @@ async fn a_push_consumer_reads_the_slave_while_the_master_is_down_and_commits_to
     // One message per pull and at most two waiting per queue: while the listener is held,
     // most messages stay on the brokers.
     let gate = Gate::new(10);
+    let _open_on_exit = OpenOnDrop(gate.clone());
     let listener = gate.clone();
     let options = PushConsumerOptions {
         // Periodic route refreshes find the restarted master quickly.
