@@ -27,6 +27,13 @@ pub type TelemetrySender = mpsc::Sender<Result<pb::TelemetryCommand, tonic::Stat
 
 /// How long the proxy keeps the location of a half message a client may end.
 const TRANSACTION_TTL: Duration = Duration::from_secs(3600);
+/// Most open transactions remembered at once. Past it a new one is not remembered: the
+/// client's EndTransaction for it is refused (INVALID_TRANSACTION_ID) and the broker's
+/// check-back, which carries the location itself, ends it. Without a cap, clients that never
+/// end their transactions would grow the proxy's memory for an hour.
+const MAX_OPEN_TRANSACTIONS: usize = 100_000;
+/// How often expired transactions are swept (not on every send: the sweep walks the map).
+const TRANSACTION_SWEEP: Duration = Duration::from_secs(10);
 
 /// A client seen through Telemetry.
 #[derive(Debug)]
@@ -77,6 +84,8 @@ impl Transaction {
 pub struct Sessions {
     clients: Mutex<HashMap<String, Session>>,
     transactions: Mutex<HashMap<(String, String), Transaction>>,
+    /// When `transactions` was last swept of expired entries.
+    swept: Mutex<Option<std::time::Instant>>,
 }
 
 impl Sessions {
@@ -168,7 +177,25 @@ impl Sessions {
     /// Remembers a half message under (`group`, `transaction_id`).
     pub fn add_transaction(&self, group: &str, transaction_id: &str, t: Transaction) {
         let mut map = lock(&self.transactions);
-        map.retain(|_, t| t.created.elapsed() < TRANSACTION_TTL);
+        let mut sweep_now = false;
+        {
+            let mut swept = lock(&self.swept);
+            if swept.is_none_or(|at| at.elapsed() >= TRANSACTION_SWEEP) {
+                map.retain(|_, t| t.created.elapsed() < TRANSACTION_TTL);
+                *swept = Some(std::time::Instant::now());
+                sweep_now = true;
+            }
+        }
+        if map.len() >= MAX_OPEN_TRANSACTIONS {
+            if sweep_now {
+                // Once per sweep, not per send: a client flooding transactions floods no log.
+                tracing::warn!(
+                    "{MAX_OPEN_TRANSACTIONS} open transactions remembered: new ones are left to \
+                     the brokers' checks until some end or expire"
+                );
+            }
+            return;
+        }
         map.insert((group.to_owned(), transaction_id.to_owned()), t);
     }
 
