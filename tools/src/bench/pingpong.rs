@@ -151,7 +151,10 @@ mod tests {
                 messages: Some(200),
             },
         };
-        bench.run(&Reporter::new("pingpong", "round trip", true)).await.unwrap()
+        bench
+            .run(&Reporter::new("pingpong", "round trip", true))
+            .await
+            .expect("the ping-pong ran")
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -167,7 +170,7 @@ mod tests {
     fn frames_carry_their_length() {
         let f = frame(10);
         assert_eq!(f.len(), 10);
-        assert_eq!(u32::from_be_bytes(f[..4].try_into().unwrap()), 6);
+        assert_eq!(u32::from_be_bytes(f[..4].try_into().expect("4 bytes")), 6);
         assert_eq!(frame(0).len(), 4);
     }
 }
