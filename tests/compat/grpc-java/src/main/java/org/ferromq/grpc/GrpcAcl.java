@@ -79,7 +79,13 @@ final class GrpcAcl {
                 .build();
             bad.send(GrpcScenarios.message(topic, n));
         } catch (Exception e) {
-            refused = e.getClass().getSimpleName() + ": " + e.getMessage();
+            // The SDK wraps the server's answer (a failed start, an UnauthorizedException):
+            // report the innermost cause, which carries the server's code and message.
+            Throwable root = e;
+            while (root.getCause() != null && root.getCause() != root) {
+                root = root.getCause();
+            }
+            refused = root.getClass().getSimpleName() + ": " + root.getMessage();
         } finally {
             if (bad != null) {
                 bad.close();
