@@ -377,3 +377,104 @@ async fn acl1_refuses_with_permission_denied() {
         Code::Ok as i32
     );
 }
+
+/// An in-process proxy in cluster mode in front of `cluster`, signing with `signer`.
+async fn cluster_proxy(
+    cluster: &LocalCluster,
+    signer: Option<ferromq_proxy::auth::Signer>,
+) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let config = ferromq_proxy::ProxyConfig {
+        namesrv_addr: cluster.namesrv_addr().to_owned(),
+        ..ferromq_proxy::ProxyConfig::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let proxy = ferromq_proxy::Proxy::with_security(
+        config,
+        ferromq_proxy::Mode::Cluster,
+        ferromq_proxy::Security {
+            guard: None,
+            signer,
+        },
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(ferromq_proxy::serve(proxy, listener, async {
+        let _ = stopped.await;
+    }));
+    (addr, stop)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqproxy_signs_its_requests_to_a_broker_with_acl() {
+    let cluster = tokio::task::spawn_blocking(|| {
+        LocalCluster::builder()
+            .brokers(1)
+            .broker_config("authenticationEnabled=true")
+            .broker_config("authorizationEnabled=true")
+            .broker_config(format!(
+                "initAuthenticationUser={{\"username\":\"{}\",\"password\":\"{}\"}}",
+                ROOT.0, ROOT.1
+            ))
+            .start()
+    })
+    .await
+    .expect("join")
+    .expect("cluster");
+    create_topic(&cluster, ROOT, "AclCluster").await;
+    admin(&cluster, ROOT)
+        .create_subscription_group_at(
+            &cluster.broker(0).addr(),
+            &ferromq_client::SubscriptionGroup::new("acl-cluster-g"),
+        )
+        .await
+        .expect("create group");
+
+    // Unsigned, the proxy's requests are refused by the broker (its route lookups go to the
+    // name server, which checks nothing; the send itself does not pass): the broker's
+    // NO_PERMISSION is FORBIDDEN, as in Apache's ResponseBuilder.
+    let (unsigned, _stop1) = cluster_proxy(&cluster, None).await;
+    let mut client = connect(unsigned).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let s = send(&mut client, None, "AclCluster").await;
+        assert_ne!(s.code, Code::Ok as i32, "an unsigned proxy's send passed");
+        if s.code == Code::Forbidden as i32 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never refused by the broker: {s:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // With the right keys (Apache's innerClientAuthenticationCredentials), send and receive.
+    let (signed, _stop2) = cluster_proxy(
+        &cluster,
+        Some(ferromq_proxy::auth::Signer::new(ROOT.0, ROOT.1)),
+    )
+    .await;
+    let mut client = connect(signed).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let s = send(&mut client, None, "AclCluster").await;
+        if s.code == Code::Ok as i32 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "signed proxy never sent: {s:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let got = receive_n(
+        &mut client,
+        "acl-cluster-consumer",
+        "acl-cluster-g",
+        "AclCluster",
+        1,
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].body, b"hello");
+}
