@@ -2,7 +2,8 @@
 //! (`ferromq_proxy`, local mode) reads each call's credentials and resources, and this
 //! [`Guard`] decides with the broker's own ACL 1.0 rules and ACL 2.0 users and ACLs, through the
 //! same code that checks remoting requests. The endpoint's own remoting requests are signed with
-//! the broker's in-process secret (`auth::in_process`).
+//! `innerClientAuthenticationCredentials` (ACL 2.0 alone) or the broker's in-process secret
+//! (`auth::in_process`).
 
 use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr};
@@ -24,12 +25,16 @@ pub fn security(broker: &Arc<Broker>) -> Security {
     if broker.acl.is_none() && !broker.auth.enabled() {
         return Security::default();
     }
+    // ACL 2.0 alone with `innerClientAuthenticationCredentials`: every broker of the cluster
+    // holds that super user, so the endpoint's requests to other brokers pass too. Otherwise the
+    // in-process secret, which only this broker knows.
+    let signer = match (&broker.acl, &broker.auth.inner) {
+        (None, Some(inner)) => Signer::new(&inner.access_key, &inner.secret_key),
+        _ => Signer::new(ACCESS_KEY_NAME, broker.auth.in_process.secret()),
+    };
     Security {
         guard: Some(Arc::new(BrokerGuard(broker.clone()))),
-        signer: Some(Signer::new(
-            ACCESS_KEY_NAME,
-            broker.auth.in_process.secret(),
-        )),
+        signer: Some(signer),
     }
 }
 

@@ -174,9 +174,13 @@ fn assert_refused(s: &pb::Status, needle: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acl2_checks_each_call_with_the_brokers_users_and_acls() {
+    // The endpoint signs with the inner credentials here; the ACL 1.0 test below covers the
+    // in-process secret.
     let (cluster, addr) = local(vec![
         "authenticationEnabled=true".into(),
         "authorizationEnabled=true".into(),
+        r#"innerClientAuthenticationCredentials={"accessKey":"inner","secretKey":"inner-secret-1"}"#
+            .into(),
         format!(
             "initAuthenticationUser={{\"username\":\"{}\",\"password\":\"{}\"}}",
             ROOT.0, ROOT.1
