@@ -221,6 +221,7 @@ impl Acl {
         Ok(())
     }
 
+    #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
     /// The refusal log (shared with the gRPC endpoint's checks).
     pub(crate) fn refusals(&self) -> &RefusalLog {
         &self.refusals

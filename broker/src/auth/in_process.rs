@@ -16,6 +16,7 @@ pub(crate) const ACCESS_KEY_NAME: &str = "ferromq-grpc-endpoint";
 
 /// The endpoint's secret.
 pub(crate) struct InProcess {
+    #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
     secret: String,
     key: SigningKey,
 }
@@ -54,6 +55,7 @@ fn random_secret() -> String {
 }
 
 impl InProcess {
+    #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
     /// The secret, for the endpoint to sign with.
     pub(crate) fn secret(&self) -> &str {
         &self.secret

@@ -338,11 +338,13 @@ impl Auth {
         })
     }
 
+    #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
     /// Whether authentication / authorization are on.
     pub(crate) fn switches(&self) -> (bool, bool) {
         (self.authentication, self.authorization)
     }
 
+    #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
     /// Whether `rpc` (a gRPC request's full name) is in the authentication / authorization
     /// whitelist (Apache compares the whitelists with the name for gRPC calls).
     pub(crate) fn grpc_listed(&self, rpc: &str) -> (bool, bool) {
@@ -352,6 +354,7 @@ impl Auth {
         )
     }
 
+    #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
     /// The refusal log (shared with the gRPC endpoint's checks).
     pub(crate) fn refusals(&self) -> &RefusalLog {
         &self.refusals
