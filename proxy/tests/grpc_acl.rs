@@ -375,6 +375,32 @@ async fn acl1_refuses_with_permission_denied() {
     assert_eq!(m, "No default permission for topic:AclV1Other");
     let m = denied(client.send_message(req("AclV1Orders")).await);
     assert_eq!(m, "No accessKey is configured");
+    // A refused Telemetry command ends that stream with PERMISSION_DENIED (Apache 5.3.2).
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tx.send(pb::TelemetryCommand {
+        status: None,
+        command: Some(Command::Settings(producer_settings(
+            &["AclV1Other"],
+            endpoints(addr),
+        ))),
+    })
+    .await
+    .expect("queue");
+    let mut inbound = client
+        .telemetry(sign(
+            request(tokio_stream::wrappers::ReceiverStream::new(rx), "v1-tel"),
+            app,
+        ))
+        .await
+        .expect("telemetry")
+        .into_inner();
+    let end = tokio::time::timeout(Duration::from_secs(10), inbound.message())
+        .await
+        .expect("in time")
+        .expect_err("the stream ends with an error");
+    assert_eq!(end.code(), tonic::Code::PermissionDenied, "{end:?}");
+    assert_eq!(end.message(), "No default permission for topic:AclV1Other");
+    drop(tx);
     // The connection still serves good calls.
     assert_eq!(
         send(&mut client, Some(app), "AclV1Orders").await.code,
