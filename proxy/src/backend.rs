@@ -68,6 +68,7 @@ pub struct Backend {
     types: Mutex<HashMap<String, (Instant, TopicMessageType)>>,
     masters: Mutex<HashMap<String, String>>,
     groups: Mutex<HashMap<String, (Instant, Option<serde_json::Value>)>>,
+    signer: Option<crate::auth::Signer>,
 }
 
 impl std::fmt::Debug for Backend {
@@ -79,8 +80,14 @@ impl std::fmt::Debug for Backend {
 }
 
 impl Backend {
-    /// A backend reaching `namesrvs`; requests brokers send to the proxy go to `inbound`.
-    pub fn new(namesrvs: Vec<String>, timeout: Duration, inbound: Arc<dyn InboundHandler>) -> Self {
+    /// A backend reaching `namesrvs`; requests brokers send to the proxy go to `inbound`; every
+    /// request is signed by `signer` when there is one.
+    pub fn new(
+        namesrvs: Vec<String>,
+        timeout: Duration,
+        inbound: Arc<dyn InboundHandler>,
+        signer: Option<crate::auth::Signer>,
+    ) -> Self {
         Backend {
             transport: Arc::new(TcpTransport::new(inbound)),
             namesrvs,
@@ -90,6 +97,7 @@ impl Backend {
             types: Mutex::new(HashMap::new()),
             masters: Mutex::new(HashMap::new()),
             groups: Mutex::new(HashMap::new()),
+            signer,
         }
     }
 
@@ -102,9 +110,12 @@ impl Backend {
     pub async fn request(
         &self,
         addr: &str,
-        request: RemotingCommand,
+        mut request: RemotingCommand,
         timeout: Duration,
     ) -> ProxyResult<RemotingCommand> {
+        if let Some(signer) = &self.signer {
+            signer.sign(&mut request);
+        }
         self.transport
             .request(addr, request, timeout)
             .await
@@ -112,7 +123,10 @@ impl Backend {
     }
 
     /// Sends `request` to `addr` without waiting for an answer.
-    pub async fn oneway(&self, addr: &str, request: RemotingCommand) -> ProxyResult<()> {
+    pub async fn oneway(&self, addr: &str, mut request: RemotingCommand) -> ProxyResult<()> {
+        if let Some(signer) = &self.signer {
+            signer.sign(&mut request);
+        }
         self.transport
             .request_oneway(addr, request)
             .await

@@ -12,8 +12,10 @@
 //! - [`sessions`]: clients (settings, Telemetry streams) and open transactions, and the handler
 //!   of the broker's transaction checks;
 //! - [`convert`], [`receipt`], [`status`]: messages, receipt handles and answers;
+//! - [`auth`]: credentials and resources of each call, and the [`auth::Guard`] that decides;
 //! - `service`, `produce`, `consume`, `offsets`: the RPCs.
 
+pub mod auth;
 pub mod backend;
 pub mod config;
 mod consume;
@@ -70,17 +72,34 @@ pub struct Proxy {
     sessions: Arc<sessions::Sessions>,
     client_id: String,
     round_robin: AtomicUsize,
+    guard: Option<Arc<dyn auth::Guard>>,
     me: Weak<Proxy>,
 }
 
+/// How the proxy deals with ACL (docs/grpc.md, "ACL"): who checks the gRPC calls, and what the
+/// proxy signs its own remoting requests with.
+#[derive(Debug, Default, Clone)]
+pub struct Security {
+    /// Checks every call before it runs; `None`: calls are not checked.
+    pub guard: Option<Arc<dyn auth::Guard>>,
+    /// Signs the proxy's requests to name servers and brokers; `None`: unsigned.
+    pub signer: Option<auth::Signer>,
+}
+
 impl Proxy {
-    /// A proxy in `mode` with `config`.
+    /// A proxy in `mode` with `config`, checking no call and signing nothing.
     pub fn new(config: ProxyConfig, mode: Mode) -> Arc<Proxy> {
+        Proxy::with_security(config, mode, Security::default())
+    }
+
+    /// A proxy in `mode` with `config` and `security`.
+    pub fn with_security(config: ProxyConfig, mode: Mode, security: Security) -> Arc<Proxy> {
         let sessions = Arc::new(sessions::Sessions::default());
         let backend = backend::Backend::new(
             config.namesrvs(),
             Duration::from_millis(config.remoting_timeout_millis),
             Arc::new(sessions::Inbound(sessions.clone())),
+            security.signer,
         );
         let client_id = format!("mqproxy@{}@{}", std::process::id(), config.grpc_server_port);
         Arc::new_cyclic(|me| Proxy {
@@ -90,6 +109,7 @@ impl Proxy {
             sessions,
             client_id,
             round_robin: AtomicUsize::new(0),
+            guard: security.guard,
             me: me.clone(),
         })
     }

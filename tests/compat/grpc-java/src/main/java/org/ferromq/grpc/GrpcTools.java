@@ -54,6 +54,8 @@ public final class GrpcTools {
                     Integer.parseInt(args[5]));
                 case "bench" -> GrpcBench.run(args[1], args[2], args[3], Integer.parseInt(args[4]),
                     Integer.parseInt(args[5]), Integer.parseInt(args[6]));
+                case "acl" -> GrpcAcl.run(args[1], args[2], args[3], Integer.parseInt(args[4]),
+                    args[5], args[6], args[7]);
                 default -> throw new IllegalArgumentException("unknown mode " + args[0]);
             };
             OUT.println("OK: " + args[0] + ": " + summary);
