@@ -5,8 +5,6 @@
 //! broker's checks (Apache's local-mode proxy calls the broker's processors directly, past its
 //! RPC hooks, to the same effect).
 
-use std::hash::{BuildHasher, Hasher};
-
 use ferromq_protocol::acl::{self as signing, SigningKey, ACCESS_KEY, SIGNATURE};
 use ferromq_protocol::RemotingCommand;
 
@@ -37,21 +35,13 @@ impl Default for InProcess {
     }
 }
 
-/// 256 bits from the standard library's randomly keyed SipHash (keys from the OS at first use).
+/// 256 bits from the operating system's random source, as hex.
 fn random_secret() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let mut out = String::with_capacity(64);
-    for i in 0..4u64 {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(i);
-        h.write_u128(nanos);
-        h.write_u32(std::process::id());
-        out.push_str(&format!("{:016x}", h.finish()));
-    }
-    out
+    let mut bytes = [0u8; 32];
+    // Without a working random source the process cannot make any secret; nothing sensible
+    // is left to do than to stop (the broker is starting: this runs once).
+    getrandom::getrandom(&mut bytes).expect("the operating system's random source");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl InProcess {
