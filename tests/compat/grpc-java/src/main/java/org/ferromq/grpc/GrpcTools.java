@@ -58,7 +58,8 @@ public final class GrpcTools {
                 case "send-keyed" -> ClusterTools.sendKeyed(args[1], args[2], Integer.parseInt(args[3]),
                     Integer.parseInt(args[4]));
                 case "receive-keyed" -> ClusterTools.receiveKeyed(args[1], args[2], args[3],
-                    Integer.parseInt(args[4]), Integer.parseInt(args[5]));
+                    Integer.parseInt(args[4]), Integer.parseInt(args[5]),
+                    args.length > 6 && args[6].equals("allow-duplicates"));
                 case "bench-send" -> "sent " + GrpcBench.send(args[1], args[2], Integer.parseInt(args[3]),
                     Integer.parseInt(args[4]), Integer.parseInt(args[5]));
                 case "bench-drain" -> GrpcBench.drain(args[1], args[2], args[3], Long.parseLong(args[4]));
