@@ -18,6 +18,7 @@
 #
 #   bash scripts/bench-grpc.sh                       # 20 s per run, about 5 minutes
 #   SECONDS_PER_RUN=10 SERVERS=ferromq bash scripts/bench-grpc.sh
+#   BIN_DIR=path/to/release bash scripts/bench-grpc.sh   # these mqnamesrv/mqbroker, no build
 #
 # Needs java (17) and mvn. RESULTS=file keeps the JSON lines.
 set -euo pipefail
@@ -27,13 +28,15 @@ cd "$(dirname "$0")/.."
 secs="${SECONDS_PER_RUN:-20}"
 servers="${SERVERS:-ferromq apache}"
 inflight="${INFLIGHT:-256}"
-bin="${CARGO_TARGET_DIR:-target}/release"
+bin="${BIN_DIR:-${CARGO_TARGET_DIR:-target}/release}"
 work="$(mktemp -d)"
 results="${RESULTS:-$work/results.jsonl}"
 : >"$results"
 command -v java >/dev/null && command -v mvn >/dev/null ||
     { echo "bench-grpc: needs java and mvn" >&2; exit 2; }
-cargo build --release --locked -p ferromq-namesrv -p ferromq-broker >&2
+if [ -z "${BIN_DIR:-}" ]; then
+    cargo build --release --locked -p ferromq-namesrv -p ferromq-broker >&2
+fi
 mvn -q -B -f tests/compat/pom.xml compile dependency:copy-dependencies -DincludeScope=runtime >&2
 client_cp="tests/compat/grpc-java/target/classes:tests/compat/grpc-java/target/dependency/*"
 
