@@ -24,6 +24,11 @@ use crate::status::{ProxyError, ProxyResult};
 /// How long a fetched route is used before it is asked again.
 const ROUTE_TTL: Duration = Duration::from_secs(5);
 
+/// How long sends pass over a broker that could not be reached (a send that failed on the way,
+/// not one the broker refused), as Apache's producers avoid a failing broker for a while: the
+/// SDK's retry of that send then goes to another broker instead of the same dead one.
+const UNREACHABLE_PAUSE: Duration = Duration::from_secs(10);
+
 /// A topic's message type (`message.type` attribute of its config), Apache's `TopicMessageType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TopicMessageType {
@@ -69,6 +74,7 @@ pub struct Backend {
     masters: Mutex<HashMap<String, String>>,
     groups: Mutex<HashMap<String, (Instant, Option<serde_json::Value>)>>,
     signer: Option<crate::auth::Signer>,
+    unreachable: Mutex<HashMap<String, Instant>>,
 }
 
 impl std::fmt::Debug for Backend {
@@ -98,6 +104,7 @@ impl Backend {
             masters: Mutex::new(HashMap::new()),
             groups: Mutex::new(HashMap::new()),
             signer,
+            unreachable: Mutex::new(HashMap::new()),
         }
     }
 
@@ -144,6 +151,27 @@ impl Backend {
             }
         }
         Err(last)
+    }
+
+    /// Notes that a request to broker `broker_name` got no answer (connection refused, closed
+    /// or timed out): sends pass over it for a while ([`Backend::reachable`]) and routes are
+    /// asked again, since the name server may have dropped it by now.
+    pub fn broker_unreachable(&self, broker_name: &str) {
+        lock(&self.unreachable).insert(broker_name.to_owned(), Instant::now());
+        lock(&self.routes).clear();
+    }
+
+    /// Whether `broker_name` answered the last request sent to it, or failed long enough ago.
+    pub fn reachable(&self, broker_name: &str) -> bool {
+        let mut unreachable = lock(&self.unreachable);
+        match unreachable.get(broker_name) {
+            Some(at) if at.elapsed() < UNREACHABLE_PAUSE => false,
+            Some(_) => {
+                unreachable.remove(broker_name);
+                true
+            }
+            None => true,
+        }
     }
 
     /// The topic's route (cached for a few seconds); `TOPIC_NOT_FOUND` when no broker has it.

@@ -24,6 +24,9 @@ import org.apache.rocketmq.client.apis.producer.Producer;
  * GrpcTools receive-store &lt;endpoint&gt; &lt;topic&gt; &lt;group&gt; &lt;n&gt;
  * GrpcTools crash-ack-half &lt;endpoint&gt; &lt;topic&gt; &lt;group&gt; &lt;n&gt; &lt;invisibleSeconds&gt;
  * GrpcTools crash-drain &lt;endpoint&gt; &lt;topic&gt; &lt;group&gt; &lt;n&gt; &lt;quietSeconds&gt;
+ * GrpcTools send-keyed | receive-keyed ... (see {@link ClusterTools})
+ * GrpcTools bench-send &lt;endpoint&gt; &lt;topic&gt; &lt;seconds&gt; &lt;bodySize&gt; &lt;inflight&gt;
+ * GrpcTools bench-drain &lt;endpoint&gt; &lt;topic&gt; &lt;group&gt; &lt;count&gt;
  * GrpcTools bench &lt;endpoint&gt; &lt;topic&gt; &lt;group&gt; &lt;seconds&gt; &lt;bodySize&gt; &lt;inflight&gt;
  * </pre>
  *
@@ -52,6 +55,14 @@ public final class GrpcTools {
                     Integer.parseInt(args[5]));
                 case "crash-drain" -> crashDrain(args[1], args[2], args[3], Integer.parseInt(args[4]),
                     Integer.parseInt(args[5]));
+                case "send-keyed" -> ClusterTools.sendKeyed(args[1], args[2], Integer.parseInt(args[3]),
+                    Integer.parseInt(args[4]));
+                case "receive-keyed" -> ClusterTools.receiveKeyed(args[1], args[2], args[3],
+                    Integer.parseInt(args[4]), Integer.parseInt(args[5]),
+                    args.length > 6 && args[6].equals("allow-duplicates"));
+                case "bench-send" -> "sent " + GrpcBench.send(args[1], args[2], Integer.parseInt(args[3]),
+                    Integer.parseInt(args[4]), Integer.parseInt(args[5]));
+                case "bench-drain" -> GrpcBench.drain(args[1], args[2], args[3], Long.parseLong(args[4]));
                 case "bench" -> GrpcBench.run(args[1], args[2], args[3], Integer.parseInt(args[4]),
                     Integer.parseInt(args[5]), Integer.parseInt(args[6]));
                 case "acl" -> GrpcAcl.run(args[1], args[2], args[3], Integer.parseInt(args[4]),
