@@ -26,11 +26,16 @@ pub struct ClientChannel {
     pub last_update: Instant,
 }
 
+/// A member of a consumer group: its connection id and client id. One connection usually
+/// carries one client, but a gRPC proxy heartbeats each of its gRPC clients under its own id
+/// over its one connection (docs/grpc.md, "Admin commands"), and each is a member.
+pub type MemberKey = (u64, String);
+
 /// A consumer group: its members and their subscriptions.
 #[derive(Clone, Debug, Default)]
 pub struct ConsumerGroup {
-    /// Members by connection id.
-    pub channels: BTreeMap<u64, ClientChannel>,
+    /// Members by connection id and client id.
+    pub channels: BTreeMap<MemberKey, ClientChannel>,
     /// Subscriptions by topic (the newest heartbeat wins).
     pub subscriptions: HashMap<String, SubscriptionData>,
     /// The latest consumer data (consume type, message model, consume-from).
@@ -49,12 +54,9 @@ impl ClientManager {
     pub fn register_consumer(&self, channel: ClientChannel, data: &ConsumerData) -> bool {
         let mut consumers = lock(&self.consumers);
         let group = consumers.entry(data.group_name.clone()).or_default();
-        let id = channel.conn.id();
-        let changed = match group.channels.get(&id) {
-            Some(old) => old.client_id != channel.client_id,
-            None => true,
-        };
-        group.channels.insert(id, channel);
+        let key = (channel.conn.id(), channel.client_id.clone());
+        let changed = !group.channels.contains_key(&key);
+        group.channels.insert(key, channel);
         for sub in &data.subscription_data_set {
             group.subscriptions.insert(sub.topic.clone(), sub.clone());
         }
@@ -70,13 +72,17 @@ impl ClientManager {
             .insert(channel.conn.id(), channel);
     }
 
-    /// Removes a client from a consumer group (UNREGISTER_CLIENT); returns whether it was there.
-    pub fn unregister_consumer(&self, group: &str, conn_id: u64) -> bool {
+    /// Removes client `client_id` of connection `conn_id` from a consumer group
+    /// (UNREGISTER_CLIENT); returns whether it was there.
+    pub fn unregister_consumer(&self, group: &str, conn_id: u64, client_id: &str) -> bool {
         let mut consumers = lock(&self.consumers);
         let Some(g) = consumers.get_mut(group) else {
             return false;
         };
-        let removed = g.channels.remove(&conn_id).is_some();
+        let removed = g
+            .channels
+            .remove(&(conn_id, client_id.to_owned()))
+            .is_some();
         if g.channels.is_empty() {
             consumers.remove(group);
         }
@@ -99,7 +105,9 @@ impl ClientManager {
         let mut left = Vec::new();
         let mut consumers = lock(&self.consumers);
         consumers.retain(|name, g| {
-            if g.channels.remove(&conn_id).is_some() {
+            let before = g.channels.len();
+            g.channels.retain(|(conn, _), _| *conn != conn_id);
+            if g.channels.len() != before {
                 left.push(name.clone());
             }
             !g.channels.is_empty()
@@ -123,26 +131,49 @@ impl ClientManager {
         (producers, consumers)
     }
 
-    /// Connections silent for longer than `timeout`.
-    pub fn expired(&self, timeout: Duration) -> Vec<Connection> {
+    /// Members silent for longer than `timeout` leave their groups (returned as
+    /// (group, client id)); the connections left with no live member anywhere are returned to
+    /// be closed. A proxy's connection stays open while any of its clients is heartbeated.
+    pub fn expire(&self, timeout: Duration) -> (Vec<(String, String)>, Vec<Connection>) {
         let now = Instant::now();
-        let mut out = Vec::new();
-        for g in lock(&self.consumers).values() {
-            out.extend(
-                g.channels
-                    .values()
-                    .filter(|c| now.duration_since(c.last_update) > timeout)
-                    .map(|c| c.conn.clone()),
-            );
-        }
-        for g in lock(&self.producers).values() {
-            out.extend(
-                g.values()
-                    .filter(|c| now.duration_since(c.last_update) > timeout)
-                    .map(|c| c.conn.clone()),
-            );
-        }
-        out
+        let stale = |c: &ClientChannel| now.duration_since(c.last_update) > timeout;
+        let mut left = Vec::new();
+        let mut dead: BTreeMap<u64, Connection> = BTreeMap::new();
+        let mut live = std::collections::BTreeSet::new();
+        let mut consumers = lock(&self.consumers);
+        consumers.retain(|name, g| {
+            g.channels.retain(|_, c| {
+                if stale(c) {
+                    left.push((name.clone(), c.client_id.clone()));
+                    dead.insert(c.conn.id(), c.conn.clone());
+                    false
+                } else {
+                    live.insert(c.conn.id());
+                    true
+                }
+            });
+            !g.channels.is_empty()
+        });
+        drop(consumers);
+        let mut producers = lock(&self.producers);
+        producers.retain(|_, g| {
+            g.retain(|_, c| {
+                if stale(c) {
+                    dead.insert(c.conn.id(), c.conn.clone());
+                    false
+                } else {
+                    live.insert(c.conn.id());
+                    true
+                }
+            });
+            !g.is_empty()
+        });
+        let closing = dead
+            .into_iter()
+            .filter(|(id, _)| !live.contains(id))
+            .map(|(_, conn)| conn)
+            .collect();
+        (left, closing)
     }
 
     /// Client ids of a consumer group's members, sorted.
