@@ -11,6 +11,9 @@
 //! - [`backend`]: routes, topic types and requests to brokers over remoting;
 //! - [`sessions`]: clients (settings, Telemetry streams) and open transactions, and the handler
 //!   of the broker's transaction checks;
+//! - [`relay`]: gRPC consumers heartbeated to the brokers, and the operator requests the
+//!   brokers relay to them (running info, consume directly) over Telemetry;
+//! - [`renew`]: invisible times of `auto_renew` receives kept up until the ack;
 //! - [`convert`], [`receipt`], [`status`]: messages, receipt handles and answers;
 //! - `service`, `produce`, `consume`, `offsets`: the RPCs.
 
@@ -21,6 +24,8 @@ pub mod convert;
 mod offsets;
 mod produce;
 pub mod receipt;
+pub mod relay;
+pub mod renew;
 mod service;
 pub mod sessions;
 pub mod status;
@@ -68,6 +73,7 @@ pub struct Proxy {
     mode: Mode,
     backend: backend::Backend,
     sessions: Arc<sessions::Sessions>,
+    renewals: renew::Renewals,
     client_id: String,
     round_robin: AtomicUsize,
     me: Weak<Proxy>,
@@ -77,6 +83,9 @@ impl Proxy {
     /// A proxy in `mode` with `config`.
     pub fn new(config: ProxyConfig, mode: Mode) -> Arc<Proxy> {
         let sessions = Arc::new(sessions::Sessions::default());
+        sessions.relay.set_timeout(Duration::from_secs(
+            config.grpc_proxy_relay_request_timeout_in_seconds,
+        ));
         let backend = backend::Backend::new(
             config.namesrvs(),
             Duration::from_millis(config.remoting_timeout_millis),
@@ -88,6 +97,7 @@ impl Proxy {
             mode,
             backend,
             sessions,
+            renewals: renew::Renewals::default(),
             client_id,
             round_robin: AtomicUsize::new(0),
             me: me.clone(),
@@ -116,6 +126,7 @@ pub async fn serve(
     let local: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(addr = ?local, mode = ?proxy.mode, "gRPC MessagingService listening");
     let heartbeats = tokio::spawn(service::keep_producers_registered(proxy.clone()));
+    let renewals = tokio::spawn(proxy.clone().keep_renewing());
     let svc = pb::messaging_service_server::MessagingServiceServer::from_arc(proxy.clone())
         .max_decoding_message_size(MAX_DECODING_MESSAGE_SIZE);
     let tls = if proxy.config.tls_enable {
@@ -134,6 +145,7 @@ pub async fn serve(
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await;
     heartbeats.abort();
+    renewals.abort();
     acceptor.abort();
     proxy.backend.close();
     result.map_err(std::io::Error::other)
