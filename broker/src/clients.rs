@@ -26,6 +26,10 @@ pub struct ClientChannel {
     pub last_update: Instant,
 }
 
+/// Most members of one group on one connection (a proxy's clients; a plain client is one).
+/// Bounds what one connection heartbeating made-up client ids can make the broker hold.
+pub const MAX_MEMBERS_PER_CONNECTION: usize = 10_000;
+
 /// A member of a consumer group: its connection id and client id. One connection usually
 /// carries one client, but a gRPC proxy heartbeats each of its gRPC clients under its own id
 /// over its one connection (docs/grpc.md, "Admin commands"), and each is a member.
@@ -56,6 +60,18 @@ impl ClientManager {
         let group = consumers.entry(data.group_name.clone()).or_default();
         let key = (channel.conn.id(), channel.client_id.clone());
         let changed = !group.channels.contains_key(&key);
+        if changed {
+            let conn = channel.conn.id();
+            let on_conn = group
+                .channels
+                .range((conn, String::new())..)
+                .take_while(|((c, _), _)| *c == conn)
+                .count();
+            if on_conn >= MAX_MEMBERS_PER_CONNECTION {
+                tracing::warn!(group = %data.group_name, client = %channel.client_id, "heartbeat ignored: {MAX_MEMBERS_PER_CONNECTION} clients of the group on one connection already");
+                return false;
+            }
+        }
         group.channels.insert(key, channel);
         for sub in &data.subscription_data_set {
             group.subscriptions.insert(sub.topic.clone(), sub.clone());
