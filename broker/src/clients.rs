@@ -260,3 +260,85 @@ impl ClientManager {
             .unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use ferromq_remoting::{ConnectionConfig, IgnoreRequests};
+
+    use super::*;
+
+    fn connection() -> (Connection, tokio::io::DuplexStream) {
+        let (near, far) = tokio::io::duplex(4096);
+        let (read, write) = tokio::io::split(near);
+        let addr: std::net::SocketAddr = "127.0.0.1:10911".parse().expect("addr");
+        let conn = Connection::start_io(
+            read,
+            write,
+            addr,
+            addr,
+            Arc::new(IgnoreRequests),
+            ConnectionConfig::default(),
+        );
+        (conn, far)
+    }
+
+    fn member(conn: &Connection, client_id: &str, silent: Duration) -> ClientChannel {
+        ClientChannel {
+            conn: conn.clone(),
+            client_id: client_id.to_owned(),
+            language: LanguageCode::default(),
+            version: 0,
+            last_update: Instant::now() - silent,
+        }
+    }
+
+    fn data(group: &str) -> ConsumerData {
+        ConsumerData {
+            group_name: group.to_owned(),
+            ..ConsumerData::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn one_connection_carries_several_members_that_expire_alone() {
+        let clients = ClientManager::default();
+        let (proxy, _far) = connection();
+        let (plain, _far2) = connection();
+        let fresh = Duration::ZERO;
+        let old = Duration::from_secs(600);
+        assert!(clients.register_consumer(member(&proxy, "grpc-a", fresh), &data("g")));
+        assert!(clients.register_consumer(member(&proxy, "grpc-b", old), &data("g")));
+        assert!(!clients.register_consumer(member(&proxy, "grpc-a", fresh), &data("g")));
+        assert!(clients.register_consumer(member(&plain, "plain", old), &data("g")));
+        assert_eq!(clients.consumer_ids("g"), vec!["grpc-a", "grpc-b", "plain"]);
+
+        // The silent members leave; only the connection with no live member left is closed.
+        let (left, closing) = clients.expire(Duration::from_secs(120));
+        assert_eq!(left.len(), 2, "{left:?}");
+        assert_eq!(closing.len(), 1);
+        assert_eq!(closing[0].id(), plain.id());
+        assert_eq!(clients.consumer_ids("g"), vec!["grpc-a"]);
+
+        // UNREGISTER_CLIENT takes out the named client of the connection only.
+        assert!(clients.register_consumer(member(&proxy, "grpc-b", fresh), &data("g")));
+        assert!(!clients.unregister_consumer("g", proxy.id(), "nobody"));
+        assert!(clients.unregister_consumer("g", proxy.id(), "grpc-b"));
+        assert_eq!(clients.consumer_ids("g"), vec!["grpc-a"]);
+        assert_eq!(clients.connection_gone(proxy.id()), vec!["g".to_owned()]);
+        assert!(clients.consumer_ids("g").is_empty());
+    }
+
+    #[tokio::test]
+    async fn members_of_one_connection_are_capped() {
+        let clients = ClientManager::default();
+        let (conn, _far) = connection();
+        for i in 0..MAX_MEMBERS_PER_CONNECTION {
+            assert!(clients
+                .register_consumer(member(&conn, &format!("c{i}"), Duration::ZERO), &data("g")));
+        }
+        assert!(!clients.register_consumer(member(&conn, "one-more", Duration::ZERO), &data("g")));
+        assert_eq!(clients.consumer_ids("g").len(), MAX_MEMBERS_PER_CONNECTION);
+    }
+}
