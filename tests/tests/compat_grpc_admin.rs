@@ -2,9 +2,9 @@
 //! FerroMQ's broker and its gRPC endpoint (docs/grpc.md, "Admin commands"), with Apache's
 //! `mqadmin` 5.3.3 and FerroMQ's:
 //! - `consumerConnection` lists the gRPC client under its own id;
-//! - `consumerStatus -i <id> -s` prints the running info with the SDK's thread dump;
+//! - `consumerStatus -i <id> -s` prints the running info with the SDK's thread dump (both tools);
 //! - `queryMsgById -t <topic> -i <offsetMsgId> -g <group> -d <id>` has the SDK's listener consume the
-//!   message (CONSUME_MESSAGE_DIRECTLY -> VerifyMessageCommand) and prints `CR_SUCCESS`.
+//!   message (CONSUME_MESSAGE_DIRECTLY -> VerifyMessageCommand) and prints `CR_SUCCESS` (both).
 //!
 //! Needs `java` and `mvn` (else `SKIPPED`) and `cargo build -p ferromq-namesrv -p ferromq-broker
 //! -p ferromq-tools` first.
@@ -137,16 +137,35 @@ fn operator_commands_reach_a_java_grpc_push_consumer() {
         "Apache queryMsgById -d:\n{}",
         out.output
     );
-    // Once delivered as usual, once more for the operator.
+    let out = ferro_mqadmin(
+        &ns,
+        &[
+            "queryMsgById",
+            "-t",
+            &topic,
+            "-i",
+            &sent.offset_msg_id,
+            "-g",
+            &group,
+            "-d",
+            &client_id,
+        ],
+    );
+    assert!(
+        out.success() && out.output.contains("consumeResult=CR_SUCCESS"),
+        "FerroMQ queryMsgById -d:\n{}",
+        out.output
+    );
+    // Once delivered as usual, once more for each operator command.
     consumer
         .wait_for(
-            "the SDK's listener to consume the message twice",
+            "the SDK's listener to consume the message three times",
             Duration::from_secs(30),
             |o| {
                 o.lines()
                     .filter(|l| l.trim_end() == "CONSUMED direct-body")
                     .count()
-                    >= 2
+                    >= 3
             },
         )
         .unwrap_or_else(|e| panic!("{e}"));
