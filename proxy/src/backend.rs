@@ -15,6 +15,7 @@ use ferromq_protocol::body::route::TopicRouteData;
 use ferromq_protocol::header::admin::{
     GetSubscriptionGroupConfigRequestHeader, GetTopicConfigRequestHeader,
 };
+use ferromq_protocol::header::client::UnregisterClientRequestHeader;
 use ferromq_protocol::header::namesrv::GetRouteInfoRequestHeader;
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 
@@ -333,6 +334,47 @@ impl Backend {
                     RemotingCommand::request(RequestCode::HEART_BEAT).with_body(body.clone());
                 if let Err(e) = self.request(addr, request, self.timeout).await {
                     tracing::debug!(%addr, error = %e, "producer heartbeat failed");
+                }
+            }
+        }
+    }
+
+    /// Sends the heartbeat `data` to every master of `topic` (a gRPC consumer registered under
+    /// its own client id, docs/grpc.md "Admin commands").
+    pub async fn heartbeat(&self, data: &HeartbeatData, topic: &str) {
+        let Ok(route) = self.route(topic).await else {
+            return;
+        };
+        let body = data.encode();
+        for broker in &route.broker_datas {
+            if let Some(addr) = broker.master_addr() {
+                let request =
+                    RemotingCommand::request(RequestCode::HEART_BEAT).with_body(body.clone());
+                if let Err(e) = self.request(addr, request, self.timeout).await {
+                    tracing::debug!(%addr, error = %e, "consumer heartbeat failed");
+                }
+            }
+        }
+    }
+
+    /// Takes consumer `client_id` out of `group` on every master of `topic`
+    /// (UNREGISTER_CLIENT).
+    pub async fn unregister_consumer(&self, client_id: &str, group: &str, topic: &str) {
+        let Ok(route) = self.route(topic).await else {
+            return;
+        };
+        let header = UnregisterClientRequestHeader {
+            client_id: client_id.to_owned(),
+            producer_group: None,
+            consumer_group: Some(group.to_owned()),
+            broker_name: None,
+        };
+        for broker in &route.broker_datas {
+            if let Some(addr) = broker.master_addr() {
+                let request =
+                    RemotingCommand::request_with_header(RequestCode::UNREGISTER_CLIENT, &header);
+                if let Err(e) = self.request(addr, request, self.timeout).await {
+                    tracing::debug!(%addr, error = %e, "consumer unregistration failed");
                 }
             }
         }

@@ -68,6 +68,25 @@ pub struct ProxyConfig {
     /// ACL 1.0 of gRPC clients (Apache 5.0-5.3.2's `enableACL`): as `authenticationEnabled`.
     #[serde(rename = "enableACL")]
     pub enable_acl: bool,
+    /// Renew the invisible time of `auto_renew` receives (`enableProxyAutoRenew`, true).
+    pub enable_proxy_auto_renew: bool,
+    /// Invisible time of an `auto_renew` receive and of each renewal, ms
+    /// (`defaultInvisibleTimeMills`, 60 s).
+    pub default_invisible_time_mills: i64,
+    /// Renew when the invisible time ends within this, ms (`renewAheadTimeMillis`, 10 s).
+    pub renew_ahead_time_millis: i64,
+    /// Stop renewing a message after this in total, ms (`renewMaxTimeMillis`, 3 h).
+    pub renew_max_time_millis: i64,
+    /// How often renewals are looked for, ms (`renewSchedulePeriodMillis`, 5 s).
+    pub renew_schedule_period_millis: i64,
+    /// Failed renewals in a row before giving up on a message (`maxRenewRetryTimes`, 3).
+    pub max_renew_retry_times: u32,
+    /// Invisible time left to the renewed messages of a client that leaves, ms
+    /// (`invisibleTimeMillisWhenClear`, 1 s).
+    pub invisible_time_millis_when_clear: i64,
+    /// How long a gRPC client may take to answer an operator's command relayed by a broker, s
+    /// (`grpcProxyRelayRequestTimeoutInSeconds`; Apache 5, FerroMQ 2: see `relay`).
+    pub grpc_proxy_relay_request_timeout_in_seconds: u64,
 }
 
 impl Default for ProxyConfig {
@@ -94,6 +113,14 @@ impl Default for ProxyConfig {
             authentication_enabled: false,
             authorization_enabled: false,
             enable_acl: false,
+            enable_proxy_auto_renew: true,
+            default_invisible_time_mills: 60_000,
+            renew_ahead_time_millis: 10_000,
+            renew_max_time_millis: 3 * 3600 * 1000,
+            renew_schedule_period_millis: 5_000,
+            max_renew_retry_times: 3,
+            invisible_time_millis_when_clear: 1_000,
+            grpc_proxy_relay_request_timeout_in_seconds: 2,
         }
     }
 }

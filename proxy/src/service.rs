@@ -60,8 +60,18 @@ pub(crate) async fn keep_producers_registered(proxy: Arc<Proxy>) {
     loop {
         tick.tick().await;
         let gone = proxy.sessions.expire(CLIENT_IDLE);
-        if gone > 0 {
-            tracing::info!(gone, "gRPC clients expired: no stream and no heartbeat");
+        if !gone.is_empty() {
+            tracing::info!(
+                gone = gone.len(),
+                "gRPC clients expired: no stream and no heartbeat"
+            );
+        }
+        for (id, settings) in gone {
+            proxy.unregister_consumer(&id, &settings).await;
+            proxy.clear_renewals(&id).await;
+        }
+        for (id, settings) in proxy.sessions.consumers() {
+            proxy.register_consumer(&id, &settings).await;
         }
         for topic in proxy.sessions.published_topics() {
             proxy
@@ -275,6 +285,7 @@ impl Proxy {
                 let merged = merge_settings(self, settings, config.as_ref());
                 self.sessions
                     .update(client_id, merged.clone(), Some(stream.clone()));
+                self.register_consumer(client_id, &merged).await;
                 return Ok(pb::TelemetryCommand {
                     status: Some(ok()),
                     command: Some(Command::Settings(merged)),
@@ -517,9 +528,19 @@ impl MessagingService for Proxy {
                             break;
                         }
                     }
-                    // Answers to commands this proxy sent (stack traces, verification): logged.
-                    Some(Command::ThreadStackTrace(_)) | Some(Command::VerifyMessageResult(_)) => {
-                        tracing::debug!(client = %id, "telemetry answer received");
+                    // Answers to commands this proxy sent (crate::relay).
+                    Some(Command::ThreadStackTrace(t)) => {
+                        let stack = t.thread_stack_trace;
+                        proxy
+                            .sessions
+                            .relay
+                            .answer(&id, &t.nonce, command.status, stack);
+                    }
+                    Some(Command::VerifyMessageResult(v)) => {
+                        proxy
+                            .sessions
+                            .relay
+                            .answer(&id, &v.nonce, command.status, None);
                     }
                     Some(_) | None => {
                         let answer = pb::TelemetryCommand {
@@ -552,7 +573,10 @@ impl MessagingService for Proxy {
         let status = match client_id(&request) {
             None => status(Code::ClientIdRequired, "client id cannot be empty"),
             Some(id) => {
-                self.sessions.remove(&id);
+                if let Some(settings) = self.sessions.remove(&id) {
+                    self.unregister_consumer(&id, &settings).await;
+                }
+                self.clear_renewals(&id).await;
                 ok()
             }
         };

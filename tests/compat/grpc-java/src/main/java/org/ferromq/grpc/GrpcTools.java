@@ -28,7 +28,12 @@ import org.apache.rocketmq.client.apis.producer.Producer;
  * GrpcTools bench-send &lt;endpoint&gt; &lt;topic&gt; &lt;seconds&gt; &lt;bodySize&gt; &lt;inflight&gt;
  * GrpcTools bench-drain &lt;endpoint&gt; &lt;topic&gt; &lt;group&gt; &lt;count&gt;
  * GrpcTools bench &lt;endpoint&gt; &lt;topic&gt; &lt;group&gt; &lt;seconds&gt; &lt;bodySize&gt; &lt;inflight&gt;
+ * GrpcTools push-hold &lt;endpoint&gt; &lt;topic&gt; &lt;group&gt; &lt;seconds&gt;
  * </pre>
+ *
+ * <p>{@code push-hold}: a push consumer that prints {@code READY} once started and
+ * {@code CONSUMED <body>} for each message its listener gets (consumed successfully), and stays
+ * up for the given seconds (for the operator commands of compat_grpc_admin).
  *
  * <p>{@code send}: n messages as {@link GrpcScenarios#message} makes them (key
  * {@code <topic>-i}, tag TagA, property idx, a UTF-8 body); {@code OK: send: sent n}.
@@ -67,6 +72,7 @@ public final class GrpcTools {
                     Integer.parseInt(args[5]), Integer.parseInt(args[6]));
                 case "acl" -> GrpcAcl.run(args[1], args[2], args[3], Integer.parseInt(args[4]),
                     args[5], args[6], args[7]);
+                case "push-hold" -> pushHold(args[1], args[2], args[3], Integer.parseInt(args[4]));
                 default -> throw new IllegalArgumentException("unknown mode " + args[0]);
             };
             OUT.println("OK: " + args[0] + ": " + summary);
@@ -200,5 +206,27 @@ public final class GrpcTools {
         static String note(int i) {
             return "n\u00fc\u20ac\u4e2d-" + i;
         }
+    }
+
+    private static String pushHold(String endpoint, String topic, String group, int seconds) throws Exception {
+        java.util.concurrent.atomic.AtomicInteger consumed = new java.util.concurrent.atomic.AtomicInteger();
+        try (org.apache.rocketmq.client.apis.consumer.PushConsumer consumer = Grpc.PROVIDER.newPushConsumerBuilder()
+            .setClientConfiguration(Grpc.config(endpoint))
+            .setConsumerGroup(group)
+            .setSubscriptionExpressions(java.util.Map.of(topic,
+                new org.apache.rocketmq.client.apis.consumer.FilterExpression("*",
+                    org.apache.rocketmq.client.apis.consumer.FilterExpressionType.TAG)))
+            .setMessageListener(view -> {
+                OUT.println("CONSUMED " + java.nio.charset.StandardCharsets.UTF_8.decode(view.getBody()));
+                OUT.flush();
+                consumed.incrementAndGet();
+                return org.apache.rocketmq.client.apis.consumer.ConsumeResult.SUCCESS;
+            })
+            .build()) {
+            OUT.println("READY");
+            OUT.flush();
+            Thread.sleep(seconds * 1000L);
+        }
+        return "consumed " + consumed.get();
     }
 }
