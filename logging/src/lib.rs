@@ -6,7 +6,11 @@
 //! - Destination: standard error, or with `logDir` a file per server (`broker.log`,
 //!   `namesrv.log`) rolled at midnight UTC into `<name>.<yyyy-mm-dd>.log`, keeping the newest
 //!   `logMaxFiles` rolled files ([`DailyFile`]).
-//! - Level: `RUST_LOG` (default `info`).
+//! - Level: `RUST_LOG` (default `info`), a comma-separated list of `level` and
+//!   `target=level` ([`level_filter`]). Span and field directives (`target[span{f=v}]=level`)
+//!   are not understood: such a value is reported and `info` is used. (tracing-subscriber's
+//!   `EnvFilter`, which has them, brings a regular-expression engine of a few hundred KB into
+//!   every server binary.)
 //! - A warning or error that repeats is rate-limited ([`RateLimit`]): at most one line per
 //!   second from each place in the code; the next line that passes says how many were dropped.
 
@@ -17,9 +21,10 @@ mod rate;
 
 use std::path::PathBuf;
 
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{EnvFilter, Layer};
+use tracing_subscriber::Layer;
 
 pub use daily::{civil_date, DailyFile};
 pub use rate::{take_note, Note, RateLimit};
@@ -110,7 +115,8 @@ fn install<W>(format: LogFormat, make: impl Fn() -> W + Send + Sync + 'static)
 where
     W: std::io::Write + Send + 'static,
 {
-    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let (filter, refused) = level_filter(std::env::var("RUST_LOG").ok().as_deref());
+    let filter = || filter.clone();
     let json = format == LogFormat::Json;
     // A line after dropped ones is preceded by a note saying how many were dropped.
     let make = move || {
@@ -142,11 +148,64 @@ where
             )
             .try_init(),
     };
+    if let Some(e) = refused {
+        tracing::warn!("RUST_LOG not understood, logging at info: {e}");
+    }
+}
+
+/// The log filter for a `RUST_LOG` value: `None` or blank is `info`; otherwise a comma-separated
+/// list of `level` (the default for every target) and `target=level` (that target and the
+/// modules under it), levels being `off`, `error`, `warn`, `info`, `debug`, `trace` (any case).
+/// A target without a level (`ferromq_broker`) means `trace` for it. A value that is not such a
+/// list gives the `info` filter and the reason, for the caller to report.
+pub fn level_filter(value: Option<&str>) -> (Targets, Option<String>) {
+    let info = || Targets::new().with_default(tracing::Level::INFO);
+    match value.map(str::trim) {
+        None | Some("") => (info(), None),
+        Some(v) => match v.parse::<Targets>() {
+            Ok(targets) => (targets, None),
+            Err(e) => (info(), Some(format!("`{v}`: {e}"))),
+        },
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use tracing::level_filters::LevelFilter;
+    use tracing::Level;
+
+    #[test]
+    fn rust_log_values_set_levels_by_target() {
+        let (f, refused) = level_filter(None);
+        assert!(refused.is_none());
+        assert!(f.would_enable("ferromq_broker::server", &Level::INFO));
+        assert!(!f.would_enable("ferromq_broker::server", &Level::DEBUG));
+
+        let (f, refused) = level_filter(Some("warn,ferromq_store=debug,ferromq_remoting::tls=off"));
+        assert!(refused.is_none());
+        assert!(f.would_enable("ferromq_store::commitlog", &Level::DEBUG));
+        assert!(!f.would_enable("ferromq_store::commitlog", &Level::TRACE));
+        assert!(f.would_enable("ferromq_broker", &Level::WARN));
+        assert!(!f.would_enable("ferromq_broker", &Level::INFO));
+        assert!(!f.would_enable("ferromq_remoting::tls", &Level::ERROR));
+        assert!(f.would_enable("ferromq_remoting::server", &Level::WARN));
+
+        let (f, refused) = level_filter(Some("DEBUG"));
+        assert!(refused.is_none());
+        assert_eq!(f.default_level(), Some(LevelFilter::DEBUG));
+    }
+
+    #[test]
+    fn rust_log_values_not_understood_fall_back_to_info_with_a_reason() {
+        for bad in ["ferromq_broker=loud", "ferromq_broker[conn{id=1}]=debug"] {
+            let (f, refused) = level_filter(Some(bad));
+            let reason = refused.unwrap_or_else(|| panic!("{bad} was accepted"));
+            assert!(reason.contains(bad), "{reason}");
+            assert_eq!(f.default_level(), Some(LevelFilter::INFO), "{bad}");
+        }
+    }
 
     #[test]
     fn formats_parse_and_unknown_ones_are_refused() {
