@@ -12,7 +12,7 @@
 //! - [`sessions`]: clients (settings, Telemetry streams) and open transactions, and the handler
 //!   of the broker's transaction checks;
 //! - [`convert`], [`receipt`], [`status`]: messages, receipt handles and answers;
-//! - `service`, `produce`, `consume`, `offsets`: the RPCs.
+//! - `service`, `produce`, `consume`, `offsets`, `pull`, `recall`: the RPCs.
 
 pub mod backend;
 pub mod config;
@@ -20,6 +20,8 @@ mod consume;
 pub mod convert;
 mod offsets;
 mod produce;
+mod pull;
+mod recall;
 pub mod receipt;
 mod service;
 pub mod sessions;

@@ -318,15 +318,13 @@ impl MessagingService for Proxy {
 
     async fn pull_message(
         &self,
-        _request: Request<pb::PullMessageRequest>,
+        request: Request<pb::PullMessageRequest>,
     ) -> Result<Response<Self::PullMessageStream>, Status> {
-        let answer = pb::PullMessageResponse {
-            content: Some(pb::pull_message_response::Content::Status(status(
-                Code::NotImplemented,
-                "PullMessage is not implemented by this proxy",
-            ))),
-        };
-        Ok(Response::new(futures::stream::iter([Ok(answer)]).boxed()))
+        let deadline = deadline(&request);
+        let answers = self.pull(request.into_inner(), deadline).await;
+        Ok(Response::new(
+            futures::stream::iter(answers.into_iter().map(Ok)).boxed(),
+        ))
     }
 
     async fn update_offset(
@@ -444,15 +442,9 @@ impl MessagingService for Proxy {
 
     async fn recall_message(
         &self,
-        _request: Request<pb::RecallMessageRequest>,
+        request: Request<pb::RecallMessageRequest>,
     ) -> Result<Response<pb::RecallMessageResponse>, Status> {
-        Ok(Response::new(pb::RecallMessageResponse {
-            status: Some(status(
-                Code::NotImplemented,
-                "RecallMessage is not implemented",
-            )),
-            message_id: String::new(),
-        }))
+        Ok(Response::new(self.recall(request.into_inner()).await))
     }
 
     async fn sync_lite_subscription(
