@@ -274,3 +274,69 @@ async fn recall_is_off_unless_enabled_and_plain_sends_carry_no_handle() {
     assert_eq!(h.recall_handle, None);
     broker.stop().await;
 }
+
+/// A recall survives `kill -9`: the real `mqbroker` is killed right after the recall, before
+/// either message is due, and the restarted broker still drops the recalled one.
+#[tokio::test]
+async fn a_recall_survives_kill_9() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let conf = dir.path().join("broker.properties");
+    std::fs::write(
+        &conf,
+        format!(
+            "brokerName=recall-a\nbrokerIP1=127.0.0.1\nlistenPort={port}\nnamesrvAddr=\n\
+             flushDiskType=SYNC_FLUSH\nrecallMessageEnable=true\nstorePathRootDir={}\n\
+             mappedFileSizeCommitLog=1048576\n",
+            dir.path().join("store").display()
+        ),
+    )
+    .unwrap();
+    let start = || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mqbroker"))
+            .args(["-c", conf.to_str().unwrap()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.contains("boot success"), "{line}");
+        child
+    };
+    let addr = format!("127.0.0.1:{port}");
+    let connect = || async {
+        Connection::connect(
+            &addr,
+            std::sync::Arc::new(ferromq_remoting::IgnoreRequests),
+            ferromq_remoting::ConnectionConfig::default(),
+        )
+        .await
+        .unwrap()
+    };
+
+    let mut broker = start();
+    let c = connect().await;
+    let gone = send_timer(&c, "RecallKill", "recalled", 2500).await;
+    send_timer(&c, "RecallKill", "kept", 3500).await;
+    let resp = recall(&c, "RecallKill", gone.recall_handle.as_deref().unwrap()).await;
+    assert_eq!(resp.response_code(), ResponseCode::SUCCESS, "{resp:?}");
+    broker.kill().unwrap(); // SIGKILL
+    broker.wait().unwrap();
+
+    let mut broker = start();
+    let c = connect().await;
+    subscribe(&c, "GR", "RecallKill", "*").await;
+    assert_eq!(pull_until(&c, "RecallKill", "kept").await, ["kept"]);
+    broker.kill().unwrap();
+    broker.wait().unwrap();
+}
