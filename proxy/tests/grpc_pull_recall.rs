@@ -396,3 +396,24 @@ async fn recall_before_delivery_and_apache_codes_after() {
     let r = recall(&mut client, "bad topic!", &kept.recall_handle).await;
     assert_eq!(code(&r.status), Code::IllegalTopic);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recall_is_forbidden_while_the_broker_has_it_off() {
+    let env = start(&[]).await;
+    env.create_topic("GrpcRecallOff", "DELAY").await;
+    let mut client = env.client().await;
+    let at = ferromq_proxy::now_ms() + 60_000;
+    let sent = send(&mut client, delayed("GrpcRecallOff", "x", at)).await;
+    let r = recall(&mut client, "GrpcRecallOff", &sent.recall_handle).await;
+    // The broker's NO_PERMISSION (recallMessageEnable=false, Apache's default).
+    assert_eq!(code(&r.status), Code::Forbidden, "{r:?}");
+    // A handle naming a broker the topic does not have.
+    let other = {
+        use ferromq_protocol::header::recall::RecallHandle;
+        let mut h = RecallHandle::decode(&sent.recall_handle).expect("our handle decodes");
+        h.broker_name = "no-such-broker".into();
+        h.encode()
+    };
+    let r = recall(&mut client, "GrpcRecallOff", &other).await;
+    assert_eq!(code(&r.status), Code::NotFound, "{r:?}");
+}
