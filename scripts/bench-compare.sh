@@ -4,7 +4,8 @@
 # Maven jars via tests/compat/apache-cluster.sh), each broker with its data in a temporary dir:
 #
 #   send      mqbench sync with 1, 16 and 64 threads, async with 1024 sends in flight, and the
-#             loopback ping-pong of the same frame sizes (`mqbench pingpong`, no broker)
+#             loopback ping-pong of the same frame sizes (`mqbench pingpong`, no broker,
+#             blocking and `--spin`)
 #   batch     mqbench `--batch 32`: async (32 batches in flight) and sync with 16 threads
 #   java      the official Java client's BenchProducer: sync 1, 16, 64 threads, and async
 #   consume   a backlog of BACKLOG messages (1,000,000), then drained by `mqbench consumer` and
@@ -126,7 +127,11 @@ suite() {
             --duration "$secs" --mode async --inflight 1024 --json
         # The loopback limit a sync-1 round trip is held against (no broker involved; run in
         # each broker's sitting so it sees the same load). Its broker CPU is the idle broker's.
+        # Blocking sockets pay two thread wake-ups per round trip, which on a VM with halting
+        # idle processors cost more than the loopback itself; the spinning variant pays none
+        # and is the real ceiling (docs/performance.md, "The loopback limit").
         measure mqbench pingpong "$bin/mqbench" pingpong --duration "$secs" --json
+        measure mqbench pingpong-spin "$bin/mqbench" pingpong --spin --duration "$secs" --json
     fi
     if [[ "$runs" == *" batch "* ]]; then
         # 32 batches of 32 in flight: as many messages as the async run's 1024 sends.

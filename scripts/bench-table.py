@@ -65,14 +65,17 @@ def main(paths):
         )
     # A sync-1 round trip against this machine's loopback limit (the ping-pong of the same
     # frame sizes, measured in the same sitting).
-    ping = by_key.get(("mqbench", "pingpong"), {})
     sync1 = by_key.get(("mqbench", "sync-1"), {})
-    for b in sorted(set(ping) & set(sync1)):
-        limit = statistics.median(f["tps"] for f in ping[b])
-        if limit:
-            share = statistics.median(f["tps"] for f in sync1[b]) / limit
-            print(f"{b}: mqbench sync-1 is {share:.2f} of the loopback ping-pong ({limit:.0f}/s)")
-    pairs = [(k, v) for k, v in by_key.items() if "ferromq" in v and "apache" in v and k[1] != "pingpong"]
+    for run, what in (("pingpong", "blocking"), ("pingpong-spin", "spinning")):
+        ping = by_key.get(("mqbench", run), {})
+        for b in sorted(set(ping) & set(sync1)):
+            limit = statistics.median(f["tps"] for f in ping[b])
+            if limit:
+                share = statistics.median(f["tps"] for f in sync1[b]) / limit
+                print(f"{b}: mqbench sync-1 is {share:.2f} of the {what} loopback ping-pong ({limit:.0f}/s)")
+    pairs = [
+        (k, v) for k, v in by_key.items() if "ferromq" in v and "apache" in v and not k[1].startswith("pingpong")
+    ]
     if not pairs:
         return
     print()

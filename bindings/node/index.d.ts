@@ -264,6 +264,9 @@ export declare class PullConsumer {
  * asks for a redelivery (clustering: later, through `%RETRY%<group>`, with `reconsumeTimes`
  * + 1, and after `maxReconsumeTimes` to `%DLQ%<group>`; orderly: the queue pauses and the
  * message is offered again). This contract is the same in every FerroMQ binding.
+ *
+ * Calls run on the JavaScript thread; messages that arrive while it is busy are handed over
+ * together and the listener is called for each in turn (each still answered on its own).
  */
 export declare class PushConsumer {
   /** A consumer with `options` (not started yet). */

@@ -33,6 +33,8 @@ mod catalog;
 mod delays;
 mod dispatch;
 mod filters;
+#[cfg(feature = "grpc")]
+pub mod grpc;
 mod handlers;
 mod limits;
 mod locks;

@@ -112,7 +112,7 @@ fn main() -> ExitCode {
         };
         let shutdown = ferromq_remoting::shutdown_signal();
         let settings = broker.settings();
-        if let Err(e) = start_grpc(&settings.broker).await {
+        if let Err(e) = start_grpc(&broker, &settings.broker).await {
             eprintln!("mqbroker: {e}");
             return ExitCode::FAILURE;
         }
@@ -135,21 +135,16 @@ fn main() -> ExitCode {
 
 /// Starts the gRPC endpoint (Apache's proxy in "local" mode, docs/grpc.md) when `grpcServerPort`
 /// is set: the same proxy as `mqproxy`, pointed at this broker's name servers.
+/// With ACL on (`aclEnable`, `authenticationEnabled`, `authorizationEnabled`) the endpoint checks
+/// each call with this broker's rules and signs its own requests with the broker's in-process
+/// secret (`ferromq_broker::grpc`).
 #[cfg(feature = "grpc")]
-async fn start_grpc(b: &ferromq_broker::config::BrokerConfig) -> Result<(), String> {
+async fn start_grpc(
+    broker: &std::sync::Arc<ferromq_broker::Broker>,
+    b: &ferromq_broker::config::BrokerConfig,
+) -> Result<(), String> {
     if b.grpc_server_port == 0 {
         return Ok(());
-    }
-    if b.acl_enable || b.authentication_enabled || b.authorization_enabled {
-        // The endpoint would reach this broker's remoting port unsigned: refused by the ACL, or
-        // let through by a whitelisted loopback address, which would serve every gRPC client
-        // without checking it. Neither is what the operator asked for.
-        return Err(
-            "grpcServerPort cannot be used with aclEnable, authenticationEnabled or \
-             authorizationEnabled yet: the gRPC endpoint does not check clients' credentials \
-             (docs/grpc.md)"
-                .to_owned(),
-        );
     }
     if b.namesrv_addr.trim().is_empty() {
         return Err(
@@ -168,7 +163,8 @@ async fn start_grpc(b: &ferromq_broker::config::BrokerConfig) -> Result<(), Stri
         min_invisible_time_mills_for_recv: b.min_invisible_time_mills_for_recv,
         ..ferromq_proxy::ProxyConfig::default()
     };
-    let proxy = ferromq_proxy::Proxy::new(config, ferromq_proxy::Mode::Local);
+    let security = ferromq_broker::grpc::security(broker);
+    let proxy = ferromq_proxy::Proxy::with_security(config, ferromq_proxy::Mode::Local, security);
     tokio::spawn(async move {
         let shutdown = ferromq_remoting::shutdown_signal();
         if let Err(e) = ferromq_proxy::serve(proxy, listener, shutdown).await {
@@ -179,7 +175,10 @@ async fn start_grpc(b: &ferromq_broker::config::BrokerConfig) -> Result<(), Stri
 }
 
 #[cfg(not(feature = "grpc"))]
-async fn start_grpc(b: &ferromq_broker::config::BrokerConfig) -> Result<(), String> {
+async fn start_grpc(
+    _broker: &std::sync::Arc<ferromq_broker::Broker>,
+    b: &ferromq_broker::config::BrokerConfig,
+) -> Result<(), String> {
     if b.grpc_server_port != 0 {
         tracing::warn!(
             "grpcServerPort is set but this mqbroker was built without the grpc feature"

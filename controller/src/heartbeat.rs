@@ -2,7 +2,7 @@
 //!
 //! Brokers in controller mode send BROKER_HEARTBEAT with their epoch and commitlog end. The table
 //! is not replicated: a controller that becomes leader learns liveness from the next heartbeats,
-//! which is why the leader waits one scan interval before it elects on its own
+//! which is why the leader waits a heartbeat timeout before it elects on its own
 //! ([`crate::node`]). Times are passed in, so the rules are tested without sleeping.
 
 use std::collections::HashMap;
@@ -61,10 +61,17 @@ pub struct Heartbeat {
     pub election_priority: Option<i32>,
 }
 
+/// The most departed replicas remembered (a broker that heartbeats again is forgotten at once;
+/// past this, the oldest are dropped, which only delays a scan election by a heartbeat timeout).
+const MAX_DEPARTED: usize = 4096;
+
 /// The liveness table.
 #[derive(Debug, Default)]
 pub struct BrokerLiveTable {
     table: HashMap<BrokerKey, LiveInfo>,
+    /// Replicas this controller saw go (heartbeats expired or connection closed) and not come
+    /// back, with when: a new leader knows those are dead without waiting to hear from them.
+    departed: HashMap<BrokerKey, Instant>,
 }
 
 impl BrokerLiveTable {
@@ -85,6 +92,7 @@ impl BrokerLiveTable {
         let max_offset = hb.max_offset.unwrap_or(-1);
         let confirm_offset = hb.confirm_offset.unwrap_or(-1);
         let priority = hb.election_priority.unwrap_or(i32::MAX);
+        self.departed.remove(&key);
         match self.table.get_mut(&key) {
             None => {
                 tracing::info!(?key, addr = %hb.broker_addr, "new broker heartbeat");
@@ -126,6 +134,34 @@ impl BrokerLiveTable {
             .is_some_and(|i| now.saturating_duration_since(i.last_update) <= i.timeout)
     }
 
+    /// The replicas this controller saw go (expired or disconnected) and has not heard from
+    /// since.
+    pub fn departed_keys(&self) -> std::collections::HashSet<BrokerKey> {
+        self.departed.keys().cloned().collect()
+    }
+
+    fn note_departed(&mut self, gone: &[BrokerKey], now: Instant) {
+        for key in gone {
+            self.departed.insert(key.clone(), now);
+        }
+        while self.departed.len() > MAX_DEPARTED {
+            let oldest = self
+                .departed
+                .iter()
+                .min_by_key(|(_, t)| **t)
+                .map(|(k, _)| k.clone());
+            match oldest {
+                Some(k) => self.departed.remove(&k),
+                None => break,
+            };
+        }
+    }
+
+    /// The longest heartbeat timeout among the replicas in the table (none when it is empty).
+    pub fn longest_timeout(&self) -> Option<Duration> {
+        self.table.values().map(|i| i.timeout).max()
+    }
+
     /// What `key` last reported.
     pub fn get(&self, key: &BrokerKey) -> Option<&LiveInfo> {
         self.table.get(key)
@@ -143,6 +179,7 @@ impl BrokerLiveTable {
             self.table.remove(key);
             tracing::warn!(?key, "broker heartbeat expired");
         }
+        self.note_departed(&gone, now);
         gone
     }
 
@@ -158,6 +195,7 @@ impl BrokerLiveTable {
             self.table.remove(key);
             tracing::info!(?key, "broker connection closed");
         }
+        self.note_departed(&gone, Instant::now());
         gone
     }
 }
@@ -190,6 +228,45 @@ mod tests {
         assert!(t.expire(t0 + Duration::from_millis(500)).is_empty());
         assert_eq!(t.expire(t0 + Duration::from_millis(1500)), vec![key(1)]);
         assert!(t.get(&key(1)).is_none());
+    }
+
+    #[test]
+    fn longest_timeout_is_what_a_new_leader_waits_for() {
+        let t0 = Instant::now();
+        let mut t = BrokerLiveTable::default();
+        assert_eq!(t.longest_timeout(), None);
+        for (id, ms) in [(1, 1000), (2, 3000), (3, 2000)] {
+            let hb = Heartbeat {
+                broker_addr: format!("a:{id}"),
+                timeout_millis: Some(ms),
+                ..Heartbeat::default()
+            };
+            t.on_heartbeat(key(id), &hb, None, t0);
+        }
+        assert_eq!(t.longest_timeout(), Some(Duration::from_millis(3000)));
+    }
+
+    #[test]
+    fn departed_replicas_are_remembered_until_they_heartbeat_again() {
+        let t0 = Instant::now();
+        let mut t = BrokerLiveTable::default();
+        let hb = Heartbeat {
+            broker_addr: "a:1".into(),
+            timeout_millis: Some(1000),
+            ..Heartbeat::default()
+        };
+        t.on_heartbeat(key(1), &hb, Some(7), t0);
+        t.on_heartbeat(key(2), &hb, Some(8), t0);
+        assert!(t.departed_keys().is_empty());
+        assert_eq!(t.on_connection_closed(8), vec![key(2)]);
+        t.expire(t0 + Duration::from_millis(1500));
+        let gone = t.departed_keys();
+        assert!(gone.contains(&key(1)) && gone.contains(&key(2)));
+        t.on_heartbeat(key(1), &hb, Some(9), t0 + Duration::from_millis(2000));
+        assert_eq!(
+            t.departed_keys().into_iter().collect::<Vec<_>>(),
+            vec![key(2)]
+        );
     }
 
     #[test]

@@ -10,8 +10,8 @@
 //! The monitor removes expired heartbeats every `scanNotActiveBrokerInterval`; a removed (or
 //! disconnected) master triggers an election at once. Every `scanInactiveMasterInterval` the
 //! leader also elects for each set whose master is not alive while another replica is; it
-//! starts doing so one interval after it became leader, once brokers had time to heartbeat to
-//! it.
+//! starts doing so once brokers had a whole heartbeat timeout (the longest in its table, 10 s
+//! when it is empty) to heartbeat to it since it became leader.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -492,12 +492,40 @@ impl Controller {
                     self.on_broker_inactive(key).await;
                 }
             }
+            // A master missing from this leader's table is dead if this controller saw it go, or
+            // once it had a whole heartbeat timeout to reach this controller since it became
+            // leader: a controller that was down, or that brokers were still skipping as
+            // unreachable, starts with a table missing live brokers, and electing on it would
+            // depose a healthy master.
             let scan_every = Duration::from_millis(config.scan_inactive_master_interval);
-            let settled = leader_since.is_some_and(|t| now.duration_since(t) >= scan_every);
-            if settled && now.duration_since(last_scan) >= scan_every {
+            let grace = scan_every.max(
+                ferromq_common::lock(&self.live)
+                    .longest_timeout()
+                    .unwrap_or(crate::heartbeat::DEFAULT_HEARTBEAT_TIMEOUT),
+            );
+            let led_for = leader_since.map(|t| now.duration_since(t));
+            if led_for.is_some_and(|d| d >= scan_every)
+                && now.duration_since(last_scan) >= scan_every
+            {
                 last_scan = now;
+                // Before that, only masters this controller saw go are known dead.
+                let known_dead = led_for
+                    .is_none_or(|d| d < grace)
+                    .then(|| ferromq_common::lock(&self.live).departed_keys());
                 let need = self
-                    .read(|state, live| manager::sets_needing_election(state, live))
+                    .read(|state, live| {
+                        let mut need = manager::sets_needing_election(state, live);
+                        if let Some(dead) = &known_dead {
+                            need.retain(|name| {
+                                state.sets.get(name).is_some_and(|set| {
+                                    set.master_broker_id.is_some_and(|id| {
+                                        dead.contains(&key(&set.cluster_name, name, id))
+                                    })
+                                })
+                            });
+                        }
+                        need
+                    })
                     .await
                     .unwrap_or_default();
                 for broker_name in need {

@@ -15,6 +15,7 @@ use ferromq_protocol::body::route::TopicRouteData;
 use ferromq_protocol::header::admin::{
     GetSubscriptionGroupConfigRequestHeader, GetTopicConfigRequestHeader,
 };
+use ferromq_protocol::header::client::UnregisterClientRequestHeader;
 use ferromq_protocol::header::namesrv::GetRouteInfoRequestHeader;
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 
@@ -23,6 +24,11 @@ use crate::status::{ProxyError, ProxyResult};
 
 /// How long a fetched route is used before it is asked again.
 const ROUTE_TTL: Duration = Duration::from_secs(5);
+
+/// How long sends pass over a broker that could not be reached (a send that failed on the way,
+/// not one the broker refused), as Apache's producers avoid a failing broker for a while: the
+/// SDK's retry of that send then goes to another broker instead of the same dead one.
+const UNREACHABLE_PAUSE: Duration = Duration::from_secs(10);
 
 /// A topic's message type (`message.type` attribute of its config), Apache's `TopicMessageType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +74,8 @@ pub struct Backend {
     types: Mutex<HashMap<String, (Instant, TopicMessageType)>>,
     masters: Mutex<HashMap<String, String>>,
     groups: Mutex<HashMap<String, (Instant, Option<serde_json::Value>)>>,
+    signer: Option<crate::auth::Signer>,
+    unreachable: Mutex<HashMap<String, Instant>>,
 }
 
 impl std::fmt::Debug for Backend {
@@ -79,8 +87,14 @@ impl std::fmt::Debug for Backend {
 }
 
 impl Backend {
-    /// A backend reaching `namesrvs`; requests brokers send to the proxy go to `inbound`.
-    pub fn new(namesrvs: Vec<String>, timeout: Duration, inbound: Arc<dyn InboundHandler>) -> Self {
+    /// A backend reaching `namesrvs`; requests brokers send to the proxy go to `inbound`; every
+    /// request is signed by `signer` when there is one.
+    pub fn new(
+        namesrvs: Vec<String>,
+        timeout: Duration,
+        inbound: Arc<dyn InboundHandler>,
+        signer: Option<crate::auth::Signer>,
+    ) -> Self {
         Backend {
             transport: Arc::new(TcpTransport::new(inbound)),
             namesrvs,
@@ -90,6 +104,8 @@ impl Backend {
             types: Mutex::new(HashMap::new()),
             masters: Mutex::new(HashMap::new()),
             groups: Mutex::new(HashMap::new()),
+            signer,
+            unreachable: Mutex::new(HashMap::new()),
         }
     }
 
@@ -102,9 +118,12 @@ impl Backend {
     pub async fn request(
         &self,
         addr: &str,
-        request: RemotingCommand,
+        mut request: RemotingCommand,
         timeout: Duration,
     ) -> ProxyResult<RemotingCommand> {
+        if let Some(signer) = &self.signer {
+            signer.sign(&mut request);
+        }
         self.transport
             .request(addr, request, timeout)
             .await
@@ -112,7 +131,10 @@ impl Backend {
     }
 
     /// Sends `request` to `addr` without waiting for an answer.
-    pub async fn oneway(&self, addr: &str, request: RemotingCommand) -> ProxyResult<()> {
+    pub async fn oneway(&self, addr: &str, mut request: RemotingCommand) -> ProxyResult<()> {
+        if let Some(signer) = &self.signer {
+            signer.sign(&mut request);
+        }
         self.transport
             .request_oneway(addr, request)
             .await
@@ -130,6 +152,27 @@ impl Backend {
             }
         }
         Err(last)
+    }
+
+    /// Notes that a request to broker `broker_name` got no answer (connection refused, closed
+    /// or timed out): sends pass over it for a while ([`Backend::reachable`]) and routes are
+    /// asked again, since the name server may have dropped it by now.
+    pub fn broker_unreachable(&self, broker_name: &str) {
+        lock(&self.unreachable).insert(broker_name.to_owned(), Instant::now());
+        lock(&self.routes).clear();
+    }
+
+    /// Whether `broker_name` answered the last request sent to it, or failed long enough ago.
+    pub fn reachable(&self, broker_name: &str) -> bool {
+        let mut unreachable = lock(&self.unreachable);
+        match unreachable.get(broker_name) {
+            Some(at) if at.elapsed() < UNREACHABLE_PAUSE => false,
+            Some(_) => {
+                unreachable.remove(broker_name);
+                true
+            }
+            None => true,
+        }
     }
 
     /// The topic's route (cached for a few seconds); `TOPIC_NOT_FOUND` when no broker has it.
@@ -291,6 +334,47 @@ impl Backend {
                     RemotingCommand::request(RequestCode::HEART_BEAT).with_body(body.clone());
                 if let Err(e) = self.request(addr, request, self.timeout).await {
                     tracing::debug!(%addr, error = %e, "producer heartbeat failed");
+                }
+            }
+        }
+    }
+
+    /// Sends the heartbeat `data` to every master of `topic` (a gRPC consumer registered under
+    /// its own client id, docs/grpc.md "Admin commands").
+    pub async fn heartbeat(&self, data: &HeartbeatData, topic: &str) {
+        let Ok(route) = self.route(topic).await else {
+            return;
+        };
+        let body = data.encode();
+        for broker in &route.broker_datas {
+            if let Some(addr) = broker.master_addr() {
+                let request =
+                    RemotingCommand::request(RequestCode::HEART_BEAT).with_body(body.clone());
+                if let Err(e) = self.request(addr, request, self.timeout).await {
+                    tracing::debug!(%addr, error = %e, "consumer heartbeat failed");
+                }
+            }
+        }
+    }
+
+    /// Takes consumer `client_id` out of `group` on every master of `topic`
+    /// (UNREGISTER_CLIENT).
+    pub async fn unregister_consumer(&self, client_id: &str, group: &str, topic: &str) {
+        let Ok(route) = self.route(topic).await else {
+            return;
+        };
+        let header = UnregisterClientRequestHeader {
+            client_id: client_id.to_owned(),
+            producer_group: None,
+            consumer_group: Some(group.to_owned()),
+            broker_name: None,
+        };
+        for broker in &route.broker_datas {
+            if let Some(addr) = broker.master_addr() {
+                let request =
+                    RemotingCommand::request_with_header(RequestCode::UNREGISTER_CLIENT, &header);
+                if let Err(e) = self.request(addr, request, self.timeout).await {
+                    tracing::debug!(%addr, error = %e, "consumer unregistration failed");
                 }
             }
         }

@@ -54,6 +54,39 @@ pub struct ProxyConfig {
     pub tls_key_path: Option<String>,
     /// Timeout of one remoting request to a broker or name server, ms.
     pub remoting_timeout_millis: u64,
+    /// Sign the proxy's requests to brokers (Apache's `enableAclRpcHookForClusterMode`), with
+    /// `innerClientAuthenticationCredentials`.
+    pub enable_acl_rpc_hook_for_cluster_mode: bool,
+    /// `{"accessKey":"...","secretKey":"..."}`, as a JSON text or object (Apache's `AuthConfig`
+    /// key): what the proxy signs its requests with in cluster mode.
+    pub inner_client_authentication_credentials: serde_json::Value,
+    /// ACL 2.0 authentication of gRPC clients (Apache's `AuthConfig` key): not available in
+    /// cluster mode yet; `mqproxy` refuses to start with it.
+    pub authentication_enabled: bool,
+    /// ACL 2.0 authorization of gRPC clients: as `authenticationEnabled`.
+    pub authorization_enabled: bool,
+    /// ACL 1.0 of gRPC clients (Apache 5.0-5.3.2's `enableACL`): as `authenticationEnabled`.
+    #[serde(rename = "enableACL")]
+    pub enable_acl: bool,
+    /// Renew the invisible time of `auto_renew` receives (`enableProxyAutoRenew`, true).
+    pub enable_proxy_auto_renew: bool,
+    /// Invisible time of an `auto_renew` receive and of each renewal, ms
+    /// (`defaultInvisibleTimeMills`, 60 s).
+    pub default_invisible_time_mills: i64,
+    /// Renew when the invisible time ends within this, ms (`renewAheadTimeMillis`, 10 s).
+    pub renew_ahead_time_millis: i64,
+    /// Stop renewing a message after this in total, ms (`renewMaxTimeMillis`, 3 h).
+    pub renew_max_time_millis: i64,
+    /// How often renewals are looked for, ms (`renewSchedulePeriodMillis`, 5 s).
+    pub renew_schedule_period_millis: i64,
+    /// Failed renewals in a row before giving up on a message (`maxRenewRetryTimes`, 3).
+    pub max_renew_retry_times: u32,
+    /// Invisible time left to the renewed messages of a client that leaves, ms
+    /// (`invisibleTimeMillisWhenClear`, 1 s).
+    pub invisible_time_millis_when_clear: i64,
+    /// How long a gRPC client may take to answer an operator's command relayed by a broker, s
+    /// (`grpcProxyRelayRequestTimeoutInSeconds`; Apache 5, FerroMQ 2: see `relay`).
+    pub grpc_proxy_relay_request_timeout_in_seconds: u64,
 }
 
 impl Default for ProxyConfig {
@@ -75,6 +108,19 @@ impl Default for ProxyConfig {
             tls_cert_path: None,
             tls_key_path: None,
             remoting_timeout_millis: 3_000,
+            enable_acl_rpc_hook_for_cluster_mode: false,
+            inner_client_authentication_credentials: serde_json::Value::Null,
+            authentication_enabled: false,
+            authorization_enabled: false,
+            enable_acl: false,
+            enable_proxy_auto_renew: true,
+            default_invisible_time_mills: 60_000,
+            renew_ahead_time_millis: 10_000,
+            renew_max_time_millis: 3 * 3600 * 1000,
+            renew_schedule_period_millis: 5_000,
+            max_renew_retry_times: 3,
+            invisible_time_millis_when_clear: 1_000,
+            grpc_proxy_relay_request_timeout_in_seconds: 2,
         }
     }
 }
@@ -95,6 +141,55 @@ impl ProxyConfig {
             return Err("namesrvAddr is empty".to_owned());
         }
         Ok(config)
+    }
+
+    /// What the standalone proxy (cluster mode) signs its remoting requests with: Apache's
+    /// `innerClientAuthenticationCredentials` when `enableAclRpcHookForClusterMode` is on.
+    /// `Err` for a combination that cannot work: checks of gRPC clients asked for (mqproxy
+    /// cannot check them yet: run the endpoint in the broker with `grpcServerPort`), or signing
+    /// asked for without credentials.
+    pub fn cluster_signer(&self) -> Result<Option<crate::auth::Signer>, String> {
+        for (on, key) in [
+            (self.authentication_enabled, "authenticationEnabled"),
+            (self.authorization_enabled, "authorizationEnabled"),
+            (self.enable_acl, "enableACL"),
+        ] {
+            if on {
+                return Err(format!(
+                    "{key}: mqproxy cannot check gRPC clients' credentials yet (it holds no users \
+                     or ACL); serve the gRPC endpoint from the broker (grpcServerPort), which \
+                     checks them with the broker's own rules (docs/grpc.md, \"ACL\")"
+                ));
+            }
+        }
+        if !self.enable_acl_rpc_hook_for_cluster_mode {
+            return Ok(None);
+        }
+        let v = &self.inner_client_authentication_credentials;
+        let parsed = match v {
+            serde_json::Value::String(text) if !text.trim().is_empty() => {
+                serde_json::from_str::<serde_json::Value>(text).ok()
+            }
+            serde_json::Value::Object(_) => Some(v.clone()),
+            _ => None,
+        };
+        let field = |k: &str| {
+            parsed
+                .as_ref()
+                .and_then(|p| p.get(k))
+                .and_then(serde_json::Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        match (field("accessKey"), field("secretKey")) {
+            (Some(ak), Some(sk)) => Ok(Some(crate::auth::Signer::new(&ak, &sk))),
+            _ => Err(
+                "enableAclRpcHookForClusterMode needs innerClientAuthenticationCredentials \
+                 {\"accessKey\":\"...\",\"secretKey\":\"...\"}"
+                    .to_owned(),
+            ),
+        }
     }
 
     /// The name servers as a list.
@@ -124,5 +219,34 @@ mod tests {
         assert_eq!(c.max_message_size, 4 * 1024 * 1024);
         assert!(ProxyConfig::parse(r#"{"namesrvAddr":""}"#).is_err());
         assert!(ProxyConfig::parse("{").is_err());
+    }
+
+    #[test]
+    fn cluster_mode_credentials() {
+        let c = ProxyConfig::parse(
+            r#"{"enableAclRpcHookForClusterMode":true,
+                "innerClientAuthenticationCredentials":"{\"accessKey\":\"proxy\",\"secretKey\":\"sk1234567\"}"}"#,
+        )
+        .expect("parse");
+        assert_eq!(
+            c.cluster_signer().expect("ok").expect("signs").access_key(),
+            "proxy"
+        );
+        let object = ProxyConfig::parse(
+            r#"{"enableAclRpcHookForClusterMode":true,
+                "innerClientAuthenticationCredentials":{"accessKey":"p","secretKey":"s"}}"#,
+        )
+        .expect("parse");
+        assert!(object.cluster_signer().expect("ok").is_some());
+        let missing =
+            ProxyConfig::parse(r#"{"enableAclRpcHookForClusterMode":true}"#).expect("parse");
+        assert!(missing.cluster_signer().is_err());
+        assert!(ProxyConfig::default()
+            .cluster_signer()
+            .expect("ok")
+            .is_none());
+        let checks = ProxyConfig::parse(r#"{"authenticationEnabled":true}"#).expect("parse");
+        let e = checks.cluster_signer().expect_err("refused");
+        assert!(e.starts_with("authenticationEnabled"), "{e}");
     }
 }

@@ -22,8 +22,6 @@ use crate::{now_ms, Proxy};
 
 /// Longest invisible time (Apache's `maxInvisibleTimeMills`).
 const MAX_INVISIBLE_MS: i64 = 12 * 3600 * 1000;
-/// Invisible time of an auto-renewed receive (Apache's `defaultInvisibleTimeMills`).
-const DEFAULT_INVISIBLE_MS: i64 = 60_000;
 /// Kept from the client's deadline for the answer to travel back.
 const POLLING_RESERVE_MS: i64 = 500;
 /// Queue id of an assignment: any queue of the broker.
@@ -145,17 +143,21 @@ impl Proxy {
             _ => None,
         };
         let (exp_type, exp) = filter_of(request.filter_expression.as_ref())?;
-        let invisible = if request.auto_renew {
-            DEFAULT_INVISIBLE_MS
+        // Apache's ReceiveMessageActivity: an auto-renewed receive pops for the default
+        // invisible time (crate::renew keeps extending it), unchecked against the minimum.
+        let auto_renew = request.auto_renew && self.config.enable_proxy_auto_renew;
+        let invisible = if auto_renew {
+            self.config.default_invisible_time_mills
         } else {
             let d = request.invisible_duration.as_ref().ok_or_else(|| {
                 ProxyError::new(Code::IllegalInvisibleTime, "invisible duration is required")
             })?;
-            duration_millis(d).ok_or_else(|| {
+            let ms = duration_millis(d).ok_or_else(|| {
                 ProxyError::new(Code::IllegalInvisibleTime, "invisible duration is negative")
-            })?
+            })?;
+            check_invisible(ms, self.config.min_invisible_time_mills_for_recv)?;
+            ms
         };
-        check_invisible(invisible, self.config.min_invisible_time_mills_for_recv)?;
         let max = self
             .config
             .grpc_client_consumer_max_long_polling_timeout_millis;
@@ -298,6 +300,11 @@ impl Proxy {
                 }
                 continue;
             }
+            if let (true, Some(client), Some(handle)) = (auto_renew, client_id, &sys.receipt_handle)
+            {
+                self.renewals
+                    .track(client, group, &topic, handle, invisible);
+            }
             out.push(pb::ReceiveMessageResponse {
                 content: Some(Content::Message(message)),
             });
@@ -338,7 +345,12 @@ impl Proxy {
         }
         let mut entries = Vec::with_capacity(request.entries.len());
         for entry in &request.entries {
-            let result = self.ack_one(&group, &topic, &entry.receipt_handle).await;
+            let text = self
+                .renewals
+                .take(&entry.receipt_handle)
+                .await
+                .unwrap_or_else(|| entry.receipt_handle.clone());
+            let result = self.ack_one(&group, &topic, &text).await;
             entries.push(pb::AckMessageResultEntry {
                 message_id: entry.message_id.clone(),
                 receipt_handle: entry.receipt_handle.clone(),
@@ -425,7 +437,24 @@ impl Proxy {
                 format!("the invisibleTime is too large. max is {MAX_INVISIBLE_MS}"),
             ));
         }
-        let handle = self.handle_of(&request.receipt_handle)?;
+        // An auto-renewed message: the proxy's latest handle, and no more renewals.
+        let text = self
+            .renewals
+            .take(&request.receipt_handle)
+            .await
+            .unwrap_or_else(|| request.receipt_handle.clone());
+        self.change_invisible_of(group, topic, &text, ms).await
+    }
+
+    /// Changes the invisible time of the message of handle `text` to `ms`; the new handle.
+    pub(crate) async fn change_invisible_of(
+        &self,
+        group: &str,
+        topic: &str,
+        text: &str,
+        ms: i64,
+    ) -> ProxyResult<String> {
+        let handle = self.handle_of(text)?;
         let addr = self.backend.master_addr(&handle.broker_name, topic).await?;
         let real_topic = handle.real_topic(topic, group);
         let header = ChangeInvisibleTimeRequestHeader {
@@ -488,7 +517,12 @@ impl Proxy {
         let topic = name(&request.topic);
         validate_name(group, "group", Code::IllegalConsumerGroup)?;
         validate_name(topic, "topic", Code::IllegalTopic)?;
-        self.dead_letter(group, topic, &request.receipt_handle, &request.message_id)
+        let text = self
+            .renewals
+            .take(&request.receipt_handle)
+            .await
+            .unwrap_or_else(|| request.receipt_handle.clone());
+        self.dead_letter(group, topic, &text, &request.message_id)
             .await
     }
 

@@ -11,9 +11,14 @@
 //! - [`backend`]: routes, topic types and requests to brokers over remoting;
 //! - [`sessions`]: clients (settings, Telemetry streams) and open transactions, and the handler
 //!   of the broker's transaction checks;
+//! - [`relay`]: gRPC consumers heartbeated to the brokers, and the operator requests the
+//!   brokers relay to them (running info, consume directly) over Telemetry;
+//! - [`renew`]: invisible times of `auto_renew` receives kept up until the ack;
 //! - [`convert`], [`receipt`], [`status`]: messages, receipt handles and answers;
+//! - [`auth`]: credentials and resources of each call, and the [`auth::Guard`] that decides;
 //! - `service`, `produce`, `consume`, `offsets`, `pull`, `recall`: the RPCs.
 
+pub mod auth;
 pub mod backend;
 pub mod config;
 mod consume;
@@ -23,6 +28,8 @@ mod produce;
 mod pull;
 mod recall;
 pub mod receipt;
+pub mod relay;
+pub mod renew;
 mod service;
 pub mod sessions;
 pub mod status;
@@ -70,19 +77,40 @@ pub struct Proxy {
     mode: Mode,
     backend: backend::Backend,
     sessions: Arc<sessions::Sessions>,
+    renewals: renew::Renewals,
     client_id: String,
     round_robin: AtomicUsize,
+    guard: Option<Arc<dyn auth::Guard>>,
     me: Weak<Proxy>,
 }
 
+/// How the proxy deals with ACL (docs/grpc.md, "ACL"): who checks the gRPC calls, and what the
+/// proxy signs its own remoting requests with.
+#[derive(Debug, Default, Clone)]
+pub struct Security {
+    /// Checks every call before it runs; `None`: calls are not checked.
+    pub guard: Option<Arc<dyn auth::Guard>>,
+    /// Signs the proxy's requests to name servers and brokers; `None`: unsigned.
+    pub signer: Option<auth::Signer>,
+}
+
 impl Proxy {
-    /// A proxy in `mode` with `config`.
+    /// A proxy in `mode` with `config`, checking no call and signing nothing.
     pub fn new(config: ProxyConfig, mode: Mode) -> Arc<Proxy> {
+        Proxy::with_security(config, mode, Security::default())
+    }
+
+    /// A proxy in `mode` with `config` and `security`.
+    pub fn with_security(config: ProxyConfig, mode: Mode, security: Security) -> Arc<Proxy> {
         let sessions = Arc::new(sessions::Sessions::default());
+        sessions.relay.set_timeout(Duration::from_secs(
+            config.grpc_proxy_relay_request_timeout_in_seconds,
+        ));
         let backend = backend::Backend::new(
             config.namesrvs(),
             Duration::from_millis(config.remoting_timeout_millis),
             Arc::new(sessions::Inbound(sessions.clone())),
+            security.signer,
         );
         let client_id = format!("mqproxy@{}@{}", std::process::id(), config.grpc_server_port);
         Arc::new_cyclic(|me| Proxy {
@@ -90,8 +118,10 @@ impl Proxy {
             mode,
             backend,
             sessions,
+            renewals: renew::Renewals::default(),
             client_id,
             round_robin: AtomicUsize::new(0),
+            guard: security.guard,
             me: me.clone(),
         })
     }
@@ -118,6 +148,7 @@ pub async fn serve(
     let local: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(addr = ?local, mode = ?proxy.mode, "gRPC MessagingService listening");
     let heartbeats = tokio::spawn(service::keep_producers_registered(proxy.clone()));
+    let renewals = tokio::spawn(proxy.clone().keep_renewing());
     let svc = pb::messaging_service_server::MessagingServiceServer::from_arc(proxy.clone())
         .max_decoding_message_size(MAX_DECODING_MESSAGE_SIZE);
     let tls = if proxy.config.tls_enable {
@@ -136,6 +167,7 @@ pub async fn serve(
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await;
     heartbeats.abort();
+    renewals.abort();
     acceptor.abort();
     proxy.backend.close();
     result.map_err(std::io::Error::other)

@@ -52,7 +52,25 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    let proxy = Proxy::new(config, Mode::Cluster);
+    let signer = match config.cluster_signer() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("mqproxy: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Some(s) = &signer {
+        tracing::warn!(
+            access_key = s.access_key(),
+            "requests to brokers are signed with innerClientAuthenticationCredentials; gRPC \
+             clients are not checked by mqproxy: expose it only to trusted clients"
+        );
+    }
+    let security = ferromq_proxy::Security {
+        guard: None,
+        signer,
+    };
+    let proxy = Proxy::with_security(config, Mode::Cluster, security);
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -270,8 +270,17 @@ impl Proxy {
         let queue = match group {
             Some(g) => queues[consistent_hash(i64::from(java_hash(&g)), queues.len())].clone(),
             None => {
+                // Round robin over the brokers that answered; all of them when none did.
+                let live: Vec<&WriteQueue> = queues
+                    .iter()
+                    .filter(|q| self.backend.reachable(&q.broker_name))
+                    .collect();
                 let i = self.round_robin.fetch_add(1, Ordering::Relaxed);
-                queues[i % queues.len()].clone()
+                if live.is_empty() {
+                    queues[i % queues.len()].clone()
+                } else {
+                    live[i % live.len()].clone()
+                }
             }
         };
         let mut entries = Vec::with_capacity(built.len());
@@ -328,7 +337,10 @@ impl Proxy {
             .await
         {
             Ok(r) => r,
-            Err(e) => return failed(e),
+            Err(e) => {
+                self.backend.broker_unreachable(&queue.broker_name);
+                return failed(e);
+            }
         };
         let code = response.response_code();
         if code != ResponseCode::SUCCESS {

@@ -10,6 +10,7 @@ use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::auth::{Call, CallCredentials, Refusal, Wants};
 use crate::pb::messaging_service_server::MessagingService;
 use crate::pb::telemetry_command::Command;
 use crate::pb::{self, Code};
@@ -59,8 +60,18 @@ pub(crate) async fn keep_producers_registered(proxy: Arc<Proxy>) {
     loop {
         tick.tick().await;
         let gone = proxy.sessions.expire(CLIENT_IDLE);
-        if gone > 0 {
-            tracing::info!(gone, "gRPC clients expired: no stream and no heartbeat");
+        if !gone.is_empty() {
+            tracing::info!(
+                gone = gone.len(),
+                "gRPC clients expired: no stream and no heartbeat"
+            );
+        }
+        for (id, settings) in gone {
+            proxy.unregister_consumer(&id, &settings).await;
+            proxy.clear_renewals(&id).await;
+        }
+        for (id, settings) in proxy.sessions.consumers() {
+            proxy.register_consumer(&id, &settings).await;
         }
         for topic in proxy.sessions.published_topics() {
             proxy
@@ -163,7 +174,62 @@ fn retry_strategy(policy: Option<&serde_json::Value>) -> pb::retry_policy::Strat
     })
 }
 
+/// The answer to a refused call (Apache's proxy): ACL 2.0 refusals are the RPC's own answer with
+/// `UNAUTHORIZED` in its `Status`; ACL 1.0 refusals fail the call with `PERMISSION_DENIED`.
+// The result of a tonic handler, whose error type is tonic's (large) `Status`.
+#[allow(clippy::result_large_err)]
+fn refused<T>(
+    refusal: Refusal,
+    answer: impl FnOnce(pb::Status) -> T,
+) -> Result<Response<T>, Status> {
+    match refusal {
+        Refusal::Unauthorized(m) => Ok(Response::new(answer(status(Code::Unauthorized, &m)))),
+        Refusal::PermissionDenied(m) => Err(Status::permission_denied(m)),
+    }
+}
+
+/// Checks a unary or server-streaming call; on refusal, returns its answer from the RPC.
+macro_rules! guard {
+    ($self:ident, $request:ident, $answer:expr) => {
+        if let Err(r) = $self.admit(&$request) {
+            return refused(r, $answer);
+        }
+    };
+}
+
 impl Proxy {
+    /// Checks one call with the [`crate::auth::Guard`], when there is one.
+    fn admit<T: Wants>(&self, request: &Request<T>) -> Result<(), Refusal> {
+        let Some(guard) = &self.guard else {
+            return Ok(());
+        };
+        let credentials = crate::auth::credentials(request.metadata());
+        guard.check(&Call {
+            rpc: T::RPC,
+            peer: request.remote_addr().map(|a| a.ip()),
+            credentials: &credentials,
+            wants: request.get_ref().wants(),
+        })
+    }
+
+    /// Checks one command of a Telemetry stream (each is checked, as in Apache).
+    fn admit_command(
+        &self,
+        peer: Option<std::net::IpAddr>,
+        credentials: &Result<Option<CallCredentials>, String>,
+        command: &pb::TelemetryCommand,
+    ) -> Result<(), Refusal> {
+        let Some(guard) = &self.guard else {
+            return Ok(());
+        };
+        guard.check(&Call {
+            rpc: <pb::TelemetryCommand as Wants>::RPC,
+            peer,
+            credentials,
+            wants: command.wants(),
+        })
+    }
+
     async fn on_settings(
         &self,
         client_id: &str,
@@ -219,6 +285,7 @@ impl Proxy {
                 let merged = merge_settings(self, settings, config.as_ref());
                 self.sessions
                     .update(client_id, merged.clone(), Some(stream.clone()));
+                self.register_consumer(client_id, &merged).await;
                 return Ok(pb::TelemetryCommand {
                     status: Some(ok()),
                     command: Some(Command::Settings(merged)),
@@ -243,6 +310,10 @@ impl MessagingService for Proxy {
         &self,
         request: Request<pb::QueryRouteRequest>,
     ) -> Result<Response<pb::QueryRouteResponse>, Status> {
+        guard!(self, request, |s| pb::QueryRouteResponse {
+            status: Some(s),
+            ..Default::default()
+        });
         Ok(Response::new(self.route(request.into_inner()).await))
     }
 
@@ -250,6 +321,7 @@ impl MessagingService for Proxy {
         &self,
         request: Request<pb::HeartbeatRequest>,
     ) -> Result<Response<pb::HeartbeatResponse>, Status> {
+        guard!(self, request, |s| pb::HeartbeatResponse { status: Some(s) });
         let status = match client_id(&request) {
             None => status(Code::ClientIdRequired, "client id cannot be empty"),
             Some(id) => match self.sessions.touch(&id) {
@@ -269,6 +341,10 @@ impl MessagingService for Proxy {
         &self,
         request: Request<pb::SendMessageRequest>,
     ) -> Result<Response<pb::SendMessageResponse>, Status> {
+        guard!(self, request, |s| pb::SendMessageResponse {
+            status: Some(s),
+            ..Default::default()
+        });
         let peer = request.remote_addr().map(|a| a.to_string());
         Ok(Response::new(
             self.send(request.into_inner(), peer.as_deref()).await,
@@ -279,6 +355,10 @@ impl MessagingService for Proxy {
         &self,
         request: Request<pb::QueryAssignmentRequest>,
     ) -> Result<Response<pb::QueryAssignmentResponse>, Status> {
+        guard!(self, request, |s| pb::QueryAssignmentResponse {
+            status: Some(s),
+            ..Default::default()
+        });
         Ok(Response::new(self.assignment(request.into_inner()).await))
     }
 
@@ -288,6 +368,12 @@ impl MessagingService for Proxy {
         &self,
         request: Request<pb::ReceiveMessageRequest>,
     ) -> Result<Response<Self::ReceiveMessageStream>, Status> {
+        guard!(self, request, |s| futures::stream::iter([Ok(
+            pb::ReceiveMessageResponse {
+                content: Some(pb::receive_message_response::Content::Status(s)),
+            }
+        )])
+        .boxed());
         let id = client_id(&request);
         let deadline = deadline(&request);
         let answers = self
@@ -302,6 +388,10 @@ impl MessagingService for Proxy {
         &self,
         request: Request<pb::AckMessageRequest>,
     ) -> Result<Response<pb::AckMessageResponse>, Status> {
+        guard!(self, request, |s| pb::AckMessageResponse {
+            status: Some(s),
+            ..Default::default()
+        });
         Ok(Response::new(self.ack(request.into_inner()).await))
     }
 
@@ -309,6 +399,9 @@ impl MessagingService for Proxy {
         &self,
         request: Request<pb::ForwardMessageToDeadLetterQueueRequest>,
     ) -> Result<Response<pb::ForwardMessageToDeadLetterQueueResponse>, Status> {
+        guard!(self, request, |s| {
+            pb::ForwardMessageToDeadLetterQueueResponse { status: Some(s) }
+        });
         Ok(Response::new(
             self.forward_to_dlq(request.into_inner()).await,
         ))
@@ -320,6 +413,12 @@ impl MessagingService for Proxy {
         &self,
         request: Request<pb::PullMessageRequest>,
     ) -> Result<Response<Self::PullMessageStream>, Status> {
+        guard!(self, request, |s| futures::stream::iter([Ok(
+            pb::PullMessageResponse {
+                content: Some(pb::pull_message_response::Content::Status(s)),
+            }
+        )])
+        .boxed());
         let deadline = deadline(&request);
         let answers = self.pull(request.into_inner(), deadline).await;
         Ok(Response::new(
@@ -331,6 +430,9 @@ impl MessagingService for Proxy {
         &self,
         request: Request<pb::UpdateOffsetRequest>,
     ) -> Result<Response<pb::UpdateOffsetResponse>, Status> {
+        guard!(self, request, |s| pb::UpdateOffsetResponse {
+            status: Some(s)
+        });
         Ok(Response::new(
             self.update_offset(request.into_inner()).await,
         ))
@@ -340,6 +442,10 @@ impl MessagingService for Proxy {
         &self,
         request: Request<pb::GetOffsetRequest>,
     ) -> Result<Response<pb::GetOffsetResponse>, Status> {
+        guard!(self, request, |s| pb::GetOffsetResponse {
+            status: Some(s),
+            ..Default::default()
+        });
         Ok(Response::new(self.get_offset(request.into_inner()).await))
     }
 
@@ -347,6 +453,10 @@ impl MessagingService for Proxy {
         &self,
         request: Request<pb::QueryOffsetRequest>,
     ) -> Result<Response<pb::QueryOffsetResponse>, Status> {
+        guard!(self, request, |s| pb::QueryOffsetResponse {
+            status: Some(s),
+            ..Default::default()
+        });
         Ok(Response::new(self.query_offset(request.into_inner()).await))
     }
 
@@ -354,6 +464,9 @@ impl MessagingService for Proxy {
         &self,
         request: Request<pb::EndTransactionRequest>,
     ) -> Result<Response<pb::EndTransactionResponse>, Status> {
+        guard!(self, request, |s| pb::EndTransactionResponse {
+            status: Some(s)
+        });
         Ok(Response::new(
             self.end_transaction(request.into_inner()).await,
         ))
@@ -367,6 +480,11 @@ impl MessagingService for Proxy {
     ) -> Result<Response<Self::TelemetryStream>, Status> {
         let Some(id) = client_id(&request) else {
             return Err(Status::invalid_argument("x-mq-client-id is required"));
+        };
+        let peer = request.remote_addr().map(|a| a.ip());
+        let credentials = match self.guard {
+            Some(_) => crate::auth::credentials(request.metadata()),
+            None => Ok(None),
         };
         let mut inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(64);
@@ -382,6 +500,24 @@ impl MessagingService for Proxy {
                     }
                     None => break,
                 };
+                // A refused command is answered on the stream (ACL 2.0), which stays open, or
+                // ends it (ACL 1.0), as Apache's proxy does.
+                if let Err(r) = proxy.admit_command(peer, &credentials, &command) {
+                    let (answer, stop) = match r {
+                        Refusal::Unauthorized(m) => (
+                            Ok(pb::TelemetryCommand {
+                                status: Some(status(Code::Unauthorized, &m)),
+                                command: None,
+                            }),
+                            false,
+                        ),
+                        Refusal::PermissionDenied(m) => (Err(Status::permission_denied(m)), true),
+                    };
+                    if tx.send(answer).await.is_err() || stop {
+                        break;
+                    }
+                    continue;
+                }
                 match command.command {
                     Some(Command::Settings(settings)) => {
                         let answer = proxy.on_settings(&id, settings, &tx).await;
@@ -390,9 +526,19 @@ impl MessagingService for Proxy {
                             break;
                         }
                     }
-                    // Answers to commands this proxy sent (stack traces, verification): logged.
-                    Some(Command::ThreadStackTrace(_)) | Some(Command::VerifyMessageResult(_)) => {
-                        tracing::debug!(client = %id, "telemetry answer received");
+                    // Answers to commands this proxy sent (crate::relay).
+                    Some(Command::ThreadStackTrace(t)) => {
+                        let stack = t.thread_stack_trace;
+                        proxy
+                            .sessions
+                            .relay
+                            .answer(&id, &t.nonce, command.status, stack);
+                    }
+                    Some(Command::VerifyMessageResult(v)) => {
+                        proxy
+                            .sessions
+                            .relay
+                            .answer(&id, &v.nonce, command.status, None);
                     }
                     Some(_) | None => {
                         let answer = pb::TelemetryCommand {
@@ -419,10 +565,16 @@ impl MessagingService for Proxy {
         &self,
         request: Request<pb::NotifyClientTerminationRequest>,
     ) -> Result<Response<pb::NotifyClientTerminationResponse>, Status> {
+        guard!(self, request, |s| pb::NotifyClientTerminationResponse {
+            status: Some(s)
+        });
         let status = match client_id(&request) {
             None => status(Code::ClientIdRequired, "client id cannot be empty"),
             Some(id) => {
-                self.sessions.remove(&id);
+                if let Some(settings) = self.sessions.remove(&id) {
+                    self.unregister_consumer(&id, &settings).await;
+                }
+                self.clear_renewals(&id).await;
                 ok()
             }
         };
@@ -435,6 +587,10 @@ impl MessagingService for Proxy {
         &self,
         request: Request<pb::ChangeInvisibleDurationRequest>,
     ) -> Result<Response<pb::ChangeInvisibleDurationResponse>, Status> {
+        guard!(self, request, |s| pb::ChangeInvisibleDurationResponse {
+            status: Some(s),
+            ..Default::default()
+        });
         Ok(Response::new(
             self.change_invisible(request.into_inner()).await,
         ))
@@ -444,13 +600,20 @@ impl MessagingService for Proxy {
         &self,
         request: Request<pb::RecallMessageRequest>,
     ) -> Result<Response<pb::RecallMessageResponse>, Status> {
+        guard!(self, request, |s| pb::RecallMessageResponse {
+            status: Some(s),
+            ..Default::default()
+        });
         Ok(Response::new(self.recall(request.into_inner()).await))
     }
 
     async fn sync_lite_subscription(
         &self,
-        _request: Request<pb::SyncLiteSubscriptionRequest>,
+        request: Request<pb::SyncLiteSubscriptionRequest>,
     ) -> Result<Response<pb::SyncLiteSubscriptionResponse>, Status> {
+        guard!(self, request, |s| pb::SyncLiteSubscriptionResponse {
+            status: Some(s)
+        });
         Ok(Response::new(pb::SyncLiteSubscriptionResponse {
             status: Some(status(
                 Code::NotImplemented,

@@ -41,6 +41,8 @@ struct Session {
     settings: pb::Settings,
     stream: Option<TelemetrySender>,
     seen: Instant,
+    /// When the proxy first heard of the client, ms since the epoch.
+    started_ms: i64,
 }
 
 /// Where a half message is, for `END_TRANSACTION`.
@@ -86,6 +88,8 @@ pub struct Sessions {
     transactions: Mutex<HashMap<(String, String), Transaction>>,
     /// When `transactions` was last swept of expired entries.
     swept: Mutex<Option<std::time::Instant>>,
+    /// Commands sent to clients that wait for their answers (admin relays).
+    pub relay: crate::relay::Relay,
 }
 
 impl Sessions {
@@ -96,6 +100,7 @@ impl Sessions {
             settings: settings.clone(),
             stream: None,
             seen: Instant::now(),
+            started_ms: crate::now_ms(),
         });
         entry.settings = settings;
         entry.seen = Instant::now();
@@ -119,6 +124,32 @@ impl Sessions {
             .map(|s| s.settings.clone())
     }
 
+    /// The settings of `client_id`, when the proxy first heard of it (ms) and its live
+    /// Telemetry stream.
+    pub fn client(&self, client_id: &str) -> Option<(pb::Settings, i64, Option<TelemetrySender>)> {
+        lock(&self.clients).get(client_id).map(|s| {
+            (
+                s.settings.clone(),
+                s.started_ms,
+                s.stream.clone().filter(|tx| !tx.is_closed()),
+            )
+        })
+    }
+
+    /// Every known consumer client with its settings (for the brokers' heartbeats).
+    pub fn consumers(&self) -> Vec<(String, pb::Settings)> {
+        lock(&self.clients)
+            .iter()
+            .filter(|(_, s)| {
+                matches!(
+                    s.settings.pub_sub,
+                    Some(pb::settings::PubSub::Subscription(_))
+                )
+            })
+            .map(|(id, s)| (id.clone(), s.settings.clone()))
+            .collect()
+    }
+
     /// Forgets `client_id` (NotifyClientTermination, or its Telemetry stream ended).
     pub fn remove(&self, client_id: &str) -> Option<pb::Settings> {
         lock(&self.clients).remove(client_id).map(|s| s.settings)
@@ -134,14 +165,19 @@ impl Sessions {
     }
 
     /// Forgets clients without a live Telemetry stream that were not heard from for `idle`
-    /// (a client that vanished without NotifyClientTermination).
-    pub fn expire(&self, idle: Duration) -> usize {
+    /// (a client that vanished without NotifyClientTermination); returns them.
+    pub fn expire(&self, idle: Duration) -> Vec<(String, pb::Settings)> {
         let mut clients = lock(&self.clients);
-        let before = clients.len();
-        clients.retain(|_, s| {
-            s.stream.as_ref().is_some_and(|tx| !tx.is_closed()) || s.seen.elapsed() < idle
+        let mut gone = Vec::new();
+        clients.retain(|id, s| {
+            let keep =
+                s.stream.as_ref().is_some_and(|tx| !tx.is_closed()) || s.seen.elapsed() < idle;
+            if !keep {
+                gone.push((id.clone(), s.settings.clone()));
+            }
+            keep
         });
-        before - clients.len()
+        gone
     }
 
     /// Topics published by live producers (their groups are the topics).
@@ -274,8 +310,15 @@ impl InboundHandler for Inbound {
         addr: String,
         request: RemotingCommand,
     ) -> BoxFuture<'static, Option<RemotingCommand>> {
-        if request.request_code() == RequestCode::CHECK_TRANSACTION_STATE {
+        let code = request.request_code();
+        if code == RequestCode::CHECK_TRANSACTION_STATE {
             self.0.check_transaction(&addr, &request);
+        }
+        if code == RequestCode::GET_CONSUMER_RUNNING_INFO
+            || code == RequestCode::CONSUME_MESSAGE_DIRECTLY
+        {
+            let sessions = self.0.clone();
+            return Box::pin(async move { crate::relay::handle(&sessions, &request).await });
         }
         Box::pin(async { None })
     }
@@ -291,8 +334,8 @@ mod tests {
         let (tx, _rx) = mpsc::channel(1);
         sessions.update("live", pb::Settings::default(), Some(tx));
         sessions.update("gone", pb::Settings::default(), None);
-        assert_eq!(sessions.expire(Duration::from_secs(60)), 0);
-        assert_eq!(sessions.expire(Duration::ZERO), 1);
+        assert!(sessions.expire(Duration::from_secs(60)).is_empty());
+        assert_eq!(sessions.expire(Duration::ZERO).len(), 1);
         assert!(sessions.settings("live").is_some());
         assert!(sessions.settings("gone").is_none());
     }

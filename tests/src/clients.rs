@@ -107,7 +107,7 @@ fn client_log_tail(home: &Path) -> String {
 
 /// The `java` command line of `main` of the `client` build, with `home` as `HOME` and
 /// `user.home` and the program's own deadline derived from `timeout`.
-fn java_command(
+pub(crate) fn java_command(
     client: JavaClient,
     main: &str,
     args: &[String],

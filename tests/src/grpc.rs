@@ -18,7 +18,7 @@ use tempfile::TempDir;
 
 use crate::apache::{ApacheNamesrv, STARTUP_TIMEOUT};
 use crate::artifacts::{GoProgram, JavaArtifacts};
-use crate::clients::{java_client_on, ClientRun, JavaClient};
+use crate::clients::{java_client_on, java_command, ClientRun, JavaClient};
 use crate::net::{free_broker_port, free_port, port_accepts, wait_until};
 use crate::process::{run_bounded, tail_of_file, ChildGuard, TAIL_LINES};
 use crate::remoting;
@@ -264,6 +264,60 @@ pub fn java_grpc_tools(args: &[&str], timeout: Duration) -> ClientRun {
         &name,
         timeout,
     )
+}
+
+/// A Java `GrpcTools <args>` left running (`push-hold`); killed when dropped.
+#[derive(Debug)]
+pub struct GrpcBackground {
+    guard: ChildGuard,
+    _home: TempDir,
+}
+
+impl GrpcBackground {
+    /// Starts `GrpcTools <args>`; its own deadline is `timeout`.
+    pub fn start(args: &[&str], timeout: Duration) -> Self {
+        let home = tempfile::Builder::new()
+            .prefix("java-grpc-bg-")
+            .tempdir()
+            .expect("tempdir");
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let name = format!("java GrpcTools {}", args.join(" "));
+        let cmd = java_command(
+            JavaClient::Grpc,
+            "org.ferromq.grpc.GrpcTools",
+            &args,
+            home.path(),
+            timeout,
+        );
+        let guard = ChildGuard::spawn(&name, cmd, &home.path().join("out.log"))
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        GrpcBackground { guard, _home: home }
+    }
+
+    /// What it printed so far.
+    pub fn output(&self) -> String {
+        String::from_utf8_lossy(&fs::read(self.guard.log_path()).unwrap_or_default()).into_owned()
+    }
+
+    /// Waits until the output holds `check`; an error with the output's tail at `timeout` or
+    /// when the program exits first.
+    pub fn wait_for(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        check: impl Fn(&str) -> bool,
+    ) -> Result<(), String> {
+        let log = self.guard.log_path().to_owned();
+        let guard = &mut self.guard;
+        wait_until(what, timeout, || {
+            let out = String::from_utf8_lossy(&fs::read(&log).unwrap_or_default()).into_owned();
+            if check(&out) {
+                return Ok(true);
+            }
+            guard.ensure_running().map(|()| false)
+        })
+        .map_err(|e| format!("{e}\n{}", self.guard.log_tail(TAIL_LINES)))
+    }
 }
 
 /// Go `compat-go-grpc send-receive <endpoint> <topic> <group> <n>`; the topic must exist

@@ -29,6 +29,8 @@
 //!   namespace with a veth pair to cut a broker off the network.
 //! - [`grpc`]: Apache's proxy in local mode (gRPC `MessagingService`), topic/group set-up and
 //!   the official 5.x gRPC SDK programs (Java `rocketmq-client-java`, Go `golang/v5`).
+//! - [`proxies`]: gRPC proxies in cluster mode in front of several brokers (FerroMQ's
+//!   `mqproxy`, Apache's `rocketmq-proxy`), with the set-up of topics on every master.
 //! - [`mqadmin`]: Apache's `mqadmin` and ours as processes, and the Java `AdminFixture`;
 //!   [`listing`] compares two `mqadmin` outputs' headers, columns and rows.
 
@@ -47,6 +49,7 @@ pub mod net;
 pub mod netns;
 pub mod pki;
 pub mod process;
+pub mod proxies;
 pub mod recorder;
 pub mod remoting;
 pub mod toolchain;

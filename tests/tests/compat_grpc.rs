@@ -310,8 +310,11 @@ fn grpc_throughput() {
             Duration::from_secs(600),
         );
         run.assert_success();
-        let figures = result_figures(&run.output).expect("a RESULT line");
-        eprintln!("{server} RESULT {figures:?}");
+        // One RESULT line for the sends, one for the receive + ack drain.
+        result_figures(&run.output).expect("a RESULT line");
+        for line in run.output.lines().filter(|l| l.starts_with("RESULT ")) {
+            eprintln!("{server} {line}");
+        }
     };
     {
         let proxy = ApacheProxy::start(&[]);

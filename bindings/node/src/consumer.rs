@@ -11,16 +11,15 @@ use napi::bindgen_prelude::Either;
 use napi_derive::napi;
 
 use ferromq_client::{
-    Allocation, Answer, ConsumeFrom as CoreConsumeFrom, ConsumeFromKind, ConsumeResult,
-    EachMessage, FilterExpression, Lifecycle, MessageModel as CoreModel, MessageView,
-    PerMessageListener, PushConsumer as CorePushConsumer, PushConsumerOptions as CoreOptions,
-    State,
+    Allocation, ConsumeFrom as CoreConsumeFrom, ConsumeFromKind, EachMessageAsync,
+    FilterExpression, Lifecycle, MessageModel as CoreModel, PushConsumer as CorePushConsumer,
+    PushConsumerOptions as CoreOptions, State,
 };
 use ferromq_common::lock;
 
-use crate::callback::{Callback, Returned, Slot};
 use crate::error::Fallible;
-use crate::message::{MessageQueue, ReceivedMessage};
+use crate::listener::ListenerFn;
+use crate::message::MessageQueue;
 use crate::options::{client_config, Common, Credentials, TlsOptions};
 
 /// How a group's members share messages (the canonical spellings; the core accepts any
@@ -225,22 +224,6 @@ impl PushConsumerOptions {
     }
 }
 
-type ListenerSlot = Slot<ReceivedMessage, Returned>;
-
-/// The JavaScript listener as the core's per-message listener: its return value (or what its
-/// Promise resolves to) becomes the core's `Answer`; a throw or rejection is a failure.
-struct JsListener(Arc<ListenerSlot>);
-
-impl PerMessageListener for JsListener {
-    fn consume_one(&self, message: &MessageView) -> ConsumeResult {
-        match self.0.call_blocking(ReceivedMessage::from_core(message)) {
-            Ok(Returned(answer)) => answer,
-            Err(reason) => Answer::Failed(reason),
-        }
-        .outcome()
-    }
-}
-
 /// A push consumer: `subscribe(...)`, then `start(listener)`; `shutdown()` at the end (until
 /// then the listener keeps the process alive). It starts once: a second `start`, or a `start`
 /// after `shutdown`, rejects with `IllegalState` (create a new consumer).
@@ -251,12 +234,15 @@ impl PerMessageListener for JsListener {
 /// asks for a redelivery (clustering: later, through `%RETRY%<group>`, with `reconsumeTimes`
 /// + 1, and after `maxReconsumeTimes` to `%DLQ%<group>`; orderly: the queue pauses and the
 /// message is offered again). This contract is the same in every FerroMQ binding.
+///
+/// Calls run on the JavaScript thread; messages that arrive while it is busy are handed over
+/// together and the listener is called for each in turn (each still answered on its own).
 #[napi]
 pub struct PushConsumer {
     options: PushConsumerOptions,
     subscriptions: Mutex<Vec<(String, FilterExpression)>>,
     lifecycle: Lifecycle<CorePushConsumer>,
-    listener: Mutex<Option<Arc<ListenerSlot>>>,
+    listener: Mutex<Option<Arc<ListenerFn>>>,
 }
 
 impl std::fmt::Debug for PushConsumer {
@@ -307,30 +293,30 @@ impl PushConsumer {
         ts_args_type = "listener: (message: ReceivedMessage) => void | null | boolean | 'success' | 'reconsumeLater' | Promise<void | null | boolean | 'success' | 'reconsumeLater'>",
         ts_return_type = "Promise<void>"
     )]
-    pub async fn start(&self, listener: Callback<ReceivedMessage, Returned>) -> Fallible<()> {
-        let slot = Arc::new(Slot::new(listener));
+    pub async fn start(&self, listener: ListenerFn) -> Fallible<()> {
+        let listener = Arc::new(listener);
         let r = async {
             let options = self.options.to_core()?;
             let subs = lock(&self.subscriptions).clone();
-            let js = EachMessage::new(JsListener(slot.clone()));
+            let js = EachMessageAsync::new(listener.listener());
             let orderly = self.options.orderly == Some(true);
             self.lifecycle
                 .start(|| async move {
                     if orderly {
-                        CorePushConsumer::start_orderly(options, subs, js).await
+                        CorePushConsumer::start_orderly_async(options, subs, js).await
                     } else {
-                        CorePushConsumer::start(options, subs, js).await
+                        CorePushConsumer::start_async(options, subs, js).await
                     }
                 })
                 .await
         };
         match r.await {
             Ok(_) => {
-                *lock(&self.listener) = Some(slot);
+                *lock(&self.listener) = Some(listener);
                 Fallible(Ok(()))
             }
             Err(e) => {
-                slot.release();
+                listener.release();
                 Fallible(Err(e))
             }
         }

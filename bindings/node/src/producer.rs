@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use napi::bindgen_prelude::Either;
+use napi::Env;
 use napi_derive::napi;
 
 use ferromq_client::{
@@ -15,6 +16,7 @@ use crate::error::Fallible;
 use crate::message::{Message, MessageQueue, ReceivedMessage, SendResult};
 use crate::metrics::ProducerMetrics;
 use crate::options::{client_config, Common, Credentials, TlsOptions};
+use crate::promise::JsPromise;
 use crate::selector::{JsSelector, SelectorFn};
 
 /// Producer settings.
@@ -157,12 +159,13 @@ impl Producer {
 
     /// Sends and resolves with the broker's answer (retried on failure, as configured).
     #[napi(ts_return_type = "Promise<SendResult>")]
-    pub async fn send(&self, message: Message) -> Fallible<SendResult> {
-        let r = async {
-            let p = self.get("send")?;
-            p.send(message.into_core()).await.map(SendResult::from_core)
-        };
-        Fallible(r.await)
+    pub fn send(&self, env: Env, message: Message) -> napi::Result<JsPromise> {
+        let p = self.get("send");
+        let m = message.into_core();
+        JsPromise::new(
+            &env,
+            async move { p?.send(m).await.map(SendResult::from_core) },
+        )
     }
 
     /// `send` that blocks the JavaScript thread until the broker answered and returns the
@@ -187,45 +190,44 @@ impl Producer {
     /// Sends without waiting for the broker (no answer, never retried); resolves once the
     /// bytes are written.
     #[napi(ts_return_type = "Promise<void>")]
-    pub async fn send_oneway(&self, message: Message) -> Fallible<()> {
-        let r = async {
-            let p = self.get("send")?;
-            p.send_oneway(message.into_core()).await
-        };
-        Fallible(r.await)
+    pub fn send_oneway(&self, env: Env, message: Message) -> napi::Result<JsPromise> {
+        let p = self.get("send");
+        let m = message.into_core();
+        JsPromise::new(&env, async move { p?.send_oneway(m).await })
     }
 
     /// Sends to the given queue (one attempt).
     #[napi(ts_return_type = "Promise<SendResult>")]
-    pub async fn send_to_queue(
+    pub fn send_to_queue(
         &self,
+        env: Env,
         message: Message,
         queue: MessageQueue,
-    ) -> Fallible<SendResult> {
-        let r = async {
-            let p = self.get("send")?;
-            p.send_to_queue(message.into_core(), &queue.to_core())
-                .await
-                .map(SendResult::from_core)
-        };
-        Fallible(r.await)
+    ) -> napi::Result<JsPromise> {
+        let p = self.get("send");
+        let m = message.into_core();
+        let q = queue.to_core();
+        JsPromise::new(&env, async move {
+            p?.send_to_queue(m, &q).await.map(SendResult::from_core)
+        })
     }
 
     /// Sends to the queue chosen by hashing `shardingKey` (ordered messages: all messages of
     /// one key land in one queue, in send order). One attempt.
     #[napi(ts_return_type = "Promise<SendResult>")]
-    pub async fn send_with_sharding_key(
+    pub fn send_with_sharding_key(
         &self,
+        env: Env,
         message: Message,
         sharding_key: String,
-    ) -> Fallible<SendResult> {
-        let r = async {
-            let p = self.get("send")?;
-            p.send_with_selector(message.into_core(), &SelectByHash, &sharding_key)
+    ) -> napi::Result<JsPromise> {
+        let p = self.get("send");
+        let m = message.into_core();
+        JsPromise::new(&env, async move {
+            p?.send_with_selector(m, &SelectByHash, &sharding_key)
                 .await
                 .map(SendResult::from_core)
-        };
-        Fallible(r.await)
+        })
     }
 
     /// Sends to the queue `selector(message, queueCount)` picks among the topic's writable
@@ -257,15 +259,14 @@ impl Producer {
     /// Sends messages of one topic as batches (split to respect the size limit); resolves with
     /// one result per batch sent.
     #[napi(ts_return_type = "Promise<Array<SendResult>>")]
-    pub async fn send_batch(&self, messages: Vec<Message>) -> Fallible<Vec<SendResult>> {
-        let r = async {
-            let p = self.get("send batch")?;
-            let messages = messages.into_iter().map(Message::into_core).collect();
-            p.send_batch(messages)
+    pub fn send_batch(&self, env: Env, messages: Vec<Message>) -> napi::Result<JsPromise> {
+        let p = self.get("send batch");
+        let messages: Vec<_> = messages.into_iter().map(Message::into_core).collect();
+        JsPromise::new(&env, async move {
+            p?.send_batch(messages)
                 .await
-                .map(|v| v.into_iter().map(SendResult::from_core).collect())
-        };
-        Fallible(r.await)
+                .map(|v| v.into_iter().map(SendResult::from_core).collect::<Vec<_>>())
+        })
     }
 
     /// Sends `message` as a request and resolves with its reply (docs/request-reply.md): a

@@ -133,11 +133,40 @@ impl Acl {
 
     /// Checks `req` from `ip` (Apache's order, module docs).
     pub(crate) fn check(&self, ip: IpAddr, req: &RemotingCommand) -> Result<(), Denial> {
+        let old_client = req.version <= V4_9_3.0;
+        self.decide(
+            ip,
+            req.ext_fields.get(ACCESS_KEY),
+            |account| {
+                let expected = account
+                    .signing
+                    .sign_with(req, |k| old_client && k == UNIQUE_KEY_QUERY);
+                req.ext_fields.get(SIGNATURE).is_some_and(|given| {
+                    signing::constant_time_eq(expected.as_bytes(), given.as_bytes())
+                })
+            },
+            || resource::resources(req),
+            req.request_code(),
+        )
+    }
+
+    /// Apache's checks in order: `signed` says whether the request carries the account's
+    /// signature, `needed` lists what it touches (computed only once the signature passed),
+    /// `code` is its request code (for the admin codes). Shared by the remoting requests and the
+    /// gRPC endpoint's calls (`crate::grpc`).
+    pub(crate) fn decide<'n>(
+        &self,
+        ip: IpAddr,
+        access_key: Option<&str>,
+        signed: impl FnOnce(&file::Account) -> bool,
+        needed: impl FnOnce() -> Result<Vec<(std::borrow::Cow<'n, str>, Perm)>, String>,
+        code: RequestCode,
+    ) -> Result<(), Denial> {
         let rules = self.rules();
         if rules.global_white.iter().any(|r| r.matches(ip)) {
             return Ok(());
         }
-        let Some(access_key) = req.ext_fields.get(ACCESS_KEY) else {
+        let Some(access_key) = access_key else {
             return deny("No accessKey is configured".to_owned());
         };
         let Some(account) = rules.accounts.get(access_key) else {
@@ -146,15 +175,10 @@ impl Acl {
         if account.white_address.matches(ip) {
             return Ok(());
         }
-        let old_client = req.version <= V4_9_3.0;
-        let expected = account
-            .signing
-            .sign_with(req, |k| old_client && k == UNIQUE_KEY_QUERY);
-        match req.ext_fields.get(SIGNATURE) {
-            Some(given) if signing::constant_time_eq(expected.as_bytes(), given.as_bytes()) => {}
-            _ => return deny(format!("Check signature failed for accessKey={access_key}")),
+        if !signed(account) {
+            return deny(format!("Check signature failed for accessKey={access_key}"));
         }
-        let needed = resource::resources(req).map_err(|message| Denial { message })?;
+        let needed = needed().map_err(|message| Denial { message })?;
         if needed
             .iter()
             .any(|(r, p)| r == "RMQ_SYS_TRACE_TOPIC" && *p == Perm::PUB)
@@ -164,7 +188,6 @@ impl Acl {
         if account.admin {
             return Ok(());
         }
-        let code = req.request_code();
         if perm::needs_admin(code) {
             return deny(format!(
                 "Need admin permission for request code={}, but accessKey={access_key} is not",
@@ -196,6 +219,12 @@ impl Acl {
             }
         }
         Ok(())
+    }
+
+    #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
+    /// The refusal log (shared with the gRPC endpoint's checks).
+    pub(crate) fn refusals(&self) -> &RefusalLog {
+        &self.refusals
     }
 
     /// Checks `req` from `ip`; a refusal is logged (rate-limited) and returned as the answer.

@@ -15,7 +15,8 @@
 //! its master's (`services::ha::sync`). [`migrate`] turns ACL 1.0 accounts into users.
 
 pub(crate) mod admin;
-mod context;
+pub(crate) mod context;
+pub(crate) mod in_process;
 mod metadata;
 mod migrate;
 pub(crate) mod model;
@@ -113,6 +114,8 @@ pub(crate) struct Auth {
     /// What the broker signs its own requests with.
     pub(crate) inner: Option<InnerCredentials>,
     refusals: RefusalLog,
+    /// What the broker's own gRPC endpoint signs its requests with.
+    pub(crate) in_process: in_process::InProcess,
 }
 
 fn whitelist(s: &str) -> Vec<String> {
@@ -219,6 +222,7 @@ impl Auth {
             metadata,
             inner,
             refusals: RefusalLog::default(),
+            in_process: in_process::InProcess::default(),
         })
     }
 
@@ -241,28 +245,41 @@ impl Auth {
         if code_listed(&self.authentication_whitelist, req.code) {
             return Ok(());
         }
-        let Some(name) = req.ext_fields.get(ACCESS_KEY).filter(|k| !k.is_empty()) else {
+        let old_client = req.version <= crate::acl::V4_9_3.0;
+        self.authenticate_user(req.ext_fields.get(ACCESS_KEY), |user| {
+            let expected = signing::signature_with(&user.password, req, |k| {
+                old_client && k == "_UNIQUE_KEY_QUERY"
+            });
+            req.ext_fields.get(SIGNATURE).is_some_and(|given| {
+                signing::constant_time_eq(expected.as_bytes(), given.as_bytes())
+            })
+        })
+    }
+
+    /// The user named `name` must exist, be enabled, and have `signed` the request. Shared by
+    /// the remoting requests and the gRPC endpoint's calls (`crate::grpc`).
+    pub(crate) fn authenticate_user(
+        &self,
+        name: Option<&str>,
+        signed: impl FnOnce(&User) -> bool,
+    ) -> Result<(), String> {
+        let Some(name) = name.filter(|k| !k.is_empty()) else {
             return Err("username cannot be null.".to_owned());
         };
-        let old_client = req.version <= crate::acl::V4_9_3.0;
         // Under the read lock, without copying the user: this runs for every request.
-        let expected = self.metadata.read(|t| {
+        self.metadata.read(|t| {
             let Some(user) = t.users.get(name) else {
                 return Err(format!("User:{name} is not found."));
             };
             if user.status == UserStatus::Disable {
                 return Err(format!("User:{name} is disabled."));
             }
-            Ok(signing::signature_with(&user.password, req, |k| {
-                old_client && k == "_UNIQUE_KEY_QUERY"
-            }))
-        })?;
-        match req.ext_fields.get(SIGNATURE) {
-            Some(given) if signing::constant_time_eq(expected.as_bytes(), given.as_bytes()) => {
+            if signed(user) {
                 Ok(())
+            } else {
+                Err("check signature failed.".to_owned())
             }
-            _ => Err("check signature failed.".to_owned()),
-        }
+        })
     }
 
     /// Authorization (Apache's `UserAuthorizationHandler` then `AclAuthorizationHandler`).
@@ -272,10 +289,21 @@ impl Auth {
         }
         let wants = context::wants(req, &self.cluster)
             .map_err(|_| "parse authorization context error.".to_owned())?;
+        self.authorize_wants(req.ext_fields.get(ACCESS_KEY), ip, &wants)
+    }
+
+    /// Whether user `name` from `ip` may do each of `wants`. Shared by the remoting requests
+    /// and the gRPC endpoint's calls (`crate::grpc`).
+    pub(crate) fn authorize_wants(
+        &self,
+        name: Option<&str>,
+        ip: IpAddr,
+        wants: &[context::Want],
+    ) -> Result<(), String> {
         if wants.is_empty() {
             return Ok(());
         }
-        let Some(name) = req.ext_fields.get(ACCESS_KEY).filter(|k| !k.is_empty()) else {
+        let Some(name) = name.filter(|k| !k.is_empty()) else {
             return Err(
                 "Authorization failed. Please verify your access rights and try again.".to_owned(),
             );
@@ -291,7 +319,7 @@ impl Auth {
         let ip = crate::acl::canonical(ip);
         self.metadata.read(|t| {
             let acl = t.acls.get(name);
-            for (resource, actions) in &wants {
+            for (resource, actions) in wants {
                 let refuse = |detail: &str| {
                     Err(format!(
                         "User:{name} has no permission to access {} from {ip}, {detail}",
@@ -308,6 +336,28 @@ impl Auth {
             }
             Ok(())
         })
+    }
+
+    #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
+    /// Whether authentication / authorization are on.
+    pub(crate) fn switches(&self) -> (bool, bool) {
+        (self.authentication, self.authorization)
+    }
+
+    #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
+    /// Whether `rpc` (a gRPC request's full name) is in the authentication / authorization
+    /// whitelist (Apache compares the whitelists with the name for gRPC calls).
+    pub(crate) fn grpc_listed(&self, rpc: &str) -> (bool, bool) {
+        (
+            self.authentication_whitelist.iter().any(|c| c == rpc),
+            self.authorization_whitelist.iter().any(|c| c == rpc),
+        )
+    }
+
+    #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
+    /// The refusal log (shared with the gRPC endpoint's checks).
+    pub(crate) fn refusals(&self) -> &RefusalLog {
+        &self.refusals
     }
 
     /// Checks `req` from `ip`; `Err` is the message of the refusal.

@@ -153,7 +153,10 @@ pub(crate) fn unregister_client(
         broker.clients.unregister_producer(&group, conn.id());
     }
     if let Some(group) = h.consumer_group.filter(|g| !g.is_empty()) {
-        if broker.clients.unregister_consumer(&group, conn.id()) {
+        if broker
+            .clients
+            .unregister_consumer(&group, conn.id(), &h.client_id)
+        {
             notify_ids_changed(broker, &group);
         }
     }

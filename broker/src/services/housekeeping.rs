@@ -25,7 +25,12 @@ async fn run(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
         }
         let b = broker.clone();
         let _ = tokio::task::spawn_blocking(move || b.persist_all()).await;
-        for conn in broker.clients.expired(expiry) {
+        let (left, closing) = broker.clients.expire(expiry);
+        for (group, client) in left {
+            tracing::info!(%group, %client, "consumer expired: no heartbeat");
+            crate::handlers::client::notify_ids_changed(&broker, &group);
+        }
+        for conn in closing {
             tracing::info!(peer = %conn.peer_addr(), "client expired: no heartbeat");
             conn.close();
         }

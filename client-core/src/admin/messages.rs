@@ -17,6 +17,33 @@ use crate::message::MessageView;
 use super::{Admin, PullAnswer, PullStatus};
 
 impl Admin {
+    /// Has consumer `client_id` of `group` consume the message of offset id `offset_msg_id`
+    /// (CONSUME_MESSAGE_DIRECTLY 309, relayed by the broker that stores it: `mqadmin
+    /// queryMsgById -g -d`); the consumer's `ConsumeMessageDirectlyResult` JSON.
+    pub async fn consume_message_directly(
+        &self,
+        group: &str,
+        client_id: &str,
+        topic: &str,
+        offset_msg_id: &str,
+    ) -> Result<ferromq_protocol::json::Value> {
+        let op = "consume message directly";
+        let id = MessageId::parse(offset_msg_id).map_err(|e| Error::invalid(op, e.to_string()))?;
+        let header = ferromq_protocol::header::client::ConsumeMessageDirectlyResultRequestHeader {
+            consumer_group: group.to_owned(),
+            client_id: Some(client_id.to_owned()),
+            msg_id: Some(offset_msg_id.to_owned()),
+            topic: Some(topic.to_owned()),
+            ..Default::default()
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::CONSUME_MESSAGE_DIRECTLY, &header);
+        let response = self
+            .broker_call(op, &id.address.to_string(), request)
+            .await?;
+        ferromq_protocol::json::parse(&response.body).map_err(|e| Error::protocol(op, e))
+    }
+
     /// Messages of `topic` whose keys include `key`, from every master's index (at most `max`
     /// per broker), whenever stored.
     pub async fn query_by_key(&self, topic: &str, key: &str, max: i32) -> Result<Vec<MessageView>> {

@@ -34,6 +34,11 @@ impl Drop for Env {
 
 /// A cluster with one broker (extra broker config lines given) and an in-process proxy.
 pub async fn start(broker_lines: &[&str]) -> Env {
+    start_with(broker_lines, |_| {}).await
+}
+
+/// As [`start`], with the proxy's config changed by `tweak`.
+pub async fn start_with(broker_lines: &[&str], tweak: impl FnOnce(&mut ProxyConfig)) -> Env {
     let mut builder = LocalCluster::builder().brokers(1);
     for line in broker_lines {
         builder = builder.broker_config(*line);
@@ -42,11 +47,12 @@ pub async fn start(broker_lines: &[&str]) -> Env {
         .await
         .expect("join")
         .expect("cluster starts");
-    let config = ProxyConfig {
+    let mut config = ProxyConfig {
         namesrv_addr: cluster.namesrv_addr().to_owned(),
         min_invisible_time_mills_for_recv: 1_000,
         ..ProxyConfig::default()
     };
+    tweak(&mut config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -6,7 +6,7 @@
 //! mqbench consumer    -n 127.0.0.1:9876 -t BenchmarkTest -g bench_consumer --duration 60 [--from-first] [--messages N] [--json]
 //! mqbench transaction -n 127.0.0.1:9876 -t BenchmarkTest -w 16 -s 1024 --duration 60 [--check-percent 10] [--json]
 //! mqbench request     -n 127.0.0.1:9876 -t BenchmarkRpc --concurrency 16 -s 128 --duration 60 [--request-timeout 3000] [--json]
-//! mqbench pingpong    --duration 10 [--request-bytes 1400] [--response-bytes 300] [--json]
+//! mqbench pingpong    --duration 10 [--request-bytes 1400] [--response-bytes 300] [--spin] [--json]
 //! ```
 //!
 //! A line every 10 s (TPS, failures, average / p50 / p99 / p999 / max latency), a live
@@ -243,6 +243,10 @@ struct PingPongArgs {
     /// Bytes of each response frame (a send response is about 300).
     #[arg(long, default_value_t = 300)]
     response_bytes: usize,
+    /// Poll non-blocking sockets on both ends instead of sleeping in `recv`: the kernel's
+    /// loopback cost without thread wake-ups (keeps two cores busy).
+    #[arg(long)]
+    spin: bool,
 }
 
 async fn create_topic(common: &Common, cluster: &str, queues: i32) {
@@ -407,6 +411,7 @@ async fn main_async(cli: Cli) -> Result<(), ferromq_client::Error> {
             let bench = PingPongBench {
                 request_len: a.request_bytes,
                 response_len: a.response_bytes,
+                spin: a.spin,
                 timing: a.common.timing(),
             };
             let reporter = Reporter::new("pingpong", "round trip", a.common.json);

@@ -27,6 +27,13 @@ pub(crate) struct QueryMsgByIdArgs {
     /// Also print the body in this charset (only `UTF-8` is known).
     #[arg(short = 'f', long = "bodyFormat")]
     body_format: Option<String>,
+    /// With `-d`: the consumer group of the client asked to consume the messages.
+    #[arg(short = 'g', long = "consumerGroup")]
+    group: Option<String>,
+    /// With `-g`: the client id of a push consumer that consumes each message again
+    /// (CONSUME_MESSAGE_DIRECTLY) and says how it went.
+    #[arg(short = 'd', long = "clientId")]
+    client_id: Option<String>,
     #[command(flatten)]
     cluster: Cluster,
 }
@@ -210,6 +217,14 @@ pub(crate) async fn query_msg_by_id(args: QueryMsgByIdArgs) -> Outcome {
             .collect();
         let topic = args.topic.trim();
         let mut out = String::new();
+        if let (Some(group), Some(client)) = (&args.group, &args.client_id) {
+            let (group, client) = (group.trim(), client.trim());
+            for id in args.ids.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+                push_message(&admin, &brokers, group, client, topic, id, &mut out).await?;
+            }
+            print_out(&out);
+            return Ok(());
+        }
         for id in args.ids.split(',').map(str::trim).filter(|i| !i.is_empty()) {
             // A refusal names the broker the id points at.
             let at = ferromq_protocol::message::MessageId::parse(id)
@@ -257,6 +272,67 @@ pub(crate) async fn query_msg_by_id(args: QueryMsgByIdArgs) -> Outcome {
     .await;
     admin.shutdown().await;
     result
+}
+
+/// `queryMsgById -g -d` (Apache's `pushMsg`): a push consumer consumes message `id` (an
+/// offsetMsgId, else a client id looked up in `topic`) again; prints its
+/// `ConsumeMessageDirectlyResult` as Apache's `toString`.
+async fn push_message(
+    admin: &ferromq_client::Admin,
+    brokers: &std::collections::BTreeSet<String>,
+    group: &str,
+    client: &str,
+    topic: &str,
+    id: &str,
+    out: &mut String,
+) -> Result<(), Failure> {
+    let offset_id = match ferromq_protocol::message::MessageId::parse(id) {
+        Ok(m) if brokers.contains(&m.address.to_string()) => id.to_owned(),
+        _ => {
+            let since = crate::time::now_millis() - 3 * 24 * 3600 * 1000;
+            let found = admin
+                .query_messages(topic, id, 1, (since, i64::MAX), true, None)
+                .await?;
+            match found.first() {
+                Some(m) => m.offset_msg_id(),
+                None => {
+                    return Err(Failure::usage(
+                        "consume message directly",
+                        format!("no message {id} in {topic}"),
+                    ))
+                }
+            }
+        }
+    };
+    // The broker that stores the message relays both calls (the consumer is connected to it).
+    let at = ferromq_protocol::message::MessageId::parse(&offset_id)
+        .map(|m| m.address.to_string())
+        .unwrap_or_default();
+    let info = admin
+        .consumer_running_info_at(&at, group, client, false)
+        .await
+        .map_err(Failure::at(&at))?;
+    if info["properties"]["PROP_CONSUME_TYPE"].as_str() != Some("CONSUME_PASSIVELY") {
+        let _ = writeln!(
+            out,
+            "this {client} client is not push consumer ,not support direct push "
+        );
+        return Ok(());
+    }
+    let r = admin
+        .consume_message_directly(group, client, topic, &offset_id)
+        .await
+        .map_err(Failure::at(&at))?;
+    let _ = write!(
+        out,
+        "ConsumeMessageDirectlyResult [order={}, autoCommit={}, consumeResult={}, remark={}, spentTimeMills={}]",
+        r["order"].as_bool().unwrap_or(false),
+        r["autoCommit"].as_bool().unwrap_or(true),
+        r["consumeResult"].as_str().unwrap_or("null"),
+        r["remark"].as_str().unwrap_or("null"),
+        r["spentTimeMills"].as_i64().unwrap_or(0),
+    );
+    Ok(())
 }
 
 /// QUERY_MESSAGE by key: `#Message ID  #QID  #Offset` (`%-50s %4s %40s`).

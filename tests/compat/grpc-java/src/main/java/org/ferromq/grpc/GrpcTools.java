@@ -24,8 +24,16 @@ import org.apache.rocketmq.client.apis.producer.Producer;
  * GrpcTools receive-store &lt;endpoint&gt; &lt;topic&gt; &lt;group&gt; &lt;n&gt;
  * GrpcTools crash-ack-half &lt;endpoint&gt; &lt;topic&gt; &lt;group&gt; &lt;n&gt; &lt;invisibleSeconds&gt;
  * GrpcTools crash-drain &lt;endpoint&gt; &lt;topic&gt; &lt;group&gt; &lt;n&gt; &lt;quietSeconds&gt;
+ * GrpcTools send-keyed | receive-keyed ... (see {@link ClusterTools})
+ * GrpcTools bench-send &lt;endpoint&gt; &lt;topic&gt; &lt;seconds&gt; &lt;bodySize&gt; &lt;inflight&gt;
+ * GrpcTools bench-drain &lt;endpoint&gt; &lt;topic&gt; &lt;group&gt; &lt;count&gt;
  * GrpcTools bench &lt;endpoint&gt; &lt;topic&gt; &lt;group&gt; &lt;seconds&gt; &lt;bodySize&gt; &lt;inflight&gt;
+ * GrpcTools push-hold &lt;endpoint&gt; &lt;topic&gt; &lt;group&gt; &lt;seconds&gt;
  * </pre>
+ *
+ * <p>{@code push-hold}: a push consumer that prints {@code READY} once started and
+ * {@code CONSUMED <body>} for each message its listener gets (consumed successfully), and stays
+ * up for the given seconds (for the operator commands of compat_grpc_admin).
  *
  * <p>{@code send}: n messages as {@link GrpcScenarios#message} makes them (key
  * {@code <topic>-i}, tag TagA, property idx, a UTF-8 body); {@code OK: send: sent n}.
@@ -52,8 +60,19 @@ public final class GrpcTools {
                     Integer.parseInt(args[5]));
                 case "crash-drain" -> crashDrain(args[1], args[2], args[3], Integer.parseInt(args[4]),
                     Integer.parseInt(args[5]));
+                case "send-keyed" -> ClusterTools.sendKeyed(args[1], args[2], Integer.parseInt(args[3]),
+                    Integer.parseInt(args[4]));
+                case "receive-keyed" -> ClusterTools.receiveKeyed(args[1], args[2], args[3],
+                    Integer.parseInt(args[4]), Integer.parseInt(args[5]),
+                    args.length > 6 && args[6].equals("allow-duplicates"));
+                case "bench-send" -> "sent " + GrpcBench.send(args[1], args[2], Integer.parseInt(args[3]),
+                    Integer.parseInt(args[4]), Integer.parseInt(args[5]));
+                case "bench-drain" -> GrpcBench.drain(args[1], args[2], args[3], Long.parseLong(args[4]));
                 case "bench" -> GrpcBench.run(args[1], args[2], args[3], Integer.parseInt(args[4]),
                     Integer.parseInt(args[5]), Integer.parseInt(args[6]));
+                case "acl" -> GrpcAcl.run(args[1], args[2], args[3], Integer.parseInt(args[4]),
+                    args[5], args[6], args[7]);
+                case "push-hold" -> pushHold(args[1], args[2], args[3], Integer.parseInt(args[4]));
                 default -> throw new IllegalArgumentException("unknown mode " + args[0]);
             };
             OUT.println("OK: " + args[0] + ": " + summary);
@@ -187,5 +206,27 @@ public final class GrpcTools {
         static String note(int i) {
             return "n\u00fc\u20ac\u4e2d-" + i;
         }
+    }
+
+    private static String pushHold(String endpoint, String topic, String group, int seconds) throws Exception {
+        java.util.concurrent.atomic.AtomicInteger consumed = new java.util.concurrent.atomic.AtomicInteger();
+        try (org.apache.rocketmq.client.apis.consumer.PushConsumer consumer = Grpc.PROVIDER.newPushConsumerBuilder()
+            .setClientConfiguration(Grpc.config(endpoint))
+            .setConsumerGroup(group)
+            .setSubscriptionExpressions(java.util.Map.of(topic,
+                new org.apache.rocketmq.client.apis.consumer.FilterExpression("*",
+                    org.apache.rocketmq.client.apis.consumer.FilterExpressionType.TAG)))
+            .setMessageListener(view -> {
+                OUT.println("CONSUMED " + java.nio.charset.StandardCharsets.UTF_8.decode(view.getBody()));
+                OUT.flush();
+                consumed.incrementAndGet();
+                return org.apache.rocketmq.client.apis.consumer.ConsumeResult.SUCCESS;
+            })
+            .build()) {
+            OUT.println("READY");
+            OUT.flush();
+            Thread.sleep(seconds * 1000L);
+        }
+        return "consumed " + consumed.get();
     }
 }

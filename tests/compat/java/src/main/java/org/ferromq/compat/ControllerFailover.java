@@ -1,24 +1,15 @@
 package org.ferromq.compat;
 
 import java.io.BufferedWriter;
-import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.client.producer.SendResult;
-import org.apache.rocketmq.client.producer.SendStatus;
-import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.message.MessageDecoder;
 
 /**
@@ -72,75 +63,32 @@ public final class ControllerFailover {
     private static int produce(String namesrv, String topic, Path ackFile, Path stopFile, int maxSeconds,
         int threads) throws Exception {
         String run = Long.toHexString(System.nanoTime());
-        DefaultMQProducer producer = new DefaultMQProducer("cf_pg_" + run);
-        producer.setNamesrvAddr(namesrv);
-        producer.setInstanceName("cf-producer-" + run);
-        producer.setPollNameServerInterval(1000);
-        producer.setSendLatencyFaultEnable(true);
-        producer.setRetryTimesWhenSendFailed(2);
-        producer.setSendMsgTimeout(3000);
-        producer.start();
-        AtomicLong acked = new AtomicLong();
-        AtomicLong failed = new AtomicLong();
-        Map<String, AtomicInteger> failures = new ConcurrentHashMap<>();
+        DefaultMQProducer producer = KeyedSends.producer(namesrv, "cf_pg_" + run, "cf-producer-" + run);
+        KeyedSends sends = new KeyedSends();
         long start = System.currentTimeMillis();
         long end = start + maxSeconds * 1000L;
         Path atFile = Paths.get(ackFile + ".at");
         try (BufferedWriter keys = Files.newBufferedWriter(ackFile, StandardCharsets.UTF_8);
              BufferedWriter at = Files.newBufferedWriter(atFile, StandardCharsets.UTF_8)) {
-            List<Thread> workers = new ArrayList<>();
-            for (int t = 0; t < threads; t++) {
-                int thread = t;
-                Thread w = new Thread(() -> {
-                    for (int i = 0; System.currentTimeMillis() < end && !Files.exists(stopFile); i++) {
-                        String key = "CF-" + run + "-" + thread + "-" + i;
-                        Message m = new Message(topic, "TagCF", key,
-                            ("controller failover body " + key).getBytes(StandardCharsets.UTF_8));
-                        try {
-                            SendResult r = producer.send(m);
-                            long now = System.currentTimeMillis();
-                            if (r.getSendStatus() == SendStatus.SEND_OK) {
-                                synchronized (keys) {
-                                    keys.write(key);
-                                    keys.newLine();
-                                    keys.flush();
-                                    at.write(key + " " + now + " " + storeHost(r));
-                                    at.newLine();
-                                    at.flush();
-                                }
-                                acked.incrementAndGet();
-                            } else {
-                                failed.incrementAndGet();
-                                failures.computeIfAbsent(r.getSendStatus().toString(), k -> new AtomicInteger())
-                                    .incrementAndGet();
-                            }
-                        } catch (IOException e) {
-                            throw new IllegalStateException("cannot write " + ackFile, e);
-                        } catch (Exception e) {
-                            failed.incrementAndGet();
-                            failures.computeIfAbsent(e.getClass().getSimpleName(), k -> new AtomicInteger())
-                                .incrementAndGet();
-                        }
+            sends.run(producer, topic, "TagCF", "CF-" + run, threads,
+                () -> System.currentTimeMillis() < end && !Files.exists(stopFile),
+                (key, r) -> {
+                    long now = System.currentTimeMillis();
+                    synchronized (keys) {
+                        keys.write(key);
+                        keys.newLine();
+                        keys.flush();
+                        at.write(key + " " + now + " " + storeHost(r));
+                        at.newLine();
+                        at.flush();
                     }
-                }, "cf-send-" + t);
-                w.start();
-                workers.add(w);
-            }
-            long next = start + 1000;
-            while (workers.stream().anyMatch(Thread::isAlive)) {
-                for (Thread w : workers) {
-                    w.join(Math.max(1, next - System.currentTimeMillis()));
-                }
-                if (System.currentTimeMillis() >= next) {
-                    Support.log("acked " + acked.get() + " failed " + failed.get());
-                    next += 1000;
-                }
-            }
+                },
+                r -> r.getSendStatus().toString());
         } finally {
             producer.shutdown();
         }
-        System.out.println("failures by kind: " + new TreeMap<>(failures));
-        System.out.printf("RESULT acked=%d failed=%d seconds=%.1f%n", acked.get(), failed.get(),
+        System.out.println("failures by kind: " + new TreeMap<>(sends.failures));
+        System.out.printf("RESULT acked=%d failed=%d seconds=%.1f%n", sends.acked.get(), sends.failed.get(),
             (System.currentTimeMillis() - start) / 1000.0);
         return 0;
     }

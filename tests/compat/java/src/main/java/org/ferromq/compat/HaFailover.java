@@ -1,7 +1,6 @@
 package org.ferromq.compat;
 
 import java.io.BufferedWriter;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,15 +14,11 @@ import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
 import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
 import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
-import org.apache.rocketmq.client.producer.SendResult;
-import org.apache.rocketmq.client.producer.SendStatus;
 import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
-import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.message.MessageExt;
 
 /**
@@ -77,73 +72,29 @@ public final class HaFailover {
     private static int produce(String namesrv, String topic, int seconds, Path ackFile, int threads)
         throws Exception {
         String run = Long.toHexString(System.nanoTime());
-        DefaultMQProducer producer = new DefaultMQProducer("ha_pg_" + run);
-        producer.setNamesrvAddr(namesrv);
-        producer.setInstanceName("ha-producer-" + run);
-        producer.setPollNameServerInterval(1000);
-        producer.setSendLatencyFaultEnable(true);
-        producer.setRetryTimesWhenSendFailed(2);
-        producer.setSendMsgTimeout(3000);
-        producer.start();
-        AtomicLong acked = new AtomicLong();
-        AtomicLong failed = new AtomicLong();
-        Map<String, AtomicInteger> failures = new ConcurrentHashMap<>();
+        DefaultMQProducer producer = KeyedSends.producer(namesrv, "ha_pg_" + run, "ha-producer-" + run);
+        KeyedSends sends = new KeyedSends();
         Map<String, AtomicInteger> ackedBy = new ConcurrentHashMap<>();
         long start = System.currentTimeMillis();
         long end = start + seconds * 1000L;
         try (BufferedWriter out = Files.newBufferedWriter(ackFile, StandardCharsets.UTF_8)) {
-            List<Thread> workers = new ArrayList<>();
-            for (int t = 0; t < threads; t++) {
-                int thread = t;
-                Thread w = new Thread(() -> {
-                    for (int i = 0; System.currentTimeMillis() < end; i++) {
-                        String key = "HA-" + run + "-" + thread + "-" + i;
-                        Message m = new Message(topic, "TagHA", key,
-                            ("ha failover body " + key).getBytes(StandardCharsets.UTF_8));
-                        try {
-                            SendResult r = producer.send(m);
-                            if (r.getSendStatus() == SendStatus.SEND_OK) {
-                                synchronized (out) {
-                                    out.write(key);
-                                    out.newLine();
-                                    out.flush();
-                                }
-                                acked.incrementAndGet();
-                                ackedBy.computeIfAbsent(r.getMessageQueue().getBrokerName(), k -> new AtomicInteger())
-                                    .incrementAndGet();
-                            } else {
-                                failed.incrementAndGet();
-                                failures.computeIfAbsent(r.getSendStatus() + "@" + r.getMessageQueue().getBrokerName(),
-                                    k -> new AtomicInteger()).incrementAndGet();
-                            }
-                        } catch (IOException e) {
-                            throw new IllegalStateException("cannot write " + ackFile, e);
-                        } catch (Exception e) {
-                            failed.incrementAndGet();
-                            failures.computeIfAbsent(e.getClass().getSimpleName(), k -> new AtomicInteger())
-                                .incrementAndGet();
-                        }
+            sends.run(producer, topic, "TagHA", "HA-" + run, threads, () -> System.currentTimeMillis() < end,
+                (key, r) -> {
+                    synchronized (out) {
+                        out.write(key);
+                        out.newLine();
+                        out.flush();
                     }
-                }, "ha-send-" + t);
-                w.start();
-                workers.add(w);
-            }
-            long next = start + 1000;
-            while (workers.stream().anyMatch(Thread::isAlive)) {
-                for (Thread w : workers) {
-                    w.join(Math.max(1, next - System.currentTimeMillis()));
-                }
-                if (System.currentTimeMillis() >= next) {
-                    Support.log("acked " + acked.get() + " failed " + failed.get());
-                    next += 1000;
-                }
-            }
+                    ackedBy.computeIfAbsent(r.getMessageQueue().getBrokerName(), k -> new AtomicInteger())
+                        .incrementAndGet();
+                },
+                r -> r.getSendStatus() + "@" + r.getMessageQueue().getBrokerName());
         } finally {
             producer.shutdown();
         }
         System.out.println("acked by broker name: " + new java.util.TreeMap<>(ackedBy));
-        System.out.println("failures by kind: " + failures);
-        System.out.printf("RESULT acked=%d failed=%d seconds=%.1f%n", acked.get(), failed.get(),
+        System.out.println("failures by kind: " + sends.failures);
+        System.out.printf("RESULT acked=%d failed=%d seconds=%.1f%n", sends.acked.get(), sends.failed.get(),
             (System.currentTimeMillis() - start) / 1000.0);
         return 0;
     }
