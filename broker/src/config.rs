@@ -224,6 +224,12 @@ ferromq_common::settings! {
         region_id: String = "DefaultRegion".to_owned(), "regionId", true;
         /// `traceOn` (true), returned in send responses.
         trace_on: bool = true, "traceOn", true;
+        /// `recallMessageEnable` (false, as Apache): RECALL_MESSAGE is served; off, it is
+        /// refused with NO_PERMISSION (send answers carry recall handles either way).
+        recall_message_enable: bool = false, "recallMessageEnable", true;
+        /// `allowRecallWhenBrokerNotWriteable` (true): RECALL_MESSAGE is served while
+        /// `brokerPermission` forbids writes.
+        allow_recall_when_broker_not_writeable: bool = true, "allowRecallWhenBrokerNotWriteable", true;
         /// `traceTopicEnable` (false): create the message trace topic (`msgTraceTopicName`,
         /// one queue) at start-up, as Apache's `TopicConfigManager` does (docs/message-trace.md).
         trace_topic_enable: bool = false, "traceTopicEnable", false;

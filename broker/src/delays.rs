@@ -85,7 +85,8 @@ impl Broker {
         if m.properties.value(property::TIMER_DEL_UNIQKEY).is_some() {
             return Err(fail(
                 ResponseCode::MESSAGE_ILLEGAL,
-                "cancelling timer messages (TIMER_DEL_UNIQKEY) is not supported",
+                "TIMER_DEL_UNIQKEY is set by the broker only: recall a timer message with \
+                 RECALL_MESSAGE",
             ));
         }
         if deliver_ms <= now {
@@ -104,14 +105,15 @@ impl Broker {
                 ),
             ));
         }
-        m.properties
-            .insert(property::TIMER_OUT_MS, deliver_ms.to_string());
-        m.properties.insert(property::REAL_TOPIC, m.topic.as_str());
-        m.properties
-            .insert(property::REAL_QUEUE_ID, m.queue_id.to_string());
-        m.topic = TIMER_TOPIC.to_owned();
-        m.queue_id = 0;
+        park_at(m, deliver_ms);
         Ok(())
+    }
+
+    /// Parks the delete marker of a recall ([`crate::handlers::recall`]) in the timer topic,
+    /// due at `deliver_ms` even when that is already past: the timer task must read it before
+    /// the message it cancels (due 1 ms later), never deliver it as a message.
+    pub(crate) fn park_recall_marker(&self, m: &mut MessageExt, deliver_ms: i64) {
+        park_at(m, deliver_ms);
     }
 
     /// Moves a message with a delay level into the schedule topic (Apache's
@@ -166,4 +168,16 @@ impl Broker {
             ..MessageExt::default()
         })
     }
+}
+
+/// Moves `m` into the timer topic, due at `deliver_ms`, its destination kept in `REAL_TOPIC` /
+/// `REAL_QID`.
+fn park_at(m: &mut MessageExt, deliver_ms: i64) {
+    m.properties
+        .insert(property::TIMER_OUT_MS, deliver_ms.to_string());
+    m.properties.insert(property::REAL_TOPIC, m.topic.as_str());
+    m.properties
+        .insert(property::REAL_QUEUE_ID, m.queue_id.to_string());
+    m.topic = TIMER_TOPIC.to_owned();
+    m.queue_id = 0;
 }

@@ -7,8 +7,8 @@ use ferromq_remoting::{Connection, Handler};
 
 use crate::acl::canonical;
 use crate::handlers::{
-    admin, client, group, locks, offset, pop, pop_assign, pop_notify, pull, query, relay, reply,
-    retry, send, topic, transaction,
+    admin, client, group, locks, offset, pop, pop_assign, pop_notify, pull, query, recall, relay,
+    reply, retry, send, topic, transaction,
 };
 use crate::response::{fail, Response};
 use crate::state::Broker;
@@ -55,6 +55,7 @@ async fn process(broker: &Broker, conn: &Connection, req: RemotingCommand) -> Re
         RequestCode::GET_BROKER_EPOCH_CACHE => crate::replicas::epoch_cache(broker),
         RequestCode::CONSUMER_SEND_MSG_BACK => retry::send_back(broker, req).await,
         RequestCode::END_TRANSACTION => transaction::end_transaction(broker, req).await,
+        RequestCode::RECALL_MESSAGE => recall::recall_message(broker, conn, req).await,
         // Clients.
         RequestCode::HEART_BEAT => client::heartbeat(broker, conn, req).await,
         RequestCode::UNREGISTER_CLIENT => client::unregister_client(broker, conn, req),

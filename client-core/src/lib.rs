@@ -90,6 +90,7 @@ pub mod metrics;
 pub mod mux;
 pub mod namespace;
 pub mod producer;
+mod recall;
 pub mod request;
 pub mod rt;
 pub mod selector;

@@ -269,4 +269,8 @@ pub struct SendResult {
     pub queue_offset: i64,
     /// The transaction id the broker assigned (transactional sends).
     pub transaction_id: Option<String>,
+    /// The handle to recall a timer message before it is due with
+    /// [`Producer::recall`](crate::producer::Producer::recall) (5.x brokers; single sends of
+    /// timer messages only).
+    pub recall_handle: Option<String>,
 }

@@ -104,6 +104,15 @@ pub struct Producer {
     inner: Arc<Inner>,
 }
 
+impl Producer {
+    /// What a recall needs ([`crate::recall`]): the client, the namespace, the send timeout and
+    /// the group.
+    pub(crate) fn recall_parts(&self) -> (&Client, &Namespace, Duration, &str) {
+        let i = &self.inner;
+        (&i.client, &i.ns, i.options.send_timeout, &i.options.group)
+    }
+}
+
 impl std::fmt::Debug for Producer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Producer")
@@ -853,6 +862,7 @@ impl Producer {
             ),
             queue_offset: header.queue_offset,
             transaction_id: header.transaction_id,
+            recall_handle: header.recall_handle,
         };
         if let Some(tracer) = &self.inner.tracer {
             let answer = SendAnswer {

@@ -12,9 +12,9 @@ use ferromq_protocol::header::pop::{
 use ferromq_protocol::message::{decode_all, property, DecodeOptions};
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 
-use crate::convert::{duration_millis, to_grpc, validate_name};
+use crate::convert::{duration_millis, filter_of, to_grpc, validate_name};
 use crate::pb::receive_message_response::Content;
-use crate::pb::{self, Code, FilterType};
+use crate::pb::{self, Code};
 use crate::produce::accepted;
 use crate::receipt::{self, ReceiptHandle};
 use crate::status::{ok, status, ProxyError, ProxyResult};
@@ -142,26 +142,7 @@ impl Proxy {
             Some(pb::settings::PubSub::Subscription(s)) => Some(s),
             _ => None,
         };
-        let (exp_type, exp) = match &request.filter_expression {
-            None => ("TAG", "*".to_owned()),
-            Some(f) => match FilterType::try_from(f.r#type) {
-                Ok(FilterType::Tag) | Ok(FilterType::Unspecified) => (
-                    "TAG",
-                    if f.expression.trim().is_empty() {
-                        "*".to_owned()
-                    } else {
-                        f.expression.clone()
-                    },
-                ),
-                Ok(FilterType::Sql) => ("SQL92", f.expression.clone()),
-                Err(_) => {
-                    return Err(ProxyError::new(
-                        Code::IllegalFilterExpression,
-                        format!("unknown filter type {}", f.r#type),
-                    ))
-                }
-            },
-        };
+        let (exp_type, exp) = filter_of(request.filter_expression.as_ref())?;
         // Apache's ReceiveMessageActivity: an auto-renewed receive pops for the default
         // invisible time (crate::renew keeps extending it), unchecked against the minimum.
         let auto_renew = request.auto_renew && self.config.enable_proxy_auto_renew;

@@ -117,6 +117,30 @@ fn has_control(s: &str) -> bool {
     s.chars().any(|c| c.is_control())
 }
 
+/// A request's filter as the remoting `(expressionType, expression)`: no filter, an empty
+/// expression or an unspecified type is every tag (`TAG`, `*`); `SQL` is `SQL92`; an unknown
+/// type is `ILLEGAL_FILTER_EXPRESSION`.
+pub fn filter_of(filter: Option<&pb::FilterExpression>) -> ProxyResult<(&'static str, String)> {
+    let Some(f) = filter else {
+        return Ok(("TAG", "*".to_owned()));
+    };
+    match pb::FilterType::try_from(f.r#type) {
+        Ok(pb::FilterType::Tag) | Ok(pb::FilterType::Unspecified) => Ok((
+            "TAG",
+            if f.expression.trim().is_empty() {
+                "*".to_owned()
+            } else {
+                f.expression.clone()
+            },
+        )),
+        Ok(pb::FilterType::Sql) => Ok(("SQL92", f.expression.clone())),
+        Err(_) => Err(ProxyError::new(
+            Code::IllegalFilterExpression,
+            format!("unknown filter type {}", f.r#type),
+        )),
+    }
+}
+
 /// Checks a topic or group name as Apache's `GrpcValidator` does.
 pub fn validate_name(name: &str, what: &str, code: Code) -> ProxyResult<()> {
     if name.trim().is_empty() {

@@ -16,7 +16,7 @@
 //! - [`renew`]: invisible times of `auto_renew` receives kept up until the ack;
 //! - [`convert`], [`receipt`], [`status`]: messages, receipt handles and answers;
 //! - [`auth`]: credentials and resources of each call, and the [`auth::Guard`] that decides;
-//! - `service`, `produce`, `consume`, `offsets`: the RPCs.
+//! - `service`, `produce`, `consume`, `offsets`, `pull`, `recall`: the RPCs.
 
 pub mod auth;
 pub mod backend;
@@ -25,6 +25,8 @@ mod consume;
 pub mod convert;
 mod offsets;
 mod produce;
+mod pull;
+mod recall;
 pub mod receipt;
 pub mod relay;
 pub mod renew;

@@ -15,7 +15,7 @@ use crate::status::{ok, ProxyError, ProxyResult};
 use crate::Proxy;
 
 /// Topic, broker name and queue id of a request's queue.
-fn queue_of(q: &Option<pb::MessageQueue>) -> ProxyResult<(String, String, i32)> {
+pub(crate) fn queue_of(q: &Option<pb::MessageQueue>) -> ProxyResult<(String, String, i32)> {
     let q = q
         .as_ref()
         .ok_or_else(|| ProxyError::bad_request("message queue is required"))?;

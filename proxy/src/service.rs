@@ -419,13 +419,11 @@ impl MessagingService for Proxy {
             }
         )])
         .boxed());
-        let answer = pb::PullMessageResponse {
-            content: Some(pb::pull_message_response::Content::Status(status(
-                Code::NotImplemented,
-                "PullMessage is not implemented by this proxy",
-            ))),
-        };
-        Ok(Response::new(futures::stream::iter([Ok(answer)]).boxed()))
+        let deadline = deadline(&request);
+        let answers = self.pull(request.into_inner(), deadline).await;
+        Ok(Response::new(
+            futures::stream::iter(answers.into_iter().map(Ok)).boxed(),
+        ))
     }
 
     async fn update_offset(
@@ -606,13 +604,7 @@ impl MessagingService for Proxy {
             status: Some(s),
             ..Default::default()
         });
-        Ok(Response::new(pb::RecallMessageResponse {
-            status: Some(status(
-                Code::NotImplemented,
-                "RecallMessage is not implemented",
-            )),
-            message_id: String::new(),
-        }))
+        Ok(Response::new(self.recall(request.into_inner()).await))
     }
 
     async fn sync_lite_subscription(

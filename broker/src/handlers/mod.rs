@@ -13,6 +13,7 @@ pub(crate) mod pop_notify;
 pub(crate) mod pop_order;
 pub(crate) mod pull;
 pub(crate) mod query;
+pub(crate) mod recall;
 pub(crate) mod relay;
 pub(crate) mod reply;
 pub(crate) mod retry;

@@ -14,6 +14,7 @@ use ferromq_protocol::message::{
 };
 use ferromq_protocol::{names, RemotingCommand, RequestCode, ResponseCode};
 use ferromq_remoting::Connection;
+use ferromq_store::configs::TIMER_TOPIC;
 use ferromq_store::{PutStatus, StoreError};
 
 use crate::transactions::HALF_TOPIC;
@@ -237,8 +238,16 @@ pub(crate) async fn send_message(
         .first()
         .and_then(|m| m.properties.uniq_key())
         .map(str::to_owned);
+    // A single timer message can be recalled until it is due (Apache's attachRecallHandle).
+    let recall_handle = match messages.as_slice() {
+        [m] if !batch && m.topic == TIMER_TOPIC => {
+            crate::handlers::recall::handle_for(&settings.broker.broker_name, m)
+        }
+        _ => None,
+    };
     let header = SendMessageResponseHeader {
         msg_id,
+        recall_handle,
         queue_id,
         queue_offset: result.append.queue_offset,
         transaction_id,

@@ -31,20 +31,27 @@
 //! Costs: 24 bytes of heap per pending timer message (a million pending take 24 MB); a restart
 //! reads 20 bytes of consume queue per entry from the lowest pending one.
 //!
-//! Not supported: cancelling a timer message with `TIMER_DEL_UNIQKEY` (Apache uses it only from
-//! its gRPC proxy); such messages are refused with MESSAGE_ILLEGAL and a reason.
+//! # Recall (RECALL_MESSAGE, [`crate::handlers::recall`])
+//! A recall parks a delete marker (`TIMER_DEL_UNIQKEY` = `<topic>+<unique id>`) due 1 ms before
+//! the message it cancels, so the heap yields it first. Delivering a marker stores nothing: its
+//! key is remembered, and the message with that key, due next, is dropped instead of delivered.
+//! Keys are forgotten once an entry due later than their message has been handled (the message
+//! is then gone or never existed). At start, the markers handled just before the pending head
+//! are read again, so a restart between a marker and its message still drops the message.
+//! Producers cannot send `TIMER_DEL_UNIQKEY` themselves (MESSAGE_ILLEGAL).
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ferromq_protocol::message::{decode_all, DecodeOptions};
+use ferromq_protocol::message::{decode_all, property, DecodeOptions, MessageExt};
 use ferromq_store::configs::{TimerProgress, TIMER_TOPIC};
 use ferromq_store::store::Pending;
 
 use crate::delays::REQUEST_PROPERTIES;
+use crate::handlers::recall::delete_key;
 use crate::records::stored;
 use crate::state::Broker;
 
@@ -74,6 +81,8 @@ type Entry = (i64, i64, i64);
 struct Timers {
     heap: BinaryHeap<Reverse<Entry>>,
     enqueue_offset: i64,
+    /// Delete keys of the recall markers met, each with its marker's delivery time.
+    recalled: HashMap<String, i64>,
 }
 
 impl Timers {
@@ -84,17 +93,56 @@ impl Timers {
         let mut timers = Timers {
             heap: BinaryHeap::new(),
             enqueue_offset: progress.enqueue_offset.max(min).min(max),
+            recalled: HashMap::new(),
         };
+        let mut handled = Vec::new();
         for offset in progress.scan_from.max(min)..timers.enqueue_offset {
             if let Some(unit) = broker.store.unit(TIMER_TOPIC, 0, offset) {
                 if progress.is_pending(unit.tags_code, offset) {
                     timers
                         .heap
                         .push(Reverse((unit.tags_code, offset, unit.commit_log_offset)));
+                } else {
+                    handled.push((unit.tags_code, unit.commit_log_offset));
+                }
+            }
+        }
+        // Markers handled 1 ms before the head: their messages may still be pending.
+        if let Some(&Reverse((head, _, _))) = timers.heap.peek() {
+            for (due, commit_log_offset) in handled {
+                if due + 1 >= head {
+                    if let Some(m) = timed_message(broker, commit_log_offset) {
+                        timers.note_marker(&m, due);
+                    }
                 }
             }
         }
         timers
+    }
+
+    /// Remembers the key of a recall marker due at `due`; whether `m` was one.
+    fn note_marker(&mut self, m: &MessageExt, due: i64) -> bool {
+        match m.properties.value(property::TIMER_DEL_UNIQKEY) {
+            Some(key) => {
+                self.recalled.insert(key.to_owned(), due);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether `m` was recalled (its key is then forgotten).
+    fn take_recalled(&mut self, m: &MessageExt) -> bool {
+        if self.recalled.is_empty() {
+            return false;
+        }
+        let (Some(topic), Some(id)) = (
+            m.properties.value(property::REAL_TOPIC),
+            m.properties.uniq_key(),
+        ) else {
+            return false;
+        };
+        self.recalled.remove(&delete_key(topic, id)).is_some()
     }
 
     /// Reads the entries that arrived since the last call; whether there were any.
@@ -135,11 +183,14 @@ impl Timers {
         }
     }
 
-    /// Delivers the due entries (at most [`BATCH`]); returns how many, or the failure after
-    /// which the rest stays pending.
+    /// Delivers the due entries (at most [`BATCH`]); returns how many were handled (recall
+    /// markers and recalled messages included), or the failure after which the rest stays
+    /// pending.
     async fn deliver_due(&mut self, broker: &Broker, now: i64) -> Result<usize, String> {
         let mut pending: Vec<(Entry, Pending)> = Vec::new();
         let mut result = Ok(0);
+        // Markers and recalled messages: handled, nothing stored.
+        let mut dropped = 0;
         while pending.len() < BATCH {
             let Some(&Reverse(entry)) = self.heap.peek() else {
                 break;
@@ -148,7 +199,26 @@ impl Timers {
             if due > now {
                 break;
             }
-            match put_real(broker, commit_log_offset).await {
+            if !self.recalled.is_empty() {
+                // A key whose message was due before this entry has done its work.
+                self.recalled.retain(|_, marker| *marker + 1 >= due);
+            }
+            let Some(timed) = timed_message(broker, commit_log_offset) else {
+                self.heap.pop();
+                continue;
+            };
+            if self.note_marker(&timed, due) {
+                self.heap.pop();
+                dropped += 1;
+                continue;
+            }
+            if self.take_recalled(&timed) {
+                tracing::debug!(commit_log_offset, "timer message recalled; not delivered");
+                self.heap.pop();
+                dropped += 1;
+                continue;
+            }
+            match put_real(broker, &timed).await {
                 Ok(Some(p)) => pending.push((entry, p)),
                 Ok(None) => {}
                 Err(e) => {
@@ -166,13 +236,13 @@ impl Timers {
                 result = Err(reason);
             }
         }
-        result.map(|_| n)
+        result.map(|_| n + dropped)
     }
 }
 
-/// Appends the real message of the timer entry at `commit_log_offset`; `None` when there is
-/// nothing to deliver (the entry is skipped, as Apache does).
-async fn put_real(broker: &Broker, commit_log_offset: i64) -> Result<Option<Pending>, String> {
+/// The timer message stored at `commit_log_offset`; `None` (logged) when it is gone or does not
+/// decode (the entry is skipped, as Apache does).
+fn timed_message(broker: &Broker, commit_log_offset: i64) -> Option<MessageExt> {
     let Some(record) = u64::try_from(commit_log_offset)
         .ok()
         .and_then(|o| broker.store.message_at(o))
@@ -181,19 +251,24 @@ async fn put_real(broker: &Broker, commit_log_offset: i64) -> Result<Option<Pend
             commit_log_offset,
             "timer message gone from the commitlog; skipped"
         );
-        return Ok(None);
+        return None;
     };
-    let Some(timed) = decode_all(&record, &DecodeOptions::store())
+    let timed = decode_all(&record, &DecodeOptions::store())
         .ok()
-        .and_then(|mut v| v.pop())
-    else {
+        .and_then(|mut v| v.pop());
+    if timed.is_none() {
         tracing::error!(commit_log_offset, "timer message does not decode; skipped");
-        return Ok(None);
-    };
-    let mut real = match broker.time_up(&timed) {
+    }
+    timed
+}
+
+/// Appends the real message of the timer message `timed`; `None` when there is nothing to
+/// deliver (the entry is skipped, as Apache does).
+async fn put_real(broker: &Broker, timed: &MessageExt) -> Result<Option<Pending>, String> {
+    let mut real = match broker.time_up(timed) {
         Ok(real) => real,
         Err(reason) => {
-            tracing::error!(commit_log_offset, %reason, "timer message dropped");
+            tracing::error!(commit_log_offset = timed.commit_log_offset, %reason, "timer message dropped");
             return Ok(None);
         }
     };

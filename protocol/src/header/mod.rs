@@ -16,7 +16,7 @@
 //! `nsd`, `oway`, `lo`) are not modelled and are ignored when read.
 //!
 //! One file per request family: [`send`], [`pull`], [`offset`], [`transaction`], [`client`],
-//! [`query`], [`admin`], [`auth`], [`namesrv`], [`controller`], [`pop`].
+//! [`query`], [`recall`], [`admin`], [`auth`], [`namesrv`], [`controller`], [`pop`].
 
 use std::fmt;
 use std::str::FromStr;
@@ -126,6 +126,7 @@ pub mod offset;
 pub mod pop;
 pub mod pull;
 pub mod query;
+pub mod recall;
 pub mod send;
 pub mod transaction;
 
@@ -141,6 +142,7 @@ pub use offset::*;
 pub use pop::*;
 pub use pull::*;
 pub use query::*;
+pub use recall::*;
 pub use send::*;
 pub use transaction::*;
 

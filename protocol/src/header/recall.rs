@@ -1,0 +1,233 @@
+//! Recall headers (docs/protocol.md, "Recalling timer messages"): `RECALL_MESSAGE` (370) and
+//! its answer, and the recall handle a send answer carries for a timer message.
+//!
+//! A handle is Apache's `RecallMessageHandle.HandleV1`: the text
+//! `v1 <topic> <brokerName> <timestamp> <uniqueMessageId>` (space-separated) in URL-safe base64
+//! with padding. The timestamp is the message's delivery time (`TIMER_OUT_MS`) plus one, as the
+//! Java broker writes it; it is kept as text, as Java keeps it.
+
+command_header! {
+    /// `RecallMessageRequestHeader` of `RECALL_MESSAGE` (370).
+    pub struct RecallMessageRequestHeader {
+        /// Producer group of the caller (may be absent).
+        producer_group: String, "producerGroup", optional;
+        /// Topic the message was sent to; must equal the handle's.
+        topic: String, "topic", required;
+        /// The handle of the send answer.
+        recall_handle: String, "recallHandle", required;
+        /// 5.x broker name (`RpcRequestHeader.bname`).
+        broker_name: String, "bname", optional;
+    }
+}
+
+command_header! {
+    /// `RecallMessageResponseHeader`: the unique id of the recalled message.
+    pub struct RecallMessageResponseHeader {
+        /// The message's unique id (`UNIQ_KEY`).
+        msg_id: String, "msgId", required;
+    }
+}
+
+/// A decoded recall handle (Apache's `RecallMessageHandle.HandleV1`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecallHandle {
+    /// The message's topic (the real topic, not the timer topic).
+    pub topic: String,
+    /// Name of the broker that stores it.
+    pub broker_name: String,
+    /// The timestamp text (delivery time + 1 ms); Java does not check it is a number here.
+    pub timestamp: String,
+    /// The message's unique id (`UNIQ_KEY`).
+    pub message_id: String,
+}
+
+/// Version tag of the only handle format.
+const VERSION_1: &str = "v1";
+
+/// Why a handle does not decode; the text is Java's `DecoderException` message.
+pub const INVALID_HANDLE: &str = "recall handle is invalid";
+
+impl RecallHandle {
+    /// The handle text, as Java's `HandleV1.buildHandle` (no check of the parts).
+    pub fn encode(&self) -> String {
+        let raw = [
+            VERSION_1,
+            &self.topic,
+            &self.broker_name,
+            &self.timestamp,
+            &self.message_id,
+        ]
+        .join(" ");
+        base64_url_encode(raw.as_bytes())
+    }
+
+    /// Parses a handle as Java's `RecallMessageHandle.decodeHandle`: URL-safe base64 (padding
+    /// optional), then at least five space-separated parts of which the first is `v1`; more
+    /// parts are ignored. `Err` carries Java's message.
+    pub fn decode(text: &str) -> Result<RecallHandle, &'static str> {
+        if text.is_empty() {
+            return Err(INVALID_HANDLE);
+        }
+        let bytes = base64_url_decode(text).ok_or(INVALID_HANDLE)?;
+        let raw = String::from_utf8_lossy(&bytes);
+        // Java's String.split drops trailing empty strings.
+        let mut items: Vec<&str> = raw.split(' ').collect();
+        while items.last().is_some_and(|s| s.is_empty()) {
+            items.pop();
+        }
+        if items.first() != Some(&VERSION_1) || items.len() < 5 {
+            return Err(INVALID_HANDLE);
+        }
+        Ok(RecallHandle {
+            topic: items[1].to_owned(),
+            broker_name: items[2].to_owned(),
+            timestamp: items[3].to_owned(),
+            message_id: items[4].to_owned(),
+        })
+    }
+}
+
+const URL_ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// `Base64.getUrlEncoder().encodeToString` (with `=` padding).
+fn base64_url_encode(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(URL_ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// `Base64.getUrlDecoder().decode`: the URL alphabet only, padding optional but exact when
+/// present, a lone trailing character refused.
+fn base64_url_decode(text: &str) -> Option<Vec<u8>> {
+    let bytes = text.as_bytes();
+    let body = bytes
+        .strip_suffix(b"==")
+        .or_else(|| bytes.strip_suffix(b"="));
+    let (body, padded) = match body {
+        Some(b) => (b, true),
+        None => (bytes, false),
+    };
+    if padded && (!bytes.len().is_multiple_of(4) || body.len().is_multiple_of(4)) {
+        return None;
+    }
+    if body.len() % 4 == 1 {
+        return None;
+    }
+    let value = |c: u8| URL_ALPHABET.iter().position(|&a| a == c).map(|p| p as u32);
+    let mut out = Vec::with_capacity(body.len() / 4 * 3 + 2);
+    for chunk in body.chunks(4) {
+        let mut n = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            n |= value(c)? << (18 - 6 * i);
+        }
+        for i in 0..chunk.len() - 1 {
+            out.push((n >> (16 - 8 * i)) as u8);
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::header::test_support::check_header;
+
+    const GOLDEN: &str =
+        "djEgVG9waWNBIGJyb2tlci1hIDE3MDAwMDAwMDAwMDEgN0YwMDAwMDEwMDAxMDAwMDAwMDAwMDAx";
+
+    fn sample() -> RecallHandle {
+        RecallHandle {
+            topic: "TopicA".into(),
+            broker_name: "broker-a".into(),
+            timestamp: "1700000000001".into(),
+            message_id: "7F0000010001000000000001".into(),
+        }
+    }
+
+    #[test]
+    fn handle_matches_java_bytes() {
+        assert_eq!(sample().encode(), GOLDEN);
+        assert_eq!(RecallHandle::decode(GOLDEN), Ok(sample()));
+        // Java's URL decoder takes the text without its padding too.
+        let h = RecallHandle {
+            timestamp: "12".into(),
+            ..sample()
+        };
+        let text = h.encode();
+        assert_eq!(
+            text,
+            "djEgVG9waWNBIGJyb2tlci1hIDEyIDdGMDAwMDAxMDAwMTAwMDAwMDAwMDAwMQ=="
+        );
+        assert_eq!(RecallHandle::decode(text.trim_end_matches('=')), Ok(h));
+    }
+
+    #[test]
+    fn bad_handles_are_refused_like_java() {
+        let enc = |s: &str| base64_url_encode(s.as_bytes());
+        for bad in [
+            String::new(),
+            "not base64!".to_owned(),
+            "+/+/".to_owned(), // the standard alphabet, not the URL one
+            "A".to_owned(),
+            "AB=".to_owned(),
+            enc("v2 TopicA broker-a 1 id"),
+            enc("v1 TopicA broker-a 1"),
+            enc("v1 TopicA broker-a 1 "),
+        ] {
+            assert_eq!(RecallHandle::decode(&bad), Err(INVALID_HANDLE), "{bad:?}");
+        }
+        // Extra parts are ignored, as Java does.
+        let h = RecallHandle::decode(&enc("v1 T b 5 id extra")).expect("decodes");
+        assert_eq!(h.message_id, "id");
+    }
+
+    #[test]
+    fn base64_round_trips_every_length() {
+        let data: Vec<u8> = (0..=255u8).collect();
+        for n in 0..40 {
+            let e = base64_url_encode(&data[..n]);
+            assert_eq!(base64_url_decode(&e).as_deref(), Some(&data[..n]), "{n}");
+        }
+        assert_eq!(base64_url_encode(&[0xfb, 0xff, 0xfe]), "-__-");
+    }
+
+    #[test]
+    fn headers_round_trip() {
+        check_header(
+            &RecallMessageRequestHeader {
+                producer_group: Some("PG".into()),
+                topic: "TopicA".into(),
+                recall_handle: GOLDEN.into(),
+                broker_name: Some("broker-a".into()),
+            },
+            &[
+                ("producerGroup", "PG"),
+                ("topic", "TopicA"),
+                ("recallHandle", GOLDEN),
+                ("bname", "broker-a"),
+            ],
+            &["topic", "recallHandle"],
+        );
+        check_header(
+            &RecallMessageResponseHeader {
+                msg_id: "7F0000010001000000000001".into(),
+            },
+            &[("msgId", "7F0000010001000000000001")],
+            &["msgId"],
+        );
+    }
+}
