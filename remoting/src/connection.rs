@@ -7,22 +7,27 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use ferromq_protocol::codes::{LanguageCode, ResponseCode, Version};
-use ferromq_protocol::frame::{self, FrameDecoder, DEFAULT_MAX_FRAME_LEN};
+use ferromq_protocol::frame::{FrameDecoder, DEFAULT_MAX_FRAME_LEN};
 use ferromq_protocol::mux::{self, Inbound, Mux};
-use ferromq_protocol::{RemotingCommand, SerializeType};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use ferromq_protocol::RemotingCommand;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 use tokio::time::Instant;
 
 use crate::error::RemotingError;
 use crate::tls::TlsConnector;
+
+mod write;
+use write::{write_loop, Frame, Gathered};
 
 /// Remark Apache sends when it sheds load (clients recognise the `[OVERLOAD]` prefix).
 pub const OVERLOAD_REMARK: &str = "[OVERLOAD]system busy, start flow control for a while";
@@ -378,7 +383,11 @@ impl Connection {
         if self.is_closed() {
             return Err(RemotingError::Closed);
         }
-        let frame = Frame::encode(cmd)?;
+        self.queue(Frame::encode(cmd)?).await
+    }
+
+    /// Hands an encoded frame to the writer, counting its bytes as queued.
+    async fn queue(&self, frame: Frame) -> Result<(), RemotingError> {
         let len = frame.len();
         self.inner.queued_bytes.fetch_add(len, Ordering::AcqRel);
         if self.inner.tx.send(frame).await.is_err() {
@@ -414,6 +423,12 @@ impl Connection {
     fn busy(&self, in_flight: &Semaphore) -> bool {
         in_flight.available_permits() < self.inner.config.max_in_flight.max(1)
             || !self.lock_pending().is_idle()
+    }
+
+    /// Whether more than the high water mark is queued (reading stops; never with the mark off).
+    fn over_high_water_mark(&self) -> bool {
+        let high = self.inner.config.write_high_water_mark;
+        high > 0 && self.queued_bytes() > high
     }
 
     /// If more than the high water mark is queued (the peer is not reading its responses),
@@ -477,102 +492,6 @@ enum Backlog {
     Close,
 }
 
-/// One queued frame: its encoded length words and header, and its body as the command holds it.
-///
-/// Only the header is encoded by the sender (a small buffer); the body is a reference-counted
-/// [`Bytes`], copied once, by the writer, into the buffer it writes from. One large buffer per
-/// frame made the allocator the largest cost of a busy client (glibc consolidates its small-chunk
-/// bins on every large allocation).
-struct Frame {
-    header: Bytes,
-    body: Bytes,
-}
-
-impl Frame {
-    fn encode(cmd: &RemotingCommand) -> Result<Frame, RemotingError> {
-        let mut header = BytesMut::with_capacity(256);
-        frame::encode_header(cmd, SerializeType::Json, cmd.body.len(), &mut header)?;
-        Ok(Frame {
-            header: header.freeze(),
-            body: cmd.body.clone(),
-        })
-    }
-
-    fn len(&self) -> usize {
-        self.header.len() + self.body.len()
-    }
-}
-
-/// Most bytes gathered into one `write` when several frames are queued.
-const WRITE_BATCH: usize = 64 * 1024;
-
-/// Bodies at least this large are written from their own buffer instead of being copied.
-const COPY_BODY_BELOW: usize = 16 * 1024;
-
-/// Writes `buf` whole, or gives up when the connection closes (a peer that reads nothing would
-/// otherwise hold the writer, its socket and its buffers forever).
-async fn write_or_close<W: AsyncWrite + Unpin>(
-    write: &mut W,
-    buf: &[u8],
-    conn: &Connection,
-) -> std::io::Result<()> {
-    tokio::select! {
-        r = write.write_all(buf) => r,
-        () = conn.closed() => Err(std::io::ErrorKind::ConnectionAborted.into()),
-    }
-}
-
-async fn write_loop<W: AsyncWrite + Unpin>(
-    mut write: W,
-    mut rx: mpsc::Receiver<Frame>,
-    conn: Connection,
-) {
-    let mut batch = BytesMut::with_capacity(WRITE_BATCH);
-    'frames: loop {
-        let first = tokio::select! {
-            f = rx.recv() => f,
-            _ = conn.closed() => None,
-        };
-        let Some(first) = first else { break };
-        // Frames queued meanwhile (responses finishing together, async sends) go out in the same
-        // syscall: one `write` per burst instead of one per frame.
-        let mut next = Some(first);
-        // Queued bytes of the frames in `batch`.
-        let mut batched = 0;
-        while let Some(frame) = next.take() {
-            batched += frame.len();
-            batch.extend_from_slice(&frame.header);
-            if frame.body.len() < COPY_BODY_BELOW {
-                batch.extend_from_slice(&frame.body);
-            } else {
-                let sent = match write_or_close(&mut write, &batch, &conn).await {
-                    Ok(()) => write_or_close(&mut write, &frame.body, &conn).await,
-                    Err(e) => Err(e),
-                };
-                batch.clear();
-                if sent.is_err() {
-                    break 'frames;
-                }
-                conn.written(batched);
-                batched = 0;
-            }
-            if batch.len() < WRITE_BATCH {
-                next = rx.try_recv().ok();
-            }
-        }
-        if !batch.is_empty() {
-            let sent = write_or_close(&mut write, &batch, &conn).await;
-            batch.clear();
-            if sent.is_err() {
-                break;
-            }
-            conn.written(batched);
-        }
-    }
-    conn.close();
-    let _ = tokio::time::timeout(Duration::from_secs(1), write.shutdown()).await;
-}
-
 async fn read_loop<R: AsyncRead + Unpin, H: Handler>(
     mut read: R,
     conn: Connection,
@@ -582,6 +501,7 @@ async fn read_loop<R: AsyncRead + Unpin, H: Handler>(
     let decoder = FrameDecoder::new(config.max_frame_len);
     let in_flight = Arc::new(Semaphore::new(config.max_in_flight.max(1)));
     let mut buf = BytesMut::with_capacity(8 * 1024);
+    let mut gathered = Gathered::new();
     // When the last complete frame arrived (or the connection was last found busy).
     let mut active = Instant::now();
     // Since when the incomplete frame in `buf` has been arriving.
@@ -596,21 +516,30 @@ async fn read_loop<R: AsyncRead + Unpin, H: Handler>(
                     // Checked before each request, not only before each read: one read can bring
                     // many requests.
                     if !cmd.is_response() {
+                        if conn.over_high_water_mark() {
+                            // What is gathered goes first: the writer drains it with the rest.
+                            gathered.flush(&conn).await;
+                        }
                         match conn.backlogged().await {
                             Backlog::None => {}
                             Backlog::Drained => paused = true,
                             Backlog::Close => break 'outer,
                         }
                     }
-                    dispatch(&conn, &handler, &in_flight, cmd);
+                    if let Some(response) = dispatch(&conn, &handler, &in_flight, cmd).await {
+                        gathered.push(&conn, &response).await;
+                    }
                 }
                 Ok(None) => break,
                 Err(e) => {
+                    gathered.flush(&conn).await;
                     tracing::warn!(peer = %conn.peer_addr(), error = %e, "closing connection: bad frame");
                     break 'outer;
                 }
             }
         }
+        // Everything answered in this turn goes out before the next read can wait.
+        gathered.flush(&conn).await;
         let now = Instant::now();
         if decoded {
             active = now;
@@ -679,12 +608,24 @@ async fn read_loop<R: AsyncRead + Unpin, H: Handler>(
     handler.on_close(&conn);
 }
 
-fn dispatch<H: Handler>(
+/// Polls `fut` once with the calling task's context.
+async fn poll_once<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
+    std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *fut).poll(cx))).await
+}
+
+/// Routes one incoming command: a response completes its call; a request is handled.
+///
+/// The handler is polled once right here, in the read loop: most requests (an ASYNC_FLUSH send,
+/// a heartbeat, an offset update) complete without waiting, and their response is returned, to
+/// be gathered with the others of this read turn. Only a handler that waits (a held pull, a
+/// SYNC_FLUSH or replication wait, a call to another peer) becomes a task of its own, so that it
+/// never holds up the requests behind it.
+async fn dispatch<H: Handler>(
     conn: &Connection,
     handler: &Arc<H>,
     in_flight: &Arc<Semaphore>,
     cmd: RemotingCommand,
-) {
+) -> Option<RemotingCommand> {
     let inbound = {
         let mut pending = conn.lock_pending();
         if cmd.is_response() {
@@ -698,14 +639,14 @@ fn dispatch<H: Handler>(
     let (cmd, reply) = match inbound {
         Inbound::Response { waiter, response } => {
             let _ = waiter.tx.send(Ok(response));
-            return;
+            return None;
         }
         Inbound::Unmatched(response) => {
             tracing::debug!(
                 opaque = response.opaque,
                 "response to an unknown or timed-out request"
             );
-            return;
+            return None;
         }
         Inbound::Request { request, reply } => (request, reply),
     };
@@ -719,20 +660,35 @@ fn dispatch<H: Handler>(
             conn.stamp(&mut busy);
             conn.try_send_raw(&busy);
         }
-        return;
+        return None;
     };
-    let conn = conn.clone();
-    let handler = handler.clone();
-    tokio::spawn(async move {
-        let answer = handler.handle(&conn, cmd).await;
-        if let Some(mut response) = reply.response(answer) {
-            conn.stamp(&mut response);
-            if let Err(e) = conn.send_raw(&response).await {
-                tracing::debug!(error = %e, "could not send a response");
-            }
+    let mut answer = {
+        let (conn, handler) = (conn.clone(), handler.clone());
+        Box::pin(async move {
+            let answer = handler.handle(&conn, cmd).await;
+            reply.response(answer).map(|mut response| {
+                conn.stamp(&mut response);
+                response
+            })
+        })
+    };
+    match poll_once(&mut answer).await {
+        // The slot is free once the response is the read loop's: it is queued before the next
+        // read (and what a read turn gathers is bounded by GATHER_MAX).
+        Poll::Ready(response) => response,
+        Poll::Pending => {
+            let conn = conn.clone();
+            tokio::spawn(async move {
+                if let Some(response) = answer.await {
+                    if let Err(e) = conn.send_raw(&response).await {
+                        tracing::debug!(error = %e, "could not send a response");
+                    }
+                }
+                // The slot is free once the response is queued (counted in the queued bytes),
+                // not before: until then the response exists only here.
+                drop(permit);
+            });
+            None
         }
-        // The slot is free once the response is queued (counted in the queued bytes), not
-        // before: until then the response exists only here.
-        drop(permit);
-    });
+    }
 }

@@ -298,3 +298,81 @@ async fn concurrent_frames_of_every_size_arrive_whole() {
     }
     assert!(!conn.is_closed());
 }
+
+/// One burst (a single write) of a request whose handler waits, then 200 that are answered at
+/// once, then 2 more that wait: the 200 come back while the others still wait (a handler that
+/// waits becomes a task of its own and holds up nothing behind it), each answered exactly once
+/// with its own body, and the waiting ones come back once their gate opens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_handler_holds_up_no_request_behind_it() {
+    use ferromq_protocol::frame::{encode, FrameDecoder};
+    use ferromq_protocol::SerializeType;
+
+    let gate = Arc::new(Semaphore::new(0));
+    let handler = Echo {
+        gate: Some(gate.clone()),
+        ..Echo::default()
+    };
+    let (addr, _stop) = start(handler, ConnectionConfig::default()).await;
+    let mut stream = TcpStream::connect(&addr).await.unwrap();
+    let mut burst = bytes::BytesMut::new();
+    let mut opaque = 0;
+    let mut push = |code: i32, body: Vec<u8>| {
+        opaque += 1;
+        let mut req = RemotingCommand::request(RequestCode(code)).with_body(body);
+        req.opaque = opaque;
+        encode(&req, SerializeType::Json, &mut burst).unwrap();
+    };
+    push(999, b"first waits".to_vec());
+    for i in 0..200u32 {
+        push(1, i.to_be_bytes().to_vec());
+    }
+    push(999, b"waits too".to_vec());
+    push(999, b"and so do I".to_vec());
+    stream.write_all(&burst).await.unwrap();
+
+    let decoder = FrameDecoder::new(1 << 20);
+    let mut buf = bytes::BytesMut::new();
+    let mut got = std::collections::BTreeMap::new();
+    read_until(200, &mut stream, &mut buf, &decoder, &mut got).await;
+    let answered = got.clone();
+    assert_eq!(
+        answered.len(),
+        200,
+        "only the immediate ones while the gate is shut"
+    );
+    for i in 0..200u32 {
+        let body = &answered[&(i as i32 + 2)];
+        assert_eq!(&body[..], &i.to_be_bytes()[..], "request {i}");
+    }
+    gate.add_permits(3);
+    read_until(203, &mut stream, &mut buf, &decoder, &mut got).await;
+    let all = got;
+    assert_eq!(&all[&1][..], b"first waits");
+    assert_eq!(&all[&202][..], b"waits too");
+    assert_eq!(&all[&203][..], b"and so do I");
+}
+
+/// Reads responses until `got` (opaque to body) holds `want` of them; each opaque once.
+async fn read_until(
+    want: usize,
+    stream: &mut TcpStream,
+    buf: &mut bytes::BytesMut,
+    decoder: &ferromq_protocol::frame::FrameDecoder,
+    got: &mut std::collections::BTreeMap<i32, bytes::Bytes>,
+) {
+    tokio::time::timeout(T, async {
+        while got.len() < want {
+            while let Some(resp) = decoder.decode(buf).unwrap() {
+                assert_eq!(resp.code, ResponseCode::SUCCESS.0);
+                let again = got.insert(resp.opaque, resp.body.clone());
+                assert!(again.is_none(), "opaque {} answered twice", resp.opaque);
+            }
+            if got.len() < want {
+                assert!(stream.read_buf(buf).await.unwrap() > 0, "closed");
+            }
+        }
+    })
+    .await
+    .expect("responses in time");
+}

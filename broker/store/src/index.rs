@@ -7,10 +7,10 @@
 //! hash, so a query can return offsets of messages whose key merely hashes the same; the caller
 //! re-checks the keys of the messages it reads, as Apache clients do.
 //!
-//! Files are created sparse at their full size (420,000,040 bytes with the defaults) and
-//! accessed with `pread`/`pwrite` (the layout is documented in `index/file.rs`). One thread
-//! dispatches; queries run concurrently on a snapshot of the file list, so deleting a file never
-//! disturbs a query already reading it.
+//! Files are created sparse at their full size (420,000,040 bytes with the defaults), their hash
+//! slots allocated and mapped (`index/slots.rs`) and their entries written with `pwrite` (the
+//! layout is documented in `index/file.rs`). One thread dispatches; queries run concurrently on
+//! a snapshot of the file list, so deleting a file never disturbs a query already reading it.
 //!
 //! Writes are gathered per dispatch pass (`index/file.rs`): the dispatcher calls
 //! [`IndexService::end_of_pass`], and syncing, querying and rolling over write the batch first.
@@ -24,6 +24,7 @@
 
 mod file;
 mod name;
+mod slots;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -190,7 +191,7 @@ impl IndexService {
         }
         let mut result = Ok(());
         for key in keys {
-            let hash = file::key_hash(&format!("{}#{key}", req.topic));
+            let hash = file::topic_key_hash(&req.topic, key);
             if let Some(f) = &last_indexed {
                 match f.holds_newest(hash, phy) {
                     Ok(true) => continue,

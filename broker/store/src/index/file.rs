@@ -27,6 +27,10 @@
 //! writes each changed slot, then the header. Indexing a message so costs one `pread` of its
 //! slot and one `pwrite` of it, where writing each entry, slot and header as it came cost four
 //! system calls a message (docs/performance.md).
+//!
+//! The hash slots themselves are mapped (`index/slots.rs`) where the file system can allocate
+//! them up front: a slot's head is then read and written in memory, and indexing a message
+//! makes no system call of its own; elsewhere they are read and written with `pread`/`pwrite`.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
@@ -37,6 +41,7 @@ use std::sync::{Mutex, PoisonError};
 
 use ferromq_protocol::message::tag_hash_code;
 
+use super::slots::{MapError, SlotMap};
 use crate::error::{Result, StoreError};
 use crate::fault::inject::{self, IoOp};
 
@@ -65,6 +70,12 @@ impl Pending {
     }
 }
 
+/// The number of the slot at byte position `pos`.
+fn slot_number(pos: u64) -> u32 {
+    // Positions come from `slot_pos`, below 40 + 4 × u32::MAX.
+    u32::try_from((pos - HEADER_SIZE) / SLOT_SIZE).unwrap_or(u32::MAX)
+}
+
 /// Total size of a file with `slots` hash slots and `entries` entries.
 pub(super) fn file_size(slots: u32, entries: u32) -> u64 {
     HEADER_SIZE + u64::from(slots) * SLOT_SIZE + u64::from(entries) * ENTRY_SIZE
@@ -74,6 +85,18 @@ pub(super) fn file_size(slots: u32, entries: u32) -> u64 {
 /// absolute value does not fit) mapped to 0. Never negative.
 pub(super) fn key_hash(key: &str) -> i32 {
     tag_hash_code(key).checked_abs().unwrap_or(0)
+}
+
+/// [`key_hash`] of `topic#key` without building the string: Java's hash runs over the UTF-16
+/// units of the three parts in turn.
+pub(super) fn topic_key_hash(topic: &str, key: &str) -> i32 {
+    let h = [topic, "#", key]
+        .iter()
+        .flat_map(|part| part.encode_utf16())
+        .fold(0i32, |h, unit| {
+            h.wrapping_mul(31).wrapping_add(i32::from(unit))
+        });
+    h.checked_abs().unwrap_or(0)
 }
 
 /// One 20-byte entry.
@@ -135,6 +158,8 @@ pub(super) struct IndexFile {
     dirty: AtomicBool,
     /// The writer's batch (module docs).
     pending: Mutex<Pending>,
+    /// The hash slots in memory, when they could be mapped (module docs).
+    slot_map: Option<SlotMap>,
 }
 
 impl IndexFile {
@@ -158,6 +183,27 @@ impl IndexFile {
             .map_err(|e| StoreError::io("create", &path, e))?;
         let phy = inherit_phy_offset.max(0);
         let ts = inherit_timestamp.max(0);
+        let slot_map = file
+            .set_len(file_size(slots, entries))
+            .map_err(|e| StoreError::io("size", &path, e))
+            .and_then(|()| match SlotMap::new(&file, slots) {
+                Ok(map) => Ok(Some(map)),
+                Err(MapError::DiskFull) => Err(StoreError::NotWritable(format!(
+                    "disk full: cannot allocate the hash slots of {}",
+                    path.display()
+                ))),
+                Err(MapError::Unsupported(e)) => {
+                    tracing::debug!(file = %path.display(), error = %e, "index slots not mapped");
+                    Ok(None)
+                }
+            });
+        let slot_map = match slot_map {
+            Ok(map) => map,
+            Err(e) => {
+                let _ = std::fs::remove_file(&path);
+                return Err(e);
+            }
+        };
         let f = IndexFile {
             name: name.to_owned(),
             file,
@@ -171,13 +217,11 @@ impl IndexFile {
             index_count: AtomicI32::new(1),
             dirty: AtomicBool::new(true),
             pending: Mutex::default(),
+            slot_map,
             path,
         };
         let init = f
-            .file
-            .set_len(file_size(slots, entries))
-            .map_err(|e| StoreError::io("size", &f.path, e))
-            .and_then(|()| f.write_header())
+            .write_header()
             .and_then(|()| crate::mapped_file::sync_dir(dir));
         if let Err(e) = init {
             let _ = std::fs::remove_file(&f.path);
@@ -221,6 +265,11 @@ impl IndexFile {
                 path.display()
             )));
         }
+        let slot_map = SlotMap::new(&file, slots)
+            .inspect_err(|e| {
+                tracing::debug!(file = %path.display(), error = ?e, "index slots not mapped");
+            })
+            .ok();
         Ok(IndexFile {
             path: path.to_owned(),
             name,
@@ -235,6 +284,7 @@ impl IndexFile {
             index_count: AtomicI32::new(index_count),
             dirty: AtomicBool::new(false),
             pending: Mutex::default(),
+            slot_map,
         })
     }
 
@@ -287,6 +337,25 @@ impl IndexFile {
         HEADER_SIZE + u64::from(hash.unsigned_abs() % self.slots) * SLOT_SIZE
     }
 
+    /// The head stored at slot position `pos`.
+    fn read_slot(&self, pos: u64) -> Result<i32> {
+        match &self.slot_map {
+            Some(map) => Ok(map.get(slot_number(pos))),
+            None => self.read_i32(pos),
+        }
+    }
+
+    /// Stores `head` at slot position `pos`.
+    fn write_slot(&self, pos: u64, head: i32) -> Result<()> {
+        match &self.slot_map {
+            Some(map) => {
+                map.set(slot_number(pos), head);
+                Ok(())
+            }
+            None => self.write_at(&head.to_be_bytes(), pos),
+        }
+    }
+
     fn entry_pos(&self, n: i32) -> u64 {
         HEADER_SIZE + u64::from(self.slots) * SLOT_SIZE + u64::from(n.unsigned_abs()) * ENTRY_SIZE
     }
@@ -316,7 +385,7 @@ impl IndexFile {
     /// The newest entry of `hash`'s slot, or 0 when the slot is empty or points at an entry
     /// not covered by `count` (written after the last header a crash left behind).
     fn slot_head(&self, hash: i32, count: i32) -> Result<i32> {
-        let head = self.read_i32(self.slot_pos(hash))?;
+        let head = self.read_slot(self.slot_pos(hash))?;
         Ok(if head <= 0 || head >= count { 0 } else { head })
     }
 
@@ -412,7 +481,7 @@ impl IndexFile {
             if failed.is_some() {
                 return true;
             }
-            match self.write_at(&head.to_be_bytes(), *pos) {
+            match self.write_slot(*pos, *head) {
                 Ok(()) => false,
                 Err(e) => {
                     failed = Some(e);
@@ -520,6 +589,12 @@ mod tests {
         assert_eq!(key_hash("T#neg1"), 1_854_418_064);
         assert_eq!(key_hash("TopicTest#k1"), 2_746_024);
         assert_eq!(key_hash(""), 0);
+        for (topic, key) in [("TopicTest", "k1"), ("T", "neg1"), ("名前", "🦀"), ("", "")] {
+            assert_eq!(
+                topic_key_hash(topic, key),
+                key_hash(&format!("{topic}#{key}"))
+            );
+        }
     }
 
     #[test]
