@@ -608,9 +608,18 @@ async fn read_loop<R: AsyncRead + Unpin, H: Handler>(
     handler.on_close(&conn);
 }
 
-/// Polls `fut` once with the calling task's context.
-async fn poll_once<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
-    std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *fut).poll(cx))).await
+/// Polls `fut` once with the calling task's context; `Err` when it panicked.
+///
+/// A handler that panics must cost only its own request, as it did when every request ran in a
+/// task of its own: a panic unwinding through the read loop would end the connection without
+/// its `on_close` (and its peer's registrations would linger until they expire).
+async fn poll_once<F: Future + Unpin>(fut: &mut F) -> std::thread::Result<Poll<F::Output>> {
+    std::future::poll_fn(|cx| {
+        Poll::Ready(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+            || Pin::new(&mut *fut).poll(cx),
+        )))
+    })
+    .await
 }
 
 /// Routes one incoming command: a response completes its call; a request is handled.
@@ -675,8 +684,14 @@ async fn dispatch<H: Handler>(
     match poll_once(&mut answer).await {
         // The slot is free once the response is the read loop's: it is queued before the next
         // read (and what a read turn gathers is bounded by GATHER_MAX).
-        Poll::Ready(response) => response,
-        Poll::Pending => {
+        Ok(Poll::Ready(response)) => response,
+        Err(_) => {
+            // The panic's message went to the panic hook (the log); the request stays
+            // unanswered, as a panicked task's did, and the connection goes on.
+            tracing::error!(peer = %conn.peer_addr(), "a request handler panicked; the request is not answered");
+            None
+        }
+        Ok(Poll::Pending) => {
             let conn = conn.clone();
             tokio::spawn(async move {
                 if let Some(response) = answer.await {

@@ -11,7 +11,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, Semaphore};
 
-/// Echoes the body; counts oneway requests; code 999 waits on a gate (to fill the in-flight limit).
+/// Echoes the body; counts oneway requests; code 999 waits on a gate (to fill the in-flight limit);
+/// codes 998 and 997 panic (at once, and after waiting once).
 #[derive(Default)]
 struct Echo {
     oneways: AtomicUsize,
@@ -23,6 +24,13 @@ impl Handler for Echo {
         if req.is_oneway() {
             self.oneways.fetch_add(1, Ordering::SeqCst);
             return Some(RemotingCommand::response(ResponseCode::SUCCESS, None));
+        }
+        if req.code == 998 {
+            panic!("the handler's bug (a test of panics in handlers)");
+        }
+        if req.code == 997 {
+            tokio::task::yield_now().await;
+            panic!("the handler's bug after waiting (a test of panics in handlers)");
         }
         if req.code == 999 {
             if let Some(g) = &self.gate {
@@ -123,6 +131,36 @@ async fn server_calls_the_client_over_its_connection() {
         .await
         .unwrap();
     assert_eq!(&back.body[..], b"state?");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_costs_only_its_request() {
+    let (addr, _stop) = start(Echo::default(), ConnectionConfig::default()).await;
+    let conn = Connection::connect(&addr, Arc::new(Nothing), ConnectionConfig::default())
+        .await
+        .unwrap();
+    for code in [998, 997] {
+        let lost = conn
+            .request(
+                RemotingCommand::request(RequestCode(code)),
+                Duration::from_millis(300),
+            )
+            .await;
+        assert!(
+            matches!(lost, Err(RemotingError::Timeout(_))),
+            "code {code}: {lost:?}"
+        );
+        // The same connection goes on serving.
+        let resp = conn
+            .request(
+                RemotingCommand::request(RequestCode(1)).with_body(&b"after"[..]),
+                T,
+            )
+            .await
+            .unwrap();
+        assert_eq!(&resp.body[..], b"after", "code {code}");
+    }
+    assert!(!conn.is_closed());
 }
 
 #[tokio::test]
