@@ -113,7 +113,7 @@ impl SigningKey {
             }
         }
         mac.update(&request.body);
-        base64(&mac.finish())
+        crate::base64::encode(&mac.finish())
     }
 }
 
@@ -163,27 +163,6 @@ fn hmac_sha1(key: &[u8], data: &[u8]) -> [u8; 20] {
     let mut m = HmacSha1::new(key);
     m.update(data);
     m.finish()
-}
-
-fn base64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(T[(n >> (18 - 6 * i)) as usize & 63]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -245,10 +224,10 @@ mod tests {
         ] {
             assert_eq!(hex(&sha1(&data[..len])), digest, "length {len}");
         }
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(crate::base64::encode(b""), "");
+        assert_eq!(crate::base64::encode(b"f"), "Zg==");
+        assert_eq!(crate::base64::encode(b"fo"), "Zm8=");
+        assert_eq!(crate::base64::encode(b"foo"), "Zm9v");
     }
 
     fn sample() -> RemotingCommand {

@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 pub mod acl;
+mod base64;
 pub mod body;
 pub mod codes;
 pub mod command;

@@ -58,7 +58,7 @@ impl RecallHandle {
             &self.message_id,
         ]
         .join(" ");
-        base64_url_encode(raw.as_bytes())
+        crate::base64::encode_url(raw.as_bytes())
     }
 
     /// Parses a handle as Java's `RecallMessageHandle.decodeHandle`: URL-safe base64 (padding
@@ -68,7 +68,7 @@ impl RecallHandle {
         if text.is_empty() {
             return Err(INVALID_HANDLE);
         }
-        let bytes = base64_url_decode(text).ok_or(INVALID_HANDLE)?;
+        let bytes = crate::base64::decode_url(text).ok_or(INVALID_HANDLE)?;
         let raw = String::from_utf8_lossy(&bytes);
         // Java's String.split drops trailing empty strings.
         let mut items: Vec<&str> = raw.split(' ').collect();
@@ -85,60 +85,6 @@ impl RecallHandle {
             message_id: items[4].to_owned(),
         })
     }
-}
-
-const URL_ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/// `Base64.getUrlEncoder().encodeToString` (with `=` padding).
-fn base64_url_encode(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(URL_ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// `Base64.getUrlDecoder().decode`: the URL alphabet only, padding optional but exact when
-/// present, a lone trailing character refused.
-fn base64_url_decode(text: &str) -> Option<Vec<u8>> {
-    let bytes = text.as_bytes();
-    let body = bytes
-        .strip_suffix(b"==")
-        .or_else(|| bytes.strip_suffix(b"="));
-    let (body, padded) = match body {
-        Some(b) => (b, true),
-        None => (bytes, false),
-    };
-    if padded && (!bytes.len().is_multiple_of(4) || body.len().is_multiple_of(4)) {
-        return None;
-    }
-    if body.len() % 4 == 1 {
-        return None;
-    }
-    let value = |c: u8| URL_ALPHABET.iter().position(|&a| a == c).map(|p| p as u32);
-    let mut out = Vec::with_capacity(body.len() / 4 * 3 + 2);
-    for chunk in body.chunks(4) {
-        let mut n = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            n |= value(c)? << (18 - 6 * i);
-        }
-        for i in 0..chunk.len() - 1 {
-            out.push((n >> (16 - 8 * i)) as u8);
-        }
-    }
-    Some(out)
 }
 
 #[cfg(test)]
@@ -177,7 +123,7 @@ mod tests {
 
     #[test]
     fn bad_handles_are_refused_like_java() {
-        let enc = |s: &str| base64_url_encode(s.as_bytes());
+        let enc = |s: &str| crate::base64::encode_url(s.as_bytes());
         for bad in [
             String::new(),
             "not base64!".to_owned(),
@@ -199,10 +145,14 @@ mod tests {
     fn base64_round_trips_every_length() {
         let data: Vec<u8> = (0..=255u8).collect();
         for n in 0..40 {
-            let e = base64_url_encode(&data[..n]);
-            assert_eq!(base64_url_decode(&e).as_deref(), Some(&data[..n]), "{n}");
+            let e = crate::base64::encode_url(&data[..n]);
+            assert_eq!(
+                crate::base64::decode_url(&e).as_deref(),
+                Some(&data[..n]),
+                "{n}"
+            );
         }
-        assert_eq!(base64_url_encode(&[0xfb, 0xff, 0xfe]), "-__-");
+        assert_eq!(crate::base64::encode_url(&[0xfb, 0xff, 0xfe]), "-__-");
     }
 
     #[test]
