@@ -372,13 +372,16 @@ async fn a_push_consumer_reads_the_slave_while_the_master_is_down_and_commits_to
     })
     .await;
     let master_addr = pair.master_addr();
+    // Some progress reaches the master. Not necessarily all ten: a queue's committed offset
+    // stops at its lowest message still in a listener, and the held listeners may hold a
+    // message below others of its queue that passed the gate (seen in CI: stuck at fewer).
     wait_for(
         "offsets of the first messages on the master",
         WAIT,
         || async {
             committed(&master_addr, &group, &topic)
                 .await
-                .is_some_and(|o| o.iter().filter(|o| **o > 0).sum::<i64>() >= 10)
+                .is_some_and(|o| o.iter().filter(|o| **o > 0).sum::<i64>() > 0)
         },
     )
     .await;
