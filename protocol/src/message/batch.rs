@@ -103,11 +103,20 @@ pub fn encode_batch_to_bytes(messages: &[BatchMessage]) -> Result<Bytes> {
     Ok(buf.freeze())
 }
 
-/// Decodes the entry at `offset` of a batch body, returning it and its length.
-///
-/// Bodies are zero-copy slices of `buf`. TOTALSIZE must match the entry's fields exactly;
-/// MAGICCODE and BODYCRC are ignored, as the broker does.
-pub fn decode_batch_entry(buf: &Bytes, offset: usize) -> Result<(BatchMessage, usize)> {
+/// One message of a batch body as it arrived: its properties not decoded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawBatchEntry {
+    /// User flag.
+    pub flag: i32,
+    /// Body: a zero-copy slice of the batch body.
+    pub body: Bytes,
+    /// The properties text: a zero-copy slice of the batch body.
+    pub properties: Bytes,
+}
+
+/// Reads the entry at `offset` of a batch body without decoding its properties, returning it
+/// and its length (the checks of [`decode_batch_entry`]).
+pub fn decode_batch_raw_entry(buf: &Bytes, offset: usize) -> Result<(RawBatchEntry, usize)> {
     let input = buf.get(offset..).unwrap_or_default();
     let total = i32_at(input, 0).ok_or_else(|| ProtocolError::truncated(WHAT, 4, input.len()))?;
     let total = usize::try_from(total)
@@ -130,7 +139,8 @@ pub fn decode_batch_entry(buf: &Bytes, offset: usize) -> Result<(BatchMessage, u
     cur.take(body_len, "BODY")?;
     let props_len = cur.i16("PROPERTIESLEN")?;
     let props_len = cur.len_from(i64::from(props_len), "PROPERTIESLEN")?;
-    let properties = Properties::decode_bytes(cur.take(props_len, "PROPERTIES")?);
+    let props_start = offset + cur.pos();
+    cur.take(props_len, "PROPERTIES")?;
     if cur.remaining() != 0 {
         return Err(ProtocolError::malformed(
             WHAT,
@@ -140,12 +150,38 @@ pub fn decode_batch_entry(buf: &Bytes, offset: usize) -> Result<(BatchMessage, u
             ),
         ));
     }
-    let message = BatchMessage {
+    let entry = RawBatchEntry {
         flag,
         body: buf.slice(body_start..body_start + body_len),
-        properties,
+        properties: buf.slice(props_start..props_start + props_len),
+    };
+    Ok((entry, total))
+}
+
+/// Decodes the entry at `offset` of a batch body, returning it and its length.
+///
+/// Bodies are zero-copy slices of `buf`. TOTALSIZE must match the entry's fields exactly;
+/// MAGICCODE and BODYCRC are ignored, as the broker does.
+pub fn decode_batch_entry(buf: &Bytes, offset: usize) -> Result<(BatchMessage, usize)> {
+    let (raw, total) = decode_batch_raw_entry(buf, offset)?;
+    let message = BatchMessage {
+        flag: raw.flag,
+        body: raw.body,
+        properties: Properties::decode_bytes(&raw.properties),
     };
     Ok((message, total))
+}
+
+/// Reads a whole batch body without decoding properties (the broker's send path).
+pub fn decode_batch_raw(buf: &Bytes) -> Result<Vec<RawBatchEntry>> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < buf.len() {
+        let (entry, len) = decode_batch_raw_entry(buf, pos)?;
+        out.push(entry);
+        pos += len;
+    }
+    Ok(out)
 }
 
 /// Decodes a whole batch body (the broker splits it into messages).

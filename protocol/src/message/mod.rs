@@ -7,7 +7,10 @@
 //! - [`batch`]: the SEND_BATCH_MESSAGE body ([`BatchMessage`], [`encode_batch`],
 //!   [`decode_batch`]);
 //! - [`properties`]: the properties string ([`Properties`]) and the well-known names
-//!   ([`property`]);
+//!   ([`property`]); [`scan`] reads and extends the string without decoding it;
+//! - [`wire`]: a message to store whose properties stay the client's text ([`WireMessage`]), and
+//!   what a store needs of a message ([`EncodeRecord`]); [`view`]: the fields of a stored record
+//!   read in place ([`RecordView`]);
 //! - [`sysflag`]: the message sysFlag bits;
 //! - [`msgid`]: the offsetMsgId ([`MessageId`]);
 //! - [`uniq`]: the UNIQ_KEY client message id ([`UniqIdGenerator`], [`UniqKey`]);
@@ -25,14 +28,17 @@ pub mod decode;
 mod hex;
 pub mod msgid;
 pub mod properties;
+pub mod scan;
 pub mod stored;
 pub mod sysflag;
 pub mod tag;
 pub mod uniq;
+pub mod view;
+pub mod wire;
 
 pub use batch::{
-    batch_encoded_len, decode_batch, decode_batch_entry, encode_batch, encode_batch_to_bytes,
-    BatchMessage,
+    batch_encoded_len, decode_batch, decode_batch_entry, decode_batch_raw, encode_batch,
+    encode_batch_to_bytes, BatchMessage, RawBatchEntry,
 };
 pub use compress::{compress, decompress, CompressionType};
 pub use decode::{
@@ -47,3 +53,5 @@ pub use stored::{
 pub use sysflag::TransactionType;
 pub use tag::{tag_hash_code, TagSubscription};
 pub use uniq::{UniqIdGenerator, UniqKey};
+pub use view::RecordView;
+pub use wire::{Appended, EncodeRecord, WireMessage};

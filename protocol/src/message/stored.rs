@@ -225,67 +225,29 @@ impl MessageExt {
         dst: &mut B,
         max_body_size: usize,
     ) -> Result<usize> {
-        if self.body.len() > max_body_size {
-            return Err(ProtocolError::TooLarge {
-                what: "message body",
-                len: self.body.len(),
-                max: max_body_size,
-            });
-        }
-        if self.topic.len() > MAX_TOPIC_LEN_V2 {
-            return Err(ProtocolError::TooLarge {
-                what: "topic",
-                len: self.topic.len(),
-                max: MAX_TOPIC_LEN_V2,
-            });
-        }
-        let props_len = self.properties.encoded_len();
-        if props_len > MAX_PROPERTIES_LEN {
-            return Err(ProtocolError::TooLarge {
-                what: "message properties",
-                len: props_len,
-                max: MAX_PROPERTIES_LEN,
-            });
-        }
-        let total = self.encoded_len();
-        let total_i32 = i32::try_from(total).map_err(|_| ProtocolError::TooLarge {
-            what: "stored message",
-            len: total,
-            max: i32::MAX as usize,
-        })?;
-        if dst.remaining_mut() < total {
-            return Err(ProtocolError::TooLarge {
-                what: "stored message (destination buffer)",
-                len: total,
-                max: dst.remaining_mut(),
-            });
-        }
-        let version = self.encoded_version();
-        dst.put_i32(total_i32);
-        dst.put_i32(version.magic_code());
-        dst.put_i32(self.body_crc);
-        dst.put_i32(self.queue_id);
-        dst.put_i32(self.flag);
-        dst.put_i64(self.queue_offset);
-        dst.put_i64(self.commit_log_offset);
-        dst.put_i32(self.encoded_sys_flag());
-        dst.put_i64(self.born_timestamp);
-        put_host(dst, &self.born_host);
-        dst.put_i64(self.store_timestamp);
-        put_host(dst, &self.store_host);
-        dst.put_i32(self.reconsume_times);
-        dst.put_i64(self.prepared_transaction_offset);
-        // Lengths below were bounded above, so the casts cannot truncate.
-        dst.put_i32(self.body.len() as i32);
-        dst.put_slice(&self.body);
-        match version {
-            MessageVersion::V1 => dst.put_i8(self.topic.len() as i8),
-            MessageVersion::V2 => dst.put_i16(self.topic.len() as i16),
-        }
-        dst.put_slice(self.topic.as_bytes());
-        dst.put_i16(props_len as i16);
-        self.properties.encode_to(dst);
-        Ok(total)
+        let head = RecordHead {
+            version: self.version,
+            body_crc: self.body_crc,
+            queue_id: self.queue_id,
+            flag: self.flag,
+            queue_offset: self.queue_offset,
+            commit_log_offset: self.commit_log_offset,
+            sys_flag: self.sys_flag,
+            born_timestamp: self.born_timestamp,
+            born_host: self.born_host,
+            store_timestamp: self.store_timestamp,
+            store_host: self.store_host,
+            reconsume_times: self.reconsume_times,
+            prepared_transaction_offset: self.prepared_transaction_offset,
+        };
+        head.encode(
+            dst,
+            max_body_size,
+            &self.body,
+            &self.topic,
+            self.properties.encoded_len(),
+            |dst| self.properties.encode_to(dst),
+        )
     }
 
     /// The record as a fresh buffer.
@@ -327,6 +289,134 @@ impl MessageExt {
     /// True if the body is (still) compressed.
     pub fn is_compressed(&self) -> bool {
         sysflag::is_compressed(self.sys_flag)
+    }
+}
+
+/// The fields of a record other than its body, topic and properties: what
+/// [`MessageExt::encode_with_limit`] and [`super::wire::WireMessage`] share.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RecordHead {
+    pub(crate) version: MessageVersion,
+    pub(crate) body_crc: i32,
+    pub(crate) queue_id: i32,
+    pub(crate) flag: i32,
+    pub(crate) queue_offset: i64,
+    pub(crate) commit_log_offset: i64,
+    pub(crate) sys_flag: i32,
+    pub(crate) born_timestamp: i64,
+    pub(crate) born_host: SocketAddr,
+    pub(crate) store_timestamp: i64,
+    pub(crate) store_host: SocketAddr,
+    pub(crate) reconsume_times: i32,
+    pub(crate) prepared_transaction_offset: i64,
+}
+
+impl RecordHead {
+    /// The version written for a topic of `topic_len` bytes.
+    pub(crate) fn encoded_version(&self, topic_len: usize) -> MessageVersion {
+        if topic_len > MAX_TOPIC_LEN_V1 {
+            MessageVersion::V2
+        } else {
+            self.version
+        }
+    }
+
+    /// The sysFlag written: the IPv6 bits set from the hosts.
+    pub(crate) fn encoded_sys_flag(&self) -> i32 {
+        let mut flag = self.sys_flag & !(sysflag::BORNHOST_V6 | sysflag::STOREHOST_V6);
+        if self.born_host.is_ipv6() {
+            flag |= sysflag::BORNHOST_V6;
+        }
+        if self.store_host.is_ipv6() {
+            flag |= sysflag::STOREHOST_V6;
+        }
+        flag
+    }
+
+    /// The record's length with a body, topic and properties of these lengths.
+    pub(crate) fn encoded_len(&self, body: usize, topic: usize, properties: usize) -> usize {
+        FIXED_BEFORE_BODY
+            + host_len(&self.born_host)
+            + host_len(&self.store_host)
+            + 4
+            + body
+            + self.encoded_version(topic).topic_len_size()
+            + topic
+            + 2
+            + properties
+    }
+
+    /// Writes the record; `properties` writes exactly `props_len` bytes (see
+    /// [`MessageExt::encode_with_limit`] for the checks).
+    pub(crate) fn encode<B: BufMut + ?Sized>(
+        &self,
+        dst: &mut B,
+        max_body_size: usize,
+        body: &[u8],
+        topic: &str,
+        props_len: usize,
+        properties: impl FnOnce(&mut B),
+    ) -> Result<usize> {
+        if body.len() > max_body_size {
+            return Err(ProtocolError::TooLarge {
+                what: "message body",
+                len: body.len(),
+                max: max_body_size,
+            });
+        }
+        if topic.len() > MAX_TOPIC_LEN_V2 {
+            return Err(ProtocolError::TooLarge {
+                what: "topic",
+                len: topic.len(),
+                max: MAX_TOPIC_LEN_V2,
+            });
+        }
+        if props_len > MAX_PROPERTIES_LEN {
+            return Err(ProtocolError::TooLarge {
+                what: "message properties",
+                len: props_len,
+                max: MAX_PROPERTIES_LEN,
+            });
+        }
+        let total = self.encoded_len(body.len(), topic.len(), props_len);
+        let total_i32 = i32::try_from(total).map_err(|_| ProtocolError::TooLarge {
+            what: "stored message",
+            len: total,
+            max: i32::MAX as usize,
+        })?;
+        if dst.remaining_mut() < total {
+            return Err(ProtocolError::TooLarge {
+                what: "stored message (destination buffer)",
+                len: total,
+                max: dst.remaining_mut(),
+            });
+        }
+        let version = self.encoded_version(topic.len());
+        dst.put_i32(total_i32);
+        dst.put_i32(version.magic_code());
+        dst.put_i32(self.body_crc);
+        dst.put_i32(self.queue_id);
+        dst.put_i32(self.flag);
+        dst.put_i64(self.queue_offset);
+        dst.put_i64(self.commit_log_offset);
+        dst.put_i32(self.encoded_sys_flag());
+        dst.put_i64(self.born_timestamp);
+        put_host(dst, &self.born_host);
+        dst.put_i64(self.store_timestamp);
+        put_host(dst, &self.store_host);
+        dst.put_i32(self.reconsume_times);
+        dst.put_i64(self.prepared_transaction_offset);
+        // Lengths below were bounded above, so the casts cannot truncate.
+        dst.put_i32(body.len() as i32);
+        dst.put_slice(body);
+        match version {
+            MessageVersion::V1 => dst.put_i8(topic.len() as i8),
+            MessageVersion::V2 => dst.put_i16(topic.len() as i16),
+        }
+        dst.put_slice(topic.as_bytes());
+        dst.put_i16(props_len as i16);
+        properties(dst);
+        Ok(total)
     }
 }
 
