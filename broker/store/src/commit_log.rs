@@ -20,8 +20,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ferromq_protocol::message::{
-    body_crc, decode_record, property, sysflag, tag_hash_code, DecodeOptions, MessageExt,
-    StoredRecord, TransactionType, BLANK_MAGIC_CODE,
+    body_crc, property, sysflag, tag_hash_code, EncodeRecord, MessageExt, RecordView,
+    TransactionType, BLANK_MAGIC_CODE,
 };
 
 use crate::config::StoreConfig;
@@ -283,24 +283,24 @@ impl CommitLog {
         self.lock().queue_offsets.remove(topic);
     }
 
-    fn check(&self, m: &MessageExt) -> Result<()> {
+    fn check<M: EncodeRecord>(&self, m: &M) -> Result<()> {
         let max_message_size = self.max_message_size.load(Ordering::Relaxed);
-        if m.body.len() > max_message_size {
+        if m.body().len() > max_message_size {
             return Err(StoreError::MessageIllegal(format!(
                 "message body of {} bytes exceeds maxMessageSize {max_message_size}",
-                m.body.len(),
+                m.body().len(),
             )));
         }
-        if m.properties.encoded_len() > MAX_PROPERTIES_LEN {
+        if m.properties_len() > MAX_PROPERTIES_LEN {
             return Err(StoreError::MessageIllegal(format!(
                 "properties of {} bytes exceed {MAX_PROPERTIES_LEN}",
-                m.properties.encoded_len()
+                m.properties_len()
             )));
         }
-        if m.topic.is_empty() || m.topic.len() > 255 {
+        if m.topic().is_empty() || m.topic().len() > 255 {
             return Err(StoreError::MessageIllegal(format!(
                 "topic length {} is not 1..=255",
-                m.topic.len()
+                m.topic().len()
             )));
         }
         Ok(())
@@ -314,13 +314,13 @@ impl CommitLog {
 
     /// Appends messages back to back in one file, with consecutive queue offsets (a batch goes to
     /// one queue). Nothing is written if any message is illegal.
-    pub fn append_batch(&self, messages: &[MessageExt]) -> Result<AppendResult> {
+    pub fn append_batch<M: EncodeRecord>(&self, messages: &[M]) -> Result<AppendResult> {
         let Some(first) = messages.first() else {
             return Err(StoreError::MessageIllegal("empty batch".to_owned()));
         };
         if messages
             .iter()
-            .any(|m| m.topic != first.topic || m.queue_id != first.queue_id)
+            .any(|m| m.topic() != first.topic() || m.queue_id() != first.queue_id())
         {
             return Err(StoreError::MessageIllegal(
                 "a batch must go to one topic and queue".to_owned(),
@@ -328,21 +328,17 @@ impl CommitLog {
         }
         // One allocation of the exact size: encoding never grows the buffer.
         let mut buf: Vec<u8> =
-            Vec::with_capacity(messages.iter().map(MessageExt::encoded_len).sum());
+            Vec::with_capacity(messages.iter().map(EncodeRecord::encoded_len).sum());
         let mut spans = Vec::with_capacity(messages.len());
         let max_message_size = self.max_message_size.load(Ordering::Relaxed);
         for m in messages {
             self.check(m)?;
             let start = buf.len();
-            m.encode_with_limit(&mut buf, max_message_size)
+            m.encode_record(&mut buf, max_message_size)
                 .map_err(|e| StoreError::MessageIllegal(e.to_string()))?;
             buf[start + BODY_CRC_POS..start + BODY_CRC_POS + 4]
-                .copy_from_slice(&body_crc(&m.body).to_be_bytes());
-            let born_len = if m.encoded_sys_flag() & sysflag::BORNHOST_V6 != 0 {
-                20
-            } else {
-                8
-            };
+                .copy_from_slice(&body_crc(m.body()).to_be_bytes());
+            let born_len = if m.born_host_v6() { 20 } else { 8 };
             spans.push((start, buf.len() - start, BORN_HOST_POS + born_len));
         }
         let file_size = self.files.file_size();
@@ -353,7 +349,7 @@ impl CommitLog {
             )));
         }
         let consumable = matches!(
-            sysflag::transaction_type(first.sys_flag),
+            sysflag::transaction_type(first.sys_flag()),
             TransactionType::NotTransaction | TransactionType::Commit
         );
         if let Some(reason) = self.fault().reason() {
@@ -370,8 +366,8 @@ impl CommitLog {
         }
         let next = state
             .queue_offsets
-            .get(first.topic.as_str())
-            .and_then(|q| q.get(&first.queue_id))
+            .get(first.topic())
+            .and_then(|q| q.get(&first.queue_id()))
             .copied()
             .unwrap_or(0);
         let queue_offset = if consumable { next } else { 0 };
@@ -406,11 +402,20 @@ impl CommitLog {
             ));
         }
         if consumable {
-            state
-                .queue_offsets
-                .entry(first.topic.clone())
-                .or_default()
-                .insert(first.queue_id, queue_offset + messages.len() as i64);
+            let next = queue_offset + messages.len() as i64;
+            // The topic is copied only the first time a queue of it is written.
+            match state.queue_offsets.get_mut(first.topic()) {
+                Some(queues) => {
+                    queues.insert(first.queue_id(), next);
+                }
+                None => {
+                    state
+                        .queue_offsets
+                        .entry(first.topic().to_owned())
+                        .or_default()
+                        .insert(first.queue_id(), next);
+                }
+            }
         }
         drop(state);
         Ok(AppendResult {
@@ -602,7 +607,7 @@ impl CommitLog {
         let Ok(size) = usize::try_from(size) else {
             return Scan::End;
         };
-        let Some(bytes) = file.read(pos, size) else {
+        let Some(bytes) = file.bytes(pos, size) else {
             // A plausible record (it fits in its file) running past what is written yet.
             return if size >= 8 && pos + size <= file.size() && file.wrote() < pos + size {
                 Scan::Incomplete
@@ -610,37 +615,63 @@ impl CommitLog {
                 Scan::End
             };
         };
-        let opts = DecodeOptions {
-            verify_crc: check_crc,
-            ..DecodeOptions::store()
-        };
-        match decode_record(&bytes, 0, &opts) {
-            Ok((StoredRecord::Message(m), len))
-                if len == size && m.commit_log_offset == offset as i64 =>
-            {
-                let mut req = DispatchRequest::from_message(&m, size);
-                if m.topic == SCHEDULE_TOPIC {
-                    // A scheduled entry's tag code is its delivery time (docs/store.md, "Consume
-                    // queues").
-                    let level = m
-                        .properties
-                        .value(property::DELAY_TIME_LEVEL)
-                        .and_then(|l| l.parse::<usize>().ok())
-                        .unwrap_or(1)
-                        .clamp(1, self.delay_levels.len().max(1));
-                    let delay = self.delay_levels.get(level - 1).copied().unwrap_or(0);
-                    req.tags_code = m.store_timestamp + i64::try_from(delay).unwrap_or(0);
-                } else if m.topic == TIMER_TOPIC {
-                    // A timer entry's tag code is its delivery time too (`TIMER_OUT_MS`).
-                    req.tags_code = m
-                        .properties
-                        .value(property::TIMER_OUT_MS)
-                        .and_then(|t| t.trim().parse().ok())
-                        .unwrap_or(m.store_timestamp);
-                }
-                Scan::Message(req)
+        // Read in place: the record is not decoded into a `MessageExt` (a topic string and a
+        // properties map) to find the three properties dispatch needs.
+        match RecordView::parse(bytes, check_crc) {
+            Ok(v) if v.store_size == size && v.commit_log_offset == offset as i64 => {
+                Scan::Message(self.dispatch_request(&v))
             }
             _ => Scan::End,
+        }
+    }
+
+    /// What dispatch needs of a record.
+    fn dispatch_request(&self, v: &RecordView<'_>) -> DispatchRequest {
+        const TAGS: usize = 0;
+        const UNIQ_KEY: usize = 1;
+        const KEYS: usize = 2;
+        const DELAY: usize = 3;
+        const TIMER_OUT_MS: usize = 4;
+        let props = v.scan(&[
+            property::TAGS,
+            property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX,
+            property::KEYS,
+            property::DELAY_TIME_LEVEL,
+            property::TIMER_OUT_MS,
+        ]);
+        // A property as `Properties::decode_bytes` reads it (invalid UTF-8 replaced).
+        let text = |i: usize| props.values[i].map(String::from_utf8_lossy);
+        let tags_code = if v.topic == SCHEDULE_TOPIC {
+            // A scheduled entry's tag code is its delivery time (docs/store.md, "Consume
+            // queues").
+            let level = text(DELAY)
+                .and_then(|l| l.parse::<usize>().ok())
+                .unwrap_or(1)
+                .clamp(1, self.delay_levels.len().max(1));
+            let delay = self.delay_levels.get(level - 1).copied().unwrap_or(0);
+            v.store_timestamp + i64::try_from(delay).unwrap_or(0)
+        } else if v.topic == TIMER_TOPIC {
+            // A timer entry's tag code is its delivery time too (`TIMER_OUT_MS`).
+            text(TIMER_OUT_MS)
+                .and_then(|t| t.trim().parse().ok())
+                .unwrap_or(v.store_timestamp)
+        } else {
+            text(TAGS)
+                .map(|t| i64::from(tag_hash_code(&t)))
+                .unwrap_or(0)
+        };
+        DispatchRequest {
+            topic: v.topic.to_owned(),
+            queue_id: v.queue_id,
+            commit_log_offset: u64::try_from(v.commit_log_offset).unwrap_or(0),
+            size: v.store_size,
+            queue_offset: v.queue_offset,
+            tags_code,
+            store_timestamp: v.store_timestamp,
+            sys_flag: v.sys_flag,
+            uniq_key: text(UNIQ_KEY).map(|k| k.into_owned()),
+            keys: text(KEYS).map(|k| k.into_owned()),
+            prepared_transaction_offset: v.prepared_transaction_offset,
         }
     }
 

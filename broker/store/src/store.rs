@@ -22,7 +22,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ferromq_protocol::message::MessageExt;
+use ferromq_protocol::message::{EncodeRecord, MessageExt};
 
 use crate::checkpoint::{Checkpoint, CheckpointFile};
 use crate::commit_log::{AppendResult, CommitLog};
@@ -410,7 +410,11 @@ impl MessageStore {
     }
 
     /// Appends messages of one queue back to back (a batch).
-    pub fn put_messages(&self, messages: &[MessageExt]) -> Result<Pending> {
+    ///
+    /// `M` is a [`MessageExt`] or, for a client's send, a
+    /// [`WireMessage`](ferromq_protocol::message::WireMessage) whose properties stay the
+    /// client's text.
+    pub fn put_messages<M: EncodeRecord>(&self, messages: &[M]) -> Result<Pending> {
         if !self.is_writable() {
             return Err(StoreError::NotWritable(
                 if let Some(reason) = self.fault.reason() {
@@ -432,9 +436,7 @@ impl MessageStore {
         if let Some(listener) = self.append_listener.get() {
             listener(append.end_offset());
         }
-        let wait = messages
-            .first()
-            .is_none_or(|m| m.properties.wait_store_msg_ok());
+        let wait = messages.first().is_none_or(|m| m.wait_store_msg_ok());
         let ticket = if wait {
             self.commit_log.flush_ticket(append.end_offset())
         } else {
