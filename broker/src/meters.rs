@@ -29,6 +29,7 @@ use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use ferromq_protocol::message::scan::Scan;
 use ferromq_protocol::message::{property, Properties};
 use ferromq_protocol::{names, RequestCode};
 
@@ -80,6 +81,31 @@ impl MessageType {
         .iter()
         .any(|key| properties.value(key).is_some())
         {
+            MessageType::Delay
+        } else {
+            MessageType::Normal
+        }
+    }
+
+    /// [`MessageType::of`] for a properties text not decoded into a map.
+    pub(crate) fn of_text(text: &[u8]) -> MessageType {
+        let scan = Scan::new(
+            text,
+            &[
+                property::TRANSACTION_PREPARED,
+                property::SHARDING_KEY,
+                "__STARTDELIVERTIME",
+                property::DELAY_TIME_LEVEL,
+                property::TIMER_DELIVER_MS,
+                property::TIMER_DELAY_SEC,
+                property::TIMER_DELAY_MS,
+            ],
+        );
+        if scan.values[0].is_some_and(|v| String::from_utf8_lossy(v).eq_ignore_ascii_case("true")) {
+            MessageType::Transaction
+        } else if scan.has(1) {
+            MessageType::Fifo
+        } else if scan.values[2..].iter().any(Option::is_some) {
             MessageType::Delay
         } else {
             MessageType::Normal
@@ -395,7 +421,25 @@ mod tests {
 
     #[test]
     fn message_types_follow_apache() {
-        assert_eq!(MessageType::of(&props(&[])), MessageType::Normal);
+        let of = |p: &Properties| {
+            let from_text = MessageType::of_text(p.encode().as_bytes());
+            assert_eq!(from_text, MessageType::of(p), "{p:?}");
+            from_text
+        };
+        assert_eq!(
+            of(&props(&[("TRAN_MSG", "TRUE")])),
+            MessageType::Transaction
+        );
+        assert_eq!(
+            of(&props(&[("__STARTDELIVERTIME", "1")])),
+            MessageType::Delay
+        );
+        assert_eq!(
+            MessageType::of_text(b"TRAN_MSG\x01true\x02TRAN_MSG\x01false\x02"),
+            MessageType::Normal,
+            "the last value wins"
+        );
+        assert_eq!(of(&props(&[])), MessageType::Normal);
         assert_eq!(
             MessageType::of(&props(&[("TRAN_MSG", "true"), ("DELAY", "3")])),
             MessageType::Transaction

@@ -18,5 +18,6 @@ pub(crate) mod relay;
 pub(crate) mod reply;
 pub(crate) mod retry;
 pub(crate) mod send;
+pub(crate) mod send_wire;
 pub(crate) mod topic;
 pub(crate) mod transaction;

@@ -6,15 +6,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use bytes::Bytes;
 use ferromq_protocol::body::perm;
 use ferromq_protocol::header::send::{SendMessageRequestHeader, SendMessageResponseHeader};
 use ferromq_protocol::message::{
-    create_message_id, decode_batch, property, MessageExt, Properties, UniqIdGenerator,
+    create_message_id, property, MessageExt, Properties, UniqIdGenerator,
 };
 use ferromq_protocol::{names, RemotingCommand, RequestCode, ResponseCode};
 use ferromq_remoting::Connection;
 use ferromq_store::configs::TIMER_TOPIC;
+use ferromq_store::store::Pending;
 use ferromq_store::{PutStatus, StoreError};
 
 use crate::transactions::HALF_TOPIC;
@@ -26,7 +26,7 @@ use crate::response::{bad_header, fail, ok, Response};
 use crate::state::Broker;
 use crate::stats::StatsName;
 
-fn uniq_ids(broker: &Broker) -> &'static UniqIdGenerator {
+pub(super) fn uniq_ids(broker: &Broker) -> &'static UniqIdGenerator {
     static GEN: OnceLock<UniqIdGenerator> = OnceLock::new();
     GEN.get_or_init(|| UniqIdGenerator::for_current_process(broker.store_host.ip()))
 }
@@ -83,91 +83,34 @@ pub(crate) async fn send_message(
     }
 
     let to_dlq = target_topic != h.topic;
-    let base = |body: Bytes, flag: i32, mut properties: Properties| {
-        if to_dlq {
-            // Dead letters wait for nothing (Apache sets delay level 0 on this path).
-            properties.remove(property::DELAY_TIME_LEVEL);
-        }
-        if properties.uniq_key().is_none() {
-            properties.insert(
-                property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX,
-                uniq_ids(broker).next_id(),
-            );
-        }
-        properties.insert("CLUSTER", settings.broker.broker_cluster_name.as_str());
-        MessageExt {
-            topic: target_topic.clone(),
-            queue_id,
-            flag,
-            body,
-            properties,
-            sys_flag: h.sys_flag,
-            born_timestamp: h.born_timestamp,
-            born_host: conn.peer_addr(),
-            store_host: broker.store_host,
-            reconsume_times: h.reconsume_times.unwrap_or(0),
-            ..MessageExt::default()
+    let put = if batch {
+        super::send_wire::put_batch(broker, &settings, conn, &h, req, &target_topic, queue_id)
+    } else {
+        let plain = if to_dlq {
+            None
+        } else {
+            super::send_wire::put_plain(broker, &settings, conn, &h, req, &target_topic, queue_id)
+        };
+        match plain {
+            Some(put) => put,
+            None => put_single(
+                broker,
+                &settings,
+                conn,
+                &h,
+                req,
+                target_topic,
+                queue_id,
+                to_dlq,
+            ),
         }
     };
-    let meters = &broker.stats.meters;
-    let mut kind = None;
-    let messages: Vec<MessageExt> = if batch {
-        if meters.is_enabled() {
-            let properties = Properties::decode(h.properties.as_deref().unwrap_or(""));
-            kind = Some(MessageType::of(&properties));
-        }
-        match decode_batch(&req.body) {
-            Ok(entries) if !entries.is_empty() => entries
-                .into_iter()
-                .map(|e| base(e.body, e.flag, e.properties))
-                .collect(),
-            Ok(_) => return fail(ResponseCode::MESSAGE_ILLEGAL, "empty batch"),
-            Err(e) => {
-                return fail(
-                    ResponseCode::MESSAGE_ILLEGAL,
-                    format!("bad batch body: {e}"),
-                )
-            }
-        }
-    } else {
-        let mut properties = Properties::decode(h.properties.as_deref().unwrap_or(""));
-        if meters.is_enabled() {
-            kind = Some(MessageType::of(&properties));
-        }
-        // What Apache 5.3.3's send hook context stamps on every single message it stores.
-        properties.insert(property::MSG_REGION, settings.broker.region_id.as_str());
-        properties.insert(
-            property::TRACE_SWITCH,
-            if settings.broker.trace_on {
-                "true"
-            } else {
-                "false"
-            },
-        );
-        let mut message = base(req.body.clone(), h.flag, properties);
-        match broker.prepare_half(&mut message) {
-            Ok(true) => {}
-            Ok(false) => {
-                if let Err(refusal) = broker.park_if_delayed(&mut message) {
-                    return refusal;
-                }
-            }
-            Err(refusal) => return refusal,
-        }
-        vec![message]
+    let put = match put {
+        Ok(put) => put,
+        Err(refusal) => return refusal,
     };
 
-    let pending = match broker.store.put_messages(&messages) {
-        Ok(p) => p,
-        Err(StoreError::MessageIllegal(reason)) => {
-            return fail(ResponseCode::MESSAGE_ILLEGAL, reason)
-        }
-        Err(e @ StoreError::NotWritable(_)) => {
-            return fail(ResponseCode::SERVICE_NOT_AVAILABLE, e.to_string())
-        }
-        Err(e) => return fail(ResponseCode::SYSTEM_ERROR, e.to_string()),
-    };
-    let result = pending.finish().await;
+    let result = put.pending.finish().await;
     let mut resp = match &result.status {
         PutStatus::PutOk => ok(),
         PutStatus::FlushDiskTimeout => RemotingCommand::response(
@@ -183,18 +126,15 @@ pub(crate) async fn send_message(
             return fail(ResponseCode::SYSTEM_ERROR, format!("store fault: {reason}"))
         }
     };
-    let wait = messages
-        .first()
-        .is_none_or(|m| m.properties.wait_store_msg_ok());
     if settings.broker.enable_controller_mode {
-        if wait {
+        if put.wait {
             if let Some(refusal) =
                 crate::replicas::replicated(broker, &settings, result.append.end_offset()).await
             {
                 resp = refusal;
             }
         }
-    } else if settings.broker.broker_role == BrokerRole::SyncMaster && wait {
+    } else if settings.broker.broker_role == BrokerRole::SyncMaster && put.wait {
         // As Apache, a replica's answer overrides the flush's.
         if let Some(refusal) = replicated(broker, &settings, result.append.end_offset()).await {
             resp = refusal;
@@ -203,27 +143,22 @@ pub(crate) async fn send_message(
     let stats = &broker.stats;
     stats
         .put
-        .fetch_add(messages.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        .fetch_add(put.count as u64, std::sync::atomic::Ordering::Relaxed);
     // By the topic the producer named (a delayed message is stored under the schedule topic).
     stats
         .keyed
-        .add(StatsName::TopicPutNums, &h.topic, messages.len() as u64);
-    let bytes: usize = messages.iter().map(|m| m.body.len()).sum();
+        .add(StatsName::TopicPutNums, &h.topic, put.count as u64);
     stats
         .keyed
-        .add(StatsName::TopicPutSize, &h.topic, bytes as u64);
-    if let Some(kind) = kind {
-        meters.message_in(
-            &h.topic,
-            kind,
-            messages.len() as u64,
-            result.append.bytes as u64,
-        );
+        .add(StatsName::TopicPutSize, &h.topic, put.body_bytes as u64);
+    let meters = &broker.stats.meters;
+    if let Some(kind) = put.kind {
+        meters.message_in(&h.topic, kind, put.count as u64, result.append.bytes as u64);
     }
     if to_dlq {
         meters.sent_to_dlq(&h.producer_group, &h.topic);
     }
-    if messages.first().is_some_and(|m| m.topic == HALF_TOPIC) {
+    if put.half {
         meters.half_stored(&h.topic);
     }
     let msg_id = match result.append.records.as_slice() {
@@ -234,28 +169,118 @@ pub(crate) async fn send_message(
             .collect::<Vec<_>>()
             .join(","),
     };
-    let transaction_id = messages
-        .first()
-        .and_then(|m| m.properties.uniq_key())
-        .map(str::to_owned);
-    // A single timer message can be recalled until it is due (Apache's attachRecallHandle).
-    let recall_handle = match messages.as_slice() {
-        [m] if !batch && m.topic == TIMER_TOPIC => {
-            crate::handlers::recall::handle_for(&settings.broker.broker_name, m)
-        }
-        _ => None,
-    };
     let header = SendMessageResponseHeader {
         msg_id,
-        recall_handle,
+        recall_handle: put.recall_handle,
         queue_id,
         queue_offset: result.append.queue_offset,
-        transaction_id,
+        transaction_id: put.transaction_id,
         msg_region: Some(settings.broker.region_id.clone()),
         trace_on: Some(settings.broker.trace_on),
         ..Default::default()
     };
     resp.with_header(&header)
+}
+
+/// A put on its way to the store's flush, and what the response and statistics need of it.
+pub(super) struct Put {
+    pub(super) pending: Pending,
+    /// Messages stored.
+    pub(super) count: usize,
+    /// Their bodies' bytes.
+    pub(super) body_bytes: usize,
+    /// Whether the sender waits for the store (the first message's WAIT).
+    pub(super) wait: bool,
+    /// Stored as a half (prepared transactional) message.
+    pub(super) half: bool,
+    /// The first message's UNIQ_KEY (the response's transaction id).
+    pub(super) transaction_id: Option<String>,
+    /// A parked timer message's recall handle.
+    pub(super) recall_handle: Option<String>,
+    /// The metrics' message type, when metrics are on.
+    pub(super) kind: Option<MessageType>,
+}
+
+/// The response for a store's refusal of a put.
+pub(super) fn store_refusal(e: StoreError) -> Response {
+    match e {
+        StoreError::MessageIllegal(reason) => fail(ResponseCode::MESSAGE_ILLEGAL, reason),
+        e @ StoreError::NotWritable(_) => fail(ResponseCode::SERVICE_NOT_AVAILABLE, e.to_string()),
+        e => fail(ResponseCode::SYSTEM_ERROR, e.to_string()),
+    }
+}
+
+/// A single message through a [`Properties`] map: a dead letter, a prepared (half) message, a
+/// delayed or timer message, which the broker moves to another topic (`send_wire.rs` takes the
+/// plain ones).
+#[allow(clippy::too_many_arguments)]
+fn put_single(
+    broker: &Broker,
+    settings: &Settings,
+    conn: &Connection,
+    h: &SendMessageRequestHeader,
+    req: &RemotingCommand,
+    target_topic: String,
+    queue_id: i32,
+    to_dlq: bool,
+) -> Result<Put, Response> {
+    let mut properties = Properties::decode(h.properties.as_deref().unwrap_or(""));
+    let meters = &broker.stats.meters;
+    let kind = meters.is_enabled().then(|| MessageType::of(&properties));
+    // What Apache 5.3.3's send hook context stamps on every single message it stores.
+    properties.insert(property::MSG_REGION, settings.broker.region_id.as_str());
+    properties.insert(
+        property::TRACE_SWITCH,
+        if settings.broker.trace_on {
+            "true"
+        } else {
+            "false"
+        },
+    );
+    if to_dlq {
+        // Dead letters wait for nothing (Apache sets delay level 0 on this path).
+        properties.remove(property::DELAY_TIME_LEVEL);
+    }
+    if properties.uniq_key().is_none() {
+        properties.insert(
+            property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX,
+            uniq_ids(broker).next_id(),
+        );
+    }
+    properties.insert("CLUSTER", settings.broker.broker_cluster_name.as_str());
+    let mut message = MessageExt {
+        topic: target_topic,
+        queue_id,
+        flag: h.flag,
+        body: req.body.clone(),
+        properties,
+        sys_flag: h.sys_flag,
+        born_timestamp: h.born_timestamp,
+        born_host: conn.peer_addr(),
+        store_host: broker.store_host,
+        reconsume_times: h.reconsume_times.unwrap_or(0),
+        ..MessageExt::default()
+    };
+    if !broker.prepare_half(&mut message)? {
+        broker.park_if_delayed(&mut message)?;
+    }
+    let pending = broker.store.put_message(&message).map_err(store_refusal)?;
+    // A single timer message can be recalled until it is due (Apache's attachRecallHandle).
+    let recall_handle = if message.topic == TIMER_TOPIC {
+        crate::handlers::recall::handle_for(&settings.broker.broker_name, &message)
+    } else {
+        None
+    };
+    Ok(Put {
+        pending,
+        count: 1,
+        body_bytes: message.body.len(),
+        wait: message.properties.wait_store_msg_ok(),
+        half: message.topic == HALF_TOPIC,
+        transaction_id: message.properties.uniq_key().map(str::to_owned),
+        recall_handle,
+        kind,
+    })
 }
 
 /// What a slave answers a write (Apache's remark for SERVICE_NOT_AVAILABLE).
