@@ -71,7 +71,8 @@ impl Fields {
     }
 
     fn find(&self, key: &str) -> Result<usize, usize> {
-        self.entries.binary_search_by(|e| self.key_of(e).cmp(key))
+        self.entries
+            .binary_search_by(|e| key_cmp(self.key_of(e), key))
     }
 
     /// Appends `s` to the text, returning its span.
@@ -193,7 +194,7 @@ impl Fields {
             return self
                 .entries
                 .iter()
-                .find(|e| self.key_of(e) == key)
+                .find(|e| key_eq(self.key_of(e), key))
                 .map(|e| self.value_of(e));
         }
         self.find(key).ok().map(|i| self.value_of(&self.entries[i]))
@@ -429,7 +430,50 @@ fn known_key(key: &str) -> Option<&'static str> {
         "zoneName",
         "forbiddenType",
     ];
-    KEYS.iter().copied().find(|k| *k == key)
+    KEYS.iter().copied().find(|k| key_eq(k, key))
+}
+
+/// Keys up to this long are compared byte by byte in line (see [`key_eq`]).
+const SHORT_KEY: usize = 16;
+
+/// `a == b` without a `memcmp` call for short keys: most header keys are one letter, and a
+/// frame's decode and typed read compare a few hundred of them, where the library call cost
+/// more than the comparison (docs/performance.md, "Fourth round").
+#[inline]
+fn key_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > SHORT_KEY {
+        return a == b;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// `a.cmp(b)` (byte order), in line for short keys like [`key_eq`].
+#[inline]
+fn key_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() > SHORT_KEY || b.len() > SHORT_KEY {
+        return a.cmp(b);
+    }
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i < n {
+        if a[i] != b[i] {
+            return a[i].cmp(&b[i]);
+        }
+        i += 1;
+    }
+    a.len().cmp(&b.len())
 }
 
 impl PartialEq for ExtFields {
@@ -533,6 +577,33 @@ pub trait CommandHeader: Sized {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_comparisons_agree_with_str() {
+        let keys = [
+            "",
+            "a",
+            "b",
+            "ab",
+            "ba",
+            "n",
+            "nsd",
+            "ns",
+            "queueId",
+            "queueOffset",
+            "subscription",
+            "suspendTimeoutMillis",
+            "suspendTimeoutMilliz",
+            "\u{e9}",
+            "z\u{e9}",
+        ];
+        for a in keys {
+            for b in keys {
+                assert_eq!(key_eq(a, b), a == b, "{a:?} {b:?}");
+                assert_eq!(key_cmp(a, b), a.cmp(b), "{a:?} {b:?}");
+            }
+        }
+    }
 
     #[test]
     fn java_number_and_bool_rules() {
