@@ -80,8 +80,9 @@ pub struct WireMessage<'a> {
     pub store_host: SocketAddr,
     /// Number of redeliveries.
     pub reconsume_times: i32,
-    /// What the WAIT property says for a reader ([`Properties::wait_store_msg_ok`]
-    /// (super::Properties::wait_store_msg_ok)); the caller, who scanned the text, sets it.
+    /// What the WAIT property says for a reader
+    /// ([`wait_store_msg_ok`](super::Properties::wait_store_msg_ok)); the caller, who scanned
+    /// the text, sets it.
     pub wait_store_msg_ok: bool,
 }
 
