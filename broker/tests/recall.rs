@@ -193,6 +193,21 @@ async fn bad_recalls_get_apache_answers() {
             "timestamp invalid",
         ),
         (
+            // Stored as is, the id would give the marker the delete key of the message under
+            // test, which this handle does not name.
+            "message id smuggling a property",
+            forged(&|x| {
+                x.message_id = format!(
+                    "0A00\u{2}{}\u{1}RecallBad+{}",
+                    property::TIMER_DEL_UNIQKEY,
+                    h.message_id
+                )
+            }),
+            "RecallBad",
+            ResponseCode::ILLEGAL_OPERATION,
+            "invalid",
+        ),
+        (
             "unknown topic",
             forged(&|x| x.topic = "RecallNoSuchTopic".into()),
             "RecallNoSuchTopic",
@@ -206,6 +221,14 @@ async fn bad_recalls_get_apache_answers() {
         let text = resp.remark.unwrap_or_default();
         assert!(text.contains(remark), "{what}: remark {text:?}");
     }
+    // So would a producer group holding a separator.
+    let mut grouped = recall_request("RecallBad", &good);
+    grouped.ext_fields.insert(
+        "producerGroup",
+        format!("PG\u{2}{}\u{1}x", property::TIMER_DEL_UNIQKEY),
+    );
+    let resp = c.request(grouped, T).await.unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::ILLEGAL_OPERATION);
     // A missing field is a bad header, not a crash.
     let mut bare = recall_request("RecallBad", &good);
     bare.ext_fields.remove("recallHandle");
