@@ -2,10 +2,13 @@
 //! ([`MessageView`]), and the outcome of a send ([`SendResult`]).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use ferromq_protocol::body::MessageQueue;
 use ferromq_protocol::message::{property, MessageExt, Properties};
+
+use crate::namespace::Namespace;
 
 /// A message to send: topic, body, user flag and properties (tags, keys, user properties,
 /// delay).
@@ -128,29 +131,83 @@ impl Message {
 }
 
 /// A received message: the stored record plus where it came from.
-#[derive(Debug, Clone)]
-pub struct MessageView {
+///
+/// Cheap to clone: clones share one record (a consumer keeps a message in its cache, in the
+/// listener call and in its consume-timeout watch, and a redelivery keeps it besides).
+#[derive(Clone)]
+pub struct MessageView(Arc<Received>);
+
+#[derive(Clone)]
+struct Received {
     ext: MessageExt,
-    queue: MessageQueue,
+    /// Shared by the messages of one pull.
+    queue: Arc<MessageQueue>,
+}
+
+impl std::fmt::Debug for MessageView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageView")
+            .field("ext", &self.0.ext)
+            .field("queue", &self.0.queue)
+            .finish()
+    }
 }
 
 impl MessageView {
     /// A received record from `broker_name`; a redelivery pulled from `retry_topic` (the
     /// group's `%RETRY%<group>`) gets its real topic back from `RETRY_TOPIC`.
-    pub(crate) fn new(mut ext: MessageExt, broker_name: &str, retry_topic: Option<&str>) -> Self {
-        let queue = MessageQueue::new(ext.topic.clone(), broker_name, ext.queue_id);
+    pub(crate) fn new(ext: MessageExt, broker_name: &str, retry_topic: Option<&str>) -> Self {
+        let queue = Arc::new(MessageQueue::new(
+            ext.topic.clone(),
+            broker_name,
+            ext.queue_id,
+        ));
+        MessageView::in_queue(ext, queue, retry_topic)
+    }
+
+    /// A received record of `queue` (shared with the other messages of its pull); a
+    /// redelivery pulled from `retry_topic` gets its real topic back from `RETRY_TOPIC`.
+    pub(crate) fn in_queue(
+        mut ext: MessageExt,
+        queue: Arc<MessageQueue>,
+        retry_topic: Option<&str>,
+    ) -> Self {
         if retry_topic == Some(ext.topic.as_str()) {
             if let Some(real) = ext.properties.value(property::RETRY_TOPIC) {
                 ext.topic = real.to_owned();
             }
         }
-        MessageView { ext, queue }
+        MessageView(Arc::new(Received { ext, queue }))
+    }
+
+    /// The views of the records pulled from `mq`, as the application sees them (`ns` taken off
+    /// the topics), sharing one queue. A record of another queue (none is expected) gets its own.
+    pub(crate) fn pulled<'a>(
+        records: impl IntoIterator<Item = MessageExt> + 'a,
+        mq: &'a MessageQueue,
+        retry_topic: Option<&'a str>,
+        ns: &'a Namespace,
+    ) -> impl Iterator<Item = MessageView> + 'a {
+        let queue = Arc::new(ns.unwrap_queue(mq));
+        records.into_iter().map(move |ext| {
+            if ext.topic == mq.topic && ext.queue_id == mq.queue_id {
+                let mut view = MessageView::in_queue(ext, queue.clone(), retry_topic);
+                if ns.is_set() {
+                    let unwrapped = ns.unwrap(view.topic());
+                    Arc::make_mut(&mut view.0).ext.topic = unwrapped;
+                }
+                view
+            } else {
+                ns.unwrap_view(MessageView::new(ext, &mq.broker_name, retry_topic))
+            }
+        })
     }
 
     /// Replaces the message's topic and its queue's topic (a namespace taken off).
     pub(crate) fn set_topics(&mut self, topic: String, queue_topic: String) {
-        self.ext.topic = topic;
-        self.queue.topic = queue_topic;
+        let received = Arc::make_mut(&mut self.0);
+        received.ext.topic = topic;
+        Arc::make_mut(&mut received.queue).topic = queue_topic;
     }
 
     /// A record of queue 0 of `topic` on broker `b` at `offset` (unit tests).
@@ -167,76 +224,76 @@ impl MessageView {
 
     /// The message id (UNIQ_KEY, else the offsetMsgId), as Java's `getMsgId()`.
     pub fn msg_id(&self) -> String {
-        self.ext.msg_id()
+        self.0.ext.msg_id()
     }
 
     /// The broker's offsetMsgId (store host + commitlog offset).
     pub fn offset_msg_id(&self) -> String {
-        self.ext.offset_msg_id()
+        self.0.ext.offset_msg_id()
     }
 
     /// The topic the producer sent to (restored from `RETRY_TOPIC` for redeliveries).
     pub fn topic(&self) -> &str {
-        &self.ext.topic
+        &self.0.ext.topic
     }
 
     /// The body (decompressed).
     pub fn body(&self) -> &Bytes {
-        &self.ext.body
+        &self.0.ext.body
     }
 
     /// The tag.
     pub fn tag(&self) -> Option<&str> {
-        self.ext.tags()
+        self.0.ext.tags()
     }
 
     /// The keys.
     pub fn keys(&self) -> Vec<&str> {
-        self.ext.properties.keys().collect()
+        self.0.ext.properties.keys().collect()
     }
 
     /// A property by name.
     pub fn property(&self, name: &str) -> Option<&str> {
-        self.ext.properties.value(name)
+        self.0.ext.properties.value(name)
     }
 
     /// All properties.
     pub fn properties(&self) -> BTreeMap<String, String> {
-        self.ext.properties.clone().into_map()
+        self.0.ext.properties.clone().into_map()
     }
 
     /// The queue it was pulled from (the retry queue for redeliveries).
     pub fn queue(&self) -> &MessageQueue {
-        &self.queue
+        &self.0.queue
     }
 
     /// Its offset in that queue.
     pub fn queue_offset(&self) -> i64 {
-        self.ext.queue_offset
+        self.0.ext.queue_offset
     }
 
     /// How many times it was redelivered before.
     pub fn reconsume_times(&self) -> i32 {
-        self.ext.reconsume_times
+        self.0.ext.reconsume_times
     }
 
     pub(crate) fn set_reconsume_times(&mut self, times: i32) {
-        self.ext.reconsume_times = times;
+        Arc::make_mut(&mut self.0).ext.reconsume_times = times;
     }
 
     /// When the producer created it, ms since the epoch.
     pub fn born_timestamp(&self) -> i64 {
-        self.ext.born_timestamp
+        self.0.ext.born_timestamp
     }
 
     /// When the broker stored it, ms since the epoch.
     pub fn store_timestamp(&self) -> i64 {
-        self.ext.store_timestamp
+        self.0.ext.store_timestamp
     }
 
     /// The full stored record.
     pub fn ext(&self) -> &MessageExt {
-        &self.ext
+        &self.0.ext
     }
 }
 

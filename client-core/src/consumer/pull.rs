@@ -773,19 +773,12 @@ async fn fetch_loop(inner: Arc<Inner>, q: Arc<LiteQueue>) {
         let pull_rt = began.elapsed();
         let messages = Client::decode_messages(&response.body).unwrap_or_default();
         let filter_tags = sub.expression_type.is_tag() && !sub.is_sub_all();
-        let views: Vec<MessageView> = messages
-            .into_iter()
-            .filter(|m| {
-                !filter_tags
-                    || m.tags()
-                        .is_some_and(|t| sub.tags_set.iter().any(|s| s == t))
-            })
-            .map(|m| {
-                inner
-                    .ns
-                    .unwrap_view(MessageView::new(m, &mq.broker_name, None))
-            })
-            .collect();
+        let wanted = messages.into_iter().filter(|m| {
+            !filter_tags
+                || m.tags()
+                    .is_some_and(|t| sub.tags_set.iter().any(|s| s == t))
+        });
+        let views: Vec<MessageView> = MessageView::pulled(wanted, &mq, None, &inner.ns).collect();
         q.stats.pulled(pull_rt, views.len());
         if views.is_empty() {
             continue;
