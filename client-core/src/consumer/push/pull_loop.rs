@@ -132,7 +132,7 @@ pub(crate) async fn pull_loop(inner: Arc<Inner>, qs: Arc<QueueState>, mut next: 
             continue;
         }
         if found {
-            let messages = match Client::decode_messages(&response.body) {
+            let messages = match Client::decode_pulled(&response.body) {
                 Ok(m) => m,
                 Err(e) => {
                     tracing::warn!(queue = ?mq, error = %e, "undecodable pull body");
@@ -140,13 +140,12 @@ pub(crate) async fn pull_loop(inner: Arc<Inner>, qs: Arc<QueueState>, mut next: 
                 }
             };
             let filter_tags = sub.expression_type.is_tag() && !sub.is_sub_all();
-            let wanted = messages.into_iter().filter(|m| {
-                !filter_tags
-                    || m.tags()
-                        .is_some_and(|t| sub.tags_set.iter().any(|s| s == t))
-            });
             let views: Vec<MessageView> =
-                MessageView::pulled(wanted, &mq, Some(&inner.retry_topic), &inner.ns).collect();
+                MessageView::pulled(messages, &mq, Some(&inner.retry_topic), &inner.ns)
+                    .filter(|m| {
+                        !filter_tags || m.tag().is_some_and(|t| sub.tags_set.iter().any(|s| s == t))
+                    })
+                    .collect();
             qs.stats.pulled(pull_rt, views.len());
             if views.is_empty() {
                 // Everything filtered out: the offset may move past them.
