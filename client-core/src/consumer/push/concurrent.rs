@@ -121,7 +121,7 @@ impl Call {
             .tracer
             .as_ref()
             .and_then(|t| t.before_consume(messages));
-        qs.in_listener.begin(messages);
+        qs.in_listener.begin(messages, began);
         Call { began, trace }
     }
 

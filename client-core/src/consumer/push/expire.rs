@@ -29,9 +29,8 @@ const PER_QUEUE_AND_CHECK: usize = 16;
 pub(crate) struct InListener(Mutex<HashMap<i64, (MessageView, Instant)>>);
 
 impl InListener {
-    /// A listener call begins with `messages`.
-    pub(crate) fn begin(&self, messages: &[MessageView]) {
-        let now = Instant::now();
+    /// A listener call begins with `messages`, `now`.
+    pub(crate) fn begin(&self, messages: &[MessageView], now: Instant) {
         let mut map = lock(&self.0);
         for m in messages {
             map.insert(m.queue_offset(), (m.clone(), now));
