@@ -28,19 +28,14 @@ ns_port=29876
 ctl_ports=(29880 29881 29882)
 broker_ports=(29911 29921 29931)
 ns="127.0.0.1:$ns_port"
-pids=()
-stop_all() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    pids=()
-}
+
+. scripts/bench-lib.sh
+
 cleanup() {
-    stop_all
+    bench_stop_all
     rm -rf "$work"
 }
 trap cleanup EXIT
-
-. scripts/bench-lib.sh
 
 # wait_sync_state_set <size>: until a controller names a master of `bench` whose sync state set
 # has <size> members (CONTROLLER_GET_REPLICA_INFO, code 1004; 60 s at most).
@@ -84,12 +79,7 @@ PY
 setup() {
     local name="$1" all_ack="$2"
     local dir="$work/$name" peers="" i
-    mkdir -p "$dir/ns"
-    printf 'listenPort=%s\nkvConfigPath=%s\nconfigStorePath=%s\n' "$ns_port" "$dir/ns/kv.json" \
-        "$dir/ns/ns.properties" >"$dir/ns/namesrv.properties"
-    "$bin/mqnamesrv" -c "$dir/ns/namesrv.properties" >"$dir/ns/ns.log" 2>&1 &
-    pids+=($!)
-    wait_port "$ns_port"
+    bench_namesrv_start "$bin" "$dir/ns" "$ns_port"
     for i in 0 1 2; do peers="$peers${peers:+;}n$i-127.0.0.1:${ctl_ports[$i]}"; done
     local controllers
     controllers="$(printf '127.0.0.1:%s;' "${ctl_ports[@]}")"
@@ -98,30 +88,26 @@ setup() {
         printf '%s\n' "controllerDLegerGroup=bench" "controllerDLegerPeers=$peers" \
             "controllerDLegerSelfId=n$i" "controllerStorePath=$dir/c$i/store" \
             "bindAddress=127.0.0.1" >"$dir/c$i/controller.properties"
-        "$bin/mqcontroller" -c "$dir/c$i/controller.properties" >"$dir/c$i/controller.log" 2>&1 &
-        pids+=($!)
+        bench_spawn "$dir/c$i/controller.log" "$bin/mqcontroller" -c "$dir/c$i/controller.properties"
     done
     for i in 0 1 2; do
-        mkdir -p "$dir/b$i"
-        printf '%s\n' "brokerClusterName=DefaultCluster" "brokerName=bench" "brokerId=-1" \
-            "brokerIP1=127.0.0.1" "brokerIP2=127.0.0.1" "listenPort=${broker_ports[$i]}" \
-            "namesrvAddr=$ns" "storePathRootDir=$dir/b$i/store" "flushDiskType=$flush" \
-            "enableControllerMode=true" "controllerAddr=${controllers%;}" \
-            "allAckInSyncStateSet=$all_ack" >"$dir/b$i/broker.properties"
-        "$bin/mqbroker" -c "$dir/b$i/broker.properties" >"$dir/b$i/broker.log" 2>&1 &
-        pids+=($!)
+        bench_broker_start "$bin" "$dir/b$i" "brokerClusterName=DefaultCluster" "brokerName=bench" \
+            "brokerId=-1" "brokerIP1=127.0.0.1" "brokerIP2=127.0.0.1" \
+            "listenPort=${broker_ports[$i]}" "namesrvAddr=$ns" "storePathRootDir=$dir/b$i/store" \
+            "flushDiskType=$flush" "enableControllerMode=true" "controllerAddr=${controllers%;}" \
+            "allAckInSyncStateSet=$all_ack"
     done
     wait_sync_state_set 3
     wait_registered "$ns_port"
     local mode line
     for mode in sync async; do
         echo "== $name / $mode ($secs s)" >&2
-        line="$("$bin/mqbench" producer -n "$ns" -t "CtlBench" -w 16 -s 1024 --mode "$mode" \
-            --duration "$secs" --json | grep '"kind":"summary"' | tail -n 1)"
+        line="$(mqbench_summary "$bin" -n "$ns" -t "CtlBench" -w 16 -s 1024 --mode "$mode" \
+            --duration "$secs")"
         echo "{\"setup\":\"$name\",\"mode\":\"$mode\",\"flush\":\"$flush\",\"result\":$line}" |
             tee -a "$results"
     done
-    stop_all
+    bench_stop_all
 }
 
 setup all-ack-on true

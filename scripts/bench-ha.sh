@@ -26,29 +26,21 @@ ns_port=19876
 master_port=19911
 slave_port=19921
 ns="127.0.0.1:$ns_port"
-pids=()
-stop_all() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    pids=()
-}
+
+. scripts/bench-lib.sh
+
 cleanup() {
-    stop_all
+    bench_stop_all
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-. scripts/bench-lib.sh
-
 # broker <dir> <port> <id> <role> <flush>: starts one broker of broker name `ha-bench`.
 broker() {
     local dir="$1" port="$2" id="$3" role="$4" flush="$5"
-    mkdir -p "$dir"
-    printf '%s\n' "brokerName=ha-bench" "brokerId=$id" "brokerRole=$role" "flushDiskType=$flush" \
-        "brokerIP1=127.0.0.1" "brokerIP2=127.0.0.1" "listenPort=$port" "namesrvAddr=$ns" \
-        "storePathRootDir=$dir/store" >"$dir/broker.properties"
-    "$bin/mqbroker" -c "$dir/broker.properties" >"$dir/broker.log" 2>&1 &
-    pids+=($!)
+    bench_broker_start "$bin" "$dir" "brokerName=ha-bench" "brokerId=$id" "brokerRole=$role" \
+        "flushDiskType=$flush" "brokerIP1=127.0.0.1" "brokerIP2=127.0.0.1" "listenPort=$port" \
+        "namesrvAddr=$ns" "storePathRootDir=$dir/store"
     wait_port "$port"
 }
 
@@ -68,12 +60,7 @@ sample_lag() {
 setup() {
     local name="$1" role="$2" flush="$3" slave="$4"
     local dir="$work/$name"
-    mkdir -p "$dir/ns"
-    printf 'listenPort=%s\nkvConfigPath=%s\nconfigStorePath=%s\n' "$ns_port" "$dir/ns/kv.json" \
-        "$dir/ns/ns.properties" >"$dir/ns/namesrv.properties"
-    "$bin/mqnamesrv" -c "$dir/ns/namesrv.properties" >"$dir/ns/ns.log" 2>&1 &
-    pids+=($!)
-    wait_port "$ns_port"
+    bench_namesrv_start "$bin" "$dir/ns" "$ns_port"
     broker "$dir/master" "$master_port" 0 "$role" "$flush"
     if [ "$slave" = yes ]; then
         broker "$dir/slave" "$slave_port" 1 SLAVE "$flush"
@@ -94,15 +81,15 @@ setup() {
             sample_lag "$stop" >"$lag_file" &
             sampler=$!
         fi
-        line="$("$bin/mqbench" producer -n "$ns" -t "HaBench$t" -w "$t" -s 1024 \
-            --duration "$secs" --mode sync --json | grep '"kind":"summary"' | tail -n 1)"
+        line="$(mqbench_summary "$bin" -n "$ns" -t "HaBench$t" -w "$t" -s 1024 \
+            --duration "$secs" --mode sync)"
         touch "$stop"
         [ -n "$sampler" ] && wait "$sampler"
         local lag=null
         [ "$slave" = yes ] && lag="$(cat "$lag_file")"
         echo "{\"setup\":\"$name\",\"threads\":$t,\"max_lag_bytes\":$lag,\"result\":$line}" | tee -a "$results"
     done
-    stop_all
+    bench_stop_all
 }
 
 setup single-async-flush ASYNC_MASTER ASYNC_FLUSH no

@@ -88,3 +88,51 @@ wait_idle() {
         [ $((after - before)) -lt $((hz / 5)) ] && return 0
     done
 }
+
+# Processes started one by one (bench-ha.sh, bench-controller.sh): bench_spawn records each pid,
+# bench_stop_all stops them all.
+bench_pids=()
+
+# bench_spawn LOG CMD [ARGS...]: runs CMD in the background with its output in LOG.
+bench_spawn() {
+    local log="$1"
+    shift
+    "$@" >"$log" 2>&1 &
+    bench_pids+=($!)
+}
+
+# bench_stop_all: SIGTERM to every process bench_spawn started, then waits until each is gone.
+bench_stop_all() {
+    local p
+    for p in "${bench_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${bench_pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    bench_pids=()
+}
+
+# bench_namesrv_start BIN DIR PORT: BIN/mqnamesrv on 127.0.0.1:PORT, its config, KV store and log
+# in DIR; returns once the port is open.
+bench_namesrv_start() {
+    local bin="$1" dir="$2" port="$3"
+    mkdir -p "$dir"
+    printf 'listenPort=%s\nkvConfigPath=%s\nconfigStorePath=%s\n' "$port" "$dir/kv.json" \
+        "$dir/ns.properties" >"$dir/namesrv.properties"
+    bench_spawn "$dir/ns.log" "$bin/mqnamesrv" -c "$dir/namesrv.properties"
+    wait_port "$port"
+}
+
+# bench_broker_start BIN DIR KEY=VALUE...: BIN/mqbroker with these lines as DIR/broker.properties,
+# its log in DIR/broker.log (does not wait for it).
+bench_broker_start() {
+    local bin="$1" dir="$2"
+    shift 2
+    mkdir -p "$dir"
+    printf '%s\n' "$@" >"$dir/broker.properties"
+    bench_spawn "$dir/broker.log" "$bin/mqbroker" -c "$dir/broker.properties"
+}
+
+# mqbench_summary BIN ARGS...: the summary JSON line of `BIN/mqbench producer ARGS --json`.
+mqbench_summary() {
+    local bin="$1"
+    shift
+    "$bin/mqbench" producer "$@" --json | grep '"kind":"summary"' | tail -n 1
+}

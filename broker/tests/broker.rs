@@ -695,29 +695,6 @@ async fn sql92_subscriptions_select_by_properties() {
     broker.stop().await;
 }
 
-fn timer_request(
-    topic: &str,
-    body: &str,
-    property: &str,
-    value: impl std::fmt::Display,
-) -> RemotingCommand {
-    let mut props = Properties::new();
-    props.insert(property, value.to_string());
-    props.insert(property::KEYS, body);
-    let h = SendMessageRequestHeaderV2 {
-        producer_group: "PG".to_owned(),
-        topic: topic.to_owned(),
-        default_topic: "TBW102".to_owned(),
-        default_topic_queue_nums: 1,
-        queue_id: 0,
-        born_timestamp: now_ms(),
-        properties: Some(props.encode()),
-        ..Default::default()
-    };
-    RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &h)
-        .with_body(Bytes::copy_from_slice(body.as_bytes()))
-}
-
 /// Pulls `topic` queue 0 from `offset` until `n` messages came; each with the time it arrived.
 async fn pull_n(c: &Connection, group: &str, topic: &str, n: usize) -> Vec<(MessageExt, i64)> {
     let mut got = Vec::new();

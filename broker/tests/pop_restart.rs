@@ -8,62 +8,25 @@ mod pop_support;
 mod support;
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use ferromq_protocol::header::send::SendMessageResponseHeader;
 use ferromq_protocol::{CommandHeader, ResponseCode};
-use ferromq_remoting::{Connection, ConnectionConfig, IgnoreRequests};
+use ferromq_remoting::Connection;
 use pop_support::*;
-
-const BIN: &str = env!("CARGO_BIN_EXE_mqbroker");
-
-fn start(conf: &Path) -> Child {
-    let mut child = Command::new(BIN)
-        .args(["-c", conf.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert!(line.contains("boot success"), "{line}");
-    child
-}
-
-async fn connect(addr: &str) -> Connection {
-    Connection::connect(addr, Arc::new(IgnoreRequests), ConnectionConfig::default())
-        .await
-        .unwrap()
-}
+use support::{connect, mqbroker_conf, start_mqbroker};
 
 #[tokio::test]
 async fn acked_pops_stay_acked_and_unacked_come_back_after_kill_9() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let conf = dir.path().join("broker.properties");
-    std::fs::write(
-        &conf,
-        format!(
-            "brokerName=broker-t\nbrokerIP1=127.0.0.1\nlistenPort={port}\nnamesrvAddr=\n\
-             storePathRootDir={}\nmappedFileSizeCommitLog=1048576\nreviveInterval=50\n\
-             popFromRetryProbability=0\n",
-            dir.path().join("store").display()
-        ),
-    )
-    .unwrap();
+    let (addr, conf) = mqbroker_conf(
+        dir.path(),
+        "broker-t",
+        "reviveInterval=50\npopFromRetryProbability=0\n",
+    );
 
-    let mut broker = start(&conf);
+    let mut broker = start_mqbroker(&conf);
     let c = connect(&addr).await;
     let mut next = 0;
     for i in 0..10 {
@@ -92,7 +55,7 @@ async fn acked_pops_stay_acked_and_unacked_come_back_after_kill_9() {
     broker.wait().unwrap();
     assert!(dir.path().join("store").join("pop").join("ledger").exists());
 
-    let mut broker = start(&conf);
+    let mut broker = start_mqbroker(&conf);
     let c = connect(&addr).await;
     let back = pop_until(&c, "G", "PopK", 5, 60_000, Duration::from_secs(20)).await;
     let got: BTreeSet<String> = back.iter().map(Popped::body).collect();
@@ -123,22 +86,7 @@ async fn acked_pops_stay_acked_and_unacked_come_back_after_kill_9() {
 #[tokio::test]
 async fn an_orderly_batch_stays_blocked_and_counted_across_kill_9() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let conf = dir.path().join("broker.properties");
-    std::fs::write(
-        &conf,
-        format!(
-            "brokerName=broker-t\nbrokerIP1=127.0.0.1\nlistenPort={port}\nnamesrvAddr=\n\
-             storePathRootDir={}\nmappedFileSizeCommitLog=1048576\n",
-            dir.path().join("store").display()
-        ),
-    )
-    .unwrap();
+    let (addr, conf) = mqbroker_conf(dir.path(), "broker-t", "");
     let fifo = |c: Arc<Connection>, attempt: &'static str| async move {
         pop_with(&c, "FG", "PopF", 2, 60_000, 0, |h| {
             h.order = Some(true);
@@ -146,7 +94,7 @@ async fn an_orderly_batch_stays_blocked_and_counted_across_kill_9() {
         })
         .await
     };
-    let mut broker = start(&conf);
+    let mut broker = start_mqbroker(&conf);
     let c = Arc::new(connect(&addr).await);
     let resp = c
         .request(support::create_topic_request("PopF", 1), T)
@@ -171,7 +119,7 @@ async fn an_orderly_batch_stays_blocked_and_counted_across_kill_9() {
     broker.kill().unwrap();
     broker.wait().unwrap();
 
-    let mut broker = start(&conf);
+    let mut broker = start_mqbroker(&conf);
     let c = Arc::new(connect(&addr).await);
     let blocked = fifo(c.clone(), "a2").await;
     assert_eq!(

@@ -3,38 +3,18 @@
 
 #![allow(clippy::unwrap_used)]
 
-use bytes::Bytes;
 use ferromq_common::now_ms;
 use ferromq_protocol::header::pull::PullMessageResponseHeader;
 use ferromq_protocol::header::recall::{
     RecallHandle, RecallMessageRequestHeader, RecallMessageResponseHeader,
 };
-use ferromq_protocol::header::send::{SendMessageRequestHeaderV2, SendMessageResponseHeader};
+use ferromq_protocol::header::send::SendMessageResponseHeader;
 use ferromq_protocol::message::{property, Properties};
 use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode};
 use ferromq_remoting::Connection;
 
 mod support;
 use support::*;
-
-/// A SEND_MESSAGE_V2 of a timer message to `topic` queue 0 due `delay_ms` from now.
-fn timer_send(topic: &str, body: &str, delay_ms: i64) -> RemotingCommand {
-    let mut props = Properties::new();
-    props.insert(property::TIMER_DELAY_MS, delay_ms.to_string());
-    props.insert(property::KEYS, body);
-    let h = SendMessageRequestHeaderV2 {
-        producer_group: "PG".to_owned(),
-        topic: topic.to_owned(),
-        default_topic: "TBW102".to_owned(),
-        default_topic_queue_nums: 1,
-        queue_id: 0,
-        born_timestamp: now_ms(),
-        properties: Some(props.encode()),
-        ..Default::default()
-    };
-    RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &h)
-        .with_body(Bytes::copy_from_slice(body.as_bytes()))
-}
 
 /// Sends a timer message; its send answer header.
 async fn send_timer(
@@ -44,7 +24,10 @@ async fn send_timer(
     delay_ms: i64,
 ) -> SendMessageResponseHeader {
     let resp = c
-        .request(timer_send(topic, body, delay_ms), T)
+        .request(
+            timer_request(topic, body, property::TIMER_DELAY_MS, delay_ms),
+            T,
+        )
         .await
         .unwrap();
     assert_eq!(resp.response_code(), ResponseCode::SUCCESS, "{resp:?}");
@@ -210,6 +193,21 @@ async fn bad_recalls_get_apache_answers() {
             "timestamp invalid",
         ),
         (
+            // Stored as is, the id would give the marker the delete key of the message under
+            // test, which this handle does not name.
+            "message id smuggling a property",
+            forged(&|x| {
+                x.message_id = format!(
+                    "0A00\u{2}{}\u{1}RecallBad+{}",
+                    property::TIMER_DEL_UNIQKEY,
+                    h.message_id
+                )
+            }),
+            "RecallBad",
+            ResponseCode::ILLEGAL_OPERATION,
+            "invalid",
+        ),
+        (
             "unknown topic",
             forged(&|x| x.topic = "RecallNoSuchTopic".into()),
             "RecallNoSuchTopic",
@@ -223,6 +221,14 @@ async fn bad_recalls_get_apache_answers() {
         let text = resp.remark.unwrap_or_default();
         assert!(text.contains(remark), "{what}: remark {text:?}");
     }
+    // So would a producer group holding a separator.
+    let mut grouped = recall_request("RecallBad", &good);
+    grouped.ext_fields.insert(
+        "producerGroup",
+        format!("PG\u{2}{}\u{1}x", property::TIMER_DEL_UNIQKEY),
+    );
+    let resp = c.request(grouped, T).await.unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::ILLEGAL_OPERATION);
     // A missing field is a bad header, not a crash.
     let mut bare = recall_request("RecallBad", &good);
     bare.ext_fields.remove("recallHandle");
@@ -238,7 +244,7 @@ async fn bad_recalls_get_apache_answers() {
     .await;
     assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
     // Producers cannot write a delete marker themselves.
-    let mut marker = timer_send("RecallBad", "marker", 1000);
+    let mut marker = timer_request("RecallBad", "marker", property::TIMER_DELAY_MS, 1000);
     let mut props = Properties::new();
     props.insert(property::TIMER_DELAY_MS, "1000");
     props.insert(
@@ -279,53 +285,15 @@ async fn recall_is_off_unless_enabled_and_plain_sends_carry_no_handle() {
 /// either message is due, and the restarted broker still drops the recalled one.
 #[tokio::test]
 async fn a_recall_survives_kill_9() {
-    use std::io::BufRead;
-    use std::process::{Command, Stdio};
-
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let conf = dir.path().join("broker.properties");
-    std::fs::write(
-        &conf,
-        format!(
-            "brokerName=recall-a\nbrokerIP1=127.0.0.1\nlistenPort={port}\nnamesrvAddr=\n\
-             flushDiskType=SYNC_FLUSH\nrecallMessageEnable=true\nstorePathRootDir={}\n\
-             mappedFileSizeCommitLog=1048576\n",
-            dir.path().join("store").display()
-        ),
-    )
-    .unwrap();
-    let start = || {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mqbroker"))
-            .args(["-c", conf.to_str().unwrap()])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert!(line.contains("boot success"), "{line}");
-        child
-    };
-    let addr = format!("127.0.0.1:{port}");
-    let connect = || async {
-        Connection::connect(
-            &addr,
-            std::sync::Arc::new(ferromq_remoting::IgnoreRequests),
-            ferromq_remoting::ConnectionConfig::default(),
-        )
-        .await
-        .unwrap()
-    };
+    let (addr, conf) = mqbroker_conf(
+        dir.path(),
+        "recall-a",
+        "flushDiskType=SYNC_FLUSH\nrecallMessageEnable=true\n",
+    );
 
-    let mut broker = start();
-    let c = connect().await;
+    let mut broker = start_mqbroker(&conf);
+    let c = connect(&addr).await;
     let gone = send_timer(&c, "RecallKill", "recalled", 2500).await;
     send_timer(&c, "RecallKill", "kept", 3500).await;
     let resp = recall(&c, "RecallKill", gone.recall_handle.as_deref().unwrap()).await;
@@ -333,8 +301,8 @@ async fn a_recall_survives_kill_9() {
     broker.kill().unwrap(); // SIGKILL
     broker.wait().unwrap();
 
-    let mut broker = start();
-    let c = connect().await;
+    let mut broker = start_mqbroker(&conf);
+    let c = connect(&addr).await;
     subscribe(&c, "GR", "RecallKill", "*").await;
     assert_eq!(pull_until(&c, "RecallKill", "kept").await, ["kept"]);
     broker.kill().unwrap();

@@ -5,9 +5,8 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,31 +21,10 @@ use ferromq_protocol::header::pull::{PullMessageRequestHeader, PullMessageRespon
 use ferromq_protocol::header::send::SendMessageRequestHeaderV2;
 use ferromq_protocol::message::{decode_all, property, DecodeOptions, Properties};
 use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode};
-use ferromq_remoting::{Connection, ConnectionConfig, IgnoreRequests};
+use ferromq_remoting::{Connection, ConnectionConfig};
+use support::{connect, mqbroker_conf, start_mqbroker};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mqbroker");
 const T: Duration = Duration::from_secs(10);
-
-fn start(conf: &Path) -> Child {
-    let mut child = Command::new(BIN)
-        .args(["-c", conf.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert!(line.contains("boot success"), "{line}");
-    child
-}
-
-async fn connect(addr: &str) -> Connection {
-    Connection::connect(addr, Arc::new(IgnoreRequests), ConnectionConfig::default())
-        .await
-        .unwrap()
-}
 
 async fn send(c: &Connection, body: &str) {
     send_with(c, "Durable", body, &[]).await;
@@ -197,24 +175,9 @@ fn wait_offset_persisted(dir: &Path, offset: i64) {
 #[tokio::test]
 async fn acknowledged_messages_and_offsets_survive_graceful_stop_and_kill_9() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let conf = dir.path().join("broker.properties");
-    std::fs::write(
-        &conf,
-        format!(
-            "brokerName=restart-a\nbrokerIP1=127.0.0.1\nlistenPort={port}\nnamesrvAddr=\nflushDiskType=SYNC_FLUSH\n\
-             storePathRootDir={}\nmappedFileSizeCommitLog=1048576\nflushConsumerOffsetInterval=100\n",
-            dir.path().join("store").display()
-        ),
-    )
-    .unwrap();
+    let (addr, conf) = sync_flush_conf(dir.path(), "flushConsumerOffsetInterval=100\n");
 
-    let mut broker = start(&conf);
+    let mut broker = start_mqbroker(&conf);
     let c = connect(&addr).await;
     for i in 0..20 {
         send(&c, &format!("a{i}")).await;
@@ -228,7 +191,7 @@ async fn acknowledged_messages_and_offsets_survive_graceful_stop_and_kill_9() {
     assert!(broker.wait().unwrap().success(), "graceful stop");
     assert!(!dir.path().join("store").join("abort").exists());
 
-    let mut broker = start(&conf);
+    let mut broker = start_mqbroker(&conf);
     let c = connect(&addr).await;
     assert_eq!(
         all_bodies(&c).await,
@@ -243,7 +206,7 @@ async fn acknowledged_messages_and_offsets_survive_graceful_stop_and_kill_9() {
     broker.kill().unwrap(); // SIGKILL
     broker.wait().unwrap();
 
-    let mut broker = start(&conf);
+    let mut broker = start_mqbroker(&conf);
     let c = connect(&addr).await;
     let expected: Vec<String> = (0..20)
         .map(|i| format!("a{i}"))
@@ -260,23 +223,12 @@ async fn acknowledged_messages_and_offsets_survive_graceful_stop_and_kill_9() {
 }
 
 /// A free port and a SYNC_FLUSH broker config in `dir` using it, plus `extra` lines.
-fn sync_flush_conf(dir: &Path, extra: &str) -> (String, std::path::PathBuf) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let conf = dir.join("broker.properties");
-    std::fs::write(
-        &conf,
-        format!(
-            "brokerName=restart-a\nbrokerIP1=127.0.0.1\nlistenPort={port}\nnamesrvAddr=\n\
-             flushDiskType=SYNC_FLUSH\nstorePathRootDir={}\nmappedFileSizeCommitLog=1048576\n{extra}",
-            dir.join("store").display()
-        ),
+fn sync_flush_conf(dir: &Path, extra: &str) -> (String, PathBuf) {
+    mqbroker_conf(
+        dir,
+        "restart-a",
+        &format!("flushDiskType=SYNC_FLUSH\n{extra}"),
     )
-    .unwrap();
-    (format!("127.0.0.1:{port}"), conf)
 }
 
 #[tokio::test]
@@ -290,7 +242,7 @@ async fn pending_delayed_timer_and_half_messages_survive_graceful_stop_and_kill_
     );
     let mut due = std::collections::BTreeMap::new();
     for round in ["graceful", "kill9"] {
-        let mut broker = start(&conf);
+        let mut broker = start_mqbroker(&conf);
         let c = connect(&addr).await;
         let sent = now_ms();
         send_with(
@@ -336,7 +288,7 @@ async fn pending_delayed_timer_and_half_messages_survive_graceful_stop_and_kill_
         }
     }
 
-    let mut broker = start(&conf);
+    let mut broker = start_mqbroker(&conf);
     let checker = Arc::new(support::CommitOnCheck::new("TXG"));
     let producer = Connection::connect(&addr, checker.clone(), ConnectionConfig::default())
         .await

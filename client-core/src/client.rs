@@ -798,6 +798,15 @@ impl Client {
         }
     }
 
+    /// Decodes the messages of a pull body for a consumer (decompressing bodies), leaving
+    /// each one's topic and properties as stored (see [`MessageView`](crate::MessageView)).
+    pub(crate) fn decode_pulled(
+        body: &bytes::Bytes,
+    ) -> Result<Vec<ferromq_protocol::message::MessageParts>> {
+        ferromq_protocol::message::decode_all_parts(body, &DecodeOptions::client())
+            .map_err(|e| Error::protocol("decode", e))
+    }
+
     /// Decodes the messages of a pull/check body for the client (decompressing bodies).
     pub(crate) fn decode_messages(body: &bytes::Bytes) -> Result<Vec<MessageExt>> {
         ferromq_protocol::message::decode_all(body, &DecodeOptions::client())

@@ -242,6 +242,93 @@ async fn flow_control_bounds_the_messages_cached_per_queue() {
     servers.stop().await;
 }
 
+/// A blocking listener that waits gets `consume_threads` calls at once, never more: the consume
+/// threads spread waiting calls over every thread (each call here blocks until four are
+/// running), and each call's thread has the runtime's context, as tokio's blocking threads do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_listeners_run_consume_threads_calls_at_once() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Arc, Condvar, Mutex};
+
+    const THREADS: usize = 4;
+    let servers = Servers::start(|_| {}).await;
+    let topic = unique("Spread");
+    servers.create_topic(&topic, 1).await;
+    let producer = Producer::start(producer_options(&servers, &unique("pg")))
+        .await
+        .expect("producer");
+    let batch: Vec<Message> = (0..12)
+        .map(|i| Message::new(&topic, format!("s{i}")))
+        .collect();
+    producer.send_batch(batch).await.expect("batch");
+
+    // (calls running now, most calls running at once), and a flag that ends the waiting.
+    let running = Arc::new((Mutex::new((0usize, 0usize)), Condvar::new()));
+    let give_up = Arc::new(AtomicBool::new(false));
+    let consumed = Arc::new(AtomicUsize::new(0));
+    let in_runtime = Arc::new(AtomicUsize::new(0));
+    let (r, g, c, rt) = (
+        running.clone(),
+        give_up.clone(),
+        consumed.clone(),
+        in_runtime.clone(),
+    );
+    let group = unique("cg");
+    let mut options = consumer_options(&servers, &group, &group);
+    options.consume_threads = THREADS;
+    let consumer = PushConsumer::start(
+        options,
+        [(topic.clone(), FilterExpression::all())],
+        move |_: &[ferromq_client::MessageView]| {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                rt.fetch_add(1, Ordering::SeqCst);
+            }
+            let (state, cv) = &*r;
+            let mut s = state.lock().expect("lock");
+            s.0 += 1;
+            s.1 = s.1.max(s.0);
+            cv.notify_all();
+            while s.1 < THREADS && !g.load(Ordering::SeqCst) {
+                s = cv
+                    .wait_timeout(s, Duration::from_millis(100))
+                    .expect("wait")
+                    .0;
+            }
+            s.0 -= 1;
+            c.fetch_add(1, Ordering::SeqCst);
+            ferromq_client::ConsumeResult::Success
+        },
+    )
+    .await
+    .expect("consumer");
+    let peak = || running.0.lock().expect("lock").1;
+    let reached = tokio::time::timeout(WAIT, async {
+        while peak() < THREADS {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    give_up.store(true, Ordering::SeqCst);
+    assert!(
+        reached.is_ok(),
+        "at most {} calls ran at once, {THREADS} expected",
+        peak()
+    );
+    common::wait_for("all 12", WAIT, || async {
+        consumed.load(Ordering::SeqCst) == 12
+    })
+    .await;
+    assert_eq!(
+        peak(),
+        THREADS,
+        "never more calls at once than consume_threads"
+    );
+    assert_eq!(in_runtime.load(Ordering::SeqCst), 12);
+    consumer.shutdown().await;
+    producer.shutdown().await;
+    servers.stop().await;
+}
+
 /// Asynchronous listeners: the futures are awaited (the listener sleeps before answering), a
 /// `ReconsumeLater` future brings the message back through `%RETRY%` with reconsumeTimes 1,
 /// and an orderly async listener sees each queue in offset order.

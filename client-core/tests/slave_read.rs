@@ -11,8 +11,8 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{unique, wait_for};
@@ -281,14 +281,13 @@ fn keys_of(messages: &[MessageView]) -> BTreeSet<String> {
 }
 
 /// A listener that records messages and, once `hold_after` messages were consumed, holds
-/// every further call until [`Gate::open`].
+/// every further call at a [`common::Gate`] until [`Gate::open`].
 #[derive(Clone)]
 struct Gate {
     got: Arc<Mutex<Vec<MessageView>>>,
     consumed: Arc<AtomicUsize>,
     hold_after: usize,
-    open: Arc<(Mutex<bool>, Condvar)>,
-    released: Arc<AtomicBool>,
+    gate: Arc<common::Gate>,
 }
 
 impl Gate {
@@ -297,25 +296,17 @@ impl Gate {
             got: Arc::default(),
             consumed: Arc::default(),
             hold_after,
-            open: Arc::new((Mutex::new(false), Condvar::new())),
-            released: Arc::default(),
+            gate: Arc::default(),
         }
     }
 
     fn open(&self) {
-        let (lock, cv) = &*self.open;
-        *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        self.released.store(true, Ordering::Release);
-        cv.notify_all();
+        self.gate.open();
     }
 
     fn consume(&self, batch: &[MessageView]) -> ConsumeResult {
         if self.consumed.load(Ordering::Acquire) >= self.hold_after {
-            let (lock, cv) = &*self.open;
-            let mut open = lock.lock().expect("gate");
-            while !*open {
-                open = cv.wait(open).expect("gate");
-            }
+            self.gate.wait();
         }
         self.got.lock().expect("got").extend(batch.iter().cloned());
         self.consumed.fetch_add(batch.len(), Ordering::AcqRel);
@@ -421,7 +412,6 @@ async fn a_push_consumer_reads_the_slave_while_the_master_is_down_and_commits_to
     )
     .await;
     assert_eq!(gate.keys(), keys);
-    assert!(gate.released.load(Ordering::Acquire));
     consumer.shutdown().await;
     pair.stop().await;
 }

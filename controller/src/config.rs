@@ -21,7 +21,8 @@ fn home() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-ferromq_common::settings! {
+ferromq_remoting::server_settings! {
+    [server_tls, client_tls]
     /// Controller settings (Apache key names in the docs of each field).
     pub struct ControllerConfig {
     /// `controllerType`: `DLedger` (the default) or `jRaft`: which keys name the quorum.
@@ -91,46 +92,14 @@ ferromq_common::settings! {
     log_dir: String = String::new(), "logDir", false;
     /// `logMaxFiles`: rolled log files kept.
     log_max_files: usize = 7, "logMaxFiles", false;
-
-    // ---- TLS (Apache's `TlsSystemConfig` keys, as the name server and broker read them;
-    // docs/tls.md): the controller port serves TLS as `tls.server.*` say, and the controller
-    // dials its peers (Raft) and brokers (role notices) over TLS with `tls.enable=true`. ----
-    /// `tls.server.mode`: disabled, permissive (the default) or enforcing.
-    tls_server_mode: String = "permissive".to_owned(), "tls.server.mode", false;
-    /// `tls.server.certPath`: the controller's certificate chain (PEM).
-    tls_server_cert_path: String = String::new(), "tls.server.certPath", false;
-    /// `tls.server.keyPath`: its private key (PEM, not encrypted).
-    tls_server_key_path: String = String::new(), "tls.server.keyPath", false;
-    /// `tls.server.trustCertPath`: CAs client certificates must chain to (mTLS).
-    tls_server_trust_cert_path: String = String::new(), "tls.server.trustCertPath", false;
-    /// `tls.server.need.client.auth`: none (the default), optional or require.
-    tls_server_need_client_auth: String = "none".to_owned(), "tls.server.need.client.auth", false;
-    /// `tls.server.authClient`: accepted and ignored, as by the other servers.
-    tls_server_auth_client: bool = false, "tls.server.authClient", false;
-    /// `tls.config.file`: a properties file whose `tls.*` keys override these.
-    tls_config_file: String = ferromq_remoting::DEFAULT_TLS_CONFIG_FILE.to_owned(), "tls.config.file", false;
-    /// `tls.test.mode.enable`: for the controller's own connections, trust any server.
-    tls_test_mode_enable: bool = false, "tls.test.mode.enable", false;
-    /// `tls.enable`: dial the other controllers and the brokers over TLS.
-    tls_enable: bool = false, "tls.enable", false;
-    /// `tls.client.authServer` (true): check the certificates of the servers dialed.
-    tls_client_auth_server: bool = true, "tls.client.authServer", false;
-    /// `tls.client.trustCertPath`: CAs of the servers dialed (else the system's).
-    tls_client_trust_cert_path: String = String::new(), "tls.client.trustCertPath", false;
-    /// `tls.client.certPath`: the controller's client certificate (PEM), for peers that
-    /// require one.
-    tls_client_cert_path: String = String::new(), "tls.client.certPath", false;
-    /// `tls.client.keyPath`: its private key (PEM).
-    tls_client_key_path: String = String::new(), "tls.client.keyPath", false;
+    // The TLS keys (Apache's `TlsSystemConfig`, as the name server and broker read them;
+    // docs/tls.md), appended by `server_settings!`: the controller port serves TLS as
+    // `tls.server.*` say, and the controller dials its peers (Raft) and brokers (role notices)
+    // over TLS with `tls.enable=true`.
     }
 }
 
 impl ControllerConfig {
-    /// Apache's TLS keys as set here, overridden by `tls.config.file` when it exists.
-    pub fn tls_keys(&self) -> Result<ferromq_remoting::TlsKeys, ferromq_remoting::TlsError> {
-        ferromq_remoting::TlsKeys::resolve(self.to_pairs())
-    }
-
     /// The TLS of the controller port; `None` serves plaintext only. An unusable setting is
     /// an error naming it.
     pub fn server_tls(

@@ -15,7 +15,8 @@ fn home() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-ferromq_common::settings! {
+ferromq_remoting::server_settings! {
+    [transport, server_tls]
     /// Name server settings (Apache key names in the docs of each field).
     pub struct NamesrvConfig {
     /// `listenPort`: the TCP port (Apache default 9876).
@@ -113,75 +114,15 @@ ferromq_common::settings! {
     /// `frameMaxLength`: largest accepted frame in bytes (16 MiB), FerroMQ's name for Java's
     /// `com.rocketmq.remoting.frameMaxLength` system property.
     frame_max_length: u32 = 16 * 1024 * 1024, "frameMaxLength", false;
-
-    // ---- Transport: listeners, connection limits and backpressure. ----
-    // `bindAddress` (above) is where the TCP port listens. `serverChannelMaxIdleTimeSeconds`
-    // closes a connection that has received no complete frame for that long while nothing is in
-    // flight, and cuts a frame that takes that long to arrive.
-
-    /// `webSocketBindAddress` (FerroMQ only): the address the WebSocket port listens on; empty
-    /// (the default) = `bindAddress`.
-    web_socket_bind_address: String = String::new(), "webSocketBindAddress", false;
-    /// `webSocketAllowedOrigins` (FerroMQ only): comma-separated origins of the web pages that
-    /// may open a WebSocket (`https://app.example.com`, `*` for any); empty (the default) admits
-    /// pages of the host the WebSocket was dialed at, any port. Upgrades without an `Origin`
-    /// header (programs, not pages) are always admitted; others are answered 403.
-    web_socket_allowed_origins: String = String::new(), "webSocketAllowedOrigins", false;
-    /// `serverMaxConnections` (FerroMQ only; Apache has no limit): connections each listener
-    /// keeps open at once (10000); beyond it new connections are closed at accept with a log
-    /// line. 0 = no limit.
-    server_max_connections: usize = 10_000, "serverMaxConnections", false;
-    /// `writeBufferHighWaterMark` (Apache's `NettyServerConfig`; 0, the default, = Netty's
-    /// 64 KiB): bytes of responses queued for a connection above which the name server stops
-    /// reading its requests until the queue is under `writeBufferLowWaterMark`; a client that
-    /// then reads nothing for `serverChannelMaxIdleTimeSeconds` is disconnected.
-    write_buffer_high_water_mark: usize = 0, "writeBufferHighWaterMark", false;
-    /// `writeBufferLowWaterMark` (Apache's `NettyServerConfig`; 0, the default, = Netty's
-    /// 32 KiB): where reading resumes.
-    write_buffer_low_water_mark: usize = 0, "writeBufferLowWaterMark", false;
-
-    // ---- TLS (Apache's `TlsSystemConfig` keys; docs/tls.md). Apache reads
-    // them as JVM system properties; FerroMQ from this file, then from `tls.config.file`. ----
-
-    /// `tls.server.mode`: disabled, permissive (TLS and plaintext on one port; the default) or
-    /// enforcing. Permissive without `tls.server.certPath` serves plaintext only.
-    tls_server_mode: String = "permissive".to_owned(), "tls.server.mode", false;
-    /// `tls.server.certPath`: the server's certificate chain (PEM).
-    tls_server_cert_path: String = String::new(), "tls.server.certPath", false;
-    /// `tls.server.keyPath`: its private key (PEM: PKCS#8, RSA or EC; not encrypted,
-    /// so `tls.server.keyPassword` is not a key here: an encrypted key stops start-up).
-    tls_server_key_path: String = String::new(), "tls.server.keyPath", false;
-    /// `tls.server.trustCertPath`: CAs client certificates must chain to (mTLS).
-    tls_server_trust_cert_path: String = String::new(), "tls.server.trustCertPath", false;
-    /// `tls.server.need.client.auth`: none (the default), optional or require.
-    tls_server_need_client_auth: String = "none".to_owned(), "tls.server.need.client.auth", false;
-    /// `tls.server.authClient`: accepted and ignored; client certificates are always checked
-    /// against `tls.server.trustCertPath` (Apache trusts any unless this is true).
-    tls_server_auth_client: bool = false, "tls.server.authClient", false;
-    /// `tls.config.file`: a properties file whose `tls.*` keys override these
-    /// (`/etc/rocketmq/tls.properties`, read when it exists).
-    tls_config_file: String = ferromq_remoting::DEFAULT_TLS_CONFIG_FILE.to_owned(), "tls.config.file", false;
-    /// `tls.test.mode.enable` (false in FerroMQ; Apache's default true makes its servers use a
-    /// throw-away self-signed certificate and its clients trust anything): for the servers,
-    /// accepted and ignored; for a broker's own connections, trust any server.
-    tls_test_mode_enable: bool = false, "tls.test.mode.enable", false;
+    // `serverChannelMaxIdleTimeSeconds` closes a connection that has received no complete frame
+    // for that long while nothing is in flight, and cuts a frame that takes that long to arrive.
+    // The WebSocket, connection-limit and write-buffer keys, and the TLS keys (Apache's
+    // `TlsSystemConfig`, docs/tls.md, read from this file and then from `tls.config.file`), are
+    // the ones every server shares: `server_settings!` appends them.
 }
 }
 
 impl NamesrvConfig {
-    /// The address the WebSocket port listens on: `webSocketBindAddress`, else `bindAddress`.
-    pub fn web_socket_bind_address(&self) -> &str {
-        match self.web_socket_bind_address.trim() {
-            "" => &self.bind_address,
-            a => a,
-        }
-    }
-
-    /// Apache's TLS keys as set here, overridden by `tls.config.file` when it exists.
-    pub fn tls_keys(&self) -> Result<ferromq_remoting::TlsKeys, ferromq_remoting::TlsError> {
-        ferromq_remoting::TlsKeys::resolve(self.to_pairs())
-    }
-
     /// Builds a config from properties text: defaults, then each key in the text.
     pub fn from_properties(text: &str) -> Result<(NamesrvConfig, LoadReport), ConfigError> {
         let mut config = NamesrvConfig::default();

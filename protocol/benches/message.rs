@@ -1,9 +1,13 @@
-//! Stored-message codec throughput: decode and encode of a 1 KiB message with 5 properties;
-//! the broker's send and dispatch work on a properties text, with a map and without one
-//! (`send_properties`, `dispatch_fields`; docs/performance.md, "Fourth round").
+//! Stored-message codec throughput: decode and encode of a 1 KiB message with 5 properties,
+//! and a pull body of 32 such messages decoded the way a consumer does: whole records
+//! (`decode_all`, what the client did before the fourth round), records with the topic and
+//! properties left as bytes (`decode_all_parts`, what it does now), and those parts with every
+//! message's properties decoded after all (a listener that reads a property of each message).
+//! Then the broker's send and dispatch work on a properties text, with a map and without one
+//! (`send_properties`, `dispatch_fields`; docs/performance.md, "Fourth round: the send path").
 //!
 //! ```text
-//! cargo bench -p ferromq-protocol --bench message -- 'send_properties|dispatch_fields'
+//! cargo bench -p ferromq-protocol --bench message -- --warm-up-time 1 --measurement-time 3
 //! ```
 
 use std::hint::black_box;
@@ -12,8 +16,8 @@ use bytes::{Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ferromq_protocol::message::scan::{append_to, Scan};
 use ferromq_protocol::message::{
-    decode_record, property, tag_hash_code, Appended, DecodeOptions, MessageExt, Properties,
-    RecordView, StoredRecord,
+    decode_all, decode_all_parts, decode_record, property, tag_hash_code, Appended, DecodeOptions,
+    MessageExt, Properties, RecordView, StoredRecord,
 };
 
 fn message() -> MessageExt {
@@ -61,6 +65,28 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             buf.clear();
             black_box(&msg).encode(&mut buf)
+        })
+    });
+    group.finish();
+
+    let pull = 32;
+    let body = Bytes::from(encoded.repeat(pull));
+    let opts = DecodeOptions::client();
+    let mut group = c.benchmark_group("pull_body_32x1KiB");
+    group.throughput(Throughput::Elements(pull as u64));
+    group.bench_function("decode_all", |b| {
+        b.iter(|| decode_all(black_box(&body), &opts).expect("decode"))
+    });
+    group.bench_function("decode_all_parts", |b| {
+        b.iter(|| decode_all_parts(black_box(&body), &opts).expect("decode"))
+    });
+    group.bench_function("decode_all_parts+properties", |b| {
+        b.iter(|| {
+            let parts = decode_all_parts(black_box(&body), &opts).expect("decode");
+            parts
+                .iter()
+                .map(|p| p.decode_properties().len())
+                .sum::<usize>()
         })
     });
     group.finish();

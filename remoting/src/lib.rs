@@ -13,6 +13,7 @@
 //!   the TCP byte stream, one frame per message from the server), admitting pages by origin
 //!   ([`AllowedOrigins`]); [`serve_websocket_tls`] serves `wss://` with the TCP port's TLS.
 //!
+//! - [`server_settings!`]: the settings keys every server reads alike (transport, TLS).
 //! - [`prometheus`]: the servers' metrics endpoint; [`rpc_metrics`]: request latencies.
 //!
 //! Headers are always written as JSON, which every client reads (docs/protocol.md, "Binary
@@ -25,6 +26,7 @@ mod error;
 pub mod prometheus;
 pub mod rpc_metrics;
 mod server;
+pub mod server_settings;
 mod tls;
 mod tls_config;
 mod websocket;

@@ -26,6 +26,16 @@ use crate::remoting;
 /// Tools the gRPC tests need on `PATH` (pass to [`crate::require_tools`]).
 pub const GRPC_TOOLS: &[&str] = &["java", "mvn", "go"];
 
+/// What an Apache broker needs for the `transaction` scenario (Apache's key names): open
+/// transactions checked every second, 3 s after their send (time for commits to land), and the
+/// commit/rollback records written every 500 ms (Apache 5.x batches them, every 3 s by default:
+/// the check-back would see committed messages as open).
+pub const APACHE_TRANSACTION_CONFIG: &[(&str, &str)] = &[
+    ("transactionCheckInterval", "1000"),
+    ("transactionTimeOut", "3000"),
+    ("transactionOpBatchInterval", "500"),
+];
+
 /// Remoting request codes used for set-up (Apache's numbers).
 const UPDATE_AND_CREATE_TOPIC: i32 = 17;
 const UPDATE_AND_CREATE_SUBSCRIPTIONGROUP: i32 = 200;
@@ -391,7 +401,7 @@ impl ApacheProxy {
         let grpc_port = free_port();
         let remoting_port = free_port();
         let mut conf = String::new();
-        let lines: Vec<(&str, String)> = vec![
+        let mut lines: Vec<(&str, String)> = vec![
             ("brokerClusterName", "DefaultCluster".into()),
             ("brokerName", "broker-a".into()),
             ("brokerId", "0".into()),
@@ -409,13 +419,12 @@ impl ApacheProxy {
             ("autoCreateTopicEnable", "true".into()),
             ("autoCreateSubscriptionGroup", "true".into()),
             ("mappedFileSizeCommitLog", (128u64 << 20).to_string()),
-            ("transactionCheckInterval", "1000".into()),
-            // Open transactions are checked 3 s after their send (time for commits to land).
-            ("transactionTimeOut", "3000".into()),
-            // Apache 5.x writes commit/rollback records in batches, every 3 s by default: the
-            // check-back would see committed messages as open.
-            ("transactionOpBatchInterval", "500".into()),
         ];
+        lines.extend(
+            APACHE_TRANSACTION_CONFIG
+                .iter()
+                .map(|(k, v)| (*k, (*v).to_owned())),
+        );
         for (k, v) in &lines {
             let _ = writeln!(conf, "{k}={v}");
         }

@@ -30,7 +30,8 @@
 //! - [`grpc`]: Apache's proxy in local mode (gRPC `MessagingService`), topic/group set-up and
 //!   the official 5.x gRPC SDK programs (Java `rocketmq-client-java`, Go `golang/v5`).
 //! - [`proxies`]: gRPC proxies in cluster mode in front of several brokers (FerroMQ's
-//!   `mqproxy`, Apache's `rocketmq-proxy`), with the set-up of topics on every master.
+//!   `mqproxy`, Apache's `rocketmq-proxy`), with the set-up of topics on every master and the
+//!   SDK scenario runs through them ([`proxies::ScenariosAcross`]).
 //! - [`mqadmin`]: Apache's `mqadmin` and ours as processes, and the Java `AdminFixture`;
 //!   [`listing`] compares two `mqadmin` outputs' headers, columns and rows.
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use ferromq_client::testing::Binaries;
+use ferromq_client::testing::{Binaries, LocalCluster};
 use serde_json::json;
 use tempfile::TempDir;
 
@@ -286,6 +286,107 @@ pub fn max_offsets(addr: &str, topic: &str, queues: u32) -> Vec<i64> {
                 .unwrap_or_else(|| panic!("no offset in {:?}", r.header))
         })
         .collect()
+}
+
+/// The remoting addresses and the broker names of `cluster`'s masters, in the same order.
+pub fn masters(cluster: &LocalCluster) -> (Vec<String>, Vec<String>) {
+    let brokers = cluster.brokers();
+    (
+        brokers.iter().map(|b| b.addr()).collect(),
+        brokers.iter().map(|b| b.broker_name().to_owned()).collect(),
+    )
+}
+
+/// `proxy_log` (a proxy's log tail) followed by the output tail of each broker of `cluster`.
+pub fn with_broker_logs(proxy_log: String, cluster: &LocalCluster) -> String {
+    let mut out = proxy_log;
+    for b in cluster.brokers() {
+        out.push_str(&format!("\n--- {} ---\n{}", b.name(), b.log_tail()));
+    }
+    out
+}
+
+/// The official Java 5.x SDK scenarios (`GrpcScenarios`) through a cluster-mode proxy in front
+/// of several masters: each scenario's topic and group exist on every master, the SDK runs the
+/// scenarios through the proxy, and each master's share of a topic is read back.
+#[derive(Debug, Clone)]
+pub struct ScenariosAcross<'a> {
+    /// The proxy's gRPC endpoint.
+    pub endpoint: String,
+    /// The name server the proxy and the masters use.
+    pub namesrv: String,
+    /// Each master's remoting address.
+    pub brokers: Vec<String>,
+    /// Each master's broker name, in the order of `brokers`.
+    pub names: Vec<String>,
+    /// Topics are `{prefix}_{scenario}`.
+    pub prefix: String,
+    /// The scenarios, as [`grpc::expected_line`] knows them.
+    pub scenarios: &'a [&'a str],
+    /// Messages per scenario (a multiple of 6).
+    pub n: usize,
+}
+
+impl<'a> ScenariosAcross<'a> {
+    /// The scenarios through the proxy at `endpoint` in front of the masters of `cluster`.
+    pub fn on_cluster(
+        endpoint: &str,
+        cluster: &LocalCluster,
+        prefix: &str,
+        scenarios: &'a [&'a str],
+        n: usize,
+    ) -> Self {
+        let (brokers, names) = masters(cluster);
+        Self {
+            endpoint: endpoint.to_owned(),
+            namesrv: cluster.namesrv_addr().to_owned(),
+            brokers,
+            names,
+            prefix: prefix.to_owned(),
+            scenarios,
+            n,
+        }
+    }
+}
+
+impl ScenariosAcross<'_> {
+    /// Prepares every scenario on every master (and waits until the route lists them all), runs
+    /// the SDK's scenarios through the proxy for at most `timeout` and prints their output under
+    /// `title`; panics with that output and `logs()` unless the program succeeded and printed
+    /// each scenario's expected line.
+    pub fn run(&self, title: &str, timeout: Duration, logs: impl Fn() -> String) {
+        let targets = targets(&self.endpoint, &self.namesrv, &self.brokers);
+        let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
+        for s in self.scenarios {
+            prepare_scenario_everywhere(&targets, &names, &self.prefix, s);
+        }
+        let run =
+            grpc::run_java_scenarios(&targets[0], &self.prefix, self.n, self.scenarios, timeout);
+        eprintln!("{title}:\n{}", run.output);
+        let missing = grpc::missing_lines(&run.output, self.scenarios, self.n);
+        assert!(
+            missing.is_empty() && run.success(),
+            "missing {missing:#?}\n{}\n{}",
+            run.output,
+            logs()
+        );
+    }
+
+    /// How many messages of `scenario`'s topic each master stored (the max offsets of its 4
+    /// queues summed), in the order of `brokers`; printed too.
+    pub fn stored(&self, scenario: &str) -> Vec<i64> {
+        let topic = format!("{}_{scenario}", self.prefix);
+        let per_broker: Vec<i64> = self
+            .brokers
+            .iter()
+            .map(|b| max_offsets(b, &topic, 4).iter().sum())
+            .collect();
+        eprintln!(
+            "{topic}: stored per broker {:?} = {per_broker:?}",
+            self.names
+        );
+        per_broker
+    }
 }
 
 /// The id of the process whose command line has the argument `arg` (a broker's config path).

@@ -20,7 +20,25 @@ use ferromq_client::{Admin, Message, Producer, ProducerOptions};
 use ferromq_tests::grpc::{create_group, create_topic, GrpcBackground, GrpcTarget, MessageType};
 use ferromq_tests::mqadmin::{apache_mqadmin, ferro_mqadmin};
 use ferromq_tests::net::free_port;
+use ferromq_tests::process::ProgramRun;
 use ferromq_tests::require_tools;
+
+/// Runs `tool` (Apache's or FerroMQ's `mqadmin`, `what` in a failure) with `args` against the
+/// name server `ns`; panics unless it succeeds and prints each of `wanted`.
+fn expect_mqadmin(
+    what: &str,
+    tool: fn(&str, &[&str]) -> ProgramRun,
+    ns: &str,
+    args: &[&str],
+    wanted: &[&str],
+) {
+    let out = tool(ns, args);
+    assert!(
+        out.success() && wanted.iter().all(|w| out.output.contains(w)),
+        "{what}:\n{}",
+        out.output
+    );
+}
 
 #[test]
 fn operator_commands_reach_a_java_grpc_push_consumer() {
@@ -78,30 +96,28 @@ fn operator_commands_reach_a_java_grpc_push_consumer() {
     eprintln!("gRPC consumer: {client_id}");
 
     // Apache's mqadmin: connection list, running info with the SDK's thread dump.
-    let out = apache_mqadmin(&ns, &["consumerConnection", "-g", &group]);
-    assert!(
-        out.success() && out.output.contains(&client_id),
-        "consumerConnection:\n{}",
-        out.output
-    );
-    let out = apache_mqadmin(
+    expect_mqadmin(
+        "consumerConnection",
+        apache_mqadmin,
         &ns,
-        &["consumerStatus", "-g", &group, "-i", &client_id, "-s"],
+        &["consumerConnection", "-g", &group],
+        &[&client_id],
     );
-    assert!(
-        out.success() && out.output.contains("CONSUME_PASSIVELY") && out.output.contains("java."),
-        "Apache consumerStatus -s:\n{}",
-        out.output
+    let status = ["consumerStatus", "-g", &group, "-i", &client_id, "-s"];
+    expect_mqadmin(
+        "Apache consumerStatus -s",
+        apache_mqadmin,
+        &ns,
+        &status,
+        &["CONSUME_PASSIVELY", "java."],
     );
     // FerroMQ's mqadmin too.
-    let out = ferro_mqadmin(
+    expect_mqadmin(
+        "FerroMQ consumerStatus -s",
+        ferro_mqadmin,
         &ns,
-        &["consumerStatus", "-g", &group, "-i", &client_id, "-s"],
-    );
-    assert!(
-        out.success() && out.output.contains("java."),
-        "FerroMQ consumerStatus -s:\n{}",
-        out.output
+        &status,
+        &["java."],
     );
 
     // A message sent over remoting; the operator has the SDK consume it directly.
@@ -118,43 +134,30 @@ fn operator_commands_reach_a_java_grpc_push_consumer() {
             .await
             .expect("send")
     });
-    let out = apache_mqadmin(
+    let query_direct = [
+        "queryMsgById",
+        "-t",
+        &topic,
+        "-i",
+        &sent.offset_msg_id,
+        "-g",
+        &group,
+        "-d",
+        &client_id,
+    ];
+    expect_mqadmin(
+        "Apache queryMsgById -d",
+        apache_mqadmin,
         &ns,
-        &[
-            "queryMsgById",
-            "-t",
-            &topic,
-            "-i",
-            &sent.offset_msg_id,
-            "-g",
-            &group,
-            "-d",
-            &client_id,
-        ],
+        &query_direct,
+        &["CR_SUCCESS"],
     );
-    assert!(
-        out.success() && out.output.contains("CR_SUCCESS"),
-        "Apache queryMsgById -d:\n{}",
-        out.output
-    );
-    let out = ferro_mqadmin(
+    expect_mqadmin(
+        "FerroMQ queryMsgById -d",
+        ferro_mqadmin,
         &ns,
-        &[
-            "queryMsgById",
-            "-t",
-            &topic,
-            "-i",
-            &sent.offset_msg_id,
-            "-g",
-            &group,
-            "-d",
-            &client_id,
-        ],
-    );
-    assert!(
-        out.success() && out.output.contains("consumeResult=CR_SUCCESS"),
-        "FerroMQ queryMsgById -d:\n{}",
-        out.output
+        &query_direct,
+        &["consumeResult=CR_SUCCESS"],
     );
     // Once delivered as usual, once more for each operator command.
     consumer

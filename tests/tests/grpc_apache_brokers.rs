@@ -10,8 +10,8 @@
 use std::time::Duration;
 
 use ferromq_tests::apache::STARTUP_TIMEOUT;
-use ferromq_tests::grpc::{self, missing_lines};
-use ferromq_tests::proxies::{max_offsets, prepare_scenario_everywhere, targets, FerroProxy};
+use ferromq_tests::grpc::APACHE_TRANSACTION_CONFIG;
+use ferromq_tests::proxies::{FerroProxy, ScenariosAcross};
 use ferromq_tests::{require_tools, ApacheBroker, ApacheNamesrv, BrokerOptions};
 
 /// Messages per scenario (a multiple of 6).
@@ -27,20 +27,15 @@ const SCENARIOS: &[&str] = &[
     "push-fifo",
 ];
 
+/// An Apache master `name` with the transaction check settings of the `transaction` scenario
+/// (docs/grpc-sdk-tests.md).
 fn apache_broker(namesrv: &str, name: &str) -> ApacheBroker {
-    let config = [
-        ("transactionCheckInterval", "1000"),
-        // Open transactions are checked 3 s after their send.
-        ("transactionTimeOut", "3000"),
-        // Commit/rollback records every 500 ms, not 3 s (see docs/grpc-sdk-tests.md).
-        ("transactionOpBatchInterval", "500"),
-    ];
     ApacheBroker::start(
         namesrv,
         BrokerOptions {
             broker_name: name.to_owned(),
             heap: "384m".to_owned(),
-            extra_config: config
+            extra_config: APACHE_TRANSACTION_CONFIG
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
@@ -68,32 +63,21 @@ fn mqproxy_in_front_of_apache_brokers() {
             b.log_tail()
         )
     };
-    let brokers = vec![a.addr().to_owned(), b.addr().to_owned()];
-    let names = ["broker-a", "broker-b"];
-    let targets = targets(proxy.endpoint(), namesrv.addr(), &brokers);
-    let prefix = format!("GrpcApacheBrokers{}", std::process::id());
-    for s in SCENARIOS {
-        prepare_scenario_everywhere(&targets, &names, &prefix, s);
-    }
-    let run =
-        grpc::run_java_scenarios(&targets[0], &prefix, N, SCENARIOS, Duration::from_secs(300));
-    eprintln!(
-        "Java SDK through mqproxy to Apache brokers:\n{}",
-        run.output
+    let scenarios = ScenariosAcross {
+        endpoint: proxy.endpoint().to_owned(),
+        namesrv: namesrv.addr().to_owned(),
+        brokers: vec![a.addr().to_owned(), b.addr().to_owned()],
+        names: vec!["broker-a".to_owned(), "broker-b".to_owned()],
+        prefix: format!("GrpcApacheBrokers{}", std::process::id()),
+        scenarios: SCENARIOS,
+        n: N,
+    };
+    scenarios.run(
+        "Java SDK through mqproxy to Apache brokers",
+        Duration::from_secs(300),
+        logs,
     );
-    let missing = missing_lines(&run.output, SCENARIOS, N);
-    assert!(
-        missing.is_empty() && run.success(),
-        "missing {missing:#?}\n{}\n{}",
-        run.output,
-        logs()
-    );
-    let topic = format!("{prefix}_normal");
-    let per_broker: Vec<i64> = brokers
-        .iter()
-        .map(|b| max_offsets(b, &topic, 4).iter().sum())
-        .collect();
-    eprintln!("{topic}: stored per broker {names:?} = {per_broker:?}");
+    let per_broker = scenarios.stored("normal");
     assert_eq!(per_broker.iter().sum::<i64>(), N as i64, "{per_broker:?}");
     assert!(per_broker.iter().all(|n| *n > 0), "{per_broker:?}");
 }

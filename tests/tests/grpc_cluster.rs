@@ -19,10 +19,10 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use ferromq_client::testing::LocalCluster;
-use ferromq_tests::grpc::{self, create_group, java_grpc_tools, missing_lines, MessageType};
+use ferromq_tests::grpc::{create_group, java_grpc_tools, MessageType};
 use ferromq_tests::proxies::{
-    create_topic_everywhere, max_offsets, pid_with_arg, prepare_scenario_everywhere, received_idx,
-    targets, FerroProxy, Frozen,
+    create_topic_everywhere, masters, max_offsets, pid_with_arg, received_idx, targets,
+    with_broker_logs, FerroProxy, Frozen, ScenariosAcross,
 };
 use ferromq_tests::require_tools;
 
@@ -48,22 +48,6 @@ fn two_masters() -> LocalCluster {
         .expect("name server and two masters start")
 }
 
-fn addrs(cluster: &LocalCluster) -> (Vec<String>, Vec<String>) {
-    let brokers = cluster.brokers();
-    (
-        brokers.iter().map(|b| b.addr()).collect(),
-        brokers.iter().map(|b| b.broker_name().to_owned()).collect(),
-    )
-}
-
-fn cluster_logs(cluster: &LocalCluster, proxy: &FerroProxy) -> String {
-    let mut out = proxy.log_tail();
-    for b in cluster.brokers() {
-        out.push_str(&format!("\n--- {} ---\n{}", b.name(), b.log_tail()));
-    }
-    out
-}
-
 #[test]
 fn mqproxy_in_front_of_two_masters() {
     if !require_tools("grpc_cluster", &["java", "mvn"]) {
@@ -71,30 +55,16 @@ fn mqproxy_in_front_of_two_masters() {
     }
     let cluster = two_masters();
     let proxy = FerroProxy::start(cluster.namesrv_addr());
-    let (brokers, names) = addrs(&cluster);
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let targets = targets(proxy.endpoint(), cluster.namesrv_addr(), &brokers);
     let prefix = format!("GrpcCluster{}", std::process::id());
-    for s in SCENARIOS {
-        prepare_scenario_everywhere(&targets, &names, &prefix, s);
-    }
-    let run =
-        grpc::run_java_scenarios(&targets[0], &prefix, N, SCENARIOS, Duration::from_secs(300));
-    eprintln!("Java SDK scenarios through mqproxy:\n{}", run.output);
-    let missing = missing_lines(&run.output, SCENARIOS, N);
-    assert!(
-        missing.is_empty() && run.success(),
-        "missing {missing:#?}\n{}\n{}",
-        run.output,
-        cluster_logs(&cluster, &proxy)
+    let scenarios = ScenariosAcross::on_cluster(proxy.endpoint(), &cluster, &prefix, SCENARIOS, N);
+    scenarios.run(
+        "Java SDK scenarios through mqproxy",
+        Duration::from_secs(300),
+        || with_broker_logs(proxy.log_tail(), &cluster),
     );
     for s in SCENARIOS {
         let topic = format!("{prefix}_{s}");
-        let per_broker: Vec<i64> = brokers
-            .iter()
-            .map(|b| max_offsets(b, &topic, 4).iter().sum())
-            .collect();
-        eprintln!("{topic}: stored per broker {names:?} = {per_broker:?}");
+        let per_broker = scenarios.stored(s);
         if matches!(*s, "normal" | "push-concurrent") {
             assert_eq!(
                 per_broker.iter().sum::<i64>(),
@@ -189,7 +159,7 @@ fn mqproxy_survives_a_dead_master() {
     let n = 24;
     let cluster = two_masters();
     let proxy = FerroProxy::start(cluster.namesrv_addr());
-    let (brokers, names) = addrs(&cluster);
+    let (brokers, names) = masters(&cluster);
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let targets = targets(proxy.endpoint(), cluster.namesrv_addr(), &brokers);
     let topic = format!("GrpcFailover{}", std::process::id());
@@ -198,7 +168,7 @@ fn mqproxy_survives_a_dead_master() {
     for t in &targets {
         create_group(t, &group, false, 16);
     }
-    let logs = || cluster_logs(&cluster, &proxy);
+    let logs = || with_broker_logs(proxy.log_tail(), &cluster);
     let stored = |i: usize| -> i64 { max_offsets(&brokers[i], &topic, 4).iter().sum() };
     let endpoint = proxy.endpoint();
 

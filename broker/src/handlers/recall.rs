@@ -12,8 +12,9 @@
 use bytes::Bytes;
 use ferromq_protocol::body::perm;
 use ferromq_protocol::header::recall::{
-    RecallHandle, RecallMessageRequestHeader, RecallMessageResponseHeader,
+    RecallHandle, RecallMessageRequestHeader, RecallMessageResponseHeader, INVALID_HANDLE,
 };
+use ferromq_protocol::message::properties::{NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR};
 use ferromq_protocol::message::{property, MessageExt, Properties};
 use ferromq_protocol::{names, RemotingCommand, ResponseCode};
 use ferromq_remoting::Connection;
@@ -105,6 +106,11 @@ pub(crate) async fn recall_message(
             format!("recall failed, topic[{}] is forbidden", h.topic),
         );
     }
+    // The id and the group go into the marker's properties: a property separator in them
+    // would add properties of the client's choosing (another topic's delete key, a real topic).
+    if has_separator(&handle.message_id) || h.producer_group.as_deref().is_some_and(has_separator) {
+        return fail(ResponseCode::ILLEGAL_OPERATION, INVALID_HANDLE);
+    }
     let timestamp: i64 = handle.timestamp.trim().parse().unwrap_or(-1);
     let left = timestamp.saturating_sub(ferromq_common::now_ms());
     let max_ms = i64::try_from(settings.store.timer_max_delay_sec)
@@ -122,7 +128,7 @@ pub(crate) async fn recall_message(
             "timer messages are disabled on this broker (timerWheelEnable=false)",
         );
     }
-    let mut marker = marker(broker, conn, &h, &handle);
+    let mut marker = marker(broker, conn, &h, &handle, timestamp);
     // The handle's timestamp is the delivery time + 1: the marker is due 1 ms before it.
     broker.park_recall_marker(&mut marker, timestamp - 2);
     let pending = match broker.store.put_message(&marker) {
@@ -145,12 +151,20 @@ pub(crate) async fn recall_message(
     resp
 }
 
+/// Whether `text` holds a character of the properties' wire format (name/value and pair
+/// separators), which would split it into properties of its own when stored.
+fn has_separator(text: &str) -> bool {
+    text.bytes()
+        .any(|b| b == NAME_VALUE_SEPARATOR as u8 || b == PROPERTY_SEPARATOR as u8)
+}
+
 /// The delete marker of Apache's `RecallMessageProcessor.buildMessage`.
 fn marker(
     broker: &Broker,
     conn: &Connection,
     h: &RecallMessageRequestHeader,
     handle: &RecallHandle,
+    timestamp: i64,
 ) -> MessageExt {
     let now = ferromq_common::now_ms();
     let mut properties = Properties::new();
@@ -163,7 +177,7 @@ fn marker(
         property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX,
         handle.message_id.as_str(),
     );
-    properties.insert(property::TIMER_DELIVER_MS, handle.timestamp.as_str());
+    properties.insert(property::TIMER_DELIVER_MS, timestamp.to_string());
     properties.insert(property::TRACE_CONTEXT, "");
     if let Some(group) = &h.producer_group {
         properties.insert(property::PRODUCER_GROUP, group.as_str());
@@ -177,5 +191,18 @@ fn marker(
         born_host: conn.peer_addr(),
         store_host: broker.store_host,
         ..MessageExt::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn property_separators_are_found() {
+        assert!(!has_separator("7F0000010001000000000001"));
+        assert!(!has_separator(""));
+        assert!(has_separator("id\u{2}TIMER_DEL_UNIQKEY\u{1}Other+victim"));
+        assert!(has_separator("id\u{1}"));
     }
 }

@@ -1,7 +1,11 @@
-//! Pieces shared by the broker's socket tests: a broker on a free port, the requests they send,
-//! and a transactional producer that commits on check-back.
+//! Pieces shared by the broker's socket tests: a broker on a free port (in-process, or the
+//! `mqbroker` binary as a process), the requests they send, and a transactional producer that
+//! commits on check-back.
 #![allow(dead_code, unreachable_pub)]
 
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,6 +17,7 @@ use ferromq_protocol::ResponseCode;
 use ferromq_remoting::{ConnectionConfig, IgnoreRequests};
 
 use bytes::Bytes;
+use ferromq_common::now_ms;
 use ferromq_protocol::body::{ConsumerData, HeartbeatData, ProducerData, SubscriptionData};
 use ferromq_protocol::header::send::SendMessageRequestHeaderV2;
 use ferromq_protocol::header::transaction::{
@@ -187,6 +192,31 @@ impl TestBroker {
     }
 }
 
+/// A SEND_MESSAGE_V2 of `body` (also its KEYS) to `topic` queue 0 with the timer property
+/// `property` (TIMER_DELAY_MS, TIMER_DELAY_SEC, TIMER_DELIVER_MS) set to `value`.
+pub fn timer_request(
+    topic: &str,
+    body: &str,
+    property: &str,
+    value: impl std::fmt::Display,
+) -> RemotingCommand {
+    let mut props = Properties::new();
+    props.insert(property, value.to_string());
+    props.insert(property::KEYS, body);
+    let h = SendMessageRequestHeaderV2 {
+        producer_group: "PG".to_owned(),
+        topic: topic.to_owned(),
+        default_topic: "TBW102".to_owned(),
+        default_topic_queue_nums: 1,
+        queue_id: 0,
+        born_timestamp: now_ms(),
+        properties: Some(props.encode()),
+        ..Default::default()
+    };
+    RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &h)
+        .with_body(Bytes::copy_from_slice(body.as_bytes()))
+}
+
 pub fn send_request(
     topic: &str,
     queue_id: i32,
@@ -302,4 +332,50 @@ pub fn create_topic_request(topic: &str, queues: i32) -> RemotingCommand {
         ..Default::default()
     };
     RemotingCommand::request_with_header(RequestCode::UPDATE_AND_CREATE_TOPIC, &h)
+}
+
+/// Writes a config file for the `mqbroker` binary in `dir`: broker `name` on a free port, no
+/// name server, the store in `dir/store` with 1 MiB commitlog files, then the `extra` lines
+/// (`key=value\n` each). Returns the broker's address and the file's path.
+pub fn mqbroker_conf(dir: &Path, name: &str, extra: &str) -> (String, PathBuf) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let conf = dir.join("broker.properties");
+    std::fs::write(
+        &conf,
+        format!(
+            "brokerName={name}\nbrokerIP1=127.0.0.1\nlistenPort={port}\nnamesrvAddr=\n\
+             storePathRootDir={}\nmappedFileSizeCommitLog=1048576\n{extra}",
+            dir.join("store").display()
+        ),
+    )
+    .unwrap();
+    (format!("127.0.0.1:{port}"), conf)
+}
+
+/// Starts the `mqbroker` binary with the config file `conf` and waits for its "boot success"
+/// line (the caller kills and reaps it).
+pub fn start_mqbroker(conf: &Path) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mqbroker"))
+        .args(["-c", conf.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains("boot success"), "{line}");
+    child
+}
+
+/// A connection to the broker at `addr` that ignores the broker's requests.
+pub async fn connect(addr: &str) -> Connection {
+    Connection::connect(addr, Arc::new(IgnoreRequests), ConnectionConfig::default())
+        .await
+        .unwrap()
 }

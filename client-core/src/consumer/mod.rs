@@ -41,8 +41,9 @@ pub enum ConsumeResult {
     ReconsumeLater,
 }
 
-/// The user's concurrent message listener. Called on a blocking worker thread (at most
-/// [`PushConsumerOptions::consume_threads`] at once), with up to
+/// The user's concurrent message listener. Called on the consumer's consume threads (at most
+/// [`PushConsumerOptions::consume_threads`] calls at once; the threads have the runtime's
+/// context, as tokio's blocking threads do), with up to
 /// [`PushConsumerOptions::consume_batch_size`] messages of one queue.
 pub trait MessageListener: Send + Sync + 'static {
     /// Consumes `messages`.
@@ -96,7 +97,9 @@ where
 }
 
 /// A blocking listener seen as an asynchronous one: each call runs on a blocking worker thread
-/// ([`crate::rt::spawn_blocking`]); a panic counts as a failure.
+/// ([`crate::rt::spawn_blocking`]); a panic counts as a failure. Orderly listeners (one call
+/// at a time per queue) and concurrent ones on wasm32 go this way; concurrent ones natively
+/// run on the consume threads (`push/pool.rs`).
 pub(crate) struct OnBlockingThread<L: ?Sized>(pub(crate) Arc<L>);
 
 impl<L: MessageListener + ?Sized> AsyncMessageListener for OnBlockingThread<L> {

@@ -84,9 +84,17 @@ impl OffsetStore {
     /// Sets the offset (only forward when `increase_only`).
     pub(crate) fn update(&self, mq: &MessageQueue, offset: i64, increase_only: bool) {
         let mut t = self.lock();
-        let e = t.entry(mq.clone()).or_insert(offset);
-        if !increase_only || offset > *e {
-            *e = offset;
+        // Looked up first: the queue is nearly always there, and `entry` would take an owned
+        // (cloned) key on every call.
+        match t.get_mut(mq) {
+            Some(e) => {
+                if !increase_only || offset > *e {
+                    *e = offset;
+                }
+            }
+            None => {
+                t.insert(mq.clone(), offset);
+            }
         }
     }
 

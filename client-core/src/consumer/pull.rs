@@ -771,19 +771,11 @@ async fn fetch_loop(inner: Arc<Inner>, q: Arc<LiteQueue>) {
             continue;
         }
         let pull_rt = began.elapsed();
-        let messages = Client::decode_messages(&response.body).unwrap_or_default();
+        let messages = Client::decode_pulled(&response.body).unwrap_or_default();
         let filter_tags = sub.expression_type.is_tag() && !sub.is_sub_all();
-        let views: Vec<MessageView> = messages
-            .into_iter()
+        let views: Vec<MessageView> = MessageView::pulled(messages, &mq, None, &inner.ns)
             .filter(|m| {
-                !filter_tags
-                    || m.tags()
-                        .is_some_and(|t| sub.tags_set.iter().any(|s| s == t))
-            })
-            .map(|m| {
-                inner
-                    .ns
-                    .unwrap_view(MessageView::new(m, &mq.broker_name, None))
+                !filter_tags || m.tag().is_some_and(|t| sub.tags_set.iter().any(|s| s == t))
             })
             .collect();
         q.stats.pulled(pull_rt, views.len());

@@ -9,6 +9,8 @@ mod concurrent;
 mod expire;
 mod handle;
 mod options;
+#[cfg(not(target_arch = "wasm32"))]
+mod pool;
 mod pull_loop;
 mod rebalance;
 mod state;
@@ -79,7 +81,11 @@ impl PushConsumer {
         subscriptions: impl IntoIterator<Item = (String, FilterExpression)>,
         listener: L,
     ) -> Result<PushConsumer> {
-        Self::start_async(options, subscriptions, OnBlockingThread(Arc::new(listener))).await
+        #[cfg(not(target_arch = "wasm32"))]
+        let listener = Listener::Blocking(Arc::new(listener));
+        #[cfg(target_arch = "wasm32")]
+        let listener = Listener::Concurrent(Arc::new(OnBlockingThread(Arc::new(listener))));
+        Self::start_with(options, subscriptions, listener).await
     }
 
     /// [`start`](Self::start) with an asynchronous listener: its futures are awaited on the
@@ -226,6 +232,9 @@ impl PushConsumer {
             None
         };
         let (stop, _) = tokio::sync::watch::channel(false);
+        #[cfg(not(target_arch = "wasm32"))]
+        let pool = matches!(listener, Listener::Blocking(_))
+            .then(|| pool::Pool::new(options.consume_threads, &options.group));
         let inner = Arc::new(Inner {
             permits: Arc::new(Semaphore::new(options.consume_threads.max(1))),
             client: client.clone(),
@@ -243,6 +252,8 @@ impl PushConsumer {
             started_ms: now_ms(),
             rebalances: AtomicU64::new(0),
             tracer,
+            #[cfg(not(target_arch = "wasm32"))]
+            pool,
             options,
             ns,
         });
@@ -407,6 +418,10 @@ impl PushConsumer {
         }
         inner.permits.close();
         drop(drained);
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(pool) = &inner.pool {
+            pool.close();
+        }
         // Dropped first, so an abandoned call that ends from now on commits nothing.
         for qs in lock(&inner.queues).values() {
             qs.dropped.store(true, Ordering::Release);

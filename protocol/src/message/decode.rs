@@ -2,6 +2,9 @@
 //!
 //! [`decode_record`] reads one record (or the end-of-file blank) at an offset, for a store
 //! walking its files; [`decode_messages`] and [`decode_all`] read a pull / query / view body.
+//! [`decode_record_parts`] and [`decode_all_parts`] do the same checks but leave the topic and
+//! the properties as the stored bytes ([`MessageParts`]), for a reader (the client's
+//! consumers) that decodes them only when asked.
 
 use std::net::SocketAddr;
 
@@ -97,6 +100,68 @@ pub fn decode_record(
     offset: usize,
     opts: &DecodeOptions,
 ) -> Result<(StoredRecord, usize)> {
+    Ok(match decode_record_parts(buf, offset, opts)? {
+        (RecordParts::Message(parts), len) => (StoredRecord::Message(parts.into_message()), len),
+        (RecordParts::Blank { len }, total) => (StoredRecord::Blank { len }, total),
+    })
+}
+
+/// A message record with its topic and properties left as the bytes they are stored as (no
+/// `String` for the topic, no map for the properties): what a reader that needs only some
+/// of a record, or needs them later, decodes ([`decode_record_parts`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageParts {
+    /// Every field but the topic and the properties (those are empty here).
+    pub head: MessageExt,
+    /// The topic, checked to be UTF-8 (see [`Self::topic`]).
+    pub topic: Bytes,
+    /// The PROPERTIES text as stored.
+    pub properties: Bytes,
+}
+
+impl MessageParts {
+    /// The topic.
+    pub fn topic(&self) -> &str {
+        // Checked when decoded; a failure here cannot happen and yields "".
+        std::str::from_utf8(&self.topic).unwrap_or_default()
+    }
+
+    /// The properties, decoded as [`decode_record`] decodes them.
+    pub fn decode_properties(&self) -> Properties {
+        Properties::decode_bytes(&self.properties)
+    }
+
+    /// The whole message, as [`decode_record`] returns it.
+    pub fn into_message(self) -> MessageExt {
+        let mut msg = self.head;
+        msg.topic = std::str::from_utf8(&self.topic)
+            .unwrap_or_default()
+            .to_owned();
+        msg.properties = Properties::decode_bytes(&self.properties);
+        msg
+    }
+}
+
+/// What [`decode_record_parts`] found at one position.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordParts {
+    /// A message record.
+    Message(MessageParts),
+    /// End-of-file padding (see [`StoredRecord::Blank`]).
+    Blank {
+        /// The declared length of the padding.
+        len: usize,
+    },
+}
+
+/// [`decode_record`] without building the topic `String` and the properties map: the same
+/// checks and errors, the topic and the properties as slices of `buf`.
+pub fn decode_record_parts(
+    buf: &Bytes,
+    offset: usize,
+    opts: &DecodeOptions,
+) -> Result<(RecordParts, usize)> {
     let input = buf.get(offset..).unwrap_or_default();
     let (Some(total), Some(magic)) = (i32_at(input, 0), i32_at(input, 4)) else {
         return Err(ProtocolError::truncated(
@@ -114,7 +179,7 @@ pub fn decode_record(
                 "blank record shorter than 8 bytes",
             ));
         }
-        return Ok((StoredRecord::Blank { len: total }, total));
+        return Ok((RecordParts::Blank { len: total }, total));
     }
     let version = MessageVersion::from_magic_code(magic).ok_or_else(|| {
         ProtocolError::malformed(WHAT, format!("unknown magic code {:#010X}", magic as u32))
@@ -171,14 +236,16 @@ pub fn decode_record(
         MessageVersion::V2 => i64::from(cur.i16("TOPICLEN")?),
     };
     let topic_len = cur.len_from(topic_len, "TOPICLEN")?;
+    let topic_start = offset + cur.pos();
     let topic = cur.take(topic_len, "TOPIC")?;
-    msg.topic = std::str::from_utf8(topic)
-        .map_err(|_| ProtocolError::malformed(WHAT, "topic is not UTF-8"))?
-        .to_owned();
+    if std::str::from_utf8(topic).is_err() {
+        return Err(ProtocolError::malformed(WHAT, "topic is not UTF-8"));
+    }
 
     let props_len = cur.i16("PROPERTIESLEN")?;
     let props_len = cur.len_from(i64::from(props_len), "PROPERTIESLEN")?;
-    msg.properties = Properties::decode_bytes(cur.take(props_len, "PROPERTIES")?);
+    let props_start = offset + cur.pos();
+    cur.take(props_len, "PROPERTIES")?;
 
     if cur.remaining() != 0 {
         return Err(ProtocolError::malformed(
@@ -189,7 +256,12 @@ pub fn decode_record(
             ),
         ));
     }
-    Ok((StoredRecord::Message(msg), total))
+    let parts = MessageParts {
+        head: msg,
+        topic: buf.slice(topic_start..topic_start + topic_len),
+        properties: buf.slice(props_start..props_start + props_len),
+    };
+    Ok((RecordParts::Message(parts), total))
 }
 
 /// Iterates the messages of a pull / query / view body (records back to back until the end).
@@ -239,7 +311,104 @@ pub fn decode_messages<'a>(buf: &'a Bytes, opts: &DecodeOptions) -> MessageIter<
     }
 }
 
+/// The messages of a pull / query / view body as [`MessageParts`], or the first error (the
+/// same errors as [`decode_all`]).
+pub fn decode_all_parts(buf: &Bytes, opts: &DecodeOptions) -> Result<Vec<MessageParts>> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < buf.len() {
+        match decode_record_parts(buf, pos, opts)? {
+            (RecordParts::Message(parts), len) => {
+                out.push(parts);
+                pos += len;
+            }
+            (RecordParts::Blank { .. }, _) => {
+                return Err(ProtocolError::malformed(
+                    WHAT,
+                    "blank (end-of-file) record in a message body",
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// All messages of a pull / query / view body, or the first error.
 pub fn decode_all(buf: &Bytes, opts: &DecodeOptions) -> Result<Vec<MessageExt>> {
     decode_messages(buf, opts).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::BytesMut;
+
+    use super::*;
+    use crate::message::property;
+
+    fn record(topic: &str) -> Bytes {
+        let mut properties = Properties::new();
+        properties.insert(property::TAGS, "TagA");
+        properties.insert(property::UNIQ_CLIENT_MESSAGE_ID_KEYIDX, "ID");
+        let msg = MessageExt {
+            topic: topic.to_owned(),
+            queue_offset: 7,
+            body: Bytes::from_static(b"hello"),
+            properties,
+            ..MessageExt::default()
+        };
+        let mut buf = BytesMut::new();
+        msg.encode(&mut buf).expect("encode");
+        buf.freeze()
+    }
+
+    #[test]
+    fn parts_are_the_record_without_its_topic_and_properties_built() {
+        let buf = record("TopicA");
+        let opts = DecodeOptions::client();
+        let (StoredRecord::Message(whole), len) = decode_record(&buf, 0, &opts).expect("record")
+        else {
+            panic!("a message");
+        };
+        let (RecordParts::Message(parts), parts_len) =
+            decode_record_parts(&buf, 0, &opts).expect("parts")
+        else {
+            panic!("a message");
+        };
+        assert_eq!(len, parts_len);
+        assert_eq!(parts.topic(), "TopicA");
+        assert!(parts.head.topic.is_empty() && parts.head.properties.is_empty());
+        assert_eq!(parts.decode_properties(), whole.properties);
+        assert_eq!(parts.into_message(), whole);
+        let two = [buf.clone(), buf].concat();
+        let all = decode_all_parts(&Bytes::from(two), &opts).expect("two");
+        assert_eq!(all.len(), 2);
+    }
+
+    #[test]
+    fn parts_fail_as_the_record_does() {
+        let buf = record("TopicA");
+        let opts = DecodeOptions::client();
+        // Cut at every byte: the same error, or both succeed.
+        for cut in 0..buf.len() {
+            let short = buf.slice(..cut);
+            let whole = decode_record(&short, 0, &opts).map(|(_, n)| n);
+            let parts = decode_record_parts(&short, 0, &opts).map(|(_, n)| n);
+            assert_eq!(whole, parts, "cut at {cut}");
+            assert_eq!(
+                decode_all(&short, &opts).map(|v| v.len()),
+                decode_all_parts(&short, &opts).map(|v| v.len()),
+                "cut at {cut}"
+            );
+        }
+        // A topic that is not UTF-8.
+        let mut bad = buf.to_vec();
+        let at = bad.windows(6).position(|w| w == b"TopicA").expect("topic");
+        bad[at] = 0xFF;
+        let bad = Bytes::from(bad);
+        assert!(decode_record_parts(&bad, 0, &opts).is_err());
+        assert_eq!(
+            decode_record(&bad, 0, &opts).map(|(_, n)| n),
+            decode_record_parts(&bad, 0, &opts).map(|(_, n)| n)
+        );
+    }
 }

@@ -42,7 +42,8 @@ pub use batch::{
 };
 pub use compress::{compress, decompress, CompressionType};
 pub use decode::{
-    decode_all, decode_messages, decode_record, DecodeOptions, MessageIter, StoredRecord,
+    decode_all, decode_all_parts, decode_messages, decode_record, decode_record_parts,
+    DecodeOptions, MessageIter, MessageParts, RecordParts, StoredRecord,
 };
 pub use msgid::{create_message_id, MessageId};
 pub use properties::{property, Properties};

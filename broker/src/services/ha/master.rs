@@ -5,6 +5,7 @@
 //! `ServerTls::accept`): plaintext when TLS is off, TLS and plaintext told apart by the first
 //! byte when `permissive` (Apache's slaves speak plaintext), TLS only when `enforcing`.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,11 +51,37 @@ pub(crate) fn start(
     listener: TcpListener,
     stop: &watch::Receiver<bool>,
 ) -> JoinHandle<()> {
+    accept_slaves(
+        broker,
+        listener,
+        stop,
+        |_| true,
+        |broker, (rd, wr), peer, stop| serve(broker, rd, wr, peer, stop),
+    )
+}
+
+/// The HA port's accept loop, classic and controller-mode alike: until `stop`, each connection
+/// is accepted as the port's TLS says (`tls.server.*`) and served by `serve` in a task of its
+/// own, at most [`MAX_SLAVES`] at once; while `may_serve` says no (a controller-mode broker
+/// that is not master), or when that many are served, new connections are closed. Waits for
+/// the connections served to end before it ends.
+pub(crate) fn accept_slaves<S, F>(
+    broker: &Arc<Broker>,
+    listener: TcpListener,
+    stop: &watch::Receiver<bool>,
+    may_serve: impl Fn(&Broker) -> bool + Send + 'static,
+    serve: S,
+) -> JoinHandle<()>
+where
+    S: Fn(Arc<Broker>, SlaveHalves, SocketAddr, watch::Receiver<bool>) -> F + Send + Sync + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
     let (broker, mut stop) = (broker.clone(), stop.clone());
     let tls = port_tls(&broker);
     let refusals = Arc::new(Refusals::default());
+    let serve = Arc::new(serve);
     tokio::spawn(async move {
-        let mut slaves = Vec::new();
+        let mut slaves: Vec<JoinHandle<()>> = Vec::new();
         loop {
             let accepted = tokio::select! {
                 accepted = listener.accept() => accepted,
@@ -62,21 +89,30 @@ pub(crate) fn start(
             };
             match accepted {
                 Ok((stream, peer)) => {
-                    slaves.retain(|t: &JoinHandle<()>| !t.is_finished());
+                    slaves.retain(|t| !t.is_finished());
+                    if !may_serve(&broker) {
+                        tracing::debug!(%peer, "HA connection refused: not serving slaves now");
+                        continue;
+                    }
                     if slaves.len() >= MAX_SLAVES {
                         tracing::warn!(%peer, "HA connection refused: {MAX_SLAVES} already served");
-                        drop(stream);
                         continue;
                     }
                     let _ = stream.set_nodelay(true);
-                    slaves.push(tokio::spawn(admit(
+                    let (broker, tls, refusals, stop, serve) = (
                         broker.clone(),
                         tls.clone(),
                         refusals.clone(),
-                        stream,
-                        peer,
                         stop.clone(),
-                    )));
+                        serve.clone(),
+                    );
+                    slaves.push(tokio::spawn(async move {
+                        let idle = housekeeping(&broker);
+                        if let Some(halves) = accept_slave(tls, &refusals, stream, peer, idle).await
+                        {
+                            serve(broker, halves, peer, stop).await;
+                        }
+                    }));
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "HA accept failed");
@@ -150,21 +186,6 @@ pub(crate) async fn accept_slave(
             refusals.log(peer, &why);
             None
         }
-    }
-}
-
-/// Accepts a slave's connection as `tls` says (plaintext without it), then serves it.
-async fn admit(
-    broker: Arc<Broker>,
-    tls: Option<Arc<ServerTls>>,
-    refusals: Arc<Refusals>,
-    stream: TcpStream,
-    peer: SocketAddr,
-    stop: watch::Receiver<bool>,
-) {
-    let idle = housekeeping(&broker);
-    if let Some((rd, wr)) = accept_slave(tls, &refusals, stream, peer, idle).await {
-        serve(broker, rd, wr, peer, stop).await;
     }
 }
 
@@ -336,6 +357,6 @@ async fn transfer(
     }
 }
 
-fn housekeeping(broker: &Broker) -> Duration {
+pub(crate) fn housekeeping(broker: &Broker) -> Duration {
     Duration::from_millis(broker.settings().broker.ha_housekeeping_interval.max(1000))
 }

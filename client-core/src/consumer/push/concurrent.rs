@@ -9,13 +9,17 @@ use ferromq_protocol::header::client::ConsumerSendMsgBackRequestHeader;
 use ferromq_protocol::message::property;
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use futures::future::BoxFuture;
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::state::{lock, pause, Inner, Listener, QueueState};
 use crate::client::now_ms;
+#[cfg(not(target_arch = "wasm32"))]
+use crate::consumer::MessageListener;
 use crate::consumer::{guarded, ConsumeResult, MessageModel};
 use crate::error::{Error, ErrorKind};
 use crate::message::{Message, MessageView};
 use crate::trace::data::consume_code;
+use crate::trace::ConsumeTrace;
 
 /// Runs the listener on one batch and settles its offsets.
 pub(crate) fn consume(
@@ -35,36 +39,121 @@ async fn consume_batch(inner: Arc<Inner>, qs: Arc<QueueState>, messages: Vec<Mes
     if qs.dropped.load(Ordering::Acquire) || inner.closed.load(Ordering::Acquire) {
         return;
     }
-    let Listener::Concurrent(listener) = inner.listener.clone() else {
+    let call = Call::begin(&inner, &qs, &messages);
+    let result = match inner.listener.clone() {
+        Listener::Concurrent(listener) => {
+            guarded(
+                listener.consume(messages.clone()),
+                ConsumeResult::ReconsumeLater,
+            )
+            .await
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        Listener::Blocking(listener) => {
+            let batch = messages.clone();
+            crate::rt::spawn_blocking(move || call_blocking(listener.as_ref(), &batch))
+                .await
+                .unwrap_or(ConsumeResult::ReconsumeLater)
+        }
+        Listener::Orderly(_) => return,
+    };
+    call.end(&inner, &qs, &messages, result);
+    settle(inner, qs, messages, result, permit).await;
+}
+
+/// Runs a blocking listener on one batch on this thread (a consume thread, see `pool.rs`) and
+/// settles it: a success here, a failure on a runtime task (it returns messages to the broker).
+/// Without a permit at once (they are shared with retries), the batch takes the asynchronous
+/// path, which waits for one.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn consume_here(job: super::pool::Job) {
+    let super::pool::Job {
+        inner,
+        qs,
+        messages,
+    } = job;
+    let Listener::Blocking(listener) = &inner.listener else {
         return;
     };
-    let began = crate::rt::Instant::now();
-    let trace = inner
-        .tracer
-        .as_ref()
-        .and_then(|t| t.before_consume(&messages));
-    qs.in_listener.begin(&messages);
-    let result = guarded(
-        listener.consume(messages.clone()),
-        ConsumeResult::ReconsumeLater,
-    )
-    .await;
-    qs.in_listener.end(&messages);
-    if let (Some(t), Some(trace)) = (&inner.tracer, trace) {
-        let ok = result == ConsumeResult::Success;
-        let code = if ok {
-            consume_code::SUCCESS
-        } else {
-            consume_code::FAILED
-        };
-        t.after_consume(trace, ok, code);
+    let permit = match inner.permits.clone().try_acquire_owned() {
+        Ok(p) => p,
+        Err(tokio::sync::TryAcquireError::Closed) => return,
+        Err(tokio::sync::TryAcquireError::NoPermits) => {
+            crate::rt::spawn(consume(inner, qs, messages));
+            return;
+        }
+    };
+    if qs.dropped.load(Ordering::Acquire) || inner.closed.load(Ordering::Acquire) {
+        return;
     }
-    qs.stats.consume_time(began.elapsed());
+    let call = Call::begin(&inner, &qs, &messages);
+    let result = call_blocking(listener.as_ref(), &messages);
+    call.end(&inner, &qs, &messages, result);
     if result == ConsumeResult::Success {
-        qs.stats.consumed(messages.len(), 0);
+        settle_consumed(&inner, &qs, messages.iter().map(MessageView::queue_offset));
+        drop(permit);
     } else {
-        qs.stats.consumed(0, messages.len());
+        crate::rt::spawn(settle(inner, qs, messages, result, permit));
     }
+}
+
+/// Calls a blocking listener; a panic is a failure.
+#[cfg(not(target_arch = "wasm32"))]
+fn call_blocking(listener: &dyn MessageListener, messages: &[MessageView]) -> ConsumeResult {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| listener.consume(messages)))
+        .unwrap_or_else(|_| {
+            tracing::error!("a message listener panicked; the messages count as failed");
+            ConsumeResult::ReconsumeLater
+        })
+}
+
+/// What is recorded around one listener call: the trace, the messages in the call (for the
+/// consume timeout), the call's time and the messages consumed or failed.
+struct Call {
+    began: crate::rt::Instant,
+    trace: Option<ConsumeTrace>,
+}
+
+impl Call {
+    fn begin(inner: &Inner, qs: &QueueState, messages: &[MessageView]) -> Call {
+        let began = crate::rt::Instant::now();
+        let trace = inner
+            .tracer
+            .as_ref()
+            .and_then(|t| t.before_consume(messages));
+        qs.in_listener.begin(messages, began);
+        Call { began, trace }
+    }
+
+    fn end(self, inner: &Inner, qs: &QueueState, messages: &[MessageView], result: ConsumeResult) {
+        qs.in_listener.end(messages);
+        if let (Some(t), Some(trace)) = (&inner.tracer, self.trace) {
+            let ok = result == ConsumeResult::Success;
+            let code = if ok {
+                consume_code::SUCCESS
+            } else {
+                consume_code::FAILED
+            };
+            t.after_consume(trace, ok, code);
+        }
+        qs.stats.consume_time(self.began.elapsed());
+        if result == ConsumeResult::Success {
+            qs.stats.consumed(messages.len(), 0);
+        } else {
+            qs.stats.consumed(0, messages.len());
+        }
+    }
+}
+
+/// Settles a batch after its listener call: failed messages go back to the broker (those that
+/// cannot are consumed again here in 5 s), then the offsets move past the rest.
+async fn settle(
+    inner: Arc<Inner>,
+    qs: Arc<QueueState>,
+    messages: Vec<MessageView>,
+    result: ConsumeResult,
+    permit: OwnedSemaphorePermit,
+) {
     let mut done: Vec<i64> = messages.iter().map(MessageView::queue_offset).collect();
     if result == ConsumeResult::ReconsumeLater {
         if inner.options.message_model == MessageModel::Broadcasting {
@@ -95,6 +184,13 @@ async fn consume_batch(inner: Arc<Inner>, qs: Arc<QueueState>, messages: Vec<Mes
             }
         }
     }
+    settle_consumed(&inner, &qs, done);
+    drop(permit);
+}
+
+/// Removes settled messages from the queue's cache and moves its offset (unless the queue was
+/// dropped meanwhile).
+fn settle_consumed(inner: &Inner, qs: &QueueState, done: impl IntoIterator<Item = i64>) {
     if qs.dropped.load(Ordering::Acquire) {
         return;
     }
@@ -106,7 +202,6 @@ async fn consume_batch(inner: Arc<Inner>, qs: Arc<QueueState>, messages: Vec<Mes
     if let Some(offset) = offset {
         inner.offsets.update(&qs.mq, offset, true);
     }
-    drop(permit);
 }
 
 pub(crate) fn max_reconsume_times(inner: &Inner) -> i32 {

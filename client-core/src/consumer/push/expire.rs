@@ -7,7 +7,7 @@
 //! Java) and dropped from the cache, and the offset moves on. The stuck call is not interrupted;
 //! when it ends, its answer no longer counts for the messages that expired.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
@@ -23,14 +23,14 @@ const EXPIRED_DELAY_LEVEL: i32 = 3;
 const PER_QUEUE_AND_CHECK: usize = 16;
 
 /// The messages of one queue that a concurrent listener call has, by offset, with when the
-/// call began.
+/// call began. A hash map keeps its table when it empties (a tree would free its node after
+/// every call of one message and allocate it again for the next).
 #[derive(Debug, Default)]
-pub(crate) struct InListener(Mutex<BTreeMap<i64, (MessageView, Instant)>>);
+pub(crate) struct InListener(Mutex<HashMap<i64, (MessageView, Instant)>>);
 
 impl InListener {
-    /// A listener call begins with `messages`.
-    pub(crate) fn begin(&self, messages: &[MessageView]) {
-        let now = Instant::now();
+    /// A listener call begins with `messages`, `now`.
+    pub(crate) fn begin(&self, messages: &[MessageView], now: Instant) {
         let mut map = lock(&self.0);
         for m in messages {
             map.insert(m.queue_offset(), (m.clone(), now));

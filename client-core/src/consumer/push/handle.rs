@@ -88,6 +88,13 @@ impl ConsumerHandle for Handle {
                     let r = guarded(l.consume(vec![view]), ConsumeResult::ReconsumeLater).await;
                     Some(r == ConsumeResult::Success)
                 }
+                #[cfg(not(target_arch = "wasm32"))]
+                Listener::Blocking(l) => {
+                    let r = crate::rt::spawn_blocking(move || l.consume(&[view]))
+                        .await
+                        .unwrap_or(ConsumeResult::ReconsumeLater);
+                    Some(r == ConsumeResult::Success)
+                }
                 Listener::Orderly(l) => {
                     let failed = OrderlyResult::SuspendCurrentQueueAMoment;
                     let r = guarded(l.consume(vec![view]), failed).await;

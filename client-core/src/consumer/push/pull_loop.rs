@@ -9,6 +9,8 @@ use ferromq_protocol::header::pull::PullMessageResponseHeader;
 use ferromq_protocol::ResponseCode;
 
 use super::concurrent::consume;
+#[cfg(not(target_arch = "wasm32"))]
+use super::pool::Job;
 use super::state::{lock, pause, Inner, QueueState};
 use crate::client::{now_ms, Client};
 use crate::consumer::queues::PullRequest;
@@ -114,7 +116,15 @@ pub(crate) async fn pull_loop(inner: Arc<Inner>, qs: Arc<QueueState>, mut next: 
                 continue;
             }
         };
-        qs.broker_max.store(header.max_offset, Ordering::Relaxed);
+        // A broker reads the queue's end before the messages, so a message stored in between
+        // can come with an end that does not count it: the end is at least where the next
+        // pull begins.
+        let end = if found {
+            header.max_offset.max(header.next_begin_offset)
+        } else {
+            header.max_offset
+        };
+        qs.broker_max.store(end, Ordering::Relaxed);
         if code == ResponseCode::PULL_OFFSET_MOVED {
             tracing::info!(queue = ?mq, from = next, to = header.next_begin_offset, "offset moved");
             next = header.next_begin_offset;
@@ -122,7 +132,7 @@ pub(crate) async fn pull_loop(inner: Arc<Inner>, qs: Arc<QueueState>, mut next: 
             continue;
         }
         if found {
-            let messages = match Client::decode_messages(&response.body) {
+            let messages = match Client::decode_pulled(&response.body) {
                 Ok(m) => m,
                 Err(e) => {
                     tracing::warn!(queue = ?mq, error = %e, "undecodable pull body");
@@ -130,18 +140,12 @@ pub(crate) async fn pull_loop(inner: Arc<Inner>, qs: Arc<QueueState>, mut next: 
                 }
             };
             let filter_tags = sub.expression_type.is_tag() && !sub.is_sub_all();
-            let views: Vec<MessageView> = messages
-                .into_iter()
-                .filter(|m| {
-                    !filter_tags
-                        || m.tags()
-                            .is_some_and(|t| sub.tags_set.iter().any(|s| s == t))
-                })
-                .map(|m| {
-                    let view = MessageView::new(m, &mq.broker_name, Some(&inner.retry_topic));
-                    inner.ns.unwrap_view(view)
-                })
-                .collect();
+            let views: Vec<MessageView> =
+                MessageView::pulled(messages, &mq, Some(&inner.retry_topic), &inner.ns)
+                    .filter(|m| {
+                        !filter_tags || m.tag().is_some_and(|t| sub.tags_set.iter().any(|s| s == t))
+                    })
+                    .collect();
             qs.stats.pulled(pull_rt, views.len());
             if views.is_empty() {
                 // Everything filtered out: the offset may move past them.
@@ -156,11 +160,32 @@ pub(crate) async fn pull_loop(inner: Arc<Inner>, qs: Arc<QueueState>, mut next: 
                 orderly::kick(&inner, &qs);
             } else {
                 lock(&qs.pq).put(views.iter().map(|v| (v.queue_offset(), v.body().len())));
-                for chunk in views.chunks(inner.options.consume_batch_size.max(1)) {
-                    crate::rt::spawn(consume(inner.clone(), qs.clone(), chunk.to_vec()));
-                }
+                dispatch(&inner, &qs, views);
             }
         }
         next = header.next_begin_offset;
+    }
+}
+
+/// Hands pulled messages to the listener in batches of `consume_batch_size`: to the consume
+/// threads for a blocking listener, else one task per batch.
+fn dispatch(inner: &Arc<Inner>, qs: &Arc<QueueState>, views: Vec<MessageView>) {
+    let size = inner.options.consume_batch_size.max(1);
+    let mut batches = Vec::with_capacity(views.len().div_ceil(size));
+    let mut views = views.into_iter().peekable();
+    while views.peek().is_some() {
+        batches.push(views.by_ref().take(size).collect::<Vec<_>>());
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    if let Some(pool) = &inner.pool {
+        pool.submit(batches.into_iter().map(|messages| Job {
+            inner: inner.clone(),
+            qs: qs.clone(),
+            messages,
+        }));
+        return;
+    }
+    for messages in batches {
+        crate::rt::spawn(consume(inner.clone(), qs.clone(), messages));
     }
 }

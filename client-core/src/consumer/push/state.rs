@@ -18,6 +18,8 @@ use crate::consumer::orderly::OrderlyState;
 use crate::consumer::process_queue::ProcessQueue;
 use crate::consumer::queues;
 use crate::consumer::stats::{StatsTable, TopicStats};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::consumer::MessageListener;
 use crate::consumer::{AsyncMessageListener, AsyncOrderlyListener};
 use crate::namespace::Namespace;
 use crate::producer::Producer;
@@ -59,6 +61,9 @@ impl QueueState {
 #[derive(Clone)]
 pub(crate) enum Listener {
     Concurrent(Arc<dyn AsyncMessageListener>),
+    /// A blocking concurrent listener, called on the consumer's consume threads (`pool.rs`).
+    #[cfg(not(target_arch = "wasm32"))]
+    Blocking(Arc<dyn MessageListener>),
     Orderly(Arc<dyn AsyncOrderlyListener>),
 }
 
@@ -88,6 +93,9 @@ pub(crate) struct Inner {
     pub(crate) ns: Namespace,
     /// Set with [`PushConsumerOptions::enable_msg_trace`].
     pub(crate) tracer: Option<Arc<Tracer>>,
+    /// The consume threads of a [`Listener::Blocking`].
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) pool: Option<super::pool::Pool>,
 }
 
 impl Inner {

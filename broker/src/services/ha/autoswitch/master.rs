@@ -9,19 +9,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferromq_remoting::ServerTls;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::wire::{self, SlaveFrame, TransferHeader};
 use super::Role;
-use crate::services::ha::master::{accept_slave, port_tls, Refusals};
+use crate::services::ha::master::{accept_slaves, housekeeping};
 use crate::state::Broker;
-
-/// Most slave connections at once (the port speaks no authentication).
-const MAX_SLAVES: usize = 16;
 
 /// Accepts slaves until `stop`; each is served while this broker is master.
 pub(crate) fn start(
@@ -29,59 +25,13 @@ pub(crate) fn start(
     listener: TcpListener,
     stop: &watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    let (broker, mut stop) = (broker.clone(), stop.clone());
-    let tls = port_tls(&broker);
-    let refusals = Arc::new(Refusals::default());
-    tokio::spawn(async move {
-        let mut slaves: Vec<JoinHandle<()>> = Vec::new();
-        loop {
-            let accepted = tokio::select! {
-                a = listener.accept() => a,
-                _ = stop.wait_for(|s| *s) => break,
-            };
-            match accepted {
-                Ok((stream, peer)) => {
-                    slaves.retain(|t| !t.is_finished());
-                    let is_master = matches!(broker.replication.auto.role(), Role::Master { .. });
-                    if slaves.len() >= MAX_SLAVES || !is_master {
-                        tracing::debug!(%peer, is_master, "HA connection refused");
-                        continue;
-                    }
-                    let _ = stream.set_nodelay(true);
-                    slaves.push(tokio::spawn(admit(
-                        broker.clone(),
-                        tls.clone(),
-                        refusals.clone(),
-                        stream,
-                        peer,
-                        stop.clone(),
-                    )));
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "HA accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
-        }
-        for t in slaves {
-            let _ = t.await;
-        }
-    })
-}
-
-/// Accepts a slave's connection as `tls` says (plaintext without it), then serves it.
-async fn admit(
-    broker: Arc<Broker>,
-    tls: Option<Arc<ServerTls>>,
-    refusals: Arc<Refusals>,
-    stream: TcpStream,
-    peer: SocketAddr,
-    stop: watch::Receiver<bool>,
-) {
-    let idle = housekeeping(&broker);
-    if let Some((rd, wr)) = accept_slave(tls, &refusals, stream, peer, idle).await {
-        serve(broker, rd, wr, peer, stop).await;
-    }
+    accept_slaves(
+        broker,
+        listener,
+        stop,
+        |broker| matches!(broker.replication.auto.role(), Role::Master { .. }),
+        |broker, (rd, wr), peer, stop| serve(broker, rd, wr, peer, stop),
+    )
 }
 
 async fn serve<R, W>(
@@ -298,8 +248,4 @@ fn header(offset: u64, size: usize, entry: super::epoch::EpochEntry, confirm: u6
         confirm_offset: confirm as i64,
     }
     .encode()
-}
-
-fn housekeeping(broker: &Broker) -> Duration {
-    Duration::from_millis(broker.settings().broker.ha_housekeeping_interval.max(1000))
 }
