@@ -1,4 +1,5 @@
-//! A stored record's fields read in place (docs/performance.md, "Fourth round").
+//! A stored record's fields read in place (docs/performance.md, "Fourth round: the send
+//! path").
 //!
 //! [`RecordView::parse`] checks a record exactly as [`decode_record`](super::decode_record)
 //! does with [`DecodeOptions::store`](super::DecodeOptions::store) (lengths add up to TOTALSIZE,
