@@ -1,5 +1,5 @@
-//! The send path keeps the client's properties text (docs/performance.md, "Fourth round: the send
-//! path"): whatever text a client sends, single or batched, what a consumer reads back is what
+//! The send path keeps the client's properties text (docs/performance-broker.md, "Fourth round: the
+//! send path"): whatever text a client sends, single or batched, what a consumer reads back is what
 //! decoding the text into a map, inserting the broker's keys and encoding it again gives, and the
 //! dispatcher finds the same tag and keys in it.
 #![allow(clippy::unwrap_used)]

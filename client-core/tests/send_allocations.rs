@@ -1,9 +1,10 @@
 //! Heap allocations per producer send, counted by a global allocator that counts, against real
 //! servers started as processes (`LocalCluster`), so only the client's allocations count.
 //!
-//! Prints the figure (docs/performance.md, "The client") and fails when a send allocates more
-//! than a generous bound: a send path that went back to a map of owned strings per header, or to
-//! an allocation per request field, is caught here. Run it with `--nocapture` to see the count.
+//! Prints the figure (docs/performance-clients.md, "The client (mqbench)") and fails when a send
+//! allocates more than a generous bound: a send path that went back to a map of owned strings per
+//! header, or to an allocation per request field, is caught here. Run it with `--nocapture` to see
+//! the count.
 
 #![allow(unsafe_code)]
 // The figure is the point of the test: printed for docs/performance.md.

@@ -1,10 +1,10 @@
-//! Stored-message codec throughput: decode and encode of a 1 KiB message with 5 properties,
-//! and a pull body of 32 such messages decoded the way a consumer does: whole records
-//! (`decode_all`, what the client did before the fourth round), records with the topic and
-//! properties left as bytes (`decode_all_parts`, what it does now), and those parts with every
-//! message's properties decoded after all (a listener that reads a property of each message).
-//! Then the broker's send and dispatch work on a properties text, with a map and without one
-//! (`send_properties`, `dispatch_fields`; docs/performance.md, "Fourth round: the send path").
+//! Stored-message codec throughput: decode and encode of a 1 KiB message with 5 properties, and a
+//! pull body of 32 such messages decoded the way a consumer does: whole records (`decode_all`, what
+//! the client did before the fourth round), records with the topic and properties left as bytes
+//! (`decode_all_parts`, what it does now), and those parts with every message's properties decoded
+//! after all (a listener that reads a property of each message). Then the broker's send and
+//! dispatch work on a properties text, with a map and without one (`send_properties`,
+//! `dispatch_fields`; docs/performance-broker.md, "Fourth round: the send path").
 //!
 //! ```text
 //! cargo bench -p ferromq-protocol --bench message -- --warm-up-time 1 --measurement-time 3

@@ -438,7 +438,7 @@ const SHORT_KEY: usize = 16;
 
 /// `a == b` without a `memcmp` call for short keys: most header keys are one letter, and a
 /// frame's decode and typed read compare a few hundred of them, where the library call cost
-/// more than the comparison (docs/performance.md, "Fourth round: the send path").
+/// more than the comparison (docs/performance-broker.md, "Fourth round: the send path").
 #[inline]
 fn key_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());

@@ -1,8 +1,8 @@
-//! The send path without a properties map (docs/performance.md, "Fourth round: the send path"): a
-//! plain single message and every batch are stored with the client's properties text as it arrived,
-//! the broker's own properties appended after it ([`ferromq_protocol::message::scan`] has why a
-//! reader sees the same properties as when the text was decoded into a map, the broker's keys
-//! inserted, and encoded again).
+//! The send path without a properties map (docs/performance-broker.md, "Fourth round: the send
+//! path"): a plain single message and every batch are stored with the client's properties text as
+//! it arrived, the broker's own properties appended after it ([`ferromq_protocol::message::scan`]
+//! has why a reader sees the same properties as when the text was decoded into a map, the broker's
+//! keys inserted, and encoded again).
 //!
 //! What still goes through [`Properties`](ferromq_protocol::message::Properties) and
 //! [`MessageExt`](ferromq_protocol::message::MessageExt) (`send.rs`): a message to a retry topic

@@ -1,5 +1,5 @@
 //! Reading and extending a properties string without decoding it into [`Properties`]
-//! (docs/performance.md, "Fourth round: the send path").
+//! (docs/performance-broker.md, "Fourth round: the send path").
 //!
 //! The broker needs only a few properties of a message it stores (TAGS, KEYS, UNIQ_KEY, WAIT,
 //! the delay and timer keys, TRAN_MSG) and adds a few of its own (MSG_REGION, TRACE_ON, CLUSTER,

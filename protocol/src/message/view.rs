@@ -1,4 +1,4 @@
-//! A stored record's fields read in place (docs/performance.md, "Fourth round: the send
+//! A stored record's fields read in place (docs/performance-broker.md, "Fourth round: the send
 //! path").
 //!
 //! [`RecordView::parse`] checks a record exactly as [`decode_record`](super::decode_record)

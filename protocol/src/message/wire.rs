@@ -1,5 +1,5 @@
 //! A message to store whose properties stay the text the client sent
-//! (docs/performance.md, "Fourth round: the send path").
+//! (docs/performance-broker.md, "Fourth round: the send path").
 //!
 //! [`WireMessage`] is what a broker stores for a plain send: the client's properties text as it
 //! arrived, followed by the few properties the broker sets ([`Appended`]), written into the record
