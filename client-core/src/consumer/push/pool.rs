@@ -91,7 +91,15 @@ impl Pool {
                 ready: Condvar::new(),
                 max: max.max(1),
                 runtime: tokio::runtime::Handle::current(),
-                name: format!("ferromq-consume-{group}"),
+                // Only printable ASCII of the group: a thread name with a NUL byte would make
+                // the spawn panic.
+                name: format!(
+                    "ferromq-consume-{}",
+                    group
+                        .chars()
+                        .filter(char::is_ascii_graphic)
+                        .collect::<String>()
+                ),
             }),
         }
     }
