@@ -401,6 +401,7 @@ impl CommitLog {
                 "record did not fit after rolling".to_owned(),
             ));
         }
+        self.files.wrote_to(&file);
         if consumable {
             let next = queue_offset + messages.len() as i64;
             // The topic is copied only the first time a queue of it is written.
@@ -475,6 +476,7 @@ impl CommitLog {
                 "a replicated chunk at {offset} did not fit"
             )));
         }
+        self.files.wrote_to(&file);
         let from = match self.whole_end.load(Ordering::Acquire) {
             u64::MAX => offset,
             whole => whole,

@@ -75,8 +75,28 @@ pub struct MappedFile {
     _file: File,
     wrote: AtomicUsize,
     flushed: AtomicUsize,
+    /// Bytes from the start that [`MappedFile::warm`] has populated (or that were written).
+    warmed: AtomicUsize,
     deleted: AtomicBool,
 }
+
+/// What [`MappedFile::warm`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Warmed {
+    /// Nothing to do: the range was warm already.
+    Already,
+    /// The pages are mapped writable (`MADV_POPULATE_WRITE`).
+    Populated,
+    /// The kernel has no `MADV_POPULATE_WRITE` (before 5.14): the pages were only read into the
+    /// page cache (`MADV_WILLNEED`), appends still fault them in.
+    Advised,
+    /// The kernel refused both.
+    Refused,
+}
+
+/// Set once `MADV_POPULATE_WRITE` has been refused as unknown: not asked again.
+#[cfg(target_os = "linux")]
+static NO_POPULATE_WRITE: AtomicBool = AtomicBool::new(false);
 
 impl MappedFile {
     /// Creates `dir/<start>` of `size` bytes, fully allocated, and maps it.
@@ -119,16 +139,50 @@ impl MappedFile {
         MappedFile::map(path, file, start, size, 0, populate)
     }
 
-    /// Pre-faults the whole mapping writable (`MADV_POPULATE_WRITE`, falling back to
-    /// `MADV_WILLNEED` on kernels before 5.14) without changing its contents, so later appends
-    /// do not stall on page faults. Safe to run while the file is appended to: the kernel does
-    /// the work and touches no byte.
-    pub fn prefault(&self) {
-        #[cfg(target_os = "linux")]
-        if self.map.advise(memmap2::Advice::PopulateWrite).is_ok() {
-            return;
+    /// Pre-faults the mapping writable from the write position (or where the last call stopped)
+    /// up to `upto` bytes into the file, without changing its contents, so that appends there
+    /// take no page fault. One `madvise(MADV_POPULATE_WRITE)` maps a range's pages at a
+    /// fraction of what a fault per page costs (each a trap into the kernel and out; far more in
+    /// a virtual machine). Falls back to `MADV_WILLNEED` on kernels before 5.14. Safe to run
+    /// while the file is appended to: the kernel does the work and touches no byte.
+    pub fn warm(&self, upto: usize) -> Warmed {
+        let upto = upto.min(self.size);
+        let from = self.warmed.load(Ordering::Acquire).max(self.wrote());
+        if upto <= from {
+            return Warmed::Already;
         }
-        let _ = self.map.advise(memmap2::Advice::WillNeed);
+        let len = upto - from;
+        let mut done = Warmed::Refused;
+        #[cfg(target_os = "linux")]
+        if !NO_POPULATE_WRITE.load(Ordering::Relaxed) {
+            match self
+                .map
+                .advise_range(memmap2::Advice::PopulateWrite, from, len)
+            {
+                Ok(()) => done = Warmed::Populated,
+                Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => {
+                    NO_POPULATE_WRITE.store(true, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    tracing::debug!(file = %self.path.display(), error = %e, "could not pre-fault");
+                }
+            }
+        }
+        if done == Warmed::Refused
+            && self
+                .map
+                .advise_range(memmap2::Advice::WillNeed, from, len)
+                .is_ok()
+        {
+            done = Warmed::Advised;
+        }
+        self.warmed.fetch_max(upto, Ordering::AcqRel);
+        done
+    }
+
+    /// How far into the file [`MappedFile::warm`] has gone (at least the write position).
+    pub fn warmed(&self) -> usize {
+        self.warmed.load(Ordering::Acquire).max(self.wrote())
     }
 
     /// Opens an existing file, which must be exactly `size` bytes. Everything in it counts as
@@ -183,6 +237,7 @@ impl MappedFile {
             _file: file,
             wrote: AtomicUsize::new(wrote),
             flushed: AtomicUsize::new(wrote),
+            warmed: AtomicUsize::new(wrote),
             deleted: AtomicBool::new(false),
         }))
     }
@@ -385,6 +440,59 @@ impl AsRef<[u8]> for MappedRange {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The resident size of `file`'s mapping in this process, from /proc/self/smaps (Linux).
+    #[cfg(target_os = "linux")]
+    pub(crate) fn resident(file: &MappedFile) -> usize {
+        let start = format!("{:x}-", file.map.as_ptr() as usize);
+        let smaps = std::fs::read_to_string("/proc/self/smaps").expect("smaps");
+        let mut lines = smaps.lines().skip_while(|l| !l.starts_with(&start));
+        assert!(lines.next().is_some(), "the mapping is listed");
+        let rss = lines
+            .find_map(|l| l.strip_prefix("Rss:"))
+            .expect("an Rss line");
+        rss.trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse::<usize>()
+            .expect("kB")
+            * 1024
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn warming_maps_pages_ahead_of_the_write_position_and_changes_no_byte() {
+        const MIB: usize = 1 << 20;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = MappedFile::create(dir.path(), 0, 16 * MIB).expect("create");
+        assert_eq!(f.warmed(), 0);
+        assert!(resident(&f) < MIB, "nothing mapped yet: {}", resident(&f));
+        let done = f.warm(4 * MIB);
+        assert_ne!(done, Warmed::Already);
+        assert_eq!(f.warmed(), 4 * MIB);
+        if done == Warmed::Populated {
+            assert!(resident(&f) >= 4 * MIB, "resident {}", resident(&f));
+            assert!(resident(&f) < 8 * MIB, "resident {}", resident(&f));
+        }
+        // Warm again below the warm end: nothing to do.
+        assert_eq!(f.warm(3 * MIB), Warmed::Already);
+        // Appends past the warm end: the next warming starts from the write position.
+        let chunk = vec![7u8; MIB];
+        for _ in 0..6 {
+            f.append(&[&chunk]).expect("fits");
+        }
+        assert_eq!(f.warmed(), 6 * MIB);
+        f.warm(8 * MIB);
+        assert_eq!(f.warmed(), 8 * MIB);
+        // Past the end: up to the end.
+        f.warm(64 * MIB);
+        assert_eq!(f.warmed(), 16 * MIB);
+        // Contents: what was appended, then zeros.
+        f.seal();
+        let all = f.bytes(0, 16 * MIB).expect("all");
+        assert!(all[..6 * MIB].iter().all(|b| *b == 7));
+        assert!(all[6 * MIB..].iter().all(|b| *b == 0));
+    }
 
     #[test]
     fn append_read_flush_truncate() {
