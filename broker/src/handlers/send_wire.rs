@@ -13,22 +13,18 @@
 
 use std::borrow::Cow;
 
-use ferromq_protocol::header::send::SendMessageRequestHeader;
 use ferromq_protocol::message::properties::MAX_PROPERTIES_LEN;
 use ferromq_protocol::message::scan::{appended_len, canonical_text, Scan};
 use ferromq_protocol::message::{
     decode_batch_raw, property, sysflag, Appended, TransactionType, WireMessage,
 };
-use ferromq_protocol::{RemotingCommand, ResponseCode};
-use ferromq_remoting::Connection;
+use ferromq_protocol::ResponseCode;
 use ferromq_store::store::Pending;
 
-use crate::config::Settings;
 use crate::meters::MessageType;
 use crate::response::{fail, Response};
-use crate::state::Broker;
 
-use super::send::{store_refusal, uniq_ids, Put};
+use super::send::{store_refusal, uniq_ids, Put, SendRequest};
 
 /// What the WAIT property says for a reader (`Properties::wait_store_msg_ok`): wait unless it
 /// is `false`, in any case.
@@ -64,16 +60,18 @@ const SINGLE: [&str; 7] = [
 
 /// Stores a single message through the wire path if it is a plain one (module docs); `None`:
 /// it is not, nothing was done.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn put_plain(
-    broker: &Broker,
-    settings: &Settings,
-    conn: &Connection,
-    h: &SendMessageRequestHeader,
-    req: &RemotingCommand,
+    send: &SendRequest<'_>,
     topic: &str,
     queue_id: i32,
 ) -> Option<Result<Put, Response>> {
+    let SendRequest {
+        broker,
+        settings,
+        conn,
+        h,
+        req,
+    } = *send;
     let text = h.properties.as_deref().unwrap_or("").as_bytes();
     let scan = Scan::new(text, &SINGLE);
     if sysflag::transaction_type(h.sys_flag) == TransactionType::Prepared
@@ -142,14 +140,17 @@ fn put(pending: Pending, messages: &[WireMessage<'_>], kind: Option<MessageType>
 /// Stores a SEND_BATCH_MESSAGE body through the wire path: each message gets UNIQ_KEY when it
 /// has none and CLUSTER.
 pub(super) fn put_batch(
-    broker: &Broker,
-    settings: &Settings,
-    conn: &Connection,
-    h: &SendMessageRequestHeader,
-    req: &RemotingCommand,
+    send: &SendRequest<'_>,
     topic: &str,
     queue_id: i32,
 ) -> Result<Put, Response> {
+    let SendRequest {
+        broker,
+        settings,
+        conn,
+        h,
+        req,
+    } = *send;
     let meters = &broker.stats.meters;
     let kind = meters
         .is_enabled()
