@@ -9,7 +9,7 @@ use ferromq_protocol::body::{ConsumerData, HeartbeatData, SubscriptionData};
 use ferromq_protocol::header::client::ConsumerSendMsgBackRequestHeader;
 use ferromq_protocol::header::offset::*;
 use ferromq_protocol::header::pull::PullMessageResponseHeader;
-use ferromq_protocol::header::query::{QueryMessageRequestHeader, ViewMessageRequestHeader};
+use ferromq_protocol::header::query::ViewMessageRequestHeader;
 use ferromq_protocol::header::send::{SendMessageRequestHeaderV2, SendMessageResponseHeader};
 use ferromq_protocol::message::{property, MessageExt, MessageId, Properties};
 use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode};
@@ -185,21 +185,7 @@ async fn send_pull_long_poll_offsets_and_queries() {
     );
 
     // Query by key, view by offsetMsgId.
-    let q = QueryMessageRequestHeader {
-        topic: "Orders".into(),
-        key: "k3".into(),
-        max_num: 32,
-        begin_timestamp: 0,
-        end_timestamp: i64::MAX,
-        ..Default::default()
-    };
-    let resp = c
-        .request(
-            RemotingCommand::request_with_header(RequestCode::QUERY_MESSAGE, &q),
-            T,
-        )
-        .await
-        .unwrap();
+    let resp = c.request(query_request("Orders", "k3"), T).await.unwrap();
     assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
     assert_eq!(&messages(&resp.body)[0].body[..], b"m3");
     let id: MessageId = ids[2].parse().unwrap();

@@ -29,15 +29,8 @@ async fn call(c: &Connection, req: RemotingCommand) -> RemotingCommand {
 
 fn send_with(topic: &str, props: &Properties, body: &[u8], reconsume: i32) -> RemotingCommand {
     let h = SendMessageRequestHeaderV2 {
-        producer_group: "PG".to_owned(),
-        topic: topic.to_owned(),
-        default_topic: "TBW102".to_owned(),
-        default_topic_queue_nums: 4,
-        queue_id: 0,
-        born_timestamp: 1_700_000_000_000,
-        properties: Some(props.encode()),
         reconsume_times: Some(reconsume),
-        ..Default::default()
+        ..send_header(topic, props.encode())
     };
     RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &h)
         .with_body(Bytes::copy_from_slice(body))

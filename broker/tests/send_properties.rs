@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used)]
 
 use bytes::{BufMut, Bytes, BytesMut};
-use ferromq_protocol::header::query::QueryMessageRequestHeader;
 use ferromq_protocol::header::send::{SendMessageRequestHeaderV2, SendMessageResponseHeader};
 use ferromq_protocol::message::{property, MessageExt, Properties};
 use ferromq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode};
@@ -13,20 +12,6 @@ use ferromq_remoting::Connection;
 
 mod support;
 use support::*;
-
-fn header(topic: &str, properties: &str) -> SendMessageRequestHeaderV2 {
-    SendMessageRequestHeaderV2 {
-        producer_group: "PG".to_owned(),
-        topic: topic.to_owned(),
-        default_topic: "TBW102".to_owned(),
-        default_topic_queue_nums: 4,
-        queue_id: 0,
-        born_timestamp: 1_700_000_000_000,
-        properties: Some(properties.to_owned()),
-        reconsume_times: Some(0),
-        ..Default::default()
-    }
-}
 
 /// Sends and returns the response header (the send must succeed).
 async fn send(c: &Connection, code: RequestCode, h: &SendMessageRequestHeaderV2, body: Bytes) {
@@ -92,7 +77,7 @@ async fn single_sends_store_what_the_decoded_map_stored() {
         send(
             &c,
             RequestCode::SEND_MESSAGE_V2,
-            &header("Props", text),
+            &send_header("Props", (*text).to_owned()),
             body,
         )
         .await;
@@ -103,7 +88,7 @@ async fn single_sends_store_what_the_decoded_map_stored() {
     send(
         &c,
         RequestCode::SEND_MESSAGE_V2,
-        &header("Props", &long),
+        &send_header("Props", long.clone()),
         Bytes::from_static(b"long"),
     )
     .await;
@@ -137,21 +122,7 @@ async fn single_sends_store_what_the_decoded_map_stored() {
     );
     // ... and the keys: a key sent without a final separator, and one after junk segments.
     for (key, body) in [("k1", "m2"), ("k5", "m5"), ("x", "m1")] {
-        let q = QueryMessageRequestHeader {
-            topic: "Props".into(),
-            key: key.into(),
-            max_num: 32,
-            begin_timestamp: 0,
-            end_timestamp: i64::MAX,
-            ..Default::default()
-        };
-        let resp = c
-            .request(
-                RemotingCommand::request_with_header(RequestCode::QUERY_MESSAGE, &q),
-                T,
-            )
-            .await
-            .unwrap();
+        let resp = c.request(query_request("Props", key), T).await.unwrap();
         assert_eq!(resp.response_code(), ResponseCode::SUCCESS, "{key}");
         assert_eq!(&messages(&resp.body)[0].body[..], body.as_bytes(), "{key}");
     }
@@ -187,7 +158,7 @@ async fn batches_store_what_the_decoded_map_stored() {
     send(
         &c,
         RequestCode::SEND_BATCH_MESSAGE,
-        &header("Batch", ""),
+        &send_header("Batch", String::new()),
         body,
     )
     .await;

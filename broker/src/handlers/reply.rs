@@ -12,13 +12,15 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ferromq_protocol::header::send::{SendMessageRequestHeader, SendMessageResponseHeader};
-use ferromq_protocol::message::{create_message_id, property, MessageExt, Properties};
+use ferromq_protocol::message::{create_message_id, property, Properties};
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use ferromq_remoting::Connection;
 use ferromq_store::PutStatus;
 
 use crate::response::{bad_header, fail, Response};
 use crate::state::Broker;
+
+use super::send::SendRequest;
 
 /// How long the requesting client may take to acknowledge a pushed reply (Apache's
 /// `Broker2Client.callClient`: 10 s).
@@ -55,19 +57,14 @@ pub(crate) async fn send_reply(
     };
 
     if settings.broker.store_reply_message_enable {
-        let message = MessageExt {
-            topic: h.topic.clone(),
-            queue_id,
-            flag: h.flag,
-            body: req.body.clone(),
-            properties,
-            sys_flag: h.sys_flag,
-            born_timestamp: h.born_timestamp,
-            born_host: conn.peer_addr(),
-            store_host: broker.store_host,
-            reconsume_times: h.reconsume_times.unwrap_or(0),
-            ..MessageExt::default()
+        let send = SendRequest {
+            broker,
+            settings: &settings,
+            conn,
+            h: &h,
+            req,
         };
+        let message = send.message(h.topic.clone(), queue_id, properties);
         match broker.store.put_messages(std::slice::from_ref(&message)) {
             Ok(pending) => {
                 let result = pending.finish().await;

@@ -83,26 +83,24 @@ pub(crate) async fn send_message(
     }
 
     let to_dlq = target_topic != h.topic;
+    let send = SendRequest {
+        broker,
+        settings: &settings,
+        conn,
+        h: &h,
+        req,
+    };
     let put = if batch {
-        super::send_wire::put_batch(broker, &settings, conn, &h, req, &target_topic, queue_id)
+        super::send_wire::put_batch(&send, &target_topic, queue_id)
     } else {
         let plain = if to_dlq {
             None
         } else {
-            super::send_wire::put_plain(broker, &settings, conn, &h, req, &target_topic, queue_id)
+            super::send_wire::put_plain(&send, &target_topic, queue_id)
         };
         match plain {
             Some(put) => put,
-            None => put_single(
-                broker,
-                &settings,
-                conn,
-                &h,
-                req,
-                target_topic,
-                queue_id,
-                to_dlq,
-            ),
+            None => put_single(&send, target_topic, queue_id, to_dlq),
         }
     };
     let put = match put {
@@ -182,6 +180,44 @@ pub(crate) async fn send_message(
     resp.with_header(&header)
 }
 
+/// A send (or reply) request and what storing its messages reads: the broker, this request's
+/// settings snapshot, the sender's connection, the decoded header and the request (its body).
+#[derive(Clone, Copy)]
+pub(super) struct SendRequest<'a> {
+    pub(super) broker: &'a Broker,
+    pub(super) settings: &'a Settings,
+    pub(super) conn: &'a Connection,
+    pub(super) h: &'a SendMessageRequestHeader,
+    pub(super) req: &'a RemotingCommand,
+}
+
+impl SendRequest<'_> {
+    /// The single message the request carries, to store in `topic` queue `queue_id` with
+    /// `properties`: the header's flag, sysFlag, born timestamp and reconsume times, the
+    /// request's body, the sender's address as the born host, this broker as the store host.
+    pub(super) fn message(
+        &self,
+        topic: String,
+        queue_id: i32,
+        properties: Properties,
+    ) -> MessageExt {
+        let h = self.h;
+        MessageExt {
+            topic,
+            queue_id,
+            flag: h.flag,
+            body: self.req.body.clone(),
+            properties,
+            sys_flag: h.sys_flag,
+            born_timestamp: h.born_timestamp,
+            born_host: self.conn.peer_addr(),
+            store_host: self.broker.store_host,
+            reconsume_times: h.reconsume_times.unwrap_or(0),
+            ..MessageExt::default()
+        }
+    }
+}
+
 /// A put on its way to the store's flush, and what the response and statistics need of it.
 pub(super) struct Put {
     pub(super) pending: Pending,
@@ -213,17 +249,18 @@ pub(super) fn store_refusal(e: StoreError) -> Response {
 /// A single message through a [`Properties`] map: a dead letter, a prepared (half) message, a
 /// delayed or timer message, which the broker moves to another topic (`send_wire.rs` takes the
 /// plain ones).
-#[allow(clippy::too_many_arguments)]
 fn put_single(
-    broker: &Broker,
-    settings: &Settings,
-    conn: &Connection,
-    h: &SendMessageRequestHeader,
-    req: &RemotingCommand,
+    send: &SendRequest<'_>,
     target_topic: String,
     queue_id: i32,
     to_dlq: bool,
 ) -> Result<Put, Response> {
+    let SendRequest {
+        broker,
+        settings,
+        h,
+        ..
+    } = *send;
     let mut properties = Properties::decode(h.properties.as_deref().unwrap_or(""));
     let meters = &broker.stats.meters;
     let kind = meters.is_enabled().then(|| MessageType::of(&properties));
@@ -248,19 +285,7 @@ fn put_single(
         );
     }
     properties.insert("CLUSTER", settings.broker.broker_cluster_name.as_str());
-    let mut message = MessageExt {
-        topic: target_topic,
-        queue_id,
-        flag: h.flag,
-        body: req.body.clone(),
-        properties,
-        sys_flag: h.sys_flag,
-        born_timestamp: h.born_timestamp,
-        born_host: conn.peer_addr(),
-        store_host: broker.store_host,
-        reconsume_times: h.reconsume_times.unwrap_or(0),
-        ..MessageExt::default()
-    };
+    let mut message = send.message(target_topic, queue_id, properties);
     if !broker.prepare_half(&mut message)? {
         broker.park_if_delayed(&mut message)?;
     }

@@ -13,22 +13,18 @@
 
 use std::borrow::Cow;
 
-use ferromq_protocol::header::send::SendMessageRequestHeader;
 use ferromq_protocol::message::properties::MAX_PROPERTIES_LEN;
 use ferromq_protocol::message::scan::{appended_len, canonical_text, Scan};
 use ferromq_protocol::message::{
     decode_batch_raw, property, sysflag, Appended, TransactionType, WireMessage,
 };
-use ferromq_protocol::{RemotingCommand, ResponseCode};
-use ferromq_remoting::Connection;
+use ferromq_protocol::ResponseCode;
 use ferromq_store::store::Pending;
 
-use crate::config::Settings;
 use crate::meters::MessageType;
 use crate::response::{fail, Response};
-use crate::state::Broker;
 
-use super::send::{store_refusal, uniq_ids, Put};
+use super::send::{store_refusal, uniq_ids, Put, SendRequest};
 
 /// What the WAIT property says for a reader (`Properties::wait_store_msg_ok`): wait unless it
 /// is `false`, in any case.
@@ -64,28 +60,23 @@ const SINGLE: [&str; 7] = [
 
 /// Stores a single message through the wire path if it is a plain one (module docs); `None`:
 /// it is not, nothing was done.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn put_plain(
-    broker: &Broker,
-    settings: &Settings,
-    conn: &Connection,
-    h: &SendMessageRequestHeader,
-    req: &RemotingCommand,
+    send: &SendRequest<'_>,
     topic: &str,
     queue_id: i32,
 ) -> Option<Result<Put, Response>> {
-    let text = h.properties.as_deref().unwrap_or("").as_bytes();
+    let text = send.h.properties.as_deref().unwrap_or("").as_bytes();
     let scan = Scan::new(text, &SINGLE);
-    if sysflag::transaction_type(h.sys_flag) == TransactionType::Prepared
+    if sysflag::transaction_type(send.h.sys_flag) == TransactionType::Prepared
         || scan.values[2..].iter().any(Option::is_some)
     {
         return None;
     }
     let uniq: Cow<'_, str> = match scan.values[0] {
         Some(v) => String::from_utf8_lossy(v),
-        None => uniq_ids(broker).next_id().into(),
+        None => uniq_ids(send.broker).next_id().into(),
     };
-    let b = &settings.broker;
+    let b = &send.settings.broker;
     // What Apache 5.3.3's send hook context stamps on every single message it stores.
     let mut appended = Appended::new();
     appended.push(property::MSG_REGION, b.region_id.as_str());
@@ -102,21 +93,21 @@ pub(super) fn put_plain(
     let message = WireMessage {
         topic,
         queue_id,
-        flag: h.flag,
-        body: req.body.clone(),
+        flag: send.h.flag,
+        body: send.req.body.clone(),
         properties,
         appended,
-        sys_flag: h.sys_flag,
-        born_timestamp: h.born_timestamp,
-        born_host: conn.peer_addr(),
-        store_host: broker.store_host,
-        reconsume_times: h.reconsume_times.unwrap_or(0),
+        sys_flag: send.h.sys_flag,
+        born_timestamp: send.h.born_timestamp,
+        born_host: send.conn.peer_addr(),
+        store_host: send.broker.store_host,
+        reconsume_times: send.h.reconsume_times.unwrap_or(0),
         wait_store_msg_ok: waits(scan.values[1]),
     };
-    let meters = &broker.stats.meters;
+    let meters = &send.broker.stats.meters;
     let kind = meters.is_enabled().then(|| MessageType::of_text(text));
     let messages = std::slice::from_ref(&message);
-    let mut put = match broker.store.put_messages(messages) {
+    let mut put = match send.broker.store.put_messages(messages) {
         Ok(pending) => put(pending, messages, kind),
         Err(e) => return Some(Err(store_refusal(e))),
     };
@@ -142,19 +133,15 @@ fn put(pending: Pending, messages: &[WireMessage<'_>], kind: Option<MessageType>
 /// Stores a SEND_BATCH_MESSAGE body through the wire path: each message gets UNIQ_KEY when it
 /// has none and CLUSTER.
 pub(super) fn put_batch(
-    broker: &Broker,
-    settings: &Settings,
-    conn: &Connection,
-    h: &SendMessageRequestHeader,
-    req: &RemotingCommand,
+    send: &SendRequest<'_>,
     topic: &str,
     queue_id: i32,
 ) -> Result<Put, Response> {
-    let meters = &broker.stats.meters;
+    let meters = &send.broker.stats.meters;
     let kind = meters
         .is_enabled()
-        .then(|| MessageType::of_text(h.properties.as_deref().unwrap_or("").as_bytes()));
-    let entries = match decode_batch_raw(&req.body) {
+        .then(|| MessageType::of_text(send.h.properties.as_deref().unwrap_or("").as_bytes()));
+    let entries = match decode_batch_raw(&send.req.body) {
         Ok(entries) if !entries.is_empty() => entries,
         Ok(_) => return Err(fail(ResponseCode::MESSAGE_ILLEGAL, "empty batch")),
         Err(e) => {
@@ -179,12 +166,12 @@ pub(super) fn put_batch(
         .iter()
         .map(|s| match s.values[UNIQ] {
             Some(v) => String::from_utf8_lossy(v),
-            None => uniq_ids(broker).next_id().into(),
+            None => uniq_ids(send.broker).next_id().into(),
         })
         .collect();
     let mut owned: Vec<Option<Vec<u8>>> = vec![None; entries.len()];
-    let cluster = settings.broker.broker_cluster_name.as_str();
-    let born_host = conn.peer_addr();
+    let cluster = send.settings.broker.broker_cluster_name.as_str();
+    let born_host = send.conn.peer_addr();
     let messages: Vec<WireMessage<'_>> = entries
         .iter()
         .zip(&scans)
@@ -204,16 +191,17 @@ pub(super) fn put_batch(
                 body: e.body.clone(),
                 properties,
                 appended,
-                sys_flag: h.sys_flag,
-                born_timestamp: h.born_timestamp,
+                sys_flag: send.h.sys_flag,
+                born_timestamp: send.h.born_timestamp,
                 born_host,
-                store_host: broker.store_host,
-                reconsume_times: h.reconsume_times.unwrap_or(0),
+                store_host: send.broker.store_host,
+                reconsume_times: send.h.reconsume_times.unwrap_or(0),
                 wait_store_msg_ok: waits(scan.values[WAIT]),
             }
         })
         .collect();
-    let pending = broker
+    let pending = send
+        .broker
         .store
         .put_messages(&messages)
         .map_err(store_refusal)?;

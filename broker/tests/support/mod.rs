@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use ferromq_broker::Settings;
 use ferromq_protocol::header::offset::{GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader};
 use ferromq_protocol::header::pull::PullMessageRequestHeader;
+use ferromq_protocol::header::query::QueryMessageRequestHeader;
 use ferromq_protocol::message::MessageExt;
 use ferromq_protocol::ResponseCode;
 use ferromq_remoting::{ConnectionConfig, IgnoreRequests};
@@ -217,6 +218,22 @@ pub fn timer_request(
         .with_body(Bytes::copy_from_slice(body.as_bytes()))
 }
 
+/// A send header of producer group `PG` to `topic` queue 0 (auto-created with 4 queues) with the
+/// properties text `properties`.
+pub fn send_header(topic: &str, properties: String) -> SendMessageRequestHeaderV2 {
+    SendMessageRequestHeaderV2 {
+        producer_group: "PG".to_owned(),
+        topic: topic.to_owned(),
+        default_topic: "TBW102".to_owned(),
+        default_topic_queue_nums: 4,
+        queue_id: 0,
+        born_timestamp: 1_700_000_000_000,
+        properties: Some(properties),
+        reconsume_times: Some(0),
+        ..Default::default()
+    }
+}
+
 pub fn send_request(
     topic: &str,
     queue_id: i32,
@@ -229,20 +246,24 @@ pub fn send_request(
     props.insert(property::KEYS, key);
     props.insert(property::WAIT_STORE_MSG_OK, "true");
     let h = SendMessageRequestHeaderV2 {
-        producer_group: "PG".to_owned(),
-        topic: topic.to_owned(),
-        default_topic: "TBW102".to_owned(),
-        default_topic_queue_nums: 4,
         queue_id,
-        sys_flag: 0,
-        born_timestamp: 1_700_000_000_000,
-        flag: 0,
-        properties: Some(props.encode()),
-        reconsume_times: Some(0),
-        ..Default::default()
+        ..send_header(topic, props.encode())
     };
     RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &h)
         .with_body(Bytes::copy_from_slice(body))
+}
+
+/// QUERY_MESSAGE for the messages of `topic` with key `key`, at any time, at most 32.
+pub fn query_request(topic: &str, key: &str) -> RemotingCommand {
+    let q = QueryMessageRequestHeader {
+        topic: topic.into(),
+        key: key.into(),
+        max_num: 32,
+        begin_timestamp: 0,
+        end_timestamp: i64::MAX,
+        ..Default::default()
+    };
+    RemotingCommand::request_with_header(RequestCode::QUERY_MESSAGE, &q)
 }
 
 /// Heartbeats one consumer of `group` subscribed to `topic` with `expr`.

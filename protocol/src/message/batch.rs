@@ -134,26 +134,15 @@ pub fn decode_batch_raw_entry(buf: &Bytes, offset: usize) -> Result<(RawBatchEnt
     cur.take(12, "TOTALSIZE, MAGICCODE and BODYCRC")?;
     let flag = cur.i32("FLAG")?;
     let body_len = cur.i32("BODYLEN")?;
-    let body_len = cur.len_from(i64::from(body_len), "BODYLEN")?;
-    let body_start = offset + cur.pos();
-    cur.take(body_len, "BODY")?;
+    let body = cur.counted(i64::from(body_len), "BODYLEN", "BODY")?;
     let props_len = cur.i16("PROPERTIESLEN")?;
-    let props_len = cur.len_from(i64::from(props_len), "PROPERTIESLEN")?;
-    let props_start = offset + cur.pos();
-    cur.take(props_len, "PROPERTIES")?;
-    if cur.remaining() != 0 {
-        return Err(ProtocolError::malformed(
-            WHAT,
-            format!(
-                "{} bytes after PROPERTIES within TOTALSIZE",
-                cur.remaining()
-            ),
-        ));
-    }
+    let properties = cur.counted(i64::from(props_len), "PROPERTIESLEN", "PROPERTIES")?;
+    cur.end("PROPERTIES")?;
+    // Both are slices of `buf`.
     let entry = RawBatchEntry {
         flag,
-        body: buf.slice(body_start..body_start + body_len),
-        properties: buf.slice(props_start..props_start + props_len),
+        body: buf.slice_ref(body),
+        properties: buf.slice_ref(properties),
     };
     Ok((entry, total))
 }

@@ -16,10 +16,6 @@ impl<'a> Cursor<'a> {
         Cursor { buf, pos: 0, what }
     }
 
-    pub(crate) fn pos(&self) -> usize {
-        self.pos
-    }
-
     pub(crate) fn remaining(&self) -> usize {
         self.buf.len() - self.pos
     }
@@ -66,6 +62,29 @@ impl<'a> Cursor<'a> {
     pub(crate) fn len_from(&self, value: i64, field: &'static str) -> Result<usize> {
         usize::try_from(value)
             .map_err(|_| ProtocolError::malformed(self.what, format!("negative {field} {value}")))
+    }
+
+    /// The `len` bytes of `field`, `len` read from its length field `len_field` (which must not
+    /// be negative).
+    pub(crate) fn counted(
+        &mut self,
+        len: i64,
+        len_field: &'static str,
+        field: &'static str,
+    ) -> Result<&'a [u8]> {
+        let len = self.len_from(len, len_field)?;
+        self.take(len, field)
+    }
+
+    /// Fails unless every byte was read: `last` is the field that should have ended the record.
+    pub(crate) fn end(&self, last: &'static str) -> Result<()> {
+        match self.remaining() {
+            0 => Ok(()),
+            n => Err(ProtocolError::malformed(
+                self.what,
+                format!("{n} bytes after {last} within TOTALSIZE"),
+            )),
+        }
     }
 }
 

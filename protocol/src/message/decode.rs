@@ -15,7 +15,7 @@ use super::cursor::{i32_at, Cursor};
 use super::msgid::ip_from_slice;
 use super::properties::Properties;
 use super::stored::{
-    body_crc, MessageExt, MessageVersion, BLANK_HEADER_LEN, BLANK_MAGIC_CODE,
+    body_crc, MessageExt, MessageVersion, RecordHead, BLANK_HEADER_LEN, BLANK_MAGIC_CODE,
     DEFAULT_MAX_DECOMPRESSED_SIZE,
 };
 use super::sysflag;
@@ -163,6 +163,80 @@ pub fn decode_record_parts(
     opts: &DecodeOptions,
 ) -> Result<(RecordParts, usize)> {
     let input = buf.get(offset..).unwrap_or_default();
+    let decompressed = |head: &RecordHead, body: &[u8]| -> Result<Option<Vec<u8>>> {
+        if !(opts.decompress && sysflag::is_compressed(head.sys_flag)) {
+            return Ok(None);
+        }
+        let ty = sysflag::compression_type(head.sys_flag)?;
+        decompress(body, ty, opts.max_decompressed_size).map(Some)
+    };
+    let (record, plain) = match parse_record(input, opts.verify_crc, decompressed)? {
+        Parsed::Message(record, plain) => (record, plain),
+        Parsed::Blank(len) if len < BLANK_HEADER_LEN => {
+            return Err(ProtocolError::malformed(
+                WHAT,
+                "blank record shorter than 8 bytes",
+            ))
+        }
+        Parsed::Blank(len) => return Ok((RecordParts::Blank { len }, len)),
+    };
+    let mut head = record.head;
+    // The body, topic and properties are slices of `buf`.
+    let body = match plain {
+        Some(plain) => {
+            head.sys_flag = sysflag::clear_compressed(head.sys_flag);
+            Bytes::from(plain)
+        }
+        None => buf.slice_ref(record.body),
+    };
+    let parts = MessageParts {
+        head: head.into_message(record.total as i32, body),
+        topic: buf.slice_ref(record.topic.as_bytes()),
+        properties: buf.slice_ref(record.properties),
+    };
+    Ok((RecordParts::Message(parts), record.total))
+}
+
+/// A stored message record checked and split by [`parse_record`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RecordLayout<'a> {
+    /// TOTALSIZE.
+    pub(crate) total: usize,
+    /// The fixed fields, the version (magic code) included.
+    pub(crate) head: RecordHead,
+    /// BODY, as stored.
+    pub(crate) body: &'a [u8],
+    /// TOPIC.
+    pub(crate) topic: &'a str,
+    /// PROPERTIES, undecoded.
+    pub(crate) properties: &'a [u8],
+}
+
+/// What [`parse_record`] found at the start of its input.
+#[derive(Debug)]
+pub(crate) enum Parsed<'a, T> {
+    /// A blank (end-of-file) record of this TOTALSIZE (not checked against the 8-byte minimum).
+    Blank(usize),
+    /// A message record, and what the body check returned for it.
+    Message(RecordLayout<'a>, T),
+}
+
+/// Reads the record at the start of `input`: what every reader of stored records
+/// ([`decode_record_parts`], [`RecordView::parse`](super::RecordView::parse)) checks, in one
+/// order, so that they fail alike.
+///
+/// TOTALSIZE must not be negative and must fit in `input`; the magic code must be a message's
+/// or the blank's (a blank is returned without reading further); every length is checked
+/// against TOTALSIZE and the fields must add up to it exactly; ports must be in range; with
+/// `verify_crc`, BODYCRC must match the body; the topic must be UTF-8. `on_body` runs right
+/// after the CRC check and before the topic is read (a decoder decompresses there), so its
+/// error comes before the errors of the fields after the body.
+#[inline]
+pub(crate) fn parse_record<'a, T>(
+    input: &'a [u8],
+    verify_crc: bool,
+    on_body: impl FnOnce(&RecordHead, &'a [u8]) -> Result<T>,
+) -> Result<Parsed<'a, T>> {
     let (Some(total), Some(magic)) = (i32_at(input, 0), i32_at(input, 4)) else {
         return Err(ProtocolError::truncated(
             WHAT,
@@ -173,13 +247,7 @@ pub fn decode_record_parts(
     let total = usize::try_from(total)
         .map_err(|_| ProtocolError::malformed(WHAT, format!("negative TOTALSIZE {total}")))?;
     if magic == BLANK_MAGIC_CODE {
-        if total < BLANK_HEADER_LEN {
-            return Err(ProtocolError::malformed(
-                WHAT,
-                "blank record shorter than 8 bytes",
-            ));
-        }
-        return Ok((RecordParts::Blank { len: total }, total));
+        return Ok(Parsed::Blank(total));
     }
     let version = MessageVersion::from_magic_code(magic).ok_or_else(|| {
         ProtocolError::malformed(WHAT, format!("unknown magic code {:#010X}", magic as u32))
@@ -189,79 +257,59 @@ pub fn decode_record_parts(
     }
     let mut cur = Cursor::new(WHAT, &input[..total]);
     cur.take(8, "TOTALSIZE")?;
-    let mut msg = MessageExt {
-        store_size: total as i32,
+    let crc = cur.i32("BODYCRC")?;
+    let queue_id = cur.i32("QUEUEID")?;
+    let flag = cur.i32("FLAG")?;
+    let queue_offset = cur.i64("QUEUEOFFSET")?;
+    let commit_log_offset = cur.i64("PHYSICALOFFSET")?;
+    let sys_flag = cur.i32("SYSFLAG")?;
+    let born_timestamp = cur.i64("BORNTIMESTAMP")?;
+    let born_v6 = sysflag::check(sys_flag, sysflag::BORNHOST_V6);
+    let born_host = read_host(&mut cur, born_v6, "BORNHOST")?;
+    let store_timestamp = cur.i64("STORETIMESTAMP")?;
+    let store_v6 = sysflag::check(sys_flag, sysflag::STOREHOST_V6);
+    let store_host = read_host(&mut cur, store_v6, "STOREHOST")?;
+    let head = RecordHead {
         version,
-        body_crc: cur.i32("BODYCRC")?,
-        queue_id: cur.i32("QUEUEID")?,
-        flag: cur.i32("FLAG")?,
-        queue_offset: cur.i64("QUEUEOFFSET")?,
-        commit_log_offset: cur.i64("PHYSICALOFFSET")?,
-        sys_flag: cur.i32("SYSFLAG")?,
-        ..MessageExt::default()
+        body_crc: crc,
+        queue_id,
+        flag,
+        queue_offset,
+        commit_log_offset,
+        sys_flag,
+        born_timestamp,
+        born_host,
+        store_timestamp,
+        store_host,
+        reconsume_times: cur.i32("RECONSUMETIMES")?,
+        prepared_transaction_offset: cur.i64("PREPARED TRANSACTION OFFSET")?,
     };
-    msg.born_timestamp = cur.i64("BORNTIMESTAMP")?;
-    msg.born_host = read_host(
-        &mut cur,
-        sysflag::check(msg.sys_flag, sysflag::BORNHOST_V6),
-        "BORNHOST",
-    )?;
-    msg.store_timestamp = cur.i64("STORETIMESTAMP")?;
-    msg.store_host = read_host(
-        &mut cur,
-        sysflag::check(msg.sys_flag, sysflag::STOREHOST_V6),
-        "STOREHOST",
-    )?;
-    msg.reconsume_times = cur.i32("RECONSUMETIMES")?;
-    msg.prepared_transaction_offset = cur.i64("PREPARED TRANSACTION OFFSET")?;
 
     let body_len = cur.i32("BODYLEN")?;
-    let body_len = cur.len_from(i64::from(body_len), "BODYLEN")?;
-    let body_start = offset + cur.pos();
-    let body = cur.take(body_len, "BODY")?;
-    if opts.verify_crc && body_crc(body) != msg.body_crc {
+    let body = cur.counted(i64::from(body_len), "BODYLEN", "BODY")?;
+    if verify_crc && body_crc(body) != crc {
         return Err(ProtocolError::malformed(WHAT, "body CRC mismatch"));
     }
-    msg.body = if opts.decompress && sysflag::is_compressed(msg.sys_flag) {
-        let ty = sysflag::compression_type(msg.sys_flag)?;
-        let plain = decompress(body, ty, opts.max_decompressed_size)?;
-        msg.sys_flag = sysflag::clear_compressed(msg.sys_flag);
-        Bytes::from(plain)
-    } else {
-        buf.slice(body_start..body_start + body_len)
-    };
+    let checked = on_body(&head, body)?;
 
     let topic_len = match version {
         MessageVersion::V1 => i64::from(cur.i8("TOPICLEN")?),
         MessageVersion::V2 => i64::from(cur.i16("TOPICLEN")?),
     };
-    let topic_len = cur.len_from(topic_len, "TOPICLEN")?;
-    let topic_start = offset + cur.pos();
-    let topic = cur.take(topic_len, "TOPIC")?;
-    if std::str::from_utf8(topic).is_err() {
-        return Err(ProtocolError::malformed(WHAT, "topic is not UTF-8"));
-    }
+    let topic = std::str::from_utf8(cur.counted(topic_len, "TOPICLEN", "TOPIC")?)
+        .map_err(|_| ProtocolError::malformed(WHAT, "topic is not UTF-8"))?;
 
     let props_len = cur.i16("PROPERTIESLEN")?;
-    let props_len = cur.len_from(i64::from(props_len), "PROPERTIESLEN")?;
-    let props_start = offset + cur.pos();
-    cur.take(props_len, "PROPERTIES")?;
-
-    if cur.remaining() != 0 {
-        return Err(ProtocolError::malformed(
-            WHAT,
-            format!(
-                "{} bytes after PROPERTIES within TOTALSIZE",
-                cur.remaining()
-            ),
-        ));
-    }
-    let parts = MessageParts {
-        head: msg,
-        topic: buf.slice(topic_start..topic_start + topic_len),
-        properties: buf.slice(props_start..props_start + props_len),
+    let properties = cur.counted(i64::from(props_len), "PROPERTIESLEN", "PROPERTIES")?;
+    cur.end("PROPERTIES")?;
+    let record = RecordLayout {
+        total,
+        head,
+        body,
+        topic,
+        properties,
     };
-    Ok((RecordParts::Message(parts), total))
+    Ok(Parsed::Message(record, checked))
 }
 
 /// Iterates the messages of a pull / query / view body (records back to back until the end).

@@ -173,37 +173,41 @@ impl MessageExt {
     /// The version [`encode`](Self::encode) writes: [`version`](Self::version), or v2 when the
     /// topic is longer than 127 bytes.
     pub fn encoded_version(&self) -> MessageVersion {
-        if self.topic.len() > MAX_TOPIC_LEN_V1 {
-            MessageVersion::V2
-        } else {
-            self.version
-        }
+        self.head().encoded_version(self.topic.len())
     }
 
     /// The sysFlag [`encode`](Self::encode) writes: [`sys_flag`](Self::sys_flag) with the IPv6
     /// bits set from the born and store hosts.
     pub fn encoded_sys_flag(&self) -> i32 {
-        let mut flag = self.sys_flag & !(sysflag::BORNHOST_V6 | sysflag::STOREHOST_V6);
-        if self.born_host.is_ipv6() {
-            flag |= sysflag::BORNHOST_V6;
-        }
-        if self.store_host.is_ipv6() {
-            flag |= sysflag::STOREHOST_V6;
-        }
-        flag
+        self.head().encoded_sys_flag()
     }
 
     /// The length of the encoded record (what [`encode`](Self::encode) writes on success).
     pub fn encoded_len(&self) -> usize {
-        FIXED_BEFORE_BODY
-            + host_len(&self.born_host)
-            + host_len(&self.store_host)
-            + 4
-            + self.body.len()
-            + self.encoded_version().topic_len_size()
-            + self.topic.len()
-            + 2
-            + self.properties.encoded_len()
+        self.head().encoded_len(
+            self.body.len(),
+            self.topic.len(),
+            self.properties.encoded_len(),
+        )
+    }
+
+    /// The fields other than the body, the topic and the properties.
+    fn head(&self) -> RecordHead {
+        RecordHead {
+            version: self.version,
+            body_crc: self.body_crc,
+            queue_id: self.queue_id,
+            flag: self.flag,
+            queue_offset: self.queue_offset,
+            commit_log_offset: self.commit_log_offset,
+            sys_flag: self.sys_flag,
+            born_timestamp: self.born_timestamp,
+            born_host: self.born_host,
+            store_timestamp: self.store_timestamp,
+            store_host: self.store_host,
+            reconsume_times: self.reconsume_times,
+            prepared_transaction_offset: self.prepared_transaction_offset,
+        }
     }
 
     /// Encodes the record into `dst`, with no body limit beyond the format's. See
@@ -225,22 +229,7 @@ impl MessageExt {
         dst: &mut B,
         max_body_size: usize,
     ) -> Result<usize> {
-        let head = RecordHead {
-            version: self.version,
-            body_crc: self.body_crc,
-            queue_id: self.queue_id,
-            flag: self.flag,
-            queue_offset: self.queue_offset,
-            commit_log_offset: self.commit_log_offset,
-            sys_flag: self.sys_flag,
-            born_timestamp: self.born_timestamp,
-            born_host: self.born_host,
-            store_timestamp: self.store_timestamp,
-            store_host: self.store_host,
-            reconsume_times: self.reconsume_times,
-            prepared_transaction_offset: self.prepared_transaction_offset,
-        };
-        head.encode(
+        self.head().encode(
             dst,
             max_body_size,
             &self.body,
@@ -293,7 +282,8 @@ impl MessageExt {
 }
 
 /// The fields of a record other than its body, topic and properties: what
-/// [`MessageExt::encode_with_limit`] and [`super::wire::WireMessage`] share.
+/// [`MessageExt::encode_with_limit`] and [`super::wire::WireMessage`] write, and what
+/// [`super::decode`] reads for the decoders and [`RecordView`](super::RecordView).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RecordHead {
     pub(crate) version: MessageVersion,
@@ -312,6 +302,28 @@ pub(crate) struct RecordHead {
 }
 
 impl RecordHead {
+    /// A message of these fields, TOTALSIZE `store_size` and `body`; no topic, no properties.
+    pub(crate) fn into_message(self, store_size: i32, body: Bytes) -> MessageExt {
+        MessageExt {
+            store_size,
+            version: self.version,
+            body_crc: self.body_crc,
+            queue_id: self.queue_id,
+            flag: self.flag,
+            queue_offset: self.queue_offset,
+            commit_log_offset: self.commit_log_offset,
+            sys_flag: self.sys_flag,
+            born_timestamp: self.born_timestamp,
+            born_host: self.born_host,
+            store_timestamp: self.store_timestamp,
+            store_host: self.store_host,
+            reconsume_times: self.reconsume_times,
+            prepared_transaction_offset: self.prepared_transaction_offset,
+            body,
+            ..MessageExt::default()
+        }
+    }
+
     /// The version written for a topic of `topic_len` bytes.
     pub(crate) fn encoded_version(&self, topic_len: usize) -> MessageVersion {
         if topic_len > MAX_TOPIC_LEN_V1 {

@@ -3,14 +3,14 @@
 //!
 //! [`RecordView::parse`] checks a record exactly as [`decode_record`](super::decode_record)
 //! does with [`DecodeOptions::store`](super::DecodeOptions::store) (lengths add up to TOTALSIZE,
-//! ports in range, a UTF-8 topic, optionally the body CRC) but borrows the body, topic and
-//! properties text instead of copying them into a [`MessageExt`](super::MessageExt): what a
-//! store's dispatcher needs to find a record's queue, tag and keys (with [`super::scan`]).
+//! ports in range, a UTF-8 topic, optionally the body CRC: both read it with one parser) but
+//! borrows the body, topic and properties text instead of copying them into a
+//! [`MessageExt`](super::MessageExt): what a store's dispatcher needs to find a record's queue,
+//! tag and keys (with [`super::scan`]).
 
-use super::cursor::{i32_at, Cursor};
+use super::decode::{parse_record, Parsed};
 use super::scan::Scan;
-use super::stored::{body_crc, MessageVersion, BLANK_MAGIC_CODE};
-use super::sysflag;
+use super::stored::MessageVersion;
 use crate::error::{ProtocolError, Result};
 
 const WHAT: &str = "stored message";
@@ -48,95 +48,33 @@ pub struct RecordView<'a> {
     pub properties: &'a [u8],
 }
 
-fn skip_host(cur: &mut Cursor<'_>, v6: bool, field: &'static str) -> Result<()> {
-    cur.take(if v6 { 16 } else { 4 }, field)?;
-    let port = cur.i32(field)?;
-    u16::try_from(port)
-        .map_err(|_| ProtocolError::malformed(WHAT, format!("{field} port {port} out of range")))?;
-    Ok(())
-}
-
 impl<'a> RecordView<'a> {
     /// Reads the message record at the start of `input`; fails where
     /// [`decode_record`](super::decode_record) fails, and on a blank (end-of-file) record.
     /// `verify_crc` checks BODYCRC.
     pub fn parse(input: &'a [u8], verify_crc: bool) -> Result<Self> {
-        let (Some(total), Some(magic)) = (i32_at(input, 0), i32_at(input, 4)) else {
-            return Err(ProtocolError::truncated(WHAT, 8, input.len()));
+        let record = match parse_record(input, verify_crc, |_, _| Ok(()))? {
+            Parsed::Message(record, ()) => record,
+            Parsed::Blank(_) => {
+                return Err(ProtocolError::malformed(WHAT, "blank (end-of-file) record"))
+            }
         };
-        let total = usize::try_from(total)
-            .map_err(|_| ProtocolError::malformed(WHAT, format!("negative TOTALSIZE {total}")))?;
-        if magic == BLANK_MAGIC_CODE {
-            return Err(ProtocolError::malformed(WHAT, "blank (end-of-file) record"));
-        }
-        let version = MessageVersion::from_magic_code(magic).ok_or_else(|| {
-            ProtocolError::malformed(WHAT, format!("unknown magic code {:#010X}", magic as u32))
-        })?;
-        if total > input.len() {
-            return Err(ProtocolError::truncated(WHAT, total, input.len()));
-        }
-        let mut cur = Cursor::new(WHAT, &input[..total]);
-        cur.take(8, "TOTALSIZE")?;
-        let crc = cur.i32("BODYCRC")?;
-        let queue_id = cur.i32("QUEUEID")?;
-        let flag = cur.i32("FLAG")?;
-        let queue_offset = cur.i64("QUEUEOFFSET")?;
-        let commit_log_offset = cur.i64("PHYSICALOFFSET")?;
-        let sys_flag = cur.i32("SYSFLAG")?;
-        let born_timestamp = cur.i64("BORNTIMESTAMP")?;
-        skip_host(
-            &mut cur,
-            sysflag::check(sys_flag, sysflag::BORNHOST_V6),
-            "BORNHOST",
-        )?;
-        let store_timestamp = cur.i64("STORETIMESTAMP")?;
-        skip_host(
-            &mut cur,
-            sysflag::check(sys_flag, sysflag::STOREHOST_V6),
-            "STOREHOST",
-        )?;
-        let reconsume_times = cur.i32("RECONSUMETIMES")?;
-        let prepared_transaction_offset = cur.i64("PREPARED TRANSACTION OFFSET")?;
-        let body_len = cur.i32("BODYLEN")?;
-        let body_len = cur.len_from(i64::from(body_len), "BODYLEN")?;
-        let body = cur.take(body_len, "BODY")?;
-        if verify_crc && body_crc(body) != crc {
-            return Err(ProtocolError::malformed(WHAT, "body CRC mismatch"));
-        }
-        let topic_len = match version {
-            MessageVersion::V1 => i64::from(cur.i8("TOPICLEN")?),
-            MessageVersion::V2 => i64::from(cur.i16("TOPICLEN")?),
-        };
-        let topic_len = cur.len_from(topic_len, "TOPICLEN")?;
-        let topic = std::str::from_utf8(cur.take(topic_len, "TOPIC")?)
-            .map_err(|_| ProtocolError::malformed(WHAT, "topic is not UTF-8"))?;
-        let props_len = cur.i16("PROPERTIESLEN")?;
-        let props_len = cur.len_from(i64::from(props_len), "PROPERTIESLEN")?;
-        let properties = cur.take(props_len, "PROPERTIES")?;
-        if cur.remaining() != 0 {
-            return Err(ProtocolError::malformed(
-                WHAT,
-                format!(
-                    "{} bytes after PROPERTIES within TOTALSIZE",
-                    cur.remaining()
-                ),
-            ));
-        }
+        let head = record.head;
         Ok(RecordView {
-            store_size: total,
-            version,
-            queue_id,
-            flag,
-            queue_offset,
-            commit_log_offset,
-            sys_flag,
-            born_timestamp,
-            store_timestamp,
-            reconsume_times,
-            prepared_transaction_offset,
-            body,
-            topic,
-            properties,
+            store_size: record.total,
+            version: head.version,
+            queue_id: head.queue_id,
+            flag: head.flag,
+            queue_offset: head.queue_offset,
+            commit_log_offset: head.commit_log_offset,
+            sys_flag: head.sys_flag,
+            born_timestamp: head.born_timestamp,
+            store_timestamp: head.store_timestamp,
+            reconsume_times: head.reconsume_times,
+            prepared_transaction_offset: head.prepared_transaction_offset,
+            body: record.body,
+            topic: record.topic,
+            properties: record.properties,
         })
     }
 
@@ -151,7 +89,9 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::message::{decode_record, DecodeOptions, MessageExt, Properties, StoredRecord};
+    use crate::message::{
+        decode_record, DecodeOptions, MessageExt, Properties, StoredRecord, BLANK_MAGIC_CODE,
+    };
 
     fn record() -> Vec<u8> {
         let mut m = MessageExt {
