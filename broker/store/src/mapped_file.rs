@@ -141,10 +141,9 @@ impl MappedFile {
 
     /// Pre-faults the mapping writable from the write position (or where the last call stopped)
     /// up to `upto` bytes into the file, without changing its contents, so that appends there
-    /// take no page fault. One `madvise(MADV_POPULATE_WRITE)` maps a range's pages at a
-    /// fraction of what a fault per page costs (each a trap into the kernel and out; far more in
-    /// a virtual machine). Falls back to `MADV_WILLNEED` on kernels before 5.14. Safe to run
-    /// while the file is appended to: the kernel does the work and touches no byte.
+    /// take no page fault (and the zeroing of a fresh page in it) while the put lock is held.
+    /// One `madvise(MADV_POPULATE_WRITE)` per range; `MADV_WILLNEED` on kernels before 5.14.
+    /// Safe to run while the file is appended to: the kernel does the work and touches no byte.
     pub fn warm(&self, upto: usize) -> Warmed {
         let upto = upto.min(self.size);
         let from = self.warmed.load(Ordering::Acquire).max(self.wrote());

@@ -52,10 +52,11 @@ pub struct MappedFileQueue {
 
 /// A thread that pre-faults the newest file ahead of its write position, [`WARM_AHEAD`]
 /// bytes at most, asked by the appender when it comes within [`WARM_LOW`] of the warm end. A
-/// page fault per page written cost the broker about a quarter of its CPU per message under
-/// load; one `madvise` per [`WARM_STEP`] costs a fraction of that, and off the append path.
-/// Only a bounded stretch is mapped ahead (not the whole file), so a broker that writes little
-/// holds little page cache it has not used and writes few zero pages back.
+/// page fault per page written, taken under the put lock with the kernel zeroing the page, was a
+/// fifth to a quarter of the broker's profile under load; here that work is done on another
+/// thread with no lock held (docs/performance-broker.md, "Fifth round"). Only a bounded
+/// stretch is mapped ahead (not the whole file), so a broker that writes little holds little
+/// page cache it has not used and writes few zero pages back.
 #[derive(Debug)]
 struct Warmer {
     shared: Arc<WarmShared>,
