@@ -236,7 +236,9 @@ impl MappedFile {
             _file: file,
             wrote: AtomicUsize::new(wrote),
             flushed: AtomicUsize::new(wrote),
-            warmed: AtomicUsize::new(wrote),
+            // What this process mapped ahead; `warmed()` is never below the write position, so
+            // a reopened file counts as warm only up to where recovery cuts it.
+            warmed: AtomicUsize::new(0),
             deleted: AtomicBool::new(false),
         }))
     }
@@ -486,6 +488,16 @@ mod tests {
         // Past the end: up to the end.
         f.warm(64 * MIB);
         assert_eq!(f.warmed(), 16 * MIB);
+        f.flush().expect("flush");
+        drop(f);
+        // Reopened (a restart): all of it counts as written until recovery cuts it, then the
+        // warm end is the cut, so appends after it get warmed again.
+        let path = dir.path().join(file_name(0));
+        let f = MappedFile::open(&path, 16 * MIB).expect("open");
+        assert_eq!(f.warmed(), 16 * MIB);
+        f.truncate(6 * MIB).expect("truncate");
+        assert_eq!(f.warmed(), 6 * MIB);
+        assert_ne!(f.warm(7 * MIB), Warmed::Already);
         // Contents: what was appended, then zeros.
         f.seal();
         let all = f.bytes(0, 16 * MIB).expect("all");
