@@ -19,7 +19,10 @@ pub struct PushConsumerOptions {
     pub message_model: MessageModel,
     /// Where a group without a committed offset starts.
     pub consume_from: ConsumeFrom,
-    /// Listener calls running at once (Java `consumeThreadMax`, 20).
+    /// Listener calls running at once, at most (Java `consumeThreadMax`, 20). A blocking
+    /// listener gets threads of its own up to this many: as many awake as there are CPUs while
+    /// its calls return quickly, more while calls block (a thread found inside the same call
+    /// for a millisecond or more).
     pub consume_threads: usize,
     /// Messages per listener call (1).
     pub consume_batch_size: usize,
