@@ -7,6 +7,12 @@
 //! Reads are answered by the leader from its applied state (after a leadership check with the
 //! quorum when `processReadEvent=true`).
 //!
+//! A controller counts as leader (for reads, writes, `isLeader` in the metadata and the monitor)
+//! only once a quorum has acknowledged its leadership in the current term: openraft restores a
+//! restarted controller that led before its crash as leader of its old term at once, holding
+//! the state it had then, until a peer answers with a newer term. Answering in that window gave
+//! brokers and tools a master and sync state set that were no longer true.
+//!
 //! The monitor removes expired heartbeats every `scanNotActiveBrokerInterval`; a removed (or
 //! disconnected) master triggers an election at once. Every `scanInactiveMasterInterval` the
 //! leader also elects for each set whose master is not alive while another replica is; it
@@ -14,6 +20,7 @@
 //! when it is empty) to heartbeat to it since it became leader.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -70,7 +77,13 @@ pub struct Controller {
     refused_raft: Mutex<(Option<Instant>, u64)>,
     /// The settings of the connections this controller dials (TLS with `tls.enable`).
     dial: ferromq_remoting::ConnectionConfig,
+    /// The Raft term in which a quorum acknowledged this controller as leader
+    /// ([`NOT_CONFIRMED`] before any).
+    confirmed_term: AtomicU64,
 }
+
+/// `Controller::confirmed_term` before this process confirmed a leadership.
+const NOT_CONFIRMED: u64 = u64::MAX;
 
 impl std::fmt::Debug for Controller {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -191,6 +204,7 @@ impl Controller {
             peer_ips,
             refused_raft: Mutex::new((None, 0)),
             dial,
+            confirmed_term: AtomicU64::new(NOT_CONFIRMED),
         });
         tokio::spawn(controller.clone().monitor(inactive_rx));
         tracing::info!(me = ?controller.peers.me(), "controller started");
@@ -255,10 +269,46 @@ impl Controller {
             .update_at_runtime(pairs)
     }
 
-    /// Whether this controller is the Raft leader now.
+    /// Whether this controller leads now: the Raft leader, acknowledged by a quorum in its
+    /// current term (see the module docs).
     pub fn is_leader(&self) -> bool {
+        self.raft_leader_term()
+            .is_some_and(|term| self.confirmed_term.load(Ordering::Acquire) == term)
+    }
+
+    /// The term this node leads in, as Raft says (confirmed or not).
+    fn raft_leader_term(&self) -> Option<u64> {
         let m = self.metrics.borrow();
-        m.state == ServerState::Leader && m.current_leader == Some(self.peers.me().node_id)
+        (m.state == ServerState::Leader && m.current_leader == Some(self.peers.me().node_id))
+            .then_some(m.current_term)
+    }
+
+    /// Whether Raft says this node leads in a term no quorum has acknowledged it in yet.
+    fn awaits_confirmation(&self) -> bool {
+        self.raft_leader_term()
+            .is_some_and(|term| self.confirmed_term.load(Ordering::Acquire) != term)
+    }
+
+    /// Asks a quorum to acknowledge this node's leadership when Raft names it leader of a term
+    /// not confirmed yet; a node restored as the leader of an old term learns of the newer one
+    /// here and steps down.
+    async fn confirm_term(&self, timeout: Duration) {
+        let Some(term) = self.raft_leader_term() else {
+            return;
+        };
+        if self.confirmed_term.load(Ordering::Acquire) == term {
+            return;
+        }
+        match self.confirm_leadership(timeout).await {
+            // Checked again: a step down and a new election may have happened meanwhile.
+            Ok(()) if self.raft_leader_term() == Some(term) => {
+                self.confirmed_term.store(term, Ordering::Release);
+            }
+            Ok(()) => {}
+            Err(e) => {
+                tracing::info!(term, reason = ?e.remark, "leadership not acknowledged by a quorum")
+            }
+        }
     }
 
     /// The leader this controller knows of.
@@ -463,13 +513,19 @@ impl Controller {
         let mut last_expire = Instant::now();
         let mut last_scan = Instant::now();
         let mut leader_since: Option<Instant> = None;
+        let mut metrics = self.metrics.clone();
         loop {
+            // Raft's view changes often; it wakes the loop only while a leadership awaits its
+            // confirmation, so a new leader serves as soon as the quorum acknowledges it.
+            let unconfirmed = self.awaits_confirmation();
             tokio::select! {
                 _ = self.stop.notified() => return,
                 Some(key) = inactive.recv() => self.on_broker_inactive(key).await,
+                r = metrics.changed(), if unconfirmed => if r.is_err() { return },
                 _ = tokio::time::sleep(Duration::from_millis(100)) => {}
             }
             let config = self.config();
+            self.confirm_term(config.write_timeout()).await;
             let now = Instant::now();
             leader_since = match (self.is_leader(), leader_since) {
                 (true, None) => {

@@ -93,6 +93,52 @@ async fn leader_loss_elects_another_and_keeps_committed_state() {
     q.shutdown().await;
 }
 
+/// openraft restores a controller that led before it stopped as leader of that old term at once;
+/// until a quorum acknowledges it, it must not serve the state it had then (here: the quorum
+/// moved on without it, then went down, and it came back alone).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_leader_serves_nothing_until_a_quorum_acknowledges_it() {
+    let mut q = Quorum::start(3, "").await;
+    let first = q.leader().await;
+    fill(&q, "b", 2).await;
+    q.kill(first).await;
+    let second = q.leader().await;
+    fill(&q, "b", 3).await;
+    for i in q.running() {
+        q.kill(i).await;
+    }
+    q.restart(first).await;
+    let alone = q.controller(first).clone();
+    let addr = q.addrs[first].clone();
+    // Two election timeouts at most (jRaftElectionTimeoutMs=500): never a leader, never an answer.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while std::time::Instant::now() < until {
+        assert!(
+            !alone.is_leader(),
+            "a controller back alone counts itself leader of its old term"
+        );
+        let conn = connect(&addr).await;
+        let h = GetNextBrokerIdRequestHeader {
+            cluster_name: Some("c".into()),
+            broker_name: Some("b".into()),
+        };
+        let resp = call(&conn, req(RequestCode::CONTROLLER_GET_NEXT_BROKER_ID, &h)).await;
+        conn.close();
+        assert_eq!(
+            resp.code,
+            ResponseCode::CONTROLLER_NOT_LEADER.0,
+            "a controller back alone answered a read from its stale state: {:?}",
+            resp.header::<GetNextBrokerIdResponseHeader>()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // With a peer back, a leader serves the newest state.
+    q.restart(second).await;
+    let l = q.leader().await;
+    assert_eq!(next_id(&q.addrs[l], "b").await, 4);
+    q.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_of_every_controller_recovers_from_the_log() {
     let mut q = Quorum::start(3, "").await;
