@@ -311,10 +311,13 @@ impl Controller {
         }
     }
 
-    /// The leader this controller knows of.
+    /// The leader this controller knows of (itself only once confirmed, as [`Self::is_leader`]).
     pub fn leader(&self) -> Option<&Peer> {
         let leader = self.metrics.borrow().current_leader;
-        leader.and_then(|id| self.peers.by_node(id))
+        let me = self.peers.me().node_id;
+        leader
+            .filter(|id| *id != me || self.is_leader())
+            .and_then(|id| self.peers.by_node(id))
     }
 
     /// A copy of the applied state (tests and tools).
