@@ -23,8 +23,8 @@ async fn apply_id(addr: &str, set: &str, id: i64) -> RemotingCommand {
     resp
 }
 
-/// The next broker id of `set`, asked of `addr` (which must lead).
-async fn next_id(addr: &str, set: &str) -> i64 {
+/// CONTROLLER_GET_NEXT_BROKER_ID (a read) for broker set `set`, on `addr`.
+async fn ask_next_id(addr: &str, set: &str) -> RemotingCommand {
     let conn = connect(addr).await;
     let h = GetNextBrokerIdRequestHeader {
         cluster_name: Some("c".into()),
@@ -32,6 +32,12 @@ async fn next_id(addr: &str, set: &str) -> i64 {
     };
     let resp = call(&conn, req(RequestCode::CONTROLLER_GET_NEXT_BROKER_ID, &h)).await;
     conn.close();
+    resp
+}
+
+/// The next broker id of `set`, asked of `addr` (which must lead).
+async fn next_id(addr: &str, set: &str) -> i64 {
+    let resp = ask_next_id(addr, set).await;
     assert_eq!(resp.code, ResponseCode::SUCCESS.0, "{:?}", resp.remark);
     resp.header::<GetNextBrokerIdResponseHeader>()
         .expect("header")
@@ -117,13 +123,7 @@ async fn a_restarted_leader_serves_nothing_until_a_quorum_acknowledges_it() {
             !alone.is_leader() && alone.leader().is_none(),
             "a controller back alone counts itself leader of its old term"
         );
-        let conn = connect(&addr).await;
-        let h = GetNextBrokerIdRequestHeader {
-            cluster_name: Some("c".into()),
-            broker_name: Some("b".into()),
-        };
-        let resp = call(&conn, req(RequestCode::CONTROLLER_GET_NEXT_BROKER_ID, &h)).await;
-        conn.close();
+        let resp = ask_next_id(&addr, "b").await;
         assert_eq!(
             resp.code,
             ResponseCode::CONTROLLER_NOT_LEADER.0,
